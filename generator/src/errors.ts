@@ -1,0 +1,42 @@
+/**
+ * The few typed errors of the tool. Only the CLI entry point turns them into exit codes:
+ * 0 ok, 1 the input or repository is invalid, 2 the tool itself failed (usage, missing binary, I/O).
+ */
+import type { Finding } from "./findings.js";
+
+export class CapiGitopsError extends Error {
+  readonly exitCode: 1 | 2 = 2;
+}
+
+/** The user's input or the repository is invalid; carries findings that say where and what. */
+export class InvalidInputError extends CapiGitopsError {
+  override readonly exitCode = 1 as const;
+  constructor(
+    readonly findings: Finding[],
+    message = "invalid input",
+  ) {
+    super(message);
+  }
+}
+
+/** Bad command-line usage (unknown flag, missing argument). */
+export class UsageError extends CapiGitopsError {
+  override readonly exitCode = 2 as const;
+}
+
+/** An external program is missing or failed. */
+export class ToolError extends CapiGitopsError {
+  override readonly exitCode = 2 as const;
+  constructor(
+    message: string,
+    readonly command?: string,
+    readonly stderr?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Two generators claimed the same output path, or a path escapes the repository. */
+export class PlanError extends CapiGitopsError {
+  override readonly exitCode = 2 as const;
+}

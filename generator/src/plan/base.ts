@@ -1,0 +1,101 @@
+/** base/ and overlays/: shared by every cluster, written from typed objects. */
+import { toYaml } from "../yaml.js";
+import {
+  clusterBaseObjects,
+  GROUP,
+  HASH_NAMED_KINDS,
+  type K8sObject,
+  machineDeploymentObjects,
+  machineDeploymentTemplateObjects,
+  machinePoolBaseObjects,
+  clusterReferenceConfig,
+} from "./capi.js";
+import { type OutputFile, owned } from "./files.js";
+import { COMPONENT, KUSTOMIZATION, type Patch, patch, set } from "./kustomize-objects.js";
+import type { Profile } from "../spec/types.js";
+
+export const BASE_DIRS = {
+  cluster: "base/cluster",
+  machinePool: "base/machinepool",
+  mdDeployment: "base/machinedeployment/deployment",
+  mdTemplates: "base/machinedeployment/templates",
+} as const;
+export const OVERLAY_DIRS = {
+  clusterReferences: "overlays/components/cluster-references",
+  machineDeployment: "overlays/components/machinedeployment",
+  profile: (p: Profile) => `overlays/profiles/${p}`,
+} as const;
+
+const fileName = (o: K8sObject): string => `${o.kind.toLowerCase()}.yaml`;
+
+/** A folder of objects, one file each, and a kustomization listing them. */
+function objectFolder(dir: string, objects: K8sObject[]): OutputFile[] {
+  return [
+    ...objects.map((o) => owned(`${dir}/${fileName(o)}`, toYaml(o))),
+    owned(`${dir}/kustomization.yaml`, toYaml({ ...KUSTOMIZATION, resources: objects.map(fileName) })),
+  ];
+}
+
+/** The base objects by folder, for the plan and for hashing the templates each cluster derives from them. */
+export const BASE_OBJECTS = {
+  cluster: clusterBaseObjects,
+  machinePool: machinePoolBaseObjects,
+  mdDeployment: machineDeploymentObjects,
+  mdTemplates: machineDeploymentTemplateObjects,
+} as const;
+
+export function planBase(): OutputFile[] {
+  return (Object.keys(BASE_OBJECTS) as (keyof typeof BASE_OBJECTS)[]).flatMap((k) => objectFolder(BASE_DIRS[k], BASE_OBJECTS[k]()));
+}
+
+/**
+ * Profiles: policy that is not in the cluster spec — health-check strictness and roll-out behaviour.
+ * They never patch the hash-named kinds (their names would no longer follow their content).
+ */
+export const PROFILE_PATCHES: Readonly<Record<Profile, Patch[]>> = {
+  dev: [
+    patch({ group: GROUP.core, kind: "MachineHealthCheck" }, [
+      set("/spec/checks/nodeStartupTimeoutSeconds", 1200),
+      set("/spec/checks/unhealthyNodeConditions", [
+        { type: "Ready", status: "Unknown", timeoutSeconds: 600 },
+        { type: "Ready", status: "False", timeoutSeconds: 600 },
+      ]),
+      set("/spec/remediation/triggerIf/unhealthyLessThanOrEqualTo", "100%"),
+    ]),
+  ],
+  prod: [
+    patch({ group: GROUP.core, kind: "MachineHealthCheck" }, [
+      set("/spec/checks/nodeStartupTimeoutSeconds", 600),
+      set("/spec/checks/unhealthyNodeConditions", [
+        { type: "Ready", status: "Unknown", timeoutSeconds: 300 },
+        { type: "Ready", status: "False", timeoutSeconds: 300 },
+      ]),
+      // Stop remediating when many machines fail at once: that is an outage, not a bad machine.
+      set("/spec/remediation/triggerIf/unhealthyLessThanOrEqualTo", "40%"),
+    ]),
+    patch({ group: GROUP.controlPlane, kind: "KubeadmControlPlane" }, [
+      set("/spec/remediation", { maxRetry: 3, retryPeriodSeconds: 300, minHealthyPeriodSeconds: 3600 }),
+    ]),
+    patch({ group: GROUP.infra, kind: "AWSMachinePool" }, [set("/spec/refreshPreferences", { minHealthyPercentage: 90 })]),
+    patch({ group: GROUP.core, kind: "MachineDeployment" }, [
+      set("/spec/rollout", { strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } } }),
+    ]),
+  ],
+};
+
+export function profileTargetsHashedKind(p: Profile): boolean {
+  return PROFILE_PATCHES[p].some((x) => (HASH_NAMED_KINDS as readonly string[]).includes(x.target.kind));
+}
+
+export function planOverlays(): OutputFile[] {
+  const files: OutputFile[] = [
+    owned(`${OVERLAY_DIRS.clusterReferences}/kustomization.yaml`, toYaml({ ...COMPONENT, configurations: ["kustomizeconfig.yaml"] })),
+    owned(`${OVERLAY_DIRS.clusterReferences}/kustomizeconfig.yaml`, toYaml(clusterReferenceConfig())),
+    // The MachineDeployment alternative: a pool that includes this component gets the shared templates and MHC;
+    // the generator adds one MachineDeployment per zone (base/machinedeployment/deployment) with failureDomain set.
+    owned(`${OVERLAY_DIRS.machineDeployment}/kustomization.yaml`, toYaml({ ...COMPONENT, resources: [`../../../${BASE_DIRS.mdTemplates}`] })),
+  ];
+  for (const p of Object.keys(PROFILE_PATCHES) as Profile[])
+    files.push(owned(`${OVERLAY_DIRS.profile(p)}/kustomization.yaml`, toYaml({ ...COMPONENT, patches: PROFILE_PATCHES[p] })));
+  return files;
+}

@@ -1,0 +1,276 @@
+/**
+ * The CAPI/CAPA knowledge: the base objects (placeholder names, renamed per cluster by Kustomize patches),
+ * the API versions, and the Kustomize configuration that teaches Kustomize the CAPI references.
+ * CAPI core kinds are cluster.x-k8s.io/v1beta2 (served since CAPI v1.11, storage version); CAPA kinds are
+ * infrastructure.cluster.x-k8s.io/v1beta2 (CAPA's v1beta1 is `served: false` since v2.4).
+ */
+export type K8sObject = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec?: Record<string, unknown>;
+  [key: string]: unknown;
+};
+
+export const GROUP = {
+  core: "cluster.x-k8s.io",
+  bootstrap: "bootstrap.cluster.x-k8s.io",
+  controlPlane: "controlplane.cluster.x-k8s.io",
+  infra: "infrastructure.cluster.x-k8s.io",
+} as const;
+export const API = {
+  core: `${GROUP.core}/v1beta2`,
+  bootstrap: `${GROUP.bootstrap}/v1beta2`,
+  controlPlane: `${GROUP.controlPlane}/v1beta2`,
+  infra: `${GROUP.infra}/v1beta2`,
+} as const;
+
+/** Placeholder names in the base; every cluster overlay renames them (and Kustomize updates the references). */
+export const PLACEHOLDER = { cluster: "cluster", controlPlane: "control-plane", pool: "pool" } as const;
+
+export const LABEL = {
+  clusterName: "cluster.x-k8s.io/cluster-name",
+  controlPlane: "cluster.x-k8s.io/control-plane",
+  deploymentName: "cluster.x-k8s.io/deployment-name",
+  nodePool: "capi-gitops.io/node-pool",
+} as const;
+
+/** The cluster-autoscaler's CAPI provider reads pool bounds from these (CAPI MachinePool/MD webhooks default replicas from them). */
+export const AUTOSCALER = {
+  min: "cluster.x-k8s.io/cluster-api-autoscaler-node-group-min-size",
+  max: "cluster.x-k8s.io/cluster-api-autoscaler-node-group-max-size",
+} as const;
+
+/**
+ * Objects named by a hash of their content. Renaming is what rolls machines out (AWSMachineTemplate spec is
+ * immutable, CAPA webhooks/awsmachinetemplate_webhook.go; a KubeadmConfig content edit does not refresh a
+ * MachinePool unless the bootstrap secret name changes). Old ones must survive the sync while machines still
+ * use them, so Argo CD and Flux never prune them.
+ */
+export const HASH_NAMED_KINDS = ["AWSMachineTemplate", "KubeadmConfig", "KubeadmConfigTemplate"] as const;
+export const KEEP_ON_PRUNE = {
+  "argocd.argoproj.io/sync-options": "Prune=false",
+  "kustomize.toolkit.fluxcd.io/prune": "disabled",
+} as const;
+
+const ref = (apiGroup: string, kind: string, name: string) => ({ apiGroup, kind, name });
+const kubeletArgs = [{ name: "cloud-provider", value: "external" }];
+const nodeRegistration = () => ({ name: "{{ ds.meta_data.local_hostname }}", kubeletExtraArgs: kubeletArgs.map((a) => ({ ...a })) });
+
+export const IAM_PROFILE = {
+  controlPlane: "control-plane.cluster-api-provider-aws.sigs.k8s.io",
+  nodes: "nodes.cluster-api-provider-aws.sigs.k8s.io",
+} as const;
+
+/** IMDSv2 only, hop limit 2 so pods behind the node can still reach it where needed. */
+const metadataOptions = () => ({ httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 2 });
+const rootVolume = (size: number) => ({ size, type: "gp3", encrypted: true });
+
+function mhc(name: string, selector: Record<string, string>): K8sObject {
+  return {
+    apiVersion: API.core,
+    kind: "MachineHealthCheck",
+    metadata: { name },
+    spec: {
+      clusterName: PLACEHOLDER.cluster,
+      selector: { matchLabels: selector },
+      checks: {
+        nodeStartupTimeoutSeconds: 900,
+        unhealthyNodeConditions: [
+          { type: "Ready", status: "Unknown", timeoutSeconds: 300 },
+          { type: "Ready", status: "False", timeoutSeconds: 300 },
+        ],
+      },
+      remediation: { triggerIf: { unhealthyLessThanOrEqualTo: "100%" } },
+    },
+  };
+}
+
+/** base/cluster: the cluster-level objects. */
+export function clusterBaseObjects(): K8sObject[] {
+  return [
+    {
+      apiVersion: API.core,
+      kind: "Cluster",
+      metadata: { name: PLACEHOLDER.cluster },
+      spec: {
+        clusterNetwork: { pods: { cidrBlocks: ["192.168.0.0/16"] }, services: { cidrBlocks: ["10.96.0.0/12"] } },
+        controlPlaneRef: ref(GROUP.controlPlane, "KubeadmControlPlane", PLACEHOLDER.controlPlane),
+        infrastructureRef: ref(GROUP.infra, "AWSCluster", PLACEHOLDER.cluster),
+      },
+    },
+    {
+      apiVersion: API.infra,
+      kind: "AWSCluster",
+      metadata: { name: PLACEHOLDER.cluster },
+      spec: {
+        region: "us-east-1",
+        // CAPA's default is the deprecated classic ELB; an NLB with an HTTPS health check is the current choice.
+        controlPlaneLoadBalancer: { loadBalancerType: "nlb", scheme: "internet-facing", healthCheckProtocol: "HTTPS" },
+        network: { vpc: { cidrBlock: "10.0.0.0/16" } },
+      },
+    },
+    {
+      apiVersion: API.controlPlane,
+      kind: "KubeadmControlPlane",
+      metadata: { name: PLACEHOLDER.controlPlane },
+      spec: {
+        replicas: 1,
+        version: "v1.34.2",
+        machineTemplate: { spec: { infrastructureRef: ref(GROUP.infra, "AWSMachineTemplate", PLACEHOLDER.controlPlane) } },
+        kubeadmConfigSpec: {
+          clusterConfiguration: { controllerManager: { extraArgs: [{ name: "cloud-provider", value: "external" }] } },
+          initConfiguration: { nodeRegistration: nodeRegistration() },
+          joinConfiguration: { nodeRegistration: nodeRegistration() },
+        },
+        rollout: { strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: 1 } } },
+      },
+    },
+    {
+      apiVersion: API.infra,
+      kind: "AWSMachineTemplate",
+      metadata: { name: PLACEHOLDER.controlPlane, annotations: { ...KEEP_ON_PRUNE } },
+      spec: {
+        template: {
+          spec: {
+            instanceType: "t3.large",
+            iamInstanceProfile: IAM_PROFILE.controlPlane,
+            instanceMetadataOptions: metadataOptions(),
+            rootVolume: rootVolume(80),
+          },
+        },
+      },
+    },
+    mhc(PLACEHOLDER.controlPlane, { [LABEL.controlPlane]: "" }),
+  ];
+}
+
+/** base/machinepool: one worker pool as a MachinePool (one auto scaling group over the pool's zones). */
+export function machinePoolBaseObjects(): K8sObject[] {
+  return [
+    {
+      apiVersion: API.core,
+      kind: "MachinePool",
+      metadata: { name: PLACEHOLDER.pool },
+      spec: {
+        clusterName: PLACEHOLDER.cluster,
+        template: {
+          metadata: { labels: { [LABEL.nodePool]: PLACEHOLDER.pool } },
+          spec: {
+            clusterName: PLACEHOLDER.cluster,
+            version: "v1.34.2",
+            bootstrap: { configRef: ref(GROUP.bootstrap, "KubeadmConfig", PLACEHOLDER.pool) },
+            infrastructureRef: ref(GROUP.infra, "AWSMachinePool", PLACEHOLDER.pool),
+          },
+        },
+      },
+    },
+    {
+      apiVersion: API.infra,
+      kind: "AWSMachinePool",
+      metadata: { name: PLACEHOLDER.pool },
+      spec: {
+        minSize: 1,
+        maxSize: 3,
+        availabilityZones: ["us-east-1a"],
+        // Only private subnets: without this CAPA may place nodes in public subnets (pkg/cloud/scope/shared.go).
+        availabilityZoneSubnetType: "private",
+        awsLaunchTemplate: {
+          instanceType: "t3.large",
+          iamInstanceProfile: IAM_PROFILE.nodes,
+          instanceMetadataOptions: metadataOptions(),
+          rootVolume: rootVolume(80),
+        },
+      },
+    },
+    {
+      apiVersion: API.bootstrap,
+      kind: "KubeadmConfig",
+      metadata: { name: PLACEHOLDER.pool, annotations: { ...KEEP_ON_PRUNE } },
+      spec: { joinConfiguration: { nodeRegistration: nodeRegistration() } },
+    },
+    mhc(PLACEHOLDER.pool, { [LABEL.nodePool]: PLACEHOLDER.pool }),
+  ];
+}
+
+/** base/machinedeployment/deployment: one MachineDeployment (the generator makes one per zone). */
+export function machineDeploymentObjects(): K8sObject[] {
+  return [
+    {
+      apiVersion: API.core,
+      kind: "MachineDeployment",
+      metadata: { name: PLACEHOLDER.pool },
+      spec: {
+        clusterName: PLACEHOLDER.cluster,
+        selector: { matchLabels: { [LABEL.deploymentName]: PLACEHOLDER.pool } },
+        template: {
+          metadata: { labels: { [LABEL.deploymentName]: PLACEHOLDER.pool, [LABEL.nodePool]: PLACEHOLDER.pool } },
+          spec: {
+            clusterName: PLACEHOLDER.cluster,
+            version: "v1.34.2",
+            failureDomain: "us-east-1a",
+            bootstrap: { configRef: ref(GROUP.bootstrap, "KubeadmConfigTemplate", PLACEHOLDER.pool) },
+            infrastructureRef: ref(GROUP.infra, "AWSMachineTemplate", PLACEHOLDER.pool),
+          },
+        },
+      },
+    },
+  ];
+}
+
+/** base/machinedeployment/templates: what the MachineDeployments of one pool share. */
+export function machineDeploymentTemplateObjects(): K8sObject[] {
+  return [
+    {
+      apiVersion: API.infra,
+      kind: "AWSMachineTemplate",
+      metadata: { name: PLACEHOLDER.pool, annotations: { ...KEEP_ON_PRUNE } },
+      spec: {
+        template: {
+          spec: {
+            instanceType: "t3.large",
+            iamInstanceProfile: IAM_PROFILE.nodes,
+            instanceMetadataOptions: metadataOptions(),
+            rootVolume: rootVolume(80),
+          },
+        },
+      },
+    },
+    {
+      apiVersion: API.bootstrap,
+      kind: "KubeadmConfigTemplate",
+      metadata: { name: PLACEHOLDER.pool, annotations: { ...KEEP_ON_PRUNE } },
+      spec: { template: { spec: { joinConfiguration: { nodeRegistration: nodeRegistration() } } } },
+    },
+    mhc(PLACEHOLDER.pool, { [LABEL.nodePool]: PLACEHOLDER.pool }),
+  ];
+}
+
+/**
+ * Kustomize `configurations:` teaching it the CAPI references of the cluster level, so a rename (patch on
+ * /metadata/name) updates every reference to the renamed object in the same build. Pool-level references use
+ * replacements instead (see plan/cluster.ts): every pool starts from the placeholder name "pool", and Kustomize's
+ * name-reference pass, which also runs again in the parent build, finds several candidates once two pools meet.
+ */
+const fieldSpec = (kind: string, path: string) => ({ kind, path });
+export function clusterReferenceConfig(): Record<string, unknown> {
+  return {
+    nameReference: [
+      { kind: "AWSCluster", fieldSpecs: [fieldSpec("Cluster", "spec/infrastructureRef/name")] },
+      { kind: "KubeadmControlPlane", fieldSpecs: [fieldSpec("Cluster", "spec/controlPlaneRef/name")] },
+      { kind: "AWSMachineTemplate", fieldSpecs: [fieldSpec("KubeadmControlPlane", "spec/machineTemplate/spec/infrastructureRef/name")] },
+    ],
+  };
+}
+
+/** Pool-level references: [source kind, referrer kind, referrer field]. */
+export const POOL_REFERENCES = {
+  MachinePool: [
+    ["AWSMachinePool", "spec.template.spec.infrastructureRef.name"],
+    ["KubeadmConfig", "spec.template.spec.bootstrap.configRef.name"],
+  ],
+  MachineDeployment: [
+    ["AWSMachineTemplate", "spec.template.spec.infrastructureRef.name"],
+    ["KubeadmConfigTemplate", "spec.template.spec.bootstrap.configRef.name"],
+  ],
+} as const;

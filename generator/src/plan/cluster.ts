@@ -1,0 +1,231 @@
+/** One cluster's overlay: clusters/<name>/generated/** (owned) and clusters/<name>/kustomization.yaml (scaffold). */
+import path from "node:path";
+import type { ClusterSpec, NodePoolSpec } from "../spec/types.js";
+import { subnetOf, checkIpv4Cidr } from "../spec/cidr.js";
+import { toYaml } from "../yaml.js";
+import { AUTOSCALER, GROUP, type K8sObject, LABEL, PLACEHOLDER, POOL_REFERENCES } from "./capi.js";
+import { BASE_DIRS, BASE_OBJECTS, OVERLAY_DIRS } from "./base.js";
+import { contentHash, type OutputFile, owned, scaffold } from "./files.js";
+import { KUSTOMIZATION, type PatchOp, patch, ptr, rename, set, type Target } from "./kustomize-objects.js";
+
+export const SPEC_FILE = "cluster.yaml";
+export const clusterDir = (name: string): string => `clusters/${name}`;
+export const SPEC_SCHEMA_PATH = "schemas/cluster-spec.schema.json";
+
+const rel = (fromDir: string, to: string): string => path.posix.relative(fromDir, to);
+const find = (objects: K8sObject[], kind: string): K8sObject => {
+  const o = objects.find((x) => x.kind === kind);
+  if (!o) throw new Error(`base has no ${kind}`);
+  return o;
+};
+
+/** The names the cluster's objects get; derived from the spec only. Hash-named ones depend on content. */
+export function objectNames(spec: ClusterSpec) {
+  return {
+    cluster: spec.name,
+    controlPlane: `${spec.name}-control-plane`,
+    pool: (p: NodePoolSpec) => `${spec.name}-${p.name}`,
+    zoneDeployment: (p: NodePoolSpec, zone: string) => `${spec.name}-${p.name}-${zone.slice(spec.region.length)}`,
+  };
+}
+
+/** A hash-named object's name: `<prefix>-<hash of (base object, the patch ops applied to it)>`. */
+function hashedName(prefix: string, base: K8sObject, ops: PatchOp[]): string {
+  return `${prefix}-${contentHash({ base, ops })}`;
+}
+
+/** Spreads a pool-wide count over n zones: 5 over 3 → 2, 2, 1. */
+export function spread(total: number, n: number): number[] {
+  return Array.from({ length: n }, (_, i) => Math.floor(total / n) + (i < total % n ? 1 : 0));
+}
+
+/** Private subnet i and public subnet 8+i, each /(vpc prefix + 4), one pair per cluster zone. */
+export function subnets(spec: ClusterSpec): Record<string, unknown>[] {
+  const c = checkIpv4Cidr(spec.network.vpcCidr);
+  const prefix = (c.ok ? c.prefix : 16) + 4;
+  return spec.availabilityZones.flatMap((zone, i) => [
+    { id: `${spec.name}-subnet-private-${zone}`, cidrBlock: subnetOf(spec.network.vpcCidr, prefix, i), availabilityZone: zone, isPublic: false },
+    { id: `${spec.name}-subnet-public-${zone}`, cidrBlock: subnetOf(spec.network.vpcCidr, prefix, 8 + i), availabilityZone: zone, isPublic: true },
+  ]);
+}
+
+const target = (group: string, kind: string, name: string): Target => ({ group, kind, name });
+const sizeAnnotations = (min: number, max: number) => ({ [AUTOSCALER.min]: String(min), [AUTOSCALER.max]: String(max) });
+const nodeLabelArgs = (labels: Record<string, string>) => {
+  const entries = Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : 1));
+  return entries.length ? [{ name: "node-labels", value: entries.map(([k, v]) => `${k}=${v}`).join(",") }] : [];
+};
+
+/**
+ * Replacements: the Cluster's final name flows into every clusterName field and cluster-name label, so they can
+ * never disagree with the Cluster object. They run after this kustomization's patches (the rename).
+ */
+function clusterNameReplacement() {
+  return {
+    source: { group: GROUP.core, kind: "Cluster", fieldPath: "metadata.name" },
+    targets: [
+      { select: { group: GROUP.core }, reject: [{ kind: "Namespace" }], fieldPaths: [`metadata.labels.[${LABEL.clusterName}]`], options: { create: true } },
+      { select: { group: GROUP.infra }, fieldPaths: [`metadata.labels.[${LABEL.clusterName}]`], options: { create: true } },
+      { select: { group: GROUP.bootstrap }, fieldPaths: [`metadata.labels.[${LABEL.clusterName}]`], options: { create: true } },
+      { select: { group: GROUP.controlPlane }, fieldPaths: [`metadata.labels.[${LABEL.clusterName}]`], options: { create: true } },
+      { select: { group: GROUP.core, kind: "MachinePool" }, fieldPaths: ["spec.clusterName", "spec.template.spec.clusterName"] },
+      { select: { group: GROUP.core, kind: "MachineDeployment" }, fieldPaths: ["spec.clusterName", "spec.template.spec.clusterName"] },
+      { select: { group: GROUP.core, kind: "MachineHealthCheck" }, fieldPaths: ["spec.clusterName"] },
+    ],
+  };
+}
+
+/** Pool-level references as replacements: the renamed template/config names flow into the pool's refs. */
+function poolReplacements(referrer: keyof typeof POOL_REFERENCES) {
+  return POOL_REFERENCES[referrer].map(([kind, fieldPath]) => ({
+    source: { kind, fieldPath: "metadata.name" },
+    targets: [{ select: { group: GROUP.core, kind: referrer }, fieldPaths: [fieldPath] }],
+  }));
+}
+
+function planMachinePool(spec: ClusterSpec, pool: NodePoolSpec, dir: string): OutputFile[] {
+  const names = objectNames(spec);
+  const base = BASE_OBJECTS.machinePool();
+  const version = pool.kubernetesVersion ?? spec.kubernetesVersion;
+  const configOps = [set("/spec/joinConfiguration/nodeRegistration/kubeletExtraArgs", [...(find(base, "KubeadmConfig").spec as any).joinConfiguration.nodeRegistration.kubeletExtraArgs, ...nodeLabelArgs(pool.labels)])];
+  const configName = hashedName(names.pool(pool), find(base, "KubeadmConfig"), configOps);
+  const mpOps: PatchOp[] = [
+    rename(names.pool(pool)),
+    set(ptr("spec", "template", "metadata", "labels", LABEL.nodePool), pool.name),
+    set("/spec/template/spec/version", version),
+    pool.autoscaling ? set("/metadata/annotations", sizeAnnotations(pool.minSize, pool.maxSize)) : set("/spec/replicas", pool.replicas ?? pool.minSize),
+  ];
+  const kustomization = {
+    ...KUSTOMIZATION,
+    resources: [rel(dir, BASE_DIRS.machinePool)],
+    patches: [
+      patch(target(GROUP.core, "MachinePool", PLACEHOLDER.pool), mpOps),
+      patch(target(GROUP.infra, "AWSMachinePool", PLACEHOLDER.pool), [
+        rename(names.pool(pool)),
+        set("/spec/minSize", pool.minSize),
+        set("/spec/maxSize", pool.maxSize),
+        set("/spec/availabilityZones", pool.availabilityZones),
+        set("/spec/awsLaunchTemplate/instanceType", pool.instanceType),
+        set("/spec/awsLaunchTemplate/sshKeyName", spec.sshKeyName ?? ""),
+      ]),
+      patch(target(GROUP.bootstrap, "KubeadmConfig", PLACEHOLDER.pool), [rename(configName), ...configOps]),
+      patch(target(GROUP.core, "MachineHealthCheck", PLACEHOLDER.pool), [rename(names.pool(pool)), set(ptr("spec", "selector", "matchLabels", LABEL.nodePool), pool.name)]),
+    ],
+    replacements: poolReplacements("MachinePool"),
+  };
+  return [owned(`${dir}/kustomization.yaml`, toYaml(kustomization))];
+}
+
+function planMachineDeployments(spec: ClusterSpec, pool: NodePoolSpec, dir: string): OutputFile[] {
+  const names = objectNames(spec);
+  const templates = BASE_OBJECTS.mdTemplates();
+  const version = pool.kubernetesVersion ?? spec.kubernetesVersion;
+  const machineOps = [set("/spec/template/spec/instanceType", pool.instanceType), set("/spec/template/spec/sshKeyName", spec.sshKeyName ?? "")];
+  const baseConfig = find(templates, "KubeadmConfigTemplate");
+  const configOps = [
+    set("/spec/template/spec/joinConfiguration/nodeRegistration/kubeletExtraArgs", [
+      ...(baseConfig.spec as any).template.spec.joinConfiguration.nodeRegistration.kubeletExtraArgs,
+      ...nodeLabelArgs(pool.labels),
+    ]),
+  ];
+  const zones = pool.availabilityZones;
+  const mins = spread(pool.minSize, zones.length);
+  const maxs = spread(pool.maxSize, zones.length);
+  const reps = spread(pool.replicas ?? pool.minSize, zones.length);
+  const files: OutputFile[] = zones.map((zone, i) => {
+    const zdir = `${dir}/zones/${zone}`;
+    const mdName = names.zoneDeployment(pool, zone);
+    const ops: PatchOp[] = [
+      rename(mdName),
+      set(ptr("spec", "selector", "matchLabels", LABEL.deploymentName), mdName),
+      set(ptr("spec", "template", "metadata", "labels", LABEL.deploymentName), mdName),
+      set(ptr("spec", "template", "metadata", "labels", LABEL.nodePool), pool.name),
+      set("/spec/template/spec/version", version),
+      set("/spec/template/spec/failureDomain", zone),
+      pool.autoscaling ? set("/metadata/annotations", sizeAnnotations(mins[i]!, Math.max(1, maxs[i]!))) : set("/spec/replicas", reps[i]!),
+    ];
+    return owned(
+      `${zdir}/kustomization.yaml`,
+      toYaml({ ...KUSTOMIZATION, resources: [rel(zdir, BASE_DIRS.mdDeployment)], patches: [patch(target(GROUP.core, "MachineDeployment", PLACEHOLDER.pool), ops)] }),
+    );
+  });
+  const kustomization = {
+    ...KUSTOMIZATION,
+    resources: zones.map((z) => `zones/${z}`),
+    components: [rel(dir, OVERLAY_DIRS.machineDeployment)],
+    patches: [
+      patch(target(GROUP.infra, "AWSMachineTemplate", PLACEHOLDER.pool), [
+        rename(hashedName(names.pool(pool), find(templates, "AWSMachineTemplate"), machineOps)),
+        ...machineOps,
+      ]),
+      patch(target(GROUP.bootstrap, "KubeadmConfigTemplate", PLACEHOLDER.pool), [rename(hashedName(names.pool(pool), baseConfig, configOps)), ...configOps]),
+      patch(target(GROUP.core, "MachineHealthCheck", PLACEHOLDER.pool), [rename(names.pool(pool)), set(ptr("spec", "selector", "matchLabels", LABEL.nodePool), pool.name)]),
+    ],
+    replacements: poolReplacements("MachineDeployment"),
+  };
+  return [...files, owned(`${dir}/kustomization.yaml`, toYaml(kustomization))];
+}
+
+export function planCluster(spec: ClusterSpec): OutputFile[] {
+  const names = objectNames(spec);
+  const dir = clusterDir(spec.name);
+  const gen = `${dir}/generated`;
+  const base = BASE_OBJECTS.cluster();
+  const templateOps = [set("/spec/template/spec/instanceType", spec.controlPlane.instanceType), set("/spec/template/spec/sshKeyName", spec.sshKeyName ?? "")];
+  const cpTemplate = hashedName(names.controlPlane, find(base, "AWSMachineTemplate"), templateOps);
+  const namespace: K8sObject = { apiVersion: "v1", kind: "Namespace", metadata: { name: spec.namespace } };
+  const kustomization = {
+    ...KUSTOMIZATION,
+    namespace: spec.namespace,
+    resources: ["namespace.yaml", rel(gen, BASE_DIRS.cluster), ...spec.nodePools.map((p) => `pools/${p.name}`)],
+    components: [rel(gen, OVERLAY_DIRS.clusterReferences), rel(gen, OVERLAY_DIRS.profile(spec.profile))],
+    patches: [
+      patch(target(GROUP.core, "Cluster", PLACEHOLDER.cluster), [
+        rename(names.cluster),
+        set("/spec/clusterNetwork", { pods: { cidrBlocks: [spec.network.podCidr] }, services: { cidrBlocks: [spec.network.serviceCidr] } }),
+      ]),
+      patch(target(GROUP.infra, "AWSCluster", PLACEHOLDER.cluster), [
+        rename(names.cluster),
+        set("/spec/region", spec.region),
+        // "" means no key; an omitted sshKeyName would make CAPA use a key named "default".
+        set("/spec/sshKeyName", spec.sshKeyName ?? ""),
+        set("/spec/network/vpc/cidrBlock", spec.network.vpcCidr),
+        set("/spec/network/subnets", subnets(spec)),
+      ]),
+      patch(target(GROUP.controlPlane, "KubeadmControlPlane", PLACEHOLDER.controlPlane), [
+        rename(names.controlPlane),
+        set("/spec/replicas", spec.controlPlane.replicas),
+        set("/spec/version", spec.kubernetesVersion),
+      ]),
+      patch(target(GROUP.infra, "AWSMachineTemplate", PLACEHOLDER.controlPlane), [rename(cpTemplate), ...templateOps]),
+      patch(target(GROUP.core, "MachineHealthCheck", PLACEHOLDER.controlPlane), [rename(names.controlPlane)]),
+    ],
+    replacements: [clusterNameReplacement()],
+  };
+  const pools = spec.nodePools.flatMap((p) =>
+    spec.workers === "MachinePool" ? planMachinePool(spec, p, `${gen}/pools/${p.name}`) : planMachineDeployments(spec, p, `${gen}/pools/${p.name}`),
+  );
+  const userKustomization = {
+    ...KUSTOMIZATION,
+    resources: ["generated"],
+    patches: [],
+  };
+  return [
+    owned(`${gen}/namespace.yaml`, toYaml(namespace)),
+    owned(`${gen}/kustomization.yaml`, toYaml(kustomization, "# Generated by `npm run generate` from ../cluster.yaml — do not edit; put your own patches in ../kustomization.yaml.")),
+    ...pools,
+    scaffold(
+      `${dir}/kustomization.yaml`,
+      toYaml(
+        userKustomization,
+        "# The cluster's own Kustomize layer: yours to edit (`npm run generate` never overwrites it).\n# Add patches for this cluster below; the generated overlay is in ./generated (from ./cluster.yaml).",
+      ),
+    ),
+  ];
+}
+
+/** cluster.yaml as new-cluster writes it: every default spelled out, with the schema modeline for editors. */
+export function specFile(spec: ClusterSpec): OutputFile {
+  const dir = clusterDir(spec.name);
+  return scaffold(`${dir}/${SPEC_FILE}`, toYaml(spec, `# yaml-language-server: $schema=${rel(dir, SPEC_SCHEMA_PATH)}`));
+}

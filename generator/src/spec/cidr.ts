@@ -1,0 +1,30 @@
+/** IPv4 CIDR helpers over cidr-tools (parsing, normalizing, overlap); only subnet carving is ours. */
+import { normalizeCidr, overlapCidr, parseCidr } from "cidr-tools";
+
+const IPV4_CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
+
+export type CidrProblem = { ok: true; prefix: number } | { ok: false; message: string };
+
+export function checkIpv4Cidr(value: string): CidrProblem {
+  const m = IPV4_CIDR.exec(value);
+  if (!m) return { ok: false, message: `"${value}" is not an IPv4 CIDR like 10.0.0.0/16` };
+  const octets = m.slice(1, 5).map(Number);
+  const prefix = Number(m[5]);
+  if (octets.some((o) => o > 255) || prefix > 32) return { ok: false, message: `"${value}" is not an IPv4 CIDR like 10.0.0.0/16` };
+  const normal = normalizeCidr(value);
+  if (normal !== value) return { ok: false, message: `"${value}" has host bits set; the network is ${normal}` };
+  return { ok: true, prefix };
+}
+
+export const cidrsOverlap = (a: string, b: string): boolean => overlapCidr(a, b);
+
+function toDotted(n: bigint): string {
+  return [24n, 16n, 8n, 0n].map((shift) => String((n >> shift) & 255n)).join(".");
+}
+
+/** The `index`-th subnet of size /newPrefix inside `cidr` (which must be valid and large enough). */
+export function subnetOf(cidr: string, newPrefix: number, index: number): string {
+  const { start } = parseCidr(cidr);
+  const size = 1n << BigInt(32 - newPrefix);
+  return `${toDotted(start + size * BigInt(index))}/${newPrefix}`;
+}

@@ -1,0 +1,242 @@
+/**
+ * Reading a cluster spec: YAML text → (bounded, single-document) → ajv against the spec schema → defaults →
+ * semantic checks. Pure: returns a spec or findings, never throws for bad input.
+ */
+import { Ajv, type ErrorObject } from "ajv";
+import semver from "semver";
+import { parseDocument } from "yaml";
+import type { Finding } from "../findings.js";
+import { checkIpv4Cidr, cidrsOverlap } from "./cidr.js";
+import { defaultZones, zonesOf } from "./regions.js";
+import { clusterSpecSchema } from "./schema.js";
+import {
+  type ClusterSpec,
+  DEFAULTS,
+  LIMITS,
+  type NodePoolSpec,
+  PROFILE_DEFAULTS,
+  type Profile,
+  SPEC_API_VERSION,
+  SPEC_KIND,
+  type WorkerKind,
+} from "./types.js";
+
+/** Kubernetes minors that CAPI v1.13 supports for workload clusters (docs/book/src/reference/versions.md). */
+export const SUPPORTED_MINORS = { min: 30, max: 36 } as const;
+/** Kubelets may be up to 3 minors older than the API server, never newer (kubernetes.io version-skew-policy). */
+export const MAX_KUBELET_SKEW = 3;
+
+const ajv = new Ajv({ allErrors: true, strict: false, useDefaults: false });
+const validateSchema = ajv.compile(clusterSpecSchema);
+
+export type SpecInput = Record<string, unknown>;
+
+export interface ParseResult {
+  spec?: ClusterSpec;
+  findings: Finding[];
+}
+
+function ajvFindings(errors: ErrorObject[] | null | undefined, file: string | undefined, cluster: string | undefined): Finding[] {
+  return (errors ?? []).map((e) => {
+    const at = e.instancePath.replace(/^\//, "").replace(/\//g, ".");
+    let message = e.message ?? "is invalid";
+    if (e.keyword === "additionalProperties") message = `unknown field "${String(e.params.additionalProperty)}"`;
+    if (e.keyword === "enum") message = `must be one of: ${(e.params.allowedValues as unknown[]).join(", ")}`;
+    if (e.keyword === "const") message = `must be ${JSON.stringify(e.params.allowedValue)}`;
+    if (e.keyword === "pattern") message = `${JSON.stringify(e.data)} does not match ${e.params.pattern}`;
+    const path = e.keyword === "additionalProperties" ? [at, String(e.params.additionalProperty)].filter(Boolean).join(".") : at;
+    return { cluster, file, path: path || undefined, rule: "spec-schema", severity: "error" as const, message };
+  });
+}
+
+/** Parses cluster.yaml text. Rejects over-large files, several documents, duplicate keys and alias bombs. */
+export function parseSpecText(text: string, file?: string): ParseResult {
+  const bad = (message: string, path?: string): ParseResult => ({ findings: [{ file, path, rule: "spec-yaml", severity: "error", message }] });
+  if (Buffer.byteLength(text, "utf8") > LIMITS.specBytes) return bad(`file is larger than ${LIMITS.specBytes} bytes; a cluster spec is a few hundred bytes`);
+  if (text.includes("\uFFFD")) return bad("file is not valid UTF-8");
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0]!;
+    const line = e.linePos?.[0]?.line;
+    const multi = e.code === "MULTIPLE_DOCS" || /multiple documents|Source contains multiple/i.test(e.message);
+    return bad(multi ? "file holds several YAML documents; a cluster spec is one document" : `YAML error${line ? ` at line ${line}` : ""}: ${e.message.split("\n")[0]}`);
+  }
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 50 });
+  } catch (err) {
+    return bad(`YAML aliases expand too much (${(err as Error).message})`);
+  }
+  if (!data || typeof data !== "object" || Array.isArray(data)) return bad("file must hold a mapping (apiVersion, kind, name, region, …)");
+  return parseSpecObject(data as SpecInput, file);
+}
+
+/** Validates a spec object (from YAML or from CLI flags), applies defaults and checks the semantics. */
+export function parseSpecObject(input: SpecInput, file?: string): ParseResult {
+  const cluster = typeof input.name === "string" ? input.name : undefined;
+  if (!validateSchema(input)) return { findings: ajvFindings(validateSchema.errors, file, cluster) };
+  const spec = applyDefaults(input);
+  return { spec, findings: checkSpec(spec, file) };
+}
+
+/** Fills every optional field. Pure; the input must have passed the schema. */
+export function applyDefaults(input: SpecInput): ClusterSpec {
+  const i = input as Partial<Omit<ClusterSpec, "nodePools" | "controlPlane" | "network">> & {
+    name: string;
+    region: string;
+    nodePools?: Partial<NodePoolSpec>[];
+    controlPlane?: Partial<ClusterSpec["controlPlane"]>;
+    network?: Partial<ClusterSpec["network"]>;
+  };
+  const profile: Profile = i.profile ?? DEFAULTS.profile;
+  const d = PROFILE_DEFAULTS[profile];
+  const zones = i.availabilityZones ?? defaultZones(i.region) ?? [];
+  const pools = (i.nodePools ?? [{ name: DEFAULTS.poolName } as Partial<NodePoolSpec>]).map((p): NodePoolSpec => {
+    const autoscaling = p.autoscaling ?? true;
+    const minSize = p.minSize ?? d.minSize;
+    const maxSize = p.maxSize ?? Math.max(d.maxSize, minSize);
+    return {
+      name: p.name ?? DEFAULTS.poolName,
+      instanceType: p.instanceType ?? d.poolInstanceType,
+      availabilityZones: p.availabilityZones ?? zones,
+      autoscaling,
+      minSize,
+      maxSize,
+      replicas: autoscaling ? p.replicas : (p.replicas ?? minSize),
+      kubernetesVersion: p.kubernetesVersion,
+      labels: p.labels ?? {},
+    };
+  });
+  return {
+    apiVersion: SPEC_API_VERSION,
+    kind: SPEC_KIND,
+    name: i.name,
+    namespace: i.namespace ?? i.name,
+    region: i.region,
+    availabilityZones: zones,
+    kubernetesVersion: i.kubernetesVersion ?? DEFAULTS.kubernetesVersion,
+    profile,
+    workers: (i.workers ?? DEFAULTS.workers) as WorkerKind,
+    controlPlane: {
+      replicas: i.controlPlane?.replicas ?? d.controlPlaneReplicas,
+      instanceType: i.controlPlane?.instanceType ?? d.controlPlaneInstanceType,
+    },
+    nodePools: pools,
+    network: {
+      vpcCidr: i.network?.vpcCidr ?? DEFAULTS.vpcCidr,
+      podCidr: i.network?.podCidr ?? DEFAULTS.podCidr,
+      serviceCidr: i.network?.serviceCidr ?? DEFAULTS.serviceCidr,
+    },
+    sshKeyName: i.sshKeyName,
+  };
+}
+
+const LABEL_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** Label key problems, or undefined. Restricted prefixes mirror the NodeRestriction admission plugin. */
+export function labelKeyProblem(key: string): string | undefined {
+  const slash = key.lastIndexOf("/");
+  const prefix = slash >= 0 ? key.slice(0, slash) : "";
+  const name = slash >= 0 ? key.slice(slash + 1) : key;
+  if (name.length > 63 || !LABEL_NAME.test(name)) return `label key "${key}": name part must be ≤ 63 alphanumerics, '-', '_' or '.'`;
+  if (prefix && (prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix))) return `label key "${key}": prefix must be a DNS subdomain`;
+  const domain = prefix.toLowerCase();
+  const restricted = /(^|\.)(kubernetes\.io|k8s\.io)$/.test(domain);
+  const allowed = /(^|\.)(node\.kubernetes\.io|kubelet\.kubernetes\.io)$/.test(domain);
+  if (restricted && !allowed) return `label key "${key}": kubelets may not set labels under ${domain} (NodeRestriction); use node.kubernetes.io/ or your own prefix`;
+  return undefined;
+}
+
+/** Checks what JSON Schema cannot say. Every finding names the field. */
+export function checkSpec(spec: ClusterSpec, file?: string): Finding[] {
+  const findings: Finding[] = [];
+  const err = (path: string, message: string, rule: string): void => {
+    findings.push({ cluster: spec.name, file, path, rule, severity: "error", message });
+  };
+
+  // Zones: each must belong to the region (CAPA creates the subnets there), no duplicates.
+  const regionZones = zonesOf(spec.region);
+  if (!regionZones) err("region", `unknown AWS region "${spec.region}"`, "region-known");
+  spec.availabilityZones.forEach((z, idx) => {
+    if (regionZones && !regionZones.includes(z))
+      err(`availabilityZones.${idx}`, `zone "${z}" is not in region ${spec.region} (zones there: ${regionZones.join(", ")})`, "az-in-region");
+  });
+  if (new Set(spec.availabilityZones).size !== spec.availabilityZones.length) err("availabilityZones", "zones must be distinct", "az-distinct");
+  if (spec.availabilityZones.length === 0) err("availabilityZones", "at least one zone is needed", "az-in-region");
+
+  // Control plane: stacked etcd needs an odd member count (KCP webhook, controlplane/kubeadm/internal/webhooks/kubeadmcontrolplane.go).
+  if (spec.controlPlane.replicas < 1 || spec.controlPlane.replicas % 2 === 0)
+    err("controlPlane.replicas", `must be odd and > 0 (stacked etcd needs a quorum), got ${spec.controlPlane.replicas}`, "kcp-replicas-odd");
+
+  const cp = checkVersion(spec.kubernetesVersion);
+  if (typeof cp === "string") err("kubernetesVersion", cp, "k8s-version");
+
+  // Pools.
+  const seen = new Set<string>();
+  spec.nodePools.forEach((p, idx) => {
+    const at = `nodePools.${idx}`;
+    if (seen.has(p.name)) err(`${at}.name`, `pool name "${p.name}" is used twice`, "pool-unique");
+    seen.add(p.name);
+    p.availabilityZones.forEach((z, zi) => {
+      if (!spec.availabilityZones.includes(z))
+        err(`${at}.availabilityZones.${zi}`, `zone "${z}" is not one of the cluster's zones (${spec.availabilityZones.join(", ")}); the cluster has subnets only there`, "pool-az-subset");
+    });
+    if (new Set(p.availabilityZones).size !== p.availabilityZones.length) err(`${at}.availabilityZones`, "zones must be distinct", "az-distinct");
+    if (p.minSize > p.maxSize) err(`${at}.minSize`, `minSize ${p.minSize} is larger than maxSize ${p.maxSize}`, "pool-size");
+    if (p.autoscaling && p.replicas !== undefined)
+      err(`${at}.replicas`, "an autoscaled pool carries no replicas in Git (the autoscaler owns them); remove replicas or set autoscaling: false", "autoscaled-no-replicas");
+    if (!p.autoscaling && p.replicas !== undefined && (p.replicas < p.minSize || p.replicas > p.maxSize))
+      err(`${at}.replicas`, `replicas ${p.replicas} is outside minSize..maxSize (${p.minSize}..${p.maxSize})`, "pool-size");
+    if (spec.workers === "MachineDeployment" && p.maxSize < p.availabilityZones.length)
+      err(`${at}.maxSize`, `maxSize ${p.maxSize} is smaller than the number of zones (${p.availabilityZones.length}); each zone's MachineDeployment needs room for a machine`, "pool-size");
+    if (p.kubernetesVersion !== undefined) {
+      const pv = checkVersion(p.kubernetesVersion);
+      if (typeof pv === "string") err(`${at}.kubernetesVersion`, pv, "k8s-version");
+      else if (typeof cp !== "string") {
+        if (semver.gt(pv, cp)) err(`${at}.kubernetesVersion`, `${p.kubernetesVersion} is newer than the control plane (${spec.kubernetesVersion}); kubelets must not be newer than the API server`, "kubelet-skew");
+        else if (cp.minor - pv.minor > MAX_KUBELET_SKEW)
+          err(`${at}.kubernetesVersion`, `${p.kubernetesVersion} is more than ${MAX_KUBELET_SKEW} minors older than the control plane (${spec.kubernetesVersion})`, "kubelet-skew");
+      }
+    }
+    for (const [k, v] of Object.entries(p.labels)) {
+      const problem = labelKeyProblem(k);
+      if (problem) err(`${at}.labels`, problem, "label-valid");
+      if (!LABEL_VALUE.test(v) || v.length > LIMITS.labelValue) err(`${at}.labels.${k}`, `label value "${v}" must be ≤ 63 alphanumerics, '-', '_' or '.'`, "label-valid");
+    }
+    const longest = spec.workers === "MachineDeployment" ? `${spec.name}-${p.name}-${"x".repeat(2)}` : `${spec.name}-${p.name}`;
+    if (longest.length > 63)
+      err(`${at}.name`, `derived object name "${longest}" is longer than 63 characters (a label value, CAPI internal/webhooks/machinepool.go); shorten the cluster or pool name`, "name-length");
+  });
+
+  // Network: valid, the VPC between /16 and /24 (we carve 16 subnets of /prefix+4, AWS subnets are /28 at the smallest), no overlaps.
+  const nets: [string, string][] = [
+    ["network.vpcCidr", spec.network.vpcCidr],
+    ["network.podCidr", spec.network.podCidr],
+    ["network.serviceCidr", spec.network.serviceCidr],
+  ];
+  const valid: [string, string][] = [];
+  for (const [path, value] of nets) {
+    const c = checkIpv4Cidr(value);
+    if (!c.ok) err(path, c.message, "cidr-valid");
+    else valid.push([path, value]);
+    if (c.ok && path === "network.vpcCidr" && (c.prefix < 16 || c.prefix > 24)) err(path, `VPC CIDR must be /16 to /24 (AWS allows /16../28; 16 subnets are carved from it), got /${c.prefix}`, "cidr-valid");
+  }
+  for (let a = 0; a < valid.length; a++)
+    for (let b = a + 1; b < valid.length; b++) {
+      const [pa, va] = valid[a]!;
+      const [pb, vb] = valid[b]!;
+      if (cidrsOverlap(va, vb)) err(pb, `${vb} overlaps ${pa} (${va})`, "cidr-overlap");
+    }
+  return findings;
+}
+
+/** Parses `vX.Y.Z` and checks it is a supported workload version; returns a message when not. */
+export function checkVersion(v: string): semver.SemVer | string {
+  const parsed = /^v\d+\.\d+\.\d+$/.test(v) ? semver.parse(v.slice(1)) : null;
+  if (!parsed) return `"${v}" is not a Kubernetes version like v1.34.2`;
+  if (parsed.major !== 1 || parsed.minor < SUPPORTED_MINORS.min || parsed.minor > SUPPORTED_MINORS.max)
+    return `${v} is outside what the pinned Cluster API supports for workload clusters (v1.${SUPPORTED_MINORS.min}–v1.${SUPPORTED_MINORS.max})`;
+  return parsed;
+}

@@ -1,0 +1,60 @@
+/**
+ * Serialization: objects are built as plain data and serialized once, here, with a fixed key order for
+ * Kubernetes objects (apiVersion, kind, metadata, spec first), `undefined` stripped, and no timestamps.
+ */
+import { parseAllDocuments, stringify } from "yaml";
+
+const TOP_ORDER = ["apiVersion", "kind", "metadata", "spec"];
+const META_ORDER = ["name", "namespace", "labels", "annotations"];
+
+function orderKeys(obj: Record<string, unknown>, order: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of order) if (obj[k] !== undefined) out[k] = obj[k];
+  for (const [k, v] of Object.entries(obj)) if (!(k in out) && v !== undefined) out[k] = v;
+  return out;
+}
+
+/** Deep copy without `undefined` values; Kubernetes objects get the fixed key order. */
+export function normalize(value: unknown, depth = 0): unknown {
+  if (Array.isArray(value)) return value.filter((v) => v !== undefined).map((v) => normalize(v, depth + 1));
+  if (value && typeof value === "object") {
+    const obj = value as Record<string, unknown>;
+    const cleaned: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(obj)) {
+      if (v === undefined) continue;
+      cleaned[k] = normalize(v, k === "metadata" && depth === 0 ? -1 : depth + 1);
+    }
+    if (depth === 0 && ("apiVersion" in cleaned || "kind" in cleaned)) return orderKeys(cleaned, TOP_ORDER);
+    if (depth === -1) return orderKeys(cleaned, META_ORDER);
+    return cleaned;
+  }
+  return value;
+}
+
+const OPTIONS = { lineWidth: 0, aliasDuplicateObjects: false } as const;
+
+/** One YAML document, with an optional leading comment line (e.g. a yaml-language-server modeline). */
+export function toYaml(value: unknown, header?: string): string {
+  const body = stringify(normalize(value), OPTIONS);
+  return header ? `${header}\n${body}` : body;
+}
+
+/** Several objects as a multi-document stream. */
+export function toYamlStream(values: readonly unknown[]): string {
+  return values.map((v) => toYaml(v)).join("---\n");
+}
+
+/** Serialization for embedding (inline kustomize patches): plain data, no key reordering beyond insertion order. */
+export function toYamlInline(value: unknown): string {
+  return stringify(value, OPTIONS);
+}
+
+/** Parses a multi-document YAML stream (kustomize output) into plain objects. */
+export function parseYamlStream(text: string): unknown[] {
+  return parseAllDocuments(text)
+    .map((d) => {
+      if (d.errors.length > 0) throw new Error(d.errors[0]?.message ?? "YAML error");
+      return d.toJS({ maxAliasCount: 100 }) as unknown;
+    })
+    .filter((d) => d !== null && d !== undefined);
+}

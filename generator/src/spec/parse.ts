@@ -8,7 +8,14 @@ import { parseDocument } from "yaml";
 import type { Finding } from "../findings.js";
 import { checkIpv4Cidr, cidrsOverlap } from "./cidr.js";
 import { defaultZones, zonesOf } from "./regions.js";
-import { clusterSpecSchema } from "./schema.js";
+import { AZ_NAME, clusterSpecSchema, DNS_LABEL, INSTANCE_TYPE, K8S_VERSION } from "./schema.js";
+
+const PATTERN_HINT: Record<string, string> = {
+  [DNS_LABEL]: "lowercase letters, digits and '-', starting with a letter and ending with a letter or digit",
+  [K8S_VERSION]: "a Kubernetes version like v1.34.2",
+  [INSTANCE_TYPE]: "an EC2 instance type like t3.large",
+  [AZ_NAME]: "an availability zone name like ap-northeast-2a",
+};
 import {
   type ClusterSpec,
   DEFAULTS,
@@ -26,7 +33,7 @@ export const SUPPORTED_MINORS = { min: 30, max: 36 } as const;
 /** Kubelets may be up to 3 minors older than the API server, never newer (kubernetes.io version-skew-policy). */
 export const MAX_KUBELET_SKEW = 3;
 
-const ajv = new Ajv({ allErrors: true, strict: false, useDefaults: false });
+const ajv = new Ajv({ allErrors: true, strict: false, useDefaults: false, verbose: true });
 const validateSchema = ajv.compile(clusterSpecSchema);
 
 export type SpecInput = Record<string, unknown>;
@@ -43,7 +50,7 @@ function ajvFindings(errors: ErrorObject[] | null | undefined, file: string | un
     if (e.keyword === "additionalProperties") message = `unknown field "${String(e.params.additionalProperty)}"`;
     if (e.keyword === "enum") message = `must be one of: ${(e.params.allowedValues as unknown[]).join(", ")}`;
     if (e.keyword === "const") message = `must be ${JSON.stringify(e.params.allowedValue)}`;
-    if (e.keyword === "pattern") message = `${JSON.stringify(e.data)} does not match ${e.params.pattern}`;
+    if (e.keyword === "pattern") message = `${JSON.stringify(e.data)} is not ${PATTERN_HINT[String(e.params.pattern)] ?? `matching ${e.params.pattern}`}`;
     const path = e.keyword === "additionalProperties" ? [at, String(e.params.additionalProperty)].filter(Boolean).join(".") : at;
     return { cluster, file, path: path || undefined, rule: "spec-schema", severity: "error" as const, message };
   });

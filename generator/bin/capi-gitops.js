@@ -1,0 +1,2 @@
+#!/usr/bin/env node
+import "tsx"; await import("../src/cli.ts");

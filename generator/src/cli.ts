@@ -1,0 +1,170 @@
+/**
+ * The command-line entry point: maps flags to options, runs one command, renders findings, and is the only
+ * place that decides the exit code (0 ok, 1 invalid input or repository, 2 the tool failed).
+ */
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { CapiGitopsError, InvalidInputError, ToolError, UsageError } from "./errors.js";
+import { formatFinding } from "./findings.js";
+
+const HELP: Record<string, string> = {
+  "": `capi-gitops — GitOps repository generator and validator for Cluster API clusters on AWS
+
+Usage: npm run <command> -- [flags]      (or: tsx generator/src/cli.ts <command> [flags])
+
+Commands:
+  setup         build the pinned kustomize and kubeconform into .tools/bin (run by \`npm run setup\` after npm ci)
+  new-cluster   add clusters/<name>/ from flags, or prompts on a terminal
+  generate      regenerate base/, overlays/ and every cluster's generated/ overlay from the specs
+  schemas       regenerate schemas/kubeconform/ from the pinned upstream CRDs
+  help          this text; \`<command> --help\` for a command
+
+Exit codes: 0 ok, 1 invalid input or repository, 2 tool error (usage, missing binary).`,
+  "new-cluster": `Usage: npm run new-cluster -- --name <name> --region <region> [flags]
+
+Creates clusters/<name>/cluster.yaml (the spec, every default written out), clusters/<name>/kustomization.yaml
+(yours to edit) and clusters/<name>/generated/ (the generated overlay). Nothing is written when any input is
+invalid or the cluster exists. On a terminal it asks for what is missing, unless --yes.
+
+  --name <name>                     cluster name: [a-z]([-a-z0-9]*[a-z0-9])?, ≤ 40 characters (required)
+  --region <region>                 AWS region, e.g. ap-northeast-2 (required)
+  --namespace <ns>                  management-cluster namespace (default: the name)
+  --zones <a,b,c>                   availability zones (default: the region's first three)
+  --kubernetes-version <vX.Y.Z>     default v1.34.2
+  --profile dev|prod                default dev (sizes and health-check strictness)
+  --workers MachinePool|MachineDeployment   default MachinePool
+  --control-plane-replicas <odd n>  default from the profile (dev 1, prod 3)
+  --control-plane-instance-type <t> default from the profile
+  --pool <spec>                     a node pool, repeatable; default one pool "default". <spec> is
+                                    name=<n>,instance-type=<t>,zones=<z1+z2>,min-size=<n>,max-size=<n>,
+                                    autoscaling=true|false,replicas=<n>,kubernetes-version=<v>,labels=<k:v+k2:v2>
+  --vpc-cidr <cidr>                 default 10.0.0.0/16 (/16../24)
+  --pod-cidr <cidr>                 default 192.168.0.0/16
+  --service-cidr <cidr>             default 10.96.0.0/12
+  --ssh-key-name <key>              existing EC2 key pair (default: none)
+  --dry-run                         print the files instead of writing them
+  --yes, -y                         never prompt
+  --no-render                       skip the kustomize build of the new cluster (not recommended)
+  --repo <dir>                      repository root (default: current directory)`,
+  generate: `Usage: npm run generate [-- --repo <dir>]
+
+Regenerates base/, overlays/ (profiles and components), schemas/cluster-spec.schema.json and every
+clusters/<name>/generated/ from clusters/*/cluster.yaml. Deterministic: a second run changes nothing.
+Never touches clusters/<name>/cluster.yaml or clusters/<name>/kustomization.yaml.`,
+  setup: `Usage: npm run setup
+
+Runs npm ci, then builds the Go tools pinned in versions.json with \`go install\` into .tools/bin.
+Tools already at their pinned version are skipped (--force rebuilds).`,
+  schemas: `Usage: npm run schemas
+
+Downloads the CRD modules pinned in versions.json with \`go mod download\` and writes one JSON schema per kind
+and served version under schemas/kubeconform/ (unserved versions are listed in schemas/kubeconform/unserved.json).`,
+};
+
+const COMMON = {
+  help: { type: "boolean", short: "h" },
+  repo: { type: "string" },
+} as const;
+
+const OPTIONS: Record<string, ParseArgsConfig["options"]> = {
+  "new-cluster": {
+    ...COMMON,
+    name: { type: "string" },
+    namespace: { type: "string" },
+    region: { type: "string" },
+    zones: { type: "string" },
+    "kubernetes-version": { type: "string" },
+    profile: { type: "string" },
+    workers: { type: "string" },
+    "control-plane-replicas": { type: "string" },
+    "control-plane-instance-type": { type: "string" },
+    pool: { type: "string", multiple: true },
+    "vpc-cidr": { type: "string" },
+    "pod-cidr": { type: "string" },
+    "service-cidr": { type: "string" },
+    "ssh-key-name": { type: "string" },
+    "dry-run": { type: "boolean" },
+    yes: { type: "boolean", short: "y" },
+    "no-render": { type: "boolean" },
+  },
+  generate: { ...COMMON },
+  setup: { ...COMMON, force: { type: "boolean" } },
+  schemas: { ...COMMON },
+};
+
+const out = (line: string): void => void process.stdout.write(`${line}\n`);
+const err = (line: string): void => void process.stderr.write(`${line}\n`);
+
+async function main(argv: string[]): Promise<void> {
+  const [command = "help", ...rest] = argv;
+  if (command === "help" || command === "--help" || command === "-h") return out(HELP[""]!);
+  const options = OPTIONS[command];
+  if (!options) throw new UsageError(`unknown command "${command}"\n\n${HELP[""]}`);
+  let values: Record<string, unknown>;
+  try {
+    ({ values } = parseArgs({ args: rest, options, strict: true, allowPositionals: false }));
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message}\n\nSee: npm run ${command} -- --help`);
+  }
+  if (values.help) return out(HELP[command] ?? HELP[""]!);
+  const cwd = typeof values.repo === "string" ? values.repo : process.cwd();
+  const s = (k: string) => values[k] as string | undefined;
+
+  switch (command) {
+    case "setup":
+      return (await import("./commands/setup.js")).setupCommand({ log: out, force: Boolean(values.force) });
+    case "generate":
+      return void (await (await import("./commands/generate.js")).generateCommand({ cwd, log: out }));
+    case "schemas":
+      return void (await (await import("./commands/schemas.js")).schemasCommand({ cwd, log: out }));
+    case "new-cluster": {
+      const { newClusterCommand } = await import("./commands/new-cluster.js");
+      await newClusterCommand({
+        cwd,
+        log: out,
+        dryRun: Boolean(values["dry-run"]),
+        render: !values["no-render"],
+        interactive: !values.yes && Boolean(process.stdin.isTTY) && Boolean(process.stdout.isTTY),
+        flags: {
+          name: s("name"),
+          namespace: s("namespace"),
+          region: s("region"),
+          zones: s("zones"),
+          kubernetesVersion: s("kubernetes-version"),
+          profile: s("profile"),
+          workers: s("workers"),
+          controlPlaneReplicas: s("control-plane-replicas"),
+          controlPlaneInstanceType: s("control-plane-instance-type"),
+          pool: values.pool as string[] | undefined,
+          vpcCidr: s("vpc-cidr"),
+          podCidr: s("pod-cidr"),
+          serviceCidr: s("service-cidr"),
+          sshKeyName: s("ssh-key-name"),
+        },
+      });
+      return;
+    }
+  }
+}
+
+main(process.argv.slice(2)).then(
+  () => {
+    process.exitCode ??= 0;
+  },
+  (e: unknown) => {
+    if (e instanceof InvalidInputError) {
+      for (const f of e.findings) err(formatFinding(f));
+      err(e.message);
+    } else if (e instanceof ToolError || e instanceof UsageError || e instanceof CapiGitopsError) {
+      err(`error: ${e.message}`);
+    } else if (e && typeof e === "object" && "name" in e && (e as Error).name === "ExitPromptError") {
+      err("cancelled; nothing was written");
+      process.exitCode = 2;
+      return;
+    } else {
+      err(`internal error: ${(e as Error)?.stack ?? String(e)}`);
+      process.exitCode = 2;
+      return;
+    }
+    process.exitCode = e.exitCode;
+  },
+);

@@ -1,0 +1,225 @@
+/**
+ * `npm run new-cluster`: flags (or prompts on a terminal) → spec → checks → plan → staged write → kustomize build of
+ * the staged cluster → one rename into clusters/<name>. Bad input writes nothing.
+ */
+import { randomBytes } from "node:crypto";
+import { lstat, mkdir, readFile, rename, rm } from "node:fs/promises";
+import { InvalidInputError } from "../errors.js";
+import { type Finding, hasErrors } from "../findings.js";
+import { clusterDir, planCluster, specFile } from "../plan/cluster.js";
+import type { OutputFile } from "../plan/files.js";
+import { planShared } from "../plan/repo.js";
+import { fleetFindings, loadRepo } from "../repo/load.js";
+import { atomicWrite, inside } from "../repo/write.js";
+import { parseSpecObject, type SpecInput } from "../spec/parse.js";
+import type { ClusterSpec } from "../spec/types.js";
+import { kustomizeBuild } from "../tools/kustomize.js";
+
+export interface NewClusterFlags {
+  name?: string;
+  namespace?: string;
+  region?: string;
+  zones?: string;
+  kubernetesVersion?: string;
+  profile?: string;
+  workers?: string;
+  controlPlaneReplicas?: string;
+  controlPlaneInstanceType?: string;
+  pool?: string[];
+  vpcCidr?: string;
+  podCidr?: string;
+  serviceCidr?: string;
+  sshKeyName?: string;
+}
+
+export interface NewClusterOptions {
+  cwd: string;
+  flags: NewClusterFlags;
+  dryRun?: boolean;
+  /** Ask for missing values (only on a terminal and without --yes). */
+  interactive?: boolean;
+  /** Build the staged cluster with kustomize before it lands (default true). */
+  render?: boolean;
+  log: (line: string) => void;
+}
+
+/** Spec field → the flag that sets it, so findings name what the user typed. */
+const FLAG_OF: [RegExp, string][] = [
+  [/^name$/, "--name"],
+  [/^namespace$/, "--namespace"],
+  [/^region$/, "--region"],
+  [/^availabilityZones/, "--zones"],
+  [/^kubernetesVersion$/, "--kubernetes-version"],
+  [/^profile$/, "--profile"],
+  [/^workers$/, "--workers"],
+  [/^controlPlane\.replicas$/, "--control-plane-replicas"],
+  [/^controlPlane\.instanceType$/, "--control-plane-instance-type"],
+  [/^nodePools/, "--pool"],
+  [/^network\.vpcCidr$/, "--vpc-cidr"],
+  [/^network\.podCidr$/, "--pod-cidr"],
+  [/^network\.serviceCidr$/, "--service-cidr"],
+  [/^sshKeyName$/, "--ssh-key-name"],
+];
+const flagFor = (p?: string): string | undefined => (p ? FLAG_OF.find(([re]) => re.test(p))?.[1] : undefined);
+
+const bad = (path: string, message: string, rule = "flag"): Finding => ({ path, rule, severity: "error", message });
+
+function integer(value: string | undefined, flag: string, findings: Finding[]): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^-?\d+$/.test(value.trim())) {
+    findings.push(bad(flag, `must be a whole number, got "${value}"`));
+    return undefined;
+  }
+  return Number(value);
+}
+
+const POOL_KEYS = ["name", "instance-type", "zones", "min-size", "max-size", "autoscaling", "replicas", "kubernetes-version", "labels"];
+
+/** `--pool name=gpu,instance-type=g5.xlarge,zones=a+b,min-size=0,max-size=4,autoscaling=false,replicas=2,labels=k:v+k2:v2` */
+export function parsePoolFlag(text: string, findings: Finding[]): Record<string, unknown> | undefined {
+  const pool: Record<string, unknown> = {};
+  for (const part of text.split(",").filter((p) => p.trim() !== "")) {
+    const eq = part.indexOf("=");
+    const key = eq > 0 ? part.slice(0, eq).trim() : "";
+    const value = eq > 0 ? part.slice(eq + 1).trim() : "";
+    if (!POOL_KEYS.includes(key)) {
+      findings.push(bad("--pool", `"${part}" is not key=value with a key of ${POOL_KEYS.join(", ")}`));
+      continue;
+    }
+    if (key === "name") pool.name = value;
+    if (key === "instance-type") pool.instanceType = value;
+    if (key === "zones") pool.availabilityZones = value.split("+").filter(Boolean);
+    if (key === "min-size") pool.minSize = integer(value, "--pool min-size", findings);
+    if (key === "max-size") pool.maxSize = integer(value, "--pool max-size", findings);
+    if (key === "replicas") pool.replicas = integer(value, "--pool replicas", findings);
+    if (key === "kubernetes-version") pool.kubernetesVersion = value;
+    if (key === "autoscaling") {
+      if (value !== "true" && value !== "false") findings.push(bad("--pool autoscaling", `must be true or false, got "${value}"`));
+      pool.autoscaling = value === "true";
+    }
+    if (key === "labels")
+      pool.labels = Object.fromEntries(
+        value
+          .split("+")
+          .filter(Boolean)
+          .map((kv) => {
+            const i = kv.indexOf(":");
+            return i > 0 ? [kv.slice(0, i), kv.slice(i + 1)] : [kv, ""];
+          }),
+      );
+  }
+  if (pool.name === undefined) findings.push(bad("--pool", `"${text}" needs name=<pool name>`));
+  return pool;
+}
+
+/** Flags → the spec input object (only what was given; defaults come from the spec module). */
+export function specInputFromFlags(flags: NewClusterFlags): { input: SpecInput; findings: Finding[] } {
+  const findings: Finding[] = [];
+  const input: SpecInput = { apiVersion: "capi-gitops.io/v1alpha1", kind: "ClusterSpec" };
+  if (flags.name !== undefined) input.name = flags.name;
+  if (flags.namespace !== undefined) input.namespace = flags.namespace;
+  if (flags.region !== undefined) input.region = flags.region;
+  if (flags.zones !== undefined) input.availabilityZones = flags.zones.split(",").map((z) => z.trim());
+  if (flags.kubernetesVersion !== undefined) input.kubernetesVersion = flags.kubernetesVersion;
+  if (flags.profile !== undefined) input.profile = flags.profile;
+  if (flags.workers !== undefined) input.workers = flags.workers;
+  const cp: Record<string, unknown> = {};
+  const replicas = integer(flags.controlPlaneReplicas, "--control-plane-replicas", findings);
+  if (replicas !== undefined) cp.replicas = replicas;
+  if (flags.controlPlaneInstanceType !== undefined) cp.instanceType = flags.controlPlaneInstanceType;
+  if (Object.keys(cp).length) input.controlPlane = cp;
+  if (flags.pool?.length) input.nodePools = flags.pool.map((p) => parsePoolFlag(p, findings));
+  const net: Record<string, unknown> = {};
+  if (flags.vpcCidr !== undefined) net.vpcCidr = flags.vpcCidr;
+  if (flags.podCidr !== undefined) net.podCidr = flags.podCidr;
+  if (flags.serviceCidr !== undefined) net.serviceCidr = flags.serviceCidr;
+  if (Object.keys(net).length) input.network = net;
+  if (flags.sshKeyName !== undefined) input.sshKeyName = flags.sshKeyName;
+  return { input, findings };
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await lstat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Pure: the spec from flags, with findings that name the flag. */
+export function resolveNewSpec(flags: NewClusterFlags): { spec?: ClusterSpec; findings: Finding[] } {
+  const { input, findings } = specInputFromFlags(flags);
+  if (input.name === undefined) findings.push(bad("--name", "is required (lowercase letters, digits and '-')"));
+  if (input.region === undefined) findings.push(bad("--region", "is required, e.g. --region ap-northeast-2"));
+  if (hasErrors(findings)) return { findings };
+  const parsed = parseSpecObject(input);
+  const named = parsed.findings.map((f) => {
+    const flag = flagFor(f.path);
+    return flag ? { ...f, path: f.path && flag !== `--${f.path}` ? `${flag} (${f.path})` : flag } : f;
+  });
+  return { spec: hasErrors(named) ? undefined : parsed.spec, findings: named };
+}
+
+export interface NewClusterResult {
+  spec: ClusterSpec;
+  files: OutputFile[];
+  written: boolean;
+}
+
+export async function newClusterCommand(opts: NewClusterOptions): Promise<NewClusterResult> {
+  let flags = opts.flags;
+  if (opts.interactive) flags = await (await import("./prompts.js")).promptForMissing(flags);
+  const { spec, findings } = resolveNewSpec(flags);
+  if (!spec) throw new InvalidInputError(findings, "the new cluster is invalid; nothing was written");
+
+  const dir = clusterDir(spec.name);
+  const repo = await loadRepo(opts.cwd);
+  const clash: Finding[] = [];
+  if (await exists(inside(opts.cwd, dir)))
+    clash.push(bad("--name", `${dir} already exists; choose another name, or edit ${dir}/cluster.yaml and run \`npm run generate\``, "cluster-exists"));
+  else clash.push(...fleetFindings([...repo.specs, spec]).filter((f) => f.cluster === spec.name).map((f) => ({ ...f, path: f.path === "namespace" ? "--namespace" : "--name" })));
+  if (hasErrors(clash)) throw new InvalidInputError(clash, "the new cluster clashes with the repository; nothing was written");
+
+  const clusterFiles = [specFile(spec), ...planCluster(spec)];
+  if (opts.dryRun) {
+    for (const f of clusterFiles) opts.log(`# --- ${f.path}\n${f.content}`);
+    opts.log(`# dry run: nothing was written (${clusterFiles.length} files would be created under ${dir}/)`);
+    return { spec, files: clusterFiles, written: false };
+  }
+
+  // Shared files (base/, overlays/, the spec schema) that are missing are created; stale ones are reported only.
+  for (const f of planShared()) {
+    const abs = inside(opts.cwd, f.path);
+    const current = await readFile(abs, "utf8").catch(() => undefined);
+    if (current === undefined) await atomicWrite(abs, f.content);
+    else if (current !== f.content) opts.log(`note: ${f.path} differs from what this version generates; run \`npm run generate\``);
+  }
+
+  // Stage the cluster next to its final place (same depth, so relative paths hold), build it, then one rename.
+  const staged = `clusters/.new-${spec.name}-${randomBytes(4).toString("hex")}`;
+  const stagedAbs = inside(opts.cwd, staged);
+  await mkdir(stagedAbs, { recursive: true });
+  try {
+    for (const f of clusterFiles) await atomicWrite(inside(opts.cwd, staged + f.path.slice(dir.length)), f.content);
+    if (opts.render !== false) await kustomizeBuild(opts.cwd, staged);
+    try {
+      await rename(stagedAbs, inside(opts.cwd, dir));
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ENOTEMPTY" || code === "EEXIST")
+        throw new InvalidInputError([bad("--name", `${dir} was created by someone else meanwhile; nothing was written`, "cluster-exists")]);
+      throw err;
+    }
+  } finally {
+    await rm(stagedAbs, { recursive: true, force: true });
+  }
+  opts.log(`Created cluster ${spec.name} (${spec.region}, ${spec.availabilityZones.join(", ")}; ${spec.workers}; profile ${spec.profile}):`);
+  for (const f of clusterFiles) opts.log(`  ${f.path}`);
+  opts.log("");
+  opts.log("Next steps:");
+  opts.log(`  npm run validate -- ${spec.name}`);
+  opts.log(`  git checkout -b cluster/${spec.name} && git add ${dir} && git commit -m "Add cluster ${spec.name}"`);
+  opts.log("  git push, then open a pull request; CI validates it and Argo CD / Flux syncs it after the merge.");
+  return { spec, files: clusterFiles, written: true };
+}

@@ -1,0 +1,85 @@
+/** Reading the repository: every clusters/<name>/cluster.yaml, parsed and checked (never throws for bad input). */
+import { lstat, readdir, readFile } from "node:fs/promises";
+import path from "node:path";
+import type { Finding } from "../findings.js";
+import { clusterDir, SPEC_FILE } from "../plan/cluster.js";
+import { parseSpecText } from "../spec/parse.js";
+import type { ClusterSpec } from "../spec/types.js";
+import { LIMITS } from "../spec/types.js";
+
+export interface LoadedRepo {
+  root: string;
+  specs: ClusterSpec[];
+  findings: Finding[];
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await lstat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Names of the directories under clusters/ that hold a cluster.yaml, sorted. */
+export async function clusterNames(root: string): Promise<string[]> {
+  let entries: string[];
+  try {
+    entries = await readdir(path.join(root, "clusters"));
+  } catch {
+    return [];
+  }
+  const names: string[] = [];
+  for (const e of entries.sort()) if (await exists(path.join(root, "clusters", e, SPEC_FILE))) names.push(e);
+  return names;
+}
+
+export async function readSpec(root: string, name: string): Promise<{ spec?: ClusterSpec; findings: Finding[] }> {
+  const rel = `${clusterDir(name)}/${SPEC_FILE}`;
+  const abs = path.join(root, rel);
+  const st = await lstat(abs);
+  if (st.isSymbolicLink()) return { findings: [{ cluster: name, file: rel, rule: "no-symlinks", severity: "error", message: "cluster.yaml is a symbolic link; specs must be regular files in the repository" }] };
+  if (st.size > LIMITS.specBytes)
+    return { findings: [{ cluster: name, file: rel, rule: "spec-yaml", severity: "error", message: `file is ${st.size} bytes, larger than the ${LIMITS.specBytes}-byte limit for a cluster spec` }] };
+  const buf = await readFile(abs);
+  const text = new TextDecoder("utf-8", { fatal: false }).decode(buf);
+  const result = parseSpecText(text, rel);
+  const findings = result.findings.map((f) => ({ ...f, cluster: f.cluster ?? name }));
+  if (result.spec && result.spec.name !== name)
+    findings.push({ cluster: name, file: rel, path: "name", rule: "name-matches-dir", severity: "error", message: `name "${result.spec.name}" differs from its directory clusters/${name}; they must match` });
+  return { spec: result.spec, findings };
+}
+
+/** Fleet-wide checks: unique cluster names and namespaces. */
+export function fleetFindings(specs: readonly ClusterSpec[]): Finding[] {
+  const findings: Finding[] = [];
+  const byNs = new Map<string, string>();
+  const byName = new Map<string, string>();
+  for (const s of specs) {
+    const file = `${clusterDir(s.name)}/${SPEC_FILE}`;
+    const otherName = byName.get(s.name);
+    if (otherName) findings.push({ cluster: s.name, file, path: "name", rule: "fleet-unique-name", severity: "error", message: `cluster name "${s.name}" is also used by ${otherName}` });
+    else byName.set(s.name, file);
+    const other = byNs.get(s.namespace);
+    if (other)
+      findings.push({ cluster: s.name, file, path: "namespace", rule: "fleet-unique-namespace", severity: "error", message: `namespace "${s.namespace}" is also used by cluster ${other}; each cluster needs its own namespace` });
+    else byNs.set(s.namespace, s.name);
+  }
+  return findings;
+}
+
+export async function loadRepo(root: string, only?: readonly string[]): Promise<LoadedRepo> {
+  const names = await clusterNames(root);
+  const findings: Finding[] = [];
+  const specs: ClusterSpec[] = [];
+  for (const name of names) {
+    const r = await readSpec(root, name);
+    findings.push(...r.findings);
+    if (r.spec) specs.push(r.spec);
+  }
+  findings.push(...fleetFindings(specs));
+  const selected = only && only.length ? specs.filter((s) => only.includes(s.name)) : specs;
+  if (only) for (const n of only) if (!names.includes(n)) findings.push({ cluster: n, rule: "cluster-exists", severity: "error", message: `no cluster named "${n}" (expected clusters/${n}/cluster.yaml)` });
+  return { root, specs: selected, findings };
+}

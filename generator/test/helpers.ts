@@ -1,0 +1,56 @@
+import { createHash } from "node:crypto";
+import { mkdtemp, readdir, readFile, rm, lstat } from "node:fs/promises";
+import { readFileSync, readdirSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseSpecText } from "../src/spec/parse.js";
+import type { ClusterSpec } from "../src/spec/types.js";
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const FIXTURES = path.join(ROOT, "generator", "test", "fixtures", "specs");
+
+/** Every fixture spec, parsed (throws if a fixture is invalid: fixtures must be valid). */
+export function fixtureSpecs(): ClusterSpec[] {
+  return readdirSync(FIXTURES)
+    .filter((f) => f.endsWith(".yaml"))
+    .sort()
+    .map((f) => {
+      const r = parseSpecText(readFileSync(path.join(FIXTURES, f), "utf8"), f);
+      if (!r.spec || r.findings.length) throw new Error(`fixture ${f} is invalid: ${JSON.stringify(r.findings)}`);
+      return r.spec;
+    });
+}
+
+/** A temporary directory removed after the test; `guard` refuses paths outside it. */
+export async function tempDir(prefix = "capi-gitops-"): Promise<{ dir: string; guard: (p: string) => string; cleanup: () => Promise<void> }> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
+  return {
+    dir,
+    guard: (p: string) => {
+      const abs = path.resolve(dir, p);
+      if (!abs.startsWith(dir + path.sep)) throw new Error(`test tried to touch ${abs} outside ${dir}`);
+      return abs;
+    },
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
+}
+
+/** Every file under dir (relative path → content), sorted; ignores .git. */
+export async function readTree(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  async function walk(d: string): Promise<void> {
+    for (const e of (await readdir(d, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      if (e.name === ".git") continue;
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) await walk(p);
+      else out[path.relative(dir, p).split(path.sep).join("/")] = (await lstat(p)).isSymbolicLink() ? "<symlink>" : await readFile(p, "utf8");
+    }
+  }
+  await walk(dir);
+  return out;
+}
+
+export async function treeHash(dir: string): Promise<string> {
+  return createHash("sha256").update(JSON.stringify(await readTree(dir))).digest("hex");
+}

@@ -1,0 +1,106 @@
+/** The real kustomize binary builds every fixture cluster into the full, consistent resource set. */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { planRepo } from "../src/plan/repo.js";
+import { writeTree } from "../src/repo/write.js";
+import { kustomizeBuild } from "../src/tools/kustomize.js";
+import { checkReferences } from "../src/validate/references.js";
+import { parseYamlStream } from "../src/yaml.js";
+import type { ClusterSpec } from "../src/spec/types.js";
+import { fixtureSpecs, tempDir } from "./helpers.js";
+
+type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> }; spec: any };
+
+const specs = fixtureSpecs();
+const rendered = new Map<string, Obj[]>();
+let cleanup: () => Promise<void>;
+
+beforeAll(async () => {
+  const t = await tempDir();
+  cleanup = t.cleanup;
+  await writeTree(t.dir, planRepo({ specs }), []);
+  for (const s of specs) rendered.set(s.name, parseYamlStream(await kustomizeBuild(t.dir, `clusters/${s.name}`)) as Obj[]);
+});
+afterAll(() => cleanup?.());
+
+const of = (objs: Obj[], kind: string) => objs.filter((o) => o.kind === kind);
+
+describe.each(specs.map((s) => [s.name, s] as [string, ClusterSpec]))("kustomize build clusters/%s", (name, spec) => {
+  it("renders the full resource set with current API versions", () => {
+    const objs = rendered.get(name)!;
+    const kinds = new Set(objs.map((o) => `${o.apiVersion} ${o.kind}`));
+    const expected = [
+      "v1 Namespace",
+      "cluster.x-k8s.io/v1beta2 Cluster",
+      "infrastructure.cluster.x-k8s.io/v1beta2 AWSCluster",
+      "controlplane.cluster.x-k8s.io/v1beta2 KubeadmControlPlane",
+      "infrastructure.cluster.x-k8s.io/v1beta2 AWSMachineTemplate",
+      "cluster.x-k8s.io/v1beta2 MachineHealthCheck",
+      ...(spec.workers === "MachinePool"
+        ? ["cluster.x-k8s.io/v1beta2 MachinePool", "infrastructure.cluster.x-k8s.io/v1beta2 AWSMachinePool", "bootstrap.cluster.x-k8s.io/v1beta2 KubeadmConfig"]
+        : ["cluster.x-k8s.io/v1beta2 MachineDeployment", "bootstrap.cluster.x-k8s.io/v1beta2 KubeadmConfigTemplate"]),
+    ];
+    expect([...kinds].sort()).toEqual(expected.sort());
+    expect(of(objs, "MachineHealthCheck")).toHaveLength(1 + spec.nodePools.length);
+  });
+
+  it("every reference resolves inside the build; the Cluster is named exactly after the directory", () => {
+    const objs = rendered.get(name)!;
+    expect(checkReferences(objs, { cluster: name })).toEqual([]);
+    expect(of(objs, "Cluster").map((c) => c.metadata.name)).toEqual([name]);
+    for (const o of objs.filter((x) => x.kind !== "Namespace")) expect(o.metadata.namespace).toBe(spec.namespace);
+  });
+
+  it("AWSCluster uses an NLB and has a private and a public subnet in each zone", () => {
+    const aws = of(rendered.get(name)!, "AWSCluster")[0]!;
+    expect(aws.spec.region).toBe(spec.region);
+    expect(aws.spec.controlPlaneLoadBalancer.loadBalancerType).toBe("nlb");
+    const subnets = aws.spec.network.subnets as { availabilityZone: string; isPublic: boolean }[];
+    for (const z of spec.availabilityZones) {
+      expect(subnets.filter((s) => s.availabilityZone === z).map((s) => s.isPublic).sort()).toEqual([false, true]);
+    }
+  });
+
+  it("workers spread over each pool's zones, autoscaled pools carry no replicas", () => {
+    const objs = rendered.get(name)!;
+    for (const pool of spec.nodePools) {
+      if (spec.workers === "MachinePool") {
+        const amp = of(objs, "AWSMachinePool").find((o) => o.metadata.name === `${name}-${pool.name}`)!;
+        expect(amp.spec.availabilityZones).toEqual(pool.availabilityZones);
+        expect(amp.spec.availabilityZoneSubnetType).toBe("private");
+        expect(amp.spec.awsLaunchTemplate.instanceType).toBe(pool.instanceType);
+        const mp = of(objs, "MachinePool").find((o) => o.metadata.name === `${name}-${pool.name}`)!;
+        if (pool.autoscaling) {
+          expect(mp.spec.replicas).toBeUndefined();
+          expect(mp.metadata.annotations?.["cluster.x-k8s.io/cluster-api-autoscaler-node-group-max-size"]).toBe(String(pool.maxSize));
+        } else expect(mp.spec.replicas).toBe(pool.replicas);
+      } else {
+        const mds = of(objs, "MachineDeployment").filter((o) => o.metadata.name.startsWith(`${name}-${pool.name}-`));
+        expect(mds.map((m) => m.spec.template.spec.failureDomain).sort()).toEqual([...pool.availabilityZones].sort());
+        if (pool.autoscaling) expect(mds.every((m) => m.spec.replicas === undefined)).toBe(true);
+        else expect(mds.reduce((n, m) => n + m.spec.replicas, 0)).toBe(pool.replicas);
+      }
+    }
+  });
+
+  it("hash-named templates are kept from pruning", () => {
+    const objs = rendered.get(name)!;
+    for (const o of objs.filter((x) => ["AWSMachineTemplate", "KubeadmConfig", "KubeadmConfigTemplate"].includes(x.kind))) {
+      expect(o.metadata.name).toMatch(/-[0-9a-f]{8}$/);
+      expect(o.metadata.annotations?.["argocd.argoproj.io/sync-options"]).toBe("Prune=false");
+      expect(o.metadata.annotations?.["kustomize.toolkit.fluxcd.io/prune"]).toBe("disabled");
+    }
+  });
+});
+
+describe("checkReferences catches what it should", () => {
+  it("a dangling reference, a wrong clusterName and an MHC that selects nothing", () => {
+    const objs = structuredClone(rendered.get("demo")!);
+    of(objs, "KubeadmControlPlane")[0]!.spec.machineTemplate.spec.infrastructureRef.name = "missing";
+    of(objs, "MachinePool")[0]!.spec.clusterName = "other";
+    of(objs, "MachineHealthCheck").find((m) => !("cluster.x-k8s.io/control-plane" in m.spec.selector.matchLabels))!.spec.selector.matchLabels = { x: "y" };
+    const rules = checkReferences(objs, { cluster: "demo" }).map((f) => `${f.rule} ${f.path}`);
+    expect(rules).toContain("reference-resolves KubeadmControlPlane/demo-control-plane:spec.machineTemplate.spec.infrastructureRef.name");
+    expect(rules).toContain("cluster-name-consistent MachinePool/demo-default:spec.clusterName");
+    expect(rules.some((r) => r.startsWith("mhc-selects"))).toBe(true);
+  });
+});

@@ -1,0 +1,102 @@
+import { describe, expect, it } from "vitest";
+import { parseYamlStream } from "../src/yaml.js";
+import { PROFILE_PATCHES, profileTargetsHashedKind } from "../src/plan/base.js";
+import { planCluster, spread, subnets } from "../src/plan/cluster.js";
+import { mergeOutputs, owned } from "../src/plan/files.js";
+import { planRepo } from "../src/plan/repo.js";
+import { parseSpecObject } from "../src/spec/parse.js";
+import type { ClusterSpec } from "../src/spec/types.js";
+import { PROFILES } from "../src/spec/types.js";
+import { fixtureSpecs } from "./helpers.js";
+
+const spec = (o: Record<string, unknown> = {}): ClusterSpec => {
+  const r = parseSpecObject({ apiVersion: "capi-gitops.io/v1alpha1", kind: "ClusterSpec", name: "demo", region: "ap-northeast-2", ...o });
+  if (!r.spec) throw new Error(JSON.stringify(r.findings));
+  return r.spec;
+};
+const fileOf = (files: { path: string; content: string }[], p: string) => {
+  const f = files.find((x) => x.path === p);
+  if (!f) throw new Error(`no ${p}`);
+  return f.content;
+};
+/** Names set by rename patches in a kustomization, by target kind. */
+const renames = (content: string): Record<string, string> => {
+  const k = parseYamlStream(content)[0] as { patches: { target: { kind: string }; patch: string }[] };
+  const out: Record<string, string> = {};
+  for (const p of k.patches) {
+    const ops = parseYamlStream(p.patch)[0] as { path: string; value: string }[];
+    const r = ops.find((o) => o.path === "/metadata/name");
+    if (r) out[p.target.kind] = r.value;
+  }
+  return out;
+};
+
+describe("planRepo", () => {
+  it("is deterministic", () => {
+    const specs = fixtureSpecs();
+    expect(planRepo({ specs })).toEqual(planRepo({ specs }));
+  });
+  it("owns base/, overlays/ and generated/, and scaffolds the user's kustomization", () => {
+    const files = planRepo({ specs: [spec()] });
+    expect(files.filter((f) => f.mode === "scaffold").map((f) => f.path)).toEqual(["clusters/demo/kustomization.yaml"]);
+    expect(files.some((f) => f.path === "base/machinepool/machinepool.yaml")).toBe(true);
+    expect(files.some((f) => f.path === "overlays/profiles/prod/kustomization.yaml")).toBe(true);
+    expect(files.some((f) => f.path === "overlays/components/machinedeployment/kustomization.yaml")).toBe(true);
+  });
+  it("refuses two generators claiming one path, and paths leaving the repository", () => {
+    expect(() => mergeOutputs([[owned("a/b", "1")], [owned("a/b", "2")]])).toThrow(/two generators/);
+    expect(() => mergeOutputs([[owned("../x", "1")]])).toThrow(/inside the repository/);
+    expect(() => mergeOutputs([[owned("/etc/x", "1")]])).toThrow(/inside the repository/);
+  });
+});
+
+describe("hash-named templates", () => {
+  const cpName = (s: ClusterSpec) => renames(fileOf(planCluster(s), "clusters/demo/generated/kustomization.yaml")).AWSMachineTemplate;
+  const poolNames = (s: ClusterSpec) => renames(fileOf(planCluster(s), "clusters/demo/generated/pools/default/kustomization.yaml"));
+  it("control-plane template name follows its instance type, and only that", () => {
+    const a = cpName(spec());
+    expect(a).toMatch(/^demo-control-plane-[0-9a-f]{8}$/);
+    expect(cpName(spec({ controlPlane: { instanceType: "m6i.large" } }))).not.toBe(a);
+    expect(cpName(spec({ controlPlane: { replicas: 3 } }))).toBe(a);
+    expect(cpName(spec({ sshKeyName: "k" }))).not.toBe(a);
+  });
+  it("a pool's KubeadmConfig is renamed when its content (node labels) changes", () => {
+    const a = poolNames(spec());
+    const b = poolNames(spec({ nodePools: [{ name: "default", labels: { team: "x" } }] }));
+    expect(a.KubeadmConfig).toMatch(/^demo-default-[0-9a-f]{8}$/);
+    expect(b.KubeadmConfig).not.toBe(a.KubeadmConfig);
+    expect(b.MachinePool).toBe(a.MachinePool);
+  });
+  it("MachineDeployment pools hash their AWSMachineTemplate and KubeadmConfigTemplate", () => {
+    const s1 = spec({ workers: "MachineDeployment", nodePools: [{ name: "default", maxSize: 3 }] });
+    const s2 = spec({ workers: "MachineDeployment", nodePools: [{ name: "default", maxSize: 3, instanceType: "m6i.large" }] });
+    const n1 = poolNames(s1);
+    const n2 = poolNames(s2);
+    expect(n1.AWSMachineTemplate).not.toBe(n2.AWSMachineTemplate);
+    expect(n1.KubeadmConfigTemplate).toBe(n2.KubeadmConfigTemplate);
+  });
+  it.each(PROFILES)("profile %s never patches a hash-named kind", (p) => {
+    expect(PROFILE_PATCHES[p].length).toBeGreaterThan(0);
+    expect(profileTargetsHashedKind(p)).toBe(false);
+  });
+});
+
+describe("placement", () => {
+  it("carves one private and one public subnet per zone out of the VPC", () => {
+    const s = subnets(spec({ network: { vpcCidr: "10.20.0.0/20" } }));
+    expect(s.map((x) => [x.cidrBlock, x.isPublic, x.availabilityZone])).toEqual([
+      ["10.20.0.0/24", false, "ap-northeast-2a"],
+      ["10.20.8.0/24", true, "ap-northeast-2a"],
+      ["10.20.1.0/24", false, "ap-northeast-2b"],
+      ["10.20.9.0/24", true, "ap-northeast-2b"],
+      ["10.20.2.0/24", false, "ap-northeast-2c"],
+      ["10.20.10.0/24", true, "ap-northeast-2c"],
+    ]);
+  });
+  it.each([
+    [5, 3, [2, 2, 1]],
+    [3, 3, [1, 1, 1]],
+    [0, 2, [0, 0]],
+    [7, 1, [7]],
+  ])("spread(%i, %i)", (total, n, expected) => expect(spread(total, n)).toEqual(expected));
+});

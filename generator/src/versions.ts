@@ -15,9 +15,20 @@ export interface CrdSource {
   /** Single files inside the module (for modules whose CRDs are not in a folder of their own). */
   files?: string[];
 }
+/** Upstream OpenAPI v3 documents (e.g. k8s.io/kubernetes api/openapi-spec/v3/*.json) for built-in kinds. */
+export interface OpenApiSource {
+  module: string;
+  version: string;
+  /** OpenAPI v3 JSON documents inside the module. */
+  files: string[];
+  /** The kinds to make schemas for, as apiVersion/Kind: "v1/Namespace", "apps/v1/Deployment". */
+  kinds: string[];
+}
 export interface Versions {
   tools: Record<string, GoTool>;
   crds: Record<string, CrdSource>;
+  /** Built-in Kubernetes kinds; its ObjectMeta also types the metadata of every CRD schema. */
+  openapi?: Record<string, OpenApiSource>;
 }
 
 /** Root of this tool's own checkout (where versions.json and .tools/ live). */

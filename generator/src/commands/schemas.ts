@@ -1,0 +1,143 @@
+/**
+ * `npm run schemas`: JSON schemas for kubeconform made from the pinned upstream CRDs and Kubernetes OpenAPI
+ * (versions.json "crds" and "openapi"), written to schemas/kubeconform/. Everything is computed first, then
+ * written; files in schemas/kubeconform/ that are no longer produced are removed. Nothing else is touched.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { CapiGitopsError, ToolError } from "../errors.js";
+import { buildSchemaFiles, type CrdInput, type OpenApiInput } from "../schemas/build.js";
+import type { OpenApiDocument } from "../schemas/convert.js";
+import { KUBECONFORM_DIR } from "../schemas/layout.js";
+import { goModDownload } from "../tools/go.js";
+import { versions } from "../versions.js";
+import { parseYamlStream } from "../yaml.js";
+
+async function moduleDir(module: string, version: string): Promise<string> {
+  try {
+    return await goModDownload(module, version);
+  } catch (e) {
+    if (e instanceof CapiGitopsError) throw e;
+    throw new ToolError(`cannot download ${module}@${version}: ${(e as Error).message}`, `go mod download -json ${module}@${version}`);
+  }
+}
+
+function readText(file: string, source: string): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch (e) {
+    throw new ToolError(`${source}: cannot read ${file}: ${(e as Error).message} — is the path in versions.json right for this version?`);
+  }
+}
+
+function crdFilesIn(dir: string, source: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (e) {
+    throw new ToolError(`${source}: cannot list ${dir}: ${(e as Error).message} — is the path in versions.json right for this version?`);
+  }
+  return names.filter((n) => /\.ya?ml$/.test(n)).sort().map((n) => path.join(dir, n));
+}
+
+function isCrd(doc: unknown): boolean {
+  return typeof doc === "object" && doc !== null && (doc as { kind?: unknown }).kind === "CustomResourceDefinition";
+}
+
+function listFiles(root: string): string[] {
+  if (!existsSync(root)) return [];
+  const out: string[] = [];
+  for (const name of readdirSync(root)) {
+    const p = path.join(root, name);
+    if (statSync(p).isDirectory()) out.push(...listFiles(p));
+    else out.push(p);
+  }
+  return out;
+}
+
+function removeEmptyDirs(dir: string, keepRoot: boolean): void {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) return;
+  for (const name of readdirSync(dir)) removeEmptyDirs(path.join(dir, name), false);
+  if (!keepRoot && readdirSync(dir).length === 0) rmdirSync(dir);
+}
+
+export async function schemasCommand(opts: { cwd: string; log: (line: string) => void }): Promise<{ written: number; unserved: number }> {
+  const pins = versions();
+
+  const crdInputs: CrdInput[] = [];
+  for (const [name, pin] of Object.entries(pins.crds)) {
+    const source = `${pin.module}@${pin.version}`;
+    const dir = await moduleDir(pin.module, pin.version);
+    const files = [
+      ...(pin.dirs ?? []).flatMap((d) => crdFilesIn(path.join(dir, d), source).map((file) => ({ file, listed: false }))),
+      ...(pin.files ?? []).map((f) => ({ file: path.join(dir, f), listed: true })),
+    ];
+    const crds: CrdInput["crds"] = [];
+    for (const { file, listed } of files) {
+      const rel = path.relative(dir, file);
+      let docs: unknown[];
+      try {
+        docs = parseYamlStream(readText(file, source));
+      } catch (e) {
+        throw new ToolError(`${source} ${rel}: ${(e as Error).message}`);
+      }
+      const found = docs.filter(isCrd);
+      if (found.length === 0 && listed) {
+        throw new ToolError(`${source} ${rel}: holds no CustomResourceDefinition`);
+      }
+      for (const crd of found) crds.push({ file: rel, crd });
+    }
+    if (crds.length === 0) throw new ToolError(`${source} (${name} in versions.json): no CustomResourceDefinitions found`);
+    opts.log(`${name}: ${source}, ${crds.length} CRDs`);
+    crdInputs.push({ source, crds });
+  }
+
+  const openApiInputs: OpenApiInput[] = [];
+  for (const [name, pin] of Object.entries(pins.openapi ?? {})) {
+    const source = `${pin.module}@${pin.version}`;
+    const dir = await moduleDir(pin.module, pin.version);
+    const docs = pin.files.map((f) => {
+      try {
+        return { file: f, doc: JSON.parse(readText(path.join(dir, f), source)) as OpenApiDocument };
+      } catch (e) {
+        if (e instanceof CapiGitopsError) throw e;
+        throw new ToolError(`${source} ${f}: ${(e as Error).message}`);
+      }
+    });
+    opts.log(`${name}: ${source}, ${pin.kinds.join(", ")}`);
+    openApiInputs.push({ source, docs, kinds: pin.kinds });
+  }
+
+  let build;
+  try {
+    build = buildSchemaFiles(crdInputs, openApiInputs);
+  } catch (e) {
+    throw new ToolError(`cannot convert the pinned schemas: ${(e as Error).message}`);
+  }
+
+  // Write: stale files out, changed files in.
+  const outDir = path.join(opts.cwd, KUBECONFORM_DIR);
+  const wanted = new Set([...build.files.keys()].map((rel) => path.join(opts.cwd, rel)));
+  let removed = 0;
+  let changed = 0;
+  try {
+    for (const file of listFiles(outDir)) {
+      if (!wanted.has(file)) {
+        rmSync(file);
+        removed++;
+      }
+    }
+    removeEmptyDirs(outDir, true);
+    for (const [rel, text] of build.files) {
+      const file = path.join(opts.cwd, rel);
+      if (existsSync(file) && readFileSync(file, "utf8") === text) continue;
+      mkdirSync(path.dirname(file), { recursive: true });
+      writeFileSync(file, text);
+      changed++;
+    }
+  } catch (e) {
+    throw new ToolError(`cannot write ${KUBECONFORM_DIR}: ${(e as Error).message}`);
+  }
+  opts.log(`${KUBECONFORM_DIR}: ${build.schemas} schemas (${changed} files changed, ${removed} removed), ${build.unserved.length} unserved versions recorded`);
+  return { written: build.schemas, unserved: build.unserved.length };
+}

@@ -15,6 +15,7 @@ Commands:
   setup         build the pinned kustomize and kubeconform into .tools/bin (run by \`npm run setup\` after npm ci)
   new-cluster   add clusters/<name>/ from flags, or prompts on a terminal
   generate      regenerate base/, overlays/ and every cluster's generated/ overlay from the specs
+  validate      render every cluster (or the named ones) and check it: spec, drift, kubeconform, CEL, our rules
   schemas       regenerate schemas/kubeconform/ from the pinned upstream CRDs
   help          this text; \`<command> --help\` for a command
 
@@ -54,6 +55,18 @@ Never touches clusters/<name>/cluster.yaml or clusters/<name>/kustomization.yaml
 
 Runs npm ci, then builds the Go tools pinned in versions.json with \`go install\` into .tools/bin.
 Tools already at their pinned version are skipped (--force rebuilds).`,
+  validate: `Usage: npm run validate [-- [cluster...] [--format text|json|github]]
+
+For each cluster (all by default): the spec against its JSON Schema and checks; the generated files against what
+the spec generates (drift); one batched \`kustomize build\`; kubeconform -strict against schemas/kubeconform (no
+network, no missing schemas allowed); kubectl-validate for the CRDs' CEL rules; and our rules (references,
+webhook rules, CIDRs, zones, versions, names, secrets). Findings are grouped by cluster with file and field.
+
+  --format text|json|github   output (github: workflow annotations); default text
+  --skip-cel                  skip the kubectl-validate layer (CI never does)
+  --repo <dir>                repository root (default: current directory)
+
+Exit codes: 0 valid (warnings allowed), 1 invalid, 2 tool error.`,
   schemas: `Usage: npm run schemas
 
 Downloads the CRD modules pinned in versions.json with \`go mod download\` and writes one JSON schema per kind
@@ -87,6 +100,7 @@ const OPTIONS: Record<string, ParseArgsConfig["options"]> = {
     "no-render": { type: "boolean" },
   },
   generate: { ...COMMON },
+  validate: { ...COMMON, format: { type: "string" }, "skip-cel": { type: "boolean" } },
   setup: { ...COMMON, force: { type: "boolean" } },
   schemas: { ...COMMON },
 };
@@ -100,8 +114,9 @@ async function main(argv: string[]): Promise<void> {
   const options = OPTIONS[command];
   if (!options) throw new UsageError(`unknown command "${command}"\n\n${HELP[""]}`);
   let values: Record<string, unknown>;
+  let positionals: string[];
   try {
-    ({ values } = parseArgs({ args: rest, options, strict: true, allowPositionals: false }));
+    ({ values, positionals } = parseArgs({ args: rest, options, strict: true, allowPositionals: command === "validate" }));
   } catch (e) {
     throw new UsageError(`${(e as Error).message}\n\nSee: npm run ${command} -- --help`);
   }
@@ -114,6 +129,23 @@ async function main(argv: string[]): Promise<void> {
       return (await import("./commands/setup.js")).setupCommand({ log: out, force: Boolean(values.force) });
     case "generate":
       return void (await (await import("./commands/generate.js")).generateCommand({ cwd, log: out }));
+    case "validate": {
+      const { FORMATS, formatFindings } = await import("./validate/format.js");
+      const format = (s("format") ?? "text") as (typeof FORMATS)[number];
+      if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(", ")}`);
+      const tty = Boolean(process.stderr.isTTY);
+      const { validateCommand } = await import("./commands/validate.js");
+      const result = await validateCommand({
+        cwd,
+        clusters: positionals,
+        skipCel: Boolean(values["skip-cel"]),
+        onProgress: tty ? (stage, done, total) => void process.stderr.write(`\r\x1b[K${stage} ${done}/${total}`) : undefined,
+      });
+      if (tty) process.stderr.write("\r\x1b[K");
+      out(formatFindings(result.findings, format, result.summary));
+      process.exitCode = result.summary.errors > 0 ? 1 : 0;
+      return;
+    }
     case "schemas":
       return void (await (await import("./commands/schemas.js")).schemasCommand({ cwd, log: out }));
     case "new-cluster": {

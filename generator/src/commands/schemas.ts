@@ -61,10 +61,10 @@ function removeEmptyDirs(dir: string, keepRoot: boolean): void {
   if (!keepRoot && readdirSync(dir).length === 0) rmdirSync(dir);
 }
 
-export async function schemasCommand(opts: { cwd: string; log: (line: string) => void }): Promise<{ written: number; unserved: number }> {
+/** Every CRD of the modules pinned in versions.json "crds", read from the Go module cache (downloaded when missing). */
+export async function loadPinnedCrds(log: (line: string) => void): Promise<(CrdInput & { name: string })[]> {
   const pins = versions();
-
-  const crdInputs: CrdInput[] = [];
+  const crdInputs: (CrdInput & { name: string })[] = [];
   for (const [name, pin] of Object.entries(pins.crds)) {
     const source = `${pin.module}@${pin.version}`;
     const dir = await moduleDir(pin.module, pin.version);
@@ -88,9 +88,17 @@ export async function schemasCommand(opts: { cwd: string; log: (line: string) =>
       for (const crd of found) crds.push({ file: rel, crd });
     }
     if (crds.length === 0) throw new ToolError(`${source} (${name} in versions.json): no CustomResourceDefinitions found`);
-    opts.log(`${name}: ${source}, ${crds.length} CRDs`);
-    crdInputs.push({ source, crds });
+    log(`${name}: ${source}, ${crds.length} CRDs`);
+    crdInputs.push({ name, source, crds });
   }
+
+  return crdInputs;
+}
+
+export async function schemasCommand(opts: { cwd: string; log: (line: string) => void }): Promise<{ written: number; unserved: number }> {
+  const pins = versions();
+
+  const crdInputs = await loadPinnedCrds(opts.log);
 
   const openApiInputs: OpenApiInput[] = [];
   for (const [name, pin] of Object.entries(pins.openapi ?? {})) {

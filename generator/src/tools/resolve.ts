@@ -8,6 +8,8 @@ import { ToolError } from "../errors.js";
 import { TOOL_ROOT, versions } from "../versions.js";
 
 export const TOOLS_BIN = path.join(TOOL_ROOT, ".tools", "bin");
+/** The pinned CRDs, one folder per versions.json "crds" entry (written by `npm run setup`). */
+export const CRDS_DIR = path.join(TOOL_ROOT, ".tools", "crds");
 
 export function envVarFor(name: string): string {
   return `CAPI_GITOPS_${name.toUpperCase().replace(/[^A-Z0-9]/g, "_")}`;

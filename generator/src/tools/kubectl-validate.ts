@@ -1,0 +1,44 @@
+/**
+ * kubectl-validate: evaluates the CRDs' CEL rules (x-kubernetes-validations) offline, which kubeconform ignores.
+ * Run with no kubeconfig so it never tries a live cluster; --local-crds points at the pinned CRDs in .tools/crds.
+ */
+import { existsSync, readdirSync } from "node:fs";
+import path from "node:path";
+import { ToolError } from "../errors.js";
+import { CRDS_DIR, installHint, resolveTool } from "./resolve.js";
+import { run } from "./run.js";
+
+/** Native-kind schemas compiled into kubectl-validate v0.0.4 go up to 1.30; CRD (CEL) checks do not depend on it. */
+export const NATIVE_SCHEMA_VERSION = "1.30";
+
+export interface KubectlValidateStatus {
+  status: "Success" | "Failure";
+  message?: string;
+  details?: { name?: string; kind?: string; causes?: { field?: string; message?: string }[] };
+}
+
+export function crdDirs(): string[] {
+  if (!existsSync(CRDS_DIR)) throw new ToolError(`the pinned CRDs are not in .tools/crds — run \`npm run setup\``);
+  return readdirSync(CRDS_DIR, { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => path.join(CRDS_DIR, e.name))
+    .sort();
+}
+
+/** Returns, per file, one status per YAML document in file order. */
+export async function kubectlValidate(files: readonly string[], opts: { cwd: string }): Promise<Record<string, KubectlValidateStatus[]>> {
+  if (files.length === 0) return {};
+  const args = [...files, "--local-crds", crdDirs().join(","), "--version", NATIVE_SCHEMA_VERSION, "-o", "json"];
+  const { stdout } = await run(resolveTool("kubectl-validate"), args, {
+    cwd: opts.cwd,
+    timeoutMs: 600_000,
+    okExitCodes: [1],
+    env: { ...process.env, KUBECONFIG: "/dev/null" },
+    installHint: installHint("kubectl-validate"),
+  });
+  try {
+    return JSON.parse(stdout) as Record<string, KubectlValidateStatus[]>;
+  } catch {
+    throw new ToolError(`kubectl-validate printed something that is not JSON: ${stdout.slice(0, 300)}`, "kubectl-validate");
+  }
+}

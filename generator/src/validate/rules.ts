@@ -1,0 +1,204 @@
+/**
+ * Our rules over one rendered cluster (and the fleet): what the CAPI/CAPA webhooks would reject at apply time,
+ * when Argo CD or Flux is already stuck. Each rule names the upstream file it mirrors (paths at CAPI v1.13 /
+ * CAPA v2.13). Rules are small functions that push findings; none throws on odd input.
+ */
+import semver from "semver";
+import type { Finding, Severity } from "../findings.js";
+import { checkIpv4Cidr, cidrsOverlap } from "../spec/cidr.js";
+import { MAX_KUBELET_SKEW, checkVersion } from "../spec/parse.js";
+import { zonesOf } from "../spec/regions.js";
+import { checkReferences } from "./references.js";
+import type { RenderedCluster, RenderedObject } from "./render.js";
+
+type Push = (o: RenderedObject | undefined, path: string, rule: string, message: string, severity?: Severity) => void;
+const get = (o: unknown, p: string): any => p.split(".").reduce<any>((v, k) => (v == null ? undefined : v[k]), o);
+const group = (o: RenderedObject) => (o.apiVersion?.includes("/") ? o.apiVersion.split("/")[0]! : "");
+const is = (o: RenderedObject, g: string, kind: string) => o.kind === kind && group(o) === g;
+const CORE = "cluster.x-k8s.io";
+const INFRA = "infrastructure.cluster.x-k8s.io";
+const CP = "controlplane.cluster.x-k8s.io";
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+const AUTOSCALER_MIN = "cluster.x-k8s.io/cluster-api-autoscaler-node-group-min-size";
+const AUTOSCALER_MAX = "cluster.x-k8s.io/cluster-api-autoscaler-node-group-max-size";
+
+/** The CAPI groups whose v1beta1 is deprecated since CAPI v1.11 (docs/book/src/reference/versions.md). */
+const CAPI_V1BETA1 = new Set(["cluster.x-k8s.io/v1beta1", "bootstrap.cluster.x-k8s.io/v1beta1", "controlplane.cluster.x-k8s.io/v1beta1", "addons.cluster.x-k8s.io/v1beta1"]);
+
+/** AWS access key ids, secret-key assignments and PEM private keys. */
+export const SECRET_PATTERNS: [RegExp, string][] = [
+  [/\b(AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b/, "an AWS access key id"],
+  [/aws_secret_access_key\s*[:=]\s*\S{20,}/i, "an AWS secret access key"],
+  [/-----BEGIN ([A-Z]+ )?PRIVATE KEY-----/, "a private key"],
+];
+
+export function findSecrets(text: string): string | undefined {
+  return SECRET_PATTERNS.find(([re]) => re.test(text))?.[1];
+}
+
+export function clusterRules(rc: RenderedCluster, file: string): Finding[] {
+  const findings: Finding[] = [];
+  const objs = rc.objects;
+  const push: Push = (o, path, rule, message, severity = "error") => {
+    const i = o ? objs.indexOf(o) : -1;
+    findings.push({ cluster: rc.cluster, file: (i >= 0 ? rc.origins[i] : undefined) ?? file, path: o ? `${o.kind}/${o.metadata?.name}:${path}` : path, rule, severity, message });
+  };
+
+  findings.push(...checkReferences(objs, { cluster: rc.cluster, file }));
+
+  for (const o of objs) {
+    // Deprecated CAPI API versions still served by v1.13 but planned to stop in v1.16.
+    if (CAPI_V1BETA1.has(o.apiVersion)) push(o, "apiVersion", "deprecated-api", `${o.apiVersion} is deprecated (CAPI ≥ v1.11 stores v1beta2); use ${o.apiVersion.replace("v1beta1", "v1beta2")}`, "warning");
+    // Plaintext secrets: a Secret with data in Git, or key material anywhere in what is synced.
+    if (o.kind === "Secret" && group(o) === "" && (o.data !== undefined || o.stringData !== undefined))
+      push(o, o.data !== undefined ? "data" : "stringData", "no-plaintext-secrets", "a Secret with data is committed to Git; keep credentials out of the repository (see README, Safety) and reference Secrets by name");
+    const leaked = findSecrets(JSON.stringify(o));
+    if (leaked) push(o, "", "no-key-material", `contains what looks like ${leaked}; never commit credentials`);
+  }
+
+  // KubeadmControlPlane (controlplane/kubeadm/internal/webhooks/kubeadmcontrolplane.go).
+  const kcp = objs.find((o) => is(o, CP, "KubeadmControlPlane"));
+  let cpVersion: semver.SemVer | undefined;
+  if (kcp) {
+    const replicas = get(kcp, "spec.replicas");
+    if (typeof replicas === "number" && (replicas <= 0 || replicas % 2 === 0))
+      push(kcp, "spec.replicas", "kcp-replicas-odd", `replicas must be odd and > 0 with stacked etcd, got ${replicas}`);
+    const maxSurge = get(kcp, "spec.rollout.strategy.rollingUpdate.maxSurge");
+    if (maxSurge !== undefined && maxSurge !== 0 && maxSurge !== 1) push(kcp, "spec.rollout.strategy.rollingUpdate.maxSurge", "kcp-rollout", `maxSurge must be 0 or 1, got ${maxSurge}`);
+    if (maxSurge === 0 && typeof replicas === "number" && replicas < 3) push(kcp, "spec.rollout.strategy.rollingUpdate.maxSurge", "kcp-rollout", "maxSurge 0 needs at least 3 replicas");
+    const v = checkVersion(String(get(kcp, "spec.version")));
+    if (typeof v === "string") push(kcp, "spec.version", "k8s-version", v);
+    else cpVersion = v;
+  }
+
+  // Pools: version skew against the control plane (kubernetes.io version-skew-policy), autoscaler ownership of replicas
+  // (internal/webhooks/machinepool.go defaults replicas from the annotations), no taints on MachinePools.
+  for (const o of objs.filter((x) => (is(x, CORE, "MachinePool") || is(x, CORE, "MachineDeployment")))) {
+    const ver = get(o, "spec.template.spec.version");
+    if (ver !== undefined) {
+      const v = checkVersion(String(ver));
+      if (typeof v === "string") push(o, "spec.template.spec.version", "k8s-version", v);
+      else if (cpVersion) {
+        if (semver.gt(v, cpVersion)) push(o, "spec.template.spec.version", "kubelet-skew", `${ver} is newer than the control plane (v${cpVersion.version})`);
+        else if (cpVersion.minor - v.minor > MAX_KUBELET_SKEW) push(o, "spec.template.spec.version", "kubelet-skew", `${ver} is more than ${MAX_KUBELET_SKEW} minors older than the control plane (v${cpVersion.version})`);
+      }
+    }
+    const ann = o.metadata?.annotations ?? {};
+    if ((AUTOSCALER_MIN in ann || AUTOSCALER_MAX in ann) && get(o, "spec.replicas") !== undefined)
+      push(o, "spec.replicas", "autoscaled-no-replicas", "the pool is autoscaled (autoscaler annotations) but sets replicas; Git and the autoscaler would fight — remove spec.replicas");
+    if (!LABEL_VALUE.test(o.metadata.name) || o.metadata.name.length > 63)
+      push(o, "metadata.name", "name-length", `name must be a valid label value (≤ 63 characters; internal/webhooks/${o.kind.toLowerCase()}.go)`);
+    if (o.kind === "MachinePool" && get(o, "spec.template.spec.taints") !== undefined) push(o, "spec.template.spec.taints", "machinepool-no-taints", "MachinePools do not support taints (internal/webhooks/machinepool.go)");
+  }
+
+  // Placement: zones in the AWSCluster's region (pkg/cloud/scope/shared.go picks subnets by zone).
+  const cluster = objs.find((o) => is(o, CORE, "Cluster"));
+  const infraName = get(cluster, "spec.infrastructureRef.name");
+  const awsCluster = objs.find((o) => is(o, INFRA, "AWSCluster") && (infraName === undefined || o.metadata.name === infraName));
+  const region = get(awsCluster, "spec.region") as string | undefined;
+  const regionZones = region ? zonesOf(region) : undefined;
+  if (awsCluster && region && !regionZones) push(awsCluster, "spec.region", "region-known", `unknown AWS region "${region}"`);
+  const inRegion = (o: RenderedObject, path: string, z: unknown) => {
+    if (regionZones && typeof z === "string" && !regionZones.includes(z)) push(o, path, "az-in-region", `zone "${z}" is not in the cluster's region ${region}`);
+  };
+  (get(awsCluster, "spec.network.subnets") ?? []).forEach((s: any, i: number) => inRegion(awsCluster!, `spec.network.subnets.${i}.availabilityZone`, s?.availabilityZone));
+  for (const o of objs.filter((x) => is(x, CORE, "MachineDeployment"))) inRegion(o, "spec.template.spec.failureDomain", get(o, "spec.template.spec.failureDomain"));
+
+  // AWSMachinePool (exp/webhooks/awsmachinepool_webhook.go).
+  for (const o of objs.filter((x) => is(x, INFRA, "AWSMachinePool"))) {
+    const zones = (get(o, "spec.availabilityZones") ?? []) as unknown[];
+    zones.forEach((z, i) => inRegion(o, `spec.availabilityZones.${i}`, z));
+    if (new Set(zones).size !== zones.length) push(o, "spec.availabilityZones", "az-distinct", "zones must be distinct");
+    const min = get(o, "spec.minSize");
+    const max = get(o, "spec.maxSize");
+    if (typeof min === "number" && typeof max === "number" && min > max) push(o, "spec.minSize", "pool-size", `minSize ${min} is larger than maxSize ${max}`);
+    (get(o, "spec.subnets") ?? []).forEach((s: any, i: number) => {
+      if (s?.id && s?.filters) push(o, `spec.subnets.${i}`, "capa-forbidden", "a subnet is given by id or by filters, not both");
+    });
+    const tags = get(o, "spec.additionalTags") ?? {};
+    if (Object.keys(tags).length > 50) push(o, "spec.additionalTags", "capa-forbidden", "at most 50 tags");
+    for (const k of Object.keys(tags)) if (k.toLowerCase().startsWith("aws:")) push(o, `spec.additionalTags.${k}`, "capa-forbidden", "tag keys may not start with aws:");
+    checkLaunchSpec(o, "spec.awsLaunchTemplate", push);
+  }
+
+  // AWSMachineTemplate (webhooks/awsmachinetemplate_webhook.go).
+  for (const o of objs.filter((x) => is(x, INFRA, "AWSMachineTemplate"))) {
+    const spec = "spec.template.spec";
+    if (get(o, `${spec}.providerID`) !== undefined) push(o, `${spec}.providerID`, "capa-forbidden", "providerID may not be set in a template");
+    if (get(o, `${spec}.cloudInit.secretPrefix`) !== undefined) push(o, `${spec}.cloudInit.secretPrefix`, "capa-forbidden", "cloudInit.secretPrefix may not be set in a template");
+    if (get(o, `${spec}.cloudInit.secretCount`) !== undefined) push(o, `${spec}.cloudInit.secretCount`, "capa-forbidden", "cloudInit.secretCount may not be set in a template");
+    if (!get(o, `${spec}.instanceType`)) push(o, `${spec}.instanceType`, "capa-forbidden", "instanceType is required");
+    checkLaunchSpec(o, spec, push);
+  }
+
+  // Names (CAPI webhooks require label-valued names; AWS load balancer names are ≤ 32, awscluster_webhook.go).
+  if (cluster && (!DNS_LABEL.test(cluster.metadata.name) || cluster.metadata.name.length > 63))
+    push(cluster, "metadata.name", "name-length", "the Cluster name must be a DNS label ≤ 63 characters (internal/webhooks/cluster.go)");
+  const lbName = get(awsCluster, "spec.controlPlaneLoadBalancer.name");
+  if (typeof lbName === "string" && lbName.length > 32) push(awsCluster, "spec.controlPlaneLoadBalancer.name", "name-length", "AWS load balancer names are at most 32 characters");
+  if (awsCluster && get(awsCluster, "spec.controlPlaneLoadBalancer.loadBalancerType") === undefined)
+    push(awsCluster, "spec.controlPlaneLoadBalancer.loadBalancerType", "nlb", "no loadBalancerType: CAPA defaults to the deprecated classic ELB; set nlb", "warning");
+
+  // MachineHealthCheck (internal/webhooks/machinehealthcheck.go): node startup timeout ≥ 30 s.
+  for (const o of objs.filter((x) => is(x, CORE, "MachineHealthCheck"))) {
+    const t = get(o, "spec.checks.nodeStartupTimeoutSeconds");
+    if (typeof t === "number" && t !== 0 && t < 30) push(o, "spec.checks.nodeStartupTimeoutSeconds", "mhc-timeout", `must be ≥ 30 seconds (or 0 to disable), got ${t}`);
+  }
+
+  // Networks: valid CIDRs, pods/services/VPC disjoint.
+  const nets: [RenderedObject | undefined, string, unknown][] = [
+    [awsCluster, "spec.network.vpc.cidrBlock", get(awsCluster, "spec.network.vpc.cidrBlock")],
+    ...((get(cluster, "spec.clusterNetwork.pods.cidrBlocks") ?? []) as unknown[]).map((c, i): [RenderedObject | undefined, string, unknown] => [cluster, `spec.clusterNetwork.pods.cidrBlocks.${i}`, c]),
+    ...((get(cluster, "spec.clusterNetwork.services.cidrBlocks") ?? []) as unknown[]).map((c, i): [RenderedObject | undefined, string, unknown] => [cluster, `spec.clusterNetwork.services.cidrBlocks.${i}`, c]),
+  ];
+  const valid: [RenderedObject | undefined, string, string][] = [];
+  for (const [o, p, v] of nets) {
+    if (v === undefined) continue;
+    const c = checkIpv4Cidr(String(v));
+    if (!c.ok) push(o, p, "cidr-valid", c.message);
+    else valid.push([o, p, String(v)]);
+  }
+  for (let a = 0; a < valid.length; a++)
+    for (let b = a + 1; b < valid.length; b++)
+      if (cidrsOverlap(valid[a]![2], valid[b]![2])) push(valid[b]![0], valid[b]![1], "cidr-overlap", `${valid[b]![2]} overlaps ${valid[a]![1]} (${valid[a]![2]})`);
+  return findings;
+}
+
+/** Volume and security-group rules shared by AWSMachineTemplate and AWSMachinePool launch templates. */
+function checkLaunchSpec(o: RenderedObject, base: string, push: Push): void {
+  const volumes: [string, any][] = [[`${base}.rootVolume`, get(o, `${base}.rootVolume`)], ...((get(o, `${base}.nonRootVolumes`) ?? []) as any[]).map((v, i): [string, any] => [`${base}.nonRootVolumes.${i}`, v])];
+  for (const [p, v] of volumes) {
+    if (!v) continue;
+    if ((v.type === "io1" || v.type === "io2") && !v.iops) push(o, `${p}.iops`, "capa-forbidden", `${v.type} volumes need iops`);
+    if (v.throughput !== undefined && v.type !== "gp3") push(o, `${p}.throughput`, "capa-forbidden", "throughput is only valid for gp3 volumes");
+  }
+  ((get(o, `${base}.additionalSecurityGroups`) ?? []) as any[]).forEach((g, i) => {
+    if (g?.id && g?.filters) push(o, `${base}.additionalSecurityGroups.${i}`, "capa-forbidden", "a security group is given by id or by filters, not both");
+  });
+}
+
+/** Fleet rules: unique Cluster names and namespaces, VPC CIDRs unique (warning: peering or transit would clash). */
+export function fleetRules(rendered: readonly RenderedCluster[]): Finding[] {
+  const findings: Finding[] = [];
+  const seenName = new Map<string, string>();
+  const seenVpc = new Map<string, string>();
+  for (const rc of rendered) {
+    const cluster = rc.objects.find((o) => is(o, CORE, "Cluster"));
+    const key = cluster ? `${cluster.metadata.namespace ?? ""}/${cluster.metadata.name}` : undefined;
+    if (cluster && key) {
+      const other = seenName.get(cluster.metadata.name);
+      if (other) findings.push({ cluster: rc.cluster, file: `clusters/${rc.cluster}/kustomization.yaml`, path: `Cluster/${cluster.metadata.name}:metadata.name`, rule: "fleet-unique-name", severity: "error", message: `Cluster name "${cluster.metadata.name}" is also rendered by clusters/${other}` });
+      else seenName.set(cluster.metadata.name, rc.cluster);
+    }
+    const aws = rc.objects.find((o) => is(o, INFRA, "AWSCluster"));
+    const vpc = get(aws, "spec.network.vpc.cidrBlock");
+    const region = get(aws, "spec.region");
+    if (typeof vpc === "string") {
+      const other = seenVpc.get(vpc);
+      if (other) findings.push({ cluster: rc.cluster, file: `clusters/${rc.cluster}/cluster.yaml`, path: "network.vpcCidr", rule: "fleet-unique-vpc-cidr", severity: "warning", message: `VPC CIDR ${vpc} is also used by cluster ${other}; unique CIDRs keep peering and transit gateways possible` });
+      else seenVpc.set(vpc, `${rc.cluster}${region ? ` (${region})` : ""}`);
+    }
+  }
+  return findings;
+}

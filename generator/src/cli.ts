@@ -105,6 +105,12 @@ const OPTIONS: Record<string, ParseArgsConfig["options"]> = {
   schemas: { ...COMMON },
 };
 
+// A closed pipe (`… | head`) is not an error of ours.
+process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+  if (e.code === "EPIPE") process.exit(process.exitCode ?? 0);
+  throw e;
+});
+
 const out = (line: string): void => void process.stdout.write(`${line}\n`);
 const err = (line: string): void => void process.stderr.write(`${line}\n`);
 

@@ -5,7 +5,9 @@
 import { randomBytes } from "node:crypto";
 import { lstat, mkdir, readFile, rename, rm } from "node:fs/promises";
 import { InvalidInputError } from "../errors.js";
-import { type Finding, hasErrors } from "../findings.js";
+import { type Finding, formatFinding, hasErrors } from "../findings.js";
+import { cidrsOverlap } from "../spec/cidr.js";
+import { DEFAULTS } from "../spec/types.js";
 import { clusterDir, planCluster, specFile } from "../plan/cluster.js";
 import type { OutputFile } from "../plan/files.js";
 import { planShared } from "../plan/repo.js";
@@ -147,6 +149,15 @@ async function exists(p: string): Promise<boolean> {
   }
 }
 
+/** The default VPC CIDR (10.0.0.0/16), or the first 10.N.0.0/16 that overlaps none of the fleet's. */
+export function nextFreeVpcCidr(used: readonly string[]): string {
+  for (let n = 0; n < 256; n++) {
+    const candidate = n === 0 ? DEFAULTS.vpcCidr : `10.${n}.0.0/16`;
+    if (!used.some((u) => { try { return cidrsOverlap(u, candidate); } catch { return false; } })) return candidate;
+  }
+  return DEFAULTS.vpcCidr;
+}
+
 /** Pure: the spec from flags, with findings that name the flag. */
 export function resolveNewSpec(flags: NewClusterFlags): { spec?: ClusterSpec; findings: Finding[] } {
   const { input, findings } = specInputFromFlags(flags);
@@ -170,11 +181,13 @@ export interface NewClusterResult {
 export async function newClusterCommand(opts: NewClusterOptions): Promise<NewClusterResult> {
   let flags = opts.flags;
   if (opts.interactive) flags = await (await import("./prompts.js")).promptForMissing(flags);
+  const repo = await loadRepo(opts.cwd);
+  // A VPC CIDR no other cluster of the fleet uses, so clusters can be peered later.
+  if (flags.vpcCidr === undefined) flags = { ...flags, vpcCidr: nextFreeVpcCidr(repo.specs.map((s) => s.network.vpcCidr)) };
   const { spec, findings } = resolveNewSpec(flags);
   if (!spec) throw new InvalidInputError(findings, "the new cluster is invalid; nothing was written");
 
   const dir = clusterDir(spec.name);
-  const repo = await loadRepo(opts.cwd);
   const clash: Finding[] = [];
   if (await exists(inside(opts.cwd, dir)))
     clash.push(bad("--name", `${dir} already exists; choose another name, or edit ${dir}/cluster.yaml and run \`npm run generate\``, "cluster-exists"));
@@ -213,6 +226,16 @@ export async function newClusterCommand(opts: NewClusterOptions): Promise<NewClu
     }
   } finally {
     await rm(stagedAbs, { recursive: true, force: true });
+  }
+  // The new cluster must pass the same validation as CI before we call it done; otherwise it is taken back.
+  if (opts.render !== false) {
+    const { validateCommand } = await import("./validate.js");
+    const result = await validateCommand({ cwd: opts.cwd, clusters: [spec.name] });
+    for (const f of result.findings.filter((x) => x.severity === "warning")) opts.log(`warning: ${formatFinding(f)}`);
+    if (result.summary.errors > 0) {
+      await rm(inside(opts.cwd, dir), { recursive: true, force: true });
+      throw new InvalidInputError(result.findings, `the new cluster did not validate; ${dir} was removed again`);
+    }
   }
   opts.log(`Created cluster ${spec.name} (${spec.region}, ${spec.availabilityZones.join(", ")}; ${spec.workers}; profile ${spec.profile}):`);
   for (const f of clusterFiles) opts.log(`  ${f.path}`);

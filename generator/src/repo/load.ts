@@ -46,8 +46,10 @@ export async function readSpec(root: string, name: string): Promise<{ spec?: Clu
   const text = new TextDecoder("utf-8", { fatal: false }).decode(buf);
   const result = parseSpecText(text, rel);
   const findings = result.findings.map((f) => ({ ...f, cluster: f.cluster ?? name }));
-  if (result.spec && result.spec.name !== name)
+  if (result.spec && result.spec.name !== name) {
     findings.push({ cluster: name, file: rel, path: "name", rule: "name-matches-dir", severity: "error", message: `name "${result.spec.name}" differs from its directory clusters/${name}; they must match` });
+    return { findings };
+  }
   return { spec: result.spec, findings };
 }
 

@@ -43,11 +43,13 @@ function takeOrigin(o: RenderedObject): string | undefined {
   return p?.replace(/^\.\.\//, "");
 }
 
-function clusterOf(o: RenderedObject, origin: string | undefined, byNamespace: Map<string, string>): string | undefined {
-  const ns = o.kind === "Namespace" ? o.metadata?.name : o.metadata?.namespace;
-  if (ns && byNamespace.has(ns)) return byNamespace.get(ns);
+/** A one-cluster build is that cluster's; otherwise the origin under clusters/<name>/, else the namespace. */
+function clusterOf(o: RenderedObject, origin: string | undefined, byNamespace: Map<string, string>, built: readonly string[]): string | undefined {
+  if (built.length === 1) return built[0];
   const m = origin && /^clusters\/([^/]+)\//.exec(origin);
-  return m ? m[1] : undefined;
+  if (m && built.includes(m[1]!)) return m[1];
+  const ns = o.kind === "Namespace" ? o.metadata?.name : o.metadata?.namespace;
+  return ns ? byNamespace.get(ns) : undefined;
 }
 
 async function buildMany(root: string, clusters: readonly string[]): Promise<string> {
@@ -101,7 +103,7 @@ export async function renderClusters(
   for (const out of outputs) {
     for (const doc of parseYamlStream(out.text) as RenderedObject[]) {
       const origin = takeOrigin(doc);
-      const c = clusterOf(doc, origin, byNamespace) ?? (out.names.length === 1 ? out.names[0] : undefined);
+      const c = clusterOf(doc, origin, byNamespace, out.names);
       const rc = c ? byCluster.get(c) : undefined;
       if (!rc) {
         findings.push({ file: origin, path: `${doc.kind}/${doc.metadata?.name}`, rule: "attribution", severity: "error", message: `object in namespace "${doc.metadata?.namespace ?? ""}" belongs to no cluster: each cluster's objects must live in its own namespace` });

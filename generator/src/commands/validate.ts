@@ -33,6 +33,17 @@ export interface ValidateResult {
   summary: Summary;
 }
 
+/**
+ * The API server prunes null fields of custom resources before validating them (unless the schema marks them
+ * nullable; see the CRD docs, "Defaulting and Nullable"), and upstream manifests rely on it, e.g. CAPA's templates'
+ * `selector: {matchLabels: null}`. The schema layers see the objects as the server would; array items are kept.
+ */
+function dropNulls(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(dropNulls);
+  if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== null).map(([k, x]) => [k, dropNulls(x)]));
+  return v;
+}
+
 /** Generated files that differ from what the specs produce (someone edited generated/ or forgot `generate`). */
 async function driftFindings(root: string, specs: Parameters<typeof planRepo>[0]["specs"], only: boolean): Promise<Finding[]> {
   const findings: Finding[] = [];
@@ -71,7 +82,7 @@ export async function validateCommand(opts: ValidateOptions): Promise<ValidateRe
     for (const rc of rendered) {
       if (rc.objects.length === 0) continue;
       const f = path.join(tmp, `${rc.cluster}.yaml`);
-      await writeFile(f, toYamlStream(rc.objects));
+      await writeFile(f, toYamlStream(rc.objects.map(dropNulls)));
       fileOf.set(f, rc);
     }
     const files = [...fileOf.keys()];

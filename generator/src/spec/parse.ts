@@ -202,7 +202,7 @@ export function checkSpec(spec: ClusterSpec, file?: string): Finding[] {
       const pv = checkVersion(p.kubernetesVersion);
       if (typeof pv === "string") err(`${at}.kubernetesVersion`, pv, "k8s-version");
       else if (typeof cp !== "string") {
-        if (semver.gt(pv, cp)) err(`${at}.kubernetesVersion`, `${p.kubernetesVersion} is newer than the control plane (${spec.kubernetesVersion}); kubelets must not be newer than the API server`, "kubelet-skew");
+        if (pv.minor > cp.minor) err(`${at}.kubernetesVersion`, `${p.kubernetesVersion} is a newer minor than the control plane (${spec.kubernetesVersion}); kubelets must not be newer than the API server`, "kubelet-skew");
         else if (cp.minor - pv.minor > MAX_KUBELET_SKEW)
           err(`${at}.kubernetesVersion`, `${p.kubernetesVersion} is more than ${MAX_KUBELET_SKEW} minors older than the control plane (${spec.kubernetesVersion})`, "kubelet-skew");
       }

@@ -21,6 +21,8 @@ const REF_FIELDS: [string, string][] = [
   ["MachineDeployment", "spec.template.spec.infrastructureRef"],
   ["MachineDeployment", "spec.template.spec.bootstrap.configRef"],
 ];
+/** Where CAPI v1beta1 (deprecated, still served) has a REF_FIELDS ref that v1beta2 moved. */
+const V1BETA1_PATHS: Record<string, string> = { "spec.machineTemplate.spec.infrastructureRef": "spec.machineTemplate.infrastructureRef" };
 const CLUSTER_NAME_FIELDS: [string, string][] = [
   ["MachinePool", "spec.clusterName"],
   ["MachinePool", "spec.template.spec.clusterName"],
@@ -40,8 +42,9 @@ export function checkReferences(objects: readonly unknown[], ctx: { cluster?: st
     findings.push({ cluster: ctx.cluster, file: ctx.file, path: `${id(o)}:${path}`, rule, severity: "error", message });
 
   for (const o of objs) {
-    for (const [kind, path] of REF_FIELDS) {
+    for (const [kind, v1beta2Path] of REF_FIELDS) {
       if (o.kind !== kind) continue;
+      const path = (o.apiVersion?.endsWith("/v1beta1") ? V1BETA1_PATHS[v1beta2Path] : undefined) ?? v1beta2Path;
       const ref = get(o, path) as { apiGroup?: string; apiVersion?: string; kind?: string; name?: string } | undefined;
       if (!ref) {
         push(o, path, `${kind} has no ${path}`);
@@ -70,21 +73,25 @@ export function checkReferences(objects: readonly unknown[], ctx: { cluster?: st
       push(o, "metadata.labels.cluster.x-k8s.io/cluster-name", `label is "${label}", not the Cluster's name "${clusterName}"`, "cluster-name-consistent");
   }
 
-  // A MachineHealthCheck must select something: control-plane machines (KCP present) or a pool's machine template labels.
-  const templateLabels = objs
-    .filter((o) => o.kind === "MachinePool" || o.kind === "MachineDeployment")
-    .map((o) => (get(o, "spec.template.metadata.labels") ?? {}) as Record<string, string>);
-  const hasKcp = objs.some((o) => o.kind === "KubeadmControlPlane");
+  // A MachineHealthCheck must select something. A machine carries its pool's template labels, or (control plane)
+  // KCP's machineTemplate labels plus control-plane "" and control-plane-name; CAPI adds cluster-name to both.
+  const withCluster = (l: unknown): Record<string, string> => ({ ...(l as Record<string, string> | undefined), "cluster.x-k8s.io/cluster-name": clusterName });
+  const machineLabels = [
+    ...objs.filter((o) => o.kind === "MachinePool" || o.kind === "MachineDeployment").map((o) => withCluster(get(o, "spec.template.metadata.labels"))),
+    ...objs
+      .filter((o) => o.kind === "KubeadmControlPlane")
+      .map((o) => withCluster({ ...(get(o, "spec.machineTemplate.metadata.labels") as object | undefined), "cluster.x-k8s.io/control-plane": "", "cluster.x-k8s.io/control-plane-name": o.metadata?.name ?? "" })),
+  ];
   for (const o of objs.filter((x) => x.kind === "MachineHealthCheck")) {
-    const sel = (get(o, "spec.selector.matchLabels") ?? {}) as Record<string, string>;
-    const entries = Object.entries(sel);
-    if (entries.length === 0) {
+    const entries = Object.entries((get(o, "spec.selector.matchLabels") ?? {}) as Record<string, string>);
+    const expressions = (get(o, "spec.selector.matchExpressions") ?? []) as unknown[];
+    if (entries.length === 0 && expressions.length === 0) {
       push(o, "spec.selector", "selector is empty (the MHC webhook rejects it)", "mhc-selects");
       continue;
     }
-    const selectsCp = entries.length === 1 && entries[0]![0] === "cluster.x-k8s.io/control-plane" && hasKcp;
-    const selectsPool = templateLabels.some((l) => entries.every(([k, v]) => l[k] === v));
-    if (!selectsCp && !selectsPool) push(o, "spec.selector.matchLabels", `selects no machines of this cluster (${entries.map(([k, v]) => `${k}=${v}`).join(", ")})`, "mhc-selects");
+    // matchExpressions are not evaluated here: a selector that has them is only checked for emptiness.
+    if (expressions.length === 0 && !machineLabels.some((l) => entries.every(([k, v]) => l[k] === v)))
+      push(o, "spec.selector.matchLabels", `selects no machines of this cluster (${entries.map(([k, v]) => `${k}=${v}`).join(", ")})`, "mhc-selects");
   }
   return findings;
 }

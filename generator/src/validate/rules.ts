@@ -3,6 +3,7 @@
  * when Argo CD or Flux is already stuck. Each rule names the upstream file it mirrors (paths at CAPI v1.13 /
  * CAPA v2.13). Rules are small functions that push findings; none throws on odd input.
  */
+import { isIPv6 } from "node:net";
 import semver from "semver";
 import type { Finding, Severity } from "../findings.js";
 import { checkIpv4Cidr, cidrsOverlap } from "../spec/cidr.js";
@@ -22,6 +23,11 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 const AUTOSCALER_MIN = "cluster.x-k8s.io/cluster-api-autoscaler-node-group-min-size";
 const AUTOSCALER_MAX = "cluster.x-k8s.io/cluster-api-autoscaler-node-group-max-size";
+/** A Cluster's pod/service CIDRs may be IPv6 (IPv6-only and dual-stack clusters, e.g. CAPA's cluster-template-ipv6.yaml). */
+const isIpv6Cidr = (v: string): boolean => {
+  const m = /^([0-9A-Fa-f:.]+)\/(\d{1,3})$/.exec(v);
+  return Boolean(m && isIPv6(m[1]!) && Number(m[2]) <= 128);
+};
 
 /** The CAPI groups whose v1beta1 is deprecated since CAPI v1.11 (docs/book/src/reference/versions.md). */
 const CAPI_V1BETA1 = new Set(["cluster.x-k8s.io/v1beta1", "bootstrap.cluster.x-k8s.io/v1beta1", "controlplane.cluster.x-k8s.io/v1beta1", "addons.cluster.x-k8s.io/v1beta1"]);
@@ -29,12 +35,23 @@ const CAPI_V1BETA1 = new Set(["cluster.x-k8s.io/v1beta1", "bootstrap.cluster.x-k
 /** AWS access key ids, secret-key assignments and PEM private keys. */
 export const SECRET_PATTERNS: [RegExp, string][] = [
   [/\b(AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b/, "an AWS access key id"],
-  [/aws_secret_access_key\s*[:=]\s*\S{20,}/i, "an AWS secret access key"],
+  // The value: AWS secret keys are 40 base64 characters (not a `${VAR}` placeholder); a quote may close the key (JSON).
+  [/aws_secret_access_key["']?\s*[:=]\s*["']?[A-Za-z0-9/+]{20,}/i, "an AWS secret access key"],
   [/-----BEGIN ([A-Z]+ )?PRIVATE KEY-----/, "a private key"],
 ];
 
 export function findSecrets(text: string): string | undefined {
   return SECRET_PATTERNS.find(([re]) => re.test(text))?.[1];
+}
+
+/**
+ * Every string of an object as `key: value` lines, for findSecrets: a key stays next to its value, and line breaks
+ * inside values stay real (in JSON.stringify output, `\nAKIA…` has no word boundary before the key id).
+ */
+function textOf(v: unknown, key = ""): string {
+  if (typeof v === "string") return `${key}: ${v}\n`;
+  if (v === null || typeof v !== "object") return "";
+  return Object.entries(v).map(([k, x]) => `${k}\n${textOf(x, Array.isArray(v) ? key : k)}`).join("");
 }
 
 export function clusterRules(rc: RenderedCluster, file: string): Finding[] {
@@ -53,7 +70,7 @@ export function clusterRules(rc: RenderedCluster, file: string): Finding[] {
     // Plaintext secrets: a Secret with data in Git, or key material anywhere in what is synced.
     if (o.kind === "Secret" && group(o) === "" && (o.data !== undefined || o.stringData !== undefined))
       push(o, o.data !== undefined ? "data" : "stringData", "no-plaintext-secrets", "a Secret with data is committed to Git; keep credentials out of the repository (see README, Safety) and reference Secrets by name");
-    const leaked = findSecrets(JSON.stringify(o));
+    const leaked = findSecrets(textOf(o));
     if (leaked) push(o, "", "no-key-material", `contains what looks like ${leaked}; never commit credentials`);
   }
 
@@ -80,7 +97,7 @@ export function clusterRules(rc: RenderedCluster, file: string): Finding[] {
       const v = checkVersion(String(ver));
       if (typeof v === "string") push(o, "spec.template.spec.version", "k8s-version", v);
       else if (cpVersion) {
-        if (semver.gt(v, cpVersion)) push(o, "spec.template.spec.version", "kubelet-skew", `${ver} is newer than the control plane (v${cpVersion.version})`);
+        if (v.minor > cpVersion.minor) push(o, "spec.template.spec.version", "kubelet-skew", `${ver} is a newer minor than the control plane (v${cpVersion.version}); kubelets must not be newer than the API server (version-skew-policy)`);
         else if (cpVersion.minor - v.minor > MAX_KUBELET_SKEW) push(o, "spec.template.spec.version", "kubelet-skew", `${ver} is more than ${MAX_KUBELET_SKEW} minors older than the control plane (v${cpVersion.version})`);
       }
     }
@@ -114,7 +131,7 @@ export function clusterRules(rc: RenderedCluster, file: string): Finding[] {
     const max = get(o, "spec.maxSize");
     if (typeof min === "number" && typeof max === "number" && min > max) push(o, "spec.minSize", "pool-size", `minSize ${min} is larger than maxSize ${max}`);
     (get(o, "spec.subnets") ?? []).forEach((s: any, i: number) => {
-      if (s?.id && s?.filters) push(o, `spec.subnets.${i}`, "capa-forbidden", "a subnet is given by id or by filters, not both");
+      if (s?.id && s?.filters?.length) push(o, `spec.subnets.${i}`, "capa-forbidden", "a subnet is given by id or by filters, not both");
     });
     const tags = get(o, "spec.additionalTags") ?? {};
     if (Object.keys(tags).length > 50) push(o, "spec.additionalTags", "capa-forbidden", "at most 50 tags");
@@ -126,8 +143,8 @@ export function clusterRules(rc: RenderedCluster, file: string): Finding[] {
   for (const o of objs.filter((x) => is(x, INFRA, "AWSMachineTemplate"))) {
     const spec = "spec.template.spec";
     if (get(o, `${spec}.providerID`) !== undefined) push(o, `${spec}.providerID`, "capa-forbidden", "providerID may not be set in a template");
-    if (get(o, `${spec}.cloudInit.secretPrefix`) !== undefined) push(o, `${spec}.cloudInit.secretPrefix`, "capa-forbidden", "cloudInit.secretPrefix may not be set in a template");
-    if (get(o, `${spec}.cloudInit.secretCount`) !== undefined) push(o, `${spec}.cloudInit.secretCount`, "capa-forbidden", "cloudInit.secretCount may not be set in a template");
+    if (get(o, `${spec}.cloudInit.secretPrefix`))  push(o, `${spec}.cloudInit.secretPrefix`, "capa-forbidden", "cloudInit.secretPrefix may not be set in a template");
+    if (get(o, `${spec}.cloudInit.secretCount`))  push(o, `${spec}.cloudInit.secretCount`, "capa-forbidden", "cloudInit.secretCount may not be set in a template");
     if (!get(o, `${spec}.instanceType`)) push(o, `${spec}.instanceType`, "capa-forbidden", "instanceType is required");
     checkLaunchSpec(o, spec, push);
   }
@@ -155,6 +172,11 @@ export function clusterRules(rc: RenderedCluster, file: string): Finding[] {
   const valid: [RenderedObject | undefined, string, string][] = [];
   for (const [o, p, v] of nets) {
     if (v === undefined) continue;
+    if (o === cluster && String(v).includes(":")) {
+      if (isIpv6Cidr(String(v))) valid.push([o, p, String(v)]);
+      else push(o, p, "cidr-valid", `"${String(v)}" is not an IPv6 CIDR like fd00::/48`);
+      continue;
+    }
     const c = checkIpv4Cidr(String(v));
     if (!c.ok) push(o, p, "cidr-valid", c.message);
     else valid.push([o, p, String(v)]);
@@ -174,7 +196,7 @@ function checkLaunchSpec(o: RenderedObject, base: string, push: Push): void {
     if (v.throughput !== undefined && v.type !== "gp3") push(o, `${p}.throughput`, "capa-forbidden", "throughput is only valid for gp3 volumes");
   }
   ((get(o, `${base}.additionalSecurityGroups`) ?? []) as any[]).forEach((g, i) => {
-    if (g?.id && g?.filters) push(o, `${base}.additionalSecurityGroups.${i}`, "capa-forbidden", "a security group is given by id or by filters, not both");
+    if (g?.id && g?.filters?.length) push(o, `${base}.additionalSecurityGroups.${i}`, "capa-forbidden", "a security group is given by id or by filters, not both");
   });
 }
 

@@ -1,0 +1,317 @@
+/**
+ * The webhook-mirroring rules (clusterRules, which includes checkReferences, and fleetRules) against really rendered
+ * fixture clusters: the unmodified render is clean, and every rule id fires on one small mutation of it — with the
+ * right rule, severity, cluster and a path naming the object and field.
+ */
+import { beforeAll, describe, expect, it } from "vitest";
+import type { Finding, Severity } from "../src/findings.js";
+import { planRepo } from "../src/plan/repo.js";
+import { writeTree } from "../src/repo/write.js";
+import { kustomizeBuild } from "../src/tools/kustomize.js";
+import { checkReferences } from "../src/validate/references.js";
+import type { RenderedCluster, RenderedObject } from "../src/validate/render.js";
+import { clusterRules, findSecrets, fleetRules } from "../src/validate/rules.js";
+import { parseYamlStream } from "../src/yaml.js";
+import { fixtureSpecs, tempDir } from "./helpers.js";
+
+type Objs = RenderedObject[];
+
+/** Every rule id the functions under test emit; each needs a failing row below (checked by a test). */
+const REFERENCE_RULE_IDS = ["reference-resolves", "one-cluster", "cluster-name-matches", "cluster-name-consistent", "mhc-selects"];
+const CLUSTER_RULE_IDS = [
+  ...REFERENCE_RULE_IDS,
+  "deprecated-api",
+  "no-plaintext-secrets",
+  "no-key-material",
+  "kcp-replicas-odd",
+  "kcp-rollout",
+  "k8s-version",
+  "kubelet-skew",
+  "autoscaled-no-replicas",
+  "name-length",
+  "machinepool-no-taints",
+  "region-known",
+  "az-in-region",
+  "az-distinct",
+  "pool-size",
+  "capa-forbidden",
+  "nlb",
+  "mhc-timeout",
+  "cidr-valid",
+  "cidr-overlap",
+];
+const FLEET_RULE_IDS = ["fleet-unique-name", "fleet-unique-vpc-cidr"];
+
+const specs = fixtureSpecs();
+const baseline = new Map<string, Objs>();
+
+function deepFreeze<T>(v: T): T {
+  if (v && typeof v === "object") {
+    for (const x of Object.values(v)) deepFreeze(x);
+    Object.freeze(v);
+  }
+  return v;
+}
+
+beforeAll(async () => {
+  const t = await tempDir();
+  try {
+    await writeTree(t.dir, planRepo({ specs }), []);
+    // Frozen: a case that forgot to clone would throw instead of leaking its mutation into the next case.
+    for (const s of specs) baseline.set(s.name, deepFreeze(parseYamlStream(await kustomizeBuild(t.dir, `clusters/${s.name}`)) as Objs));
+  } finally {
+    await t.cleanup();
+  }
+});
+
+const fileOf = (cluster: string) => `clusters/${cluster}/kustomization.yaml`;
+
+/** A deep clone of a fixture cluster's render, after `mutate`. */
+function rendered(cluster: string, mutate: (objs: Objs) => void = () => {}): RenderedCluster {
+  const base = baseline.get(cluster);
+  if (!base) throw new Error(`no rendered fixture cluster ${cluster}`);
+  const objects = structuredClone(base);
+  mutate(objects);
+  return { cluster, objects, origins: objects.map(() => undefined) };
+}
+
+/** The object of `kind` (named `name`, else the first); throws when absent, so no row can silently test nothing. */
+function one(objs: Objs, kind: string, name?: string): RenderedObject {
+  const o = objs.find((x) => x.kind === kind && (name === undefined || x.metadata.name === name));
+  if (!o) throw new Error(`no ${kind}${name ? `/${name}` : ""} in the render`);
+  return o;
+}
+const kcp = (objs: Objs) => one(objs, "KubeadmControlPlane");
+const awsCluster = (objs: Objs) => one(objs, "AWSCluster");
+const capiCluster = (objs: Objs) => one(objs, "Cluster");
+const pool = (objs: Objs) => one(objs, "MachinePool", "demo-default");
+const awsPool = (objs: Objs) => one(objs, "AWSMachinePool", "demo-default");
+const cpTemplate = (objs: Objs) => one(objs, "AWSMachineTemplate");
+const mhc = (objs: Objs, name = "demo-default") => one(objs, "MachineHealthCheck", name);
+const md = (objs: Objs) => one(objs, "MachineDeployment", "edge-md-web-a");
+const versions = (objs: Objs, cp: string, workers: string, kind = "MachinePool") => {
+  kcp(objs).spec.version = cp;
+  for (const o of objs.filter((x) => x.kind === kind)) o.spec.template.spec.version = workers;
+};
+const autoscaled = (o: RenderedObject) => {
+  o.metadata.annotations = { "cluster.x-k8s.io/cluster-api-autoscaler-node-group-min-size": "1", "cluster.x-k8s.io/cluster-api-autoscaler-node-group-max-size": "3" };
+};
+const add = (objs: Objs, o: { apiVersion: string; kind: string; metadata: { name: string }; [k: string]: unknown }) => objs.push({ ...o, metadata: { namespace: "demo", ...o.metadata } });
+const configMap = (data: Record<string, string>) => (objs: Objs) => add(objs, { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "aws-config" }, data });
+const cpTemplatePath = (field: string) => new RegExp(`^AWSMachineTemplate/demo-control-plane-[0-9a-f]{8}:${field.replaceAll(".", "\\.")}$`);
+const tags = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`tag-${i}`, "x"]));
+const AKID = "AKIAIOSFODNN7EXAMPLE";
+const SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+
+/**
+ * [label, mutate, rule, severity, path (exact string, a RegExp for hash-named objects, or null: no path), cluster].
+ * The cluster defaults to demo (MachinePool workers); edge-md has MachineDeployments.
+ */
+type Case = [label: string, mutate: (objs: Objs) => void, rule: string, severity: Severity, path: string | RegExp | null, cluster?: string];
+const CASES: Case[] = [
+  // deprecated-api
+  ["a cluster.x-k8s.io/v1beta1 MachineHealthCheck", (o) => void (mhc(o).apiVersion = "cluster.x-k8s.io/v1beta1"), "deprecated-api", "warning", "MachineHealthCheck/demo-default:apiVersion"],
+  ["a bootstrap.cluster.x-k8s.io/v1beta1 KubeadmConfig", (o) => void (one(o, "KubeadmConfig").apiVersion = "bootstrap.cluster.x-k8s.io/v1beta1"), "deprecated-api", "warning", /^KubeadmConfig\/demo-default-[0-9a-f]{8}:apiVersion$/],
+  // no-plaintext-secrets, no-key-material
+  ["a Secret with data", (o) => add(o, { apiVersion: "v1", kind: "Secret", metadata: { name: "db" }, data: { password: "aHVudGVyMg==" } }), "no-plaintext-secrets", "error", "Secret/db:data"],
+  ["a Secret with stringData", (o) => add(o, { apiVersion: "v1", kind: "Secret", metadata: { name: "db" }, stringData: { password: "hunter2" } }), "no-plaintext-secrets", "error", "Secret/db:stringData"],
+  ["an AWS access key id in a ConfigMap", configMap({ AWS_ACCESS_KEY_ID: AKID }), "no-key-material", "error", "ConfigMap/aws-config:"],
+  ["an AWS secret access key under its own ConfigMap key", configMap({ aws_secret_access_key: SECRET_KEY }), "no-key-material", "error", "ConfigMap/aws-config:"],
+  ["a PEM private key in the KCP's files", (o) => void (kcp(o).spec.kubeadmConfigSpec.files = [{ path: "/etc/kubernetes/pki/sa.key", content: "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA\n-----END RSA PRIVATE KEY-----\n" }]), "no-key-material", "error", "KubeadmControlPlane/demo-control-plane:"],
+  ["an access key id opening a line of a KubeadmConfig file", (o) => void (one(o, "KubeadmConfig").spec.files = [{ path: "/root/keys", content: `[default]\n${AKID}\n` }]), "no-key-material", "error", /^KubeadmConfig\/demo-default-[0-9a-f]{8}:$/],
+  // KubeadmControlPlane
+  ["KCP replicas 2", (o) => void (kcp(o).spec.replicas = 2), "kcp-replicas-odd", "error", "KubeadmControlPlane/demo-control-plane:spec.replicas"],
+  ["KCP replicas 0", (o) => void (kcp(o).spec.replicas = 0), "kcp-replicas-odd", "error", "KubeadmControlPlane/demo-control-plane:spec.replicas"],
+  ["KCP maxSurge 2", (o) => void (kcp(o).spec.rollout.strategy.rollingUpdate.maxSurge = 2), "kcp-rollout", "error", "KubeadmControlPlane/demo-control-plane:spec.rollout.strategy.rollingUpdate.maxSurge"],
+  ["KCP maxSurge 0 with 1 replica", (o) => void Object.assign(kcp(o).spec, { replicas: 1, rollout: { strategy: { rollingUpdate: { maxSurge: 0 } } } }), "kcp-rollout", "error", "KubeadmControlPlane/demo-control-plane:spec.rollout.strategy.rollingUpdate.maxSurge"],
+  ["KCP version without the v", (o) => void (kcp(o).spec.version = "1.34.2"), "k8s-version", "error", "KubeadmControlPlane/demo-control-plane:spec.version"],
+  // Pools
+  ["a MachinePool version that is not a version", (o) => void (pool(o).spec.template.spec.version = "v1.34"), "k8s-version", "error", "MachinePool/demo-default:spec.template.spec.version"],
+  ["a MachinePool newer than the KCP", (o) => versions(o, "v1.34.2", "v1.35.0"), "kubelet-skew", "error", "MachinePool/demo-default:spec.template.spec.version"],
+  ["a MachinePool 4 minors older than the KCP", (o) => versions(o, "v1.34.2", "v1.30.0"), "kubelet-skew", "error", "MachinePool/demo-default:spec.template.spec.version"],
+  ["a MachineDeployment newer than the KCP", (o) => versions(o, "v1.34.2", "v1.35.0", "MachineDeployment"), "kubelet-skew", "error", "MachineDeployment/edge-md-web-a:spec.template.spec.version", "edge-md"],
+  ["autoscaler annotations and replicas on a MachinePool", (o) => (autoscaled(pool(o)), (pool(o).spec.replicas = 3)), "autoscaled-no-replicas", "error", "MachinePool/demo-default:spec.replicas"],
+  ["autoscaler annotations and replicas on a MachineDeployment", (o) => (autoscaled(md(o)), (md(o).spec.replicas = 1)), "autoscaled-no-replicas", "error", "MachineDeployment/edge-md-web-a:spec.replicas", "edge-md"],
+  ["a MachinePool name over 63 characters", (o) => void (pool(o).metadata.name = `demo-${"x".repeat(59)}`), "name-length", "error", `MachinePool/demo-${"x".repeat(59)}:metadata.name`],
+  ["taints on a MachinePool", (o) => void (pool(o).spec.template.spec.taints = [{ key: "gpu", value: "true", effect: "NoSchedule" }]), "machinepool-no-taints", "error", "MachinePool/demo-default:spec.template.spec.taints"],
+  // Placement
+  ["an unknown region", (o) => void (awsCluster(o).spec.region = "mars-north-1"), "region-known", "error", "AWSCluster/demo:spec.region"],
+  ["an AWSMachinePool zone from another region", (o) => void (awsPool(o).spec.availabilityZones = ["ap-northeast-2a", "us-east-1a"]), "az-in-region", "error", "AWSMachinePool/demo-default:spec.availabilityZones.1"],
+  ["an AWSMachinePool zone letter the region lacks", (o) => void (awsPool(o).spec.availabilityZones = ["ap-northeast-2e"]), "az-in-region", "error", "AWSMachinePool/demo-default:spec.availabilityZones.0"],
+  ["an AWSCluster subnet in another region", (o) => void (awsCluster(o).spec.network.subnets[0].availabilityZone = "eu-west-1a"), "az-in-region", "error", "AWSCluster/demo:spec.network.subnets.0.availabilityZone"],
+  ["a MachineDeployment failureDomain in another region", (o) => void (md(o).spec.template.spec.failureDomain = "us-east-1a"), "az-in-region", "error", "MachineDeployment/edge-md-web-a:spec.template.spec.failureDomain", "edge-md"],
+  ["duplicate AWSMachinePool zones", (o) => void (awsPool(o).spec.availabilityZones = ["ap-northeast-2a", "ap-northeast-2a"]), "az-distinct", "error", "AWSMachinePool/demo-default:spec.availabilityZones"],
+  // AWSMachinePool
+  ["minSize > maxSize", (o) => void Object.assign(awsPool(o).spec, { minSize: 5, maxSize: 3 }), "pool-size", "error", "AWSMachinePool/demo-default:spec.minSize"],
+  ["a subnet with id and filters", (o) => void (awsPool(o).spec.subnets = [{ id: "subnet-1", filters: [{ name: "tag:Name", values: ["x"] }] }]), "capa-forbidden", "error", "AWSMachinePool/demo-default:spec.subnets.0"],
+  ["51 tags", (o) => void (awsPool(o).spec.additionalTags = tags(51)), "capa-forbidden", "error", "AWSMachinePool/demo-default:spec.additionalTags"],
+  ["an aws: tag", (o) => void (awsPool(o).spec.additionalTags = { "aws:owner": "me" }), "capa-forbidden", "error", "AWSMachinePool/demo-default:spec.additionalTags.aws:owner"],
+  ["an io1 root volume without iops", (o) => void (awsPool(o).spec.awsLaunchTemplate.rootVolume = { size: 80, type: "io1" }), "capa-forbidden", "error", "AWSMachinePool/demo-default:spec.awsLaunchTemplate.rootVolume.iops"],
+  ["throughput on a gp2 root volume", (o) => void (awsPool(o).spec.awsLaunchTemplate.rootVolume = { size: 80, type: "gp2", throughput: 250 }), "capa-forbidden", "error", "AWSMachinePool/demo-default:spec.awsLaunchTemplate.rootVolume.throughput"],
+  ["a launch-template security group with id and filters", (o) => void (awsPool(o).spec.awsLaunchTemplate.additionalSecurityGroups = [{ id: "sg-1", filters: [{ name: "tag:Name", values: ["x"] }] }]), "capa-forbidden", "error", "AWSMachinePool/demo-default:spec.awsLaunchTemplate.additionalSecurityGroups.0"],
+  // AWSMachineTemplate
+  ["an io2 non-root volume without iops", (o) => void (cpTemplate(o).spec.template.spec.nonRootVolumes = [{ deviceName: "/dev/sdb", size: 100, type: "io2" }]), "capa-forbidden", "error", cpTemplatePath("spec.template.spec.nonRootVolumes.0.iops")],
+  ["a template security group with id and filters", (o) => void (cpTemplate(o).spec.template.spec.additionalSecurityGroups = [{ id: "sg-1", filters: [{ name: "vpc-id", values: ["vpc-1"] }] }]), "capa-forbidden", "error", cpTemplatePath("spec.template.spec.additionalSecurityGroups.0")],
+  ["providerID in a template", (o) => void (cpTemplate(o).spec.template.spec.providerID = "aws:///ap-northeast-2a/i-0123456789abcdef0"), "capa-forbidden", "error", cpTemplatePath("spec.template.spec.providerID")],
+  ["cloudInit.secretPrefix in a template", (o) => void (cpTemplate(o).spec.template.spec.cloudInit = { secretPrefix: "aws.cluster.x-k8s.io/machine-secret" }), "capa-forbidden", "error", cpTemplatePath("spec.template.spec.cloudInit.secretPrefix")],
+  ["cloudInit.secretCount in a template", (o) => void (cpTemplate(o).spec.template.spec.cloudInit = { secretCount: 2 }), "capa-forbidden", "error", cpTemplatePath("spec.template.spec.cloudInit.secretCount")],
+  ["a template without instanceType", (o) => void delete cpTemplate(o).spec.template.spec.instanceType, "capa-forbidden", "error", cpTemplatePath("spec.template.spec.instanceType")],
+  // Names, load balancer
+  ["a Cluster name over 63 characters", (o) => void (capiCluster(o).metadata.name = "a".repeat(64)), "name-length", "error", `Cluster/${"a".repeat(64)}:metadata.name`],
+  ["a Cluster name that is not a DNS label", (o) => void (capiCluster(o).metadata.name = "Demo_Cluster"), "name-length", "error", "Cluster/Demo_Cluster:metadata.name"],
+  ["a load balancer name over 32 characters", (o) => void (awsCluster(o).spec.controlPlaneLoadBalancer.name = "demo-apiserver-load-balancer-0001"), "name-length", "error", "AWSCluster/demo:spec.controlPlaneLoadBalancer.name"],
+  ["an AWSCluster without loadBalancerType", (o) => void delete awsCluster(o).spec.controlPlaneLoadBalancer.loadBalancerType, "nlb", "warning", "AWSCluster/demo:spec.controlPlaneLoadBalancer.loadBalancerType"],
+  ["MHC nodeStartupTimeoutSeconds 10", (o) => void (mhc(o).spec.checks.nodeStartupTimeoutSeconds = 10), "mhc-timeout", "error", "MachineHealthCheck/demo-default:spec.checks.nodeStartupTimeoutSeconds"],
+  // Networks
+  ["a VPC CIDR with host bits", (o) => void (awsCluster(o).spec.network.vpc.cidrBlock = "10.0.0.1/16"), "cidr-valid", "error", "AWSCluster/demo:spec.network.vpc.cidrBlock"],
+  ["a pod CIDR with prefix /33", (o) => void (capiCluster(o).spec.clusterNetwork.pods.cidrBlocks = ["192.168.0.0/33"]), "cidr-valid", "error", "Cluster/demo:spec.clusterNetwork.pods.cidrBlocks.0"],
+  ["a service CIDR that is not a CIDR", (o) => void (capiCluster(o).spec.clusterNetwork.services.cidrBlocks = ["services"]), "cidr-valid", "error", "Cluster/demo:spec.clusterNetwork.services.cidrBlocks.0"],
+  ["overlapping pod and service CIDRs", (o) => void (capiCluster(o).spec.clusterNetwork.pods.cidrBlocks = ["10.96.0.0/16"]), "cidr-overlap", "error", "Cluster/demo:spec.clusterNetwork.services.cidrBlocks.0"],
+  ["a VPC CIDR overlapping the pod CIDR", (o) => void (awsCluster(o).spec.network.vpc.cidrBlock = "192.168.0.0/20"), "cidr-overlap", "error", "Cluster/demo:spec.clusterNetwork.pods.cidrBlocks.0"],
+  // References (checkReferences)
+  ["a dangling KCP infrastructureRef", (o) => void (kcp(o).spec.machineTemplate.spec.infrastructureRef.name = "missing"), "reference-resolves", "error", "KubeadmControlPlane/demo-control-plane:spec.machineTemplate.spec.infrastructureRef.name"],
+  ["a Cluster without controlPlaneRef", (o) => void delete capiCluster(o).spec.controlPlaneRef, "reference-resolves", "error", "Cluster/demo:spec.controlPlaneRef"],
+  ["a bootstrap configRef without kind", (o) => void delete pool(o).spec.template.spec.bootstrap.configRef.kind, "reference-resolves", "error", "MachinePool/demo-default:spec.template.spec.bootstrap.configRef"],
+  ["an infrastructureRef to the wrong group", (o) => void (md(o).spec.template.spec.infrastructureRef.apiGroup = "infrastructure.cluster.x-k8s.io.example"), "reference-resolves", "error", "MachineDeployment/edge-md-web-a:spec.template.spec.infrastructureRef.name", "edge-md"],
+  ["two Cluster objects", (o) => void o.push({ ...structuredClone(capiCluster(o)), metadata: { name: "demo-2", namespace: "demo" } }), "one-cluster", "error", null],
+  ["no Cluster object", (o) => void o.splice(o.indexOf(capiCluster(o)), 1), "one-cluster", "error", null],
+  ["a Cluster named unlike its directory", (o) => void (capiCluster(o).metadata.name = "demo2"), "cluster-name-matches", "error", "Cluster/demo2:metadata.name"],
+  ["a wrong MachinePool clusterName", (o) => void (pool(o).spec.clusterName = "other"), "cluster-name-consistent", "error", "MachinePool/demo-default:spec.clusterName"],
+  ["a wrong MachineDeployment template clusterName", (o) => void (md(o).spec.template.spec.clusterName = "other"), "cluster-name-consistent", "error", "MachineDeployment/edge-md-web-a:spec.template.spec.clusterName", "edge-md"],
+  ["a wrong MHC clusterName", (o) => void (mhc(o, "demo-control-plane").spec.clusterName = "other"), "cluster-name-consistent", "error", "MachineHealthCheck/demo-control-plane:spec.clusterName"],
+  ["a wrong cluster-name label", (o) => void (awsPool(o).metadata.labels = { "cluster.x-k8s.io/cluster-name": "other" }), "cluster-name-consistent", "error", "AWSMachinePool/demo-default:metadata.labels.cluster.x-k8s.io/cluster-name"],
+  ["an MHC selecting a pool that does not exist", (o) => void (mhc(o).spec.selector.matchLabels = { "capi-gitops.io/node-pool": "gpu" }), "mhc-selects", "error", "MachineHealthCheck/demo-default:spec.selector.matchLabels"],
+  ["an MHC selecting control-plane=true (CAPI sets it to \"\")", (o) => void (mhc(o, "demo-control-plane").spec.selector.matchLabels = { "cluster.x-k8s.io/control-plane": "true" }), "mhc-selects", "error", "MachineHealthCheck/demo-control-plane:spec.selector.matchLabels"],
+  ["an MHC selecting another cluster's machines", (o) => void (mhc(o).spec.selector.matchLabels["cluster.x-k8s.io/cluster-name"] = "other"), "mhc-selects", "error", "MachineHealthCheck/demo-default:spec.selector.matchLabels"],
+  ["an MHC with an empty selector", (o) => void (mhc(o).spec.selector = {}), "mhc-selects", "error", "MachineHealthCheck/demo-default:spec.selector"],
+];
+
+/** Valid variants next to a rule's boundary: the rule must stay quiet. [label, mutate, rule, cluster]. */
+type Quiet = [label: string, mutate: (objs: Objs) => void, rule: string, cluster?: string];
+const QUIET: Quiet[] = [
+  ["KCP 3 replicas with maxSurge 0", (o) => void Object.assign(kcp(o).spec, { replicas: 3, rollout: { strategy: { rollingUpdate: { maxSurge: 0 } } } }), "kcp-rollout"],
+  ["KCP 5 replicas", (o) => void (kcp(o).spec.replicas = 5), "kcp-replicas-odd"],
+  ["a MachinePool exactly 3 minors older than the KCP", (o) => versions(o, "v1.34.2", "v1.31.9"), "kubelet-skew"],
+  ["a fixed-size MachinePool with replicas and no autoscaler annotations", (o) => (delete pool(o).metadata.annotations, (pool(o).spec.replicas = 3)), "autoscaled-no-replicas"],
+  ["taints on a MachineDeployment", (o) => void (md(o).spec.template.spec.taints = [{ key: "gpu", value: "true", effect: "NoSchedule" }]), "machinepool-no-taints", "edge-md"],
+  ["an AWSMachinePool in every zone of the region", (o) => void (awsPool(o).spec.availabilityZones = ["ap-northeast-2a", "ap-northeast-2b", "ap-northeast-2c", "ap-northeast-2d"]), "az-in-region"],
+  ["minSize = maxSize", (o) => void Object.assign(awsPool(o).spec, { minSize: 3, maxSize: 3 }), "pool-size"],
+  ["50 tags", (o) => void (awsPool(o).spec.additionalTags = tags(50)), "capa-forbidden"],
+  ["io1 with iops, gp3 with throughput", (o) => void Object.assign(awsPool(o).spec.awsLaunchTemplate, { rootVolume: { size: 80, type: "gp3", throughput: 250 }, nonRootVolumes: [{ deviceName: "/dev/sdb", size: 100, type: "io1", iops: 3000 }] }), "capa-forbidden"],
+  ["a subnet by id, a security group by filters", (o) => void Object.assign(awsPool(o).spec, { subnets: [{ id: "subnet-1" }], awsLaunchTemplate: { ...awsPool(o).spec.awsLaunchTemplate, additionalSecurityGroups: [{ filters: [{ name: "tag:Name", values: ["x"] }] }] } }), "capa-forbidden"],
+  ["a Cluster name of exactly 63 characters", (o) => void (capiCluster(o).metadata.name = "a".repeat(63)), "name-length"],
+  ["a load balancer name of exactly 32 characters", (o) => void (awsCluster(o).spec.controlPlaneLoadBalancer.name = "demo-apiserver-load-balancer-001"), "name-length"],
+  ["MHC nodeStartupTimeoutSeconds 0 (disabled)", (o) => void (mhc(o).spec.checks.nodeStartupTimeoutSeconds = 0), "mhc-timeout"],
+  ["MHC nodeStartupTimeoutSeconds 30", (o) => void (mhc(o).spec.checks.nodeStartupTimeoutSeconds = 30), "mhc-timeout"],
+  ["adjacent pod and service CIDRs", (o) => void Object.assign(capiCluster(o).spec.clusterNetwork, { pods: { cidrBlocks: ["10.112.0.0/12"] }, services: { cidrBlocks: ["10.96.0.0/12"] } }), "cidr-overlap"],
+  ["an MHC selecting control-plane machines by control-plane-name", (o) => void (mhc(o, "demo-control-plane").spec.selector.matchLabels = { "cluster.x-k8s.io/control-plane-name": "demo-control-plane" }), "mhc-selects"],
+  ["an MHC selecting a label of the KCP machine template", (o) => (kcp(o).spec.machineTemplate.metadata = { labels: { role: "cp" } }, (mhc(o, "demo-control-plane").spec.selector.matchLabels = { role: "cp" })), "mhc-selects"],
+  ["an MHC selector that adds this cluster's cluster-name", (o) => void (mhc(o).spec.selector.matchLabels["cluster.x-k8s.io/cluster-name"] = "demo"), "mhc-selects"],
+  ["an MHC selecting by matchExpressions only", (o) => void (mhc(o).spec.selector = { matchExpressions: [{ key: "capi-gitops.io/node-pool", operator: "In", values: ["default"] }] }), "mhc-selects"],
+  ["a ConfigMap templating the secret key from a variable", configMap({ credentials: "[default]\naws_secret_access_key = ${AWS_SECRET_ACCESS_KEY}\n" }), "no-key-material"],
+  ["a ConfigMap with a 20-character uppercase word and a certificate", configMap({ note: "KUBERNETESCONTROLLER", "ca.crt": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n" }), "no-key-material"],
+  ["a Secret without data (filled in by an operator)", (o) => add(o, { apiVersion: "v1", kind: "Secret", metadata: { name: "db" }, type: "Opaque" }), "no-plaintext-secrets"],
+];
+
+/** [label, build the fleet, rule, severity, path, the cluster the finding names, its file]. */
+type FleetCase = [label: string, build: () => RenderedCluster[], rule: string, severity: Severity, path: string, cluster: string, file: string];
+const FLEET_CASES: FleetCase[] = [
+  ["two clusters rendering the same Cluster name", () => [rendered("demo"), { ...rendered("demo"), cluster: "demo-copy" }], "fleet-unique-name", "error", "Cluster/demo:metadata.name", "demo-copy", "clusters/demo-copy/kustomization.yaml"],
+  ["two clusters with the same VPC CIDR", () => [rendered("payments-prod"), rendered("demo", (o) => void (awsCluster(o).spec.network.vpc.cidrBlock = "10.20.0.0/20"))], "fleet-unique-vpc-cidr", "warning", "network.vpcCidr", "demo", "clusters/demo/cluster.yaml"],
+];
+
+function describePath(f: Finding) {
+  return `${f.rule} ${f.severity} [${f.cluster}] ${f.file} ${f.path}`;
+}
+
+describe("the unmodified render", () => {
+  it("has no error findings from clusterRules or fleetRules", () => {
+    const all = specs.map((s) => rendered(s.name));
+    const findings = [...all.flatMap((rc) => clusterRules(rc, fileOf(rc.cluster))), ...fleetRules(all)];
+    expect(findings.filter((f) => f.severity === "error").map(describePath)).toEqual([]);
+  });
+
+  it.each(CLUSTER_RULE_IDS)("produces no %s finding on any fixture cluster", (rule) => {
+    for (const s of specs) expect(clusterRules(rendered(s.name), fileOf(s.name)).filter((f) => f.rule === rule).map(describePath)).toEqual([]);
+  });
+
+  it("produces no fleet finding for clusters with distinct names and VPC CIDRs", () => {
+    expect(fleetRules([rendered("demo"), rendered("payments-prod")])).toEqual([]);
+    expect(fleetRules(specs.map((s) => rendered(s.name))).filter((f) => f.rule === "fleet-unique-name")).toEqual([]);
+  });
+});
+
+describe("each rule fires on one mutation", () => {
+  it("the tables cover every rule id", () => {
+    expect([...new Set(CASES.map((c) => c[2]))].sort()).toEqual([...CLUSTER_RULE_IDS].sort());
+    expect([...new Set(FLEET_CASES.map((c) => c[2]))].sort()).toEqual([...FLEET_RULE_IDS].sort());
+  });
+
+  it.each(CASES.map(([label, mutate, rule, severity, path, cluster = "demo"]) => ({ label, mutate, rule, severity, path, cluster })))(
+    "$rule: $label",
+    ({ mutate, rule, severity, path, cluster }) => {
+      const rc = rendered(cluster, mutate);
+      const file = fileOf(cluster);
+      const pathOk = (p: string | undefined) => (path === null ? p === undefined : typeof path === "string" ? p === path : p !== undefined && path.test(p));
+      const hit = (f: Finding) => f.rule === rule && f.severity === severity && f.cluster === cluster && f.file === file && pathOk(f.path);
+      const findings = clusterRules(rc, file);
+      expect(findings.filter(hit), findings.map(describePath).join("\n")).not.toEqual([]);
+      if (REFERENCE_RULE_IDS.includes(rule)) expect(checkReferences(rc.objects, { cluster, file }).filter(hit)).not.toEqual([]);
+    },
+  );
+
+  it("attributes a finding to the object's source file when kustomize recorded it", () => {
+    const rc = rendered("demo", (o) => void (kcp(o).spec.replicas = 2));
+    rc.origins = rc.objects.map((o) => `base/cluster/${o.kind}.yaml`);
+    const f = clusterRules(rc, fileOf("demo")).find((x) => x.rule === "kcp-replicas-odd");
+    expect(f?.file).toBe("base/cluster/KubeadmControlPlane.yaml");
+  });
+});
+
+describe("each rule stays quiet on valid variants at its boundary", () => {
+  it.each(QUIET.map(([label, mutate, rule, cluster = "demo"]) => ({ label, mutate, rule, cluster })))("$rule: $label", ({ mutate, rule, cluster }) => {
+    const findings = clusterRules(rendered(cluster, mutate), fileOf(cluster));
+    expect(findings.filter((f) => f.rule === rule).map(describePath)).toEqual([]);
+  });
+});
+
+describe("fleetRules", () => {
+  it.each(FLEET_CASES.map(([label, build, rule, severity, path, cluster, file]) => ({ label, build, rule, severity, path, cluster, file })))(
+    "$rule: $label",
+    ({ build, rule, severity, path, cluster, file }) => {
+      const findings = fleetRules(build());
+      expect(findings.filter((f) => f.rule === rule && f.severity === severity && f.cluster === cluster && f.file === file && f.path === path), findings.map(describePath).join("\n")).toHaveLength(1);
+    },
+  );
+});
+
+describe("findSecrets", () => {
+  it.each([
+    [AKID, "an AWS access key id"],
+    ["aws_access_key_id = ASIAY34FZKBOKMUTVV7A", "an AWS access key id"],
+    [`line one\n${AKID}\n`, "an AWS access key id"],
+    [`aws_secret_access_key = ${SECRET_KEY}`, "an AWS secret access key"],
+    [`AWS_SECRET_ACCESS_KEY: ${SECRET_KEY}`, "an AWS secret access key"],
+    [JSON.stringify({ aws_secret_access_key: SECRET_KEY }), "an AWS secret access key"],
+    ["-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA", "a private key"],
+    ["-----BEGIN OPENSSH PRIVATE KEY-----", "a private key"],
+    ["-----BEGIN PRIVATE KEY-----", "a private key"],
+  ])("finds %j", (text, what) => {
+    expect(findSecrets(text)).toBe(what);
+  });
+
+  it.each([
+    "KUBERNETESCONTROLLER",
+    "AKIAIOSFODNN7EXAMPL",
+    `X${AKID}`,
+    "akiaiosfodnn7example",
+    "-----BEGIN CERTIFICATE-----",
+    "-----BEGIN PUBLIC KEY-----",
+    "aws_secret_access_key = ${AWS_SECRET_ACCESS_KEY}",
+    "aws_secret_access_key: short",
+    "the key lives in the Secret aws-credentials",
+    "",
+  ])("finds nothing in %j", (text) => {
+    expect(findSecrets(text)).toBeUndefined();
+  });
+});

@@ -82,12 +82,12 @@ describe.each(specs.map((s) => [s.name, s] as [string, ClusterSpec]))("kustomize
     }
   });
 
-  it("hash-named templates are kept from pruning", () => {
+  it("hash-named templates carry a content hash; no object can be pruned or deleted by Argo CD or Flux", () => {
     const objs = rendered.get(name)!;
-    for (const o of objs.filter((x) => ["AWSMachineTemplate", "KubeadmConfig", "KubeadmConfigTemplate"].includes(x.kind))) {
-      expect(o.metadata.name).toMatch(/-[0-9a-f]{8}$/);
-      expect(o.metadata.annotations?.["argocd.argoproj.io/sync-options"]).toBe("Prune=false");
-      expect(o.metadata.annotations?.["kustomize.toolkit.fluxcd.io/prune"]).toBe("disabled");
+    for (const o of objs.filter((x) => ["AWSMachineTemplate", "KubeadmConfig", "KubeadmConfigTemplate"].includes(x.kind))) expect(o.metadata.name).toMatch(/-[0-9a-f]{8}$/);
+    for (const o of objs) {
+      expect(o.metadata.annotations?.["argocd.argoproj.io/sync-options"], `${o.kind}/${o.metadata.name}`).toBe("Prune=false,Delete=false");
+      expect(o.metadata.annotations?.["kustomize.toolkit.fluxcd.io/prune"], `${o.kind}/${o.metadata.name}`).toBe("disabled");
     }
   });
 });

@@ -3,7 +3,9 @@ import { InvalidInputError } from "../errors.js";
 import { hasErrors } from "../findings.js";
 import { OVERLAY_DIRS } from "../plan/base.js";
 import { clusterDir, SPEC_SCHEMA_PATH } from "../plan/cluster.js";
-import { planRepo } from "../plan/repo.js";
+import { CONFIG_SCHEMA_PATH, planRepo } from "../plan/repo.js";
+import { SYNC_DIR } from "../plan/sync.js";
+import { PROVIDERS_DIR } from "../plan/providers.js";
 import { PROFILES } from "../spec/types.js";
 import { loadRepo } from "../repo/load.js";
 import { writeTree, type WriteResult } from "../repo/write.js";
@@ -16,6 +18,9 @@ export function ownedRoots(clusterNames: readonly string[]): string[] {
     OVERLAY_DIRS.machineDeployment,
     ...PROFILES.map(OVERLAY_DIRS.profile),
     SPEC_SCHEMA_PATH,
+    CONFIG_SCHEMA_PATH,
+    SYNC_DIR,
+    PROVIDERS_DIR,
     ...clusterNames.map((n) => `${clusterDir(n)}/generated`),
   ];
 }
@@ -23,7 +28,7 @@ export function ownedRoots(clusterNames: readonly string[]): string[] {
 export async function generateCommand(opts: { cwd: string; log: (line: string) => void }): Promise<WriteResult> {
   const repo = await loadRepo(opts.cwd);
   if (hasErrors(repo.findings)) throw new InvalidInputError(repo.findings, "the cluster specs are invalid; nothing was written");
-  const files = planRepo({ specs: repo.specs });
+  const files = planRepo({ specs: repo.specs, config: repo.config });
   const result = await writeTree(opts.cwd, files, ownedRoots(repo.specs.map((s) => s.name)));
   for (const f of result.written) opts.log(`wrote   ${f}`);
   for (const f of result.deleted) opts.log(`deleted ${f}`);

@@ -1,23 +1,31 @@
 /**
  * `npm run validate [cluster...]`: specs (ajv + checks), drift of the generated files, one batched kustomize
  * render, kubeconform against schemas/kubeconform (one process, its own workers), kubectl-validate for the CRDs'
- * CEL rules, and our rules. Returns findings; the CLI decides the exit code.
+ * CEL rules, and our rules — for every cluster and for the management manifests (sync, providers). Returns
+ * findings; the CLI decides the exit code.
  */
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { access, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { Finding } from "../findings.js";
-import { planRepo } from "../plan/repo.js";
+import { planRepo, type RepoModel } from "../plan/repo.js";
+import { SYNC_DIR } from "../plan/sync.js";
+import { PROVIDERS_DIR } from "../plan/providers.js";
 import { clusterNames, loadRepo } from "../repo/load.js";
 import { readUnserved, unservedMessage } from "../schemas/unserved.js";
 import { schemaLocation } from "../schemas/layout.js";
 import { kubeconform } from "../tools/kubeconform.js";
 import { kubectlValidate } from "../tools/kubectl-validate.js";
+import { kustomizeBuild } from "../tools/kustomize.js";
+import { ToolError } from "../errors.js";
 import { TOOL_ROOT } from "../versions.js";
-import { toYamlStream } from "../yaml.js";
-import { clusterRules, fleetRules } from "../validate/rules.js";
-import { renderClusters, type RenderedCluster } from "../validate/render.js";
+import { parseYamlStream, toYamlStream } from "../yaml.js";
+import { clusterRules, fleetRules, managementRules, syncSafetyRules } from "../validate/rules.js";
+import { renderClusters, type RenderedCluster, type RenderedObject } from "../validate/render.js";
 import type { Summary } from "../validate/format.js";
+
+/** Repository folders (besides clusters/) that the management cluster applies; validated when present. */
+export const MANAGEMENT_DIRS = [SYNC_DIR, PROVIDERS_DIR] as const;
 
 export interface ValidateOptions {
   cwd: string;
@@ -33,6 +41,15 @@ export interface ValidateResult {
   summary: Summary;
 }
 
+/** One rendered build checked by the schema layers: a cluster, or a management folder (cluster undefined). */
+interface Unit {
+  label: string;
+  cluster?: string;
+  objects: RenderedObject[];
+  origins: (string | undefined)[];
+  fallbackFile: string;
+}
+
 /**
  * The API server prunes null fields of custom resources before validating them (unless the schema marks them
  * nullable; see the CRD docs, "Defaulting and Nullable"), and upstream manifests rely on it, e.g. CAPA's templates'
@@ -45,9 +62,9 @@ function dropNulls(v: unknown): unknown {
 }
 
 /** Generated files that differ from what the specs produce (someone edited generated/ or forgot `generate`). */
-async function driftFindings(root: string, specs: Parameters<typeof planRepo>[0]["specs"], only: boolean): Promise<Finding[]> {
+async function driftFindings(root: string, model: RepoModel, only: boolean): Promise<Finding[]> {
   const findings: Finding[] = [];
-  for (const f of planRepo({ specs })) {
+  for (const f of planRepo(model)) {
     if (f.mode !== "owned") continue;
     if (only && !f.path.startsWith("clusters/")) continue;
     const current = await readFile(path.join(root, f.path), "utf8").catch(() => undefined);
@@ -59,47 +76,49 @@ async function driftFindings(root: string, specs: Parameters<typeof planRepo>[0]
   return findings;
 }
 
-export async function validateCommand(opts: ValidateOptions): Promise<ValidateResult> {
-  const root = path.resolve(opts.cwd);
-  const workers = opts.workers ?? Math.max(1, os.availableParallelism());
-  const repo = await loadRepo(root, opts.clusters);
-  const findings: Finding[] = [...repo.findings];
-  findings.push(...(await driftFindings(root, repo.specs, Boolean(opts.clusters?.length))));
+async function renderManagement(root: string): Promise<{ units: Unit[]; findings: Finding[] }> {
+  const units: Unit[] = [];
+  const findings: Finding[] = [];
+  for (const dir of MANAGEMENT_DIRS) {
+    const kfile = `${dir}/kustomization.yaml`;
+    if (!(await access(path.join(root, kfile)).then(() => true, () => false))) continue;
+    try {
+      const objects = parseYamlStream(await kustomizeBuild(root, dir)) as RenderedObject[];
+      units.push({ label: dir.replace(/\//g, "-"), objects, origins: objects.map(() => undefined), fallbackFile: kfile });
+    } catch (e) {
+      if (!(e instanceof ToolError) || /not installed|not found —/.test(e.message)) throw e;
+      findings.push({ file: kfile, rule: "kustomize-build", severity: "error", message: `kustomize build failed: ${(e.stderr || e.message).split("\n")[0]}` });
+    }
+  }
+  return { units, findings };
+}
 
-  // Render every cluster directory that has a kustomization, even when its spec is broken (that is what syncs).
-  const all = await clusterNames(root);
-  const names = opts.clusters?.length ? all.filter((n) => opts.clusters!.includes(n)) : all;
-  const nsOf = new Map(repo.specs.map((s) => [s.name, s.namespace]));
-  const { rendered, findings: renderFindings } = await renderClusters(root, names.map((name) => ({ name, namespace: nsOf.get(name) })), {
-    workers,
-    onProgress: (d, t) => opts.onProgress?.("kustomize", d, t),
-  });
-  findings.push(...renderFindings);
-
+/** kubeconform (structure) and kubectl-validate (CEL) over every unit, one process each. */
+async function schemaFindings(root: string, units: Unit[], opts: { workers: number; skipCel?: boolean; onProgress?: ValidateOptions["onProgress"] }): Promise<Finding[]> {
+  const findings: Finding[] = [];
   const tmp = await mkdtemp(path.join(os.tmpdir(), "capi-gitops-validate-"));
   try {
-    const fileOf = new Map<string, RenderedCluster>();
-    for (const rc of rendered) {
-      if (rc.objects.length === 0) continue;
-      const f = path.join(tmp, `${rc.cluster}.yaml`);
-      await writeFile(f, toYamlStream(rc.objects.map(dropNulls)));
-      fileOf.set(f, rc);
+    const unitOf = new Map<string, Unit>();
+    for (const u of units) {
+      if (u.objects.length === 0) continue;
+      const f = path.join(tmp, `${u.label}.yaml`);
+      await writeFile(f, toYamlStream(u.objects.map(dropNulls)));
+      unitOf.set(f, u);
     }
-    const files = [...fileOf.keys()];
-    const originOf = (rc: RenderedCluster, kind: string, name: string) => {
-      const i = rc.objects.findIndex((o) => o.kind === kind && o.metadata?.name === name);
-      return (i >= 0 ? rc.origins[i] : undefined) ?? `clusters/${rc.cluster}/kustomization.yaml`;
+    const files = [...unitOf.keys()];
+    const originOf = (u: Unit, kind: string, name: string) => {
+      const i = u.objects.findIndex((o) => o.kind === kind && o.metadata?.name === name);
+      return (i >= 0 ? u.origins[i] : undefined) ?? u.fallbackFile;
     };
 
-    // kubeconform: structural schema of every object, strict, against the pinned CRDs' schemas.
     opts.onProgress?.("kubeconform", 0, files.length);
     const unserved = readUnserved(TOOL_ROOT);
     const invalid = new Set<string>();
-    for (const r of await kubeconform(files, { cwd: root, schemaLocation: schemaLocation(TOOL_ROOT), workers })) {
-      const rc = fileOf.get(r.filename);
-      if (!rc || r.status === "statusValid" || r.status === "statusSkipped" || r.status === "statusEmpty") continue;
-      invalid.add(`${rc.cluster}/${r.kind}/${r.name}`);
-      const base = { cluster: rc.cluster, file: originOf(rc, r.kind, r.name), severity: "error" as const };
+    for (const r of await kubeconform(files, { cwd: root, schemaLocation: schemaLocation(TOOL_ROOT), workers: opts.workers })) {
+      const u = unitOf.get(r.filename);
+      if (!u || r.status === "statusValid" || r.status === "statusSkipped" || r.status === "statusEmpty") continue;
+      invalid.add(`${u.label}/${r.kind}/${r.name}`);
+      const base = { cluster: u.cluster, file: originOf(u, r.kind, r.name), severity: "error" as const };
       if (r.status === "statusError" && /could not find schema/.test(r.msg)) {
         const msg = unservedMessage(unserved, r.version, r.kind);
         findings.push({ ...base, path: `${r.kind}/${r.name}:apiVersion`, rule: msg ? "api-served" : "schema-missing", message: msg ?? `no schema for ${r.kind} ${r.version}: not a kind of the pinned providers` });
@@ -115,19 +134,18 @@ export async function validateCommand(opts: ValidateOptions): Promise<ValidateRe
     }
     opts.onProgress?.("kubeconform", files.length, files.length);
 
-    // CEL (x-kubernetes-validations) with kubectl-validate; objects kubeconform already rejected are not repeated.
+    // CEL (x-kubernetes-validations); objects kubeconform already rejected are not repeated.
     if (!opts.skipCel) {
       opts.onProgress?.("cel", 0, files.length);
-      const results = await kubectlValidate(files, { cwd: root });
-      for (const [file, statuses] of Object.entries(results)) {
-        const rc = fileOf.get(path.resolve(root, file)) ?? fileOf.get(file);
-        if (!rc) continue;
+      for (const [file, statuses] of Object.entries(await kubectlValidate(files, { cwd: root }))) {
+        const u = unitOf.get(path.resolve(root, file)) ?? unitOf.get(file);
+        if (!u) continue;
         statuses.forEach((s, i) => {
-          const o = rc.objects[i];
-          if (s.status !== "Failure" || !o || invalid.has(`${rc.cluster}/${o.kind}/${o.metadata.name}`)) return;
+          const o = u.objects[i];
+          if (s.status !== "Failure" || !o || invalid.has(`${u.label}/${o.kind}/${o.metadata.name}`)) return;
           const causes = s.details?.causes?.length ? s.details.causes : [{ field: undefined, message: s.message }];
           for (const c of causes)
-            findings.push({ cluster: rc.cluster, file: rc.origins[i] ?? `clusters/${rc.cluster}/kustomization.yaml`, path: `${o.kind}/${o.metadata.name}${c.field ? `:${c.field}` : ""}`, rule: "cel", severity: "error", message: c.message ?? "rejected" });
+            findings.push({ cluster: u.cluster, file: u.origins[i] ?? u.fallbackFile, path: `${o.kind}/${o.metadata.name}${c.field ? `:${c.field}` : ""}`, rule: "cel", severity: "error", message: c.message ?? "rejected" });
         });
       }
       opts.onProgress?.("cel", files.length, files.length);
@@ -135,9 +153,38 @@ export async function validateCommand(opts: ValidateOptions): Promise<ValidateRe
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
+  return findings;
+}
 
-  for (const rc of rendered) if (rc.objects.length) findings.push(...clusterRules(rc, `clusters/${rc.cluster}/kustomization.yaml`));
+export async function validateCommand(opts: ValidateOptions): Promise<ValidateResult> {
+  const root = path.resolve(opts.cwd);
+  const workers = opts.workers ?? Math.max(1, os.availableParallelism());
+  const only = Boolean(opts.clusters?.length);
+  const repo = await loadRepo(root, opts.clusters);
+  const findings: Finding[] = [...repo.findings];
+  findings.push(...(await driftFindings(root, { specs: repo.specs, config: repo.config }, only)));
+
+  // Render every cluster directory that has a spec, even a broken one (the directory is what syncs).
+  const all = await clusterNames(root);
+  const names = only ? all.filter((n) => opts.clusters!.includes(n)) : all;
+  const nsOf = new Map(repo.specs.map((s) => [s.name, s.namespace]));
+  const { rendered, findings: renderFindings } = await renderClusters(root, names.map((name) => ({ name, namespace: nsOf.get(name) })), {
+    workers,
+    onProgress: (d, t) => opts.onProgress?.("kustomize", d, t),
+  });
+  findings.push(...renderFindings);
+  const management = only ? { units: [], findings: [] } : await renderManagement(root);
+  findings.push(...management.findings);
+
+  const units: Unit[] = [
+    ...rendered.map((rc): Unit => ({ label: `cluster-${rc.cluster}`, cluster: rc.cluster, objects: rc.objects, origins: rc.origins, fallbackFile: `clusters/${rc.cluster}/kustomization.yaml` })),
+    ...management.units,
+  ];
+  findings.push(...(await schemaFindings(root, units, { workers, skipCel: opts.skipCel, onProgress: opts.onProgress })));
+
+  for (const rc of rendered as RenderedCluster[]) if (rc.objects.length) findings.push(...clusterRules(rc, `clusters/${rc.cluster}/kustomization.yaml`), ...syncSafetyRules(rc));
   findings.push(...fleetRules(rendered));
+  for (const u of management.units) findings.push(...managementRules(u.objects, u.fallbackFile));
 
   const summary: Summary = {
     clusters: names.length,

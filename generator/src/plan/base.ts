@@ -8,6 +8,7 @@ import {
   machineDeploymentObjects,
   machineDeploymentTemplateObjects,
   machinePoolBaseObjects,
+  syncSafe,
   clusterReferenceConfig,
 } from "./capi.js";
 import { type OutputFile, owned } from "./files.js";
@@ -31,7 +32,7 @@ const fileName = (o: K8sObject): string => `${o.kind.toLowerCase()}.yaml`;
 /** A folder of objects, one file each, and a kustomization listing them. */
 function objectFolder(dir: string, objects: K8sObject[]): OutputFile[] {
   return [
-    ...objects.map((o) => owned(`${dir}/${fileName(o)}`, toYaml(o))),
+    ...objects.map((o) => owned(`${dir}/${fileName(o)}`, toYaml(syncSafe(o)))),
     owned(`${dir}/kustomization.yaml`, toYaml({ ...KUSTOMIZATION, resources: objects.map(fileName) })),
   ];
 }

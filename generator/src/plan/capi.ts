@@ -44,14 +44,24 @@ export const AUTOSCALER = {
 /**
  * Objects named by a hash of their content. Renaming is what rolls machines out (AWSMachineTemplate spec is
  * immutable, CAPA webhooks/awsmachinetemplate_webhook.go; a KubeadmConfig content edit does not refresh a
- * MachinePool unless the bootstrap secret name changes). Old ones must survive the sync while machines still
- * use them, so Argo CD and Flux never prune them.
+ * MachinePool unless the bootstrap secret name changes).
  */
 export const HASH_NAMED_KINDS = ["AWSMachineTemplate", "KubeadmConfig", "KubeadmConfigTemplate"] as const;
-export const KEEP_ON_PRUNE = {
-  "argocd.argoproj.io/sync-options": "Prune=false",
+
+/**
+ * On every object the generator emits: Argo CD and Flux never prune or delete it. Old hash-named templates must
+ * survive while machines still use them, and deleting CAPI/CAPA objects one by one (what a cascade prune does)
+ * leaves AWS resources stuck — only deleting the Cluster object tears a cluster down in order.
+ */
+export const SYNC_SAFE = {
+  "argocd.argoproj.io/sync-options": "Prune=false,Delete=false",
   "kustomize.toolkit.fluxcd.io/prune": "disabled",
 } as const;
+
+/** The object with the sync-safety annotations added. */
+export function syncSafe<T extends K8sObject>(o: T): T {
+  return { ...o, metadata: { ...o.metadata, annotations: { ...o.metadata.annotations, ...SYNC_SAFE } } };
+}
 
 const ref = (apiGroup: string, kind: string, name: string) => ({ apiGroup, kind, name });
 const kubeletArgs = [{ name: "cloud-provider", value: "external" }];
@@ -129,7 +139,7 @@ export function clusterBaseObjects(): K8sObject[] {
     {
       apiVersion: API.infra,
       kind: "AWSMachineTemplate",
-      metadata: { name: PLACEHOLDER.controlPlane, annotations: { ...KEEP_ON_PRUNE } },
+      metadata: { name: PLACEHOLDER.controlPlane },
       spec: {
         template: {
           spec: {
@@ -186,7 +196,7 @@ export function machinePoolBaseObjects(): K8sObject[] {
     {
       apiVersion: API.bootstrap,
       kind: "KubeadmConfig",
-      metadata: { name: PLACEHOLDER.pool, annotations: { ...KEEP_ON_PRUNE } },
+      metadata: { name: PLACEHOLDER.pool },
       spec: { joinConfiguration: { nodeRegistration: nodeRegistration() } },
     },
     mhc(PLACEHOLDER.pool, { [LABEL.nodePool]: PLACEHOLDER.pool }),
@@ -224,7 +234,7 @@ export function machineDeploymentTemplateObjects(): K8sObject[] {
     {
       apiVersion: API.infra,
       kind: "AWSMachineTemplate",
-      metadata: { name: PLACEHOLDER.pool, annotations: { ...KEEP_ON_PRUNE } },
+      metadata: { name: PLACEHOLDER.pool },
       spec: {
         template: {
           spec: {
@@ -239,7 +249,7 @@ export function machineDeploymentTemplateObjects(): K8sObject[] {
     {
       apiVersion: API.bootstrap,
       kind: "KubeadmConfigTemplate",
-      metadata: { name: PLACEHOLDER.pool, annotations: { ...KEEP_ON_PRUNE } },
+      metadata: { name: PLACEHOLDER.pool },
       spec: { template: { spec: { joinConfiguration: { nodeRegistration: nodeRegistration() } } } },
     },
     mhc(PLACEHOLDER.pool, { [LABEL.nodePool]: PLACEHOLDER.pool }),

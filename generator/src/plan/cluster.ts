@@ -3,7 +3,7 @@ import path from "node:path";
 import type { ClusterSpec, NodePoolSpec } from "../spec/types.js";
 import { subnetOf, checkIpv4Cidr } from "../spec/cidr.js";
 import { toYaml } from "../yaml.js";
-import { AUTOSCALER, GROUP, type K8sObject, LABEL, PLACEHOLDER, POOL_REFERENCES } from "./capi.js";
+import { AUTOSCALER, GROUP, type K8sObject, LABEL, PLACEHOLDER, POOL_REFERENCES, syncSafe } from "./capi.js";
 import { BASE_DIRS, BASE_OBJECTS, OVERLAY_DIRS } from "./base.js";
 import { contentHash, type OutputFile, owned, scaffold } from "./files.js";
 import { KUSTOMIZATION, type PatchOp, patch, ptr, rename, set, type Target } from "./kustomize-objects.js";
@@ -50,7 +50,11 @@ export function subnets(spec: ClusterSpec): Record<string, unknown>[] {
 }
 
 const target = (group: string, kind: string, name: string): Target => ({ group, kind, name });
-const sizeAnnotations = (min: number, max: number) => ({ [AUTOSCALER.min]: String(min), [AUTOSCALER.max]: String(max) });
+/** Autoscaler bounds, added key by key so the object's other annotations (sync safety) stay. */
+const sizeAnnotations = (min: number, max: number): PatchOp[] => [
+  set(ptr("metadata", "annotations", AUTOSCALER.min), String(min)),
+  set(ptr("metadata", "annotations", AUTOSCALER.max), String(max)),
+];
 const nodeLabelArgs = (labels: Record<string, string>) => {
   const entries = Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : 1));
   return entries.length ? [{ name: "node-labels", value: entries.map(([k, v]) => `${k}=${v}`).join(",") }] : [];
@@ -93,7 +97,7 @@ function planMachinePool(spec: ClusterSpec, pool: NodePoolSpec, dir: string): Ou
     rename(names.pool(pool)),
     set(ptr("spec", "template", "metadata", "labels", LABEL.nodePool), pool.name),
     set("/spec/template/spec/version", version),
-    pool.autoscaling ? set("/metadata/annotations", sizeAnnotations(pool.minSize, pool.maxSize)) : set("/spec/replicas", pool.replicas ?? pool.minSize),
+    ...(pool.autoscaling ? sizeAnnotations(pool.minSize, pool.maxSize) : [set("/spec/replicas", pool.replicas ?? pool.minSize)]),
   ];
   const kustomization = {
     ...KUSTOMIZATION,
@@ -142,7 +146,7 @@ function planMachineDeployments(spec: ClusterSpec, pool: NodePoolSpec, dir: stri
       set(ptr("spec", "template", "metadata", "labels", LABEL.nodePool), pool.name),
       set("/spec/template/spec/version", version),
       set("/spec/template/spec/failureDomain", zone),
-      pool.autoscaling ? set("/metadata/annotations", sizeAnnotations(mins[i]!, Math.max(1, maxs[i]!))) : set("/spec/replicas", reps[i]!),
+      ...(pool.autoscaling ? sizeAnnotations(mins[i]!, Math.max(1, maxs[i]!)) : [set("/spec/replicas", reps[i]!)]),
     ];
     return owned(
       `${zdir}/kustomization.yaml`,
@@ -173,7 +177,7 @@ export function planCluster(spec: ClusterSpec): OutputFile[] {
   const base = BASE_OBJECTS.cluster();
   const templateOps = [set("/spec/template/spec/instanceType", spec.controlPlane.instanceType), set("/spec/template/spec/sshKeyName", spec.sshKeyName ?? "")];
   const cpTemplate = hashedName(names.controlPlane, find(base, "AWSMachineTemplate"), templateOps);
-  const namespace: K8sObject = { apiVersion: "v1", kind: "Namespace", metadata: { name: spec.namespace } };
+  const namespace: K8sObject = syncSafe({ apiVersion: "v1", kind: "Namespace", metadata: { name: spec.namespace } });
   const kustomization = {
     ...KUSTOMIZATION,
     namespace: spec.namespace,

@@ -5,12 +5,20 @@ import type { Finding } from "../findings.js";
 import { clusterDir, SPEC_FILE } from "../plan/cluster.js";
 import { parseSpecText } from "../spec/parse.js";
 import type { ClusterSpec } from "../spec/types.js";
+import { CONFIG_FILE, parseRepoConfig, type RepoConfig } from "../spec/config.js";
 import { LIMITS } from "../spec/types.js";
 
 export interface LoadedRepo {
   root: string;
   specs: ClusterSpec[];
+  config?: RepoConfig;
   findings: Finding[];
+}
+
+/** capi-gitops.yaml, if the repository has one. */
+export async function readConfig(root: string): Promise<{ config?: RepoConfig; findings: Finding[] }> {
+  const text = await readFile(path.join(root, CONFIG_FILE), "utf8").catch(() => undefined);
+  return text === undefined ? { findings: [] } : parseRepoConfig(text);
 }
 
 async function exists(p: string): Promise<boolean> {
@@ -81,7 +89,9 @@ export async function loadRepo(root: string, only?: readonly string[]): Promise<
     if (r.spec) specs.push(r.spec);
   }
   findings.push(...fleetFindings(specs));
+  const cfg = await readConfig(root);
+  findings.push(...cfg.findings);
   const selected = only && only.length ? specs.filter((s) => only.includes(s.name)) : specs;
   if (only) for (const n of only) if (!names.includes(n)) findings.push({ cluster: n, rule: "cluster-exists", severity: "error", message: `no cluster named "${n}" (expected clusters/${n}/cluster.yaml)` });
-  return { root, specs: selected, findings };
+  return { root, specs: selected, config: cfg.config, findings };
 }

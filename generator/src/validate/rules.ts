@@ -224,3 +224,56 @@ export function fleetRules(rendered: readonly RenderedCluster[]): Finding[] {
   }
   return findings;
 }
+
+const ARGO_SYNC_OPTIONS = "argocd.argoproj.io/sync-options";
+const FLUX_PRUNE = "kustomize.toolkit.fluxcd.io/prune";
+const CAPI_GROUPS = /(^|\.)cluster\.x-k8s\.io$/;
+
+/**
+ * Sync safety of a cluster's objects: a CAPI/CAPA object Argo CD could prune/delete or Flux could prune would be
+ * deleted on its own, out of CAPI's teardown order, when it leaves Git (see plan/sync.ts).
+ */
+export function syncSafetyRules(rc: RenderedCluster): Finding[] {
+  const findings: Finding[] = [];
+  rc.objects.forEach((o, i) => {
+    if (!CAPI_GROUPS.test(group(o))) return;
+    const ann = o.metadata?.annotations ?? {};
+    const argo = (ann[ARGO_SYNC_OPTIONS] ?? "").split(",").map((s) => s.trim());
+    const missing = [
+      argo.includes("Prune=false") ? undefined : `${ARGO_SYNC_OPTIONS}: Prune=false`,
+      argo.includes("Delete=false") ? undefined : `${ARGO_SYNC_OPTIONS}: Delete=false`,
+      ann[FLUX_PRUNE] === "disabled" ? undefined : `${FLUX_PRUNE}: disabled`,
+    ].filter(Boolean);
+    if (missing.length)
+      findings.push({ cluster: rc.cluster, file: rc.origins[i] ?? `clusters/${rc.cluster}/kustomization.yaml`, path: `${o.kind}/${o.metadata.name}:metadata.annotations`, rule: "sync-safety", severity: "warning", message: `Argo CD or Flux could delete this object on its own; add ${missing.join(", ")}` });
+  });
+  return findings;
+}
+
+/** The management manifests: sync objects that can never cascade-delete clusters, providers with MachinePool on. */
+export function managementRules(objects: readonly RenderedObject[], file: string): Finding[] {
+  const findings: Finding[] = [];
+  const push = (o: RenderedObject, path: string, rule: string, message: string, severity: Severity = "error") =>
+    findings.push({ file, path: `${o.kind}/${o.metadata?.name}:${path}`, rule, severity, message });
+  for (const o of objects) {
+    if (o.kind === "Secret" && (o.data !== undefined || o.stringData !== undefined)) push(o, "data", "no-plaintext-secrets", "a Secret with data is committed to Git; reference credentials by Secret name only");
+    const leaked = findSecrets(textOf(o));
+    if (leaked) push(o, "", "no-key-material", `contains what looks like ${leaked}; never commit credentials`);
+    if (o.kind === "ApplicationSet" && group(o) === "argoproj.io") {
+      if (get(o, "spec.syncPolicy.preserveResourcesOnDeletion") !== true)
+        push(o, "spec.syncPolicy.preserveResourcesOnDeletion", "sync-safety", "must be true: removing a cluster directory would otherwise delete every object of the cluster at once");
+      const finalizers = (get(o, "spec.template.metadata.finalizers") ?? []) as string[];
+      if (finalizers.some((f) => f.includes("resources-finalizer"))) push(o, "spec.template.metadata.finalizers", "sync-safety", "the resources finalizer makes deleting an Application cascade to the CAPI objects");
+      const options = (get(o, "spec.template.spec.syncPolicy.syncOptions") ?? []) as string[];
+      if (!options.includes("ServerSideApply=true")) push(o, "spec.template.spec.syncPolicy.syncOptions", "sync-ssa", "use ServerSideApply=true (CAPI controllers own parts of these objects)", "warning");
+      const ignored = ((get(o, "spec.template.spec.ignoreDifferences") ?? []) as { kind?: string; jsonPointers?: string[] }[]).filter((d) => d.jsonPointers?.includes("/spec/replicas")).map((d) => d.kind);
+      if (!ignored.includes("MachinePool") || !options.includes("RespectIgnoreDifferences=true"))
+        push(o, "spec.template.spec.ignoreDifferences", "sync-autoscaler", "ignore /spec/replicas of MachinePools (RespectIgnoreDifferences=true) so Argo CD does not fight the autoscaler", "warning");
+    }
+    if (o.kind === "Application" && group(o) === "argoproj.io" && ((o.metadata as { finalizers?: string[] }).finalizers ?? []).some((f) => f.includes("resources-finalizer")))
+      push(o, "metadata.finalizers", "sync-safety", "the resources finalizer makes deleting this Application cascade to the CAPI objects");
+    if (o.kind === "Kustomization" && group(o) === "kustomize.toolkit.fluxcd.io" && get(o, "spec.deletionPolicy") !== "Orphan")
+      push(o, "spec.deletionPolicy", "sync-safety", "must be Orphan: deleting this Kustomization would otherwise delete the cluster's objects at once");
+  }
+  return findings;
+}

@@ -1,0 +1,111 @@
+/**
+ * management/providers/: the management cluster's own Cluster API providers, declared for the cluster-api-operator
+ * (operator.cluster.x-k8s.io/v1alpha2, sigs.k8s.io/cluster-api-operator in versions.json). One Namespace and one
+ * provider object per provider; names and namespaces follow the operator's docs and Helm chart (docs/README.md,
+ * hack/charts/cluster-api-operator/templates/): the object's name is the clusterctl provider name ("cluster-api",
+ * "kubeadm", "aws"), which is also how the operator finds the provider's release without a fetchConfig.
+ *
+ * Versions come from versions.json only: the CAPI providers run the pinned CAPI release, the AWS provider the pinned
+ * CAPA release — the same versions whose CRDs the repository is validated against.
+ *
+ * The MachinePool feature gate is set on the core provider (CAPI's default is already true, set anyway so the
+ * repository does not depend on it) and on the AWS provider (CAPA's manager.yaml has MachinePool=${EXP_MACHINE_POOL:=false}).
+ * The operator merges spec.manager.featureGates into the manager's existing --feature-gates argument
+ * (internal/controller/component_customizer.go), so the other gates keep their defaults.
+ *
+ * AWS credentials are never in Git: the AWS provider names the Secret (spec.configSecret); the Secret itself is
+ * created outside this repository. Every object here is exempt from Argo CD/Flux pruning and deletion: removing a
+ * provider or its namespace by a sync would take the management cluster's controllers away.
+ *
+ * Pure apart from reading the pinned versions (versions(), cached).
+ */
+import { PlanError } from "../errors.js";
+import { versions } from "../versions.js";
+import { toYaml } from "../yaml.js";
+import { type K8sObject, SYNC_SAFE } from "./capi.js";
+import { type OutputFile, owned } from "./files.js";
+import { KUSTOMIZATION } from "./kustomize-objects.js";
+
+export const PROVIDERS_DIR = "management/providers";
+
+export const OPERATOR_API = "operator.cluster.x-k8s.io/v1alpha2";
+
+/** Argo CD and Flux never prune or delete these objects (the same annotations as every cluster object). */
+export const NEVER_PRUNE_OR_DELETE = SYNC_SAFE;
+
+/** The Secret (key AWS_B64ENCODED_CREDENTIALS) the AWS provider reads; created outside this repository. */
+export const CAPA_CREDENTIALS_SECRET = "capa-variables";
+
+export type ProviderKind = "CoreProvider" | "BootstrapProvider" | "ControlPlaneProvider" | "InfrastructureProvider";
+
+export interface ProviderDef {
+  kind: ProviderKind;
+  /** The clusterctl provider name. */
+  name: string;
+  namespace: string;
+  /** Key of versions.json "crds" whose version this provider runs. */
+  versionFrom: "cluster-api" | "cluster-api-provider-aws";
+  machinePoolGate: boolean;
+  configSecret?: string;
+}
+
+export const PROVIDERS: readonly ProviderDef[] = [
+  { kind: "CoreProvider", name: "cluster-api", namespace: "capi-system", versionFrom: "cluster-api", machinePoolGate: true },
+  { kind: "BootstrapProvider", name: "kubeadm", namespace: "capi-kubeadm-bootstrap-system", versionFrom: "cluster-api", machinePoolGate: false },
+  { kind: "ControlPlaneProvider", name: "kubeadm", namespace: "capi-kubeadm-control-plane-system", versionFrom: "cluster-api", machinePoolGate: false },
+  {
+    kind: "InfrastructureProvider",
+    name: "aws",
+    namespace: "capa-system",
+    versionFrom: "cluster-api-provider-aws",
+    machinePoolGate: true,
+    configSecret: CAPA_CREDENTIALS_SECRET,
+  },
+];
+
+function pinnedVersion(key: ProviderDef["versionFrom"]): string {
+  const pin = versions().crds[key];
+  if (!pin) throw new PlanError(`versions.json has no crds["${key}"]`);
+  return pin.version;
+}
+
+const annotations = () => ({ ...NEVER_PRUNE_OR_DELETE });
+
+function namespaceObject(name: string): K8sObject {
+  return { apiVersion: "v1", kind: "Namespace", metadata: { name, annotations: annotations() } };
+}
+
+function providerObject(p: ProviderDef): K8sObject {
+  return {
+    apiVersion: OPERATOR_API,
+    kind: p.kind,
+    metadata: { name: p.name, namespace: p.namespace, annotations: annotations() },
+    spec: {
+      version: pinnedVersion(p.versionFrom),
+      manager: p.machinePoolGate ? { featureGates: { MachinePool: true } } : undefined,
+      // The operator requires the Secret in the provider's namespace.
+      configSecret: p.configSecret ? { name: p.configSecret, namespace: p.namespace } : undefined,
+    },
+  };
+}
+
+/** Every object under management/providers/: each provider's Namespace, then the provider. */
+export function providerObjects(): K8sObject[] {
+  return PROVIDERS.flatMap((p) => [namespaceObject(p.namespace), providerObject(p)]);
+}
+
+const fileName = (o: K8sObject): string => `${o.kind.toLowerCase()}-${o.metadata.name}.yaml`;
+
+export const PROVIDERS_KUSTOMIZATION_HEADER = `# AWS credentials are not in Git: the Secret ${CAPA_CREDENTIALS_SECRET} (AWS_B64ENCODED_CREDENTIALS) in ${
+  PROVIDERS.find((p) => p.configSecret)?.namespace ?? "capa-system"
+} is created outside this repository.`;
+
+export function planProviders(): OutputFile[] {
+  const objects = providerObjects();
+  const names = objects.map(fileName);
+  if (new Set(names).size !== names.length) throw new PlanError("two provider objects share a file name");
+  return [
+    ...objects.map((o) => owned(`${PROVIDERS_DIR}/${fileName(o)}`, toYaml(o))),
+    owned(`${PROVIDERS_DIR}/kustomization.yaml`, toYaml({ ...KUSTOMIZATION, resources: names }, PROVIDERS_KUSTOMIZATION_HEADER)),
+  ];
+}

@@ -1,0 +1,89 @@
+/**
+ * The repository config: capi-gitops.yaml at the repository root. Says where the repository lives and which GitOps
+ * engine syncs it; `generate` writes the sync manifests under management/sync/ from it.
+ */
+import { Ajv } from "ajv";
+import { parseDocument } from "yaml";
+import type { Finding } from "../findings.js";
+
+export const CONFIG_FILE = "capi-gitops.yaml";
+export const GITOPS_ENGINES = ["argocd", "flux"] as const;
+export type GitopsEngine = (typeof GITOPS_ENGINES)[number];
+
+export interface RepoConfig {
+  apiVersion: "capi-gitops.io/v1alpha1";
+  kind: "RepositoryConfig";
+  repoURL: string;
+  branch: string;
+  gitops: GitopsEngine;
+  argocd: { namespace: string; project: string; destinationServer: string };
+  flux: { namespace: string; gitRepository: string; interval: string; secretRef?: string };
+}
+
+const NAME = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
+export const repoConfigSchema = {
+  $schema: "http://json-schema.org/draft-07/schema#",
+  title: "capi-gitops repository config (capi-gitops.yaml)",
+  type: "object",
+  additionalProperties: false,
+  required: ["apiVersion", "kind", "repoURL"],
+  properties: {
+    apiVersion: { const: "capi-gitops.io/v1alpha1" },
+    kind: { const: "RepositoryConfig" },
+    repoURL: { type: "string", pattern: "^(https://|ssh://|git@)[^\\s]+$", description: "URL Argo CD / Flux clone this repository from." },
+    branch: { type: "string", minLength: 1, pattern: "^[^\\s]+$", default: "main", description: "Branch that is synced. Default: main." },
+    gitops: { enum: [...GITOPS_ENGINES], default: "argocd", description: "Which engine syncs the management cluster. Default: argocd." },
+    argocd: {
+      type: "object",
+      additionalProperties: false,
+      properties: {
+        namespace: { type: "string", pattern: NAME, default: "argocd" },
+        project: { type: "string", pattern: NAME, default: "capi-clusters" },
+        destinationServer: { type: "string", pattern: "^https://", default: "https://kubernetes.default.svc" },
+      },
+    },
+    flux: {
+      type: "object",
+      additionalProperties: false,
+      properties: {
+        namespace: { type: "string", pattern: NAME, default: "flux-system" },
+        gitRepository: { type: "string", pattern: NAME, default: "capi-gitops" },
+        interval: { type: "string", pattern: "^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$", default: "5m" },
+        secretRef: { type: "string", pattern: NAME, description: "Name of the Secret (in the flux namespace) with git credentials; created outside this repository." },
+      },
+    },
+  },
+} as const;
+
+const validate = new Ajv({ allErrors: true, strict: false }).compile(repoConfigSchema);
+
+export function parseRepoConfig(text: string): { config?: RepoConfig; findings: Finding[] } {
+  const bad = (message: string, path?: string): Finding => ({ file: CONFIG_FILE, path, rule: "repo-config", severity: "error", message });
+  const doc = parseDocument(text, { uniqueKeys: true });
+  if (doc.errors.length) return { findings: [bad(`YAML error: ${doc.errors[0]!.message.split("\n")[0]}`)] };
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 50 });
+  } catch (e) {
+    return { findings: [bad(`YAML aliases expand too much (${(e as Error).message})`)] };
+  }
+  if (!validate(data))
+    return {
+      findings: (validate.errors ?? []).map((e) =>
+        bad(e.keyword === "additionalProperties" ? `unknown field "${String(e.params.additionalProperty)}"` : (e.message ?? "invalid"), e.instancePath.replace(/^\//, "").replace(/\//g, ".") || undefined),
+      ),
+    };
+  const d = data as Partial<RepoConfig> & { argocd?: Partial<RepoConfig["argocd"]>; flux?: Partial<RepoConfig["flux"]> };
+  return {
+    findings: [],
+    config: {
+      apiVersion: "capi-gitops.io/v1alpha1",
+      kind: "RepositoryConfig",
+      repoURL: d.repoURL!,
+      branch: d.branch ?? "main",
+      gitops: d.gitops ?? "argocd",
+      argocd: { namespace: d.argocd?.namespace ?? "argocd", project: d.argocd?.project ?? "capi-clusters", destinationServer: d.argocd?.destinationServer ?? "https://kubernetes.default.svc" },
+      flux: { namespace: d.flux?.namespace ?? "flux-system", gitRepository: d.flux?.gitRepository ?? "capi-gitops", interval: d.flux?.interval ?? "5m", secretRef: d.flux?.secretRef },
+    },
+  };
+}

@@ -14,7 +14,9 @@ Usage: npm run <command> -- [flags]      (or: tsx generator/src/cli.ts <command>
 Commands:
   setup         build the pinned kustomize and kubeconform into .tools/bin (run by \`npm run setup\` after npm ci)
   new-cluster   add clusters/<name>/ from flags, or prompts on a terminal
+  remove-cluster  remove clusters/<name>/ from Git and print how to delete the cluster the supported way
   generate      regenerate base/, overlays/ and every cluster's generated/ overlay from the specs
+  diff          per-cluster, per-object diff of the rendered resources against a git ref, with risky changes flagged
   validate      render every cluster (or the named ones) and check it: spec, drift, kubeconform, CEL, our rules
   schemas       regenerate schemas/kubeconform/ from the pinned upstream CRDs
   help          this text; \`<command> --help\` for a command
@@ -44,8 +46,21 @@ invalid or the cluster exists. On a terminal it asks for what is missing, unless
   --ssh-key-name <key>              existing EC2 key pair (default: none)
   --dry-run                         print the files instead of writing them
   --yes, -y                         never prompt
-  --no-render                       skip the kustomize build of the new cluster (not recommended)
+  --no-render                       skip the kustomize build and validation of the new cluster (not recommended)
+  --branch                          create branch cluster/<name> from HEAD and commit exactly the new cluster there
+                                    (refuses, writing nothing, with unrelated staged changes or an existing branch)
+  --push [remote]                   push that branch (default remote: origin); implies --branch
   --repo <dir>                      repository root (default: current directory)`,
+  "remove-cluster": `Usage: npm run remove-cluster -- --name <name> [--branch] [--push [remote]]
+
+Removes clusters/<name>/ (and its entries in management/sync/) and prints the supported way to delete the
+cluster: delete only the Cluster object; CAPI tears the rest down in order. Argo CD and Flux never delete the
+cluster's objects because a directory went away (preserveResourcesOnDeletion / deletionPolicy Orphan, and every
+object is annotated Prune=false,Delete=false / prune: disabled).
+
+  --branch          commit the removal on branch remove-cluster/<name> (refuses with staged changes or an existing branch)
+  --push [remote]   push that branch (default remote: origin); implies --branch
+  --repo <dir>      repository root (default: current directory)`,
   generate: `Usage: npm run generate [-- --repo <dir>]
 
 Regenerates base/, overlays/ (profiles and components), schemas/cluster-spec.schema.json and every
@@ -64,9 +79,20 @@ webhook rules, CIDRs, zones, versions, names, secrets). Findings are grouped by 
 
   --format text|json|github   output (github: workflow annotations); default text
   --skip-cel                  skip the kubectl-validate layer (CI never does)
+  --changed-since <ref>       only the clusters affected by changes since <ref> (a change under base/ or overlays/
+                              affects every cluster whose build reads it); management/ when it changed
   --repo <dir>                repository root (default: current directory)
 
 Exit codes: 0 valid (warnings allowed), 1 invalid, 2 tool error.`,
+  diff: `Usage: npm run diff -- --base <ref> [--format text|markdown]
+
+Finds the clusters affected between <ref> and the working tree, renders both sides with kustomize, and prints a
+per-cluster, per-object diff. Flags what the management cluster would reject or what would not roll out: a
+template's spec changed under the same name, AWSCluster region or load-balancer scheme changed, a Kubernetes
+version jump of more than one minor (or down), a Cluster renamed or moved to another namespace.
+For a pull request use the merge base: --base "$(git merge-base origin/main HEAD)".
+
+Exit codes: 0 (flags are findings too: 1 when any is an error), 2 tool error.`,
   schemas: `Usage: npm run schemas
 
 Downloads the CRD modules pinned in versions.json with \`go mod download\` and writes one JSON schema per kind
@@ -98,9 +124,13 @@ const OPTIONS: Record<string, ParseArgsConfig["options"]> = {
     "dry-run": { type: "boolean" },
     yes: { type: "boolean", short: "y" },
     "no-render": { type: "boolean" },
+    branch: { type: "boolean" },
+    push: { type: "string" },
   },
   generate: { ...COMMON },
-  validate: { ...COMMON, format: { type: "string" }, "skip-cel": { type: "boolean" } },
+  "remove-cluster": { ...COMMON, name: { type: "string" }, branch: { type: "boolean" }, push: { type: "string" } },
+  validate: { ...COMMON, format: { type: "string" }, "skip-cel": { type: "boolean" }, "changed-since": { type: "string" } },
+  diff: { ...COMMON, base: { type: "string" }, format: { type: "string" } },
   setup: { ...COMMON, force: { type: "boolean" } },
   schemas: { ...COMMON },
 };
@@ -115,7 +145,9 @@ const out = (line: string): void => void process.stdout.write(`${line}\n`);
 const err = (line: string): void => void process.stderr.write(`${line}\n`);
 
 async function main(argv: string[]): Promise<void> {
-  const [command = "help", ...rest] = argv;
+  const [command = "help", ...raw] = argv;
+  // `--push` takes an optional remote: without one (end of line or another flag next), it means origin.
+  const rest = raw.flatMap((a, i) => (a === "--push" && (i === raw.length - 1 || raw[i + 1]!.startsWith("-")) ? ["--push", "origin"] : [a]));
   if (command === "help" || command === "--help" || command === "-h") return out(HELP[""]!);
   const options = OPTIONS[command];
   if (!options) throw new UsageError(`unknown command "${command}"\n\n${HELP[""]}`);
@@ -133,6 +165,8 @@ async function main(argv: string[]): Promise<void> {
   switch (command) {
     case "setup":
       return (await import("./commands/setup.js")).setupCommand({ log: out, force: Boolean(values.force) });
+    case "remove-cluster":
+      return (await import("./commands/remove-cluster.js")).removeClusterCommand({ cwd, log: out, name: s("name"), branch: Boolean(values.branch) || values.push !== undefined, push: s("push") });
     case "generate":
       return void (await (await import("./commands/generate.js")).generateCommand({ cwd, log: out }));
     case "validate": {
@@ -144,12 +178,23 @@ async function main(argv: string[]): Promise<void> {
       const result = await validateCommand({
         cwd,
         clusters: positionals,
+        changedSince: s("changed-since"),
         skipCel: Boolean(values["skip-cel"]),
         onProgress: tty ? (stage, done, total) => void process.stderr.write(`\r\x1b[K${stage} ${done}/${total}`) : undefined,
       });
       if (tty) process.stderr.write("\r\x1b[K");
       out(formatFindings(result.findings, format, result.summary));
       process.exitCode = result.summary.errors > 0 ? 1 : 0;
+      return;
+    }
+    case "diff": {
+      const base = s("base");
+      if (!base) throw new UsageError("--base <ref> is required, e.g. --base origin/main");
+      const format = s("format") ?? "text";
+      if (format !== "text" && format !== "markdown") throw new UsageError("--format must be text or markdown");
+      const result = await (await import("./commands/diff.js")).diffCommand({ cwd, base, format });
+      out(result.output);
+      process.exitCode = result.findings.some((f) => f.severity === "error") ? 1 : 0;
       return;
     }
     case "schemas":
@@ -161,6 +206,8 @@ async function main(argv: string[]): Promise<void> {
         log: out,
         dryRun: Boolean(values["dry-run"]),
         render: !values["no-render"],
+        branch: Boolean(values.branch) || values.push !== undefined,
+        push: s("push"),
         interactive: !values.yes && Boolean(process.stdin.isTTY) && Boolean(process.stdout.isTTY),
         flags: {
           name: s("name"),

@@ -5,14 +5,17 @@
 import { randomBytes } from "node:crypto";
 import { lstat, mkdir, readFile, rename, rm } from "node:fs/promises";
 import { InvalidInputError } from "../errors.js";
-import { type Finding, formatFinding, hasErrors } from "../findings.js";
+import { type Finding, hasErrors } from "../findings.js";
 import { cidrsOverlap } from "../spec/cidr.js";
 import { DEFAULTS } from "../spec/types.js";
 import { clusterDir, planCluster, specFile } from "../plan/cluster.js";
 import type { OutputFile } from "../plan/files.js";
 import { planShared } from "../plan/repo.js";
 import { fleetFindings, loadRepo } from "../repo/load.js";
-import { atomicWrite, inside } from "../repo/write.js";
+import { atomicWrite, inside, writeTree } from "../repo/write.js";
+import { planSync, SYNC_DIR } from "../plan/sync.js";
+import type { RepoConfig } from "../spec/config.js";
+import { onBranch, preflight } from "./branch.js";
 import { parseSpecObject, type SpecInput } from "../spec/parse.js";
 import type { ClusterSpec } from "../spec/types.js";
 import { kustomizeBuild } from "../tools/kustomize.js";
@@ -35,6 +38,10 @@ export interface NewClusterFlags {
 }
 
 export interface NewClusterOptions {
+  /** Create branch cluster/<name> from HEAD and commit exactly the new cluster there. */
+  branch?: boolean;
+  /** Push the branch to this remote (needs branch). */
+  push?: string;
   cwd: string;
   flags: NewClusterFlags;
   dryRun?: boolean;
@@ -178,6 +185,59 @@ export interface NewClusterResult {
   written: boolean;
 }
 
+/** Shared files (base/, overlays/, schemas, providers) that are missing are created; stale ones are only reported. */
+async function writeShared(cwd: string, log: (line: string) => void): Promise<string[]> {
+  const created: string[] = [];
+  for (const f of planShared()) {
+    const abs = inside(cwd, f.path);
+    const current = await readFile(abs, "utf8").catch(() => undefined);
+    if (current === undefined) {
+      await atomicWrite(abs, f.content);
+      created.push(f.path);
+    } else if (current !== f.content) log(`note: ${f.path} differs from what this version generates; run \`npm run generate\``);
+  }
+  return created;
+}
+
+/** The sync manifests list every cluster (Flux) or its namespace (Argo CD project): rewrite the ones that change. */
+async function writeSync(cwd: string, config: RepoConfig | undefined, specs: ClusterSpec[]): Promise<string[]> {
+  if (!config) return [];
+  const result = await writeTree(cwd, planSync(config, specs), [SYNC_DIR]);
+  return [...result.written, ...result.deleted];
+}
+
+/**
+ * Stages the cluster next to its final place (same depth, so relative paths hold), builds it with kustomize, lands
+ * it with one rename, then validates it like CI; a cluster that does not validate is removed again.
+ */
+async function landCluster(cwd: string, spec: ClusterSpec, files: OutputFile[], check: boolean): Promise<void> {
+  const dir = clusterDir(spec.name);
+  const staged = `clusters/.new-${spec.name}-${randomBytes(4).toString("hex")}`;
+  const stagedAbs = inside(cwd, staged);
+  await mkdir(stagedAbs, { recursive: true });
+  try {
+    for (const f of files) await atomicWrite(inside(cwd, staged + f.path.slice(dir.length)), f.content);
+    if (check) await kustomizeBuild(cwd, staged);
+    try {
+      await rename(stagedAbs, inside(cwd, dir));
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ENOTEMPTY" || code === "EEXIST")
+        throw new InvalidInputError([bad("--name", `${dir} was created by someone else meanwhile; nothing was written`, "cluster-exists")]);
+      throw err;
+    }
+  } finally {
+    await rm(stagedAbs, { recursive: true, force: true });
+  }
+  if (!check) return;
+  const { validateCommand } = await import("./validate.js");
+  const result = await validateCommand({ cwd, clusters: [spec.name] });
+  if (result.summary.errors > 0) {
+    await rm(inside(cwd, dir), { recursive: true, force: true });
+    throw new InvalidInputError(result.findings, `the new cluster did not validate; ${dir} was removed again`);
+  }
+}
+
 export async function newClusterCommand(opts: NewClusterOptions): Promise<NewClusterResult> {
   let flags = opts.flags;
   if (opts.interactive) flags = await (await import("./prompts.js")).promptForMissing(flags);
@@ -201,48 +261,25 @@ export async function newClusterCommand(opts: NewClusterOptions): Promise<NewClu
     return { spec, files: clusterFiles, written: false };
   }
 
-  // Shared files (base/, overlays/, the spec schema) that are missing are created; stale ones are reported only.
-  for (const f of planShared()) {
-    const abs = inside(opts.cwd, f.path);
-    const current = await readFile(abs, "utf8").catch(() => undefined);
-    if (current === undefined) await atomicWrite(abs, f.content);
-    else if (current !== f.content) opts.log(`note: ${f.path} differs from what this version generates; run \`npm run generate\``);
-  }
+  const branch = opts.branch ? { branch: `cluster/${spec.name}`, push: opts.push } : undefined;
+  if (branch) await preflight(opts.cwd, branch);
+  const write = async () => {
+    const paths = [dir, ...(await writeShared(opts.cwd, opts.log))];
+    await landCluster(opts.cwd, spec, clusterFiles, opts.render !== false);
+    paths.push(...(await writeSync(opts.cwd, repo.config, [...repo.specs, spec])));
+    return { paths, message: `Add cluster ${spec.name} (${spec.region}, ${spec.workers}, profile ${spec.profile})` };
+  };
+  if (branch) await onBranch(opts.cwd, branch, write, opts.log);
+  else await write();
 
-  // Stage the cluster next to its final place (same depth, so relative paths hold), build it, then one rename.
-  const staged = `clusters/.new-${spec.name}-${randomBytes(4).toString("hex")}`;
-  const stagedAbs = inside(opts.cwd, staged);
-  await mkdir(stagedAbs, { recursive: true });
-  try {
-    for (const f of clusterFiles) await atomicWrite(inside(opts.cwd, staged + f.path.slice(dir.length)), f.content);
-    if (opts.render !== false) await kustomizeBuild(opts.cwd, staged);
-    try {
-      await rename(stagedAbs, inside(opts.cwd, dir));
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === "ENOTEMPTY" || code === "EEXIST")
-        throw new InvalidInputError([bad("--name", `${dir} was created by someone else meanwhile; nothing was written`, "cluster-exists")]);
-      throw err;
-    }
-  } finally {
-    await rm(stagedAbs, { recursive: true, force: true });
-  }
-  // The new cluster must pass the same validation as CI before we call it done; otherwise it is taken back.
-  if (opts.render !== false) {
-    const { validateCommand } = await import("./validate.js");
-    const result = await validateCommand({ cwd: opts.cwd, clusters: [spec.name] });
-    for (const f of result.findings.filter((x) => x.severity === "warning")) opts.log(`warning: ${formatFinding(f)}`);
-    if (result.summary.errors > 0) {
-      await rm(inside(opts.cwd, dir), { recursive: true, force: true });
-      throw new InvalidInputError(result.findings, `the new cluster did not validate; ${dir} was removed again`);
-    }
-  }
   opts.log(`Created cluster ${spec.name} (${spec.region}, ${spec.availabilityZones.join(", ")}; ${spec.workers}; profile ${spec.profile}):`);
   for (const f of clusterFiles) opts.log(`  ${f.path}`);
   opts.log("");
   opts.log("Next steps:");
-  opts.log(`  npm run validate -- ${spec.name}`);
-  opts.log(`  git checkout -b cluster/${spec.name} && git add ${dir} && git commit -m "Add cluster ${spec.name}"`);
-  opts.log("  git push, then open a pull request; CI validates it and Argo CD / Flux syncs it after the merge.");
+  if (!branch) {
+    opts.log(`  git checkout -b cluster/${spec.name} && git add ${dir} management && git commit -m "Add cluster ${spec.name}"`);
+    opts.log(`  git push -u origin cluster/${spec.name}   (or next time: npm run new-cluster -- … --branch --push)`);
+  } else if (branch.push === undefined) opts.log(`  git push -u origin ${branch.branch}`);
+  opts.log(`  open a pull request from cluster/${spec.name}; CI validates it, and Argo CD / Flux syncs it after the merge.`);
   return { spec, files: clusterFiles, written: true };
 }

@@ -12,6 +12,8 @@ import { planRepo, type RepoModel } from "../plan/repo.js";
 import { SYNC_DIR } from "../plan/sync.js";
 import { PROVIDERS_DIR } from "../plan/providers.js";
 import { clusterNames, loadRepo } from "../repo/load.js";
+import { affectedClusters } from "../repo/affected.js";
+import { CONFIG_FILE } from "../spec/config.js";
 import { readUnserved, unservedMessage } from "../schemas/unserved.js";
 import { schemaLocation } from "../schemas/layout.js";
 import { kubeconform } from "../tools/kubeconform.js";
@@ -30,6 +32,8 @@ export const MANAGEMENT_DIRS = [SYNC_DIR, PROVIDERS_DIR] as const;
 export interface ValidateOptions {
   cwd: string;
   clusters?: string[];
+  /** Validate only the clusters affected since this git ref (same affected-set logic as `diff`). */
+  changedSince?: string;
   workers?: number;
   /** Skip the kubectl-validate (CEL) layer. CI always runs it. */
   skipCel?: boolean;
@@ -158,22 +162,33 @@ async function schemaFindings(root: string, units: Unit[], opts: { workers: numb
 
 export async function validateCommand(opts: ValidateOptions): Promise<ValidateResult> {
   const root = path.resolve(opts.cwd);
-  const workers = opts.workers ?? Math.max(1, os.availableParallelism());
-  const only = Boolean(opts.clusters?.length);
-  const repo = await loadRepo(root, opts.clusters);
-  const findings: Finding[] = [...repo.findings];
-  findings.push(...(await driftFindings(root, { specs: repo.specs, config: repo.config }, only)));
+  if (opts.changedSince !== undefined) {
+    const affected = await affectedClusters(root, opts.changedSince);
+    const selected = affected.clusters.filter((c) => !opts.clusters?.length || opts.clusters.includes(c));
+    const management = affected.changedFiles.some((f) => f.startsWith("management/") || f === CONFIG_FILE);
+    if (selected.length === 0 && !management) return { findings: [], summary: { clusters: 0, errors: 0, warnings: 0 } };
+    return validateSelected({ ...opts, clusters: selected }, root, management);
+  }
+  return validateSelected(opts, root, !opts.clusters?.length);
+}
 
+async function validateSelected(opts: ValidateOptions, root: string, withManagement: boolean): Promise<ValidateResult> {
+  const workers = opts.workers ?? Math.max(1, os.availableParallelism());
+  const only = opts.clusters !== undefined && (opts.clusters.length > 0 || opts.changedSince !== undefined);
+  const repo = await loadRepo(root, opts.clusters);
+  const findings: Finding[] = repo.findings.filter((f) => !only || !f.cluster || opts.clusters!.includes(f.cluster));
   // Render every cluster directory that has a spec, even a broken one (the directory is what syncs).
   const all = await clusterNames(root);
   const names = only ? all.filter((n) => opts.clusters!.includes(n)) : all;
+  const specs = only ? repo.specs.filter((s) => names.includes(s.name)) : repo.specs;
+  findings.push(...(await driftFindings(root, { specs, config: repo.config }, only)));
   const nsOf = new Map(repo.specs.map((s) => [s.name, s.namespace]));
   const { rendered, findings: renderFindings } = await renderClusters(root, names.map((name) => ({ name, namespace: nsOf.get(name) })), {
     workers,
     onProgress: (d, t) => opts.onProgress?.("kustomize", d, t),
   });
   findings.push(...renderFindings);
-  const management = only ? { units: [], findings: [] } : await renderManagement(root);
+  const management = withManagement ? await renderManagement(root) : { units: [], findings: [] };
   findings.push(...management.findings);
 
   const units: Unit[] = [

@@ -78,3 +78,60 @@ export async function remoteExists(cwd: string, remote: string): Promise<boolean
   const remotes = await wrap("remote", () => git(cwd).getRemotes());
   return remotes.some((r) => r.name === remote);
 }
+
+/** A revision given by a user must not be read as an option by git. */
+function checkRef(ref: string): void {
+  if (ref === "" || ref.startsWith("-") || /[\0\n]/.test(ref)) throw new ToolError(`"${ref}" is not a git revision`, "rev-parse");
+}
+
+/** The commit a revision names (`git rev-parse --verify <ref>^{commit}`). */
+export async function revParse(cwd: string, ref: string): Promise<string> {
+  checkRef(ref);
+  const out = (await wrap(`rev-parse --verify ${ref}`, () => git(cwd).raw(["rev-parse", "--verify", `${ref}^{commit}`]))).trim();
+  if (!/^[0-9a-f]{40,64}$/.test(out)) throw new ToolError(`git rev-parse --verify ${ref} failed: "${ref}" names no commit`, "rev-parse");
+  return out;
+}
+
+/** The path of cwd inside its repository ("" at the top, else "sub/dir/"). */
+export async function showPrefix(cwd: string): Promise<string> {
+  return (await wrap("rev-parse --show-prefix", () => git(cwd).raw(["rev-parse", "--show-prefix"]))).trim();
+}
+
+/**
+ * Paths under cwd (relative to it) that differ between `ref` and the working tree: committed, staged and unstaged
+ * changes of tracked files. Renames appear as a deletion and an addition (both paths).
+ */
+export async function changedSince(cwd: string, ref: string): Promise<string[]> {
+  checkRef(ref);
+  const out = await wrap(`diff --name-only ${ref}`, () => git(cwd).raw(["diff", "--name-only", "--no-renames", "--relative", "-z", ref, "--"]));
+  return out.split("\0").filter(Boolean);
+}
+
+/** Untracked files under cwd (relative to it) that .gitignore does not exclude. */
+export async function untrackedPaths(cwd: string): Promise<string[]> {
+  const out = await wrap("ls-files --others --exclude-standard", () => git(cwd).raw(["ls-files", "--others", "--exclude-standard", "-z"]));
+  return out.split("\0").filter(Boolean);
+}
+
+/** Files of `ref` under `dir` (both relative to cwd). */
+export async function filesAt(cwd: string, ref: string, dir: string): Promise<string[]> {
+  checkRef(ref);
+  const out = await wrap(`ls-tree ${ref} ${dir}`, () => git(cwd).raw(["ls-tree", "-r", "--name-only", "-z", ref, "--", dir]));
+  return out.split("\0").filter(Boolean);
+}
+
+/** `git worktree add --detach <dir> <ref>`: a checkout of ref beside the working tree. */
+export async function addWorktree(cwd: string, dir: string, ref: string): Promise<void> {
+  checkRef(ref);
+  await wrap(`worktree add --detach ${ref}`, () => git(cwd).raw(["worktree", "add", "--detach", "--quiet", dir, ref]));
+}
+
+/** `git worktree remove --force <dir>`. */
+export async function removeWorktree(cwd: string, dir: string): Promise<void> {
+  await wrap("worktree remove", () => git(cwd).raw(["worktree", "remove", "--force", dir]));
+}
+
+/** `git worktree prune`: forgets worktrees whose directory is gone. */
+export async function pruneWorktrees(cwd: string): Promise<void> {
+  await wrap("worktree prune", () => git(cwd).raw(["worktree", "prune"]));
+}

@@ -1,0 +1,57 @@
+/**
+ * The pull-request flow shared by new-cluster and remove-cluster: refuse before anything is written when the git
+ * state is not clean enough; then a branch from HEAD, a commit of exactly the change, an optional push.
+ */
+import { InvalidInputError } from "../errors.js";
+import type { Finding } from "../findings.js";
+import * as git from "../tools/git.js";
+
+export interface BranchRequest {
+  branch: string;
+  /** Remote to push to, or undefined for no push. */
+  push?: string;
+}
+
+const refuse = (path: string, message: string): Finding => ({ path, rule: "git", severity: "error", message });
+
+/** Checks that must pass before anything is written. */
+export async function preflight(cwd: string, req: BranchRequest): Promise<void> {
+  const problems: Finding[] = [];
+  if (!(await git.isRepository(cwd))) throw new InvalidInputError([refuse("--branch", `${cwd} is not a git repository; run git init (or drop --branch)`)], "nothing was written");
+  if (!(await git.hasCommits(cwd))) problems.push(refuse("--branch", "the repository has no commit to branch from; commit once first"));
+  const staged = await git.stagedPaths(cwd);
+  if (staged.length)
+    problems.push(refuse("--branch", `unrelated staged changes (${staged.slice(0, 5).join(", ")}${staged.length > 5 ? ", …" : ""}); commit or unstage them first, so the branch holds only this change`));
+  if (await git.branchExists(cwd, req.branch)) problems.push(refuse("--branch", `branch ${req.branch} already exists; delete it or pick another name`));
+  if (req.push !== undefined && !(await git.remoteExists(cwd, req.push))) problems.push(refuse("--push", `no git remote named "${req.push}"`));
+  if (problems.length) throw new InvalidInputError(problems, "git refuses; nothing was written");
+}
+
+/**
+ * Runs `write` on a new branch and commits exactly `paths`. If writing fails, the previous branch is checked out
+ * again and the new branch deleted. Returns the commit id.
+ */
+export async function onBranch(
+  cwd: string,
+  req: BranchRequest,
+  write: () => Promise<{ paths: string[]; message: string }>,
+  log: (line: string) => void,
+): Promise<string> {
+  const previous = await git.currentBranch(cwd);
+  await git.createBranch(cwd, req.branch);
+  let commit: string;
+  try {
+    const { paths, message } = await write();
+    commit = await git.commitPaths(cwd, paths, message);
+  } catch (e) {
+    await git.checkout(cwd, previous).catch(() => undefined);
+    await git.deleteBranch(cwd, req.branch).catch(() => undefined);
+    throw e;
+  }
+  log(`Committed ${commit.slice(0, 12)} on branch ${req.branch}.`);
+  if (req.push !== undefined) {
+    await git.push(cwd, req.push, req.branch);
+    log(`Pushed ${req.branch} to ${req.push}.`);
+  }
+  return commit;
+}

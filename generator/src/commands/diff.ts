@@ -1,0 +1,88 @@
+/**
+ * `diff --base <ref>`: the clusters a change affects, rendered with kustomize at `base` (a temporary worktree) and
+ * in the working tree, compared object by object, with the changes the management cluster would reject or not
+ * roll out flagged as findings. Returns the report text; the CLI decides the exit code.
+ */
+import os from "node:os";
+import path from "node:path";
+import { ToolError, UsageError } from "../errors.js";
+import type { Finding } from "../findings.js";
+import { flagChanges } from "../diff/flags.js";
+import { formatMarkdown, formatText, type ClusterReport, type DiffReport } from "../diff/format.js";
+import { diffObjects } from "../diff/objects.js";
+import { renderSide, withBaseCheckout, type RenderedSide } from "../diff/render-sides.js";
+import { affectedClusters } from "../repo/affected.js";
+import { isRepository, revParse } from "../tools/git.js";
+
+export interface DiffOptions {
+  cwd: string;
+  /** The revision to compare the working tree with, e.g. origin/main. */
+  base: string;
+  format: "text" | "markdown";
+  workers?: number;
+}
+
+export interface DiffResult {
+  output: string;
+  findings: Finding[];
+  report: DiffReport;
+}
+
+/** Findings of a build on one side that belong to `cluster`. */
+const buildFindings = (side: RenderedSide, cluster: string) => side.findings.filter((f) => f.cluster === cluster);
+
+/** Pure: both sides' renders → one report per cluster (sorted by name). */
+export function compareSides(base: string, clusters: readonly string[], removed: readonly string[], before: RenderedSide, after: RenderedSide): { report: DiffReport; findings: Finding[] } {
+  const reports: ClusterReport[] = [];
+  for (const cluster of [...new Set([...clusters, ...removed])].sort()) {
+    const failedAfter = buildFindings(after, cluster);
+    const failedBefore = buildFindings(before, cluster).map((f) => ({
+      ...f,
+      rule: "diff-base-build",
+      severity: "warning" as const,
+      message: `at ${base}: ${f.message}; the cluster was not compared`,
+    }));
+    if (failedAfter.length || failedBefore.length) {
+      reports.push({ cluster, status: "failed", changes: [], findings: [...failedAfter, ...failedBefore] });
+      continue;
+    }
+    const old = before.rendered.get(cluster) ?? { cluster, objects: [], origins: [] };
+    const now = after.rendered.get(cluster) ?? { cluster, objects: [], origins: [] };
+    const changes = diffObjects(old, now);
+    const status = removed.includes(cluster) ? "removed" : !before.names.includes(cluster) ? "new" : changes.length ? "changed" : "unchanged";
+    reports.push({ cluster, status, changes, findings: flagChanges(cluster, changes, old.objects, now.objects) });
+  }
+  const findings = reports.flatMap((r) => r.findings);
+  // Objects no cluster could claim (repository-wide) are reported once, as the render layer words them.
+  findings.push(...after.findings.filter((f) => f.cluster === undefined));
+  return { report: { base, clusters: reports }, findings };
+}
+
+export async function diffCommand(opts: DiffOptions): Promise<DiffResult> {
+  const root = path.resolve(opts.cwd);
+  if (!(await isRepository(root))) throw new UsageError(`${root} is not inside a git repository; diff compares against a git revision`);
+  let commit: string;
+  try {
+    commit = await revParse(root, opts.base);
+  } catch (e) {
+    if (e instanceof ToolError && /not installed/.test(e.message)) throw e;
+    throw new UsageError(`--base ${opts.base} is not a commit of this repository; fetch it first (e.g. \`git fetch origin main\`) or name another revision`);
+  }
+  const workers = opts.workers ?? Math.max(1, os.availableParallelism());
+  const affected = await affectedClusters(root, commit);
+  let before: RenderedSide = { names: [], rendered: new Map(), findings: [] };
+  let after: RenderedSide = { names: [], rendered: new Map(), findings: [] };
+  if (affected.clusters.length || affected.removed.length) {
+    // allSettled: a failure on one side must not return before the other side's worktree is cleaned up.
+    const [b, a] = await Promise.allSettled([
+      withBaseCheckout(root, commit, (baseRoot) => renderSide(baseRoot, [...affected.clusters, ...affected.removed], workers)),
+      renderSide(root, affected.clusters, workers),
+    ]);
+    if (b.status === "rejected") throw b.reason;
+    if (a.status === "rejected") throw a.reason;
+    [before, after] = [b.value, a.value];
+  }
+  const { report, findings } = compareSides(opts.base, affected.clusters, affected.removed, before, after);
+  const output = opts.format === "markdown" ? formatMarkdown(report) : formatText(report);
+  return { output, findings, report };
+}

@@ -1,0 +1,70 @@
+/**
+ * `npm run remove-cluster`: the Git half of deleting a cluster the supported way. It removes clusters/<name>/ (one
+ * rename out of the tree, then the sync manifests regenerated) and prints the one command that really deletes the
+ * cluster: deleting the Cluster object, after which CAPI tears down machines, control plane and AWS infrastructure
+ * in order. Argo CD (preserveResourcesOnDeletion, Prune=false/Delete=false) and Flux (deletionPolicy: Orphan,
+ * prune: disabled) never delete the cluster's objects themselves when the directory goes.
+ */
+import { randomBytes } from "node:crypto";
+import { lstat, rename, rm } from "node:fs/promises";
+import { InvalidInputError } from "../errors.js";
+import { clusterDir } from "../plan/cluster.js";
+import { planSync, SYNC_DIR } from "../plan/sync.js";
+import { loadRepo, readSpec } from "../repo/load.js";
+import { inside, writeTree } from "../repo/write.js";
+import { DNS_LABEL } from "../spec/schema.js";
+import { onBranch, preflight } from "./branch.js";
+
+export interface RemoveClusterOptions {
+  cwd: string;
+  name?: string;
+  branch?: boolean;
+  push?: string;
+  log: (line: string) => void;
+}
+
+export async function removeClusterCommand(opts: RemoveClusterOptions): Promise<void> {
+  const name = opts.name ?? "";
+  if (!new RegExp(DNS_LABEL).test(name))
+    throw new InvalidInputError([{ path: "--name", rule: "flag", severity: "error", message: name ? `"${name}" is not a cluster name` : "is required" }], "nothing was removed");
+  const dir = clusterDir(name);
+  const abs = inside(opts.cwd, dir);
+  if (!(await lstat(abs).then(() => true, () => false)))
+    throw new InvalidInputError([{ path: "--name", rule: "cluster-exists", severity: "error", message: `no cluster at ${dir}` }], "nothing was removed");
+  const { spec } = await readSpec(opts.cwd, name).catch(() => ({ spec: undefined }));
+  const namespace = spec?.namespace ?? name;
+
+  const branch = opts.branch ? { branch: `remove-cluster/${name}`, push: opts.push } : undefined;
+  if (branch) await preflight(opts.cwd, branch);
+  const write = async () => {
+    // Out of the tree in one rename; if regenerating the sync manifests fails, it comes back.
+    const parked = inside(opts.cwd, `clusters/.remove-${name}-${randomBytes(4).toString("hex")}`);
+    await rename(abs, parked);
+    const paths = [dir];
+    try {
+      const repo = await loadRepo(opts.cwd);
+      if (repo.config) {
+        const result = await writeTree(opts.cwd, planSync(repo.config, repo.specs), [SYNC_DIR]);
+        paths.push(...result.written, ...result.deleted);
+      }
+    } catch (e) {
+      await rename(parked, abs);
+      throw e;
+    }
+    await rm(parked, { recursive: true, force: true });
+    return { paths, message: `Remove cluster ${name} from Git (its objects are kept until the Cluster object is deleted)` };
+  };
+  if (branch) await onBranch(opts.cwd, branch, write, opts.log);
+  else await write();
+
+  opts.log(`Removed ${dir}/ from the repository.`);
+  opts.log("");
+  opts.log("What happens and what to do (the supported way to delete a cluster):");
+  opts.log("  1. Merge this change. Argo CD removes the Application with its resources preserved (Flux: the Kustomization");
+  opts.log("     is deleted with deletionPolicy Orphan); no CAPI/CAPA object is deleted by the sync.");
+  opts.log("  2. Delete only the Cluster object; CAPI deletes machines, the control plane and the AWS infrastructure in order:");
+  opts.log(`       kubectl delete cluster.cluster.x-k8s.io/${name} -n ${namespace} --wait=false`);
+  opts.log(`       kubectl wait --for=delete cluster.cluster.x-k8s.io/${name} -n ${namespace} --timeout=60m`);
+  opts.log(`  3. Then remove what is left in the namespace (old templates kept from pruning): kubectl delete namespace ${namespace}`);
+  if (!branch) opts.log(`Commit it on a branch and open a pull request (or next time: npm run remove-cluster -- --name ${name} --branch --push).`);
+}

@@ -1,0 +1,123 @@
+/**
+ * The diff report as plain text (terminal, CI log) or Markdown (a pull-request comment). Pure and deterministic:
+ * clusters by name, objects by kind/namespace/name, no paths outside the repository, no times, no commit ids.
+ */
+import type { Finding } from "../findings.js";
+import { labelOf, type ObjectChange } from "./objects.js";
+
+export type ClusterStatus = "changed" | "new" | "removed" | "unchanged" | "failed";
+
+export interface ClusterReport {
+  cluster: string;
+  status: ClusterStatus;
+  changes: ObjectChange[];
+  /** Flags and build failures of this cluster. */
+  findings: Finding[];
+}
+
+export interface DiffReport {
+  /** The base revision as the user named it. */
+  base: string;
+  clusters: ClusterReport[];
+}
+
+export const counts = (r: ClusterReport) => ({
+  added: r.changes.filter((c) => c.type === "added").length,
+  removed: r.changes.filter((c) => c.type === "removed").length,
+  changed: r.changes.filter((c) => c.type === "changed").length,
+});
+
+const STATUS_NOTE: Record<ClusterStatus, string> = {
+  changed: "",
+  new: " (new cluster)",
+  removed: " (removed: syncing deletes every object below, which deletes the cluster)",
+  unchanged: "",
+  failed: " (not compared: a build failed)",
+};
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+
+/** The one line for a report without changes, or undefined when there is something to show. */
+function nothingLine(report: DiffReport): string | undefined {
+  if (report.clusters.length === 0) return "no cluster affected";
+  const shown = report.clusters.filter((c) => c.status !== "unchanged" || c.findings.length);
+  if (shown.length) return undefined;
+  const names = report.clusters.map((c) => c.cluster);
+  return `no cluster affected: the ${plural(names.length, "cluster")} reading the changed files render${names.length === 1 ? "s" : ""} the same (${names.join(", ")})`;
+}
+
+function changeLine(c: ObjectChange, q: (s: string) => string = (s) => s): string {
+  const label = q(labelOf(c.id));
+  if (c.type === "added") return `added ${label}${c.pairedWith ? ` (replaces ${q(c.pairedWith.name)})` : ""}`;
+  if (c.type === "removed") return `removed ${label}${c.pairedWith ? ` (replaced by ${q(c.pairedWith.name)})` : ""}`;
+  return `changed ${label}`;
+}
+
+const findingWhere = (f: Finding) => [f.path, f.file && `(${f.file})`].filter(Boolean).join(" ");
+
+function summaryLine(report: DiffReport): string {
+  const changed = report.clusters.filter((c) => c.status !== "unchanged").length;
+  const flagged = report.clusters.reduce((n, c) => n + c.findings.length, 0);
+  return `${plural(changed, "cluster")} changed against ${report.base}, ${flagged} flagged`;
+}
+
+export function formatText(report: DiffReport): string {
+  const none = nothingLine(report);
+  if (none) return `${none}\n`;
+  const out: string[] = [summaryLine(report)];
+  for (const r of report.clusters) {
+    if (r.status === "unchanged" && r.findings.length === 0) continue;
+    const n = counts(r);
+    out.push("", `cluster ${r.cluster}${STATUS_NOTE[r.status]}: ${n.added} added, ${n.removed} removed, ${n.changed} changed, ${r.findings.length} flagged`);
+    for (const f of r.findings) out.push(`  ${f.severity} ${f.rule} ${findingWhere(f)}: ${f.message}`);
+    for (const c of r.changes) {
+      out.push(`  ${changeLine(c)}`);
+      // Whole added objects are left to the Markdown report; a paired addition shows what differs from its predecessor.
+      if (c.type === "changed" || (c.type === "added" && c.pairedWith)) out.push(...c.patch.trimEnd().split("\n").map((l) => `    ${l}`));
+    }
+  }
+  const same = report.clusters.filter((c) => c.status === "unchanged" && c.findings.length === 0).map((c) => c.cluster);
+  if (same.length) out.push("", `rendered the same: ${same.join(", ")}`);
+  return out.join("\n") + "\n";
+}
+
+const html = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+const code = (s: string) => `\`${s.replace(/`/g, "'")}\``;
+
+/** A fence longer than any backtick run inside the block. */
+function fence(body: string): string {
+  const longest = Math.max(0, ...[...body.matchAll(/`+/g)].map((m) => m[0].length));
+  return "`".repeat(Math.max(3, longest + 1));
+}
+
+export function formatMarkdown(report: DiffReport): string {
+  const none = nothingLine(report);
+  if (none) return `${none}\n`;
+  const shown = report.clusters.filter((c) => c.status !== "unchanged" || c.findings.length);
+  const out: string[] = [`## Cluster changes against ${code(report.base)}`, "", summaryLine(report) + ".", ""];
+  out.push("| cluster | added | removed | changed | flagged |", "| --- | ---: | ---: | ---: | ---: |");
+  for (const r of shown) {
+    const n = counts(r);
+    out.push(`| ${code(r.cluster)}${STATUS_NOTE[r.status] ? ` ${r.status}` : ""} | ${n.added} | ${n.removed} | ${n.changed} | ${r.findings.length} |`);
+  }
+  for (const r of shown) {
+    out.push("", `### ${code(r.cluster)}${STATUS_NOTE[r.status]}`, "");
+    if (r.findings.length) {
+      out.push("**Flagged**", "");
+      for (const f of r.findings) out.push(`- **${f.severity}** ${code(f.rule)}${f.path ? ` ${code(f.path)}` : ""}${f.file ? ` in ${code(f.file)}` : ""}: ${f.message}`);
+      out.push("");
+    }
+    if (r.changes.length) {
+      out.push("**Objects**", "");
+      for (const c of r.changes) out.push(`- ${changeLine(c, code)}`);
+      for (const c of r.changes) {
+        if (!c.patch) continue;
+        const f = fence(c.patch);
+        out.push("", `<details><summary>${c.type} <code>${html(labelOf(c.id))}</code>${c.pairedWith ? ` (replaces <code>${html(c.pairedWith.name)}</code>)` : ""}</summary>`, "", `${f}diff`, c.patch.trimEnd(), f, "", "</details>");
+      }
+    }
+  }
+  const same = report.clusters.filter((c) => c.status === "unchanged" && c.findings.length === 0).map((c) => code(c.cluster));
+  if (same.length) out.push("", `Rendered the same: ${same.join(", ")}.`);
+  return out.join("\n") + "\n";
+}

@@ -1,0 +1,271 @@
+/** `diff`: object diff and flags (pure, table-driven), then the command on real git repositories with real kustomize. */
+import { cp, readFile, rm, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { execa } from "execa";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { diffCommand } from "../src/commands/diff.js";
+import { generateCommand } from "../src/commands/generate.js";
+import { newClusterCommand } from "../src/commands/new-cluster.js";
+import { flagChanges } from "../src/diff/flags.js";
+import { formatMarkdown, formatText } from "../src/diff/format.js";
+import { changedPaths, diffObjects, nameStem } from "../src/diff/objects.js";
+import { withBaseCheckout } from "../src/diff/render-sides.js";
+import type { RenderedObject } from "../src/validate/render.js";
+import { tempDir } from "./helpers.js";
+
+const obj = (apiVersion: string, kind: string, name: string, spec: unknown = {}, namespace = "ns"): RenderedObject => ({ apiVersion, kind, metadata: { name, namespace }, spec });
+const AMT = (name: string, instanceType = "t3.large") => obj("infrastructure.cluster.x-k8s.io/v1beta2", "AWSMachineTemplate", name, { template: { spec: { instanceType } } });
+const KCP = (version: string) => obj("controlplane.cluster.x-k8s.io/v1beta2", "KubeadmControlPlane", "cp", { version, replicas: 3 });
+const AWSC = (spec: Record<string, unknown>) => obj("infrastructure.cluster.x-k8s.io/v1beta2", "AWSCluster", "c", spec);
+const CLUSTER = (name: string, namespace = "ns") => obj("cluster.x-k8s.io/v1beta2", "Cluster", name, {}, namespace);
+
+const rulesOf = (before: RenderedObject[], after: RenderedObject[]) => {
+  const changes = diffObjects({ objects: before }, { objects: after });
+  return flagChanges("x", changes, before, after).map((f) => `${f.rule} ${f.path}`);
+};
+
+describe("diffObjects", () => {
+  it("identity is group + kind + namespace + name: an API version bump is a change, another group is another object", () => {
+    const c = diffObjects({ objects: [obj("apps/v1", "Thing", "t", { a: 1 }), obj("x.io/v1", "Thing", "t")] }, { objects: [obj("apps/v2", "Thing", "t", { a: 1 }), obj("y.io/v1", "Thing", "t")] });
+    expect(c.map((x) => `${x.type} ${x.id.group}/${x.id.kind}/${x.id.name}`)).toEqual(["changed apps/Thing/t", "removed x.io/Thing/t", "added y.io/Thing/t"]);
+  });
+
+  it("key order alone is no change; a value is", () => {
+    const a = obj("v1", "ConfigMap", "m", { x: 1, y: 2 });
+    const b = { ...a, spec: { y: 2, x: 1 } };
+    expect(diffObjects({ objects: [a] }, { objects: [b] })).toEqual([]);
+    const [ch] = diffObjects({ objects: [a] }, { objects: [{ ...a, spec: { x: 1, y: 3 } }] });
+    expect(ch?.patch).toContain("-  y: 2\n+  y: 3");
+  });
+
+  it("pairs a renamed template with its predecessor by name stem, and shows what differs", () => {
+    const c = diffObjects({ objects: [AMT("demo-cp-243c9948"), AMT("demo-pool-aaaaaaaa")] }, { objects: [AMT("demo-cp-5e1b0c2d", "m6i.large"), AMT("demo-pool-aaaaaaaa")] });
+    expect(c.map((x) => [x.type, x.id.name, x.pairedWith?.name])).toEqual([
+      ["removed", "demo-cp-243c9948", "demo-cp-5e1b0c2d"],
+      ["added", "demo-cp-5e1b0c2d", "demo-cp-243c9948"],
+    ]);
+    expect(c[1]?.patch).toContain("-      instanceType: t3.large\n+      instanceType: m6i.large");
+    expect(c[0]?.patch).toBe("");
+  });
+
+  it("an unpaired addition shows the whole object", () => {
+    const [c] = diffObjects({ objects: [] }, { objects: [AMT("new")] });
+    expect(c?.patch.split("\n").slice(0, 3)).toEqual(["--- /dev/null", "+++ AWSMachineTemplate ns/new", "@@ -0,0 +1,9 @@"]);
+  });
+
+  it.each([
+    ["demo-control-plane-243c9948", "demo-control-plane"],
+    ["demo-default", "demo-default"],
+    ["demo-default-a", "demo-default-a"],
+  ])("nameStem(%s) = %s", (n, s) => expect(nameStem(n)).toBe(s));
+
+  it("changedPaths names the differing leaves", () => {
+    expect(changedPaths({ a: { b: 1, c: [1, 2] } }, { a: { b: 2, c: [1, 3] } }, "spec")).toEqual(["spec.a.b", "spec.a.c[1]"]);
+  });
+});
+
+describe("flags", () => {
+  it.each([
+    ["template spec edited in place", [AMT("t")], [AMT("t", "m6i.large")], ["template-changed-in-place AWSMachineTemplate/t:spec.template.spec.instanceType"]],
+    ["template renamed with the change", [AMT("t-243c9948")], [AMT("t-5e1b0c2d", "m6i.large")], []],
+    ["template label change only", [AMT("t")], [{ ...AMT("t"), metadata: { name: "t", namespace: "ns", labels: { a: "b" } } }], []],
+    ["KubeadmConfigTemplate in place", [obj("bootstrap.cluster.x-k8s.io/v1beta2", "KubeadmConfigTemplate", "k", { a: 1 })], [obj("bootstrap.cluster.x-k8s.io/v1beta2", "KubeadmConfigTemplate", "k", { a: 2 })], ["template-changed-in-place KubeadmConfigTemplate/k:spec.a"]],
+    ["KubeadmConfig in place", [obj("bootstrap.cluster.x-k8s.io/v1beta2", "KubeadmConfig", "k", { a: 1 })], [obj("bootstrap.cluster.x-k8s.io/v1beta2", "KubeadmConfig", "k", { a: 2 })], ["template-changed-in-place KubeadmConfig/k:spec.a"]],
+    ["a same-named kind of another group", [obj("example.io/v1", "AWSMachineTemplate", "t", { a: 1 })], [obj("example.io/v1", "AWSMachineTemplate", "t", { a: 2 })], []],
+    ["AWSCluster region", [AWSC({ region: "us-east-1" })], [AWSC({ region: "eu-west-1" })], ["awscluster-immutable AWSCluster/c:spec.region"]],
+    ["AWSCluster scheme", [AWSC({ region: "r", controlPlaneLoadBalancer: { scheme: "internet-facing" } })], [AWSC({ region: "r", controlPlaneLoadBalancer: { scheme: "internal" } })], ["awscluster-immutable AWSCluster/c:spec.controlPlaneLoadBalancer.scheme"]],
+    ["AWSCluster scheme unset → its default", [AWSC({ region: "r" })], [AWSC({ region: "r", controlPlaneLoadBalancer: { scheme: "internet-facing" } })], []],
+    ["AWSCluster other fields", [AWSC({ region: "r", sshKeyName: "a" })], [AWSC({ region: "r", sshKeyName: "b" })], []],
+    ["KCP one minor up", [KCP("v1.32.4")], [KCP("v1.33.0")], []],
+    ["KCP patch up", [KCP("v1.32.4")], [KCP("v1.32.9")], []],
+    ["KCP two minors up", [KCP("v1.32.4")], [KCP("v1.34.2")], ["version-jump KubeadmControlPlane/cp:spec.version"]],
+    ["KCP minor down", [KCP("v1.33.1")], [KCP("v1.32.4")], ["version-jump KubeadmControlPlane/cp:spec.version"]],
+    ["KCP patch down", [KCP("v1.33.2")], [KCP("v1.33.1")], ["version-jump KubeadmControlPlane/cp:spec.version"]],
+    ["KCP unparseable version", [KCP("v1.33.2")], [KCP("latest")], []],
+    ["Cluster renamed", [CLUSTER("a")], [CLUSTER("b")], ["cluster-renamed Cluster/a:metadata"]],
+    ["Cluster moved to another namespace", [CLUSTER("a", "one")], [CLUSTER("a", "two")], ["cluster-renamed Cluster/a:metadata"]],
+    ["Cluster unchanged", [CLUSTER("a")], [CLUSTER("a")], []],
+    ["new cluster directory", [], [CLUSTER("a")], []],
+  ])("%s", (_l, before, after, expected) => expect(rulesOf(before as RenderedObject[], after as RenderedObject[])).toEqual(expected));
+});
+
+describe("format", () => {
+  it("nothing affected is one line in both formats", () => {
+    expect(formatText({ base: "main", clusters: [] })).toBe("no cluster affected\n");
+    expect(formatMarkdown({ base: "main", clusters: [] })).toBe("no cluster affected\n");
+    expect(formatText({ base: "main", clusters: [{ cluster: "a", status: "unchanged", changes: [], findings: [] }] })).toBe(
+      "no cluster affected: the 1 cluster reading the changed files renders the same (a)\n",
+    );
+  });
+
+  it("fences a diff that contains backticks with a longer fence", () => {
+    const after = obj("v1", "ConfigMap", "m", { text: "```sh\nls\n```" });
+    const md = formatMarkdown({ base: "main", clusters: [{ cluster: "a", status: "changed", changes: diffObjects({ objects: [] }, { objects: [after] }), findings: [] }] });
+    expect(md).toContain("````diff\n");
+  });
+});
+
+// --- real git, real kustomize ----------------------------------------------------------------------------------
+
+const git = (cwd: string, ...args: string[]) => execa("git", args, { cwd });
+const quiet = () => undefined;
+
+async function commitAll(dir: string, message: string): Promise<void> {
+  await git(dir, "add", "--all");
+  await git(dir, "commit", "--quiet", "-m", message);
+}
+
+async function edit(file: string, from: string | RegExp, to: string): Promise<void> {
+  const text = await readFile(file, "utf8");
+  const next = text.replace(from, to);
+  if (next === text) throw new Error(`test setup: ${String(from)} not found in ${file}`);
+  await writeFile(file, next);
+}
+
+let template: string;
+let remote: string;
+const cleanups: (() => Promise<void>)[] = [];
+
+/**
+ * A fresh clone-like copy of the committed repository: demo (MachinePool, ap-northeast-2), md (MachineDeployment),
+ * old (Kubernetes v1.32.4); main is pushed to a bare remote, so `origin/main` names the base.
+ */
+async function repoCopy(): Promise<string> {
+  const t = await tempDir("capi-gitops-diff-test-");
+  cleanups.push(t.cleanup);
+  await cp(template, t.dir, { recursive: true });
+  return t.dir;
+}
+
+const worktrees = async (repo: string) => (await git(repo, "worktree", "list", "--porcelain")).stdout.split("\n").filter((l) => l.startsWith("worktree "));
+
+beforeAll(async () => {
+  const t = await tempDir("capi-gitops-diff-template-");
+  cleanups.push(t.cleanup);
+  template = path.join(t.dir, "repo");
+  remote = path.join(t.dir, "remote.git");
+  await git(t.dir, "init", "--quiet", "--bare", "-b", "main", remote);
+  await git(t.dir, "init", "--quiet", "-b", "main", template);
+  for (const [k, v] of [["user.name", "Test"], ["user.email", "test@example.com"], ["commit.gpgsign", "false"]]) await git(template, "config", k!, v!);
+  for (const flags of [
+    { name: "demo", region: "ap-northeast-2" },
+    { name: "md", region: "eu-west-1", workers: "MachineDeployment" },
+    { name: "old", region: "us-east-1", kubernetesVersion: "v1.32.4" },
+  ])
+    await newClusterCommand({ cwd: template, flags, render: false, log: quiet });
+  await generateCommand({ cwd: template, log: quiet });
+  await commitAll(template, "three clusters");
+  await git(template, "remote", "add", "origin", remote);
+  await git(template, "push", "--quiet", "origin", "main");
+});
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+describe("diffCommand (real git, real kustomize)", () => {
+  it("an instance-type change through cluster.yaml + generate shows the template renamed, and flags nothing", async () => {
+    const repo = await repoCopy();
+    await edit(path.join(repo, "clusters/demo/cluster.yaml"), "  instanceType: t3.large\nnodePools", "  instanceType: m6i.large\nnodePools");
+    await generateCommand({ cwd: repo, log: quiet });
+    const r = await diffCommand({ cwd: repo, base: "origin/main", format: "text" });
+    expect(r.findings).toEqual([]);
+    expect(r.report.clusters.map((c) => [c.cluster, c.status])).toEqual([["demo", "changed"]]);
+    const changes = r.report.clusters[0]!.changes.map((c) => `${c.type} ${c.id.kind}`);
+    expect(changes).toEqual(["removed AWSMachineTemplate", "added AWSMachineTemplate", "changed KubeadmControlPlane"]);
+    const [removed, added] = r.report.clusters[0]!.changes;
+    expect(removed!.id.name).not.toBe(added!.id.name);
+    expect(added!.pairedWith?.name).toBe(removed!.id.name);
+    expect(r.output).toContain(`removed AWSMachineTemplate demo/${removed!.id.name} (replaced by ${added!.id.name})`);
+    expect(r.output).toContain("+      instanceType: m6i.large");
+    expect(await worktrees(repo)).toHaveLength(1);
+  });
+
+  it("an in-place edit of a generated pool kustomization that changes an AWSMachineTemplate spec is template-changed-in-place", async () => {
+    const repo = await repoCopy();
+    const pool = path.join(repo, "clusters/md/generated/pools/default/kustomization.yaml");
+    await edit(pool, /(kind: AWSMachineTemplate[\s\S]*?instanceType\n\s+value: )t3\.large/, "$1m6i.large");
+    const r = await diffCommand({ cwd: repo, base: "main", format: "markdown" });
+    expect(r.report.clusters.map((c) => c.cluster)).toEqual(["md"]);
+    expect(r.findings.map((f) => [f.cluster, f.rule, f.path])).toEqual([["md", "template-changed-in-place", expect.stringMatching(/^AWSMachineTemplate\/md-default-[0-9a-f]{8}:spec\.template\.spec\.instanceType$/)]]);
+    expect(r.output).toContain("**Flagged**");
+    expect(r.output.indexOf("template-changed-in-place")).toBeLessThan(r.output.indexOf("<details>"));
+  });
+
+  it("an AWSCluster region change (cluster.yaml + generate) is awscluster-immutable", async () => {
+    const repo = await repoCopy();
+    const spec = path.join(repo, "clusters/demo/cluster.yaml");
+    await writeFile(spec, (await readFile(spec, "utf8")).replaceAll("ap-northeast-2", "eu-west-1"));
+    await generateCommand({ cwd: repo, log: quiet });
+    const r = await diffCommand({ cwd: repo, base: "main", format: "text" });
+    expect(r.findings.filter((f) => f.rule === "awscluster-immutable").map((f) => f.path)).toEqual(["AWSCluster/demo:spec.region"]);
+    expect(r.output).toMatch(/error awscluster-immutable AWSCluster\/demo:spec\.region .*ap-northeast-2 to eu-west-1/);
+  });
+
+  it("a KubeadmControlPlane version jump v1.32.x → v1.34.x is version-jump; v1.32 → v1.33 is not", async () => {
+    const repo = await repoCopy();
+    const spec = path.join(repo, "clusters/old/cluster.yaml");
+    await edit(spec, /v1\.32\.4/g, "v1.34.2");
+    await generateCommand({ cwd: repo, log: quiet });
+    const r = await diffCommand({ cwd: repo, base: "main", format: "text" });
+    expect(r.findings.filter((f) => f.rule === "version-jump").map((f) => [f.cluster, f.path])).toEqual([["old", "KubeadmControlPlane/old-control-plane:spec.version"]]);
+    await edit(spec, /v1\.34\.2/g, "v1.33.1");
+    await generateCommand({ cwd: repo, log: quiet });
+    const ok = await diffCommand({ cwd: repo, base: "main", format: "text" });
+    expect(ok.findings.filter((f) => f.rule === "version-jump")).toEqual([]);
+    expect(ok.report.clusters.map((c) => [c.cluster, c.status])).toEqual([["old", "changed"]]);
+  });
+
+  it("a shared base change diffs every cluster that reads it; a removed cluster shows all its objects removed", async () => {
+    const repo = await repoCopy();
+    await edit(path.join(repo, "base/machinepool/machinepool.yaml"), "capi-gitops.io/node-pool: pool", "capi-gitops.io/node-pool: pool\n        team: platform");
+    await rm(path.join(repo, "clusters/md"), { recursive: true });
+    const r = await diffCommand({ cwd: repo, base: "main", format: "text" });
+    expect(r.report.clusters.map((c) => [c.cluster, c.status])).toEqual([["demo", "changed"], ["md", "removed"], ["old", "changed"]]);
+    expect(r.report.clusters[0]!.changes.map((c) => `${c.type} ${c.id.kind}`)).toEqual(["changed MachinePool"]);
+    expect(r.report.clusters[1]!.changes.every((c) => c.type === "removed")).toBe(true);
+    expect(r.report.clusters[1]!.changes.map((c) => c.id.kind)).toContain("Cluster");
+    expect(r.findings).toEqual([]);
+  });
+
+  it("nothing affected: one line", async () => {
+    const repo = await repoCopy();
+    await writeFile(path.join(repo, "NOTES.md"), "hello\n");
+    expect((await diffCommand({ cwd: repo, base: "main", format: "markdown" })).output).toBe("no cluster affected\n");
+  });
+
+  it("an unknown base is a usage error naming it; the worktree is removed even when rendering fails", async () => {
+    const repo = await repoCopy();
+    await expect(diffCommand({ cwd: repo, base: "origin/nope", format: "text" })).rejects.toThrow(/--base origin\/nope is not a commit/);
+    let seen = "";
+    const commit = (await git(repo, "rev-parse", "HEAD")).stdout.trim();
+    await expect(
+      withBaseCheckout(repo, commit, async (root) => {
+        seen = root;
+        expect(existsSync(path.join(root, "clusters/demo/cluster.yaml"))).toBe(true);
+        expect(await worktrees(repo)).toHaveLength(2);
+        throw new Error("boom");
+      }),
+    ).rejects.toThrow("boom");
+    expect(existsSync(seen)).toBe(false);
+    expect(await worktrees(repo)).toHaveLength(1);
+  });
+
+  it("golden: Markdown for a renamed control-plane template plus an in-place load-balancer scheme change", async () => {
+    const repo = await repoCopy();
+    await edit(path.join(repo, "clusters/demo/cluster.yaml"), "  instanceType: t3.large\nnodePools", "  instanceType: m6i.large\nnodePools");
+    await generateCommand({ cwd: repo, log: quiet });
+    await edit(
+      path.join(repo, "clusters/demo/kustomization.yaml"),
+      "patches: []",
+      "patches:\n  - target:\n      kind: AWSCluster\n    patch: |\n      - op: replace\n        path: /spec/controlPlaneLoadBalancer/scheme\n        value: internal",
+    );
+    const r = await diffCommand({ cwd: repo, base: "origin/main", format: "markdown" });
+    expect(r.findings.map((f) => f.rule)).toEqual(["awscluster-immutable"]);
+    expect(r.output).not.toContain(repo);
+    expect(r.output).not.toMatch(/\b[0-9a-f]{40}\b/);
+    await expect(r.output).toMatchFileSnapshot("__golden__/diff/instance-type-and-scheme.md");
+    // The same run twice gives the same bytes.
+    expect((await diffCommand({ cwd: repo, base: "origin/main", format: "markdown" })).output).toBe(r.output);
+  });
+});

@@ -1,0 +1,96 @@
+/** The pull-request flow on real temporary git repositories with a bare remote. */
+import { writeFile } from "node:fs/promises";
+import path from "node:path";
+import { execa } from "execa";
+import { afterAll, describe, expect, it } from "vitest";
+import { ROOT, readTree, tempDir, treeHash } from "./helpers.js";
+
+const cleanups: (() => Promise<void>)[] = [];
+afterAll(async () => {
+  for (const c of cleanups) await c();
+});
+const CLI = path.join(ROOT, "generator/src/cli.ts");
+const cli = (repo: string, ...args: string[]) => execa("node", ["--import", "tsx", CLI, ...args, "--repo", repo], { cwd: ROOT, reject: false, stdin: "ignore" });
+const g = async (cwd: string, ...args: string[]) => (await execa("git", args, { cwd })).stdout.trim();
+
+/** A repository with one commit (the flux config), and a bare remote named origin. */
+async function repoWithRemote(): Promise<{ repo: string; remote: string }> {
+  const t = await tempDir();
+  cleanups.push(t.cleanup);
+  const repo = path.join(t.dir, "work");
+  const remote = path.join(t.dir, "remote.git");
+  await execa("git", ["init", "-q", "-b", "main", repo]);
+  await execa("git", ["init", "-q", "--bare", remote]);
+  for (const [k, v] of [["user.name", "Test"], ["user.email", "test@example.com"], ["commit.gpgsign", "false"]]) await g(repo, "config", k!, v!);
+  await writeFile(path.join(repo, "capi-gitops.yaml"), "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\nrepoURL: https://git.example.com/capi.git\ngitops: flux\n");
+  await g(repo, "add", ".");
+  await g(repo, "commit", "-q", "-m", "init");
+  await g(repo, "remote", "add", "origin", remote);
+  return { repo, remote };
+}
+
+describe("new-cluster --branch / --push", () => {
+  it("creates cluster/<name> from HEAD with exactly the new cluster (and its sync entry) and pushes it", async () => {
+    const { repo, remote } = await repoWithRemote();
+    const r = await cli(repo, "new-cluster", "--name", "demo", "--region", "ap-northeast-2", "--yes", "--push");
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toContain("open a pull request from cluster/demo");
+    expect(await g(repo, "rev-parse", "--abbrev-ref", "HEAD")).toBe("cluster/demo");
+    expect(await g(repo, "log", "--format=%s", "main..HEAD")).toBe("Add cluster demo (ap-northeast-2, MachinePool, profile dev)");
+    const files = (await g(repo, "show", "--name-only", "--format=", "HEAD")).split("\n");
+    expect(files).toContain("clusters/demo/cluster.yaml");
+    expect(files).toContain("management/sync/clusters/demo.yaml");
+    expect(files.every((f) => /^(clusters\/demo\/|management\/|base\/|overlays\/|schemas\/)/.test(f))).toBe(true);
+    expect(await g(repo, "status", "--porcelain")).toBe("");
+    expect(await g(remote, "branch", "--list", "cluster/demo")).toContain("cluster/demo");
+  });
+
+  it.each([
+    ["unrelated staged changes", async (repo: string) => {
+      await writeFile(path.join(repo, "notes.txt"), "wip\n");
+      await g(repo, "add", "notes.txt");
+    }, /unrelated staged changes \(notes.txt\)/],
+    ["an existing branch", async (repo: string) => void (await g(repo, "branch", "cluster/demo")), /branch cluster\/demo already exists/],
+    ["an unknown remote", async () => {}, /no git remote named "upstream"/],
+  ])("refuses with %s, changing nothing", async (label, setup, message) => {
+    const { repo } = await repoWithRemote();
+    await setup(repo);
+    const before = await treeHash(repo);
+    const branches = await g(repo, "branch", "--list");
+    const head = await g(repo, "rev-parse", "HEAD");
+    const args = label === "an unknown remote" ? ["--push", "upstream"] : ["--branch"];
+    const r = await cli(repo, "new-cluster", "--name", "demo", "--region", "ap-northeast-2", "--yes", ...args);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(message);
+    expect(await treeHash(repo)).toBe(before);
+    expect(await g(repo, "branch", "--list")).toBe(branches);
+    expect(await g(repo, "rev-parse", "HEAD")).toBe(head);
+  });
+
+  it("refuses outside a git repository", async () => {
+    const t = await tempDir();
+    cleanups.push(t.cleanup);
+    const r = await cli(t.dir, "new-cluster", "--name", "demo", "--region", "ap-northeast-2", "--yes", "--branch");
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain("is not a git repository");
+    expect(Object.keys(await readTree(t.dir))).toEqual([]);
+  });
+});
+
+describe("remove-cluster", () => {
+  it("removes the directory and its Flux Kustomization on a branch, and prints the supported deletion", async () => {
+    const { repo } = await repoWithRemote();
+    expect((await cli(repo, "new-cluster", "--name", "old", "--region", "eu-west-1", "--yes", "--branch")).exitCode).toBe(0);
+    const r = await cli(repo, "remove-cluster", "--name", "old", "--branch");
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toContain("kubectl delete cluster.cluster.x-k8s.io/old -n old");
+    expect(await g(repo, "rev-parse", "--abbrev-ref", "HEAD")).toBe("remove-cluster/old");
+    const files = (await g(repo, "show", "--name-only", "--format=", "HEAD")).split("\n");
+    expect(files).toEqual(expect.arrayContaining(["clusters/old/cluster.yaml", "management/sync/clusters/old.yaml", "management/sync/kustomization.yaml"]));
+    const tree = Object.keys(await readTree(repo));
+    expect(tree.some((p) => p.startsWith("clusters/old/") || p === "management/sync/clusters/old.yaml")).toBe(false);
+    expect(await g(repo, "status", "--porcelain")).toBe("");
+    expect((await cli(repo, "remove-cluster", "--name", "old")).exitCode).toBe(1);
+    expect((await cli(repo, "remove-cluster", "--name", "../x")).exitCode).toBe(1);
+  });
+});

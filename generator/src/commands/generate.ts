@@ -9,6 +9,7 @@ import { PROVIDERS_DIR } from "../plan/providers.js";
 import { PROFILES } from "../spec/types.js";
 import { loadRepo } from "../repo/load.js";
 import { writeTree, type WriteResult } from "../repo/write.js";
+import { withRepoLock } from "../repo/lock.js";
 
 /** What the generator owns wholly (anything else under clusters/<name>/ belongs to the user). */
 export function ownedRoots(clusterNames: readonly string[]): string[] {
@@ -26,6 +27,10 @@ export function ownedRoots(clusterNames: readonly string[]): string[] {
 }
 
 export async function generateCommand(opts: { cwd: string; log: (line: string) => void }): Promise<WriteResult> {
+  return withRepoLock(opts.cwd, () => generateLocked(opts), { log: opts.log });
+}
+
+async function generateLocked(opts: { cwd: string; log: (line: string) => void }): Promise<WriteResult> {
   const repo = await loadRepo(opts.cwd);
   if (hasErrors(repo.findings)) throw new InvalidInputError(repo.findings, "the cluster specs are invalid; nothing was written");
   const files = planRepo({ specs: repo.specs, config: repo.config });

@@ -12,10 +12,11 @@ import { clusterDir, planCluster, specFile } from "../plan/cluster.js";
 import type { OutputFile } from "../plan/files.js";
 import { planShared } from "../plan/repo.js";
 import { fleetFindings, loadRepo } from "../repo/load.js";
-import { atomicWrite, inside, writeTree } from "../repo/write.js";
+import { atomicWrite, inside, insideReal, writeTree } from "../repo/write.js";
 import { planSync, SYNC_DIR } from "../plan/sync.js";
 import type { RepoConfig } from "../spec/config.js";
 import { onBranch, preflight } from "./branch.js";
+import { withRepoLock } from "../repo/lock.js";
 import { parseSpecObject, type SpecInput } from "../spec/parse.js";
 import type { ClusterSpec } from "../spec/types.js";
 import { kustomizeBuild } from "../tools/kustomize.js";
@@ -189,7 +190,7 @@ export interface NewClusterResult {
 async function writeShared(cwd: string, log: (line: string) => void): Promise<string[]> {
   const created: string[] = [];
   for (const f of planShared()) {
-    const abs = inside(cwd, f.path);
+    const abs = await insideReal(cwd, f.path);
     const current = await readFile(abs, "utf8").catch(() => undefined);
     if (current === undefined) {
       await atomicWrite(abs, f.content);
@@ -213,7 +214,7 @@ async function writeSync(cwd: string, config: RepoConfig | undefined, specs: Clu
 async function landCluster(cwd: string, spec: ClusterSpec, files: OutputFile[], check: boolean): Promise<void> {
   const dir = clusterDir(spec.name);
   const staged = `clusters/.new-${spec.name}-${randomBytes(4).toString("hex")}`;
-  const stagedAbs = inside(cwd, staged);
+  const stagedAbs = await insideReal(cwd, staged);
   await mkdir(stagedAbs, { recursive: true });
   try {
     for (const f of files) await atomicWrite(inside(cwd, staged + f.path.slice(dir.length)), f.content);
@@ -263,12 +264,23 @@ export async function newClusterCommand(opts: NewClusterOptions): Promise<NewClu
 
   const branch = opts.branch ? { branch: `cluster/${spec.name}`, push: opts.push } : undefined;
   if (branch) await preflight(opts.cwd, branch);
-  const write = async () => {
-    const paths = [dir, ...(await writeShared(opts.cwd, opts.log))];
-    await landCluster(opts.cwd, spec, clusterFiles, opts.render !== false);
-    paths.push(...(await writeSync(opts.cwd, repo.config, [...repo.specs, spec])));
-    return { paths, message: `Add cluster ${spec.name} (${spec.region}, ${spec.workers}, profile ${spec.profile})` };
-  };
+  // One writer at a time: the checks are repeated under the lock, where no other run can change the answer.
+  const write = () =>
+    withRepoLock(
+      opts.cwd,
+      async () => {
+        const now = await loadRepo(opts.cwd);
+        const again: Finding[] = (await exists(inside(opts.cwd, dir)))
+          ? [bad("--name", `${dir} was created by another run meanwhile; nothing was written`, "cluster-exists")]
+          : fleetFindings([...now.specs, spec]).filter((f) => f.cluster === spec.name).map((f) => ({ ...f, path: f.path === "namespace" ? "--namespace" : "--name" }));
+        if (hasErrors(again)) throw new InvalidInputError(again, "the new cluster clashes with the repository; nothing was written");
+        const paths = [dir, ...(await writeShared(opts.cwd, opts.log))];
+        await landCluster(opts.cwd, spec, clusterFiles, opts.render !== false);
+        paths.push(...(await writeSync(opts.cwd, now.config, [...now.specs, spec])));
+        return { paths, message: `Add cluster ${spec.name} (${spec.region}, ${spec.workers}, profile ${spec.profile})` };
+      },
+      { log: opts.log },
+    );
   if (branch) await onBranch(opts.cwd, branch, write, opts.log);
   else await write();
 

@@ -14,6 +14,7 @@ import { loadRepo, readSpec } from "../repo/load.js";
 import { inside, writeTree } from "../repo/write.js";
 import { DNS_LABEL } from "../spec/schema.js";
 import { onBranch, preflight } from "./branch.js";
+import { withRepoLock } from "../repo/lock.js";
 
 export interface RemoveClusterOptions {
   cwd: string;
@@ -36,7 +37,7 @@ export async function removeClusterCommand(opts: RemoveClusterOptions): Promise<
 
   const branch = opts.branch ? { branch: `remove-cluster/${name}`, push: opts.push } : undefined;
   if (branch) await preflight(opts.cwd, branch);
-  const write = async () => {
+  const write = () => withRepoLock(opts.cwd, async () => {
     // Out of the tree in one rename; if regenerating the sync manifests fails, it comes back.
     const parked = inside(opts.cwd, `clusters/.remove-${name}-${randomBytes(4).toString("hex")}`);
     await rename(abs, parked);
@@ -53,7 +54,7 @@ export async function removeClusterCommand(opts: RemoveClusterOptions): Promise<
     }
     await rm(parked, { recursive: true, force: true });
     return { paths, message: `Remove cluster ${name} from Git (its objects are kept until the Cluster object is deleted)` };
-  };
+  }, { log: opts.log });
   if (branch) await onBranch(opts.cwd, branch, write, opts.log);
   else await write();
 

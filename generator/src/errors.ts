@@ -36,6 +36,9 @@ export class ToolError extends CapiGitopsError {
   }
 }
 
+/** A pinned tool is missing or is not the pinned version: nothing can be checked until `npm run setup`. */
+export class ToolUnavailableError extends ToolError {}
+
 /** Two generators claimed the same output path, or a path escapes the repository. */
 export class PlanError extends CapiGitopsError {
   override readonly exitCode = 2 as const;

@@ -2,7 +2,7 @@
  * Crash and concurrency safety with real child processes: a generate killed with SIGKILL at any moment leaves each
  * cluster's generated folder either old or complete-new; two new-cluster runs at once behave.
  */
-import { readFile, writeFile } from "node:fs/promises";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
 import { afterAll, describe, expect, it } from "vitest";
@@ -36,13 +36,21 @@ describe("SIGKILL in the middle of generate", () => {
     const newTree = Object.fromEntries(planRepo({ specs: (await loadRepo(t.dir)).specs }).map((f) => [f.path, f.content]));
 
     let killedMidway = 0;
-    for (const delay of [150, 250, 350, 400, 450, 500, 550, 600, 700, 800, 900, 1100]) {
+    // Kill when the first folder swap is under way (a staging folder appears), plus a varying extra delay: the kills
+    // land inside the writing phase however loaded the machine is.
+    for (const extraMs of [0, 0, 1, 2, 3, 5, 8, 12, 20, 30, 50, 80]) {
       // back to the old generated state, new specs in place
-      const before = await readTree(t.dir);
-      for (const p of Object.keys(before)) if (p.includes("/generated/") && !(p in oldTree)) await execa("rm", ["-f", path.join(t.dir, p)]);
       await writeTree(t.dir, Object.entries(oldTree).filter(([p]) => p.includes("/generated/")).map(([p, content]) => ({ path: p, content, mode: "owned" as const })), names.map((n) => `clusters/${n}/generated`));
       const child = execa("node", ["--import", "tsx", CLI, "generate", "--repo", t.dir], { cwd: ROOT, reject: false });
-      await new Promise((r) => setTimeout(r, delay));
+      let finished = false;
+      void child.finally(() => (finished = true));
+      const started = Date.now();
+      while (!finished && Date.now() - started < 30_000) {
+        const busy = await Promise.all(names.map((n) => readdir(path.join(t.dir, "clusters", n)).catch(() => [] as string[])));
+        if (busy.some((entries) => entries.some((e) => e.startsWith(".generated.")))) break;
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      if (extraMs) await new Promise((r) => setTimeout(r, extraMs));
       child.kill("SIGKILL");
       await child;
       const tree = await readTree(t.dir);
@@ -71,6 +79,7 @@ describe("SIGKILL in the middle of generate", () => {
       expect(Object.keys(done).some((p) => /\.(new|old)-[0-9a-f]{8}\//.test(p) || p.endsWith(".tmp"))).toBe(false);
     }
     // The delays must really have hit generate while it was writing (some clusters old, some new), not only before or after.
+    console.log(`SIGKILL during generate: ${killedMidway} of 12 kills landed while some clusters were old and others new`);
     expect(killedMidway).toBeGreaterThan(0);
   }, 120_000);
 });

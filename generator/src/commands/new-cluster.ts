@@ -20,6 +20,7 @@ import { withRepoLock } from "../repo/lock.js";
 import { parseSpecObject, type SpecInput } from "../spec/parse.js";
 import type { ClusterSpec } from "../spec/types.js";
 import { kustomizeBuild } from "../tools/kustomize.js";
+import { checkedTool } from "../tools/resolve.js";
 
 export interface NewClusterFlags {
   name?: string;
@@ -264,6 +265,8 @@ export async function newClusterCommand(opts: NewClusterOptions): Promise<NewClu
 
   const branch = opts.branch ? { branch: `cluster/${spec.name}`, push: opts.push } : undefined;
   if (branch) await preflight(opts.cwd, branch);
+  // The tools the new cluster is checked with must be there (and pinned) before anything is written.
+  if (opts.render !== false) for (const tool of ["kustomize", "kubeconform", "kubectl-validate"]) await checkedTool(tool);
   // One writer at a time: the checks are repeated under the lock, where no other run can change the answer.
   const write = () =>
     withRepoLock(

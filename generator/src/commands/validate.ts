@@ -11,7 +11,7 @@ import type { Finding } from "../findings.js";
 import { planRepo, type RepoModel } from "../plan/repo.js";
 import { SYNC_DIR } from "../plan/sync.js";
 import { PROVIDERS_DIR } from "../plan/providers.js";
-import { clusterNames, loadRepo } from "../repo/load.js";
+import { clusterNames, loadRepo, symlinkFindings } from "../repo/load.js";
 import { affectedClusters } from "../repo/affected.js";
 import { CONFIG_FILE } from "../spec/config.js";
 import { readUnserved, unservedMessage } from "../schemas/unserved.js";
@@ -19,7 +19,7 @@ import { schemaLocation } from "../schemas/layout.js";
 import { kubeconform } from "../tools/kubeconform.js";
 import { kubectlValidate } from "../tools/kubectl-validate.js";
 import { kustomizeBuild } from "../tools/kustomize.js";
-import { ToolError } from "../errors.js";
+import { ToolError, ToolUnavailableError } from "../errors.js";
 import { TOOL_ROOT } from "../versions.js";
 import { parseYamlStream, toYamlStream } from "../yaml.js";
 import { clusterRules, fleetRules, managementRules, syncSafetyRules } from "../validate/rules.js";
@@ -90,7 +90,7 @@ async function renderManagement(root: string): Promise<{ units: Unit[]; findings
       const objects = parseYamlStream(await kustomizeBuild(root, dir)) as RenderedObject[];
       units.push({ label: dir.replace(/\//g, "-"), objects, origins: objects.map(() => undefined), fallbackFile: kfile });
     } catch (e) {
-      if (!(e instanceof ToolError) || /not installed|not found —/.test(e.message)) throw e;
+      if (!(e instanceof ToolError) || e instanceof ToolUnavailableError) throw e;
       findings.push({ file: kfile, rule: "kustomize-build", severity: "error", message: `kustomize build failed: ${(e.stderr || e.message).split("\n")[0]}` });
     }
   }
@@ -177,6 +177,7 @@ async function validateSelected(opts: ValidateOptions, root: string, withManagem
   const only = opts.clusters !== undefined && (opts.clusters.length > 0 || opts.changedSince !== undefined);
   const repo = await loadRepo(root, opts.clusters);
   const findings: Finding[] = repo.findings.filter((f) => !only || !f.cluster || opts.clusters!.includes(f.cluster));
+  findings.push(...(await symlinkFindings(root)).filter((f) => !only || !f.cluster || opts.clusters!.includes(f.cluster)));
   // Render every cluster directory that has a spec, even a broken one (the directory is what syncs).
   const all = await clusterNames(root);
   const names = only ? all.filter((n) => opts.clusters!.includes(n)) : all;

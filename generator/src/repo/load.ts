@@ -1,5 +1,5 @@
 /** Reading the repository: every clusters/<name>/cluster.yaml, parsed and checked (never throws for bad input). */
-import { lstat, readdir, readFile } from "node:fs/promises";
+import { lstat, readdir, readFile, readlink, realpath } from "node:fs/promises";
 import path from "node:path";
 import type { Finding } from "../findings.js";
 import { clusterDir, SPEC_FILE } from "../plan/cluster.js";
@@ -7,6 +7,7 @@ import { parseSpecText } from "../spec/parse.js";
 import type { ClusterSpec } from "../spec/types.js";
 import { CONFIG_FILE, parseRepoConfig, type RepoConfig } from "../spec/config.js";
 import { LIMITS } from "../spec/types.js";
+import { findSecrets } from "../validate/secrets.js";
 
 export interface LoadedRepo {
   root: string;
@@ -54,6 +55,8 @@ export async function readSpec(root: string, name: string): Promise<{ spec?: Clu
   const text = new TextDecoder("utf-8", { fatal: false }).decode(buf);
   const result = parseSpecText(text, rel);
   const findings = result.findings.map((f) => ({ ...f, cluster: f.cluster ?? name }));
+  const leaked = findSecrets(text);
+  if (leaked) findings.push({ cluster: name, file: rel, rule: "no-key-material", severity: "error", message: `contains what looks like ${leaked}; never put credentials in a spec` });
   if (result.spec && result.spec.name !== name) {
     findings.push({ cluster: name, file: rel, path: "name", rule: "name-matches-dir", severity: "error", message: `name "${result.spec.name}" differs from its directory clusters/${name}; they must match` });
     return { findings };
@@ -94,4 +97,38 @@ export async function loadRepo(root: string, only?: readonly string[]): Promise<
   const selected = only && only.length ? specs.filter((s) => only.includes(s.name)) : specs;
   if (only) for (const n of only) if (!names.includes(n)) findings.push({ cluster: n, rule: "cluster-exists", severity: "error", message: `no cluster named "${n}" (expected clusters/${n}/cluster.yaml)` });
   return { root, specs: selected, config: cfg.config, findings };
+}
+
+const SKIP = new Set([".git", "node_modules", ".tools"]);
+
+/**
+ * Symbolic links in the repository that lead outside it: kustomize, Argo CD and Flux would read files that are not
+ * in Git (or not there at all), and a writer following them would write outside the repository.
+ */
+export async function symlinkFindings(root: string): Promise<Finding[]> {
+  const findings: Finding[] = [];
+  const realRoot = await realpath(root);
+  async function walk(dir: string): Promise<void> {
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      if (SKIP.has(e.name)) continue;
+      const abs = path.join(dir, e.name);
+      const rel = path.relative(root, abs).split(path.sep).join("/");
+      if (e.isSymbolicLink()) {
+        const target = await realpath(abs).catch(() => undefined);
+        const r = target === undefined ? undefined : path.relative(realRoot, target);
+        if (r === undefined || r.startsWith("..") || path.isAbsolute(r)) {
+          const to = await readlink(abs).catch(() => "?");
+          findings.push({ cluster: /^clusters\/([^/]+)\//.exec(rel)?.[1], file: rel, rule: "no-symlink-escape", severity: "error", message: `symbolic link to ${to} ${target === undefined ? "that does not resolve" : "leads outside the repository"}; replace it with the file itself` });
+        }
+      } else if (e.isDirectory()) await walk(abs);
+    }
+  }
+  await walk(root);
+  return findings;
 }

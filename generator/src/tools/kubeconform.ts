@@ -1,5 +1,5 @@
 /** The kubeconform binary: many files per process, its own worker pool, JSON output parsed into types here. */
-import { installHint, resolveTool } from "./resolve.js";
+import { checkedTool, installHint } from "./resolve.js";
 import { run } from "./run.js";
 import { ToolError } from "../errors.js";
 
@@ -17,7 +17,7 @@ export interface KubeconformResource {
 export async function kubeconform(files: readonly string[], opts: { cwd: string; schemaLocation: string; workers: number }): Promise<KubeconformResource[]> {
   if (files.length === 0) return [];
   const args = ["-strict", "-output", "json", "-schema-location", opts.schemaLocation, "-n", String(opts.workers), ...files];
-  const { stdout } = await run(resolveTool("kubeconform"), args, { cwd: opts.cwd, timeoutMs: 600_000, okExitCodes: [1], installHint: installHint("kubeconform") });
+  const { stdout } = await run(await checkedTool("kubeconform"), args, { cwd: opts.cwd, timeoutMs: 600_000, okExitCodes: [1], installHint: installHint("kubeconform") });
   try {
     const parsed = JSON.parse(stdout) as { resources?: KubeconformResource[] };
     return parsed.resources ?? [];

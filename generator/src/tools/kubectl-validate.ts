@@ -5,7 +5,7 @@
 import { existsSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { ToolError } from "../errors.js";
-import { CRDS_DIR, installHint, resolveTool } from "./resolve.js";
+import { CRDS_DIR, checkedTool, installHint } from "./resolve.js";
 import { run } from "./run.js";
 
 /** Native-kind schemas compiled into kubectl-validate v0.0.4 go up to 1.30; CRD (CEL) checks do not depend on it. */
@@ -29,7 +29,7 @@ export function crdDirs(): string[] {
 export async function kubectlValidate(files: readonly string[], opts: { cwd: string }): Promise<Record<string, KubectlValidateStatus[]>> {
   if (files.length === 0) return {};
   const args = [...files, "--local-crds", crdDirs().join(","), "--version", NATIVE_SCHEMA_VERSION, "-o", "json"];
-  const { stdout } = await run(resolveTool("kubectl-validate"), args, {
+  const { stdout } = await run(await checkedTool("kubectl-validate"), args, {
     cwd: opts.cwd,
     timeoutMs: 600_000,
     okExitCodes: [1],

@@ -1,14 +1,14 @@
 /** The kustomize binary (pinned in versions.json, built by `npm run setup`). */
-import { resolveTool, installHint } from "./resolve.js";
+import { checkedTool, installHint } from "./resolve.js";
 import { run } from "./run.js";
 
 /** `kustomize build <dir>` with kustomize's default load restrictions; returns the YAML stream. */
 export async function kustomizeBuild(repoRoot: string, dir: string): Promise<string> {
-  const { stdout } = await run(resolveTool("kustomize"), ["build", dir], { cwd: repoRoot, timeoutMs: 300_000, installHint: installHint("kustomize") });
+  const { stdout } = await run(await checkedTool("kustomize"), ["build", dir], { cwd: repoRoot, timeoutMs: 300_000, installHint: installHint("kustomize") });
   return stdout;
 }
 
 export async function kustomizeVersion(repoRoot: string): Promise<string> {
-  const { stdout } = await run(resolveTool("kustomize"), ["version"], { cwd: repoRoot, timeoutMs: 30_000, installHint: installHint("kustomize") });
+  const { stdout } = await run(await checkedTool("kustomize"), ["version"], { cwd: repoRoot, timeoutMs: 30_000, installHint: installHint("kustomize") });
   return stdout.trim();
 }

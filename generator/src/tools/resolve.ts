@@ -2,10 +2,11 @@
  * Finds a pinned Go tool: env override (CAPI_GITOPS_<NAME>) → the project's .tools/bin → PATH.
  * "Not found" becomes a ToolError that says how to install it.
  */
-import { accessSync, constants } from "node:fs";
+import { accessSync, constants, readFileSync } from "node:fs";
 import path from "node:path";
-import { ToolError } from "../errors.js";
+import { ToolUnavailableError } from "../errors.js";
 import { TOOL_ROOT, versions } from "../versions.js";
+import { run } from "./run.js";
 
 export const TOOLS_BIN = path.join(TOOL_ROOT, ".tools", "bin");
 /** The pinned CRDs, one folder per versions.json "crds" entry (written by `npm run setup`). */
@@ -33,7 +34,7 @@ export function installHint(name: string): string {
 export function resolveTool(name: string, env: NodeJS.ProcessEnv = process.env): string {
   const override = env[envVarFor(name)];
   if (override) {
-    if (!isExecutable(override)) throw new ToolError(`${envVarFor(name)}=${override} is not an executable file — ${installHint(name)}`);
+    if (!isExecutable(override)) throw new ToolUnavailableError(`${envVarFor(name)}=${override} is not an executable file — ${installHint(name)}`);
     return override;
   }
   const local = path.join(TOOLS_BIN, name);
@@ -41,5 +42,62 @@ export function resolveTool(name: string, env: NodeJS.ProcessEnv = process.env):
   for (const dir of (env.PATH ?? "").split(path.delimiter)) {
     if (dir && isExecutable(path.join(dir, name))) return path.join(dir, name);
   }
-  throw new ToolError(`${name} is not installed — ${installHint(name)}`);
+  throw new ToolUnavailableError(`${name} is not installed — ${installHint(name)}`);
+}
+
+/** How each tool reports its version (kubectl-validate v0.0.4 has no version flag: not probed). */
+const VERSION_PROBE: Record<string, string[]> = {
+  kustomize: ["version"],
+  kubeconform: ["-v"],
+  actionlint: ["-version"],
+};
+
+const checked = new Map<string, Promise<string>>();
+
+/**
+ * resolveTool, and the binary is the pinned version: a binary in .tools/bin must carry the stamp `npm run setup`
+ * wrote for the pin in versions.json; an override or PATH binary must report the pinned version. Checked once
+ * per process.
+ */
+export function checkedTool(name: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  let p = checked.get(name);
+  if (!p) {
+    p = verify(name, env);
+    checked.set(name, p);
+    p.catch(() => checked.delete(name));
+  }
+  return p;
+}
+
+async function verify(name: string, env: NodeJS.ProcessEnv): Promise<string> {
+  const bin = resolveTool(name, env);
+  const pin = versions().tools[name];
+  if (!pin) return bin;
+  if (bin === path.join(TOOLS_BIN, name)) {
+    const stamp = readStamp(name);
+    if (stamp !== `${pin.module}@${pin.version}`)
+      throw new ToolUnavailableError(`.tools/bin/${name} was built for ${stamp ?? "an unknown version"}, but versions.json pins ${pin.module}@${pin.version} — run \`npm run setup\``);
+    return bin;
+  }
+  const args = VERSION_PROBE[name];
+  if (!args) return bin;
+  let out: string;
+  try {
+    const r = await run(bin, args, { cwd: TOOL_ROOT, timeoutMs: 30_000, installHint: installHint(name), env });
+    out = `${r.stdout}\n${r.stderr}`;
+  } catch (e) {
+    throw new ToolUnavailableError(`${bin} does not answer \`${[name, ...args].join(" ")}\` like ${name} ${pin.version}: ${(e as Error).message.split("\n")[0]} — ${installHint(name)}`);
+  }
+  const found = /v?\d+\.\d+\.\d+/.exec(out)?.[0];
+  if (!found || found.replace(/^v?/, "v") !== pin.version)
+    throw new ToolUnavailableError(`${bin} is ${name} ${found ?? "of an unknown version"}, but versions.json pins ${pin.version} — ${installHint(name)}`);
+  return bin;
+}
+
+function readStamp(name: string): string | undefined {
+  try {
+    return readFileSync(path.join(TOOLS_BIN, `${name}.version`), "utf8").trim();
+  } catch {
+    return undefined;
+  }
 }

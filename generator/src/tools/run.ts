@@ -3,7 +3,7 @@
  * arguments as an array, an explicit cwd, a timeout, and failures turned into ToolError with command and stderr.
  */
 import { execa } from "execa";
-import { ToolError } from "../errors.js";
+import { ToolError, ToolUnavailableError } from "../errors.js";
 
 export interface RunOptions {
   cwd: string;
@@ -34,7 +34,7 @@ export async function run(file: string, args: readonly string[], opts: RunOption
     maxBuffer: 1024 * 1024 * 1024,
   });
   const code = (result as { code?: string }).code;
-  if (code === "ENOENT") throw new ToolError(`${file} was not found — ${opts.installHint}`, shown);
+  if (code === "ENOENT") throw new ToolUnavailableError(`${file} was not found — ${opts.installHint}`, shown);
   if (result.timedOut) throw new ToolError(`${shown} timed out after ${opts.timeoutMs ?? 600_000} ms`, shown, String(result.stderr));
   const exitCode = result.exitCode ?? -1;
   const ok = [0, ...(opts.okExitCodes ?? [])];

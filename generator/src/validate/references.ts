@@ -8,7 +8,16 @@ import type { Finding } from "../findings.js";
 
 type Obj = { apiVersion?: string; kind?: string; metadata?: { name?: string; namespace?: string; labels?: Record<string, string> }; spec?: any };
 
-const groupOf = (apiVersion = ""): string => (apiVersion.includes("/") ? apiVersion.split("/")[0]! : "");
+/** Any value as message text; never throws (YAML can hold `{toString: null}`). */
+export const show = (v: unknown): string => {
+  if (typeof v === "string") return v;
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return typeof v;
+  }
+};
+const groupOf = (apiVersion: unknown): string => (typeof apiVersion === "string" && apiVersion.includes("/") ? apiVersion.split("/")[0]! : "");
 const get = (o: unknown, path: string): unknown => path.split(".").reduce<any>((v, k) => (v == null ? undefined : v[k]), o);
 
 /** [referrer kind, field path of a `{apiGroup, kind, name}` ref] */
@@ -33,10 +42,11 @@ const CLUSTER_NAME_FIELDS: [string, string][] = [
 const CAPI_GROUP = /(^|\.)cluster\.x-k8s\.io$/;
 
 export function checkReferences(objects: readonly unknown[], ctx: { cluster?: string; file?: string } = {}): Finding[] {
-  const objs = objects as Obj[];
+  // Odd input (a hand-edited overlay) never makes the rule throw: only mappings are objects.
+  const objs = objects.filter((o): o is Obj => o !== null && typeof o === "object" && !Array.isArray(o));
   const findings: Finding[] = [];
-  const id = (o: Obj) => `${o.kind}/${o.metadata?.name}`;
-  const key = (group: string, kind: string, ns: string | undefined, name: string) => `${group}|${kind}|${ns ?? ""}|${name}`;
+  const id = (o: Obj) => `${show(o.kind)}/${show(o.metadata?.name)}`;
+  const key = (group: string, kind: unknown, ns: unknown, name: unknown) => `${group}|${show(kind)}|${show(ns ?? "")}|${show(name)}`;
   const index = new Set(objs.map((o) => key(groupOf(o.apiVersion), o.kind ?? "", o.metadata?.namespace, o.metadata?.name ?? "")));
   const push = (o: Obj, path: string, message: string, rule = "reference-resolves") =>
     findings.push({ cluster: ctx.cluster, file: ctx.file, path: `${id(o)}:${path}`, rule, severity: "error", message });
@@ -44,7 +54,7 @@ export function checkReferences(objects: readonly unknown[], ctx: { cluster?: st
   for (const o of objs) {
     for (const [kind, v1beta2Path] of REF_FIELDS) {
       if (o.kind !== kind) continue;
-      const path = (o.apiVersion?.endsWith("/v1beta1") ? V1BETA1_PATHS[v1beta2Path] : undefined) ?? v1beta2Path;
+      const path = (typeof o.apiVersion === "string" && o.apiVersion.endsWith("/v1beta1") ? V1BETA1_PATHS[v1beta2Path] : undefined) ?? v1beta2Path;
       const ref = get(o, path) as { apiGroup?: string; apiVersion?: string; kind?: string; name?: string } | undefined;
       if (!ref) {
         push(o, path, `${kind} has no ${path}`);
@@ -53,7 +63,7 @@ export function checkReferences(objects: readonly unknown[], ctx: { cluster?: st
       const group = ref.apiGroup ?? groupOf(ref.apiVersion);
       if (!ref.kind || !ref.name || !group) push(o, path, `reference needs apiGroup, kind and name`);
       else if (!index.has(key(group, ref.kind, o.metadata?.namespace, ref.name)))
-        push(o, `${path}.name`, `refers to ${ref.kind} "${ref.name}" (${group}) which is not in this build`);
+        push(o, `${path}.name`, `refers to ${show(ref.kind)} "${show(ref.name)}" (${group}) which is not in this build`);
     }
   }
 
@@ -63,14 +73,14 @@ export function checkReferences(objects: readonly unknown[], ctx: { cluster?: st
     return findings;
   }
   const clusterName = clusters[0]!.metadata?.name ?? "";
-  if (ctx.cluster && clusterName !== ctx.cluster) push(clusters[0]!, "metadata.name", `Cluster is named "${clusterName}" but its directory is clusters/${ctx.cluster}`, "cluster-name-matches");
+  if (ctx.cluster && clusterName !== ctx.cluster) push(clusters[0]!, "metadata.name", `Cluster is named "${show(clusterName)}" but its directory is clusters/${ctx.cluster}`, "cluster-name-matches");
 
   for (const o of objs) {
     for (const [kind, path] of CLUSTER_NAME_FIELDS)
-      if (o.kind === kind && get(o, path) !== clusterName) push(o, path, `is "${String(get(o, path))}", not the Cluster's name "${clusterName}"`, "cluster-name-consistent");
+      if (o.kind === kind && get(o, path) !== clusterName) push(o, path, `is "${show(get(o, path))}", not the Cluster's name "${show(clusterName)}"`, "cluster-name-consistent");
     const label = o.metadata?.labels?.["cluster.x-k8s.io/cluster-name"];
     if (CAPI_GROUP.test(groupOf(o.apiVersion)) && o.kind !== "Cluster" && label !== undefined && label !== clusterName)
-      push(o, "metadata.labels.cluster.x-k8s.io/cluster-name", `label is "${label}", not the Cluster's name "${clusterName}"`, "cluster-name-consistent");
+      push(o, "metadata.labels.cluster.x-k8s.io/cluster-name", `label is "${show(label)}", not the Cluster's name "${show(clusterName)}"`, "cluster-name-consistent");
   }
 
   // A MachineHealthCheck must select something. A machine carries its pool's template labels, or (control plane)
@@ -91,7 +101,7 @@ export function checkReferences(objects: readonly unknown[], ctx: { cluster?: st
     }
     // matchExpressions are not evaluated here: a selector that has them is only checked for emptiness.
     if (expressions.length === 0 && !machineLabels.some((l) => entries.every(([k, v]) => l[k] === v)))
-      push(o, "spec.selector.matchLabels", `selects no machines of this cluster (${entries.map(([k, v]) => `${k}=${v}`).join(", ")})`, "mhc-selects");
+      push(o, "spec.selector.matchLabels", `selects no machines of this cluster (${entries.map(([k, v]) => `${k}=${show(v)}`).join(", ")})`, "mhc-selects");
   }
   return findings;
 }

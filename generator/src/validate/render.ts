@@ -9,7 +9,7 @@ import { mkdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import pLimit from "p-limit";
 import { parse as parseYaml } from "yaml";
-import { ToolError } from "../errors.js";
+import { ToolError, ToolUnavailableError } from "../errors.js";
 import type { Finding } from "../findings.js";
 import { KUSTOMIZATION } from "../plan/kustomize-objects.js";
 import { kustomizeBuild } from "../tools/kustomize.js";
@@ -83,12 +83,12 @@ export async function renderClusters(
         try {
           outputs.push({ names: chunk, text: await buildMany(root, chunk) });
         } catch (e) {
-          if (!(e instanceof ToolError) || /not installed|not found —/.test(e.message)) throw e;
+          if (!(e instanceof ToolError) || e instanceof ToolUnavailableError) throw e;
           for (const c of chunk) {
             try {
               outputs.push({ names: [c], text: await buildMany(root, [c]) });
             } catch (err) {
-              if (!(err instanceof ToolError) || /not installed|not found —/.test(err.message)) throw err;
+              if (!(err instanceof ToolError) || err instanceof ToolUnavailableError) throw err;
               const msg = (err.stderr || err.message).replace(/\.capi-gitops-build-[0-9a-f]+/g, "<build>");
               findings.push({ cluster: c, file: `clusters/${c}/kustomization.yaml`, rule: "kustomize-build", severity: "error", message: `kustomize build failed: ${msg.split("\n")[0]}` });
             }

@@ -8,13 +8,18 @@ import semver from "semver";
 import type { Finding, Severity } from "../findings.js";
 import { checkIpv4Cidr, cidrsOverlap } from "../spec/cidr.js";
 import { MAX_KUBELET_SKEW, checkVersion } from "../spec/parse.js";
-import { zonesOf } from "../spec/regions.js";
-import { checkReferences } from "./references.js";
+import { knownRegions, zonesOf } from "../spec/regions.js";
+import { checkReferences, show } from "./references.js";
+import { findSecrets } from "./secrets.js";
 import type { RenderedCluster, RenderedObject } from "./render.js";
 
 type Push = (o: RenderedObject | undefined, path: string, rule: string, message: string, severity?: Severity) => void;
 const get = (o: unknown, p: string): any => p.split(".").reduce<any>((v, k) => (v == null ? undefined : v[k]), o);
-const group = (o: RenderedObject) => (o.apiVersion?.includes("/") ? o.apiVersion.split("/")[0]! : "");
+const group = (o: RenderedObject) => (typeof o.apiVersion === "string" && o.apiVersion.includes("/") ? o.apiVersion.split("/")[0]! : "");
+/** Odd input (a hand-edited overlay, a CRD field kustomize does not check) never makes a rule throw. */
+const list = (v: unknown): any[] => (Array.isArray(v) ? v : []);
+const record = (v: unknown): Record<string, unknown> => (v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+const objectsOf = (objs: readonly unknown[]): RenderedObject[] => objs.filter((o): o is RenderedObject => o !== null && typeof o === "object" && !Array.isArray(o));
 const is = (o: RenderedObject, g: string, kind: string) => o.kind === kind && group(o) === g;
 const CORE = "cluster.x-k8s.io";
 const INFRA = "infrastructure.cluster.x-k8s.io";
@@ -32,17 +37,7 @@ const isIpv6Cidr = (v: string): boolean => {
 /** The CAPI groups whose v1beta1 is deprecated since CAPI v1.11 (docs/book/src/reference/versions.md). */
 const CAPI_V1BETA1 = new Set(["cluster.x-k8s.io/v1beta1", "bootstrap.cluster.x-k8s.io/v1beta1", "controlplane.cluster.x-k8s.io/v1beta1", "addons.cluster.x-k8s.io/v1beta1"]);
 
-/** AWS access key ids, secret-key assignments and PEM private keys. */
-export const SECRET_PATTERNS: [RegExp, string][] = [
-  [/\b(AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b/, "an AWS access key id"],
-  // The value: AWS secret keys are 40 base64 characters (not a `${VAR}` placeholder); a quote may close the key (JSON).
-  [/aws_secret_access_key["']?\s*[:=]\s*["']?[A-Za-z0-9/+]{20,}/i, "an AWS secret access key"],
-  [/-----BEGIN ([A-Z]+ )?PRIVATE KEY-----/, "a private key"],
-];
-
-export function findSecrets(text: string): string | undefined {
-  return SECRET_PATTERNS.find(([re]) => re.test(text))?.[1];
-}
+export { findSecrets, SECRET_PATTERNS } from "./secrets.js";
 
 /**
  * Every string of an object as `key: value` lines, for findSecrets: a key stays next to its value, and line breaks
@@ -56,10 +51,10 @@ function textOf(v: unknown, key = ""): string {
 
 export function clusterRules(rc: RenderedCluster, file: string): Finding[] {
   const findings: Finding[] = [];
-  const objs = rc.objects;
+  const objs = objectsOf(rc.objects);
   const push: Push = (o, path, rule, message, severity = "error") => {
-    const i = o ? objs.indexOf(o) : -1;
-    findings.push({ cluster: rc.cluster, file: (i >= 0 ? rc.origins[i] : undefined) ?? file, path: o ? `${o.kind}/${o.metadata?.name}:${path}` : path, rule, severity, message });
+    const i = o ? rc.objects.indexOf(o) : -1;
+    findings.push({ cluster: rc.cluster, file: (i >= 0 ? rc.origins[i] : undefined) ?? file, path: o ? `${show(o.kind)}/${show(o.metadata?.name)}:${path}` : path, rule, severity, message });
   };
 
   findings.push(...checkReferences(objs, { cluster: rc.cluster, file }));
@@ -82,9 +77,9 @@ export function clusterRules(rc: RenderedCluster, file: string): Finding[] {
     if (typeof replicas === "number" && (replicas <= 0 || replicas % 2 === 0))
       push(kcp, "spec.replicas", "kcp-replicas-odd", `replicas must be odd and > 0 with stacked etcd, got ${replicas}`);
     const maxSurge = get(kcp, "spec.rollout.strategy.rollingUpdate.maxSurge");
-    if (maxSurge !== undefined && maxSurge !== 0 && maxSurge !== 1) push(kcp, "spec.rollout.strategy.rollingUpdate.maxSurge", "kcp-rollout", `maxSurge must be 0 or 1, got ${maxSurge}`);
+    if (maxSurge !== undefined && maxSurge !== 0 && maxSurge !== 1) push(kcp, "spec.rollout.strategy.rollingUpdate.maxSurge", "kcp-rollout", `maxSurge must be 0 or 1, got ${show(maxSurge)}`);
     if (maxSurge === 0 && typeof replicas === "number" && replicas < 3) push(kcp, "spec.rollout.strategy.rollingUpdate.maxSurge", "kcp-rollout", "maxSurge 0 needs at least 3 replicas");
-    const v = checkVersion(String(get(kcp, "spec.version")));
+    const v = checkVersion(show(get(kcp, "spec.version")));
     if (typeof v === "string") push(kcp, "spec.version", "k8s-version", v);
     else cpVersion = v;
   }
@@ -94,17 +89,17 @@ export function clusterRules(rc: RenderedCluster, file: string): Finding[] {
   for (const o of objs.filter((x) => (is(x, CORE, "MachinePool") || is(x, CORE, "MachineDeployment")))) {
     const ver = get(o, "spec.template.spec.version");
     if (ver !== undefined) {
-      const v = checkVersion(String(ver));
+      const v = checkVersion(show(ver));
       if (typeof v === "string") push(o, "spec.template.spec.version", "k8s-version", v);
       else if (cpVersion) {
-        if (v.minor > cpVersion.minor) push(o, "spec.template.spec.version", "kubelet-skew", `${ver} is a newer minor than the control plane (v${cpVersion.version}); kubelets must not be newer than the API server (version-skew-policy)`);
-        else if (cpVersion.minor - v.minor > MAX_KUBELET_SKEW) push(o, "spec.template.spec.version", "kubelet-skew", `${ver} is more than ${MAX_KUBELET_SKEW} minors older than the control plane (v${cpVersion.version})`);
+        if (v.minor > cpVersion.minor) push(o, "spec.template.spec.version", "kubelet-skew", `${show(ver)} is a newer minor than the control plane (v${cpVersion.version}); kubelets must not be newer than the API server (version-skew-policy)`);
+        else if (cpVersion.minor - v.minor > MAX_KUBELET_SKEW) push(o, "spec.template.spec.version", "kubelet-skew", `${show(ver)} is more than ${MAX_KUBELET_SKEW} minors older than the control plane (v${cpVersion.version})`);
       }
     }
-    const ann = o.metadata?.annotations ?? {};
+    const ann = record(o.metadata?.annotations);
     if ((AUTOSCALER_MIN in ann || AUTOSCALER_MAX in ann) && get(o, "spec.replicas") !== undefined)
       push(o, "spec.replicas", "autoscaled-no-replicas", "the pool is autoscaled (autoscaler annotations) but sets replicas; Git and the autoscaler would fight — remove spec.replicas");
-    if (!LABEL_VALUE.test(o.metadata.name) || o.metadata.name.length > 63)
+    if (!LABEL_VALUE.test(show(o.metadata?.name)) || show(o.metadata?.name).length > 63)
       push(o, "metadata.name", "name-length", `name must be a valid label value (≤ 63 characters; internal/webhooks/${o.kind.toLowerCase()}.go)`);
     if (o.kind === "MachinePool" && get(o, "spec.template.spec.taints") !== undefined) push(o, "spec.template.spec.taints", "machinepool-no-taints", "MachinePools do not support taints (internal/webhooks/machinepool.go)");
   }
@@ -112,28 +107,30 @@ export function clusterRules(rc: RenderedCluster, file: string): Finding[] {
   // Placement: zones in the AWSCluster's region (pkg/cloud/scope/shared.go picks subnets by zone).
   const cluster = objs.find((o) => is(o, CORE, "Cluster"));
   const infraName = get(cluster, "spec.infrastructureRef.name");
-  const awsCluster = objs.find((o) => is(o, INFRA, "AWSCluster") && (infraName === undefined || o.metadata.name === infraName));
-  const region = get(awsCluster, "spec.region") as string | undefined;
-  const regionZones = region ? zonesOf(region) : undefined;
+  const awsCluster = objs.find((o) => is(o, INFRA, "AWSCluster") && (infraName === undefined || o.metadata?.name === infraName));
+  const regionValue = get(awsCluster, "spec.region");
+  const region = regionValue === undefined || regionValue === null ? undefined : show(regionValue);
+  // Only own keys of the region table: "constructor" or "__proto__" are no regions.
+  const regionZones = region && knownRegions().includes(region) ? zonesOf(region) : undefined;
   if (awsCluster && region && !regionZones) push(awsCluster, "spec.region", "region-known", `unknown AWS region "${region}"`);
   const inRegion = (o: RenderedObject, path: string, z: unknown) => {
     if (regionZones && typeof z === "string" && !regionZones.includes(z)) push(o, path, "az-in-region", `zone "${z}" is not in the cluster's region ${region}`);
   };
-  (get(awsCluster, "spec.network.subnets") ?? []).forEach((s: any, i: number) => inRegion(awsCluster!, `spec.network.subnets.${i}.availabilityZone`, s?.availabilityZone));
+  list(get(awsCluster, "spec.network.subnets")).forEach((s: any, i: number) => inRegion(awsCluster!, `spec.network.subnets.${i}.availabilityZone`, s?.availabilityZone));
   for (const o of objs.filter((x) => is(x, CORE, "MachineDeployment"))) inRegion(o, "spec.template.spec.failureDomain", get(o, "spec.template.spec.failureDomain"));
 
   // AWSMachinePool (exp/webhooks/awsmachinepool_webhook.go).
   for (const o of objs.filter((x) => is(x, INFRA, "AWSMachinePool"))) {
-    const zones = (get(o, "spec.availabilityZones") ?? []) as unknown[];
+    const zones = list(get(o, "spec.availabilityZones"));
     zones.forEach((z, i) => inRegion(o, `spec.availabilityZones.${i}`, z));
     if (new Set(zones).size !== zones.length) push(o, "spec.availabilityZones", "az-distinct", "zones must be distinct");
     const min = get(o, "spec.minSize");
     const max = get(o, "spec.maxSize");
     if (typeof min === "number" && typeof max === "number" && min > max) push(o, "spec.minSize", "pool-size", `minSize ${min} is larger than maxSize ${max}`);
-    (get(o, "spec.subnets") ?? []).forEach((s: any, i: number) => {
+    list(get(o, "spec.subnets")).forEach((s: any, i: number) => {
       if (s?.id && s?.filters?.length) push(o, `spec.subnets.${i}`, "capa-forbidden", "a subnet is given by id or by filters, not both");
     });
-    const tags = get(o, "spec.additionalTags") ?? {};
+    const tags = record(get(o, "spec.additionalTags"));
     if (Object.keys(tags).length > 50) push(o, "spec.additionalTags", "capa-forbidden", "at most 50 tags");
     for (const k of Object.keys(tags)) if (k.toLowerCase().startsWith("aws:")) push(o, `spec.additionalTags.${k}`, "capa-forbidden", "tag keys may not start with aws:");
     checkLaunchSpec(o, "spec.awsLaunchTemplate", push);
@@ -150,7 +147,7 @@ export function clusterRules(rc: RenderedCluster, file: string): Finding[] {
   }
 
   // Names (CAPI webhooks require label-valued names; AWS load balancer names are ≤ 32, awscluster_webhook.go).
-  if (cluster && (!DNS_LABEL.test(cluster.metadata.name) || cluster.metadata.name.length > 63))
+  if (cluster && (!DNS_LABEL.test(show(cluster.metadata?.name)) || show(cluster.metadata?.name).length > 63))
     push(cluster, "metadata.name", "name-length", "the Cluster name must be a DNS label ≤ 63 characters (internal/webhooks/cluster.go)");
   const lbName = get(awsCluster, "spec.controlPlaneLoadBalancer.name");
   if (typeof lbName === "string" && lbName.length > 32) push(awsCluster, "spec.controlPlaneLoadBalancer.name", "name-length", "AWS load balancer names are at most 32 characters");
@@ -166,20 +163,20 @@ export function clusterRules(rc: RenderedCluster, file: string): Finding[] {
   // Networks: valid CIDRs, pods/services/VPC disjoint.
   const nets: [RenderedObject | undefined, string, unknown][] = [
     [awsCluster, "spec.network.vpc.cidrBlock", get(awsCluster, "spec.network.vpc.cidrBlock")],
-    ...((get(cluster, "spec.clusterNetwork.pods.cidrBlocks") ?? []) as unknown[]).map((c, i): [RenderedObject | undefined, string, unknown] => [cluster, `spec.clusterNetwork.pods.cidrBlocks.${i}`, c]),
-    ...((get(cluster, "spec.clusterNetwork.services.cidrBlocks") ?? []) as unknown[]).map((c, i): [RenderedObject | undefined, string, unknown] => [cluster, `spec.clusterNetwork.services.cidrBlocks.${i}`, c]),
+    ...list(get(cluster, "spec.clusterNetwork.pods.cidrBlocks")).map((c, i): [RenderedObject | undefined, string, unknown] => [cluster, `spec.clusterNetwork.pods.cidrBlocks.${i}`, c]),
+    ...list(get(cluster, "spec.clusterNetwork.services.cidrBlocks")).map((c, i): [RenderedObject | undefined, string, unknown] => [cluster, `spec.clusterNetwork.services.cidrBlocks.${i}`, c]),
   ];
   const valid: [RenderedObject | undefined, string, string][] = [];
   for (const [o, p, v] of nets) {
     if (v === undefined) continue;
-    if (o === cluster && String(v).includes(":")) {
-      if (isIpv6Cidr(String(v))) valid.push([o, p, String(v)]);
-      else push(o, p, "cidr-valid", `"${String(v)}" is not an IPv6 CIDR like fd00::/48`);
+    if (o === cluster && show(v).includes(":")) {
+      if (isIpv6Cidr(show(v))) valid.push([o, p, show(v)]);
+      else push(o, p, "cidr-valid", `"${show(v)}" is not an IPv6 CIDR like fd00::/48`);
       continue;
     }
-    const c = checkIpv4Cidr(String(v));
+    const c = checkIpv4Cidr(show(v));
     if (!c.ok) push(o, p, "cidr-valid", c.message);
-    else valid.push([o, p, String(v)]);
+    else valid.push([o, p, show(v)]);
   }
   for (let a = 0; a < valid.length; a++)
     for (let b = a + 1; b < valid.length; b++)
@@ -189,13 +186,13 @@ export function clusterRules(rc: RenderedCluster, file: string): Finding[] {
 
 /** Volume and security-group rules shared by AWSMachineTemplate and AWSMachinePool launch templates. */
 function checkLaunchSpec(o: RenderedObject, base: string, push: Push): void {
-  const volumes: [string, any][] = [[`${base}.rootVolume`, get(o, `${base}.rootVolume`)], ...((get(o, `${base}.nonRootVolumes`) ?? []) as any[]).map((v, i): [string, any] => [`${base}.nonRootVolumes.${i}`, v])];
+  const volumes: [string, any][] = [[`${base}.rootVolume`, get(o, `${base}.rootVolume`)], ...list(get(o, `${base}.nonRootVolumes`)).map((v, i): [string, any] => [`${base}.nonRootVolumes.${i}`, v])];
   for (const [p, v] of volumes) {
     if (!v) continue;
     if ((v.type === "io1" || v.type === "io2") && !v.iops) push(o, `${p}.iops`, "capa-forbidden", `${v.type} volumes need iops`);
     if (v.throughput !== undefined && v.type !== "gp3") push(o, `${p}.throughput`, "capa-forbidden", "throughput is only valid for gp3 volumes");
   }
-  ((get(o, `${base}.additionalSecurityGroups`) ?? []) as any[]).forEach((g, i) => {
+  list(get(o, `${base}.additionalSecurityGroups`)).forEach((g, i) => {
     if (g?.id && g?.filters?.length) push(o, `${base}.additionalSecurityGroups.${i}`, "capa-forbidden", "a security group is given by id or by filters, not both");
   });
 }
@@ -206,20 +203,19 @@ export function fleetRules(rendered: readonly RenderedCluster[]): Finding[] {
   const seenName = new Map<string, string>();
   const seenVpc = new Map<string, string>();
   for (const rc of rendered) {
-    const cluster = rc.objects.find((o) => is(o, CORE, "Cluster"));
-    const key = cluster ? `${cluster.metadata.namespace ?? ""}/${cluster.metadata.name}` : undefined;
-    if (cluster && key) {
+    const cluster = objectsOf(rc.objects).find((o) => is(o, CORE, "Cluster") && typeof o.metadata?.name === "string");
+    if (cluster) {
       const other = seenName.get(cluster.metadata.name);
       if (other) findings.push({ cluster: rc.cluster, file: `clusters/${rc.cluster}/kustomization.yaml`, path: `Cluster/${cluster.metadata.name}:metadata.name`, rule: "fleet-unique-name", severity: "error", message: `Cluster name "${cluster.metadata.name}" is also rendered by clusters/${other}` });
       else seenName.set(cluster.metadata.name, rc.cluster);
     }
-    const aws = rc.objects.find((o) => is(o, INFRA, "AWSCluster"));
+    const aws = objectsOf(rc.objects).find((o) => is(o, INFRA, "AWSCluster"));
     const vpc = get(aws, "spec.network.vpc.cidrBlock");
     const region = get(aws, "spec.region");
     if (typeof vpc === "string") {
       const other = seenVpc.get(vpc);
       if (other) findings.push({ cluster: rc.cluster, file: `clusters/${rc.cluster}/cluster.yaml`, path: "network.vpcCidr", rule: "fleet-unique-vpc-cidr", severity: "warning", message: `VPC CIDR ${vpc} is also used by cluster ${other}; unique CIDRs keep peering and transit gateways possible` });
-      else seenVpc.set(vpc, `${rc.cluster}${region ? ` (${region})` : ""}`);
+      else seenVpc.set(vpc, `${rc.cluster}${region ? ` (${show(region)})` : ""}`);
     }
   }
   return findings;
@@ -236,16 +232,16 @@ const CAPI_GROUPS = /(^|\.)cluster\.x-k8s\.io$/;
 export function syncSafetyRules(rc: RenderedCluster): Finding[] {
   const findings: Finding[] = [];
   rc.objects.forEach((o, i) => {
-    if (!CAPI_GROUPS.test(group(o))) return;
-    const ann = o.metadata?.annotations ?? {};
-    const argo = (ann[ARGO_SYNC_OPTIONS] ?? "").split(",").map((s) => s.trim());
+    if (o === null || typeof o !== "object" || !CAPI_GROUPS.test(group(o))) return;
+    const ann = record(o.metadata?.annotations);
+    const argo = show(ann[ARGO_SYNC_OPTIONS] ?? "").split(",").map((s) => s.trim());
     const missing = [
       argo.includes("Prune=false") ? undefined : `${ARGO_SYNC_OPTIONS}: Prune=false`,
       argo.includes("Delete=false") ? undefined : `${ARGO_SYNC_OPTIONS}: Delete=false`,
       ann[FLUX_PRUNE] === "disabled" ? undefined : `${FLUX_PRUNE}: disabled`,
     ].filter(Boolean);
     if (missing.length)
-      findings.push({ cluster: rc.cluster, file: rc.origins[i] ?? `clusters/${rc.cluster}/kustomization.yaml`, path: `${o.kind}/${o.metadata.name}:metadata.annotations`, rule: "sync-safety", severity: "warning", message: `Argo CD or Flux could delete this object on its own; add ${missing.join(", ")}` });
+      findings.push({ cluster: rc.cluster, file: rc.origins[i] ?? `clusters/${rc.cluster}/kustomization.yaml`, path: `${show(o.kind)}/${show(o.metadata?.name)}:metadata.annotations`, rule: "sync-safety", severity: "warning", message: `Argo CD or Flux could delete this object on its own; add ${missing.join(", ")}` });
   });
   return findings;
 }
@@ -254,23 +250,23 @@ export function syncSafetyRules(rc: RenderedCluster): Finding[] {
 export function managementRules(objects: readonly RenderedObject[], file: string): Finding[] {
   const findings: Finding[] = [];
   const push = (o: RenderedObject, path: string, rule: string, message: string, severity: Severity = "error") =>
-    findings.push({ file, path: `${o.kind}/${o.metadata?.name}:${path}`, rule, severity, message });
-  for (const o of objects) {
+    findings.push({ file, path: `${show(o.kind)}/${show(o.metadata?.name)}:${path}`, rule, severity, message });
+  for (const o of objectsOf(objects)) {
     if (o.kind === "Secret" && (o.data !== undefined || o.stringData !== undefined)) push(o, "data", "no-plaintext-secrets", "a Secret with data is committed to Git; reference credentials by Secret name only");
     const leaked = findSecrets(textOf(o));
     if (leaked) push(o, "", "no-key-material", `contains what looks like ${leaked}; never commit credentials`);
     if (o.kind === "ApplicationSet" && group(o) === "argoproj.io") {
       if (get(o, "spec.syncPolicy.preserveResourcesOnDeletion") !== true)
         push(o, "spec.syncPolicy.preserveResourcesOnDeletion", "sync-safety", "must be true: removing a cluster directory would otherwise delete every object of the cluster at once");
-      const finalizers = (get(o, "spec.template.metadata.finalizers") ?? []) as string[];
-      if (finalizers.some((f) => f.includes("resources-finalizer"))) push(o, "spec.template.metadata.finalizers", "sync-safety", "the resources finalizer makes deleting an Application cascade to the CAPI objects");
-      const options = (get(o, "spec.template.spec.syncPolicy.syncOptions") ?? []) as string[];
+      const finalizers = list(get(o, "spec.template.metadata.finalizers"));
+      if (finalizers.some((f) => show(f).includes("resources-finalizer"))) push(o, "spec.template.metadata.finalizers", "sync-safety", "the resources finalizer makes deleting an Application cascade to the CAPI objects");
+      const options = list(get(o, "spec.template.spec.syncPolicy.syncOptions"));
       if (!options.includes("ServerSideApply=true")) push(o, "spec.template.spec.syncPolicy.syncOptions", "sync-ssa", "use ServerSideApply=true (CAPI controllers own parts of these objects)", "warning");
-      const ignored = ((get(o, "spec.template.spec.ignoreDifferences") ?? []) as { kind?: string; jsonPointers?: string[] }[]).filter((d) => d.jsonPointers?.includes("/spec/replicas")).map((d) => d.kind);
+      const ignored = list(get(o, "spec.template.spec.ignoreDifferences")).filter((d) => list(d?.jsonPointers).includes("/spec/replicas")).map((d) => d.kind);
       if (!ignored.includes("MachinePool") || !options.includes("RespectIgnoreDifferences=true"))
         push(o, "spec.template.spec.ignoreDifferences", "sync-autoscaler", "ignore /spec/replicas of MachinePools (RespectIgnoreDifferences=true) so Argo CD does not fight the autoscaler", "warning");
     }
-    if (o.kind === "Application" && group(o) === "argoproj.io" && ((o.metadata as { finalizers?: string[] }).finalizers ?? []).some((f) => f.includes("resources-finalizer")))
+    if (o.kind === "Application" && group(o) === "argoproj.io" && list(get(o, "metadata.finalizers")).some((f) => show(f).includes("resources-finalizer")))
       push(o, "metadata.finalizers", "sync-safety", "the resources finalizer makes deleting this Application cascade to the CAPI objects");
     if (o.kind === "Kustomization" && group(o) === "kustomize.toolkit.fluxcd.io" && get(o, "spec.deletionPolicy") !== "Orphan")
       push(o, "spec.deletionPolicy", "sync-safety", "must be Orphan: deleting this Kustomization would otherwise delete the cluster's objects at once");

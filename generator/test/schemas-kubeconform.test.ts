@@ -13,16 +13,9 @@ import { readUnserved, unservedMessage } from "../src/schemas/unserved.js";
 import { resolveTool } from "../src/tools/resolve.js";
 import { run } from "../src/tools/run.js";
 import { TOOL_ROOT } from "../src/versions.js";
+import type { KubeconformResource } from "../src/tools/kubeconform.js";
 
-interface Resource {
-  filename: string;
-  kind: string;
-  name: string;
-  version: string;
-  status: "statusValid" | "statusInvalid" | "statusError" | "statusSkipped" | "statusEmpty";
-  msg: string;
-  validationErrors?: { path: string; msg: string }[];
-}
+type Resource = KubeconformResource;
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), "schemas-kubeconform-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

@@ -3,7 +3,7 @@
  * the staged cluster → one rename into clusters/<name>. Bad input writes nothing.
  */
 import { randomBytes } from "node:crypto";
-import { lstat, mkdir, readFile, rename, rm } from "node:fs/promises";
+import { mkdir, readFile, rename, rm } from "node:fs/promises";
 import { InvalidInputError } from "../errors.js";
 import { type Finding, hasErrors } from "../findings.js";
 import { cidrsOverlap } from "../spec/cidr.js";
@@ -11,7 +11,7 @@ import { DEFAULTS } from "../spec/types.js";
 import { clusterDir, planCluster, specFile } from "../plan/cluster.js";
 import type { OutputFile } from "../plan/files.js";
 import { planShared } from "../plan/repo.js";
-import { fleetFindings, loadRepo } from "../repo/load.js";
+import { exists, fleetFindings, loadRepo } from "../repo/load.js";
 import { atomicWrite, inside, insideReal, writeTree } from "../repo/write.js";
 import { planSync, SYNC_DIR } from "../plan/sync.js";
 import type { RepoConfig } from "../spec/config.js";
@@ -147,15 +147,6 @@ export function specInputFromFlags(flags: NewClusterFlags): { input: SpecInput; 
   if (Object.keys(net).length) input.network = net;
   if (flags.sshKeyName !== undefined) input.sshKeyName = flags.sshKeyName;
   return { input, findings };
-}
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await lstat(p);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** The default VPC CIDR (10.0.0.0/16), or the first 10.N.0.0/16 that overlaps none of the fleet's. */

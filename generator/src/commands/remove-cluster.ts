@@ -6,11 +6,11 @@
  * prune: disabled) never delete the cluster's objects themselves when the directory goes.
  */
 import { randomBytes } from "node:crypto";
-import { lstat, rename, rm } from "node:fs/promises";
+import { rename, rm } from "node:fs/promises";
 import { InvalidInputError } from "../errors.js";
 import { clusterDir } from "../plan/cluster.js";
 import { planSync, SYNC_DIR } from "../plan/sync.js";
-import { loadRepo, readSpec } from "../repo/load.js";
+import { exists, loadRepo, readSpec } from "../repo/load.js";
 import { inside, writeTree } from "../repo/write.js";
 import { DNS_LABEL } from "../spec/schema.js";
 import { onBranch, preflight } from "./branch.js";
@@ -30,7 +30,7 @@ export async function removeClusterCommand(opts: RemoveClusterOptions): Promise<
     throw new InvalidInputError([{ path: "--name", rule: "flag", severity: "error", message: name ? `"${name}" is not a cluster name` : "is required" }], "nothing was removed");
   const dir = clusterDir(name);
   const abs = inside(opts.cwd, dir);
-  if (!(await lstat(abs).then(() => true, () => false)))
+  if (!(await exists(abs)))
     throw new InvalidInputError([{ path: "--name", rule: "cluster-exists", severity: "error", message: `no cluster at ${dir}` }], "nothing was removed");
   const { spec } = await readSpec(opts.cwd, name).catch(() => ({ spec: undefined }));
   const namespace = spec?.namespace ?? name;

@@ -22,7 +22,7 @@ export async function readConfig(root: string): Promise<{ config?: RepoConfig; f
   return text === undefined ? { findings: [] } : parseRepoConfig(text);
 }
 
-async function exists(p: string): Promise<boolean> {
+export async function exists(p: string): Promise<boolean> {
   try {
     await lstat(p);
     return true;

@@ -2,6 +2,9 @@
  * The command-line entry point: maps flags to options, runs one command, renders findings, and is the only
  * place that decides the exit code (0 ok, 1 invalid input or repository, 2 the tool failed).
  */
+import { constants } from "node:fs";
+import { access } from "node:fs/promises";
+import path from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { CapiGitopsError, InvalidInputError, ToolError, UsageError } from "./errors.js";
 import { formatFinding } from "./findings.js";
@@ -135,6 +138,20 @@ const OPTIONS: Record<string, ParseArgsConfig["options"]> = {
   schemas: { ...COMMON },
 };
 
+/** Why a file-system call failed, in words: a missing folder on a read-only mount reports ENOENT, so look closer. */
+async function describeFsError(x: NodeJS.ErrnoException): Promise<string> {
+  const words: Record<string, string> = { EROFS: "read-only file system", EACCES: "permission denied", EPERM: "permission denied", ENOSPC: "disk full", EISDIR: "is a folder", ENOTDIR: "not a folder" };
+  if (words[x.code ?? ""]) return `${words[x.code!]} (${x.code})`;
+  for (let dir = path.dirname(x.path ?? "."); ; dir = path.dirname(dir)) {
+    const ok = await access(dir, constants.F_OK).then(() => true, () => false);
+    if (ok) {
+      const writable = await access(dir, constants.W_OK).then(() => true, (e: NodeJS.ErrnoException) => e.code);
+      return writable === true ? `${x.code}` : `${dir} is not writable (${writable === "EROFS" ? "read-only file system" : writable}); ${x.code}`;
+    }
+    if (dir === path.dirname(dir)) return `${x.code}`;
+  }
+}
+
 // A closed pipe (`… | head`) is not an error of ours.
 process.stdout.on("error", (e: NodeJS.ErrnoException) => {
   if (e.code === "EPIPE") process.exit(process.exitCode ?? 0);
@@ -241,6 +258,16 @@ main(process.argv.slice(2)).then(
       err(e.message);
     } else if (e instanceof ToolError || e instanceof UsageError || e instanceof CapiGitopsError) {
       err(`error: ${e.message}`);
+    } else if (e && typeof e === "object" && typeof (e as NodeJS.ErrnoException).code === "string" && typeof (e as NodeJS.ErrnoException).syscall === "string") {
+      // A file-system error (read-only or full disk, permissions): say what and where, no stack trace.
+      const x = e as NodeJS.ErrnoException & { dest?: string };
+      const rel = path.relative(process.cwd(), x.path ?? "");
+      const where = rel && !rel.startsWith("..") ? rel : (x.path ?? "");
+      void describeFsError(x).then((why) => {
+        err(`error: cannot ${x.syscall} ${where}${x.dest ? ` → ${x.dest}` : ""}: ${why}; nothing was half-written (writes go through a temporary copy and a rename)`);
+      });
+      process.exitCode = 2;
+      return;
     } else if (e && typeof e === "object" && "name" in e && (e as Error).name === "ExitPromptError") {
       err("cancelled; nothing was written");
       process.exitCode = 2;

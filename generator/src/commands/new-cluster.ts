@@ -235,6 +235,9 @@ export async function newClusterCommand(opts: NewClusterOptions): Promise<NewClu
   let flags = opts.flags;
   if (opts.interactive) flags = await (await import("./prompts.js")).promptForMissing(flags);
   const repo = await loadRepo(opts.cwd);
+  // The repository config decides the sync manifests this run rewrites: it must be valid before anything is written.
+  const configProblems = repo.findings.filter((f) => f.rule === "repo-config");
+  if (configProblems.length) throw new InvalidInputError(configProblems, "fix capi-gitops.yaml first; nothing was written");
   // A VPC CIDR no other cluster of the fleet uses, so clusters can be peered later.
   if (flags.vpcCidr === undefined) flags = { ...flags, vpcCidr: nextFreeVpcCidr(repo.specs.map((s) => s.network.vpcCidr)) };
   const { spec, findings } = resolveNewSpec(flags);

@@ -20,6 +20,8 @@ export interface Dependencies {
   files: string[];
   /** Kustomization roots the build enters; kustomize lists each to find its kustomization file. */
   dirs: string[];
+  /** References that leave the repository or are absolute paths: what the build would read from outside Git. */
+  escapes: { file: string; ref: string }[];
 }
 
 /** The names kustomize accepts for a kustomization file, in its order of preference. */
@@ -85,6 +87,7 @@ function kustomizationOf(dir: string, readFile: ReadFile): { file: string; text:
 export function dependencies(clusterDir: string, readFile: ReadFile): Dependencies {
   const files = new Set<string>();
   const dirs = new Set<string>();
+  const escapes: { file: string; ref: string }[] = [];
   const visit = (dir: string): boolean => {
     const k = kustomizationOf(dir, readFile);
     if (!k) return false;
@@ -100,17 +103,19 @@ export function dependencies(clusterDir: string, readFile: ReadFile): Dependenci
     const refs = kustomizationRefs(doc);
     for (const r of refs.dirsOrFiles) {
       const p = resolveRef(dir, r);
-      if (p !== undefined && !visit(p)) files.add(p);
+      if (p === undefined) escapes.push({ file: k.file, ref: r });
+      else if (!visit(p)) files.add(p);
     }
     for (const r of refs.files) {
       const p = resolveRef(dir, r);
-      if (p !== undefined) files.add(p);
+      if (p === undefined) escapes.push({ file: k.file, ref: r });
+      else files.add(p);
     }
     return true;
   };
   const root = resolveRef("", clusterDir) ?? clusterDir;
   if (!visit(root)) files.add(`${root}/${KUSTOMIZATION_FILES[0]}`);
-  return { files: [...files].sort(), dirs: [...dirs].sort() };
+  return { files: [...files].sort(), dirs: [...dirs].sort(), escapes };
 }
 
 /** Whether a change to `changed` (a repository-relative file) can change a build with these dependencies. */

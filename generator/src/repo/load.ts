@@ -18,8 +18,13 @@ export interface LoadedRepo {
 
 /** capi-gitops.yaml, if the repository has one. */
 export async function readConfig(root: string): Promise<{ config?: RepoConfig; findings: Finding[] }> {
-  const text = await readFile(path.join(root, CONFIG_FILE), "utf8").catch(() => undefined);
-  return text === undefined ? { findings: [] } : parseRepoConfig(text);
+  const abs = path.join(root, CONFIG_FILE);
+  const st = await lstat(abs).catch(() => undefined);
+  if (!st) return { findings: [] };
+  const bad = (message: string) => ({ findings: [{ file: CONFIG_FILE, rule: "repo-config", severity: "error" as const, message }] });
+  if (!st.isFile()) return bad("is not a regular file; it must be the repository config (see README, GitOps sync)");
+  const text = await readFile(abs, "utf8").catch((e: NodeJS.ErrnoException) => e);
+  return typeof text === "string" ? parseRepoConfig(text) : bad(`cannot read it: ${text.code ?? text.message}`);
 }
 
 export async function exists(p: string): Promise<boolean> {
@@ -48,10 +53,17 @@ export async function readSpec(root: string, name: string): Promise<{ spec?: Clu
   const rel = `${clusterDir(name)}/${SPEC_FILE}`;
   const abs = path.join(root, rel);
   const st = await lstat(abs);
+  if (!st.isFile() && !st.isSymbolicLink())
+    return { findings: [{ cluster: name, file: rel, rule: "spec-yaml", severity: "error", message: "cluster.yaml is not a regular file; it must be the cluster's spec (see README, Cluster spec)" }] };
   if (st.isSymbolicLink()) return { findings: [{ cluster: name, file: rel, rule: "no-symlinks", severity: "error", message: "cluster.yaml is a symbolic link; specs must be regular files in the repository" }] };
   if (st.size > LIMITS.specBytes)
     return { findings: [{ cluster: name, file: rel, rule: "spec-yaml", severity: "error", message: `file is ${st.size} bytes, larger than the ${LIMITS.specBytes}-byte limit for a cluster spec` }] };
-  const buf = await readFile(abs);
+  let buf: Buffer;
+  try {
+    buf = await readFile(abs);
+  } catch (e) {
+    return { findings: [{ cluster: name, file: rel, rule: "spec-yaml", severity: "error", message: `cannot read it: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` }] };
+  }
   const text = new TextDecoder("utf-8", { fatal: false }).decode(buf);
   const result = parseSpecText(text, rel);
   const findings = result.findings.map((f) => ({ ...f, cluster: f.cluster ?? name }));

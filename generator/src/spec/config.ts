@@ -2,9 +2,11 @@
  * The repository config: capi-gitops.yaml at the repository root. Says where the repository lives and which GitOps
  * engine syncs it; `generate` writes the sync manifests under management/sync/ from it.
  */
-import { Ajv } from "ajv";
+import { Ajv, type ErrorObject } from "ajv";
 import { parseDocument } from "yaml";
 import type { Finding } from "../findings.js";
+import { yamlErrorMessage } from "./parse.js";
+import { LIMITS } from "./types.js";
 
 export const CONFIG_FILE = "capi-gitops.yaml";
 export const GITOPS_ENGINES = ["argocd", "flux"] as const;
@@ -55,12 +57,27 @@ export const repoConfigSchema = {
   },
 } as const;
 
-const validate = new Ajv({ allErrors: true, strict: false }).compile(repoConfigSchema);
+const validate = new Ajv({ allErrors: true, strict: false, verbose: true }).compile(repoConfigSchema);
+
+/** What a failed check says, with the field and what to write instead. */
+function configMessage(e: ErrorObject): { path?: string; message: string } {
+  const at = e.instancePath.replace(/^\//, "").replace(/\//g, ".");
+  const field = (name: string) => [at, name].filter(Boolean).join(".");
+  if (e.keyword === "additionalProperties") return { path: field(String(e.params.additionalProperty)), message: `unknown field "${String(e.params.additionalProperty)}"` };
+  if (e.keyword === "required") return { path: field(String(e.params.missingProperty)), message: "is required" };
+  if (e.keyword === "enum") return { path: at || undefined, message: `must be one of: ${(e.params.allowedValues as unknown[]).join(", ")}` };
+  if (e.keyword === "const") return { path: at || undefined, message: `must be ${JSON.stringify(e.params.allowedValue)}` };
+  if (e.keyword === "pattern") return { path: at || undefined, message: `${JSON.stringify(e.data)} must match ${String(e.params.pattern)}` };
+  if (e.keyword === "type" && !at) return { message: "file must hold a mapping (apiVersion, kind, repoURL, …)" };
+  return { path: at || undefined, message: e.message ?? "is invalid" };
+}
 
 export function parseRepoConfig(text: string): { config?: RepoConfig; findings: Finding[] } {
   const bad = (message: string, path?: string): Finding => ({ file: CONFIG_FILE, path, rule: "repo-config", severity: "error", message });
-  const doc = parseDocument(text, { uniqueKeys: true });
-  if (doc.errors.length) return { findings: [bad(`YAML error: ${doc.errors[0]!.message.split("\n")[0]}`)] };
+  if (Buffer.byteLength(text, "utf8") > LIMITS.specBytes) return { findings: [bad(`file is larger than ${LIMITS.specBytes} bytes; the repository config is a few lines`)] };
+  if (text.includes("\uFFFD")) return { findings: [bad("file is not valid UTF-8")] };
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+  if (doc.errors.length) return { findings: [bad(yamlErrorMessage(text, doc.errors[0]!, "the repository config"))] };
   let data: unknown;
   try {
     data = doc.toJS({ maxAliasCount: 50 });
@@ -69,9 +86,10 @@ export function parseRepoConfig(text: string): { config?: RepoConfig; findings: 
   }
   if (!validate(data))
     return {
-      findings: (validate.errors ?? []).map((e) =>
-        bad(e.keyword === "additionalProperties" ? `unknown field "${String(e.params.additionalProperty)}"` : (e.message ?? "invalid"), e.instancePath.replace(/^\//, "").replace(/\//g, ".") || undefined),
-      ),
+      findings: (validate.errors ?? []).map((e) => {
+        const { path, message } = configMessage(e);
+        return bad(message, path);
+      }),
     };
   const d = data as Partial<RepoConfig> & { argocd?: Partial<RepoConfig["argocd"]>; flux?: Partial<RepoConfig["flux"]> };
   return {

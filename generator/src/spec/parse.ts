@@ -4,7 +4,7 @@
  */
 import { Ajv, type ErrorObject } from "ajv";
 import semver from "semver";
-import { parseDocument } from "yaml";
+import { parseDocument, type YAMLError } from "yaml";
 import type { Finding } from "../findings.js";
 import { checkIpv4Cidr, cidrsOverlap } from "./cidr.js";
 import { defaultZones, zonesOf } from "./regions.js";
@@ -50,10 +50,31 @@ function ajvFindings(errors: ErrorObject[] | null | undefined, file: string | un
     if (e.keyword === "additionalProperties") message = `unknown field "${String(e.params.additionalProperty)}"`;
     if (e.keyword === "enum") message = `must be one of: ${(e.params.allowedValues as unknown[]).join(", ")}`;
     if (e.keyword === "const") message = `must be ${JSON.stringify(e.params.allowedValue)}`;
+    if (e.keyword === "type") {
+      const hint = PATTERN_HINT[String((e.parentSchema as { pattern?: unknown } | undefined)?.pattern)];
+      message = `must be ${String(e.params.type)}${hint ? ` (${hint})` : ""}, got ${JSON.stringify(e.data) ?? String(e.data)}`;
+    }
     if (e.keyword === "pattern") message = `${JSON.stringify(e.data)} is not ${PATTERN_HINT[String(e.params.pattern)] ?? `matching ${e.params.pattern}`}`;
     const path = e.keyword === "additionalProperties" ? [at, String(e.params.additionalProperty)].filter(Boolean).join(".") : at;
     return { cluster, file, path: path || undefined, rule: "spec-schema", severity: "error" as const, message };
   });
+}
+
+/**
+ * The first YAML error of a file as a user reads it: the line (prettyErrors is off, so it is counted here), the
+ * duplicated key by name, several documents said plainly.
+ */
+export function yamlErrorMessage(text: string, e: YAMLError, what: string): string {
+  if (e.code === "MULTIPLE_DOCS" || /multiple documents|Source contains multiple/i.test(e.message)) return `file holds several YAML documents; ${what} is one document`;
+  const at = e.pos?.[0];
+  const line = e.linePos?.[0]?.line ?? (typeof at === "number" ? text.slice(0, at).split("\n").length : undefined);
+  const where = line ? ` at line ${line}` : "";
+  if (e.code === "DUPLICATE_KEY" && typeof at === "number") {
+    const key = /^\s*(?:"([^"\n]*)"|'([^'\n]*)'|([^:\n]*?))\s*:/.exec(text.slice(at));
+    const name = key?.[1] ?? key?.[2] ?? key?.[3];
+    if (name) return `YAML error${where}: key "${name}" appears more than once in the same mapping; keep one`;
+  }
+  return `YAML error${where}: ${e.message.split("\n")[0]}`;
 }
 
 /** Parses cluster.yaml text. Rejects over-large files, several documents, duplicate keys and alias bombs. */
@@ -62,12 +83,7 @@ export function parseSpecText(text: string, file?: string): ParseResult {
   if (Buffer.byteLength(text, "utf8") > LIMITS.specBytes) return bad(`file is larger than ${LIMITS.specBytes} bytes; a cluster spec is a few hundred bytes`);
   if (text.includes("\uFFFD")) return bad("file is not valid UTF-8");
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
-  if (doc.errors.length > 0) {
-    const e = doc.errors[0]!;
-    const line = e.linePos?.[0]?.line;
-    const multi = e.code === "MULTIPLE_DOCS" || /multiple documents|Source contains multiple/i.test(e.message);
-    return bad(multi ? "file holds several YAML documents; a cluster spec is one document" : `YAML error${line ? ` at line ${line}` : ""}: ${e.message.split("\n")[0]}`);
-  }
+  if (doc.errors.length > 0) return bad(yamlErrorMessage(text, doc.errors[0]!, "a cluster spec"));
   let data: unknown;
   try {
     data = doc.toJS({ maxAliasCount: 50 });

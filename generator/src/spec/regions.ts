@@ -42,7 +42,7 @@ export const REGION_AZ_LETTERS: Readonly<Record<string, string>> = {
 export const knownRegions = (): string[] => Object.keys(REGION_AZ_LETTERS).sort();
 
 export function zonesOf(region: string): string[] | undefined {
-  const letters = REGION_AZ_LETTERS[region];
+  const letters = Object.hasOwn(REGION_AZ_LETTERS, region) ? REGION_AZ_LETTERS[region] : undefined;
   return letters ? [...letters].map((l) => `${region}${l}`) : undefined;
 }
 

@@ -22,7 +22,9 @@ async function wrap<T>(what: string, fn: () => Promise<T>): Promise<T> {
 export async function isRepository(cwd: string): Promise<boolean> {
   try {
     return await git(cwd).checkIsRepo();
-  } catch {
+  } catch (e) {
+    const msg = (e as Error).message ?? "";
+    if (/ENOENT|spawn git/.test(msg)) throw new ToolError("git is not installed — install git (Debian: apt-get install git)", "git rev-parse");
     return false;
   }
 }

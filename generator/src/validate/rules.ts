@@ -69,6 +69,19 @@ export function clusterRules(rc: RenderedCluster, file: string): Finding[] {
     if (leaked) push(o, "", "no-key-material", `contains what looks like ${leaked}; never commit credentials`);
   }
 
+  // One namespace per cluster: the Argo CD project allows only the cluster's namespace, and CAPI resolves every
+  // reference inside the Cluster's namespace (internal/webhooks/cluster.go, refs carry no namespace).
+  const theCluster = objs.find((o) => is(o, CORE, "Cluster"));
+  const clusterNs = theCluster?.metadata?.namespace;
+  if (theCluster && typeof clusterNs === "string")
+    for (const o of objs) {
+      const ns = o.metadata?.namespace;
+      if (o.kind === "Namespace" && group(o) === "") {
+        if (o.metadata?.name !== clusterNs) push(o, "metadata.name", "namespace-mismatch", `a cluster overlay may only create its own namespace "${clusterNs}"`);
+      } else if (ns !== clusterNs)
+        push(o, "metadata.namespace", "namespace-mismatch", `${ns === undefined ? "has no namespace" : `is in namespace "${String(ns)}"`}, but the cluster's objects live in "${clusterNs}"`);
+    }
+
   // KubeadmControlPlane (controlplane/kubeadm/internal/webhooks/kubeadmcontrolplane.go).
   const kcp = objs.find((o) => is(o, CP, "KubeadmControlPlane"));
   let cpVersion: semver.SemVer | undefined;

@@ -1,0 +1,520 @@
+/**
+ * The bad-input corpus: table-driven cases over every input surface — CLI flags, cluster.yaml, capi-gitops.yaml,
+ * the user-owned overlay clusters/<name>/kustomization.yaml, and the environment (tools, git state, file system).
+ * Each case runs the real CLI as a child process on its own copy of one baseline repository and asserts: the
+ * documented exit code, a message that names the flag or file and the field (in stderr; for `validate`, whose report
+ * is its output, in stdout), no stack trace, and a repository byte-identical to before (files, directories, git).
+ */
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { chmod, cp, lstat, mkdir, mkdtemp, readdir, readFile, rm, symlink, unlink, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { execa } from "execa";
+import pLimit from "p-limit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { generateCommand } from "../src/commands/generate.js";
+import { newClusterCommand } from "../src/commands/new-cluster.js";
+import { ROOT, tempDir } from "./helpers.js";
+
+const CLI = path.join(ROOT, "generator", "src", "cli.ts");
+const CONFIG = "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\nrepoURL: https://git.example.com/platform/capi-gitops.git\nbranch: main\ngitops: argocd\n";
+const SPEC = "clusters/demo/cluster.yaml";
+const OVERLAY = "clusters/demo/kustomization.yaml";
+const STACK = /\n\s+at .+:\d+:\d+\)?|internal error/;
+/** Child processes at a time: each is a node process with tsx (and kustomize, kubeconform for validate). */
+const run = pLimit(Math.max(2, Math.min(4, os.availableParallelism())));
+
+type Surface = "flags" | "cluster.yaml" | "capi-gitops.yaml" | "overlay" | "environment";
+interface Ctx {
+  /** The case's repository (a copy of the baseline). */
+  repo: string;
+  /** A scratch folder beside it (outside the repository). */
+  scratch: string;
+}
+type Setup = (c: Ctx) => Promise<void | (() => Promise<void>)>;
+interface Case {
+  surface: Surface;
+  name: string;
+  /** CLI arguments (command first); `--repo <repo>` is appended unless `repoFlag` is false. */
+  args: string[] | ((c: Ctx) => string[]);
+  repoFlag?: false;
+  exit: 1 | 2;
+  /** Texts that must appear in the message: the flag or file, the field, what to do. */
+  says: (string | RegExp)[];
+  /** Where the message is: stderr, except for validate's report (stdout). */
+  stream?: "stdout" | "stderr";
+  env?: (c: Ctx) => Record<string, string>;
+  /** Prepares the case's repository; may return an undo step run after the repository is compared. */
+  setup?: Setup;
+  /** A further check after the run (e.g. nothing appeared outside the repository); returns a problem or undefined. */
+  after?: (c: Ctx) => Promise<string | undefined>;
+  /** A reason to skip, known after beforeAll (e.g. no way to make a folder read-only). */
+  skip?: () => string | undefined;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Helpers for building cases
+
+const exists = (p: string) => lstat(p).then(() => true, () => false);
+const put = (rel: string, content: string | Buffer) => async (c: Ctx) => {
+  await mkdir(path.dirname(path.join(c.repo, rel)), { recursive: true });
+  await writeFile(path.join(c.repo, rel), content);
+};
+/** Replaces `from` in a file, failing the case if it is not there (no case may silently test nothing). */
+const edit = (rel: string, from: string | RegExp, to: string) => async (c: Ctx) => {
+  const file = path.join(c.repo, rel);
+  const text = await readFile(file, "utf8");
+  const next = text.replace(from, to);
+  if (next === text) throw new Error(`case setup: ${String(from)} not found in ${rel}`);
+  await writeFile(file, next);
+};
+const all =
+  (...steps: Setup[]) =>
+  async (c: Ctx) => {
+    const undo: (() => Promise<void>)[] = [];
+    for (const s of steps) {
+      const u = await s(c);
+      if (u) undo.push(u);
+    }
+    return async () => {
+      for (const u of undo.reverse()) await u();
+    };
+  };
+
+const git = (cwd: string, ...args: string[]) => execa("git", ["-c", "user.name=corpus", "-c", "user.email=corpus@example.com", "-c", "commit.gpgsign=false", ...args], { cwd });
+/** The case's repository as a git repository with one commit of everything. */
+const gitInit = (opts: { commit?: boolean } = {}) => async (c: Ctx) => {
+  await git(c.repo, "init", "-q", "-b", "main");
+  for (const [k, v] of [["user.name", "corpus"], ["user.email", "corpus@example.com"], ["commit.gpgsign", "false"]]) await git(c.repo, "config", k!, v!);
+  if (opts.commit === false) return;
+  await git(c.repo, "add", "-A");
+  await git(c.repo, "commit", "-q", "-m", "baseline");
+};
+const stageUnrelated = async (c: Ctx) => {
+  await writeFile(path.join(c.repo, "notes.txt"), "work in progress\n");
+  await git(c.repo, "add", "notes.txt");
+};
+
+/** A small executable script in the case's scratch folder; returns its path through the env callback. */
+const script = (name: string, body: string) => async (c: Ctx) => {
+  const p = path.join(c.scratch, name);
+  await writeFile(p, `#!/bin/sh\n${body}\n`);
+  await chmod(p, 0o755);
+};
+
+/** How this machine can make a folder unwritable: chmod for ordinary users; a read-only bind mount for root. */
+let readOnlyHow: "chmod" | "bind" | undefined;
+let readOnlyWhyNot = "";
+const mounts = new Set<string>();
+const readOnly = (rel: string) => async (c: Ctx) => {
+  const dir = path.join(c.repo, rel);
+  if (readOnlyHow === "chmod") {
+    await chmod(dir, 0o555);
+    return async () => void (await chmod(dir, 0o755));
+  }
+  execFileSync("mount", ["--bind", dir, dir]);
+  mounts.add(dir);
+  execFileSync("mount", ["-o", "remount,bind,ro", dir]);
+  return async () => {
+    execFileSync("umount", [dir]);
+    mounts.delete(dir);
+  };
+};
+const needsReadOnly = () => (readOnlyHow ? undefined : readOnlyWhyNot);
+
+// Cases by command.
+const newCluster = (name: string, args: string[], flag: string, ...more: (string | RegExp)[]): Case => ({
+  surface: "flags",
+  name: `new-cluster ${name}`,
+  args: ["new-cluster", ...args, "--yes"],
+  exit: 1,
+  says: [flag, "nothing was written", ...more],
+});
+const R = ["--region", "ap-northeast-2"];
+const X = ["--name", "x", ...R];
+
+const spec = (name: string, change: Setup, says: (string | RegExp)[], command: "generate" | "validate" = "generate"): Case => ({
+  surface: "cluster.yaml",
+  name: `${command} with cluster.yaml ${name}`,
+  setup: change,
+  args: command === "validate" ? ["validate", "--skip-cel"] : ["generate"],
+  exit: 1,
+  stream: command === "validate" ? "stdout" : "stderr",
+  says: [SPEC, ...says, ...(command === "generate" ? ["nothing was written"] : [])],
+});
+const specEdit = (from: string | RegExp, to: string) => edit(SPEC, from, to);
+
+const config = (name: string, content: string | Buffer | Setup, says: (string | RegExp)[], command: "generate" | "validate" | "new-cluster" = "generate"): Case => ({
+  surface: "capi-gitops.yaml",
+  name: `${command} with capi-gitops.yaml ${name}`,
+  setup: typeof content === "function" ? content : put("capi-gitops.yaml", content),
+  args: command === "validate" ? ["validate", "--skip-cel"] : command === "new-cluster" ? ["new-cluster", ...X, "--yes"] : ["generate"],
+  exit: 1,
+  stream: command === "validate" ? "stdout" : "stderr",
+  says: ["capi-gitops.yaml", ...says],
+});
+const CFG = "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\n";
+
+const overlay = (name: string, setup: Setup, says: (string | RegExp)[]): Case => ({
+  surface: "overlay",
+  name: `validate with ${name}`,
+  setup,
+  args: ["validate", "--skip-cel"],
+  exit: 1,
+  stream: "stdout",
+  says,
+});
+const kustomization = (...lines: string[]) => put(OVERLAY, ["apiVersion: kustomize.config.k8s.io/v1beta1", "kind: Kustomization", ...lines, ""].join("\n"));
+
+const ALIAS_BOMB = ["x-a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]", ..."bcdefghi".split("").map((l, i) => `x-${l}: &${l} [${Array(9).fill(`*${"abcdefghi"[i]}`).join(", ")}]`)].join("\n") + "\n";
+
+// ---------------------------------------------------------------------------------------------------------------
+// The corpus
+
+const CASES: Case[] = [
+  // --- CLI flags: new-cluster -----------------------------------------------------------------------------------
+  newCluster("name with uppercase", ["--name", "Demo2", ...R], "--name"),
+  newCluster("name with an underscore", ["--name", "my_cluster", ...R], "--name"),
+  newCluster("name with unicode", ["--name", "clüster", ...R], "--name"),
+  newCluster("name ..", ["--name", "..", ...R], "--name"),
+  newCluster("name with a slash", ["--name", "a/b", ...R], "--name"),
+  newCluster("name as an absolute path", ["--name", "/etc/cron.d", ...R], "--name"),
+  newCluster("empty name", ["--name", "", ...R], "--name"),
+  newCluster("name of 41 characters", ["--name", "a".repeat(41), ...R], "--name", "40"),
+  newCluster("missing --name", [...R], "--name", "required"),
+  newCluster("unknown region", ["--name", "x", "--region", "mars-1"], "--region", "ap-northeast-2"),
+  newCluster("missing --region", ["--name", "x"], "--region", "required"),
+  newCluster("zone of another region", [...X, "--zones", "us-east-1a"], "--zones", "us-east-1a"),
+  newCluster("duplicate zones", [...X, "--zones", "ap-northeast-2a,ap-northeast-2a"], "--zones"),
+  newCluster("malformed Kubernetes version", [...X, "--kubernetes-version", "1.34"], "--kubernetes-version", "v1.34.2"),
+  newCluster("zero control-plane replicas", [...X, "--control-plane-replicas", "0"], "--control-plane-replicas"),
+  newCluster("negative control-plane replicas", [...X, "--control-plane-replicas=-1"], "--control-plane-replicas"),
+  { surface: "flags", name: "new-cluster negative number as a separate argument", args: ["new-cluster", ...X, "--control-plane-replicas", "-1", "--yes"], exit: 2, says: ["--control-plane-replicas", "--control-plane-replicas=-"] },
+  newCluster("even control-plane replicas", [...X, "--control-plane-replicas", "2"], "--control-plane-replicas", "odd"),
+  newCluster("fractional control-plane replicas", [...X, "--control-plane-replicas", "3.5"], "--control-plane-replicas", "whole number"),
+  newCluster("pool min-size > max-size", [...X, "--pool", "name=a,min-size=5,max-size=2"], "--pool", "minSize"),
+  newCluster("pool unknown key", [...X, "--pool", "name=a,color=red"], "--pool", "color=red"),
+  newCluster("pool without a name", [...X, "--pool", "min-size=1"], "--pool", "name="),
+  newCluster("pool autoscaling=maybe", [...X, "--pool", "name=a,autoscaling=maybe"], "--pool autoscaling", "true or false"),
+  newCluster("pool newer than the control plane", [...X, "--kubernetes-version", "v1.33.0", "--pool", "name=a,kubernetes-version=v1.34.0"], "--pool", "newer"),
+  newCluster("malformed VPC CIDR", [...X, "--vpc-cidr", "10.0.0.0/33"], "--vpc-cidr", "10.0.0.0/16"),
+  newCluster("pod CIDR overlapping the VPC", [...X, "--vpc-cidr", "10.0.0.0/16", "--pod-cidr", "10.0.0.0/20"], "--pod-cidr", "overlaps"),
+  { surface: "flags", name: "new-cluster unknown flag", args: ["new-cluster", ...X, "--bogus", "--yes"], exit: 2, says: ["--bogus", "--help"] },
+
+  // --- CLI flags: generate, validate, remove-cluster, diff -------------------------------------------------------
+  { surface: "flags", name: "generate with a flag of another command", args: ["generate", "--name", "x"], exit: 2, says: ["--name"] },
+  {
+    surface: "flags",
+    name: "generate --repo that does not exist",
+    args: (c) => ["generate", "--repo", path.join(c.scratch, "nope")],
+    repoFlag: false,
+    exit: 2,
+    says: ["nope", /no such|does not exist|--repo/i],
+    after: async (c) => ((await exists(path.join(c.scratch, "nope"))) ? "the missing --repo folder was created" : undefined),
+  },
+  { surface: "flags", name: "validate --format xml", args: ["validate", "--format", "xml"], exit: 2, says: ["--format", "text"] },
+  { surface: "flags", name: "validate an unknown cluster", args: ["validate", "--skip-cel", "nosuch"], exit: 1, stream: "stdout", says: ["nosuch", "clusters/nosuch/cluster.yaml"] },
+  { surface: "flags", name: "validate a cluster name that escapes clusters/", args: ["validate", "--skip-cel", "../../etc"], exit: 1, stream: "stdout", says: ["../../etc"] },
+  { surface: "flags", name: "remove-cluster without --name", args: ["remove-cluster"], exit: 1, says: ["--name", "required", "nothing was removed"] },
+  { surface: "flags", name: "remove-cluster --name ../../etc", args: ["remove-cluster", "--name", "../../etc"], exit: 1, says: ["--name", "../../etc", "nothing was removed"] },
+  { surface: "flags", name: "remove-cluster of a cluster that does not exist", args: ["remove-cluster", "--name", "nosuch"], exit: 1, says: ["--name", "clusters/nosuch", "nothing was removed"] },
+  { surface: "flags", name: "diff without --base", args: ["diff"], exit: 2, says: ["--base", "required"] },
+  { surface: "flags", name: "diff --format html", args: ["diff", "--base", "HEAD", "--format", "html"], exit: 2, says: ["--format", "markdown"] },
+  { surface: "flags", name: "diff --base that is no commit", setup: gitInit(), args: ["diff", "--base", "no-such-ref"], exit: 2, says: ["--base", "no-such-ref"] },
+  {
+    surface: "flags",
+    name: "diff --base that looks like an option",
+    setup: gitInit(),
+    args: (c) => ["diff", `--base=--output=${path.join(c.scratch, "pwned")}`],
+    exit: 2,
+    says: ["--base"],
+    after: async (c) => ((await exists(path.join(c.scratch, "pwned"))) ? "git took --base as an option and wrote a file" : undefined),
+  },
+
+  // --- cluster.yaml ---------------------------------------------------------------------------------------------
+  spec("even control-plane replicas", specEdit("replicas: 1", "replicas: 2"), ["controlPlane.replicas", "odd"]),
+  spec("replicas as a word", specEdit("replicas: 1", "replicas: three"), ["controlPlane.replicas", "integer"]),
+  spec("a name that differs from its directory", specEdit("name: demo\n", "name: other\n"), ["name", "clusters/demo"]),
+  spec("an unknown region", specEdit("region: ap-northeast-2", "region: mars-1"), ["region", "ap-northeast-2"]),
+  spec("a zone of another region", specEdit(/availabilityZones:\n {2}- ap-northeast-2a/, "availabilityZones:\n  - us-east-1a"), ["availabilityZones.0", "us-east-1a"]),
+  spec("duplicate zones", specEdit(/availabilityZones:\n {2}- ap-northeast-2a\n {2}- ap-northeast-2b/, "availabilityZones:\n  - ap-northeast-2a\n  - ap-northeast-2a"), ["availabilityZones"]),
+  spec("a malformed VPC CIDR", specEdit("vpcCidr: 10.0.0.0/16", "vpcCidr: 10.0.0.0/33"), ["network.vpcCidr"]),
+  spec("a pod CIDR overlapping the VPC", specEdit("podCidr: 192.168.0.0/16", "podCidr: 10.0.128.0/17"), ["network.podCidr", "overlaps"]),
+  spec("a malformed Kubernetes version", specEdit("kubernetesVersion: v1.34.2", "kubernetesVersion: 1.34"), ["kubernetesVersion", "v1.34.2"]),
+  spec("a pool newer than the control plane", specEdit("    autoscaling: true", "    kubernetesVersion: v1.35.0\n    autoscaling: true"), ["nodePools.0.kubernetesVersion", "newer"]),
+  spec("pool minSize > maxSize", specEdit("minSize: 1", "minSize: 7"), ["nodePools.0.minSize", "maxSize"]),
+  spec("an unknown field", specEdit("profile: dev", "profile: dev\nprofle: prod"), ["profle", "unknown field"]),
+  spec("a YAML alias bomb", async (c) => void (await writeFile(path.join(c.repo, SPEC), ALIAS_BOMB + (await readFile(path.join(c.repo, SPEC), "utf8")))), ["aliases"]),
+  spec("a duplicate key", specEdit("profile: dev\n", "profile: dev\nregion: eu-west-1\n"), ["region", /more than once|unique|duplicate/i, "line"]),
+  spec("several documents", async (c) => void (await writeFile(path.join(c.repo, SPEC), `${await readFile(path.join(c.repo, SPEC), "utf8")}---\nname: second\n`)), ["several YAML documents"]),
+  spec("non-UTF-8 bytes", async (c) => {
+    const text = await readFile(path.join(c.repo, SPEC));
+    await writeFile(path.join(c.repo, SPEC), Buffer.concat([text, Buffer.from("# caf"), Buffer.from([0xe9, 0xff, 0xfe]), Buffer.from("\n")]));
+  }, ["UTF-8"]),
+  spec("over the size limit", async (c) => void (await writeFile(path.join(c.repo, SPEC), `${await readFile(path.join(c.repo, SPEC), "utf8")}${"# padding padding padding padding padding padding padding padding\n".repeat(1200)}`)), ["bytes", /larger|limit/]),
+  spec("empty", put(SPEC, ""), ["mapping"]),
+  spec("tabs for indentation", specEdit("controlPlane:\n  replicas: 1", "controlPlane:\n\treplicas: 1"), ["YAML error", "line"]),
+  spec("a symbolic link to /etc/passwd", async (c) => {
+    await unlink(path.join(c.repo, SPEC));
+    await symlink("/etc/passwd", path.join(c.repo, SPEC));
+  }, ["symbolic link"]),
+  spec("a directory instead of a file", async (c) => {
+    await unlink(path.join(c.repo, SPEC));
+    await mkdir(path.join(c.repo, SPEC));
+  }, [/directory|not a (regular )?file/i]),
+  {
+    surface: "cluster.yaml",
+    name: "generate with a second cluster.yaml whose namespace another cluster uses",
+    setup: async (c) => {
+      const text = await readFile(path.join(c.repo, SPEC), "utf8");
+      await put("clusters/other/cluster.yaml", text.replace("name: demo\n", "name: other\n").replace("vpcCidr: 10.0.0.0/16", "vpcCidr: 10.1.0.0/16"))(c);
+    },
+    args: ["generate"],
+    exit: 1,
+    says: ["clusters/other/cluster.yaml", "namespace", '"demo"', "nothing was written"],
+  },
+  spec("even control-plane replicas", specEdit("replicas: 1", "replicas: 2"), ["controlPlane.replicas", "odd"], "validate"),
+  spec("a duplicate key", specEdit("profile: dev\n", "profile: dev\nprofile: prod\n"), ["profile", /more than once|unique|duplicate/i], "validate"),
+
+  // --- capi-gitops.yaml -----------------------------------------------------------------------------------------
+  config("with an http:// repoURL", `${CFG}repoURL: http://git.example.com/x.git\n`, ["repoURL"]),
+  config("without repoURL", CFG, ["repoURL", "required"]),
+  config("with an unknown GitOps engine", `${CFG}repoURL: https://git.example.com/x.git\ngitops: jenkins\n`, ["gitops", "argocd", "flux"]),
+  config("with an unknown field", `${CFG}repoURL: https://git.example.com/x.git\ngitopz: flux\n`, ["gitopz", "unknown field"]),
+  config("with malformed YAML", `${CFG}repoURL: [https://git.example.com/x.git\n`, ["YAML error"]),
+  config("with a duplicate key", `${CFG}repoURL: https://git.example.com/x.git\nrepoURL: https://git.example.com/y.git\n`, ["repoURL", /more than once|unique|duplicate/i]),
+  config("with several documents", `${CFG}repoURL: https://git.example.com/x.git\n---\n${CFG}`, ["several YAML documents"]),
+  config("that is empty", "", [/mapping|apiVersion/]),
+  config("with a YAML alias bomb", `${ALIAS_BOMB}${CFG}repoURL: https://git.example.com/x.git\n`, ["aliases"]),
+  config("with non-UTF-8 bytes", Buffer.concat([Buffer.from(`${CFG}repoURL: https://git.example.com/x.git\n# caf`), Buffer.from([0xe9, 0x0a])]), ["UTF-8"]),
+  config("over the size limit", `${CFG}repoURL: https://git.example.com/x.git\n${"# padding padding padding padding padding padding padding padding\n".repeat(1200)}`, ["bytes"]),
+  config("that is a directory", async (c) => {
+    await unlink(path.join(c.repo, "capi-gitops.yaml"));
+    await mkdir(path.join(c.repo, "capi-gitops.yaml"));
+  }, [/directory|not a (regular )?file|cannot read/i]),
+  config("with an http:// repoURL", `${CFG}repoURL: http://git.example.com/x.git\n`, ["repoURL"], "validate"),
+  config("with an unknown GitOps engine", `${CFG}repoURL: https://git.example.com/x.git\ngitops: jenkins\n`, ["gitops", "nothing was written"], "new-cluster"),
+
+  // --- the user-owned overlay clusters/demo/kustomization.yaml ----------------------------------------------------
+  overlay("a resource path escaping the repository (../../../etc)", kustomization("resources:", "  - generated", "  - ../../../etc"), [OVERLAY, "../../../etc"]),
+  overlay("a resource path escaping the repository into a real kustomization", async (c) => {
+    // A kustomization beside the repository: kustomize loads directories outside the root, so we must refuse it.
+    await mkdir(path.join(c.scratch, "outside"), { recursive: true });
+    await writeFile(path.join(c.scratch, "outside", "kustomization.yaml"), "resources:\n  - cm.yaml\n");
+    await writeFile(path.join(c.scratch, "outside", "cm.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: smuggled\n  namespace: demo\ndata:\n  a: b\n");
+    await kustomization("resources:", "  - generated", `  - ${path.relative(path.join(c.repo, "clusters/demo"), path.join(c.scratch, "outside"))}`)(c);
+  }, [OVERLAY, "outside"]),
+  overlay("an absolute resource path", kustomization("resources:", "  - generated", "  - /etc/passwd"), [OVERLAY, "/etc/passwd"]),
+  overlay("a resource file that does not exist", kustomization("resources:", "  - generated", "  - missing.yaml"), [OVERLAY, "missing.yaml"]),
+  overlay("a patch file that does not exist", kustomization("resources:", "  - generated", "patches:", "  - path: replicas-patch.yaml"), [OVERLAY, "replicas-patch.yaml"]),
+  overlay("malformed YAML in the overlay", put(OVERLAY, "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [generated\n"), [OVERLAY, "kustomize build failed"]),
+  overlay("a patch that makes the control plane even", kustomization("resources:", "  - generated", "patches:", "  - target: {kind: KubeadmControlPlane}", "    patch: |-", "      - op: replace", "        path: /spec/replicas", "        value: 2"), ["KubeadmControlPlane", "spec.replicas", "odd"]),
+  overlay("a patch that sets an AWSCluster region named constructor", kustomization("resources:", "  - generated", "patches:", "  - target: {kind: AWSCluster}", "    patch: |-", "      - op: replace", "        path: /spec/region", "        value: constructor"), ["AWSCluster", "spec.region", "constructor"]),
+  overlay("a patch that turns the pool zones into a string", kustomization("resources:", "  - generated", "patches:", "  - target: {kind: AWSMachinePool}", "    patch: |-", "      - op: replace", "        path: /spec/availabilityZones", "        value: ap-northeast-2a"), ["AWSMachinePool", "spec.availabilityZones"]),
+  overlay("a Secret with data", all(put("clusters/demo/secret.yaml", "apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\ndata:\n  key: c2VjcmV0\n"), kustomization("resources:", "  - generated", "  - secret.yaml")), ["Secret/creds", "no-plaintext-secrets"]),
+  overlay("an object in another namespace", all(put("clusters/demo/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: elsewhere\n  namespace: kube-system\n"), kustomization("resources:", "  - generated", "  - cm.yaml")), ["ConfigMap/elsewhere", "namespace"]),
+  overlay("a hand-edited generated file", edit("clusters/demo/generated/kustomization.yaml", "namespace: demo", "namespace: demo-edited"), ["clusters/demo/generated/kustomization.yaml", "npm run generate"]),
+
+  // --- the environment: tools, git, file system -------------------------------------------------------------------
+  { surface: "environment", name: "new-cluster with CAPI_GITOPS_KUSTOMIZE at a missing path", args: ["new-cluster", ...X, "--yes"], env: () => ({ CAPI_GITOPS_KUSTOMIZE: "/nonexistent/kustomize" }), exit: 2, says: ["CAPI_GITOPS_KUSTOMIZE", "npm run setup"] },
+  { surface: "environment", name: "validate with CAPI_GITOPS_KUSTOMIZE at a missing path", args: ["validate", "--skip-cel"], env: () => ({ CAPI_GITOPS_KUSTOMIZE: "/nonexistent/kustomize" }), exit: 2, says: ["CAPI_GITOPS_KUSTOMIZE", "npm run setup"] },
+  { surface: "environment", name: "validate with CAPI_GITOPS_KUBECONFORM at a missing path", args: ["validate", "--skip-cel"], env: () => ({ CAPI_GITOPS_KUBECONFORM: "/nonexistent/kubeconform" }), exit: 2, says: ["CAPI_GITOPS_KUBECONFORM", "npm run setup"] },
+  { surface: "environment", name: "validate with CAPI_GITOPS_KUBECTL_VALIDATE at a missing path", args: ["validate"], env: () => ({ CAPI_GITOPS_KUBECTL_VALIDATE: "/nonexistent/kubectl-validate" }), exit: 2, says: ["CAPI_GITOPS_KUBECTL_VALIDATE", "npm run setup"] },
+  { surface: "environment", name: "validate with CAPI_GITOPS_KUBECONFORM at a file that is not executable", setup: async (c) => void (await writeFile(path.join(c.scratch, "kubeconform"), "not a program\n")), args: ["validate", "--skip-cel"], env: (c) => ({ CAPI_GITOPS_KUBECONFORM: path.join(c.scratch, "kubeconform") }), exit: 2, says: ["CAPI_GITOPS_KUBECONFORM", "not an executable"] },
+  {
+    surface: "environment",
+    name: "validate with a kubeconform of another version",
+    setup: script("kubeconform", 'case "$1" in -v|--version|version) echo "v0.6.1"; exit 0;; esac\necho "v0.6.1"\nexit 0'),
+    args: ["validate", "--skip-cel"],
+    env: (c) => ({ CAPI_GITOPS_KUBECONFORM: path.join(c.scratch, "kubeconform") }),
+    exit: 2,
+    says: ["kubeconform", "v0.7.0"],
+  },
+  {
+    surface: "environment",
+    name: "validate with a kubeconform that crashes",
+    // Answers the version probe like the pinned release, then crashes on the real work.
+    setup: script("kubeconform", 'case "$1" in -v|--version|version) echo "v0.7.0"; exit 0;; esac\necho "fatal error: unexpected signal during runtime execution" >&2\nexit 2'),
+    args: ["validate", "--skip-cel"],
+    env: (c) => ({ CAPI_GITOPS_KUBECONFORM: path.join(c.scratch, "kubeconform") }),
+    exit: 2,
+    says: ["kubeconform", "unexpected signal"],
+  },
+  {
+    surface: "environment",
+    name: "new-cluster with a kustomize of another version",
+    setup: script("kustomize", 'case "$1" in version) echo "v4.5.7"; exit 0;; esac\necho "v4.5.7"\nexit 0'),
+    args: ["new-cluster", ...X, "--yes"],
+    env: (c) => ({ CAPI_GITOPS_KUSTOMIZE: path.join(c.scratch, "kustomize") }),
+    exit: 2,
+    says: ["kustomize", "v5.8.1"],
+  },
+  { surface: "environment", name: "new-cluster --branch with git missing from PATH", setup: gitInit(), args: ["new-cluster", ...X, "--branch", "--yes"], env: () => ({ PATH: "" }), exit: 2, says: ["git", /not installed|not found/] },
+  { surface: "environment", name: "new-cluster --branch outside a git repository", args: ["new-cluster", ...X, "--branch", "--yes"], exit: 1, says: ["--branch", "not a git repository", "nothing was written"] },
+  { surface: "environment", name: "new-cluster --branch with unrelated staged changes", setup: all(gitInit(), stageUnrelated), args: ["new-cluster", ...X, "--branch", "--yes"], exit: 1, says: ["--branch", "notes.txt", "nothing was written"] },
+  { surface: "environment", name: "remove-cluster --branch with unrelated staged changes", setup: all(gitInit(), stageUnrelated), args: ["remove-cluster", "--name", "demo", "--branch"], exit: 1, says: ["--branch", "notes.txt", "nothing was written"] },
+  { surface: "environment", name: "new-cluster --branch in a repository without commits", setup: gitInit({ commit: false }), args: ["new-cluster", ...X, "--branch", "--yes"], exit: 1, says: ["--branch", "commit", "nothing was written"] },
+  { surface: "environment", name: "new-cluster --branch when the branch exists", setup: all(gitInit(), async (c) => void (await git(c.repo, "branch", "cluster/x"))), args: ["new-cluster", ...X, "--branch", "--yes"], exit: 1, says: ["--branch", "cluster/x", "already exists"] },
+  { surface: "environment", name: "new-cluster --push to a remote that does not exist", setup: gitInit(), args: ["new-cluster", ...X, "--push", "upstream", "--yes"], exit: 1, says: ["--push", "upstream"] },
+  { surface: "environment", name: "diff outside a git repository", args: ["diff", "--base", "main"], exit: 2, says: ["git repository"] },
+  { surface: "environment", name: "validate --changed-since outside a git repository", args: ["validate", "--skip-cel", "--changed-since", "main"], exit: 2, says: ["--changed-since", "git repository"] },
+  { surface: "environment", name: "validate --changed-since a ref that does not exist", setup: gitInit(), args: ["validate", "--skip-cel", "--changed-since", "no-such-ref"], exit: 2, says: ["--changed-since", "no-such-ref"] },
+  { surface: "environment", name: "new-cluster into a read-only clusters/", setup: readOnly("clusters"), skip: needsReadOnly, args: ["new-cluster", ...X, "--yes"], exit: 2, says: ["clusters", /read-only|not writable|permission/i] },
+  { surface: "environment", name: "generate into a read-only clusters/", setup: all(specEdit("instanceType: t3.large\nnodePools", "instanceType: m6i.large\nnodePools"), readOnly("clusters")), skip: needsReadOnly, args: ["generate"], exit: 2, says: ["clusters/demo", /read-only|not writable|permission/i] },
+  { surface: "environment", name: "remove-cluster in a read-only clusters/", setup: readOnly("clusters"), skip: needsReadOnly, args: ["remove-cluster", "--name", "demo"], exit: 2, says: ["clusters", /read-only|not writable|permission/i] },
+];
+
+// ---------------------------------------------------------------------------------------------------------------
+
+let work: string;
+let baseline: string;
+let cleanup: () => Promise<void>;
+const passed = new Set<string>();
+const skipped = new Set<string>();
+
+/**
+ * The repository's state: every path with its type and mode (folders too, so an empty staging folder left behind
+ * counts), the raw bytes of every file (like helpers' treeHash, which reads UTF-8, but byte for byte), and in a git
+ * repository its refs, HEAD, status and worktrees. Not compared: .git itself and validate's content cache
+ * (.capi-gitops-cache/ at the root, which validate is meant to write).
+ */
+async function snapshot(dir: string): Promise<string> {
+  const entries: string[] = [];
+  const bytes = createHash("sha256");
+  async function walk(d: string): Promise<void> {
+    for (const e of (await readdir(d, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      if (e.name === ".git" || (d === dir && e.name === ".capi-gitops-cache")) continue;
+      const p = path.join(d, e.name);
+      const st = await lstat(p);
+      entries.push(`${path.relative(dir, p)} ${st.isDirectory() ? "dir" : st.isSymbolicLink() ? "link" : "file"} ${(st.mode & 0o7777).toString(8)}`);
+      if (st.isFile()) bytes.update(path.relative(dir, p)).update(await readFile(p));
+      if (st.isDirectory()) await walk(p);
+    }
+  }
+  await walk(dir);
+  let gitState = "";
+  if (await lstat(path.join(dir, ".git")).then(() => true, () => false)) {
+    const refs = await git(dir, "for-each-ref", "--format=%(refname) %(objectname)");
+    const head = await git(dir, "symbolic-ref", "-q", "HEAD").catch(() => ({ stdout: "detached" }));
+    const status = await git(dir, "status", "--porcelain=v1", "--untracked-files=all");
+    const worktrees = await git(dir, "worktree", "list", "--porcelain");
+    gitState = [refs.stdout, head.stdout, status.stdout, worktrees.stdout].join("\n--\n");
+  }
+  return [entries.join("\n"), bytes.digest("hex"), gitState].join("\n==\n");
+}
+
+beforeAll(async () => {
+  const t = await tempDir("capi-gitops-corpus-");
+  work = t.dir;
+  cleanup = t.cleanup;
+  baseline = path.join(work, "baseline");
+  await mkdir(baseline);
+  await writeFile(path.join(baseline, "capi-gitops.yaml"), CONFIG);
+  await newClusterCommand({ cwd: baseline, flags: { name: "demo", region: "ap-northeast-2" }, log: () => {}, interactive: false });
+  await generateCommand({ cwd: baseline, log: () => {} });
+
+  // Can this process make a folder unwritable? chmod does not stop root; a read-only bind mount does, if allowed.
+  if (process.getuid?.() !== 0) readOnlyHow = "chmod";
+  else {
+    const probe = path.join(work, "ro-probe");
+    await mkdir(probe);
+    try {
+      execFileSync("mount", ["--bind", probe, probe], { stdio: "ignore" });
+      try {
+        execFileSync("mount", ["-o", "remount,bind,ro", probe], { stdio: "ignore" });
+        const writable = await writeFile(path.join(probe, "x"), "").then(() => true, () => false);
+        if (!writable) readOnlyHow = "bind";
+        else readOnlyWhyNot = "running as root, and a read-only bind mount still accepts writes here";
+      } finally {
+        execFileSync("umount", [probe], { stdio: "ignore" });
+      }
+    } catch {
+      readOnlyWhyNot = "running as root (chmod does not stop root's writes) without the privilege to mount a read-only bind";
+    }
+  }
+});
+
+afterAll(async () => {
+  for (const m of mounts) {
+    try {
+      execFileSync("umount", [m], { stdio: "ignore" });
+    } catch {
+      /* already gone */
+    }
+  }
+  const total = CASES.length;
+  const ran = total - skipped.size;
+  const bySurface = Object.entries(CASES.reduce<Record<string, number>>((acc, c) => ({ ...acc, [c.surface]: (acc[c.surface] ?? 0) + 1 }), {}))
+    .map(([s, n]) => `${s} ${n}`)
+    .join(", ");
+  const failed = CASES.filter((c) => !passed.has(c.name) && !skipped.has(c.name)).map((c) => `  - [${c.surface}] ${c.name}`);
+  console.log(
+    [
+      `bad-input corpus: ${passed.size}/${ran} cases passed${skipped.size ? ` (${skipped.size} skipped: ${[...skipped].join("; ")})` : ""}; ${total} cases (${bySurface})`,
+      ...(failed.length ? ["failing:", ...failed] : []),
+    ].join("\n"),
+  );
+  await cleanup?.();
+});
+
+describe("the corpus itself", () => {
+  it("has at least 60 cases, unique names, and covers every surface", () => {
+    expect(CASES.length).toBeGreaterThanOrEqual(60);
+    expect(new Set(CASES.map((c) => c.name)).size).toBe(CASES.length);
+    expect(new Set(CASES.map((c) => c.surface))).toEqual(new Set(["flags", "cluster.yaml", "capi-gitops.yaml", "overlay", "environment"]));
+  });
+
+  // The cache stays off here so that the baseline every case copies holds nothing validate wrote.
+  it("the baseline repository validates cleanly (so every finding below comes from the case)", async () => {
+    const r = await run(() => execa(process.execPath, ["--import", "tsx", CLI, "validate", "--skip-cel", "--repo", baseline], { cwd: ROOT, reject: false, stdin: "ignore", env: { FORCE_COLOR: "0", CAPI_GITOPS_CACHE: "off" } }));
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+  });
+});
+
+describe.concurrent("bad-input corpus", () => {
+  for (const c of CASES) {
+    it(`[${c.surface}] ${c.name}`, async (t) => {
+      const why = c.skip?.();
+      if (why) {
+        skipped.add(c.name);
+        t.skip(why);
+      }
+      const scratch = await mkdtemp(path.join(work, "case-"));
+      const repo = path.join(scratch, "repo");
+      await cp(baseline, repo, { recursive: true, verbatimSymlinks: true });
+      const ctx: Ctx = { repo, scratch };
+      const undo = await c.setup?.(ctx);
+      try {
+        const before = await snapshot(repo);
+        const args = typeof c.args === "function" ? c.args(ctx) : c.args;
+        const r = await run(() =>
+          execa(process.execPath, ["--import", "tsx", CLI, ...args, ...(c.repoFlag === false ? [] : ["--repo", repo])], {
+            cwd: ROOT,
+            reject: false,
+            stdin: "ignore",
+            timeout: 60_000,
+            env: { FORCE_COLOR: "0", ...c.env?.(ctx) },
+          }),
+        );
+        const stdout = String(r.stdout);
+        const stderr = String(r.stderr);
+        const shown = `--- exit ${r.exitCode}\n--- stderr\n${stderr.slice(0, 3000)}\n--- stdout\n${stdout.slice(0, 3000)}`;
+        // Every broken promise of the case is listed, not only the first.
+        const problems: string[] = [];
+        if (r.exitCode !== c.exit) problems.push(`exit code ${r.exitCode}, expected ${c.exit}`);
+        const message = c.stream === "stdout" ? stdout : stderr;
+        for (const s of c.says) if (typeof s === "string" ? !message.includes(s) : !s.test(message)) problems.push(`${c.stream ?? "stderr"} does not say ${String(s)}`);
+        if (STACK.test(stderr) || STACK.test(stdout)) problems.push("a stack trace or internal error is printed");
+        if ((await snapshot(repo)) !== before) problems.push("the repository changed");
+        const extra = await c.after?.(ctx);
+        if (extra) problems.push(extra);
+        expect(problems, shown).toEqual([]);
+        passed.add(c.name);
+      } finally {
+        await undo?.();
+        await rm(scratch, { recursive: true, force: true }).catch(() => undefined);
+      }
+    });
+  }
+});

@@ -99,9 +99,18 @@ describe("dependencies", () => {
   });
 
   it("survives cycles, keeps missing files (a deleted file changes the build), and counts an unparseable kustomization", () => {
-    expect(dependencies("loop/x", memory(REPO))).toEqual({ dirs: ["loop/x", "loop/y"], files: ["loop/x/kustomization.yaml", "loop/y/kustomization.yaml", "loop/y/missing.yaml"] });
-    expect(dependencies("broken", memory(REPO))).toEqual({ dirs: ["broken"], files: ["broken/kustomization.yaml"] });
-    expect(dependencies("nothing", memory(REPO))).toEqual({ dirs: [], files: ["nothing/kustomization.yaml"] });
+    expect(dependencies("loop/x", memory(REPO))).toEqual({ dirs: ["loop/x", "loop/y"], files: ["loop/x/kustomization.yaml", "loop/y/kustomization.yaml", "loop/y/missing.yaml"], escapes: [] });
+    expect(dependencies("broken", memory(REPO))).toEqual({ dirs: ["broken"], files: ["broken/kustomization.yaml"], escapes: [] });
+    expect(dependencies("nothing", memory(REPO))).toEqual({ dirs: [], files: ["nothing/kustomization.yaml"], escapes: [] });
+  });
+
+  it("records references that leave the repository (validate's no-path-escape)", () => {
+    const repo = { "clusters/e/kustomization.yaml": "resources:\n  - ../../../outside\n  - /etc/x\npatches:\n  - path: ../../../p.yaml\n" };
+    expect(dependencies("clusters/e", memory(repo)).escapes).toEqual([
+      { file: "clusters/e/kustomization.yaml", ref: "../../../outside" },
+      { file: "clusters/e/kustomization.yaml", ref: "/etc/x" },
+      { file: "clusters/e/kustomization.yaml", ref: "../../../p.yaml" },
+    ]);
   });
 
   it.each([

@@ -84,6 +84,9 @@ webhook rules, CIDRs, zones, versions, names, secrets). Findings are grouped by 
   --skip-cel                  skip the kubectl-validate layer (CI never does)
   --changed-since <ref>       only the clusters affected by changes since <ref> (a change under base/ or overlays/
                               affects every cluster whose build reads it); management/ when it changed
+  --shard <i>/<n>             only shard i of n (1 ≤ i ≤ n) of the clusters, for a CI matrix: a cluster's shard is
+                              a stable hash of its name; shard 1 also checks what belongs to no cluster (management/,
+                              shared generated files); fleet rules still compare against every cluster
   --repo <dir>                repository root (default: current directory)
 
 Exit codes: 0 valid (warnings allowed), 1 invalid, 2 tool error.`,
@@ -132,7 +135,7 @@ const OPTIONS: Record<string, ParseArgsConfig["options"]> = {
   },
   generate: { ...COMMON },
   "remove-cluster": { ...COMMON, name: { type: "string" }, branch: { type: "boolean" }, push: { type: "string" } },
-  validate: { ...COMMON, format: { type: "string" }, "skip-cel": { type: "boolean" }, "changed-since": { type: "string" } },
+  validate: { ...COMMON, format: { type: "string" }, "skip-cel": { type: "boolean" }, "changed-since": { type: "string" }, shard: { type: "string" } },
   diff: { ...COMMON, base: { type: "string" }, format: { type: "string" } },
   setup: { ...COMMON, force: { type: "boolean" } },
   schemas: { ...COMMON },
@@ -191,11 +194,13 @@ async function main(argv: string[]): Promise<void> {
       const format = (s("format") ?? "text") as (typeof FORMATS)[number];
       if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(", ")}`);
       const tty = Boolean(process.stderr.isTTY);
-      const { validateCommand } = await import("./commands/validate.js");
+      const { parseShard, validateCommand } = await import("./commands/validate.js");
+      const shard = s("shard");
       const result = await validateCommand({
         cwd,
         clusters: positionals,
         changedSince: s("changed-since"),
+        shard: shard === undefined ? undefined : parseShard(shard),
         skipCel: Boolean(values["skip-cel"]),
         onProgress: tty ? (stage, done, total) => void process.stderr.write(`\r\x1b[K${stage} ${done}/${total}`) : undefined,
       });

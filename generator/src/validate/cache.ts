@@ -1,0 +1,386 @@
+/**
+ * The validate cache: what an external program (or the generator, for the drift check) computed, reused only when
+ * every input is byte-for-byte the same. It lives outside the repository (so it never shows up in Git, in a drift
+ * check or in a tree comparison): $CAPI_GITOPS_CACHE_DIR, else $XDG_CACHE_HOME/capi-gitops, else
+ * ~/.cache/capi-gitops; one folder per repository (by its real path), one entry per cluster (<name>.json), per
+ * management folder and per plan selection — so it holds at most that many entries and needs no eviction (a full
+ * run removes the entries of removed clusters); folders of repositories not validated for 14 days are removed.
+ *
+ * - render: a build's objects, keyed by the content of every file its `kustomize build` reads (the kustomization
+ *   closure, walked like repo/affected.ts does, plus which kustomization file names exist in each directory it
+ *   enters) and the identity of the kustomize binary. The walk is recorded; the next run re-hashes the recorded
+ *   files, and since the walk is a function of the kustomization files it lists, equal hashes mean an equal walk.
+ *   Builds that may read anything else are not cached: remote or out-of-repository references,
+ *   generators/transformers/validators, Helm, or any kustomization field this module does not know.
+ * - kubeconform / kubectl-validate: each program's raw result for a build, keyed by the exact bytes it was given,
+ *   the binary's identity and the schemas (resp. CRDs) it validates against, hashed by content.
+ * - plan: path and content hash of every file the generator owns, keyed by the specs and config as loaded, our
+ *   code (generator/src), package-lock.json, versions.json and the Node version.
+ *
+ * A binary's identity is its resolved real path, size, inode and modification/change times plus the version stamp
+ * `npm run setup` writes next to it: replacing a binary changes it. Findings are derived from the raw results on
+ * every run, so our rules are never cached. Writes are atomic (temporary file + rename); a damaged or foreign entry
+ * is a miss. Disable with CAPI_GITOPS_CACHE=off.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import { mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { parse as parseYaml } from "yaml";
+import type { OutputFile } from "../plan/files.js";
+import type { RenderedObject } from "./render.js";
+
+/** The kustomization walk helpers of repo/affected.ts, loaded only when a closure is walked (a cache miss). */
+type Walk = typeof import("../repo/affected.js");
+/** kustomize's kustomization file names, in its order of preference (repo/affected.ts KUSTOMIZATION_FILES). */
+const KUSTOMIZATION_NAMES = ["kustomization.yaml", "kustomization.yml", "Kustomization"] as const;
+
+/** Bump when the entry format or the way an entry's value is produced (e.g. the render wrapper) changes. */
+const FORMAT = 1;
+
+const sha = (data: string | Buffer): string => createHash("sha256").update(data).digest("hex");
+/** sha256 (hex) of a file's text or bytes, as the cache compares contents. */
+export const contentSha = sha;
+
+/** Whether the cache is on: CAPI_GITOPS_CACHE=off|0|false turns it off. */
+export function cacheEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
+  return !/^(off|0|false|no)$/i.test(env.CAPI_GITOPS_CACHE ?? "");
+}
+
+/** Where all repositories' caches live. */
+export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.CAPI_GITOPS_CACHE_DIR) return path.resolve(env.CAPI_GITOPS_CACHE_DIR);
+  return path.join(env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache"), "capi-gitops");
+}
+
+/** The cache folder of one repository. */
+export function repoCacheDir(root: string, env: NodeJS.ProcessEnv = process.env): string {
+  let real = path.resolve(root);
+  try {
+    real = realpathSync(real);
+  } catch {
+    // a root that does not exist has nothing to cache anyway
+  }
+  return path.join(cacheRoot(env), "repos", sha(real).slice(0, 24));
+}
+
+/** Folders of repositories not validated for this long are removed. */
+const STALE_MS = 14 * 24 * 3600_000;
+
+/** Identity of a binary: replaced or rebuilt → different. */
+export function binaryIdentity(bin: string): string {
+  const real = realpathSync(bin);
+  const st = statSync(real);
+  let stamp = "";
+  try {
+    stamp = readFileSync(`${bin}.version`, "utf8").trim();
+  } catch {
+    // no stamp (a binary from PATH or an override): the stat fields identify it
+  }
+  return JSON.stringify([real, st.size, st.ino, st.mtimeMs, st.ctimeMs, stamp]);
+}
+
+/** Content hash of every file under dir (relative path + bytes), sorted; "" when dir does not exist. */
+export function treeDigest(dir: string): string {
+  const h = createHash("sha256");
+  const walk = (d: string, rel: string): void => {
+    let entries;
+    try {
+      entries = readdirSync(d, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const abs = path.join(d, e.name);
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      let st;
+      try {
+        st = statSync(abs);
+      } catch {
+        continue;
+      }
+      if (st.isDirectory()) walk(abs, r);
+      else h.update(`${r}\0${sha(readFileSync(abs))}\0`);
+    }
+  };
+  walk(dir, "");
+  return h.digest("hex");
+}
+
+/** What one cluster's build reads: files with their content hash (null: missing) and entered directories. */
+export interface Closure {
+  files: [string, string | null][];
+  /** Each kustomization directory with the kustomization file names present in it. */
+  dirs: [string, string[]][];
+}
+
+/** Kustomization fields whose file references the walk knows (see kustomizationRefs) or that reference nothing. */
+const KNOWN_FIELDS = new Set([
+  "apiVersion", "kind", "metadata", "resources", "bases", "components", "namespace", "namePrefix", "nameSuffix",
+  "commonLabels", "labels", "commonAnnotations", "patches", "patchesJson6902", "patchesStrategicMerge", "replacements",
+  "images", "replicas", "configMapGenerator", "secretGenerator", "generatorOptions", "configurations", "crds",
+  "openapi", "buildMetadata", "sortOptions", "vars",
+]);
+const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : typeof v === "string" ? [v] : []);
+
+/** Reads repository files once per run (validate reads the generated files for drift and for the cache keys). */
+export class RepoFiles {
+  private readonly text = new Map<string, string | undefined>();
+  private readonly hashes = new Map<string, string | null>();
+  private readonly names = new Map<string, string[]>();
+  constructor(readonly root: string) {}
+
+  read(rel: string): string | undefined {
+    if (!this.text.has(rel)) {
+      let t: string | undefined;
+      try {
+        t = readFileSync(path.join(this.root, rel), "utf8");
+      } catch {
+        t = undefined;
+      }
+      this.text.set(rel, t);
+    }
+    return this.text.get(rel);
+  }
+
+  hash(rel: string): string | null {
+    let h = this.hashes.get(rel);
+    if (h === undefined) {
+      const t = this.read(rel);
+      h = t === undefined ? null : sha(t);
+      this.hashes.set(rel, h);
+    }
+    return h;
+  }
+
+  /** The kustomization file names present in dir (repository-relative, "" is the root). */
+  kustomizationNames(dir: string): string[] {
+    let n = this.names.get(dir);
+    if (!n) {
+      let entries: string[] = [];
+      try {
+        entries = readdirSync(path.join(this.root, dir));
+      } catch {
+        // not a directory
+      }
+      n = KUSTOMIZATION_NAMES.filter((k) => entries.includes(k));
+      this.names.set(dir, n);
+    }
+    return n;
+  }
+
+  /** Forgets what was read (the after-render check must see the disk, not the memo). */
+  fresh(): RepoFiles {
+    return new RepoFiles(this.root);
+  }
+}
+
+/**
+ * The build closure of a kustomization directory (clusters/<name>, management/sync, …), or undefined when the
+ * build may read something the walk cannot see (then it is not cached).
+ */
+export function buildClosure(kustomizationDir: string, files: RepoFiles, walk: Walk): Closure | undefined {
+  const { isRemote, kustomizationRefs, resolveRef } = walk;
+  const fileSet = new Map<string, string | null>();
+  const dirs = new Map<string, string[]>();
+  let safe = true;
+  const visit = (dir: string): boolean => {
+    const present = files.kustomizationNames(dir);
+    if (present.length === 0) return false;
+    if (dirs.has(dir)) return true;
+    dirs.set(dir, present);
+    const kfile = dir === "" ? present[0]! : `${dir}/${present[0]}`;
+    fileSet.set(kfile, files.hash(kfile));
+    let doc: unknown;
+    try {
+      doc = parseYaml(files.read(kfile) ?? "");
+    } catch {
+      safe = false;
+      return true;
+    }
+    if (!doc || typeof doc !== "object" || Array.isArray(doc)) {
+      safe = false;
+      return true;
+    }
+    const k = doc as Record<string, unknown>;
+    if (Object.keys(k).some((key) => !KNOWN_FIELDS.has(key))) safe = false;
+    if ([...strings(k.resources), ...strings(k.bases), ...strings(k.components)].some(isRemote)) safe = false;
+    const refs = kustomizationRefs(doc);
+    for (const r of refs.dirsOrFiles) {
+      const p = resolveRef(dir, r);
+      if (p === undefined) safe = false;
+      else if (!visit(p)) fileSet.set(p, files.hash(p));
+    }
+    for (const r of refs.files) {
+      const p = resolveRef(dir, r);
+      if (p === undefined) safe = false;
+      else fileSet.set(p, files.hash(p));
+    }
+    return true;
+  };
+  if (!visit(kustomizationDir)) return undefined;
+  if (!safe) return undefined;
+  return { files: [...fileSet].sort(([a], [b]) => (a < b ? -1 : 1)), dirs: [...dirs].sort(([a], [b]) => (a < b ? -1 : 1)) };
+}
+
+/** The closure recorded by an earlier run, re-read from disk now. */
+function recheck(closure: Closure, files: RepoFiles): Closure {
+  return { files: closure.files.map(([p]) => [p, files.hash(p)]), dirs: closure.dirs.map(([d]) => [d, files.kustomizationNames(d)]) };
+}
+
+interface Layer<T> {
+  key: string;
+  value: T;
+}
+interface Entry {
+  format: number;
+  /** The cluster name, or "@" + a management folder's label or a plan selection. */
+  id: string;
+  closure?: Closure;
+  render?: Layer<RenderedObject[]>;
+  kubeconform?: Layer<unknown[]>;
+  cel?: Layer<unknown[]>;
+  plan?: Layer<[string, string][]>;
+}
+
+export type SchemaLayer = "kubeconform" | "cel";
+
+export class ValidateCache {
+  private readonly entries = new Map<string, Entry>();
+  private readonly dirty = new Set<string>();
+  private readonly dir: string;
+
+  /**
+   * @param identity per-layer identity of what produces the value: binary identity, schema/CRD digests, flags.
+   */
+  constructor(
+    private readonly files: RepoFiles,
+    private readonly identity: { render: () => string; kubeconform: () => string; cel: () => string; plan: () => string },
+    env: NodeJS.ProcessEnv = process.env,
+  ) {
+    this.dir = repoCacheDir(files.root, env);
+  }
+
+  private file(id: string): string {
+    return path.join(this.dir, `${encodeURIComponent(id)}.json`);
+  }
+
+  private entry(id: string): Entry {
+    let e = this.entries.get(id);
+    if (!e) {
+      try {
+        const parsed = JSON.parse(readFileSync(this.file(id), "utf8")) as Entry;
+        e = parsed && parsed.format === FORMAT && parsed.id === id ? parsed : undefined;
+      } catch {
+        e = undefined;
+      }
+      e ??= { format: FORMAT, id };
+      this.entries.set(id, e);
+    }
+    return e;
+  }
+
+  private renderKey(dir: string, closure: Closure): string {
+    return sha(JSON.stringify([FORMAT, "render", this.identity.render(), dir, closure]));
+  }
+
+  /** The cached objects of the build of `dir` (entry `id`), when every file that build read is unchanged. */
+  rendered(id: string, dir: string): RenderedObject[] | undefined {
+    const e = this.entry(id);
+    if (!e.render || !e.closure) return undefined;
+    return this.renderKey(dir, recheck(e.closure, this.files)) === e.render.key ? e.render.value : undefined;
+  }
+
+  /** Call before building: the closure of each directory, to store with its result (undefined: not cacheable). */
+  async closures(dirs: readonly string[]): Promise<Map<string, Closure | undefined>> {
+    if (dirs.length === 0) return new Map();
+    const walk = await import("../repo/affected.js");
+    return new Map(dirs.map((d) => [d, buildClosure(d, this.files, walk)]));
+  }
+
+  /** Stores a successful build of `dir`, unless a file of its closure changed while kustomize ran. */
+  storeRendered(id: string, dir: string, closure: Closure | undefined, objects: readonly RenderedObject[]): void {
+    if (!closure) return;
+    const now = recheck(closure, this.files.fresh());
+    if (JSON.stringify(now) !== JSON.stringify(closure)) return;
+    const e = this.entry(id);
+    e.closure = closure;
+    e.render = { key: this.renderKey(dir, closure), value: JSON.parse(JSON.stringify(objects)) as RenderedObject[] };
+    this.dirty.add(id);
+  }
+
+  private planKey(model: unknown): string {
+    return sha(JSON.stringify([FORMAT, "plan", this.identity.plan(), model]));
+  }
+
+  /**
+   * The generator's planned files (path and content hash of each owned file) for this model (specs + config),
+   * when our code, its dependencies and the model are unchanged; `id` names the selection (full run, shard, …).
+   */
+  planned(id: string, model: unknown): [string, string][] | undefined {
+    const l = this.entry(id).plan;
+    return l && l.key === this.planKey(model) ? l.value : undefined;
+  }
+
+  storePlanned(id: string, model: unknown, files: readonly OutputFile[]): [string, string][] {
+    const value = files.filter((f) => f.mode === "owned").map((f): [string, string] => [f.path, sha(f.content)]);
+    this.entry(id).plan = { key: this.planKey(model), value };
+    this.dirty.add(id);
+    return value;
+  }
+
+  private schemaKey(layer: SchemaLayer, input: string): string {
+    return sha(JSON.stringify([FORMAT, layer, this.identity[layer](), sha(input)]));
+  }
+
+  /** A program's raw result for exactly this input (the document stream given to it); id: see Entry. */
+  result<T>(layer: SchemaLayer, id: string, input: string): T[] | undefined {
+    const l = this.entry(id)[layer];
+    return l && l.key === this.schemaKey(layer, input) ? (l.value as T[]) : undefined;
+  }
+
+  storeResult(layer: SchemaLayer, id: string, input: string, value: readonly unknown[]): void {
+    this.entry(id)[layer] = { key: this.schemaKey(layer, input), value: [...value] };
+    this.dirty.add(id);
+  }
+
+  /**
+   * Writes the changed entries; with `keep` (every id of a full run), also removes the entries of clusters that
+   * no longer exist. A cache that cannot be written (full disk, read-only home) costs speed, never a result: errors
+   * are ignored.
+   */
+  save(keep?: readonly string[]): void {
+    try {
+      this.write(keep);
+    } catch {
+      // see above
+    }
+  }
+
+  private write(keep?: readonly string[]): void {
+    mkdirSync(this.dir, { recursive: true });
+    for (const id of this.dirty) {
+      const target = this.file(id);
+      const tmp = `${target}.${randomBytes(4).toString("hex")}.tmp`;
+      writeFileSync(tmp, JSON.stringify(this.entries.get(id)));
+      renameSync(tmp, target);
+    }
+    this.dirty.clear();
+    if (keep) {
+      const wanted = new Set(keep.map((c) => `${encodeURIComponent(c)}.json`));
+      for (const f of readdirSync(this.dir)) if (f.endsWith(".json") && !wanted.has(f)) rmSync(path.join(this.dir, f), { force: true });
+    }
+    const now = new Date();
+    utimesSync(this.dir, now, now);
+    const repos = path.dirname(this.dir);
+    for (const d of readdirSync(repos)) {
+      const abs = path.join(repos, d);
+      if (abs !== this.dir && now.getTime() - statSync(abs).mtimeMs > STALE_MS) rmSync(abs, { recursive: true, force: true });
+    }
+  }
+}
+
+/** Removes a repository's cache (the benchmark's cold runs). */
+export function clearCache(root: string, env: NodeJS.ProcessEnv = process.env): void {
+  rmSync(repoCacheDir(root, env), { recursive: true, force: true });
+}

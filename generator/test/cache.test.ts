@@ -1,0 +1,196 @@
+/**
+ * The validate cache and the batched render it stores: a hit is really used (a poisoned entry shows through), and
+ * no hit survives a changed input — a base file, a spec, a cluster's own layer, a kustomization file appearing,
+ * each program's binary. The closure walk refuses builds it cannot see through. Batched renders equal the plain
+ * per-cluster `kustomize build`. Real kustomize, kubeconform and kubectl-validate.
+ */
+import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { writeFleetSpecs } from "../bench/fleet.js";
+import { generateCommand } from "../src/commands/generate.js";
+import { validateCommand } from "../src/commands/validate.js";
+import * as walk from "../src/repo/affected.js";
+import { kustomizeBuild } from "../src/tools/kustomize.js";
+import { envVarFor, resolveTool } from "../src/tools/resolve.js";
+import { buildClosure, repoCacheDir, RepoFiles } from "../src/validate/cache.js";
+import { renderClusters } from "../src/validate/render.js";
+import { parseYamlStream } from "../src/yaml.js";
+import { tempDir } from "./helpers.js";
+
+const cleanups: (() => Promise<void>)[] = [];
+const temp = async () => {
+  const t = await tempDir();
+  cleanups.push(t.cleanup);
+  return t.dir;
+};
+let wrappers: string;
+beforeAll(async () => {
+  process.env.CAPI_GITOPS_CACHE_DIR = await temp();
+  wrappers = await temp();
+});
+afterAll(async () => {
+  for (const name of ["kustomize", "kubeconform", "kubectl-validate"]) delete process.env[envVarFor(name)];
+  delete process.env.CAPI_GITOPS_CACHE_DIR;
+  for (const c of cleanups) await c();
+});
+
+describe("buildClosure", () => {
+  const repoWith = async (files: Record<string, string>) => {
+    const dir = await temp();
+    for (const [p, content] of Object.entries(files)) {
+      await mkdir(path.dirname(path.join(dir, p)), { recursive: true });
+      await writeFile(path.join(dir, p), content);
+    }
+    return dir;
+  };
+  const K = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n";
+
+  it("lists every file the build reads and every directory it enters", async () => {
+    const dir = await repoWith({
+      "clusters/x/kustomization.yaml": `${K}resources: [generated, extra.yaml]\ncomponents: [../../comp]\npatches:\n  - path: p.yaml\nconfigMapGenerator:\n  - name: c\n    files: [key=v.txt]\n`,
+      "clusters/x/generated/kustomization.yaml": `${K}resources: [../../../base]\n`,
+      "clusters/x/extra.yaml": "a: 1\n",
+      "clusters/x/p.yaml": "b: 2\n",
+      "clusters/x/v.txt": "v\n",
+      "comp/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\n",
+      "base/kustomization.yaml": `${K}resources: [o.yaml]\n`,
+      "base/o.yaml": "c: 3\n",
+      "unrelated/file.yaml": "d: 4\n",
+    });
+    const c = buildClosure("clusters/x", new RepoFiles(dir), walk)!;
+    expect(c.files.map(([p]) => p)).toEqual(
+      ["base/kustomization.yaml", "base/o.yaml", "clusters/x/extra.yaml", "clusters/x/generated/kustomization.yaml", "clusters/x/kustomization.yaml", "clusters/x/p.yaml", "clusters/x/v.txt", "comp/kustomization.yaml"].sort(),
+    );
+    expect(c.dirs).toEqual([["base", ["kustomization.yaml"]], ["clusters/x", ["kustomization.yaml"]], ["clusters/x/generated", ["kustomization.yaml"]], ["comp", ["kustomization.yaml"]]]);
+    expect(c.files.every(([, h]) => typeof h === "string")).toBe(true);
+  });
+
+  it.each([
+    ["a remote resource", `resources: [https://github.com/example/repo//deploy?ref=v1]\n`],
+    ["a resource outside the repository", `resources: [../../../outside]\n`],
+    ["an absolute path", `resources: [/etc/passwd]\n`],
+    ["a transformer (may read any file)", `transformers: [t.yaml]\n`],
+    ["a generator", `generators: [g.yaml]\n`],
+    ["Helm", `helmCharts:\n  - name: x\n`],
+    ["a field the walk does not know", `somethingNew: [a.yaml]\n`],
+    ["an unparseable kustomization", `resources: [a\n  b: :\n`],
+  ])("%s: not cacheable", async (_label, body) => {
+    const dir = await repoWith({ "clusters/x/kustomization.yaml": `${K}${body}` });
+    expect(buildClosure("clusters/x", new RepoFiles(dir), walk)).toBeUndefined();
+  });
+});
+
+describe("batched render", () => {
+  it("each cluster's objects equal its plain `kustomize build`, in order; origins on request", async () => {
+    const repo = await temp();
+    const names = await writeFleetSpecs(repo, 5);
+    await generateCommand({ cwd: repo, log: () => {} });
+    const plain = await Promise.all(names.map(async (c) => parseYamlStream(await kustomizeBuild(repo, `clusters/${c}`))));
+    const fast = await renderClusters(repo, names.map((name) => ({ name })), { workers: 2, chunkSize: 2, origins: false });
+    expect(fast.findings).toEqual([]);
+    expect(fast.rendered.map((r) => r.objects)).toEqual(plain);
+    expect(fast.rendered.every((r) => r.origins.every((o) => o === undefined))).toBe(true);
+    const withOrigins = await renderClusters(repo, names.map((name) => ({ name })), { workers: 2, chunkSize: 3 });
+    expect(withOrigins.rendered.map((r) => r.objects)).toEqual(plain);
+    for (const r of withOrigins.rendered) for (const o of r.origins) expect(o).toMatch(/^(base|clusters)\//);
+  }, 120_000);
+});
+
+/** A wrapper script standing in for a tool's binary; rewriting it is "a new binary". */
+async function wrapper(name: string, version: string): Promise<void> {
+  const real = resolveTool(name, { PATH: process.env.PATH });
+  const file = path.join(wrappers, name);
+  await writeFile(file, `#!/bin/sh\n# ${name} wrapper ${version}\nexec "${real}" "$@"\n`);
+  await chmod(file, 0o755);
+  process.env[envVarFor(name)] = file;
+}
+
+type Layer = "render" | "kubeconform" | "cel";
+/** Rewrites a cluster's cache entry so that a hit produces a finding no real run can: the entry keeps its key. */
+async function poison(repo: string, cluster: string, layer: Layer): Promise<void> {
+  const file = path.join(repoCacheDir(repo), `${cluster}.json`);
+  const entry = JSON.parse(await readFile(file, "utf8"));
+  if (layer === "render") entry.render.value.find((o: any) => o.kind === "Cluster").spec.poisonField = 1;
+  if (layer === "kubeconform") entry.kubeconform.value = [{ kind: "Cluster", name: cluster, version: "cluster.x-k8s.io/v1beta2", status: "statusInvalid", msg: "x - at '/spec/poisonField': poisoned" }];
+  if (layer === "cel") entry.cel.value = entry.cel.value.map(() => ({ status: "Failure", message: "poisoned", details: { causes: [{ field: "spec.poisonField", message: "poisoned" }] } }));
+  await writeFile(file, JSON.stringify(entry));
+}
+const poisoned = (r: Awaited<ReturnType<typeof validateCommand>>) => r.findings.filter((f) => /poison/.test(`${f.path} ${f.message}`));
+
+async function fleet(): Promise<{ repo: string; cluster: string }> {
+  const repo = await temp();
+  const [cluster] = await writeFleetSpecs(repo, 2);
+  await generateCommand({ cwd: repo, log: () => {} });
+  return { repo, cluster: cluster! };
+}
+const edit = async (file: string, fn: (s: string) => string) => writeFile(file, fn(await readFile(file, "utf8")));
+
+describe("validate with the cache", () => {
+  it("a clean run equals an uncached run, and a hit is really used (a poisoned entry shows through)", async () => {
+    const { repo, cluster } = await fleet();
+    const uncached = await validateCommand({ cwd: repo, cache: false });
+    expect(uncached.findings).toEqual([]);
+    expect(await validateCommand({ cwd: repo })).toMatchObject({ findings: [], summary: uncached.summary });
+    expect(await validateCommand({ cwd: repo })).toMatchObject({ findings: [], summary: uncached.summary });
+    for (const layer of ["render", "kubeconform", "cel"] as const) {
+      await poison(repo, cluster, layer);
+      const r = await validateCommand({ cwd: repo });
+      expect(poisoned(r).map((f) => `${f.cluster} ${f.rule}`), layer).toContain(`${cluster} ${layer === "render" ? "kubeconform" : layer}`);
+      expect((await validateCommand({ cwd: repo, cache: false })).findings).toEqual([]);
+      // Repair: a run after the poisoned layer's entry is dropped.
+      await writeFile(path.join(repoCacheDir(repo), `${cluster}.json`), "{}");
+      expect((await validateCommand({ cwd: repo })).findings).toEqual([]);
+    }
+  }, 240_000);
+
+  it("a build that reads outside the repository is reported on every run: it is never cached", async () => {
+    const { repo, cluster } = await fleet();
+    const outside = await temp();
+    await writeFile(path.join(outside, "kustomization.yaml"), "resources: [cm.yaml]\n");
+    await writeFile(path.join(outside, "cm.yaml"), `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: smuggled\n  namespace: ${cluster}\ndata:\n  a: b\n`);
+    const ref = path.relative(path.join(repo, "clusters", cluster), outside);
+    await writeFile(path.join(repo, "clusters", cluster, "kustomization.yaml"), JSON.stringify({ apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources: ["generated", ref] }));
+    for (let i = 0; i < 2; i++) {
+      const r = await validateCommand({ cwd: repo, skipCel: true });
+      expect(r.findings.map((f) => `${f.cluster} ${f.rule} ${f.file}`)).toEqual([`${cluster} no-path-escape clusters/${cluster}/kustomization.yaml`]);
+    }
+  }, 120_000);
+
+  const cases: [string, Layer, (repo: string, cluster: string) => Promise<void>, ((r: Awaited<ReturnType<typeof validateCommand>>) => void)?][] = [
+    ["a base file", "render", (repo) => edit(path.join(repo, "base/cluster/cluster.yaml"), (s) => `${s}# reviewed\n`), (r) => expect(r.findings.map((f) => f.rule)).toEqual(["generated-drift"])],
+    [
+      "the spec (and generate)",
+      "render",
+      async (repo, c) => {
+        const spec = path.join(repo, "clusters", c, "cluster.yaml");
+        await edit(spec, (s) => s.replace(/(controlPlane:\n  replicas: \d+\n  instanceType: )\S+/, "$1m6i.4xlarge"));
+        expect(await readFile(spec, "utf8")).toContain("instanceType: m6i.4xlarge");
+        await generateCommand({ cwd: repo, log: () => {} });
+      },
+    ],
+    ["the cluster's own kustomization.yaml", "render", (repo, c) => edit(path.join(repo, "clusters", c, "kustomization.yaml"), (s) => `${s}# mine\n`)],
+    ["a second kustomization file in a directory of the build", "render", (repo, c) => writeFile(path.join(repo, "clusters", c, "generated", "kustomization.yml"), "resources: []\n"), (r) => expect(r.findings.map((f) => f.rule)).toContain("kustomize-build")],
+    ["the kustomize binary", "render", () => wrapper("kustomize", "v2")],
+    ["the kubeconform binary", "kubeconform", () => wrapper("kubeconform", "v2")],
+    ["the kubectl-validate binary", "cel", () => wrapper("kubectl-validate", "v2")],
+  ];
+  it.each(cases)("a changed input is never hidden: %s", async (_label, layer, change, check) => {
+    const { repo, cluster } = await fleet();
+    const tool = /the (\S+) binary/.exec(_label)?.[1];
+    if (tool) await wrapper(tool, "v1");
+    const skipCel = layer !== "cel";
+    try {
+      await validateCommand({ cwd: repo, skipCel });
+      await poison(repo, cluster, layer);
+      expect(poisoned(await validateCommand({ cwd: repo, skipCel })).length, "the poisoned entry is used before the change").toBeGreaterThan(0);
+      await poison(repo, cluster, layer);
+      await change(repo, cluster);
+      const r = await validateCommand({ cwd: repo, skipCel });
+      expect(poisoned(r)).toEqual([]);
+      check?.(r);
+    } finally {
+      if (tool) delete process.env[envVarFor(tool)];
+    }
+  }, 240_000);
+});

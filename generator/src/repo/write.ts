@@ -168,13 +168,20 @@ export async function writeTree(root: string, files: readonly OutputFile[], owne
   const result: WriteResult = { written: [], unchanged: [], deleted: [] };
   const folders = new Map<string, OutputFile[]>(); // owned root folder → its planned files
   const singles: OutputFile[] = [];
-  const rootOf = (p: string) => ownedRoots.filter((r) => p.startsWith(`${r}/`)).sort((a, b) => b.length - a.length)[0];
+  const roots = new Set(ownedRoots);
+  /** The deepest owned root that holds p: its parent folders, deepest first, looked up in a set. */
+  const rootOf = (p: string): string | undefined => {
+    for (let i = p.lastIndexOf("/"); i > 0; i = p.lastIndexOf("/", i - 1)) if (roots.has(p.slice(0, i))) return p.slice(0, i);
+    return undefined;
+  };
   for (const f of files) {
     const r = f.mode === "owned" ? rootOf(f.path) : undefined;
-    if (r) folders.set(r, [...(folders.get(r) ?? []), f]);
-    else singles.push(f);
+    if (!r) singles.push(f);
+    else if (folders.has(r)) folders.get(r)!.push(f);
+    else folders.set(r, [f]);
   }
-  for (const r of ownedRoots) if (!folders.has(r) && !files.some((f) => f.path === r)) folders.set(r, []);
+  const plannedPaths = new Set(files.map((f) => f.path));
+  for (const r of ownedRoots) if (!folders.has(r) && !plannedPaths.has(r)) folders.set(r, []);
 
   for (const [r, planned] of [...folders].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const abs = await insideReal(root, r);

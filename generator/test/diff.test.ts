@@ -106,6 +106,29 @@ describe("format", () => {
   });
 });
 
+describe("issue 9: diff messages and day-2 flags", () => {
+  it("7: a removed cluster's note says the sync deletes nothing and names the Cluster delete command", () => {
+    const before = [CLUSTER("gone", "team-a"), AMT("gone-cp")];
+    const changes = diffObjects({ objects: before }, { objects: [] });
+    const report = { base: "main", clusters: [{ cluster: "gone", status: "removed" as const, changes, findings: [] }] };
+    for (const out of [formatText(report), formatMarkdown(report)]) {
+      expect(out).not.toMatch(/syncing deletes|which deletes the cluster/);
+      expect(out).toContain("the sync deletes nothing");
+      expect(out).toContain("kubectl delete cluster.cluster.x-k8s.io/gone -n team-a");
+    }
+  });
+
+  it("7: cluster-renamed says the old Cluster stays and a second cluster is created (no prune)", () => {
+    const before = [CLUSTER("a")];
+    const after = [CLUSTER("b")];
+    const [f] = flagChanges("x", diffObjects({ objects: before }, { objects: after }), before, after);
+    expect(f?.message).not.toMatch(/syncing deletes the old Cluster/);
+    expect(f?.message).toMatch(/cannot rename/);
+    expect(f?.message).toMatch(/old cluster keeps running/);
+    expect(f?.message).toContain("kubectl delete cluster.cluster.x-k8s.io/a -n ns");
+  });
+});
+
 // --- real git, real kustomize ----------------------------------------------------------------------------------
 
 const git = (cwd: string, ...args: string[]) => execa("git", args, { cwd });

@@ -8,8 +8,9 @@
  *   spec.controlPlaneLoadBalancer.scheme (unset reads as the default, internet-facing).
  * - version-jump: CAPI's KubeadmControlPlane webhook rejects an upgrade of more than one minor; kubeadm cannot
  *   downgrade a control plane.
- * - cluster-renamed: the Cluster object of a cluster directory gets another name or namespace; syncing prunes the
- *   old Cluster, and deleting a Cluster deletes its machines and infrastructure.
+ * - cluster-renamed: the Cluster object of a cluster directory gets another name or namespace. Nothing is pruned
+ *   (every object carries Prune=false,Delete=false / prune: disabled), so the old Cluster keeps running and a second
+ *   cluster is created beside it; CAPI cannot rename a Cluster (its name is in every object, label and AWS tag).
  */
 import semver from "semver";
 import type { Finding } from "../findings.js";
@@ -116,7 +117,7 @@ function clusterRenamed(cluster: string, before: readonly RenderedObject[], afte
       path: `Cluster/${o.slice(o.indexOf("/") + 1)}:metadata`,
       rule: "cluster-renamed",
       severity: "error" as const,
-      message: `the Cluster ${o} becomes ${now.join(", ")}: syncing deletes the old Cluster, and deleting a Cluster tears down its machines and infrastructure. Keep the name and namespace; to replace the cluster, add a new cluster directory and remove this one deliberately`,
+      message: `the Cluster ${o} becomes ${now.join(", ")}: Cluster API cannot rename a cluster. The sync deletes nothing (every object is kept from pruning), so the old cluster keeps running and a second cluster with new machines and AWS infrastructure is created beside it. Keep the name and namespace; to replace the cluster, create the new one, move the workloads, then delete the old one with \`kubectl delete cluster.cluster.x-k8s.io/${o.slice(o.indexOf("/") + 1)} -n ${o.slice(0, o.indexOf("/"))}\` (README "Deleting a cluster")`,
     }));
 }
 

@@ -363,6 +363,11 @@ const CASES: Case[] = [
   { surface: "environment", name: "new-cluster into a read-only clusters/", setup: readOnly("clusters"), skip: needsReadOnly, args: ["new-cluster", ...X, "--yes"], exit: 2, says: ["clusters", /read-only|not writable|permission/i] },
   { surface: "environment", name: "generate into a read-only clusters/", setup: all(specEdit("instanceType: t3.large\nnodePools", "instanceType: m6i.large\nnodePools"), readOnly("clusters")), skip: needsReadOnly, args: ["generate"], exit: 2, says: ["clusters/demo", /read-only|not writable|permission/i] },
   { surface: "environment", name: "remove-cluster in a read-only clusters/", setup: readOnly("clusters"), skip: needsReadOnly, args: ["remove-cluster", "--name", "demo"], exit: 2, says: ["clusters", /read-only|not writable|permission/i] },
+  // issue 9 — day-2 diff and CIDR sizes (items 8, 13)
+  newCluster("9.13: pod CIDR smaller than a node's /24", [...X, "--pod-cidr", "192.168.0.0/30"], "--pod-cidr", "/24"),
+  newCluster("9.13: service CIDR larger than v1.33's kube-apiserver accepts", [...X, "--kubernetes-version", "v1.33.4", "--service-cidr", "172.0.0.0/8"], "--service-cidr", "/12"),
+  spec("9.13: a pod CIDR of /30", specEdit("podCidr: 192.168.0.0/16", "podCidr: 192.168.0.0/30"), ["network.podCidr", "/24"]),
+  spec("9.13: a service CIDR of /30", specEdit("serviceCidr: 10.96.0.0/12", "serviceCidr: 10.96.0.0/30"), ["network.serviceCidr", "8 addresses"], "validate"),
 ];
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -118,6 +118,35 @@ describe("issue 9: diff messages and day-2 flags", () => {
     }
   });
 
+  const NET = (vpc: string, subnets: [string, string][]) =>
+    AWSC({ region: "r", network: { vpc: { cidrBlock: vpc }, subnets: subnets.map(([id, cidrBlock]) => ({ id, cidrBlock, availabilityZone: "r" + id.slice(-1), isPublic: false })) } });
+  const POOL = (kind: "MachinePool" | "MachineDeployment", name: string, version = "v1.33.4") => obj("cluster.x-k8s.io/v1beta2", kind, name, { clusterName: "c", template: { spec: { version } } });
+  const rulesSev = (before: RenderedObject[], after: RenderedObject[]) => flagChanges("x", diffObjects({ objects: before }, { objects: after }), before, after).map((f) => `${f.severity} ${f.rule} ${f.path}`);
+
+  it.each([
+    ["8: a subnet's CIDR changes", [NET("10.0.0.0/16", [["s-a", "10.0.0.0/20"], ["s-c", "10.0.32.0/20"]])], [NET("10.0.0.0/16", [["s-c", "10.0.16.0/20"]])], ["error subnet-cidr-changed AWSCluster/c:spec.network.subnets[id=s-c].cidrBlock"]],
+    ["8: a zone removed, the others keep their CIDRs", [NET("10.0.0.0/16", [["s-a", "10.0.0.0/20"], ["s-c", "10.0.32.0/20"]])], [NET("10.0.0.0/16", [["s-c", "10.0.32.0/20"]])], []],
+    ["8: a zone added", [NET("10.0.0.0/16", [["s-a", "10.0.0.0/20"]])], [NET("10.0.0.0/16", [["s-a", "10.0.0.0/20"], ["s-d", "10.0.48.0/20"]])], []],
+    ["10: the VPC CIDR changes (and so the subnets)", [NET("10.0.0.0/16", [["s-a", "10.0.0.0/20"]])], [NET("10.1.0.0/16", [["s-a", "10.1.0.0/20"]])], ["error vpc-cidr-changed AWSCluster/c:spec.network.vpc.cidrBlock", "error subnet-cidr-changed AWSCluster/c:spec.network.subnets[id=s-a].cidrBlock"]],
+    ["11: a MachinePool removed while the cluster stays", [CLUSTER("c"), POOL("MachinePool", "c-batch"), POOL("MachinePool", "c-web")], [CLUSTER("c"), POOL("MachinePool", "c-web")], ["warning pool-removed MachinePool/c-batch:metadata"]],
+    ["11: MachinePool switched to MachineDeployment", [CLUSTER("c"), POOL("MachinePool", "c-web")], [CLUSTER("c"), POOL("MachineDeployment", "c-web-a")], ["warning pool-removed MachinePool/c-web:metadata"]],
+    ["11: the whole cluster removed: no pool flag", [CLUSTER("c"), POOL("MachinePool", "c-web")], [], []],
+    ["12: MachinePool minor rises with the control plane", [KCP("v1.33.4"), POOL("MachinePool", "p")], [KCP("v1.34.2"), POOL("MachinePool", "p", "v1.34.2")], ["error pool-upgraded-with-control-plane MachinePool/p:spec.template.spec.version"]],
+    ["12: MachineDeployment minor rises with the control plane", [KCP("v1.33.4"), POOL("MachineDeployment", "p")], [KCP("v1.34.2"), POOL("MachineDeployment", "p", "v1.34.2")], ["warning pool-upgraded-with-control-plane MachineDeployment/p:spec.template.spec.version"]],
+    ["12: control plane first, pool pinned", [KCP("v1.33.4"), POOL("MachinePool", "p")], [KCP("v1.34.2"), POOL("MachinePool", "p")], []],
+    ["12: pool follows in a later change", [KCP("v1.34.2"), POOL("MachinePool", "p")], [KCP("v1.34.2"), POOL("MachinePool", "p", "v1.34.2")], []],
+    ["12: patch upgrade of both", [KCP("v1.33.4"), POOL("MachinePool", "p")], [KCP("v1.33.5"), POOL("MachinePool", "p", "v1.33.5")], []],
+  ])("%s", (_l, before, after, expected) => expect(rulesSev(before as RenderedObject[], after as RenderedObject[])).toEqual(expected));
+
+  it("11/12: the messages give the manual step", () => {
+    const [removed] = flagChanges("x", diffObjects({ objects: [CLUSTER("c"), POOL("MachinePool", "c-batch")] }, { objects: [CLUSTER("c")] }), [CLUSTER("c"), POOL("MachinePool", "c-batch")], [CLUSTER("c")]);
+    expect(removed?.message).toContain("kubectl delete machinepool.cluster.x-k8s.io/c-batch -n ns");
+    const b = [KCP("v1.33.4"), POOL("MachinePool", "p")];
+    const a = [KCP("v1.34.2"), POOL("MachinePool", "p", "v1.34.2")];
+    const [up] = flagChanges("x", diffObjects({ objects: b }, { objects: a }), b, a);
+    expect(up?.message).toMatch(/first the control plane.*kubernetesVersion: v1\.33\.4/);
+  });
+
   it("7: cluster-renamed says the old Cluster stays and a second cluster is created (no prune)", () => {
     const before = [CLUSTER("a")];
     const after = [CLUSTER("b")];

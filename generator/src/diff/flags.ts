@@ -8,6 +8,17 @@
  *   spec.controlPlaneLoadBalancer.scheme (unset reads as the default, internet-facing).
  * - version-jump: CAPI's KubeadmControlPlane webhook rejects an upgrade of more than one minor; kubeadm cannot
  *   downgrade a control plane.
+ * - subnet-cidr-changed: an AWSCluster subnet (same id) gets another cidrBlock; an AWS subnet's CIDR cannot change, so
+ *   CAPA cannot apply it to a live VPC (subnets are addressed by zone slot, plan/cluster.ts subnets()).
+ * - vpc-cidr-changed: spec.network.vpc.cidrBlock changes; CAPA does not change a live VPC's CIDR (it copies the live
+ *   VPC's CIDR back into the spec), so subnets carved from the new range fall outside the VPC.
+ * - pool-removed (warning): a MachinePool / MachineDeployment leaves Git while the cluster stays; nothing is pruned,
+ *   so the old pool keeps running beside any new one until it is deleted by hand.
+ * - pool-upgraded-with-control-plane: a pool's Kubernetes minor rises in the same change as the control plane's, so
+ *   kubelets can be newer than the API server during the roll-out. Error for a MachinePool (nothing holds it back);
+ *   warning for a MachineDeployment, whose MachineSets hold new machines until the control plane is upgraded
+ *   (CAPI v1.13 MachineSet preflight checks, internal/controllers/machineset/machineset_preflight.go, feature
+ *   MachineSetPreflightChecks on by default).
  * - cluster-renamed: the Cluster object of a cluster directory gets another name or namespace. Nothing is pruned
  *   (every object carries Prune=false,Delete=false / prune: disabled), so the old Cluster keeps running and a second
  *   cluster is created beside it; CAPI cannot rename a Cluster (its name is in every object, label and AWS tag).
@@ -121,10 +132,104 @@ function clusterRenamed(cluster: string, before: readonly RenderedObject[], afte
     }));
 }
 
+interface Subnet {
+  id?: string;
+  cidrBlock?: string;
+  availabilityZone?: string;
+  isPublic?: boolean;
+}
+
+const subnetsOf = (o: RenderedObject): Map<string, Subnet> => {
+  const list = o.spec?.network?.subnets;
+  const out = new Map<string, Subnet>();
+  if (Array.isArray(list)) for (const s of list as Subnet[]) if (s && typeof s === "object") out.set(s.id ?? `${s.availabilityZone}/${s.isPublic ? "public" : "private"}`, s);
+  return out;
+};
+
+function networkCidrs(cluster: string, c: ObjectChange): Finding[] {
+  if (!is(c.before, INFRA, "AWSCluster") || !is(c.after, INFRA, "AWSCluster")) return [];
+  const out: Finding[] = [];
+  const oldVpc = c.before.spec?.network?.vpc?.cidrBlock;
+  const newVpc = c.after.spec?.network?.vpc?.cidrBlock;
+  if (oldVpc !== undefined && !sameValue(oldVpc, newVpc))
+    out.push({
+      cluster,
+      file: c.file,
+      path: at(c, "spec.network.vpc.cidrBlock"),
+      rule: "vpc-cidr-changed",
+      severity: "error",
+      message: `the VPC CIDR changes from ${oldVpc} to ${newVpc ?? "(unset)"}; CAPA does not change a live VPC's CIDR (it copies the VPC's CIDR back into the AWSCluster), so the subnets carved from the new range fall outside the VPC and cannot be created. Keep network.vpcCidr ${oldVpc} in clusters/${cluster}/cluster.yaml; a cluster in another range is a new cluster`,
+    });
+  const before = subnetsOf(c.before);
+  for (const [id, now] of subnetsOf(c.after)) {
+    const was = before.get(id);
+    if (!was || was.cidrBlock === undefined || was.cidrBlock === now.cidrBlock) continue;
+    out.push({
+      cluster,
+      file: c.file,
+      path: at(c, `spec.network.subnets[id=${id}].cidrBlock`),
+      rule: "subnet-cidr-changed",
+      severity: "error",
+      message: `subnet ${id} changes its CIDR from ${was.cidrBlock} to ${now.cidrBlock ?? "(unset)"}; an AWS subnet's CIDR cannot change, so CAPA cannot apply it to the live VPC. Keep ${was.cidrBlock}: undo the change of network.vpcCidr or of the zone list in clusters/${cluster}/cluster.yaml, or, for a cluster created before subnets were addressed by zone (README "Subnets"), pin the old subnets with a patch on /spec/network/subnets in clusters/${cluster}/kustomization.yaml`,
+    });
+  }
+  return out;
+}
+
+const POOL_KINDS = ["MachinePool", "MachineDeployment"];
+const isPool = (o: RenderedObject | undefined): o is RenderedObject => !!o && POOL_KINDS.includes(o.kind) && groupOf(o.apiVersion) === CORE;
+
+function poolRemoved(cluster: string, c: ObjectChange): Finding[] {
+  if (c.type !== "removed" || !isPool(c.before)) return [];
+  const resource = `${c.id.kind.toLowerCase()}.cluster.x-k8s.io/${c.id.name}`;
+  const replaced = c.pairedWith ? ` (replaced by ${c.pairedWith.name})` : "";
+  return [
+    {
+      cluster,
+      file: c.file,
+      path: at(c, "metadata"),
+      rule: "pool-removed",
+      severity: "warning",
+      message: `${labelOf(c.id)}${replaced} is removed from Git, but the sync deletes nothing (every object is kept from pruning): its machines keep running${replaced ? " beside the new pool" : ""}. Manual step after the merge, once any new pool is ready: \`kubectl delete ${resource} -n ${c.id.namespace}\` (Cluster API drains and deletes its machines and infrastructure); its MachineHealthCheck and templates stay until deleted the same way`,
+    },
+  ];
+}
+
+const minorOf = (v: unknown) => semver.coerce(String(v ?? ""), { includePrerelease: false });
+
+function poolsWithControlPlane(cluster: string, changes: readonly ObjectChange[]): Finding[] {
+  const kcp = changes.find((c) => c.type === "changed" && is(c.before, CONTROLPLANE, "KubeadmControlPlane") && is(c.after, CONTROLPLANE, "KubeadmControlPlane"));
+  const cpFrom = minorOf(kcp?.before?.spec?.version);
+  const cpTo = minorOf(kcp?.after?.spec?.version);
+  if (!kcp || !cpFrom || !cpTo || cpTo.major !== cpFrom.major || cpTo.minor <= cpFrom.minor) return [];
+  const out: Finding[] = [];
+  for (const c of changes) {
+    if (c.type !== "changed" || !isPool(c.before) || !isPool(c.after)) continue;
+    const fromV = c.before.spec?.template?.spec?.version;
+    const toV = c.after.spec?.template?.spec?.version;
+    const from = minorOf(fromV);
+    const to = minorOf(toV);
+    if (!from || !to || to.major !== from.major || to.minor <= from.minor) continue;
+    const md = c.id.kind === "MachineDeployment";
+    out.push({
+      cluster,
+      file: c.file,
+      path: at(c, "spec.template.spec.version"),
+      rule: "pool-upgraded-with-control-plane",
+      severity: md ? "warning" : "error",
+      message: `${labelOf(c.id)} moves from ${fromV} to ${toV} in the same change as the control plane (${kcp.before!.spec.version} to ${kcp.after!.spec.version}): ${md ? "its new machines wait until the control plane is upgraded (MachineSet preflight checks), so the pool's roll-out stalls meanwhile" : "its instances roll at once, and kubelets newer than the API server are outside the version-skew policy while the control plane rolls"}. Upgrade in two changes: first the control plane, with each pool pinned to its current version (nodePools[].kubernetesVersion: ${fromV} in clusters/${cluster}/cluster.yaml); once the control plane has rolled out, remove the pin`,
+    });
+  }
+  return out;
+}
+
 /** Findings for one cluster's changes; `before`/`after` are its whole rendered object lists. */
 export function flagChanges(cluster: string, changes: readonly ObjectChange[], before: readonly RenderedObject[], after: readonly RenderedObject[]): Finding[] {
   const out: Finding[] = [];
-  for (const c of changes) if (c.type === "changed") out.push(...inPlace(cluster, c), ...awsCluster(cluster, c), ...versionJump(cluster, c));
+  for (const c of changes) if (c.type === "changed") out.push(...inPlace(cluster, c), ...awsCluster(cluster, c), ...networkCidrs(cluster, c), ...versionJump(cluster, c));
+  // A removed cluster's pools go with it (README "Deleting a cluster"); flag only pools removed from a cluster that stays.
+  if (after.length) for (const c of changes) out.push(...poolRemoved(cluster, c));
+  out.push(...poolsWithControlPlane(cluster, changes));
   out.push(...clusterRenamed(cluster, before, after));
   return out;
 }

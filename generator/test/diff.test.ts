@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { diffCommand } from "../src/commands/diff.js";
+import { compareSides, diffCommand } from "../src/commands/diff.js";
 import { generateCommand } from "../src/commands/generate.js";
 import { newClusterCommand } from "../src/commands/new-cluster.js";
 import { flagChanges } from "../src/diff/flags.js";
@@ -147,6 +147,20 @@ describe("issue 9: diff messages and day-2 flags", () => {
     expect(up?.message).toMatch(/first the control plane.*kubernetesVersion: v1\.33\.4/);
   });
 
+  it("9: a removed and a new cluster with the same region and VPC CIDR is cluster-moved, on the new cluster", () => {
+    const side = (m: Record<string, RenderedObject[]>, names: string[]) => ({ names, rendered: new Map(Object.entries(m).map(([c, objects]) => [c, { cluster: c, objects, origins: [] }])), findings: [] });
+    const net = (vpc: string, region = "r") => AWSC({ region, network: { vpc: { cidrBlock: vpc } } });
+    const before = side({ old: [CLUSTER("old", "old"), net("10.0.0.0/16")], other: [CLUSTER("other", "other"), net("10.5.0.0/16")] }, ["old", "other"]);
+    const after = side({ fresh: [CLUSTER("fresh", "fresh"), net("10.0.0.0/16")], unrelated: [CLUSTER("unrelated"), net("10.9.0.0/16")], far: [CLUSTER("far"), net("10.5.0.0/16", "r2")] }, ["fresh", "unrelated", "far"]);
+    const { report, findings } = compareSides("main", ["fresh", "unrelated", "far"], ["old", "other"], before, after);
+    expect(findings.map((f) => [f.cluster, f.rule, f.severity, f.path])).toEqual([["fresh", "cluster-moved", "error", "Cluster/fresh:metadata"]]);
+    expect(report.clusters.find((c) => c.cluster === "fresh")?.findings).toHaveLength(1);
+    expect(findings[0]?.message).toMatch(/clusters\/fresh\/ looks like clusters\/old\/ moved/);
+    expect(findings[0]?.message).toMatch(/cannot rename a Cluster/);
+    expect(findings[0]?.message).toMatch(/old Cluster old\/old keeps running/);
+    expect(findings[0]?.message).toContain("kubectl delete cluster.cluster.x-k8s.io/old -n old");
+  });
+
   it("7: cluster-renamed says the old Cluster stays and a second cluster is created (no prune)", () => {
     const before = [CLUSTER("a")];
     const after = [CLUSTER("b")];
@@ -278,6 +292,19 @@ describe("diffCommand (real git, real kustomize)", () => {
     expect(r.report.clusters[1]!.changes.every((c) => c.type === "removed")).toBe(true);
     expect(r.report.clusters[1]!.changes.map((c) => c.id.kind)).toContain("Cluster");
     expect(r.findings).toEqual([]);
+  });
+
+  it("9: renaming a cluster by moving its directory (same region and VPC CIDR) is cluster-moved, exit-worthy", async () => {
+    const repo = await repoCopy();
+    const spec = await readFile(path.join(repo, "clusters/md/cluster.yaml"), "utf8");
+    const vpc = /vpcCidr: (\S+)/.exec(spec)![1]!;
+    await rm(path.join(repo, "clusters/md"), { recursive: true });
+    await newClusterCommand({ cwd: repo, flags: { name: "md2", region: "eu-west-1", workers: "MachineDeployment", vpcCidr: vpc }, render: false, log: quiet });
+    await generateCommand({ cwd: repo, log: quiet });
+    const r = await diffCommand({ cwd: repo, base: "main", format: "text" });
+    expect(r.report.clusters.map((c) => [c.cluster, c.status])).toEqual([["md", "removed"], ["md2", "new"]]);
+    expect(r.findings.map((f) => [f.cluster, f.rule, f.severity])).toEqual([["md2", "cluster-moved", "error"]]);
+    expect(r.output).toContain("1 flagged");
   });
 
   it("nothing affected: one line", async () => {

@@ -19,6 +19,8 @@
  *   warning for a MachineDeployment, whose MachineSets hold new machines until the control plane is upgraded
  *   (CAPI v1.13 MachineSet preflight checks, internal/controllers/machineset/machineset_preflight.go, feature
  *   MachineSetPreflightChecks on by default).
+ * - cluster-moved: a cluster directory removed and another added with the same region and VPC CIDR, i.e. a rename by
+ *   moving the directory. Nothing is pruned, so the old cluster keeps running and a second one is created beside it.
  * - cluster-renamed: the Cluster object of a cluster directory gets another name or namespace. Nothing is pruned
  *   (every object carries Prune=false,Delete=false / prune: disabled), so the old Cluster keeps running and a second
  *   cluster is created beside it; CAPI cannot rename a Cluster (its name is in every object, label and AWS tag).
@@ -218,6 +220,45 @@ function poolsWithControlPlane(cluster: string, changes: readonly ObjectChange[]
       rule: "pool-upgraded-with-control-plane",
       severity: md ? "warning" : "error",
       message: `${labelOf(c.id)} moves from ${fromV} to ${toV} in the same change as the control plane (${kcp.before!.spec.version} to ${kcp.after!.spec.version}): ${md ? "its new machines wait until the control plane is upgraded (MachineSet preflight checks), so the pool's roll-out stalls meanwhile" : "its instances roll at once, and kubelets newer than the API server are outside the version-skew policy while the control plane rolls"}. Upgrade in two changes: first the control plane, with each pool pinned to its current version (nodePools[].kubernetesVersion: ${fromV} in clusters/${cluster}/cluster.yaml); once the control plane has rolled out, remove the pin`,
+    });
+  }
+  return out;
+}
+
+const CLUSTER_KIND = (o: RenderedObject) => is(o, CORE, "Cluster");
+const clusterId = (objs: readonly RenderedObject[]) => {
+  const c = objs.find(CLUSTER_KIND);
+  return c ? { name: c.metadata.name as string, namespace: (c.metadata.namespace as string | undefined) ?? "" } : undefined;
+};
+/** Region and VPC CIDR of a cluster's AWSCluster: what identifies its network when the directory name changes. */
+const networkKey = (objs: readonly RenderedObject[]): string | undefined => {
+  const a = objs.find((o) => is(o, INFRA, "AWSCluster"));
+  const region = a?.spec?.region;
+  const vpc = a?.spec?.network?.vpc?.cidrBlock;
+  return region && vpc ? `${region}|${vpc}` : undefined;
+};
+
+/**
+ * Rename by directory move: each added cluster whose region and VPC CIDR equal those of a removed cluster (pure;
+ * `removed` holds the base side's objects, `added` the working tree's). The finding goes to the added cluster.
+ */
+export function clustersMoved(removed: ReadonlyMap<string, readonly RenderedObject[]>, added: ReadonlyMap<string, readonly RenderedObject[]>): Finding[] {
+  const out: Finding[] = [];
+  for (const [now, objs] of [...added].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const key = networkKey(objs);
+    const match = key && [...removed].filter(([, o]) => networkKey(o) === key).map(([name]) => name).sort()[0];
+    if (!match) continue;
+    const oldId = clusterId(removed.get(match)!);
+    const newId = clusterId(objs);
+    const [region, vpc] = key.split("|");
+    const old = oldId ? `${oldId.namespace}/${oldId.name}` : match;
+    out.push({
+      cluster: now,
+      file: `clusters/${now}/cluster.yaml`,
+      path: newId ? `Cluster/${newId.name}:metadata` : "metadata",
+      rule: "cluster-moved",
+      severity: "error",
+      message: `clusters/${now}/ looks like clusters/${match}/ moved (same region ${region} and VPC CIDR ${vpc}), but moving the directory does not rename a cluster: Cluster API cannot rename a Cluster. The sync deletes nothing (every object is kept from pruning), so the old Cluster ${old} keeps running and a second cluster${newId ? ` ${newId.namespace}/${newId.name}` : ""} with new machines and its own VPC ${vpc} is created beside it. To keep the cluster, move the directory back to clusters/${match}/. To replace it, give the new cluster its own network.vpcCidr, create it, move the workloads, then delete the old one with \`kubectl delete cluster.cluster.x-k8s.io/${oldId?.name ?? match} -n ${oldId?.namespace ?? match}\` (README "Deleting a cluster")`,
     });
   }
   return out;

@@ -172,7 +172,7 @@ function networkCidrs(cluster: string, c: ObjectChange): Finding[] {
       path: at(c, `spec.network.subnets[id=${id}].cidrBlock`),
       rule: "subnet-cidr-changed",
       severity: "error",
-      message: `subnet ${id} changes its CIDR from ${was.cidrBlock} to ${now.cidrBlock ?? "(unset)"}; an AWS subnet's CIDR cannot change, so CAPA cannot apply it to the live VPC. Keep ${was.cidrBlock}: undo the change of network.vpcCidr or of the zone list in clusters/${cluster}/cluster.yaml, or, for a cluster created before subnets were addressed by zone (README "Subnets"), pin the old subnets with a patch on /spec/network/subnets in clusters/${cluster}/kustomization.yaml`,
+      message: `subnet ${id} changes its CIDR from ${was.cidrBlock} to ${now.cidrBlock ?? "(unset)"}; an AWS subnet's CIDR cannot change, so CAPA cannot apply it to the live VPC. Keep ${was.cidrBlock}: undo the change of network.vpcCidr in clusters/${cluster}/cluster.yaml or of the patch in clusters/${cluster}/kustomization.yaml; if it comes from \`npm run generate\` on a cluster created before subnets were addressed by zone slot (README "Subnets"), pin the live subnets with a patch on /spec/network/subnets in clusters/${cluster}/kustomization.yaml`,
     });
   }
   return out;

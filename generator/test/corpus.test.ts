@@ -165,6 +165,27 @@ const overlay = (name: string, setup: Setup, says: (string | RegExp)[]): Case =>
   stream: "stdout",
   says,
 });
+/** `diff --base main` after committing the baseline and adding JSON patches (kind, [op, path, value]) to the cluster's overlay. */
+type Ops = [string, string, string][];
+const diffPatch = (name: string, kind: string, ops: Ops, says: (string | RegExp)[], more?: [string, Ops]): Case => ({
+  surface: "overlay",
+  name: `diff with ${name}`,
+  setup: all(
+    gitInit(),
+    edit(
+      OVERLAY,
+      "patches: []",
+      "patches:\n" +
+        ([[kind, ops], ...(more ? [more] : [])] as [string, Ops][])
+          .map(([k, o]) => `  - target:\n      kind: ${k}\n    patch: |\n${o.map(([op, p, v]) => `      - op: ${op}\n        path: ${p}\n        value: ${v}\n`).join("")}`)
+          .join(""),
+    ),
+  ),
+  args: ["diff", "--base", "main"],
+  exit: 1,
+  stream: "stdout",
+  says,
+});
 const kustomization = (...lines: string[]) => put(OVERLAY, ["apiVersion: kustomize.config.k8s.io/v1beta1", "kind: Kustomization", ...lines, ""].join("\n"));
 
 const ALIAS_BOMB = ["x-a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]", ..."bcdefghi".split("").map((l, i) => `x-${l}: &${l} [${Array(9).fill(`*${"abcdefghi"[i]}`).join(", ")}]`)].join("\n") + "\n";
@@ -363,6 +384,14 @@ const CASES: Case[] = [
   { surface: "environment", name: "new-cluster into a read-only clusters/", setup: readOnly("clusters"), skip: needsReadOnly, args: ["new-cluster", ...X, "--yes"], exit: 2, says: ["clusters", /read-only|not writable|permission/i] },
   { surface: "environment", name: "generate into a read-only clusters/", setup: all(specEdit("instanceType: t3.large\nnodePools", "instanceType: m6i.large\nnodePools"), readOnly("clusters")), skip: needsReadOnly, args: ["generate"], exit: 2, says: ["clusters/demo", /read-only|not writable|permission/i] },
   { surface: "environment", name: "remove-cluster in a read-only clusters/", setup: readOnly("clusters"), skip: needsReadOnly, args: ["remove-cluster", "--name", "demo"], exit: 2, says: ["clusters", /read-only|not writable|permission/i] },
+  // issue 9 — day-2 diff and CIDR sizes (items 8, 13)
+  newCluster("9.13: pod CIDR smaller than a node's /24", [...X, "--pod-cidr", "192.168.0.0/30"], "--pod-cidr", "/24"),
+  newCluster("9.13: service CIDR larger than v1.33's kube-apiserver accepts", [...X, "--kubernetes-version", "v1.33.4", "--service-cidr", "172.0.0.0/8"], "--service-cidr", "/12"),
+  spec("9.13: a pod CIDR of /30", specEdit("podCidr: 192.168.0.0/16", "podCidr: 192.168.0.0/30"), ["network.podCidr", "/24"]),
+  spec("9.13: a service CIDR of /30", specEdit("serviceCidr: 10.96.0.0/12", "serviceCidr: 10.96.0.0/30"), ["network.serviceCidr", "8 addresses"], "validate"),
+  diffPatch("9.8: an overlay patch moving a live subnet's CIDR", "AWSCluster", [["replace", "/spec/network/subnets/0/cidrBlock", "10.0.64.0/20"]], ["subnet-cidr-changed", "demo-subnet-private-ap-northeast-2a", "10.0.0.0/20", OVERLAY]),
+  diffPatch("9.10: an overlay patch changing the VPC CIDR", "AWSCluster", [["replace", "/spec/network/vpc/cidrBlock", "10.1.0.0/16"]], ["vpc-cidr-changed", "network.vpcCidr", "10.0.0.0/16"]),
+  diffPatch("9.12: control plane and MachinePool upgraded one minor in one change", "KubeadmControlPlane", [["replace", "/spec/version", "v1.35.0"]], ["pool-upgraded-with-control-plane", "nodePools[].kubernetesVersion"], ["MachinePool", [["replace", "/spec/template/spec/version", "v1.35.0"]]]),
 ];
 
 // ---------------------------------------------------------------------------------------------------------------

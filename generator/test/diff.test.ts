@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { diffCommand } from "../src/commands/diff.js";
+import { compareSides, diffCommand } from "../src/commands/diff.js";
 import { generateCommand } from "../src/commands/generate.js";
 import { newClusterCommand } from "../src/commands/new-cluster.js";
 import { flagChanges } from "../src/diff/flags.js";
@@ -103,6 +103,72 @@ describe("format", () => {
     const after = obj("v1", "ConfigMap", "m", { text: "```sh\nls\n```" });
     const md = formatMarkdown({ base: "main", clusters: [{ cluster: "a", status: "changed", changes: diffObjects({ objects: [] }, { objects: [after] }), findings: [] }] });
     expect(md).toContain("````diff\n");
+  });
+});
+
+describe("issue 9: diff messages and day-2 flags", () => {
+  it("7: a removed cluster's note says the sync deletes nothing and names the Cluster delete command", () => {
+    const before = [CLUSTER("gone", "team-a"), AMT("gone-cp")];
+    const changes = diffObjects({ objects: before }, { objects: [] });
+    const report = { base: "main", clusters: [{ cluster: "gone", status: "removed" as const, changes, findings: [] }] };
+    for (const out of [formatText(report), formatMarkdown(report)]) {
+      expect(out).not.toMatch(/syncing deletes|which deletes the cluster/);
+      expect(out).toContain("the sync deletes nothing");
+      expect(out).toContain("kubectl delete cluster.cluster.x-k8s.io/gone -n team-a");
+    }
+  });
+
+  const NET = (vpc: string, subnets: [string, string][]) =>
+    AWSC({ region: "r", network: { vpc: { cidrBlock: vpc }, subnets: subnets.map(([id, cidrBlock]) => ({ id, cidrBlock, availabilityZone: "r" + id.slice(-1), isPublic: false })) } });
+  const POOL = (kind: "MachinePool" | "MachineDeployment", name: string, version = "v1.33.4") => obj("cluster.x-k8s.io/v1beta2", kind, name, { clusterName: "c", template: { spec: { version } } });
+  const rulesSev = (before: RenderedObject[], after: RenderedObject[]) => flagChanges("x", diffObjects({ objects: before }, { objects: after }), before, after).map((f) => `${f.severity} ${f.rule} ${f.path}`);
+
+  it.each([
+    ["8: a subnet's CIDR changes", [NET("10.0.0.0/16", [["s-a", "10.0.0.0/20"], ["s-c", "10.0.32.0/20"]])], [NET("10.0.0.0/16", [["s-c", "10.0.16.0/20"]])], ["error subnet-cidr-changed AWSCluster/c:spec.network.subnets[id=s-c].cidrBlock"]],
+    ["8: a zone removed, the others keep their CIDRs", [NET("10.0.0.0/16", [["s-a", "10.0.0.0/20"], ["s-c", "10.0.32.0/20"]])], [NET("10.0.0.0/16", [["s-c", "10.0.32.0/20"]])], []],
+    ["8: a zone added", [NET("10.0.0.0/16", [["s-a", "10.0.0.0/20"]])], [NET("10.0.0.0/16", [["s-a", "10.0.0.0/20"], ["s-d", "10.0.48.0/20"]])], []],
+    ["10: the VPC CIDR changes (and so the subnets)", [NET("10.0.0.0/16", [["s-a", "10.0.0.0/20"]])], [NET("10.1.0.0/16", [["s-a", "10.1.0.0/20"]])], ["error vpc-cidr-changed AWSCluster/c:spec.network.vpc.cidrBlock", "error subnet-cidr-changed AWSCluster/c:spec.network.subnets[id=s-a].cidrBlock"]],
+    ["11: a MachinePool removed while the cluster stays", [CLUSTER("c"), POOL("MachinePool", "c-batch"), POOL("MachinePool", "c-web")], [CLUSTER("c"), POOL("MachinePool", "c-web")], ["warning pool-removed MachinePool/c-batch:metadata"]],
+    ["11: MachinePool switched to MachineDeployment", [CLUSTER("c"), POOL("MachinePool", "c-web")], [CLUSTER("c"), POOL("MachineDeployment", "c-web-a")], ["warning pool-removed MachinePool/c-web:metadata"]],
+    ["11: the whole cluster removed: no pool flag", [CLUSTER("c"), POOL("MachinePool", "c-web")], [], []],
+    ["12: MachinePool minor rises with the control plane", [KCP("v1.33.4"), POOL("MachinePool", "p")], [KCP("v1.34.2"), POOL("MachinePool", "p", "v1.34.2")], ["error pool-upgraded-with-control-plane MachinePool/p:spec.template.spec.version"]],
+    ["12: MachineDeployment minor rises with the control plane", [KCP("v1.33.4"), POOL("MachineDeployment", "p")], [KCP("v1.34.2"), POOL("MachineDeployment", "p", "v1.34.2")], ["warning pool-upgraded-with-control-plane MachineDeployment/p:spec.template.spec.version"]],
+    ["12: control plane first, pool pinned", [KCP("v1.33.4"), POOL("MachinePool", "p")], [KCP("v1.34.2"), POOL("MachinePool", "p")], []],
+    ["12: pool follows in a later change", [KCP("v1.34.2"), POOL("MachinePool", "p")], [KCP("v1.34.2"), POOL("MachinePool", "p", "v1.34.2")], []],
+    ["12: patch upgrade of both", [KCP("v1.33.4"), POOL("MachinePool", "p")], [KCP("v1.33.5"), POOL("MachinePool", "p", "v1.33.5")], []],
+  ])("%s", (_l, before, after, expected) => expect(rulesSev(before as RenderedObject[], after as RenderedObject[])).toEqual(expected));
+
+  it("11/12: the messages give the manual step", () => {
+    const [removed] = flagChanges("x", diffObjects({ objects: [CLUSTER("c"), POOL("MachinePool", "c-batch")] }, { objects: [CLUSTER("c")] }), [CLUSTER("c"), POOL("MachinePool", "c-batch")], [CLUSTER("c")]);
+    expect(removed?.message).toContain("kubectl delete machinepool.cluster.x-k8s.io/c-batch -n ns");
+    const b = [KCP("v1.33.4"), POOL("MachinePool", "p")];
+    const a = [KCP("v1.34.2"), POOL("MachinePool", "p", "v1.34.2")];
+    const [up] = flagChanges("x", diffObjects({ objects: b }, { objects: a }), b, a);
+    expect(up?.message).toMatch(/first the control plane.*kubernetesVersion: v1\.33\.4/);
+  });
+
+  it("9: a removed and a new cluster with the same region and VPC CIDR is cluster-moved, on the new cluster", () => {
+    const side = (m: Record<string, RenderedObject[]>, names: string[]) => ({ names, rendered: new Map(Object.entries(m).map(([c, objects]) => [c, { cluster: c, objects, origins: [] }])), findings: [] });
+    const net = (vpc: string, region = "r") => AWSC({ region, network: { vpc: { cidrBlock: vpc } } });
+    const before = side({ old: [CLUSTER("old", "old"), net("10.0.0.0/16")], other: [CLUSTER("other", "other"), net("10.5.0.0/16")] }, ["old", "other"]);
+    const after = side({ fresh: [CLUSTER("fresh", "fresh"), net("10.0.0.0/16")], unrelated: [CLUSTER("unrelated"), net("10.9.0.0/16")], far: [CLUSTER("far"), net("10.5.0.0/16", "r2")] }, ["fresh", "unrelated", "far"]);
+    const { report, findings } = compareSides("main", ["fresh", "unrelated", "far"], ["old", "other"], before, after);
+    expect(findings.map((f) => [f.cluster, f.rule, f.severity, f.path])).toEqual([["fresh", "cluster-moved", "error", "Cluster/fresh:metadata"]]);
+    expect(report.clusters.find((c) => c.cluster === "fresh")?.findings).toHaveLength(1);
+    expect(findings[0]?.message).toMatch(/clusters\/fresh\/ looks like clusters\/old\/ moved/);
+    expect(findings[0]?.message).toMatch(/cannot rename a Cluster/);
+    expect(findings[0]?.message).toMatch(/old Cluster old\/old keeps running/);
+    expect(findings[0]?.message).toContain("kubectl delete cluster.cluster.x-k8s.io/old -n old");
+  });
+
+  it("7: cluster-renamed says the old Cluster stays and a second cluster is created (no prune)", () => {
+    const before = [CLUSTER("a")];
+    const after = [CLUSTER("b")];
+    const [f] = flagChanges("x", diffObjects({ objects: before }, { objects: after }), before, after);
+    expect(f?.message).not.toMatch(/syncing deletes the old Cluster/);
+    expect(f?.message).toMatch(/cannot rename/);
+    expect(f?.message).toMatch(/old cluster keeps running/);
+    expect(f?.message).toContain("kubectl delete cluster.cluster.x-k8s.io/a -n ns");
   });
 });
 
@@ -226,6 +292,19 @@ describe("diffCommand (real git, real kustomize)", () => {
     expect(r.report.clusters[1]!.changes.every((c) => c.type === "removed")).toBe(true);
     expect(r.report.clusters[1]!.changes.map((c) => c.id.kind)).toContain("Cluster");
     expect(r.findings).toEqual([]);
+  });
+
+  it("9: renaming a cluster by moving its directory (same region and VPC CIDR) is cluster-moved, exit-worthy", async () => {
+    const repo = await repoCopy();
+    const spec = await readFile(path.join(repo, "clusters/md/cluster.yaml"), "utf8");
+    const vpc = /vpcCidr: (\S+)/.exec(spec)![1]!;
+    await rm(path.join(repo, "clusters/md"), { recursive: true });
+    await newClusterCommand({ cwd: repo, flags: { name: "md2", region: "eu-west-1", workers: "MachineDeployment", vpcCidr: vpc }, render: false, log: quiet });
+    await generateCommand({ cwd: repo, log: quiet });
+    const r = await diffCommand({ cwd: repo, base: "main", format: "text" });
+    expect(r.report.clusters.map((c) => [c.cluster, c.status])).toEqual([["md", "removed"], ["md2", "new"]]);
+    expect(r.findings.map((f) => [f.cluster, f.rule, f.severity])).toEqual([["md2", "cluster-moved", "error"]]);
+    expect(r.output).toContain("1 flagged");
   });
 
   it("nothing affected: one line", async () => {

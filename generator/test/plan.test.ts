@@ -5,6 +5,7 @@ import { planCluster, spread, subnets } from "../src/plan/cluster.js";
 import { mergeOutputs, owned } from "../src/plan/files.js";
 import { planRepo } from "../src/plan/repo.js";
 import { parseSpecObject } from "../src/spec/parse.js";
+import { REGION_AZ_LETTERS, zoneSlot } from "../src/spec/regions.js";
 import type { ClusterSpec } from "../src/spec/types.js";
 import { PROFILES } from "../src/spec/types.js";
 import { fixtureSpecs } from "./helpers.js";
@@ -92,6 +93,39 @@ describe("placement", () => {
       ["10.20.2.0/24", false, "ap-northeast-2c"],
       ["10.20.10.0/24", true, "ap-northeast-2c"],
     ]);
+  });
+  const cidrs = (zones: string[], region = "us-east-1") =>
+    Object.fromEntries(subnets(spec({ region, availabilityZones: zones, nodePools: [{ name: "p", availabilityZones: zones }] })).map((x) => [x.id, x.cidrBlock]));
+  it("9.8: reordering or removing zones keeps every remaining subnet's CIDR", () => {
+    const abc = cidrs(["us-east-1a", "us-east-1b", "us-east-1c"]);
+    expect(cidrs(["us-east-1c", "us-east-1b", "us-east-1a"])).toEqual(abc);
+    const ac = cidrs(["us-east-1a", "us-east-1c"]);
+    expect(ac).toEqual(Object.fromEntries(Object.entries(abc).filter(([id]) => !id.endsWith("1b"))));
+    expect(ac["demo-subnet-private-us-east-1c"]).toBe("10.0.32.0/20");
+  });
+  it("9.8: the default layout keeps its addresses (private i, public 8+i), also where the region skips a letter", () => {
+    expect(cidrs(["us-east-1a", "us-east-1b", "us-east-1c"])).toMatchObject({ "demo-subnet-private-us-east-1c": "10.0.32.0/20", "demo-subnet-public-us-east-1c": "10.0.160.0/20" });
+    // ap-northeast-1 has zones a, c, d: its default three keep slots 0, 1, 2.
+    expect(Object.values(cidrs(["ap-northeast-1a", "ap-northeast-1c", "ap-northeast-1d"], "ap-northeast-1"))).toEqual(["10.0.0.0/20", "10.0.128.0/20", "10.0.16.0/20", "10.0.144.0/20", "10.0.32.0/20", "10.0.160.0/20"]);
+    // A zone after a gap keeps its own slot: us-east-1d is slot 3 whatever precedes it.
+    expect(cidrs(["us-east-1a", "us-east-1d"])["demo-subnet-private-us-east-1d"]).toBe("10.0.48.0/20");
+  });
+  it("9.8: the region table only grows at the end of a region's letters (a letter's position is its subnet slot)", () => {
+    // Pinned when subnets moved to zone slots: each region's letters then must stay a prefix of today's.
+    const pinned: Record<string, string> = { "us-east-1": "abcdef", "us-west-2": "abcd", "ca-central-1": "abd", "ap-northeast-1": "acd", "ap-northeast-2": "abcd", "eu-west-1": "abc" };
+    for (const [region, letters] of Object.entries(pinned)) expect(REGION_AZ_LETTERS[region]?.startsWith(letters), region).toBe(true);
+  });
+  it("9.8: a zone beyond the carving room is refused (az-subnet-room), and planning it is a PlanError", () => {
+    const saved = REGION_AZ_LETTERS["us-east-1"]!;
+    (REGION_AZ_LETTERS as Record<string, string>)["us-east-1"] = "abcdefghi";
+    try {
+      const r = parseSpecObject({ apiVersion: "capi-gitops.io/v1alpha1", kind: "ClusterSpec", name: "demo", region: "us-east-1", availabilityZones: ["us-east-1a", "us-east-1i"], nodePools: [{ name: "p", availabilityZones: ["us-east-1a"] }] });
+      expect(r.findings.map((f) => [f.path, f.rule])).toContainEqual(["availabilityZones.1", "az-subnet-room"]);
+      expect(zoneSlot("us-east-1h")).toBe(7);
+      expect(() => subnets({ ...spec({ region: "us-east-1" }), availabilityZones: ["us-east-1i"] })).toThrow(/no subnet slot/);
+    } finally {
+      (REGION_AZ_LETTERS as Record<string, string>)["us-east-1"] = saved;
+    }
   });
   it.each([
     [5, 3, [2, 2, 1]],

@@ -126,3 +126,28 @@ describe("helpers", () => {
     expect(regionOfZone("nope")).toBeUndefined();
   });
 });
+
+describe("issue 9 item 13: CIDR sizes the cluster's Kubernetes refuses", () => {
+  const net = (o: Record<string, string>, kubernetesVersion = "v1.33.4") => y({ kubernetesVersion, network: { vpcCidr: "10.0.0.0/16", podCidr: "192.168.0.0/16", serviceCidr: "172.20.0.0/16", ...o } });
+  const sizeFindings = (input: Record<string, unknown>) =>
+    parseSpecObject(input)
+      .findings.filter((f) => f.rule === "cidr-size")
+      .map((f) => f.path);
+  it.each([
+    ["13: pod CIDR /30 holds no node /24", net({ podCidr: "192.168.0.0/30" }), ["network.podCidr"]],
+    ["13: pod CIDR /25 holds no node /24", net({ podCidr: "192.168.0.0/25" }), ["network.podCidr"]],
+    ["13: pod CIDR /24 holds one node", net({ podCidr: "192.168.0.0/24" }), []],
+    ["13: service CIDR /8 on v1.30 (bitmap allocator, /12 at most)", net({ serviceCidr: "11.0.0.0/8" }, "v1.30.2"), ["network.serviceCidr"]],
+    ["13: service CIDR /11 on v1.33 (dual-write keeps the /12 limit)", net({ serviceCidr: "11.0.0.0/11" }, "v1.33.4"), ["network.serviceCidr"]],
+    ["13: service CIDR /12 on v1.33", net({ serviceCidr: "11.0.0.0/12" }, "v1.33.4"), []],
+    ["13: service CIDR /8 on v1.34 (IPAddress allocator, no upper limit)", net({ serviceCidr: "11.0.0.0/8" }, "v1.34.2"), []],
+    ["13: service CIDR /30 holds fewer than 8 addresses", net({ serviceCidr: "172.20.0.0/30" }, "v1.34.2"), ["network.serviceCidr"]],
+    ["13: service CIDR /29 holds 8 addresses", net({ serviceCidr: "172.20.0.0/29" }, "v1.34.2"), []],
+  ])("%s", (_l, input, expected) => expect(sizeFindings(input)).toEqual(expected));
+
+  it("13: the message names the field, the limit and the version", () => {
+    const f = parseSpecObject(net({ serviceCidr: "11.0.0.0/8" }, "v1.31.0")).findings.find((x) => x.rule === "cidr-size");
+    expect(f).toMatchObject({ path: "network.serviceCidr", severity: "error" });
+    expect(f?.message).toMatch(/v1\.31.*\/12/);
+  });
+});

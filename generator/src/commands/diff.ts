@@ -7,7 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import { ToolError, UsageError } from "../errors.js";
 import type { Finding } from "../findings.js";
-import { flagChanges } from "../diff/flags.js";
+import { clustersMoved, flagChanges } from "../diff/flags.js";
 import { formatMarkdown, formatText, type ClusterReport, type DiffReport } from "../diff/format.js";
 import { diffObjects } from "../diff/objects.js";
 import { renderSide, withBaseCheckout, type RenderedSide } from "../diff/render-sides.js";
@@ -52,6 +52,9 @@ export function compareSides(base: string, clusters: readonly string[], removed:
     const status = removed.includes(cluster) ? "removed" : !before.names.includes(cluster) ? "new" : changes.length ? "changed" : "unchanged";
     reports.push({ cluster, status, changes, findings: flagChanges(cluster, changes, old.objects, now.objects) });
   }
+  // A cluster directory moved: the removed and the new cluster share region and VPC CIDR.
+  const objectsOf = (side: RenderedSide, status: string) => new Map(reports.filter((r) => r.status === status).map((r) => [r.cluster, side.rendered.get(r.cluster)?.objects ?? []]));
+  for (const f of clustersMoved(objectsOf(before, "removed"), objectsOf(after, "new"))) reports.find((r) => r.cluster === f.cluster)?.findings.push(f);
   const findings = reports.flatMap((r) => r.findings);
   // Objects no cluster could claim (repository-wide) are reported once, as the render layer words them.
   findings.push(...after.findings.filter((f) => f.cluster === undefined));

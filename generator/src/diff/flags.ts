@@ -8,8 +8,22 @@
  *   spec.controlPlaneLoadBalancer.scheme (unset reads as the default, internet-facing).
  * - version-jump: CAPI's KubeadmControlPlane webhook rejects an upgrade of more than one minor; kubeadm cannot
  *   downgrade a control plane.
- * - cluster-renamed: the Cluster object of a cluster directory gets another name or namespace; syncing prunes the
- *   old Cluster, and deleting a Cluster deletes its machines and infrastructure.
+ * - subnet-cidr-changed: an AWSCluster subnet (same id) gets another cidrBlock; an AWS subnet's CIDR cannot change, so
+ *   CAPA cannot apply it to a live VPC (subnets are addressed by zone slot, plan/cluster.ts subnets()).
+ * - vpc-cidr-changed: spec.network.vpc.cidrBlock changes; CAPA does not change a live VPC's CIDR (it copies the live
+ *   VPC's CIDR back into the spec), so subnets carved from the new range fall outside the VPC.
+ * - pool-removed (warning): a MachinePool / MachineDeployment leaves Git while the cluster stays; nothing is pruned,
+ *   so the old pool keeps running beside any new one until it is deleted by hand.
+ * - pool-upgraded-with-control-plane: a pool's Kubernetes minor rises in the same change as the control plane's, so
+ *   kubelets can be newer than the API server during the roll-out. Error for a MachinePool (nothing holds it back);
+ *   warning for a MachineDeployment, whose MachineSets hold new machines until the control plane is upgraded
+ *   (CAPI v1.13 MachineSet preflight checks, internal/controllers/machineset/machineset_preflight.go, feature
+ *   MachineSetPreflightChecks on by default).
+ * - cluster-moved: a cluster directory removed and another added with the same region and VPC CIDR, i.e. a rename by
+ *   moving the directory. Nothing is pruned, so the old cluster keeps running and a second one is created beside it.
+ * - cluster-renamed: the Cluster object of a cluster directory gets another name or namespace. Nothing is pruned
+ *   (every object carries Prune=false,Delete=false / prune: disabled), so the old Cluster keeps running and a second
+ *   cluster is created beside it; CAPI cannot rename a Cluster (its name is in every object, label and AWS tag).
  */
 import semver from "semver";
 import type { Finding } from "../findings.js";
@@ -116,14 +130,147 @@ function clusterRenamed(cluster: string, before: readonly RenderedObject[], afte
       path: `Cluster/${o.slice(o.indexOf("/") + 1)}:metadata`,
       rule: "cluster-renamed",
       severity: "error" as const,
-      message: `the Cluster ${o} becomes ${now.join(", ")}: syncing deletes the old Cluster, and deleting a Cluster tears down its machines and infrastructure. Keep the name and namespace; to replace the cluster, add a new cluster directory and remove this one deliberately`,
+      message: `the Cluster ${o} becomes ${now.join(", ")}: Cluster API cannot rename a cluster. The sync deletes nothing (every object is kept from pruning), so the old cluster keeps running and a second cluster with new machines and AWS infrastructure is created beside it. Keep the name and namespace; to replace the cluster, create the new one, move the workloads, then delete the old one with \`kubectl delete cluster.cluster.x-k8s.io/${o.slice(o.indexOf("/") + 1)} -n ${o.slice(0, o.indexOf("/"))}\` (README "Deleting a cluster")`,
     }));
+}
+
+interface Subnet {
+  id?: string;
+  cidrBlock?: string;
+  availabilityZone?: string;
+  isPublic?: boolean;
+}
+
+const subnetsOf = (o: RenderedObject): Map<string, Subnet> => {
+  const list = o.spec?.network?.subnets;
+  const out = new Map<string, Subnet>();
+  if (Array.isArray(list)) for (const s of list as Subnet[]) if (s && typeof s === "object") out.set(s.id ?? `${s.availabilityZone}/${s.isPublic ? "public" : "private"}`, s);
+  return out;
+};
+
+function networkCidrs(cluster: string, c: ObjectChange): Finding[] {
+  if (!is(c.before, INFRA, "AWSCluster") || !is(c.after, INFRA, "AWSCluster")) return [];
+  const out: Finding[] = [];
+  const oldVpc = c.before.spec?.network?.vpc?.cidrBlock;
+  const newVpc = c.after.spec?.network?.vpc?.cidrBlock;
+  if (oldVpc !== undefined && !sameValue(oldVpc, newVpc))
+    out.push({
+      cluster,
+      file: c.file,
+      path: at(c, "spec.network.vpc.cidrBlock"),
+      rule: "vpc-cidr-changed",
+      severity: "error",
+      message: `the VPC CIDR changes from ${oldVpc} to ${newVpc ?? "(unset)"}; CAPA does not change a live VPC's CIDR (it copies the VPC's CIDR back into the AWSCluster), so the subnets carved from the new range fall outside the VPC and cannot be created. Keep network.vpcCidr ${oldVpc} in clusters/${cluster}/cluster.yaml; a cluster in another range is a new cluster`,
+    });
+  const before = subnetsOf(c.before);
+  for (const [id, now] of subnetsOf(c.after)) {
+    const was = before.get(id);
+    if (!was || was.cidrBlock === undefined || was.cidrBlock === now.cidrBlock) continue;
+    out.push({
+      cluster,
+      file: c.file,
+      path: at(c, `spec.network.subnets[id=${id}].cidrBlock`),
+      rule: "subnet-cidr-changed",
+      severity: "error",
+      message: `subnet ${id} changes its CIDR from ${was.cidrBlock} to ${now.cidrBlock ?? "(unset)"}; an AWS subnet's CIDR cannot change, so CAPA cannot apply it to the live VPC. Keep ${was.cidrBlock}: undo the change of network.vpcCidr in clusters/${cluster}/cluster.yaml or of the patch in clusters/${cluster}/kustomization.yaml; if it comes from \`npm run generate\` on a cluster created before subnets were addressed by zone slot (README "Subnets"), pin the live subnets with a patch on /spec/network/subnets in clusters/${cluster}/kustomization.yaml`,
+    });
+  }
+  return out;
+}
+
+const POOL_KINDS = ["MachinePool", "MachineDeployment"];
+const isPool = (o: RenderedObject | undefined): o is RenderedObject => !!o && POOL_KINDS.includes(o.kind) && groupOf(o.apiVersion) === CORE;
+
+function poolRemoved(cluster: string, c: ObjectChange): Finding[] {
+  if (c.type !== "removed" || !isPool(c.before)) return [];
+  const resource = `${c.id.kind.toLowerCase()}.cluster.x-k8s.io/${c.id.name}`;
+  const replaced = c.pairedWith ? ` (replaced by ${c.pairedWith.name})` : "";
+  return [
+    {
+      cluster,
+      file: c.file,
+      path: at(c, "metadata"),
+      rule: "pool-removed",
+      severity: "warning",
+      message: `${labelOf(c.id)}${replaced} is removed from Git, but the sync deletes nothing (every object is kept from pruning): its machines keep running${replaced ? " beside the new pool" : ""}. Manual step after the merge, once any new pool is ready: \`kubectl delete ${resource} -n ${c.id.namespace}\` (Cluster API drains and deletes its machines and infrastructure); its MachineHealthCheck and templates stay until deleted the same way`,
+    },
+  ];
+}
+
+const minorOf = (v: unknown) => semver.coerce(String(v ?? ""), { includePrerelease: false });
+
+function poolsWithControlPlane(cluster: string, changes: readonly ObjectChange[]): Finding[] {
+  const kcp = changes.find((c) => c.type === "changed" && is(c.before, CONTROLPLANE, "KubeadmControlPlane") && is(c.after, CONTROLPLANE, "KubeadmControlPlane"));
+  const cpFrom = minorOf(kcp?.before?.spec?.version);
+  const cpTo = minorOf(kcp?.after?.spec?.version);
+  if (!kcp || !cpFrom || !cpTo || cpTo.major !== cpFrom.major || cpTo.minor <= cpFrom.minor) return [];
+  const out: Finding[] = [];
+  for (const c of changes) {
+    if (c.type !== "changed" || !isPool(c.before) || !isPool(c.after)) continue;
+    const fromV = c.before.spec?.template?.spec?.version;
+    const toV = c.after.spec?.template?.spec?.version;
+    const from = minorOf(fromV);
+    const to = minorOf(toV);
+    if (!from || !to || to.major !== from.major || to.minor <= from.minor) continue;
+    const md = c.id.kind === "MachineDeployment";
+    out.push({
+      cluster,
+      file: c.file,
+      path: at(c, "spec.template.spec.version"),
+      rule: "pool-upgraded-with-control-plane",
+      severity: md ? "warning" : "error",
+      message: `${labelOf(c.id)} moves from ${fromV} to ${toV} in the same change as the control plane (${kcp.before!.spec.version} to ${kcp.after!.spec.version}): ${md ? "its new machines wait until the control plane is upgraded (MachineSet preflight checks), so the pool's roll-out stalls meanwhile" : "its instances roll at once, and kubelets newer than the API server are outside the version-skew policy while the control plane rolls"}. Upgrade in two changes: first the control plane, with each pool pinned to its current version (nodePools[].kubernetesVersion: ${fromV} in clusters/${cluster}/cluster.yaml); once the control plane has rolled out, remove the pin`,
+    });
+  }
+  return out;
+}
+
+const CLUSTER_KIND = (o: RenderedObject) => is(o, CORE, "Cluster");
+const clusterId = (objs: readonly RenderedObject[]) => {
+  const c = objs.find(CLUSTER_KIND);
+  return c ? { name: c.metadata.name as string, namespace: (c.metadata.namespace as string | undefined) ?? "" } : undefined;
+};
+/** Region and VPC CIDR of a cluster's AWSCluster: what identifies its network when the directory name changes. */
+const networkKey = (objs: readonly RenderedObject[]): string | undefined => {
+  const a = objs.find((o) => is(o, INFRA, "AWSCluster"));
+  const region = a?.spec?.region;
+  const vpc = a?.spec?.network?.vpc?.cidrBlock;
+  return region && vpc ? `${region}|${vpc}` : undefined;
+};
+
+/**
+ * Rename by directory move: each added cluster whose region and VPC CIDR equal those of a removed cluster (pure;
+ * `removed` holds the base side's objects, `added` the working tree's). The finding goes to the added cluster.
+ */
+export function clustersMoved(removed: ReadonlyMap<string, readonly RenderedObject[]>, added: ReadonlyMap<string, readonly RenderedObject[]>): Finding[] {
+  const out: Finding[] = [];
+  for (const [now, objs] of [...added].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const key = networkKey(objs);
+    const match = key && [...removed].filter(([, o]) => networkKey(o) === key).map(([name]) => name).sort()[0];
+    if (!match) continue;
+    const oldId = clusterId(removed.get(match)!);
+    const newId = clusterId(objs);
+    const [region, vpc] = key.split("|");
+    const old = oldId ? `${oldId.namespace}/${oldId.name}` : match;
+    out.push({
+      cluster: now,
+      file: `clusters/${now}/cluster.yaml`,
+      path: newId ? `Cluster/${newId.name}:metadata` : "metadata",
+      rule: "cluster-moved",
+      severity: "error",
+      message: `clusters/${now}/ looks like clusters/${match}/ moved (same region ${region} and VPC CIDR ${vpc}), but moving the directory does not rename a cluster: Cluster API cannot rename a Cluster. The sync deletes nothing (every object is kept from pruning), so the old Cluster ${old} keeps running and a second cluster${newId ? ` ${newId.namespace}/${newId.name}` : ""} with new machines and its own VPC ${vpc} is created beside it. To keep the cluster, move the directory back to clusters/${match}/. To replace it, give the new cluster its own network.vpcCidr, create it, move the workloads, then delete the old one with \`kubectl delete cluster.cluster.x-k8s.io/${oldId?.name ?? match} -n ${oldId?.namespace ?? match}\` (README "Deleting a cluster")`,
+    });
+  }
+  return out;
 }
 
 /** Findings for one cluster's changes; `before`/`after` are its whole rendered object lists. */
 export function flagChanges(cluster: string, changes: readonly ObjectChange[], before: readonly RenderedObject[], after: readonly RenderedObject[]): Finding[] {
   const out: Finding[] = [];
-  for (const c of changes) if (c.type === "changed") out.push(...inPlace(cluster, c), ...awsCluster(cluster, c), ...versionJump(cluster, c));
+  for (const c of changes) if (c.type === "changed") out.push(...inPlace(cluster, c), ...awsCluster(cluster, c), ...networkCidrs(cluster, c), ...versionJump(cluster, c));
+  // A removed cluster's pools go with it (README "Deleting a cluster"); flag only pools removed from a cluster that stays.
+  if (after.length) for (const c of changes) out.push(...poolRemoved(cluster, c));
+  out.push(...poolsWithControlPlane(cluster, changes));
   out.push(...clusterRenamed(cluster, before, after));
   return out;
 }

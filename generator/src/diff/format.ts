@@ -30,10 +30,20 @@ export const counts = (r: ClusterReport) => ({
 const STATUS_NOTE: Record<ClusterStatus, string> = {
   changed: "",
   new: " (new cluster)",
-  removed: " (removed: syncing deletes every object below, which deletes the cluster)",
+  // Every generated object carries Prune=false,Delete=false (Argo CD) / prune: disabled (Flux), the ApplicationSet
+  // preserves resources on deletion and Flux orphans them: removing the directory deletes nothing (README "Deleting a cluster").
+  removed: " (removed from Git: the sync deletes nothing, every object below stays on the management cluster and the cluster keeps running; delete it with `kubectl delete cluster.cluster.x-k8s.io/<name> -n <namespace>`, see README \"Deleting a cluster\")",
   unchanged: "",
   failed: " (not compared: a build failed)",
 };
+
+/** The status note, with the removed cluster's own delete command when its Cluster object is known. */
+function statusNote(r: ClusterReport): string {
+  const note = STATUS_NOTE[r.status];
+  if (r.status !== "removed") return note;
+  const c = r.changes.find((x) => x.type === "removed" && x.id.kind === "Cluster" && x.id.group === "cluster.x-k8s.io");
+  return c ? note.replace("<name>", c.id.name).replace("<namespace>", c.id.namespace) : note;
+}
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
@@ -68,7 +78,7 @@ export function formatText(report: DiffReport): string {
   for (const r of report.clusters) {
     if (r.status === "unchanged" && r.findings.length === 0) continue;
     const n = counts(r);
-    out.push("", `cluster ${r.cluster}${STATUS_NOTE[r.status]}: ${n.added} added, ${n.removed} removed, ${n.changed} changed, ${r.findings.length} flagged`);
+    out.push("", `cluster ${r.cluster}${statusNote(r)}: ${n.added} added, ${n.removed} removed, ${n.changed} changed, ${r.findings.length} flagged`);
     for (const f of r.findings) out.push(`  ${f.severity} ${f.rule} ${findingWhere(f)}: ${f.message}`);
     for (const c of r.changes) {
       out.push(`  ${changeLine(c)}`);
@@ -101,7 +111,7 @@ export function formatMarkdown(report: DiffReport): string {
     out.push(`| ${code(r.cluster)}${STATUS_NOTE[r.status] ? ` ${r.status}` : ""} | ${n.added} | ${n.removed} | ${n.changed} | ${r.findings.length} |`);
   }
   for (const r of shown) {
-    out.push("", `### ${code(r.cluster)}${STATUS_NOTE[r.status]}`, "");
+    out.push("", `### ${code(r.cluster)}${statusNote(r)}`, "");
     if (r.findings.length) {
       out.push("**Flagged**", "");
       for (const f of r.findings) out.push(`- **${f.severity}** ${code(f.rule)}${f.path ? ` ${code(f.path)}` : ""}${f.file ? ` in ${code(f.file)}` : ""}: ${f.message}`);

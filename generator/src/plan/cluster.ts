@@ -2,6 +2,8 @@
 import path from "node:path";
 import type { ClusterSpec, NodePoolSpec } from "../spec/types.js";
 import { subnetOf, checkIpv4Cidr } from "../spec/cidr.js";
+import { ZONE_SLOTS, zoneSlot } from "../spec/regions.js";
+import { PlanError } from "../errors.js";
 import { toYaml } from "../yaml.js";
 import { AUTOSCALER, GROUP, type K8sObject, LABEL, PLACEHOLDER, POOL_REFERENCES, syncSafe } from "./capi.js";
 import { BASE_DIRS, BASE_OBJECTS, OVERLAY_DIRS } from "./base.js";
@@ -39,14 +41,23 @@ export function spread(total: number, n: number): number[] {
   return Array.from({ length: n }, (_, i) => Math.floor(total / n) + (i < total % n ? 1 : 0));
 }
 
-/** Private subnet i and public subnet 8+i, each /(vpc prefix + 4), one pair per cluster zone. */
+/**
+ * Private subnet i and public subnet ZONE_SLOTS+i, each /(vpc prefix + 4), one pair per cluster zone, where i is the
+ * zone's own slot (zoneSlot: its letter's position in the region), not its position in the list: a subnet's CIDR
+ * cannot change on a live VPC, so reordering or removing zones must not move the others. checkSpec refuses a zone
+ * without a slot.
+ */
 export function subnets(spec: ClusterSpec): Record<string, unknown>[] {
   const c = checkIpv4Cidr(spec.network.vpcCidr);
   const prefix = (c.ok ? c.prefix : 16) + 4;
-  return spec.availabilityZones.flatMap((zone, i) => [
-    { id: `${spec.name}-subnet-private-${zone}`, cidrBlock: subnetOf(spec.network.vpcCidr, prefix, i), availabilityZone: zone, isPublic: false },
-    { id: `${spec.name}-subnet-public-${zone}`, cidrBlock: subnetOf(spec.network.vpcCidr, prefix, 8 + i), availabilityZone: zone, isPublic: true },
-  ]);
+  return spec.availabilityZones.flatMap((zone) => {
+    const i = zoneSlot(zone);
+    if (i === undefined || i >= ZONE_SLOTS) throw new PlanError(`zone ${zone} has no subnet slot below ${ZONE_SLOTS} (checkSpec refuses such a zone; this is a bug)`);
+    return [
+      { id: `${spec.name}-subnet-private-${zone}`, cidrBlock: subnetOf(spec.network.vpcCidr, prefix, i), availabilityZone: zone, isPublic: false },
+      { id: `${spec.name}-subnet-public-${zone}`, cidrBlock: subnetOf(spec.network.vpcCidr, prefix, ZONE_SLOTS + i), availabilityZone: zone, isPublic: true },
+    ];
+  });
 }
 
 const target = (group: string, kind: string, name: string): Target => ({ group, kind, name });

@@ -7,7 +7,8 @@ import semver from "semver";
 import { parseDocument, type YAMLError } from "yaml";
 import type { Finding } from "../findings.js";
 import { checkIpv4Cidr, cidrsOverlap } from "./cidr.js";
-import { defaultZones, zonesOf } from "./regions.js";
+import { kubeCidrSizeProblems } from "./kube-cidrs.js";
+import { defaultZones, ZONE_SLOTS, zoneSlot, zonesOf } from "./regions.js";
 import { AZ_NAME, clusterSpecSchema, DNS_LABEL, INSTANCE_TYPE, K8S_VERSION } from "./schema.js";
 
 const PATTERN_HINT: Record<string, string> = {
@@ -186,6 +187,12 @@ export function checkSpec(spec: ClusterSpec, file?: string): Finding[] {
     if (regionZones && !regionZones.includes(z))
       err(`availabilityZones.${idx}`, `zone "${z}" is not in region ${spec.region} (zones there: ${regionZones.join(", ")})`, "az-in-region");
   });
+  spec.availabilityZones.forEach((z, idx) => {
+    const slot = regionZones?.includes(z) ? zoneSlot(z) : undefined;
+    // Each zone's subnets sit at its own slot (plan/cluster.ts subnets); only ZONE_SLOTS fit in the VPC's 16 subnets.
+    if (regionZones?.includes(z) && (slot === undefined || slot >= ZONE_SLOTS))
+      err(`availabilityZones.${idx}`, `zone "${z}" has no room for its subnets: zones are addressed by their letter's position in the region, and only the first ${ZONE_SLOTS} fit in the VPC; use another zone`, "az-subnet-room");
+  });
   if (new Set(spec.availabilityZones).size !== spec.availabilityZones.length) err("availabilityZones", "zones must be distinct", "az-distinct");
   if (spec.availabilityZones.length === 0) err("availabilityZones", "at least one zone is needed", "az-in-region");
 
@@ -246,6 +253,8 @@ export function checkSpec(spec: ClusterSpec, file?: string): Finding[] {
     else valid.push([path, value]);
     if (c.ok && path === "network.vpcCidr" && (c.prefix < 16 || c.prefix > 24)) err(path, `VPC CIDR must be /16 to /24 (AWS allows /16../28; 16 subnets are carved from it), got /${c.prefix}`, "cidr-valid");
   }
+  // Sizes the cluster's own kube-apiserver / kube-controller-manager refuse (spec/kube-cidrs.ts).
+  if (typeof cp !== "string") for (const p of kubeCidrSizeProblems(cp.minor, spec.network.podCidr, spec.network.serviceCidr)) err(p.path, p.message, "cidr-size");
   for (let a = 0; a < valid.length; a++)
     for (let b = a + 1; b < valid.length; b++) {
       const [pa, va] = valid[a]!;

@@ -3,6 +3,9 @@
  * through its API (DescribeAvailabilityZones), which needs credentials and a network; no maintained npm package
  * carries it. AZ *names* are mapped per account by AWS, so this lists the letters that exist in each region.
  * Add a region here when AWS opens one.
+ *
+ * A letter's position in its region's string addresses the zone's subnets (zoneSlot below): only ever append a
+ * letter (AWS names new zones with later letters); inserting or removing one would move live subnets' CIDRs.
  */
 export const REGION_AZ_LETTERS: Readonly<Record<string, string>> = {
   "us-east-1": "abcdef",
@@ -55,4 +58,23 @@ export function defaultZones(region: string): string[] | undefined {
 export function regionOfZone(zone: string): string | undefined {
   const m = /^([a-z]{2}(?:-[a-z]+)+-\d+)[a-z]$/.exec(zone);
   return m?.[1];
+}
+
+/**
+ * Subnet slots per cluster: the VPC is carved into 16 subnets of /(vpc prefix + 4), private subnets in slots 0..7 and
+ * public ones in 8..15, so a zone's slot must be below 8.
+ */
+export const ZONE_SLOTS = 8;
+
+/**
+ * The zone's subnet slot: the position of its letter among its region's letters (us-east-1d → 3, ap-northeast-1c →
+ * 1 as that region has a, c, d). It depends on the zone alone, never on the order or the number of the cluster's
+ * zones, so reordering or removing a zone moves no subnet; and a region's first three zones in order get slots 0, 1,
+ * 2, the addresses clusters had when subnets were numbered by list position. Undefined for a zone the table lacks.
+ */
+export function zoneSlot(zone: string): number | undefined {
+  const region = regionOfZone(zone);
+  const letters = region && Object.hasOwn(REGION_AZ_LETTERS, region) ? REGION_AZ_LETTERS[region]! : undefined;
+  const i = letters ? letters.indexOf(zone.slice(-1)) : -1;
+  return i < 0 ? undefined : i;
 }

@@ -363,6 +363,10 @@ const CASES: Case[] = [
   { surface: "environment", name: "new-cluster into a read-only clusters/", setup: readOnly("clusters"), skip: needsReadOnly, args: ["new-cluster", ...X, "--yes"], exit: 2, says: ["clusters", /read-only|not writable|permission/i] },
   { surface: "environment", name: "generate into a read-only clusters/", setup: all(specEdit("instanceType: t3.large\nnodePools", "instanceType: m6i.large\nnodePools"), readOnly("clusters")), skip: needsReadOnly, args: ["generate"], exit: 2, says: ["clusters/demo", /read-only|not writable|permission/i] },
   { surface: "environment", name: "remove-cluster in a read-only clusters/", setup: readOnly("clusters"), skip: needsReadOnly, args: ["remove-cluster", "--name", "demo"], exit: 2, says: ["clusters", /read-only|not writable|permission/i] },
+  // issue 9 — sync
+  config("with credentials in repoURL (9.6)", `${CFG}repoURL: https://deploy:ghp_secret123@git.example.com/x.git\n`, ["repoURL", "credentials", "secretRef"]),
+  config("with credentials in repoURL (9.6)", `${CFG}repoURL: https://deploy:ghp_secret123@git.example.com/x.git\n`, ["repoURL", "credentials"], "validate"),
+  config("with argocd.project default (9.5)", `${CFG}repoURL: https://git.example.com/x.git\nargocd:\n  project: default\n`, ["argocd.project", "built-in project"]),
 ];
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -37,6 +37,30 @@ describe("repository config", () => {
   });
 });
 
+describe("repository config: what the engines would accept but must not be in Git", () => {
+  it.each([
+    ["https://user:token@git.example.com/platform/capi.git"],
+    ["https://ghp_abc123@github.com/platform/capi.git"],
+    ["ssh://git:secret@git.example.com/platform/capi.git"],
+  ])("6: a repoURL with credentials (%s) is refused and says where to put them", (url) => {
+    const r = parseRepoConfig(configText("argocd").replace("https://git.example.com/platform/capi.git", url));
+    expect(r.config).toBeUndefined();
+    expect(r.findings).toHaveLength(1);
+    expect(r.findings[0]).toMatchObject({ file: "capi-gitops.yaml", path: "repoURL", severity: "error" });
+    expect(r.findings[0]!.message).toMatch(/credentials.*Secret.*secretRef/s);
+  });
+  it("6: SSH URLs naming only the user are accepted", () => {
+    for (const url of ["ssh://git@git.example.com/platform/capi.git", "git@github.com:platform/capi.git"])
+      expect(parseRepoConfig(configText("argocd").replace("https://git.example.com/platform/capi.git", url)).findings).toEqual([]);
+  });
+  it("5: argocd.project default (Argo CD's built-in project) is refused", () => {
+    const r = parseRepoConfig(configText("argocd", "argocd:\n  project: default\n"));
+    expect(r.config).toBeUndefined();
+    expect(r.findings[0]).toMatchObject({ file: "capi-gitops.yaml", path: "argocd.project", severity: "error" });
+    expect(r.findings[0]!.message).toMatch(/built-in project/);
+  });
+});
+
 describe("Argo CD objects", () => {
   const specs = fixtureSpecs();
   const { project, appset } = argoObjects(config("argocd"), specs);

@@ -7,6 +7,7 @@ import { parseDocument } from "yaml";
 import type { Finding } from "../findings.js";
 import { yamlErrorMessage } from "./parse.js";
 import { LIMITS } from "./types.js";
+import { URL_CREDENTIAL } from "../validate/secrets.js";
 
 export const CONFIG_FILE = "capi-gitops.yaml";
 export const GITOPS_ENGINES = ["argocd", "flux"] as const;
@@ -72,6 +73,23 @@ function configMessage(e: ErrorObject): { path?: string; message: string } {
   return { path: at || undefined, message: e.message ?? "is invalid" };
 }
 
+/** Argo CD's built-in project: every Application may use it; writing ours over it would change what all of them may do. */
+export const ARGO_BUILTIN_PROJECT = "default";
+
+/** Checks beyond the schema: what Argo CD or Flux would accept but must not be written to Git. */
+function configChecks(d: Partial<RepoConfig> & { argocd?: Partial<RepoConfig["argocd"]> }): { path: string; message: string }[] {
+  const out: { path: string; message: string }[] = [];
+  if (d.repoURL && URL_CREDENTIAL.test(d.repoURL))
+    out.push({
+      path: "repoURL",
+      message:
+        "contains credentials (user:token@ in the URL), which would be committed to Git in management/sync/; write the URL without them and give the engine the credentials outside Git: an Argo CD repository credential Secret (argocd.argoproj.io/secret-type: repository) or, for Flux, flux.secretRef naming a Secret",
+    });
+  if (d.argocd?.project === ARGO_BUILTIN_PROJECT)
+    out.push({ path: "argocd.project", message: `"${ARGO_BUILTIN_PROJECT}" is Argo CD's built-in project; generating it would overwrite what every other Application may do. Choose another name (e.g. capi-clusters, the default) or remove the field` });
+  return out;
+}
+
 export function parseRepoConfig(text: string): { config?: RepoConfig; findings: Finding[] } {
   const bad = (message: string, path?: string): Finding => ({ file: CONFIG_FILE, path, rule: "repo-config", severity: "error", message });
   if (Buffer.byteLength(text, "utf8") > LIMITS.specBytes) return { findings: [bad(`file is larger than ${LIMITS.specBytes} bytes; the repository config is a few lines`)] };
@@ -92,6 +110,8 @@ export function parseRepoConfig(text: string): { config?: RepoConfig; findings: 
       }),
     };
   const d = data as Partial<RepoConfig> & { argocd?: Partial<RepoConfig["argocd"]>; flux?: Partial<RepoConfig["flux"]> };
+  const semantic = configChecks(d);
+  if (semantic.length) return { findings: semantic.map((s) => bad(s.message, s.path)) };
   return {
     findings: [],
     config: {

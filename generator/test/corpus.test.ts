@@ -367,6 +367,10 @@ const CASES: Case[] = [
   config("with credentials in repoURL (9.6)", `${CFG}repoURL: https://deploy:ghp_secret123@git.example.com/x.git\n`, ["repoURL", "credentials", "secretRef"]),
   config("with credentials in repoURL (9.6)", `${CFG}repoURL: https://deploy:ghp_secret123@git.example.com/x.git\n`, ["repoURL", "credentials"], "validate"),
   config("with argocd.project default (9.5)", `${CFG}repoURL: https://git.example.com/x.git\nargocd:\n  project: default\n`, ["argocd.project", "built-in project"]),
+  newCluster("--namespace kube-system (9.4)", [...X, "--namespace", "kube-system"], "--namespace", "reserved"),
+  newCluster("--namespace capa-system (9.4)", [...X, "--namespace", "capa-system"], "--namespace", "reserved"),
+  newCluster("--namespace argocd (9.4)", [...X, "--namespace", "argocd"], "--namespace", "reserved"),
+  spec("a reserved namespace (9.4)", specEdit("name: demo\n", "name: demo\nnamespace: flux-system\n"), ["namespace", "reserved"], "validate"),
 ];
 
 // ---------------------------------------------------------------------------------------------------------------

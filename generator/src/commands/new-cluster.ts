@@ -247,7 +247,7 @@ export async function newClusterCommand(opts: NewClusterOptions): Promise<NewClu
   const clash: Finding[] = [];
   if (await exists(inside(opts.cwd, dir)))
     clash.push(bad("--name", `${dir} already exists; choose another name, or edit ${dir}/cluster.yaml and run \`npm run generate\``, "cluster-exists"));
-  else clash.push(...fleetFindings([...repo.specs, spec]).filter((f) => f.cluster === spec.name).map((f) => ({ ...f, path: f.path === "namespace" ? "--namespace" : "--name" })));
+  else clash.push(...fleetFindings([...repo.specs, spec], repo.config).filter((f) => f.cluster === spec.name).map((f) => ({ ...f, path: f.path === "namespace" ? "--namespace" : "--name" })));
   if (hasErrors(clash)) throw new InvalidInputError(clash, "the new cluster clashes with the repository; nothing was written");
 
   const clusterFiles = [specFile(spec), ...planCluster(spec)];
@@ -269,7 +269,7 @@ export async function newClusterCommand(opts: NewClusterOptions): Promise<NewClu
         const now = await loadRepo(opts.cwd);
         const again: Finding[] = (await exists(inside(opts.cwd, dir)))
           ? [bad("--name", `${dir} was created by another run meanwhile; nothing was written`, "cluster-exists")]
-          : fleetFindings([...now.specs, spec]).filter((f) => f.cluster === spec.name).map((f) => ({ ...f, path: f.path === "namespace" ? "--namespace" : "--name" }));
+          : fleetFindings([...now.specs, spec], now.config).filter((f) => f.cluster === spec.name).map((f) => ({ ...f, path: f.path === "namespace" ? "--namespace" : "--name" }));
         if (hasErrors(again)) throw new InvalidInputError(again, "the new cluster clashes with the repository; nothing was written");
         const paths = [dir, ...(await writeShared(opts.cwd, opts.log))];
         await landCluster(opts.cwd, spec, clusterFiles, opts.render !== false);

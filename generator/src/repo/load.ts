@@ -7,6 +7,7 @@ import { parseSpecText } from "../spec/parse.js";
 import type { ClusterSpec } from "../spec/types.js";
 import { CONFIG_FILE, parseRepoConfig, type RepoConfig } from "../spec/config.js";
 import { LIMITS } from "../spec/types.js";
+import { reservedNamespaceProblem, reservedNamespaces } from "../spec/reserved.js";
 import { findSecrets } from "../validate/secrets.js";
 
 export interface LoadedRepo {
@@ -76,9 +77,15 @@ export async function readSpec(root: string, name: string): Promise<{ spec?: Clu
   return { spec: result.spec, findings };
 }
 
-/** Fleet-wide checks: unique cluster names and namespaces. */
-export function fleetFindings(specs: readonly ClusterSpec[]): Finding[] {
+/** Fleet-wide checks: unique cluster names and namespaces, none the config's GitOps engine runs in. */
+export function fleetFindings(specs: readonly ClusterSpec[], config?: RepoConfig): Finding[] {
   const findings: Finding[] = [];
+  // checkSpec already refuses the fixed reserved namespaces; here the ones only this config reserves.
+  const fixed = new Set(reservedNamespaces());
+  for (const s of specs) {
+    const problem = fixed.has(s.namespace) ? undefined : reservedNamespaceProblem(s.namespace, config);
+    if (problem) findings.push({ cluster: s.name, file: `${clusterDir(s.name)}/${SPEC_FILE}`, path: "namespace", rule: "namespace-reserved", severity: "error", message: `${problem} (${CONFIG_FILE})` });
+  }
   const byNs = new Map<string, string>();
   const byName = new Map<string, string>();
   for (const s of specs) {
@@ -103,8 +110,8 @@ export async function loadRepo(root: string, only?: readonly string[]): Promise<
     findings.push(...r.findings);
     if (r.spec) specs.push(r.spec);
   }
-  findings.push(...fleetFindings(specs));
   const cfg = await readConfig(root);
+  findings.push(...fleetFindings(specs, cfg.config));
   findings.push(...cfg.findings);
   const selected = only && only.length ? specs.filter((s) => only.includes(s.name)) : specs;
   if (only) for (const n of only) if (!names.includes(n)) findings.push({ cluster: n, rule: "cluster-exists", severity: "error", message: `no cluster named "${n}" (expected clusters/${n}/cluster.yaml)` });

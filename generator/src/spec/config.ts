@@ -12,6 +12,8 @@ import { URL_CREDENTIAL } from "../validate/secrets.js";
 export const CONFIG_FILE = "capi-gitops.yaml";
 export const GITOPS_ENGINES = ["argocd", "flux"] as const;
 export type GitopsEngine = (typeof GITOPS_ENGINES)[number];
+/** Where each engine runs unless capi-gitops.yaml says otherwise (their install manifests' namespaces). */
+export const ENGINE_NAMESPACES = { argocd: "argocd", flux: "flux-system" } as const;
 
 export interface RepoConfig {
   apiVersion: "capi-gitops.io/v1alpha1";
@@ -40,7 +42,7 @@ export const repoConfigSchema = {
       type: "object",
       additionalProperties: false,
       properties: {
-        namespace: { type: "string", pattern: NAME, default: "argocd" },
+        namespace: { type: "string", pattern: NAME, default: ENGINE_NAMESPACES.argocd },
         project: { type: "string", pattern: NAME, default: "capi-clusters" },
         destinationServer: { type: "string", pattern: "^https://", default: "https://kubernetes.default.svc" },
       },
@@ -49,7 +51,7 @@ export const repoConfigSchema = {
       type: "object",
       additionalProperties: false,
       properties: {
-        namespace: { type: "string", pattern: NAME, default: "flux-system" },
+        namespace: { type: "string", pattern: NAME, default: ENGINE_NAMESPACES.flux },
         gitRepository: { type: "string", pattern: NAME, default: "capi-gitops" },
         interval: { type: "string", pattern: "^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$", default: "5m" },
         secretRef: { type: "string", pattern: NAME, description: "Name of the Secret (in the flux namespace) with git credentials; created outside this repository." },
@@ -120,8 +122,8 @@ export function parseRepoConfig(text: string): { config?: RepoConfig; findings: 
       repoURL: d.repoURL!,
       branch: d.branch ?? "main",
       gitops: d.gitops ?? "argocd",
-      argocd: { namespace: d.argocd?.namespace ?? "argocd", project: d.argocd?.project ?? "capi-clusters", destinationServer: d.argocd?.destinationServer ?? "https://kubernetes.default.svc" },
-      flux: { namespace: d.flux?.namespace ?? "flux-system", gitRepository: d.flux?.gitRepository ?? "capi-gitops", interval: d.flux?.interval ?? "5m", secretRef: d.flux?.secretRef },
+      argocd: { namespace: d.argocd?.namespace ?? ENGINE_NAMESPACES.argocd, project: d.argocd?.project ?? "capi-clusters", destinationServer: d.argocd?.destinationServer ?? "https://kubernetes.default.svc" },
+      flux: { namespace: d.flux?.namespace ?? ENGINE_NAMESPACES.flux, gitRepository: d.flux?.gitRepository ?? "capi-gitops", interval: d.flux?.interval ?? "5m", secretRef: d.flux?.secretRef },
     },
   };
 }

@@ -222,11 +222,19 @@ async function landCluster(cwd: string, spec: ClusterSpec, files: OutputFile[], 
   } finally {
     await rm(stagedAbs, { recursive: true, force: true });
   }
-  if (!check) return;
+}
+
+/**
+ * Validates the landed cluster like CI, with its sync entry written (validate checks what Argo CD / Flux would do
+ * with it); a cluster that does not validate is removed again and the sync manifests are put back.
+ */
+async function checkLanded(cwd: string, spec: ClusterSpec, undoSync: () => Promise<unknown>): Promise<void> {
+  const dir = clusterDir(spec.name);
   const { validateCommand } = await import("./validate.js");
   const result = await validateCommand({ cwd, clusters: [spec.name] });
   if (result.summary.errors > 0) {
     await rm(inside(cwd, dir), { recursive: true, force: true });
+    await undoSync();
     throw new InvalidInputError(result.findings, `the new cluster did not validate; ${dir} was removed again`);
   }
 }
@@ -274,6 +282,7 @@ export async function newClusterCommand(opts: NewClusterOptions): Promise<NewClu
         const paths = [dir, ...(await writeShared(opts.cwd, opts.log))];
         await landCluster(opts.cwd, spec, clusterFiles, opts.render !== false);
         paths.push(...(await writeSync(opts.cwd, now.config, [...now.specs, spec])));
+        if (opts.render !== false) await checkLanded(opts.cwd, spec, () => writeSync(opts.cwd, now.config, now.specs));
         return { paths, message: `Add cluster ${spec.name} (${spec.region}, ${spec.workers}, profile ${spec.profile})` };
       },
       { log: opts.log },

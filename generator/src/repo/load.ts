@@ -50,6 +50,34 @@ export async function clusterNames(root: string): Promise<string[]> {
   return names;
 }
 
+/**
+ * Directories under clusters/ without a cluster.yaml: nothing validates them, yet a sync engine that applies
+ * directories (a hand-written Flux Kustomization, an Argo CD directories generator) would apply them. Folders
+ * starting with "." are new-cluster's staging folders and are skipped. A clusters/ that cannot be read is no finding
+ * here (clusterNames reads it too).
+ */
+export async function unvalidatedDirFindings(root: string): Promise<Finding[]> {
+  let entries;
+  try {
+    entries = await readdir(path.join(root, "clusters"), { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  const findings: Finding[] = [];
+  for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    if (e.name.startsWith(".") || !e.isDirectory()) continue;
+    if (await exists(path.join(root, "clusters", e.name, SPEC_FILE))) continue;
+    findings.push({
+      cluster: e.name,
+      file: `${clusterDir(e.name)}/`,
+      rule: "cluster-dir-unvalidated",
+      severity: "error",
+      message: `directory has no ${SPEC_FILE}, so nothing validates what it holds, yet a sync engine applying clusters/* would apply it; add its spec (npm run new-cluster, or restore ${clusterDir(e.name)}/${SPEC_FILE}) or move the directory out of clusters/`,
+    });
+  }
+  return findings;
+}
+
 export async function readSpec(root: string, name: string): Promise<{ spec?: ClusterSpec; findings: Finding[] }> {
   const rel = `${clusterDir(name)}/${SPEC_FILE}`;
   const abs = path.join(root, rel);
@@ -110,6 +138,7 @@ export async function loadRepo(root: string, only?: readonly string[]): Promise<
     findings.push(...r.findings);
     if (r.spec) specs.push(r.spec);
   }
+  findings.push(...(await unvalidatedDirFindings(root)));
   const cfg = await readConfig(root);
   findings.push(...fleetFindings(specs, cfg.config));
   findings.push(...cfg.findings);

@@ -370,7 +370,7 @@ const CASES: Case[] = [
   newCluster("--namespace kube-system (9.4)", [...X, "--namespace", "kube-system"], "--namespace", "reserved"),
   newCluster("--namespace capa-system (9.4)", [...X, "--namespace", "capa-system"], "--namespace", "reserved"),
   newCluster("--namespace argocd (9.4)", [...X, "--namespace", "argocd"], "--namespace", "reserved"),
-  spec("a reserved namespace (9.4)", specEdit("name: demo\n", "name: demo\nnamespace: flux-system\n"), ["namespace", "reserved"], "validate"),
+  spec("a reserved namespace (9.4)", specEdit("namespace: demo\n", "namespace: flux-system\n"), ["namespace", "reserved"], "validate"),
   overlay("a directory under clusters/ without cluster.yaml (9.2)", all(put("clusters/raw/kustomization.yaml", "resources:\n  - cm.yaml\n"), put("clusters/raw/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: raw\n")), ["clusters/raw/", "cluster.yaml", "cluster-dir-unvalidated"]),
   overlay("a cluster whose cluster.yaml was removed (9.2)", async (c) => void (await unlink(path.join(c.repo, SPEC))), ["clusters/demo/", "cluster.yaml", "cluster-dir-unvalidated"]),
   { surface: "overlay", name: "generate with a directory under clusters/ without cluster.yaml (9.2)", setup: put("clusters/raw/kustomization.yaml", "resources: []\n"), args: ["generate"], exit: 1, says: ["clusters/raw/", "cluster.yaml", "nothing was written"] },

@@ -31,7 +31,13 @@ export function normalize(value: unknown, depth = 0): unknown {
   return value;
 }
 
-const OPTIONS = { lineWidth: 0, aliasDuplicateObjects: false } as const;
+/**
+ * Written for YAML 1.1 readers: kustomize, Argo CD and Flux read YAML with go-yaml, which follows YAML 1.1 in places
+ * (sigs.k8s.io/yaml, kyaml): a plain `on`, `off`, `yes`, `no`, `y` or `n` is a boolean there. With the 1.1 schema every
+ * string a 1.1 reader would take for something else is quoted (`name: "off"`); the output is still valid YAML 1.2,
+ * no `%YAML` directive is written.
+ */
+const OPTIONS = { lineWidth: 0, aliasDuplicateObjects: false, version: "1.1" } as const;
 
 /** One YAML document, with an optional leading comment line (e.g. a yaml-language-server modeline). */
 export function toYaml(value: unknown, header?: string): string {

@@ -392,6 +392,17 @@ const CASES: Case[] = [
   diffPatch("9.8: an overlay patch moving a live subnet's CIDR", "AWSCluster", [["replace", "/spec/network/subnets/0/cidrBlock", "10.0.64.0/20"]], ["subnet-cidr-changed", "demo-subnet-private-ap-northeast-2a", "10.0.0.0/20", OVERLAY]),
   diffPatch("9.10: an overlay patch changing the VPC CIDR", "AWSCluster", [["replace", "/spec/network/vpc/cidrBlock", "10.1.0.0/16"]], ["vpc-cidr-changed", "network.vpcCidr", "10.0.0.0/16"]),
   diffPatch("9.12: control plane and MachinePool upgraded one minor in one change", "KubeadmControlPlane", [["replace", "/spec/version", "v1.35.0"]], ["pool-upgraded-with-control-plane", "nodePools[].kubernetesVersion"], ["MachinePool", [["replace", "/spec/template/spec/version", "v1.35.0"]]]),
+  // issue 9 — sync
+  config("with credentials in repoURL (9.6)", `${CFG}repoURL: https://deploy:ghp_secret123@git.example.com/x.git\n`, ["repoURL", "credentials", "secretRef"]),
+  config("with credentials in repoURL (9.6)", `${CFG}repoURL: https://deploy:ghp_secret123@git.example.com/x.git\n`, ["repoURL", "credentials"], "validate"),
+  config("with argocd.project default (9.5)", `${CFG}repoURL: https://git.example.com/x.git\nargocd:\n  project: default\n`, ["argocd.project", "built-in project"]),
+  newCluster("--namespace kube-system (9.4)", [...X, "--namespace", "kube-system"], "--namespace", "reserved"),
+  newCluster("--namespace capa-system (9.4)", [...X, "--namespace", "capa-system"], "--namespace", "reserved"),
+  newCluster("--namespace argocd (9.4)", [...X, "--namespace", "argocd"], "--namespace", "reserved"),
+  spec("a reserved namespace (9.4)", specEdit("namespace: demo\n", "namespace: flux-system\n"), ["namespace", "reserved"], "validate"),
+  overlay("a directory under clusters/ without cluster.yaml (9.2)", all(put("clusters/raw/kustomization.yaml", "resources:\n  - cm.yaml\n"), put("clusters/raw/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: raw\n")), ["clusters/raw/", "cluster.yaml", "cluster-dir-unvalidated"]),
+  overlay("a cluster whose cluster.yaml was removed (9.2)", async (c) => void (await unlink(path.join(c.repo, SPEC))), ["clusters/demo/", "cluster.yaml", "cluster-dir-unvalidated"]),
+  { surface: "overlay", name: "generate with a directory under clusters/ without cluster.yaml (9.2)", setup: put("clusters/raw/kustomization.yaml", "resources: []\n"), args: ["generate"], exit: 1, says: ["clusters/raw/", "cluster.yaml", "nothing was written"] },
 ];
 
 // ---------------------------------------------------------------------------------------------------------------

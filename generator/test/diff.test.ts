@@ -36,7 +36,8 @@ describe("diffObjects", () => {
     const b = { ...a, spec: { y: 2, x: 1 } };
     expect(diffObjects({ objects: [a] }, { objects: [b] })).toEqual([]);
     const [ch] = diffObjects({ objects: [a] }, { objects: [{ ...a, spec: { x: 1, y: 3 } }] });
-    expect(ch?.patch).toContain("-  y: 2\n+  y: 3");
+    // Serialized for YAML 1.1 readers (issue 9, item 14): the key y is quoted.
+    expect(ch?.patch).toContain('-  "y": 2\n+  "y": 3');
   });
 
   it("pairs a renamed template with its predecessor by name stem, and shows what differs", () => {

@@ -6,7 +6,7 @@ import { planRepo } from "../src/plan/repo.js";
 import { specFile } from "../src/plan/cluster.js";
 import { planSync } from "../src/plan/sync.js";
 import { parseRepoConfig } from "../src/spec/config.js";
-import { FIXTURES, fixtureSpecs } from "./helpers.js";
+import { FIXTURES, fixtureSpecs, YAML11_FIXTURES } from "./helpers.js";
 
 describe("golden tree", () => {
   const specs = fixtureSpecs();
@@ -22,5 +22,26 @@ describe("golden tree", () => {
   });
   it.each(files.map((f) => [f.path, f.content]))("%s", async (p, content) => {
     await expect(content).toMatchFileSnapshot(`./__golden__/${p}`);
+  });
+});
+
+describe("golden tree of clusters and pools named like YAML 1.1 booleans (issue 9, item 14)", () => {
+  const specs = fixtureSpecs(YAML11_FIXTURES);
+  const argocd = parseRepoConfig(readFileSync(path.join(FIXTURES, "..", "capi-gitops.yaml"), "utf8")).config!;
+  const flux = { ...argocd, gitops: "flux" as const };
+  const files = [
+    ...planRepo({ specs, config: argocd }).filter((f) => f.path.startsWith("clusters/") || f.path.startsWith("management/sync/")),
+    ...specs.map(specFile),
+    ...planSync(flux, specs).map((f) => ({ ...f, path: `flux/${f.path}` })),
+  ].sort((a, b) => (a.path < b.path ? -1 : 1));
+  it("14: no name is written as a plain YAML 1.1 boolean", () => {
+    // A plain scalar that is nothing but one of the words: a mapping value (`key: off`) or a list item (`- off`).
+    const plain = /(:|^\s*-)\s+(on|off|yes|no|y|n)$/i;
+    const offenders = files.flatMap((f) => f.content.split("\n").filter((l) => plain.test(l.trimEnd())).map((l) => `${f.path}: ${l}`));
+    expect(offenders).toEqual([]);
+    expect(files.find((f) => f.path === "clusters/off/cluster.yaml")?.content).toContain('name: "off"');
+  });
+  it.each(files.map((f) => [f.path, f.content]))("14: %s", async (p, content) => {
+    await expect(content).toMatchFileSnapshot(`./__golden__/yaml11/${p}`);
   });
 });

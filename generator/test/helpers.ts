@@ -9,14 +9,16 @@ import type { ClusterSpec } from "../src/spec/types.js";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const FIXTURES = path.join(ROOT, "generator", "test", "fixtures", "specs");
+/** Specs whose cluster, namespace and pool names are YAML 1.1 booleans (on, off, yes, no, y, n). */
+export const YAML11_FIXTURES = path.join(ROOT, "generator", "test", "fixtures", "specs-yaml11");
 
 /** Every fixture spec, parsed (throws if a fixture is invalid: fixtures must be valid). */
-export function fixtureSpecs(): ClusterSpec[] {
-  return readdirSync(FIXTURES)
+export function fixtureSpecs(dir = FIXTURES): ClusterSpec[] {
+  return readdirSync(dir)
     .filter((f) => f.endsWith(".yaml"))
     .sort()
     .map((f) => {
-      const r = parseSpecText(readFileSync(path.join(FIXTURES, f), "utf8"), f);
+      const r = parseSpecText(readFileSync(path.join(dir, f), "utf8"), f);
       if (!r.spec || r.findings.length) throw new Error(`fixture ${f} is invalid: ${JSON.stringify(r.findings)}`);
       return r.spec;
     });

@@ -6,7 +6,8 @@ import { kustomizeBuild } from "../src/tools/kustomize.js";
 import { checkReferences } from "../src/validate/references.js";
 import { parseYamlStream } from "../src/yaml.js";
 import type { ClusterSpec } from "../src/spec/types.js";
-import { fixtureSpecs, tempDir } from "./helpers.js";
+import { specFile } from "../src/plan/cluster.js";
+import { fixtureSpecs, tempDir, YAML11_FIXTURES } from "./helpers.js";
 
 type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> }; spec: any };
 
@@ -102,5 +103,26 @@ describe("checkReferences catches what it should", () => {
     expect(rules).toContain("reference-resolves KubeadmControlPlane/demo-control-plane:spec.machineTemplate.spec.infrastructureRef.name");
     expect(rules).toContain("cluster-name-consistent MachinePool/demo-default:spec.clusterName");
     expect(rules.some((r) => r.startsWith("mhc-selects"))).toBe(true);
+  });
+});
+
+describe("names that are YAML 1.1 booleans (issue 9, item 14)", () => {
+  it("14: the real kustomize reads clusters, namespaces and pools named off/on/y/n/yes/no as strings", async () => {
+    const odd = fixtureSpecs(YAML11_FIXTURES);
+    const t = await tempDir();
+    try {
+      await writeTree(t.dir, [...planRepo({ specs: odd }), ...odd.map(specFile)], []);
+      for (const s of odd) {
+        const objs = parseYamlStream(await kustomizeBuild(t.dir, `clusters/${s.name}`)) as Obj[];
+        expect(of(objs, "Cluster").map((c) => c.metadata.name)).toEqual([s.name]);
+        expect(of(objs, "Namespace").map((n) => n.metadata.name)).toEqual([s.namespace]);
+        for (const o of objs.filter((x) => x.kind !== "Namespace")) expect(o.metadata.namespace).toBe(s.namespace);
+        const pools = of(objs, s.workers);
+        for (const p of s.nodePools) expect(pools.some((o) => o.metadata.name.startsWith(`${s.name}-${p.name}`))).toBe(true);
+        expect(checkReferences(objs, { cluster: s.name })).toEqual([]);
+      }
+    } finally {
+      await t.cleanup();
+    }
   });
 });

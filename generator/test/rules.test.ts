@@ -10,7 +10,7 @@ import { writeTree } from "../src/repo/write.js";
 import { kustomizeBuild } from "../src/tools/kustomize.js";
 import { checkReferences } from "../src/validate/references.js";
 import type { RenderedCluster, RenderedObject } from "../src/validate/render.js";
-import { clusterRules, findSecrets, fleetRules } from "../src/validate/rules.js";
+import { clusterRules, findSecrets, fleetRules, managementRules } from "../src/validate/rules.js";
 import { parseYamlStream } from "../src/yaml.js";
 import { fixtureSpecs, tempDir } from "./helpers.js";
 
@@ -313,5 +313,24 @@ describe("findSecrets", () => {
     "",
   ])("finds nothing in %j", (text) => {
     expect(findSecrets(text)).toBeUndefined();
+  });
+
+  it.each([
+    ["repoURL: https://user:ghp_token123@github.com/org/repo.git", true],
+    ["url: https://ghp_token123@github.com/org/repo.git", true],
+    ["ssh://git:hunter2@git.example.com/org/repo.git", true],
+    ["https://git.example.com/org/repo.git", false],
+    ["ssh://git@git.example.com/org/repo.git", false],
+    ["git@github.com:org/repo.git", false],
+    ["https://git.example.com/org/repo@v1.git", false],
+  ])("6: a URL with credentials in rendered output: %j → %s", (text, found) => {
+    expect(findSecrets(text) !== undefined).toBe(found);
+  });
+
+  it("6: the secret scan of rendered management objects flags a repoURL with credentials", () => {
+    const appset = { apiVersion: "argoproj.io/v1alpha1", kind: "AppProject", metadata: { name: "p", namespace: "argocd" }, spec: { sourceRepos: ["https://user:token@git.example.com/x.git"] } };
+    const findings = managementRules([appset], "management/sync/kustomization.yaml");
+    expect(findings.map((f) => f.rule)).toContain("no-key-material");
+    expect(findings.find((f) => f.rule === "no-key-material")?.message).toMatch(/URL with credentials/);
   });
 });

@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { parseSpecObject, parseSpecText, checkVersion, labelKeyProblem } from "../src/spec/parse.js";
 import { defaultZones, regionOfZone } from "../src/spec/regions.js";
+import { reservedNamespaces } from "../src/spec/reserved.js";
+import { PROVIDERS } from "../src/plan/providers.js";
+import { fleetFindings } from "../src/repo/load.js";
 
 const base = { apiVersion: "capi-gitops.io/v1alpha1", kind: "ClusterSpec", name: "demo", region: "ap-northeast-2" };
 const y = (o: Record<string, unknown>) => ({ ...base, ...o });
@@ -149,5 +152,34 @@ describe("issue 9 item 13: CIDR sizes the cluster's Kubernetes refuses", () => {
     const f = parseSpecObject(net({ serviceCidr: "11.0.0.0/8" }, "v1.31.0")).findings.find((x) => x.rule === "cidr-size");
     expect(f).toMatchObject({ path: "network.serviceCidr", severity: "error" });
     expect(f?.message).toMatch(/v1\.31.*\/12/);
+  });
+});
+
+describe("reserved namespaces (issue 9, item 4)", () => {
+  const reserved = [
+    "kube-system", "kube-public", "kube-node-lease", "default",
+    "capi-system", "capa-system", "capi-kubeadm-bootstrap-system", "capi-kubeadm-control-plane-system", "capi-operator-system",
+    "cert-manager", "argocd", "flux-system",
+  ];
+  it.each(reserved)("4: namespace %s is refused", (namespace) => {
+    const { findings } = parseSpecObject(y({ namespace }));
+    const f = findings.find((x) => x.rule === "namespace-reserved");
+    expect(f).toMatchObject({ path: "namespace", severity: "error" });
+    expect(f!.message).toContain(`"${namespace}"`);
+  });
+  it("4: a cluster named like a reserved namespace (namespace defaults to the name) is refused", () => {
+    expect(parseSpecObject(y({ name: "capa-system" })).findings.map((f) => f.rule)).toContain("namespace-reserved");
+  });
+  it("4: the list takes the providers' namespaces from plan/providers.ts and the engine's from the config", () => {
+    for (const p of PROVIDERS) expect(reservedNamespaces()).toContain(p.namespace);
+    const config = { argocd: { namespace: "gitops", project: "p", destinationServer: "https://kubernetes.default.svc" }, flux: { namespace: "flux", gitRepository: "g", interval: "5m" } };
+    expect(reservedNamespaces(config)).toEqual(expect.arrayContaining(["gitops", "flux"]));
+    const spec = parseSpecObject(y({ namespace: "gitops" })).spec!;
+    const findings = fleetFindings([spec], config as never);
+    expect(findings).toEqual([expect.objectContaining({ path: "namespace", rule: "namespace-reserved", severity: "error" })]);
+    expect(fleetFindings([spec])).toEqual([]);
+  });
+  it("4: an ordinary namespace is accepted", () => {
+    expect(parseSpecObject(y({ namespace: "team-a" })).findings).toEqual([]);
   });
 });

@@ -1,5 +1,5 @@
 /** Sync manifests: complete for Argo CD and for Flux, validated against their real schemas, and CAPI-safe. */
-import { readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { generateCommand } from "../src/commands/generate.js";
@@ -9,6 +9,7 @@ import { argoObjects, fluxObjects } from "../src/plan/sync.js";
 import { parseRepoConfig, type RepoConfig } from "../src/spec/config.js";
 import { kustomizeBuild } from "../src/tools/kustomize.js";
 import { parseYamlStream } from "../src/yaml.js";
+import { generatedApplications } from "../src/validate/sync-check.js";
 import { fixtureSpecs, readTree, tempDir } from "./helpers.js";
 
 const configText = (gitops: "argocd" | "flux", extra = "") =>
@@ -37,11 +38,35 @@ describe("repository config", () => {
   });
 });
 
+describe("repository config: what the engines would accept but must not be in Git", () => {
+  it.each([
+    ["https://user:token@git.example.com/platform/capi.git"],
+    ["https://ghp_abc123@github.com/platform/capi.git"],
+    ["ssh://git:secret@git.example.com/platform/capi.git"],
+  ])("6: a repoURL with credentials (%s) is refused and says where to put them", (url) => {
+    const r = parseRepoConfig(configText("argocd").replace("https://git.example.com/platform/capi.git", url));
+    expect(r.config).toBeUndefined();
+    expect(r.findings).toHaveLength(1);
+    expect(r.findings[0]).toMatchObject({ file: "capi-gitops.yaml", path: "repoURL", severity: "error" });
+    expect(r.findings[0]!.message).toMatch(/credentials.*Secret.*secretRef/s);
+  });
+  it("6: SSH URLs naming only the user are accepted", () => {
+    for (const url of ["ssh://git@git.example.com/platform/capi.git", "git@github.com:platform/capi.git"])
+      expect(parseRepoConfig(configText("argocd").replace("https://git.example.com/platform/capi.git", url)).findings).toEqual([]);
+  });
+  it("5: argocd.project default (Argo CD's built-in project) is refused", () => {
+    const r = parseRepoConfig(configText("argocd", "argocd:\n  project: default\n"));
+    expect(r.config).toBeUndefined();
+    expect(r.findings[0]).toMatchObject({ file: "capi-gitops.yaml", path: "argocd.project", severity: "error" });
+    expect(r.findings[0]!.message).toMatch(/built-in project/);
+  });
+});
+
 describe("Argo CD objects", () => {
   const specs = fixtureSpecs();
   const { project, appset } = argoObjects(config("argocd"), specs);
   it("one Application per clusters/* directory, never cascading", () => {
-    expect(appset.spec.generators[0]!.git.directories).toEqual([{ path: "clusters/*" }]);
+    expect(appset.spec.generators[0]!.git.files).toEqual([{ path: "clusters/*/cluster.yaml" }]);
     expect(appset.spec.goTemplate).toBe(true);
     expect(appset.spec.syncPolicy.preserveResourcesOnDeletion).toBe(true);
     expect((appset.spec.template.metadata as { finalizers?: string[] }).finalizers).toBeUndefined();
@@ -103,7 +128,7 @@ describe.each(["argocd", "flux"] as const)("a %s repository", (engine) => {
       expect(syncAfter.find((o) => o.kind === "AppProject").spec.destinations.map((d: any) => d.namespace)).toEqual(["keep"]);
     } else {
       // The removed cluster's Flux Kustomization disappears; it orphans (does not delete) what it applied.
-      const names = (objs: any[]) => objs.filter((o) => o.kind === "Kustomization").map((o) => o.metadata.name);
+      const names = (objs: any[]) => objs.filter((o) => o.kind === "Kustomization" && o.metadata.name.startsWith("cluster-")).map((o) => o.metadata.name);
       expect(names(syncBefore)).toEqual(["cluster-gone", "cluster-keep"]);
       expect(names(syncAfter)).toEqual(["cluster-keep"]);
       expect(syncBefore.find((o) => o.metadata.name === "cluster-gone").spec.deletionPolicy).toBe("Orphan");
@@ -124,5 +149,110 @@ describe.each(["argocd", "flux"] as const)("a %s repository", (engine) => {
     expect(rules).toContain(`generated-drift ${file}`);
     expect(rules).toContain(`kubeconform management/sync/kustomization.yaml`);
     expect(rules).toContain("sync-safety management/sync/kustomization.yaml");
+  });
+});
+
+describe("issue 9: what the sync engine would do", () => {
+  const setup = async (engine: "argocd" | "flux", clusters: { name: string; namespace?: string }[]) => {
+    const t = await tempDir();
+    cleanups.push(t.cleanup);
+    await writeFile(path.join(t.dir, "capi-gitops.yaml"), configText(engine));
+    for (const c of clusters) await newClusterCommand({ cwd: t.dir, log: () => {}, flags: { name: c.name, namespace: c.namespace, region: "eu-west-1" } });
+    await generateCommand({ cwd: t.dir, log: () => {} });
+    return t.dir;
+  };
+  const errors = async (dir: string) => (await validateCommand({ cwd: dir, cache: false, skipCel: true })).findings.filter((f) => f.severity === "error");
+
+  it("1: a cluster whose namespace differs from its name gets an Application into its namespace, which its project permits", async () => {
+    const dir = await setup("argocd", [{ name: "bar", namespace: "team-a" }]);
+    expect(await errors(dir)).toEqual([]);
+    const objects = parseYamlStream(await kustomizeBuild(dir, "management/sync")) as any[];
+    const { apps } = generatedApplications(objects, new Map([["clusters/bar/cluster.yaml", await readFile(path.join(dir, "clusters/bar/cluster.yaml"), "utf8")]]), "x");
+    expect(apps).toEqual([expect.objectContaining({ name: "cluster-bar", namespace: "team-a", path: "clusters/bar", project: "capi-clusters" })]);
+    // A spec without the namespace field: the template falls back to its default, the name (= the directory).
+    const { apps: dflt } = generatedApplications(objects, new Map([["clusters/baz/cluster.yaml", "name: baz\nregion: eu-west-1\n"]]), "x");
+    expect(dflt[0]?.namespace).toBe("baz");
+  });
+
+  it("1: validate checks every Application against its AppProject as Argo CD would (destination, source, kinds)", async () => {
+    const dir = await setup("argocd", [{ name: "bar", namespace: "team-a" }]);
+    const projectFile = path.join(dir, "management/sync/appproject.yaml");
+    const text = await readFile(projectFile, "utf8");
+    const edited = text.replace("namespace: team-a", "namespace: bar").replace("https://git.example.com/platform/capi.git", "https://git.example.com/other/*");
+    expect(edited).not.toBe(text);
+    await writeFile(projectFile, edited);
+    // An object of a kind the project does not allow, from the cluster's own overlay.
+    await writeFile(path.join(dir, "clusters/bar/cm.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n");
+    const k = path.join(dir, "clusters/bar/kustomization.yaml");
+    const overlay = await readFile(k, "utf8");
+    expect(overlay).toMatch(/resources:\n/);
+    await writeFile(k, overlay.replace(/resources:\n/, "resources:\n  - cm.yaml\n"));
+    const found = (await errors(dir)).filter((f) => f.rule === "argocd-project");
+    expect(found.map((f) => f.path)).toEqual(expect.arrayContaining(["Application/cluster-bar:spec.destination", "Application/cluster-bar:spec.source.repoURL", "Application/cluster-bar:ConfigMap/extra"]));
+    expect(found.every((f) => f.cluster === "bar" && f.file === "clusters/bar/cluster.yaml")).toBe(true);
+  });
+
+  it.each(["argocd", "flux"] as const)("2: a %s repository: a directory under clusters/ without cluster.yaml is an error, not skipped", async (engine) => {
+    const dir = await setup(engine, [{ name: "one" }, { name: "two" }]);
+    // A raw kustomization and manifests; a cluster whose cluster.yaml was removed.
+    await mkdir(path.join(dir, "clusters/raw"));
+    await writeFile(path.join(dir, "clusters/raw/kustomization.yaml"), "resources:\n  - cm.yaml\n");
+    await writeFile(path.join(dir, "clusters/raw/cm.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: raw\n");
+    await rm(path.join(dir, "clusters/two/cluster.yaml"));
+    // A staging folder of new-cluster is not a cluster.
+    await mkdir(path.join(dir, "clusters/.new-three-abcd"));
+    const found = (await errors(dir)).filter((f) => f.rule === "cluster-dir-unvalidated");
+    expect(found.map((f) => f.file)).toEqual(["clusters/raw/", "clusters/two/"]);
+    expect(found[0]!.message).toMatch(/cluster\.yaml/);
+  });
+
+  it("2: the ApplicationSet makes Applications only from spec files; a directories generator is reported", async () => {
+    const dir = await setup("argocd", [{ name: "one" }]);
+    const objects = parseYamlStream(await kustomizeBuild(dir, "management/sync")) as any[];
+    const { apps } = generatedApplications(objects, new Map([["clusters/one/cluster.yaml", "name: one\n"], ["clusters/raw/kustomization.yaml", "resources: []\n"]]), "x");
+    expect(apps.map((a) => a.name)).toEqual(["cluster-one"]);
+    const appset = objects.find((o) => o.kind === "ApplicationSet");
+    appset.spec.generators = [{ git: { repoURL: "x", revision: "main", directories: [{ path: "clusters/*" }] } }];
+    expect(generatedApplications(objects, new Map(), "x").findings.map((f) => f.rule)).toEqual(["argocd-applications"]);
+  });
+
+  it("2: Flux: a Kustomization for a directory that is not a validated cluster is an error", async () => {
+    const dir = await setup("flux", [{ name: "one" }]);
+    await writeFile(path.join(dir, "management/sync/clusters/stray.yaml"), (await readFile(path.join(dir, "management/sync/clusters/one.yaml"), "utf8")).replaceAll("one", "stray"));
+    const k = path.join(dir, "management/sync/kustomization.yaml");
+    const text = await readFile(k, "utf8");
+    expect(text).toContain("  - clusters/one.yaml");
+    await writeFile(k, text.replace("  - clusters/one.yaml", "  - clusters/one.yaml\n  - clusters/stray.yaml"));
+    const found = (await errors(dir)).filter((f) => f.rule === "flux-kustomizations");
+    expect(found).toEqual([expect.objectContaining({ path: "Kustomization/cluster-stray:spec.path" })]);
+  });
+
+  it("3: Argo CD: the sync layer syncs itself with its own project, which permits it (and validate checks it)", async () => {
+    const dir = await setup("argocd", [{ name: "one" }]);
+    const objects = parseYamlStream(await kustomizeBuild(dir, "management/sync")) as any[];
+    const app = objects.find((o) => o.kind === "Application");
+    expect(app.spec).toMatchObject({ project: "capi-clusters-sync", source: { path: "management/sync", repoURL: "https://git.example.com/platform/capi.git" }, destination: { namespace: "argocd" } });
+    expect(app.metadata.finalizers).toBeUndefined();
+    const syncProject = objects.find((o) => o.kind === "AppProject" && o.metadata.name === "capi-clusters-sync");
+    expect(syncProject.spec.destinations).toEqual([{ server: "https://kubernetes.default.svc", namespace: "argocd" }]);
+    // The clusters' project never gets Argo CD's namespace.
+    expect(objects.find((o) => o.kind === "AppProject" && o.metadata.name === "capi-clusters").spec.destinations.map((d: any) => d.namespace)).toEqual(["one"]);
+    expect(await errors(dir)).toEqual([]);
+    // Put the bootstrap Application into the clusters' project: Argo CD would refuse it, and validate says so.
+    const f = path.join(dir, "management/sync/sync-application.yaml");
+    const text = await readFile(f, "utf8");
+    expect(text).toContain("project: capi-clusters-sync");
+    await writeFile(f, text.replace("project: capi-clusters-sync", "project: capi-clusters"));
+    const found = (await errors(dir)).filter((x) => x.rule === "argocd-project");
+    expect(found.map((x) => x.path)).toContain("Application/capi-gitops-sync:spec.destination");
+    expect(found.some((x) => x.path?.startsWith("Application/capi-gitops-sync:AppProject/") && /namespaceResourceWhitelist/.test(x.message))).toBe(true);
+  });
+
+  it("3: Flux: a Kustomization syncs ./management/sync itself and orphans on deletion", async () => {
+    const dir = await setup("flux", [{ name: "one" }]);
+    const objects = parseYamlStream(await kustomizeBuild(dir, "management/sync")) as any[];
+    const self = objects.find((o) => o.kind === "Kustomization" && o.metadata.name === "capi-gitops-sync");
+    expect(self.spec).toMatchObject({ path: "./management/sync", deletionPolicy: "Orphan", sourceRef: { kind: "GitRepository", name: "capi-gitops" } });
+    expect(await errors(dir)).toEqual([]);
   });
 });

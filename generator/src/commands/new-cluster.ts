@@ -222,11 +222,19 @@ async function landCluster(cwd: string, spec: ClusterSpec, files: OutputFile[], 
   } finally {
     await rm(stagedAbs, { recursive: true, force: true });
   }
-  if (!check) return;
+}
+
+/**
+ * Validates the landed cluster like CI, with its sync entry written (validate checks what Argo CD / Flux would do
+ * with it); a cluster that does not validate is removed again and the sync manifests are put back.
+ */
+async function checkLanded(cwd: string, spec: ClusterSpec, undoSync: () => Promise<unknown>): Promise<void> {
+  const dir = clusterDir(spec.name);
   const { validateCommand } = await import("./validate.js");
   const result = await validateCommand({ cwd, clusters: [spec.name] });
   if (result.summary.errors > 0) {
     await rm(inside(cwd, dir), { recursive: true, force: true });
+    await undoSync();
     throw new InvalidInputError(result.findings, `the new cluster did not validate; ${dir} was removed again`);
   }
 }
@@ -247,7 +255,7 @@ export async function newClusterCommand(opts: NewClusterOptions): Promise<NewClu
   const clash: Finding[] = [];
   if (await exists(inside(opts.cwd, dir)))
     clash.push(bad("--name", `${dir} already exists; choose another name, or edit ${dir}/cluster.yaml and run \`npm run generate\``, "cluster-exists"));
-  else clash.push(...fleetFindings([...repo.specs, spec]).filter((f) => f.cluster === spec.name).map((f) => ({ ...f, path: f.path === "namespace" ? "--namespace" : "--name" })));
+  else clash.push(...fleetFindings([...repo.specs, spec], repo.config).filter((f) => f.cluster === spec.name).map((f) => ({ ...f, path: f.path === "namespace" ? "--namespace" : "--name" })));
   if (hasErrors(clash)) throw new InvalidInputError(clash, "the new cluster clashes with the repository; nothing was written");
 
   const clusterFiles = [specFile(spec), ...planCluster(spec)];
@@ -269,11 +277,12 @@ export async function newClusterCommand(opts: NewClusterOptions): Promise<NewClu
         const now = await loadRepo(opts.cwd);
         const again: Finding[] = (await exists(inside(opts.cwd, dir)))
           ? [bad("--name", `${dir} was created by another run meanwhile; nothing was written`, "cluster-exists")]
-          : fleetFindings([...now.specs, spec]).filter((f) => f.cluster === spec.name).map((f) => ({ ...f, path: f.path === "namespace" ? "--namespace" : "--name" }));
+          : fleetFindings([...now.specs, spec], now.config).filter((f) => f.cluster === spec.name).map((f) => ({ ...f, path: f.path === "namespace" ? "--namespace" : "--name" }));
         if (hasErrors(again)) throw new InvalidInputError(again, "the new cluster clashes with the repository; nothing was written");
         const paths = [dir, ...(await writeShared(opts.cwd, opts.log))];
         await landCluster(opts.cwd, spec, clusterFiles, opts.render !== false);
         paths.push(...(await writeSync(opts.cwd, now.config, [...now.specs, spec])));
+        if (opts.render !== false) await checkLanded(opts.cwd, spec, () => writeSync(opts.cwd, now.config, now.specs));
         return { paths, message: `Add cluster ${spec.name} (${spec.region}, ${spec.workers}, profile ${spec.profile})` };
       },
       { log: opts.log },

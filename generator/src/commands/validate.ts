@@ -27,7 +27,7 @@ import os from "node:os";
 import path from "node:path";
 import type { Finding } from "../findings.js";
 import { API } from "../plan/capi.js";
-import { objectNames, planCluster } from "../plan/cluster.js";
+import { objectNames, planCluster, SPEC_FILE } from "../plan/cluster.js";
 import type { OutputFile } from "../plan/files.js";
 import { planRepo } from "../plan/repo.js";
 import { SYNC_DIR } from "../plan/sync.js";
@@ -45,6 +45,7 @@ import { ToolError, ToolUnavailableError, UsageError } from "../errors.js";
 import { TOOL_ROOT } from "../versions.js";
 import { parseYamlStream } from "../yaml.js";
 import { clusterRules, fleetRules, managementRules, syncSafetyRules } from "../validate/rules.js";
+import { applicationFindings, declaredApplications, generatedApplications } from "../validate/sync-check.js";
 import { renderClusters, type RenderedCluster, type RenderedObject } from "../validate/render.js";
 import { binaryIdentity, cacheEnabled, contentSha, RepoFiles, treeDigest, ValidateCache } from "../validate/cache.js";
 import type { Summary } from "../validate/format.js";
@@ -145,10 +146,10 @@ function driftFindings(planned: readonly [string, string][], files: RepoFiles, i
   return findings;
 }
 
-async function renderManagement(root: string, cache: ValidateCache | undefined): Promise<{ units: Unit[]; findings: Finding[] }> {
+async function renderManagement(root: string, cache: ValidateCache | undefined, dirs: readonly string[] = MANAGEMENT_DIRS): Promise<{ units: Unit[]; findings: Finding[] }> {
   const units: Unit[] = [];
   const findings: Finding[] = [];
-  for (const dir of MANAGEMENT_DIRS) {
+  for (const dir of dirs) {
     const kfile = `${dir}/kustomization.yaml`;
     if (!(await access(path.join(root, kfile)).then(() => true, () => false))) continue;
     const label = dir.replace(/\//g, "-");
@@ -508,6 +509,20 @@ async function validateSelected(opts: ValidateOptions, root: string, withManagem
   }
   findings.push(...fleetRules(fleet).filter(keep));
   for (const u of management.units) findings.push(...managementRules(u.objects, u.fallbackFile));
+  if (repo.config) {
+    // What the sync engine would do: the sync manifests' own render (the management run's, else one of its own).
+    const syncLabel = SYNC_DIR.replace(/\//g, "-");
+    const syncUnit = management.units.find((u) => u.label === syncLabel) ?? (await renderManagement(root, cache, [SYNC_DIR])).units[0];
+    if (syncUnit) {
+      const specFiles = new Map<string, string>();
+      for (const n of await reading.names) {
+        const text = files.read(`clusters/${n}/${SPEC_FILE}`);
+        if (text !== undefined) specFiles.set(`clusters/${n}/${SPEC_FILE}`, text);
+      }
+      const renderedOf = new Map(rendered.map((rc) => [rc.cluster, rc]));
+      findings.push(...syncFindings(syncUnit.objects, specFiles, repo.specs, renderedOf, { shared, inScope }));
+    }
+  }
   lap("rules");
 
   // A full unsharded run knows every entry that is still needed: the others (removed clusters) go.
@@ -520,6 +535,51 @@ async function validateSelected(opts: ValidateOptions, root: string, withManagem
     warnings: findings.filter((f) => f.severity === "warning").length,
   };
   return { findings, summary, timings };
+}
+
+/**
+ * The sync engine's view (validate/sync-check.ts): for Argo CD every Application the ApplicationSet would make
+ * from the spec files, and the bootstrap Application, each checked against its AppProject with what its source
+ * renders; for Flux, the Kustomizations name exactly the validated clusters. Cluster findings for the clusters in
+ * scope; the rest on the shared run.
+ */
+function syncFindings(
+  syncObjects: readonly RenderedObject[],
+  specFiles: ReadonlyMap<string, string>,
+  specs: readonly ClusterSpec[],
+  renderedOf: ReadonlyMap<string, RenderedCluster>,
+  scope: { shared: boolean; inScope: (c: string) => boolean },
+): Finding[] {
+  const findings: Finding[] = [];
+  const syncFile = `${SYNC_DIR}/kustomization.yaml`;
+  const clusterOf = (p: string) => /^clusters\/([^/]+)\//.exec(p)?.[1];
+  const projects = syncObjects.filter((o) => o.kind === "AppProject");
+  const generated = generatedApplications(syncObjects, specFiles, syncFile);
+  for (const f of generated.findings) {
+    const cluster = clusterOf(f.file ?? "");
+    if (cluster ? scope.inScope(cluster) : scope.shared) findings.push({ ...f, cluster });
+  }
+  for (const app of generated.apps) {
+    const cluster = clusterOf(app.from);
+    if (!cluster || !scope.inScope(cluster)) continue;
+    const rc = app.path === `clusters/${cluster}` ? renderedOf.get(cluster) : undefined;
+    findings.push(...applicationFindings(app, projects, rc?.objects ?? [], { cluster, file: app.from }));
+  }
+  if (scope.shared) for (const app of declaredApplications(syncObjects)) findings.push(...applicationFindings(app, projects, app.path === SYNC_DIR ? syncObjects : [], { file: syncFile }));
+  // Flux: a Kustomization for each validated cluster and none for anything else.
+  const validated = new Set(specs.map((s) => s.name));
+  const fluxPaths = syncObjects.filter((o) => o.kind === "Kustomization" && o.apiVersion?.startsWith("kustomize.toolkit.fluxcd.io/")).map((o) => [o.metadata.name, String(o.spec?.path ?? "").replace(/^\.\//, "").replace(/\/$/, "")] as const);
+  for (const [name, p] of fluxPaths) {
+    if (p === SYNC_DIR) continue;
+    const c = /^clusters\/([^/]+)$/.exec(p)?.[1];
+    if (c ? !validated.has(c) && scope.inScope(c) : scope.shared)
+      findings.push({ cluster: c, file: syncFile, path: `Kustomization/${name}:spec.path`, rule: "flux-kustomizations", severity: "error", message: `syncs ./${p}, which is not a validated cluster (no valid clusters/<name>/${SPEC_FILE}); remove it from ${SYNC_DIR} or add the cluster's spec, then run \`npm run generate\`` });
+  }
+  if (fluxPaths.length > 0 || syncObjects.some((o) => o.kind === "GitRepository"))
+    for (const c of validated)
+      if (scope.inScope(c) && !fluxPaths.some(([, p]) => p === `clusters/${c}`))
+        findings.push({ cluster: c, file: syncFile, rule: "flux-kustomizations", severity: "error", message: `no Flux Kustomization syncs clusters/${c}; run \`npm run generate\`` });
+  return findings;
 }
 
 /** Path and content hash of each owned planned file (drift without a cache). */

@@ -16,6 +16,10 @@ import { KUSTOMIZATION } from "./kustomize-objects.js";
 
 export const SYNC_DIR = "management/sync";
 export const APPSET_NAME = "capi-clusters";
+/** The files the ApplicationSet's git files generator reads, one Application each. */
+export const CLUSTER_SPEC_GLOB = "clusters/*/cluster.yaml";
+/** The spec's namespace, or (field absent) its default, the cluster's name = the directory's name. Never fails. */
+export const NAMESPACE_PARAM = '{{ get . "namespace" | default .path.basename }}';
 const PART_OF = { "app.kubernetes.io/part-of": "capi-gitops" };
 
 /** Kinds an autoscaler scales: their /spec/replicas belongs to it, not to Git. */
@@ -43,7 +47,10 @@ export function argoObjects(config: RepoConfig, specs: readonly ClusterSpec[]) {
     spec: {
       goTemplate: true,
       goTemplateOptions: ["missingkey=error"],
-      generators: [{ git: { repoURL: config.repoURL, revision: config.branch, directories: [{ path: "clusters/*" }] } }],
+      // One Application per clusters/<dir>/cluster.yaml (not per directory: a directory without a spec is never
+      // synced, and `validate` reports it). The spec's top-level fields are parameters: the destination namespace
+      // is the spec's (its default, the cluster name, is the directory's name).
+      generators: [{ git: { repoURL: config.repoURL, revision: config.branch, files: [{ path: CLUSTER_SPEC_GLOB }] } }],
       // A cluster directory that disappears deletes its Application, never the cluster's objects.
       syncPolicy: { preserveResourcesOnDeletion: true },
       template: {
@@ -52,7 +59,7 @@ export function argoObjects(config: RepoConfig, specs: readonly ClusterSpec[]) {
         spec: {
           project: a.project,
           source: { repoURL: config.repoURL, targetRevision: config.branch, path: "{{.path.path}}" },
-          destination: { server: a.destinationServer, namespace: "{{.path.basename}}" },
+          destination: { server: a.destinationServer, namespace: NAMESPACE_PARAM },
           syncPolicy: {
             automated: { prune: true, selfHeal: true },
             syncOptions: ["ServerSideApply=true", "RespectIgnoreDifferences=true", "CreateNamespace=false"],
@@ -62,8 +69,41 @@ export function argoObjects(config: RepoConfig, specs: readonly ClusterSpec[]) {
       },
     },
   };
-  return { project, appset };
+  // The sync layer manages itself after one bootstrap apply (`kubectl apply -k management/sync`): this Application
+  // syncs management/sync (the AppProjects, the ApplicationSet and itself). It has a project of its own that allows
+  // only Argo CD's kinds in Argo CD's namespace: giving the clusters' project that destination would let any
+  // cluster directory create Applications of any project.
+  const syncProject = {
+    apiVersion: "argoproj.io/v1alpha1",
+    kind: "AppProject",
+    metadata: { name: syncProjectName(config), namespace: a.namespace, labels: PART_OF },
+    spec: {
+      description: "The capi-gitops sync layer itself (management/sync): only Argo CD's own objects, only in Argo CD's namespace",
+      sourceRepos: [config.repoURL],
+      destinations: [{ server: a.destinationServer, namespace: a.namespace }],
+      clusterResourceWhitelist: [] as { group: string; kind: string }[],
+      namespaceResourceWhitelist: ["AppProject", "ApplicationSet", "Application"].map((kind) => ({ group: "argoproj.io", kind })),
+    },
+  };
+  const bootstrap = {
+    apiVersion: "argoproj.io/v1alpha1",
+    kind: "Application",
+    metadata: { name: SYNC_APP_NAME, namespace: a.namespace, labels: PART_OF },
+    spec: {
+      project: syncProject.metadata.name,
+      source: { repoURL: config.repoURL, targetRevision: config.branch, path: SYNC_DIR },
+      destination: { server: a.destinationServer, namespace: a.namespace },
+      // No prune: an AppProject or the ApplicationSet dropped from Git stays until removed by hand (the
+      // ApplicationSet's preserveResourcesOnDeletion keeps the clusters either way). No resources finalizer.
+      syncPolicy: { automated: { prune: false, selfHeal: true }, syncOptions: ["ServerSideApply=true", "CreateNamespace=false"] },
+    },
+  };
+  return { project, appset, syncProject, bootstrap };
 }
+
+/** The Application (Argo CD) or Kustomization (Flux) that syncs management/sync itself. */
+export const SYNC_APP_NAME = "capi-gitops-sync";
+export const syncProjectName = (config: RepoConfig): string => `${config.argocd.project}-sync`;
 
 export function fluxObjects(config: RepoConfig, specs: readonly ClusterSpec[]) {
   const f = config.flux;
@@ -89,23 +129,43 @@ export function fluxObjects(config: RepoConfig, specs: readonly ClusterSpec[]) {
       timeout: "5m",
     },
   }));
-  return { source, kustomizations };
+  // The sync layer manages itself after one bootstrap apply: this Kustomization syncs management/sync (the
+  // GitRepository, every cluster's Kustomization and itself); a cluster's Kustomization dropped from Git is pruned,
+  // which orphans (never deletes) the cluster's objects.
+  const bootstrap = {
+    apiVersion: "kustomize.toolkit.fluxcd.io/v1",
+    kind: "Kustomization",
+    metadata: { name: SYNC_APP_NAME, namespace: f.namespace, labels: PART_OF },
+    spec: {
+      interval: f.interval,
+      path: `./${SYNC_DIR}`,
+      sourceRef: { kind: "GitRepository", name: f.gitRepository },
+      prune: true,
+      deletionPolicy: "Orphan",
+      wait: false,
+      timeout: "5m",
+    },
+  };
+  return { source, kustomizations, bootstrap };
 }
 
 export function planSync(config: RepoConfig, specs: readonly ClusterSpec[]): OutputFile[] {
-  const header = `# Generated by \`npm run generate\` from capi-gitops.yaml (gitops: ${config.gitops}). Apply once to the management cluster; it then syncs clusters/* from ${config.branch}.`;
+  const header = `# Generated by \`npm run generate\` from capi-gitops.yaml (gitops: ${config.gitops}). Bootstrap once: kubectl apply -k ${SYNC_DIR}; from then on ${SYNC_APP_NAME} syncs this folder and clusters/* from ${config.branch}.`;
   if (config.gitops === "argocd") {
-    const { project, appset } = argoObjects(config, specs);
+    const { project, appset, syncProject, bootstrap } = argoObjects(config, specs);
     return [
       owned(`${SYNC_DIR}/appproject.yaml`, toYaml(project)),
       owned(`${SYNC_DIR}/applicationset.yaml`, toYaml(appset)),
-      owned(`${SYNC_DIR}/kustomization.yaml`, toYaml({ ...KUSTOMIZATION, resources: ["appproject.yaml", "applicationset.yaml"] }, header)),
+      owned(`${SYNC_DIR}/sync-appproject.yaml`, toYaml(syncProject)),
+      owned(`${SYNC_DIR}/sync-application.yaml`, toYaml(bootstrap)),
+      owned(`${SYNC_DIR}/kustomization.yaml`, toYaml({ ...KUSTOMIZATION, resources: ["appproject.yaml", "applicationset.yaml", "sync-appproject.yaml", "sync-application.yaml"] }, header)),
     ];
   }
-  const { source, kustomizations } = fluxObjects(config, specs);
+  const { source, kustomizations, bootstrap } = fluxObjects(config, specs);
   return [
     owned(`${SYNC_DIR}/gitrepository.yaml`, toYaml(source)),
+    owned(`${SYNC_DIR}/sync-kustomization.yaml`, toYaml(bootstrap)),
     ...kustomizations.map((k, i) => owned(`${SYNC_DIR}/clusters/${specs[i]!.name}.yaml`, toYaml(k))),
-    owned(`${SYNC_DIR}/kustomization.yaml`, toYaml({ ...KUSTOMIZATION, resources: ["gitrepository.yaml", ...specs.map((s) => `clusters/${s.name}.yaml`)] }, header)),
+    owned(`${SYNC_DIR}/kustomization.yaml`, toYaml({ ...KUSTOMIZATION, resources: ["gitrepository.yaml", "sync-kustomization.yaml", ...specs.map((s) => `clusters/${s.name}.yaml`)] }, header)),
   ];
 }

@@ -7,6 +7,7 @@ import { parseSpecText } from "../spec/parse.js";
 import type { ClusterSpec } from "../spec/types.js";
 import { CONFIG_FILE, parseRepoConfig, type RepoConfig } from "../spec/config.js";
 import { LIMITS } from "../spec/types.js";
+import { reservedNamespaceProblem, reservedNamespaces } from "../spec/reserved.js";
 import { findSecrets } from "../validate/secrets.js";
 
 export interface LoadedRepo {
@@ -49,6 +50,34 @@ export async function clusterNames(root: string): Promise<string[]> {
   return names;
 }
 
+/**
+ * Directories under clusters/ without a cluster.yaml: nothing validates them, yet a sync engine that applies
+ * directories (a hand-written Flux Kustomization, an Argo CD directories generator) would apply them. Folders
+ * starting with "." are new-cluster's staging folders and are skipped. A clusters/ that cannot be read is no finding
+ * here (clusterNames reads it too).
+ */
+export async function unvalidatedDirFindings(root: string): Promise<Finding[]> {
+  let entries;
+  try {
+    entries = await readdir(path.join(root, "clusters"), { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  const findings: Finding[] = [];
+  for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    if (e.name.startsWith(".") || !e.isDirectory()) continue;
+    if (await exists(path.join(root, "clusters", e.name, SPEC_FILE))) continue;
+    findings.push({
+      cluster: e.name,
+      file: `${clusterDir(e.name)}/`,
+      rule: "cluster-dir-unvalidated",
+      severity: "error",
+      message: `directory has no ${SPEC_FILE}, so nothing validates what it holds, yet a sync engine applying clusters/* would apply it; add its spec (npm run new-cluster, or restore ${clusterDir(e.name)}/${SPEC_FILE}) or move the directory out of clusters/`,
+    });
+  }
+  return findings;
+}
+
 export async function readSpec(root: string, name: string): Promise<{ spec?: ClusterSpec; findings: Finding[] }> {
   const rel = `${clusterDir(name)}/${SPEC_FILE}`;
   const abs = path.join(root, rel);
@@ -76,9 +105,15 @@ export async function readSpec(root: string, name: string): Promise<{ spec?: Clu
   return { spec: result.spec, findings };
 }
 
-/** Fleet-wide checks: unique cluster names and namespaces. */
-export function fleetFindings(specs: readonly ClusterSpec[]): Finding[] {
+/** Fleet-wide checks: unique cluster names and namespaces, none the config's GitOps engine runs in. */
+export function fleetFindings(specs: readonly ClusterSpec[], config?: RepoConfig): Finding[] {
   const findings: Finding[] = [];
+  // checkSpec already refuses the fixed reserved namespaces; here the ones only this config reserves.
+  const fixed = new Set(reservedNamespaces());
+  for (const s of specs) {
+    const problem = fixed.has(s.namespace) ? undefined : reservedNamespaceProblem(s.namespace, config);
+    if (problem) findings.push({ cluster: s.name, file: `${clusterDir(s.name)}/${SPEC_FILE}`, path: "namespace", rule: "namespace-reserved", severity: "error", message: `${problem} (${CONFIG_FILE})` });
+  }
   const byNs = new Map<string, string>();
   const byName = new Map<string, string>();
   for (const s of specs) {
@@ -103,8 +138,9 @@ export async function loadRepo(root: string, only?: readonly string[]): Promise<
     findings.push(...r.findings);
     if (r.spec) specs.push(r.spec);
   }
-  findings.push(...fleetFindings(specs));
+  findings.push(...(await unvalidatedDirFindings(root)));
   const cfg = await readConfig(root);
+  findings.push(...fleetFindings(specs, cfg.config));
   findings.push(...cfg.findings);
   const selected = only && only.length ? specs.filter((s) => only.includes(s.name)) : specs;
   if (only) for (const n of only) if (!names.includes(n)) findings.push({ cluster: n, rule: "cluster-exists", severity: "error", message: `no cluster named "${n}" (expected clusters/${n}/cluster.yaml)` });

@@ -7,10 +7,13 @@ import { parseDocument } from "yaml";
 import type { Finding } from "../findings.js";
 import { yamlErrorMessage } from "./parse.js";
 import { LIMITS } from "./types.js";
+import { URL_CREDENTIAL } from "../validate/secrets.js";
 
 export const CONFIG_FILE = "capi-gitops.yaml";
 export const GITOPS_ENGINES = ["argocd", "flux"] as const;
 export type GitopsEngine = (typeof GITOPS_ENGINES)[number];
+/** Where each engine runs unless capi-gitops.yaml says otherwise (their install manifests' namespaces). */
+export const ENGINE_NAMESPACES = { argocd: "argocd", flux: "flux-system" } as const;
 
 export interface RepoConfig {
   apiVersion: "capi-gitops.io/v1alpha1";
@@ -39,7 +42,7 @@ export const repoConfigSchema = {
       type: "object",
       additionalProperties: false,
       properties: {
-        namespace: { type: "string", pattern: NAME, default: "argocd" },
+        namespace: { type: "string", pattern: NAME, default: ENGINE_NAMESPACES.argocd },
         project: { type: "string", pattern: NAME, default: "capi-clusters" },
         destinationServer: { type: "string", pattern: "^https://", default: "https://kubernetes.default.svc" },
       },
@@ -48,7 +51,7 @@ export const repoConfigSchema = {
       type: "object",
       additionalProperties: false,
       properties: {
-        namespace: { type: "string", pattern: NAME, default: "flux-system" },
+        namespace: { type: "string", pattern: NAME, default: ENGINE_NAMESPACES.flux },
         gitRepository: { type: "string", pattern: NAME, default: "capi-gitops" },
         interval: { type: "string", pattern: "^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$", default: "5m" },
         secretRef: { type: "string", pattern: NAME, description: "Name of the Secret (in the flux namespace) with git credentials; created outside this repository." },
@@ -72,6 +75,23 @@ function configMessage(e: ErrorObject): { path?: string; message: string } {
   return { path: at || undefined, message: e.message ?? "is invalid" };
 }
 
+/** Argo CD's built-in project: every Application may use it; writing ours over it would change what all of them may do. */
+export const ARGO_BUILTIN_PROJECT = "default";
+
+/** Checks beyond the schema: what Argo CD or Flux would accept but must not be written to Git. */
+function configChecks(d: Partial<RepoConfig> & { argocd?: Partial<RepoConfig["argocd"]> }): { path: string; message: string }[] {
+  const out: { path: string; message: string }[] = [];
+  if (d.repoURL && URL_CREDENTIAL.test(d.repoURL))
+    out.push({
+      path: "repoURL",
+      message:
+        "contains credentials (user:token@ in the URL), which would be committed to Git in management/sync/; write the URL without them and give the engine the credentials outside Git: an Argo CD repository credential Secret (argocd.argoproj.io/secret-type: repository) or, for Flux, flux.secretRef naming a Secret",
+    });
+  if (d.argocd?.project === ARGO_BUILTIN_PROJECT)
+    out.push({ path: "argocd.project", message: `"${ARGO_BUILTIN_PROJECT}" is Argo CD's built-in project; generating it would overwrite what every other Application may do. Choose another name (e.g. capi-clusters, the default) or remove the field` });
+  return out;
+}
+
 export function parseRepoConfig(text: string): { config?: RepoConfig; findings: Finding[] } {
   const bad = (message: string, path?: string): Finding => ({ file: CONFIG_FILE, path, rule: "repo-config", severity: "error", message });
   if (Buffer.byteLength(text, "utf8") > LIMITS.specBytes) return { findings: [bad(`file is larger than ${LIMITS.specBytes} bytes; the repository config is a few lines`)] };
@@ -92,6 +112,8 @@ export function parseRepoConfig(text: string): { config?: RepoConfig; findings: 
       }),
     };
   const d = data as Partial<RepoConfig> & { argocd?: Partial<RepoConfig["argocd"]>; flux?: Partial<RepoConfig["flux"]> };
+  const semantic = configChecks(d);
+  if (semantic.length) return { findings: semantic.map((s) => bad(s.message, s.path)) };
   return {
     findings: [],
     config: {
@@ -100,8 +122,8 @@ export function parseRepoConfig(text: string): { config?: RepoConfig; findings: 
       repoURL: d.repoURL!,
       branch: d.branch ?? "main",
       gitops: d.gitops ?? "argocd",
-      argocd: { namespace: d.argocd?.namespace ?? "argocd", project: d.argocd?.project ?? "capi-clusters", destinationServer: d.argocd?.destinationServer ?? "https://kubernetes.default.svc" },
-      flux: { namespace: d.flux?.namespace ?? "flux-system", gitRepository: d.flux?.gitRepository ?? "capi-gitops", interval: d.flux?.interval ?? "5m", secretRef: d.flux?.secretRef },
+      argocd: { namespace: d.argocd?.namespace ?? ENGINE_NAMESPACES.argocd, project: d.argocd?.project ?? "capi-clusters", destinationServer: d.argocd?.destinationServer ?? "https://kubernetes.default.svc" },
+      flux: { namespace: d.flux?.namespace ?? ENGINE_NAMESPACES.flux, gitRepository: d.flux?.gitRepository ?? "capi-gitops", interval: d.flux?.interval ?? "5m", secretRef: d.flux?.secretRef },
     },
   };
 }

@@ -9,6 +9,7 @@ import type { Finding } from "../findings.js";
 import { checkIpv4Cidr, cidrsOverlap } from "./cidr.js";
 import { kubeCidrSizeProblems } from "./kube-cidrs.js";
 import { defaultZones, ZONE_SLOTS, zoneSlot, zonesOf } from "./regions.js";
+import { reservedNamespaceProblem } from "./reserved.js";
 import { AZ_NAME, clusterSpecSchema, DNS_LABEL, INSTANCE_TYPE, K8S_VERSION } from "./schema.js";
 
 const PATTERN_HINT: Record<string, string> = {
@@ -179,6 +180,10 @@ export function checkSpec(spec: ClusterSpec, file?: string): Finding[] {
   const err = (path: string, message: string, rule: string): void => {
     findings.push({ cluster: spec.name, file, path, rule, severity: "error", message });
   };
+
+  // The namespace: never one of the management cluster's own (spec/reserved.ts).
+  const reserved = reservedNamespaceProblem(spec.namespace);
+  if (reserved) err("namespace", reserved, "namespace-reserved");
 
   // Zones: each must belong to the region (CAPA creates the subnets there), no duplicates.
   const regionZones = zonesOf(spec.region);

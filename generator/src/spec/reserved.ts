@@ -1,0 +1,27 @@
+/**
+ * Namespaces a cluster must never use: its objects would land beside the management cluster's own controllers, the
+ * AppProject would let Argo CD sync into them, and `remove-cluster` would tell the user to delete them. One list:
+ * Kubernetes' own, the providers' (plan/providers.ts, where management/providers/ gets them), the
+ * cluster-api-operator's and cert-manager's (both installed before the providers), and the sync engine's.
+ */
+import { PROVIDERS } from "../plan/providers.js";
+import { ENGINE_NAMESPACES, type RepoConfig } from "./config.js";
+
+export const KUBERNETES_NAMESPACES = ["default", "kube-node-lease", "kube-public", "kube-system"] as const;
+/** The cluster-api-operator's namespace (its Helm chart's and docs' default) and cert-manager's (it needs it). */
+export const OPERATOR_NAMESPACE = "capi-operator-system";
+export const CERT_MANAGER_NAMESPACE = "cert-manager";
+
+/** The reserved namespaces; with a config, also the namespaces it runs Argo CD and Flux in. Sorted. */
+export function reservedNamespaces(config?: Pick<RepoConfig, "argocd" | "flux">): string[] {
+  const engines = config ? [config.argocd.namespace, config.flux.namespace] : [];
+  return [
+    ...new Set([...KUBERNETES_NAMESPACES, ...PROVIDERS.map((p) => p.namespace), OPERATOR_NAMESPACE, CERT_MANAGER_NAMESPACE, ...Object.values(ENGINE_NAMESPACES), ...engines]),
+  ].sort();
+}
+
+/** Why `namespace` may not hold a cluster, or undefined. */
+export function reservedNamespaceProblem(namespace: string, config?: Pick<RepoConfig, "argocd" | "flux">): string | undefined {
+  if (!reservedNamespaces(config).includes(namespace)) return undefined;
+  return `namespace "${namespace}" is reserved (Kubernetes, the Cluster API providers, cert-manager or the GitOps engine run there; reserved: ${reservedNamespaces(config).join(", ")}); choose a namespace of the cluster's own (the default is the cluster's name)`;
+}

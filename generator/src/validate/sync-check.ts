@@ -1,0 +1,156 @@
+/**
+ * What the sync engine would do with the repository, checked before it does it:
+ * - Argo CD: the Applications the ApplicationSet's git files generator makes (argo-cd v3.5.7
+ *   applicationset/generators/git.go: each matching file's top-level fields are parameters, plus
+ *   path.{path,basename,filename,…}; goTemplate) and the bootstrap Application, each checked against its AppProject
+ *   as Argo CD does (validate/argo-project.ts): source repo, destination, and every rendered object's group/kind and
+ *   namespace.
+ * - Flux: the Kustomizations sync exactly the validated clusters' directories.
+ * Pure: the caller passes the parsed management/sync objects and the clusters' rendered objects.
+ */
+import { parseDocument } from "yaml";
+import type { Finding } from "../findings.js";
+import { CLUSTER_SPEC_GLOB } from "../plan/sync.js";
+import { type AppProjectSpec, filepathMatch, groupOf, isDestinationPermitted, isGroupKindPermitted, isSourcePermitted } from "./argo-project.js";
+import type { RenderedObject } from "./render.js";
+
+/** Kinds that live outside namespaces (Argo CD asks API discovery; these are the ones a cluster overlay may hold). */
+const CLUSTER_SCOPED = new Set([
+  "Namespace", "Node", "PersistentVolume", "StorageClass", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "PriorityClass",
+  "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration", "APIService", "IngressClass", "RuntimeClass", "CSIDriver",
+  "AWSClusterControllerIdentity", "AWSClusterRoleIdentity", "AWSClusterStaticIdentity",
+]);
+export const isNamespaced = (o: RenderedObject): boolean => !CLUSTER_SCOPED.has(o.kind);
+
+export interface ComputedApplication {
+  name: string;
+  project: string;
+  repoURL: string;
+  path: string;
+  server?: string;
+  destName?: string;
+  namespace: string;
+}
+
+/** Go template subset of our ApplicationSet: `{{.a.b}}` (missingkey=error) and `{{ get . "k" | default .a.b }}`. */
+export function renderTemplate(template: string, params: Record<string, unknown>): string {
+  const lookup = (expr: string): unknown => {
+    let v: unknown = params;
+    for (const key of expr.replace(/^\./, "").split(".")) {
+      if (!v || typeof v !== "object" || !(key in v)) throw new Error(`map has no entry for key "${key}" (${expr})`);
+      v = (v as Record<string, unknown>)[key];
+    }
+    return v;
+  };
+  return template.replace(/\{\{-?\s*(.*?)\s*-?\}\}/g, (_m, expr: string) => {
+    const path = /^(\.[A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)*)$/.exec(expr);
+    if (path) return String(lookup(path[1]!));
+    const getDefault = /^get\s+\.\s+"([^"]+)"\s*\|\s*default\s+(\.[\w.]+)$/.exec(expr);
+    if (getDefault) {
+      const v = params[getDefault[1]!];
+      return v === undefined || v === null || v === "" ? String(lookup(getDefault[2]!)) : String(v);
+    }
+    throw new Error(`template expression {{${expr}}} is not one capi-gitops can evaluate`);
+  });
+}
+
+/** The git files generator's parameters of one file (goTemplate): the file's top-level fields and path.*. */
+export function fileParams(filePath: string, content: string): Record<string, unknown> {
+  const data = parseDocument(content).toJS({ maxAliasCount: 50 }) as unknown;
+  const fields = data && typeof data === "object" && !Array.isArray(data) ? (data as Record<string, unknown>) : {};
+  const dir = filePath.split("/").slice(0, -1).join("/");
+  return { ...fields, path: { path: dir, basename: dir.split("/").pop(), filename: filePath.split("/").pop(), segments: dir.split("/") } };
+}
+
+type Obj = RenderedObject & { spec?: Record<string, unknown> };
+const get = (o: unknown, path: string): unknown => path.split(".").reduce<unknown>((v, k) => (v && typeof v === "object" ? (v as Record<string, unknown>)[k] : undefined), o);
+const str = (v: unknown): string => (typeof v === "string" ? v : "");
+
+/**
+ * The Applications the ApplicationSets of `syncObjects` generate from `files` (repository path → content; the
+ * clusters' spec files), with a finding for each file the controller could not turn into an Application.
+ */
+export function generatedApplications(syncObjects: readonly Obj[], files: ReadonlyMap<string, string>, file: string): { apps: (ComputedApplication & { from: string })[]; findings: Finding[] } {
+  const apps: (ComputedApplication & { from: string })[] = [];
+  const findings: Finding[] = [];
+  for (const set of syncObjects.filter((o) => o.kind === "ApplicationSet" && groupOf(o.apiVersion) === "argoproj.io")) {
+    const t = get(set, "spec.template.spec") as Record<string, unknown> | undefined;
+    const tName = str(get(set, "spec.template.metadata.name"));
+    for (const g of (get(set, "spec.generators") as unknown[] | undefined) ?? []) {
+      const patterns = ((get(g, "git.files") as { path?: string; exclude?: boolean }[] | undefined) ?? []);
+      if (get(g, "git.directories")) findings.push({ file, path: `ApplicationSet/${set.metadata.name}:spec.generators`, rule: "argocd-applications", severity: "error", message: "a git directories generator makes an Application for every directory, validated or not; use a files generator over " + CLUSTER_SPEC_GLOB + " (run `npm run generate`)" });
+      const include = patterns.filter((p) => !p.exclude).map((p) => p.path ?? "");
+      const exclude = patterns.filter((p) => p.exclude).map((p) => p.path ?? "");
+      for (const [p, content] of [...files].sort(([a], [b]) => (a < b ? -1 : 1))) {
+        if (!include.some((pat) => filepathMatch(pat, p)) || exclude.some((pat) => filepathMatch(pat, p))) continue;
+        try {
+          const params = fileParams(p, content);
+          apps.push({
+            from: p,
+            name: renderTemplate(tName, params),
+            project: renderTemplate(str(get(t, "project")), params),
+            repoURL: renderTemplate(str(get(t, "source.repoURL")), params),
+            path: renderTemplate(str(get(t, "source.path")), params),
+            server: get(t, "destination.server") !== undefined ? renderTemplate(str(get(t, "destination.server")), params) : undefined,
+            destName: get(t, "destination.name") !== undefined ? renderTemplate(str(get(t, "destination.name")), params) : undefined,
+            namespace: renderTemplate(str(get(t, "destination.namespace")), params),
+          });
+        } catch (e) {
+          findings.push({ file: p, rule: "argocd-applications", severity: "error", message: `ApplicationSet ${set.metadata.name} cannot make an Application from this file: ${(e as Error).message}` });
+        }
+      }
+    }
+  }
+  return { apps, findings };
+}
+
+/** An Application written out in management/sync (the bootstrap), as a ComputedApplication. */
+export function declaredApplications(syncObjects: readonly Obj[]): ComputedApplication[] {
+  return syncObjects
+    .filter((o) => o.kind === "Application" && groupOf(o.apiVersion) === "argoproj.io")
+    .map((o) => ({
+      name: o.metadata.name,
+      project: str(get(o, "spec.project")),
+      repoURL: str(get(o, "spec.source.repoURL")),
+      path: str(get(o, "spec.source.path")),
+      server: (get(o, "spec.destination.server") as string | undefined) ?? undefined,
+      destName: (get(o, "spec.destination.name") as string | undefined) ?? undefined,
+      namespace: str(get(o, "spec.destination.namespace")),
+    }));
+}
+
+/**
+ * One Application against its AppProject, as Argo CD would decide it; `objects` are what its source renders
+ * (namespaced objects without a namespace land in the destination namespace).
+ */
+export function applicationFindings(app: ComputedApplication, projects: readonly Obj[], objects: readonly RenderedObject[], at: { cluster?: string; file: string }): Finding[] {
+  const out: Finding[] = [];
+  const push = (path: string, message: string) => out.push({ cluster: at.cluster, file: at.file, path: `Application/${app.name}:${path}`, rule: "argocd-project", severity: "error", message });
+  const project = projects.find((p) => p.kind === "AppProject" && p.metadata.name === app.project);
+  if (!project) {
+    push("spec.project", `project "${app.project}" is not declared in management/sync; Argo CD would refuse the Application (run \`npm run generate\`)`);
+    return out;
+  }
+  const spec = (project.spec ?? {}) as AppProjectSpec;
+  const where = `AppProject ${app.project}`;
+  if (!isSourcePermitted(spec, app.repoURL)) push("spec.source.repoURL", `${app.repoURL} is not in ${where}'s sourceRepos (${(spec.sourceRepos ?? []).join(", ")}); Argo CD would refuse to sync it`);
+  if (!isDestinationPermitted(spec, { server: app.server, name: app.destName, namespace: app.namespace }))
+    push("spec.destination", `destination ${app.server ?? app.destName} namespace "${app.namespace}" is not among ${where}'s destinations; Argo CD would refuse to sync it (check the spec's namespace, then run \`npm run generate\`)`);
+  const seen = new Set<string>();
+  for (const o of objects) {
+    const group = groupOf(o.apiVersion);
+    const namespaced = isNamespaced(o);
+    const id = `${o.kind}/${o.metadata?.name ?? ""}`;
+    if (!isGroupKindPermitted(spec, { group, kind: o.kind, name: o.metadata?.name }, namespaced)) {
+      const key = `${group}/${o.kind}`;
+      if (!seen.has(key))
+        push(`${id}`, `${namespaced ? "namespaced" : "cluster-scoped"} kind ${o.kind} (group "${group}") is not in ${where}'s ${namespaced ? "namespaceResourceWhitelist" : "clusterResourceWhitelist"}; Argo CD would refuse to sync it — remove the object or keep to the kinds the project allows`);
+      seen.add(key);
+      continue;
+    }
+    const ns = namespaced ? (o.metadata?.namespace ?? app.namespace) : undefined;
+    if (ns !== undefined && !isDestinationPermitted(spec, { server: app.server, name: app.destName, namespace: ns }))
+      push(id, `namespace "${ns}" is not among ${where}'s destinations; Argo CD would refuse to sync this object — keep the cluster's objects in its own namespace`);
+  }
+  return out;
+}

@@ -1,0 +1,141 @@
+/** Issue 9, items 22 and 23: messages say what is wrong, where, and what to do next. */
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { execa } from "execa";
+import { describe, expect, it } from "vitest";
+import { formatFindings } from "../src/validate/format.js";
+import { checkIpv4Cidr } from "../src/spec/cidr.js";
+import { KUBELET_ARG_VALUE_MAX, parseSpecObject, parseSpecText } from "../src/spec/parse.js";
+import { syncSafetyRules } from "../src/validate/rules.js";
+import { truncate } from "../src/findings.js";
+import { versions } from "../src/versions.js";
+import { ROOT } from "./helpers.js";
+
+const CLI = path.join(ROOT, "generator", "src", "cli.ts");
+const cli = (...args: string[]) => execa(process.execPath, ["--import", "tsx", CLI, ...args], { cwd: ROOT, reject: false, stdin: "ignore", env: { ...process.env, FORCE_COLOR: "0" } });
+
+const SPEC = "apiVersion: capi-gitops.io/v1alpha1\nkind: ClusterSpec\nname: demo\nregion: ap-northeast-2\n";
+const base = { apiVersion: "capi-gitops.io/v1alpha1", kind: "ClusterSpec", name: "demo", region: "ap-northeast-2" };
+
+describe("23: CIDRs", () => {
+  it.each([
+    ["010.002.0.0/16", /leading zeros.*10\.2\.0\.0\/16/],
+    ["10.0.0.0/016", /leading zeros.*10\.0\.0\.0\/16/],
+    ["10.0.0.1/16", /host bits set; the network is 10\.0\.0\.0\/16/],
+  ])("23: %s gets its own message", (cidr, says) => {
+    const r = checkIpv4Cidr(cidr);
+    expect(r.ok).toBe(false);
+    expect(!r.ok && r.message).toMatch(says);
+    expect(!r.ok && r.message).not.toMatch(cidr.startsWith("0") || cidr.includes("/0") ? /host bits/ : /leading zeros/);
+  });
+  it("23: a valid CIDR stays valid", () => expect(checkIpv4Cidr("10.2.0.0/16")).toEqual({ ok: true, prefix: 16 }));
+});
+
+describe("23: cluster.yaml messages", () => {
+  it("23: a YAML merge key is named as unsupported, with its line and what to do", () => {
+    const text = `${SPEC}x-pool: &pool\n  instanceType: t3.large\nnodePools:\n  - name: a\n    <<: *pool\n`;
+    const r = parseSpecText(text, "clusters/demo/cluster.yaml");
+    expect(r.spec).toBeUndefined();
+    expect(r.findings).toHaveLength(1);
+    expect(r.findings[0]).toMatchObject({ file: "clusters/demo/cluster.yaml", path: "nodePools.0", rule: "spec-yaml" });
+    expect(r.findings[0]!.message).toMatch(/merge key "<<" at line 9 is not supported.*write the fields out/);
+    expect(r.findings[0]!.message).not.toMatch(/unknown field/);
+  });
+
+  it("23: too many labels point at nodePools[i].labels, not at a kubeletExtraArgs schema error", () => {
+    const labels = Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`example.com/label-${i}`, "v".repeat(40)]));
+    const r = parseSpecObject({ ...base, nodePools: [{ name: "a" }, { name: "b", labels }] }, "clusters/demo/cluster.yaml");
+    const f = r.findings.filter((x) => x.rule === "label-valid");
+    expect(f).toHaveLength(1);
+    expect(f[0]).toMatchObject({ path: "nodePools.1.labels", file: "clusters/demo/cluster.yaml" });
+    expect(f[0]!.message).toMatch(/node-labels argument \d+ characters long; KubeadmConfig allows at most 1024/);
+    // A few labels are fine.
+    expect(parseSpecObject({ ...base, nodePools: [{ name: "a", labels: { "example.com/x": "y" } }] }).findings).toEqual([]);
+  });
+
+  it("23: the kubelet argument limit is the one in the pinned KubeadmConfig schema", () => {
+    const schema = JSON.parse(readFileSync(path.join(ROOT, "schemas/kubeconform/bootstrap.cluster.x-k8s.io/kubeadmconfig_v1beta2.json"), "utf8"));
+    const arg = schema.properties.spec.properties.joinConfiguration.properties.nodeRegistration.properties.kubeletExtraArgs.items;
+    expect(arg.properties.value.maxLength).toBe(KUBELET_ARG_VALUE_MAX);
+  });
+
+  it.each([
+    ["name", { ...base, name: "A".repeat(60_000) }],
+    ["region", { ...base, region: "x".repeat(60_000) }],
+    ["vpcCidr", { ...base, network: { vpcCidr: "1".repeat(60_000) } }],
+    ["kubernetesVersion", { ...base, kubernetesVersion: "v".repeat(60_000) }],
+  ])("23: a 60,000-character %s is echoed as its first 60 characters and its length", (_, input) => {
+    const r = parseSpecObject(input as Record<string, unknown>);
+    expect(r.findings.length).toBeGreaterThan(0);
+    for (const f of r.findings) expect(f.message.length).toBeLessThan(800);
+    expect(r.findings.some((f) => f.message.includes("…(60002 characters)") || f.message.includes("…(60000 characters)"))).toBe(true);
+  });
+
+  it("23: truncate keeps short values and cuts long ones", () => {
+    expect(truncate("a".repeat(200))).toBe("a".repeat(200));
+    expect(truncate("a".repeat(201))).toBe(`${"a".repeat(60)}…(201 characters)`);
+  });
+});
+
+describe("23: sync-safety hint", () => {
+  const rc = (annotations?: Record<string, string>) => ({
+    cluster: "demo",
+    objects: [{ apiVersion: "cluster.x-k8s.io/v1beta2", kind: "Cluster", metadata: { name: "demo", namespace: "demo", annotations } }],
+    origins: [undefined],
+  });
+  it.each([
+    ["no annotations", undefined, "argocd.argoproj.io/sync-options: Prune=false,Delete=false, kustomize.toolkit.fluxcd.io/prune: disabled"],
+    ["Prune only", { "argocd.argoproj.io/sync-options": "Prune=false", "kustomize.toolkit.fluxcd.io/prune": "disabled" }, "argocd.argoproj.io/sync-options: Prune=false,Delete=false"],
+    ["another option kept", { "argocd.argoproj.io/sync-options": "ServerSideApply=true", "kustomize.toolkit.fluxcd.io/prune": "disabled" }, "argocd.argoproj.io/sync-options: ServerSideApply=true,Prune=false,Delete=false"],
+  ])("23: %s → each annotation key named once", (_, annotations, add) => {
+    const [f] = syncSafetyRules(rc(annotations));
+    expect(f!.message).toBe(`Argo CD or Flux could delete this object on its own; add ${add}`);
+    expect(f!.message.split("argocd.argoproj.io/sync-options").length).toBe(2);
+  });
+});
+
+describe("23: the CLI", () => {
+  it("23: no command → the help on stderr and exit 2; `help` stays exit 0 on stdout", async () => {
+    const none = await cli();
+    expect(none.exitCode).toBe(2);
+    expect(none.stdout).toBe("");
+    expect(none.stderr).toMatch(/no command given[\s\S]*Commands:/);
+    const help = await cli("help");
+    expect(help.exitCode).toBe(0);
+    expect(help.stdout).toMatch(/Commands:/);
+  });
+
+  it.each([
+    [["validate", "--format", "text", "--format", "json"], "--format"],
+    [["new-cluster", "--name", "a", "--name", "b", "--region", "ap-northeast-2", "--yes", "--dry-run"], "--name"],
+    [["diff", "--base", "main", "--base=HEAD"], "--base"],
+    [["validate", "--repo", "/nonexistent-a", "--repo", "/nonexistent-b"], "--repo"],
+  ])("23: a repeated single-value flag is a usage error naming it: %j", async (args, flag) => {
+    const r = await cli(...args);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain(`${flag} is given 2 times`);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it("23: --pool stays repeatable", async () => {
+    const r = await cli("new-cluster", "--name", "x", "--region", "ap-northeast-2", "--pool", "name=a", "--pool", "name=b", "--yes", "--dry-run", "--no-render", "--repo", path.join(ROOT, "generator", "test", "fixtures"));
+    expect(r.stderr).not.toContain("is given 2 times");
+  });
+
+  it("23: setup --help lists every tool pinned in versions.json", async () => {
+    const r = await cli("setup", "--help");
+    expect(r.exitCode).toBe(0);
+    const tools = Object.entries(versions().tools);
+    expect(tools.length).toBeGreaterThanOrEqual(4);
+    for (const [name, pin] of tools) expect(r.stdout).toContain(`${name}`.padEnd(18) + `${pin.module}@${pin.version}`);
+    const top = await cli("help");
+    for (const [name] of tools) expect(top.stdout.split("\n").find((l) => l.trimStart().startsWith("setup"))).toContain(name);
+  });
+});
+
+describe("22: GitHub annotations", () => {
+  it("22: line= is added where the line is known", () => {
+    const out = formatFindings([{ cluster: "x", file: "clusters/x/kustomization.yaml", line: 7, path: "AWSCluster/x:spec.region", rule: "kubeconform", severity: "error", message: "bad" }], "github", { clusters: 1, errors: 1, warnings: 0 });
+    expect(out.split("\n")[0]).toBe("::error file=clusters/x/kustomization.yaml,line=7,title=kubeconform [x]::AWSCluster/x:spec.region: bad");
+  });
+});

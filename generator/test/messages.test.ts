@@ -1,15 +1,20 @@
 /** Issue 9, items 22 and 23: messages say what is wrong, where, and what to do next. */
 import { readFileSync } from "node:fs";
+import { cp, mkdir, readFile, rename, rm, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { newClusterCommand } from "../src/commands/new-cluster.js";
+import { validateCommand } from "../src/commands/validate.js";
 import { formatFindings } from "../src/validate/format.js";
 import { checkIpv4Cidr } from "../src/spec/cidr.js";
 import { KUBELET_ARG_VALUE_MAX, parseSpecObject, parseSpecText } from "../src/spec/parse.js";
 import { syncSafetyRules } from "../src/validate/rules.js";
 import { truncate } from "../src/findings.js";
 import { versions } from "../src/versions.js";
-import { ROOT } from "./helpers.js";
+import { ROOT, tempDir } from "./helpers.js";
+
+const edit = async (repo: string, file: string, fn: (s: string) => string) => writeFile(path.join(repo, file), fn(await readFile(path.join(repo, file), "utf8")));
 
 const CLI = path.join(ROOT, "generator", "src", "cli.ts");
 const cli = (...args: string[]) => execa(process.execPath, ["--import", "tsx", CLI, ...args], { cwd: ROOT, reject: false, stdin: "ignore", env: { ...process.env, FORCE_COLOR: "0" } });
@@ -137,5 +142,74 @@ describe("22: GitHub annotations", () => {
   it("22: line= is added where the line is known", () => {
     const out = formatFindings([{ cluster: "x", file: "clusters/x/kustomization.yaml", line: 7, path: "AWSCluster/x:spec.region", rule: "kubeconform", severity: "error", message: "bad" }], "github", { clusters: 1, errors: 1, warnings: 0 });
     expect(out.split("\n")[0]).toBe("::error file=clusters/x/kustomization.yaml,line=7,title=kubeconform [x]::AWSCluster/x:spec.region: bad");
+  });
+});
+
+describe("23: validate's follow-up messages", () => {
+  let base: string;
+  const cleanups: (() => Promise<void>)[] = [];
+  beforeAll(async () => {
+    const t = await tempDir();
+    cleanups.push(t.cleanup);
+    base = t.dir;
+    await newClusterCommand({ cwd: base, log: () => {}, flags: { name: "alpha", region: "ap-northeast-2" } });
+    await newClusterCommand({ cwd: base, log: () => {}, flags: { name: "beta", region: "us-east-1" } });
+  });
+  afterAll(async () => {
+    for (const c of cleanups) await c();
+  });
+  const copy = async () => {
+    const t = await tempDir();
+    cleanups.push(t.cleanup);
+    await cp(base, t.dir, { recursive: true });
+    return t.dir;
+  };
+  const validate = (cwd: string) => validateCommand({ cwd, skipCel: true, cache: false, workers: 2 });
+
+  it.each([
+    ["YAML that does not parse", (s: string) => `${s}region: [\n`],
+    ["a field of the wrong type", (s: string) => s.replace(/replicas: 1/, "replicas: one")],
+    ["a directory instead of the file", undefined],
+  ])("23: a cluster.yaml that does not load (%s) gives its own error, not a finding per object", async (_, change) => {
+    const repo = await copy();
+    const file = path.join(repo, "clusters/alpha/cluster.yaml");
+    if (change) await writeFile(file, change(await readFile(file, "utf8")));
+    else {
+      await rm(file);
+      await mkdir(file);
+    }
+    const { findings } = await validate(repo);
+    const errors = findings.filter((f) => f.severity === "error");
+    expect(errors.length, JSON.stringify(errors, null, 1)).toBeGreaterThan(0);
+    expect(errors.every((f) => f.file === "clusters/alpha/cluster.yaml"), JSON.stringify(errors, null, 1)).toBe(true);
+    expect(errors.some((f) => /belongs to no cluster/.test(f.message))).toBe(false);
+  });
+
+  it("23: drift while a spec is invalid says to fix the spec first, not only to run generate", async () => {
+    const repo = await copy();
+    await edit(repo, "clusters/alpha/cluster.yaml", (s) => s.replace(/replicas: 1/, "replicas: 2"));
+    await edit(repo, "clusters/beta/generated/kustomization.yaml", (s) => `${s}# edited\n`);
+    const { findings } = await validate(repo);
+    const drift = findings.filter((f) => f.rule === "generated-drift");
+    expect(drift.map((f) => f.file)).toContain("clusters/beta/generated/kustomization.yaml");
+    for (const d of drift) expect(d.message).toMatch(/fix clusters\/alpha\/cluster\.yaml first \(generate refuses while it is invalid\), then run `npm run generate`/);
+    // With valid specs the message is the plain one.
+    await edit(repo, "clusters/alpha/cluster.yaml", (s) => s.replace(/replicas: 2/, "replicas: 1"));
+    const again = (await validate(repo)).findings.filter((f) => f.rule === "generated-drift");
+    expect(again.map((f) => f.message)).toEqual(["differs from what the specs generate; run `npm run generate` and commit the result"]);
+  });
+
+  it("23: a symlinked kustomization.yaml is named as a symbolic link, not 'unable to find'", async () => {
+    const repo = await copy();
+    const dir = path.join(repo, "clusters/alpha");
+    await mkdir(path.join(repo, "overlays/shared-alpha"));
+    await writeFile(path.join(repo, "overlays/shared-alpha/kustomization.yaml"), (await readFile(path.join(dir, "kustomization.yaml"), "utf8")).replace(/- generated/, "- ../../clusters/alpha/generated"));
+    await rm(path.join(dir, "kustomization.yaml"));
+    await symlink("../../overlays/shared-alpha/kustomization.yaml", path.join(dir, "kustomization.yaml"));
+    const { findings } = await validate(repo);
+    const f = findings.filter((x) => x.cluster === "alpha" && x.rule === "kustomize-build");
+    expect(f).toHaveLength(1);
+    expect(f[0]).toMatchObject({ file: "clusters/alpha/kustomization.yaml" });
+    expect(f[0]!.message).toMatch(/symbolic link to \.\.\/\.\.\/overlays\/shared-alpha\/kustomization\.yaml, outside its own folder.*replace it with a regular file/);
   });
 });

@@ -14,7 +14,7 @@
  * cluster by cluster so the error lands on the right cluster.
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { lstat, mkdir, readlink, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import pLimit from "p-limit";
 import { parse as parseYaml } from "yaml";
@@ -111,10 +111,18 @@ async function buildBatch(root: string, clusters: readonly string[], origins: bo
   return out;
 }
 
-const failure = (c: string, err: ToolError): Finding => {
+async function failure(root: string, c: string, err: ToolError): Promise<Finding> {
+  const file = `clusters/${c}/kustomization.yaml`;
   const msg = (err.stderr || err.message).replace(/\.capi-gitops-build-[0-9a-f]+(\/w\d+)?/g, "<build>");
-  return { cluster: c, file: `clusters/${c}/kustomization.yaml`, rule: "kustomize-build", severity: "error", message: `kustomize build failed: ${msg.replace(/\s+/g, " ").trim().slice(0, 600)}` };
-};
+  // kustomize (v5.8.1) does not load a kustomization file through a symbolic link into another folder, and says
+  // only "unable to find one of 'kustomization.yaml', …" about the folder that visibly has one.
+  const st = await lstat(path.join(root, file)).catch(() => undefined);
+  if (st?.isSymbolicLink() && /unable to find one of/.test(msg)) {
+    const to = await readlink(path.join(root, file)).catch(() => "?");
+    return { cluster: c, file, rule: "kustomize-build", severity: "error", message: `is a symbolic link to ${to}, outside its own folder, which kustomize (and so Argo CD and Flux) does not load ("unable to find one of 'kustomization.yaml' …"); replace it with a regular file — to reuse another folder, list that folder under resources` };
+  }
+  return { cluster: c, file, rule: "kustomize-build", severity: "error", message: `kustomize build failed: ${msg.replace(/\s+/g, " ").trim().slice(0, 600)}` };
+}
 
 /**
  * Renders clusters/<name> for each cluster. `namespace` is accepted for callers that know it; attribution does not
@@ -148,7 +156,7 @@ export async function renderClusters(
               land([c], await buildBatch(root, [c], origins));
             } catch (err) {
               if (!(err instanceof ToolError) || err instanceof ToolUnavailableError) throw err;
-              findings.push(failure(c, err));
+              findings.push(await failure(root, c, err));
             }
           }
         }

@@ -11,6 +11,7 @@ import { checkIpv4Cidr } from "../src/spec/cidr.js";
 import { KUBELET_ARG_VALUE_MAX, parseSpecObject, parseSpecText } from "../src/spec/parse.js";
 import { syncSafetyRules } from "../src/validate/rules.js";
 import { truncate } from "../src/findings.js";
+import { attribute, fieldSteps, touches } from "../src/validate/attribution.js";
 import { versions } from "../src/versions.js";
 import { ROOT, tempDir } from "./helpers.js";
 
@@ -138,6 +139,56 @@ describe("23: the CLI", () => {
   });
 });
 
+describe("22: attribution of a finding to the file that set the value", () => {
+  const OWN = "clusters/x/kustomization.yaml";
+  const BASE = "base/cluster/awscluster.yaml";
+  const files: Record<string, string> = {
+    [BASE]: "apiVersion: infrastructure.cluster.x-k8s.io/v1beta2\nkind: AWSCluster\nmetadata:\n  name: placeholder\nspec:\n  region: us-east-1\n  network:\n    vpc:\n      cidrBlock: 10.0.0.0/16\n",
+    [OWN]: [
+      "apiVersion: kustomize.config.k8s.io/v1beta1",
+      "kind: Kustomization",
+      "resources:",
+      "  - generated",
+      "patches:",
+      "  - target: {kind: AWSCluster}",
+      "    patch: |-",
+      "      - op: replace",
+      "        path: /spec/region",
+      "        value: mars-1",
+      "  - path: network-patch.yaml",
+      "  - target: {kind: KubeadmControlPlane}",
+      "    patch: |-",
+      "      - op: replace",
+      "        path: /spec/replicas",
+      "        value: 2",
+      "",
+    ].join("\n"),
+    "clusters/x/network-patch.yaml": "apiVersion: infrastructure.cluster.x-k8s.io/v1beta2\nkind: AWSCluster\nmetadata:\n  name: x\nspec:\n  network:\n    vpc:\n      cidrBlock: 10.9.0.0/16\n",
+  };
+  const read = (rel: string) => files[rel];
+  const aws = { kind: "AWSCluster", metadata: { name: "x" } };
+  const patched = [OWN, "clusters/x/generated/kustomization.yaml"];
+  it.each([
+    ["a field the inline patch set → the kustomization, at the patch", "spec.region", patched, { file: OWN, line: 6 }],
+    ["a field below a patch file's field → the patch file, at the field", "spec.network.vpc.cidrBlock", patched, { file: "clusters/x/network-patch.yaml", line: 8 }],
+    ["a field above a patched one → the patch", "spec.network", patched, { file: "clusters/x/network-patch.yaml", line: 6 }],
+    ["a field no patch of the cluster set → the base file, at the field", "spec.identityRef", patched, { file: BASE, line: 5 }],
+    ["a field set in the base → the base file's line", "spec.network.vpc.cidrBlock", ["clusters/x/generated/kustomization.yaml"], { file: BASE, line: 9 }],
+    ["no transformer annotation → the origin", "spec.region", undefined, { file: BASE, line: 6 }],
+  ])("22: %s", (_, field, transformedBy, expected) => {
+    expect(attribute(aws, fieldSteps(field), BASE, OWN, transformedBy, read)).toEqual(expected);
+  });
+  it("22: a patch of another kind does not claim the field", () => {
+    expect(attribute({ kind: "AWSMachinePool", metadata: { name: "x-default" } }, ["spec", "region"], "base/machinepool/awsmachinepool.yaml", OWN, [OWN], read)).toEqual({ file: "base/machinepool/awsmachinepool.yaml", line: undefined });
+  });
+  it("22: field paths of every layer read alike", () => {
+    expect(fieldSteps("/spec/a~1b/0")).toEqual(["spec", "a/b", "0"]);
+    expect(fieldSteps("spec.items[2].name")).toEqual(["spec", "items", "2", "name"]);
+    expect(touches(["spec", "items", "-"], ["spec", "items", "3", "name"])).toBe(true);
+    expect(touches(["spec", "region"], ["spec", "regions"])).toBe(false);
+  });
+});
+
 describe("22: GitHub annotations", () => {
   it("22: line= is added where the line is known", () => {
     const out = formatFindings([{ cluster: "x", file: "clusters/x/kustomization.yaml", line: 7, path: "AWSCluster/x:spec.region", rule: "kubeconform", severity: "error", message: "bad" }], "github", { clusters: 1, errors: 1, warnings: 0 });
@@ -197,6 +248,37 @@ describe("23: validate's follow-up messages", () => {
     await edit(repo, "clusters/alpha/cluster.yaml", (s) => s.replace(/replicas: 2/, "replicas: 1"));
     const again = (await validate(repo)).findings.filter((f) => f.rule === "generated-drift");
     expect(again.map((f) => f.message)).toEqual(["differs from what the specs generate; run `npm run generate` and commit the result"]);
+  });
+
+  it("22: findings on fields the cluster's own patches set name that kustomization (with the line), others the base file", async () => {
+    const repo = await copy();
+    const own = [
+      "apiVersion: kustomize.config.k8s.io/v1beta1",
+      "kind: Kustomization",
+      "resources:",
+      "  - generated",
+      "patches:",
+      "  - target: {kind: KubeadmControlPlane}",
+      "    patch: |-",
+      "      - op: replace",
+      "        path: /spec/replicas",
+      "        value: 2",
+      "  - path: pool-patch.yaml",
+      "",
+    ].join("\n");
+    await writeFile(path.join(repo, "clusters/alpha/kustomization.yaml"), own);
+    // A strategic-merge patch file that gives the pool replicas although it is autoscaled.
+    await writeFile(path.join(repo, "clusters/alpha/pool-patch.yaml"), "apiVersion: cluster.x-k8s.io/v1beta2\nkind: MachinePool\nmetadata:\n  name: alpha-default\nspec:\n  replicas: 2\n");
+    const { findings } = await validate(repo);
+    const odd = findings.find((f) => f.cluster === "alpha" && f.rule === "kcp-replicas-odd");
+    expect(odd, JSON.stringify(findings, null, 1)).toMatchObject({ file: "clusters/alpha/kustomization.yaml", line: 6 });
+    const replicas = findings.find((f) => f.cluster === "alpha" && f.rule === "autoscaled-no-replicas");
+    expect(replicas, JSON.stringify(findings, null, 1)).toMatchObject({ file: "clusters/alpha/pool-patch.yaml", line: 6 });
+    // Nothing of alpha blames a base file for what its own patches did.
+    expect(findings.filter((f) => f.cluster === "alpha" && f.file?.startsWith("base/"))).toEqual([]);
+    // The GitHub annotation carries file and line.
+    const gh = formatFindings([odd!], "github", { clusters: 1, errors: 1, warnings: 0 });
+    expect(gh).toContain("file=clusters/alpha/kustomization.yaml,line=6,");
   });
 
   it("23: a symlinked kustomization.yaml is named as a symbolic link, not 'unable to find'", async () => {

@@ -46,6 +46,7 @@ import { TOOL_ROOT } from "../versions.js";
 import { parseYamlStream } from "../yaml.js";
 import { clusterRules, fleetRules, managementRules, syncSafetyRules } from "../validate/rules.js";
 import { renderClusters, type RenderedCluster, type RenderedObject } from "../validate/render.js";
+import { attribute, findingField } from "../validate/attribution.js";
 import { binaryIdentity, cacheEnabled, contentSha, RepoFiles, treeDigest, ValidateCache } from "../validate/cache.js";
 import type { Summary } from "../validate/format.js";
 
@@ -485,6 +486,8 @@ async function validateSelected(opts: ValidateOptions, root: string, withManagem
       const target = flagged[i]!;
       const byId = new Map(rc.objects.map((o, j) => [identityKey(o), rc.origins[j]]));
       target.origins = target.objects.map((o) => byId.get(identityKey(o)));
+      const transformedBy = new Map(rc.objects.map((o, j) => [identityKey(o), rc.transformations?.[j]]));
+      target.transformations = target.objects.map((o) => transformedBy.get(identityKey(o)));
       unitOf.get(target.cluster)!.origins = target.origins;
       ruleFindings.set(target.cluster, rulesOf(target));
     }
@@ -496,6 +499,21 @@ async function validateSelected(opts: ValidateOptions, root: string, withManagem
   for (const u of units) findings.push(...celFindings(u, raw.get(u)?.cel ?? [], invalid));
   // A cluster whose spec did not load has no known namespace: its spec's error is the finding, not its objects.
   for (const rc of rendered) findings.push(...(specOf.has(rc.cluster) ? strayFindings(rc, namespaces) : []), ...ruleFindings.get(rc.cluster)!);
+  // A finding on a field that the cluster's own patch set belongs to that patch, not to the base file (item 22).
+  const byCluster = new Map(flagged.map((rc) => [rc.cluster, rc]));
+  for (const [i, f] of findings.entries()) {
+    const rc = f.cluster === undefined ? undefined : byCluster.get(f.cluster);
+    const at = rc && findingField(f);
+    if (!rc || !at) continue;
+    // kubeconform reports an unknown field at its parent: the field itself is what some file set.
+    const extra = f.rule === "kubeconform" ? /additional propert(?:y|ies) '([^']+)'/.exec(f.message)?.[1] : undefined;
+    const field = extra ? [...at, extra] : at;
+    const [kind, name] = f.path!.slice(0, f.path!.indexOf(":")).split("/");
+    const j = rc.objects.findIndex((o) => o.kind === kind && o.metadata?.name === name);
+    if (j < 0) continue;
+    const to = attribute(rc.objects[j]!, field, rc.origins[j], `clusters/${rc.cluster}/kustomization.yaml`, rc.transformations?.[j], (rel) => files.read(rel));
+    if (to) findings[i] = { ...f, file: to.file, ...(to.line ? { line: to.line } : {}) };
+  }
 
   // Fleet rules over the whole selection; another shard's clusters as their specs declare them (see the header).
   let fleet = rendered;

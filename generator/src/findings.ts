@@ -33,4 +33,7 @@ export function truncate(value: string): string {
 }
 
 /** A value quoted for a message (JSON), cut by `truncate` when long. */
-export const quote = (value: unknown): string => truncate(JSON.stringify(value) ?? String(value));
+export const quote = (value: unknown): string =>
+  typeof value === "string" && value.length > ECHO_MAX
+    ? `${JSON.stringify(value.slice(0, TRUNCATE_TO))}…(${value.length} characters)`
+    : truncate(JSON.stringify(value) ?? String(value));

@@ -6,6 +6,7 @@ import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newClusterCommand } from "../src/commands/new-cluster.js";
 import { validateCommand } from "../src/commands/validate.js";
+import { diffCommand } from "../src/commands/diff.js";
 import { formatFindings } from "../src/validate/format.js";
 import { checkIpv4Cidr } from "../src/spec/cidr.js";
 import { KUBELET_ARG_VALUE_MAX, parseSpecObject, parseSpecText } from "../src/spec/parse.js";
@@ -293,5 +294,27 @@ describe("23: validate's follow-up messages", () => {
     expect(f).toHaveLength(1);
     expect(f[0]).toMatchObject({ file: "clusters/alpha/kustomization.yaml" });
     expect(f[0]!.message).toMatch(/symbolic link to \.\.\/\.\.\/overlays\/shared-alpha\/kustomization\.yaml, outside its own folder.*replace it with a regular file/);
+  });
+});
+
+describe("22: diff flags", () => {
+  it("22: a flag on a field the cluster's own patch changed names that kustomization and line, not the base file", async () => {
+    const t = await tempDir();
+    try {
+      const repo = t.dir;
+      const git = (...args: string[]) => execa("git", ["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false", ...args], { cwd: repo });
+      await git("init", "-q", "-b", "main");
+      await newClusterCommand({ cwd: repo, log: () => {}, render: false, flags: { name: "x", region: "ap-northeast-2" } });
+      await git("add", "-A");
+      await git("commit", "-q", "-m", "x");
+      const own = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - generated\npatches:\n  - target: {kind: AWSCluster}\n    patch: |-\n      - op: replace\n        path: /spec/region\n        value: eu-west-1\n";
+      await writeFile(path.join(repo, "clusters/x/kustomization.yaml"), own);
+      const r = await diffCommand({ cwd: repo, base: "main", format: "text" });
+      const flag = r.findings.find((f) => f.rule === "awscluster-immutable");
+      expect(flag, JSON.stringify(r.findings, null, 1)).toMatchObject({ cluster: "x", path: "AWSCluster/x:spec.region", file: "clusters/x/kustomization.yaml", line: 6 });
+      expect(r.report.clusters[0]!.findings).toContainEqual(flag);
+    } finally {
+      await t.cleanup();
+    }
   });
 });

@@ -46,7 +46,7 @@ import { TOOL_ROOT } from "../versions.js";
 import { parseYamlStream } from "../yaml.js";
 import { clusterRules, fleetRules, managementRules, syncSafetyRules } from "../validate/rules.js";
 import { renderClusters, type RenderedCluster, type RenderedObject } from "../validate/render.js";
-import { attribute, findingField } from "../validate/attribution.js";
+import { attributeFinding } from "../validate/attribution.js";
 import { binaryIdentity, cacheEnabled, contentSha, RepoFiles, treeDigest, ValidateCache } from "../validate/cache.js";
 import type { Summary } from "../validate/format.js";
 
@@ -501,19 +501,7 @@ async function validateSelected(opts: ValidateOptions, root: string, withManagem
   for (const rc of rendered) findings.push(...(specOf.has(rc.cluster) ? strayFindings(rc, namespaces) : []), ...ruleFindings.get(rc.cluster)!);
   // A finding on a field that the cluster's own patch set belongs to that patch, not to the base file (item 22).
   const byCluster = new Map(flagged.map((rc) => [rc.cluster, rc]));
-  for (const [i, f] of findings.entries()) {
-    const rc = f.cluster === undefined ? undefined : byCluster.get(f.cluster);
-    const at = rc && findingField(f);
-    if (!rc || !at) continue;
-    // kubeconform reports an unknown field at its parent: the field itself is what some file set.
-    const extra = f.rule === "kubeconform" ? /additional propert(?:y|ies) '([^']+)'/.exec(f.message)?.[1] : undefined;
-    const field = extra ? [...at, extra] : at;
-    const [kind, name] = f.path!.slice(0, f.path!.indexOf(":")).split("/");
-    const j = rc.objects.findIndex((o) => o.kind === kind && o.metadata?.name === name);
-    if (j < 0) continue;
-    const to = attribute(rc.objects[j]!, field, rc.origins[j], `clusters/${rc.cluster}/kustomization.yaml`, rc.transformations?.[j], (rel) => files.read(rel));
-    if (to) findings[i] = { ...f, file: to.file, ...(to.line ? { line: to.line } : {}) };
-  }
+  for (const [i, f] of findings.entries()) if (f.cluster !== undefined) findings[i] = attributeFinding(f, byCluster.get(f.cluster), (rel) => files.read(rel));
 
   // Fleet rules over the whole selection; another shard's clusters as their specs declare them (see the header).
   let fleet = rendered;

@@ -10,6 +10,7 @@
 import path from "node:path";
 import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, parseDocument, type Document, type Node } from "yaml";
 import type { Finding } from "../findings.js";
+import type { RenderedCluster } from "./render.js";
 
 /** The part of a rendered object attribution reads. */
 export interface AttributedObject {
@@ -44,6 +45,9 @@ export function touches(a: string[], b: string[]): boolean {
   for (let i = 0; i < n; i++) if (a[i] !== b[i] && a[i] !== "-" && b[i] !== "-") return false;
   return true;
 }
+
+/** A repository-relative path that stays in the repository (patch files leading out are not read). */
+const inRepo = (rel: string) => !rel.startsWith("../") && rel !== ".." && !path.posix.isAbsolute(rel);
 
 const lineOf = (lc: LineCounter, node: Node | null | undefined): number | undefined => {
   const at = node?.range?.[0];
@@ -102,14 +106,14 @@ export function kustomizationPatches(file: string, read: (rel: string) => string
         // patchesStrategicMerge: a file name or an inline patch.
         if (!entry.includes("\n") && !entry.includes(":")) {
           const rel = path.posix.normalize(path.posix.join(dir, entry));
-          body = read(rel);
+          body = inRepo(rel) ? read(rel) : undefined;
           where = { file: rel };
         } else body = entry;
       } else if (entry && typeof entry === "object") {
         if (typeof entry.patch === "string") body = entry.patch;
         else if (typeof entry.path === "string") {
           const rel = path.posix.normalize(path.posix.join(dir, entry.path));
-          body = read(rel);
+          body = inRepo(rel) ? read(rel) : undefined;
           where = { file: rel };
         }
       }
@@ -210,4 +214,23 @@ function patchFileLine(file: string, field: string[], read: (rel: string) => str
     return lineOf(lc, op);
   }
   return keyLine(doc, lc, field);
+}
+
+/**
+ * A cluster's finding on "Kind/name:field", moved to the file (and line) that set the field; other findings, and
+ * findings of clusters rendered without origins, are returned as they are.
+ */
+export function attributeFinding(f: Finding, rc: RenderedCluster | undefined, read: (rel: string) => string | undefined): Finding {
+  const at = findingField(f);
+  if (!rc || !at || f.cluster !== rc.cluster || !rc.transformations) return f;
+  // kubeconform reports an unknown field at its parent: the field itself is what some file set.
+  const extra = f.rule === "kubeconform" ? /additional propert(?:y|ies) '([^']+)'/.exec(f.message)?.[1] : undefined;
+  const field = extra ? [...at, extra] : at;
+  const ref = f.path!.slice(0, f.path!.indexOf(":"));
+  const slash = ref.indexOf("/");
+  const [kind, name] = [ref.slice(0, slash), ref.slice(slash + 1)];
+  const j = rc.objects.findIndex((o) => o.kind === kind && o.metadata?.name === name);
+  if (j < 0) return f;
+  const to = attribute(rc.objects[j]!, field, rc.origins[j], `clusters/${rc.cluster}/kustomization.yaml`, rc.transformations[j], read);
+  return to ? { ...f, file: to.file, ...(to.line ? { line: to.line } : {}) } : f;
 }

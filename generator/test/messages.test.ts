@@ -1,6 +1,6 @@
 /** Issue 9, items 22 and 23: messages say what is wrong, where, and what to do next. */
 import { readFileSync } from "node:fs";
-import { cp, mkdir, readFile, rename, rm, symlink, writeFile } from "node:fs/promises";
+import { chmod, cp, mkdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -235,6 +235,17 @@ describe("23: validate's follow-up messages", () => {
     expect(errors.length, JSON.stringify(errors, null, 1)).toBeGreaterThan(0);
     expect(errors.every((f) => f.file === "clusters/alpha/cluster.yaml"), JSON.stringify(errors, null, 1)).toBe(true);
     expect(errors.some((f) => /belongs to no cluster/.test(f.message))).toBe(false);
+  });
+
+  it.skipIf(process.getuid?.() === 0)("23: an unreadable cluster.yaml (mode 000) gives one error, not a finding per object", async () => {
+    const repo = await copy();
+    await chmod(path.join(repo, "clusters/alpha/cluster.yaml"), 0o000);
+    try {
+      const errors = (await validate(repo)).findings.filter((f) => f.severity === "error");
+      expect(errors.map((f) => [f.file, f.message])).toEqual([["clusters/alpha/cluster.yaml", "cannot read it: EACCES"]]);
+    } finally {
+      await chmod(path.join(repo, "clusters/alpha/cluster.yaml"), 0o644);
+    }
   });
 
   it("23: drift while a spec is invalid says to fix the spec first, not only to run generate", async () => {

@@ -293,6 +293,15 @@ describe("23: validate's follow-up messages", () => {
     expect(gh).toContain("file=clusters/alpha/kustomization.yaml,line=6,");
   });
 
+  it("22: a region patch in the cluster's kustomization: every zone finding it causes names that kustomization", async () => {
+    const repo = await copy();
+    const own = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - generated\npatches:\n  - target: {kind: AWSCluster}\n    patch: |-\n      - op: replace\n        path: /spec/region\n        value: us-east-1\n";
+    await writeFile(path.join(repo, "clusters/alpha/kustomization.yaml"), own);
+    const zones = (await validate(repo)).findings.filter((f) => f.cluster === "alpha" && f.rule === "az-in-region");
+    expect(zones.length).toBeGreaterThanOrEqual(9); // 6 subnets + 3 pool zones
+    expect(new Set(zones.map((f) => `${f.file}:${f.line}`))).toEqual(new Set(["clusters/alpha/kustomization.yaml:6"]));
+  });
+
   it("23: a symlinked kustomization.yaml is named as a symbolic link, not 'unable to find'", async () => {
     const repo = await copy();
     const dir = path.join(repo, "clusters/alpha");

@@ -11,6 +11,7 @@ import path from "node:path";
 import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, parseDocument, type Document, type Node } from "yaml";
 import type { Finding } from "../findings.js";
 import type { RenderedCluster } from "./render.js";
+import { RULE_INPUTS } from "./rules.js";
 
 /** The part of a rendered object attribution reads. */
 export interface AttributedObject {
@@ -190,17 +191,22 @@ export function attribute(
   transformedBy: readonly string[] | undefined,
   read: (rel: string) => string | undefined,
 ): Attribution | undefined {
-  if (transformedBy?.includes(ownKustomization)) {
-    const kind = typeof o.kind === "string" ? o.kind : "";
-    const name = typeof o.metadata?.name === "string" ? o.metadata.name : "";
-    const patch = kustomizationPatches(ownKustomization, read)
-      .filter((p) => (p.kind === undefined || p.kind === kind) && (p.name === undefined || nameMatches(p.name, name)))
-      .reverse() // the last patch that sets the field wins
-      .find((p) => p.fields.some((x) => touches(fieldSteps(x), field)));
-    if (patch) return { file: patch.file, line: patch.line ?? patchFileLine(patch.file, field, read) };
-  }
+  const patch = ownPatch(o, field, ownKustomization, transformedBy, read);
+  if (patch) return patch;
   if (origin === undefined) return undefined;
   return { file: origin, line: fieldLine(origin, o, field, read) };
+}
+
+/** The patch of the cluster's own kustomization that set `field` of `o` (or a field above or below it), if any. */
+function ownPatch(o: AttributedObject, field: string[], ownKustomization: string, transformedBy: readonly string[] | undefined, read: (rel: string) => string | undefined): Attribution | undefined {
+  if (!transformedBy?.includes(ownKustomization)) return undefined;
+  const kind = typeof o.kind === "string" ? o.kind : "";
+  const name = typeof o.metadata?.name === "string" ? o.metadata.name : "";
+  const patch = kustomizationPatches(ownKustomization, read)
+    .filter((p) => (p.kind === undefined || p.kind === kind) && (p.name === undefined || nameMatches(p.name, name)))
+    .reverse() // the last patch that sets the field wins
+    .find((p) => p.fields.some((x) => touches(fieldSteps(x), field)));
+  return patch ? { file: patch.file, line: patch.line ?? patchFileLine(patch.file, field, read) } : undefined;
 }
 
 /** In a patch file (strategic merge), the line of the field; a JSON6902 file, the line of the operation. */
@@ -231,6 +237,15 @@ export function attributeFinding(f: Finding, rc: RenderedCluster | undefined, re
   const [kind, name] = [ref.slice(0, slash), ref.slice(slash + 1)];
   const j = rc.objects.findIndex((o) => o.kind === kind && o.metadata?.name === name);
   if (j < 0) return f;
-  const to = attribute(rc.objects[j]!, field, rc.origins[j], `clusters/${rc.cluster}/kustomization.yaml`, rc.transformations[j], read);
+  const own = `clusters/${rc.cluster}/kustomization.yaml`;
+  // The field itself, else a field of another object the rule compares it with (a patched region makes every zone wrong).
+  const inputs = (RULE_INPUTS[f.rule] ?? []).flatMap(({ kind: k, field: x }) => {
+    const i = rc.objects.findIndex((o) => o.kind === k);
+    return i < 0 ? [] : [() => ownPatch(rc.objects[i]!, fieldSteps(x), own, rc.transformations![i], read)];
+  });
+  const to =
+    ownPatch(rc.objects[j]!, field, own, rc.transformations[j], read) ??
+    inputs.reduce<Attribution | undefined>((found, next) => found ?? next(), undefined) ??
+    attribute(rc.objects[j]!, field, rc.origins[j], own, rc.transformations[j], read);
   return to ? { ...f, file: to.file, ...(to.line ? { line: to.line } : {}) } : f;
 }

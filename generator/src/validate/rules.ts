@@ -288,3 +288,12 @@ export function managementRules(objects: readonly RenderedObject[], file: string
   }
   return findings;
 }
+
+/**
+ * Rules that judge a field against a field of another object of the cluster: that other field. A patch that set it
+ * caused the finding as much as the field the finding names (validate/attribution.ts).
+ */
+export const RULE_INPUTS: Readonly<Record<string, readonly { kind: string; field: string }[]>> = {
+  "az-in-region": [{ kind: "AWSCluster", field: "spec.region" }],
+  "kubelet-skew": [{ kind: "KubeadmControlPlane", field: "spec.version" }],
+};

@@ -7,7 +7,13 @@ import { access } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { CapiGitopsError, InvalidInputError, ToolError, UsageError } from "./errors.js";
-import { formatFinding } from "./findings.js";
+import { formatFinding, truncate } from "./findings.js";
+import { versions } from "./versions.js";
+
+/** The Go tools `setup` builds, as versions.json pins them (the help texts list them from there). */
+const TOOLS = Object.entries(versions().tools).sort(([a], [b]) => (a < b ? -1 : 1));
+const toolNames = TOOLS.map(([n]) => n);
+const sayList = (xs: string[]) => (xs.length > 1 ? `${xs.slice(0, -1).join(", ")} and ${xs.at(-1)}` : (xs[0] ?? ""));
 
 const HELP: Record<string, string> = {
   "": `capi-gitops — GitOps repository generator and validator for Cluster API clusters on AWS
@@ -15,7 +21,7 @@ const HELP: Record<string, string> = {
 Usage: npm run <command> -- [flags]      (or: tsx generator/src/cli.ts <command> [flags])
 
 Commands:
-  setup         build the pinned kustomize and kubeconform into .tools/bin (run by \`npm run setup\` after npm ci)
+  setup         build the pinned ${sayList(toolNames)} into .tools/bin (run by \`npm run setup\` after npm ci)
   new-cluster   add clusters/<name>/ from flags, or prompts on a terminal
   remove-cluster  remove clusters/<name>/ from Git and print how to delete the cluster the supported way
   generate      regenerate base/, overlays/ and every cluster's generated/ overlay from the specs
@@ -71,7 +77,9 @@ clusters/<name>/generated/ from clusters/*/cluster.yaml. Deterministic: a second
 Never touches clusters/<name>/cluster.yaml or clusters/<name>/kustomization.yaml.`,
   setup: `Usage: npm run setup
 
-Runs npm ci, then builds the Go tools pinned in versions.json with \`go install\` into .tools/bin.
+Runs npm ci, then builds the Go tools pinned in versions.json with \`go install\` into .tools/bin:
+${TOOLS.map(([n, t]) => `  ${n.padEnd(18)}${t.module}@${t.version}`).join("\n")}
+and lays the pinned CRDs into .tools/crds (for the CEL layer of validate).
 Tools already at their pinned version are skipped (--force rebuilds).`,
   validate: `Usage: npm run validate [-- [cluster...] [--format text|json|github]]
 
@@ -165,6 +173,8 @@ const out = (line: string): void => void process.stdout.write(`${line}\n`);
 const err = (line: string): void => void process.stderr.write(`${line}\n`);
 
 async function main(argv: string[]): Promise<void> {
+  // No command is a usage error (a script that forgot it must not see success): the help goes to stderr.
+  if (argv.length === 0) throw new UsageError(`no command given\n\n${HELP[""]}`);
   const [command = "help", ...raw] = argv;
   // `--push` takes an optional remote: without one (end of line or another flag next), it means origin.
   const rest = raw.flatMap((a, i) => (a === "--push" && (i === raw.length - 1 || raw[i + 1]!.startsWith("-")) ? ["--push", "origin"] : [a]));
@@ -173,11 +183,20 @@ async function main(argv: string[]): Promise<void> {
   if (!options) throw new UsageError(`unknown command "${command}"\n\n${HELP[""]}`);
   let values: Record<string, unknown>;
   let positionals: string[];
+  let tokens: NonNullable<ReturnType<typeof parseArgs>["tokens"]>;
   try {
-    ({ values, positionals } = parseArgs({ args: rest, options, strict: true, allowPositionals: command === "validate" }));
+    ({ values, positionals, tokens } = parseArgs({ args: rest, options, strict: true, allowPositionals: command === "validate", tokens: true }));
   } catch (e) {
     throw new UsageError(`${(e as Error).message}\n\nSee: npm run ${command} -- --help`);
   }
+  // A single-value flag given twice would silently take the last value: refuse, naming the flag.
+  const seen = new Map<string, string[]>();
+  for (const t of tokens) {
+    if (t.kind !== "option" || options[t.name]?.type !== "string" || options[t.name]?.multiple) continue;
+    seen.set(t.name, [...(seen.get(t.name) ?? []), t.value ?? ""]);
+  }
+  for (const [name, given] of seen)
+    if (given.length > 1) throw new UsageError(`--${name} is given ${given.length} times (${given.map((v) => JSON.stringify(truncate(v))).join(", ")}); it takes one value — keep one\n\nSee: npm run ${command} -- --help`);
   if (values.help) return out(HELP[command] ?? HELP[""]!);
   const cwd = typeof values.repo === "string" ? values.repo : process.cwd();
   const s = (k: string) => values[k] as string | undefined;

@@ -403,6 +403,21 @@ const CASES: Case[] = [
   overlay("a directory under clusters/ without cluster.yaml (9.2)", all(put("clusters/raw/kustomization.yaml", "resources:\n  - cm.yaml\n"), put("clusters/raw/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: raw\n")), ["clusters/raw/", "cluster.yaml", "cluster-dir-unvalidated"]),
   overlay("a cluster whose cluster.yaml was removed (9.2)", async (c) => void (await unlink(path.join(c.repo, SPEC))), ["clusters/demo/", "cluster.yaml", "cluster-dir-unvalidated"]),
   { surface: "overlay", name: "generate with a directory under clusters/ without cluster.yaml (9.2)", setup: put("clusters/raw/kustomization.yaml", "resources: []\n"), args: ["generate"], exit: 1, says: ["clusters/raw/", "cluster.yaml", "nothing was written"] },
+
+  // issue 9 — messages (item 23)
+  spec("a VPC CIDR with leading zeros", specEdit("vpcCidr: 10.0.0.0/16", "vpcCidr: 010.000.0.0/16"), ["network.vpcCidr", "leading zeros", "10.0.0.0/16"]),
+  spec("a YAML merge key", specEdit("profile: dev\n", "profile: dev\nx-net: &net\n  vpcCidr: 10.0.0.0/16\nextra:\n  <<: *net\n"), ["<<", "not supported", "write the fields out"]),
+  spec("labels longer than the kubelet argument allows", specEdit("    labels: {}", `    labels:\n${Array.from({ length: 20 }, (_, i) => `      example.com/l${i}: ${"v".repeat(60)}`).join("\n")}`), ["nodePools.0.labels", "node-labels", "1024"]),
+  spec("a 10,000-character region", specEdit("region: ap-northeast-2", `region: ${"x".repeat(10_000)}`), ["region", "…(10000 characters)"]),
+  spec("even replicas beside a hand-edited generated file", all(specEdit("replicas: 1", "replicas: 2"), edit("clusters/demo/generated/kustomization.yaml", "namespace: demo", "namespace: demo-edited")), ["controlPlane.replicas", "fix clusters/demo/cluster.yaml first"], "validate"),
+  { surface: "flags", name: "new-cluster --name given twice", args: ["new-cluster", "--name", "a", "--name", "b", ...R, "--yes"], exit: 2, says: ["--name", "given 2 times", "keep one"] },
+  { surface: "flags", name: "validate --format given twice", args: ["validate", "--format", "json", "--format", "text"], exit: 2, says: ["--format", "given 2 times"] },
+  { surface: "flags", name: "no command", args: [], repoFlag: false, exit: 2, says: ["no command given", "Commands:"] },
+  overlay("a kustomization.yaml that is a symbolic link into another folder", async (c) => {
+    await put("overlays/demo-shared/kustomization.yaml", "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../../clusters/demo/generated\n")(c);
+    await unlink(path.join(c.repo, OVERLAY));
+    await symlink("../../overlays/demo-shared/kustomization.yaml", path.join(c.repo, OVERLAY));
+  }, [OVERLAY, "symbolic link to ../../overlays/demo-shared/kustomization.yaml", "replace it with a regular file"]),
 ];
 
 // ---------------------------------------------------------------------------------------------------------------

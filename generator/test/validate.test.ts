@@ -54,7 +54,7 @@ describe("a fresh repository validates", () => {
 
 type Case = [string, (repo: string) => Promise<void>, Partial<Finding> & { pathIncludes?: string }];
 const cases: Case[] = [
-  ["a typo'd field", (r) => userLayer(r, "alpha", [{ kind: "KubeadmControlPlane", ops: [{ op: "add", path: "/spec/replicaz", value: 3 }] }]), { cluster: "alpha", rule: "kubeconform", file: "base/cluster/kubeadmcontrolplane.yaml", pathIncludes: "KubeadmControlPlane/alpha-control-plane:spec" }],
+  ["a typo'd field", (r) => userLayer(r, "alpha", [{ kind: "KubeadmControlPlane", ops: [{ op: "add", path: "/spec/replicaz", value: 3 }] }]), { cluster: "alpha", rule: "kubeconform", file: "clusters/alpha/kustomization.yaml", pathIncludes: "KubeadmControlPlane/alpha-control-plane:spec" }],
   ["a wrong type", (r) => userLayer(r, "alpha", [{ kind: "AWSMachinePool", ops: [{ op: "add", path: "/spec/maxSize", value: "ten" }] }]), { cluster: "alpha", rule: "kubeconform", pathIncludes: "AWSMachinePool/alpha-default:spec.maxSize" }],
   ["an even KCP replica count (spec)", (r) => edit(r, "clusters/alpha/cluster.yaml", (s) => s.replace("replicas: 1", "replicas: 2")), { cluster: "alpha", rule: "kcp-replicas-odd", file: "clusters/alpha/cluster.yaml", pathIncludes: "controlPlane.replicas" }],
   ["an even KCP replica count (patch)", (r) => userLayer(r, "alpha", [{ kind: "KubeadmControlPlane", ops: [{ op: "add", path: "/spec/replicas", value: 4 }] }]), { cluster: "alpha", rule: "kcp-replicas-odd", pathIncludes: "KubeadmControlPlane/alpha-control-plane:spec.replicas" }],

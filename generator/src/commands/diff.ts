@@ -3,6 +3,7 @@
  * in the working tree, compared object by object, with the changes the management cluster would reject or not
  * roll out flagged as findings. Returns the report text; the CLI decides the exit code.
  */
+import { readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { ToolError, UsageError } from "../errors.js";
@@ -13,6 +14,7 @@ import { diffObjects } from "../diff/objects.js";
 import { renderSide, withBaseCheckout, type RenderedSide } from "../diff/render-sides.js";
 import { affectedClusters } from "../repo/affected.js";
 import { isRepository, revParse } from "../tools/git.js";
+import { attributeFinding } from "../validate/attribution.js";
 
 export interface DiffOptions {
   cwd: string;
@@ -85,7 +87,17 @@ export async function diffCommand(opts: DiffOptions): Promise<DiffResult> {
     if (a.status === "rejected") throw a.reason;
     [before, after] = [b.value, a.value];
   }
-  const { report, findings } = compareSides(opts.base, affected.clusters, affected.removed, before, after);
+  const { report, findings: compared } = compareSides(opts.base, affected.clusters, affected.removed, before, after);
+  // A flag on a field the cluster's own patch set names that patch (see validate/attribution.ts).
+  const read = (rel: string) => {
+    try {
+      return readFileSync(path.join(root, rel), "utf8");
+    } catch {
+      return undefined;
+    }
+  };
+  for (const r of report.clusters) r.findings = r.findings.map((f) => attributeFinding(f, after.rendered.get(r.cluster), read));
+  const findings = [...report.clusters.flatMap((r) => r.findings), ...compared.filter((f) => f.cluster === undefined)];
   const output = opts.format === "markdown" ? formatMarkdown(report) : formatText(report);
   return { output, findings, report };
 }

@@ -47,6 +47,7 @@ import { parseYamlStream } from "../yaml.js";
 import { clusterRules, fleetRules, managementRules, syncSafetyRules } from "../validate/rules.js";
 import { applicationFindings, declaredApplications, generatedApplications } from "../validate/sync-check.js";
 import { renderClusters, type RenderedCluster, type RenderedObject } from "../validate/render.js";
+import { attributeFinding } from "../validate/attribution.js";
 import { binaryIdentity, cacheEnabled, contentSha, RepoFiles, treeDigest, ValidateCache } from "../validate/cache.js";
 import type { Summary } from "../validate/format.js";
 
@@ -133,14 +134,18 @@ function dropNulls(v: unknown): unknown {
  * Generated files that differ from what the specs produce (someone edited generated/ or forgot `generate`).
  * `planned`: path and content hash of each file the generator owns.
  */
-function driftFindings(planned: readonly [string, string][], files: RepoFiles, include: (file: string) => boolean): Finding[] {
+function driftFindings(planned: readonly [string, string][], files: RepoFiles, include: (file: string) => boolean, blockers: readonly string[] = []): Finding[] {
   const findings: Finding[] = [];
+  // `generate` refuses while a spec or the config is invalid: then the next step is fixing those files.
+  const next = blockers.length
+    ? `fix ${blockers.join(", ")} first (generate refuses while it is invalid), then run \`npm run generate\` and commit the result`
+    : "run `npm run generate` and commit the result";
   for (const [file, hash] of planned) {
     if (!include(file)) continue;
     const current = files.hash(file);
     if (current !== hash) {
       const cluster = /^clusters\/([^/]+)\//.exec(file)?.[1];
-      findings.push({ cluster, file, rule: "generated-drift", severity: "error", message: `${current === null ? "missing" : "differs from what the specs generate"}; run \`npm run generate\` and commit the result` });
+      findings.push({ cluster, file, rule: "generated-drift", severity: "error", message: `${current === null ? "missing" : "differs from what the specs generate"}; ${next}` });
     }
   }
   return findings;
@@ -436,7 +441,12 @@ async function validateSelected(opts: ValidateOptions, root: string, withManagem
   const model = { specs: full ? repo.specs : repo.specs.filter((s) => mine.has(s.name)), config: repo.config };
   const planId = full ? "@plan" : shard ? `@plan-shard-${shard.index}-of-${shard.count}` : "@plan-selection";
   const planned = cache?.planned(planId, model) ?? (cache ? cache.storePlanned(planId, model, planRepo(model)) : plannedHashes(planRepo(model)));
-  findings.push(...driftFindings(planned, files, full ? (p) => !p.startsWith("clusters/") || mine.has(/^clusters\/([^/]+)\//.exec(p)?.[1] ?? "") : (p) => p.startsWith("clusters/")));
+  // A spec that does not load is missing from the plan, so the shared files (which list every cluster) cannot be
+  // compared until it is fixed; the other clusters' own generated files can.
+  const blockers = [...new Set(repo.findings.filter((f) => f.severity === "error" && f.file !== undefined && (f.file === CONFIG_FILE || f.file.endsWith("/cluster.yaml"))).map((f) => f.file!))].sort();
+  const unplanned = (await reading.names).some((n) => !specOf.has(n));
+  const ownFile = (p: string) => mine.has(/^clusters\/([^/]+)\//.exec(p)?.[1] ?? "");
+  findings.push(...driftFindings(planned, files, full && !unplanned ? (p) => !p.startsWith("clusters/") || ownFile(p) : (p) => p.startsWith("clusters/") && ownFile(p), blockers));
   lap("drift");
 
   const { rendered, findings: renderFindings } = await rendering;
@@ -467,7 +477,7 @@ async function validateSelected(opts: ValidateOptions, root: string, withManagem
     const r = raw.get(unitOf.get(rc.cluster)!);
     return (
       (r && (r.kubeconform.some((x) => x.status !== "statusValid" && x.status !== "statusSkipped" && x.status !== "statusEmpty") || r.cel?.some((s) => s.status === "Failure"))) ||
-      strayCandidates(rc, namespaces).length > 0 ||
+      (specOf.has(rc.cluster) && strayCandidates(rc, namespaces).length > 0) ||
       ruleFindings.get(rc.cluster)!.length > 0
     );
   });
@@ -477,6 +487,8 @@ async function validateSelected(opts: ValidateOptions, root: string, withManagem
       const target = flagged[i]!;
       const byId = new Map(rc.objects.map((o, j) => [identityKey(o), rc.origins[j]]));
       target.origins = target.objects.map((o) => byId.get(identityKey(o)));
+      const transformedBy = new Map(rc.objects.map((o, j) => [identityKey(o), rc.transformations?.[j]]));
+      target.transformations = target.objects.map((o) => transformedBy.get(identityKey(o)));
       unitOf.get(target.cluster)!.origins = target.origins;
       ruleFindings.set(target.cluster, rulesOf(target));
     }
@@ -486,7 +498,11 @@ async function validateSelected(opts: ValidateOptions, root: string, withManagem
   const invalid = new Set<string>();
   for (const u of units) findings.push(...kubeconformFindings(u, raw.get(u)?.kubeconform ?? [], unserved, invalid));
   for (const u of units) findings.push(...celFindings(u, raw.get(u)?.cel ?? [], invalid));
-  for (const rc of rendered) findings.push(...strayFindings(rc, namespaces), ...ruleFindings.get(rc.cluster)!);
+  // A cluster whose spec did not load has no known namespace: its spec's error is the finding, not its objects.
+  for (const rc of rendered) findings.push(...(specOf.has(rc.cluster) ? strayFindings(rc, namespaces) : []), ...ruleFindings.get(rc.cluster)!);
+  // A finding on a field that the cluster's own patch set belongs to that patch, not to the base file (item 22).
+  const byCluster = new Map(flagged.map((rc) => [rc.cluster, rc]));
+  for (const [i, f] of findings.entries()) if (f.cluster !== undefined) findings[i] = attributeFinding(f, byCluster.get(f.cluster), (rel) => files.read(rel));
 
   // Fleet rules over the whole selection; another shard's clusters as their specs declare them (see the header).
   let fleet = rendered;

@@ -66,7 +66,8 @@ const sizeAnnotations = (min: number, max: number): PatchOp[] => [
   set(ptr("metadata", "annotations", AUTOSCALER.min), String(min)),
   set(ptr("metadata", "annotations", AUTOSCALER.max), String(max)),
 ];
-const nodeLabelArgs = (labels: Record<string, string>) => {
+/** The kubelet argument that sets a pool's node labels (spec/parse.ts checks its length). */
+export const nodeLabelArgs = (labels: Record<string, string>) => {
   const entries = Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : 1));
   return entries.length ? [{ name: "node-labels", value: entries.map(([k, v]) => `${k}=${v}`).join(",") }] : [];
 };

@@ -4,8 +4,9 @@
  */
 import { Ajv, type ErrorObject } from "ajv";
 import semver from "semver";
-import { parseDocument, type YAMLError } from "yaml";
-import type { Finding } from "../findings.js";
+import { isPair, isScalar, isSeq, parseDocument, visit, type YAMLError } from "yaml";
+import { type Finding, quote } from "../findings.js";
+import { nodeLabelArgs } from "../plan/cluster.js";
 import { checkIpv4Cidr, cidrsOverlap } from "./cidr.js";
 import { kubeCidrSizeProblems } from "./kube-cidrs.js";
 import { defaultZones, ZONE_SLOTS, zoneSlot, zonesOf } from "./regions.js";
@@ -32,6 +33,11 @@ import {
 
 /** Kubernetes minors that CAPI v1.13 supports for workload clusters (docs/book/src/reference/versions.md). */
 export const SUPPORTED_MINORS = { min: 30, max: 36 } as const;
+/**
+ * Longest value of a kubeletExtraArgs entry: KubeadmConfig v1beta2 `Arg.value` has maxLength 1024 (CAPI
+ * bootstrap/kubeadm/api/v1beta2; generator/test/messages.test.ts checks it against schemas/kubeconform).
+ */
+export const KUBELET_ARG_VALUE_MAX = 1024;
 /** Kubelets may be up to 3 minors older than the API server, never newer (kubernetes.io version-skew-policy). */
 export const MAX_KUBELET_SKEW = 3;
 
@@ -49,14 +55,14 @@ function ajvFindings(errors: ErrorObject[] | null | undefined, file: string | un
   return (errors ?? []).map((e) => {
     const at = e.instancePath.replace(/^\//, "").replace(/\//g, ".");
     let message = e.message ?? "is invalid";
-    if (e.keyword === "additionalProperties") message = `unknown field "${String(e.params.additionalProperty)}"`;
-    if (e.keyword === "enum") message = `must be one of: ${(e.params.allowedValues as unknown[]).join(", ")}`;
+    if (e.keyword === "additionalProperties") message = `unknown field ${quote(String(e.params.additionalProperty))}`;
+    if (e.keyword === "enum") message = `must be one of: ${(e.params.allowedValues as unknown[]).join(", ")}; got ${quote(e.data)}`;
     if (e.keyword === "const") message = `must be ${JSON.stringify(e.params.allowedValue)}`;
     if (e.keyword === "type") {
       const hint = PATTERN_HINT[String((e.parentSchema as { pattern?: unknown } | undefined)?.pattern)];
-      message = `must be ${String(e.params.type)}${hint ? ` (${hint})` : ""}, got ${JSON.stringify(e.data) ?? String(e.data)}`;
+      message = `must be ${String(e.params.type)}${hint ? ` (${hint})` : ""}, got ${quote(e.data)}`;
     }
-    if (e.keyword === "pattern") message = `${JSON.stringify(e.data)} is not ${PATTERN_HINT[String(e.params.pattern)] ?? `matching ${e.params.pattern}`}`;
+    if (e.keyword === "pattern") message = `${quote(e.data)} is not ${PATTERN_HINT[String(e.params.pattern)] ?? `matching ${e.params.pattern}`}`;
     const path = e.keyword === "additionalProperties" ? [at, String(e.params.additionalProperty)].filter(Boolean).join(".") : at;
     return { cluster, file, path: path || undefined, rule: "spec-schema", severity: "error" as const, message };
   });
@@ -86,6 +92,29 @@ export function parseSpecText(text: string, file?: string): ParseResult {
   if (text.includes("\uFFFD")) return bad("file is not valid UTF-8");
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
   if (doc.errors.length > 0) return bad(yamlErrorMessage(text, doc.errors[0]!, "a cluster spec"));
+  // Merge keys (`<<: *anchor`) are YAML 1.1 only: YAML 1.2 readers (and our schema) see a field named "<<". A spec
+  // is a short, flat file with every field written out, so they are refused with a clear word, not half-supported.
+  let merge: { path: string; line?: number } | undefined;
+  visit(doc, {
+    Pair(_, pair, trail) {
+      if (merge || !isScalar(pair.key) || pair.key.value !== "<<") return;
+      // The field path: keys of the pairs above, indices of the sequences above.
+      const keys: string[] = [];
+      const nodes = [...trail, pair];
+      nodes.forEach((n, i) => {
+        if (isPair(n) && i < nodes.length - 1) keys.push(String(isScalar(n.key) ? n.key.value : n.key));
+        if (isSeq(n)) keys.push(String(n.items.indexOf(nodes[i + 1] as never)));
+      });
+      const at = pair.key.range?.[0];
+      merge = { path: keys.join("."), line: typeof at === "number" ? text.slice(0, at).split("\n").length : undefined };
+      return visit.BREAK;
+    },
+  });
+  if (merge)
+    return bad(
+      `YAML merge key "<<"${merge.line ? ` at line ${merge.line}` : ""} is not supported in a cluster spec (it is YAML 1.1 only; YAML 1.2 readers see a field named "<<"); write the fields out`,
+      merge.path || undefined,
+    );
   let data: unknown;
   try {
     data = doc.toJS({ maxAliasCount: 50 });
@@ -165,12 +194,12 @@ export function labelKeyProblem(key: string): string | undefined {
   const slash = key.lastIndexOf("/");
   const prefix = slash >= 0 ? key.slice(0, slash) : "";
   const name = slash >= 0 ? key.slice(slash + 1) : key;
-  if (name.length > 63 || !LABEL_NAME.test(name)) return `label key "${key}": name part must be ≤ 63 alphanumerics, '-', '_' or '.'`;
-  if (prefix && (prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix))) return `label key "${key}": prefix must be a DNS subdomain`;
+  if (name.length > 63 || !LABEL_NAME.test(name)) return `label key ${quote(key)}: name part must be ≤ 63 alphanumerics, '-', '_' or '.'`;
+  if (prefix && (prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix))) return `label key ${quote(key)}: prefix must be a DNS subdomain`;
   const domain = prefix.toLowerCase();
   const restricted = /(^|\.)(kubernetes\.io|k8s\.io)$/.test(domain);
   const allowed = /(^|\.)(node\.kubernetes\.io|kubelet\.kubernetes\.io)$/.test(domain);
-  if (restricted && !allowed) return `label key "${key}": kubelets may not set labels under ${domain} (NodeRestriction); use node.kubernetes.io/ or your own prefix`;
+  if (restricted && !allowed) return `label key ${quote(key)}: kubelets may not set labels under ${domain} (NodeRestriction); use node.kubernetes.io/ or your own prefix`;
   return undefined;
 }
 
@@ -187,10 +216,10 @@ export function checkSpec(spec: ClusterSpec, file?: string): Finding[] {
 
   // Zones: each must belong to the region (CAPA creates the subnets there), no duplicates.
   const regionZones = zonesOf(spec.region);
-  if (!regionZones) err("region", `unknown AWS region "${spec.region}"`, "region-known");
+  if (!regionZones) err("region", `unknown AWS region ${quote(spec.region)}`, "region-known");
   spec.availabilityZones.forEach((z, idx) => {
     if (regionZones && !regionZones.includes(z))
-      err(`availabilityZones.${idx}`, `zone "${z}" is not in region ${spec.region} (zones there: ${regionZones.join(", ")})`, "az-in-region");
+      err(`availabilityZones.${idx}`, `zone ${quote(z)} is not in region ${spec.region} (zones there: ${regionZones.join(", ")})`, "az-in-region");
   });
   spec.availabilityZones.forEach((z, idx) => {
     const slot = regionZones?.includes(z) ? zoneSlot(z) : undefined;
@@ -216,7 +245,7 @@ export function checkSpec(spec: ClusterSpec, file?: string): Finding[] {
     seen.add(p.name);
     p.availabilityZones.forEach((z, zi) => {
       if (!spec.availabilityZones.includes(z))
-        err(`${at}.availabilityZones.${zi}`, `zone "${z}" is not one of the cluster's zones (${spec.availabilityZones.join(", ")}); the cluster has subnets only there`, "pool-az-subset");
+        err(`${at}.availabilityZones.${zi}`, `zone ${quote(z)} is not one of the cluster's zones (${spec.availabilityZones.join(", ")}); the cluster has subnets only there`, "pool-az-subset");
     });
     if (new Set(p.availabilityZones).size !== p.availabilityZones.length) err(`${at}.availabilityZones`, "zones must be distinct", "az-distinct");
     if (p.minSize > p.maxSize) err(`${at}.minSize`, `minSize ${p.minSize} is larger than maxSize ${p.maxSize}`, "pool-size");
@@ -238,8 +267,12 @@ export function checkSpec(spec: ClusterSpec, file?: string): Finding[] {
     for (const [k, v] of Object.entries(p.labels)) {
       const problem = labelKeyProblem(k);
       if (problem) err(`${at}.labels`, problem, "label-valid");
-      if (!LABEL_VALUE.test(v) || v.length > LIMITS.labelValue) err(`${at}.labels.${k}`, `label value "${v}" must be ≤ 63 alphanumerics, '-', '_' or '.'`, "label-valid");
+      if (!LABEL_VALUE.test(v) || v.length > LIMITS.labelValue) err(`${at}.labels.${k}`, `label value ${quote(v)} must be ≤ 63 alphanumerics, '-', '_' or '.'`, "label-valid");
     }
+    // The labels become one kubelet argument (node-labels=k=v,…) whose length the KubeadmConfig schema bounds.
+    for (const arg of nodeLabelArgs(p.labels))
+      if (arg.value.length > KUBELET_ARG_VALUE_MAX)
+        err(`${at}.labels`, `the labels make the kubelet's ${arg.name} argument ${arg.value.length} characters long; KubeadmConfig allows at most ${KUBELET_ARG_VALUE_MAX} (kubeletExtraArgs value); use fewer or shorter labels`, "label-valid");
     const longest = spec.workers === "MachineDeployment" ? `${spec.name}-${p.name}-${"x".repeat(2)}` : `${spec.name}-${p.name}`;
     if (longest.length > 63)
       err(`${at}.name`, `derived object name "${longest}" is longer than 63 characters (a label value, CAPI internal/webhooks/machinepool.go); shorten the cluster or pool name`, "name-length");
@@ -272,7 +305,7 @@ export function checkSpec(spec: ClusterSpec, file?: string): Finding[] {
 /** Parses `vX.Y.Z` and checks it is a supported workload version; returns a message when not. */
 export function checkVersion(v: string): semver.SemVer | string {
   const parsed = /^v\d+\.\d+\.\d+$/.test(v) ? semver.parse(v.slice(1)) : null;
-  if (!parsed) return `"${v}" is not a Kubernetes version like v1.34.2`;
+  if (!parsed) return `${quote(v)} is not a Kubernetes version like v1.34.2`;
   if (parsed.major !== 1 || parsed.minor < SUPPORTED_MINORS.min || parsed.minor > SUPPORTED_MINORS.max)
     return `${v} is outside what the pinned Cluster API supports for workload clusters (v1.${SUPPORTED_MINORS.min}–v1.${SUPPORTED_MINORS.max})`;
   return parsed;

@@ -22,7 +22,7 @@ export function formatFindings(findings: Finding[], format: Format, summary: Sum
   if (format === "json") return JSON.stringify({ summary, findings: sorted }, null, 2);
   if (format === "github") {
     const lines = sorted.map((f) => {
-      const props = [f.file ? `file=${escProp(f.file)}` : undefined, `title=${escProp(`${f.rule}${f.cluster ? ` [${f.cluster}]` : ""}`)}`].filter(Boolean).join(",");
+      const props = [f.file ? `file=${escProp(f.file)}` : undefined, f.file && f.line ? `line=${f.line}` : undefined, `title=${escProp(`${f.rule}${f.cluster ? ` [${f.cluster}]` : ""}`)}`].filter(Boolean).join(",");
       return `::${f.severity === "error" ? "error" : "warning"} ${props}::${escData(`${f.path ? `${f.path}: ` : ""}${f.message}`)}`;
     });
     lines.push(`${summary.clusters} cluster(s): ${summary.errors} error(s), ${summary.warnings} warning(s)`);
@@ -35,7 +35,7 @@ export function formatFindings(findings: Finding[], format: Format, summary: Sum
       current = f.cluster;
       out.push(current ? `cluster ${current}:` : "repository:");
     }
-    out.push(`  ${f.severity}: ${[f.file, f.path].filter(Boolean).join(" ")}${f.file || f.path ? ": " : ""}${f.message} (${f.rule})`);
+    out.push(`  ${f.severity}: ${[f.file && f.line ? `${f.file}:${f.line}` : f.file, f.path].filter(Boolean).join(" ")}${f.file || f.path ? ": " : ""}${f.message} (${f.rule})`);
   }
   out.push(`${summary.clusters} cluster(s): ${summary.errors} error(s), ${summary.warnings} warning(s)`);
   return out.join("\n");

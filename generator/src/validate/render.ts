@@ -14,7 +14,7 @@
  * cluster by cluster so the error lands on the right cluster.
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { lstat, mkdir, readlink, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import pLimit from "p-limit";
 import { parse as parseYaml } from "yaml";
@@ -37,9 +37,27 @@ export interface RenderedCluster {
   objects: RenderedObject[];
   /** Repository-relative source file of each object (same index), from kustomize's origin annotation. */
   origins: (string | undefined)[];
+  /**
+   * Repository-relative kustomization files whose transformers (patches among them) touched each object (same
+   * index), from kustomize's transformer annotation; only when rendered with origins.
+   */
+  transformations?: (string[] | undefined)[];
 }
 
 const ORIGIN = "config.kubernetes.io/origin";
+const TRANSFORMATIONS = "alpha.config.kubernetes.io/transformations";
+/** A path as kustomize prints it, relative to the batch directory at the repository root → repository-relative. */
+const repoPath = (p: string) => path.posix.normalize(p).replace(/^\.\.\//, "");
+
+function takeTransformations(o: RenderedObject): string[] | undefined {
+  const ann = o.metadata?.annotations;
+  const raw = ann?.[TRANSFORMATIONS];
+  if (!ann || raw === undefined) return undefined;
+  delete ann[TRANSFORMATIONS];
+  if (Object.keys(ann).length === 0) delete o.metadata.annotations;
+  const list = parseYaml(raw) as { configuredIn?: unknown }[] | null;
+  return Array.isArray(list) ? [...new Set(list.map((t) => t?.configuredIn).filter((p): p is string => typeof p === "string").map(repoPath))] : undefined;
+}
 export const BUILD_DIR_PREFIX = ".capi-gitops-build-";
 
 function takeOrigin(o: RenderedObject): string | undefined {
@@ -49,7 +67,7 @@ function takeOrigin(o: RenderedObject): string | undefined {
   delete ann[ORIGIN];
   if (Object.keys(ann).length === 0) delete o.metadata.annotations;
   const p = (parseYaml(raw) as { path?: string } | null)?.path;
-  return p?.replace(/^\.\.\//, "");
+  return p === undefined ? undefined : repoPath(p);
 }
 
 /** Marker annotation the wrapper stamps: the index of the cluster in its batch. */
@@ -69,7 +87,7 @@ export interface RenderOptions {
 /** The kustomization of a batch: one wrapper directory per cluster (w0, w1, …) that marks its objects. */
 async function writeBatch(dir: string, clusters: readonly string[], origins: boolean): Promise<void> {
   await mkdir(dir);
-  await writeFile(path.join(dir, "kustomization.yaml"), toYaml({ ...KUSTOMIZATION, ...(origins ? { buildMetadata: ["originAnnotations"] } : {}), resources: clusters.map((_, i) => `w${i}`) }));
+  await writeFile(path.join(dir, "kustomization.yaml"), toYaml({ ...KUSTOMIZATION, ...(origins ? { buildMetadata: ["originAnnotations", "transformerAnnotations"] } : {}), resources: clusters.map((_, i) => `w${i}`) }));
   await Promise.all(
     clusters.map(async (c, i) => {
       await mkdir(path.join(dir, `w${i}`));
@@ -80,8 +98,9 @@ async function writeBatch(dir: string, clusters: readonly string[], origins: boo
 }
 
 /** Builds the clusters in one kustomize process; returns each cluster's objects and origins, in `clusters` order. */
-async function buildBatch(root: string, clusters: readonly string[], origins: boolean): Promise<{ objects: RenderedObject[]; origins: (string | undefined)[] }[]> {
-  const out = clusters.map(() => ({ objects: [] as RenderedObject[], origins: [] as (string | undefined)[] }));
+type Built = Omit<RenderedCluster, "cluster">;
+async function buildBatch(root: string, clusters: readonly string[], origins: boolean): Promise<Built[]> {
+  const out = clusters.map((): Built => ({ objects: [], origins: [], ...(origins ? { transformations: [] } : {}) }));
   // One cluster without origins: the plain build, exactly what Argo CD / Flux run (and its error names real paths).
   if (clusters.length === 1 && !origins) {
     out[0]!.objects = parseYamlStream(await kustomizeBuild(root, `clusters/${clusters[0]}`)) as RenderedObject[];
@@ -106,15 +125,25 @@ async function buildBatch(root: string, clusters: readonly string[], origins: bo
     const target = unit === undefined ? undefined : out[Number(unit)];
     if (!target) throw new ToolError(`kustomize printed an object without the render marker: ${doc.kind}/${doc.metadata?.name}`, "kustomize build");
     target.origins.push(takeOrigin(doc));
+    const t = takeTransformations(doc);
+    target.transformations?.push(t);
     target.objects.push(doc);
   }
   return out;
 }
 
-const failure = (c: string, err: ToolError): Finding => {
+async function failure(root: string, c: string, err: ToolError): Promise<Finding> {
+  const file = `clusters/${c}/kustomization.yaml`;
   const msg = (err.stderr || err.message).replace(/\.capi-gitops-build-[0-9a-f]+(\/w\d+)?/g, "<build>");
-  return { cluster: c, file: `clusters/${c}/kustomization.yaml`, rule: "kustomize-build", severity: "error", message: `kustomize build failed: ${msg.replace(/\s+/g, " ").trim().slice(0, 600)}` };
-};
+  // kustomize (v5.8.1) does not load a kustomization file through a symbolic link into another folder, and says
+  // only "unable to find one of 'kustomization.yaml', …" about the folder that visibly has one.
+  const st = await lstat(path.join(root, file)).catch(() => undefined);
+  if (st?.isSymbolicLink() && /unable to find one of/.test(msg)) {
+    const to = await readlink(path.join(root, file)).catch(() => "?");
+    return { cluster: c, file, rule: "kustomize-build", severity: "error", message: `is a symbolic link to ${to}, outside its own folder, which kustomize (and so Argo CD and Flux) does not load ("unable to find one of 'kustomization.yaml' …"); replace it with a regular file — to reuse another folder, list that folder under resources` };
+  }
+  return { cluster: c, file, rule: "kustomize-build", severity: "error", message: `kustomize build failed: ${msg.replace(/\s+/g, " ").trim().slice(0, 600)}` };
+}
 
 /**
  * Renders clusters/<name> for each cluster. `namespace` is accepted for callers that know it; attribution does not
@@ -133,7 +162,7 @@ export async function renderClusters(
   const limit = pLimit(opts.workers);
   const byCluster = new Map<string, RenderedCluster>(names.map((n) => [n, { cluster: n, objects: [], origins: [] }]));
   const findings: Finding[] = [];
-  const land = (chunk: readonly string[], built: { objects: RenderedObject[]; origins: (string | undefined)[] }[]) =>
+  const land = (chunk: readonly string[], built: Built[]) =>
     chunk.forEach((c, i) => Object.assign(byCluster.get(c)!, built[i]));
   let done = 0;
   await Promise.all(
@@ -148,7 +177,7 @@ export async function renderClusters(
               land([c], await buildBatch(root, [c], origins));
             } catch (err) {
               if (!(err instanceof ToolError) || err instanceof ToolUnavailableError) throw err;
-              findings.push(failure(c, err));
+              findings.push(await failure(root, c, err));
             }
           }
         }

@@ -248,9 +248,11 @@ export function syncSafetyRules(rc: RenderedCluster): Finding[] {
     if (o === null || typeof o !== "object" || !CAPI_GROUPS.test(group(o))) return;
     const ann = record(o.metadata?.annotations);
     const argo = show(ann[ARGO_SYNC_OPTIONS] ?? "").split(",").map((s) => s.trim());
+    // One annotation key carries both Argo CD options: the hint names it once, with the value it should have.
+    const argoMissing = ["Prune=false", "Delete=false"].filter((x) => !argo.includes(x));
+    const argoValue = [...argo.filter((x) => x && !/^(Prune|Delete)=/.test(x)), "Prune=false", "Delete=false"].join(",");
     const missing = [
-      argo.includes("Prune=false") ? undefined : `${ARGO_SYNC_OPTIONS}: Prune=false`,
-      argo.includes("Delete=false") ? undefined : `${ARGO_SYNC_OPTIONS}: Delete=false`,
+      argoMissing.length ? `${ARGO_SYNC_OPTIONS}: ${argoValue}` : undefined,
       ann[FLUX_PRUNE] === "disabled" ? undefined : `${FLUX_PRUNE}: disabled`,
     ].filter(Boolean);
     if (missing.length)
@@ -286,3 +288,12 @@ export function managementRules(objects: readonly RenderedObject[], file: string
   }
   return findings;
 }
+
+/**
+ * Rules that judge a field against a field of another object of the cluster: that other field. A patch that set it
+ * caused the finding as much as the field the finding names (validate/attribution.ts).
+ */
+export const RULE_INPUTS: Readonly<Record<string, readonly { kind: string; field: string }[]>> = {
+  "az-in-region": [{ kind: "AWSCluster", field: "spec.region" }],
+  "kubelet-skew": [{ kind: "KubeadmControlPlane", field: "spec.version" }],
+};

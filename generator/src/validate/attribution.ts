@@ -1,0 +1,251 @@
+/**
+ * Which file set the value a finding is about. kustomize's origin annotation (config.kubernetes.io/origin) names the
+ * file an object came from — for a cluster's objects, a base file — but a patch's values are not in the origin. Its
+ * transformer annotation (alpha.config.kubernetes.io/transformations) names the kustomization files whose patches
+ * touched the object. When the cluster's own kustomization.yaml is one of them and one of its patches sets the
+ * finding's field (or a field above or below it), the finding belongs to that kustomization (or to the patch file it
+ * names), at the patch's line; otherwise to the origin file, at the field's line when it is there. Pure: files are
+ * read through `read`.
+ */
+import path from "node:path";
+import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, parseDocument, type Document, type Node } from "yaml";
+import type { Finding } from "../findings.js";
+import type { RenderedCluster } from "./render.js";
+import { RULE_INPUTS } from "./rules.js";
+
+/** The part of a rendered object attribution reads. */
+export interface AttributedObject {
+  kind?: unknown;
+  metadata?: { name?: unknown };
+}
+
+export interface Attribution {
+  file: string;
+  line?: number;
+}
+
+/** A patch of a kustomization: the object it targets, the field paths it sets, and where it is written. */
+interface Patch {
+  kind?: string;
+  name?: string;
+  fields: string[];
+  file: string;
+  line?: number;
+}
+
+/** `spec.a[0].b`, `/spec/a/0/b` and `spec.a.0.b` all become ["spec", "a", "0", "b"]. */
+export function fieldSteps(p: string): string[] {
+  const pointer = p.startsWith("/");
+  return (pointer ? p.slice(1).split("/").map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~")) : p.replace(/\[(\d+)\]/g, ".$1").split("."))
+    .filter((s) => s !== "");
+}
+
+/** True when one path lies on the other (a patch of `spec.network` sets `spec.network.vpc.cidrBlock`, and back). */
+export function touches(a: string[], b: string[]): boolean {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i] && a[i] !== "-" && b[i] !== "-") return false;
+  return true;
+}
+
+/** A repository-relative path that stays in the repository (patch files leading out are not read). */
+const inRepo = (rel: string) => !rel.startsWith("../") && rel !== ".." && !path.posix.isAbsolute(rel);
+
+const lineOf = (lc: LineCounter, node: Node | null | undefined): number | undefined => {
+  const at = node?.range?.[0];
+  return typeof at === "number" ? lc.linePos(at).line : undefined;
+};
+
+/** Leaf paths of a strategic-merge patch body (its identity fields are not values it sets). */
+function leafPaths(v: unknown, prefix: string[] = []): string[][] {
+  if (v && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length > 0)
+    return Object.entries(v).flatMap(([k, x]) => leafPaths(x, [...prefix, k]));
+  return [prefix];
+}
+const IDENTITY = new Set(["apiVersion", "kind", "metadata.name", "metadata.namespace"]);
+
+/** The fields a patch text sets: JSON6902 operations' paths, or a strategic-merge body's leaves. */
+function patchFields(text: string): { fields: string[]; kind?: string; name?: string } {
+  let data: unknown;
+  try {
+    data = parseDocument(text).toJS({ maxAliasCount: 50 });
+  } catch {
+    return { fields: [] };
+  }
+  if (Array.isArray(data))
+    return { fields: data.flatMap((op) => [op?.path, op?.from]).filter((p): p is string => typeof p === "string").map((p) => fieldSteps(p).join(".")) };
+  if (!data || typeof data !== "object") return { fields: [] };
+  const o = data as { kind?: unknown; metadata?: { name?: unknown } };
+  return {
+    fields: leafPaths(data).map((p) => p.join(".")).filter((p) => p && !IDENTITY.has(p)),
+    kind: typeof o.kind === "string" ? o.kind : undefined,
+    name: typeof o.metadata?.name === "string" ? o.metadata.name : undefined,
+  };
+}
+
+/** The patches of one kustomization file (`patches`, `patchesJson6902`, `patchesStrategicMerge`), with their lines. */
+export function kustomizationPatches(file: string, read: (rel: string) => string | undefined): Patch[] {
+  const text = read(file);
+  if (text === undefined) return [];
+  const lc = new LineCounter();
+  let doc: Document.Parsed;
+  try {
+    doc = parseDocument(text, { lineCounter: lc });
+  } catch {
+    return [];
+  }
+  if (doc.errors.length > 0 || !isMap(doc.contents)) return [];
+  const dir = path.posix.dirname(file);
+  const out: Patch[] = [];
+  for (const key of ["patches", "patchesJson6902", "patchesStrategicMerge"]) {
+    const list = doc.get(key, true);
+    if (!isSeq(list)) continue;
+    for (const item of list.items as Node[]) {
+      const entry = (item as { toJSON?: () => unknown }).toJSON?.() as { path?: unknown; patch?: unknown; target?: { kind?: unknown; name?: unknown } } | string | undefined;
+      let body: string | undefined;
+      let where: Attribution = { file, line: lineOf(lc, item) };
+      if (typeof entry === "string") {
+        // patchesStrategicMerge: a file name or an inline patch.
+        if (!entry.includes("\n") && !entry.includes(":")) {
+          const rel = path.posix.normalize(path.posix.join(dir, entry));
+          body = inRepo(rel) ? read(rel) : undefined;
+          where = { file: rel };
+        } else body = entry;
+      } else if (entry && typeof entry === "object") {
+        if (typeof entry.patch === "string") body = entry.patch;
+        else if (typeof entry.path === "string") {
+          const rel = path.posix.normalize(path.posix.join(dir, entry.path));
+          body = inRepo(rel) ? read(rel) : undefined;
+          where = { file: rel };
+        }
+      }
+      if (body === undefined) continue;
+      const p = patchFields(body);
+      const target = typeof entry === "object" && entry ? entry.target : undefined;
+      out.push({
+        kind: typeof target?.kind === "string" ? target.kind : p.kind,
+        name: typeof target?.name === "string" ? target.name : p.name,
+        fields: p.fields,
+        ...where,
+      });
+    }
+  }
+  return out;
+}
+
+const nameMatches = (pattern: string, name: string): boolean => {
+  try {
+    return new RegExp(`^(?:${pattern})$`).test(name);
+  } catch {
+    return pattern === name;
+  }
+};
+
+/** Line of a field in an object's source file (the document of that kind and name), when it is there. */
+export function fieldLine(file: string, o: AttributedObject, field: string[], read: (rel: string) => string | undefined): number | undefined {
+  const text = read(file);
+  if (text === undefined) return undefined;
+  const lc = new LineCounter();
+  let docs: Document.Parsed[];
+  try {
+    docs = parseAllDocuments(text, { lineCounter: lc }) as Document.Parsed[];
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(docs)) return undefined;
+  const doc = docs.find((d) => d.get("kind") === o.kind) ?? (docs.length === 1 ? docs[0] : undefined);
+  return doc ? keyLine(doc, lc, field) : undefined;
+}
+
+/** The line of the deepest key of `steps` that the document holds (a value set later may sit below it). */
+function keyLine(doc: Document, lc: LineCounter, steps: string[]): number | undefined {
+  for (let n = steps.length; n > 0; n--) {
+    const parent = n === 1 ? doc.contents : doc.getIn(steps.slice(0, n - 1).map((s) => (/^\d+$/.test(s) ? Number(s) : s)), true);
+    const last = steps[n - 1]!;
+    if (isMap(parent)) {
+      const pair = parent.items.find((p) => isScalar(p.key) && String(p.key.value) === last);
+      if (pair) return lineOf(lc, pair.key as Node);
+    } else if (isSeq(parent) && /^\d+$/.test(last)) {
+      const item = parent.items[Number(last)];
+      if (item) return lineOf(lc, item as Node);
+    }
+  }
+  return undefined;
+}
+
+/** "Kind/name:field" → the field's steps, or undefined when the finding names no field. */
+export function findingField(f: Finding): string[] | undefined {
+  const m = /^[^/:]+\/[^:]+:(.+)$/.exec(f.path ?? "");
+  return m ? fieldSteps(m[1]!) : undefined;
+}
+
+/**
+ * Where a finding about `field` of object `o` belongs. `origin`: the object's source file (kustomize's origin);
+ * `ownKustomization`: the cluster's own kustomization.yaml; `transformedBy`: the kustomization files whose
+ * transformers touched the object (kustomize's transformer annotation).
+ */
+export function attribute(
+  o: AttributedObject,
+  field: string[],
+  origin: string | undefined,
+  ownKustomization: string,
+  transformedBy: readonly string[] | undefined,
+  read: (rel: string) => string | undefined,
+): Attribution | undefined {
+  const patch = ownPatch(o, field, ownKustomization, transformedBy, read);
+  if (patch) return patch;
+  if (origin === undefined) return undefined;
+  return { file: origin, line: fieldLine(origin, o, field, read) };
+}
+
+/** The patch of the cluster's own kustomization that set `field` of `o` (or a field above or below it), if any. */
+function ownPatch(o: AttributedObject, field: string[], ownKustomization: string, transformedBy: readonly string[] | undefined, read: (rel: string) => string | undefined): Attribution | undefined {
+  if (!transformedBy?.includes(ownKustomization)) return undefined;
+  const kind = typeof o.kind === "string" ? o.kind : "";
+  const name = typeof o.metadata?.name === "string" ? o.metadata.name : "";
+  const patch = kustomizationPatches(ownKustomization, read)
+    .filter((p) => (p.kind === undefined || p.kind === kind) && (p.name === undefined || nameMatches(p.name, name)))
+    .reverse() // the last patch that sets the field wins
+    .find((p) => p.fields.some((x) => touches(fieldSteps(x), field)));
+  return patch ? { file: patch.file, line: patch.line ?? patchFileLine(patch.file, field, read) } : undefined;
+}
+
+/** In a patch file (strategic merge), the line of the field; a JSON6902 file, the line of the operation. */
+function patchFileLine(file: string, field: string[], read: (rel: string) => string | undefined): number | undefined {
+  const text = read(file);
+  if (text === undefined) return undefined;
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc });
+  if (isSeq(doc.contents)) {
+    const op = (doc.contents.items as Node[]).find((it) => isMap(it) && typeof it.get("path") === "string" && touches(fieldSteps(String(it.get("path"))), field));
+    return lineOf(lc, op);
+  }
+  return keyLine(doc, lc, field);
+}
+
+/**
+ * A cluster's finding on "Kind/name:field", moved to the file (and line) that set the field; other findings, and
+ * findings of clusters rendered without origins, are returned as they are.
+ */
+export function attributeFinding(f: Finding, rc: RenderedCluster | undefined, read: (rel: string) => string | undefined): Finding {
+  const at = findingField(f);
+  if (!rc || !at || f.cluster !== rc.cluster || !rc.transformations) return f;
+  // kubeconform reports an unknown field at its parent: the field itself is what some file set.
+  const extra = f.rule === "kubeconform" ? /additional propert(?:y|ies) '([^']+)'/.exec(f.message)?.[1] : undefined;
+  const field = extra ? [...at, extra] : at;
+  const ref = f.path!.slice(0, f.path!.indexOf(":"));
+  const slash = ref.indexOf("/");
+  const [kind, name] = [ref.slice(0, slash), ref.slice(slash + 1)];
+  const j = rc.objects.findIndex((o) => o.kind === kind && o.metadata?.name === name);
+  if (j < 0) return f;
+  const own = `clusters/${rc.cluster}/kustomization.yaml`;
+  // The field itself, else a field of another object the rule compares it with (a patched region makes every zone wrong).
+  const inputs = (RULE_INPUTS[f.rule] ?? []).flatMap(({ kind: k, field: x }) => {
+    const i = rc.objects.findIndex((o) => o.kind === k);
+    return i < 0 ? [] : [() => ownPatch(rc.objects[i]!, fieldSteps(x), own, rc.transformations![i], read)];
+  });
+  const to =
+    ownPatch(rc.objects[j]!, field, own, rc.transformations[j], read) ??
+    inputs.reduce<Attribution | undefined>((found, next) => found ?? next(), undefined) ??
+    attribute(rc.objects[j]!, field, rc.origins[j], own, rc.transformations[j], read);
+  return to ? { ...f, file: to.file, ...(to.line ? { line: to.line } : {}) } : f;
+}

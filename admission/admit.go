@@ -21,6 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	kruntime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	celconfig "k8s.io/apiserver/pkg/apis/cel"
 	"k8s.io/apiserver/pkg/cel/common"
@@ -76,6 +77,8 @@ type item struct {
 	res  *Result
 	done bool // a stage denied it, or it is skipped
 	old  *item
+	// stored: an object of the previous render (--old), prepared as the API server would have stored it
+	stored bool
 }
 
 type admitter struct {
@@ -148,9 +151,20 @@ func (a *admitter) prepare(it *item, old *item) error {
 		u.SetNamespace("default")
 		it.res.Namespace = "default"
 	}
+	if it.stored {
+		// As the API server stores it: a resource version and a UID.
+		u.SetResourceVersion("1")
+		u.SetUID(types.UID("capi-gitops-admission-" + u.GetNamespace() + "-" + u.GetName()))
+	}
 	if old != nil {
 		it.res.Operation = "UPDATE"
 		it.old = old
+		// CRDs allow unconditional updates: the API server takes the stored object's resource version and identity.
+		if old.u != nil {
+			u.SetResourceVersion(old.u.GetResourceVersion())
+			u.SetUID(old.u.GetUID())
+			u.SetCreationTimestamp(old.u.GetCreationTimestamp())
+		}
 	}
 
 	// 1. decode: the version must be served; strict decoding into the upstream Go type (unknown and duplicate
@@ -333,7 +347,7 @@ func (a *admitter) admit(docs, oldDocs []document) ([]*Result, error) {
 	// The previous render: decoded leniently, defaulted, converted and mutated as when it was created.
 	olds := make([]*item, len(oldDocs))
 	for i := range oldDocs {
-		olds[i] = &item{doc: oldDocs[i]}
+		olds[i] = &item{doc: oldDocs[i], stored: true}
 	}
 	var firstErr error
 	var mu sync.Mutex

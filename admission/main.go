@@ -148,6 +148,22 @@ func readDocs(paths []string) ([]document, error) {
 	return docs, nil
 }
 
+// newAdmitter loads the CRDs under dirs and the scheme of the CAPI and CAPA API types.
+func newAdmitter(dirs []string, opts options) (*admitter, error) {
+	crds, err := loadCRDs(dirs)
+	if err != nil {
+		return nil, err
+	}
+	if len(crds) == 0 {
+		return nil, fmt.Errorf("no CustomResourceDefinition found in %s", strings.Join(dirs, ", "))
+	}
+	scheme, err := newScheme()
+	if err != nil {
+		return nil, err
+	}
+	return &admitter{scheme: scheme, crds: crds, opts: opts}, nil
+}
+
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -160,17 +176,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fileAnn := fs.String("file-annotation", "capi-gitops.io/file", "annotation naming an object's source file (passed through; falls back to kustomize's config.kubernetes.io/origin path)")
 	gates := fs.String("feature-gates", "", "extra CAPI/CAPA feature gates, e.g. ClusterTopology=true (MachinePool=true is always set)")
 	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "parallel workers")
+	var help strings.Builder
 	fs.Usage = func() {
-		fmt.Fprint(stderr, usage)
+		fmt.Fprint(&help, usage)
+		fs.SetOutput(&help)
 		fs.PrintDefaults()
+		fs.SetOutput(stderr)
 	}
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
-			fs.SetOutput(stdout)
-			fmt.Fprint(stdout, usage)
-			fs.PrintDefaults()
+			fmt.Fprint(stdout, help.String())
 			return 0
 		}
+		fmt.Fprint(stderr, help.String())
 		return 2
 	}
 	fail := func(err error) int {
@@ -192,11 +210,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if len(dirs) == 0 {
 		return fail(fmt.Errorf("no CRD folder found: give --crds DIR"))
 	}
-	crds, err := loadCRDs(dirs)
-	if err != nil {
-		return fail(err)
-	}
-	scheme, err := newScheme()
+	a, err := newAdmitter(dirs, options{clusterAnnotation: *clusterAnn, fileAnnotation: *fileAnn, workers: *workers})
 	if err != nil {
 		return fail(err)
 	}
@@ -210,7 +224,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return fail(err)
 		}
 	}
-	a := &admitter{scheme: scheme, crds: crds, opts: options{clusterAnnotation: *clusterAnn, fileAnnotation: *fileAnn, workers: *workers}}
 	results, err := a.admit(docs, oldDocs)
 	if err != nil {
 		return fail(err)

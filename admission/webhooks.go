@@ -25,8 +25,8 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
-	capawebhooks "sigs.k8s.io/cluster-api-provider-aws/v2/webhooks"
 	capaexpwebhooks "sigs.k8s.io/cluster-api-provider-aws/v2/exp/webhooks"
+	capawebhooks "sigs.k8s.io/cluster-api-provider-aws/v2/webhooks"
 	bootstrapwebhooks "sigs.k8s.io/cluster-api/bootstrap/kubeadm/webhooks"
 	kcpwebhooks "sigs.k8s.io/cluster-api/controlplane/kubeadm/webhooks"
 	capiwebhooks "sigs.k8s.io/cluster-api/webhooks"
@@ -98,11 +98,11 @@ func webhookPath(prefix string, gvk schema.GroupVersionKind) string {
 }
 
 type review struct {
-	gvk, requestGVK     schema.GroupVersionKind
-	plural              string
-	namespace, name     string
-	operation           admissionv1.Operation
-	object, oldObject   []byte
+	gvk, requestGVK   schema.GroupVersionKind
+	plural            string
+	namespace, name   string
+	operation         admissionv1.Operation
+	object, oldObject []byte
 }
 
 type reviewResult struct {
@@ -116,16 +116,16 @@ type reviewResult struct {
 // callWebhook sends an AdmissionReview v1 through the mux (httptest: no listener, no TLS) and applies a returned patch.
 func callWebhook(mux *http.ServeMux, path string, r review) (reviewResult, error) {
 	req := &admissionv1.AdmissionRequest{
-		UID:         types.UID(fmt.Sprintf("capi-gitops-admission-%s-%s-%s", r.gvk.Kind, r.namespace, r.name)),
-		Kind:        metav1.GroupVersionKind{Group: r.gvk.Group, Version: r.gvk.Version, Kind: r.gvk.Kind},
-		Resource:    metav1.GroupVersionResource{Group: r.gvk.Group, Version: r.gvk.Version, Resource: r.plural},
-		RequestKind: &metav1.GroupVersionKind{Group: r.requestGVK.Group, Version: r.requestGVK.Version, Kind: r.requestGVK.Kind},
+		UID:             types.UID(fmt.Sprintf("capi-gitops-admission-%s-%s-%s", r.gvk.Kind, r.namespace, r.name)),
+		Kind:            metav1.GroupVersionKind{Group: r.gvk.Group, Version: r.gvk.Version, Kind: r.gvk.Kind},
+		Resource:        metav1.GroupVersionResource{Group: r.gvk.Group, Version: r.gvk.Version, Resource: r.plural},
+		RequestKind:     &metav1.GroupVersionKind{Group: r.requestGVK.Group, Version: r.requestGVK.Version, Kind: r.requestGVK.Kind},
 		RequestResource: &metav1.GroupVersionResource{Group: r.requestGVK.Group, Version: r.requestGVK.Version, Resource: r.plural},
-		Name:        r.name,
-		Namespace:   r.namespace,
-		Operation:   r.operation,
-		UserInfo:    authenticationv1.UserInfo{Username: "capi-gitops-admission"},
-		Object:      runtime.RawExtension{Raw: r.object},
+		Name:            r.name,
+		Namespace:       r.namespace,
+		Operation:       r.operation,
+		UserInfo:        authenticationv1.UserInfo{Username: "capi-gitops-admission"},
+		Object:          runtime.RawExtension{Raw: r.object},
 	}
 	if r.oldObject != nil {
 		req.OldObject = runtime.RawExtension{Raw: r.oldObject}

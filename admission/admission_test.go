@@ -208,87 +208,190 @@ func TestCleanRenderIsAdmitted(t *testing.T) {
 	}
 }
 
-func TestWebhookKCPEvenReplicasWithStackedEtcd(t *testing.T) {
-	in := edit(t, "KubeadmControlPlane", "demo-control-plane", func(o map[string]any) { m(o, "spec")["replicas"] = 2 })
-	expectOnlyDenial(t, admitStreams(t, in, ""), "KubeadmControlPlane", "demo-control-plane", "CREATE", stageWebhook,
-		"spec.replicas", "cannot be an even number when etcd is stacked")
+// fault is a planted fault: an edit of the clean fixture that the upstream admission denies at stage with message.
+type fault struct {
+	name        string
+	input       func(t *testing.T) string
+	update      bool // admitted as UPDATE against the clean fixture (--old)
+	kind, obj   string
+	stage       string
+	field, text string
+	needs       string // the stage without which it passes (default: stage)
 }
 
-func TestWebhookAWSClusterSubnetInvalidCIDR(t *testing.T) {
-	in := edit(t, "AWSCluster", "demo", func(o map[string]any) {
-		subnets := m(o, "spec", "network")["subnets"].([]any)
-		subnets[1].(map[string]any)["cidrBlock"] = "10.0.128.0/33"
-	})
-	expectOnlyDenial(t, admitStreams(t, in, ""), "AWSCluster", "demo", "CREATE", stageWebhook,
-		"spec.network.subnets[1].cidrBlock", "subnet CIDR block is invalid")
+func faults() []fault {
+	return []fault{
+		{name: "KCP even replicas with stacked etcd", stage: stageWebhook, kind: "KubeadmControlPlane", obj: "demo-control-plane",
+			field: "spec.replicas", text: "cannot be an even number when etcd is stacked",
+			input: func(t *testing.T) string {
+				return edit(t, "KubeadmControlPlane", "demo-control-plane", func(o map[string]any) { m(o, "spec")["replicas"] = 2 })
+			}},
+		{name: "AWSCluster subnet with invalid CIDR", stage: stageWebhook, kind: "AWSCluster", obj: "demo",
+			field: "spec.network.subnets[1].cidrBlock", text: "subnet CIDR block is invalid",
+			input: func(t *testing.T) string {
+				return edit(t, "AWSCluster", "demo", func(o map[string]any) {
+					m(o, "spec", "network")["subnets"].([]any)[1].(map[string]any)["cidrBlock"] = "10.0.128.0/33"
+				})
+			}},
+		{name: "AWSMachineTemplate non-root volume without device name", stage: stageWebhook, kind: "AWSMachineTemplate", obj: "demo-workers-1",
+			field: "nonRootVolumes", text: "non root volume should have device name",
+			input: func(t *testing.T) string {
+				return edit(t, "AWSMachineTemplate", "demo-workers-1", func(o map[string]any) {
+					delete(m(o, "spec", "template", "spec")["nonRootVolumes"].([]any)[0].(map[string]any), "deviceName")
+				})
+			}},
+		{name: "MachineDeployment selector does not match template labels", stage: stageWebhook, kind: "MachineDeployment", obj: "demo-workers",
+			field: "spec.template.metadata.labels", text: "must match spec.selector",
+			input: func(t *testing.T) string {
+				return edit(t, "MachineDeployment", "demo-workers", func(o map[string]any) {
+					m(o, "spec", "template", "metadata", "labels")["capi-gitops.io/node-pool"] = "other"
+				})
+			}},
+		{name: "MachinePool with taints", stage: stageWebhook, kind: "MachinePool", obj: "demo-default",
+			field: "taints", text: "taints feature for MachinePools is not yet implemented",
+			input: func(t *testing.T) string {
+				return edit(t, "MachinePool", "demo-default", func(o map[string]any) {
+					m(o, "spec", "template", "spec")["taints"] = []any{map[string]any{"key": "dedicated", "value": "gpu", "effect": "NoSchedule", "propagation": "Always"}}
+				})
+			}},
+		{name: "unknown field", stage: stageDecode, kind: "KubeadmControlPlane", obj: "demo-control-plane",
+			field: "spec.machineTemplate.spec.infrastructureRefs", text: "unknown field",
+			input: func(t *testing.T) string {
+				return edit(t, "KubeadmControlPlane", "demo-control-plane", func(o map[string]any) {
+					m(o, "spec", "machineTemplate", "spec")["infrastructureRefs"] = map[string]any{"name": "x"}
+				})
+			}},
+		{name: "duplicate field in YAML", stage: stageDecode, kind: "AWSCluster", obj: "demo", field: "spec.region", text: "duplicate field",
+			input: func(t *testing.T) string {
+				return strings.Replace(fixture(t), "  region: us-east-1\n", "  region: us-east-1\n  region: us-east-2\n", 1)
+			}},
+		{name: "duplicate field in JSON", stage: stageDecode, kind: "MachinePool", obj: "demo-default", field: "clusterName", text: "duplicate field",
+			input: func(t *testing.T) string {
+				lines := strings.Split(strings.TrimSpace(jsonLines(t, objects(t, fixture(t)))), "\n")
+				for i, l := range lines {
+					if strings.Contains(l, `"kind":"MachinePool"`) {
+						lines[i] = strings.Replace(l, `"clusterName":"demo"`, `"clusterName":"demo","clusterName":"demo"`, 1)
+					}
+				}
+				return strings.Join(lines, "\n")
+			}},
+		{name: "schema enum violation", stage: stageSchema, kind: "AWSCluster", obj: "demo",
+			field: "spec.controlPlaneLoadBalancer.loadBalancerType", text: "Unsupported value",
+			input: func(t *testing.T) string {
+				return edit(t, "AWSCluster", "demo", func(o map[string]any) { m(o, "spec", "controlPlaneLoadBalancer")["loadBalancerType"] = "alb-ish" })
+			}},
+		// The list is a map keyed by name and value, so the schema admits it; the CRD's CEL rule does not.
+		{name: "CEL rule violation", stage: stageCEL, kind: "KubeadmControlPlane", obj: "demo-control-plane",
+			field: "extraArgs", text: "extraArgs name must be unique",
+			input: func(t *testing.T) string {
+				return edit(t, "KubeadmControlPlane", "demo-control-plane", func(o map[string]any) {
+					cm := m(o, "spec", "kubeadmConfigSpec", "clusterConfiguration", "controllerManager")
+					cm["extraArgs"] = append(cm["extraArgs"].([]any), map[string]any{"name": "cloud-provider", "value": "aws"})
+				})
+			}},
+		// The v1beta2 webhooks only see v1beta1 input through conversion.
+		{name: "v1beta1 KCP with even replicas", stage: stageWebhook, needs: stageConversion, kind: "KubeadmControlPlane", obj: "demo-control-plane",
+			field: "spec.replicas", text: "cannot be an even number when etcd is stacked",
+			input: func(t *testing.T) string { return withV1beta1KCP(t, 2) }},
+		{name: "UPDATE changing AWSCluster region", update: true, stage: stageWebhook, kind: "AWSCluster", obj: "demo",
+			field: "spec.region", text: "field is immutable",
+			input: func(t *testing.T) string {
+				return edit(t, "AWSCluster", "demo", func(o map[string]any) { m(o, "spec")["region"] = "us-west-2" })
+			}},
+		{name: "UPDATE KCP version jump of two minors", update: true, stage: stageWebhook, kind: "KubeadmControlPlane", obj: "demo-control-plane",
+			field: "spec.version", text: "cannot update Kubernetes version from v1.34.2 to v1.36.0",
+			input: func(t *testing.T) string {
+				return edit(t, "KubeadmControlPlane", "demo-control-plane", func(o map[string]any) { m(o, "spec")["version"] = "v1.36.0" })
+			}},
+		{name: "UPDATE AWSMachineTemplate spec", update: true, stage: stageWebhook, kind: "AWSMachineTemplate", obj: "demo-workers-1",
+			field: "spec.template.spec", text: "immutable",
+			input: func(t *testing.T) string {
+				return edit(t, "AWSMachineTemplate", "demo-workers-1", func(o map[string]any) { m(o, "spec", "template", "spec")["instanceType"] = "t3.xlarge" })
+			}},
+	}
 }
 
-func TestWebhookAWSMachineTemplateNonRootVolumeWithoutDeviceName(t *testing.T) {
-	in := edit(t, "AWSMachineTemplate", "demo-workers-1", func(o map[string]any) {
-		vols := m(o, "spec", "template", "spec")["nonRootVolumes"].([]any)
-		delete(vols[0].(map[string]any), "deviceName")
-	})
-	expectOnlyDenial(t, admitStreams(t, in, ""), "AWSMachineTemplate", "demo-workers-1", "CREATE", stageWebhook,
-		"nonRootVolumes", "non root volume should have device name")
+func (f fault) run(t *testing.T, disabled ...string) []*Result {
+	t.Helper()
+	old := ""
+	if f.update {
+		old = fixture(t)
+	}
+	if len(disabled) == 0 {
+		return admitStreams(t, f.input(t), old)
+	}
+	a := *testAdmitter(t)
+	a.opts.disabled = map[string]bool{}
+	for _, d := range disabled {
+		a.opts.disabled[d] = true
+	}
+	docs, err := splitDocuments([]byte(f.input(t)), "input")
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldDocs, err := splitDocuments([]byte(old), "old")
+	if err != nil {
+		t.Fatal(err)
+	}
+	results, err := a.admit(docs, oldDocs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return results
 }
 
-func TestWebhookMachineDeploymentSelectorDoesNotMatchTemplateLabels(t *testing.T) {
-	in := edit(t, "MachineDeployment", "demo-workers", func(o map[string]any) {
-		m(o, "spec", "template", "metadata", "labels")["capi-gitops.io/node-pool"] = "other"
-	})
-	expectOnlyDenial(t, admitStreams(t, in, ""), "MachineDeployment", "demo-workers", "CREATE", stageWebhook,
-		"spec.template.metadata.labels", "must match spec.selector")
+func TestPlantedFaultsAreDenied(t *testing.T) {
+	for _, f := range faults() {
+		t.Run(f.name, func(t *testing.T) {
+			op := "CREATE"
+			if f.update {
+				op = "UPDATE"
+			}
+			expectOnlyDenial(t, f.run(t), f.kind, f.obj, op, f.stage, f.field, f.text)
+		})
+	}
 }
 
-func TestWebhookMachinePoolWithTaints(t *testing.T) {
-	in := edit(t, "MachinePool", "demo-default", func(o map[string]any) {
-		m(o, "spec", "template", "spec")["taints"] = []any{map[string]any{"key": "dedicated", "value": "gpu", "effect": "NoSchedule", "propagation": "Always"}}
-	})
-	expectOnlyDenial(t, admitStreams(t, in, ""), "MachinePool", "demo-default", "CREATE", stageWebhook,
-		"taints", "taints feature for MachinePools is not yet implemented")
+// Each planted fault is caught only because of its stage: switched off (--disable-stages), the fault passes.
+func TestPlantedFaultsNeedTheirStage(t *testing.T) {
+	for _, f := range faults() {
+		t.Run(f.name, func(t *testing.T) {
+			needs := f.needs
+			if needs == "" {
+				needs = f.stage
+			}
+			for _, r := range f.run(t, needs) {
+				if !r.Allowed {
+					t.Errorf("with stage %s off, still denied: %s", needs, dump(r))
+				}
+			}
+		})
+	}
 }
 
-func TestDecodeUnknownField(t *testing.T) {
-	in := edit(t, "KubeadmControlPlane", "demo-control-plane", func(o map[string]any) {
-		m(o, "spec", "machineTemplate", "spec")["infrastructureRefs"] = map[string]any{"name": "x"}
-	})
-	expectOnlyDenial(t, admitStreams(t, in, ""), "KubeadmControlPlane", "demo-control-plane", "CREATE", stageDecode,
-		"spec.machineTemplate.spec.infrastructureRefs", "unknown field")
+// Faults that are faults only on UPDATE: the same objects are admitted on CREATE.
+func TestUpdateFaultsPassOnCreate(t *testing.T) {
+	for _, f := range faults() {
+		if !f.update {
+			continue
+		}
+		t.Run(f.name, func(t *testing.T) {
+			for _, r := range admitStreams(t, f.input(t), "") {
+				if !r.Allowed {
+					t.Errorf("denied on CREATE: %s", dump(r))
+				}
+			}
+		})
+	}
 }
 
-func TestDecodeDuplicateFieldInYAML(t *testing.T) {
-	in := strings.Replace(fixture(t), "  region: us-east-1\n", "  region: us-east-1\n  region: us-east-2\n", 1)
-	expectOnlyDenial(t, admitStreams(t, in, ""), "AWSCluster", "demo", "CREATE", stageDecode, "spec.region", "duplicate field")
-}
-
-func TestDecodeDuplicateFieldInJSON(t *testing.T) {
-	objs := objects(t, fixture(t))
-	lines := strings.Split(strings.TrimSpace(jsonLines(t, objs)), "\n")
-	for i, l := range lines {
-		if strings.Contains(l, `"kind":"MachinePool"`) {
-			lines[i] = strings.Replace(l, `"clusterName":"demo"`, `"clusterName":"demo","clusterName":"demo"`, 1)
+func TestUpdateOneMinorIsAdmitted(t *testing.T) {
+	in := edit(t, "KubeadmControlPlane", "demo-control-plane", func(o map[string]any) { m(o, "spec")["version"] = "v1.35.1" })
+	for _, r := range admitStreams(t, in, fixture(t)) {
+		if !r.Allowed {
+			t.Errorf("denied: %s", dump(r))
 		}
 	}
-	expectOnlyDenial(t, admitStreams(t, strings.Join(lines, "\n"), ""), "MachinePool", "demo-default", "CREATE", stageDecode,
-		"clusterName", "duplicate field")
-}
-
-func TestSchemaEnumViolation(t *testing.T) {
-	in := edit(t, "AWSCluster", "demo", func(o map[string]any) {
-		m(o, "spec", "controlPlaneLoadBalancer")["loadBalancerType"] = "alb-ish"
-	})
-	expectOnlyDenial(t, admitStreams(t, in, ""), "AWSCluster", "demo", "CREATE", stageSchema,
-		"spec.controlPlaneLoadBalancer.loadBalancerType", "Unsupported value")
-}
-
-func TestCELRuleViolation(t *testing.T) {
-	// The list is a map keyed by name and value, so the schema admits it; the CRD's CEL rule does not.
-	in := edit(t, "KubeadmControlPlane", "demo-control-plane", func(o map[string]any) {
-		cm := m(o, "spec", "kubeadmConfigSpec", "clusterConfiguration", "controllerManager")
-		cm["extraArgs"] = append(cm["extraArgs"].([]any), map[string]any{"name": "cloud-provider", "value": "aws"})
-	})
-	expectOnlyDenial(t, admitStreams(t, in, ""), "KubeadmControlPlane", "demo-control-plane", "CREATE", stageCEL,
-		"extraArgs", "extraArgs name must be unique")
 }
 
 // v1beta1KCP is the demo control plane written in CAPI's v1beta1 API.
@@ -326,12 +429,6 @@ func TestConversionV1beta1ToHub(t *testing.T) {
 			t.Errorf("v1beta1 KCP: %s", dump(r))
 		}
 	}
-	// The v1beta2 webhooks only see v1beta1 input through conversion: without it this fault would pass.
-	r := expectOnlyDenial(t, admitStreams(t, withV1beta1KCP(t, 2), ""), "KubeadmControlPlane", "demo-control-plane", "CREATE",
-		stageWebhook, "spec.replicas", "cannot be an even number when etcd is stacked")
-	if r.APIVersion != "controlplane.cluster.x-k8s.io/v1beta1" {
-		t.Errorf("apiVersion %s, want the input's", r.APIVersion)
-	}
 }
 
 func TestUpdateUnchangedIsAdmitted(t *testing.T) {
@@ -342,30 +439,6 @@ func TestUpdateUnchangedIsAdmitted(t *testing.T) {
 		}
 		if r.Stage != stageSkipped && r.Operation != "UPDATE" {
 			t.Errorf("operation %s, want UPDATE: %s", r.Operation, dump(r))
-		}
-	}
-}
-
-func TestUpdateAWSClusterRegionIsImmutable(t *testing.T) {
-	in := edit(t, "AWSCluster", "demo", func(o map[string]any) { m(o, "spec")["region"] = "us-west-2" })
-	expectOnlyDenial(t, admitStreams(t, in, fixture(t)), "AWSCluster", "demo", "UPDATE", stageWebhook, "spec.region", "field is immutable")
-	// The same object on CREATE is fine: only the UPDATE makes it a fault.
-	for _, r := range admitStreams(t, in, "") {
-		if !r.Allowed {
-			t.Errorf("denied on CREATE: %s", dump(r))
-		}
-	}
-}
-
-func TestUpdateKCPVersionJumpOfTwoMinors(t *testing.T) {
-	in := edit(t, "KubeadmControlPlane", "demo-control-plane", func(o map[string]any) { m(o, "spec")["version"] = "v1.36.0" })
-	expectOnlyDenial(t, admitStreams(t, in, fixture(t)), "KubeadmControlPlane", "demo-control-plane", "UPDATE", stageWebhook,
-		"spec.version", "cannot update Kubernetes version from v1.34.2 to v1.36.0")
-	// One minor is allowed.
-	in = edit(t, "KubeadmControlPlane", "demo-control-plane", func(o map[string]any) { m(o, "spec")["version"] = "v1.35.1" })
-	for _, r := range admitStreams(t, in, fixture(t)) {
-		if !r.Allowed {
-			t.Errorf("denied: %s", dump(r))
 		}
 	}
 }

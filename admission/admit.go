@@ -64,6 +64,8 @@ type options struct {
 	clusterAnnotation string
 	fileAnnotation    string
 	workers           int
+	// disabled stages (--disable-stages): to show what each stage catches; never for real checks
+	disabled map[string]bool
 }
 
 // item is one input object going through the stages.
@@ -176,10 +178,14 @@ func (a *admitter) prepare(it *item, old *item) error {
 	}
 	it.ver = ver
 	var msgs []message
+	strict := !a.opts.disabled[stageDecode]
 	for _, d := range it.doc.duplicates {
+		if !strict {
+			break
+		}
 		msgs = append(msgs, message{Field: d, Message: fmt.Sprintf("duplicate field %q", d)})
 	}
-	if a.scheme.Recognizes(it.gvk) {
+	if strict && a.scheme.Recognizes(it.gvk) {
 		typed, _ := a.scheme.New(it.gvk)
 		strictErrs, err := kjson.UnmarshalStrict(it.doc.json, typed, kjson.DisallowDuplicateFields, kjson.DisallowUnknownFields)
 		if err != nil {
@@ -187,7 +193,7 @@ func (a *admitter) prepare(it *item, old *item) error {
 		}
 		msgs = append(msgs, strictMessages(strictErrs)...)
 	}
-	if ver.structural != nil {
+	if strict && ver.structural != nil {
 		cp := kruntime.DeepCopyJSON(u.Object)
 		unknown := pruning.PruneWithOptions(cp, ver.structural, true, structuralschema.UnknownFieldPathOptions{TrackUnknownFieldPaths: true})
 		for _, p := range unknown {
@@ -205,6 +211,11 @@ func (a *admitter) prepare(it *item, old *item) error {
 		oldU = old.u
 	}
 	if ver.structural != nil {
+		// Without strict decoding, unknown fields are dropped as the API server prunes them.
+		pruning.PruneWithOptions(u.Object, ver.structural, true, structuralschema.UnknownFieldPathOptions{})
+	}
+	schemaOn := !a.opts.disabled[stageSchema]
+	if schemaOn && ver.structural != nil {
 		structuraldefaulting.Default(u.Object, ver.structural)
 	}
 	it.u = u
@@ -223,13 +234,13 @@ func (a *admitter) prepare(it *item, old *item) error {
 			celOpts = append(celOpts, cel.WithRatcheting(correlated))
 		}
 	}
-	if len(errs) > 0 {
+	if len(errs) > 0 && schemaOn {
 		it.deny(stageSchema, fieldMessages(errs))
 		return nil
 	}
 
 	// 3. CEL (x-kubernetes-validations), with transition rules on UPDATE.
-	if ver.cel != nil {
+	if ver.cel != nil && !a.opts.disabled[stageCEL] {
 		var oldObj interface{}
 		if oldU != nil {
 			oldObj = oldU.Object
@@ -242,7 +253,7 @@ func (a *admitter) prepare(it *item, old *item) error {
 	}
 
 	// 4. conversion to the hub (storage) version with the upstream conversion functions.
-	hub, err := a.toHub(u, crd)
+	hub, err := a.toHub(u, crd, a.opts.disabled[stageConversion])
 	if err != nil {
 		it.deny(stageConversion, []message{{Message: err.Error()}})
 		return nil
@@ -269,10 +280,13 @@ func (a *admitter) knowsKind(gk schema.GroupKind) bool {
 	return false
 }
 
-func (a *admitter) toHub(u *unstructured.Unstructured, crd *crdInfo) (client.Object, error) {
+func (a *admitter) toHub(u *unstructured.Unstructured, crd *crdInfo, noConversion bool) (client.Object, error) {
 	gvk := u.GroupVersionKind()
 	hubGVK := gvk
 	hubGVK.Version = crd.storage
+	if noConversion {
+		hubGVK = gvk
+	}
 	if !a.scheme.Recognizes(gvk) || !a.scheme.Recognizes(hubGVK) {
 		return nil, fmt.Errorf("no Go type for %s or %s", gvk, hubGVK)
 	}
@@ -430,6 +444,10 @@ func (a *admitter) admit(docs, oldDocs []document) ([]*Result, error) {
 	parallel(len(items), a.opts.workers, func(i int) {
 		it := items[i]
 		if it.done {
+			return
+		}
+		if a.opts.disabled[stageWebhook] {
+			it.res.Stage = stageWebhook
 			return
 		}
 		if err := a.webhooks(mux, it); err != nil {

@@ -175,6 +175,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	clusterAnn := fs.String("cluster-annotation", "capi-gitops.io/cluster", "annotation naming an object's cluster (passed through)")
 	fileAnn := fs.String("file-annotation", "capi-gitops.io/file", "annotation naming an object's source file (passed through; falls back to kustomize's config.kubernetes.io/origin path)")
 	gates := fs.String("feature-gates", "", "extra CAPI/CAPA feature gates, e.g. ClusterTopology=true (MachinePool=true is always set)")
+	disable := fs.String("disable-stages", "", "comma-separated stages to switch off (decode,schema,cel,conversion,webhook), to see what each one catches; not for real checks")
 	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "parallel workers")
 	var help strings.Builder
 	fs.Usage = func() {
@@ -210,7 +211,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if len(dirs) == 0 {
 		return fail(fmt.Errorf("no CRD folder found: give --crds DIR"))
 	}
-	a, err := newAdmitter(dirs, options{clusterAnnotation: *clusterAnn, fileAnnotation: *fileAnn, workers: *workers})
+	disabled := map[string]bool{}
+	for _, s := range strings.Split(*disable, ",") {
+		switch s = strings.TrimSpace(s); s {
+		case "":
+		case stageDecode, stageSchema, stageCEL, stageConversion, stageWebhook:
+			disabled[s] = true
+		default:
+			return fail(fmt.Errorf("--disable-stages: unknown stage %q", s))
+		}
+	}
+	a, err := newAdmitter(dirs, options{clusterAnnotation: *clusterAnn, fileAnnotation: *fileAnn, workers: *workers, disabled: disabled})
 	if err != nil {
 		return fail(err)
 	}

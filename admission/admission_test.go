@@ -195,6 +195,12 @@ func TestCleanRenderIsAdmitted(t *testing.T) {
 			t.Errorf("operation %s: %s", r.Operation, dump(r))
 		}
 		kinds[r.Kind+"/"+r.Stage]++
+		if r.Stage != stageSkipped && !r.validated {
+			t.Errorf("no validating webhook called for %s", dump(r))
+		}
+		if r.Stage != stageSkipped && !r.mutated {
+			t.Logf("no mutating webhook for %s", r.Kind)
+		}
 	}
 	want := map[string]int{
 		"Namespace/skipped": 1, "Cluster/webhook": 1, "KubeadmControlPlane/webhook": 1, "KubeadmConfig/webhook": 1,
@@ -507,5 +513,43 @@ func TestRunExitCodesAndOutput(t *testing.T) {
 	var out bytes.Buffer
 	if code := run([]string{"--help"}, &out, &out); code != 0 || !strings.Contains(out.String(), "Exit status") {
 		t.Errorf("--help: exit %d\n%s", code, out.String())
+	}
+}
+
+// The Cluster webhook reads the ClusterClass through the fake client that holds the input's objects.
+func TestWebhooksReadOtherObjectsOfTheInput(t *testing.T) {
+	a := testAdmitter(t)
+	if err := setFeatureGates("ClusterTopology=true"); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := setFeatureGates("ClusterTopology=false"); err != nil {
+			t.Fatal(err)
+		}
+	}()
+	data, err := os.ReadFile(filepath.Join("testdata", "topology.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs, err := splitDocuments(data, "topology.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	results, err := a.admit(docs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"demo-class": "",
+		"topo":       "ClusterClass demo/demo-class, but this ClusterClass hasn't been successfully reconciled", // found in the input
+		"topo2":      "ClusterClass demo/missing-class, but this ClusterClass does not exist",
+	}
+	for _, r := range results {
+		if !r.Allowed {
+			t.Errorf("denied: %s", dump(r))
+		}
+		if w := want[r.Name]; w != "" && (len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], w)) {
+			t.Errorf("%s: warnings %q, want %q", r.Name, r.Warnings, w)
+		}
 	}
 }

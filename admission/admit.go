@@ -49,6 +49,9 @@ type Result struct {
 	Stage      string    `json:"stage"`
 	Messages   []message `json:"messages"`
 	Warnings   []string  `json:"warnings,omitempty"`
+
+	// webhooks called (mutating, validating): every CAPI/CAPA kind the project generates has a validating one
+	mutated, validated bool
 }
 
 const (
@@ -484,6 +487,7 @@ func (a *admitter) webhooks(mux *http.ServeMux, it *item) error {
 	if err != nil {
 		return err
 	}
+	it.res.mutated = mut.found
 	it.res.Warnings = append(it.res.Warnings, mut.warnings...)
 	if !mut.allowed {
 		it.deny(stageWebhook, mut.messages)
@@ -494,6 +498,7 @@ func (a *admitter) webhooks(mux *http.ServeMux, it *item) error {
 	if err != nil {
 		return err
 	}
+	it.res.validated = val.found
 	it.res.Warnings = append(it.res.Warnings, val.warnings...)
 	if !val.allowed {
 		it.deny(stageWebhook, val.messages)

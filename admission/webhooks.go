@@ -84,6 +84,11 @@ func newWebhookServer(scheme *runtime.Scheme, c client.Client) (*http.ServeMux, 
 		&capawebhooks.AWSClusterRoleIdentity{},
 		&capawebhooks.AWSClusterStaticIdentity{},
 		&capaexpwebhooks.AWSMachinePool{},
+		&capaexpwebhooks.AWSManagedMachinePool{},
+		&capaexpwebhooks.AWSFargateProfile{},
+		&capaexpwebhooks.ROSAMachinePool{},
+		&capaexpwebhooks.ROSANetwork{},
+		&capaexpwebhooks.ROSARoleConfig{},
 	}
 	for _, s := range setups {
 		if err := s.SetupWebhookWithManager(mgr); err != nil {

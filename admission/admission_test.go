@@ -457,6 +457,8 @@ func TestClusterAndFilePassThroughAndSkippedKinds(t *testing.T) {
 	objs = append(objs,
 		map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": "x", "namespace": "demo"}},
 		map[string]any{"apiVersion": "argoproj.io/v1alpha1", "kind": "Application", "metadata": map[string]any{"name": "x"}, "spec": map[string]any{"bogus": 1}},
+		// CAPA EKS: its CRD is loaded, its Go types and webhooks are not in this program
+		map[string]any{"apiVersion": "controlplane.cluster.x-k8s.io/v1beta2", "kind": "AWSManagedControlPlane", "metadata": map[string]any{"name": "eks", "namespace": "demo"}, "spec": map[string]any{}},
 	)
 	results := admitStreams(t, jsonLines(t, objs), "")
 	for _, r := range results {
@@ -467,6 +469,10 @@ func TestClusterAndFilePassThroughAndSkippedKinds(t *testing.T) {
 		case "KubeadmControlPlane":
 			if r.Cluster != "demo" || r.File != "clusters/demo/generated/control-plane.yaml" {
 				t.Errorf("cluster/file not passed through: %s", dump(r))
+			}
+		case "AWSManagedControlPlane":
+			if r.Stage != stageCEL || len(r.Warnings) != 1 {
+				t.Errorf("want CRD stages only, with a warning: %s", dump(r))
 			}
 		case "ConfigMap", "Application", "Namespace":
 			if r.Stage != stageSkipped {

@@ -255,6 +255,15 @@ func (a *admitter) prepare(it *item, old *item) error {
 		}
 	}
 
+	// A CAPI/CAPA kind whose Go types (and webhooks) this program does not include (CAPA EKS, ROSA control planes):
+	// the CRD stages only.
+	if !a.scheme.Recognizes(it.gvk) {
+		it.res.Stage = stageCEL
+		it.res.Warnings = append(it.res.Warnings, "capi-gitops-admission: no upstream Go type or webhook for "+it.gvk.String()+" in this program; checked against the CRD (schema, CEL) only")
+		it.done = true
+		return nil
+	}
+
 	// 4. conversion to the hub (storage) version with the upstream conversion functions.
 	hub, err := a.toHub(u, crd, a.opts.disabled[stageConversion])
 	if err != nil {

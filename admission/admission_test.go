@@ -559,3 +559,21 @@ func TestWebhooksReadOtherObjectsOfTheInput(t *testing.T) {
 		}
 	}
 }
+
+// MachinePool=true is set in-process (CAPA's gates are CAPI's); without it the upstream MachinePool webhook denies.
+func TestMachinePoolFeatureGate(t *testing.T) {
+	testAdmitter(t)
+	if err := setFeatureGates("MachinePool=false"); err != nil {
+		t.Fatal(err)
+	}
+	results := admitStreams(t, fixture(t), "")
+	if err := setFeatureGates(""); err != nil {
+		t.Fatal(err)
+	}
+	expectOnlyDenial(t, results, "MachinePool", "demo-default", "CREATE", stageWebhook, "", "can be set only if the MachinePool feature flag is enabled")
+	for _, r := range admitStreams(t, fixture(t), "") {
+		if !r.Allowed {
+			t.Errorf("denied with the gate on: %s", dump(r))
+		}
+	}
+}

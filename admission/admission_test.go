@@ -571,7 +571,7 @@ func TestMachinePoolFeatureGate(t *testing.T) {
 	if err := setFeatureGates(""); err != nil {
 		t.Fatal(err)
 	}
-	expectOnlyDenial(t, results, "MachinePool", "demo-default", "CREATE", stageWebhook, "", "can be set only if the MachinePool feature flag is enabled")
+	expectOnlyDenial(t, results, "MachinePool", "demo-default", "CREATE", stageWebhook, "spec", "can be set only if the MachinePool feature flag is enabled")
 	for _, r := range admitStreams(t, fixture(t), "") {
 		if !r.Allowed {
 			t.Errorf("denied with the gate on: %s", dump(r))

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
@@ -190,7 +191,14 @@ func statusMessages(s *metav1.Status) []message {
 		}
 	}
 	if len(msgs) == 0 {
-		msgs = append(msgs, message{Message: s.Message})
+		// A webhook that returned a plain error (e.g. an aggregate of one field error): "<path>: <type>: <detail>".
+		f := ""
+		if m := fieldErrorPrefix.FindStringSubmatch(s.Message); m != nil {
+			f = m[1]
+		}
+		msgs = append(msgs, message{Field: f, Message: s.Message})
 	}
 	return msgs
 }
+
+var fieldErrorPrefix = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9_.\[\]-]*): (?:Invalid value|Forbidden|Required value|Unsupported value|Duplicate value|Too long|Too many|Internal error|Not found)`)

@@ -609,3 +609,17 @@ func BenchmarkAdmitFleet(b *testing.B) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// The same object twice in the input (two clusters rendering one name): each copy is admitted on its own; the fake
+// client holds the first.
+func TestDuplicateObjectsInTheInput(t *testing.T) {
+	results := admitStreams(t, fixture(t)+"\n---\n"+fixture(t), "")
+	if len(results) != 26 {
+		t.Fatalf("%d results", len(results))
+	}
+	for _, r := range results {
+		if !r.Allowed {
+			t.Errorf("denied: %s", dump(r))
+		}
+	}
+}

@@ -336,7 +336,7 @@ func originPath(origin string) string {
 	return ""
 }
 
-func parallel(n, workers int, f func(i int)) {
+func parallel(n, workers int, f func(i int), panicked func(i int, r any)) {
 	if workers < 1 {
 		workers = runtime.GOMAXPROCS(0)
 	}
@@ -347,7 +347,15 @@ func parallel(n, workers int, f func(i int)) {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				f(i)
+				func() {
+					// Upstream code that panics on an odd object: a tool error naming the object, not a crash.
+					defer func() {
+						if r := recover(); r != nil {
+							panicked(i, r)
+						}
+					}()
+					f(i)
+				}()
 			}
 		}()
 	}
@@ -388,7 +396,7 @@ func (a *admitter) admit(docs, oldDocs []document) ([]*Result, error) {
 		if err := a.prepare(olds[i], nil); err != nil {
 			setErr(err)
 		}
-	})
+	}, func(i int, r any) { setErr(fmt.Errorf("%s: panic in the upstream code: %v", describe(olds[i].doc), r)) })
 	oldByKey := map[key]*item{}
 	for _, o := range olds {
 		if o.u != nil && o.hub != nil {
@@ -414,15 +422,24 @@ func (a *admitter) admit(docs, oldDocs []document) ([]*Result, error) {
 		if err := a.prepare(it, old); err != nil {
 			setErr(err)
 		}
+	}, func(i int, r any) {
+		setErr(fmt.Errorf("%s: panic in the upstream code: %v", describe(items[i].doc), r))
 	})
 	if firstErr != nil {
 		return nil, firstErr
 	}
 
 	// The fake client holds every object of the input (hub versions) for webhooks that read other objects.
+	// An object given twice (same kind, namespace, name) is held once: the first one.
 	var objs []client.Object
+	held := map[key]bool{}
 	for _, it := range items {
 		if it.hub != nil {
+			k := keyOf(it.u)
+			if held[k] {
+				continue
+			}
+			held[k] = true
 			objs = append(objs, it.hub.DeepCopyObject().(client.Object))
 		}
 	}
@@ -451,7 +468,7 @@ func (a *admitter) admit(docs, oldDocs []document) ([]*Result, error) {
 			return
 		}
 		o.doc.json = rr.patched // reused as the stored form
-	})
+	}, func(i int, r any) { setErr(fmt.Errorf("%s: panic in the upstream code: %v", describe(olds[i].doc), r)) })
 
 	parallel(len(items), a.opts.workers, func(i int) {
 		it := items[i]
@@ -468,6 +485,8 @@ func (a *admitter) admit(docs, oldDocs []document) ([]*Result, error) {
 		if !it.done {
 			it.res.Stage = stageWebhook
 		}
+	}, func(i int, r any) {
+		setErr(fmt.Errorf("%s: panic in the upstream code: %v", describe(items[i].doc), r))
 	})
 	if firstErr != nil {
 		return nil, firstErr
@@ -513,4 +532,13 @@ func (a *admitter) webhooks(mux *http.ServeMux, it *item) error {
 		it.deny(stageWebhook, val.messages)
 	}
 	return nil
+}
+
+// describe names an input object for a tool error.
+func describe(d document) string {
+	u := &unstructured.Unstructured{}
+	if err := u.UnmarshalJSON(d.json); err != nil {
+		return d.source
+	}
+	return fmt.Sprintf("%s: %s %s/%s", d.source, u.GetKind(), u.GetNamespace(), u.GetName())
 }

@@ -1,0 +1,544 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"regexp"
+	"runtime"
+	"strings"
+	"sync"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	structuralschema "k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
+	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/cel"
+	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/cel/model"
+	structuraldefaulting "k8s.io/apiextensions-apiserver/pkg/apiserver/schema/defaulting"
+	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/pruning"
+	apiservervalidation "k8s.io/apiextensions-apiserver/pkg/apiserver/validation"
+	"k8s.io/apimachinery/pkg/api/validation"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	kruntime "k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	celconfig "k8s.io/apiserver/pkg/apis/cel"
+	"k8s.io/apiserver/pkg/cel/common"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/conversion"
+	kjson "sigs.k8s.io/json"
+)
+
+type message struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// Result is one output line.
+type Result struct {
+	APIVersion string    `json:"apiVersion"`
+	Kind       string    `json:"kind"`
+	Namespace  string    `json:"namespace"`
+	Name       string    `json:"name"`
+	Cluster    string    `json:"cluster"`
+	File       string    `json:"file"`
+	Operation  string    `json:"operation"`
+	Allowed    bool      `json:"allowed"`
+	Stage      string    `json:"stage"`
+	Messages   []message `json:"messages"`
+	Warnings   []string  `json:"warnings,omitempty"`
+
+	// webhooks called (mutating, validating): every CAPI/CAPA kind the project generates has a validating one
+	mutated, validated bool
+}
+
+const (
+	stageDecode     = "decode"
+	stageSchema     = "schema"
+	stageCEL        = "cel"
+	stageConversion = "conversion"
+	stageWebhook    = "webhook"
+	stageSkipped    = "skipped"
+)
+
+type options struct {
+	clusterAnnotation string
+	fileAnnotation    string
+	workers           int
+	// disabled stages (--disable-stages): to show what each stage catches; never for real checks
+	disabled map[string]bool
+}
+
+// item is one input object going through the stages.
+type item struct {
+	doc  document
+	gvk  schema.GroupVersionKind
+	u    *unstructured.Unstructured // defaulted, in the request version
+	crd  *crdInfo
+	ver  *crdVersion
+	hub  client.Object // converted to the storage (hub) version; input of the webhooks
+	res  *Result
+	done bool // a stage denied it, or it is skipped
+	old  *item
+	// stored: an object of the previous render (--old), prepared as the API server would have stored it
+	stored bool
+}
+
+type admitter struct {
+	scheme *kruntime.Scheme
+	crds   crdSet
+	opts   options
+}
+
+var quoted = regexp.MustCompile(`"([^"]*)"`)
+
+func strictMessages(errs []error) []message {
+	var msgs []message
+	for _, e := range errs {
+		s := e.Error()
+		f := ""
+		if m := quoted.FindStringSubmatch(s); m != nil {
+			f = m[1]
+		}
+		msgs = append(msgs, message{Field: f, Message: s})
+	}
+	return msgs
+}
+
+func fieldMessages(errs field.ErrorList) []message {
+	var msgs []message
+	for _, e := range errs {
+		msgs = append(msgs, message{Field: e.Field, Message: e.ErrorBody()})
+	}
+	return msgs
+}
+
+func (it *item) deny(stage string, msgs []message) {
+	it.res.Allowed = false
+	it.res.Stage = stage
+	it.res.Messages = append(it.res.Messages, msgs...)
+	it.done = true
+}
+
+// prepare runs decode, schema (defaulting + OpenAPI validation), CEL and conversion for one object.
+// With lenient (old objects of an UPDATE), decoding is not strict and no result is reported.
+func (a *admitter) prepare(it *item, old *item) error {
+	u := &unstructured.Unstructured{}
+	if err := u.UnmarshalJSON(it.doc.json); err != nil {
+		it.res = &Result{Operation: "CREATE", Stage: stageDecode, File: it.doc.source}
+		it.deny(stageDecode, []message{{Message: err.Error()}})
+		return nil
+	}
+	it.gvk = u.GroupVersionKind()
+	ann := u.GetAnnotations()
+	file := ann[a.opts.fileAnnotation]
+	if file == "" {
+		file = originPath(ann["config.kubernetes.io/origin"])
+	}
+	if file == "" && it.doc.source != "-" {
+		file = it.doc.source
+	}
+	it.res = &Result{APIVersion: u.GetAPIVersion(), Kind: u.GetKind(), Namespace: u.GetNamespace(), Name: u.GetName(),
+		Cluster: ann[a.opts.clusterAnnotation], File: file, Operation: "CREATE", Allowed: true, Messages: []message{}}
+	crd := a.crds[it.gvk.GroupKind()]
+	if crd == nil || !strings.HasSuffix(it.gvk.Group, "cluster.x-k8s.io") {
+		if strings.HasSuffix(it.gvk.Group, "cluster.x-k8s.io") && a.knowsKind(it.gvk.GroupKind()) {
+			return fmt.Errorf("no CRD loaded for %s (give --crds)", it.gvk.GroupKind())
+		}
+		it.res.Stage = stageSkipped
+		it.done = true
+		return nil
+	}
+	it.crd = crd
+	if crd.namespaced && u.GetNamespace() == "" {
+		u.SetNamespace("default")
+		it.res.Namespace = "default"
+	}
+	if it.stored {
+		// As the API server stores it: a resource version and a UID.
+		u.SetResourceVersion("1")
+		u.SetUID(types.UID("capi-gitops-admission-" + u.GetNamespace() + "-" + u.GetName()))
+	}
+	if old != nil {
+		it.res.Operation = "UPDATE"
+		it.old = old
+		// CRDs allow unconditional updates: the API server takes the stored object's resource version and identity.
+		if old.u != nil {
+			u.SetResourceVersion(old.u.GetResourceVersion())
+			u.SetUID(old.u.GetUID())
+			u.SetCreationTimestamp(old.u.GetCreationTimestamp())
+		}
+	}
+
+	// 1. decode: the version must be served; strict decoding into the upstream Go type (unknown and duplicate
+	// fields), plus the fields the CRD schema would prune.
+	ver := crd.versions[it.gvk.Version]
+	if ver == nil || !ver.served {
+		it.deny(stageDecode, []message{{Field: "apiVersion", Message: fmt.Sprintf("no matches for kind %q in version %q", it.gvk.Kind, it.gvk.GroupVersion())}})
+		return nil
+	}
+	it.ver = ver
+	var msgs []message
+	strict := !a.opts.disabled[stageDecode]
+	for _, d := range it.doc.duplicates {
+		if !strict {
+			break
+		}
+		msgs = append(msgs, message{Field: d, Message: fmt.Sprintf("duplicate field %q", d)})
+	}
+	if strict && a.scheme.Recognizes(it.gvk) {
+		typed, _ := a.scheme.New(it.gvk)
+		strictErrs, err := kjson.UnmarshalStrict(it.doc.json, typed, kjson.DisallowDuplicateFields, kjson.DisallowUnknownFields)
+		if err != nil {
+			msgs = append(msgs, message{Message: err.Error()})
+		}
+		msgs = append(msgs, strictMessages(strictErrs)...)
+	}
+	if strict && ver.structural != nil {
+		cp := kruntime.DeepCopyJSON(u.Object)
+		unknown := pruning.PruneWithOptions(cp, ver.structural, true, structuralschema.UnknownFieldPathOptions{TrackUnknownFieldPaths: true})
+		for _, p := range unknown {
+			msgs = appendUnique(msgs, message{Field: p, Message: fmt.Sprintf("unknown field %q", p)})
+		}
+	}
+	if len(msgs) > 0 {
+		it.deny(stageDecode, msgs)
+		return nil
+	}
+
+	// 2. schema: structural defaulting, then metadata and OpenAPI schema validation (ratcheting on UPDATE).
+	var oldU *unstructured.Unstructured
+	if old != nil && old.u != nil && old.gvk.Version == it.gvk.Version {
+		oldU = old.u
+	}
+	if ver.structural != nil {
+		// Without strict decoding, unknown fields are dropped as the API server prunes them.
+		pruning.PruneWithOptions(u.Object, ver.structural, true, structuralschema.UnknownFieldPathOptions{})
+	}
+	schemaOn := !a.opts.disabled[stageSchema]
+	if schemaOn && ver.structural != nil {
+		structuraldefaulting.Default(u.Object, ver.structural)
+	}
+	it.u = u
+	var errs field.ErrorList
+	var celOpts []cel.Option
+	if oldU == nil {
+		errs = append(errs, validation.ValidateObjectMetaAccessor(u, crd.namespaced, validation.NameIsDNSSubdomain, field.NewPath("metadata"))...)
+		if ver.validator != nil {
+			errs = append(errs, apiservervalidation.ValidateCustomResource(nil, u.Object, ver.validator)...)
+		}
+	} else {
+		errs = append(errs, validation.ValidateObjectMetaAccessorUpdate(u, oldU, field.NewPath("metadata"))...)
+		if ver.validator != nil {
+			correlated := common.NewCorrelatedObject(u.Object, oldU.Object, &model.Structural{Structural: ver.structural})
+			errs = append(errs, apiservervalidation.ValidateCustomResourceUpdate(nil, u.Object, oldU.Object, ver.validator, apiservervalidation.WithRatcheting(correlated))...)
+			celOpts = append(celOpts, cel.WithRatcheting(correlated))
+		}
+	}
+	if len(errs) > 0 && schemaOn {
+		it.deny(stageSchema, fieldMessages(errs))
+		return nil
+	}
+
+	// 3. CEL (x-kubernetes-validations), with transition rules on UPDATE.
+	if ver.cel != nil && !a.opts.disabled[stageCEL] {
+		var oldObj interface{}
+		if oldU != nil {
+			oldObj = oldU.Object
+		}
+		celErrs, _ := ver.cel.Validate(context.Background(), nil, ver.structural, u.Object, oldObj, celconfig.RuntimeCELCostBudget, celOpts...)
+		if len(celErrs) > 0 {
+			it.deny(stageCEL, fieldMessages(celErrs))
+			return nil
+		}
+	}
+
+	// A CAPI/CAPA kind whose Go types (and webhooks) this program does not include (CAPA EKS, ROSA control planes):
+	// the CRD stages only.
+	if !a.scheme.Recognizes(it.gvk) {
+		it.res.Stage = stageCEL
+		it.res.Warnings = append(it.res.Warnings, "capi-gitops-admission: no upstream Go type or webhook for "+it.gvk.String()+" in this program; checked against the CRD (schema, CEL) only")
+		it.done = true
+		return nil
+	}
+
+	// 4. conversion to the hub (storage) version with the upstream conversion functions.
+	hub, err := a.toHub(u, crd, a.opts.disabled[stageConversion])
+	if err != nil {
+		it.deny(stageConversion, []message{{Message: err.Error()}})
+		return nil
+	}
+	it.hub = hub
+	return nil
+}
+
+func appendUnique(msgs []message, m message) []message {
+	for _, x := range msgs {
+		if x.Field == m.Field {
+			return msgs
+		}
+	}
+	return append(msgs, m)
+}
+
+func (a *admitter) knowsKind(gk schema.GroupKind) bool {
+	for gvk := range a.scheme.AllKnownTypes() {
+		if gvk.GroupKind() == gk {
+			return true
+		}
+	}
+	return false
+}
+
+func (a *admitter) toHub(u *unstructured.Unstructured, crd *crdInfo, noConversion bool) (client.Object, error) {
+	gvk := u.GroupVersionKind()
+	hubGVK := gvk
+	hubGVK.Version = crd.storage
+	if noConversion {
+		hubGVK = gvk
+	}
+	if !a.scheme.Recognizes(gvk) || !a.scheme.Recognizes(hubGVK) {
+		return nil, fmt.Errorf("no Go type for %s or %s", gvk, hubGVK)
+	}
+	typed, _ := a.scheme.New(gvk)
+	if err := kruntime.DefaultUnstructuredConverter.FromUnstructured(u.Object, typed); err != nil {
+		return nil, err
+	}
+	if gvk.Version == hubGVK.Version {
+		typed.GetObjectKind().SetGroupVersionKind(gvk)
+		return typed.(client.Object), nil
+	}
+	src, ok := typed.(conversion.Convertible)
+	if !ok {
+		return nil, fmt.Errorf("%s has no conversion to %s", gvk, hubGVK.Version)
+	}
+	h, _ := a.scheme.New(hubGVK)
+	hub, ok := h.(conversion.Hub)
+	if !ok {
+		return nil, fmt.Errorf("%s is not a conversion hub", hubGVK)
+	}
+	if err := src.ConvertTo(hub); err != nil {
+		return nil, err
+	}
+	hub.GetObjectKind().SetGroupVersionKind(hubGVK)
+	return hub.(client.Object), nil
+}
+
+// originPath reads the path of kustomize's config.kubernetes.io/origin annotation.
+func originPath(origin string) string {
+	for _, line := range strings.Split(origin, "\n") {
+		if strings.HasPrefix(line, "path:") {
+			return strings.Trim(strings.TrimSpace(strings.TrimPrefix(line, "path:")), `"'`)
+		}
+	}
+	return ""
+}
+
+func parallel(n, workers int, f func(i int), panicked func(i int, r any)) {
+	if workers < 1 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				func() {
+					// Upstream code that panics on an odd object: a tool error naming the object, not a crash.
+					defer func() {
+						if r := recover(); r != nil {
+							panicked(i, r)
+						}
+					}()
+					f(i)
+				}()
+			}
+		}()
+	}
+	for i := 0; i < n; i++ {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+}
+
+type key struct {
+	gk        schema.GroupKind
+	namespace string
+	name      string
+}
+
+func keyOf(u *unstructured.Unstructured) key {
+	return key{gk: u.GroupVersionKind().GroupKind(), namespace: u.GetNamespace(), name: u.GetName()}
+}
+
+// admit runs every stage on docs (with the matching objects of oldDocs as UPDATE) and returns one result per doc.
+func (a *admitter) admit(docs, oldDocs []document) ([]*Result, error) {
+	// The previous render: decoded leniently, defaulted, converted and mutated as when it was created.
+	olds := make([]*item, len(oldDocs))
+	for i := range oldDocs {
+		olds[i] = &item{doc: oldDocs[i], stored: true}
+	}
+	var firstErr error
+	var mu sync.Mutex
+	setErr := func(err error) {
+		mu.Lock()
+		if firstErr == nil {
+			firstErr = err
+		}
+		mu.Unlock()
+	}
+	parallel(len(olds), a.opts.workers, func(i int) {
+		if err := a.prepare(olds[i], nil); err != nil {
+			setErr(err)
+		}
+	}, func(i int, r any) { setErr(fmt.Errorf("%s: panic in the upstream code: %v", describe(olds[i].doc), r)) })
+	oldByKey := map[key]*item{}
+	for _, o := range olds {
+		if o.u != nil && o.hub != nil {
+			oldByKey[keyOf(o.u)] = o
+		}
+	}
+
+	items := make([]*item, len(docs))
+	for i := range docs {
+		items[i] = &item{doc: docs[i]}
+	}
+	parallel(len(items), a.opts.workers, func(i int) {
+		it := items[i]
+		var old *item
+		if u := (&unstructured.Unstructured{}); u.UnmarshalJSON(it.doc.json) == nil {
+			if u.GetNamespace() == "" {
+				if crd := a.crds[u.GroupVersionKind().GroupKind()]; crd != nil && crd.namespaced {
+					u.SetNamespace("default")
+				}
+			}
+			old = oldByKey[keyOf(u)]
+		}
+		if err := a.prepare(it, old); err != nil {
+			setErr(err)
+		}
+	}, func(i int, r any) {
+		setErr(fmt.Errorf("%s: panic in the upstream code: %v", describe(items[i].doc), r))
+	})
+	if firstErr != nil {
+		return nil, firstErr
+	}
+
+	// The fake client holds every object of the input (hub versions) for webhooks that read other objects.
+	// An object given twice (same kind, namespace, name) is held once: the first one.
+	var objs []client.Object
+	held := map[key]bool{}
+	for _, it := range items {
+		if it.hub != nil {
+			k := keyOf(it.u)
+			if held[k] {
+				continue
+			}
+			held[k] = true
+			objs = append(objs, it.hub.DeepCopyObject().(client.Object))
+		}
+	}
+	c := fake.NewClientBuilder().WithScheme(a.scheme).WithObjects(objs...).Build()
+	mux, err := newWebhookServer(a.scheme, c)
+	if err != nil {
+		return nil, err
+	}
+
+	// Old objects as stored: through the mutating webhook of a CREATE.
+	parallel(len(olds), a.opts.workers, func(i int) {
+		o := olds[i]
+		if o.hub == nil {
+			return
+		}
+		raw, err := json.Marshal(o.hub)
+		if err != nil {
+			setErr(err)
+			return
+		}
+		rr, err := callWebhook(mux, webhookPath("mutate", o.hub.GetObjectKind().GroupVersionKind()), review{
+			gvk: o.hub.GetObjectKind().GroupVersionKind(), requestGVK: o.gvk, plural: o.crd.plural,
+			namespace: o.hub.GetNamespace(), name: o.hub.GetName(), operation: admissionv1.Create, object: raw})
+		if err != nil {
+			setErr(err)
+			return
+		}
+		o.doc.json = rr.patched // reused as the stored form
+	}, func(i int, r any) { setErr(fmt.Errorf("%s: panic in the upstream code: %v", describe(olds[i].doc), r)) })
+
+	parallel(len(items), a.opts.workers, func(i int) {
+		it := items[i]
+		if it.done {
+			return
+		}
+		if a.opts.disabled[stageWebhook] {
+			it.res.Stage = stageWebhook
+			return
+		}
+		if err := a.webhooks(mux, it); err != nil {
+			setErr(err)
+		}
+		if !it.done {
+			it.res.Stage = stageWebhook
+		}
+	}, func(i int, r any) {
+		setErr(fmt.Errorf("%s: panic in the upstream code: %v", describe(items[i].doc), r))
+	})
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	out := make([]*Result, len(items))
+	for i, it := range items {
+		out[i] = it.res
+	}
+	return out, nil
+}
+
+// webhooks calls the mutating then the validating webhook of the object's hub version.
+func (a *admitter) webhooks(mux *http.ServeMux, it *item) error {
+	obj, err := json.Marshal(it.hub)
+	if err != nil {
+		return err
+	}
+	gvk := it.hub.GetObjectKind().GroupVersionKind()
+	r := review{gvk: gvk, requestGVK: it.gvk, plural: it.crd.plural, namespace: it.hub.GetNamespace(),
+		name: it.hub.GetName(), operation: admissionv1.Create, object: obj}
+	if it.old != nil {
+		r.operation = admissionv1.Update
+		r.oldObject = it.old.doc.json
+	}
+	mut, err := callWebhook(mux, webhookPath("mutate", gvk), r)
+	if err != nil {
+		return err
+	}
+	it.res.mutated = mut.found
+	it.res.Warnings = append(it.res.Warnings, mut.warnings...)
+	if !mut.allowed {
+		it.deny(stageWebhook, mut.messages)
+		return nil
+	}
+	r.object = mut.patched
+	val, err := callWebhook(mux, webhookPath("validate", gvk), r)
+	if err != nil {
+		return err
+	}
+	it.res.validated = val.found
+	it.res.Warnings = append(it.res.Warnings, val.warnings...)
+	if !val.allowed {
+		it.deny(stageWebhook, val.messages)
+	}
+	return nil
+}
+
+// describe names an input object for a tool error.
+func describe(d document) string {
+	u := &unstructured.Unstructured{}
+	if err := u.UnmarshalJSON(d.json); err != nil {
+		return d.source
+	}
+	return fmt.Sprintf("%s: %s %s/%s", d.source, u.GetKind(), u.GetNamespace(), u.GetName())
+}

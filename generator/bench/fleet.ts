@@ -7,8 +7,8 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { specFile } from "../src/plan/cluster.js";
-import { applyDefaults, type SpecInput } from "../src/spec/parse.js";
-import { knownRegions, zonesOf } from "../src/spec/regions.js";
+import { applyDefaults, type SpecInput } from "../src/cluster-spec/parse.js";
+import { knownRegions, zonesOf } from "../src/cluster-spec/regions.js";
 
 export const CONFIG_TEXT = `apiVersion: capi-gitops.io/v1alpha1
 kind: RepositoryConfig

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { planRepo } from "../src/plan/repo.js";
 import { specFile } from "../src/plan/cluster.js";
 import { planSync } from "../src/plan/sync.js";
-import { parseRepoConfig } from "../src/spec/config.js";
+import { parseRepoConfig } from "../src/cluster-spec/config.js";
 import { FIXTURES, fixtureSpecs, YAML11_FIXTURES } from "./helpers.js";
 
 describe("golden tree", () => {

@@ -4,8 +4,8 @@ import { readFileSync, readdirSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseSpecText } from "../src/spec/parse.js";
-import type { ClusterSpec } from "../src/spec/types.js";
+import { parseSpecText } from "../src/cluster-spec/parse.js";
+import type { ClusterSpec } from "../src/cluster-spec/types.js";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const FIXTURES = path.join(ROOT, "generator", "test", "fixtures", "specs");

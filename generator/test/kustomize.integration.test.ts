@@ -5,7 +5,7 @@ import { writeTree } from "../src/repo/write.js";
 import { kustomizeBuild } from "../src/tools/kustomize.js";
 import { checkReferences } from "../src/validate/references.js";
 import { parseYamlStream } from "../src/yaml.js";
-import type { ClusterSpec } from "../src/spec/types.js";
+import type { ClusterSpec } from "../src/cluster-spec/types.js";
 import { specFile } from "../src/plan/cluster.js";
 import { fixtureSpecs, tempDir, YAML11_FIXTURES } from "./helpers.js";
 

@@ -4,10 +4,10 @@ import { PROFILE_PATCHES, profileTargetsHashedKind } from "../src/plan/base.js";
 import { planCluster, spread, subnets } from "../src/plan/cluster.js";
 import { mergeOutputs, owned } from "../src/plan/files.js";
 import { planRepo } from "../src/plan/repo.js";
-import { parseSpecObject } from "../src/spec/parse.js";
-import { REGION_AZ_LETTERS, zoneSlot } from "../src/spec/regions.js";
-import type { ClusterSpec } from "../src/spec/types.js";
-import { PROFILES } from "../src/spec/types.js";
+import { parseSpecObject } from "../src/cluster-spec/parse.js";
+import { REGION_AZ_LETTERS, zoneSlot } from "../src/cluster-spec/regions.js";
+import type { ClusterSpec } from "../src/cluster-spec/types.js";
+import { PROFILES } from "../src/cluster-spec/types.js";
 import { fixtureSpecs } from "./helpers.js";
 
 const spec = (o: Record<string, unknown> = {}): ClusterSpec => {

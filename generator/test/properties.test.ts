@@ -14,9 +14,9 @@ import { parsePoolFlag, resolveNewSpec, type NewClusterFlags } from "../src/comm
 import { planCluster, specFile } from "../src/plan/cluster.js";
 import { planRepo } from "../src/plan/repo.js";
 import { writeTree } from "../src/repo/write.js";
-import { parseRepoConfig } from "../src/spec/config.js";
-import { parseSpecObject, parseSpecText, type ParseResult } from "../src/spec/parse.js";
-import { knownRegions, zonesOf } from "../src/spec/regions.js";
+import { parseRepoConfig } from "../src/cluster-spec/config.js";
+import { parseSpecObject, parseSpecText, type ParseResult } from "../src/cluster-spec/parse.js";
+import { knownRegions, zonesOf } from "../src/cluster-spec/regions.js";
 import { kustomizeBuild } from "../src/tools/kustomize.js";
 import { checkReferences } from "../src/validate/references.js";
 import type { RenderedCluster, RenderedObject } from "../src/validate/render.js";

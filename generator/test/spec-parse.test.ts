@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { parseSpecObject, parseSpecText, checkVersion, labelKeyProblem } from "../src/spec/parse.js";
-import { defaultZones, regionOfZone } from "../src/spec/regions.js";
-import { reservedNamespaces } from "../src/spec/reserved.js";
+import { parseSpecObject, parseSpecText, checkVersion, labelKeyProblem } from "../src/cluster-spec/parse.js";
+import { defaultZones, regionOfZone } from "../src/cluster-spec/regions.js";
+import { reservedNamespaces } from "../src/cluster-spec/reserved.js";
 import { PROVIDERS } from "../src/plan/providers.js";
 import { fleetFindings } from "../src/repo/load.js";
 

@@ -6,7 +6,7 @@ import { generateCommand } from "../src/commands/generate.js";
 import { newClusterCommand } from "../src/commands/new-cluster.js";
 import { validateCommand } from "../src/commands/validate.js";
 import { argoObjects, fluxObjects } from "../src/plan/sync.js";
-import { parseRepoConfig, type RepoConfig } from "../src/spec/config.js";
+import { parseRepoConfig, type RepoConfig } from "../src/cluster-spec/config.js";
 import { kustomizeBuild } from "../src/tools/kustomize.js";
 import { parseYamlStream } from "../src/yaml.js";
 import { generatedApplications } from "../src/validate/sync-check.js";

@@ -6,7 +6,7 @@ import { clusterDir, SPEC_SCHEMA_PATH } from "../plan/cluster.js";
 import { CONFIG_SCHEMA_PATH, planRepo } from "../plan/repo.js";
 import { SYNC_DIR } from "../plan/sync.js";
 import { PROVIDERS_DIR } from "../plan/providers.js";
-import { PROFILES } from "../spec/types.js";
+import { PROFILES } from "../cluster-spec/types.js";
 import { loadRepo } from "../repo/load.js";
 import { writeTree, type WriteResult } from "../repo/write.js";
 import { withRepoLock } from "../repo/lock.js";

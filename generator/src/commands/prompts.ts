@@ -1,8 +1,8 @@
 /** Interactive prompts for `new-cluster` on a terminal: asks only for what the flags left out. */
 import { checkbox, input, number, select } from "@inquirer/prompts";
-import { DNS_LABEL } from "../spec/schema.js";
-import { defaultZones, knownRegions, zonesOf } from "../spec/regions.js";
-import { DEFAULTS, LIMITS, PROFILE_DEFAULTS, PROFILES, type Profile, WORKER_KINDS } from "../spec/types.js";
+import { DNS_LABEL } from "../cluster-spec/schema.js";
+import { defaultZones, knownRegions, zonesOf } from "../cluster-spec/regions.js";
+import { DEFAULTS, LIMITS, PROFILE_DEFAULTS, PROFILES, type Profile, WORKER_KINDS } from "../cluster-spec/types.js";
 import type { NewClusterFlags } from "./new-cluster.js";
 
 export async function promptForMissing(flags: NewClusterFlags): Promise<NewClusterFlags> {

@@ -12,7 +12,7 @@ import { clusterDir } from "../plan/cluster.js";
 import { planSync, SYNC_DIR } from "../plan/sync.js";
 import { exists, loadRepo, readSpec } from "../repo/load.js";
 import { inside, writeTree } from "../repo/write.js";
-import { DNS_LABEL } from "../spec/schema.js";
+import { DNS_LABEL } from "../cluster-spec/schema.js";
 import { onBranch, preflight } from "./branch.js";
 import { withRepoLock } from "../repo/lock.js";
 

@@ -13,7 +13,7 @@ import {
 } from "./capi.js";
 import { type OutputFile, owned } from "./files.js";
 import { COMPONENT, KUSTOMIZATION, type Patch, patch, set } from "./kustomize-objects.js";
-import type { Profile } from "../spec/types.js";
+import type { Profile } from "../cluster-spec/types.js";
 
 export const BASE_DIRS = {
   cluster: "base/cluster",

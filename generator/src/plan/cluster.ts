@@ -1,8 +1,8 @@
 /** One cluster's overlay: clusters/<name>/generated/** (owned) and clusters/<name>/kustomization.yaml (scaffold). */
 import path from "node:path";
-import type { ClusterSpec, NodePoolSpec } from "../spec/types.js";
-import { subnetOf, checkIpv4Cidr } from "../spec/cidr.js";
-import { ZONE_SLOTS, zoneSlot } from "../spec/regions.js";
+import type { ClusterSpec, NodePoolSpec } from "../cluster-spec/types.js";
+import { subnetOf, checkIpv4Cidr } from "../cluster-spec/cidr.js";
+import { ZONE_SLOTS, zoneSlot } from "../cluster-spec/regions.js";
 import { PlanError } from "../errors.js";
 import { toYaml } from "../yaml.js";
 import { AUTOSCALER, GROUP, type K8sObject, LABEL, PLACEHOLDER, POOL_REFERENCES, syncSafe } from "./capi.js";
@@ -66,7 +66,7 @@ const sizeAnnotations = (min: number, max: number): PatchOp[] => [
   set(ptr("metadata", "annotations", AUTOSCALER.min), String(min)),
   set(ptr("metadata", "annotations", AUTOSCALER.max), String(max)),
 ];
-/** The kubelet argument that sets a pool's node labels (spec/parse.ts checks its length). */
+/** The kubelet argument that sets a pool's node labels (cluster-spec/parse.ts checks its length). */
 export const nodeLabelArgs = (labels: Record<string, string>) => {
   const entries = Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : 1));
   return entries.length ? [{ name: "node-labels", value: entries.map(([k, v]) => `${k}=${v}`).join(",") }] : [];

@@ -1,9 +1,9 @@
 /** The pure middle: the repository model in, every planned file out. No fs, no processes, no git. */
-import { type RepoConfig, repoConfigSchema } from "../spec/config.js";
+import { type RepoConfig, repoConfigSchema } from "../cluster-spec/config.js";
 
 export const CONFIG_SCHEMA_PATH = "schemas/repo-config.schema.json";
-import type { ClusterSpec } from "../spec/types.js";
-import { clusterSpecSchema } from "../spec/schema.js";
+import type { ClusterSpec } from "../cluster-spec/types.js";
+import { clusterSpecSchema } from "../cluster-spec/schema.js";
 import { planBase, planOverlays } from "./base.js";
 import { planCluster, SPEC_SCHEMA_PATH } from "./cluster.js";
 import { planSync } from "./sync.js";

@@ -6,8 +6,8 @@
  * - every generated object carries Prune=false,Delete=false (Argo CD) and prune: disabled (Flux) — see capi.ts;
  * - server-side apply; autoscaled replicas are ignored (Argo CD ignoreDifferences + RespectIgnoreDifferences).
  */
-import type { RepoConfig } from "../spec/config.js";
-import type { ClusterSpec } from "../spec/types.js";
+import type { RepoConfig } from "../cluster-spec/config.js";
+import type { ClusterSpec } from "../cluster-spec/types.js";
 import { toYaml } from "../yaml.js";
 import { GROUP } from "./capi.js";
 import { clusterDir } from "./cluster.js";

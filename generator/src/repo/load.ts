@@ -3,11 +3,11 @@ import { lstat, readdir, readFile, readlink, realpath } from "node:fs/promises";
 import path from "node:path";
 import type { Finding } from "../findings.js";
 import { clusterDir, SPEC_FILE } from "../plan/cluster.js";
-import { parseSpecText } from "../spec/parse.js";
-import type { ClusterSpec } from "../spec/types.js";
-import { CONFIG_FILE, parseRepoConfig, type RepoConfig } from "../spec/config.js";
-import { LIMITS } from "../spec/types.js";
-import { reservedNamespaceProblem, reservedNamespaces } from "../spec/reserved.js";
+import { parseSpecText } from "../cluster-spec/parse.js";
+import type { ClusterSpec } from "../cluster-spec/types.js";
+import { CONFIG_FILE, parseRepoConfig, type RepoConfig } from "../cluster-spec/config.js";
+import { LIMITS } from "../cluster-spec/types.js";
+import { reservedNamespaceProblem, reservedNamespaces } from "../cluster-spec/reserved.js";
 import { findSecrets } from "../validate/secrets.js";
 
 export interface LoadedRepo {

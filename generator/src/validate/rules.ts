@@ -6,9 +6,9 @@
 import { isIPv6 } from "node:net";
 import semver from "semver";
 import type { Finding, Severity } from "../findings.js";
-import { checkIpv4Cidr, cidrsOverlap } from "../spec/cidr.js";
-import { MAX_KUBELET_SKEW, checkVersion } from "../spec/parse.js";
-import { knownRegions, zonesOf } from "../spec/regions.js";
+import { checkIpv4Cidr, cidrsOverlap } from "../cluster-spec/cidr.js";
+import { MAX_KUBELET_SKEW, checkVersion } from "../cluster-spec/parse.js";
+import { knownRegions, zonesOf } from "../cluster-spec/regions.js";
 import { checkReferences, show } from "./references.js";
 import { findSecrets } from "./secrets.js";
 import type { RenderedCluster, RenderedObject } from "./render.js";

@@ -61,6 +61,10 @@ cluster: delete only the Cluster object; CAPI tears the rest down in order. Argo
 cluster's objects because a directory went away (preserveResourcesOnDeletion / deletionPolicy Orphan, and every
 object is annotated Prune=false,Delete=false / prune: disabled).
 
+Refuses (exit 1, nothing changed) when clusters/<name>/ holds uncommitted changes or untracked files, or the
+repository is not a git repository, unless --force.
+
+  --force           remove it even so (what Git does not hold is lost)
   --branch          commit the removal on branch remove-cluster/<name> (refuses with staged changes or an existing branch)
   --push [remote]   push that branch (default remote: origin); implies --branch
   --repo <dir>      repository root (default: current directory)`,
@@ -134,7 +138,7 @@ const OPTIONS: Record<string, ParseArgsConfig["options"]> = {
     push: { type: "string" },
   },
   generate: { ...COMMON },
-  "remove-cluster": { ...COMMON, name: { type: "string" }, branch: { type: "boolean" }, push: { type: "string" } },
+  "remove-cluster": { ...COMMON, name: { type: "string" }, branch: { type: "boolean" }, push: { type: "string" }, force: { type: "boolean" } },
   validate: { ...COMMON, format: { type: "string" }, "skip-cel": { type: "boolean" }, "changed-since": { type: "string" }, shard: { type: "string" } },
   diff: { ...COMMON, base: { type: "string" }, format: { type: "string" } },
   setup: { ...COMMON, force: { type: "boolean" } },
@@ -186,7 +190,7 @@ async function main(argv: string[]): Promise<void> {
     case "setup":
       return (await import("./commands/setup.js")).setupCommand({ log: out, force: Boolean(values.force) });
     case "remove-cluster":
-      return (await import("./commands/remove-cluster.js")).removeClusterCommand({ cwd, log: out, name: s("name"), branch: Boolean(values.branch) || values.push !== undefined, push: s("push") });
+      return (await import("./commands/remove-cluster.js")).removeClusterCommand({ cwd, log: out, name: s("name"), force: Boolean(values.force), branch: Boolean(values.branch) || values.push !== undefined, push: s("push") });
     case "generate":
       return void (await (await import("./commands/generate.js")).generateCommand({ cwd, log: out }));
     case "validate": {

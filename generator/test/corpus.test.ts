@@ -362,7 +362,7 @@ const CASES: Case[] = [
   { surface: "environment", name: "validate --changed-since a ref that does not exist", setup: gitInit(), args: ["validate", "--skip-cel", "--changed-since", "no-such-ref"], exit: 2, says: ["--changed-since", "no-such-ref"] },
   { surface: "environment", name: "new-cluster into a read-only clusters/", setup: readOnly("clusters"), skip: needsReadOnly, args: ["new-cluster", ...X, "--yes"], exit: 2, says: ["clusters", /read-only|not writable|permission/i] },
   { surface: "environment", name: "generate into a read-only clusters/", setup: all(specEdit("instanceType: t3.large\nnodePools", "instanceType: m6i.large\nnodePools"), readOnly("clusters")), skip: needsReadOnly, args: ["generate"], exit: 2, says: ["clusters/demo", /read-only|not writable|permission/i] },
-  { surface: "environment", name: "remove-cluster in a read-only clusters/", setup: readOnly("clusters"), skip: needsReadOnly, args: ["remove-cluster", "--name", "demo"], exit: 2, says: ["clusters", /read-only|not writable|permission/i] },
+  { surface: "environment", name: "remove-cluster in a read-only clusters/", setup: readOnly("clusters"), skip: needsReadOnly, args: ["remove-cluster", "--name", "demo", "--force"], exit: 2, says: ["clusters", /read-only|not writable|permission/i] },
 ];
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -22,6 +22,9 @@ export async function preflight(cwd: string, req: BranchRequest): Promise<void> 
   const staged = await git.stagedPaths(cwd);
   if (staged.length)
     problems.push(refuse("--branch", `unrelated staged changes (${staged.slice(0, 5).join(", ")}${staged.length > 5 ? ", …" : ""}); commit or unstage them first, so the branch holds only this change`));
+  const who = await git.identityProblem(cwd);
+  if (who)
+    problems.push(refuse("--branch", `git cannot commit without an identity (${who}); set it with git config user.name "Your Name" and git config user.email you@example.com, then run again`));
   if (await git.branchExists(cwd, req.branch)) problems.push(refuse("--branch", `branch ${req.branch} already exists; delete it or pick another name`));
   if (req.push !== undefined && !(await git.remoteExists(cwd, req.push))) problems.push(refuse("--push", `no git remote named "${req.push}"`));
   if (problems.length) throw new InvalidInputError(problems, "git refuses; nothing was written");

@@ -15,12 +15,15 @@ import { inside, writeTree } from "../repo/write.js";
 import { DNS_LABEL } from "../spec/schema.js";
 import { onBranch, preflight } from "./branch.js";
 import { withRepoLock } from "../repo/lock.js";
+import * as git from "../tools/git.js";
 
 export interface RemoveClusterOptions {
   cwd: string;
   name?: string;
   branch?: boolean;
   push?: string;
+  /** Remove it even with uncommitted changes or untracked files in it (they are lost). */
+  force?: boolean;
   log: (line: string) => void;
 }
 
@@ -32,6 +35,17 @@ export async function removeClusterCommand(opts: RemoveClusterOptions): Promise<
   const abs = inside(opts.cwd, dir);
   if (!(await exists(abs)))
     throw new InvalidInputError([{ path: "--name", rule: "cluster-exists", severity: "error", message: `no cluster at ${dir}` }], "nothing was removed");
+  // What Git does not hold would be lost for good: refuse unless --force.
+  if (!opts.force) {
+    if (!(await git.isRepository(opts.cwd)))
+      throw new InvalidInputError([{ path: "--name", rule: "uncommitted", severity: "error", message: `${opts.cwd} is not a git repository, so ${dir}/ exists nowhere else; copy what you need, then run again with --force` }], "nothing was removed");
+    const lost = await git.uncommittedPaths(opts.cwd, dir);
+    if (lost.length)
+      throw new InvalidInputError(
+        [{ cluster: name, file: dir, rule: "uncommitted", severity: "error", message: `has changes Git does not hold (${lost.slice(0, 5).join(", ")}${lost.length > 5 ? `, … ${lost.length} in all` : ""}); commit or move them, or run again with --force to lose them` }],
+        "nothing was removed",
+      );
+  }
   const { spec } = await readSpec(opts.cwd, name).catch(() => ({ spec: undefined }));
   const namespace = spec?.namespace ?? name;
 

@@ -35,6 +35,24 @@ export async function stagedPaths(cwd: string): Promise<string[]> {
   return out.split("\0").filter(Boolean);
 }
 
+/**
+ * Whether git can name the author and committer of a commit here, resolved as `git commit` would (config, environment,
+ * user.useConfigOnly, auto-detection): `git var GIT_AUTHOR_IDENT` / `GIT_COMMITTER_IDENT` fail exactly when it cannot.
+ * Returns git's complaint, or undefined when both are known.
+ */
+export async function identityProblem(cwd: string): Promise<string | undefined> {
+  for (const v of ["GIT_AUTHOR_IDENT", "GIT_COMMITTER_IDENT"]) {
+    try {
+      await git(cwd).raw(["var", v]);
+    } catch (e) {
+      const msg = (e as Error).message ?? String(e);
+      if (/ENOENT|spawn git/.test(msg)) throw new ToolError("git is not installed — install git (Debian: apt-get install git)", "git var");
+      return msg.split("\n").map((l) => l.trim()).filter((l) => /^fatal:|unable|identity/i.test(l)).join(" ") || msg.trim();
+    }
+  }
+  return undefined;
+}
+
 export async function currentBranch(cwd: string): Promise<string> {
   return (await wrap("rev-parse --abbrev-ref HEAD", () => git(cwd).raw(["rev-parse", "--abbrev-ref", "HEAD"]))).trim();
 }
@@ -136,4 +154,10 @@ export async function removeWorktree(cwd: string, dir: string): Promise<void> {
 /** `git worktree prune`: forgets worktrees whose directory is gone. */
 export async function pruneWorktrees(cwd: string): Promise<void> {
   await wrap("worktree prune", () => git(cwd).raw(["worktree", "prune"]));
+}
+
+/** Paths under `dir` (relative to cwd) with uncommitted changes, untracked or ignored files: what removing it would lose. */
+export async function uncommittedPaths(cwd: string, dir: string): Promise<string[]> {
+  const out = await wrap(`status ${dir}`, () => git(cwd).raw(["status", "--porcelain=v1", "-z", "--untracked-files=all", "--ignored=matching", "--no-renames", "--", dir]));
+  return out.split("\0").filter(Boolean).map((l) => l.slice(3));
 }

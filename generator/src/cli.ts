@@ -53,6 +53,8 @@ invalid or the cluster exists. On a terminal it asks for what is missing, unless
   --branch                          create branch cluster/<name> from HEAD and commit exactly the new cluster there
                                     (refuses, writing nothing, with unrelated staged changes or an existing branch)
   --push [remote]                   push that branch (default remote: origin); implies --branch
+  --init                            start a new repository here (no capi-gitops.yaml yet); without it, a folder
+                                    without capi-gitops.yaml is refused (exit 2)
   --repo <dir>                      repository root (default: current directory)`,
   "remove-cluster": `Usage: npm run remove-cluster -- --name <name> [--branch] [--push [remote]]
 
@@ -72,7 +74,8 @@ repository is not a git repository, unless --force.
 
 Regenerates base/, overlays/ (profiles and components), schemas/cluster-spec.schema.json and every
 clusters/<name>/generated/ from clusters/*/cluster.yaml. Deterministic: a second run changes nothing.
-Never touches clusters/<name>/cluster.yaml or clusters/<name>/kustomization.yaml.`,
+Never touches clusters/<name>/cluster.yaml or clusters/<name>/kustomization.yaml. Refuses (exit 2) a folder
+without capi-gitops.yaml unless --init (start a new repository there).`,
   setup: `Usage: npm run setup
 
 Runs npm ci, then builds the Go tools pinned in versions.json with \`go install\` into .tools/bin.
@@ -136,8 +139,9 @@ const OPTIONS: Record<string, ParseArgsConfig["options"]> = {
     "no-render": { type: "boolean" },
     branch: { type: "boolean" },
     push: { type: "string" },
+    init: { type: "boolean" },
   },
-  generate: { ...COMMON },
+  generate: { ...COMMON, init: { type: "boolean" } },
   "remove-cluster": { ...COMMON, name: { type: "string" }, branch: { type: "boolean" }, push: { type: "string" }, force: { type: "boolean" } },
   validate: { ...COMMON, format: { type: "string" }, "skip-cel": { type: "boolean" }, "changed-since": { type: "string" }, shard: { type: "string" } },
   diff: { ...COMMON, base: { type: "string" }, format: { type: "string" } },
@@ -185,6 +189,9 @@ async function main(argv: string[]): Promise<void> {
   if (values.help) return out(HELP[command] ?? HELP[""]!);
   const cwd = typeof values.repo === "string" ? values.repo : process.cwd();
   const s = (k: string) => values[k] as string | undefined;
+  // Writers refuse a folder that is not a capi-gitops repository unless told to start one (--init).
+  if ((command === "generate" || (command === "new-cluster" && !values["dry-run"])))
+    await (await import("./repo/load.js")).requireRepository(cwd, Boolean(values.init));
 
   switch (command) {
     case "setup":

@@ -14,7 +14,7 @@ import { exists, fleetFindings, loadRepo } from "../repo/load.js";
 import { inside, insideReal, stageTree, Transaction } from "../repo/write.js";
 import { planSync, SYNC_DIR } from "../plan/sync.js";
 import type { RepoConfig } from "../spec/config.js";
-import { onBranch, preflight } from "./branch.js";
+import { type CommitHook, noCommit, onBranch, preflight } from "./branch.js";
 import { withRepoLock } from "../repo/lock.js";
 import { parseSpecObject, type SpecInput } from "../spec/parse.js";
 import type { ClusterSpec } from "../spec/types.js";
@@ -182,7 +182,7 @@ export interface NewClusterResult {
  * sync manifests that list it), checks every target folder is writable, lands it all, then builds and validates the
  * cluster like CI; if anything fails, everything is rolled back: the run lands completely or not at all.
  */
-async function landCluster(cwd: string, spec: ClusterSpec, files: OutputFile[], config: RepoConfig | undefined, specs: ClusterSpec[], check: boolean, log: (line: string) => void): Promise<string[]> {
+async function landCluster(cwd: string, spec: ClusterSpec, files: OutputFile[], config: RepoConfig | undefined, specs: ClusterSpec[], check: boolean, log: (line: string) => void, commit: (paths: string[]) => Promise<void>): Promise<string[]> {
   const dir = clusterDir(spec.name);
   const t = new Transaction(cwd);
   const paths = [dir];
@@ -213,6 +213,8 @@ async function landCluster(cwd: string, spec: ClusterSpec, files: OutputFile[], 
       const result = await validateCommand({ cwd, clusters: [spec.name] });
       if (result.summary.errors > 0) throw new InvalidInputError(result.findings, `the new cluster did not validate; nothing was written (${dir} was removed again)`);
     }
+    // --branch: committed while the change can still be rolled back (a failing commit leaves nothing behind).
+    await commit(paths);
   } catch (e) {
     await t.rollback();
     throw e;
@@ -254,7 +256,7 @@ export async function newClusterCommand(opts: NewClusterOptions): Promise<NewClu
   // The tools the new cluster is checked with must be there (and pinned) before anything is written.
   if (opts.render !== false) for (const tool of ["kustomize", "kubeconform", "kubectl-validate"]) await checkedTool(tool);
   // One writer at a time: the checks are repeated under the lock, where no other run can change the answer.
-  const write = () =>
+  const write = (commit: CommitHook) =>
     withRepoLock(
       opts.cwd,
       async () => {
@@ -275,13 +277,13 @@ export async function newClusterCommand(opts: NewClusterOptions): Promise<NewClu
           ? [bad("--name", `${dir} was created by another run meanwhile; nothing was written`, "cluster-exists")]
           : fleetFindings([...now.specs, s]).filter((f) => f.cluster === s.name).map((f) => ({ ...f, path: f.path === "namespace" ? "--namespace" : "--name" }));
         if (hasErrors(again)) throw new InvalidInputError(again, "the new cluster clashes with the repository; nothing was written");
-        const paths = await landCluster(opts.cwd, s, clusterFiles, now.config, [...now.specs, s], opts.render !== false, opts.log);
-        return { paths, message: `Add cluster ${s.name} (${s.region}, ${s.workers}, profile ${s.profile})` };
+        const message = `Add cluster ${s.name} (${s.region}, ${s.workers}, profile ${s.profile})`;
+        await landCluster(opts.cwd, s, clusterFiles, now.config, [...now.specs, s], opts.render !== false, opts.log, (paths) => commit(paths, message));
       },
       { log: opts.log },
     );
   if (branch) await onBranch(opts.cwd, branch, write, opts.log);
-  else await write();
+  else await write(noCommit);
 
   opts.log(`Created cluster ${spec.name} (${spec.region}, ${spec.availabilityZones.join(", ")}; ${spec.workers}; profile ${spec.profile}):`);
   for (const f of clusterFiles) opts.log(`  ${f.path}`);

@@ -14,7 +14,7 @@ import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
 import { access, link, lstat, mkdir, readdir, readFile, realpath, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { PlanError } from "../errors.js";
+import { PlanError, ToolError } from "../errors.js";
 import type { OutputFile } from "../plan/files.js";
 
 export interface WriteResult {
@@ -151,8 +151,8 @@ async function checkTreeWritable(dir: string): Promise<void> {
 /**
  * A set of changes that lands completely or not at all: `prepare` stages every folder and file beside its place and
  * checks that every folder a rename or removal touches is writable, before anything is visible; `commit` does the
- * renames and, if one fails, undoes those done; `rollback` (after commit, e.g. when a check of the landed result
- * fails) restores the previous state; `finish` removes the kept old copies. Crash safety is per folder: a killed
+ * renames; `rollback` (after any failure: a rename, a check of the landed result, a `git commit`) restores the
+ * previous state; `finish` removes the kept old copies. Crash safety is per folder: a killed
  * commit is finished folder by folder by `recoverTree`.
  */
 export class Transaction {
@@ -195,52 +195,59 @@ export class Transaction {
     await writeFile(staged, content, { flag: "wx" });
   }
 
-  /** Lands every staged change; on a failure the ones already landed are undone and the error is rethrown. */
+  /** Lands every staged change; on a failure the caller calls `rollback`, which undoes the ones already landed. */
   async commit(): Promise<void> {
     // The markers say "complete" to recoverTree: written only once every folder is staged.
     for (const s of this.steps) if (s.kind === "folder" && s.staged) await writeFile(s.marker, "");
-    try {
-      for (const s of this.steps) {
-        if (s.kind === "file") {
-          if (s.createOnly) {
-            try {
-              await link(s.staged, s.abs);
-            } catch (e) {
-              if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-              await rm(s.staged, { force: true });
-              continue; // created by someone else meanwhile: it is theirs
-            }
+    for (const s of this.steps) {
+      if (s.kind === "file") {
+        if (s.createOnly) {
+          try {
+            await link(s.staged, s.abs);
+          } catch (e) {
+            if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
             await rm(s.staged, { force: true });
-          } else await rename(s.staged, s.abs);
-          this.done.push(s);
-          continue;
-        }
-        if (s.had) await rename(s.abs, s.old);
+            continue; // created by someone else meanwhile: it is theirs
+          }
+          await rm(s.staged, { force: true });
+        } else await rename(s.staged, s.abs);
         this.done.push(s);
-        if (s.staged) await rename(s.staged, s.abs);
+        continue;
       }
-    } catch (e) {
-      await this.rollback();
-      throw e;
+      if (s.had) await rename(s.abs, s.old);
+      this.done.push(s);
+      if (s.staged) await rename(s.staged, s.abs);
     }
   }
 
-  /** Restores what the landed steps replaced (in reverse order) and removes everything staged. */
+  /**
+   * Restores what the landed steps replaced (in reverse order) and removes everything staged. Every step is tried even
+   * when one fails; a folder that could not be put back keeps its old copy (never deleted), and the error names it.
+   */
   async rollback(): Promise<void> {
+    const failed: string[] = [];
+    const keep = new Set<Step>();
     for (const s of this.done.reverse()) {
-      if (s.kind === "file") {
-        if (s.previous === undefined) await rm(s.abs, { force: true });
-        else await atomicWrite(s.abs, s.previous);
-        continue;
+      try {
+        if (s.kind === "file") {
+          if (s.previous === undefined) await rm(s.abs, { force: true });
+          else await atomicWrite(s.abs, s.previous);
+          continue;
+        }
+        const landed = s.staged !== undefined && (await lstat(s.staged).then(() => false, () => true));
+        if (landed) await rename(s.abs, s.staged!);
+        if (s.had) await rename(s.old, s.abs);
+      } catch (e) {
+        keep.add(s);
+        failed.push(`${s.rel} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}${s.kind === "folder" && s.had ? `; its previous content is kept in ${path.relative(this.root, s.old)}` : ""})`);
       }
-      const landed = s.staged !== undefined && (await lstat(s.staged).then(() => false, () => true));
-      if (landed) await rename(s.abs, s.staged!);
-      if (s.had) await rename(s.old, s.abs);
     }
     this.done = [];
-    await this.cleanup();
-    for (const d of this.createdDirs.reverse()) await rm(d, { recursive: true, force: true }).catch(() => undefined);
+    await this.cleanup(keep);
+    this.steps = [];
+    if (failed.length === 0) for (const d of this.createdDirs.reverse()) await rm(d, { recursive: true, force: true }).catch(() => undefined);
     this.createdDirs = [];
+    if (failed.length) throw new ToolError(`a failed write could not be undone completely: ${failed.join(", ")}; restore these by hand (git checkout / git status show what changed)`);
   }
 
   /** Removes staging leftovers and the old copies kept for a rollback. */
@@ -251,8 +258,9 @@ export class Transaction {
     this.createdDirs = [];
   }
 
-  private async cleanup(): Promise<void> {
+  private async cleanup(keep: ReadonlySet<Step> = new Set()): Promise<void> {
     for (const s of this.steps) {
+      if (keep.has(s)) continue;
       if (s.kind === "file") await rm(s.staged, { force: true }).catch(() => undefined);
       else {
         if (s.staged) await rm(s.staged, { recursive: true, force: true }).catch(() => undefined);

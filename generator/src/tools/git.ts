@@ -90,6 +90,11 @@ export async function commitPaths(cwd: string, paths: readonly string[], message
   return (await wrap("rev-parse HEAD", () => git(cwd).raw(["rev-parse", "HEAD"]))).trim();
 }
 
+/** Puts the index entries of `paths` back to HEAD's (undoes a `git add` of them). */
+export async function unstage(cwd: string, paths: readonly string[]): Promise<void> {
+  await wrap("reset", () => git(cwd).raw(["reset", "-q", "--", ...paths]));
+}
+
 export async function push(cwd: string, remote: string, branch: string): Promise<void> {
   await wrap(`push ${remote} ${branch}`, () => git(cwd).raw(["push", "--set-upstream", remote, `${branch}:${branch}`]));
 }

@@ -2,6 +2,7 @@
  * Crash and concurrency safety with real child processes: a generate killed with SIGKILL at any moment leaves each
  * cluster's generated folder either old or complete-new; two new-cluster runs at once behave.
  */
+import { execFileSync } from "node:child_process";
 import { readdir, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -257,4 +258,73 @@ describe("15: the VPC CIDR is chosen under the lock", () => {
     expect(await cidr("early")).toBe("10.0.0.0/16");
     expect(await cidr("late")).toBe("10.1.0.0/16");
   }, 60_000);
+});
+
+describe("16: a run lands completely or not at all", () => {
+  // SAFETY: chown/chmod/mount only touch folders this test made with mkdtemp (never their parent, the shared /tmp);
+  // modes are restored and mounts undone in `finally`.
+  const NOBODY = 65534; // an unprivileged uid that exists on every Linux (root ignores chmod)
+  const asNobody = (home: string) => (process.getuid?.() === 0 ? ["setpriv", `--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups", "env", `HOME=${home}`, `TMPDIR=${home}`] : undefined);
+
+  /** A temporary repository (the mkdtemp folder itself) with cluster one, a changed spec and a new spec: generate must rewrite clusters/one/generated and management/sync. */
+  const repoWith = async (): Promise<string> => {
+    const t = await tempDir();
+    cleanups.push(t.cleanup);
+    await writeFile(path.join(t.dir, "capi-gitops.yaml"), FLUX);
+    const one = await cliIn(t.dir, ["new-cluster", "--name", "one", "--region", "eu-west-1", "--yes", "--no-render"]);
+    expect(one.exitCode, one.stderr).toBe(0);
+    const specPath = path.join(t.dir, "clusters/one/cluster.yaml");
+    const text = await readFile(specPath, "utf8");
+    expect(text).toContain("profile: dev");
+    await writeFile(specPath, text.replace("profile: dev", "profile: prod"));
+    await writeTree(t.dir, [specFile(resolveNewSpec({ name: "extra", region: "eu-west-1", vpcCidr: "10.9.0.0/16" }).spec!)], []);
+    return t.dir;
+  };
+  const snapshotOf = async (dir: string) => JSON.stringify([await readTree(dir), execFileSync("find", [dir, "-printf", "%P %y %m\\n"]).toString().split("\n").sort()]);
+
+  it.each(["non-root user, chmod 555", "read-only bind mount"])("16: management/ not writable (%s): new-cluster and generate change nothing, and a retry works", async (how) => {
+    const repo = await repoWith();
+    const management = path.join(repo, "management");
+    let prefix: string[] | undefined;
+    const undo: (() => void)[] = [];
+    try {
+      if (how.startsWith("non-root")) {
+        const home = await tempDir();
+        cleanups.push(home.cleanup);
+        prefix = asNobody(home.dir);
+        if (prefix) {
+          // The unprivileged user must reach its own repository: open and hand over the two mkdtemp folders only.
+          execFileSync("chmod", ["0755", repo, home.dir]);
+          execFileSync("chown", ["-R", `${NOBODY}:${NOBODY}`, repo, home.dir]);
+        }
+        execFileSync("chmod", ["0555", management]);
+        undo.push(() => execFileSync("chmod", ["0755", management]));
+      } else {
+        try {
+          execFileSync("mount", ["--bind", management, management], { stdio: "ignore" });
+        } catch {
+          return void console.log(`16 skipped (${how}): no privilege to mount`);
+        }
+        undo.push(() => execFileSync("umount", [management]));
+        execFileSync("mount", ["-o", "remount,bind,ro", management]);
+      }
+      const before = await snapshotOf(repo);
+      const a = await cliIn(repo, ["new-cluster", "--name", "two", "--region", "eu-west-1", "--yes", "--no-render"], { prefix });
+      expect(a.exitCode, a.stderr).toBe(2);
+      expect(a.stderr).toMatch(/management.*(read-only|permission denied)/);
+      expect(await snapshotOf(repo)).toBe(before);
+      const b = await cliIn(repo, ["generate"], { prefix });
+      expect(b.exitCode, b.stderr).toBe(2);
+      expect(b.stderr).toMatch(/management.*(read-only|permission denied)/);
+      expect(await snapshotOf(repo)).toBe(before);
+    } finally {
+      for (const u of undo.reverse()) u();
+    }
+    // Writable again: the retries work (nothing was left behind that says "already exists").
+    const again = await cliIn(repo, ["new-cluster", "--name", "two", "--region", "eu-west-1", "--yes", "--no-render"], { prefix });
+    expect(again.exitCode, again.stderr).toBe(0);
+    const gen = await cliIn(repo, ["generate"], { prefix });
+    expect(gen.exitCode, gen.stderr).toBe(0);
+    expect(Object.keys(await readTree(repo))).toEqual(expect.arrayContaining(["clusters/extra/generated/kustomization.yaml", "management/sync/clusters/extra.yaml", "management/sync/clusters/two.yaml"]));
+  }, 120_000);
 });

@@ -328,3 +328,64 @@ describe("16: a run lands completely or not at all", () => {
     expect(Object.keys(await readTree(repo))).toEqual(expect.arrayContaining(["clusters/extra/generated/kustomization.yaml", "management/sync/clusters/extra.yaml", "management/sync/clusters/two.yaml"]));
   }, 120_000);
 });
+
+describe("20: writers stop on what they cannot read, and outside a repository", () => {
+  it.each(["chmod 000 (unprivileged user)", "a symbolic link loop"])("20: an unreadable clusters/ (%s) stops generate and new-cluster; nothing changes", async (how) => {
+    const t = await tempDir();
+    cleanups.push(t.cleanup);
+    const repo = t.dir;
+    await writeFile(path.join(repo, "capi-gitops.yaml"), FLUX);
+    expect((await cliIn(repo, ["new-cluster", "--name", "one", "--region", "eu-west-1", "--yes", "--no-render"])).exitCode).toBe(0);
+    const clusters = path.join(repo, "clusters");
+    let prefix: string[] | undefined;
+    const undo: (() => Promise<void> | void)[] = [];
+    try {
+      if (how.startsWith("chmod")) {
+        // SAFETY: only the test's own mkdtemp folders are opened and handed over (never /tmp itself).
+        const home = await tempDir();
+        cleanups.push(home.cleanup);
+        if (process.getuid?.() === 0) {
+          prefix = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "env", `HOME=${home.dir}`, `TMPDIR=${home.dir}`];
+          execFileSync("chmod", ["0755", repo, home.dir]);
+          execFileSync("chown", ["-R", "65534:65534", repo, home.dir]);
+        }
+        execFileSync("chmod", ["0000", clusters]);
+        undo.push(() => void execFileSync("chmod", ["0755", clusters]));
+      } else {
+        const { rename, symlink } = await import("node:fs/promises");
+        await rename(clusters, path.join(repo, "clusters.away"));
+        await symlink("clusters", clusters);
+        undo.push(async () => {
+          await rm(clusters);
+          await rename(path.join(repo, "clusters.away"), clusters);
+        });
+      }
+      const before = JSON.stringify([execFileSync("find", [repo, "-printf", "%P %y %m %s\\n"]).toString().split("\n").sort()]);
+      for (const args of [["generate"], ["new-cluster", "--name", "two", "--region", "eu-west-1", "--yes", "--no-render"]]) {
+        const r = await cliIn(repo, args, { prefix });
+        expect(r.exitCode, `${args[0]}: ${r.stderr}`).toBe(2);
+        expect(r.stderr).toMatch(/cannot read .*clusters: (EACCES|ELOOP); fix its permissions and run again/);
+        expect(JSON.stringify([execFileSync("find", [repo, "-printf", "%P %y %m %s\\n"]).toString().split("\n").sort()])).toBe(before);
+      }
+    } finally {
+      for (const u of undo.reverse()) await u();
+    }
+    expect(Object.keys(await readTree(repo))).toContain("management/sync/clusters/one.yaml");
+  }, 60_000);
+
+  it("20: generate and new-cluster refuse a folder without capi-gitops.yaml unless --init", async () => {
+    const t = await tempDir();
+    cleanups.push(t.cleanup);
+    await writeFile(path.join(t.dir, "notes.txt"), "not a capi-gitops repository\n");
+    for (const args of [["generate"], ["new-cluster", "--name", "one", "--region", "eu-west-1", "--yes", "--no-render"]]) {
+      const r = await cliIn(t.dir, args);
+      expect(r.exitCode, r.stderr).toBe(2);
+      expect(r.stderr).toContain(`${t.dir} is not a capi-gitops repository (no capi-gitops.yaml at its root)`);
+      expect(r.stderr).toMatch(/--repo <dir>.*--init/);
+      expect(await readTree(t.dir)).toEqual({ "notes.txt": "not a capi-gitops repository\n" });
+    }
+    const init = await cliIn(t.dir, ["generate", "--init"]);
+    expect(init.exitCode, init.stderr).toBe(0);
+    expect(Object.keys(await readTree(t.dir)).some((p) => p.startsWith("base/"))).toBe(true);
+  }, 60_000);
+});

@@ -41,9 +41,12 @@ describe("SIGKILL in the middle of generate", () => {
     const newTree = Object.fromEntries(planRepo({ specs: (await loadRepo(t.dir)).specs }).map((f) => [f.path, f.content]));
 
     let killedMidway = 0;
-    // Kill when the first folder swap is under way (a staging folder appears), plus a varying extra delay: the kills
-    // land inside the writing phase however loaded the machine is.
-    for (const extraMs of [0, 0, 1, 2, 3, 5, 8, 12, 20, 30, 50, 80]) {
+    // Kill when the swaps begin (every folder is staged first, then the completion markers are written beside the
+    // staged folders, then the renames run), plus a varying extra delay: the kills land inside the renaming phase
+    // however loaded the machine is. The last cluster's marker is the last one written, right before the first rename,
+    // so only its folder is polled (one readdir per round keeps the reaction fast).
+    const lastDir = path.join(t.dir, "clusters", names.at(-1)!);
+    for (const extraMs of [0, 0, 0, 1, 1, 2, 2, 3, 4, 6, 10, 20]) {
       // back to the old generated state, new specs in place
       await writeTree(t.dir, Object.entries(oldTree).filter(([p]) => p.includes("/generated/")).map(([p, content]) => ({ path: p, content, mode: "owned" as const })), names.map((n) => `clusters/${n}/generated`));
       const child = execa("node", ["--import", "tsx", CLI, "generate", "--init", "--repo", t.dir], { cwd: ROOT, reject: false });
@@ -51,9 +54,8 @@ describe("SIGKILL in the middle of generate", () => {
       void child.finally(() => (finished = true));
       const started = Date.now();
       while (!finished && Date.now() - started < 30_000) {
-        const busy = await Promise.all(names.map((n) => readdir(path.join(t.dir, "clusters", n)).catch(() => [] as string[])));
-        if (busy.some((entries) => entries.some((e) => e.startsWith(".generated.")))) break;
-        await new Promise((r) => setTimeout(r, 2));
+        if ((await readdir(lastDir).catch(() => [] as string[])).some((e) => e.startsWith(".generated.complete-"))) break;
+        await new Promise((r) => setImmediate(r));
       }
       if (extraMs) await new Promise((r) => setTimeout(r, extraMs));
       child.kill("SIGKILL");

@@ -313,11 +313,11 @@ describe("16: a run lands completely or not at all", () => {
       const before = await snapshotOf(repo);
       const a = await cliIn(repo, ["new-cluster", "--name", "two", "--region", "eu-west-1", "--yes", "--no-render"], { prefix });
       expect(a.exitCode, a.stderr).toBe(2);
-      expect(a.stderr).toMatch(/management.*(read-only|permission denied)/);
+      expect(a.stderr).toMatch(/cannot write management\/: (read-only file system|permission denied).*make it writable.*nothing was written/);
       expect(await snapshotOf(repo)).toBe(before);
       const b = await cliIn(repo, ["generate"], { prefix });
       expect(b.exitCode, b.stderr).toBe(2);
-      expect(b.stderr).toMatch(/management.*(read-only|permission denied)/);
+      expect(b.stderr).toMatch(/cannot write management\/: (read-only file system|permission denied).*make it writable.*nothing was written/);
       expect(await snapshotOf(repo)).toBe(before);
     } finally {
       for (const u of undo.reverse()) u();

@@ -142,10 +142,21 @@ type Step =
   | { kind: "folder"; rel: string; abs: string; staged?: string; old: string; marker: string; had: boolean }
   | { kind: "file"; rel: string; abs: string; staged: string; previous?: string; createOnly: boolean };
 
+/** Refuses, before anything is visible, a folder this run must change but cannot: says which, why and what to do. */
+async function mustWrite(root: string, dir: string): Promise<void> {
+  try {
+    await access(dir, constants.W_OK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? "error";
+    const why = code === "EROFS" ? "read-only file system" : code === "EACCES" || code === "EPERM" ? "permission denied" : (e as Error).message;
+    throw new ToolError(`cannot write ${path.relative(root, dir) || "."}/: ${why} (${code}); make it writable (or remount it read-write) and run again — nothing was written`);
+  }
+}
+
 /** Every folder at or under dir must be writable: removing the old copy deletes entries in each of them. */
-async function checkTreeWritable(dir: string): Promise<void> {
-  await access(dir, constants.W_OK);
-  for (const e of await readdir(dir, { withFileTypes: true })) if (e.isDirectory()) await checkTreeWritable(path.join(dir, e.name));
+async function checkTreeWritable(root: string, dir: string): Promise<void> {
+  await mustWrite(root, dir);
+  for (const e of await readdir(dir, { withFileTypes: true })) if (e.isDirectory()) await checkTreeWritable(root, path.join(dir, e.name));
 }
 
 /**
@@ -175,8 +186,8 @@ export class Transaction {
     const step: Step = { kind: "folder", rel, abs, old: path.join(dir, `.${name}.old-${id}`), marker: markerOf(dir, name, id), had: await lstat(abs).then(() => true, () => false) };
     this.steps.push(step);
     await this.mkdirs(dir);
-    await access(dir, constants.W_OK);
-    if (step.had) await checkTreeWritable(abs);
+    await mustWrite(this.root, dir);
+    if (step.had) await checkTreeWritable(this.root, abs);
     if (files.size === 0) return;
     step.staged = path.join(dir, `.${name}.new-${id}`);
     for (const [r, content] of files) {
@@ -191,7 +202,7 @@ export class Transaction {
     await this.mkdirs(path.dirname(abs));
     const staged = path.join(path.dirname(abs), `.${path.basename(abs)}.${tx()}.tmp`);
     this.steps.push({ kind: "file", rel, abs, staged, previous, createOnly });
-    await access(path.dirname(abs), constants.W_OK);
+    await mustWrite(this.root, path.dirname(abs));
     await writeFile(staged, content, { flag: "wx" });
   }
 

@@ -59,6 +59,8 @@ invalid or the cluster exists. On a terminal it asks for what is missing, unless
   --branch                          create branch cluster/<name> from HEAD and commit exactly the new cluster there
                                     (refuses, writing nothing, with unrelated staged changes or an existing branch)
   --push [remote]                   push that branch (default remote: origin); implies --branch
+  --init                            start a new repository here (no capi-gitops.yaml yet); without it, a folder
+                                    without capi-gitops.yaml is refused (exit 2)
   --repo <dir>                      repository root (default: current directory)`,
   "remove-cluster": `Usage: npm run remove-cluster -- --name <name> [--branch] [--push [remote]]
 
@@ -67,6 +69,10 @@ cluster: delete only the Cluster object; CAPI tears the rest down in order. Argo
 cluster's objects because a directory went away (preserveResourcesOnDeletion / deletionPolicy Orphan, and every
 object is annotated Prune=false,Delete=false / prune: disabled).
 
+Refuses (exit 1, nothing changed) when clusters/<name>/ holds uncommitted changes or untracked files, or the
+repository is not a git repository, unless --force.
+
+  --force           remove it even so (what Git does not hold is lost)
   --branch          commit the removal on branch remove-cluster/<name> (refuses with staged changes or an existing branch)
   --push [remote]   push that branch (default remote: origin); implies --branch
   --repo <dir>      repository root (default: current directory)`,
@@ -74,7 +80,8 @@ object is annotated Prune=false,Delete=false / prune: disabled).
 
 Regenerates base/, overlays/ (profiles and components), schemas/cluster-spec.schema.json and every
 clusters/<name>/generated/ from clusters/*/cluster.yaml. Deterministic: a second run changes nothing.
-Never touches clusters/<name>/cluster.yaml or clusters/<name>/kustomization.yaml.`,
+Never touches clusters/<name>/cluster.yaml or clusters/<name>/kustomization.yaml. Refuses (exit 2) a folder
+without capi-gitops.yaml unless --init (start a new repository there).`,
   setup: `Usage: npm run setup
 
 Runs npm ci, then builds the Go tools pinned in versions.json with \`go install\` into .tools/bin:
@@ -140,9 +147,10 @@ const OPTIONS: Record<string, ParseArgsConfig["options"]> = {
     "no-render": { type: "boolean" },
     branch: { type: "boolean" },
     push: { type: "string" },
+    init: { type: "boolean" },
   },
-  generate: { ...COMMON },
-  "remove-cluster": { ...COMMON, name: { type: "string" }, branch: { type: "boolean" }, push: { type: "string" } },
+  generate: { ...COMMON, init: { type: "boolean" } },
+  "remove-cluster": { ...COMMON, name: { type: "string" }, branch: { type: "boolean" }, push: { type: "string" }, force: { type: "boolean" } },
   validate: { ...COMMON, format: { type: "string" }, "skip-cel": { type: "boolean" }, "changed-since": { type: "string" }, shard: { type: "string" } },
   diff: { ...COMMON, base: { type: "string" }, format: { type: "string" } },
   setup: { ...COMMON, force: { type: "boolean" } },
@@ -200,12 +208,15 @@ async function main(argv: string[]): Promise<void> {
   if (values.help) return out(HELP[command] ?? HELP[""]!);
   const cwd = typeof values.repo === "string" ? values.repo : process.cwd();
   const s = (k: string) => values[k] as string | undefined;
+  // Writers refuse a folder that is not a capi-gitops repository unless told to start one (--init).
+  if ((command === "generate" || (command === "new-cluster" && !values["dry-run"])))
+    await (await import("./repo/load.js")).requireRepository(cwd, Boolean(values.init));
 
   switch (command) {
     case "setup":
       return (await import("./commands/setup.js")).setupCommand({ log: out, force: Boolean(values.force) });
     case "remove-cluster":
-      return (await import("./commands/remove-cluster.js")).removeClusterCommand({ cwd, log: out, name: s("name"), branch: Boolean(values.branch) || values.push !== undefined, push: s("push") });
+      return (await import("./commands/remove-cluster.js")).removeClusterCommand({ cwd, log: out, name: s("name"), force: Boolean(values.force), branch: Boolean(values.branch) || values.push !== undefined, push: s("push") });
     case "generate":
       return void (await (await import("./commands/generate.js")).generateCommand({ cwd, log: out }));
     case "validate": {

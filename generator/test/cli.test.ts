@@ -7,8 +7,9 @@ import { parseYamlStream } from "../src/yaml.js";
 import { ROOT, readTree, tempDir, treeHash } from "./helpers.js";
 
 const CLI = path.join(ROOT, "generator", "src", "cli.ts");
+// These repositories have no capi-gitops.yaml: writers are told to start one (--init).
 const cli = (repo: string, ...args: string[]) =>
-  execa("node", ["--import", "tsx", CLI, ...args, "--repo", repo], { cwd: ROOT, reject: false, stdin: "ignore", env: { ...process.env, FORCE_COLOR: "0" } });
+  execa("node", ["--import", "tsx", CLI, ...args, ...(args[0] === "new-cluster" || args[0] === "generate" ? ["--init"] : []), "--repo", repo], { cwd: ROOT, reject: false, stdin: "ignore", env: { ...process.env, FORCE_COLOR: "0" } });
 const build = async (repo: string, dir: string) =>
   parseYamlStream((await execa(path.join(ROOT, ".tools", "bin", "kustomize"), ["build", dir], { cwd: repo })).stdout) as any[];
 

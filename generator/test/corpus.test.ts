@@ -7,7 +7,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmod, cp, lstat, mkdir, mkdtemp, readdir, readFile, rm, symlink, unlink, writeFile } from "node:fs/promises";
+import { chmod, cp, lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, symlink, unlink, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
@@ -90,6 +90,19 @@ const gitInit = (opts: { commit?: boolean } = {}) => async (c: Ctx) => {
   if (opts.commit === false) return;
   await git(c.repo, "add", "-A");
   await git(c.repo, "commit", "-q", "-m", "baseline");
+};
+/** No user.name / user.email in the repository's own config (HOME and the system config are cut off by the case's env). */
+const noIdentity = async (c: Ctx) => {
+  await git(c.repo, "config", "--unset", "user.name");
+  await git(c.repo, "config", "--unset", "user.email");
+};
+/** A second valid cluster spec, a copy of demo's under another name and VPC CIDR (no generated files yet). */
+const copySpec = (name: string) => async (c: Ctx) => {
+  const text = await readFile(path.join(c.repo, SPEC), "utf8");
+  const next = text.replace(/^name: demo$/m, `name: ${name}`).replace(/^namespace: demo$/m, `namespace: ${name}`).replace(/vpcCidr: \S+/, "vpcCidr: 10.77.0.0/16");
+  if (!next.includes(`name: ${name}`) || !next.includes(`namespace: ${name}`) || !next.includes("10.77.0.0/16")) throw new Error("case setup: name, namespace or vpcCidr not found in " + SPEC);
+  await mkdir(path.join(c.repo, "clusters", name));
+  await writeFile(path.join(c.repo, "clusters", name, "cluster.yaml"), next);
 };
 const stageUnrelated = async (c: Ctx) => {
   await writeFile(path.join(c.repo, "notes.txt"), "work in progress\n");
@@ -418,6 +431,20 @@ const CASES: Case[] = [
     await unlink(path.join(c.repo, OVERLAY));
     await symlink("../../overlays/demo-shared/kustomization.yaml", path.join(c.repo, OVERLAY));
   }, [OVERLAY, "symbolic link to ../../overlays/demo-shared/kustomization.yaml", "replace it with a regular file"]),
+  { surface: "environment", name: "remove-cluster in a read-only clusters/", setup: readOnly("clusters"), skip: needsReadOnly, args: ["remove-cluster", "--name", "demo", "--force"], exit: 2, says: ["clusters", /read-only|not writable|permission/i] },
+  // issue 9 — writes
+  { surface: "environment", name: "16: new-cluster with a read-only management/", setup: readOnly("management"), skip: needsReadOnly, args: ["new-cluster", ...X, "--yes", "--no-render"], exit: 2, says: ["management", /read-only|not writable|permission/i] },
+  { surface: "environment", name: "16: generate with a read-only management/ while clusters change", setup: all(specEdit("instanceType: t3.large\nnodePools", "instanceType: m6i.large\nnodePools"), copySpec("extra"), readOnly("management")), skip: needsReadOnly, args: ["generate"], exit: 2, says: ["management", /read-only|not writable|permission/i] },
+  { surface: "environment", name: "17: new-cluster --branch without a git identity", setup: all(gitInit(), noIdentity), env: (c) => ({ HOME: c.scratch, XDG_CONFIG_HOME: c.scratch, GIT_CONFIG_NOSYSTEM: "1" }), args: ["new-cluster", ...X, "--branch", "--yes"], exit: 1, says: ["--branch", "identity", "git config user.name", "nothing was written"] },
+  { surface: "environment", name: "17: new-cluster --branch whose git commit fails (pre-commit hook)", setup: all(gitInit(), put(".git/hooks/pre-commit", "#!/bin/sh\necho 'hook says no' >&2\nexit 1\n"), async (c) => void (await chmod(path.join(c.repo, ".git/hooks/pre-commit"), 0o755))), args: ["new-cluster", ...X, "--branch", "--yes", "--no-render"], exit: 2, says: ["commit", "hook says no"] },
+  { surface: "environment", name: "18: generate with an empty lock file", setup: put(".capi-gitops.lock", ""), args: ["generate"], exit: 2, says: [".capi-gitops.lock", "empty", "if no capi-gitops command is running, remove it: rm "] },
+  { surface: "environment", name: "18: new-cluster with a lock from another host", setup: put(".capi-gitops.lock", `4242 build-host-7 ${Date.now() - 3_600_000} abcd\n`), args: ["new-cluster", ...X, "--yes", "--no-render"], exit: 2, says: ["pid 4242 on build-host-7", "another machine", "rm "] },
+  { surface: "environment", name: "19: remove-cluster with an untracked file in the cluster folder", setup: all(gitInit(), put("clusters/demo/notes.txt", "mine\n")), args: ["remove-cluster", "--name", "demo"], exit: 1, says: ["clusters/demo", "notes.txt", "--force", "nothing was removed"] },
+  { surface: "environment", name: "19: remove-cluster outside a git repository without --force", args: ["remove-cluster", "--name", "demo"], exit: 1, says: ["not a git repository", "--force", "nothing was removed"] },
+  { surface: "environment", name: "19: validate with an unknown file in generated/", setup: put("clusters/demo/generated/notes.yaml", "# mine\n"), args: ["validate", "--skip-cel", "demo"], exit: 1, stream: "stdout", says: ["clusters/demo/generated/notes.yaml", "generated-unknown-file", "npm run generate` deletes it"] },
+  { surface: "environment", name: "20: generate in a folder without capi-gitops.yaml", setup: async (c) => void (await unlink(path.join(c.repo, "capi-gitops.yaml"))), args: ["generate"], exit: 2, says: ["no capi-gitops.yaml", "--repo", "--init"] },
+  { surface: "environment", name: "20: new-cluster in a folder without capi-gitops.yaml", setup: async (c) => void (await unlink(path.join(c.repo, "capi-gitops.yaml"))), args: ["new-cluster", ...X, "--yes", "--no-render"], exit: 2, says: ["no capi-gitops.yaml", "--init"] },
+  { surface: "environment", name: "20: generate with clusters/ unreadable (a symbolic link loop)", setup: async (c) => { await rename(path.join(c.repo, "clusters"), path.join(c.repo, "clusters.away")); await symlink("clusters", path.join(c.repo, "clusters")); }, args: ["generate"], exit: 2, says: ["cannot read", "clusters", "ELOOP"] },
 ];
 
 // ---------------------------------------------------------------------------------------------------------------

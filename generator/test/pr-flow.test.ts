@@ -13,6 +13,8 @@ const CLI = path.join(ROOT, "generator/src/cli.ts");
 const cli = (repo: string, ...args: string[]) => execa("node", ["--import", "tsx", CLI, ...args, "--repo", repo], { cwd: ROOT, reject: false, stdin: "ignore" });
 const g = async (cwd: string, ...args: string[]) => (await execa("git", args, { cwd })).stdout.trim();
 
+const FLUX = "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\nrepoURL: https://git.example.com/capi.git\ngitops: flux\n";
+
 /** A repository with one commit (the flux config), and a bare remote named origin. */
 async function repoWithRemote(): Promise<{ repo: string; remote: string }> {
   const t = await tempDir();
@@ -22,7 +24,7 @@ async function repoWithRemote(): Promise<{ repo: string; remote: string }> {
   await execa("git", ["init", "-q", "-b", "main", repo]);
   await execa("git", ["init", "-q", "--bare", remote]);
   for (const [k, v] of [["user.name", "Test"], ["user.email", "test@example.com"], ["commit.gpgsign", "false"]]) await g(repo, "config", k!, v!);
-  await writeFile(path.join(repo, "capi-gitops.yaml"), "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\nrepoURL: https://git.example.com/capi.git\ngitops: flux\n");
+  await writeFile(path.join(repo, "capi-gitops.yaml"), FLUX);
   await g(repo, "add", ".");
   await g(repo, "commit", "-q", "-m", "init");
   await g(repo, "remote", "add", "origin", remote);
@@ -70,10 +72,11 @@ describe("new-cluster --branch / --push", () => {
   it("refuses outside a git repository", async () => {
     const t = await tempDir();
     cleanups.push(t.cleanup);
+    await writeFile(path.join(t.dir, "capi-gitops.yaml"), FLUX);
     const r = await cli(t.dir, "new-cluster", "--name", "demo", "--region", "ap-northeast-2", "--yes", "--branch");
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toContain("is not a git repository");
-    expect(Object.keys(await readTree(t.dir))).toEqual([]);
+    expect(Object.keys(await readTree(t.dir))).toEqual(["capi-gitops.yaml"]);
   });
 });
 
@@ -92,5 +95,74 @@ describe("remove-cluster", () => {
     expect(await g(repo, "status", "--porcelain")).toBe("");
     expect((await cli(repo, "remove-cluster", "--name", "old")).exitCode).toBe(1);
     expect((await cli(repo, "remove-cluster", "--name", "../x")).exitCode).toBe(1);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// issue 9: writes
+
+/** Everything git and the file system say about the repository: tree, index, branches, HEAD. */
+const gitState = async (repo: string) =>
+  JSON.stringify([await treeHash(repo), await g(repo, "status", "--porcelain", "--untracked-files=all"), await g(repo, "ls-files", "--stage"), await g(repo, "branch", "--list"), await g(repo, "rev-parse", "--abbrev-ref", "HEAD"), await g(repo, "rev-parse", "HEAD")]);
+
+describe("17: git preconditions are checked before anything is written", () => {
+  it("17: new-cluster --branch without a git identity refuses at once and changes nothing", async () => {
+    const { repo } = await repoWithRemote();
+    await g(repo, "config", "--unset", "user.name");
+    await g(repo, "config", "--unset", "user.email");
+    const home = await tempDir();
+    cleanups.push(home.cleanup);
+    const before = await gitState(repo);
+    const { EMAIL: _e, GIT_AUTHOR_NAME: _an, GIT_AUTHOR_EMAIL: _ae, GIT_COMMITTER_NAME: _cn, GIT_COMMITTER_EMAIL: _ce, ...env } = process.env;
+    const r = await execa("node", ["--import", "tsx", CLI, "new-cluster", "--name", "demo", "--region", "eu-west-1", "--yes", "--no-render", "--branch", "--repo", repo], {
+      cwd: ROOT,
+      reject: false,
+      stdin: "ignore",
+      extendEnv: false,
+      env: { ...env, HOME: home.dir, XDG_CONFIG_HOME: home.dir, GIT_CONFIG_NOSYSTEM: "1", FORCE_COLOR: "0" },
+    });
+    expect(r.exitCode, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/--branch: git cannot commit without an identity .*git config user\.name/);
+    expect(r.stderr).toContain("nothing was written");
+    expect(await gitState(repo)).toBe(before);
+  });
+
+  it("17: a git commit that fails after the write (a pre-commit hook) rolls the write back: tree, index and branches unchanged", async () => {
+    const { repo } = await repoWithRemote();
+    expect((await cli(repo, "new-cluster", "--name", "keep", "--region", "eu-west-1", "--yes", "--no-render", "--branch")).exitCode).toBe(0);
+    await g(repo, "checkout", "-q", "main");
+    await g(repo, "merge", "-q", "--ff-only", "cluster/keep");
+    await writeFile(path.join(repo, ".git/hooks/pre-commit"), "#!/bin/sh\necho 'hook says no' >&2\nexit 1\n", { mode: 0o755 });
+    const before = await gitState(repo);
+    const a = await cli(repo, "new-cluster", "--name", "demo", "--region", "eu-west-1", "--yes", "--no-render", "--branch");
+    expect(a.exitCode, a.stderr).toBe(2);
+    expect(a.stderr).toContain("hook says no");
+    expect(await gitState(repo)).toBe(before);
+    const b = await cli(repo, "remove-cluster", "--name", "keep", "--branch");
+    expect(b.exitCode, b.stderr).toBe(2);
+    expect(await gitState(repo)).toBe(before);
+  });
+});
+
+describe("19: remove-cluster keeps what Git does not hold", () => {
+  it("19: refuses a cluster folder with uncommitted edits or untracked files unless --force", async () => {
+    const { repo } = await repoWithRemote();
+    expect((await cli(repo, "new-cluster", "--name", "old", "--region", "eu-west-1", "--yes", "--no-render", "--branch")).exitCode).toBe(0);
+    await writeFile(path.join(repo, "clusters/old/notes.txt"), "my notes\n");
+    const before = await gitState(repo);
+    const r = await cli(repo, "remove-cluster", "--name", "old");
+    expect(r.exitCode, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/clusters\/old.*has changes Git does not hold \(clusters\/old\/notes\.txt\).*--force/);
+    expect(r.stderr).toContain("nothing was removed");
+    expect(await gitState(repo)).toBe(before);
+    // An edit of a tracked file counts too.
+    await g(repo, "add", "clusters/old/notes.txt");
+    await g(repo, "commit", "-q", "-m", "notes");
+    await writeFile(path.join(repo, "clusters/old/kustomization.yaml"), "# edited\n", { flag: "a" });
+    expect((await cli(repo, "remove-cluster", "--name", "old")).exitCode).toBe(1);
+    expect(Object.keys(await readTree(repo))).toContain("clusters/old/kustomization.yaml");
+    const forced = await cli(repo, "remove-cluster", "--name", "old", "--force");
+    expect(forced.exitCode, forced.stderr).toBe(0);
+    expect(Object.keys(await readTree(repo)).some((p) => p.startsWith("clusters/old/"))).toBe(false);
   });
 });

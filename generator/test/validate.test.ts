@@ -99,3 +99,15 @@ describe("the CLI", () => {
     expect((await cli(repo, "--format", "xml")).exitCode).toBe(2);
   });
 });
+
+describe("19: files generate would delete", () => {
+  it("19: a file in clusters/<name>/generated/ the generator does not make is reported as generated-unknown-file", async () => {
+    const repo = await copyRepo();
+    await writeFile(path.join(repo, "clusters/alpha/generated/my-notes.yaml"), "# kept here by hand\n");
+    const r = await validateCommand({ cwd: repo, clusters: ["alpha"], skipCel: true });
+    const unknown = r.findings.filter((f) => f.rule === "generated-unknown-file");
+    expect(unknown).toEqual([expect.objectContaining({ cluster: "alpha", file: "clusters/alpha/generated/my-notes.yaml", severity: "error" })]);
+    expect(unknown[0]!.message).toMatch(/`npm run generate` deletes it; move it to clusters\/alpha\//);
+    expect(r.summary.errors).toBeGreaterThan(0);
+  });
+});

@@ -22,27 +22,37 @@ export async function preflight(cwd: string, req: BranchRequest): Promise<void> 
   const staged = await git.stagedPaths(cwd);
   if (staged.length)
     problems.push(refuse("--branch", `unrelated staged changes (${staged.slice(0, 5).join(", ")}${staged.length > 5 ? ", …" : ""}); commit or unstage them first, so the branch holds only this change`));
+  const who = await git.identityProblem(cwd);
+  if (who)
+    problems.push(refuse("--branch", `git cannot commit without an identity (${who}); set it with git config user.name "Your Name" and git config user.email you@example.com, then run again`));
   if (await git.branchExists(cwd, req.branch)) problems.push(refuse("--branch", `branch ${req.branch} already exists; delete it or pick another name`));
   if (req.push !== undefined && !(await git.remoteExists(cwd, req.push))) problems.push(refuse("--push", `no git remote named "${req.push}"`));
   if (problems.length) throw new InvalidInputError(problems, "git refuses; nothing was written");
 }
 
+/** Commits exactly `paths` on the new branch; called by the writer before its transaction is finished. */
+export type CommitHook = (paths: string[], message: string) => Promise<void>;
+
 /**
- * Runs `write` on a new branch and commits exactly `paths`. If writing fails, the previous branch is checked out
- * again and the new branch deleted. Returns the commit id.
+ * Runs `write` on a new branch. `write` lands its change, then calls the hook it is given to commit exactly `paths`
+ * while it can still roll the change back: if the commit fails (a hook, a signing key, …), the paths are unstaged and
+ * the error reaches `write`, which undoes what it wrote. On any failure the previous branch is checked out again and
+ * the new branch deleted. Returns the commit id.
  */
-export async function onBranch(
-  cwd: string,
-  req: BranchRequest,
-  write: () => Promise<{ paths: string[]; message: string }>,
-  log: (line: string) => void,
-): Promise<string> {
+export async function onBranch(cwd: string, req: BranchRequest, write: (commit: CommitHook) => Promise<void>, log: (line: string) => void): Promise<string> {
   const previous = await git.currentBranch(cwd);
   await git.createBranch(cwd, req.branch);
-  let commit: string;
+  let commit: string | undefined;
   try {
-    const { paths, message } = await write();
-    commit = await git.commitPaths(cwd, paths, message);
+    await write(async (paths, message) => {
+      try {
+        commit = await git.commitPaths(cwd, paths, message);
+      } catch (e) {
+        await git.unstage(cwd, paths).catch(() => undefined);
+        throw e;
+      }
+    });
+    if (commit === undefined) throw new Error("internal error: the writer did not commit its change");
   } catch (e) {
     await git.checkout(cwd, previous).catch(() => undefined);
     await git.deleteBranch(cwd, req.branch).catch(() => undefined);
@@ -55,3 +65,6 @@ export async function onBranch(
   }
   return commit;
 }
+
+/** The hook for a run without --branch: nothing to commit. */
+export const noCommit: CommitHook = async () => {};

@@ -2,8 +2,7 @@
  * `npm run new-cluster`: flags (or prompts on a terminal) → spec → checks → plan → staged write → kustomize build of
  * the staged cluster → one rename into clusters/<name>. Bad input writes nothing.
  */
-import { randomBytes } from "node:crypto";
-import { mkdir, readFile, rename, rm } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { InvalidInputError } from "../errors.js";
 import { type Finding, hasErrors } from "../findings.js";
 import { cidrsOverlap } from "../cluster-spec/cidr.js";
@@ -12,10 +11,10 @@ import { clusterDir, planCluster, specFile } from "../plan/cluster.js";
 import type { OutputFile } from "../plan/files.js";
 import { planShared } from "../plan/repo.js";
 import { exists, fleetFindings, loadRepo } from "../repo/load.js";
-import { atomicWrite, inside, insideReal, writeTree } from "../repo/write.js";
+import { inside, insideReal, stageTree, Transaction } from "../repo/write.js";
 import { planSync, SYNC_DIR } from "../plan/sync.js";
 import type { RepoConfig } from "../cluster-spec/config.js";
-import { onBranch, preflight } from "./branch.js";
+import { type CommitHook, noCommit, onBranch, preflight } from "./branch.js";
 import { withRepoLock } from "../repo/lock.js";
 import { parseSpecObject, type SpecInput } from "../cluster-spec/parse.js";
 import type { ClusterSpec } from "../cluster-spec/types.js";
@@ -178,65 +177,50 @@ export interface NewClusterResult {
   written: boolean;
 }
 
-/** Shared files (base/, overlays/, schemas, providers) that are missing are created; stale ones are only reported. */
-async function writeShared(cwd: string, log: (line: string) => void): Promise<string[]> {
-  const created: string[] = [];
-  for (const f of planShared()) {
-    const abs = await insideReal(cwd, f.path);
-    const current = await readFile(abs, "utf8").catch(() => undefined);
-    if (current === undefined) {
-      await atomicWrite(abs, f.content);
-      created.push(f.path);
-    } else if (current !== f.content) log(`note: ${f.path} differs from what this version generates; run \`npm run generate\``);
-  }
-  return created;
-}
-
-/** The sync manifests list every cluster (Flux) or its namespace (Argo CD project): rewrite the ones that change. */
-async function writeSync(cwd: string, config: RepoConfig | undefined, specs: ClusterSpec[]): Promise<string[]> {
-  if (!config) return [];
-  const result = await writeTree(cwd, planSync(config, specs), [SYNC_DIR]);
-  return [...result.written, ...result.deleted];
-}
-
 /**
- * Stages the cluster next to its final place (same depth, so relative paths hold), builds it with kustomize, lands
- * it with one rename, then validates it like CI; a cluster that does not validate is removed again.
+ * Stages everything the new cluster needs in one transaction (the cluster folder, shared files that are missing, the
+ * sync manifests that list it), checks every target folder is writable, lands it all, then builds and validates the
+ * cluster like CI; if anything fails, everything is rolled back: the run lands completely or not at all.
  */
-async function landCluster(cwd: string, spec: ClusterSpec, files: OutputFile[], check: boolean): Promise<void> {
+async function landCluster(cwd: string, spec: ClusterSpec, files: OutputFile[], config: RepoConfig | undefined, specs: ClusterSpec[], check: boolean, log: (line: string) => void, commit: (paths: string[]) => Promise<void>): Promise<string[]> {
   const dir = clusterDir(spec.name);
-  const staged = `clusters/.new-${spec.name}-${randomBytes(4).toString("hex")}`;
-  const stagedAbs = await insideReal(cwd, staged);
-  await mkdir(stagedAbs, { recursive: true });
+  const t = new Transaction(cwd);
+  const paths = [dir];
   try {
-    for (const f of files) await atomicWrite(inside(cwd, staged + f.path.slice(dir.length)), f.content);
-    if (check) await kustomizeBuild(cwd, staged);
+    await t.stageFolder(dir, new Map(files.map((f) => [f.path.slice(dir.length + 1), f.content])));
+    for (const f of planShared()) {
+      const current = await readFile(await insideReal(cwd, f.path), "utf8").catch(() => undefined);
+      if (current === undefined) {
+        await t.stageFile(f.path, f.content, true, undefined);
+        paths.push(f.path);
+      } else if (current !== f.content) log(`note: ${f.path} differs from what this version generates; run \`npm run generate\``);
+    }
+    if (config) {
+      const r = await stageTree(t, cwd, planSync(config, specs), [SYNC_DIR]);
+      paths.push(...r.written, ...r.deleted);
+    }
     try {
-      await rename(stagedAbs, inside(cwd, dir));
+      await t.commit();
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === "ENOTEMPTY" || code === "EEXIST")
         throw new InvalidInputError([bad("--name", `${dir} was created by someone else meanwhile; nothing was written`, "cluster-exists")]);
       throw err;
     }
-  } finally {
-    await rm(stagedAbs, { recursive: true, force: true });
+    if (check) {
+      await kustomizeBuild(cwd, dir);
+      const { validateCommand } = await import("./validate.js");
+      const result = await validateCommand({ cwd, clusters: [spec.name] });
+      if (result.summary.errors > 0) throw new InvalidInputError(result.findings, `the new cluster did not validate; nothing was written (${dir} was removed again)`);
+    }
+    // --branch: committed while the change can still be rolled back (a failing commit leaves nothing behind).
+    await commit(paths);
+  } catch (e) {
+    await t.rollback();
+    throw e;
   }
-}
-
-/**
- * Validates the landed cluster like CI, with its sync entry written (validate checks what Argo CD / Flux would do
- * with it); a cluster that does not validate is removed again and the sync manifests are put back.
- */
-async function checkLanded(cwd: string, spec: ClusterSpec, undoSync: () => Promise<unknown>): Promise<void> {
-  const dir = clusterDir(spec.name);
-  const { validateCommand } = await import("./validate.js");
-  const result = await validateCommand({ cwd, clusters: [spec.name] });
-  if (result.summary.errors > 0) {
-    await rm(inside(cwd, dir), { recursive: true, force: true });
-    await undoSync();
-    throw new InvalidInputError(result.findings, `the new cluster did not validate; ${dir} was removed again`);
-  }
+  await t.finish();
+  return paths;
 }
 
 export async function newClusterCommand(opts: NewClusterOptions): Promise<NewClusterResult> {
@@ -247,9 +231,11 @@ export async function newClusterCommand(opts: NewClusterOptions): Promise<NewClu
   const configProblems = repo.findings.filter((f) => f.rule === "repo-config");
   if (configProblems.length) throw new InvalidInputError(configProblems, "fix capi-gitops.yaml first; nothing was written");
   // A VPC CIDR no other cluster of the fleet uses, so clusters can be peered later.
-  if (flags.vpcCidr === undefined) flags = { ...flags, vpcCidr: nextFreeVpcCidr(repo.specs.map((s) => s.network.vpcCidr)) };
-  const { spec, findings } = resolveNewSpec(flags);
-  if (!spec) throw new InvalidInputError(findings, "the new cluster is invalid; nothing was written");
+  const chooseVpc = flags.vpcCidr === undefined;
+  if (chooseVpc) flags = { ...flags, vpcCidr: nextFreeVpcCidr(repo.specs.map((s) => s.network.vpcCidr)) };
+  const resolved = resolveNewSpec(flags);
+  if (!resolved.spec) throw new InvalidInputError(resolved.findings, "the new cluster is invalid; nothing was written");
+  let spec: ClusterSpec = resolved.spec;
 
   const dir = clusterDir(spec.name);
   const clash: Finding[] = [];
@@ -258,7 +244,7 @@ export async function newClusterCommand(opts: NewClusterOptions): Promise<NewClu
   else clash.push(...fleetFindings([...repo.specs, spec], repo.config).filter((f) => f.cluster === spec.name).map((f) => ({ ...f, path: f.path === "namespace" ? "--namespace" : "--name" })));
   if (hasErrors(clash)) throw new InvalidInputError(clash, "the new cluster clashes with the repository; nothing was written");
 
-  const clusterFiles = [specFile(spec), ...planCluster(spec)];
+  let clusterFiles = [specFile(spec), ...planCluster(spec)];
   if (opts.dryRun) {
     for (const f of clusterFiles) opts.log(`# --- ${f.path}\n${f.content}`);
     opts.log(`# dry run: nothing was written (${clusterFiles.length} files would be created under ${dir}/)`);
@@ -270,25 +256,34 @@ export async function newClusterCommand(opts: NewClusterOptions): Promise<NewClu
   // The tools the new cluster is checked with must be there (and pinned) before anything is written.
   if (opts.render !== false) for (const tool of ["kustomize", "kubeconform", "kubectl-validate"]) await checkedTool(tool);
   // One writer at a time: the checks are repeated under the lock, where no other run can change the answer.
-  const write = () =>
+  const write = (commit: CommitHook) =>
     withRepoLock(
       opts.cwd,
       async () => {
         const now = await loadRepo(opts.cwd);
+        // The free VPC CIDR is chosen again here: another run may have taken the one seen before the lock.
+        if (chooseVpc) {
+          const vpcCidr = nextFreeVpcCidr(now.specs.map((s) => s.network.vpcCidr));
+          if (vpcCidr !== spec.network.vpcCidr) {
+            const again = resolveNewSpec({ ...flags, vpcCidr });
+            if (!again.spec) throw new InvalidInputError(again.findings, "the new cluster is invalid; nothing was written");
+            spec = again.spec;
+            clusterFiles = [specFile(spec), ...planCluster(spec)];
+            opts.log(`note: VPC CIDR ${vpcCidr} (the one seen before was taken meanwhile)`);
+          }
+        }
+        const s = spec;
         const again: Finding[] = (await exists(inside(opts.cwd, dir)))
           ? [bad("--name", `${dir} was created by another run meanwhile; nothing was written`, "cluster-exists")]
-          : fleetFindings([...now.specs, spec], now.config).filter((f) => f.cluster === spec.name).map((f) => ({ ...f, path: f.path === "namespace" ? "--namespace" : "--name" }));
+          : fleetFindings([...now.specs, s], now.config).filter((f) => f.cluster === s.name).map((f) => ({ ...f, path: f.path === "namespace" ? "--namespace" : "--name" }));
         if (hasErrors(again)) throw new InvalidInputError(again, "the new cluster clashes with the repository; nothing was written");
-        const paths = [dir, ...(await writeShared(opts.cwd, opts.log))];
-        await landCluster(opts.cwd, spec, clusterFiles, opts.render !== false);
-        paths.push(...(await writeSync(opts.cwd, now.config, [...now.specs, spec])));
-        if (opts.render !== false) await checkLanded(opts.cwd, spec, () => writeSync(opts.cwd, now.config, now.specs));
-        return { paths, message: `Add cluster ${spec.name} (${spec.region}, ${spec.workers}, profile ${spec.profile})` };
+        const message = `Add cluster ${s.name} (${s.region}, ${s.workers}, profile ${s.profile})`;
+        await landCluster(opts.cwd, s, clusterFiles, now.config, [...now.specs, s], opts.render !== false, opts.log, (paths) => commit(paths, message));
       },
       { log: opts.log },
     );
   if (branch) await onBranch(opts.cwd, branch, write, opts.log);
-  else await write();
+  else await write(noCommit);
 
   opts.log(`Created cluster ${spec.name} (${spec.region}, ${spec.availabilityZones.join(", ")}; ${spec.workers}; profile ${spec.profile}):`);
   for (const f of clusterFiles) opts.log(`  ${f.path}`);

@@ -1,26 +1,27 @@
 /**
  * `npm run remove-cluster`: the Git half of deleting a cluster the supported way. It removes clusters/<name>/ (one
- * rename out of the tree, then the sync manifests regenerated) and prints the one command that really deletes the
+ * transaction with the regenerated sync manifests) and prints the one command that really deletes the
  * cluster: deleting the Cluster object, after which CAPI tears down machines, control plane and AWS infrastructure
  * in order. Argo CD (preserveResourcesOnDeletion, Prune=false/Delete=false) and Flux (deletionPolicy: Orphan,
  * prune: disabled) never delete the cluster's objects themselves when the directory goes.
  */
-import { randomBytes } from "node:crypto";
-import { rename, rm } from "node:fs/promises";
 import { InvalidInputError } from "../errors.js";
 import { clusterDir } from "../plan/cluster.js";
 import { planSync, SYNC_DIR } from "../plan/sync.js";
 import { exists, loadRepo, readSpec } from "../repo/load.js";
-import { inside, writeTree } from "../repo/write.js";
+import { inside, stageTree, Transaction } from "../repo/write.js";
 import { DNS_LABEL } from "../cluster-spec/schema.js";
-import { onBranch, preflight } from "./branch.js";
+import { type CommitHook, noCommit, onBranch, preflight } from "./branch.js";
 import { withRepoLock } from "../repo/lock.js";
+import * as git from "../tools/git.js";
 
 export interface RemoveClusterOptions {
   cwd: string;
   name?: string;
   branch?: boolean;
   push?: string;
+  /** Remove it even with uncommitted changes or untracked files in it (they are lost). */
+  force?: boolean;
   log: (line: string) => void;
 }
 
@@ -32,31 +33,44 @@ export async function removeClusterCommand(opts: RemoveClusterOptions): Promise<
   const abs = inside(opts.cwd, dir);
   if (!(await exists(abs)))
     throw new InvalidInputError([{ path: "--name", rule: "cluster-exists", severity: "error", message: `no cluster at ${dir}` }], "nothing was removed");
+  // What Git does not hold would be lost for good: refuse unless --force.
+  if (!opts.force) {
+    if (!(await git.isRepository(opts.cwd)))
+      throw new InvalidInputError([{ path: "--name", rule: "uncommitted", severity: "error", message: `${opts.cwd} is not a git repository, so ${dir}/ exists nowhere else; copy what you need, then run again with --force` }], "nothing was removed");
+    const lost = await git.uncommittedPaths(opts.cwd, dir);
+    if (lost.length)
+      throw new InvalidInputError(
+        [{ cluster: name, file: dir, rule: "uncommitted", severity: "error", message: `has changes Git does not hold (${lost.slice(0, 5).join(", ")}${lost.length > 5 ? `, … ${lost.length} in all` : ""}); commit or move them, or run again with --force to lose them` }],
+        "nothing was removed",
+      );
+  }
   const { spec } = await readSpec(opts.cwd, name).catch(() => ({ spec: undefined }));
   const namespace = spec?.namespace ?? name;
 
   const branch = opts.branch ? { branch: `remove-cluster/${name}`, push: opts.push } : undefined;
   if (branch) await preflight(opts.cwd, branch);
-  const write = () => withRepoLock(opts.cwd, async () => {
-    // Out of the tree in one rename; if regenerating the sync manifests fails, it comes back.
-    const parked = inside(opts.cwd, `clusters/.remove-${name}-${randomBytes(4).toString("hex")}`);
-    await rename(abs, parked);
-    const paths = [dir];
+  const write = (commit: CommitHook) => withRepoLock(opts.cwd, async () => {
+    // One transaction: the folder leaves the tree and the sync manifests change together, or neither does (also when
+    // the --branch commit fails).
+    const t = new Transaction(opts.cwd);
     try {
+      await t.stageFolder(dir, new Map());
+      const paths = [dir];
       const repo = await loadRepo(opts.cwd);
       if (repo.config) {
-        const result = await writeTree(opts.cwd, planSync(repo.config, repo.specs), [SYNC_DIR]);
+        const result = await stageTree(t, opts.cwd, planSync(repo.config, repo.specs.filter((s) => s.name !== name)), [SYNC_DIR]);
         paths.push(...result.written, ...result.deleted);
       }
+      await t.commit();
+      await commit(paths, `Remove cluster ${name} from Git (its objects are kept until the Cluster object is deleted)`);
     } catch (e) {
-      await rename(parked, abs);
+      await t.rollback();
       throw e;
     }
-    await rm(parked, { recursive: true, force: true });
-    return { paths, message: `Remove cluster ${name} from Git (its objects are kept until the Cluster object is deleted)` };
+    await t.finish();
   }, { log: opts.log });
   if (branch) await onBranch(opts.cwd, branch, write, opts.log);
-  else await write();
+  else await write(noCommit);
 
   opts.log(`Removed ${dir}/ from the repository.`);
   opts.log("");

@@ -21,7 +21,7 @@
  * it as drift, an error.)
  */
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { type Dirent, readdirSync, readFileSync } from "node:fs";
 import { access, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -147,6 +147,24 @@ function driftFindings(planned: readonly [string, string][], files: RepoFiles, i
       const cluster = /^clusters\/([^/]+)\//.exec(file)?.[1];
       findings.push({ cluster, file, rule: "generated-drift", severity: "error", message: `${current === null ? "missing" : "differs from what the specs generate"}; ${next}` });
     }
+  }
+  return findings;
+}
+
+/** Files in clusters/<name>/generated/ the generator does not make: `generate` deletes them, so say so first. */
+function unknownGeneratedFindings(root: string, names: readonly string[], planned: ReadonlySet<string>): Finding[] {
+  const findings: Finding[] = [];
+  for (const cluster of names) {
+    const dir = `clusters/${cluster}/generated`;
+    let entries: string[];
+    try {
+      entries = (readdirSync(path.join(root, dir), { recursive: true, withFileTypes: true }) as Dirent[]).filter((e) => !e.isDirectory()).map((e) => path.relative(root, path.join(e.parentPath, e.name)).split(path.sep).join("/"));
+    } catch {
+      continue; // a missing generated/ is drift, reported above
+    }
+    for (const file of entries.sort())
+      if (!planned.has(file))
+        findings.push({ cluster, file, rule: "generated-unknown-file", severity: "error", message: `is not generated from cluster.yaml, and \`npm run generate\` deletes it; move it to clusters/${cluster}/ (your layer) if you need it, or delete it` });
   }
   return findings;
 }
@@ -447,6 +465,7 @@ async function validateSelected(opts: ValidateOptions, root: string, withManagem
   const unplanned = (await reading.names).some((n) => !specOf.has(n));
   const ownFile = (p: string) => mine.has(/^clusters\/([^/]+)\//.exec(p)?.[1] ?? "");
   findings.push(...driftFindings(planned, files, full && !unplanned ? (p) => !p.startsWith("clusters/") || ownFile(p) : (p) => p.startsWith("clusters/") && ownFile(p), blockers));
+  findings.push(...unknownGeneratedFindings(root, model.specs.map((s) => s.name), new Set(planned.map(([p]) => p))));
   lap("drift");
 
   const { rendered, findings: renderFindings } = await rendering;

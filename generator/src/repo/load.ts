@@ -1,6 +1,7 @@
 /** Reading the repository: every clusters/<name>/cluster.yaml, parsed and checked (never throws for bad input). */
 import { lstat, readdir, readFile, readlink, realpath } from "node:fs/promises";
 import path from "node:path";
+import { ToolError } from "../errors.js";
 import type { Finding } from "../findings.js";
 import { clusterDir, SPEC_FILE } from "../plan/cluster.js";
 import { parseSpecText } from "../cluster-spec/parse.js";
@@ -28,6 +29,15 @@ export async function readConfig(root: string): Promise<{ config?: RepoConfig; f
   return typeof text === "string" ? parseRepoConfig(text) : bad(`cannot read it: ${text.code ?? text.message}`);
 }
 
+/**
+ * Commands that write refuse a folder that is not a capi-gitops repository (no capi-gitops.yaml at its root), so a
+ * run from the wrong folder never scaffolds a new repository there; `init` (the `--init` flag) starts one on purpose.
+ */
+export async function requireRepository(root: string, init: boolean): Promise<void> {
+  if (init || (await exists(path.join(root, CONFIG_FILE)))) return;
+  throw new ToolError(`${path.resolve(root)} is not a capi-gitops repository (no ${CONFIG_FILE} at its root); run from the repository root or pass --repo <dir>; to start a new repository here, add ${CONFIG_FILE} (see README, GitOps sync) or pass --init`);
+}
+
 export async function exists(p: string): Promise<boolean> {
   try {
     await lstat(p);
@@ -42,11 +52,23 @@ export async function clusterNames(root: string): Promise<string[]> {
   let entries: string[];
   try {
     entries = await readdir(path.join(root, "clusters"));
-  } catch {
-    return [];
+  } catch (e) {
+    // No clusters/ is an empty fleet; any other read error must stop the command, not look like one.
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw new ToolError(`cannot read ${path.join(root, "clusters")}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}; fix its permissions and run again`);
   }
   const names: string[] = [];
-  for (const e of entries.sort()) if (await exists(path.join(root, "clusters", e, SPEC_FILE))) names.push(e);
+  for (const e of entries.sort()) {
+    const spec = path.join(root, "clusters", e, SPEC_FILE);
+    const found = await lstat(spec).then(
+      () => true,
+      (err: NodeJS.ErrnoException) => {
+        if (err.code === "ENOENT" || err.code === "ENOTDIR") return false;
+        throw new ToolError(`cannot read ${spec}: ${err.code ?? err.message}; fix its permissions and run again`);
+      },
+    );
+    if (found) names.push(e);
+  }
   return names;
 }
 

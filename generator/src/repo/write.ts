@@ -3,15 +3,18 @@
  * - each owned root folder (base/, an overlay, clusters/<name>/generated, …) that changes is built complete in a
  *   staging folder next to it and swapped in with renames, so a crash never leaves a half-written folder; an
  *   interrupted swap is finished by `recoverTree` at the start of the next command;
+ * - everything of one run is staged (and every folder it touches checked writable) before the first rename, and a
+ *   failed rename undoes the ones before it (`Transaction`): the run lands completely or not at all;
  * - single owned files are written to a temporary file and renamed over the old one;
  * - scaffold files are created only when absent (they then belong to the user);
  * - files under an owned root that the plan no longer has (a removed node pool) go with the old folder.
  * Paths must stay inside the repository, also through symbolic links.
  */
 import { randomBytes } from "node:crypto";
-import { lstat, mkdir, readdir, readFile, realpath, rename, rm, writeFile } from "node:fs/promises";
+import { constants } from "node:fs";
+import { access, link, lstat, mkdir, readdir, readFile, realpath, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { PlanError } from "../errors.js";
+import { PlanError, ToolError } from "../errors.js";
 import type { OutputFile } from "../plan/files.js";
 
 export interface WriteResult {
@@ -83,39 +86,14 @@ async function listFiles(dir: string, prefix = ""): Promise<string[]> {
   return out.sort();
 }
 
-const COMPLETE = ".complete";
+/** The marker `.X.complete-<id>` beside the staged `.X.new-<id>` (never inside it, so a landed folder never holds it). */
+const MARKER = /^\.(.+)\.complete-([0-9a-f]{8})$/;
+const markerOf = (dir: string, name: string, id: string) => path.join(dir, `.${name}.complete-${id}`);
 
 /**
- * Replaces folder `abs` with one holding exactly `files` (relative path → content), or removes it when `files` is
- * empty: the new folder is written complete beside it (`.X.new-<id>`, marked complete last), then
- * abs → `.X.old-<id>`, `.X.new-<id>` → abs, and the old one is removed. A crash between the two renames leaves a
- * complete `.X.new-<id>` and no X: recoverTree renames it into place.
- */
-async function replaceFolder(abs: string, files: ReadonlyMap<string, string>): Promise<void> {
-  const id = tx();
-  const dir = path.dirname(abs);
-  const staged = path.join(dir, `.${path.basename(abs)}.new-${id}`);
-  const old = path.join(dir, `.${path.basename(abs)}.old-${id}`);
-  await mkdir(dir, { recursive: true });
-  if (files.size > 0) {
-    for (const [rel, content] of files) {
-      await mkdir(path.dirname(path.join(staged, rel)), { recursive: true });
-      await writeFile(path.join(staged, rel), content, { flag: "wx" });
-    }
-    await writeFile(path.join(staged, COMPLETE), "");
-  }
-  const had = await lstat(abs).then(() => true, () => false);
-  if (had) await rename(abs, old);
-  if (files.size > 0) {
-    await rename(staged, abs);
-    await rm(path.join(abs, COMPLETE), { force: true });
-  }
-  if (had) await rm(old, { recursive: true, force: true });
-}
-
-/**
- * Finishes or undoes swaps a killed process left behind: `.X.new-*` beside a missing X is renamed into place
- * (the new folder was complete before the first rename); every other staging folder is removed.
+ * Finishes or undoes swaps a killed process left behind: `.X.new-<id>` beside a missing X is renamed into place when
+ * its marker `.X.complete-<id>` exists (the new folder was complete before the first rename); every other staging
+ * folder and every orphan marker is removed.
  */
 export async function recoverTree(root: string): Promise<string[]> {
   const fixed: string[] = [];
@@ -127,11 +105,6 @@ export async function recoverTree(root: string): Promise<string[]> {
       return;
     }
     const names = new Set(entries.map((e) => e.name));
-    // A swap that was killed right after its second rename leaves the marker inside the new folder.
-    if (names.has(COMPLETE) && !STAGING.test(path.basename(dir))) {
-      await rm(path.join(dir, COMPLETE), { force: true });
-      fixed.push(`finished ${path.relative(root, dir)}`);
-    }
     for (const e of entries) {
       if (e.isFile() && TMP_FILE.test(e.name)) {
         await rm(path.join(dir, e.name), { force: true });
@@ -146,8 +119,9 @@ export async function recoverTree(root: string): Promise<string[]> {
         continue;
       }
       const target = path.join(dir, m[1]!);
-      if (m[2] === "new" && !names.has(m[1]!) && (await lstat(path.join(abs, COMPLETE)).then(() => true, () => false))) {
-        await rm(path.join(abs, COMPLETE), { force: true });
+      const id = e.name.slice(-8);
+      const marker = markerOf(dir, m[1]!, id);
+      if (m[2] === "new" && !names.has(m[1]!) && (await lstat(marker).then(() => true, () => false))) {
         await rename(abs, target);
         names.add(m[1]!);
         fixed.push(`finished ${path.relative(root, target)}`);
@@ -156,15 +130,176 @@ export async function recoverTree(root: string): Promise<string[]> {
         fixed.push(`removed ${path.relative(root, abs)}`);
       }
     }
+    // Markers last: a marker is needed until its folder has landed (above), then it is only litter.
+    for (const e of entries) if (e.isFile() && MARKER.test(e.name)) await rm(path.join(dir, e.name), { force: true });
   }
   await walk(root, 0);
   return fixed;
+}
+
+/** One prepared change: staged beside its place, not yet visible. */
+type Step =
+  | { kind: "folder"; rel: string; abs: string; staged?: string; old: string; marker: string; had: boolean }
+  | { kind: "file"; rel: string; abs: string; staged: string; previous?: string; createOnly: boolean };
+
+/** Refuses, before anything is visible, a folder this run must change but cannot: says which, why and what to do. */
+async function mustWrite(root: string, dir: string): Promise<void> {
+  try {
+    await access(dir, constants.W_OK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? "error";
+    const why = code === "EROFS" ? "read-only file system" : code === "EACCES" || code === "EPERM" ? "permission denied" : (e as Error).message;
+    throw new ToolError(`cannot write ${path.relative(root, dir) || "."}/: ${why} (${code}); make it writable (or remount it read-write) and run again — nothing was written`);
+  }
+}
+
+/** Every folder at or under dir must be writable: removing the old copy deletes entries in each of them. */
+async function checkTreeWritable(root: string, dir: string): Promise<void> {
+  await mustWrite(root, dir);
+  for (const e of await readdir(dir, { withFileTypes: true })) if (e.isDirectory()) await checkTreeWritable(root, path.join(dir, e.name));
+}
+
+/**
+ * A set of changes that lands completely or not at all: `prepare` stages every folder and file beside its place and
+ * checks that every folder a rename or removal touches is writable, before anything is visible; `commit` does the
+ * renames; `rollback` (after any failure: a rename, a check of the landed result, a `git commit`) restores the
+ * previous state; `finish` removes the kept old copies. Crash safety is per folder: a killed
+ * commit is finished folder by folder by `recoverTree`.
+ */
+export class Transaction {
+  private steps: Step[] = [];
+  private done: Step[] = [];
+  private createdDirs: string[] = [];
+  constructor(private readonly root: string) {}
+
+  private async mkdirs(dir: string): Promise<void> {
+    const first = await mkdir(dir, { recursive: true });
+    if (first) this.createdDirs.push(first);
+  }
+
+  /** Stages folder `rel` to hold exactly `files` (relative to it), or to be removed when `files` is empty. */
+  async stageFolder(rel: string, files: ReadonlyMap<string, string>): Promise<void> {
+    const abs = await insideReal(this.root, rel);
+    const dir = path.dirname(abs);
+    const id = tx();
+    const name = path.basename(abs);
+    const step: Step = { kind: "folder", rel, abs, old: path.join(dir, `.${name}.old-${id}`), marker: markerOf(dir, name, id), had: await lstat(abs).then(() => true, () => false) };
+    this.steps.push(step);
+    await this.mkdirs(dir);
+    await mustWrite(this.root, dir);
+    if (step.had) await checkTreeWritable(this.root, abs);
+    if (files.size === 0) return;
+    step.staged = path.join(dir, `.${name}.new-${id}`);
+    for (const [r, content] of files) {
+      await mkdir(path.dirname(path.join(step.staged, r)), { recursive: true });
+      await writeFile(path.join(step.staged, r), content, { flag: "wx" });
+    }
+  }
+
+  /** Stages one file: replaced atomically, or (createOnly) created only if it is still absent when committed. */
+  async stageFile(rel: string, content: string, createOnly: boolean, previous: string | undefined): Promise<void> {
+    const abs = await insideReal(this.root, rel);
+    await this.mkdirs(path.dirname(abs));
+    const staged = path.join(path.dirname(abs), `.${path.basename(abs)}.${tx()}.tmp`);
+    this.steps.push({ kind: "file", rel, abs, staged, previous, createOnly });
+    await mustWrite(this.root, path.dirname(abs));
+    await writeFile(staged, content, { flag: "wx" });
+  }
+
+  /** Lands every staged change; on a failure the caller calls `rollback`, which undoes the ones already landed. */
+  async commit(): Promise<void> {
+    // The markers say "complete" to recoverTree: written only once every folder is staged.
+    for (const s of this.steps) if (s.kind === "folder" && s.staged) await writeFile(s.marker, "");
+    for (const s of this.steps) {
+      if (s.kind === "file") {
+        if (s.createOnly) {
+          try {
+            await link(s.staged, s.abs);
+          } catch (e) {
+            if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+            await rm(s.staged, { force: true });
+            continue; // created by someone else meanwhile: it is theirs
+          }
+          await rm(s.staged, { force: true });
+        } else await rename(s.staged, s.abs);
+        this.done.push(s);
+        continue;
+      }
+      if (s.had) await rename(s.abs, s.old);
+      this.done.push(s);
+      if (s.staged) await rename(s.staged, s.abs);
+    }
+  }
+
+  /**
+   * Restores what the landed steps replaced (in reverse order) and removes everything staged. Every step is tried even
+   * when one fails; a folder that could not be put back keeps its old copy (never deleted), and the error names it.
+   */
+  async rollback(): Promise<void> {
+    const failed: string[] = [];
+    const keep = new Set<Step>();
+    for (const s of this.done.reverse()) {
+      try {
+        if (s.kind === "file") {
+          if (s.previous === undefined) await rm(s.abs, { force: true });
+          else await atomicWrite(s.abs, s.previous);
+          continue;
+        }
+        const landed = s.staged !== undefined && (await lstat(s.staged).then(() => false, () => true));
+        if (landed) await rename(s.abs, s.staged!);
+        if (s.had) await rename(s.old, s.abs);
+      } catch (e) {
+        keep.add(s);
+        failed.push(`${s.rel} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}${s.kind === "folder" && s.had ? `; its previous content is kept in ${path.relative(this.root, s.old)}` : ""})`);
+      }
+    }
+    this.done = [];
+    await this.cleanup(keep);
+    this.steps = [];
+    if (failed.length === 0) for (const d of this.createdDirs.reverse()) await rm(d, { recursive: true, force: true }).catch(() => undefined);
+    this.createdDirs = [];
+    if (failed.length) throw new ToolError(`a failed write could not be undone completely: ${failed.join(", ")}; restore these by hand (git checkout / git status show what changed)`);
+  }
+
+  /** Removes staging leftovers and the old copies kept for a rollback. */
+  async finish(): Promise<void> {
+    await this.cleanup();
+    this.steps = [];
+    this.done = [];
+    this.createdDirs = [];
+  }
+
+  private async cleanup(keep: ReadonlySet<Step> = new Set()): Promise<void> {
+    for (const s of this.steps) {
+      if (keep.has(s)) continue;
+      if (s.kind === "file") await rm(s.staged, { force: true }).catch(() => undefined);
+      else {
+        if (s.staged) await rm(s.staged, { recursive: true, force: true }).catch(() => undefined);
+        await rm(s.old, { recursive: true, force: true }).catch(() => undefined);
+        await rm(s.marker, { force: true }).catch(() => undefined);
+      }
+    }
+  }
 }
 
 /**
  * @param ownedRoots repository-relative folders or files that belong wholly to the generator.
  */
 export async function writeTree(root: string, files: readonly OutputFile[], ownedRoots: readonly string[]): Promise<WriteResult> {
+  const t = new Transaction(root);
+  try {
+    const result = await stageTree(t, root, files, ownedRoots);
+    await t.commit();
+    await t.finish();
+    return result;
+  } catch (e) {
+    await t.rollback();
+    throw e;
+  }
+}
+
+/** Stages in `t` what writeTree would write (nothing is visible until `t.commit()`); returns what it will change. */
+export async function stageTree(t: Transaction, root: string, files: readonly OutputFile[], ownedRoots: readonly string[]): Promise<WriteResult> {
   const result: WriteResult = { written: [], unchanged: [], deleted: [] };
   const folders = new Map<string, OutputFile[]>(); // owned root folder → its planned files
   const singles: OutputFile[] = [];
@@ -197,7 +332,7 @@ export async function writeTree(root: string, files: readonly OutputFile[], owne
     const gone = have.filter((rel) => !want.has(rel)).map((rel) => `${r}/${rel}`);
     result.unchanged.push(...[...want.keys()].map((rel) => `${r}/${rel}`).filter((p) => !changed.includes(p)));
     if (changed.length === 0 && gone.length === 0) continue;
-    await replaceFolder(abs, want);
+    await t.stageFolder(r, want);
     result.written.push(...changed);
     result.deleted.push(...gone);
   }
@@ -209,12 +344,7 @@ export async function writeTree(root: string, files: readonly OutputFile[], owne
       result.unchanged.push(f.path);
       continue;
     }
-    if (f.mode === "scaffold") {
-      await mkdir(path.dirname(abs), { recursive: true });
-      await writeFile(abs, f.content, { flag: "wx" }).catch((e: NodeJS.ErrnoException) => {
-        if (e.code !== "EEXIST") throw e;
-      });
-    } else await atomicWrite(abs, f.content);
+    await t.stageFile(f.path, f.content, f.mode === "scaffold", current);
     result.written.push(f.path);
   }
   result.written.sort();

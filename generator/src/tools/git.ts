@@ -35,6 +35,24 @@ export async function stagedPaths(cwd: string): Promise<string[]> {
   return out.split("\0").filter(Boolean);
 }
 
+/**
+ * Whether git can name the author and committer of a commit here, resolved as `git commit` would (config, environment,
+ * user.useConfigOnly, auto-detection): `git var GIT_AUTHOR_IDENT` / `GIT_COMMITTER_IDENT` fail exactly when it cannot.
+ * Returns git's complaint, or undefined when both are known.
+ */
+export async function identityProblem(cwd: string): Promise<string | undefined> {
+  for (const v of ["GIT_AUTHOR_IDENT", "GIT_COMMITTER_IDENT"]) {
+    try {
+      await git(cwd).raw(["var", v]);
+    } catch (e) {
+      const msg = (e as Error).message ?? String(e);
+      if (/ENOENT|spawn git/.test(msg)) throw new ToolError("git is not installed — install git (Debian: apt-get install git)", "git var");
+      return msg.split("\n").map((l) => l.trim()).filter((l) => /^fatal:|unable|identity/i.test(l)).join(" ") || msg.trim();
+    }
+  }
+  return undefined;
+}
+
 export async function currentBranch(cwd: string): Promise<string> {
   return (await wrap("rev-parse --abbrev-ref HEAD", () => git(cwd).raw(["rev-parse", "--abbrev-ref", "HEAD"]))).trim();
 }
@@ -70,6 +88,11 @@ export async function commitPaths(cwd: string, paths: readonly string[], message
   await wrap("add", () => git(cwd).raw(["add", "--all", "--", ...paths]));
   await wrap("commit", () => git(cwd).raw(["commit", "-m", message, "--", ...paths]));
   return (await wrap("rev-parse HEAD", () => git(cwd).raw(["rev-parse", "HEAD"]))).trim();
+}
+
+/** Puts the index entries of `paths` back to HEAD's (undoes a `git add` of them). */
+export async function unstage(cwd: string, paths: readonly string[]): Promise<void> {
+  await wrap("reset", () => git(cwd).raw(["reset", "-q", "--", ...paths]));
 }
 
 export async function push(cwd: string, remote: string, branch: string): Promise<void> {
@@ -136,4 +159,10 @@ export async function removeWorktree(cwd: string, dir: string): Promise<void> {
 /** `git worktree prune`: forgets worktrees whose directory is gone. */
 export async function pruneWorktrees(cwd: string): Promise<void> {
   await wrap("worktree prune", () => git(cwd).raw(["worktree", "prune"]));
+}
+
+/** Paths under `dir` (relative to cwd) with uncommitted changes, untracked or ignored files: what removing it would lose. */
+export async function uncommittedPaths(cwd: string, dir: string): Promise<string[]> {
+  const out = await wrap(`status ${dir}`, () => git(cwd).raw(["status", "--porcelain=v1", "-z", "--untracked-files=all", "--ignored=matching", "--no-renames", "--", dir]));
+  return out.split("\0").filter(Boolean).map((l) => l.slice(3));
 }

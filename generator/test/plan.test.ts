@@ -38,7 +38,7 @@ describe("planRepo", () => {
     expect(planRepo({ specs })).toEqual(planRepo({ specs }));
   });
   it("owns base/, overlays/ and generated/, and scaffolds the user's kustomization", () => {
-    const files = planRepo({ specs: [spec()] });
+    const { files } = planRepo({ specs: [spec()] });
     expect(files.filter((f) => f.mode === "scaffold").map((f) => f.path)).toEqual(["clusters/demo/kustomization.yaml"]);
     expect(files.some((f) => f.path === "base/machinepool/machinepool.yaml")).toBe(true);
     expect(files.some((f) => f.path === "overlays/profiles/prod/kustomization.yaml")).toBe(true);

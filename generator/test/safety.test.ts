@@ -32,13 +32,13 @@ describe("SIGKILL in the middle of generate", () => {
     cleanups.push(t.cleanup);
     const names = Array.from({ length: 30 }, (_, i) => `c${String(i).padStart(2, "0")}`);
     const writeSpecs = async (instanceType: string) => {
-      for (const n of names) await writeTree(t.dir, [{ path: `clusters/${n}/cluster.yaml`, content: spec(n, instanceType), mode: "owned" }], []);
+      for (const n of names) await writeTree(t.dir, { files: [{ path: `clusters/${n}/cluster.yaml`, content: spec(n, instanceType), mode: "owned" }], roots: [] });
     };
     await writeSpecs("m6i.large");
     await generateCommand({ cwd: t.dir, log: () => {} });
     const oldTree = await readTree(t.dir);
     await writeSpecs("m6i.xlarge");
-    const newTree = Object.fromEntries(planRepo({ specs: (await loadRepo(t.dir)).specs }).map((f) => [f.path, f.content]));
+    const newTree = Object.fromEntries(planRepo({ specs: (await loadRepo(t.dir)).specs }).files.map((f) => [f.path, f.content]));
 
     let killedMidway = 0;
     // Kill when the swaps begin (every folder is staged first, then the completion markers are written beside the
@@ -48,7 +48,7 @@ describe("SIGKILL in the middle of generate", () => {
     const lastDir = path.join(t.dir, "clusters", names.at(-1)!);
     for (const extraMs of [0, 0, 0, 1, 1, 2, 2, 3, 4, 6, 10, 20]) {
       // back to the old generated state, new specs in place
-      await writeTree(t.dir, Object.entries(oldTree).filter(([p]) => p.includes("/generated/")).map(([p, content]) => ({ path: p, content, mode: "owned" as const })), names.map((n) => `clusters/${n}/generated`));
+      await writeTree(t.dir, { files: Object.entries(oldTree).filter(([p]) => p.includes("/generated/")).map(([p, content]) => ({ path: p, content, mode: "owned" as const })), roots: names.map((n) => `clusters/${n}/generated`) });
       const child = execa("node", ["--import", "tsx", CLI, "generate", "--init", "--repo", t.dir], { cwd: ROOT, reject: false });
       let finished = false;
       void child.finally(() => (finished = true));
@@ -165,7 +165,7 @@ describe("21: the completion marker", () => {
   it("21: lives beside the staged folder, so a landed folder never holds it, and recoverTree lands a complete staged folder", async () => {
     const t = await tempDir();
     cleanups.push(t.cleanup);
-    await writeTree(t.dir, [{ path: "own/a.yaml", content: "a: 1\n", mode: "owned" }], ["own"]);
+    await writeTree(t.dir, { files: [{ path: "own/a.yaml", content: "a: 1\n", mode: "owned" }], roots: ["own"] });
     expect(await readdir(path.join(t.dir, "own"))).toEqual(["a.yaml"]);
     // A run killed between its two renames: the old folder moved away, the complete new one beside its place.
     const { mkdir, rename } = await import("node:fs/promises");
@@ -252,7 +252,7 @@ describe("15: the VPC CIDR is chosen under the lock", () => {
     while (!out.includes("waiting for") && Date.now() - started < 20_000) await new Promise((r) => setTimeout(r, 50));
     // Meanwhile the holder adds a cluster with the default VPC CIDR, then releases the lock.
     const early = resolveNewSpec({ name: "early", region: "eu-west-1", vpcCidr: "10.0.0.0/16" }).spec!;
-    await writeTree(t.dir, [specFile(early)], []);
+    await writeTree(t.dir, { files: [specFile(early)], roots: [] });
     await rm(path.join(t.dir, LOCK_FILE));
     const r = await child;
     expect(r.exitCode, r.stderr).toBe(0);
@@ -279,7 +279,7 @@ describe("16: a run lands completely or not at all", () => {
     const text = await readFile(specPath, "utf8");
     expect(text).toContain("profile: dev");
     await writeFile(specPath, text.replace("profile: dev", "profile: prod"));
-    await writeTree(t.dir, [specFile(resolveNewSpec({ name: "extra", region: "eu-west-1", vpcCidr: "10.9.0.0/16" }).spec!)], []);
+    await writeTree(t.dir, { files: [specFile(resolveNewSpec({ name: "extra", region: "eu-west-1", vpcCidr: "10.9.0.0/16" }).spec!)], roots: [] });
     return t.dir;
   };
   const snapshotOf = async (dir: string) => JSON.stringify([await readTree(dir), execFileSync("find", [dir, "-printf", "%P %y %m\\n"]).toString().split("\n").sort()]);

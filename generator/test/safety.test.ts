@@ -187,6 +187,29 @@ describe("21: the completion marker", () => {
   });
 });
 
+describe("the one writer (issue 10 item 3)", () => {
+  it("lands a plan, runs the landed check, and rolls everything back when the check fails", async () => {
+    const t = await tempDir();
+    cleanups.push(t.cleanup);
+    await writeTree(t.dir, { files: [{ path: "own/a.yaml", content: "a: 1\n", mode: "owned" }, { path: "user.yaml", content: "mine\n", mode: "scaffold" }], roots: ["own", "gone"] });
+    const before = await readTree(t.dir);
+    // While the check runs, the old copies and markers are still beside their places (for a rollback).
+    const visible = (tree: Record<string, string>) => Object.fromEntries(Object.entries(tree).filter(([p]) => !p.split("/").some((s) => s.startsWith("."))));
+    const plan = { files: [{ path: "own/b.yaml", content: "b: 1\n", mode: "owned" as const }, { path: "user.yaml", content: "theirs\n", mode: "scaffold" as const }, { path: "new/c.yaml", content: "c\n", mode: "scaffold" as const }], roots: ["own", "new"] };
+    let seen: Awaited<ReturnType<typeof writeTree>> | undefined;
+    await expect(writeTree(t.dir, plan, { landed: async (r) => { seen = r; expect(visible(await readTree(t.dir))).toEqual({ "own/b.yaml": "b: 1\n", "user.yaml": "mine\n", "new/c.yaml": "c\n" }); throw new Error("check failed"); } })).rejects.toThrow("check failed");
+    expect(seen).toMatchObject({ written: ["new/c.yaml", "own/b.yaml"], deleted: ["own/a.yaml"], kept: ["user.yaml"] });
+    expect(await readTree(t.dir)).toEqual(before);
+    expect(await readdir(t.dir)).toEqual(expect.not.arrayContaining(["new"]));
+    // An owned root the plan has no file for is removed, even an empty folder.
+    const { mkdir } = await import("node:fs/promises");
+    await mkdir(path.join(t.dir, "empty"));
+    const r = await writeTree(t.dir, { files: [], roots: ["own", "empty"] });
+    expect(r.deleted).toEqual(["own/a.yaml"]);
+    expect((await readdir(t.dir)).sort()).toEqual(["user.yaml"]);
+  });
+});
+
 describe("18: the repository lock", () => {
   const { hostname } = os;
   it.each([

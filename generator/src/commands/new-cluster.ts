@@ -10,7 +10,7 @@ import { clusterDir } from "../plan/cluster.js";
 import type { OutputFile } from "../plan/files.js";
 import { newClusterFiles, planNewCluster, type RepoModel } from "../plan/repo.js";
 import { exists, fleetFindings, loadRepo } from "../repo/load.js";
-import { changedPaths, inside, writeTree } from "../repo/write.js";
+import { pathsToCommit, inside, writeTree } from "../repo/write.js";
 import { type CommitHook, noCommit, onBranch, preflight } from "./branch.js";
 import { withRepoLock } from "../repo/lock.js";
 import { parseSpecObject, type SpecInput } from "../cluster-spec/parse.js";
@@ -195,7 +195,7 @@ async function landCluster(cwd: string, spec: ClusterSpec, model: RepoModel, che
           if (validated.summary.errors > 0) throw new InvalidInputError(validated.findings, `the new cluster did not validate; nothing was written (${dir} was removed again)`);
         }
         // --branch: committed while the change can still be rolled back (a failing commit leaves nothing behind).
-        await commit(changedPaths(dir, result));
+        await commit(pathsToCommit(dir, result));
       },
     });
   } catch (err) {

@@ -9,7 +9,7 @@ import { InvalidInputError } from "../errors.js";
 import { clusterDir } from "../plan/cluster.js";
 import { planRemoveCluster } from "../plan/repo.js";
 import { exists, loadRepo, readSpec } from "../repo/load.js";
-import { changedPaths, inside, writeTree } from "../repo/write.js";
+import { pathsToCommit, inside, writeTree } from "../repo/write.js";
 import { DNS_LABEL } from "../cluster-spec/schema.js";
 import { type CommitHook, noCommit, onBranch, preflight } from "./branch.js";
 import { withRepoLock } from "../repo/lock.js";
@@ -54,7 +54,7 @@ export async function removeClusterCommand(opts: RemoveClusterOptions): Promise<
     // the --branch commit fails).
     const repo = await loadRepo(opts.cwd);
     await writeTree(opts.cwd, planRemoveCluster(name, { specs: repo.specs, config: repo.config }), {
-      landed: (result) => commit(changedPaths(dir, result), `Remove cluster ${name} from Git (its objects are kept until the Cluster object is deleted)`),
+      landed: (result) => commit(pathsToCommit(dir, result), `Remove cluster ${name} from Git (its objects are kept until the Cluster object is deleted)`),
     });
   }, { log: opts.log });
   if (branch) await onBranch(opts.cwd, branch, write, opts.log);

@@ -20,7 +20,7 @@ export interface RepoModel {
 }
 
 /** What every cluster shares: base/, the overlays, the providers and the editor schemas; each folder is owned whole. */
-export function planShared(): TreePlan {
+function planShared(): TreePlan {
   return mergePlans([
     { files: planBase(), roots: ["base"] },
     { files: planOverlays(), roots: [OVERLAY_DIRS.clusterReferences, OVERLAY_DIRS.machineDeployment, ...PROFILES.map(OVERLAY_DIRS.profile)] },

@@ -43,7 +43,7 @@ export function inside(root: string, rel: string): string {
 }
 
 /** Like `inside`, and the deepest existing folder on the way must not lead out of the repository by a symlink. */
-export async function insideReal(root: string, rel: string): Promise<string> {
+async function insideReal(root: string, rel: string): Promise<string> {
   const abs = inside(root, rel);
   const realRoot = await realpath(root);
   let probe = path.dirname(abs);
@@ -69,7 +69,7 @@ async function readOrUndefined(p: string): Promise<string | undefined> {
 const tx = () => randomBytes(4).toString("hex");
 
 /** Writes `content` to `abs` atomically (temporary file in the same folder, then rename). */
-export async function atomicWrite(abs: string, content: string): Promise<void> {
+async function atomicWrite(abs: string, content: string): Promise<void> {
   await mkdir(path.dirname(abs), { recursive: true });
   const tmp = path.join(path.dirname(abs), `.${path.basename(abs)}.${tx()}.tmp`);
   await writeFile(tmp, content, { flag: "wx" });
@@ -290,7 +290,7 @@ class Transaction {
 }
 
 /** What a run changed, for `git commit -- <paths>`: `folder` as one path, and every other file written or deleted. */
-export function changedPaths(folder: string, result: WriteResult): string[] {
+export function pathsToCommit(folder: string, result: WriteResult): string[] {
   return [folder, ...[...result.written, ...result.deleted].filter((p) => p !== folder && !p.startsWith(`${folder}/`))];
 }
 

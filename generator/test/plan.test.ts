@@ -2,9 +2,10 @@ import { describe, expect, it } from "vitest";
 import { parseYamlStream } from "../src/yaml.js";
 import { PROFILE_PATCHES, profileTargetsHashedKind } from "../src/plan/base.js";
 import { planCluster, spread, subnets } from "../src/plan/cluster.js";
-import { mergeOutputs, owned } from "../src/plan/files.js";
-import { planRepo } from "../src/plan/repo.js";
+import { mergeOutputs, mergePlans, owned } from "../src/plan/files.js";
+import { planNewCluster, planRemoveCluster, planRepo } from "../src/plan/repo.js";
 import { parseSpecObject } from "../src/cluster-spec/parse.js";
+import { parseRepoConfig } from "../src/cluster-spec/config.js";
 import { REGION_AZ_LETTERS, zoneSlot } from "../src/cluster-spec/regions.js";
 import type { ClusterSpec } from "../src/cluster-spec/types.js";
 import { PROFILES } from "../src/cluster-spec/types.js";
@@ -38,11 +39,40 @@ describe("planRepo", () => {
     expect(planRepo({ specs })).toEqual(planRepo({ specs }));
   });
   it("owns base/, overlays/ and generated/, and scaffolds the user's kustomization", () => {
-    const files = planRepo({ specs: [spec()] });
+    const { files } = planRepo({ specs: [spec()] });
     expect(files.filter((f) => f.mode === "scaffold").map((f) => f.path)).toEqual(["clusters/demo/kustomization.yaml"]);
     expect(files.some((f) => f.path === "base/machinepool/machinepool.yaml")).toBe(true);
     expect(files.some((f) => f.path === "overlays/profiles/prod/kustomization.yaml")).toBe(true);
     expect(files.some((f) => f.path === "overlays/components/machinedeployment/kustomization.yaml")).toBe(true);
+  });
+  it("returns the roots it owns: every owned file lies in one (or is one), and no root is left without a generator", () => {
+    const { files, roots } = planRepo({ specs: [spec(), spec({ name: "other" })] });
+    const under = (p: string) => roots.find((r) => p === r || p.startsWith(`${r}/`));
+    expect(files.filter((f) => f.mode === "owned" && !under(f.path)).map((f) => f.path)).toEqual([]);
+    // management/sync is owned without a repository config too: generate removes it when the config goes.
+    expect(roots.filter((r) => !files.some((f) => f.path === r || f.path.startsWith(`${r}/`)))).toEqual(["management/sync"]);
+    expect(roots).toEqual(expect.arrayContaining(["base", "clusters/demo/generated", "clusters/other/generated", "management/providers", "overlays/profiles/prod", "schemas/cluster-spec.schema.json"]));
+    // The user's files beside generated/ are no root: never rewritten, never removed.
+    expect(under("clusters/demo/kustomization.yaml")).toBeUndefined();
+    expect(under("clusters/demo/cluster.yaml")).toBeUndefined();
+  });
+  it("plans a new cluster as one folder created whole, shared files only where missing, and a removal as a root without files", () => {
+    const config = parseRepoConfig("apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\nrepoURL: https://git.example.com/capi.git\ngitops: flux\n").config!;
+    const plan = planNewCluster(spec({ name: "fresh" }), { specs: [spec()], config });
+    expect(plan.roots).toEqual(["clusters/fresh", "management/sync"]);
+    expect(plan.files.filter((f) => f.path.startsWith("clusters/fresh/")).map((f) => f.path)).toEqual(expect.arrayContaining(["clusters/fresh/cluster.yaml", "clusters/fresh/kustomization.yaml", "clusters/fresh/generated/kustomization.yaml"]));
+    expect(plan.files.filter((f) => !/^(clusters\/fresh|management\/sync)\//.test(f.path)).every((f) => f.mode === "scaffold")).toBe(true);
+    expect(plan.files.some((f) => f.path === "management/sync/clusters/fresh.yaml") && plan.files.some((f) => f.path === "management/sync/clusters/demo.yaml")).toBe(true);
+    // Without a repository config, management/sync/ is not touched by new-cluster or remove-cluster.
+    expect(planNewCluster(spec({ name: "fresh" }), { specs: [] }).roots).toEqual(["clusters/fresh"]);
+    const removal = planRemoveCluster("demo", { specs: [spec(), spec({ name: "other" })], config });
+    expect(removal.roots).toEqual(["clusters/demo", "management/sync"]);
+    expect(removal.files.map((f) => f.path)).toContain("management/sync/clusters/other.yaml");
+    expect(removal.files.some((f) => f.path.includes("demo"))).toBe(false);
+    expect(planRemoveCluster("demo", { specs: [spec()] })).toEqual({ files: [], roots: ["clusters/demo"] });
+  });
+  it("refuses two generators claiming one root", () => {
+    expect(() => mergePlans([{ files: [], roots: ["a"] }, { files: [], roots: ["a"] }])).toThrow(/two generators claim the root a/);
   });
   it("refuses two generators claiming one path, and paths leaving the repository", () => {
     expect(() => mergeOutputs([[owned("a/b", "1")], [owned("a/b", "2")]])).toThrow(/two generators/);

@@ -506,7 +506,7 @@ beforeAll(async () => {
   const specs = fixtureSpecs();
   const t = await tempDir();
   try {
-    await writeTree(t.dir, planRepo({ specs }), []);
+    await writeTree(t.dir, planRepo({ specs }));
     for (const s of specs) rendered.set(s.name, parseYamlStream(await kustomizeBuild(t.dir, `clusters/${s.name}`)) as RenderedObject[]);
   } finally {
     await t.cleanup();

@@ -117,7 +117,7 @@ describe("management/providers with the real kustomize and kubeconform", () => {
     const t = await tempDir("capi-gitops-providers-");
     dir = t.dir;
     cleanup = t.cleanup;
-    await writeTree(dir, planProviders(), [PROVIDERS_DIR]);
+    await writeTree(dir, { files: planProviders(), roots: [PROVIDERS_DIR] });
     rendered = await kustomizeBuild(dir, PROVIDERS_DIR);
   });
   afterAll(() => cleanup?.());

@@ -56,7 +56,7 @@ function deepFreeze<T>(v: T): T {
 beforeAll(async () => {
   const t = await tempDir();
   try {
-    await writeTree(t.dir, planRepo({ specs }), []);
+    await writeTree(t.dir, planRepo({ specs }));
     // Frozen: a case that forgot to clone would throw instead of leaking its mutation into the next case.
     for (const s of specs) baseline.set(s.name, deepFreeze(parseYamlStream(await kustomizeBuild(t.dir, `clusters/${s.name}`)) as Objs));
   } finally {

@@ -32,13 +32,13 @@ describe("SIGKILL in the middle of generate", () => {
     cleanups.push(t.cleanup);
     const names = Array.from({ length: 30 }, (_, i) => `c${String(i).padStart(2, "0")}`);
     const writeSpecs = async (instanceType: string) => {
-      for (const n of names) await writeTree(t.dir, [{ path: `clusters/${n}/cluster.yaml`, content: spec(n, instanceType), mode: "owned" }], []);
+      for (const n of names) await writeTree(t.dir, { files: [{ path: `clusters/${n}/cluster.yaml`, content: spec(n, instanceType), mode: "owned" }], roots: [] });
     };
     await writeSpecs("m6i.large");
     await generateCommand({ cwd: t.dir, log: () => {} });
     const oldTree = await readTree(t.dir);
     await writeSpecs("m6i.xlarge");
-    const newTree = Object.fromEntries(planRepo({ specs: (await loadRepo(t.dir)).specs }).map((f) => [f.path, f.content]));
+    const newTree = Object.fromEntries(planRepo({ specs: (await loadRepo(t.dir)).specs }).files.map((f) => [f.path, f.content]));
 
     let killedMidway = 0;
     // Kill when the swaps begin (every folder is staged first, then the completion markers are written beside the
@@ -48,7 +48,7 @@ describe("SIGKILL in the middle of generate", () => {
     const lastDir = path.join(t.dir, "clusters", names.at(-1)!);
     for (const extraMs of [0, 0, 0, 1, 1, 2, 2, 3, 4, 6, 10, 20]) {
       // back to the old generated state, new specs in place
-      await writeTree(t.dir, Object.entries(oldTree).filter(([p]) => p.includes("/generated/")).map(([p, content]) => ({ path: p, content, mode: "owned" as const })), names.map((n) => `clusters/${n}/generated`));
+      await writeTree(t.dir, { files: Object.entries(oldTree).filter(([p]) => p.includes("/generated/")).map(([p, content]) => ({ path: p, content, mode: "owned" as const })), roots: names.map((n) => `clusters/${n}/generated`) });
       const child = execa("node", ["--import", "tsx", CLI, "generate", "--init", "--repo", t.dir], { cwd: ROOT, reject: false });
       let finished = false;
       void child.finally(() => (finished = true));
@@ -165,7 +165,7 @@ describe("21: the completion marker", () => {
   it("21: lives beside the staged folder, so a landed folder never holds it, and recoverTree lands a complete staged folder", async () => {
     const t = await tempDir();
     cleanups.push(t.cleanup);
-    await writeTree(t.dir, [{ path: "own/a.yaml", content: "a: 1\n", mode: "owned" }], ["own"]);
+    await writeTree(t.dir, { files: [{ path: "own/a.yaml", content: "a: 1\n", mode: "owned" }], roots: ["own"] });
     expect(await readdir(path.join(t.dir, "own"))).toEqual(["a.yaml"]);
     // A run killed between its two renames: the old folder moved away, the complete new one beside its place.
     const { mkdir, rename } = await import("node:fs/promises");
@@ -184,6 +184,29 @@ describe("21: the completion marker", () => {
     await writeFile(path.join(t.dir, "own", ".complete"), "mine");
     await recoverTree(t.dir);
     expect((await readTree(t.dir))["own/.complete"]).toBe("mine");
+  });
+});
+
+describe("the one writer (issue 10 item 3)", () => {
+  it("lands a plan, runs the landed check, and rolls everything back when the check fails", async () => {
+    const t = await tempDir();
+    cleanups.push(t.cleanup);
+    await writeTree(t.dir, { files: [{ path: "own/a.yaml", content: "a: 1\n", mode: "owned" }, { path: "user.yaml", content: "mine\n", mode: "scaffold" }], roots: ["own", "gone"] });
+    const before = await readTree(t.dir);
+    // While the check runs, the old copies and markers are still beside their places (for a rollback).
+    const visible = (tree: Record<string, string>) => Object.fromEntries(Object.entries(tree).filter(([p]) => !p.split("/").some((s) => s.startsWith("."))));
+    const plan = { files: [{ path: "own/b.yaml", content: "b: 1\n", mode: "owned" as const }, { path: "user.yaml", content: "theirs\n", mode: "scaffold" as const }, { path: "new/c.yaml", content: "c\n", mode: "scaffold" as const }], roots: ["own", "new"] };
+    let seen: Awaited<ReturnType<typeof writeTree>> | undefined;
+    await expect(writeTree(t.dir, plan, { landed: async (r) => { seen = r; expect(visible(await readTree(t.dir))).toEqual({ "own/b.yaml": "b: 1\n", "user.yaml": "mine\n", "new/c.yaml": "c\n" }); throw new Error("check failed"); } })).rejects.toThrow("check failed");
+    expect(seen).toMatchObject({ written: ["new/c.yaml", "own/b.yaml"], deleted: ["own/a.yaml"], kept: ["user.yaml"] });
+    expect(await readTree(t.dir)).toEqual(before);
+    expect(await readdir(t.dir)).toEqual(expect.not.arrayContaining(["new"]));
+    // An owned root the plan has no file for is removed, even an empty folder.
+    const { mkdir } = await import("node:fs/promises");
+    await mkdir(path.join(t.dir, "empty"));
+    const r = await writeTree(t.dir, { files: [], roots: ["own", "empty"] });
+    expect(r.deleted).toEqual(["own/a.yaml"]);
+    expect((await readdir(t.dir)).sort()).toEqual(["user.yaml"]);
   });
 });
 
@@ -252,7 +275,7 @@ describe("15: the VPC CIDR is chosen under the lock", () => {
     while (!out.includes("waiting for") && Date.now() - started < 20_000) await new Promise((r) => setTimeout(r, 50));
     // Meanwhile the holder adds a cluster with the default VPC CIDR, then releases the lock.
     const early = resolveNewSpec({ name: "early", region: "eu-west-1", vpcCidr: "10.0.0.0/16" }).spec!;
-    await writeTree(t.dir, [specFile(early)], []);
+    await writeTree(t.dir, { files: [specFile(early)], roots: [] });
     await rm(path.join(t.dir, LOCK_FILE));
     const r = await child;
     expect(r.exitCode, r.stderr).toBe(0);
@@ -279,7 +302,7 @@ describe("16: a run lands completely or not at all", () => {
     const text = await readFile(specPath, "utf8");
     expect(text).toContain("profile: dev");
     await writeFile(specPath, text.replace("profile: dev", "profile: prod"));
-    await writeTree(t.dir, [specFile(resolveNewSpec({ name: "extra", region: "eu-west-1", vpcCidr: "10.9.0.0/16" }).spec!)], []);
+    await writeTree(t.dir, { files: [specFile(resolveNewSpec({ name: "extra", region: "eu-west-1", vpcCidr: "10.9.0.0/16" }).spec!)], roots: [] });
     return t.dir;
   };
   const snapshotOf = async (dir: string) => JSON.stringify([await readTree(dir), execFileSync("find", [dir, "-printf", "%P %y %m\\n"]).toString().split("\n").sort()]);

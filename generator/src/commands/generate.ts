@@ -1,30 +1,10 @@
-/** `npm run generate`: read every spec → plan the whole tree → write what changed. */
+/** `npm run generate`: read every spec → plan the whole tree (its files and the roots it owns) → write what changed. */
 import { InvalidInputError } from "../errors.js";
 import { hasErrors } from "../findings.js";
-import { OVERLAY_DIRS } from "../plan/base.js";
-import { clusterDir, SPEC_SCHEMA_PATH } from "../plan/cluster.js";
-import { CONFIG_SCHEMA_PATH, planRepo } from "../plan/repo.js";
-import { SYNC_DIR } from "../plan/sync.js";
-import { PROVIDERS_DIR } from "../plan/providers.js";
-import { PROFILES } from "../cluster-spec/types.js";
+import { planRepo } from "../plan/repo.js";
 import { loadRepo } from "../repo/load.js";
 import { writeTree, type WriteResult } from "../repo/write.js";
 import { withRepoLock } from "../repo/lock.js";
-
-/** What the generator owns wholly (anything else under clusters/<name>/ belongs to the user). */
-export function ownedRoots(clusterNames: readonly string[]): string[] {
-  return [
-    "base",
-    OVERLAY_DIRS.clusterReferences,
-    OVERLAY_DIRS.machineDeployment,
-    ...PROFILES.map(OVERLAY_DIRS.profile),
-    SPEC_SCHEMA_PATH,
-    CONFIG_SCHEMA_PATH,
-    SYNC_DIR,
-    PROVIDERS_DIR,
-    ...clusterNames.map((n) => `${clusterDir(n)}/generated`),
-  ];
-}
 
 export async function generateCommand(opts: { cwd: string; log: (line: string) => void }): Promise<WriteResult> {
   return withRepoLock(opts.cwd, () => generateLocked(opts), { log: opts.log });
@@ -33,8 +13,7 @@ export async function generateCommand(opts: { cwd: string; log: (line: string) =
 async function generateLocked(opts: { cwd: string; log: (line: string) => void }): Promise<WriteResult> {
   const repo = await loadRepo(opts.cwd);
   if (hasErrors(repo.findings)) throw new InvalidInputError(repo.findings, "the cluster specs are invalid; nothing was written");
-  const files = planRepo({ specs: repo.specs, config: repo.config });
-  const result = await writeTree(opts.cwd, files, ownedRoots(repo.specs.map((s) => s.name)));
+  const result = await writeTree(opts.cwd, planRepo({ specs: repo.specs, config: repo.config }));
   for (const f of result.written) opts.log(`wrote   ${f}`);
   for (const f of result.deleted) opts.log(`deleted ${f}`);
   opts.log(`${repo.specs.length} cluster(s): ${result.written.length} written, ${result.deleted.length} deleted, ${result.unchanged.length} unchanged`);

@@ -2,18 +2,15 @@
  * `npm run new-cluster`: flags (or prompts on a terminal) → spec → checks → plan → staged write → kustomize build of
  * the staged cluster → one rename into clusters/<name>. Bad input writes nothing.
  */
-import { readFile } from "node:fs/promises";
 import { InvalidInputError } from "../errors.js";
 import { type Finding, hasErrors } from "../findings.js";
 import { cidrsOverlap } from "../cluster-spec/cidr.js";
 import { DEFAULTS } from "../cluster-spec/types.js";
-import { clusterDir, planCluster, specFile } from "../plan/cluster.js";
+import { clusterDir } from "../plan/cluster.js";
 import type { OutputFile } from "../plan/files.js";
-import { planShared } from "../plan/repo.js";
+import { newClusterFiles, planNewCluster, type RepoModel } from "../plan/repo.js";
 import { exists, fleetFindings, loadRepo } from "../repo/load.js";
-import { inside, insideReal, stageTree, Transaction } from "../repo/write.js";
-import { planSync, SYNC_DIR } from "../plan/sync.js";
-import type { RepoConfig } from "../cluster-spec/config.js";
+import { pathsToCommit, inside, writeTree } from "../repo/write.js";
 import { type CommitHook, noCommit, onBranch, preflight } from "./branch.js";
 import { withRepoLock } from "../repo/lock.js";
 import { parseSpecObject, type SpecInput } from "../cluster-spec/parse.js";
@@ -178,49 +175,35 @@ export interface NewClusterResult {
 }
 
 /**
- * Stages everything the new cluster needs in one transaction (the cluster folder, shared files that are missing, the
- * sync manifests that list it), checks every target folder is writable, lands it all, then builds and validates the
- * cluster like CI; if anything fails, everything is rolled back: the run lands completely or not at all.
+ * Writes everything the new cluster needs in one transaction (the cluster folder, shared files that are missing, the
+ * sync manifests that list it; repo/write.ts checks every target folder is writable before anything lands), then
+ * builds and validates the cluster like CI; if anything fails, everything is rolled back: the run lands completely or
+ * not at all.
  */
-async function landCluster(cwd: string, spec: ClusterSpec, files: OutputFile[], config: RepoConfig | undefined, specs: ClusterSpec[], check: boolean, log: (line: string) => void, commit: (paths: string[]) => Promise<void>): Promise<string[]> {
+async function landCluster(cwd: string, spec: ClusterSpec, model: RepoModel, check: boolean, log: (line: string) => void, commit: (paths: string[]) => Promise<void>): Promise<void> {
   const dir = clusterDir(spec.name);
-  const t = new Transaction(cwd);
-  const paths = [dir];
+  let landed = false;
   try {
-    await t.stageFolder(dir, new Map(files.map((f) => [f.path.slice(dir.length + 1), f.content])));
-    for (const f of planShared()) {
-      const current = await readFile(await insideReal(cwd, f.path), "utf8").catch(() => undefined);
-      if (current === undefined) {
-        await t.stageFile(f.path, f.content, true, undefined);
-        paths.push(f.path);
-      } else if (current !== f.content) log(`note: ${f.path} differs from what this version generates; run \`npm run generate\``);
-    }
-    if (config) {
-      const r = await stageTree(t, cwd, planSync(config, specs), [SYNC_DIR]);
-      paths.push(...r.written, ...r.deleted);
-    }
-    try {
-      await t.commit();
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === "ENOTEMPTY" || code === "EEXIST")
-        throw new InvalidInputError([bad("--name", `${dir} was created by someone else meanwhile; nothing was written`, "cluster-exists")]);
-      throw err;
-    }
-    if (check) {
-      await kustomizeBuild(cwd, dir);
-      const { validateCommand } = await import("./validate.js");
-      const result = await validateCommand({ cwd, clusters: [spec.name] });
-      if (result.summary.errors > 0) throw new InvalidInputError(result.findings, `the new cluster did not validate; nothing was written (${dir} was removed again)`);
-    }
-    // --branch: committed while the change can still be rolled back (a failing commit leaves nothing behind).
-    await commit(paths);
-  } catch (e) {
-    await t.rollback();
-    throw e;
+    await writeTree(cwd, planNewCluster(spec, model), {
+      landed: async (result) => {
+        landed = true;
+        for (const f of result.kept) log(`note: ${f} differs from what this version generates; run \`npm run generate\``);
+        if (check) {
+          await kustomizeBuild(cwd, dir);
+          const { validateCommand } = await import("./validate.js");
+          const validated = await validateCommand({ cwd, clusters: [spec.name] });
+          if (validated.summary.errors > 0) throw new InvalidInputError(validated.findings, `the new cluster did not validate; nothing was written (${dir} was removed again)`);
+        }
+        // --branch: committed while the change can still be rolled back (a failing commit leaves nothing behind).
+        await commit(pathsToCommit(dir, result));
+      },
+    });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (!landed && (code === "ENOTEMPTY" || code === "EEXIST"))
+      throw new InvalidInputError([bad("--name", `${dir} was created by someone else meanwhile; nothing was written`, "cluster-exists")]);
+    throw err;
   }
-  await t.finish();
-  return paths;
 }
 
 export async function newClusterCommand(opts: NewClusterOptions): Promise<NewClusterResult> {
@@ -244,7 +227,7 @@ export async function newClusterCommand(opts: NewClusterOptions): Promise<NewClu
   else clash.push(...fleetFindings([...repo.specs, spec], repo.config).filter((f) => f.cluster === spec.name).map((f) => ({ ...f, path: f.path === "namespace" ? "--namespace" : "--name" })));
   if (hasErrors(clash)) throw new InvalidInputError(clash, "the new cluster clashes with the repository; nothing was written");
 
-  let clusterFiles = [specFile(spec), ...planCluster(spec)];
+  let clusterFiles = newClusterFiles(spec);
   if (opts.dryRun) {
     for (const f of clusterFiles) opts.log(`# --- ${f.path}\n${f.content}`);
     opts.log(`# dry run: nothing was written (${clusterFiles.length} files would be created under ${dir}/)`);
@@ -268,7 +251,7 @@ export async function newClusterCommand(opts: NewClusterOptions): Promise<NewClu
             const again = resolveNewSpec({ ...flags, vpcCidr });
             if (!again.spec) throw new InvalidInputError(again.findings, "the new cluster is invalid; nothing was written");
             spec = again.spec;
-            clusterFiles = [specFile(spec), ...planCluster(spec)];
+            clusterFiles = newClusterFiles(spec);
             opts.log(`note: VPC CIDR ${vpcCidr} (the one seen before was taken meanwhile)`);
           }
         }
@@ -278,7 +261,7 @@ export async function newClusterCommand(opts: NewClusterOptions): Promise<NewClu
           : fleetFindings([...now.specs, s], now.config).filter((f) => f.cluster === s.name).map((f) => ({ ...f, path: f.path === "namespace" ? "--namespace" : "--name" }));
         if (hasErrors(again)) throw new InvalidInputError(again, "the new cluster clashes with the repository; nothing was written");
         const message = `Add cluster ${s.name} (${s.region}, ${s.workers}, profile ${s.profile})`;
-        await landCluster(opts.cwd, s, clusterFiles, now.config, [...now.specs, s], opts.render !== false, opts.log, (paths) => commit(paths, message));
+        await landCluster(opts.cwd, s, { specs: now.specs, config: now.config }, opts.render !== false, opts.log, (paths) => commit(paths, message));
       },
       { log: opts.log },
     );

@@ -7,9 +7,9 @@
  */
 import { InvalidInputError } from "../errors.js";
 import { clusterDir } from "../plan/cluster.js";
-import { planSync, SYNC_DIR } from "../plan/sync.js";
+import { planRemoveCluster } from "../plan/repo.js";
 import { exists, loadRepo, readSpec } from "../repo/load.js";
-import { inside, stageTree, Transaction } from "../repo/write.js";
+import { pathsToCommit, inside, writeTree } from "../repo/write.js";
 import { DNS_LABEL } from "../cluster-spec/schema.js";
 import { type CommitHook, noCommit, onBranch, preflight } from "./branch.js";
 import { withRepoLock } from "../repo/lock.js";
@@ -52,22 +52,10 @@ export async function removeClusterCommand(opts: RemoveClusterOptions): Promise<
   const write = (commit: CommitHook) => withRepoLock(opts.cwd, async () => {
     // One transaction: the folder leaves the tree and the sync manifests change together, or neither does (also when
     // the --branch commit fails).
-    const t = new Transaction(opts.cwd);
-    try {
-      await t.stageFolder(dir, new Map());
-      const paths = [dir];
-      const repo = await loadRepo(opts.cwd);
-      if (repo.config) {
-        const result = await stageTree(t, opts.cwd, planSync(repo.config, repo.specs.filter((s) => s.name !== name)), [SYNC_DIR]);
-        paths.push(...result.written, ...result.deleted);
-      }
-      await t.commit();
-      await commit(paths, `Remove cluster ${name} from Git (its objects are kept until the Cluster object is deleted)`);
-    } catch (e) {
-      await t.rollback();
-      throw e;
-    }
-    await t.finish();
+    const repo = await loadRepo(opts.cwd);
+    await writeTree(opts.cwd, planRemoveCluster(name, { specs: repo.specs, config: repo.config }), {
+      landed: (result) => commit(pathsToCommit(dir, result), `Remove cluster ${name} from Git (its objects are kept until the Cluster object is deleted)`),
+    });
   }, { log: opts.log });
   if (branch) await onBranch(opts.cwd, branch, write, opts.log);
   else await write(noCommit);

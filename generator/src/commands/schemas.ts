@@ -1,14 +1,17 @@
 /**
  * `npm run schemas`: JSON schemas for kubeconform made from the pinned upstream CRDs and Kubernetes OpenAPI
- * (versions.json "crds" and "openapi"), written to schemas/kubeconform/. Everything is computed first, then
- * written; files in schemas/kubeconform/ that are no longer produced are removed. Nothing else is touched.
+ * (versions.json "crds" and "openapi"), written to schemas/kubeconform/ by repo/write.ts. Everything is computed
+ * first, then written as one owned folder: files no longer produced are removed. Nothing else is touched.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { CapiGitopsError, ToolError } from "../errors.js";
 import { buildSchemaFiles, type CrdInput, type OpenApiInput } from "../schemas/build.js";
 import type { OpenApiDocument } from "../schemas/convert.js";
 import { KUBECONFORM_DIR } from "../schemas/layout.js";
+import { owned } from "../plan/files.js";
+import { withRepoLock } from "../repo/lock.js";
+import { writeTree } from "../repo/write.js";
 import { goModDownload } from "../tools/go.js";
 import { versions } from "../versions.js";
 import { parseYamlStream } from "../yaml.js";
@@ -42,23 +45,6 @@ function crdFilesIn(dir: string, source: string): string[] {
 
 function isCrd(doc: unknown): boolean {
   return typeof doc === "object" && doc !== null && (doc as { kind?: unknown }).kind === "CustomResourceDefinition";
-}
-
-function listFiles(root: string): string[] {
-  if (!existsSync(root)) return [];
-  const out: string[] = [];
-  for (const name of readdirSync(root)) {
-    const p = path.join(root, name);
-    if (statSync(p).isDirectory()) out.push(...listFiles(p));
-    else out.push(p);
-  }
-  return out;
-}
-
-function removeEmptyDirs(dir: string, keepRoot: boolean): void {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) return;
-  for (const name of readdirSync(dir)) removeEmptyDirs(path.join(dir, name), false);
-  if (!keepRoot && readdirSync(dir).length === 0) rmdirSync(dir);
 }
 
 /** Every CRD of the modules pinned in versions.json "crds", read from the Go module cache (downloaded when missing). */
@@ -123,29 +109,17 @@ export async function schemasCommand(opts: { cwd: string; log: (line: string) =>
     throw new ToolError(`cannot convert the pinned schemas: ${(e as Error).message}`);
   }
 
-  // Write: stale files out, changed files in.
-  const outDir = path.join(opts.cwd, KUBECONFORM_DIR);
-  const wanted = new Set([...build.files.keys()].map((rel) => path.join(opts.cwd, rel)));
-  let removed = 0;
-  let changed = 0;
+  // Written by the one writer: schemas/kubeconform/ is owned whole (stale files go, changed files come, in one swap).
+  const plan = { files: [...build.files].map(([rel, text]) => owned(rel, text)), roots: [KUBECONFORM_DIR] };
+  let result;
   try {
-    for (const file of listFiles(outDir)) {
-      if (!wanted.has(file)) {
-        rmSync(file);
-        removed++;
-      }
-    }
-    removeEmptyDirs(outDir, true);
-    for (const [rel, text] of build.files) {
-      const file = path.join(opts.cwd, rel);
-      if (existsSync(file) && readFileSync(file, "utf8") === text) continue;
-      mkdirSync(path.dirname(file), { recursive: true });
-      writeFileSync(file, text);
-      changed++;
-    }
+    result = await withRepoLock(opts.cwd, () => writeTree(opts.cwd, plan), { log: opts.log });
   } catch (e) {
+    if (e instanceof CapiGitopsError) throw e;
     throw new ToolError(`cannot write ${KUBECONFORM_DIR}: ${(e as Error).message}`);
   }
+  const changed = result.written.length;
+  const removed = result.deleted.length;
   opts.log(`${KUBECONFORM_DIR}: ${build.schemas} schemas (${changed} files changed, ${removed} removed), ${build.unserved.length} unserved versions recorded`);
   return { written: build.schemas, unserved: build.unserved.length };
 }

@@ -13,6 +13,15 @@ export interface OutputFile {
   mode: "owned" | "scaffold";
 }
 
+/**
+ * What a plan wants the repository to hold: its files, and the roots it owns wholly — folders (or single files) that
+ * hold exactly what the plan has for them, so a root the plan has no file for is removed. `repo/write.ts` writes it.
+ */
+export interface TreePlan {
+  files: OutputFile[];
+  roots: string[];
+}
+
 export const owned = (p: string, content: string): OutputFile => ({ path: p, content, mode: "owned" });
 export const scaffold = (p: string, content: string): OutputFile => ({ path: p, content, mode: "scaffold" });
 
@@ -32,4 +41,12 @@ export function mergeOutputs(groups: OutputFile[][]): OutputFile[] {
     byPath.set(f.path, f);
   }
   return [...byPath.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/** Joins plans: their files as `mergeOutputs` does, their roots (a root claimed twice is a PlanError). */
+export function mergePlans(plans: readonly TreePlan[]): TreePlan {
+  const roots = plans.flatMap((p) => p.roots);
+  const twice = roots.find((r, i) => roots.indexOf(r) !== i);
+  if (twice !== undefined) throw new PlanError(`two generators claim the root ${twice}`);
+  return { files: mergeOutputs(plans.map((p) => p.files)), roots: roots.sort() };
 }

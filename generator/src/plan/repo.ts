@@ -1,25 +1,67 @@
-/** The pure middle: the repository model in, every planned file out. No fs, no processes, no git. */
+/**
+ * The pure middle: the repository model in, every planned file and the roots the generator owns out. No fs, no
+ * processes, no git.
+ */
 import { type RepoConfig, repoConfigSchema } from "../cluster-spec/config.js";
 
 export const CONFIG_SCHEMA_PATH = "schemas/repo-config.schema.json";
-import type { ClusterSpec } from "../cluster-spec/types.js";
+import { type ClusterSpec, PROFILES } from "../cluster-spec/types.js";
 import { clusterSpecSchema } from "../cluster-spec/schema.js";
-import { planBase, planOverlays } from "./base.js";
-import { planCluster, SPEC_SCHEMA_PATH } from "./cluster.js";
-import { planSync } from "./sync.js";
-import { planProviders } from "./providers.js";
-import { mergeOutputs, type OutputFile, owned } from "./files.js";
+import { OVERLAY_DIRS, planBase, planOverlays } from "./base.js";
+import { clusterDir, planCluster, SPEC_SCHEMA_PATH, specFile } from "./cluster.js";
+import { planSync, SYNC_DIR } from "./sync.js";
+import { planProviders, PROVIDERS_DIR } from "./providers.js";
+import { mergePlans, type OutputFile, owned, scaffold, type TreePlan } from "./files.js";
 
 export interface RepoModel {
   specs: ClusterSpec[];
-  /** capi-gitops.yaml; without it no sync manifests are generated. */
+  /** capi-gitops.yaml; without it no sync manifests are generated (and generate removes management/sync/). */
   config?: RepoConfig;
 }
 
-export function planShared(): OutputFile[] {
-  return mergeOutputs([planBase(), planOverlays(), planProviders(), [owned(SPEC_SCHEMA_PATH, `${JSON.stringify(clusterSpecSchema, null, 2)}\n`), owned(CONFIG_SCHEMA_PATH, `${JSON.stringify(repoConfigSchema, null, 2)}\n`)]]);
+/** What every cluster shares: base/, the overlays, the providers and the editor schemas; each folder is owned whole. */
+function planShared(): TreePlan {
+  return mergePlans([
+    { files: planBase(), roots: ["base"] },
+    { files: planOverlays(), roots: [OVERLAY_DIRS.clusterReferences, OVERLAY_DIRS.machineDeployment, ...PROFILES.map(OVERLAY_DIRS.profile)] },
+    { files: planProviders(), roots: [PROVIDERS_DIR] },
+    { files: [owned(SPEC_SCHEMA_PATH, `${JSON.stringify(clusterSpecSchema, null, 2)}\n`)], roots: [SPEC_SCHEMA_PATH] },
+    { files: [owned(CONFIG_SCHEMA_PATH, `${JSON.stringify(repoConfigSchema, null, 2)}\n`)], roots: [CONFIG_SCHEMA_PATH] },
+  ]);
 }
 
-export function planRepo(model: RepoModel): OutputFile[] {
-  return mergeOutputs([planShared(), model.config ? planSync(model.config, model.specs) : [], ...model.specs.map(planCluster)]);
+/** The sync manifests (management/sync/, owned whole) for these clusters; none without a repository config. */
+const planSyncTree = (config: RepoConfig | undefined, specs: ClusterSpec[]): TreePlan => ({ files: config ? planSync(config, specs) : [], roots: [SYNC_DIR] });
+
+/** One cluster: its generated/ folder is owned whole; cluster.yaml's siblings outside it belong to the user. */
+const planClusterTree = (spec: ClusterSpec): TreePlan => ({ files: planCluster(spec), roots: [`${clusterDir(spec.name)}/generated`] });
+
+/** The whole repository (`generate`): everything shared, the sync manifests (removed without a config), every cluster. */
+export function planRepo(model: RepoModel): TreePlan {
+  return mergePlans([planShared(), planSyncTree(model.config, model.specs), ...model.specs.map(planClusterTree)]);
+}
+
+/** Every file of a new cluster's folder: cluster.yaml with every default spelled out, and what planCluster makes. */
+export const newClusterFiles = (spec: ClusterSpec): OutputFile[] => [specFile(spec), ...planCluster(spec)];
+
+/**
+ * `new-cluster`: clusters/<name>/ created complete (its spec file, its own kustomization and generated/), the shared
+ * files that are missing (scaffold: a file already there is kept, and reported as kept when it differs), and the sync
+ * manifests that list it (with a repository config only: without one, management/sync/ is left as it is).
+ */
+export function planNewCluster(spec: ClusterSpec, model: RepoModel): TreePlan {
+  const shared = planShared().files.map((f): OutputFile => scaffold(f.path, f.content));
+  return mergePlans([
+    { files: newClusterFiles(spec), roots: [clusterDir(spec.name)] },
+    { files: shared, roots: [] },
+    model.config ? planSyncTree(model.config, [...model.specs, spec]) : { files: [], roots: [] },
+  ]);
+}
+
+/** `remove-cluster`: clusters/<name>/ removed (a root with no file), and the sync manifests without it (with a config only). */
+export function planRemoveCluster(name: string, model: RepoModel): TreePlan {
+  return mergePlans([
+    { files: [], roots: [clusterDir(name)] },
+    model.config ? planSyncTree(model.config, model.specs.filter((s) => s.name !== name)) : { files: [], roots: [] },
+  ]);
 }

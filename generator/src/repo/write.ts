@@ -1,13 +1,18 @@
 /**
- * The only writer. Compares the plan with the tree and writes only what changed:
- * - each owned root folder (base/, an overlay, clusters/<name>/generated, …) that changes is built complete in a
- *   staging folder next to it and swapped in with renames, so a crash never leaves a half-written folder; an
- *   interrupted swap is finished by `recoverTree` at the start of the next command;
+ * The only writer: every write, staging and removal in the repository goes through `writeTree(root, plan)` (generate,
+ * new-cluster, remove-cluster, schemas). It compares the plan (its files and the roots it owns) with the tree and
+ * writes only what changed:
+ * - each owned root folder (base/, an overlay, clusters/<name>/generated, a new clusters/<name>, …) that changes is
+ *   built complete in a staging folder next to it and swapped in with renames, so a crash never leaves a half-written
+ *   folder; an interrupted swap is finished by `recoverTree` at the start of the next command; every planned file
+ *   under an owned root belongs to that folder, and an owned root the plan has no file for is removed;
  * - everything of one run is staged (and every folder it touches checked writable) before the first rename, and a
  *   failed rename undoes the ones before it (`Transaction`): the run lands completely or not at all;
  * - single owned files are written to a temporary file and renamed over the old one;
  * - scaffold files are created only when absent (they then belong to the user);
- * - files under an owned root that the plan no longer has (a removed node pool) go with the old folder.
+ * - files under an owned root that the plan no longer has (a removed node pool) go with the old folder;
+ * - a check of the landed result (new-cluster's build and validation, a `git commit`) runs before the run is final:
+ *   if it fails, everything is rolled back.
  * Paths must stay inside the repository, also through symbolic links.
  */
 import { randomBytes } from "node:crypto";
@@ -15,12 +20,14 @@ import { constants } from "node:fs";
 import { access, link, lstat, mkdir, readdir, readFile, realpath, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { PlanError, ToolError } from "../errors.js";
-import type { OutputFile } from "../plan/files.js";
+import type { OutputFile, TreePlan } from "../plan/files.js";
 
 export interface WriteResult {
   written: string[];
   unchanged: string[];
   deleted: string[];
+  /** Scaffold files left as they are although they differ from the plan (they belong to the user); also in unchanged. */
+  kept: string[];
 }
 
 const STAGING = /^\.(.+)\.(new|old)-[0-9a-f]{8}$/;
@@ -36,7 +43,7 @@ export function inside(root: string, rel: string): string {
 }
 
 /** Like `inside`, and the deepest existing folder on the way must not lead out of the repository by a symlink. */
-export async function insideReal(root: string, rel: string): Promise<string> {
+async function insideReal(root: string, rel: string): Promise<string> {
   const abs = inside(root, rel);
   const realRoot = await realpath(root);
   let probe = path.dirname(abs);
@@ -62,7 +69,7 @@ async function readOrUndefined(p: string): Promise<string | undefined> {
 const tx = () => randomBytes(4).toString("hex");
 
 /** Writes `content` to `abs` atomically (temporary file in the same folder, then rename). */
-export async function atomicWrite(abs: string, content: string): Promise<void> {
+async function atomicWrite(abs: string, content: string): Promise<void> {
   await mkdir(path.dirname(abs), { recursive: true });
   const tmp = path.join(path.dirname(abs), `.${path.basename(abs)}.${tx()}.tmp`);
   await writeFile(tmp, content, { flag: "wx" });
@@ -160,13 +167,13 @@ async function checkTreeWritable(root: string, dir: string): Promise<void> {
 }
 
 /**
- * A set of changes that lands completely or not at all: `prepare` stages every folder and file beside its place and
+ * A set of changes that lands completely or not at all (used by `writeTree` only): `prepare` stages every folder and file beside its place and
  * checks that every folder a rename or removal touches is writable, before anything is visible; `commit` does the
  * renames; `rollback` (after any failure: a rename, a check of the landed result, a `git commit`) restores the
  * previous state; `finish` removes the kept old copies. Crash safety is per folder: a killed
  * commit is finished folder by folder by `recoverTree`.
  */
-export class Transaction {
+class Transaction {
   private steps: Step[] = [];
   private done: Step[] = [];
   private createdDirs: string[] = [];
@@ -282,14 +289,26 @@ export class Transaction {
   }
 }
 
-/**
- * @param ownedRoots repository-relative folders or files that belong wholly to the generator.
- */
-export async function writeTree(root: string, files: readonly OutputFile[], ownedRoots: readonly string[]): Promise<WriteResult> {
+/** What a run changed, for `git commit -- <paths>`: `folder` as one path, and every other file written or deleted. */
+export function pathsToCommit(folder: string, result: WriteResult): string[] {
+  return [folder, ...[...result.written, ...result.deleted].filter((p) => p !== folder && !p.startsWith(`${folder}/`))];
+}
+
+export interface WriteOptions {
+  /**
+   * Runs once everything has landed, before the old copies are dropped: a check of the result or a `git commit` of
+   * it. If it throws, every change is rolled back and the error is thrown on.
+   */
+  landed?: (result: WriteResult) => Promise<void>;
+}
+
+/** Writes `plan` in one transaction: all of it lands (and passes `landed`), or nothing does. */
+export async function writeTree(root: string, plan: TreePlan, opts: WriteOptions = {}): Promise<WriteResult> {
   const t = new Transaction(root);
   try {
-    const result = await stageTree(t, root, files, ownedRoots);
+    const result = await stageTree(t, root, plan.files, plan.roots);
     await t.commit();
+    await opts.landed?.(result);
     await t.finish();
     return result;
   } catch (e) {
@@ -298,9 +317,12 @@ export async function writeTree(root: string, files: readonly OutputFile[], owne
   }
 }
 
-/** Stages in `t` what writeTree would write (nothing is visible until `t.commit()`); returns what it will change. */
-export async function stageTree(t: Transaction, root: string, files: readonly OutputFile[], ownedRoots: readonly string[]): Promise<WriteResult> {
-  const result: WriteResult = { written: [], unchanged: [], deleted: [] };
+/**
+ * Stages in `t` what writeTree writes (nothing is visible until `t.commit()`); returns what it will change.
+ * @param ownedRoots repository-relative folders or files that belong wholly to the plan.
+ */
+async function stageTree(t: Transaction, root: string, files: readonly OutputFile[], ownedRoots: readonly string[]): Promise<WriteResult> {
+  const result: WriteResult = { written: [], unchanged: [], deleted: [], kept: [] };
   const folders = new Map<string, OutputFile[]>(); // owned root folder → its planned files
   const singles: OutputFile[] = [];
   const roots = new Set(ownedRoots);
@@ -310,7 +332,7 @@ export async function stageTree(t: Transaction, root: string, files: readonly Ou
     return undefined;
   };
   for (const f of files) {
-    const r = f.mode === "owned" ? rootOf(f.path) : undefined;
+    const r = rootOf(f.path);
     if (!r) singles.push(f);
     else if (folders.has(r)) folders.get(r)!.push(f);
     else folders.set(r, [f]);
@@ -331,7 +353,8 @@ export async function stageTree(t: Transaction, root: string, files: readonly Ou
     for (const [rel, content] of want) if ((await readOrUndefined(path.join(abs, rel))) !== content) changed.push(`${r}/${rel}`);
     const gone = have.filter((rel) => !want.has(rel)).map((rel) => `${r}/${rel}`);
     result.unchanged.push(...[...want.keys()].map((rel) => `${r}/${rel}`).filter((p) => !changed.includes(p)));
-    if (changed.length === 0 && gone.length === 0) continue;
+    // An existing folder the plan has nothing for goes even when it holds no file (a removed cluster's empty folder).
+    if (changed.length === 0 && gone.length === 0 && !(st && want.size === 0)) continue;
     await t.stageFolder(r, want);
     result.written.push(...changed);
     result.deleted.push(...gone);
@@ -342,6 +365,7 @@ export async function stageTree(t: Transaction, root: string, files: readonly Ou
     const current = await readOrUndefined(abs);
     if (current === f.content || (f.mode === "scaffold" && current !== undefined)) {
       result.unchanged.push(f.path);
+      if (current !== f.content) result.kept.push(f.path);
       continue;
     }
     await t.stageFile(f.path, f.content, f.mode === "scaffold", current);

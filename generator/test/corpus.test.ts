@@ -396,7 +396,6 @@ const CASES: Case[] = [
   { surface: "environment", name: "validate --changed-since a ref that does not exist", setup: gitInit(), args: ["validate", "--skip-cel", "--changed-since", "no-such-ref"], exit: 2, says: ["--changed-since", "no-such-ref"] },
   { surface: "environment", name: "new-cluster into a read-only clusters/", setup: readOnly("clusters"), skip: needsReadOnly, args: ["new-cluster", ...X, "--yes"], exit: 2, says: ["clusters", /read-only|not writable|permission/i] },
   { surface: "environment", name: "generate into a read-only clusters/", setup: all(specEdit("instanceType: t3.large\nnodePools", "instanceType: m6i.large\nnodePools"), readOnly("clusters")), skip: needsReadOnly, args: ["generate"], exit: 2, says: ["clusters/demo", /read-only|not writable|permission/i] },
-  { surface: "environment", name: "remove-cluster in a read-only clusters/", setup: readOnly("clusters"), skip: needsReadOnly, args: ["remove-cluster", "--name", "demo"], exit: 2, says: ["clusters", /read-only|not writable|permission/i] },
   // issue 9 — day-2 diff and CIDR sizes (items 8, 13)
   newCluster("9.13: pod CIDR smaller than a node's /24", [...X, "--pod-cidr", "192.168.0.0/30"], "--pod-cidr", "/24"),
   newCluster("9.13: service CIDR larger than v1.33's kube-apiserver accepts", [...X, "--kubernetes-version", "v1.33.4", "--service-cidr", "172.0.0.0/8"], "--service-cidr", "/12"),

@@ -50,7 +50,7 @@ import { renderClusters, type RenderedCluster, type RenderedObject } from "../va
 import { attributeFinding } from "../validate/attribution.js";
 import { binaryIdentity, cacheEnabled, contentSha, RepoFiles, treeDigest, ValidateCache } from "../validate/cache.js";
 import type { Summary } from "../validate/format.js";
-import { admissionEnabled, admissionFindings, admissionResults, denied, type Admit } from "../validate/admission.js";
+import { admissionEnabled, admissionFindings, admissionResults, denied, previousRender, type Admit } from "../validate/admission.js";
 import { admissionBinary, admit as runAdmission, ADMISSION_CRDS } from "../tools/admission.js";
 
 /** Repository folders (besides clusters/) that the management cluster applies; validated when present. */
@@ -454,6 +454,10 @@ async function validateSelected(opts: ValidateOptions, root: string, withManagem
   // kustomize starts now and runs on the other cores while the specs are checked and the plan is compared.
   const rendering = render(names, "kustomize");
   rendering.catch(() => undefined);
+  // --changed-since: the previous render of the same clusters, for UPDATE admission (started now, awaited there).
+  const withAdmission = !opts.skipAdmission && admissionEnabled();
+  const previous = withAdmission && opts.changedSince !== undefined ? previousRender(root, opts.changedSince, names, workers) : undefined;
+  previous?.catch(() => undefined);
 
   const repo = await reading.repo;
   const findings: Finding[] = repo.findings.filter(keep);
@@ -494,9 +498,8 @@ async function validateSelected(opts: ValidateOptions, root: string, withManagem
   lap("schemas");
 
   // The upstream CAPI/CAPA admission (validate/admission.ts): one process for every cluster of the run.
-  const withAdmission = !opts.skipAdmission && admissionEnabled();
   const admitted = withAdmission
-    ? await admissionResults(units.filter((u) => u.cluster !== undefined), { cwd: root, admit: opts.admit ?? runAdmission, cache, workers, onProgress: opts.onProgress })
+    ? await admissionResults(units.filter((u) => u.cluster !== undefined), { cwd: root, admit: opts.admit ?? runAdmission, cache, workers, old: await previous, onProgress: opts.onProgress })
     : new Map();
   lap("admission");
 

@@ -5,6 +5,10 @@
  * finding on the object's cluster and source file, with the field and the upstream message, rule
  * `admission/<stage>`. Results are cached per cluster by the exact input (validate/cache.ts, layer "admission").
  */
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { createHash } from "node:crypto";
 import type { Finding } from "../findings.js";
 import type { AdmissionResult, AdmitOptions } from "../tools/admission.js";
 import type { ValidateCache } from "./cache.js";
@@ -35,14 +39,25 @@ const documentOf = (o: RenderedObject): string => JSON.stringify(o);
  */
 export async function admissionResults(
   units: readonly AdmissionUnit[],
-  opts: { cwd: string; admit: Admit; cache?: ValidateCache; workers?: number; onProgress?: (stage: string, done: number, total: number) => void },
+  opts: {
+    cwd: string;
+    admit: Admit;
+    cache?: ValidateCache;
+    workers?: number;
+    /** The previous render (`--changed-since`): objects found in it are admitted as UPDATE (immutable fields, version jumps). */
+    old?: readonly RenderedObject[];
+    onProgress?: (stage: string, done: number, total: number) => void;
+  },
 ): Promise<Map<AdmissionUnit, AdmissionResult[]>> {
   const out = new Map<AdmissionUnit, AdmissionResult[]>();
   const todo: { unit: AdmissionUnit; docs: string[]; key: string }[] = [];
+  const oldText = opts.old?.length ? `${opts.old.map(documentOf).join("\n")}\n` : undefined;
+  // With a previous render the result depends on it too (the whole previous render: an object is matched by identity).
+  const oldKey = oldText ? `\nold:${createHash("sha256").update(oldText).digest("hex")}` : "";
   for (const u of units) {
     if (u.objects.length === 0) continue;
     const docs = u.objects.map(documentOf);
-    const key = docs.join("\n");
+    const key = docs.join("\n") + oldKey;
     const cached = opts.cache?.result<AdmissionResult>("admission", u.cacheId, key);
     if (cached && cached.length === u.objects.length) out.set(u, cached);
     else todo.push({ unit: u, docs, key });
@@ -50,7 +65,17 @@ export async function admissionResults(
   if (todo.length === 0) return out;
   opts.onProgress?.("admission", 0, todo.length);
   const input = `${todo.flatMap((t) => t.docs).join("\n")}\n`; // JSON lines
-  const results = await opts.admit(input, { cwd: opts.cwd, workers: opts.workers });
+  let results: AdmissionResult[];
+  if (oldText) {
+    const tmp = await mkdtemp(path.join(os.tmpdir(), "capi-gitops-admission-"));
+    try {
+      const oldFile = path.join(tmp, "previous.jsonl");
+      await writeFile(oldFile, oldText);
+      results = await opts.admit(input, { cwd: opts.cwd, workers: opts.workers, oldFile });
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  } else results = await opts.admit(input, { cwd: opts.cwd, workers: opts.workers });
   const total = todo.reduce((n, t) => n + t.docs.length, 0);
   if (results.length !== total) throw new Error(`capi-gitops-admission returned ${results.length} results for ${total} objects`);
   let i = 0;
@@ -89,4 +114,17 @@ export function admissionFindings(u: AdmissionUnit & { label: string }, results:
       });
   });
   return findings;
+}
+
+/**
+ * The previous render of `clusters` at git `ref` (a temporary checkout, as `diff` renders its base side): the
+ * `oldObject`s of UPDATE admission. Clusters that did not exist or did not build there are simply not in it (CREATE).
+ */
+export async function previousRender(root: string, ref: string, clusters: readonly string[], workers: number): Promise<RenderedObject[]> {
+  if (clusters.length === 0) return [];
+  const { revParse } = await import("../tools/git.js");
+  const { renderSide, withBaseCheckout } = await import("../diff/render-sides.js");
+  const commit = await revParse(root, ref);
+  const side = await withBaseCheckout(root, commit, (baseRoot) => renderSide(baseRoot, clusters, workers));
+  return [...side.rendered.values()].flatMap((rc) => rc.objects);
 }

@@ -29,6 +29,8 @@ export interface Versions {
   crds: Record<string, CrdSource>;
   /** Built-in Kubernetes kinds; its ObjectMeta also types the metadata of every CRD schema. */
   openapi?: Record<string, OpenApiSource>;
+  /** The admission program's go.mod and the crds entries whose modules it requires at the same versions. */
+  admission?: { goMod: string; pins: string[] };
 }
 
 /** Root of this tool's own checkout (where versions.json and .tools/ live). */

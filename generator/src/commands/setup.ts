@@ -6,7 +6,8 @@ import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { versions } from "../versions.js";
 import { CRDS_DIR, TOOLS_BIN } from "../tools/resolve.js";
-import { goInstall } from "../tools/go.js";
+import { goBuild, goInstall } from "../tools/go.js";
+import { ADMISSION, ADMISSION_DIR, admissionSourceHash } from "../tools/admission.js";
 import { toYaml } from "../yaml.js";
 import { loadPinnedCrds } from "./schemas.js";
 
@@ -25,6 +26,7 @@ export async function setupCommand(opts: { log: (line: string) => void; force?: 
     await writeFile(stamp, `${want}\n`);
     opts.log(`${name}: installed .tools/bin/${name}`);
   }
+  await buildAdmission({ ...opts, bin: TOOLS_BIN });
 
   const want = JSON.stringify(versions().crds);
   const stamp = path.join(CRDS_DIR, ".version");
@@ -43,4 +45,29 @@ export async function setupCommand(opts: { log: (line: string) => void; force?: 
   }
   await writeFile(stamp, want);
   opts.log("CRDs: written to .tools/crds");
+}
+
+/**
+ * Builds admission/ (the upstream CAPI/CAPA admission, see admission/README.md) into `bin`; skipped when the stamp
+ * beside the binary is the hash of its sources (admission/*.go, go.mod, go.sum). Cold: ≈4–6 min on 2 cores.
+ */
+export async function buildAdmission(opts: { log: (line: string) => void; force?: boolean; bin: string; dir?: string }): Promise<"built" | "current"> {
+  const dir = opts.dir ?? ADMISSION_DIR;
+  const want = admissionSourceHash(dir);
+  const stamp = path.join(opts.bin, `${ADMISSION}.version`);
+  if (!opts.force && (await readFile(stamp, "utf8").catch(() => "")).trim() === want) {
+    opts.log(`${ADMISSION}: built from the current admission/ sources, in .tools/bin`);
+    return "current";
+  }
+  opts.log(`${ADMISSION}: go build in admission/ (CAPI/CAPA webhooks; a cold build takes ≈4–6 min on 2 cores) …`);
+  const started = Date.now();
+  const tick = setInterval(() => opts.log(`${ADMISSION}: still building (${Math.round((Date.now() - started) / 1000)} s) …`), 30_000);
+  try {
+    await goBuild(dir, path.join(opts.bin, ADMISSION));
+  } finally {
+    clearInterval(tick);
+  }
+  await writeFile(stamp, `${want}\n`);
+  opts.log(`${ADMISSION}: built .tools/bin/${ADMISSION} in ${Math.round((Date.now() - started) / 1000)} s`);
+  return "built";
 }

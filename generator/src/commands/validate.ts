@@ -50,6 +50,8 @@ import { renderClusters, type RenderedCluster, type RenderedObject } from "../va
 import { attributeFinding } from "../validate/attribution.js";
 import { binaryIdentity, cacheEnabled, contentSha, RepoFiles, treeDigest, ValidateCache } from "../validate/cache.js";
 import type { Summary } from "../validate/format.js";
+import { admissionEnabled, admissionFindings, admissionResults, denied, previousRender, type Admit } from "../validate/admission.js";
+import { admissionBinary, admit as runAdmission, ADMISSION_CRDS } from "../tools/admission.js";
 
 /** Repository folders (besides clusters/) that the management cluster applies; validated when present. */
 export const MANAGEMENT_DIRS = [SYNC_DIR, PROVIDERS_DIR] as const;
@@ -73,6 +75,10 @@ export interface ValidateOptions {
   /** Reuse and update the content-keyed cache in .capi-gitops-cache/ (default: on, unless CAPI_GITOPS_CACHE=off). */
   cache?: boolean;
   onProgress?: (stage: string, done: number, total: number) => void;
+  /** Skip the upstream admission layer (capi-gitops-admission); also CAPI_GITOPS_ADMISSION=off. CI always runs it. */
+  skipAdmission?: boolean;
+  /** The admission program (tests pass a stand-in); default tools/admission.ts. */
+  admit?: Admit;
 }
 
 export interface ValidateResult {
@@ -402,6 +408,7 @@ async function validateSelected(opts: ValidateOptions, root: string, withManagem
         kubeconform: memo(() => JSON.stringify([binaryIdentity(resolveTool("kubeconform")), treeDigest(path.join(TOOL_ROOT, KUBECONFORM_DIR)), schemaLocation(TOOL_ROOT), "-strict"])),
         cel: memo(() => JSON.stringify([binaryIdentity(resolveTool("kubectl-validate")), treeDigest(CRDS_DIR), NATIVE_SCHEMA_VERSION])),
         plan: memo(generatorIdentity),
+        admission: memo(() => JSON.stringify([binaryIdentity(admissionBinary()), ...ADMISSION_CRDS.map((d) => treeDigest(path.join(CRDS_DIR, d)))])),
       })
     : undefined;
   // Render every cluster directory that has a spec, even a broken one (the directory is what syncs).
@@ -447,6 +454,10 @@ async function validateSelected(opts: ValidateOptions, root: string, withManagem
   // kustomize starts now and runs on the other cores while the specs are checked and the plan is compared.
   const rendering = render(names, "kustomize");
   rendering.catch(() => undefined);
+  // --changed-since: the previous render of the same clusters, for UPDATE admission (started now, awaited there).
+  const withAdmission = !opts.skipAdmission && admissionEnabled();
+  const previous = withAdmission && opts.changedSince !== undefined ? previousRender(root, opts.changedSince, names, workers) : undefined;
+  previous?.catch(() => undefined);
 
   const repo = await reading.repo;
   const findings: Finding[] = repo.findings.filter(keep);
@@ -486,6 +497,12 @@ async function validateSelected(opts: ValidateOptions, root: string, withManagem
   const raw = await schemaResults(root, units, { workers, skipCel: opts.skipCel, cache, onProgress: opts.onProgress });
   lap("schemas");
 
+  // The upstream CAPI/CAPA admission (validate/admission.ts): one process for every cluster of the run.
+  const admitted = withAdmission
+    ? await admissionResults(units.filter((u) => u.cluster !== undefined), { cwd: root, admit: opts.admit ?? runAdmission, cache, workers, old: await previous, onProgress: opts.onProgress })
+    : new Map();
+  lap("admission");
+
   // Our rules, first without origins; the clusters with any finding get their origins (one more kustomize build
   // each, with origin annotations) so that every finding names the file its object came from.
   const unserved = readUnserved(TOOL_ROOT);
@@ -497,7 +514,8 @@ async function validateSelected(opts: ValidateOptions, root: string, withManagem
     return (
       (r && (r.kubeconform.some((x) => x.status !== "statusValid" && x.status !== "statusSkipped" && x.status !== "statusEmpty") || r.cel?.some((s) => s.status === "Failure"))) ||
       (specOf.has(rc.cluster) && strayCandidates(rc, namespaces).length > 0) ||
-      ruleFindings.get(rc.cluster)!.length > 0
+      ruleFindings.get(rc.cluster)!.length > 0 ||
+      denied(admitted.get(unitOf.get(rc.cluster)!))
     );
   });
   if (flagged.length > 0) {
@@ -517,6 +535,7 @@ async function validateSelected(opts: ValidateOptions, root: string, withManagem
   const invalid = new Set<string>();
   for (const u of units) findings.push(...kubeconformFindings(u, raw.get(u)?.kubeconform ?? [], unserved, invalid));
   for (const u of units) findings.push(...celFindings(u, raw.get(u)?.cel ?? [], invalid));
+  for (const u of units) findings.push(...admissionFindings(u, admitted.get(u) ?? [], invalid));
   // A cluster whose spec did not load has no known namespace: its spec's error is the finding, not its objects.
   for (const rc of rendered) findings.push(...(specOf.has(rc.cluster) ? strayFindings(rc, namespaces) : []), ...ruleFindings.get(rc.cluster)!);
   // A finding on a field that the cluster's own patch set belongs to that patch, not to the base file (item 22).

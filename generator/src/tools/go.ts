@@ -25,3 +25,16 @@ export async function goModDownload(module: string, version: string): Promise<st
   if (!info.Dir) throw new Error(`go mod download ${module}@${version} returned no Dir${info.Error ? `: ${info.Error}` : ""}`);
   return info.Dir;
 }
+
+/**
+ * `go build -o out .` in a module directory of this repository (the admission program): its own go.mod pins its
+ * dependencies, so no @version. `nice` is the caller's business; the build can take minutes on a cold cache.
+ */
+export async function goBuild(dir: string, out: string, opts: { timeoutMs?: number } = {}): Promise<void> {
+  await run("go", ["build", "-trimpath", "-o", out, "."], {
+    cwd: dir,
+    env: { ...process.env, GOFLAGS: "-mod=readonly" },
+    timeoutMs: opts.timeoutMs ?? 30 * 60_000,
+    installHint: hint,
+  });
+}

@@ -12,7 +12,7 @@
  *   files, and since the walk is a function of the kustomization files it lists, equal hashes mean an equal walk.
  *   Builds that may read anything else are not cached: remote or out-of-repository references,
  *   generators/transformers/validators, Helm, or any kustomization field this module does not know.
- * - kubeconform / kubectl-validate: each program's raw result for a build, keyed by the exact bytes it was given,
+ * - kubeconform / kubectl-validate / capi-gitops-admission: each program's raw result for a build, keyed by the exact bytes it was given,
  *   the binary's identity and the schemas (resp. CRDs) it validates against, hashed by content.
  * - plan: path and content hash of every file the generator owns, keyed by the specs and config as loaded, our
  *   code (generator/src), package-lock.json, versions.json and the Node version.
@@ -240,10 +240,11 @@ interface Entry {
   render?: Layer<RenderedObject[]>;
   kubeconform?: Layer<unknown[]>;
   cel?: Layer<unknown[]>;
+  admission?: Layer<unknown[]>;
   plan?: Layer<[string, string][]>;
 }
 
-export type SchemaLayer = "kubeconform" | "cel";
+export type SchemaLayer = "kubeconform" | "cel" | "admission";
 
 export class ValidateCache {
   private readonly entries = new Map<string, Entry>();
@@ -255,7 +256,7 @@ export class ValidateCache {
    */
   constructor(
     private readonly files: RepoFiles,
-    private readonly identity: { render: () => string; kubeconform: () => string; cel: () => string; plan: () => string },
+    private readonly identity: { render: () => string; kubeconform: () => string; cel: () => string; plan: () => string; admission?: () => string },
     env: NodeJS.ProcessEnv = process.env,
   ) {
     this.dir = repoCacheDir(files.root, env);
@@ -330,16 +331,18 @@ export class ValidateCache {
   }
 
   private schemaKey(layer: SchemaLayer, input: string): string {
-    return sha(JSON.stringify([FORMAT, layer, this.identity[layer](), sha(input)]));
+    return sha(JSON.stringify([FORMAT, layer, this.identity[layer]?.() ?? null, sha(input)]));
   }
 
   /** A program's raw result for exactly this input (the document stream given to it); id: see Entry. */
   result<T>(layer: SchemaLayer, id: string, input: string): T[] | undefined {
+    if (!this.identity[layer]) return undefined;
     const l = this.entry(id)[layer];
     return l && l.key === this.schemaKey(layer, input) ? (l.value as T[]) : undefined;
   }
 
   storeResult(layer: SchemaLayer, id: string, input: string, value: readonly unknown[]): void {
+    if (!this.identity[layer]) return;
     this.entry(id)[layer] = { key: this.schemaKey(layer, input), value: [...value] };
     this.dirty.add(id);
   }

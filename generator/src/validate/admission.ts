@@ -1,0 +1,130 @@
+/**
+ * The upstream admission layer of `validate`: every rendered object of the selected clusters goes, in one
+ * capi-gitops-admission process for the whole run, through what the management cluster's API server would do on
+ * create (strict decode, CRD schema + defaults + CEL, conversion, the CAPI/CAPA webhooks). A denial becomes a
+ * finding on the object's cluster and source file, with the field and the upstream message, rule
+ * `admission/<stage>`. Results are cached per cluster by the exact input (validate/cache.ts, layer "admission").
+ */
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { createHash } from "node:crypto";
+import type { Finding } from "../findings.js";
+import type { AdmissionResult, AdmitOptions } from "../tools/admission.js";
+import type { ValidateCache } from "./cache.js";
+import type { RenderedObject } from "./render.js";
+
+/** One rendered build: a cluster's objects with the file each came from (when origins are known). */
+export interface AdmissionUnit {
+  cacheId: string;
+  cluster?: string;
+  objects: readonly RenderedObject[];
+  origins: readonly (string | undefined)[];
+  fallbackFile: string;
+}
+
+/** The program, passed in (tools/admission.ts `admit`, or a stand-in in tests). */
+export type Admit = (input: string, opts: AdmitOptions) => Promise<AdmissionResult[]>;
+
+/** Whether the layer runs: CAPI_GITOPS_ADMISSION=off|0|false|no switches it off (tests show what it catches). */
+export function admissionEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
+  return !/^(off|0|false|no)$/i.test(env.CAPI_GITOPS_ADMISSION ?? "");
+}
+
+const documentOf = (o: RenderedObject): string => JSON.stringify(o);
+
+/**
+ * The program's results for each unit (one per object, in object order): cached ones from the cache, the rest from
+ * one process over all of them.
+ */
+export async function admissionResults(
+  units: readonly AdmissionUnit[],
+  opts: {
+    cwd: string;
+    admit: Admit;
+    cache?: ValidateCache;
+    workers?: number;
+    /** The previous render (`--changed-since`): objects found in it are admitted as UPDATE (immutable fields, version jumps). */
+    old?: readonly RenderedObject[];
+    onProgress?: (stage: string, done: number, total: number) => void;
+  },
+): Promise<Map<AdmissionUnit, AdmissionResult[]>> {
+  const out = new Map<AdmissionUnit, AdmissionResult[]>();
+  const todo: { unit: AdmissionUnit; docs: string[]; key: string }[] = [];
+  const oldText = opts.old?.length ? `${opts.old.map(documentOf).join("\n")}\n` : undefined;
+  // With a previous render the result depends on it too (the whole previous render: an object is matched by identity).
+  const oldKey = oldText ? `\nold:${createHash("sha256").update(oldText).digest("hex")}` : "";
+  for (const u of units) {
+    if (u.objects.length === 0) continue;
+    const docs = u.objects.map(documentOf);
+    const key = docs.join("\n") + oldKey;
+    const cached = opts.cache?.result<AdmissionResult>("admission", u.cacheId, key);
+    if (cached && cached.length === u.objects.length) out.set(u, cached);
+    else todo.push({ unit: u, docs, key });
+  }
+  if (todo.length === 0) return out;
+  opts.onProgress?.("admission", 0, todo.length);
+  const input = `${todo.flatMap((t) => t.docs).join("\n")}\n`; // JSON lines
+  let results: AdmissionResult[];
+  if (oldText) {
+    const tmp = await mkdtemp(path.join(os.tmpdir(), "capi-gitops-admission-"));
+    try {
+      const oldFile = path.join(tmp, "previous.jsonl");
+      await writeFile(oldFile, oldText);
+      results = await opts.admit(input, { cwd: opts.cwd, workers: opts.workers, oldFile });
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  } else results = await opts.admit(input, { cwd: opts.cwd, workers: opts.workers });
+  const total = todo.reduce((n, t) => n + t.docs.length, 0);
+  if (results.length !== total) throw new Error(`capi-gitops-admission returned ${results.length} results for ${total} objects`);
+  let i = 0;
+  for (const t of todo) {
+    const mine = results.slice(i, i + t.docs.length);
+    i += t.docs.length;
+    out.set(t.unit, mine);
+    opts.cache?.storeResult("admission", t.unit.cacheId, t.key, mine);
+  }
+  opts.onProgress?.("admission", todo.length, todo.length);
+  return out;
+}
+
+/** Whether any object of the unit was denied (such clusters get their origins, so findings name their files). */
+export const denied = (results: readonly AdmissionResult[] | undefined): boolean => results?.some((r) => !r.allowed) ?? false;
+
+/**
+ * Denials as findings: cluster, the object's source file, `Kind/name:field`, rule `admission/<stage>`, the
+ * upstream message. Objects in `skip` (`label/Kind/name`, already rejected by kubeconform) are not repeated.
+ */
+export function admissionFindings(u: AdmissionUnit & { label: string }, results: readonly AdmissionResult[], skip: ReadonlySet<string> = new Set()): Finding[] {
+  const findings: Finding[] = [];
+  results.forEach((r, i) => {
+    const o = u.objects[i];
+    if (r.allowed || !o || skip.has(`${u.label}/${o.kind}/${o.metadata?.name}`)) return;
+    const where = `${o.kind}/${o.metadata?.name}`;
+    const messages = r.messages.length ? r.messages : [{ field: "", message: "denied" }];
+    for (const m of messages)
+      findings.push({
+        cluster: u.cluster,
+        file: u.origins[i] ?? u.fallbackFile,
+        path: m.field ? `${where}:${m.field}` : where,
+        rule: `admission/${r.stage}`,
+        severity: "error",
+        message: m.message,
+      });
+  });
+  return findings;
+}
+
+/**
+ * The previous render of `clusters` at git `ref` (a temporary checkout, as `diff` renders its base side): the
+ * `oldObject`s of UPDATE admission. Clusters that did not exist or did not build there are simply not in it (CREATE).
+ */
+export async function previousRender(root: string, ref: string, clusters: readonly string[], workers: number): Promise<RenderedObject[]> {
+  if (clusters.length === 0) return [];
+  const { revParse } = await import("../tools/git.js");
+  const { renderSide, withBaseCheckout } = await import("../diff/render-sides.js");
+  const commit = await revParse(root, ref);
+  const side = await withBaseCheckout(root, commit, (baseRoot) => renderSide(baseRoot, clusters, workers));
+  return [...side.rendered.values()].flatMap((rc) => rc.objects);
+}

@@ -1,0 +1,44 @@
+/**
+ * `validate --changed-since <ref>`: the upstream admission layer admits the changed clusters as UPDATE against
+ * their render at <ref> (immutable fields, e.g. the AWSCluster region: CAPA webhooks/awscluster_webhook.go
+ * ValidateUpdate; AWSMachineTemplate spec: webhooks/awsmachinetemplate_webhook.go). The same change on a fresh
+ * validate (CREATE) passes the admission layer.
+ * Needs the admission binary: .tools/bin (npm run setup) or CAPI_GITOPS_CAPI_GITOPS_ADMISSION.
+ */
+import { writeFile } from "node:fs/promises";
+import path from "node:path";
+import { execa } from "execa";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { newClusterCommand } from "../src/commands/new-cluster.js";
+import { validateCommand } from "../src/commands/validate.js";
+import { tempDir } from "./helpers.js";
+
+let repo: string;
+let cleanup: () => Promise<void>;
+beforeAll(async () => {
+  const t = await tempDir("capi-gitops-update-");
+  repo = t.dir;
+  cleanup = t.cleanup;
+  await newClusterCommand({ cwd: repo, log: () => {}, flags: { name: "alpha", region: "ap-northeast-2" } });
+  const git = (...args: string[]) => execa("git", args, { cwd: repo });
+  await git("init", "-q", "-b", "main");
+  await git("-c", "user.name=t", "-c", "user.email=t@example.com", "add", "-A");
+  await git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "alpha");
+  // A user patch that changes an immutable field of the AWSMachineTemplate (its spec) in place.
+  const k = { apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources: ["generated"], patches: [{ target: { kind: "AWSMachineTemplate" }, patch: JSON.stringify([{ op: "replace", path: "/spec/template/spec/instanceType", value: "m6i.2xlarge" }]) }] };
+  await writeFile(path.join(repo, "clusters/alpha/kustomization.yaml"), JSON.stringify(k, null, 2));
+}, 300_000);
+afterAll(async () => cleanup?.());
+
+describe("UPDATE admission with --changed-since", () => {
+  it("an in-place change of an immutable AWSMachineTemplate spec is denied as UPDATE", async () => {
+    const r = await validateCommand({ cwd: repo, changedSince: "HEAD", cache: false });
+    const hit = r.findings.find((f) => f.rule.startsWith("admission/") && f.path?.startsWith("AWSMachineTemplate/"));
+    expect(hit, JSON.stringify(r.findings, null, 1)).toMatchObject({ cluster: "alpha", severity: "error" });
+    expect(hit!.message).toMatch(/immutable/);
+  }, 300_000);
+  it("the same render on CREATE (no --changed-since) is admitted", async () => {
+    const r = await validateCommand({ cwd: repo, cache: false });
+    expect(r.findings.filter((f) => f.rule.startsWith("admission/"))).toEqual([]);
+  }, 300_000);
+});

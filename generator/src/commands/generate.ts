@@ -2,10 +2,9 @@
 import { InvalidInputError } from "../errors.js";
 import { hasErrors } from "../findings.js";
 import { OVERLAY_DIRS } from "../plan/base.js";
-import { clusterDir, SPEC_SCHEMA_PATH } from "../plan/cluster.js";
+import { SPEC_SCHEMA_PATH } from "../plan/cluster.js";
+import { clusterDir, PROVIDERS_DIR, SYNC_DIR } from "../repo/paths.js";
 import { CONFIG_SCHEMA_PATH, planRepo } from "../plan/repo.js";
-import { SYNC_DIR } from "../plan/sync.js";
-import { PROVIDERS_DIR } from "../plan/providers.js";
 import { PROFILES } from "../cluster-spec/types.js";
 import { loadRepo } from "../repo/load.js";
 import { writeTree, type WriteResult } from "../repo/write.js";

@@ -6,8 +6,8 @@
  * prune: disabled) never delete the cluster's objects themselves when the directory goes.
  */
 import { InvalidInputError } from "../errors.js";
-import { clusterDir } from "../plan/cluster.js";
-import { planSync, SYNC_DIR } from "../plan/sync.js";
+import { clusterDir, SYNC_DIR } from "../repo/paths.js";
+import { planSync } from "../plan/sync.js";
 import { exists, loadRepo, readSpec } from "../repo/load.js";
 import { inside, stageTree, Transaction } from "../repo/write.js";
 import { DNS_LABEL } from "../cluster-spec/schema.js";

@@ -26,12 +26,12 @@ import { access, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { Finding } from "../findings.js";
-import { API } from "../plan/capi.js";
-import { objectNames, planCluster, SPEC_FILE } from "../plan/cluster.js";
+import { API } from "../k8s/capi.js";
+import { objectNames, planCluster } from "../plan/cluster.js";
+import { PROVIDERS_DIR, SPEC_FILE, SYNC_DIR } from "../repo/paths.js";
+import { dependencies } from "../kustomize/walk.js";
 import type { OutputFile } from "../plan/files.js";
 import { planRepo } from "../plan/repo.js";
-import { SYNC_DIR } from "../plan/sync.js";
-import { PROVIDERS_DIR } from "../plan/providers.js";
 import { clusterNames, loadRepo, symlinkFindings, type LoadedRepo } from "../repo/load.js";
 import { CONFIG_FILE } from "../cluster-spec/config.js";
 import type { ClusterSpec } from "../cluster-spec/types.js";
@@ -433,7 +433,6 @@ async function validateSelected(opts: ValidateOptions, root: string, withManagem
    */
   const escapeFindings = async (list: readonly string[]): Promise<Finding[]> => {
     if (list.length === 0) return [];
-    const { dependencies } = await import("../repo/affected.js");
     return list.flatMap((c) =>
       dependencies(`clusters/${c}`, (rel) => files.read(rel)).escapes.map((e) => ({
         cluster: c,

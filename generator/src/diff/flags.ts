@@ -28,12 +28,11 @@
 import semver from "semver";
 import type { Finding } from "../findings.js";
 import type { RenderedObject } from "../validate/render.js";
-import { changedPaths, groupOf, labelOf, sameValue, type ObjectChange } from "./objects.js";
+import { GROUP } from "../k8s/capi.js";
+import { groupOf } from "../k8s/object.js";
+import { changedPaths, labelOf, sameValue, type ObjectChange } from "./objects.js";
 
-const INFRA = "infrastructure.cluster.x-k8s.io";
-const BOOTSTRAP = "bootstrap.cluster.x-k8s.io";
-const CONTROLPLANE = "controlplane.cluster.x-k8s.io";
-const CORE = "cluster.x-k8s.io";
+const { infra: INFRA, bootstrap: BOOTSTRAP, controlPlane: CONTROLPLANE, core: CORE } = GROUP;
 
 const IN_PLACE: Record<string, { group: string; why: string }> = {
   AWSMachineTemplate: {

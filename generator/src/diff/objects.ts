@@ -6,6 +6,7 @@
  */
 import stableStringify from "fast-json-stable-stringify";
 import { structuredPatch } from "diff";
+import { groupOf } from "../k8s/object.js";
 import type { RenderedObject } from "../validate/render.js";
 import { toYaml } from "../yaml.js";
 
@@ -35,12 +36,6 @@ export interface Side {
   objects: readonly RenderedObject[];
   origins?: readonly (string | undefined)[];
 }
-
-export const groupOf = (apiVersion: string | undefined): string => {
-  const v = apiVersion ?? "";
-  const i = v.indexOf("/");
-  return i < 0 ? "" : v.slice(0, i);
-};
 
 export function idOf(o: RenderedObject): ObjectId {
   return { group: groupOf(o.apiVersion), kind: o.kind ?? "", namespace: o.metadata?.namespace ?? "", name: o.metadata?.name ?? "" };

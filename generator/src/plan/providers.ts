@@ -22,11 +22,12 @@
 import { PlanError } from "../errors.js";
 import { versions } from "../versions.js";
 import { toYaml } from "../yaml.js";
-import { type K8sObject, SYNC_SAFE } from "./capi.js";
+import type { K8sObject } from "../k8s/object.js";
+import { SYNC_SAFE } from "./capi.js";
 import { type OutputFile, owned } from "./files.js";
 import { KUSTOMIZATION } from "./kustomize-objects.js";
+import { PROVIDERS_DIR } from "../repo/paths.js";
 
-export const PROVIDERS_DIR = "management/providers";
 
 export const OPERATOR_API = "operator.cluster.x-k8s.io/v1alpha2";
 

@@ -3,7 +3,7 @@ import { lstat, readdir, readFile, readlink, realpath } from "node:fs/promises";
 import path from "node:path";
 import { ToolError } from "../errors.js";
 import type { Finding } from "../findings.js";
-import { clusterDir, SPEC_FILE } from "../plan/cluster.js";
+import { clusterDir, clusterOfPath, SPEC_FILE } from "./paths.js";
 import { parseSpecText } from "../cluster-spec/parse.js";
 import type { ClusterSpec } from "../cluster-spec/types.js";
 import { CONFIG_FILE, parseRepoConfig, type RepoConfig } from "../cluster-spec/config.js";
@@ -194,7 +194,7 @@ export async function symlinkFindings(root: string): Promise<Finding[]> {
         const r = target === undefined ? undefined : path.relative(realRoot, target);
         if (r === undefined || r.startsWith("..") || path.isAbsolute(r)) {
           const to = await readlink(abs).catch(() => "?");
-          findings.push({ cluster: /^clusters\/([^/]+)\//.exec(rel)?.[1], file: rel, rule: "no-symlink-escape", severity: "error", message: `symbolic link to ${to} ${target === undefined ? "that does not resolve" : "leads outside the repository"}; replace it with the file itself` });
+          findings.push({ cluster: clusterOfPath(rel), file: rel, rule: "no-symlink-escape", severity: "error", message: `symbolic link to ${to} ${target === undefined ? "that does not resolve" : "leads outside the repository"}; replace it with the file itself` });
         }
       } else if (e.isDirectory()) await walk(abs);
     }

@@ -20,6 +20,7 @@ import pLimit from "p-limit";
 import { parse as parseYaml } from "yaml";
 import { ToolError, ToolUnavailableError } from "../errors.js";
 import type { Finding } from "../findings.js";
+import { BUILD_DIR_PREFIX } from "../kustomize/build-dir.js";
 import { KUSTOMIZATION } from "../plan/kustomize-objects.js";
 import { kustomizeBuild } from "../tools/kustomize.js";
 import { parseYamlStream, toYaml, toYamlInline } from "../yaml.js";
@@ -58,7 +59,6 @@ function takeTransformations(o: RenderedObject): string[] | undefined {
   const list = parseYaml(raw) as { configuredIn?: unknown }[] | null;
   return Array.isArray(list) ? [...new Set(list.map((t) => t?.configuredIn).filter((p): p is string => typeof p === "string").map(repoPath))] : undefined;
 }
-export const BUILD_DIR_PREFIX = ".capi-gitops-build-";
 
 function takeOrigin(o: RenderedObject): string | undefined {
   const ann = o.metadata?.annotations;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { versions } from "../src/versions.js";
 import { parseYamlStream } from "../src/yaml.js";
 import { PROFILE_PATCHES, profileTargetsHashedKind } from "../src/plan/base.js";
 import { planCluster, spread, subnets } from "../src/plan/cluster.js";
@@ -35,10 +36,10 @@ const renames = (content: string): Record<string, string> => {
 describe("planRepo", () => {
   it("is deterministic", () => {
     const specs = fixtureSpecs();
-    expect(planRepo({ specs })).toEqual(planRepo({ specs }));
+    expect(planRepo({ specs }, versions())).toEqual(planRepo({ specs }, versions()));
   });
   it("owns base/, overlays/ and generated/, and scaffolds the user's kustomization", () => {
-    const files = planRepo({ specs: [spec()] });
+    const files = planRepo({ specs: [spec()] }, versions());
     expect(files.filter((f) => f.mode === "scaffold").map((f) => f.path)).toEqual(["clusters/demo/kustomization.yaml"]);
     expect(files.some((f) => f.path === "base/machinepool/machinepool.yaml")).toBe(true);
     expect(files.some((f) => f.path === "overlays/profiles/prod/kustomization.yaml")).toBe(true);

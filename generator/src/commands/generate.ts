@@ -1,4 +1,5 @@
 /** `npm run generate`: read every spec → plan the whole tree → write what changed. */
+import { versions } from "../versions.js";
 import { InvalidInputError } from "../errors.js";
 import { hasErrors } from "../findings.js";
 import { OVERLAY_DIRS } from "../plan/base.js";
@@ -32,7 +33,7 @@ export async function generateCommand(opts: { cwd: string; log: (line: string) =
 async function generateLocked(opts: { cwd: string; log: (line: string) => void }): Promise<WriteResult> {
   const repo = await loadRepo(opts.cwd);
   if (hasErrors(repo.findings)) throw new InvalidInputError(repo.findings, "the cluster specs are invalid; nothing was written");
-  const files = planRepo({ specs: repo.specs, config: repo.config });
+  const files = planRepo({ specs: repo.specs, config: repo.config }, versions());
   const result = await writeTree(opts.cwd, files, ownedRoots(repo.specs.map((s) => s.name)));
   for (const f of result.written) opts.log(`wrote   ${f}`);
   for (const f of result.deleted) opts.log(`deleted ${f}`);

@@ -2,6 +2,7 @@
  * `npm run new-cluster`: flags (or prompts on a terminal) → spec → checks → plan → staged write → kustomize build of
  * the staged cluster → one rename into clusters/<name>. Bad input writes nothing.
  */
+import { versions } from "../versions.js";
 import { readFile } from "node:fs/promises";
 import { InvalidInputError } from "../errors.js";
 import { type Finding, hasErrors } from "../findings.js";
@@ -189,7 +190,7 @@ async function landCluster(cwd: string, spec: ClusterSpec, files: OutputFile[], 
   const paths = [dir];
   try {
     await t.stageFolder(dir, new Map(files.map((f) => [f.path.slice(dir.length + 1), f.content])));
-    for (const f of planShared()) {
+    for (const f of planShared(versions())) {
       const current = await readFile(await insideReal(cwd, f.path), "utf8").catch(() => undefined);
       if (current === undefined) {
         await t.stageFile(f.path, f.content, true, undefined);

@@ -42,7 +42,7 @@ import { kubectlValidate, NATIVE_SCHEMA_VERSION, type KubectlValidateStatus } fr
 import { kustomizeBuild } from "../tools/kustomize.js";
 import { CRDS_DIR, resolveTool } from "../tools/resolve.js";
 import { ToolError, ToolUnavailableError, UsageError } from "../errors.js";
-import { TOOL_ROOT } from "../versions.js";
+import { TOOL_ROOT, versions } from "../versions.js";
 import { parseYamlStream } from "../yaml.js";
 import { clusterRules, fleetRules, managementRules, syncSafetyRules } from "../validate/rules.js";
 import { applicationFindings, declaredApplications, generatedApplications } from "../validate/sync-check.js";
@@ -457,7 +457,7 @@ async function validateSelected(opts: ValidateOptions, root: string, withManagem
   const full = shared && !only;
   const model = { specs: full ? repo.specs : repo.specs.filter((s) => mine.has(s.name)), config: repo.config };
   const planId = full ? "@plan" : shard ? `@plan-shard-${shard.index}-of-${shard.count}` : "@plan-selection";
-  const planned = cache?.planned(planId, model) ?? (cache ? cache.storePlanned(planId, model, planRepo(model)) : plannedHashes(planRepo(model)));
+  const planned = cache?.planned(planId, model) ?? (cache ? cache.storePlanned(planId, model, planRepo(model, versions())) : plannedHashes(planRepo(model, versions())));
   // A spec that does not load is missing from the plan, so the shared files (which list every cluster) cannot be
   // compared until it is fixed; the other clusters' own generated files can.
   const blockers = [...new Set(repo.findings.filter((f) => f.severity === "error" && f.file !== undefined && (f.file === CONFIG_FILE || f.file.endsWith("/cluster.yaml"))).map((f) => f.file!))].sort();

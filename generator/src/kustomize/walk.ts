@@ -6,6 +6,7 @@
  */
 import path from "node:path";
 import { parse as parseYaml } from "yaml";
+import { isRecord } from "../k8s/object.js";
 
 /** The names kustomize accepts for a kustomization file, in its order of preference. */
 export const KUSTOMIZATION_FILES = ["kustomization.yaml", "kustomization.yml", "Kustomization"] as const;
@@ -36,8 +37,7 @@ export function resolveRef(dir: string, ref: string): string | undefined {
 
 /** A kustomization field that takes one string or a list of them, as strings (anything else dropped). */
 export const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : typeof v === "string" ? [v] : []);
-const objects = (v: unknown): Record<string, unknown>[] => (Array.isArray(v) ? v.filter((x): x is Record<string, unknown> => !!x && typeof x === "object" && !Array.isArray(x)) : []);
-const isRecord = (v: unknown): v is Record<string, unknown> => !!v && typeof v === "object" && !Array.isArray(v);
+const objects = (v: unknown): Record<string, unknown>[] => (Array.isArray(v) ? v.filter(isRecord) : []);
 /** An inline document in a list that also takes paths (patchesStrategicMerge, transformers): it has a line break or a colon-space. */
 const isInline = (s: string): boolean => /\n/.test(s) || /:\s/.test(s);
 

@@ -28,6 +28,7 @@ import os from "node:os";
 import path from "node:path";
 import type { OutputFile } from "../plan/files.js";
 import type { RenderedObject } from "./render.js";
+import { isRecord } from "../k8s/object.js";
 import { isRemote, KNOWN_FIELDS, KUSTOMIZATION_FILES, strings, walkKustomization } from "../kustomize/walk.js";
 
 /** Bump when the entry format or the way an entry's value is produced (e.g. the render wrapper) changes. */
@@ -179,11 +180,11 @@ export function buildClosure(kustomizationDir: string, files: RepoFiles): Closur
     },
     enter: (_dir, file, doc, parsed) => {
       fileSet.set(file, files.hash(file));
-      if (!parsed || !doc || typeof doc !== "object" || Array.isArray(doc)) {
+      if (!parsed || !isRecord(doc)) {
         safe = false;
         return;
       }
-      const k = doc as Record<string, unknown>;
+      const k = doc;
       if (Object.keys(k).some((key) => !KNOWN_FIELDS.has(key))) safe = false;
       if ([...strings(k.resources), ...strings(k.bases), ...strings(k.components)].some(isRemote)) safe = false;
     },

@@ -14,6 +14,7 @@ import { findSecrets } from "./secrets.js";
 import type { RenderedCluster, RenderedObject } from "./render.js";
 import { AUTOSCALER, CAPI_GROUPS, GROUP } from "../k8s/capi.js";
 import { get as getPath, groupOf } from "../k8s/object.js";
+import { clusterKustomizationPath, clusterSpecPath } from "../repo/paths.js";
 
 type Push = (o: RenderedObject | undefined, path: string, rule: string, message: string, severity?: Severity) => void;
 /** Rules read odd input as `any` (a missing field is undefined, never a throw). */
@@ -36,7 +37,7 @@ const isIpv6Cidr = (v: string): boolean => {
 /** The CAPI groups whose v1beta1 is deprecated since CAPI v1.11 (docs/book/src/reference/versions.md). */
 const CAPI_V1BETA1 = new Set([GROUP.core, GROUP.bootstrap, GROUP.controlPlane, GROUP.addons].map((g) => `${g}/v1beta1`));
 
-export { findSecrets, SECRET_PATTERNS } from "./secrets.js";
+export { findSecrets } from "./secrets.js";
 
 /**
  * Every string of an object as `key: value` lines, for findSecrets: a key stays next to its value, and line breaks
@@ -218,7 +219,7 @@ export function fleetRules(rendered: readonly RenderedCluster[]): Finding[] {
     const cluster = objectsOf(rc.objects).find((o) => is(o, CORE, "Cluster") && typeof o.metadata?.name === "string");
     if (cluster) {
       const other = seenName.get(cluster.metadata.name);
-      if (other) findings.push({ cluster: rc.cluster, file: `clusters/${rc.cluster}/kustomization.yaml`, path: `Cluster/${cluster.metadata.name}:metadata.name`, rule: "fleet-unique-name", severity: "error", message: `Cluster name "${cluster.metadata.name}" is also rendered by clusters/${other}` });
+      if (other) findings.push({ cluster: rc.cluster, file: clusterKustomizationPath(rc.cluster), path: `Cluster/${cluster.metadata.name}:metadata.name`, rule: "fleet-unique-name", severity: "error", message: `Cluster name "${cluster.metadata.name}" is also rendered by clusters/${other}` });
       else seenName.set(cluster.metadata.name, rc.cluster);
     }
     const aws = objectsOf(rc.objects).find((o) => is(o, INFRA, "AWSCluster"));
@@ -226,7 +227,7 @@ export function fleetRules(rendered: readonly RenderedCluster[]): Finding[] {
     const region = get(aws, "spec.region");
     if (typeof vpc === "string") {
       const other = seenVpc.get(vpc);
-      if (other) findings.push({ cluster: rc.cluster, file: `clusters/${rc.cluster}/cluster.yaml`, path: "network.vpcCidr", rule: "fleet-unique-vpc-cidr", severity: "warning", message: `VPC CIDR ${vpc} is also used by cluster ${other}; unique CIDRs keep peering and transit gateways possible` });
+      if (other) findings.push({ cluster: rc.cluster, file: clusterSpecPath(rc.cluster), path: "network.vpcCidr", rule: "fleet-unique-vpc-cidr", severity: "warning", message: `VPC CIDR ${vpc} is also used by cluster ${other}; unique CIDRs keep peering and transit gateways possible` });
       else seenVpc.set(vpc, `${rc.cluster}${region ? ` (${show(region)})` : ""}`);
     }
   }
@@ -254,7 +255,7 @@ export function syncSafetyRules(rc: RenderedCluster): Finding[] {
       ann[FLUX_PRUNE] === "disabled" ? undefined : `${FLUX_PRUNE}: disabled`,
     ].filter(Boolean);
     if (missing.length)
-      findings.push({ cluster: rc.cluster, file: rc.origins[i] ?? `clusters/${rc.cluster}/kustomization.yaml`, path: `${show(o.kind)}/${show(o.metadata?.name)}:metadata.annotations`, rule: "sync-safety", severity: "warning", message: `Argo CD or Flux could delete this object on its own; add ${missing.join(", ")}` });
+      findings.push({ cluster: rc.cluster, file: rc.origins[i] ?? clusterKustomizationPath(rc.cluster), path: `${show(o.kind)}/${show(o.metadata?.name)}:metadata.annotations`, rule: "sync-safety", severity: "warning", message: `Argo CD or Flux could delete this object on its own; add ${missing.join(", ")}` });
   });
   return findings;
 }

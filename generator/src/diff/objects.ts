@@ -6,7 +6,7 @@
  */
 import stableStringify from "fast-json-stable-stringify";
 import { structuredPatch } from "diff";
-import { groupOf } from "../k8s/object.js";
+import { groupOf, isRecord } from "../k8s/object.js";
 import type { RenderedObject } from "../validate/render.js";
 import { toYaml } from "../yaml.js";
 
@@ -75,8 +75,7 @@ export function unifiedDiff(oldLabel: string, newLabel: string, oldText: string,
 /** Leaf paths (dotted, list indexes in brackets) where two values differ; at most `limit`. */
 export function changedPaths(a: unknown, b: unknown, prefix = "", limit = 5, out: string[] = []): string[] {
   if (out.length >= limit || sameValue(a, b)) return out;
-  const isObj = (v: unknown): v is Record<string, unknown> => !!v && typeof v === "object" && !Array.isArray(v);
-  if (isObj(a) && isObj(b)) {
+  if (isRecord(a) && isRecord(b)) {
     for (const k of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) changedPaths(a[k], b[k], prefix ? `${prefix}.${k}` : k, limit, out);
     return out;
   }

@@ -13,7 +13,7 @@ import { checkReferences, show } from "./references.js";
 import { findSecrets } from "./secrets.js";
 import type { RenderedCluster, RenderedObject } from "./render.js";
 import { AUTOSCALER, CAPI_GROUPS, GROUP } from "../k8s/capi.js";
-import { get as getPath, groupOf } from "../k8s/object.js";
+import { get as getPath, groupOf, isRecord } from "../k8s/object.js";
 import { clusterKustomizationPath, clusterSpecPath } from "../repo/paths.js";
 
 type Push = (o: RenderedObject | undefined, path: string, rule: string, message: string, severity?: Severity) => void;
@@ -21,8 +21,8 @@ type Push = (o: RenderedObject | undefined, path: string, rule: string, message:
 const get = (o: unknown, p: string): any => getPath(o, p);
 /** Odd input (a hand-edited overlay, a CRD field kustomize does not check) never makes a rule throw. */
 const list = (v: unknown): any[] => (Array.isArray(v) ? v : []);
-const record = (v: unknown): Record<string, unknown> => (v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
-const objectsOf = (objs: readonly unknown[]): RenderedObject[] => objs.filter((o): o is RenderedObject => o !== null && typeof o === "object" && !Array.isArray(o));
+const record = (v: unknown): Record<string, unknown> => (isRecord(v) ? v : {});
+const objectsOf = (objs: readonly unknown[]): RenderedObject[] => objs.filter((o): o is RenderedObject => isRecord(o));
 const is = (o: RenderedObject, g: string, kind: string) => o.kind === kind && groupOf(o.apiVersion) === g;
 const { core: CORE, infra: INFRA, controlPlane: CP } = GROUP;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;

@@ -36,6 +36,9 @@ export interface Versions {
 /** Root of this tool's own checkout (where versions.json and .tools/ live). */
 export const TOOL_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 
+/** What the plan needs of the pins: the CRD modules' versions (the providers run those releases). */
+export type Pins = Pick<Versions, "crds">;
+
 let cached: Versions | undefined;
 export function versions(): Versions {
   cached ??= JSON.parse(readFileSync(path.join(TOOL_ROOT, "versions.json"), "utf8")) as Versions;

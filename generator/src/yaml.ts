@@ -45,11 +45,6 @@ export function toYaml(value: unknown, header?: string): string {
   return header ? `${header}\n${body}` : body;
 }
 
-/** Several objects as a multi-document stream. */
-export function toYamlStream(values: readonly unknown[]): string {
-  return values.map((v) => toYaml(v)).join("---\n");
-}
-
 /** Serialization for embedding (inline kustomize patches): plain data, no key reordering beyond insertion order. */
 export function toYamlInline(value: unknown): string {
   return stringify(value, OPTIONS);

@@ -5,7 +5,8 @@ import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newClusterCommand } from "../src/commands/new-cluster.js";
 import { generateCommand } from "../src/commands/generate.js";
-import { affectedBy, affectedClusters, clustersInPaths, dependencies, dependsOn, isRemote, kustomizationRefs, resolveRef, type ReadFile } from "../src/repo/affected.js";
+import { affectedBy, affectedClusters, clustersInPaths } from "../src/repo/affected.js";
+import { dependencies, dependsOn, isRemote, kustomizationRefs, resolveRef, type ReadFile } from "../src/kustomize/walk.js";
 import { tempDir } from "./helpers.js";
 
 const memory = (files: Record<string, string>): ReadFile => (p) => files[p];

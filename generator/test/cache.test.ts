@@ -10,7 +10,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeFleetSpecs } from "../bench/fleet.js";
 import { generateCommand } from "../src/commands/generate.js";
 import { validateCommand } from "../src/commands/validate.js";
-import * as walk from "../src/repo/affected.js";
 import { kustomizeBuild } from "../src/tools/kustomize.js";
 import { envVarFor, resolveTool } from "../src/tools/resolve.js";
 import { buildClosure, repoCacheDir, RepoFiles } from "../src/validate/cache.js";
@@ -58,7 +57,7 @@ describe("buildClosure", () => {
       "base/o.yaml": "c: 3\n",
       "unrelated/file.yaml": "d: 4\n",
     });
-    const c = buildClosure("clusters/x", new RepoFiles(dir), walk)!;
+    const c = buildClosure("clusters/x", new RepoFiles(dir))!;
     expect(c.files.map(([p]) => p)).toEqual(
       ["base/kustomization.yaml", "base/o.yaml", "clusters/x/extra.yaml", "clusters/x/generated/kustomization.yaml", "clusters/x/kustomization.yaml", "clusters/x/p.yaml", "clusters/x/v.txt", "comp/kustomization.yaml"].sort(),
     );
@@ -77,7 +76,7 @@ describe("buildClosure", () => {
     ["an unparseable kustomization", `resources: [a\n  b: :\n`],
   ])("%s: not cacheable", async (_label, body) => {
     const dir = await repoWith({ "clusters/x/kustomization.yaml": `${K}${body}` });
-    expect(buildClosure("clusters/x", new RepoFiles(dir), walk)).toBeUndefined();
+    expect(buildClosure("clusters/x", new RepoFiles(dir))).toBeUndefined();
   });
 });
 

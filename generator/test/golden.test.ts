@@ -1,4 +1,5 @@
 /** Golden output: fixtures/specs/*.yaml (+ fixtures/capi-gitops.yaml) → the whole generated tree, one snapshot file per file. */
+import { versions } from "../src/versions.js";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -13,7 +14,7 @@ describe("golden tree", () => {
   const argocd = parseRepoConfig(readFileSync(path.join(FIXTURES, "..", "capi-gitops.yaml"), "utf8")).config!;
   const flux = { ...argocd, gitops: "flux" as const };
   const files = [
-    ...planRepo({ specs, config: argocd }).files,
+    ...planRepo({ specs, config: argocd }, versions()).files,
     ...specs.map(specFile),
     ...planSync(flux, specs).map((f) => ({ ...f, path: `flux/${f.path}` })),
   ].sort((a, b) => (a.path < b.path ? -1 : 1));
@@ -30,7 +31,7 @@ describe("golden tree of clusters and pools named like YAML 1.1 booleans (issue 
   const argocd = parseRepoConfig(readFileSync(path.join(FIXTURES, "..", "capi-gitops.yaml"), "utf8")).config!;
   const flux = { ...argocd, gitops: "flux" as const };
   const files = [
-    ...planRepo({ specs, config: argocd }).files.filter((f) => f.path.startsWith("clusters/") || f.path.startsWith("management/sync/")),
+    ...planRepo({ specs, config: argocd }, versions()).files.filter((f) => f.path.startsWith("clusters/") || f.path.startsWith("management/sync/")),
     ...specs.map(specFile),
     ...planSync(flux, specs).map((f) => ({ ...f, path: `flux/${f.path}` })),
   ].sort((a, b) => (a.path < b.path ? -1 : 1));

@@ -1,4 +1,5 @@
 /** The real kustomize binary builds every fixture cluster into the full, consistent resource set. */
+import { versions } from "../src/versions.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { planRepo } from "../src/plan/repo.js";
 import { writeTree } from "../src/repo/write.js";
@@ -18,7 +19,7 @@ let cleanup: () => Promise<void>;
 beforeAll(async () => {
   const t = await tempDir();
   cleanup = t.cleanup;
-  await writeTree(t.dir, planRepo({ specs }));
+  await writeTree(t.dir, planRepo({ specs }, versions()));
   for (const s of specs) rendered.set(s.name, parseYamlStream(await kustomizeBuild(t.dir, `clusters/${s.name}`)) as Obj[]);
 });
 afterAll(() => cleanup?.());
@@ -111,7 +112,7 @@ describe("names that are YAML 1.1 booleans (issue 9, item 14)", () => {
     const odd = fixtureSpecs(YAML11_FIXTURES);
     const t = await tempDir();
     try {
-      await writeTree(t.dir, { files: [...planRepo({ specs: odd }).files, ...odd.map(specFile)], roots: [] });
+      await writeTree(t.dir, { files: [...planRepo({ specs: odd }, versions()).files, ...odd.map(specFile)], roots: [] });
       for (const s of odd) {
         const objs = parseYamlStream(await kustomizeBuild(t.dir, `clusters/${s.name}`)) as Obj[];
         expect(of(objs, "Cluster").map((c) => c.metadata.name)).toEqual([s.name]);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { versions } from "../src/versions.js";
 import { parseYamlStream } from "../src/yaml.js";
 import { PROFILE_PATCHES, profileTargetsHashedKind } from "../src/plan/base.js";
 import { planCluster, spread, subnets } from "../src/plan/cluster.js";
@@ -36,17 +37,17 @@ const renames = (content: string): Record<string, string> => {
 describe("planRepo", () => {
   it("is deterministic", () => {
     const specs = fixtureSpecs();
-    expect(planRepo({ specs })).toEqual(planRepo({ specs }));
+    expect(planRepo({ specs }, versions())).toEqual(planRepo({ specs }, versions()));
   });
   it("owns base/, overlays/ and generated/, and scaffolds the user's kustomization", () => {
-    const { files } = planRepo({ specs: [spec()] });
+    const { files } = planRepo({ specs: [spec()] }, versions());
     expect(files.filter((f) => f.mode === "scaffold").map((f) => f.path)).toEqual(["clusters/demo/kustomization.yaml"]);
     expect(files.some((f) => f.path === "base/machinepool/machinepool.yaml")).toBe(true);
     expect(files.some((f) => f.path === "overlays/profiles/prod/kustomization.yaml")).toBe(true);
     expect(files.some((f) => f.path === "overlays/components/machinedeployment/kustomization.yaml")).toBe(true);
   });
   it("returns the roots it owns: every owned file lies in one (or is one), and no root is left without a generator", () => {
-    const { files, roots } = planRepo({ specs: [spec(), spec({ name: "other" })] });
+    const { files, roots } = planRepo({ specs: [spec(), spec({ name: "other" })] }, versions());
     const under = (p: string) => roots.find((r) => p === r || p.startsWith(`${r}/`));
     expect(files.filter((f) => f.mode === "owned" && !under(f.path)).map((f) => f.path)).toEqual([]);
     // management/sync is owned without a repository config too: generate removes it when the config goes.
@@ -58,13 +59,13 @@ describe("planRepo", () => {
   });
   it("plans a new cluster as one folder created whole, shared files only where missing, and a removal as a root without files", () => {
     const config = parseRepoConfig("apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\nrepoURL: https://git.example.com/capi.git\ngitops: flux\n").config!;
-    const plan = planNewCluster(spec({ name: "fresh" }), { specs: [spec()], config });
+    const plan = planNewCluster(spec({ name: "fresh" }), { specs: [spec()], config }, versions());
     expect(plan.roots).toEqual(["clusters/fresh", "management/sync"]);
     expect(plan.files.filter((f) => f.path.startsWith("clusters/fresh/")).map((f) => f.path)).toEqual(expect.arrayContaining(["clusters/fresh/cluster.yaml", "clusters/fresh/kustomization.yaml", "clusters/fresh/generated/kustomization.yaml"]));
     expect(plan.files.filter((f) => !/^(clusters\/fresh|management\/sync)\//.test(f.path)).every((f) => f.mode === "scaffold")).toBe(true);
     expect(plan.files.some((f) => f.path === "management/sync/clusters/fresh.yaml") && plan.files.some((f) => f.path === "management/sync/clusters/demo.yaml")).toBe(true);
     // Without a repository config, management/sync/ is not touched by new-cluster or remove-cluster.
-    expect(planNewCluster(spec({ name: "fresh" }), { specs: [] }).roots).toEqual(["clusters/fresh"]);
+    expect(planNewCluster(spec({ name: "fresh" }), { specs: [] }, versions()).roots).toEqual(["clusters/fresh"]);
     const removal = planRemoveCluster("demo", { specs: [spec(), spec({ name: "other" })], config });
     expect(removal.roots).toEqual(["clusters/demo", "management/sync"]);
     expect(removal.files.map((f) => f.path)).toContain("management/sync/clusters/other.yaml");

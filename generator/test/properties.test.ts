@@ -4,6 +4,7 @@
  * new-cluster flag parsing, and the validation rules over arbitrarily mutated rendered objects. A spec that parses
  * cleanly always plans, and every planned path stays under clusters/<name>/.
  */
+import { versions } from "../src/versions.js";
 import path from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import fc from "fast-check";
@@ -506,7 +507,7 @@ beforeAll(async () => {
   const specs = fixtureSpecs();
   const t = await tempDir();
   try {
-    await writeTree(t.dir, planRepo({ specs }));
+    await writeTree(t.dir, planRepo({ specs }, versions()));
     for (const s of specs) rendered.set(s.name, parseYamlStream(await kustomizeBuild(t.dir, `clusters/${s.name}`)) as RenderedObject[]);
   } finally {
     await t.cleanup();

@@ -7,12 +7,13 @@ import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mergeOutputs } from "../src/plan/files.js";
-import { OPERATOR_API, planProviders, providerObjects, PROVIDERS_DIR } from "../src/plan/providers.js";
+import { OPERATOR_API, planProviders, providerObjects } from "../src/plan/providers.js";
+import { PROVIDERS_DIR } from "../src/repo/paths.js";
 import { writeTree } from "../src/repo/write.js";
 import { schemaLocation } from "../src/schemas/layout.js";
 import { kubeconform } from "../src/tools/kubeconform.js";
 import { kustomizeBuild } from "../src/tools/kustomize.js";
-import { TOOL_ROOT } from "../src/versions.js";
+import { TOOL_ROOT, versions } from "../src/versions.js";
 import { parseYamlStream } from "../src/yaml.js";
 import { ROOT, tempDir } from "./helpers.js";
 
@@ -23,7 +24,7 @@ const pinned = JSON.parse(readFileSync(path.join(ROOT, "versions.json"), "utf8")
 const CAPI = pinned.crds["cluster-api"]!.version;
 const CAPA = pinned.crds["cluster-api-provider-aws"]!.version;
 
-const objects = providerObjects() as Obj[];
+const objects = providerObjects(versions()) as Obj[];
 const provider = (kind: string) => {
   const found = objects.filter((o) => o.kind === kind);
   expect(found).toHaveLength(1);
@@ -84,7 +85,7 @@ describe("planProviders (pure)", () => {
   });
 
   it("owned files under management/providers/, listed by the kustomization, with the credentials comment", () => {
-    const files = planProviders();
+    const files = planProviders(versions());
     expect(PROVIDERS_DIR).toBe("management/providers");
     expect(mergeOutputs([files])).toHaveLength(files.length);
     for (const f of files) {
@@ -99,7 +100,7 @@ describe("planProviders (pure)", () => {
     expect(resources.sort()).toEqual(files.filter((f) => f !== kust).map((f) => path.posix.basename(f.path)).sort());
     expect(files).toHaveLength(objects.length + 1);
     // Pure and deterministic.
-    expect(planProviders()).toEqual(files);
+    expect(planProviders(versions())).toEqual(files);
   });
 });
 
@@ -117,7 +118,7 @@ describe("management/providers with the real kustomize and kubeconform", () => {
     const t = await tempDir("capi-gitops-providers-");
     dir = t.dir;
     cleanup = t.cleanup;
-    await writeTree(dir, { files: planProviders(), roots: [PROVIDERS_DIR] });
+    await writeTree(dir, { files: planProviders(versions()), roots: [PROVIDERS_DIR] });
     rendered = await kustomizeBuild(dir, PROVIDERS_DIR);
   });
   afterAll(() => cleanup?.());

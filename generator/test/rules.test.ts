@@ -3,6 +3,7 @@
  * fixture clusters: the unmodified render is clean, and every rule id fires on one small mutation of it — with the
  * right rule, severity, cluster and a path naming the object and field.
  */
+import { versions as pinnedVersions } from "../src/versions.js";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Finding, Severity } from "../src/findings.js";
 import { planRepo } from "../src/plan/repo.js";
@@ -56,7 +57,7 @@ function deepFreeze<T>(v: T): T {
 beforeAll(async () => {
   const t = await tempDir();
   try {
-    await writeTree(t.dir, planRepo({ specs }));
+    await writeTree(t.dir, planRepo({ specs }, pinnedVersions()));
     // Frozen: a case that forgot to clone would throw instead of leaking its mutation into the next case.
     for (const s of specs) baseline.set(s.name, deepFreeze(parseYamlStream(await kustomizeBuild(t.dir, `clusters/${s.name}`)) as Objs));
   } finally {

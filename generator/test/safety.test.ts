@@ -2,6 +2,7 @@
  * Crash and concurrency safety with real child processes: a generate killed with SIGKILL at any moment leaves each
  * cluster's generated folder either old or complete-new; two new-cluster runs at once behave.
  */
+import { versions } from "../src/versions.js";
 import { execFileSync } from "node:child_process";
 import { readdir, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
@@ -38,7 +39,7 @@ describe("SIGKILL in the middle of generate", () => {
     await generateCommand({ cwd: t.dir, log: () => {} });
     const oldTree = await readTree(t.dir);
     await writeSpecs("m6i.xlarge");
-    const newTree = Object.fromEntries(planRepo({ specs: (await loadRepo(t.dir)).specs }).files.map((f) => [f.path, f.content]));
+    const newTree = Object.fromEntries(planRepo({ specs: (await loadRepo(t.dir)).specs }, versions()).files.map((f) => [f.path, f.content]));
 
     let killedMidway = 0;
     // Kill when the swaps begin (every folder is staged first, then the completion markers are written beside the

@@ -6,14 +6,13 @@ import { Ajv, type ErrorObject } from "ajv";
 import { parseDocument } from "yaml";
 import type { Finding } from "../findings.js";
 import { yamlErrorMessage } from "./parse.js";
+import { ENGINE_NAMESPACES } from "./reserved.js";
 import { LIMITS } from "./types.js";
 import { URL_CREDENTIAL } from "../validate/secrets.js";
 
 export const CONFIG_FILE = "capi-gitops.yaml";
 export const GITOPS_ENGINES = ["argocd", "flux"] as const;
 export type GitopsEngine = (typeof GITOPS_ENGINES)[number];
-/** Where each engine runs unless capi-gitops.yaml says otherwise (their install manifests' namespaces). */
-export const ENGINE_NAMESPACES = { argocd: "argocd", flux: "flux-system" } as const;
 
 export interface RepoConfig {
   apiVersion: "capi-gitops.io/v1alpha1";

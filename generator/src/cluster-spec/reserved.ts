@@ -5,12 +5,14 @@
  * cluster-api-operator's and cert-manager's (both installed before the providers), and the sync engine's.
  */
 import { PROVIDERS } from "../plan/providers.js";
-import { ENGINE_NAMESPACES, type RepoConfig } from "./config.js";
+import type { RepoConfig } from "./config.js";
 
 export const KUBERNETES_NAMESPACES = ["default", "kube-node-lease", "kube-public", "kube-system"] as const;
 /** The cluster-api-operator's namespace (its Helm chart's and docs' default) and cert-manager's (it needs it). */
 export const OPERATOR_NAMESPACE = "capi-operator-system";
 export const CERT_MANAGER_NAMESPACE = "cert-manager";
+/** Where each engine runs unless capi-gitops.yaml says otherwise (their install manifests' namespaces). */
+export const ENGINE_NAMESPACES = { argocd: "argocd", flux: "flux-system" } as const;
 
 /** The reserved namespaces; with a config, also the namespaces it runs Argo CD and Flux in. Sorted. */
 export function reservedNamespaces(config?: Pick<RepoConfig, "argocd" | "flux">): string[] {

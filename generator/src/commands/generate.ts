@@ -1,4 +1,5 @@
 /** `npm run generate`: read every spec → plan the whole tree (its files and the roots it owns) → write what changed. */
+import { versions } from "../versions.js";
 import { InvalidInputError } from "../errors.js";
 import { hasErrors } from "../findings.js";
 import { planRepo } from "../plan/repo.js";
@@ -13,7 +14,7 @@ export async function generateCommand(opts: { cwd: string; log: (line: string) =
 async function generateLocked(opts: { cwd: string; log: (line: string) => void }): Promise<WriteResult> {
   const repo = await loadRepo(opts.cwd);
   if (hasErrors(repo.findings)) throw new InvalidInputError(repo.findings, "the cluster specs are invalid; nothing was written");
-  const result = await writeTree(opts.cwd, planRepo({ specs: repo.specs, config: repo.config }));
+  const result = await writeTree(opts.cwd, planRepo({ specs: repo.specs, config: repo.config }, versions()));
   for (const f of result.written) opts.log(`wrote   ${f}`);
   for (const f of result.deleted) opts.log(`deleted ${f}`);
   opts.log(`${repo.specs.length} cluster(s): ${result.written.length} written, ${result.deleted.length} deleted, ${result.unchanged.length} unchanged`);

@@ -2,11 +2,12 @@
  * `npm run new-cluster`: flags (or prompts on a terminal) → spec → checks → plan → staged write → kustomize build of
  * the staged cluster → one rename into clusters/<name>. Bad input writes nothing.
  */
+import { versions } from "../versions.js";
 import { InvalidInputError } from "../errors.js";
 import { type Finding, hasErrors } from "../findings.js";
 import { cidrsOverlap } from "../cluster-spec/cidr.js";
 import { DEFAULTS } from "../cluster-spec/types.js";
-import { clusterDir } from "../plan/cluster.js";
+import { clusterDir } from "../repo/paths.js";
 import type { OutputFile } from "../plan/files.js";
 import { newClusterFiles, planNewCluster, type RepoModel } from "../plan/repo.js";
 import { exists, fleetFindings, loadRepo } from "../repo/load.js";
@@ -184,7 +185,7 @@ async function landCluster(cwd: string, spec: ClusterSpec, model: RepoModel, che
   const dir = clusterDir(spec.name);
   let landed = false;
   try {
-    await writeTree(cwd, planNewCluster(spec, model), {
+    await writeTree(cwd, planNewCluster(spec, model, versions()), {
       landed: async (result) => {
         landed = true;
         for (const f of result.kept) log(`note: ${f} differs from what this version generates; run \`npm run generate\``);

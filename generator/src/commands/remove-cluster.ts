@@ -6,7 +6,7 @@
  * prune: disabled) never delete the cluster's objects themselves when the directory goes.
  */
 import { InvalidInputError } from "../errors.js";
-import { clusterDir } from "../plan/cluster.js";
+import { clusterDir } from "../repo/paths.js";
 import { planRemoveCluster } from "../plan/repo.js";
 import { exists, loadRepo, readSpec } from "../repo/load.js";
 import { pathsToCommit, inside, writeTree } from "../repo/write.js";

@@ -26,12 +26,12 @@ import { access, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { Finding } from "../findings.js";
-import { API } from "../plan/capi.js";
-import { objectNames, planCluster, SPEC_FILE } from "../plan/cluster.js";
+import { API } from "../k8s/capi.js";
+import { objectNames, planCluster } from "../plan/cluster.js";
+import { PROVIDERS_DIR, SPEC_FILE, SYNC_DIR } from "../repo/paths.js";
+import { dependencies } from "../kustomize/walk.js";
 import type { OutputFile } from "../plan/files.js";
 import { planRepo } from "../plan/repo.js";
-import { SYNC_DIR } from "../plan/sync.js";
-import { PROVIDERS_DIR } from "../plan/providers.js";
 import { clusterNames, loadRepo, symlinkFindings, type LoadedRepo } from "../repo/load.js";
 import { CONFIG_FILE } from "../cluster-spec/config.js";
 import type { ClusterSpec } from "../cluster-spec/types.js";
@@ -42,7 +42,7 @@ import { kubectlValidate, NATIVE_SCHEMA_VERSION, type KubectlValidateStatus } fr
 import { kustomizeBuild } from "../tools/kustomize.js";
 import { CRDS_DIR, resolveTool } from "../tools/resolve.js";
 import { ToolError, ToolUnavailableError, UsageError } from "../errors.js";
-import { TOOL_ROOT } from "../versions.js";
+import { TOOL_ROOT, versions } from "../versions.js";
 import { parseYamlStream } from "../yaml.js";
 import { clusterRules, fleetRules, managementRules, syncSafetyRules } from "../validate/rules.js";
 import { applicationFindings, declaredApplications, generatedApplications } from "../validate/sync-check.js";
@@ -440,7 +440,6 @@ async function validateSelected(opts: ValidateOptions, root: string, withManagem
    */
   const escapeFindings = async (list: readonly string[]): Promise<Finding[]> => {
     if (list.length === 0) return [];
-    const { dependencies } = await import("../repo/affected.js");
     return list.flatMap((c) =>
       dependencies(`clusters/${c}`, (rel) => files.read(rel)).escapes.map((e) => ({
         cluster: c,
@@ -469,7 +468,7 @@ async function validateSelected(opts: ValidateOptions, root: string, withManagem
   const full = shared && !only;
   const model = { specs: full ? repo.specs : repo.specs.filter((s) => mine.has(s.name)), config: repo.config };
   const planId = full ? "@plan" : shard ? `@plan-shard-${shard.index}-of-${shard.count}` : "@plan-selection";
-  const planned = cache?.planned(planId, model) ?? (cache ? cache.storePlanned(planId, model, planRepo(model).files) : plannedHashes(planRepo(model).files));
+  const planned = cache?.planned(planId, model) ?? (cache ? cache.storePlanned(planId, model, planRepo(model, versions()).files) : plannedHashes(planRepo(model, versions()).files));
   // A spec that does not load is missing from the plan, so the shared files (which list every cluster) cannot be
   // compared until it is fixed; the other clusters' own generated files can.
   const blockers = [...new Set(repo.findings.filter((f) => f.severity === "error" && f.file !== undefined && (f.file === CONFIG_FILE || f.file.endsWith("/cluster.yaml"))).map((f) => f.file!))].sort();

@@ -28,12 +28,12 @@
 import semver from "semver";
 import type { Finding } from "../findings.js";
 import type { RenderedObject } from "../validate/render.js";
-import { changedPaths, groupOf, labelOf, sameValue, type ObjectChange } from "./objects.js";
+import { GROUP } from "../k8s/capi.js";
+import { groupOf } from "../k8s/object.js";
+import { clusterSpecPath } from "../repo/paths.js";
+import { changedPaths, labelOf, sameValue, type ObjectChange } from "./objects.js";
 
-const INFRA = "infrastructure.cluster.x-k8s.io";
-const BOOTSTRAP = "bootstrap.cluster.x-k8s.io";
-const CONTROLPLANE = "controlplane.cluster.x-k8s.io";
-const CORE = "cluster.x-k8s.io";
+const { infra: INFRA, bootstrap: BOOTSTRAP, controlPlane: CONTROLPLANE, core: CORE } = GROUP;
 
 const IN_PLACE: Record<string, { group: string; why: string }> = {
   AWSMachineTemplate: {
@@ -126,7 +126,7 @@ function clusterRenamed(cluster: string, before: readonly RenderedObject[], afte
     .filter((o) => !now.includes(o))
     .map((o) => ({
       cluster,
-      file: `clusters/${cluster}/cluster.yaml`,
+      file: clusterSpecPath(cluster),
       path: `Cluster/${o.slice(o.indexOf("/") + 1)}:metadata`,
       rule: "cluster-renamed",
       severity: "error" as const,
@@ -254,7 +254,7 @@ export function clustersMoved(removed: ReadonlyMap<string, readonly RenderedObje
     const old = oldId ? `${oldId.namespace}/${oldId.name}` : match;
     out.push({
       cluster: now,
-      file: `clusters/${now}/cluster.yaml`,
+      file: clusterSpecPath(now),
       path: newId ? `Cluster/${newId.name}:metadata` : "metadata",
       rule: "cluster-moved",
       severity: "error",

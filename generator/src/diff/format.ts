@@ -3,6 +3,7 @@
  * clusters by name, objects by kind/namespace/name, no paths outside the repository, no times, no commit ids.
  */
 import type { Finding } from "../findings.js";
+import { GROUP } from "../k8s/capi.js";
 import { labelOf, type ObjectChange } from "./objects.js";
 
 export type ClusterStatus = "changed" | "new" | "removed" | "unchanged" | "failed";
@@ -41,7 +42,7 @@ const STATUS_NOTE: Record<ClusterStatus, string> = {
 function statusNote(r: ClusterReport): string {
   const note = STATUS_NOTE[r.status];
   if (r.status !== "removed") return note;
-  const c = r.changes.find((x) => x.type === "removed" && x.id.kind === "Cluster" && x.id.group === "cluster.x-k8s.io");
+  const c = r.changes.find((x) => x.type === "removed" && x.id.kind === "Cluster" && x.id.group === GROUP.core);
   return c ? note.replace("<name>", c.id.name).replace("<namespace>", c.id.namespace) : note;
 }
 

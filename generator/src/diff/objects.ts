@@ -6,6 +6,7 @@
  */
 import stableStringify from "fast-json-stable-stringify";
 import { structuredPatch } from "diff";
+import { groupOf, isRecord } from "../k8s/object.js";
 import type { RenderedObject } from "../validate/render.js";
 import { toYaml } from "../yaml.js";
 
@@ -35,12 +36,6 @@ export interface Side {
   objects: readonly RenderedObject[];
   origins?: readonly (string | undefined)[];
 }
-
-export const groupOf = (apiVersion: string | undefined): string => {
-  const v = apiVersion ?? "";
-  const i = v.indexOf("/");
-  return i < 0 ? "" : v.slice(0, i);
-};
 
 export function idOf(o: RenderedObject): ObjectId {
   return { group: groupOf(o.apiVersion), kind: o.kind ?? "", namespace: o.metadata?.namespace ?? "", name: o.metadata?.name ?? "" };
@@ -80,8 +75,7 @@ export function unifiedDiff(oldLabel: string, newLabel: string, oldText: string,
 /** Leaf paths (dotted, list indexes in brackets) where two values differ; at most `limit`. */
 export function changedPaths(a: unknown, b: unknown, prefix = "", limit = 5, out: string[] = []): string[] {
   if (out.length >= limit || sameValue(a, b)) return out;
-  const isObj = (v: unknown): v is Record<string, unknown> => !!v && typeof v === "object" && !Array.isArray(v);
-  if (isObj(a) && isObj(b)) {
+  if (isRecord(a) && isRecord(b)) {
     for (const k of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) changedPaths(a[k], b[k], prefix ? `${prefix}.${k}` : k, limit, out);
     return out;
   }

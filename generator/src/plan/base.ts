@@ -1,10 +1,10 @@
 /** base/ and overlays/: shared by every cluster, written from typed objects. */
+import { GROUP } from "../k8s/capi.js";
+import type { K8sObject } from "../k8s/object.js";
 import { toYaml } from "../yaml.js";
 import {
   clusterBaseObjects,
-  GROUP,
   HASH_NAMED_KINDS,
-  type K8sObject,
   machineDeploymentObjects,
   machineDeploymentTemplateObjects,
   machinePoolBaseObjects,

@@ -4,42 +4,12 @@
  * CAPI core kinds are cluster.x-k8s.io/v1beta2 (served since CAPI v1.11, storage version); CAPA kinds are
  * infrastructure.cluster.x-k8s.io/v1beta2 (CAPA's v1beta1 is `served: false` since v2.4).
  */
-export type K8sObject = {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
-  spec?: Record<string, unknown>;
-  [key: string]: unknown;
-};
-
-export const GROUP = {
-  core: "cluster.x-k8s.io",
-  bootstrap: "bootstrap.cluster.x-k8s.io",
-  controlPlane: "controlplane.cluster.x-k8s.io",
-  infra: "infrastructure.cluster.x-k8s.io",
-} as const;
-export const API = {
-  core: `${GROUP.core}/v1beta2`,
-  bootstrap: `${GROUP.bootstrap}/v1beta2`,
-  controlPlane: `${GROUP.controlPlane}/v1beta2`,
-  infra: `${GROUP.infra}/v1beta2`,
-} as const;
+import { API, GROUP, LABEL } from "../k8s/capi.js";
+import type { K8sObject } from "../k8s/object.js";
 
 /** Placeholder names in the base; every cluster overlay renames them (and Kustomize updates the references). */
 export const PLACEHOLDER = { cluster: "cluster", controlPlane: "control-plane", pool: "pool" } as const;
 
-export const LABEL = {
-  clusterName: "cluster.x-k8s.io/cluster-name",
-  controlPlane: "cluster.x-k8s.io/control-plane",
-  deploymentName: "cluster.x-k8s.io/deployment-name",
-  nodePool: "capi-gitops.io/node-pool",
-} as const;
-
-/** The cluster-autoscaler's CAPI provider reads pool bounds from these (CAPI MachinePool/MD webhooks default replicas from them). */
-export const AUTOSCALER = {
-  min: "cluster.x-k8s.io/cluster-api-autoscaler-node-group-min-size",
-  max: "cluster.x-k8s.io/cluster-api-autoscaler-node-group-max-size",
-} as const;
 
 /**
  * Objects named by a hash of their content. Renaming is what rolls machines out (AWSMachineTemplate spec is

@@ -5,13 +5,14 @@ import { subnetOf, checkIpv4Cidr } from "../cluster-spec/cidr.js";
 import { ZONE_SLOTS, zoneSlot } from "../cluster-spec/regions.js";
 import { PlanError } from "../errors.js";
 import { toYaml } from "../yaml.js";
-import { AUTOSCALER, GROUP, type K8sObject, LABEL, PLACEHOLDER, POOL_REFERENCES, syncSafe } from "./capi.js";
+import { AUTOSCALER, GROUP, LABEL } from "../k8s/capi.js";
+import type { K8sObject } from "../k8s/object.js";
+import { PLACEHOLDER, POOL_REFERENCES, syncSafe } from "./capi.js";
 import { BASE_DIRS, BASE_OBJECTS, OVERLAY_DIRS } from "./base.js";
 import { contentHash, type OutputFile, owned, scaffold } from "./files.js";
 import { KUSTOMIZATION, type PatchOp, patch, ptr, rename, set, type Target } from "./kustomize-objects.js";
+import { clusterDir, SPEC_FILE } from "../repo/paths.js";
 
-export const SPEC_FILE = "cluster.yaml";
-export const clusterDir = (name: string): string => `clusters/${name}`;
 export const SPEC_SCHEMA_PATH = "schemas/cluster-spec.schema.json";
 
 const rel = (fromDir: string, to: string): string => path.posix.relative(fromDir, to);

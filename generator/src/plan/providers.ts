@@ -17,16 +17,17 @@
  * created outside this repository. Every object here is exempt from Argo CD/Flux pruning and deletion: removing a
  * provider or its namespace by a sync would take the management cluster's controllers away.
  *
- * Pure apart from reading the pinned versions (versions(), cached).
+ * Pure: the pinned versions are an input (versions.ts reads them; planRepo passes them on).
  */
 import { PlanError } from "../errors.js";
-import { versions } from "../versions.js";
+import type { Pins } from "../versions.js";
 import { toYaml } from "../yaml.js";
-import { type K8sObject, SYNC_SAFE } from "./capi.js";
+import type { K8sObject } from "../k8s/object.js";
+import { SYNC_SAFE } from "./capi.js";
 import { type OutputFile, owned } from "./files.js";
 import { KUSTOMIZATION } from "./kustomize-objects.js";
+import { PROVIDERS_DIR } from "../repo/paths.js";
 
-export const PROVIDERS_DIR = "management/providers";
 
 export const OPERATOR_API = "operator.cluster.x-k8s.io/v1alpha2";
 
@@ -63,8 +64,8 @@ export const PROVIDERS: readonly ProviderDef[] = [
   },
 ];
 
-function pinnedVersion(key: ProviderDef["versionFrom"]): string {
-  const pin = versions().crds[key];
+function pinnedVersion(pins: Pins, key: ProviderDef["versionFrom"]): string {
+  const pin = pins.crds[key];
   if (!pin) throw new PlanError(`versions.json has no crds["${key}"]`);
   return pin.version;
 }
@@ -75,13 +76,13 @@ function namespaceObject(name: string): K8sObject {
   return { apiVersion: "v1", kind: "Namespace", metadata: { name, annotations: annotations() } };
 }
 
-function providerObject(p: ProviderDef): K8sObject {
+function providerObject(p: ProviderDef, pins: Pins): K8sObject {
   return {
     apiVersion: OPERATOR_API,
     kind: p.kind,
     metadata: { name: p.name, namespace: p.namespace, annotations: annotations() },
     spec: {
-      version: pinnedVersion(p.versionFrom),
+      version: pinnedVersion(pins, p.versionFrom),
       manager: p.machinePoolGate ? { featureGates: { MachinePool: true } } : undefined,
       // The operator requires the Secret in the provider's namespace.
       configSecret: p.configSecret ? { name: p.configSecret, namespace: p.namespace } : undefined,
@@ -90,8 +91,8 @@ function providerObject(p: ProviderDef): K8sObject {
 }
 
 /** Every object under management/providers/: each provider's Namespace, then the provider. */
-export function providerObjects(): K8sObject[] {
-  return PROVIDERS.flatMap((p) => [namespaceObject(p.namespace), providerObject(p)]);
+export function providerObjects(pins: Pins): K8sObject[] {
+  return PROVIDERS.flatMap((p) => [namespaceObject(p.namespace), providerObject(p, pins)]);
 }
 
 const fileName = (o: K8sObject): string => `${o.kind.toLowerCase()}-${o.metadata.name}.yaml`;
@@ -100,8 +101,8 @@ export const PROVIDERS_KUSTOMIZATION_HEADER = `# AWS credentials are not in Git:
   PROVIDERS.find((p) => p.configSecret)?.namespace ?? "capa-system"
 } is created outside this repository.`;
 
-export function planProviders(): OutputFile[] {
-  const objects = providerObjects();
+export function planProviders(pins: Pins): OutputFile[] {
+  const objects = providerObjects(pins);
   const names = objects.map(fileName);
   if (new Set(names).size !== names.length) throw new PlanError("two provider objects share a file name");
   return [

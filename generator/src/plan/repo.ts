@@ -1,6 +1,6 @@
 /**
- * The pure middle: the repository model in, every planned file and the roots the generator owns out. No fs, no
- * processes, no git.
+ * The pure middle: the repository model and the pinned versions in, every planned file and the roots the generator
+ * owns out. No fs, no processes, no git.
  */
 import { type RepoConfig, repoConfigSchema } from "../cluster-spec/config.js";
 
@@ -8,10 +8,12 @@ export const CONFIG_SCHEMA_PATH = "schemas/repo-config.schema.json";
 import { type ClusterSpec, PROFILES } from "../cluster-spec/types.js";
 import { clusterSpecSchema } from "../cluster-spec/schema.js";
 import { OVERLAY_DIRS, planBase, planOverlays } from "./base.js";
-import { clusterDir, planCluster, SPEC_SCHEMA_PATH, specFile } from "./cluster.js";
-import { planSync, SYNC_DIR } from "./sync.js";
-import { planProviders, PROVIDERS_DIR } from "./providers.js";
+import { planCluster, SPEC_SCHEMA_PATH, specFile } from "./cluster.js";
+import { planSync } from "./sync.js";
+import { planProviders } from "./providers.js";
 import { mergePlans, type OutputFile, owned, scaffold, type TreePlan } from "./files.js";
+import { clusterDir, PROVIDERS_DIR, SYNC_DIR } from "../repo/paths.js";
+import type { Pins } from "../versions.js";
 
 export interface RepoModel {
   specs: ClusterSpec[];
@@ -20,11 +22,11 @@ export interface RepoModel {
 }
 
 /** What every cluster shares: base/, the overlays, the providers and the editor schemas; each folder is owned whole. */
-function planShared(): TreePlan {
+function planShared(pins: Pins): TreePlan {
   return mergePlans([
     { files: planBase(), roots: ["base"] },
     { files: planOverlays(), roots: [OVERLAY_DIRS.clusterReferences, OVERLAY_DIRS.machineDeployment, ...PROFILES.map(OVERLAY_DIRS.profile)] },
-    { files: planProviders(), roots: [PROVIDERS_DIR] },
+    { files: planProviders(pins), roots: [PROVIDERS_DIR] },
     { files: [owned(SPEC_SCHEMA_PATH, `${JSON.stringify(clusterSpecSchema, null, 2)}\n`)], roots: [SPEC_SCHEMA_PATH] },
     { files: [owned(CONFIG_SCHEMA_PATH, `${JSON.stringify(repoConfigSchema, null, 2)}\n`)], roots: [CONFIG_SCHEMA_PATH] },
   ]);
@@ -37,8 +39,8 @@ const planSyncTree = (config: RepoConfig | undefined, specs: ClusterSpec[]): Tre
 const planClusterTree = (spec: ClusterSpec): TreePlan => ({ files: planCluster(spec), roots: [`${clusterDir(spec.name)}/generated`] });
 
 /** The whole repository (`generate`): everything shared, the sync manifests (removed without a config), every cluster. */
-export function planRepo(model: RepoModel): TreePlan {
-  return mergePlans([planShared(), planSyncTree(model.config, model.specs), ...model.specs.map(planClusterTree)]);
+export function planRepo(model: RepoModel, pins: Pins): TreePlan {
+  return mergePlans([planShared(pins), planSyncTree(model.config, model.specs), ...model.specs.map(planClusterTree)]);
 }
 
 /** Every file of a new cluster's folder: cluster.yaml with every default spelled out, and what planCluster makes. */
@@ -49,8 +51,8 @@ export const newClusterFiles = (spec: ClusterSpec): OutputFile[] => [specFile(sp
  * files that are missing (scaffold: a file already there is kept, and reported as kept when it differs), and the sync
  * manifests that list it (with a repository config only: without one, management/sync/ is left as it is).
  */
-export function planNewCluster(spec: ClusterSpec, model: RepoModel): TreePlan {
-  const shared = planShared().files.map((f): OutputFile => scaffold(f.path, f.content));
+export function planNewCluster(spec: ClusterSpec, model: RepoModel, pins: Pins): TreePlan {
+  const shared = planShared(pins).files.map((f): OutputFile => scaffold(f.path, f.content));
   return mergePlans([
     { files: newClusterFiles(spec), roots: [clusterDir(spec.name)] },
     { files: shared, roots: [] },

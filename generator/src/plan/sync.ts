@@ -9,15 +9,14 @@
 import type { RepoConfig } from "../cluster-spec/config.js";
 import type { ClusterSpec } from "../cluster-spec/types.js";
 import { toYaml } from "../yaml.js";
-import { GROUP } from "./capi.js";
-import { clusterDir } from "./cluster.js";
+import { GROUP } from "../k8s/capi.js";
+import { CLUSTERS_DIR, clusterDir, SPEC_FILE, SYNC_DIR } from "../repo/paths.js";
 import { type OutputFile, owned } from "./files.js";
 import { KUSTOMIZATION } from "./kustomize-objects.js";
 
-export const SYNC_DIR = "management/sync";
 export const APPSET_NAME = "capi-clusters";
 /** The files the ApplicationSet's git files generator reads, one Application each. */
-export const CLUSTER_SPEC_GLOB = "clusters/*/cluster.yaml";
+export const CLUSTER_SPEC_GLOB = `${CLUSTERS_DIR}/*/${SPEC_FILE}`;
 /** The spec's namespace, or (field absent) its default, the cluster's name = the directory's name. Never fails. */
 export const NAMESPACE_PARAM = '{{ get . "namespace" | default .path.basename }}';
 const PART_OF = { "app.kubernetes.io/part-of": "capi-gitops" };
@@ -37,7 +36,7 @@ export function argoObjects(config: RepoConfig, specs: readonly ClusterSpec[]) {
       // Least privilege: only the clusters' namespaces, only Namespaces cluster-wide, only CAPI/CAPA kinds inside.
       destinations: [...new Set(specs.map((s) => s.namespace))].sort().map((namespace) => ({ server: a.destinationServer, namespace })),
       clusterResourceWhitelist: [{ group: "", kind: "Namespace" }],
-      namespaceResourceWhitelist: [GROUP.core, GROUP.infra, GROUP.bootstrap, GROUP.controlPlane, "addons.cluster.x-k8s.io"].map((group) => ({ group, kind: "*" })),
+      namespaceResourceWhitelist: [GROUP.core, GROUP.infra, GROUP.bootstrap, GROUP.controlPlane, GROUP.addons].map((group) => ({ group, kind: "*" })),
     },
   };
   const appset = {

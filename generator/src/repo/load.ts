@@ -3,7 +3,7 @@ import { lstat, readdir, readFile, readlink, realpath } from "node:fs/promises";
 import path from "node:path";
 import { ToolError } from "../errors.js";
 import type { Finding } from "../findings.js";
-import { clusterDir, SPEC_FILE } from "../plan/cluster.js";
+import { clusterDir, clusterOfPath, CLUSTERS_DIR, SPEC_FILE } from "./paths.js";
 import { parseSpecText } from "../cluster-spec/parse.js";
 import type { ClusterSpec } from "../cluster-spec/types.js";
 import { CONFIG_FILE, parseRepoConfig, type RepoConfig } from "../cluster-spec/config.js";
@@ -51,15 +51,15 @@ export async function exists(p: string): Promise<boolean> {
 export async function clusterNames(root: string): Promise<string[]> {
   let entries: string[];
   try {
-    entries = await readdir(path.join(root, "clusters"));
+    entries = await readdir(path.join(root, CLUSTERS_DIR));
   } catch (e) {
     // No clusters/ is an empty fleet; any other read error must stop the command, not look like one.
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
-    throw new ToolError(`cannot read ${path.join(root, "clusters")}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}; fix its permissions and run again`);
+    throw new ToolError(`cannot read ${path.join(root, CLUSTERS_DIR)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}; fix its permissions and run again`);
   }
   const names: string[] = [];
   for (const e of entries.sort()) {
-    const spec = path.join(root, "clusters", e, SPEC_FILE);
+    const spec = path.join(root, CLUSTERS_DIR, e, SPEC_FILE);
     const found = await lstat(spec).then(
       () => true,
       (err: NodeJS.ErrnoException) => {
@@ -81,14 +81,14 @@ export async function clusterNames(root: string): Promise<string[]> {
 export async function unvalidatedDirFindings(root: string): Promise<Finding[]> {
   let entries;
   try {
-    entries = await readdir(path.join(root, "clusters"), { withFileTypes: true });
+    entries = await readdir(path.join(root, CLUSTERS_DIR), { withFileTypes: true });
   } catch {
     return [];
   }
   const findings: Finding[] = [];
   for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
     if (e.name.startsWith(".") || !e.isDirectory()) continue;
-    if (await exists(path.join(root, "clusters", e.name, SPEC_FILE))) continue;
+    if (await exists(path.join(root, CLUSTERS_DIR, e.name, SPEC_FILE))) continue;
     findings.push({
       cluster: e.name,
       file: `${clusterDir(e.name)}/`,
@@ -194,7 +194,7 @@ export async function symlinkFindings(root: string): Promise<Finding[]> {
         const r = target === undefined ? undefined : path.relative(realRoot, target);
         if (r === undefined || r.startsWith("..") || path.isAbsolute(r)) {
           const to = await readlink(abs).catch(() => "?");
-          findings.push({ cluster: /^clusters\/([^/]+)\//.exec(rel)?.[1], file: rel, rule: "no-symlink-escape", severity: "error", message: `symbolic link to ${to} ${target === undefined ? "that does not resolve" : "leads outside the repository"}; replace it with the file itself` });
+          findings.push({ cluster: clusterOfPath(rel), file: rel, rule: "no-symlink-escape", severity: "error", message: `symbolic link to ${to} ${target === undefined ? "that does not resolve" : "leads outside the repository"}; replace it with the file itself` });
         }
       } else if (e.isDirectory()) await walk(abs);
     }

@@ -7,8 +7,3 @@ export async function kustomizeBuild(repoRoot: string, dir: string): Promise<str
   const { stdout } = await run(await checkedTool("kustomize"), ["build", dir], { cwd: repoRoot, timeoutMs: 300_000, installHint: installHint("kustomize") });
   return stdout;
 }
-
-export async function kustomizeVersion(repoRoot: string): Promise<string> {
-  const { stdout } = await run(await checkedTool("kustomize"), ["version"], { cwd: repoRoot, timeoutMs: 30_000, installHint: installHint("kustomize") });
-  return stdout.trim();
-}

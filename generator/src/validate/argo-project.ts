@@ -151,6 +151,3 @@ export function isGroupKindPermitted(project: AppProjectSpec, gk: GroupKind, nam
   const black = project.clusterResourceBlacklist ?? [];
   return white.length !== 0 && inList(gk, white, true) && !(black.length !== 0 && inList(gk, black, true));
 }
-
-/** apiVersion "group/version" or "version" → the group ("" for the core group). */
-export const groupOf = (apiVersion: string | undefined): string => (apiVersion?.includes("/") ? apiVersion.split("/")[0]! : "");

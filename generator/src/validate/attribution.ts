@@ -10,6 +10,7 @@
 import path from "node:path";
 import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, parseDocument, type Document, type Node } from "yaml";
 import type { Finding } from "../findings.js";
+import { clusterKustomizationPath } from "../repo/paths.js";
 import type { RenderedCluster } from "./render.js";
 import { RULE_INPUTS } from "./rules.js";
 
@@ -237,7 +238,7 @@ export function attributeFinding(f: Finding, rc: RenderedCluster | undefined, re
   const [kind, name] = [ref.slice(0, slash), ref.slice(slash + 1)];
   const j = rc.objects.findIndex((o) => o.kind === kind && o.metadata?.name === name);
   if (j < 0) return f;
-  const own = `clusters/${rc.cluster}/kustomization.yaml`;
+  const own = clusterKustomizationPath(rc.cluster);
   // The field itself, else a field of another object the rule compares it with (a patched region makes every zone wrong).
   const inputs = (RULE_INPUTS[f.rule] ?? []).flatMap(({ kind: k, field: x }) => {
     const i = rc.objects.findIndex((o) => o.kind === k);

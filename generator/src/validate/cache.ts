@@ -7,7 +7,7 @@
  * run removes the entries of removed clusters); folders of repositories not validated for 14 days are removed.
  *
  * - render: a build's objects, keyed by the content of every file its `kustomize build` reads (the kustomization
- *   closure, walked like repo/affected.ts does, plus which kustomization file names exist in each directory it
+ *   closure, walked by kustomize/walk.ts as repo/affected.ts does, plus which kustomization file names exist in each directory it
  *   enters) and the identity of the kustomize binary. The walk is recorded; the next run re-hashes the recorded
  *   files, and since the walk is a function of the kustomization files it lists, equal hashes mean an equal walk.
  *   Builds that may read anything else are not cached: remote or out-of-repository references,
@@ -26,14 +26,10 @@ import { createHash, randomBytes } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { parse as parseYaml } from "yaml";
 import type { OutputFile } from "../plan/files.js";
 import type { RenderedObject } from "./render.js";
-
-/** The kustomization walk helpers of repo/affected.ts, loaded only when a closure is walked (a cache miss). */
-type Walk = typeof import("../repo/affected.js");
-/** kustomize's kustomization file names, in its order of preference (repo/affected.ts KUSTOMIZATION_FILES). */
-const KUSTOMIZATION_NAMES = ["kustomization.yaml", "kustomization.yml", "Kustomization"] as const;
+import { isRecord } from "../k8s/object.js";
+import { isRemote, KNOWN_FIELDS, KUSTOMIZATION_FILES, strings, walkKustomization } from "../kustomize/walk.js";
 
 /** Bump when the entry format or the way an entry's value is produced (e.g. the render wrapper) changes. */
 const FORMAT = 1;
@@ -114,15 +110,6 @@ export interface Closure {
   dirs: [string, string[]][];
 }
 
-/** Kustomization fields whose file references the walk knows (see kustomizationRefs) or that reference nothing. */
-const KNOWN_FIELDS = new Set([
-  "apiVersion", "kind", "metadata", "resources", "bases", "components", "namespace", "namePrefix", "nameSuffix",
-  "commonLabels", "labels", "commonAnnotations", "patches", "patchesJson6902", "patchesStrategicMerge", "replacements",
-  "images", "replicas", "configMapGenerator", "secretGenerator", "generatorOptions", "configurations", "crds",
-  "openapi", "buildMetadata", "sortOptions", "vars",
-]);
-const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : typeof v === "string" ? [v] : []);
-
 /** Reads repository files once per run (validate reads the generated files for drift and for the cache keys). */
 export class RepoFiles {
   private readonly text = new Map<string, string | undefined>();
@@ -163,7 +150,7 @@ export class RepoFiles {
       } catch {
         // not a directory
       }
-      n = KUSTOMIZATION_NAMES.filter((k) => entries.includes(k));
+      n = KUSTOMIZATION_FILES.filter((k) => entries.includes(k));
       this.names.set(dir, n);
     }
     return n;
@@ -179,47 +166,34 @@ export class RepoFiles {
  * The build closure of a kustomization directory (clusters/<name>, management/sync, …), or undefined when the
  * build may read something the walk cannot see (then it is not cached).
  */
-export function buildClosure(kustomizationDir: string, files: RepoFiles, walk: Walk): Closure | undefined {
-  const { isRemote, kustomizationRefs, resolveRef } = walk;
+export function buildClosure(kustomizationDir: string, files: RepoFiles): Closure | undefined {
   const fileSet = new Map<string, string | null>();
   const dirs = new Map<string, string[]>();
   let safe = true;
-  const visit = (dir: string): boolean => {
-    const present = files.kustomizationNames(dir);
-    if (present.length === 0) return false;
-    if (dirs.has(dir)) return true;
-    dirs.set(dir, present);
-    const kfile = dir === "" ? present[0]! : `${dir}/${present[0]}`;
-    fileSet.set(kfile, files.hash(kfile));
-    let doc: unknown;
-    try {
-      doc = parseYaml(files.read(kfile) ?? "");
-    } catch {
+  const found = walkKustomization(kustomizationDir, {
+    kustomizationAt: (dir) => {
+      const present = files.kustomizationNames(dir);
+      if (present.length === 0) return undefined;
+      dirs.set(dir, present);
+      const file = dir === "" ? present[0]! : `${dir}/${present[0]}`;
+      return { file, text: files.read(file) ?? "" };
+    },
+    enter: (_dir, file, doc, parsed) => {
+      fileSet.set(file, files.hash(file));
+      if (!parsed || !isRecord(doc)) {
+        safe = false;
+        return;
+      }
+      const k = doc;
+      if (Object.keys(k).some((key) => !KNOWN_FIELDS.has(key))) safe = false;
+      if ([...strings(k.resources), ...strings(k.bases), ...strings(k.components)].some(isRemote)) safe = false;
+    },
+    file: (p) => fileSet.set(p, files.hash(p)),
+    escape: () => {
       safe = false;
-      return true;
-    }
-    if (!doc || typeof doc !== "object" || Array.isArray(doc)) {
-      safe = false;
-      return true;
-    }
-    const k = doc as Record<string, unknown>;
-    if (Object.keys(k).some((key) => !KNOWN_FIELDS.has(key))) safe = false;
-    if ([...strings(k.resources), ...strings(k.bases), ...strings(k.components)].some(isRemote)) safe = false;
-    const refs = kustomizationRefs(doc);
-    for (const r of refs.dirsOrFiles) {
-      const p = resolveRef(dir, r);
-      if (p === undefined) safe = false;
-      else if (!visit(p)) fileSet.set(p, files.hash(p));
-    }
-    for (const r of refs.files) {
-      const p = resolveRef(dir, r);
-      if (p === undefined) safe = false;
-      else fileSet.set(p, files.hash(p));
-    }
-    return true;
-  };
-  if (!visit(kustomizationDir)) return undefined;
-  if (!safe) return undefined;
+    },
+  });
+  if (!found || !safe) return undefined;
   return { files: [...fileSet].sort(([a], [b]) => (a < b ? -1 : 1)), dirs: [...dirs].sort(([a], [b]) => (a < b ? -1 : 1)) };
 }
 
@@ -294,9 +268,7 @@ export class ValidateCache {
 
   /** Call before building: the closure of each directory, to store with its result (undefined: not cacheable). */
   async closures(dirs: readonly string[]): Promise<Map<string, Closure | undefined>> {
-    if (dirs.length === 0) return new Map();
-    const walk = await import("../repo/affected.js");
-    return new Map(dirs.map((d) => [d, buildClosure(d, this.files, walk)]));
+    return new Map(dirs.map((d) => [d, buildClosure(d, this.files)]));
   }
 
   /** Stores a successful build of `dir`, unless a file of its closure changed while kustomize ran. */

@@ -5,6 +5,8 @@
  * infrastructureRef, clusterName fields, the cluster-name label, and MachineHealthCheck selectors.
  */
 import type { Finding } from "../findings.js";
+import { CAPI_GROUPS, GROUP, LABEL } from "../k8s/capi.js";
+import { get, groupOf } from "../k8s/object.js";
 
 type Obj = { apiVersion?: string; kind?: string; metadata?: { name?: string; namespace?: string; labels?: Record<string, string> }; spec?: any };
 
@@ -17,8 +19,6 @@ export const show = (v: unknown): string => {
     return typeof v;
   }
 };
-const groupOf = (apiVersion: unknown): string => (typeof apiVersion === "string" && apiVersion.includes("/") ? apiVersion.split("/")[0]! : "");
-const get = (o: unknown, path: string): unknown => path.split(".").reduce<any>((v, k) => (v == null ? undefined : v[k]), o);
 
 /** [referrer kind, field path of a `{apiGroup, kind, name}` ref] */
 const REF_FIELDS: [string, string][] = [
@@ -39,7 +39,6 @@ const CLUSTER_NAME_FIELDS: [string, string][] = [
   ["MachineDeployment", "spec.template.spec.clusterName"],
   ["MachineHealthCheck", "spec.clusterName"],
 ];
-const CAPI_GROUP = /(^|\.)cluster\.x-k8s\.io$/;
 
 export function checkReferences(objects: readonly unknown[], ctx: { cluster?: string; file?: string } = {}): Finding[] {
   // Odd input (a hand-edited overlay) never makes the rule throw: only mappings are objects.
@@ -67,7 +66,7 @@ export function checkReferences(objects: readonly unknown[], ctx: { cluster?: st
     }
   }
 
-  const clusters = objs.filter((o) => o.kind === "Cluster" && groupOf(o.apiVersion) === "cluster.x-k8s.io");
+  const clusters = objs.filter((o) => o.kind === "Cluster" && groupOf(o.apiVersion) === GROUP.core);
   if (clusters.length !== 1) {
     findings.push({ cluster: ctx.cluster, file: ctx.file, rule: "one-cluster", severity: "error", message: `a cluster overlay must render exactly one Cluster object, found ${clusters.length}` });
     return findings;
@@ -78,19 +77,19 @@ export function checkReferences(objects: readonly unknown[], ctx: { cluster?: st
   for (const o of objs) {
     for (const [kind, path] of CLUSTER_NAME_FIELDS)
       if (o.kind === kind && get(o, path) !== clusterName) push(o, path, `is "${show(get(o, path))}", not the Cluster's name "${show(clusterName)}"`, "cluster-name-consistent");
-    const label = o.metadata?.labels?.["cluster.x-k8s.io/cluster-name"];
-    if (CAPI_GROUP.test(groupOf(o.apiVersion)) && o.kind !== "Cluster" && label !== undefined && label !== clusterName)
-      push(o, "metadata.labels.cluster.x-k8s.io/cluster-name", `label is "${show(label)}", not the Cluster's name "${show(clusterName)}"`, "cluster-name-consistent");
+    const label = o.metadata?.labels?.[LABEL.clusterName];
+    if (CAPI_GROUPS.test(groupOf(o.apiVersion)) && o.kind !== "Cluster" && label !== undefined && label !== clusterName)
+      push(o, `metadata.labels.${LABEL.clusterName}`, `label is "${show(label)}", not the Cluster's name "${show(clusterName)}"`, "cluster-name-consistent");
   }
 
   // A MachineHealthCheck must select something. A machine carries its pool's template labels, or (control plane)
   // KCP's machineTemplate labels plus control-plane "" and control-plane-name; CAPI adds cluster-name to both.
-  const withCluster = (l: unknown): Record<string, string> => ({ ...(l as Record<string, string> | undefined), "cluster.x-k8s.io/cluster-name": clusterName });
+  const withCluster = (l: unknown): Record<string, string> => ({ ...(l as Record<string, string> | undefined), [LABEL.clusterName]: clusterName });
   const machineLabels = [
     ...objs.filter((o) => o.kind === "MachinePool" || o.kind === "MachineDeployment").map((o) => withCluster(get(o, "spec.template.metadata.labels"))),
     ...objs
       .filter((o) => o.kind === "KubeadmControlPlane")
-      .map((o) => withCluster({ ...(get(o, "spec.machineTemplate.metadata.labels") as object | undefined), "cluster.x-k8s.io/control-plane": "", "cluster.x-k8s.io/control-plane-name": o.metadata?.name ?? "" })),
+      .map((o) => withCluster({ ...(get(o, "spec.machineTemplate.metadata.labels") as object | undefined), [LABEL.controlPlane]: "", [LABEL.controlPlaneName]: o.metadata?.name ?? "" })),
   ];
   for (const o of objs.filter((x) => x.kind === "MachineHealthCheck")) {
     const entries = Object.entries((get(o, "spec.selector.matchLabels") ?? {}) as Record<string, string>);

@@ -20,6 +20,8 @@ import pLimit from "p-limit";
 import { parse as parseYaml } from "yaml";
 import { ToolError, ToolUnavailableError } from "../errors.js";
 import type { Finding } from "../findings.js";
+import { BUILD_DIR_PREFIX } from "../kustomize/build-dir.js";
+import { clusterDir, clusterKustomizationPath } from "../repo/paths.js";
 import { KUSTOMIZATION } from "../plan/kustomize-objects.js";
 import { kustomizeBuild } from "../tools/kustomize.js";
 import { parseYamlStream, toYaml, toYamlInline } from "../yaml.js";
@@ -58,7 +60,6 @@ function takeTransformations(o: RenderedObject): string[] | undefined {
   const list = parseYaml(raw) as { configuredIn?: unknown }[] | null;
   return Array.isArray(list) ? [...new Set(list.map((t) => t?.configuredIn).filter((p): p is string => typeof p === "string").map(repoPath))] : undefined;
 }
-export const BUILD_DIR_PREFIX = ".capi-gitops-build-";
 
 function takeOrigin(o: RenderedObject): string | undefined {
   const ann = o.metadata?.annotations;
@@ -103,7 +104,7 @@ async function buildBatch(root: string, clusters: readonly string[], origins: bo
   const out = clusters.map((): Built => ({ objects: [], origins: [], ...(origins ? { transformations: [] } : {}) }));
   // One cluster without origins: the plain build, exactly what Argo CD / Flux run (and its error names real paths).
   if (clusters.length === 1 && !origins) {
-    out[0]!.objects = parseYamlStream(await kustomizeBuild(root, `clusters/${clusters[0]}`)) as RenderedObject[];
+    out[0]!.objects = parseYamlStream(await kustomizeBuild(root, clusterDir(clusters[0]!))) as RenderedObject[];
     out[0]!.origins = out[0]!.objects.map(() => undefined);
     return out;
   }
@@ -133,7 +134,7 @@ async function buildBatch(root: string, clusters: readonly string[], origins: bo
 }
 
 async function failure(root: string, c: string, err: ToolError): Promise<Finding> {
-  const file = `clusters/${c}/kustomization.yaml`;
+  const file = clusterKustomizationPath(c);
   const msg = (err.stderr || err.message).replace(/\.capi-gitops-build-[0-9a-f]+(\/w\d+)?/g, "<build>");
   // kustomize (v5.8.1) does not load a kustomization file through a symbolic link into another folder, and says
   // only "unable to find one of 'kustomization.yaml', …" about the folder that visibly has one.
@@ -145,13 +146,10 @@ async function failure(root: string, c: string, err: ToolError): Promise<Finding
   return { cluster: c, file, rule: "kustomize-build", severity: "error", message: `kustomize build failed: ${msg.replace(/\s+/g, " ").trim().slice(0, 600)}` };
 }
 
-/**
- * Renders clusters/<name> for each cluster. `namespace` is accepted for callers that know it; attribution does not
- * need it (the wrapper marks each cluster's objects).
- */
+/** Renders clusters/<name> for each cluster (the wrapper marks each cluster's objects, whatever their namespace). */
 export async function renderClusters(
   root: string,
-  clusters: readonly { name: string; namespace?: string }[],
+  clusters: readonly { name: string }[],
   opts: RenderOptions,
 ): Promise<{ rendered: RenderedCluster[]; findings: Finding[] }> {
   const names = clusters.map((c) => c.name);

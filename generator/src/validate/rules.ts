@@ -12,22 +12,22 @@ import { knownRegions, zonesOf } from "../cluster-spec/regions.js";
 import { checkReferences, show } from "./references.js";
 import { findSecrets } from "./secrets.js";
 import type { RenderedCluster, RenderedObject } from "./render.js";
+import { AUTOSCALER, CAPI_GROUPS, GROUP } from "../k8s/capi.js";
+import { get as getPath, groupOf, isRecord } from "../k8s/object.js";
+import { clusterKustomizationPath, clusterSpecPath } from "../repo/paths.js";
 
 type Push = (o: RenderedObject | undefined, path: string, rule: string, message: string, severity?: Severity) => void;
-const get = (o: unknown, p: string): any => p.split(".").reduce<any>((v, k) => (v == null ? undefined : v[k]), o);
-const group = (o: RenderedObject) => (typeof o.apiVersion === "string" && o.apiVersion.includes("/") ? o.apiVersion.split("/")[0]! : "");
+/** Rules read odd input as `any` (a missing field is undefined, never a throw). */
+const get = (o: unknown, p: string): any => getPath(o, p);
 /** Odd input (a hand-edited overlay, a CRD field kustomize does not check) never makes a rule throw. */
 const list = (v: unknown): any[] => (Array.isArray(v) ? v : []);
-const record = (v: unknown): Record<string, unknown> => (v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
-const objectsOf = (objs: readonly unknown[]): RenderedObject[] => objs.filter((o): o is RenderedObject => o !== null && typeof o === "object" && !Array.isArray(o));
-const is = (o: RenderedObject, g: string, kind: string) => o.kind === kind && group(o) === g;
-const CORE = "cluster.x-k8s.io";
-const INFRA = "infrastructure.cluster.x-k8s.io";
-const CP = "controlplane.cluster.x-k8s.io";
+const record = (v: unknown): Record<string, unknown> => (isRecord(v) ? v : {});
+const objectsOf = (objs: readonly unknown[]): RenderedObject[] => objs.filter((o): o is RenderedObject => isRecord(o));
+const is = (o: RenderedObject, g: string, kind: string) => o.kind === kind && groupOf(o.apiVersion) === g;
+const { core: CORE, infra: INFRA, controlPlane: CP } = GROUP;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
-const AUTOSCALER_MIN = "cluster.x-k8s.io/cluster-api-autoscaler-node-group-min-size";
-const AUTOSCALER_MAX = "cluster.x-k8s.io/cluster-api-autoscaler-node-group-max-size";
+const { min: AUTOSCALER_MIN, max: AUTOSCALER_MAX } = AUTOSCALER;
 /** A Cluster's pod/service CIDRs may be IPv6 (IPv6-only and dual-stack clusters, e.g. CAPA's cluster-template-ipv6.yaml). */
 const isIpv6Cidr = (v: string): boolean => {
   const m = /^([0-9A-Fa-f:.]+)\/(\d{1,3})$/.exec(v);
@@ -35,9 +35,9 @@ const isIpv6Cidr = (v: string): boolean => {
 };
 
 /** The CAPI groups whose v1beta1 is deprecated since CAPI v1.11 (docs/book/src/reference/versions.md). */
-const CAPI_V1BETA1 = new Set(["cluster.x-k8s.io/v1beta1", "bootstrap.cluster.x-k8s.io/v1beta1", "controlplane.cluster.x-k8s.io/v1beta1", "addons.cluster.x-k8s.io/v1beta1"]);
+const CAPI_V1BETA1 = new Set([GROUP.core, GROUP.bootstrap, GROUP.controlPlane, GROUP.addons].map((g) => `${g}/v1beta1`));
 
-export { findSecrets, SECRET_PATTERNS } from "./secrets.js";
+export { findSecrets } from "./secrets.js";
 
 /**
  * Every string of an object as `key: value` lines, for findSecrets: a key stays next to its value, and line breaks
@@ -63,7 +63,7 @@ export function clusterRules(rc: RenderedCluster, file: string): Finding[] {
     // Deprecated CAPI API versions still served by v1.13 but planned to stop in v1.16.
     if (CAPI_V1BETA1.has(o.apiVersion)) push(o, "apiVersion", "deprecated-api", `${o.apiVersion} is deprecated (CAPI ≥ v1.11 stores v1beta2); use ${o.apiVersion.replace("v1beta1", "v1beta2")}`, "warning");
     // Plaintext secrets: a Secret with data in Git, or key material anywhere in what is synced.
-    if (o.kind === "Secret" && group(o) === "" && (o.data !== undefined || o.stringData !== undefined))
+    if (o.kind === "Secret" && groupOf(o.apiVersion) === "" && (o.data !== undefined || o.stringData !== undefined))
       push(o, o.data !== undefined ? "data" : "stringData", "no-plaintext-secrets", "a Secret with data is committed to Git; keep credentials out of the repository (see README, Safety) and reference Secrets by name");
     const leaked = findSecrets(textOf(o));
     if (leaked) push(o, "", "no-key-material", `contains what looks like ${leaked}; never commit credentials`);
@@ -76,7 +76,7 @@ export function clusterRules(rc: RenderedCluster, file: string): Finding[] {
   if (theCluster && typeof clusterNs === "string")
     for (const o of objs) {
       const ns = o.metadata?.namespace;
-      if (o.kind === "Namespace" && group(o) === "") {
+      if (o.kind === "Namespace" && groupOf(o.apiVersion) === "") {
         if (o.metadata?.name !== clusterNs) push(o, "metadata.name", "namespace-mismatch", `a cluster overlay may only create its own namespace "${clusterNs}"`);
       } else if (ns !== clusterNs)
         push(o, "metadata.namespace", "namespace-mismatch", `${ns === undefined ? "has no namespace" : `is in namespace "${String(ns)}"`}, but the cluster's objects live in "${clusterNs}"`);
@@ -219,7 +219,7 @@ export function fleetRules(rendered: readonly RenderedCluster[]): Finding[] {
     const cluster = objectsOf(rc.objects).find((o) => is(o, CORE, "Cluster") && typeof o.metadata?.name === "string");
     if (cluster) {
       const other = seenName.get(cluster.metadata.name);
-      if (other) findings.push({ cluster: rc.cluster, file: `clusters/${rc.cluster}/kustomization.yaml`, path: `Cluster/${cluster.metadata.name}:metadata.name`, rule: "fleet-unique-name", severity: "error", message: `Cluster name "${cluster.metadata.name}" is also rendered by clusters/${other}` });
+      if (other) findings.push({ cluster: rc.cluster, file: clusterKustomizationPath(rc.cluster), path: `Cluster/${cluster.metadata.name}:metadata.name`, rule: "fleet-unique-name", severity: "error", message: `Cluster name "${cluster.metadata.name}" is also rendered by clusters/${other}` });
       else seenName.set(cluster.metadata.name, rc.cluster);
     }
     const aws = objectsOf(rc.objects).find((o) => is(o, INFRA, "AWSCluster"));
@@ -227,7 +227,7 @@ export function fleetRules(rendered: readonly RenderedCluster[]): Finding[] {
     const region = get(aws, "spec.region");
     if (typeof vpc === "string") {
       const other = seenVpc.get(vpc);
-      if (other) findings.push({ cluster: rc.cluster, file: `clusters/${rc.cluster}/cluster.yaml`, path: "network.vpcCidr", rule: "fleet-unique-vpc-cidr", severity: "warning", message: `VPC CIDR ${vpc} is also used by cluster ${other}; unique CIDRs keep peering and transit gateways possible` });
+      if (other) findings.push({ cluster: rc.cluster, file: clusterSpecPath(rc.cluster), path: "network.vpcCidr", rule: "fleet-unique-vpc-cidr", severity: "warning", message: `VPC CIDR ${vpc} is also used by cluster ${other}; unique CIDRs keep peering and transit gateways possible` });
       else seenVpc.set(vpc, `${rc.cluster}${region ? ` (${show(region)})` : ""}`);
     }
   }
@@ -236,7 +236,6 @@ export function fleetRules(rendered: readonly RenderedCluster[]): Finding[] {
 
 const ARGO_SYNC_OPTIONS = "argocd.argoproj.io/sync-options";
 const FLUX_PRUNE = "kustomize.toolkit.fluxcd.io/prune";
-const CAPI_GROUPS = /(^|\.)cluster\.x-k8s\.io$/;
 
 /**
  * Sync safety of a cluster's objects: a CAPI/CAPA object Argo CD could prune/delete or Flux could prune would be
@@ -245,7 +244,7 @@ const CAPI_GROUPS = /(^|\.)cluster\.x-k8s\.io$/;
 export function syncSafetyRules(rc: RenderedCluster): Finding[] {
   const findings: Finding[] = [];
   rc.objects.forEach((o, i) => {
-    if (o === null || typeof o !== "object" || !CAPI_GROUPS.test(group(o))) return;
+    if (o === null || typeof o !== "object" || !CAPI_GROUPS.test(groupOf(o.apiVersion))) return;
     const ann = record(o.metadata?.annotations);
     const argo = show(ann[ARGO_SYNC_OPTIONS] ?? "").split(",").map((s) => s.trim());
     // One annotation key carries both Argo CD options: the hint names it once, with the value it should have.
@@ -256,7 +255,7 @@ export function syncSafetyRules(rc: RenderedCluster): Finding[] {
       ann[FLUX_PRUNE] === "disabled" ? undefined : `${FLUX_PRUNE}: disabled`,
     ].filter(Boolean);
     if (missing.length)
-      findings.push({ cluster: rc.cluster, file: rc.origins[i] ?? `clusters/${rc.cluster}/kustomization.yaml`, path: `${show(o.kind)}/${show(o.metadata?.name)}:metadata.annotations`, rule: "sync-safety", severity: "warning", message: `Argo CD or Flux could delete this object on its own; add ${missing.join(", ")}` });
+      findings.push({ cluster: rc.cluster, file: rc.origins[i] ?? clusterKustomizationPath(rc.cluster), path: `${show(o.kind)}/${show(o.metadata?.name)}:metadata.annotations`, rule: "sync-safety", severity: "warning", message: `Argo CD or Flux could delete this object on its own; add ${missing.join(", ")}` });
   });
   return findings;
 }
@@ -270,7 +269,7 @@ export function managementRules(objects: readonly RenderedObject[], file: string
     if (o.kind === "Secret" && (o.data !== undefined || o.stringData !== undefined)) push(o, "data", "no-plaintext-secrets", "a Secret with data is committed to Git; reference credentials by Secret name only");
     const leaked = findSecrets(textOf(o));
     if (leaked) push(o, "", "no-key-material", `contains what looks like ${leaked}; never commit credentials`);
-    if (o.kind === "ApplicationSet" && group(o) === "argoproj.io") {
+    if (o.kind === "ApplicationSet" && groupOf(o.apiVersion) === "argoproj.io") {
       if (get(o, "spec.syncPolicy.preserveResourcesOnDeletion") !== true)
         push(o, "spec.syncPolicy.preserveResourcesOnDeletion", "sync-safety", "must be true: removing a cluster directory would otherwise delete every object of the cluster at once");
       const finalizers = list(get(o, "spec.template.metadata.finalizers"));
@@ -281,9 +280,9 @@ export function managementRules(objects: readonly RenderedObject[], file: string
       if (!ignored.includes("MachinePool") || !options.includes("RespectIgnoreDifferences=true"))
         push(o, "spec.template.spec.ignoreDifferences", "sync-autoscaler", "ignore /spec/replicas of MachinePools (RespectIgnoreDifferences=true) so Argo CD does not fight the autoscaler", "warning");
     }
-    if (o.kind === "Application" && group(o) === "argoproj.io" && list(get(o, "metadata.finalizers")).some((f) => show(f).includes("resources-finalizer")))
+    if (o.kind === "Application" && groupOf(o.apiVersion) === "argoproj.io" && list(get(o, "metadata.finalizers")).some((f) => show(f).includes("resources-finalizer")))
       push(o, "metadata.finalizers", "sync-safety", "the resources finalizer makes deleting this Application cascade to the CAPI objects");
-    if (o.kind === "Kustomization" && group(o) === "kustomize.toolkit.fluxcd.io" && get(o, "spec.deletionPolicy") !== "Orphan")
+    if (o.kind === "Kustomization" && groupOf(o.apiVersion) === "kustomize.toolkit.fluxcd.io" && get(o, "spec.deletionPolicy") !== "Orphan")
       push(o, "spec.deletionPolicy", "sync-safety", "must be Orphan: deleting this Kustomization would otherwise delete the cluster's objects at once");
   }
   return findings;

@@ -11,7 +11,8 @@
 import { parseDocument } from "yaml";
 import type { Finding } from "../findings.js";
 import { CLUSTER_SPEC_GLOB } from "../plan/sync.js";
-import { type AppProjectSpec, filepathMatch, groupOf, isDestinationPermitted, isGroupKindPermitted, isSourcePermitted } from "./argo-project.js";
+import { get, groupOf } from "../k8s/object.js";
+import { type AppProjectSpec, filepathMatch, isDestinationPermitted, isGroupKindPermitted, isSourcePermitted } from "./argo-project.js";
 import type { RenderedObject } from "./render.js";
 
 /** Kinds that live outside namespaces (Argo CD asks API discovery; these are the ones a cluster overlay may hold). */
@@ -63,7 +64,6 @@ export function fileParams(filePath: string, content: string): Record<string, un
 }
 
 type Obj = RenderedObject & { spec?: Record<string, unknown> };
-const get = (o: unknown, path: string): unknown => path.split(".").reduce<unknown>((v, k) => (v && typeof v === "object" ? (v as Record<string, unknown>)[k] : undefined), o);
 const str = (v: unknown): string => (typeof v === "string" ? v : "");
 
 /**

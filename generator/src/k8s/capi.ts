@@ -1,0 +1,32 @@
+/** The Cluster API vocabulary: API groups, versions, labels and annotations shared by the plan, the rules and diff. */
+
+export const GROUP = {
+  core: "cluster.x-k8s.io",
+  bootstrap: "bootstrap.cluster.x-k8s.io",
+  controlPlane: "controlplane.cluster.x-k8s.io",
+  infra: "infrastructure.cluster.x-k8s.io",
+  addons: "addons.cluster.x-k8s.io",
+} as const;
+export const API = {
+  core: `${GROUP.core}/v1beta2`,
+  bootstrap: `${GROUP.bootstrap}/v1beta2`,
+  controlPlane: `${GROUP.controlPlane}/v1beta2`,
+  infra: `${GROUP.infra}/v1beta2`,
+} as const;
+
+/** Every CAPI (and provider) API group: `cluster.x-k8s.io` and its subdomains. */
+export const CAPI_GROUPS = /(^|\.)cluster\.x-k8s\.io$/;
+
+export const LABEL = {
+  clusterName: "cluster.x-k8s.io/cluster-name",
+  controlPlane: "cluster.x-k8s.io/control-plane",
+  controlPlaneName: "cluster.x-k8s.io/control-plane-name",
+  deploymentName: "cluster.x-k8s.io/deployment-name",
+  nodePool: "capi-gitops.io/node-pool",
+} as const;
+
+/** The cluster-autoscaler's CAPI provider reads pool bounds from these (CAPI MachinePool/MD webhooks default replicas from them). */
+export const AUTOSCALER = {
+  min: "cluster.x-k8s.io/cluster-api-autoscaler-node-group-min-size",
+  max: "cluster.x-k8s.io/cluster-api-autoscaler-node-group-max-size",
+} as const;

@@ -1,0 +1,33 @@
+/**
+ * Where things live in a GitOps repository: one module for every repository path the generator writes or reads,
+ * so the layout is spelled once. Pure data and string functions (the plan imports it).
+ */
+
+/** The folder holding one folder per cluster. */
+export const CLUSTERS_DIR = "clusters";
+/** A cluster's spec file, inside its folder. */
+export const SPEC_FILE = "cluster.yaml";
+/** A cluster's own kustomization (scaffold: the user's to edit), inside its folder. */
+export const CLUSTER_KUSTOMIZATION = "kustomization.yaml";
+
+/** clusters/<name> */
+export const clusterDir = (name: string): string => `${CLUSTERS_DIR}/${name}`;
+/** clusters/<name>/cluster.yaml */
+export const clusterSpecPath = (name: string): string => `${clusterDir(name)}/${SPEC_FILE}`;
+/** clusters/<name>/kustomization.yaml */
+export const clusterKustomizationPath = (name: string): string => `${clusterDir(name)}/${CLUSTER_KUSTOMIZATION}`;
+
+/** The cluster a repository path under clusters/<name>/ belongs to. */
+export function clusterOfPath(p: string): string | undefined {
+  return /^clusters\/([^/]+)\//.exec(p)?.[1];
+}
+
+/** The cluster whose spec file this repository path is (clusters/<name>/cluster.yaml), or undefined. */
+export function clusterOfSpecPath(p: string): string | undefined {
+  const m = /^clusters\/([^/]+)\/([^/]+)$/.exec(p);
+  return m && m[2] === SPEC_FILE ? m[1] : undefined;
+}
+
+/** The management cluster's folders: the sync engine's manifests and the operator providers. */
+export const SYNC_DIR = "management/sync";
+export const PROVIDERS_DIR = "management/providers";

@@ -32,6 +32,9 @@ export function stringMap<T extends TSchema>(values: T, options: Record<string, 
   return Type.Unsafe<Record<string, Static<T>>>({ type: "object", additionalProperties: values, ...options });
 }
 
+/** `T` after `fillDefaults`: every field filled except those the definition gives no default (`Kept`). */
+export type WithDefaults<T, Kept extends keyof T = never> = Required<Omit<T, Kept>> & Pick<T, Kept>;
+
 const isFields = (v: unknown): v is Fields => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /**

@@ -4,7 +4,7 @@
  * are derived from it (definition.ts). Semantic checks that JSON Schema cannot say live in parse.ts.
  */
 import { type Static, Type } from "@sinclair/typebox";
-import { constant, filled, oneOf, stringMap } from "./definition.js";
+import { constant, filled, oneOf, stringMap, type WithDefaults } from "./definition.js";
 import { defaultZones, knownRegions } from "./regions.js";
 
 export const SPEC_API_VERSION = "capi-gitops.io/v1alpha1";
@@ -159,8 +159,6 @@ export const ClusterSpecDefinition = Type.Object(
 /** A cluster spec as written (after the schema check, before defaults). */
 export type ClusterSpecInput = Static<typeof ClusterSpecDefinition>;
 type PoolInput = NonNullable<ClusterSpecInput["nodePools"]>[number];
-/** Every field filled except those the definition gives no default (`Kept`). */
-type WithDefaults<T, Kept extends keyof T = never> = Required<Omit<T, Kept>> & Pick<T, Kept>;
 
 /** A node pool after defaults; `replicas` only for pools with autoscaling off, `kubernetesVersion` defaults to the control plane's. */
 export type NodePoolSpec = WithDefaults<PoolInput, "replicas" | "kubernetesVersion">;

@@ -24,7 +24,7 @@ const DEFAULT_ENGINE: GitopsEngine = "argocd";
 const DEFAULT_ARGO_PROJECT = "capi-clusters";
 
 /** The one definition of capi-gitops.yaml: the `RepoConfig` type, its JSON Schema and its defaults derive from it. */
-export const RepoConfigDefinition = Type.Object(
+const RepoConfigDefinition = Type.Object(
   {
     apiVersion: constant("capi-gitops.io/v1alpha1"),
     kind: constant("RepositoryConfig"),

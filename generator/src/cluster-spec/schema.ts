@@ -6,7 +6,8 @@
 import { editorSchema } from "./definition.js";
 import { ClusterSpecDefinition } from "./types.js";
 
-export { AZ_NAME, DNS_LABEL, INSTANCE_TYPE, K8S_VERSION } from "./types.js";
+/** Where commands have always imported the name pattern from; it lives with the definition. */
+export { DNS_LABEL } from "./types.js";
 
 export const clusterSpecSchema = editorSchema(
   {

@@ -7,8 +7,8 @@ import { type Static, Type } from "@sinclair/typebox";
 import { constant, filled, oneOf, stringMap, type WithDefaults } from "./definition.js";
 import { defaultZones, knownRegions } from "./regions.js";
 
-export const SPEC_API_VERSION = "capi-gitops.io/v1alpha1";
-export const SPEC_KIND = "ClusterSpec";
+const SPEC_API_VERSION = "capi-gitops.io/v1alpha1";
+const SPEC_KIND = "ClusterSpec";
 
 export const PROFILES = ["dev", "prod"] as const;
 export type Profile = (typeof PROFILES)[number];
@@ -157,7 +157,7 @@ export const ClusterSpecDefinition = Type.Object(
 );
 
 /** A cluster spec as written (after the schema check, before defaults). */
-export type ClusterSpecInput = Static<typeof ClusterSpecDefinition>;
+type ClusterSpecInput = Static<typeof ClusterSpecDefinition>;
 type PoolInput = NonNullable<ClusterSpecInput["nodePools"]>[number];
 
 /** A node pool after defaults; `replicas` only for pools with autoscaling off, `kubernetesVersion` defaults to the control plane's. */

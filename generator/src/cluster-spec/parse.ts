@@ -32,6 +32,8 @@ export const KUBELET_ARG_VALUE_MAX = 1024;
 /** Kubelets may be up to 3 minors older than the API server, never newer (kubernetes.io version-skew-policy). */
 export const MAX_KUBELET_SKEW = 3;
 
+// Defaults are not ajv's (useDefaults cannot compute the namespace from the name or sizes from the profile): one
+// walk of the definition fills them all (applyDefaults below), after the check.
 const ajv = new Ajv({ allErrors: true, strict: false, useDefaults: false, verbose: true });
 const validateSchema = ajv.compile(clusterSpecSchema);
 
@@ -248,7 +250,7 @@ export function checkSpec(spec: ClusterSpec, file?: string): Finding[] {
 
 /** Parses `vX.Y.Z` and checks it is a supported workload version; returns a message when not. */
 export function checkVersion(v: string): semver.SemVer | string {
-  const parsed = /^v\d+\.\d+\.\d+$/.test(v) ? semver.parse(v.slice(1)) : null;
+  const parsed = new RegExp(K8S_VERSION).test(v) ? semver.parse(v.slice(1)) : null;
   if (!parsed) return `${quote(v)} is not a Kubernetes version like v1.34.2`;
   if (parsed.major !== 1 || parsed.minor < SUPPORTED_MINORS.min || parsed.minor > SUPPORTED_MINORS.max)
     return `${v} is outside what the pinned Cluster API supports for workload clusters (v1.${SUPPORTED_MINORS.min}–v1.${SUPPORTED_MINORS.max})`;

@@ -10,12 +10,15 @@ import { type Static, type TSchema, Type } from "@sinclair/typebox";
 const FILL = Symbol("capi-gitops.fill");
 type Fields = Record<string, unknown>;
 /** Computes a missing field from the fields before it: `parent` is the object being filled, `root` the document. */
-export type Fill = (parent: Fields, root: Fields) => unknown;
+type Fill = (parent: Fields, root: Fields) => unknown;
 
 /** The field's default is computed (by `fill`) when the field is absent. */
 export function filled<T extends TSchema>(schema: T, fill: Fill): T {
   return { ...schema, [FILL]: fill };
 }
+
+// enum and const are written as JSON Schema says them (TypeBox's Union of Literals would be an anyOf of
+// { const, type }, which changes both the editor schema and ajv's messages: "must be one of: dev, prod").
 
 /** A JSON Schema `enum`, typed as the union of its values. */
 export function oneOf<const V extends readonly string[]>(values: V, options: Record<string, unknown> = {}) {

@@ -12,8 +12,8 @@ import { LIMITS } from "./types.js";
 import { URL_CREDENTIAL } from "../validate/secrets.js";
 
 export const CONFIG_FILE = "capi-gitops.yaml";
-export const GITOPS_ENGINES = ["argocd", "flux"] as const;
-export type GitopsEngine = (typeof GITOPS_ENGINES)[number];
+const GITOPS_ENGINES = ["argocd", "flux"] as const;
+type GitopsEngine = (typeof GITOPS_ENGINES)[number];
 /** Where each engine runs unless capi-gitops.yaml says otherwise (their install manifests' namespaces). */
 export const ENGINE_NAMESPACES = { argocd: "argocd", flux: "flux-system" } as const;
 
@@ -81,7 +81,7 @@ function configMessage(e: ErrorObject): { path?: string; message: string } {
 }
 
 /** Argo CD's built-in project: every Application may use it; writing ours over it would change what all of them may do. */
-export const ARGO_BUILTIN_PROJECT = "default";
+const ARGO_BUILTIN_PROJECT = "default";
 
 /** Checks beyond the schema: what Argo CD or Flux would accept but must not be written to Git. */
 function configChecks(d: RepoConfig): { path: string; message: string }[] {

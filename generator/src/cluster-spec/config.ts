@@ -2,62 +2,67 @@
  * The repository config: capi-gitops.yaml at the repository root. Says where the repository lives and which GitOps
  * engine syncs it; `generate` writes the sync manifests under management/sync/ from it.
  */
+import { type Static, Type } from "@sinclair/typebox";
 import { Ajv, type ErrorObject } from "ajv";
 import { parseDocument } from "yaml";
 import type { Finding } from "../findings.js";
+import { constant, editorSchema, fillDefaults, oneOf, type WithDefaults } from "./definition.js";
 import { yamlErrorMessage } from "./parse.js";
 import { ENGINE_NAMESPACES } from "./reserved.js";
 import { LIMITS } from "./types.js";
 import { URL_CREDENTIAL } from "../validate/secrets.js";
 
 export const CONFIG_FILE = "capi-gitops.yaml";
-export const GITOPS_ENGINES = ["argocd", "flux"] as const;
-export type GitopsEngine = (typeof GITOPS_ENGINES)[number];
-
-export interface RepoConfig {
-  apiVersion: "capi-gitops.io/v1alpha1";
-  kind: "RepositoryConfig";
-  repoURL: string;
-  branch: string;
-  gitops: GitopsEngine;
-  argocd: { namespace: string; project: string; destinationServer: string };
-  flux: { namespace: string; gitRepository: string; interval: string; secretRef?: string };
-}
+const GITOPS_ENGINES = ["argocd", "flux"] as const;
+type GitopsEngine = (typeof GITOPS_ENGINES)[number];
 
 const NAME = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
-export const repoConfigSchema = {
-  $schema: "http://json-schema.org/draft-07/schema#",
-  title: "capi-gitops repository config (capi-gitops.yaml)",
-  type: "object",
-  additionalProperties: false,
-  required: ["apiVersion", "kind", "repoURL"],
-  properties: {
-    apiVersion: { const: "capi-gitops.io/v1alpha1" },
-    kind: { const: "RepositoryConfig" },
-    repoURL: { type: "string", pattern: "^(https://|ssh://|git@)[^\\s]+$", description: "URL Argo CD / Flux clone this repository from." },
-    branch: { type: "string", minLength: 1, pattern: "^[^\\s]+$", default: "main", description: "Branch that is synced. Default: main." },
-    gitops: { enum: [...GITOPS_ENGINES], default: "argocd", description: "Which engine syncs the management cluster. Default: argocd." },
-    argocd: {
-      type: "object",
-      additionalProperties: false,
-      properties: {
-        namespace: { type: "string", pattern: NAME, default: ENGINE_NAMESPACES.argocd },
-        project: { type: "string", pattern: NAME, default: "capi-clusters" },
-        destinationServer: { type: "string", pattern: "^https://", default: "https://kubernetes.default.svc" },
-      },
-    },
-    flux: {
-      type: "object",
-      additionalProperties: false,
-      properties: {
-        namespace: { type: "string", pattern: NAME, default: ENGINE_NAMESPACES.flux },
-        gitRepository: { type: "string", pattern: NAME, default: "capi-gitops" },
-        interval: { type: "string", pattern: "^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$", default: "5m" },
-        secretRef: { type: "string", pattern: NAME, description: "Name of the Secret (in the flux namespace) with git credentials; created outside this repository." },
-      },
-    },
+const name = (options: { default?: string; description?: string }) => Type.Optional(Type.String({ pattern: NAME, ...options }));
+const DEFAULT_BRANCH = "main";
+const DEFAULT_ENGINE: GitopsEngine = "argocd";
+const DEFAULT_ARGO_PROJECT = "capi-clusters";
+
+/** The one definition of capi-gitops.yaml: the `RepoConfig` type, its JSON Schema and its defaults derive from it. */
+const RepoConfigDefinition = Type.Object(
+  {
+    apiVersion: constant("capi-gitops.io/v1alpha1"),
+    kind: constant("RepositoryConfig"),
+    repoURL: Type.String({ pattern: "^(https://|ssh://|git@)[^\\s]+$", description: "URL Argo CD / Flux clone this repository from." }),
+    branch: Type.Optional(Type.String({ minLength: 1, pattern: "^[^\\s]+$", default: DEFAULT_BRANCH, description: `Branch that is synced. Default: ${DEFAULT_BRANCH}.` })),
+    gitops: Type.Optional(oneOf(GITOPS_ENGINES, { default: DEFAULT_ENGINE, description: `Which engine syncs the management cluster. Default: ${DEFAULT_ENGINE}.` })),
+    argocd: Type.Optional(
+      Type.Object(
+        {
+          namespace: name({ default: ENGINE_NAMESPACES.argocd }),
+          project: name({ default: DEFAULT_ARGO_PROJECT }),
+          destinationServer: Type.Optional(Type.String({ pattern: "^https://", default: "https://kubernetes.default.svc" })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    flux: Type.Optional(
+      Type.Object(
+        {
+          namespace: name({ default: ENGINE_NAMESPACES.flux }),
+          gitRepository: name({ default: "capi-gitops" }),
+          interval: Type.Optional(Type.String({ pattern: "^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$", default: "5m" })),
+          secretRef: name({ description: "Name of the Secret (in the flux namespace) with git credentials; created outside this repository." }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
-} as const;
+  { additionalProperties: false },
+);
+
+type RepoConfigInput = Static<typeof RepoConfigDefinition>;
+/** capi-gitops.yaml after defaults; only `flux.secretRef` may be absent. */
+export type RepoConfig = WithDefaults<Omit<RepoConfigInput, "argocd" | "flux">> & {
+  argocd: WithDefaults<NonNullable<RepoConfigInput["argocd"]>>;
+  flux: WithDefaults<NonNullable<RepoConfigInput["flux"]>, "secretRef">;
+};
+
+export const repoConfigSchema = editorSchema({ $schema: "http://json-schema.org/draft-07/schema#", title: "capi-gitops repository config (capi-gitops.yaml)" }, RepoConfigDefinition);
 
 const validate = new Ajv({ allErrors: true, strict: false, verbose: true }).compile(repoConfigSchema);
 
@@ -75,19 +80,19 @@ function configMessage(e: ErrorObject): { path?: string; message: string } {
 }
 
 /** Argo CD's built-in project: every Application may use it; writing ours over it would change what all of them may do. */
-export const ARGO_BUILTIN_PROJECT = "default";
+const ARGO_BUILTIN_PROJECT = "default";
 
 /** Checks beyond the schema: what Argo CD or Flux would accept but must not be written to Git. */
-function configChecks(d: Partial<RepoConfig> & { argocd?: Partial<RepoConfig["argocd"]> }): { path: string; message: string }[] {
+function configChecks(d: RepoConfig): { path: string; message: string }[] {
   const out: { path: string; message: string }[] = [];
-  if (d.repoURL && URL_CREDENTIAL.test(d.repoURL))
+  if (URL_CREDENTIAL.test(d.repoURL))
     out.push({
       path: "repoURL",
       message:
         "contains credentials (user:token@ in the URL), which would be committed to Git in management/sync/; write the URL without them and give the engine the credentials outside Git: an Argo CD repository credential Secret (argocd.argoproj.io/secret-type: repository) or, for Flux, flux.secretRef naming a Secret",
     });
-  if (d.argocd?.project === ARGO_BUILTIN_PROJECT)
-    out.push({ path: "argocd.project", message: `"${ARGO_BUILTIN_PROJECT}" is Argo CD's built-in project; generating it would overwrite what every other Application may do. Choose another name (e.g. capi-clusters, the default) or remove the field` });
+  if (d.argocd.project === ARGO_BUILTIN_PROJECT)
+    out.push({ path: "argocd.project", message: `"${ARGO_BUILTIN_PROJECT}" is Argo CD's built-in project; generating it would overwrite what every other Application may do. Choose another name (e.g. ${DEFAULT_ARGO_PROJECT}, the default) or remove the field` });
   return out;
 }
 
@@ -110,19 +115,8 @@ export function parseRepoConfig(text: string): { config?: RepoConfig; findings: 
         return bad(message, path);
       }),
     };
-  const d = data as Partial<RepoConfig> & { argocd?: Partial<RepoConfig["argocd"]>; flux?: Partial<RepoConfig["flux"]> };
-  const semantic = configChecks(d);
+  const config = fillDefaults(RepoConfigDefinition, data) as RepoConfig;
+  const semantic = configChecks(config);
   if (semantic.length) return { findings: semantic.map((s) => bad(s.message, s.path)) };
-  return {
-    findings: [],
-    config: {
-      apiVersion: "capi-gitops.io/v1alpha1",
-      kind: "RepositoryConfig",
-      repoURL: d.repoURL!,
-      branch: d.branch ?? "main",
-      gitops: d.gitops ?? "argocd",
-      argocd: { namespace: d.argocd?.namespace ?? ENGINE_NAMESPACES.argocd, project: d.argocd?.project ?? "capi-clusters", destinationServer: d.argocd?.destinationServer ?? "https://kubernetes.default.svc" },
-      flux: { namespace: d.flux?.namespace ?? ENGINE_NAMESPACES.flux, gitRepository: d.flux?.gitRepository ?? "capi-gitops", interval: d.flux?.interval ?? "5m", secretRef: d.flux?.secretRef },
-    },
-  };
+  return { findings: [], config };
 }

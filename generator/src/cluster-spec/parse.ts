@@ -9,9 +9,11 @@ import { type Finding, quote } from "../findings.js";
 import { nodeLabelArgs } from "../plan/cluster.js";
 import { checkIpv4Cidr, cidrsOverlap } from "./cidr.js";
 import { kubeCidrSizeProblems } from "./kube-cidrs.js";
-import { defaultZones, ZONE_SLOTS, zoneSlot, zonesOf } from "./regions.js";
+import { ZONE_SLOTS, zoneSlot, zonesOf } from "./regions.js";
 import { reservedNamespaceProblem } from "./reserved.js";
-import { AZ_NAME, clusterSpecSchema, DNS_LABEL, INSTANCE_TYPE, K8S_VERSION } from "./schema.js";
+import { fillDefaults } from "./definition.js";
+import { clusterSpecSchema } from "./schema.js";
+import { AZ_NAME, type ClusterSpec, ClusterSpecDefinition, DNS_LABEL, INSTANCE_TYPE, K8S_VERSION, LIMITS } from "./types.js";
 
 const PATTERN_HINT: Record<string, string> = {
   [DNS_LABEL]: "lowercase letters, digits and '-', starting with a letter and ending with a letter or digit",
@@ -19,17 +21,6 @@ const PATTERN_HINT: Record<string, string> = {
   [INSTANCE_TYPE]: "an EC2 instance type like t3.large",
   [AZ_NAME]: "an availability zone name like ap-northeast-2a",
 };
-import {
-  type ClusterSpec,
-  DEFAULTS,
-  LIMITS,
-  type NodePoolSpec,
-  PROFILE_DEFAULTS,
-  type Profile,
-  SPEC_API_VERSION,
-  SPEC_KIND,
-  type WorkerKind,
-} from "./types.js";
 
 /** Kubernetes minors that CAPI v1.13 supports for workload clusters (docs/book/src/reference/versions.md). */
 export const SUPPORTED_MINORS = { min: 30, max: 36 } as const;
@@ -41,6 +32,8 @@ export const KUBELET_ARG_VALUE_MAX = 1024;
 /** Kubelets may be up to 3 minors older than the API server, never newer (kubernetes.io version-skew-policy). */
 export const MAX_KUBELET_SKEW = 3;
 
+// Defaults are not ajv's (useDefaults cannot compute the namespace from the name or sizes from the profile): one
+// walk of the definition fills them all (applyDefaults below), after the check.
 const ajv = new Ajv({ allErrors: true, strict: false, useDefaults: false, verbose: true });
 const validateSchema = ajv.compile(clusterSpecSchema);
 
@@ -133,56 +126,9 @@ export function parseSpecObject(input: SpecInput, file?: string): ParseResult {
   return { spec, findings: checkSpec(spec, file) };
 }
 
-/** Fills every optional field. Pure; the input must have passed the schema. */
+/** Fills every optional field from the spec's definition (types.ts). Pure; the input must have passed the schema. */
 export function applyDefaults(input: SpecInput): ClusterSpec {
-  const i = input as Partial<Omit<ClusterSpec, "nodePools" | "controlPlane" | "network">> & {
-    name: string;
-    region: string;
-    nodePools?: Partial<NodePoolSpec>[];
-    controlPlane?: Partial<ClusterSpec["controlPlane"]>;
-    network?: Partial<ClusterSpec["network"]>;
-  };
-  const profile: Profile = i.profile ?? DEFAULTS.profile;
-  const d = PROFILE_DEFAULTS[profile];
-  const zones = i.availabilityZones ?? defaultZones(i.region) ?? [];
-  const pools = (i.nodePools ?? [{ name: DEFAULTS.poolName } as Partial<NodePoolSpec>]).map((p): NodePoolSpec => {
-    const autoscaling = p.autoscaling ?? true;
-    const minSize = p.minSize ?? d.minSize;
-    const maxSize = p.maxSize ?? Math.max(d.maxSize, minSize);
-    return {
-      name: p.name ?? DEFAULTS.poolName,
-      instanceType: p.instanceType ?? d.poolInstanceType,
-      availabilityZones: p.availabilityZones ?? zones,
-      autoscaling,
-      minSize,
-      maxSize,
-      replicas: autoscaling ? p.replicas : (p.replicas ?? minSize),
-      kubernetesVersion: p.kubernetesVersion,
-      labels: p.labels ?? {},
-    };
-  });
-  return {
-    apiVersion: SPEC_API_VERSION,
-    kind: SPEC_KIND,
-    name: i.name,
-    namespace: i.namespace ?? i.name,
-    region: i.region,
-    availabilityZones: zones,
-    kubernetesVersion: i.kubernetesVersion ?? DEFAULTS.kubernetesVersion,
-    profile,
-    workers: (i.workers ?? DEFAULTS.workers) as WorkerKind,
-    controlPlane: {
-      replicas: i.controlPlane?.replicas ?? d.controlPlaneReplicas,
-      instanceType: i.controlPlane?.instanceType ?? d.controlPlaneInstanceType,
-    },
-    nodePools: pools,
-    network: {
-      vpcCidr: i.network?.vpcCidr ?? DEFAULTS.vpcCidr,
-      podCidr: i.network?.podCidr ?? DEFAULTS.podCidr,
-      serviceCidr: i.network?.serviceCidr ?? DEFAULTS.serviceCidr,
-    },
-    sshKeyName: i.sshKeyName,
-  };
+  return fillDefaults(ClusterSpecDefinition, input) as ClusterSpec;
 }
 
 const LABEL_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
@@ -304,7 +250,7 @@ export function checkSpec(spec: ClusterSpec, file?: string): Finding[] {
 
 /** Parses `vX.Y.Z` and checks it is a supported workload version; returns a message when not. */
 export function checkVersion(v: string): semver.SemVer | string {
-  const parsed = /^v\d+\.\d+\.\d+$/.test(v) ? semver.parse(v.slice(1)) : null;
+  const parsed = new RegExp(K8S_VERSION).test(v) ? semver.parse(v.slice(1)) : null;
   if (!parsed) return `${quote(v)} is not a Kubernetes version like v1.34.2`;
   if (parsed.major !== 1 || parsed.minor < SUPPORTED_MINORS.min || parsed.minor > SUPPORTED_MINORS.max)
     return `${v} is outside what the pinned Cluster API supports for workload clusters (v1.${SUPPORTED_MINORS.min}–v1.${SUPPORTED_MINORS.max})`;

@@ -1,45 +1,20 @@
-/** The cluster spec: `clusters/<name>/cluster.yaml`, the small document a human edits. */
+/**
+ * The cluster spec: `clusters/<name>/cluster.yaml`, the small document a human edits. `ClusterSpecDefinition` is its
+ * one definition: the `ClusterSpec` type, the JSON Schema (schema.ts) and the defaults (parse.ts `applyDefaults`)
+ * are derived from it (definition.ts). Semantic checks that JSON Schema cannot say live in parse.ts.
+ */
+import { type Static, Type } from "@sinclair/typebox";
+import { constant, filled, oneOf, stringMap, type WithDefaults } from "./definition.js";
+import { defaultZones, knownRegions } from "./regions.js";
 
-export const SPEC_API_VERSION = "capi-gitops.io/v1alpha1";
-export const SPEC_KIND = "ClusterSpec";
+const SPEC_API_VERSION = "capi-gitops.io/v1alpha1";
+const SPEC_KIND = "ClusterSpec";
 
 export const PROFILES = ["dev", "prod"] as const;
 export type Profile = (typeof PROFILES)[number];
 
 export const WORKER_KINDS = ["MachinePool", "MachineDeployment"] as const;
 export type WorkerKind = (typeof WORKER_KINDS)[number];
-
-export interface NodePoolSpec {
-  name: string;
-  instanceType: string;
-  /** Zones the pool spreads over; a subset of the cluster's zones. */
-  availabilityZones: string[];
-  /** Autoscaled pools carry no replicas in Git; the cluster-autoscaler min/max annotations bound them. */
-  autoscaling: boolean;
-  minSize: number;
-  maxSize: number;
-  /** Only for pools with autoscaling off. */
-  replicas?: number;
-  /** Kubernetes version of the pool's kubelets; defaults to the control plane's. */
-  kubernetesVersion?: string;
-  labels: Record<string, string>;
-}
-
-export interface ClusterSpec {
-  apiVersion: typeof SPEC_API_VERSION;
-  kind: typeof SPEC_KIND;
-  name: string;
-  namespace: string;
-  region: string;
-  availabilityZones: string[];
-  kubernetesVersion: string;
-  profile: Profile;
-  workers: WorkerKind;
-  controlPlane: { replicas: number; instanceType: string };
-  nodePools: NodePoolSpec[];
-  network: { vpcCidr: string; podCidr: string; serviceCidr: string };
-  sshKeyName?: string;
-}
 
 /** Defaults that depend on the profile. Documented in README ("Cluster spec") and in the spec's JSON Schema. */
 export const PROFILE_DEFAULTS: Readonly<
@@ -78,3 +53,118 @@ export const LIMITS = {
   /** Largest spec file we read (bytes); a cluster spec is a few hundred bytes. */
   specBytes: 64 * 1024,
 } as const;
+
+export const DNS_LABEL = "^[a-z]([-a-z0-9]*[a-z0-9])?$";
+export const K8S_VERSION = "^v\\d+\\.\\d+\\.\\d+$";
+export const INSTANCE_TYPE = "^[a-z][a-z0-9-]*\\.[a-z0-9-]+$";
+export const AZ_NAME = "^[a-z]{2}(-[a-z]+)+-\\d+[a-z]$";
+
+/** Spread rather than passed as options so that `items` stays before the bounds in the written schema, as always. */
+const zones = (description: string) => ({ ...Type.Array(Type.String({ pattern: AZ_NAME })), minItems: 1, maxItems: 6, uniqueItems: true, description });
+/** The profile's size defaults, for the `filled` functions below (the profile field is filled before them). */
+const sizes = (root: Record<string, unknown>) => PROFILE_DEFAULTS[root.profile as Profile];
+
+const NodePoolDefinition = Type.Object(
+  {
+    name: Type.String({ pattern: DNS_LABEL, maxLength: LIMITS.poolName, description: `Pool name, unique in the cluster, at most ${LIMITS.poolName} characters.` }),
+    instanceType: filled(Type.Optional(Type.String({ pattern: INSTANCE_TYPE, description: "EC2 instance type. Default from the profile." })), (_, root) => sizes(root).poolInstanceType),
+    availabilityZones: filled(Type.Optional(zones("Zones the pool spreads over; a subset of the cluster's zones. Default: all of them.")), (_, root) => root.availabilityZones),
+    autoscaling: Type.Optional(Type.Boolean({ default: true, description: "Scaled by the cluster-autoscaler between minSize and maxSize (no replicas in Git). Default: true." })),
+    minSize: filled(Type.Optional(Type.Integer({ minimum: 0, maximum: 1000, description: "Smallest size of the whole pool. Default from the profile." })), (_, root) => sizes(root).minSize),
+    maxSize: filled(Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: "Largest size of the whole pool. Default from the profile." })), (pool, root) =>
+      Math.max(sizes(root).maxSize, pool.minSize as number),
+    ),
+    replicas: filled(Type.Optional(Type.Integer({ minimum: 0, maximum: 1000, description: "Fixed size, only when autoscaling is false. Default: minSize." })), (pool) =>
+      pool.autoscaling ? undefined : pool.minSize,
+    ),
+    kubernetesVersion: Type.Optional(
+      Type.String({ pattern: K8S_VERSION, description: "Kubelet version; not newer than the control plane, at most 3 minors older. Default: the control plane's." }),
+    ),
+    labels: Type.Optional(
+      stringMap(Type.String({ maxLength: LIMITS.labelValue }), {
+        description: "Node labels set by the kubelet (node-labels); kubernetes.io/k8s.io prefixes other than node.kubernetes.io and kubelet.kubernetes.io are refused by NodeRestriction.",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** The cluster spec as written: the JSON Schema of schemas/cluster-spec.schema.json, with its defaults. */
+export const ClusterSpecDefinition = Type.Object(
+  {
+    apiVersion: constant(SPEC_API_VERSION),
+    kind: constant(SPEC_KIND),
+    name: Type.String({
+      pattern: DNS_LABEL,
+      minLength: 1,
+      maxLength: LIMITS.clusterName,
+      description: `Cluster name: lowercase letters, digits and '-', starting with a letter, at most ${LIMITS.clusterName} characters. The Cluster object and the directory clusters/<name> carry it.`,
+    }),
+    namespace: filled(
+      Type.Optional(Type.String({ pattern: DNS_LABEL, maxLength: LIMITS.namespace, description: "Namespace on the management cluster for this cluster's objects. Default: the cluster name." })),
+      (spec) => spec.name,
+    ),
+    region: oneOf(knownRegions(), { type: "string", description: "AWS region." }),
+    availabilityZones: filled(Type.Optional(zones("Zones the cluster uses (one private and one public subnet each). Default: the region's first three zones.")), (spec) => defaultZones(spec.region as string) ?? []),
+    kubernetesVersion: Type.Optional(
+      Type.String({ pattern: K8S_VERSION, default: DEFAULTS.kubernetesVersion, description: `Kubernetes version of the control plane, e.g. v1.34.2. Default: ${DEFAULTS.kubernetesVersion}.` }),
+    ),
+    profile: Type.Optional(
+      oneOf(PROFILES, {
+        default: DEFAULTS.profile,
+        description: `Overlay under overlays/profiles/ (health-check strictness, roll-out policy) and the source of the size defaults: ${PROFILES.map((p) => `${p}: control plane ${PROFILE_DEFAULTS[p].controlPlaneReplicas}×${PROFILE_DEFAULTS[p].controlPlaneInstanceType}, pools ${PROFILE_DEFAULTS[p].poolInstanceType} ${PROFILE_DEFAULTS[p].minSize}..${PROFILE_DEFAULTS[p].maxSize}`).join("; ")}.`,
+      }),
+    ),
+    workers: Type.Optional(
+      oneOf(WORKER_KINDS, {
+        default: DEFAULTS.workers,
+        description: "MachinePool (one auto scaling group per pool spread over its zones; needs EXP_MACHINE_POOL=true on CAPA) or MachineDeployment (one MachineDeployment per pool and zone, each with failureDomain set).",
+      }),
+    ),
+    controlPlane: Type.Optional(
+      Type.Object(
+        {
+          replicas: filled(Type.Optional(Type.Integer({ minimum: 1, maximum: 9, description: "Control-plane machines: odd (stacked etcd needs a quorum). Default from the profile." })), (_, root) => sizes(root).controlPlaneReplicas),
+          instanceType: filled(Type.Optional(Type.String({ pattern: INSTANCE_TYPE, description: "EC2 instance type. Default from the profile." })), (_, root) => sizes(root).controlPlaneInstanceType),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    nodePools: filled(
+      Type.Optional(Type.Array(NodePoolDefinition, { minItems: 1, maxItems: 20, description: `Worker pools. Default: one pool named "${DEFAULTS.poolName}".` })),
+      () => [{ name: DEFAULTS.poolName }],
+    ),
+    network: Type.Optional(
+      Type.Object(
+        {
+          vpcCidr: filled(Type.Optional(Type.String({ description: `IPv4 CIDR of the VPC CAPA creates, /16 to /24. Default: ${DEFAULTS.vpcCidr}.` })), () => DEFAULTS.vpcCidr),
+          podCidr: filled(Type.Optional(Type.String({ description: `Pod CIDR. Default: ${DEFAULTS.podCidr}.` })), () => DEFAULTS.podCidr),
+          serviceCidr: filled(Type.Optional(Type.String({ description: `Service CIDR. Default: ${DEFAULTS.serviceCidr}.` })), () => DEFAULTS.serviceCidr),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    sshKeyName: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: LIMITS.sshKeyName,
+        pattern: "^[\\x20-\\x7E]+$",
+        description: "Existing EC2 key pair for SSH to the machines. Optional: without it no key is installed.",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** A cluster spec as written (after the schema check, before defaults). */
+type ClusterSpecInput = Static<typeof ClusterSpecDefinition>;
+type PoolInput = NonNullable<ClusterSpecInput["nodePools"]>[number];
+
+/** A node pool after defaults; `replicas` only for pools with autoscaling off, `kubernetesVersion` defaults to the control plane's. */
+export type NodePoolSpec = WithDefaults<PoolInput, "replicas" | "kubernetesVersion">;
+/** A cluster spec after defaults (parse.ts `applyDefaults`). */
+export type ClusterSpec = WithDefaults<Omit<ClusterSpecInput, "controlPlane" | "nodePools" | "network">, "sshKeyName"> & {
+  controlPlane: WithDefaults<NonNullable<ClusterSpecInput["controlPlane"]>>;
+  nodePools: NodePoolSpec[];
+  network: WithDefaults<NonNullable<ClusterSpecInput["network"]>>;
+};

@@ -51,6 +51,29 @@ async function describeFsError(x: NodeJS.ErrnoException): Promise<string> {
   }
 }
 
+/** One command's arguments against its flag table; a usage error names what is wrong. */
+export function parseCommandLine(def: CommandDef, raw: string[]): { values: Record<string, unknown>; positionals: string[] } {
+  const command = def.name;
+  const options = parserOptions(def);
+  let values: Record<string, unknown>;
+  let positionals: string[];
+  let tokens: NonNullable<ReturnType<typeof parseArgs>["tokens"]>;
+  try {
+    ({ values, positionals, tokens } = parseArgs({ args: withOptionalValues(def, raw), options, strict: true, allowPositionals: def.positionals !== undefined, tokens: true }));
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message}\n\nSee: npm run ${command} -- --help`);
+  }
+  // A single-value flag given twice would silently take the last value: refuse, naming the flag.
+  const seen = new Map<string, string[]>();
+  for (const t of tokens) {
+    if (t.kind !== "option" || options[t.name]?.type !== "string" || options[t.name]?.multiple) continue;
+    seen.set(t.name, [...(seen.get(t.name) ?? []), t.value ?? ""]);
+  }
+  for (const [name, given] of seen)
+    if (given.length > 1) throw new UsageError(`--${name} is given ${given.length} times (${given.map((v) => JSON.stringify(truncate(v))).join(", ")}); it takes one value — keep one\n\nSee: npm run ${command} -- --help`);
+  return { values, positionals };
+}
+
 /** Runs one command line; returns its exit code. Never sets process.exitCode nor exits. */
 export async function run(argv: string[], io: CliIo): Promise<number> {
   const out = (line: string): void => void io.stdout.write(`${line}\n`);
@@ -93,23 +116,7 @@ async function main(argv: string[], io: CliIo, out: (line: string) => void, proc
   if (command === "help" || command === "--help" || command === "-h") return out(topHelp()), 0;
   const def = COMMANDS.find((c) => c.name === command);
   if (!def) throw new UsageError(`unknown command "${command}"\n\n${topHelp()}`);
-  const options = parserOptions(def);
-  let values: Record<string, unknown>;
-  let positionals: string[];
-  let tokens: NonNullable<ReturnType<typeof parseArgs>["tokens"]>;
-  try {
-    ({ values, positionals, tokens } = parseArgs({ args: withOptionalValues(def, raw), options, strict: true, allowPositionals: def.positionals !== undefined, tokens: true }));
-  } catch (e) {
-    throw new UsageError(`${(e as Error).message}\n\nSee: npm run ${command} -- --help`);
-  }
-  // A single-value flag given twice would silently take the last value: refuse, naming the flag.
-  const seen = new Map<string, string[]>();
-  for (const t of tokens) {
-    if (t.kind !== "option" || options[t.name]?.type !== "string" || options[t.name]?.multiple) continue;
-    seen.set(t.name, [...(seen.get(t.name) ?? []), t.value ?? ""]);
-  }
-  for (const [name, given] of seen)
-    if (given.length > 1) throw new UsageError(`--${name} is given ${given.length} times (${given.map((v) => JSON.stringify(truncate(v))).join(", ")}); it takes one value — keep one\n\nSee: npm run ${command} -- --help`);
+  const { values, positionals } = parseCommandLine(def, raw);
   if (values.help) return out(commandHelp(def)), 0;
   // --repo as given (relative to the process's folder), or resolved against io.cwd when the caller names one.
   const cwd = typeof values.repo === "string" ? (io.cwd === undefined ? values.repo : path.resolve(io.cwd, values.repo)) : processCwd;

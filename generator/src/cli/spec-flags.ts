@@ -63,7 +63,9 @@ export const POOL_KEYS = [
 /** `name=<n>,instance-type=<t>,…` for the help (two lines). */
 export const POOL_SYNTAX = POOL_KEYS.map((k, i) => `${k.key}=${k.example}${i === POOL_KEYS.length - 1 ? "" : i === 4 ? ",\n" : ","}`).join("");
 
-const bad = (path: string, message: string, rule = "flag"): Finding => ({ path, rule, severity: "error", message });
+/** An error finding on a flag (its path is the flag, e.g. `--pool min-size`). */
+export const flagFinding = (path: string, message: string, rule = "flag"): Finding => ({ path, rule, severity: "error", message });
+const bad = flagFinding;
 
 function integer(value: string | undefined, flag: string, findings: Finding[]): number | undefined {
   if (value === undefined) return undefined;

@@ -17,7 +17,7 @@ import type { RepoConfig } from "../cluster-spec/config.js";
 import { type CommitHook, noCommit, onBranch, preflight } from "./branch.js";
 import { withRepoLock } from "../repo/lock.js";
 import { parseSpecObject } from "../cluster-spec/parse.js";
-import { flagFor, type NewClusterFlags, specInputFromFlags } from "../cli/spec-flags.js";
+import { flagFinding, flagFor, type NewClusterFlags, specInputFromFlags } from "../cli/spec-flags.js";
 import type { ClusterSpec } from "../cluster-spec/types.js";
 import { kustomizeBuild } from "../tools/kustomize.js";
 import { checkedTool } from "../tools/resolve.js";
@@ -39,7 +39,7 @@ export interface NewClusterOptions {
   log: (line: string) => void;
 }
 
-const bad = (path: string, message: string, rule = "flag"): Finding => ({ path, rule, severity: "error", message });
+const bad = flagFinding;
 
 /** The default VPC CIDR (10.0.0.0/16), or the first 10.N.0.0/16 that overlaps none of the fleet's. */
 export function nextFreeVpcCidr(used: readonly string[]): string {

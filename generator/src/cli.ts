@@ -12,8 +12,7 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { CapiGitopsError, InvalidInputError, ToolError, UsageError } from "./errors.js";
 import { formatFinding, truncate } from "./findings.js";
 import { type CommandDef, COMMANDS, commandHelp, flagsOf, topHelp } from "./cli/definition.js";
-import type { NewClusterFlags } from "./cli/spec-flags.js";
-import { SPEC_FLAGS } from "./cli/spec-flags.js";
+import { type NewClusterFlags, SPEC_FLAGS } from "./cli/spec-flags.js";
 
 /** Where a run writes and what it knows of its terminal (the process's own by default; tests pass buffers). */
 export interface CliIo {

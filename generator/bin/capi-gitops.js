@@ -1,2 +1,2 @@
 #!/usr/bin/env node
-import "tsx"; await import("../src/cli.ts");
+import "tsx"; const { run, processIo } = await import("../src/cli.ts"); process.exitCode = await run(process.argv.slice(2), processIo());

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateCommand } from "../src/commands/generate.js";
 import { newClusterCommand } from "../src/commands/new-cluster.js";
 import { validateCommand } from "../src/commands/validate.js";
-import { ROOT, tempDir } from "./helpers.js";
+import { runCli, tempDir } from "./helpers.js";
 
 let repo: string;
 let cleanup: () => Promise<void>;
@@ -54,7 +54,7 @@ describe("validate --changed-since", () => {
     await g("checkout", "-q", "--", ".");
   });
   it("the CLI accepts --changed-since", async () => {
-    const r = await execa("node", ["--import", "tsx", path.join(ROOT, "generator/src/cli.ts"), "validate", "--repo", repo, "--changed-since", "HEAD"], { cwd: ROOT, reject: false });
+    const r = await runCli(["validate", "--repo", repo, "--changed-since", "HEAD"]);
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toContain("0 cluster(s)");
   });

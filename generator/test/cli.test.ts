@@ -1,15 +1,14 @@
-/** The CLI as a user runs it: real child processes in temporary repositories, the real kustomize. */
+/** The CLI as a user runs it: `run(argv, io)` in-process in temporary repositories, the real kustomize; the bin shim as a real process. */
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseYamlStream } from "../src/yaml.js";
-import { ROOT, readTree, tempDir, treeHash } from "./helpers.js";
+import { ROOT, readTree, runCli, tempDir, treeHash } from "./helpers.js";
 
-const CLI = path.join(ROOT, "generator", "src", "cli.ts");
+const BIN = path.join(ROOT, "generator", "bin", "capi-gitops.js");
 // These repositories have no capi-gitops.yaml: writers are told to start one (--init).
-const cli = (repo: string, ...args: string[]) =>
-  execa("node", ["--import", "tsx", CLI, ...args, ...(args[0] === "new-cluster" || args[0] === "generate" ? ["--init"] : []), "--repo", repo], { cwd: ROOT, reject: false, stdin: "ignore", env: { ...process.env, FORCE_COLOR: "0" } });
+const cli = (repo: string, ...args: string[]) => runCli([...args, ...(args[0] === "new-cluster" || args[0] === "generate" ? ["--init"] : []), "--repo", repo]);
 const build = async (repo: string, dir: string) =>
   parseYamlStream((await execa(path.join(ROOT, ".tools", "bin", "kustomize"), ["build", dir], { cwd: repo })).stdout) as any[];
 
@@ -125,5 +124,18 @@ describe("generate", () => {
     expect(bad.stderr).toContain("clusters/demo/cluster.yaml controlPlane.replicas");
     expect(await treeHash(repo)).toBe(before);
     await writeFile(specPath, original);
+  });
+});
+
+describe("the bin shim, as a real process", () => {
+  it("runs the CLI and sets the process's exit code: help 0 on stdout, no command 2 on stderr", async () => {
+    const opts = { cwd: ROOT, reject: false, stdin: "ignore", env: { ...process.env, FORCE_COLOR: "0" } } as const;
+    const help = await execa(process.execPath, [BIN, "new-cluster", "--help"], opts);
+    expect(help.exitCode).toBe(0);
+    expect(help.stdout).toContain("--control-plane-replicas");
+    const none = await execa(process.execPath, [BIN], opts);
+    expect(none.exitCode).toBe(2);
+    expect(none.stdout).toBe("");
+    expect(none.stderr).toContain("no command given");
   });
 });

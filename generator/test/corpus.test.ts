@@ -1,7 +1,8 @@
 /**
  * The bad-input corpus: table-driven cases over every input surface — CLI flags, cluster.yaml, capi-gitops.yaml,
  * the user-owned overlay clusters/<name>/kustomization.yaml, and the environment (tools, git state, file system).
- * Each case runs the real CLI as a child process on its own copy of one baseline repository and asserts: the
+ * Each case runs the CLI (in-process through run(argv, io); a case that sets environment variables as a real child
+ * process) on its own copy of one baseline repository and asserts: the
  * documented exit code, a message that names the flag or file and the field (in stderr; for `validate`, whose report
  * is its output, in stdout), no stack trace, and a repository byte-identical to before (files, directories, git).
  */
@@ -15,14 +16,14 @@ import pLimit from "p-limit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateCommand } from "../src/commands/generate.js";
 import { newClusterCommand } from "../src/commands/new-cluster.js";
-import { ROOT, tempDir } from "./helpers.js";
+import { ROOT, runCli, tempDir } from "./helpers.js";
 
 const CLI = path.join(ROOT, "generator", "src", "cli.ts");
 const CONFIG = "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\nrepoURL: https://git.example.com/platform/capi-gitops.git\nbranch: main\ngitops: argocd\n";
 const SPEC = "clusters/demo/cluster.yaml";
 const OVERLAY = "clusters/demo/kustomization.yaml";
 const STACK = /\n\s+at .+:\d+:\d+\)?|internal error/;
-/** Child processes at a time: each is a node process with tsx (and kustomize, kubeconform for validate). */
+/** Cases at a time: each runs kustomize and kubeconform for validate (and a node process with tsx when it sets env). */
 const run = pLimit(Math.max(2, Math.min(4, os.availableParallelism())));
 
 type Surface = "flags" | "cluster.yaml" | "capi-gitops.yaml" | "overlay" | "environment";
@@ -569,14 +570,12 @@ describe.concurrent("bad-input corpus", () => {
       try {
         const before = await snapshot(repo);
         const args = typeof c.args === "function" ? c.args(ctx) : c.args;
-        const r = await run(() =>
-          execa(process.execPath, ["--import", "tsx", CLI, ...args, ...(c.repoFlag === false ? [] : ["--repo", repo])], {
-            cwd: ROOT,
-            reject: false,
-            stdin: "ignore",
-            timeout: 60_000,
-            env: { FORCE_COLOR: "0", ...c.env?.(ctx) },
-          }),
+        const argv = [...args, ...(c.repoFlag === false ? [] : ["--repo", repo])];
+        // In-process through run(argv, io); a case that sets the environment runs the CLI as a real child process.
+        const r = await run((): Promise<{ exitCode?: number | null; stdout: unknown; stderr: unknown }> =>
+          c.env
+            ? execa(process.execPath, ["--import", "tsx", CLI, ...argv], { cwd: ROOT, reject: false, stdin: "ignore", timeout: 60_000, env: { FORCE_COLOR: "0", ...c.env(ctx) } })
+            : runCli(argv),
         );
         const stdout = String(r.stdout);
         const stderr = String(r.stderr);

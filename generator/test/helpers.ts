@@ -56,3 +56,17 @@ export async function readTree(dir: string): Promise<Record<string, string>> {
 export async function treeHash(dir: string): Promise<string> {
   return createHash("sha256").update(JSON.stringify(await readTree(dir))).digest("hex");
 }
+
+/** The CLI in-process: `run(argv, io)` with buffers for stdout and stderr (no terminal), as execa would report it. */
+export async function runCli(args: string[], opts: { cwd?: string } = {}): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+  const { run } = await import("../src/cli.js");
+  let stdout = "";
+  let stderr = "";
+  const exitCode = await run(args, {
+    stdout: { write: (t: string) => (stdout += t) },
+    stderr: { write: (t: string) => (stderr += t) },
+    cwd: opts.cwd,
+  });
+  // execa strips the final newline; so do we, so that assertions read the same either way.
+  return { exitCode, stdout: stdout.replace(/\n$/, ""), stderr: stderr.replace(/\n$/, "") };
+}

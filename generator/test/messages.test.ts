@@ -14,12 +14,11 @@ import { syncSafetyRules } from "../src/validate/rules.js";
 import { truncate } from "../src/findings.js";
 import { attribute, fieldSteps, touches } from "../src/validate/attribution.js";
 import { versions } from "../src/versions.js";
-import { ROOT, tempDir } from "./helpers.js";
+import { ROOT, runCli, tempDir } from "./helpers.js";
 
 const edit = async (repo: string, file: string, fn: (s: string) => string) => writeFile(path.join(repo, file), fn(await readFile(path.join(repo, file), "utf8")));
 
-const CLI = path.join(ROOT, "generator", "src", "cli.ts");
-const cli = (...args: string[]) => execa(process.execPath, ["--import", "tsx", CLI, ...args], { cwd: ROOT, reject: false, stdin: "ignore", env: { ...process.env, FORCE_COLOR: "0" } });
+const cli = (...args: string[]) => runCli(args);
 
 const SPEC = "apiVersion: capi-gitops.io/v1alpha1\nkind: ClusterSpec\nname: demo\nregion: ap-northeast-2\n";
 const base = { apiVersion: "capi-gitops.io/v1alpha1", kind: "ClusterSpec", name: "demo", region: "ap-northeast-2" };

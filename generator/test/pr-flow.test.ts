@@ -3,14 +3,14 @@ import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
 import { afterAll, describe, expect, it } from "vitest";
-import { ROOT, readTree, tempDir, treeHash } from "./helpers.js";
+import { ROOT, readTree, runCli, tempDir, treeHash } from "./helpers.js";
 
 const cleanups: (() => Promise<void>)[] = [];
 afterAll(async () => {
   for (const c of cleanups) await c();
 });
 const CLI = path.join(ROOT, "generator/src/cli.ts");
-const cli = (repo: string, ...args: string[]) => execa("node", ["--import", "tsx", CLI, ...args, "--repo", repo], { cwd: ROOT, reject: false, stdin: "ignore" });
+const cli = (repo: string, ...args: string[]) => runCli([...args, "--repo", repo]);
 const g = async (cwd: string, ...args: string[]) => (await execa("git", args, { cwd })).stdout.trim();
 
 const FLUX = "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\nrepoURL: https://git.example.com/capi.git\ngitops: flux\n";

@@ -4,14 +4,13 @@
  */
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clusterName, writeFleetSpecs } from "../bench/fleet.js";
 import { generateCommand } from "../src/commands/generate.js";
 import { parseShard, shardOf, validateCommand, type ValidateResult } from "../src/commands/validate.js";
 import { UsageError } from "../src/errors.js";
 import type { Finding } from "../src/findings.js";
-import { ROOT, tempDir } from "./helpers.js";
+import { ROOT, runCli, tempDir } from "./helpers.js";
 
 const names = Array.from({ length: 1000 }, (_, i) => `cluster-${i}`);
 
@@ -109,7 +108,7 @@ describe("sharded runs together equal the unsharded run", () => {
 });
 
 describe("the CLI", () => {
-  const cli = (...args: string[]) => execa("node", ["--import", "tsx", path.join(ROOT, "generator/src/cli.ts"), "validate", ...args], { cwd: ROOT, reject: false, stdin: "ignore" });
+  const cli = (...args: string[]) => runCli(["validate", ...args]);
   it.each(["0/2", "3/2", "x", "1/0", "1/2/3"])("rejects --shard %s with exit 2 and says what it expects", async (bad) => {
     const t = await tempDir();
     try {

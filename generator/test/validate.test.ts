@@ -4,12 +4,11 @@
  */
 import { cp, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newClusterCommand } from "../src/commands/new-cluster.js";
 import { validateCommand } from "../src/commands/validate.js";
 import type { Finding } from "../src/findings.js";
-import { ROOT, tempDir } from "./helpers.js";
+import { runCli, tempDir } from "./helpers.js";
 
 let base: string;
 const dirs: (() => Promise<void>)[] = [];
@@ -84,7 +83,7 @@ describe("each defect is reported with cluster, file and field", () => {
 });
 
 describe("the CLI", () => {
-  const cli = (repo: string, ...args: string[]) => execa("node", ["--import", "tsx", path.join(ROOT, "generator/src/cli.ts"), "validate", "--repo", repo, ...args], { cwd: ROOT, reject: false, stdin: "ignore" });
+  const cli = (repo: string, ...args: string[]) => runCli(["validate", "--repo", repo, ...args]);
   it("exits 0 on a valid repository, 1 with findings as JSON and GitHub annotations", async () => {
     expect((await cli(base)).exitCode).toBe(0);
     const repo = await copyRepo();

@@ -14,27 +14,13 @@ import { exists, fleetFindings, loadRepo } from "../repo/load.js";
 import { pathsToCommit, inside, writeTree } from "../repo/write.js";
 import { type CommitHook, noCommit, onBranch, preflight } from "./branch.js";
 import { withRepoLock } from "../repo/lock.js";
-import { parseSpecObject, type SpecInput } from "../cluster-spec/parse.js";
+import { parseSpecObject } from "../cluster-spec/parse.js";
+import { flagFinding, flagFor, type NewClusterFlags, specInputFromFlags } from "../cli/spec-flags.js";
 import type { ClusterSpec } from "../cluster-spec/types.js";
 import { kustomizeBuild } from "../tools/kustomize.js";
 import { checkedTool } from "../tools/resolve.js";
 
-export interface NewClusterFlags {
-  name?: string;
-  namespace?: string;
-  region?: string;
-  zones?: string;
-  kubernetesVersion?: string;
-  profile?: string;
-  workers?: string;
-  controlPlaneReplicas?: string;
-  controlPlaneInstanceType?: string;
-  pool?: string[];
-  vpcCidr?: string;
-  podCidr?: string;
-  serviceCidr?: string;
-  sshKeyName?: string;
-}
+export { type NewClusterFlags, parsePoolFlag, specInputFromFlags } from "../cli/spec-flags.js";
 
 export interface NewClusterOptions {
   /** Create branch cluster/<name> from HEAD and commit exactly the new cluster there. */
@@ -51,100 +37,7 @@ export interface NewClusterOptions {
   log: (line: string) => void;
 }
 
-/** Spec field → the flag that sets it, so findings name what the user typed. */
-const FLAG_OF: [RegExp, string][] = [
-  [/^name$/, "--name"],
-  [/^namespace$/, "--namespace"],
-  [/^region$/, "--region"],
-  [/^availabilityZones/, "--zones"],
-  [/^kubernetesVersion$/, "--kubernetes-version"],
-  [/^profile$/, "--profile"],
-  [/^workers$/, "--workers"],
-  [/^controlPlane\.replicas$/, "--control-plane-replicas"],
-  [/^controlPlane\.instanceType$/, "--control-plane-instance-type"],
-  [/^nodePools/, "--pool"],
-  [/^network\.vpcCidr$/, "--vpc-cidr"],
-  [/^network\.podCidr$/, "--pod-cidr"],
-  [/^network\.serviceCidr$/, "--service-cidr"],
-  [/^sshKeyName$/, "--ssh-key-name"],
-];
-const flagFor = (p?: string): string | undefined => (p ? FLAG_OF.find(([re]) => re.test(p))?.[1] : undefined);
-
-const bad = (path: string, message: string, rule = "flag"): Finding => ({ path, rule, severity: "error", message });
-
-function integer(value: string | undefined, flag: string, findings: Finding[]): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^-?\d+$/.test(value.trim())) {
-    findings.push(bad(flag, `must be a whole number, got "${value}"`));
-    return undefined;
-  }
-  return Number(value);
-}
-
-const POOL_KEYS = ["name", "instance-type", "zones", "min-size", "max-size", "autoscaling", "replicas", "kubernetes-version", "labels"];
-
-/** `--pool name=gpu,instance-type=g5.xlarge,zones=a+b,min-size=0,max-size=4,autoscaling=false,replicas=2,labels=k:v+k2:v2` */
-export function parsePoolFlag(text: string, findings: Finding[]): Record<string, unknown> | undefined {
-  const pool: Record<string, unknown> = {};
-  for (const part of text.split(",").filter((p) => p.trim() !== "")) {
-    const eq = part.indexOf("=");
-    const key = eq > 0 ? part.slice(0, eq).trim() : "";
-    const value = eq > 0 ? part.slice(eq + 1).trim() : "";
-    if (!POOL_KEYS.includes(key)) {
-      findings.push(bad("--pool", `"${part}" is not key=value with a key of ${POOL_KEYS.join(", ")}`));
-      continue;
-    }
-    if (key === "name") pool.name = value;
-    if (key === "instance-type") pool.instanceType = value;
-    if (key === "zones") pool.availabilityZones = value.split("+").filter(Boolean);
-    if (key === "min-size") pool.minSize = integer(value, "--pool min-size", findings);
-    if (key === "max-size") pool.maxSize = integer(value, "--pool max-size", findings);
-    if (key === "replicas") pool.replicas = integer(value, "--pool replicas", findings);
-    if (key === "kubernetes-version") pool.kubernetesVersion = value;
-    if (key === "autoscaling") {
-      if (value !== "true" && value !== "false") findings.push(bad("--pool autoscaling", `must be true or false, got "${value}"`));
-      pool.autoscaling = value === "true";
-    }
-    if (key === "labels")
-      pool.labels = Object.fromEntries(
-        value
-          .split("+")
-          .filter(Boolean)
-          .map((kv) => {
-            const i = kv.indexOf(":");
-            return i > 0 ? [kv.slice(0, i), kv.slice(i + 1)] : [kv, ""];
-          }),
-      );
-  }
-  if (pool.name === undefined) findings.push(bad("--pool", `"${text}" needs name=<pool name>`));
-  return pool;
-}
-
-/** Flags → the spec input object (only what was given; defaults come from the spec module). */
-export function specInputFromFlags(flags: NewClusterFlags): { input: SpecInput; findings: Finding[] } {
-  const findings: Finding[] = [];
-  const input: SpecInput = { apiVersion: "capi-gitops.io/v1alpha1", kind: "ClusterSpec" };
-  if (flags.name !== undefined) input.name = flags.name;
-  if (flags.namespace !== undefined) input.namespace = flags.namespace;
-  if (flags.region !== undefined) input.region = flags.region;
-  if (flags.zones !== undefined) input.availabilityZones = flags.zones.split(",").map((z) => z.trim());
-  if (flags.kubernetesVersion !== undefined) input.kubernetesVersion = flags.kubernetesVersion;
-  if (flags.profile !== undefined) input.profile = flags.profile;
-  if (flags.workers !== undefined) input.workers = flags.workers;
-  const cp: Record<string, unknown> = {};
-  const replicas = integer(flags.controlPlaneReplicas, "--control-plane-replicas", findings);
-  if (replicas !== undefined) cp.replicas = replicas;
-  if (flags.controlPlaneInstanceType !== undefined) cp.instanceType = flags.controlPlaneInstanceType;
-  if (Object.keys(cp).length) input.controlPlane = cp;
-  if (flags.pool?.length) input.nodePools = flags.pool.map((p) => parsePoolFlag(p, findings));
-  const net: Record<string, unknown> = {};
-  if (flags.vpcCidr !== undefined) net.vpcCidr = flags.vpcCidr;
-  if (flags.podCidr !== undefined) net.podCidr = flags.podCidr;
-  if (flags.serviceCidr !== undefined) net.serviceCidr = flags.serviceCidr;
-  if (Object.keys(net).length) input.network = net;
-  if (flags.sshKeyName !== undefined) input.sshKeyName = flags.sshKeyName;
-  return { input, findings };
-}
+const bad = flagFinding;
 
 /** The default VPC CIDR (10.0.0.0/16), or the first 10.N.0.0/16 that overlaps none of the fleet's. */
 export function nextFreeVpcCidr(used: readonly string[]): string {

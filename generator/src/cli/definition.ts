@@ -1,0 +1,174 @@
+/**
+ * The CLI, declared once: every command with its summary, usage, description and one table of flags (flag, value,
+ * help text). The parser options and every help text are derived from it (cli.ts); the spec flags of
+ * `new-cluster` come from cli/spec-flags.ts, which also maps them onto the spec. Pure: no I/O.
+ */
+import { SPEC_SCHEMA_PATH } from "../plan/cluster.js";
+import { PROVIDERS_DIR } from "../plan/providers.js";
+import { CONFIG_SCHEMA_PATH } from "../plan/repo.js";
+import { SYNC_DIR } from "../plan/sync.js";
+import { versions } from "../versions.js";
+import { POOL_SYNTAX, SPEC_FLAGS } from "./spec-flags.js";
+
+export interface FlagDef {
+  /** The flag without its dashes. */
+  readonly flag: string;
+  readonly short?: string;
+  /** string: one value; strings: repeatable; optional: a value that may be left out (then `default`); boolean. */
+  readonly type: "string" | "strings" | "optional" | "boolean";
+  /** The placeholder shown in the help (none for a boolean). */
+  readonly value?: string;
+  /** The value of an `optional` flag given without one. */
+  readonly default?: string;
+  readonly help: string;
+}
+
+export interface CommandDef {
+  readonly name: string;
+  /** One line for the top-level help. */
+  readonly summary: string;
+  readonly usage: string;
+  /** Text between the usage line and the flags. */
+  readonly description?: string;
+  readonly flags: readonly FlagDef[];
+  /** Text after the flags. */
+  readonly footer?: string;
+  /** The name of its positional arguments, when it takes any. */
+  readonly positionals?: string;
+}
+
+/** The Go tools `setup` builds, as versions.json pins them (the help texts list them from there). */
+const TOOLS = Object.entries(versions().tools).sort(([a], [b]) => (a < b ? -1 : 1));
+const sayList = (xs: string[]) => (xs.length > 1 ? `${xs.slice(0, -1).join(", ")} and ${xs.at(-1)}` : (xs[0] ?? ""));
+
+const REPO: FlagDef = { flag: "repo", type: "string", value: "<dir>", help: "repository root (default: current directory)" };
+const HELP_FLAG: FlagDef = { flag: "help", short: "h", type: "boolean", help: "this text" };
+const INIT_HELP = "start a new repository here (no capi-gitops.yaml yet); without it, a folder\nwithout capi-gitops.yaml is refused (exit 2)";
+const pushFlag = (): FlagDef => ({ flag: "push", type: "optional", value: "[remote]", default: "origin", help: "push that branch (default remote: origin); implies --branch" });
+
+export const COMMANDS: readonly CommandDef[] = [
+  {
+    name: "setup",
+    summary: `build the pinned ${sayList(TOOLS.map(([n]) => n))} into .tools/bin (run by \`npm run setup\` after npm ci)`,
+    usage: "npm run setup",
+    description: `Runs npm ci, then builds the Go tools pinned in versions.json with \`go install\` into .tools/bin:
+${TOOLS.map(([n, t]) => `  ${n.padEnd(18)}${t.module}@${t.version}`).join("\n")}
+and lays the pinned CRDs into .tools/crds (for the CEL layer of validate).
+Tools already at their pinned version are skipped (--force rebuilds).`,
+    flags: [{ flag: "force", type: "boolean", help: "rebuild every tool, even one at its pinned version" }, REPO],
+  },
+  {
+    name: "new-cluster",
+    summary: "add clusters/<name>/ from flags, or prompts on a terminal",
+    usage: "npm run new-cluster -- --name <name> --region <region> [flags]",
+    description: `Creates clusters/<name>/cluster.yaml (the spec, every default written out), clusters/<name>/kustomization.yaml
+(yours to edit) and clusters/<name>/generated/ (the generated overlay). Nothing is written when any input is
+invalid or the cluster exists. On a terminal it asks for what is missing, unless --yes.`,
+    flags: [
+      ...SPEC_FLAGS.map((f): FlagDef => ({ flag: f.flag, type: f.kind === "pools" ? "strings" : "string", value: f.value, help: f.kind === "pools" ? `${f.help}\n${POOL_SYNTAX}` : f.help })),
+      { flag: "dry-run", type: "boolean", help: "print the files instead of writing them" },
+      { flag: "yes", short: "y", type: "boolean", help: "never prompt" },
+      { flag: "no-render", type: "boolean", help: "skip the kustomize build and validation of the new cluster (not recommended)" },
+      { flag: "branch", type: "boolean", help: "create branch cluster/<name> from HEAD and commit exactly the new cluster there\n(refuses, writing nothing, with unrelated staged changes or an existing branch)" },
+      pushFlag(),
+      { flag: "init", type: "boolean", help: INIT_HELP },
+      REPO,
+    ],
+  },
+  {
+    name: "remove-cluster",
+    summary: "remove clusters/<name>/ from Git and print how to delete the cluster the supported way",
+    usage: "npm run remove-cluster -- --name <name> [--branch] [--push [remote]]",
+    description: `Removes clusters/<name>/ (and its entries in management/sync/) and prints the supported way to delete the
+cluster: delete only the Cluster object; CAPI tears the rest down in order. Argo CD and Flux never delete the
+cluster's objects because a directory went away (preserveResourcesOnDeletion / deletionPolicy Orphan, and every
+object is annotated Prune=false,Delete=false / prune: disabled).
+
+Refuses (exit 1, nothing changed) when clusters/<name>/ holds uncommitted changes or untracked files, or the
+repository is not a git repository, unless --force.`,
+    flags: [
+      { flag: "name", type: "string", value: "<name>", help: "the cluster to remove (required)" },
+      { flag: "force", type: "boolean", help: "remove it even so (what Git does not hold is lost)" },
+      { flag: "branch", type: "boolean", help: "commit the removal on branch remove-cluster/<name> (refuses with staged changes or an existing branch)" },
+      pushFlag(),
+      REPO,
+    ],
+  },
+  {
+    name: "generate",
+    summary: "regenerate base/, overlays/, management/, schemas/*.schema.json and every cluster's generated/ overlay from the specs",
+    usage: "npm run generate [-- --repo <dir>]",
+    description: `Regenerates base/, overlays/ (profiles and components), ${SYNC_DIR}/, ${PROVIDERS_DIR}/, ${SPEC_SCHEMA_PATH},
+${CONFIG_SCHEMA_PATH} and every clusters/<name>/generated/ from clusters/*/cluster.yaml. Deterministic: a second run changes nothing. Never touches clusters/<name>/cluster.yaml
+or clusters/<name>/kustomization.yaml.`,
+    flags: [{ flag: "init", type: "boolean", help: INIT_HELP }, REPO],
+  },
+  {
+    name: "diff",
+    summary: "per-cluster, per-object diff of the rendered resources against a git ref, with risky changes flagged",
+    usage: "npm run diff -- --base <ref> [--format text|markdown]",
+    description: `Finds the clusters affected between <ref> and the working tree, renders both sides with kustomize, and prints a
+per-cluster, per-object diff. Flags what the management cluster would reject or what would not roll out: a
+template's spec changed under the same name, AWSCluster region or load-balancer scheme changed, a Kubernetes
+version jump of more than one minor (or down), a Cluster renamed or moved to another namespace.
+For a pull request use the merge base: --base "$(git merge-base origin/main HEAD)".`,
+    flags: [
+      { flag: "base", type: "string", value: "<ref>", help: "the git ref to compare with (required)" },
+      { flag: "format", type: "string", value: "text|markdown", help: "output; default text" },
+      REPO,
+    ],
+    footer: "Exit codes: 0 (flags are findings too: 1 when any is an error), 2 tool error.",
+  },
+  {
+    name: "validate",
+    summary: "render every cluster (or the named ones) and check it: spec, drift, kubeconform, CEL, our rules",
+    usage: "npm run validate [-- [cluster...] [--format text|json|github]]",
+    positionals: "cluster",
+    description: `For each cluster (all by default): the spec against its JSON Schema and checks; the generated files against what
+the spec generates (drift); one batched \`kustomize build\`; kubeconform -strict against schemas/kubeconform (no
+network, no missing schemas allowed); kubectl-validate for the CRDs' CEL rules; and our rules (references,
+webhook rules, CIDRs, zones, versions, names, secrets). Findings are grouped by cluster with file and field.`,
+    flags: [
+      { flag: "format", type: "string", value: "text|json|github", help: "output (github: workflow annotations); default text" },
+      { flag: "skip-cel", type: "boolean", help: "skip the kubectl-validate layer (CI never does)" },
+      { flag: "changed-since", type: "string", value: "<ref>", help: "only the clusters affected by changes since <ref> (a change under base/ or overlays/\naffects every cluster whose build reads it); management/ when it changed" },
+      { flag: "shard", type: "string", value: "<i>/<n>", help: "only shard i of n (1 ≤ i ≤ n) of the clusters, for a CI matrix: a cluster's shard is\na stable hash of its name; shard 1 also checks what belongs to no cluster (management/,\nshared generated files); fleet rules still compare against every cluster" },
+      REPO,
+    ],
+    footer: "Exit codes: 0 valid (warnings allowed), 1 invalid, 2 tool error.",
+  },
+  {
+    name: "schemas",
+    summary: "regenerate schemas/kubeconform/ from the pinned upstream CRDs",
+    usage: "npm run schemas",
+    description: `Downloads the CRD modules pinned in versions.json with \`go mod download\` and writes one JSON schema per kind
+and served version under schemas/kubeconform/ (unserved versions are listed in schemas/kubeconform/unserved.json).`,
+    flags: [REPO],
+  },
+];
+
+/** Every command's flags, with --help. */
+export const flagsOf = (c: CommandDef): readonly FlagDef[] => [...c.flags, HELP_FLAG];
+
+const flagLabel = (f: FlagDef): string => [`--${f.flag}`, f.short ? `, -${f.short}` : "", f.value ? ` ${f.value}` : ""].join("");
+
+/** A command's help, from its declaration. */
+export function commandHelp(c: CommandDef): string {
+  const labels = c.flags.map(flagLabel);
+  const width = Math.max(0, ...labels.map((l) => l.length)) + 2;
+  const flags = c.flags.map((f, i) => `  ${labels[i]!.padEnd(width)}${f.help.split("\n").join(`\n  ${" ".repeat(width)}`)}`);
+  return [`Usage: ${c.usage}`, ...(c.description ? ["", c.description] : []), ...(flags.length ? ["", ...flags] : []), ...(c.footer ? ["", c.footer] : [])].join("\n");
+}
+
+/** The top-level help. */
+export function topHelp(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;
+  return `capi-gitops — GitOps repository generator and validator for Cluster API clusters on AWS
+
+Usage: npm run <command> -- [flags]      (or: tsx generator/src/cli.ts <command> [flags])
+
+Commands:
+${[...COMMANDS.map((c) => `  ${c.name.padEnd(width)}${c.summary}`), `  ${"help".padEnd(width)}this text; \`<command> --help\` for a command`].join("\n")}
+
+Exit codes: 0 ok, 1 invalid input or repository, 2 tool error (usage, missing binary).`;
+}

@@ -4,9 +4,8 @@
  * `new-cluster` come from cli/spec-flags.ts, which also maps them onto the spec. Pure: no I/O.
  */
 import { SPEC_SCHEMA_PATH } from "../plan/cluster.js";
-import { PROVIDERS_DIR } from "../plan/providers.js";
 import { CONFIG_SCHEMA_PATH } from "../plan/repo.js";
-import { SYNC_DIR } from "../plan/sync.js";
+import { PROVIDERS_DIR, SYNC_DIR } from "../repo/paths.js";
 import { versions } from "../versions.js";
 import { POOL_SYNTAX, SPEC_FLAGS } from "./spec-flags.js";
 

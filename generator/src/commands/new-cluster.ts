@@ -20,7 +20,6 @@ import type { ClusterSpec } from "../cluster-spec/types.js";
 import { kustomizeBuild } from "../tools/kustomize.js";
 import { checkedTool } from "../tools/resolve.js";
 
-export { type NewClusterFlags, parsePoolFlag, specInputFromFlags } from "../cli/spec-flags.js";
 
 export interface NewClusterOptions {
   /** Create branch cluster/<name> from HEAD and commit exactly the new cluster there. */

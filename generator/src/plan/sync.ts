@@ -21,6 +21,21 @@ export const CLUSTER_SPEC_GLOB = `${CLUSTERS_DIR}/*/${SPEC_FILE}`;
 export const NAMESPACE_PARAM = '{{ get . "namespace" | default .path.basename }}';
 const PART_OF = { "app.kubernetes.io/part-of": "capi-gitops" };
 
+/**
+ * The kinds besides CAPI's own that a cluster's directory may sync into its namespace, and no others:
+ * ClusterResourceSet + ConfigMap (the add-ons the management cluster applies to the workload cluster; the
+ * ClusterResourceSetBindings are the controller's, not Git's), and the cluster-autoscaler's Deployment,
+ * ServiceAccount, Role and RoleBinding (plan/autoscaler.ts).
+ */
+export const CLUSTER_NAMESPACE_KINDS: readonly { group: string; kind: string }[] = [
+  { group: GROUP.addons, kind: "ClusterResourceSet" },
+  { group: "", kind: "ConfigMap" },
+  { group: "", kind: "ServiceAccount" },
+  { group: "apps", kind: "Deployment" },
+  { group: "rbac.authorization.k8s.io", kind: "Role" },
+  { group: "rbac.authorization.k8s.io", kind: "RoleBinding" },
+];
+
 /** Kinds an autoscaler scales: their /spec/replicas belongs to it, not to Git. */
 export const AUTOSCALED_KINDS = ["MachinePool", "MachineDeployment"] as const;
 
@@ -33,10 +48,11 @@ export function argoObjects(config: RepoConfig, specs: readonly ClusterSpec[]) {
     spec: {
       description: "Cluster API workload clusters, one Application per clusters/<name> (capi-gitops)",
       sourceRepos: [config.repoURL],
-      // Least privilege: only the clusters' namespaces, only Namespaces cluster-wide, only CAPI/CAPA kinds inside.
+      // Least privilege: only the clusters' namespaces, only Namespaces cluster-wide, inside them the CAPI/CAPA
+      // kinds and exactly the kinds the add-ons and the cluster-autoscaler add (CLUSTER_NAMESPACE_KINDS).
       destinations: [...new Set(specs.map((s) => s.namespace))].sort().map((namespace) => ({ server: a.destinationServer, namespace })),
       clusterResourceWhitelist: [{ group: "", kind: "Namespace" }],
-      namespaceResourceWhitelist: [GROUP.core, GROUP.infra, GROUP.bootstrap, GROUP.controlPlane, GROUP.addons].map((group) => ({ group, kind: "*" })),
+      namespaceResourceWhitelist: [...[GROUP.core, GROUP.infra, GROUP.bootstrap, GROUP.controlPlane].map((group) => ({ group, kind: "*" })), ...CLUSTER_NAMESPACE_KINDS],
     },
   };
   const appset = {

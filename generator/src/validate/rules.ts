@@ -12,7 +12,7 @@ import { knownRegions, zonesOf } from "../cluster-spec/regions.js";
 import { checkReferences, show } from "./references.js";
 import { findSecrets } from "./secrets.js";
 import type { RenderedCluster, RenderedObject } from "./render.js";
-import { AUTOSCALER, CAPI_GROUPS, GROUP } from "../k8s/capi.js";
+import { AUTOSCALER, CAPI_GROUPS, GROUP, kubeconfigSecret } from "../k8s/capi.js";
 import { get as getPath, groupOf, isRecord } from "../k8s/object.js";
 import { clusterKustomizationPath, clusterSpecPath } from "../repo/paths.js";
 
@@ -117,6 +117,8 @@ export function clusterRules(rc: RenderedCluster, file: string): Finding[] {
     if (o.kind === "MachinePool" && get(o, "spec.template.spec.taints") !== undefined) push(o, "spec.template.spec.taints", "machinepool-no-taints", "MachinePools do not support taints (internal/webhooks/machinepool.go)");
   }
 
+  autoscalerRules(objs, objs.find((o) => is(o, CORE, "Cluster")), cpVersion, push);
+
   // Placement: zones in the AWSCluster's region (pkg/cloud/scope/shared.go picks subnets by zone).
   const cluster = objs.find((o) => is(o, CORE, "Cluster"));
   const infraName = get(cluster, "spec.infrastructureRef.name");
@@ -210,6 +212,45 @@ function checkLaunchSpec(o: RenderedObject, base: string, push: Push): void {
   });
 }
 
+/**
+ * The cluster-autoscaler (plan/autoscaler.ts): one exists iff a pool carries the autoscaler annotations, it reaches
+ * only this cluster (auto-discovery `clusterName=`, the cluster's own kubeconfig Secret) and runs at the control
+ * plane's minor (cluster-autoscaler is released per Kubernetes minor and supports that minor:
+ * kubernetes/autoscaler cluster-autoscaler/README.md "Releases"). Deployments are found by their
+ * `--cloud-provider=clusterapi` argument, whoever made them.
+ */
+function autoscalerRules(objs: RenderedObject[], cluster: RenderedObject | undefined, cpVersion: semver.SemVer | undefined, push: Push): void {
+  const name = cluster?.metadata?.name;
+  if (typeof name !== "string") return;
+  const autoscaled = objs.filter((o) => (is(o, CORE, "MachinePool") || is(o, CORE, "MachineDeployment")) && AUTOSCALER_MIN in record(o.metadata?.annotations) && AUTOSCALER_MAX in record(o.metadata?.annotations));
+  const containers = (o: RenderedObject): any[] => list(get(o, "spec.template.spec.containers")).filter((c) => list(c?.args).map(show).concat(list(c?.command).map(show)).includes("--cloud-provider=clusterapi"));
+  const scalers = objs.filter((o) => is(o, "apps", "Deployment") && containers(o).length > 0);
+  const discovery = (c: any): Record<string, string> | undefined => {
+    const arg = list(c?.args).map(show).find((a) => a.startsWith("--node-group-auto-discovery=clusterapi:"));
+    if (arg === undefined) return undefined;
+    return Object.fromEntries(arg.slice("--node-group-auto-discovery=clusterapi:".length).split(",").map((kv) => [kv.split("=")[0] ?? "", kv.split("=").slice(1).join("=")]));
+  };
+  const mine = scalers.filter((o) => containers(o).some((c) => discovery(c)?.clusterName === name));
+  for (const o of scalers.filter((x) => !mine.includes(x)))
+    push(o, "spec.template.spec.containers", "autoscaler-discovery", `a clusterapi cluster-autoscaler in cluster ${name}'s overlay must limit auto-discovery to it: --node-group-auto-discovery=clusterapi:namespace=<namespace>,clusterName=${name}`);
+  if (autoscaled.length > 0 && mine.length === 0)
+    push(autoscaled[0], "metadata.annotations", "autoscaler-present", `${autoscaled.length} pool(s) carry the autoscaler annotations but no cluster-autoscaler serves cluster ${name}; nothing would scale them (generate adds one; or set autoscaling: false)`);
+  if (autoscaled.length === 0 && mine.length > 0)
+    push(mine[0], "", "autoscaler-unused", `no pool of cluster ${name} is autoscaled; this cluster-autoscaler has nothing to scale`, "warning");
+  if (mine.length > 1) push(mine[1], "", "autoscaler-unique", `${mine.length} cluster-autoscalers serve cluster ${name}; they would fight over its pools`);
+  for (const o of mine) {
+    const secrets = list(get(o, "spec.template.spec.volumes")).map((v) => get(v, "secret.secretName")).filter((v) => v !== undefined).map(show);
+    if (!secrets.includes(kubeconfigSecret(name).name))
+      push(o, "spec.template.spec.volumes", "autoscaler-kubeconfig", `the autoscaler must reach cluster ${name} through its kubeconfig Secret ${kubeconfigSecret(name).name} (mounted, passed with --kubeconfig)`);
+    for (const c of containers(o)) {
+      const tag = /:v?(\d+)\.(\d+)\.\d+[^:/]*$/.exec(show(c?.image));
+      if (!tag) push(o, "spec.template.spec.containers", "autoscaler-minor", `image ${show(c?.image)} has no version tag; pin the cluster-autoscaler release of the cluster's minor`);
+      else if (cpVersion && (Number(tag[1]) !== cpVersion.major || Number(tag[2]) !== cpVersion.minor))
+        push(o, "spec.template.spec.containers", "autoscaler-minor", `image ${show(c?.image)} is cluster-autoscaler ${tag[1]}.${tag[2]}, but the control plane runs v${cpVersion.version}; run the autoscaler of the cluster's minor (versions.json clusterAutoscaler.byMinor)`);
+    }
+  }
+}
+
 /** Fleet rules: unique Cluster names and namespaces, VPC CIDRs unique (warning: peering or transit would clash). */
 export function fleetRules(rendered: readonly RenderedCluster[]): Finding[] {
   const findings: Finding[] = [];
@@ -295,4 +336,5 @@ export function managementRules(objects: readonly RenderedObject[], file: string
 export const RULE_INPUTS: Readonly<Record<string, readonly { kind: string; field: string }[]>> = {
   "az-in-region": [{ kind: "AWSCluster", field: "spec.region" }],
   "kubelet-skew": [{ kind: "KubeadmControlPlane", field: "spec.version" }],
+  "autoscaler-minor": [{ kind: "KubeadmControlPlane", field: "spec.version" }],
 };

@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { versions } from "../src/versions.js";
 import { planRepo } from "../src/plan/repo.js";
-import { argoObjects } from "../src/plan/sync.js";
+import { argoObjects, CLUSTERS_SERVICE_ACCOUNT, fluxObjects } from "../src/plan/sync.js";
+import { fluxPermissionFindings } from "../src/validate/sync-check.js";
 import { writeTree } from "../src/repo/write.js";
 import { kustomizeBuild } from "../src/tools/kustomize.js";
 import { parseYamlStream } from "../src/yaml.js";
@@ -118,6 +119,32 @@ describe("the clusters' AppProject", () => {
       expect(allowed(g!, k!), k).toBe(true);
     for (const [g, k] of [["", "Secret"], ["apps", "DaemonSet"], ["apps", "StatefulSet"], ["", "Pod"], ["addons.cluster.x-k8s.io", "ClusterResourceSetBinding"]]) expect(allowed(g!, k!), k).toBe(false);
     for (const [g, k] of [["rbac.authorization.k8s.io", "ClusterRole"], ["rbac.authorization.k8s.io", "ClusterRoleBinding"]]) expect(allowed(g!, k!, false), k).toBe(false);
+  });
+});
+
+describe("the clusters' Flux Kustomizations", () => {
+  const flux = () => {
+    const r = parseRepoConfig("apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\ngitops: flux\nrepoURL: https://git.example.com/platform/capi.git\n");
+    if (!r.config) throw new Error(JSON.stringify(r.findings));
+    const o = fluxObjects(r.config, [...specs, old]);
+    return { ...o, syncObjects: [o.source, o.bootstrap, ...o.kustomizations, o.rbac.serviceAccount, o.rbac.clusterRole, o.rbac.binding] as never[] };
+  };
+  it("apply as a ServiceAccount whose ClusterRole allows every rendered kind, and no Secrets or cluster RBAC", () => {
+    const { kustomizations, rbac, syncObjects } = flux();
+    for (const k of kustomizations) {
+      expect(k.spec.serviceAccountName).toBe(CLUSTERS_SERVICE_ACCOUNT);
+      const name = k.spec.path.replace("./clusters/", "");
+      expect(fluxPermissionFindings(k as never, syncObjects, rendered.get(name)! as never[], { cluster: name, file: "f" }), name).toEqual([]);
+    }
+    const resources = rbac.clusterRole.rules.flatMap((r) => r.resources);
+    for (const r of ["secrets", "clusterroles", "clusterrolebindings", "daemonsets", "pods"]) expect(resources).not.toContain(r);
+    expect(rbac.clusterRole.rules.find((r) => r.apiGroups.includes("apps"))!.resources).toEqual(["deployments"]);
+  });
+  it("a kind outside the allowed ones is reported (flux-permissions): Flux would fail to apply it", () => {
+    const { kustomizations, syncObjects } = flux();
+    const objs = [...rendered.get("demo")!, { apiVersion: "v1", kind: "Secret", metadata: { name: "x", namespace: "demo" } }, { apiVersion: "apps/v1", kind: "DaemonSet", metadata: { name: "y", namespace: "demo" } }];
+    const k = kustomizations.find((x) => x.spec.path === "./clusters/demo")!;
+    expect(fluxPermissionFindings(k as never, syncObjects, objs as never[], { cluster: "demo", file: "f" }).map((f) => f.path)).toEqual(["Secret/x", "DaemonSet/y"]);
   });
 });
 

@@ -30,18 +30,18 @@ import { clusterDir } from "../repo/paths.js";
 
 /** The folder, relative to clusters/<name>/generated, that holds the autoscaler's objects. */
 export const AUTOSCALER_DIR = "autoscaler";
-/** The container name and the app.kubernetes.io/name label of every generated autoscaler (validate/rules.ts finds them by it). */
-export const AUTOSCALER_APP = "cluster-autoscaler";
+/** The container name and the app.kubernetes.io/name label of every generated autoscaler. */
+const AUTOSCALER_APP = "cluster-autoscaler";
 const KUBECONFIG_MOUNT = "/etc/kubernetes/workload";
 
 /** Whether the cluster needs an autoscaler: some pool scales between minSize and maxSize. */
 export const autoscales = (spec: ClusterSpec): boolean => spec.nodePools.some((p) => Boolean(p.autoscaling));
 
 /** "v1.34.2" → "1.34". */
-export const minorOf = (version: string): string => version.replace(/^v/, "").split(".").slice(0, 2).join(".");
+const minorOf = (version: string): string => version.replace(/^v/, "").split(".").slice(0, 2).join(".");
 
 /** The pinned autoscaler image for the cluster's (control plane's) Kubernetes minor. */
-export function autoscalerImage(spec: ClusterSpec, pins: Pins): string {
+function autoscalerImage(spec: ClusterSpec, pins: Pins): string {
   const minor = minorOf(spec.kubernetesVersion ?? "");
   const tag = pins.clusterAutoscaler.byMinor[minor];
   if (!tag)
@@ -52,7 +52,7 @@ export function autoscalerImage(spec: ClusterSpec, pins: Pins): string {
 }
 
 /** The autoscaler's objects for one cluster (none when no pool autoscales). */
-export function autoscalerObjects(spec: ClusterSpec, pins: Pins): K8sObject[] {
+function autoscalerObjects(spec: ClusterSpec, pins: Pins): K8sObject[] {
   if (!autoscales(spec)) return [];
   const name = `${spec.name}-${AUTOSCALER_APP}`;
   const namespace = spec.namespace;

@@ -11,7 +11,8 @@ import { fluxPermissionFindings } from "../src/validate/sync-check.js";
 import { writeTree } from "../src/repo/write.js";
 import { kustomizeBuild } from "../src/tools/kustomize.js";
 import { parseYamlStream } from "../src/yaml.js";
-import { parseSpecObject } from "../src/cluster-spec/parse.js";
+import { parseSpecObject, SUPPORTED_MINORS } from "../src/cluster-spec/parse.js";
+import { planAutoscaler } from "../src/plan/autoscaler.js";
 import { parseRepoConfig } from "../src/cluster-spec/config.js";
 import type { ClusterSpec } from "../src/cluster-spec/types.js";
 import { isGroupKindPermitted } from "../src/validate/argo-project.js";
@@ -145,6 +146,20 @@ describe("the clusters' Flux Kustomizations", () => {
     const objs = [...rendered.get("demo")!, { apiVersion: "v1", kind: "Secret", metadata: { name: "x", namespace: "demo" } }, { apiVersion: "apps/v1", kind: "DaemonSet", metadata: { name: "y", namespace: "demo" } }];
     const k = kustomizations.find((x) => x.spec.path === "./clusters/demo")!;
     expect(fluxPermissionFindings(k as never, syncObjects, objs as never[], { cluster: "demo", file: "f" }).map((f) => f.path)).toEqual(["Secret/x", "DaemonSet/y"]);
+  });
+});
+
+describe("the autoscaler pins", () => {
+  it("cover every Kubernetes minor the spec accepts, each with a tag of that minor", () => {
+    for (let m = SUPPORTED_MINORS.min; m <= SUPPORTED_MINORS.max; m++) {
+      const files = planAutoscaler(spec({ name: "pins", kubernetesVersion: `v1.${m}.0` }), versions());
+      expect(files.find((f) => f.path.endsWith("/deployment.yaml"))!.content).toMatch(new RegExp(`cluster-autoscaler:v1\\.${m}\\.\\d+\\n`));
+    }
+  });
+  it("a minor without a pin is refused with what to do", () => {
+    const pins = { ...versions(), clusterAutoscaler: { image: "x", byMinor: {} } };
+    expect(() => planAutoscaler(spec({ name: "pins" }), pins)).toThrow(/no cluster-autoscaler is pinned for Kubernetes 1\.34.*autoscaling: false/);
+    expect(planAutoscaler(spec({ name: "pins", nodePools: [{ name: "a", autoscaling: false }] }), pins)).toEqual([]);
   });
 });
 

@@ -101,7 +101,8 @@ const NodePoolDefinition = Type.Object(
     kubernetesVersion: Type.Optional(
       Type.String({ pattern: K8S_VERSION, description: "Kubelet version; not newer than the control plane, at most 3 minors older. Default: the control plane's." }),
     ),
-    image: Type.Optional({ ...ImageDefinition, description: "Machine image of this pool; replaces the cluster's `image` as a whole. Default: the cluster's." }),
+    // filled with nothing: an absent object field would otherwise default to {} (definition.ts fillDefaults).
+    image: filled(Type.Optional({ ...ImageDefinition, description: "Machine image of this pool; replaces the cluster's `image` as a whole. Default: the cluster's." }), () => undefined),
     labels: Type.Optional(
       stringMap(Type.String({ maxLength: LIMITS.labelValue }), {
         description: "Node labels set by the kubelet (node-labels); kubernetes.io/k8s.io prefixes other than node.kubernetes.io and kubelet.kubernetes.io are refused by NodeRestriction.",
@@ -166,7 +167,7 @@ export const ClusterSpecDefinition = Type.Object(
         { additionalProperties: false },
       ),
     ),
-    image: Type.Optional(ImageDefinition),
+    image: filled(Type.Optional(ImageDefinition), () => undefined),
     apiServer: Type.Optional(
       Type.Object(
         {

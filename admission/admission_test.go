@@ -623,3 +623,16 @@ func TestDuplicateObjectsInTheInput(t *testing.T) {
 		}
 	}
 }
+
+// A null in a non-nullable field without a default (CAPA's own templates leave `matchLabels:` empty) is dropped as
+// the API server's decoder drops it (PruneNonNullableNullsWithoutDefaults), not denied by the schema stage.
+func TestNonNullableNullsArePrunedLikeTheAPIServer(t *testing.T) {
+	input := edit(t, "MachineDeployment", "demo-workers", func(o map[string]any) {
+		m(o, "spec", "selector")["matchLabels"] = nil
+	})
+	for _, r := range admitStreams(t, input, "") {
+		if !r.Allowed {
+			t.Errorf("denied: %s", dump(r))
+		}
+	}
+}

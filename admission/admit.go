@@ -214,8 +214,11 @@ func (a *admitter) prepare(it *item, old *item) error {
 		oldU = old.u
 	}
 	if ver.structural != nil {
-		// Without strict decoding, unknown fields are dropped as the API server prunes them.
+		// Without strict decoding, unknown fields are dropped as the API server prunes them; like the API server's
+		// decoder (apiextensions-apiserver pkg/apiserver/customresource_handler.go, schemaCoercingConverter), nulls of
+		// non-nullable fields without a default are dropped too (e.g. `matchLabels:` left empty in a template).
 		pruning.PruneWithOptions(u.Object, ver.structural, true, structuralschema.UnknownFieldPathOptions{})
+		structuraldefaulting.PruneNonNullableNullsWithoutDefaults(u.Object, ver.structural)
 	}
 	schemaOn := !a.opts.disabled[stageSchema]
 	if schemaOn && ver.structural != nil {

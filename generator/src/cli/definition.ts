@@ -120,13 +120,16 @@ For a pull request use the merge base: --base "$(git merge-base origin/main HEAD
   },
   {
     name: "validate",
-    summary: "render every cluster (or the named ones) and check it: spec, drift, kubeconform, CEL, our rules",
+    summary: "render every cluster (or the named ones) and check it: spec, drift, kubeconform, CEL, upstream admission, our rules",
     usage: "npm run validate [-- [cluster...] [--format text|json|github]]",
     positionals: "cluster",
     description: `For each cluster (all by default): the spec against its JSON Schema and checks; the generated files against what
 the spec generates (drift); one batched \`kustomize build\`; kubeconform -strict against schemas/kubeconform (no
-network, no missing schemas allowed); kubectl-validate for the CRDs' CEL rules; and our rules (references,
-webhook rules, CIDRs, zones, versions, names, secrets). Findings are grouped by cluster with file and field.`,
+network, no missing schemas allowed); kubectl-validate for the CRDs' CEL rules; the real upstream CAPI/CAPA
+admission (capi-gitops-admission: strict decoding, CRD schema and CEL, conversion, the upstream webhooks; UPDATE
+against the previous render with --changed-since); what Argo CD / Flux would do with the sync manifests; and our
+rules (references, CIDRs, zones, versions, names, secrets, sync safety). Findings are grouped by cluster with file
+and field. CAPI_GITOPS_ADMISSION=off switches the admission layer off (not in CI).`,
     flags: [
       { flag: "format", type: "string", value: "text|json|github", help: "output (github: workflow annotations); default text" },
       { flag: "skip-cel", type: "boolean", help: "skip the kubectl-validate layer (CI never does)" },

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,7 +14,6 @@ import (
 	structuraldefaulting "k8s.io/apiextensions-apiserver/pkg/apiserver/schema/defaulting"
 	apiservervalidation "k8s.io/apiextensions-apiserver/pkg/apiserver/validation"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	celconfig "k8s.io/apiserver/pkg/apis/cel"
 	"sigs.k8s.io/yaml"
 )
@@ -58,15 +56,11 @@ func loadCRDs(dirs []string) (crdSet, error) {
 			if err != nil {
 				return err
 			}
-			r := utilyaml.NewYAMLReader(bufioReader(data))
-			for {
-				doc, err := r.Read()
-				if err == io.EOF {
-					break
-				}
-				if err != nil {
-					return fmt.Errorf("%s: %w", p, err)
-				}
+			docs, err := yamlDocuments(data, p)
+			if err != nil {
+				return err
+			}
+			for _, doc := range docs {
 				if !bytes.Contains(doc, []byte("CustomResourceDefinition")) {
 					continue
 				}

@@ -39,15 +39,11 @@ func splitDocuments(data []byte, source string) ([]document, error) {
 		}
 		return docs, nil
 	}
-	r := utilyaml.NewYAMLReader(bufioReader(data))
-	for {
-		doc, err := r.Read()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", source, err)
-		}
+	yamlDocs, err := yamlDocuments(data, source)
+	if err != nil {
+		return nil, err
+	}
+	for _, doc := range yamlDocs {
 		if len(bytes.TrimSpace(stripComments(doc))) == 0 {
 			continue
 		}
@@ -69,6 +65,22 @@ func splitDocuments(data []byte, source string) ([]document, error) {
 		docs = append(docs, document{json: j, duplicates: dups, source: source})
 	}
 	return docs, nil
+}
+
+// yamlDocuments splits a multi-document YAML stream into its documents (the Kubernetes YAML reader).
+func yamlDocuments(data []byte, source string) ([][]byte, error) {
+	var docs [][]byte
+	r := utilyaml.NewYAMLReader(bufioReader(data))
+	for {
+		doc, err := r.Read()
+		if err == io.EOF {
+			return docs, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", source, err)
+		}
+		docs = append(docs, doc)
+	}
 }
 
 func stripComments(doc []byte) []byte {

@@ -63,9 +63,9 @@ describe("planProviders (pure)", () => {
     expect(provider("InfrastructureProvider").spec.version).toBe(CAPA);
   });
 
-  it("MachinePool feature gate on for the core and AWS providers", () => {
+  it("MachinePool feature gate on for the core and AWS providers; MachinePoolMachines on the AWS provider", () => {
     expect(provider("CoreProvider").spec.manager).toEqual({ featureGates: { MachinePool: true } });
-    expect(provider("InfrastructureProvider").spec.manager).toEqual({ featureGates: { MachinePool: true } });
+    expect(provider("InfrastructureProvider").spec.manager).toEqual({ featureGates: { MachinePool: true, MachinePoolMachines: true } });
   });
 
   it("the AWS provider references its credentials Secret by name only; no Secret object, no secret data", () => {

@@ -176,6 +176,18 @@ export function checkSpec(spec: ClusterSpec, file?: string): Finding[] {
   if (new Set(spec.availabilityZones).size !== spec.availabilityZones.length) err("availabilityZones", "zones must be distinct", "az-distinct");
   if (spec.availabilityZones.length === 0) err("availabilityZones", "at least one zone is needed", "az-in-region");
 
+  // Image: an AMI id, or the lookup fields; CAPA ignores the lookup fields when an id is set (pkg/cloud/services/ec2/ami.go).
+  const imageProblem = (image: ClusterSpec["image"], at: string) => {
+    if (image?.id !== undefined && (image.lookupOrg !== undefined || image.lookupFormat !== undefined || image.lookupBaseOS !== undefined))
+      err(at, "give either `id` or the lookup fields (lookupOrg, lookupFormat, lookupBaseOS), not both: CAPA ignores the lookup when an AMI id is set", "image-id-or-lookup");
+  };
+  imageProblem(spec.image, "image");
+  spec.nodePools.forEach((p, i) => imageProblem(p.image, `nodePools.${i}.image`));
+  (spec.apiServer.allowedCidrs ?? []).forEach((c, i) => {
+    const r = checkIpv4Cidr(c);
+    if (!r.ok) err(`apiServer.allowedCidrs.${i}`, r.message, "api-cidr");
+  });
+
   // Control plane: stacked etcd needs an odd member count (KCP webhook, controlplane/kubeadm/internal/webhooks/kubeadmcontrolplane.go).
   if (spec.controlPlane.replicas < 1 || spec.controlPlane.replicas % 2 === 0)
     err("controlPlane.replicas", `must be odd and > 0 (stacked etcd needs a quorum), got ${spec.controlPlane.replicas}`, "kcp-replicas-odd");

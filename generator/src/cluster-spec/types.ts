@@ -59,6 +59,27 @@ export const K8S_VERSION = "^v\\d+\\.\\d+\\.\\d+$";
 export const INSTANCE_TYPE = "^[a-z][a-z0-9-]*\\.[a-z0-9-]+$";
 export const AZ_NAME = "^[a-z]{2}(-[a-z]+)+-\\d+[a-z]$";
 
+/**
+ * The machine image: an AMI id, or CAPA's image lookup (AWSMachineSpec imageLookupOrg/Format/BaseOS,
+ * api/v1beta2/awsmachine_types.go). Without any of them CAPA looks up its own public images
+ * (pkg/cloud/services/ec2/ami.go: `capa-ami-<baseOS>-?<version>-*` owned by 819546954734), which exist only for a
+ * few (version, region) pairs: `validate` checks them against schemas/capa-ami-inventory.json.
+ */
+const ImageDefinition = Type.Object(
+  {
+    id: Type.Optional(Type.String({ pattern: "^ami-[0-9a-f]{8,17}$", description: "An AMI id in the cluster's region (e.g. an image-builder image or a copied AMI). Excludes the lookup fields." })),
+    lookupOrg: Type.Optional(Type.String({ pattern: "^[0-9]{12}$", description: "AWS account (owner) whose images CAPA looks up by name; your image-builder account." })),
+    lookupFormat: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 200, description: "AMI name format CAPA looks up; {{.BaseOS}} and {{.K8sVersion}} are substituted. CAPA's default: capa-ami-{{.BaseOS}}-?{{.K8sVersion}}-*." }),
+    ),
+    lookupBaseOS: Type.Optional(Type.String({ pattern: "^[a-z0-9][a-z0-9.-]*$", maxLength: 63, description: "Base OS for the lookup, e.g. ubuntu-24.04 (CAPA's default), ubuntu-22.04, flatcar-stable." })),
+  },
+  { additionalProperties: false, description: "Machine image: `id`, or CAPA's lookup fields. Default: CAPA's public images (checked by validate against CAPA's published inventory)." },
+);
+export type ImageSpec = Static<typeof ImageDefinition>;
+
+export const API_SCHEMES = ["internet-facing", "internal"] as const;
+
 /** Spread rather than passed as options so that `items` stays before the bounds in the written schema, as always. */
 const zones = (description: string) => ({ ...Type.Array(Type.String({ pattern: AZ_NAME })), minItems: 1, maxItems: 6, uniqueItems: true, description });
 /** The profile's size defaults, for the `filled` functions below (the profile field is filled before them). */
@@ -80,6 +101,8 @@ const NodePoolDefinition = Type.Object(
     kubernetesVersion: Type.Optional(
       Type.String({ pattern: K8S_VERSION, description: "Kubelet version; not newer than the control plane, at most 3 minors older. Default: the control plane's." }),
     ),
+    // filled with nothing: an absent object field would otherwise default to {} (definition.ts fillDefaults).
+    image: filled(Type.Optional({ ...ImageDefinition, description: "Machine image of this pool; replaces the cluster's `image` as a whole. Default: the cluster's." }), () => undefined),
     labels: Type.Optional(
       stringMap(Type.String({ maxLength: LIMITS.labelValue }), {
         description: "Node labels set by the kubelet (node-labels); kubernetes.io/k8s.io prefixes other than node.kubernetes.io and kubelet.kubernetes.io are refused by NodeRestriction.",
@@ -144,6 +167,24 @@ export const ClusterSpecDefinition = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    image: filled(Type.Optional(ImageDefinition), () => undefined),
+    apiServer: Type.Optional(
+      Type.Object(
+        {
+          scheme: Type.Optional(
+            oneOf(API_SCHEMES, { default: "internet-facing", description: "Control-plane load balancer scheme: internet-facing (default) or internal (reachable only from the VPC and peered networks; the management cluster must reach it)." }),
+          ),
+          allowedCidrs: Type.Optional({
+            ...Type.Array(Type.String({ pattern: "^\\d{1,3}(\\.\\d{1,3}){3}/\\d{1,2}$" })),
+            minItems: 1,
+            maxItems: 50,
+            uniqueItems: true,
+            description: "IPv4 CIDRs allowed to reach the API server (port 6443) through the load balancer; must include the management cluster's egress. Default: CAPA's, 0.0.0.0/0.",
+          }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     sshKeyName: Type.Optional(
       Type.String({
         minLength: 1,
@@ -161,9 +202,10 @@ type ClusterSpecInput = Static<typeof ClusterSpecDefinition>;
 type PoolInput = NonNullable<ClusterSpecInput["nodePools"]>[number];
 
 /** A node pool after defaults; `replicas` only for pools with autoscaling off, `kubernetesVersion` defaults to the control plane's. */
-export type NodePoolSpec = WithDefaults<PoolInput, "replicas" | "kubernetesVersion">;
+export type NodePoolSpec = WithDefaults<PoolInput, "replicas" | "kubernetesVersion" | "image">;
 /** A cluster spec after defaults (parse.ts `applyDefaults`). */
-export type ClusterSpec = WithDefaults<Omit<ClusterSpecInput, "controlPlane" | "nodePools" | "network">, "sshKeyName"> & {
+export type ClusterSpec = WithDefaults<Omit<ClusterSpecInput, "controlPlane" | "nodePools" | "network" | "apiServer">, "sshKeyName" | "image"> & {
+  apiServer: WithDefaults<NonNullable<ClusterSpecInput["apiServer"]>, "allowedCidrs">;
   controlPlane: WithDefaults<NonNullable<ClusterSpecInput["controlPlane"]>>;
   nodePools: NodePoolSpec[];
   network: WithDefaults<NonNullable<ClusterSpecInput["network"]>>;

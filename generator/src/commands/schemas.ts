@@ -9,6 +9,7 @@ import { CapiGitopsError, ToolError } from "../errors.js";
 import { buildSchemaFiles, type CrdInput, type OpenApiInput } from "../schemas/build.js";
 import type { OpenApiDocument } from "../schemas/convert.js";
 import { KUBECONFORM_DIR } from "../schemas/layout.js";
+import { IMAGE_INVENTORY_DIR, IMAGE_INVENTORY_FILE, IMAGE_INVENTORY_SOURCE, parseImageInventory } from "../schemas/ami-inventory.js";
 import { owned } from "../plan/files.js";
 import { withRepoLock } from "../repo/lock.js";
 import { writeTree } from "../repo/write.js";
@@ -109,8 +110,24 @@ export async function schemasCommand(opts: { cwd: string; log: (line: string) =>
     throw new ToolError(`cannot convert the pinned schemas: ${(e as Error).message}`);
   }
 
+  // CAPA's published images (validate/images.ts reads them), from the pinned CAPA module.
+  const capa = pins.crds["cluster-api-provider-aws"];
+  if (!capa) throw new ToolError('versions.json has no crds["cluster-api-provider-aws"]');
+  const capaSource = `${capa.module}@${capa.version}`;
+  let inventory;
+  try {
+    inventory = parseImageInventory(readText(path.join(await moduleDir(capa.module, capa.version), IMAGE_INVENTORY_SOURCE), capaSource), capaSource);
+  } catch (e) {
+    if (e instanceof CapiGitopsError) throw e;
+    throw new ToolError((e as Error).message);
+  }
+  opts.log(`${IMAGE_INVENTORY_FILE}: ${inventory.images.length} published CAPA images (${capaSource})`);
+
   // Written by the one writer: schemas/kubeconform/ is owned whole (stale files go, changed files come, in one swap).
-  const plan = { files: [...build.files].map(([rel, text]) => owned(rel, text)), roots: [KUBECONFORM_DIR] };
+  const plan = {
+    files: [...[...build.files].map(([rel, text]) => owned(rel, text)), owned(IMAGE_INVENTORY_FILE, `${JSON.stringify(inventory, null, 2)}\n`)],
+    roots: [KUBECONFORM_DIR, IMAGE_INVENTORY_DIR],
+  };
   let result;
   try {
     result = await withRepoLock(opts.cwd, () => writeTree(opts.cwd, plan), { log: opts.log });

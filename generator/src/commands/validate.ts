@@ -45,6 +45,7 @@ import { ToolError, ToolUnavailableError, UsageError } from "../errors.js";
 import { TOOL_ROOT, versions } from "../versions.js";
 import { parseYamlStream } from "../yaml.js";
 import { clusterRules, fleetRules, managementRules, syncSafetyRules } from "../validate/rules.js";
+import { imageRules, readImageInventory } from "../validate/images.js";
 import { applicationFindings, declaredApplications, generatedApplications } from "../validate/sync-check.js";
 import { renderClusters, type RenderedCluster, type RenderedObject } from "../validate/render.js";
 import { attributeFinding } from "../validate/attribution.js";
@@ -506,7 +507,15 @@ async function validateSelected(opts: ValidateOptions, root: string, withManagem
   // each, with origin annotations) so that every finding names the file its object came from.
   const unserved = readUnserved(TOOL_ROOT);
   const namespaces = new Set(repo.specs.map((s) => s.namespace));
-  const rulesOf = (rc: RenderedCluster) => (rc.objects.length ? [...clusterRules(rc, `clusters/${rc.cluster}/kustomization.yaml`), ...syncSafetyRules(rc)] : []);
+  const images = readImageInventory(TOOL_ROOT);
+  const rulesOf = (rc: RenderedCluster) =>
+    rc.objects.length
+      ? [
+          ...clusterRules(rc, `clusters/${rc.cluster}/kustomization.yaml`),
+          ...syncSafetyRules(rc),
+          ...imageRules(rc, images, specOf.get(rc.cluster)?.profile, `clusters/${rc.cluster}/cluster.yaml`),
+        ]
+      : [];
   const ruleFindings = new Map(rendered.map((rc) => [rc.cluster, rulesOf(rc)]));
   const flagged = rendered.filter((rc) => {
     const r = raw.get(unitOf.get(rc.cluster)!);

@@ -1,6 +1,6 @@
 /** One cluster's overlay: clusters/<name>/generated/** (owned) and clusters/<name>/kustomization.yaml (scaffold). */
 import path from "node:path";
-import type { ClusterSpec, NodePoolSpec } from "../cluster-spec/types.js";
+import type { ClusterSpec, ImageSpec, NodePoolSpec } from "../cluster-spec/types.js";
 import { subnetOf, checkIpv4Cidr } from "../cluster-spec/cidr.js";
 import { ZONE_SLOTS, zoneSlot } from "../cluster-spec/regions.js";
 import { PlanError } from "../errors.js";
@@ -74,6 +74,38 @@ export const nodeLabelArgs = (labels: Record<string, string>) => {
 };
 
 /**
+ * The image fields of an AWSMachineSpec / AWSLaunchTemplate (CAPA api/v1beta2/awsmachine_types.go,
+ * exp/api/v1beta2/types.go): `ami.id`, or imageLookupOrg/Format/BaseOS. None: CAPA's public lookup.
+ */
+export function imageFields(image: ImageSpec | undefined): [string, unknown][] {
+  if (!image) return [];
+  if (image.id !== undefined) return [["ami", { id: image.id }]];
+  const fields: [string, string | undefined][] = [
+    ["imageLookupOrg", image.lookupOrg],
+    ["imageLookupFormat", image.lookupFormat],
+    ["imageLookupBaseOS", image.lookupBaseOS],
+  ];
+  return fields.filter((f): f is [string, string] => f[1] !== undefined);
+}
+/** Set ops for the image fields under `at` (a JSON pointer prefix). */
+const imageOps = (image: ImageSpec | undefined, at: string): PatchOp[] => imageFields(image).map(([k, v]) => set(`${at}/${k}`, v));
+
+/**
+ * The control-plane load balancer's scheme and, with allowedCidrs, its ingress rules: CAPA allows 0.0.0.0/0 on the
+ * API port only when no ingress rule is given (pkg/cloud/services/securitygroup/securitygroups.go
+ * getControlPlaneLBIngressRules); it adds the rules its nodes need itself (getIngressRulesToAllowKubeletToAccessTheControlPlaneLB).
+ */
+function apiServerOps(spec: ClusterSpec): PatchOp[] {
+  const cidrs = spec.apiServer.allowedCidrs;
+  return [
+    set("/spec/controlPlaneLoadBalancer/scheme", spec.apiServer.scheme),
+    ...(cidrs?.length
+      ? [set("/spec/controlPlaneLoadBalancer/ingressRules", [{ description: "Kubernetes API (apiServer.allowedCidrs)", protocol: "tcp", fromPort: 6443, toPort: 6443, cidrBlocks: cidrs }])]
+      : []),
+  ];
+}
+
+/**
  * Replacements: the Cluster's final name flows into every clusterName field and cluster-name label, so they can
  * never disagree with the Cluster object. They run after this kustomization's patches (the rename).
  */
@@ -124,6 +156,8 @@ function planMachinePool(spec: ClusterSpec, pool: NodePoolSpec, dir: string): Ou
         set("/spec/availabilityZones", pool.availabilityZones),
         set("/spec/awsLaunchTemplate/instanceType", pool.instanceType),
         set("/spec/awsLaunchTemplate/sshKeyName", spec.sshKeyName ?? ""),
+        // A changed image makes CAPA write a new launch template version and refresh the group's instances.
+        ...imageOps(pool.image ?? spec.image, "/spec/awsLaunchTemplate"),
       ]),
       patch(target(GROUP.bootstrap, "KubeadmConfig", PLACEHOLDER.pool), [rename(configName), ...configOps]),
       patch(target(GROUP.core, "MachineHealthCheck", PLACEHOLDER.pool), [rename(names.pool(pool)), set(ptr("spec", "selector", "matchLabels", LABEL.nodePool), pool.name)]),
@@ -137,7 +171,12 @@ function planMachineDeployments(spec: ClusterSpec, pool: NodePoolSpec, dir: stri
   const names = objectNames(spec);
   const templates = BASE_OBJECTS.mdTemplates();
   const version = pool.kubernetesVersion ?? spec.kubernetesVersion;
-  const machineOps = [set("/spec/template/spec/instanceType", pool.instanceType), set("/spec/template/spec/sshKeyName", spec.sshKeyName ?? "")];
+  // The image is part of the template's hash name: a changed image rolls the machines through a new template.
+  const machineOps = [
+    set("/spec/template/spec/instanceType", pool.instanceType),
+    set("/spec/template/spec/sshKeyName", spec.sshKeyName ?? ""),
+    ...imageOps(pool.image ?? spec.image, "/spec/template/spec"),
+  ];
   const baseConfig = find(templates, "KubeadmConfigTemplate");
   const configOps = [
     set("/spec/template/spec/joinConfiguration/nodeRegistration/kubeletExtraArgs", [
@@ -188,7 +227,11 @@ export function planCluster(spec: ClusterSpec): OutputFile[] {
   const dir = clusterDir(spec.name);
   const gen = `${dir}/generated`;
   const base = BASE_OBJECTS.cluster();
-  const templateOps = [set("/spec/template/spec/instanceType", spec.controlPlane.instanceType), set("/spec/template/spec/sshKeyName", spec.sshKeyName ?? "")];
+  const templateOps = [
+    set("/spec/template/spec/instanceType", spec.controlPlane.instanceType),
+    set("/spec/template/spec/sshKeyName", spec.sshKeyName ?? ""),
+    ...imageOps(spec.image, "/spec/template/spec"),
+  ];
   const cpTemplate = hashedName(names.controlPlane, find(base, "AWSMachineTemplate"), templateOps);
   const namespace: K8sObject = syncSafe({ apiVersion: "v1", kind: "Namespace", metadata: { name: spec.namespace } });
   const kustomization = {
@@ -208,6 +251,7 @@ export function planCluster(spec: ClusterSpec): OutputFile[] {
         set("/spec/sshKeyName", spec.sshKeyName ?? ""),
         set("/spec/network/vpc/cidrBlock", spec.network.vpcCidr),
         set("/spec/network/subnets", subnets(spec)),
+        ...apiServerOps(spec),
       ]),
       patch(target(GROUP.controlPlane, "KubeadmControlPlane", PLACEHOLDER.controlPlane), [
         rename(names.controlPlane),

@@ -10,6 +10,12 @@
  *
  * The MachinePool feature gate is set on the core provider (CAPI's default is already true, set anyway so the
  * repository does not depend on it) and on the AWS provider (CAPA's manager.yaml has MachinePool=${EXP_MACHINE_POOL:=false}).
+ * The AWS provider also gets MachinePoolMachines (CAPA feature/feature.go, default false): only with it does the
+ * AWSMachinePool controller report `status.infrastructureMachineKind: AWSMachine` and create one AWSMachine per
+ * instance (exp/controllers/awsmachinepool_controller.go, awsmachinepool_machines.go), for which CAPI's MachinePool
+ * controller creates Machines carrying the pool template's labels (internal/controllers/machinepool/
+ * machinepool_controller_phases.go). Without it a MachinePool has no Machines and the per-pool MachineHealthCheck
+ * (selector capi-gitops.io/node-pool) selects nothing.
  * The operator merges spec.manager.featureGates into the manager's existing --feature-gates argument
  * (internal/controller/component_customizer.go), so the other gates keep their defaults.
  *
@@ -47,6 +53,8 @@ export interface ProviderDef {
   /** Key of versions.json "crds" whose version this provider runs. */
   versionFrom: "cluster-api" | "cluster-api-provider-aws";
   machinePoolGate: boolean;
+  /** Further gates set true on this provider's manager. */
+  extraGates?: readonly string[];
   configSecret?: string;
 }
 
@@ -60,6 +68,7 @@ export const PROVIDERS: readonly ProviderDef[] = [
     namespace: "capa-system",
     versionFrom: "cluster-api-provider-aws",
     machinePoolGate: true,
+    extraGates: ["MachinePoolMachines"],
     configSecret: CAPA_CREDENTIALS_SECRET,
   },
 ];
@@ -83,7 +92,7 @@ function providerObject(p: ProviderDef, pins: Pins): K8sObject {
     metadata: { name: p.name, namespace: p.namespace, annotations: annotations() },
     spec: {
       version: pinnedVersion(pins, p.versionFrom),
-      manager: p.machinePoolGate ? { featureGates: { MachinePool: true } } : undefined,
+      manager: p.machinePoolGate ? { featureGates: { MachinePool: true, ...Object.fromEntries((p.extraGates ?? []).map((g) => [g, true])) } } : undefined,
       // The operator requires the Secret in the provider's namespace.
       configSecret: p.configSecret ? { name: p.configSecret, namespace: p.namespace } : undefined,
     },

@@ -11,8 +11,9 @@ import { OVERLAY_DIRS, planBase, planOverlays } from "./base.js";
 import { planCluster, SPEC_SCHEMA_PATH, specFile } from "./cluster.js";
 import { planSync } from "./sync.js";
 import { planProviders } from "./providers.js";
+import { planIam } from "./iam.js";
 import { mergePlans, type OutputFile, owned, scaffold, type TreePlan } from "./files.js";
-import { clusterDir, PROVIDERS_DIR, SYNC_DIR } from "../repo/paths.js";
+import { clusterDir, IAM_DIR, PROVIDERS_DIR, SYNC_DIR } from "../repo/paths.js";
 import type { Pins } from "../versions.js";
 
 export interface RepoModel {
@@ -27,6 +28,7 @@ function planShared(pins: Pins): TreePlan {
     { files: planBase(), roots: ["base"] },
     { files: planOverlays(), roots: [OVERLAY_DIRS.clusterReferences, OVERLAY_DIRS.machineDeployment, ...PROFILES.map(OVERLAY_DIRS.profile)] },
     { files: planProviders(pins), roots: [PROVIDERS_DIR] },
+    { files: planIam(), roots: [IAM_DIR] },
     { files: [owned(SPEC_SCHEMA_PATH, `${JSON.stringify(clusterSpecSchema, null, 2)}\n`)], roots: [SPEC_SCHEMA_PATH] },
     { files: [owned(CONFIG_SCHEMA_PATH, `${JSON.stringify(repoConfigSchema, null, 2)}\n`)], roots: [CONFIG_SCHEMA_PATH] },
   ]);

@@ -31,3 +31,6 @@ export function clusterOfSpecPath(p: string): string | undefined {
 /** The management cluster's folders: the sync engine's manifests and the operator providers. */
 export const SYNC_DIR = "management/sync";
 export const PROVIDERS_DIR = "management/providers";
+/** The AWS account prerequisites: clusterawsadm's AWSIAMConfiguration (not synced to any cluster). */
+export const IAM_DIR = "management/iam";
+export const IAM_CONFIG_FILE = `${IAM_DIR}/bootstrap.yaml`;

@@ -1,0 +1,57 @@
+/**
+ * CAPA's published-image inventory: `docs/book/src/development/ami-inventory.md` in the pinned CAPA module
+ * (versions.json crds["cluster-api-provider-aws"]), written by CAPA's release tooling (`clusterawsadm ami list`).
+ * `npm run schemas` turns its "Existing AMIs List" table into schemas/capa-images/inventory.json, which `validate`
+ * reads (validate/images.ts). Pure: text in, data out.
+ */
+export const IMAGE_INVENTORY_DIR = "schemas/capa-images";
+export const IMAGE_INVENTORY_FILE = `${IMAGE_INVENTORY_DIR}/inventory.json`;
+export const IMAGE_INVENTORY_SOURCE = "docs/book/src/development/ami-inventory.md";
+
+export interface PublishedImage {
+  /** Kubernetes version with its v, e.g. v1.34.8. */
+  version: string;
+  /** CAPA's base OS name, e.g. ubuntu-24.04. */
+  os: string;
+  region: string;
+  ami: string;
+  name: string;
+}
+
+export interface ImageInventory {
+  /** module@version the inventory was read from. */
+  source: string;
+  /** The account CAPA's images are published by (the default lookup owner). */
+  owner: string;
+  images: PublishedImage[];
+}
+
+const cell = (s: string) => s.trim().replace(/^`|`$/g, "");
+
+/** The published images of the inventory's "Existing AMIs List" table, sorted. Throws when the table is not found. */
+export function parseImageInventory(markdown: string, source: string): ImageInventory {
+  const lines = markdown.split("\n");
+  const start = lines.findIndex((l) => /^##\s+Existing AMIs List/.test(l));
+  if (start < 0) throw new Error(`${source} ${IMAGE_INVENTORY_SOURCE}: no "## Existing AMIs List" section`);
+  const images: PublishedImage[] = [];
+  let header: string[] | undefined;
+  for (const line of lines.slice(start + 1)) {
+    if (/^##\s/.test(line)) break;
+    if (!line.startsWith("|")) continue;
+    const cells = line.split("|").slice(1, -1).map(cell);
+    if (!header) {
+      header = cells;
+      continue;
+    }
+    if (cells.every((c) => /^-+$/.test(c))) continue;
+    const at = (name: string) => cells[header!.indexOf(name)] ?? "";
+    images.push({ name: at("AMI Name"), version: at("Kubernetes Version"), os: at("OS"), region: at("Region"), ami: at("AMI ID") });
+  }
+  if (!header || !["AMI Name", "Kubernetes Version", "OS", "Region", "AMI ID"].every((h) => header!.includes(h)))
+    throw new Error(`${source} ${IMAGE_INVENTORY_SOURCE}: the Existing AMIs table has columns ${JSON.stringify(header)}`);
+  const owner = /<!-- \$default_aws_account_id -->\s*\n- `(\d{12})`/.exec(markdown)?.[1];
+  if (!owner) throw new Error(`${source} ${IMAGE_INVENTORY_SOURCE}: no default AWS account`);
+  const key = (i: PublishedImage) => `${i.region} ${i.os} ${i.version} ${i.name}`;
+  images.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+  return { source, owner, images };
+}

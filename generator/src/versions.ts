@@ -24,6 +24,11 @@ export interface OpenApiSource {
   /** The kinds to make schemas for, as apiVersion/Kind: "v1/Namespace", "apps/v1/Deployment". */
   kinds: string[];
 }
+/** An image released per Kubernetes minor (the cluster-autoscaler): the tag to run for each "1.<minor>". */
+export interface ImageByMinor {
+  image: string;
+  byMinor: Record<string, string>;
+}
 export interface Versions {
   tools: Record<string, GoTool>;
   crds: Record<string, CrdSource>;
@@ -31,13 +36,15 @@ export interface Versions {
   openapi?: Record<string, OpenApiSource>;
   /** The admission program's go.mod and the crds entries whose modules it requires at the same versions. */
   admission?: { goMod: string; pins: string[] };
+  /** The cluster-autoscaler image for each Kubernetes minor (plan/autoscaler.ts). */
+  clusterAutoscaler: ImageByMinor;
 }
 
 /** Root of this tool's own checkout (where versions.json and .tools/ live). */
 export const TOOL_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 
-/** What the plan needs of the pins: the CRD modules' versions (the providers run those releases). */
-export type Pins = Pick<Versions, "crds">;
+/** What the plan needs of the pins: the CRD modules' versions (the providers run those releases), the autoscaler images. */
+export type Pins = Pick<Versions, "crds" | "clusterAutoscaler">;
 
 let cached: Versions | undefined;
 export function versions(): Versions {

@@ -40,6 +40,8 @@ describe.each(specs.map((s) => [s.name, s] as [string, ClusterSpec]))("kustomize
       ...(spec.workers === "MachinePool"
         ? ["cluster.x-k8s.io/v1beta2 MachinePool", "infrastructure.cluster.x-k8s.io/v1beta2 AWSMachinePool", "bootstrap.cluster.x-k8s.io/v1beta2 KubeadmConfig"]
         : ["cluster.x-k8s.io/v1beta2 MachineDeployment", "bootstrap.cluster.x-k8s.io/v1beta2 KubeadmConfigTemplate"]),
+      // The cluster-autoscaler (autoscaler.integration.test.ts checks it in detail).
+      ...(spec.nodePools.some((p) => p.autoscaling) ? ["apps/v1 Deployment", "v1 ServiceAccount", "rbac.authorization.k8s.io/v1 Role", "rbac.authorization.k8s.io/v1 RoleBinding"] : []),
     ];
     expect([...kinds].sort()).toEqual(expected.sort());
     expect(of(objs, "MachineHealthCheck")).toHaveLength(1 + spec.nodePools.length);
@@ -84,10 +86,11 @@ describe.each(specs.map((s) => [s.name, s] as [string, ClusterSpec]))("kustomize
     }
   });
 
-  it("hash-named templates carry a content hash; no object can be pruned or deleted by Argo CD or Flux", () => {
+  it("hash-named templates carry a content hash; no CAPI object (nor the namespace) can be pruned or deleted by Argo CD or Flux", () => {
     const objs = rendered.get(name)!;
     for (const o of objs.filter((x) => ["AWSMachineTemplate", "KubeadmConfig", "KubeadmConfigTemplate"].includes(x.kind))) expect(o.metadata.name).toMatch(/-[0-9a-f]{8}$/);
-    for (const o of objs) {
+    // The cluster-autoscaler's objects are not CAPI's: they are pruned when no pool autoscales any more.
+    for (const o of objs.filter((x) => x.kind === "Namespace" || x.apiVersion.includes("cluster.x-k8s.io/"))) {
       expect(o.metadata.annotations?.["argocd.argoproj.io/sync-options"], `${o.kind}/${o.metadata.name}`).toBe("Prune=false,Delete=false");
       expect(o.metadata.annotations?.["kustomize.toolkit.fluxcd.io/prune"], `${o.kind}/${o.metadata.name}`).toBe("disabled");
     }

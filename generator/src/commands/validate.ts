@@ -46,7 +46,7 @@ import { TOOL_ROOT, versions } from "../versions.js";
 import { parseYamlStream } from "../yaml.js";
 import { clusterRules, fleetRules, managementRules, syncSafetyRules } from "../validate/rules.js";
 import { imageRules, readImageInventory } from "../validate/images.js";
-import { applicationFindings, declaredApplications, generatedApplications } from "../validate/sync-check.js";
+import { applicationFindings, declaredApplications, generatedApplications, fluxPermissionFindings } from "../validate/sync-check.js";
 import { renderClusters, type RenderedCluster, type RenderedObject } from "../validate/render.js";
 import { attributeFinding } from "../validate/attribution.js";
 import { binaryIdentity, cacheEnabled, contentSha, RepoFiles, treeDigest, ValidateCache } from "../validate/cache.js";
@@ -636,6 +636,11 @@ function syncFindings(
     const c = /^clusters\/([^/]+)$/.exec(p)?.[1];
     if (c ? !validated.has(c) && scope.inScope(c) : scope.shared)
       findings.push({ cluster: c, file: syncFile, path: `Kustomization/${name}:spec.path`, rule: "flux-kustomizations", severity: "error", message: `syncs ./${p}, which is not a validated cluster (no valid clusters/<name>/${SPEC_FILE}); remove it from ${SYNC_DIR} or add the cluster's spec, then run \`npm run generate\`` });
+  }
+  for (const k of syncObjects.filter((o) => o.kind === "Kustomization" && o.apiVersion?.startsWith("kustomize.toolkit.fluxcd.io/"))) {
+    const c = /^clusters\/([^/]+)$/.exec(String(k.spec?.path ?? "").replace(/^\.\//, "").replace(/\/$/, ""))?.[1];
+    const rc = c && scope.inScope(c) ? renderedOf.get(c) : undefined;
+    if (c && rc) findings.push(...fluxPermissionFindings(k, syncObjects, rc.objects, { cluster: c, file: syncFile }));
   }
   if (fluxPaths.length > 0 || syncObjects.some((o) => o.kind === "GitRepository"))
     for (const c of validated)

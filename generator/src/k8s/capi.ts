@@ -30,3 +30,9 @@ export const AUTOSCALER = {
   min: "cluster.x-k8s.io/cluster-api-autoscaler-node-group-min-size",
   max: "cluster.x-k8s.io/cluster-api-autoscaler-node-group-max-size",
 } as const;
+
+/**
+ * The Secret CAPI writes with the workload cluster's admin kubeconfig: `<cluster>-kubeconfig`, key `value`
+ * (CAPI util/secret/consts.go `Kubeconfig = "kubeconfig"`, `KubeconfigDataName = "value"`; util/secret.Name).
+ */
+export const kubeconfigSecret = (cluster: string) => ({ name: `${cluster}-kubeconfig`, key: "value" }) as const;

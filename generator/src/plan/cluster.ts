@@ -12,6 +12,7 @@ import { BASE_DIRS, BASE_OBJECTS, OVERLAY_DIRS } from "./base.js";
 import { contentHash, type OutputFile, owned, scaffold } from "./files.js";
 import { KUSTOMIZATION, type PatchOp, patch, ptr, rename, set, type Target } from "./kustomize-objects.js";
 import { clusterDir, SPEC_FILE } from "../repo/paths.js";
+import { AUTOSCALER_DIR, autoscales } from "./autoscaler.js";
 
 export const SPEC_SCHEMA_PATH = "schemas/cluster-spec.schema.json";
 
@@ -237,7 +238,7 @@ export function planCluster(spec: ClusterSpec): OutputFile[] {
   const kustomization = {
     ...KUSTOMIZATION,
     namespace: spec.namespace,
-    resources: ["namespace.yaml", rel(gen, BASE_DIRS.cluster), ...spec.nodePools.map((p) => `pools/${p.name}`)],
+    resources: ["namespace.yaml", rel(gen, BASE_DIRS.cluster), ...spec.nodePools.map((p) => `pools/${p.name}`), ...(autoscales(spec) ? [AUTOSCALER_DIR] : [])],
     components: [rel(gen, OVERLAY_DIRS.clusterReferences), rel(gen, OVERLAY_DIRS.profile(spec.profile))],
     patches: [
       patch(target(GROUP.core, "Cluster", PLACEHOLDER.cluster), [

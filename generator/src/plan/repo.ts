@@ -10,6 +10,7 @@ import { clusterSpecSchema } from "../cluster-spec/schema.js";
 import { OVERLAY_DIRS, planBase, planOverlays } from "./base.js";
 import { planCluster, SPEC_SCHEMA_PATH, specFile } from "./cluster.js";
 import { planSync } from "./sync.js";
+import { planAutoscaler } from "./autoscaler.js";
 import { planProviders } from "./providers.js";
 import { planIam } from "./iam.js";
 import { mergePlans, type OutputFile, owned, scaffold, type TreePlan } from "./files.js";
@@ -37,16 +38,19 @@ function planShared(pins: Pins): TreePlan {
 /** The sync manifests (management/sync/, owned whole) for these clusters; none without a repository config. */
 const planSyncTree = (config: RepoConfig | undefined, specs: ClusterSpec[]): TreePlan => ({ files: config ? planSync(config, specs) : [], roots: [SYNC_DIR] });
 
+/** One cluster's generated files: its overlay and, when a pool autoscales, its cluster-autoscaler. */
+const clusterFiles = (spec: ClusterSpec, pins: Pins): OutputFile[] => [...planCluster(spec), ...planAutoscaler(spec, pins)];
+
 /** One cluster: its generated/ folder is owned whole; cluster.yaml's siblings outside it belong to the user. */
-const planClusterTree = (spec: ClusterSpec): TreePlan => ({ files: planCluster(spec), roots: [`${clusterDir(spec.name)}/generated`] });
+const planClusterTree = (spec: ClusterSpec, pins: Pins): TreePlan => ({ files: clusterFiles(spec, pins), roots: [`${clusterDir(spec.name)}/generated`] });
 
 /** The whole repository (`generate`): everything shared, the sync manifests (removed without a config), every cluster. */
 export function planRepo(model: RepoModel, pins: Pins): TreePlan {
-  return mergePlans([planShared(pins), planSyncTree(model.config, model.specs), ...model.specs.map(planClusterTree)]);
+  return mergePlans([planShared(pins), planSyncTree(model.config, model.specs), ...model.specs.map((s) => planClusterTree(s, pins))]);
 }
 
 /** Every file of a new cluster's folder: cluster.yaml with every default spelled out, and what planCluster makes. */
-export const newClusterFiles = (spec: ClusterSpec): OutputFile[] => [specFile(spec), ...planCluster(spec)];
+export const newClusterFiles = (spec: ClusterSpec, pins: Pins): OutputFile[] => [specFile(spec), ...clusterFiles(spec, pins)];
 
 /**
  * `new-cluster`: clusters/<name>/ created complete (its spec file, its own kustomization and generated/), the shared
@@ -56,7 +60,7 @@ export const newClusterFiles = (spec: ClusterSpec): OutputFile[] => [specFile(sp
 export function planNewCluster(spec: ClusterSpec, model: RepoModel, pins: Pins): TreePlan {
   const shared = planShared(pins).files.map((f): OutputFile => scaffold(f.path, f.content));
   return mergePlans([
-    { files: newClusterFiles(spec), roots: [clusterDir(spec.name)] },
+    { files: newClusterFiles(spec, pins), roots: [clusterDir(spec.name)] },
     { files: shared, roots: [] },
     model.config ? planSyncTree(model.config, [...model.specs, spec]) : { files: [], roots: [] },
   ]);

@@ -21,6 +21,21 @@ export const CLUSTER_SPEC_GLOB = `${CLUSTERS_DIR}/*/${SPEC_FILE}`;
 export const NAMESPACE_PARAM = '{{ get . "namespace" | default .path.basename }}';
 const PART_OF = { "app.kubernetes.io/part-of": "capi-gitops" };
 
+/**
+ * The kinds besides CAPI's own that a cluster's directory may sync into its namespace, and no others:
+ * ClusterResourceSet + ConfigMap (the add-ons the management cluster applies to the workload cluster; the
+ * ClusterResourceSetBindings are the controller's, not Git's), and the cluster-autoscaler's Deployment,
+ * ServiceAccount, Role and RoleBinding (plan/autoscaler.ts).
+ */
+export const CLUSTER_NAMESPACE_KINDS: readonly { group: string; kind: string }[] = [
+  { group: GROUP.addons, kind: "ClusterResourceSet" },
+  { group: "", kind: "ConfigMap" },
+  { group: "", kind: "ServiceAccount" },
+  { group: "apps", kind: "Deployment" },
+  { group: "rbac.authorization.k8s.io", kind: "Role" },
+  { group: "rbac.authorization.k8s.io", kind: "RoleBinding" },
+];
+
 /** Kinds an autoscaler scales: their /spec/replicas belongs to it, not to Git. */
 export const AUTOSCALED_KINDS = ["MachinePool", "MachineDeployment"] as const;
 
@@ -33,10 +48,11 @@ export function argoObjects(config: RepoConfig, specs: readonly ClusterSpec[]) {
     spec: {
       description: "Cluster API workload clusters, one Application per clusters/<name> (capi-gitops)",
       sourceRepos: [config.repoURL],
-      // Least privilege: only the clusters' namespaces, only Namespaces cluster-wide, only CAPI/CAPA kinds inside.
+      // Least privilege: only the clusters' namespaces, only Namespaces cluster-wide, inside them the CAPI/CAPA
+      // kinds and exactly the kinds the add-ons and the cluster-autoscaler add (CLUSTER_NAMESPACE_KINDS).
       destinations: [...new Set(specs.map((s) => s.namespace))].sort().map((namespace) => ({ server: a.destinationServer, namespace })),
       clusterResourceWhitelist: [{ group: "", kind: "Namespace" }],
-      namespaceResourceWhitelist: [GROUP.core, GROUP.infra, GROUP.bootstrap, GROUP.controlPlane, GROUP.addons].map((group) => ({ group, kind: "*" })),
+      namespaceResourceWhitelist: [...[GROUP.core, GROUP.infra, GROUP.bootstrap, GROUP.controlPlane].map((group) => ({ group, kind: "*" })), ...CLUSTER_NAMESPACE_KINDS],
     },
   };
   const appset = {
@@ -102,6 +118,8 @@ export function argoObjects(config: RepoConfig, specs: readonly ClusterSpec[]) {
 
 /** The Application (Argo CD) or Kustomization (Flux) that syncs management/sync itself. */
 export const SYNC_APP_NAME = "capi-gitops-sync";
+/** The ServiceAccount (in Flux's namespace) the clusters' Flux Kustomizations apply as, and its ClusterRole's name. */
+export const CLUSTERS_SERVICE_ACCOUNT = "capi-gitops-clusters";
 export const syncProjectName = (config: RepoConfig): string => `${config.argocd.project}-sync`;
 
 export function fluxObjects(config: RepoConfig, specs: readonly ClusterSpec[]) {
@@ -112,6 +130,34 @@ export function fluxObjects(config: RepoConfig, specs: readonly ClusterSpec[]) {
     metadata: { name: f.gitRepository, namespace: f.namespace, labels: PART_OF },
     spec: { interval: f.interval, url: config.repoURL, ref: { branch: config.branch }, secretRef: f.secretRef ? { name: f.secretRef } : undefined },
   };
+  // Least privilege for Flux as for Argo CD: the clusters' Kustomizations apply as this ServiceAccount
+  // (kustomize-controller impersonates spec.serviceAccountName, in the Kustomization's namespace), which may touch
+  // Namespaces, the CAPI/CAPA groups and exactly CLUSTER_NAMESPACE_KINDS, nothing else (no Secrets, no cluster RBAC).
+  // A ClusterRole (bound cluster-wide): the clusters' namespaces are created by these very Kustomizations.
+  const identity = { name: CLUSTERS_SERVICE_ACCOUNT, namespace: f.namespace, labels: PART_OF };
+  const clusterRole = {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "ClusterRole",
+    metadata: { name: CLUSTERS_SERVICE_ACCOUNT, labels: PART_OF },
+    rules: [
+      { apiGroups: [""], resources: ["namespaces"], verbs: ["*"] },
+      { apiGroups: [GROUP.core, GROUP.infra, GROUP.bootstrap, GROUP.controlPlane], resources: ["*"], verbs: ["*"] },
+      ...[...new Set(CLUSTER_NAMESPACE_KINDS.map((k) => k.group))].map((group) => ({
+        apiGroups: [group],
+        // The resource of each of these kinds is its lower-case plural (clusterresourcesets, configmaps, …).
+        resources: CLUSTER_NAMESPACE_KINDS.filter((k) => k.group === group).map((k) => `${k.kind.toLowerCase()}s`),
+        verbs: ["*"],
+      })),
+    ],
+  };
+  const serviceAccount = { apiVersion: "v1", kind: "ServiceAccount", metadata: identity };
+  const binding = {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "ClusterRoleBinding",
+    metadata: { name: CLUSTERS_SERVICE_ACCOUNT, labels: PART_OF },
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: CLUSTERS_SERVICE_ACCOUNT },
+    subjects: [{ kind: "ServiceAccount", name: CLUSTERS_SERVICE_ACCOUNT, namespace: f.namespace }],
+  };
   const kustomizations = specs.map((s) => ({
     apiVersion: "kustomize.toolkit.fluxcd.io/v1",
     kind: "Kustomization",
@@ -120,6 +166,7 @@ export function fluxObjects(config: RepoConfig, specs: readonly ClusterSpec[]) {
       interval: f.interval,
       path: `./${clusterDir(s.name)}`,
       sourceRef: { kind: "GitRepository", name: f.gitRepository },
+      serviceAccountName: CLUSTERS_SERVICE_ACCOUNT,
       // prune removes objects dropped from Git, except the CAPI objects (annotated prune: disabled);
       // deleting this Kustomization (cluster directory removed) orphans everything instead of deleting it.
       prune: true,
@@ -145,7 +192,7 @@ export function fluxObjects(config: RepoConfig, specs: readonly ClusterSpec[]) {
       timeout: "5m",
     },
   };
-  return { source, kustomizations, bootstrap };
+  return { source, kustomizations, bootstrap, rbac: { serviceAccount, clusterRole, binding } };
 }
 
 export function planSync(config: RepoConfig, specs: readonly ClusterSpec[]): OutputFile[] {
@@ -160,11 +207,14 @@ export function planSync(config: RepoConfig, specs: readonly ClusterSpec[]): Out
       owned(`${SYNC_DIR}/kustomization.yaml`, toYaml({ ...KUSTOMIZATION, resources: ["appproject.yaml", "applicationset.yaml", "sync-appproject.yaml", "sync-application.yaml"] }, header)),
     ];
   }
-  const { source, kustomizations, bootstrap } = fluxObjects(config, specs);
+  const { source, kustomizations, bootstrap, rbac } = fluxObjects(config, specs);
   return [
     owned(`${SYNC_DIR}/gitrepository.yaml`, toYaml(source)),
+    owned(`${SYNC_DIR}/clusters-serviceaccount.yaml`, toYaml(rbac.serviceAccount)),
+    owned(`${SYNC_DIR}/clusters-clusterrole.yaml`, toYaml(rbac.clusterRole)),
+    owned(`${SYNC_DIR}/clusters-clusterrolebinding.yaml`, toYaml(rbac.binding)),
     owned(`${SYNC_DIR}/sync-kustomization.yaml`, toYaml(bootstrap)),
     ...kustomizations.map((k, i) => owned(`${SYNC_DIR}/clusters/${specs[i]!.name}.yaml`, toYaml(k))),
-    owned(`${SYNC_DIR}/kustomization.yaml`, toYaml({ ...KUSTOMIZATION, resources: ["gitrepository.yaml", "sync-kustomization.yaml", ...specs.map((s) => `clusters/${s.name}.yaml`)] }, header)),
+    owned(`${SYNC_DIR}/kustomization.yaml`, toYaml({ ...KUSTOMIZATION, resources: ["gitrepository.yaml", "clusters-serviceaccount.yaml", "clusters-clusterrole.yaml", "clusters-clusterrolebinding.yaml", "sync-kustomization.yaml", ...specs.map((s) => `clusters/${s.name}.yaml`)] }, header)),
   ];
 }

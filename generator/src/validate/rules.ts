@@ -12,8 +12,9 @@ import { knownRegions, zonesOf } from "../cluster-spec/regions.js";
 import { checkReferences, show } from "./references.js";
 import { findSecrets } from "./secrets.js";
 import type { RenderedCluster, RenderedObject } from "./render.js";
-import { AUTOSCALER, CAPI_GROUPS, GROUP } from "../k8s/capi.js";
+import { AUTOSCALER, CAPI_GROUPS, GROUP, kubeconfigSecret } from "../k8s/capi.js";
 import { get as getPath, groupOf, isRecord } from "../k8s/object.js";
+import { parseYamlStream } from "../yaml.js";
 import { clusterKustomizationPath, clusterSpecPath } from "../repo/paths.js";
 
 type Push = (o: RenderedObject | undefined, path: string, rule: string, message: string, severity?: Severity) => void;
@@ -117,6 +118,9 @@ export function clusterRules(rc: RenderedCluster, file: string): Finding[] {
     if (o.kind === "MachinePool" && get(o, "spec.template.spec.taints") !== undefined) push(o, "spec.template.spec.taints", "machinepool-no-taints", "MachinePools do not support taints (internal/webhooks/machinepool.go)");
   }
 
+  autoscalerRules(objs, objs.find((o) => is(o, CORE, "Cluster")), cpVersion, push);
+  addonRules(objs, objs.find((o) => is(o, CORE, "Cluster")), cpVersion, push);
+
   // Placement: zones in the AWSCluster's region (pkg/cloud/scope/shared.go picks subnets by zone).
   const cluster = objs.find((o) => is(o, CORE, "Cluster"));
   const infraName = get(cluster, "spec.infrastructureRef.name");
@@ -210,6 +214,117 @@ function checkLaunchSpec(o: RenderedObject, base: string, push: Push): void {
   });
 }
 
+/**
+ * The cluster-autoscaler (plan/autoscaler.ts): one exists iff a pool carries the autoscaler annotations, it reaches
+ * only this cluster (auto-discovery `clusterName=`, the cluster's own kubeconfig Secret) and runs at the control
+ * plane's minor (cluster-autoscaler is released per Kubernetes minor and supports that minor:
+ * kubernetes/autoscaler cluster-autoscaler/README.md "Releases"). Deployments are found by their
+ * `--cloud-provider=clusterapi` argument, whoever made them.
+ */
+function autoscalerRules(objs: RenderedObject[], cluster: RenderedObject | undefined, cpVersion: semver.SemVer | undefined, push: Push): void {
+  const name = cluster?.metadata?.name;
+  if (typeof name !== "string") return;
+  const autoscaled = objs.filter((o) => (is(o, CORE, "MachinePool") || is(o, CORE, "MachineDeployment")) && AUTOSCALER_MIN in record(o.metadata?.annotations) && AUTOSCALER_MAX in record(o.metadata?.annotations));
+  const containers = (o: RenderedObject): any[] => list(get(o, "spec.template.spec.containers")).filter((c) => list(c?.args).map(show).concat(list(c?.command).map(show)).includes("--cloud-provider=clusterapi"));
+  const scalers = objs.filter((o) => is(o, "apps", "Deployment") && containers(o).length > 0);
+  const discovery = (c: any): Record<string, string> | undefined => {
+    const arg = list(c?.args).map(show).find((a) => a.startsWith("--node-group-auto-discovery=clusterapi:"));
+    if (arg === undefined) return undefined;
+    return Object.fromEntries(arg.slice("--node-group-auto-discovery=clusterapi:".length).split(",").map((kv) => [kv.split("=")[0] ?? "", kv.split("=").slice(1).join("=")]));
+  };
+  const mine = scalers.filter((o) => containers(o).some((c) => discovery(c)?.clusterName === name));
+  for (const o of scalers.filter((x) => !mine.includes(x)))
+    push(o, "spec.template.spec.containers", "autoscaler-discovery", `a clusterapi cluster-autoscaler in cluster ${name}'s overlay must limit auto-discovery to it: --node-group-auto-discovery=clusterapi:namespace=<namespace>,clusterName=${name}`);
+  if (autoscaled.length > 0 && mine.length === 0)
+    push(autoscaled[0], "metadata.annotations", "autoscaler-present", `${autoscaled.length} pool(s) carry the autoscaler annotations but no cluster-autoscaler serves cluster ${name}; nothing would scale them (generate adds one; or set autoscaling: false)`);
+  if (autoscaled.length === 0 && mine.length > 0)
+    push(mine[0], "", "autoscaler-unused", `no pool of cluster ${name} is autoscaled; this cluster-autoscaler has nothing to scale`, "warning");
+  if (mine.length > 1) push(mine[1], "", "autoscaler-unique", `${mine.length} cluster-autoscalers serve cluster ${name}; they would fight over its pools`);
+  for (const o of mine) {
+    const secrets = list(get(o, "spec.template.spec.volumes")).map((v) => get(v, "secret.secretName")).filter((v) => v !== undefined).map(show);
+    if (!secrets.includes(kubeconfigSecret(name).name))
+      push(o, "spec.template.spec.volumes", "autoscaler-kubeconfig", `the autoscaler must reach cluster ${name} through its kubeconfig Secret ${kubeconfigSecret(name).name} (mounted, passed with --kubeconfig)`);
+    for (const c of containers(o)) {
+      const tag = /:v?(\d+)\.(\d+)\.\d+[^:/]*$/.exec(show(c?.image));
+      if (!tag) push(o, "spec.template.spec.containers", "autoscaler-minor", `image ${show(c?.image)} has no version tag; pin the cluster-autoscaler release of the cluster's minor`);
+      else if (cpVersion && (Number(tag[1]) !== cpVersion.major || Number(tag[2]) !== cpVersion.minor))
+        push(o, "spec.template.spec.containers", "autoscaler-minor", `image ${show(c?.image)} is cluster-autoscaler ${tag[1]}.${tag[2]}, but the control plane runs v${cpVersion.version}; run the autoscaler of the cluster's minor (versions.json clusterAutoscaler.byMinor)`);
+    }
+  }
+}
+
+/** Does a label selector (matchLabels, matchExpressions) select these labels? Empty selects nothing (CAPI's CRS rule). */
+function selects(selector: unknown, labels: Record<string, unknown>): boolean {
+  const ml = record(get(selector, "matchLabels"));
+  const me = list(get(selector, "matchExpressions"));
+  if (Object.keys(ml).length === 0 && me.length === 0) return false;
+  if (!Object.entries(ml).every(([k, v]) => labels[k] === v)) return false;
+  return me.every((e: any) => {
+    const has = Object.hasOwn(labels, show(e?.key));
+    const v = labels[show(e?.key)];
+    const values = list(e?.values);
+    switch (e?.operator) {
+      case "In": return has && values.includes(v);
+      case "NotIn": return !has || !values.includes(v);
+      case "Exists": return has;
+      case "DoesNotExist": return !has;
+      default: return false;
+    }
+  });
+}
+
+/**
+ * Add-ons (item 2 of issue 11: ClusterResourceSets with ConfigMaps holding the manifests). What reaches the cluster
+ * is what the ClusterResourceSets in its namespace whose clusterSelector matches its labels apply
+ * (CAPI internal/controllers/clusterresourceset/clusterresourceset_controller.go getClustersByClusterResourceSetSelector:
+ * same namespace, an empty selector selects nothing). The payloads are classified by what they hold: a CNI (the
+ * cilium or calico-node DaemonSet), the AWS cloud-controller-manager (its DaemonSet; its image's minor must be the
+ * control plane's: the CCM is released per Kubernetes minor), the EBS CSI driver (CSIDriver ebs.csi.aws.com).
+ * Exactly one of each; none is a warning (bring your own, or opted out); a cluster no ClusterResourceSet selects is
+ * not judged (its add-ons are not delivered from Git).
+ */
+function addonRules(objs: RenderedObject[], cluster: RenderedObject | undefined, cpVersion: semver.SemVer | undefined, push: Push): void {
+  if (!cluster) return;
+  const labels = record(cluster.metadata?.labels);
+  const ns = cluster.metadata?.namespace;
+  const sets = objs.filter((o) => is(o, GROUP.addons, "ClusterResourceSet") && o.metadata?.namespace === ns && selects(get(o, "spec.clusterSelector"), labels));
+  // No ClusterResourceSet at all: add-ons are not delivered from Git for this cluster (a repository generated before
+  // they were); nothing to judge. Once one selects it, all three are expected.
+  if (sets.length === 0) return;
+  type Found = { set: RenderedObject; doc: any };
+  const found: Record<"cni" | "ccm" | "csi", Found[]> = { cni: [], ccm: [], csi: [] };
+  for (const set of sets)
+    for (const r of list(get(set, "spec.resources")).filter((x: any) => (x?.kind ?? "Secret") === "ConfigMap")) {
+      const cm = objs.find((o) => o.kind === "ConfigMap" && groupOf(o.apiVersion) === "" && o.metadata?.name === r?.name && o.metadata?.namespace === ns);
+      if (!cm) continue; // checkReferences / the admission layer report a missing ConfigMap
+      for (const text of Object.values(record(cm.data))) {
+        let docs: unknown[] = [];
+        try {
+          docs = parseYamlStream(show(text));
+        } catch {
+          continue;
+        }
+        for (const doc of docs.filter(isRecord) as any[]) {
+          const name = show(doc?.metadata?.name);
+          if (doc.kind === "DaemonSet" && (name === "cilium" || name === "calico-node")) found.cni.push({ set, doc });
+          if (doc.kind === "DaemonSet" && name === "aws-cloud-controller-manager") found.ccm.push({ set, doc });
+          if (doc.kind === "CSIDriver" && name === "ebs.csi.aws.com") found.csi.push({ set, doc });
+        }
+      }
+    }
+  const what = { cni: "CNI", ccm: "AWS cloud-controller-manager", csi: "EBS CSI driver" } as const;
+  for (const k of ["cni", "ccm", "csi"] as const) {
+    if (found[k].length === 0) push(cluster, "metadata.labels", `addons-${k}`, `no ${what[k]} reaches cluster ${show(cluster.metadata?.name)} through its ClusterResourceSets (opted out: install your own)`, "warning");
+    if (found[k].length > 1) push(found[k][1]!.set, "spec.resources", `addons-${k}`, `${found[k].length} ${what[k]}s reach cluster ${show(cluster.metadata?.name)} (${found[k].map((f) => show(f.set.metadata?.name)).join(", ")}); exactly one may`);
+  }
+  for (const { set, doc } of found.ccm)
+    for (const c of list(get(doc, "spec.template.spec.containers"))) {
+      const tag = /:v?(\d+)\.(\d+)\.\d+[^:/]*$/.exec(show(c?.image));
+      if (tag && cpVersion && (Number(tag[1]) !== cpVersion.major || Number(tag[2]) !== cpVersion.minor))
+        push(set, "spec.resources", "addons-ccm-minor", `the cloud-controller-manager it applies is ${show(c?.image)}, but the control plane runs v${cpVersion.version}; the CCM must be the cluster's minor`);
+    }
+}
+
 /** Fleet rules: unique Cluster names and namespaces, VPC CIDRs unique (warning: peering or transit would clash). */
 export function fleetRules(rendered: readonly RenderedCluster[]): Finding[] {
   const findings: Finding[] = [];
@@ -295,4 +410,6 @@ export function managementRules(objects: readonly RenderedObject[], file: string
 export const RULE_INPUTS: Readonly<Record<string, readonly { kind: string; field: string }[]>> = {
   "az-in-region": [{ kind: "AWSCluster", field: "spec.region" }],
   "kubelet-skew": [{ kind: "KubeadmControlPlane", field: "spec.version" }],
+  "autoscaler-minor": [{ kind: "KubeadmControlPlane", field: "spec.version" }],
+  "addons-ccm-minor": [{ kind: "KubeadmControlPlane", field: "spec.version" }],
 };

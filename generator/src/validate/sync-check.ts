@@ -154,3 +154,50 @@ export function applicationFindings(app: ComputedApplication, projects: readonly
   }
   return out;
 }
+
+/** The lower-case plural resource of a kind, as RBAC rules name it (Deployment → deployments, NetworkPolicy → networkpolicies). */
+const resourceOf = (kind: string): string => {
+  const k = kind.toLowerCase();
+  return /[^aeiou]y$/.test(k) ? `${k.slice(0, -1)}ies` : /(s|x|ch|sh)$/.test(k) ? `${k}es` : `${k}s`;
+};
+
+/**
+ * Flux: a Kustomization with `spec.serviceAccountName` applies as that ServiceAccount (kustomize-controller
+ * impersonation, in the Kustomization's namespace). Every rendered object must be allowed by a ClusterRole bound to
+ * it in the sync manifests (ClusterRoleBinding; the generated one is plan/sync.ts CLUSTERS_SERVICE_ACCOUNT), or Flux
+ * would fail to apply the cluster. A Kustomization without one applies with the controller's own permissions.
+ */
+export function fluxPermissionFindings(kustomization: RenderedObject, syncObjects: readonly RenderedObject[], objects: readonly RenderedObject[], where: { cluster: string; file: string }): Finding[] {
+  const sa = get(kustomization, "spec.serviceAccountName");
+  if (typeof sa !== "string") return [];
+  const ns = kustomization.metadata?.namespace;
+  const roles = new Set(
+    syncObjects
+      .filter((o) => o.kind === "ClusterRoleBinding" && groupOf(o.apiVersion) === "rbac.authorization.k8s.io")
+      .filter((b) => (Array.isArray(b.subjects) ? b.subjects : []).some((s: any) => s?.kind === "ServiceAccount" && s?.name === sa && (s?.namespace ?? ns) === ns))
+      .filter((b) => get(b, "roleRef.kind") === "ClusterRole")
+      .map((b) => String(get(b, "roleRef.name"))),
+  );
+  const rules: any[] = syncObjects
+    .filter((o) => o.kind === "ClusterRole" && groupOf(o.apiVersion) === "rbac.authorization.k8s.io" && roles.has(o.metadata?.name))
+    .flatMap((r) => (Array.isArray(r.rules) ? r.rules : []));
+  const has = (list: unknown, v: string) => Array.isArray(list) && (list.includes("*") || list.includes(v));
+  const findings: Finding[] = [];
+  const seen = new Set<string>();
+  for (const o of objects) {
+    const group = groupOf(o.apiVersion);
+    const key = `${group}/${o.kind}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const resource = resourceOf(o.kind);
+    if (!rules.some((r) => has(r?.apiGroups, group) && has(r?.resources, resource) && (has(r?.verbs, "patch") || has(r?.verbs, "*"))))
+      findings.push({
+        ...where,
+        path: `${o.kind}/${o.metadata?.name ?? ""}`,
+        rule: "flux-permissions",
+        severity: "error",
+        message: `Flux applies clusters/${where.cluster} as ServiceAccount ${ns}/${sa}, whose ClusterRoles do not allow ${resource} (group "${group}"); Flux would fail to sync it — keep to the kinds the sync layer permits (README, GitOps sync)`,
+      });
+  }
+  return findings;
+}

@@ -24,6 +24,20 @@ export interface OpenApiSource {
   /** The kinds to make schemas for, as apiVersion/Kind: "v1/Namespace", "apps/v1/Deployment". */
   kinds: string[];
 }
+/** A Helm chart inside a pinned Go module (`go mod download` → Dir/chart). */
+export interface ChartSource {
+  module: string;
+  version: string;
+  chart: string;
+}
+/** The add-ons `npm run addons` hydrates (versions.json "addons"). */
+export interface AddonPins {
+  cilium: ChartSource;
+  /** One k8s.io/cloud-provider-aws module version per Kubernetes minor ("1.34" → "v1.34.3"). */
+  cloudControllerManager: { module: string; chart: string; byMinor: Record<string, string> };
+  /** The EBS CSI driver manifests: a ConfigMap inside a file of a pinned module. */
+  ebsCsi: { module: string; version: string; file: string; configMap: string };
+}
 export interface Versions {
   tools: Record<string, GoTool>;
   crds: Record<string, CrdSource>;
@@ -31,13 +45,14 @@ export interface Versions {
   openapi?: Record<string, OpenApiSource>;
   /** The admission program's go.mod and the crds entries whose modules it requires at the same versions. */
   admission?: { goMod: string; pins: string[] };
+  addons: AddonPins;
 }
 
 /** Root of this tool's own checkout (where versions.json and .tools/ live). */
 export const TOOL_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 /** What the plan needs of the pins: the CRD modules' versions (the providers run those releases). */
-export type Pins = Pick<Versions, "crds">;
+export type Pins = Pick<Versions, "crds" | "addons">;
 
 let cached: Versions | undefined;
 export function versions(): Versions {

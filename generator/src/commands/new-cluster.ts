@@ -120,7 +120,7 @@ export async function newClusterCommand(opts: NewClusterOptions): Promise<NewClu
   else clash.push(...fleetFindings([...repo.specs, spec], repo.config).filter((f) => f.cluster === spec.name).map((f) => ({ ...f, path: f.path === "namespace" ? "--namespace" : "--name" })));
   if (hasErrors(clash)) throw new InvalidInputError(clash, "the new cluster clashes with the repository; nothing was written");
 
-  let clusterFiles = newClusterFiles(spec);
+  let clusterFiles = newClusterFiles(spec, versions());
   if (opts.dryRun) {
     for (const f of clusterFiles) opts.log(`# --- ${f.path}\n${f.content}`);
     opts.log(`# dry run: nothing was written (${clusterFiles.length} files would be created under ${dir}/)`);
@@ -144,7 +144,7 @@ export async function newClusterCommand(opts: NewClusterOptions): Promise<NewClu
             const again = resolveNewSpec({ ...flags, vpcCidr });
             if (!again.spec) throw new InvalidInputError(again.findings, "the new cluster is invalid; nothing was written");
             spec = again.spec;
-            clusterFiles = newClusterFiles(spec);
+            clusterFiles = newClusterFiles(spec, versions());
             opts.log(`note: VPC CIDR ${vpcCidr} (the one seen before was taken meanwhile)`);
           }
         }

@@ -544,7 +544,7 @@ async function validateSelected(opts: ValidateOptions, root: string, withManagem
   // Fleet rules over the whole selection; another shard's clusters as their specs declare them (see the header).
   let fleet = rendered;
   if (shard) {
-    const scaffoldOf = (spec: ClusterSpec) => planCluster(spec).find((f) => f.path === `clusters/${spec.name}/kustomization.yaml`)?.content;
+    const scaffoldOf = (spec: ClusterSpec) => planCluster(spec, versions().addons).find((f) => f.path === `clusters/${spec.name}/kustomization.yaml`)?.content;
     const sample = repo.specs[0];
     const scaffold = sample ? scaffoldOf(sample) : undefined;
     const facts = new Map<string, RenderedCluster>();

@@ -36,15 +36,15 @@ function planShared(pins: Pins): TreePlan {
 const planSyncTree = (config: RepoConfig | undefined, specs: ClusterSpec[]): TreePlan => ({ files: config ? planSync(config, specs) : [], roots: [SYNC_DIR] });
 
 /** One cluster: its generated/ folder is owned whole; cluster.yaml's siblings outside it belong to the user. */
-const planClusterTree = (spec: ClusterSpec): TreePlan => ({ files: planCluster(spec), roots: [`${clusterDir(spec.name)}/generated`] });
+const planClusterTree = (spec: ClusterSpec, pins: Pins): TreePlan => ({ files: planCluster(spec, pins.addons), roots: [`${clusterDir(spec.name)}/generated`] });
 
 /** The whole repository (`generate`): everything shared, the sync manifests (removed without a config), every cluster. */
 export function planRepo(model: RepoModel, pins: Pins): TreePlan {
-  return mergePlans([planShared(pins), planSyncTree(model.config, model.specs), ...model.specs.map(planClusterTree)]);
+  return mergePlans([planShared(pins), planSyncTree(model.config, model.specs), ...model.specs.map((s) => planClusterTree(s, pins))]);
 }
 
 /** Every file of a new cluster's folder: cluster.yaml with every default spelled out, and what planCluster makes. */
-export const newClusterFiles = (spec: ClusterSpec): OutputFile[] => [specFile(spec), ...planCluster(spec)];
+export const newClusterFiles = (spec: ClusterSpec, pins: Pins): OutputFile[] => [specFile(spec), ...planCluster(spec, pins.addons)];
 
 /**
  * `new-cluster`: clusters/<name>/ created complete (its spec file, its own kustomization and generated/), the shared
@@ -54,7 +54,7 @@ export const newClusterFiles = (spec: ClusterSpec): OutputFile[] => [specFile(sp
 export function planNewCluster(spec: ClusterSpec, model: RepoModel, pins: Pins): TreePlan {
   const shared = planShared(pins).files.map((f): OutputFile => scaffold(f.path, f.content));
   return mergePlans([
-    { files: newClusterFiles(spec), roots: [clusterDir(spec.name)] },
+    { files: newClusterFiles(spec, pins), roots: [clusterDir(spec.name)] },
     { files: shared, roots: [] },
     model.config ? planSyncTree(model.config, [...model.specs, spec]) : { files: [], roots: [] },
   ]);

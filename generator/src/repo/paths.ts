@@ -31,3 +31,8 @@ export function clusterOfSpecPath(p: string): string | undefined {
 /** The management cluster's folders: the sync engine's manifests and the operator providers. */
 export const SYNC_DIR = "management/sync";
 export const PROVIDERS_DIR = "management/providers";
+
+/** Hydrated add-on payloads (written by `npm run addons`): addons/<addon>/<version>/, each included by the clusters using it. */
+export const ADDONS_DIR = "addons";
+/** addons/<addon>/<version> */
+export const addonDir = (addon: string, version: string): string => `${ADDONS_DIR}/${addon}/${version}`;

@@ -1,0 +1,67 @@
+/**
+ * `npm run addons`: hydrates every pinned add-on version into addons/<addon>/<version>/ (owned whole): the charts
+ * come from pinned Go modules (`go mod download`) and are rendered offline by the pinned helm; the EBS CSI driver's
+ * manifests come from the pinned CAPA module (see versions.json "addons"). Deterministic: a second run changes nothing.
+ */
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { versions } from "../versions.js";
+import { goModDownload } from "../tools/go.js";
+import { helmTemplate } from "../tools/helm.js";
+import { withRepoLock } from "../repo/lock.js";
+import { writeTree, type WriteResult } from "../repo/write.js";
+import { mergePlans } from "../plan/files.js";
+import { hydrate, type RawSources } from "../plan/addons-payload.js";
+import { ADDONS_ROOT, allAddons } from "../plan/addons.js";
+
+export async function addonsCommand(opts: { cwd: string; log: (line: string) => void }): Promise<WriteResult> {
+  const pins = versions().addons;
+  const raw: RawSources = { rendered: {}, ebsCsiTemplate: "" };
+  for (const a of allAddons(pins)) {
+    if (a.name === "cilium") {
+      const dir = await goModDownload(pins.cilium.module, pins.cilium.version);
+      opts.log(`cilium ${a.version}: helm template ${pins.cilium.chart}`);
+      raw.rendered[`${a.name}/${a.version}`] = await helmTemplate({ release: "cilium", chartDir: path.join(dir, pins.cilium.chart), namespace: "kube-system", kubeVersion: KUBE_VERSION_FOR_CHARTS, values: CILIUM_VALUES });
+    } else if (a.name === "aws-ccm") {
+      const dir = await goModDownload(pins.cloudControllerManager.module, a.version);
+      opts.log(`aws-ccm ${a.version}: helm template ${pins.cloudControllerManager.chart}`);
+      raw.rendered[`${a.name}/${a.version}`] = await helmTemplate({
+        release: "aws-cloud-controller-manager",
+        chartDir: path.join(dir, pins.cloudControllerManager.chart),
+        namespace: "kube-system",
+        kubeVersion: `${a.version}`,
+        values: ccmValues(a.version),
+      });
+    } else {
+      const dir = await goModDownload(pins.ebsCsi.module, pins.ebsCsi.version);
+      raw.ebsCsiTemplate = await readFile(path.join(dir, pins.ebsCsi.file), "utf8");
+    }
+  }
+  const plan = mergePlans([{ files: hydrate(pins, raw), roots: [ADDONS_ROOT] }]);
+  return withRepoLock(opts.cwd, async () => {
+    const result = await writeTree(opts.cwd, plan);
+    for (const f of result.written) opts.log(`wrote   ${f}`);
+    for (const f of result.deleted) opts.log(`deleted ${f}`);
+    return result;
+  }, { log: opts.log });
+}
+
+/** The Kubernetes version the CNI chart is rendered for (its templates gate on .Capabilities). */
+const KUBE_VERSION_FOR_CHARTS = "v1.34.0";
+
+/**
+ * Cilium values: no certificate or Secret generated at render time (Hubble TLS off, relay/UI off: the chart's
+ * helm-method certificates are random and would put keys in Git, install/kubernetes/cilium/templates/hubble/tls-helm);
+ * IPAM from the node's podCIDR (kubeadm allocates it from the Cluster's pod CIDR), so one payload fits every cluster.
+ */
+const CILIUM_VALUES = {
+  ipam: { mode: "kubernetes" },
+  hubble: { enabled: true, tls: { enabled: false }, relay: { enabled: false }, ui: { enabled: false } },
+  operator: { replicas: 1 },
+};
+
+/** CCM values: the image at the module's own release (the chart's default tag lags), CAPA's flags (templates/cluster-template.yaml). */
+const ccmValues = (version: string) => ({
+  image: { tag: version },
+  args: ["--v=2", "--cloud-provider=aws", "--use-service-account-credentials=true", "--configure-cloud-routes=false"],
+});

@@ -1,5 +1,5 @@
 /** The pinned upstream versions, read from the one file that holds them: versions.json at the repository root. */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 
@@ -46,16 +46,44 @@ export interface Versions {
   /** The admission program's go.mod and the crds entries whose modules it requires at the same versions. */
   admission?: { goMod: string; pins: string[] };
   addons: AddonPins;
+  /**
+   * The hydrated add-ons (`npm run addons` writes them into this checkout's addons/): repository path → content.
+   * Not in versions.json: read from ADDONS_STORE with it, so the plan gets them as an input like the pins.
+   */
+  addonPayloads?: Record<string, string>;
 }
 
 /** Root of this tool's own checkout (where versions.json and .tools/ live). */
 export const TOOL_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 /** What the plan needs of the pins: the CRD modules' versions (the providers run those releases). */
-export type Pins = Pick<Versions, "crds" | "addons">;
+export type Pins = Pick<Versions, "crds" | "addons" | "addonPayloads">;
+
+/** Where `npm run addons` stores the hydrated add-ons: this checkout's addons/ (generate copies them into a repository). */
+export const ADDONS_STORE = path.join(TOOL_ROOT, "addons");
+
+/** Every file under ADDONS_STORE as `addons/<relative path>` → content (none when it does not exist). */
+function readAddonPayloads(): Record<string, string> {
+  let names: string[];
+  try {
+    names = readdirSync(ADDONS_STORE, { recursive: true, encoding: "utf8" });
+  } catch {
+    return {};
+  }
+  const out: Record<string, string> = {};
+  for (const n of names.sort()) {
+    const full = path.join(ADDONS_STORE, n);
+    try {
+      out[`addons/${n.split(path.sep).join("/")}`] = readFileSync(full, "utf8");
+    } catch {
+      // a folder
+    }
+  }
+  return out;
+}
 
 let cached: Versions | undefined;
 export function versions(): Versions {
-  cached ??= JSON.parse(readFileSync(path.join(TOOL_ROOT, "versions.json"), "utf8")) as Versions;
+  cached ??= { ...(JSON.parse(readFileSync(path.join(TOOL_ROOT, "versions.json"), "utf8")) as Versions), addonPayloads: readAddonPayloads() };
   return cached;
 }

@@ -1,11 +1,12 @@
 /**
  * `npm run addons`: hydrates every pinned add-on version into addons/<addon>/<version>/ (owned whole): the charts
  * come from pinned Go modules (`go mod download`) and are rendered offline by the pinned helm; the EBS CSI driver's
- * manifests come from the pinned CAPA module (see versions.json "addons"). Deterministic: a second run changes nothing.
+ * manifests come from the pinned CAPA module (see versions.json "addons"). It writes this checkout's addons/ (ADDONS_STORE);
+ * `npm run generate` copies them into the repository it generates. Deterministic: a second run changes nothing.
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { versions } from "../versions.js";
+import { ADDONS_STORE, versions } from "../versions.js";
 import { goModDownload } from "../tools/go.js";
 import { helmTemplate } from "../tools/helm.js";
 import { withRepoLock } from "../repo/lock.js";
@@ -38,8 +39,8 @@ export async function addonsCommand(opts: { cwd: string; log: (line: string) => 
     }
   }
   const plan = mergePlans([{ files: hydrate(pins, raw), roots: [ADDONS_ROOT] }]);
-  return withRepoLock(opts.cwd, async () => {
-    const result = await writeTree(opts.cwd, plan);
+  return withRepoLock(path.dirname(ADDONS_STORE), async () => {
+    const result = await writeTree(path.dirname(ADDONS_STORE), plan);
     for (const f of result.written) opts.log(`wrote   ${f}`);
     for (const f of result.deleted) opts.log(`deleted ${f}`);
     return result;

@@ -12,7 +12,7 @@ import { planCluster, SPEC_SCHEMA_PATH, specFile } from "./cluster.js";
 import { planSync } from "./sync.js";
 import { planProviders } from "./providers.js";
 import { mergePlans, type OutputFile, owned, scaffold, type TreePlan } from "./files.js";
-import { clusterDir, PROVIDERS_DIR, SYNC_DIR } from "../repo/paths.js";
+import { ADDONS_DIR, clusterDir, PROVIDERS_DIR, SYNC_DIR } from "../repo/paths.js";
 import type { Pins } from "../versions.js";
 
 export interface RepoModel {
@@ -27,6 +27,8 @@ function planShared(pins: Pins): TreePlan {
     { files: planBase(), roots: ["base"] },
     { files: planOverlays(), roots: [OVERLAY_DIRS.clusterReferences, OVERLAY_DIRS.machineDeployment, ...PROFILES.map(OVERLAY_DIRS.profile)] },
     { files: planProviders(pins), roots: [PROVIDERS_DIR] },
+    // The hydrated add-ons (`npm run addons`), stored once and included by every cluster that uses them.
+    { files: Object.entries(pins.addonPayloads ?? {}).map(([p, c]) => owned(p, c)), roots: [ADDONS_DIR] },
     { files: [owned(SPEC_SCHEMA_PATH, `${JSON.stringify(clusterSpecSchema, null, 2)}\n`)], roots: [SPEC_SCHEMA_PATH] },
     { files: [owned(CONFIG_SCHEMA_PATH, `${JSON.stringify(repoConfigSchema, null, 2)}\n`)], roots: [CONFIG_SCHEMA_PATH] },
   ]);

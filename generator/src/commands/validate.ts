@@ -22,13 +22,13 @@
  */
 import { createHash } from "node:crypto";
 import { type Dirent, readdirSync, readFileSync } from "node:fs";
-import { access, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { access, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { Finding } from "../findings.js";
 import { API } from "../k8s/capi.js";
 import { objectNames, planCluster } from "../plan/cluster.js";
-import { PROVIDERS_DIR, SPEC_FILE, SYNC_DIR } from "../repo/paths.js";
+import { ADDONS_DIR, PROVIDERS_DIR, SPEC_FILE, SYNC_DIR } from "../repo/paths.js";
 import { dependencies } from "../kustomize/walk.js";
 import type { OutputFile } from "../plan/files.js";
 import { planRepo } from "../plan/repo.js";
@@ -196,6 +196,28 @@ async function renderManagement(root: string, cache: ValidateCache | undefined, 
     } catch (e) {
       if (!(e instanceof ToolError) || e instanceof ToolUnavailableError) throw e;
       findings.push({ file: kfile, rule: "kustomize-build", severity: "error", message: `kustomize build failed: ${(e.stderr || e.message).split("\n")[0]}` });
+    }
+  }
+  return { units, findings };
+}
+
+/**
+ * The hydrated add-on manifests (addons/<addon>/<version>/*.yaml, `npm run addons`), one unit per version: what the
+ * ClusterResourceSets apply to the workload clusters goes through the same kubeconform (Kubernetes OpenAPI) and CEL
+ * layers as everything else; inside a ConfigMap kubeconform would see only a string.
+ */
+async function addonUnits(root: string): Promise<{ units: Unit[]; findings: Finding[] }> {
+  const units: Unit[] = [];
+  const findings: Finding[] = [];
+  const files = await readdir(path.join(root, ADDONS_DIR), { recursive: true }).catch(() => [] as string[]);
+  for (const rel of files.map((f) => f.split(path.sep).join("/")).filter((f) => f.endsWith(".yaml") && !f.endsWith("/kustomization.yaml")).sort()) {
+    const file = `${ADDONS_DIR}/${rel}`;
+    try {
+      const objects = parseYamlStream(await readFile(path.join(root, file), "utf8")) as RenderedObject[];
+      const label = file.replace(/[/.]/g, "-");
+      units.push({ label, cacheId: `@${label}`, objects, origins: objects.map(() => file), fallbackFile: file });
+    } catch (e) {
+      findings.push({ file, rule: "addon-payload", severity: "error", message: `not a YAML stream: ${(e as Error).message}` });
     }
   }
   return { units, findings };
@@ -482,6 +504,8 @@ async function validateSelected(opts: ValidateOptions, root: string, withManagem
   findings.push(...renderFindings);
   const management = withManagement && shared ? await renderManagement(root, cache) : { units: [], findings: [] };
   findings.push(...management.findings);
+  const addons = shared ? await addonUnits(root) : { units: [], findings: [] };
+  findings.push(...addons.findings);
   lap("render");
 
   const unitOf = new Map<string, Unit>();
@@ -492,6 +516,7 @@ async function validateSelected(opts: ValidateOptions, root: string, withManagem
       return u;
     }),
     ...management.units,
+    ...addons.units,
   ];
   const raw = await schemaResults(root, units, { workers, skipCel: opts.skipCel, cache, onProgress: opts.onProgress });
   lap("schemas");

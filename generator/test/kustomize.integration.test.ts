@@ -40,6 +40,8 @@ describe.each(specs.map((s) => [s.name, s] as [string, ClusterSpec]))("kustomize
       ...(spec.workers === "MachinePool"
         ? ["cluster.x-k8s.io/v1beta2 MachinePool", "infrastructure.cluster.x-k8s.io/v1beta2 AWSMachinePool", "bootstrap.cluster.x-k8s.io/v1beta2 KubeadmConfig"]
         : ["cluster.x-k8s.io/v1beta2 MachineDeployment", "bootstrap.cluster.x-k8s.io/v1beta2 KubeadmConfigTemplate"]),
+      "addons.cluster.x-k8s.io/v1beta2 ClusterResourceSet",
+      "v1 ConfigMap",
     ];
     expect([...kinds].sort()).toEqual(expected.sort());
     expect(of(objs, "MachineHealthCheck")).toHaveLength(1 + spec.nodePools.length);
@@ -91,6 +93,45 @@ describe.each(specs.map((s) => [s.name, s] as [string, ClusterSpec]))("kustomize
       expect(o.metadata.annotations?.["argocd.argoproj.io/sync-options"], `${o.kind}/${o.metadata.name}`).toBe("Prune=false,Delete=false");
       expect(o.metadata.annotations?.["kustomize.toolkit.fluxcd.io/prune"], `${o.kind}/${o.metadata.name}`).toBe("disabled");
     }
+  });
+});
+
+describe.each(specs.map((s) => [s.name, s] as [string, ClusterSpec]))("add-ons of clusters/%s (issue 11, item 2)", (name, spec) => {
+  const matches = (labels: Record<string, string>, sel: Record<string, string>) => Object.entries(sel).every(([k, v]) => labels[k] === v);
+  /** The manifests the cluster's ClusterResourceSets apply, by CRS role (cni/ccm/csi). */
+  const applied = () => {
+    const objs = rendered.get(name)!;
+    const cluster = of(objs, "Cluster")[0]!;
+    const byRole: Record<string, any[]> = {};
+    for (const crs of of(objs, "ClusterResourceSet")) {
+      expect(crs.metadata.namespace).toBe(spec.namespace);
+      expect(crs.spec.strategy).toBe("Reconcile");
+      expect(matches(cluster.metadata.labels ?? {}, crs.spec.clusterSelector.matchLabels)).toBe(true);
+      const docs = (crs.spec.resources as { kind: string; name: string }[]).flatMap((r) => {
+        const cm = objs.find((o) => o.kind === r.kind && o.metadata.name === r.name) as any;
+        expect(cm, `${r.kind} ${r.name}`).toBeDefined();
+        expect(cm.metadata.namespace).toBe(spec.namespace);
+        return Object.values(cm.data as Record<string, string>).flatMap((t) => parseYamlStream(t) as any[]);
+      });
+      byRole[crs.metadata.name.slice(name.length + 1)] = docs;
+    }
+    return byRole;
+  };
+  it("Cluster labels → ClusterResourceSets in its namespace → ConfigMaps with the CNI, the CCM at the cluster's minor, the EBS CSI driver and a StorageClass", () => {
+    const byRole = applied();
+    expect(Object.keys(byRole).sort()).toEqual(["ccm", "cni", "csi"]);
+    expect(byRole.cni!.some((o) => o.kind === "DaemonSet" && o.metadata.name === "cilium")).toBe(true);
+    expect(byRole.cni!.some((o) => o.kind === "Secret")).toBe(false);
+    const minor = spec.kubernetesVersion.split(".").slice(0, 2).join(".");
+    const ccm = byRole.ccm!.find((o) => o.kind === "DaemonSet");
+    expect(ccm.spec.template.spec.containers[0].image).toMatch(new RegExp(`cloud-controller-manager:${minor.replace(".", "\\.")}\\.\\d+$`));
+    expect(byRole.csi!.some((o) => o.kind === "CSIDriver" && o.metadata.name === "ebs.csi.aws.com")).toBe(true);
+    expect(byRole.csi!.find((o) => o.kind === "StorageClass")?.metadata.annotations["storageclass.kubernetes.io/is-default-class"]).toBe("true");
+    for (const cm of of(rendered.get(name)!, "ConfigMap")) expect(JSON.stringify((cm as any).data).length).toBeLessThan(1024 * 1024);
+  });
+  it("AWSCluster opens Cilium's ports instead of CAPA's Calico defaults", () => {
+    const aws = of(rendered.get(name)!, "AWSCluster")[0]!;
+    expect(aws.spec.network.cni.cniIngressRules.map((r: any) => `${r.protocol}/${r.fromPort}`)).toEqual(["udp/8472", "tcp/4240", "icmp/-1"]);
   });
 });
 

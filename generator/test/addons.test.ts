@@ -39,3 +39,21 @@ describe("hydration", () => {
     expect(() => hydrate(pins, { rendered: { ...rendered, [`cilium/${pins.cilium.version}`]: "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\n" }, ebsCsiTemplate: template })).toThrow(/Secret/);
   });
 });
+
+import { addonRules } from "../src/validate/addon-rules.js";
+describe("addon rules", () => {
+  const cluster = (labels: Record<string, string>) => ({ apiVersion: "cluster.x-k8s.io/v1beta2", kind: "Cluster", metadata: { name: "c", namespace: "n", labels } });
+  const crs = (name: string, sel: Record<string, string>, cm = `${name}-cm`) => ({ apiVersion: "addons.cluster.x-k8s.io/v1beta2", kind: "ClusterResourceSet", metadata: { name, namespace: "n" }, spec: { clusterSelector: { matchLabels: sel }, resources: [{ kind: "ConfigMap", name: cm }] } });
+  const cm = (name: string, namespace = "n") => ({ apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace } });
+  const rules = (objs: unknown[]) => addonRules(objs as never, "c", "f").map((f) => `${f.severity} ${f.rule}`);
+  it("no CCM is an error, no CNI/CSI a warning, two CNIs an error, a missing ConfigMap an error", () => {
+    expect(rules([cluster({})])).toEqual(["warning addon-cni", "error addon-ccm", "warning addon-csi"]);
+    const l = { "addons.capi-gitops.io/cni": "x", "addons.capi-gitops.io/ccm": "y", "addons.capi-gitops.io/csi": "z" };
+    const full = [cluster(l), crs("a", { "addons.capi-gitops.io/cni": "x" }), crs("b", { "addons.capi-gitops.io/ccm": "y" }), crs("d", { "addons.capi-gitops.io/csi": "z" }), cm("a-cm"), cm("b-cm"), cm("d-cm")];
+    expect(rules(full)).toEqual([]);
+    expect(rules([...full, crs("e", { "addons.capi-gitops.io/cni": "x" }, "a-cm")])).toEqual(["error addon-cni"]);
+    expect(rules(full.filter((o) => o.metadata.name !== "b-cm"))).toEqual(["error addon-ccm"]);
+    // a CRS in another namespace does not reach the Cluster
+    expect(rules([cluster(l), { ...crs("b", { "addons.capi-gitops.io/ccm": "y" }), metadata: { name: "b", namespace: "other" } }, cm("b-cm", "other")])).toContain("error addon-ccm");
+  });
+});

@@ -38,6 +38,7 @@ const isIpv6Cidr = (v: string): boolean => {
 const CAPI_V1BETA1 = new Set([GROUP.core, GROUP.bootstrap, GROUP.controlPlane, GROUP.addons].map((g) => `${g}/v1beta1`));
 
 export { findSecrets } from "./secrets.js";
+import { addonRules } from "./addon-rules.js";
 
 /**
  * Every string of an object as `key: value` lines, for findSecrets: a key stays next to its value, and line breaks
@@ -58,6 +59,7 @@ export function clusterRules(rc: RenderedCluster, file: string): Finding[] {
   };
 
   findings.push(...checkReferences(objs, { cluster: rc.cluster, file }));
+  findings.push(...addonRules(objs as never, rc.cluster, file));
 
   for (const o of objs) {
     // Deprecated CAPI API versions still served by v1.13 but planned to stop in v1.16.

@@ -1,0 +1,41 @@
+/**
+ * Issue 11 item 2: every Cluster is reached by exactly one ClusterResourceSet per add-on role (CNI, CCM, CSI) in its
+ * own namespace (a ClusterResourceSet selects Clusters in its own namespace only), and the ConfigMaps they name are
+ * in the render. No CCM is an error (nodes keep the uninitialized taint, CAPI never links Machines to Nodes); no CNI
+ * or no CSI is the spec's opt-out: a warning.
+ */
+import type { Finding } from "../findings.js";
+import type { K8sObject } from "../k8s/object.js";
+import { ADDON_LABEL, type AddonRole } from "../plan/addons.js";
+
+type Obj = K8sObject & { metadata: { name?: string; namespace?: string; labels?: Record<string, string> }; spec?: any };
+
+const selects = (crs: Obj, labels: Record<string, string>): boolean => {
+  const sel = (crs.spec?.clusterSelector?.matchLabels ?? {}) as Record<string, string>;
+  return Object.keys(sel).length > 0 && Object.entries(sel).every(([k, v]) => labels[k] === v);
+};
+
+const WHAT: Record<AddonRole, { missing: string; severity: "error" | "warning" }> = {
+  cni: { missing: "no CNI is installed from Git (network.cni: none): nodes stay NotReady until you install one", severity: "warning" },
+  ccm: { missing: "no cloud-controller-manager reaches this cluster: nodes keep the uninitialized taint and get no providerID", severity: "error" },
+  csi: { missing: "no EBS CSI driver is installed from Git (storage: none): PersistentVolumeClaims stay Pending", severity: "warning" },
+};
+
+export function addonRules(objs: readonly Obj[], cluster: string, file: string): Finding[] {
+  const findings: Finding[] = [];
+  const c = objs.find((o) => o.kind === "Cluster");
+  if (!c) return findings;
+  const labels = c.metadata.labels ?? {};
+  const crss = objs.filter((o) => o.kind === "ClusterResourceSet" && o.metadata.namespace === c.metadata.namespace && selects(o, labels));
+  for (const role of Object.keys(ADDON_LABEL) as AddonRole[]) {
+    const mine = crss.filter((o) => ADDON_LABEL[role] in (o.spec?.clusterSelector?.matchLabels ?? {}));
+    const path = `Cluster/${c.metadata.name}:metadata.labels`;
+    if (mine.length === 0) findings.push({ cluster, file, path, rule: `addon-${role}`, severity: WHAT[role].severity, message: WHAT[role].missing });
+    else if (mine.length > 1) findings.push({ cluster, file, path, rule: `addon-${role}`, severity: "error", message: `${mine.length} ClusterResourceSets install a ${role} on this cluster (${mine.map((o) => o.metadata.name).join(", ")}); keep one` });
+    for (const crs of mine)
+      for (const r of (crs.spec?.resources ?? []) as { kind: string; name: string }[])
+        if (!objs.some((o) => o.kind === r.kind && o.metadata.name === r.name && o.metadata.namespace === crs.metadata.namespace))
+          findings.push({ cluster, file, path: `ClusterResourceSet/${crs.metadata.name}:spec.resources`, rule: `addon-${role}`, severity: "error", message: `${r.kind} ${r.name} is not in the render (run \`npm run generate\`)` });
+  }
+  return findings;
+}

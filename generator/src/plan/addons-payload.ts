@@ -16,11 +16,15 @@ export interface RawSources {
   ebsCsiTemplate: string;
 }
 
-/** A ConfigMap holds at most 1 MiB (etcd's request limit, k8s.io/apimachinery validation MaxSecretSize/ConfigMap); keep a margin. */
-export const MAX_PAYLOAD_BYTES = 1_000_000;
+/**
+ * A ConfigMap holds at most 1 MiB (k8s.io/kubernetes pkg/apis/core/validation ValidateConfigMap, MaxSecretSize);
+ * client-side apply (Argo CD's default) also stores the object in an annotation, and annotations total at most
+ * 256 KiB (apimachinery TotalAnnotationSizeLimitB): stay below that.
+ */
+const MAX_PAYLOAD_BYTES = 250_000;
 
 /** The default StorageClass shipped with the EBS CSI driver. */
-export const GP3_STORAGE_CLASS: K8sObject = {
+const GP3_STORAGE_CLASS: K8sObject = {
   apiVersion: "storage.k8s.io/v1",
   kind: "StorageClass",
   metadata: { name: "gp3", annotations: { "storageclass.kubernetes.io/is-default-class": "true" } },
@@ -51,7 +55,7 @@ function ebsCsiObjects(template: string, configMap: string): K8sObject[] {
     .flatMap((k) => objectsOf(cm.data![k]!, `CAPA ConfigMap ${configMap}`, { dropSecrets: true }));
 }
 
-export function payloadOf(a: Addon, pins: AddonPins, raw: RawSources): string {
+function payloadOf(a: Addon, pins: AddonPins, raw: RawSources): string {
   const key = `${a.name}/${a.version}`;
   if (a.role === "csi") return stream([...ebsCsiObjects(raw.ebsCsiTemplate, pins.ebsCsi.configMap), GP3_STORAGE_CLASS]);
   const rendered = raw.rendered[key];

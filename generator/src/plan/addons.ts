@@ -16,6 +16,7 @@ import { addonDir, ADDONS_DIR } from "../repo/paths.js";
 import type { AddonPins } from "../versions.js";
 import { type OutputFile, owned } from "./files.js";
 import { KUSTOMIZATION } from "./kustomize-objects.js";
+import { SYNC_SAFE, syncSafe } from "./capi.js";
 import path from "node:path";
 
 /** Labels on the Cluster that the add-ons' ClusterResourceSets select (value: `<addon>-<version>`). */
@@ -91,16 +92,15 @@ export const CNI_INGRESS_RULES: Record<Cni, { description: string; protocol: str
   none: undefined,
 };
 
-const SSA = { "argocd.argoproj.io/sync-options": "ServerSideApply=true" };
-
 /**
- * addons/<name>/<version>/kustomization.yaml: the ConfigMap made from the hydrated manifests. Server-side apply for
- * Argo CD: a payload this large does not fit the client-side apply annotation (256 KiB); Flux always applies server-side.
+ * addons/<name>/<version>/kustomization.yaml: the ConfigMap made from the hydrated manifests, with the sync-safety
+ * annotations every generated object has. The payloads stay far below client-side apply's 256 KiB annotation limit
+ * (Cilium ≈ 48 KB), which `hydrate` checks.
  */
 export function addonKustomization(a: Addon, files: string[]): string {
   return toYaml({
     ...KUSTOMIZATION,
-    generatorOptions: { disableNameSuffixHash: true, annotations: SSA },
+    generatorOptions: { disableNameSuffixHash: true, annotations: { ...SYNC_SAFE } },
     configMapGenerator: [{ name: addonConfigMapName(a), files }],
   });
 }
@@ -122,7 +122,7 @@ export function planClusterAddons(spec: ClusterSpec, pins: AddonPins, gen: strin
   const addons = clusterAddons(spec, pins);
   const wrapper = `${gen}/addons`;
   const crs = addons.map(
-    (a): K8sObject => ({
+    (a): K8sObject => syncSafe({
       apiVersion: CRS_API,
       kind: "ClusterResourceSet",
       metadata: { name: `${spec.name}-${a.role}` },

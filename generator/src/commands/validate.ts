@@ -117,6 +117,12 @@ interface Unit {
   objects: RenderedObject[];
   origins: (string | undefined)[];
   fallbackFile: string;
+  /**
+   * Not for kubectl-validate: the add-on payloads (built-in kinds, no CRD CEL rules) — kubectl-validate v0.0.4 checks
+   * every name as a DNS subdomain, but the API server allows RBAC names such as `system:cloud-controller-manager`
+   * (k8s.io/kubernetes pkg/apis/rbac/validation: ValidateRBACName = path.IsValidPathSegmentName).
+   */
+  noCel?: boolean;
 }
 
 /** What kubeconform and kubectl-validate said about one unit (kubeconform lists only the objects that are not valid). */
@@ -215,7 +221,7 @@ async function addonUnits(root: string): Promise<{ units: Unit[]; findings: Find
     try {
       const objects = parseYamlStream(await readFile(path.join(root, file), "utf8")) as RenderedObject[];
       const label = file.replace(/[/.]/g, "-");
-      units.push({ label, cacheId: `@${label}`, objects, origins: objects.map(() => file), fallbackFile: file });
+      units.push({ label, cacheId: `@${label}`, objects, origins: objects.map(() => file), fallbackFile: file, noCel: true });
     } catch (e) {
       findings.push({ file, rule: "addon-payload", severity: "error", message: `not a YAML stream: ${(e as Error).message}` });
     }
@@ -249,11 +255,11 @@ async function schemaResults(
       const text = `${u.objects.map((o) => JSON.stringify(dropNulls(o))).join("\n---\n")}\n`;
       input.set(u, text);
       const kc = opts.cache?.result<Raw["kubeconform"][number]>("kubeconform", u.cacheId, text);
-      const cel = opts.skipCel ? undefined : opts.cache?.result<KubectlValidateStatus>("cel", u.cacheId, text);
+      const cel = opts.skipCel || u.noCel ? undefined : opts.cache?.result<KubectlValidateStatus>("cel", u.cacheId, text);
       raw.set(u, { kubeconform: kc ?? [], cel });
       if (!kc) needKc.push(u);
-      if (!opts.skipCel && !cel) needCel.push(u);
-      if (!kc || (!opts.skipCel && !cel)) {
+      if (!opts.skipCel && !u.noCel && !cel) needCel.push(u);
+      if (!kc || (!opts.skipCel && !u.noCel && !cel)) {
         const f = path.join(tmp, `${i}-${u.label.replace(/[^A-Za-z0-9._-]/g, "_")}.yaml`);
         await writeFile(f, text);
         fileOf.set(u, f);

@@ -67,6 +67,8 @@ const cases: Case[] = [
   ["a CEL rule (duplicate extraArgs names)", (r) => userLayer(r, "beta", [{ kind: "KubeadmControlPlane", ops: [{ op: "add", path: "/spec/kubeadmConfigSpec/clusterConfiguration/controllerManager/extraArgs/-", value: { name: "cloud-provider", value: "aws" } }] }]), { cluster: "beta", rule: "cel", pathIncludes: "controllerManager.extraArgs" }],
   ["a hand-edited generated file", (r) => edit(r, "clusters/beta/generated/namespace.yaml", (s) => `${s}# edited\n`), { cluster: "beta", rule: "generated-drift", file: "clusters/beta/generated/namespace.yaml" }],
   ["a Secret with data", (r) => userLayer(r, "alpha", [], "apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\ndata:\n  key: c2VjcmV0\n"), { cluster: "alpha", rule: "no-plaintext-secrets", pathIncludes: "Secret/creds:data" }],
+  ["a broken add-on payload (issue 11)", (r) => edit(r, "addons/cilium/v1.20.2/cilium.yaml", (s) => s.replace("kind: DaemonSet\n", "kind: DaemonSet\nbogusField: 1\n")), { rule: "kubeconform", file: "addons/cilium/v1.20.2/cilium.yaml", pathIncludes: "DaemonSet/cilium" }],
+  ["a CCM ClusterResourceSet that misses its Cluster (issue 11)", (r) => userLayer(r, "alpha", [{ kind: "ClusterResourceSet", ops: [{ op: "replace", path: "/spec/clusterSelector/matchLabels", value: { nothing: "here" } }] }]), { cluster: "alpha", rule: "addon-ccm", pathIncludes: "Cluster/alpha:metadata.labels" }],
 ];
 
 describe("each defect is reported with cluster, file and field", () => {

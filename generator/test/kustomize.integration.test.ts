@@ -168,3 +168,34 @@ describe("names that are YAML 1.1 booleans (issue 9, item 14)", () => {
     }
   });
 });
+
+describe("add-ons follow the spec in the same render (issue 11)", () => {
+  const build = async (edit: Partial<ClusterSpec>) => {
+    const s = { ...specs[0]!, ...edit } as ClusterSpec;
+    const t = await tempDir();
+    try {
+      await writeTree(t.dir, planRepo({ specs: [s] }, versions()));
+      return parseYamlStream(await kustomizeBuild(t.dir, `clusters/${s.name}`)) as Obj[];
+    } finally {
+      await t.cleanup();
+    }
+  };
+  const ccmImage = (objs: Obj[]) => {
+    const cm = of(objs, "ConfigMap").find((c) => c.metadata.name.includes("aws-ccm")) as any;
+    const ds = Object.values(cm.data as Record<string, string>).flatMap((t) => parseYamlStream(t) as any[]).find((o) => o.kind === "DaemonSet");
+    return ds.spec.template.spec.containers[0].image as string;
+  };
+  it("a Kubernetes minor upgrade moves the CCM with it", async () => {
+    expect(ccmImage(await build({ kubernetesVersion: "v1.34.2" }))).toMatch(/:v1\.34\.\d+$/);
+    const up = await build({ kubernetesVersion: "v1.35.1" });
+    expect(ccmImage(up)).toMatch(/:v1\.35\.\d+$/);
+    expect(of(up, "Cluster")[0]!.metadata.labels!["addons.capi-gitops.io/ccm"]).toMatch(/^aws-ccm-v1\.35\./);
+    expect(of(up, "ConfigMap").filter((c) => c.metadata.name.includes("aws-ccm"))).toHaveLength(1);
+  });
+  it("network.cni: none and storage: none leave only the CCM, and CAPA's default ingress rules", async () => {
+    const objs = await build({ network: { ...specs[0]!.network, cni: "none" }, storage: "none" });
+    expect(of(objs, "ClusterResourceSet").map((c) => c.metadata.name)).toEqual([`${specs[0]!.name}-ccm`]);
+    expect(of(objs, "ConfigMap")).toHaveLength(1);
+    expect(of(objs, "AWSCluster")[0]!.spec.network.cni).toBeUndefined();
+  });
+});

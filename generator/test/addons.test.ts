@@ -57,3 +57,33 @@ describe("addon rules", () => {
     expect(rules([cluster(l), { ...crs("b", { "addons.capi-gitops.io/ccm": "y" }), metadata: { name: "b", namespace: "other" } }, cm("b-cm", "other")])).toContain("error addon-ccm");
   });
 });
+
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { unknownValuePaths } from "../src/plan/addons-payload.js";
+import { hydrateAddons } from "../src/commands/addons.js";
+import { resolveTool } from "../src/tools/resolve.js";
+import { ADDONS_STORE } from "../src/versions.js";
+
+describe("chart values", () => {
+  it("a key the chart's values.yaml lacks is reported (values.schema.json allows unknown keys)", () => {
+    const defaults = { ipam: { mode: "cluster-pool" }, hubble: { tls: { enabled: true } }, args: ["a"] };
+    expect(unknownValuePaths(defaults, { ipam: { mode: "kubernetes" }, args: ["b"] })).toEqual([]);
+    expect(unknownValuePaths(defaults, { ipam: { modee: "kubernetes" }, hubble: { tls: { enabled: false, auto: 1 } }, extra: 1 })).toEqual(["ipam.modee", "hubble.tls.auto", "extra"]);
+  });
+});
+
+const hasHelm = (() => {
+  try {
+    return Boolean(resolveTool("helm"));
+  } catch {
+    return false;
+  }
+})();
+describe.runIf(hasHelm)("addons/ is what `npm run addons` produces (pinned helm + modules)", () => {
+  it("re-hydration gives the committed files byte for byte", async () => {
+    const files = await hydrateAddons(() => {});
+    expect(files.length).toBeGreaterThan(0);
+    for (const f of files) expect(readFileSync(path.join(path.dirname(ADDONS_STORE), f.path), "utf8"), f.path).toBe(f.content);
+  }, 300_000);
+});

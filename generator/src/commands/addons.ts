@@ -11,21 +11,36 @@ import { goModDownload } from "../tools/go.js";
 import { helmTemplate } from "../tools/helm.js";
 import { withRepoLock } from "../repo/lock.js";
 import { writeTree, type WriteResult } from "../repo/write.js";
-import { mergePlans } from "../plan/files.js";
-import { hydrate, type RawSources } from "../plan/addons-payload.js";
+import { mergePlans, type OutputFile } from "../plan/files.js";
+import { hydrate, type RawSources, unknownValuePaths } from "../plan/addons-payload.js";
+import { parse } from "yaml";
+import { PlanError } from "../errors.js";
 import { ADDONS_ROOT, allAddons } from "../plan/addons.js";
 
 export async function addonsCommand(opts: { cwd: string; log: (line: string) => void }): Promise<WriteResult> {
+  const plan = mergePlans([{ files: await hydrateAddons(opts.log), roots: [ADDONS_ROOT] }]);
+  return withRepoLock(path.dirname(ADDONS_STORE), async () => {
+    const result = await writeTree(path.dirname(ADDONS_STORE), plan);
+    for (const f of result.written) opts.log(`wrote   ${f}`);
+    for (const f of result.deleted) opts.log(`deleted ${f}`);
+    return result;
+  }, { log: opts.log });
+}
+
+/** What `npm run addons` writes: every addons/ file, from the pinned modules and helm (no write). */
+export async function hydrateAddons(log: (line: string) => void): Promise<OutputFile[]> {
   const pins = versions().addons;
   const raw: RawSources = { rendered: {}, ebsCsiTemplate: "" };
   for (const a of allAddons(pins)) {
     if (a.name === "cilium") {
       const dir = await goModDownload(pins.cilium.module, pins.cilium.version);
-      opts.log(`cilium ${a.version}: helm template ${pins.cilium.chart}`);
+      log(`cilium ${a.version}: helm template ${pins.cilium.chart}`);
+      await checkValues(path.join(dir, pins.cilium.chart), CILIUM_VALUES);
       raw.rendered[`${a.name}/${a.version}`] = await helmTemplate({ release: "cilium", chartDir: path.join(dir, pins.cilium.chart), namespace: "kube-system", kubeVersion: KUBE_VERSION_FOR_CHARTS, values: CILIUM_VALUES });
     } else if (a.name === "aws-ccm") {
       const dir = await goModDownload(pins.cloudControllerManager.module, a.version);
-      opts.log(`aws-ccm ${a.version}: helm template ${pins.cloudControllerManager.chart}`);
+      log(`aws-ccm ${a.version}: helm template ${pins.cloudControllerManager.chart}`);
+      await checkValues(path.join(dir, pins.cloudControllerManager.chart), ccmValues(a.version));
       raw.rendered[`${a.name}/${a.version}`] = await helmTemplate({
         release: "aws-cloud-controller-manager",
         chartDir: path.join(dir, pins.cloudControllerManager.chart),
@@ -38,13 +53,14 @@ export async function addonsCommand(opts: { cwd: string; log: (line: string) => 
       raw.ebsCsiTemplate = await readFile(path.join(dir, pins.ebsCsi.file), "utf8");
     }
   }
-  const plan = mergePlans([{ files: hydrate(pins, raw), roots: [ADDONS_ROOT] }]);
-  return withRepoLock(path.dirname(ADDONS_STORE), async () => {
-    const result = await writeTree(path.dirname(ADDONS_STORE), plan);
-    for (const f of result.written) opts.log(`wrote   ${f}`);
-    for (const f of result.deleted) opts.log(`deleted ${f}`);
-    return result;
-  }, { log: opts.log });
+  return hydrate(pins, raw);
+}
+
+/** Our values against the chart's values.yaml: a key it does not have is a typo (see unknownValuePaths). */
+async function checkValues(chartDir: string, values: unknown): Promise<void> {
+  const defaults = parse(await readFile(path.join(chartDir, "values.yaml"), "utf8")) as unknown;
+  const unknown = unknownValuePaths(defaults, values);
+  if (unknown.length) throw new PlanError(`${chartDir}: values.yaml has no ${unknown.join(", ")}`);
 }
 
 /** The Kubernetes version the CNI chart is rendered for (its templates gate on .Capabilities). */

@@ -63,6 +63,20 @@ function payloadOf(a: Addon, pins: AddonPins, raw: RawSources): string {
   return stream(objectsOf(rendered, key));
 }
 
+/**
+ * The value paths we set that the chart's values.yaml does not have: helm checks values against values.schema.json
+ * (Cilium ships one), but that schema allows unknown keys, so a misspelt key would be ignored silently.
+ */
+export function unknownValuePaths(defaults: unknown, values: unknown, prefix = ""): string[] {
+  if (typeof values !== "object" || values === null || Array.isArray(values)) return [];
+  return Object.entries(values).flatMap(([k, v]) => {
+    const here = prefix ? `${prefix}.${k}` : k;
+    const d = typeof defaults === "object" && defaults !== null ? (defaults as Record<string, unknown>)[k] : undefined;
+    if (d === undefined) return [here];
+    return typeof d === "object" && d !== null && !Array.isArray(d) ? unknownValuePaths(d, v, here) : [];
+  });
+}
+
 /** Every addons/ file: per add-on version its manifests file and its kustomization. */
 export function hydrate(pins: AddonPins, raw: RawSources): OutputFile[] {
   return allAddons(pins).flatMap((a) => {

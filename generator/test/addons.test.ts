@@ -87,3 +87,10 @@ describe.runIf(hasHelm)("addons/ is what `npm run addons` produces (pinned helm 
     for (const f of files) expect(readFileSync(path.join(path.dirname(ADDONS_STORE), f.path), "utf8"), f.path).toBe(f.content);
   }, 300_000);
 });
+
+describe("a Kubernetes minor without a pinned CCM", () => {
+  it("plans no CCM (no crash); the addon-ccm rule reports it", () => {
+    const crs = parseYamlStream(file(spec({ kubernetesVersion: "v1.32.7" }), "addons.yaml")) as any[];
+    expect(crs.map((c) => c.metadata.name)).toEqual(["demo-cni", "demo-csi"]);
+  });
+});

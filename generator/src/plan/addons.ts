@@ -8,7 +8,6 @@
  * clusterresourceset_controller.go). Pure: pins in, files out.
  */
 import type { ClusterSpec, Cni } from "../cluster-spec/types.js";
-import { PlanError } from "../errors.js";
 import { GROUP, LABEL } from "../k8s/capi.js";
 import type { K8sObject } from "../k8s/object.js";
 import { toYaml } from "../yaml.js";
@@ -58,16 +57,15 @@ export function allAddons(pins: AddonPins): Addon[] {
   ];
 }
 
-/** The add-ons one cluster uses, from its spec. The CCM follows the control plane's minor. */
+/**
+ * The add-ons one cluster uses, from its spec. The CCM follows the control plane's minor; a minor without a pinned
+ * CCM gets none, and validate's addon-ccm rule reports it as an error (validate/addon-rules.ts).
+ */
 export function clusterAddons(spec: ClusterSpec, pins: AddonPins): Addon[] {
   const ccm = ccmVersion(spec.kubernetesVersion, pins);
-  if (!ccm)
-    throw new PlanError(
-      `cluster ${spec.name}: no aws-cloud-controller-manager is pinned for Kubernetes ${minorOf(spec.kubernetesVersion)} (versions.json addons.cloudControllerManager.byMinor has ${Object.keys(pins.cloudControllerManager.byMinor).join(", ")})`,
-    );
   return [
     ...(spec.network.cni === "cilium" ? [{ role: "cni", name: "cilium", version: pins.cilium.version } satisfies Addon] : []),
-    { role: "ccm", name: "aws-ccm", version: ccm },
+    ...(ccm ? [{ role: "ccm", name: "aws-ccm", version: ccm } satisfies Addon] : []),
     ...(spec.storage === "ebs" ? [{ role: "csi", name: "aws-ebs-csi", version: pins.ebsCsi.version } satisfies Addon] : []),
   ];
 }

@@ -17,7 +17,11 @@ const selects = (crs: Obj, labels: Record<string, string>): boolean => {
 
 const WHAT: Record<AddonRole, { missing: string; severity: "error" | "warning" }> = {
   cni: { missing: "no CNI is installed from Git (network.cni: none): nodes stay NotReady until you install one", severity: "warning" },
-  ccm: { missing: "no cloud-controller-manager reaches this cluster: nodes keep the uninitialized taint and get no providerID", severity: "error" },
+  ccm: {
+    missing:
+      "no cloud-controller-manager reaches this cluster: nodes keep the uninitialized taint and get no providerID; use a Kubernetes minor that versions.json addons.cloudControllerManager.byMinor pins (1.32 has none), and keep its ClusterResourceSet",
+    severity: "error",
+  },
   csi: { missing: "no EBS CSI driver is installed from Git (storage: none): PersistentVolumeClaims stay Pending", severity: "warning" },
 };
 

@@ -10,8 +10,11 @@ import { ADDON_LABEL, type AddonRole } from "../plan/addons.js";
 
 type Obj = K8sObject & { metadata: { name?: string; namespace?: string; labels?: Record<string, string> }; spec?: any };
 
-const selects = (crs: Obj, labels: Record<string, string>): boolean => {
-  const sel = (crs.spec?.clusterSelector?.matchLabels ?? {}) as Record<string, string>;
+/** Rules never throw on odd input: anything that is not a plain object counts as empty. */
+const record = (v: unknown): Record<string, unknown> => (typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+const matchLabels = (crs: Obj): Record<string, unknown> => record(record(record(crs.spec).clusterSelector).matchLabels);
+const selects = (crs: Obj, labels: Record<string, unknown>): boolean => {
+  const sel = matchLabels(crs);
   return Object.keys(sel).length > 0 && Object.entries(sel).every(([k, v]) => labels[k] === v);
 };
 
@@ -27,19 +30,19 @@ const WHAT: Record<AddonRole, { missing: string; severity: "error" | "warning" }
 
 export function addonRules(objs: readonly Obj[], cluster: string, file: string): Finding[] {
   const findings: Finding[] = [];
-  const c = objs.find((o) => o.kind === "Cluster");
+  const c = objs.find((o) => o.kind === "Cluster" && typeof o.metadata === "object" && o.metadata !== null);
   if (!c) return findings;
-  const labels = c.metadata.labels ?? {};
-  const crss = objs.filter((o) => o.kind === "ClusterResourceSet" && o.metadata.namespace === c.metadata.namespace && selects(o, labels));
+  const labels = record(record(c.metadata).labels);
+  const crss = objs.filter((o) => o.kind === "ClusterResourceSet" && record(o.metadata).namespace === record(c.metadata).namespace && selects(o, labels));
   for (const role of Object.keys(ADDON_LABEL) as AddonRole[]) {
-    const mine = crss.filter((o) => ADDON_LABEL[role] in (o.spec?.clusterSelector?.matchLabels ?? {}));
-    const path = `Cluster/${c.metadata.name}:metadata.labels`;
+    const mine = crss.filter((o) => ADDON_LABEL[role] in matchLabels(o));
+    const path = `Cluster/${String(record(c.metadata).name)}:metadata.labels`;
     if (mine.length === 0) findings.push({ cluster, file, path, rule: `addon-${role}`, severity: WHAT[role].severity, message: WHAT[role].missing });
-    else if (mine.length > 1) findings.push({ cluster, file, path, rule: `addon-${role}`, severity: "error", message: `${mine.length} ClusterResourceSets install a ${role} on this cluster (${mine.map((o) => o.metadata.name).join(", ")}); keep one` });
+    else if (mine.length > 1) findings.push({ cluster, file, path, rule: `addon-${role}`, severity: "error", message: `${mine.length} ClusterResourceSets install a ${role} on this cluster (${mine.map((o) => String(record(o.metadata).name)).join(", ")}); keep one` });
     for (const crs of mine)
-      for (const r of (crs.spec?.resources ?? []) as { kind: string; name: string }[])
-        if (!objs.some((o) => o.kind === r.kind && o.metadata.name === r.name && o.metadata.namespace === crs.metadata.namespace))
-          findings.push({ cluster, file, path: `ClusterResourceSet/${crs.metadata.name}:spec.resources`, rule: `addon-${role}`, severity: "error", message: `${r.kind} ${r.name} is not in the render (run \`npm run generate\`)` });
+      for (const r of (Array.isArray(record(crs.spec).resources) ? record(crs.spec).resources : []) as { kind: string; name: string }[])
+        if (!objs.some((o) => o.kind === record(r).kind && record(o.metadata).name === record(r).name && record(o.metadata).namespace === record(crs.metadata).namespace))
+          findings.push({ cluster, file, path: `ClusterResourceSet/${String(record(crs.metadata).name)}:spec.resources`, rule: `addon-${role}`, severity: "error", message: `${String(record(r).kind)} ${String(record(r).name)} is not in the render (run \`npm run generate\`)` });
   }
   return findings;
 }

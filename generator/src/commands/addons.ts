@@ -74,7 +74,6 @@ const KUBE_VERSION_FOR_CHARTS = "v1.34.0";
 const CILIUM_VALUES = {
   ipam: { mode: "kubernetes" },
   hubble: { enabled: true, tls: { enabled: false }, relay: { enabled: false }, ui: { enabled: false } },
-  operator: { replicas: 1 },
 };
 
 /** CCM values: the image at the module's own release (the chart's default tag lags), CAPA's flags (templates/cluster-template.yaml). */

@@ -69,7 +69,10 @@ const KUBE_VERSION_FOR_CHARTS = "v1.34.0";
 /**
  * Cilium values: no certificate or Secret generated at render time (Hubble TLS off, relay/UI off: the chart's
  * helm-method certificates are random and would put keys in Git, install/kubernetes/cilium/templates/hubble/tls-helm);
- * IPAM from the node's podCIDR (kubeadm allocates it from the Cluster's pod CIDR), so one payload fits every cluster.
+ * IPAM from the node's podCIDR, so one payload fits every cluster: CAPI passes the Cluster's pod CIDR to kubeadm as
+ * networking.podSubnet (cluster-api bootstrap/kubeadm/internal/controllers/kubeadmconfig_controller.go), and kubeadm
+ * then runs kube-controller-manager with --allocate-node-cidrs. (The chart's default cluster-pool IPAM would hand out
+ * 10.0.0.0/8, overlapping the VPC.)
  */
 const CILIUM_VALUES = {
   ipam: { mode: "kubernetes" },

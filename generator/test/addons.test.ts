@@ -70,6 +70,7 @@ describe("chart values", () => {
     const defaults = { ipam: { mode: "cluster-pool" }, hubble: { tls: { enabled: true } }, args: ["a"] };
     expect(unknownValuePaths(defaults, { ipam: { mode: "kubernetes" }, args: ["b"] })).toEqual([]);
     expect(unknownValuePaths(defaults, { ipam: { modee: "kubernetes" }, hubble: { tls: { enabled: false, auto: 1 } }, extra: 1 })).toEqual(["ipam.modee", "hubble.tls.auto", "extra"]);
+    expect(unknownValuePaths(defaults, { hostNetworking: true, extra: 1 }, "{{- if .Values.hostNetworking }}")).toEqual(["extra"]);
   });
 });
 

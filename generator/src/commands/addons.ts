@@ -4,7 +4,7 @@
  * manifests come from the pinned CAPA module (see versions.json "addons"). It writes this checkout's addons/ (ADDONS_STORE);
  * `npm run generate` copies them into the repository it generates. Deterministic: a second run changes nothing.
  */
-import { readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { ADDONS_STORE, versions } from "../versions.js";
 import { goModDownload } from "../tools/go.js";
@@ -59,7 +59,10 @@ export async function hydrateAddons(log: (line: string) => void): Promise<Output
 /** Our values against the chart's values.yaml: a key it does not have is a typo (see unknownValuePaths). */
 async function checkValues(chartDir: string, values: unknown): Promise<void> {
   const defaults = parse(await readFile(path.join(chartDir, "values.yaml"), "utf8")) as unknown;
-  const unknown = unknownValuePaths(defaults, values);
+  const dir = path.join(chartDir, "templates");
+  const names = (await readdir(dir, { recursive: true })).filter((n) => /\.(ya?ml|tpl)$/.test(n)).sort();
+  const templates = (await Promise.all(names.map((n) => readFile(path.join(dir, n), "utf8")))).join("\n");
+  const unknown = unknownValuePaths(defaults, values, templates);
   if (unknown.length) throw new PlanError(`${chartDir}: values.yaml has no ${unknown.join(", ")}`);
 }
 
@@ -79,8 +82,12 @@ const CILIUM_VALUES = {
   hubble: { enabled: true, tls: { enabled: false }, relay: { enabled: false }, ui: { enabled: false } },
 };
 
-/** CCM values: the image at the module's own release (the chart's default tag lags), CAPA's flags (templates/cluster-template.yaml). */
+/**
+ * CCM values: the image at the module's own release (the chart's default tag lags); CAPA's flags and host networking
+ * (templates/cluster-template.yaml): the CCM must not wait for the CNI, which may be the user's own (cni: none).
+ */
 const ccmValues = (version: string) => ({
   image: { tag: version },
+  hostNetworking: true,
   args: ["--v=2", "--cloud-provider=aws", "--use-service-account-credentials=true", "--configure-cloud-routes=false"],
 });

@@ -64,16 +64,17 @@ function payloadOf(a: Addon, pins: AddonPins, raw: RawSources): string {
 }
 
 /**
- * The value paths we set that the chart's values.yaml does not have: helm checks values against values.schema.json
- * (Cilium ships one), but that schema allows unknown keys, so a misspelt key would be ignored silently.
+ * The value paths we set that the chart neither has in values.yaml nor reads in its templates (`.Values.<path>`):
+ * helm checks values against values.schema.json (Cilium ships one), but that schema allows unknown keys, so a
+ * misspelt key would be ignored silently.
  */
-export function unknownValuePaths(defaults: unknown, values: unknown, prefix = ""): string[] {
+export function unknownValuePaths(defaults: unknown, values: unknown, templates = "", prefix = ""): string[] {
   if (typeof values !== "object" || values === null || Array.isArray(values)) return [];
   return Object.entries(values).flatMap(([k, v]) => {
     const here = prefix ? `${prefix}.${k}` : k;
     const d = typeof defaults === "object" && defaults !== null ? (defaults as Record<string, unknown>)[k] : undefined;
-    if (d === undefined) return [here];
-    return typeof d === "object" && d !== null && !Array.isArray(d) ? unknownValuePaths(d, v, here) : [];
+    if (d === undefined) return templates.includes(`.Values.${here}`) ? [] : [here];
+    return typeof d === "object" && d !== null && !Array.isArray(d) ? unknownValuePaths(d, v, templates, here) : [];
   });
 }
 

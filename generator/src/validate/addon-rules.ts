@@ -7,6 +7,7 @@
 import type { Finding } from "../findings.js";
 import type { K8sObject } from "../k8s/object.js";
 import { ADDON_LABEL, type AddonRole } from "../plan/addons.js";
+import { clusterSpecPath } from "../repo/paths.js";
 
 type Obj = K8sObject & { metadata: { name?: string; namespace?: string; labels?: Record<string, string> }; spec?: any };
 
@@ -17,6 +18,9 @@ const selects = (crs: Obj, labels: Record<string, unknown>): boolean => {
   const sel = matchLabels(crs);
   return Object.keys(sel).length > 0 && Object.entries(sel).every(([k, v]) => labels[k] === v);
 };
+
+/** The spec field that opts out of the add-on (its finding points there), if any. */
+const OPT_OUT: Record<AddonRole, string | undefined> = { cni: "network.cni", ccm: undefined, csi: "storage" };
 
 const WHAT: Record<AddonRole, { missing: string; severity: "error" | "warning" }> = {
   cni: { missing: "no CNI is installed from Git (network.cni: none): nodes stay NotReady until you install one", severity: "warning" },
@@ -37,7 +41,9 @@ export function addonRules(objs: readonly Obj[], cluster: string, file: string):
   for (const role of Object.keys(ADDON_LABEL) as AddonRole[]) {
     const mine = crss.filter((o) => ADDON_LABEL[role] in matchLabels(o));
     const path = `Cluster/${String(record(c.metadata).name)}:metadata.labels`;
-    if (mine.length === 0) findings.push({ cluster, file, path, rule: `addon-${role}`, severity: WHAT[role].severity, message: WHAT[role].missing });
+    const optOut = OPT_OUT[role];
+    if (mine.length === 0)
+      findings.push({ cluster, ...(optOut ? { file: clusterSpecPath(cluster), path: optOut } : { file, path }), rule: `addon-${role}`, severity: WHAT[role].severity, message: WHAT[role].missing });
     else if (mine.length > 1) findings.push({ cluster, file, path, rule: `addon-${role}`, severity: "error", message: `${mine.length} ClusterResourceSets install a ${role} on this cluster (${mine.map((o) => String(record(o.metadata).name)).join(", ")}); keep one` });
     for (const crs of mine)
       for (const r of (Array.isArray(record(crs.spec).resources) ? record(crs.spec).resources : []) as { kind: string; name: string }[])

@@ -1,7 +1,7 @@
 /**
  * A synthetic fleet for the benchmark: N cluster specs written the way `new-cluster` writes them (every default
  * spelled out, via the project's own applyDefaults + specFile), varied in region, zones, profile, worker kind,
- * node pools and Kubernetes version, each with its own namespace and VPC CIDR (so the fleet validates clean), plus
+ * node pools and Kubernetes version, each with its own namespace and VPC CIDR, its own image lookup and a restricted API (so the fleet validates clean), plus
  * the repository config. The generated tree is left to `npm run generate` (measured as (d)).
  */
 import { mkdir, writeFile } from "node:fs/promises";
@@ -19,6 +19,9 @@ gitops: argocd
 
 const VERSIONS = ["v1.34.2", "v1.33.4", "v1.32.7"];
 const INSTANCE_TYPES = ["m6i.large", "m6i.xlarge", "c6i.2xlarge", "r6i.xlarge", "t3.large"];
+
+/** The AWS account whose images the fleet's machines look up (an example account). */
+export const FLEET_IMAGE_ORG = "123456789012";
 
 export const clusterName = (i: number): string => `c${String(i).padStart(5, "0")}`;
 
@@ -51,6 +54,10 @@ export function specInput(i: number): SpecInput {
     controlPlane: { replicas: profile === "prod" ? 3 : 1 },
     nodePools,
     network: { vpcCidr },
+    // The team's own image-builder images (CAPA's public images exist only for a few version/region pairs), and an
+    // API reachable from the office and management networks only: the fleet validates clean.
+    image: { lookupOrg: FLEET_IMAGE_ORG },
+    apiServer: { allowedCidrs: ["203.0.113.0/24"] },
   };
 }
 

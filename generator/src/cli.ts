@@ -162,6 +162,9 @@ async function main(argv: string[], io: CliIo, out: (line: string) => void, proc
       out(result.output);
       return result.findings.some((f) => f.severity === "error") ? 1 : 0;
     }
+    case "addons":
+      await (await import("./commands/addons.js")).addonsCommand({ cwd, log: out });
+      return 0;
     case "schemas":
       await (await import("./commands/schemas.js")).schemasCommand({ cwd, log: out });
       return 0;

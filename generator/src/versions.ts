@@ -1,5 +1,5 @@
 /** The pinned upstream versions, read from the one file that holds them: versions.json at the repository root. */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 
@@ -29,6 +29,20 @@ export interface ImageByMinor {
   image: string;
   byMinor: Record<string, string>;
 }
+/** A Helm chart inside a pinned Go module (`go mod download` → Dir/chart). */
+export interface ChartSource {
+  module: string;
+  version: string;
+  chart: string;
+}
+/** The add-ons `npm run addons` hydrates (versions.json "addons"). */
+export interface AddonPins {
+  cilium: ChartSource;
+  /** One k8s.io/cloud-provider-aws module version per Kubernetes minor ("1.34" → "v1.34.3"). */
+  cloudControllerManager: { module: string; chart: string; byMinor: Record<string, string> };
+  /** The EBS CSI driver manifests: a ConfigMap inside a file of a pinned module. */
+  ebsCsi: { module: string; version: string; file: string; configMap: string };
+}
 export interface Versions {
   tools: Record<string, GoTool>;
   crds: Record<string, CrdSource>;
@@ -38,16 +52,45 @@ export interface Versions {
   admission?: { goMod: string; pins: string[] };
   /** The cluster-autoscaler image for each Kubernetes minor (plan/autoscaler.ts). */
   clusterAutoscaler: ImageByMinor;
+  addons: AddonPins;
+  /**
+   * The hydrated add-ons (`npm run addons` writes them into this checkout's addons/): repository path → content.
+   * Not in versions.json: read from ADDONS_STORE with it, so the plan gets them as an input like the pins.
+   */
+  addonPayloads?: Record<string, string>;
 }
 
 /** Root of this tool's own checkout (where versions.json and .tools/ live). */
 export const TOOL_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 
-/** What the plan needs of the pins: the CRD modules' versions (the providers run those releases), the autoscaler images. */
-export type Pins = Pick<Versions, "crds" | "clusterAutoscaler">;
+/** What the plan needs of the pins: the CRD modules' versions (the providers run those releases), the autoscaler images, the add-ons. */
+export type Pins = Pick<Versions, "crds" | "clusterAutoscaler" | "addons" | "addonPayloads">;
+
+/** Where `npm run addons` stores the hydrated add-ons: this checkout's addons/ (generate copies them into a repository). */
+export const ADDONS_STORE = path.join(TOOL_ROOT, "addons");
+
+/** Every file under ADDONS_STORE as `addons/<relative path>` → content (none when it does not exist). */
+function readAddonPayloads(): Record<string, string> {
+  let names: string[];
+  try {
+    names = readdirSync(ADDONS_STORE, { recursive: true, encoding: "utf8" });
+  } catch {
+    return {};
+  }
+  const out: Record<string, string> = {};
+  for (const n of names.sort()) {
+    const full = path.join(ADDONS_STORE, n);
+    try {
+      out[`addons/${n.split(path.sep).join("/")}`] = readFileSync(full, "utf8");
+    } catch {
+      // a folder
+    }
+  }
+  return out;
+}
 
 let cached: Versions | undefined;
 export function versions(): Versions {
-  cached ??= JSON.parse(readFileSync(path.join(TOOL_ROOT, "versions.json"), "utf8")) as Versions;
+  cached ??= { ...(JSON.parse(readFileSync(path.join(TOOL_ROOT, "versions.json"), "utf8")) as Versions), addonPayloads: readAddonPayloads() };
   return cached;
 }

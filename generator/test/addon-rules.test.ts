@@ -1,11 +1,12 @@
 /**
- * Issue 11 item 8, add-ons: every cluster reached by exactly one CNI, one CCM at its minor and one EBS CSI driver
- * through the ClusterResourceSets of its namespace that select it. The objects are what kustomize renders for a
- * cluster (the add-on payloads come from the add-ons part of issue 11); here they are built by hand.
+ * Issue 11 items 2 and 8, add-ons: every cluster reached by exactly one CNI, one CCM at its minor and one EBS CSI
+ * driver through the ClusterResourceSets of its namespace that select it, every ConfigMap they name in the render.
+ * The objects are built by hand, the payloads classified as `npm run addons` renders them (last test: addons/).
  */
 import { describe, expect, it } from "vitest";
 import { clusterRules } from "../src/validate/rules.js";
 import { toYaml } from "../src/yaml.js";
+import { versions } from "../src/versions.js";
 
 const ns = "demo";
 const cluster = (labels: Record<string, string>) => ({ apiVersion: "cluster.x-k8s.io/v1beta2", kind: "Cluster", metadata: { name: "demo", namespace: ns, labels } });
@@ -35,10 +36,10 @@ const all = (version: string, ccmTag: string) => [
   ccm(ccmTag),
   csi,
 ];
-const rules = (objects: object[]) =>
-  clusterRules({ cluster: "demo", objects, origins: objects.map(() => undefined) } as never, "clusters/demo/kustomization.yaml")
-    .filter((f) => f.rule.startsWith("addons"))
-    .map((f) => `${f.severity} ${f.rule} ${f.path}`);
+const findings = (objects: object[]) =>
+  clusterRules({ cluster: "demo", objects, origins: objects.map(() => undefined) } as never, "clusters/demo/kustomization.yaml").filter((f) => f.rule.startsWith("addons"));
+const rules = (objects: object[]) => findings(objects).map((f) => `${f.severity} ${f.rule} ${f.path}`);
+const files = (objects: object[]) => findings(objects).map((f) => f.file);
 
 describe("add-on rules", () => {
   it("exactly one CNI, one CCM at the cluster's minor and one CSI driver: clean", () => {
@@ -52,15 +53,54 @@ describe("add-on rules", () => {
     const both = all("v1.34.2", "v1.34.3").map((o: any) => (o.kind === "Cluster" ? cluster({ ...labels }) : o.metadata.name === "cni-calico" ? crs("cni-calico", { matchLabels: { "addons.capi-gitops.io/cni": "cilium" } }, ["calico"]) : o));
     expect(rules(both)).toEqual(["error addons-cni ClusterResourceSet/cni-calico:spec.resources"]);
     const none = all("v1.34.2", "v1.34.3").map((o: any) => (o.kind === "Cluster" ? cluster({ ...labels, "addons.capi-gitops.io/cni": "none", "addons.capi-gitops.io/storage": "none" }) : o));
-    expect(rules(none)).toEqual(["warning addons-cni Cluster/demo:metadata.labels", "warning addons-csi Cluster/demo:metadata.labels"]);
+    // the opt-out warnings point at the spec field that opts out
+    expect(rules(none)).toEqual(["warning addons-cni network.cni", "warning addons-csi storage"]);
+    expect(files(none)).toEqual(["clusters/demo/cluster.yaml", "clusters/demo/cluster.yaml"]);
   });
   it("a ClusterResourceSet in another namespace, or with an empty selector, reaches nothing", () => {
     const objs = all("v1.34.2", "v1.34.3").map((o: any) => (o.metadata.name === "ccm" && o.kind === "ClusterResourceSet" ? { ...o, spec: { ...o.spec, clusterSelector: {} } } : o));
-    expect(rules(objs)).toEqual(["warning addons-ccm Cluster/demo:metadata.labels"]);
+    expect(rules(objs)).toEqual(["error addons-ccm Cluster/demo:metadata.labels"]);
     const elsewhere = all("v1.34.2", "v1.34.3").map((o: any) => (o.kind === "ClusterResourceSet" && o.metadata.name === "storage" ? { ...o, metadata: { ...o.metadata, namespace: "other" } } : o));
-    expect(rules(elsewhere)).toEqual(["warning addons-csi Cluster/demo:metadata.labels"]);
+    expect(rules(elsewhere)).toEqual(["warning addons-csi storage"]);
   });
-  it("a cluster no ClusterResourceSet selects is not judged (add-ons not delivered from Git)", () => {
-    expect(rules([cluster({}), kcp("v1.34.2")])).toEqual([]);
+  it("a cluster no ClusterResourceSet selects: no CCM is an error, no CNI / CSI the opt-out warnings", () => {
+    expect(rules([cluster({}), kcp("v1.34.2")])).toEqual(["warning addons-cni network.cni", "error addons-ccm Cluster/demo:metadata.labels", "warning addons-csi storage"]);
+  });
+  it("a ConfigMap a ClusterResourceSet names but the render lacks: one error, under the role its selector names", () => {
+    const objs = all("v1.34.2", "v1.34.3").filter((o: any) => !(o.kind === "ConfigMap" && o.metadata.name === "ccm"));
+    expect(rules(objs)).toEqual(["error addons-ccm ClusterResourceSet/ccm:spec.resources.0"]);
+    const unnamed = objs.map((o: any) => (o.kind === "ClusterResourceSet" && o.metadata.name === "ccm" ? crs("ccm", { matchLabels: { "cluster.x-k8s.io/cluster-name": "demo" } }, ["ccm"]) : o));
+    expect(rules([...unnamed.map((o: any) => (o.kind === "Cluster" ? cluster({ ...labels, "cluster.x-k8s.io/cluster-name": "demo" }) : o))])).toEqual(["error addons-resources ClusterResourceSet/ccm:spec.resources.0"]);
+    const labelled = [cluster({ ...labels, "cluster.x-k8s.io/cluster-name": "demo" }), kcp("v1.34.2"), crs("ccm", { matchLabels: { "addons.capi-gitops.io/ccm": "v1.34" } }, ["ccm"]), cilium, csi, crs("cni", { matchLabels: { "addons.capi-gitops.io/cni": "cilium" } }, ["cilium"]), crs("csi", { matchLabels: { "cluster.x-k8s.io/cluster-name": "demo" } }, ["ebs"])];
+    expect(rules(labelled)).toEqual(["error addons-ccm ClusterResourceSet/ccm:spec.resources.0"]);
+  });
+  it("two ClusterResourceSets applying the same payload: one error", () => {
+    const twice = [...all("v1.34.2", "v1.34.3"), crs("cni-again", { matchLabels: { "addons.capi-gitops.io/cni": "cilium" } }, ["cilium"])];
+    expect(rules(twice)).toEqual(["error addons-cni ClusterResourceSet/cni-again:spec.resources"]);
+  });
+  it("the payloads `npm run addons` renders (addons/) are classified: Cilium a CNI, every pinned CCM at its minor, EBS CSI", () => {
+    const payloads = versions().addonPayloads ?? {};
+    const payload = (p: string) => {
+      expect(payloads, p).toHaveProperty([p]);
+      return payloads[p]!;
+    };
+    const pins = versions().addons;
+    const real = (name: string, p: string) => ({ apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace: ns }, data: { [p.split("/").pop()!]: payload(p) } });
+    const sel = (k: string) => ({ matchLabels: { [`addons.capi-gitops.io/${k}`]: "x" } });
+    for (const [minor, tag] of Object.entries(pins.cloudControllerManager.byMinor)) {
+      const objs = [
+        cluster({ "addons.capi-gitops.io/cni": "x", "addons.capi-gitops.io/ccm": "x", "addons.capi-gitops.io/csi": "x" }),
+        kcp(`v${minor}.0`),
+        crs("cni", sel("cni"), ["cni"]),
+        crs("ccm", sel("ccm"), ["ccm"]),
+        crs("csi", sel("csi"), ["csi"]),
+        real("cni", `addons/cilium/${pins.cilium.version}/cilium.yaml`),
+        real("ccm", `addons/aws-ccm/${tag}/aws-ccm.yaml`),
+        real("csi", `addons/aws-ebs-csi/${pins.ebsCsi.version}/aws-ebs-csi.yaml`),
+      ];
+      expect(rules(objs), minor).toEqual([]);
+      // and the CCM of another minor is caught
+      expect(rules(objs.map((o: any) => (o.kind === "KubeadmControlPlane" ? kcp(minor === "1.34" ? "v1.35.0" : "v1.34.0") : o))), minor).toEqual(["error addons-ccm-minor ClusterResourceSet/ccm:spec.resources"]);
+    }
   });
 });

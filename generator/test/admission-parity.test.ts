@@ -110,7 +110,7 @@ beforeAll(async () => {
   cleanup = t.cleanup;
   const log = () => {};
   await newClusterCommand({ cwd: repo, log, flags: { name: "alpha", region: "ap-northeast-2" } });
-  await newClusterCommand({ cwd: repo, log, flags: { name: "beta", region: "us-east-1", workers: "MachineDeployment", profile: "prod" } });
+  await newClusterCommand({ cwd: repo, log, flags: { name: "beta", region: "us-east-1", workers: "MachineDeployment", profile: "prod", imageLookupOrg: "123456789012" } });
   const specOf = { pool: await readFile(path.join(repo, "clusters/alpha/cluster.yaml"), "utf8"), deployment: await readFile(path.join(repo, "clusters/beta/cluster.yaml"), "utf8") };
   const from = { pool: "alpha", deployment: "beta" };
   for (const [i, f] of FAULTS.entries()) {

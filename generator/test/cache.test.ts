@@ -92,7 +92,7 @@ describe("batched render", () => {
     expect(fast.rendered.every((r) => r.origins.every((o) => o === undefined))).toBe(true);
     const withOrigins = await renderClusters(repo, names.map((name) => ({ name })), { workers: 2, chunkSize: 3 });
     expect(withOrigins.rendered.map((r) => r.objects)).toEqual(plain);
-    for (const r of withOrigins.rendered) for (const o of r.origins) expect(o).toMatch(/^(base|clusters)\//);
+    for (const r of withOrigins.rendered) for (const o of r.origins) expect(o).toMatch(/^(base|clusters)\/|^addons\/[^/]+\/[^/]+\/kustomization\.yaml$/);
   }, 120_000);
 });
 
@@ -146,13 +146,14 @@ describe("validate with the cache", () => {
   it("a build that reads outside the repository is reported on every run: it is never cached", async () => {
     const { repo, cluster } = await fleet();
     const outside = await temp();
-    await writeFile(path.join(outside, "kustomization.yaml"), "resources: [cm.yaml]\n");
-    await writeFile(path.join(outside, "cm.yaml"), `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: smuggled\n  namespace: ${cluster}\ndata:\n  a: b\n`);
+    await writeFile(path.join(outside, "kustomization.yaml"), "resources: [svc.yaml]\n");
+    await writeFile(path.join(outside, "svc.yaml"), `apiVersion: v1\nkind: Service\nmetadata:\n  name: smuggled\n  namespace: ${cluster}\nspec:\n  ports:\n    - port: 80\n`);
     const ref = path.relative(path.join(repo, "clusters", cluster), outside);
     await writeFile(path.join(repo, "clusters", cluster, "kustomization.yaml"), JSON.stringify({ apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources: ["generated", ref] }));
     for (let i = 0; i < 2; i++) {
       const r = await validateCommand({ cwd: repo, skipCel: true });
-      // The smuggled ConfigMap is also a kind the cluster's AppProject does not allow (issue 9, item 1).
+      // The smuggled Service is also a kind the cluster's AppProject does not allow (issue 9, item 1; ConfigMap is
+      // allowed since the add-ons' ClusterResourceSets, so the smuggled object is a Service).
       expect(r.findings.map((f) => `${f.cluster} ${f.rule} ${f.file}`)).toEqual([`${cluster} no-path-escape clusters/${cluster}/kustomization.yaml`, `${cluster} argocd-project clusters/${cluster}/cluster.yaml`]);
     }
   }, 120_000);

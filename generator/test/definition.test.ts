@@ -55,11 +55,13 @@ describe("the cluster spec's defaults derive from its definition", () => {
     const spec = applyDefaults(base) as unknown as Record<string, unknown>;
     expect(Object.keys(spec)).toEqual(Object.keys(ClusterSpecDefinition.properties));
     const unset = (o: Record<string, unknown>) => Object.keys(o).filter((k) => o[k] === undefined);
-    expect(unset(spec)).toEqual(["sshKeyName"]);
+    // image: CAPA's public images unless set (a pool's: the cluster's); apiServer.allowedCidrs: CAPA's 0.0.0.0/0.
+    expect(unset(spec)).toEqual(["image", "sshKeyName"]);
     const pool = (spec.nodePools as Record<string, unknown>[])[0]!;
-    expect(unset(pool)).toEqual(["replicas", "kubernetesVersion"]);
+    expect(unset(pool)).toEqual(["replicas", "kubernetesVersion", "image"]);
     expect(unset(spec.controlPlane as Record<string, unknown>)).toEqual([]);
     expect(unset(spec.network as Record<string, unknown>)).toEqual([]);
+    expect(unset(spec.apiServer as Record<string, unknown>)).toEqual(["allowedCidrs"]);
   });
   it("repository config: every default from the schema, secretRef only when written", () => {
     const r = parseRepoConfig("apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\nrepoURL: https://git.example.com/x.git\n");

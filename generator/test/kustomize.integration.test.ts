@@ -42,6 +42,8 @@ describe.each(specs.map((s) => [s.name, s] as [string, ClusterSpec]))("kustomize
         : ["cluster.x-k8s.io/v1beta2 MachineDeployment", "bootstrap.cluster.x-k8s.io/v1beta2 KubeadmConfigTemplate"]),
       // The cluster-autoscaler (autoscaler.integration.test.ts checks it in detail).
       ...(spec.nodePools.some((p) => p.autoscaling) ? ["apps/v1 Deployment", "v1 ServiceAccount", "rbac.authorization.k8s.io/v1 Role", "rbac.authorization.k8s.io/v1 RoleBinding"] : []),
+      "addons.cluster.x-k8s.io/v1beta2 ClusterResourceSet",
+      "v1 ConfigMap",
     ];
     expect([...kinds].sort()).toEqual(expected.sort());
     expect(of(objs, "MachineHealthCheck")).toHaveLength(1 + spec.nodePools.length);
@@ -97,6 +99,45 @@ describe.each(specs.map((s) => [s.name, s] as [string, ClusterSpec]))("kustomize
   });
 });
 
+describe.each(specs.map((s) => [s.name, s] as [string, ClusterSpec]))("add-ons of clusters/%s (issue 11, item 2)", (name, spec) => {
+  const matches = (labels: Record<string, string>, sel: Record<string, string>) => Object.entries(sel).every(([k, v]) => labels[k] === v);
+  /** The manifests the cluster's ClusterResourceSets apply, by CRS role (cni/ccm/csi). */
+  const applied = () => {
+    const objs = rendered.get(name)!;
+    const cluster = of(objs, "Cluster")[0]!;
+    const byRole: Record<string, any[]> = {};
+    for (const crs of of(objs, "ClusterResourceSet")) {
+      expect(crs.metadata.namespace).toBe(spec.namespace);
+      expect(crs.spec.strategy).toBe("Reconcile");
+      expect(matches(cluster.metadata.labels ?? {}, crs.spec.clusterSelector.matchLabels)).toBe(true);
+      const docs = (crs.spec.resources as { kind: string; name: string }[]).flatMap((r) => {
+        const cm = objs.find((o) => o.kind === r.kind && o.metadata.name === r.name) as any;
+        expect(cm, `${r.kind} ${r.name}`).toBeDefined();
+        expect(cm.metadata.namespace).toBe(spec.namespace);
+        return Object.values(cm.data as Record<string, string>).flatMap((t) => parseYamlStream(t) as any[]);
+      });
+      byRole[crs.metadata.name.slice(name.length + 1)] = docs;
+    }
+    return byRole;
+  };
+  it("Cluster labels → ClusterResourceSets in its namespace → ConfigMaps with the CNI, the CCM at the cluster's minor, the EBS CSI driver and a StorageClass", () => {
+    const byRole = applied();
+    expect(Object.keys(byRole).sort()).toEqual(["ccm", "cni", "csi"]);
+    expect(byRole.cni!.some((o) => o.kind === "DaemonSet" && o.metadata.name === "cilium")).toBe(true);
+    expect(byRole.cni!.some((o) => o.kind === "Secret")).toBe(false);
+    const minor = spec.kubernetesVersion.split(".").slice(0, 2).join(".");
+    const ccm = byRole.ccm!.find((o) => o.kind === "DaemonSet");
+    expect(ccm.spec.template.spec.containers[0].image).toMatch(new RegExp(`cloud-controller-manager:${minor.replace(".", "\\.")}\\.\\d+$`));
+    expect(byRole.csi!.some((o) => o.kind === "CSIDriver" && o.metadata.name === "ebs.csi.aws.com")).toBe(true);
+    expect(byRole.csi!.find((o) => o.kind === "StorageClass")?.metadata.annotations["storageclass.kubernetes.io/is-default-class"]).toBe("true");
+    for (const cm of of(rendered.get(name)!, "ConfigMap")) expect(JSON.stringify((cm as any).data).length).toBeLessThan(1024 * 1024);
+  });
+  it("AWSCluster opens Cilium's ports instead of CAPA's Calico defaults", () => {
+    const aws = of(rendered.get(name)!, "AWSCluster")[0]!;
+    expect(aws.spec.network.cni.cniIngressRules.map((r: any) => `${r.protocol}/${r.fromPort}`)).toEqual(["udp/8472", "tcp/4240", "icmp/-1"]);
+  });
+});
+
 describe("checkReferences catches what it should", () => {
   it("a dangling reference, a wrong clusterName and an MHC that selects nothing", () => {
     const objs = structuredClone(rendered.get("demo")!);
@@ -128,5 +169,36 @@ describe("names that are YAML 1.1 booleans (issue 9, item 14)", () => {
     } finally {
       await t.cleanup();
     }
+  });
+});
+
+describe("add-ons follow the spec in the same render (issue 11)", () => {
+  const build = async (edit: Partial<ClusterSpec>) => {
+    const s = { ...specs[0]!, ...edit } as ClusterSpec;
+    const t = await tempDir();
+    try {
+      await writeTree(t.dir, planRepo({ specs: [s] }, versions()));
+      return parseYamlStream(await kustomizeBuild(t.dir, `clusters/${s.name}`)) as Obj[];
+    } finally {
+      await t.cleanup();
+    }
+  };
+  const ccmImage = (objs: Obj[]) => {
+    const cm = of(objs, "ConfigMap").find((c) => c.metadata.name.includes("aws-ccm")) as any;
+    const ds = Object.values(cm.data as Record<string, string>).flatMap((t) => parseYamlStream(t) as any[]).find((o) => o.kind === "DaemonSet");
+    return ds.spec.template.spec.containers[0].image as string;
+  };
+  it("a Kubernetes minor upgrade moves the CCM with it", async () => {
+    expect(ccmImage(await build({ kubernetesVersion: "v1.34.2" }))).toMatch(/:v1\.34\.\d+$/);
+    const up = await build({ kubernetesVersion: "v1.35.1" });
+    expect(ccmImage(up)).toMatch(/:v1\.35\.\d+$/);
+    expect(of(up, "Cluster")[0]!.metadata.labels!["addons.capi-gitops.io/ccm"]).toMatch(/^aws-ccm-v1\.35\./);
+    expect(of(up, "ConfigMap").filter((c) => c.metadata.name.includes("aws-ccm"))).toHaveLength(1);
+  });
+  it("network.cni: none and storage: none leave only the CCM, and CAPA's default ingress rules", async () => {
+    const objs = await build({ network: { ...specs[0]!.network, cni: "none" }, storage: "none" });
+    expect(of(objs, "ClusterResourceSet").map((c) => c.metadata.name)).toEqual([`${specs[0]!.name}-ccm`]);
+    expect(of(objs, "ConfigMap")).toHaveLength(1);
+    expect(of(objs, "AWSCluster")[0]!.spec.network.cni).toBeUndefined();
   });
 });

@@ -83,8 +83,8 @@ describe("planRepo", () => {
 });
 
 describe("hash-named templates", () => {
-  const cpName = (s: ClusterSpec) => renames(fileOf(planCluster(s), "clusters/demo/generated/kustomization.yaml")).AWSMachineTemplate;
-  const poolNames = (s: ClusterSpec) => renames(fileOf(planCluster(s), "clusters/demo/generated/pools/default/kustomization.yaml"));
+  const cpName = (s: ClusterSpec) => renames(fileOf(planCluster(s, versions().addons), "clusters/demo/generated/kustomization.yaml")).AWSMachineTemplate;
+  const poolNames = (s: ClusterSpec) => renames(fileOf(planCluster(s, versions().addons), "clusters/demo/generated/pools/default/kustomization.yaml"));
   it("control-plane template name follows its instance type, and only that", () => {
     const a = cpName(spec());
     expect(a).toMatch(/^demo-control-plane-[0-9a-f]{8}$/);

@@ -75,7 +75,7 @@ function checkParseResult(r: ParseResult): void {
     return;
   }
   if (errors.length) return;
-  const files = [specFile(r.spec), ...planCluster(r.spec)];
+  const files = [specFile(r.spec), ...planCluster(r.spec, versions().addons)];
   planned++;
   expectPlannedUnderCluster(r.spec.name, files.map((f) => f.path));
   // The spec as new-cluster writes it reads back as the same spec.
@@ -492,7 +492,7 @@ describe("new-cluster flag parsing: never throws", () => {
         }
         check(errors.length === 0, "a spec with errors");
         specs++;
-        expectPlannedUnderCluster(r.spec.name, [specFile(r.spec), ...planCluster(r.spec)].map((f) => f.path));
+        expectPlannedUnderCluster(r.spec.name, [specFile(r.spec), ...planCluster(r.spec, versions().addons)].map((f) => f.path));
       }),
       params(500),
     );

@@ -140,6 +140,15 @@ and field. CAPI_GITOPS_ADMISSION=off switches the admission layer off (not in CI
     footer: "Exit codes: 0 valid (warnings allowed), 1 invalid, 2 tool error.",
   },
   {
+    name: "addons",
+    summary: "hydrate the pinned add-ons (Cilium, AWS CCM per minor, EBS CSI) into addons/ with the pinned helm",
+    usage: "npm run addons",
+    description: `Renders the add-on charts pinned in versions.json "addons" from their Go modules (\`go mod download\`) with the
+pinned helm (\`helm template --kube-version\`), offline, and writes addons/<addon>/<version>/ (manifests + a kustomization
+making the ConfigMap that the clusters' ClusterResourceSets apply). Deterministic: a second run changes nothing.`,
+    flags: [REPO],
+  },
+  {
     name: "schemas",
     summary: "regenerate schemas/kubeconform/ from the pinned upstream CRDs",
     usage: "npm run schemas",

@@ -39,6 +39,10 @@ export const SPEC_FLAGS = [
   def({ flag: "vpc-cidr", key: "vpcCidr", value: "<cidr>", field: "network.vpcCidr", kind: "string", help: "default 10.0.0.0/16 (/16../24)" }),
   def({ flag: "pod-cidr", key: "podCidr", value: "<cidr>", field: "network.podCidr", kind: "string", help: "default 192.168.0.0/16" }),
   def({ flag: "service-cidr", key: "serviceCidr", value: "<cidr>", field: "network.serviceCidr", kind: "string", help: "default 10.96.0.0/12" }),
+  def({ flag: "image-id", key: "imageId", value: "<ami-…>", field: "image.id", kind: "string", help: "AMI in the region for every machine (default: CAPA's public image, published only for some versions and regions)" }),
+  def({ flag: "image-lookup-org", key: "imageLookupOrg", value: "<account>", field: "image.lookupOrg", kind: "string", help: "AWS account whose images CAPA looks up by name (your image-builder account)" }),
+  def({ flag: "image-lookup-format", key: "imageLookupFormat", value: "<fmt>", field: "image.lookupFormat", kind: "string", help: "AMI name format of the lookup ({{.BaseOS}}, {{.K8sVersion}} substituted)" }),
+  def({ flag: "image-lookup-base-os", key: "imageLookupBaseOS", value: "<os>", field: "image.lookupBaseOS", kind: "string", help: "base OS of the lookup (default ubuntu-24.04)" }),
   def({ flag: "ssh-key-name", key: "sshKeyName", value: "<key>", field: "sshKeyName", kind: "string", help: "existing EC2 key pair (default: none)" }),
 ] as const;
 

@@ -13,6 +13,13 @@ const SPEC_KIND = "ClusterSpec";
 export const PROFILES = ["dev", "prod"] as const;
 export type Profile = (typeof PROFILES)[number];
 
+/** CNIs the management cluster installs (plan/addons.ts); "none": bring your own (validate warns). */
+export const CNIS = ["cilium", "none"] as const;
+export type Cni = (typeof CNIS)[number];
+/** Storage the management cluster installs: the AWS EBS CSI driver and a default gp3 StorageClass, or none. */
+export const STORAGES = ["ebs", "none"] as const;
+export type Storage = (typeof STORAGES)[number];
+
 export const WORKER_KINDS = ["MachinePool", "MachineDeployment"] as const;
 export type WorkerKind = (typeof WORKER_KINDS)[number];
 
@@ -32,6 +39,8 @@ export const DEFAULTS = {
   vpcCidr: "10.0.0.0/16",
   podCidr: "192.168.0.0/16",
   serviceCidr: "10.96.0.0/12",
+  cni: "cilium" as Cni,
+  storage: "ebs" as Storage,
 } as const;
 
 /** Limits on names, explained: every derived object name must stay a valid label value (≤ 63 characters). */
@@ -163,6 +172,10 @@ export const ClusterSpecDefinition = Type.Object(
           vpcCidr: filled(Type.Optional(Type.String({ description: `IPv4 CIDR of the VPC CAPA creates, /16 to /24. Default: ${DEFAULTS.vpcCidr}.` })), () => DEFAULTS.vpcCidr),
           podCidr: filled(Type.Optional(Type.String({ description: `Pod CIDR. Default: ${DEFAULTS.podCidr}.` })), () => DEFAULTS.podCidr),
           serviceCidr: filled(Type.Optional(Type.String({ description: `Service CIDR. Default: ${DEFAULTS.serviceCidr}.` })), () => DEFAULTS.serviceCidr),
+          cni: filled(
+            Type.Optional(oneOf(CNIS, { description: `CNI installed by a ClusterResourceSet from Git (cilium), or none (bring your own; validate warns). Default: ${DEFAULTS.cni}.` })),
+            () => DEFAULTS.cni,
+          ),
         },
         { additionalProperties: false },
       ),
@@ -184,6 +197,10 @@ export const ClusterSpecDefinition = Type.Object(
         },
         { additionalProperties: false },
       ),
+    ),
+    storage: filled(
+      Type.Optional(oneOf(STORAGES, { description: `ebs: the AWS EBS CSI driver and a default gp3 StorageClass, installed by a ClusterResourceSet from Git; none: no storage. Default: ${DEFAULTS.storage}.` })),
+      () => DEFAULTS.storage,
     ),
     sshKeyName: Type.Optional(
       Type.String({

@@ -22,13 +22,13 @@
  */
 import { createHash } from "node:crypto";
 import { type Dirent, readdirSync, readFileSync } from "node:fs";
-import { access, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { access, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { Finding } from "../findings.js";
 import { API } from "../k8s/capi.js";
 import { objectNames, planCluster } from "../plan/cluster.js";
-import { PROVIDERS_DIR, SPEC_FILE, SYNC_DIR } from "../repo/paths.js";
+import { ADDONS_DIR, PROVIDERS_DIR, SPEC_FILE, SYNC_DIR } from "../repo/paths.js";
 import { dependencies } from "../kustomize/walk.js";
 import type { OutputFile } from "../plan/files.js";
 import { planRepo } from "../plan/repo.js";
@@ -118,6 +118,12 @@ interface Unit {
   objects: RenderedObject[];
   origins: (string | undefined)[];
   fallbackFile: string;
+  /**
+   * Not for kubectl-validate: the add-on payloads (built-in kinds, no CRD CEL rules) — kubectl-validate v0.0.4 checks
+   * every name as a DNS subdomain, but the API server allows RBAC names such as `system:cloud-controller-manager`
+   * (k8s.io/kubernetes pkg/apis/rbac/validation: ValidateRBACName = path.IsValidPathSegmentName).
+   */
+  noCel?: boolean;
 }
 
 /** What kubeconform and kubectl-validate said about one unit (kubeconform lists only the objects that are not valid). */
@@ -202,6 +208,28 @@ async function renderManagement(root: string, cache: ValidateCache | undefined, 
   return { units, findings };
 }
 
+/**
+ * The hydrated add-on manifests (addons/<addon>/<version>/*.yaml, `npm run addons`), one unit per version: what the
+ * ClusterResourceSets apply to the workload clusters goes through the same kubeconform (Kubernetes OpenAPI) and CEL
+ * layers as everything else; inside a ConfigMap kubeconform would see only a string.
+ */
+async function addonUnits(root: string): Promise<{ units: Unit[]; findings: Finding[] }> {
+  const units: Unit[] = [];
+  const findings: Finding[] = [];
+  const files = await readdir(path.join(root, ADDONS_DIR), { recursive: true }).catch(() => [] as string[]);
+  for (const rel of files.map((f) => f.split(path.sep).join("/")).filter((f) => f.endsWith(".yaml") && !f.endsWith("/kustomization.yaml")).sort()) {
+    const file = `${ADDONS_DIR}/${rel}`;
+    try {
+      const objects = parseYamlStream(await readFile(path.join(root, file), "utf8")) as RenderedObject[];
+      const label = file.replace(/[/.]/g, "-");
+      units.push({ label, cacheId: `@${label}`, objects, origins: objects.map(() => file), fallbackFile: file, noCel: true });
+    } catch (e) {
+      findings.push({ file, rule: "addon-payload", severity: "error", message: `not a YAML stream: ${(e as Error).message}` });
+    }
+  }
+  return { units, findings };
+}
+
 /** Fewest files worth a kubectl-validate process of their own (each process loads every CRD first, ≈0.5 s). */
 const CEL_FILES_PER_PROCESS = 40;
 
@@ -228,11 +256,11 @@ async function schemaResults(
       const text = `${u.objects.map((o) => JSON.stringify(dropNulls(o))).join("\n---\n")}\n`;
       input.set(u, text);
       const kc = opts.cache?.result<Raw["kubeconform"][number]>("kubeconform", u.cacheId, text);
-      const cel = opts.skipCel ? undefined : opts.cache?.result<KubectlValidateStatus>("cel", u.cacheId, text);
+      const cel = opts.skipCel || u.noCel ? undefined : opts.cache?.result<KubectlValidateStatus>("cel", u.cacheId, text);
       raw.set(u, { kubeconform: kc ?? [], cel });
       if (!kc) needKc.push(u);
-      if (!opts.skipCel && !cel) needCel.push(u);
-      if (!kc || (!opts.skipCel && !cel)) {
+      if (!opts.skipCel && !u.noCel && !cel) needCel.push(u);
+      if (!kc || (!opts.skipCel && !u.noCel && !cel)) {
         const f = path.join(tmp, `${i}-${u.label.replace(/[^A-Za-z0-9._-]/g, "_")}.yaml`);
         await writeFile(f, text);
         fileOf.set(u, f);
@@ -483,6 +511,8 @@ async function validateSelected(opts: ValidateOptions, root: string, withManagem
   findings.push(...renderFindings);
   const management = withManagement && shared ? await renderManagement(root, cache) : { units: [], findings: [] };
   findings.push(...management.findings);
+  const addons = shared ? await addonUnits(root) : { units: [], findings: [] };
+  findings.push(...addons.findings);
   lap("render");
 
   const unitOf = new Map<string, Unit>();
@@ -493,6 +523,7 @@ async function validateSelected(opts: ValidateOptions, root: string, withManagem
       return u;
     }),
     ...management.units,
+    ...addons.units,
   ];
   const raw = await schemaResults(root, units, { workers, skipCel: opts.skipCel, cache, onProgress: opts.onProgress });
   lap("schemas");
@@ -553,7 +584,7 @@ async function validateSelected(opts: ValidateOptions, root: string, withManagem
   // Fleet rules over the whole selection; another shard's clusters as their specs declare them (see the header).
   let fleet = rendered;
   if (shard) {
-    const scaffoldOf = (spec: ClusterSpec) => planCluster(spec).find((f) => f.path === `clusters/${spec.name}/kustomization.yaml`)?.content;
+    const scaffoldOf = (spec: ClusterSpec) => planCluster(spec, versions().addons).find((f) => f.path === `clusters/${spec.name}/kustomization.yaml`)?.content;
     const sample = repo.specs[0];
     const scaffold = sample ? scaffoldOf(sample) : undefined;
     const facts = new Map<string, RenderedCluster>();

@@ -14,7 +14,7 @@ import { planAutoscaler } from "./autoscaler.js";
 import { planProviders } from "./providers.js";
 import { planIam } from "./iam.js";
 import { mergePlans, type OutputFile, owned, scaffold, type TreePlan } from "./files.js";
-import { clusterDir, IAM_DIR, PROVIDERS_DIR, SYNC_DIR } from "../repo/paths.js";
+import { ADDONS_DIR, clusterDir, IAM_DIR, PROVIDERS_DIR, SYNC_DIR } from "../repo/paths.js";
 import type { Pins } from "../versions.js";
 
 export interface RepoModel {
@@ -30,6 +30,8 @@ function planShared(pins: Pins): TreePlan {
     { files: planOverlays(), roots: [OVERLAY_DIRS.clusterReferences, OVERLAY_DIRS.machineDeployment, ...PROFILES.map(OVERLAY_DIRS.profile)] },
     { files: planProviders(pins), roots: [PROVIDERS_DIR] },
     { files: planIam(), roots: [IAM_DIR] },
+    // The hydrated add-ons (`npm run addons`), stored once and included by every cluster that uses them.
+    { files: Object.entries(pins.addonPayloads ?? {}).map(([p, c]) => owned(p, c)), roots: [ADDONS_DIR] },
     { files: [owned(SPEC_SCHEMA_PATH, `${JSON.stringify(clusterSpecSchema, null, 2)}\n`)], roots: [SPEC_SCHEMA_PATH] },
     { files: [owned(CONFIG_SCHEMA_PATH, `${JSON.stringify(repoConfigSchema, null, 2)}\n`)], roots: [CONFIG_SCHEMA_PATH] },
   ]);
@@ -39,7 +41,7 @@ function planShared(pins: Pins): TreePlan {
 const planSyncTree = (config: RepoConfig | undefined, specs: ClusterSpec[]): TreePlan => ({ files: config ? planSync(config, specs) : [], roots: [SYNC_DIR] });
 
 /** One cluster's generated files: its overlay and, when a pool autoscales, its cluster-autoscaler. */
-const clusterFiles = (spec: ClusterSpec, pins: Pins): OutputFile[] => [...planCluster(spec), ...planAutoscaler(spec, pins)];
+const clusterFiles = (spec: ClusterSpec, pins: Pins): OutputFile[] => [...planCluster(spec, pins.addons), ...planAutoscaler(spec, pins)];
 
 /** One cluster: its generated/ folder is owned whole; cluster.yaml's siblings outside it belong to the user. */
 const planClusterTree = (spec: ClusterSpec, pins: Pins): TreePlan => ({ files: clusterFiles(spec, pins), roots: [`${clusterDir(spec.name)}/generated`] });

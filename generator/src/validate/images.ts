@@ -88,7 +88,8 @@ export function imageRules(rc: RenderedCluster, inventory: ImageInventory | unde
         `no image: CAPA's public lookup (capa-ami-${os}-?${m.version}-*) finds no published image for Kubernetes ${m.version} in ${region} (${inventory.source} ami-inventory.md); ` +
           `published ${os} versions in ${region}: ${here.length ? here.join(", ") : "none"}` +
           (elsewhere.length ? `; ${m.version} is published in ${elsewhere.join(", ")}` : "") +
-          ". Set `image.id` (an AMI in this region) or `image.lookupOrg`/`lookupFormat` for your own image-builder images in cluster.yaml, or pick a published version.",
+          ". Set `image.id` (an AMI in this region) or `image.lookupOrg`/`lookupFormat`/`lookupBaseOS` for your own image-builder images in cluster.yaml " +
+          "(new-cluster: --image-id, or --image-lookup-org/--image-lookup-format/--image-lookup-base-os), or pick a published version (--kubernetes-version, --region).",
         severity,
       );
     }

@@ -67,7 +67,9 @@ function takeOrigin(o: RenderedObject): string | undefined {
   if (!ann || raw === undefined) return undefined;
   delete ann[ORIGIN];
   if (Object.keys(ann).length === 0) delete o.metadata.annotations;
-  const p = (parseYaml(raw) as { path?: string } | null)?.path;
+  // A generated object (configMapGenerator: the add-on payloads) has no `path`, only the kustomization that made it.
+  const origin = parseYaml(raw) as { path?: string; configuredIn?: string } | null;
+  const p = origin?.path ?? origin?.configuredIn;
   return p === undefined ? undefined : repoPath(p);
 }
 

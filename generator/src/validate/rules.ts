@@ -14,8 +14,8 @@ import { findSecrets } from "./secrets.js";
 import type { RenderedCluster, RenderedObject } from "./render.js";
 import { AUTOSCALER, CAPI_GROUPS, GROUP, kubeconfigSecret } from "../k8s/capi.js";
 import { get as getPath, groupOf, isRecord } from "../k8s/object.js";
-import { parseYamlStream } from "../yaml.js";
 import { clusterKustomizationPath, clusterSpecPath } from "../repo/paths.js";
+import { addonRules } from "./addon-rules.js";
 
 type Push = (o: RenderedObject | undefined, path: string, rule: string, message: string, severity?: Severity) => void;
 /** Rules read odd input as `any` (a missing field is undefined, never a throw). */
@@ -119,7 +119,7 @@ export function clusterRules(rc: RenderedCluster, file: string): Finding[] {
   }
 
   autoscalerRules(objs, objs.find((o) => is(o, CORE, "Cluster")), cpVersion, push);
-  addonRules(objs, objs.find((o) => is(o, CORE, "Cluster")), cpVersion, push);
+  findings.push(...addonRules(objs, { cluster: rc.cluster, cpVersion, fileOf: (o) => rc.origins[rc.objects.indexOf(o)] ?? file }));
 
   // Placement: zones in the AWSCluster's region (pkg/cloud/scope/shared.go picks subnets by zone).
   const cluster = objs.find((o) => is(o, CORE, "Cluster"));
@@ -251,78 +251,6 @@ function autoscalerRules(objs: RenderedObject[], cluster: RenderedObject | undef
         push(o, "spec.template.spec.containers", "autoscaler-minor", `image ${show(c?.image)} is cluster-autoscaler ${tag[1]}.${tag[2]}, but the control plane runs v${cpVersion.version}; run the autoscaler of the cluster's minor (versions.json clusterAutoscaler.byMinor)`);
     }
   }
-}
-
-/** Does a label selector (matchLabels, matchExpressions) select these labels? Empty selects nothing (CAPI's CRS rule). */
-function selects(selector: unknown, labels: Record<string, unknown>): boolean {
-  const ml = record(get(selector, "matchLabels"));
-  const me = list(get(selector, "matchExpressions"));
-  if (Object.keys(ml).length === 0 && me.length === 0) return false;
-  if (!Object.entries(ml).every(([k, v]) => labels[k] === v)) return false;
-  return me.every((e: any) => {
-    const has = Object.hasOwn(labels, show(e?.key));
-    const v = labels[show(e?.key)];
-    const values = list(e?.values);
-    switch (e?.operator) {
-      case "In": return has && values.includes(v);
-      case "NotIn": return !has || !values.includes(v);
-      case "Exists": return has;
-      case "DoesNotExist": return !has;
-      default: return false;
-    }
-  });
-}
-
-/**
- * Add-ons (item 2 of issue 11: ClusterResourceSets with ConfigMaps holding the manifests). What reaches the cluster
- * is what the ClusterResourceSets in its namespace whose clusterSelector matches its labels apply
- * (CAPI internal/controllers/clusterresourceset/clusterresourceset_controller.go getClustersByClusterResourceSetSelector:
- * same namespace, an empty selector selects nothing). The payloads are classified by what they hold: a CNI (the
- * cilium or calico-node DaemonSet), the AWS cloud-controller-manager (its DaemonSet; its image's minor must be the
- * control plane's: the CCM is released per Kubernetes minor), the EBS CSI driver (CSIDriver ebs.csi.aws.com).
- * Exactly one of each; none is a warning (bring your own, or opted out); a cluster no ClusterResourceSet selects is
- * not judged (its add-ons are not delivered from Git).
- */
-function addonRules(objs: RenderedObject[], cluster: RenderedObject | undefined, cpVersion: semver.SemVer | undefined, push: Push): void {
-  if (!cluster) return;
-  const labels = record(cluster.metadata?.labels);
-  const ns = cluster.metadata?.namespace;
-  const sets = objs.filter((o) => is(o, GROUP.addons, "ClusterResourceSet") && o.metadata?.namespace === ns && selects(get(o, "spec.clusterSelector"), labels));
-  // No ClusterResourceSet at all: add-ons are not delivered from Git for this cluster (a repository generated before
-  // they were); nothing to judge. Once one selects it, all three are expected.
-  if (sets.length === 0) return;
-  type Found = { set: RenderedObject; doc: any };
-  const found: Record<"cni" | "ccm" | "csi", Found[]> = { cni: [], ccm: [], csi: [] };
-  for (const set of sets)
-    for (const r of list(get(set, "spec.resources")).filter((x: any) => (x?.kind ?? "Secret") === "ConfigMap")) {
-      const cm = objs.find((o) => o.kind === "ConfigMap" && groupOf(o.apiVersion) === "" && o.metadata?.name === r?.name && o.metadata?.namespace === ns);
-      if (!cm) continue; // checkReferences / the admission layer report a missing ConfigMap
-      for (const text of Object.values(record(cm.data))) {
-        let docs: unknown[] = [];
-        try {
-          docs = parseYamlStream(show(text));
-        } catch {
-          continue;
-        }
-        for (const doc of docs.filter(isRecord) as any[]) {
-          const name = show(doc?.metadata?.name);
-          if (doc.kind === "DaemonSet" && (name === "cilium" || name === "calico-node")) found.cni.push({ set, doc });
-          if (doc.kind === "DaemonSet" && name === "aws-cloud-controller-manager") found.ccm.push({ set, doc });
-          if (doc.kind === "CSIDriver" && name === "ebs.csi.aws.com") found.csi.push({ set, doc });
-        }
-      }
-    }
-  const what = { cni: "CNI", ccm: "AWS cloud-controller-manager", csi: "EBS CSI driver" } as const;
-  for (const k of ["cni", "ccm", "csi"] as const) {
-    if (found[k].length === 0) push(cluster, "metadata.labels", `addons-${k}`, `no ${what[k]} reaches cluster ${show(cluster.metadata?.name)} through its ClusterResourceSets (opted out: install your own)`, "warning");
-    if (found[k].length > 1) push(found[k][1]!.set, "spec.resources", `addons-${k}`, `${found[k].length} ${what[k]}s reach cluster ${show(cluster.metadata?.name)} (${found[k].map((f) => show(f.set.metadata?.name)).join(", ")}); exactly one may`);
-  }
-  for (const { set, doc } of found.ccm)
-    for (const c of list(get(doc, "spec.template.spec.containers"))) {
-      const tag = /:v?(\d+)\.(\d+)\.\d+[^:/]*$/.exec(show(c?.image));
-      if (tag && cpVersion && (Number(tag[1]) !== cpVersion.major || Number(tag[2]) !== cpVersion.minor))
-        push(set, "spec.resources", "addons-ccm-minor", `the cloud-controller-manager it applies is ${show(c?.image)}, but the control plane runs v${cpVersion.version}; the CCM must be the cluster's minor`);
-    }
 }
 
 /** Fleet rules: unique Cluster names and namespaces, VPC CIDRs unique (warning: peering or transit would clash). */

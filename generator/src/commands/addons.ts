@@ -1,0 +1,93 @@
+/**
+ * `npm run addons`: hydrates every pinned add-on version into addons/<addon>/<version>/ (owned whole): the charts
+ * come from pinned Go modules (`go mod download`) and are rendered offline by the pinned helm; the EBS CSI driver's
+ * manifests come from the pinned CAPA module (see versions.json "addons"). It writes this checkout's addons/ (ADDONS_STORE);
+ * `npm run generate` copies them into the repository it generates. Deterministic: a second run changes nothing.
+ */
+import { readdir, readFile } from "node:fs/promises";
+import path from "node:path";
+import { ADDONS_STORE, versions } from "../versions.js";
+import { goModDownload } from "../tools/go.js";
+import { helmTemplate } from "../tools/helm.js";
+import { withRepoLock } from "../repo/lock.js";
+import { writeTree, type WriteResult } from "../repo/write.js";
+import { mergePlans, type OutputFile } from "../plan/files.js";
+import { hydrate, type RawSources, unknownValuePaths } from "../plan/addons-payload.js";
+import { parse } from "yaml";
+import { PlanError } from "../errors.js";
+import { ADDONS_ROOT, allAddons } from "../plan/addons.js";
+
+export async function addonsCommand(opts: { cwd: string; log: (line: string) => void }): Promise<WriteResult> {
+  const plan = mergePlans([{ files: await hydrateAddons(opts.log), roots: [ADDONS_ROOT] }]);
+  return withRepoLock(path.dirname(ADDONS_STORE), async () => {
+    const result = await writeTree(path.dirname(ADDONS_STORE), plan);
+    for (const f of result.written) opts.log(`wrote   ${f}`);
+    for (const f of result.deleted) opts.log(`deleted ${f}`);
+    return result;
+  }, { log: opts.log });
+}
+
+/** What `npm run addons` writes: every addons/ file, from the pinned modules and helm (no write). */
+export async function hydrateAddons(log: (line: string) => void): Promise<OutputFile[]> {
+  const pins = versions().addons;
+  const raw: RawSources = { rendered: {}, ebsCsiTemplate: "" };
+  for (const a of allAddons(pins)) {
+    if (a.name === "cilium") {
+      const dir = await goModDownload(pins.cilium.module, pins.cilium.version);
+      log(`cilium ${a.version}: helm template ${pins.cilium.chart}`);
+      await checkValues(path.join(dir, pins.cilium.chart), CILIUM_VALUES);
+      raw.rendered[`${a.name}/${a.version}`] = await helmTemplate({ release: "cilium", chartDir: path.join(dir, pins.cilium.chart), namespace: "kube-system", kubeVersion: KUBE_VERSION_FOR_CHARTS, values: CILIUM_VALUES });
+    } else if (a.name === "aws-ccm") {
+      const dir = await goModDownload(pins.cloudControllerManager.module, a.version);
+      log(`aws-ccm ${a.version}: helm template ${pins.cloudControllerManager.chart}`);
+      await checkValues(path.join(dir, pins.cloudControllerManager.chart), ccmValues(a.version));
+      raw.rendered[`${a.name}/${a.version}`] = await helmTemplate({
+        release: "aws-cloud-controller-manager",
+        chartDir: path.join(dir, pins.cloudControllerManager.chart),
+        namespace: "kube-system",
+        kubeVersion: `${a.version}`,
+        values: ccmValues(a.version),
+      });
+    } else {
+      const dir = await goModDownload(pins.ebsCsi.module, pins.ebsCsi.version);
+      raw.ebsCsiTemplate = await readFile(path.join(dir, pins.ebsCsi.file), "utf8");
+    }
+  }
+  return hydrate(pins, raw);
+}
+
+/** Our values against the chart's values.yaml: a key it does not have is a typo (see unknownValuePaths). */
+async function checkValues(chartDir: string, values: unknown): Promise<void> {
+  const defaults = parse(await readFile(path.join(chartDir, "values.yaml"), "utf8")) as unknown;
+  const dir = path.join(chartDir, "templates");
+  const names = (await readdir(dir, { recursive: true })).filter((n) => /\.(ya?ml|tpl)$/.test(n)).sort();
+  const templates = (await Promise.all(names.map((n) => readFile(path.join(dir, n), "utf8")))).join("\n");
+  const unknown = unknownValuePaths(defaults, values, templates);
+  if (unknown.length) throw new PlanError(`${chartDir}: values.yaml has no ${unknown.join(", ")}`);
+}
+
+/** The Kubernetes version the CNI chart is rendered for (its templates gate on .Capabilities). */
+const KUBE_VERSION_FOR_CHARTS = "v1.34.0";
+
+/**
+ * Cilium values: no certificate or Secret generated at render time (Hubble TLS off, relay/UI off: the chart's
+ * helm-method certificates are random and would put keys in Git, install/kubernetes/cilium/templates/hubble/tls-helm);
+ * IPAM from the node's podCIDR, so one payload fits every cluster: CAPI passes the Cluster's pod CIDR to kubeadm as
+ * networking.podSubnet (cluster-api bootstrap/kubeadm/internal/controllers/kubeadmconfig_controller.go), and kubeadm
+ * then runs kube-controller-manager with --allocate-node-cidrs. (The chart's default cluster-pool IPAM would hand out
+ * 10.0.0.0/8, overlapping the VPC.)
+ */
+const CILIUM_VALUES = {
+  ipam: { mode: "kubernetes" },
+  hubble: { enabled: true, tls: { enabled: false }, relay: { enabled: false }, ui: { enabled: false } },
+};
+
+/**
+ * CCM values: the image at the module's own release (the chart's default tag lags); CAPA's flags and host networking
+ * (templates/cluster-template.yaml): the CCM must not wait for the CNI, which may be the user's own (cni: none).
+ */
+const ccmValues = (version: string) => ({
+  image: { tag: version },
+  hostNetworking: true,
+  args: ["--v=2", "--cloud-provider=aws", "--use-service-account-credentials=true", "--configure-cloud-routes=false"],
+});

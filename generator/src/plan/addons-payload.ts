@@ -1,0 +1,88 @@
+/**
+ * Pure part of `npm run addons`: the rendered charts and the pinned CAPA template in, the addons/ files out.
+ * Every document is parsed and serialized once (fixed key order, no helm comments); no Secret may reach Git.
+ */
+import { PlanError } from "../errors.js";
+import type { K8sObject } from "../k8s/object.js";
+import { parseYamlStream, toYaml } from "../yaml.js";
+import type { AddonPins } from "../versions.js";
+import { type Addon, addonFiles, addonPayloadFile, allAddons } from "./addons.js";
+import type { OutputFile } from "./files.js";
+
+export interface RawSources {
+  /** helm template output per "<addon>/<version>". */
+  rendered: Record<string, string>;
+  /** The pinned CAPA templates/cluster-template.yaml (holds the EBS CSI ConfigMap). */
+  ebsCsiTemplate: string;
+}
+
+/**
+ * A ConfigMap holds at most 1 MiB (k8s.io/kubernetes pkg/apis/core/validation ValidateConfigMap, MaxSecretSize);
+ * client-side apply (Argo CD's default) also stores the object in an annotation, and annotations total at most
+ * 256 KiB (apimachinery TotalAnnotationSizeLimitB): stay below that.
+ */
+const MAX_PAYLOAD_BYTES = 250_000;
+
+/** The default StorageClass shipped with the EBS CSI driver. */
+const GP3_STORAGE_CLASS: K8sObject = {
+  apiVersion: "storage.k8s.io/v1",
+  kind: "StorageClass",
+  metadata: { name: "gp3", annotations: { "storageclass.kubernetes.io/is-default-class": "true" } },
+  provisioner: "ebs.csi.aws.com",
+  parameters: { type: "gp3", encrypted: "true" },
+  reclaimPolicy: "Delete",
+  volumeBindingMode: "WaitForFirstConsumer",
+  allowVolumeExpansion: true,
+};
+
+const isObject = (d: unknown): d is K8sObject => typeof d === "object" && d !== null && typeof (d as K8sObject).kind === "string";
+const stream = (objects: K8sObject[]): string => objects.map((o) => toYaml(o)).join("---\n");
+
+function objectsOf(text: string, what: string, opts: { dropSecrets?: boolean } = {}): K8sObject[] {
+  const objects = parseYamlStream(text).filter(isObject);
+  const secrets = objects.filter((o) => o.kind === "Secret");
+  if (secrets.length && !opts.dropSecrets)
+    throw new PlanError(`${what} renders Secret(s) ${secrets.map((s) => s.metadata?.name).join(", ")}: no Secret data may be stored in Git (change its values)`);
+  return objects.filter((o) => o.kind !== "Secret");
+}
+
+/** The EBS CSI manifests: the data of CAPA's ConfigMap, without its empty Secret (the driver's env refs to it are optional). */
+function ebsCsiObjects(template: string, configMap: string): K8sObject[] {
+  const cm = parseYamlStream(template).filter(isObject).find((o) => o.kind === "ConfigMap" && o.metadata?.name === configMap) as { data?: Record<string, string> } | undefined;
+  if (!cm?.data) throw new PlanError(`the pinned CAPA template has no ConfigMap ${configMap}`);
+  return Object.keys(cm.data)
+    .sort()
+    .flatMap((k) => objectsOf(cm.data![k]!, `CAPA ConfigMap ${configMap}`, { dropSecrets: true }));
+}
+
+function payloadOf(a: Addon, pins: AddonPins, raw: RawSources): string {
+  const key = `${a.name}/${a.version}`;
+  if (a.role === "csi") return stream([...ebsCsiObjects(raw.ebsCsiTemplate, pins.ebsCsi.configMap), GP3_STORAGE_CLASS]);
+  const rendered = raw.rendered[key];
+  if (rendered === undefined) throw new PlanError(`no rendered manifests for ${key}`);
+  return stream(objectsOf(rendered, key));
+}
+
+/**
+ * The value paths we set that the chart neither has in values.yaml nor reads in its templates (`.Values.<path>`):
+ * helm checks values against values.schema.json (Cilium ships one), but that schema allows unknown keys, so a
+ * misspelt key would be ignored silently.
+ */
+export function unknownValuePaths(defaults: unknown, values: unknown, templates = "", prefix = ""): string[] {
+  if (typeof values !== "object" || values === null || Array.isArray(values)) return [];
+  return Object.entries(values).flatMap(([k, v]) => {
+    const here = prefix ? `${prefix}.${k}` : k;
+    const d = typeof defaults === "object" && defaults !== null ? (defaults as Record<string, unknown>)[k] : undefined;
+    if (d === undefined) return templates.includes(`.Values.${here}`) ? [] : [here];
+    return typeof d === "object" && d !== null && !Array.isArray(d) ? unknownValuePaths(d, v, templates, here) : [];
+  });
+}
+
+/** Every addons/ file: per add-on version its manifests file and its kustomization. */
+export function hydrate(pins: AddonPins, raw: RawSources): OutputFile[] {
+  return allAddons(pins).flatMap((a) => {
+    const payload = payloadOf(a, pins, raw);
+    if (Buffer.byteLength(payload) > MAX_PAYLOAD_BYTES) throw new PlanError(`${a.name} ${a.version}: ${Buffer.byteLength(payload)} bytes, over the ${MAX_PAYLOAD_BYTES}-byte ConfigMap budget`);
+    return addonFiles(a, { [addonPayloadFile(a)]: payload });
+  });
+}

@@ -1,0 +1,138 @@
+/**
+ * Add-ons (issue 11: ClusterResourceSets whose ConfigMaps hold the manifests; plan/addons.ts). What reaches a cluster
+ * is what the ClusterResourceSets in its namespace whose clusterSelector matches its labels apply
+ * (CAPI internal/controllers/clusterresourceset/clusterresourceset_controller.go getClustersByClusterResourceSetSelector:
+ * same namespace, an empty selector selects nothing). The payloads are classified by what they hold, as
+ * `npm run addons` renders them (addons/<addon>/<version>/): a CNI (the `cilium` DaemonSet, or Calico's `calico-node`
+ * when brought by hand), the AWS cloud-controller-manager (the `aws-cloud-controller-manager` DaemonSet of
+ * cloud-provider-aws's chart; its image's minor must be the control plane's: the CCM is released per Kubernetes
+ * minor), the EBS CSI driver (CSIDriver `ebs.csi.aws.com`). Exactly one of each. No CCM is an error (nodes keep the
+ * uninitialized taint and get no providerID, CAPI never links Machines to Nodes); no CNI or no CSI is the spec's
+ * opt-out (network.cni / storage: none): a warning pointing at that field. A ConfigMap a ClusterResourceSet names
+ * must be in the render. Rules never throw on odd input.
+ */
+import type semver from "semver";
+import type { Finding, Severity } from "../findings.js";
+import { GROUP } from "../k8s/capi.js";
+import { get as getPath, groupOf, isRecord } from "../k8s/object.js";
+import { parseYamlStream } from "../yaml.js";
+import { clusterSpecPath } from "../repo/paths.js";
+import { ADDON_LABEL, type AddonRole } from "../plan/addons.js";
+import { show } from "./references.js";
+import type { RenderedObject } from "./render.js";
+
+const get = (o: unknown, p: string): any => getPath(o, p);
+const list = (v: unknown): any[] => (Array.isArray(v) ? v : []);
+const record = (v: unknown): Record<string, unknown> => (isRecord(v) ? v : {});
+
+/** Does a label selector (matchLabels, matchExpressions) select these labels? Empty selects nothing (CAPI's CRS rule). */
+function selects(selector: unknown, labels: Record<string, unknown>): boolean {
+  const ml = record(get(selector, "matchLabels"));
+  const me = list(get(selector, "matchExpressions"));
+  if (Object.keys(ml).length === 0 && me.length === 0) return false;
+  if (!Object.entries(ml).every(([k, v]) => labels[k] === v)) return false;
+  return me.every((e: any) => {
+    const has = Object.hasOwn(labels, show(e?.key));
+    const v = labels[show(e?.key)];
+    const values = list(e?.values);
+    switch (e?.operator) {
+      case "In": return has && values.includes(v);
+      case "NotIn": return !has || !values.includes(v);
+      case "Exists": return has;
+      case "DoesNotExist": return !has;
+      default: return false;
+    }
+  });
+}
+
+/** The add-on role a manifest is (by the objects the rendered payloads hold), if any. */
+function roleOf(doc: any): AddonRole | undefined {
+  const name = show(doc?.metadata?.name);
+  if (doc?.kind === "DaemonSet" && (name === "cilium" || name === "calico-node")) return "cni";
+  if (doc?.kind === "DaemonSet" && name === "aws-cloud-controller-manager") return "ccm";
+  if (doc?.kind === "CSIDriver" && name === "ebs.csi.aws.com") return "csi";
+  return undefined;
+}
+
+const ROLES = Object.keys(ADDON_LABEL) as AddonRole[];
+const WHAT: Record<AddonRole, string> = { cni: "CNI", ccm: "AWS cloud-controller-manager", csi: "EBS CSI driver" };
+/** When no payload of a role reaches the cluster: the spec field that opts out of it (the finding points there), or an error. */
+const MISSING: Record<AddonRole, { optOut?: string; severity: Severity; message: string }> = {
+  cni: { optOut: "network.cni", severity: "warning", message: "no CNI is installed from Git (network.cni: none): nodes stay NotReady until you install one" },
+  ccm: {
+    severity: "error",
+    message:
+      "no cloud-controller-manager reaches this cluster: nodes keep the uninitialized taint and get no providerID; use a Kubernetes minor that versions.json addons.cloudControllerManager.byMinor pins (1.32 has none), and keep its ClusterResourceSet",
+  },
+  csi: { optOut: "storage", severity: "warning", message: "no EBS CSI driver is installed from Git (storage: none): PersistentVolumeClaims stay Pending" },
+};
+
+export interface AddonContext {
+  /** The cluster directory's name (findings' cluster, and its cluster.yaml for opt-out findings). */
+  cluster: string;
+  /** The file an object comes from (kustomize's origin, or the cluster's kustomization). */
+  fileOf: (o: RenderedObject) => string;
+  /** The control plane's version, when valid (the CCM must be its minor). */
+  cpVersion?: semver.SemVer;
+}
+
+export function addonRules(objs: readonly RenderedObject[], ctx: AddonContext): Finding[] {
+  const findings: Finding[] = [];
+  const push = (o: RenderedObject, path: string, rule: string, message: string, severity: Severity = "error") =>
+    findings.push({ cluster: ctx.cluster, file: ctx.fileOf(o), path: `${show(o.kind)}/${show(o.metadata?.name)}:${path}`, rule, severity, message });
+  const cluster = objs.find((o) => o.kind === "Cluster" && groupOf(o.apiVersion) === GROUP.core);
+  if (!cluster) return findings;
+  const labels = record(cluster.metadata?.labels);
+  const ns = cluster.metadata?.namespace;
+  const sets = objs.filter((o) => o.kind === "ClusterResourceSet" && groupOf(o.apiVersion) === GROUP.addons && o.metadata?.namespace === ns && selects(get(o, "spec.clusterSelector"), labels));
+
+  type Found = { set: RenderedObject; doc: any };
+  const found: Record<AddonRole, Found[]> = { cni: [], ccm: [], csi: [] };
+  /** Roles whose ClusterResourceSet names a resource missing from the render: reported once, as the missing resource. */
+  const unresolved = new Set<AddonRole>();
+  for (const set of sets)
+    list(get(set, "spec.resources")).forEach((r: any, i: number) => {
+      const kind = show(r?.kind ?? "Secret");
+      const res = objs.find((o) => o.kind === kind && groupOf(o.apiVersion) === "" && o.metadata?.name === r?.name && o.metadata?.namespace === ns);
+      if (!res) {
+        // The role its selector names (plan/addons.ts labels); a set naming none could have brought any add-on.
+        const keys = [...Object.keys(record(get(set, "spec.clusterSelector.matchLabels"))), ...list(get(set, "spec.clusterSelector.matchExpressions")).map((e: any) => show(e?.key))];
+        const roles = ROLES.filter((k) => keys.includes(ADDON_LABEL[k]));
+        (roles.length ? roles : ROLES).forEach((k) => unresolved.add(k));
+        push(set, `spec.resources.${i}`, roles.length === 1 ? `addons-${roles[0]}` : "addons-resources", `${kind} ${show(r?.name)} is not in the render (run \`npm run generate\`)`);
+        return;
+      }
+      if (kind !== "ConfigMap") return;
+      for (const text of Object.values(record(res.data))) {
+        let docs: unknown[] = [];
+        try {
+          docs = parseYamlStream(show(text));
+        } catch {
+          continue;
+        }
+        for (const doc of docs.filter(isRecord)) {
+          const role = roleOf(doc);
+          if (role) found[role].push({ set, doc });
+        }
+      }
+    });
+
+  const name = show(cluster.metadata?.name);
+  for (const k of ROLES) {
+    if (found[k].length === 0 && !unresolved.has(k)) {
+      const m = MISSING[k];
+      if (m.optOut) findings.push({ cluster: ctx.cluster, file: clusterSpecPath(ctx.cluster), path: m.optOut, rule: `addons-${k}`, severity: m.severity, message: m.message });
+      else push(cluster, "metadata.labels", `addons-${k}`, m.message, m.severity);
+    }
+    if (found[k].length > 1)
+      push(found[k][1]!.set, "spec.resources", `addons-${k}`, `${found[k].length} ${WHAT[k]}s reach cluster ${name} (${found[k].map((f) => show(f.set.metadata?.name)).join(", ")}); exactly one may`);
+  }
+  const cp = ctx.cpVersion;
+  for (const { set, doc } of found.ccm)
+    for (const c of list(get(doc, "spec.template.spec.containers"))) {
+      const tag = /:v?(\d+)\.(\d+)\.\d+[^:/]*$/.exec(show(c?.image));
+      if (tag && cp && (Number(tag[1]) !== cp.major || Number(tag[2]) !== cp.minor))
+        push(set, "spec.resources", "addons-ccm-minor", `the cloud-controller-manager it applies is ${show(c?.image)}, but the control plane runs v${cp.version}; the CCM must be the cluster's minor (versions.json addons.cloudControllerManager.byMinor)`);
+    }
+  return findings;
+}

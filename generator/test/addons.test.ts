@@ -1,0 +1,79 @@
+import { describe, expect, it } from "vitest";
+import { versions } from "../src/versions.js";
+import { planCluster } from "../src/plan/cluster.js";
+import { parseSpecObject } from "../src/cluster-spec/parse.js";
+import { hydrate } from "../src/plan/addons-payload.js";
+import { parseYamlStream } from "../src/yaml.js";
+import type { ClusterSpec } from "../src/cluster-spec/types.js";
+
+const spec = (over: Record<string, unknown> = {}): ClusterSpec => {
+  const r = parseSpecObject({ apiVersion: "capi-gitops.io/v1alpha1", kind: "ClusterSpec", name: "demo", region: "us-east-2", kubernetesVersion: "v1.34.3", ...over });
+  if (!r.spec) throw new Error(JSON.stringify(r.findings));
+  return r.spec;
+};
+const file = (s: ClusterSpec, p: string) => planCluster(s, versions().addons).find((f) => f.path === `clusters/${s.name}/generated/${p}`)?.content ?? "";
+
+describe("add-ons in a cluster's overlay", () => {
+  it("one ClusterResourceSet per add-on, the CCM at the cluster's minor", () => {
+    const crs = parseYamlStream(file(spec(), "addons.yaml")) as any[];
+    expect(crs.map((c) => c.metadata.name)).toEqual(["demo-cni", "demo-ccm", "demo-csi"]);
+    expect(crs[1].spec.resources).toEqual([{ kind: "ConfigMap", name: "demo-addon-aws-ccm-v1.34.3" }]);
+    expect(crs[1].spec.strategy).toBe("Reconcile");
+    const upgraded = parseYamlStream(file(spec({ kubernetesVersion: "v1.35.0" }), "addons.yaml")) as any[];
+    expect(upgraded[1].spec.resources[0].name).toBe("demo-addon-aws-ccm-v1.35.3");
+  });
+  it("opting out drops the CNI and the CSI", () => {
+    const crs = parseYamlStream(file(spec({ network: { cni: "none" }, storage: "none" }), "addons.yaml")) as any[];
+    expect(crs.map((c) => c.metadata.name)).toEqual(["demo-ccm"]);
+  });
+});
+
+describe("hydration", () => {
+  it("drops CAPA's empty Secret, adds the gp3 StorageClass, refuses rendered Secrets", () => {
+    const pins = versions().addons;
+    const template = `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${pins.ebsCsi.configMap}}\ndata:\n  a.yaml: |\n    apiVersion: v1\n    kind: Secret\n    metadata: {name: aws-secret}\n    ---\n    apiVersion: storage.k8s.io/v1\n    kind: CSIDriver\n    metadata: {name: ebs.csi.aws.com}\n`;
+    const rendered = Object.fromEntries([`cilium/${pins.cilium.version}`, ...Object.values(pins.cloudControllerManager.byMinor).map((v) => `aws-ccm/${v}`)].map((k) => [k, "kind: DaemonSet\napiVersion: apps/v1\nmetadata: {name: x}\n"]));
+    const files = hydrate(pins, { rendered, ebsCsiTemplate: template });
+    const csi = files.find((f) => f.path === `addons/aws-ebs-csi/${pins.ebsCsi.version}/aws-ebs-csi.yaml`)!.content;
+    expect((parseYamlStream(csi) as any[]).map((o) => o.kind)).toEqual(["CSIDriver", "StorageClass"]);
+    expect(() => hydrate(pins, { rendered: { ...rendered, [`cilium/${pins.cilium.version}`]: "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\n" }, ebsCsiTemplate: template })).toThrow(/Secret/);
+  });
+});
+
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { unknownValuePaths } from "../src/plan/addons-payload.js";
+import { hydrateAddons } from "../src/commands/addons.js";
+import { resolveTool } from "../src/tools/resolve.js";
+import { ADDONS_STORE } from "../src/versions.js";
+
+describe("chart values", () => {
+  it("a key the chart's values.yaml lacks is reported (values.schema.json allows unknown keys)", () => {
+    const defaults = { ipam: { mode: "cluster-pool" }, hubble: { tls: { enabled: true } }, args: ["a"] };
+    expect(unknownValuePaths(defaults, { ipam: { mode: "kubernetes" }, args: ["b"] })).toEqual([]);
+    expect(unknownValuePaths(defaults, { ipam: { modee: "kubernetes" }, hubble: { tls: { enabled: false, auto: 1 } }, extra: 1 })).toEqual(["ipam.modee", "hubble.tls.auto", "extra"]);
+    expect(unknownValuePaths(defaults, { hostNetworking: true, extra: 1 }, "{{- if .Values.hostNetworking }}")).toEqual(["extra"]);
+  });
+});
+
+const hasHelm = (() => {
+  try {
+    return Boolean(resolveTool("helm"));
+  } catch {
+    return false;
+  }
+})();
+describe.runIf(hasHelm)("addons/ is what `npm run addons` produces (pinned helm + modules)", () => {
+  it("re-hydration gives the committed files byte for byte", async () => {
+    const files = await hydrateAddons(() => {});
+    expect(files.length).toBeGreaterThan(0);
+    for (const f of files) expect(readFileSync(path.join(path.dirname(ADDONS_STORE), f.path), "utf8"), f.path).toBe(f.content);
+  }, 300_000);
+});
+
+describe("a Kubernetes minor without a pinned CCM", () => {
+  it("plans no CCM (no crash); the addons-ccm rule reports it (addon-rules.test.ts)", () => {
+    const crs = parseYamlStream(file(spec({ kubernetesVersion: "v1.32.7" }), "addons.yaml")) as any[];
+    expect(crs.map((c) => c.metadata.name)).toEqual(["demo-cni", "demo-csi"]);
+  });
+});

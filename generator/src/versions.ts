@@ -38,6 +38,8 @@ export interface ChartSource {
 /** The add-ons `npm run addons` hydrates (versions.json "addons"). */
 export interface AddonPins {
   cilium: ChartSource;
+  /** Calico's release manifest (`file`) inside a pinned module version; `release` is the Calico release it is. */
+  calico: { module: string; version: string; release: string; file: string };
   /** One k8s.io/cloud-provider-aws module version per Kubernetes minor ("1.34" → "v1.34.3"). */
   cloudControllerManager: { module: string; chart: string; byMinor: Record<string, string> };
   /** The EBS CSI driver manifests: a ConfigMap inside a file of a pinned module. */

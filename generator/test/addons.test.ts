@@ -22,21 +22,49 @@ describe("add-ons in a cluster's overlay", () => {
     const upgraded = parseYamlStream(file(spec({ kubernetesVersion: "v1.35.0" }), "addons.yaml")) as any[];
     expect(upgraded[1].spec.resources[0].name).toBe("demo-addon-aws-ccm-v1.35.3");
   });
+  it("calico: its CRDs in a ConfigMap of their own, applied before the rest", () => {
+    const crs = parseYamlStream(file(spec({ network: { cni: "calico" } }), "addons.yaml")) as any[];
+    const v = versions().addons.calico.release;
+    expect(crs[0].spec.resources).toEqual([
+      { kind: "ConfigMap", name: `demo-addon-calico-${v}-crds` },
+      { kind: "ConfigMap", name: `demo-addon-calico-${v}` },
+    ]);
+  });
   it("opting out drops the CNI and the CSI", () => {
     const crs = parseYamlStream(file(spec({ network: { cni: "none" }, storage: "none" }), "addons.yaml")) as any[];
     expect(crs.map((c) => c.metadata.name)).toEqual(["demo-ccm"]);
   });
 });
 
+/** A minimal Calico-like manifest: one CRD and a DaemonSet whose image carries `tag`. */
+const calico = (tag: string) =>
+  `apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: ippools.crd.projectcalico.org}\n---\n` +
+  `apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: calico-node}\nspec:\n  template:\n    spec:\n      containers:\n        - {name: calico-node, image: "docker.io/calico/node:${tag}"}\n`;
+
 describe("hydration", () => {
   it("drops CAPA's empty Secret, adds the gp3 StorageClass, refuses rendered Secrets", () => {
     const pins = versions().addons;
     const template = `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${pins.ebsCsi.configMap}}\ndata:\n  a.yaml: |\n    apiVersion: v1\n    kind: Secret\n    metadata: {name: aws-secret}\n    ---\n    apiVersion: storage.k8s.io/v1\n    kind: CSIDriver\n    metadata: {name: ebs.csi.aws.com}\n`;
-    const rendered = Object.fromEntries([`cilium/${pins.cilium.version}`, ...Object.values(pins.cloudControllerManager.byMinor).map((v) => `aws-ccm/${v}`)].map((k) => [k, "kind: DaemonSet\napiVersion: apps/v1\nmetadata: {name: x}\n"]));
+    const rendered = {
+      ...Object.fromEntries([`cilium/${pins.cilium.version}`, ...Object.values(pins.cloudControllerManager.byMinor).map((v) => `aws-ccm/${v}`)].map((k) => [k, "kind: DaemonSet\napiVersion: apps/v1\nmetadata: {name: x}\n"])),
+      [`calico/${pins.calico.release}`]: calico(pins.calico.release),
+    };
     const files = hydrate(pins, { rendered, ebsCsiTemplate: template });
     const csi = files.find((f) => f.path === `addons/aws-ebs-csi/${pins.ebsCsi.version}/aws-ebs-csi.yaml`)!.content;
     expect((parseYamlStream(csi) as any[]).map((o) => o.kind)).toEqual(["CSIDriver", "StorageClass"]);
     expect(() => hydrate(pins, { rendered: { ...rendered, [`cilium/${pins.cilium.version}`]: "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\n" }, ebsCsiTemplate: template })).toThrow(/Secret/);
+  });
+  it("splits Calico's CRDs from the rest; refuses a manifest whose images are not at the pinned release, and CRDs an add-on does not declare", () => {
+    const pins = versions().addons;
+    const template = `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${pins.ebsCsi.configMap}}\ndata:\n  a.yaml: |\n    apiVersion: storage.k8s.io/v1\n    kind: CSIDriver\n    metadata: {name: ebs.csi.aws.com}\n`;
+    const ds = "kind: DaemonSet\napiVersion: apps/v1\nmetadata: {name: x}\n";
+    const rendered = { ...Object.fromEntries([`cilium/${pins.cilium.version}`, ...Object.values(pins.cloudControllerManager.byMinor).map((v) => `aws-ccm/${v}`)].map((k) => [k, ds])), [`calico/${pins.calico.release}`]: calico(pins.calico.release) };
+    const files = hydrate(pins, { rendered, ebsCsiTemplate: template });
+    const dir = `addons/calico/${pins.calico.release}`;
+    expect((parseYamlStream(files.find((f) => f.path === `${dir}/calico-crds.yaml`)!.content) as any[]).map((o) => o.kind)).toEqual(["CustomResourceDefinition"]);
+    expect((parseYamlStream(files.find((f) => f.path === `${dir}/calico.yaml`)!.content) as any[]).map((o) => o.kind)).toEqual(["DaemonSet"]);
+    expect(() => hydrate(pins, { rendered: { ...rendered, [`calico/${pins.calico.release}`]: calico("v3.99.0") }, ebsCsiTemplate: template })).toThrow(/not at the pinned release/);
+    expect(() => hydrate(pins, { rendered: { ...rendered, [`cilium/${pins.cilium.version}`]: calico(pins.calico.release) }, ebsCsiTemplate: template })).toThrow(/declare crds/);
   });
 });
 

@@ -67,6 +67,14 @@ describe("spec flags → spec input", () => {
       vpcCidr: "10.1.0.0/16",
       podCidr: "192.168.0.0/16",
       serviceCidr: "10.96.0.0/12",
+      cni: "calico",
+      storage: "none",
+      apiServerScheme: "internal",
+      apiAllowedCidrs: "10.0.0.0/8,192.0.2.0/24",
+      imageId: "ami-0123456789abcdef0",
+      imageLookupOrg: "123456789012",
+      imageLookupFormat: "fmt",
+      imageLookupBaseOS: "ubuntu-24.04",
       sshKeyName: "key",
     });
     expect(findings).toEqual([]);
@@ -82,7 +90,10 @@ describe("spec flags → spec input", () => {
       workers: "MachineDeployment",
       controlPlane: { replicas: 3, instanceType: "m6i.large" },
       nodePools: [{ name: "a" }],
-      network: { vpcCidr: "10.1.0.0/16", podCidr: "192.168.0.0/16", serviceCidr: "10.96.0.0/12" },
+      network: { vpcCidr: "10.1.0.0/16", podCidr: "192.168.0.0/16", serviceCidr: "10.96.0.0/12", cni: "calico" },
+      storage: "none",
+      apiServer: { scheme: "internal", allowedCidrs: ["10.0.0.0/8", "192.0.2.0/24"] },
+      image: { id: "ami-0123456789abcdef0", lookupOrg: "123456789012", lookupFormat: "fmt", lookupBaseOS: "ubuntu-24.04" },
       sshKeyName: "key",
     });
   });

@@ -201,4 +201,22 @@ describe("add-ons follow the spec in the same render (issue 11)", () => {
     expect(of(objs, "ConfigMap")).toHaveLength(1);
     expect(of(objs, "AWSCluster")[0]!.spec.network.cni).toBeUndefined();
   });
+  it("network.cni: calico applies Calico's CRDs first, then calico-node, and opens BGP and IP-in-IP", async () => {
+    const name = specs[0]!.name;
+    const objs = await build({ network: { ...specs[0]!.network, cni: "calico" } });
+    const crs = of(objs, "ClusterResourceSet").find((c) => c.metadata.name === `${name}-cni`) as any;
+    const parts = (crs.spec.resources as { name: string }[]).map((r) => {
+      const cm = of(objs, "ConfigMap").find((c) => c.metadata.name === r.name) as any;
+      expect(JSON.stringify(cm.data).length).toBeLessThan(256 * 1024);
+      return Object.values(cm.data as Record<string, string>).flatMap((t) => parseYamlStream(t) as any[]);
+    });
+    expect(parts).toHaveLength(2);
+    expect(parts[0]!.every((o) => o.kind === "CustomResourceDefinition")).toBe(true);
+    expect(parts[0]!.map((o) => o.metadata.name)).toContain("ippools.crd.projectcalico.org");
+    const node = parts[1]!.find((o) => o.kind === "DaemonSet" && o.metadata.name === "calico-node");
+    expect(node.spec.template.spec.containers[0].image).toMatch(/calico\/node:v3\.\d+\.\d+$/);
+    expect(parts[1]!.some((o) => o.kind === "Secret")).toBe(false);
+    expect(of(objs, "Cluster")[0]!.metadata.labels!["addons.capi-gitops.io/cni"]).toMatch(/^calico-v3\./);
+    expect(of(objs, "AWSCluster")[0]!.spec.network.cni.cniIngressRules.map((r: any) => `${r.protocol}/${r.fromPort}`)).toEqual(["tcp/179", "4/-1"]);
+  });
 });

@@ -173,6 +173,12 @@ describe("convertOpenApiKinds", () => {
     const doc: OpenApiDocument = { components: { schemas: { A: { type: "object", properties: { a: { $ref: "#/components/schemas/A" } } } } } };
     expect(() => convertNode({ $ref: "#/components/schemas/A" }, { listSetUnique: false, resolveRef: () => doc.components!.schemas!.A as JsonSchema }, true, "A")).toThrow(/recursive/);
   });
+  it("leaves the nested occurrences of an allowed recursive definition open (JSONSchemaProps)", () => {
+    const doc: OpenApiDocument = { components: { schemas: { A: { type: "object", properties: { n: { type: "integer" }, a: { $ref: "#/components/schemas/A" } } } } } };
+    const s = convertNode({ $ref: "#/components/schemas/A" }, { listSetUnique: false, openRecursive: ["#/components/schemas/A"], resolveRef: () => doc.components!.schemas!.A as JsonSchema }, true, "A");
+    expect((s.properties as JsonSchema).n).toEqual({ type: "integer" });
+    expect((s.properties as JsonSchema).a).toEqual({});
+  });
 });
 
 describe("buildSchemaFiles", () => {

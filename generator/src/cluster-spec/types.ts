@@ -14,7 +14,7 @@ export const PROFILES = ["dev", "prod"] as const;
 export type Profile = (typeof PROFILES)[number];
 
 /** CNIs the management cluster installs (plan/addons.ts); "none": bring your own (validate warns). */
-export const CNIS = ["cilium", "none"] as const;
+export const CNIS = ["cilium", "calico", "none"] as const;
 export type Cni = (typeof CNIS)[number];
 /** Storage the management cluster installs: the AWS EBS CSI driver and a default gp3 StorageClass, or none. */
 export const STORAGES = ["ebs", "none"] as const;
@@ -173,7 +173,7 @@ export const ClusterSpecDefinition = Type.Object(
           podCidr: filled(Type.Optional(Type.String({ description: `Pod CIDR. Default: ${DEFAULTS.podCidr}.` })), () => DEFAULTS.podCidr),
           serviceCidr: filled(Type.Optional(Type.String({ description: `Service CIDR. Default: ${DEFAULTS.serviceCidr}.` })), () => DEFAULTS.serviceCidr),
           cni: filled(
-            Type.Optional(oneOf(CNIS, { description: `CNI installed by a ClusterResourceSet from Git (cilium), or none (bring your own; validate warns). Default: ${DEFAULTS.cni}.` })),
+            Type.Optional(oneOf(CNIS, { description: `CNI installed by a ClusterResourceSet from Git (cilium or calico), or none (bring your own; validate warns). Default: ${DEFAULTS.cni}.` })),
             () => DEFAULTS.cni,
           ),
         },

@@ -37,6 +37,10 @@ export async function hydrateAddons(log: (line: string) => void): Promise<Output
       log(`cilium ${a.version}: helm template ${pins.cilium.chart}`);
       await checkValues(path.join(dir, pins.cilium.chart), CILIUM_VALUES);
       raw.rendered[`${a.name}/${a.version}`] = await helmTemplate({ release: "cilium", chartDir: path.join(dir, pins.cilium.chart), namespace: "kube-system", kubeVersion: KUBE_VERSION_FOR_CHARTS, values: CILIUM_VALUES });
+    } else if (a.name === "calico") {
+      const dir = await goModDownload(pins.calico.module, pins.calico.version);
+      log(`calico ${a.version}: ${pins.calico.file} of ${pins.calico.module}@${pins.calico.version}`);
+      raw.rendered[`${a.name}/${a.version}`] = await readFile(path.join(dir, pins.calico.file), "utf8");
     } else if (a.name === "aws-ccm") {
       const dir = await goModDownload(pins.cloudControllerManager.module, a.version);
       log(`aws-ccm ${a.version}: helm template ${pins.cloudControllerManager.chart}`);

@@ -6,7 +6,7 @@ import { PlanError } from "../errors.js";
 import type { K8sObject } from "../k8s/object.js";
 import { parseYamlStream, toYaml } from "../yaml.js";
 import type { AddonPins } from "../versions.js";
-import { type Addon, addonFiles, addonPayloadFile, allAddons } from "./addons.js";
+import { type Addon, addonFiles, type AddonPart, addonParts, allAddons } from "./addons.js";
 import type { OutputFile } from "./files.js";
 
 export interface RawSources {
@@ -55,12 +55,34 @@ function ebsCsiObjects(template: string, configMap: string): K8sObject[] {
     .flatMap((k) => objectsOf(cm.data![k]!, `CAPA ConfigMap ${configMap}`, { dropSecrets: true }));
 }
 
-function payloadOf(a: Addon, pins: AddonPins, raw: RawSources): string {
+function objectsOfAddon(a: Addon, pins: AddonPins, raw: RawSources): K8sObject[] {
   const key = `${a.name}/${a.version}`;
-  if (a.role === "csi") return stream([...ebsCsiObjects(raw.ebsCsiTemplate, pins.ebsCsi.configMap), GP3_STORAGE_CLASS]);
+  if (a.role === "csi") return [...ebsCsiObjects(raw.ebsCsiTemplate, pins.ebsCsi.configMap), GP3_STORAGE_CLASS];
   const rendered = raw.rendered[key];
   if (rendered === undefined) throw new PlanError(`no rendered manifests for ${key}`);
-  return stream(objectsOf(rendered, key));
+  const objects = objectsOf(rendered, key);
+  if (a.name === "calico") checkReleaseImages(objects, pins.calico.release, `${pins.calico.module}@${pins.calico.version} ${pins.calico.file}`);
+  return objects;
+}
+
+/** A release manifest taken from a module commit: every container image must carry the release the pin names. */
+function checkReleaseImages(objects: K8sObject[], release: string, what: string): void {
+  const images = objects.flatMap((o) => {
+    const pod = (o as { spec?: { template?: { spec?: Record<string, unknown> } } }).spec?.template?.spec ?? {};
+    return ["initContainers", "containers"].flatMap((k) => ((pod[k] as { image?: string }[] | undefined) ?? []).map((c) => c.image ?? ""));
+  });
+  const other = [...new Set(images.filter((i) => !i.endsWith(`:${release}`)))];
+  if (!images.length || other.length) throw new PlanError(`${what}: images ${other.join(", ") || "(none)"} are not at the pinned release ${release}`);
+}
+
+/** The add-on's manifests per part (addonParts): its CRDs in a part of their own when it declares one. */
+function payloadsOf(a: Addon, pins: AddonPins, raw: RawSources): Record<AddonPart["holds"], string> {
+  const objects = objectsOfAddon(a, pins, raw);
+  const isCrd = (o: K8sObject) => o.kind === "CustomResourceDefinition";
+  const crds = objects.filter(isCrd);
+  if (!a.crds && crds.length) throw new PlanError(`${a.name} ${a.version} ships CustomResourceDefinitions: declare crds on the add-on (plan/addons.ts)`);
+  if (a.crds && !crds.length) throw new PlanError(`${a.name} ${a.version} declares CRDs but its manifests have none`);
+  return { crds: stream(crds), rest: stream(a.crds ? objects.filter((o) => !isCrd(o)) : objects) };
 }
 
 /**
@@ -81,8 +103,11 @@ export function unknownValuePaths(defaults: unknown, values: unknown, templates 
 /** Every addons/ file: per add-on version its manifests file and its kustomization. */
 export function hydrate(pins: AddonPins, raw: RawSources): OutputFile[] {
   return allAddons(pins).flatMap((a) => {
-    const payload = payloadOf(a, pins, raw);
-    if (Buffer.byteLength(payload) > MAX_PAYLOAD_BYTES) throw new PlanError(`${a.name} ${a.version}: ${Buffer.byteLength(payload)} bytes, over the ${MAX_PAYLOAD_BYTES}-byte ConfigMap budget`);
-    return addonFiles(a, { [addonPayloadFile(a)]: payload });
+    const payloads = payloadsOf(a, pins, raw);
+    for (const part of addonParts(a)) {
+      const bytes = Buffer.byteLength(payloads[part.holds]);
+      if (bytes > MAX_PAYLOAD_BYTES) throw new PlanError(`${a.name} ${a.version} ${part.file}: ${bytes} bytes, over the ${MAX_PAYLOAD_BYTES}-byte ConfigMap budget`);
+    }
+    return addonFiles(a, payloads);
   });
 }

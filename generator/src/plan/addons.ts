@@ -7,7 +7,7 @@
  * (a ClusterResourceSet selects Clusters in its own namespace only: CAPI exp/addons/internal/controllers/
  * clusterresourceset_controller.go). Pure: pins in, files out.
  */
-import type { ClusterSpec, Cni } from "../cluster-spec/types.js";
+import { type ClusterSpec, type Cni, CNIS } from "../cluster-spec/types.js";
 import { GROUP, LABEL } from "../k8s/capi.js";
 import type { K8sObject } from "../k8s/object.js";
 import { toYaml } from "../yaml.js";
@@ -28,17 +28,37 @@ export type AddonRole = keyof typeof ADDON_LABEL;
 
 export const CRS_API = `${GROUP.addons}/v1beta2`;
 
-/** One add-on version: its folder addons/<name>/<version>/ holds `<name>.yaml` (the manifests) and a kustomization. */
+/**
+ * One add-on version: its folder addons/<name>/<version>/ holds `<name>.yaml` (the manifests), `<name>-crds.yaml`
+ * when the add-on ships CustomResourceDefinitions (`crds`), and a kustomization.
+ */
 export interface Addon {
   role: AddonRole;
   name: string;
   version: string;
+  /**
+   * The add-on's CustomResourceDefinitions go into a ConfigMap of their own, applied first: Calico's manifest is
+   * ≈ 250 kB, over the budget of one ConfigMap (plan/addons-payload.ts), and 90 % of it is CRDs.
+   */
+  crds?: boolean;
 }
 
-/** The ConfigMap name an add-on's kustomization generates (a cluster's overlay prefixes `<cluster>-`). */
-export const addonConfigMapName = (a: Addon): string => `addon-${a.name}-${a.version}`;
-/** The data key (and file name) holding the add-on's manifests. */
-export const addonPayloadFile = (a: Addon): string => `${a.name}.yaml`;
+/** One ConfigMap of an add-on: its generated name (a cluster's overlay prefixes `<cluster>-`) and its data file. */
+export interface AddonPart {
+  configMap: string;
+  file: string;
+  /** Which objects of the hydrated manifests it holds. */
+  holds: "crds" | "rest";
+}
+
+/** An add-on's ConfigMaps, in the order its ClusterResourceSet applies them (CRDs first). */
+export function addonParts(a: Addon): AddonPart[] {
+  const base = `addon-${a.name}-${a.version}`;
+  return [
+    ...(a.crds ? [{ configMap: `${base}-crds`, file: `${a.name}-crds.yaml`, holds: "crds" } satisfies AddonPart] : []),
+    { configMap: base, file: `${a.name}.yaml`, holds: "rest" },
+  ];
+}
 
 /** "v1.34.2" → "1.34". */
 export const minorOf = (version: string): string => version.replace(/^v/, "").split(".").slice(0, 2).join(".");
@@ -48,10 +68,17 @@ export function ccmVersion(kubernetesVersion: string, pins: AddonPins): string |
   return pins.cloudControllerManager.byMinor[minorOf(kubernetesVersion)];
 }
 
-/** Every add-on version `npm run addons` hydrates: the CNI, every pinned CCM minor, the EBS CSI driver. */
+/** The add-on of each CNI the management cluster installs ("none": bring your own). */
+export function cniAddon(cni: Cni, pins: AddonPins): Addon | undefined {
+  if (cni === "cilium") return { role: "cni", name: "cilium", version: pins.cilium.version };
+  if (cni === "calico") return { role: "cni", name: "calico", version: pins.calico.release, crds: true };
+  return undefined;
+}
+
+/** Every add-on version `npm run addons` hydrates: the CNIs, every pinned CCM minor, the EBS CSI driver. */
 export function allAddons(pins: AddonPins): Addon[] {
   return [
-    { role: "cni", name: "cilium", version: pins.cilium.version },
+    ...CNIS.flatMap((c) => cniAddon(c, pins) ?? []),
     ...Object.values(pins.cloudControllerManager.byMinor).map((version): Addon => ({ role: "ccm", name: "aws-ccm", version })),
     { role: "csi", name: "aws-ebs-csi", version: pins.ebsCsi.version },
   ];
@@ -64,7 +91,7 @@ export function allAddons(pins: AddonPins): Addon[] {
 export function clusterAddons(spec: ClusterSpec, pins: AddonPins): Addon[] {
   const ccm = ccmVersion(spec.kubernetesVersion, pins);
   return [
-    ...(spec.network.cni === "cilium" ? [{ role: "cni", name: "cilium", version: pins.cilium.version } satisfies Addon] : []),
+    ...[cniAddon(spec.network.cni, pins)].filter((a) => a !== undefined),
     ...(ccm ? [{ role: "ccm", name: "aws-ccm", version: ccm } satisfies Addon] : []),
     ...(spec.storage === "ebs" ? [{ role: "csi", name: "aws-ebs-csi", version: pins.ebsCsi.version } satisfies Addon] : []),
   ];
@@ -79,6 +106,8 @@ export function addonLabels(spec: ClusterSpec, pins: AddonPins): Record<string, 
  * AWSCluster spec.network.cni.cniIngressRules per CNI. CAPA's default when unset is Calico's (BGP 179/tcp and
  * IP-in-IP; CAPA pkg/cloud/services/securitygroup/securitygroups.go defaultCNIIngressRules). Cilium's: VXLAN
  * 8472/udp, health checks 4240/tcp and ICMP echo (Cilium docs "Firewall Rules", the chart's default tunnel is vxlan).
+ * Calico's (BGP and IP-in-IP: the release manifest's CALICO_IPV4POOL_IPIP=Always) are CAPA's defaults
+ * (api/v1beta2/defaults.go SetDefaults_NetworkSpec), written out so the render says what the cluster gets.
  * "none" keeps CAPA's default.
  */
 export const CNI_INGRESS_RULES: Record<Cni, { description: string; protocol: string; fromPort: number; toPort: number }[] | undefined> = {
@@ -86,6 +115,10 @@ export const CNI_INGRESS_RULES: Record<Cni, { description: string; protocol: str
     { description: "cilium vxlan", protocol: "udp", fromPort: 8472, toPort: 8472 },
     { description: "cilium health", protocol: "tcp", fromPort: 4240, toPort: 4240 },
     { description: "cilium health icmp", protocol: "icmp", fromPort: -1, toPort: -1 },
+  ],
+  calico: [
+    { description: "bgp (calico)", protocol: "tcp", fromPort: 179, toPort: 179 },
+    { description: "IP-in-IP (calico)", protocol: "4", fromPort: -1, toPort: 65535 },
   ],
   none: undefined,
 };
@@ -95,19 +128,18 @@ export const CNI_INGRESS_RULES: Record<Cni, { description: string; protocol: str
  * annotations every generated object has. The payloads stay far below client-side apply's 256 KiB annotation limit
  * (Cilium ≈ 48 KB), which `hydrate` checks.
  */
-export function addonKustomization(a: Addon, files: string[]): string {
+export function addonKustomization(a: Addon): string {
   return toYaml({
     ...KUSTOMIZATION,
     generatorOptions: { disableNameSuffixHash: true, annotations: { ...SYNC_SAFE } },
-    configMapGenerator: [{ name: addonConfigMapName(a), files }],
+    configMapGenerator: addonParts(a).map((p) => ({ name: p.configMap, files: [p.file] })),
   });
 }
 
-/** The files `npm run addons` writes for one add-on version (its root: addons/). */
-export function addonFiles(a: Addon, payloads: Record<string, string>): OutputFile[] {
+/** The files `npm run addons` writes for one add-on version (its root: addons/): one payload per part. */
+export function addonFiles(a: Addon, payloads: Record<AddonPart["holds"], string>): OutputFile[] {
   const dir = addonDir(a.name, a.version);
-  const names = Object.keys(payloads).sort();
-  return [...names.map((n) => owned(`${dir}/${n}`, payloads[n]!)), owned(`${dir}/kustomization.yaml`, addonKustomization(a, names))];
+  return [...addonParts(a).map((p) => owned(`${dir}/${p.file}`, payloads[p.holds])), owned(`${dir}/kustomization.yaml`, addonKustomization(a))];
 }
 export const ADDONS_ROOT = ADDONS_DIR;
 
@@ -126,7 +158,7 @@ export function planClusterAddons(spec: ClusterSpec, pins: AddonPins, gen: strin
       metadata: { name: `${spec.name}-${a.role}` },
       spec: {
         clusterSelector: { matchLabels: { [LABEL.clusterName]: spec.name, [ADDON_LABEL[a.role]]: `${a.name}-${a.version}` } },
-        resources: [{ kind: "ConfigMap", name: `${spec.name}-${addonConfigMapName(a)}` }],
+        resources: addonParts(a).map((p) => ({ kind: "ConfigMap", name: `${spec.name}-${p.configMap}` })),
         strategy: "Reconcile",
       },
     }),

@@ -57,6 +57,12 @@ export interface NodeOptions {
   listSetUnique: boolean;
   /** Resolves a `$ref` (OpenAPI documents); CRD schemas have none. */
   resolveRef?: (ref: string) => JsonSchema;
+  /**
+   * Recursive definitions whose nested occurrences are left open (`{}`): everything else recursive is refused, since
+   * inlining cannot end. Only JSONSchemaProps (a CRD's openAPIV3Schema) is recursive in the Kubernetes API: its first
+   * level is checked, deeper levels are the API server's job (apiextensions validation).
+   */
+  openRecursive?: readonly string[];
 }
 
 const isObject = (v: unknown): v is JsonSchema => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -94,6 +100,7 @@ export function convertNode(input: unknown, opts: NodeOptions, structural: boole
   if (refCarrier) {
     const { ref, siblings } = refCarrier;
     if (!opts.resolveRef) throw new Error(`${where}: $ref ${ref} but no definitions to resolve it against`);
+    if (refStack.includes(ref) && opts.openRecursive?.includes(ref)) return {};
     if (refStack.includes(ref)) throw new Error(`${where}: recursive $ref ${[...refStack, ref].join(" → ")} cannot be inlined`);
     const target = opts.resolveRef(ref);
     const merged: JsonSchema = { ...target };
@@ -243,6 +250,7 @@ function openApiOptions(doc: OpenApiDocument): NodeOptions {
   const defs = definitions(doc);
   return {
     listSetUnique: false,
+    openRecursive: [`${REF_PREFIX}io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.JSONSchemaProps`],
     resolveRef: (ref) => {
       const target = ref.startsWith(REF_PREFIX) ? defs[ref.slice(REF_PREFIX.length)] : undefined;
       if (!isObject(target)) throw new Error(`unresolvable $ref ${ref}`);

@@ -16,6 +16,26 @@ import type { Finding, Severity } from "../findings.js";
 import { GROUP } from "../k8s/capi.js";
 import { get as getPath, groupOf, isRecord } from "../k8s/object.js";
 import { parseYamlStream } from "../yaml.js";
+
+/**
+ * The documents of an add-on payload (none when it does not parse: kubeconform reports that). Every cluster of a fleet
+ * carries the same few payloads (≈ 50–200 kB each), so each distinct text is parsed once per process; the documents are
+ * only read.
+ */
+const parsedPayloads = new Map<string, readonly Record<string, unknown>[]>();
+function payloadDocs(text: string): readonly Record<string, unknown>[] {
+  let docs = parsedPayloads.get(text);
+  if (!docs) {
+    try {
+      docs = parseYamlStream(text).filter(isRecord);
+    } catch {
+      docs = [];
+    }
+    if (parsedPayloads.size >= 64) parsedPayloads.clear();
+    parsedPayloads.set(text, docs);
+  }
+  return docs;
+}
 import { clusterSpecPath } from "../repo/paths.js";
 import { ADDON_LABEL, type AddonRole } from "../plan/addons.js";
 import { show } from "./references.js";
@@ -104,13 +124,7 @@ export function addonRules(objs: readonly RenderedObject[], ctx: AddonContext): 
       }
       if (kind !== "ConfigMap") return;
       for (const text of Object.values(record(res.data))) {
-        let docs: unknown[] = [];
-        try {
-          docs = parseYamlStream(show(text));
-        } catch {
-          continue;
-        }
-        for (const doc of docs.filter(isRecord)) {
+        for (const doc of payloadDocs(show(text))) {
           const role = roleOf(doc);
           if (role) found[role].push({ set, doc });
         }

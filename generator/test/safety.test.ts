@@ -25,7 +25,9 @@ afterAll(async () => {
 });
 const spec = (name: string, instanceType: string) =>
   `apiVersion: capi-gitops.io/v1alpha1\nkind: ClusterSpec\nname: ${name}\nregion: eu-west-1\nworkers: ${name.endsWith("0") ? "MachineDeployment" : "MachinePool"}\nprofile: prod\ncontrolPlane:\n  instanceType: ${instanceType}\nnodePools:\n  - name: a\n    instanceType: ${instanceType}\n  - name: b\n  - name: c\n`;
-const subtree = (tree: Record<string, string>, prefix: string) => Object.fromEntries(Object.entries(tree).filter(([p]) => p.startsWith(prefix)));
+/** The files under prefix, in path order (so two trees compare equal whatever order they were read or planned in). */
+const subtree = (tree: Record<string, string>, prefix: string) =>
+  Object.fromEntries(Object.entries(tree).filter(([p]) => p.startsWith(prefix)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 
 describe("SIGKILL in the middle of generate", () => {
   it("leaves every cluster old or complete-new (a killed swap is finished by the next command)", async () => {
@@ -157,7 +159,7 @@ describe("two new-cluster runs at once", () => {
     await writeFile(path.join(solo.dir, "capi-gitops.yaml"), config);
     expect((await run(solo.dir, "twin")).exitCode).toBe(0);
     expect(tree).toEqual(await readTree(solo.dir));
-  }, 60_000);
+  }, 180_000);
 });
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -42,7 +42,7 @@ describe("new-cluster --branch / --push", () => {
     const files = (await g(repo, "show", "--name-only", "--format=", "HEAD")).split("\n");
     expect(files).toContain("clusters/demo/cluster.yaml");
     expect(files).toContain("management/sync/clusters/demo.yaml");
-    expect(files.every((f) => /^(clusters\/demo\/|management\/|base\/|overlays\/|schemas\/)/.test(f))).toBe(true);
+    expect(files.every((f) => /^(clusters\/demo\/|management\/|base\/|overlays\/|schemas\/|addons\/)/.test(f))).toBe(true);
     expect(await g(repo, "status", "--porcelain")).toBe("");
     expect(await g(remote, "branch", "--list", "cluster/demo")).toContain("cluster/demo");
   });

@@ -224,6 +224,9 @@ const POOL_ORDER = Object.keys((ClusterSpecDefinition.properties.nodePools as un
 
 /** Sets `key` in a YAML mapping: in place when present, else before the first key the definition lists after it. */
 function setInOrder(doc: Document, map: YAMLMap, key: string, value: unknown, order: readonly string[]): void {
+  const node = map.get(key, true);
+  // An existing scalar keeps its comment and style; only its value changes.
+  if (isScalar(node) && typeof value === "string") return void (node.value = value);
   if (map.has(key)) return void map.set(key, doc.createNode(value));
   const later = new Set(order.slice(order.indexOf(key) + 1));
   const at = map.items.findIndex((p) => later.has(String(isScalar(p.key) ? p.key.value : p.key)));

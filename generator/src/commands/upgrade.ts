@@ -48,19 +48,19 @@ interface Planned {
 }
 
 /** Every selected cluster's step, or the findings that refuse the run. Reads the spec files; decides nothing else. */
-async function planSteps(opts: UpgradeOptions): Promise<{ planned: Planned[]; findings: Finding[] }> {
+async function planSteps(opts: UpgradeOptions): Promise<{ planned: Planned[]; findings: Finding[]; specs: ClusterSpec[] }> {
   const repo = await loadRepo(opts.cwd);
   const selected = opts.all ? repo.specs : repo.specs.filter((s) => s.name === opts.name);
   const findings: Finding[] = [];
   if (!opts.all && selected.length === 0) {
     const broken = repo.findings.filter((f) => f.cluster === opts.name && f.severity === "error");
-    if (broken.length) return { planned: [], findings: broken };
-    return { planned: [], findings: [{ path: "--name", rule: "cluster-exists", severity: "error", message: `no cluster named "${opts.name}" (expected ${clusterSpecPath(opts.name ?? "")})` }] };
+    if (broken.length) return { planned: [], findings: broken, specs: [] };
+    return { planned: [], specs: [], findings: [{ path: "--name", rule: "cluster-exists", severity: "error", message: `no cluster named "${opts.name}" (expected ${clusterSpecPath(opts.name ?? "")})` }] };
   }
   // A spec that does not load cannot be upgraded, and --all must not skip one silently.
   const names = new Set(selected.map((s) => s.name));
   findings.push(...repo.findings.filter((f) => f.severity === "error" && (opts.all || (f.cluster !== undefined && names.has(f.cluster)))));
-  if (hasErrors(findings)) return { planned: [], findings };
+  if (hasErrors(findings)) return { planned: [], findings, specs: selected };
 
   const ctx = { pins: versions(), inventory: readImageInventory(TOOL_ROOT), skipNewer: opts.all };
   const planned: Planned[] = [];
@@ -81,7 +81,7 @@ async function planSteps(opts: UpgradeOptions): Promise<{ planned: Planned[]; fi
     }
     planned.push(p);
   }
-  return { planned, findings };
+  return { planned, findings, specs: selected };
 }
 
 const versionsLine = (v: UpgradeStep["before"]): string => {
@@ -90,11 +90,15 @@ const versionsLine = (v: UpgradeStep["before"]): string => {
 };
 
 /** The table `--all` prints: one row per cluster. */
-function table(planned: readonly Planned[], refused: readonly Finding[]): string[] {
+function table(specs: readonly ClusterSpec[], planned: readonly Planned[], refused: readonly Finding[]): string[] {
+  const now = (cluster: string) => {
+    const spec = specs.find((s) => s.name === cluster);
+    return spec ? versionsLine(specVersions(spec)) : "";
+  };
   const rows = [
     ["cluster", "now", "step", "what it does"],
     ...planned.map((p) => [p.step.cluster, versionsLine(p.step.before), p.step.kind, p.step.summary]),
-    ...refused.filter((f) => f.cluster !== undefined).map((f) => [f.cluster!, "", "refused", `${f.rule}: ${f.message}`]),
+    ...refused.filter((f) => f.cluster !== undefined).map((f) => [f.cluster!, now(f.cluster!), "refused", `${f.rule}: ${f.message}`]),
   ];
   const [head, ...body] = rows;
   body.sort((a, b) => (a[0]! < b[0]! ? -1 : a[0]! > b[0]! ? 1 : 0));
@@ -128,7 +132,7 @@ export async function upgradeCommand(opts: UpgradeOptions): Promise<UpgradeResul
   if (Boolean(opts.all) === (opts.name !== undefined)) throw new UsageError("give --name <cluster> or --all (exactly one)\n\nSee: npm run upgrade -- --help");
   const first = await planSteps(opts);
   const refused = first.findings.filter((f) => f.severity === "error");
-  if (opts.all) for (const line of table(first.planned, refused)) opts.log(line);
+  if (opts.all) for (const line of table(first.specs, first.planned, refused)) opts.log(line);
   if (refused.length) throw new InvalidInputError(refused, `${opts.all ? "the fleet's" : "the"} upgrade is refused; nothing was written`);
   const steps = first.planned.map((p) => p.step);
   const moving = first.planned.filter((p) => p.after);
@@ -160,7 +164,9 @@ export async function upgradeCommand(opts: UpgradeOptions): Promise<UpgradeResul
         const same = now.findings.every((f) => f.severity !== "error") && JSON.stringify(now.planned.map((p) => p.after?.text)) === JSON.stringify(first.planned.map((p) => p.after?.text));
         if (!same) throw new InvalidInputError([{ rule: "upgrade-changed", severity: "error", message: "a cluster spec changed while this run waited for the lock; run the command again" }], "nothing was written");
         const plan = planSpecUpdates(moving.map((p) => ({ spec: p.after!.spec, text: p.after!.text })), versions());
-        await writeTree(opts.cwd, plan, { landed: () => commit(moving.map((p) => clusterDir(p.step.cluster)), message) });
+        // Exactly the files written and deleted (the swapped folder's old copy sits inside clusters/<name>/ until the
+        // transaction finishes, so the cluster folder as a whole is not a path to commit).
+        await writeTree(opts.cwd, plan, { landed: (result) => commit([...result.written, ...result.deleted], message) });
       },
       { log: opts.log },
     );

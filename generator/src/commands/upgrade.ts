@@ -150,7 +150,8 @@ export async function upgradeCommand(opts: UpgradeOptions): Promise<UpgradeResul
   const kinds = [...new Set(moving.map((p) => p.step.kind))];
   const kindWord = kinds.length === 1 ? kinds[0]! : "mixed";
   const target = moving[0]!.step.target;
-  const branchName = opts.all ? `upgrade/all-${opts.to ?? "pools"}-${kindWord}` : `upgrade/${opts.name}-${target}-${kindWord}`;
+  // Without --to only the pools' step exists.
+  const branchName = opts.all ? (opts.to ? `upgrade/all-${opts.to}-${kindWord}` : "upgrade/all-pools") : `upgrade/${opts.name}-${target}-${kindWord}`;
   const branch = opts.branch ? { branch: branchName, push: opts.push } : undefined;
   if (branch) await preflight(opts.cwd, branch);
   const message = opts.all ? `Upgrade ${moving.length} cluster(s): ${moving.map((p) => `${p.step.cluster} ${p.step.kind}`).join(", ")}` : `Upgrade ${opts.name}: ${moving[0]!.step.summary}`;

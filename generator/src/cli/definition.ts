@@ -162,7 +162,7 @@ and served version under schemas/kubeconform/ (unserved versions are listed in s
     summary: "one step of a staged Kubernetes upgrade: the control plane first, the pools in the next run",
     usage: "npm run upgrade -- --name <cluster>|--all [--to <vX.Y.Z>] [--dry-run] [--branch] [--push [remote]]",
     description: `One step per run (one pull request each), in the order the Kubernetes version-skew policy and Cluster API
-require: when a pool is behind the control plane, its pools move to the control plane's version (their
+require: when a pool is behind the control plane, the pools behind it move to the control plane's version (their
 nodePools[].kubernetesVersion pins are removed); otherwise the control plane moves to --to (at most one minor up)
 and every pool stays at its version, pinned in cluster.yaml. The CCM and the cluster-autoscaler follow the control
 plane's minor in the same change. Refused (exit 1, nothing written): a jump of two minors (the single steps are
@@ -191,7 +191,7 @@ run validate for the full verdict). Markdown is a table (PR comments, wikis); JS
 in README ("Fleet inventory"). Writes nothing.`,
     flags: [
       { flag: "format", type: "string", value: "text|markdown|json", help: "output; default text" },
-      { flag: "no-validate", type: "boolean", help: "skip validate (no kustomize or kubeconform needed); findings are then null" },
+      { flag: "no-validate", type: "boolean", help: "skip validate (no kustomize or kubeconform needed); its validation is then null" },
       REPO,
     ],
     footer: "Exit codes: 0 (findings are listed, not judged), 1 a cluster.yaml does not load, 2 tool error.",

@@ -6,6 +6,7 @@ import { parseSpecObject, parseSpecText } from "../src/cluster-spec/parse.js";
 import type { ClusterSpec } from "../src/cluster-spec/types.js";
 import { applyUpgradeStep, describeUpgradeState, planUpgradeStep, specVersions, upgradeStateFindings } from "../src/plan/upgrade.js";
 import type { ImageInventory } from "../src/schemas/ami-inventory.js";
+import { formatFindings } from "../src/validate/format.js";
 import { versions } from "../src/versions.js";
 import { ROOT } from "./helpers.js";
 
@@ -123,5 +124,8 @@ describe("upgrade state", () => {
     expect(upgradeStateFindings(mid)).toMatchObject([{ cluster: "c", rule: "upgrade-state", severity: "info", file: "clusters/c/cluster.yaml" }]);
     expect(describeUpgradeState(mid)).toContain("pool a (v1.33.4) behind it");
     expect(upgradeStateFindings(spec({}))).toEqual([]);
+    // Printed, never counted: a GitHub notice, an "info:" line in text.
+    expect(formatFindings(upgradeStateFindings(mid), "github", { clusters: 1, errors: 0, warnings: 0 })).toMatch(/^::notice file=clusters\/c\/cluster.yaml,title=upgrade-state \[c\]::/);
+    expect(formatFindings(upgradeStateFindings(mid), "text", { clusters: 1, errors: 0, warnings: 0 })).toContain("  info: clusters/c/cluster.yaml nodePools[].kubernetesVersion: upgrade in progress");
   });
 });

@@ -146,6 +146,11 @@ describe("upgrade, one step per run", () => {
     expect(all.stdout).toMatch(/^cluster\s+now\s+step\s+what it does$/m);
     expect(all.stdout).toMatch(/^ohio\s+control plane v1\.34\.3, pools v1\.34\.3\s+refused\s+upgrade-image/m);
     expect(all.stdout).toMatch(/^seoul\s+control plane v1\.34\.2, pools v1\.34\.2\s+refused\s+upgrade-image/m);
+    // Without --to nothing is pending anywhere: a table of "none", exit 0, nothing written.
+    const idle = await cli("upgrade", "--all");
+    expect(idle.exitCode, idle.stderr).toBe(0);
+    expect(idle.stdout).toMatch(/^ohio\s+control plane v1\.34\.3, pools v1\.34\.3\s+none\s+nothing to do/m);
+    expect(idle.stdout).toMatch(/^seoul\s+control plane v1\.34\.2, pools v1\.34\.2\s+none/m);
     const dry = await cli("upgrade", "--name", "ohio", "--to", "v1.34.8", "--dry-run");
     expect(dry.exitCode, dry.stderr).toBe(0);
     expect(dry.stdout).toContain("--- a/clusters/ohio/cluster.yaml\n+++ b/clusters/ohio/cluster.yaml");

@@ -121,7 +121,7 @@ async function main(argv: string[], io: CliIo, out: (line: string) => void, proc
   const cwd = typeof values.repo === "string" ? (io.cwd === undefined ? values.repo : path.resolve(io.cwd, values.repo)) : processCwd;
   const s = (k: string) => values[k] as string | undefined;
   // Writers refuse a folder that is not a capi-gitops repository unless told to start one (--init).
-  if (command === "generate" || (command === "new-cluster" && !values["dry-run"]))
+  if (command === "generate" || ((command === "new-cluster" || command === "upgrade") && !values["dry-run"]))
     await (await import("./repo/load.js")).requireRepository(cwd, Boolean(values.init));
 
   switch (command) {
@@ -168,6 +168,18 @@ async function main(argv: string[], io: CliIo, out: (line: string) => void, proc
     case "schemas":
       await (await import("./commands/schemas.js")).schemasCommand({ cwd, log: out });
       return 0;
+    // issue 14 (day-2): upgrade and inventory
+    case "upgrade":
+      await (await import("./commands/upgrade.js")).upgradeCommand({ cwd, log: out, name: s("name"), all: Boolean(values.all), to: s("to"), dryRun: Boolean(values["dry-run"]), branch: Boolean(values.branch) || values.push !== undefined, push: s("push") });
+      return 0;
+    case "inventory": {
+      const { INVENTORY_FORMATS } = await import("./fleet/inventory.js");
+      const format = (s("format") ?? "text") as (typeof INVENTORY_FORMATS)[number];
+      if (!INVENTORY_FORMATS.includes(format)) throw new UsageError(`--format must be one of ${INVENTORY_FORMATS.join(", ")}\n\nSee: npm run inventory -- --help`);
+      const result = await (await import("./commands/inventory.js")).inventoryCommand({ cwd, format, validate: !values["no-validate"] });
+      out(result.output);
+      return result.inventory.unreadable.length ? 1 : 0;
+    }
     case "new-cluster": {
       const { newClusterCommand } = await import("./commands/new-cluster.js");
       const flags: NewClusterFlags = Object.fromEntries(SPEC_FLAGS.flatMap((f) => (values[f.flag] === undefined ? [] : [[f.key, values[f.flag]]])));

@@ -1,5 +1,6 @@
 /** Every validation layer (spec schema, kubeconform, our rules) reports findings of this one shape. */
-export type Severity = "error" | "warning";
+/** `info`: a fact worth knowing (e.g. where a cluster is in its upgrade); never fails a run, not counted in the summary. */
+export type Severity = "error" | "warning" | "info";
 
 export interface Finding {
   /** Cluster name, or undefined for repository-wide findings. */

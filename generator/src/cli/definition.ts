@@ -156,6 +156,46 @@ making the ConfigMap that the clusters' ClusterResourceSets apply). Deterministi
 and served version under schemas/kubeconform/ (unserved versions are listed in schemas/kubeconform/unserved.json).`,
     flags: [REPO],
   },
+  // issue 14 (day-2): upgrade and inventory
+  {
+    name: "upgrade",
+    summary: "one step of a staged Kubernetes upgrade: the control plane first, the pools in the next run",
+    usage: "npm run upgrade -- --name <cluster>|--all [--to <vX.Y.Z>] [--dry-run] [--branch] [--push [remote]]",
+    description: `One step per run (one pull request each), in the order the Kubernetes version-skew policy and Cluster API
+require: when a pool is behind the control plane, the pools behind it move to the control plane's version (their
+nodePools[].kubernetesVersion pins are removed); otherwise the control plane moves to --to (at most one minor up)
+and every pool stays at its version, pinned in cluster.yaml. The CCM and the cluster-autoscaler follow the control
+plane's minor in the same change. Refused (exit 1, nothing written): a jump of two minors (the single steps are
+printed), a downgrade, a target for which CAPA publishes no image in the cluster's region while a machine uses
+CAPA's public image lookup, a target minor without a pinned CCM or cluster-autoscaler. Writes cluster.yaml (comments
+and order kept) and the cluster's generated/.`,
+    flags: [
+      { flag: "name", type: "string", value: "<cluster>", help: "the cluster to upgrade" },
+      { flag: "all", type: "boolean", help: "every cluster: prints a table of what each would do; nothing is written when any cluster's\nstep is refused (a cluster already newer than --to is left as it is)" },
+      { flag: "to", type: "string", value: "<vX.Y.Z>", help: "the target version; default: the control plane's (only the pools' step)" },
+      { flag: "dry-run", type: "boolean", help: "print the diff of every file it would change, write nothing" },
+      { flag: "branch", type: "boolean", help: "commit the step on branch upgrade/<name>-<version>-<step> (upgrade/all-… with --all)\n(refuses, writing nothing, with unrelated staged changes or an existing branch)" },
+      pushFlag(),
+      REPO,
+    ],
+    footer: "Exit codes: 0 done (or nothing to do), 1 refused (nothing written), 2 tool error.",
+  },
+  {
+    name: "inventory",
+    summary: "the fleet at a glance: versions, sizes, add-ons, upgrade state and validate's findings per cluster",
+    usage: "npm run inventory -- [--format text|markdown|json] [--no-validate]",
+    description: `One entry per cluster: namespace, region and zones, profile, control plane (version, replicas, instance type),
+pools (instance type, zones, min/max or replicas, version), workers kind, VPC CIDR, add-on versions, where it is in
+an upgrade, and what validate finds (its pipeline without the CEL and admission layers, which report only errors;
+run validate for the full verdict). Markdown is a table (PR comments, wikis); JSON has the stable shape documented
+in README ("Fleet inventory"). Writes nothing.`,
+    flags: [
+      { flag: "format", type: "string", value: "text|markdown|json", help: "output; default text" },
+      { flag: "no-validate", type: "boolean", help: "skip validate (no kustomize or kubeconform needed); its validation is then null" },
+      REPO,
+    ],
+    footer: "Exit codes: 0 (findings are listed, not judged), 1 a cluster.yaml does not load, 2 tool error.",
+  },
 ];
 
 /** Every command's flags, with --help. */

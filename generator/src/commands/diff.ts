@@ -11,6 +11,7 @@ import type { Finding } from "../findings.js";
 import { clustersMoved, flagChanges } from "../diff/flags.js";
 import { formatMarkdown, formatText, type ClusterReport, type DiffReport } from "../diff/format.js";
 import { diffObjects } from "../diff/objects.js";
+import { upgradeStepFindings } from "../diff/upgrade.js";
 import { renderSide, withBaseCheckout, type RenderedSide } from "../diff/render-sides.js";
 import { affectedClusters } from "../repo/affected.js";
 import { isRepository, revParse } from "../tools/git.js";
@@ -52,7 +53,8 @@ export function compareSides(base: string, clusters: readonly string[], removed:
     const now = after.rendered.get(cluster) ?? { cluster, objects: [], origins: [] };
     const changes = diffObjects(old, now);
     const status = removed.includes(cluster) ? "removed" : !before.names.includes(cluster) ? "new" : changes.length ? "changed" : "unchanged";
-    reports.push({ cluster, status, changes, findings: flagChanges(cluster, changes, old.objects, now.objects) });
+    const upgrade = status === "changed" ? upgradeStepFindings(cluster, old.objects, now.objects) : [];
+    reports.push({ cluster, status, changes, findings: [...flagChanges(cluster, changes, old.objects, now.objects), ...upgrade] });
   }
   // A cluster directory moved: the removed and the new cluster share region and VPC CIDR.
   const objectsOf = (side: RenderedSide, status: string) => new Map(reports.filter((r) => r.status === status).map((r) => [r.cluster, side.rendered.get(r.cluster)?.objects ?? []]));

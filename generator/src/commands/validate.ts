@@ -46,6 +46,7 @@ import { TOOL_ROOT, versions } from "../versions.js";
 import { parseYamlStream } from "../yaml.js";
 import { clusterRules, fleetRules, managementRules, syncSafetyRules } from "../validate/rules.js";
 import { imageRules, readImageInventory } from "../validate/images.js";
+import { upgradeStateFindings } from "../plan/upgrade.js";
 import { applicationFindings, declaredApplications, generatedApplications, fluxPermissionFindings } from "../validate/sync-check.js";
 import { renderClusters, type RenderedCluster, type RenderedObject } from "../validate/render.js";
 import { attributeFinding } from "../validate/attribution.js";
@@ -491,6 +492,8 @@ async function validateSelected(opts: ValidateOptions, root: string, withManagem
   const findings: Finding[] = repo.findings.filter(keep);
   findings.push(...(await reading.symlinks).filter(keep));
   const specOf = new Map(repo.specs.map((s) => [s.name, s]));
+  // Where each cluster is in a staged upgrade (an info line while pools are behind the control plane).
+  findings.push(...repo.specs.flatMap(upgradeStateFindings).filter(keep));
   lap("load");
 
   // Drift: the shard's clusters' generated files; the shared ones (base/, overlays/, management/) on full runs.

@@ -46,6 +46,9 @@ function statusNote(r: ClusterReport): string {
   return c ? note.replace("<name>", c.id.name).replace("<namespace>", c.id.namespace) : note;
 }
 
+/** Flags: the findings that need a look (an `info` line, e.g. the upgrade step, explains and is not counted). */
+const flagged = (r: ClusterReport) => r.findings.filter((f) => f.severity !== "info").length;
+
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
 /** The one line for a report without changes, or undefined when there is something to show. */
@@ -68,8 +71,8 @@ const findingWhere = (f: Finding) => [f.path, f.file && `(${f.file})`].filter(Bo
 
 function summaryLine(report: DiffReport): string {
   const changed = report.clusters.filter((c) => c.status !== "unchanged").length;
-  const flagged = report.clusters.reduce((n, c) => n + c.findings.length, 0);
-  return `${plural(changed, "cluster")} changed against ${report.base}, ${flagged} flagged`;
+  const total = report.clusters.reduce((n, c) => n + flagged(c), 0);
+  return `${plural(changed, "cluster")} changed against ${report.base}, ${total} flagged`;
 }
 
 export function formatText(report: DiffReport): string {
@@ -79,7 +82,7 @@ export function formatText(report: DiffReport): string {
   for (const r of report.clusters) {
     if (r.status === "unchanged" && r.findings.length === 0) continue;
     const n = counts(r);
-    out.push("", `cluster ${r.cluster}${statusNote(r)}: ${n.added} added, ${n.removed} removed, ${n.changed} changed, ${r.findings.length} flagged`);
+    out.push("", `cluster ${r.cluster}${statusNote(r)}: ${n.added} added, ${n.removed} removed, ${n.changed} changed, ${flagged(r)} flagged`);
     for (const f of r.findings) out.push(`  ${f.severity} ${f.rule} ${findingWhere(f)}: ${f.message}`);
     for (const c of r.changes) {
       out.push(`  ${changeLine(c)}`);
@@ -109,12 +112,12 @@ export function formatMarkdown(report: DiffReport): string {
   out.push("| cluster | added | removed | changed | flagged |", "| --- | ---: | ---: | ---: | ---: |");
   for (const r of shown) {
     const n = counts(r);
-    out.push(`| ${code(r.cluster)}${STATUS_NOTE[r.status] ? ` ${r.status}` : ""} | ${n.added} | ${n.removed} | ${n.changed} | ${r.findings.length} |`);
+    out.push(`| ${code(r.cluster)}${STATUS_NOTE[r.status] ? ` ${r.status}` : ""} | ${n.added} | ${n.removed} | ${n.changed} | ${flagged(r)} |`);
   }
   for (const r of shown) {
     out.push("", `### ${code(r.cluster)}${statusNote(r)}`, "");
     if (r.findings.length) {
-      out.push("**Flagged**", "");
+      out.push(flagged(r) ? "**Flagged**" : "**Notes**", "");
       for (const f of r.findings) out.push(`- **${f.severity}** ${code(f.rule)}${f.path ? ` ${code(f.path)}` : ""}${f.file ? ` in ${code(f.file)}` : ""}: ${f.message}`);
       out.push("");
     }

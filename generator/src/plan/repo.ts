@@ -75,3 +75,11 @@ export function planRemoveCluster(name: string, model: RepoModel): TreePlan {
     model.config ? planSyncTree(model.config, model.specs.filter((s) => s.name !== name)) : { files: [], roots: [] },
   ]);
 }
+
+/**
+ * `upgrade`: for each cluster, its new spec file (the text the caller edited; owned for this run, written whole) and
+ * its generated/ folder from the new spec. Nothing shared changes: the sync manifests and base/ do not depend on versions.
+ */
+export function planSpecUpdates(updates: readonly { spec: ClusterSpec; text: string }[], pins: Pins): TreePlan {
+  return mergePlans(updates.map((u) => ({ files: [owned(specFile(u.spec).path, u.text), ...clusterFiles(u.spec, pins)], roots: [`${clusterDir(u.spec.name)}/generated`] })));
+}

@@ -55,3 +55,36 @@ export function parseImageInventory(markdown: string, source: string): ImageInve
   images.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
   return { source, owner, images };
 }
+
+/** The base OS CAPA's public lookup uses when none is set (pkg/cloud/services/ec2/ami.go, DefaultMachineAMILookupBaseOS). */
+export const DEFAULT_BASE_OS = "ubuntu-24.04";
+
+/** A machine's image fields, as the spec or an AWSMachineSpec/AWSLaunchTemplate states them (absent: unset). */
+export interface ImageChoice {
+  id?: string;
+  lookupOrg?: string;
+  lookupFormat?: string;
+  lookupBaseOS?: string;
+}
+
+/**
+ * The base OS of CAPA's public lookup for a machine with these image fields, or undefined when the machine does not
+ * rely on it: an AMI id, or an own organisation or name format (the team's images, which the inventory does not know).
+ */
+export function publicLookupOs(image: ImageChoice, inventory: ImageInventory): string | undefined {
+  if (image.id) return undefined;
+  if ((image.lookupOrg && image.lookupOrg !== inventory.owner) || image.lookupFormat) return undefined;
+  return image.lookupBaseOS || DEFAULT_BASE_OS;
+}
+
+/** Whether CAPA publishes an image for this Kubernetes version, region and base OS. */
+export const isPublished = (inventory: ImageInventory, version: string, region: string, os: string): boolean =>
+  inventory.images.some((i) => i.version === version && i.region === region && i.os === os);
+
+/** The Kubernetes versions CAPA publishes for a region and base OS, sorted. */
+export const publishedVersions = (inventory: ImageInventory, region: string, os: string): string[] =>
+  [...new Set(inventory.images.filter((i) => i.region === region && i.os === os).map((i) => i.version))].sort();
+
+/** The regions CAPA publishes a version for (one base OS), sorted. */
+export const publishedRegions = (inventory: ImageInventory, version: string, os: string): string[] =>
+  [...new Set(inventory.images.filter((i) => i.version === version && i.os === os).map((i) => i.region))].sort();

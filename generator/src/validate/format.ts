@@ -23,7 +23,7 @@ export function formatFindings(findings: Finding[], format: Format, summary: Sum
   if (format === "github") {
     const lines = sorted.map((f) => {
       const props = [f.file ? `file=${escProp(f.file)}` : undefined, f.file && f.line ? `line=${f.line}` : undefined, `title=${escProp(`${f.rule}${f.cluster ? ` [${f.cluster}]` : ""}`)}`].filter(Boolean).join(",");
-      return `::${f.severity === "error" ? "error" : "warning"} ${props}::${escData(`${f.path ? `${f.path}: ` : ""}${f.message}`)}`;
+      return `::${f.severity === "error" ? "error" : f.severity === "info" ? "notice" : "warning"} ${props}::${escData(`${f.path ? `${f.path}: ` : ""}${f.message}`)}`;
     });
     lines.push(`${summary.clusters} cluster(s): ${summary.errors} error(s), ${summary.warnings} warning(s)`);
     return lines.join("\n");

@@ -15,10 +15,9 @@ import path from "node:path";
 import type { Finding, Severity } from "../findings.js";
 import { GROUP } from "../k8s/capi.js";
 import { get as getPath, groupOf, isRecord } from "../k8s/object.js";
-import { IMAGE_INVENTORY_FILE, type ImageInventory } from "../schemas/ami-inventory.js";
+import { IMAGE_INVENTORY_FILE, type ImageInventory, isPublished, publicLookupOs, publishedRegions, publishedVersions } from "../schemas/ami-inventory.js";
 import type { RenderedCluster, RenderedObject } from "./render.js";
 
-const DEFAULT_BASE_OS = "ubuntu-24.04";
 const get = (o: unknown, p: string): any => getPath(o, p);
 const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
 
@@ -70,17 +69,18 @@ export function imageRules(rc: RenderedCluster, inventory: ImageInventory | unde
   if (inventory && region)
     for (const m of machines(objs)) {
       const spec = get(m.object, m.at);
-      if (str(get(spec, "ami.id"))) continue;
-      const org = str(get(spec, "imageLookupOrg")) ?? str(get(awsCluster, "spec.imageLookupOrg"));
-      const format = str(get(spec, "imageLookupFormat")) ?? str(get(awsCluster, "spec.imageLookupFormat"));
-      // An own organisation or name format: the team's images, which the inventory does not know.
-      if ((org && org !== inventory.owner) || format) continue;
-      const os = str(get(spec, "imageLookupBaseOS")) ?? str(get(awsCluster, "spec.imageLookupBaseOS")) ?? DEFAULT_BASE_OS;
-      if (!m.version) continue;
-      const found = inventory.images.some((i) => i.version === m.version && i.region === region && i.os === os);
-      if (found) continue;
-      const here = [...new Set(inventory.images.filter((i) => i.region === region && i.os === os).map((i) => i.version))].sort();
-      const elsewhere = [...new Set(inventory.images.filter((i) => i.version === m.version && i.os === os).map((i) => i.region))].sort();
+      const os = publicLookupOs(
+        {
+          id: str(get(spec, "ami.id")),
+          lookupOrg: str(get(spec, "imageLookupOrg")) ?? str(get(awsCluster, "spec.imageLookupOrg")),
+          lookupFormat: str(get(spec, "imageLookupFormat")) ?? str(get(awsCluster, "spec.imageLookupFormat")),
+          lookupBaseOS: str(get(spec, "imageLookupBaseOS")) ?? str(get(awsCluster, "spec.imageLookupBaseOS")),
+        },
+        inventory,
+      );
+      if (!os || !m.version || isPublished(inventory, m.version, region, os)) continue;
+      const here = publishedVersions(inventory, region, os);
+      const elsewhere = publishedRegions(inventory, m.version, os);
       push(
         m.object,
         m.at,

@@ -1,0 +1,30 @@
+/**
+ * `npm run inventory -- [--format text|markdown|json] [--no-validate]`: the fleet at a glance. Reads every spec,
+ * runs validate's own pipeline (commands/validate.ts, without the CEL and admission layers, which report only
+ * errors) unless told not to, and renders fleet/inventory.ts. Writes nothing.
+ */
+import { loadRepo } from "../repo/load.js";
+import { versions } from "../versions.js";
+import { buildInventory, formatInventory, type Inventory, type InventoryFormat } from "../fleet/inventory.js";
+
+export interface InventoryOptions {
+  cwd: string;
+  format: InventoryFormat;
+  /** Run validate's pipeline and list its findings per cluster (default true). */
+  validate?: boolean;
+}
+
+export async function inventoryCommand(opts: InventoryOptions): Promise<{ inventory: Inventory; output: string }> {
+  const repo = await loadRepo(opts.cwd);
+  const loaded = new Set(repo.specs.map((s) => s.name));
+  const unreadable = [...new Set(repo.findings.filter((f) => f.severity === "error" && f.cluster !== undefined && !loaded.has(f.cluster)).map((f) => f.cluster!))]
+    .sort()
+    .map((name) => ({ name, findings: repo.findings.filter((f) => f.cluster === name) }));
+  let findings;
+  if (opts.validate !== false) {
+    const { validateCommand } = await import("./validate.js");
+    findings = (await validateCommand({ cwd: opts.cwd, skipCel: true, skipAdmission: true })).findings;
+  }
+  const inventory = buildInventory(repo.specs, versions(), findings, unreadable);
+  return { inventory, output: formatInventory(inventory, opts.format) };
+}

@@ -1,0 +1,184 @@
+/**
+ * `npm run upgrade -- --name <cluster>|--all [--to <vX.Y.Z>]`: one step of a staged Kubernetes upgrade per run
+ * (plan/upgrade.ts decides it): the control plane first, the pools in the next run. Read every spec → plan each
+ * cluster's step (pure) → refuse, writing nothing, when any step is refused → write the edited cluster.yaml and the
+ * cluster's regenerated generated/ in one transaction (repo/write.ts), optionally committed on a branch.
+ */
+import { readdir, readFile } from "node:fs/promises";
+import path from "node:path";
+import { createTwoFilesPatch } from "diff";
+import { InvalidInputError, UsageError } from "../errors.js";
+import { type Finding, hasErrors } from "../findings.js";
+import { parseSpecText } from "../cluster-spec/parse.js";
+import type { ClusterSpec } from "../cluster-spec/types.js";
+import { planSpecUpdates } from "../plan/repo.js";
+import { applyUpgradeStep, planUpgradeStep, specVersions, type UpgradeStep } from "../plan/upgrade.js";
+import { clusterDir, clusterSpecPath } from "../repo/paths.js";
+import { loadRepo } from "../repo/load.js";
+import { withRepoLock } from "../repo/lock.js";
+import { inside, writeTree } from "../repo/write.js";
+import { readImageInventory } from "../validate/images.js";
+import { TOOL_ROOT, versions } from "../versions.js";
+import { type CommitHook, noCommit, onBranch, preflight } from "./branch.js";
+
+export interface UpgradeOptions {
+  cwd: string;
+  /** The cluster to upgrade (or `all`). */
+  name?: string;
+  all?: boolean;
+  /** The target version; default: the control plane's (the pools' step only). */
+  to?: string;
+  dryRun?: boolean;
+  branch?: boolean;
+  push?: string;
+  log: (line: string) => void;
+}
+
+export interface UpgradeResult {
+  steps: UpgradeStep[];
+  written: boolean;
+}
+
+/** One cluster's planned step with the spec text before and after it. */
+interface Planned {
+  step: UpgradeStep;
+  spec: ClusterSpec;
+  before: string;
+  after?: { text: string; spec: ClusterSpec };
+}
+
+/** Every selected cluster's step, or the findings that refuse the run. Reads the spec files; decides nothing else. */
+async function planSteps(opts: UpgradeOptions): Promise<{ planned: Planned[]; findings: Finding[]; specs: ClusterSpec[] }> {
+  const repo = await loadRepo(opts.cwd);
+  const selected = opts.all ? repo.specs : repo.specs.filter((s) => s.name === opts.name);
+  const findings: Finding[] = [];
+  if (!opts.all && selected.length === 0) {
+    const broken = repo.findings.filter((f) => f.cluster === opts.name && f.severity === "error");
+    if (broken.length) return { planned: [], findings: broken, specs: [] };
+    return { planned: [], specs: [], findings: [{ path: "--name", rule: "cluster-exists", severity: "error", message: `no cluster named "${opts.name}" (expected ${clusterSpecPath(opts.name ?? "")})` }] };
+  }
+  // A spec that does not load cannot be upgraded, and --all must not skip one silently.
+  const names = new Set(selected.map((s) => s.name));
+  findings.push(...repo.findings.filter((f) => f.severity === "error" && (opts.all || (f.cluster !== undefined && names.has(f.cluster)))));
+  if (hasErrors(findings)) return { planned: [], findings, specs: selected };
+
+  const ctx = { pins: versions(), inventory: readImageInventory(TOOL_ROOT), skipNewer: opts.all };
+  const planned: Planned[] = [];
+  for (const spec of selected) {
+    const r = planUpgradeStep(spec, opts.to, ctx);
+    findings.push(...r.findings);
+    if (!r.step) continue;
+    const before = await readFile(inside(opts.cwd, clusterSpecPath(spec.name)), "utf8");
+    const p: Planned = { step: r.step, spec, before };
+    if (r.step.kind !== "none") {
+      const text = applyUpgradeStep(before, spec, r.step);
+      const reparsed = parseSpecText(text, clusterSpecPath(spec.name));
+      // The edited spec must load and carry exactly the step's versions; anything else is our bug, not the user's.
+      if (!reparsed.spec || hasErrors(reparsed.findings)) throw new InvalidInputError(reparsed.findings, `the upgraded ${clusterSpecPath(spec.name)} would not be valid; nothing was written`);
+      if (JSON.stringify(specVersions(reparsed.spec).pools.map((x) => x.version)) !== JSON.stringify(r.step.after.pools.map((x) => x.version)) || reparsed.spec.kubernetesVersion !== r.step.after.controlPlane)
+        throw new Error(`internal error: the edited ${clusterSpecPath(spec.name)} does not hold the planned versions`);
+      p.after = { text, spec: reparsed.spec };
+    }
+    planned.push(p);
+  }
+  return { planned, findings, specs: selected };
+}
+
+const versionsLine = (v: UpgradeStep["before"]): string => {
+  const pools = [...new Set(v.pools.map((p) => p.version))];
+  return `control plane ${v.controlPlane}, pools ${pools.join("/")}`;
+};
+
+/** The table `--all` prints: one row per cluster. */
+function table(specs: readonly ClusterSpec[], planned: readonly Planned[], refused: readonly Finding[]): string[] {
+  const now = (cluster: string) => {
+    const spec = specs.find((s) => s.name === cluster);
+    return spec ? versionsLine(specVersions(spec)) : "";
+  };
+  const rows = [
+    ["cluster", "now", "step", "what it does"],
+    ...planned.map((p) => [p.step.cluster, versionsLine(p.step.before), p.step.kind, p.step.summary]),
+    ...refused.filter((f) => f.cluster !== undefined).map((f) => [f.cluster!, now(f.cluster!), "refused", `${f.rule}: ${f.message}`]),
+  ];
+  const [head, ...body] = rows;
+  body.sort((a, b) => (a[0]! < b[0]! ? -1 : a[0]! > b[0]! ? 1 : 0));
+  const widths = [0, 1, 2].map((i) => Math.max(...[head!, ...body].map((r) => r[i]!.length)));
+  return [head!, ...body].map((r) => r.map((c, i) => (i < 3 ? c.padEnd(widths[i]!) : c)).join("  ").trimEnd());
+}
+
+/** What `--dry-run` prints: a unified diff of every file the run would change (the spec and the generated files). */
+async function dryRunDiff(cwd: string, planned: readonly Planned[]): Promise<string[]> {
+  const out: string[] = [];
+  const plan = planSpecUpdates(planned.filter((p) => p.after).map((p) => ({ spec: p.after!.spec, text: p.after!.text })), versions());
+  const read = (rel: string) => readFile(inside(cwd, rel), "utf8").catch(() => "");
+  for (const f of plan.files) {
+    const now = await read(f.path);
+    if (now !== f.content) out.push(createTwoFilesPatch(`a/${f.path}`, `b/${f.path}`, now, f.content, undefined, undefined, { context: 3 }).replace(/^=+\n/, "").trimEnd());
+  }
+  // Files of a regenerated folder that the new plan no longer has (e.g. the previous CCM's ConfigMap) go.
+  const plannedPaths = new Set(plan.files.map((f) => f.path));
+  for (const root of plan.roots) {
+    const have = await readdir(inside(cwd, root), { recursive: true, withFileTypes: true }).catch(() => []);
+    for (const e of have) {
+      if (e.isDirectory()) continue;
+      const rel = path.relative(cwd, path.join(e.parentPath, e.name)).split(path.sep).join("/");
+      if (!plannedPaths.has(rel)) out.push(createTwoFilesPatch(`a/${rel}`, "/dev/null", await read(rel), "", undefined, undefined, { context: 3 }).replace(/^=+\n/, "").trimEnd());
+    }
+  }
+  return out;
+}
+
+export async function upgradeCommand(opts: UpgradeOptions): Promise<UpgradeResult> {
+  if (Boolean(opts.all) === (opts.name !== undefined)) throw new UsageError("give --name <cluster> or --all (exactly one)\n\nSee: npm run upgrade -- --help");
+  const first = await planSteps(opts);
+  const refused = first.findings.filter((f) => f.severity === "error");
+  if (opts.all) for (const line of table(first.specs, first.planned, refused)) opts.log(line);
+  if (refused.length) throw new InvalidInputError(refused, `${opts.all ? "the fleet's" : "the"} upgrade is refused; nothing was written`);
+  const steps = first.planned.map((p) => p.step);
+  const moving = first.planned.filter((p) => p.after);
+  if (!opts.all) for (const p of first.planned) opts.log(`${p.step.cluster}: ${p.step.summary}`);
+  if (moving.length === 0) {
+    opts.log("nothing to do; nothing was written");
+    return { steps, written: false };
+  }
+  if (opts.dryRun) {
+    for (const d of await dryRunDiff(opts.cwd, moving)) opts.log(d);
+    opts.log(`# dry run: nothing was written (${moving.length} cluster(s) would change)`);
+    return { steps, written: false };
+  }
+
+  const kinds = [...new Set(moving.map((p) => p.step.kind))];
+  const kindWord = kinds.length === 1 ? kinds[0]! : "mixed";
+  const target = moving[0]!.step.target;
+  // Without --to only the pools' step exists.
+  const branchName = opts.all ? (opts.to ? `upgrade/all-${opts.to}-${kindWord}` : "upgrade/all-pools") : `upgrade/${opts.name}-${target}-${kindWord}`;
+  const branch = opts.branch ? { branch: branchName, push: opts.push } : undefined;
+  if (branch) await preflight(opts.cwd, branch);
+  const message = opts.all ? `Upgrade ${moving.length} cluster(s): ${moving.map((p) => `${p.step.cluster} ${p.step.kind}`).join(", ")}` : `Upgrade ${opts.name}: ${moving[0]!.step.summary}`;
+
+  const write = (commit: CommitHook) =>
+    withRepoLock(
+      opts.cwd,
+      async () => {
+        // Planned again under the lock: another run may have changed a spec meanwhile.
+        const now = await planSteps(opts);
+        const same = now.findings.every((f) => f.severity !== "error") && JSON.stringify(now.planned.map((p) => p.after?.text)) === JSON.stringify(first.planned.map((p) => p.after?.text));
+        if (!same) throw new InvalidInputError([{ rule: "upgrade-changed", severity: "error", message: "a cluster spec changed while this run waited for the lock; run the command again" }], "nothing was written");
+        const plan = planSpecUpdates(moving.map((p) => ({ spec: p.after!.spec, text: p.after!.text })), versions());
+        // Exactly the files written and deleted (the swapped folder's old copy sits inside clusters/<name>/ until the
+        // transaction finishes, so the cluster folder as a whole is not a path to commit).
+        await writeTree(opts.cwd, plan, { landed: (result) => commit([...result.written, ...result.deleted], message) });
+      },
+      { log: opts.log },
+    );
+  if (branch) await onBranch(opts.cwd, branch, write, opts.log);
+  else await write(noCommit);
+
+  opts.log("");
+  opts.log("Next steps:");
+  if (!branch) opts.log(`  commit ${moving.map((p) => clusterDir(p.step.cluster)).join(" ")} on a branch and open a pull request (or next time: --branch --push)`);
+  else if (branch.push === undefined) opts.log(`  git push -u origin ${branch.branch}, then open a pull request`);
+  else opts.log(`  open a pull request from ${branch.branch}`);
+  for (const p of moving) opts.log(`  ${p.step.cluster}: ${p.step.next}`);
+  return { steps, written: true };
+}

@@ -1,0 +1,55 @@
+/**
+ * Where a cluster is in a staged upgrade, as `diff` explains it (pure): the Kubernetes versions of the rendered
+ * KubeadmControlPlane and pools (MachinePools, MachineDeployments) on both sides → one `info` finding, `upgrade-step`:
+ * the control plane's step (pools stay), the pools' step, or a cluster still in the middle of an upgrade. A change
+ * moving both at once is `pool-upgraded-with-control-plane` (diff/flags.ts), not explained here.
+ */
+import semver from "semver";
+import type { Finding } from "../findings.js";
+import { GROUP } from "../k8s/capi.js";
+import { groupOf } from "../k8s/object.js";
+import { clusterSpecPath } from "../repo/paths.js";
+import type { RenderedObject } from "../validate/render.js";
+
+interface Versions {
+  controlPlane?: string;
+  /** Pool object (`Kind name`) → version. */
+  pools: Map<string, string>;
+}
+
+function versionsOf(objects: readonly RenderedObject[]): Versions {
+  const out: Versions = { pools: new Map() };
+  for (const o of objects) {
+    const g = groupOf(o.apiVersion);
+    if (o.kind === "KubeadmControlPlane" && g === GROUP.controlPlane && typeof o.spec?.version === "string") out.controlPlane = o.spec.version;
+    if ((o.kind === "MachinePool" || o.kind === "MachineDeployment") && g === GROUP.core && typeof o.spec?.template?.spec?.version === "string")
+      out.pools.set(`${o.kind} ${o.metadata?.name}`, o.spec.template.spec.version);
+  }
+  return out;
+}
+
+const older = (a: string, b: string): boolean => {
+  const x = semver.coerce(a);
+  const y = semver.coerce(b);
+  return !!x && !!y && semver.lt(x, y);
+};
+
+/** The `upgrade-step` line for a cluster whose versions change, or that is between an upgrade's two steps. */
+export function upgradeStepFindings(cluster: string, before: readonly RenderedObject[], after: readonly RenderedObject[]): Finding[] {
+  const was = versionsOf(before);
+  const now = versionsOf(after);
+  if (!now.controlPlane) return [];
+  const cp = now.controlPlane;
+  const moved = [...now.pools].filter(([k, v]) => was.pools.has(k) && was.pools.get(k) !== v);
+  const behind = [...now.pools].filter(([, v]) => older(v, cp));
+  const cpMoved = was.controlPlane !== undefined && was.controlPlane !== cp;
+  const list = (xs: [string, string][]) => xs.map(([k, v]) => `${k} (${v})`).join(", ");
+  let message: string | undefined;
+  if (cpMoved && moved.length === 0)
+    message = `upgrade step 1 of 2: the control plane moves ${was.controlPlane} → ${cp}; ${behind.length ? `the pools stay (${list(behind)}), ` : ""}the CCM and the cluster-autoscaler follow its minor. Once it has rolled out, \`npm run upgrade -- --name ${cluster}\` moves the pools`;
+  else if (!cpMoved && moved.length)
+    message = `upgrade step 2 of 2: ${moved.map(([k, v]) => `${k} ${was.pools.get(k)} → ${v}`).join(", ")}${behind.length ? `; still behind the control plane (${cp}): ${list(behind)}` : `; every pool at the control plane's ${cp}`}`;
+  else if (!cpMoved && behind.length) message = `in the middle of an upgrade: the control plane runs ${cp}, ${list(behind)} behind it; \`npm run upgrade -- --name ${cluster}\` moves them`;
+  if (!message) return [];
+  return [{ cluster, file: clusterSpecPath(cluster), path: "kubernetesVersion", rule: "upgrade-step", severity: "info", message }];
+}

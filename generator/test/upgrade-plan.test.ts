@@ -1,0 +1,131 @@
+/** The pure part of `upgrade` (plan/upgrade.ts): which step comes next, what is refused, and the edited spec text. */
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { parseSpecObject, parseSpecText } from "../src/cluster-spec/parse.js";
+import type { ClusterSpec } from "../src/cluster-spec/types.js";
+import { applyUpgradeStep, describeUpgradeState, planUpgradeStep, specVersions, upgradeStateFindings } from "../src/plan/upgrade.js";
+import type { ImageInventory } from "../src/schemas/ami-inventory.js";
+import { formatFindings } from "../src/validate/format.js";
+import { versions } from "../src/versions.js";
+import { ROOT } from "./helpers.js";
+
+const inventory = JSON.parse(readFileSync(path.join(ROOT, "schemas/capa-images/inventory.json"), "utf8")) as ImageInventory;
+const ctx = { pins: versions(), inventory };
+
+function spec(over: Record<string, unknown>): ClusterSpec {
+  const r = parseSpecObject({ apiVersion: "capi-gitops.io/v1alpha1", kind: "ClusterSpec", name: "c", region: "us-east-2", kubernetesVersion: "v1.33.4", ...over });
+  if (!r.spec || r.findings.length) throw new Error(JSON.stringify(r.findings));
+  return r.spec;
+}
+const pools = (s: { after: ReturnType<typeof specVersions> }) => s.after.pools.map((p) => p.version);
+
+describe("planUpgradeStep", () => {
+  it("moves the control plane first, one minor, pools pinned at their version; then the pools", () => {
+    const one = planUpgradeStep(spec({ nodePools: [{ name: "a" }, { name: "b" }] }), "v1.34.3", ctx);
+    expect(one.findings).toEqual([]);
+    expect(one.step?.kind).toBe("control-plane");
+    expect(one.step?.after.controlPlane).toBe("v1.34.3");
+    expect(pools(one.step!)).toEqual(["v1.33.4", "v1.33.4"]);
+    const mid = spec({ kubernetesVersion: "v1.34.3", nodePools: [{ name: "a", kubernetesVersion: "v1.33.4" }, { name: "b", kubernetesVersion: "v1.33.4" }] });
+    const two = planUpgradeStep(mid, "v1.34.3", ctx);
+    expect(two.step?.kind).toBe("pools");
+    expect(two.step?.after.controlPlane).toBe("v1.34.3");
+    expect(pools(two.step!)).toEqual(["v1.34.3", "v1.34.3"]);
+    // Without --to the next step is the pools' one; once they are at the control plane's, nothing.
+    expect(planUpgradeStep(mid, undefined, ctx).step?.kind).toBe("pools");
+    expect(planUpgradeStep(spec({ kubernetesVersion: "v1.34.3" }), undefined, ctx).step?.kind).toBe("none");
+  });
+
+  it("finishes a pool step before moving the control plane further", () => {
+    const mid = spec({ kubernetesVersion: "v1.34.3", nodePools: [{ name: "a", kubernetesVersion: "v1.33.4" }] });
+    const r = planUpgradeStep(mid, "v1.35.0", { ...ctx, inventory: undefined });
+    expect(r.step?.kind).toBe("pools");
+    expect(r.step?.next).toContain("again to move the control plane to v1.35.0");
+  });
+
+  it("refuses two minors at once and prints the single steps (the published patch of the minor in between)", () => {
+    const r = planUpgradeStep(spec({}), "v1.35.0", ctx);
+    expect(r.step).toBeUndefined();
+    expect(r.findings).toMatchObject([{ rule: "upgrade-one-minor", severity: "error", path: "--to", file: "clusters/c/cluster.yaml" }]);
+    expect(r.findings[0]!.message).toContain("v1.33.4 → v1.34.8 → v1.35.0");
+    // Without a public lookup there is no published patch to suggest.
+    const own = planUpgradeStep(spec({ image: { id: "ami-0123456789abcdef0" } }), "v1.36.1", ctx);
+    expect(own.findings[0]!.message).toContain("v1.33.4 → v1.34.x → v1.35.x → v1.36.1");
+  });
+
+  it("refuses a downgrade, a malformed or unsupported target; --all leaves a newer cluster as it is", () => {
+    expect(planUpgradeStep(spec({ kubernetesVersion: "v1.34.3" }), "v1.33.4", ctx).findings[0]!.rule).toBe("upgrade-downgrade");
+    expect(planUpgradeStep(spec({ kubernetesVersion: "v1.34.3" }), "v1.33.4", { ...ctx, skipNewer: true }).step?.kind).toBe("none");
+    expect(planUpgradeStep(spec({}), "1.34", ctx).findings[0]).toMatchObject({ rule: "upgrade-target", path: "--to" });
+    expect(planUpgradeStep(spec({}), "v1.37.0", ctx).findings[0]!.message).toContain("outside what the pinned Cluster API supports");
+  });
+
+  it("refuses a target without a published image where a machine uses CAPA's public lookup", () => {
+    const seoul = planUpgradeStep(spec({ region: "ap-northeast-2" }), "v1.34.3", ctx);
+    expect(seoul.findings).toMatchObject([{ rule: "upgrade-image" }]);
+    expect(seoul.findings[0]!.message).toContain("ap-northeast-2");
+    // v1.34.2 is published nowhere; v1.34.3 is in us-east-2.
+    expect(planUpgradeStep(spec({}), "v1.34.2", ctx).findings[0]!.message).toContain("published ubuntu-24.04 versions there: v1.33.4, v1.34.1, v1.34.3, v1.34.8");
+    // An AMI id, or an own organisation: the team's images, not checked.
+    expect(planUpgradeStep(spec({ region: "ap-northeast-2", image: { id: "ami-0123456789abcdef0" } }), "v1.34.3", ctx).findings).toEqual([]);
+    expect(planUpgradeStep(spec({ region: "ap-northeast-2", image: { lookupOrg: "123456789012" } }), "v1.34.3", ctx).findings).toEqual([]);
+    // A pool on the public lookup refuses it even when the control plane has its own image (the pool follows next).
+    const pool = planUpgradeStep(spec({ region: "ap-northeast-2", image: { id: "ami-0123456789abcdef0" }, nodePools: [{ name: "p", image: { lookupBaseOS: "ubuntu-22.04" } }] }), "v1.34.3", ctx);
+    expect(pool.findings[0]!.message).toContain("pool p would run v1.34.3");
+  });
+
+  it("refuses a target minor without a pinned CCM when the cluster has one (the CCM follows the control plane)", () => {
+    const r = planUpgradeStep(spec({ kubernetesVersion: "v1.31.2", image: { id: "ami-0123456789abcdef0" } }), "v1.32.1", ctx);
+    expect(r.findings).toMatchObject([{ rule: "upgrade-addons" }]);
+    expect(r.findings[0]!.message).toContain("cloud-controller-manager");
+  });
+});
+
+describe("applyUpgradeStep", () => {
+  const text = `# yaml-language-server: $schema=../../schemas/cluster-spec.schema.json
+# our payments cluster
+apiVersion: capi-gitops.io/v1alpha1
+kind: ClusterSpec
+name: c
+region: us-east-2
+kubernetesVersion: v1.33.4 # bumped by upgrade
+nodePools:
+  - name: a
+    minSize: 1
+    labels: { team: "pay" }
+  - name: b # batch
+    maxSize: 5
+`;
+  it("step 1 pins each pool below the control plane's version; step 2 removes the pins; comments and layout stay", () => {
+    const s0 = parseSpecText(text).spec!;
+    const one = applyUpgradeStep(text, s0, planUpgradeStep(s0, "v1.34.3", ctx).step!);
+    expect(one).toContain("# our payments cluster");
+    expect(one).toContain("kubernetesVersion: v1.34.3 # bumped by upgrade");
+    expect(one).toContain('    minSize: 1\n    kubernetesVersion: v1.33.4\n    labels: { team: "pay" }');
+    expect(one).toContain("  - name: b # batch\n    maxSize: 5\n    kubernetesVersion: v1.33.4\n");
+    const s1 = parseSpecText(one).spec!;
+    expect(specVersions(s1).pools.map((p) => [p.version, p.pinned])).toEqual([["v1.33.4", true], ["v1.33.4", true]]);
+    const two = applyUpgradeStep(one, s1, planUpgradeStep(s1, "v1.34.3", ctx).step!);
+    expect(two).toBe(text.replace("v1.33.4 # bumped", "v1.34.3 # bumped"));
+  });
+
+  it("writes out the default pool when the spec has no nodePools", () => {
+    const bare = "apiVersion: capi-gitops.io/v1alpha1\nkind: ClusterSpec\nname: c\nregion: us-east-2\nkubernetesVersion: v1.33.4\n";
+    const s0 = parseSpecText(bare).spec!;
+    const one = applyUpgradeStep(bare, s0, planUpgradeStep(s0, "v1.34.3", ctx).step!);
+    expect(one).toBe("apiVersion: capi-gitops.io/v1alpha1\nkind: ClusterSpec\nname: c\nregion: us-east-2\nkubernetesVersion: v1.34.3\nnodePools:\n  - name: default\n    kubernetesVersion: v1.33.4\n");
+  });
+});
+
+describe("upgrade state", () => {
+  it("is an info line while pools are behind, nothing otherwise", () => {
+    const mid = spec({ kubernetesVersion: "v1.34.3", nodePools: [{ name: "a", kubernetesVersion: "v1.33.4" }, { name: "b" }] });
+    expect(upgradeStateFindings(mid)).toMatchObject([{ cluster: "c", rule: "upgrade-state", severity: "info", file: "clusters/c/cluster.yaml" }]);
+    expect(describeUpgradeState(mid)).toContain("pool a (v1.33.4) behind it");
+    expect(upgradeStateFindings(spec({}))).toEqual([]);
+    // Printed, never counted: a GitHub notice, an "info:" line in text.
+    expect(formatFindings(upgradeStateFindings(mid), "github", { clusters: 1, errors: 0, warnings: 0 })).toMatch(/^::notice file=clusters\/c\/cluster.yaml,title=upgrade-state \[c\]::/);
+    expect(formatFindings(upgradeStateFindings(mid), "text", { clusters: 1, errors: 0, warnings: 0 })).toContain("  info: clusters/c/cluster.yaml nodePools[].kubernetesVersion: upgrade in progress");
+  });
+});

@@ -14,6 +14,7 @@ const build = async (repo: string, dir: string) =>
 
 let repo: string;
 let cleanup: () => Promise<void>;
+let created: { stdout: string };
 beforeAll(async () => {
   const t = await tempDir();
   repo = t.dir;
@@ -21,6 +22,7 @@ beforeAll(async () => {
   const r = await cli(repo, "new-cluster", "--name", "demo", "--region", "ap-northeast-2", "--yes");
   expect(r.stderr).toBe("");
   expect(r.exitCode).toBe(0);
+  created = r;
 });
 afterAll(() => cleanup?.());
 
@@ -32,6 +34,11 @@ describe("new-cluster", () => {
     expect(objs.find((o) => o.kind === "AWSMachinePool").spec.availabilityZones).toEqual(["ap-northeast-2a", "ap-northeast-2b", "ap-northeast-2c"]);
     expect(objs.filter((o) => o.kind === "Cluster").map((o) => o.metadata.name)).toEqual(["demo"]);
     expect(Object.keys(tree).some((p) => p.includes(".new-"))).toBe(false);
+  });
+
+  it("prints validate's warnings: the default version has no published CAPA image in ap-northeast-2 (issue 11)", () => {
+    expect(created.stdout).toMatch(/2 warning\(s\) from validate:/);
+    expect(created.stdout).toMatch(/AWSMachinePool\/demo-default:spec\.awsLaunchTemplate: no image: .*\(image-published\)/);
   });
 
   it.each([

@@ -4,7 +4,7 @@
  */
 import { versions } from "../versions.js";
 import { InvalidInputError } from "../errors.js";
-import { type Finding, hasErrors } from "../findings.js";
+import { type Finding, formatFinding, hasErrors } from "../findings.js";
 import { cidrsOverlap } from "../cluster-spec/cidr.js";
 import { DEFAULTS } from "../cluster-spec/types.js";
 import { clusterDir } from "../repo/paths.js";
@@ -73,9 +73,10 @@ export interface NewClusterResult {
  * builds and validates the cluster like CI; if anything fails, everything is rolled back: the run lands completely or
  * not at all.
  */
-async function landCluster(cwd: string, spec: ClusterSpec, model: RepoModel, check: boolean, log: (line: string) => void, commit: (paths: string[]) => Promise<void>): Promise<void> {
+async function landCluster(cwd: string, spec: ClusterSpec, model: RepoModel, check: boolean, log: (line: string) => void, commit: (paths: string[]) => Promise<void>): Promise<Finding[]> {
   const dir = clusterDir(spec.name);
   let landed = false;
+  let warnings: Finding[] = [];
   try {
     await writeTree(cwd, planNewCluster(spec, model, versions()), {
       landed: async (result) => {
@@ -86,11 +87,13 @@ async function landCluster(cwd: string, spec: ClusterSpec, model: RepoModel, che
           const { validateCommand } = await import("./validate.js");
           const validated = await validateCommand({ cwd, clusters: [spec.name] });
           if (validated.summary.errors > 0) throw new InvalidInputError(validated.findings, `the new cluster did not validate; nothing was written (${dir} was removed again)`);
+          warnings = validated.findings.filter((f) => f.severity === "warning");
         }
         // --branch: committed while the change can still be rolled back (a failing commit leaves nothing behind).
         await commit(pathsToCommit(dir, result));
       },
     });
+    return warnings;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (!landed && (code === "ENOTEMPTY" || code === "EEXIST"))
@@ -132,6 +135,7 @@ export async function newClusterCommand(opts: NewClusterOptions): Promise<NewClu
   // The tools the new cluster is checked with must be there (and pinned) before anything is written.
   if (opts.render !== false) for (const tool of ["kustomize", "kubeconform", "kubectl-validate"]) await checkedTool(tool);
   // One writer at a time: the checks are repeated under the lock, where no other run can change the answer.
+  let warnings: Finding[] = [];
   const write = (commit: CommitHook) =>
     withRepoLock(
       opts.cwd,
@@ -154,7 +158,7 @@ export async function newClusterCommand(opts: NewClusterOptions): Promise<NewClu
           : fleetFindings([...now.specs, s], now.config).filter((f) => f.cluster === s.name).map((f) => ({ ...f, path: f.path === "namespace" ? "--namespace" : "--name" }));
         if (hasErrors(again)) throw new InvalidInputError(again, "the new cluster clashes with the repository; nothing was written");
         const message = `Add cluster ${s.name} (${s.region}, ${s.workers}, profile ${s.profile})`;
-        await landCluster(opts.cwd, s, { specs: now.specs, config: now.config }, opts.render !== false, opts.log, (paths) => commit(paths, message));
+        warnings = await landCluster(opts.cwd, s, { specs: now.specs, config: now.config }, opts.render !== false, opts.log, (paths) => commit(paths, message));
       },
       { log: opts.log },
     );
@@ -163,6 +167,12 @@ export async function newClusterCommand(opts: NewClusterOptions): Promise<NewClu
 
   opts.log(`Created cluster ${spec.name} (${spec.region}, ${spec.availabilityZones.join(", ")}; ${spec.workers}; profile ${spec.profile}):`);
   for (const f of clusterFiles) opts.log(`  ${f.path}`);
+  if (warnings.length) {
+    // Valid, but worth reading before the pull request (e.g. no published machine image for this version and region).
+    opts.log("");
+    opts.log(`${warnings.length} warning(s) from validate:`);
+    for (const f of warnings) opts.log(`  ${formatFinding(f)}`);
+  }
   opts.log("");
   opts.log("Next steps:");
   if (!branch) {

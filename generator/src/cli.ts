@@ -121,7 +121,7 @@ async function main(argv: string[], io: CliIo, out: (line: string) => void, proc
   const cwd = typeof values.repo === "string" ? (io.cwd === undefined ? values.repo : path.resolve(io.cwd, values.repo)) : processCwd;
   const s = (k: string) => values[k] as string | undefined;
   // Writers refuse a folder that is not a capi-gitops repository unless told to start one (--init).
-  if (command === "generate" || (command === "new-cluster" && !values["dry-run"]))
+  if (command === "generate" || ((command === "new-cluster" || command === "import") && !values["dry-run"]))
     await (await import("./repo/load.js")).requireRepository(cwd, Boolean(values.init));
 
   switch (command) {
@@ -167,6 +167,20 @@ async function main(argv: string[], io: CliIo, out: (line: string) => void, proc
       return 0;
     case "schemas":
       await (await import("./commands/schemas.js")).schemasCommand({ cwd, log: out });
+      return 0;
+    case "import":
+      await (await import("./commands/import.js")).importCommand({
+        cwd,
+        base: io.cwd ?? processCwd,
+        log: out,
+        file: s("file"),
+        name: s("name"),
+        kubernetesVersion: s("kubernetes-version"),
+        vars: values.var as string[] | undefined,
+        env: process.env,
+        dryRun: Boolean(values["dry-run"]),
+        render: !values["no-render"],
+      });
       return 0;
     case "new-cluster": {
       const { newClusterCommand } = await import("./commands/new-cluster.js");

@@ -156,6 +156,30 @@ making the ConfigMap that the clusters' ClusterResourceSets apply). Deterministi
 and served version under schemas/kubeconform/ (unserved versions are listed in schemas/kubeconform/unserved.json).`,
     flags: [REPO],
   },
+  // --- import (issue 14) ---
+  {
+    name: "import",
+    summary: "import a cluster made by `clusterctl generate cluster` (or a Helm chart) as clusters/<name>/",
+    usage: "npm run import -- --file <manifests.yaml> [--name <name>] [--kubernetes-version <v>] [--dry-run]",
+    description: `Reads the manifests of one cluster (CAPI v1beta1/v1beta2 Cluster, KubeadmControlPlane, MachineDeployments or
+MachinePools; CAPA v1beta1/v1beta2 AWSCluster and machine templates) and writes clusters/<name>/cluster.yaml (the
+spec: region, zones, versions, control plane, pools, SSH key, CIDRs) and clusters/<name>/kustomization.yaml with
+strategic-merge patches for what the spec cannot say, then builds and validates the cluster like new-cluster (nothing
+is written when anything fails). Prints what it mapped, what it kept as a patch, what it dropped, and why.
+clusterctl variables (\${VAR}, \${VAR:=default}) are substituted from --var, then the environment; CLUSTER_NAME
+comes from --name and KUBERNETES_VERSION from --kubernetes-version. Refused (exit 1): a Kubernetes version outside
+v1.30–v1.36 without --kubernetes-version, IPv6/dual-stack, Ignition (Flatcar), EKS, ROSA and ClusterClass clusters.`,
+    flags: [
+      { flag: "file", type: "string", value: "<manifests.yaml>", help: "the cluster's manifests (required)" },
+      { flag: "name", type: "string", value: "<name>", help: "the cluster's name here (default: the source Cluster's)" },
+      { flag: "kubernetes-version", type: "string", value: "<v>", help: "import at this version (required when the source's is outside v1.30–v1.36)" },
+      { flag: "var", type: "strings", value: "<NAME=value>", help: "a clusterctl variable for a raw template (repeatable)" },
+      { flag: "dry-run", type: "boolean", help: "print the report and the files instead of writing them" },
+      { flag: "no-render", type: "boolean", help: "skip the kustomize build and validation of the imported cluster (not recommended)" },
+      REPO,
+    ],
+    footer: "Exit codes: 0 imported, 1 the source cannot be imported or the result is invalid (nothing written), 2 tool error.",
+  },
 ];
 
 /** Every command's flags, with --help. */

@@ -4,10 +4,12 @@
  * the real CLI in-process, which builds and validates the landed cluster; the assertions read the kustomize render of
  * clusters/<name> (what Argo CD / Flux apply), not the importer's internals, and a final `validate` covers them all.
  */
-import { readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { generateCommand } from "../src/commands/generate.js";
 import { validateCommand } from "../src/commands/validate.js";
+import { parseSpecText } from "../src/cluster-spec/parse.js";
 import { formatFinding } from "../src/findings.js";
 import { envsubst } from "../src/import/envsubst.js";
 import { mapManifests } from "../src/import/map.js";
@@ -235,6 +237,48 @@ describe(`CAPA's own templates (pinned ${versions().crds["cluster-api-provider-a
   });
 });
 
+describe("round trip: the render of a cluster this repository generated (CAPI/CAPA v1beta2)", () => {
+  const ORIGIN = [
+    "apiVersion: capi-gitops.io/v1alpha1",
+    "kind: ClusterSpec",
+    "name: origin",
+    "region: us-east-2",
+    "availabilityZones: [us-east-2a, us-east-2b]",
+    "kubernetesVersion: v1.33.4",
+    "controlPlane: { replicas: 5, instanceType: m6i.large }",
+    "nodePools:",
+    "  - { name: web, instanceType: m6i.xlarge, minSize: 2, maxSize: 6, labels: { tier: web } }",
+    "  - { name: jobs, instanceType: c6i.large, availabilityZones: [us-east-2b], autoscaling: false, minSize: 1, maxSize: 4, replicas: 3, kubernetesVersion: v1.32.9 }",
+    "network: { vpcCidr: 10.12.0.0/16, podCidr: 172.16.0.0/16, serviceCidr: 10.100.0.0/16 }",
+    "sshKeyName: ops",
+    "",
+  ].join("\n");
+
+  it("imports back to the same spec, with no patch (every kept field is what the render already has)", async () => {
+    const scratch = await tempDir("capi-gitops-import-origin-");
+    try {
+      await writeFile(scratch.guard("capi-gitops.yaml"), CONFIG);
+      await mkdir(scratch.guard("clusters/origin"), { recursive: true });
+      await writeFile(scratch.guard("clusters/origin/cluster.yaml"), ORIGIN);
+      await generateCommand({ cwd: scratch.dir, log: () => {} });
+      await writeFile(scratch.guard("origin.yaml"), await kustomizeBuild(scratch.dir, "clusters/origin"));
+      const r = await importCli("--file", scratch.guard("origin.yaml"));
+      expect(r.exitCode, r.stderr + r.stdout).toBe(0);
+      expect(r.stdout).not.toMatch(/^patch /m);
+      expect(r.stdout).toMatch(/^mapped {2}AWSCluster\/origin spec\.network\.subnets: .*already has it$/m);
+      const imported = parseSpecText(await readFile(path.join(repo, "clusters/origin/cluster.yaml"), "utf8"));
+      const original = parseSpecText(ORIGIN);
+      expect(imported.findings).toEqual([]);
+      // The pools in the render's order (kustomize sorts the objects); the order of nodePools means nothing.
+      const byName = (spec: typeof imported.spec) => spec && { ...spec, nodePools: [...spec.nodePools].sort((a, b) => (a.name < b.name ? -1 : 1)) };
+      expect(byName(imported.spec)).toEqual(byName(original.spec));
+      expect(await readFile(path.join(repo, "clusters/origin/kustomization.yaml"), "utf8")).toContain("patches: []");
+    } finally {
+      await scratch.cleanup();
+    }
+  }, 180_000);
+});
+
 describe("the mapping (pure)", () => {
   const docs = async (file: string) => parseYamlStream(await readFile(file, "utf8"));
   it("maps a pool's Kubernetes version when it differs from the control plane's", async () => {
@@ -264,7 +308,7 @@ describe("import --help and the final validate", () => {
 
   it("`validate` over the repository: every imported cluster validates", async () => {
     const result = await validateCommand({ cwd: repo });
-    expect(result.summary.clusters).toBe(4);
+    expect(result.summary.clusters).toBe(5);
     expect(result.findings.filter((f) => f.severity === "error").map(formatFinding)).toEqual([]);
   }, 300_000);
 });

@@ -4,7 +4,8 @@
  * Read (the file, clusterctl's variables) → pure mapping (import/map.ts) → the spec's own checks → the same landing
  * as new-cluster (one transaction, the landed cluster built and validated, everything rolled back on any error).
  */
-import { lstat, readFile } from "node:fs/promises";
+import { lstat, mkdtemp, readFile, rm } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import { parseAllDocuments } from "yaml";
 import { InvalidInputError } from "../errors.js";
@@ -12,11 +13,13 @@ import { type Finding, hasErrors } from "../findings.js";
 import { parseSpecObject, yamlErrorMessage } from "../cluster-spec/parse.js";
 import type { ClusterSpec } from "../cluster-spec/types.js";
 import { envsubst } from "../import/envsubst.js";
-import { importKustomization, mapManifests, planImportedCluster, type ReportEntry } from "../import/map.js";
+import { importKustomization, mapManifests, planImportedCluster, type ReportEntry, settleKept } from "../import/map.js";
 import { specFile } from "../plan/cluster.js";
 import { clusterDir, clusterKustomizationPath } from "../repo/paths.js";
 import { exists, fleetFindings, loadRepo } from "../repo/load.js";
-import { inside } from "../repo/write.js";
+import { inside, writeTree } from "../repo/write.js";
+import { isRecord } from "../k8s/object.js";
+import { kustomizeBuild } from "../tools/kustomize.js";
 import { withRepoLock } from "../repo/lock.js";
 import { checkedTool } from "../tools/resolve.js";
 import { versions } from "../versions.js";
@@ -91,11 +94,6 @@ async function readManifests(opts: ImportCommandOptions): Promise<unknown[]> {
   const { vars, findings } = variables(opts);
   if (findings.length) throw new InvalidInputError(findings, "nothing was written");
   const sub = envsubst(text, vars);
-  if (sub.unresolved.length)
-    throw new InvalidInputError(
-      [flag("--file", `clusterctl variables without a value: ${sub.unresolved.join(", ")}; export them or pass --var NAME=value (CLUSTER_NAME comes from --name, KUBERNETES_VERSION from --kubernetes-version)`)],
-      "nothing was written",
-    );
   const docs = parseAllDocuments(sub.text, { uniqueKeys: true, prettyErrors: false });
   for (const d of Array.isArray(docs) ? docs : [docs]) {
     const e = d.errors[0];
@@ -111,7 +109,30 @@ async function readManifests(opts: ImportCommandOptions): Promise<unknown[]> {
     }
   }
   if (!out.length) throw new InvalidInputError([flag("--file", `${opts.file} holds no YAML document`)], "nothing was written");
+  // A variable without a value matters where the importer reads it; inside add-on payloads (ConfigMaps, Secrets,
+  // which import drops) a `${…}` is often the payload's own shell or template syntax, and is left alone.
+  const read = JSON.stringify(out.filter((o) => !(isRecord(o) && (o.kind === "ConfigMap" || o.kind === "Secret"))));
+  const missing = sub.unresolved.filter((v) => read.includes(`\${${v}`));
+  if (missing.length)
+    throw new InvalidInputError(
+      [flag("--file", `clusterctl variables without a value: ${missing.join(", ")}; export them or pass --var NAME=value (CLUSTER_NAME comes from --name, KUBERNETES_VERSION from --kubernetes-version)`)],
+      "nothing was written",
+    );
   return out;
+}
+
+/**
+ * The imported cluster rendered without patches, in a temporary folder outside the repository (the plan written there
+ * by the one writer, built by kustomize, removed again).
+ */
+async function renderDraft(spec: ClusterSpec, file: string): Promise<Record<string, unknown>[]> {
+  const tmp = await mkdtemp(path.join(os.tmpdir(), "capi-gitops-import-"));
+  try {
+    await writeTree(tmp, planImportedCluster(spec, importKustomization([], file), { specs: [] }, versions()));
+    return parseYamlStream(await kustomizeBuild(tmp, clusterDir(spec.name))).filter(isRecord);
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
 }
 
 export async function importCommand(opts: ImportCommandOptions): Promise<ImportCommandResult> {
@@ -123,7 +144,6 @@ export async function importCommand(opts: ImportCommandOptions): Promise<ImportC
   const inSpec = parsed.findings.map((f) => ({ ...f, file: `${file} → cluster.yaml` }));
   if (!parsed.spec || hasErrors(inSpec)) throw new InvalidInputError(inSpec, `the spec imported from ${file} is invalid; nothing was written`);
   const spec = parsed.spec;
-  const kustomization = importKustomization(spec, mapping.patches, file);
 
   const repo = await loadRepo(opts.cwd);
   const configProblems = repo.findings.filter((f) => f.rule === "repo-config");
@@ -136,13 +156,18 @@ export async function importCommand(opts: ImportCommandOptions): Promise<ImportC
   const before = await clash(repo.specs);
   if (before.length) throw new InvalidInputError(before, "the imported cluster clashes with the repository; nothing was written");
 
-  for (const line of formatReport(mapping.report)) opts.log(line);
+  // The render without patches tells which kept fields it already has (they need no patch).
+  if (opts.render !== false) for (const tool of ["kustomize", "kubeconform", "kubectl-validate"]) await checkedTool(tool);
+  const draft = opts.render === false ? undefined : await renderDraft(spec, file);
+  const settled = settleKept(spec, mapping.kept, draft);
+  const kustomization = importKustomization(settled.patches, file);
+  const report = [...mapping.report, ...settled.report];
+  for (const line of formatReport(report)) opts.log(line);
   if (opts.dryRun) {
     for (const f of [specFile(spec), { path: clusterKustomizationPath(spec.name), content: kustomization }]) opts.log(`# --- ${f.path}\n${f.content}`);
     opts.log(`# dry run: nothing was written (clusters/${spec.name}/cluster.yaml and kustomization.yaml, and generated/, would be created)`);
-    return { spec, report: mapping.report, written: false };
+    return { spec, report, written: false };
   }
-  if (opts.render !== false) for (const tool of ["kustomize", "kubeconform", "kubectl-validate"]) await checkedTool(tool);
   await withRepoLock(
     opts.cwd,
     async () => {
@@ -155,7 +180,7 @@ export async function importCommand(opts: ImportCommandOptions): Promise<ImportC
     { log: opts.log },
   );
   opts.log("");
-  opts.log(`Imported ${file} as cluster ${spec.name} (${spec.region}, ${spec.availabilityZones.join(", ")}; ${spec.kubernetesVersion}; ${spec.workers}): ${dir}/cluster.yaml, ${dir}/kustomization.yaml (${mapping.patches.length ? "with the patches above" : "no patches"}), ${dir}/generated/`);
+  opts.log(`Imported ${file} as cluster ${spec.name} (${spec.region}, ${spec.availabilityZones.join(", ")}; ${spec.kubernetesVersion}; ${spec.workers}): ${dir}/cluster.yaml, ${dir}/kustomization.yaml (${settled.patches.length ? "with the patches above" : "no patches"}), ${dir}/generated/`);
   opts.log(`Next: review the notes above, then commit ${dir} and management/ on a branch and open a pull request.`);
-  return { spec, report: mapping.report, written: true };
+  return { spec, report, written: true };
 }

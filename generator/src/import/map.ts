@@ -43,12 +43,17 @@ export interface ReportEntry {
 
 /** Where a kept field lands: a rendered object, named once the spec is known (hash-named ones by a name pattern). */
 type Role = "Cluster" | "AWSCluster" | "KubeadmControlPlane" | "ControlPlaneTemplate" | "MachinePool" | "AWSMachinePool" | "KubeadmConfig" | "MachineDeployment" | "AWSMachineTemplate" | "KubeadmConfigTemplate";
-export interface PatchIntent {
+/** A source field kept for a patch on a rendered object (strategic merge: maps merge, lists replace). */
+export interface KeptField {
   role: Role;
   /** The pool, for pool-level roles. */
   pool?: string;
-  /** The partial object merged into the rendered one (strategic merge: maps merge, lists replace). */
-  body: Rec;
+  /** `Kind/name` of the source object. */
+  source: string;
+  /** Where it lands in the rendered object (keys, since label and tag keys may hold dots). */
+  keys: string[];
+  value: unknown;
+  why: string;
 }
 
 export interface ImportOptions {
@@ -63,7 +68,8 @@ export interface ImportOptions {
 export interface ImportMapping {
   /** The spec input (before defaults), when nothing refused the import. */
   spec?: Rec;
-  patches: PatchIntent[];
+  /** Fields for patches: `settleKept` drops those the render already has and makes the patches. */
+  kept: KeptField[];
   report: ReportEntry[];
   findings: Finding[];
 }
@@ -104,9 +110,8 @@ function take(o: Rec, path: string): unknown {
   return v;
 }
 
-/** Sets a dotted path in a nested object, creating the parents. */
-function put(o: Rec, path: string, value: unknown): void {
-  const keys = path.split(".");
+/** Sets the value at `keys` in a nested object, creating the parents. */
+function put(o: Rec, keys: readonly string[], value: unknown): void {
   let cur = o;
   for (const k of keys.slice(0, -1)) {
     if (!isRecord(cur[k])) cur[k] = {};
@@ -115,11 +120,12 @@ function put(o: Rec, path: string, value: unknown): void {
   cur[keys.at(-1)!] = value;
 }
 
-/** Every leaf (a scalar, a list, an empty object) of a value with its dotted path. */
-function leaves(v: unknown, at: string): [string, unknown][] {
-  if (isRecord(v) && Object.keys(v).length > 0) return Object.entries(v).flatMap(([k, x]) => leaves(x, at ? `${at}.${k}` : k));
-  return [[at, v]];
+/** Every leaf (a scalar, a list, an empty object) of a value with its keys. */
+function leaves(v: unknown, at: readonly string[] = []): [string[], unknown][] {
+  if (isRecord(v) && Object.keys(v).length > 0) return Object.entries(v).flatMap(([k, x]) => leaves(x, [...at, k]));
+  return [[[...at], v]];
 }
+const dotted = (path: string): string[] => path.split(".");
 
 /** kubeadm extra arguments in either form: a v1beta1 map, or a v1beta2 list of {name, value}. */
 function argsOf(v: unknown): Arg[] {
@@ -137,7 +143,7 @@ function baseKcpArgs(path: string): Arg[] {
 class Mapper {
   readonly report: ReportEntry[] = [];
   readonly findings: Finding[] = [];
-  readonly patches: PatchIntent[] = [];
+  readonly kept: KeptField[] = [];
   constructor(readonly file: string) {}
 
   say(action: ReportAction, source: string, field: string | undefined, detail: string): void {
@@ -146,26 +152,23 @@ class Mapper {
   refuse(source: string, field: string | undefined, message: string): void {
     this.findings.push({ file: this.file, path: field ? `${source}:${field}` : source || undefined, rule: "import", severity: "error", message });
   }
-  /** Merges `value` at `path` of the patch for a rendered object. */
-  keep(role: Role, pool: string | undefined, source: string, path: string, value: unknown, why = "the cluster spec has no field for it"): void {
-    let p = this.patches.find((x) => x.role === role && x.pool === pool);
-    if (!p) this.patches.push((p = { role, pool, body: {} }));
-    put(p.body, path, clone(value));
-    this.say("patch", source, path, `${quote(value)} → kustomization.yaml patch on the ${role}${pool ? ` of pool ${pool}` : ""} (${why})`);
+  /** Keeps `value` for the patch of a rendered object (`path`: dotted, or keys). */
+  keep(role: Role, pool: string | undefined, source: string, path: string | string[], value: unknown, why = "the cluster spec has no field for it"): void {
+    this.kept.push({ role, pool, source, keys: Array.isArray(path) ? path : dotted(path), value: clone(value), why });
   }
 
   /**
    * What is left of a source object after its known fields were taken: CAPA kinds and v1beta2 CAPI kinds become a
    * patch (same API as the render); v1beta1 CAPI fields are dropped with the reason.
    */
-  rest(o: Rec, left: Rec, role: Role, pool: string | undefined, at = "spec"): void {
+  rest(o: Rec, left: Rec, role: Role, pool: string | undefined): void {
     const capa = groupOf(o.apiVersion) === GROUP.infra;
-    for (const [path, value] of leaves(left, at)) {
+    for (const [keys, value] of leaves(left, ["spec"])) {
       if (isRecord(value) && Object.keys(value).length === 0) continue;
       if (value === null || value === undefined) continue;
-      if (capa || versionOf(o) === "v1beta2") this.keep(role, pool, id(o), path, value);
+      if (capa || versionOf(o) === "v1beta2") this.keep(role, pool, id(o), keys, value);
       else
-        this.say("dropped", id(o), path, `${quote(value)}: a CAPI v1beta1 field whose v1beta2 form the importer does not convert; add it by hand in v1beta2 form to clusters/<name>/kustomization.yaml if you need it`);
+        this.say("dropped", id(o), keys.join("."), `${quote(value)}: a CAPI v1beta1 field whose v1beta2 form the importer does not convert; add it by hand in v1beta2 form to clusters/<name>/kustomization.yaml if you need it`);
     }
   }
 
@@ -180,11 +183,7 @@ class Mapper {
           this.say("dropped", id(o), `metadata.${part}.${k}`, "set by the render or by kubectl");
           continue;
         }
-        let p = this.patches.find((x) => x.role === role && x.pool === pool);
-        if (!p) this.patches.push((p = { role, pool, body: {} }));
-        const meta = ((p.body.metadata as Rec | undefined) ?? (p.body.metadata = {})) as Rec;
-        ((meta[part] as Rec | undefined) ?? (meta[part] = {}) as Rec)[k] = v;
-        this.say("patch", id(o), `metadata.${part}.${k}`, `${quote(v)} → kustomization.yaml patch on the ${role}${pool ? ` of pool ${pool}` : ""}`);
+        this.keep(role, pool, id(o), ["metadata", part, k], v, `${part} the spec cannot say`);
       }
     }
   }
@@ -232,10 +231,10 @@ class Mapper {
       const v = take(cfg, path);
       if (v !== undefined) this.keep(role, pool, src, `${into}.${path}`, v, "the spec has no field for it; same shape in CAPI v1beta2");
     }
-    for (const [path, value] of leaves(cfg, "")) {
-      if (!path || value === null || (isRecord(value) && Object.keys(value).length === 0)) continue;
-      if (v1beta2) this.keep(role, pool, src, `${into}.${path}`, value);
-      else this.say("dropped", src, `${at}.${path}`, `${quote(value)}: a CAPI v1beta1 kubeadm field whose v1beta2 form the importer does not convert; add it by hand in v1beta2 form to clusters/<name>/kustomization.yaml if you need it`);
+    for (const [keys, value] of leaves(cfg)) {
+      if (!keys.length || value === null || (isRecord(value) && Object.keys(value).length === 0)) continue;
+      if (v1beta2) this.keep(role, pool, src, [...dotted(into), ...keys], value);
+      else this.say("dropped", src, `${at}.${keys.join(".")}`, `${quote(value)}: a CAPI v1beta1 kubeadm field whose v1beta2 form the importer does not convert; add it by hand in v1beta2 form to clusters/<name>/kustomization.yaml if you need it`);
     }
     return labels;
   }
@@ -298,7 +297,7 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
     if (!isRecord(ref)) return undefined;
     return objects.find((o) => o.kind === ref.kind && kinds.includes(String(o.kind)) && get(o, "metadata.name") === ref.name);
   };
-  const done = (): ImportMapping => ({ patches: m.patches, report: m.report, findings: m.findings });
+  const done = (): ImportMapping => ({ kept: m.kept, report: m.report, findings: m.findings });
 
   // API versions the pinned CAPI / CAPA serve or convert.
   for (const o of objects) {
@@ -579,7 +578,9 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
           ? "the render has one per control plane and pool; the profile (overlays/profiles) sets its strictness"
           : o.kind === "Secret"
             ? "Secrets are never kept in Git here"
-            : o.kind === "Namespace"
+            : /cluster-autoscaler/.test(String(get(o, "metadata.name"))) && ["Deployment", "ServiceAccount", "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"].includes(String(o.kind))
+              ? "the render runs its own cluster-autoscaler (least-privilege RBAC) for autoscaled pools"
+              : o.kind === "Namespace"
               ? "the render makes the cluster's namespace"
               : (o.kind === "MachineDeployment" || o.kind === "MachinePool") && !forCluster(o)
                 ? `it belongs to another cluster (spec.clusterName ${quote(get(o, "spec.clusterName"))})`
@@ -587,7 +588,7 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
     m.say("dropped", id(o), undefined, why);
   }
   if (m.findings.length) return done();
-  return { spec, patches: m.patches, report: m.report, findings: m.findings };
+  return { spec, kept: m.kept, report: m.report, findings: m.findings };
 }
 
 /** The control plane's version: the source's when supported, else --kubernetes-version, else a finding. */
@@ -671,14 +672,14 @@ function machine(m: Mapper, o: Rec, t: Rec, at: string, role: Role, pool: string
   return Object.keys(image).length ? image : undefined;
 }
 
-/** The API version of each rendered role, and its name (hash-named ones as a pattern: kustomize anchors target names as regular expressions). */
-function targetOf(spec: ClusterSpec, p: PatchIntent): { group: string; apiVersion: string; kind: string; names: string[] } {
+/** The rendered objects a role stands for: API group and version, kind, and names (hash-named ones as a pattern, which kustomize anchors). */
+function targetOf(spec: ClusterSpec, k: { role: Role; pool?: string }): { group: string; apiVersion: string; kind: string; names: string[] } {
   const names = objectNames(spec);
-  const pool = spec.nodePools.find((x) => x.name === p.pool);
+  const pool = spec.nodePools.find((x) => x.name === k.pool);
   const hashed = (prefix: string) => `${prefix}-[0-9a-f]{8}`;
   const poolName = pool ? names.pool(pool) : "";
   const t = (group: keyof typeof API, kind: string, ...n: string[]) => ({ group: GROUP[group], apiVersion: API[group], kind, names: n });
-  switch (p.role) {
+  switch (k.role) {
     case "Cluster":
       return t("core", "Cluster", names.cluster);
     case "AWSCluster":
@@ -702,21 +703,49 @@ function targetOf(spec: ClusterSpec, p: PatchIntent): { group: string; apiVersio
   }
 }
 
-/** The patches of the cluster's own kustomization.yaml: one strategic-merge patch per rendered object (or name pattern). */
-export function importPatches(spec: ClusterSpec, intents: readonly PatchIntent[]): Patch[] {
-  return intents.flatMap((p) => {
+const valueAt = (o: unknown, keys: readonly string[]): unknown => keys.reduce<unknown>((v, k) => (isRecord(v) ? v[k] : undefined), o);
+const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * The kept fields → the patches of the cluster's own kustomization.yaml (one strategic-merge patch per rendered
+ * object or name pattern) and their report lines. With the render of the cluster without patches (`rendered`), a
+ * field the render already has, on every object it lands on, needs no patch and is reported as mapped.
+ */
+export function settleKept(spec: ClusterSpec, kept: readonly KeptField[], rendered?: readonly Rec[]): { patches: Patch[]; report: ReportEntry[] } {
+  const report: ReportEntry[] = [];
+  const bodies = new Map<string, { role: Role; pool?: string; body: Rec }>();
+  for (const k of kept) {
+    const t = targetOf(spec, k);
+    const field = k.keys.join(".");
+    const on = `the ${t.kind}${k.pool ? ` of pool ${k.pool}` : ""}`;
+    if (rendered) {
+      const targets = rendered.filter((o) => o.kind === t.kind && t.names.some((n) => new RegExp(`^(?:${n})$`).test(String(get(o, "metadata.name")))));
+      if (targets.length && targets.every((o) => same(valueAt(o, k.keys), k.value))) {
+        report.push({ action: "mapped", source: k.source, field, detail: `${quote(k.value)}: ${on} already has it` });
+        continue;
+      }
+    }
+    const key = `${k.role}/${k.pool ?? ""}`;
+    const entry = bodies.get(key) ?? { role: k.role, pool: k.pool, body: {} };
+    bodies.set(key, entry);
+    put(entry.body, k.keys, clone(k.value));
+    report.push({ action: "patch", source: k.source, field, detail: `${quote(k.value)} → kustomization.yaml patch on ${on} (${k.why})` });
+  }
+  const patches = [...bodies.values()].flatMap((p) => {
     const t = targetOf(spec, p);
+    const { metadata, ...rest } = p.body;
     return t.names.map((name) => ({
       target: { group: t.group, kind: t.kind, name },
-      patch: toYamlInline({ apiVersion: t.apiVersion, kind: t.kind, metadata: { name: name.replace("-[0-9a-f]{8}", ""), ...((p.body.metadata as Rec | undefined) ?? {}) }, ...Object.fromEntries(Object.entries(p.body).filter(([k]) => k !== "metadata")) }),
+      patch: toYamlInline({ apiVersion: t.apiVersion, kind: t.kind, metadata: { name: name.replace("-[0-9a-f]{8}", ""), ...(isRecord(metadata) ? metadata : {}) }, ...rest }),
     }));
   });
+  return { patches, report };
 }
 
 /** The cluster's own kustomization.yaml as import writes it: the generated overlay and the patches that keep the rest. */
-export function importKustomization(spec: ClusterSpec, intents: readonly PatchIntent[], source: string): string {
+export function importKustomization(patches: readonly Patch[], source: string): string {
   return toYaml(
-    { ...KUSTOMIZATION, resources: ["generated"], patches: importPatches(spec, intents) },
+    { ...KUSTOMIZATION, resources: ["generated"], patches },
     [
       "# The cluster's own Kustomize layer: yours to edit (`npm run generate` never overwrites it).",
       `# Imported from ${path.basename(source)} by \`npm run import\`: the patches below keep what cluster.yaml cannot say.`,

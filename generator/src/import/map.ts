@@ -587,6 +587,7 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
                 : "not an object of the cluster this repository renders, or not referenced by one; add it as a resource of clusters/<name>/kustomization.yaml if you still need it";
     m.say("dropped", id(o), undefined, why);
   }
+  m.say("note", "", undefined, `object names follow this repository's scheme (${name}-control-plane, <cluster>-<pool>, hash-named templates): for a live cluster the render's objects are new ones beside the source's`);
   if (m.findings.length) return done();
   return { spec, kept: m.kept, report: m.report, findings: m.findings };
 }

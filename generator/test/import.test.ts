@@ -292,6 +292,19 @@ describe("the mapping (pure)", () => {
       ["batch", "v1.32.9"],
     ]);
   });
+  it("spreads a MachineDeployment pool over the zones it has room for; a failureDomain is the pool's zone", async () => {
+    const objs = (await docs(QUICKSTART)) as K8sObject[];
+    const md = objs.find((o) => o.kind === "MachineDeployment")!;
+    md.metadata.annotations = { "cluster.x-k8s.io/cluster-api-autoscaler-node-group-min-size": "1", "cluster.x-k8s.io/cluster-api-autoscaler-node-group-max-size": "2" };
+    const autoscaled = mapManifests(objs, { file: "x.yaml", kubernetesVersion: "v1.34.2" }, parseYamlStream);
+    expect(autoscaled.spec?.nodePools).toEqual([expect.objectContaining({ autoscaling: true, minSize: 1, maxSize: 2, availabilityZones: ["us-east-1a", "us-east-1b"] })]);
+    delete md.metadata.annotations;
+    (md.spec as { template: { spec: Record<string, unknown> } }).template.spec.failureDomain = "us-east-1d";
+    const pinned = mapManifests(objs, { file: "x.yaml", kubernetesVersion: "v1.34.2" }, parseYamlStream);
+    expect(pinned.spec?.availabilityZones).toEqual(["us-east-1d"]);
+    expect(pinned.spec?.nodePools).toEqual([expect.objectContaining({ autoscaling: false, replicas: 3, minSize: 3, maxSize: 3, availabilityZones: ["us-east-1d"] })]);
+  });
+
   it("refuses a file with two Clusters, or without one", async () => {
     const objs = await docs(QUICKSTART);
     expect(mapManifests([...objs, objs[0]], { file: "x.yaml" }, parseYamlStream).findings[0]?.message).toContain("2 Clusters in the file");

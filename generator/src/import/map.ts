@@ -15,7 +15,7 @@ import { type Finding, quote } from "../findings.js";
 import { checkVersion } from "../cluster-spec/parse.js";
 import { type ClusterSpec, DNS_LABEL, LIMITS } from "../cluster-spec/types.js";
 import { reservedNamespaceProblem } from "../cluster-spec/reserved.js";
-import { zonesOf } from "../cluster-spec/regions.js";
+import { defaultZones, zonesOf } from "../cluster-spec/regions.js";
 import { API, AUTOSCALER, GROUP, LABEL } from "../k8s/capi.js";
 import { get, groupOf, isRecord } from "../k8s/object.js";
 import { IAM_PROFILE } from "../plan/capi.js";
@@ -544,9 +544,18 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
     spec.availabilityZones = regionZones ? [...zones].sort((x, y) => (x < y ? -1 : 1)) : zones;
     m.say("mapped", "", "availabilityZones", `the zones the source uses → availabilityZones: ${(spec.availabilityZones as string[]).join(", ")}`);
   } else m.say("note", "", "availabilityZones", "the source names no zone; the spec takes the region's first three");
-  // A MachineDeployment pool without zones spreads over the cluster's: room for one machine per zone.
-  const clusterZones = (spec.availabilityZones as string[] | undefined)?.length ?? (regionZones ? Math.min(3, regionZones.length) : 3);
-  if (spec.workers === "MachineDeployment") for (const p of pools) if (!p.availabilityZones && p.autoscaling === false) p.maxSize = Math.max(Number(p.maxSize), clusterZones);
+  // A MachineDeployment pool without zones spreads over the cluster's, one MachineDeployment per zone, each with room
+  // for a machine: a fixed pool gets that room; an autoscaled one whose maximum is smaller keeps to its first zones.
+  const clusterZones = (spec.availabilityZones as string[] | undefined) ?? (region ? defaultZones(region) : undefined) ?? [];
+  if (spec.workers === "MachineDeployment")
+    for (const [i, p] of pools.entries()) {
+      if (p.availabilityZones || !clusterZones.length) continue;
+      if (p.autoscaling === false) p.maxSize = Math.max(Number(p.maxSize), clusterZones.length);
+      else if (Number(p.maxSize) < clusterZones.length) {
+        p.availabilityZones = clusterZones.slice(0, Math.max(1, Number(p.maxSize)));
+        m.say("note", "", `nodePools[${i}].availabilityZones`, `maxSize ${String(p.maxSize)} leaves room for a machine in ${(p.availabilityZones as string[]).length} zone(s): the pool spreads over ${(p.availabilityZones as string[]).join(", ")}`);
+      }
+    }
   for (const z of zones) if (!AZ.test(z)) m.refuse("", "availabilityZones", `${quote(z)} is not an availability zone name`);
 
   // --- Add-ons, health checks and everything else -----------------------------------------------------------------

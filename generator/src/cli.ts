@@ -175,6 +175,7 @@ async function main(argv: string[], io: CliIo, out: (line: string) => void, proc
         log: out,
         file: s("file"),
         name: s("name"),
+        namespace: s("namespace"),
         kubernetesVersion: s("kubernetes-version"),
         vars: values.var as string[] | undefined,
         env: process.env,

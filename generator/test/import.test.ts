@@ -305,6 +305,13 @@ describe("the mapping (pure)", () => {
     expect(pinned.spec?.nodePools).toEqual([expect.objectContaining({ autoscaling: false, replicas: 3, minSize: 3, maxSize: 3, availabilityZones: ["us-east-1d"] })]);
   });
 
+  it("takes the namespace from --namespace, else the source's unless reserved (the quickstart's default), else the name", async () => {
+    const quickstart = await docs(QUICKSTART);
+    const helm = await docs(HELM);
+    const ns = (objs: unknown[], namespace?: string) => mapManifests(objs, { file: "x.yaml", kubernetesVersion: "v1.34.2", namespace }, parseYamlStream).spec?.namespace;
+    expect([ns(quickstart), ns(helm), ns(helm, "team-b")]).toEqual([undefined, "team-a", "team-b"]);
+  });
+
   it("refuses a file with two Clusters, or without one", async () => {
     const objs = await docs(QUICKSTART);
     expect(mapManifests([...objs, objs[0]], { file: "x.yaml" }, parseYamlStream).findings[0]?.message).toContain("2 Clusters in the file");

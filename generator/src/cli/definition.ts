@@ -160,7 +160,7 @@ and served version under schemas/kubeconform/ (unserved versions are listed in s
   {
     name: "import",
     summary: "import a cluster made by `clusterctl generate cluster` (or a Helm chart) as clusters/<name>/",
-    usage: "npm run import -- --file <manifests.yaml> [--name <name>] [--kubernetes-version <v>] [--dry-run]",
+    usage: "npm run import -- --file <manifests.yaml> [--name <name>] [--kubernetes-version <v>] [--dry-run] [flags]",
     description: `Reads the manifests of one cluster (CAPI v1beta1/v1beta2 Cluster, KubeadmControlPlane, MachineDeployments or
 MachinePools; CAPA v1beta1/v1beta2 AWSCluster and machine templates) and writes clusters/<name>/cluster.yaml (the
 spec: region, zones, versions, control plane, pools, SSH key, CIDRs) and clusters/<name>/kustomization.yaml with
@@ -172,6 +172,7 @@ v1.30–v1.36 without --kubernetes-version, IPv6/dual-stack, Ignition (Flatcar),
     flags: [
       { flag: "file", type: "string", value: "<manifests.yaml>", help: "the cluster's manifests (required)" },
       { flag: "name", type: "string", value: "<name>", help: "the cluster's name here (default: the source Cluster's)" },
+      { flag: "namespace", type: "string", value: "<namespace>", help: "its namespace here (default: the source's, unless reserved like \"default\"; then the name)" },
       { flag: "kubernetes-version", type: "string", value: "<v>", help: "import at this version (required when the source's is outside v1.30–v1.36)" },
       { flag: "var", type: "strings", value: "<NAME=value>", help: "a clusterctl variable for a raw template (repeatable)" },
       { flag: "dry-run", type: "boolean", help: "print the report and the files instead of writing them" },

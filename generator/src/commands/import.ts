@@ -36,6 +36,7 @@ export interface ImportCommandOptions {
   /** Folder a relative --file is resolved against (default: cwd). */
   base?: string;
   name?: string;
+  namespace?: string;
   kubernetesVersion?: string;
   /** clusterctl's variables: `--var NAME=value` first, then these (the environment, as clusterctl reads it). */
   vars?: readonly string[];
@@ -138,7 +139,7 @@ async function renderDraft(spec: ClusterSpec, file: string): Promise<Record<stri
 export async function importCommand(opts: ImportCommandOptions): Promise<ImportCommandResult> {
   const docs = await readManifests(opts);
   const file = opts.file!;
-  const mapping = mapManifests(docs, { file, name: opts.name, kubernetesVersion: opts.kubernetesVersion }, parseYamlStream);
+  const mapping = mapManifests(docs, { file, name: opts.name, namespace: opts.namespace, kubernetesVersion: opts.kubernetesVersion }, parseYamlStream);
   if (!mapping.spec || hasErrors(mapping.findings)) throw new InvalidInputError(mapping.findings, `${file} cannot be imported; nothing was written`);
   const parsed = parseSpecObject(mapping.spec);
   const inSpec = parsed.findings.map((f) => ({ ...f, file: `${file} → cluster.yaml` }));
@@ -152,7 +153,7 @@ export async function importCommand(opts: ImportCommandOptions): Promise<ImportC
   const clash = async (specs: readonly ClusterSpec[], config = repo.config): Promise<Finding[]> =>
     (await exists(inside(opts.cwd, dir)))
       ? [flag("--name", `${dir} already exists; import under another name (--name)`, "cluster-exists")]
-      : fleetFindings([...specs, spec], config).filter((f) => f.cluster === spec.name && f.severity === "error").map((f) => ({ ...f, path: f.path === "name" ? "--name" : f.path }));
+      : fleetFindings([...specs, spec], config).filter((f) => f.cluster === spec.name && f.severity === "error").map((f) => ({ ...f, path: f.path === "name" ? "--name" : f.path === "namespace" ? "--namespace (or the source's namespace)" : f.path }));
   const before = await clash(repo.specs);
   if (before.length) throw new InvalidInputError(before, "the imported cluster clashes with the repository; nothing was written");
 

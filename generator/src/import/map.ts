@@ -61,6 +61,8 @@ export interface ImportOptions {
   file: string;
   /** --name: the cluster's name in this repository (default: the source Cluster's). */
   name?: string;
+  /** --namespace: the cluster's namespace here (default: the source's, unless reserved; else the name). */
+  namespace?: string;
   /** --kubernetes-version: the version to import at (required when the source's is outside the supported range). */
   kubernetesVersion?: string;
 }
@@ -331,7 +333,10 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
 
   // Namespace: kept unless it is one this repository never uses (the clusterctl quickstart's "default").
   const ns = str(get(cluster, "metadata.namespace"));
-  if (ns && !reservedNamespaceProblem(ns)) {
+  if (opts.namespace !== undefined) {
+    spec.namespace = opts.namespace;
+    m.say("note", id(cluster), "metadata.namespace", `${ns ?? "(none)"} → namespace: ${opts.namespace} (--namespace)`);
+  } else if (ns && !reservedNamespaceProblem(ns)) {
     spec.namespace = ns;
     m.say("mapped", id(cluster), "metadata.namespace", `→ namespace: ${ns}`);
   } else

@@ -185,6 +185,26 @@ describe("the seed document's Helm-chart shape (MachinePools, CAPI/CAPA v1beta1)
   }, 180_000);
 });
 
+describe("a kept field the management cluster would reject", () => {
+  it("fails the validation of the landed cluster: exit 1, and everything is rolled back", async () => {
+    const scratch = await tempDir("capi-gitops-import-bad-");
+    try {
+      const text = (await readFile(HELM, "utf8")).replace("  additionalTags:\n    cost-center: team-a\n", "  additionalTags:\n    cost-center: team-a\n  bastion:\n    enabled: maybe\n");
+      expect(text).toContain("enabled: maybe");
+      await writeFile(scratch.guard("bad.yaml"), text);
+      const before = await treeHash(repo);
+      const r = await importCli("--file", scratch.guard("bad.yaml"), "--name", "bad-bastion", "--namespace", "bad-bastion");
+      expect(r.exitCode, r.stderr + r.stdout).toBe(1);
+      expect(r.stdout).toMatch(/^patch {3}AWSCluster\/seed-helm spec\.bastion\.enabled: "maybe"/m);
+      expect(r.stderr).toContain("spec.bastion.enabled");
+      expect(r.stderr).toContain("nothing was written");
+      expect(await treeHash(repo)).toBe(before);
+    } finally {
+      await scratch.cleanup();
+    }
+  }, 180_000);
+});
+
 describe(`CAPA's own templates (pinned ${versions().crds["cluster-api-provider-aws"]?.version}), raw: import substitutes clusterctl's variables`, () => {
   it.each([
     ["capa-default", "cluster-template.yaml", "MachineDeployment"],
@@ -310,6 +330,15 @@ describe("the mapping (pure)", () => {
     const helm = await docs(HELM);
     const ns = (objs: unknown[], namespace?: string) => mapManifests(objs, { file: "x.yaml", kubernetesVersion: "v1.34.2", namespace }, parseYamlStream).spec?.namespace;
     expect([ns(quickstart), ns(helm), ns(helm, "team-b")]).toEqual([undefined, "team-a", "team-b"]);
+  });
+
+  it("drops CAPI v1beta1 fields whose v1beta2 form differs, saying where to add them", async () => {
+    const objs = (await docs(QUICKSTART)) as K8sObject[];
+    const md = objs.find((o) => o.kind === "MachineDeployment")!;
+    (md.spec as { template: { spec: Record<string, unknown> } }).template.spec.nodeDrainTimeout = "5m";
+    const m = mapManifests(objs, { file: "x.yaml", kubernetesVersion: "v1.34.2" }, parseYamlStream);
+    expect(m.report).toContainEqual(expect.objectContaining({ action: "dropped", source: "MachineDeployment/capi-quickstart-md-0", field: "spec.template.spec.nodeDrainTimeout", detail: expect.stringContaining("add it by hand in v1beta2 form") }));
+    expect(m.kept).toEqual([]);
   });
 
   it("refuses a file with two Clusters, or without one", async () => {

@@ -8,6 +8,10 @@ import { CONFIG_SCHEMA_PATH } from "../plan/repo.js";
 import { PROVIDERS_DIR, SYNC_DIR } from "../repo/paths.js";
 import { versions } from "../versions.js";
 import { POOL_SYNTAX, SPEC_FLAGS } from "./spec-flags.js";
+import { SUPPORTED_MINORS } from "../cluster-spec/parse.js";
+
+/** The Kubernetes versions the spec accepts (import refuses others without --kubernetes-version). */
+const SUPPORTED = `v1.${SUPPORTED_MINORS.min}–v1.${SUPPORTED_MINORS.max}`;
 
 export interface FlagDef {
   /** The flag without its dashes. */
@@ -168,12 +172,12 @@ strategic-merge patches for what the spec cannot say, then builds and validates 
 is written when anything fails). Prints what it mapped, what it kept as a patch, what it dropped, and why.
 clusterctl variables (\${VAR}, \${VAR:=default}) are substituted from --var, then the environment; CLUSTER_NAME
 comes from --name and KUBERNETES_VERSION from --kubernetes-version. Refused (exit 1): a Kubernetes version outside
-v1.30–v1.36 without --kubernetes-version, IPv6/dual-stack, Ignition (Flatcar), EKS, ROSA and ClusterClass clusters.`,
+${SUPPORTED} without --kubernetes-version, IPv6/dual-stack, Ignition (Flatcar), EKS, ROSA and ClusterClass clusters.`,
     flags: [
       { flag: "file", type: "string", value: "<manifests.yaml>", help: "the cluster's manifests (required)" },
       { flag: "name", type: "string", value: "<name>", help: "the cluster's name here (default: the source Cluster's)" },
       { flag: "namespace", type: "string", value: "<namespace>", help: "its namespace here (default: the source's, unless reserved like \"default\"; then the name)" },
-      { flag: "kubernetes-version", type: "string", value: "<v>", help: "import at this version (required when the source's is outside v1.30–v1.36)" },
+      { flag: "kubernetes-version", type: "string", value: "<v>", help: `import at this version (required when the source's is outside ${SUPPORTED})` },
       { flag: "var", type: "strings", value: "<NAME=value>", help: "a clusterctl variable for a raw template (repeatable)" },
       { flag: "dry-run", type: "boolean", help: "print the report and the files instead of writing them" },
       { flag: "no-render", type: "boolean", help: "skip the kustomize build and validation of the imported cluster (not recommended);\nevery field the spec cannot say is then kept as a patch, even one the render has" },

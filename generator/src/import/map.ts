@@ -1,8 +1,8 @@
 /**
  * `import`, the pure part: the objects of a cluster made by `clusterctl generate cluster` (any kubeadm flavor of
  * CAPA) or by a Helm chart like the seed document's (CAPI v1beta1/v1beta2, CAPA v1beta1/v1beta2) → a cluster spec
- * input, strategic-merge patches for what the spec cannot say (resolved to the rendered objects' names by
- * `importPatches` once the spec is parsed), a report of every field (mapped, kept as a patch, dropped, and why), and
+ * input, the fields kept for patches (import/patches.ts turns them into strategic-merge patches on the rendered
+ * objects once the spec is parsed), a report of every field (mapped, kept as a patch, dropped, and why), and
  * findings for what cannot be imported at all. No fs, no processes.
  *
  * Each consumed source object is cloned and every field the importer understands is taken out of the clone
@@ -10,23 +10,16 @@
  * and for CAPI kinds a patch when the source is v1beta2 (the rendered API) or dropped when it is v1beta1, whose
  * fields may have another v1beta2 form (e.g. nodeDrainTimeout → deletion.nodeDrainTimeoutSeconds).
  */
-import path from "node:path";
 import { type Finding, quote } from "../findings.js";
 import { checkVersion } from "../cluster-spec/parse.js";
-import { type ClusterSpec, DNS_LABEL, LIMITS } from "../cluster-spec/types.js";
+import { DNS_LABEL, LIMITS } from "../cluster-spec/types.js";
 import { reservedNamespaceProblem } from "../cluster-spec/reserved.js";
 import { defaultZones, zonesOf } from "../cluster-spec/regions.js";
-import { API, AUTOSCALER, GROUP, LABEL } from "../k8s/capi.js";
+import { AUTOSCALER, GROUP, LABEL } from "../k8s/capi.js";
 import { get, groupOf, isRecord } from "../k8s/object.js";
 import { IAM_PROFILE } from "../plan/capi.js";
 import { BASE_OBJECTS } from "../plan/base.js";
-import { nodeLabelArgs, objectNames } from "../plan/cluster.js";
-import { KUSTOMIZATION, type Patch } from "../plan/kustomize-objects.js";
-import { scaffold, type TreePlan } from "../plan/files.js";
-import { planNewCluster, type RepoModel } from "../plan/repo.js";
-import { clusterKustomizationPath } from "../repo/paths.js";
-import type { Pins } from "../versions.js";
-import { toYaml, toYamlInline } from "../yaml.js";
+import { nodeLabelArgs } from "../plan/cluster.js";
 
 type Rec = Record<string, unknown>;
 type Arg = { name: string; value: string };
@@ -42,7 +35,7 @@ export interface ReportEntry {
 }
 
 /** Where a kept field lands: a rendered object, named once the spec is known (hash-named ones by a name pattern). */
-type Role = "Cluster" | "AWSCluster" | "KubeadmControlPlane" | "ControlPlaneTemplate" | "MachinePool" | "AWSMachinePool" | "KubeadmConfig" | "MachineDeployment" | "AWSMachineTemplate" | "KubeadmConfigTemplate";
+export type Role = "Cluster" | "AWSCluster" | "KubeadmControlPlane" | "ControlPlaneTemplate" | "MachinePool" | "AWSMachinePool" | "KubeadmConfig" | "MachineDeployment" | "AWSMachineTemplate" | "KubeadmConfigTemplate";
 /** A source field kept for a patch on a rendered object (strategic merge: maps merge, lists replace). */
 export interface KeptField {
   role: Role;
@@ -87,7 +80,7 @@ const EXTERNAL_CCM = "the render runs cloud-provider=external with the AWS cloud
 const id = (o: Rec): string => `${String(o.kind)}/${String(get(o, "metadata.name") ?? "")}`;
 const versionOf = (o: Rec): string => String(o.apiVersion ?? "").split("/")[1] ?? "";
 const str = (v: unknown): string | undefined => (typeof v === "string" ? v : typeof v === "number" ? String(v) : undefined);
-const clone = <T>(v: T): T => structuredClone(v);
+export const clone = <T>(v: T): T => structuredClone(v);
 
 /** Removes the value at a dotted path and returns it; parents left empty are removed too. */
 function take(o: Rec, path: string): unknown {
@@ -113,7 +106,7 @@ function take(o: Rec, path: string): unknown {
 }
 
 /** Sets the value at `keys` in a nested object, creating the parents. */
-function put(o: Rec, keys: readonly string[], value: unknown): void {
+export function put(o: Rec, keys: readonly string[], value: unknown): void {
   let cur = o;
   for (const k of keys.slice(0, -1)) {
     if (!isRecord(cur[k])) cur[k] = {};
@@ -685,94 +678,4 @@ function machine(m: Mapper, o: Rec, t: Rec, at: string, role: Role, pool: string
       }
     }
   return Object.keys(image).length ? image : undefined;
-}
-
-/** The rendered objects a role stands for: API group and version, kind, and names (hash-named ones as a pattern, which kustomize anchors). */
-function targetOf(spec: ClusterSpec, k: { role: Role; pool?: string }): { group: string; apiVersion: string; kind: string; names: string[] } {
-  const names = objectNames(spec);
-  const pool = spec.nodePools.find((x) => x.name === k.pool);
-  const hashed = (prefix: string) => `${prefix}-[0-9a-f]{8}`;
-  const poolName = pool ? names.pool(pool) : "";
-  const t = (group: keyof typeof API, kind: string, ...n: string[]) => ({ group: GROUP[group], apiVersion: API[group], kind, names: n });
-  switch (k.role) {
-    case "Cluster":
-      return t("core", "Cluster", names.cluster);
-    case "AWSCluster":
-      return t("infra", "AWSCluster", names.cluster);
-    case "KubeadmControlPlane":
-      return t("controlPlane", "KubeadmControlPlane", names.controlPlane);
-    case "ControlPlaneTemplate":
-      return t("infra", "AWSMachineTemplate", hashed(names.controlPlane));
-    case "MachinePool":
-      return t("core", "MachinePool", poolName);
-    case "AWSMachinePool":
-      return t("infra", "AWSMachinePool", poolName);
-    case "KubeadmConfig":
-      return t("bootstrap", "KubeadmConfig", hashed(poolName));
-    case "MachineDeployment":
-      return t("core", "MachineDeployment", ...(pool ? pool.availabilityZones.map((z) => names.zoneDeployment(pool, z)) : []));
-    case "AWSMachineTemplate":
-      return t("infra", "AWSMachineTemplate", hashed(poolName));
-    case "KubeadmConfigTemplate":
-      return t("bootstrap", "KubeadmConfigTemplate", hashed(poolName));
-  }
-}
-
-const valueAt = (o: unknown, keys: readonly string[]): unknown => keys.reduce<unknown>((v, k) => (isRecord(v) ? v[k] : undefined), o);
-const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
-
-/**
- * The kept fields → the patches of the cluster's own kustomization.yaml (one strategic-merge patch per rendered
- * object or name pattern) and their report lines. With the render of the cluster without patches (`rendered`), a
- * field the render already has, on every object it lands on, needs no patch and is reported as mapped.
- */
-export function settleKept(spec: ClusterSpec, kept: readonly KeptField[], rendered?: readonly Rec[]): { patches: Patch[]; report: ReportEntry[] } {
-  const report: ReportEntry[] = [];
-  const bodies = new Map<string, { role: Role; pool?: string; body: Rec }>();
-  for (const k of kept) {
-    const t = targetOf(spec, k);
-    const field = k.keys.join(".");
-    const on = `the ${t.kind}${k.pool ? ` of pool ${k.pool}` : ""}`;
-    if (rendered) {
-      const targets = rendered.filter((o) => o.kind === t.kind && t.names.some((n) => new RegExp(`^(?:${n})$`).test(String(get(o, "metadata.name")))));
-      if (targets.length && targets.every((o) => same(valueAt(o, k.keys), k.value))) {
-        report.push({ action: "mapped", source: k.source, field, detail: `${quote(k.value)}: ${on} already has it` });
-        continue;
-      }
-    }
-    const key = `${k.role}/${k.pool ?? ""}`;
-    const entry = bodies.get(key) ?? { role: k.role, pool: k.pool, body: {} };
-    bodies.set(key, entry);
-    put(entry.body, k.keys, clone(k.value));
-    report.push({ action: "patch", source: k.source, field, detail: `${quote(k.value)} → kustomization.yaml patch on ${on} (${k.why})` });
-  }
-  const patches = [...bodies.values()].flatMap((p) => {
-    const t = targetOf(spec, p);
-    const { metadata, ...rest } = p.body;
-    return t.names.map((name) => ({
-      target: { group: t.group, kind: t.kind, name },
-      patch: toYamlInline({ apiVersion: t.apiVersion, kind: t.kind, metadata: { name: name.replace("-[0-9a-f]{8}", ""), ...(isRecord(metadata) ? metadata : {}) }, ...rest }),
-    }));
-  });
-  return { patches, report };
-}
-
-/** The cluster's own kustomization.yaml as import writes it: the generated overlay and the patches that keep the rest. */
-export function importKustomization(patches: readonly Patch[], source: string): string {
-  return toYaml(
-    { ...KUSTOMIZATION, resources: ["generated"], patches },
-    [
-      "# The cluster's own Kustomize layer: yours to edit (`npm run generate` never overwrites it).",
-      `# Imported from ${path.basename(source)} by \`npm run import\`: the patches below keep what cluster.yaml cannot say.`,
-      "# Hash-named templates are matched by a name pattern; a patched field does not change their names, so editing",
-      "# a patch here rolls no machines (change cluster.yaml, or rename the template, to roll them).",
-    ].join("\n"),
-  );
-}
-
-/** `import`'s plan: new-cluster's (the cluster folder, missing shared files, the sync entry) with its own kustomization.yaml. */
-export function planImportedCluster(spec: ClusterSpec, kustomization: string, model: RepoModel, pins: Pins): TreePlan {
-  const plan = planNewCluster(spec, model, pins);
-  const own = clusterKustomizationPath(spec.name);
-  return { ...plan, files: plan.files.map((f) => (f.path === own ? scaffold(own, kustomization) : f)) };
 }

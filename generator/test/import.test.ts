@@ -9,10 +9,12 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateCommand } from "../src/commands/generate.js";
 import { validateCommand } from "../src/commands/validate.js";
-import { parseSpecText } from "../src/cluster-spec/parse.js";
+import { parseSpecObject, parseSpecText } from "../src/cluster-spec/parse.js";
 import { formatFinding } from "../src/findings.js";
 import { envsubst } from "../src/import/envsubst.js";
 import { mapManifests } from "../src/import/map.js";
+import { settleKept } from "../src/import/patches.js";
+import fc from "fast-check";
 import { get, type K8sObject } from "../src/k8s/object.js";
 import { kustomizeBuild } from "../src/tools/kustomize.js";
 import { goModDownload } from "../src/tools/go.js";
@@ -339,6 +341,32 @@ describe("the mapping (pure)", () => {
     const m = mapManifests(objs, { file: "x.yaml", kubernetesVersion: "v1.34.2" }, parseYamlStream);
     expect(m.report).toContainEqual(expect.objectContaining({ action: "dropped", source: "MachineDeployment/capi-quickstart-md-0", field: "spec.template.spec.nodeDrainTimeout", detail: expect.stringContaining("add it by hand in v1beta2 form") }));
     expect(m.kept).toEqual([]);
+  });
+
+  it("never throws: arbitrary documents, and the quickstart with any field replaced by any value, give a spec or findings", async () => {
+    const quickstart = await docs(QUICKSTART);
+    const paths = (v: unknown, at: (string | number)[] = []): (string | number)[][] =>
+      v !== null && typeof v === "object" ? [at, ...Object.entries(v).flatMap(([k, x]) => paths(x, [...at, Array.isArray(v) ? Number(k) : k]))] : [at];
+    const all = quickstart.flatMap((d, i) => paths(d, [i]));
+    const check = (input: unknown[]) => {
+      const m = mapManifests(input, { file: "x.yaml", kubernetesVersion: "v1.34.2" }, parseYamlStream);
+      if (!m.spec && m.findings.length === 0) throw new Error("neither a spec nor findings");
+      const spec = m.spec && parseSpecObject(m.spec).spec;
+      if (spec) settleKept(spec, m.kept);
+    };
+    fc.assert(fc.property(fc.array(fc.anything()), (input) => check(input)), { numRuns: 300, seed: 14 });
+    fc.assert(
+      fc.property(fc.constantFrom(...all), fc.anything(), (at, value) => {
+        const input = structuredClone(quickstart) as unknown[];
+        if (at.length === 1) input[at[0] as number] = value;
+        else {
+          const parent = at.slice(1, -1).reduce<any>((o, k) => o[k], input[at[0] as number]);
+          parent[at.at(-1)!] = value;
+        }
+        check(input);
+      }),
+      { numRuns: 500, seed: 14 },
+    );
   });
 
   it("refuses a file with two Clusters, or without one", async () => {

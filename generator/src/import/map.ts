@@ -369,7 +369,7 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
     m.say("mapped", aid, "spec.region", `→ region: ${region}`);
   }
   const ssh = take(a, "sshKeyName");
-  // CAPA uses the key pair "default" when sshKeyName is absent; "" means no key (api/v1beta2/awscluster_types.go).
+  // CAPA uses the key pair "default" when sshKeyName is absent; "" means no key (pkg/cloud/services/ec2/instances.go, bastion.go defaultSSHKeyName).
   const sshKeyName = ssh === undefined ? "default" : String(ssh);
   if (sshKeyName) spec.sshKeyName = sshKeyName;
   m.say("mapped", aid, "spec.sshKeyName", ssh === undefined ? `not set: CAPA uses the key pair "default" → sshKeyName: default` : sshKeyName ? `→ sshKeyName: ${sshKeyName}` : `"" (no key) → no sshKeyName`);

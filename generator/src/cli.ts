@@ -121,7 +121,7 @@ async function main(argv: string[], io: CliIo, out: (line: string) => void, proc
   const cwd = typeof values.repo === "string" ? (io.cwd === undefined ? values.repo : path.resolve(io.cwd, values.repo)) : processCwd;
   const s = (k: string) => values[k] as string | undefined;
   // Writers refuse a folder that is not a capi-gitops repository unless told to start one (--init).
-  if (command === "generate" || ((command === "new-cluster" || command === "upgrade") && !values["dry-run"]))
+  if (command === "generate" || ((command === "new-cluster" || command === "upgrade" || command === "import") && !values["dry-run"]))
     await (await import("./repo/load.js")).requireRepository(cwd, Boolean(values.init));
 
   switch (command) {
@@ -180,6 +180,21 @@ async function main(argv: string[], io: CliIo, out: (line: string) => void, proc
       out(result.output);
       return result.inventory.unreadable.length ? 1 : 0;
     }
+    case "import":
+      await (await import("./commands/import.js")).importCommand({
+        cwd,
+        base: io.cwd ?? processCwd,
+        log: out,
+        file: s("file"),
+        name: s("name"),
+        namespace: s("namespace"),
+        kubernetesVersion: s("kubernetes-version"),
+        vars: values.var as string[] | undefined,
+        env: process.env,
+        dryRun: Boolean(values["dry-run"]),
+        render: !values["no-render"],
+      });
+      return 0;
     case "new-cluster": {
       const { newClusterCommand } = await import("./commands/new-cluster.js");
       const flags: NewClusterFlags = Object.fromEntries(SPEC_FLAGS.flatMap((f) => (values[f.flag] === undefined ? [] : [[f.key, values[f.flag]]])));

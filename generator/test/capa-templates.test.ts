@@ -26,6 +26,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateCommand } from "../src/commands/generate.js";
 import { validateCommand, type ValidateResult } from "../src/commands/validate.js";
 import { formatFinding, type Finding } from "../src/findings.js";
+import { envsubst } from "../src/import/envsubst.js";
 import { goModDownload } from "../src/tools/go.js";
 import { versions } from "../src/versions.js";
 import { tempDir } from "./helpers.js";
@@ -57,24 +58,6 @@ function variables(clusterName: string): Record<string, string> {
     KUBERNETES_VERSION: "v1.34.2",
     AWS_S3_BUCKET_NAME: `${clusterName}-ignition`,
   };
-}
-
-/**
- * clusterctl's variable syntax (drone/envsubst, the subset CAPA's templates use): ${VAR}, ${VAR:-default},
- * ${VAR:=default} (default when unset or empty), ${VAR-default}, ${VAR=default} (default when unset), and `$$`
- * for a literal `$` (flatcar's `$${COREOS_EC2_HOSTNAME}` is substituted on the node at boot, not here).
- */
-function envsubst(text: string, vars: Record<string, string>): { text: string; unresolved: string[] } {
-  const unresolved: string[] = [];
-  const out = text.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-=])([^}]*))?\}/g, (m, name?: string, op?: string, def?: string) => {
-    if (m === "$$") return "$";
-    const v = vars[name!];
-    if (v !== undefined && !(v === "" && op?.startsWith(":"))) return v;
-    if (op !== undefined) return def ?? "";
-    unresolved.push(name!);
-    return m;
-  });
-  return { text: out, unresolved };
 }
 
 /** `${…}` left in rendered text, apart from those the template escaped as `$${…}` for a later stage. */
@@ -133,14 +116,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   for (const c of cleanups) await c();
-});
-
-describe("envsubst (clusterctl variable syntax)", () => {
-  it("substitutes plain, defaulted and escaped forms", () => {
-    const r = envsubst("a=${A} b=${B:-x} c=${C:=y} d=${D-z} e=$${E} f=$(F) g=${A:-no} h=${G}", { A: "1", D: "" });
-    expect(r.text).toBe("a=1 b=x c=y d= e=${E} f=$(F) g=1 h=${G}");
-    expect(r.unresolved).toEqual(["G"]);
-  });
 });
 
 describe(`CAPA templates (pinned ${versions().crds["cluster-api-provider-aws"]?.version})`, () => {

@@ -204,6 +204,24 @@ const kustomization = (...lines: string[]) => put(OVERLAY, ["apiVersion: kustomi
 
 const ALIAS_BOMB = ["x-a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]", ..."bcdefghi".split("").map((l, i) => `x-${l}: &${l} [${Array(9).fill(`*${"abcdefghi"[i]}`).join(", ")}]`)].join("\n") + "\n";
 
+/** `import` cases: the manifests (the seed's clusterctl quickstart, changed by `edit`, or given text) in the case's scratch folder. */
+const QUICKSTART = path.join(ROOT, "generator", "test", "fixtures", "import", "seed-quickstart.yaml");
+/** The quickstart (with `from` replaced by `to`, failing the case if `from` is not there), or `text` as given. */
+const manifest = (from?: string | RegExp, to = "", text?: string) => async (c: Ctx) => {
+  const quickstart = await readFile(QUICKSTART, "utf8");
+  const out = text ?? (from === undefined ? quickstart : quickstart.replace(from, to));
+  if (text === undefined && from !== undefined && out === quickstart) throw new Error(`case setup: ${String(from)} not found in ${QUICKSTART}`);
+  await writeFile(path.join(c.scratch, "in.yaml"), out);
+};
+const importCase = (name: string, setup: Setup | undefined, args: string[], says: (string | RegExp)[], opts: { file?: false } = {}): Case => ({
+  surface: "flags",
+  name: `import ${name}`,
+  setup,
+  args: (c) => ["import", ...(opts.file === false ? [] : ["--file", path.join(c.scratch, "in.yaml")]), ...args],
+  exit: 1,
+  says: [...says, "nothing was written"],
+});
+
 // ---------------------------------------------------------------------------------------------------------------
 // The corpus
 
@@ -459,6 +477,21 @@ const CASES: Case[] = [
   { surface: "cluster.yaml", name: "14: inventory with a cluster.yaml that does not load", setup: specEdit("region: ap-northeast-2", "region: mars-1"), args: ["inventory", "--no-validate"], exit: 1, stream: "stdout", says: ["demo", "does not load", SPEC, "region"] },
   { surface: "environment", name: "14: upgrade --branch with unrelated staged changes", setup: all(specEdit("storage: ebs", "storage: ebs\nimage:\n  id: ami-0123456789abcdef0"), gitInit(), stageUnrelated), args: ["upgrade", "--name", "demo", "--to", "v1.35.0", "--branch"], exit: 1, says: ["--branch", "notes.txt", "nothing was written"] },
   { surface: "environment", name: "14: upgrade into a read-only cluster folder", setup: all(specEdit("storage: ebs", "storage: ebs\nimage:\n  id: ami-0123456789abcdef0"), readOnly("clusters/demo")), skip: needsReadOnly, args: ["upgrade", "--name", "demo", "--to", "v1.35.0"], exit: 2, says: ["clusters/demo", /read-only|not writable|permission/i] },
+  { surface: "environment", name: "20: generate with clusters/ unreadable (a symbolic link loop)", setup: async (c) => { await rename(path.join(c.repo, "clusters"), path.join(c.repo, "clusters.away")); await symlink("clusters", path.join(c.repo, "clusters")); }, args: ["generate"], exit: 2, says: ["cannot read", "clusters", "ELOOP"] },
+  // issue 14 — import (the manifests are written to the case's scratch folder, outside the repository)
+  importCase("without --file", undefined, [], ["--file", "required"], { file: false }),
+  importCase("of a file that does not exist", undefined, [], ["--file", "does not exist"]),
+  importCase("of a v1.23 cluster without --kubernetes-version", manifest(), [], ["v1.23.3 is outside", "--kubernetes-version"]),
+  importCase("with a malformed --kubernetes-version", manifest(), ["--kubernetes-version", "1.34"], ["--kubernetes-version", "v1.34.2"]),
+  importCase("of malformed YAML", manifest(undefined, "", "apiVersion: cluster.x-k8s.io/v1beta1\nkind: Cluster\nmetadata: [oops\n"), [], ["--file", "YAML error", "line"]),
+  importCase("of a file without a Cluster", manifest(/^apiVersion: cluster\.x-k8s\.io\/v1beta1\nkind: Cluster\n/m, "apiVersion: v1\nkind: ConfigMap\n"), ["--kubernetes-version", "v1.34.2"], ["no Cluster"]),
+  importCase("under an invalid --name", manifest(), ["--kubernetes-version", "v1.34.2", "--name", "Demo_2"], ["name", "lowercase letters"]),
+  importCase("under the name of an existing cluster", manifest(), ["--kubernetes-version", "v1.34.2", "--name", "demo"], ["--name", "clusters/demo already exists"]),
+  importCase("of an IPv6 cluster", manifest("- 192.168.0.0/16", "- fd01::/48"), ["--kubernetes-version", "v1.34.2"], ["spec.clusterNetwork.pods.cidrBlocks", "IPv6"]),
+  importCase("of even control-plane replicas", manifest("replicas: 3\n  version", "replicas: 2\n  version"), ["--kubernetes-version", "v1.34.2"], ["controlPlane.replicas", "odd"]),
+  importCase("of a raw template with a variable left unset", manifest("region: us-east-1", "region: ${CAPI_GITOPS_CORPUS_UNSET}"), ["--kubernetes-version", "v1.34.2"], ["CAPI_GITOPS_CORPUS_UNSET", "--var NAME=value"]),
+  importCase("with --var without a value", manifest(), ["--kubernetes-version", "v1.34.2", "--var", "AWS_REGION"], ["--var", "NAME=value"]),
+  { ...importCase("in a folder without capi-gitops.yaml", all(manifest(), async (c) => void (await unlink(path.join(c.repo, "capi-gitops.yaml")))), ["--kubernetes-version", "v1.34.2"], ["no capi-gitops.yaml", "--init"]), surface: "environment", exit: 2, says: ["no capi-gitops.yaml", "--init"] },
 ];
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -65,6 +65,12 @@ describe("the plan is pure", () => {
     expect(impurities(planFiles)).toEqual([]);
   });
 
+  it("the importer's mapping (import/, issue 14) is pure too: the command (commands/import.ts) does its I/O", () => {
+    const files = readdirSync(path.join(SRC, "import")).filter((f) => f.endsWith(".ts")).map((f) => path.join(SRC, "import", f));
+    expect(files.length).toBeGreaterThanOrEqual(2);
+    expect(impurities(files)).toEqual([]);
+  });
+
   it.each([
     ['import { readFileSync } from "node:fs";', "node:fs"],
     ['import fs from "fs/promises";', "fs/promises"],

@@ -8,6 +8,10 @@ import { CONFIG_SCHEMA_PATH } from "../plan/repo.js";
 import { PROVIDERS_DIR, SYNC_DIR } from "../repo/paths.js";
 import { versions } from "../versions.js";
 import { POOL_SYNTAX, SPEC_FLAGS } from "./spec-flags.js";
+import { SUPPORTED_MINORS } from "../cluster-spec/parse.js";
+
+/** The Kubernetes versions the spec accepts (import refuses others without --kubernetes-version). */
+const SUPPORTED = `v1.${SUPPORTED_MINORS.min}–v1.${SUPPORTED_MINORS.max}`;
 
 export interface FlagDef {
   /** The flag without its dashes. */
@@ -195,6 +199,32 @@ in README ("Fleet inventory"). Writes nothing.`,
       REPO,
     ],
     footer: "Exit codes: 0 (findings are listed, not judged), 1 a cluster.yaml does not load, 2 tool error.",
+  },
+  // --- import (issue 14) ---
+  {
+    name: "import",
+    summary: "import a cluster made by `clusterctl generate cluster` (or a Helm chart) as clusters/<name>/",
+    usage: "npm run import -- --file <manifests.yaml> [--name <name>] [--kubernetes-version <v>] [--dry-run] [flags]",
+    description: `Reads the manifests of one cluster (CAPI v1beta1/v1beta2 Cluster, KubeadmControlPlane, MachineDeployments or
+MachinePools; CAPA v1beta1/v1beta2 AWSCluster and machine templates) and writes clusters/<name>/cluster.yaml (the
+spec: region, zones, versions, control plane, pools, SSH key, CIDRs) and clusters/<name>/kustomization.yaml with
+strategic-merge patches for what the spec cannot say, then builds and validates the cluster like new-cluster (nothing
+is written when anything fails). Prints what it mapped, what it kept as a patch, what it dropped, and why.
+clusterctl variables (\${VAR}, \${VAR:=default}) are substituted from --var, then the environment; CLUSTER_NAME
+comes from --name and KUBERNETES_VERSION from --kubernetes-version. Refused (exit 1): a Kubernetes version outside
+${SUPPORTED} without --kubernetes-version, IPv6/dual-stack, Ignition (Flatcar), EKS, ROSA and ClusterClass clusters.`,
+    flags: [
+      { flag: "file", type: "string", value: "<manifests.yaml>", help: "the cluster's manifests (required)" },
+      { flag: "name", type: "string", value: "<name>", help: "the cluster's name here (default: the source Cluster's)" },
+      { flag: "namespace", type: "string", value: "<namespace>", help: "its namespace here (default: the source's, unless reserved like \"default\"; then the name)" },
+      { flag: "kubernetes-version", type: "string", value: "<v>", help: `import at this version (required when the source's is outside ${SUPPORTED})` },
+      { flag: "var", type: "strings", value: "<NAME=value>", help: "a clusterctl variable for a raw template (repeatable)" },
+      { flag: "dry-run", type: "boolean", help: "print the report and the files instead of writing them" },
+      { flag: "no-render", type: "boolean", help: "skip the kustomize build and validation of the imported cluster (not recommended);\nevery field the spec cannot say is then kept as a patch, even one the render has" },
+      { flag: "init", type: "boolean", help: INIT_HELP },
+      REPO,
+    ],
+    footer: "Exit codes: 0 imported, 1 the source cannot be imported or the result is invalid (nothing written), 2 tool error.",
   },
 ];
 

@@ -8,8 +8,8 @@ import { type Finding, formatFinding, hasErrors } from "../findings.js";
 import { cidrsOverlap } from "../cluster-spec/cidr.js";
 import { DEFAULTS } from "../cluster-spec/types.js";
 import { clusterDir } from "../repo/paths.js";
-import type { OutputFile } from "../plan/files.js";
-import { newClusterFiles, planNewCluster, type RepoModel } from "../plan/repo.js";
+import type { OutputFile, TreePlan } from "../plan/files.js";
+import { newClusterFiles, planNewCluster } from "../plan/repo.js";
 import { exists, fleetFindings, loadRepo } from "../repo/load.js";
 import { pathsToCommit, inside, writeTree } from "../repo/write.js";
 import { type CommitHook, noCommit, onBranch, preflight } from "./branch.js";
@@ -68,17 +68,17 @@ export interface NewClusterResult {
 }
 
 /**
- * Writes everything the new cluster needs in one transaction (the cluster folder, shared files that are missing, the
+ * Writes everything a new cluster needs (`plan`: planNewCluster's, or import's) in one transaction (the cluster folder, shared files that are missing, the
  * sync manifests that list it; repo/write.ts checks every target folder is writable before anything lands), then
  * builds and validates the cluster like CI; if anything fails, everything is rolled back: the run lands completely or
  * not at all.
  */
-async function landCluster(cwd: string, spec: ClusterSpec, model: RepoModel, check: boolean, log: (line: string) => void, commit: (paths: string[]) => Promise<void>): Promise<Finding[]> {
+export async function landCluster(cwd: string, spec: ClusterSpec, plan: TreePlan, check: boolean, log: (line: string) => void, commit: (paths: string[]) => Promise<void>): Promise<Finding[]> {
   const dir = clusterDir(spec.name);
   let landed = false;
   let warnings: Finding[] = [];
   try {
-    await writeTree(cwd, planNewCluster(spec, model, versions()), {
+    await writeTree(cwd, plan, {
       landed: async (result) => {
         landed = true;
         for (const f of result.kept) log(`note: ${f} differs from what this version generates; run \`npm run generate\``);
@@ -158,7 +158,7 @@ export async function newClusterCommand(opts: NewClusterOptions): Promise<NewClu
           : fleetFindings([...now.specs, s], now.config).filter((f) => f.cluster === s.name).map((f) => ({ ...f, path: f.path === "namespace" ? "--namespace" : "--name" }));
         if (hasErrors(again)) throw new InvalidInputError(again, "the new cluster clashes with the repository; nothing was written");
         const message = `Add cluster ${s.name} (${s.region}, ${s.workers}, profile ${s.profile})`;
-        warnings = await landCluster(opts.cwd, s, { specs: now.specs, config: now.config }, opts.render !== false, opts.log, (paths) => commit(paths, message));
+        warnings = await landCluster(opts.cwd, s, planNewCluster(s, { specs: now.specs, config: now.config }, versions()), opts.render !== false, opts.log, (paths) => commit(paths, message));
       },
       { log: opts.log },
     );

@@ -21,6 +21,14 @@ describe("add-ons in a cluster's overlay", () => {
     expect(crs[1].spec.strategy).toBe("Reconcile");
     const upgraded = parseYamlStream(file(spec({ kubernetesVersion: "v1.35.0" }), "addons.yaml")) as any[];
     expect(upgraded[1].spec.resources[0].name).toBe("demo-addon-aws-ccm-v1.35.3");
+    // CAPI's webhook keeps clusterSelector and strategy immutable: an upgrade (or another CNI) changes only resources.
+    const other = parseYamlStream(file(spec({ kubernetesVersion: "v1.35.0", network: { cni: "calico" } }), "addons.yaml")) as any[];
+    for (const changed of [upgraded, other])
+      for (const [i, c] of changed.entries()) {
+        expect(c.metadata.name).toBe(crs[i].metadata.name);
+        expect(c.spec.clusterSelector).toEqual(crs[i].spec.clusterSelector);
+        expect(c.spec.strategy).toBe(crs[i].spec.strategy);
+      }
   });
   it("calico: its CRDs in a ConfigMap of their own, applied before the rest", () => {
     const crs = parseYamlStream(file(spec({ network: { cni: "calico" } }), "addons.yaml")) as any[];

@@ -157,7 +157,10 @@ export function planClusterAddons(spec: ClusterSpec, pins: AddonPins, gen: strin
       kind: "ClusterResourceSet",
       metadata: { name: `${spec.name}-${a.role}` },
       spec: {
-        clusterSelector: { matchLabels: { [LABEL.clusterName]: spec.name, [ADDON_LABEL[a.role]]: `${a.name}-${a.version}` } },
+        // No version or add-on name in the selector: CAPI's webhook keeps clusterSelector immutable
+        // (internal/webhooks/clusterresourceset.go), while spec.resources may change — so a Kubernetes upgrade (a new
+        // CCM) or another CNI changes only the resources, and strategy Reconcile applies them.
+        clusterSelector: { matchLabels: { [LABEL.clusterName]: spec.name }, matchExpressions: [{ key: ADDON_LABEL[a.role], operator: "Exists" }] },
         resources: addonParts(a).map((p) => ({ kind: "ConfigMap", name: `${spec.name}-${p.configMap}` })),
         strategy: "Reconcile",
       },

@@ -53,7 +53,7 @@ const FIXTURES: readonly { flags: NewClusterFlags; flagged?: SpecChange | "templ
   { flags: { name: "e2e-dev", region: "us-east-1" }, flagged: "region", rule: "awscluster-immutable" },
   // prod, MachineDeployment workers, two pools (one autoscaled, one fixed), a custom namespace
   {
-    flags: { name: "e2e-prod", region: "eu-west-1", profile: "prod", workers: "MachineDeployment", namespace: "e2e-team", imageLookupOrg: "123456789012", pool: ["name=general,instance-type=m5.large,min-size=2,max-size=5", "name=batch,instance-type=c5.xlarge,autoscaling=false,replicas=2"] },
+    flags: { name: "e2e-prod", region: "eu-west-1", profile: "prod", workers: "MachineDeployment", namespace: "e2e-team", imageLookupOrg: "123456789012", pool: ["name=general,instance-type=m5.large,min-size=3,max-size=6", "name=batch,instance-type=c5.xlarge,autoscaling=false,replicas=3"] },
     flagged: "two-minor-jump",
     rule: "version-jump",
   },

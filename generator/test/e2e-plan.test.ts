@@ -147,3 +147,17 @@ describe("summarize (go test -json)", () => {
     expect(s.failures).toEqual([{ test: "teardown", output: "teardown: teardown left process 12 (etcd) running" }]);
   });
 });
+
+describe("e2e/go.mod", () => {
+  it("pins CAPI and CAPA at versions.json's versions (as admission/go.mod) and takes the shared package from ../admission", async () => {
+    const { readFileSync } = await import("node:fs");
+    const { ROOT } = await import("./helpers.js");
+    const { versions } = await import("../src/versions.js");
+    const mod = readFileSync(`${ROOT}/e2e/go.mod`, "utf8");
+    for (const pin of ["cluster-api", "cluster-api-provider-aws"]) {
+      const { module, version } = versions().crds[pin]!;
+      expect(mod).toMatch(new RegExp(`^\\s*${module.replace(/[./]/g, "\\$&")} ${version.replace(/\./g, "\\.")}$`, "m"));
+    }
+    expect(mod).toMatch(/^replace github\.com\/capi-gitops\/admission => \.\.\/admission$/m);
+  });
+});

@@ -104,9 +104,16 @@ func startManagement(in *input, scheme *runtime.Scheme) (*management, error) {
 	if err := upstream.SetFeatureGates(in.FeatureGates); err != nil {
 		return nil, fmt.Errorf("feature gates %q: %w", in.FeatureGates, err)
 	}
-	mutating, validating, err := webhookConfigurations(upstream.WebhookManifests())
+	manifests := upstream.WebhookManifests()
+	if len(manifests) != 4 {
+		return nil, fmt.Errorf("expected the webhook manifests of CAPI core, kubeadm bootstrap, kubeadm control plane and CAPA in the module cache, found %v", manifests)
+	}
+	mutating, validating, err := webhookConfigurations(manifests)
 	if err != nil {
 		return nil, err
+	}
+	if len(mutating) != 4 || len(validating) != 4 {
+		return nil, fmt.Errorf("expected a mutating and a validating webhook configuration per module, found %d and %d", len(mutating), len(validating))
 	}
 	etcdPort, err := freeLoopbackPort()
 	if err != nil {

@@ -26,7 +26,9 @@ var moduleFolders = map[string]struct{ crds, webhooks []string }{
 	},
 }
 
-// moduleDir is the module cache folder of module at the version this program was built with ("" when unknown).
+// moduleDir is the module cache folder of module at the version this program was built with ("" when unknown): from
+// the build information of a binary, else (a test binary has no dependencies in its build information) from
+// `go list -m` in the current directory, the module being tested.
 func moduleDir(module string) string {
 	version := ""
 	if bi, ok := debug.ReadBuildInfo(); ok {
@@ -37,7 +39,11 @@ func moduleDir(module string) string {
 		}
 	}
 	if version == "" {
-		return ""
+		out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", module).Output()
+		if err != nil {
+			return ""
+		}
+		return strings.TrimSpace(string(out))
 	}
 	modcache := os.Getenv("GOMODCACHE")
 	if modcache == "" {

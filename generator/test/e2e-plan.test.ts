@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { changeSpec, createStep, expectedDefaults, otherInstanceType, summarize, TEARDOWN_OK, templateEditInPlace, updateStep } from "../src/e2e/plan.js";
+import { changeSpec, createStep, denialText, expectedDefaults, otherInstanceType, summarize, TEARDOWN_OK, templateEditInPlace, updateStep } from "../src/e2e/plan.js";
 import { replaceEdits } from "../src/tools/control-plane.js";
 import type { AdmissionResult } from "../src/tools/admission.js";
 import type { GoTestEvent } from "../src/tools/go.js";
@@ -92,6 +92,16 @@ describe("steps", () => {
     expect(s.objects[1]).toMatchObject({ expect: "deny", because: "field is immutable" });
     expect(() => updateStep("u", "demo", objs, [], [v(true)])).toThrow(/1 verdicts for 2 objects/);
   });
+});
+
+describe("denialText", () => {
+  const r = (message: string): AdmissionResult => ({ apiVersion: "", kind: "", namespace: "", name: "", cluster: "", file: "", operation: "UPDATE", allowed: false, stage: "webhook", messages: [{ field: "f", message }] });
+  it.each([
+    ['Invalid value: "us-west-2": field is immutable', "field is immutable"],
+    ['Invalid value: {"kind":"AWSMachineTemplate","metadata":{"uid":"x"},"spec":{}}: AWSMachineTemplate.Spec is immutable', "AWSMachineTemplate.Spec is immutable"],
+    ["Forbidden: cannot be an even number when etcd is stacked", "cannot be an even number when etcd is stacked"],
+    ["cannot update Kubernetes version from v1.34.0 to v1.36.0", "cannot update Kubernetes version from v1.34.0 to v1.36.0"],
+  ])("%s → %s", (m, want) => expect(denialText(r(m))).toBe(want));
 });
 
 describe("replaceEdits (control-plane build)", () => {

@@ -25,7 +25,7 @@ import path from "node:path";
 import { ToolUnavailableError } from "../errors.js";
 import type { Finding } from "../findings.js";
 import { groupOf } from "../k8s/object.js";
-import { clusterNames, readConfig } from "../repo/load.js";
+import { clusterNames, exists, readConfig } from "../repo/load.js";
 import { clusterKustomizationPath, clusterSpecPath, PROVIDERS_DIR, SYNC_DIR } from "../repo/paths.js";
 import { admit, admissionBinary, type AdmissionResult } from "../tools/admission.js";
 import { goTestJson } from "../tools/go.js";
@@ -33,8 +33,10 @@ import { kustomizeBuild } from "../tools/kustomize.js";
 import { CRDS_DIR, TOOLS_BIN } from "../tools/resolve.js";
 import { renderClusters, type RenderedCluster, type RenderedObject } from "../validate/render.js";
 import { TOOL_ROOT, versions } from "../versions.js";
-import { parseYamlStream } from "../yaml.js";
+import { parseYamlStream, toYaml } from "../yaml.js";
+import { CONFIG_FILE } from "../cluster-spec/config.js";
 import { compareSides } from "./diff.js";
+import { idOf, keyOf } from "../diff/objects.js";
 import { generateCommand } from "./generate.js";
 import { newClusterCommand } from "./new-cluster.js";
 import { buildControlPlane } from "./setup.js";
@@ -51,9 +53,10 @@ export const E2E_DIR = path.join(TOOL_ROOT, "e2e");
 const FIXTURES: readonly { flags: NewClusterFlags; flagged?: SpecChange | "template-edit-in-place"; rule: string }[] = [
   // dev, MachinePool workers, one autoscaled pool, the default namespace
   { flags: { name: "e2e-dev", region: "us-east-1" }, flagged: "region", rule: "awscluster-immutable" },
-  // prod, MachineDeployment workers, two pools (one autoscaled, one fixed), a custom namespace
+  // prod, MachineDeployment workers, two pools (one autoscaled, one fixed), a custom namespace, an older minor (the
+  // two-minor jump from the updated v1.34 must stay within the versions CAPI supports)
   {
-    flags: { name: "e2e-prod", region: "eu-west-1", profile: "prod", workers: "MachineDeployment", namespace: "e2e-team", imageLookupOrg: "123456789012", pool: ["name=general,instance-type=m5.large,min-size=3,max-size=6", "name=batch,instance-type=c5.xlarge,autoscaling=false,replicas=3"] },
+    flags: { name: "e2e-prod", region: "eu-west-1", profile: "prod", workers: "MachineDeployment", namespace: "e2e-team", kubernetesVersion: "v1.33.4", imageLookupOrg: "123456789012", pool: ["name=general,instance-type=m5.large,min-size=3,max-size=6", "name=batch,instance-type=c5.xlarge,autoscaling=false,replicas=3"] },
     flagged: "two-minor-jump",
     rule: "version-jump",
   },
@@ -123,11 +126,11 @@ async function crdDirs(): Promise<string[]> {
 }
 
 /** Creates, then updates, every cluster of `root`; the update is the accepted spec change made in a copy. */
-async function clusterSteps(root: string, label: string, tmp: string, log: (l: string) => void): Promise<{ steps: Step[]; updated: string; after: Map<string, RenderedCluster> }> {
+async function clusterSteps(root: string, label: string, tmp: string, log: (l: string) => void): Promise<{ steps: Step[]; updated: string; after: Map<string, RenderedCluster>; held: Map<string, RenderedObject[]> }> {
   const names = await clusterNames(root);
   const updated = await mkdtemp(path.join(tmp, "updated-"));
   await copyRepo(root, updated);
-  if (names.length === 0) return { steps: [], updated, after: new Map() };
+  if (names.length === 0) return { steps: [], updated, after: new Map(), held: new Map() };
   const before = await render(root, names);
   for (const n of names) await writeFile(path.join(updated, clusterSpecPath(n)), changeSpec(await readFile(path.join(updated, clusterSpecPath(n)), "utf8"), "accepted"));
   await generateCommand({ cwd: updated, log: () => {} });
@@ -135,16 +138,23 @@ async function clusterSteps(root: string, label: string, tmp: string, log: (l: s
   const v = await verdicts(tmp, before.flatMap((r) => r.objects), after.flatMap((r) => r.objects));
   log(`${label}: ${names.length} cluster(s) rendered twice (as they are, and after the accepted spec change)`);
   const steps: Step[] = before.map((r) => createStep(`${label} ${r.cluster} create`, r.cluster, r.objects, r.origins));
+  // What the server holds after the update when it agrees with the tool: the new object where the update is allowed,
+  // the previous one where it is denied.
+  const held = new Map<string, RenderedObject[]>();
   let i = 0;
-  for (const r of after) {
-    steps.push(updateStep(`${label} ${r.cluster} update (instance type, minor +1, pool added, zones reordered)`, r.cluster, r.objects, r.origins, v.slice(i, i + r.objects.length)));
+  for (const [j, r] of after.entries()) {
+    const mine = v.slice(i, i + r.objects.length);
     i += r.objects.length;
+    steps.push(updateStep(`${label} ${r.cluster} update (instance type, minor +1, pool added, zones reordered)`, r.cluster, r.objects, r.origins, mine));
+    const previous = new Map(before[j]!.objects.map((o) => [keyOf(idOf(o)), o]));
+    held.set(r.cluster, r.objects.flatMap((o, k) => (mine[k]!.allowed ? [o] : (previous.get(keyOf(idOf(o))) ?? [])) as RenderedObject[]));
+    for (const d of mine.filter((x) => !x.allowed)) log(`${label}: ${r.cluster} update: the tool's upstream admission denies ${d.kind} ${d.name}: ${d.messages[0]?.field ?? ""} ${d.messages[0]?.message.slice(0, 160) ?? ""}`);
   }
-  return { steps, updated, after: new Map(after.map((r) => [r.cluster, r])) };
+  return { steps, updated, after: new Map(after.map((r) => [r.cluster, r])), held };
 }
 
 /** The fixtures' flagged changes: each in its own copy of the updated fixtures, with the tool's verdict. */
-async function flaggedSteps(updated: string, after: Map<string, RenderedCluster>, tmp: string, log: (l: string) => void): Promise<{ steps: Step[]; findings: Finding[] }> {
+async function flaggedSteps(updated: string, after: Map<string, RenderedCluster>, held: Map<string, RenderedObject[]>, tmp: string, log: (l: string) => void): Promise<{ steps: Step[]; findings: Finding[] }> {
   const steps: Step[] = [];
   const findings: Finding[] = [];
   for (const f of FIXTURES) {
@@ -165,7 +175,7 @@ async function flaggedSteps(updated: string, after: Map<string, RenderedCluster>
     // The tool's two verdicts: `diff` (its flags) and the upstream admission as UPDATE.
     const side = (r: RenderedCluster) => ({ names: [name], rendered: new Map([[name, r]]), findings: [] });
     const flags = compareSides("updated", [name], [], side(prev), side(changed!)).findings.filter((x) => x.severity === "error");
-    const v = await verdicts(tmp, prev.objects, changed!.objects);
+    const v = await verdicts(tmp, held.get(name) ?? prev.objects, changed!.objects);
     const denied = v.filter((r) => !r.allowed);
     if (!flags.some((x) => x.rule === f.rule) || denied.length === 0)
       findings.push({ cluster: name, file: clusterSpecPath(name), rule: "e2e-tool-verdict", severity: "error", message: `the tool does not flag the ${f.flagged} change (diff rules: ${flags.map((x) => x.rule).join(", ") || "none"}; upstream admission denies: ${denied.map((r) => r.kind).join(", ") || "nothing"})` });
@@ -175,8 +185,13 @@ async function flaggedSteps(updated: string, after: Map<string, RenderedCluster>
   return { steps, findings };
 }
 
+/** The fixture repository's config: Argo CD first; fluxCopy makes the Flux one. */
+const fixtureConfig = (gitops: "argocd" | "flux") =>
+  toYaml({ apiVersion: "capi-gitops.io/v1alpha1", kind: "RepositoryConfig", repoURL: "https://github.com/example-org/capi-gitops-e2e.git", branch: "main", gitops });
+
 async function fixtureRepo(tmp: string): Promise<string> {
   const dir = await mkdtemp(path.join(tmp, "fixtures-"));
+  await writeFile(path.join(dir, CONFIG_FILE), fixtureConfig("argocd"));
   for (const f of FIXTURES) await newClusterCommand({ cwd: dir, log: () => {}, flags: f.flags, render: false });
   return dir;
 }
@@ -185,10 +200,7 @@ async function fixtureRepo(tmp: string): Promise<string> {
 async function fluxCopy(fixtures: string, tmp: string): Promise<string> {
   const dir = await mkdtemp(path.join(tmp, "flux-"));
   await copyRepo(fixtures, dir);
-  const configPath = path.join(dir, "capi-gitops.yaml");
-  const text = await readFile(configPath, "utf8");
-  if (!/^gitops: argocd$/m.test(text)) throw new Error("the fixture repository is not in argocd mode");
-  await writeFile(configPath, text.replace(/^gitops: argocd$/m, "gitops: flux"));
+  await writeFile(path.join(dir, CONFIG_FILE), fixtureConfig("flux"));
   await generateCommand({ cwd: dir, log: () => {} });
   return dir;
 }
@@ -197,7 +209,7 @@ export async function e2eCommand(opts: E2eOptions): Promise<E2eResult> {
   const log = opts.log;
   const env = opts.env ?? process.env;
   const { config, findings: configFindings } = await readConfig(opts.cwd);
-  if (!config) throw new ToolUnavailableError(`${opts.cwd} is not a capi-gitops repository (no valid capi-gitops.yaml): ${configFindings.map((f) => f.message).join("; ")}`);
+  if (configFindings.length) throw new ToolUnavailableError(`${CONFIG_FILE} is invalid: ${configFindings.map((f) => f.message).join("; ")} — run \`npm run validate\``);
   await buildControlPlane({ log });
   const crds = await crdDirs();
   admissionBinary(env); // the tool's verdicts need it: fail early, with its install hint
@@ -205,12 +217,13 @@ export async function e2eCommand(opts: E2eOptions): Promise<E2eResult> {
   const tmp = await mkdtemp(path.join(os.tmpdir(), "capi-gitops-e2e-"));
   try {
     const started = Date.now();
-    const providers = await renderDir(opts.cwd, PROVIDERS_DIR);
-    const sync = await renderDir(opts.cwd, SYNC_DIR);
-    const steps: Step[] = [
-      createStep(`repository ${PROVIDERS_DIR}`, "management", providers, providers.map(() => PROVIDERS_DIR)),
-      createStep(`repository ${SYNC_DIR} (${config.gitops})`, "management", sync, sync.map(() => SYNC_DIR)),
-    ];
+    // management/: the providers always (generate writes them), the sync manifests when capi-gitops.yaml asks for them.
+    const providers = (await exists(path.join(opts.cwd, PROVIDERS_DIR))) ? await renderDir(opts.cwd, PROVIDERS_DIR) : [];
+    const steps: Step[] = [createStep(`repository ${PROVIDERS_DIR}`, "management", providers, providers.map(() => PROVIDERS_DIR))];
+    if (config) {
+      const sync = await renderDir(opts.cwd, SYNC_DIR);
+      steps.push(createStep(`repository ${SYNC_DIR} (${config.gitops})`, "management", sync, sync.map(() => SYNC_DIR)));
+    }
     const repo = await clusterSteps(opts.cwd, "repository", tmp, log);
     steps.push(...repo.steps);
     const toolFindings: Finding[] = [];
@@ -223,7 +236,7 @@ export async function e2eCommand(opts: E2eOptions): Promise<E2eResult> {
       }
       const fx = await clusterSteps(fixtures, "fixtures", tmp, log);
       steps.push(...fx.steps);
-      const flagged = await flaggedSteps(fx.updated, fx.after, tmp, log);
+      const flagged = await flaggedSteps(fx.updated, fx.after, fx.held, tmp, log);
       steps.push(...flagged.steps);
       toolFindings.push(...flagged.findings);
     }

@@ -137,11 +137,17 @@ export function createStep(name: string, cluster: string, objects: readonly Rend
   };
 }
 
-/** The first message of a denial, as the API server words it too (field errors: "<detail>"). */
-const denialText = (r: AdmissionResult): string => {
+/**
+ * The detail of a denial's first message, as the API server words it too. A field error "Invalid value: <value>:
+ * <detail>" carries the object as the webhook saw it (uid, resourceVersion differ on a real server): only the detail.
+ */
+export const denialText = (r: AdmissionResult): string => {
   const m = r.messages[0]?.message ?? "";
-  // "Invalid value: \"x\": field is immutable" → the server prints the same detail after the field path.
-  return m.replace(/^(Invalid value|Forbidden|Required value|Unsupported value): ("[^"]*": )?/, "").trim() || m;
+  const rest = /^(?:Invalid value|Forbidden|Required value|Unsupported value|Duplicate value|Too long|Too many): (.*)$/s.exec(m)?.[1];
+  if (rest === undefined) return m.trim();
+  if (!/^[{["]/.test(rest)) return rest.trim();
+  const cut = Math.max(rest.lastIndexOf("}: "), rest.lastIndexOf("]: "), rest.lastIndexOf('": '));
+  return (cut >= 0 ? rest.slice(cut + 3) : rest).trim();
 };
 
 /** An update step: each object expects what the tool's upstream admission (UPDATE against the previous render) says. */

@@ -53,6 +53,8 @@ type object struct {
 	Because string `json:"because,omitempty"`
 	// Defaults are fields (dotted paths) the render leaves out that the server must fill in, with their values.
 	Defaults map[string]any `json:"defaults,omitempty"`
+	// PatchedBy are the cluster's own kustomization files whose patches touched the object.
+	PatchedBy []string `json:"patchedBy,omitempty"`
 }
 
 const fieldOwner = "capi-gitops-e2e"
@@ -139,8 +141,15 @@ func key(u *unstructured.Unstructured) string {
 func where(s step, o object) string {
 	u := &unstructured.Unstructured{Object: o.Object}
 	w := fmt.Sprintf("cluster %s: %s %s", s.Cluster, u.GetKind(), key(u))
+	var from []string
 	if o.File != "" {
-		w += " (" + o.File + ")"
+		from = append(from, o.File)
+	}
+	if len(o.PatchedBy) > 0 {
+		from = append(from, "patched by "+strings.Join(o.PatchedBy, ", "))
+	}
+	if len(from) > 0 {
+		w += " (" + strings.Join(from, "; ") + ")"
 	}
 	return w
 }

@@ -51,8 +51,8 @@ describe.skipIf(!built)("npm run e2e with a fault only an upstream webhook denie
     for (const x of result.failures) expect(x.output).toContain("cluster planted: AWSMachineTemplate");
     const [f] = result.failures;
     expect(f!.output).toContain("cluster planted: AWSMachineTemplate planted/planted-control-plane-");
-    // The file the object comes from (kustomize's origin annotation; the fault itself is a patch in the cluster's kustomization).
-    expect(f!.output).toContain("(base/cluster/awsmachinetemplate.yaml)");
+    // The file the object comes from (kustomize's origin annotation) and the cluster's own patch that touched it.
+    expect(f!.output).toContain("(base/cluster/awsmachinetemplate.yaml; patched by clusters/planted/kustomization.yaml)");
     expect(f!.output).toContain("the API server rejected it");
     expect(f!.output).toContain("non root volume should have device name");
     expect(f!.output).toMatch(/admission webhook "validation\.awsmachinetemplate\.infrastructure\.cluster\.x-k8s\.io" denied the request/);

@@ -44,6 +44,11 @@ describe("changeSpec", () => {
     expect(s.nodePools[2]).toMatchObject({ instanceType: "t3.xlarge", kubernetesVersion: "v1.34.2", minSize: 1, maxSize: 3 });
     expect(s.region).toBe("us-east-1");
   });
+  it("accepted: a cluster at the newest supported minor keeps its version", () => {
+    const s = parse(changeSpec(SPEC.replace("kubernetesVersion: v1.34.2", "kubernetesVersion: v1.36.1"), "accepted"));
+    expect(s.kubernetesVersion).toBe("v1.36.1");
+    expect(s.nodePools[0].instanceType).toBe("t3.xlarge");
+  });
   it("two-minor-jump: minor +2, pools keep theirs", () => {
     const s = parse(changeSpec(SPEC, "two-minor-jump"));
     expect(s.kubernetesVersion).toBe("v1.36.0");
@@ -82,6 +87,10 @@ describe("steps", () => {
     expect(expectedDefaults(obj("MachineDeployment", { spec: {} }))).toEqual({ "spec.replicas": 1 });
     expect(expectedDefaults(obj("MachineDeployment", { spec: { replicas: 3 } }))).toBeUndefined();
     expect(expectedDefaults(obj("Cluster", { spec: {} }))).toBeUndefined();
+  });
+  it("names the cluster's own patches that touched an object, not generated/ or shared ones", () => {
+    const s = createStep("c", "demo", [obj("Cluster"), obj("AWSCluster")], [], [["clusters/demo/kustomization.yaml", "clusters/demo/generated/kustomization.yaml", "overlays/x/kustomization.yaml"], ["clusters/demo/generated/kustomization.yaml"]]);
+    expect(s.objects.map((o) => o.patchedBy)).toEqual([["clusters/demo/kustomization.yaml"], undefined]);
   });
   it("creates expect allow; updates follow the tool's admission verdict, a denial with its message detail", () => {
     const objs = [obj("Cluster"), obj("AWSCluster")];

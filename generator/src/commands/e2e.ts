@@ -137,7 +137,7 @@ async function clusterSteps(root: string, label: string, tmp: string, log: (l: s
   const after = await render(updated, names);
   const v = await verdicts(tmp, before.flatMap((r) => r.objects), after.flatMap((r) => r.objects));
   log(`${label}: ${names.length} cluster(s) rendered twice (as they are, and after the accepted spec change)`);
-  const steps: Step[] = before.map((r) => createStep(`${label} ${r.cluster} create`, r.cluster, r.objects, r.origins));
+  const steps: Step[] = before.map((r) => createStep(`${label} ${r.cluster} create`, r.cluster, r.objects, r.origins, r.transformations));
   // What the server holds after the update when it agrees with the tool: the new object where the update is allowed,
   // the previous one where it is denied.
   const held = new Map<string, RenderedObject[]>();
@@ -145,7 +145,7 @@ async function clusterSteps(root: string, label: string, tmp: string, log: (l: s
   for (const [j, r] of after.entries()) {
     const mine = v.slice(i, i + r.objects.length);
     i += r.objects.length;
-    steps.push(updateStep(`${label} ${r.cluster} update (instance type, minor +1, pool added, zones reordered)`, r.cluster, r.objects, r.origins, mine));
+    steps.push(updateStep(`${label} ${r.cluster} update (instance type, minor +1, pool added, zones reordered)`, r.cluster, r.objects, r.origins, mine, r.transformations));
     const previous = new Map(before[j]!.objects.map((o) => [keyOf(idOf(o)), o]));
     held.set(r.cluster, r.objects.flatMap((o, k) => (mine[k]!.allowed ? [o] : (previous.get(keyOf(idOf(o))) ?? [])) as RenderedObject[]));
     for (const d of mine.filter((x) => !x.allowed)) log(`${label}: ${r.cluster} update: the tool's upstream admission denies ${d.kind} ${d.name}: ${d.messages[0]?.field ?? ""} ${d.messages[0]?.message.slice(0, 160) ?? ""}`);
@@ -180,7 +180,7 @@ async function flaggedSteps(updated: string, after: Map<string, RenderedCluster>
     if (!flags.some((x) => x.rule === f.rule) || denied.length === 0)
       findings.push({ cluster: name, file: clusterSpecPath(name), rule: "e2e-tool-verdict", severity: "error", message: `the tool does not flag the ${f.flagged} change (diff rules: ${flags.map((x) => x.rule).join(", ") || "none"}; upstream admission denies: ${denied.map((r) => r.kind).join(", ") || "nothing"})` });
     log(`fixtures: ${name} ${f.flagged}: the tool flags ${flags.map((x) => x.rule).join(", ") || "nothing"}; its upstream admission denies ${denied.map((r) => `${r.kind} ${r.name}`).join(", ") || "nothing"}`);
-    steps.push(updateStep(`fixtures ${name} ${f.flagged}`, name, changed!.objects, changed!.origins, v));
+    steps.push(updateStep(`fixtures ${name} ${f.flagged}`, name, changed!.objects, changed!.origins, v, changed!.transformations));
   }
   return { steps, findings };
 }

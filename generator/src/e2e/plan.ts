@@ -6,6 +6,8 @@
 import semver from "semver";
 import { parseDocument, isMap, isSeq, type Document } from "yaml";
 import { AUTOSCALER } from "../k8s/capi.js";
+import { SUPPORTED_MINORS } from "../cluster-spec/parse.js";
+import { clusterDir } from "../repo/paths.js";
 import type { AdmissionResult } from "../tools/admission.js";
 import type { GoTestEvent } from "../tools/go.js";
 import type { RenderedObject } from "../validate/render.js";
@@ -30,6 +32,8 @@ export interface StepObject {
   expect: "allow" | "deny";
   because?: string;
   defaults?: Record<string, unknown>;
+  /** The cluster's own kustomization files (not generated/) whose patches touched the object: a failure names them. */
+  patchedBy?: string[];
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -65,7 +69,7 @@ const otherRegion = (r: string): string => OTHER_REGION[r] ?? "us-east-1";
 /**
  * The spec after a change:
  * - accepted: the first pool's instance type changes, its zones are reordered, a pool is added, the Kubernetes
- *   minor rises by one (pools keep their version);
+ *   minor rises by one (pools keep their version) unless it is the newest the pinned CAPI supports;
  * - region: another region (zones with the same letters) — CAPA's AWSCluster webhook forbids it;
  * - two-minor-jump: the minor rises by two — CAPI's KubeadmControlPlane webhook forbids it.
  */
@@ -83,7 +87,9 @@ export function changeSpec(text: string, change: SpecChange): string {
     const added = first.clone() as typeof first;
     added.set("name", `${String(first.get("name"))}-added`.slice(0, 40));
     pools.items.push(added);
-    doc.set("kubernetesVersion", minorUp(version, 1));
+    // A cluster already at the newest minor the pinned CAPI supports keeps its version (the rest of the change stays).
+    const up = minorUp(version, 1);
+    if (semver.minor(up) <= SUPPORTED_MINORS.max) doc.set("kubernetesVersion", up);
   } else if (change === "two-minor-jump") {
     pinPools(doc, version);
     doc.set("kubernetesVersion", minorUp(version, 2));
@@ -128,12 +134,18 @@ export function expectedDefaults(o: RenderedObject): Record<string, unknown> | u
   return { "spec.replicas": min === undefined ? 1 : Number(min) };
 }
 
+/** The files of the cluster's own layer (clusters/<name>/, outside generated/) among those that transformed an object. */
+export function ownPatches(cluster: string, transformations: readonly string[] | undefined): string[] | undefined {
+  const own = (transformations ?? []).filter((f) => f.startsWith(`${clusterDir(cluster)}/`) && !f.startsWith(`${clusterDir(cluster)}/generated/`));
+  return own.length ? own : undefined;
+}
+
 /** A create step: every object must be accepted (the repository is clean), read back intact, defaulted. */
-export function createStep(name: string, cluster: string, objects: readonly RenderedObject[], origins: readonly (string | undefined)[]): Step {
+export function createStep(name: string, cluster: string, objects: readonly RenderedObject[], origins: readonly (string | undefined)[], transformations?: readonly (string[] | undefined)[]): Step {
   return {
     name,
     cluster,
-    objects: objects.map((object, i) => ({ object, file: origins[i], expect: "allow", defaults: expectedDefaults(object) })),
+    objects: objects.map((object, i) => ({ object, file: origins[i], expect: "allow", defaults: expectedDefaults(object), patchedBy: ownPatches(cluster, transformations?.[i]) })),
   };
 }
 
@@ -151,14 +163,15 @@ export const denialText = (r: AdmissionResult): string => {
 };
 
 /** An update step: each object expects what the tool's upstream admission (UPDATE against the previous render) says. */
-export function updateStep(name: string, cluster: string, objects: readonly RenderedObject[], origins: readonly (string | undefined)[], verdicts: readonly AdmissionResult[]): Step {
+export function updateStep(name: string, cluster: string, objects: readonly RenderedObject[], origins: readonly (string | undefined)[], verdicts: readonly AdmissionResult[], transformations?: readonly (string[] | undefined)[]): Step {
   if (verdicts.length !== objects.length) throw new Error(`${name}: ${verdicts.length} verdicts for ${objects.length} objects`);
   return {
     name,
     cluster,
     objects: objects.map((object, i) => {
       const v = verdicts[i]!;
-      return v.allowed ? { object, file: origins[i], expect: "allow", defaults: expectedDefaults(object) } : { object, file: origins[i], expect: "deny", because: denialText(v) };
+      const patchedBy = ownPatches(cluster, transformations?.[i]);
+      return v.allowed ? { object, file: origins[i], expect: "allow", defaults: expectedDefaults(object), patchedBy } : { object, file: origins[i], expect: "deny", because: denialText(v), patchedBy };
     }),
   };
 }

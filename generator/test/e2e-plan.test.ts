@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { changeSpec, createStep, denialText, expectedDefaults, otherInstanceType, summarize, TEARDOWN_OK, templateEditInPlace, updateStep } from "../src/e2e/plan.js";
+import { changeSpec, createStep, denialText, expectedDefaults, featureGates, otherInstanceType, summarize, TEARDOWN_OK, templateEditInPlace, updateStep } from "../src/e2e/plan.js";
 import { replaceEdits } from "../src/tools/control-plane.js";
 import type { AdmissionResult } from "../src/tools/admission.js";
 import type { GoTestEvent } from "../src/tools/go.js";
@@ -100,6 +100,14 @@ describe("steps", () => {
     expect(s.objects[0]).toMatchObject({ expect: "allow" });
     expect(s.objects[1]).toMatchObject({ expect: "deny", because: "field is immutable" });
     expect(() => updateStep("u", "demo", objs, [], [v(true)])).toThrow(/1 verdicts for 2 objects/);
+  });
+});
+
+describe("featureGates", () => {
+  it("merges the operator providers' gates (management/providers), sorted; other kinds are ignored", () => {
+    const p = (kind: string, gates: Record<string, boolean>, apiVersion = "operator.cluster.x-k8s.io/v1alpha2"): RenderedObject => ({ apiVersion, kind, metadata: { name: kind }, spec: { manager: { featureGates: gates } } });
+    expect(featureGates([p("InfrastructureProvider", { MachinePoolMachines: true, MachinePool: true }), p("CoreProvider", { MachinePool: true }), p("Other", { X: true }, "v1")])).toBe("MachinePool=true,MachinePoolMachines=true");
+    expect(featureGates([])).toBe("");
   });
 });
 

@@ -24,7 +24,6 @@ import os from "node:os";
 import path from "node:path";
 import { ToolUnavailableError } from "../errors.js";
 import type { Finding } from "../findings.js";
-import { groupOf } from "../k8s/object.js";
 import { clusterNames, exists, readConfig } from "../repo/load.js";
 import { clusterKustomizationPath, clusterSpecPath, PROVIDERS_DIR, SYNC_DIR } from "../repo/paths.js";
 import { admit, admissionBinary, type AdmissionResult } from "../tools/admission.js";
@@ -40,7 +39,7 @@ import { idOf, keyOf } from "../diff/objects.js";
 import { generateCommand } from "./generate.js";
 import { newClusterCommand } from "./new-cluster.js";
 import { buildControlPlane } from "./setup.js";
-import { changeSpec, createStep, summarize, templateEditInPlace, updateStep, type SpecChange, type Step, type SuiteInput, type SuiteSummary } from "../e2e/plan.js";
+import { changeSpec, createStep, featureGates, summarize, templateEditInPlace, updateStep, type SpecChange, type Step, type SuiteInput, type SuiteSummary } from "../e2e/plan.js";
 import type { NewClusterFlags } from "../cli/spec-flags.js";
 
 /** The Go suite (its own module). */
@@ -105,16 +104,6 @@ async function verdicts(tmp: string, before: readonly RenderedObject[], after: r
   const oldFile = path.join(tmp, `previous-${Math.random().toString(36).slice(2)}.jsonl`);
   await writeFile(oldFile, jsonLines(before));
   return admit(jsonLines(after), { cwd: tmp, oldFile });
-}
-
-/** The feature gates management/providers gives the providers ("MachinePool=true,..."), merged. */
-function featureGates(providers: readonly RenderedObject[]): string {
-  const gates = new Map<string, string>();
-  for (const p of providers) {
-    if (groupOf(p.apiVersion) !== "operator.cluster.x-k8s.io") continue;
-    for (const [k, v] of Object.entries((p.spec?.manager?.featureGates ?? {}) as Record<string, unknown>)) gates.set(k, String(v));
-  }
-  return [...gates].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `${k}=${v}`).join(",");
 }
 
 /** The pinned CRDs must be in .tools/crds (`npm run setup`), as the stamp there says. */

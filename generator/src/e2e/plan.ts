@@ -6,6 +6,7 @@
 import semver from "semver";
 import { parseDocument, isMap, isSeq, type Document } from "yaml";
 import { AUTOSCALER } from "../k8s/capi.js";
+import { groupOf } from "../k8s/object.js";
 import { SUPPORTED_MINORS } from "../cluster-spec/parse.js";
 import { clusterDir } from "../repo/paths.js";
 import type { AdmissionResult } from "../tools/admission.js";
@@ -174,6 +175,16 @@ export function updateStep(name: string, cluster: string, objects: readonly Rend
       return v.allowed ? { object, file: origins[i], expect: "allow", defaults: expectedDefaults(object), patchedBy } : { object, file: origins[i], expect: "deny", because: denialText(v), patchedBy };
     }),
   };
+}
+
+/** The feature gates management/providers gives the providers ("MachinePool=true,..."), merged. */
+export function featureGates(providers: readonly RenderedObject[]): string {
+  const gates = new Map<string, string>();
+  for (const p of providers) {
+    if (groupOf(p.apiVersion) !== "operator.cluster.x-k8s.io") continue;
+    for (const [k, v] of Object.entries((p.spec?.manager?.featureGates ?? {}) as Record<string, unknown>)) gates.set(k, String(v));
+  }
+  return [...gates].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `${k}=${v}`).join(",");
 }
 
 // ---------------------------------------------------------------------------------------------------------------

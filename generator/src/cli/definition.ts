@@ -152,8 +152,8 @@ making the ConfigMap that the clusters' ClusterResourceSets apply). Deterministi
     name: "e2e",
     summary: "apply the repository and fixture clusters to a real kube-apiserver with the upstream CAPI/CAPA webhooks",
     usage: "npm run e2e",
-    description: `Builds the pinned etcd and kube-apiserver into .tools/bin the first time (versions.json "e2e"; ≈15 min cold on
-2 cores, seconds later), starts them on 127.0.0.1 (controller-runtime envtest, the Go suite in e2e/) with the pinned
+    description: `Builds the pinned etcd and kube-apiserver into .tools/bin the first time (versions.json "e2e"; ≈ 10 min of CPU
+cold, 28 min measured on a busy 2-core machine; nothing later), starts them on 127.0.0.1 (controller-runtime envtest, the Go suite in e2e/) with the pinned
 CRDs and the upstream CAPI/CAPA webhooks, and server-side applies every cluster of the repository, ${SYNC_DIR} and
 ${PROVIDERS_DIR}, plus fixture clusters: creates must be accepted and read back intact; a second render after spec
 changes must be accepted or denied by the server exactly as the tool says. Prints "N passed, M failed".`,

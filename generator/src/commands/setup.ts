@@ -82,7 +82,7 @@ async function withProgress(label: string, log: (line: string) => void, build: (
 /**
  * Builds the pinned etcd and kube-apiserver (versions.json "e2e", tools/control-plane.ts) into `bin` for `npm run
  * e2e`, each stamped `<module>@<version>` beside it like the other tools; skipped when the stamp matches. Not part of
- * `npm run setup`: only the e2e suite needs them. Cold: etcd ≈3–4 min, kube-apiserver ≈13 min on 2 busy cores.
+ * `npm run setup`: only the e2e suite needs them. Cold, measured on 2 busy cores: etcd 1–4 min, kube-apiserver 27 min wall (≈ 10 min of CPU).
  */
 export async function buildControlPlane(opts: { log: (line: string) => void; force?: boolean; bin?: string }): Promise<void> {
   const bin = opts.bin ?? TOOLS_BIN;
@@ -95,7 +95,7 @@ export async function buildControlPlane(opts: { log: (line: string) => void; for
       opts.log(`${name}: ${want} already in .tools/bin`);
       continue;
     }
-    opts.log(`${name}: building ${want} from the Go module (replace directives rewritten; a cold build takes ${name === "etcd" ? "≈3–4" : "≈13"} min on 2 busy cores) …`);
+    opts.log(`${name}: building ${want} from the Go module (replace directives rewritten; a cold build needs ${name === "etcd" ? "≈1–4" : "≈10 min of CPU, 27"} min on 2 busy cores) …`);
     const seconds = await withProgress(name, opts.log, () => buildControlPlaneBinary(name, pins[name], path.join(bin, name)));
     await writeFile(stamp, `${want}\n`);
     opts.log(`${name}: built .tools/bin/${name} in ${seconds} s`);

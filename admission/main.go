@@ -10,26 +10,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"runtime"
-	"runtime/debug"
 	"strings"
 
 	kruntime "k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 
-	infrav1 "sigs.k8s.io/cluster-api-provider-aws/v2/api/v1beta2"
-	expinfrav1 "sigs.k8s.io/cluster-api-provider-aws/v2/exp/api/v1beta2"
-	addonsv1beta1 "sigs.k8s.io/cluster-api/api/addons/v1beta1"
-	addonsv1 "sigs.k8s.io/cluster-api/api/addons/v1beta2"
-	bootstrapv1beta1 "sigs.k8s.io/cluster-api/api/bootstrap/kubeadm/v1beta1"
-	bootstrapv1 "sigs.k8s.io/cluster-api/api/bootstrap/kubeadm/v1beta2"
-	controlplanev1beta1 "sigs.k8s.io/cluster-api/api/controlplane/kubeadm/v1beta1"
-	controlplanev1 "sigs.k8s.io/cluster-api/api/controlplane/kubeadm/v1beta2"
-	clusterv1beta1 "sigs.k8s.io/cluster-api/api/core/v1beta1"
-	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
-	"sigs.k8s.io/cluster-api/feature"
+	"github.com/capi-gitops/admission/upstream"
 )
 
 const usage = `capi-gitops-admission: run the upstream CAPI v1.13 / CAPA v2.13 admission on rendered objects, offline.
@@ -59,22 +45,7 @@ type stringList []string
 func (s *stringList) String() string     { return strings.Join(*s, ",") }
 func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
-func newScheme() (*kruntime.Scheme, error) {
-	s := kruntime.NewScheme()
-	for _, add := range []func(*kruntime.Scheme) error{
-		clientgoscheme.AddToScheme,
-		clusterv1.AddToScheme, clusterv1beta1.AddToScheme,
-		bootstrapv1.AddToScheme, bootstrapv1beta1.AddToScheme,
-		controlplanev1.AddToScheme, controlplanev1beta1.AddToScheme,
-		addonsv1.AddToScheme, addonsv1beta1.AddToScheme,
-		infrav1.AddToScheme, expinfrav1.AddToScheme,
-	} {
-		if err := add(s); err != nil {
-			return nil, err
-		}
-	}
-	return s, nil
-}
+func newScheme() (*kruntime.Scheme, error) { return upstream.NewScheme() }
 
 // setFeatureGates sets the gates as management/providers does: MachinePool on, the rest at CAPI's defaults.
 // CAPA's feature gates are CAPI's MutableGates with CAPA's gates added, so one Set serves both.
@@ -83,45 +54,11 @@ func setFeatureGates(extra string) error {
 	if extra != "" {
 		gates += "," + extra
 	}
-	return feature.MutableGates.Set(gates)
+	return upstream.SetFeatureGates(gates)
 }
 
 // defaultCRDDirs finds the CRD folders of the CAPI and CAPA modules this program was built with in the module cache.
-func defaultCRDDirs() []string {
-	versions := map[string]string{}
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, d := range bi.Deps {
-			versions[d.Path] = d.Version
-		}
-	}
-	modcache := os.Getenv("GOMODCACHE")
-	if modcache == "" {
-		if out, err := exec.Command("go", "env", "GOMODCACHE").Output(); err == nil {
-			modcache = strings.TrimSpace(string(out))
-		}
-	}
-	if modcache == "" {
-		if home, err := os.UserHomeDir(); err == nil {
-			modcache = filepath.Join(home, "go", "pkg", "mod")
-		}
-	}
-	var dirs []string
-	add := func(module string, sub ...string) {
-		v := versions[module]
-		if v == "" {
-			return
-		}
-		for _, s := range sub {
-			d := filepath.Join(modcache, module+"@"+v, s)
-			if _, err := os.Stat(d); err == nil {
-				dirs = append(dirs, d)
-			}
-		}
-	}
-	add("sigs.k8s.io/cluster-api", "config/crd/bases", "bootstrap/kubeadm/config/crd/bases", "controlplane/kubeadm/config/crd/bases")
-	add("sigs.k8s.io/cluster-api-provider-aws/v2", "config/crd/bases")
-	return dirs
-}
+func defaultCRDDirs() []string { return upstream.CRDDirs() }
 
 func readDocs(paths []string) ([]document, error) {
 	if len(paths) == 0 {

@@ -2,9 +2,7 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -26,22 +24,12 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
-	capaexpwebhooks "sigs.k8s.io/cluster-api-provider-aws/v2/exp/webhooks"
-	capawebhooks "sigs.k8s.io/cluster-api-provider-aws/v2/webhooks"
-	bootstrapwebhooks "sigs.k8s.io/cluster-api/bootstrap/kubeadm/webhooks"
-	kcpwebhooks "sigs.k8s.io/cluster-api/controlplane/kubeadm/webhooks"
-	capiwebhooks "sigs.k8s.io/cluster-api/webhooks"
+	"github.com/capi-gitops/admission/upstream"
 )
 
-// noClusterCache answers the Cluster webhook's rare question about workload-cluster nodes: there is no workload cluster.
-type noClusterCache struct{}
-
-func (noClusterCache) GetReader(context.Context, client.ObjectKey) (client.Reader, error) {
-	return nil, errors.New("capi-gitops-admission: no workload cluster is reachable offline")
-}
-
-// newWebhookServer registers the upstream webhooks on a controller-runtime manager that is never started and returns
-// the webhook server's mux. Webhooks that read other objects get c (a fake client holding the input).
+// newWebhookServer registers the upstream webhooks (upstream.Webhooks, the list the e2e suite serves too) on a
+// controller-runtime manager that is never started and returns the webhook server's mux. Webhooks that read other
+// objects get c (a fake client holding the input).
 func newWebhookServer(scheme *runtime.Scheme, c client.Client) (*http.ServeMux, error) {
 	server := webhook.NewServer(webhook.Options{})
 	mgr, err := ctrl.NewManager(&rest.Config{Host: "https://127.0.0.1:1"}, manager.Options{
@@ -57,41 +45,7 @@ func newWebhookServer(scheme *runtime.Scheme, c client.Client) (*http.ServeMux, 
 	if err != nil {
 		return nil, fmt.Errorf("manager: %w", err)
 	}
-	setups := []interface {
-		SetupWebhookWithManager(ctrl.Manager) error
-	}{
-		// Cluster API core (sigs.k8s.io/cluster-api/webhooks)
-		&capiwebhooks.Cluster{Client: c, ClusterCacheReader: noClusterCache{}},
-		&capiwebhooks.ClusterClass{Client: c},
-		&capiwebhooks.Machine{},
-		&capiwebhooks.MachineDeployment{},
-		&capiwebhooks.MachineSet{},
-		&capiwebhooks.MachineHealthCheck{},
-		&capiwebhooks.MachineDrainRule{},
-		&capiwebhooks.MachinePool{},
-		&capiwebhooks.ClusterResourceSet{},
-		&capiwebhooks.ClusterResourceSetBinding{},
-		// kubeadm control plane and bootstrap
-		&kcpwebhooks.KubeadmControlPlane{},
-		&kcpwebhooks.KubeadmControlPlaneTemplate{},
-		&bootstrapwebhooks.KubeadmConfig{},
-		&bootstrapwebhooks.KubeadmConfigTemplate{},
-		// CAPA (sigs.k8s.io/cluster-api-provider-aws/v2/webhooks, exp/webhooks)
-		&capawebhooks.AWSCluster{},
-		&capawebhooks.AWSClusterTemplate{},
-		&capawebhooks.AWSMachine{},
-		&capawebhooks.AWSMachineTemplate{},
-		&capawebhooks.AWSClusterControllerIdentity{},
-		&capawebhooks.AWSClusterRoleIdentity{},
-		&capawebhooks.AWSClusterStaticIdentity{},
-		&capaexpwebhooks.AWSMachinePool{},
-		&capaexpwebhooks.AWSManagedMachinePool{},
-		&capaexpwebhooks.AWSFargateProfile{},
-		&capaexpwebhooks.ROSAMachinePool{},
-		&capaexpwebhooks.ROSANetwork{},
-		&capaexpwebhooks.ROSARoleConfig{},
-	}
-	for _, s := range setups {
+	for _, s := range upstream.Webhooks(c) {
 		if err := s.SetupWebhookWithManager(mgr); err != nil {
 			return nil, fmt.Errorf("%T: %w", s, err)
 		}

@@ -165,6 +165,12 @@ async function main(argv: string[], io: CliIo, out: (line: string) => void, proc
     case "addons":
       await (await import("./commands/addons.js")).addonsCommand({ cwd, log: out });
       return 0;
+    case "e2e": {
+      const result = await (await import("./commands/e2e.js")).e2eCommand({ cwd, log: out, fixtures: !values["no-fixtures"] });
+      for (const f of result.failures) io.stderr.write(`FAIL ${f.test}\n${f.output.replace(/^/gm, "  ")}\n`);
+      out(`${result.passed} passed, ${result.failed} failed`);
+      return result.failed > 0 ? 1 : 0;
+    }
     case "schemas":
       await (await import("./commands/schemas.js")).schemasCommand({ cwd, log: out });
       return 0;

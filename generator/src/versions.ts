@@ -55,6 +55,8 @@ export interface Versions {
   /** The cluster-autoscaler image for each Kubernetes minor (plan/autoscaler.ts). */
   clusterAutoscaler: ImageByMinor;
   addons: AddonPins;
+  /** The management cluster of `npm run e2e`: etcd and kube-apiserver, built from these modules (tools/control-plane.ts). */
+  e2e?: { etcd: GoTool; "kube-apiserver": GoTool };
   /**
    * The hydrated add-ons (`npm run addons` writes them into this checkout's addons/): repository path → content.
    * Not in versions.json: read from ADDONS_STORE with it, so the plan gets them as an input like the pins.

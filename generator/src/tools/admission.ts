@@ -36,11 +36,15 @@ export interface AdmissionResult {
   warnings?: string[];
 }
 
-/** sha256 of what the binary is built from (admission/*.go, go.mod, go.sum): the stamp `npm run setup` writes. */
+/**
+ * sha256 of what the binary is built from (admission/*.go and its packages' *.go, go.mod, go.sum; not tests, not
+ * testdata): the stamp `npm run setup` writes.
+ */
 export function admissionSourceHash(dir: string = ADMISSION_DIR): string {
   const h = createHash("sha256");
-  const names = readdirSync(dir)
-    .filter((f) => (f.endsWith(".go") && !f.endsWith("_test.go")) || f === "go.mod" || f === "go.sum")
+  const names = (readdirSync(dir, { recursive: true }) as string[])
+    .map((f) => f.split(path.sep).join("/"))
+    .filter((f) => !f.startsWith("testdata/") && ((f.endsWith(".go") && !f.endsWith("_test.go")) || f === "go.mod" || f === "go.sum"))
     .sort();
   for (const f of names) h.update(`${f}\0${createHash("sha256").update(readFileSync(path.join(dir, f))).digest("hex")}\0`);
   return h.digest("hex");

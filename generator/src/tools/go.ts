@@ -38,3 +38,66 @@ export async function goBuild(dir: string, out: string, opts: { timeoutMs?: numb
     installHint: hint,
   });
 }
+
+/** `go mod edit ARGS` in a module directory (a copy of an upstream module being prepared for a build). */
+export async function goModEdit(dir: string, args: readonly string[]): Promise<void> {
+  await run("go", ["mod", "edit", ...args], { cwd: dir, timeoutMs: 60_000, installHint: hint });
+}
+
+/** `go list -mod=mod -deps PKG`: resolves (and downloads) every module the package needs, filling go.sum. */
+export async function goListDeps(dir: string, pkg: string): Promise<void> {
+  await run("go", ["list", "-mod=mod", "-deps", pkg], { cwd: dir, timeoutMs: 20 * 60_000, installHint: hint });
+}
+
+/**
+ * `go build -trimpath [-ldflags …] -o out PKG` in a prepared copy of an upstream module (its go.mod already says
+ * every version): `-mod=mod` lets go.sum be completed, CGO off when asked (a static kube-apiserver).
+ */
+export async function goBuildPackage(dir: string, pkg: string, out: string, opts: { ldflags?: string; cgo?: boolean; timeoutMs?: number } = {}): Promise<void> {
+  await run("go", ["build", "-trimpath", ...(opts.ldflags ? ["-ldflags", opts.ldflags] : []), "-o", out, pkg], {
+    cwd: dir,
+    env: { ...process.env, GOFLAGS: "-mod=mod", ...(opts.cgo === false ? { CGO_ENABLED: "0" } : {}) },
+    timeoutMs: opts.timeoutMs ?? 60 * 60_000,
+    installHint: hint,
+  });
+}
+
+/** One event of `go test -json` (test2json). */
+export interface GoTestEvent {
+  Action: "start" | "run" | "pause" | "cont" | "pass" | "bench" | "fail" | "output" | "skip";
+  Package?: string;
+  Test?: string;
+  Output?: string;
+  Elapsed?: number;
+}
+
+/**
+ * `go test -json -count=1 ARGS` in a module directory of this repository; its events, parsed. A failing test is a
+ * result (exit 1), not a tool error; anything else (a build failure) is a ToolError.
+ */
+export async function goTestJson(dir: string, args: readonly string[], opts: { env: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<{ events: GoTestEvent[]; exitCode: number; stderr: string }> {
+  const r = await run("go", ["test", "-json", "-count=1", ...args], {
+    cwd: dir,
+    env: { ...opts.env, GOFLAGS: "-mod=readonly" },
+    timeoutMs: opts.timeoutMs ?? 60 * 60_000,
+    okExitCodes: [1],
+    installHint: hint,
+  });
+  const events: GoTestEvent[] = [];
+  for (const line of r.stdout.split("\n")) {
+    if (!line.startsWith("{")) continue;
+    events.push(JSON.parse(line) as GoTestEvent);
+  }
+  return { events, exitCode: r.exitCode, stderr: r.stderr };
+}
+
+/** What `go mod edit -json` says of a go.mod (the parts the control-plane build reads). */
+export interface GoModJson {
+  Require?: { Path: string; Version: string }[];
+  Replace?: { Old: { Path: string; Version?: string }; New: { Path: string; Version?: string } }[];
+}
+
+export async function goModJson(dir: string): Promise<GoModJson> {
+  const { stdout } = await run("go", ["mod", "edit", "-json"], { cwd: dir, timeoutMs: 60_000, installHint: hint });
+  return JSON.parse(stdout) as GoModJson;
+}

@@ -1,0 +1,256 @@
+/**
+ * `npm run e2e`: applies the repository (every cluster and management/) and a set of fixture clusters to a real
+ * kube-apiserver with the pinned CRDs and the upstream CAPI/CAPA webhooks (the Go suite in e2e/, controller-runtime
+ * envtest), and checks that the server agrees with the tool.
+ *
+ * 1. Builds the pinned etcd and kube-apiserver into .tools/bin when they are not there yet (setup.ts
+ *    buildControlPlane; ≈ 10 min of CPU cold, 28 min measured on a busy 2-core machine; nothing when stamped).
+ * 2. Renders, through the one render path of `validate` (validate/render.ts, kustomize): the repository's clusters
+ *    and management/ (providers, sync); fixtures made with `new-cluster` in a temporary repository (dev and prod,
+ *    MachinePool and MachineDeployment workers, several pools, a custom namespace, the add-ons' ClusterResourceSets
+ *    and ConfigMaps, management/sync for Argo CD and for Flux); for every cluster a second render after an accepted
+ *    spec change (instance type, minor +1, a pool added, zones reordered); and, on the fixtures, three changes the
+ *    tool flags (a region change, a two-minor jump, an AWSMachineTemplate edited in place).
+ * 3. Asks the tool for its verdict on each update (`diff` flags and the upstream admission as UPDATE against the
+ *    previous render) and hands every render to the Go suite as steps: creates must be accepted, read back intact
+ *    and defaulted; each update object must be accepted or denied by the server exactly as the tool says.
+ * 4. Reads the suite's `go test -json` events: one result per applied object, plus the suite's own checks
+ *    (loopback only, teardown leaves no process or port); "N passed, M failed".
+ *
+ * It writes only inside its own temporary folder (copies of the repository, the fixtures, the suite's input).
+ */
+import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { ToolUnavailableError } from "../errors.js";
+import type { Finding } from "../findings.js";
+import { clusterNames, exists, readConfig } from "../repo/load.js";
+import { clusterKustomizationPath, clusterSpecPath, PROVIDERS_DIR, SYNC_DIR } from "../repo/paths.js";
+import { admit, admissionBinary, type AdmissionResult } from "../tools/admission.js";
+import { goTestJson } from "../tools/go.js";
+import { kustomizeBuild } from "../tools/kustomize.js";
+import { CRDS_DIR, TOOLS_BIN } from "../tools/resolve.js";
+import { renderClusters, type RenderedCluster, type RenderedObject } from "../validate/render.js";
+import { TOOL_ROOT, versions } from "../versions.js";
+import { parseYamlStream, toYaml } from "../yaml.js";
+import { CONFIG_FILE } from "../cluster-spec/config.js";
+import { compareSides } from "./diff.js";
+import { idOf, keyOf } from "../diff/objects.js";
+import { generateCommand } from "./generate.js";
+import { newClusterCommand } from "./new-cluster.js";
+import { buildControlPlane } from "./setup.js";
+import { changeSpec, createStep, featureGates, summarize, templateEditInPlace, updateStep, type SpecChange, type Step, type SuiteInput, type SuiteSummary } from "../e2e/plan.js";
+import type { NewClusterFlags } from "../cli/spec-flags.js";
+
+/** The Go suite (its own module). */
+export const E2E_DIR = path.join(TOOL_ROOT, "e2e");
+
+/**
+ * The fixture clusters (made with `new-cluster` in a temporary repository). Each flagged change is applied to one of
+ * them, after the accepted change, in its own copy.
+ */
+const FIXTURES: readonly { flags: NewClusterFlags; flagged?: SpecChange | "template-edit-in-place"; rule: string }[] = [
+  // dev, MachinePool workers, one autoscaled pool, the default namespace
+  { flags: { name: "e2e-dev", region: "us-east-1" }, flagged: "region", rule: "awscluster-immutable" },
+  // prod, MachineDeployment workers, two pools (one autoscaled, one fixed), a custom namespace, an older minor (the
+  // two-minor jump from the updated v1.34 must stay within the versions CAPI supports)
+  {
+    flags: { name: "e2e-prod", region: "eu-west-1", profile: "prod", workers: "MachineDeployment", namespace: "e2e-team", kubernetesVersion: "v1.33.4", imageLookupOrg: "123456789012", pool: ["name=general,instance-type=m5.large,min-size=3,max-size=6", "name=batch,instance-type=c5.xlarge,autoscaling=false,replicas=3"] },
+    flagged: "two-minor-jump",
+    rule: "version-jump",
+  },
+  // dev, MachinePool workers, three pools
+  {
+    flags: { name: "e2e-pools", region: "ap-northeast-2", pool: ["name=small,instance-type=t3.medium,min-size=1,max-size=3", "name=large,instance-type=m5.xlarge,min-size=0,max-size=4", "name=fixed,instance-type=t3.large,autoscaling=false,replicas=1"] },
+    flagged: "template-edit-in-place",
+    rule: "template-changed-in-place",
+  },
+];
+
+export interface E2eOptions {
+  cwd: string;
+  log: (line: string) => void;
+  /** Also apply the fixture clusters and the flagged changes (default true; false: the repository only). */
+  fixtures?: boolean;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface E2eResult extends SuiteSummary {
+  /** Where the tool's own verdict did not flag a change it must flag (a defect of the tool, reported as a failure). */
+  toolFindings: Finding[];
+}
+
+const WORKERS = 2;
+
+async function copyRepo(from: string, to: string): Promise<void> {
+  const skip = new Set([".git", "node_modules", ".tools", ".bench"]);
+  await cp(from, to, { recursive: true, filter: (src) => path.dirname(src) !== from || !skip.has(path.basename(src)) });
+}
+
+async function render(root: string, names: readonly string[]): Promise<RenderedCluster[]> {
+  const r = await renderClusters(root, names.map((name) => ({ name })), { workers: WORKERS, origins: true });
+  if (r.findings.length) throw new Error(`kustomize could not build ${r.findings.map((f) => `${f.cluster}: ${f.message}`).join("; ")}`);
+  return r.rendered;
+}
+
+async function renderDir(root: string, dir: string): Promise<RenderedObject[]> {
+  return parseYamlStream(await kustomizeBuild(root, dir)) as RenderedObject[];
+}
+
+const jsonLines = (objs: readonly RenderedObject[]) => `${objs.map((o) => JSON.stringify(o)).join("\n")}\n`;
+
+/** The tool's upstream admission of `after` as UPDATE against `before` (one process), per object. */
+async function verdicts(tmp: string, before: readonly RenderedObject[], after: readonly RenderedObject[]): Promise<AdmissionResult[]> {
+  const oldFile = path.join(tmp, `previous-${Math.random().toString(36).slice(2)}.jsonl`);
+  await writeFile(oldFile, jsonLines(before));
+  return admit(jsonLines(after), { cwd: tmp, oldFile });
+}
+
+/** The pinned CRDs must be in .tools/crds (`npm run setup`), as the stamp there says. */
+async function crdDirs(): Promise<string[]> {
+  const want = JSON.stringify(versions().crds);
+  const have = await readFile(path.join(CRDS_DIR, ".version"), "utf8").catch(() => "");
+  if (have !== want) throw new ToolUnavailableError("the pinned CRDs are not in .tools/crds (or are of other versions) — run `npm run setup`");
+  return Object.keys(versions().crds).map((n) => path.join(CRDS_DIR, n));
+}
+
+/** Creates, then updates, every cluster of `root`; the update is the accepted spec change made in a copy. */
+async function clusterSteps(root: string, label: string, tmp: string, log: (l: string) => void): Promise<{ steps: Step[]; updated: string; after: Map<string, RenderedCluster>; held: Map<string, RenderedObject[]> }> {
+  const names = await clusterNames(root);
+  const updated = await mkdtemp(path.join(tmp, "updated-"));
+  await copyRepo(root, updated);
+  if (names.length === 0) return { steps: [], updated, after: new Map(), held: new Map() };
+  const before = await render(root, names);
+  for (const n of names) await writeFile(path.join(updated, clusterSpecPath(n)), changeSpec(await readFile(path.join(updated, clusterSpecPath(n)), "utf8"), "accepted"));
+  await generateCommand({ cwd: updated, log: () => {} });
+  const after = await render(updated, names);
+  const v = await verdicts(tmp, before.flatMap((r) => r.objects), after.flatMap((r) => r.objects));
+  log(`${label}: ${names.length} cluster(s) rendered twice (as they are, and after the accepted spec change)`);
+  const steps: Step[] = before.map((r) => createStep(`${label} ${r.cluster} create`, r.cluster, r.objects, r.origins, r.transformations));
+  // What the server holds after the update when it agrees with the tool: the new object where the update is allowed,
+  // the previous one where it is denied.
+  const held = new Map<string, RenderedObject[]>();
+  let i = 0;
+  for (const [j, r] of after.entries()) {
+    const mine = v.slice(i, i + r.objects.length);
+    i += r.objects.length;
+    steps.push(updateStep(`${label} ${r.cluster} update (instance type, minor +1, pool added, zones reordered)`, r.cluster, r.objects, r.origins, mine, r.transformations));
+    const previous = new Map(before[j]!.objects.map((o) => [keyOf(idOf(o)), o]));
+    held.set(r.cluster, r.objects.flatMap((o, k) => (mine[k]!.allowed ? [o] : (previous.get(keyOf(idOf(o))) ?? [])) as RenderedObject[]));
+    for (const d of mine.filter((x) => !x.allowed)) log(`${label}: ${r.cluster} update: the tool's upstream admission denies ${d.kind} ${d.name}: ${d.messages[0]?.field ?? ""} ${d.messages[0]?.message.slice(0, 160) ?? ""}`);
+  }
+  return { steps, updated, after: new Map(after.map((r) => [r.cluster, r])), held };
+}
+
+/** The fixtures' flagged changes: each in its own copy of the updated fixtures, with the tool's verdict. */
+async function flaggedSteps(updated: string, after: Map<string, RenderedCluster>, held: Map<string, RenderedObject[]>, tmp: string, log: (l: string) => void): Promise<{ steps: Step[]; findings: Finding[] }> {
+  const steps: Step[] = [];
+  const findings: Finding[] = [];
+  for (const f of FIXTURES) {
+    const name = f.flags.name!;
+    if (!f.flagged) continue;
+    const copy = await mkdtemp(path.join(tmp, `flagged-${name}-`));
+    await copyRepo(updated, copy);
+    if (f.flagged === "template-edit-in-place") {
+      const k = path.join(copy, clusterKustomizationPath(name));
+      await writeFile(k, templateEditInPlace(await readFile(k, "utf8"), name));
+    } else {
+      const s = path.join(copy, clusterSpecPath(name));
+      await writeFile(s, changeSpec(await readFile(s, "utf8"), f.flagged));
+      await generateCommand({ cwd: copy, log: () => {} });
+    }
+    const [changed] = await render(copy, [name]);
+    const prev = after.get(name)!;
+    // The tool's two verdicts: `diff` (its flags) and the upstream admission as UPDATE.
+    const side = (r: RenderedCluster) => ({ names: [name], rendered: new Map([[name, r]]), findings: [] });
+    const flags = compareSides("updated", [name], [], side(prev), side(changed!)).findings.filter((x) => x.severity === "error");
+    const v = await verdicts(tmp, held.get(name) ?? prev.objects, changed!.objects);
+    const denied = v.filter((r) => !r.allowed);
+    if (!flags.some((x) => x.rule === f.rule) || denied.length === 0)
+      findings.push({ cluster: name, file: clusterSpecPath(name), rule: "e2e-tool-verdict", severity: "error", message: `the tool does not flag the ${f.flagged} change (diff rules: ${flags.map((x) => x.rule).join(", ") || "none"}; upstream admission denies: ${denied.map((r) => r.kind).join(", ") || "nothing"})` });
+    log(`fixtures: ${name} ${f.flagged}: the tool flags ${flags.map((x) => x.rule).join(", ") || "nothing"}; its upstream admission denies ${denied.map((r) => `${r.kind} ${r.name}`).join(", ") || "nothing"}`);
+    steps.push(updateStep(`fixtures ${name} ${f.flagged}`, name, changed!.objects, changed!.origins, v, changed!.transformations));
+  }
+  return { steps, findings };
+}
+
+/** The fixture repository's config: Argo CD first; fluxCopy makes the Flux one. */
+const fixtureConfig = (gitops: "argocd" | "flux") =>
+  toYaml({ apiVersion: "capi-gitops.io/v1alpha1", kind: "RepositoryConfig", repoURL: "https://github.com/example-org/capi-gitops-e2e.git", branch: "main", gitops });
+
+async function fixtureRepo(tmp: string): Promise<string> {
+  const dir = await mkdtemp(path.join(tmp, "fixtures-"));
+  await writeFile(path.join(dir, CONFIG_FILE), fixtureConfig("argocd"));
+  for (const f of FIXTURES) await newClusterCommand({ cwd: dir, log: () => {}, flags: f.flags, render: false });
+  return dir;
+}
+
+/** The same repository with the other sync engine (management/sync regenerated for Flux). */
+async function fluxCopy(fixtures: string, tmp: string): Promise<string> {
+  const dir = await mkdtemp(path.join(tmp, "flux-"));
+  await copyRepo(fixtures, dir);
+  await writeFile(path.join(dir, CONFIG_FILE), fixtureConfig("flux"));
+  await generateCommand({ cwd: dir, log: () => {} });
+  return dir;
+}
+
+export async function e2eCommand(opts: E2eOptions): Promise<E2eResult> {
+  const log = opts.log;
+  const env = opts.env ?? process.env;
+  const { config, findings: configFindings } = await readConfig(opts.cwd);
+  if (configFindings.length) throw new ToolUnavailableError(`${CONFIG_FILE} is invalid: ${configFindings.map((f) => f.message).join("; ")} — run \`npm run validate\``);
+  await buildControlPlane({ log });
+  const crds = await crdDirs();
+  admissionBinary(env); // the tool's verdicts need it: fail early, with its install hint
+
+  const tmp = await mkdtemp(path.join(os.tmpdir(), "capi-gitops-e2e-"));
+  try {
+    const started = Date.now();
+    // management/: the providers always (generate writes them), the sync manifests when capi-gitops.yaml asks for them.
+    const providers = (await exists(path.join(opts.cwd, PROVIDERS_DIR))) ? await renderDir(opts.cwd, PROVIDERS_DIR) : [];
+    const steps: Step[] = [createStep(`repository ${PROVIDERS_DIR}`, "management", providers, providers.map(() => PROVIDERS_DIR))];
+    if (config) {
+      const sync = await renderDir(opts.cwd, SYNC_DIR);
+      steps.push(createStep(`repository ${SYNC_DIR} (${config.gitops})`, "management", sync, sync.map(() => SYNC_DIR)));
+    }
+    const repo = await clusterSteps(opts.cwd, "repository", tmp, log);
+    steps.push(...repo.steps);
+    const toolFindings: Finding[] = [];
+    if (opts.fixtures !== false) {
+      const fixtures = await fixtureRepo(tmp);
+      const flux = await fluxCopy(fixtures, tmp);
+      for (const [engine, root] of [["argocd", fixtures], ["flux", flux]] as const) {
+        const objs = await renderDir(root, SYNC_DIR);
+        steps.push(createStep(`fixtures ${SYNC_DIR} (${engine})`, "management", objs, objs.map(() => SYNC_DIR)));
+      }
+      const fx = await clusterSteps(fixtures, "fixtures", tmp, log);
+      steps.push(...fx.steps);
+      const flagged = await flaggedSteps(fx.updated, fx.after, fx.held, tmp, log);
+      steps.push(...flagged.steps);
+      toolFindings.push(...flagged.findings);
+    }
+    const objects = steps.reduce((n, s) => n + s.objects.length, 0);
+    log(`rendered ${steps.length} steps, ${objects} objects in ${Math.round((Date.now() - started) / 1000)} s; starting the management cluster (kube-apiserver, etcd, upstream webhooks) …`);
+
+    const input: SuiteInput = { assets: TOOLS_BIN, crdDirs: crds, featureGates: featureGates(providers), steps };
+    const inputFile = path.join(tmp, "e2e-input.json");
+    await writeFile(inputFile, JSON.stringify(input));
+    const suiteEnv: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(env).filter(([k]) => k !== "KUBEBUILDER_ASSETS" && !k.startsWith("TEST_ASSET_") && k !== "KUBECONFIG"));
+    const suiteStarted = Date.now();
+    const tick = setInterval(() => log(`e2e: the Go suite is still running (${Math.round((Date.now() - suiteStarted) / 1000)} s; a cold compile of e2e/ takes minutes) …`), 30_000);
+    let run: Awaited<ReturnType<typeof goTestJson>>;
+    try {
+      run = await goTestJson(E2E_DIR, ["-timeout", "30m", "."], { env: { ...suiteEnv, E2E_INPUT: inputFile } });
+    } finally {
+      clearInterval(tick);
+    }
+    const summary = summarize(run.events);
+    for (const l of summary.log) if (l.startsWith("e2e:") || l.startsWith("starting") || l.startsWith("teardown")) log(l);
+    for (const f of toolFindings) summary.failures.push({ test: `tool verdict ${f.cluster}`, output: `cluster ${f.cluster}: ${f.message}` });
+    if (run.events.length === 0) summary.failures.push({ test: "go test", output: run.stderr.trim() });
+    log(`e2e: the Go suite ran in ${Math.round((Date.now() - suiteStarted) / 1000)} s`);
+    return { ...summary, failed: summary.failures.length, toolFindings };
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}

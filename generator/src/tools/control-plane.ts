@@ -1,0 +1,89 @@
+/**
+ * The management cluster of `npm run e2e`: etcd and kube-apiserver built from their Go modules (versions.json "e2e").
+ * Both modules carry replace directives pointing into their own source trees (etcd's sibling modules, kubernetes'
+ * staging/ — absent from the module zip), so `go install module@version` refuses them. The build copies the module
+ * out of the module cache, drops every replace with a local target, requires those modules at their published
+ * versions (etcd: the same version; kubernetes: its staging modules' v0.<minor>.<patch> tags, which go.mod lists as
+ * v0.0.0), lets `go list -mod=mod` complete go.sum and builds the binary.
+ */
+import { chmod, cp, mkdtemp, readdir, rename, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { versions, type GoTool } from "../versions.js";
+import { goBuildPackage, goListDeps, goModDownload, goModEdit, goModJson } from "./go.js";
+
+export const CONTROL_PLANE = ["etcd", "kube-apiserver"] as const;
+export type ControlPlaneBinary = (typeof CONTROL_PLANE)[number];
+
+interface Recipe {
+  /** The package to build, inside the module. */
+  pkg: string;
+  cgo?: false;
+  ldflags?: (version: string) => string;
+  /** The version of a module whose go.mod requirement is a v0.0.0 placeholder (kubernetes' staging modules). */
+  placeholder?: (version: string) => string;
+}
+
+const RECIPES: Record<ControlPlaneBinary, Recipe> = {
+  etcd: { pkg: "." },
+  "kube-apiserver": {
+    pkg: "./cmd/kube-apiserver",
+    cgo: false,
+    // The version the server reports (/version, and the minimum-version checks of clients); without it v0.0.0.
+    ldflags: (v) => `-s -w -X k8s.io/component-base/version.gitVersion=${v}`,
+    placeholder: (v) => v.replace(/^v1\./, "v0."),
+  },
+};
+
+/** The pin of each binary (versions.json "e2e"). */
+export function controlPlanePins(): Record<ControlPlaneBinary, GoTool> {
+  const e2e = versions().e2e;
+  if (!e2e) throw new Error('versions.json has no "e2e" entry (etcd, kube-apiserver)');
+  return e2e;
+}
+
+/** The `go mod edit` arguments that turn an upstream module's local replaces into published requirements (pure). */
+export function replaceEdits(mod: { Require?: { Path: string; Version: string }[]; Replace?: { Old: { Path: string }; New: { Path: string; Version?: string } }[] }, version: string, recipe: Pick<Recipe, "placeholder">): string[] {
+  const required = new Map((mod.Require ?? []).map((r) => [r.Path, r.Version]));
+  const args: string[] = [];
+  for (const r of mod.Replace ?? []) {
+    if (!/^\.\.?\//.test(r.New.Path)) continue;
+    args.push(`-dropreplace=${r.Old.Path}`);
+    const have = required.get(r.Old.Path);
+    if (have === undefined) continue;
+    const want = have === "v0.0.0" && recipe.placeholder ? recipe.placeholder(version) : have;
+    if (want !== have) args.push(`-require=${r.Old.Path}@${want}`);
+  }
+  return args;
+}
+
+async function makeWritable(dir: string): Promise<void> {
+  await chmod(dir, 0o755);
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) await makeWritable(p);
+    else if (e.isFile()) await chmod(p, 0o644);
+  }
+}
+
+/** Builds one binary from its pinned module into `out` (written beside it first, then renamed into place). */
+export async function buildControlPlaneBinary(name: ControlPlaneBinary, pin: GoTool, out: string): Promise<void> {
+  const recipe = RECIPES[name];
+  const src = await goModDownload(pin.module, pin.version);
+  const work = await mkdtemp(path.join(os.tmpdir(), `capi-gitops-${name}-`));
+  try {
+    const dir = path.join(work, "src");
+    await cp(src, dir, { recursive: true });
+    await makeWritable(dir);
+    for (const f of ["go.work", "go.work.sum"]) await rm(path.join(dir, f), { force: true });
+    await rm(path.join(dir, "vendor"), { recursive: true, force: true });
+    const edits = replaceEdits(await goModJson(dir), pin.version, recipe);
+    if (edits.length) await goModEdit(dir, edits);
+    await goListDeps(dir, recipe.pkg);
+    const tmp = `${out}.building-${process.pid}`;
+    await goBuildPackage(dir, recipe.pkg, tmp, { cgo: recipe.cgo, ldflags: recipe.ldflags?.(pin.version) });
+    await rename(tmp, out);
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}

@@ -22,10 +22,11 @@ export async function setupCommand(opts: { log: (line: string) => void; force?: 
       opts.log(`${name}: ${want} already in .tools/bin`);
       continue;
     }
+    // One `go install` per tool: go install takes several packages@version only from one module.
     opts.log(`${name}: go install ${want} …`);
-    await goInstall(pin.module, pin.version, TOOLS_BIN);
+    const seconds = await withProgress(name, opts.log, () => goInstall(pin.module, pin.version, TOOLS_BIN));
     await writeFile(stamp, `${want}\n`);
-    opts.log(`${name}: installed .tools/bin/${name}`);
+    opts.log(`${name}: installed .tools/bin/${name} in ${seconds} s`);
   }
   await buildAdmission({ ...opts, bin: TOOLS_BIN });
 

@@ -39,6 +39,8 @@ if (!Number.isInteger(N) || N < 2) throw new Error("--clusters must be an intege
 interface Step {
   step: string;
   ms: number;
+  /** user + system CPU of every command the step ran (GNU time), ms: what the step costs without other load. */
+  cpuMs: number;
   note?: string;
 }
 
@@ -57,17 +59,30 @@ const env = {
 };
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
+/** CPU of the commands of the current step, ms. */
+let stepCpu = 0;
+let timeFiles = 0;
+
+/** Runs a command under GNU time (its user + system CPU, children included, is added to the step's). */
 async function sh(cwd: string, cmd: string, args: string[], opts: { reject?: boolean; extraEnv?: Record<string, string> } = {}) {
-  return execa(cmd, args, { cwd, env: { ...env, ...opts.extraEnv }, reject: opts.reject ?? true, all: true, maxBuffer: 512 * 1024 * 1024 });
+  const timeFile = path.join(W, `time-${timeFiles++}`);
+  try {
+    return await execa("/usr/bin/time", ["-o", timeFile, "-f", "%U %S", cmd, ...args], { cwd, env: { ...env, ...opts.extraEnv }, reject: opts.reject ?? true, all: true, maxBuffer: 512 * 1024 * 1024 });
+  } finally {
+    const [user, sys] = (await readFile(timeFile, "utf8").catch(() => "0 0")).trim().split("\n").at(-1)!.split(" ").map(Number);
+    stepCpu += ((user ?? 0) + (sys ?? 0)) * 1000;
+    await rm(timeFile, { force: true });
+  }
 }
 
 async function timed(steps: Step[], step: string, fn: () => Promise<string | undefined | void>): Promise<void> {
   log(`· ${step} …`);
+  stepCpu = 0;
   const t = performance.now();
   const note = await fn();
   const ms = performance.now() - t;
-  steps.push({ step, ms, note: note || undefined });
-  log(`  ${(ms / 1000).toFixed(1)} s${note ? ` (${note})` : ""}`);
+  steps.push({ step, ms, cpuMs: stepCpu, note: note || undefined });
+  log(`  ${(ms / 1000).toFixed(1)} s, CPU ${(stepCpu / 1000).toFixed(1)} s${note ? ` (${note})` : ""}`);
 }
 
 /** The validate summary line ("N cluster(s): e error(s), w warning(s)"). */
@@ -121,7 +136,7 @@ async function job(kind: "main" | "pr-warm" | "pr-cold"): Promise<Step[]> {
   await mkdir(path.dirname(ws), { recursive: true });
   const pr = kind !== "main";
   await timed(steps, "checkout (full history)", async () => {
-    await execa("git", ["clone", "-q", "--no-local", origin, ws]);
+    await sh(W, "git", ["clone", "-q", "--no-local", origin, ws]);
     if (pr) {
       await sh(ws, "git", ["fetch", "-q", "origin", "refs/pull/1/merge"]);
       await sh(ws, "git", ["checkout", "-q", "--detach", "FETCH_HEAD"]);
@@ -203,9 +218,9 @@ try {
   out.push(`${os.cpus().length} cores (${os.cpus()[0]?.model ?? "?"}), Node ${process.version}; load average (1/5/15 min) before ${loadBefore}, after ${loadAfter}.`);
   out.push("");
   for (const [kind, steps] of jobs) {
-    out.push(`| ${kind} | time | result |`, "|---|---:|---|");
-    for (const x of steps) out.push(`| ${x.step} | ${s(x.ms)} | ${x.note ?? ""} |`);
-    out.push(`| **total** | **${s(total(steps))}** | |`, "");
+    out.push(`| ${kind} | wall | CPU (user+sys) | result |`, "|---|---:|---:|---|");
+    for (const x of steps) out.push(`| ${x.step} | ${s(x.ms)} | ${s(x.cpuMs)} | ${x.note ?? ""} |`);
+    out.push(`| **total** | **${s(total(steps))}** | **${s(steps.reduce((a, x) => a + x.cpuMs, 0))}** | |`, "");
   }
   const text = out.join("\n");
   process.stdout.write(values.markdown ? `${text}\n` : `${text.replace(/\*\*/g, "")}\n`);

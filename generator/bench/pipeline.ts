@@ -9,7 +9,8 @@
  * - main: the push to main — checkout, .tools/ restored, `npm run setup`, the full validate with an empty validate
  *   cache, the drift check; then the validate cache is saved (tar + zstd, as actions/cache stores it);
  * - pr warm: the pull request with the validate cache of main restored;
- * - pr cold: the pull request with no validate cache.
+ * - pr cold: the pull request with no validate cache;
+ * - pr tool warm: a pull request that changes generator/ (so every cluster is validated), main's cache restored.
  * The caches are tar + zstd archives made and unpacked locally (actions/cache downloads them first: not simulated),
  * .tools/ from this checkout's .tools/ (its binaries at their pins: setup skips them; the first build of the Go
  * tools is measured with --cold-tools). npm's cache is this machine's (`npm ci` with prefer-offline, as setup-node
@@ -121,6 +122,15 @@ async function prepare(): Promise<{ changed: string }> {
   await g("checkout", "-q", "main");
   await g("merge", "-q", "--no-ff", "-m", "Merge pull request #1", "pr");
   await g("push", "-q", origin, "HEAD:refs/pull/1/merge", "pr");
+  // A tool pull request (#2): a change under generator/ (a comment in the rules), merged the same way.
+  await g("checkout", "-q", "-b", "pr-tool", "main");
+  await g("reset", "-q", "--hard", "HEAD~1");
+  const rules = path.join(seed, "generator", "src", "validate", "rules.ts");
+  await writeFile(rules, `${await readFile(rules, "utf8")}// reviewed\n`);
+  await g("commit", "-qam", "rules: a comment");
+  await g("checkout", "-q", "--detach", "pr-tool~1");
+  await g("merge", "-q", "--no-ff", "-m", "Merge pull request #2", "pr-tool");
+  await g("push", "-q", origin, "HEAD:refs/pull/2/merge", "pr-tool");
   await rm(seed, { recursive: true, force: true });
   // The cache of .tools/ (as the setup action saves it on a miss).
   await mkdir(store, { recursive: true });
@@ -129,7 +139,7 @@ async function prepare(): Promise<{ changed: string }> {
 }
 
 /** One job of the workflow; returns its steps. */
-async function job(kind: "main" | "pr-warm" | "pr-cold"): Promise<Step[]> {
+async function job(kind: "main" | "pr-warm" | "pr-cold" | "pr-tool-warm"): Promise<Step[]> {
   const steps: Step[] = [];
   await rm(path.dirname(ws), { recursive: true, force: true });
   await rm(validateCache, { recursive: true, force: true });
@@ -138,7 +148,7 @@ async function job(kind: "main" | "pr-warm" | "pr-cold"): Promise<Step[]> {
   await timed(steps, "checkout (full history)", async () => {
     await sh(W, "git", ["clone", "-q", "--no-local", origin, ws]);
     if (pr) {
-      await sh(ws, "git", ["fetch", "-q", "origin", "refs/pull/1/merge"]);
+      await sh(ws, "git", ["fetch", "-q", "origin", kind === "pr-tool-warm" ? "refs/pull/2/merge" : "refs/pull/1/merge"]);
       await sh(ws, "git", ["checkout", "-q", "--detach", "FETCH_HEAD"]);
     }
   });
@@ -152,27 +162,31 @@ async function job(kind: "main" | "pr-warm" | "pr-cold"): Promise<Step[]> {
     return built.length ? `built: ${built.join("; ")}` : undefined;
   });
   let base = "";
+  let diffBase = "";
   await timed(steps, "ci:scope", async () => {
     const args = pr ? ["--base", (await sh(ws, "git", ["merge-base", "origin/main", "HEAD"])).stdout.trim()] : [];
     const r = await sh(ws, "npm", ["run", "-s", "ci:scope", "--", ...args]);
-    base = /base=(\S*)/.exec(r.stdout)?.[1] ?? "";
+    // The workflow validates --changed-since the base only when the tool did not change.
+    base = /tool=false/.test(r.stdout) ? (/base=(\S*)/.exec(r.stdout)?.[1] ?? "") : "";
+    diffBase = /base=(\S*)/.exec(r.stdout)?.[1] ?? "";
     return r.stdout.replace(/\n/g, " ").replace(/base=\S+/, "base=<merge base>").trim();
   });
-  if (kind === "pr-warm")
+  const full = base === "";
+  if (kind === "pr-warm" || kind === "pr-tool-warm")
     await timed(steps, "restore the validate cache (tar+zstd)", async () => {
       await mkdir(validateCache, { recursive: true });
       await sh(ws, "tar", ["--zstd", "-C", validateCache, "-xf", path.join(store, "validate.tar.zst")]);
     });
   let findings = "";
-  await timed(steps, pr ? "validate --changed-since <merge base>" : "validate (every cluster)", async () => {
-    const r = await sh(ws, "npm", ["run", "-s", "validate", "--", "--format", "github", ...(pr ? ["--changed-since", base] : [])], { reject: false });
+  await timed(steps, full ? "validate (every cluster)" : "validate --changed-since <merge base>", async () => {
+    const r = await sh(ws, "npm", ["run", "-s", "validate", "--", "--format", "github", ...(full ? [] : ["--changed-since", base])], { reject: false });
     findings = r.stdout;
     if (r.exitCode === 2) throw new Error(`validate failed:\n${r.all}`);
     return summaryOf(r.stdout);
   });
   if (pr)
     await timed(steps, "PR summary (diff --format markdown + findings)", async () => {
-      const r = await sh(ws, "npm", ["run", "-s", "diff", "--", "--base", base, "--format", "markdown"], { reject: false });
+      const r = await sh(ws, "npm", ["run", "-s", "diff", "--", "--base", diffBase, "--format", "markdown"], { reject: false });
       if (r.exitCode === 2) throw new Error(`diff failed:\n${r.all}`);
       await writeFile(path.join(W, "summary.md"), `${r.stdout}\n\n### Findings\n\n\`\`\`\n${findings}\n\`\`\`\n`);
       return `${r.stdout.split("\n").length} lines`;
@@ -209,7 +223,7 @@ try {
   const loadBefore = load();
   const { changed } = await prepare();
   const jobs: [string, Step[]][] = [];
-  for (const kind of ["main", "pr-warm", "pr-cold"] as const) jobs.push([kind, await job(kind)]);
+  for (const kind of ["main", "pr-warm", "pr-cold", "pr-tool-warm"] as const) jobs.push([kind, await job(kind)]);
   if (values["cold-tools"]) jobs.push(["tools-cold", await coldTools()]);
   const loadAfter = load();
   const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;

@@ -1,5 +1,5 @@
 /** validate --changed-since: only the affected clusters, with the same affected-set logic as diff (real git). */
-import { readFile, writeFile } from "node:fs/promises";
+import { cp, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -55,6 +55,39 @@ describe("validate --changed-since", () => {
     expect(r.summary.clusters).toBe(2);
     // The edited base file differs from what the generator writes: drift is reported for it by a full validate.
     await g("checkout", "-q", "--", ".");
+  });
+  it("a change under overlays/ → every cluster whose build reads it (the affected-cluster walk)", async () => {
+    const prod = path.join(repo, "overlays/profiles/prod/kustomization.yaml");
+    await writeFile(prod, (await readFile(prod, "utf8")) + "# reviewed\n");
+    expect((await validateCommand({ cwd: repo, changedSince: "HEAD" })).summary.clusters).toBe(1); // md-c, the prod one
+    await g("checkout", "-q", "--", ".");
+    const refs = path.join(repo, "overlays/components/cluster-references/kustomizeconfig.yaml");
+    await writeFile(refs, (await readFile(refs, "utf8")) + "# reviewed\n");
+    expect((await validateCommand({ cwd: repo, changedSince: "HEAD" })).summary.clusters).toBe(3);
+    await g("checkout", "-q", "--", ".");
+  });
+  it("fleet-wide rules compare the changed clusters with the unchanged ones, and report a clash on the changed one", async () => {
+    try {
+      // A new cluster with the VPC CIDR of an unchanged one (a warning), named to sort before it.
+      const cidr = /vpcCidr: (\S+)/.exec(await readFile(path.join(repo, "clusters/mp-b/cluster.yaml"), "utf8"))![1]!;
+      await newClusterCommand({ cwd: repo, log: () => {}, flags: { name: "aa-vpc", region: "eu-west-1", vpcCidr: cidr } });
+      const r = await validateCommand({ cwd: repo, changedSince: "HEAD" });
+      expect(r.summary.clusters).toBe(1);
+      expect(r.findings.filter((f) => f.rule.startsWith("fleet-")).map((f) => `${f.cluster} ${f.rule}`)).toEqual(["aa-vpc fleet-unique-vpc-cidr"]);
+      // A copied cluster directory that keeps the namespace of the unchanged cluster (an error).
+      await g("clean", "-fdq", "--", "clusters", "management");
+      await g("checkout", "-q", "--", ".");
+      await cp(path.join(repo, "clusters/mp-b"), path.join(repo, "clusters/aa-copy"), { recursive: true });
+      const spec = path.join(repo, "clusters/aa-copy/cluster.yaml");
+      const text = await readFile(spec, "utf8");
+      expect(text).toContain("namespace: mp-b\n");
+      await writeFile(spec, text.replace("name: mp-b\n", "name: aa-copy\n"));
+      const c = await validateCommand({ cwd: repo, changedSince: "HEAD" });
+      expect(c.findings.map((f) => `${f.cluster} ${f.rule}`)).toContain("aa-copy fleet-unique-namespace");
+    } finally {
+      await g("clean", "-fdq", "--", "clusters", "management");
+      await g("checkout", "-q", "--", ".");
+    }
   });
   it("the CLI accepts --changed-since", async () => {
     const r = await runCli(["validate", "--repo", repo, "--changed-since", "HEAD"]);

@@ -32,7 +32,7 @@ import { ADDONS_DIR, PROVIDERS_DIR, SPEC_FILE, SYNC_DIR } from "../repo/paths.js
 import { dependencies } from "../kustomize/walk.js";
 import type { OutputFile } from "../plan/files.js";
 import { planRepo } from "../plan/repo.js";
-import { clusterNames, loadRepo, symlinkFindings, type LoadedRepo } from "../repo/load.js";
+import { clusterNames, fleetFindings, loadRepo, symlinkFindings, type LoadedRepo } from "../repo/load.js";
 import { CONFIG_FILE } from "../cluster-spec/config.js";
 import type { ClusterSpec } from "../cluster-spec/types.js";
 import { readUnserved, unservedMessage } from "../schemas/unserved.js";
@@ -489,7 +489,14 @@ async function validateSelected(opts: ValidateOptions, root: string, withManagem
   previous?.catch(() => undefined);
 
   const repo = await reading.repo;
-  const findings: Finding[] = repo.findings.filter(keep);
+  // --changed-since loads every spec; its fleet-wide spec checks are made again with the changed clusters last, so
+  // that a clash between a changed and an unchanged cluster is reported on the changed one (in scope).
+  const changedOnly = only && opts.changedSince !== undefined;
+  const loaded = changedOnly ? new Set(fleetFindings(repo.specs, repo.config).map((f) => JSON.stringify(f))) : new Set<string>();
+  const findings: Finding[] = [
+    ...repo.findings.filter((f) => !loaded.has(JSON.stringify(f))),
+    ...(changedOnly ? fleetFindings(changedLast(repo.specs, (s) => inSelection(s.name)), repo.config) : []),
+  ].filter(keep);
   findings.push(...(await reading.symlinks).filter(keep));
   const specOf = new Map(repo.specs.map((s) => [s.name, s]));
   // Where each cluster is in a staged upgrade (an info line while pools are behind the control plane).
@@ -585,14 +592,16 @@ async function validateSelected(opts: ValidateOptions, root: string, withManagem
   for (const [i, f] of findings.entries()) if (f.cluster !== undefined) findings[i] = attributeFinding(f, byCluster.get(f.cluster), (rel) => files.read(rel));
 
   // Fleet rules over the whole selection; another shard's clusters as their specs declare them (see the header).
+  // --changed-since: the selection against every cluster of the fleet, the changed ones last (as above).
   let fleet = rendered;
-  if (shard) {
+  const others = changedOnly ? (await reading.names).filter((n) => !inSelection(n)) : [];
+  if (shard || others.length > 0) {
     const scaffoldOf = (spec: ClusterSpec) => planCluster(spec, versions().addons).find((f) => f.path === `clusters/${spec.name}/kustomization.yaml`)?.content;
     const sample = repo.specs[0];
     const scaffold = sample ? scaffoldOf(sample) : undefined;
     const facts = new Map<string, RenderedCluster>();
     const toRender: string[] = [];
-    for (const n of selection) {
+    for (const n of [...selection, ...others]) {
       if (mine.has(n)) continue;
       const spec = specOf.get(n);
       const own = files.read(`clusters/${n}/kustomization.yaml`);
@@ -601,7 +610,7 @@ async function validateSelected(opts: ValidateOptions, root: string, withManagem
     }
     for (const rc of (await render(toRender, "fleet")).rendered) facts.set(rc.cluster, rc);
     const mineRendered = new Map(rendered.map((rc) => [rc.cluster, rc]));
-    fleet = selection.map((n) => mineRendered.get(n) ?? facts.get(n)!);
+    fleet = [...others, ...selection].map((n) => mineRendered.get(n) ?? facts.get(n)!);
   }
   findings.push(...fleetRules(fleet).filter(keep));
   for (const u of management.units) findings.push(...managementRules(u.objects, u.fallbackFile));
@@ -701,6 +710,11 @@ function generatorIdentity(): string {
     }
   };
   return JSON.stringify([treeDigest(path.join(TOOL_ROOT, "generator", "src")), read("package-lock.json"), read("versions.json"), process.version]);
+}
+
+/** The items outside the selection first, then those in it, each in their order. */
+function changedLast<T>(items: readonly T[], selected: (item: T) => boolean): T[] {
+  return [...items.filter((x) => !selected(x)), ...items.filter(selected)];
 }
 
 function memo<T>(f: () => T): () => T {

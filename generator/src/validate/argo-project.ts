@@ -92,11 +92,27 @@ export function filepathMatch(pattern: string, value: string): boolean {
   return new RegExp(`^${re}$`, "s").test(value);
 }
 
+/**
+ * Compiled globs, per pattern and separators: a fleet's AppProject lists every cluster's namespace, and each of its
+ * Applications is matched against all of them (compiling each time made this quadratic in regex compilations).
+ * The RegExps have no `g` flag, so `test` keeps no state between calls.
+ */
+const compiledGlobs = new Map<string, RegExp>();
+function compiledGlob(pattern: string, separators: string[]): RegExp {
+  const key = `${separators.join("\0")}\u0001${pattern}`;
+  let re = compiledGlobs.get(key);
+  if (!re) {
+    re = gobwasGlob(pattern, separators);
+    compiledGlobs.set(key, re);
+  }
+  return re;
+}
+
 /** Argo CD's globMatch: `!pattern` negates (when allowed), `*` matches everything. */
 function globMatch(pattern: string, value: string, allowNegation: boolean, separators: string[] = []): boolean {
-  if (allowNegation && pattern.startsWith("!")) return !gobwasGlob(pattern.slice(1), separators).test(value);
+  if (allowNegation && pattern.startsWith("!")) return !compiledGlob(pattern.slice(1), separators).test(value);
   if (pattern === "*") return true;
-  return gobwasGlob(pattern, separators).test(value);
+  return compiledGlob(pattern, separators).test(value);
 }
 
 /**

@@ -17,8 +17,8 @@
  * - plan: path and content hash of every file the generator owns, keyed by the specs and config as loaded, our
  *   code (generator/src), package-lock.json, versions.json and the Node version.
  *
- * A binary's identity is its resolved real path, size, inode and modification/change times plus the version stamp
- * `npm run setup` writes next to it: replacing a binary changes it. Findings are derived from the raw results on
+ * A binary's identity is the sha256 of its bytes (remembered per real path and stat, see binaryIdentity): replacing
+ * a binary changes it, restoring the same binary elsewhere (CI's cache of .tools/) does not. Findings are derived from the raw results on
  * every run, so our rules are never cached. Writes are atomic (temporary file + rename); a damaged or foreign entry
  * is a miss. Disable with CAPI_GITOPS_CACHE=off.
  */
@@ -63,17 +63,42 @@ export function repoCacheDir(root: string, env: NodeJS.ProcessEnv = process.env)
 /** Folders of repositories not validated for this long are removed. */
 const STALE_MS = 14 * 24 * 3600_000;
 
-/** Identity of a binary: replaced or rebuilt → different. */
-export function binaryIdentity(bin: string): string {
+/** A stat of a binary recorded this close (ms) to its last change is not trusted later (the "racily clean" rule of git). */
+const RACY_MS = 2000;
+
+/**
+ * Identity of a binary: the sha256 of its bytes — the same program gives the same identity wherever it lies, so a
+ * cache carried to another machine or a `.tools/` restored by CI (new inodes and change times) still hits, and a
+ * replaced or rebuilt binary with other bytes misses. Hashing the ≈130 MB of kubectl-validate takes ≈0.4–0.8 s, so
+ * the digest is remembered in <cache root>/binaries.json under the binary's real path with its size, inode,
+ * modification and change times; a stat that differs in any field (any write or replacement changes the change
+ * time) or that was recorded within RACY_MS of the file's change is hashed again.
+ */
+export function binaryIdentity(bin: string, env: NodeJS.ProcessEnv = process.env): string {
   const real = realpathSync(bin);
   const st = statSync(real);
-  let stamp = "";
+  const stat = JSON.stringify([st.size, st.ino, st.mtimeMs, st.ctimeMs]);
+  const memoFile = path.join(cacheRoot(env), "binaries.json");
+  let memo: Record<string, { stat: string; sha: string; at: number }> = {};
   try {
-    stamp = readFileSync(`${bin}.version`, "utf8").trim();
+    const parsed = JSON.parse(readFileSync(memoFile, "utf8")) as unknown;
+    if (isRecord(parsed)) memo = parsed as typeof memo;
   } catch {
-    // no stamp (a binary from PATH or an override): the stat fields identify it
+    // no memo yet, or a damaged one: hash
   }
-  return JSON.stringify([real, st.size, st.ino, st.mtimeMs, st.ctimeMs, stamp]);
+  const known = memo[real];
+  if (known && known.stat === stat && typeof known.sha === "string" && known.at - st.ctimeMs > RACY_MS) return known.sha;
+  const digest = sha(readFileSync(real));
+  memo[real] = { stat, sha: digest, at: Date.now() };
+  try {
+    mkdirSync(path.dirname(memoFile), { recursive: true });
+    const tmp = `${memoFile}.${randomBytes(4).toString("hex")}.tmp`;
+    writeFileSync(tmp, JSON.stringify(memo));
+    renameSync(tmp, memoFile);
+  } catch {
+    // an unwritable cache costs speed, never a result
+  }
+  return digest;
 }
 
 /** Content hash of every file under dir (relative path + bytes), sorted; "" when dir does not exist. */

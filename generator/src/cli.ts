@@ -182,7 +182,7 @@ async function main(argv: string[], io: CliIo, out: (line: string) => void, proc
       const { INVENTORY_FORMATS } = await import("./fleet/inventory.js");
       const format = (s("format") ?? "text") as (typeof INVENTORY_FORMATS)[number];
       if (!INVENTORY_FORMATS.includes(format)) throw new UsageError(`--format must be one of ${INVENTORY_FORMATS.join(", ")}\n\nSee: npm run inventory -- --help`);
-      const result = await (await import("./commands/inventory.js")).inventoryCommand({ cwd, format, validate: !values["no-validate"] });
+      const result = await (await import("./commands/inventory.js")).inventoryCommand({ cwd, format, validate: !values["no-validate"], clusters: positionals });
       out(result.output);
       return result.inventory.unreadable.length ? 1 : 0;
     }

@@ -115,6 +115,16 @@ describe("upgrade, one step per run", () => {
     expect(lines.slice(2, 4).map((l) => l.slice(0, 10))).toEqual(["| `ohio` |", "| `seoul` "]);
     for (const l of lines.slice(0, 4)) expect(cells(l)).toBe(cells(lines[0]!));
     expect(lines[4]).toBe("");
+
+    // Only the named clusters (the workflow's PR summary lists the touched ones); an unknown name is a usage error.
+    const one = await cli("inventory", "seoul", "--format", "json");
+    expect(one.exitCode, one.stderr).toBe(0);
+    const only = JSON.parse(one.stdout);
+    expect(only.clusters.map((c: any) => c.name)).toEqual(["seoul"]);
+    expect(only.clusters[0].validation.findings).toContainEqual(expect.objectContaining({ rule: "image-published" }));
+    const unknown = await cli("inventory", "nosuch", "--no-validate");
+    expect(unknown.exitCode).toBe(2);
+    expect(unknown.stderr).toContain("no cluster nosuch");
   });
 
   it("step 2 (the same command) moves the pools and removes their pins; it validates; diff explains it; a third run does nothing", async () => {

@@ -199,8 +199,9 @@ and order kept) and the cluster's generated/.`,
   {
     name: "inventory",
     summary: "the fleet at a glance: versions, sizes, add-ons, upgrade state and validate's findings per cluster",
-    usage: "npm run inventory -- [--format text|markdown|json] [--no-validate]",
-    description: `One entry per cluster: namespace, region and zones, profile, control plane (version, replicas, instance type),
+    usage: "npm run inventory -- [cluster...] [--format text|markdown|json] [--no-validate]",
+    positionals: "cluster",
+    description: `One entry per cluster (every cluster, or the named ones): namespace, region and zones, profile, control plane (version, replicas, instance type),
 pools (instance type, zones, min/max or replicas, version), workers kind, VPC CIDR, add-on versions, where it is in
 an upgrade, and what validate finds (its pipeline without the CEL and admission layers, which report only errors;
 run validate for the full verdict). Markdown is a table (PR comments, wikis); JSON has the stable shape documented

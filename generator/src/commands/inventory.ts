@@ -5,6 +5,7 @@
  */
 import { loadRepo } from "../repo/load.js";
 import { versions } from "../versions.js";
+import { UsageError } from "../errors.js";
 import { buildInventory, formatInventory, type Inventory, type InventoryFormat } from "../fleet/inventory.js";
 
 export interface InventoryOptions {
@@ -12,19 +13,27 @@ export interface InventoryOptions {
   format: InventoryFormat;
   /** Run validate's pipeline and list its findings per cluster (default true). */
   validate?: boolean;
+  /** Only these clusters (default: every cluster); a name that is no cluster is refused. */
+  clusters?: string[];
 }
 
 export async function inventoryCommand(opts: InventoryOptions): Promise<{ inventory: Inventory; output: string }> {
   const repo = await loadRepo(opts.cwd);
   const loaded = new Set(repo.specs.map((s) => s.name));
+  const names = opts.clusters?.length ? opts.clusters : undefined;
+  const wanted = (name: string) => !names || names.includes(name);
   const unreadable = [...new Set(repo.findings.filter((f) => f.severity === "error" && f.cluster !== undefined && !loaded.has(f.cluster)).map((f) => f.cluster!))]
+    .filter(wanted)
     .sort()
     .map((name) => ({ name, findings: repo.findings.filter((f) => f.cluster === name) }));
+  const unknown = (names ?? []).filter((n) => !loaded.has(n) && !unreadable.some((u) => u.name === n));
+  if (unknown.length) throw new UsageError(`no cluster ${unknown.join(", ")} (clusters/<name>/cluster.yaml)\n\nSee: npm run inventory -- --help`);
   let findings;
-  if (opts.validate !== false) {
+  const toValidate = names?.filter((n) => loaded.has(n));
+  if (opts.validate !== false && toValidate?.length !== 0) {
     const { validateCommand } = await import("./validate.js");
-    findings = (await validateCommand({ cwd: opts.cwd, skipCel: true, skipAdmission: true })).findings;
+    findings = (await validateCommand({ cwd: opts.cwd, skipCel: true, skipAdmission: true, clusters: toValidate })).findings;
   }
-  const inventory = buildInventory(repo.specs, versions(), findings, unreadable);
+  const inventory = buildInventory(repo.specs.filter((s) => wanted(s.name)), versions(), findings, unreadable);
   return { inventory, output: formatInventory(inventory, opts.format) };
 }

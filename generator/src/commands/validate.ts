@@ -93,7 +93,7 @@ async function validateSelection(opts: ValidateOptions, root: string, sel: Selec
   // with --changed-since the previous render (UPDATE admission) too.
   const rendering = renderCached(ctx, names, "kustomize");
   rendering.catch(() => undefined);
-  const previous = withAdmission && opts.changedSince !== undefined ? previousRender(root, opts.changedSince, names, workers) : undefined;
+  const previous = withAdmission && opts.changedSince !== undefined ? previousRender(root, opts.changedSince, names, workers, runners.renderClusters) : undefined;
   previous?.catch(() => undefined);
 
   const repo = await sel.reading.repo;
@@ -115,12 +115,14 @@ async function validateSelection(opts: ValidateOptions, root: string, sel: Selec
   const units: Unit[] = [...unitOf.values(), ...management.units, ...addons.units];
   lap("render");
 
+  // The admission program starts beside kubeconform (its start-up, loading the CRDs and webhooks, overlaps).
+  const admitting = withAdmission
+    ? (async () => admissionResults([...unitOf.values()], { cwd: root, admit: runners.admit, cache, workers, old: await previous, onProgress: opts.onProgress }))()
+    : Promise.resolve(new Map<Unit, never>());
+  admitting.catch(() => undefined);
   const schemas = await schemaResults(root, units, { workers, skipCel: opts.skipCel, cache, runners, onProgress: opts.onProgress });
   lap("schemas");
-
-  const admitted = withAdmission
-    ? await admissionResults([...unitOf.values()], { cwd: root, admit: runners.admit, cache, workers, old: await previous, onProgress: opts.onProgress })
-    : new Map();
+  const admitted = await admitting;
   lap("admission");
 
   // Our rules, first without origins; the clusters with any finding get their origins (one more build each).

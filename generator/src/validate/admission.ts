@@ -12,7 +12,8 @@ import { createHash } from "node:crypto";
 import type { Finding } from "../findings.js";
 import type { AdmissionResult, AdmitOptions } from "../tools/admission.js";
 import type { ValidateCache } from "./cache.js";
-import type { RenderedObject } from "./render.js";
+import { CLUSTERS_DIR } from "../repo/paths.js";
+import type { RenderedObject, renderClusters } from "./render.js";
 
 /** One rendered build: a cluster's objects with the file each came from (when origins are known). */
 export interface AdmissionUnit {
@@ -117,14 +118,27 @@ export function admissionFindings(u: AdmissionUnit & { label: string }, results:
 }
 
 /**
- * The previous render of `clusters` at git `ref` (a temporary checkout, as `diff` renders its base side): the
- * `oldObject`s of UPDATE admission. Clusters that did not exist or did not build there are simply not in it (CREATE).
+ * The previous render of `clusters` at git `ref`: the `oldObject`s of UPDATE admission. Only what those builds can
+ * read is written out, into a temporary folder: every top-level entry of the repository but clusters/, and the
+ * clusters' own folders (`git restore --source`, tools/git.ts) — so the cost follows the clusters asked for, not the
+ * fleet (a whole worktree of a 1000-cluster repository is ≈14,000 files). Clusters that did not exist or did not
+ * build there (e.g. a build reading another cluster's folder) are simply not in it: they are admitted as CREATE.
  */
-export async function previousRender(root: string, ref: string, clusters: readonly string[], workers: number): Promise<RenderedObject[]> {
+export async function previousRender(root: string, ref: string, clusters: readonly string[], workers: number, render: typeof renderClusters): Promise<RenderedObject[]> {
   if (clusters.length === 0) return [];
-  const { revParse } = await import("../tools/git.js");
-  const { renderSide, withBaseCheckout } = await import("../diff/render-sides.js");
+  const { checkoutPaths, revParse, showPrefix, treeEntries } = await import("../tools/git.js");
   const commit = await revParse(root, ref);
-  const side = await withBaseCheckout(root, commit, (baseRoot) => renderSide(baseRoot, clusters, workers));
-  return [...side.rendered.values()].flatMap((rc) => rc.objects);
+  const there = new Set(await treeEntries(root, commit, CLUSTERS_DIR));
+  const present = clusters.filter((c) => there.has(c));
+  if (present.length === 0) return [];
+  const top = (await treeEntries(root, commit, "")).filter((e) => e !== CLUSTERS_DIR);
+  const tmp = await mkdtemp(path.join(os.tmpdir(), "capi-gitops-previous-"));
+  try {
+    await checkoutPaths(root, commit, tmp, [...top, ...present.map((c) => `${CLUSTERS_DIR}/${c}`)]);
+    const base = path.join(tmp, await showPrefix(root));
+    const { rendered } = await render(base, present.map((name) => ({ name })), { workers, origins: false });
+    return rendered.flatMap((rc) => rc.objects);
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
 }

@@ -76,6 +76,29 @@ export interface AddonContext {
   cpVersion?: semver.SemVer;
 }
 
+/**
+ * The add-on documents of a ConfigMap payload with their roles. Every cluster of a fleet carries the same few
+ * payloads (one per add-on version), each hundreds of KiB of YAML: parsed once per process, by content.
+ */
+const classifiedByText = new Map<string, { role: AddonRole; doc: any }[]>();
+function classified(text: string): { role: AddonRole; doc: any }[] {
+  let out = classifiedByText.get(text);
+  if (!out) {
+    let docs: unknown[] = [];
+    try {
+      docs = parseYamlStream(text);
+    } catch {
+      // not YAML: no add-on in it
+    }
+    out = docs.filter(isRecord).flatMap((doc) => {
+      const role = roleOf(doc);
+      return role ? [{ role, doc }] : [];
+    });
+    classifiedByText.set(text, out);
+  }
+  return out;
+}
+
 export function addonRules(objs: readonly RenderedObject[], ctx: AddonContext): Finding[] {
   const findings: Finding[] = [];
   const push = (o: RenderedObject, path: string, rule: string, message: string, severity: Severity = "error") =>
@@ -103,18 +126,7 @@ export function addonRules(objs: readonly RenderedObject[], ctx: AddonContext): 
         return;
       }
       if (kind !== "ConfigMap") return;
-      for (const text of Object.values(record(res.data))) {
-        let docs: unknown[] = [];
-        try {
-          docs = parseYamlStream(show(text));
-        } catch {
-          continue;
-        }
-        for (const doc of docs.filter(isRecord)) {
-          const role = roleOf(doc);
-          if (role) found[role].push({ set, doc });
-        }
-      }
+      for (const text of Object.values(record(res.data))) for (const { role, doc } of classified(show(text))) found[role].push({ set, doc });
     });
 
   const name = show(cluster.metadata?.name);

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --sizes 100,500,1000 --runs 3 --ref-runs 1 --gogc 400 --no-write --keep]`: builds synthetic fleets with
+ * `npm run bench [-- --sizes 100,500,1000 --runs 3 --ref-runs 1 --stages 500 --gogc 400 --no-write --keep]`: builds synthetic fleets with
  * the project's own generator in temporary repositories and measures, on the same fleet and the same pinned
  * binaries, side by side:
  *   (a) the reference loop of GitOps repositories' validate scripts: per cluster,
@@ -14,7 +14,7 @@
  * Each command runs as `npm run` runs it (tsx generator/src/cli.ts …; npm's own launcher is left out of every
  * figure alike); wall time is the median of --runs runs ((a) at N > 100: --ref-runs, default 1, it is slow), peak
  * memory the largest sampled resident set of the whole process tree. Stage timings of (b) come from one extra
- * in-process run. Writes the tables into BENCHMARKS.md between the bench markers (the prose around them stays).
+ * in-process run (cold and warm) at each size of --stages (default: every size). Writes the tables into BENCHMARKS.md between the bench markers (the prose around them stays).
  * A benchmark, not a test: nothing here asserts a time.
  */
 import { execFileSync } from "node:child_process";
@@ -37,6 +37,7 @@ const { values } = parseArgs({
     sizes: { type: "string", default: "100,500,1000" },
     runs: { type: "string", default: "3" },
     "ref-runs": { type: "string", default: "1" },
+    stages: { type: "string" },
     gogc: { type: "string" },
     "no-write": { type: "boolean", default: false },
     keep: { type: "boolean", default: false },
@@ -45,6 +46,8 @@ const { values } = parseArgs({
 const SIZES = values.sizes.split(",").map(Number);
 const RUNS = Number(values.runs);
 const REF_RUNS = Number(values["ref-runs"]);
+/** The sizes at which the in-process stage timings are taken (each is one more cold and warm run); default all. */
+const STAGE_SIZES = values.stages ? values.stages.split(",").map(Number) : SIZES;
 if (SIZES.some((n) => !Number.isInteger(n) || n < 1) || !(RUNS >= 1) || !(REF_RUNS >= 1)) throw new Error("--sizes n,n,… and --runs/--ref-runs ≥ 1");
 
 const TSX = path.join(TOOL_ROOT, "node_modules", ".bin", "tsx");
@@ -150,7 +153,7 @@ try {
     }
 
     // Where the time goes: one in-process run each, cold and warm (stage timings; no tsx start-up).
-    for (const warm of [false, true]) {
+    for (const warm of STAGE_SIZES.includes(n) ? [false, true] : []) {
       if (!warm) clearCache(repo);
       const t = performance.now();
       const r = await validateCommand({ cwd: repo });

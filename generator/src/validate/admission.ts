@@ -12,6 +12,8 @@ import { createHash } from "node:crypto";
 import type { Finding } from "../findings.js";
 import type { AdmissionResult, AdmitOptions } from "../tools/admission.js";
 import type { ValidateCache } from "./cache.js";
+import { CAPI_GROUPS } from "../k8s/capi.js";
+import { groupOf } from "../k8s/object.js";
 import { CLUSTERS_DIR } from "../repo/paths.js";
 import type { RenderedObject, renderClusters } from "./render.js";
 
@@ -33,6 +35,18 @@ export function admissionEnabled(env: NodeJS.ProcessEnv = process.env): boolean 
 }
 
 const documentOf = (o: RenderedObject): string => JSON.stringify(o);
+/** The objects the program admits: CAPI's and CAPA's groups (all `*.cluster.x-k8s.io`). */
+const admitted = (o: RenderedObject): boolean => CAPI_GROUPS.test(groupOf(o.apiVersion));
+
+/** One result per object of the unit, in object order: the program's for admitted objects, "skipped" for the rest. */
+function spread(u: AdmissionUnit, results: readonly AdmissionResult[]): AdmissionResult[] {
+  let i = 0;
+  return u.objects.map((o) =>
+    admitted(o)
+      ? results[i++]!
+      : { apiVersion: o.apiVersion, kind: o.kind, namespace: o.metadata?.namespace ?? "", name: o.metadata?.name ?? "", cluster: "", file: "", operation: "CREATE", allowed: true, stage: "skipped", messages: [] },
+  );
+}
 
 /**
  * The program's results for each unit (one per object, in object order): cached ones from the cache, the rest from
@@ -52,15 +66,17 @@ export async function admissionResults(
 ): Promise<Map<AdmissionUnit, AdmissionResult[]>> {
   const out = new Map<AdmissionUnit, AdmissionResult[]>();
   const todo: { unit: AdmissionUnit; docs: string[]; key: string }[] = [];
-  const oldText = opts.old?.length ? `${opts.old.map(documentOf).join("\n")}\n` : undefined;
+  const oldText = opts.old?.length ? `${opts.old.filter(admitted).map(documentOf).join("\n")}\n` : undefined;
   // With a previous render the result depends on it too (the whole previous render: an object is matched by identity).
   const oldKey = oldText ? `\nold:${createHash("sha256").update(oldText).digest("hex")}` : "";
   for (const u of units) {
-    if (u.objects.length === 0) continue;
-    const docs = u.objects.map(documentOf);
+    // Only the CAPI/CAPA objects go to the program (it has no CRD for anything else and skips it): the add-on
+    // ConfigMaps alone are ≈70 KiB per cluster, most of the input otherwise.
+    const docs = u.objects.filter(admitted).map(documentOf);
+    if (docs.length === 0) continue;
     const key = docs.join("\n") + oldKey;
     const cached = opts.cache?.result<AdmissionResult>("admission", u.cacheId, key);
-    if (cached && cached.length === u.objects.length) out.set(u, cached);
+    if (cached && cached.length === docs.length) out.set(u, spread(u, cached));
     else todo.push({ unit: u, docs, key });
   }
   if (todo.length === 0) return out;
@@ -83,7 +99,7 @@ export async function admissionResults(
   for (const t of todo) {
     const mine = results.slice(i, i + t.docs.length);
     i += t.docs.length;
-    out.set(t.unit, mine);
+    out.set(t.unit, spread(t.unit, mine));
     opts.cache?.storeResult("admission", t.unit.cacheId, t.key, mine);
   }
   opts.onProgress?.("admission", todo.length, todo.length);

@@ -17,7 +17,8 @@ branch: main
 gitops: argocd
 `;
 
-const VERSIONS = ["v1.34.2", "v1.33.4", "v1.32.7"];
+// Minors with a pinned cloud-controller-manager (versions.json addons.cloudControllerManager.byMinor): the fleet validates clean.
+const VERSIONS = ["v1.34.2", "v1.33.4", "v1.35.1"];
 const INSTANCE_TYPES = ["m6i.large", "m6i.xlarge", "c6i.2xlarge", "r6i.xlarge", "t3.large"];
 
 /** The AWS account whose images the fleet's machines look up (an example account). */

@@ -10,7 +10,7 @@ import { admissionFindings, admissionResults, type AdmissionUnit } from "../src/
 import { run } from "../src/tools/run.js";
 import type { RenderedObject } from "../src/validate/render.js";
 
-const obj = (kind: string, name: string): RenderedObject => ({ apiVersion: "x/v1", kind, metadata: { name, namespace: "a" } });
+const obj = (kind: string, name: string, apiVersion = kind.startsWith("AWS") ? "infrastructure.cluster.x-k8s.io/v1beta2" : "cluster.x-k8s.io/v1beta2"): RenderedObject => ({ apiVersion, kind, metadata: { name, namespace: "a" } });
 const result = (kind: string, name: string, allowed: boolean, stage = "webhook", messages: AdmissionResult["messages"] = []): AdmissionResult => ({ apiVersion: "x/v1", kind, namespace: "a", name, cluster: "", file: "", operation: "CREATE", allowed, stage: stage as AdmissionResult["stage"], messages });
 
 describe("parseAdmissionOutput", () => {
@@ -33,7 +33,7 @@ describe("parseAdmissionOutput", () => {
 describe("admissionResults and admissionFindings", () => {
   const units: (AdmissionUnit & { label: string })[] = [
     { label: "cluster-a", cacheId: "a", cluster: "a", objects: [obj("Cluster", "a"), obj("AWSCluster", "a")], origins: [undefined, "base/cluster/awscluster.yaml"], fallbackFile: "clusters/a/kustomization.yaml" },
-    { label: "cluster-b", cacheId: "b", cluster: "b", objects: [obj("Cluster", "b")], origins: [undefined], fallbackFile: "clusters/b/kustomization.yaml" },
+    { label: "cluster-b", cacheId: "b", cluster: "b", objects: [obj("ConfigMap", "payload", "v1"), obj("Cluster", "b")], origins: [undefined, undefined], fallbackFile: "clusters/b/kustomization.yaml" },
   ];
   it("one process for every unit, results split back in order; denials become findings", async () => {
     const calls: string[] = [];
@@ -43,7 +43,10 @@ describe("admissionResults and admissionFindings", () => {
     };
     const out = await admissionResults(units, { cwd: "/", admit });
     expect(calls).toHaveLength(1);
+    // Only CAPI/CAPA objects go to the program; the ConfigMap is "skipped" without it.
     expect(calls[0]!.trim().split("\n")).toHaveLength(3);
+    expect(calls[0]).not.toContain("ConfigMap");
+    expect(out.get(units[1]!)!.map((r) => `${r.kind} ${r.stage}`)).toEqual(["ConfigMap skipped", "Cluster decode"]);
     expect(admissionFindings(units[0]!, out.get(units[0]!)!)).toEqual([
       { cluster: "a", file: "base/cluster/awscluster.yaml", path: "AWSCluster/a:spec.network.subnets[0].cidrBlock", rule: "admission/webhook", severity: "error", message: 'Invalid value: "10.0.0.0/33": subnet CIDR block is invalid' },
     ]);

@@ -5,7 +5,7 @@
  * validate (CREATE) passes the admission layer.
  * Needs the admission binary: .tools/bin (npm run setup) or CAPI_GITOPS_CAPI_GITOPS_ADMISSION.
  */
-import { writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -36,6 +36,26 @@ describe("UPDATE admission with --changed-since", () => {
     const hit = r.findings.find((f) => f.rule.startsWith("admission/") && f.path?.startsWith("AWSMachineTemplate/"));
     expect(hit, JSON.stringify(r.findings, null, 1)).toMatchObject({ cluster: "alpha", severity: "error" });
     expect(hit!.message).toMatch(/immutable/);
+  }, 300_000);
+  it("in a repository that is a sub-directory of the git repository too; the git repository is left as it was", async () => {
+    const t = await tempDir("capi-gitops-update-sub-");
+    try {
+      const sub = path.join(t.dir, "infra");
+      await mkdir(sub);
+      await newClusterCommand({ cwd: sub, log: () => {}, flags: { name: "alpha", region: "ap-northeast-2" } });
+      const git = (...args: string[]) => execa("git", args, { cwd: t.dir });
+      await git("init", "-q", "-b", "main");
+      await git("-c", "user.name=t", "-c", "user.email=t@example.com", "add", "-A");
+      await git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "alpha");
+      const k = { apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources: ["generated"], patches: [{ target: { kind: "AWSMachineTemplate" }, patch: JSON.stringify([{ op: "replace", path: "/spec/template/spec/instanceType", value: "m6i.2xlarge" }]) }] };
+      await writeFile(path.join(sub, "clusters/alpha/kustomization.yaml"), JSON.stringify(k, null, 2));
+      const before = [(await git("status", "--porcelain")).stdout, (await git("worktree", "list")).stdout, (await git("config", "--list", "--local")).stdout];
+      const r = await validateCommand({ cwd: sub, changedSince: "HEAD", cache: false });
+      expect(r.findings.find((f) => f.rule.startsWith("admission/") && f.path?.startsWith("AWSMachineTemplate/"))?.message).toMatch(/immutable/);
+      expect([(await git("status", "--porcelain")).stdout, (await git("worktree", "list")).stdout, (await git("config", "--list", "--local")).stdout]).toEqual(before);
+    } finally {
+      await t.cleanup();
+    }
   }, 300_000);
   it("the same render on CREATE (no --changed-since) is admitted", async () => {
     const r = await validateCommand({ cwd: repo, cache: false });

@@ -2,7 +2,8 @@
  * The validate cache and the batched render it stores: a hit is really used (a poisoned entry shows through), and
  * no hit survives a changed input — a base file, a spec, a cluster's own layer, a kustomization file appearing,
  * each program's binary. The closure walk refuses builds it cannot see through. Batched renders equal the plain
- * per-cluster `kustomize build`. Real kustomize, kubeconform and kubectl-validate.
+ * per-cluster `kustomize build`. Real kustomize, kubeconform, capi-gitops-admission and kubectl-validate (the latter for
+ * the management folders: the clusters' CRD CEL rules are the admission layer's).
  */
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -11,6 +12,7 @@ import { writeFleetSpecs } from "../bench/fleet.js";
 import { generateCommand } from "../src/commands/generate.js";
 import { validateCommand } from "../src/commands/validate.js";
 import { kustomizeBuild } from "../src/tools/kustomize.js";
+import { ADMISSION } from "../src/tools/admission.js";
 import { envVarFor, resolveTool } from "../src/tools/resolve.js";
 import { buildClosure, repoCacheDir, RepoFiles } from "../src/validate/cache.js";
 import { renderClusters } from "../src/validate/render.js";
@@ -29,7 +31,7 @@ beforeAll(async () => {
   wrappers = await temp();
 });
 afterAll(async () => {
-  for (const name of ["kustomize", "kubeconform", "kubectl-validate"]) delete process.env[envVarFor(name)];
+  for (const name of ["kustomize", "kubeconform", "kubectl-validate", ADMISSION]) delete process.env[envVarFor(name)];
   delete process.env.CAPI_GITOPS_CACHE_DIR;
   for (const c of cleanups) await c();
 });
@@ -105,13 +107,18 @@ async function wrapper(name: string, version: string): Promise<void> {
   process.env[envVarFor(name)] = file;
 }
 
-type Layer = "render" | "kubeconform" | "cel";
-/** Rewrites a cluster's cache entry so that a hit produces a finding no real run can: the entry keeps its key. */
+type Layer = "render" | "kubeconform" | "admission" | "cel";
+/** The rule of the finding a poisoned entry of each layer produces (a poisoned render: kubeconform sees the field). */
+const RULE: Record<Layer, string> = { render: "kubeconform", kubeconform: "kubeconform", admission: "admission/webhook", cel: "cel" };
+/** The cache entry a layer is poisoned in: the cluster's, or the sync manifests' for CEL (management CRDs only). */
+const entryOf = (layer: Layer, cluster: string) => (layer === "cel" ? "@management-sync" : cluster);
+/** Rewrites a cache entry so that a hit produces a finding no real run can: the entry keeps its key. */
 async function poison(repo: string, cluster: string, layer: Layer): Promise<void> {
-  const file = path.join(repoCacheDir(repo), `${cluster}.json`);
+  const file = path.join(repoCacheDir(repo), `${encodeURIComponent(entryOf(layer, cluster))}.json`);
   const entry = JSON.parse(await readFile(file, "utf8"));
   if (layer === "render") entry.render.value.find((o: any) => o.kind === "Cluster").spec.poisonField = 1;
-  if (layer === "kubeconform") entry.kubeconform.value = [{ kind: "Cluster", name: cluster, version: "cluster.x-k8s.io/v1beta2", status: "statusInvalid", msg: "x - at '/spec/poisonField': poisoned" }];
+  if (layer === "kubeconform") entry.kubeconform.value = [{ kind: "Cluster", name: cluster, apiVersion: "cluster.x-k8s.io/v1beta2", verdict: "invalid", message: "poisoned", errors: [{ field: "spec.poisonField", message: "poisoned" }] }];
+  if (layer === "admission") entry.admission.value = entry.admission.value.map((r: object) => ({ ...r, allowed: false, stage: "webhook", messages: [{ field: "spec.poisonField", message: "poisoned" }] }));
   if (layer === "cel") entry.cel.value = entry.cel.value.map(() => ({ status: "Failure", message: "poisoned", details: { causes: [{ field: "spec.poisonField", message: "poisoned" }] } }));
   await writeFile(file, JSON.stringify(entry));
 }
@@ -132,13 +139,13 @@ describe("validate with the cache", () => {
     expect(uncached.findings).toEqual([]);
     expect(await validateCommand({ cwd: repo })).toMatchObject({ findings: [], summary: uncached.summary });
     expect(await validateCommand({ cwd: repo })).toMatchObject({ findings: [], summary: uncached.summary });
-    for (const layer of ["render", "kubeconform", "cel"] as const) {
+    for (const layer of ["render", "kubeconform", "admission", "cel"] as const) {
       await poison(repo, cluster, layer);
       const r = await validateCommand({ cwd: repo });
-      expect(poisoned(r).map((f) => `${f.cluster} ${f.rule}`), layer).toContain(`${cluster} ${layer === "render" ? "kubeconform" : layer}`);
+      expect(poisoned(r).map((f) => `${f.cluster} ${f.rule}`), layer).toContain(`${layer === "cel" ? undefined : cluster} ${RULE[layer]}`);
       expect((await validateCommand({ cwd: repo, cache: false })).findings).toEqual([]);
       // Repair: a run after the poisoned layer's entry is dropped.
-      await writeFile(path.join(repoCacheDir(repo), `${cluster}.json`), "{}");
+      await writeFile(path.join(repoCacheDir(repo), `${encodeURIComponent(entryOf(layer, cluster))}.json`), "{}");
       expect((await validateCommand({ cwd: repo })).findings).toEqual([]);
     }
   }, 240_000);
@@ -175,6 +182,7 @@ describe("validate with the cache", () => {
     ["the kustomize binary", "render", () => wrapper("kustomize", "v2")],
     ["the kubeconform binary", "kubeconform", () => wrapper("kubeconform", "v2")],
     ["the kubectl-validate binary", "cel", () => wrapper("kubectl-validate", "v2")],
+    [`the ${ADMISSION} binary`, "admission", () => wrapper(ADMISSION, "v2")],
   ];
   it.each(cases)("a changed input is never hidden: %s", async (_label, layer, change, check) => {
     const { repo, cluster } = await fleet();

@@ -281,7 +281,8 @@ describe("23: validate's follow-up messages", () => {
     // A strategic-merge patch file that gives the pool replicas although it is autoscaled.
     await writeFile(path.join(repo, "clusters/alpha/pool-patch.yaml"), "apiVersion: cluster.x-k8s.io/v1beta2\nkind: MachinePool\nmetadata:\n  name: alpha-default\nspec:\n  replicas: 2\n");
     const { findings } = await validate(repo);
-    const odd = findings.find((f) => f.cluster === "alpha" && f.rule === "kcp-replicas-odd");
+    // The upstream KubeadmControlPlane webhook's denial (validate/admission.ts), on the line of the patch that set it.
+    const odd = findings.find((f) => f.cluster === "alpha" && f.rule === "admission/webhook" && f.path === "KubeadmControlPlane/alpha-control-plane:spec.replicas");
     expect(odd, JSON.stringify(findings, null, 1)).toMatchObject({ file: "clusters/alpha/kustomization.yaml", line: 6 });
     const replicas = findings.find((f) => f.cluster === "alpha" && f.rule === "autoscaled-no-replicas");
     expect(replicas, JSON.stringify(findings, null, 1)).toMatchObject({ file: "clusters/alpha/pool-patch.yaml", line: 6 });

@@ -148,7 +148,7 @@ describe("management/providers with the real kustomize and kubeconform", () => {
     ] as const) {
       const bad = await check(name, text);
       expect(bad.length, name).toBeGreaterThan(0);
-      expect(bad.every((r) => r.status === "statusInvalid"), JSON.stringify(bad)).toBe(true);
+      expect(bad.every((r) => r.verdict === "invalid"), JSON.stringify(bad)).toBe(true);
     }
   });
 });

@@ -124,19 +124,21 @@ For a pull request use the merge base: --base "$(git merge-base origin/main HEAD
   },
   {
     name: "validate",
-    summary: "render every cluster (or the named ones) and check it: spec, drift, kubeconform, CEL, upstream admission, our rules",
+    summary: "render every cluster (or the named ones) and check it: spec, drift, kubeconform, upstream admission, CEL, our rules",
     usage: "npm run validate [-- [cluster...] [--format text|json|github]]",
     positionals: "cluster",
     description: `For each cluster (all by default): the spec against its JSON Schema and checks; the generated files against what
 the spec generates (drift); one batched \`kustomize build\`; kubeconform -strict against schemas/kubeconform (no
-network, no missing schemas allowed); kubectl-validate for the CRDs' CEL rules; the real upstream CAPI/CAPA
-admission (capi-gitops-admission: strict decoding, CRD schema and CEL, conversion, the upstream webhooks; UPDATE
-against the previous render with --changed-since); what Argo CD / Flux would do with the sync manifests; and our
-rules (references, CIDRs, zones, versions, names, secrets, sync safety). Findings are grouped by cluster with file
-and field. CAPI_GITOPS_ADMISSION=off switches the admission layer off (not in CI).`,
+network, no missing schemas allowed); the real upstream CAPI/CAPA admission (capi-gitops-admission: strict
+decoding, CRD schema and CEL, conversion, the upstream webhooks; UPDATE against the previous render with
+--changed-since); kubectl-validate for the CEL rules of the management CRDs (Argo CD, Flux, operator); what Argo CD /
+Flux would do with the sync manifests; and our rules for what no webhook checks (references, CIDR overlaps, zones,
+version skew, secrets, sync safety, add-ons). Findings are grouped by cluster with file and field.
+CAPI_GITOPS_ADMISSION=off switches the admission layer off — a debugging switch: the webhook checks it replaced
+(validate/upstream-replaced.ts) are then not made at all, and the clusters' CRD CEL rules go to kubectl-validate.`,
     flags: [
       { flag: "format", type: "string", value: "text|json|github", help: "output (github: workflow annotations); default text" },
-      { flag: "skip-cel", type: "boolean", help: "skip the kubectl-validate layer (CI never does)" },
+      { flag: "skip-cel", type: "boolean", help: "skip the kubectl-validate layer (management CRDs' CEL rules; CI never does)" },
       { flag: "changed-since", type: "string", value: "<ref>", help: "only the clusters affected by changes since <ref> (a change under base/ or overlays/\naffects every cluster whose build reads it); management/ when it changed" },
       { flag: "shard", type: "string", value: "<i>/<n>", help: "only shard i of n (1 ≤ i ≤ n) of the clusters, for a CI matrix: a cluster's shard is\na stable hash of its name; shard 1 also checks what belongs to no cluster (management/,\nshared generated files); fleet rules still compare against every cluster" },
       REPO,

@@ -166,3 +166,32 @@ export async function uncommittedPaths(cwd: string, dir: string): Promise<string
   const out = await wrap(`status ${dir}`, () => git(cwd).raw(["status", "--porcelain=v1", "-z", "--untracked-files=all", "--ignored=matching", "--no-renames", "--", dir]));
   return out.split("\0").filter(Boolean).map((l) => l.slice(3));
 }
+
+/**
+ * Names of the entries of the directory `dir` (relative to cwd; "" for cwd itself) at `commit`; none when it did not
+ * exist. (`git ls-tree` lists paths relative to cwd, and only those under it.)
+ */
+export async function treeEntries(cwd: string, commit: string, dir: string): Promise<string[]> {
+  checkRef(commit);
+  const out = await wrap(`ls-tree ${commit} ${dir}`, () => git(cwd).raw(["ls-tree", "--name-only", "-z", commit, ...(dir ? ["--", `${dir}/`] : [])]));
+  return out
+    .split("\0")
+    .filter(Boolean)
+    .map((p) => (dir ? p.slice(dir.length + 1) : p));
+}
+
+/**
+ * Writes the files of `paths` (relative to cwd, which may be a sub-directory of the repository) as they are at
+ * `commit` under `dir` (at the same sub-directory): `git restore --source --worktree` with `dir` as the work tree —
+ * no index, no registered worktree, nothing of the repository changes. Cheaper than a worktree of the whole tree
+ * when only a few of many folders are needed.
+ */
+export async function checkoutPaths(cwd: string, commit: string, dir: string, paths: readonly string[]): Promise<void> {
+  checkRef(commit);
+  if (paths.length === 0) return;
+  const gitDir = (await wrap("rev-parse --absolute-git-dir", () => git(cwd).raw(["rev-parse", "--absolute-git-dir"]))).trim();
+  const prefix = await showPrefix(cwd);
+  await wrap(`restore --source ${commit}`, () =>
+    git(dir).raw(["--git-dir", gitDir, "--work-tree", dir, "restore", "--source", commit, "--worktree", "--", ...paths.map((p) => `:(top,literal)${prefix}${p}`)]),
+  );
+}

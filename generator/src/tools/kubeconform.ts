@@ -3,6 +3,7 @@ import { checkedTool, installHint } from "./resolve.js";
 import { run } from "./run.js";
 import { ToolError } from "../errors.js";
 
+/** kubeconform's own per-resource record (`-output json`), as printed. */
 export interface KubeconformResource {
   filename: string;
   kind: string;
@@ -13,15 +14,68 @@ export interface KubeconformResource {
   validationErrors?: { path: string; msg: string }[];
 }
 
-/** Validates `files` with -strict against one schema-location template; returns the resources that are not valid. */
-export async function kubeconform(files: readonly string[], opts: { cwd: string; schemaLocation: string; workers: number }): Promise<KubeconformResource[]> {
-  if (files.length === 0) return [];
-  const args = ["-strict", "-output", "json", "-schema-location", opts.schemaLocation, "-n", String(opts.workers), ...files];
-  const { stdout } = await run(await checkedTool("kubeconform"), args, { cwd: opts.cwd, timeoutMs: 600_000, okExitCodes: [1], installHint: installHint("kubeconform") });
+/**
+ * A resource kubeconform did not accept: `invalid` (the schema rejected it; `errors` say where, with the JSON
+ * pointer turned into a dotted field path) or `no-schema` (no schema for its kind and API version), or `error`
+ * (anything else kubeconform could not do with it, e.g. a document that is not an object).
+ */
+export interface KubeconformVerdict {
+  filename: string;
+  kind: string;
+  name: string;
+  /** The resource's apiVersion. */
+  apiVersion: string;
+  verdict: "invalid" | "no-schema" | "error";
+  /** kubeconform's message (for `invalid`, the errors are in `errors`). */
+  message: string;
+  errors: { field: string; message: string }[];
+}
+
+/** `/spec/network/subnets/0` → `spec.network.subnets.0` (the field paths of findings). */
+const dotted = (pointer: string): string => pointer.replace(/^\//, "").replace(/\//g, ".");
+
+/**
+ * kubeconform's `-output json` → the resources it did not accept. Older messages without `validationErrors` are
+ * split at their ` - at '<pointer>': ` parts. Anything that is not its JSON is a ToolError.
+ */
+export function parseKubeconformOutput(stdout: string): KubeconformVerdict[] {
+  let parsed: { resources?: KubeconformResource[] };
   try {
-    const parsed = JSON.parse(stdout) as { resources?: KubeconformResource[] };
-    return parsed.resources ?? [];
+    parsed = JSON.parse(stdout) as { resources?: KubeconformResource[] };
   } catch {
     throw new ToolError(`kubeconform printed something that is not JSON: ${stdout.slice(0, 200)}`, "kubeconform");
   }
+  const out: KubeconformVerdict[] = [];
+  for (const r of parsed.resources ?? []) {
+    if (r.status === "statusValid" || r.status === "statusSkipped" || r.status === "statusEmpty") continue;
+    const base = { filename: r.filename, kind: r.kind, name: r.name, apiVersion: r.version };
+    if (r.status === "statusError" && /could not find schema/.test(r.msg)) {
+      out.push({ ...base, verdict: "no-schema", message: r.msg, errors: [] });
+      continue;
+    }
+    const errors = r.validationErrors?.length
+      ? r.validationErrors.map((e) => ({ field: dotted(e.path), message: e.msg.trim() }))
+      : r.msg
+          .split(/\s+- at /)
+          .slice(1)
+          .map((d) => /^'([^']*)':\s*(.*)$/.exec(d.trim()))
+          .filter((m): m is RegExpExecArray => m !== null)
+          .map((m) => ({ field: dotted(m[1]!), message: m[2]!.trim() }));
+    out.push({ ...base, verdict: r.status === "statusInvalid" ? "invalid" : "error", message: r.msg, errors: errors.filter((e) => e.message !== "validation failed") });
+  }
+  return out;
+}
+
+export interface KubeconformOptions {
+  cwd: string;
+  schemaLocation: string;
+  workers: number;
+}
+
+/** Validates `files` with -strict against one schema-location template; returns the resources that are not valid. */
+export async function kubeconform(files: readonly string[], opts: KubeconformOptions): Promise<KubeconformVerdict[]> {
+  if (files.length === 0) return [];
+  const args = ["-strict", "-output", "json", "-schema-location", opts.schemaLocation, "-n", String(opts.workers), ...files];
+  const { stdout } = await run(await checkedTool("kubeconform"), args, { cwd: opts.cwd, timeoutMs: 600_000, okExitCodes: [1], installHint: installHint("kubeconform") });
+  return parseKubeconformOutput(stdout);
 }

@@ -16,26 +16,6 @@ import type { Finding, Severity } from "../findings.js";
 import { GROUP } from "../k8s/capi.js";
 import { get as getPath, groupOf, isRecord } from "../k8s/object.js";
 import { parseYamlStream } from "../yaml.js";
-
-/**
- * The documents of an add-on payload (none when it does not parse: kubeconform reports that). Every cluster of a fleet
- * carries the same few payloads (≈ 50–200 kB each), so each distinct text is parsed once per process; the documents are
- * only read.
- */
-const parsedPayloads = new Map<string, readonly Record<string, unknown>[]>();
-function payloadDocs(text: string): readonly Record<string, unknown>[] {
-  let docs = parsedPayloads.get(text);
-  if (!docs) {
-    try {
-      docs = parseYamlStream(text).filter(isRecord);
-    } catch {
-      docs = [];
-    }
-    if (parsedPayloads.size >= 64) parsedPayloads.clear();
-    parsedPayloads.set(text, docs);
-  }
-  return docs;
-}
 import { clusterSpecPath } from "../repo/paths.js";
 import { ADDON_LABEL, type AddonRole } from "../plan/addons.js";
 import { show } from "./references.js";
@@ -96,6 +76,30 @@ export interface AddonContext {
   cpVersion?: semver.SemVer;
 }
 
+/**
+ * The add-on documents of a ConfigMap payload with their roles. Every cluster of a fleet carries the same few
+ * payloads (one per add-on version), each hundreds of KiB of YAML: parsed once per process, by content.
+ */
+const classifiedByText = new Map<string, { role: AddonRole; doc: any }[]>();
+function classified(text: string): { role: AddonRole; doc: any }[] {
+  let out = classifiedByText.get(text);
+  if (!out) {
+    let docs: unknown[] = [];
+    try {
+      docs = parseYamlStream(text);
+    } catch {
+      // not YAML: no add-on in it
+    }
+    out = docs.filter(isRecord).flatMap((doc) => {
+      const role = roleOf(doc);
+      return role ? [{ role, doc }] : [];
+    });
+    if (classifiedByText.size >= 64) classifiedByText.clear(); // a fleet has a few payloads; odd input cannot grow it
+    classifiedByText.set(text, out);
+  }
+  return out;
+}
+
 export function addonRules(objs: readonly RenderedObject[], ctx: AddonContext): Finding[] {
   const findings: Finding[] = [];
   const push = (o: RenderedObject, path: string, rule: string, message: string, severity: Severity = "error") =>
@@ -123,12 +127,7 @@ export function addonRules(objs: readonly RenderedObject[], ctx: AddonContext): 
         return;
       }
       if (kind !== "ConfigMap") return;
-      for (const text of Object.values(record(res.data))) {
-        for (const doc of payloadDocs(show(text))) {
-          const role = roleOf(doc);
-          if (role) found[role].push({ set, doc });
-        }
-      }
+      for (const text of Object.values(record(res.data))) for (const { role, doc } of classified(show(text))) found[role].push({ set, doc });
     });
 
   const name = show(cluster.metadata?.name);

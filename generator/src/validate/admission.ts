@@ -12,7 +12,10 @@ import { createHash } from "node:crypto";
 import type { Finding } from "../findings.js";
 import type { AdmissionResult, AdmitOptions } from "../tools/admission.js";
 import type { ValidateCache } from "./cache.js";
-import type { RenderedObject } from "./render.js";
+import { CAPI_GROUPS } from "../k8s/capi.js";
+import { groupOf } from "../k8s/object.js";
+import { CLUSTERS_DIR } from "../repo/paths.js";
+import type { RenderedObject, renderClusters } from "./render.js";
 
 /** One rendered build: a cluster's objects with the file each came from (when origins are known). */
 export interface AdmissionUnit {
@@ -32,6 +35,18 @@ export function admissionEnabled(env: NodeJS.ProcessEnv = process.env): boolean 
 }
 
 const documentOf = (o: RenderedObject): string => JSON.stringify(o);
+/** The objects the program admits: CAPI's and CAPA's groups (all `*.cluster.x-k8s.io`). */
+const admitted = (o: RenderedObject): boolean => CAPI_GROUPS.test(groupOf(o.apiVersion));
+
+/** One result per object of the unit, in object order: the program's for admitted objects, "skipped" for the rest. */
+function spread(u: AdmissionUnit, results: readonly AdmissionResult[]): AdmissionResult[] {
+  let i = 0;
+  return u.objects.map((o) =>
+    admitted(o)
+      ? results[i++]!
+      : { apiVersion: o.apiVersion, kind: o.kind, namespace: o.metadata?.namespace ?? "", name: o.metadata?.name ?? "", cluster: "", file: "", operation: "CREATE", allowed: true, stage: "skipped", messages: [] },
+  );
+}
 
 /**
  * The program's results for each unit (one per object, in object order): cached ones from the cache, the rest from
@@ -51,15 +66,17 @@ export async function admissionResults(
 ): Promise<Map<AdmissionUnit, AdmissionResult[]>> {
   const out = new Map<AdmissionUnit, AdmissionResult[]>();
   const todo: { unit: AdmissionUnit; docs: string[]; key: string }[] = [];
-  const oldText = opts.old?.length ? `${opts.old.map(documentOf).join("\n")}\n` : undefined;
+  const oldText = opts.old?.length ? `${opts.old.filter(admitted).map(documentOf).join("\n")}\n` : undefined;
   // With a previous render the result depends on it too (the whole previous render: an object is matched by identity).
   const oldKey = oldText ? `\nold:${createHash("sha256").update(oldText).digest("hex")}` : "";
   for (const u of units) {
-    if (u.objects.length === 0) continue;
-    const docs = u.objects.map(documentOf);
+    // Only the CAPI/CAPA objects go to the program (it has no CRD for anything else and skips it): the add-on
+    // ConfigMaps alone are ≈70 KiB per cluster, most of the input otherwise.
+    const docs = u.objects.filter(admitted).map(documentOf);
+    if (docs.length === 0) continue;
     const key = docs.join("\n") + oldKey;
     const cached = opts.cache?.result<AdmissionResult>("admission", u.cacheId, key);
-    if (cached && cached.length === u.objects.length) out.set(u, cached);
+    if (cached && cached.length === docs.length) out.set(u, spread(u, cached));
     else todo.push({ unit: u, docs, key });
   }
   if (todo.length === 0) return out;
@@ -82,7 +99,7 @@ export async function admissionResults(
   for (const t of todo) {
     const mine = results.slice(i, i + t.docs.length);
     i += t.docs.length;
-    out.set(t.unit, mine);
+    out.set(t.unit, spread(t.unit, mine));
     opts.cache?.storeResult("admission", t.unit.cacheId, t.key, mine);
   }
   opts.onProgress?.("admission", todo.length, todo.length);
@@ -117,14 +134,27 @@ export function admissionFindings(u: AdmissionUnit & { label: string }, results:
 }
 
 /**
- * The previous render of `clusters` at git `ref` (a temporary checkout, as `diff` renders its base side): the
- * `oldObject`s of UPDATE admission. Clusters that did not exist or did not build there are simply not in it (CREATE).
+ * The previous render of `clusters` at git `ref`: the `oldObject`s of UPDATE admission. Only what those builds can
+ * read is written out, into a temporary folder: every top-level entry of the repository but clusters/, and the
+ * clusters' own folders (`git restore --source`, tools/git.ts) — so the cost follows the clusters asked for, not the
+ * fleet (a whole worktree of a 1000-cluster repository is ≈14,000 files). Clusters that did not exist or did not
+ * build there (e.g. a build reading another cluster's folder) are simply not in it: they are admitted as CREATE.
  */
-export async function previousRender(root: string, ref: string, clusters: readonly string[], workers: number): Promise<RenderedObject[]> {
+export async function previousRender(root: string, ref: string, clusters: readonly string[], workers: number, render: typeof renderClusters): Promise<RenderedObject[]> {
   if (clusters.length === 0) return [];
-  const { revParse } = await import("../tools/git.js");
-  const { renderSide, withBaseCheckout } = await import("../diff/render-sides.js");
+  const { checkoutPaths, revParse, showPrefix, treeEntries } = await import("../tools/git.js");
   const commit = await revParse(root, ref);
-  const side = await withBaseCheckout(root, commit, (baseRoot) => renderSide(baseRoot, clusters, workers));
-  return [...side.rendered.values()].flatMap((rc) => rc.objects);
+  const there = new Set(await treeEntries(root, commit, CLUSTERS_DIR));
+  const present = clusters.filter((c) => there.has(c));
+  if (present.length === 0) return [];
+  const top = (await treeEntries(root, commit, "")).filter((e) => e !== CLUSTERS_DIR);
+  const tmp = await mkdtemp(path.join(os.tmpdir(), "capi-gitops-previous-"));
+  try {
+    await checkoutPaths(root, commit, tmp, [...top, ...present.map((c) => `${CLUSTERS_DIR}/${c}`)]);
+    const base = path.join(tmp, await showPrefix(root));
+    const { rendered } = await render(base, present.map((name) => ({ name })), { workers, origins: false });
+    return rendered.flatMap((rc) => rc.objects);
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
 }

@@ -41,8 +41,19 @@ function charClass(pattern: string, i: number, negate: string[]): { re: string; 
   return { re: `[${neg ? "^" : ""}${body.replace(/\\/g, "\\\\").replace(/\^/g, "\\^")}]`, end: close };
 }
 
+/** Compiled patterns, by pattern and separators: a fleet's AppProject lists every cluster's namespace, checked per object. */
+const compiled = new Map<string, RegExp>();
+
 /** gobwas/glob (what Argo CD's util/glob compiles): `*` (no separator), `**` (anything), `?`, `[…]`, `[!…]`, `{a,b}`, `\x`. */
+
 export function gobwasGlob(pattern: string, separators: string[] = []): RegExp {
+  const key = `g\0${separators.join("")}\0${pattern}`;
+  let re = compiled.get(key);
+  if (!re) compiled.set(key, (re = compileGobwasGlob(pattern, separators)));
+  return re;
+}
+
+function compileGobwasGlob(pattern: string, separators: string[]): RegExp {
   const notSep = separators.length ? `[^${separators.map(escapeRe).join("")}]` : ".";
   let re = "";
   let depth = 0;
@@ -76,6 +87,13 @@ export function gobwasGlob(pattern: string, separators: string[] = []): RegExp {
 
 /** Go's path/filepath.Match (Unix): `*` and `?` never match '/', `[…]` / `[^…]`, `\x`; a malformed pattern matches nothing. */
 export function filepathMatch(pattern: string, value: string): boolean {
+  const key = `f\0${pattern}`;
+  let re = compiled.get(key);
+  if (!re) compiled.set(key, (re = compileFilepathMatch(pattern)));
+  return re.test(value);
+}
+
+function compileFilepathMatch(pattern: string): RegExp {
   let re = "";
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern[i]!;
@@ -84,12 +102,12 @@ export function filepathMatch(pattern: string, value: string): boolean {
     else if (c === "?") re += "[^/]";
     else if (c === "[") {
       const cls = charClass(pattern, i, ["^"]);
-      if (!cls) return false;
+      if (!cls) return /(?!)/; // malformed: matches nothing
       re += cls.re;
       i = cls.end;
     } else re += escapeRe(c);
   }
-  return new RegExp(`^${re}$`, "s").test(value);
+  return new RegExp(`^${re}$`, "s");
 }
 
 /**

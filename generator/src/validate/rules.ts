@@ -1,7 +1,9 @@
 /**
- * Our rules over one rendered cluster (and the fleet): what the CAPI/CAPA webhooks would reject at apply time,
- * when Argo CD or Flux is already stuck. Each rule names the upstream file it mirrors (paths at CAPI v1.13 /
- * CAPA v2.13). Rules are small functions that push findings; none throws on odd input.
+ * Our rules over one rendered cluster (and the fleet): what no upstream webhook checks — references across objects,
+ * one namespace per cluster, version skew across objects, zones in the region, CIDR overlaps, pool sizes, sync
+ * safety, secrets, add-on coverage, the autoscaler. What a single object's webhook or CRD rejects is left to the
+ * upstream admission layer (validate/admission.ts); the checks removed from here for it are listed in
+ * validate/upstream-replaced.ts. Rules are small functions that push findings; none throws on odd input.
  */
 import { isIPv6 } from "node:net";
 import semver from "semver";
@@ -26,7 +28,6 @@ const record = (v: unknown): Record<string, unknown> => (isRecord(v) ? v : {});
 const objectsOf = (objs: readonly unknown[]): RenderedObject[] => objs.filter((o): o is RenderedObject => isRecord(o));
 const is = (o: RenderedObject, g: string, kind: string) => o.kind === kind && groupOf(o.apiVersion) === g;
 const { core: CORE, infra: INFRA, controlPlane: CP } = GROUP;
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 const { min: AUTOSCALER_MIN, max: AUTOSCALER_MAX } = AUTOSCALER;
 /** A Cluster's pod/service CIDRs may be IPv6 (IPv6-only and dual-stack clusters, e.g. CAPA's cluster-template-ipv6.yaml). */
@@ -83,29 +84,18 @@ export function clusterRules(rc: RenderedCluster, file: string): Finding[] {
         push(o, "metadata.namespace", "namespace-mismatch", `${ns === undefined ? "has no namespace" : `is in namespace "${String(ns)}"`}, but the cluster's objects live in "${clusterNs}"`);
     }
 
-  // KubeadmControlPlane (controlplane/kubeadm/internal/webhooks/kubeadmcontrolplane.go).
+  // The control plane's version, for the skew rules (a version that is not one is the KCP webhook's finding).
   const kcp = objs.find((o) => is(o, CP, "KubeadmControlPlane"));
-  let cpVersion: semver.SemVer | undefined;
-  if (kcp) {
-    const replicas = get(kcp, "spec.replicas");
-    if (typeof replicas === "number" && (replicas <= 0 || replicas % 2 === 0))
-      push(kcp, "spec.replicas", "kcp-replicas-odd", `replicas must be odd and > 0 with stacked etcd, got ${replicas}`);
-    const maxSurge = get(kcp, "spec.rollout.strategy.rollingUpdate.maxSurge");
-    if (maxSurge !== undefined && maxSurge !== 0 && maxSurge !== 1) push(kcp, "spec.rollout.strategy.rollingUpdate.maxSurge", "kcp-rollout", `maxSurge must be 0 or 1, got ${show(maxSurge)}`);
-    if (maxSurge === 0 && typeof replicas === "number" && replicas < 3) push(kcp, "spec.rollout.strategy.rollingUpdate.maxSurge", "kcp-rollout", "maxSurge 0 needs at least 3 replicas");
-    const v = checkVersion(show(get(kcp, "spec.version")));
-    if (typeof v === "string") push(kcp, "spec.version", "k8s-version", v);
-    else cpVersion = v;
-  }
+  const kcpVersion = kcp ? checkVersion(show(get(kcp, "spec.version"))) : undefined;
+  const cpVersion = typeof kcpVersion === "string" ? undefined : kcpVersion;
 
   // Pools: version skew against the control plane (kubernetes.io version-skew-policy), autoscaler ownership of replicas
-  // (internal/webhooks/machinepool.go defaults replicas from the annotations), no taints on MachinePools.
+  // (internal/webhooks/machinepool.go defaults replicas from the annotations).
   for (const o of objs.filter((x) => (is(x, CORE, "MachinePool") || is(x, CORE, "MachineDeployment")))) {
     const ver = get(o, "spec.template.spec.version");
     if (ver !== undefined) {
       const v = checkVersion(show(ver));
-      if (typeof v === "string") push(o, "spec.template.spec.version", "k8s-version", v);
-      else if (cpVersion) {
+      if (typeof v !== "string" && cpVersion) {
         if (v.minor > cpVersion.minor) push(o, "spec.template.spec.version", "kubelet-skew", `${show(ver)} is a newer minor than the control plane (v${cpVersion.version}); kubelets must not be newer than the API server (version-skew-policy)`);
         else if (cpVersion.minor - v.minor > MAX_KUBELET_SKEW) push(o, "spec.template.spec.version", "kubelet-skew", `${show(ver)} is more than ${MAX_KUBELET_SKEW} minors older than the control plane (v${cpVersion.version})`);
       }
@@ -113,9 +103,10 @@ export function clusterRules(rc: RenderedCluster, file: string): Finding[] {
     const ann = record(o.metadata?.annotations);
     if ((AUTOSCALER_MIN in ann || AUTOSCALER_MAX in ann) && get(o, "spec.replicas") !== undefined)
       push(o, "spec.replicas", "autoscaled-no-replicas", "the pool is autoscaled (autoscaler annotations) but sets replicas; Git and the autoscaler would fight — remove spec.replicas");
-    if (!LABEL_VALUE.test(show(o.metadata?.name)) || show(o.metadata?.name).length > 63)
-      push(o, "metadata.name", "name-length", `name must be a valid label value (≤ 63 characters; internal/webhooks/${o.kind.toLowerCase()}.go)`);
-    if (o.kind === "MachinePool" && get(o, "spec.template.spec.taints") !== undefined) push(o, "spec.template.spec.taints", "machinepool-no-taints", "MachinePools do not support taints (internal/webhooks/machinepool.go)");
+    // A MachinePool's Machines carry its name as a label value (cluster.x-k8s.io/pool-name, api/core/v1beta2/
+    // machine_types.go); the v1.13 MachinePool webhook does not check it (the MachineDeployment webhook does).
+    if (o.kind === "MachinePool" && (!LABEL_VALUE.test(show(o.metadata?.name)) || show(o.metadata?.name).length > 63))
+      push(o, "metadata.name", "name-length", "a MachinePool name must be a valid label value (≤ 63 characters): its Machines carry it in the label cluster.x-k8s.io/pool-name");
   }
 
   autoscalerRules(objs, objs.find((o) => is(o, CORE, "Cluster")), cpVersion, push);
@@ -136,7 +127,8 @@ export function clusterRules(rc: RenderedCluster, file: string): Finding[] {
   list(get(awsCluster, "spec.network.subnets")).forEach((s: any, i: number) => inRegion(awsCluster!, `spec.network.subnets.${i}.availabilityZone`, s?.availabilityZone));
   for (const o of objs.filter((x) => is(x, CORE, "MachineDeployment"))) inRegion(o, "spec.template.spec.failureDomain", get(o, "spec.template.spec.failureDomain"));
 
-  // AWSMachinePool (exp/webhooks/awsmachinepool_webhook.go).
+  // AWSMachinePool: zones in the region and distinct, minSize ≤ maxSize (neither is checked by its webhook,
+  // exp/webhooks/awsmachinepool_webhook.go, nor by its CRD).
   for (const o of objs.filter((x) => is(x, INFRA, "AWSMachinePool"))) {
     const zones = list(get(o, "spec.availabilityZones"));
     zones.forEach((z, i) => inRegion(o, `spec.availabilityZones.${i}`, z));
@@ -144,40 +136,12 @@ export function clusterRules(rc: RenderedCluster, file: string): Finding[] {
     const min = get(o, "spec.minSize");
     const max = get(o, "spec.maxSize");
     if (typeof min === "number" && typeof max === "number" && min > max) push(o, "spec.minSize", "pool-size", `minSize ${min} is larger than maxSize ${max}`);
-    list(get(o, "spec.subnets")).forEach((s: any, i: number) => {
-      if (s?.id && s?.filters?.length) push(o, `spec.subnets.${i}`, "capa-forbidden", "a subnet is given by id or by filters, not both");
-    });
-    const tags = record(get(o, "spec.additionalTags"));
-    if (Object.keys(tags).length > 50) push(o, "spec.additionalTags", "capa-forbidden", "at most 50 tags");
-    for (const k of Object.keys(tags)) if (k.toLowerCase().startsWith("aws:")) push(o, `spec.additionalTags.${k}`, "capa-forbidden", "tag keys may not start with aws:");
-    checkLaunchSpec(o, "spec.awsLaunchTemplate", push);
   }
 
-  // AWSMachineTemplate (webhooks/awsmachinetemplate_webhook.go).
-  for (const o of objs.filter((x) => is(x, INFRA, "AWSMachineTemplate"))) {
-    const spec = "spec.template.spec";
-    if (get(o, `${spec}.providerID`) !== undefined) push(o, `${spec}.providerID`, "capa-forbidden", "providerID may not be set in a template");
-    if (get(o, `${spec}.cloudInit.secretPrefix`))  push(o, `${spec}.cloudInit.secretPrefix`, "capa-forbidden", "cloudInit.secretPrefix may not be set in a template");
-    if (get(o, `${spec}.cloudInit.secretCount`))  push(o, `${spec}.cloudInit.secretCount`, "capa-forbidden", "cloudInit.secretCount may not be set in a template");
-    if (!get(o, `${spec}.instanceType`)) push(o, `${spec}.instanceType`, "capa-forbidden", "instanceType is required");
-    checkLaunchSpec(o, spec, push);
-  }
-
-  // Names (CAPI webhooks require label-valued names; AWS load balancer names are ≤ 32, awscluster_webhook.go).
-  if (cluster && (!DNS_LABEL.test(show(cluster.metadata?.name)) || show(cluster.metadata?.name).length > 63))
-    push(cluster, "metadata.name", "name-length", "the Cluster name must be a DNS label ≤ 63 characters (internal/webhooks/cluster.go)");
-  const lbName = get(awsCluster, "spec.controlPlaneLoadBalancer.name");
-  if (typeof lbName === "string" && lbName.length > 32) push(awsCluster, "spec.controlPlaneLoadBalancer.name", "name-length", "AWS load balancer names are at most 32 characters");
   if (awsCluster && get(awsCluster, "spec.controlPlaneLoadBalancer.loadBalancerType") === undefined)
     push(awsCluster, "spec.controlPlaneLoadBalancer.loadBalancerType", "nlb", "no loadBalancerType: CAPA defaults to the deprecated classic ELB; set nlb", "warning");
 
-  // MachineHealthCheck (internal/webhooks/machinehealthcheck.go): node startup timeout ≥ 30 s.
-  for (const o of objs.filter((x) => is(x, CORE, "MachineHealthCheck"))) {
-    const t = get(o, "spec.checks.nodeStartupTimeoutSeconds");
-    if (typeof t === "number" && t !== 0 && t < 30) push(o, "spec.checks.nodeStartupTimeoutSeconds", "mhc-timeout", `must be ≥ 30 seconds (or 0 to disable), got ${t}`);
-  }
-
-  // Networks: valid CIDRs, pods/services/VPC disjoint.
+  // Networks: pods/services/VPC disjoint (a CIDR that is not one is the Cluster or AWSCluster webhook's finding).
   const nets: [RenderedObject | undefined, string, unknown][] = [
     [awsCluster, "spec.network.vpc.cidrBlock", get(awsCluster, "spec.network.vpc.cidrBlock")],
     ...list(get(cluster, "spec.clusterNetwork.pods.cidrBlocks")).map((c, i): [RenderedObject | undefined, string, unknown] => [cluster, `spec.clusterNetwork.pods.cidrBlocks.${i}`, c]),
@@ -186,32 +150,12 @@ export function clusterRules(rc: RenderedCluster, file: string): Finding[] {
   const valid: [RenderedObject | undefined, string, string][] = [];
   for (const [o, p, v] of nets) {
     if (v === undefined) continue;
-    if (o === cluster && show(v).includes(":")) {
-      if (isIpv6Cidr(show(v))) valid.push([o, p, show(v)]);
-      else push(o, p, "cidr-valid", `"${show(v)}" is not an IPv6 CIDR like fd00::/48`);
-      continue;
-    }
-    const c = checkIpv4Cidr(show(v));
-    if (!c.ok) push(o, p, "cidr-valid", c.message);
-    else valid.push([o, p, show(v)]);
+    if (o === cluster && show(v).includes(":") ? isIpv6Cidr(show(v)) : checkIpv4Cidr(show(v)).ok) valid.push([o, p, show(v)]);
   }
   for (let a = 0; a < valid.length; a++)
     for (let b = a + 1; b < valid.length; b++)
       if (cidrsOverlap(valid[a]![2], valid[b]![2])) push(valid[b]![0], valid[b]![1], "cidr-overlap", `${valid[b]![2]} overlaps ${valid[a]![1]} (${valid[a]![2]})`);
   return findings;
-}
-
-/** Volume and security-group rules shared by AWSMachineTemplate and AWSMachinePool launch templates. */
-function checkLaunchSpec(o: RenderedObject, base: string, push: Push): void {
-  const volumes: [string, any][] = [[`${base}.rootVolume`, get(o, `${base}.rootVolume`)], ...list(get(o, `${base}.nonRootVolumes`)).map((v, i): [string, any] => [`${base}.nonRootVolumes.${i}`, v])];
-  for (const [p, v] of volumes) {
-    if (!v) continue;
-    if ((v.type === "io1" || v.type === "io2") && !v.iops) push(o, `${p}.iops`, "capa-forbidden", `${v.type} volumes need iops`);
-    if (v.throughput !== undefined && v.type !== "gp3") push(o, `${p}.throughput`, "capa-forbidden", "throughput is only valid for gp3 volumes");
-  }
-  list(get(o, `${base}.additionalSecurityGroups`)).forEach((g, i) => {
-    if (g?.id && g?.filters?.length) push(o, `${base}.additionalSecurityGroups.${i}`, "capa-forbidden", "a security group is given by id or by filters, not both");
-  });
 }
 
 /**

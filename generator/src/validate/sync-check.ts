@@ -137,6 +137,13 @@ export function applicationFindings(app: ComputedApplication, projects: readonly
   if (!isDestinationPermitted(spec, { server: app.server, name: app.destName, namespace: app.namespace }))
     push("spec.destination", `destination ${app.server ?? app.destName} namespace "${app.namespace}" is not among ${where}'s destinations; Argo CD would refuse to sync it (check the spec's namespace, then run \`npm run generate\`)`);
   const seen = new Set<string>();
+  // A cluster's objects share one or two namespaces; the project lists every cluster's: checked once per namespace.
+  const byNamespace = new Map<string, boolean>();
+  const permitted = (namespace: string): boolean => {
+    let ok = byNamespace.get(namespace);
+    if (ok === undefined) byNamespace.set(namespace, (ok = isDestinationPermitted(spec, { server: app.server, name: app.destName, namespace })));
+    return ok;
+  };
   for (const o of objects) {
     const group = groupOf(o.apiVersion);
     const namespaced = isNamespaced(o);
@@ -149,7 +156,7 @@ export function applicationFindings(app: ComputedApplication, projects: readonly
       continue;
     }
     const ns = namespaced ? (o.metadata?.namespace ?? app.namespace) : undefined;
-    if (ns !== undefined && !isDestinationPermitted(spec, { server: app.server, name: app.destName, namespace: ns }))
+    if (ns !== undefined && !permitted(ns))
       push(id, `namespace "${ns}" is not among ${where}'s destinations; Argo CD would refuse to sync this object — keep the cluster's objects in its own namespace`);
   }
   return out;

@@ -1,0 +1,100 @@
+/**
+ * Stage 2 of validate: drift — generated files that differ from what the specs produce (someone edited generated/
+ * or forgot `generate`), and files in clusters/<name>/generated/ the generator does not make. The plan (pure,
+ * plan/repo.ts) is cached by validate/cache.ts, keyed by the model and the generator's own identity.
+ */
+import { type Dirent, readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { CONFIG_FILE } from "../cluster-spec/config.js";
+import type { ClusterSpec } from "../cluster-spec/types.js";
+import type { Finding } from "../findings.js";
+import type { OutputFile } from "../plan/files.js";
+import { planRepo } from "../plan/repo.js";
+import type { LoadedRepo } from "../repo/load.js";
+import { TOOL_ROOT, versions } from "../versions.js";
+import { contentSha, type RepoFiles, treeDigest, type ValidateCache } from "./cache.js";
+import type { Shard } from "./selection.js";
+
+/**
+ * Generated files that differ from what the specs produce. `planned`: path and content hash of each file the
+ * generator owns; `blockers`: the specs/config that do not load (generate refuses while they are invalid).
+ */
+function driftFindings(planned: readonly [string, string][], files: RepoFiles, include: (file: string) => boolean, blockers: readonly string[] = []): Finding[] {
+  const findings: Finding[] = [];
+  const next = blockers.length
+    ? `fix ${blockers.join(", ")} first (generate refuses while it is invalid), then run \`npm run generate\` and commit the result`
+    : "run `npm run generate` and commit the result";
+  for (const [file, hash] of planned) {
+    if (!include(file)) continue;
+    const current = files.hash(file);
+    if (current !== hash) {
+      const cluster = /^clusters\/([^/]+)\//.exec(file)?.[1];
+      findings.push({ cluster, file, rule: "generated-drift", severity: "error", message: `${current === null ? "missing" : "differs from what the specs generate"}; ${next}` });
+    }
+  }
+  return findings;
+}
+
+/** Files in clusters/<name>/generated/ the generator does not make: `generate` deletes them, so say so first. */
+function unknownGeneratedFindings(root: string, names: readonly string[], planned: ReadonlySet<string>): Finding[] {
+  const findings: Finding[] = [];
+  for (const cluster of names) {
+    const dir = `clusters/${cluster}/generated`;
+    let entries: string[];
+    try {
+      entries = (readdirSync(path.join(root, dir), { recursive: true, withFileTypes: true }) as Dirent[]).filter((e) => !e.isDirectory()).map((e) => path.relative(root, path.join(e.parentPath, e.name)).split(path.sep).join("/"));
+    } catch {
+      continue; // a missing generated/ is drift, reported above
+    }
+    for (const file of entries.sort())
+      if (!planned.has(file))
+        findings.push({ cluster, file, rule: "generated-unknown-file", severity: "error", message: `is not generated from cluster.yaml, and \`npm run generate\` deletes it; move it to clusters/${cluster}/ (your layer) if you need it, or delete it` });
+  }
+  return findings;
+}
+
+/** Path and content hash of each owned planned file (drift without a cache). */
+function plannedHashes(files: readonly OutputFile[]): [string, string][] {
+  return files.filter((f) => f.mode === "owned").map((f) => [f.path, contentSha(f.content)]);
+}
+
+/**
+ * What the plan is a function of besides the model: our code (generator/src), its pinned dependencies
+ * (package-lock.json), the pins (versions.json) and the Node version.
+ */
+export function generatorIdentity(): string {
+  const read = (f: string) => {
+    try {
+      return contentSha(readFileSync(path.join(TOOL_ROOT, f)));
+    } catch {
+      return null;
+    }
+  };
+  return JSON.stringify([treeDigest(path.join(TOOL_ROOT, "generator", "src")), read("package-lock.json"), read("versions.json"), process.version]);
+}
+
+/**
+ * Drift of the run's clusters' generated files, and of the shared ones (base/, overlays/, management/) on full runs
+ * (`full`: unsharded and unselected, or shard 1 of an unselected run). Returns the findings and the plan's cache id.
+ */
+export function driftStage(
+  root: string,
+  input: { repo: LoadedRepo; names: readonly string[]; mine: ReadonlySet<string>; full: boolean; shard?: Shard; files: RepoFiles; cache?: ValidateCache },
+): { findings: Finding[]; planId: string } {
+  const { repo, mine, full, shard, files, cache } = input;
+  const specs: ClusterSpec[] = full ? repo.specs : repo.specs.filter((s) => mine.has(s.name));
+  const model = { specs, config: repo.config };
+  const planId = full ? "@plan" : shard ? `@plan-shard-${shard.index}-of-${shard.count}` : "@plan-selection";
+  const planned = cache?.planned(planId, model) ?? (cache ? cache.storePlanned(planId, model, planRepo(model, versions()).files) : plannedHashes(planRepo(model, versions()).files));
+  // A spec that does not load is missing from the plan, so the shared files (which list every cluster) cannot be
+  // compared until it is fixed; the other clusters' own generated files can.
+  const blockers = [...new Set(repo.findings.filter((f) => f.severity === "error" && f.file !== undefined && (f.file === CONFIG_FILE || f.file.endsWith("/cluster.yaml"))).map((f) => f.file!))].sort();
+  const loaded = new Set(repo.specs.map((s) => s.name));
+  const unplanned = input.names.some((n) => !loaded.has(n));
+  const ownFile = (p: string) => mine.has(/^clusters\/([^/]+)\//.exec(p)?.[1] ?? "");
+  const include = full && !unplanned ? (p: string) => !p.startsWith("clusters/") || ownFile(p) : (p: string) => p.startsWith("clusters/") && ownFile(p);
+  return {
+    findings: [...driftFindings(planned, files, include, blockers), ...unknownGeneratedFindings(root, specs.map((s) => s.name), new Set(planned.map(([p]) => p)))],
+    planId,
+  };
+}

@@ -1,0 +1,149 @@
+/**
+ * Stage 6 of validate: our rules — what no webhook does. Per cluster: references across objects, one namespace
+ * per cluster, version skew across objects, zones in the region, CIDR overlaps, sync safety, secrets, add-on
+ * coverage, images (validate/rules.ts, images.ts, addon-rules.ts); objects outside every cluster's namespace. Across
+ * the fleet: unique names and VPC CIDRs (fleetRules; another shard's clusters as their specs declare them). The
+ * management folders and what the sync engine would do with them (validate/sync-check.ts).
+ */
+import type { ClusterSpec } from "../cluster-spec/types.js";
+import type { Finding } from "../findings.js";
+import { API } from "../k8s/capi.js";
+import { objectNames, planCluster } from "../plan/cluster.js";
+import { SPEC_FILE, SYNC_DIR } from "../repo/paths.js";
+import { versions } from "../versions.js";
+import { imageRules, type readImageInventory } from "./images.js";
+import type { RenderedCluster, RenderedObject } from "./render.js";
+import { clusterRules, syncSafetyRules } from "./rules.js";
+import type { Shard } from "./selection.js";
+import { applicationFindings, declaredApplications, fluxPermissionFindings, generatedApplications } from "./sync-check.js";
+
+/** Our per-cluster rules over one render (with origins when known, so findings name their files). */
+export function clusterRuleFindings(rc: RenderedCluster, spec: ClusterSpec | undefined, images: ReturnType<typeof readImageInventory>): Finding[] {
+  if (rc.objects.length === 0) return [];
+  return [
+    ...clusterRules(rc, `clusters/${rc.cluster}/kustomization.yaml`),
+    ...syncSafetyRules(rc),
+    ...imageRules(rc, images, spec?.profile, `clusters/${rc.cluster}/cluster.yaml`),
+  ];
+}
+
+/**
+ * Objects that live in no cluster's namespace (Argo CD's AppProject allows only the clusters' namespaces): reported
+ * unless they come from the cluster's own directory (a deliberate addition of its owner). Needs origins.
+ */
+export function strayCandidates(rc: RenderedCluster, namespaces: ReadonlySet<string>): number[] {
+  const out: number[] = [];
+  rc.objects.forEach((o, i) => {
+    const ns = o.kind === "Namespace" ? o.metadata?.name : o.metadata?.namespace;
+    if (!ns || !namespaces.has(ns)) out.push(i);
+  });
+  return out;
+}
+export function strayFindings(rc: RenderedCluster, namespaces: ReadonlySet<string>): Finding[] {
+  return strayCandidates(rc, namespaces)
+    .filter((i) => !rc.origins[i]?.startsWith(`clusters/${rc.cluster}/`))
+    .map((i) => {
+      const o = rc.objects[i]!;
+      return { cluster: rc.cluster, file: rc.origins[i], path: `${o.kind}/${o.metadata?.name}`, rule: "attribution", severity: "error" as const, message: `object in namespace "${o.metadata?.namespace ?? ""}" belongs to no cluster: each cluster's objects must live in its own namespace` };
+    });
+}
+
+/** What fleetRules reads of a cluster (its Cluster and AWSCluster), as its spec declares it. */
+function declaredFacts(spec: ClusterSpec): RenderedCluster {
+  const names = objectNames(spec);
+  const metadata = { name: names.cluster, namespace: spec.namespace };
+  const objects: RenderedObject[] = [
+    { apiVersion: API.core, kind: "Cluster", metadata },
+    { apiVersion: API.infra, kind: "AWSCluster", metadata, spec: { region: spec.region, network: { vpc: { cidrBlock: spec.network.vpcCidr } } } },
+  ];
+  return { cluster: spec.name, objects, origins: objects.map(() => undefined) };
+}
+
+/**
+ * The clusters fleetRules compares: the run's own renders and, on a sharded run, every other cluster of the
+ * selection — as its spec declares it when its own kustomization.yaml is still the generated scaffold, rendered
+ * (`render`, from the cache when possible) otherwise. (The one difference to an unsharded run: a hand-edited
+ * generated/ overlay of another shard's cluster is not seen here — its own shard reports it as drift, an error.)
+ */
+export async function fleetOf(
+  rendered: readonly RenderedCluster[],
+  input: {
+    shard?: Shard;
+    selection: readonly string[];
+    /** Clusters outside the selection the fleet rules must also see (--changed-since: the unchanged ones), listed first. */
+    others?: readonly string[];
+    mine: ReadonlySet<string>;
+    specs: readonly ClusterSpec[];
+    read: (rel: string) => string | undefined;
+    render: (clusters: readonly string[]) => Promise<RenderedCluster[]>;
+  },
+): Promise<readonly RenderedCluster[]> {
+  const others = input.others ?? [];
+  if (!input.shard && others.length === 0) return rendered;
+  const specOf = new Map(input.specs.map((s) => [s.name, s]));
+  const scaffoldOf = (spec: ClusterSpec) => planCluster(spec, versions().addons).find((f) => f.path === `clusters/${spec.name}/kustomization.yaml`)?.content;
+  const sample = input.specs[0];
+  const scaffold = sample ? scaffoldOf(sample) : undefined;
+  const facts = new Map<string, RenderedCluster>();
+  const toRender: string[] = [];
+  for (const n of [...input.selection, ...others]) {
+    if (input.mine.has(n)) continue;
+    const spec = specOf.get(n);
+    const own = input.read(`clusters/${n}/kustomization.yaml`);
+    if (spec && own !== undefined && (own === scaffold || own === scaffoldOf(spec))) facts.set(n, declaredFacts(spec));
+    else toRender.push(n);
+  }
+  for (const rc of await input.render(toRender)) facts.set(rc.cluster, rc);
+  const mineRendered = new Map(rendered.map((rc) => [rc.cluster, rc]));
+  return [...others, ...input.selection].map((n) => mineRendered.get(n) ?? facts.get(n)!);
+}
+
+/**
+ * The sync engine's view (validate/sync-check.ts): for Argo CD every Application the ApplicationSet would make
+ * from the spec files, and the bootstrap Application, each checked against its AppProject with what its source
+ * renders; for Flux, the Kustomizations name exactly the validated clusters. Cluster findings for the clusters in
+ * scope; the rest on the shared run.
+ */
+export function syncFindings(
+  syncObjects: readonly RenderedObject[],
+  specFiles: ReadonlyMap<string, string>,
+  specs: readonly ClusterSpec[],
+  renderedOf: ReadonlyMap<string, RenderedCluster>,
+  scope: { shared: boolean; inScope: (c: string) => boolean },
+): Finding[] {
+  const findings: Finding[] = [];
+  const syncFile = `${SYNC_DIR}/kustomization.yaml`;
+  const clusterOf = (p: string) => /^clusters\/([^/]+)\//.exec(p)?.[1];
+  const projects = syncObjects.filter((o) => o.kind === "AppProject");
+  const generated = generatedApplications(syncObjects, specFiles, syncFile);
+  for (const f of generated.findings) {
+    const cluster = clusterOf(f.file ?? "");
+    if (cluster ? scope.inScope(cluster) : scope.shared) findings.push({ ...f, cluster });
+  }
+  for (const app of generated.apps) {
+    const cluster = clusterOf(app.from);
+    if (!cluster || !scope.inScope(cluster)) continue;
+    const rc = app.path === `clusters/${cluster}` ? renderedOf.get(cluster) : undefined;
+    findings.push(...applicationFindings(app, projects, rc?.objects ?? [], { cluster, file: app.from }));
+  }
+  if (scope.shared) for (const app of declaredApplications(syncObjects)) findings.push(...applicationFindings(app, projects, app.path === SYNC_DIR ? syncObjects : [], { file: syncFile }));
+  // Flux: a Kustomization for each validated cluster and none for anything else.
+  const validated = new Set(specs.map((s) => s.name));
+  const fluxPaths = syncObjects.filter((o) => o.kind === "Kustomization" && o.apiVersion?.startsWith("kustomize.toolkit.fluxcd.io/")).map((o) => [o.metadata.name, String(o.spec?.path ?? "").replace(/^\.\//, "").replace(/\/$/, "")] as const);
+  for (const [name, p] of fluxPaths) {
+    if (p === SYNC_DIR) continue;
+    const c = /^clusters\/([^/]+)$/.exec(p)?.[1];
+    if (c ? !validated.has(c) && scope.inScope(c) : scope.shared)
+      findings.push({ cluster: c, file: syncFile, path: `Kustomization/${name}:spec.path`, rule: "flux-kustomizations", severity: "error", message: `syncs ./${p}, which is not a validated cluster (no valid clusters/<name>/${SPEC_FILE}); remove it from ${SYNC_DIR} or add the cluster's spec, then run \`npm run generate\`` });
+  }
+  for (const k of syncObjects.filter((o) => o.kind === "Kustomization" && o.apiVersion?.startsWith("kustomize.toolkit.fluxcd.io/"))) {
+    const c = /^clusters\/([^/]+)$/.exec(String(k.spec?.path ?? "").replace(/^\.\//, "").replace(/\/$/, ""))?.[1];
+    const rc = c && scope.inScope(c) ? renderedOf.get(c) : undefined;
+    if (c && rc) findings.push(...fluxPermissionFindings(k, syncObjects, rc.objects, { cluster: c, file: syncFile }));
+  }
+  if (fluxPaths.length > 0 || syncObjects.some((o) => o.kind === "GitRepository"))
+    for (const c of validated)
+      if (scope.inScope(c) && !fluxPaths.some(([, p]) => p === `clusters/${c}`))
+        findings.push({ cluster: c, file: syncFile, rule: "flux-kustomizations", severity: "error", message: `no Flux Kustomization syncs clusters/${c}; run \`npm run generate\`` });
+  return findings;
+}

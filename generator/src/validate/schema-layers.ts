@@ -1,0 +1,140 @@
+/**
+ * Stage 4 of validate: the schema layers over every unit. kubeconform (structure, against schemas/kubeconform:
+ * every kind, built-in and CRD) in one process with its own workers; kubectl-validate (the CRDs' CEL rules) for the
+ * units marked `cel` (validate/units.ts), split over the cores. Results of unchanged builds come from the cache,
+ * keyed by the exact bytes given to the program.
+ */
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import type { Finding } from "../findings.js";
+import { readUnserved, unservedMessage } from "../schemas/unserved.js";
+import type { KubeconformVerdict } from "../tools/kubeconform.js";
+import type { KubectlValidateStatus } from "../tools/kubectl-validate.js";
+import type { ValidateCache } from "./cache.js";
+import type { Runners } from "./runners.js";
+import type { Unit } from "./units.js";
+
+/** What kubeconform and kubectl-validate said about one unit (kubeconform lists only the objects it did not accept). */
+export interface SchemaResult {
+  kubeconform: Omit<KubeconformVerdict, "filename">[];
+  cel?: KubectlValidateStatus[];
+}
+
+/** Fewest files worth a kubectl-validate process of their own (each process loads every CRD first, ≈0.5 s). */
+const CEL_FILES_PER_PROCESS = 40;
+
+/**
+ * The API server prunes null fields of custom resources before validating them (unless the schema marks them
+ * nullable; see the CRD docs, "Defaulting and Nullable"), and upstream manifests rely on it, e.g. CAPA's templates'
+ * `selector: {matchLabels: null}`. The schema layers see the objects as the server would; array items are kept.
+ */
+function dropNulls(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(dropNulls);
+  if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== null).map(([k, x]) => [k, dropNulls(x)]));
+  return v;
+}
+
+export async function schemaResults(
+  root: string,
+  units: readonly Unit[],
+  opts: { workers: number; skipCel?: boolean; cache?: ValidateCache; runners: Runners; onProgress?: (stage: string, done: number, total: number) => void },
+): Promise<Map<Unit, SchemaResult>> {
+  const { runners } = opts;
+  const raw = new Map<Unit, SchemaResult>();
+  const tmp = await mkdtemp(path.join(os.tmpdir(), "capi-gitops-validate-"));
+  try {
+    const input = new Map<Unit, string>();
+    const fileOf = new Map<Unit, string>();
+    const unitOf = new Map<string, Unit>();
+    const needKc: Unit[] = [];
+    const needCel: Unit[] = [];
+    for (const [i, u] of units.entries()) {
+      if (u.objects.length === 0) continue;
+      const withCel = u.cel && !opts.skipCel;
+      // JSON documents in a YAML stream: both programs read them, and JSON.stringify is ~50× faster than YAML.
+      const text = `${u.objects.map((o) => JSON.stringify(dropNulls(o))).join("\n---\n")}\n`;
+      input.set(u, text);
+      const kc = opts.cache?.result<SchemaResult["kubeconform"][number]>("kubeconform", u.cacheId, text);
+      const cel = withCel ? opts.cache?.result<KubectlValidateStatus>("cel", u.cacheId, text) : undefined;
+      raw.set(u, { kubeconform: kc ?? [], cel });
+      if (!kc) needKc.push(u);
+      if (withCel && !cel) needCel.push(u);
+      if (!kc || (withCel && !cel)) {
+        const f = path.join(tmp, `${i}-${u.label.replace(/[^A-Za-z0-9._-]/g, "_")}.yaml`);
+        await writeFile(f, text);
+        fileOf.set(u, f);
+        unitOf.set(f, u);
+      }
+    }
+
+    opts.onProgress?.("kubeconform", 0, needKc.length);
+    const verdicts = needKc.length ? await runners.kubeconform(needKc.map((u) => fileOf.get(u)!), { cwd: root, schemaLocation: runners.schemaLocation, workers: opts.workers }) : [];
+    const kcOf = new Map<Unit, SchemaResult["kubeconform"]>(needKc.map((u) => [u, []]));
+    for (const { filename, ...r } of verdicts) {
+      const u = unitOf.get(filename) ?? unitOf.get(path.resolve(root, filename));
+      if (u) kcOf.get(u)?.push(r);
+    }
+    for (const [u, list] of kcOf) {
+      raw.get(u)!.kubeconform = list;
+      opts.cache?.storeResult("kubeconform", u.cacheId, input.get(u)!, list);
+    }
+    opts.onProgress?.("kubeconform", needKc.length, needKc.length);
+
+    if (needCel.length > 0) {
+      opts.onProgress?.("cel", 0, needCel.length);
+      const processes = Math.max(1, Math.min(opts.workers, Math.floor(needCel.length / CEL_FILES_PER_PROCESS)));
+      const groups = Array.from({ length: processes }, (_, g) => needCel.filter((_, i) => i % processes === g).map((u) => fileOf.get(u)!));
+      const outputs = await Promise.all(groups.map((files) => runners.kubectlValidate(files, { cwd: root })));
+      for (const out of outputs)
+        for (const [file, statuses] of Object.entries(out)) {
+          const u = unitOf.get(path.resolve(root, file)) ?? unitOf.get(file);
+          if (!u) continue;
+          raw.get(u)!.cel = statuses;
+          if (statuses.length === u.objects.length) opts.cache?.storeResult("cel", u.cacheId, input.get(u)!, statuses);
+        }
+      opts.onProgress?.("cel", needCel.length, needCel.length);
+    }
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+  return raw;
+}
+
+/** Whether a schema layer rejected anything of the unit (such clusters get their origins). */
+export const schemaRejected = (r: SchemaResult | undefined): boolean => Boolean(r && (r.kubeconform.length > 0 || r.cel?.some((s) => s.status === "Failure")));
+
+const originOf = (u: Unit, kind: string, name: string): string => {
+  const i = u.objects.findIndex((o) => o.kind === kind && o.metadata?.name === name);
+  return (i >= 0 ? u.origins[i] : undefined) ?? u.fallbackFile;
+};
+
+/** kubeconform's verdicts as findings; `invalid` collects the objects it rejected (`label/Kind/name`). */
+export function kubeconformFindings(u: Unit, results: SchemaResult["kubeconform"], unserved: ReturnType<typeof readUnserved>, invalid: Set<string>): Finding[] {
+  const findings: Finding[] = [];
+  for (const r of results) {
+    invalid.add(`${u.label}/${r.kind}/${r.name}`);
+    const base = { cluster: u.cluster, file: originOf(u, r.kind, r.name), severity: "error" as const };
+    if (r.verdict === "no-schema") {
+      const msg = unservedMessage(unserved, r.apiVersion, r.kind);
+      findings.push({ ...base, path: `${r.kind}/${r.name}:apiVersion`, rule: msg ? "api-served" : "schema-missing", message: msg ?? `no schema for ${r.kind} ${r.apiVersion}: not a kind of the pinned providers` });
+      continue;
+    }
+    if (r.errors.length === 0) findings.push({ ...base, path: `${r.kind}/${r.name}`, rule: "kubeconform", message: r.message });
+    for (const e of r.errors) findings.push({ ...base, path: `${r.kind}/${r.name}:${e.field}`, rule: "kubeconform", message: e.message });
+  }
+  return findings;
+}
+
+/** CEL (x-kubernetes-validations) verdicts as findings; objects kubeconform already rejected are not repeated. */
+export function celFindings(u: Unit, statuses: readonly KubectlValidateStatus[], invalid: ReadonlySet<string>): Finding[] {
+  const findings: Finding[] = [];
+  statuses.forEach((s, i) => {
+    const o = u.objects[i];
+    if (s.status !== "Failure" || !o || invalid.has(`${u.label}/${o.kind}/${o.metadata.name}`)) return;
+    const causes = s.details?.causes?.length ? s.details.causes : [{ field: undefined, message: s.message }];
+    for (const c of causes)
+      findings.push({ cluster: u.cluster, file: u.origins[i] ?? u.fallbackFile, path: `${o.kind}/${o.metadata.name}${c.field ? `:${c.field}` : ""}`, rule: "cel", severity: "error", message: c.message ?? "rejected" });
+  });
+  return findings;
+}

@@ -1,0 +1,160 @@
+/**
+ * Stage 3 of validate: render. Every build the later stages check is a `Unit`: a cluster (clusters/<name>, many
+ * per kustomize process, validate/render.ts), a management folder (management/sync, management/providers) or an
+ * add-on payload file (addons/<addon>/<version>/*.yaml). Builds come from the cache when every file they read is
+ * unchanged (validate/cache.ts); kustomize runs without origin annotations, and `addOrigins` builds again, with
+ * them, only the clusters that have findings (so each finding names the file its object came from).
+ */
+import { access, readdir, readFile } from "node:fs/promises";
+import path from "node:path";
+import { ToolError, ToolUnavailableError } from "../errors.js";
+import type { Finding } from "../findings.js";
+import { dependencies } from "../kustomize/walk.js";
+import { ADDONS_DIR, PROVIDERS_DIR, SYNC_DIR } from "../repo/paths.js";
+import { parseYamlStream } from "../yaml.js";
+import type { RepoFiles, ValidateCache } from "./cache.js";
+import type { RenderedCluster, RenderedObject } from "./render.js";
+import type { Runners } from "./runners.js";
+
+/** Repository folders (besides clusters/) that the management cluster applies; validated when present. */
+const MANAGEMENT_DIRS = [SYNC_DIR, PROVIDERS_DIR] as const;
+
+/** One rendered build checked by the schema and admission layers: a cluster, a management folder or an add-on file. */
+export interface Unit {
+  label: string;
+  /** Its cache entry: the cluster name, or "@" + the label otherwise. */
+  cacheId: string;
+  cluster?: string;
+  objects: RenderedObject[];
+  origins: (string | undefined)[];
+  fallbackFile: string;
+  /**
+   * Goes through kubectl-validate (the CRDs' CEL rules): the management folders (Argo CD, Flux and
+   * cluster-api-operator CRDs, which the admission layer does not decode), and the clusters when the admission
+   * layer is off. Not the add-on payloads (built-in kinds, no CRD CEL rules): kubectl-validate v0.0.4 checks every
+   * name as a DNS subdomain, but the API server allows RBAC names such as `system:cloud-controller-manager`
+   * (k8s.io/kubernetes pkg/apis/rbac/validation: ValidateRBACName = path.IsValidPathSegmentName).
+   */
+  cel: boolean;
+}
+
+export interface RenderContext {
+  root: string;
+  workers: number;
+  runners: Runners;
+  files: RepoFiles;
+  cache?: ValidateCache;
+  onProgress?: (stage: string, done: number, total: number) => void;
+}
+
+/**
+ * References that leave the repository (kustomize loads directories outside the root): the build reads what is not
+ * in Git. Only the rendered clusters are walked: a cached one had none (such builds are never cached).
+ */
+function escapeFindings(clusters: readonly string[], files: RepoFiles): Finding[] {
+  return clusters.flatMap((c) =>
+    dependencies(`clusters/${c}`, (rel) => files.read(rel)).escapes.map((e) => ({
+      cluster: c,
+      file: e.file,
+      rule: "no-path-escape",
+      severity: "error" as const,
+      message: `"${e.ref}" leads outside the repository: the build would read files that are not in Git (Argo CD and Flux do not have them); keep what a cluster's build reads in the repository`,
+    })),
+  );
+}
+
+/** Renders (or takes from the cache) clusters, in `list` order; failed builds are findings. */
+export async function renderCached(ctx: RenderContext, list: readonly string[], stage: string): Promise<{ rendered: RenderedCluster[]; findings: Finding[] }> {
+  const { cache } = ctx;
+  const out = new Map<string, RenderedCluster>();
+  const todo: string[] = [];
+  for (const n of list) {
+    const objects = cache?.rendered(n, `clusters/${n}`);
+    if (objects) out.set(n, { cluster: n, objects, origins: objects.map(() => undefined) });
+    else todo.push(n);
+  }
+  const closures = (await cache?.closures(todo.map((n) => `clusters/${n}`))) ?? new Map();
+  const r = todo.length
+    ? await ctx.runners.renderClusters(ctx.root, todo.map((name) => ({ name })), { workers: ctx.workers, origins: false, onProgress: (d, t) => ctx.onProgress?.(stage, d, t) })
+    : { rendered: [], findings: [] };
+  const failed = new Set(r.findings.map((f) => f.cluster));
+  for (const rc of r.rendered) {
+    out.set(rc.cluster, rc);
+    if (!failed.has(rc.cluster)) cache?.storeRendered(rc.cluster, `clusters/${rc.cluster}`, closures.get(`clusters/${rc.cluster}`), rc.objects);
+  }
+  return { rendered: list.map((n) => out.get(n)!), findings: [...r.findings, ...escapeFindings(todo, ctx.files)] };
+}
+
+export function clusterUnit(rc: RenderedCluster, cel: boolean): Unit {
+  return { label: `cluster-${rc.cluster}`, cacheId: rc.cluster, cluster: rc.cluster, objects: rc.objects, origins: rc.origins, fallbackFile: `clusters/${rc.cluster}/kustomization.yaml`, cel };
+}
+
+/** The management folders that exist, each built (or taken from the cache); a failed build is a finding. */
+export async function renderManagement(ctx: RenderContext, dirs: readonly string[] = MANAGEMENT_DIRS): Promise<{ units: Unit[]; findings: Finding[] }> {
+  const units: Unit[] = [];
+  const findings: Finding[] = [];
+  for (const dir of dirs) {
+    const kfile = `${dir}/kustomization.yaml`;
+    if (!(await access(path.join(ctx.root, kfile)).then(() => true, () => false))) continue;
+    const label = dir.replace(/\//g, "-");
+    const unit = (objects: RenderedObject[]): Unit => ({ label, cacheId: `@${label}`, objects, origins: objects.map(() => undefined), fallbackFile: kfile, cel: true });
+    const cached = ctx.cache?.rendered(`@${label}`, dir);
+    if (cached) {
+      units.push(unit(cached));
+      continue;
+    }
+    const closure = (await ctx.cache?.closures([dir]))?.get(dir);
+    try {
+      const objects = parseYamlStream(await ctx.runners.kustomizeBuild(ctx.root, dir)) as RenderedObject[];
+      ctx.cache?.storeRendered(`@${label}`, dir, closure, objects);
+      units.push(unit(objects));
+    } catch (e) {
+      if (!(e instanceof ToolError) || e instanceof ToolUnavailableError) throw e;
+      findings.push({ file: kfile, rule: "kustomize-build", severity: "error", message: `kustomize build failed: ${(e.stderr || e.message).split("\n")[0]}` });
+    }
+  }
+  return { units, findings };
+}
+
+/**
+ * The hydrated add-on manifests (addons/<addon>/<version>/*.yaml, `npm run addons`), one unit per file: what the
+ * ClusterResourceSets apply to the workload clusters goes through kubeconform (Kubernetes OpenAPI) like everything
+ * else; inside a ConfigMap kubeconform would see only a string.
+ */
+export async function addonUnits(root: string): Promise<{ units: Unit[]; findings: Finding[] }> {
+  const units: Unit[] = [];
+  const findings: Finding[] = [];
+  const files = await readdir(path.join(root, ADDONS_DIR), { recursive: true }).catch(() => [] as string[]);
+  for (const rel of files.map((f) => f.split(path.sep).join("/")).filter((f) => f.endsWith(".yaml") && !f.endsWith("/kustomization.yaml")).sort()) {
+    const file = `${ADDONS_DIR}/${rel}`;
+    try {
+      const objects = parseYamlStream(await readFile(path.join(root, file), "utf8")) as RenderedObject[];
+      const label = file.replace(/[/.]/g, "-");
+      units.push({ label, cacheId: `@${label}`, objects, origins: objects.map(() => file), fallbackFile: file, cel: false });
+    } catch (e) {
+      findings.push({ file, rule: "addon-payload", severity: "error", message: `not a YAML stream: ${(e as Error).message}` });
+    }
+  }
+  return { units, findings };
+}
+
+const identityKey = (o: RenderedObject): string => JSON.stringify([o.apiVersion, o.kind, o.metadata?.namespace ?? "", o.metadata?.name]);
+
+/**
+ * The origins (source file of each object) and transformations (kustomizations that touched it) of `flagged`
+ * clusters: one more build each, with kustomize's annotations, matched to the objects by identity. Updates the
+ * clusters (and their units) in place.
+ */
+export async function addOrigins(ctx: RenderContext, flagged: readonly RenderedCluster[], unitOf: ReadonlyMap<string, Unit>): Promise<void> {
+  if (flagged.length === 0) return;
+  const withOrigins = await ctx.runners.renderClusters(ctx.root, flagged.map((rc) => ({ name: rc.cluster })), { workers: ctx.workers, origins: true });
+  for (const [i, rc] of withOrigins.rendered.entries()) {
+    const target = flagged[i]!;
+    const byId = new Map(rc.objects.map((o, j) => [identityKey(o), rc.origins[j]]));
+    target.origins = target.objects.map((o) => byId.get(identityKey(o)));
+    const transformedBy = new Map(rc.objects.map((o, j) => [identityKey(o), rc.transformations?.[j]]));
+    target.transformations = target.objects.map((o) => transformedBy.get(identityKey(o)));
+    const u = unitOf.get(target.cluster);
+    if (u) u.origins = target.origins;
+  }
+}

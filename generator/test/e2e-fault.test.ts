@@ -7,23 +7,15 @@
  * Needs the control plane `npm run e2e` builds (.tools/bin/etcd, kube-apiserver at their pins) and the admission
  * program (`npm run setup`): skipped without them — `.ci/run` runs `npm run e2e` before `npm test`, so CI has them.
  */
-import { readFileSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { e2eCommand, type E2eResult } from "../src/commands/e2e.js";
 import { newClusterCommand } from "../src/commands/new-cluster.js";
-import { CONTROL_PLANE, controlPlanePins } from "../src/tools/control-plane.js";
-import { TOOLS_BIN } from "../src/tools/resolve.js";
+import { controlPlaneInstalled } from "../src/tools/control-plane.js";
 import { tempDir } from "./helpers.js";
 
-const built = CONTROL_PLANE.every((n) => {
-  try {
-    return readFileSync(path.join(TOOLS_BIN, `${n}.version`), "utf8").trim() === `${controlPlanePins()[n].module}@${controlPlanePins()[n].version}`;
-  } catch {
-    return false;
-  }
-});
+const built = controlPlaneInstalled();
 
 let result: E2eResult;
 let logged: string[];

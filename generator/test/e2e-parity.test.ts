@@ -6,22 +6,13 @@
  * Needs the control plane `npm run e2e` builds and the admission program: skipped without them (`.ci/run` runs
  * `npm run e2e` before `npm test`).
  */
-import { readFileSync } from "node:fs";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { e2eCommand, type E2eResult } from "../src/commands/e2e.js";
-import { CONTROL_PLANE, controlPlanePins } from "../src/tools/control-plane.js";
-import { TOOLS_BIN } from "../src/tools/resolve.js";
+import { controlPlaneInstalled } from "../src/tools/control-plane.js";
 import { CLEAN, clusterName, FAULTS, writeFaultRepo } from "./admission-faults.js";
 import { tempDir } from "./helpers.js";
 
-const built = CONTROL_PLANE.every((n) => {
-  try {
-    return readFileSync(path.join(TOOLS_BIN, `${n}.version`), "utf8").trim() === `${controlPlanePins()[n].module}@${controlPlanePins()[n].version}`;
-  } catch {
-    return false;
-  }
-});
+const built = controlPlaneInstalled();
 
 let result: E2eResult;
 let cleanup: () => Promise<void>;

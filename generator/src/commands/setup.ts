@@ -5,7 +5,7 @@
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { versions } from "../versions.js";
-import { CRDS_DIR, TOOLS_BIN } from "../tools/resolve.js";
+import { CRDS_DIR, readStamp, TOOLS_BIN } from "../tools/resolve.js";
 import { goBuild, goInstall } from "../tools/go.js";
 import { buildControlPlaneBinary, CONTROL_PLANE, controlPlanePins } from "../tools/control-plane.js";
 import { ADMISSION, ADMISSION_DIR, admissionSourceHash } from "../tools/admission.js";
@@ -17,8 +17,7 @@ export async function setupCommand(opts: { log: (line: string) => void; force?: 
   for (const [name, pin] of Object.entries(versions().tools).sort(([a], [b]) => (a < b ? -1 : 1))) {
     const want = `${pin.module}@${pin.version}`;
     const stamp = path.join(TOOLS_BIN, `${name}.version`);
-    const have = await readFile(stamp, "utf8").catch(() => "");
-    if (!opts.force && have.trim() === want) {
+    if (!opts.force && readStamp(name) === want) {
       opts.log(`${name}: ${want} already in .tools/bin`);
       continue;
     }
@@ -57,7 +56,7 @@ export async function buildAdmission(opts: { log: (line: string) => void; force?
   const dir = opts.dir ?? ADMISSION_DIR;
   const want = admissionSourceHash(dir);
   const stamp = path.join(opts.bin, `${ADMISSION}.version`);
-  if (!opts.force && (await readFile(stamp, "utf8").catch(() => "")).trim() === want) {
+  if (!opts.force && readStamp(ADMISSION, opts.bin) === want) {
     opts.log(`${ADMISSION}: built from the current admission/ sources, in .tools/bin`);
     return "current";
   }
@@ -92,7 +91,7 @@ export async function buildControlPlane(opts: { log: (line: string) => void; for
   for (const name of CONTROL_PLANE) {
     const want = `${pins[name].module}@${pins[name].version}`;
     const stamp = path.join(bin, `${name}.version`);
-    if (!opts.force && (await readFile(stamp, "utf8").catch(() => "")).trim() === want) {
+    if (!opts.force && readStamp(name, bin) === want) {
       opts.log(`${name}: ${want} already in .tools/bin`);
       continue;
     }

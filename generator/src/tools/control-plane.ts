@@ -6,13 +6,12 @@
  * versions (etcd: the same version; kubernetes: its staging modules' v0.<minor>.<patch> tags, which go.mod lists as
  * v0.0.0), lets `go list -mod=mod` complete go.sum and builds the binary.
  */
-import { readFileSync } from "node:fs";
 import { chmod, cp, mkdtemp, readdir, rename, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { versions, type GoTool } from "../versions.js";
 import { goBuildPackage, goListDeps, goModDownload, goModEdit, goModJson } from "./go.js";
-import { TOOLS_BIN } from "./resolve.js";
+import { readStamp, TOOLS_BIN } from "./resolve.js";
 
 export const CONTROL_PLANE = ["etcd", "kube-apiserver"] as const;
 export type ControlPlaneBinary = (typeof CONTROL_PLANE)[number];
@@ -48,13 +47,7 @@ export function controlPlanePins(): Record<ControlPlaneBinary, GoTool> {
 /** Whether etcd and kube-apiserver are in `bin` at their pins (the stamp beside each, as `npm run e2e` writes it). */
 export function controlPlaneInstalled(bin = TOOLS_BIN): boolean {
   const pins = controlPlanePins();
-  return CONTROL_PLANE.every((n) => {
-    try {
-      return readFileSync(path.join(bin, `${n}.version`), "utf8").trim() === `${pins[n].module}@${pins[n].version}`;
-    } catch {
-      return false;
-    }
-  });
+  return CONTROL_PLANE.every((n) => readStamp(n, bin) === `${pins[n].module}@${pins[n].version}`);
 }
 
 export function replaceEdits(mod: { Require?: { Path: string; Version: string }[]; Replace?: { Old: { Path: string }; New: { Path: string; Version?: string } }[] }, version: string, recipe: Pick<Recipe, "placeholder">): string[] {

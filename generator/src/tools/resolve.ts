@@ -94,9 +94,10 @@ async function verify(name: string, env: NodeJS.ProcessEnv): Promise<string> {
   return bin;
 }
 
-function readStamp(name: string): string | undefined {
+/** What the stamp beside a built program says it is (`<name>.version` in `bin`: module@version or a source hash). */
+export function readStamp(name: string, bin = TOOLS_BIN): string | undefined {
   try {
-    return readFileSync(path.join(TOOLS_BIN, `${name}.version`), "utf8").trim();
+    return readFileSync(path.join(bin, `${name}.version`), "utf8").trim();
   } catch {
     return undefined;
   }

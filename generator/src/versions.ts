@@ -39,11 +39,32 @@ export interface ChartSource {
 export interface AddonPins {
   cilium: ChartSource;
   /** Calico's release manifest (`file`) inside a pinned module version; `release` is the Calico release it is. */
-  calico: { module: string; version: string; release: string; file: string };
-  /** One k8s.io/cloud-provider-aws module version per Kubernetes minor ("1.34" → "v1.34.3"). */
-  cloudControllerManager: { module: string; chart: string; byMinor: Record<string, string> };
-  /** The EBS CSI driver manifests: a ConfigMap inside a file of a pinned module. */
-  ebsCsi: { module: string; version: string; file: string; configMap: string };
+  calico: { module: string; version: string; release: string; file: string; kubernetes: { min: string; max: string } };
+  /**
+   * The CCM: the chart of one k8s.io/cloud-provider-aws module version (`version`, `chart`), rendered once per
+   * Kubernetes minor with that minor's image tag (`image`:`byMinor["1.34"]`).
+   */
+  cloudControllerManager: ChartSource & { image: string; byMinor: Record<string, string> };
+  /**
+   * The EBS CSI driver manifests: a ConfigMap inside a file of a pinned module; with the VolumeSnapshot CRDs
+   * (`crdModule`/`crdDir`) and the snapshot-controller (`module`/`dir`), kustomize-built from external-snapshotter.
+   */
+  ebsCsi: {
+    module: string;
+    version: string;
+    file: string;
+    configMap: string;
+    snapshotter: { module: string; version: string; dir: string; crdModule: string; crdDir: string };
+  };
+  /** Every container image of each add-on's payload but the CCM's (whose image is `cloudControllerManager`). */
+  images: Record<string, string[]>;
+}
+/** addons.lock.json (plan/addons-lock.ts): the sha256 of the pins and of every addons/ file `npm run addons` wrote. */
+export interface AddonLock {
+  $comment?: string;
+  pins: string;
+  /** `addons/<addon>/<version>/<file>` → sha256 (hex). */
+  files: Record<string, string>;
 }
 export interface Versions {
   tools: Record<string, GoTool>;
@@ -62,6 +83,8 @@ export interface Versions {
    * Not in versions.json: read from ADDONS_STORE with it, so the plan gets them as an input like the pins.
    */
   addonPayloads?: Record<string, string>;
+  /** addons.lock.json of this checkout (undefined: missing or unreadable), read with the payloads. */
+  addonLock?: AddonLock;
 }
 
 /** Root of this tool's own checkout (where versions.json and .tools/ live). */
@@ -73,17 +96,17 @@ export type Pins = Pick<Versions, "crds" | "clusterAutoscaler" | "addons" | "add
 /** Where `npm run addons` stores the hydrated add-ons: this checkout's addons/ (generate copies them into a repository). */
 export const ADDONS_STORE = path.join(TOOL_ROOT, "addons");
 
-/** Every file under ADDONS_STORE as `addons/<relative path>` → content (none when it does not exist). */
-function readAddonPayloads(): Record<string, string> {
+/** Every file under `dir` (default ADDONS_STORE) as `addons/<relative path>` → content (none when it does not exist). */
+export function readAddonPayloads(dir = ADDONS_STORE): Record<string, string> {
   let names: string[];
   try {
-    names = readdirSync(ADDONS_STORE, { recursive: true, encoding: "utf8" });
+    names = readdirSync(dir, { recursive: true, encoding: "utf8" });
   } catch {
     return {};
   }
   const out: Record<string, string> = {};
   for (const n of names.sort()) {
-    const full = path.join(ADDONS_STORE, n);
+    const full = path.join(dir, n);
     try {
       out[`addons/${n.split(path.sep).join("/")}`] = readFileSync(full, "utf8");
     } catch {
@@ -93,8 +116,22 @@ function readAddonPayloads(): Record<string, string> {
   return out;
 }
 
+/** Where `npm run addons` writes the lock of ADDONS_STORE (plan/addons-lock.ts ADDONS_LOCK_FILE). */
+export const ADDONS_LOCK = path.join(TOOL_ROOT, "addons.lock.json");
+
+/** The lock, when it exists and has the lock's shape. */
+export function readAddonLock(file = ADDONS_LOCK): AddonLock | undefined {
+  try {
+    const parsed = JSON.parse(readFileSync(file, "utf8")) as Partial<AddonLock> | null;
+    if (typeof parsed?.pins !== "string" || typeof parsed.files !== "object" || parsed.files === null) return undefined;
+    return { pins: parsed.pins, files: Object.fromEntries(Object.entries(parsed.files).filter(([, v]) => typeof v === "string")) };
+  } catch {
+    return undefined;
+  }
+}
+
 let cached: Versions | undefined;
 export function versions(): Versions {
-  cached ??= { ...(JSON.parse(readFileSync(path.join(TOOL_ROOT, "versions.json"), "utf8")) as Versions), addonPayloads: readAddonPayloads() };
+  cached ??= { ...(JSON.parse(readFileSync(path.join(TOOL_ROOT, "versions.json"), "utf8")) as Versions), addonPayloads: readAddonPayloads(), addonLock: readAddonLock() };
   return cached;
 }

@@ -57,6 +57,29 @@ describe("add-on rules", () => {
     expect(rules(none)).toEqual(["warning addons-cni network.cni", "warning addons-csi storage"]);
     expect(files(none)).toEqual(["clusters/demo/cluster.yaml", "clusters/demo/cluster.yaml"]);
   });
+  // --- h-addons: issue 19 items 5 and 10 ---
+  it("the pinned Calico outside its tested Kubernetes minors is a warning on network.cni (addons-cni-tested)", () => {
+    const { release, kubernetes } = versions().addons.calico;
+    const pinnedCalico = cm("calico", [daemonSet("calico-node", `docker.io/calico/node:${release}`)]);
+    const onCalico = (version: string) =>
+      all(version, `v${version.replace(/^v/, "").split(".").slice(0, 2).join(".")}.0`).map((o: any) =>
+        o.kind === "Cluster" ? cluster({ ...labels, "addons.capi-gitops.io/cni": "calico" }) : o.metadata.name === "calico" ? pinnedCalico : o);
+    const [maxMajor, maxMinor] = kubernetes.max.split(".").map(Number) as [number, number];
+    expect(rules(onCalico(`v${maxMajor}.${maxMinor}.0`))).toEqual([]);
+    expect(rules(onCalico(`v${maxMajor}.${maxMinor + 1}.0`))).toEqual(["warning addons-cni-tested network.cni"]);
+    expect(findings(onCalico(`v${maxMajor}.${maxMinor + 1}.0`))[0]!.message).toContain(`Calico ${release} is tested on Kubernetes ${kubernetes.min}–${kubernetes.max}`);
+    // another Calico release (brought by hand) has a range we do not know: no claim
+    expect(rules(all(`v${maxMajor}.${maxMinor + 1}.0`, `v${maxMajor}.${maxMinor + 1}.0`).map((o: any) => (o.kind === "Cluster" ? cluster({ ...labels, "addons.capi-gitops.io/cni": "calico" }) : o)))).toEqual([]);
+  });
+  it("no CCM: the message says which minors are pinned, or that the cluster's minor is pinned and its set is gone", () => {
+    const noCcm = (version: string) => all(version, "v1.34.3").filter((o: any) => o.metadata.name !== "ccm");
+    const pinned = Object.keys(versions().addons.cloudControllerManager.byMinor);
+    const gone = findings(noCcm("v1.34.2")).find((f) => f.rule === "addons-ccm")!;
+    expect(gone.message).toContain("it pins 1.34: restore the ccm ClusterResourceSet");
+    const unpinned = findings(noCcm("v1.29.0")).find((f) => f.rule === "addons-ccm")!;
+    expect(unpinned.message).toContain(`it pins ${pinned.join(", ")}`);
+    expect(unpinned.message).not.toContain("1.32 has none");
+  });
   it("a ClusterResourceSet in another namespace, or with an empty selector, reaches nothing", () => {
     const objs = all("v1.34.2", "v1.34.3").map((o: any) => (o.metadata.name === "ccm" && o.kind === "ClusterResourceSet" ? { ...o, spec: { ...o.spec, clusterSelector: {} } } : o));
     expect(rules(objs)).toEqual(["error addons-ccm Cluster/demo:metadata.labels"]);

@@ -44,35 +44,57 @@ describe("add-ons in a cluster's overlay", () => {
   });
 });
 
-/** A minimal Calico-like manifest: one CRD and a DaemonSet whose image carries `tag`. */
+/** A workload running these images (one container each). */
+const workload = (kind: string, name: string, images: readonly string[]) =>
+  `apiVersion: apps/v1\nkind: ${kind}\nmetadata: {name: ${name}}\nspec:\n  template:\n    spec:\n      containers:\n` +
+  images.map((image, i) => `        - {name: c${i}, image: "${image}"}\n`).join("");
+
+/** A minimal Calico-like manifest: one CRD and a DaemonSet running the pinned Calico images retagged `tag`. */
 const calico = (tag: string) =>
   `apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: ippools.crd.projectcalico.org}\n---\n` +
-  `apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: calico-node}\nspec:\n  template:\n    spec:\n      containers:\n        - {name: calico-node, image: "docker.io/calico/node:${tag}"}\n`;
+  workload("DaemonSet", "calico-node", versions().addons.images.calico!.map((i) => i.replace(/:[^:/]+$/, `:${tag}`)));
+
+/** Stand-ins for every source `npm run addons` reads, each running exactly its pinned images. */
+function sources(template: string) {
+  const pins = versions().addons;
+  const rendered = {
+    [`cilium/${pins.cilium.version}`]: workload("DaemonSet", "cilium", pins.images.cilium!),
+    ...Object.fromEntries(Object.values(pins.cloudControllerManager.byMinor).map((v) => [`aws-ccm/${v}`, workload("DaemonSet", "aws-cloud-controller-manager", [`${pins.cloudControllerManager.image}:${v}`])])),
+    [`calico/${pins.calico.release}`]: calico(pins.calico.release),
+  };
+  const snapshotCrds = `apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: volumesnapshots.snapshot.storage.k8s.io}\n`;
+  return { rendered, ebsCsiTemplate: template, snapshotCrds, snapshotController: workload("Deployment", "snapshot-controller", pins.images["aws-ebs-csi"]!) };
+}
 
 describe("hydration", () => {
-  it("drops CAPA's empty Secret, adds the gp3 StorageClass, refuses rendered Secrets", () => {
+  it("drops CAPA's empty Secret, adds the gp3 StorageClass and the snapshot CRDs + controller, refuses rendered Secrets", () => {
     const pins = versions().addons;
     const template = `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${pins.ebsCsi.configMap}}\ndata:\n  a.yaml: |\n    apiVersion: v1\n    kind: Secret\n    metadata: {name: aws-secret}\n    ---\n    apiVersion: storage.k8s.io/v1\n    kind: CSIDriver\n    metadata: {name: ebs.csi.aws.com}\n`;
-    const rendered = {
-      ...Object.fromEntries([`cilium/${pins.cilium.version}`, ...Object.values(pins.cloudControllerManager.byMinor).map((v) => `aws-ccm/${v}`)].map((k) => [k, "kind: DaemonSet\napiVersion: apps/v1\nmetadata: {name: x}\n"])),
-      [`calico/${pins.calico.release}`]: calico(pins.calico.release),
-    };
-    const files = hydrate(pins, { rendered, ebsCsiTemplate: template });
-    const csi = files.find((f) => f.path === `addons/aws-ebs-csi/${pins.ebsCsi.version}/aws-ebs-csi.yaml`)!.content;
-    expect((parseYamlStream(csi) as any[]).map((o) => o.kind)).toEqual(["CSIDriver", "StorageClass"]);
-    expect(() => hydrate(pins, { rendered: { ...rendered, [`cilium/${pins.cilium.version}`]: "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\n" }, ebsCsiTemplate: template })).toThrow(/Secret/);
+    const raw = sources(template);
+    const files = hydrate(pins, raw);
+    const dir = `addons/aws-ebs-csi/${pins.ebsCsi.version}`;
+    expect((parseYamlStream(files.find((f) => f.path === `${dir}/aws-ebs-csi.yaml`)!.content) as any[]).map((o) => o.kind)).toEqual(["CSIDriver", "StorageClass", "Deployment"]);
+    expect((parseYamlStream(files.find((f) => f.path === `${dir}/aws-ebs-csi-crds.yaml`)!.content) as any[]).map((o) => o.metadata.name)).toEqual(["volumesnapshots.snapshot.storage.k8s.io"]);
+    expect(() => hydrate(pins, { ...raw, rendered: { ...raw.rendered, [`cilium/${pins.cilium.version}`]: "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\n" } })).toThrow(/Secret/);
   });
   it("splits Calico's CRDs from the rest; refuses a manifest whose images are not at the pinned release, and CRDs an add-on does not declare", () => {
     const pins = versions().addons;
     const template = `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${pins.ebsCsi.configMap}}\ndata:\n  a.yaml: |\n    apiVersion: storage.k8s.io/v1\n    kind: CSIDriver\n    metadata: {name: ebs.csi.aws.com}\n`;
-    const ds = "kind: DaemonSet\napiVersion: apps/v1\nmetadata: {name: x}\n";
-    const rendered = { ...Object.fromEntries([`cilium/${pins.cilium.version}`, ...Object.values(pins.cloudControllerManager.byMinor).map((v) => `aws-ccm/${v}`)].map((k) => [k, ds])), [`calico/${pins.calico.release}`]: calico(pins.calico.release) };
-    const files = hydrate(pins, { rendered, ebsCsiTemplate: template });
+    const raw = sources(template);
+    const files = hydrate(pins, raw);
     const dir = `addons/calico/${pins.calico.release}`;
     expect((parseYamlStream(files.find((f) => f.path === `${dir}/calico-crds.yaml`)!.content) as any[]).map((o) => o.kind)).toEqual(["CustomResourceDefinition"]);
     expect((parseYamlStream(files.find((f) => f.path === `${dir}/calico.yaml`)!.content) as any[]).map((o) => o.kind)).toEqual(["DaemonSet"]);
-    expect(() => hydrate(pins, { rendered: { ...rendered, [`calico/${pins.calico.release}`]: calico("v3.99.0") }, ebsCsiTemplate: template })).toThrow(/not at the pinned release/);
-    expect(() => hydrate(pins, { rendered: { ...rendered, [`cilium/${pins.cilium.version}`]: calico(pins.calico.release) }, ebsCsiTemplate: template })).toThrow(/declare crds/);
+    expect(() => hydrate(pins, { ...raw, rendered: { ...raw.rendered, [`calico/${pins.calico.release}`]: calico("v3.99.0") } })).toThrow(/not at the pinned release/);
+    expect(() => hydrate(pins, { ...raw, rendered: { ...raw.rendered, [`cilium/${pins.cilium.version}`]: calico(pins.calico.release) } })).toThrow(/declare crds/);
+  });
+  it("refuses a payload running an image versions.json does not list, or a listed image not pinned by tag or digest", () => {
+    const pins = versions().addons;
+    const raw = sources(`apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${pins.ebsCsi.configMap}}\ndata:\n  a.yaml: |\n    apiVersion: storage.k8s.io/v1\n    kind: CSIDriver\n    metadata: {name: ebs.csi.aws.com}\n`);
+    const key = `cilium/${pins.cilium.version}`;
+    expect(() => hydrate(pins, { ...raw, rendered: { ...raw.rendered, [key]: workload("DaemonSet", "cilium", [...pins.images.cilium!, "evil.example.com/cilium:latest"]) } })).toThrow(/evil\.example\.com\/cilium:latest are not listed in versions\.json addons\.images\.cilium/);
+    const loose = { ...pins, images: { ...pins.images, cilium: ["quay.io/cilium/cilium"] } };
+    expect(() => hydrate(loose, { ...raw, rendered: { ...raw.rendered, [key]: workload("DaemonSet", "cilium", ["quay.io/cilium/cilium"]) } })).toThrow(/pinned by neither tag nor digest/);
   });
 });
 
@@ -109,7 +131,11 @@ describe.runIf(hasHelm)("addons/ is what `npm run addons` produces (pinned helm 
 
 describe("a Kubernetes minor without a pinned CCM", () => {
   it("plans no CCM (no crash); the addons-ccm rule reports it (addon-rules.test.ts)", () => {
-    const crs = parseYamlStream(file(spec({ kubernetesVersion: "v1.32.7" }), "addons.yaml")) as any[];
+    const pins = versions().addons;
+    const { "1.33": _dropped, ...byMinor } = pins.cloudControllerManager.byMinor;
+    const s = spec({ kubernetesVersion: "v1.33.4" });
+    const planned = planCluster(s, { ...pins, cloudControllerManager: { ...pins.cloudControllerManager, byMinor } });
+    const crs = parseYamlStream(planned.find((f) => f.path === "clusters/demo/generated/addons.yaml")!.content) as any[];
     expect(crs.map((c) => c.metadata.name)).toEqual(["demo-cni", "demo-csi"]);
   });
 });

@@ -9,16 +9,21 @@ import path from "node:path";
 import { ADDONS_STORE, versions } from "../versions.js";
 import { goModDownload } from "../tools/go.js";
 import { helmTemplate } from "../tools/helm.js";
+import { kustomizeBuild } from "../tools/kustomize.js";
 import { withRepoLock } from "../repo/lock.js";
 import { writeTree, type WriteResult } from "../repo/write.js";
-import { mergePlans, type OutputFile } from "../plan/files.js";
+import { mergePlans, type OutputFile, owned } from "../plan/files.js";
+import { ADDONS_LOCK_FILE, addonLock, addonLockText } from "../plan/addons-lock.js";
 import { hydrate, type RawSources, unknownValuePaths } from "../plan/addons-payload.js";
 import { parse } from "yaml";
 import { PlanError } from "../errors.js";
 import { ADDONS_ROOT, allAddons } from "../plan/addons.js";
 
 export async function addonsCommand(opts: { cwd: string; log: (line: string) => void }): Promise<WriteResult> {
-  const plan = mergePlans([{ files: await hydrateAddons(opts.log), roots: [ADDONS_ROOT] }]);
+  const hydrated = await hydrateAddons(opts.log);
+  const lock = addonLock(versions().addons, Object.fromEntries(hydrated.map((f) => [f.path, f.content])));
+  // The lock beside versions.json, outside addons/: what addons/ must hold is not read from addons/ itself.
+  const plan = mergePlans([{ files: [...hydrated, owned(ADDONS_LOCK_FILE, addonLockText(lock))], roots: [ADDONS_ROOT] }]);
   return withRepoLock(path.dirname(ADDONS_STORE), async () => {
     const result = await writeTree(path.dirname(ADDONS_STORE), plan);
     for (const f of result.written) opts.log(`wrote   ${f}`);
@@ -30,7 +35,7 @@ export async function addonsCommand(opts: { cwd: string; log: (line: string) => 
 /** What `npm run addons` writes: every addons/ file, from the pinned modules and helm (no write). */
 export async function hydrateAddons(log: (line: string) => void): Promise<OutputFile[]> {
   const pins = versions().addons;
-  const raw: RawSources = { rendered: {}, ebsCsiTemplate: "" };
+  const raw: RawSources = { rendered: {}, ebsCsiTemplate: "", snapshotCrds: "", snapshotController: "" };
   for (const a of allAddons(pins)) {
     if (a.name === "cilium") {
       const dir = await goModDownload(pins.cilium.module, pins.cilium.version);
@@ -42,19 +47,25 @@ export async function hydrateAddons(log: (line: string) => void): Promise<Output
       log(`calico ${a.version}: ${pins.calico.file} of ${pins.calico.module}@${pins.calico.version}`);
       raw.rendered[`${a.name}/${a.version}`] = await readFile(path.join(dir, pins.calico.file), "utf8");
     } else if (a.name === "aws-ccm") {
-      const dir = await goModDownload(pins.cloudControllerManager.module, a.version);
-      log(`aws-ccm ${a.version}: helm template ${pins.cloudControllerManager.chart}`);
-      await checkValues(path.join(dir, pins.cloudControllerManager.chart), ccmValues(a.version));
+      const ccm = pins.cloudControllerManager;
+      const dir = await goModDownload(ccm.module, ccm.version);
+      log(`aws-ccm ${a.version}: helm template ${ccm.chart} of ${ccm.module}@${ccm.version}`);
+      const values = ccmValues(ccm.image, a.version);
+      await checkValues(path.join(dir, ccm.chart), values);
       raw.rendered[`${a.name}/${a.version}`] = await helmTemplate({
         release: "aws-cloud-controller-manager",
-        chartDir: path.join(dir, pins.cloudControllerManager.chart),
+        chartDir: path.join(dir, ccm.chart),
         namespace: "kube-system",
-        kubeVersion: `${a.version}`,
-        values: ccmValues(a.version),
+        kubeVersion: a.version,
+        values,
       });
     } else {
       const dir = await goModDownload(pins.ebsCsi.module, pins.ebsCsi.version);
       raw.ebsCsiTemplate = await readFile(path.join(dir, pins.ebsCsi.file), "utf8");
+      const snap = pins.ebsCsi.snapshotter;
+      log(`aws-ebs-csi ${a.version}: kustomize build ${snap.crdDir} of ${snap.crdModule}@${snap.version}, ${snap.dir} of ${snap.module}@${snap.version}`);
+      raw.snapshotCrds = await kustomizeBuild(await goModDownload(snap.crdModule, snap.version), snap.crdDir);
+      raw.snapshotController = await kustomizeBuild(await goModDownload(snap.module, snap.version), snap.dir);
     }
   }
   return hydrate(pins, raw);
@@ -87,11 +98,12 @@ const CILIUM_VALUES = {
 };
 
 /**
- * CCM values: the image at the module's own release (the chart's default tag lags); CAPA's flags and host networking
+ * CCM values: the image pinned for the minor (versions.json addons.cloudControllerManager; the chart's default tag
+ * lags, and the CCM is released per Kubernetes minor); CAPA's flags and host networking
  * (templates/cluster-template.yaml): the CCM must not wait for the CNI, which may be the user's own (cni: none).
  */
-const ccmValues = (version: string) => ({
-  image: { tag: version },
+const ccmValues = (image: string, tag: string) => ({
+  image: { repository: image, tag },
   hostNetworking: true,
   args: ["--v=2", "--cloud-provider=aws", "--use-service-account-credentials=true", "--configure-cloud-routes=false"],
 });

@@ -14,6 +14,9 @@ export interface RawSources {
   rendered: Record<string, string>;
   /** The pinned CAPA templates/cluster-template.yaml (holds the EBS CSI ConfigMap). */
   ebsCsiTemplate: string;
+  /** `kustomize build` of external-snapshotter's VolumeSnapshot CRDs and of its snapshot-controller. */
+  snapshotCrds: string;
+  snapshotController: string;
 }
 
 /**
@@ -57,7 +60,13 @@ function ebsCsiObjects(template: string, configMap: string): K8sObject[] {
 
 function objectsOfAddon(a: Addon, pins: AddonPins, raw: RawSources): K8sObject[] {
   const key = `${a.name}/${a.version}`;
-  if (a.role === "csi") return [...ebsCsiObjects(raw.ebsCsiTemplate, pins.ebsCsi.configMap), GP3_STORAGE_CLASS];
+  if (a.role === "csi")
+    return [
+      ...ebsCsiObjects(raw.ebsCsiTemplate, pins.ebsCsi.configMap),
+      GP3_STORAGE_CLASS,
+      ...objectsOf(raw.snapshotCrds, `${pins.ebsCsi.snapshotter.crdModule} ${pins.ebsCsi.snapshotter.crdDir}`),
+      ...objectsOf(raw.snapshotController, `${pins.ebsCsi.snapshotter.module} ${pins.ebsCsi.snapshotter.dir}`),
+    ];
   const rendered = raw.rendered[key];
   if (rendered === undefined) throw new PlanError(`no rendered manifests for ${key}`);
   const objects = objectsOf(rendered, key);
@@ -65,12 +74,53 @@ function objectsOfAddon(a: Addon, pins: AddonPins, raw: RawSources): K8sObject[]
   return objects;
 }
 
+/** Every container image (init and regular containers) of the workloads among these objects, in document order. */
+export function containerImages(objects: readonly unknown[]): string[] {
+  return objects.flatMap((o) => {
+    const pod = (o as { spec?: { template?: { spec?: Record<string, unknown> } } } | null)?.spec?.template?.spec ?? {};
+    return ["initContainers", "containers"].flatMap((k) => {
+      const list = pod[k];
+      return Array.isArray(list) ? list.map((c) => String((c as { image?: unknown } | null)?.image ?? "")) : [];
+    });
+  });
+}
+
+/** The images an add-on's payload may run: the CCM's from its per-minor pin, the others listed in versions.json. */
+export function pinnedImages(a: Addon, pins: AddonPins): string[] {
+  if (a.role === "ccm") return [`${pins.cloudControllerManager.image}:${a.version}`];
+  return pins.images[a.name] ?? [];
+}
+
+/**
+ * Pinned: a tag other than `latest`, or a digest (`@sha256:` + 64 hex). A registry host with a port
+ * (`host:5000/x`) is not a tag: the tag is after the last `/`.
+ */
+export function isPinnedImage(image: string): boolean {
+  if (/@sha256:[0-9a-f]{64}$/.test(image)) return true;
+  const tag = /:([\w][\w.-]{0,127})$/.exec(image.slice(image.lastIndexOf("/") + 1))?.[1];
+  return tag !== undefined && tag !== "latest";
+}
+
+/** The payload's images are exactly the pinned ones (versions.json), each pinned by tag or digest. */
+function checkPinnedImages(a: Addon, objects: K8sObject[], pins: AddonPins): void {
+  const found = [...new Set(containerImages(objects))].sort();
+  const want = [...new Set(pinnedImages(a, pins))].sort();
+  const unlisted = found.filter((i) => !want.includes(i));
+  const unused = want.filter((i) => !found.includes(i));
+  const loose = want.filter((i) => !isPinnedImage(i));
+  if (unlisted.length || unused.length || loose.length)
+    throw new PlanError(
+      `${a.name} ${a.version}: ${[
+        unlisted.length ? `images ${unlisted.join(", ")} are not listed in versions.json addons.images.${a.name}` : "",
+        unused.length ? `listed images ${unused.join(", ")} are not in the manifests` : "",
+        loose.length ? `images ${loose.join(", ")} are pinned by neither tag nor digest` : "",
+      ].filter(Boolean).join("; ")}`,
+    );
+}
+
 /** A release manifest taken from a module commit: every container image must carry the release the pin names. */
 function checkReleaseImages(objects: K8sObject[], release: string, what: string): void {
-  const images = objects.flatMap((o) => {
-    const pod = (o as { spec?: { template?: { spec?: Record<string, unknown> } } }).spec?.template?.spec ?? {};
-    return ["initContainers", "containers"].flatMap((k) => ((pod[k] as { image?: string }[] | undefined) ?? []).map((c) => c.image ?? ""));
-  });
+  const images = containerImages(objects);
   const other = [...new Set(images.filter((i) => !i.endsWith(`:${release}`)))];
   if (!images.length || other.length) throw new PlanError(`${what}: images ${other.join(", ") || "(none)"} are not at the pinned release ${release}`);
 }
@@ -82,6 +132,7 @@ function payloadsOf(a: Addon, pins: AddonPins, raw: RawSources): Record<AddonPar
   const crds = objects.filter(isCrd);
   if (!a.crds && crds.length) throw new PlanError(`${a.name} ${a.version} ships CustomResourceDefinitions: declare crds on the add-on (plan/addons.ts)`);
   if (a.crds && !crds.length) throw new PlanError(`${a.name} ${a.version} declares CRDs but its manifests have none`);
+  checkPinnedImages(a, objects, pins);
   return { crds: stream(crds), rest: stream(a.crds ? objects.filter((o) => !isCrd(o)) : objects) };
 }
 

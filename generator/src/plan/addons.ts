@@ -75,12 +75,18 @@ export function cniAddon(cni: Cni, pins: AddonPins): Addon | undefined {
   return undefined;
 }
 
+/**
+ * The EBS CSI driver with the VolumeSnapshot CRDs (a part of their own, applied first) and the snapshot-controller
+ * its csi-snapshotter sidecar needs.
+ */
+export const csiAddon = (pins: AddonPins): Addon => ({ role: "csi", name: "aws-ebs-csi", version: pins.ebsCsi.version, crds: true });
+
 /** Every add-on version `npm run addons` hydrates: the CNIs, every pinned CCM minor, the EBS CSI driver. */
 export function allAddons(pins: AddonPins): Addon[] {
   return [
     ...CNIS.flatMap((c) => cniAddon(c, pins) ?? []),
     ...Object.values(pins.cloudControllerManager.byMinor).map((version): Addon => ({ role: "ccm", name: "aws-ccm", version })),
-    { role: "csi", name: "aws-ebs-csi", version: pins.ebsCsi.version },
+    csiAddon(pins),
   ];
 }
 
@@ -93,7 +99,7 @@ export function clusterAddons(spec: ClusterSpec, pins: AddonPins): Addon[] {
   return [
     ...[cniAddon(spec.network.cni, pins)].filter((a) => a !== undefined),
     ...(ccm ? [{ role: "ccm", name: "aws-ccm", version: ccm } satisfies Addon] : []),
-    ...(spec.storage === "ebs" ? [{ role: "csi", name: "aws-ebs-csi", version: pins.ebsCsi.version } satisfies Addon] : []),
+    ...(spec.storage === "ebs" ? [csiAddon(pins)] : []),
   ];
 }
 

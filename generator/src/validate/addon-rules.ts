@@ -19,6 +19,7 @@ import { parseYamlStream } from "../yaml.js";
 import { clusterSpecPath } from "../repo/paths.js";
 import { ADDON_LABEL, type AddonRole } from "../plan/addons.js";
 import { show } from "./references.js";
+import { versions } from "../versions.js";
 import type { RenderedObject } from "./render.js";
 
 const get = (o: unknown, p: string): any => getPath(o, p);
@@ -62,7 +63,7 @@ const MISSING: Record<AddonRole, { optOut?: string; severity: Severity; message:
   ccm: {
     severity: "error",
     message:
-      "no cloud-controller-manager reaches this cluster: nodes keep the uninitialized taint and get no providerID; use a Kubernetes minor that versions.json addons.cloudControllerManager.byMinor pins (1.32 has none), and keep its ClusterResourceSet",
+      "no cloud-controller-manager reaches this cluster: nodes keep the uninitialized taint and get no providerID; use a Kubernetes minor that versions.json addons.cloudControllerManager.byMinor pins, and keep its ClusterResourceSet",
   },
   csi: { optOut: "storage", severity: "warning", message: "no EBS CSI driver is installed from Git (storage: none): PersistentVolumeClaims stay Pending" },
 };
@@ -134,6 +135,14 @@ export function addonRules(objs: readonly RenderedObject[], ctx: AddonContext): 
   for (const k of ROLES) {
     if (found[k].length === 0 && !unresolved.has(k)) {
       const m = MISSING[k];
+      if (k === "ccm") {
+        // Say what is true of this cluster: its minor has no pinned CCM, or its ClusterResourceSet is gone.
+        const pinned = Object.keys(versions().addons.cloudControllerManager.byMinor);
+        const minor = ctx.cpVersion ? `${ctx.cpVersion.major}.${ctx.cpVersion.minor}` : undefined;
+        const why = minor === undefined ? `it pins ${pinned.join(", ")}` : pinned.includes(minor) ? `it pins ${minor}: restore the ccm ClusterResourceSet and the Cluster's ${ADDON_LABEL.ccm} label (run \`npm run generate\`)` : `it pins ${pinned.join(", ")}, not ${minor}`;
+        push(cluster, "metadata.labels", "addons-ccm", `${m.message} (${why})`, m.severity);
+        continue;
+      }
       if (m.optOut) findings.push({ cluster: ctx.cluster, file: clusterSpecPath(ctx.cluster), path: m.optOut, rule: `addons-${k}`, severity: m.severity, message: m.message });
       else push(cluster, "metadata.labels", `addons-${k}`, m.message, m.severity);
     }
@@ -141,6 +150,20 @@ export function addonRules(objs: readonly RenderedObject[], ctx: AddonContext): 
       push(found[k][1]!.set, "spec.resources", `addons-${k}`, `${found[k].length} ${WHAT[k]}s reach cluster ${name} (${found[k].map((f) => show(f.set.metadata?.name)).join(", ")}); exactly one may`);
   }
   const cp = ctx.cpVersion;
+  // Calico is tested on a few Kubernetes minors per release (versions.json addons.calico.kubernetes): outside them,
+  // a warning on the spec's choice of CNI.
+  const calico = versions().addons.calico;
+  const tested = [calico.kubernetes.min, calico.kubernetes.max].map((m) => m.split(".").map(Number) as [number, number]);
+  const at = (v: semver.SemVer, [major, minor]: [number, number]) => v.major * 1000 + v.minor - (major * 1000 + minor);
+  if (cp && found.cni.some(({ doc }) => show(doc?.metadata?.name) === "calico-node" && list(get(doc, "spec.template.spec.containers")).some((c: any) => show(c?.image).endsWith(`:${calico.release}`))) && (at(cp, tested[0]!) < 0 || at(cp, tested[1]!) > 0))
+    findings.push({
+      cluster: ctx.cluster,
+      file: clusterSpecPath(ctx.cluster),
+      path: "network.cni",
+      rule: "addons-cni-tested",
+      severity: "warning",
+      message: `Calico ${calico.release} is tested on Kubernetes ${calico.kubernetes.min}–${calico.kubernetes.max} (Calico's system requirements), but the control plane runs v${cp.version}; prefer cni: cilium, or run it knowing it is untested there`,
+    });
   for (const { set, doc } of found.ccm)
     for (const c of list(get(doc, "spec.template.spec.containers"))) {
       const tag = /:v?(\d+)\.(\d+)\.\d+[^:/]*$/.exec(show(c?.image));

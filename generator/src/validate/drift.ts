@@ -3,7 +3,7 @@
  * or forgot `generate`), and files in clusters/<name>/generated/ the generator does not make. The plan (pure,
  * plan/repo.ts) is cached by validate/cache.ts, keyed by the model and the generator's own identity.
  */
-import { type Dirent, readdirSync, readFileSync } from "node:fs";
+import { type Dirent, readdirSync, readFileSync, realpathSync } from "node:fs";
 import path from "node:path";
 import { CONFIG_FILE } from "../cluster-spec/config.js";
 import type { ClusterSpec } from "../cluster-spec/types.js";
@@ -11,7 +11,9 @@ import type { Finding } from "../findings.js";
 import type { OutputFile } from "../plan/files.js";
 import { planRepo } from "../plan/repo.js";
 import type { LoadedRepo } from "../repo/load.js";
-import { TOOL_ROOT, versions } from "../versions.js";
+import { ADDONS_LOCK, ADDONS_STORE, readAddonPayloads, TOOL_ROOT, versions } from "../versions.js";
+import { addonLockFindings, type LockCheck } from "../plan/addons-lock.js";
+import { ADDONS_DIR } from "../repo/paths.js";
 import { contentSha, type RepoFiles, treeDigest, type ValidateCache } from "./cache.js";
 import type { Shard } from "./selection.js";
 
@@ -60,9 +62,11 @@ function plannedHashes(files: readonly OutputFile[]): [string, string][] {
 
 /**
  * What the plan is a function of besides the model: our code (generator/src), its pinned dependencies
- * (package-lock.json), the pins (versions.json) and the Node version.
+ * (package-lock.json), the pins (versions.json), the hydrated add-ons it copies (addons/ and its lock) and the Node
+ * version. The add-ons are read from disk here, not from the process's memo, so a cache entry made from other
+ * payloads never matches.
  */
-export function generatorIdentity(): string {
+export function generatorIdentity(opts: { store?: string } = {}): string {
   const read = (f: string) => {
     try {
       return contentSha(readFileSync(path.join(TOOL_ROOT, f)));
@@ -70,7 +74,31 @@ export function generatorIdentity(): string {
       return null;
     }
   };
-  return JSON.stringify([treeDigest(path.join(TOOL_ROOT, "generator", "src")), read("package-lock.json"), read("versions.json"), process.version]);
+  return JSON.stringify([treeDigest(path.join(TOOL_ROOT, "generator", "src")), read("package-lock.json"), read("versions.json"), treeDigest(opts.store ?? ADDONS_STORE), read(path.relative(TOOL_ROOT, ADDONS_LOCK)), process.version]);
+}
+
+const realPath = (p: string): string => {
+  try {
+    return realpathSync(p);
+  } catch {
+    return path.resolve(p);
+  }
+};
+
+/**
+ * addons/ against the lock `npm run addons` wrote (plan/addons-lock.ts), never cached: the tool's store (what
+ * generate copies; `store`) and, with `repoCopy`, the repository's own addons/ (the same files when the repository
+ * is this checkout). Paths are named relative to `root`.
+ */
+export function addonIntegrityFindings(root: string, opts: { repoCopy: boolean }): Finding[] {
+  const v = versions();
+  const named = (payloads: Record<string, string>, base: string): LockCheck["files"] =>
+    Object.fromEntries(Object.entries(payloads).map(([p, content]) => [p, { file: path.relative(root, path.join(base, p)).split(path.sep).join("/"), content }]));
+  const same = realPath(root) === realPath(TOOL_ROOT);
+  // The store is re-read: the process's memo (versions()) may predate a write by `npm run addons` in this process.
+  const checks: LockCheck[] = [{ whose: same ? "the repository's" : `the tool checkout's (${TOOL_ROOT})`, files: named(readAddonPayloads(ADDONS_STORE), TOOL_ROOT), complete: true }];
+  if (opts.repoCopy && !same) checks.push({ whose: "the repository's", files: named(readAddonPayloads(path.join(root, ADDONS_DIR)), root), complete: false });
+  return addonLockFindings(v.addonLock, v.addons, checks);
 }
 
 /**
@@ -93,8 +121,10 @@ export function driftStage(
   const unplanned = input.names.some((n) => !loaded.has(n));
   const ownFile = (p: string) => mine.has(/^clusters\/([^/]+)\//.exec(p)?.[1] ?? "");
   const include = full && !unplanned ? (p: string) => !p.startsWith("clusters/") || ownFile(p) : (p: string) => p.startsWith("clusters/") && ownFile(p);
+  // addons/ against its lock: repository-wide, on every run that reports shared findings (no shard, or shard 1).
+  const integrity = !shard || shard.index === 1 ? addonIntegrityFindings(root, { repoCopy: true }) : [];
   return {
-    findings: [...driftFindings(planned, files, include, blockers), ...unknownGeneratedFindings(root, specs.map((s) => s.name), new Set(planned.map(([p]) => p)))],
+    findings: [...integrity, ...driftFindings(planned, files, include, blockers), ...unknownGeneratedFindings(root, specs.map((s) => s.name), new Set(planned.map(([p]) => p)))],
     planId,
   };
 }

@@ -1,0 +1,96 @@
+/**
+ * Issue 19 item 5: every advertised Kubernetes minor (SUPPORTED_MINORS, v1.30–v1.36) has a CCM, and a cluster at
+ * each of them validates and upgrades to the next minor with the real `upgrade` command (both steps: the control
+ * plane, then the pools), the real kustomize and the real `validate`. The machines use an image-builder lookup whose
+ * name format carries the Kubernetes version ({{.K8sVersion}}): each step's machines get that version's image, so no
+ * image id needs supplying (CAPA's public images exist for a few versions in us-east-2 only). v1.36 is the newest
+ * minor the pinned Cluster API supports, so its next step is refused by the version check, not by the add-ons.
+ */
+import { writeFile } from "node:fs/promises";
+import path from "node:path";
+import { execa } from "execa";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SUPPORTED_MINORS } from "../src/cluster-spec/parse.js";
+import { newClusterCommand } from "../src/commands/new-cluster.js";
+import { validateCommand } from "../src/commands/validate.js";
+import { kustomizeBuild } from "../src/tools/kustomize.js";
+import { versions } from "../src/versions.js";
+import { parseYamlStream } from "../src/yaml.js";
+import { runCli, tempDir } from "./helpers.js";
+
+const CONFIG = "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\nrepoURL: https://git.example.com/platform/capi.git\nbranch: main\ngitops: argocd\n";
+const MINORS = Array.from({ length: SUPPORTED_MINORS.max - SUPPORTED_MINORS.min + 1 }, (_, i) => SUPPORTED_MINORS.min + i);
+const nameOf = (minor: number) => `k1-${minor}`;
+let repo: string;
+let cleanup: () => Promise<void>;
+
+/** What the management cluster would apply for a cluster: control plane and pool versions, the CCM image. */
+async function rendered(cluster: string) {
+  const objs = parseYamlStream(await kustomizeBuild(repo, `clusters/${cluster}`)) as any[];
+  const ccmMap = objs.find((o) => o.kind === "ConfigMap" && /-addon-aws-ccm-/.test(o.metadata.name));
+  const ccmImage = (parseYamlStream(Object.values(ccmMap?.data ?? {})[0] as string) as any[]).find((o) => o?.kind === "DaemonSet")?.spec.template.spec.containers[0].image;
+  return {
+    controlPlane: objs.find((o) => o.kind === "KubeadmControlPlane")?.spec.version,
+    pools: objs.filter((o) => o.kind === "MachinePool").map((o) => o.spec.template.spec.version),
+    ccm: ccmImage,
+  };
+}
+const ccmImage = (minor: number) => `${versions().addons.cloudControllerManager.image}:${versions().addons.cloudControllerManager.byMinor[`1.${minor}`]}`;
+async function errorsOf() {
+  const v = await validateCommand({ cwd: repo, skipCel: true });
+  return v.findings.filter((f) => f.severity === "error");
+}
+
+beforeAll(async () => {
+  const t = await tempDir("capi-gitops-minors-");
+  cleanup = t.cleanup;
+  repo = path.join(t.dir, "repo");
+  await execa("git", ["init", "-q", "-b", "main", repo]);
+  await writeFile(path.join(repo, "capi-gitops.yaml"), CONFIG);
+  for (const [i, minor] of MINORS.entries())
+    await newClusterCommand({
+      cwd: repo,
+      flags: {
+        name: nameOf(minor),
+        region: "us-east-2",
+        kubernetesVersion: `v1.${minor}.2`,
+        vpcCidr: `10.${100 + i}.0.0/16`,
+        imageLookupOrg: "123456789012",
+        imageLookupFormat: "capa-ami-{{.BaseOS}}-?{{.K8sVersion}}-*",
+      },
+      log: () => {},
+      render: false,
+    });
+}, 300_000);
+afterAll(async () => cleanup?.());
+
+describe("every advertised minor has a CCM and can upgrade", () => {
+  it("a cluster at each of v1.30–v1.36 validates, with the CCM of its minor", async () => {
+    expect(MINORS).toEqual([30, 31, 32, 33, 34, 35, 36]);
+    expect(await errorsOf()).toEqual([]);
+    for (const minor of MINORS) expect(await rendered(nameOf(minor)), nameOf(minor)).toEqual({ controlPlane: `v1.${minor}.2`, pools: [`v1.${minor}.2`], ccm: ccmImage(minor) });
+  }, 300_000);
+
+  it("each upgrades to the next minor with `upgrade` (control plane, then pools), the CCM following, and validates after each step", async () => {
+    for (const minor of MINORS.slice(0, -1)) {
+      const name = nameOf(minor);
+      const to = `v1.${minor + 1}.1`;
+      const cp = await runCli(["upgrade", "--name", name, "--to", to, "--repo", repo]);
+      expect(cp.exitCode, `${name}: ${cp.stderr}`).toBe(0);
+      expect(await rendered(name), name).toEqual({ controlPlane: to, pools: [`v1.${minor}.2`], ccm: ccmImage(minor + 1) });
+    }
+    expect(await errorsOf()).toEqual([]);
+    for (const minor of MINORS.slice(0, -1)) {
+      const name = nameOf(minor);
+      const pools = await runCli(["upgrade", "--name", name, "--repo", repo]);
+      expect(pools.exitCode, `${name}: ${pools.stderr}`).toBe(0);
+      expect(await rendered(name), name).toEqual({ controlPlane: `v1.${minor + 1}.1`, pools: [`v1.${minor + 1}.1`], ccm: ccmImage(minor + 1) });
+    }
+    expect(await errorsOf()).toEqual([]);
+    // v1.36 → v1.37: refused by the supported range of the pinned Cluster API, not for want of a CCM.
+    const last = await runCli(["upgrade", "--name", nameOf(36), "--to", "v1.37.0", "--repo", repo]);
+    expect(last.exitCode).toBe(1);
+    expect(last.stderr).toContain("v1.30–v1.36");
+    expect(last.stderr).not.toContain("cloud-controller-manager");
+  }, 600_000);
+});

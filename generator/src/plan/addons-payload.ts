@@ -97,6 +97,7 @@ export function pinnedImages(a: Addon, pins: AddonPins): string[] {
  */
 export function isPinnedImage(image: string): boolean {
   if (/@sha256:[0-9a-f]{64}$/.test(image)) return true;
+  if (image.includes("@")) return false;
   const tag = /:([\w][\w.-]{0,127})$/.exec(image.slice(image.lastIndexOf("/") + 1))?.[1];
   return tag !== undefined && tag !== "latest";
 }

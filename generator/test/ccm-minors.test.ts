@@ -54,7 +54,7 @@ beforeAll(async () => {
         name: nameOf(minor),
         region: "us-east-2",
         kubernetesVersion: `v1.${minor}.2`,
-        vpcCidr: `10.${100 + i}.0.0/16`,
+        vpcCidr: `10.${40 + i}.0.0/16`,
         imageLookupOrg: "123456789012",
         imageLookupFormat: "capa-ami-{{.BaseOS}}-?{{.K8sVersion}}-*",
       },

@@ -96,7 +96,7 @@ export type Pins = Pick<Versions, "crds" | "clusterAutoscaler" | "addons" | "add
 /** Where `npm run addons` stores the hydrated add-ons: this checkout's addons/ (generate copies them into a repository). */
 export const ADDONS_STORE = path.join(TOOL_ROOT, "addons");
 
-/** Every file under `dir` (default ADDONS_STORE) as `addons/<relative path>` → content (none when it does not exist). */
+/** Every file under `dir` (default ADDONS_STORE) as `addons/<relative path>` → content (none when it is absent). */
 export function readAddonPayloads(dir = ADDONS_STORE): Record<string, string> {
   let names: string[];
   try {
@@ -124,7 +124,8 @@ export function readAddonLock(file = ADDONS_LOCK): AddonLock | undefined {
   try {
     const parsed = JSON.parse(readFileSync(file, "utf8")) as Partial<AddonLock> | null;
     if (typeof parsed?.pins !== "string" || typeof parsed.files !== "object" || parsed.files === null) return undefined;
-    return { pins: parsed.pins, files: Object.fromEntries(Object.entries(parsed.files).filter(([, v]) => typeof v === "string")) };
+    const files = Object.fromEntries(Object.entries(parsed.files).filter(([, v]) => typeof v === "string"));
+    return { pins: parsed.pins, files };
   } catch {
     return undefined;
   }
@@ -132,6 +133,10 @@ export function readAddonLock(file = ADDONS_LOCK): AddonLock | undefined {
 
 let cached: Versions | undefined;
 export function versions(): Versions {
-  cached ??= { ...(JSON.parse(readFileSync(path.join(TOOL_ROOT, "versions.json"), "utf8")) as Versions), addonPayloads: readAddonPayloads(), addonLock: readAddonLock() };
+  cached ??= {
+    ...(JSON.parse(readFileSync(path.join(TOOL_ROOT, "versions.json"), "utf8")) as Versions),
+    addonPayloads: readAddonPayloads(),
+    addonLock: readAddonLock(),
+  };
   return cached;
 }

@@ -498,11 +498,36 @@ const CASES: Case[] = [
   importCase("of even control-plane replicas", manifest("replicas: 3\n  version", "replicas: 2\n  version"), ["--kubernetes-version", "v1.34.2"], ["controlPlane.replicas", "odd"]),
   importCase("of a raw template with a variable left unset", manifest("region: us-east-1", "region: ${CAPI_GITOPS_CORPUS_UNSET}"), ["--kubernetes-version", "v1.34.2"], ["CAPI_GITOPS_CORPUS_UNSET", "--var NAME=value"]),
   importCase("with --var without a value", manifest(), ["--kubernetes-version", "v1.34.2", "--var", "AWS_REGION"], ["--var", "NAME=value"]),
-  { ...importCase("in a folder without capi-gitops.yaml", all(manifest(), async (c) => void (await unlink(path.join(c.repo, "capi-gitops.yaml")))), ["--kubernetes-version", "v1.34.2"], ["no capi-gitops.yaml", "--init"]), surface: "environment", exit: 2, says: ["no capi-gitops.yaml", "--init"] },  // --- h-addons: issue 20 item 1 ---
+  { ...importCase("in a folder without capi-gitops.yaml", all(manifest(), async (c) => void (await unlink(path.join(c.repo, "capi-gitops.yaml")))), ["--kubernetes-version", "v1.34.2"], ["no capi-gitops.yaml", "--init"]), surface: "environment", exit: 2, says: ["no capi-gitops.yaml", "--init"] },
+  // --- h-addons: issue 20 item 1 ---
   // A hand-edited add-on payload is named by the addons-integrity rule (addons.lock.json), cold cache or warm.
-  { surface: "environment", name: "20.1: validate with a hand-edited add-on payload (cold cache)", setup: edit(CILIUM_PAYLOAD, "quay.io/cilium/cilium:v1.20.2", "evil.example.com/cilium:latest"), args: ["validate", "--skip-cel"], exit: 1, stream: "stdout", says: [CILIUM_PAYLOAD, "addons-integrity", "addons.lock.json", "npm run addons"] },
-  { surface: "environment", name: "20.1: validate with a hand-edited add-on payload (warm cache)", setup: all(warmCache, edit(CILIUM_PAYLOAD, "quay.io/cilium/cilium:v1.20.2", "evil.example.com/cilium:latest")), args: ["validate", "--skip-cel"], exit: 1, stream: "stdout", says: [CILIUM_PAYLOAD, "addons-integrity", "addons.lock.json"] },
-  { surface: "environment", name: "20.1: validate with a file added under addons/", setup: put("addons/cilium/v1.20.2/extra.yaml", "kind: ConfigMap\n"), args: ["validate", "--skip-cel"], exit: 1, stream: "stdout", says: ["addons/cilium/v1.20.2/extra.yaml", "addons-integrity", "does not pin"] },
+  {
+    surface: "environment",
+    name: "20.1: validate with a hand-edited add-on payload (cold cache)",
+    setup: edit(CILIUM_PAYLOAD, "quay.io/cilium/cilium:v1.20.2", "evil.example.com/cilium:latest"),
+    args: ["validate", "--skip-cel"],
+    exit: 1,
+    stream: "stdout",
+    says: [CILIUM_PAYLOAD, "addons-integrity", "addons.lock.json", "npm run addons"],
+  },
+  {
+    surface: "environment",
+    name: "20.1: validate with a hand-edited add-on payload (warm cache)",
+    setup: all(warmCache, edit(CILIUM_PAYLOAD, "quay.io/cilium/cilium:v1.20.2", "evil.example.com/cilium:latest")),
+    args: ["validate", "--skip-cel"],
+    exit: 1,
+    stream: "stdout",
+    says: [CILIUM_PAYLOAD, "addons-integrity", "addons.lock.json"],
+  },
+  {
+    surface: "environment",
+    name: "20.1: validate with a file added under addons/",
+    setup: put("addons/cilium/v1.20.2/extra.yaml", "kind: ConfigMap\n"),
+    args: ["validate", "--skip-cel"],
+    exit: 1,
+    stream: "stdout",
+    says: ["addons/cilium/v1.20.2/extra.yaml", "addons-integrity", "does not pin"],
+  },
 ];
 
 // ---------------------------------------------------------------------------------------------------------------

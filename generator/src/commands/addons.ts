@@ -23,7 +23,8 @@ export async function addonsCommand(opts: { cwd: string; log: (line: string) => 
   const hydrated = await hydrateAddons(opts.log);
   const lock = addonLock(versions().addons, Object.fromEntries(hydrated.map((f) => [f.path, f.content])));
   // The lock beside versions.json, outside addons/: what addons/ must hold is not read from addons/ itself.
-  const plan = mergePlans([{ files: [...hydrated, owned(ADDONS_LOCK_FILE, addonLockText(lock))], roots: [ADDONS_ROOT] }]);
+  const files = [...hydrated, owned(ADDONS_LOCK_FILE, addonLockText(lock))];
+  const plan = mergePlans([{ files, roots: [ADDONS_ROOT] }]);
   return withRepoLock(path.dirname(ADDONS_STORE), async () => {
     const result = await writeTree(path.dirname(ADDONS_STORE), plan);
     for (const f of result.written) opts.log(`wrote   ${f}`);
@@ -63,7 +64,8 @@ export async function hydrateAddons(log: (line: string) => void): Promise<Output
       const dir = await goModDownload(pins.ebsCsi.module, pins.ebsCsi.version);
       raw.ebsCsiTemplate = await readFile(path.join(dir, pins.ebsCsi.file), "utf8");
       const snap = pins.ebsCsi.snapshotter;
-      log(`aws-ebs-csi ${a.version}: kustomize build ${snap.crdDir} of ${snap.crdModule}@${snap.version}, ${snap.dir} of ${snap.module}@${snap.version}`);
+      log(`aws-ebs-csi ${a.version}: kustomize build ${snap.crdDir} of ${snap.crdModule}@${snap.version}`);
+      log(`aws-ebs-csi ${a.version}: kustomize build ${snap.dir} of ${snap.module}@${snap.version}`);
       raw.snapshotCrds = await kustomizeBuild(await goModDownload(snap.crdModule, snap.version), snap.crdDir);
       raw.snapshotController = await kustomizeBuild(await goModDownload(snap.module, snap.version), snap.dir);
     }

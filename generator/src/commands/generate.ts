@@ -17,7 +17,8 @@ async function generateLocked(opts: { cwd: string; log: (line: string) => void }
   if (hasErrors(repo.findings)) throw new InvalidInputError(repo.findings, "the cluster specs are invalid; nothing was written");
   // What generate copies into addons/ must be what `npm run addons` wrote (addons.lock.json).
   const integrity = addonIntegrityFindings(opts.cwd, { repoCopy: false });
-  if (hasErrors(integrity)) throw new InvalidInputError(integrity, "the hydrated add-ons differ from addons.lock.json; nothing was written");
+  if (hasErrors(integrity))
+    throw new InvalidInputError(integrity, "the hydrated add-ons differ from addons.lock.json; nothing was written");
   const result = await writeTree(opts.cwd, planRepo({ specs: repo.specs, config: repo.config }, versions()));
   for (const f of result.written) opts.log(`wrote   ${f}`);
   for (const f of result.deleted) opts.log(`deleted ${f}`);

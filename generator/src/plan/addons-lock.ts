@@ -21,8 +21,11 @@ export const pinsDigest = (pins: AddonPins): string => sha(stableStringify(pins)
 /** The lock for these pins and hydrated files (`addons/…` path → content). */
 export function addonLock(pins: AddonPins, files: Readonly<Record<string, string>>): AddonLock {
   return {
-    $comment:
-      "Written by `npm run addons`: the sha256 of every file it wrote under addons/ and of the versions.json \"addons\" pins it rendered. validate and generate refuse addons/ content that differs (a payload is applied to every workload cluster). Do not edit by hand.",
+    $comment: [
+      "Written by `npm run addons`: the sha256 of every file it wrote under addons/ and of the versions.json",
+      "\"addons\" pins it rendered. validate and generate refuse addons/ content that differs (a payload is",
+      "applied to every workload cluster). Do not edit by hand.",
+    ].join(" "),
     pins: pinsDigest(pins),
     files: Object.fromEntries(Object.keys(files).sort().map((p) => [p, sha(files[p]!)])),
   };
@@ -40,29 +43,56 @@ export interface LockCheck {
   complete: boolean;
 }
 
-const HOW = "addons/ is written only by `npm run addons` from the pins in versions.json: restore the file from Git or re-run `npm run addons`";
+const HOW =
+  "addons/ is written only by `npm run addons` from the pins in versions.json: " +
+  "restore the file from Git or re-run `npm run addons`";
 
 /**
  * Findings for addons/ content that the lock does not pin: a changed file, a file the lock does not know, a pinned
  * file missing (when `complete`), a lock for other pins, no lock.
  */
-export function addonLockFindings(lock: AddonLock | undefined, pins: AddonPins, checks: readonly LockCheck[]): Finding[] {
-  const rule = "addons-integrity";
+export function addonLockFindings(
+  lock: AddonLock | undefined,
+  pins: AddonPins,
+  checks: readonly LockCheck[],
+): Finding[] {
+  const error = (file: string, message: string, path?: string): Finding => ({
+    file,
+    ...(path ? { path } : {}),
+    rule: "addons-integrity",
+    severity: "error",
+    message,
+  });
   if (!lock)
-    return [{ file: ADDONS_LOCK_FILE, rule, severity: "error", message: `is missing or unreadable in the tool's checkout, so addons/ cannot be checked; run \`npm run addons\`` }];
+    return [error(ADDONS_LOCK_FILE, "is missing or unreadable in the tool's checkout, so addons/ cannot be checked; " +
+      "run `npm run addons`")];
   const findings: Finding[] = [];
   if (lock.pins !== pinsDigest(pins))
-    findings.push({ file: "versions.json", path: "addons", rule, severity: "error", message: `the add-on pins changed since \`npm run addons\` wrote ${ADDONS_LOCK_FILE}; run \`npm run addons\` and commit addons/ and ${ADDONS_LOCK_FILE}` });
+    findings.push(
+      error(
+        "versions.json",
+        `the add-on pins changed since \`npm run addons\` wrote ${ADDONS_LOCK_FILE}; ` +
+          `run \`npm run addons\` and commit addons/ and ${ADDONS_LOCK_FILE}`,
+        "addons",
+      ),
+    );
   for (const check of checks) {
-    for (const [key, { file, content }] of Object.entries(check.files).sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const entries = Object.entries(check.files).sort(([a], [b]) => (a < b ? -1 : 1));
+    for (const [key, { file, content }] of entries) {
       const want = lock.files[key];
-      if (want === undefined) findings.push({ file, rule, severity: "error", message: `${check.whose} addons/ holds a file ${ADDONS_LOCK_FILE} does not pin; ${HOW}` });
-      else if (sha(content) !== want)
-        findings.push({ file, rule, severity: "error", message: `${check.whose} copy differs from the content pinned in ${ADDONS_LOCK_FILE} (sha256 ${want.slice(0, 12)}…, found ${sha(content).slice(0, 12)}…); ${HOW}` });
+      const found = sha(content);
+      if (want === undefined)
+        findings.push(error(file, `${check.whose} addons/ holds a file ${ADDONS_LOCK_FILE} does not pin; ${HOW}`));
+      else if (found !== want) {
+        const hashes = `sha256 ${want.slice(0, 12)}…, found ${found.slice(0, 12)}…`;
+        const what = `${check.whose} copy differs from the content pinned in ${ADDONS_LOCK_FILE}`;
+        findings.push(error(file, `${what} (${hashes}); ${HOW}`));
+      }
     }
     if (check.complete)
       for (const key of Object.keys(lock.files).sort())
-        if (!(key in check.files)) findings.push({ file: key, rule, severity: "error", message: `${check.whose} addons/ lacks this file that ${ADDONS_LOCK_FILE} pins; ${HOW}` });
+        if (!(key in check.files))
+          findings.push(error(key, `${check.whose} addons/ lacks this file that ${ADDONS_LOCK_FILE} pins; ${HOW}`));
   }
   return findings;
 }

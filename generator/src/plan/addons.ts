@@ -79,7 +79,12 @@ export function cniAddon(cni: Cni, pins: AddonPins): Addon | undefined {
  * The EBS CSI driver with the VolumeSnapshot CRDs (a part of their own, applied first) and the snapshot-controller
  * its csi-snapshotter sidecar needs.
  */
-export const csiAddon = (pins: AddonPins): Addon => ({ role: "csi", name: "aws-ebs-csi", version: pins.ebsCsi.version, crds: true });
+export const csiAddon = (pins: AddonPins): Addon => ({
+  role: "csi",
+  name: "aws-ebs-csi",
+  version: pins.ebsCsi.version,
+  crds: true,
+});
 
 /** Every add-on version `npm run addons` hydrates: the CNIs, every pinned CCM minor, the EBS CSI driver. */
 export function allAddons(pins: AddonPins): Addon[] {

@@ -63,7 +63,9 @@ const MISSING: Record<AddonRole, { optOut?: string; severity: Severity; message:
   ccm: {
     severity: "error",
     message:
-      "no cloud-controller-manager reaches this cluster: nodes keep the uninitialized taint and get no providerID; use a Kubernetes minor that versions.json addons.cloudControllerManager.byMinor pins, and keep its ClusterResourceSet",
+      "no cloud-controller-manager reaches this cluster: nodes keep the uninitialized taint and get no providerID; " +
+      "use a Kubernetes minor that versions.json addons.cloudControllerManager.byMinor pins, " +
+      "and keep its ClusterResourceSet",
   },
   csi: { optOut: "storage", severity: "warning", message: "no EBS CSI driver is installed from Git (storage: none): PersistentVolumeClaims stay Pending" },
 };
@@ -139,7 +141,14 @@ export function addonRules(objs: readonly RenderedObject[], ctx: AddonContext): 
         // Say what is true of this cluster: its minor has no pinned CCM, or its ClusterResourceSet is gone.
         const pinned = Object.keys(versions().addons.cloudControllerManager.byMinor);
         const minor = ctx.cpVersion ? `${ctx.cpVersion.major}.${ctx.cpVersion.minor}` : undefined;
-        const why = minor === undefined ? `it pins ${pinned.join(", ")}` : pinned.includes(minor) ? `it pins ${minor}: restore the ccm ClusterResourceSet and the Cluster's ${ADDON_LABEL.ccm} label (run \`npm run generate\`)` : `it pins ${pinned.join(", ")}, not ${minor}`;
+        const restore = `restore the ccm ClusterResourceSet and the Cluster's ${ADDON_LABEL.ccm} label ` +
+          "(run `npm run generate`)";
+        const why =
+          minor === undefined
+            ? `it pins ${pinned.join(", ")}`
+            : pinned.includes(minor)
+              ? `it pins ${minor}: ${restore}`
+              : `it pins ${pinned.join(", ")}, not ${minor}`;
         push(cluster, "metadata.labels", "addons-ccm", `${m.message} (${why})`, m.severity);
         continue;
       }
@@ -153,16 +162,24 @@ export function addonRules(objs: readonly RenderedObject[], ctx: AddonContext): 
   // Calico is tested on a few Kubernetes minors per release (versions.json addons.calico.kubernetes): outside them,
   // a warning on the spec's choice of CNI.
   const calico = versions().addons.calico;
-  const tested = [calico.kubernetes.min, calico.kubernetes.max].map((m) => m.split(".").map(Number) as [number, number]);
-  const at = (v: semver.SemVer, [major, minor]: [number, number]) => v.major * 1000 + v.minor - (major * 1000 + minor);
-  if (cp && found.cni.some(({ doc }) => show(doc?.metadata?.name) === "calico-node" && list(get(doc, "spec.template.spec.containers")).some((c: any) => show(c?.image).endsWith(`:${calico.release}`))) && (at(cp, tested[0]!) < 0 || at(cp, tested[1]!) > 0))
+  const rank = (m: string) => m.split(".").map(Number).reduce((major, minor) => major * 1000 + minor);
+  const pinnedCalico = ({ doc }: { doc: any }) =>
+    show(doc?.metadata?.name) === "calico-node" &&
+    list(get(doc, "spec.template.spec.containers")).some((c: any) => show(c?.image).endsWith(`:${calico.release}`));
+  const cpRank = cp ? cp.major * 1000 + cp.minor : undefined;
+  const untested =
+    cpRank !== undefined && (cpRank < rank(calico.kubernetes.min) || cpRank > rank(calico.kubernetes.max));
+  if (cp && untested && found.cni.some(pinnedCalico))
     findings.push({
       cluster: ctx.cluster,
       file: clusterSpecPath(ctx.cluster),
       path: "network.cni",
       rule: "addons-cni-tested",
       severity: "warning",
-      message: `Calico ${calico.release} is tested on Kubernetes ${calico.kubernetes.min}–${calico.kubernetes.max} (Calico's system requirements), but the control plane runs v${cp.version}; prefer cni: cilium, or run it knowing it is untested there`,
+      message:
+        `Calico ${calico.release} is tested on Kubernetes ${calico.kubernetes.min}–${calico.kubernetes.max} ` +
+        `(Calico's system requirements), but the control plane runs v${cp.version}; ` +
+        "prefer cni: cilium, or run it knowing it is untested there",
     });
   for (const { set, doc } of found.ccm)
     for (const c of list(get(doc, "spec.template.spec.containers"))) {

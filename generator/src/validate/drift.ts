@@ -74,7 +74,14 @@ export function generatorIdentity(opts: { store?: string } = {}): string {
       return null;
     }
   };
-  return JSON.stringify([treeDigest(path.join(TOOL_ROOT, "generator", "src")), read("package-lock.json"), read("versions.json"), treeDigest(opts.store ?? ADDONS_STORE), read(path.relative(TOOL_ROOT, ADDONS_LOCK)), process.version]);
+  return JSON.stringify([
+    treeDigest(path.join(TOOL_ROOT, "generator", "src")),
+    read("package-lock.json"),
+    read("versions.json"),
+    treeDigest(opts.store ?? ADDONS_STORE),
+    read(path.relative(TOOL_ROOT, ADDONS_LOCK)),
+    process.version,
+  ]);
 }
 
 const realPath = (p: string): string => {
@@ -93,11 +100,21 @@ const realPath = (p: string): string => {
 export function addonIntegrityFindings(root: string, opts: { repoCopy: boolean }): Finding[] {
   const v = versions();
   const named = (payloads: Record<string, string>, base: string): LockCheck["files"] =>
-    Object.fromEntries(Object.entries(payloads).map(([p, content]) => [p, { file: path.relative(root, path.join(base, p)).split(path.sep).join("/"), content }]));
+    Object.fromEntries(
+      Object.entries(payloads).map(([p, content]) => {
+        const file = path.relative(root, path.join(base, p)).split(path.sep).join("/");
+        return [p, { file, content }];
+      }),
+    );
   const same = realPath(root) === realPath(TOOL_ROOT);
   // The store is re-read: the process's memo (versions()) may predate a write by `npm run addons` in this process.
-  const checks: LockCheck[] = [{ whose: same ? "the repository's" : `the tool checkout's (${TOOL_ROOT})`, files: named(readAddonPayloads(ADDONS_STORE), TOOL_ROOT), complete: true }];
-  if (opts.repoCopy && !same) checks.push({ whose: "the repository's", files: named(readAddonPayloads(path.join(root, ADDONS_DIR)), root), complete: false });
+  const store = named(readAddonPayloads(ADDONS_STORE), TOOL_ROOT);
+  const whose = same ? "the repository's" : `the tool checkout's (${TOOL_ROOT})`;
+  const checks: LockCheck[] = [{ whose, files: store, complete: true }];
+  if (opts.repoCopy && !same) {
+    const copy = named(readAddonPayloads(path.join(root, ADDONS_DIR)), root);
+    checks.push({ whose: "the repository's", files: copy, complete: false });
+  }
   return addonLockFindings(v.addonLock, v.addons, checks);
 }
 
@@ -124,7 +141,11 @@ export function driftStage(
   // addons/ against its lock: repository-wide, on every run that reports shared findings (no shard, or shard 1).
   const integrity = !shard || shard.index === 1 ? addonIntegrityFindings(root, { repoCopy: true }) : [];
   return {
-    findings: [...integrity, ...driftFindings(planned, files, include, blockers), ...unknownGeneratedFindings(root, specs.map((s) => s.name), new Set(planned.map(([p]) => p)))],
+    findings: [
+      ...integrity,
+      ...driftFindings(planned, files, include, blockers),
+      ...unknownGeneratedFindings(root, specs.map((s) => s.name), new Set(planned.map(([p]) => p))),
+    ],
     planId,
   };
 }

@@ -528,6 +528,15 @@ const CASES: Case[] = [
     stream: "stdout",
     says: ["addons/cilium/v1.20.2/extra.yaml", "addons-integrity", "does not pin"],
   },
+  {
+    surface: "environment",
+    name: "20.1: validate --changed-since with an edited payload no cluster uses",
+    setup: all(gitInit(), edit("addons/aws-ccm/v1.30.10/aws-ccm.yaml", "cloud-controller-manager:v1.30.10", "cloud-controller-manager:latest")),
+    args: ["validate", "--skip-cel", "--changed-since", "main"],
+    exit: 1,
+    stream: "stdout",
+    says: ["addons/aws-ccm/v1.30.10/aws-ccm.yaml", "addons-integrity"],
+  },
 ];
 
 // ---------------------------------------------------------------------------------------------------------------

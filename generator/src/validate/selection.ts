@@ -14,6 +14,7 @@ import { CONFIG_FILE } from "../cluster-spec/config.js";
 import { ToolError, UsageError } from "../errors.js";
 import type { Finding } from "../findings.js";
 import { clusterNames, loadRepo, symlinkFindings, type LoadedRepo } from "../repo/load.js";
+import { ADDONS_DIR } from "../repo/paths.js";
 
 /** One shard of a fleet split n ways: index 1..count. */
 export interface Shard {
@@ -82,7 +83,9 @@ export async function select(root: string, opts: { clusters?: string[]; changedS
   });
   const clusters = affected.clusters.filter((c) => !opts.clusters?.length || opts.clusters.includes(c));
   const management = affected.changedFiles.some((f) => f.startsWith("management/") || f === CONFIG_FILE);
-  if (clusters.length === 0 && !management) return undefined;
+  // A changed add-on payload no cluster uses still runs validate: its integrity check (validate/drift.ts) is repo-wide.
+  const addons = affected.changedFiles.some((f) => f.startsWith(`${ADDONS_DIR}/`));
+  if (clusters.length === 0 && !management && !addons) return undefined;
   return { clusters, only: true, withManagement: management, reading };
 }
 

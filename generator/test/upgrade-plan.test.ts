@@ -76,7 +76,11 @@ describe("planUpgradeStep", () => {
   });
 
   it("refuses a target minor without a pinned CCM when the cluster has one (the CCM follows the control plane)", () => {
-    const r = planUpgradeStep(spec({ kubernetesVersion: "v1.31.2", image: { id: "ami-0123456789abcdef0" } }), "v1.32.1", ctx);
+    // Every supported minor has a CCM now (issue 19 item 5): take one away to see the refusal.
+    const v = versions();
+    const { "1.32": _gone, ...byMinor } = v.addons.cloudControllerManager.byMinor;
+    const pins = { ...v, addons: { ...v.addons, cloudControllerManager: { ...v.addons.cloudControllerManager, byMinor } } };
+    const r = planUpgradeStep(spec({ kubernetesVersion: "v1.31.2", image: { id: "ami-0123456789abcdef0" } }), "v1.32.1", { ...ctx, pins });
     expect(r.findings).toMatchObject([{ rule: "upgrade-addons" }]);
     expect(r.findings[0]!.message).toContain("cloud-controller-manager");
   });

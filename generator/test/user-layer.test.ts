@@ -7,6 +7,8 @@ import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseSpecObject } from "../src/cluster-spec/parse.js";
+import { flagChanges } from "../src/diff/flags.js";
+import { diffObjects } from "../src/diff/objects.js";
 import type { ClusterSpec } from "../src/cluster-spec/types.js";
 import { planRepo } from "../src/plan/repo.js";
 import { writeTree } from "../src/repo/write.js";
@@ -78,6 +80,28 @@ describe("user-layer rules on the real render", () => {
   it("a patch the rules allow: the autoscaler's resources and an extra argument", async () => {
     const found = rules(await render(jsonPatch("Deployment", "demo-cluster-autoscaler", "- op: replace\n  path: /spec/template/spec/containers/0/resources/limits/memory\n  value: 1Gi\n- op: add\n  path: /spec/template/spec/containers/0/args/-\n  value: --v=4")));
     expect(found).toEqual([]);
+  });
+});
+
+describe("diff: rbac-changed", () => {
+  const CLUSTER = { apiVersion: "cluster.x-k8s.io/v1beta2", kind: "Cluster", metadata: { name: "x", namespace: "x" } };
+  const rb = (roleRef: Record<string, string>, subjects: unknown[] = [{ kind: "User", name: "u" }]) => ({ apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", metadata: { name: "b", namespace: "x" }, roleRef: { apiGroup: "rbac.authorization.k8s.io", ...roleRef }, subjects });
+  const role = (verbs: string[]) => ({ apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata: { name: "r", namespace: "x" }, rules: [{ apiGroups: [""], resources: ["configmaps"], verbs }] });
+  const flags = (before: RenderedObject[], after: RenderedObject[]) =>
+    flagChanges("x", diffObjects({ objects: before }, { objects: after }), before, after).filter((f) => f.rule === "rbac-changed").map((f) => `${f.severity} ${f.path}`);
+  it.each([
+    ["a RoleBinding to cluster-admin added", [CLUSTER], [CLUSTER, rb({ kind: "ClusterRole", name: "cluster-admin" })], ["error RoleBinding/b:roleRef"]],
+    ["a RoleBinding to a Role added", [CLUSTER], [CLUSTER, rb({ kind: "Role", name: "r" })], ["warning RoleBinding/b:roleRef"]],
+    ["a subject added", [CLUSTER, rb({ kind: "Role", name: "r" })], [CLUSTER, rb({ kind: "Role", name: "r" }, [{ kind: "User", name: "u" }, { kind: "User", name: "v" }])], ["warning RoleBinding/b:subjects"]],
+    ["a RoleBinding moved to cluster-admin", [CLUSTER, rb({ kind: "Role", name: "r" })], [CLUSTER, rb({ kind: "ClusterRole", name: "cluster-admin" })], ["error RoleBinding/b:roleRef.kind"]],
+    ["a Role's verbs widened", [CLUSTER, role(["get"])], [CLUSTER, role(["get", "list"])], ["warning Role/r:rules[0].verbs"]],
+    ["a ClusterRoleBinding added", [CLUSTER], [CLUSTER, { ...rb({ kind: "ClusterRole", name: "view" }), kind: "ClusterRoleBinding", metadata: { name: "b" } }], ["error ClusterRoleBinding/b:roleRef"]],
+    ["a ServiceAccount added", [CLUSTER], [CLUSTER, { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "s", namespace: "x" } }], ["warning ServiceAccount/s:metadata"]],
+    ["a Role removed", [CLUSTER, role(["get"])], [CLUSTER], ["warning Role/r:rules"]],
+    ["nothing of access changes", [CLUSTER, role(["get"])], [CLUSTER, role(["get"])], []],
+    ["a whole cluster removed (its removal is reported as such)", [CLUSTER, role(["get"])], [], []],
+  ] as [string, RenderedObject[], RenderedObject[], string[]][])("%s", (_name, before, after, want) => {
+    expect(flags(before, after)).toEqual(want);
   });
 });
 

@@ -149,7 +149,12 @@ const images = (pod: Record<string, unknown>): string[] => CONTAINER_LISTS.flatM
  */
 export function userLayerRules(rc: RenderedCluster, spec: ClusterSpec, pins: Pins, fallbackFile: string): Finding[] {
   const findings: Finding[] = [];
-  const generated: K8sObject[] = autoscalerObjects(spec, pins);
+  let generated: K8sObject[];
+  try {
+    generated = autoscalerObjects(spec, pins);
+  } catch {
+    return []; // no autoscaler pinned for the cluster's minor: `generate` refuses the spec, and validate says so
+  }
   const mine = (o: Obj): K8sObject | undefined =>
     generated.find((g) => g.kind === o.kind && groupOf(g.apiVersion) === groupOf(o.apiVersion) && g.metadata.name === o.metadata?.name && g.metadata.namespace === o.metadata?.namespace);
   const push = (o: Obj, path: string, rule: UserLayerRule, message: string) => {

@@ -88,6 +88,19 @@ const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 const same = (a: unknown, b: unknown): boolean => stableStringify(a ?? null) === stableStringify(b ?? null);
 const is = (o: Obj, group: string, kind: string) => o.kind === kind && groupOf(o.apiVersion) === group;
 
+/** The first field path where `a` differs from `b` (below `at`), for a finding that names the field a patch set. */
+function firstDifference(a: unknown, b: unknown, at: string): string {
+  if (isRecord(a) && isRecord(b)) {
+    const key = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort().find((k) => !same(a[k], b[k]));
+    return key === undefined ? at : firstDifference(a[key], b[key], `${at}.${key}`);
+  }
+  if (Array.isArray(a) && Array.isArray(b) && a.length === b.length) {
+    const i = a.findIndex((x, j) => !same(x, b[j]));
+    return i < 0 ? at : firstDifference(a[i], b[i], `${at}.${i}`);
+  }
+  return at;
+}
+
 /** The pod spec of a workload (Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob) and its field path. */
 function podSpecOf(o: Obj): { spec: Record<string, unknown>; at: string } | undefined {
   const g = groupOf(o.apiVersion);
@@ -173,7 +186,7 @@ export function userLayerRules(rc: RenderedCluster, spec: ClusterSpec, pins: Pin
       const grants = o.kind === "Role" || o.kind === "ClusterRole" ? ["rules"] : ["roleRef", "subjects"];
       const target = o.kind.endsWith("Binding") ? ` (roleRef ${show(get(o, "roleRef.kind"))} ${show(get(o, "roleRef.name"))})` : "";
       if (!g) push(o, grants[0]!, "user-layer-rbac", `a cluster layer may not add a ${o.kind}${target}: access in the management cluster comes only as \`generate\` writes it (README "What a cluster layer may add"); remove it`);
-      else for (const f of grants) if (!same(o[f], g[f])) push(o, f, "user-layer-rbac", `${f} differs from what \`generate\` writes for ${o.kind} ${g.metadata.name}; a cluster layer may not change access in the management cluster — remove the patch`);
+      else for (const f of grants) if (!same(o[f], g[f])) push(o, firstDifference(o[f], g[f], f), "user-layer-rbac", `${f} differs from what \`generate\` writes for ${o.kind} ${g.metadata.name}; a cluster layer may not change access in the management cluster — remove the patch`);
     }
     if (is(o, "", "ServiceAccount") && !g)
       push(o, "metadata.name", "user-layer-serviceaccount", `a cluster layer may not add a ServiceAccount (only ${serviceAccounts.join(", ") || "none"} is generated for this cluster); run pods as \`default\``);

@@ -512,7 +512,7 @@ const CASES: Case[] = [
     args: ["diff", "--base", "main"],
     exit: 1,
     stream: "stdout",
-    says: ["rbac-changed", "RoleBinding demo/ops", "roleRef ClusterRole cluster-admin"],
+    says: ["rbac-changed", "RoleBinding ops", "roleRef ClusterRole cluster-admin", "clusters/demo/rb.yaml"],
   },
 ];
 

@@ -101,6 +101,8 @@ describe("diff: rbac-changed", () => {
     ["a Role removed", [CLUSTER, role(["get"])], [CLUSTER], ["warning Role/r:rules"]],
     ["nothing of access changes", [CLUSTER, role(["get"])], [CLUSTER, role(["get"])], []],
     ["a whole cluster removed (its removal is reported as such)", [CLUSTER, role(["get"])], [], []],
+    ["a new cluster's Role: an info line", [], [CLUSTER, role(["get"])], ["info Role/r:rules"]],
+    ["a new cluster's binding to cluster-admin: an error", [], [CLUSTER, rb({ kind: "ClusterRole", name: "cluster-admin" })], ["error RoleBinding/b:roleRef"]],
   ] as [string, RenderedObject[], RenderedObject[], string[]][])("%s", (_name, before, after, want) => {
     expect(flags(before, after)).toEqual(want);
   });

@@ -27,7 +27,8 @@
  * - rbac-changed: a Role, RoleBinding, ClusterRole, ClusterRoleBinding or ServiceAccount is added, removed or changed:
  *   access in the management cluster, whose cluster namespaces hold every workload cluster's admin kubeconfig, is
  *   for a reviewer to see (validate's user-layer rules refuse what `generate` does not write, validate/user-layer.ts).
- *   A warning; an error for cluster-wide RBAC or a binding to a ClusterRole (e.g. cluster-admin).
+ *   A warning (an info line in a new cluster); an error for cluster-wide RBAC or a binding to a ClusterRole (e.g.
+ *   cluster-admin).
  */
 import semver from "semver";
 import type { Finding } from "../findings.js";
@@ -272,8 +273,8 @@ const RBAC_GROUP = "rbac.authorization.k8s.io";
 const isAccess = (o: RenderedObject | undefined): o is RenderedObject =>
   !!o && ((groupOf(o.apiVersion) === RBAC_GROUP && ["Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"].includes(o.kind)) || (groupOf(o.apiVersion) === "" && o.kind === "ServiceAccount"));
 
-/** Any change of access (RBAC objects, ServiceAccounts) in a cluster that stays. */
-function rbacChanged(cluster: string, c: ObjectChange): Finding[] {
+/** Any change of access (RBAC objects, ServiceAccounts) in a cluster that stays; in a new cluster, an `info` line. */
+function rbacChanged(cluster: string, c: ObjectChange, newCluster: boolean): Finding[] {
   const o = c.after ?? c.before;
   if (!isAccess(o)) return [];
   const wide = (x: RenderedObject | undefined) => isAccess(x) && (x.kind.startsWith("Cluster") || (x.kind === "RoleBinding" && get(x, "roleRef.kind") === "ClusterRole"));
@@ -288,7 +289,7 @@ function rbacChanged(cluster: string, c: ObjectChange): Finding[] {
       file: c.file,
       path: at(c, c.type === "changed" ? (fields[0] ?? "metadata") : o.kind.endsWith("Binding") ? "roleRef" : o.kind.endsWith("Role") ? "rules" : "metadata"),
       rule: "rbac-changed",
-      severity: error ? "error" : "warning",
+      severity: error ? "error" : newCluster ? "info" : "warning",
       message: `${labelOf(c.id)} ${what}: access in the management cluster, where the cluster's namespace holds its admin kubeconfig${error ? "; a binding to a ClusterRole or cluster-wide RBAC is never what `generate` writes — remove it (README \"What a cluster layer may add\")" : "; review who gets what"}`,
     },
   ];
@@ -300,7 +301,7 @@ export function flagChanges(cluster: string, changes: readonly ObjectChange[], b
   for (const c of changes) if (c.type === "changed") out.push(...inPlace(cluster, c), ...awsCluster(cluster, c), ...networkCidrs(cluster, c), ...versionJump(cluster, c));
   // A removed cluster's pools go with it (README "Deleting a cluster"); flag only pools removed from a cluster that stays.
   if (after.length) for (const c of changes) out.push(...poolRemoved(cluster, c));
-  if (after.length) for (const c of changes) out.push(...rbacChanged(cluster, c));
+  if (after.length) for (const c of changes) out.push(...rbacChanged(cluster, c, before.length === 0));
   out.push(...poolsWithControlPlane(cluster, changes));
   out.push(...clusterRenamed(cluster, before, after));
   return out;

@@ -77,7 +77,8 @@ export function userLayerReadme(): string {
     ...USER_LAYER_LIMITS.map((l) => `| \`${l.rule}\` | ${l.kinds} | ${l.allowed} |`),
     "",
     "`npm run diff` flags every change of a Role, RoleBinding, ClusterRole, ClusterRoleBinding or ServiceAccount",
-    "(`rbac-changed`: a warning for review; an error for cluster-wide RBAC or a binding to a ClusterRole).",
+    "(`rbac-changed`: a warning for review, an info line in a new cluster; an error for cluster-wide RBAC or a binding",
+    "to a ClusterRole).",
     "",
     "",
   ].join("\n");

@@ -128,7 +128,7 @@ describe("the clusters' Flux Kustomizations", () => {
     const r = parseRepoConfig("apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\ngitops: flux\nrepoURL: https://git.example.com/platform/capi.git\n");
     if (!r.config) throw new Error(JSON.stringify(r.findings));
     const o = fluxObjects(r.config, [...specs, old]);
-    return { ...o, syncObjects: [o.source, o.bootstrap, ...o.kustomizations, o.rbac.serviceAccount, o.rbac.clusterRole, o.rbac.binding] as never[] };
+    return { ...o, syncObjects: [o.source, o.bootstrap, ...o.kustomizations, o.rbac.serviceAccount, o.rbac.clusterRole, o.rbac.namespacesRole, o.rbac.namespacesBinding, ...o.rbac.perCluster.flatMap((a) => [a.namespace, a.roleBinding])] as never[] };
   };
   it("apply as a ServiceAccount whose ClusterRole allows every rendered kind, and no Secrets or cluster RBAC", () => {
     const { kustomizations, rbac, syncObjects } = flux();

@@ -209,6 +209,10 @@ const diffPatch = (name: string, kind: string, ops: Ops, says: (string | RegExp)
   says,
 });
 const kustomization = (...lines: string[]) => put(OVERLAY, ["apiVersion: kustomize.config.k8s.io/v1beta1", "kind: Kustomization", ...lines, ""].join("\n"));
+/** Issue 20.3: a RoleBinding giving ClusterRole cluster-admin to a user, and a Deployment with extra pod-spec lines. */
+const RB_CLUSTER_ADMIN = "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: ops\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: cluster-admin\nsubjects:\n  - kind: User\n    name: mallory\n    apiGroup: rbac.authorization.k8s.io\n";
+const deployment = (name: string, podSpec: string) =>
+  `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: ${name}\nspec:\n  selector: {matchLabels: {app: ${name}}}\n  template:\n    metadata: {labels: {app: ${name}}}\n    spec:\n      containers: [{name: x, image: example.com/x:1, securityContext: {privileged: true}}]\n${podSpec}\n`;
 
 const ALIAS_BOMB = ["x-a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]", ..."bcdefghi".split("").map((l, i) => `x-${l}: &${l} [${Array(9).fill(`*${"abcdefghi"[i]}`).join(", ")}]`)].join("\n") + "\n";
 
@@ -536,6 +540,25 @@ const CASES: Case[] = [
     exit: 1,
     stream: "stdout",
     says: ["addons/aws-ccm/v1.30.10/aws-ccm.yaml", "addons-integrity"],
+  },
+  // --- h-userlayer: issue 20 item 3 ---
+  overlay("20.3: a RoleBinding giving cluster-admin to a user", all(put("clusters/demo/rb.yaml", RB_CLUSTER_ADMIN), kustomization("resources:", "  - generated", "  - rb.yaml")), ["clusters/demo/rb.yaml", "RoleBinding/ops:roleRef", "user-layer-rbac", "cluster-admin"]),
+  overlay("20.3: a ClusterRoleBinding", all(put("clusters/demo/crb.yaml", RB_CLUSTER_ADMIN.replace("kind: RoleBinding", "kind: ClusterRoleBinding")), kustomization("resources:", "  - generated", "  - crb.yaml")), ["clusters/demo/crb.yaml", "ClusterRoleBinding/ops:roleRef", "user-layer-rbac"]),
+  overlay("20.3: a patch pointing the autoscaler's RoleBinding at cluster-admin", kustomization("resources:", "  - generated", "patches:", "  - target: {kind: RoleBinding, name: demo-cluster-autoscaler}", "    patch: |-", "      - op: replace", "        path: /roleRef/name", "        value: cluster-admin", "      - op: replace", "        path: /roleRef/kind", "        value: ClusterRole"), [OVERLAY, "RoleBinding/demo-cluster-autoscaler:roleRef", "user-layer-rbac"]),
+  overlay("20.3: a patch adding Secrets to the autoscaler's Role", kustomization("resources:", "  - generated", "patches:", "  - target: {kind: Role, name: demo-cluster-autoscaler}", "    patch: |-", "      - op: add", "        path: /rules/-", "        value: {apiGroups: [\"\"], resources: [secrets], verbs: [get]}"), [OVERLAY, "Role/demo-cluster-autoscaler:rules", "user-layer-rbac"]),
+  overlay("20.3: a Deployment mounting the cluster's kubeconfig Secret", all(put("clusters/demo/exfil.yaml", deployment("exfil", "      volumes: [{name: k, secret: {secretName: demo-kubeconfig}}]")), kustomization("resources:", "  - generated", "  - exfil.yaml")), ["clusters/demo/exfil.yaml", "Deployment/exfil:spec.template.spec.volumes.0.secret.secretName", "user-layer-secret"]),
+  overlay("20.3: a sidecar beside the autoscaler's kubeconfig mount", kustomization("resources:", "  - generated", "patches:", "  - target: {kind: Deployment, name: demo-cluster-autoscaler}", "    patch: |-", "      - op: add", "        path: /spec/template/spec/containers/-", "        value: {name: side, image: evil.example.com/x:1}"), ["Deployment/demo-cluster-autoscaler:spec.template.spec.volumes.0.secret.secretName", "evil.example.com/x:1", "user-layer-secret"]),
+  overlay("20.3: a new ServiceAccount", all(put("clusters/demo/sa.yaml", "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: helper\n"), kustomization("resources:", "  - generated", "  - sa.yaml")), ["clusters/demo/sa.yaml", "ServiceAccount/helper:metadata.name", "user-layer-serviceaccount"]),
+  overlay("20.3: a Deployment running as the autoscaler's ServiceAccount", all(put("clusters/demo/borrow.yaml", deployment("borrow", "      serviceAccountName: demo-cluster-autoscaler")), kustomization("resources:", "  - generated", "  - borrow.yaml")), ["clusters/demo/borrow.yaml", "Deployment/borrow:spec.template.spec.serviceAccountName", "user-layer-serviceaccount"]),
+  overlay("20.3: a privileged Deployment with the node's root file system", all(put("clusters/demo/node.yaml", deployment("node", "      volumes: [{name: root, hostPath: {path: /}}]")), kustomization("resources:", "  - generated", "  - node.yaml")), ["clusters/demo/node.yaml", "Deployment/node:spec.template.spec.volumes.0.hostPath", "user-layer-host"]),
+  {
+    surface: "overlay",
+    name: "20.3: diff with a RoleBinding giving cluster-admin to a user",
+    setup: all(gitInit(), put("clusters/demo/rb.yaml", RB_CLUSTER_ADMIN), kustomization("resources:", "  - generated", "  - rb.yaml")),
+    args: ["diff", "--base", "main"],
+    exit: 1,
+    stream: "stdout",
+    says: ["rbac-changed", "RoleBinding ops", "roleRef ClusterRole cluster-admin", "clusters/demo/rb.yaml"],
   },
 ];
 

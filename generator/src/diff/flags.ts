@@ -24,12 +24,17 @@
  * - cluster-renamed: the Cluster object of a cluster directory gets another name or namespace. Nothing is pruned
  *   (every object carries Prune=false,Delete=false / prune: disabled), so the old Cluster keeps running and a second
  *   cluster is created beside it; CAPI cannot rename a Cluster (its name is in every object, label and AWS tag).
+ * - rbac-changed: a Role, RoleBinding, ClusterRole, ClusterRoleBinding or ServiceAccount is added, removed or changed:
+ *   access in the management cluster, whose cluster namespaces hold every workload cluster's admin kubeconfig, is
+ *   for a reviewer to see (validate's user-layer rules refuse what `generate` does not write, validate/user-layer.ts).
+ *   A warning (an info line in a new cluster); an error for cluster-wide RBAC or a binding to a ClusterRole (e.g.
+ *   cluster-admin).
  */
 import semver from "semver";
 import type { Finding } from "../findings.js";
 import type { RenderedObject } from "../validate/render.js";
 import { GROUP } from "../k8s/capi.js";
-import { groupOf } from "../k8s/object.js";
+import { get, groupOf } from "../k8s/object.js";
 import { clusterSpecPath } from "../repo/paths.js";
 import { changedPaths, labelOf, sameValue, type ObjectChange } from "./objects.js";
 
@@ -264,12 +269,39 @@ export function clustersMoved(removed: ReadonlyMap<string, readonly RenderedObje
   return out;
 }
 
+const RBAC_GROUP = "rbac.authorization.k8s.io";
+const isAccess = (o: RenderedObject | undefined): o is RenderedObject =>
+  !!o && ((groupOf(o.apiVersion) === RBAC_GROUP && ["Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"].includes(o.kind)) || (groupOf(o.apiVersion) === "" && o.kind === "ServiceAccount"));
+
+/** Any change of access (RBAC objects, ServiceAccounts) in a cluster that stays; in a new cluster, an `info` line. */
+function rbacChanged(cluster: string, c: ObjectChange, newCluster: boolean): Finding[] {
+  const o = c.after ?? c.before;
+  if (!isAccess(o)) return [];
+  const wide = (x: RenderedObject | undefined) => isAccess(x) && (x.kind.startsWith("Cluster") || (x.kind === "RoleBinding" && get(x, "roleRef.kind") === "ClusterRole"));
+  const fields = c.type === "changed" ? changedPaths(c.before, c.after).filter((f) => !f.startsWith("metadata.annotations")) : [];
+  if (c.type === "changed" && fields.length === 0) return [];
+  const grants = o.kind.endsWith("Binding") ? `roleRef ${String(get(o, "roleRef.kind") ?? "?")} ${String(get(o, "roleRef.name") ?? "?")}` : "";
+  const what = c.type === "changed" ? `changes (${fields.join(", ")})` : c.type === "added" ? `is added${grants ? ` (${grants})` : ""}` : "is removed";
+  const error = c.type !== "removed" && wide(c.after);
+  return [
+    {
+      cluster,
+      file: c.file,
+      path: at(c, c.type === "changed" ? (fields[0] ?? "metadata") : o.kind.endsWith("Binding") ? "roleRef" : o.kind.endsWith("Role") ? "rules" : "metadata"),
+      rule: "rbac-changed",
+      severity: error ? "error" : newCluster ? "info" : "warning",
+      message: `${labelOf(c.id)} ${what}: access in the management cluster, where the cluster's namespace holds its admin kubeconfig${error ? "; a binding to a ClusterRole or cluster-wide RBAC is never what `generate` writes — remove it (README \"What a cluster layer may add\")" : "; review who gets what"}`,
+    },
+  ];
+}
+
 /** Findings for one cluster's changes; `before`/`after` are its whole rendered object lists. */
 export function flagChanges(cluster: string, changes: readonly ObjectChange[], before: readonly RenderedObject[], after: readonly RenderedObject[]): Finding[] {
   const out: Finding[] = [];
   for (const c of changes) if (c.type === "changed") out.push(...inPlace(cluster, c), ...awsCluster(cluster, c), ...networkCidrs(cluster, c), ...versionJump(cluster, c));
   // A removed cluster's pools go with it (README "Deleting a cluster"); flag only pools removed from a cluster that stays.
   if (after.length) for (const c of changes) out.push(...poolRemoved(cluster, c));
+  if (after.length) for (const c of changes) out.push(...rbacChanged(cluster, c, before.length === 0));
   out.push(...poolsWithControlPlane(cluster, changes));
   out.push(...clusterRenamed(cluster, before, after));
   return out;

@@ -52,7 +52,7 @@ function autoscalerImage(spec: ClusterSpec, pins: Pins): string {
 }
 
 /** The autoscaler's objects for one cluster (none when no pool autoscales). */
-function autoscalerObjects(spec: ClusterSpec, pins: Pins): K8sObject[] {
+export function autoscalerObjects(spec: ClusterSpec, pins: Pins): K8sObject[] {
   if (!autoscales(spec)) return [];
   const name = `${spec.name}-${AUTOSCALER_APP}`;
   const namespace = spec.namespace;

@@ -13,6 +13,7 @@ import { GROUP } from "../k8s/capi.js";
 import { CLUSTERS_DIR, clusterDir, SPEC_FILE, SYNC_DIR } from "../repo/paths.js";
 import { type OutputFile, owned } from "./files.js";
 import { KUSTOMIZATION } from "./kustomize-objects.js";
+import { syncSafe } from "./capi.js";
 
 export const APPSET_NAME = "capi-clusters";
 /** The files the ApplicationSet's git files generator reads, one Application each. */
@@ -130,34 +131,7 @@ export function fluxObjects(config: RepoConfig, specs: readonly ClusterSpec[]) {
     metadata: { name: f.gitRepository, namespace: f.namespace, labels: PART_OF },
     spec: { interval: f.interval, url: config.repoURL, ref: { branch: config.branch }, secretRef: f.secretRef ? { name: f.secretRef } : undefined },
   };
-  // Least privilege for Flux as for Argo CD: the clusters' Kustomizations apply as this ServiceAccount
-  // (kustomize-controller impersonates spec.serviceAccountName, in the Kustomization's namespace), which may touch
-  // Namespaces, the CAPI/CAPA groups and exactly CLUSTER_NAMESPACE_KINDS, nothing else (no Secrets, no cluster RBAC).
-  // A ClusterRole (bound cluster-wide): the clusters' namespaces are created by these very Kustomizations.
-  const identity = { name: CLUSTERS_SERVICE_ACCOUNT, namespace: f.namespace, labels: PART_OF };
-  const clusterRole = {
-    apiVersion: "rbac.authorization.k8s.io/v1",
-    kind: "ClusterRole",
-    metadata: { name: CLUSTERS_SERVICE_ACCOUNT, labels: PART_OF },
-    rules: [
-      { apiGroups: [""], resources: ["namespaces"], verbs: ["*"] },
-      { apiGroups: [GROUP.core, GROUP.infra, GROUP.bootstrap, GROUP.controlPlane], resources: ["*"], verbs: ["*"] },
-      ...[...new Set(CLUSTER_NAMESPACE_KINDS.map((k) => k.group))].map((group) => ({
-        apiGroups: [group],
-        // The resource of each of these kinds is its lower-case plural (clusterresourcesets, configmaps, …).
-        resources: CLUSTER_NAMESPACE_KINDS.filter((k) => k.group === group).map((k) => `${k.kind.toLowerCase()}s`),
-        verbs: ["*"],
-      })),
-    ],
-  };
-  const serviceAccount = { apiVersion: "v1", kind: "ServiceAccount", metadata: identity };
-  const binding = {
-    apiVersion: "rbac.authorization.k8s.io/v1",
-    kind: "ClusterRoleBinding",
-    metadata: { name: CLUSTERS_SERVICE_ACCOUNT, labels: PART_OF },
-    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: CLUSTERS_SERVICE_ACCOUNT },
-    subjects: [{ kind: "ServiceAccount", name: CLUSTERS_SERVICE_ACCOUNT, namespace: f.namespace }],
-  };
+  const rbac = fluxAccess(config, specs);
   const kustomizations = specs.map((s) => ({
     apiVersion: "kustomize.toolkit.fluxcd.io/v1",
     kind: "Kustomization",
@@ -167,6 +141,9 @@ export function fluxObjects(config: RepoConfig, specs: readonly ClusterSpec[]) {
       path: `./${clusterDir(s.name)}`,
       sourceRef: { kind: "GitRepository", name: f.gitRepository },
       serviceAccountName: CLUSTERS_SERVICE_ACCOUNT,
+      // Every namespaced object lands in the cluster's namespace, whatever the cluster's own layer says (the
+      // ServiceAccount may write nowhere else either: fluxAccess).
+      targetNamespace: s.namespace,
       // prune removes objects dropped from Git, except the CAPI objects (annotated prune: disabled);
       // deleting this Kustomization (cluster directory removed) orphans everything instead of deleting it.
       prune: true,
@@ -192,7 +169,76 @@ export function fluxObjects(config: RepoConfig, specs: readonly ClusterSpec[]) {
       timeout: "5m",
     },
   };
-  return { source, kustomizations, bootstrap, rbac: { serviceAccount, clusterRole, binding } };
+  return { source, kustomizations, bootstrap, rbac };
+}
+
+const RBAC_API = "rbac.authorization.k8s.io";
+/** What applying and pruning needs; never bind, escalate or impersonate (the API server then refuses any grant the role lacks). */
+export const FLUX_APPLY_VERBS = ["get", "list", "watch", "create", "update", "patch", "delete"] as const;
+/** The ClusterRole (bound cluster-wide) that lets the clusters' ServiceAccount read Namespaces and patch their own. */
+export const CLUSTERS_NAMESPACES_ROLE = `${CLUSTERS_SERVICE_ACCOUNT}-namespaces`;
+/** Flux's server-side apply: create the object when absent, never patch it (the cluster's own render owns it then). */
+const FLUX_IF_NOT_PRESENT = { "kustomize.toolkit.fluxcd.io/ssa": "IfNotPresent" };
+
+/**
+ * Least privilege for Flux, scoped like Argo CD's AppProject: the clusters' Kustomizations apply as the
+ * ServiceAccount CLUSTERS_SERVICE_ACCOUNT in Flux's namespace (kustomize-controller impersonates
+ * spec.serviceAccountName), which may
+ * - in each cluster's namespace only (a RoleBinding there to the ClusterRole CLUSTERS_SERVICE_ACCOUNT): the CAPI/CAPA
+ *   groups and exactly CLUSTER_NAMESPACE_KINDS, with FLUX_APPLY_VERBS — no Secrets, no bind/escalate, so the API
+ *   server refuses a RoleBinding or Role granting more than that role (cluster-admin, Secrets);
+ * - cluster-wide: read Namespaces, and patch/update only the clusters' own (resourceNames) — never create or delete
+ *   one. The sync layer creates each cluster's Namespace (with its RoleBinding, `access/<cluster>.yaml`; created
+ *   if absent, never patched or pruned) before the cluster's Kustomization applies into it.
+ */
+export function fluxAccess(config: RepoConfig, specs: readonly ClusterSpec[]) {
+  const f = config.flux;
+  const subject = { kind: "ServiceAccount", name: CLUSTERS_SERVICE_ACCOUNT, namespace: f.namespace };
+  const namespaces = [...new Set(specs.map((s) => s.namespace))].sort();
+  const serviceAccount = { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: CLUSTERS_SERVICE_ACCOUNT, namespace: f.namespace, labels: PART_OF } };
+  const clusterRole = {
+    apiVersion: `${RBAC_API}/v1`,
+    kind: "ClusterRole",
+    metadata: { name: CLUSTERS_SERVICE_ACCOUNT, labels: PART_OF },
+    rules: [
+      { apiGroups: [GROUP.core, GROUP.infra, GROUP.bootstrap, GROUP.controlPlane], resources: ["*"], verbs: [...FLUX_APPLY_VERBS] },
+      ...[...new Set(CLUSTER_NAMESPACE_KINDS.map((k) => k.group))].map((group) => ({
+        apiGroups: [group],
+        // The resource of each of these kinds is its lower-case plural (clusterresourcesets, configmaps, …).
+        resources: CLUSTER_NAMESPACE_KINDS.filter((k) => k.group === group).map((k) => `${k.kind.toLowerCase()}s`),
+        verbs: [...FLUX_APPLY_VERBS],
+      })),
+    ],
+  };
+  const namespacesRole = {
+    apiVersion: `${RBAC_API}/v1`,
+    kind: "ClusterRole",
+    metadata: { name: CLUSTERS_NAMESPACES_ROLE, labels: PART_OF },
+    rules: [
+      { apiGroups: [""], resources: ["namespaces"], verbs: ["get", "list", "watch"] },
+      // An empty resourceNames would mean every namespace: the rule exists only with clusters.
+      ...(namespaces.length ? [{ apiGroups: [""], resources: ["namespaces"], resourceNames: namespaces, verbs: ["patch", "update"] }] : []),
+    ],
+  };
+  const namespacesBinding = {
+    apiVersion: `${RBAC_API}/v1`,
+    kind: "ClusterRoleBinding",
+    metadata: { name: CLUSTERS_NAMESPACES_ROLE, labels: PART_OF },
+    roleRef: { apiGroup: RBAC_API, kind: "ClusterRole", name: CLUSTERS_NAMESPACES_ROLE },
+    subjects: [subject],
+  };
+  const perCluster = specs.map((s) => ({
+    cluster: s.name,
+    namespace: syncSafe({ apiVersion: "v1", kind: "Namespace", metadata: { name: s.namespace, labels: PART_OF, annotations: FLUX_IF_NOT_PRESENT } }),
+    roleBinding: {
+      apiVersion: `${RBAC_API}/v1`,
+      kind: "RoleBinding",
+      metadata: { name: CLUSTERS_SERVICE_ACCOUNT, namespace: s.namespace, labels: PART_OF },
+      roleRef: { apiGroup: RBAC_API, kind: "ClusterRole", name: CLUSTERS_SERVICE_ACCOUNT },
+      subjects: [subject],
+    },
+  }));
+  return { serviceAccount, clusterRole, namespacesRole, namespacesBinding, perCluster };
 }
 
 export function planSync(config: RepoConfig, specs: readonly ClusterSpec[]): OutputFile[] {
@@ -208,13 +254,18 @@ export function planSync(config: RepoConfig, specs: readonly ClusterSpec[]): Out
     ];
   }
   const { source, kustomizations, bootstrap, rbac } = fluxObjects(config, specs);
-  return [
-    owned(`${SYNC_DIR}/gitrepository.yaml`, toYaml(source)),
+  const access = [
     owned(`${SYNC_DIR}/clusters-serviceaccount.yaml`, toYaml(rbac.serviceAccount)),
     owned(`${SYNC_DIR}/clusters-clusterrole.yaml`, toYaml(rbac.clusterRole)),
-    owned(`${SYNC_DIR}/clusters-clusterrolebinding.yaml`, toYaml(rbac.binding)),
+    owned(`${SYNC_DIR}/clusters-namespaces-clusterrole.yaml`, toYaml(rbac.namespacesRole)),
+    owned(`${SYNC_DIR}/clusters-namespaces-clusterrolebinding.yaml`, toYaml(rbac.namespacesBinding)),
+    ...rbac.perCluster.map((a) => owned(`${SYNC_DIR}/access/${a.cluster}.yaml`, [a.namespace, a.roleBinding].map((o) => toYaml(o)).join("---\n"))),
+  ];
+  return [
+    owned(`${SYNC_DIR}/gitrepository.yaml`, toYaml(source)),
+    ...access,
     owned(`${SYNC_DIR}/sync-kustomization.yaml`, toYaml(bootstrap)),
     ...kustomizations.map((k, i) => owned(`${SYNC_DIR}/clusters/${specs[i]!.name}.yaml`, toYaml(k))),
-    owned(`${SYNC_DIR}/kustomization.yaml`, toYaml({ ...KUSTOMIZATION, resources: ["gitrepository.yaml", "clusters-serviceaccount.yaml", "clusters-clusterrole.yaml", "clusters-clusterrolebinding.yaml", "sync-kustomization.yaml", ...specs.map((s) => `clusters/${s.name}.yaml`)] }, header)),
+    owned(`${SYNC_DIR}/kustomization.yaml`, toYaml({ ...KUSTOMIZATION, resources: ["gitrepository.yaml", ...access.map((f) => f.path.slice(SYNC_DIR.length + 1)), "sync-kustomization.yaml", ...specs.map((s) => `clusters/${s.name}.yaml`)] }, header)),
   ];
 }

@@ -1,7 +1,8 @@
 /**
  * Stage 6 of validate: our rules — what no webhook does. Per cluster: references across objects, one namespace
  * per cluster, version skew across objects, zones in the region, CIDR overlaps, sync safety, secrets, add-on
- * coverage, images (validate/rules.ts, images.ts, addon-rules.ts); objects outside every cluster's namespace. Across
+ * coverage, images, what the cluster's own layer may add (validate/rules.ts, images.ts, addon-rules.ts,
+ * user-layer.ts); objects outside every cluster's namespace. Across
  * the fleet: unique names and VPC CIDRs (fleetRules; another shard's clusters as their specs declare them). The
  * management folders and what the sync engine would do with them (validate/sync-check.ts).
  */
@@ -11,6 +12,7 @@ import { API } from "../k8s/capi.js";
 import { objectNames, planCluster } from "../plan/cluster.js";
 import { SPEC_FILE, SYNC_DIR } from "../repo/paths.js";
 import { versions } from "../versions.js";
+import { userLayerRules } from "./user-layer.js";
 import { imageRules, type readImageInventory } from "./images.js";
 import type { RenderedCluster, RenderedObject } from "./render.js";
 import { clusterRules, syncSafetyRules } from "./rules.js";
@@ -24,6 +26,7 @@ export function clusterRuleFindings(rc: RenderedCluster, spec: ClusterSpec | und
     ...clusterRules(rc, `clusters/${rc.cluster}/kustomization.yaml`),
     ...syncSafetyRules(rc),
     ...imageRules(rc, images, spec?.profile, `clusters/${rc.cluster}/cluster.yaml`),
+    ...(spec ? userLayerRules(rc, spec, versions(), `clusters/${rc.cluster}/kustomization.yaml`) : []),
   ];
 }
 

@@ -170,41 +170,56 @@ const resourceOf = (kind: string): string => {
 
 /**
  * Flux: a Kustomization with `spec.serviceAccountName` applies as that ServiceAccount (kustomize-controller
- * impersonation, in the Kustomization's namespace). Every rendered object must be allowed by a ClusterRole bound to
- * it in the sync manifests (ClusterRoleBinding; the generated one is plan/sync.ts CLUSTERS_SERVICE_ACCOUNT), or Flux
- * would fail to apply the cluster. A Kustomization without one applies with the controller's own permissions.
+ * impersonation, in the Kustomization's namespace; `spec.targetNamespace` puts every namespaced object in that
+ * namespace). Every rendered object must be allowed, as the API server's RBAC authorizer would decide it, by a role
+ * bound to it in the sync manifests: a ClusterRoleBinding (anywhere), or a RoleBinding in the object's namespace (the
+ * generated ones: plan/sync.ts fluxAccess) — else Flux would fail to apply the cluster. A rule's resourceNames limit
+ * it to those names. A Kustomization without a ServiceAccount applies with the controller's own permissions.
  */
 export function fluxPermissionFindings(kustomization: RenderedObject, syncObjects: readonly RenderedObject[], objects: readonly RenderedObject[], where: { cluster: string; file: string }): Finding[] {
   const sa = get(kustomization, "spec.serviceAccountName");
   if (typeof sa !== "string") return [];
   const ns = kustomization.metadata?.namespace;
-  const roles = new Set(
+  const target = get(kustomization, "spec.targetNamespace");
+  const rbac = (o: RenderedObject, kind: string) => o.kind === kind && groupOf(o.apiVersion) === "rbac.authorization.k8s.io";
+  const bindsMe = (b: RenderedObject) => (Array.isArray(b.subjects) ? b.subjects : []).some((s: any) => s?.kind === "ServiceAccount" && s?.name === sa && (s?.namespace ?? b.metadata?.namespace) === ns);
+  /** The rules of the roles bound to the ServiceAccount in `namespace` (undefined: cluster-wide bindings only). */
+  const cache = new Map<string | undefined, any[]>();
+  const rulesIn = (namespace: string | undefined): any[] => {
+    let rules = cache.get(namespace);
+    if (!rules) cache.set(namespace, (rules = boundRules(namespace)));
+    return rules;
+  };
+  const boundRules = (namespace: string | undefined): any[] =>
     syncObjects
-      .filter((o) => o.kind === "ClusterRoleBinding" && groupOf(o.apiVersion) === "rbac.authorization.k8s.io")
-      .filter((b) => (Array.isArray(b.subjects) ? b.subjects : []).some((s: any) => s?.kind === "ServiceAccount" && s?.name === sa && (s?.namespace ?? ns) === ns))
-      .filter((b) => get(b, "roleRef.kind") === "ClusterRole")
-      .map((b) => String(get(b, "roleRef.name"))),
-  );
-  const rules: any[] = syncObjects
-    .filter((o) => o.kind === "ClusterRole" && groupOf(o.apiVersion) === "rbac.authorization.k8s.io" && roles.has(o.metadata?.name))
-    .flatMap((r) => (Array.isArray(r.rules) ? r.rules : []));
+      .filter((b) => (rbac(b, "ClusterRoleBinding") || (namespace !== undefined && rbac(b, "RoleBinding") && b.metadata?.namespace === namespace)) && bindsMe(b))
+      .flatMap((b) => {
+        const kind = get(b, "roleRef.kind");
+        const name = get(b, "roleRef.name");
+        const roles = syncObjects.filter((r) => (kind === "ClusterRole" ? rbac(r, "ClusterRole") : kind === "Role" && rbac(r, "Role") && r.metadata?.namespace === b.metadata?.namespace) && r.metadata?.name === name);
+        return roles.flatMap((r) => (Array.isArray(r.rules) ? r.rules : []));
+      });
   const has = (list: unknown, v: string) => Array.isArray(list) && (list.includes("*") || list.includes(v));
   const findings: Finding[] = [];
   const seen = new Set<string>();
   for (const o of objects) {
     const group = groupOf(o.apiVersion);
-    const key = `${group}/${o.kind}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
+    const namespaced = isNamespaced(o);
+    const namespace = namespaced ? (typeof target === "string" ? target : o.metadata?.namespace) : undefined;
     const resource = resourceOf(o.kind);
-    if (!rules.some((r) => has(r?.apiGroups, group) && has(r?.resources, resource) && (has(r?.verbs, "patch") || has(r?.verbs, "*"))))
-      findings.push({
-        ...where,
-        path: `${o.kind}/${o.metadata?.name ?? ""}`,
-        rule: "flux-permissions",
-        severity: "error",
-        message: `Flux applies clusters/${where.cluster} as ServiceAccount ${ns}/${sa}, whose ClusterRoles do not allow ${resource} (group "${group}"); Flux would fail to sync it — keep to the kinds the sync layer permits (README, GitOps sync)`,
-      });
+    const key = `${group}/${o.kind}/${namespace ?? ""}`;
+    if (seen.has(key)) continue;
+    const allows = (r: any) =>
+      has(r?.apiGroups, group) && has(r?.resources, resource) && has(r?.verbs, "patch") && (!Array.isArray(r?.resourceNames) || r.resourceNames.length === 0 || r.resourceNames.includes(o.metadata?.name));
+    if (rulesIn(namespace).some(allows)) continue;
+    seen.add(key);
+    findings.push({
+      ...where,
+      path: `${o.kind}/${o.metadata?.name ?? ""}`,
+      rule: "flux-permissions",
+      severity: "error",
+      message: `Flux applies clusters/${where.cluster} as ServiceAccount ${ns}/${sa}, whose roles do not allow ${resource} (group "${group}")${namespace !== undefined ? ` in namespace "${namespace}"` : ` named "${o.metadata?.name ?? ""}"`}; Flux would fail to sync it — keep to the kinds the sync layer permits, in the cluster's own namespace (README, GitOps sync)`,
+    });
   }
   return findings;
 }

@@ -1,0 +1,209 @@
+/**
+ * What a cluster's own layer (clusters/<name>/kustomization.yaml and the files it lists) may add to the management
+ * cluster, checked on the render (pure). The sync engine applies a cluster directory with wide rights in the
+ * cluster's namespace (Argo CD's AppProject and Flux's role allow Roles, RoleBindings, ServiceAccounts and
+ * Deployments there, for the cluster-autoscaler), and that namespace holds CAPI's `<cluster>-kubeconfig` Secret,
+ * the workload cluster's admin credentials. So, whoever wrote them:
+ * - access (Role, RoleBinding, ClusterRole, ClusterRoleBinding) only as `generate` writes it: the autoscaler's Role
+ *   with exactly its rules, its RoleBinding with exactly its roleRef and subjects (plan/autoscaler.ts);
+ * - ServiceAccounts only the generated ones, and a pod runs as one only in the Deployment generated for it;
+ * - a pod reads a Secret (volume, projected volume, env, envFrom) only where the tool generates it: the autoscaler's
+ *   kubeconfig volume, in a pod whose every container runs the pinned cluster-autoscaler image;
+ * - no pod reaches its node (host namespaces, hostPath, privileged containers, added capabilities): on the
+ *   management cluster that node holds every cluster's credentials.
+ * USER_LAYER_LIMITS is the one list of these rules; README "What a cluster layer may add" is userLayerReadme().
+ */
+import stableStringify from "fast-json-stable-stringify";
+import type { ClusterSpec } from "../cluster-spec/types.js";
+import type { Finding } from "../findings.js";
+import { GROUP, kubeconfigSecret } from "../k8s/capi.js";
+import { get, groupOf, isRecord, type K8sObject } from "../k8s/object.js";
+import { autoscalerObjects } from "../plan/autoscaler.js";
+import { CLUSTER_NAMESPACE_KINDS } from "../plan/sync.js";
+import type { Pins } from "../versions.js";
+import { show } from "./references.js";
+import type { RenderedCluster, RenderedObject } from "./render.js";
+
+const RBAC = "rbac.authorization.k8s.io";
+const RBAC_KINDS = ["Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"] as const;
+
+/** The rules, each with what it allows (README "What a cluster layer may add" is made from this list). */
+export const USER_LAYER_LIMITS = [
+  {
+    rule: "user-layer-rbac",
+    kinds: "Role, RoleBinding, ClusterRole, ClusterRoleBinding",
+    allowed:
+      "only the cluster-autoscaler's Role and RoleBinding as `generate` writes them (`<cluster>-cluster-autoscaler`: the Role's rules, the RoleBinding's roleRef and subjects exactly as generated); no ClusterRole or ClusterRoleBinding at all",
+  },
+  {
+    rule: "user-layer-serviceaccount",
+    kinds: "ServiceAccount; a pod's serviceAccountName",
+    allowed: "only the generated ServiceAccount (`<cluster>-cluster-autoscaler`), used only by the Deployment of the same name; other pods run as `default`",
+  },
+  {
+    rule: "user-layer-secret",
+    kinds: "a pod's Secret volumes, projected Secrets, env secretKeyRef, envFrom secretRef",
+    allowed: "only the autoscaler's volume of `<cluster>-kubeconfig`, in the generated autoscaler Deployment, whose every container runs the pinned cluster-autoscaler image (versions.json clusterAutoscaler.image)",
+  },
+  {
+    rule: "user-layer-host",
+    kinds: "a pod's hostNetwork, hostPID, hostIPC, hostPath volumes, privileged or allowPrivilegeEscalation containers, added capabilities",
+    allowed: "none",
+  },
+] as const;
+
+export type UserLayerRule = (typeof USER_LAYER_LIMITS)[number]["rule"];
+
+/** README "What a cluster layer may add": the kinds the sync engines accept, then USER_LAYER_LIMITS as a table. */
+export function userLayerReadme(): string {
+  const groups = [GROUP.core, GROUP.infra, GROUP.bootstrap, GROUP.controlPlane].map((g) => `\`${g}\``).join(", ");
+  const kinds = CLUSTER_NAMESPACE_KINDS.map((k) => `- ${k.kind} (\`${k.group || "v1"}\`);`);
+  return [
+    "## What a cluster layer may add",
+    "",
+    "`clusters/<name>/kustomization.yaml` is yours: patch the generated objects, or add objects of your own. Argo CD's",
+    "AppProject and Flux's role accept, in the cluster's own namespace only:",
+    "",
+    `- every kind of the Cluster API groups ${groups};`,
+    ...kinds,
+    "- cluster-wide, only the cluster's own Namespace.",
+    "",
+    "Inside that, `validate` (`generator/src/validate/user-layer.ts`, one rule per row; an error names the file and",
+    "field) keeps anything from widening access — the namespace holds CAPI's `<cluster>-kubeconfig` Secret, the",
+    "workload cluster's admin credentials:",
+    "",
+    "| rule | what | a cluster layer may add or patch |",
+    "|---|---|---|",
+    ...USER_LAYER_LIMITS.map((l) => `| \`${l.rule}\` | ${l.kinds} | ${l.allowed} |`),
+    "",
+    "`npm run diff` flags every change of a Role, RoleBinding, ClusterRole, ClusterRoleBinding or ServiceAccount",
+    "(`rbac-changed`: a warning for review, an info line in a new cluster; an error for cluster-wide RBAC or a binding",
+    "to a ClusterRole).",
+    "",
+    "",
+  ].join("\n");
+}
+
+type Obj = RenderedObject;
+const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+const same = (a: unknown, b: unknown): boolean => stableStringify(a ?? null) === stableStringify(b ?? null);
+const is = (o: Obj, group: string, kind: string) => o.kind === kind && groupOf(o.apiVersion) === group;
+
+/** The first field path where `a` differs from `b` (below `at`), for a finding that names the field a patch set. */
+function firstDifference(a: unknown, b: unknown, at: string): string {
+  if (isRecord(a) && isRecord(b)) {
+    const key = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort().find((k) => !same(a[k], b[k]));
+    return key === undefined ? at : firstDifference(a[key], b[key], `${at}.${key}`);
+  }
+  if (Array.isArray(a) && Array.isArray(b) && a.length === b.length) {
+    const i = a.findIndex((x, j) => !same(x, b[j]));
+    return i < 0 ? at : firstDifference(a[i], b[i], `${at}.${i}`);
+  }
+  return at;
+}
+
+/** The pod spec of a workload (Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob) and its field path. */
+function podSpecOf(o: Obj): { spec: Record<string, unknown>; at: string } | undefined {
+  const g = groupOf(o.apiVersion);
+  const at =
+    g === "" && o.kind === "Pod" ? "spec"
+    : (g === "apps" && ["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"].includes(o.kind)) || (g === "" && o.kind === "ReplicationController") || (g === "batch" && o.kind === "Job") ? "spec.template.spec"
+    : g === "batch" && o.kind === "CronJob" ? "spec.jobTemplate.spec.template.spec"
+    : undefined;
+  const spec = at ? get(o, at) : undefined;
+  return at && isRecord(spec) ? { spec, at } : undefined;
+}
+
+const CONTAINER_LISTS = ["initContainers", "containers", "ephemeralContainers"] as const;
+
+/** Every Secret a pod spec reads, with the field path (relative to the pod spec). */
+function secretRefs(pod: Record<string, unknown>): { path: string; name: string; volume: boolean }[] {
+  const out: { path: string; name: string; volume: boolean }[] = [];
+  list(pod.volumes).forEach((v, i) => {
+    if (isRecord(v) && isRecord(v.secret)) out.push({ path: `volumes.${i}.secret.secretName`, name: show(v.secret.secretName), volume: true });
+    list(get(v, "projected.sources")).forEach((s, j) => {
+      if (isRecord(s) && isRecord(s.secret)) out.push({ path: `volumes.${i}.projected.sources.${j}.secret.name`, name: show(s.secret.name), volume: false });
+    });
+  });
+  for (const l of CONTAINER_LISTS)
+    list(pod[l]).forEach((c, i) => {
+      list(get(c, "env")).forEach((e, j) => {
+        const ref = get(e, "valueFrom.secretKeyRef");
+        if (isRecord(ref)) out.push({ path: `${l}.${i}.env.${j}.valueFrom.secretKeyRef.name`, name: show(ref.name), volume: false });
+      });
+      list(get(c, "envFrom")).forEach((e, j) => {
+        const ref = get(e, "secretRef");
+        if (isRecord(ref)) out.push({ path: `${l}.${i}.envFrom.${j}.secretRef.name`, name: show(ref.name), volume: false });
+      });
+    });
+  return out;
+}
+
+/** Every way a pod spec reaches its node, with the field path (relative to the pod spec). */
+function hostAccess(pod: Record<string, unknown>): string[] {
+  const out: string[] = [];
+  for (const f of ["hostNetwork", "hostPID", "hostIPC"] as const) if (pod[f] === true) out.push(f);
+  list(pod.volumes).forEach((v, i) => {
+    if (isRecord(v) && v.hostPath !== undefined) out.push(`volumes.${i}.hostPath`);
+  });
+  for (const l of CONTAINER_LISTS)
+    list(pod[l]).forEach((c, i) => {
+      if (get(c, "securityContext.privileged") === true) out.push(`${l}.${i}.securityContext.privileged`);
+      if (get(c, "securityContext.allowPrivilegeEscalation") === true) out.push(`${l}.${i}.securityContext.allowPrivilegeEscalation`);
+      if (list(get(c, "securityContext.capabilities.add")).length > 0) out.push(`${l}.${i}.securityContext.capabilities.add`);
+    });
+  return out;
+}
+
+const images = (pod: Record<string, unknown>): string[] => CONTAINER_LISTS.flatMap((l) => list(pod[l]).map((c) => show(get(c, "image"))));
+
+/**
+ * The user-layer rules over one cluster's render. `spec` and `pins` say what the tool generates for the cluster
+ * (plan/autoscaler.ts); a finding names the file the object came from (its origin), else `fallbackFile`.
+ */
+export function userLayerRules(rc: RenderedCluster, spec: ClusterSpec, pins: Pins, fallbackFile: string): Finding[] {
+  const findings: Finding[] = [];
+  let generated: K8sObject[];
+  try {
+    generated = autoscalerObjects(spec, pins);
+  } catch {
+    return []; // no autoscaler pinned for the cluster's minor: `generate` refuses the spec, and validate says so
+  }
+  const mine = (o: Obj): K8sObject | undefined =>
+    generated.find((g) => g.kind === o.kind && groupOf(g.apiVersion) === groupOf(o.apiVersion) && g.metadata.name === o.metadata?.name && g.metadata.namespace === o.metadata?.namespace);
+  const push = (o: Obj, path: string, rule: UserLayerRule, message: string) => {
+    const i = rc.objects.indexOf(o);
+    findings.push({ cluster: rc.cluster, file: rc.origins[i] ?? fallbackFile, path: `${show(o.kind)}/${show(o.metadata?.name)}:${path}`, rule, severity: "error", message });
+  };
+  const serviceAccounts = generated.filter((g) => g.kind === "ServiceAccount").map((g) => g.metadata.name);
+  const secret = kubeconfigSecret(spec.name).name;
+  const autoscalerImage = `${pins.clusterAutoscaler.image}:`;
+
+  for (const o of rc.objects) {
+    if (!isRecord(o)) continue;
+    const g = mine(o);
+    // Access: exactly as generated.
+    if (groupOf(o.apiVersion) === RBAC && (RBAC_KINDS as readonly string[]).includes(o.kind)) {
+      const grants = o.kind === "Role" || o.kind === "ClusterRole" ? ["rules"] : ["roleRef", "subjects"];
+      const target = o.kind.endsWith("Binding") ? ` (roleRef ${show(get(o, "roleRef.kind"))} ${show(get(o, "roleRef.name"))})` : "";
+      if (!g) push(o, grants[0]!, "user-layer-rbac", `a cluster layer may not add a ${o.kind}${target}: access in the management cluster comes only as \`generate\` writes it (README "What a cluster layer may add"); remove it`);
+      else for (const f of grants) if (!same(o[f], g[f])) push(o, firstDifference(o[f], g[f], f), "user-layer-rbac", `${f} differs from what \`generate\` writes for ${o.kind} ${g.metadata.name}; a cluster layer may not change access in the management cluster — remove the patch`);
+    }
+    if (is(o, "", "ServiceAccount") && !g)
+      push(o, "metadata.name", "user-layer-serviceaccount", `a cluster layer may not add a ServiceAccount (only ${serviceAccounts.join(", ") || "none"} is generated for this cluster); run pods as \`default\``);
+    const pod = podSpecOf(o);
+    if (!pod) continue;
+    const generatedPod = g && g.kind === o.kind ? podSpecOf(g as Obj) : undefined;
+    const sa = pod.spec.serviceAccountName ?? pod.spec.serviceAccount;
+    if (sa !== undefined && show(sa) !== "default" && !(generatedPod && same(sa, generatedPod.spec.serviceAccountName)))
+      push(o, `${pod.at}.serviceAccountName`, "user-layer-serviceaccount", `runs as ServiceAccount ${show(sa)}; only the generated Deployment of that name may use ${serviceAccounts.includes(show(sa)) ? "it" : "a generated ServiceAccount"} — remove serviceAccountName`);
+    const foreign = images(pod.spec).filter((i) => !i.startsWith(autoscalerImage));
+    for (const r of secretRefs(pod.spec)) {
+      const allowed = generatedPod !== undefined && r.volume && r.name === secret;
+      if (!allowed) push(o, `${pod.at}.${r.path}`, "user-layer-secret", `reads Secret ${r.name}; a cluster layer may not mount or read Secrets (only the generated autoscaler mounts ${secret}) — remove it`);
+      else if (foreign.length > 0) push(o, `${pod.at}.${r.path}`, "user-layer-secret", `mounts ${secret} (the workload cluster's admin credentials) in a pod that also runs ${foreign.join(", ")}; only the pinned cluster-autoscaler image (${pins.clusterAutoscaler.image}) may run beside it`);
+    }
+    for (const p of hostAccess(pod.spec)) push(o, `${pod.at}.${p}`, "user-layer-host", "a pod on the management cluster may not reach its node (the node holds every cluster's credentials); remove it");
+  }
+  return findings;
+}

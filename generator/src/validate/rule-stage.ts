@@ -11,6 +11,7 @@ import { API } from "../k8s/capi.js";
 import { objectNames, planCluster } from "../plan/cluster.js";
 import { SPEC_FILE, SYNC_DIR } from "../repo/paths.js";
 import { versions } from "../versions.js";
+import { drainRules } from "./drain-rules.js";
 import { imageRules, type readImageInventory } from "./images.js";
 import type { RenderedCluster, RenderedObject } from "./render.js";
 import { clusterRules, syncSafetyRules } from "./rules.js";
@@ -24,6 +25,7 @@ export function clusterRuleFindings(rc: RenderedCluster, spec: ClusterSpec | und
     ...clusterRules(rc, `clusters/${rc.cluster}/kustomization.yaml`),
     ...syncSafetyRules(rc),
     ...imageRules(rc, images, spec?.profile, `clusters/${rc.cluster}/cluster.yaml`),
+    ...drainRules(rc, spec?.profile, `clusters/${rc.cluster}/kustomization.yaml`),
   ];
 }
 

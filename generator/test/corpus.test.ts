@@ -491,6 +491,11 @@ const CASES: Case[] = [
   importCase("of a raw template with a variable left unset", manifest("region: us-east-1", "region: ${CAPI_GITOPS_CORPUS_UNSET}"), ["--kubernetes-version", "v1.34.2"], ["CAPI_GITOPS_CORPUS_UNSET", "--var NAME=value"]),
   importCase("with --var without a value", manifest(), ["--kubernetes-version", "v1.34.2", "--var", "AWS_REGION"], ["--var", "NAME=value"]),
   { ...importCase("in a folder without capi-gitops.yaml", all(manifest(), async (c) => void (await unlink(path.join(c.repo, "capi-gitops.yaml")))), ["--kubernetes-version", "v1.34.2"], ["no capi-gitops.yaml", "--init"]), surface: "environment", exit: 2, says: ["no capi-gitops.yaml", "--init"] },
+  // --- h-drain: issue 19 items 3, 4 ---
+  { surface: "flags", name: "19.3: new-cluster --workers MachinePool --profile prod (nodes removed undrained)", args: ["new-cluster", ...X, "--profile", "prod", "--image-id", "ami-0123456789abcdef0", "--workers", "MachinePool", "--yes"], exit: 1, says: ["workers-drain", "MachinePool", "workers: MachineDeployment"] },
+  overlay("19.3: a patch making instance refresh terminate first", kustomization("resources:", "  - generated", "patches:", "  - target: {kind: AWSMachinePool}", "    patch: |-", "      - op: replace", "        path: /spec/refreshPreferences", "        value: {minHealthyPercentage: 90}"), ["refresh-launch-first", "AWSMachinePool", "spec.refreshPreferences", "minHealthyPercentage: 100", OVERLAY]),
+  overlay("19.4: a MachineHealthCheck on the MachinePool's machines", all(put("clusters/demo/mhc.yaml", "apiVersion: cluster.x-k8s.io/v1beta2\nkind: MachineHealthCheck\nmetadata:\n  name: demo-default\n  namespace: demo\n  annotations:\n    argocd.argoproj.io/sync-options: Prune=false,Delete=false\n    kustomize.toolkit.fluxcd.io/prune: disabled\nspec:\n  clusterName: demo\n  selector:\n    matchLabels:\n      capi-gitops.io/node-pool: default\n  checks:\n    nodeStartupTimeoutSeconds: 900\n"), kustomization("resources:", "  - generated", "  - mhc.yaml")), ["mhc-can-act", "MachineHealthCheck/demo-default", "nothing remediates"]),
+  overlay("19.4: a MachineHealthCheck on a one-replica control plane", all(put("clusters/demo/mhc.yaml", "apiVersion: cluster.x-k8s.io/v1beta2\nkind: MachineHealthCheck\nmetadata:\n  name: demo-control-plane\n  namespace: demo\n  annotations:\n    argocd.argoproj.io/sync-options: Prune=false,Delete=false\n    kustomize.toolkit.fluxcd.io/prune: disabled\nspec:\n  clusterName: demo\n  selector:\n    matchLabels:\n      cluster.x-k8s.io/control-plane: \"\"\n  checks:\n    nodeStartupTimeoutSeconds: 900\n"), kustomization("resources:", "  - generated", "  - mhc.yaml")), ["mhc-can-act", "MachineHealthCheck/demo-control-plane", "more than one replica"]),
 ];
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -539,7 +544,8 @@ beforeAll(async () => {
   baseline = path.join(work, "baseline");
   await mkdir(baseline);
   await writeFile(path.join(baseline, "capi-gitops.yaml"), CONFIG);
-  await newClusterCommand({ cwd: baseline, flags: { name: "demo", region: "ap-northeast-2" }, log: () => {}, interactive: false });
+  // MachinePool workers (not the default): the cases on AWSMachinePools and MachinePool upgrades need one.
+  await newClusterCommand({ cwd: baseline, flags: { name: "demo", region: "ap-northeast-2", workers: "MachinePool" }, log: () => {}, interactive: false });
   await generateCommand({ cwd: baseline, log: () => {} });
 
   // Can this process make a folder unwritable? chmod does not stop root; a read-only bind mount does, if allowed.

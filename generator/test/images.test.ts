@@ -159,7 +159,7 @@ describe("API endpoint access", () => {
 });
 
 describe("feature gate MachinePoolMachines", () => {
-  it("is on for the AWS provider (per-pool MachineHealthChecks need Machines for MachinePool instances)", () => {
+  it("is on for the AWS provider (Machines for MachinePool instances, seen by the autoscaler and kubectl)", () => {
     const aws = providerObjects(versions()).find((o) => o.kind === "InfrastructureProvider") as Obj;
     expect(aws.spec.manager.featureGates).toEqual({ MachinePool: true, MachinePoolMachines: true });
   });

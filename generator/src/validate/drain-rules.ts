@@ -58,7 +58,12 @@ export function selects(selector: unknown, labels: Record<string, string>): bool
 }
 
 /** Who owns the Machines a set of objects makes, with the labels CAPI gives those Machines. */
-type MachineOwner = { object: RenderedObject; kind: "MachineDeployment" | "MachineSet" | "KubeadmControlPlane" | "MachinePool"; labels: Record<string, string>; replicas?: number };
+type MachineOwner = {
+  object: RenderedObject;
+  kind: "MachineDeployment" | "MachineSet" | "KubeadmControlPlane" | "MachinePool";
+  labels: Record<string, string>;
+  replicas?: number;
+};
 
 function machineOwners(objs: RenderedObject[]): MachineOwner[] {
   const out: MachineOwner[] = [];
@@ -66,18 +71,26 @@ function machineOwners(objs: RenderedObject[]): MachineOwner[] {
     const name = String(o.metadata?.name ?? "");
     const cluster = String(get(o, "spec.clusterName") ?? o.metadata?.labels?.[LABEL.clusterName] ?? "");
     const base = { [LABEL.clusterName]: cluster };
+    const template = labelsOf(get(o, "spec.template.metadata.labels"));
+    const deployment = { [LABEL.deploymentName]: name };
     if (is(o, GROUP.core, "MachineDeployment"))
-      out.push({ object: o, kind: "MachineDeployment", labels: { ...labelsOf(get(o, "spec.template.metadata.labels")), ...base, [LABEL.deploymentName]: name } });
-    else if (is(o, GROUP.core, "MachineSet")) out.push({ object: o, kind: "MachineSet", labels: { ...labelsOf(get(o, "spec.template.metadata.labels")), ...base } });
+      out.push({ object: o, kind: "MachineDeployment", labels: { ...template, ...base, ...deployment } });
+    else if (is(o, GROUP.core, "MachineSet"))
+      out.push({ object: o, kind: "MachineSet", labels: { ...template, ...base } });
     else if (is(o, GROUP.core, "MachinePool"))
-      out.push({ object: o, kind: "MachinePool", labels: { ...labelsOf(get(o, "spec.template.metadata.labels")), ...base, [POOL_NAME_LABEL]: name } });
+      out.push({ object: o, kind: "MachinePool", labels: { ...template, ...base, [POOL_NAME_LABEL]: name } });
     else if (is(o, GROUP.controlPlane, "KubeadmControlPlane")) {
       // KCP's cluster is the Cluster whose controlPlaneRef names it; its Machines carry the control-plane labels.
       const owner = objs.find((c) => is(c, GROUP.core, "Cluster") && get(c, "spec.controlPlaneRef.name") === name);
       out.push({
         object: o,
         kind: "KubeadmControlPlane",
-        labels: { ...labelsOf(get(o, "spec.machineTemplate.metadata.labels")), [LABEL.clusterName]: String(owner?.metadata?.name ?? cluster), [LABEL.controlPlane]: "", [LABEL.controlPlaneName]: name },
+        labels: {
+          ...labelsOf(get(o, "spec.machineTemplate.metadata.labels")),
+          [LABEL.clusterName]: String(owner?.metadata?.name ?? cluster),
+          [LABEL.controlPlane]: "",
+          [LABEL.controlPlaneName]: name,
+        },
         replicas: num(get(o, "spec.replicas")) ?? 1,
       });
     }
@@ -90,7 +103,8 @@ export function drainRules(rc: RenderedCluster, profile: Profile | undefined, fi
   const objs = rc.objects.filter((o): o is RenderedObject => isRecord(o));
   const push = (o: RenderedObject, p: string, rule: string, message: string, severity: Severity) => {
     const i = rc.objects.indexOf(o);
-    findings.push({ cluster: rc.cluster, file: rc.origins[i] ?? file, path: `${o.kind}/${String(o.metadata?.name)}:${p}`, rule, severity, message });
+    const at = `${o.kind}/${String(o.metadata?.name)}:${p}`;
+    findings.push({ cluster: rc.cluster, file: rc.origins[i] ?? file, path: at, rule, severity, message });
   };
 
   for (const o of objs) {
@@ -99,21 +113,37 @@ export function drainRules(rc: RenderedCluster, profile: Profile | undefined, fi
         o,
         "kind",
         "workers-drain",
-        "a MachinePool's nodes are removed undrained: instance refresh and scale-in terminate instances without cordon or drain " +
-          "(CAPA deletes a MachinePool Machine only after its instance left the group, exp/controllers/awsmachinepool_machines.go), " +
-          "and the cluster-autoscaler's delete-machine mark is ignored (only a MachineSet honours it, machineset_deletion_order.go), " +
-          "so the group terminates an instance of its own choice. Use `workers: MachineDeployment` (one per zone; the Machine controller drains every removed node)" +
+        "a MachinePool's nodes are removed undrained: instance refresh and scale-in terminate instances without " +
+          "cordon or drain (CAPA deletes a MachinePool Machine only after its instance left the group, " +
+          "exp/controllers/awsmachinepool_machines.go), and the cluster-autoscaler's delete-machine mark is ignored " +
+          "(only a MachineSet honours it, machineset_deletion_order.go), so the group terminates an instance of its " +
+          "own choice. Use `workers: MachineDeployment` (one per zone; the Machine controller drains every " +
+          "removed node)" +
           (profile === "prod" ? "" : " — accepted outside prod"),
         profile === "prod" ? "error" : "warning",
       );
     if (is(o, GROUP.core, "MachineDeployment") || is(o, GROUP.core, "MachineSet")) {
       if (EXCLUDE_NODE_DRAINING in record(get(o, "spec.template.metadata.annotations")))
-        push(o, `spec.template.metadata.annotations.${EXCLUDE_NODE_DRAINING}`, "drain-excluded", "its Machines' nodes are deleted without a drain (CAPI machine_controller.go isNodeDrainAllowed); remove the annotation", "error");
+        push(
+          o,
+          `spec.template.metadata.annotations.${EXCLUDE_NODE_DRAINING}`,
+          "drain-excluded",
+          "its Machines' nodes are deleted without a drain (CAPI machine_controller.go isNodeDrainAllowed); " +
+            "remove the annotation",
+          "error",
+        );
     }
     if (is(o, GROUP.core, "MachineDeployment")) {
       const surge = get(o, "spec.rollout.strategy.rollingUpdate.maxSurge");
       if (surge === 0 || surge === "0%")
-        push(o, "spec.rollout.strategy.rollingUpdate.maxSurge", "rollout-launch-first", "maxSurge 0: a roll-out removes (drains) a machine before its replacement runs; a pool of one is empty meanwhile — keep maxSurge ≥ 1", "warning");
+        push(
+          o,
+          "spec.rollout.strategy.rollingUpdate.maxSurge",
+          "rollout-launch-first",
+          "maxSurge 0: a roll-out removes (drains) a machine before its replacement runs; a pool of one is empty " +
+            "meanwhile — keep maxSurge ≥ 1",
+          "warning",
+        );
     }
     if (is(o, GROUP.infra, "AWSMachinePool")) {
       const rp = record(get(o, "spec.refreshPreferences"));
@@ -125,11 +155,20 @@ export function drainRules(rc: RenderedCluster, profile: Profile | undefined, fi
           o,
           "spec.refreshPreferences",
           "refresh-launch-first",
-          `instance refresh with minHealthyPercentage ${min} and maxHealthyPercentage ${max ?? "unset"} terminates instances before their replacements are in service (a 1-node pool is empty meanwhile); set minHealthyPercentage: 100, maxHealthyPercentage: 200 (CAPA autoscalinggroup.go StartASGInstanceRefresh)`,
+          `instance refresh with minHealthyPercentage ${min} and maxHealthyPercentage ${max ?? "unset"} terminates ` +
+            "instances before their replacements are in service (a 1-node pool is empty meanwhile); set " +
+            "minHealthyPercentage: 100, maxHealthyPercentage: 200 (CAPA autoscalinggroup.go StartASGInstanceRefresh)",
           "error",
         );
       if (num(rp.instanceWarmup) === undefined)
-        push(o, "spec.refreshPreferences.instanceWarmup", "refresh-launch-first", "no instanceWarmup: the refresh moves on as soon as a new instance is InService, before its node is Ready; set instanceWarmup (seconds)", "error");
+        push(
+          o,
+          "spec.refreshPreferences.instanceWarmup",
+          "refresh-launch-first",
+          "no instanceWarmup: the refresh moves on as soon as a new instance is InService, before its node is Ready; " +
+            "set instanceWarmup (seconds)",
+          "error",
+        );
     }
   }
 
@@ -143,9 +182,24 @@ export function drainRules(rc: RenderedCluster, profile: Profile | undefined, fi
     const lonelyKcp = hit.filter((w) => w.kind === "KubeadmControlPlane" && (w.replicas ?? 1) <= 1);
     const names = (ws: MachineOwner[]) => ws.map((w) => String(w.object.metadata?.name)).join(", ");
     if (pools.length)
-      push(mhc, "spec.selector", "mhc-can-act", `selects the Machines of MachinePool ${names(pools)}, which nothing remediates (only a MachineSet or a KubeadmControlPlane does: CAPI healthchecking.md; the MHC only sets OwnerRemediated); the auto scaling group's health checks replace failed instances — remove the check`, "error");
+      push(
+        mhc,
+        "spec.selector",
+        "mhc-can-act",
+        `selects the Machines of MachinePool ${names(pools)}, which nothing remediates (only a MachineSet or a ` +
+          "KubeadmControlPlane does: CAPI healthchecking.md; the MHC only sets OwnerRemediated); the auto scaling " +
+          "group's health checks replace failed instances — remove the check",
+        "error",
+      );
     if (lonelyKcp.length)
-      push(mhc, "spec.selector", "mhc-can-act", `selects the control plane ${names(lonelyKcp)} of one replica, which KCP never remediates (remediation.go: "the cluster MUST have more than one replica"); remove the check or run 3 control-plane replicas`, "error");
+      push(
+        mhc,
+        "spec.selector",
+        "mhc-can-act",
+        `selects the control plane ${names(lonelyKcp)} of one replica, which KCP never remediates (remediation.go: ` +
+          '"the cluster MUST have more than one replica"); remove the check or run 3 control-plane replicas',
+        "error",
+      );
   }
   return findings;
 }

@@ -113,8 +113,15 @@ describe("drain on every worker-removal path (validate/drain-rules.ts)", () => {
     amp.spec.refreshPreferences = { minHealthyPercentage: 90 }; // the prod profile's value before this change
     expect(rules("mp-dev", mp)).toEqual([
       "workers-drain:warning:MachinePool/mp-dev-default:kind",
-      "refresh-launch-first:error:AWSMachinePool/mp-dev-default:spec.refreshPreferences",
-      "refresh-launch-first:error:AWSMachinePool/mp-dev-default:spec.refreshPreferences.instanceWarmup",
+      "refresh-launch-first:warning:AWSMachinePool/mp-dev-default:spec.refreshPreferences",
+      "refresh-launch-first:warning:AWSMachinePool/mp-dev-default:spec.refreshPreferences.instanceWarmup",
+    ]);
+    // prod: errors, like workers-drain.
+    const prodPool = clone(rendered.get("mp-prod")!);
+    prodPool.find((o) => o.kind === "AWSMachinePool")!.spec.refreshPreferences = { minHealthyPercentage: 90, instanceWarmup: 300 };
+    expect(rules("mp-prod", prodPool)).toEqual([
+      "workers-drain:error:MachinePool/mp-prod-default:kind",
+      "refresh-launch-first:error:AWSMachinePool/mp-prod-default:spec.refreshPreferences",
     ]);
     delete amp.spec.refreshPreferences; // no preferences at all: AWS's 90 %
     expect(rules("mp-dev", mp).filter((r) => r.startsWith("refresh-launch-first"))).toHaveLength(2);

@@ -107,6 +107,8 @@ export function drainRules(rc: RenderedCluster, profile: Profile | undefined, fi
     findings.push({ cluster: rc.cluster, file: rc.origins[i] ?? file, path: at, rule, severity, message });
   };
 
+  // MachinePools are accepted outside prod (their removals are undrained anyway): their findings are warnings there.
+  const poolSeverity: Severity = profile === "prod" ? "error" : "warning";
   for (const o of objs) {
     if (is(o, GROUP.core, "MachinePool"))
       push(
@@ -120,7 +122,7 @@ export function drainRules(rc: RenderedCluster, profile: Profile | undefined, fi
           "own choice. Use `workers: MachineDeployment` (one per zone; the Machine controller drains every " +
           "removed node)" +
           (profile === "prod" ? "" : " — accepted outside prod"),
-        profile === "prod" ? "error" : "warning",
+        poolSeverity,
       );
     if (is(o, GROUP.core, "MachineDeployment") || is(o, GROUP.core, "MachineSet")) {
       if (EXCLUDE_NODE_DRAINING in record(get(o, "spec.template.metadata.annotations")))
@@ -158,7 +160,7 @@ export function drainRules(rc: RenderedCluster, profile: Profile | undefined, fi
           `instance refresh with minHealthyPercentage ${min} and maxHealthyPercentage ${max ?? "unset"} terminates ` +
             "instances before their replacements are in service (a 1-node pool is empty meanwhile); set " +
             "minHealthyPercentage: 100, maxHealthyPercentage: 200 (CAPA autoscalinggroup.go StartASGInstanceRefresh)",
-          "error",
+          poolSeverity,
         );
       if (num(rp.instanceWarmup) === undefined)
         push(
@@ -167,7 +169,7 @@ export function drainRules(rc: RenderedCluster, profile: Profile | undefined, fi
           "refresh-launch-first",
           "no instanceWarmup: the refresh moves on as soon as a new instance is InService, before its node is Ready; " +
             "set instanceWarmup (seconds)",
-          "error",
+          poolSeverity,
         );
     }
   }

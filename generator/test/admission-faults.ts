@@ -81,8 +81,8 @@ export const FAULTS: Fault[] = [
   { name: "version not semantic (MachinePool)", on: "pool", kind: "MachinePool", ops: [replace("/spec/template/spec/version", "1.34.x")], field: "version", source: `${CAPI}internal/webhooks/machinepool.go (validate: "must be a valid semantic version")`, upstreamOnly: true },
   // MachineHealthCheck — CAPI internal/webhooks/machinehealthcheck.go
   { name: "empty selector", on: "deployment", kind: "MachineHealthCheck", target: "default", ops: [replace("/spec/selector", {})], field: "spec.selector", source: `${CAPI}internal/webhooks/machinehealthcheck.go (validate: "selector must not be empty")` },
-  { name: "nodeStartupTimeout under 30 s", on: "pool", kind: "MachineHealthCheck", target: "default", ops: [replace("/spec/checks/nodeStartupTimeoutSeconds", 10)], field: "nodeStartupTimeoutSeconds", source: `${CAPI}internal/webhooks/machinehealthcheck.go (validateCommonFields: "must be at least 30s")`, upstreamOnly: true },
-  { name: "unhealthyLessThanOrEqualTo not int or percentage", on: "pool", kind: "MachineHealthCheck", target: "control-plane", ops: [replace("/spec/remediation/triggerIf/unhealthyLessThanOrEqualTo", "forty")], field: "unhealthyLessThanOrEqualTo", source: `${CAPI}internal/webhooks/machinehealthcheck.go (validateCommonFields: "must be either an int or a percentage")`, upstreamOnly: true },
+  { name: "nodeStartupTimeout under 30 s", on: "deployment", kind: "MachineHealthCheck", target: "default", ops: [replace("/spec/checks/nodeStartupTimeoutSeconds", 10)], field: "nodeStartupTimeoutSeconds", source: `${CAPI}internal/webhooks/machinehealthcheck.go (validateCommonFields: "must be at least 30s")`, upstreamOnly: true },
+  { name: "unhealthyLessThanOrEqualTo not int or percentage", on: "deployment", kind: "MachineHealthCheck", target: "control-plane", ops: [replace("/spec/remediation/triggerIf/unhealthyLessThanOrEqualTo", "forty")], field: "unhealthyLessThanOrEqualTo", source: `${CAPI}internal/webhooks/machinehealthcheck.go (validateCommonFields: "must be either an int or a percentage")`, upstreamOnly: true },
   { name: "selector of another cluster", on: "deployment", kind: "MachineHealthCheck", target: "control-plane", ops: [add("/spec/selector/matchLabels/cluster.x-k8s.io~1cluster-name", "other")], field: "spec.selector", source: `${CAPI}internal/webhooks/machinehealthcheck.go (validate: "cannot specify a cluster selector other than the one specified by ClusterName")` },
   // Cluster — CAPI internal/webhooks/cluster.go
   { name: "topology without the ClusterTopology gate", on: "pool", kind: "Cluster", ops: [add("/spec/topology", { classRef: { name: "c" }, version: "v1.34.2" })], field: "spec.topology", source: `${CAPI}internal/webhooks/cluster.go (validate: "can be set only if the ClusterTopology feature flag is enabled")`, upstreamOnly: true },
@@ -95,7 +95,9 @@ export const CLEAN = ["alpha", "beta"] as const;
 /** Writes the clean clusters and one cluster per fault (its patch in the cluster's own kustomization.yaml) into repo. */
 export async function writeFaultRepo(repo: string): Promise<void> {
   const log = () => {};
-  await newClusterCommand({ cwd: repo, log, flags: { name: "alpha", region: "ap-northeast-2" } });
+  // alpha: MachinePool workers (the faults on MachinePools and AWSMachinePools); beta: MachineDeployments, 3 control-plane
+  // replicas (the faults on MachineHealthChecks: only those clusters have them, plan/capi.ts).
+  await newClusterCommand({ cwd: repo, log, flags: { name: "alpha", region: "ap-northeast-2", workers: "MachinePool" } });
   await newClusterCommand({ cwd: repo, log, flags: { name: "beta", region: "us-east-1", workers: "MachineDeployment", profile: "prod", imageLookupOrg: "123456789012" } });
   const specOf = { pool: await readFile(path.join(repo, "clusters/alpha/cluster.yaml"), "utf8"), deployment: await readFile(path.join(repo, "clusters/beta/cluster.yaml"), "utf8") };
   const from = { pool: "alpha", deployment: "beta" };

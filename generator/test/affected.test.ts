@@ -176,8 +176,8 @@ beforeAll(async () => {
   await initRepo(template);
   await writeFile(path.join(template, ".gitignore"), "*.tmp\n");
   for (const flags of [
-    { name: "a", region: "ap-northeast-2" },
-    { name: "b", region: "eu-west-1" },
+    { name: "a", region: "ap-northeast-2", workers: "MachinePool" },
+    { name: "b", region: "eu-west-1", workers: "MachinePool" },
     { name: "md", region: "us-east-1", workers: "MachineDeployment" },
   ])
     await newClusterCommand({ cwd: template, flags, render: false, log: quiet });

@@ -31,14 +31,15 @@ describe("new-cluster", () => {
     const tree = await readTree(repo);
     expect(Object.keys(tree)).toEqual(expect.arrayContaining(["clusters/demo/cluster.yaml", "clusters/demo/kustomization.yaml", "clusters/demo/generated/kustomization.yaml", "base/cluster/kustomization.yaml"]));
     const objs = await build(repo, "clusters/demo");
-    expect(objs.find((o) => o.kind === "AWSMachinePool").spec.availabilityZones).toEqual(["ap-northeast-2a", "ap-northeast-2b", "ap-northeast-2c"]);
+    // Workers are MachineDeployments by default, one per zone (every removed node is drained: drain.test.ts).
+    expect(objs.filter((o) => o.kind === "MachineDeployment").map((o) => o.spec.template.spec.failureDomain)).toEqual(["ap-northeast-2a", "ap-northeast-2b", "ap-northeast-2c"]);
     expect(objs.filter((o) => o.kind === "Cluster").map((o) => o.metadata.name)).toEqual(["demo"]);
     expect(Object.keys(tree).some((p) => p.includes(".new-"))).toBe(false);
   });
 
   it("prints validate's warnings: the default version has no published CAPA image in ap-northeast-2 (issue 11)", () => {
     expect(created.stdout).toMatch(/2 warning\(s\) from validate:/);
-    expect(created.stdout).toMatch(/AWSMachinePool\/demo-default:spec\.awsLaunchTemplate: no image: .*\(image-published\)/);
+    expect(created.stdout).toMatch(/AWSMachineTemplate\/demo-default-[0-9a-f]{8}:spec\.template\.spec: no image: .*\(image-published\)/);
   });
 
   it.each([

@@ -560,6 +560,10 @@ const CASES: Case[] = [
     stream: "stdout",
     says: ["rbac-changed", "RoleBinding ops", "roleRef ClusterRole cluster-admin", "clusters/demo/rb.yaml"],
   },
+  // --- h-drain: issue 19 items 3, 4 ---
+  { surface: "flags", name: "19.3: new-cluster --workers MachinePool --profile prod (nodes removed undrained)", args: ["new-cluster", ...X, "--profile", "prod", "--image-id", "ami-0123456789abcdef0", "--workers", "MachinePool", "--yes"], exit: 1, says: ["workers-drain", "MachinePool", "workers: MachineDeployment"] },
+  overlay("19.4: a MachineHealthCheck on the MachinePool's machines", all(put("clusters/demo/mhc.yaml", "apiVersion: cluster.x-k8s.io/v1beta2\nkind: MachineHealthCheck\nmetadata:\n  name: demo-default\n  namespace: demo\n  annotations:\n    argocd.argoproj.io/sync-options: Prune=false,Delete=false\n    kustomize.toolkit.fluxcd.io/prune: disabled\nspec:\n  clusterName: demo\n  selector:\n    matchLabels:\n      capi-gitops.io/node-pool: default\n  checks:\n    nodeStartupTimeoutSeconds: 900\n"), kustomization("resources:", "  - generated", "  - mhc.yaml")), ["mhc-can-act", "MachineHealthCheck/demo-default", "nothing remediates"]),
+  overlay("19.4: a MachineHealthCheck on a one-replica control plane", all(put("clusters/demo/mhc.yaml", "apiVersion: cluster.x-k8s.io/v1beta2\nkind: MachineHealthCheck\nmetadata:\n  name: demo-control-plane\n  namespace: demo\n  annotations:\n    argocd.argoproj.io/sync-options: Prune=false,Delete=false\n    kustomize.toolkit.fluxcd.io/prune: disabled\nspec:\n  clusterName: demo\n  selector:\n    matchLabels:\n      cluster.x-k8s.io/control-plane: \"\"\n  checks:\n    nodeStartupTimeoutSeconds: 900\n"), kustomization("resources:", "  - generated", "  - mhc.yaml")), ["mhc-can-act", "MachineHealthCheck/demo-control-plane", "more than one replica"]),
 ];
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -608,7 +612,8 @@ beforeAll(async () => {
   baseline = path.join(work, "baseline");
   await mkdir(baseline);
   await writeFile(path.join(baseline, "capi-gitops.yaml"), CONFIG);
-  await newClusterCommand({ cwd: baseline, flags: { name: "demo", region: "ap-northeast-2" }, log: () => {}, interactive: false });
+  // MachinePool workers (not the default): the cases on AWSMachinePools and MachinePool upgrades need one.
+  await newClusterCommand({ cwd: baseline, flags: { name: "demo", region: "ap-northeast-2", workers: "MachinePool" }, log: () => {}, interactive: false });
   await generateCommand({ cwd: baseline, log: () => {} });
 
   // Can this process make a folder unwritable? chmod does not stop root; a read-only bind mount does, if allowed.

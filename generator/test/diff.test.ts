@@ -216,9 +216,9 @@ beforeAll(async () => {
   await git(t.dir, "init", "--quiet", "-b", "main", template);
   for (const [k, v] of [["user.name", "Test"], ["user.email", "test@example.com"], ["commit.gpgsign", "false"]]) await git(template, "config", k!, v!);
   for (const flags of [
-    { name: "demo", region: "ap-northeast-2" },
+    { name: "demo", region: "ap-northeast-2", workers: "MachinePool" },
     { name: "md", region: "eu-west-1", workers: "MachineDeployment" },
-    { name: "old", region: "us-east-1", kubernetesVersion: "v1.32.4" },
+    { name: "old", region: "us-east-1", kubernetesVersion: "v1.32.4", workers: "MachinePool" },
   ])
     await newClusterCommand({ cwd: template, flags, render: false, log: quiet });
   await generateCommand({ cwd: template, log: quiet });

@@ -34,9 +34,9 @@ const inventory = JSON.parse(readFileSync(path.join(ROOT, IMAGE_INVENTORY_FILE),
 
 const SPECS = {
   seoul: spec({ name: "seoul", region: "ap-northeast-2", kubernetesVersion: "v1.34.2" }),
-  seoulProd: spec({ name: "seoul-prod", region: "ap-northeast-2", kubernetesVersion: "v1.34.2", profile: "prod" }),
+  seoulProd: spec({ name: "seoul-prod", region: "ap-northeast-2", kubernetesVersion: "v1.34.2", profile: "prod", workers: "MachinePool" }),
   ohio: spec({ name: "ohio", region: "us-east-2", kubernetesVersion: "v1.34.8" }),
-  own: spec({ name: "own", region: "ap-northeast-2", kubernetesVersion: "v1.34.2", profile: "prod", image: { id: "ami-0123456789abcdef0" }, apiServer: { allowedCidrs: ["203.0.113.0/24"] } }),
+  own: spec({ name: "own", region: "ap-northeast-2", kubernetesVersion: "v1.34.2", profile: "prod", workers: "MachinePool", image: { id: "ami-0123456789abcdef0" }, apiServer: { allowedCidrs: ["203.0.113.0/24"] } }),
   md: spec({ name: "md", region: "eu-west-1", workers: "MachineDeployment", image: { lookupOrg: "123456789012", lookupBaseOS: "flatcar-stable" }, nodePools: [{ name: "a" }, { name: "b", image: { id: "ami-0aaaaaaaaaaaaaaaa" } }] }),
   md2: spec({ name: "md", region: "eu-west-1", workers: "MachineDeployment", image: { lookupOrg: "123456789012", lookupBaseOS: "ubuntu-24.04" }, nodePools: [{ name: "a" }, { name: "b", image: { id: "ami-0aaaaaaaaaaaaaaaa" } }] }),
   internal: spec({ name: "internal", region: "us-east-2", kubernetesVersion: "v1.34.8", profile: "prod", apiServer: { scheme: "internal" } }),
@@ -159,7 +159,7 @@ describe("API endpoint access", () => {
 });
 
 describe("feature gate MachinePoolMachines", () => {
-  it("is on for the AWS provider (per-pool MachineHealthChecks need Machines for MachinePool instances)", () => {
+  it("is on for the AWS provider (Machines for MachinePool instances, seen by the autoscaler and kubectl)", () => {
     const aws = providerObjects(versions()).find((o) => o.kind === "InfrastructureProvider") as Obj;
     expect(aws.spec.manager.featureGates).toEqual({ MachinePool: true, MachinePoolMachines: true });
   });

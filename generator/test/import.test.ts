@@ -270,6 +270,8 @@ describe("round trip: the render of a cluster this repository generated (CAPI/CA
     "region: us-east-2",
     "availabilityZones: [us-east-2a, us-east-2b]",
     "kubernetesVersion: v1.33.4",
+    // MachinePools: import maps a MachinePool back to one pool (MachineDeployments come back one pool per zone).
+    "workers: MachinePool",
     "controlPlane: { replicas: 5, instanceType: m6i.large }",
     "nodePools:",
     "  - { name: web, instanceType: m6i.xlarge, minSize: 2, maxSize: 6, labels: { tier: web } }",

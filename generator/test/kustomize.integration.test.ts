@@ -26,6 +26,8 @@ afterAll(() => cleanup?.());
 
 const of = (objs: Obj[], kind: string) => objs.filter((o) => o.kind === kind);
 
+const healthChecks = (spec: ClusterSpec) => (spec.workers === "MachineDeployment" ? spec.nodePools.length : 0) + (spec.controlPlane.replicas > 1 ? 1 : 0);
+
 describe.each(specs.map((s) => [s.name, s] as [string, ClusterSpec]))("kustomize build clusters/%s", (name, spec) => {
   it("renders the full resource set with current API versions", () => {
     const objs = rendered.get(name)!;
@@ -36,7 +38,8 @@ describe.each(specs.map((s) => [s.name, s] as [string, ClusterSpec]))("kustomize
       "infrastructure.cluster.x-k8s.io/v1beta2 AWSCluster",
       "controlplane.cluster.x-k8s.io/v1beta2 KubeadmControlPlane",
       "infrastructure.cluster.x-k8s.io/v1beta2 AWSMachineTemplate",
-      "cluster.x-k8s.io/v1beta2 MachineHealthCheck",
+      // Health checks only where an owner remediates: MachineDeployment pools, a control plane of > 1 replica.
+      ...(healthChecks(spec) ? ["cluster.x-k8s.io/v1beta2 MachineHealthCheck"] : []),
       ...(spec.workers === "MachinePool"
         ? ["cluster.x-k8s.io/v1beta2 MachinePool", "infrastructure.cluster.x-k8s.io/v1beta2 AWSMachinePool", "bootstrap.cluster.x-k8s.io/v1beta2 KubeadmConfig"]
         : ["cluster.x-k8s.io/v1beta2 MachineDeployment", "bootstrap.cluster.x-k8s.io/v1beta2 KubeadmConfigTemplate"]),
@@ -46,7 +49,7 @@ describe.each(specs.map((s) => [s.name, s] as [string, ClusterSpec]))("kustomize
       "v1 ConfigMap",
     ];
     expect([...kinds].sort()).toEqual(expected.sort());
-    expect(of(objs, "MachineHealthCheck")).toHaveLength(1 + spec.nodePools.length);
+    expect(of(objs, "MachineHealthCheck")).toHaveLength(healthChecks(spec));
   });
 
   it("every reference resolves inside the build; the Cluster is named exactly after the directory", () => {
@@ -143,7 +146,7 @@ describe("checkReferences catches what it should", () => {
     const objs = structuredClone(rendered.get("demo")!);
     of(objs, "KubeadmControlPlane")[0]!.spec.machineTemplate.spec.infrastructureRef.name = "missing";
     of(objs, "MachinePool")[0]!.spec.clusterName = "other";
-    of(objs, "MachineHealthCheck").find((m) => !("cluster.x-k8s.io/control-plane" in m.spec.selector.matchLabels))!.spec.selector.matchLabels = { x: "y" };
+    objs.push({ apiVersion: "cluster.x-k8s.io/v1beta2", kind: "MachineHealthCheck", metadata: { name: "demo-x", namespace: "demo" }, spec: { clusterName: "demo", selector: { matchLabels: { x: "y" } } } } as never);
     const rules = checkReferences(objs, { cluster: "demo" }).map((f) => `${f.rule} ${f.path}`);
     expect(rules).toContain("reference-resolves KubeadmControlPlane/demo-control-plane:spec.machineTemplate.spec.infrastructureRef.name");
     expect(rules).toContain("cluster-name-consistent MachinePool/demo-default:spec.clusterName");

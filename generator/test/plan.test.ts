@@ -93,8 +93,8 @@ describe("hash-named templates", () => {
     expect(cpName(spec({ sshKeyName: "k" }))).not.toBe(a);
   });
   it("a pool's KubeadmConfig is renamed when its content (node labels) changes", () => {
-    const a = poolNames(spec());
-    const b = poolNames(spec({ nodePools: [{ name: "default", labels: { team: "x" } }] }));
+    const a = poolNames(spec({ workers: "MachinePool" }));
+    const b = poolNames(spec({ workers: "MachinePool", nodePools: [{ name: "default", labels: { team: "x" } }] }));
     expect(a.KubeadmConfig).toMatch(/^demo-default-[0-9a-f]{8}$/);
     expect(b.KubeadmConfig).not.toBe(a.KubeadmConfig);
     expect(b.MachinePool).toBe(a.MachinePool);

@@ -38,7 +38,7 @@ describe("new-cluster --branch / --push", () => {
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toContain("open a pull request from cluster/demo");
     expect(await g(repo, "rev-parse", "--abbrev-ref", "HEAD")).toBe("cluster/demo");
-    expect(await g(repo, "log", "--format=%s", "main..HEAD")).toBe("Add cluster demo (ap-northeast-2, MachinePool, profile dev)");
+    expect(await g(repo, "log", "--format=%s", "main..HEAD")).toBe("Add cluster demo (ap-northeast-2, MachineDeployment, profile dev)");
     const files = (await g(repo, "show", "--name-only", "--format=", "HEAD")).split("\n");
     expect(files).toContain("clusters/demo/cluster.yaml");
     expect(files).toContain("management/sync/clusters/demo.yaml");

@@ -80,7 +80,8 @@ const awsCluster = (objs: Objs) => one(objs, "AWSCluster");
 const capiCluster = (objs: Objs) => one(objs, "Cluster");
 const pool = (objs: Objs) => one(objs, "MachinePool", "demo-default");
 const awsPool = (objs: Objs) => one(objs, "AWSMachinePool", "demo-default");
-const mhc = (objs: Objs, name = "demo-default") => one(objs, "MachineHealthCheck", name);
+// MachineHealthChecks exist only where an owner remediates (plan/capi.ts): edge-md's pools and 3-replica control plane.
+const mhc = (objs: Objs, name = "edge-md-web") => one(objs, "MachineHealthCheck", name);
 const md = (objs: Objs) => one(objs, "MachineDeployment", "edge-md-web-a");
 const versions = (objs: Objs, cp: string, workers: string, kind = "MachinePool") => {
   kcp(objs).spec.version = cp;
@@ -101,7 +102,7 @@ const SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 type Case = [label: string, mutate: (objs: Objs) => void, rule: string, severity: Severity, path: string | RegExp | null, cluster?: string];
 const CASES: Case[] = [
   // deprecated-api
-  ["a cluster.x-k8s.io/v1beta1 MachineHealthCheck", (o) => void (mhc(o).apiVersion = "cluster.x-k8s.io/v1beta1"), "deprecated-api", "warning", "MachineHealthCheck/demo-default:apiVersion"],
+  ["a cluster.x-k8s.io/v1beta1 MachineHealthCheck", (o) => void (mhc(o).apiVersion = "cluster.x-k8s.io/v1beta1"), "deprecated-api", "warning", "MachineHealthCheck/edge-md-web:apiVersion", "edge-md"],
   ["a bootstrap.cluster.x-k8s.io/v1beta1 KubeadmConfig", (o) => void (one(o, "KubeadmConfig").apiVersion = "bootstrap.cluster.x-k8s.io/v1beta1"), "deprecated-api", "warning", /^KubeadmConfig\/demo-default-[0-9a-f]{8}:apiVersion$/],
   // no-plaintext-secrets, no-key-material
   ["a Secret with data", (o) => add(o, { apiVersion: "v1", kind: "Secret", metadata: { name: "db" }, data: { password: "aHVudGVyMg==" } }), "no-plaintext-secrets", "error", "Secret/db:data"],
@@ -142,12 +143,12 @@ const CASES: Case[] = [
   ["a Cluster named unlike its directory", (o) => void (capiCluster(o).metadata.name = "demo2"), "cluster-name-matches", "error", "Cluster/demo2:metadata.name"],
   ["a wrong MachinePool clusterName", (o) => void (pool(o).spec.clusterName = "other"), "cluster-name-consistent", "error", "MachinePool/demo-default:spec.clusterName"],
   ["a wrong MachineDeployment template clusterName", (o) => void (md(o).spec.template.spec.clusterName = "other"), "cluster-name-consistent", "error", "MachineDeployment/edge-md-web-a:spec.template.spec.clusterName", "edge-md"],
-  ["a wrong MHC clusterName", (o) => void (mhc(o, "demo-control-plane").spec.clusterName = "other"), "cluster-name-consistent", "error", "MachineHealthCheck/demo-control-plane:spec.clusterName"],
+  ["a wrong MHC clusterName", (o) => void (mhc(o, "edge-md-control-plane").spec.clusterName = "other"), "cluster-name-consistent", "error", "MachineHealthCheck/edge-md-control-plane:spec.clusterName", "edge-md"],
   ["a wrong cluster-name label", (o) => void (awsPool(o).metadata.labels = { "cluster.x-k8s.io/cluster-name": "other" }), "cluster-name-consistent", "error", "AWSMachinePool/demo-default:metadata.labels.cluster.x-k8s.io/cluster-name"],
-  ["an MHC selecting a pool that does not exist", (o) => void (mhc(o).spec.selector.matchLabels = { "capi-gitops.io/node-pool": "gpu" }), "mhc-selects", "error", "MachineHealthCheck/demo-default:spec.selector.matchLabels"],
-  ["an MHC selecting control-plane=true (CAPI sets it to \"\")", (o) => void (mhc(o, "demo-control-plane").spec.selector.matchLabels = { "cluster.x-k8s.io/control-plane": "true" }), "mhc-selects", "error", "MachineHealthCheck/demo-control-plane:spec.selector.matchLabels"],
-  ["an MHC selecting another cluster's machines", (o) => void (mhc(o).spec.selector.matchLabels["cluster.x-k8s.io/cluster-name"] = "other"), "mhc-selects", "error", "MachineHealthCheck/demo-default:spec.selector.matchLabels"],
-  ["an MHC with an empty selector", (o) => void (mhc(o).spec.selector = {}), "mhc-selects", "error", "MachineHealthCheck/demo-default:spec.selector"],
+  ["an MHC selecting a pool that does not exist", (o) => void (mhc(o).spec.selector.matchLabels = { "capi-gitops.io/node-pool": "gpu" }), "mhc-selects", "error", "MachineHealthCheck/edge-md-web:spec.selector.matchLabels", "edge-md"],
+  ["an MHC selecting control-plane=true (CAPI sets it to \"\")", (o) => void (mhc(o, "edge-md-control-plane").spec.selector.matchLabels = { "cluster.x-k8s.io/control-plane": "true" }), "mhc-selects", "error", "MachineHealthCheck/edge-md-control-plane:spec.selector.matchLabels", "edge-md"],
+  ["an MHC selecting another cluster's machines", (o) => void (mhc(o).spec.selector.matchLabels["cluster.x-k8s.io/cluster-name"] = "other"), "mhc-selects", "error", "MachineHealthCheck/edge-md-web:spec.selector.matchLabels", "edge-md"],
+  ["an MHC with an empty selector", (o) => void (mhc(o).spec.selector = {}), "mhc-selects", "error", "MachineHealthCheck/edge-md-web:spec.selector", "edge-md"],
 ];
 
 /** Valid variants next to a rule's boundary: the rule must stay quiet. [label, mutate, rule, cluster]. */
@@ -158,10 +159,10 @@ const QUIET: Quiet[] = [
   ["an AWSMachinePool in every zone of the region", (o) => void (awsPool(o).spec.availabilityZones = ["ap-northeast-2a", "ap-northeast-2b", "ap-northeast-2c", "ap-northeast-2d"]), "az-in-region"],
   ["minSize = maxSize", (o) => void Object.assign(awsPool(o).spec, { minSize: 3, maxSize: 3 }), "pool-size"],
   ["adjacent pod and service CIDRs", (o) => void Object.assign(capiCluster(o).spec.clusterNetwork, { pods: { cidrBlocks: ["10.112.0.0/12"] }, services: { cidrBlocks: ["10.96.0.0/12"] } }), "cidr-overlap"],
-  ["an MHC selecting control-plane machines by control-plane-name", (o) => void (mhc(o, "demo-control-plane").spec.selector.matchLabels = { "cluster.x-k8s.io/control-plane-name": "demo-control-plane" }), "mhc-selects"],
-  ["an MHC selecting a label of the KCP machine template", (o) => (kcp(o).spec.machineTemplate.metadata = { labels: { role: "cp" } }, (mhc(o, "demo-control-plane").spec.selector.matchLabels = { role: "cp" })), "mhc-selects"],
-  ["an MHC selector that adds this cluster's cluster-name", (o) => void (mhc(o).spec.selector.matchLabels["cluster.x-k8s.io/cluster-name"] = "demo"), "mhc-selects"],
-  ["an MHC selecting by matchExpressions only", (o) => void (mhc(o).spec.selector = { matchExpressions: [{ key: "capi-gitops.io/node-pool", operator: "In", values: ["default"] }] }), "mhc-selects"],
+  ["an MHC selecting control-plane machines by control-plane-name", (o) => void (mhc(o, "edge-md-control-plane").spec.selector.matchLabels = { "cluster.x-k8s.io/control-plane-name": "edge-md-control-plane" }), "mhc-selects", "edge-md"],
+  ["an MHC selecting a label of the KCP machine template", (o) => (kcp(o).spec.machineTemplate.metadata = { labels: { role: "cp" } }, (mhc(o, "edge-md-control-plane").spec.selector.matchLabels = { role: "cp" })), "mhc-selects", "edge-md"],
+  ["an MHC selector that adds this cluster's cluster-name", (o) => void (mhc(o).spec.selector.matchLabels["cluster.x-k8s.io/cluster-name"] = "edge-md"), "mhc-selects", "edge-md"],
+  ["an MHC selecting by matchExpressions only", (o) => void (mhc(o).spec.selector = { matchExpressions: [{ key: "capi-gitops.io/node-pool", operator: "In", values: ["web"] }] }), "mhc-selects", "edge-md"],
   ["a ConfigMap templating the secret key from a variable", configMap({ credentials: "[default]\naws_secret_access_key = ${AWS_SECRET_ACCESS_KEY}\n" }), "no-key-material"],
   ["a ConfigMap with a 20-character uppercase word and a certificate", configMap({ note: "KUBERNETESCONTROLLER", "ca.crt": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n" }), "no-key-material"],
   ["a Secret without data (filled in by an operator)", (o) => add(o, { apiVersion: "v1", kind: "Secret", metadata: { name: "db" }, type: "Opaque" }), "no-plaintext-secrets"],

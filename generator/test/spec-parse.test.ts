@@ -17,7 +17,7 @@ describe("parseSpecObject: defaults", () => {
       availabilityZones: ["ap-northeast-2a", "ap-northeast-2b", "ap-northeast-2c"],
       kubernetesVersion: "v1.34.2",
       profile: "dev",
-      workers: "MachinePool",
+      workers: "MachineDeployment",
       controlPlane: { replicas: 1, instanceType: "t3.large" },
       nodePools: [{ name: "default", instanceType: "t3.large", autoscaling: true, minSize: 1, maxSize: 3, labels: {} }],
       network: { vpcCidr: "10.0.0.0/16", podCidr: "192.168.0.0/16", serviceCidr: "10.96.0.0/12" },

@@ -21,13 +21,14 @@ const g = async (...args: string[]) => (await execa("git", args, { cwd: repo }))
 const cli = (...args: string[]) => runCli([...args, "--repo", repo]);
 const spec = () => readFile(path.join(repo, "clusters/ohio/cluster.yaml"), "utf8");
 
-/** The versions the management cluster would get: the rendered KubeadmControlPlane, MachinePools, CCM and autoscaler. */
+/** The versions the management cluster would get: the rendered KubeadmControlPlane, pools, CCM and autoscaler. */
 async function rendered(cluster: string) {
   const objs = parseYamlStream(await kustomizeBuild(repo, `clusters/${cluster}`)) as any[];
   const of = (kind: string) => objs.filter((o) => o.kind === kind);
   return {
     controlPlane: of("KubeadmControlPlane")[0]?.spec.version,
-    pools: of("MachinePool").map((o) => o.spec.template.spec.version),
+    // One version per pool (a MachineDeployment pool is one MachineDeployment per zone).
+    pools: Object.values(Object.fromEntries([...of("MachinePool"), ...of("MachineDeployment")].map((o) => [o.spec.template.metadata.labels["capi-gitops.io/node-pool"], o.spec.template.spec.version]))),
     ccm: of("Cluster")[0]?.metadata.labels["addons.capi-gitops.io/ccm"],
     autoscaler: of("Deployment").find((o) => o.metadata.name.endsWith("cluster-autoscaler"))?.spec.template.spec.containers[0].image,
   };
@@ -139,7 +140,7 @@ describe("upgrade, one step per run", () => {
     const v = await validateCommand({ cwd: repo, clusters: ["ohio"] });
     expect(v.findings, JSON.stringify(v.findings, null, 1)).toEqual([]);
     const d = await cli("diff", "--base", "main");
-    expect(d.stdout).toContain("upgrade step 2 of 2: MachinePool ohio-batch v1.33.4 → v1.34.3, MachinePool ohio-web v1.33.4 → v1.34.3");
+    expect(d.stdout).toContain("upgrade step 2 of 2: MachineDeployment ohio-batch-a v1.33.4 → v1.34.3, MachineDeployment ohio-batch-b v1.33.4 → v1.34.3");
     expect(d.stdout).toContain("every pool at the control plane's v1.34.3");
 
     const before = await treeHash(repo);

@@ -32,7 +32,7 @@ export const SPEC_FLAGS = [
   def({ flag: "zones", key: "zones", value: "<a,b,c>", field: "availabilityZones", kind: "list", help: "availability zones (default: the region's first three)" }),
   def({ flag: "kubernetes-version", key: "kubernetesVersion", value: "<vX.Y.Z>", field: "kubernetesVersion", kind: "string", help: "default v1.34.2" }),
   def({ flag: "profile", key: "profile", value: "dev|prod", field: "profile", kind: "string", help: "default dev (sizes and health-check strictness)" }),
-  def({ flag: "workers", key: "workers", value: "MachinePool|MachineDeployment", field: "workers", kind: "string", help: "default MachinePool" }),
+  def({ flag: "workers", key: "workers", value: "MachineDeployment|MachinePool", field: "workers", kind: "string", help: "default MachineDeployment (drains every removed node)" }),
   def({ flag: "control-plane-replicas", key: "controlPlaneReplicas", value: "<odd n>", field: "controlPlane.replicas", kind: "integer", help: "default from the profile (dev 1, prod 3)" }),
   def({ flag: "control-plane-instance-type", key: "controlPlaneInstanceType", value: "<t>", field: "controlPlane.instanceType", kind: "string", help: "default from the profile" }),
   def({ flag: "pool", key: "pool", value: "<spec>", field: "nodePools", kind: "pools", help: 'a node pool, repeatable; default one pool "default". <spec> is' }),

@@ -34,7 +34,7 @@ export const PROFILE_DEFAULTS: Readonly<
 export const DEFAULTS = {
   kubernetesVersion: "v1.34.2",
   profile: "dev" as Profile,
-  workers: "MachinePool" as WorkerKind,
+  workers: "MachineDeployment" as WorkerKind,
   poolName: "default",
   vpcCidr: "10.0.0.0/16",
   podCidr: "192.168.0.0/16",
@@ -150,7 +150,7 @@ export const ClusterSpecDefinition = Type.Object(
     workers: Type.Optional(
       oneOf(WORKER_KINDS, {
         default: DEFAULTS.workers,
-        description: "MachinePool (one auto scaling group per pool spread over its zones; needs EXP_MACHINE_POOL=true on CAPA) or MachineDeployment (one MachineDeployment per pool and zone, each with failureDomain set).",
+        description: "MachineDeployment (default: one MachineDeployment per pool and zone, each with failureDomain set; every removed node is drained first) or MachinePool (one auto scaling group per pool spread over its zones; needs EXP_MACHINE_POOL=true on CAPA; scale-down and instance refresh terminate instances undrained — a warning for dev, an error for prod).",
       }),
     ),
     controlPlane: Type.Optional(

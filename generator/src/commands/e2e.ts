@@ -50,7 +50,7 @@ export const E2E_DIR = path.join(TOOL_ROOT, "e2e");
  * them, after the accepted change, in its own copy.
  */
 const FIXTURES: readonly { flags: NewClusterFlags; flagged?: SpecChange | "template-edit-in-place"; rule: string }[] = [
-  // dev, MachinePool workers, one autoscaled pool, the default namespace
+  // dev, MachineDeployment workers (the default), one autoscaled pool, the default namespace
   { flags: { name: "e2e-dev", region: "us-east-1" }, flagged: "region", rule: "awscluster-immutable" },
   // prod, MachineDeployment workers, two pools (one autoscaled, one fixed), a custom namespace, an older minor (the
   // two-minor jump from the updated v1.34 must stay within the versions CAPI supports)
@@ -59,9 +59,9 @@ const FIXTURES: readonly { flags: NewClusterFlags; flagged?: SpecChange | "templ
     flagged: "two-minor-jump",
     rule: "version-jump",
   },
-  // dev, MachinePool workers, three pools
+  // dev, MachinePool workers (validate's workers-drain warning), three pools
   {
-    flags: { name: "e2e-pools", region: "ap-northeast-2", pool: ["name=small,instance-type=t3.medium,min-size=1,max-size=3", "name=large,instance-type=m5.xlarge,min-size=0,max-size=4", "name=fixed,instance-type=t3.large,autoscaling=false,replicas=1"] },
+    flags: { name: "e2e-pools", region: "ap-northeast-2", workers: "MachinePool", pool: ["name=small,instance-type=t3.medium,min-size=1,max-size=3", "name=large,instance-type=m5.xlarge,min-size=0,max-size=4", "name=fixed,instance-type=t3.large,autoscaling=false,replicas=1"] },
     flagged: "template-edit-in-place",
     rule: "template-changed-in-place",
   },

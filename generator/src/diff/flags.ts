@@ -197,7 +197,7 @@ function poolRemoved(cluster: string, c: ObjectChange): Finding[] {
       path: at(c, "metadata"),
       rule: "pool-removed",
       severity: "warning",
-      message: `${labelOf(c.id)}${replaced} is removed from Git, but the sync deletes nothing (every object is kept from pruning): its machines keep running${replaced ? " beside the new pool" : ""}. Manual step after the merge, once any new pool is ready: \`kubectl delete ${resource} -n ${c.id.namespace}\` (Cluster API drains and deletes its machines and infrastructure); its MachineHealthCheck and templates stay until deleted the same way`,
+      message: `${labelOf(c.id)}${replaced} is removed from Git, but the sync deletes nothing (every object is kept from pruning): its machines keep running${replaced ? " beside the new pool" : ""}. Manual step after the merge, once any new pool is ready: \`kubectl delete ${resource} -n ${c.id.namespace}\` (${c.id.kind === "MachinePool" ? "CAPA deletes its auto scaling group without draining the nodes: cordon and drain them first" : "Cluster API drains and deletes its machines and infrastructure"}); its MachineHealthCheck (if any) and templates stay until deleted the same way`,
     },
   ];
 }

@@ -582,7 +582,7 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
       o.kind === "ClusterResourceSet" || o.kind === "ConfigMap"
         ? "add-ons: the render installs the AWS cloud-controller-manager at the control plane's minor, and the CNI and CSI chosen above, with its own ClusterResourceSets"
         : o.kind === "MachineHealthCheck"
-          ? "the render has one per control plane and pool; the profile (overlays/profiles) sets its strictness"
+          ? "the render has one where an owner remediates (each MachineDeployment pool, a control plane of more than one replica; none for MachinePools); the profile (overlays/profiles) sets its strictness"
           : o.kind === "Secret"
             ? "Secrets are never kept in Git here"
             : /cluster-autoscaler/.test(String(get(o, "metadata.name"))) && ["Deployment", "ServiceAccount", "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"].includes(String(o.kind))

@@ -15,6 +15,19 @@
  *   list, update, watch); MachinePools and their /scale likewise (the controller syncs a MachinePool informer when the
  *   API is served, clusterapi_controller.go run); README "RBAC changes for scaling from zero": get/list/watch on the
  *   infrastructure templates (AWSMachineTemplate for MachineDeployments, AWSMachinePool for MachinePools).
+ *
+ * Scale-down drains (README "Scale-down and roll-outs drain nodes"): the autoscaler evicts the node's pods, then the
+ * clusterapi provider marks the node's Machine with `cluster.x-k8s.io/delete-machine` and lowers the
+ * MachineDeployment's replicas; CAPI's MachineSet deletes the marked Machine first
+ * (internal/controllers/machineset/machineset_deletion_order.go) and the Machine controller cordons and drains the node
+ * before the instance goes (internal/controllers/machine/machine_controller.go reconcileDelete → drainNode). A
+ * MachinePool ignores that mark (no MachineSet): validate/drain-rules.ts.
+ *
+ * Zone spread: a pool is one MachineDeployment per zone (plan/cluster.ts); `--balance-similar-node-groups` makes the
+ * autoscaler treat them as one group and keep their sizes even, as one auto scaling group over the zones would. The
+ * labels that differ between zones by nature are ignored when comparing groups: the zone labels the AWS
+ * cloud-controller-manager sets (k8s.io/cloud-provider-aws pkg/providers/v1/well_known_labels.go: zone id, network
+ * node layers) and the EBS CSI driver's topology label (the kubelet copies it onto the Node).
  * The workload cluster is reached with CAPI's admin kubeconfig Secret `<cluster>-kubeconfig` (mounted, never read
  * through the API: the Role grants no Secrets).
  */
@@ -33,6 +46,15 @@ export const AUTOSCALER_DIR = "autoscaler";
 /** The container name and the app.kubernetes.io/name label of every generated autoscaler. */
 const AUTOSCALER_APP = "cluster-autoscaler";
 const KUBECONFIG_MOUNT = "/etc/kubernetes/workload";
+
+/** Node labels that differ between the zones of one pool, ignored when the autoscaler balances its MachineDeployments. */
+export const BALANCING_IGNORED_LABELS = [
+  "topology.ebs.csi.aws.com/zone",
+  "topology.k8s.aws/zone-id",
+  "topology.k8s.aws/network-node-layer-1",
+  "topology.k8s.aws/network-node-layer-2",
+  "topology.k8s.aws/network-node-layer-3",
+] as const;
 
 /** Whether the cluster needs an autoscaler: some pool scales between minSize and maxSize. */
 export const autoscales = (spec: ClusterSpec): boolean => spec.nodePools.some((p) => Boolean(p.autoscaling));
@@ -99,6 +121,8 @@ export function autoscalerObjects(spec: ClusterSpec, pins: Pins): K8sObject[] {
                 `--kubeconfig=${KUBECONFIG_MOUNT}/${secret.key}`,
                 "--clusterapi-cloud-config-authoritative",
                 `--node-group-auto-discovery=clusterapi:namespace=${namespace},clusterName=${spec.name}`,
+                "--balance-similar-node-groups",
+                ...BALANCING_IGNORED_LABELS.map((l) => `--balancing-ignore-label=${l}`),
               ],
               resources: { requests: { cpu: "100m", memory: "300Mi" }, limits: { memory: "600Mi" } },
               securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },

@@ -4,6 +4,7 @@ import type { K8sObject } from "../k8s/object.js";
 import { toYaml } from "../yaml.js";
 import {
   clusterBaseObjects,
+  controlPlaneHealthCheckObjects,
   HASH_NAMED_KINDS,
   machineDeploymentObjects,
   machineDeploymentTemplateObjects,
@@ -24,6 +25,7 @@ export const BASE_DIRS = {
 export const OVERLAY_DIRS = {
   clusterReferences: "overlays/components/cluster-references",
   machineDeployment: "overlays/components/machinedeployment",
+  controlPlaneHealthCheck: "overlays/components/control-plane-health-check",
   profile: (p: Profile) => `overlays/profiles/${p}`,
 } as const;
 
@@ -34,6 +36,14 @@ function objectFolder(dir: string, objects: K8sObject[]): OutputFile[] {
   return [
     ...objects.map((o) => owned(`${dir}/${fileName(o)}`, toYaml(syncSafe(o)))),
     owned(`${dir}/kustomization.yaml`, toYaml({ ...KUSTOMIZATION, resources: objects.map(fileName) })),
+  ];
+}
+
+/** A Component folder of objects, one file each (sync-safe like the base). */
+function componentFolder(dir: string, objects: K8sObject[]): OutputFile[] {
+  return [
+    ...objects.map((o) => owned(`${dir}/${fileName(o)}`, toYaml(syncSafe(o)))),
+    owned(`${dir}/kustomization.yaml`, toYaml({ ...COMPONENT, resources: objects.map(fileName) })),
   ];
 }
 
@@ -50,8 +60,9 @@ export function planBase(): OutputFile[] {
 }
 
 /**
- * Profiles: policy that is not in the cluster spec — health-check strictness and roll-out behaviour.
- * They never patch the hash-named kinds (their names would no longer follow their content).
+ * Profiles: policy that is not in the cluster spec — health-check strictness and KCP remediation limits.
+ * They never patch the hash-named kinds (their names would no longer follow their content). Roll-outs are the same
+ * in every profile and live in the base: launch before terminate (plan/capi.ts MD_ROLLOUT, REFRESH_PREFERENCES).
  */
 export const PROFILE_PATCHES: Readonly<Record<Profile, Patch[]>> = {
   dev: [
@@ -77,10 +88,6 @@ export const PROFILE_PATCHES: Readonly<Record<Profile, Patch[]>> = {
     patch({ group: GROUP.controlPlane, kind: "KubeadmControlPlane" }, [
       set("/spec/remediation", { maxRetry: 3, retryPeriodSeconds: 300, minHealthyPeriodSeconds: 3600 }),
     ]),
-    patch({ group: GROUP.infra, kind: "AWSMachinePool" }, [set("/spec/refreshPreferences", { minHealthyPercentage: 90 })]),
-    patch({ group: GROUP.core, kind: "MachineDeployment" }, [
-      set("/spec/rollout", { strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } } }),
-    ]),
   ],
 };
 
@@ -95,6 +102,8 @@ export function planOverlays(): OutputFile[] {
     // The MachineDeployment alternative: a pool that includes this component gets the shared templates and MHC;
     // the generator adds one MachineDeployment per zone (base/machinedeployment/deployment) with failureDomain set.
     owned(`${OVERLAY_DIRS.machineDeployment}/kustomization.yaml`, toYaml({ ...COMPONENT, resources: [`../../../${BASE_DIRS.mdTemplates}`] })),
+    // The control plane's health check, for clusters whose KCP can remediate (more than one replica).
+    ...componentFolder(OVERLAY_DIRS.controlPlaneHealthCheck, controlPlaneHealthCheckObjects()),
   ];
   for (const p of Object.keys(PROFILE_PATCHES) as Profile[])
     files.push(owned(`${OVERLAY_DIRS.profile(p)}/kustomization.yaml`, toYaml({ ...COMPONENT, patches: PROFILE_PATCHES[p] })));

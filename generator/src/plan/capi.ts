@@ -46,6 +46,15 @@ export const IAM_PROFILE = {
 const metadataOptions = () => ({ httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 2 });
 const rootVolume = (size: number) => ({ size, type: "gp3", encrypted: true });
 
+/**
+ * A MachineHealthCheck — generated only where its owner remediates: Machines owned by a MachineSet (the
+ * MachineDeployment pools) or by a KubeadmControlPlane with more than one replica. CAPI's MHC controller only marks
+ * a Machine `OwnerRemediated=False` (internal/controllers/machinehealthcheck/machinehealthcheck_controller.go
+ * patchUnhealthyTargets); the MachineSet (machineset_controller.go reconcileUnhealthyMachines) or KCP
+ * (controlplane/kubeadm/internal/controllers/remediation.go, which skips a control plane of ≤ 1 machine) replaces it.
+ * A MachinePool's Machines have neither owner (docs/book/src/tasks/automated-machine-management/healthchecking.md):
+ * no check is generated for them — the auto scaling group's EC2 health checks replace failed instances.
+ */
 function mhc(name: string, selector: Record<string, string>): K8sObject {
   return {
     apiVersion: API.core,
@@ -86,7 +95,11 @@ export function clusterBaseObjects(): K8sObject[] {
       spec: {
         region: "us-east-1",
         // CAPA's default is the deprecated classic ELB; an NLB with an HTTPS health check is the current choice.
-        controlPlaneLoadBalancer: { loadBalancerType: "nlb", scheme: "internet-facing", healthCheckProtocol: "HTTPS" },
+        // crossZoneLoadBalancing: CAPA sets the NLB attribute load_balancing.cross_zone.enabled from it
+        // (pkg/cloud/services/elb/loadbalancer.go; default false): without it an NLB node sends requests only to the
+        // API servers of its own zone: uneven load, and a zone without a healthy control-plane machine (two of a
+        // dev cluster's three) is served only once DNS drops its address.
+        controlPlaneLoadBalancer: { loadBalancerType: "nlb", scheme: "internet-facing", healthCheckProtocol: "HTTPS", crossZoneLoadBalancing: true },
         network: { vpc: { cidrBlock: "10.0.0.0/16" } },
       },
     },
@@ -121,9 +134,37 @@ export function clusterBaseObjects(): K8sObject[] {
         },
       },
     },
-    mhc(PLACEHOLDER.controlPlane, { [LABEL.controlPlane]: "" }),
   ];
 }
+
+/**
+ * overlays/components/control-plane-health-check: the control plane's MachineHealthCheck, included only by clusters
+ * whose KubeadmControlPlane has more than one replica — KCP never remediates a control plane of ≤ 1 machine
+ * (controlplane/kubeadm/internal/controllers/remediation.go "The cluster MUST have more than one replica").
+ */
+export function controlPlaneHealthCheckObjects(): K8sObject[] {
+  return [mhc(PLACEHOLDER.controlPlane, { [LABEL.controlPlane]: "" })];
+}
+
+/** The smallest control plane KCP remediates (remediation.go: `controlPlane.Machines.Len() <= 1` is skipped). */
+export const MIN_REMEDIABLE_CONTROL_PLANE = 2;
+
+/**
+ * Instance refresh of every AWSMachinePool (CAPA exp/api/v1beta2/awsmachinepool_types.go RefreshPreferences, used by
+ * pkg/cloud/services/autoscaling/autoscalinggroup.go StartASGInstanceRefresh): launch before terminate — 100 % of
+ * the desired capacity stays healthy and up to 200 % may run, so a replacement is in service (and warmed up for
+ * instanceWarmup seconds) before an old instance goes; a 1-node pool is never empty. The refresh still terminates
+ * the old instance without draining it (CAPA has no drain for MachinePools): see validate/drain-rules.ts.
+ */
+export const REFRESH_PREFERENCES = { strategy: "Rolling", instanceWarmup: 300, minHealthyPercentage: 100, maxHealthyPercentage: 200 } as const;
+
+/**
+ * MachineDeployment roll-outs: launch before terminate (one extra machine, none unavailable) — CAPI's webhook
+ * default (internal/webhooks/machinedeployment.go), written out so validate can check it. Every old Machine is
+ * deleted through the Machine controller, which cordons and drains its node first
+ * (internal/controllers/machine/machine_controller.go reconcileDelete → drainNode).
+ */
+export const MD_ROLLOUT = { strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } } } as const;
 
 /** base/machinepool: one worker pool as a MachinePool (one auto scaling group over the pool's zones). */
 export function machinePoolBaseObjects(): K8sObject[] {
@@ -155,6 +196,7 @@ export function machinePoolBaseObjects(): K8sObject[] {
         availabilityZones: ["us-east-1a"],
         // Only private subnets: without this CAPA may place nodes in public subnets (pkg/cloud/scope/shared.go).
         availabilityZoneSubnetType: "private",
+        refreshPreferences: { ...REFRESH_PREFERENCES },
         awsLaunchTemplate: {
           instanceType: "t3.large",
           iamInstanceProfile: IAM_PROFILE.nodes,
@@ -169,7 +211,6 @@ export function machinePoolBaseObjects(): K8sObject[] {
       metadata: { name: PLACEHOLDER.pool },
       spec: { joinConfiguration: { nodeRegistration: nodeRegistration() } },
     },
-    mhc(PLACEHOLDER.pool, { [LABEL.nodePool]: PLACEHOLDER.pool }),
   ];
 }
 
@@ -182,6 +223,7 @@ export function machineDeploymentObjects(): K8sObject[] {
       metadata: { name: PLACEHOLDER.pool },
       spec: {
         clusterName: PLACEHOLDER.cluster,
+        rollout: structuredClone(MD_ROLLOUT),
         selector: { matchLabels: { [LABEL.deploymentName]: PLACEHOLDER.pool } },
         template: {
           metadata: { labels: { [LABEL.deploymentName]: PLACEHOLDER.pool, [LABEL.nodePool]: PLACEHOLDER.pool } },

@@ -7,7 +7,7 @@ import { PlanError } from "../errors.js";
 import { toYaml } from "../yaml.js";
 import { AUTOSCALER, GROUP, LABEL } from "../k8s/capi.js";
 import type { K8sObject } from "../k8s/object.js";
-import { PLACEHOLDER, POOL_REFERENCES, syncSafe } from "./capi.js";
+import { MIN_REMEDIABLE_CONTROL_PLANE, PLACEHOLDER, POOL_REFERENCES, syncSafe } from "./capi.js";
 import { BASE_DIRS, BASE_OBJECTS, OVERLAY_DIRS } from "./base.js";
 import { contentHash, type OutputFile, owned, scaffold } from "./files.js";
 import { KUSTOMIZATION, type PatchOp, patch, ptr, rename, set, type Target } from "./kustomize-objects.js";
@@ -163,7 +163,6 @@ function planMachinePool(spec: ClusterSpec, pool: NodePoolSpec, dir: string): Ou
         ...imageOps(pool.image ?? spec.image, "/spec/awsLaunchTemplate"),
       ]),
       patch(target(GROUP.bootstrap, "KubeadmConfig", PLACEHOLDER.pool), [rename(configName), ...configOps]),
-      patch(target(GROUP.core, "MachineHealthCheck", PLACEHOLDER.pool), [rename(names.pool(pool)), set(ptr("spec", "selector", "matchLabels", LABEL.nodePool), pool.name)]),
     ],
     replacements: poolReplacements("MachinePool"),
   };
@@ -239,11 +238,18 @@ export function planCluster(spec: ClusterSpec, pins: AddonPins): OutputFile[] {
   const addons = planClusterAddons(spec, pins, gen);
   const cniRules = CNI_INGRESS_RULES[spec.network.cni];
   const namespace: K8sObject = syncSafe({ apiVersion: "v1", kind: "Namespace", metadata: { name: spec.namespace } });
+  // The control plane's health check only where KCP can act on it (plan/capi.ts controlPlaneHealthCheckObjects);
+  // listed before the profile, whose patch sets its timeouts.
+  const cpHealthCheck = spec.controlPlane.replicas >= MIN_REMEDIABLE_CONTROL_PLANE;
   const kustomization = {
     ...KUSTOMIZATION,
     namespace: spec.namespace,
     resources: ["namespace.yaml", rel(gen, BASE_DIRS.cluster), ...spec.nodePools.map((p) => `pools/${p.name}`), ...(autoscales(spec) ? [AUTOSCALER_DIR] : []), ...addons.resources],
-    components: [rel(gen, OVERLAY_DIRS.clusterReferences), rel(gen, OVERLAY_DIRS.profile(spec.profile))],
+    components: [
+      rel(gen, OVERLAY_DIRS.clusterReferences),
+      ...(cpHealthCheck ? [rel(gen, OVERLAY_DIRS.controlPlaneHealthCheck)] : []),
+      rel(gen, OVERLAY_DIRS.profile(spec.profile)),
+    ],
     patches: [
       patch(target(GROUP.core, "Cluster", PLACEHOLDER.cluster), [
         rename(names.cluster),
@@ -267,7 +273,7 @@ export function planCluster(spec: ClusterSpec, pins: AddonPins): OutputFile[] {
         set("/spec/version", spec.kubernetesVersion),
       ]),
       patch(target(GROUP.infra, "AWSMachineTemplate", PLACEHOLDER.controlPlane), [rename(cpTemplate), ...templateOps]),
-      patch(target(GROUP.core, "MachineHealthCheck", PLACEHOLDER.controlPlane), [rename(names.controlPlane)]),
+      ...(cpHealthCheck ? [patch(target(GROUP.core, "MachineHealthCheck", PLACEHOLDER.controlPlane), [rename(names.controlPlane)])] : []),
     ],
     replacements: [clusterNameReplacement()],
   };

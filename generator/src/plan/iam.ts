@@ -12,7 +12,22 @@
  * - The EBS CSI driver: `controlPlane.enableCSIPolicy` attaches AWSEBSCSIPolicyController to the control-plane role
  *   only (cloudformation/bootstrap/csi.go csiControlPlaneAwsRoles), so the EBS CSI controller must run on
  *   control-plane nodes.
- * - The cloud-controller-manager: the control-plane and nodes cloud-provider policies (default on; template.go).
+ * - The cloud-controller-manager: the control-plane and nodes cloud-provider policies (default on; template.go),
+ *   plus what CAPA's control-plane policy lacks of cloud-provider-aws docs/prerequisites.md (module
+ *   k8s.io/cloud-provider-aws): ec2:DescribeAvailabilityZones (zone ids, `topology.k8s.aws/zone-id`) and
+ *   ec2:DescribeInstanceTopology (the network-node labels), inline on the control-plane role (the CCM runs there).
+ * - Autoscaling and drain (README "Scale-down and roll-outs drain nodes"): the cluster-autoscaler runs on the management
+ *   cluster with the clusterapi provider and scales MachineDeployments through the Kubernetes API, and every node
+ *   removal goes through CAPI's Machine controller — no AWS permission beyond CAPA's own.
+ *
+ * Least privilege:
+ * - `controlPlane.disableClusterAPIControllerPolicyAttachment`: clusterawsadm otherwise attaches the CAPA controllers'
+ *   policy to the control-plane role too (cloudformation/bootstrap/cluster_api_controller.go
+ *   controllersPolicyRoleAttachments), and with the IMDS hop limit 2 (plan/capi.ts) any pod on a control-plane node
+ *   could use account-wide CAPA rights. The policy stays attached to the `controllers.` role, which is what the
+ *   management cluster's CAPA uses (README, IAM prerequisites).
+ * - `eks.disable`: the fleet runs no EKS; otherwise clusterawsadm adds the EKS controllers' policy and roles
+ *   (template.go) and ECR read on the nodes (api/bootstrap/v1beta1/defaults.go).
  */
 import type { K8sObject } from "../k8s/object.js";
 import { IAM_CONFIG_FILE } from "../repo/paths.js";
@@ -21,14 +36,23 @@ import { type OutputFile, owned } from "./files.js";
 
 export const IAM_API = "bootstrap.aws.infrastructure.cluster.x-k8s.io/v1beta1";
 
+/** What the cloud-controller-manager needs beyond CAPA's control-plane policy (cloud-provider-aws docs/prerequisites.md). */
+export const CCM_EXTRA_ACTIONS = ["ec2:DescribeAvailabilityZones", "ec2:DescribeInstanceTopology"] as const;
+
 export function iamConfiguration(): K8sObject {
   return {
     apiVersion: IAM_API,
     kind: "AWSIAMConfiguration",
     metadata: { name: "capi-gitops" },
     spec: {
-      controlPlane: { disableCloudProviderPolicy: false, enableCSIPolicy: true },
+      controlPlane: {
+        disableClusterAPIControllerPolicyAttachment: true,
+        disableCloudProviderPolicy: false,
+        enableCSIPolicy: true,
+        extraStatements: [{ Effect: "Allow", Action: [...CCM_EXTRA_ACTIONS], Resource: ["*"] }],
+      },
       nodes: { disableCloudProviderPolicy: false, ec2ContainerRegistryReadOnly: false },
+      eks: { disable: true },
     },
   };
 }

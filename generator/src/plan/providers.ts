@@ -14,8 +14,8 @@
  * AWSMachinePool controller report `status.infrastructureMachineKind: AWSMachine` and create one AWSMachine per
  * instance (exp/controllers/awsmachinepool_controller.go, awsmachinepool_machines.go), for which CAPI's MachinePool
  * controller creates Machines carrying the pool template's labels (internal/controllers/machinepool/
- * machinepool_controller_phases.go). Without it a MachinePool has no Machines and the per-pool MachineHealthCheck
- * (selector capi-gitops.io/node-pool) selects nothing.
+ * machinepool_controller_phases.go). Without it a MachinePool has no Machines. No MachineHealthCheck remediates them
+ * either way (only a MachineSet's or a KCP's Machines are: validate/drain-rules.ts), so none is generated for them.
  * The operator merges spec.manager.featureGates into the manager's existing --feature-gates argument
  * (internal/controller/component_customizer.go), so the other gates keep their defaults.
  *

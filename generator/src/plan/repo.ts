@@ -27,7 +27,7 @@ export interface RepoModel {
 function planShared(pins: Pins): TreePlan {
   return mergePlans([
     { files: planBase(), roots: ["base"] },
-    { files: planOverlays(), roots: [OVERLAY_DIRS.clusterReferences, OVERLAY_DIRS.machineDeployment, ...PROFILES.map(OVERLAY_DIRS.profile)] },
+    { files: planOverlays(), roots: [OVERLAY_DIRS.clusterReferences, OVERLAY_DIRS.machineDeployment, OVERLAY_DIRS.controlPlaneHealthCheck, ...PROFILES.map(OVERLAY_DIRS.profile)] },
     { files: planProviders(pins), roots: [PROVIDERS_DIR] },
     { files: planIam(), roots: [IAM_DIR] },
     // The hydrated add-ons (`npm run addons`), stored once and included by every cluster that uses them.

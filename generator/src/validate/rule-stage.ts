@@ -13,6 +13,7 @@ import { objectNames, planCluster } from "../plan/cluster.js";
 import { SPEC_FILE, SYNC_DIR } from "../repo/paths.js";
 import { versions } from "../versions.js";
 import { userLayerRules } from "./user-layer.js";
+import { drainRules } from "./drain-rules.js";
 import { imageRules, type readImageInventory } from "./images.js";
 import type { RenderedCluster, RenderedObject } from "./render.js";
 import { clusterRules, syncSafetyRules } from "./rules.js";
@@ -27,6 +28,7 @@ export function clusterRuleFindings(rc: RenderedCluster, spec: ClusterSpec | und
     ...syncSafetyRules(rc),
     ...imageRules(rc, images, spec?.profile, `clusters/${rc.cluster}/cluster.yaml`),
     ...(spec ? userLayerRules(rc, spec, versions(), `clusters/${rc.cluster}/kustomization.yaml`) : []),
+    ...drainRules(rc, spec?.profile, `clusters/${rc.cluster}/kustomization.yaml`),
   ];
 }
 

@@ -1,0 +1,207 @@
+/**
+ * Rules on what happens to a worker when it goes away, and on health checks that can act (issue 19, items 3–4).
+ * Upstream (CAPI v1.13.4, CAPA v2.13.0):
+ * - A Machine is drained before its instance is deleted (internal/controllers/machine/machine_controller.go
+ *   reconcileDelete → drainNode) unless it carries `machine.cluster.x-k8s.io/exclude-node-draining`
+ *   (isNodeDrainAllowed). MachineDeployments/MachineSets delete Machines — scale-down (the autoscaler's
+ *   `cluster.x-k8s.io/delete-machine` mark first: machineset/machineset_deletion_order.go), roll-outs, remediation.
+ * - A MachinePool's instances are removed by the auto scaling group (scale-in, instance refresh) with no cordon or
+ *   drain: CAPA deletes a MachinePool Machine only after its instance has left the group
+ *   (exp/controllers/awsmachinepool_machines.go deleteOrphanedAWSMachines) and ignores the delete-machine mark.
+ * - Instance refresh (pkg/cloud/services/autoscaling/autoscalinggroup.go StartASGInstanceRefresh) keeps
+ *   minHealthyPercentage (default 90) of the group in service; only min 100 with max > 100 launches first.
+ * - A MachineHealthCheck only marks Machines (machinehealthcheck_controller.go); a MachineSet or a KubeadmControlPlane
+ *   remediates them (docs/book/src/tasks/automated-machine-management/healthchecking.md), KCP only with more than one
+ *   machine (controlplane/kubeadm/internal/controllers/remediation.go).
+ */
+import type { Profile } from "../cluster-spec/types.js";
+import type { Finding, Severity } from "../findings.js";
+import { GROUP, LABEL } from "../k8s/capi.js";
+import { get as getPath, groupOf, isRecord } from "../k8s/object.js";
+import type { RenderedCluster, RenderedObject } from "./render.js";
+
+/** The annotation that makes CAPI's Machine controller skip the drain (api/core/v1beta2/machine_types.go). */
+export const EXCLUDE_NODE_DRAINING = "machine.cluster.x-k8s.io/exclude-node-draining";
+const POOL_NAME_LABEL = "cluster.x-k8s.io/pool-name";
+
+
+const get = (o: unknown, p: string): unknown => getPath(o, p);
+const record = (v: unknown): Record<string, unknown> => (isRecord(v) ? v : {});
+const labelsOf = (v: unknown): Record<string, string> =>
+  Object.fromEntries(Object.entries(record(v)).filter((e): e is [string, string] => typeof e[1] === "string"));
+const is = (o: RenderedObject, g: string, kind: string) => o.kind === kind && groupOf(o.apiVersion) === g;
+const num = (v: unknown): number | undefined => (typeof v === "number" ? v : undefined);
+
+/** A label selector (matchLabels, matchExpressions) against a label set; an odd selector matches nothing. */
+export function selects(selector: unknown, labels: Record<string, string>): boolean {
+  const s = record(selector);
+  const ml = record(s.matchLabels);
+  const me = Array.isArray(s.matchExpressions) ? s.matchExpressions : [];
+  if (Object.keys(ml).length === 0 && me.length === 0) return false;
+  if (!Object.entries(ml).every(([k, v]) => labels[k] === v)) return false;
+  return me.every((e) => {
+    const key = String(get(e, "key"));
+    const values = Array.isArray(get(e, "values")) ? (get(e, "values") as unknown[]).map(String) : [];
+    switch (get(e, "operator")) {
+      case "In":
+        return key in labels && values.includes(labels[key]!);
+      case "NotIn":
+        return !(key in labels) || !values.includes(labels[key]!);
+      case "Exists":
+        return key in labels;
+      case "DoesNotExist":
+        return !(key in labels);
+      default:
+        return false;
+    }
+  });
+}
+
+/** Who owns the Machines a set of objects makes, with the labels CAPI gives those Machines. */
+type MachineOwner = {
+  object: RenderedObject;
+  kind: "MachineDeployment" | "MachineSet" | "KubeadmControlPlane" | "MachinePool";
+  labels: Record<string, string>;
+  replicas?: number;
+};
+
+function machineOwners(objs: RenderedObject[]): MachineOwner[] {
+  const out: MachineOwner[] = [];
+  for (const o of objs) {
+    const name = String(o.metadata?.name ?? "");
+    const cluster = String(get(o, "spec.clusterName") ?? o.metadata?.labels?.[LABEL.clusterName] ?? "");
+    const base = { [LABEL.clusterName]: cluster };
+    const template = labelsOf(get(o, "spec.template.metadata.labels"));
+    const deployment = { [LABEL.deploymentName]: name };
+    if (is(o, GROUP.core, "MachineDeployment"))
+      out.push({ object: o, kind: "MachineDeployment", labels: { ...template, ...base, ...deployment } });
+    else if (is(o, GROUP.core, "MachineSet"))
+      out.push({ object: o, kind: "MachineSet", labels: { ...template, ...base } });
+    else if (is(o, GROUP.core, "MachinePool"))
+      out.push({ object: o, kind: "MachinePool", labels: { ...template, ...base, [POOL_NAME_LABEL]: name } });
+    else if (is(o, GROUP.controlPlane, "KubeadmControlPlane")) {
+      // KCP's cluster is the Cluster whose controlPlaneRef names it; its Machines carry the control-plane labels.
+      const owner = objs.find((c) => is(c, GROUP.core, "Cluster") && get(c, "spec.controlPlaneRef.name") === name);
+      out.push({
+        object: o,
+        kind: "KubeadmControlPlane",
+        labels: {
+          ...labelsOf(get(o, "spec.machineTemplate.metadata.labels")),
+          [LABEL.clusterName]: String(owner?.metadata?.name ?? cluster),
+          [LABEL.controlPlane]: "",
+          [LABEL.controlPlaneName]: name,
+        },
+        replicas: num(get(o, "spec.replicas")) ?? 1,
+      });
+    }
+  }
+  return out;
+}
+
+export function drainRules(rc: RenderedCluster, profile: Profile | undefined, file: string): Finding[] {
+  const findings: Finding[] = [];
+  const objs = rc.objects.filter((o): o is RenderedObject => isRecord(o));
+  const push = (o: RenderedObject, p: string, rule: string, message: string, severity: Severity) => {
+    const i = rc.objects.indexOf(o);
+    const at = `${o.kind}/${String(o.metadata?.name)}:${p}`;
+    findings.push({ cluster: rc.cluster, file: rc.origins[i] ?? file, path: at, rule, severity, message });
+  };
+
+  // MachinePools are accepted outside prod (their removals are undrained anyway): their findings are warnings there.
+  const poolSeverity: Severity = profile === "prod" ? "error" : "warning";
+  for (const o of objs) {
+    if (is(o, GROUP.core, "MachinePool"))
+      push(
+        o,
+        "kind",
+        "workers-drain",
+        "a MachinePool's nodes are removed undrained: instance refresh and scale-in terminate instances without " +
+          "cordon or drain (CAPA deletes a MachinePool Machine only after its instance left the group, " +
+          "exp/controllers/awsmachinepool_machines.go), and the cluster-autoscaler's delete-machine mark is ignored " +
+          "(only a MachineSet honours it, machineset_deletion_order.go), so the group terminates an instance of its " +
+          "own choice. Use `workers: MachineDeployment` (one per zone; the Machine controller drains every " +
+          "removed node)" +
+          (profile === "prod" ? "" : " — accepted outside prod"),
+        poolSeverity,
+      );
+    if (is(o, GROUP.core, "MachineDeployment") || is(o, GROUP.core, "MachineSet")) {
+      if (EXCLUDE_NODE_DRAINING in record(get(o, "spec.template.metadata.annotations")))
+        push(
+          o,
+          `spec.template.metadata.annotations.${EXCLUDE_NODE_DRAINING}`,
+          "drain-excluded",
+          "its Machines' nodes are deleted without a drain (CAPI machine_controller.go isNodeDrainAllowed); " +
+            "remove the annotation",
+          "error",
+        );
+    }
+    if (is(o, GROUP.core, "MachineDeployment")) {
+      const surge = get(o, "spec.rollout.strategy.rollingUpdate.maxSurge");
+      if (surge === 0 || surge === "0%")
+        push(
+          o,
+          "spec.rollout.strategy.rollingUpdate.maxSurge",
+          "rollout-launch-first",
+          "maxSurge 0: a roll-out removes (drains) a machine before its replacement runs; a pool of one is empty " +
+            "meanwhile — keep maxSurge ≥ 1",
+          "warning",
+        );
+    }
+    if (is(o, GROUP.infra, "AWSMachinePool")) {
+      const rp = record(get(o, "spec.refreshPreferences"));
+      if (rp.disable === true) continue;
+      const min = num(rp.minHealthyPercentage) ?? 90;
+      const max = num(rp.maxHealthyPercentage);
+      if (min < 100 || max === undefined || max <= min)
+        push(
+          o,
+          "spec.refreshPreferences",
+          "refresh-launch-first",
+          `instance refresh with minHealthyPercentage ${min} and maxHealthyPercentage ${max ?? "unset"} terminates ` +
+            "instances before their replacements are in service (a 1-node pool is empty meanwhile); set " +
+            "minHealthyPercentage: 100, maxHealthyPercentage: 200 (CAPA autoscalinggroup.go StartASGInstanceRefresh)",
+          poolSeverity,
+        );
+      if (num(rp.instanceWarmup) === undefined)
+        push(
+          o,
+          "spec.refreshPreferences.instanceWarmup",
+          "refresh-launch-first",
+          "no instanceWarmup: the refresh moves on as soon as a new instance is InService, before its node is Ready; " +
+            "set instanceWarmup (seconds)",
+          poolSeverity,
+        );
+    }
+  }
+
+  // Health checks that can act.
+  const owners = machineOwners(objs);
+  for (const mhc of objs.filter((o) => is(o, GROUP.core, "MachineHealthCheck"))) {
+    const cluster = String(get(mhc, "spec.clusterName") ?? "");
+    const selector = get(mhc, "spec.selector");
+    const hit = owners.filter((w) => w.labels[LABEL.clusterName] === cluster && selects(selector, w.labels));
+    const pools = hit.filter((w) => w.kind === "MachinePool");
+    const lonelyKcp = hit.filter((w) => w.kind === "KubeadmControlPlane" && (w.replicas ?? 1) <= 1);
+    const names = (ws: MachineOwner[]) => ws.map((w) => String(w.object.metadata?.name)).join(", ");
+    if (pools.length)
+      push(
+        mhc,
+        "spec.selector",
+        "mhc-can-act",
+        `selects the Machines of MachinePool ${names(pools)}, which nothing remediates (only a MachineSet or a ` +
+          "KubeadmControlPlane does: CAPI healthchecking.md; the MHC only sets OwnerRemediated); the auto scaling " +
+          "group's health checks replace failed instances — remove the check",
+        "error",
+      );
+    if (lonelyKcp.length)
+      push(
+        mhc,
+        "spec.selector",
+        "mhc-can-act",
+        `selects the control plane ${names(lonelyKcp)} of one replica, which KCP never remediates (remediation.go: ` +
+          '"the cluster MUST have more than one replica"); remove the check or run 3 control-plane replicas',
+        "error",
+      );
+  }
+  return findings;
+}

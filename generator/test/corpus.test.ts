@@ -539,7 +539,7 @@ beforeAll(async () => {
   baseline = path.join(work, "baseline");
   await mkdir(baseline);
   await writeFile(path.join(baseline, "capi-gitops.yaml"), CONFIG);
-  await newClusterCommand({ cwd: baseline, flags: { name: "demo", region: "ap-northeast-2" }, log: () => {}, interactive: false });
+  await newClusterCommand({ cwd: baseline, flags: { name: "demo", region: "ap-northeast-2", vpcCidr: "10.0.0.0/16" }, log: () => {}, interactive: false });
   await generateCommand({ cwd: baseline, log: () => {} });
 
   // Can this process make a folder unwritable? chmod does not stop root; a read-only bind mount does, if allowed.

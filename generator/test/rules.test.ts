@@ -171,7 +171,9 @@ const QUIET: Quiet[] = [
 type FleetCase = [label: string, build: () => RenderedCluster[], rule: string, severity: Severity, path: string, cluster: string, file: string];
 const FLEET_CASES: FleetCase[] = [
   ["two clusters rendering the same Cluster name", () => [rendered("demo"), { ...rendered("demo"), cluster: "demo-copy" }], "fleet-unique-name", "error", "Cluster/demo:metadata.name", "demo-copy", "clusters/demo-copy/kustomization.yaml"],
-  ["two clusters with the same VPC CIDR", () => [rendered("payments-prod"), rendered("demo", (o) => void (awsCluster(o).spec.network.vpc.cidrBlock = "10.20.0.0/20"))], "fleet-unique-vpc-cidr", "warning", "network.vpcCidr", "demo", "clusters/demo/cluster.yaml"],
+  ["two clusters with the same VPC CIDR", () => [rendered("payments-prod"), rendered("demo", (o) => void (awsCluster(o).spec.network.vpc.cidrBlock = "10.20.0.0/20"))], "fleet-unique-vpc-cidr", "error", "network.vpcCidr", "demo", "clusters/demo/cluster.yaml"],
+  // 20.10: two pull requests from the same main took overlapping ranges: a CI failure on the second, not a warning.
+  ["two clusters with overlapping VPC CIDRs", () => [rendered("payments-prod"), rendered("demo", (o) => void (awsCluster(o).spec.network.vpc.cidrBlock = "10.20.0.0/16"))], "fleet-unique-vpc-cidr", "error", "network.vpcCidr", "demo", "clusters/demo/cluster.yaml"],
 ];
 
 function describePath(f: Finding) {

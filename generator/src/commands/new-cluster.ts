@@ -5,7 +5,7 @@
 import { versions } from "../versions.js";
 import { InvalidInputError } from "../errors.js";
 import { type Finding, formatFinding, hasErrors } from "../findings.js";
-import { cidrsOverlap } from "../cluster-spec/cidr.js";
+import { pickVpcCidr } from "../cluster-spec/cidr.js";
 import { DEFAULTS } from "../cluster-spec/types.js";
 import { clusterDir } from "../repo/paths.js";
 import type { OutputFile, TreePlan } from "../plan/files.js";
@@ -38,13 +38,14 @@ export interface NewClusterOptions {
 
 const bad = flagFinding;
 
-/** The default VPC CIDR (10.0.0.0/16), or the first 10.N.0.0/16 that overlaps none of the fleet's. */
-export function nextFreeVpcCidr(used: readonly string[]): string {
-  for (let n = 0; n < 256; n++) {
-    const candidate = n === 0 ? DEFAULTS.vpcCidr : `10.${n}.0.0/16`;
-    if (!used.some((u) => { try { return cidrsOverlap(u, candidate); } catch { return false; } })) return candidate;
-  }
-  return DEFAULTS.vpcCidr;
+/**
+ * The VPC CIDR new-cluster chooses when --vpc-cidr is not given: cluster-spec/cidr.ts pickVpcCidr (a stable hash of
+ * the name, probing over the ranges no cluster of the fleet uses and outside the cluster's own pod and service CIDRs).
+ */
+export function chooseVpcCidr(flags: NewClusterFlags, used: readonly string[]): string {
+  const vpc = pickVpcCidr(flags.name ?? "", used, [flags.podCidr ?? DEFAULTS.podCidr, flags.serviceCidr ?? DEFAULTS.serviceCidr]);
+  if (vpc === undefined) throw new InvalidInputError([bad("--vpc-cidr", "no 10.N.0.0/16 is free of the fleet's VPC CIDRs and this cluster's pod and service CIDRs; give one")], "nothing was written");
+  return vpc;
 }
 
 /** Pure: the spec from flags, with findings that name the flag. */
@@ -111,7 +112,7 @@ export async function newClusterCommand(opts: NewClusterOptions): Promise<NewClu
   if (configProblems.length) throw new InvalidInputError(configProblems, "fix capi-gitops.yaml first; nothing was written");
   // A VPC CIDR no other cluster of the fleet uses, so clusters can be peered later.
   const chooseVpc = flags.vpcCidr === undefined;
-  if (chooseVpc) flags = { ...flags, vpcCidr: nextFreeVpcCidr(repo.specs.map((s) => s.network.vpcCidr)) };
+  if (chooseVpc) flags = { ...flags, vpcCidr: chooseVpcCidr(flags, repo.specs.map((s) => s.network.vpcCidr)) };
   const resolved = resolveNewSpec(flags);
   if (!resolved.spec) throw new InvalidInputError(resolved.findings, "the new cluster is invalid; nothing was written");
   let spec: ClusterSpec = resolved.spec;
@@ -143,7 +144,7 @@ export async function newClusterCommand(opts: NewClusterOptions): Promise<NewClu
         const now = await loadRepo(opts.cwd);
         // The free VPC CIDR is chosen again here: another run may have taken the one seen before the lock.
         if (chooseVpc) {
-          const vpcCidr = nextFreeVpcCidr(now.specs.map((s) => s.network.vpcCidr));
+          const vpcCidr = chooseVpcCidr(flags, now.specs.map((s) => s.network.vpcCidr));
           if (vpcCidr !== spec.network.vpcCidr) {
             const again = resolveNewSpec({ ...flags, vpcCidr });
             if (!again.spec) throw new InvalidInputError(again.findings, "the new cluster is invalid; nothing was written");

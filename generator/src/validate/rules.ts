@@ -197,11 +197,16 @@ function autoscalerRules(objs: RenderedObject[], cluster: RenderedObject | undef
   }
 }
 
-/** Fleet rules: unique Cluster names and namespaces, VPC CIDRs unique (warning: peering or transit would clash). */
+/**
+ * Fleet rules: unique Cluster names and namespaces; VPC CIDRs disjoint across the fleet (an error: two pull requests cut
+ * from the same main may pick overlapping ranges, and the second must fail in CI rather than merge a fleet whose VPCs
+ * can never be peered or joined by a transit gateway). The clash is reported on the later cluster (with
+ * --changed-since: the changed one).
+ */
 export function fleetRules(rendered: readonly RenderedCluster[]): Finding[] {
   const findings: Finding[] = [];
   const seenName = new Map<string, string>();
-  const seenVpc = new Map<string, string>();
+  const seenVpc: [cidr: string, owner: string][] = [];
   for (const rc of rendered) {
     const cluster = objectsOf(rc.objects).find((o) => is(o, CORE, "Cluster") && typeof o.metadata?.name === "string");
     if (cluster) {
@@ -213,9 +218,15 @@ export function fleetRules(rendered: readonly RenderedCluster[]): Finding[] {
     const vpc = get(aws, "spec.network.vpc.cidrBlock");
     const region = get(aws, "spec.region");
     if (typeof vpc === "string") {
-      const other = seenVpc.get(vpc);
-      if (other) findings.push({ cluster: rc.cluster, file: clusterSpecPath(rc.cluster), path: "network.vpcCidr", rule: "fleet-unique-vpc-cidr", severity: "warning", message: `VPC CIDR ${vpc} is also used by cluster ${other}; unique CIDRs keep peering and transit gateways possible` });
-      else seenVpc.set(vpc, `${rc.cluster}${region ? ` (${show(region)})` : ""}`);
+      const other = seenVpc.find(([cidr]) => {
+        try {
+          return cidrsOverlap(cidr, vpc);
+        } catch {
+          return false; // an invalid CIDR has its own finding
+        }
+      });
+      if (other) findings.push({ cluster: rc.cluster, file: clusterSpecPath(rc.cluster), path: "network.vpcCidr", rule: "fleet-unique-vpc-cidr", severity: "error", message: `VPC CIDR ${vpc} ${other[0] === vpc ? "is also used" : `overlaps ${other[0]}, used`} by cluster ${other[1]}; VPCs that overlap can never be peered or joined by a transit gateway. Give clusters/${rc.cluster} another network.vpcCidr (new-cluster picks a free one from the name; with another pull request merged meanwhile, rebase and choose again)` });
+      else seenVpc.push([vpc, `${rc.cluster}${region ? ` (${show(region)})` : ""}`]);
     }
   }
   return findings;

@@ -35,7 +35,28 @@ export async function readConfig(root: string): Promise<{ config?: RepoConfig; f
  */
 export async function requireRepository(root: string, init: boolean): Promise<void> {
   if (init || (await exists(path.join(root, CONFIG_FILE)))) return;
-  throw new ToolError(`${path.resolve(root)} is not a capi-gitops repository (no ${CONFIG_FILE} at its root); run from the repository root or pass --repo <dir>; to start a new repository here, add ${CONFIG_FILE} (see README, GitOps sync) or pass --init`);
+  const above = await repositoryAbove(root);
+  throw new ToolError(`${path.resolve(root)} is not a capi-gitops repository (no ${CONFIG_FILE} at its root); ${above ? `run from the repository root ${above} or pass --repo ${above}` : "run from the repository root or pass --repo <dir>"}; to start a new repository here, add ${CONFIG_FILE} (see README, GitOps sync) or pass --init`);
+}
+
+/** The nearest folder above `root` with a capi-gitops.yaml (root itself excluded), if any. */
+async function repositoryAbove(root: string): Promise<string | undefined> {
+  for (let dir = path.dirname(path.resolve(root)); ; dir = path.dirname(dir)) {
+    if (await exists(path.join(dir, CONFIG_FILE))) return dir;
+    if (path.dirname(dir) === dir) return undefined;
+  }
+}
+
+/**
+ * Commands that only read (validate, diff, inventory) refuse a folder that is visibly not the repository: no
+ * capi-gitops.yaml and either a repository above it (run from a subfolder, which would report every shared file as
+ * missing and list "0 cluster(s)" with success) or no clusters/ folder. A repository without capi-gitops.yaml but with
+ * clusters/ is still read (its sync manifests are simply not generated).
+ */
+export async function requireReadableRepository(root: string): Promise<void> {
+  if (await exists(path.join(root, CONFIG_FILE))) return;
+  if (!(await repositoryAbove(root)) && (await exists(path.join(root, CLUSTERS_DIR)))) return;
+  await requireRepository(root, false);
 }
 
 export async function exists(p: string): Promise<boolean> {

@@ -25,6 +25,9 @@ export async function isRepository(cwd: string): Promise<boolean> {
   } catch (e) {
     const msg = (e as Error).message ?? "";
     if (/ENOENT|spawn git/.test(msg)) throw new ToolError("git is not installed — install git (Debian: apt-get install git)", "git rev-parse");
+    // A repository owned by another user is one, but git refuses to read it: say so (and git's fix), never "not a
+    // git repository" — remove-cluster would advise --force for a folder whose history is in fact there.
+    if (/dubious ownership/.test(msg)) throw new ToolError(`git refuses ${cwd}: it is a git repository owned by another user ("detected dubious ownership"); run git as its owner, or trust it with \`git config --global --add safe.directory ${cwd}\``, "git rev-parse", msg);
     return false;
   }
 }

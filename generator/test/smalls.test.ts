@@ -1,0 +1,64 @@
+/**
+ * Issue 20 item 10, the smaller truths that are not bad-input cases (those are in corpus.test.ts, block "h-smalls"):
+ * upgrade keeps CRLF line ends, `upgrade --all` lists every cluster when one spec is broken, the 64 KiB limit of
+ * cluster.yaml is documented where the parser enforces it.
+ */
+import { readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { LIMITS } from "../src/cluster-spec/types.js";
+import { parseSpecText } from "../src/cluster-spec/parse.js";
+import { newClusterCommand } from "../src/commands/new-cluster.js";
+import { upgradeCommand } from "../src/commands/upgrade.js";
+import { InvalidInputError } from "../src/errors.js";
+import { ROOT, tempDir } from "./helpers.js";
+
+const CONFIG = "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\nrepoURL: https://git.example.com/p/c.git\nbranch: main\ngitops: argocd\n";
+const cleanups: (() => Promise<void>)[] = [];
+afterAll(async () => {
+  for (const c of cleanups) await c();
+});
+
+/** A repository with the named clusters (ap-northeast-2, v1.34.2, an own AMI so the upgrade has an image). */
+async function repoWith(...names: string[]): Promise<string> {
+  const t = await tempDir("capi-gitops-smalls-");
+  cleanups.push(t.cleanup);
+  await writeFile(path.join(t.dir, "capi-gitops.yaml"), CONFIG);
+  for (const name of names) await newClusterCommand({ cwd: t.dir, flags: { name, region: "ap-northeast-2", imageId: "ami-0123456789abcdef0" }, log: () => {}, render: false });
+  return t.dir;
+}
+
+describe("20.10: upgrade", () => {
+  it("keeps a CRLF cluster.yaml CRLF (every line, comments kept)", async () => {
+    const repo = await repoWith("demo");
+    const spec = path.join(repo, "clusters/demo/cluster.yaml");
+    await writeFile(spec, `# ours\n${await readFile(spec, "utf8")}`.replace(/\n/g, "\r\n"));
+    await upgradeCommand({ cwd: repo, name: "demo", to: "v1.35.0", log: () => {} });
+    const text = await readFile(spec, "utf8");
+    expect(text).toContain("kubernetesVersion: v1.35.0\r\n");
+    expect(text.startsWith("# ours\r\n")).toBe(true);
+    expect(text.replace(/\r\n/g, "")).not.toContain("\n");
+  });
+  it("--all with one unreadable spec lists every cluster, and refuses", async () => {
+    const repo = await repoWith("alpha", "broken", "gamma");
+    const spec = path.join(repo, "clusters/broken/cluster.yaml");
+    await writeFile(spec, (await readFile(spec, "utf8")).replace("region: ap-northeast-2", "region: mars-1"));
+    const lines: string[] = [];
+    const run = upgradeCommand({ cwd: repo, all: true, to: "v1.35.0", log: (l) => lines.push(l) });
+    await expect(run).rejects.toBeInstanceOf(InvalidInputError);
+    const rows = lines.slice(1).map((l) => l.split(/\s+/)[0]);
+    expect(rows).toEqual(["alpha", "broken", "gamma"]);
+    expect(lines.find((l) => l.startsWith("broken"))).toContain("refused");
+    expect(lines.find((l) => l.startsWith("alpha"))).toContain("control-plane");
+  });
+});
+
+describe("20.10: the 64 KiB limit of cluster.yaml is documented", () => {
+  it("README states the limit the parser enforces, and the refusal names it", async () => {
+    expect(LIMITS.specBytes).toBe(64 * 1024);
+    const readme = await readFile(path.join(ROOT, "README.md"), "utf8");
+    expect(readme).toContain(`at most 64 KiB (${LIMITS.specBytes.toLocaleString("en-US")} bytes, \`LIMITS.specBytes\``);
+    const r = parseSpecText("#".repeat(LIMITS.specBytes + 1), "clusters/x/cluster.yaml");
+    expect(r.findings[0]?.message).toContain("64 KiB");
+  });
+});

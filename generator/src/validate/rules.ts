@@ -12,7 +12,7 @@ import { checkIpv4Cidr, cidrsOverlap } from "../cluster-spec/cidr.js";
 import { MAX_KUBELET_SKEW, checkVersion } from "../cluster-spec/parse.js";
 import { knownRegions, zonesOf } from "../cluster-spec/regions.js";
 import { checkReferences, show } from "./references.js";
-import { findSecrets } from "./secrets.js";
+import { findSecretField } from "./secrets.js";
 import type { RenderedCluster, RenderedObject } from "./render.js";
 import { AUTOSCALER, CAPI_GROUPS, GROUP, kubeconfigSecret } from "../k8s/capi.js";
 import { get as getPath, groupOf, isRecord } from "../k8s/object.js";
@@ -67,8 +67,8 @@ export function clusterRules(rc: RenderedCluster, file: string): Finding[] {
     // Plaintext secrets: a Secret with data in Git, or key material anywhere in what is synced.
     if (o.kind === "Secret" && groupOf(o.apiVersion) === "" && (o.data !== undefined || o.stringData !== undefined))
       push(o, o.data !== undefined ? "data" : "stringData", "no-plaintext-secrets", "a Secret with data is committed to Git; keep credentials out of the repository (see README, Safety) and reference Secrets by name");
-    const leaked = findSecrets(textOf(o));
-    if (leaked) push(o, "", "no-key-material", `contains what looks like ${leaked}; never commit credentials`);
+    const leaked = findSecretField(o, textOf(o));
+    if (leaked) push(o, leaked.path, "no-key-material", `contains what looks like ${leaked.what}; never commit credentials`);
   }
 
   // One namespace per cluster: the Argo CD project allows only the cluster's namespace, and CAPI resolves every
@@ -265,8 +265,8 @@ export function managementRules(objects: readonly RenderedObject[], file: string
     findings.push({ file, path: `${show(o.kind)}/${show(o.metadata?.name)}:${path}`, rule, severity, message });
   for (const o of objectsOf(objects)) {
     if (o.kind === "Secret" && (o.data !== undefined || o.stringData !== undefined)) push(o, "data", "no-plaintext-secrets", "a Secret with data is committed to Git; reference credentials by Secret name only");
-    const leaked = findSecrets(textOf(o));
-    if (leaked) push(o, "", "no-key-material", `contains what looks like ${leaked}; never commit credentials`);
+    const leaked = findSecretField(o, textOf(o));
+    if (leaked) push(o, leaked.path, "no-key-material", `contains what looks like ${leaked.what}; never commit credentials`);
     if (o.kind === "ApplicationSet" && groupOf(o.apiVersion) === "argoproj.io") {
       if (get(o, "spec.syncPolicy.preserveResourcesOnDeletion") !== true)
         push(o, "spec.syncPolicy.preserveResourcesOnDeletion", "sync-safety", "must be true: removing a cluster directory would otherwise delete every object of the cluster at once");

@@ -11,6 +11,7 @@ import { parseSpecText } from "../src/cluster-spec/parse.js";
 import { newClusterCommand } from "../src/commands/new-cluster.js";
 import { upgradeCommand } from "../src/commands/upgrade.js";
 import { InvalidInputError } from "../src/errors.js";
+import { fleetFindings } from "../src/repo/load.js";
 import { ROOT, tempDir } from "./helpers.js";
 
 const CONFIG = "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\nrepoURL: https://git.example.com/p/c.git\nbranch: main\ngitops: argocd\n";
@@ -60,5 +61,17 @@ describe("20.10: the 64 KiB limit of cluster.yaml is documented", () => {
     expect(readme).toContain(`at most 64 KiB (${LIMITS.specBytes.toLocaleString("en-US")} bytes, \`LIMITS.specBytes\``);
     const r = parseSpecText("#".repeat(LIMITS.specBytes + 1), "clusters/x/cluster.yaml");
     expect(r.findings[0]?.message).toContain("64 KiB");
+  });
+});
+
+describe("20.10: a namespace clash is reported on the cluster that moved into the namespace", () => {
+  const spec = (name: string, namespace: string) => parseSpecText(`apiVersion: capi-gitops.io/v1alpha1\nkind: ClusterSpec\nname: ${name}\nnamespace: ${namespace}\nregion: eu-west-1\n`).spec!;
+  it.each([
+    ["the edited cluster sorts first", [spec("alpha", "beta"), spec("beta", "beta")], "alpha"],
+    ["the edited cluster sorts last", [spec("beta", "beta"), spec("gamma", "beta")], "gamma"],
+    ["neither holds its own name: the later (validate --changed-since puts the changed last)", [spec("a", "team"), spec("b", "team")], "b"],
+  ])("%s", (_, specs, blamed) => {
+    const f = fleetFindings(specs).filter((x) => x.rule === "fleet-unique-namespace");
+    expect(f.map((x) => `${x.cluster} ${x.file}`)).toEqual([`${blamed} clusters/${blamed}/cluster.yaml`]);
   });
 });

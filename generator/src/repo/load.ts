@@ -157,17 +157,23 @@ export function fleetFindings(specs: readonly ClusterSpec[], config?: RepoConfig
     const problem = fixed.has(s.namespace) ? undefined : reservedNamespaceProblem(s.namespace, config);
     if (problem) findings.push({ cluster: s.name, file: `${clusterDir(s.name)}/${SPEC_FILE}`, path: "namespace", rule: "namespace-reserved", severity: "error", message: `${problem} (${CONFIG_FILE})` });
   }
-  const byNs = new Map<string, string>();
   const byName = new Map<string, string>();
   for (const s of specs) {
     const file = `${clusterDir(s.name)}/${SPEC_FILE}`;
     const otherName = byName.get(s.name);
     if (otherName) findings.push({ cluster: s.name, file, path: "name", rule: "fleet-unique-name", severity: "error", message: `cluster name "${s.name}" is also used by ${otherName}` });
     else byName.set(s.name, file);
-    const other = byNs.get(s.namespace);
-    if (other)
-      findings.push({ cluster: s.name, file, path: "namespace", rule: "fleet-unique-namespace", severity: "error", message: `namespace "${s.namespace}" is also used by cluster ${other}; each cluster needs its own namespace` });
-    else byNs.set(s.namespace, s.name);
+  }
+  // A shared namespace is reported on the cluster that moved into it, not on its holder: the cluster whose own name it
+  // is (the default namespace), else the first in `specs` (validate --changed-since puts the changed clusters last).
+  const byNs = new Map<string, ClusterSpec[]>();
+  for (const s of specs) byNs.set(s.namespace, [...(byNs.get(s.namespace) ?? []), s]);
+  for (const [ns, users] of byNs) {
+    if (users.length < 2) continue;
+    const holder = users.find((s) => s.name === ns) ?? users[0]!;
+    for (const s of users)
+      if (s !== holder)
+        findings.push({ cluster: s.name, file: `${clusterDir(s.name)}/${SPEC_FILE}`, path: "namespace", rule: "fleet-unique-namespace", severity: "error", message: `namespace "${ns}" is also used by cluster ${holder.name}; each cluster needs its own namespace — give clusters/${s.name} another one` });
   }
   return findings;
 }

@@ -213,6 +213,7 @@ async function main(argv: string[], io: CliIo, out: (line: string) => void, proc
         render: !values["no-render"],
         branch: Boolean(values.branch) || values.push !== undefined,
         push: s("push"),
+        init: Boolean(values.init),
         interactive: !values.yes && Boolean(io.stdin?.isTTY) && Boolean(io.stdout.isTTY),
         flags,
       });

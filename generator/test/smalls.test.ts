@@ -12,7 +12,9 @@ import { newClusterCommand } from "../src/commands/new-cluster.js";
 import { upgradeCommand } from "../src/commands/upgrade.js";
 import { InvalidInputError } from "../src/errors.js";
 import { fleetFindings } from "../src/repo/load.js";
-import { ROOT, tempDir } from "./helpers.js";
+import { execa } from "execa";
+import { lstat } from "node:fs/promises";
+import { ROOT, runCli, tempDir } from "./helpers.js";
 
 const CONFIG = "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\nrepoURL: https://git.example.com/p/c.git\nbranch: main\ngitops: argocd\n";
 const cleanups: (() => Promise<void>)[] = [];
@@ -73,5 +75,21 @@ describe("20.10: a namespace clash is reported on the cluster that moved into th
   ])("%s", (_, specs, blamed) => {
     const f = fleetFindings(specs).filter((x) => x.rule === "fleet-unique-namespace");
     expect(f.map((x) => `${x.cluster} ${x.file}`)).toEqual([`${blamed} clusters/${blamed}/cluster.yaml`]);
+  });
+});
+
+describe("20.10: new-cluster --init starts a repository that later writers accept", () => {
+  it("writes capi-gitops.yaml (repoURL from git remote origin) with the cluster and its sync manifests; generate then runs", async () => {
+    const t = await tempDir("capi-gitops-init-");
+    cleanups.push(t.cleanup);
+    await execa("git", ["init", "-q", "-b", "main"], { cwd: t.dir });
+    await execa("git", ["remote", "add", "origin", "https://git.example.com/platform/fleet.git"], { cwd: t.dir });
+    const r = await runCli(["new-cluster", "--init", "--name", "demo", "--region", "eu-west-1", "--yes", "--no-render", "--repo", t.dir]);
+    expect(r.exitCode, String(r.stderr)).toBe(0);
+    expect(String(r.stdout)).toContain("wrote capi-gitops.yaml (repoURL https://git.example.com/platform/fleet.git from git remote origin");
+    expect(await readFile(path.join(t.dir, "capi-gitops.yaml"), "utf8")).toContain("repoURL: https://git.example.com/platform/fleet.git");
+    expect((await lstat(path.join(t.dir, "management/sync"))).isDirectory()).toBe(true);
+    const g = await runCli(["generate", "--repo", t.dir]);
+    expect(g.exitCode, String(g.stderr)).toBe(0);
   });
 });

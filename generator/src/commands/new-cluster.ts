@@ -8,7 +8,10 @@ import { type Finding, formatFinding, hasErrors } from "../findings.js";
 import { pickVpcCidr } from "../cluster-spec/cidr.js";
 import { DEFAULTS } from "../cluster-spec/types.js";
 import { clusterDir } from "../repo/paths.js";
-import type { OutputFile, TreePlan } from "../plan/files.js";
+import { mergePlans, type OutputFile, scaffold, type TreePlan } from "../plan/files.js";
+import { CONFIG_FILE, initialConfig, parseRepoConfig } from "../cluster-spec/config.js";
+import { remoteUrl } from "../tools/git.js";
+import { toYaml } from "../yaml.js";
 import { newClusterFiles, planNewCluster } from "../plan/repo.js";
 import { exists, fleetFindings, loadRepo } from "../repo/load.js";
 import { pathsToCommit, inside, writeTree } from "../repo/write.js";
@@ -31,6 +34,8 @@ export interface NewClusterOptions {
   dryRun?: boolean;
   /** Ask for missing values (only on a terminal and without --yes). */
   interactive?: boolean;
+  /** --init: start a repository here; without a capi-gitops.yaml one is written (repoURL from git's remote origin). */
+  init?: boolean;
   /** Build the staged cluster with kustomize before it lands (default true). */
   render?: boolean;
   log: (line: string) => void;
@@ -110,6 +115,23 @@ export async function newClusterCommand(opts: NewClusterOptions): Promise<NewClu
   // The repository config decides the sync manifests this run rewrites: it must be valid before anything is written.
   const configProblems = repo.findings.filter((f) => f.rule === "repo-config");
   if (configProblems.length) throw new InvalidInputError(configProblems, "fix capi-gitops.yaml first; nothing was written");
+  // --init in a folder without capi-gitops.yaml: the run writes one, so that later writers accept the folder and the
+  // sync manifests the "Next steps" promise are generated with the cluster.
+  let config = repo.config;
+  let configFile: OutputFile | undefined;
+  if (opts.init && !(await exists(inside(opts.cwd, CONFIG_FILE)))) {
+    const url = await remoteUrl(opts.cwd, "origin");
+    if (!url)
+      throw new InvalidInputError(
+        [bad("--init", `${CONFIG_FILE} needs the URL Argo CD / Flux clone this repository from, and this folder has no git remote "origin"; add one (git init && git remote add origin <url>) and run again, or write ${CONFIG_FILE} yourself (README "GitOps sync")`, "repo-config")],
+        "nothing was written",
+      );
+    const text = toYaml(initialConfig(url));
+    const parsed = parseRepoConfig(text);
+    if (!parsed.config) throw new InvalidInputError(parsed.findings.map((f) => ({ ...f, path: `--init (git remote origin: ${f.path ?? "repoURL"})` })), "nothing was written");
+    config = parsed.config;
+    configFile = scaffold(CONFIG_FILE, text);
+  }
   // A VPC CIDR no other cluster of the fleet uses, so clusters can be peered later.
   const chooseVpc = flags.vpcCidr === undefined;
   if (chooseVpc) flags = { ...flags, vpcCidr: chooseVpcCidr(flags, repo.specs.map((s) => s.network.vpcCidr)) };
@@ -159,13 +181,15 @@ export async function newClusterCommand(opts: NewClusterOptions): Promise<NewClu
           : fleetFindings([...now.specs, s], now.config).filter((f) => f.cluster === s.name).map((f) => ({ ...f, path: f.path === "namespace" ? "--namespace" : "--name" }));
         if (hasErrors(again)) throw new InvalidInputError(again, "the new cluster clashes with the repository; nothing was written");
         const message = `Add cluster ${s.name} (${s.region}, ${s.workers}, profile ${s.profile})`;
-        warnings = await landCluster(opts.cwd, s, planNewCluster(s, { specs: now.specs, config: now.config }, versions()), opts.render !== false, opts.log, (paths) => commit(paths, message));
+        const plan = planNewCluster(s, { specs: now.specs, config: now.config ?? config }, versions());
+        warnings = await landCluster(opts.cwd, s, configFile && !now.config ? mergePlans([plan, { files: [configFile], roots: [] }]) : plan, opts.render !== false, opts.log, (paths) => commit(paths, message));
       },
       { log: opts.log },
     );
   if (branch) await onBranch(opts.cwd, branch, write, opts.log);
   else await write(noCommit);
 
+  if (configFile) opts.log(`Started a capi-gitops repository: wrote ${CONFIG_FILE} (repoURL ${config?.repoURL} from git remote origin, branch ${config?.branch}, ${config?.gitops}); edit it for another branch or Flux, then run \`npm run generate\``);
   opts.log(`Created cluster ${spec.name} (${spec.region}, ${spec.availabilityZones.join(", ")}; ${spec.workers}; profile ${spec.profile}):`);
   for (const f of clusterFiles) opts.log(`  ${f.path}`);
   if (warnings.length) {
@@ -177,7 +201,7 @@ export async function newClusterCommand(opts: NewClusterOptions): Promise<NewClu
   opts.log("");
   opts.log("Next steps:");
   if (!branch) {
-    opts.log(`  git checkout -b cluster/${spec.name} && git add ${dir} management && git commit -m "Add cluster ${spec.name}"`);
+    opts.log(`  git checkout -b cluster/${spec.name} && git add ${dir} management${configFile ? ` ${CONFIG_FILE}` : ""} && git commit -m "Add cluster ${spec.name}"`);
     opts.log(`  git push -u origin cluster/${spec.name}   (or next time: npm run new-cluster -- … --branch --push)`);
   } else if (branch.push === undefined) opts.log(`  git push -u origin ${branch.branch}`);
   opts.log(`  open a pull request from cluster/${spec.name}; CI validates it, and Argo CD / Flux syncs it after the merge.`);

@@ -107,6 +107,13 @@ export async function remoteExists(cwd: string, remote: string): Promise<boolean
   return remotes.some((r) => r.name === remote);
 }
 
+/** The URL of a remote (`git remote get-url`), or undefined outside a git repository or without that remote. */
+export async function remoteUrl(cwd: string, remote: string): Promise<string | undefined> {
+  if (!(await isRepository(cwd)) || !(await remoteExists(cwd, remote))) return undefined;
+  const url = (await wrap("remote get-url", () => git(cwd).raw(["remote", "get-url", remote]))).trim();
+  return url || undefined;
+}
+
 /** A revision given by a user must not be read as an option by git. */
 function checkRef(ref: string): void {
   if (ref === "" || ref.startsWith("-") || /[\0\n]/.test(ref)) throw new ToolError(`"${ref}" is not a git revision`, "rev-parse");

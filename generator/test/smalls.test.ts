@@ -10,6 +10,9 @@ import { LIMITS } from "../src/cluster-spec/types.js";
 import { parseSpecText } from "../src/cluster-spec/parse.js";
 import { newClusterCommand } from "../src/commands/new-cluster.js";
 import { upgradeCommand } from "../src/commands/upgrade.js";
+import { inventoryCommand } from "../src/commands/inventory.js";
+import { generateCommand } from "../src/commands/generate.js";
+import { execFileSync } from "node:child_process";
 import { InvalidInputError } from "../src/errors.js";
 import { fleetFindings } from "../src/repo/load.js";
 import { execa } from "execa";
@@ -92,4 +95,31 @@ describe("20.10: new-cluster --init starts a repository that later writers accep
     const g = await runCli(["generate", "--repo", t.dir]);
     expect(g.exitCode, String(g.stderr)).toBe(0);
   });
+});
+
+describe("20.10: inventory on a read-only checkout", () => {
+  // SAFETY: the bind mount is of a folder this test made with mkdtemp, and is undone in `finally`.
+  const canMount = (() => {
+    if (process.getuid?.() !== 0) return false;
+    try {
+      execFileSync("mount", ["--version"], { stdio: "ignore" });
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+  it.runIf(canMount)("builds outside the repository: lists the clusters with validate's verdict, writes nothing", async () => {
+    // Enough clusters that validate builds several per kustomize process (a batch folder), as on a real fleet.
+    const names = ["alpha", "beta", "gamma", "delta", "omega"].sort();
+    const repo = await repoWith(...names);
+    await generateCommand({ cwd: repo, log: () => {} });
+    execFileSync("mount", ["--bind", repo, repo]);
+    try {
+      execFileSync("mount", ["-o", "remount,bind,ro", repo]);
+      const r = await inventoryCommand({ cwd: repo, format: "json" });
+      expect(r.inventory.clusters.map((c) => [c.name, c.validation?.errors, c.render?.missing])).toEqual(names.map((n) => [n, 0, []]));
+    } finally {
+      execFileSync("umount", [repo]);
+    }
+  }, 120_000);
 });

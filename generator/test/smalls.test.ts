@@ -95,6 +95,14 @@ describe("20.10: new-cluster --init starts a repository that later writers accep
     const g = await runCli(["generate", "--repo", t.dir]);
     expect(g.exitCode, String(g.stderr)).toBe(0);
   });
+  it("without a git remote to take repoURL from: the cluster is written, and the run says nothing syncs it yet", async () => {
+    const t = await tempDir("capi-gitops-init-");
+    cleanups.push(t.cleanup);
+    const r = await runCli(["new-cluster", "--init", "--name", "demo", "--region", "eu-west-1", "--yes", "--no-render", "--repo", t.dir]);
+    expect(r.exitCode, String(r.stderr)).toBe(0);
+    expect(String(r.stdout)).toContain("nothing syncs this repository yet: write capi-gitops.yaml");
+    expect(String(r.stdout)).not.toContain("Argo CD / Flux syncs it after the merge");
+  });
 });
 
 describe("20.10: inventory on a read-only checkout", () => {

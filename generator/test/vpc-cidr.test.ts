@@ -3,7 +3,9 @@ import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { cidrsOverlap, pickVpcCidr } from "../src/cluster-spec/cidr.js";
 import { DEFAULTS } from "../src/cluster-spec/types.js";
-import type { InvalidInputError } from "../src/errors.js";
+import { mkdir, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { runCli, tempDir } from "./helpers.js";
 import { chooseVpcCidr } from "../src/commands/new-cluster.js";
 
 const slot = (name: string) => createHash("sha256").update(name).digest().readUInt16BE(0) % 256;
@@ -16,7 +18,7 @@ const range = (from: number, to: number) => Array.from({ length: to - from }, (_
 
 describe("19.11: the free-VPC-CIDR picker skips the service and pod ranges", () => {
   it("a fleet of 96 clusters (10.0–10.95) does not hand out 10.96.0.0/16 (inside the default service CIDR 10.96.0.0/12)", () => {
-    const picked = chooseVpcCidr({ name: nameIn(0, 95) }, range(0, 96));
+    const picked = chooseVpcCidr({ name: nameIn(0, 95) }, range(0, 96))!;
     expect(picked).toBe("10.112.0.0/16");
     expect(cidrsOverlap(picked, DEFAULTS.serviceCidr)).toBe(false);
   });
@@ -27,15 +29,24 @@ describe("19.11: the free-VPC-CIDR picker skips the service and pod ranges", () 
     const name = nameIn(200, 255);
     expect(chooseVpcCidr({ name, podCidr: "10.128.0.0/9", serviceCidr: "10.0.0.0/12" }, [])).toBe("10.16.0.0/16");
   });
-  it("no slot left: an error naming --vpc-cidr, not a clashing range", () => {
-    let error: unknown;
+  it("no slot left (a fleet on every other 10.N.0.0/16): new-cluster refuses naming --vpc-cidr", async () => {
+    expect(chooseVpcCidr({ name: "x", podCidr: "10.0.0.0/8" }, [])).toBeUndefined();
+    const t = await tempDir("capi-gitops-vpc-");
     try {
-      chooseVpcCidr({ name: "x", podCidr: "10.0.0.0/8" }, []);
-    } catch (e) {
-      error = e;
+      await writeFile(path.join(t.dir, "capi-gitops.yaml"), "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\nrepoURL: https://git.example.com/p/c.git\n");
+      const free = range(0, 256).filter((c) => !cidrsOverlap(c, DEFAULTS.serviceCidr));
+      expect(free).toHaveLength(240);
+      for (const [i, vpc] of free.entries()) {
+        await mkdir(path.join(t.dir, "clusters", `c${i}`), { recursive: true });
+        await writeFile(path.join(t.dir, "clusters", `c${i}`, "cluster.yaml"), `apiVersion: capi-gitops.io/v1alpha1\nkind: ClusterSpec\nname: c${i}\nregion: eu-west-1\nnetwork:\n  vpcCidr: ${vpc}\n`);
+      }
+      const r = await runCli(["new-cluster", "--name", "x", "--region", "eu-west-1", "--yes", "--no-render", "--repo", t.dir]);
+      expect(r.stderr).toMatch(/--vpc-cidr: no 10\.N\.0\.0\/16 is free/);
+      expect(r.exitCode).toBe(1);
+    } finally {
+      await t.cleanup();
     }
-    expect((error as InvalidInputError).findings.map((f) => `${f.path}: ${f.message}`)).toEqual([expect.stringMatching(/^--vpc-cidr: no 10\.N\.0\.0\/16 is free/)]);
-  });
+  }, 60_000);
   it("no picked range overlaps a used, pod or service range (every slot of a filling fleet)", () => {
     const used: string[] = [];
     for (let i = 0; i < 240; i++) {

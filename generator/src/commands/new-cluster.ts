@@ -47,11 +47,12 @@ const bad = flagFinding;
  * The VPC CIDR new-cluster chooses when --vpc-cidr is not given: cluster-spec/cidr.ts pickVpcCidr (a stable hash of
  * the name, probing over the ranges no cluster of the fleet uses and outside the cluster's own pod and service CIDRs).
  */
-export function chooseVpcCidr(flags: NewClusterFlags, used: readonly string[]): string {
-  const vpc = pickVpcCidr(flags.name ?? "", used, [flags.podCidr ?? DEFAULTS.podCidr, flags.serviceCidr ?? DEFAULTS.serviceCidr]);
-  if (vpc === undefined) throw new InvalidInputError([bad("--vpc-cidr", "no 10.N.0.0/16 is free of the fleet's VPC CIDRs and this cluster's pod and service CIDRs; give one")], "nothing was written");
-  return vpc;
+export function chooseVpcCidr(flags: NewClusterFlags, used: readonly string[]): string | undefined {
+  return pickVpcCidr(flags.name ?? "", used, [flags.podCidr ?? DEFAULTS.podCidr, flags.serviceCidr ?? DEFAULTS.serviceCidr]);
 }
+
+/** No free range: refused after the spec's own checks (an invalid pod or service CIDR is the first thing to fix). */
+const noFreeVpc = () => new InvalidInputError([bad("--vpc-cidr", "no 10.N.0.0/16 is free of the fleet's VPC CIDRs and this cluster's pod and service CIDRs; give one")], "nothing was written");
 
 /** Pure: the spec from flags, with findings that name the flag. */
 export function resolveNewSpec(flags: NewClusterFlags): { spec?: ClusterSpec; findings: Finding[] } {
@@ -120,23 +121,24 @@ export async function newClusterCommand(opts: NewClusterOptions): Promise<NewClu
   let config = repo.config;
   let configFile: OutputFile | undefined;
   if (opts.init && !(await exists(inside(opts.cwd, CONFIG_FILE)))) {
+    // Its repoURL is the one Argo CD / Flux clone: the checkout's remote origin. Without one nothing can be said about
+    // it; the cluster is still written, and the run says that nothing syncs it yet (below).
     const url = await remoteUrl(opts.cwd, "origin");
-    if (!url)
-      throw new InvalidInputError(
-        [bad("--init", `${CONFIG_FILE} needs the URL Argo CD / Flux clone this repository from, and this folder has no git remote "origin"; add one (git init && git remote add origin <url>) and run again, or write ${CONFIG_FILE} yourself (README "GitOps sync")`, "repo-config")],
-        "nothing was written",
-      );
-    const text = toYaml(initialConfig(url));
-    const parsed = parseRepoConfig(text);
-    if (!parsed.config) throw new InvalidInputError(parsed.findings.map((f) => ({ ...f, path: `--init (git remote origin: ${f.path ?? "repoURL"})` })), "nothing was written");
-    config = parsed.config;
-    configFile = scaffold(CONFIG_FILE, text);
+    if (url) {
+      const text = toYaml(initialConfig(url));
+      const parsed = parseRepoConfig(text);
+      if (!parsed.config) throw new InvalidInputError(parsed.findings.map((f) => ({ ...f, path: `--init (git remote origin: ${f.path ?? "repoURL"})` })), "nothing was written");
+      config = parsed.config;
+      configFile = scaffold(CONFIG_FILE, text);
+    }
   }
   // A VPC CIDR no other cluster of the fleet uses, so clusters can be peered later.
   const chooseVpc = flags.vpcCidr === undefined;
-  if (chooseVpc) flags = { ...flags, vpcCidr: chooseVpcCidr(flags, repo.specs.map((s) => s.network.vpcCidr)) };
+  const picked = chooseVpc ? chooseVpcCidr(flags, repo.specs.map((s) => s.network.vpcCidr)) : undefined;
+  if (picked) flags = { ...flags, vpcCidr: picked };
   const resolved = resolveNewSpec(flags);
   if (!resolved.spec) throw new InvalidInputError(resolved.findings, "the new cluster is invalid; nothing was written");
+  if (chooseVpc && !picked) throw noFreeVpc();
   let spec: ClusterSpec = resolved.spec;
 
   const dir = clusterDir(spec.name);
@@ -167,6 +169,7 @@ export async function newClusterCommand(opts: NewClusterOptions): Promise<NewClu
         // The free VPC CIDR is chosen again here: another run may have taken the one seen before the lock.
         if (chooseVpc) {
           const vpcCidr = chooseVpcCidr(flags, now.specs.map((s) => s.network.vpcCidr));
+          if (!vpcCidr) throw noFreeVpc();
           if (vpcCidr !== spec.network.vpcCidr) {
             const again = resolveNewSpec({ ...flags, vpcCidr });
             if (!again.spec) throw new InvalidInputError(again.findings, "the new cluster is invalid; nothing was written");
@@ -204,6 +207,8 @@ export async function newClusterCommand(opts: NewClusterOptions): Promise<NewClu
     opts.log(`  git checkout -b cluster/${spec.name} && git add ${dir} management${configFile ? ` ${CONFIG_FILE}` : ""} && git commit -m "Add cluster ${spec.name}"`);
     opts.log(`  git push -u origin cluster/${spec.name}   (or next time: npm run new-cluster -- … --branch --push)`);
   } else if (branch.push === undefined) opts.log(`  git push -u origin ${branch.branch}`);
-  opts.log(`  open a pull request from cluster/${spec.name}; CI validates it, and Argo CD / Flux syncs it after the merge.`);
+  if (config) opts.log(`  open a pull request from cluster/${spec.name}; CI validates it, and Argo CD / Flux syncs it after the merge.`);
+  else
+    opts.log(`  nothing syncs this repository yet: write ${CONFIG_FILE} (the URL Argo CD / Flux clone it from, README "GitOps sync"; \`new-cluster --init\` writes it from git remote origin), run \`npm run generate\` for the sync manifests, then open the pull request.`);
   return { spec, files: clusterFiles, written: true };
 }

@@ -129,7 +129,7 @@ export async function readSpec(root: string, name: string): Promise<{ spec?: Clu
     return { findings: [{ cluster: name, file: rel, rule: "spec-yaml", severity: "error", message: "cluster.yaml is not a regular file; it must be the cluster's spec (see README, Cluster spec)" }] };
   if (st.isSymbolicLink()) return { findings: [{ cluster: name, file: rel, rule: "no-symlinks", severity: "error", message: "cluster.yaml is a symbolic link; specs must be regular files in the repository" }] };
   if (st.size > LIMITS.specBytes)
-    return { findings: [{ cluster: name, file: rel, rule: "spec-yaml", severity: "error", message: `file is ${st.size} bytes, larger than the ${LIMITS.specBytes}-byte limit for a cluster spec` }] };
+    return { findings: [{ cluster: name, file: rel, rule: "spec-yaml", severity: "error", message: `file is ${st.size} bytes, larger than the ${LIMITS.specBytes}-byte (64 KiB) limit for a cluster spec (README "Cluster spec"); a spec is a few hundred bytes` }] };
   let buf: Buffer;
   try {
     buf = await readFile(abs);

@@ -35,7 +35,7 @@ describe.skipIf(!built)("20.9: the shapes new-cluster writes against a real kube
   afterAll(async () => cleanup?.());
 
   it("covers workers × 1–3 zones × pool sizes", () => {
-    expect(new Set(SHAPES.map((s) => `${s.workers} ${s.zones.split(",").length}`)).size).toBe(6);
+    expect(new Set(SHAPES.map((s) => `${s.workers} ${s.zones?.split(",").length}`)).size).toBe(6);
   });
   it.each(SHAPES.map((s) => s.name))("%s: created and updated (zones reordered) as the tool expects", (name) => {
     expect(result.failures.filter((f) => f.output.includes(`cluster ${name}: `)).map((f) => f.output.slice(0, 400))).toEqual([]);

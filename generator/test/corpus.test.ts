@@ -514,13 +514,14 @@ const CASES: Case[] = [
   },
   {
     surface: "cluster.yaml",
-    name: "20.10: validate with a second cluster on demo's VPC CIDR (two pull requests from one main)",
+    name: "20.10: validate --changed-since with a new cluster on demo's VPC CIDR (two pull requests from one main)",
     setup: async (c) => {
+      await gitInit()(c);
       const text = await readFile(path.join(c.repo, SPEC), "utf8");
       await put("clusters/other/cluster.yaml", text.replace("name: demo\n", "name: other\n").replace("namespace: demo\n", "namespace: other\n"))(c);
       await generateCommand({ cwd: c.repo, log: () => {} });
     },
-    args: ["validate", "--skip-cel"],
+    args: ["validate", "--skip-cel", "--changed-since", "HEAD"],
     exit: 1,
     stream: "stdout",
     says: ["clusters/other/cluster.yaml", "network.vpcCidr", "fleet-unique-vpc-cidr", "10.0.0.0/16"],

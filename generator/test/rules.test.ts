@@ -176,9 +176,8 @@ const QUIET: Quiet[] = [
 type FleetCase = [label: string, build: () => RenderedCluster[], rule: string, severity: Severity, path: string, cluster: string, file: string];
 const FLEET_CASES: FleetCase[] = [
   ["two clusters rendering the same Cluster name", () => [rendered("demo"), { ...rendered("demo"), cluster: "demo-copy" }], "fleet-unique-name", "error", "Cluster/demo:metadata.name", "demo-copy", "clusters/demo-copy/kustomization.yaml"],
-  ["two clusters with the same VPC CIDR", () => [rendered("payments-prod"), rendered("demo", (o) => void (awsCluster(o).spec.network.vpc.cidrBlock = "10.20.0.0/20"))], "fleet-unique-vpc-cidr", "error", "network.vpcCidr", "demo", "clusters/demo/cluster.yaml"],
-  // 20.10: two pull requests from the same main took overlapping ranges: a CI failure on the second, not a warning.
-  ["two clusters with overlapping VPC CIDRs", () => [rendered("payments-prod"), rendered("demo", (o) => void (awsCluster(o).spec.network.vpc.cidrBlock = "10.20.0.0/16"))], "fleet-unique-vpc-cidr", "error", "network.vpcCidr", "demo", "clusters/demo/cluster.yaml"],
+  ["two clusters with the same VPC CIDR", () => [rendered("payments-prod"), rendered("demo", (o) => void (awsCluster(o).spec.network.vpc.cidrBlock = "10.20.0.0/20"))], "fleet-unique-vpc-cidr", "warning", "network.vpcCidr", "demo", "clusters/demo/cluster.yaml"],
+  ["two clusters with overlapping VPC CIDRs", () => [rendered("payments-prod"), rendered("demo", (o) => void (awsCluster(o).spec.network.vpc.cidrBlock = "10.20.0.0/16"))], "fleet-unique-vpc-cidr", "warning", "network.vpcCidr", "demo", "clusters/demo/cluster.yaml"],
 ];
 
 function describePath(f: Finding) {
@@ -244,6 +243,16 @@ describe("fleetRules", () => {
       expect(findings.filter((f) => f.rule === rule && f.severity === severity && f.cluster === cluster && f.file === file && f.path === path), findings.map(describePath).join("\n")).toHaveLength(1);
     },
   );
+});
+
+describe("20.10: a VPC CIDR new since the base that overlaps the fleet is an error (the second of two pull requests)", () => {
+  it("error on the cluster whose range is new, a warning between live ones", () => {
+    const fleet = () => [rendered("payments-prod"), rendered("demo", (o) => void (awsCluster(o).spec.network.vpc.cidrBlock = "10.20.0.0/16"))];
+    const vpc = (newVpc?: Set<string>) => fleetRules(fleet(), newVpc).filter((f) => f.rule === "fleet-unique-vpc-cidr").map((f) => `${f.severity} ${f.cluster}`);
+    expect(vpc(new Set(["demo"]))).toEqual(["error demo"]);
+    expect(vpc(new Set(["payments-prod"]))).toEqual(["warning demo"]);
+    expect(vpc()).toEqual(["warning demo"]);
+  });
 });
 
 describe("findSecrets", () => {

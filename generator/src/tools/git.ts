@@ -142,6 +142,16 @@ export async function changedSince(cwd: string, ref: string): Promise<string[]> 
   return out.split("\0").filter(Boolean);
 }
 
+/** A file's text at `ref` (`rel` relative to cwd), or undefined when the file is not there at that revision. */
+export async function fileAt(cwd: string, ref: string, rel: string): Promise<string | undefined> {
+  checkRef(ref);
+  try {
+    return await git(cwd).raw(["show", `${ref}:./${rel}`]);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Untracked files under cwd (relative to it) that .gitignore does not exclude. */
 export async function untrackedPaths(cwd: string): Promise<string[]> {
   const out = await wrap("ls-files --others --exclude-standard", () => git(cwd).raw(["ls-files", "--others", "--exclude-standard", "-z"]));

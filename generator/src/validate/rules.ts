@@ -198,12 +198,14 @@ function autoscalerRules(objs: RenderedObject[], cluster: RenderedObject | undef
 }
 
 /**
- * Fleet rules: unique Cluster names and namespaces; VPC CIDRs disjoint across the fleet (an error: two pull requests cut
- * from the same main may pick overlapping ranges, and the second must fail in CI rather than merge a fleet whose VPCs
- * can never be peered or joined by a transit gateway). The clash is reported on the later cluster (with
- * --changed-since: the changed one).
+ * Fleet rules: unique Cluster names and namespaces; VPC CIDRs disjoint across the fleet. An overlap is a warning
+ * (clusters with live VPCs, e.g. imported ones on CAPA's default 10.0.0.0/16, exist and cannot move) except on a
+ * cluster in `newVpc` — its VPC CIDR is new since the base (validate --changed-since: an added cluster, or a changed
+ * network.vpcCidr) — where it is an error: two pull requests cut from the same main that took overlapping ranges, the
+ * second fails CI rather than merging a fleet whose VPCs can never be peered. The clash is reported on the later
+ * cluster (with --changed-since: the changed one).
  */
-export function fleetRules(rendered: readonly RenderedCluster[]): Finding[] {
+export function fleetRules(rendered: readonly RenderedCluster[], newVpc: ReadonlySet<string> = new Set()): Finding[] {
   const findings: Finding[] = [];
   const seenName = new Map<string, string>();
   const seenVpc: [cidr: string, owner: string][] = [];
@@ -225,7 +227,7 @@ export function fleetRules(rendered: readonly RenderedCluster[]): Finding[] {
           return false; // an invalid CIDR has its own finding
         }
       });
-      if (other) findings.push({ cluster: rc.cluster, file: clusterSpecPath(rc.cluster), path: "network.vpcCidr", rule: "fleet-unique-vpc-cidr", severity: "error", message: `VPC CIDR ${vpc} ${other[0] === vpc ? "is also used" : `overlaps ${other[0]}, used`} by cluster ${other[1]}; VPCs that overlap can never be peered or joined by a transit gateway. Give clusters/${rc.cluster} another network.vpcCidr (new-cluster picks a free one from the name; with another pull request merged meanwhile, rebase and choose again)` });
+      if (other) findings.push({ cluster: rc.cluster, file: clusterSpecPath(rc.cluster), path: "network.vpcCidr", rule: "fleet-unique-vpc-cidr", severity: newVpc.has(rc.cluster) ? "error" : "warning", message: `VPC CIDR ${vpc} ${other[0] === vpc ? "is also used" : `overlaps ${other[0]}, used`} by cluster ${other[1]}; VPCs that overlap can never be peered or joined by a transit gateway. ${newVpc.has(rc.cluster) ? `Give clusters/${rc.cluster} another network.vpcCidr before its VPC exists (new-cluster picks a free one from the name; if another pull request took it meanwhile, rebase and run new-cluster again)` : "Unique CIDRs keep peering and transit gateways possible"}` });
       else seenVpc.push([vpc, `${rc.cluster}${region ? ` (${show(region)})` : ""}`]);
     }
   }

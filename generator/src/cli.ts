@@ -123,6 +123,8 @@ async function main(argv: string[], io: CliIo, out: (line: string) => void, proc
   // Writers refuse a folder that is not a capi-gitops repository unless told to start one (--init).
   if (command === "generate" || ((command === "new-cluster" || command === "upgrade" || command === "import") && !values["dry-run"]))
     await (await import("./repo/load.js")).requireRepository(cwd, Boolean(values.init));
+  // Readers refuse a folder that is visibly not the repository (a subfolder of one, or no clusters/ at all).
+  if (command === "validate" || command === "diff" || command === "inventory") await (await import("./repo/load.js")).requireReadableRepository(cwd);
 
   switch (command) {
     case "setup":
@@ -211,6 +213,7 @@ async function main(argv: string[], io: CliIo, out: (line: string) => void, proc
         render: !values["no-render"],
         branch: Boolean(values.branch) || values.push !== undefined,
         push: s("push"),
+        init: Boolean(values.init),
         interactive: !values.yes && Boolean(io.stdin?.isTTY) && Boolean(io.stdout.isTTY),
         flags,
       });

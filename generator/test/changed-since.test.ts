@@ -69,12 +69,12 @@ describe("validate --changed-since", () => {
   });
   it("fleet-wide rules compare the changed clusters with the unchanged ones, and report a clash on the changed one", async () => {
     try {
-      // A new cluster with the VPC CIDR of an unchanged one (a warning), named to sort before it.
+      // A new cluster with the VPC CIDR of an unchanged one (an error: new since HEAD, issue 20 item 10), named to sort before it.
       const cidr = /vpcCidr: (\S+)/.exec(await readFile(path.join(repo, "clusters/mp-b/cluster.yaml"), "utf8"))![1]!;
       await newClusterCommand({ cwd: repo, log: () => {}, flags: { name: "aa-vpc", region: "eu-west-1", vpcCidr: cidr } });
       const r = await validateCommand({ cwd: repo, changedSince: "HEAD" });
       expect(r.summary.clusters).toBe(1);
-      expect(r.findings.filter((f) => f.rule.startsWith("fleet-")).map((f) => `${f.cluster} ${f.rule}`)).toEqual(["aa-vpc fleet-unique-vpc-cidr"]);
+      expect(r.findings.filter((f) => f.rule.startsWith("fleet-")).map((f) => `${f.cluster} ${f.rule} ${f.severity}`)).toEqual(["aa-vpc fleet-unique-vpc-cidr error"]);
       // A copied cluster directory that keeps the namespace of the unchanged cluster (an error).
       await g("clean", "-fdq", "--", "clusters", "management");
       await g("checkout", "-q", "--", ".");

@@ -91,7 +91,8 @@ const all =
     };
   };
 
-const git = (cwd: string, ...args: string[]) => execa("git", ["-c", "user.name=corpus", "-c", "user.email=corpus@example.com", "-c", "commit.gpgsign=false", ...args], { cwd });
+// safe.directory=*: the corpus's own git reads a case's repository even when the case gives it to another owner.
+const git = (cwd: string, ...args: string[]) => execa("git", ["-c", "user.name=corpus", "-c", "user.email=corpus@example.com", "-c", "commit.gpgsign=false", "-c", "safe.directory=*", ...args], { cwd });
 /** The case's repository as a git repository with one commit of everything. */
 const gitInit = (opts: { commit?: boolean } = {}) => async (c: Ctx) => {
   await git(c.repo, "init", "-q", "-b", "main");
@@ -113,6 +114,12 @@ const copySpec = (name: string) => async (c: Ctx) => {
   await mkdir(path.join(c.repo, "clusters", name));
   await writeFile(path.join(c.repo, "clusters", name, "cluster.yaml"), next);
 };
+/** The case's repository owned by another user (nobody), as a checkout copied from elsewhere is; undone after the case. */
+const chownRepo = async (c: Ctx) => {
+  execFileSync("chown", ["-R", "65534:65534", c.repo]);
+  return async () => void execFileSync("chown", ["-R", `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`, c.repo]);
+};
+const needsRoot = () => (process.getuid?.() === 0 ? undefined : "giving the repository to another user needs root");
 const stageUnrelated = async (c: Ctx) => {
   await writeFile(path.join(c.repo, "notes.txt"), "work in progress\n");
   await git(c.repo, "add", "notes.txt");
@@ -564,6 +571,40 @@ const CASES: Case[] = [
   { surface: "flags", name: "19.3: new-cluster --workers MachinePool --profile prod (nodes removed undrained)", args: ["new-cluster", ...X, "--profile", "prod", "--image-id", "ami-0123456789abcdef0", "--workers", "MachinePool", "--yes"], exit: 1, says: ["workers-drain", "MachinePool", "workers: MachineDeployment"] },
   overlay("19.4: a MachineHealthCheck on the MachinePool's machines", all(put("clusters/demo/mhc.yaml", "apiVersion: cluster.x-k8s.io/v1beta2\nkind: MachineHealthCheck\nmetadata:\n  name: demo-default\n  namespace: demo\n  annotations:\n    argocd.argoproj.io/sync-options: Prune=false,Delete=false\n    kustomize.toolkit.fluxcd.io/prune: disabled\nspec:\n  clusterName: demo\n  selector:\n    matchLabels:\n      capi-gitops.io/node-pool: default\n  checks:\n    nodeStartupTimeoutSeconds: 900\n"), kustomization("resources:", "  - generated", "  - mhc.yaml")), ["mhc-can-act", "MachineHealthCheck/demo-default", "nothing remediates"]),
   overlay("19.4: a MachineHealthCheck on a one-replica control plane", all(put("clusters/demo/mhc.yaml", "apiVersion: cluster.x-k8s.io/v1beta2\nkind: MachineHealthCheck\nmetadata:\n  name: demo-control-plane\n  namespace: demo\n  annotations:\n    argocd.argoproj.io/sync-options: Prune=false,Delete=false\n    kustomize.toolkit.fluxcd.io/prune: disabled\nspec:\n  clusterName: demo\n  selector:\n    matchLabels:\n      cluster.x-k8s.io/control-plane: \"\"\n  checks:\n    nodeStartupTimeoutSeconds: 900\n"), kustomization("resources:", "  - generated", "  - mhc.yaml")), ["mhc-can-act", "MachineHealthCheck/demo-control-plane", "more than one replica"]),
+  // --- h-smalls: issue 20 item 10 (and 19 item 11's CIDR collision) ---
+  newCluster("20.10: a fixed pool of 2 on prod (the profile's minSize is 3)", [...X, "--profile", "prod", "--pool", "name=a,autoscaling=false,replicas=2"], "--pool", "min-size=2"),
+  spec("20.10: over the documented 64 KiB", async (c) => void (await writeFile(path.join(c.repo, SPEC), `${await readFile(path.join(c.repo, SPEC), "utf8")}${"# padding padding padding padding padding padding padding padding\n".repeat(1200)}`)), ["64 KiB"]),
+  {
+    surface: "cluster.yaml",
+    name: "20.10: generate with a second cluster moved into demo's namespace (blamed on the moved one)",
+    setup: async (c) => {
+      const text = await readFile(path.join(c.repo, SPEC), "utf8");
+      await put("clusters/aaa/cluster.yaml", text.replace("name: demo\n", "name: aaa\n").replace("vpcCidr: 10.0.0.0/16", "vpcCidr: 10.1.0.0/16"))(c);
+    },
+    args: ["generate"],
+    exit: 1,
+    says: ["clusters/aaa/cluster.yaml", "namespace", "give clusters/aaa another one", "nothing was written"],
+  },
+  {
+    surface: "cluster.yaml",
+    name: "20.10: validate --changed-since with a new cluster on demo's VPC CIDR (two pull requests from one main)",
+    setup: async (c) => {
+      await gitInit()(c);
+      const text = await readFile(path.join(c.repo, SPEC), "utf8");
+      await put("clusters/other/cluster.yaml", text.replace("name: demo\n", "name: other\n").replace("namespace: demo\n", "namespace: other\n"))(c);
+      await generateCommand({ cwd: c.repo, log: () => {} });
+    },
+    args: ["validate", "--skip-cel", "--changed-since", "HEAD"],
+    exit: 1,
+    stream: "stdout",
+    says: ["clusters/other/cluster.yaml", "network.vpcCidr", "fleet-unique-vpc-cidr", "10.0.0.0/16"],
+  },
+  overlay("20.10: a GitHub token in a ConfigMap of the cluster's layer", all(put("clusters/demo/cm.yaml", `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: tokens\n  namespace: demo\ndata:\n  token: ghp_${"a1B2".repeat(9)}\n`), kustomization("resources:", "  - generated", "  - cm.yaml")), ["no-key-material", "ConfigMap/tokens:data.token", "a GitHub token"]),
+  overlay("20.10: a Slack token in a ConfigMap of the cluster's layer", all(put("clusters/demo/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: tokens\n  namespace: demo\ndata:\n  hook: xoxb-1234567890-0987654321-AbCdEfGhIjKlMnOp\n"), kustomization("resources:", "  - generated", "  - cm.yaml")), ["no-key-material", "ConfigMap/tokens:data.hook", "a Slack token"]),
+  { surface: "environment", name: "20.10: validate run from a subfolder of the repository", args: (c) => ["validate", "--skip-cel", "--repo", path.join(c.repo, "clusters")], repoFlag: false, exit: 2, says: ["not a capi-gitops repository", "run from the repository root", "--repo"] },
+  { surface: "environment", name: "20.10: inventory run from a subfolder of the repository", args: (c) => ["inventory", "--repo", path.join(c.repo, "clusters", "demo")], repoFlag: false, exit: 2, says: ["not a capi-gitops repository", "run from the repository root"] },
+  { surface: "environment", name: "20.10: remove-cluster in a git repository owned by another user", setup: all(gitInit(), chownRepo), skip: needsRoot, args: ["remove-cluster", "--name", "demo"], exit: 2, says: ["dubious ownership", "safe.directory"] },
+  { surface: "cluster.yaml", name: "20.10: upgrade --all with one spec that does not load lists every cluster", setup: all(copySpec("extra"), specEdit("region: ap-northeast-2", "region: mars-1")), args: ["upgrade", "--all", "--to", "v1.35.0"], exit: 1, stream: "stdout", says: ["extra", "demo", "refused"] },
 ];
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -613,7 +654,7 @@ beforeAll(async () => {
   await mkdir(baseline);
   await writeFile(path.join(baseline, "capi-gitops.yaml"), CONFIG);
   // MachinePool workers (not the default): the cases on AWSMachinePools and MachinePool upgrades need one.
-  await newClusterCommand({ cwd: baseline, flags: { name: "demo", region: "ap-northeast-2", workers: "MachinePool" }, log: () => {}, interactive: false });
+  await newClusterCommand({ cwd: baseline, flags: { name: "demo", region: "ap-northeast-2", workers: "MachinePool", vpcCidr: "10.0.0.0/16" }, log: () => {}, interactive: false });
   await generateCommand({ cwd: baseline, log: () => {} });
 
   // Can this process make a folder unwritable? chmod does not stop root; a read-only bind mount does, if allowed.

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { changeSpec, createStep, denialText, expectedDefaults, featureGates, otherInstanceType, summarize, TEARDOWN_OK, templateEditInPlace, updateStep } from "../src/e2e/plan.js";
+import { asStored, changeSpec, createStep, denialText, expectedDefaults, featureGates, otherInstanceType, summarize, TEARDOWN_OK, templateEditInPlace, updateStep } from "../src/e2e/plan.js";
 import { replaceEdits } from "../src/tools/control-plane.js";
 import type { AdmissionResult } from "../src/tools/admission.js";
 import type { GoTestEvent } from "../src/tools/go.js";
@@ -79,14 +79,41 @@ describe("templateEditInPlace", () => {
   });
 });
 
+const MIN = "cluster.x-k8s.io/cluster-api-autoscaler-node-group-min-size";
+const MAX = "cluster.x-k8s.io/cluster-api-autoscaler-node-group-max-size";
 const obj = (kind: string, extra: Partial<RenderedObject> = {}): RenderedObject => ({ apiVersion: "cluster.x-k8s.io/v1beta2", kind, metadata: { name: "x", namespace: "ns" }, ...extra });
 
 describe("steps", () => {
   it("pools without replicas expect the autoscaler's min size (else 1) as the server's default", () => {
-    expect(expectedDefaults(obj("MachinePool", { metadata: { name: "p", annotations: { "cluster.x-k8s.io/cluster-api-autoscaler-node-group-min-size": "2" } }, spec: {} }))).toEqual({ "spec.replicas": 2 });
+    expect(expectedDefaults(obj("MachinePool", { metadata: { name: "p", annotations: { [MIN]: "2", [MAX]: "4" } }, spec: {} }))).toEqual({ "spec.replicas": 2 });
     expect(expectedDefaults(obj("MachineDeployment", { spec: {} }))).toEqual({ "spec.replicas": 1 });
     expect(expectedDefaults(obj("MachineDeployment", { spec: { replicas: 3 } }))).toBeUndefined();
     expect(expectedDefaults(obj("Cluster", { spec: {} }))).toBeUndefined();
+  });
+  // CAPI v1.13 internal/webhooks/machinedeployment.go calculateMachineDeploymentReplicas (machinepool.go
+  // calculateMachinePoolReplicas is the same): both annotations needed; on update the old replicas within [min, max]
+  // are kept, else clamped; without both annotations 1, on update too.
+  it.each<[string, string | undefined, string | undefined, number | undefined, number]>([
+    ["create: the min size", "0", "2", undefined, 0],
+    ["create: only the min annotation is not enough (1)", "2", undefined, undefined, 1],
+    ["20.9 update: a zone's min size falls 1 → 0 (zones reordered): the server keeps 1", "0", "2", 1, 1],
+    ["update: old replicas below the min size: the min", "3", "5", 1, 3],
+    ["update: old replicas above the max size: the max", "0", "2", 4, 2],
+    ["update: no annotations: 1, whatever the old replicas", undefined, undefined, 3, 1],
+  ])("%s", (_, min, max, old, want) => {
+    const annotations = { ...(min === undefined ? {} : { [MIN]: min }), ...(max === undefined ? {} : { [MAX]: max }) };
+    for (const kind of ["MachineDeployment", "MachinePool"]) {
+      const o = obj(kind, { metadata: { name: "p", namespace: "ns", annotations }, spec: {} });
+      const stored = old === undefined ? undefined : obj(kind, { spec: { replicas: old } });
+      expect(expectedDefaults(o, stored)).toEqual({ "spec.replicas": want });
+      expect(asStored(o, stored).spec?.replicas).toBe(want);
+    }
+  });
+  it("20.9: an update step expects the default from the stored object, not the create default", () => {
+    const md = obj("MachineDeployment", { metadata: { name: "fd-default-a", namespace: "fd", annotations: { [MIN]: "0", [MAX]: "2" } }, spec: {} });
+    const allowed: AdmissionResult = { apiVersion: "", kind: "", namespace: "", name: "", cluster: "", file: "", operation: "UPDATE", allowed: true, stage: "webhook", messages: [] };
+    const was = asStored(obj("MachineDeployment", { metadata: { name: "fd-default-a", namespace: "fd", annotations: { [MIN]: "1", [MAX]: "2" } }, spec: {} }));
+    expect(updateStep("u", "fd", [md], [], [allowed], undefined, [was]).objects[0]!.defaults).toEqual({ "spec.replicas": 1 });
   });
   it("names the cluster's own patches that touched an object, not generated/ or shared ones", () => {
     const s = createStep("c", "demo", [obj("Cluster"), obj("AWSCluster")], [], [["clusters/demo/kustomization.yaml", "clusters/demo/generated/kustomization.yaml", "overlays/x/kustomization.yaml"], ["clusters/demo/generated/kustomization.yaml"]]);

@@ -332,6 +332,22 @@ describe("the mapping (pure)", () => {
     expect(pinned.spec?.nodePools).toEqual([expect.objectContaining({ autoscaling: false, replicas: 3, minSize: 3, maxSize: 3, availabilityZones: ["us-east-1d"] })]);
   });
 
+  it("20.6: a null sshKeyName (`sshKeyName:`, or `${AWS_SSH_KEY_NAME}` substituted empty) is absent: CAPA's \"default\", no patch", async () => {
+    const text = await readFile(QUICKSTART, "utf8");
+    expect(text.match(/sshKeyName: default/g)).toHaveLength(3);
+    const written = [
+      text.replaceAll("sshKeyName: default", "sshKeyName:"),
+      envsubst(text.replaceAll("sshKeyName: default", "sshKeyName: ${AWS_SSH_KEY_NAME}"), { AWS_SSH_KEY_NAME: "" }).text,
+    ];
+    for (const source of written) {
+      const m = mapManifests(parseYamlStream(source), { file: "x.yaml", kubernetesVersion: "v1.34.2" }, parseYamlStream);
+      expect(m.findings).toEqual([]);
+      expect(m.spec?.sshKeyName).toBe("default");
+      expect(m.kept.filter((k) => k.keys.includes("sshKeyName"))).toEqual([]);
+      expect(JSON.stringify(m.kept)).not.toContain("null");
+    }
+  });
+
   it("takes the namespace from --namespace, else the source's unless reserved (the quickstart's default), else the name", async () => {
     const quickstart = await docs(QUICKSTART);
     const helm = await docs(HELM);

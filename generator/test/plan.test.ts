@@ -2,7 +2,9 @@ import { describe, expect, it } from "vitest";
 import { versions } from "../src/versions.js";
 import { parseYamlStream } from "../src/yaml.js";
 import { PROFILE_PATCHES, profileTargetsHashedKind } from "../src/plan/base.js";
-import { planCluster, spread, subnets } from "../src/plan/cluster.js";
+import { planCluster, spread, spreadOverZones, subnets } from "../src/plan/cluster.js";
+import { SHAPE_POOLS, shapeMatrix } from "../src/e2e/plan.js";
+import { resolveNewSpec } from "../src/commands/new-cluster.js";
 import { mergeOutputs, mergePlans, owned } from "../src/plan/files.js";
 import { planNewCluster, planRemoveCluster, planRepo } from "../src/plan/repo.js";
 import { parseSpecObject } from "../src/cluster-spec/parse.js";
@@ -156,6 +158,22 @@ describe("placement", () => {
       expect(() => subnets({ ...spec({ region: "us-east-1" }), availabilityZones: ["us-east-1i"] })).toThrow(/no subnet slot/);
     } finally {
       (REGION_AZ_LETTERS as Record<string, string>)["us-east-1"] = saved;
+    }
+  });
+  it("20.9: a pool's per-zone split follows the zones' names, not their order (reordering moves no machine)", () => {
+    expect(spreadOverZones(5, ["us-east-2c", "us-east-2a", "us-east-2b"])).toEqual([1, 2, 2]);
+    expect(spreadOverZones(1, ["us-east-2b", "us-east-2a"])).toEqual([0, 1]);
+    // Every shape e2e applies: each zone's MachineDeployment file is the same whatever the order of the zones.
+    for (const flags of shapeMatrix().filter((f) => f.workers === "MachineDeployment")) {
+      const zones = flags.zones!.split(",");
+      const orders = [zones, [...zones].reverse(), [...zones.slice(1), ...zones.slice(0, 1)]];
+      const zoneFiles = (order: string[]) => {
+        const s = resolveNewSpec({ ...flags, zones: order.join(","), vpcCidr: "10.0.0.0/16" }).spec!;
+        return Object.fromEntries(planCluster(s, versions().addons).filter((f) => /\/zones\//.test(f.path)).map((f) => [f.path, f.content]));
+      };
+      const first = zoneFiles(orders[0]!);
+      expect(Object.keys(first).length).toBe(zones.length * SHAPE_POOLS.length);
+      for (const order of orders.slice(1)) expect(zoneFiles(order), `${flags.name} ${order.join(",")}`).toEqual(first);
     }
   });
   it.each([

@@ -47,6 +47,14 @@ describe("new-cluster --branch / --push", () => {
     expect(await g(remote, "branch", "--list", "cluster/demo")).toContain("cluster/demo");
   });
 
+  it("20.10: --branch says that the checkout is now on the new branch, and how to go back", async () => {
+    const { repo } = await repoWithRemote();
+    const r = await cli(repo, "new-cluster", "--name", "demo", "--region", "ap-northeast-2", "--yes", "--no-render", "--branch");
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(await g(repo, "rev-parse", "--abbrev-ref", "HEAD")).toBe("cluster/demo");
+    expect(r.stdout).toContain("You are now on branch cluster/demo (it was main); go back with: git checkout main");
+  });
+
   it.each([
     ["unrelated staged changes", async (repo: string) => {
       await writeFile(path.join(repo, "notes.txt"), "wip\n");

@@ -107,10 +107,15 @@ const CASES: Case[] = [
   // no-plaintext-secrets, no-key-material
   ["a Secret with data", (o) => add(o, { apiVersion: "v1", kind: "Secret", metadata: { name: "db" }, data: { password: "aHVudGVyMg==" } }), "no-plaintext-secrets", "error", "Secret/db:data"],
   ["a Secret with stringData", (o) => add(o, { apiVersion: "v1", kind: "Secret", metadata: { name: "db" }, stringData: { password: "hunter2" } }), "no-plaintext-secrets", "error", "Secret/db:stringData"],
-  ["an AWS access key id in a ConfigMap", configMap({ AWS_ACCESS_KEY_ID: AKID }), "no-key-material", "error", "ConfigMap/aws-config:"],
-  ["an AWS secret access key under its own ConfigMap key", configMap({ aws_secret_access_key: SECRET_KEY }), "no-key-material", "error", "ConfigMap/aws-config:"],
-  ["a PEM private key in the KCP's files", (o) => void (kcp(o).spec.kubeadmConfigSpec.files = [{ path: "/etc/kubernetes/pki/sa.key", content: "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA\n-----END RSA PRIVATE KEY-----\n" }]), "no-key-material", "error", "KubeadmControlPlane/demo-control-plane:"],
-  ["an access key id opening a line of a KubeadmConfig file", (o) => void (one(o, "KubeadmConfig").spec.files = [{ path: "/root/keys", content: `[default]\n${AKID}\n` }]), "no-key-material", "error", /^KubeadmConfig\/demo-default-[0-9a-f]{8}:$/],
+  ["an AWS access key id in a ConfigMap", configMap({ AWS_ACCESS_KEY_ID: AKID }), "no-key-material", "error", "ConfigMap/aws-config:data.AWS_ACCESS_KEY_ID"],
+  ["an AWS secret access key under its own ConfigMap key", configMap({ aws_secret_access_key: SECRET_KEY }), "no-key-material", "error", "ConfigMap/aws-config:data.aws_secret_access_key"],
+  ["a PEM private key in the KCP's files", (o) => void (kcp(o).spec.kubeadmConfigSpec.files = [{ path: "/etc/kubernetes/pki/sa.key", content: "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA\n-----END RSA PRIVATE KEY-----\n" }]), "no-key-material", "error", "KubeadmControlPlane/demo-control-plane:spec.kubeadmConfigSpec.files[0].content"],
+  ["an access key id opening a line of a KubeadmConfig file", (o) => void (one(o, "KubeadmConfig").spec.files = [{ path: "/root/keys", content: `[default]\n${AKID}\n` }]), "no-key-material", "error", /^KubeadmConfig\/demo-default-[0-9a-f]{8}:spec\.files\[0\]\.content$/],
+  // 20.10: the common tokens, each at its field (was: passed, and an empty path for the AWS ones).
+  ["a GitHub token in a ConfigMap", configMap({ token: `ghp_${"a1B2".repeat(9)}` }), "no-key-material", "error", "ConfigMap/aws-config:data.token"],
+  ["a fine-grained GitHub token in a ConfigMap", configMap({ token: `github_pat_${"a1B2c3D4e5".repeat(4)}` }), "no-key-material", "error", "ConfigMap/aws-config:data.token"],
+  ["a Slack bot token in a ConfigMap", configMap({ "slack.conf": "channel: ops\nbot: xoxb-1234567890-0987654321-AbCdEfGhIjKlMnOp\n" }), "no-key-material", "error", "ConfigMap/aws-config:data.slack.conf"],
+  ["an AWS secret key under secretAccessKey", configMap({ secretAccessKey: SECRET_KEY }), "no-key-material", "error", "ConfigMap/aws-config:data.secretAccessKey"],
   // Pools
   ["a MachinePool newer than the KCP", (o) => versions(o, "v1.34.2", "v1.35.0"), "kubelet-skew", "error", "MachinePool/demo-default:spec.template.spec.version"],
   ["a MachinePool 4 minors older than the KCP", (o) => versions(o, "v1.34.2", "v1.30.0"), "kubelet-skew", "error", "MachinePool/demo-default:spec.template.spec.version"],
@@ -173,6 +178,7 @@ type FleetCase = [label: string, build: () => RenderedCluster[], rule: string, s
 const FLEET_CASES: FleetCase[] = [
   ["two clusters rendering the same Cluster name", () => [rendered("demo"), { ...rendered("demo"), cluster: "demo-copy" }], "fleet-unique-name", "error", "Cluster/demo:metadata.name", "demo-copy", "clusters/demo-copy/kustomization.yaml"],
   ["two clusters with the same VPC CIDR", () => [rendered("payments-prod"), rendered("demo", (o) => void (awsCluster(o).spec.network.vpc.cidrBlock = "10.20.0.0/20"))], "fleet-unique-vpc-cidr", "warning", "network.vpcCidr", "demo", "clusters/demo/cluster.yaml"],
+  ["two clusters with overlapping VPC CIDRs", () => [rendered("payments-prod"), rendered("demo", (o) => void (awsCluster(o).spec.network.vpc.cidrBlock = "10.20.0.0/16"))], "fleet-unique-vpc-cidr", "warning", "network.vpcCidr", "demo", "clusters/demo/cluster.yaml"],
 ];
 
 function describePath(f: Finding) {
@@ -240,6 +246,16 @@ describe("fleetRules", () => {
   );
 });
 
+describe("20.10: a VPC CIDR new since the base that overlaps the fleet is an error (the second of two pull requests)", () => {
+  it("error on the cluster whose range is new, a warning between live ones", () => {
+    const fleet = () => [rendered("payments-prod"), rendered("demo", (o) => void (awsCluster(o).spec.network.vpc.cidrBlock = "10.20.0.0/16"))];
+    const vpc = (newVpc?: Set<string>) => fleetRules(fleet(), newVpc).filter((f) => f.rule === "fleet-unique-vpc-cidr").map((f) => `${f.severity} ${f.cluster}`);
+    expect(vpc(new Set(["demo"]))).toEqual(["error demo"]);
+    expect(vpc(new Set(["payments-prod"]))).toEqual(["warning demo"]);
+    expect(vpc()).toEqual(["warning demo"]);
+  });
+});
+
 describe("findSecrets", () => {
   it.each([
     [AKID, "an AWS access key id"],
@@ -251,6 +267,12 @@ describe("findSecrets", () => {
     ["-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA", "a private key"],
     ["-----BEGIN OPENSSH PRIVATE KEY-----", "a private key"],
     ["-----BEGIN PRIVATE KEY-----", "a private key"],
+    [`token: ghp_${"a1B2".repeat(9)}`, "a GitHub token"],
+    [`GITHUB_TOKEN=gho_${"Z9y8".repeat(9)}`, "a GitHub token"],
+    ["SLACK_BOT_TOKEN=xoxb-1234567890-0987654321-AbCdEfGhIjKlMnOp", "a Slack token"],
+    ["glpat-AbCdEfGhIjKlMnOpQrSt", "a GitLab token"],
+    [`secretAccessKey: ${SECRET_KEY}`, "an AWS secret access key"],
+    [`AWS_SECRET_KEY="${SECRET_KEY}"`, "an AWS secret access key"],
   ])("finds %j", (text, what) => {
     expect(findSecrets(text)).toBe(what);
   });
@@ -264,6 +286,10 @@ describe("findSecrets", () => {
     "-----BEGIN PUBLIC KEY-----",
     "aws_secret_access_key = ${AWS_SECRET_ACCESS_KEY}",
     "aws_secret_access_key: short",
+    "secretAccessKey: ${AWS_SECRET_ACCESS_KEY}",
+    "secretKeyRef: aws-credentials",
+    "ghp_short",
+    "xoxb-",
     "the key lives in the Secret aws-credentials",
     "",
   ])("finds nothing in %j", (text) => {

@@ -11,6 +11,8 @@ import { execa } from "execa";
 import { afterAll, describe, expect, it } from "vitest";
 import { generateCommand } from "../src/commands/generate.js";
 import { resolveNewSpec } from "../src/commands/new-cluster.js";
+import { pickVpcCidr } from "../src/cluster-spec/cidr.js";
+import { DEFAULTS } from "../src/cluster-spec/types.js";
 import { specFile } from "../src/plan/cluster.js";
 import { LOCK_FILE, withRepoLock } from "../src/repo/lock.js";
 import { planRepo } from "../src/plan/repo.js";
@@ -281,15 +283,17 @@ describe("15: the VPC CIDR is chosen under the lock", () => {
     child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
     const started = Date.now();
     while (!out.includes("waiting for") && Date.now() - started < 20_000) await new Promise((r) => setTimeout(r, 50));
-    // Meanwhile the holder adds a cluster with the default VPC CIDR, then releases the lock.
-    const early = resolveNewSpec({ name: "early", region: "eu-west-1", vpcCidr: "10.0.0.0/16" }).spec!;
+    // Meanwhile the holder adds a cluster with the VPC CIDR late's name hashes to, then releases the lock.
+    const taken = pickVpcCidr("late", [], [DEFAULTS.podCidr, DEFAULTS.serviceCidr])!;
+    const early = resolveNewSpec({ name: "early", region: "eu-west-1", vpcCidr: taken }).spec!;
     await writeTree(t.dir, { files: [specFile(early)], roots: [] });
     await rm(path.join(t.dir, LOCK_FILE));
     const r = await child;
     expect(r.exitCode, r.stderr).toBe(0);
     const cidr = async (n: string) => /vpcCidr: (\S+)/.exec(await readFile(path.join(t.dir, "clusters", n, "cluster.yaml"), "utf8"))?.[1];
-    expect(await cidr("early")).toBe("10.0.0.0/16");
-    expect(await cidr("late")).toBe("10.1.0.0/16");
+    expect(await cidr("early")).toBe(taken);
+    expect(await cidr("late")).toBe(pickVpcCidr("late", [taken], [DEFAULTS.podCidr, DEFAULTS.serviceCidr]));
+    expect(await cidr("late")).not.toBe(taken);
   }, 60_000);
 });
 

@@ -97,7 +97,7 @@ describe("upgrade, one step per run", () => {
       ["seoul", "ap-northeast-2", "v1.34.2", ["v1.34.2"]],
     ]);
     const ohio = inv.clusters[0];
-    expect(Object.keys(ohio)).toEqual(["name", "namespace", "region", "availabilityZones", "profile", "workers", "controlPlane", "pools", "vpcCidr", "addons", "upgrade", "validation"]);
+    expect(Object.keys(ohio)).toEqual(["name", "namespace", "region", "availabilityZones", "profile", "workers", "controlPlane", "pools", "vpcCidr", "addons", "upgrade", "render", "validation"]);
     expect(Object.keys(ohio.pools[1])).toEqual(["name", "instanceType", "availabilityZones", "autoscaling", "minSize", "maxSize", "replicas", "version"]);
     expect(ohio.pools[1]).toMatchObject({ name: "batch", minSize: 0, maxSize: 4, autoscaling: true, replicas: null });
     expect(ohio.addons).toEqual({ cni: "cilium v1.20.2", ccm: "aws-ccm v1.34.3", csi: "aws-ebs-csi v2.13.0", clusterAutoscaler: "v1.34.4" });

@@ -36,7 +36,7 @@ export const SPEC_FLAGS = [
   def({ flag: "control-plane-replicas", key: "controlPlaneReplicas", value: "<odd n>", field: "controlPlane.replicas", kind: "integer", help: "default from the profile (dev 1, prod 3)" }),
   def({ flag: "control-plane-instance-type", key: "controlPlaneInstanceType", value: "<t>", field: "controlPlane.instanceType", kind: "string", help: "default from the profile" }),
   def({ flag: "pool", key: "pool", value: "<spec>", field: "nodePools", kind: "pools", help: 'a node pool, repeatable; default one pool "default". <spec> is' }),
-  def({ flag: "vpc-cidr", key: "vpcCidr", value: "<cidr>", field: "network.vpcCidr", kind: "string", help: "default 10.0.0.0/16 (/16../24)" }),
+  def({ flag: "vpc-cidr", key: "vpcCidr", value: "<cidr>", field: "network.vpcCidr", kind: "string", help: "default: a free 10.N.0.0/16, N from a hash of the name (/16../24)" }),
   def({ flag: "pod-cidr", key: "podCidr", value: "<cidr>", field: "network.podCidr", kind: "string", help: "default 192.168.0.0/16" }),
   def({ flag: "service-cidr", key: "serviceCidr", value: "<cidr>", field: "network.serviceCidr", kind: "string", help: "default 10.96.0.0/12" }),
   def({ flag: "cni", key: "cni", value: "cilium|calico|none", field: "network.cni", kind: "string", help: "CNI installed from Git (default cilium; none: bring your own)" }),

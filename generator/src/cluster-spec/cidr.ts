@@ -1,5 +1,6 @@
 /** IPv4 CIDR helpers over cidr-tools (parsing, normalizing, overlap); only subnet carving is ours. */
 import { quote } from "../findings.js";
+import { createHash } from "node:crypto";
 import { normalizeCidr, overlapCidr, parseCidr } from "cidr-tools";
 
 const IPV4_CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,3})$/;
@@ -31,4 +32,31 @@ export function subnetOf(cidr: string, newPrefix: number, index: number): string
   const { start } = parseCidr(cidr);
   const size = 1n << BigInt(32 - newPrefix);
   return `${toDotted(start + size * BigInt(index))}/${newPrefix}`;
+}
+
+/** The ranges new-cluster hands out as VPC CIDRs: 10.N.0.0/16, N = 0..255. */
+const VPC_SLOTS = 256;
+
+/**
+ * A new cluster's VPC CIDR: the /16 10.N.0.0/16 with N from a stable hash of the cluster's name (sha256, first two
+ * bytes, mod 256), probing upward (wrapping) to the first that overlaps none of `used` (the fleet's VPC CIDRs) and
+ * none of `reserved` (the cluster's own pod and service CIDRs: a VPC inside 10.96.0.0/12 would give nodes addresses
+ * that the cluster's Services also use). Two pull requests cut from the same main with different names so rarely
+ * get the same range (a "next free" counter would give both the same one); undefined if no slot is free.
+ */
+export function pickVpcCidr(name: string, used: readonly string[], reserved: readonly string[]): string | undefined {
+  const start = createHash("sha256").update(name).digest().readUInt16BE(0) % VPC_SLOTS;
+  const clashes = (candidate: string, with_: readonly string[]) =>
+    with_.some((u) => {
+      try {
+        return overlapCidr(u, candidate);
+      } catch {
+        return false; // an invalid CIDR is reported where it is written
+      }
+    });
+  for (let i = 0; i < VPC_SLOTS; i++) {
+    const candidate = `10.${(start + i) % VPC_SLOTS}.0.0/16`;
+    if (!clashes(candidate, used) && !clashes(candidate, reserved)) return candidate;
+  }
+  return undefined;
 }

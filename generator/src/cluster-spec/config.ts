@@ -120,3 +120,11 @@ export function parseRepoConfig(text: string): { config?: RepoConfig; findings: 
   if (semantic.length) return { findings: semantic.map((s) => bad(s.message, s.path)) };
   return { findings: [], config };
 }
+
+/**
+ * The capi-gitops.yaml `--init` starts a repository with: the given clone URL (the checkout's git remote), the other
+ * fields at their defaults (branch main, Argo CD), written out so that they can be edited.
+ */
+export function initialConfig(repoURL: string): Record<string, unknown> {
+  return { apiVersion: "capi-gitops.io/v1alpha1", kind: "RepositoryConfig", repoURL, branch: DEFAULT_BRANCH, gitops: DEFAULT_ENGINE };
+}

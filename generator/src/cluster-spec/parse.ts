@@ -81,7 +81,7 @@ export function yamlErrorMessage(text: string, e: YAMLError, what: string): stri
 /** Parses cluster.yaml text. Rejects over-large files, several documents, duplicate keys and alias bombs. */
 export function parseSpecText(text: string, file?: string): ParseResult {
   const bad = (message: string, path?: string): ParseResult => ({ findings: [{ file, path, rule: "spec-yaml", severity: "error", message }] });
-  if (Buffer.byteLength(text, "utf8") > LIMITS.specBytes) return bad(`file is larger than ${LIMITS.specBytes} bytes; a cluster spec is a few hundred bytes`);
+  if (Buffer.byteLength(text, "utf8") > LIMITS.specBytes) return bad(`file is larger than ${LIMITS.specBytes} bytes (64 KiB, the limit README "Cluster spec" documents); a cluster spec is a few hundred bytes`);
   if (text.includes("\uFFFD")) return bad("file is not valid UTF-8");
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
   if (doc.errors.length > 0) return bad(yamlErrorMessage(text, doc.errors[0]!, "a cluster spec"));
@@ -210,7 +210,13 @@ export function checkSpec(spec: ClusterSpec, file?: string): Finding[] {
     if (p.autoscaling && p.replicas !== undefined)
       err(`${at}.replicas`, "an autoscaled pool carries no replicas in Git (the autoscaler owns them); remove replicas or set autoscaling: false", "autoscaled-no-replicas");
     if (!p.autoscaling && p.replicas !== undefined && (p.replicas < p.minSize || p.replicas > p.maxSize))
-      err(`${at}.replicas`, `replicas ${p.replicas} is outside minSize..maxSize (${p.minSize}..${p.maxSize})`, "pool-size");
+      err(
+        `${at}.replicas`,
+        p.replicas < p.minSize
+          ? `replicas ${p.replicas} is outside minSize..maxSize (${p.minSize}..${p.maxSize}; the minSize may be the profile's default): lower minSize too (${at}.minSize: ${p.replicas}; new-cluster: --pool …,min-size=${p.replicas}) or raise replicas to ${p.minSize}`
+          : `replicas ${p.replicas} is outside minSize..maxSize (${p.minSize}..${p.maxSize}; the maxSize may be the profile's default): raise maxSize too (${at}.maxSize: ${p.replicas}; new-cluster: --pool …,max-size=${p.replicas}) or lower replicas to ${p.maxSize}`,
+        "pool-size",
+      );
     if (spec.workers === "MachineDeployment" && p.maxSize < p.availabilityZones.length)
       err(`${at}.maxSize`, `maxSize ${p.maxSize} is smaller than the number of zones (${p.availabilityZones.length}); each zone's MachineDeployment needs room for a machine`, "pool-size");
     if (p.kubernetesVersion !== undefined) {

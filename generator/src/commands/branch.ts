@@ -59,6 +59,8 @@ export async function onBranch(cwd: string, req: BranchRequest, write: (commit: 
     throw e;
   }
   log(`Committed ${commit.slice(0, 12)} on branch ${req.branch}.`);
+  // The checkout stays on the new branch (where the change is): say so, and how to go back.
+  log(`You are now on branch ${req.branch} (it was ${previous === "HEAD" ? "a detached HEAD" : previous}); go back with: git checkout ${previous === "HEAD" ? "-" : previous}`);
   if (req.push !== undefined) {
     await git.push(cwd, req.push, req.branch);
     log(`Pushed ${req.branch} to ${req.push}.`);

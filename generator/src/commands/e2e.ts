@@ -7,7 +7,8 @@
  *    buildControlPlane; ≈ 10 min of CPU cold, 28 min measured on a busy 2-core machine; nothing when stamped).
  * 2. Renders, through the one render path of `validate` (validate/render.ts, kustomize): the repository's clusters
  *    and management/ (providers, sync); fixtures made with `new-cluster` in a temporary repository (dev and prod,
- *    MachinePool and MachineDeployment workers, several pools, a custom namespace, the add-ons' ClusterResourceSets
+ *    MachinePool and MachineDeployment workers, several pools, a custom namespace, the shape matrix of
+ *    e2e/plan.ts shapeMatrix — workers × 1–3 zones × pool sizes —, the add-ons' ClusterResourceSets
  *    and ConfigMaps, management/sync for Argo CD and for Flux); for every cluster a second render after an accepted
  *    spec change (instance type, minor +1, a pool added, zones reordered); and, on the fixtures, three changes the
  *    tool flags (a region change, a two-minor jump, an AWSMachineTemplate edited in place).
@@ -39,7 +40,7 @@ import { idOf, keyOf } from "../diff/objects.js";
 import { generateCommand } from "./generate.js";
 import { newClusterCommand } from "./new-cluster.js";
 import { buildControlPlane } from "./setup.js";
-import { changeSpec, createStep, featureGates, summarize, templateEditInPlace, updateStep, type SpecChange, type Step, type SuiteInput, type SuiteSummary } from "../e2e/plan.js";
+import { asStored, changeSpec, createStep, featureGates, shapeMatrix, summarize, templateEditInPlace, updateStep, type SpecChange, type Step, type SuiteInput, type SuiteSummary } from "../e2e/plan.js";
 import type { NewClusterFlags } from "../cli/spec-flags.js";
 
 /** The Go suite (its own module). */
@@ -128,15 +129,16 @@ async function clusterSteps(root: string, label: string, tmp: string, log: (l: s
   log(`${label}: ${names.length} cluster(s) rendered twice (as they are, and after the accepted spec change)`);
   const steps: Step[] = before.map((r) => createStep(`${label} ${r.cluster} create`, r.cluster, r.objects, r.origins, r.transformations));
   // What the server holds after the update when it agrees with the tool: the new object where the update is allowed,
-  // the previous one where it is denied.
+  // the previous one where it is denied — each with the replicas CAPI's webhooks default (asStored).
   const held = new Map<string, RenderedObject[]>();
   let i = 0;
   for (const [j, r] of after.entries()) {
     const mine = v.slice(i, i + r.objects.length);
     i += r.objects.length;
-    steps.push(updateStep(`${label} ${r.cluster} update (instance type, minor +1, pool added, zones reordered)`, r.cluster, r.objects, r.origins, mine, r.transformations));
-    const previous = new Map(before[j]!.objects.map((o) => [keyOf(idOf(o)), o]));
-    held.set(r.cluster, r.objects.flatMap((o, k) => (mine[k]!.allowed ? [o] : (previous.get(keyOf(idOf(o))) ?? [])) as RenderedObject[]));
+    const stored = new Map(before[j]!.objects.map((o) => [keyOf(idOf(o)), asStored(o)]));
+    const was = r.objects.map((o) => stored.get(keyOf(idOf(o))));
+    steps.push(updateStep(`${label} ${r.cluster} update (instance type, minor +1, pool added, zones reordered)`, r.cluster, r.objects, r.origins, mine, r.transformations, was));
+    held.set(r.cluster, r.objects.flatMap((o, k) => (mine[k]!.allowed ? [asStored(o, was[k])] : (was[k] ?? [])) as RenderedObject[]));
     for (const d of mine.filter((x) => !x.allowed)) log(`${label}: ${r.cluster} update: the tool's upstream admission denies ${d.kind} ${d.name}: ${d.messages[0]?.field ?? ""} ${d.messages[0]?.message.slice(0, 160) ?? ""}`);
   }
   return { steps, updated, after: new Map(after.map((r) => [r.cluster, r])), held };
@@ -169,7 +171,8 @@ async function flaggedSteps(updated: string, after: Map<string, RenderedCluster>
     if (!flags.some((x) => x.rule === f.rule) || denied.length === 0)
       findings.push({ cluster: name, file: clusterSpecPath(name), rule: "e2e-tool-verdict", severity: "error", message: `the tool does not flag the ${f.flagged} change (diff rules: ${flags.map((x) => x.rule).join(", ") || "none"}; upstream admission denies: ${denied.map((r) => r.kind).join(", ") || "nothing"})` });
     log(`fixtures: ${name} ${f.flagged}: the tool flags ${flags.map((x) => x.rule).join(", ") || "nothing"}; its upstream admission denies ${denied.map((r) => `${r.kind} ${r.name}`).join(", ") || "nothing"}`);
-    steps.push(updateStep(`fixtures ${name} ${f.flagged}`, name, changed!.objects, changed!.origins, v, changed!.transformations));
+    const stored = new Map((held.get(name) ?? prev.objects).map((o) => [keyOf(idOf(o)), o]));
+    steps.push(updateStep(`fixtures ${name} ${f.flagged}`, name, changed!.objects, changed!.origins, v, changed!.transformations, changed!.objects.map((o) => stored.get(keyOf(idOf(o))))));
   }
   return { steps, findings };
 }
@@ -181,7 +184,7 @@ const fixtureConfig = (gitops: "argocd" | "flux") =>
 async function fixtureRepo(tmp: string): Promise<string> {
   const dir = await mkdtemp(path.join(tmp, "fixtures-"));
   await writeFile(path.join(dir, CONFIG_FILE), fixtureConfig("argocd"));
-  for (const f of FIXTURES) await newClusterCommand({ cwd: dir, log: () => {}, flags: f.flags, render: false });
+  for (const flags of [...FIXTURES.map((f) => f.flags), ...shapeMatrix()]) await newClusterCommand({ cwd: dir, log: () => {}, flags, render: false });
   return dir;
 }
 

@@ -1,11 +1,13 @@
 /**
  * `npm run inventory -- [--format text|markdown|json] [--no-validate]`: the fleet at a glance. Reads every spec,
  * runs validate's own pipeline (commands/validate.ts, without the CEL and admission layers, which report only
- * errors) unless told not to, and renders fleet/inventory.ts. Writes nothing.
+ * errors) unless told not to, builds each cluster's render (the control plane and pools as applied, patches
+ * included: fleet/applied.ts), and renders fleet/inventory.ts. Writes nothing.
  */
 import { loadRepo } from "../repo/load.js";
 import { versions } from "../versions.js";
 import { UsageError } from "../errors.js";
+import { renderClusters, type RenderedObject } from "../validate/render.js";
 import { buildInventory, formatInventory, type Inventory, type InventoryFormat } from "../fleet/inventory.js";
 
 export interface InventoryOptions {
@@ -29,11 +31,18 @@ export async function inventoryCommand(opts: InventoryOptions): Promise<{ invent
   const unknown = (names ?? []).filter((n) => !loaded.has(n) && !unreadable.some((u) => u.name === n));
   if (unknown.length) throw new UsageError(`no cluster ${unknown.join(", ")} (clusters/<name>/cluster.yaml)\n\nSee: npm run inventory -- --help`);
   let findings;
+  let rendered: Map<string, RenderedObject[]> | undefined;
   const toValidate = names?.filter((n) => loaded.has(n));
+  const specs = repo.specs.filter((s) => wanted(s.name));
   if (opts.validate !== false && toValidate?.length !== 0) {
     const { validateCommand } = await import("./validate.js");
     findings = (await validateCommand({ cwd: opts.cwd, skipCel: true, skipAdmission: true, clusters: toValidate })).findings;
+    // What Argo CD / Flux apply: each cluster's own plain build (one at a time: nothing is written into the
+    // repository); a cluster that does not build shows as an empty render (validate's finding says why).
+    const r = await renderClusters(opts.cwd, specs, { workers: 2, origins: false, chunkSize: 1 });
+    const failed = new Set(r.findings.map((f) => f.cluster));
+    rendered = new Map(r.rendered.map((rc) => [rc.cluster, failed.has(rc.cluster) ? [] : rc.objects]));
   }
-  const inventory = buildInventory(repo.specs.filter((s) => wanted(s.name)), versions(), findings, unreadable);
+  const inventory = buildInventory(specs, versions(), findings, unreadable, rendered);
   return { inventory, output: formatInventory(inventory, opts.format) };
 }

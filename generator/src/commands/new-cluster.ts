@@ -5,10 +5,13 @@
 import { versions } from "../versions.js";
 import { InvalidInputError } from "../errors.js";
 import { type Finding, formatFinding, hasErrors } from "../findings.js";
-import { cidrsOverlap } from "../cluster-spec/cidr.js";
+import { pickVpcCidr } from "../cluster-spec/cidr.js";
 import { DEFAULTS } from "../cluster-spec/types.js";
 import { clusterDir } from "../repo/paths.js";
-import type { OutputFile, TreePlan } from "../plan/files.js";
+import { mergePlans, type OutputFile, scaffold, type TreePlan } from "../plan/files.js";
+import { CONFIG_FILE, initialConfig, parseRepoConfig } from "../cluster-spec/config.js";
+import { remoteUrl } from "../tools/git.js";
+import { toYaml } from "../yaml.js";
 import { newClusterFiles, planNewCluster } from "../plan/repo.js";
 import { exists, fleetFindings, loadRepo } from "../repo/load.js";
 import { pathsToCommit, inside, writeTree } from "../repo/write.js";
@@ -31,6 +34,8 @@ export interface NewClusterOptions {
   dryRun?: boolean;
   /** Ask for missing values (only on a terminal and without --yes). */
   interactive?: boolean;
+  /** --init: start a repository here; without a capi-gitops.yaml one is written (repoURL from git's remote origin). */
+  init?: boolean;
   /** Build the staged cluster with kustomize before it lands (default true). */
   render?: boolean;
   log: (line: string) => void;
@@ -38,14 +43,16 @@ export interface NewClusterOptions {
 
 const bad = flagFinding;
 
-/** The default VPC CIDR (10.0.0.0/16), or the first 10.N.0.0/16 that overlaps none of the fleet's. */
-export function nextFreeVpcCidr(used: readonly string[]): string {
-  for (let n = 0; n < 256; n++) {
-    const candidate = n === 0 ? DEFAULTS.vpcCidr : `10.${n}.0.0/16`;
-    if (!used.some((u) => { try { return cidrsOverlap(u, candidate); } catch { return false; } })) return candidate;
-  }
-  return DEFAULTS.vpcCidr;
+/**
+ * The VPC CIDR new-cluster chooses when --vpc-cidr is not given: cluster-spec/cidr.ts pickVpcCidr (a stable hash of
+ * the name, probing over the ranges no cluster of the fleet uses and outside the cluster's own pod and service CIDRs).
+ */
+export function chooseVpcCidr(flags: NewClusterFlags, used: readonly string[]): string | undefined {
+  return pickVpcCidr(flags.name ?? "", used, [flags.podCidr ?? DEFAULTS.podCidr, flags.serviceCidr ?? DEFAULTS.serviceCidr]);
 }
+
+/** No free range: refused after the spec's own checks (an invalid pod or service CIDR is the first thing to fix). */
+const noFreeVpc = () => new InvalidInputError([bad("--vpc-cidr", "no 10.N.0.0/16 is free of the fleet's VPC CIDRs and this cluster's pod and service CIDRs; give one")], "nothing was written");
 
 /** Pure: the spec from flags, with findings that name the flag. */
 export function resolveNewSpec(flags: NewClusterFlags): { spec?: ClusterSpec; findings: Finding[] } {
@@ -109,11 +116,29 @@ export async function newClusterCommand(opts: NewClusterOptions): Promise<NewClu
   // The repository config decides the sync manifests this run rewrites: it must be valid before anything is written.
   const configProblems = repo.findings.filter((f) => f.rule === "repo-config");
   if (configProblems.length) throw new InvalidInputError(configProblems, "fix capi-gitops.yaml first; nothing was written");
+  // --init in a folder without capi-gitops.yaml: the run writes one, so that later writers accept the folder and the
+  // sync manifests the "Next steps" promise are generated with the cluster.
+  let config = repo.config;
+  let configFile: OutputFile | undefined;
+  if (opts.init && !(await exists(inside(opts.cwd, CONFIG_FILE)))) {
+    // Its repoURL is the one Argo CD / Flux clone: the checkout's remote origin. Without one nothing can be said about
+    // it; the cluster is still written, and the run says that nothing syncs it yet (below).
+    const url = await remoteUrl(opts.cwd, "origin");
+    if (url) {
+      const text = toYaml(initialConfig(url));
+      const parsed = parseRepoConfig(text);
+      if (!parsed.config) throw new InvalidInputError(parsed.findings.map((f) => ({ ...f, path: `--init (git remote origin: ${f.path ?? "repoURL"})` })), "nothing was written");
+      config = parsed.config;
+      configFile = scaffold(CONFIG_FILE, text);
+    }
+  }
   // A VPC CIDR no other cluster of the fleet uses, so clusters can be peered later.
   const chooseVpc = flags.vpcCidr === undefined;
-  if (chooseVpc) flags = { ...flags, vpcCidr: nextFreeVpcCidr(repo.specs.map((s) => s.network.vpcCidr)) };
+  const picked = chooseVpc ? chooseVpcCidr(flags, repo.specs.map((s) => s.network.vpcCidr)) : undefined;
+  if (picked) flags = { ...flags, vpcCidr: picked };
   const resolved = resolveNewSpec(flags);
   if (!resolved.spec) throw new InvalidInputError(resolved.findings, "the new cluster is invalid; nothing was written");
+  if (chooseVpc && !picked) throw noFreeVpc();
   let spec: ClusterSpec = resolved.spec;
 
   const dir = clusterDir(spec.name);
@@ -143,7 +168,8 @@ export async function newClusterCommand(opts: NewClusterOptions): Promise<NewClu
         const now = await loadRepo(opts.cwd);
         // The free VPC CIDR is chosen again here: another run may have taken the one seen before the lock.
         if (chooseVpc) {
-          const vpcCidr = nextFreeVpcCidr(now.specs.map((s) => s.network.vpcCidr));
+          const vpcCidr = chooseVpcCidr(flags, now.specs.map((s) => s.network.vpcCidr));
+          if (!vpcCidr) throw noFreeVpc();
           if (vpcCidr !== spec.network.vpcCidr) {
             const again = resolveNewSpec({ ...flags, vpcCidr });
             if (!again.spec) throw new InvalidInputError(again.findings, "the new cluster is invalid; nothing was written");
@@ -158,13 +184,15 @@ export async function newClusterCommand(opts: NewClusterOptions): Promise<NewClu
           : fleetFindings([...now.specs, s], now.config).filter((f) => f.cluster === s.name).map((f) => ({ ...f, path: f.path === "namespace" ? "--namespace" : "--name" }));
         if (hasErrors(again)) throw new InvalidInputError(again, "the new cluster clashes with the repository; nothing was written");
         const message = `Add cluster ${s.name} (${s.region}, ${s.workers}, profile ${s.profile})`;
-        warnings = await landCluster(opts.cwd, s, planNewCluster(s, { specs: now.specs, config: now.config }, versions()), opts.render !== false, opts.log, (paths) => commit(paths, message));
+        const plan = planNewCluster(s, { specs: now.specs, config: now.config ?? config }, versions());
+        warnings = await landCluster(opts.cwd, s, configFile && !now.config ? mergePlans([plan, { files: [configFile], roots: [] }]) : plan, opts.render !== false, opts.log, (paths) => commit(paths, message));
       },
       { log: opts.log },
     );
   if (branch) await onBranch(opts.cwd, branch, write, opts.log);
   else await write(noCommit);
 
+  if (configFile) opts.log(`Started a capi-gitops repository: wrote ${CONFIG_FILE} (repoURL ${config?.repoURL} from git remote origin, branch ${config?.branch}, ${config?.gitops}); edit it for another branch or Flux, then run \`npm run generate\``);
   opts.log(`Created cluster ${spec.name} (${spec.region}, ${spec.availabilityZones.join(", ")}; ${spec.workers}; profile ${spec.profile}):`);
   for (const f of clusterFiles) opts.log(`  ${f.path}`);
   if (warnings.length) {
@@ -176,9 +204,11 @@ export async function newClusterCommand(opts: NewClusterOptions): Promise<NewClu
   opts.log("");
   opts.log("Next steps:");
   if (!branch) {
-    opts.log(`  git checkout -b cluster/${spec.name} && git add ${dir} management && git commit -m "Add cluster ${spec.name}"`);
+    opts.log(`  git checkout -b cluster/${spec.name} && git add ${dir} management${configFile ? ` ${CONFIG_FILE}` : ""} && git commit -m "Add cluster ${spec.name}"`);
     opts.log(`  git push -u origin cluster/${spec.name}   (or next time: npm run new-cluster -- … --branch --push)`);
   } else if (branch.push === undefined) opts.log(`  git push -u origin ${branch.branch}`);
-  opts.log(`  open a pull request from cluster/${spec.name}; CI validates it, and Argo CD / Flux syncs it after the merge.`);
+  if (config) opts.log(`  open a pull request from cluster/${spec.name}; CI validates it, and Argo CD / Flux syncs it after the merge.`);
+  else
+    opts.log(`  nothing syncs this repository yet: write ${CONFIG_FILE} (the URL Argo CD / Flux clone it from, README "GitOps sync"; \`new-cluster --init\` writes it from git remote origin), run \`npm run generate\` for the sync manifests, then open the pull request.`);
   return { spec, files: clusterFiles, written: true };
 }

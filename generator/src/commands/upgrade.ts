@@ -57,10 +57,11 @@ async function planSteps(opts: UpgradeOptions): Promise<{ planned: Planned[]; fi
     if (broken.length) return { planned: [], findings: broken, specs: [] };
     return { planned: [], specs: [], findings: [{ path: "--name", rule: "cluster-exists", severity: "error", message: `no cluster named "${opts.name}" (expected ${clusterSpecPath(opts.name ?? "")})` }] };
   }
-  // A spec that does not load cannot be upgraded, and --all must not skip one silently.
+  // A spec that does not load cannot be upgraded, and --all must not skip one silently: it refuses the run, but the
+  // other clusters are still planned so that --all's table lists every cluster, not only the broken one.
   const names = new Set(selected.map((s) => s.name));
   findings.push(...repo.findings.filter((f) => f.severity === "error" && (opts.all || (f.cluster !== undefined && names.has(f.cluster)))));
-  if (hasErrors(findings)) return { planned: [], findings, specs: selected };
+  if (hasErrors(findings) && !opts.all) return { planned: [], findings, specs: selected };
 
   const ctx = { pins: versions(), inventory: readImageInventory(TOOL_ROOT), skipNewer: opts.all };
   const planned: Planned[] = [];
@@ -71,7 +72,9 @@ async function planSteps(opts: UpgradeOptions): Promise<{ planned: Planned[]; fi
     const before = await readFile(inside(opts.cwd, clusterSpecPath(spec.name)), "utf8");
     const p: Planned = { step: r.step, spec, before };
     if (r.step.kind !== "none") {
-      const text = applyUpgradeStep(before, spec, r.step);
+      // The file keeps its line ends: a CRLF spec stays CRLF (the YAML library writes LF).
+      const edited = applyUpgradeStep(before, spec, r.step);
+      const text = before.includes("\r\n") ? edited.replace(/\r?\n/g, "\r\n") : edited;
       const reparsed = parseSpecText(text, clusterSpecPath(spec.name));
       // The edited spec must load and carry exactly the step's versions; anything else is our bug, not the user's.
       if (!reparsed.spec || hasErrors(reparsed.findings)) throw new InvalidInputError(reparsed.findings, `the upgraded ${clusterSpecPath(spec.name)} would not be valid; nothing was written`);

@@ -11,7 +11,10 @@
 import os from "node:os";
 import path from "node:path";
 import type { Finding } from "../findings.js";
-import { SPEC_FILE, SYNC_DIR } from "../repo/paths.js";
+import { clusterSpecPath, SPEC_FILE, SYNC_DIR } from "../repo/paths.js";
+import { fileAt } from "../tools/git.js";
+import { parseSpecText } from "../cluster-spec/parse.js";
+import type { ClusterSpec } from "../cluster-spec/types.js";
 import { readUnserved } from "../schemas/unserved.js";
 import { TOOL_ROOT } from "../versions.js";
 import { admissionEnabled, admissionFindings, admissionResults, denied, previousRender } from "../validate/admission.js";
@@ -162,7 +165,7 @@ async function validateSelection(opts: ValidateOptions, root: string, sel: Selec
   // --changed-since: the selection against every cluster of the fleet, the changed ones last (as above).
   const others = changedOnly ? allNames.filter((n) => !scope.inSelection(n)) : [];
   const fleet = await fleetOf(rendered, { shard, selection, others, mine, specs: repo.specs, read: (rel) => files.read(rel), render: async (list) => (await renderCached(ctx, list, "fleet")).rendered });
-  findings.push(...fleetRules(fleet).filter(keep));
+  findings.push(...fleetRules(fleet, changedOnly ? await newVpcSince(root, opts.changedSince!, selection, specOf) : undefined).filter(keep));
   for (const u of management.units) findings.push(...managementRules(u.objects, u.fallbackFile));
   if (repo.config) {
     // What the sync engine would do: the sync manifests' own render (the management run's, else one of its own).
@@ -194,4 +197,20 @@ async function validateSelection(opts: ValidateOptions, root: string, sel: Selec
 /** The items outside the selection first, then those in it, each in their order. */
 function changedLast<T>(items: readonly T[], selected: (item: T) => boolean): T[] {
   return [...items.filter((x) => !selected(x)), ...items.filter(selected)];
+}
+
+/**
+ * The changed clusters whose VPC CIDR is new since `ref`: added since, or with another network.vpcCidr there. An
+ * overlap of theirs is an error (fleetRules): the range is not yet a live VPC and can still be chosen again.
+ */
+async function newVpcSince(root: string, ref: string, changed: readonly string[], specOf: ReadonlyMap<string, ClusterSpec>): Promise<Set<string>> {
+  const out = new Set<string>();
+  for (const name of changed) {
+    const now = specOf.get(name);
+    if (!now) continue;
+    const before = await fileAt(root, ref, clusterSpecPath(name));
+    const was = before === undefined ? undefined : parseSpecText(before).spec;
+    if (was?.network.vpcCidr !== now.network.vpcCidr) out.add(name);
+  }
+  return out;
 }

@@ -9,6 +9,7 @@ import { AUTOSCALER } from "../k8s/capi.js";
 import { groupOf } from "../k8s/object.js";
 import { SUPPORTED_MINORS } from "../cluster-spec/parse.js";
 import { clusterDir } from "../repo/paths.js";
+import type { NewClusterFlags } from "../cli/spec-flags.js";
 import type { AdmissionResult } from "../tools/admission.js";
 import type { GoTestEvent } from "../tools/go.js";
 import type { RenderedObject } from "../validate/render.js";
@@ -122,17 +123,48 @@ export function templateEditInPlace(kustomizationText: string, cluster: string):
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Cluster shapes
+
+/** The pool sizes of the shape matrix: the default pool, one that may scale to zero, a fixed one, a large one. */
+export const SHAPE_POOLS = ["name=default", "name=zero,min-size=0,max-size=3", "name=fixed,autoscaling=false,replicas=2", "name=big,min-size=4,max-size=7"] as const;
+
+/**
+ * The cluster shapes `new-cluster` writes that `npm run e2e` applies besides the fixtures: each kind of workers ×
+ * one, two and three zones, each with every pool size of SHAPE_POOLS (so every per-zone split of a count — 1 over 2
+ * zones gives one zone 0 — is created, updated with the zones reordered, and checked against CAPI's defaulting).
+ */
+export function shapeMatrix(): NewClusterFlags[] {
+  const zones = ["us-east-2a", "us-east-2b", "us-east-2c"];
+  return (["MachinePool", "MachineDeployment"] as const).flatMap((workers) =>
+    [1, 2, 3].map((n) => ({ name: `e2e-${workers === "MachinePool" ? "mp" : "md"}-${n}z`, region: "us-east-2", workers, zones: zones.slice(0, n).join(","), pool: [...SHAPE_POOLS] })),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // Steps
 
 /**
  * Defaults the server must fill in that the render leaves out: a MachinePool / MachineDeployment without replicas
- * gets the autoscaler's min-size annotation (CAPI's MachinePool and MachineDeployment webhooks), else 1.
+ * (CAPI v1.13 internal/webhooks/machinepool.go calculateMachinePoolReplicas, machinedeployment.go
+ * calculateMachineDeploymentReplicas). With both autoscaler size annotations: a new object gets the min size; an
+ * existing one (`old`, as the server holds it) keeps its replicas when they are within [min, max], else is clamped
+ * to them. Without both annotations: 1, on create and on update alike.
  */
-export function expectedDefaults(o: RenderedObject): Record<string, unknown> | undefined {
+export function expectedDefaults(o: RenderedObject, old?: RenderedObject): Record<string, unknown> | undefined {
   if (o.kind !== "MachinePool" && o.kind !== "MachineDeployment") return undefined;
   if (o.spec?.replicas !== undefined) return undefined;
   const min = o.metadata.annotations?.[AUTOSCALER.min];
-  return { "spec.replicas": min === undefined ? 1 : Number(min) };
+  const max = o.metadata.annotations?.[AUTOSCALER.max];
+  if (min === undefined || max === undefined) return { "spec.replicas": 1 };
+  const was = old?.spec?.replicas;
+  if (typeof was !== "number") return { "spec.replicas": Number(min) };
+  return { "spec.replicas": Math.min(Math.max(was, Number(min)), Number(max)) };
+}
+
+/** The object as the server holds it after admission: the render with `expectedDefaults` filled in. */
+export function asStored(o: RenderedObject, old?: RenderedObject): RenderedObject {
+  const d = expectedDefaults(o, old);
+  return d ? { ...o, spec: { ...o.spec, replicas: d["spec.replicas"] } } : o;
 }
 
 /** The files of the cluster's own layer (clusters/<name>/, outside generated/) among those that transformed an object. */
@@ -163,8 +195,11 @@ export const denialText = (r: AdmissionResult): string => {
   return (cut >= 0 ? rest.slice(cut + 3) : rest).trim();
 };
 
-/** An update step: each object expects what the tool's upstream admission (UPDATE against the previous render) says. */
-export function updateStep(name: string, cluster: string, objects: readonly RenderedObject[], origins: readonly (string | undefined)[], verdicts: readonly AdmissionResult[], transformations?: readonly (string[] | undefined)[]): Step {
+/**
+ * An update step: each object expects what the tool's upstream admission (UPDATE against the previous render) says;
+ * `stored` holds each object as the server has it before the update (asStored of the previous step; undefined: new).
+ */
+export function updateStep(name: string, cluster: string, objects: readonly RenderedObject[], origins: readonly (string | undefined)[], verdicts: readonly AdmissionResult[], transformations?: readonly (string[] | undefined)[], stored?: readonly (RenderedObject | undefined)[]): Step {
   if (verdicts.length !== objects.length) throw new Error(`${name}: ${verdicts.length} verdicts for ${objects.length} objects`);
   return {
     name,
@@ -172,7 +207,7 @@ export function updateStep(name: string, cluster: string, objects: readonly Rend
     objects: objects.map((object, i) => {
       const v = verdicts[i]!;
       const patchedBy = ownPatches(cluster, transformations?.[i]);
-      return v.allowed ? { object, file: origins[i], expect: "allow", defaults: expectedDefaults(object), patchedBy } : { object, file: origins[i], expect: "deny", because: denialText(v), patchedBy };
+      return v.allowed ? { object, file: origins[i], expect: "allow", defaults: expectedDefaults(object, stored?.[i]), patchedBy } : { object, file: origins[i], expect: "deny", because: denialText(v), patchedBy };
     }),
   };
 }

@@ -9,6 +9,8 @@ import { clusterAddons, minorOf } from "../plan/addons.js";
 import { autoscales } from "../plan/autoscaler.js";
 import { describeUpgradeState, specVersions, upgradeState } from "../plan/upgrade.js";
 import type { Pins } from "../versions.js";
+import type { K8sObject } from "../k8s/object.js";
+import { appliedOf } from "./applied.js";
 
 export const INVENTORY_FORMATS = ["text", "markdown", "json"] as const;
 export type InventoryFormat = (typeof INVENTORY_FORMATS)[number];
@@ -17,15 +19,24 @@ export const INVENTORY_SCHEMA = "capi-gitops.io/inventory/v1";
 
 export interface InventoryPool {
   name: string;
-  instanceType: string;
+  /** null: the render does not say (e.g. the pool's machine template is missing). */
+  instanceType: string | null;
   availabilityZones: string[];
   autoscaling: boolean;
-  minSize: number;
-  maxSize: number;
+  /** null: the render does not bound it (a fixed MachineDeployment pool renders only replicas). */
+  minSize: number | null;
+  maxSize: number | null;
   /** Fixed size (autoscaling off), else null. */
   replicas: number | null;
   /** The kubelet version the pool runs. */
-  version: string;
+  version: string | null;
+}
+
+/** A field whose applied value (the render's) differs from cluster.yaml's: a patch in the cluster's own layer set it. */
+export interface InventoryPatched {
+  field: string;
+  spec: unknown;
+  applied: unknown;
 }
 
 export interface InventoryFinding {
@@ -43,12 +54,20 @@ export interface InventoryCluster {
   availabilityZones: string[];
   profile: string;
   workers: string;
-  controlPlane: { version: string; replicas: number; instanceType: string };
+  /** As the render applies it (null: the render has no KubeadmControlPlane); from cluster.yaml with --no-validate. */
+  controlPlane: { version: string | null; replicas: number | null; instanceType: string | null } | null;
+  /** As the render applies them (a pool the render lacks is left out and listed in render.missing). */
   pools: InventoryPool[];
   vpcCidr: string;
   /** Add-on versions (`null`: not installed from Git): CNI, cloud-controller-manager, EBS CSI driver, cluster-autoscaler image tag. */
   addons: { cni: string | null; ccm: string | null; csi: string | null; clusterAutoscaler: string | null };
   upgrade: { stage: "current" | "pools-behind"; summary: string };
+  /**
+   * The render (`kustomize build clusters/<name>`) the values above come from: its object count, what it lacks of
+   * the cluster (Cluster, AWSCluster, KubeadmControlPlane, `pool <name>`), and the fields a patch changed from
+   * cluster.yaml. null with --no-validate (nothing rendered: the values are cluster.yaml's).
+   */
+  render: { objects: number; missing: string[]; patched: InventoryPatched[] } | null;
   /** validate's findings on this cluster (errors and warnings), or null when validate did not run (--no-validate). */
   validation: { errors: number; warnings: number; findings: InventoryFinding[] } | null;
 }
@@ -62,8 +81,19 @@ export interface Inventory {
 
 const toItem = (f: Finding): InventoryFinding => ({ severity: f.severity, rule: f.rule, file: f.file ?? null, path: f.path ?? null, message: f.message });
 
-/** The inventory of `specs`; `findings` (validate's, or undefined when it did not run) are sorted onto their clusters. */
-export function buildInventory(specs: readonly ClusterSpec[], pins: Pick<Pins, "addons" | "clusterAutoscaler">, findings: readonly Finding[] | undefined, unreadable: readonly { name: string; findings: Finding[] }[] = []): Inventory {
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * The inventory of `specs`; `findings` (validate's, or undefined when it did not run) are sorted onto their clusters.
+ * `rendered` (each cluster's render; undefined: not rendered) gives the applied control plane and pools.
+ */
+export function buildInventory(
+  specs: readonly ClusterSpec[],
+  pins: Pick<Pins, "addons" | "clusterAutoscaler">,
+  findings: readonly Finding[] | undefined,
+  unreadable: readonly { name: string; findings: Finding[] }[] = [],
+  rendered?: ReadonlyMap<string, readonly K8sObject[]>,
+): Inventory {
   const clusters = [...specs]
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
     .map((s): InventoryCluster => {
@@ -74,6 +104,43 @@ export function buildInventory(specs: readonly ClusterSpec[], pins: Pick<Pins, "
         return a ? `${a.name} ${a.version}` : null;
       };
       const mine = findings?.filter((f) => f.cluster === s.name && f.severity !== "info");
+      const specPools = s.nodePools.map((p, i): InventoryPool => ({
+        name: p.name,
+        instanceType: p.instanceType,
+        availabilityZones: [...p.availabilityZones],
+        autoscaling: Boolean(p.autoscaling),
+        minSize: p.minSize,
+        maxSize: p.maxSize,
+        replicas: p.autoscaling ? null : (p.replicas ?? p.minSize),
+        version: v.pools[i]!.version,
+      }));
+      const specCp = { version: s.kubernetesVersion, replicas: s.controlPlane.replicas, instanceType: s.controlPlane.instanceType };
+      let controlPlane: InventoryCluster["controlPlane"] = specCp;
+      let pools = specPools;
+      let vpcCidr = s.network.vpcCidr;
+      let render: InventoryCluster["render"] = null;
+      const objects = rendered?.get(s.name);
+      if (objects) {
+        const a = appliedOf(s, objects);
+        const patched: InventoryPatched[] = [];
+        const compare = (field: string, spec: unknown, applied: unknown) => {
+          if (applied !== null && applied !== undefined && !same(spec, applied)) patched.push({ field, spec, applied });
+        };
+        controlPlane = a.controlPlane;
+        if (a.controlPlane) for (const k of ["version", "replicas", "instanceType"] as const) compare(`controlPlane.${k}`, specCp[k], a.controlPlane[k]);
+        const fromRender = (name: string) => a.pools.get(name);
+        pools = [...specPools.map((p) => p.name), ...[...a.pools.keys()].filter((n) => !s.nodePools.some((p) => p.name === n)).sort()].flatMap((name) => {
+          const got = fromRender(name);
+          if (!got) return [];
+          const want = specPools.find((p) => p.name === name);
+          if (want) for (const k of ["instanceType", "availabilityZones", "autoscaling", "minSize", "maxSize", "replicas", "version"] as const) compare(`nodePools[${name}].${k}`, want[k], got[k]);
+          else patched.push({ field: `nodePools[${name}]`, spec: null, applied: "a pool cluster.yaml does not have" });
+          return [{ name, ...got }];
+        });
+        compare("network.vpcCidr", vpcCidr, a.vpcCidr);
+        if (a.vpcCidr !== null) vpcCidr = a.vpcCidr;
+        render = { objects: a.objects, missing: a.missing, patched };
+      }
       return {
         name: s.name,
         namespace: s.namespace,
@@ -81,20 +148,12 @@ export function buildInventory(specs: readonly ClusterSpec[], pins: Pick<Pins, "
         availabilityZones: [...s.availabilityZones],
         profile: s.profile,
         workers: s.workers,
-        controlPlane: { version: s.kubernetesVersion, replicas: s.controlPlane.replicas, instanceType: s.controlPlane.instanceType },
-        pools: s.nodePools.map((p, i) => ({
-          name: p.name,
-          instanceType: p.instanceType,
-          availabilityZones: [...p.availabilityZones],
-          autoscaling: Boolean(p.autoscaling),
-          minSize: p.minSize,
-          maxSize: p.maxSize,
-          replicas: p.autoscaling ? null : (p.replicas ?? p.minSize),
-          version: v.pools[i]!.version,
-        })),
-        vpcCidr: s.network.vpcCidr,
+        controlPlane,
+        pools,
+        vpcCidr,
         addons: { cni: addon("cni"), ccm: addon("ccm"), csi: addon("csi"), clusterAutoscaler: autoscales(s) ? (pins.clusterAutoscaler.byMinor[minorOf(s.kubernetesVersion)] ?? null) : null },
         upgrade: { stage: upgradeState(s).stage, summary: describeUpgradeState(s) },
+        render,
         validation: mine
           ? { errors: mine.filter((f) => f.severity === "error").length, warnings: mine.filter((f) => f.severity === "warning").length, findings: mine.map(toItem) }
           : null,
@@ -104,7 +163,17 @@ export function buildInventory(specs: readonly ClusterSpec[], pins: Pick<Pins, "
 }
 
 const zoneLetters = (zones: readonly string[], region: string) => zones.map((z) => (z.startsWith(region) ? z.slice(region.length) : z)).join(",");
-const size = (p: InventoryPool) => (p.autoscaling ? `${p.minSize}..${p.maxSize} (autoscaled)` : `${p.replicas} replicas`);
+const show = (v: unknown) => (v === null || v === undefined ? "?" : Array.isArray(v) ? v.join(",") : String(v));
+const size = (p: InventoryPool) => (p.autoscaling ? `${show(p.minSize)}..${show(p.maxSize)} (autoscaled)` : `${show(p.replicas)} replicas`);
+const controlPlaneText = (c: InventoryCluster, sep: string) =>
+  c.controlPlane ? `${show(c.controlPlane.version)}${sep}${show(c.controlPlane.replicas)} × ${show(c.controlPlane.instanceType)}` : "not rendered";
+/** What the render lacks and which fields a patch changed (empty when the render is the spec's). */
+const renderNotes = (c: InventoryCluster): string[] => [
+  ...(c.render?.missing.length ? [`the render (${c.render.objects} objects) lacks ${c.render.missing.join(", ")}: Argo CD / Flux would not apply them`] : []),
+  ...(c.render?.patched ?? []).map((p) => `${p.field} ${show(p.applied)} (cluster.yaml: ${show(p.spec)}), set by a patch in clusters/${c.name}/kustomization.yaml`),
+];
+/** `*` after a value a patch changed. */
+const mark = (c: InventoryCluster, field: string) => (c.render?.patched.some((p) => p.field === field || p.field.startsWith(`${field}.`)) ? "*" : "");
 const addonsLine = (c: InventoryCluster) =>
   [c.addons.cni, c.addons.ccm, c.addons.csi, c.addons.clusterAutoscaler ? `cluster-autoscaler ${c.addons.clusterAutoscaler}` : null].filter(Boolean).join(", ") || "none";
 const validationLine = (c: InventoryCluster) => (c.validation ? `${c.validation.errors} error(s), ${c.validation.warnings} warning(s)` : "not checked (--no-validate)");
@@ -115,8 +184,10 @@ export function formatInventory(inv: Inventory, format: InventoryFormat): string
   const out: string[] = [];
   for (const c of inv.clusters) {
     out.push(`${c.name}  namespace ${c.namespace}, ${c.region} (${zoneLetters(c.availabilityZones, c.region)}), profile ${c.profile}, ${c.workers}, VPC ${c.vpcCidr}`);
-    out.push(`  control plane   ${c.controlPlane.version}  ${c.controlPlane.replicas} × ${c.controlPlane.instanceType}`);
-    for (const p of c.pools) out.push(`  pool ${p.name.padEnd(10)} ${p.version}  ${p.instanceType}, zones ${zoneLetters(p.availabilityZones, c.region)}, ${size(p)}`);
+    out.push(`  control plane   ${controlPlaneText(c, "  ")}${mark(c, "controlPlane")}`);
+    for (const p of c.pools) out.push(`  pool ${p.name.padEnd(10)} ${show(p.version)}  ${show(p.instanceType)}, zones ${zoneLetters(p.availabilityZones, c.region)}, ${size(p)}${mark(c, `nodePools[${p.name}]`)}`);
+    if (!c.render) out.push("  render          not built (--no-validate): the values are cluster.yaml's");
+    for (const n of renderNotes(c)) out.push(`  render          ${n}`);
     out.push(`  add-ons         ${addonsLine(c)}`);
     out.push(`  upgrade         ${c.upgrade.summary}`);
     out.push(`  validate        ${validationLine(c)}`);
@@ -143,8 +214,8 @@ function markdown(inv: Inventory): string {
     c.region,
     zoneLetters(c.availabilityZones, c.region),
     c.profile,
-    `${c.controlPlane.version}, ${c.controlPlane.replicas} × ${c.controlPlane.instanceType}`,
-    c.pools.map((p) => `${p.name}: ${p.version}, ${p.instanceType}, ${zoneLetters(p.availabilityZones, c.region)}, ${size(p)}`).join("\n"),
+    `${controlPlaneText(c, ", ")}${mark(c, "controlPlane")}`,
+    c.pools.map((p) => `${p.name}: ${show(p.version)}, ${show(p.instanceType)}, ${zoneLetters(p.availabilityZones, c.region)}, ${size(p)}${mark(c, `nodePools[${p.name}]`)}`).join("\n"),
     c.workers,
     c.vpcCidr,
     addonsLine(c),
@@ -152,6 +223,11 @@ function markdown(inv: Inventory): string {
     validationLine(c),
   ]);
   const out = [`| ${head.join(" | ")} |`, `|${head.map(() => " --- ").join("|")}|`, ...rows.map((r) => `| ${r.map(cell).join(" | ")} |`)];
+  const rendered = inv.clusters.filter((c) => renderNotes(c).length);
+  if (rendered.length) {
+    out.push("", "**render** (`*`: set by a patch, not by cluster.yaml)", "");
+    for (const c of rendered) for (const n of renderNotes(c)) out.push(`- \`${c.name}\` ${n}`);
+  }
   const noted = inv.clusters.filter((c) => c.validation?.findings.length);
   if (noted.length) {
     out.push("", "**validate**", "");

@@ -83,6 +83,17 @@ const str = (v: unknown): string | undefined => (typeof v === "string" ? v : typ
 export const clone = <T>(v: T): T => structuredClone(v);
 
 /** Removes the value at a dotted path and returns it; parents left empty are removed too. */
+/**
+ * The object without its null fields. A field written `sshKeyName:` (or `sshKeyName: ${AWS_SSH_KEY_NAME}` substituted
+ * empty, as clusterctl writes it) is YAML null, which the API server decodes as absent (a nil pointer, an omitted
+ * field): it is not the string "null" and no patch should set it.
+ */
+function withoutNulls(o: Rec): Rec {
+  const prune = (v: unknown): unknown =>
+    Array.isArray(v) ? v.map(prune) : isRecord(v) ? Object.fromEntries(Object.entries(v).filter(([, x]) => x !== null).map(([k, x]) => [k, prune(x)])) : v;
+  return prune(o) as Rec;
+}
+
 function take(o: Rec, path: string): unknown {
   const keys = path.split(".");
   const parents: Rec[] = [];
@@ -283,7 +294,7 @@ const AZ = /^[a-z]{2}(-[a-z]+)+-\d+[a-z]$/;
  */
 export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text: string) => unknown[]): ImportMapping {
   const m = new Mapper(opts.file);
-  const objects = docs.filter(isRecord);
+  const objects = docs.filter(isRecord).map(withoutNulls);
   const notObjects = docs.length - objects.length;
   if (notObjects) m.refuse("", undefined, `${notObjects} YAML document(s) are not Kubernetes objects (a mapping with apiVersion and kind)`);
   const used = new Set<Rec>();

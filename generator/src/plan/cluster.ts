@@ -46,6 +46,16 @@ export function spread(total: number, n: number): number[] {
 }
 
 /**
+ * A pool-wide count per zone, the remainder going to the zones first in name order (us-east-2a before us-east-2b),
+ * not in list order: reordering a pool's zones moves no machine from one zone to another (which would replace it).
+ */
+export function spreadOverZones(total: number, zones: readonly string[]): number[] {
+  const counts = spread(total, zones.length);
+  const rank = [...zones].sort();
+  return zones.map((z) => counts[rank.indexOf(z)]!);
+}
+
+/**
  * Private subnet i and public subnet ZONE_SLOTS+i, each /(vpc prefix + 4), one pair per cluster zone, where i is the
  * zone's own slot (zoneSlot: its letter's position in the region), not its position in the list: a subnet's CIDR
  * cannot change on a live VPC, so reordering or removing zones must not move the others. checkSpec refuses a zone
@@ -187,9 +197,9 @@ function planMachineDeployments(spec: ClusterSpec, pool: NodePoolSpec, dir: stri
     ]),
   ];
   const zones = pool.availabilityZones;
-  const mins = spread(pool.minSize, zones.length);
-  const maxs = spread(pool.maxSize, zones.length);
-  const reps = spread(pool.replicas ?? pool.minSize, zones.length);
+  const mins = spreadOverZones(pool.minSize, zones);
+  const maxs = spreadOverZones(pool.maxSize, zones);
+  const reps = spreadOverZones(pool.replicas ?? pool.minSize, zones);
   const files: OutputFile[] = zones.map((zone, i) => {
     const zdir = `${dir}/zones/${zone}`;
     const mdName = names.zoneDeployment(pool, zone);

@@ -35,7 +35,28 @@ export async function readConfig(root: string): Promise<{ config?: RepoConfig; f
  */
 export async function requireRepository(root: string, init: boolean): Promise<void> {
   if (init || (await exists(path.join(root, CONFIG_FILE)))) return;
-  throw new ToolError(`${path.resolve(root)} is not a capi-gitops repository (no ${CONFIG_FILE} at its root); run from the repository root or pass --repo <dir>; to start a new repository here, add ${CONFIG_FILE} (see README, GitOps sync) or pass --init`);
+  const above = await repositoryAbove(root);
+  throw new ToolError(`${path.resolve(root)} is not a capi-gitops repository (no ${CONFIG_FILE} at its root); ${above ? `run from the repository root ${above} or pass --repo ${above}` : "run from the repository root or pass --repo <dir>"}; to start a new repository here, add ${CONFIG_FILE} (see README, GitOps sync) or pass --init`);
+}
+
+/** The nearest folder above `root` with a capi-gitops.yaml (root itself excluded), if any. */
+async function repositoryAbove(root: string): Promise<string | undefined> {
+  for (let dir = path.dirname(path.resolve(root)); ; dir = path.dirname(dir)) {
+    if (await exists(path.join(dir, CONFIG_FILE))) return dir;
+    if (path.dirname(dir) === dir) return undefined;
+  }
+}
+
+/**
+ * Commands that only read (validate, diff, inventory) refuse a folder that is visibly not the repository: no
+ * capi-gitops.yaml and either a repository above it (run from a subfolder, which would report every shared file as
+ * missing and list "0 cluster(s)" with success) or no clusters/ folder. A repository without capi-gitops.yaml but with
+ * clusters/ is still read (its sync manifests are simply not generated).
+ */
+export async function requireReadableRepository(root: string): Promise<void> {
+  if (await exists(path.join(root, CONFIG_FILE))) return;
+  if (!(await repositoryAbove(root)) && (await exists(path.join(root, CLUSTERS_DIR)))) return;
+  await requireRepository(root, false);
 }
 
 export async function exists(p: string): Promise<boolean> {
@@ -108,7 +129,7 @@ export async function readSpec(root: string, name: string): Promise<{ spec?: Clu
     return { findings: [{ cluster: name, file: rel, rule: "spec-yaml", severity: "error", message: "cluster.yaml is not a regular file; it must be the cluster's spec (see README, Cluster spec)" }] };
   if (st.isSymbolicLink()) return { findings: [{ cluster: name, file: rel, rule: "no-symlinks", severity: "error", message: "cluster.yaml is a symbolic link; specs must be regular files in the repository" }] };
   if (st.size > LIMITS.specBytes)
-    return { findings: [{ cluster: name, file: rel, rule: "spec-yaml", severity: "error", message: `file is ${st.size} bytes, larger than the ${LIMITS.specBytes}-byte limit for a cluster spec` }] };
+    return { findings: [{ cluster: name, file: rel, rule: "spec-yaml", severity: "error", message: `file is ${st.size} bytes, larger than the ${LIMITS.specBytes}-byte (64 KiB) limit for a cluster spec (README "Cluster spec"); a spec is a few hundred bytes` }] };
   let buf: Buffer;
   try {
     buf = await readFile(abs);
@@ -136,17 +157,23 @@ export function fleetFindings(specs: readonly ClusterSpec[], config?: RepoConfig
     const problem = fixed.has(s.namespace) ? undefined : reservedNamespaceProblem(s.namespace, config);
     if (problem) findings.push({ cluster: s.name, file: `${clusterDir(s.name)}/${SPEC_FILE}`, path: "namespace", rule: "namespace-reserved", severity: "error", message: `${problem} (${CONFIG_FILE})` });
   }
-  const byNs = new Map<string, string>();
   const byName = new Map<string, string>();
   for (const s of specs) {
     const file = `${clusterDir(s.name)}/${SPEC_FILE}`;
     const otherName = byName.get(s.name);
     if (otherName) findings.push({ cluster: s.name, file, path: "name", rule: "fleet-unique-name", severity: "error", message: `cluster name "${s.name}" is also used by ${otherName}` });
     else byName.set(s.name, file);
-    const other = byNs.get(s.namespace);
-    if (other)
-      findings.push({ cluster: s.name, file, path: "namespace", rule: "fleet-unique-namespace", severity: "error", message: `namespace "${s.namespace}" is also used by cluster ${other}; each cluster needs its own namespace` });
-    else byNs.set(s.namespace, s.name);
+  }
+  // A shared namespace is reported on the cluster that moved into it, not on its holder: the cluster whose own name it
+  // is (the default namespace), else the first in `specs` (validate --changed-since puts the changed clusters last).
+  const byNs = new Map<string, ClusterSpec[]>();
+  for (const s of specs) byNs.set(s.namespace, [...(byNs.get(s.namespace) ?? []), s]);
+  for (const [ns, users] of byNs) {
+    if (users.length < 2) continue;
+    const holder = users.find((s) => s.name === ns) ?? users[0]!;
+    for (const s of users)
+      if (s !== holder)
+        findings.push({ cluster: s.name, file: `${clusterDir(s.name)}/${SPEC_FILE}`, path: "namespace", rule: "fleet-unique-namespace", severity: "error", message: `namespace "${ns}" is also used by cluster ${holder.name}; each cluster needs its own namespace — give clusters/${s.name} another one` });
   }
   return findings;
 }

@@ -25,6 +25,9 @@ export async function isRepository(cwd: string): Promise<boolean> {
   } catch (e) {
     const msg = (e as Error).message ?? "";
     if (/ENOENT|spawn git/.test(msg)) throw new ToolError("git is not installed — install git (Debian: apt-get install git)", "git rev-parse");
+    // A repository owned by another user is one, but git refuses to read it: say so (and git's fix), never "not a
+    // git repository" — remove-cluster would advise --force for a folder whose history is in fact there.
+    if (/dubious ownership/.test(msg)) throw new ToolError(`git refuses ${cwd}: it is a git repository owned by another user ("detected dubious ownership"); run git as its owner, or trust it with \`git config --global --add safe.directory ${cwd}\``, "git rev-parse", msg);
     return false;
   }
 }
@@ -104,6 +107,13 @@ export async function remoteExists(cwd: string, remote: string): Promise<boolean
   return remotes.some((r) => r.name === remote);
 }
 
+/** The URL of a remote (`git remote get-url`), or undefined outside a git repository or without that remote. */
+export async function remoteUrl(cwd: string, remote: string): Promise<string | undefined> {
+  if (!(await isRepository(cwd)) || !(await remoteExists(cwd, remote))) return undefined;
+  const url = (await wrap("remote get-url", () => git(cwd).raw(["remote", "get-url", remote]))).trim();
+  return url || undefined;
+}
+
 /** A revision given by a user must not be read as an option by git. */
 function checkRef(ref: string): void {
   if (ref === "" || ref.startsWith("-") || /[\0\n]/.test(ref)) throw new ToolError(`"${ref}" is not a git revision`, "rev-parse");
@@ -130,6 +140,16 @@ export async function changedSince(cwd: string, ref: string): Promise<string[]> 
   checkRef(ref);
   const out = await wrap(`diff --name-only ${ref}`, () => git(cwd).raw(["diff", "--name-only", "--no-renames", "--relative", "-z", ref, "--"]));
   return out.split("\0").filter(Boolean);
+}
+
+/** A file's text at `ref` (`rel` relative to cwd), or undefined when the file is not there at that revision. */
+export async function fileAt(cwd: string, ref: string, rel: string): Promise<string | undefined> {
+  checkRef(ref);
+  try {
+    return await git(cwd).raw(["show", `${ref}:./${rel}`]);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Untracked files under cwd (relative to it) that .gitignore does not exclude. */

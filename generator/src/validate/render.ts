@@ -87,9 +87,11 @@ export interface RenderOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
+/** The errors of a folder that cannot be written to. */
+const READ_ONLY = new Set(["EROFS", "EACCES", "EPERM"]);
+
 /** The kustomization of a batch: one wrapper directory per cluster (w0, w1, …) that marks its objects. */
 async function writeBatch(dir: string, clusters: readonly string[], origins: boolean): Promise<void> {
-  await mkdir(dir);
   await writeFile(path.join(dir, "kustomization.yaml"), toYaml({ ...KUSTOMIZATION, ...(origins ? { buildMetadata: ["originAnnotations", "transformerAnnotations"] } : {}), resources: clusters.map((_, i) => `w${i}`) }));
   await Promise.all(
     clusters.map(async (c, i) => {
@@ -112,6 +114,17 @@ async function buildBatch(root: string, clusters: readonly string[], origins: bo
   }
   const dir = path.join(root, `${BUILD_DIR_PREFIX}${randomBytes(4).toString("hex")}`);
   let text: string;
+  try {
+    await mkdir(dir);
+  } catch (e) {
+    // A read-only checkout (a CI cache, a mounted volume): no batch folder can be made, so each cluster is built on
+    // its own, as Argo CD / Flux build it, which writes nothing (without origins: findings name the cluster's files).
+    if (!READ_ONLY.has((e as NodeJS.ErrnoException).code ?? "")) throw e;
+    return Promise.all(clusters.map(async (c): Promise<Built> => {
+      const objects = parseYamlStream(await kustomizeBuild(root, clusterDir(c))) as RenderedObject[];
+      return { objects, origins: objects.map(() => undefined), ...(origins ? { transformations: objects.map(() => undefined) } : {}) };
+    }));
+  }
   try {
     await writeBatch(dir, clusters, origins);
     text = await kustomizeBuild(root, path.relative(root, dir));

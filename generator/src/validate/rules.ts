@@ -12,7 +12,7 @@ import { checkIpv4Cidr, cidrsOverlap } from "../cluster-spec/cidr.js";
 import { MAX_KUBELET_SKEW, checkVersion } from "../cluster-spec/parse.js";
 import { knownRegions, zonesOf } from "../cluster-spec/regions.js";
 import { checkReferences, show } from "./references.js";
-import { findSecrets } from "./secrets.js";
+import { findSecretField } from "./secrets.js";
 import type { RenderedCluster, RenderedObject } from "./render.js";
 import { AUTOSCALER, CAPI_GROUPS, GROUP, kubeconfigSecret } from "../k8s/capi.js";
 import { get as getPath, groupOf, isRecord } from "../k8s/object.js";
@@ -67,8 +67,8 @@ export function clusterRules(rc: RenderedCluster, file: string): Finding[] {
     // Plaintext secrets: a Secret with data in Git, or key material anywhere in what is synced.
     if (o.kind === "Secret" && groupOf(o.apiVersion) === "" && (o.data !== undefined || o.stringData !== undefined))
       push(o, o.data !== undefined ? "data" : "stringData", "no-plaintext-secrets", "a Secret with data is committed to Git; keep credentials out of the repository (see README, Safety) and reference Secrets by name");
-    const leaked = findSecrets(textOf(o));
-    if (leaked) push(o, "", "no-key-material", `contains what looks like ${leaked}; never commit credentials`);
+    const leaked = findSecretField(o, textOf(o));
+    if (leaked) push(o, leaked.path, "no-key-material", `contains what looks like ${leaked.what}; never commit credentials`);
   }
 
   // One namespace per cluster: the Argo CD project allows only the cluster's namespace, and CAPI resolves every
@@ -197,11 +197,18 @@ function autoscalerRules(objs: RenderedObject[], cluster: RenderedObject | undef
   }
 }
 
-/** Fleet rules: unique Cluster names and namespaces, VPC CIDRs unique (warning: peering or transit would clash). */
-export function fleetRules(rendered: readonly RenderedCluster[]): Finding[] {
+/**
+ * Fleet rules: unique Cluster names and namespaces; VPC CIDRs disjoint across the fleet. An overlap is a warning
+ * (clusters with live VPCs, e.g. imported ones on CAPA's default 10.0.0.0/16, exist and cannot move) except on a
+ * cluster in `newVpc` — its VPC CIDR is new since the base (validate --changed-since: an added cluster, or a changed
+ * network.vpcCidr) — where it is an error: two pull requests cut from the same main that took overlapping ranges, the
+ * second fails CI rather than merging a fleet whose VPCs can never be peered. The clash is reported on the later
+ * cluster (with --changed-since: the changed one).
+ */
+export function fleetRules(rendered: readonly RenderedCluster[], newVpc: ReadonlySet<string> = new Set()): Finding[] {
   const findings: Finding[] = [];
   const seenName = new Map<string, string>();
-  const seenVpc = new Map<string, string>();
+  const seenVpc: [cidr: string, owner: string][] = [];
   for (const rc of rendered) {
     const cluster = objectsOf(rc.objects).find((o) => is(o, CORE, "Cluster") && typeof o.metadata?.name === "string");
     if (cluster) {
@@ -213,9 +220,15 @@ export function fleetRules(rendered: readonly RenderedCluster[]): Finding[] {
     const vpc = get(aws, "spec.network.vpc.cidrBlock");
     const region = get(aws, "spec.region");
     if (typeof vpc === "string") {
-      const other = seenVpc.get(vpc);
-      if (other) findings.push({ cluster: rc.cluster, file: clusterSpecPath(rc.cluster), path: "network.vpcCidr", rule: "fleet-unique-vpc-cidr", severity: "warning", message: `VPC CIDR ${vpc} is also used by cluster ${other}; unique CIDRs keep peering and transit gateways possible` });
-      else seenVpc.set(vpc, `${rc.cluster}${region ? ` (${show(region)})` : ""}`);
+      const other = seenVpc.find(([cidr]) => {
+        try {
+          return cidrsOverlap(cidr, vpc);
+        } catch {
+          return false; // an invalid CIDR has its own finding
+        }
+      });
+      if (other) findings.push({ cluster: rc.cluster, file: clusterSpecPath(rc.cluster), path: "network.vpcCidr", rule: "fleet-unique-vpc-cidr", severity: newVpc.has(rc.cluster) ? "error" : "warning", message: `VPC CIDR ${vpc} ${other[0] === vpc ? "is also used" : `overlaps ${other[0]}, used`} by cluster ${other[1]}; VPCs that overlap can never be peered or joined by a transit gateway. ${newVpc.has(rc.cluster) ? `Give clusters/${rc.cluster} another network.vpcCidr before its VPC exists (new-cluster picks a free one from the name; if another pull request took it meanwhile, rebase and run new-cluster again)` : "Unique CIDRs keep peering and transit gateways possible"}` });
+      else seenVpc.push([vpc, `${rc.cluster}${region ? ` (${show(region)})` : ""}`]);
     }
   }
   return findings;
@@ -254,8 +267,8 @@ export function managementRules(objects: readonly RenderedObject[], file: string
     findings.push({ file, path: `${show(o.kind)}/${show(o.metadata?.name)}:${path}`, rule, severity, message });
   for (const o of objectsOf(objects)) {
     if (o.kind === "Secret" && (o.data !== undefined || o.stringData !== undefined)) push(o, "data", "no-plaintext-secrets", "a Secret with data is committed to Git; reference credentials by Secret name only");
-    const leaked = findSecrets(textOf(o));
-    if (leaked) push(o, "", "no-key-material", `contains what looks like ${leaked}; never commit credentials`);
+    const leaked = findSecretField(o, textOf(o));
+    if (leaked) push(o, leaked.path, "no-key-material", `contains what looks like ${leaked.what}; never commit credentials`);
     if (o.kind === "ApplicationSet" && groupOf(o.apiVersion) === "argoproj.io") {
       if (get(o, "spec.syncPolicy.preserveResourcesOnDeletion") !== true)
         push(o, "spec.syncPolicy.preserveResourcesOnDeletion", "sync-safety", "must be true: removing a cluster directory would otherwise delete every object of the cluster at once");

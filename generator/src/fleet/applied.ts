@@ -1,0 +1,99 @@
+/**
+ * What a cluster's render applies (pure): the control plane and the pools as the sync engine would apply them, read
+ * from the objects of `kustomize build clusters/<name>` — so a patch in the cluster's own kustomization.yaml that
+ * sets an instance type or the control plane's replicas shows, and an empty or partial render is not shown as the
+ * full cluster its spec describes. `inventory` (fleet/inventory.ts) compares it with the spec.
+ */
+import type { ClusterSpec } from "../cluster-spec/types.js";
+import { AUTOSCALER, GROUP, LABEL } from "../k8s/capi.js";
+import { get, groupOf, type K8sObject } from "../k8s/object.js";
+
+export interface AppliedPool {
+  instanceType: string | null;
+  availabilityZones: string[];
+  autoscaling: boolean;
+  /** Whole pool (summed over a MachineDeployment pool's zones). */
+  minSize: number | null;
+  maxSize: number | null;
+  replicas: number | null;
+  version: string | null;
+}
+
+export interface Applied {
+  /** Objects in the render. */
+  objects: number;
+  /** What every cluster's render must hold and this one lacks: `Cluster`, `AWSCluster`, `KubeadmControlPlane`, `pool <name>`. */
+  missing: string[];
+  region: string | null;
+  vpcCidr: string | null;
+  controlPlane: { version: string | null; replicas: number | null; instanceType: string | null } | null;
+  /** By pool name (the pool label of the rendered pool objects). */
+  pools: Map<string, AppliedPool>;
+}
+
+const str = (v: unknown): string | null => (typeof v === "string" ? v : null);
+const num = (v: unknown): number | null => (typeof v === "number" ? v : typeof v === "string" && /^\d+$/.test(v) ? Number(v) : null);
+const sum = (xs: (number | null)[]): number | null => (xs.length && xs.every((x) => x !== null) ? xs.reduce<number>((a, b) => a + b!, 0) : null);
+const is = (o: K8sObject, group: string, kind: string) => o.kind === kind && groupOf(o.apiVersion) === group;
+
+export function appliedOf(spec: ClusterSpec, objects: readonly K8sObject[]): Applied {
+  const find = (group: string, kind: string, name?: unknown) => objects.find((o) => is(o, group, kind) && (name === undefined || o.metadata?.name === name));
+  const missing: string[] = [];
+  if (!find(GROUP.core, "Cluster")) missing.push("Cluster");
+  const aws = find(GROUP.infra, "AWSCluster");
+  if (!aws) missing.push("AWSCluster");
+  const kcp = find(GROUP.controlPlane, "KubeadmControlPlane");
+  if (!kcp) missing.push("KubeadmControlPlane");
+  const cpTemplate = kcp && find(GROUP.infra, "AWSMachineTemplate", get(kcp, "spec.machineTemplate.spec.infrastructureRef.name"));
+  const controlPlane = kcp
+    ? { version: str(get(kcp, "spec.version")), replicas: num(get(kcp, "spec.replicas")), instanceType: str(get(cpTemplate, "spec.template.spec.instanceType")) }
+    : null;
+
+  const pools = new Map<string, AppliedPool>();
+  const poolOf = (o: K8sObject) => str((get(o, "spec.template.metadata.labels") as Record<string, unknown> | undefined)?.[LABEL.nodePool]);
+  const size = (o: K8sObject, key: "min" | "max") => num(o.metadata?.annotations?.[AUTOSCALER[key]]);
+  for (const mp of objects.filter((o) => is(o, GROUP.core, "MachinePool"))) {
+    const name = poolOf(mp);
+    if (name === null) continue;
+    const infra = find(GROUP.infra, "AWSMachinePool", get(mp, "spec.template.spec.infrastructureRef.name"));
+    const autoscaling = size(mp, "min") !== null || size(mp, "max") !== null;
+    pools.set(name, {
+      instanceType: str(get(infra, "spec.awsLaunchTemplate.instanceType")),
+      availabilityZones: ((get(infra, "spec.availabilityZones") as unknown[] | undefined) ?? []).map(String),
+      autoscaling,
+      minSize: autoscaling ? size(mp, "min") : num(get(infra, "spec.minSize")),
+      maxSize: autoscaling ? size(mp, "max") : num(get(infra, "spec.maxSize")),
+      replicas: num(get(mp, "spec.replicas")),
+      version: str(get(mp, "spec.template.spec.version")),
+    });
+  }
+  const deployments = new Map<string, K8sObject[]>();
+  for (const md of objects.filter((o) => is(o, GROUP.core, "MachineDeployment"))) {
+    const name = poolOf(md);
+    if (name !== null) deployments.set(name, [...(deployments.get(name) ?? []), md]);
+  }
+  for (const [name, mds] of deployments) {
+    const infra = find(GROUP.infra, "AWSMachineTemplate", get(mds[0], "spec.template.spec.infrastructureRef.name"));
+    const autoscaling = mds.some((md) => size(md, "min") !== null || size(md, "max") !== null);
+    const replicas = sum(mds.map((md) => num(get(md, "spec.replicas"))));
+    pools.set(name, {
+      instanceType: str(get(infra, "spec.template.spec.instanceType")),
+      availabilityZones: mds.map((md) => str(get(md, "spec.template.spec.failureDomain"))).filter((z): z is string => z !== null),
+      autoscaling,
+      // A fixed MachineDeployment pool renders only its replicas (the spec's minSize/maxSize bound nothing there).
+      minSize: autoscaling ? sum(mds.map((md) => size(md, "min"))) : null,
+      maxSize: autoscaling ? sum(mds.map((md) => size(md, "max"))) : null,
+      replicas,
+      version: str(get(mds[0], "spec.template.spec.version")),
+    });
+  }
+  for (const p of spec.nodePools) if (!pools.has(p.name)) missing.push(`pool ${p.name}`);
+  return {
+    objects: objects.length,
+    missing,
+    region: str(get(aws, "spec.region")),
+    vpcCidr: str(get(aws, "spec.network.vpc.cidrBlock")),
+    controlPlane,
+    pools,
+  };
+}

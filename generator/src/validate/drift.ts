@@ -8,8 +8,9 @@ import path from "node:path";
 import { CONFIG_FILE } from "../cluster-spec/config.js";
 import type { ClusterSpec } from "../cluster-spec/types.js";
 import type { Finding } from "../findings.js";
-import type { OutputFile } from "../plan/files.js";
+import type { OutputFile, TreePlan } from "../plan/files.js";
 import { planRepo } from "../plan/repo.js";
+import { PlanError } from "../errors.js";
 import type { LoadedRepo } from "../repo/load.js";
 import { TOOL_ROOT, versions } from "../versions.js";
 import { contentSha, type RepoFiles, treeDigest, type ValidateCache } from "./cache.js";
@@ -53,6 +54,21 @@ function unknownGeneratedFindings(root: string, names: readonly string[], planne
   return findings;
 }
 
+/**
+ * The plan of the model; when a spec that loaded with errors cannot be planned (a zone its region lacks has no
+ * subnet slot: plan/cluster.ts subnets), the plan without the specs of `blockers` — their own errors are the
+ * findings (generate refuses them the same way), and the other clusters' generated files are still compared.
+ */
+function plannable(model: { specs: readonly ClusterSpec[]; config: LoadedRepo["config"] }, blockers: readonly string[]): TreePlan {
+  try {
+    return planRepo({ ...model, specs: [...model.specs] }, versions());
+  } catch (e) {
+    if (!(e instanceof PlanError) || blockers.length === 0) throw e;
+    const specs = model.specs.filter((s) => !blockers.includes(`clusters/${s.name}/cluster.yaml`));
+    return planRepo({ ...model, specs }, versions());
+  }
+}
+
 /** Path and content hash of each owned planned file (drift without a cache). */
 function plannedHashes(files: readonly OutputFile[]): [string, string][] {
   return files.filter((f) => f.mode === "owned").map((f) => [f.path, contentSha(f.content)]);
@@ -85,10 +101,11 @@ export function driftStage(
   const specs: ClusterSpec[] = full ? repo.specs : repo.specs.filter((s) => mine.has(s.name));
   const model = { specs, config: repo.config };
   const planId = full ? "@plan" : shard ? `@plan-shard-${shard.index}-of-${shard.count}` : "@plan-selection";
-  const planned = cache?.planned(planId, model) ?? (cache ? cache.storePlanned(planId, model, planRepo(model, versions()).files) : plannedHashes(planRepo(model, versions()).files));
   // A spec that does not load is missing from the plan, so the shared files (which list every cluster) cannot be
   // compared until it is fixed; the other clusters' own generated files can.
   const blockers = [...new Set(repo.findings.filter((f) => f.severity === "error" && f.file !== undefined && (f.file === CONFIG_FILE || f.file.endsWith("/cluster.yaml"))).map((f) => f.file!))].sort();
+  const plan = () => plannable(model, blockers);
+  const planned = cache?.planned(planId, model) ?? (cache ? cache.storePlanned(planId, model, plan().files) : plannedHashes(plan().files));
   const loaded = new Set(repo.specs.map((s) => s.name));
   const unplanned = input.names.some((n) => !loaded.has(n));
   const ownFile = (p: string) => mine.has(/^clusters\/([^/]+)\//.exec(p)?.[1] ?? "");

@@ -18,13 +18,13 @@ import { lstat, mkdir, readlink, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import pLimit from "p-limit";
 import { parse as parseYaml } from "yaml";
-import { ToolError, ToolUnavailableError } from "../errors.js";
+import { ToolError, ToolOutputError, ToolUnavailableError } from "../errors.js";
 import type { Finding } from "../findings.js";
 import { BUILD_DIR_PREFIX } from "../kustomize/build-dir.js";
 import { clusterDir, clusterKustomizationPath } from "../repo/paths.js";
 import { KUSTOMIZATION } from "../plan/kustomize-objects.js";
-import { kustomizeBuild } from "../tools/kustomize.js";
-import { parseYamlStream, toYaml, toYamlInline } from "../yaml.js";
+import { kustomizeBuild, parseBuildOutput } from "../tools/kustomize.js";
+import { toYaml, toYamlInline } from "../yaml.js";
 
 export type RenderedObject = {
   apiVersion: string;
@@ -106,7 +106,7 @@ async function buildBatch(root: string, clusters: readonly string[], origins: bo
   const out = clusters.map((): Built => ({ objects: [], origins: [], ...(origins ? { transformations: [] } : {}) }));
   // One cluster without origins: the plain build, exactly what Argo CD / Flux run (and its error names real paths).
   if (clusters.length === 1 && !origins) {
-    out[0]!.objects = parseYamlStream(await kustomizeBuild(root, clusterDir(clusters[0]!))) as RenderedObject[];
+    out[0]!.objects = parseBuildOutput(await kustomizeBuild(root, clusterDir(clusters[0]!)), clusterDir(clusters[0]!)) as RenderedObject[];
     out[0]!.origins = out[0]!.objects.map(() => undefined);
     return out;
   }
@@ -118,7 +118,7 @@ async function buildBatch(root: string, clusters: readonly string[], origins: bo
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-  for (const doc of parseYamlStream(text) as RenderedObject[]) {
+  for (const doc of parseBuildOutput(text, clusters.map(clusterDir).join(", ")) as RenderedObject[]) {
     const ann = doc.metadata?.annotations;
     const unit = ann?.[MARKER];
     if (ann && unit !== undefined) {
@@ -134,6 +134,12 @@ async function buildBatch(root: string, clusters: readonly string[], origins: bo
   }
   return out;
 }
+
+/**
+ * kustomize refused the build (a finding on the cluster), as opposed to a tool that is missing, of another version,
+ * or printing what kustomize never prints (the run fails, exit 2).
+ */
+export const isBuildFailure = (e: unknown): e is ToolError => e instanceof ToolError && !(e instanceof ToolUnavailableError) && !(e instanceof ToolOutputError);
 
 async function failure(root: string, c: string, err: ToolError): Promise<Finding> {
   const file = clusterKustomizationPath(c);
@@ -171,12 +177,12 @@ export async function renderClusters(
         try {
           land(chunk, await buildBatch(root, chunk, origins));
         } catch (e) {
-          if (!(e instanceof ToolError) || e instanceof ToolUnavailableError) throw e;
+          if (!isBuildFailure(e)) throw e;
           for (const c of chunk) {
             try {
               land([c], await buildBatch(root, [c], origins));
             } catch (err) {
-              if (!(err instanceof ToolError) || err instanceof ToolUnavailableError) throw err;
+              if (!isBuildFailure(err)) throw err;
               findings.push(await failure(root, c, err));
             }
           }

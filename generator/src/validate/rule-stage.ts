@@ -6,6 +6,7 @@
  * management folders and what the sync engine would do with them (validate/sync-check.ts).
  */
 import type { ClusterSpec } from "../cluster-spec/types.js";
+import { PlanError } from "../errors.js";
 import type { Finding } from "../findings.js";
 import { API } from "../k8s/capi.js";
 import { objectNames, planCluster } from "../plan/cluster.js";
@@ -81,7 +82,15 @@ export async function fleetOf(
   const others = input.others ?? [];
   if (!input.shard && others.length === 0) return rendered;
   const specOf = new Map(input.specs.map((s) => [s.name, s]));
-  const scaffoldOf = (spec: ClusterSpec) => planCluster(spec, versions().addons).find((f) => f.path === `clusters/${spec.name}/kustomization.yaml`)?.content;
+  // A spec that loaded with errors may not plan (a zone its region lacks): then its cluster is rendered.
+  const scaffoldOf = (spec: ClusterSpec) => {
+    try {
+      return planCluster(spec, versions().addons).find((f) => f.path === `clusters/${spec.name}/kustomization.yaml`)?.content;
+    } catch (e) {
+      if (e instanceof PlanError) return undefined;
+      throw e;
+    }
+  };
   const sample = input.specs[0];
   const scaffold = sample ? scaffoldOf(sample) : undefined;
   const facts = new Map<string, RenderedCluster>();

@@ -7,13 +7,13 @@
  */
 import { access, readdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import { ToolError, ToolUnavailableError } from "../errors.js";
 import type { Finding } from "../findings.js";
 import { dependencies } from "../kustomize/walk.js";
 import { ADDONS_DIR, PROVIDERS_DIR, SYNC_DIR } from "../repo/paths.js";
 import { parseYamlStream } from "../yaml.js";
 import type { RepoFiles, ValidateCache } from "./cache.js";
-import type { RenderedCluster, RenderedObject } from "./render.js";
+import { isBuildFailure, type RenderedCluster, type RenderedObject } from "./render.js";
+import { parseBuildOutput } from "../tools/kustomize.js";
 import type { Runners } from "./runners.js";
 
 /** Repository folders (besides clusters/) that the management cluster applies; validated when present. */
@@ -105,11 +105,11 @@ export async function renderManagement(ctx: RenderContext, dirs: readonly string
     }
     const closure = (await ctx.cache?.closures([dir]))?.get(dir);
     try {
-      const objects = parseYamlStream(await ctx.runners.kustomizeBuild(ctx.root, dir)) as RenderedObject[];
+      const objects = parseBuildOutput(await ctx.runners.kustomizeBuild(ctx.root, dir), dir) as RenderedObject[];
       ctx.cache?.storeRendered(`@${label}`, dir, closure, objects);
       units.push(unit(objects));
     } catch (e) {
-      if (!(e instanceof ToolError) || e instanceof ToolUnavailableError) throw e;
+      if (!isBuildFailure(e)) throw e;
       findings.push({ file: kfile, rule: "kustomize-build", severity: "error", message: `kustomize build failed: ${(e.stderr || e.message).split("\n")[0]}` });
     }
   }

@@ -21,6 +21,7 @@ import { parse as parseYaml } from "yaml";
 import { ToolError, ToolOutputError, ToolUnavailableError } from "../errors.js";
 import type { Finding } from "../findings.js";
 import { BUILD_DIR_PREFIX } from "../kustomize/build-dir.js";
+import { diskReader, remoteFindings } from "./remote.js";
 import { clusterDir, clusterKustomizationPath } from "../repo/paths.js";
 import { KUSTOMIZATION } from "../plan/kustomize-objects.js";
 import { kustomizeBuild, parseBuildOutput } from "../tools/kustomize.js";
@@ -160,14 +161,19 @@ export async function renderClusters(
   clusters: readonly { name: string }[],
   opts: RenderOptions,
 ): Promise<{ rendered: RenderedCluster[]; findings: Finding[] }> {
-  const names = clusters.map((c) => c.name);
+  // Remote references are refused before any build (validate/remote.ts): such a cluster is not built at all.
+  const read = diskReader(root);
+  const refused = clusters.flatMap((c) => remoteFindings(clusterDir(c.name), read, c.name));
+  const skip = new Set(refused.map((f) => f.cluster));
+  const all = clusters.map((c) => c.name);
+  const names = all.filter((n) => !skip.has(n));
   const origins = opts.origins ?? true;
   const chunkSize = opts.chunkSize ?? Math.min(MAX_CHUNK, Math.max(1, Math.ceil(names.length / opts.workers)));
   const chunks: string[][] = [];
   for (let i = 0; i < names.length; i += chunkSize) chunks.push(names.slice(i, i + chunkSize));
   const limit = pLimit(opts.workers);
-  const byCluster = new Map<string, RenderedCluster>(names.map((n) => [n, { cluster: n, objects: [], origins: [] }]));
-  const findings: Finding[] = [];
+  const byCluster = new Map<string, RenderedCluster>(all.map((n) => [n, { cluster: n, objects: [], origins: [] }]));
+  const findings: Finding[] = [...refused];
   const land = (chunk: readonly string[], built: Built[]) =>
     chunk.forEach((c, i) => Object.assign(byCluster.get(c)!, built[i]));
   let done = 0;
@@ -192,7 +198,7 @@ export async function renderClusters(
       }),
     ),
   );
-  const order = new Map(names.map((n, i) => [n, i]));
+  const order = new Map(all.map((n, i) => [n, i]));
   findings.sort((a, b) => order.get(a.cluster!)! - order.get(b.cluster!)!);
-  return { rendered: names.map((n) => byCluster.get(n)!), findings };
+  return { rendered: all.map((n) => byCluster.get(n)!), findings };
 }

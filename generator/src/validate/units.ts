@@ -14,6 +14,7 @@ import { parseYamlStream } from "../yaml.js";
 import type { RepoFiles, ValidateCache } from "./cache.js";
 import { isBuildFailure, type RenderedCluster, type RenderedObject } from "./render.js";
 import { parseBuildOutput } from "../tools/kustomize.js";
+import { remoteFindings } from "./remote.js";
 import type { Runners } from "./runners.js";
 
 /** Repository folders (besides clusters/) that the management cluster applies; validated when present. */
@@ -101,6 +102,11 @@ export async function renderManagement(ctx: RenderContext, dirs: readonly string
     const cached = ctx.cache?.rendered(`@${label}`, dir);
     if (cached) {
       units.push(unit(cached));
+      continue;
+    }
+    const remote = remoteFindings(dir, (rel) => ctx.files.read(rel));
+    if (remote.length) {
+      findings.push(...remote);
       continue;
     }
     const closure = (await ctx.cache?.closures([dir]))?.get(dir);

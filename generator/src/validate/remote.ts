@@ -7,8 +7,6 @@
  * finding names the kustomization file and the line of the reference. kustomize itself runs offline as a second
  * guard (tools/kustomize.ts OFFLINE_ENV).
  */
-import { readFileSync } from "node:fs";
-import path from "node:path";
 import type { Finding } from "../findings.js";
 import { dependencies, type ReadFile } from "../kustomize/walk.js";
 
@@ -28,15 +26,4 @@ export function remoteFindings(dir: string, read: ReadFile, cluster?: string): F
     severity: "error" as const,
     message: `"${ref.length > 200 ? `${ref.slice(0, 60)}…(${ref.length} characters)` : ref}" is a remote reference: kustomize would fetch it from the network while building (in CI from this change, on the management cluster by Argo CD / Flux), so what is applied is not what was reviewed. Nothing was built; copy what it provides into the repository and reference the local path`,
   }));
-}
-
-/** A ReadFile over the disk under `root` (undefined for what is missing or not a file). */
-export function diskReader(root: string): ReadFile {
-  return (rel) => {
-    try {
-      return readFileSync(path.join(root, rel), "utf8");
-    } catch {
-      return undefined;
-    }
-  };
 }

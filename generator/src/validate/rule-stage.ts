@@ -14,14 +14,19 @@ import { SPEC_FILE, SYNC_DIR } from "../repo/paths.js";
 import { versions } from "../versions.js";
 import { imageRules, type readImageInventory } from "./images.js";
 import type { RenderedCluster, RenderedObject } from "./render.js";
-import { clusterRules, syncSafetyRules } from "./rules.js";
+import { clusterRules, controlPlaneHaRule, renderCompleteness, syncSafetyRules } from "./rules.js";
 import type { Shard } from "./selection.js";
 import { applicationFindings, declaredApplications, fluxPermissionFindings, generatedApplications } from "./sync-check.js";
 
-/** Our per-cluster rules over one render (with origins when known, so findings name their files). */
-export function clusterRuleFindings(rc: RenderedCluster, spec: ClusterSpec | undefined, images: ReturnType<typeof readImageInventory>): Finding[] {
-  if (rc.objects.length === 0) return [];
+/**
+ * Our per-cluster rules over one render (with origins when known, so findings name their files). `built`: the build
+ * succeeded (a failed one has its build finding, and no objects to judge).
+ */
+export function clusterRuleFindings(rc: RenderedCluster, spec: ClusterSpec | undefined, images: ReturnType<typeof readImageInventory>, built = true): Finding[] {
+  const bySpec = spec && built ? [...renderCompleteness(rc, spec), ...controlPlaneHaRule(rc, spec)] : [];
+  if (rc.objects.length === 0) return bySpec;
   return [
+    ...bySpec,
     ...clusterRules(rc, `clusters/${rc.cluster}/kustomization.yaml`),
     ...syncSafetyRules(rc),
     ...imageRules(rc, images, spec?.profile, `clusters/${rc.cluster}/cluster.yaml`),

@@ -8,6 +8,7 @@ import path from "node:path";
 import { CONFIG_FILE } from "../cluster-spec/config.js";
 import type { ClusterSpec } from "../cluster-spec/types.js";
 import type { Finding } from "../findings.js";
+import { ADDONS_DIR } from "../repo/paths.js";
 import type { OutputFile, TreePlan } from "../plan/files.js";
 import { planRepo } from "../plan/repo.js";
 import { PlanError } from "../errors.js";
@@ -69,6 +70,29 @@ function plannable(model: { specs: readonly ClusterSpec[]; config: LoadedRepo["c
   }
 }
 
+/** Every file under `dir` (repository-relative), recursively; none when it is no directory. */
+function filesUnder(root: string, dir: string): string[] {
+  try {
+    return (readdirSync(path.join(root, dir), { recursive: true, withFileTypes: true }) as Dirent[]).filter((e) => !e.isDirectory()).map((e) => path.relative(root, path.join(e.parentPath, e.name)).split(path.sep).join("/"));
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Files in the shared folders the generator owns whole (base/, the overlays, management/providers, management/iam,
+ * management/sync: plan/repo.ts roots) that it does not make: `generate` deletes them, so a hand-added file is drift
+ * like a hand-edited one. addons/ is checked against its pinned payloads elsewhere.
+ */
+function unknownSharedFindings(root: string, config: LoadedRepo["config"], planned: ReadonlySet<string>): Finding[] {
+  const roots = planRepo({ specs: [], config }, versions()).roots.filter((r) => r !== ADDONS_DIR && !r.startsWith("clusters/"));
+  return roots
+    .flatMap((r) => filesUnder(root, r))
+    .filter((f) => !planned.has(f))
+    .sort()
+    .map((file) => ({ file, rule: "generated-unknown-file", severity: "error" as const, message: "is not generated, and `npm run generate` deletes it: this folder is owned by the generator; put your own changes in clusters/<name>/kustomization.yaml, or delete the file" }));
+}
+
 /** Path and content hash of each owned planned file (drift without a cache). */
 function plannedHashes(files: readonly OutputFile[]): [string, string][] {
   return files.filter((f) => f.mode === "owned").map((f) => [f.path, contentSha(f.content)]);
@@ -107,11 +131,19 @@ export function driftStage(
   const plan = () => plannable(model, blockers);
   const planned = cache?.planned(planId, model) ?? (cache ? cache.storePlanned(planId, model, plan().files) : plannedHashes(plan().files));
   const loaded = new Set(repo.specs.map((s) => s.name));
-  const unplanned = input.names.some((n) => !loaded.has(n));
+  const inPlan = (n: string) => planned.some(([p]) => p.startsWith(`clusters/${n}/`));
+  // A spec that did not load, or that loaded but could not be planned (plannable), leaves the shared files uncompared.
+  const unplanned = input.names.some((n) => !loaded.has(n)) || specs.some((s) => !inPlan(s.name));
   const ownFile = (p: string) => mine.has(/^clusters\/([^/]+)\//.exec(p)?.[1] ?? "");
   const include = full && !unplanned ? (p: string) => !p.startsWith("clusters/") || ownFile(p) : (p: string) => p.startsWith("clusters/") && ownFile(p);
+  const plannedPaths = new Set(planned.map(([p]) => p));
   return {
-    findings: [...driftFindings(planned, files, include, blockers), ...unknownGeneratedFindings(root, specs.map((s) => s.name), new Set(planned.map(([p]) => p)))],
+    findings: [
+      ...driftFindings(planned, files, include, blockers),
+      // Only the clusters the plan holds (a spec that could not be planned has its own findings).
+      ...unknownGeneratedFindings(root, specs.map((s) => s.name).filter(inPlan), plannedPaths),
+      ...(full && !unplanned ? unknownSharedFindings(root, repo.config, plannedPaths) : []),
+    ],
     planId,
   };
 }

@@ -112,6 +112,11 @@ export async function renderManagement(ctx: RenderContext, dirs: readonly string
     const closure = (await ctx.cache?.closures([dir]))?.get(dir);
     try {
       const objects = parseBuildOutput(await ctx.runners.kustomizeBuild(ctx.root, dir), dir) as RenderedObject[];
+      // An empty render would apply nothing and check nothing: what the folder is for is missing.
+      if (objects.length === 0) {
+        findings.push({ file: kfile, rule: "render-complete", severity: "error", message: `${dir} renders no objects; it must hold what \`npm run generate\` writes there (run it, and keep its kustomization's resources)` });
+        continue;
+      }
       ctx.cache?.storeRendered(`@${label}`, dir, closure, objects);
       units.push(unit(objects));
     } catch (e) {

@@ -16,6 +16,7 @@ import pLimit from "p-limit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateCommand } from "../src/commands/generate.js";
 import { newClusterCommand } from "../src/commands/new-cluster.js";
+import { validateCommand } from "../src/commands/validate.js";
 import { ROOT, runCli, tempDir } from "./helpers.js";
 
 const CLI = path.join(ROOT, "generator", "src", "cli.ts");
@@ -200,6 +201,10 @@ const diffPatch = (name: string, kind: string, ops: Ops, says: (string | RegExp)
   stream: "stdout",
   says,
 });
+/** `npm run generate` in the case's repository (after a spec or config edit). */
+const regenerate = async (c: Ctx) => void (await generateCommand({ cwd: c.repo, log: () => {} }));
+/** A validate run before the edit, so the case's run finds the cache filled from the unedited repository. */
+const warmCache = async (c: Ctx) => void (await validateCommand({ cwd: c.repo, skipCel: true, cache: true }));
 const kustomization = (...lines: string[]) => put(OVERLAY, ["apiVersion: kustomize.config.k8s.io/v1beta1", "kind: Kustomization", ...lines, ""].join("\n"));
 
 const ALIAS_BOMB = ["x-a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]", ..."bcdefghi".split("").map((l, i) => `x-${l}: &${l} [${Array(9).fill(`*${"abcdefghi"[i]}`).join(", ")}]`)].join("\n") + "\n";
@@ -491,6 +496,61 @@ const CASES: Case[] = [
   importCase("of a raw template with a variable left unset", manifest("region: us-east-1", "region: ${CAPI_GITOPS_CORPUS_UNSET}"), ["--kubernetes-version", "v1.34.2"], ["CAPI_GITOPS_CORPUS_UNSET", "--var NAME=value"]),
   importCase("with --var without a value", manifest(), ["--kubernetes-version", "v1.34.2", "--var", "AWS_REGION"], ["--var", "NAME=value"]),
   { ...importCase("in a folder without capi-gitops.yaml", all(manifest(), async (c) => void (await unlink(path.join(c.repo, "capi-gitops.yaml")))), ["--kubernetes-version", "v1.34.2"], ["no capi-gitops.yaml", "--init"]), surface: "environment", exit: 2, says: ["no capi-gitops.yaml", "--init"] },
+  // --- h-render: issue 20 items 2, 4, 5, 8 and the hand-edit acceptance point -----------------------------------
+  // 20.2: an empty or partial render is an error in validate and in diff.
+  overlay("20.2: resources: [] (an empty render)", kustomization("resources: []"), [OVERLAY, "render-complete", "Cluster/demo", "KubeadmControlPlane/demo-control-plane", "MachinePool/demo-default", "renders no objects"]),
+  overlay("20.2: a patch deleting the MachinePool (a partial render)", kustomization("resources:", "  - generated", "patches:", "  - target: {kind: MachinePool}", "    patch: |", "      $patch: delete", "      apiVersion: cluster.x-k8s.io/v1beta2", "      kind: MachinePool", "      metadata:", "        name: x"), [OVERLAY, "render-complete", "MachinePool/demo-default"]),
+  { surface: "overlay", name: "20.2: diff of resources: [] flags the removed Cluster", setup: all(gitInit(), kustomization("resources: []")), args: ["diff", "--base", "main"], exit: 1, stream: "stdout", says: ["core-object-removed", "Cluster/demo", "KubeadmControlPlane/demo-control-plane", "MachinePool/demo-default", OVERLAY] },
+  // 20.4: remote references are refused before any build, with the file and line.
+  overlay("20.4: a remote resource (?ref=)", kustomization("resources:", "  - generated", "  - https://github.com/example/evil//deploy?ref=main"), [`${OVERLAY}:5`, "no-remote-resource", "https://github.com/example/evil//deploy?ref=main", "Nothing was built"]),
+  overlay("20.4: a remote component (gh: shorthand)", kustomization("resources:", "  - generated", "components:", "  - gh:example/evil//component"), [`${OVERLAY}:6`, "no-remote-resource", "gh:example/evil//component"]),
+  overlay("20.4: a remote patch file", kustomization("resources:", "  - generated", "patches:", "  - path: https://example.com/patch.yaml"), [`${OVERLAY}:6`, "no-remote-resource", "https://example.com/patch.yaml"]),
+  overlay("20.4: a remote resource in a local kustomization the overlay includes", all(put("clusters/demo/extra/kustomization.yaml", "resources:\n  - git@github.com:example/evil.git//deploy\n"), kustomization("resources:", "  - generated", "  - extra")), ["clusters/demo/extra/kustomization.yaml:2", "no-remote-resource"]),
+  { surface: "overlay", name: "20.4: diff with a remote resource refuses it too", setup: all(gitInit(), kustomization("resources:", "  - generated", "  - https://github.com/example/evil//deploy?ref=main")), args: ["diff", "--base", "main"], exit: 1, stream: "stdout", says: ["no-remote-resource", `(${OVERLAY})`] },
+  // 20.5: findings, not crashes; a broken kustomize is a clean tool error; empty output is an error.
+  spec("20.5: a zone letter the region lacks (ap-northeast-2e)", specEdit(/availabilityZones:\n {2}- ap-northeast-2a\n {2}- ap-northeast-2b\n {2}- ap-northeast-2c/, "availabilityZones:\n  - ap-northeast-2a\n  - ap-northeast-2b\n  - ap-northeast-2e"), ["availabilityZones.2", "ap-northeast-2e", "az-in-region"], "validate"),
+  {
+    surface: "environment",
+    name: "20.5: validate with a kustomize that prints no YAML",
+    setup: script("kustomize", 'case "$1" in version) echo "v5.8.1"; exit 0;; esac\necho "hello: [world"'),
+    args: ["validate", "--skip-cel"],
+    env: (c) => ({ CAPI_GITOPS_KUSTOMIZE: path.join(c.scratch, "kustomize"), CAPI_GITOPS_CACHE: "off" }),
+    exit: 2,
+    says: ["kustomize build clusters/demo", "no stream of Kubernetes objects", "CAPI_GITOPS_KUSTOMIZE"],
+  },
+  {
+    surface: "environment",
+    name: "20.5: validate with a kustomize that prints words, not objects",
+    setup: script("kustomize", 'case "$1" in version) echo "v5.8.1"; exit 0;; esac\necho "Error: not today"'),
+    args: ["validate", "--skip-cel"],
+    env: (c) => ({ CAPI_GITOPS_KUSTOMIZE: path.join(c.scratch, "kustomize"), CAPI_GITOPS_CACHE: "off" }),
+    exit: 2,
+    says: ["no stream of Kubernetes objects", "document 1", "Error: not today"],
+  },
+  {
+    surface: "environment",
+    name: "20.5: validate with a kustomize that prints nothing",
+    setup: script("kustomize", 'case "$1" in version) echo "v5.8.1"; exit 0;; esac\nexit 0'),
+    args: ["validate", "--skip-cel"],
+    env: (c) => ({ CAPI_GITOPS_KUSTOMIZE: path.join(c.scratch, "kustomize"), CAPI_GITOPS_CACHE: "off" }),
+    exit: 1,
+    stream: "stdout",
+    says: ["render-complete", "Cluster/demo", "management/sync renders no objects"],
+  },
+  // 20.8: risky changes flagged by diff (prod control plane also by validate).
+  spec("20.8: profile prod with one control-plane machine", specEdit("profile: dev", "profile: prod"), ["controlPlane.replicas", "prod-control-plane-ha", "fewer than 3"], "validate"),
+  { surface: "overlay", name: "20.8: diff of a CNI switch cilium → calico", setup: all(gitInit(), specEdit("cni: cilium", "cni: calico"), regenerate), args: ["diff", "--base", "main"], exit: 1, stream: "stdout", says: ["cni-switched", "network.cni", SPEC, "from cilium", "to calico"] },
+  { surface: "overlay", name: "20.8: diff of a CNI switch cilium → none", setup: all(gitInit(), specEdit("cni: cilium", "cni: none"), regenerate), args: ["diff", "--base", "main"], exit: 1, stream: "stdout", says: ["cni-switched", "network.cni", "to none"] },
+  { surface: "overlay", name: "20.8: diff of a prod control plane 3 → 1", setup: all(specEdit("profile: dev", "profile: prod"), specEdit("replicas: 1", "replicas: 3"), regenerate, gitInit(), specEdit("replicas: 3", "replicas: 1"), regenerate), args: ["diff", "--base", "main"], exit: 1, stream: "stdout", says: ["control-plane-ha-lost", "KubeadmControlPlane/demo-control-plane:spec.replicas", "from 3 to 1"] },
+  { surface: "capi-gitops.yaml", name: "20.8: diff of a GitOps engine switch argocd → flux", setup: all(gitInit(), edit("capi-gitops.yaml", "gitops: argocd", "gitops: flux"), regenerate), args: ["diff", "--base", "main"], exit: 1, stream: "stdout", says: ["gitops-engine-switched", "capi-gitops.yaml", "Argo CD to Flux", "management/sync", "added GitRepository flux-system/capi-gitops"] },
+  // 20 acceptance: a hand-edit under base/, overlays/, management/ or generated/ fails validate, cold cache or warm.
+  overlay("20: a hand-edited base/ file (cold cache)", edit("base/cluster/cluster.yaml", "kind: Cluster", "kind: Cluster\n# edited"), ["base/cluster/cluster.yaml", "generated-drift"]),
+  overlay("20: a hand-edited base/ file (warm cache)", all(warmCache, edit("base/cluster/cluster.yaml", "kind: Cluster", "kind: Cluster\n# edited")), ["base/cluster/cluster.yaml", "generated-drift"]),
+  overlay("20: a file hand-added to base/", put("base/cluster/extra.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n"), ["base/cluster/extra.yaml", "generated-unknown-file"]),
+  overlay("20: a file hand-added to overlays/ (warm cache)", all(warmCache, put("overlays/profiles/dev/extra.yaml", "x: 1\n")), ["overlays/profiles/dev/extra.yaml", "generated-unknown-file"]),
+  overlay("20: a hand-edited management/sync file (warm cache)", all(warmCache, edit("management/sync/kustomization.yaml", "kind: Kustomization", "kind: Kustomization\n# edited")), ["management/sync/kustomization.yaml", "generated-drift"]),
+  overlay("20: a file hand-added to management/providers", put("management/providers/extra.yaml", "x: 1\n"), ["management/providers/extra.yaml", "generated-unknown-file"]),
+  overlay("20: a hand-edited generated/ file (warm cache)", all(warmCache, edit("clusters/demo/generated/kustomization.yaml", "namespace: demo", "namespace: demo\n# edited")), ["clusters/demo/generated/kustomization.yaml", "generated-drift"]),
 ];
 
 // ---------------------------------------------------------------------------------------------------------------

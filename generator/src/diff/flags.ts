@@ -24,6 +24,12 @@
  * - cluster-renamed: the Cluster object of a cluster directory gets another name or namespace. Nothing is pruned
  *   (every object carries Prune=false,Delete=false / prune: disabled), so the old Cluster keeps running and a second
  *   cluster is created beside it; CAPI cannot rename a Cluster (its name is in every object, label and AWS tag).
+ * - core-object-removed: a staying cluster's render loses its Cluster, AWSCluster, control plane, a spec'd pool or what
+ *   those reference (validate's render-complete).
+ * - cni-switched / storage-removed (warning): an add-on label of the Cluster changes CNI or drops the EBS CSI driver; a
+ *   ClusterResourceSet never removes what it applied, so the old add-on keeps running.
+ * - control-plane-ha-lost: the KubeadmControlPlane shrinks below 3 machines from 3 or more.
+ * - gitops-engine-switched: management/sync moves from Argo CD to Flux or back; both engines would apply everything.
  */
 import semver from "semver";
 import type { Finding } from "../findings.js";

@@ -163,7 +163,10 @@ export async function renderClusters(
   opts: RenderOptions,
 ): Promise<{ rendered: RenderedCluster[]; findings: Finding[] }> {
   // Remote references are refused before any build (validate/remote.ts): such a cluster is not built at all.
-  const read = diskReader(root);
+  const disk = diskReader(root);
+  const seen = new Map<string, string | undefined>();
+  // Each file once per call: the clusters share base/ and the overlays.
+  const read = (rel: string) => (seen.has(rel) ? seen.get(rel) : (seen.set(rel, disk(rel)), seen.get(rel)));
   const refused = clusters.flatMap((c) => remoteFindings(clusterDir(c.name), read, c.name));
   const skip = new Set(refused.map((f) => f.cluster));
   const all = clusters.map((c) => c.name);

@@ -39,6 +39,12 @@ export class ToolError extends CapiGitopsError {
 /** A pinned tool is missing or is not the pinned version: nothing can be checked until `npm run setup`. */
 export class ToolUnavailableError extends ToolError {}
 
+/**
+ * A program exited 0 but printed what it cannot print (kustomize output that is no YAML stream): the program is
+ * broken or not the one pinned, not the input; nothing it printed can be checked.
+ */
+export class ToolOutputError extends ToolError {}
+
 /** Two generators claimed the same output path, or a path escapes the repository. */
 export class PlanError extends CapiGitopsError {
   override readonly exitCode = 2 as const;

@@ -50,12 +50,31 @@ export function toYamlInline(value: unknown): string {
   return stringify(value, OPTIONS);
 }
 
-/** Parses a multi-document YAML stream (kustomize output) into plain objects. */
+/** A YAML stream that does not parse: the message says the line and what is wrong (no stack needed). */
+export class YamlStreamError extends Error {
+  constructor(
+    message: string,
+    readonly line?: number,
+  ) {
+    super(message);
+    this.name = "YamlStreamError";
+  }
+}
+
+/** Parses a multi-document YAML stream (kustomize output) into plain objects; a YamlStreamError when it does not parse. */
 export function parseYamlStream(text: string): unknown[] {
   return parseAllDocuments(text)
     .map((d) => {
-      if (d.errors.length > 0) throw new Error(d.errors[0]?.message ?? "YAML error");
-      return d.toJS({ maxAliasCount: 100 }) as unknown;
+      const e = d.errors[0];
+      if (e) {
+        const line = e.linePos?.[0]?.line;
+        throw new YamlStreamError(`${line === undefined ? "" : `line ${line}: `}${e.message.split("\n")[0] ?? "YAML error"}`, line);
+      }
+      try {
+        return d.toJS({ maxAliasCount: 100 }) as unknown;
+      } catch (err) {
+        throw new YamlStreamError((err as Error).message);
+      }
     })
     .filter((d) => d !== null && d !== undefined);
 }

@@ -28,22 +28,27 @@ describe("resolveRef / isRemote", () => {
     ["git@github.com:org/repo.git", true],
     ["github.com/org/repo/deploy?ref=main", true],
     ["ssh://git@host/repo", true],
+    ["git::https://example.com/org/repo//deploy", true],
+    ["gh:org/repo//deploy", true],
+    ["deploy@git.example.com:org/repo.git", true],
     ["../../base/cluster", false],
+    ["my-patch.yaml", false],
     ["namespace.yaml", false],
   ])("isRemote(%s) = %s", (ref, expected) => expect(isRemote(ref)).toBe(expected));
 });
 
 describe("kustomizationRefs", () => {
   it.each([
-    ["resources and bases", { resources: ["a.yaml", "../b"], bases: ["../c"] }, { dirsOrFiles: ["a.yaml", "../b", "../c"], files: [] }],
-    ["components", { components: ["../comp"] }, { dirsOrFiles: ["../comp"], files: [] }],
-    ["patch paths, not inline patches", { patches: [{ path: "p.yaml" }, { patch: "- op: add\n" }] }, { dirsOrFiles: [], files: ["p.yaml"] }],
-    ["strategic-merge paths, not inline documents", { patchesStrategicMerge: ["sm.yaml", "kind: X\nmetadata:\n  name: y\n"] }, { dirsOrFiles: [], files: ["sm.yaml"] }],
-    ["json6902, replacements, configurations, crds, openapi", { patchesJson6902: [{ path: "j.yaml" }], replacements: [{ path: "r.yaml" }, { source: {} }], configurations: ["kc.yaml"], crds: ["crd.yaml"], openapi: { path: "o.json" } }, { dirsOrFiles: [], files: ["j.yaml", "r.yaml", "kc.yaml", "crd.yaml", "o.json"] }],
-    ["generator files (key=path), envs", { configMapGenerator: [{ files: ["a.txt", "k=b.txt"], envs: ["e.env"] }], secretGenerator: [{ env: "s.env" }] }, { dirsOrFiles: [], files: ["a.txt", "b.txt", "e.env", "s.env"] }],
-    ["remote resources are skipped", { resources: ["https://example.com/x.yaml", "github.com/o/r?ref=v1", "local.yaml"] }, { dirsOrFiles: ["local.yaml"], files: [] }],
-    ["not a mapping", ["a"], { dirsOrFiles: [], files: [] }],
-    ["null", null, { dirsOrFiles: [], files: [] }],
+    ["resources and bases", { resources: ["a.yaml", "../b"], bases: ["../c"] }, { dirsOrFiles: ["a.yaml", "../b", "../c"], files: [], remotes: [] }],
+    ["components", { components: ["../comp"] }, { dirsOrFiles: ["../comp"], files: [], remotes: [] }],
+    ["patch paths, not inline patches", { patches: [{ path: "p.yaml" }, { patch: "- op: add\n" }] }, { dirsOrFiles: [], files: ["p.yaml"], remotes: [] }],
+    ["strategic-merge paths, not inline documents", { patchesStrategicMerge: ["sm.yaml", "kind: X\nmetadata:\n  name: y\n"] }, { dirsOrFiles: [], files: ["sm.yaml"], remotes: [] }],
+    ["json6902, replacements, configurations, crds, openapi", { patchesJson6902: [{ path: "j.yaml" }], replacements: [{ path: "r.yaml" }, { source: {} }], configurations: ["kc.yaml"], crds: ["crd.yaml"], openapi: { path: "o.json" } }, { dirsOrFiles: [], files: ["j.yaml", "r.yaml", "kc.yaml", "crd.yaml", "o.json"], remotes: [] }],
+    ["generator files (key=path), envs", { configMapGenerator: [{ files: ["a.txt", "k=b.txt"], envs: ["e.env"] }], secretGenerator: [{ env: "s.env" }] }, { dirsOrFiles: [], files: ["a.txt", "b.txt", "e.env", "s.env"], remotes: [] }],
+    ["remote resources are skipped", { resources: ["https://example.com/x.yaml", "github.com/o/r?ref=v1", "local.yaml"] }, { dirsOrFiles: ["local.yaml"], files: [], remotes: ["https://example.com/x.yaml", "github.com/o/r?ref=v1"] }],
+    ["remote components, patches and an inline transformer's path", { components: ["gh:o/r//c"], patches: [{ path: "https://example.com/p.yaml" }], transformers: ["apiVersion: builtin\nkind: PatchTransformer\nmetadata:\n  name: t\npath: git::https://example.com/r//p.yaml\n"] }, { dirsOrFiles: [], files: [], remotes: ["gh:o/r//c", "https://example.com/p.yaml", "git::https://example.com/r//p.yaml"] }],
+    ["not a mapping", ["a"], { dirsOrFiles: [], files: [], remotes: [] }],
+    ["null", null, { dirsOrFiles: [], files: [], remotes: [] }],
   ])("%s", (_l, doc, expected) => expect(kustomizationRefs(doc)).toEqual(expected));
 });
 
@@ -100,9 +105,9 @@ describe("dependencies", () => {
   });
 
   it("survives cycles, keeps missing files (a deleted file changes the build), and counts an unparseable kustomization", () => {
-    expect(dependencies("loop/x", memory(REPO))).toEqual({ dirs: ["loop/x", "loop/y"], files: ["loop/x/kustomization.yaml", "loop/y/kustomization.yaml", "loop/y/missing.yaml"], escapes: [] });
-    expect(dependencies("broken", memory(REPO))).toEqual({ dirs: ["broken"], files: ["broken/kustomization.yaml"], escapes: [] });
-    expect(dependencies("nothing", memory(REPO))).toEqual({ dirs: [], files: ["nothing/kustomization.yaml"], escapes: [] });
+    expect(dependencies("loop/x", memory(REPO))).toEqual({ dirs: ["loop/x", "loop/y"], files: ["loop/x/kustomization.yaml", "loop/y/kustomization.yaml", "loop/y/missing.yaml"], escapes: [], remotes: [] });
+    expect(dependencies("broken", memory(REPO))).toEqual({ dirs: ["broken"], files: ["broken/kustomization.yaml"], escapes: [], remotes: [] });
+    expect(dependencies("nothing", memory(REPO))).toEqual({ dirs: [], files: ["nothing/kustomization.yaml"], escapes: [], remotes: [] });
   });
 
   it("records references that leave the repository (validate's no-path-escape)", () => {

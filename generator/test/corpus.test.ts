@@ -215,6 +215,8 @@ const diffPatch = (name: string, kind: string, ops: Ops, says: (string | RegExp)
   stream: "stdout",
   says,
 });
+/** `npm run generate` in the case's repository (after a spec or config edit). */
+const regenerate = async (c: Ctx) => void (await generateCommand({ cwd: c.repo, log: () => {} }));
 const kustomization = (...lines: string[]) => put(OVERLAY, ["apiVersion: kustomize.config.k8s.io/v1beta1", "kind: Kustomization", ...lines, ""].join("\n"));
 /** Issue 20.3: a RoleBinding giving ClusterRole cluster-admin to a user, and a Deployment with extra pod-spec lines. */
 const RB_CLUSTER_ADMIN = "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: ops\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: cluster-admin\nsubjects:\n  - kind: User\n    name: mallory\n    apiGroup: rbac.authorization.k8s.io\n";
@@ -605,6 +607,59 @@ const CASES: Case[] = [
   { surface: "environment", name: "20.10: inventory run from a subfolder of the repository", args: (c) => ["inventory", "--repo", path.join(c.repo, "clusters", "demo")], repoFlag: false, exit: 2, says: ["not a capi-gitops repository", "run from the repository root"] },
   { surface: "environment", name: "20.10: remove-cluster in a git repository owned by another user", setup: all(gitInit(), chownRepo), skip: needsRoot, args: ["remove-cluster", "--name", "demo"], exit: 2, says: ["dubious ownership", "safe.directory"] },
   { surface: "cluster.yaml", name: "20.10: upgrade --all with one spec that does not load lists every cluster", setup: all(copySpec("extra"), specEdit("region: ap-northeast-2", "region: mars-1")), args: ["upgrade", "--all", "--to", "v1.35.0"], exit: 1, stream: "stdout", says: ["extra", "demo", "refused"] },
+  // --- h-render: issue 20 items 2, 4, 5, 8 and the hand-edit acceptance point -----------------------------------
+  // 20.2: an empty or partial render is an error in validate and in diff.
+  overlay("20.2: resources: [] (an empty render)", kustomization("resources: []"), [OVERLAY, "render-complete", "Cluster/demo", "KubeadmControlPlane/demo-control-plane", "MachinePool/demo-default", "renders no objects"]),
+  overlay("20.2: a patch deleting the MachinePool (a partial render)", kustomization("resources:", "  - generated", "patches:", "  - target: {kind: MachinePool}", "    patch: |", "      $patch: delete", "      apiVersion: cluster.x-k8s.io/v1beta2", "      kind: MachinePool", "      metadata:", "        name: x"), [OVERLAY, "render-complete", "MachinePool/demo-default"]),
+  { surface: "overlay", name: "20.2: diff of resources: [] flags the removed Cluster", setup: all(gitInit(), kustomization("resources: []")), args: ["diff", "--base", "main"], exit: 1, stream: "stdout", says: ["core-object-removed", "Cluster/demo", "KubeadmControlPlane/demo-control-plane", "MachinePool/demo-default", OVERLAY] },
+  // 20.4: remote references are refused before any build, with the file and line.
+  overlay("20.4: a remote resource (?ref=)", kustomization("resources:", "  - generated", "  - https://github.com/example/evil//deploy?ref=main"), [`${OVERLAY}:5`, "no-remote-resource", "https://github.com/example/evil//deploy?ref=main", "Nothing was built"]),
+  overlay("20.4: a remote component (gh: shorthand)", kustomization("resources:", "  - generated", "components:", "  - gh:example/evil//component"), [`${OVERLAY}:6`, "no-remote-resource", "gh:example/evil//component"]),
+  overlay("20.4: a remote patch file", kustomization("resources:", "  - generated", "patches:", "  - path: https://example.com/patch.yaml"), [`${OVERLAY}:6`, "no-remote-resource", "https://example.com/patch.yaml"]),
+  overlay("20.4: a remote resource in a local kustomization the overlay includes", all(put("clusters/demo/extra/kustomization.yaml", "resources:\n  - git@github.com:example/evil.git//deploy\n"), kustomization("resources:", "  - generated", "  - extra")), ["clusters/demo/extra/kustomization.yaml:2", "no-remote-resource"]),
+  { surface: "overlay", name: "20.4: diff with a remote resource refuses it too", setup: all(gitInit(), kustomization("resources:", "  - generated", "  - https://github.com/example/evil//deploy?ref=main")), args: ["diff", "--base", "main"], exit: 1, stream: "stdout", says: ["no-remote-resource", `(${OVERLAY})`] },
+  // 20.5: findings, not crashes; a broken kustomize is a clean tool error; empty output is an error.
+  spec("20.5: a zone letter the region lacks (ap-northeast-2e)", specEdit(/availabilityZones:\n {2}- ap-northeast-2a\n {2}- ap-northeast-2b\n {2}- ap-northeast-2c/, "availabilityZones:\n  - ap-northeast-2a\n  - ap-northeast-2b\n  - ap-northeast-2e"), ["availabilityZones.2", "ap-northeast-2e", "az-in-region"], "validate"),
+  {
+    surface: "environment",
+    name: "20.5: validate with a kustomize that prints no YAML",
+    setup: script("kustomize", 'case "$1" in version) echo "v5.8.1"; exit 0;; esac\necho "hello: [world"'),
+    args: ["validate", "--skip-cel"],
+    env: (c) => ({ CAPI_GITOPS_KUSTOMIZE: path.join(c.scratch, "kustomize"), CAPI_GITOPS_CACHE: "off" }),
+    exit: 2,
+    says: ["kustomize build clusters/demo", "no stream of Kubernetes objects", "CAPI_GITOPS_KUSTOMIZE"],
+  },
+  {
+    surface: "environment",
+    name: "20.5: validate with a kustomize that prints words, not objects",
+    setup: script("kustomize", 'case "$1" in version) echo "v5.8.1"; exit 0;; esac\necho "Error: not today"'),
+    args: ["validate", "--skip-cel"],
+    env: (c) => ({ CAPI_GITOPS_KUSTOMIZE: path.join(c.scratch, "kustomize"), CAPI_GITOPS_CACHE: "off" }),
+    exit: 2,
+    says: ["no stream of Kubernetes objects", "document 1", "Error: not today"],
+  },
+  {
+    surface: "environment",
+    name: "20.5: validate with a kustomize that prints nothing",
+    setup: script("kustomize", 'case "$1" in version) echo "v5.8.1"; exit 0;; esac\nexit 0'),
+    args: ["validate", "--skip-cel"],
+    env: (c) => ({ CAPI_GITOPS_KUSTOMIZE: path.join(c.scratch, "kustomize"), CAPI_GITOPS_CACHE: "off" }),
+    exit: 1,
+    stream: "stdout",
+    says: ["render-complete", "Cluster/demo", "management/sync renders no objects"],
+  },
+  // 20.8: risky changes flagged by diff (prod control plane also by validate).
+  spec("20.8: profile prod with one control-plane machine", specEdit("profile: dev", "profile: prod"), ["controlPlane.replicas", "prod-control-plane-ha", "fewer than 3"], "validate"),
+  { surface: "overlay", name: "20.8: diff of a CNI switch cilium → calico", setup: all(gitInit(), specEdit("cni: cilium", "cni: calico"), regenerate), args: ["diff", "--base", "main"], exit: 1, stream: "stdout", says: ["cni-switched", "network.cni", SPEC, "from cilium", "to calico"] },
+  { surface: "overlay", name: "20.8: diff of a CNI switch cilium → none", setup: all(gitInit(), specEdit("cni: cilium", "cni: none"), regenerate), args: ["diff", "--base", "main"], exit: 1, stream: "stdout", says: ["cni-switched", "network.cni", "to none"] },
+  { surface: "overlay", name: "20.8: diff of a prod control plane 3 → 1", setup: all(specEdit("profile: dev", "profile: prod"), specEdit("replicas: 1", "replicas: 3"), regenerate, gitInit(), specEdit("replicas: 3", "replicas: 1"), regenerate), args: ["diff", "--base", "main"], exit: 1, stream: "stdout", says: ["control-plane-ha-lost", "KubeadmControlPlane/demo-control-plane:spec.replicas", "from 3 to 1"] },
+  { surface: "capi-gitops.yaml", name: "20.8: diff of a GitOps engine switch argocd → flux", setup: all(gitInit(), edit("capi-gitops.yaml", "gitops: argocd", "gitops: flux"), regenerate), args: ["diff", "--base", "main"], exit: 1, stream: "stdout", says: ["gitops-engine-switched", "capi-gitops.yaml", "Argo CD to Flux", "management/sync", "added GitRepository flux-system/capi-gitops"] },
+  // 20 acceptance: a hand-edit under base/, overlays/, management/ or generated/ fails validate, cold cache or warm.
+  overlay("20: a hand-edited base/ file (warm cache)", all(warmCache, edit("base/cluster/cluster.yaml", "kind: Cluster", "kind: Cluster\n# edited")), ["base/cluster/cluster.yaml", "generated-drift"]),
+  overlay("20: a file hand-added to base/", put("base/cluster/extra.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n"), ["base/cluster/extra.yaml", "generated-unknown-file"]),
+  overlay("20: a file hand-added to overlays/", put("overlays/profiles/dev/extra.yaml", "x: 1\n"), ["overlays/profiles/dev/extra.yaml", "generated-unknown-file"]),
+  overlay("20: a file hand-added to management/providers", put("management/providers/extra.yaml", "x: 1\n"), ["management/providers/extra.yaml", "generated-unknown-file"]),
+  overlay("20: a hand-edited generated/ file (warm cache)", all(warmCache, edit("clusters/demo/generated/kustomization.yaml", "namespace: demo", "namespace: demo\n# edited")), ["clusters/demo/generated/kustomization.yaml", "generated-drift"]),
 ];
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compareSides, diffCommand } from "../src/commands/diff.js";
 import { generateCommand } from "../src/commands/generate.js";
 import { newClusterCommand } from "../src/commands/new-cluster.js";
-import { flagChanges } from "../src/diff/flags.js";
+import { flagChanges, gitopsEngineSwitched } from "../src/diff/flags.js";
 import { formatMarkdown, formatText } from "../src/diff/format.js";
 import { changedPaths, diffObjects, nameStem } from "../src/diff/objects.js";
 import { withBaseCheckout } from "../src/diff/render-sides.js";
@@ -348,5 +348,64 @@ describe("diffCommand (real git, real kustomize)", () => {
     await expect(r.output).toMatchFileSnapshot("__golden__/diff/instance-type-and-scheme.md");
     // The same run twice gives the same bytes.
     expect((await diffCommand({ cwd: repo, base: "origin/main", format: "markdown" })).output).toBe(r.output);
+  });
+});
+
+describe("issue 20: core objects removed and risky changes (items 2, 8)", () => {
+  const CAPI = "cluster.x-k8s.io/v1beta2";
+  const labelled = (labels: Record<string, string>) => ({ ...CLUSTER("c"), metadata: { name: "c", namespace: "ns", labels } });
+  const CP = (replicas: number) => obj("controlplane.cluster.x-k8s.io/v1beta2", "KubeadmControlPlane", "cp", { version: "v1.34.2", replicas });
+  const withRef = (o: RenderedObject, at: string[], ref: Record<string, string>): RenderedObject => {
+    const spec: Record<string, unknown> = JSON.parse(JSON.stringify(o.spec ?? {}));
+    let cur = spec;
+    for (const k of at.slice(0, -1)) cur = (cur[k] ??= {}) as Record<string, unknown>;
+    cur[at[at.length - 1]!] = ref;
+    return { ...o, spec };
+  };
+  const cluster = withRef(withRef(CLUSTER("c"), ["infrastructureRef"], { apiGroup: "infrastructure.cluster.x-k8s.io", kind: "AWSCluster", name: "c" }), ["controlPlaneRef"], { apiGroup: "controlplane.cluster.x-k8s.io", kind: "KubeadmControlPlane", name: "cp" });
+  const kcp = withRef(CP(3), ["machineTemplate", "spec", "infrastructureRef"], { apiGroup: "infrastructure.cluster.x-k8s.io", kind: "AWSMachineTemplate", name: "cp-1" });
+  const pool = withRef(obj(CAPI, "MachinePool", "c-web", { template: { spec: {} } }), ["template", "spec", "infrastructureRef"], { apiGroup: "infrastructure.cluster.x-k8s.io", kind: "AWSMachinePool", name: "c-web" });
+  const amp = obj("infrastructure.cluster.x-k8s.io/v1beta2", "AWSMachinePool", "c-web");
+  const whole = [cluster, AWSC({}), kcp, AMT("cp-1"), pool, amp];
+  const flags = (before: RenderedObject[], after: RenderedObject[], opts?: Parameters<typeof flagChanges>[4]) =>
+    flagChanges("x", diffObjects({ objects: before }, { objects: after }), before, after, opts).map((f) => `${f.severity} ${f.rule} ${f.path}`);
+
+  it.each([
+    ["2: an empty render of a cluster that stays flags its Cluster, AWSCluster, control plane and what they reference", whole, [], { stays: true }, [
+      "error core-object-removed AWSCluster/c:metadata",
+      "error core-object-removed AWSMachineTemplate/cp-1:metadata",
+      "error core-object-removed Cluster/c:metadata",
+      "error core-object-removed KubeadmControlPlane/cp:metadata",
+      "warning pool-removed MachinePool/c-web:metadata",
+    ]],
+    ["2: a removed cluster directory flags nothing", whole, [], { stays: false }, []],
+    ["2: a template renamed (paired) is no removal", whole, [cluster, AWSC({}), withRef(CP(3), ["machineTemplate", "spec", "infrastructureRef"], { apiGroup: "infrastructure.cluster.x-k8s.io", kind: "AWSMachineTemplate", name: "cp-2" }), AMT("cp-2"), pool, amp], { stays: true }, []],
+    ["2: a pool deleted by a patch while the cluster keeps it is an error, with the objects it references", whole, [cluster, AWSC({}), kcp, AMT("cp-1")], { stays: true, spec: { name: "c", namespace: "ns", workers: "MachinePool", nodePools: [{ name: "web" }] } }, [
+      "error core-object-removed AWSMachinePool/c-web:metadata",
+      "error core-object-removed MachinePool/c-web:metadata",
+    ]],
+    ["8: CNI cilium → calico", [labelled({ "addons.capi-gitops.io/cni": "cilium-v1.20.2" })], [labelled({ "addons.capi-gitops.io/cni": "calico-v3.28.5" })], undefined, ["error cni-switched network.cni"]],
+    ["8: CNI cilium → none", [labelled({ "addons.capi-gitops.io/cni": "cilium-v1.20.2" })], [labelled({})], undefined, ["error cni-switched network.cni"]],
+    ["8: a CNI version bump is no switch", [labelled({ "addons.capi-gitops.io/cni": "cilium-v1.20.2" })], [labelled({ "addons.capi-gitops.io/cni": "cilium-v1.21.0" })], undefined, []],
+    ["8: storage ebs → none", [labelled({ "addons.capi-gitops.io/csi": "aws-ebs-csi-v2.13.0" })], [labelled({})], undefined, ["warning storage-removed storage"]],
+    ["8: storage none → ebs", [labelled({})], [labelled({ "addons.capi-gitops.io/csi": "aws-ebs-csi-v2.13.0" })], undefined, []],
+    ["8: control plane 3 → 1", [CP(3)], [CP(1)], undefined, ["error control-plane-ha-lost KubeadmControlPlane/cp:spec.replicas"]],
+    ["8: control plane 5 → 3 keeps HA", [CP(5)], [CP(3)], undefined, []],
+    ["8: control plane 1 → 3", [CP(1)], [CP(3)], undefined, []],
+  ])("%s", (_l, before, after, opts, expected) => expect(flags(before as RenderedObject[], after as RenderedObject[], opts as never).sort()).toEqual([...expected].sort()));
+
+  it("8: a GitOps engine switch in management/sync is flagged; the same engine is not", () => {
+    const argo = [obj("argoproj.io/v1alpha1", "ApplicationSet", "capi-clusters")];
+    const flux = [obj("source.toolkit.fluxcd.io/v1", "GitRepository", "capi-gitops")];
+    expect(gitopsEngineSwitched("management/sync", argo, flux).map((f) => [f.rule, f.severity, f.file, f.path])).toEqual([["gitops-engine-switched", "error", "capi-gitops.yaml", "gitops"]]);
+    expect(gitopsEngineSwitched("management/sync", argo, argo)).toEqual([]);
+  });
+
+  it("8: the report shows changed management folders and counts their flags", () => {
+    const mgmt = { cluster: "management/sync", status: "changed" as const, changes: diffObjects({ objects: [] }, { objects: [obj("v1", "ConfigMap", "m")] }), findings: [] };
+    const report = { base: "main", clusters: [], management: [mgmt] };
+    expect(formatText(report)).toMatch(/^0 clusters, 1 management folder \(management\/sync\) changed against main, 0 flagged\n\nmanagement\/sync: 1 added/);
+    expect(formatMarkdown(report)).toContain("### `management/sync`");
+    expect(formatText({ base: "main", clusters: [], management: [{ ...mgmt, status: "unchanged", changes: [] }] })).toBe("no cluster affected; the management folders render the same\n");
   });
 });

@@ -11,7 +11,7 @@ import { writeTree } from "../src/repo/write.js";
 import { kustomizeBuild } from "../src/tools/kustomize.js";
 import { checkReferences } from "../src/validate/references.js";
 import type { RenderedCluster, RenderedObject } from "../src/validate/render.js";
-import { clusterRules, findSecrets, fleetRules, managementRules } from "../src/validate/rules.js";
+import { clusterRules, controlPlaneHaRule, expectedCoreObjects, findSecrets, fleetRules, managementRules, renderCompleteness } from "../src/validate/rules.js";
 import { parseYamlStream } from "../src/yaml.js";
 import { fixtureSpecs, tempDir } from "./helpers.js";
 
@@ -313,5 +313,38 @@ describe("findSecrets", () => {
     const findings = managementRules([appset], "management/sync/kustomization.yaml");
     expect(findings.map((f) => f.rule)).toContain("no-key-material");
     expect(findings.find((f) => f.rule === "no-key-material")?.message).toMatch(/URL with credentials/);
+  });
+});
+
+describe("issue 20: what a cluster's render must hold (render-complete) and a prod control plane (prod-control-plane-ha)", () => {
+  const spec = (name: string) => specs.find((s) => s.name === name)!;
+  const rows = (f: Finding[]) => f.map((x) => `${x.rule} ${x.file} ${x.path}`).sort();
+
+  it("every fixture's own render is complete, and a prod one is HA", () => {
+    for (const s of specs) expect(rows([...renderCompleteness(rendered(s.name), s), ...controlPlaneHaRule(rendered(s.name), s)])).toEqual([]);
+  });
+
+  it("an empty render lacks the Cluster, AWSCluster, control plane and every pool (one MachineDeployment per zone)", () => {
+    const s = spec("edge-md");
+    const found = renderCompleteness({ cluster: s.name, objects: [], origins: [] }, s);
+    expect(found.map((f) => f.path)).toEqual(expectedCoreObjects(s).map((o) => `${o.kind}/${o.name}`));
+    expect(found.filter((f) => f.path?.startsWith("MachineDeployment/")).length).toBe(s.nodePools.reduce((n, p) => n + p.availabilityZones.length, 0));
+    expect(found[0]?.message).toMatch(/renders no objects at all/);
+  });
+
+  it("a deleted pool or a renamed Cluster is missing; its file is the cluster's own layer", () => {
+    const s = spec("demo");
+    const noPool = rendered("demo", (objs) => objs.splice(objs.indexOf(one(objs, "MachinePool")), 1));
+    expect(rows(renderCompleteness(noPool, s))).toEqual([`render-complete ${fileOf("demo")} MachinePool/${one(baseline.get("demo")!, "MachinePool").metadata.name}`]);
+    const renamed = rendered("demo", (objs) => void (capiCluster(objs).metadata.name = "other"));
+    expect(rows(renderCompleteness(renamed, s))).toEqual([`render-complete ${fileOf("demo")} Cluster/demo`]);
+  });
+
+  it("profile prod with one control-plane machine: on cluster.yaml when the spec says so, on the layer when a patch does", () => {
+    const s = spec("payments-prod");
+    const one1 = rendered(s.name, (objs) => void (kcp(objs).spec.replicas = 1));
+    expect(rows(controlPlaneHaRule(one1, s))).toEqual([`prod-control-plane-ha clusters/payments-prod/kustomization.yaml KubeadmControlPlane/${kcp(one1.objects).metadata.name}:spec.replicas`]);
+    expect(rows(controlPlaneHaRule(one1, { ...s, controlPlane: { ...s.controlPlane, replicas: 1 } }))).toEqual(["prod-control-plane-ha clusters/payments-prod/cluster.yaml controlPlane.replicas"]);
+    expect(controlPlaneHaRule(one1, { ...s, profile: "dev" })).toEqual([]);
   });
 });

@@ -8,12 +8,14 @@ import os from "node:os";
 import path from "node:path";
 import { ToolError, UsageError } from "../errors.js";
 import type { Finding } from "../findings.js";
-import { clustersMoved, flagChanges } from "../diff/flags.js";
+import { CONFIG_FILE } from "../cluster-spec/config.js";
+import { clustersMoved, flagChanges, gitopsEngineSwitched } from "../diff/flags.js";
 import { formatMarkdown, formatText, type ClusterReport, type DiffReport } from "../diff/format.js";
 import { diffObjects } from "../diff/objects.js";
 import { upgradeStepFindings } from "../diff/upgrade.js";
 import { renderSide, withBaseCheckout, type RenderedSide } from "../diff/render-sides.js";
 import { affectedClusters } from "../repo/affected.js";
+import { PROVIDERS_DIR, SYNC_DIR } from "../repo/paths.js";
 import { isRepository, revParse } from "../tools/git.js";
 import { attributeFinding } from "../validate/attribution.js";
 
@@ -54,15 +56,42 @@ export function compareSides(base: string, clusters: readonly string[], removed:
     const changes = diffObjects(old, now);
     const status = removed.includes(cluster) ? "removed" : !before.names.includes(cluster) ? "new" : changes.length ? "changed" : "unchanged";
     const upgrade = status === "changed" ? upgradeStepFindings(cluster, old.objects, now.objects) : [];
-    reports.push({ cluster, status, changes, findings: [...flagChanges(cluster, changes, old.objects, now.objects), ...upgrade] });
+    const flags = flagChanges(cluster, changes, old.objects, now.objects, { stays: status === "changed", spec: after.specs?.get(cluster) });
+    reports.push({ cluster, status, changes, findings: [...flags, ...upgrade] });
   }
   // A cluster directory moved: the removed and the new cluster share region and VPC CIDR.
   const objectsOf = (side: RenderedSide, status: string) => new Map(reports.filter((r) => r.status === status).map((r) => [r.cluster, side.rendered.get(r.cluster)?.objects ?? []]));
   for (const f of clustersMoved(objectsOf(before, "removed"), objectsOf(after, "new"))) reports.find((r) => r.cluster === f.cluster)?.findings.push(f);
   const findings = reports.flatMap((r) => r.findings);
+  const management = compareFolders(base, before, after);
+  findings.push(...management.flatMap((r) => r.findings));
   // Objects no cluster could claim (repository-wide) are reported once, as the render layer words them.
-  findings.push(...after.findings.filter((f) => f.cluster === undefined));
-  return { report: { base, clusters: reports }, findings };
+  findings.push(...after.findings.filter((f) => f.cluster === undefined && !f.file?.startsWith(MANAGEMENT_PREFIX)));
+  return { report: { base, clusters: reports, ...(management.length ? { management } : {}) }, findings };
+}
+
+const MANAGEMENT_PREFIX = "management/";
+
+/**
+ * The management folders both sides rendered (diffCommand renders them when the change touches management/ or
+ * capi-gitops.yaml), compared object by object; an engine switch in management/sync is flagged. Pure.
+ */
+function compareFolders(base: string, before: RenderedSide, after: RenderedSide): ClusterReport[] {
+  if (!before.folders && !after.folders) return [];
+  const dirs = [...new Set([...(before.folders?.keys() ?? []), ...(after.folders?.keys() ?? []), ...after.findings.filter((f) => f.cluster === undefined && f.file?.startsWith(MANAGEMENT_PREFIX)).map((f) => path.posix.dirname(f.file!))])].sort();
+  return dirs.map((dir): ClusterReport => {
+    const failed = [
+      ...after.findings.filter((f) => f.cluster === undefined && f.file?.startsWith(`${dir}/`)),
+      ...before.findings.filter((f) => f.cluster === undefined && f.file?.startsWith(`${dir}/`)).map((f) => ({ ...f, rule: "diff-base-build", severity: "warning" as const, message: `at ${base}: ${f.message}; the folder was not compared` })),
+    ];
+    if (failed.length) return { cluster: dir, status: "failed", changes: [], findings: failed };
+    const old = before.folders?.get(dir);
+    const now = after.folders?.get(dir);
+    const changes = diffObjects({ objects: old ?? [] }, { objects: now ?? [] });
+    const status = !now ? "removed" : !old ? "new" : changes.length ? "changed" : "unchanged";
+    const findings = dir === SYNC_DIR ? gitopsEngineSwitched(dir, old ?? [], now ?? []) : [];
+    return { cluster: dir, status, changes, findings };
+  });
 }
 
 export async function diffCommand(opts: DiffOptions): Promise<DiffResult> {
@@ -79,11 +108,13 @@ export async function diffCommand(opts: DiffOptions): Promise<DiffResult> {
   const affected = await affectedClusters(root, commit);
   let before: RenderedSide = { names: [], rendered: new Map(), findings: [] };
   let after: RenderedSide = { names: [], rendered: new Map(), findings: [] };
-  if (affected.clusters.length || affected.removed.length) {
+  // The management folders when the change touches them or the repository config (the GitOps engine).
+  const folders = affected.changedFiles.some((p) => p.startsWith(MANAGEMENT_PREFIX) || p === CONFIG_FILE) ? [SYNC_DIR, PROVIDERS_DIR] : [];
+  if (affected.clusters.length || affected.removed.length || folders.length) {
     // allSettled: a failure on one side must not return before the other side's worktree is cleaned up.
     const [b, a] = await Promise.allSettled([
-      withBaseCheckout(root, commit, (baseRoot) => renderSide(baseRoot, [...affected.clusters, ...affected.removed], workers)),
-      renderSide(root, affected.clusters, workers),
+      withBaseCheckout(root, commit, (baseRoot) => renderSide(baseRoot, [...affected.clusters, ...affected.removed], workers, { folders })),
+      renderSide(root, affected.clusters, workers, { folders, specs: true }),
     ]);
     if (b.status === "rejected") throw b.reason;
     if (a.status === "rejected") throw a.reason;

@@ -142,13 +142,14 @@ async function validateSelection(opts: ValidateOptions, root: string, sel: Selec
   // Our rules, first without origins; the clusters with any finding get their origins (one more build each).
   const namespaces = new Set(repo.specs.map((s) => s.namespace));
   const images = readImageInventory(TOOL_ROOT);
-  const ruleFindings = new Map(rendered.map((rc) => [rc.cluster, clusterRuleFindings(rc, specOf.get(rc.cluster), images)]));
+  const failed = new Set(renderFindings.filter((f) => f.severity === "error").map((f) => f.cluster));
+  const ruleFindings = new Map(rendered.map((rc) => [rc.cluster, clusterRuleFindings(rc, specOf.get(rc.cluster), images, !failed.has(rc.cluster))]));
   const flagged = rendered.filter((rc) => {
     const u = unitOf.get(rc.cluster)!;
     return schemaRejected(schemas.get(u)) || denied(admitted.get(u)) || ruleFindings.get(rc.cluster)!.length > 0 || (specOf.has(rc.cluster) && strayCandidates(rc, namespaces).length > 0);
   });
   await addOrigins(ctx, flagged, unitOf);
-  for (const rc of flagged) ruleFindings.set(rc.cluster, clusterRuleFindings(rc, specOf.get(rc.cluster), images));
+  for (const rc of flagged) ruleFindings.set(rc.cluster, clusterRuleFindings(rc, specOf.get(rc.cluster), images, !failed.has(rc.cluster)));
   lap("origins");
 
   const unserved = readUnserved(TOOL_ROOT);

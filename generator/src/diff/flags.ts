@@ -29,14 +29,24 @@
  *   for a reviewer to see (validate's user-layer rules refuse what `generate` does not write, validate/user-layer.ts).
  *   A warning (an info line in a new cluster); an error for cluster-wide RBAC or a binding to a ClusterRole (e.g.
  *   cluster-admin).
+ * - core-object-removed: a staying cluster's render loses its Cluster, AWSCluster, control plane, a spec'd pool or what
+ *   those reference (validate's render-complete).
+ * - cni-switched / storage-removed (warning): an add-on label of the Cluster changes CNI or drops the EBS CSI driver; a
+ *   ClusterResourceSet never removes what it applied, so the old add-on keeps running.
+ * - control-plane-ha-lost: the KubeadmControlPlane shrinks below 3 machines from 3 or more.
+ * - gitops-engine-switched: management/sync moves from Argo CD to Flux or back; both engines would apply everything.
  */
 import semver from "semver";
 import type { Finding } from "../findings.js";
 import type { RenderedObject } from "../validate/render.js";
 import { GROUP } from "../k8s/capi.js";
 import { get, groupOf } from "../k8s/object.js";
-import { clusterSpecPath } from "../repo/paths.js";
+import { clusterKustomizationPath, clusterSpecPath } from "../repo/paths.js";
 import { changedPaths, labelOf, sameValue, type ObjectChange } from "./objects.js";
+import type { ClusterSpec } from "../cluster-spec/types.js";
+import { ADDON_LABEL } from "../plan/addons.js";
+import { referencesOf } from "../validate/references.js";
+import { coreObjectOf, expectedCoreObjects, HA_CONTROL_PLANE } from "../validate/rules.js";
 
 const { infra: INFRA, bootstrap: BOOTSTRAP, controlPlane: CONTROLPLANE, core: CORE } = GROUP;
 
@@ -295,14 +305,167 @@ function rbacChanged(cluster: string, c: ObjectChange, newCluster: boolean): Fin
   ];
 }
 
+const objKey = (o: { group: string; kind: string; namespace: string; name: string }) => `${o.group}|${o.kind}|${o.namespace}|${o.name}`;
+const CORE_KINDS: [string, string][] = [[CORE, "Cluster"], [INFRA, "AWSCluster"], [CONTROLPLANE, "KubeadmControlPlane"]];
+
+/**
+ * core-object-removed: an object every render of a staying cluster must hold leaves it without a replacement — its
+ * Cluster, AWSCluster or KubeadmControlPlane, a pool its spec still lists (validate/rules.ts expectedCoreObjects), or
+ * a template, infrastructure or bootstrap object one of those references. The sync deletes nothing, so the live
+ * objects stay, unmanaged by Git (validate reports the same render as `render-complete`). Returns the findings and
+ * the keys flagged (pool-removed leaves those to this rule).
+ */
+function coreObjectsRemoved(cluster: string, changes: readonly ObjectChange[], before: readonly RenderedObject[], spec: ClusterSpec | undefined): { findings: Finding[]; keys: Set<string> } {
+  const wanted = new Set<string>(spec ? expectedCoreObjects(spec).map(objKey) : []);
+  for (const o of before) if (CORE_KINDS.some(([g, k]) => is(o, g, k))) wanted.add(objKey(coreObjectOf(o)));
+  // What the wanted objects reference (Cluster → AWSCluster, KCP → its AWSMachineTemplate, pool → its templates).
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const o of before)
+      if (wanted.has(objKey(coreObjectOf(o))))
+        for (const r of referencesOf(o))
+          if (!wanted.has(objKey(r))) {
+            wanted.add(objKey(r));
+            grew = true;
+          }
+  }
+  const findings: Finding[] = [];
+  const keys = new Set<string>();
+  for (const c of changes) {
+    if (c.type !== "removed" || c.pairedWith || !c.before || !wanted.has(objKey(coreObjectOf(c.before)))) continue;
+    keys.add(objKey(coreObjectOf(c.before)));
+    findings.push({
+      cluster,
+      file: clusterKustomizationPath(cluster),
+      path: at(c, "metadata"),
+      rule: "core-object-removed",
+      severity: "error",
+      message: `${labelOf(c.id)} leaves the render of clusters/${cluster}, which stays: the sync deletes nothing, so the live object keeps running unmanaged by Git${spec ? ` while clusters/${cluster}/cluster.yaml still describes it` : ""}. Keep \`generated\` in the resources of clusters/${cluster}/kustomization.yaml and delete no generated object with a patch; to remove a pool, remove it from cluster.yaml; to delete the cluster, remove its directory (README "Deleting a cluster")`,
+    });
+  }
+  return { findings, keys };
+}
+
+/** The add-on a Cluster's add-on label names (`cilium-v1.20.2` → `cilium`), or undefined without the label. */
+function addonOf(o: RenderedObject | undefined, role: keyof typeof ADDON_LABEL): { name: string; value: string } | undefined {
+  const value = o?.metadata?.labels?.[ADDON_LABEL[role]];
+  return typeof value === "string" ? { name: value.replace(/-v?\d[\w.+-]*$/, ""), value } : undefined;
+}
+
+/** Why an add-on change on a live cluster leaves the old add-on running. */
+const CRS_KEEPS =
+  "a ClusterResourceSet only applies: it never removes what it applied from the workload cluster (CAPI exp/addons, the resources stay when the ClusterResourceSet, its binding or the Cluster's label goes)";
+
+/**
+ * cni-switched: the Cluster's CNI label names another CNI (cilium ↔ calico, or to/from `none`). The old CNI keeps
+ * running (CRS_KEEPS) and the new one is installed beside it: two CNIs on one node network.
+ */
+function cniSwitched(cluster: string, c: ObjectChange): Finding[] {
+  if (c.type !== "changed" || !is(c.before, CORE, "Cluster") || !is(c.after, CORE, "Cluster")) return [];
+  const from = addonOf(c.before, "cni");
+  const to = addonOf(c.after, "cni");
+  if (from?.name === to?.name) return [];
+  const was = from ? `${from.name} (${from.value})` : "none (a CNI of your own)";
+  const now = to ? `${to.name} (${to.value})` : "none (a CNI of your own)";
+  return [
+    {
+      cluster,
+      file: clusterSpecPath(cluster),
+      path: "network.cni",
+      rule: "cni-switched",
+      severity: "error",
+      message: `the CNI changes from ${was} to ${now} on a running cluster: ${CRS_KEEPS}, so ${from ? from.name : "your CNI"} keeps running and ${to ? to.name : "your CNI"} is installed beside it — two CNIs on one node network break pod networking. A CNI change is a migration, not a spec edit: keep network.cni${from ? `: ${from.name}` : ": none"} in clusters/${cluster}/cluster.yaml, or create a new cluster with ${to ? to.name : "your CNI"} and move the workloads`,
+    },
+  ];
+}
+
+/** storage-removed (warning): the EBS CSI label goes (`storage: ebs → none`): the driver stays, unmanaged (CRS_KEEPS). */
+function storageRemoved(cluster: string, c: ObjectChange): Finding[] {
+  if (c.type !== "changed" || !is(c.before, CORE, "Cluster") || !is(c.after, CORE, "Cluster")) return [];
+  const from = addonOf(c.before, "csi");
+  if (!from || addonOf(c.after, "csi")) return [];
+  return [
+    {
+      cluster,
+      file: clusterSpecPath(cluster),
+      path: "storage",
+      rule: "storage-removed",
+      severity: "warning",
+      message: `storage changes from ebs (${from.value}) to none: ${CRS_KEEPS}, so the EBS CSI driver and its gp3 StorageClass stay on the cluster, no longer managed or updated from Git, and volumes keep depending on them. Keep storage: ebs; to really remove the driver, first move every PersistentVolume off it, then delete it on the workload cluster by hand`,
+    },
+  ];
+}
+
+/**
+ * control-plane-ha-lost: the KubeadmControlPlane goes from HA_CONTROL_PLANE or more machines to fewer — one machine
+ * failure then stops the API server and etcd loses its quorum (validate's prod-control-plane-ha says the same of a
+ * prod spec).
+ */
+function controlPlaneHaLost(cluster: string, c: ObjectChange): Finding[] {
+  if (c.type !== "changed" || !is(c.before, CONTROLPLANE, "KubeadmControlPlane") || !is(c.after, CONTROLPLANE, "KubeadmControlPlane")) return [];
+  const from = c.before.spec?.replicas;
+  const to = c.after.spec?.replicas;
+  if (typeof from !== "number" || typeof to !== "number" || from < HA_CONTROL_PLANE || to >= HA_CONTROL_PLANE) return [];
+  return [
+    {
+      cluster,
+      file: c.file,
+      path: at(c, "spec.replicas"),
+      rule: "control-plane-ha-lost",
+      severity: "error",
+      message: `the control plane shrinks from ${from} to ${to} machine(s): below ${HA_CONTROL_PLANE} one failure stops the API server and etcd loses its quorum (KCP removes etcd members as it scales down). Keep controlPlane.replicas at ${from} in clusters/${cluster}/cluster.yaml`,
+    },
+  ];
+}
+
 /** Findings for one cluster's changes; `before`/`after` are its whole rendered object lists. */
-export function flagChanges(cluster: string, changes: readonly ObjectChange[], before: readonly RenderedObject[], after: readonly RenderedObject[]): Finding[] {
+export function flagChanges(
+  cluster: string,
+  changes: readonly ObjectChange[],
+  before: readonly RenderedObject[],
+  after: readonly RenderedObject[],
+  /** `stays`: the cluster's directory is on both sides (default: it renders something now); `spec`: its spec now. */
+  opts: { stays?: boolean; spec?: ClusterSpec } = {},
+): Finding[] {
   const out: Finding[] = [];
   for (const c of changes) if (c.type === "changed") out.push(...inPlace(cluster, c), ...awsCluster(cluster, c), ...networkCidrs(cluster, c), ...versionJump(cluster, c));
-  // A removed cluster's pools go with it (README "Deleting a cluster"); flag only pools removed from a cluster that stays.
-  if (after.length) for (const c of changes) out.push(...poolRemoved(cluster, c));
-  if (after.length) for (const c of changes) out.push(...rbacChanged(cluster, c, before.length === 0));
+  for (const c of changes) out.push(...cniSwitched(cluster, c), ...storageRemoved(cluster, c), ...controlPlaneHaLost(cluster, c));
+  // A removed cluster's objects go with it (README "Deleting a cluster"); flag only removals from a cluster that stays.
+  if (opts.stays ?? after.length > 0) {
+    const core = coreObjectsRemoved(cluster, changes, before, opts.spec);
+    out.push(...core.findings);
+    for (const c of changes) if (!c.before || !core.keys.has(objKey(coreObjectOf(c.before)))) out.push(...poolRemoved(cluster, c));
+  }
+  if (opts.stays ?? after.length > 0) for (const c of changes) out.push(...rbacChanged(cluster, c, before.length === 0));
   out.push(...poolsWithControlPlane(cluster, changes));
   out.push(...clusterRenamed(cluster, before, after));
   return out;
+}
+
+/** The GitOps engine a management/sync render is for: Argo CD (an ApplicationSet), Flux (a GitRepository), or none. */
+function engineOf(objects: readonly RenderedObject[]): "argocd" | "flux" | undefined {
+  if (objects.some((o) => o.kind === "ApplicationSet" && groupOf(o.apiVersion) === "argoproj.io")) return "argocd";
+  if (objects.some((o) => o.kind === "GitRepository" && groupOf(o.apiVersion) === "source.toolkit.fluxcd.io")) return "flux";
+  return undefined;
+}
+
+/**
+ * gitops-engine-switched: management/sync changes from one GitOps engine's objects to the other's (`gitops:` in
+ * capi-gitops.yaml). Nothing removes the old engine's objects (the self-syncing Application / Kustomization keeps
+ * pruning off), so both engines apply every cluster's objects and fight over them.
+ */
+export function gitopsEngineSwitched(file: string, before: readonly RenderedObject[], after: readonly RenderedObject[]): Finding[] {
+  const from = engineOf(before);
+  const to = engineOf(after);
+  if (!from || !to || from === to) return [];
+  const name = { argocd: "Argo CD", flux: "Flux" };
+  return [
+    {
+      file: "capi-gitops.yaml",
+      path: "gitops",
+      rule: "gitops-engine-switched",
+      severity: "error",
+      message: `the GitOps engine changes from ${name[from]} to ${name[to]} (${file}): nothing removes ${name[from]}'s objects from the management cluster (they are kept from pruning like every other), so ${name[from]} and ${name[to]} would both apply every cluster's objects and fight over them. Switch in steps: stop ${name[from]} syncing (delete its ${from === "argocd" ? "ApplicationSet and Applications with --cascade=orphan" : "Kustomizations, which orphan their objects"}), then merge the switch and bootstrap ${name[to]} (README "GitOps sync and the pull-request flow")`,
+    },
+  ];
 }

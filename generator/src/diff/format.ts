@@ -20,7 +20,12 @@ export interface DiffReport {
   /** The base revision as the user named it. */
   base: string;
   clusters: ClusterReport[];
+  /** The management folders (`cluster` holds the folder, e.g. management/sync), when the change touches them. */
+  management?: ClusterReport[];
 }
+
+/** The management folders with something to show. */
+const managementShown = (report: DiffReport) => (report.management ?? []).filter((m) => m.status !== "unchanged" || m.findings.length);
 
 export const counts = (r: ClusterReport) => ({
   added: r.changes.filter((c) => c.type === "added").length,
@@ -53,7 +58,8 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
 /** The one line for a report without changes, or undefined when there is something to show. */
 function nothingLine(report: DiffReport): string | undefined {
-  if (report.clusters.length === 0) return "no cluster affected";
+  if (managementShown(report).length) return undefined;
+  if (report.clusters.length === 0) return report.management?.length ? "no cluster affected; the management folders render the same" : "no cluster affected";
   const shown = report.clusters.filter((c) => c.status !== "unchanged" || c.findings.length);
   if (shown.length) return undefined;
   const names = report.clusters.map((c) => c.cluster);
@@ -71,25 +77,37 @@ const findingWhere = (f: Finding) => [f.path, f.file && `(${f.file})`].filter(Bo
 
 function summaryLine(report: DiffReport): string {
   const changed = report.clusters.filter((c) => c.status !== "unchanged").length;
-  const total = report.clusters.reduce((n, c) => n + flagged(c), 0);
-  return `${plural(changed, "cluster")} changed against ${report.base}, ${total} flagged`;
+  const folders = managementShown(report);
+  const total = [...report.clusters, ...folders].reduce((n, c) => n + flagged(c), 0);
+  const mgmt = folders.length ? `, ${plural(folders.length, "management folder")} (${folders.map((f) => f.cluster).join(", ")})` : "";
+  return `${plural(changed, "cluster")}${mgmt} changed against ${report.base}, ${total} flagged`;
 }
+
+/** A management folder's status note. */
+const FOLDER_NOTE: Record<ClusterStatus, string> = {
+  changed: "",
+  new: " (new)",
+  removed: " (removed from Git)",
+  unchanged: "",
+  failed: " (not compared: a build failed)",
+};
 
 export function formatText(report: DiffReport): string {
   const none = nothingLine(report);
   if (none) return `${none}\n`;
   const out: string[] = [summaryLine(report)];
-  for (const r of report.clusters) {
-    if (r.status === "unchanged" && r.findings.length === 0) continue;
+  const section = (r: ClusterReport, head: string) => {
     const n = counts(r);
-    out.push("", `cluster ${r.cluster}${statusNote(r)}: ${n.added} added, ${n.removed} removed, ${n.changed} changed, ${flagged(r)} flagged`);
+    out.push("", `${head}: ${n.added} added, ${n.removed} removed, ${n.changed} changed, ${flagged(r)} flagged`);
     for (const f of r.findings) out.push(`  ${f.severity} ${f.rule} ${findingWhere(f)}: ${f.message}`);
     for (const c of r.changes) {
       out.push(`  ${changeLine(c)}`);
       // Whole added objects are left to the Markdown report; a paired addition shows what differs from its predecessor.
       if (c.type === "changed" || (c.type === "added" && c.pairedWith)) out.push(...c.patch.trimEnd().split("\n").map((l) => `    ${l}`));
     }
-  }
+  };
+  for (const r of report.clusters) if (r.status !== "unchanged" || r.findings.length) section(r, `cluster ${r.cluster}${statusNote(r)}`);
+  for (const r of managementShown(report)) section(r, `${r.cluster}${FOLDER_NOTE[r.status]}`);
   const same = report.clusters.filter((c) => c.status === "unchanged" && c.findings.length === 0).map((c) => c.cluster);
   if (same.length) out.push("", `rendered the same: ${same.join(", ")}`);
   return out.join("\n") + "\n";
@@ -107,15 +125,19 @@ function fence(body: string): string {
 export function formatMarkdown(report: DiffReport): string {
   const none = nothingLine(report);
   if (none) return `${none}\n`;
-  const shown = report.clusters.filter((c) => c.status !== "unchanged" || c.findings.length);
+  const clusters = report.clusters.filter((c) => c.status !== "unchanged" || c.findings.length);
+  const folders = managementShown(report);
+  const shown = [...clusters, ...folders];
+  const isFolder = (r: ClusterReport) => folders.includes(r);
   const out: string[] = [`## Cluster changes against ${code(report.base)}`, "", summaryLine(report) + ".", ""];
   out.push("| cluster | added | removed | changed | flagged |", "| --- | ---: | ---: | ---: | ---: |");
   for (const r of shown) {
     const n = counts(r);
-    out.push(`| ${code(r.cluster)}${STATUS_NOTE[r.status] ? ` ${r.status}` : ""} | ${n.added} | ${n.removed} | ${n.changed} | ${flagged(r)} |`);
+    const note = isFolder(r) ? FOLDER_NOTE[r.status] : STATUS_NOTE[r.status];
+    out.push(`| ${code(r.cluster)}${note ? ` ${r.status}` : ""} | ${n.added} | ${n.removed} | ${n.changed} | ${flagged(r)} |`);
   }
   for (const r of shown) {
-    out.push("", `### ${code(r.cluster)}${statusNote(r)}`, "");
+    out.push("", `### ${code(r.cluster)}${isFolder(r) ? FOLDER_NOTE[r.status] : statusNote(r)}`, "");
     if (r.findings.length) {
       out.push(flagged(r) ? "**Flagged**" : "**Notes**", "");
       for (const f of r.findings) out.push(`- **${f.severity}** ${code(f.rule)}${f.path ? ` ${code(f.path)}` : ""}${f.file ? ` in ${code(f.file)}` : ""}: ${f.message}`);

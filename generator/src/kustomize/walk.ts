@@ -22,9 +22,41 @@ export const KNOWN_FIELDS: ReadonlySet<string> = new Set([
   "openapi", "buildMetadata", "sortOptions", "vars",
 ]);
 
-/** A remote target (git URL, HTTP URL, `github.com/...`) — not part of this repository. */
+/**
+ * A remote target — not part of this repository: a URL (`https://`, `ssh://`, `file://`, …), go-getter's `git::`,
+ * kustomize's `gh:` shorthand, an scp-like `user@host:path`, a `?ref=`/`?version=` query, or a path on a known
+ * git host (`github.com/...`) — the forms kustomize's remote loader (api/internal/git/repospec.go) accepts.
+ */
 export function isRemote(ref: string): boolean {
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(ref) || /^git@/.test(ref) || /\?ref=/.test(ref) || /^(github\.com|gitlab\.com|bitbucket\.org)\//.test(ref);
+  return (
+    /^[a-z][a-z0-9+.-]*:\/\//i.test(ref) ||
+    /^(git::|gh:)/i.test(ref) ||
+    /^[\w.-]+@[\w.-]+:/.test(ref) ||
+    /\?(ref|version|submodules|timeout)=/.test(ref) ||
+    /^(github\.com|gitlab\.com|bitbucket\.org|dev\.azure\.com)\//i.test(ref)
+  );
+}
+
+/** File-reference keys inside an inline generator/transformer/validator config (e.g. a PatchTransformer's `path`). */
+const INLINE_REF_KEYS = new Set(["path", "paths", "files", "envs", "env", "resources", "bases", "components"]);
+
+/** The references an inline plugin config (YAML text) holds under INLINE_REF_KEYS; none when it does not parse. */
+function inlineRefs(text: string): string[] {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  const walk = (v: unknown, key?: string): void => {
+    if (typeof v === "string") {
+      if (key !== undefined && INLINE_REF_KEYS.has(key)) out.push(v.includes("=") && key === "files" ? v.slice(v.indexOf("=") + 1) : v);
+    } else if (Array.isArray(v)) v.forEach((x) => walk(x, key));
+    else if (isRecord(v)) for (const [k, x] of Object.entries(v)) walk(x, k);
+  };
+  walk(doc);
+  return out;
 }
 
 /** `dir` + `ref` as a normalized repository-relative path; undefined when it leaves the repository or is absolute. */
@@ -45,8 +77,8 @@ const isInline = (s: string): boolean => /\n/.test(s) || /:\s/.test(s);
  * The references of one kustomization document, split into those that may be kustomization directories
  * (resources, bases, components, generators, transformers, validators) and those that are always files.
  */
-export function kustomizationRefs(doc: unknown): { dirsOrFiles: string[]; files: string[] } {
-  if (!isRecord(doc)) return { dirsOrFiles: [], files: [] };
+export function kustomizationRefs(doc: unknown): { dirsOrFiles: string[]; files: string[]; remotes: string[] } {
+  if (!isRecord(doc)) return { dirsOrFiles: [], files: [], remotes: [] };
   const k = doc;
   const dirsOrFiles = [...strings(k.resources), ...strings(k.bases), ...strings(k.components)];
   for (const key of ["generators", "transformers", "validators"]) dirsOrFiles.push(...strings(k[key]).filter((s) => !isInline(s)));
@@ -61,7 +93,9 @@ export function kustomizationRefs(doc: unknown): { dirsOrFiles: string[]; files:
       for (const f of strings(g.files)) files.push(f.includes("=") ? f.slice(f.indexOf("=") + 1) : f);
       files.push(...strings(g.envs), ...strings(g.env));
     }
-  return { dirsOrFiles: dirsOrFiles.filter((r) => !isRemote(r)), files: files.filter((r) => !isRemote(r)) };
+  const inline = ["generators", "transformers", "validators"].flatMap((key) => strings(k[key]).filter(isInline).flatMap(inlineRefs));
+  const remotes = [...new Set([...dirsOrFiles, ...files, ...inline].filter(isRemote))];
+  return { dirsOrFiles: dirsOrFiles.filter((r) => !isRemote(r)), files: files.filter((r) => !isRemote(r)), remotes };
 }
 
 /** How the walk sees the repository, and what it tells the caller. */
@@ -74,6 +108,8 @@ export interface WalkHooks {
   file(rel: string): void;
   /** A reference that leaves the repository or is absolute, in kustomization file `file`. */
   escape(file: string, ref: string): void;
+  /** A remote reference (isRemote) in kustomization file `file`: kustomize would fetch it (git, HTTP). */
+  remote?(file: string, ref: string): void;
 }
 
 /**
@@ -96,6 +132,7 @@ export function walkKustomization(root: string, hooks: WalkHooks): boolean {
     }
     hooks.enter?.(dir, k.file, doc, true);
     const refs = kustomizationRefs(doc);
+    for (const r of refs.remotes) hooks.remote?.(k.file, r);
     for (const r of refs.dirsOrFiles) {
       const p = resolveRef(dir, r);
       if (p === undefined) hooks.escape(k.file, r);
@@ -121,6 +158,8 @@ export interface Dependencies {
   dirs: string[];
   /** References that leave the repository or are absolute paths: what the build would read from outside Git. */
   escapes: { file: string; ref: string }[];
+  /** Remote references (git, HTTP): what the build would fetch from the network. */
+  remotes: { file: string; ref: string }[];
 }
 
 /** The kustomization file of a directory found by reading each accepted name in kustomize's order. */
@@ -142,6 +181,7 @@ export function dependencies(clusterDir: string, readFile: ReadFile): Dependenci
   const files = new Set<string>();
   const dirs = new Set<string>();
   const escapes: { file: string; ref: string }[] = [];
+  const remotes: { file: string; ref: string }[] = [];
   const root = resolveRef("", clusterDir) ?? clusterDir;
   const found = walkKustomization(root, {
     kustomizationAt: (dir) => kustomizationFileOf(dir, readFile),
@@ -151,9 +191,10 @@ export function dependencies(clusterDir: string, readFile: ReadFile): Dependenci
     },
     file: (p) => files.add(p),
     escape: (file, ref) => escapes.push({ file, ref }),
+    remote: (file, ref) => remotes.push({ file, ref }),
   });
   if (!found) files.add(`${root}/${KUSTOMIZATION_FILES[0]}`);
-  return { files: [...files].sort(), dirs: [...dirs].sort(), escapes };
+  return { files: [...files].sort(), dirs: [...dirs].sort(), escapes, remotes };
 }
 
 /** Whether a change to `changed` (a repository-relative file) can change a build with these dependencies. */

@@ -217,6 +217,9 @@ export function buildClosure(kustomizationDir: string, files: RepoFiles): Closur
     escape: () => {
       safe = false;
     },
+    remote: () => {
+      safe = false;
+    },
   });
   if (!found || !safe) return undefined;
   return { files: [...fileSet].sort(([a], [b]) => (a < b ? -1 : 1)), dirs: [...dirs].sort(([a], [b]) => (a < b ? -1 : 1)) };

@@ -8,8 +8,9 @@ import path from "node:path";
 import { CONFIG_FILE } from "../cluster-spec/config.js";
 import type { ClusterSpec } from "../cluster-spec/types.js";
 import type { Finding } from "../findings.js";
-import type { OutputFile } from "../plan/files.js";
+import type { OutputFile, TreePlan } from "../plan/files.js";
 import { planRepo } from "../plan/repo.js";
+import { PlanError } from "../errors.js";
 import type { LoadedRepo } from "../repo/load.js";
 import { ADDONS_LOCK, ADDONS_STORE, readAddonPayloads, TOOL_ROOT, versions } from "../versions.js";
 import { addonLockFindings, type LockCheck } from "../plan/addons-lock.js";
@@ -53,6 +54,44 @@ function unknownGeneratedFindings(root: string, names: readonly string[], planne
         findings.push({ cluster, file, rule: "generated-unknown-file", severity: "error", message: `is not generated from cluster.yaml, and \`npm run generate\` deletes it; move it to clusters/${cluster}/ (your layer) if you need it, or delete it` });
   }
   return findings;
+}
+
+/**
+ * The plan of the model; when a spec that loaded with errors cannot be planned (a zone its region lacks has no
+ * subnet slot: plan/cluster.ts subnets), the plan without the specs of `blockers` — their own errors are the
+ * findings (generate refuses them the same way), and the other clusters' generated files are still compared.
+ */
+function plannable(model: { specs: readonly ClusterSpec[]; config: LoadedRepo["config"] }, blockers: readonly string[]): TreePlan {
+  try {
+    return planRepo({ ...model, specs: [...model.specs] }, versions());
+  } catch (e) {
+    if (!(e instanceof PlanError) || blockers.length === 0) throw e;
+    const specs = model.specs.filter((s) => !blockers.includes(`clusters/${s.name}/cluster.yaml`));
+    return planRepo({ ...model, specs }, versions());
+  }
+}
+
+/** Every file under `dir` (repository-relative), recursively; none when it is no directory. */
+function filesUnder(root: string, dir: string): string[] {
+  try {
+    return (readdirSync(path.join(root, dir), { recursive: true, withFileTypes: true }) as Dirent[]).filter((e) => !e.isDirectory()).map((e) => path.relative(root, path.join(e.parentPath, e.name)).split(path.sep).join("/"));
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Files in the shared folders the generator owns whole (base/, the overlays, management/providers, management/iam,
+ * management/sync: plan/repo.ts roots) that it does not make: `generate` deletes them, so a hand-added file is drift
+ * like a hand-edited one. addons/ is checked against its pinned payloads elsewhere.
+ */
+function unknownSharedFindings(root: string, config: LoadedRepo["config"], planned: ReadonlySet<string>): Finding[] {
+  const roots = planRepo({ specs: [], config }, versions()).roots.filter((r) => r !== ADDONS_DIR && !r.startsWith("clusters/"));
+  return roots
+    .flatMap((r) => filesUnder(root, r))
+    .filter((f) => !planned.has(f))
+    .sort()
+    .map((file) => ({ file, rule: "generated-unknown-file", severity: "error" as const, message: "is not generated, and `npm run generate` deletes it: this folder is owned by the generator; put your own changes in clusters/<name>/kustomization.yaml, or delete the file" }));
 }
 
 /** Path and content hash of each owned planned file (drift without a cache). */
@@ -130,21 +169,27 @@ export function driftStage(
   const specs: ClusterSpec[] = full ? repo.specs : repo.specs.filter((s) => mine.has(s.name));
   const model = { specs, config: repo.config };
   const planId = full ? "@plan" : shard ? `@plan-shard-${shard.index}-of-${shard.count}` : "@plan-selection";
-  const planned = cache?.planned(planId, model) ?? (cache ? cache.storePlanned(planId, model, planRepo(model, versions()).files) : plannedHashes(planRepo(model, versions()).files));
   // A spec that does not load is missing from the plan, so the shared files (which list every cluster) cannot be
   // compared until it is fixed; the other clusters' own generated files can.
   const blockers = [...new Set(repo.findings.filter((f) => f.severity === "error" && f.file !== undefined && (f.file === CONFIG_FILE || f.file.endsWith("/cluster.yaml"))).map((f) => f.file!))].sort();
+  const plan = () => plannable(model, blockers);
+  const planned = cache?.planned(planId, model) ?? (cache ? cache.storePlanned(planId, model, plan().files) : plannedHashes(plan().files));
   const loaded = new Set(repo.specs.map((s) => s.name));
-  const unplanned = input.names.some((n) => !loaded.has(n));
+  const inPlan = (n: string) => planned.some(([p]) => p.startsWith(`clusters/${n}/`));
+  // A spec that did not load, or that loaded but could not be planned (plannable), leaves the shared files uncompared.
+  const unplanned = input.names.some((n) => !loaded.has(n)) || specs.some((s) => !inPlan(s.name));
   const ownFile = (p: string) => mine.has(/^clusters\/([^/]+)\//.exec(p)?.[1] ?? "");
   const include = full && !unplanned ? (p: string) => !p.startsWith("clusters/") || ownFile(p) : (p: string) => p.startsWith("clusters/") && ownFile(p);
   // addons/ against its lock: repository-wide, on every run that reports shared findings (no shard, or shard 1).
   const integrity = !shard || shard.index === 1 ? addonIntegrityFindings(root, { repoCopy: true }) : [];
+  const plannedPaths = new Set(planned.map(([p]) => p));
   return {
     findings: [
       ...integrity,
       ...driftFindings(planned, files, include, blockers),
-      ...unknownGeneratedFindings(root, specs.map((s) => s.name), new Set(planned.map(([p]) => p))),
+      // Only the clusters the plan holds (a spec that could not be planned has its own findings).
+      ...unknownGeneratedFindings(root, specs.map((s) => s.name).filter(inPlan), plannedPaths),
+      ...(full && !unplanned ? unknownSharedFindings(root, repo.config, plannedPaths) : []),
     ],
     planId,
   };

@@ -40,6 +40,19 @@ const CLUSTER_NAME_FIELDS: [string, string][] = [
   ["MachineHealthCheck", "spec.clusterName"],
 ];
 
+/** The CAPI references an object holds (REF_FIELDS), as identities in the referrer's namespace. */
+export function referencesOf(o: Obj): { group: string; kind: string; namespace: string; name: string }[] {
+  const out: { group: string; kind: string; namespace: string; name: string }[] = [];
+  for (const [kind, v1beta2Path] of REF_FIELDS) {
+    if (o.kind !== kind) continue;
+    const p = (typeof o.apiVersion === "string" && o.apiVersion.endsWith("/v1beta1") ? V1BETA1_PATHS[v1beta2Path] : undefined) ?? v1beta2Path;
+    const ref = get(o, p) as { apiGroup?: string; apiVersion?: string; kind?: string; name?: string } | undefined;
+    const group = ref?.apiGroup ?? groupOf(ref?.apiVersion);
+    if (ref && typeof ref.kind === "string" && typeof ref.name === "string" && group) out.push({ group, kind: ref.kind, namespace: show(o.metadata?.namespace ?? ""), name: ref.name });
+  }
+  return out;
+}
+
 export function checkReferences(objects: readonly unknown[], ctx: { cluster?: string; file?: string } = {}): Finding[] {
   // Odd input (a hand-edited overlay) never makes the rule throw: only mappings are objects.
   const objs = objects.filter((o): o is Obj => o !== null && typeof o === "object" && !Array.isArray(o));

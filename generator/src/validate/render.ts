@@ -18,13 +18,15 @@ import { lstat, mkdir, readlink, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import pLimit from "p-limit";
 import { parse as parseYaml } from "yaml";
-import { ToolError, ToolUnavailableError } from "../errors.js";
+import { ToolError, ToolOutputError, ToolUnavailableError } from "../errors.js";
 import type { Finding } from "../findings.js";
 import { BUILD_DIR_PREFIX } from "../kustomize/build-dir.js";
+import { diskReader } from "../repo/affected.js";
+import { remoteFindings } from "./remote.js";
 import { clusterDir, clusterKustomizationPath } from "../repo/paths.js";
 import { KUSTOMIZATION } from "../plan/kustomize-objects.js";
-import { kustomizeBuild } from "../tools/kustomize.js";
-import { parseYamlStream, toYaml, toYamlInline } from "../yaml.js";
+import { kustomizeBuild, parseBuildOutput } from "../tools/kustomize.js";
+import { toYaml, toYamlInline } from "../yaml.js";
 
 export type RenderedObject = {
   apiVersion: string;
@@ -108,7 +110,7 @@ async function buildBatch(root: string, clusters: readonly string[], origins: bo
   const out = clusters.map((): Built => ({ objects: [], origins: [], ...(origins ? { transformations: [] } : {}) }));
   // One cluster without origins: the plain build, exactly what Argo CD / Flux run (and its error names real paths).
   if (clusters.length === 1 && !origins) {
-    out[0]!.objects = parseYamlStream(await kustomizeBuild(root, clusterDir(clusters[0]!))) as RenderedObject[];
+    out[0]!.objects = parseBuildOutput(await kustomizeBuild(root, clusterDir(clusters[0]!)), clusterDir(clusters[0]!)) as RenderedObject[];
     out[0]!.origins = out[0]!.objects.map(() => undefined);
     return out;
   }
@@ -121,7 +123,7 @@ async function buildBatch(root: string, clusters: readonly string[], origins: bo
     // its own, as Argo CD / Flux build it, which writes nothing (without origins: findings name the cluster's files).
     if (!READ_ONLY.has((e as NodeJS.ErrnoException).code ?? "")) throw e;
     return Promise.all(clusters.map(async (c): Promise<Built> => {
-      const objects = parseYamlStream(await kustomizeBuild(root, clusterDir(c))) as RenderedObject[];
+      const objects = parseBuildOutput(await kustomizeBuild(root, clusterDir(c)), clusterDir(c)) as RenderedObject[];
       return { objects, origins: objects.map(() => undefined), ...(origins ? { transformations: objects.map(() => undefined) } : {}) };
     }));
   }
@@ -131,7 +133,7 @@ async function buildBatch(root: string, clusters: readonly string[], origins: bo
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-  for (const doc of parseYamlStream(text) as RenderedObject[]) {
+  for (const doc of parseBuildOutput(text, clusters.map(clusterDir).join(", ")) as RenderedObject[]) {
     const ann = doc.metadata?.annotations;
     const unit = ann?.[MARKER];
     if (ann && unit !== undefined) {
@@ -147,6 +149,12 @@ async function buildBatch(root: string, clusters: readonly string[], origins: bo
   }
   return out;
 }
+
+/**
+ * kustomize refused the build (a finding on the cluster), as opposed to a tool that is missing, of another version,
+ * or printing what kustomize never prints (the run fails, exit 2).
+ */
+export const isBuildFailure = (e: unknown): e is ToolError => e instanceof ToolError && !(e instanceof ToolUnavailableError) && !(e instanceof ToolOutputError);
 
 async function failure(root: string, c: string, err: ToolError): Promise<Finding> {
   const file = clusterKustomizationPath(c);
@@ -167,14 +175,22 @@ export async function renderClusters(
   clusters: readonly { name: string }[],
   opts: RenderOptions,
 ): Promise<{ rendered: RenderedCluster[]; findings: Finding[] }> {
-  const names = clusters.map((c) => c.name);
+  // Remote references are refused before any build (validate/remote.ts): such a cluster is not built at all.
+  const disk = diskReader(root);
+  const seen = new Map<string, string | undefined>();
+  // Each file once per call: the clusters share base/ and the overlays.
+  const read = (rel: string) => (seen.has(rel) ? seen.get(rel) : (seen.set(rel, disk(rel)), seen.get(rel)));
+  const refused = clusters.flatMap((c) => remoteFindings(clusterDir(c.name), read, c.name));
+  const skip = new Set(refused.map((f) => f.cluster));
+  const all = clusters.map((c) => c.name);
+  const names = all.filter((n) => !skip.has(n));
   const origins = opts.origins ?? true;
   const chunkSize = opts.chunkSize ?? Math.min(MAX_CHUNK, Math.max(1, Math.ceil(names.length / opts.workers)));
   const chunks: string[][] = [];
   for (let i = 0; i < names.length; i += chunkSize) chunks.push(names.slice(i, i + chunkSize));
   const limit = pLimit(opts.workers);
-  const byCluster = new Map<string, RenderedCluster>(names.map((n) => [n, { cluster: n, objects: [], origins: [] }]));
-  const findings: Finding[] = [];
+  const byCluster = new Map<string, RenderedCluster>(all.map((n) => [n, { cluster: n, objects: [], origins: [] }]));
+  const findings: Finding[] = [...refused];
   const land = (chunk: readonly string[], built: Built[]) =>
     chunk.forEach((c, i) => Object.assign(byCluster.get(c)!, built[i]));
   let done = 0;
@@ -184,12 +200,12 @@ export async function renderClusters(
         try {
           land(chunk, await buildBatch(root, chunk, origins));
         } catch (e) {
-          if (!(e instanceof ToolError) || e instanceof ToolUnavailableError) throw e;
+          if (!isBuildFailure(e)) throw e;
           for (const c of chunk) {
             try {
               land([c], await buildBatch(root, [c], origins));
             } catch (err) {
-              if (!(err instanceof ToolError) || err instanceof ToolUnavailableError) throw err;
+              if (!isBuildFailure(err)) throw err;
               findings.push(await failure(root, c, err));
             }
           }
@@ -199,7 +215,7 @@ export async function renderClusters(
       }),
     ),
   );
-  const order = new Map(names.map((n, i) => [n, i]));
+  const order = new Map(all.map((n, i) => [n, i]));
   findings.sort((a, b) => order.get(a.cluster!)! - order.get(b.cluster!)!);
-  return { rendered: names.map((n) => byCluster.get(n)!), findings };
+  return { rendered: all.map((n) => byCluster.get(n)!), findings };
 }

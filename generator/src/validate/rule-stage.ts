@@ -7,6 +7,7 @@
  * management folders and what the sync engine would do with them (validate/sync-check.ts).
  */
 import type { ClusterSpec } from "../cluster-spec/types.js";
+import { PlanError } from "../errors.js";
 import type { Finding } from "../findings.js";
 import { API } from "../k8s/capi.js";
 import { objectNames, planCluster } from "../plan/cluster.js";
@@ -16,14 +17,19 @@ import { userLayerRules } from "./user-layer.js";
 import { drainRules } from "./drain-rules.js";
 import { imageRules, type readImageInventory } from "./images.js";
 import type { RenderedCluster, RenderedObject } from "./render.js";
-import { clusterRules, syncSafetyRules } from "./rules.js";
+import { clusterRules, controlPlaneHaRule, renderCompleteness, syncSafetyRules } from "./rules.js";
 import type { Shard } from "./selection.js";
 import { applicationFindings, declaredApplications, fluxPermissionFindings, generatedApplications } from "./sync-check.js";
 
-/** Our per-cluster rules over one render (with origins when known, so findings name their files). */
-export function clusterRuleFindings(rc: RenderedCluster, spec: ClusterSpec | undefined, images: ReturnType<typeof readImageInventory>): Finding[] {
-  if (rc.objects.length === 0) return [];
+/**
+ * Our per-cluster rules over one render (with origins when known, so findings name their files). `built`: the build
+ * succeeded (a failed one has its build finding, and no objects to judge).
+ */
+export function clusterRuleFindings(rc: RenderedCluster, spec: ClusterSpec | undefined, images: ReturnType<typeof readImageInventory>, built = true): Finding[] {
+  const bySpec = spec && built ? [...renderCompleteness(rc, spec), ...controlPlaneHaRule(rc, spec)] : [];
+  if (rc.objects.length === 0) return bySpec;
   return [
+    ...bySpec,
     ...clusterRules(rc, `clusters/${rc.cluster}/kustomization.yaml`),
     ...syncSafetyRules(rc),
     ...imageRules(rc, images, spec?.profile, `clusters/${rc.cluster}/cluster.yaml`),
@@ -86,7 +92,15 @@ export async function fleetOf(
   const others = input.others ?? [];
   if (!input.shard && others.length === 0) return rendered;
   const specOf = new Map(input.specs.map((s) => [s.name, s]));
-  const scaffoldOf = (spec: ClusterSpec) => planCluster(spec, versions().addons).find((f) => f.path === `clusters/${spec.name}/kustomization.yaml`)?.content;
+  // A spec that loaded with errors may not plan (a zone its region lacks): then its cluster is rendered.
+  const scaffoldOf = (spec: ClusterSpec) => {
+    try {
+      return planCluster(spec, versions().addons).find((f) => f.path === `clusters/${spec.name}/kustomization.yaml`)?.content;
+    } catch (e) {
+      if (e instanceof PlanError) return undefined;
+      throw e;
+    }
+  };
   const sample = input.specs[0];
   const scaffold = sample ? scaffoldOf(sample) : undefined;
   const facts = new Map<string, RenderedCluster>();

@@ -18,6 +18,8 @@ import { AUTOSCALER, CAPI_GROUPS, GROUP, kubeconfigSecret } from "../k8s/capi.js
 import { get as getPath, groupOf, isRecord } from "../k8s/object.js";
 import { clusterKustomizationPath, clusterSpecPath } from "../repo/paths.js";
 import { addonRules } from "./addon-rules.js";
+import { type ClusterSpec, PROFILE_DEFAULTS } from "../cluster-spec/types.js";
+import { objectNames } from "../plan/cluster.js";
 
 type Push = (o: RenderedObject | undefined, path: string, rule: string, message: string, severity?: Severity) => void;
 /** Rules read odd input as `any` (a missing field is undefined, never a throw). */
@@ -298,3 +300,85 @@ export const RULE_INPUTS: Readonly<Record<string, readonly { kind: string; field
   "autoscaler-minor": [{ kind: "KubeadmControlPlane", field: "spec.version" }],
   "addons-ccm-minor": [{ kind: "KubeadmControlPlane", field: "spec.version" }],
 };
+
+/** A CAPI object's identity as diff keys it (group, kind, namespace, name). */
+export interface CoreObject {
+  group: string;
+  kind: string;
+  namespace: string;
+  name: string;
+}
+
+/**
+ * What every render of a cluster must contain, by its spec: its Cluster and AWSCluster (both named like the cluster),
+ * its KubeadmControlPlane and each spec'd pool — a MachinePool, or one MachineDeployment per zone of the pool
+ * (plan/cluster.ts objectNames). Their templates and bootstrap configs are what these reference (checkReferences).
+ */
+export function expectedCoreObjects(spec: ClusterSpec): CoreObject[] {
+  const names = objectNames(spec);
+  const at = (group: string, kind: string, name: string): CoreObject => ({ group, kind, namespace: spec.namespace, name });
+  return [
+    at(CORE, "Cluster", names.cluster),
+    at(INFRA, "AWSCluster", names.cluster),
+    at(CP, "KubeadmControlPlane", names.controlPlane),
+    ...spec.nodePools.flatMap((p) =>
+      spec.workers === "MachineDeployment" ? p.availabilityZones.map((z) => at(CORE, "MachineDeployment", names.zoneDeployment(p, z))) : [at(CORE, "MachinePool", names.pool(p))],
+    ),
+  ];
+}
+
+const coreKey = (o: CoreObject) => `${o.group}|${o.kind}|${o.namespace}|${o.name}`;
+export const coreObjectOf = (o: RenderedObject): CoreObject => ({ group: groupOf(o.apiVersion), kind: show(o.kind), namespace: show(o.metadata?.namespace ?? ""), name: show(o.metadata?.name ?? "") });
+
+/** The expected core objects (expectedCoreObjects) a render lacks. */
+export function missingCoreObjects(objects: readonly unknown[], spec: ClusterSpec): CoreObject[] {
+  const present = new Set(objectsOf(objects).map((o) => coreKey(coreObjectOf(o))));
+  return expectedCoreObjects(spec).filter((e) => !present.has(coreKey(e)));
+}
+
+/**
+ * Rule `render-complete`: a cluster's render holds its Cluster, AWSCluster, control plane and every spec'd pool. A
+ * cluster layer with `resources: []`, a `$patch: delete` or a dropped resource renders an empty or partial cluster
+ * that kustomize, kubeconform and the webhooks all accept (nothing is left to reject) — and that the sync would
+ * apply as "nothing to do" while the live cluster keeps running unmanaged. Only for builds that succeeded.
+ */
+export function renderCompleteness(rc: RenderedCluster, spec: ClusterSpec): Finding[] {
+  const missing = missingCoreObjects(rc.objects, spec);
+  const empty = objectsOf(rc.objects).length === 0;
+  return missing.map((m) => ({
+    cluster: rc.cluster,
+    file: clusterKustomizationPath(rc.cluster),
+    path: `${m.kind}/${m.name}`,
+    rule: "render-complete",
+    severity: "error" as const,
+    message: `${empty ? "the cluster renders no objects at all: " : ""}${m.kind} ${m.namespace}/${m.name} (from clusters/${rc.cluster}/cluster.yaml) is not in the render of clusters/${rc.cluster}; keep \`generated\` in its resources and do not delete generated objects with patches (remove a pool from cluster.yaml instead)`,
+  }));
+}
+
+/** The smallest control plane that keeps etcd's quorum when one machine fails. */
+export const HA_CONTROL_PLANE = PROFILE_DEFAULTS.prod.controlPlaneReplicas;
+
+/**
+ * Rule `prod-control-plane-ha`: a `profile: prod` cluster runs at least HA_CONTROL_PLANE control-plane machines — with
+ * one, a single failure stops the API server and loses etcd (no quorum survives). The KCP webhook allows any odd
+ * count, so nothing upstream says it. Reported on cluster.yaml when the spec sets it, on the cluster's own
+ * kustomization.yaml when a patch does.
+ */
+export function controlPlaneHaRule(rc: RenderedCluster, spec: ClusterSpec): Finding[] {
+  if (spec.profile !== "prod") return [];
+  const name = objectNames(spec).controlPlane;
+  const kcp = objectsOf(rc.objects).find((o) => is(o, CP, "KubeadmControlPlane") && o.metadata?.name === name);
+  const replicas = get(kcp, "spec.replicas");
+  if (!kcp || typeof replicas !== "number" || replicas >= HA_CONTROL_PLANE) return [];
+  const fromSpec = replicas === spec.controlPlane.replicas;
+  return [
+    {
+      cluster: rc.cluster,
+      file: fromSpec ? clusterSpecPath(rc.cluster) : clusterKustomizationPath(rc.cluster),
+      path: fromSpec ? "controlPlane.replicas" : `KubeadmControlPlane/${name}:spec.replicas`,
+      rule: "prod-control-plane-ha",
+      severity: "error",
+      message: `a profile: prod cluster runs ${replicas} control-plane machine(s); with fewer than ${HA_CONTROL_PLANE} one failure stops the API server and etcd loses its quorum. Set controlPlane.replicas to ${HA_CONTROL_PLANE} (or 5), or use profile: dev`,
+    },
+  ];
+}

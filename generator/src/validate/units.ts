@@ -7,13 +7,14 @@
  */
 import { access, readdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import { ToolError, ToolUnavailableError } from "../errors.js";
 import type { Finding } from "../findings.js";
 import { dependencies } from "../kustomize/walk.js";
 import { ADDONS_DIR, PROVIDERS_DIR, SYNC_DIR } from "../repo/paths.js";
 import { parseYamlStream } from "../yaml.js";
 import type { RepoFiles, ValidateCache } from "./cache.js";
-import type { RenderedCluster, RenderedObject } from "./render.js";
+import { isBuildFailure, type RenderedCluster, type RenderedObject } from "./render.js";
+import { parseBuildOutput } from "../tools/kustomize.js";
+import { remoteFindings } from "./remote.js";
 import type { Runners } from "./runners.js";
 
 /** Repository folders (besides clusters/) that the management cluster applies; validated when present. */
@@ -103,13 +104,23 @@ export async function renderManagement(ctx: RenderContext, dirs: readonly string
       units.push(unit(cached));
       continue;
     }
+    const remote = remoteFindings(dir, (rel) => ctx.files.read(rel));
+    if (remote.length) {
+      findings.push(...remote);
+      continue;
+    }
     const closure = (await ctx.cache?.closures([dir]))?.get(dir);
     try {
-      const objects = parseYamlStream(await ctx.runners.kustomizeBuild(ctx.root, dir)) as RenderedObject[];
+      const objects = parseBuildOutput(await ctx.runners.kustomizeBuild(ctx.root, dir), dir) as RenderedObject[];
+      // An empty render would apply nothing and check nothing: what the folder is for is missing.
+      if (objects.length === 0) {
+        findings.push({ file: kfile, rule: "render-complete", severity: "error", message: `${dir} renders no objects; it must hold what \`npm run generate\` writes there (run it, and keep its kustomization's resources)` });
+        continue;
+      }
       ctx.cache?.storeRendered(`@${label}`, dir, closure, objects);
       units.push(unit(objects));
     } catch (e) {
-      if (!(e instanceof ToolError) || e instanceof ToolUnavailableError) throw e;
+      if (!isBuildFailure(e)) throw e;
       findings.push({ file: kfile, rule: "kustomize-build", severity: "error", message: `kustomize build failed: ${(e.stderr || e.message).split("\n")[0]}` });
     }
   }

@@ -77,6 +77,14 @@ export function publicLookupOs(image: ImageChoice, inventory: ImageInventory): s
   return image.lookupBaseOS || DEFAULT_BASE_OS;
 }
 
+/**
+ * Whether a machine's image follows its Kubernetes version: CAPA's lookup substitutes the version into the name format
+ * (pkg/cloud/services/ec2/ami.go GenerateAmiName: `{{.K8sVersion}}`; the default format has it), so a new version looks
+ * up a new image. An AMI id, or a format without `{{.K8sVersion}}`, is one image whatever the version: its kubelet
+ * stays where it was built.
+ */
+export const imageFollowsVersion = (image: ImageChoice): boolean => !image.id && (!image.lookupFormat || image.lookupFormat.includes("{{.K8sVersion}}"));
+
 /** Whether CAPA publishes an image for this Kubernetes version, region and base OS. */
 export const isPublished = (inventory: ImageInventory, version: string, region: string, os: string): boolean =>
   inventory.images.some((i) => i.version === version && i.region === region && i.os === os);

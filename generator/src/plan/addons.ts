@@ -91,7 +91,8 @@ export function allAddons(pins: AddonPins): Addon[] {
  * as an error (validate/addon-rules.ts).
  */
 export function clusterAddons(spec: ClusterSpec, pins: AddonPins): Addon[] {
-  const ccm = ccmVersion(addonKubernetesVersion(spec), pins);
+  // No CCM pinned for the minor behind: the control plane's (never newer than the API servers once they have rolled).
+  const ccm = ccmVersion(addonKubernetesVersion(spec), pins) ?? ccmVersion(spec.kubernetesVersion, pins);
   return [
     ...[cniAddon(spec.network.cni, pins)].filter((a) => a !== undefined),
     ...(ccm ? [{ role: "ccm", name: "aws-ccm", version: ccm } satisfies Addon] : []),

@@ -17,7 +17,7 @@ import path from "node:path";
 import type { Finding, Severity } from "../findings.js";
 import { GROUP, IMAGE_VERSION_ANNOTATION } from "../k8s/capi.js";
 import { get as getPath, groupOf, isRecord } from "../k8s/object.js";
-import { IMAGE_INVENTORY_FILE, type ImageChoice, type ImageInventory, imageFollowsVersion, isPublished, publicLookupOs, publishedRegions, publishedVersions } from "../schemas/ami-inventory.js";
+import { IMAGE_INVENTORY_FILE, type ImageChoice, type ImageInventory, imageFollowsVersion, isPublished, noPublicImageMessage, publicLookupOs } from "../schemas/ami-inventory.js";
 import type { RenderedCluster, RenderedObject } from "./render.js";
 
 const get = (o: unknown, p: string): any => getPath(o, p);
@@ -67,26 +67,6 @@ export function machines(objs: readonly RenderedObject[]): Machine[] {
     }
   }
   return out;
-}
-
-/**
- * Why a machine relying on CAPA's public lookup gets no image, and in one line how to get one (shared with upgrade).
- */
-export function noPublicImageMessage(inventory: ImageInventory, version: string, region: string, os: string): string {
-  const here = publishedVersions(inventory, region, os);
-  const elsewhere = publishedRegions(inventory, version, os);
-  return (
-    `no machine image: CAPA publishes no ${os} image for Kubernetes ${version} in ${region}, so its public lookup (capa-ami-${os}-?${version}-*) finds none and no machine boots ` +
-    `(${inventory.source} ami-inventory.md; published there: ${here.length ? here.join(", ") : "none"}${elsewhere.length ? `; ${version} is published in ${elsewhere.join(", ")}` : ""}). ` +
-    `Get one: build it with image-builder (https://image-builder.sigs.k8s.io/capi/providers/aws) and set --image-lookup-org <your account> (image.lookupOrg), or --image-id <ami-…> (image.id with image.kubernetesVersion: ${version}); ` +
-    `or use a published version and region (${publishedPairs(inventory, os)})`
-  );
-}
-
-/** "v1.34.8 in us-east-2, …": the newest published version per region, for the message. */
-function publishedPairs(inventory: ImageInventory, os: string): string {
-  const regions = [...new Set(inventory.images.filter((i) => i.os === os).map((i) => i.region))].sort();
-  return regions.map((r) => `--region ${r} --kubernetes-version ${publishedVersions(inventory, r, os).at(-1)}`).join("; ") || "none";
 }
 
 export function imageRules(rc: RenderedCluster, inventory: ImageInventory | undefined, profile: string | undefined, file: string): Finding[] {

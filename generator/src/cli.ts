@@ -195,6 +195,8 @@ async function main(argv: string[], io: CliIo, out: (line: string) => void, proc
         name: s("name"),
         namespace: s("namespace"),
         kubernetesVersion: s("kubernetes-version"),
+        imageId: s("image-id"),
+        imageLookupOrg: s("image-lookup-org"),
         vars: values.var as string[] | undefined,
         env: process.env,
         dryRun: Boolean(values["dry-run"]),

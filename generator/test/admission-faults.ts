@@ -95,7 +95,7 @@ export const CLEAN = ["alpha", "beta"] as const;
 /** Writes the clean clusters and one cluster per fault (its patch in the cluster's own kustomization.yaml) into repo. */
 export async function writeFaultRepo(repo: string): Promise<void> {
   const log = () => {};
-  await newClusterCommand({ cwd: repo, log, flags: { name: "alpha", region: "ap-northeast-2" } });
+  await newClusterCommand({ cwd: repo, log, flags: { name: "alpha", region: "ap-northeast-2", imageLookupOrg: "123456789012" } });
   await newClusterCommand({ cwd: repo, log, flags: { name: "beta", region: "us-east-1", workers: "MachineDeployment", profile: "prod", imageLookupOrg: "123456789012" } });
   const specOf = { pool: await readFile(path.join(repo, "clusters/alpha/cluster.yaml"), "utf8"), deployment: await readFile(path.join(repo, "clusters/beta/cluster.yaml"), "utf8") };
   const from = { pool: "alpha", deployment: "beta" };

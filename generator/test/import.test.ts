@@ -49,7 +49,8 @@ let cleanup: () => Promise<void>;
 const renders = new Map<string, K8sObject[]>();
 
 async function importCli(...args: string[]) {
-  return runCli(["import", ...args, "--repo", repo]);
+  // The sources rely on CAPA's public images, published only in us-east-2 (issue 19): each import names its own.
+  return runCli(["import", ...args, "--image-lookup-org", "123456789012", "--repo", repo]);
 }
 /** The cluster's render (kustomize build clusters/<name>), once per cluster. */
 async function render(name: string): Promise<K8sObject[]> {

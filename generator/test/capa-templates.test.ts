@@ -42,7 +42,8 @@ const TEMPLATES: [name: string, file: string][] = [
   ["capa-flatcar-mp", "cluster-template-flatcar-machinepool.yaml"],
 ];
 
-const REGION = "ap-northeast-2";
+// Where CAPA publishes images for the version below (issue 19: elsewhere a machine on its public images gets none, an error).
+const REGION = "us-east-2";
 
 /** What a user would export before `clusterctl generate cluster <name>`. KUBERNETES_AWS_CCM_VERSION is left unset on purpose: its ${…:-default} applies. */
 function variables(clusterName: string): Record<string, string> {
@@ -55,7 +56,7 @@ function variables(clusterName: string): Record<string, string> {
     AWS_NODE_MACHINE_TYPE: "m6i.xlarge",
     CONTROL_PLANE_MACHINE_COUNT: "3",
     WORKER_MACHINE_COUNT: "3",
-    KUBERNETES_VERSION: "v1.34.2",
+    KUBERNETES_VERSION: "v1.34.8",
     AWS_S3_BUCKET_NAME: `${clusterName}-ignition`,
   };
 }
@@ -98,7 +99,7 @@ async function repoWith(clusters: { name: string; manifest: string }[]): Promise
 const show = (fs: readonly Finding[]) => (fs.length ? fs.map(formatFinding).join("\n") : "(none)");
 /**
  * A true finding on CAPA's own templates: their ClusterResourceSet applies a CCM pinned in the template (v1.32.5, the
- * dual-stack ones v1.28.3) whatever KUBERNETES_VERSION they are rendered with, here v1.34.2 — outside the version skew
+ * dual-stack ones v1.28.3) whatever KUBERNETES_VERSION they are rendered with, here v1.34.8 — outside the version skew
  * policy (a cloud-controller-manager at most one minor older than kube-apiserver). Asserted on its own below.
  */
 const CCM_MINOR = "addons-ccm-minor";

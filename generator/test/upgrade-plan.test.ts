@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { parseSpecObject, parseSpecText } from "../src/cluster-spec/parse.js";
 import type { ClusterSpec } from "../src/cluster-spec/types.js";
 import { planSpecUpdates } from "../src/plan/repo.js";
+import { imageVersionFlags } from "../src/diff/flags.js";
 import { applyUpgradeStep, describeUpgradeState, planUpgradeStep, specVersions, upgradeStateFindings } from "../src/plan/upgrade.js";
 import type { ImageInventory } from "../src/schemas/ami-inventory.js";
 import { formatFindings } from "../src/validate/format.js";
@@ -226,5 +227,35 @@ describe("the CCM and the cluster-autoscaler move with the pools, not the contro
     expect([ccm(f2), ca(f2)]).toEqual([versions().addons.cloudControllerManager.byMinor["1.34"], versions().clusterAutoscaler.byMinor["1.34"]]);
     expect(planUpgradeStep(s1, "v1.34.3", ctx).step!.summary).toContain("the CCM and the cluster-autoscaler follow to 1.34");
     expect(planUpgradeStep(s0, "v1.34.3", ctx).step!.summary).toContain("stay at 1.33 until the pools' step");
+  });
+});
+
+describe("diff: a version moved under a fixed image (issue 19 item 2, diff/flags.ts imageVersionFlags)", () => {
+  const objs = (version: string, image: Record<string, unknown>, stated?: string) => [
+    { apiVersion: "infrastructure.cluster.x-k8s.io/v1beta2", kind: "AWSCluster", metadata: { name: "c" }, spec: { region: "ap-northeast-1" } },
+    { apiVersion: "controlplane.cluster.x-k8s.io/v1beta2", kind: "KubeadmControlPlane", metadata: { name: "c-control-plane" }, spec: { version, machineTemplate: { spec: { infrastructureRef: { name: "c-cp" } } } } },
+    {
+      apiVersion: "infrastructure.cluster.x-k8s.io/v1beta2",
+      kind: "AWSMachineTemplate",
+      metadata: { name: "c-cp", ...(stated ? { annotations: { "capi-gitops.io/image-kubernetes-version": stated } } : {}) },
+      spec: { template: { spec: image } },
+    },
+  ];
+  const ami = { ami: { id: "ami-0123456789abcdef0" } };
+  it("flags the version moving while the AMI stays; not a new AMI, nor a version-following lookup", () => {
+    const kept = imageVersionFlags("c", objs("v1.34.8", ami, "v1.34.8") as never, objs("v1.35.0", ami, "v1.34.8") as never);
+    expect(kept).toMatchObject([{ rule: "image-version-mismatch", severity: "error", path: "AWSMachineTemplate/c-cp:spec.template.spec" }]);
+    expect(kept[0]!.message).toContain("moves from v1.34.8 to v1.35.0 but keeps AMI ami-0123456789abcdef0");
+    // Negative controls: a new image stated for the new version; CAPA's lookup with the version in its format.
+    expect(imageVersionFlags("c", objs("v1.34.8", ami, "v1.34.8") as never, objs("v1.35.0", { ami: { id: "ami-0fedcba9876543210" } }, "v1.35.0") as never)).toEqual([]);
+    const lookup = { imageLookupOrg: "123456789012" };
+    expect(imageVersionFlags("c", objs("v1.34.8", lookup) as never, objs("v1.35.0", lookup) as never)).toEqual([]);
+    // A format without {{.K8sVersion}} is fixed like an id.
+    const format = { imageLookupOrg: "123456789012", imageLookupFormat: "team-ubuntu-*" };
+    expect(imageVersionFlags("c", objs("v1.34.8", format, "v1.34.8") as never, objs("v1.35.0", format, "v1.34.8") as never).map((f) => f.rule)).toEqual(["image-version-mismatch"]);
+  });
+  it("flags a new image stated for another version than its machines run", () => {
+    const f = imageVersionFlags("c", [] as never, objs("v1.35.0", { ami: { id: "ami-0fedcba9876543210" } }, "v1.34.8") as never);
+    expect(f.map((x) => x.message)).toEqual([expect.stringContaining("holds Kubernetes v1.34.8, but KubeadmControlPlane c-control-plane runs v1.35.0")]);
   });
 });

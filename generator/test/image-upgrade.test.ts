@@ -111,16 +111,21 @@ describe("a cluster on a fixed image (an AMI id) is never upgraded onto its old 
       expect(d.exitCode, d.stdout + d.stderr).toBe(1);
       expect(d.stdout).toContain("image-version-mismatch");
       expect(d.stdout).toContain("moves from v1.34.8 to v1.35.0 but keeps AMI");
-      // upgrade builds and validates before landing: the patch pins the control plane at v1.35.0 whatever the step says.
-      await g("commit", "-qam", "a patch moves the control plane");
+      // upgrade builds and validates before landing: a patch that pins the control plane at its version (v1.34.8, so
+      // the cluster validates today) keeps it there under the step's new image for v1.35.0.
+      await writeFile(own, patched.replace("value: v1.35.0", "value: v1.34.8"));
+      expect((await validateCommand({ cwd: repo, clusters: ["tokyo"] })).findings.filter((f) => f.severity === "error")).toEqual([]);
+      await g("commit", "-qam", "a patch pins the control plane's version");
       const before = await treeHash(repo);
       const r = await cli("upgrade", "--name", "tokyo", "--to", "v1.35.0", "--image-id", NEW);
       expect(r.exitCode, r.stdout + r.stderr).toBe(1);
       expect(r.stderr).toContain("would not validate; nothing was written");
+      expect(r.stderr).toContain(`AMI ${NEW} holds Kubernetes v1.35.0, but KubeadmControlPlane tokyo-control-plane runs v1.34.8`);
+      expect(r.stderr).toContain("(image-version)");
       expect(await treeHash(repo)).toBe(before);
     } finally {
       await writeFile(own, original);
-      await g("commit", "-qam", "the patch goes");
+      await g("commit", "-q", "--allow-empty", "-am", "the patch goes");
     }
     // Negative control: without the patch nothing is flagged.
     const clean = await validateCommand({ cwd: repo, clusters: ["tokyo"] });

@@ -294,4 +294,10 @@ export const RULE_INPUTS: Readonly<Record<string, readonly { kind: string; field
   "kubelet-skew": [{ kind: "KubeadmControlPlane", field: "spec.version" }],
   "autoscaler-minor": [{ kind: "KubeadmControlPlane", field: "spec.version" }],
   "addons-ccm-minor": [{ kind: "KubeadmControlPlane", field: "spec.version" }],
+  // A fixed image against the version its machines run (validate/images.ts).
+  "image-version": [
+    { kind: "KubeadmControlPlane", field: "spec.version" },
+    { kind: "MachinePool", field: "spec.template.spec.version" },
+    { kind: "MachineDeployment", field: "spec.template.spec.version" },
+  ],
 };

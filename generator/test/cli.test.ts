@@ -71,7 +71,7 @@ describe("new-cluster", () => {
 
   it("--dry-run prints the files and writes nothing", async () => {
     const before = await treeHash(repo);
-    const r = await cli(repo, "new-cluster", "--name", "preview", "--region", "eu-west-1", "--dry-run", "--yes");
+    const r = await cli(repo, "new-cluster", "--name", "preview", "--region", "eu-west-1", "--image-lookup-org", "123456789012", "--dry-run", "--yes");
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toContain("# --- clusters/preview/cluster.yaml");
     expect(r.stdout).toContain("region: eu-west-1");

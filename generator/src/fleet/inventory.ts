@@ -3,6 +3,7 @@
  * entry per cluster out, rendered as text, Markdown (a table for a PR comment or a wiki) or JSON. The JSON shape is
  * `Inventory` below, documented in README ("Fleet inventory") and kept stable: fields are only ever added.
  */
+import { addonKubernetesVersion } from "../plan/addon-version.js";
 import type { Finding } from "../findings.js";
 import type { ClusterSpec } from "../cluster-spec/types.js";
 import { clusterAddons, minorOf } from "../plan/addons.js";
@@ -93,7 +94,7 @@ export function buildInventory(specs: readonly ClusterSpec[], pins: Pick<Pins, "
           version: v.pools[i]!.version,
         })),
         vpcCidr: s.network.vpcCidr,
-        addons: { cni: addon("cni"), ccm: addon("ccm"), csi: addon("csi"), clusterAutoscaler: autoscales(s) ? (pins.clusterAutoscaler.byMinor[minorOf(s.kubernetesVersion)] ?? null) : null },
+        addons: { cni: addon("cni"), ccm: addon("ccm"), csi: addon("csi"), clusterAutoscaler: autoscales(s) ? (pins.clusterAutoscaler.byMinor[minorOf(addonKubernetesVersion(s))] ?? null) : null },
         upgrade: { stage: upgradeState(s).stage, summary: describeUpgradeState(s) },
         validation: mine
           ? { errors: mine.filter((f) => f.severity === "error").length, warnings: mine.filter((f) => f.severity === "warning").length, findings: mine.map(toItem) }

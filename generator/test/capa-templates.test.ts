@@ -143,7 +143,7 @@ describe(`CAPA templates (pinned ${versions().crds["cluster-api-provider-aws"]?.
   it("reports the CCM that CAPA's templates pin at another minor than the control plane (addons-ccm-minor)", () => {
     const ccm = result.findings.filter((f) => f.rule === CCM_MINOR);
     expect(ccm.length, show(result.findings)).toBeGreaterThan(0);
-    for (const f of ccm) expect(f.message, show([f])).toMatch(/cloud-controller-manager:v1\.(32|28)\.\d+, but the control plane runs v1\.34\.2/);
+    for (const f of ccm) expect(f.message, show([f])).toMatch(/cloud-controller-manager:v1\.(32|28)\.\d+, but the control plane runs v1\.34\.8/);
   });
 
   it.each([...IGNITION])("clusters/%s: the upstream webhooks deny Ignition without the KubeadmBootstrapFormatIgnition / BootstrapFormatIgnition gates, and nothing else is an error", (name) => {

@@ -2,8 +2,9 @@
  * The Kubernetes version the version-bound add-ons (the AWS cloud-controller-manager, the cluster-autoscaler) follow.
  * Pure.
  *
- * The CCM must not be newer than kube-apiserver; it may be one minor older, to allow live upgrades
- * (https://kubernetes.io/releases/version-skew-policy/#kube-controller-manager-kube-scheduler-and-cloud-controller-manager).
+ * The CCM must not be newer than kube-apiserver; it may be one minor older, to allow live upgrades (version-skew
+ * policy: https://kubernetes.io/releases/version-skew-policy/ "kube-controller-manager, kube-scheduler, and
+ * cloud-controller-manager").
  * A ClusterResourceSet with `strategy: Reconcile` re-applies a changed payload at once
  * (CAPI exp/addons/internal/controllers/clusterresourceset_controller.go), i.e. when the change merges, not when the
  * control plane has rolled. So during a staged upgrade (plan/upgrade.ts) the add-ons stay one minor behind while the
@@ -23,7 +24,9 @@ const parse = (v: string): semver.SemVer | null => semver.parse(v.replace(/^v/, 
 export function addonKubernetesVersion(spec: Pick<ClusterSpec, "kubernetesVersion" | "nodePools">): string {
   const cp = parse(spec.kubernetesVersion);
   if (!cp) return spec.kubernetesVersion;
-  const pools = spec.nodePools.flatMap((p) => (p.kubernetesVersion ? [parse(p.kubernetesVersion)] : [])).filter((v): v is semver.SemVer => v !== null);
+  const pools = spec.nodePools
+    .flatMap((p) => (p.kubernetesVersion ? [parse(p.kubernetesVersion)] : []))
+    .filter((v): v is semver.SemVer => v !== null);
   if (!pools.some((v) => v.major === cp.major && v.minor < cp.minor)) return spec.kubernetesVersion;
   const previous = pools.filter((v) => v.major === cp.major && v.minor === cp.minor - 1).sort(semver.compare).at(-1);
   return `v${previous ? previous.version : `${cp.major}.${cp.minor - 1}.0`}`;

@@ -178,7 +178,7 @@ async function main(argv: string[], io: CliIo, out: (line: string) => void, proc
       return 0;
     // issue 14 (day-2): upgrade and inventory
     case "upgrade":
-      await (await import("./commands/upgrade.js")).upgradeCommand({ cwd, log: out, name: s("name"), all: Boolean(values.all), to: s("to"), dryRun: Boolean(values["dry-run"]), branch: Boolean(values.branch) || values.push !== undefined, push: s("push") });
+      await (await import("./commands/upgrade.js")).upgradeCommand({ cwd, log: out, name: s("name"), all: Boolean(values.all), to: s("to"), dryRun: Boolean(values["dry-run"]), branch: Boolean(values.branch) || values.push !== undefined, push: s("push"), imageId: s("image-id"), poolImageIds: values["pool-image-id"] as string[] | undefined });
       return 0;
     case "inventory": {
       const { INVENTORY_FORMATS } = await import("./fleet/inventory.js");
@@ -197,6 +197,8 @@ async function main(argv: string[], io: CliIo, out: (line: string) => void, proc
         name: s("name"),
         namespace: s("namespace"),
         kubernetesVersion: s("kubernetes-version"),
+        imageId: s("image-id"),
+        imageLookupOrg: s("image-lookup-org"),
         vars: values.var as string[] | undefined,
         env: process.env,
         dryRun: Boolean(values["dry-run"]),

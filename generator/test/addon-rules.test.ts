@@ -127,3 +127,17 @@ describe("add-on rules", () => {
     }
   });
 });
+
+// --- h-images: issue 19 item 6 ---
+describe("add-on minors during a staged upgrade", () => {
+  const pool = (version: string) => ({ apiVersion: "cluster.x-k8s.io/v1beta2", kind: "MachinePool", metadata: { name: "demo-default", namespace: ns }, spec: { clusterName: "demo", template: { spec: { version } } } });
+  it("while a pool is a minor behind the control plane, the CCM may be exactly one minor behind; never two, never newer", () => {
+    // Between the two steps: control plane v1.35, pool v1.34, CCM v1.34 — accepted.
+    expect(rules([...all("v1.35.0", "v1.34.3"), pool("v1.34.3")])).toEqual([]);
+    // Negative control: the same CCM with every pool at the control plane's minor is the error it always was.
+    expect(rules([...all("v1.35.0", "v1.34.3"), pool("v1.35.0")])).toEqual(["error addons-ccm-minor ClusterResourceSet/ccm:spec.resources"]);
+    // Two minors behind, or newer than the API server: errors even during an upgrade.
+    expect(rules([...all("v1.35.0", "v1.33.4"), pool("v1.34.3")])).toEqual(["error addons-ccm-minor ClusterResourceSet/ccm:spec.resources"]);
+    expect(rules([...all("v1.34.3", "v1.35.1"), pool("v1.33.4")])).toEqual(["error addons-ccm-minor ClusterResourceSet/ccm:spec.resources"]);
+  });
+});

@@ -97,7 +97,7 @@ export async function writeFaultRepo(repo: string): Promise<void> {
   const log = () => {};
   // alpha: MachinePool workers (the faults on MachinePools and AWSMachinePools); beta: MachineDeployments, 3 control-plane
   // replicas (the faults on MachineHealthChecks: only those clusters have them, plan/capi.ts).
-  await newClusterCommand({ cwd: repo, log, flags: { name: "alpha", region: "ap-northeast-2", workers: "MachinePool" } });
+  await newClusterCommand({ cwd: repo, log, flags: { name: "alpha", region: "ap-northeast-2", workers: "MachinePool", imageLookupOrg: "123456789012" } });
   await newClusterCommand({ cwd: repo, log, flags: { name: "beta", region: "us-east-1", workers: "MachineDeployment", profile: "prod", imageLookupOrg: "123456789012" } });
   const specOf = { pool: await readFile(path.join(repo, "clusters/alpha/cluster.yaml"), "utf8"), deployment: await readFile(path.join(repo, "clusters/beta/cluster.yaml"), "utf8") };
   const from = { pool: "alpha", deployment: "beta" };

@@ -19,7 +19,7 @@ beforeAll(async () => {
   const t = await tempDir("capi-gitops-update-");
   repo = t.dir;
   cleanup = t.cleanup;
-  await newClusterCommand({ cwd: repo, log: () => {}, flags: { name: "alpha", region: "ap-northeast-2" } });
+  await newClusterCommand({ cwd: repo, log: () => {}, flags: { name: "alpha", region: "ap-northeast-2", imageLookupOrg: "123456789012" } });
   const git = (...args: string[]) => execa("git", args, { cwd: repo });
   await git("init", "-q", "-b", "main");
   await git("-c", "user.name=t", "-c", "user.email=t@example.com", "add", "-A");
@@ -42,7 +42,7 @@ describe("UPDATE admission with --changed-since", () => {
     try {
       const sub = path.join(t.dir, "infra");
       await mkdir(sub);
-      await newClusterCommand({ cwd: sub, log: () => {}, flags: { name: "alpha", region: "ap-northeast-2" } });
+      await newClusterCommand({ cwd: sub, log: () => {}, flags: { name: "alpha", region: "ap-northeast-2", imageLookupOrg: "123456789012" } });
       const git = (...args: string[]) => execa("git", args, { cwd: t.dir });
       await git("init", "-q", "-b", "main");
       await git("-c", "user.name=t", "-c", "user.email=t@example.com", "add", "-A");

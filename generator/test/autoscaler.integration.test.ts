@@ -19,6 +19,7 @@ import { isGroupKindPermitted } from "../src/validate/argo-project.js";
 import { clusterRules } from "../src/validate/rules.js";
 import { groupOf } from "../src/k8s/object.js";
 import { fixtureSpecs, tempDir } from "./helpers.js";
+import { addonKubernetesVersion } from "../src/plan/addon-version.js";
 
 type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string }; [k: string]: any };
 
@@ -75,8 +76,12 @@ describe.each([...specs, old].map((s) => [s.name, s] as [string, ClusterSpec]))(
     const d = ds[0]!;
     expect(d.metadata.namespace).toBe(s.namespace);
     const c = container(d);
-    expect(c.image).toBe(`registry.k8s.io/autoscaling/cluster-autoscaler:${versions().clusterAutoscaler.byMinor[minor(s.kubernetesVersion!)]}`);
-    expect(c.image).toMatch(new RegExp(`:v${minor(s.kubernetesVersion!).replace(".", "\\.")}\\.\\d+$`));
+    // The control plane's minor, or the one behind it while a pool is (issue 19 item 6, plan/addon-version.ts).
+    const at = minor(addonKubernetesVersion(s));
+    // payments-prod (v1.33.4) keeps its pool batch at v1.32.7.
+    expect(at).toBe(name === "payments-prod" ? "1.32" : minor(s.kubernetesVersion!));
+    expect(c.image).toBe(`registry.k8s.io/autoscaling/cluster-autoscaler:${versions().clusterAutoscaler.byMinor[at]}`);
+    expect(c.image).toMatch(new RegExp(`:v${at.replace(".", "\\.")}\\.\\d+$`));
     expect(c.args).toEqual(
       expect.arrayContaining([
         "--cloud-provider=clusterapi",
@@ -185,6 +190,14 @@ describe("autoscaler rules on a rendered cluster", () => {
   it("the autoscaler at another minor than the control plane is an error", () => {
     const objs = withDeployment(upgradedObjs, (d) => (container(d).image = "registry.k8s.io/autoscaling/cluster-autoscaler:v1.33.5"));
     expect(rules(objs).map((f) => f.rule)).toEqual(["autoscaler-minor"]);
+  });
+  // --- h-images: issue 19 item 6 ---
+  it("one minor behind is accepted while a pool is (between the upgrade's two steps), not otherwise", () => {
+    const behind = withDeployment(upgradedObjs, (d) => (container(d).image = "registry.k8s.io/autoscaling/cluster-autoscaler:v1.33.5"));
+    const poolsBehind = behind.map((o) => (o.kind === "MachineDeployment" ? { ...o, spec: { ...o.spec, template: { ...o.spec.template, spec: { ...o.spec.template.spec, version: "v1.33.4" } } } } : o));
+    expect(rules(poolsBehind)).toEqual([]);
+    const twoBehind = withDeployment(poolsBehind, (d) => (container(d).image = "registry.k8s.io/autoscaling/cluster-autoscaler:v1.32.7"));
+    expect(rules(twoBehind).map((f) => f.rule)).toEqual(["autoscaler-minor"]);
   });
   it("autoscaled pools without an autoscaler is an error; an autoscaler without autoscaled pools a warning", () => {
     expect(rules(upgradedObjs.filter((o) => o.kind !== "Deployment")).map((f) => [f.rule, f.severity])).toEqual([["autoscaler-present", "error"]]);

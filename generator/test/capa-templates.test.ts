@@ -42,7 +42,8 @@ const TEMPLATES: [name: string, file: string][] = [
   ["capa-flatcar-mp", "cluster-template-flatcar-machinepool.yaml"],
 ];
 
-const REGION = "ap-northeast-2";
+// Where CAPA publishes images for the version below (issue 19: elsewhere a machine on its public images gets none, an error).
+const REGION = "us-east-2";
 
 /** What a user would export before `clusterctl generate cluster <name>`. KUBERNETES_AWS_CCM_VERSION is left unset on purpose: its ${…:-default} applies. */
 function variables(clusterName: string): Record<string, string> {
@@ -55,7 +56,7 @@ function variables(clusterName: string): Record<string, string> {
     AWS_NODE_MACHINE_TYPE: "m6i.xlarge",
     CONTROL_PLANE_MACHINE_COUNT: "3",
     WORKER_MACHINE_COUNT: "3",
-    KUBERNETES_VERSION: "v1.34.2",
+    KUBERNETES_VERSION: "v1.34.8",
     AWS_S3_BUCKET_NAME: `${clusterName}-ignition`,
   };
 }
@@ -98,7 +99,7 @@ async function repoWith(clusters: { name: string; manifest: string }[]): Promise
 const show = (fs: readonly Finding[]) => (fs.length ? fs.map(formatFinding).join("\n") : "(none)");
 /**
  * A true finding on CAPA's own templates: their ClusterResourceSet applies a CCM pinned in the template (v1.32.5, the
- * dual-stack ones v1.28.3) whatever KUBERNETES_VERSION they are rendered with, here v1.34.2 — outside the version skew
+ * dual-stack ones v1.28.3) whatever KUBERNETES_VERSION they are rendered with, here v1.34.8 — outside the version skew
  * policy (a cloud-controller-manager at most one minor older than kube-apiserver). Asserted on its own below.
  */
 const CCM_MINOR = "addons-ccm-minor";
@@ -142,7 +143,7 @@ describe(`CAPA templates (pinned ${versions().crds["cluster-api-provider-aws"]?.
   it("reports the CCM that CAPA's templates pin at another minor than the control plane (addons-ccm-minor)", () => {
     const ccm = result.findings.filter((f) => f.rule === CCM_MINOR);
     expect(ccm.length, show(result.findings)).toBeGreaterThan(0);
-    for (const f of ccm) expect(f.message, show([f])).toMatch(/cloud-controller-manager:v1\.(32|28)\.\d+, but the control plane runs v1\.34\.2/);
+    for (const f of ccm) expect(f.message, show([f])).toMatch(/cloud-controller-manager:v1\.(32|28)\.\d+, but the control plane runs v1\.34\.8/);
   });
 
   it.each([...IGNITION])("clusters/%s: the upstream webhooks deny Ignition without the KubeadmBootstrapFormatIgnition / BootstrapFormatIgnition gates, and nothing else is an error", (name) => {

@@ -93,7 +93,7 @@ describe("spec flags → spec input", () => {
       network: { vpcCidr: "10.1.0.0/16", podCidr: "192.168.0.0/16", serviceCidr: "10.96.0.0/12", cni: "calico" },
       storage: "none",
       apiServer: { scheme: "internal", allowedCidrs: ["10.0.0.0/8", "192.0.2.0/24"] },
-      image: { id: "ami-0123456789abcdef0", lookupOrg: "123456789012", lookupFormat: "fmt", lookupBaseOS: "ubuntu-24.04" },
+      image: { id: "ami-0123456789abcdef0", lookupOrg: "123456789012", lookupFormat: "fmt", lookupBaseOS: "ubuntu-24.04", kubernetesVersion: "v1.33.1" },
       sshKeyName: "key",
     });
   });

@@ -19,7 +19,8 @@ beforeAll(async () => {
   const t = await tempDir();
   repo = t.dir;
   cleanup = t.cleanup;
-  const r = await cli(repo, "new-cluster", "--name", "demo", "--region", "ap-northeast-2", "--yes");
+  // Its own images (CAPA publishes none in ap-northeast-2): otherwise refused, see below.
+  const r = await cli(repo, "new-cluster", "--name", "demo", "--region", "ap-northeast-2", "--image-lookup-org", "123456789012", "--yes");
   expect(r.stderr).toBe("");
   expect(r.exitCode).toBe(0);
   created = r;
@@ -37,9 +38,12 @@ describe("new-cluster", () => {
     expect(Object.keys(tree).some((p) => p.includes(".new-"))).toBe(false);
   });
 
-  it("prints validate's warnings: the default version has no published CAPA image in ap-northeast-2 (issue 11)", () => {
-    expect(created.stdout).toMatch(/2 warning\(s\) from validate:/);
-    expect(created.stdout).toMatch(/AWSMachineTemplate\/demo-default-[0-9a-f]{8}:spec\.template\.spec: no image: .*\(image-published\)/);
+  it("prints no warning for a cluster with its own images; refuses one relying on CAPA's public images where none is published (issue 19)", async () => {
+    expect(created.stdout).not.toMatch(/warning/);
+    const r = await cli(repo, "new-cluster", "--name", "noimage", "--region", "ap-northeast-2", "--yes");
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/AWSMachinePool\/noimage-default:spec\.awsLaunchTemplate: no machine image: .*\(image-published\)/);
+    expect(r.stderr).toContain("nothing was written");
   });
 
   it.each([
@@ -68,7 +72,7 @@ describe("new-cluster", () => {
 
   it("--dry-run prints the files and writes nothing", async () => {
     const before = await treeHash(repo);
-    const r = await cli(repo, "new-cluster", "--name", "preview", "--region", "eu-west-1", "--dry-run", "--yes");
+    const r = await cli(repo, "new-cluster", "--name", "preview", "--region", "eu-west-1", "--image-lookup-org", "123456789012", "--dry-run", "--yes");
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toContain("# --- clusters/preview/cluster.yaml");
     expect(r.stdout).toContain("region: eu-west-1");

@@ -36,9 +36,9 @@ const SPECS = {
   seoul: spec({ name: "seoul", region: "ap-northeast-2", kubernetesVersion: "v1.34.2" }),
   seoulProd: spec({ name: "seoul-prod", region: "ap-northeast-2", kubernetesVersion: "v1.34.2", profile: "prod", workers: "MachinePool" }),
   ohio: spec({ name: "ohio", region: "us-east-2", kubernetesVersion: "v1.34.8" }),
-  own: spec({ name: "own", region: "ap-northeast-2", kubernetesVersion: "v1.34.2", profile: "prod", workers: "MachinePool", image: { id: "ami-0123456789abcdef0" }, apiServer: { allowedCidrs: ["203.0.113.0/24"] } }),
-  md: spec({ name: "md", region: "eu-west-1", workers: "MachineDeployment", image: { lookupOrg: "123456789012", lookupBaseOS: "flatcar-stable" }, nodePools: [{ name: "a" }, { name: "b", image: { id: "ami-0aaaaaaaaaaaaaaaa" } }] }),
-  md2: spec({ name: "md", region: "eu-west-1", workers: "MachineDeployment", image: { lookupOrg: "123456789012", lookupBaseOS: "ubuntu-24.04" }, nodePools: [{ name: "a" }, { name: "b", image: { id: "ami-0aaaaaaaaaaaaaaaa" } }] }),
+  own: spec({ name: "own", region: "ap-northeast-2", kubernetesVersion: "v1.34.2", profile: "prod", workers: "MachinePool", image: { id: "ami-0123456789abcdef0", kubernetesVersion: "v1.34.2" }, apiServer: { allowedCidrs: ["203.0.113.0/24"] } }),
+  md: spec({ name: "md", region: "eu-west-1", workers: "MachineDeployment", image: { lookupOrg: "123456789012", lookupBaseOS: "flatcar-stable" }, nodePools: [{ name: "a" }, { name: "b", image: { id: "ami-0aaaaaaaaaaaaaaaa", kubernetesVersion: "v1.34.8" } }] }),
+  md2: spec({ name: "md", region: "eu-west-1", workers: "MachineDeployment", image: { lookupOrg: "123456789012", lookupBaseOS: "ubuntu-24.04" }, nodePools: [{ name: "a" }, { name: "b", image: { id: "ami-0aaaaaaaaaaaaaaaa", kubernetesVersion: "v1.34.8" } }] }),
   internal: spec({ name: "internal", region: "us-east-2", kubernetesVersion: "v1.34.8", profile: "prod", apiServer: { scheme: "internal" } }),
 };
 const rendered = new Map<string, Obj[]>();
@@ -122,13 +122,15 @@ describe("machine images in the kustomize output", () => {
 });
 
 describe("validate: clusters relying on CAPA's public lookup", () => {
-  it("v1.34.2 in ap-northeast-2 has no published image: a warning for dev, naming what exists", () => {
+  it("v1.34.2 in ap-northeast-2 has no published image: an error for dev too (issue 19), saying in one line how to get one", () => {
     const f = imageRules(rc("seoul"), inventory, "dev", "clusters/seoul/cluster.yaml").filter((x) => x.rule === "image-published");
     expect(f.length).toBeGreaterThan(0);
-    expect(f.every((x) => x.severity === "warning")).toBe(true);
+    expect(f.every((x) => x.severity === "error")).toBe(true);
     expect(f[0]!.message).toContain("v1.34.2");
     expect(f[0]!.message).toContain("ap-northeast-2");
-    expect(f[0]!.message).toContain("published ubuntu-24.04 versions in ap-northeast-2: none");
+    expect(f[0]!.message).toContain("published there: none");
+    expect(f[0]!.message).not.toContain("\n");
+    for (const way of ["image-builder", "--image-lookup-org", "--image-id", "--region us-east-2 --kubernetes-version v1.34.8"]) expect(f[0]!.message).toContain(way);
   });
   it("an error for prod, on the control plane and on the pool", () => {
     const f = imageRules(rc("seoul-prod"), inventory, "prod", "x").filter((x) => x.rule === "image-published");
@@ -139,6 +141,43 @@ describe("validate: clusters relying on CAPA's public lookup", () => {
     expect(imageRules(rc("ohio"), inventory, "prod", "x").filter((x) => x.rule === "image-published")).toEqual([]);
     expect(imageRules(rc("own"), inventory, "prod", "x")).toEqual([]);
     expect(imageRules(rc("md"), inventory, "dev", "x")).toEqual([]);
+  });
+});
+
+// --- h-images: issue 19 item 2 ---
+describe("validate: a fixed image must hold the version its machines run", () => {
+  const ANN = "capi-gitops.io/image-kubernetes-version";
+  it("the spec's image.kubernetesVersion reaches the templates as an annotation, outside the hash name", async () => {
+    const objs = rendered.get("own")!;
+    for (const o of [...of(objs, "AWSMachineTemplate"), ...of(objs, "AWSMachinePool")]) expect((o.metadata as any).annotations[ANN]).toBe("v1.34.2");
+    // Restating the version changes no template name (nothing rolls).
+    const other = spec({ name: "own", region: "ap-northeast-2", kubernetesVersion: "v1.34.2", profile: "prod", image: { id: "ami-0123456789abcdef0", kubernetesVersion: "v1.34.2" }, apiServer: { allowedCidrs: ["203.0.113.0/24"] } });
+    const [again] = await build([other]);
+    expect(of(again!, "AWSMachineTemplate").map((t) => t.metadata.name)).toEqual(of(objs, "AWSMachineTemplate").map((t) => t.metadata.name));
+  });
+  it("the render's version differs from the image's (a patch set it): an error; the same version: none", () => {
+    expect(imageRules(rc("own"), inventory, "prod", "x").filter((f) => f.rule === "image-version")).toEqual([]);
+    const objects = structuredClone(rendered.get("own")!) as any[];
+    objects.find((o) => o.kind === "KubeadmControlPlane").spec.version = "v1.35.0";
+    const f = imageRules({ cluster: "own", objects, origins: objects.map(() => undefined) }, inventory, "prod", "x").filter((x) => x.rule === "image-version");
+    expect(f).toMatchObject([{ severity: "error", path: expect.stringMatching(/^AWSMachineTemplate\//) }]);
+    expect(f[0]!.message).toContain("holds Kubernetes v1.34.2, but KubeadmControlPlane own-control-plane runs v1.35.0");
+    // An AMI id that no spec states a version for (e.g. set by a patch): an error too.
+    delete objects.find((o) => o.kind === "AWSMachinePool").metadata.annotations[ANN];
+    expect(imageRules({ cluster: "own", objects, origins: objects.map(() => undefined) }, inventory, "prod", "x").filter((x) => x.rule === "image-version").map((x) => x.message)).toContainEqual(
+      expect.stringContaining("nothing says which version it holds"),
+    );
+  });
+  it("the spec refuses an id without a version, and a version its machines do not run", () => {
+    const parse = (image: Record<string, string>, pools?: unknown[]) =>
+      parseSpecObject({ apiVersion: "capi-gitops.io/v1alpha1", kind: "ClusterSpec", name: "x", region: "ap-northeast-2", kubernetesVersion: "v1.34.2", image, ...(pools ? { nodePools: pools } : {}) } as never).findings;
+    expect(parse({ id: "ami-0123456789abcdef0" })).toMatchObject([{ rule: "image-version", path: "image.kubernetesVersion" }]);
+    expect(parse({ lookupOrg: "123456789012", lookupFormat: "team-ubuntu-*" })).toMatchObject([{ rule: "image-version" }]);
+    expect(parse({ lookupOrg: "123456789012", lookupFormat: "team-{{.K8sVersion}}-*" })).toEqual([]);
+    expect(parse({ id: "ami-0123456789abcdef0", kubernetesVersion: "v1.34.2" })).toEqual([]);
+    const pinned = parse({ id: "ami-0123456789abcdef0", kubernetesVersion: "v1.34.2" }, [{ name: "p", kubernetesVersion: "v1.33.4" }]);
+    expect(pinned).toMatchObject([{ rule: "image-version", path: "image.kubernetesVersion" }]);
+    expect(pinned[0]!.message).toContain("pool p runs v1.33.4");
   });
 });
 

@@ -34,7 +34,7 @@ async function repoWithRemote(): Promise<{ repo: string; remote: string }> {
 describe("new-cluster --branch / --push", () => {
   it("creates cluster/<name> from HEAD with exactly the new cluster (and its sync entry) and pushes it", async () => {
     const { repo, remote } = await repoWithRemote();
-    const r = await cli(repo, "new-cluster", "--name", "demo", "--region", "ap-northeast-2", "--yes", "--push");
+    const r = await cli(repo, "new-cluster", "--name", "demo", "--region", "ap-northeast-2", "--image-lookup-org", "123456789012", "--yes", "--push");
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toContain("open a pull request from cluster/demo");
     expect(await g(repo, "rev-parse", "--abbrev-ref", "HEAD")).toBe("cluster/demo");
@@ -69,7 +69,7 @@ describe("new-cluster --branch / --push", () => {
     const branches = await g(repo, "branch", "--list");
     const head = await g(repo, "rev-parse", "HEAD");
     const args = label === "an unknown remote" ? ["--push", "upstream"] : ["--branch"];
-    const r = await cli(repo, "new-cluster", "--name", "demo", "--region", "ap-northeast-2", "--yes", ...args);
+    const r = await cli(repo, "new-cluster", "--name", "demo", "--region", "ap-northeast-2", "--image-lookup-org", "123456789012", "--yes", ...args);
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(message);
     expect(await treeHash(repo)).toBe(before);
@@ -81,7 +81,7 @@ describe("new-cluster --branch / --push", () => {
     const t = await tempDir();
     cleanups.push(t.cleanup);
     await writeFile(path.join(t.dir, "capi-gitops.yaml"), FLUX);
-    const r = await cli(t.dir, "new-cluster", "--name", "demo", "--region", "ap-northeast-2", "--yes", "--branch");
+    const r = await cli(t.dir, "new-cluster", "--name", "demo", "--region", "ap-northeast-2", "--image-lookup-org", "123456789012", "--yes", "--branch");
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toContain("is not a git repository");
     expect(Object.keys(await readTree(t.dir))).toEqual(["capi-gitops.yaml"]);
@@ -91,7 +91,7 @@ describe("new-cluster --branch / --push", () => {
 describe("remove-cluster", () => {
   it("removes the directory and its Flux Kustomization on a branch, and prints the supported deletion", async () => {
     const { repo } = await repoWithRemote();
-    expect((await cli(repo, "new-cluster", "--name", "old", "--region", "eu-west-1", "--yes", "--branch")).exitCode).toBe(0);
+    expect((await cli(repo, "new-cluster", "--name", "old", "--region", "eu-west-1", "--image-lookup-org", "123456789012", "--yes", "--branch")).exitCode).toBe(0);
     const r = await cli(repo, "remove-cluster", "--name", "old", "--branch");
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toContain("kubectl delete cluster.cluster.x-k8s.io/old -n old");
@@ -155,7 +155,7 @@ describe("17: git preconditions are checked before anything is written", () => {
 describe("19: remove-cluster keeps what Git does not hold", () => {
   it("19: refuses a cluster folder with uncommitted edits or untracked files unless --force", async () => {
     const { repo } = await repoWithRemote();
-    expect((await cli(repo, "new-cluster", "--name", "old", "--region", "eu-west-1", "--yes", "--no-render", "--branch")).exitCode).toBe(0);
+    expect((await cli(repo, "new-cluster", "--name", "old", "--region", "eu-west-1", "--image-lookup-org", "123456789012", "--yes", "--no-render", "--branch")).exitCode).toBe(0);
     await writeFile(path.join(repo, "clusters/old/notes.txt"), "my notes\n");
     const before = await gitState(repo);
     const r = await cli(repo, "remove-cluster", "--name", "old");

@@ -106,7 +106,7 @@ describe("SIGKILL in the middle of new-cluster", () => {
   it("leaves clusters/<name> absent or complete, never partial", async () => {
     const solo = await tempDir();
     cleanups.push(solo.cleanup);
-    const args = (repo: string) => ["--import", "tsx", CLI, "new-cluster", "--name", "kill", "--region", "eu-west-1", "--yes", "--init", "--repo", repo];
+    const args = (repo: string) => ["--import", "tsx", CLI, "new-cluster", "--name", "kill", "--region", "eu-west-1", "--image-lookup-org", "123456789012", "--yes", "--init", "--repo", repo];
     expect((await execa("node", args(solo.dir), { cwd: ROOT, reject: false })).exitCode).toBe(0);
     const complete = subtree(await readTree(solo.dir), "clusters/kill/");
     const outcomes = new Set<string>();
@@ -130,7 +130,7 @@ describe("SIGKILL in the middle of new-cluster", () => {
 
 describe("two new-cluster runs at once", () => {
   const config = "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\nrepoURL: https://git.example.com/capi.git\ngitops: flux\n";
-  const run = (repo: string, name: string) => execa("node", ["--import", "tsx", CLI, "new-cluster", "--name", name, "--region", "eu-west-1", "--yes", "--repo", repo], { cwd: ROOT, reject: false, stdin: "ignore" });
+  const run = (repo: string, name: string) => execa("node", ["--import", "tsx", CLI, "new-cluster", "--name", name, "--region", "eu-west-1", "--image-lookup-org", "123456789012", "--yes", "--repo", repo], { cwd: ROOT, reject: false, stdin: "ignore" });
 
   it("different names: both succeed and the sync manifests list both", async () => {
     const t = await tempDir();

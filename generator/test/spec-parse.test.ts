@@ -15,7 +15,7 @@ describe("parseSpecObject: defaults", () => {
     expect(spec).toMatchObject({
       namespace: "demo",
       availabilityZones: ["ap-northeast-2a", "ap-northeast-2b", "ap-northeast-2c"],
-      kubernetesVersion: "v1.34.2",
+      kubernetesVersion: "v1.34.8",
       profile: "dev",
       workers: "MachineDeployment",
       controlPlane: { replicas: 1, instanceType: "t3.large" },

@@ -99,13 +99,11 @@ describe.each(["argocd", "flux"] as const)("a %s repository", (engine) => {
     cleanups.push(t.cleanup);
     await writeFile(path.join(t.dir, "capi-gitops.yaml"), configText(engine));
     const log = () => {};
-    await newClusterCommand({ cwd: t.dir, log, flags: { name: "keep", region: "eu-west-1" } });
-    await newClusterCommand({ cwd: t.dir, log, flags: { name: "gone", region: "eu-west-1" } });
+    await newClusterCommand({ cwd: t.dir, log, flags: { name: "keep", region: "eu-west-1", imageLookupOrg: "123456789012" } });
+    await newClusterCommand({ cwd: t.dir, log, flags: { name: "gone", region: "eu-west-1", imageLookupOrg: "123456789012" } });
     await generateCommand({ cwd: t.dir, log });
     const v = await validateCommand({ cwd: t.dir });
-    // The only findings: CAPA publishes no image for the default version in eu-west-1 (a warning for dev clusters).
-    expect(v.findings.filter((f) => f.rule !== "image-published")).toEqual([]);
-    expect(v.findings.every((f) => f.severity === "warning")).toBe(true);
+    expect(v.findings).toEqual([]);
 
     const syncBefore = parseYamlStream(await kustomizeBuild(t.dir, "management/sync")) as any[];
     const providers = parseYamlStream(await kustomizeBuild(t.dir, "management/providers")) as any[];
@@ -142,7 +140,7 @@ describe.each(["argocd", "flux"] as const)("a %s repository", (engine) => {
     const t = await tempDir();
     cleanups.push(t.cleanup);
     await writeFile(path.join(t.dir, "capi-gitops.yaml"), configText(engine));
-    await newClusterCommand({ cwd: t.dir, log: () => {}, flags: { name: "one", region: "eu-west-1" } });
+    await newClusterCommand({ cwd: t.dir, log: () => {}, flags: { name: "one", region: "eu-west-1", imageLookupOrg: "123456789012" } });
     await generateCommand({ cwd: t.dir, log: () => {} });
     const file = engine === "argocd" ? "management/sync/applicationset.yaml" : "management/sync/clusters/one.yaml";
     const text = await readFile(path.join(t.dir, file), "utf8");
@@ -159,7 +157,7 @@ describe("issue 9: what the sync engine would do", () => {
     const t = await tempDir();
     cleanups.push(t.cleanup);
     await writeFile(path.join(t.dir, "capi-gitops.yaml"), configText(engine));
-    for (const c of clusters) await newClusterCommand({ cwd: t.dir, log: () => {}, flags: { name: c.name, namespace: c.namespace, region: "eu-west-1" } });
+    for (const c of clusters) await newClusterCommand({ cwd: t.dir, log: () => {}, flags: { name: c.name, namespace: c.namespace, region: "eu-west-1", imageLookupOrg: "123456789012" } });
     await generateCommand({ cwd: t.dir, log: () => {} });
     return t.dir;
   };

@@ -41,7 +41,7 @@ beforeAll(async () => {
   await execa("git", ["init", "-q", "-b", "main", repo]);
   for (const [k, v] of [["user.name", "Test"], ["user.email", "test@example.com"], ["commit.gpgsign", "false"]]) await g("config", k!, v!);
   await writeFile(path.join(repo, "capi-gitops.yaml"), CONFIG);
-  // ohio: us-east-2 on CAPA's public images (published there: v1.33.4 and v1.34.3); seoul: no image, warned about.
+  // ohio: us-east-2 on CAPA's public images (published there: v1.33.4 and v1.34.3); seoul: no image (made without validation; validate reports it).
   await newClusterCommand({ cwd: repo, flags: { name: "ohio", region: "us-east-2", kubernetesVersion: "v1.33.4", pool: ["name=web", "name=batch,min-size=0,max-size=4"] }, log: () => {}, render: false });
   await newClusterCommand({ cwd: repo, flags: { name: "seoul", region: "ap-northeast-2" }, log: () => {}, render: false });
   await g("add", "-A");
@@ -60,7 +60,7 @@ describe("upgrade, one step per run", () => {
     expect(await treeHash(repo)).toBe(before);
   });
 
-  it("step 1 (--branch) moves the control plane, the CCM and the autoscaler; the pools stay; it validates; diff explains it", async () => {
+  it("step 1 (--branch) moves the control plane; the pools, the CCM and the autoscaler stay; it validates; diff explains it", async () => {
     const r = await cli("upgrade", "--name", "ohio", "--to", "v1.34.3", "--branch");
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toContain("ohio: control plane v1.33.4 → v1.34.3; pools stay at v1.33.4");
@@ -72,7 +72,8 @@ describe("upgrade, one step per run", () => {
     const text = await spec();
     expect(text).toContain("kubernetesVersion: v1.34.3\n");
     expect(text.match(/    kubernetesVersion: v1\.33\.4\n/g)).toHaveLength(2);
-    expect(await rendered("ohio")).toEqual({ controlPlane: "v1.34.3", pools: ["v1.33.4", "v1.33.4"], ccm: "aws-ccm-v1.34.3", autoscaler: "registry.k8s.io/autoscaling/cluster-autoscaler:v1.34.4" });
+    // Issue 19 item 6: the CCM and the autoscaler stay at 1.33 while the API servers roll (CRS Reconcile applies at once).
+    expect(await rendered("ohio")).toEqual({ controlPlane: "v1.34.3", pools: ["v1.33.4", "v1.33.4"], ccm: "aws-ccm-v1.33.4", autoscaler: "registry.k8s.io/autoscaling/cluster-autoscaler:v1.33.5" });
 
     const v = await validateCommand({ cwd: repo, clusters: ["ohio"] });
     expect(v.findings.filter((f) => f.severity === "error"), JSON.stringify(v.findings, null, 1)).toEqual([]);
@@ -94,18 +95,18 @@ describe("upgrade, one step per run", () => {
     expect(inv.schema).toBe("capi-gitops.io/inventory/v1");
     expect(inv.clusters.map((c: any) => [c.name, c.region, c.controlPlane.version, c.pools.map((p: any) => p.version)])).toEqual([
       ["ohio", "us-east-2", "v1.34.3", ["v1.33.4", "v1.33.4"]],
-      ["seoul", "ap-northeast-2", "v1.34.2", ["v1.34.2"]],
+      ["seoul", "ap-northeast-2", "v1.34.8", ["v1.34.8"]],
     ]);
     const ohio = inv.clusters[0];
     expect(Object.keys(ohio)).toEqual(["name", "namespace", "region", "availabilityZones", "profile", "workers", "controlPlane", "pools", "vpcCidr", "addons", "upgrade", "render", "validation"]);
     expect(Object.keys(ohio.pools[1])).toEqual(["name", "instanceType", "availabilityZones", "autoscaling", "minSize", "maxSize", "replicas", "version"]);
     expect(ohio.pools[1]).toMatchObject({ name: "batch", minSize: 0, maxSize: 4, autoscaling: true, replicas: null });
-    expect(ohio.addons).toEqual({ cni: "cilium v1.20.2", ccm: "aws-ccm v1.34.3", csi: "aws-ebs-csi v2.13.0", clusterAutoscaler: "v1.34.4" });
+    expect(ohio.addons).toEqual({ cni: "cilium v1.20.2", ccm: "aws-ccm v1.33.4", csi: "aws-ebs-csi v2.13.0", clusterAutoscaler: "v1.33.5" });
     expect(ohio.upgrade.stage).toBe("pools-behind");
     expect(ohio.validation).toEqual({ errors: 0, warnings: 0, findings: [] });
-    // seoul relies on CAPA's public images where none is published: validate's warning is in its entry.
+    // seoul relies on CAPA's public images where none is published: validate's error is in its entry.
     expect(inv.clusters[1].upgrade.stage).toBe("current");
-    expect(inv.clusters[1].validation.findings).toContainEqual(expect.objectContaining({ severity: "warning", rule: "image-published" }));
+    expect(inv.clusters[1].validation.findings).toContainEqual(expect.objectContaining({ severity: "error", rule: "image-published" }));
 
     const m = await cli("inventory", "--format", "markdown", "--no-validate");
     expect(m.exitCode).toBe(0);
@@ -136,7 +137,8 @@ describe("upgrade, one step per run", () => {
     const text = await spec();
     expect(text).not.toContain("v1.33.4");
     expect(text.match(/kubernetesVersion/g)).toHaveLength(1);
-    expect(await rendered("ohio")).toMatchObject({ controlPlane: "v1.34.3", pools: ["v1.34.3", "v1.34.3"] });
+    // The CCM and the autoscaler follow in this step (issue 19 item 6).
+    expect(await rendered("ohio")).toEqual({ controlPlane: "v1.34.3", pools: ["v1.34.3", "v1.34.3"], ccm: "aws-ccm-v1.34.3", autoscaler: "registry.k8s.io/autoscaling/cluster-autoscaler:v1.34.4" });
     const v = await validateCommand({ cwd: repo, clusters: ["ohio"] });
     expect(v.findings, JSON.stringify(v.findings, null, 1)).toEqual([]);
     const d = await cli("diff", "--base", "main");
@@ -156,12 +158,12 @@ describe("upgrade, one step per run", () => {
     expect(all.exitCode).toBe(1);
     expect(all.stdout).toMatch(/^cluster\s+now\s+step\s+what it does$/m);
     expect(all.stdout).toMatch(/^ohio\s+control plane v1\.34\.3, pools v1\.34\.3\s+refused\s+upgrade-image/m);
-    expect(all.stdout).toMatch(/^seoul\s+control plane v1\.34\.2, pools v1\.34\.2\s+refused\s+upgrade-image/m);
+    expect(all.stdout).toMatch(/^seoul\s+control plane v1\.34\.8, pools v1\.34\.8\s+refused\s+upgrade-image/m);
     // Without --to nothing is pending anywhere: a table of "none", exit 0, nothing written.
     const idle = await cli("upgrade", "--all");
     expect(idle.exitCode, idle.stderr).toBe(0);
     expect(idle.stdout).toMatch(/^ohio\s+control plane v1\.34\.3, pools v1\.34\.3\s+none\s+nothing to do/m);
-    expect(idle.stdout).toMatch(/^seoul\s+control plane v1\.34\.2, pools v1\.34\.2\s+none/m);
+    expect(idle.stdout).toMatch(/^seoul\s+control plane v1\.34\.8, pools v1\.34\.8\s+none/m);
     const dry = await cli("upgrade", "--name", "ohio", "--to", "v1.34.8", "--dry-run");
     expect(dry.exitCode, dry.stderr).toBe(0);
     expect(dry.stdout).toContain("--- a/clusters/ohio/cluster.yaml\n+++ b/clusters/ohio/cluster.yaml");

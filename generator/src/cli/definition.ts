@@ -178,19 +178,23 @@ and served version under schemas/kubeconform/ (unserved versions are listed in s
   {
     name: "upgrade",
     summary: "one step of a staged Kubernetes upgrade: the control plane first, the pools in the next run",
-    usage: "npm run upgrade -- --name <cluster>|--all [--to <vX.Y.Z>] [--dry-run] [--branch] [--push [remote]]",
+    usage: "npm run upgrade -- --name <cluster>|--all [--to <vX.Y.Z>] [--image-id <ami-…>] [--pool-image-id <pool>=<ami-…>]… [--dry-run] [--branch] [--push [remote]]",
     description: `One step per run (one pull request each), in the order the Kubernetes version-skew policy and Cluster API
 require: when a pool is behind the control plane, the pools behind it move to the control plane's version (their
 nodePools[].kubernetesVersion pins are removed); otherwise the control plane moves to --to (at most one minor up)
-and every pool stays at its version, pinned in cluster.yaml. The CCM and the cluster-autoscaler follow the control
-plane's minor in the same change. Refused (exit 1, nothing written): a jump of two minors (the single steps are
-printed), a downgrade, a target for which CAPA publishes no image in the cluster's region while a machine uses
-CAPA's public image lookup, a target minor without a pinned CCM or cluster-autoscaler. Writes cluster.yaml (comments
-and order kept) and the cluster's generated/.`,
+and every pool stays at its version, pinned in cluster.yaml. The CCM and the cluster-autoscaler follow with the
+pools (step 2): they must not be newer than the API servers. Refused (exit 1, nothing written): a jump of two minors
+(the single steps are printed), a downgrade, a target for which CAPA publishes no image in the cluster's region while
+a machine uses CAPA's public image lookup, a machine with a fixed image (an AMI id) that moves without a new one
+(--image-id, --pool-image-id), a target minor without a pinned CCM or cluster-autoscaler, a result that does not
+build or validate (e.g. a version set by the cluster's own patch). Writes cluster.yaml (comments and order kept) and
+the cluster's generated/.`,
     flags: [
       { flag: "name", type: "string", value: "<cluster>", help: "the cluster to upgrade" },
       { flag: "all", type: "boolean", help: "every cluster: prints a table of what each would do; nothing is written when any cluster's\nstep is refused (a cluster already newer than --to is left as it is)" },
       { flag: "to", type: "string", value: "<vX.Y.Z>", help: "the target version; default: the control plane's (only the pools' step)" },
+      { flag: "image-id", type: "string", value: "<ami-…>", help: "the new image of what moves in this step (the control plane in step 1, every pool that moves in\nstep 2), written as image: {id, kubernetesVersion}; required where the image is fixed (an AMI id)" },
+      { flag: "pool-image-id", type: "strings", value: "<pool>=<ami-…>", help: "one pool's new image in the pools' step (repeatable; where pools differ)" },
       { flag: "dry-run", type: "boolean", help: "print the diff of every file it would change, write nothing" },
       { flag: "branch", type: "boolean", help: "commit the step on branch upgrade/<name>-<version>-<step> (upgrade/all-… with --all)\n(refuses, writing nothing, with unrelated staged changes or an existing branch)" },
       pushFlag(),
@@ -234,6 +238,8 @@ ${SUPPORTED} without --kubernetes-version, IPv6/dual-stack, Ignition (Flatcar), 
       { flag: "namespace", type: "string", value: "<namespace>", help: "its namespace here (default: the source's, unless reserved like \"default\"; then the name)" },
       { flag: "kubernetes-version", type: "string", value: "<v>", help: `import at this version (required when the source's is outside ${SUPPORTED})` },
       { flag: "var", type: "strings", value: "<NAME=value>", help: "a clusterctl variable for a raw template (repeatable)" },
+      { flag: "image-id", type: "string", value: "<ami-…>", help: "the cluster's machine image (replaces the source's; CAPA publishes its public images only for a few\nversions and regions, so a source relying on them elsewhere needs one of these two)" },
+      { flag: "image-lookup-org", type: "string", value: "<account>", help: "the AWS account whose image-builder images CAPA looks up (replaces the source's cluster image)" },
       { flag: "dry-run", type: "boolean", help: "print the report and the files instead of writing them" },
       { flag: "no-render", type: "boolean", help: "skip the kustomize build and validation of the imported cluster (not recommended);\nevery field the spec cannot say is then kept as a patch, even one the render has" },
       { flag: "init", type: "boolean", help: INIT_HELP },

@@ -5,6 +5,8 @@
  */
 import type { Finding } from "../findings.js";
 import type { SpecInput } from "../cluster-spec/parse.js";
+import { DEFAULTS } from "../cluster-spec/types.js";
+import { imageFollowsVersion } from "../schemas/ami-inventory.js";
 
 /** How a flag's text becomes the spec value. */
 type Kind = "string" | "integer" | "boolean" | "list" | "labels" | "pools";
@@ -150,6 +152,9 @@ export function specInputFromFlags(flags: NewClusterFlags): { input: SpecInput; 
     const v = convert(f.kind, String(value), `--${f.flag}`, findings, ",");
     if (v !== undefined) setPath(input, f.field, v);
   }
+  // A fixed image (--image-id, or a format without {{.K8sVersion}}) is stated to hold the cluster's version.
+  const image = input.image as Record<string, string> | undefined;
+  if (image && !imageFollowsVersion(image)) image.kubernetesVersion = String(input.kubernetesVersion ?? DEFAULTS.kubernetesVersion);
   return { input, findings };
 }
 

@@ -14,6 +14,7 @@ import { reservedNamespaceProblem } from "./reserved.js";
 import { fillDefaults } from "./definition.js";
 import { clusterSpecSchema } from "./schema.js";
 import { AZ_NAME, type ClusterSpec, ClusterSpecDefinition, DNS_LABEL, INSTANCE_TYPE, K8S_VERSION, LIMITS } from "./types.js";
+import { imageFollowsVersion } from "../schemas/ami-inventory.js";
 
 const PATTERN_HINT: Record<string, string> = {
   [DNS_LABEL]: "lowercase letters, digits and '-', starting with a letter and ending with a letter or digit",
@@ -183,6 +184,33 @@ export function checkSpec(spec: ClusterSpec, file?: string): Finding[] {
   };
   imageProblem(spec.image, "image");
   spec.nodePools.forEach((p, i) => imageProblem(p.image, `nodePools.${i}.image`));
+  // A fixed image (an id, or a lookup format without the version) keeps its kubelet whatever the machine's version:
+  // the spec says which version it holds, and every machine using it must run exactly that version.
+  const imageVersion = (image: ClusterSpec["image"], at: string, users: { what: string; version: string }[]) => {
+    if (!image || users.length === 0) return;
+    if (image.kubernetesVersion === undefined) {
+      if (!imageFollowsVersion(image))
+        err(
+          `${at}.kubernetesVersion`,
+          `${image.id !== undefined ? `the AMI ${image.id}` : `the lookup format ${quote(image.lookupFormat ?? "")} (no {{.K8sVersion}})`} is one image whatever the Kubernetes version: say which version its kubelet is (\`kubernetesVersion: ${users[0]!.version}\`), so that an upgrade cannot keep it by mistake`,
+          "image-version",
+        );
+      return;
+    }
+    const wrong = users.filter((u) => u.version !== image.kubernetesVersion);
+    if (wrong.length)
+      err(
+        `${at}.kubernetesVersion`,
+        `the image is for Kubernetes ${image.kubernetesVersion}, but ${wrong.map((u) => `${u.what} runs ${u.version}`).join(", ")}: machines would boot a kubelet of another version. Set an image built for that version (\`npm run upgrade -- --name ${spec.name} --image-id <ami-…>\`, or a pool's own \`image\`)`,
+        "image-version",
+      );
+  };
+  const poolVersion = (p: (typeof spec.nodePools)[number]) => p.kubernetesVersion ?? spec.kubernetesVersion;
+  imageVersion(spec.image, "image", [
+    { what: "the control plane", version: spec.kubernetesVersion },
+    ...spec.nodePools.filter((p) => !p.image).map((p) => ({ what: `pool ${p.name}`, version: poolVersion(p) })),
+  ]);
+  spec.nodePools.forEach((p, i) => imageVersion(p.image, `nodePools.${i}.image`, [{ what: `pool ${p.name}`, version: poolVersion(p) }]));
   (spec.apiServer.allowedCidrs ?? []).forEach((c, i) => {
     const r = checkIpv4Cidr(c);
     if (!r.ok) err(`apiServer.allowedCidrs.${i}`, r.message, "api-cidr");

@@ -32,7 +32,7 @@ export const PROFILE_DEFAULTS: Readonly<
 };
 
 export const DEFAULTS = {
-  kubernetesVersion: "v1.34.2",
+  kubernetesVersion: "v1.34.8",
   profile: "dev" as Profile,
   workers: "MachineDeployment" as WorkerKind,
   poolName: "default",
@@ -72,7 +72,9 @@ export const AZ_NAME = "^[a-z]{2}(-[a-z]+)+-\\d+[a-z]$";
  * The machine image: an AMI id, or CAPA's image lookup (AWSMachineSpec imageLookupOrg/Format/BaseOS,
  * api/v1beta2/awsmachine_types.go). Without any of them CAPA looks up its own public images
  * (pkg/cloud/services/ec2/ami.go: `capa-ami-<baseOS>-?<version>-*` owned by 819546954734), which exist only for a
- * few (version, region) pairs: `validate` checks them against schemas/capa-ami-inventory.json.
+ * few (version, region) pairs: `validate` checks them against schemas/capa-images/inventory.json. An AMI id (or a lookup
+ * format without {{.K8sVersion}}, ami.go GenerateAmiName) is one fixed image whatever the machine's version: the spec
+ * says which Kubernetes version it holds (`kubernetesVersion`), so a version change without a new image is refused.
  */
 const ImageDefinition = Type.Object(
   {
@@ -82,6 +84,13 @@ const ImageDefinition = Type.Object(
       Type.String({ minLength: 1, maxLength: 200, description: "AMI name format CAPA looks up; {{.BaseOS}} and {{.K8sVersion}} are substituted. CAPA's default: capa-ami-{{.BaseOS}}-?{{.K8sVersion}}-*." }),
     ),
     lookupBaseOS: Type.Optional(Type.String({ pattern: "^[a-z0-9][a-z0-9.-]*$", maxLength: 63, description: "Base OS for the lookup, e.g. ubuntu-24.04 (CAPA's default), ubuntu-22.04, flatcar-stable." })),
+    kubernetesVersion: Type.Optional(
+      Type.String({
+        pattern: K8S_VERSION,
+        description:
+          "The Kubernetes version the image's kubelet is: required with `id` or a `lookupFormat` without {{.K8sVersion}} (such an image does not follow the version), and must equal the version of every machine using the image.",
+      }),
+    ),
   },
   { additionalProperties: false, description: "Machine image: `id`, or CAPA's lookup fields. Default: CAPA's public images (checked by validate against CAPA's published inventory)." },
 );

@@ -39,6 +39,12 @@ export interface ImportCommandOptions {
   name?: string;
   namespace?: string;
   kubernetesVersion?: string;
+  /**
+   * The cluster's machine image when the source relies on CAPA's public images, which exist only in a few regions
+   * (issue 19): `--image-id` (stated for the cluster's version) or `--image-lookup-org`; replaces the source's cluster image.
+   */
+  imageId?: string;
+  imageLookupOrg?: string;
   /** clusterctl's variables: `--var NAME=value` first, then these (the environment, as clusterctl reads it). */
   vars?: readonly string[];
   env?: Readonly<Record<string, string | undefined>>;
@@ -142,6 +148,11 @@ export async function importCommand(opts: ImportCommandOptions): Promise<ImportC
   const file = opts.file!;
   const mapping = mapManifests(docs, { file, name: opts.name, namespace: opts.namespace, kubernetesVersion: opts.kubernetesVersion }, parseYamlStream);
   if (!mapping.spec || hasErrors(mapping.findings)) throw new InvalidInputError(mapping.findings, `${file} cannot be imported; nothing was written`);
+  if (opts.imageId !== undefined || opts.imageLookupOrg !== undefined) {
+    const version = mapping.spec.kubernetesVersion;
+    mapping.spec.image = opts.imageId !== undefined ? { id: opts.imageId, ...(typeof version === "string" ? { kubernetesVersion: version } : {}) } : { lookupOrg: opts.imageLookupOrg };
+    mapping.report.push({ action: "mapped", source: "", field: "image", detail: `→ image: ${JSON.stringify(mapping.spec.image)} (${opts.imageId !== undefined ? "--image-id" : "--image-lookup-org"})` });
+  }
   const parsed = parseSpecObject(mapping.spec);
   const inSpec = parsed.findings.map((f) => ({ ...f, file: `${file} → cluster.yaml` }));
   if (!parsed.spec || hasErrors(inSpec)) throw new InvalidInputError(inSpec, `the spec imported from ${file} is invalid; nothing was written`);

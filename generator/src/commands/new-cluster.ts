@@ -2,6 +2,9 @@
  * `npm run new-cluster`: flags (or prompts on a terminal) → spec → checks → plan → staged write → kustomize build of
  * the staged cluster → one rename into clusters/<name>. Bad input writes nothing.
  */
+import { cp, mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
 import { versions } from "../versions.js";
 import { InvalidInputError } from "../errors.js";
 import { type Finding, formatFinding, hasErrors } from "../findings.js";
@@ -109,6 +112,35 @@ export async function landCluster(cwd: string, spec: ClusterSpec, plan: TreePlan
   }
 }
 
+/** Valid, but worth reading before the pull request (e.g. the API open to the world in prod). */
+function logWarnings(warnings: readonly Finding[], log: (line: string) => void): void {
+  if (!warnings.length) return;
+  log("");
+  log(`${warnings.length} warning(s) from validate:`);
+  for (const f of warnings) log(`  ${formatFinding(f)}`);
+}
+
+/** What a copy of the repository holds for a dry run: everything but git, installed packages and tools. */
+const SCRATCH_SKIP = new Set([".git", "node_modules", ".tools"]);
+
+/**
+ * `--dry-run`: lands the cluster in a scratch copy of the repository, builds and validates it exactly like the real
+ * run (landCluster), and returns its warnings; its errors refuse the run as they would the real one (exit 1).
+ */
+async function dryRunFindings(cwd: string, spec: ClusterSpec, repo: Awaited<ReturnType<typeof loadRepo>>): Promise<Finding[]> {
+  for (const tool of ["kustomize", "kubeconform", "kubectl-validate"]) await checkedTool(tool);
+  const scratch = await mkdtemp(path.join(os.tmpdir(), "capi-gitops-dry-run-"));
+  try {
+    await cp(cwd, scratch, { recursive: true, verbatimSymlinks: true, filter: (src) => !SCRATCH_SKIP.has(path.relative(cwd, src).split(path.sep)[0] ?? "") });
+    return await landCluster(scratch, spec, planNewCluster(spec, { specs: repo.specs, config: repo.config }, versions()), true, () => {}, async () => {});
+  } catch (err) {
+    if (err instanceof InvalidInputError) throw new InvalidInputError(err.findings, `the new cluster would not validate; nothing was written (dry run)`);
+    throw err;
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
 export async function newClusterCommand(opts: NewClusterOptions): Promise<NewClusterResult> {
   let flags = opts.flags;
   if (opts.interactive) flags = await (await import("./prompts.js")).promptForMissing(flags);
@@ -151,6 +183,9 @@ export async function newClusterCommand(opts: NewClusterOptions): Promise<NewClu
   let clusterFiles = newClusterFiles(spec, versions());
   if (opts.dryRun) {
     for (const f of clusterFiles) opts.log(`# --- ${f.path}\n${f.content}`);
+    // The same build and validation as the real run, in a scratch copy of the repository: the same findings.
+    const warnings = opts.render !== false ? await dryRunFindings(opts.cwd, spec, repo) : [];
+    logWarnings(warnings, opts.log);
     opts.log(`# dry run: nothing was written (${clusterFiles.length} files would be created under ${dir}/)`);
     return { spec, files: clusterFiles, written: false };
   }
@@ -195,12 +230,7 @@ export async function newClusterCommand(opts: NewClusterOptions): Promise<NewClu
   if (configFile) opts.log(`Started a capi-gitops repository: wrote ${CONFIG_FILE} (repoURL ${config?.repoURL} from git remote origin, branch ${config?.branch}, ${config?.gitops}); edit it for another branch or Flux, then run \`npm run generate\``);
   opts.log(`Created cluster ${spec.name} (${spec.region}, ${spec.availabilityZones.join(", ")}; ${spec.workers}; profile ${spec.profile}):`);
   for (const f of clusterFiles) opts.log(`  ${f.path}`);
-  if (warnings.length) {
-    // Valid, but worth reading before the pull request (e.g. no published machine image for this version and region).
-    opts.log("");
-    opts.log(`${warnings.length} warning(s) from validate:`);
-    for (const f of warnings) opts.log(`  ${formatFinding(f)}`);
-  }
+  logWarnings(warnings, opts.log);
   opts.log("");
   opts.log("Next steps:");
   if (!branch) {

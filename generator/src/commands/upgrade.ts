@@ -20,6 +20,8 @@ import { inside, writeTree } from "../repo/write.js";
 import { readImageInventory } from "../validate/images.js";
 import { TOOL_ROOT, versions } from "../versions.js";
 import { type CommitHook, noCommit, onBranch, preflight } from "./branch.js";
+import { kustomizeBuild } from "../tools/kustomize.js";
+import { checkedTool } from "../tools/resolve.js";
 
 export interface UpgradeOptions {
   cwd: string;
@@ -31,7 +33,31 @@ export interface UpgradeOptions {
   dryRun?: boolean;
   branch?: boolean;
   push?: string;
+  /** `--image-id`: the new image of every machine that moves in this step (`image: {id, kubernetesVersion}`). */
+  imageId?: string;
+  /** `--pool-image-id <pool>=<ami-…>` (repeatable): one pool's new image in the pools' step. */
+  poolImageIds?: readonly string[];
+  /** Build and validate the upgraded clusters before the step lands (default true; like new-cluster). */
+  render?: boolean;
   log: (line: string) => void;
+}
+
+const AMI = /^ami-[0-9a-f]{8,17}$/;
+
+/** The image flags as the plan takes them, or the findings that refuse them (a malformed id, a pool named twice). */
+function imageFlags(opts: UpgradeOptions): { imageId?: string; poolImageIds?: Record<string, string>; findings: Finding[] } {
+  const findings: Finding[] = [];
+  const bad = (path: string, message: string) => findings.push({ path, rule: "upgrade-image", severity: "error", message });
+  if (opts.imageId !== undefined && !AMI.test(opts.imageId)) bad("--image-id", `${JSON.stringify(opts.imageId)} is not an AMI id like ami-0123456789abcdef0`);
+  let poolImageIds: Record<string, string> | undefined;
+  for (const v of opts.poolImageIds ?? []) {
+    const [pool, id] = [v.slice(0, v.indexOf("=")), v.slice(v.indexOf("=") + 1)];
+    if (!v.includes("=") || !pool || !AMI.test(id)) bad("--pool-image-id", `${JSON.stringify(v)} is not <pool>=<ami-…>`);
+    else if (poolImageIds?.[pool] !== undefined) bad("--pool-image-id", `pool ${pool} is named twice`);
+    else poolImageIds = { ...poolImageIds, [pool]: id };
+  }
+  if (opts.all && (opts.imageId !== undefined || poolImageIds)) bad("--image-id", "an AMI belongs to one region and one cluster's step: give --image-id / --pool-image-id with --name, not --all");
+  return { imageId: opts.imageId, poolImageIds, findings };
 }
 
 export interface UpgradeResult {
@@ -63,7 +89,9 @@ async function planSteps(opts: UpgradeOptions): Promise<{ planned: Planned[]; fi
   findings.push(...repo.findings.filter((f) => f.severity === "error" && (opts.all || (f.cluster !== undefined && names.has(f.cluster)))));
   if (hasErrors(findings) && !opts.all) return { planned: [], findings, specs: selected };
 
-  const ctx = { pins: versions(), inventory: readImageInventory(TOOL_ROOT), skipNewer: opts.all };
+  const images = imageFlags(opts);
+  if (hasErrors(images.findings)) return { planned: [], findings: images.findings, specs: selected };
+  const ctx = { pins: versions(), inventory: readImageInventory(TOOL_ROOT), skipNewer: opts.all, imageId: images.imageId, poolImageIds: images.poolImageIds };
   const planned: Planned[] = [];
   for (const spec of selected) {
     const r = planUpgradeStep(spec, opts.to, ctx);
@@ -131,6 +159,15 @@ async function dryRunDiff(cwd: string, planned: readonly Planned[]): Promise<str
   return out;
 }
 
+/** Builds and validates the upgraded clusters as they landed; their errors refuse the step (the caller rolls back). */
+async function validateLanded(cwd: string, clusters: readonly string[]): Promise<void> {
+  for (const c of clusters) await kustomizeBuild(cwd, clusterDir(c));
+  const { validateCommand } = await import("./validate.js");
+  const validated = await validateCommand({ cwd, clusters: [...clusters] });
+  const errors = validated.findings.filter((f) => f.severity === "error" && f.cluster !== undefined && clusters.includes(f.cluster));
+  if (errors.length) throw new InvalidInputError(errors, "the upgraded cluster(s) would not validate; nothing was written (the step was rolled back)");
+}
+
 export async function upgradeCommand(opts: UpgradeOptions): Promise<UpgradeResult> {
   if (Boolean(opts.all) === (opts.name !== undefined)) throw new UsageError("give --name <cluster> or --all (exactly one)\n\nSee: npm run upgrade -- --help");
   const first = await planSteps(opts);
@@ -157,6 +194,7 @@ export async function upgradeCommand(opts: UpgradeOptions): Promise<UpgradeResul
   const branchName = opts.all ? (opts.to ? `upgrade/all-${opts.to}-${kindWord}` : "upgrade/all-pools") : `upgrade/${opts.name}-${target}-${kindWord}`;
   const branch = opts.branch ? { branch: branchName, push: opts.push } : undefined;
   if (branch) await preflight(opts.cwd, branch);
+  if (opts.render !== false) for (const tool of ["kustomize", "kubeconform", "kubectl-validate"]) await checkedTool(tool);
   const message = opts.all ? `Upgrade ${moving.length} cluster(s): ${moving.map((p) => `${p.step.cluster} ${p.step.kind}`).join(", ")}` : `Upgrade ${opts.name}: ${moving[0]!.step.summary}`;
 
   const write = (commit: CommitHook) =>
@@ -170,7 +208,14 @@ export async function upgradeCommand(opts: UpgradeOptions): Promise<UpgradeResul
         const plan = planSpecUpdates(moving.map((p) => ({ spec: p.after!.spec, text: p.after!.text })), versions());
         // Exactly the files written and deleted (the swapped folder's old copy sits inside clusters/<name>/ until the
         // transaction finishes, so the cluster folder as a whole is not a path to commit).
-        await writeTree(opts.cwd, plan, { landed: (result) => commit([...result.written, ...result.deleted], message) });
+        await writeTree(opts.cwd, plan, {
+          landed: async (result) => {
+            // Like new-cluster: the result is built and validated before it is final (a patch of the cluster's own
+            // kustomization.yaml may hold a version or image the step does not move); errors roll everything back.
+            if (opts.render !== false) await validateLanded(opts.cwd, moving.map((p) => p.step.cluster));
+            await commit([...result.written, ...result.deleted], message);
+          },
+        });
       },
       { log: opts.log },
     );

@@ -21,6 +21,10 @@
  *   MachineSetPreflightChecks on by default).
  * - cluster-moved: a cluster directory removed and another added with the same region and VPC CIDR, i.e. a rename by
  *   moving the directory. Nothing is pruned, so the old cluster keeps running and a second one is created beside it.
+ * - image-version-mismatch: a machine's Kubernetes version changes while its image is fixed (an AMI id, or a lookup
+ *   format without {{.K8sVersion}}: CAPA pkg/cloud/services/ec2/ami.go GenerateAmiName) and stays the same, or the
+ *   version the image states (image.kubernetesVersion) is not the one its machines run: new machines would boot the
+ *   old kubelet (a v1.34 kubelet joining a v1.35 control plane).
  * - cluster-renamed: the Cluster object of a cluster directory gets another name or namespace. Nothing is pruned
  *   (every object carries Prune=false,Delete=false / prune: disabled), so the old Cluster keeps running and a second
  *   cluster is created beside it; CAPI cannot rename a Cluster (its name is in every object, label and AWS tag).
@@ -39,8 +43,10 @@
 import semver from "semver";
 import type { Finding } from "../findings.js";
 import type { RenderedObject } from "../validate/render.js";
-import { GROUP } from "../k8s/capi.js";
-import { get, groupOf } from "../k8s/object.js";
+import { GROUP, IMAGE_VERSION_ANNOTATION } from "../k8s/capi.js";
+import { get, groupOf, isRecord } from "../k8s/object.js";
+import { imageFollowsVersion } from "../schemas/ami-inventory.js";
+import { type Machine, machineImage, machines } from "../validate/images.js";
 import { clusterKustomizationPath, clusterSpecPath } from "../repo/paths.js";
 import { changedPaths, labelOf, sameValue, type ObjectChange } from "./objects.js";
 import type { ClusterSpec } from "../cluster-spec/types.js";
@@ -418,6 +424,35 @@ function controlPlaneHaLost(cluster: string, c: ObjectChange): Finding[] {
   ];
 }
 
+/** The image/version flag (image-version-mismatch), kept apart from the other rules: see the header. */
+export function imageVersionFlags(cluster: string, before: readonly RenderedObject[], after: readonly RenderedObject[]): Finding[] {
+  const out: Finding[] = [];
+  const awsOf = (objs: readonly RenderedObject[]) => objs.find((o) => is(o, INFRA, "AWSCluster"));
+  const key = (m: Machine) => `${m.owner.kind}/${String(m.owner.metadata?.name)}`;
+  const old = new Map(machines(before).map((m) => [key(m), m]));
+  for (const m of machines(after)) {
+    const image = machineImage(m, awsOf(after));
+    if (imageFollowsVersion(image) || !m.version) continue;
+    const annotations = m.object.metadata?.annotations;
+    const stated = isRecord(annotations) && typeof annotations[IMAGE_VERSION_ANNOTATION] === "string" ? (annotations[IMAGE_VERSION_ANNOTATION] as string) : undefined;
+    const was = old.get(key(m));
+    const kept = was && was.version && was.version !== m.version && sameValue(machineImage(was, awsOf(before)), image);
+    if (!kept && (stated === undefined || stated === m.version)) continue;
+    const what = image.id ? `AMI ${image.id}` : `the image format ${JSON.stringify(image.lookupFormat)}`;
+    out.push({
+      cluster,
+      file: clusterSpecPath(cluster),
+      path: `${m.object.kind}/${String(m.object.metadata?.name)}:${m.at}`,
+      rule: "image-version-mismatch",
+      severity: "error",
+      message: kept
+        ? `${m.owner.kind} ${String(m.owner.metadata?.name)} moves from ${was!.version} to ${m.version} but keeps ${what}, one image whatever the version: its new machines would boot the old kubelet. Give the step the image built for ${m.version} (\`npm run upgrade -- --name ${cluster} --image-id <ami-…>\`)`
+        : `${what} holds Kubernetes ${stated}, but ${m.owner.kind} ${String(m.owner.metadata?.name)} runs ${m.version}: its machines would boot a ${stated} kubelet`,
+    });
+  }
+  return out;
+}
+
 /** Findings for one cluster's changes; `before`/`after` are its whole rendered object lists. */
 export function flagChanges(
   cluster: string,
@@ -439,6 +474,7 @@ export function flagChanges(
   if (opts.stays ?? after.length > 0) for (const c of changes) out.push(...rbacChanged(cluster, c, before.length === 0));
   out.push(...poolsWithControlPlane(cluster, changes));
   out.push(...clusterRenamed(cluster, before, after));
+  out.push(...imageVersionFlags(cluster, before, after));
   return out;
 }
 

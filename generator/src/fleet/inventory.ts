@@ -3,6 +3,7 @@
  * entry per cluster out, rendered as text, Markdown (a table for a PR comment or a wiki) or JSON. The JSON shape is
  * `Inventory` below, documented in README ("Fleet inventory") and kept stable: fields are only ever added.
  */
+import { addonKubernetesVersion } from "../plan/addon-version.js";
 import type { Finding } from "../findings.js";
 import type { ClusterSpec } from "../cluster-spec/types.js";
 import { clusterAddons, minorOf } from "../plan/addons.js";
@@ -151,7 +152,7 @@ export function buildInventory(
         controlPlane,
         pools,
         vpcCidr,
-        addons: { cni: addon("cni"), ccm: addon("ccm"), csi: addon("csi"), clusterAutoscaler: autoscales(s) ? (pins.clusterAutoscaler.byMinor[minorOf(s.kubernetesVersion)] ?? null) : null },
+        addons: { cni: addon("cni"), ccm: addon("ccm"), csi: addon("csi"), clusterAutoscaler: autoscales(s) ? (pins.clusterAutoscaler.byMinor[minorOf(addonKubernetesVersion(s))] ?? null) : null },
         upgrade: { stage: upgradeState(s).stage, summary: describeUpgradeState(s) },
         render,
         validation: mine

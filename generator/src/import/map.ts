@@ -20,6 +20,7 @@ import { get, groupOf, isRecord } from "../k8s/object.js";
 import { IAM_PROFILE } from "../plan/capi.js";
 import { BASE_OBJECTS } from "../plan/base.js";
 import { nodeLabelArgs } from "../plan/cluster.js";
+import { type ImageChoice, imageFollowsVersion } from "../schemas/ami-inventory.js";
 
 type Rec = Record<string, unknown>;
 type Arg = { name: string; value: string };
@@ -546,6 +547,15 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
   }
   if (pools.length) spec.nodePools = pools;
   else m.say("note", "", undefined, "the source has no workers; the spec's default pool is added");
+  // A fixed image (an AMI id, a lookup format without {{.K8sVersion}}) says which Kubernetes version it holds: the
+  // version of the machines that use it in the source (cluster-spec/parse.ts checks they agree).
+  const stateVersion = (image: unknown, version: unknown, at: string) => {
+    if (!isRecord(image) || typeof version !== "string" || imageFollowsVersion(image as ImageChoice) || image.kubernetesVersion !== undefined) return;
+    image.kubernetesVersion = version;
+    m.say("mapped", "", `${at}.kubernetesVersion`, `the image is fixed (an AMI id or a format without {{.K8sVersion}}): it holds the version of its machines, ${version}`);
+  };
+  stateVersion(spec.image, spec.kubernetesVersion, "image");
+  pools.forEach((p, i) => stateVersion(p.image, p.kubernetesVersion ?? spec.kubernetesVersion, `nodePools[${i}].image`));
   const zones = [...zonesUsed, ...subnetZones.filter((z) => !zonesUsed.includes(z))];
   const regionZones = region ? zonesOf(region) : undefined;
   if (zones.length) {

@@ -25,6 +25,13 @@ export const LABEL = {
   nodePool: "capi-gitops.io/node-pool",
 } as const;
 
+/**
+ * On an AWSMachineTemplate / AWSMachinePool whose image is fixed (an AMI id, or a lookup format without the version):
+ * the Kubernetes version the spec says the image holds (`image.kubernetesVersion`). Not part of the template's hash
+ * name (it changes no machine); validate and diff compare it with the version the machines run.
+ */
+export const IMAGE_VERSION_ANNOTATION = "capi-gitops.io/image-kubernetes-version";
+
 /** The cluster-autoscaler's CAPI provider reads pool bounds from these (CAPI MachinePool/MD webhooks default replicas from them). */
 export const AUTOSCALER = {
   min: "cluster.x-k8s.io/cluster-api-autoscaler-node-group-min-size",

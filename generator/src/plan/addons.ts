@@ -8,6 +8,7 @@
  * clusterresourceset_controller.go). Pure: pins in, files out.
  */
 import { type ClusterSpec, type Cni, CNIS } from "../cluster-spec/types.js";
+import { addonKubernetesVersion } from "./addon-version.js";
 import { GROUP, LABEL } from "../k8s/capi.js";
 import type { K8sObject } from "../k8s/object.js";
 import { toYaml } from "../yaml.js";
@@ -96,11 +97,13 @@ export function allAddons(pins: AddonPins): Addon[] {
 }
 
 /**
- * The add-ons one cluster uses, from its spec. The CCM follows the control plane's minor; a minor without a pinned
- * CCM gets none, and validate's addons-ccm rule reports it as an error (validate/addon-rules.ts).
+ * The add-ons one cluster uses, from its spec. The CCM follows the control plane's minor, one minor behind while the
+ * pools are (plan/addon-version.ts); a minor without a pinned CCM gets none, and validate's addons-ccm rule reports it
+ * as an error (validate/addon-rules.ts).
  */
 export function clusterAddons(spec: ClusterSpec, pins: AddonPins): Addon[] {
-  const ccm = ccmVersion(spec.kubernetesVersion, pins);
+  // No CCM pinned for the minor behind: the control plane's (never newer than the API servers once they have rolled).
+  const ccm = ccmVersion(addonKubernetesVersion(spec), pins) ?? ccmVersion(spec.kubernetesVersion, pins);
   return [
     ...[cniAddon(spec.network.cni, pins)].filter((a) => a !== undefined),
     ...(ccm ? [{ role: "ccm", name: "aws-ccm", version: ccm } satisfies Addon] : []),

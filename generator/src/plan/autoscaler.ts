@@ -40,6 +40,7 @@ import { toYaml } from "../yaml.js";
 import { type OutputFile, owned } from "./files.js";
 import { KUSTOMIZATION } from "./kustomize-objects.js";
 import { clusterDir } from "../repo/paths.js";
+import { addonKubernetesVersion } from "./addon-version.js";
 
 /** The folder, relative to clusters/<name>/generated, that holds the autoscaler's objects. */
 export const AUTOSCALER_DIR = "autoscaler";
@@ -62,9 +63,12 @@ export const autoscales = (spec: ClusterSpec): boolean => spec.nodePools.some((p
 /** "v1.34.2" → "1.34". */
 const minorOf = (version: string): string => version.replace(/^v/, "").split(".").slice(0, 2).join(".");
 
-/** The pinned autoscaler image for the cluster's (control plane's) Kubernetes minor. */
+/**
+ * The pinned autoscaler image for the cluster's (control plane's) Kubernetes minor; one minor behind while the pools
+ * are, like the CCM (plan/addon-version.ts).
+ */
 function autoscalerImage(spec: ClusterSpec, pins: Pins): string {
-  const minor = minorOf(spec.kubernetesVersion ?? "");
+  const minor = minorOf(addonKubernetesVersion(spec));
   const tag = pins.clusterAutoscaler.byMinor[minor];
   if (!tag)
     throw new PlanError(

@@ -5,7 +5,7 @@ import { subnetOf, checkIpv4Cidr } from "../cluster-spec/cidr.js";
 import { ZONE_SLOTS, zoneSlot } from "../cluster-spec/regions.js";
 import { PlanError } from "../errors.js";
 import { toYaml } from "../yaml.js";
-import { AUTOSCALER, GROUP, LABEL } from "../k8s/capi.js";
+import { AUTOSCALER, GROUP, IMAGE_VERSION_ANNOTATION, LABEL } from "../k8s/capi.js";
 import type { K8sObject } from "../k8s/object.js";
 import { MIN_REMEDIABLE_CONTROL_PLANE, PLACEHOLDER, POOL_REFERENCES, syncSafe } from "./capi.js";
 import { BASE_DIRS, BASE_OBJECTS, OVERLAY_DIRS } from "./base.js";
@@ -102,6 +102,9 @@ export function imageFields(image: ImageSpec | undefined): [string, unknown][] {
 }
 /** Set ops for the image fields under `at` (a JSON pointer prefix). */
 const imageOps = (image: ImageSpec | undefined, at: string): PatchOp[] => imageFields(image).map(([k, v]) => set(`${at}/${k}`, v));
+/** The image's stated Kubernetes version as an annotation (outside the hash name: it rolls nothing). */
+const imageVersionOps = (image: ImageSpec | undefined): PatchOp[] =>
+  image?.kubernetesVersion ? [set(ptr("metadata", "annotations", IMAGE_VERSION_ANNOTATION), image.kubernetesVersion)] : [];
 
 /**
  * The control-plane load balancer's scheme and, with allowedCidrs, its ingress rules: CAPA allows 0.0.0.0/0 on the
@@ -171,6 +174,7 @@ function planMachinePool(spec: ClusterSpec, pool: NodePoolSpec, dir: string): Ou
         set("/spec/awsLaunchTemplate/sshKeyName", spec.sshKeyName ?? ""),
         // A changed image makes CAPA write a new launch template version and refresh the group's instances.
         ...imageOps(pool.image ?? spec.image, "/spec/awsLaunchTemplate"),
+        ...imageVersionOps(pool.image ?? spec.image),
       ]),
       patch(target(GROUP.bootstrap, "KubeadmConfig", PLACEHOLDER.pool), [rename(configName), ...configOps]),
     ],
@@ -225,6 +229,7 @@ function planMachineDeployments(spec: ClusterSpec, pool: NodePoolSpec, dir: stri
       patch(target(GROUP.infra, "AWSMachineTemplate", PLACEHOLDER.pool), [
         rename(hashedName(names.pool(pool), find(templates, "AWSMachineTemplate"), machineOps)),
         ...machineOps,
+        ...imageVersionOps(pool.image ?? spec.image),
       ]),
       patch(target(GROUP.bootstrap, "KubeadmConfigTemplate", PLACEHOLDER.pool), [rename(hashedName(names.pool(pool), baseConfig, configOps)), ...configOps]),
       patch(target(GROUP.core, "MachineHealthCheck", PLACEHOLDER.pool), [rename(names.pool(pool)), set(ptr("spec", "selector", "matchLabels", LABEL.nodePool), pool.name)]),
@@ -282,7 +287,7 @@ export function planCluster(spec: ClusterSpec, pins: AddonPins): OutputFile[] {
         set("/spec/replicas", spec.controlPlane.replicas),
         set("/spec/version", spec.kubernetesVersion),
       ]),
-      patch(target(GROUP.infra, "AWSMachineTemplate", PLACEHOLDER.controlPlane), [rename(cpTemplate), ...templateOps]),
+      patch(target(GROUP.infra, "AWSMachineTemplate", PLACEHOLDER.controlPlane), [rename(cpTemplate), ...templateOps, ...imageVersionOps(spec.image)]),
       ...(cpHealthCheck ? [patch(target(GROUP.core, "MachineHealthCheck", PLACEHOLDER.controlPlane), [rename(names.controlPlane)])] : []),
     ],
     replacements: [clusterNameReplacement()],

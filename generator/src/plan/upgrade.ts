@@ -9,17 +9,25 @@
  *   KEP-3935 — `MAX_KUBELET_SKEW` in cluster-spec/parse.ts). While the control plane moves, each pool is pinned
  *   (`nodePools[].kubernetesVersion`, written explicitly in cluster.yaml); the next step moves the pools to the control
  *   plane's version and removes the pins, so a pool records a version only while it differs from the control plane;
- * - version-bound add-ons move with the control plane, in the same render: the CCM and the cluster-autoscaler follow
- *   the control plane's minor (plan/addons.ts, plan/autoscaler.ts); a target minor without a pinned one is refused;
+ * - version-bound add-ons move with the pools, in step 2: the CCM and the cluster-autoscaler stay one minor behind while
+ *   a pool is (plan/addon-version.ts), because a ClusterResourceSet with strategy Reconcile applies a new CCM the
+ *   moment the change merges, while the API servers are still rolling, and the CCM must not be newer than
+ *   kube-apiserver; a target minor without a pinned one is refused before step 1;
  * - a target for which CAPA publishes no machine image in the cluster's region is refused when a machine relies on
- *   CAPA's public image lookup (schemas/capa-images/inventory.json, the same rule as validate's `image-published`).
+ *   CAPA's public image lookup (schemas/capa-images/inventory.json, the same rule as validate's `image-published`);
+ * - a machine whose image is fixed (an AMI id, or a lookup format without {{.K8sVersion}}: one image whatever the
+ *   version, ami.go GenerateAmiName) would boot its old kubelet at the new version: the step is refused unless it
+ *   supplies the new image (`--image-id`, `--pool-image-id <pool>=<ami>`), written as `image: {id, kubernetesVersion}`.
+ *   In step 1 the new image goes to the cluster's `image` (the control plane); pools that used the cluster's image
+ *   keep the old one as their own `image` while they are pinned, and step 2 gives them the new one (an id equal to
+ *   the cluster's removes the pool's own image again).
  */
 import semver from "semver";
 import { isMap, isScalar, isSeq, type Document, type YAMLMap, parseDocument } from "yaml";
 import type { Finding } from "../findings.js";
 import { checkVersion } from "../cluster-spec/parse.js";
 import { type ClusterSpec, ClusterSpecDefinition, type ImageSpec } from "../cluster-spec/types.js";
-import { type ImageInventory, isPublished, publicLookupOs, publishedVersions } from "../schemas/ami-inventory.js";
+import { type ImageInventory, imageFollowsVersion, isPublished, publicLookupOs, publishedVersions } from "../schemas/ami-inventory.js";
 import { clusterSpecPath } from "../repo/paths.js";
 import type { Pins } from "../versions.js";
 import { ccmVersion, minorOf } from "./addons.js";
@@ -81,6 +89,12 @@ export function upgradeStateFindings(spec: ClusterSpec): Finding[] {
 
 export type StepKind = "control-plane" | "pools" | "none";
 
+/** The images after a step: the cluster's `image` and each pool's own (undefined: none / the cluster's). */
+export interface StepImages {
+  cluster: ImageSpec | undefined;
+  pools: (ImageSpec | undefined)[];
+}
+
 export interface UpgradeStep {
   cluster: string;
   kind: StepKind;
@@ -88,6 +102,8 @@ export interface UpgradeStep {
   target: string;
   before: ClusterVersions;
   after: ClusterVersions;
+  /** The images after the step (the spec's when the step changes none). */
+  images: StepImages;
   /** What the step does, in one line. */
   summary: string;
   /** What to do after it. */
@@ -100,14 +116,75 @@ export interface UpgradeContext {
   inventory?: ImageInventory;
   /** `--all`: a cluster whose control plane is already newer than the target is left as it is instead of refused. */
   skipNewer?: boolean;
+  /** The new image the step supplies: `--image-id` (every machine that moves), `--pool-image-id <pool>=<ami>` (one pool). */
+  imageId?: string;
+  poolImageIds?: Readonly<Record<string, string>>;
 }
 
 /** The machines of a spec with the image they use and the version they run after a step. */
-function machines(spec: ClusterSpec, after: ClusterVersions): { what: string; image?: ImageSpec; version: string }[] {
+function machines(images: StepImages, names: readonly string[], after: ClusterVersions): { what: string; image?: ImageSpec; version: string }[] {
   return [
-    { what: "the control plane", image: spec.image, version: after.controlPlane },
-    ...spec.nodePools.map((p, i) => ({ what: `pool ${p.name}`, image: p.image ?? spec.image, version: after.pools[i]!.version })),
+    { what: "the control plane", image: images.cluster, version: after.controlPlane },
+    ...names.map((name, i) => ({ what: `pool ${name}`, image: images.pools[i] ?? images.cluster, version: after.pools[i]!.version })),
   ];
+}
+
+const describeImage = (image: ImageSpec): string =>
+  image.id ? `AMI ${image.id}${image.kubernetesVersion ? ` (Kubernetes ${image.kubernetesVersion})` : ""}` : `the lookup format ${JSON.stringify(image.lookupFormat)}`;
+
+/**
+ * The images after a step, or why it is refused: every machine that moves to a new version with a fixed image needs
+ * the new one from the step (`ctx.imageId`, `ctx.poolImageIds`).
+ */
+function stepImages(spec: ClusterSpec, kind: StepKind, after: ClusterVersions, ctx: UpgradeContext): { images: StepImages; problems: string[] } {
+  const images: StepImages = { cluster: spec.image, pools: spec.nodePools.map((p) => p.image) };
+  const problems: string[] = [];
+  const unknownPools = Object.keys(ctx.poolImageIds ?? {}).filter((n) => !spec.nodePools.some((p) => p.name === n));
+  if (unknownPools.length) problems.push(`--pool-image-id names no pool of ${spec.name}: ${unknownPools.join(", ")} (pools: ${spec.nodePools.map((p) => p.name).join(", ")})`);
+  const fixed = (image: ImageSpec | undefined) => image !== undefined && !imageFollowsVersion(image);
+  if (kind === "control-plane") {
+    const id = ctx.imageId;
+    if (Object.keys(ctx.poolImageIds ?? {}).length) problems.push("--pool-image-id belongs to the pools' step (the next run); this step moves the control plane only (its image: --image-id)");
+    if (id === undefined) {
+      if (fixed(spec.image))
+        problems.push(
+          `the control plane's image is fixed (${describeImage(spec.image!)}): its new machines would boot that kubelet at ${after.controlPlane}. Give the step an image built for ${after.controlPlane} in ${spec.region}: \`--image-id <ami-…>\` (image-builder: https://image-builder.sigs.k8s.io/capi/providers/aws), or use a lookup with {{.K8sVersion}}`,
+        );
+      return { images, problems };
+    }
+    images.cluster = { id, kubernetesVersion: after.controlPlane };
+    // Pools that used the cluster's image stay at their version: they keep that image as their own while pinned.
+    images.pools = spec.nodePools.map((p) => p.image ?? spec.image ?? {});
+    return { images, problems };
+  }
+  if (kind === "pools") {
+    spec.nodePools.forEach((p, i) => {
+      const moves = after.pools[i]!.version !== (p.kubernetesVersion ?? spec.kubernetesVersion);
+      const given = ctx.poolImageIds?.[p.name] ?? (moves ? ctx.imageId : undefined);
+      if (!moves) {
+        if (ctx.poolImageIds?.[p.name]) problems.push(`pool ${p.name} does not move in this step; --pool-image-id ${p.name}=… has nothing to do`);
+        return;
+      }
+      const current = p.image ?? spec.image;
+      if (given === undefined) {
+        if (fixed(current)) {
+          const clusterFits = spec.image?.id && spec.image.kubernetesVersion === after.pools[i]!.version;
+          problems.push(
+            `pool ${p.name}'s image is fixed (${describeImage(current!)}): its new machines would boot that kubelet at ${after.pools[i]!.version}. Give the step the pool's new image: \`--image-id <ami-…>\` (every pool that moves) or \`--pool-image-id ${p.name}=<ami-…>\`` +
+              (clusterFits ? ` (the control plane's is ${spec.image!.id}: --image-id ${spec.image!.id} makes the pool use the cluster's image again)` : ""),
+          );
+        }
+        return;
+      }
+      const same = spec.image?.id === given && spec.image.kubernetesVersion === after.pools[i]!.version;
+      images.pools[i] = same ? undefined : { id: given, kubernetesVersion: after.pools[i]!.version };
+    });
+    if (ctx.imageId !== undefined && !spec.nodePools.some((p, i) => after.pools[i]!.version !== (p.kubernetesVersion ?? spec.kubernetesVersion)))
+      problems.push("--image-id has nothing to do: no pool moves in this step");
+    return { images, problems };
+  }
+  if (ctx.imageId !== undefined || Object.keys(ctx.poolImageIds ?? {}).length) problems.push("--image-id / --pool-image-id have nothing to do: nothing moves");
+  return { images, problems };
 }
 
 /**
@@ -123,11 +200,12 @@ export function planUpgradeStep(spec: ClusterSpec, target: string | undefined, c
   if (typeof checked === "string") return refuse("upgrade-target", checked);
   const before = specVersions(spec);
   const cp = before.controlPlane;
+  const unchanged: StepImages = { cluster: spec.image, pools: spec.nodePools.map((p) => p.image) };
   const again = `npm run upgrade -- --name ${spec.name}${target ? ` --to ${to}` : ""}`;
 
   if (compare(to, cp) < 0) {
     const message = `the control plane already runs ${cp}, newer than ${to}; Cluster API does not downgrade a control plane`;
-    if (ctx.skipNewer) return { step: { cluster: spec.name, kind: "none", target: to, before, after: before, summary: `left as it is: ${message}`, next: "" }, findings: [] };
+    if (ctx.skipNewer) return { step: { cluster: spec.name, kind: "none", target: to, before, after: before, images: unchanged, summary: `left as it is: ${message}`, next: "" }, findings: [] };
     return refuse("upgrade-downgrade", `${message}; pick ${cp} or newer`);
   }
 
@@ -139,7 +217,8 @@ export function planUpgradeStep(spec: ClusterSpec, target: string | undefined, c
     kind = "pools";
     after = { controlPlane: cp, pools: before.pools.map((p) => (compare(p.version, cp) < 0 ? { name: p.name, version: cp, pinned: false } : p)) };
   } else if (compare(to, cp) === 0) {
-    return { step: { cluster: spec.name, kind: "none", target: to, before, after: before, summary: `nothing to do: control plane and every pool at ${cp}`, next: "" }, findings: [] };
+    if (ctx.imageId !== undefined || Object.keys(ctx.poolImageIds ?? {}).length) return refuse("upgrade-image", "--image-id / --pool-image-id have nothing to do: control plane and every pool are at the target", "--image-id");
+    return { step: { cluster: spec.name, kind: "none", target: to, before, after: before, images: unchanged, summary: `nothing to do: control plane and every pool at ${cp}`, next: "" }, findings: [] };
   } else {
     const from = parsed(cp);
     const want = parsed(to);
@@ -158,12 +237,16 @@ export function planUpgradeStep(spec: ClusterSpec, target: string | undefined, c
     if (problems.length) return refuse("upgrade-addons", problems.join("; "));
   }
 
-  // Images: every machine that will run the target (the pools too: they follow in the next step) must find one.
+  // Fixed images: the step must bring the new one for every machine that moves.
+  const { images, problems } = stepImages(spec, kind, after, ctx);
+  if (problems.length) return refuse("upgrade-image", problems.join("; "), ctx.imageId !== undefined || ctx.poolImageIds ? "--image-id" : "image");
+
+  // Public images: every machine that will run the target (the pools too: they follow in the next step) must find one.
   if (ctx.inventory) {
     const inventory = ctx.inventory;
     const eventually: ClusterVersions = { controlPlane: after.controlPlane, pools: after.pools.map((p) => ({ ...p, version: after.controlPlane })) };
     const missing = new Map<string, string[]>();
-    for (const m of machines(spec, eventually)) {
+    for (const m of machines(images, spec.nodePools.map((p) => p.name), eventually)) {
       const os = publicLookupOs(m.image ?? {}, inventory);
       if (!os || isPublished(inventory, m.version, spec.region, os)) continue;
       const key = `${m.version} ${os}`;
@@ -182,15 +265,15 @@ export function planUpgradeStep(spec: ClusterSpec, target: string | undefined, c
   const moved = after.pools.filter((p, i) => p.version !== before.pools[i]!.version);
   const summary =
     kind === "control-plane"
-      ? `control plane ${cp} → ${to}; pools stay at ${[...new Set(before.pools.map((p) => p.version))].join(", ")} (pinned in cluster.yaml); the CCM and the cluster-autoscaler follow to ${minorOf(to)}`
-      : `pool${moved.length > 1 ? "s" : ""} ${moved.map((p) => p.name).join(", ")} ${[...new Set(behind.map((p) => p.version))].join(", ")} → ${cp} (their pins removed: they follow the control plane)`;
+      ? `control plane ${cp} → ${to}${images.cluster !== spec.image ? ` (image ${images.cluster?.id})` : ""}; pools stay at ${[...new Set(before.pools.map((p) => p.version))].join(", ")} (pinned in cluster.yaml); the CCM and the cluster-autoscaler stay at ${minorOf(cp)} until the pools' step`
+      : `pool${moved.length > 1 ? "s" : ""} ${moved.map((p) => p.name).join(", ")} ${[...new Set(behind.map((p) => p.version))].join(", ")} → ${cp} (their pins removed: they follow the control plane); the CCM and the cluster-autoscaler follow to ${minorOf(cp)}`;
   const next =
     kind === "control-plane"
       ? `once the control plane has rolled out, run \`${again}\` again to move the pools`
       : compare(to, cp) > 0
         ? `once the pools have rolled out, run \`${again}\` again to move the control plane to ${to}`
         : `the upgrade to ${cp} is complete once the pools have rolled out`;
-  return { step: { cluster: spec.name, kind, target: to, before, after, summary, next }, findings: [] };
+  return { step: { cluster: spec.name, kind, target: to, before, after, images, summary, next }, findings: [] };
 }
 
 /** Why the version-bound add-ons cannot follow the control plane to `to` (nothing when they can). */
@@ -218,8 +301,13 @@ function singleSteps(spec: ClusterSpec, from: semver.SemVer, to: semver.SemVer, 
   return [...steps, `v${to.version}`];
 }
 
+/** An image as written in cluster.yaml: its fields in the definition's order, none undefined. */
+const imageObject = (image: ImageSpec): Record<string, string> =>
+  Object.fromEntries(IMAGE_ORDER.flatMap((k) => (image[k as keyof ImageSpec] === undefined ? [] : [[k, image[k as keyof ImageSpec]!]])));
+
 /** Keys of a mapping in the order the spec's definition lists them. */
 const SPEC_ORDER = Object.keys(ClusterSpecDefinition.properties);
+const IMAGE_ORDER = Object.keys((ClusterSpecDefinition.properties.image as unknown as { properties: Record<string, unknown> }).properties);
 const POOL_ORDER = Object.keys((ClusterSpecDefinition.properties.nodePools as unknown as { items: { properties: Record<string, unknown> } }).items.properties);
 
 /** Sets `key` in a YAML mapping: in place when present, else before the first key the definition lists after it. */
@@ -245,8 +333,13 @@ export function applyUpgradeStep(text: string, spec: ClusterSpec, step: UpgradeS
   const root = doc.contents;
   if (!isMap(root)) throw new Error(`internal error: ${clusterSpecPath(spec.name)} is not a mapping`);
   if (step.after.controlPlane !== spec.kubernetesVersion || !root.has("kubernetesVersion")) setInOrder(doc, root, "kubernetesVersion", step.after.controlPlane, SPEC_ORDER);
+  // A new image is written whole (the object the step made), never merged into the old one.
+  if (step.images.cluster !== spec.image) {
+    if (step.images.cluster === undefined) root.delete("image");
+    else setInOrder(doc, root, "image", imageObject(step.images.cluster), SPEC_ORDER);
+  }
   const wanted = step.after.pools.map((p) => (p.version === step.after.controlPlane ? undefined : p.version));
-  const changes = spec.nodePools.some((p, i) => p.kubernetesVersion !== wanted[i]);
+  const changes = spec.nodePools.some((p, i) => p.kubernetesVersion !== wanted[i] || step.images.pools[i] !== p.image);
   if (!changes) return doc.toString({ lineWidth: 0 });
   // Without nodePools the spec has its one default pool: write it out to give it a version.
   if (!root.has("nodePools")) setInOrder(doc, root, "nodePools", spec.nodePools.map((p) => ({ name: p.name })), SPEC_ORDER);
@@ -258,6 +351,10 @@ export function applyUpgradeStep(text: string, spec: ClusterSpec, step: UpgradeS
     const want = wanted[i];
     if (want === undefined) item.delete("kubernetesVersion");
     else setInOrder(doc, item, "kubernetesVersion", want, POOL_ORDER);
+    const image = step.images.pools[i];
+    if (image === p.image) return;
+    if (image === undefined) item.delete("image");
+    else setInOrder(doc, item, "image", imageObject(image), POOL_ORDER);
   });
   return doc.toString({ lineWidth: 0 });
 }

@@ -77,6 +77,14 @@ export function publicLookupOs(image: ImageChoice, inventory: ImageInventory): s
   return image.lookupBaseOS || DEFAULT_BASE_OS;
 }
 
+/**
+ * Whether a machine's image follows its Kubernetes version: CAPA's lookup substitutes the version into the name format
+ * (pkg/cloud/services/ec2/ami.go GenerateAmiName: `{{.K8sVersion}}`; the default format has it), so a new version looks
+ * up a new image. An AMI id, or a format without `{{.K8sVersion}}`, is one image whatever the version: its kubelet
+ * stays where it was built.
+ */
+export const imageFollowsVersion = (image: ImageChoice): boolean => !image.id && (!image.lookupFormat || image.lookupFormat.includes("{{.K8sVersion}}"));
+
 /** Whether CAPA publishes an image for this Kubernetes version, region and base OS. */
 export const isPublished = (inventory: ImageInventory, version: string, region: string, os: string): boolean =>
   inventory.images.some((i) => i.version === version && i.region === region && i.os === os);
@@ -88,3 +96,21 @@ export const publishedVersions = (inventory: ImageInventory, region: string, os:
 /** The regions CAPA publishes a version for (one base OS), sorted. */
 export const publishedRegions = (inventory: ImageInventory, version: string, os: string): string[] =>
   [...new Set(inventory.images.filter((i) => i.version === version && i.os === os).map((i) => i.region))].sort();
+
+/** Why a machine relying on CAPA's public lookup gets no image, and in one line how to get one (`image-published`). */
+export function noPublicImageMessage(inventory: ImageInventory, version: string, region: string, os: string): string {
+  const here = publishedVersions(inventory, region, os);
+  const elsewhere = publishedRegions(inventory, version, os);
+  return (
+    `no machine image: CAPA publishes no ${os} image for Kubernetes ${version} in ${region}, so its public lookup (capa-ami-${os}-?${version}-*) finds none and no machine boots ` +
+    `(${inventory.source} ami-inventory.md; published there: ${here.length ? here.join(", ") : "none"}${elsewhere.length ? `; ${version} is published in ${elsewhere.join(", ")}` : ""}). ` +
+    `Get one: build it with image-builder (https://image-builder.sigs.k8s.io/capi/providers/aws) and set --image-lookup-org <your account> (image.lookupOrg), or --image-id <ami-…> (image.id with image.kubernetesVersion: ${version}); ` +
+    `or use a published version and region (${publishedPairs(inventory, os)})`
+  );
+}
+
+/** "--region us-east-2 --kubernetes-version v1.34.8; …": the newest published version per region, for the message. */
+function publishedPairs(inventory: ImageInventory, os: string): string {
+  const regions = [...new Set(inventory.images.filter((i) => i.os === os).map((i) => i.region))].sort();
+  return regions.map((r) => `--region ${r} --kubernetes-version ${publishedVersions(inventory, r, os).at(-1)}`).join("; ") || "none";
+}

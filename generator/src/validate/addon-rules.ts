@@ -77,6 +77,16 @@ export interface AddonContext {
   fileOf: (o: RenderedObject) => string;
   /** The control plane's version, when valid (the CCM must be its minor). */
   cpVersion?: semver.SemVer;
+  /** A pool runs an older minor than the control plane: the CCM may be exactly one minor behind it. */
+  upgrading?: boolean;
+}
+
+/**
+ * Whether a version-bound add-on's minor fits the control plane: the same minor, or exactly one behind during an
+ * upgrade (kube-apiserver at most one minor newer than the CCM, version-skew-policy; plan/addon-version.ts).
+ */
+export function addonMinorFits(major: number, minor: number, cp: semver.SemVer, upgrading: boolean): boolean {
+  return major === cp.major && (minor === cp.minor || (upgrading && minor === cp.minor - 1));
 }
 
 /**
@@ -184,8 +194,8 @@ export function addonRules(objs: readonly RenderedObject[], ctx: AddonContext): 
   for (const { set, doc } of found.ccm)
     for (const c of list(get(doc, "spec.template.spec.containers"))) {
       const tag = /:v?(\d+)\.(\d+)\.\d+[^:/]*$/.exec(show(c?.image));
-      if (tag && cp && (Number(tag[1]) !== cp.major || Number(tag[2]) !== cp.minor))
-        push(set, "spec.resources", "addons-ccm-minor", `the cloud-controller-manager it applies is ${show(c?.image)}, but the control plane runs v${cp.version}; the CCM must be the cluster's minor (versions.json addons.cloudControllerManager.byMinor)`);
+      if (tag && cp && !addonMinorFits(Number(tag[1]), Number(tag[2]), cp, ctx.upgrading ?? false))
+        push(set, "spec.resources", "addons-ccm-minor", `the cloud-controller-manager it applies is ${show(c?.image)}, but the control plane runs v${cp.version}; the CCM must be the cluster's minor (versions.json addons.cloudControllerManager.byMinor)${ctx.upgrading ? ", or during an upgrade exactly one minor behind it (never newer)" : ""}`);
     }
   return findings;
 }

@@ -5,7 +5,9 @@
  * AWSCluster) gets CAPA's public lookup (pkg/cloud/services/ec2/ami.go: name `capa-ami-<baseOS>-?<version>-*`,
  * owner 819546954734, baseOS default ubuntu-24.04). CAPA publishes those images only for a few (version, region,
  * OS) triples (schemas/capa-images/inventory.json, from the pinned CAPA module's ami-inventory.md); elsewhere the
- * lookup finds nothing and no instance launches. An error for the prod profile, a warning otherwise.
+ * lookup finds nothing and no instance launches: an error in every profile (`image-published`).
+ * A fixed image (an AMI id, or a lookup format without {{.K8sVersion}}) carries no version: the plan states the one
+ * the spec gives (IMAGE_VERSION_ANNOTATION), and it must be the version the machines run (`image-version`).
  *
  * API access: with no ingress rule on the control-plane load balancer CAPA opens the API port to 0.0.0.0/0
  * (pkg/cloud/services/securitygroup/securitygroups.go getControlPlaneLBIngressRules): a warning for prod.
@@ -13,9 +15,9 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import type { Finding, Severity } from "../findings.js";
-import { GROUP } from "../k8s/capi.js";
+import { GROUP, IMAGE_VERSION_ANNOTATION } from "../k8s/capi.js";
 import { get as getPath, groupOf, isRecord } from "../k8s/object.js";
-import { IMAGE_INVENTORY_FILE, type ImageInventory, isPublished, publicLookupOs, publishedRegions, publishedVersions } from "../schemas/ami-inventory.js";
+import { IMAGE_INVENTORY_FILE, type ImageChoice, type ImageInventory, imageFollowsVersion, isPublished, noPublicImageMessage, publicLookupOs } from "../schemas/ami-inventory.js";
 import type { RenderedCluster, RenderedObject } from "./render.js";
 
 const get = (o: unknown, p: string): any => getPath(o, p);
@@ -27,28 +29,41 @@ export function readImageInventory(root: string): ImageInventory | undefined {
   return existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as ImageInventory) : undefined;
 }
 
-interface Machine {
+export interface Machine {
   object: RenderedObject;
   /** Where the image fields sit in the object. */
   at: string;
   version: string | undefined;
+  /** The object that states the version (KubeadmControlPlane, MachineDeployment, MachinePool). */
+  owner: RenderedObject;
+}
+
+/** A machine's image fields as CAPA reads them: its own, else the AWSCluster's lookup defaults. */
+export function machineImage(m: Machine, awsCluster: RenderedObject | undefined): ImageChoice {
+  const spec = get(m.object, m.at);
+  return {
+    id: str(get(spec, "ami.id")),
+    lookupOrg: str(get(spec, "imageLookupOrg")) ?? str(get(awsCluster, "spec.imageLookupOrg")),
+    lookupFormat: str(get(spec, "imageLookupFormat")) ?? str(get(awsCluster, "spec.imageLookupFormat")),
+    lookupBaseOS: str(get(spec, "imageLookupBaseOS")) ?? str(get(awsCluster, "spec.imageLookupBaseOS")),
+  };
 }
 
 /** Each machine-defining object with the Kubernetes version its machines run. */
-function machines(objs: RenderedObject[]): Machine[] {
+export function machines(objs: readonly RenderedObject[]): Machine[] {
   const is = (o: RenderedObject, g: string, kind: string) => o.kind === kind && groupOf(o.apiVersion) === g;
   const byName = (kind: string, name: unknown) => objs.find((o) => is(o, GROUP.infra, kind) && o.metadata?.name === name);
   const out: Machine[] = [];
   for (const o of objs) {
     if (is(o, GROUP.controlPlane, "KubeadmControlPlane")) {
       const t = byName("AWSMachineTemplate", get(o, "spec.machineTemplate.spec.infrastructureRef.name"));
-      if (t) out.push({ object: t, at: "spec.template.spec", version: str(get(o, "spec.version")) });
+      if (t) out.push({ object: t, at: "spec.template.spec", version: str(get(o, "spec.version")), owner: o });
     } else if (is(o, GROUP.core, "MachineDeployment")) {
       const t = byName("AWSMachineTemplate", get(o, "spec.template.spec.infrastructureRef.name"));
-      if (t && !out.some((m) => m.object === t)) out.push({ object: t, at: "spec.template.spec", version: str(get(o, "spec.template.spec.version")) });
+      if (t && !out.some((m) => m.object === t)) out.push({ object: t, at: "spec.template.spec", version: str(get(o, "spec.template.spec.version")), owner: o });
     } else if (is(o, GROUP.core, "MachinePool")) {
       const p = byName("AWSMachinePool", get(o, "spec.template.spec.infrastructureRef.name"));
-      if (p) out.push({ object: p, at: "spec.awsLaunchTemplate", version: str(get(o, "spec.template.spec.version")) });
+      if (p) out.push({ object: p, at: "spec.awsLaunchTemplate", version: str(get(o, "spec.template.spec.version")), owner: o });
     }
   }
   return out;
@@ -59,40 +74,30 @@ export function imageRules(rc: RenderedCluster, inventory: ImageInventory | unde
   const awsCluster = objs.find((o) => o.kind === "AWSCluster" && groupOf(o.apiVersion) === GROUP.infra);
   if (!awsCluster) return [];
   const findings: Finding[] = [];
-  const severity: Severity = profile === "prod" ? "error" : "warning";
   const push = (o: RenderedObject, p: string, rule: string, message: string, sev: Severity) => {
     const i = rc.objects.indexOf(o);
     findings.push({ cluster: rc.cluster, file: rc.origins[i] ?? file, path: `${o.kind}/${String(o.metadata?.name)}:${p}`, rule, severity: sev, message });
   };
 
   const region = str(get(awsCluster, "spec.region"));
-  if (inventory && region)
-    for (const m of machines(objs)) {
-      const spec = get(m.object, m.at);
-      const os = publicLookupOs(
-        {
-          id: str(get(spec, "ami.id")),
-          lookupOrg: str(get(spec, "imageLookupOrg")) ?? str(get(awsCluster, "spec.imageLookupOrg")),
-          lookupFormat: str(get(spec, "imageLookupFormat")) ?? str(get(awsCluster, "spec.imageLookupFormat")),
-          lookupBaseOS: str(get(spec, "imageLookupBaseOS")) ?? str(get(awsCluster, "spec.imageLookupBaseOS")),
-        },
-        inventory,
-      );
-      if (!os || !m.version || isPublished(inventory, m.version, region, os)) continue;
-      const here = publishedVersions(inventory, region, os);
-      const elsewhere = publishedRegions(inventory, m.version, os);
-      push(
-        m.object,
-        m.at,
-        "image-published",
-        `no image: CAPA's public lookup (capa-ami-${os}-?${m.version}-*) finds no published image for Kubernetes ${m.version} in ${region} (${inventory.source} ami-inventory.md); ` +
-          `published ${os} versions in ${region}: ${here.length ? here.join(", ") : "none"}` +
-          (elsewhere.length ? `; ${m.version} is published in ${elsewhere.join(", ")}` : "") +
-          ". Set `image.id` (an AMI in this region) or `image.lookupOrg`/`lookupFormat`/`lookupBaseOS` for your own image-builder images in cluster.yaml " +
-          "(new-cluster: --image-id, or --image-lookup-org/--image-lookup-format/--image-lookup-base-os), or pick a published version (--kubernetes-version, --region).",
-        severity,
-      );
+  for (const m of machines(objs)) {
+    const image = machineImage(m, awsCluster);
+    if (!imageFollowsVersion(image)) {
+      // A fixed image: its kubelet is the version the spec states, which must be the one the machines run.
+      const annotations = m.object.metadata?.annotations;
+      const stated = isRecord(annotations) ? str(annotations[IMAGE_VERSION_ANNOTATION]) : undefined;
+      const what = image.id ? `AMI ${image.id}` : `the lookup format ${JSON.stringify(image.lookupFormat)} (no {{.K8sVersion}})`;
+      if (!stated)
+        push(m.object, m.at, "image-version", `${what} is one image whatever the Kubernetes version, and nothing says which version it holds (${m.owner.kind} ${String(m.owner.metadata?.name)} runs ${m.version ?? "?"}); set it in cluster.yaml (image.id with image.kubernetesVersion) instead of a patch`, "error");
+      else if (m.version && stated !== m.version)
+        push(m.object, m.at, "image-version", `${what} holds Kubernetes ${stated}, but ${m.owner.kind} ${String(m.owner.metadata?.name)} runs ${m.version}: its machines would boot a ${stated} kubelet. Give it an image built for ${m.version} (\`npm run upgrade -- --name ${rc.cluster} --image-id <ami-…>\`), or the version the image holds`, "error");
+      continue;
     }
+    if (!inventory || !region) continue;
+    const os = publicLookupOs(image, inventory);
+    if (!os || !m.version || isPublished(inventory, m.version, region, os)) continue;
+    push(m.object, m.at, "image-published", noPublicImageMessage(inventory, m.version, region, os), "error");
+  }
 
   if (profile === "prod") {
     const lb = get(awsCluster, "spec.controlPlaneLoadBalancer");

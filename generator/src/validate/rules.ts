@@ -17,7 +17,7 @@ import type { RenderedCluster, RenderedObject } from "./render.js";
 import { AUTOSCALER, CAPI_GROUPS, GROUP, kubeconfigSecret } from "../k8s/capi.js";
 import { get as getPath, groupOf, isRecord } from "../k8s/object.js";
 import { clusterKustomizationPath, clusterSpecPath } from "../repo/paths.js";
-import { addonRules } from "./addon-rules.js";
+import { addonMinorFits, addonRules } from "./addon-rules.js";
 import { type ClusterSpec, PROFILE_DEFAULTS } from "../cluster-spec/types.js";
 import { objectNames } from "../plan/cluster.js";
 
@@ -111,8 +111,17 @@ export function clusterRules(rc: RenderedCluster, file: string): Finding[] {
       push(o, "metadata.name", "name-length", "a MachinePool name must be a valid label value (≤ 63 characters): its Machines carry it in the label cluster.x-k8s.io/pool-name");
   }
 
-  autoscalerRules(objs, objs.find((o) => is(o, CORE, "Cluster")), cpVersion, push);
-  findings.push(...addonRules(objs, { cluster: rc.cluster, cpVersion, fileOf: (o) => rc.origins[rc.objects.indexOf(o)] ?? file }));
+  // An upgrade in progress: a pool still runs an older minor than the control plane (plan/upgrade.ts step 1 done, step
+  // 2 not yet). The version-bound add-ons may then be exactly one minor behind (plan/addon-version.ts).
+  const upgrading =
+    cpVersion !== undefined &&
+    objs.some((x) => {
+      if (!is(x, CORE, "MachinePool") && !is(x, CORE, "MachineDeployment")) return false;
+      const v = checkVersion(show(get(x, "spec.template.spec.version")));
+      return typeof v !== "string" && v.major === cpVersion.major && v.minor < cpVersion.minor;
+    });
+  autoscalerRules(objs, objs.find((o) => is(o, CORE, "Cluster")), cpVersion, upgrading, push);
+  findings.push(...addonRules(objs, { cluster: rc.cluster, cpVersion, upgrading, fileOf: (o) => rc.origins[rc.objects.indexOf(o)] ?? file }));
 
   // Placement: zones in the AWSCluster's region (pkg/cloud/scope/shared.go picks subnets by zone).
   const cluster = objs.find((o) => is(o, CORE, "Cluster"));
@@ -163,11 +172,12 @@ export function clusterRules(rc: RenderedCluster, file: string): Finding[] {
 /**
  * The cluster-autoscaler (plan/autoscaler.ts): one exists iff a pool carries the autoscaler annotations, it reaches
  * only this cluster (auto-discovery `clusterName=`, the cluster's own kubeconfig Secret) and runs at the control
- * plane's minor (cluster-autoscaler is released per Kubernetes minor and supports that minor:
+ * plane's minor, or exactly one minor behind while a pool is (an upgrade in progress, plan/addon-version.ts)
+ * (cluster-autoscaler is released per Kubernetes minor and supports that minor:
  * kubernetes/autoscaler cluster-autoscaler/README.md "Releases"). Deployments are found by their
  * `--cloud-provider=clusterapi` argument, whoever made them.
  */
-function autoscalerRules(objs: RenderedObject[], cluster: RenderedObject | undefined, cpVersion: semver.SemVer | undefined, push: Push): void {
+function autoscalerRules(objs: RenderedObject[], cluster: RenderedObject | undefined, cpVersion: semver.SemVer | undefined, upgrading: boolean, push: Push): void {
   const name = cluster?.metadata?.name;
   if (typeof name !== "string") return;
   const autoscaled = objs.filter((o) => (is(o, CORE, "MachinePool") || is(o, CORE, "MachineDeployment")) && AUTOSCALER_MIN in record(o.metadata?.annotations) && AUTOSCALER_MAX in record(o.metadata?.annotations));
@@ -193,8 +203,8 @@ function autoscalerRules(objs: RenderedObject[], cluster: RenderedObject | undef
     for (const c of containers(o)) {
       const tag = /:v?(\d+)\.(\d+)\.\d+[^:/]*$/.exec(show(c?.image));
       if (!tag) push(o, "spec.template.spec.containers", "autoscaler-minor", `image ${show(c?.image)} has no version tag; pin the cluster-autoscaler release of the cluster's minor`);
-      else if (cpVersion && (Number(tag[1]) !== cpVersion.major || Number(tag[2]) !== cpVersion.minor))
-        push(o, "spec.template.spec.containers", "autoscaler-minor", `image ${show(c?.image)} is cluster-autoscaler ${tag[1]}.${tag[2]}, but the control plane runs v${cpVersion.version}; run the autoscaler of the cluster's minor (versions.json clusterAutoscaler.byMinor)`);
+      else if (cpVersion && !addonMinorFits(Number(tag[1]), Number(tag[2]), cpVersion, upgrading))
+        push(o, "spec.template.spec.containers", "autoscaler-minor", `image ${show(c?.image)} is cluster-autoscaler ${tag[1]}.${tag[2]}, but the control plane runs v${cpVersion.version}; run the autoscaler of the cluster's minor (versions.json clusterAutoscaler.byMinor)${upgrading ? ", or during an upgrade exactly one minor behind it" : ""}`);
     }
   }
 }
@@ -299,6 +309,12 @@ export const RULE_INPUTS: Readonly<Record<string, readonly { kind: string; field
   "kubelet-skew": [{ kind: "KubeadmControlPlane", field: "spec.version" }],
   "autoscaler-minor": [{ kind: "KubeadmControlPlane", field: "spec.version" }],
   "addons-ccm-minor": [{ kind: "KubeadmControlPlane", field: "spec.version" }],
+  // A fixed image against the version its machines run (validate/images.ts).
+  "image-version": [
+    { kind: "KubeadmControlPlane", field: "spec.version" },
+    { kind: "MachinePool", field: "spec.template.spec.version" },
+    { kind: "MachineDeployment", field: "spec.template.spec.version" },
+  ],
 };
 
 /** A CAPI object's identity as diff keys it (group, kind, namespace, name). */

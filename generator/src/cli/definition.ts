@@ -215,6 +215,25 @@ in README ("Fleet inventory"). Writes nothing.`,
     ],
     footer: "Exit codes: 0 (findings are listed, not judged), 1 a cluster.yaml does not load, 2 tool error.",
   },
+  // --- leftovers (issue 19 item 7) ---
+  {
+    name: "leftovers",
+    summary: "what Git no longer renders but Argo CD / Flux left on the management cluster, with the kubectl delete lines",
+    usage: "npm run leftovers -- [cluster...] [--since <ref>] [--format text|json]",
+    positionals: "cluster",
+    description: `Generated objects are never pruned (Prune=false, prune: disabled), so an old hash-named template, an old add-on
+ConfigMap or a renamed pool's objects stay on the management cluster. This renders every first-parent commit of HEAD
+that changed clusters/, base/, overlays/ or addons/ (in temporary worktrees, with kustomize) and lists, per cluster
+of HEAD, each object rendered once and no longer: the commit that last rendered it, the commit that dropped it, when
+it becomes unused (e.g. a template no MachineSet or machine uses after the roll-out), a read-only kubectl check that
+prints 0 once it is unused, and the \`kubectl delete\` line to run then. Deletes nothing and contacts no cluster.`,
+    flags: [
+      { flag: "since", type: "string", value: "<ref>", help: "only objects rendered at <ref> or after (default: the whole history)" },
+      { flag: "format", type: "string", value: "text|json", help: "output; default text" },
+      REPO,
+    ],
+    footer: "Exit codes: 0 listed (leftovers are not an error), 1 a commit or cluster did not render (listed anyway), 2 tool error.",
+  },
   // --- import (issue 14) ---
   {
     name: "import",

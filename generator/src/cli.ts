@@ -186,6 +186,9 @@ async function main(argv: string[], io: CliIo, out: (line: string) => void, proc
       out(result.output);
       return result.inventory.unreadable.length ? 1 : 0;
     }
+    case "management-charts":
+      await (await import("./commands/management-charts.js")).managementChartsCommand({ log: out });
+      return 0;
     case "leftovers": {
       const { LEFTOVER_FORMATS, formatLeftovers } = await import("./fleet/leftovers.js");
       const format = (s("format") ?? "text") as (typeof LEFTOVER_FORMATS)[number];

@@ -2,6 +2,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
+import { MANAGEMENT_CHART_DIRS } from "./repo/paths.js";
 
 export interface GoTool {
   module: string;
@@ -45,6 +46,18 @@ export interface AddonPins {
   /** The EBS CSI driver manifests: a ConfigMap inside a file of a pinned module. */
   ebsCsi: { module: string; version: string; file: string; configMap: string };
 }
+/** The management cluster's own layer (versions.json "management"), hydrated by `npm run management-charts`. */
+export interface ManagementPins {
+  /** cert-manager's chart inside its Go module (rendered into cluster-spec/reserved.ts CERT_MANAGER_NAMESPACE). */
+  certManager: ChartSource;
+  /**
+   * The cluster-api-operator's chart: `chart` plus `kustomize build <components>` (the module's release-chart target),
+   * from the module and version of versions.json crds[`crds`]; the manager image is `image`:<that version>.
+   */
+  clusterApiOperator: { crds: string; chart: string; components: string; image: string };
+  /** The management cluster's Kubernetes version the charts are rendered for. */
+  kubeVersion: string;
+}
 export interface Versions {
   tools: Record<string, GoTool>;
   crds: Record<string, CrdSource>;
@@ -55,6 +68,7 @@ export interface Versions {
   /** The cluster-autoscaler image for each Kubernetes minor (plan/autoscaler.ts). */
   clusterAutoscaler: ImageByMinor;
   addons: AddonPins;
+  management?: ManagementPins;
   /** The management cluster of `npm run e2e`: etcd and kube-apiserver, built from these modules (tools/control-plane.ts). */
   e2e?: { etcd: GoTool; "kube-apiserver": GoTool };
   /**
@@ -62,39 +76,44 @@ export interface Versions {
    * Not in versions.json: read from ADDONS_STORE with it, so the plan gets them as an input like the pins.
    */
   addonPayloads?: Record<string, string>;
+  /** The hydrated management charts (`npm run management-charts` writes them into this checkout's MANAGEMENT_CHART_DIRS). */
+  managementPayloads?: Record<string, string>;
 }
 
 /** Root of this tool's own checkout (where versions.json and .tools/ live). */
 export const TOOL_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 /** What the plan needs of the pins: the CRD modules' versions (the providers run those releases), the autoscaler images, the add-ons. */
-export type Pins = Pick<Versions, "crds" | "clusterAutoscaler" | "addons" | "addonPayloads">;
+export type Pins = Pick<Versions, "crds" | "clusterAutoscaler" | "addons" | "addonPayloads" | "managementPayloads">;
 
 /** Where `npm run addons` stores the hydrated add-ons: this checkout's addons/ (generate copies them into a repository). */
 export const ADDONS_STORE = path.join(TOOL_ROOT, "addons");
 
-/** Every file under ADDONS_STORE as `addons/<relative path>` → content (none when it does not exist). */
-function readAddonPayloads(): Record<string, string> {
+/** Every file under the folder `rel` of this checkout as `<rel>/<relative path>` → content (none when it does not exist). */
+function readStore(rel: string): Record<string, string> {
+  const store = path.join(TOOL_ROOT, rel);
   let names: string[];
   try {
-    names = readdirSync(ADDONS_STORE, { recursive: true, encoding: "utf8" });
+    names = readdirSync(store, { recursive: true, encoding: "utf8" });
   } catch {
     return {};
   }
   const out: Record<string, string> = {};
   for (const n of names.sort()) {
-    const full = path.join(ADDONS_STORE, n);
+    const full = path.join(store, n);
     try {
-      out[`addons/${n.split(path.sep).join("/")}`] = readFileSync(full, "utf8");
+      out[`${rel}/${n.split(path.sep).join("/")}`] = readFileSync(full, "utf8");
     } catch {
       // a folder
     }
   }
   return out;
 }
+const readAddonPayloads = (): Record<string, string> => readStore(path.relative(TOOL_ROOT, ADDONS_STORE));
+const readManagementPayloads = (): Record<string, string> => Object.assign({}, ...MANAGEMENT_CHART_DIRS.map(readStore)) as Record<string, string>;
 
 let cached: Versions | undefined;
 export function versions(): Versions {
-  cached ??= { ...(JSON.parse(readFileSync(path.join(TOOL_ROOT, "versions.json"), "utf8")) as Versions), addonPayloads: readAddonPayloads() };
+  cached ??= { ...(JSON.parse(readFileSync(path.join(TOOL_ROOT, "versions.json"), "utf8")) as Versions), addonPayloads: readAddonPayloads(), managementPayloads: readManagementPayloads() };
   return cached;
 }

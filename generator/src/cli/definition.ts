@@ -215,6 +215,19 @@ in README ("Fleet inventory"). Writes nothing.`,
     ],
     footer: "Exit codes: 0 (findings are listed, not judged), 1 a cluster.yaml does not load, 2 tool error.",
   },
+  // --- management-charts (issue 19 item 9) ---
+  {
+    name: "management-charts",
+    summary: "renders the pinned cert-manager and cluster-api-operator charts offline into management/ (the management layer)",
+    usage: "npm run management-charts",
+    description: `Downloads the chart modules pinned in versions.json "management" (go mod download) and renders them with the pinned
+helm (--kube-version) into this checkout's management/cert-manager/ and management/cluster-api-operator/, each
+object with its Argo CD sync wave and the sync-safety annotations; \`npm run generate\` copies them into a
+repository. The operator's chart is first completed as its release does (kustomize build config/chart). A second
+run changes nothing.`,
+    flags: [],
+    footer: "Exit codes: 0 written, 2 tool error (go, helm or kustomize missing or failing).",
+  },
   // --- leftovers (issue 19 item 7) ---
   {
     name: "leftovers",

@@ -160,7 +160,7 @@ describe("leftoversCommand (real git history, real kustomize)", () => {
       "pool-part MachineHealthCheck demo-default dropped by rename demo's pool",
       "bootstrap-config KubeadmConfig demo-default-<hash> dropped by rename demo's pool",
       "template AWSMachineTemplate demo-control-plane-<hash> dropped by instance types",
-      "addon-payload ConfigMap demo-ccm-aws-ccm-v1.34.3 dropped by upgrade demo to v1.35",
+      "addon-payload ConfigMap demo-addon-aws-ccm-v1.34.3 dropped by upgrade demo to v1.35",
     ]);
     expect(byCluster.md).toEqual(expect.arrayContaining([expect.stringMatching(/^template AWSMachineTemplate md-default-.*<hash> dropped by instance types$/)]));
     const all = report.clusters.flatMap((c) => c.leftovers);
@@ -176,7 +176,7 @@ describe("leftoversCommand (real git history, real kustomize)", () => {
     expect(report.clusters[0]!.leftovers.map((l) => l.droppedBy.subject)).toEqual(["upgrade demo to v1.35"]);
     const cli = await runCli(["leftovers", "demo", "--since", since, "--repo", repo]);
     expect(cli.exitCode).toBe(0);
-    expect(cli.stdout).toContain("kubectl delete configmap demo-ccm-aws-ccm-v1.34.3 -n demo");
+    expect(cli.stdout).toContain("kubectl delete configmap demo-addon-aws-ccm-v1.34.3 -n demo");
     expect(cli.stdout).toContain("nothing is deleted");
   }, 300_000);
 });

@@ -491,6 +491,11 @@ const CASES: Case[] = [
   importCase("of a raw template with a variable left unset", manifest("region: us-east-1", "region: ${CAPI_GITOPS_CORPUS_UNSET}"), ["--kubernetes-version", "v1.34.2"], ["CAPI_GITOPS_CORPUS_UNSET", "--var NAME=value"]),
   importCase("with --var without a value", manifest(), ["--kubernetes-version", "v1.34.2", "--var", "AWS_REGION"], ["--var", "NAME=value"]),
   { ...importCase("in a folder without capi-gitops.yaml", all(manifest(), async (c) => void (await unlink(path.join(c.repo, "capi-gitops.yaml")))), ["--kubernetes-version", "v1.34.2"], ["no capi-gitops.yaml", "--init"]), surface: "environment", exit: 2, says: ["no capi-gitops.yaml", "--init"] },
+  // --- h-mgmt: issue 19 item 7 ---
+  { surface: "flags", name: "leftovers --format yaml", setup: gitInit(), args: ["leftovers", "--format", "yaml"], exit: 2, says: ["--format", "text, json"] },
+  { surface: "flags", name: "leftovers of a cluster HEAD does not have", setup: gitInit(), args: ["leftovers", "nosuch"], exit: 2, says: ["no cluster nosuch at HEAD", "demo"] },
+  { surface: "flags", name: "leftovers --since a ref that does not exist", setup: gitInit(), args: ["leftovers", "--since", "no-such-ref"], exit: 2, says: ["no-such-ref"] },
+  { surface: "environment", name: "leftovers outside a git repository", args: ["leftovers"], exit: 2, says: ["git", "not a git repository"] },
 ];
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -162,7 +162,8 @@ making the ConfigMap that the clusters' ClusterResourceSets apply). Deterministi
 cold, 28 min measured on a busy 2-core machine; nothing later), starts them on 127.0.0.1 (controller-runtime envtest, the Go suite in e2e/) with the pinned
 CRDs and the upstream CAPI/CAPA webhooks, and server-side applies every cluster of the repository, ${SYNC_DIR} and
 ${PROVIDERS_DIR}, plus fixture clusters: creates must be accepted and read back intact; a second render after spec
-changes must be accepted or denied by the server exactly as the tool says. Prints "N passed, M failed".`,
+changes must be accepted or denied by the server exactly as the tool says; then the management layer in order
+(cert-manager, cluster-api-operator, providers, sync), each step accepted. Prints "N passed, M failed".`,
     flags: [{ flag: "no-fixtures", type: "boolean", help: "apply the repository only (not the fixture clusters and flagged changes)" }, REPO],
     footer: "Exit codes: 0 every check passed, 1 a check failed, 2 tool error.",
   },

@@ -14,6 +14,7 @@ import { chartObjects, hydrateChart, MANAGEMENT_LAYERS, SYNC_WAVE } from "../src
 import { providerObjects } from "../src/plan/providers.js";
 import { argoManagementObjects, argoObjects, fluxLayerName, fluxManagementObjects, fluxObjects, MANAGEMENT_APP_NAME, planSync } from "../src/plan/sync.js";
 import { MANAGEMENT_CHART_DIRS } from "../src/repo/paths.js";
+import { MANAGEMENT_LAYER_DIRS, managementLayerSteps } from "../src/e2e/management.js";
 import { kustomizeBuild } from "../src/tools/kustomize.js";
 import { applicationFindings, declaredApplications } from "../src/validate/sync-check.js";
 import type { RenderedObject } from "../src/validate/render.js";
@@ -160,6 +161,18 @@ describe("Flux: one Kustomization per layer, chained by dependsOn with wait; the
     for (const k of fluxObjects(c, fixtureSpecs()).kustomizations) expect(k.spec.dependsOn).toEqual([{ name: fluxLayerName("providers") }]);
     const kust = parseYamlStream(planSync(c, fixtureSpecs()).find((f) => f.path === "management/sync/kustomization.yaml")!.content)[0] as { resources: string[] };
     expect(kust.resources).toEqual(expect.arrayContaining(layers.map((k) => `${k.metadata.name}.yaml`)));
+  });
+});
+
+describe("e2e steps (the Go side: e2e/management_test.go)", () => {
+  it("one create step per folder in the engines' order, ending with management/sync; the Go suite checks the names' suffixes", () => {
+    expect(MANAGEMENT_LAYER_DIRS).toEqual(["management/cert-manager", "management/cluster-api-operator", "management/providers", "management/sync"]);
+    const obj = (kind: string) => ({ apiVersion: "v1", kind, metadata: { name: "x" } }) as RenderedObject;
+    const renders = new Map([...MANAGEMENT_LAYER_DIRS].reverse().map((d) => [d, [obj("ConfigMap")]] as const));
+    const steps = managementLayerSteps(renders);
+    expect(steps.map((s) => s.name)).toEqual(MANAGEMENT_LAYER_DIRS.map((d) => `management layer ${d}`));
+    for (const [i, want] of ["cert-manager", "cluster-api-operator", "providers", "sync"].entries()) expect(steps[i]!.name.endsWith(`/${want}`)).toBe(true);
+    expect(steps.flatMap((s) => s.objects.map((o) => o.expect))).toEqual(["allow", "allow", "allow", "allow"]);
   });
 });
 

@@ -188,6 +188,18 @@ async function main(argv: string[], io: CliIo, out: (line: string) => void, proc
       out(result.output);
       return result.inventory.unreadable.length ? 1 : 0;
     }
+    case "management-charts":
+      await (await import("./commands/management-charts.js")).managementChartsCommand({ log: out });
+      return 0;
+    case "leftovers": {
+      const { LEFTOVER_FORMATS, formatLeftovers } = await import("./fleet/leftovers.js");
+      const format = (s("format") ?? "text") as (typeof LEFTOVER_FORMATS)[number];
+      if (!LEFTOVER_FORMATS.includes(format)) throw new UsageError(`--format must be one of ${LEFTOVER_FORMATS.join(", ")}`);
+      const result = await (await import("./commands/leftovers.js")).leftoversCommand({ cwd, clusters: positionals, since: s("since"), log: (l) => void io.stderr.write(`${l}\n`) });
+      for (const f of result.findings) io.stderr.write(`${f.severity} ${f.cluster ?? ""} ${f.file}: ${f.message}\n`);
+      out(formatLeftovers(result.report, format));
+      return result.findings.some((f) => f.severity === "error") ? 1 : 0;
+    }
     case "import":
       await (await import("./commands/import.js")).importCommand({
         cwd,

@@ -2,6 +2,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
+import { MANAGEMENT_CHART_DIRS } from "./repo/paths.js";
 
 export interface GoTool {
   module: string;
@@ -66,6 +67,18 @@ export interface AddonLock {
   /** `addons/<addon>/<version>/<file>` → sha256 (hex). */
   files: Record<string, string>;
 }
+/** The management cluster's own layer (versions.json "management"), hydrated by `npm run management-charts`. */
+export interface ManagementPins {
+  /** cert-manager's chart inside its Go module (rendered into cluster-spec/reserved.ts CERT_MANAGER_NAMESPACE). */
+  certManager: ChartSource;
+  /**
+   * The cluster-api-operator's chart: `chart` plus `kustomize build <components>` (the module's release-chart target),
+   * from the module and version of versions.json crds[`crds`]; the manager image is `image`:<that version>.
+   */
+  clusterApiOperator: { crds: string; chart: string; components: string; image: string };
+  /** The management cluster's Kubernetes version the charts are rendered for. */
+  kubeVersion: string;
+}
 export interface Versions {
   tools: Record<string, GoTool>;
   crds: Record<string, CrdSource>;
@@ -76,6 +89,7 @@ export interface Versions {
   /** The cluster-autoscaler image for each Kubernetes minor (plan/autoscaler.ts). */
   clusterAutoscaler: ImageByMinor;
   addons: AddonPins;
+  management?: ManagementPins;
   /** The management cluster of `npm run e2e`: etcd and kube-apiserver, built from these modules (tools/control-plane.ts). */
   e2e?: { etcd: GoTool; "kube-apiserver": GoTool };
   /**
@@ -85,19 +99,21 @@ export interface Versions {
   addonPayloads?: Record<string, string>;
   /** addons.lock.json of this checkout (undefined: missing or unreadable), read with the payloads. */
   addonLock?: AddonLock;
+  /** The hydrated management charts (`npm run management-charts` writes them into this checkout's MANAGEMENT_CHART_DIRS). */
+  managementPayloads?: Record<string, string>;
 }
 
 /** Root of this tool's own checkout (where versions.json and .tools/ live). */
 export const TOOL_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 /** What the plan needs of the pins: the CRD modules' versions (the providers run those releases), the autoscaler images, the add-ons. */
-export type Pins = Pick<Versions, "crds" | "clusterAutoscaler" | "addons" | "addonPayloads">;
+export type Pins = Pick<Versions, "crds" | "clusterAutoscaler" | "addons" | "addonPayloads" | "managementPayloads">;
 
 /** Where `npm run addons` stores the hydrated add-ons: this checkout's addons/ (generate copies them into a repository). */
 export const ADDONS_STORE = path.join(TOOL_ROOT, "addons");
 
-/** Every file under `dir` (default ADDONS_STORE) as `addons/<relative path>` → content (none when it is absent). */
-export function readAddonPayloads(dir = ADDONS_STORE): Record<string, string> {
+/** Every file under `dir` as `<prefix>/<relative path>` → content (none when it does not exist). */
+function readStore(dir: string, prefix: string): Record<string, string> {
   let names: string[];
   try {
     names = readdirSync(dir, { recursive: true, encoding: "utf8" });
@@ -108,13 +124,16 @@ export function readAddonPayloads(dir = ADDONS_STORE): Record<string, string> {
   for (const n of names.sort()) {
     const full = path.join(dir, n);
     try {
-      out[`addons/${n.split(path.sep).join("/")}`] = readFileSync(full, "utf8");
+      out[`${prefix}/${n.split(path.sep).join("/")}`] = readFileSync(full, "utf8");
     } catch {
       // a folder
     }
   }
   return out;
 }
+/** Every file under `dir` (default ADDONS_STORE) as `addons/<relative path>` → content (none when it is absent). */
+export const readAddonPayloads = (dir = ADDONS_STORE): Record<string, string> => readStore(dir, "addons");
+const readManagementPayloads = (): Record<string, string> => Object.assign({}, ...MANAGEMENT_CHART_DIRS.map((rel) => readStore(path.join(TOOL_ROOT, rel), rel))) as Record<string, string>;
 
 /** Where `npm run addons` writes the lock of ADDONS_STORE (plan/addons-lock.ts ADDONS_LOCK_FILE). */
 export const ADDONS_LOCK = path.join(TOOL_ROOT, "addons.lock.json");
@@ -137,6 +156,7 @@ export function versions(): Versions {
     ...(JSON.parse(readFileSync(path.join(TOOL_ROOT, "versions.json"), "utf8")) as Versions),
     addonPayloads: readAddonPayloads(),
     addonLock: readAddonLock(),
+    managementPayloads: readManagementPayloads(),
   };
   return cached;
 }

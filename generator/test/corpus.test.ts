@@ -673,6 +673,11 @@ const CASES: Case[] = [
   { surface: "flags", name: "19: upgrade with a malformed --image-id", args: ["upgrade", "--name", "demo", "--to", "v1.35.0", "--image-id", "ami-XYZ"], exit: 1, says: ["--image-id", "not an AMI id", "nothing was written"] },
   { surface: "flags", name: "19: upgrade with --pool-image-id without a pool", args: ["upgrade", "--name", "demo", "--pool-image-id", "ami-0123456789abcdef0"], exit: 1, says: ["--pool-image-id", "<pool>=<ami-…>"] },
   { surface: "flags", name: "19: upgrade --all with --image-id", args: ["upgrade", "--all", "--to", "v1.35.0", "--image-id", "ami-0123456789abcdef0"], exit: 1, says: ["--image-id", "not --all"] },
+  // --- h-mgmt: issue 19 item 7 ---
+  { surface: "flags", name: "leftovers --format yaml", setup: gitInit(), args: ["leftovers", "--format", "yaml"], exit: 2, says: ["--format", "text, json"] },
+  { surface: "flags", name: "leftovers of a cluster HEAD does not have", setup: gitInit(), args: ["leftovers", "nosuch"], exit: 2, says: ["no cluster nosuch at HEAD", "demo"] },
+  { surface: "flags", name: "leftovers --since a ref that does not exist", setup: gitInit(), args: ["leftovers", "--since", "no-such-ref"], exit: 2, says: ["no-such-ref"] },
+  { surface: "environment", name: "leftovers outside a git repository", args: ["leftovers"], exit: 2, says: ["git", "not a git repository"] },
 ];
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -230,7 +230,7 @@ describe("issue 9: what the sync engine would do", () => {
   it("3: Argo CD: the sync layer syncs itself with its own project, which permits it (and validate checks it)", async () => {
     const dir = await setup("argocd", [{ name: "one" }]);
     const objects = parseYamlStream(await kustomizeBuild(dir, "management/sync")) as any[];
-    const app = objects.find((o) => o.kind === "Application");
+    const app = objects.find((o) => o.kind === "Application" && o.metadata.name === "capi-gitops-sync");
     expect(app.spec).toMatchObject({ project: "capi-clusters-sync", source: { path: "management/sync", repoURL: "https://git.example.com/platform/capi.git" }, destination: { namespace: "argocd" } });
     expect(app.metadata.finalizers).toBeUndefined();
     const syncProject = objects.find((o) => o.kind === "AppProject" && o.metadata.name === "capi-clusters-sync");

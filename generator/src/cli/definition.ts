@@ -162,7 +162,8 @@ making the ConfigMap that the clusters' ClusterResourceSets apply). Deterministi
 cold, 28 min measured on a busy 2-core machine; nothing later), starts them on 127.0.0.1 (controller-runtime envtest, the Go suite in e2e/) with the pinned
 CRDs and the upstream CAPI/CAPA webhooks, and server-side applies every cluster of the repository, ${SYNC_DIR} and
 ${PROVIDERS_DIR}, plus fixture clusters: creates must be accepted and read back intact; a second render after spec
-changes must be accepted or denied by the server exactly as the tool says. Prints "N passed, M failed".`,
+changes must be accepted or denied by the server exactly as the tool says; then the management layer in order
+(cert-manager, cluster-api-operator, providers, sync), each step accepted. Prints "N passed, M failed".`,
     flags: [{ flag: "no-fixtures", type: "boolean", help: "apply the repository only (not the fixture clusters and flagged changes)" }, REPO],
     footer: "Exit codes: 0 every check passed, 1 a check failed, 2 tool error.",
   },
@@ -218,6 +219,38 @@ in README ("Fleet inventory"). Writes nothing.`,
       REPO,
     ],
     footer: "Exit codes: 0 (findings are listed, not judged), 1 a cluster.yaml does not load, 2 tool error.",
+  },
+  // --- management-charts (issue 19 item 9) ---
+  {
+    name: "management-charts",
+    summary: "renders the pinned cert-manager and cluster-api-operator charts offline into management/ (the management layer)",
+    usage: "npm run management-charts",
+    description: `Downloads the chart modules pinned in versions.json "management" (go mod download) and renders them with the pinned
+helm (--kube-version) into this checkout's management/cert-manager/ and management/cluster-api-operator/, each
+object with its Argo CD sync wave and the sync-safety annotations; \`npm run generate\` copies them into a
+repository. The operator's chart is first completed as its release does (kustomize build config/chart). A second
+run changes nothing.`,
+    flags: [],
+    footer: "Exit codes: 0 written, 2 tool error (go, helm or kustomize missing or failing).",
+  },
+  // --- leftovers (issue 19 item 7) ---
+  {
+    name: "leftovers",
+    summary: "what Git no longer renders but Argo CD / Flux left on the management cluster, with the kubectl delete lines",
+    usage: "npm run leftovers -- [cluster...] [--since <ref>] [--format text|json]",
+    positionals: "cluster",
+    description: `Generated objects are never pruned (Prune=false, prune: disabled), so an old hash-named template, an old add-on
+ConfigMap or a renamed pool's objects stay on the management cluster. This renders every first-parent commit of HEAD
+that changed clusters/, base/, overlays/ or addons/ (in temporary worktrees, with kustomize) and lists, per cluster
+of HEAD, each object rendered once and no longer: the commit that last rendered it, the commit that dropped it, when
+it becomes unused (e.g. a template no MachineSet or machine uses after the roll-out), a read-only kubectl check that
+prints 0 once it is unused, and the \`kubectl delete\` line to run then. Deletes nothing and contacts no cluster.`,
+    flags: [
+      { flag: "since", type: "string", value: "<ref>", help: "only objects rendered at <ref> or after (default: the whole history)" },
+      { flag: "format", type: "string", value: "text|json", help: "output; default text" },
+      REPO,
+    ],
+    footer: "Exit codes: 0 listed (leftovers are not an error), 1 a commit or cluster did not render (listed anyway), 2 tool error.",
   },
   // --- import (issue 14) ---
   {

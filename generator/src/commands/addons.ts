@@ -74,7 +74,7 @@ export async function hydrateAddons(log: (line: string) => void): Promise<Output
 }
 
 /** Our values against the chart's values.yaml: a key it does not have is a typo (see unknownValuePaths). */
-async function checkValues(chartDir: string, values: unknown): Promise<void> {
+export async function checkValues(chartDir: string, values: unknown): Promise<void> {
   const defaults = parse(await readFile(path.join(chartDir, "values.yaml"), "utf8")) as unknown;
   const dir = path.join(chartDir, "templates");
   const names = (await readdir(dir, { recursive: true })).filter((n) => /\.(ya?ml|tpl)$/.test(n)).sort();

@@ -40,6 +40,7 @@ import { idOf, keyOf } from "../diff/objects.js";
 import { generateCommand } from "./generate.js";
 import { newClusterCommand } from "./new-cluster.js";
 import { buildControlPlane } from "./setup.js";
+import { MANAGEMENT_LAYER_DIRS, managementLayerSteps } from "../e2e/management.js";
 import { asStored, changeSpec, createStep, featureGates, shapeMatrix, summarize, templateEditInPlace, updateStep, type SpecChange, type Step, type SuiteInput, type SuiteSummary } from "../e2e/plan.js";
 import type { NewClusterFlags } from "../cli/spec-flags.js";
 
@@ -235,7 +236,11 @@ export async function e2eCommand(opts: E2eOptions): Promise<E2eResult> {
     const objects = steps.reduce((n, s) => n + s.objects.length, 0);
     log(`rendered ${steps.length} steps, ${objects} objects in ${Math.round((Date.now() - started) / 1000)} s; starting the management cluster (kube-apiserver, etcd, upstream webhooks) …`);
 
-    const input: SuiteInput = { assets: TOOLS_BIN, crdDirs: crds, featureGates: featureGates(providers), steps };
+    // The management layer in the sync engines' order (issue 19 item 9; e2e/management_test.go).
+    const layerRenders = new Map<string, RenderedObject[]>();
+    for (const dir of MANAGEMENT_LAYER_DIRS) if (await exists(path.join(opts.cwd, dir, "kustomization.yaml"))) layerRenders.set(dir, await renderDir(opts.cwd, dir));
+    const managementLayer = managementLayerSteps(layerRenders);
+    const input: SuiteInput = { assets: TOOLS_BIN, crdDirs: crds, featureGates: featureGates(providers), steps, managementLayer };
     const inputFile = path.join(tmp, "e2e-input.json");
     await writeFile(inputFile, JSON.stringify(input));
     const suiteEnv: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(env).filter(([k]) => k !== "KUBEBUILDER_ASSETS" && !k.startsWith("TEST_ASSET_") && k !== "KUBECONFIG"));

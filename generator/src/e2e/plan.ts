@@ -20,6 +20,8 @@ export interface SuiteInput {
   crdDirs: string[];
   featureGates: string;
   steps: Step[];
+  /** The management layer in order (e2e/management.ts; e2e/management_test.go applies it after `steps`). */
+  managementLayer?: Step[];
 }
 
 export interface Step {

@@ -22,9 +22,18 @@ export const HASH_NAMED_KINDS = ["AWSMachineTemplate", "KubeadmConfig", "Kubeadm
  * On every object the generator emits: Argo CD and Flux never prune or delete it. Old hash-named templates must
  * survive while machines still use them, and deleting CAPI/CAPA objects one by one (what a cascade prune does)
  * leaves AWS resources stuck — only deleting the Cluster object tears a cluster down in order.
+ *
+ * So any of them may be left behind when Git stops rendering it (an old template after a roll-out, an old add-on
+ * ConfigMap, a renamed pool's objects). `IgnoreExtraneous` keeps such a leftover from holding the Application
+ * OutOfSync forever: argo-cd v3.5.7 controller/state.go (CompareAppState) still marks the resource itself
+ * OutOfSync, but leaves the Application's sync status alone when the object needs pruning and its live copy carries
+ * `argocd.argoproj.io/compare-options: IgnoreExtraneous` (docs/user-guide/compare-options.md). It only matters for
+ * an object that is no longer rendered, so it never hides drift of what Git still holds. `npm run leftovers` lists
+ * the leftovers with the `kubectl delete` lines to run once they are unused.
  */
 export const SYNC_SAFE = {
   "argocd.argoproj.io/sync-options": "Prune=false,Delete=false",
+  "argocd.argoproj.io/compare-options": "IgnoreExtraneous",
   "kustomize.toolkit.fluxcd.io/prune": "disabled",
 } as const;
 

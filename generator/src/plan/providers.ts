@@ -32,6 +32,7 @@ import type { K8sObject } from "../k8s/object.js";
 import { SYNC_SAFE } from "./capi.js";
 import { type OutputFile, owned } from "./files.js";
 import { KUSTOMIZATION } from "./kustomize-objects.js";
+import { SYNC_WAVE, waveOf } from "./management.js";
 import { PROVIDERS_DIR } from "../repo/paths.js";
 
 
@@ -79,7 +80,8 @@ function pinnedVersion(pins: Pins, key: ProviderDef["versionFrom"]): string {
   return pin.version;
 }
 
-const annotations = () => ({ ...NEVER_PRUNE_OR_DELETE });
+/** Never pruned or deleted, and in the management layer's providers wave (after cert-manager and the operator). */
+const annotations = () => ({ ...NEVER_PRUNE_OR_DELETE, [SYNC_WAVE]: String(waveOf("providers")) });
 
 function namespaceObject(name: string): K8sObject {
   return { apiVersion: "v1", kind: "Namespace", metadata: { name, annotations: annotations() } };

@@ -14,7 +14,8 @@ import { planAutoscaler } from "./autoscaler.js";
 import { planProviders } from "./providers.js";
 import { planIam } from "./iam.js";
 import { mergePlans, type OutputFile, owned, scaffold, type TreePlan } from "./files.js";
-import { ADDONS_DIR, clusterDir, IAM_DIR, PROVIDERS_DIR, SYNC_DIR } from "../repo/paths.js";
+import { ADDONS_DIR, clusterDir, IAM_DIR, MANAGEMENT_CHART_DIRS, PROVIDERS_DIR, SYNC_DIR } from "../repo/paths.js";
+import { MANAGEMENT_KUSTOMIZATION_PATH, planManagementKustomization } from "./management.js";
 import type { Pins } from "../versions.js";
 
 export interface RepoModel {
@@ -30,6 +31,9 @@ function planShared(pins: Pins): TreePlan {
     { files: planOverlays(), roots: [OVERLAY_DIRS.clusterReferences, OVERLAY_DIRS.machineDeployment, OVERLAY_DIRS.controlPlaneHealthCheck, ...PROFILES.map(OVERLAY_DIRS.profile)] },
     { files: planProviders(pins), roots: [PROVIDERS_DIR] },
     { files: planIam(), roots: [IAM_DIR] },
+    // The management layer: the hydrated charts (`npm run management-charts`) and the kustomization over the layers.
+    { files: Object.entries(pins.managementPayloads ?? {}).map(([p, c]) => owned(p, c)), roots: [...MANAGEMENT_CHART_DIRS] },
+    { files: planManagementKustomization(), roots: [MANAGEMENT_KUSTOMIZATION_PATH] },
     // The hydrated add-ons (`npm run addons`), stored once and included by every cluster that uses them.
     { files: Object.entries(pins.addonPayloads ?? {}).map(([p, c]) => owned(p, c)), roots: [ADDONS_DIR] },
     { files: [owned(SPEC_SCHEMA_PATH, `${JSON.stringify(clusterSpecSchema, null, 2)}\n`)], roots: [SPEC_SCHEMA_PATH] },

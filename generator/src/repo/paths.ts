@@ -31,6 +31,11 @@ export function clusterOfSpecPath(p: string): string | undefined {
 /** The management cluster's folders: the sync engine's manifests and the operator providers. */
 export const SYNC_DIR = "management/sync";
 export const PROVIDERS_DIR = "management/providers";
+/**
+ * The management cluster's charts, hydrated by `npm run management-charts` into these folders of the tool's own
+ * checkout (generate copies them into a repository, like the add-ons): cert-manager, the cluster-api-operator.
+ */
+export const MANAGEMENT_CHART_DIRS = ["management/cert-manager", "management/cluster-api-operator"] as const;
 /** The AWS account prerequisites: clusterawsadm's AWSIAMConfiguration (not synced to any cluster). */
 export const IAM_DIR = "management/iam";
 export const IAM_CONFIG_FILE = `${IAM_DIR}/bootstrap.yaml`;

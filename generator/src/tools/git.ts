@@ -215,3 +215,31 @@ export async function checkoutPaths(cwd: string, commit: string, dir: string, pa
     git(dir).raw(["--git-dir", gitDir, "--work-tree", dir, "restore", "--source", commit, "--worktree", "--", ...paths.map((p) => `:(top,literal)${prefix}${p}`)]),
   );
 }
+
+/** One commit of `firstParentLog`. */
+export interface LogEntry {
+  sha: string;
+  /** Committer date, ISO 8601. */
+  date: string;
+  subject: string;
+}
+
+/**
+ * The commits of `ref`'s first-parent history (what the branch itself went through, merges as one step) that touch
+ * any of `paths` (relative to cwd), oldest first; `since` (exclusive) limits it to the commits after that one.
+ */
+export async function firstParentLog(cwd: string, ref: string, paths: readonly string[], since?: string): Promise<LogEntry[]> {
+  checkRef(ref);
+  if (since !== undefined) checkRef(since);
+  const range = since === undefined ? ref : `${since}..${ref}`;
+  const out = await wrap(`log --first-parent ${range}`, () =>
+    git(cwd).raw(["log", "--first-parent", "--reverse", "-z", "--format=%H%x1f%cI%x1f%s", range, "--", ...paths.map((p) => `:(literal)${p}`)]),
+  );
+  return out
+    .split("\0")
+    .filter(Boolean)
+    .map((l) => {
+      const [sha = "", date = "", subject = ""] = l.replace(/^\n/, "").split("\x1f");
+      return { sha, date, subject };
+    });
+}

@@ -12,6 +12,7 @@ import type { Finding } from "../findings.js";
 import { API } from "../k8s/capi.js";
 import { objectNames, planCluster } from "../plan/cluster.js";
 import { SPEC_FILE, SYNC_DIR } from "../repo/paths.js";
+import { MANAGEMENT_LAYERS } from "../plan/management.js";
 import { versions } from "../versions.js";
 import { userLayerRules } from "./user-layer.js";
 import { drainRules } from "./drain-rules.js";
@@ -150,7 +151,7 @@ export function syncFindings(
   const validated = new Set(specs.map((s) => s.name));
   const fluxPaths = syncObjects.filter((o) => o.kind === "Kustomization" && o.apiVersion?.startsWith("kustomize.toolkit.fluxcd.io/")).map((o) => [o.metadata.name, String(o.spec?.path ?? "").replace(/^\.\//, "").replace(/\/$/, "")] as const);
   for (const [name, p] of fluxPaths) {
-    if (p === SYNC_DIR) continue;
+    if (p === SYNC_DIR || MANAGEMENT_LAYERS.some((l) => l.dir === p)) continue;
     const c = /^clusters\/([^/]+)$/.exec(p)?.[1];
     if (c ? !validated.has(c) && scope.inScope(c) : scope.shared)
       findings.push({ cluster: c, file: syncFile, path: `Kustomization/${name}:spec.path`, rule: "flux-kustomizations", severity: "error", message: `syncs ./${p}, which is not a validated cluster (no valid clusters/<name>/${SPEC_FILE}); remove it from ${SYNC_DIR} or add the cluster's spec, then run \`npm run generate\`` });

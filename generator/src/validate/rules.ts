@@ -269,7 +269,26 @@ export function syncSafetyRules(rc: RenderedCluster): Finding[] {
     if (missing.length)
       findings.push({ cluster: rc.cluster, file: rc.origins[i] ?? clusterKustomizationPath(rc.cluster), path: `${show(o.kind)}/${show(o.metadata?.name)}:metadata.annotations`, rule: "sync-safety", severity: "warning", message: `Argo CD or Flux could delete this object on its own; add ${missing.join(", ")}` });
   });
-  return findings;
+  return [...findings, ...extraneousRule(rc)];
+}
+
+const ARGO_COMPARE_OPTIONS = "argocd.argoproj.io/compare-options";
+
+/**
+ * An object Argo CD never prunes (Prune=false) stays on the management cluster when Git stops rendering it; without
+ * `compare-options: IgnoreExtraneous` it then holds its Application OutOfSync until deleted by hand, hiding real drift
+ * (argo-cd v3.5.7 controller/state.go: only that option keeps an object needing pruning out of the app's status).
+ */
+function extraneousRule(rc: RenderedCluster): Finding[] {
+  return rc.objects.flatMap((o, i): Finding[] => {
+    if (o === null || typeof o !== "object") return [];
+    const ann = record(o.metadata?.annotations);
+    const prune = show(ann[ARGO_SYNC_OPTIONS] ?? "").split(",").map((s) => s.trim());
+    const compare = show(ann[ARGO_COMPARE_OPTIONS] ?? "").split(",").map((s) => s.trim());
+    if (!prune.includes("Prune=false") || compare.includes("IgnoreExtraneous")) return [];
+    const value = [...compare.filter(Boolean), "IgnoreExtraneous"].join(",");
+    return [{ cluster: rc.cluster, file: rc.origins[i] ?? clusterKustomizationPath(rc.cluster), path: `${show(o.kind)}/${show(o.metadata?.name)}:metadata.annotations`, rule: "sync-extraneous", severity: "warning", message: `Argo CD never prunes this object (Prune=false), so once Git stops rendering it it keeps the Application OutOfSync; add ${ARGO_COMPARE_OPTIONS}: ${value} (then \`npm run leftovers\` lists it for deletion)` }];
+  });
 }
 
 /** The management manifests: sync objects that can never cascade-delete clusters, providers with MachinePool on. */

@@ -9,13 +9,17 @@ import { AUTOSCALER, GROUP, LABEL } from "../k8s/capi.js";
 import { get, groupOf, type K8sObject } from "../k8s/object.js";
 
 export interface AppliedPool {
+  /** null: the render does not say (e.g. the pool's machine template is missing). */
   instanceType: string | null;
   availabilityZones: string[];
   autoscaling: boolean;
-  /** Whole pool (summed over a MachineDeployment pool's zones). */
+  /** Whole pool (summed over a MachineDeployment pool's zones); null: the render does not bound it (a fixed
+   * MachineDeployment pool renders only replicas). */
   minSize: number | null;
   maxSize: number | null;
+  /** Fixed size (autoscaling off), else null. */
   replicas: number | null;
+  /** The kubelet version the pool runs. */
   version: string | null;
 }
 

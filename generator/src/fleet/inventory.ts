@@ -11,26 +11,16 @@ import { autoscales } from "../plan/autoscaler.js";
 import { describeUpgradeState, specVersions, upgradeState } from "../plan/upgrade.js";
 import type { Pins } from "../versions.js";
 import type { K8sObject } from "../k8s/object.js";
-import { appliedOf } from "./applied.js";
+import { type AppliedPool, appliedOf } from "./applied.js";
 
 export const INVENTORY_FORMATS = ["text", "markdown", "json"] as const;
 export type InventoryFormat = (typeof INVENTORY_FORMATS)[number];
 /** The JSON document's `schema`: bumped only if a field changes meaning or goes away. */
 export const INVENTORY_SCHEMA = "capi-gitops.io/inventory/v1";
 
-export interface InventoryPool {
+/** A pool as the render applies it (fleet/applied.ts), under its spec name. */
+export interface InventoryPool extends AppliedPool {
   name: string;
-  /** null: the render does not say (e.g. the pool's machine template is missing). */
-  instanceType: string | null;
-  availabilityZones: string[];
-  autoscaling: boolean;
-  /** null: the render does not bound it (a fixed MachineDeployment pool renders only replicas). */
-  minSize: number | null;
-  maxSize: number | null;
-  /** Fixed size (autoscaling off), else null. */
-  replicas: number | null;
-  /** The kubelet version the pool runs. */
-  version: string | null;
 }
 
 /** A field whose applied value (the render's) differs from cluster.yaml's: a patch in the cluster's own layer set it. */

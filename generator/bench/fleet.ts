@@ -32,7 +32,9 @@ export function specInput(i: number): SpecInput {
   const region = regions[i % regions.length]!;
   const zones = zonesOf(region)!;
   const profile = i % 3 === 0 ? "prod" : "dev";
-  const workers = i % 4 === 3 ? "MachineDeployment" : "MachinePool";
+  // MachineDeployments (the default, drained on every removal); every fourth dev cluster on MachinePools (accepted
+  // with a workers-drain warning outside prod, refused for prod: validate/drain-rules.ts).
+  const workers = i % 4 === 3 && profile !== "prod" ? "MachinePool" : "MachineDeployment";
   const poolCount = 1 + (i % 3);
   const nodePools = Array.from({ length: poolCount }, (_, p) => ({
     name: ["general", "batch", "gpu"][p]!,

@@ -123,6 +123,8 @@ async function main(argv: string[], io: CliIo, out: (line: string) => void, proc
   // Writers refuse a folder that is not a capi-gitops repository unless told to start one (--init).
   if (command === "generate" || ((command === "new-cluster" || command === "upgrade" || command === "import") && !values["dry-run"]))
     await (await import("./repo/load.js")).requireRepository(cwd, Boolean(values.init));
+  // Usage first: a malformed --shard is a usage error wherever it is run.
+  if (command === "validate" && s("shard") !== undefined) (await import("./commands/validate.js")).parseShard(s("shard")!);
   // Readers refuse a folder that is visibly not the repository (a subfolder of one, or no clusters/ at all).
   if (command === "validate" || command === "diff" || command === "inventory") await (await import("./repo/load.js")).requireReadableRepository(cwd);
 

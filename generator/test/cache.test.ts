@@ -94,7 +94,7 @@ describe("batched render", () => {
     expect(fast.rendered.every((r) => r.origins.every((o) => o === undefined))).toBe(true);
     const withOrigins = await renderClusters(repo, names.map((name) => ({ name })), { workers: 2, chunkSize: 3 });
     expect(withOrigins.rendered.map((r) => r.objects)).toEqual(plain);
-    for (const r of withOrigins.rendered) for (const o of r.origins) expect(o).toMatch(/^(base|clusters)\/|^addons\/[^/]+\/[^/]+\/kustomization\.yaml$/);
+    for (const r of withOrigins.rendered) for (const o of r.origins) expect(o).toMatch(/^(base|clusters|overlays\/components)\/|^addons\/[^/]+\/[^/]+\/kustomization\.yaml$/);
   }, 120_000);
 });
 

@@ -103,8 +103,14 @@ const show = (fs: readonly Finding[]) => (fs.length ? fs.map(formatFinding).join
  * policy (a cloud-controller-manager at most one minor older than kube-apiserver). Asserted on its own below.
  */
 const CCM_MINOR = "addons-ccm-minor";
+/**
+ * Also true, and by construction of this test: each cluster.yaml is only a carrier (validate needs one), and the
+ * layer renders the template instead of what the spec describes, so the spec's own objects are missing
+ * (`render-complete`, issue 20). Not a finding on CAPA's templates.
+ */
+const CARRIER = "render-complete";
 const errorsOf = (r: ValidateResult, cluster?: string) =>
-  r.findings.filter((f) => f.severity === "error" && f.rule !== CCM_MINOR && (cluster === undefined || f.cluster === cluster));
+  r.findings.filter((f) => f.severity === "error" && f.rule !== CCM_MINOR && f.rule !== CARRIER && (cluster === undefined || f.cluster === cluster));
 
 beforeAll(async () => {
   const capa = versions().crds["cluster-api-provider-aws"];

@@ -42,7 +42,7 @@ describe("new-cluster", () => {
     expect(created.stdout).not.toMatch(/warning/);
     const r = await cli(repo, "new-cluster", "--name", "noimage", "--region", "ap-northeast-2", "--yes");
     expect(r.exitCode).toBe(1);
-    expect(r.stderr).toMatch(/AWSMachinePool\/noimage-default:spec\.awsLaunchTemplate: no machine image: .*\(image-published\)/);
+    expect(r.stderr).toMatch(/noimage-default[^:]*:spec\.(awsLaunchTemplate|template\.spec): no machine image: .*\(image-published\)/);
     expect(r.stderr).toContain("nothing was written");
   });
 

@@ -49,7 +49,7 @@ function spec(input: Record<string, unknown>): ClusterSpec {
   if (!r.spec || r.findings.some((f) => f.severity === "error")) throw new Error(JSON.stringify(r.findings));
   return r.spec;
 }
-const own = { id: "ami-0123456789abcdef0" };
+const own = { id: "ami-0123456789abcdef0", kubernetesVersion: "v1.34.8" };
 const SPECS = {
   dev: spec({ name: "dev", region: "eu-west-1", image: own }),
   prod: spec({ name: "prod", region: "eu-west-1", profile: "prod", image: own, nodePools: [{ name: "auto" }, { name: "fixed", autoscaling: false, replicas: 3 }] }),

@@ -151,7 +151,7 @@ describe("validate: a fixed image must hold the version its machines run", () =>
     const objs = rendered.get("own")!;
     for (const o of [...of(objs, "AWSMachineTemplate"), ...of(objs, "AWSMachinePool")]) expect((o.metadata as any).annotations[ANN]).toBe("v1.34.2");
     // Restating the version changes no template name (nothing rolls).
-    const other = spec({ name: "own", region: "ap-northeast-2", kubernetesVersion: "v1.34.2", profile: "prod", image: { id: "ami-0123456789abcdef0", kubernetesVersion: "v1.34.2" }, apiServer: { allowedCidrs: ["203.0.113.0/24"] } });
+    const other = spec({ name: "own", region: "ap-northeast-2", kubernetesVersion: "v1.34.2", profile: "prod", workers: "MachinePool", image: { id: "ami-0123456789abcdef0", kubernetesVersion: "v1.34.2" }, apiServer: { allowedCidrs: ["203.0.113.0/24"] } });
     const [again] = await build([other]);
     expect(of(again!, "AWSMachineTemplate").map((t) => t.metadata.name)).toEqual(of(objs, "AWSMachineTemplate").map((t) => t.metadata.name));
   });

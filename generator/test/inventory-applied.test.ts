@@ -68,7 +68,7 @@ describe("20.7: npm run inventory on a repository (real kustomize)", () => {
     const t = await tempDir("capi-gitops-inventory-");
     try {
       await writeFile(path.join(t.dir, "capi-gitops.yaml"), "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\nrepoURL: https://git.example.com/p/c.git\nbranch: main\ngitops: argocd\n");
-      await newClusterCommand({ cwd: t.dir, flags: { name: "demo", region: "ap-northeast-2", profile: "dev" }, log: () => {}, render: false });
+      await newClusterCommand({ cwd: t.dir, flags: { name: "demo", region: "ap-northeast-2", profile: "dev", workers: "MachinePool" }, log: () => {}, render: false });
       const k = path.join(t.dir, "clusters/demo/kustomization.yaml");
       const text = await readFile(k, "utf8");
       const patch = (kind: string, p: string, v: string) => `  - target:\n      kind: ${kind}\n    patch: |\n      - op: replace\n        path: ${p}\n        value: ${v}\n`;

@@ -129,7 +129,7 @@ beforeAll(async () => {
   await git(t.dir, "init", "--quiet", "-b", "main", repo);
   for (const [k, v] of [["user.name", "Test"], ["user.email", "test@example.com"], ["commit.gpgsign", "false"]]) await git(repo, "config", k!, v!);
   await step("two clusters", async () => {
-    await newClusterCommand({ cwd: repo, flags: { name: "demo", region: "us-east-2", kubernetesVersion: "v1.34.3" }, render: false, log: quiet });
+    await newClusterCommand({ cwd: repo, flags: { name: "demo", region: "us-east-2", workers: "MachinePool", kubernetesVersion: "v1.34.3" }, render: false, log: quiet });
     await newClusterCommand({ cwd: repo, flags: { name: "md", region: "us-east-2", workers: "MachineDeployment", kubernetesVersion: "v1.34.3" }, render: false, log: quiet });
   });
   // An instance-type change: the control plane of demo, the pool of md (new hash-named templates).
@@ -157,7 +157,6 @@ describe("leftoversCommand (real git history, real kustomize)", () => {
     expect(byCluster.demo).toEqual([
       "pool MachinePool demo-default dropped by rename demo's pool",
       "pool-part AWSMachinePool demo-default dropped by rename demo's pool",
-      "pool-part MachineHealthCheck demo-default dropped by rename demo's pool",
       "bootstrap-config KubeadmConfig demo-default-<hash> dropped by rename demo's pool",
       "template AWSMachineTemplate demo-control-plane-<hash> dropped by instance types",
       "addon-payload ConfigMap demo-addon-aws-ccm-v1.34.3 dropped by upgrade demo to v1.35",

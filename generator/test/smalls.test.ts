@@ -25,12 +25,12 @@ afterAll(async () => {
   for (const c of cleanups) await c();
 });
 
-/** A repository with the named clusters (ap-northeast-2, v1.34.2, an own AMI so the upgrade has an image). */
+/** A repository with the named clusters (ap-northeast-2, the default version, their own image lookup, which follows the version). */
 async function repoWith(...names: string[]): Promise<string> {
   const t = await tempDir("capi-gitops-smalls-");
   cleanups.push(t.cleanup);
   await writeFile(path.join(t.dir, "capi-gitops.yaml"), CONFIG);
-  for (const name of names) await newClusterCommand({ cwd: t.dir, flags: { name, region: "ap-northeast-2", imageId: "ami-0123456789abcdef0" }, log: () => {}, render: false });
+  for (const name of names) await newClusterCommand({ cwd: t.dir, flags: { name, region: "ap-northeast-2", imageLookupOrg: "123456789012" }, log: () => {}, render: false });
   return t.dir;
 }
 

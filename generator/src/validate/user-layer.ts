@@ -112,7 +112,7 @@ function firstDifference(a: unknown, b: unknown, at: string): string {
 }
 
 /** The pod spec of a workload (Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob) and its field path. */
-function podSpecOf(o: Obj): { spec: Record<string, unknown>; at: string } | undefined {
+export function podSpecOf(o: Obj): { spec: Record<string, unknown>; at: string } | undefined {
   const g = groupOf(o.apiVersion);
   const at =
     g === "" && o.kind === "Pod" ? "spec"
@@ -126,7 +126,7 @@ function podSpecOf(o: Obj): { spec: Record<string, unknown>; at: string } | unde
 const CONTAINER_LISTS = ["initContainers", "containers", "ephemeralContainers"] as const;
 
 /** Every Secret a pod spec reads, with the field path (relative to the pod spec). */
-function secretRefs(pod: Record<string, unknown>): { path: string; name: string; volume: boolean }[] {
+export function secretRefs(pod: Record<string, unknown>): { path: string; name: string; volume: boolean }[] {
   const out: { path: string; name: string; volume: boolean }[] = [];
   list(pod.volumes).forEach((v, i) => {
     if (isRecord(v) && isRecord(v.secret)) out.push({ path: `volumes.${i}.secret.secretName`, name: show(v.secret.secretName), volume: true });
@@ -168,40 +168,50 @@ const images = (pod: Record<string, unknown>): string[] => CONTAINER_LISTS.flatM
 
 const ADDONS_GROUP = GROUP.addons;
 
+/** An object of a render that is not as `generate` writes it: the field and why (user-layer-addons). */
+export interface AddonDeviation {
+  object: RenderedObject;
+  path: string;
+  message: string;
+}
+
 /**
- * user-layer-addons: a ClusterResourceSet applies its ConfigMaps to the workload cluster with cluster-admin rights,
- * so the ClusterResourceSets are exactly the generated ones (plan/addons.ts clusterResourceSets), no
- * ClusterResourceSetBinding is added, and every ConfigMap a ClusterResourceSet of the render lists is a generated
- * add-on ConfigMap whose data is the pinned payload byte for byte (versions().addonPayloads).
+ * user-layer-addons over a cluster's rendered objects: a ClusterResourceSet applies its ConfigMaps to the workload
+ * cluster with cluster-admin rights, so the ClusterResourceSets are exactly the generated ones (plan/addons.ts
+ * clusterResourceSets), no ClusterResourceSetBinding is added, and every ConfigMap a ClusterResourceSet of the render
+ * lists is a generated add-on ConfigMap whose data is the pinned payload byte for byte (pins.addonPayloads).
+ * Pure; diff flags the same deviations among the objects a change adds or changes (diff/flags.ts addonChanged).
  */
-function addonRules(rc: RenderedCluster, spec: ClusterSpec, pins: Pins, push: (o: Obj, path: string, rule: UserLayerRule, message: string) => void): void {
+export function addonDeviations(objects: readonly RenderedObject[], spec: ClusterSpec, pins: Pins): AddonDeviation[] {
+  const out: AddonDeviation[] = [];
   const sets = clusterResourceSets(spec, pins.addons);
   const maps = clusterAddonConfigMaps(spec, pins.addons, pins.addonPayloads ?? {});
   const listed = new Set<string>();
-  for (const o of rc.objects) {
+  for (const o of objects) {
     if (!isRecord(o)) continue;
     if (is(o, ADDONS_GROUP, "ClusterResourceSetBinding")) {
-      push(o, "spec", "user-layer-addons", "a cluster layer may not add a ClusterResourceSetBinding: add-ons are applied only by the generated ClusterResourceSets (README \"What a cluster layer may add\"); remove it");
+      out.push({ object: o, path: "spec", message: "a cluster layer may not add a ClusterResourceSetBinding: add-ons are applied only by the generated ClusterResourceSets (README \"What a cluster layer may add\"); remove it" });
       continue;
     }
     if (!is(o, ADDONS_GROUP, "ClusterResourceSet")) continue;
     list(get(o, "spec.resources")).forEach((r) => listed.add(`${show(get(r, "kind"))}/${show(get(r, "name"))}`));
     const g = sets.find((c) => c.metadata.name === o.metadata?.name);
-    if (!g) push(o, "spec", "user-layer-addons", `a cluster layer may not add a ClusterResourceSet (it applies its resources to the workload cluster with admin rights); only ${sets.map((c) => c.metadata.name).join(", ") || "none"} are generated for this cluster — remove it`);
-    else if (!same(o.spec, g.spec)) push(o, firstDifference(o.spec, g.spec, "spec"), "user-layer-addons", `differs from what \`generate\` writes for ClusterResourceSet ${g.metadata.name}; a cluster layer may not change which add-ons reach the workload cluster — remove the patch`);
+    if (!g) out.push({ object: o, path: "spec", message: `a cluster layer may not add a ClusterResourceSet (it applies its resources to the workload cluster with admin rights); only ${sets.map((c) => c.metadata.name).join(", ") || "none"} are generated for this cluster — remove it` });
+    else if (!same(o.spec, g.spec)) out.push({ object: o, path: firstDifference(o.spec, g.spec, "spec"), message: `differs from what \`generate\` writes for ClusterResourceSet ${g.metadata.name}; a cluster layer may not change which add-ons reach the workload cluster — remove the patch` });
   }
   for (const ref of [...listed].sort()) {
-    const [kind, name] = [ref.slice(0, ref.indexOf("/")), ref.slice(ref.indexOf("/") + 1)];
+    const slash = ref.indexOf("/");
+    const [kind, name] = [ref.slice(0, slash), ref.slice(slash + 1)];
     const cm = kind === "ConfigMap" ? maps.find((m) => m.name === name) : undefined;
-    const objects = rc.objects.filter((o) => isRecord(o) && o.kind === kind && groupOf(o.apiVersion) === "" && o.metadata?.name === name);
-    for (const o of objects) {
-      if (!cm) push(o, "data", "user-layer-addons", `${kind} ${name} is applied to the workload cluster by a ClusterResourceSet, and is no add-on ConfigMap \`generate\` writes (${maps.map((m) => m.name).join(", ") || "none"}); remove it`);
+    for (const o of objects.filter((x) => isRecord(x) && x.kind === kind && groupOf(x.apiVersion) === "" && x.metadata?.name === name)) {
+      if (!cm) out.push({ object: o, path: "data", message: `${kind} ${name} is applied to the workload cluster by a ClusterResourceSet, and is no add-on ConfigMap \`generate\` writes (${maps.map((m) => m.name).join(", ") || "none"}); remove it` });
       else if (cm.data && (!same(o.data, cm.data) || o.binaryData !== undefined)) {
         const field = o.binaryData !== undefined ? "binaryData" : firstDifference(o.data, cm.data, "data");
-        push(o, field, "user-layer-addons", `differs from the pinned add-on payload ${cm.payload} (the ConfigMap's data must be that file byte for byte: a ClusterResourceSet applies it to the workload cluster with admin rights); remove the patch — change an add-on through versions.json and \`npm run addons\``);
+        out.push({ object: o, path: field, message: `differs from the pinned add-on payload ${cm.payload} (the ConfigMap's data must be that file byte for byte: a ClusterResourceSet applies it to the workload cluster with admin rights); remove the patch — change an add-on through versions.json and \`npm run addons\`` });
       }
     }
   }
+  return out;
 }
 
 /**
@@ -226,7 +236,7 @@ export function userLayerRules(rc: RenderedCluster, spec: ClusterSpec, pins: Pin
   const secret = kubeconfigSecret(spec.name).name;
   const autoscalerImage = `${pins.clusterAutoscaler.image}:`;
 
-  addonRules(rc, spec, pins, push);
+  for (const d of addonDeviations(rc.objects, spec, pins)) push(d.object, d.path, "user-layer-addons", d.message);
 
   for (const o of rc.objects) {
     if (!isRecord(o)) continue;

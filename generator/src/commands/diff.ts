@@ -9,7 +9,7 @@ import path from "node:path";
 import { ToolError, UsageError } from "../errors.js";
 import type { Finding } from "../findings.js";
 import { CONFIG_FILE } from "../cluster-spec/config.js";
-import { clustersMoved, flagChanges, gitopsEngineSwitched } from "../diff/flags.js";
+import { clustersMoved, flagChanges, gitopsEngineSwitched, syncSourceChanged } from "../diff/flags.js";
 import { formatMarkdown, formatText, type ClusterReport, type DiffReport } from "../diff/format.js";
 import { diffObjects } from "../diff/objects.js";
 import { upgradeStepFindings } from "../diff/upgrade.js";
@@ -90,7 +90,7 @@ function compareFolders(base: string, before: RenderedSide, after: RenderedSide)
     const now = after.folders?.get(dir);
     const changes = diffObjects({ objects: old ?? [] }, { objects: now ?? [] });
     const status = !now ? "removed" : !old ? "new" : changes.length ? "changed" : "unchanged";
-    const findings = dir === SYNC_DIR ? gitopsEngineSwitched(dir, old ?? [], now ?? []) : [];
+    const findings = dir === SYNC_DIR ? [...gitopsEngineSwitched(dir, old ?? [], now ?? []), ...syncSourceChanged(dir, old ?? [], now ?? [])] : [];
     return { cluster: dir, status, changes, findings };
   });
 }

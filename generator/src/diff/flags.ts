@@ -556,3 +556,50 @@ export function gitopsEngineSwitched(file: string, before: readonly RenderedObje
     },
   ];
 }
+
+/** The fields of management/sync that say where and under which project every cluster is synced from, by capi-gitops.yaml field. */
+const SYNC_SOURCE_KEYS: Record<string, "repoURL" | "branch" | "argocd.project"> = { repoURL: "repoURL", url: "repoURL", revision: "branch", targetRevision: "branch", branch: "branch", project: "argocd.project" };
+
+/** Every value of SYNC_SOURCE_KEYS anywhere in the objects, by capi-gitops.yaml field (sorted, unique). */
+function syncSources(objects: readonly RenderedObject[]): Map<string, string[]> {
+  const found = new Map<string, Set<string>>();
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) v.forEach(walk);
+    else if (isRecord(v))
+      for (const [k, x] of Object.entries(v)) {
+        const field = SYNC_SOURCE_KEYS[k];
+        if (field && typeof x === "string") found.set(field, (found.get(field) ?? new Set()).add(x));
+        else walk(x);
+      }
+  };
+  objects.forEach((o) => walk({ spec: o.spec }));
+  // An AppProject's own name is the project the Applications name.
+  for (const o of objects) if (o.kind === "AppProject" && groupOf(o.apiVersion) === "argoproj.io") found.set("argocd.project", (found.get("argocd.project") ?? new Set()).add(o.metadata.name));
+  return new Map([...found].map(([k, v]) => [k, [...v].sort()]));
+}
+
+/**
+ * sync-source-changed: with the same engine, management/sync's repository URL, branch or Argo CD project changes
+ * (capi-gitops.yaml repoURL, branch, argocd.project). The whole fleet would then be synced from another repository or
+ * branch, or under another project's rights — for a reviewer to confirm, never a side effect.
+ */
+export function syncSourceChanged(file: string, before: readonly RenderedObject[], after: readonly RenderedObject[]): Finding[] {
+  const from = engineOf(before);
+  if (!from || from !== engineOf(after)) return [];
+  const old = syncSources(before);
+  const now = syncSources(after);
+  const out: Finding[] = [];
+  for (const field of ["repoURL", "branch", "argocd.project"] as const) {
+    const a = old.get(field) ?? [];
+    const b = now.get(field) ?? [];
+    if (sameValue(a, b)) continue;
+    out.push({
+      file: "capi-gitops.yaml",
+      path: field,
+      rule: "sync-source-changed",
+      severity: "error",
+      message: `${field} changes from ${a.join(", ") || "(none)"} to ${b.join(", ") || "(none)"} (${file}): every cluster would be synced ${field === "argocd.project" ? "under another Argo CD project's rights" : "from another " + (field === "repoURL" ? "repository" : "branch")}, including every workload cluster's objects. Confirm the new source holds this repository's content before merging, or set it back in capi-gitops.yaml and run \`npm run generate\``,
+    });
+  }
+  return out;
+}

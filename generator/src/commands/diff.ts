@@ -15,7 +15,8 @@ import { diffObjects } from "../diff/objects.js";
 import { upgradeStepFindings } from "../diff/upgrade.js";
 import { renderSide, withBaseCheckout, type RenderedSide } from "../diff/render-sides.js";
 import { affectedClusters } from "../repo/affected.js";
-import { PROVIDERS_DIR, SYNC_DIR } from "../repo/paths.js";
+import { ADDONS_DIR, PROVIDERS_DIR, SYNC_DIR } from "../repo/paths.js";
+import { ADDONS_LOCK_FILE } from "../plan/addons-lock.js";
 import { isRepository, revParse } from "../tools/git.js";
 import { attributeFinding } from "../validate/attribution.js";
 import { type Pins, versions } from "../versions.js";
@@ -95,6 +96,23 @@ function compareFolders(base: string, before: RenderedSide, after: RenderedSide)
   });
 }
 
+/**
+ * addons-changed: the change edits the hydrated add-ons (addons/) or their lock. Their payloads reach every workload
+ * cluster with admin rights, and `npm run addons` alone writes both (from versions.json), so each file is an error —
+ * the lock cannot vouch for a payload edited in the same change. Pure.
+ */
+export function addonsChanged(changedFiles: readonly string[]): ClusterReport | undefined {
+  const files = changedFiles.filter((p) => p.startsWith(`${ADDONS_DIR}/`) || p === ADDONS_LOCK_FILE).sort();
+  if (!files.length) return undefined;
+  const findings = files.map((file): Finding => ({
+    file,
+    rule: "addons-changed",
+    severity: "error",
+    message: `changes the hydrated add-ons${file === ADDONS_LOCK_FILE ? "' lock" : ""}, applied to every workload cluster with admin rights; only \`npm run addons\` writes ${ADDONS_DIR}/ and ${ADDONS_LOCK_FILE} (from versions.json): change the pins there and re-run it, or restore the file from the base`,
+  }));
+  return { cluster: ADDONS_DIR, status: "changed", changes: [], findings };
+}
+
 export async function diffCommand(opts: DiffOptions): Promise<DiffResult> {
   const root = path.resolve(opts.cwd);
   if (!(await isRepository(root))) throw new UsageError(`${root} is not inside a git repository; diff compares against a git revision`);
@@ -131,7 +149,9 @@ export async function diffCommand(opts: DiffOptions): Promise<DiffResult> {
     }
   };
   for (const r of report.clusters) r.findings = r.findings.map((f) => attributeFinding(f, after.rendered.get(r.cluster), read));
-  const findings = [...report.clusters.flatMap((r) => r.findings), ...compared.filter((f) => f.cluster === undefined)];
+  const addons = addonsChanged(affected.changedFiles);
+  if (addons) (report.management ??= []).push(addons);
+  const findings = [...report.clusters.flatMap((r) => r.findings), ...compared.filter((f) => f.cluster === undefined), ...(addons?.findings ?? [])];
   const output = opts.format === "markdown" ? formatMarkdown(report) : formatText(report);
   return { output, findings, report };
 }

@@ -101,7 +101,7 @@ function compareFolders(base: string, before: RenderedSide, after: RenderedSide)
  * cluster with admin rights, and `npm run addons` alone writes both (from versions.json), so each file is an error —
  * the lock cannot vouch for a payload edited in the same change. Pure.
  */
-export function addonsChanged(changedFiles: readonly string[]): ClusterReport | undefined {
+function addonsChanged(changedFiles: readonly string[]): ClusterReport | undefined {
   const files = changedFiles.filter((p) => p.startsWith(`${ADDONS_DIR}/`) || p === ADDONS_LOCK_FILE).sort();
   if (!files.length) return undefined;
   const findings = files.map((file): Finding => ({

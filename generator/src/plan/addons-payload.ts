@@ -117,7 +117,7 @@ export function isPinnedImage(image: string): boolean {
  * the add-on) a listed image the manifests lack. `npm run addons` refuses them, validate reports them on the hydrated
  * payloads (payloadImageFindings): the lock alone is no proof, it is written beside the payloads.
  */
-export function imageProblems(a: Addon, found: readonly string[], pins: AddonPins, complete: boolean): string[] {
+function imageProblems(a: Addon, found: readonly string[], pins: AddonPins, complete: boolean): string[] {
   const have = [...new Set(found)].sort();
   const want = [...new Set(pinnedImages(a, pins))].sort();
   const unlisted = have.filter((i) => !want.includes(i));

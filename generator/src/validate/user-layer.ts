@@ -169,7 +169,7 @@ const images = (pod: Record<string, unknown>): string[] => CONTAINER_LISTS.flatM
 const ADDONS_GROUP = GROUP.addons;
 
 /** An object of a render that is not as `generate` writes it: the field and why (user-layer-addons). */
-export interface AddonDeviation {
+interface AddonDeviation {
   object: RenderedObject;
   path: string;
   message: string;

@@ -50,7 +50,7 @@ export const USER_LAYER_LIMITS = [
     rule: "user-layer-addons",
     kinds: "ClusterResourceSet, ClusterResourceSetBinding; the ConfigMaps and Secrets a ClusterResourceSet applies",
     allowed:
-      "only the generated ClusterResourceSets (`<cluster>-cni`, `-ccm`, `-csi`) with their spec exactly as generated, no ClusterResourceSetBinding; every ConfigMap a ClusterResourceSet applies is a generated add-on ConfigMap (`<cluster>-addon-…`) whose data is byte for byte the pinned payload in addons/ (no patch may change it)",
+      "only the generated ClusterResourceSets (`<cluster>-cni`, `-ccm`, `-csi`) with their spec exactly as generated, no ClusterResourceSetBinding; every ConfigMap a ClusterResourceSet applies is a generated add-on ConfigMap (`<cluster>-addon-…`) present, with data byte for byte the pinned payload in addons/ (no patch may change or delete it)",
   },
   {
     rule: "user-layer-host",
@@ -186,7 +186,7 @@ export function addonDeviations(objects: readonly RenderedObject[], spec: Cluste
   const out: AddonDeviation[] = [];
   const sets = clusterResourceSets(spec, pins.addons);
   const maps = clusterAddonConfigMaps(spec, pins.addons, pins.addonPayloads ?? {});
-  const listed = new Set<string>();
+  const listed = new Map<string, RenderedObject>();
   for (const o of objects) {
     if (!isRecord(o)) continue;
     if (is(o, ADDONS_GROUP, "ClusterResourceSetBinding")) {
@@ -194,16 +194,22 @@ export function addonDeviations(objects: readonly RenderedObject[], spec: Cluste
       continue;
     }
     if (!is(o, ADDONS_GROUP, "ClusterResourceSet")) continue;
-    list(get(o, "spec.resources")).forEach((r) => listed.add(`${show(get(r, "kind"))}/${show(get(r, "name"))}`));
+    for (const r of list(get(o, "spec.resources"))) {
+      const ref = `${show(get(r, "kind"))}/${show(get(r, "name"))}`;
+      if (!listed.has(ref)) listed.set(ref, o);
+    }
     const g = sets.find((c) => c.metadata.name === o.metadata?.name);
     if (!g) out.push({ object: o, path: "spec", message: `a cluster layer may not add a ClusterResourceSet (it applies its resources to the workload cluster with admin rights); only ${sets.map((c) => c.metadata.name).join(", ") || "none"} are generated for this cluster — remove it` });
     else if (!same(o.spec, g.spec)) out.push({ object: o, path: firstDifference(o.spec, g.spec, "spec"), message: `differs from what \`generate\` writes for ClusterResourceSet ${g.metadata.name}; a cluster layer may not change which add-ons reach the workload cluster — remove the patch` });
   }
-  for (const ref of [...listed].sort()) {
+  for (const [ref, crs] of [...listed].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const slash = ref.indexOf("/");
     const [kind, name] = [ref.slice(0, slash), ref.slice(slash + 1)];
     const cm = kind === "ConfigMap" ? maps.find((m) => m.name === name) : undefined;
-    for (const o of objects.filter((x) => isRecord(x) && x.kind === kind && groupOf(x.apiVersion) === "" && x.metadata?.name === name)) {
+    const found = objects.filter((x) => isRecord(x) && x.kind === kind && groupOf(x.apiVersion) === "" && x.metadata?.name === name);
+    if (cm && found.length === 0)
+      out.push({ object: crs, path: "spec.resources", message: `lists ConfigMap ${name}, which the render lacks (a patch deleted or renamed it): the workload cluster would not get ${cm.payload}; remove the patch` });
+    for (const o of found) {
       if (!cm) out.push({ object: o, path: "data", message: `${kind} ${name} is applied to the workload cluster by a ClusterResourceSet, and is no add-on ConfigMap \`generate\` writes (${maps.map((m) => m.name).join(", ") || "none"}); remove it` });
       else if (cm.data && (!same(o.data, cm.data) || o.binaryData !== undefined)) {
         const field = o.binaryData !== undefined ? "binaryData" : firstDifference(o.data, cm.data, "data");

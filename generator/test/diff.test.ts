@@ -139,6 +139,14 @@ describe("issue 9: diff messages and day-2 flags", () => {
     ["12: patch upgrade of both", [KCP("v1.33.4"), POOL("MachinePool", "p")], [KCP("v1.33.5"), POOL("MachinePool", "p", "v1.33.5")], []],
   ])("%s", (_l, before, after, expected) => expect(rulesSev(before as RenderedObject[], after as RenderedObject[])).toEqual(expected));
 
+  // fix-a (review of issue 20, item 4): a Secret volume added to a Deployment's pods is for a reviewer to see.
+  const DEPLOY = (volumes: unknown[]) => obj("apps/v1", "Deployment", "demo-cluster-autoscaler", { template: { spec: { containers: [{ name: "a", image: "x" }], volumes } } });
+  const KUBECONFIG = { name: "kubeconfig", secret: { secretName: "demo-kubeconfig" } };
+  it.each([
+    ["a Secret volume added to a Deployment", [CLUSTER("c"), DEPLOY([KUBECONFIG])], [CLUSTER("c"), DEPLOY([KUBECONFIG, { name: "o", secret: { secretName: "other-kubeconfig" } }])], ["warning secret-mounted Deployment/demo-cluster-autoscaler:spec.template.spec.volumes.1.secret.secretName"]],
+    ["a Deployment's existing Secret volume kept", [CLUSTER("c"), DEPLOY([KUBECONFIG])], [CLUSTER("c"), DEPLOY([KUBECONFIG, { name: "e", emptyDir: {} }])], []],
+  ])("fix-a: %s", (_l, before, after, expected) => expect(rulesSev(before as RenderedObject[], after as RenderedObject[])).toEqual(expected));
+
   it("11/12: the messages give the manual step", () => {
     const [removed] = flagChanges("x", diffObjects({ objects: [CLUSTER("c"), POOL("MachinePool", "c-batch")] }, { objects: [CLUSTER("c")] }), [CLUSTER("c"), POOL("MachinePool", "c-batch")], [CLUSTER("c")]);
     expect(removed?.message).toContain("kubectl delete machinepool.cluster.x-k8s.io/c-batch -n ns");

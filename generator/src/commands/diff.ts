@@ -9,15 +9,17 @@ import path from "node:path";
 import { ToolError, UsageError } from "../errors.js";
 import type { Finding } from "../findings.js";
 import { CONFIG_FILE } from "../cluster-spec/config.js";
-import { clustersMoved, flagChanges, gitopsEngineSwitched } from "../diff/flags.js";
+import { clustersMoved, flagChanges, gitopsEngineSwitched, syncSourceChanged } from "../diff/flags.js";
 import { formatMarkdown, formatText, type ClusterReport, type DiffReport } from "../diff/format.js";
 import { diffObjects } from "../diff/objects.js";
 import { upgradeStepFindings } from "../diff/upgrade.js";
 import { renderSide, withBaseCheckout, type RenderedSide } from "../diff/render-sides.js";
 import { affectedClusters } from "../repo/affected.js";
-import { PROVIDERS_DIR, SYNC_DIR } from "../repo/paths.js";
+import { ADDONS_DIR, PROVIDERS_DIR, SYNC_DIR } from "../repo/paths.js";
+import { ADDONS_LOCK_FILE } from "../plan/addons-lock.js";
 import { isRepository, revParse } from "../tools/git.js";
 import { attributeFinding } from "../validate/attribution.js";
+import { type Pins, versions } from "../versions.js";
 
 export interface DiffOptions {
   cwd: string;
@@ -37,7 +39,7 @@ export interface DiffResult {
 const buildFindings = (side: RenderedSide, cluster: string) => side.findings.filter((f) => f.cluster === cluster);
 
 /** Pure: both sides' renders → one report per cluster (sorted by name). */
-export function compareSides(base: string, clusters: readonly string[], removed: readonly string[], before: RenderedSide, after: RenderedSide): { report: DiffReport; findings: Finding[] } {
+export function compareSides(base: string, clusters: readonly string[], removed: readonly string[], before: RenderedSide, after: RenderedSide, pins?: Pins): { report: DiffReport; findings: Finding[] } {
   const reports: ClusterReport[] = [];
   for (const cluster of [...new Set([...clusters, ...removed])].sort()) {
     const failedAfter = buildFindings(after, cluster);
@@ -56,7 +58,7 @@ export function compareSides(base: string, clusters: readonly string[], removed:
     const changes = diffObjects(old, now);
     const status = removed.includes(cluster) ? "removed" : !before.names.includes(cluster) ? "new" : changes.length ? "changed" : "unchanged";
     const upgrade = status === "changed" ? upgradeStepFindings(cluster, old.objects, now.objects) : [];
-    const flags = flagChanges(cluster, changes, old.objects, now.objects, { stays: status === "changed", spec: after.specs?.get(cluster) });
+    const flags = flagChanges(cluster, changes, old.objects, now.objects, { stays: status === "changed", spec: after.specs?.get(cluster), pins });
     reports.push({ cluster, status, changes, findings: [...flags, ...upgrade] });
   }
   // A cluster directory moved: the removed and the new cluster share region and VPC CIDR.
@@ -89,9 +91,26 @@ function compareFolders(base: string, before: RenderedSide, after: RenderedSide)
     const now = after.folders?.get(dir);
     const changes = diffObjects({ objects: old ?? [] }, { objects: now ?? [] });
     const status = !now ? "removed" : !old ? "new" : changes.length ? "changed" : "unchanged";
-    const findings = dir === SYNC_DIR ? gitopsEngineSwitched(dir, old ?? [], now ?? []) : [];
+    const findings = dir === SYNC_DIR ? [...gitopsEngineSwitched(dir, old ?? [], now ?? []), ...syncSourceChanged(dir, old ?? [], now ?? [])] : [];
     return { cluster: dir, status, changes, findings };
   });
+}
+
+/**
+ * addons-changed: the change edits the hydrated add-ons (addons/) or their lock. Their payloads reach every workload
+ * cluster with admin rights, and `npm run addons` alone writes both (from versions.json), so each file is an error —
+ * the lock cannot vouch for a payload edited in the same change. Pure.
+ */
+function addonsChanged(changedFiles: readonly string[]): ClusterReport | undefined {
+  const files = changedFiles.filter((p) => p.startsWith(`${ADDONS_DIR}/`) || p === ADDONS_LOCK_FILE).sort();
+  if (!files.length) return undefined;
+  const findings = files.map((file): Finding => ({
+    file,
+    rule: "addons-changed",
+    severity: "error",
+    message: `changes the hydrated add-ons${file === ADDONS_LOCK_FILE ? "' lock" : ""}, applied to every workload cluster with admin rights; only \`npm run addons\` writes ${ADDONS_DIR}/ and ${ADDONS_LOCK_FILE} (from versions.json): change the pins there and re-run it, or restore the file from the base`,
+  }));
+  return { cluster: ADDONS_DIR, status: "changed", changes: [], findings };
 }
 
 export async function diffCommand(opts: DiffOptions): Promise<DiffResult> {
@@ -120,7 +139,7 @@ export async function diffCommand(opts: DiffOptions): Promise<DiffResult> {
     if (a.status === "rejected") throw a.reason;
     [before, after] = [b.value, a.value];
   }
-  const { report, findings: compared } = compareSides(opts.base, affected.clusters, affected.removed, before, after);
+  const { report, findings: compared } = compareSides(opts.base, affected.clusters, affected.removed, before, after, versions());
   // A flag on a field the cluster's own patch set names that patch (see validate/attribution.ts).
   const read = (rel: string) => {
     try {
@@ -130,7 +149,9 @@ export async function diffCommand(opts: DiffOptions): Promise<DiffResult> {
     }
   };
   for (const r of report.clusters) r.findings = r.findings.map((f) => attributeFinding(f, after.rendered.get(r.cluster), read));
-  const findings = [...report.clusters.flatMap((r) => r.findings), ...compared.filter((f) => f.cluster === undefined)];
+  const addons = addonsChanged(affected.changedFiles);
+  if (addons) (report.management ??= []).push(addons);
+  const findings = [...report.clusters.flatMap((r) => r.findings), ...compared.filter((f) => f.cluster === undefined), ...(addons?.findings ?? [])];
   const output = opts.format === "markdown" ? formatMarkdown(report) : formatText(report);
   return { output, findings, report };
 }

@@ -39,6 +39,13 @@
  *   ClusterResourceSet never removes what it applied, so the old add-on keeps running.
  * - control-plane-ha-lost: the KubeadmControlPlane shrinks below 3 machines from 3 or more.
  * - gitops-engine-switched: management/sync moves from Argo CD to Flux or back; both engines would apply everything.
+ * - addon-changed: a ClusterResourceSet, ClusterResourceSetBinding or a ConfigMap a ClusterResourceSet applies is added
+ *   or changed and is not as `generate` writes it (validate's user-layer-addons): it installs into the workload
+ *   cluster with admin rights.
+ * - secret-mounted (warning): a Deployment's pods read a Secret they did not read before (the cluster's namespace
+ *   holds its admin kubeconfig; validate's user-layer-secret allows only the generated autoscaler's).
+ * - sync-source-changed: management/sync's repoURL, branch or Argo CD project changes (capi-gitops.yaml): every
+ *   cluster would be synced from elsewhere, or under another project's rights.
  */
 import semver from "semver";
 import type { Finding } from "../findings.js";
@@ -53,6 +60,8 @@ import type { ClusterSpec } from "../cluster-spec/types.js";
 import { ADDON_LABEL } from "../plan/addons.js";
 import { referencesOf } from "../validate/references.js";
 import { coreObjectOf, expectedCoreObjects, HA_CONTROL_PLANE } from "../validate/rules.js";
+import { addonDeviations, podSpecOf, secretRefs } from "../validate/user-layer.js";
+import type { Pins } from "../versions.js";
 
 const { infra: INFRA, bootstrap: BOOTSTRAP, controlPlane: CONTROLPLANE, core: CORE } = GROUP;
 
@@ -453,6 +462,47 @@ export function imageVersionFlags(cluster: string, before: readonly RenderedObje
   return out;
 }
 
+/**
+ * addon-changed: the objects a change adds or changes that validate's user-layer-addons refuses (a ClusterResourceSet
+ * or binding not as generated, an add-on ConfigMap whose data is not the pinned payload). Without the cluster's spec
+ * or the pins, every added or changed ClusterResourceSet, binding or ConfigMap one lists.
+ */
+function addonChanged(cluster: string, changes: readonly ObjectChange[], after: readonly RenderedObject[], spec: ClusterSpec | undefined, pins: Pins | undefined): Finding[] {
+  const touched = changes.filter((c) => c.type !== "removed" && c.after);
+  const listed = new Set(after.filter((o) => is(o, GROUP.addons, "ClusterResourceSet")).flatMap((o) => (Array.isArray(get(o, "spec.resources")) ? (get(o, "spec.resources") as unknown[]) : []).map((r) => `${String(get(r, "kind"))}/${String(get(r, "name"))}`)));
+  const deviations = spec && pins ? addonDeviations(after, spec, pins) : undefined;
+  const out: Finding[] = [];
+  for (const c of touched) {
+    const o = c.after!;
+    const addonObject = (groupOf(o.apiVersion) === GROUP.addons && ["ClusterResourceSet", "ClusterResourceSetBinding"].includes(o.kind)) || (groupOf(o.apiVersion) === "" && listed.has(`${o.kind}/${o.metadata.name}`));
+    if (!addonObject) continue;
+    const found = deviations ? deviations.filter((d) => d.object === o) : [{ path: "spec", message: "the cluster's spec could not be read to compare it with what `generate` writes" }];
+    for (const d of found)
+      out.push({ cluster, file: c.file, path: at(c, d.path), rule: "addon-changed", severity: "error", message: `${labelOf(c.id)} ${c.type === "added" ? "is added" : "changes"}: it installs into the workload cluster with admin rights; ${d.message}` });
+  }
+  return out;
+}
+
+/** secret-mounted: a Deployment's pods read a Secret they did not read before (added Deployments of a staying cluster too). */
+function secretMounted(cluster: string, c: ObjectChange): Finding[] {
+  if (c.type === "removed" || !is(c.after, "apps", "Deployment")) return [];
+  const refs = (o: RenderedObject | undefined) => {
+    const pod = o ? podSpecOf(o) : undefined;
+    return pod ? secretRefs(pod.spec).map((r) => ({ ...r, path: `${pod.at}.${r.path}` })) : [];
+  };
+  const old = new Set(refs(c.before).map((r) => r.name));
+  return refs(c.after)
+    .filter((r) => !old.has(r.name))
+    .map((r) => ({
+      cluster,
+      file: c.file,
+      path: at(c, r.path),
+      rule: "secret-mounted",
+      severity: "warning" as const,
+      message: `${labelOf(c.id)}'s pods now read Secret ${r.name}: the cluster's namespace holds its admin kubeconfig; review who runs there (validate's user-layer-secret allows only the generated autoscaler's kubeconfig volume)`,
+    }));
+}
+
 /** Findings for one cluster's changes; `before`/`after` are its whole rendered object lists. */
 export function flagChanges(
   cluster: string,
@@ -460,7 +510,7 @@ export function flagChanges(
   before: readonly RenderedObject[],
   after: readonly RenderedObject[],
   /** `stays`: the cluster's directory is on both sides (default: it renders something now); `spec`: its spec now. */
-  opts: { stays?: boolean; spec?: ClusterSpec } = {},
+  opts: { stays?: boolean; spec?: ClusterSpec; pins?: Pins } = {},
 ): Finding[] {
   const out: Finding[] = [];
   for (const c of changes) if (c.type === "changed") out.push(...inPlace(cluster, c), ...awsCluster(cluster, c), ...networkCidrs(cluster, c), ...versionJump(cluster, c));
@@ -471,7 +521,8 @@ export function flagChanges(
     out.push(...core.findings);
     for (const c of changes) if (!c.before || !core.keys.has(objKey(coreObjectOf(c.before)))) out.push(...poolRemoved(cluster, c));
   }
-  if (opts.stays ?? after.length > 0) for (const c of changes) out.push(...rbacChanged(cluster, c, before.length === 0));
+  if (opts.stays ?? after.length > 0) for (const c of changes) out.push(...rbacChanged(cluster, c, before.length === 0), ...secretMounted(cluster, c));
+  out.push(...addonChanged(cluster, changes, after, opts.spec, opts.pins));
   out.push(...poolsWithControlPlane(cluster, changes));
   out.push(...clusterRenamed(cluster, before, after));
   out.push(...imageVersionFlags(cluster, before, after));
@@ -504,4 +555,51 @@ export function gitopsEngineSwitched(file: string, before: readonly RenderedObje
       message: `the GitOps engine changes from ${name[from]} to ${name[to]} (${file}): nothing removes ${name[from]}'s objects from the management cluster (they are kept from pruning like every other), so ${name[from]} and ${name[to]} would both apply every cluster's objects and fight over them. Switch in steps: stop ${name[from]} syncing (delete its ${from === "argocd" ? "ApplicationSet and Applications with --cascade=orphan" : "Kustomizations, which orphan their objects"}), then merge the switch and bootstrap ${name[to]} (README "GitOps sync and the pull-request flow")`,
     },
   ];
+}
+
+/** The fields of management/sync that say where and under which project every cluster is synced from, by capi-gitops.yaml field. */
+const SYNC_SOURCE_KEYS: Record<string, "repoURL" | "branch" | "argocd.project"> = { repoURL: "repoURL", url: "repoURL", revision: "branch", targetRevision: "branch", branch: "branch", project: "argocd.project" };
+
+/** Every value of SYNC_SOURCE_KEYS anywhere in the objects, by capi-gitops.yaml field (sorted, unique). */
+function syncSources(objects: readonly RenderedObject[]): Map<string, string[]> {
+  const found = new Map<string, Set<string>>();
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) v.forEach(walk);
+    else if (isRecord(v))
+      for (const [k, x] of Object.entries(v)) {
+        const field = SYNC_SOURCE_KEYS[k];
+        if (field && typeof x === "string") found.set(field, (found.get(field) ?? new Set()).add(x));
+        else walk(x);
+      }
+  };
+  objects.forEach((o) => walk({ spec: o.spec }));
+  // An AppProject's own name is the project the Applications name.
+  for (const o of objects) if (o.kind === "AppProject" && groupOf(o.apiVersion) === "argoproj.io") found.set("argocd.project", (found.get("argocd.project") ?? new Set()).add(o.metadata.name));
+  return new Map([...found].map(([k, v]) => [k, [...v].sort()]));
+}
+
+/**
+ * sync-source-changed: with the same engine, management/sync's repository URL, branch or Argo CD project changes
+ * (capi-gitops.yaml repoURL, branch, argocd.project). The whole fleet would then be synced from another repository or
+ * branch, or under another project's rights — for a reviewer to confirm, never a side effect.
+ */
+export function syncSourceChanged(file: string, before: readonly RenderedObject[], after: readonly RenderedObject[]): Finding[] {
+  const from = engineOf(before);
+  if (!from || from !== engineOf(after)) return [];
+  const old = syncSources(before);
+  const now = syncSources(after);
+  const out: Finding[] = [];
+  for (const field of ["repoURL", "branch", "argocd.project"] as const) {
+    const a = old.get(field) ?? [];
+    const b = now.get(field) ?? [];
+    if (sameValue(a, b)) continue;
+    out.push({
+      file: "capi-gitops.yaml",
+      path: field,
+      rule: "sync-source-changed",
+      severity: "error",
+      message: `${field} changes from ${a.join(", ") || "(none)"} to ${b.join(", ") || "(none)"} (${file}): every cluster would be synced ${field === "argocd.project" ? "under another Argo CD project's rights" : "from another " + (field === "repoURL" ? "repository" : "branch")}, including every workload cluster's objects. Confirm the new source holds this repository's content before merging, or set it back in capi-gitops.yaml and run \`npm run generate\``,
+    });
+  }
+  return out;
 }

@@ -8,6 +8,8 @@ import { parseYamlStream, toYaml } from "../yaml.js";
 import type { AddonPins } from "../versions.js";
 import { type Addon, addonFiles, type AddonPart, addonParts, allAddons } from "./addons.js";
 import type { OutputFile } from "./files.js";
+import type { Finding } from "../findings.js";
+import { addonDir } from "../repo/paths.js";
 
 export interface RawSources {
   /** helm template output per "<addon>/<version>". */
@@ -74,14 +76,21 @@ function objectsOfAddon(a: Addon, pins: AddonPins, raw: RawSources): K8sObject[]
   return objects;
 }
 
-/** Every container image (init and regular containers) of the workloads among these objects, in document order. */
+/**
+ * Every container image (init, regular and ephemeral containers) of the pods among these objects — a Pod's own spec,
+ * a workload's pod template, a CronJob's job template — in document order.
+ */
 export function containerImages(objects: readonly unknown[]): string[] {
   return objects.flatMap((o) => {
-    const pod = (o as { spec?: { template?: { spec?: Record<string, unknown> } } } | null)?.spec?.template?.spec ?? {};
-    return ["initContainers", "containers"].flatMap((k) => {
-      const list = pod[k];
-      return Array.isArray(list) ? list.map((c) => String((c as { image?: unknown } | null)?.image ?? "")) : [];
-    });
+    const spec = (o as { kind?: unknown; spec?: Record<string, unknown> } | null)?.spec;
+    const at = (v: unknown, ...keys: string[]): unknown => keys.reduce<unknown>((x, k) => (typeof x === "object" && x !== null ? (x as Record<string, unknown>)[k] : undefined), v);
+    const pods = [(o as { kind?: unknown } | null)?.kind === "Pod" ? spec : undefined, at(spec, "template", "spec"), at(spec, "jobTemplate", "spec", "template", "spec")];
+    return pods.flatMap((pod) =>
+      ["initContainers", "containers", "ephemeralContainers"].flatMap((k) => {
+        const list = at(pod, k);
+        return Array.isArray(list) ? list.map((c) => String((c as { image?: unknown } | null)?.image ?? "")) : [];
+      }),
+    );
   });
 }
 
@@ -102,21 +111,58 @@ export function isPinnedImage(image: string): boolean {
   return tag !== undefined && tag !== "latest";
 }
 
+/**
+ * What is wrong with an add-on's images (`found`) against the pins (versions.json addons.images, the CCM's image and
+ * byMinor): an image not listed, a listed one pinned by neither tag nor digest, and with `complete` (every payload of
+ * the add-on) a listed image the manifests lack. `npm run addons` refuses them, validate reports them on the hydrated
+ * payloads (payloadImageFindings): the lock alone is no proof, it is written beside the payloads.
+ */
+function imageProblems(a: Addon, found: readonly string[], pins: AddonPins, complete: boolean): string[] {
+  const have = [...new Set(found)].sort();
+  const want = [...new Set(pinnedImages(a, pins))].sort();
+  const unlisted = have.filter((i) => !want.includes(i));
+  const unused = complete ? want.filter((i) => !have.includes(i)) : [];
+  const loose = [...new Set([...want, ...have])].filter((i) => !isPinnedImage(i)).sort();
+  const what = a.role === "ccm" ? "versions.json addons.cloudControllerManager (image and byMinor)" : `versions.json addons.images.${a.name}`;
+  return [
+    unlisted.length ? `images ${unlisted.join(", ")} are not listed in ${what}` : "",
+    unused.length ? `listed images ${unused.join(", ")} are not in the manifests` : "",
+    loose.length ? `images ${loose.join(", ")} are pinned by neither tag nor digest` : "",
+  ].filter(Boolean);
+}
+
 /** The payload's images are exactly the pinned ones (versions.json), each pinned by tag or digest. */
 function checkPinnedImages(a: Addon, objects: K8sObject[], pins: AddonPins): void {
-  const found = [...new Set(containerImages(objects))].sort();
-  const want = [...new Set(pinnedImages(a, pins))].sort();
-  const unlisted = found.filter((i) => !want.includes(i));
-  const unused = want.filter((i) => !found.includes(i));
-  const loose = want.filter((i) => !isPinnedImage(i));
-  if (unlisted.length || unused.length || loose.length)
-    throw new PlanError(
-      `${a.name} ${a.version}: ${[
-        unlisted.length ? `images ${unlisted.join(", ")} are not listed in versions.json addons.images.${a.name}` : "",
-        unused.length ? `listed images ${unused.join(", ")} are not in the manifests` : "",
-        loose.length ? `images ${loose.join(", ")} are pinned by neither tag nor digest` : "",
-      ].filter(Boolean).join("; ")}`,
-    );
+  const problems = imageProblems(a, containerImages(objects), pins, true);
+  if (problems.length) throw new PlanError(`${a.name} ${a.version}: ${problems.join("; ")}`);
+}
+
+/**
+ * Every image of every hydrated payload (`payloads`: `addons/…` path → the path findings name and its content)
+ * against the pins; a payload of no pinned add-on version, or one that does not parse, is an error too.
+ */
+export function payloadImageFindings(payloads: Readonly<Record<string, { file: string; content: string }>>, pins: AddonPins, whose: string): Finding[] {
+  const byDir = allAddons(pins).map((a) => [`${addonDir(a.name, a.version)}/`, a] as const);
+  const findings: Finding[] = [];
+  const how = "addons/ is written only by `npm run addons` from the pins in versions.json: restore it from Git or re-run `npm run addons`";
+  for (const [key, { file, content }] of Object.entries(payloads).sort(([x], [y]) => (x < y ? -1 : 1))) {
+    if (key.endsWith("/kustomization.yaml")) continue;
+    const a = byDir.find(([dir]) => key.startsWith(dir))?.[1];
+    const error = (message: string): Finding => ({ file, rule: "addons-images", severity: "error", message: `${whose} copy: ${message}; ${how}` });
+    if (!a) {
+      findings.push(error("belongs to no add-on version versions.json pins"));
+      continue;
+    }
+    let objects: unknown[];
+    try {
+      objects = parseYamlStream(content);
+    } catch (e) {
+      findings.push(error(`does not parse as YAML (${e instanceof Error ? e.message.split("\n")[0] : String(e)})`));
+      continue;
+    }
+    for (const p of imageProblems(a, containerImages(objects), pins, false)) findings.push(error(p));
+  }
+  return findings;
 }
 
 /** A release manifest taken from a module commit: every container image must carry the release the pin names. */

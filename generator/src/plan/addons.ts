@@ -165,7 +165,37 @@ export const ADDONS_ROOT = ADDONS_DIR;
 export function planClusterAddons(spec: ClusterSpec, pins: AddonPins, gen: string): { files: OutputFile[]; resources: string[] } {
   const addons = clusterAddons(spec, pins);
   const wrapper = `${gen}/addons`;
-  const crs = addons.map(
+  const crs = clusterResourceSets(spec, pins);
+  return {
+    files: [
+      owned(
+        `${wrapper}/kustomization.yaml`,
+        toYaml({ ...KUSTOMIZATION, namePrefix: `${spec.name}-`, resources: addons.map((a) => path.posix.relative(wrapper, addonDir(a.name, a.version))) }),
+      ),
+      owned(`${gen}/addons.yaml`, crs.map((o) => toYaml(o)).join("---\n")),
+    ],
+    resources: ["addons", "addons.yaml"],
+  };
+}
+
+/**
+ * The add-on ConfigMaps a cluster's render holds (`<cluster>-addon-…`), each with the data `generate` gives it: the
+ * pinned payload (`payloads`: repository path → content, versions().addonPayloads) under its file name; `data`
+ * undefined when the payload is not in the store (validate's addons-integrity reports that).
+ */
+export function clusterAddonConfigMaps(spec: ClusterSpec, pins: AddonPins, payloads: Readonly<Record<string, string>>): { name: string; payload: string; data: Record<string, string> | undefined }[] {
+  return clusterAddons(spec, pins).flatMap((a) =>
+    addonParts(a).map((p) => {
+      const payload = `${addonDir(a.name, a.version)}/${p.file}`;
+      const content = payloads[payload];
+      return { name: `${spec.name}-${p.configMap}`, payload, data: content === undefined ? undefined : { [p.file]: content } };
+    }),
+  );
+}
+
+/** The ClusterResourceSets of one cluster (generated/addons.yaml): one per add-on, selecting the cluster by its labels. */
+export function clusterResourceSets(spec: ClusterSpec, pins: AddonPins): K8sObject[] {
+  return clusterAddons(spec, pins).map(
     (a): K8sObject => syncSafe({
       apiVersion: CRS_API,
       kind: "ClusterResourceSet",
@@ -180,14 +210,4 @@ export function planClusterAddons(spec: ClusterSpec, pins: AddonPins, gen: strin
       },
     }),
   );
-  return {
-    files: [
-      owned(
-        `${wrapper}/kustomization.yaml`,
-        toYaml({ ...KUSTOMIZATION, namePrefix: `${spec.name}-`, resources: addons.map((a) => path.posix.relative(wrapper, addonDir(a.name, a.version))) }),
-      ),
-      owned(`${gen}/addons.yaml`, crs.map((o) => toYaml(o)).join("---\n")),
-    ],
-    resources: ["addons", "addons.yaml"],
-  };
 }

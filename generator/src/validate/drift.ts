@@ -14,6 +14,7 @@ import { PlanError } from "../errors.js";
 import type { LoadedRepo } from "../repo/load.js";
 import { ADDONS_LOCK, ADDONS_STORE, readAddonPayloads, TOOL_ROOT, versions } from "../versions.js";
 import { addonLockFindings, type LockCheck } from "../plan/addons-lock.js";
+import { payloadImageFindings } from "../plan/addons-payload.js";
 import { ADDONS_DIR } from "../repo/paths.js";
 import { contentSha, type RepoFiles, treeDigest, type ValidateCache } from "./cache.js";
 import type { Shard } from "./selection.js";
@@ -132,7 +133,8 @@ const realPath = (p: string): string => {
 };
 
 /**
- * addons/ against the lock `npm run addons` wrote (plan/addons-lock.ts), never cached: the tool's store (what
+ * addons/ against the lock `npm run addons` wrote (plan/addons-lock.ts) and every payload's images against
+ * versions.json (plan/addons-payload.ts payloadImageFindings), never cached: the tool's store (what
  * generate copies; `store`) and, with `repoCopy`, the repository's own addons/ (the same files when the repository
  * is this checkout). Paths are named relative to `root`.
  */
@@ -154,7 +156,9 @@ export function addonIntegrityFindings(root: string, opts: { repoCopy: boolean }
     const copy = named(readAddonPayloads(path.join(root, ADDONS_DIR)), root);
     checks.push({ whose: "the repository's", files: copy, complete: false });
   }
-  return addonLockFindings(v.addonLock, v.addons, checks);
+  // The lock is written beside the payloads, so it vouches for nothing on its own: every image is checked against
+  // versions.json too (plan/addons-payload.ts, as `npm run addons` does).
+  return [...addonLockFindings(v.addonLock, v.addons, checks), ...checks.flatMap((c) => payloadImageFindings(c.files, v.addons, c.whose))];
 }
 
 /**

@@ -18,6 +18,7 @@ import type { ClusterSpec } from "../cluster-spec/types.js";
 import type { Finding } from "../findings.js";
 import { GROUP, kubeconfigSecret } from "../k8s/capi.js";
 import { get, groupOf, isRecord, type K8sObject } from "../k8s/object.js";
+import { clusterAddonConfigMaps, clusterResourceSets } from "../plan/addons.js";
 import { autoscalerObjects } from "../plan/autoscaler.js";
 import { CLUSTER_NAMESPACE_KINDS } from "../plan/sync.js";
 import type { Pins } from "../versions.js";
@@ -44,6 +45,12 @@ export const USER_LAYER_LIMITS = [
     rule: "user-layer-secret",
     kinds: "a pod's Secret volumes, projected Secrets, env secretKeyRef, envFrom secretRef",
     allowed: "only the autoscaler's volume of `<cluster>-kubeconfig`, in the generated autoscaler Deployment, whose every container runs the pinned cluster-autoscaler image (versions.json clusterAutoscaler.image)",
+  },
+  {
+    rule: "user-layer-addons",
+    kinds: "ClusterResourceSet, ClusterResourceSetBinding; the ConfigMaps and Secrets a ClusterResourceSet applies",
+    allowed:
+      "only the generated ClusterResourceSets (`<cluster>-cni`, `-ccm`, `-csi`) with their spec exactly as generated, no ClusterResourceSetBinding; every ConfigMap a ClusterResourceSet applies is a generated add-on ConfigMap (`<cluster>-addon-…`) present, with data byte for byte the pinned payload in addons/ (no patch may change or delete it)",
   },
   {
     rule: "user-layer-host",
@@ -78,7 +85,9 @@ export function userLayerReadme(): string {
     "",
     "`npm run diff` flags every change of a Role, RoleBinding, ClusterRole, ClusterRoleBinding or ServiceAccount",
     "(`rbac-changed`: a warning for review, an info line in a new cluster; an error for cluster-wide RBAC or a binding",
-    "to a ClusterRole).",
+    "to a ClusterRole), an added or changed ClusterResourceSet, ClusterResourceSetBinding or add-on ConfigMap",
+    "(`addon-changed`, an error: it installs into the workload cluster) and a Secret a Deployment's pods newly read",
+    "(`secret-mounted`, a warning).",
     "",
     "",
   ].join("\n");
@@ -103,7 +112,7 @@ function firstDifference(a: unknown, b: unknown, at: string): string {
 }
 
 /** The pod spec of a workload (Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob) and its field path. */
-function podSpecOf(o: Obj): { spec: Record<string, unknown>; at: string } | undefined {
+export function podSpecOf(o: Obj): { spec: Record<string, unknown>; at: string } | undefined {
   const g = groupOf(o.apiVersion);
   const at =
     g === "" && o.kind === "Pod" ? "spec"
@@ -117,7 +126,7 @@ function podSpecOf(o: Obj): { spec: Record<string, unknown>; at: string } | unde
 const CONTAINER_LISTS = ["initContainers", "containers", "ephemeralContainers"] as const;
 
 /** Every Secret a pod spec reads, with the field path (relative to the pod spec). */
-function secretRefs(pod: Record<string, unknown>): { path: string; name: string; volume: boolean }[] {
+export function secretRefs(pod: Record<string, unknown>): { path: string; name: string; volume: boolean }[] {
   const out: { path: string; name: string; volume: boolean }[] = [];
   list(pod.volumes).forEach((v, i) => {
     if (isRecord(v) && isRecord(v.secret)) out.push({ path: `volumes.${i}.secret.secretName`, name: show(v.secret.secretName), volume: true });
@@ -157,6 +166,60 @@ function hostAccess(pod: Record<string, unknown>): string[] {
 
 const images = (pod: Record<string, unknown>): string[] => CONTAINER_LISTS.flatMap((l) => list(pod[l]).map((c) => show(get(c, "image"))));
 
+const ADDONS_GROUP = GROUP.addons;
+
+/** An object of a render that is not as `generate` writes it: the field and why (user-layer-addons). */
+interface AddonDeviation {
+  object: RenderedObject;
+  path: string;
+  message: string;
+}
+
+/**
+ * user-layer-addons over a cluster's rendered objects: a ClusterResourceSet applies its ConfigMaps to the workload
+ * cluster with cluster-admin rights, so the ClusterResourceSets are exactly the generated ones (plan/addons.ts
+ * clusterResourceSets), no ClusterResourceSetBinding is added, and every ConfigMap a ClusterResourceSet of the render
+ * lists is a generated add-on ConfigMap whose data is the pinned payload byte for byte (pins.addonPayloads).
+ * Pure; diff flags the same deviations among the objects a change adds or changes (diff/flags.ts addonChanged).
+ */
+export function addonDeviations(objects: readonly RenderedObject[], spec: ClusterSpec, pins: Pins): AddonDeviation[] {
+  const out: AddonDeviation[] = [];
+  const sets = clusterResourceSets(spec, pins.addons);
+  const maps = clusterAddonConfigMaps(spec, pins.addons, pins.addonPayloads ?? {});
+  const listed = new Map<string, RenderedObject>();
+  for (const o of objects) {
+    if (!isRecord(o)) continue;
+    if (is(o, ADDONS_GROUP, "ClusterResourceSetBinding")) {
+      out.push({ object: o, path: "spec", message: "a cluster layer may not add a ClusterResourceSetBinding: add-ons are applied only by the generated ClusterResourceSets (README \"What a cluster layer may add\"); remove it" });
+      continue;
+    }
+    if (!is(o, ADDONS_GROUP, "ClusterResourceSet")) continue;
+    for (const r of list(get(o, "spec.resources"))) {
+      const ref = `${show(get(r, "kind"))}/${show(get(r, "name"))}`;
+      if (!listed.has(ref)) listed.set(ref, o);
+    }
+    const g = sets.find((c) => c.metadata.name === o.metadata?.name);
+    if (!g) out.push({ object: o, path: "spec", message: `a cluster layer may not add a ClusterResourceSet (it applies its resources to the workload cluster with admin rights); only ${sets.map((c) => c.metadata.name).join(", ") || "none"} are generated for this cluster — remove it` });
+    else if (!same(o.spec, g.spec)) out.push({ object: o, path: firstDifference(o.spec, g.spec, "spec"), message: `differs from what \`generate\` writes for ClusterResourceSet ${g.metadata.name}; a cluster layer may not change which add-ons reach the workload cluster — remove the patch` });
+  }
+  for (const [ref, crs] of [...listed].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const slash = ref.indexOf("/");
+    const [kind, name] = [ref.slice(0, slash), ref.slice(slash + 1)];
+    const cm = kind === "ConfigMap" ? maps.find((m) => m.name === name) : undefined;
+    const found = objects.filter((x) => isRecord(x) && x.kind === kind && groupOf(x.apiVersion) === "" && x.metadata?.name === name);
+    if (cm && found.length === 0)
+      out.push({ object: crs, path: "spec.resources", message: `lists ConfigMap ${name}, which the render lacks (a patch deleted or renamed it): the workload cluster would not get ${cm.payload}; remove the patch` });
+    for (const o of found) {
+      if (!cm) out.push({ object: o, path: "data", message: `${kind} ${name} is applied to the workload cluster by a ClusterResourceSet, and is no add-on ConfigMap \`generate\` writes (${maps.map((m) => m.name).join(", ") || "none"}); remove it` });
+      else if (cm.data && (!same(o.data, cm.data) || o.binaryData !== undefined)) {
+        const field = o.binaryData !== undefined ? "binaryData" : firstDifference(o.data, cm.data, "data");
+        out.push({ object: o, path: field, message: `differs from the pinned add-on payload ${cm.payload} (the ConfigMap's data must be that file byte for byte: a ClusterResourceSet applies it to the workload cluster with admin rights); remove the patch — change an add-on through versions.json and \`npm run addons\`` });
+      }
+    }
+  }
+  return out;
+}
+
 /**
  * The user-layer rules over one cluster's render. `spec` and `pins` say what the tool generates for the cluster
  * (plan/autoscaler.ts); a finding names the file the object came from (its origin), else `fallbackFile`.
@@ -178,6 +241,8 @@ export function userLayerRules(rc: RenderedCluster, spec: ClusterSpec, pins: Pin
   const serviceAccounts = generated.filter((g) => g.kind === "ServiceAccount").map((g) => g.metadata.name);
   const secret = kubeconfigSecret(spec.name).name;
   const autoscalerImage = `${pins.clusterAutoscaler.image}:`;
+
+  for (const d of addonDeviations(rc.objects, spec, pins)) push(d.object, d.path, "user-layer-addons", d.message);
 
   for (const o of rc.objects) {
     if (!isRecord(o)) continue;

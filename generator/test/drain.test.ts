@@ -49,13 +49,15 @@ function spec(input: Record<string, unknown>): ClusterSpec {
   if (!r.spec || r.findings.some((f) => f.severity === "error")) throw new Error(JSON.stringify(r.findings));
   return r.spec;
 }
-const own = { id: "ami-0123456789abcdef0" };
+// An own AMI names its kubelet version (parse.ts image-version); the clusters pin the same version.
+const K8S = "v1.34.8";
+const own = { id: "ami-0123456789abcdef0", kubernetesVersion: K8S };
 const SPECS = {
-  dev: spec({ name: "dev", region: "eu-west-1", image: own }),
-  prod: spec({ name: "prod", region: "eu-west-1", profile: "prod", image: own, nodePools: [{ name: "auto" }, { name: "fixed", autoscaling: false, replicas: 3 }] }),
-  mpDev: spec({ name: "mp-dev", region: "eu-west-1", workers: "MachinePool", image: own }),
-  mpProd: spec({ name: "mp-prod", region: "eu-west-1", workers: "MachinePool", profile: "prod", image: own }),
-  ha: spec({ name: "ha", region: "eu-west-1", controlPlane: { replicas: 3 }, image: own }),
+  dev: spec({ name: "dev", region: "eu-west-1", kubernetesVersion: K8S, image: own }),
+  prod: spec({ name: "prod", region: "eu-west-1", kubernetesVersion: K8S, profile: "prod", image: own, nodePools: [{ name: "auto" }, { name: "fixed", autoscaling: false, replicas: 3 }] }),
+  mpDev: spec({ name: "mp-dev", region: "eu-west-1", kubernetesVersion: K8S, workers: "MachinePool", image: own }),
+  mpProd: spec({ name: "mp-prod", region: "eu-west-1", kubernetesVersion: K8S, workers: "MachinePool", profile: "prod", image: own }),
+  ha: spec({ name: "ha", region: "eu-west-1", kubernetesVersion: K8S, controlPlane: { replicas: 3 }, image: own }),
 };
 const PROFILE: Record<string, Profile> = { dev: "dev", prod: "prod", "mp-dev": "dev", "mp-prod": "prod", ha: "dev" };
 const rendered = new Map<string, Obj[]>();
@@ -161,7 +163,16 @@ describe("health checks that act", () => {
     cpCheck.metadata.name = "mp-dev-control-plane";
     cpCheck.spec.clusterName = "mp-dev";
     const found = rules("mp-dev", [...mp, poolCheck, cpCheck]).filter((r) => r.startsWith("mhc-can-act"));
-    expect(found).toEqual(["mhc-can-act:error:MachineHealthCheck/mp-dev-default:spec.selector", "mhc-can-act:error:MachineHealthCheck/mp-dev-control-plane:spec.selector"]);
+    expect(found).toEqual(["mhc-can-act:error:MachineHealthCheck/mp-dev-default:spec.selector", "mhc-can-act:warning:MachineHealthCheck/mp-dev-control-plane:spec.selector"]);
+  });
+  it("a check on a one-replica control plane is a warning: KCP remediates it only before initialization (remediation.go)", () => {
+    const dev = clone(rendered.get("dev")!);
+    const cpCheck = clone(of("ha", "MachineHealthCheck").find((m) => m.metadata.name === "ha-control-plane")!);
+    cpCheck.metadata.name = "dev-control-plane";
+    cpCheck.spec.clusterName = "dev";
+    const found = drainRules(rc([...dev, cpCheck], "dev"), "dev", "x").filter((f) => f.rule === "mhc-can-act");
+    expect(found.map((f) => `${f.severity}:${f.path}`)).toEqual(["warning:MachineHealthCheck/dev-control-plane:spec.selector"]);
+    expect(found[0]!.message).toContain("only on a failed first boot");
   });
 });
 

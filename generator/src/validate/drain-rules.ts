@@ -11,8 +11,9 @@
  * - Instance refresh (pkg/cloud/services/autoscaling/autoscalinggroup.go StartASGInstanceRefresh) keeps
  *   minHealthyPercentage (default 90) of the group in service; only min 100 with max > 100 launches first.
  * - A MachineHealthCheck only marks Machines (machinehealthcheck_controller.go); a MachineSet or a KubeadmControlPlane
- *   remediates them (docs/book/src/tasks/automated-machine-management/healthchecking.md), KCP only with more than one
- *   machine (controlplane/kubeadm/internal/controllers/remediation.go).
+ *   remediates them (docs/book/src/tasks/automated-machine-management/healthchecking.md). KCP requires more than one
+ *   machine only once the control plane is initialized (controlplane/kubeadm/internal/controllers/remediation.go,
+ *   the ControlPlaneInitialized branch): a one-replica control plane is remediated only on a failed first boot.
  */
 import type { Profile } from "../cluster-spec/types.js";
 import type { Finding, Severity } from "../findings.js";
@@ -198,9 +199,11 @@ export function drainRules(rc: RenderedCluster, profile: Profile | undefined, fi
         mhc,
         "spec.selector",
         "mhc-can-act",
-        `selects the control plane ${names(lonelyKcp)} of one replica, which KCP never remediates (remediation.go: ` +
-          '"the cluster MUST have more than one replica"); remove the check or run 3 control-plane replicas',
-        "error",
+        `selects the control plane ${names(lonelyKcp)} of one replica: KCP remediates it only on a failed first boot ` +
+          "(before the control plane is initialized); once initialized it never does (remediation.go: \"The cluster " +
+          'MUST have more than one replica", applied only when ControlPlaneInitialized; CAPI healthchecking.md) — ' +
+          "keep the check only for the first boot, or run 3 control-plane replicas",
+        "warning",
       );
   }
   return findings;

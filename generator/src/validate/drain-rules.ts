@@ -14,10 +14,14 @@
  *   remediates them (docs/book/src/tasks/automated-machine-management/healthchecking.md). KCP requires more than one
  *   machine only once the control plane is initialized (controlplane/kubeadm/internal/controllers/remediation.go,
  *   the ControlPlaneInitialized branch): a one-replica control plane is remediated only on a failed first boot.
+ * - Zone spread of an autoscaled pool (one MachineDeployment per zone) rests on cluster-autoscaler's
+ *   --balance-similar-node-groups, which compares node groups by their nodes' labels (compare_nodegroups): an empty
+ *   group's template node (the clusterapi provider's, scale from zero) lacks labels such as
+ *   node.kubernetes.io/instance-type, so it is not found similar and a zone left at 0 may stay empty.
  */
 import type { Profile } from "../cluster-spec/types.js";
 import type { Finding, Severity } from "../findings.js";
-import { GROUP, LABEL } from "../k8s/capi.js";
+import { AUTOSCALER, GROUP, LABEL } from "../k8s/capi.js";
 import { get as getPath, groupOf, isRecord } from "../k8s/object.js";
 import type { RenderedCluster, RenderedObject } from "./render.js";
 
@@ -173,6 +177,35 @@ export function drainRules(rc: RenderedCluster, profile: Profile | undefined, fi
           poolSeverity,
         );
     }
+  }
+
+  // Autoscaled MachineDeployment pools whose minimum leaves a zone at 0: the balancing may never fill that zone.
+  const autoscaled = new Map<string, RenderedObject[]>();
+  for (const o of objs) {
+    if (!is(o, GROUP.core, "MachineDeployment") || o.metadata?.annotations?.[AUTOSCALER.min] === undefined) continue;
+    const pool = labelsOf(get(o, "spec.template.metadata.labels"))[LABEL.nodePool];
+    if (pool === undefined) continue;
+    const key = `${String(get(o, "spec.clusterName") ?? "")}/${pool}`;
+    autoscaled.set(key, [...(autoscaled.get(key) ?? []), o]);
+  }
+  for (const [key, mds] of autoscaled) {
+    if (mds.length < 2) continue;
+    const mins = mds.map((o) => Number(o.metadata?.annotations?.[AUTOSCALER.min]));
+    const empty = mds.filter((_, i) => !(mins[i]! >= 1));
+    if (empty.length === 0) continue;
+    const pool = key.slice(key.indexOf("/") + 1);
+    const total = mins.reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0);
+    push(
+      empty[0]!,
+      `metadata.annotations.${AUTOSCALER.min}`,
+      "pool-zone-empty",
+      `pool ${pool} has a minimum of ${total} over ${mds.length} zones, so ${empty.map((o) => String(o.metadata?.name)).join(", ")} ` +
+        "may be at 0 machines; --balance-similar-node-groups spreads the pool only while every zone has a node (an " +
+        "empty zone's template node lacks labels such as node.kubernetes.io/instance-type, so the autoscaler's " +
+        "compare_nodegroups does not find it similar) and that zone may stay empty — set nodePools[].minSize to at " +
+        `least ${mds.length} in clusters/${rc.cluster}/cluster.yaml`,
+      "warning",
+    );
   }
 
   // Health checks that can act.

@@ -677,6 +677,8 @@ const CASES: Case[] = [
   { surface: "flags", name: "leftovers of a cluster HEAD does not have", setup: gitInit(), args: ["leftovers", "nosuch"], exit: 2, says: ["no cluster nosuch at HEAD", "demo"] },
   { surface: "flags", name: "leftovers --since a ref that does not exist", setup: gitInit(), args: ["leftovers", "--since", "no-such-ref"], exit: 2, says: ["no-such-ref"] },
   { surface: "environment", name: "leftovers outside a git repository", args: ["leftovers"], exit: 2, says: ["git", "not a git repository"] },
+  // --- fix-b: review fixes ---
+  overlay("19.4: a MachineDrainRule that skips the drain, in the cluster's layer", all(put("clusters/demo/skip.yaml", "apiVersion: cluster.x-k8s.io/v1beta2\nkind: MachineDrainRule\nmetadata:\n  name: skip-all\n  namespace: demo\nspec:\n  drain:\n    behavior: Skip\n  pods:\n    - selector: {}\n"), kustomization("resources:", "  - generated", "  - skip.yaml")), ["drain-excluded", "MachineDrainRule/skip-all", "spec.drain.behavior", "clusters/demo/skip.yaml"]),
 ];
 
 // ---------------------------------------------------------------------------------------------------------------

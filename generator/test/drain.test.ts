@@ -151,6 +151,20 @@ describe("drain on every worker-removal path (validate/drain-rules.ts)", () => {
   });
 });
 
+describe("drain-excluded: a drain timeout too short to drain, a MachineDrainRule that skips", () => {
+  it("a nodeDrainTimeoutSeconds under 60 s and a Skip rule are errors; 0 (no timeout), 60 s and Drain are not", () => {
+    const md = clone(rendered.get("prod")!);
+    const [first, second] = md.filter((o) => o.kind === "MachineDeployment");
+    first!.spec.template.spec.deletion = { nodeDrainTimeoutSeconds: 5 };
+    second!.spec.template.spec.deletion = { nodeDrainTimeoutSeconds: 60 };
+    const rule = (name: string, behavior: string) => ({ apiVersion: "cluster.x-k8s.io/v1beta2", kind: "MachineDrainRule", metadata: { name, namespace: "prod" }, spec: { drain: { behavior }, pods: [{ selector: {} }] } });
+    const found = rules("prod", [...md, rule("skip", "Skip"), rule("drain", "Drain")]);
+    expect(found).toEqual([`drain-excluded:error:MachineDeployment/${first!.metadata.name}:spec.template.spec.deletion.nodeDrainTimeoutSeconds`, "drain-excluded:error:MachineDrainRule/skip:spec.drain.behavior"]);
+    first!.spec.template.spec.deletion = { nodeDrainTimeoutSeconds: 0 };
+    expect(rules("prod", md)).toEqual([]);
+  });
+});
+
 describe("health checks that act", () => {
   it("one check per MachineDeployment pool; the control plane's only with more than one replica", () => {
     expect(of("dev", "MachineHealthCheck").map((m) => m.metadata.name)).toEqual(["dev-default"]);

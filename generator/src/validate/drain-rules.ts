@@ -28,6 +28,12 @@ import type { RenderedCluster, RenderedObject } from "./render.js";
 /** The annotation that makes CAPI's Machine controller skip the drain (api/core/v1beta2/machine_types.go). */
 export const EXCLUDE_NODE_DRAINING = "machine.cluster.x-k8s.io/exclude-node-draining";
 const POOL_NAME_LABEL = "cluster.x-k8s.io/pool-name";
+/**
+ * The shortest node drain timeout accepted: once it is exceeded the Machine controller stops draining and deletes
+ * the node (machine_controller.go nodeDrainTimeoutExceeded; 0 or unset means no timeout), so a timeout of a few
+ * seconds is a drain exclusion in practice.
+ */
+export const MIN_NODE_DRAIN_TIMEOUT_SECONDS = 60;
 
 
 const get = (o: unknown, p: string): unknown => getPath(o, p);
@@ -140,6 +146,28 @@ export function drainRules(rc: RenderedCluster, profile: Profile | undefined, fi
           "error",
         );
     }
+    if (is(o, GROUP.core, "MachineDeployment") || is(o, GROUP.core, "MachineSet")) {
+      const timeout = num(get(o, "spec.template.spec.deletion.nodeDrainTimeoutSeconds"));
+      if (timeout !== undefined && timeout > 0 && timeout < MIN_NODE_DRAIN_TIMEOUT_SECONDS)
+        push(
+          o,
+          "spec.template.spec.deletion.nodeDrainTimeoutSeconds",
+          "drain-excluded",
+          `a node drain timeout of ${timeout} s: once it is exceeded the Machine controller skips the rest of the drain ` +
+            "and deletes the node (CAPI machine_controller.go nodeDrainTimeoutExceeded), so its pods are not evicted " +
+            `in time — remove nodeDrainTimeoutSeconds (no timeout) or set it to at least ${MIN_NODE_DRAIN_TIMEOUT_SECONDS}`,
+          "error",
+        );
+    }
+    if (is(o, GROUP.core, "MachineDrainRule") && get(o, "spec.drain.behavior") === "Skip")
+      push(
+        o,
+        "spec.drain.behavior",
+        "drain-excluded",
+        "behavior Skip: the pods this rule selects are never evicted when a Machine is deleted (CAPI " +
+          "machinedrainrules_types.go MachineDrainRuleDrainBehaviorSkip) — remove the rule or use Drain / WaitCompleted",
+        "error",
+      );
     if (is(o, GROUP.core, "MachineDeployment")) {
       const surge = get(o, "spec.rollout.strategy.rollingUpdate.maxSurge");
       if (surge === 0 || surge === "0%")

@@ -678,6 +678,16 @@ const CASES: Case[] = [
   { surface: "flags", name: "leftovers --since a ref that does not exist", setup: gitInit(), args: ["leftovers", "--since", "no-such-ref"], exit: 2, says: ["no-such-ref"] },
   { surface: "environment", name: "leftovers outside a git repository", args: ["leftovers"], exit: 2, says: ["git", "not a git repository"] },
   // --- fix-b: review fixes ---
+  {
+    surface: "environment",
+    name: "20.2: diff with a kustomize that prints nothing (a spec change, both sides empty)",
+    setup: all(gitInit(), edit(SPEC, /^storage: ebs$/m, "storage: none"), script("kustomize", 'case "$1" in version) echo "v5.8.1";; esac\nexit 0')),
+    args: ["diff", "--base", "main"],
+    env: (c) => ({ CAPI_GITOPS_KUSTOMIZE: path.join(c.scratch, "kustomize"), CAPI_GITOPS_CACHE: "off" }),
+    exit: 1,
+    stream: "stdout",
+    says: ["render-complete", "Cluster/demo", "the cluster renders no objects at all", "clusters/demo/kustomization.yaml"],
+  },
   overlay("19.4: a MachineDrainRule that skips the drain, in the cluster's layer", all(put("clusters/demo/skip.yaml", "apiVersion: cluster.x-k8s.io/v1beta2\nkind: MachineDrainRule\nmetadata:\n  name: skip-all\n  namespace: demo\nspec:\n  drain:\n    behavior: Skip\n  pods:\n    - selector: {}\n"), kustomization("resources:", "  - generated", "  - skip.yaml")), ["drain-excluded", "MachineDrainRule/skip-all", "spec.drain.behavior", "clusters/demo/skip.yaml"]),
 ];
 

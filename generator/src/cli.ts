@@ -123,8 +123,11 @@ async function main(argv: string[], io: CliIo, out: (line: string) => void, proc
   // Writers refuse a folder that is not a capi-gitops repository unless told to start one (--init).
   if (command === "generate" || ((command === "new-cluster" || command === "upgrade" || command === "import") && !values["dry-run"]))
     await (await import("./repo/load.js")).requireRepository(cwd, Boolean(values.init));
-  // Readers refuse a folder that is visibly not the repository (a subfolder of one, or no clusters/ at all).
-  if (command === "validate" || command === "diff" || command === "inventory") await (await import("./repo/load.js")).requireReadableRepository(cwd);
+  // Readers refuse a folder that is visibly not the repository (a subfolder of one, or no clusters/ at all); so do
+  // the commands that act on existing clusters when they write nothing yet (upgrade --dry-run) or only remove
+  // (remove-cluster) — from a subfolder they would report "no cluster named …" or "nothing to do" instead.
+  if (command === "validate" || command === "diff" || command === "inventory" || command === "upgrade" || command === "remove-cluster")
+    await (await import("./repo/load.js")).requireReadableRepository(cwd);
 
   switch (command) {
     case "setup":

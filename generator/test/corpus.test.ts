@@ -678,6 +678,9 @@ const CASES: Case[] = [
   { surface: "flags", name: "leftovers --since a ref that does not exist", setup: gitInit(), args: ["leftovers", "--since", "no-such-ref"], exit: 2, says: ["no-such-ref"] },
   { surface: "environment", name: "leftovers outside a git repository", args: ["leftovers"], exit: 2, says: ["git", "not a git repository"] },
   // --- fix-b: review fixes ---
+  ...[["upgrade", "--name", "demo", "--to", "v1.35.0", "--dry-run"], ["upgrade", "--all"], ["upgrade", "--all", "--dry-run"], ["remove-cluster", "--name", "demo"]].map(
+    (a): Case => ({ surface: "environment", name: `20.10: ${a.join(" ")} run from a subfolder of the repository`, args: (c) => [...a, "--repo", path.join(c.repo, "clusters")], repoFlag: false, exit: 2, says: ["not a capi-gitops repository", "run from the repository root", "--repo"] }),
+  ),
   overlay("20.6: a generator config listed by path with a remote file", all(put("clusters/demo/gen.yaml", "apiVersion: builtin\nkind: ConfigMapGenerator\nmetadata:\n  name: x\n  namespace: demo\nfiles:\n  - https://example.com/x\n"), kustomization("resources:", "  - generated", "generators:", "  - gen.yaml")), ["no-remote-resource", "clusters/demo/gen.yaml:7", "https://example.com/x"]),
   overlay("20.6: a transformer config listed by path with a remote patch", all(put("clusters/demo/t.yaml", "apiVersion: builtin\nkind: PatchTransformer\nmetadata:\n  name: p\npath: https://example.com/p.yaml\ntarget:\n  kind: Cluster\n"), kustomization("resources:", "  - generated", "transformers:", "  - t.yaml")), ["no-remote-resource", "clusters/demo/t.yaml:5", "https://example.com/p.yaml"]),
   overlay("20.6: a helm chart from a remote repository", kustomization("resources:", "  - generated", "helmCharts:", "  - name: x", "    repo: https://charts.example.com", "    version: 1.0.0"), ["no-remote-resource", "clusters/demo/kustomization.yaml:7", "https://charts.example.com"]),

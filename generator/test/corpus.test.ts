@@ -678,6 +678,16 @@ const CASES: Case[] = [
   { surface: "flags", name: "leftovers --since a ref that does not exist", setup: gitInit(), args: ["leftovers", "--since", "no-such-ref"], exit: 2, says: ["no-such-ref"] },
   { surface: "environment", name: "leftovers outside a git repository", args: ["leftovers"], exit: 2, says: ["git", "not a git repository"] },
   // --- fix-b: review fixes ---
+  {
+    surface: "environment",
+    name: "20.1: validate with a deleted add-on payload",
+    setup: async (c) => void (await unlink(path.join(c.repo, CILIUM_PAYLOAD))),
+    args: ["validate", "--skip-cel"],
+    exit: 1,
+    stream: "stdout",
+    // addons-integrity names it; it is not also reported as generated-drift.
+    says: [CILIUM_PAYLOAD, "addons-integrity", "lacks this file that addons.lock.json pins", /^(?![\s\S]*generated-drift)/],
+  },
   ...[["upgrade", "--name", "demo", "--to", "v1.35.0", "--dry-run"], ["upgrade", "--all"], ["upgrade", "--all", "--dry-run"], ["remove-cluster", "--name", "demo"]].map(
     (a): Case => ({ surface: "environment", name: `20.10: ${a.join(" ")} run from a subfolder of the repository`, args: (c) => [...a, "--repo", path.join(c.repo, "clusters")], repoFlag: false, exit: 2, says: ["not a capi-gitops repository", "run from the repository root", "--repo"] }),
   ),

@@ -678,6 +678,12 @@ const CASES: Case[] = [
   { surface: "flags", name: "leftovers --since a ref that does not exist", setup: gitInit(), args: ["leftovers", "--since", "no-such-ref"], exit: 2, says: ["no-such-ref"] },
   { surface: "environment", name: "leftovers outside a git repository", args: ["leftovers"], exit: 2, says: ["git", "not a git repository"] },
   // --- fix-b: review fixes ---
+  importCase("with the control plane's instance type set empty by a variable", async (c) => {
+    const quickstart = await readFile(QUICKSTART, "utf8");
+    const out = quickstart.replace("iamInstanceProfile: control-plane.cluster-api-provider-aws.sigs.k8s.io\n      instanceType: t3.large", "iamInstanceProfile: control-plane.cluster-api-provider-aws.sigs.k8s.io\n      instanceType: ${CP_TYPE}");
+    if (out === quickstart) throw new Error(`case setup: the control plane's instanceType not found in ${QUICKSTART}`);
+    await writeFile(path.join(c.scratch, "in.yaml"), out);
+  }, ["--kubernetes-version", "v1.34.2", "--var", "CP_TYPE="], ["spec.template.spec.instanceType", "the instance type is missing or empty", "--var NAME=m6i.large", /^(?![\s\S]*: undefined)/]),
   {
     surface: "environment",
     name: "20.1: validate with a deleted add-on payload",

@@ -137,7 +137,7 @@ async function main(argv: string[], io: CliIo, out: (line: string) => void, proc
       await (await import("./commands/remove-cluster.js")).removeClusterCommand({ cwd, log: out, name: s("name"), force: Boolean(values.force), branch: Boolean(values.branch) || values.push !== undefined, push: s("push") });
       return 0;
     case "generate":
-      await (await import("./commands/generate.js")).generateCommand({ cwd, log: out });
+      await (await import("./commands/generate.js")).generateCommand({ cwd, log: out, init: Boolean(values.init) });
       return 0;
     case "validate": {
       const { FORMATS, formatFindings } = await import("./validate/format.js");

@@ -678,7 +678,6 @@ const CASES: Case[] = [
   { surface: "flags", name: "leftovers --since a ref that does not exist", setup: gitInit(), args: ["leftovers", "--since", "no-such-ref"], exit: 2, says: ["no-such-ref"] },
   { surface: "environment", name: "leftovers outside a git repository", args: ["leftovers"], exit: 2, says: ["git", "not a git repository"] },
   // --- fix-b: review fixes ---
-  { surface: "environment", name: "generate --init without capi-gitops.yaml in a folder without a git remote", setup: async (c) => void (await unlink(path.join(c.repo, "capi-gitops.yaml"))), args: ["generate", "--init"], exit: 1, says: ["capi-gitops.yaml", "--init", "git remote origin", "git remote add origin", "nothing was written"] },
   importCase("with the control plane's instance type set empty by a variable", async (c) => {
     const quickstart = await readFile(QUICKSTART, "utf8");
     const out = quickstart.replace("iamInstanceProfile: control-plane.cluster-api-provider-aws.sigs.k8s.io\n      instanceType: t3.large", "iamInstanceProfile: control-plane.cluster-api-provider-aws.sigs.k8s.io\n      instanceType: ${CP_TYPE}");

@@ -125,8 +125,11 @@ async function main(argv: string[], io: CliIo, out: (line: string) => void, proc
     await (await import("./repo/load.js")).requireRepository(cwd, Boolean(values.init));
   // Usage first: a malformed --shard is a usage error wherever it is run.
   if (command === "validate" && s("shard") !== undefined) (await import("./commands/validate.js")).parseShard(s("shard")!);
-  // Readers refuse a folder that is visibly not the repository (a subfolder of one, or no clusters/ at all).
-  if (command === "validate" || command === "diff" || command === "inventory") await (await import("./repo/load.js")).requireReadableRepository(cwd);
+  // Readers refuse a folder that is visibly not the repository (a subfolder of one, or no clusters/ at all); so do
+  // the commands that act on existing clusters when they write nothing yet (upgrade --dry-run) or only remove
+  // (remove-cluster) — from a subfolder they would report "no cluster named …" or "nothing to do" instead.
+  if (command === "validate" || command === "diff" || command === "inventory" || command === "upgrade" || command === "remove-cluster")
+    await (await import("./repo/load.js")).requireReadableRepository(cwd);
 
   switch (command) {
     case "setup":
@@ -136,7 +139,7 @@ async function main(argv: string[], io: CliIo, out: (line: string) => void, proc
       await (await import("./commands/remove-cluster.js")).removeClusterCommand({ cwd, log: out, name: s("name"), force: Boolean(values.force), branch: Boolean(values.branch) || values.push !== undefined, push: s("push") });
       return 0;
     case "generate":
-      await (await import("./commands/generate.js")).generateCommand({ cwd, log: out });
+      await (await import("./commands/generate.js")).generateCommand({ cwd, log: out, init: Boolean(values.init) });
       return 0;
     case "validate": {
       const { FORMATS, formatFindings } = await import("./validate/format.js");

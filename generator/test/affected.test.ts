@@ -110,6 +110,21 @@ describe("dependencies", () => {
     expect(dependencies("nothing", memory(REPO))).toEqual({ dirs: [], files: ["nothing/kustomization.yaml"], escapes: [], remotes: [] });
   });
 
+  it("reads generator/transformer configs listed by path: their files are dependencies, their remotes named on them", () => {
+    const repo = {
+      "clusters/g/kustomization.yaml": "generators:\n  - gen.yaml\ntransformers:\n  - t.yaml\nhelmCharts:\n  - name: c\n    repo: oci://registry.example.com/charts\n",
+      "clusters/g/gen.yaml": "apiVersion: builtin\nkind: ConfigMapGenerator\nmetadata:\n  name: x\nfiles:\n  - k=local.txt\n  - https://example.com/x\n",
+      "clusters/g/t.yaml": "apiVersion: builtin\nkind: PatchTransformer\nmetadata:\n  name: p\npath: https://example.com/p.yaml\n---\napiVersion: builtin\nkind: PatchTransformer\nmetadata:\n  name: q\npath: q.yaml\n",
+    };
+    const deps = dependencies("clusters/g", memory(repo));
+    expect(deps.files).toEqual(["clusters/g/gen.yaml", "clusters/g/kustomization.yaml", "clusters/g/local.txt", "clusters/g/q.yaml", "clusters/g/t.yaml"]);
+    expect(deps.remotes).toEqual([
+      { file: "clusters/g/kustomization.yaml", ref: "oci://registry.example.com/charts" },
+      { file: "clusters/g/gen.yaml", ref: "https://example.com/x" },
+      { file: "clusters/g/t.yaml", ref: "https://example.com/p.yaml" },
+    ]);
+  });
+
   it("records references that leave the repository (validate's no-path-escape)", () => {
     const repo = { "clusters/e/kustomization.yaml": "resources:\n  - ../../../outside\n  - /etc/x\npatches:\n  - path: ../../../p.yaml\n" };
     expect(dependencies("clusters/e", memory(repo)).escapes).toEqual([

@@ -617,7 +617,6 @@ const CASES: Case[] = [
   // --- h-drain: issue 19 items 3, 4 ---
   { surface: "flags", name: "19.3: new-cluster --workers MachinePool --profile prod (nodes removed undrained)", args: ["new-cluster", ...X, "--profile", "prod", "--image-id", "ami-0123456789abcdef0", "--workers", "MachinePool", "--yes"], exit: 1, says: ["workers-drain", "MachinePool", "workers: MachineDeployment"] },
   overlay("19.4: a MachineHealthCheck on the MachinePool's machines", all(put("clusters/demo/mhc.yaml", "apiVersion: cluster.x-k8s.io/v1beta2\nkind: MachineHealthCheck\nmetadata:\n  name: demo-default\n  namespace: demo\n  annotations:\n    argocd.argoproj.io/sync-options: Prune=false,Delete=false\n    kustomize.toolkit.fluxcd.io/prune: disabled\nspec:\n  clusterName: demo\n  selector:\n    matchLabels:\n      capi-gitops.io/node-pool: default\n  checks:\n    nodeStartupTimeoutSeconds: 900\n"), kustomization("resources:", "  - generated", "  - mhc.yaml")), ["mhc-can-act", "MachineHealthCheck/demo-default", "nothing remediates"]),
-  overlay("19.4: a MachineHealthCheck on a one-replica control plane", all(put("clusters/demo/mhc.yaml", "apiVersion: cluster.x-k8s.io/v1beta2\nkind: MachineHealthCheck\nmetadata:\n  name: demo-control-plane\n  namespace: demo\n  annotations:\n    argocd.argoproj.io/sync-options: Prune=false,Delete=false\n    kustomize.toolkit.fluxcd.io/prune: disabled\nspec:\n  clusterName: demo\n  selector:\n    matchLabels:\n      cluster.x-k8s.io/control-plane: \"\"\n  checks:\n    nodeStartupTimeoutSeconds: 900\n"), kustomization("resources:", "  - generated", "  - mhc.yaml")), ["mhc-can-act", "MachineHealthCheck/demo-control-plane", "more than one replica"]),
   // --- h-smalls: issue 20 item 10 (and 19 item 11's CIDR collision) ---
   newCluster("20.10: a fixed pool of 2 on prod (the profile's minSize is 3)", [...X, "--profile", "prod", "--pool", "name=a,autoscaling=false,replicas=2"], "--pool", "min-size=2"),
   spec("20.10: over the documented 64 KiB", async (c) => void (await writeFile(path.join(c.repo, SPEC), `${await readFile(path.join(c.repo, SPEC), "utf8")}${"# padding padding padding padding padding padding padding padding\n".repeat(1200)}`)), ["64 KiB"]),
@@ -730,6 +729,40 @@ const CASES: Case[] = [
   { surface: "environment", name: "fix-a 3: diff of an edited payload and lock", setup: all(put("addons.lock.json", '{"files": {}}\n'), gitInit(), edit(CILIUM_PAYLOAD, "quay.io/cilium/cilium:v1.20.2", "evil.example.com/cilium:latest"), edit("addons.lock.json", "{}", '{"addons/cilium/v1.20.2/cilium.yaml": "0000"}')), args: ["diff", "--base", "main"], exit: 1, stream: "stdout", says: ["addons-changed", CILIUM_PAYLOAD, "addons.lock.json"] },
   overlay("fix-a 1: a patch deleting the Cilium add-on ConfigMap", kustomization("resources:", "  - generated", "patches:", "  - target: {kind: ConfigMap, name: demo-addon-cilium-v1.20.2}", "    patch: |", "      $patch: delete", "      apiVersion: v1", "      kind: ConfigMap", "      metadata:", "        name: x"), ["user-layer-addons", "ClusterResourceSet/demo-cni:spec.resources", "the render lacks", "addons/cilium/v1.20.2/cilium.yaml"]),
   { surface: "overlay", name: "fix-a 2: diff of an own ClusterResourceSet", setup: all(gitInit(), put("clusters/demo/crs.yaml", OWN_CRS), kustomization("resources:", "  - generated", "  - crs.yaml")), args: ["diff", "--base", "main"], exit: 1, stream: "stdout", says: ["addon-changed", "ClusterResourceSet/pwn"] },
+  // --- fix-b: review fixes ---
+  importCase("with the control plane's instance type set empty by a variable", async (c) => {
+    const quickstart = await readFile(QUICKSTART, "utf8");
+    const out = quickstart.replace("iamInstanceProfile: control-plane.cluster-api-provider-aws.sigs.k8s.io\n      instanceType: t3.large", "iamInstanceProfile: control-plane.cluster-api-provider-aws.sigs.k8s.io\n      instanceType: ${CP_TYPE}");
+    if (out === quickstart) throw new Error(`case setup: the control plane's instanceType not found in ${QUICKSTART}`);
+    await writeFile(path.join(c.scratch, "in.yaml"), out);
+  }, ["--kubernetes-version", "v1.34.2", "--var", "CP_TYPE="], ["spec.template.spec.instanceType", "the instance type is missing or empty", "--var NAME=m6i.large", /^(?![\s\S]*: undefined)/]),
+  {
+    surface: "environment",
+    name: "20.1: validate with a deleted add-on payload",
+    setup: async (c) => void (await unlink(path.join(c.repo, CILIUM_PAYLOAD))),
+    args: ["validate", "--skip-cel"],
+    exit: 1,
+    stream: "stdout",
+    // addons-integrity names it; it is not also reported as generated-drift.
+    says: [CILIUM_PAYLOAD, "addons-integrity", "lacks this file that addons.lock.json pins", /^(?![\s\S]*generated-drift)/],
+  },
+  ...[["upgrade", "--name", "demo", "--to", "v1.35.0", "--dry-run"], ["upgrade", "--all"], ["upgrade", "--all", "--dry-run"], ["remove-cluster", "--name", "demo"]].map(
+    (a): Case => ({ surface: "environment", name: `20.10: ${a.join(" ")} run from a subfolder of the repository`, args: (c) => [...a, "--repo", path.join(c.repo, "clusters")], repoFlag: false, exit: 2, says: ["not a capi-gitops repository", "run from the repository root", "--repo"] }),
+  ),
+  overlay("20.6: a generator config listed by path with a remote file", all(put("clusters/demo/gen.yaml", "apiVersion: builtin\nkind: ConfigMapGenerator\nmetadata:\n  name: x\n  namespace: demo\nfiles:\n  - https://example.com/x\n"), kustomization("resources:", "  - generated", "generators:", "  - gen.yaml")), ["no-remote-resource", "clusters/demo/gen.yaml:7", "https://example.com/x"]),
+  overlay("20.6: a transformer config listed by path with a remote patch", all(put("clusters/demo/t.yaml", "apiVersion: builtin\nkind: PatchTransformer\nmetadata:\n  name: p\npath: https://example.com/p.yaml\ntarget:\n  kind: Cluster\n"), kustomization("resources:", "  - generated", "transformers:", "  - t.yaml")), ["no-remote-resource", "clusters/demo/t.yaml:5", "https://example.com/p.yaml"]),
+  overlay("20.6: a helm chart from a remote repository", kustomization("resources:", "  - generated", "helmCharts:", "  - name: x", "    repo: https://charts.example.com", "    version: 1.0.0"), ["no-remote-resource", "clusters/demo/kustomization.yaml:7", "https://charts.example.com"]),
+  {
+    surface: "environment",
+    name: "20.2: diff with a kustomize that prints nothing (a spec change, both sides empty)",
+    setup: all(gitInit(), edit(SPEC, /^storage: ebs$/m, "storage: none"), script("kustomize", 'case "$1" in version) echo "v5.8.1";; esac\nexit 0')),
+    args: ["diff", "--base", "main"],
+    env: (c) => ({ CAPI_GITOPS_KUSTOMIZE: path.join(c.scratch, "kustomize"), CAPI_GITOPS_CACHE: "off" }),
+    exit: 1,
+    stream: "stdout",
+    says: ["render-complete", "Cluster/demo", "the cluster renders no objects at all", "clusters/demo/kustomization.yaml"],
+  },
+  overlay("19.4: a MachineDrainRule that skips the drain, in the cluster's layer", all(put("clusters/demo/skip.yaml", "apiVersion: cluster.x-k8s.io/v1beta2\nkind: MachineDrainRule\nmetadata:\n  name: skip-all\n  namespace: demo\nspec:\n  drain:\n    behavior: Skip\n  pods:\n    - selector: {}\n"), kustomization("resources:", "  - generated", "  - skip.yaml")), ["drain-excluded", "MachineDrainRule/skip-all", "spec.drain.behavior", "clusters/demo/skip.yaml"]),
 ];
 
 // ---------------------------------------------------------------------------------------------------------------

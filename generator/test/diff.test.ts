@@ -150,6 +150,9 @@ describe("issue 9: diff messages and day-2 flags", () => {
   it("11/12: the messages give the manual step", () => {
     const [removed] = flagChanges("x", diffObjects({ objects: [CLUSTER("c"), POOL("MachinePool", "c-batch")] }, { objects: [CLUSTER("c")] }), [CLUSTER("c"), POOL("MachinePool", "c-batch")], [CLUSTER("c")]);
     expect(removed?.message).toContain("kubectl delete machinepool.cluster.x-k8s.io/c-batch -n ns");
+    // The MachinePool's nodes go all at once, undrained: the drain comes first, with the way to name its nodes.
+    expect(removed?.message).toContain("kubectl get machinepool.cluster.x-k8s.io/c-batch -n ns -o jsonpath='{.status.nodeRefs[*].name}'");
+    expect(removed?.message).toContain("kubectl drain <nodes> --ignore-daemonsets --delete-emptydir-data");
     const b = [KCP("v1.33.4"), POOL("MachinePool", "p")];
     const a = [KCP("v1.34.2"), POOL("MachinePool", "p", "v1.34.2")];
     const [up] = flagChanges("x", diffObjects({ objects: b }, { objects: a }), b, a);

@@ -49,13 +49,15 @@ function spec(input: Record<string, unknown>): ClusterSpec {
   if (!r.spec || r.findings.some((f) => f.severity === "error")) throw new Error(JSON.stringify(r.findings));
   return r.spec;
 }
-const own = { id: "ami-0123456789abcdef0", kubernetesVersion: "v1.34.8" };
+// An own AMI names its kubelet version (parse.ts image-version); the clusters pin the same version.
+const K8S = "v1.34.8";
+const own = { id: "ami-0123456789abcdef0", kubernetesVersion: K8S };
 const SPECS = {
-  dev: spec({ name: "dev", region: "eu-west-1", image: own }),
-  prod: spec({ name: "prod", region: "eu-west-1", profile: "prod", image: own, nodePools: [{ name: "auto" }, { name: "fixed", autoscaling: false, replicas: 3 }] }),
-  mpDev: spec({ name: "mp-dev", region: "eu-west-1", workers: "MachinePool", image: own }),
-  mpProd: spec({ name: "mp-prod", region: "eu-west-1", workers: "MachinePool", profile: "prod", image: own }),
-  ha: spec({ name: "ha", region: "eu-west-1", controlPlane: { replicas: 3 }, image: own }),
+  dev: spec({ name: "dev", region: "eu-west-1", kubernetesVersion: K8S, image: own }),
+  prod: spec({ name: "prod", region: "eu-west-1", kubernetesVersion: K8S, profile: "prod", image: own, nodePools: [{ name: "auto" }, { name: "fixed", autoscaling: false, replicas: 3 }] }),
+  mpDev: spec({ name: "mp-dev", region: "eu-west-1", kubernetesVersion: K8S, workers: "MachinePool", image: own }),
+  mpProd: spec({ name: "mp-prod", region: "eu-west-1", kubernetesVersion: K8S, workers: "MachinePool", profile: "prod", image: own }),
+  ha: spec({ name: "ha", region: "eu-west-1", kubernetesVersion: K8S, controlPlane: { replicas: 3 }, image: own }),
 };
 const PROFILE: Record<string, Profile> = { dev: "dev", prod: "prod", "mp-dev": "dev", "mp-prod": "prod", ha: "dev" };
 const rendered = new Map<string, Obj[]>();
@@ -96,8 +98,18 @@ describe("workers: MachineDeployments by default, spread over the zones", () => 
 });
 
 describe("drain on every worker-removal path (validate/drain-rules.ts)", () => {
-  it("the generated MachineDeployment clusters have no finding", () => {
-    for (const name of ["dev", "prod", "ha"]) expect(rules(name)).toEqual([]);
+  it("the generated MachineDeployment clusters have no finding but an autoscaled pool's zone that may stay empty", () => {
+    expect(rules("prod")).toEqual([]);
+    // dev's default pool is 1..3 over three zones (1, 0, 0 minimum): two zones may stay empty.
+    for (const name of ["dev", "ha"]) expect(rules(name)).toEqual([`pool-zone-empty:info:MachineDeployment/${name}-default-b:metadata.annotations.cluster.x-k8s.io/cluster-api-autoscaler-node-group-min-size`]);
+  });
+  it("pool-zone-empty: the balancing holds only while every zone has a node; names the minSize to set", () => {
+    const [finding] = drainRules(rc(rendered.get("dev")!, "dev"), "dev", "x").filter((f) => f.rule === "pool-zone-empty");
+    expect(finding!.message).toMatch(/pool default has a minimum of 1 over 3 zones, so dev-default-b, dev-default-c may be at 0/);
+    expect(finding!.message).toContain("set nodePools[].minSize to at least 3 in clusters/dev/cluster.yaml");
+    // A fixed pool (no autoscaler annotations) is not concerned.
+    const fixed = clone(rendered.get("dev")!).map((o) => (o.kind === "MachineDeployment" ? { ...o, metadata: { ...o.metadata, annotations: {} } } : o));
+    expect(rules("dev", fixed)).toEqual([]);
   });
   it("MachinePool workers: reported — a warning for dev, an error for prod", () => {
     expect(rules("mp-dev")).toEqual(["workers-drain:warning:MachinePool/mp-dev-default:kind"]);
@@ -132,10 +144,24 @@ describe("drain on every worker-removal path (validate/drain-rules.ts)", () => {
     const first = md.find((o) => o.kind === "MachineDeployment")!;
     first.spec.template.metadata.annotations = { [EXCLUDE_NODE_DRAINING]: "" };
     first.spec.rollout.strategy.rollingUpdate = { maxSurge: 0, maxUnavailable: 1 };
-    expect(rules("dev", md)).toEqual([
+    expect(rules("dev", md).filter((r) => !r.startsWith("pool-zone-empty"))).toEqual([
       `drain-excluded:error:MachineDeployment/${first.metadata.name}:spec.template.metadata.annotations.${EXCLUDE_NODE_DRAINING}`,
       `rollout-launch-first:warning:MachineDeployment/${first.metadata.name}:spec.rollout.strategy.rollingUpdate.maxSurge`,
     ]);
+  });
+});
+
+describe("drain-excluded: a drain timeout too short to drain, a MachineDrainRule that skips", () => {
+  it("a nodeDrainTimeoutSeconds under 60 s and a Skip rule are errors; 0 (no timeout), 60 s and Drain are not", () => {
+    const md = clone(rendered.get("prod")!);
+    const [first, second] = md.filter((o) => o.kind === "MachineDeployment");
+    first!.spec.template.spec.deletion = { nodeDrainTimeoutSeconds: 5 };
+    second!.spec.template.spec.deletion = { nodeDrainTimeoutSeconds: 60 };
+    const rule = (name: string, behavior: string) => ({ apiVersion: "cluster.x-k8s.io/v1beta2", kind: "MachineDrainRule", metadata: { name, namespace: "prod" }, spec: { drain: { behavior }, pods: [{ selector: {} }] } });
+    const found = rules("prod", [...md, rule("skip", "Skip"), rule("drain", "Drain")]);
+    expect(found).toEqual([`drain-excluded:error:MachineDeployment/${first!.metadata.name}:spec.template.spec.deletion.nodeDrainTimeoutSeconds`, "drain-excluded:error:MachineDrainRule/skip:spec.drain.behavior"]);
+    first!.spec.template.spec.deletion = { nodeDrainTimeoutSeconds: 0 };
+    expect(rules("prod", md)).toEqual([]);
   });
 });
 
@@ -161,7 +187,16 @@ describe("health checks that act", () => {
     cpCheck.metadata.name = "mp-dev-control-plane";
     cpCheck.spec.clusterName = "mp-dev";
     const found = rules("mp-dev", [...mp, poolCheck, cpCheck]).filter((r) => r.startsWith("mhc-can-act"));
-    expect(found).toEqual(["mhc-can-act:error:MachineHealthCheck/mp-dev-default:spec.selector", "mhc-can-act:error:MachineHealthCheck/mp-dev-control-plane:spec.selector"]);
+    expect(found).toEqual(["mhc-can-act:error:MachineHealthCheck/mp-dev-default:spec.selector", "mhc-can-act:warning:MachineHealthCheck/mp-dev-control-plane:spec.selector"]);
+  });
+  it("a check on a one-replica control plane is a warning: KCP remediates it only before initialization (remediation.go)", () => {
+    const dev = clone(rendered.get("dev")!);
+    const cpCheck = clone(of("ha", "MachineHealthCheck").find((m) => m.metadata.name === "ha-control-plane")!);
+    cpCheck.metadata.name = "dev-control-plane";
+    cpCheck.spec.clusterName = "dev";
+    const found = drainRules(rc([...dev, cpCheck], "dev"), "dev", "x").filter((f) => f.rule === "mhc-can-act");
+    expect(found.map((f) => `${f.severity}:${f.path}`)).toEqual(["warning:MachineHealthCheck/dev-control-plane:spec.selector"]);
+    expect(found[0]!.message).toContain("only on a failed first boot");
   });
 });
 

@@ -421,8 +421,19 @@ describe("20: writers stop on what they cannot read, and outside a repository", 
       expect(r.stderr).toMatch(/--repo <dir>.*--init/);
       expect(await readTree(t.dir)).toEqual({ "notes.txt": "not a capi-gitops repository\n" });
     }
+    // --init takes capi-gitops.yaml's repoURL from git's remote origin: without one the tree is written, and the run
+    // says that capi-gitops.yaml was not (nothing syncs the repository; later writers refuse the folder).
+    const bare = await cliIn(t.dir, ["generate", "--init"]);
+    expect(bare.exitCode, bare.stderr).toBe(0);
+    expect(bare.stdout).toContain("capi-gitops.yaml was not written");
+    expect(bare.stdout).toContain("git remote add origin");
+    expect(Object.keys(await readTree(t.dir))).not.toContain("capi-gitops.yaml");
+    await execa("git", ["init", "-q", "-b", "main"], { cwd: t.dir });
+    await execa("git", ["remote", "add", "origin", "https://git.example.com/platform/fleet.git"], { cwd: t.dir });
     const init = await cliIn(t.dir, ["generate", "--init"]);
     expect(init.exitCode, init.stderr).toBe(0);
-    expect(Object.keys(await readTree(t.dir)).some((p) => p.startsWith("base/"))).toBe(true);
+    const tree = await readTree(t.dir);
+    expect(Object.keys(tree).some((p) => p.startsWith("base/"))).toBe(true);
+    expect(tree["capi-gitops.yaml"]).toContain("repoURL: https://git.example.com/platform/fleet.git");
   }, 60_000);
 });

@@ -20,6 +20,7 @@ import { ADDONS_LOCK_FILE } from "../plan/addons-lock.js";
 import { isRepository, revParse } from "../tools/git.js";
 import { attributeFinding } from "../validate/attribution.js";
 import { type Pins, versions } from "../versions.js";
+import { renderCompleteness } from "../validate/rules.js";
 
 export interface DiffOptions {
   cwd: string;
@@ -58,8 +59,14 @@ export function compareSides(base: string, clusters: readonly string[], removed:
     const changes = diffObjects(old, now);
     const status = removed.includes(cluster) ? "removed" : !before.names.includes(cluster) ? "new" : changes.length ? "changed" : "unchanged";
     const upgrade = status === "changed" ? upgradeStepFindings(cluster, old.objects, now.objects) : [];
-    const flags = flagChanges(cluster, changes, old.objects, now.objects, { stays: status === "changed", spec: after.specs?.get(cluster), pins });
-    reports.push({ cluster, status, changes, findings: [...flags, ...upgrade] });
+    const spec = after.specs?.get(cluster);
+    const flags = flagChanges(cluster, changes, old.objects, now.objects, { stays: status === "changed", spec, pins });
+    // What the spec says the render must hold, as validate checks it: an empty render on both sides (a kustomize that
+    // prints nothing, `resources: []` already at the base) compares "the same" but is no cluster. Objects
+    // core-object-removed already names (they left the render in this change) are not reported twice.
+    const removedFlagged = flags.filter((f) => f.rule === "core-object-removed").map((f) => f.path ?? "");
+    const incomplete = spec && status !== "removed" ? renderCompleteness(now, spec).filter((f) => !removedFlagged.some((p) => p.startsWith(`${f.path}:`))) : [];
+    reports.push({ cluster, status, changes, findings: [...flags, ...upgrade, ...incomplete] });
   }
   // A cluster directory moved: the removed and the new cluster share region and VPC CIDR.
   const objectsOf = (side: RenderedSide, status: string) => new Map(reports.filter((r) => r.status === status).map((r) => [r.cluster, side.rendered.get(r.cluster)?.objects ?? []]));

@@ -95,6 +95,20 @@ function withoutNulls(o: Rec): Rec {
   return prune(o) as Rec;
 }
 
+/**
+ * An instance type the spec can take: a non-empty string. CAPA requires one (AWSMachineSpec.instanceType); a missing,
+ * null or empty value (e.g. `${CP_TYPE}` given an empty --var) is refused, never mapped as "undefined".
+ */
+function mapInstanceType(m: Mapper, source: string, field: string, value: unknown, to: string): value is string {
+  if (typeof value === "string" && value.trim() !== "") {
+    m.say("mapped", source, field, `→ ${to}: ${value}`);
+    return true;
+  }
+  const shown = value === undefined || value === null || (typeof value === "string" && value.trim() === "") ? "missing or empty" : `not a string (${JSON.stringify(value)})`;
+  m.refuse(source, field, `the instance type is ${shown}; CAPA requires one (AWSMachineSpec.instanceType): set it in the manifest, or give the variable that fills it a value (--var NAME=m6i.large)`);
+  return false;
+}
+
 function take(o: Rec, path: string): unknown {
   const keys = path.split(".");
   const parents: Rec[] = [];
@@ -437,8 +451,7 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
     const t = clone((cpTemplate.spec ?? {}) as Rec);
     const tid = id(cpTemplate);
     const instanceType = take(t, "template.spec.instanceType");
-    (spec.controlPlane as Rec).instanceType = instanceType;
-    m.say("mapped", tid, "spec.template.spec.instanceType", `→ controlPlane.instanceType: ${String(instanceType)}`);
+    if (mapInstanceType(m, tid, "spec.template.spec.instanceType", instanceType, "controlPlane.instanceType")) (spec.controlPlane as Rec).instanceType = instanceType;
     image = machine(m, cpTemplate, t, "template.spec", "ControlPlaneTemplate", undefined, sshKeyName, IAM_PROFILE.controlPlane);
     if (image) {
       spec.image = image;
@@ -494,8 +507,8 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
       const t = clone((infra.spec ?? {}) as Rec);
       const tid = id(infra);
       const at = isMp ? "awsLaunchTemplate" : "template.spec";
-      pool.instanceType = take(t, `${at}.instanceType`);
-      m.say("mapped", tid, `spec.${at}.instanceType`, `→ nodePools[${i}].instanceType: ${String(pool.instanceType)}`);
+      const poolType = take(t, `${at}.instanceType`);
+      if (mapInstanceType(m, tid, `spec.${at}.instanceType`, poolType, `nodePools[${i}].instanceType`)) pool.instanceType = poolType;
       const pImage = machine(m, infra, t, at, isMp ? "AWSMachinePool" : "AWSMachineTemplate", pname, sshKeyName, IAM_PROFILE.nodes);
       if (pImage && JSON.stringify(pImage) !== JSON.stringify(image)) {
         pool.image = pImage;

@@ -5,7 +5,7 @@
  * and `validate/cache.ts` (what a cached render depends on) walk the same way and are tested without disk.
  */
 import path from "node:path";
-import { parse as parseYaml } from "yaml";
+import { parse as parseYaml, parseAllDocuments } from "yaml";
 import { isRecord } from "../k8s/object.js";
 
 /** The names kustomize accepts for a kustomization file, in its order of preference. */
@@ -37,14 +37,22 @@ export function isRemote(ref: string): boolean {
   );
 }
 
-/** File-reference keys inside an inline generator/transformer/validator config (e.g. a PatchTransformer's `path`). */
-const INLINE_REF_KEYS = new Set(["path", "paths", "files", "envs", "env", "resources", "bases", "components"]);
+/**
+ * File-reference keys inside a generator/transformer/validator config, inline or in a file the kustomization lists
+ * (e.g. a PatchTransformer's `path`, a ConfigMapGenerator's `files`), and a HelmChartInflationGenerator's `repo`.
+ */
+const INLINE_REF_KEYS = new Set(["path", "paths", "files", "envs", "env", "resources", "bases", "components", "repo"]);
 
-/** The references an inline plugin config (YAML text) holds under INLINE_REF_KEYS; none when it does not parse. */
-function inlineRefs(text: string): string[] {
-  let doc: unknown;
+/**
+ * The references a plugin config (YAML text, one or more documents) holds under INLINE_REF_KEYS; none when it does
+ * not parse.
+ */
+export function inlineRefs(text: string): string[] {
+  let docs: unknown[];
   try {
-    doc = parseYaml(text);
+    const parsed = parseAllDocuments(text);
+    if (!Array.isArray(parsed) || parsed.some((d) => d.errors.length)) return [];
+    docs = parsed.map((d) => d.toJS());
   } catch {
     return [];
   }
@@ -55,7 +63,7 @@ function inlineRefs(text: string): string[] {
     } else if (Array.isArray(v)) v.forEach((x) => walk(x, key));
     else if (isRecord(v)) for (const [k, x] of Object.entries(v)) walk(x, k);
   };
-  walk(doc);
+  docs.forEach((d) => walk(d));
   return out;
 }
 
@@ -73,6 +81,9 @@ const objects = (v: unknown): Record<string, unknown>[] => (Array.isArray(v) ? v
 /** An inline document in a list that also takes paths (patchesStrategicMerge, transformers): it has a line break or a colon-space. */
 const isInline = (s: string): boolean => /\n/.test(s) || /:\s/.test(s);
 
+/** The generator/transformer/validator entries of a kustomization that are paths (a config file or a directory). */
+const pluginRefs = (k: Record<string, unknown>): string[] => ["generators", "transformers", "validators"].flatMap((key) => strings(k[key]).filter((s) => !isInline(s)));
+
 /**
  * The references of one kustomization document, split into those that may be kustomization directories
  * (resources, bases, components, generators, transformers, validators) and those that are always files.
@@ -80,8 +91,7 @@ const isInline = (s: string): boolean => /\n/.test(s) || /:\s/.test(s);
 export function kustomizationRefs(doc: unknown): { dirsOrFiles: string[]; files: string[]; remotes: string[] } {
   if (!isRecord(doc)) return { dirsOrFiles: [], files: [], remotes: [] };
   const k = doc;
-  const dirsOrFiles = [...strings(k.resources), ...strings(k.bases), ...strings(k.components)];
-  for (const key of ["generators", "transformers", "validators"]) dirsOrFiles.push(...strings(k[key]).filter((s) => !isInline(s)));
+  const dirsOrFiles = [...strings(k.resources), ...strings(k.bases), ...strings(k.components), ...pluginRefs(k)];
   const files: string[] = [];
   for (const key of ["patches", "patchesJson6902", "replacements"]) for (const p of objects(k[key])) files.push(...strings(p.path));
   files.push(...strings(k.patchesStrategicMerge).filter((s) => !isInline(s)));
@@ -94,7 +104,9 @@ export function kustomizationRefs(doc: unknown): { dirsOrFiles: string[]; files:
       files.push(...strings(g.envs), ...strings(g.env));
     }
   const inline = ["generators", "transformers", "validators"].flatMap((key) => strings(k[key]).filter(isInline).flatMap(inlineRefs));
-  const remotes = [...new Set([...dirsOrFiles, ...files, ...inline].filter(isRemote))];
+  // helmCharts: kustomize (with --enable-helm) pulls each chart from its repo while building.
+  const charts = objects(k.helmCharts).flatMap((h) => strings(h.repo));
+  const remotes = [...new Set([...dirsOrFiles, ...files, ...inline, ...charts].filter(isRemote))];
   return { dirsOrFiles: dirsOrFiles.filter((r) => !isRemote(r)), files: files.filter((r) => !isRemote(r)), remotes };
 }
 
@@ -110,6 +122,12 @@ export interface WalkHooks {
   escape(file: string, ref: string): void;
   /** A remote reference (isRemote) in kustomization file `file`: kustomize would fetch it (git, HTTP). */
   remote?(file: string, ref: string): void;
+  /**
+   * Reads a file (repository-relative): a generator/transformer/validator config the kustomization lists by path is
+   * read for the files it references (relative to the kustomization's directory) and its remote references, which
+   * are reported on the config file. Without it those configs are files like any other.
+   */
+  readFile?(rel: string): string | undefined;
 }
 
 /**
@@ -136,7 +154,19 @@ export function walkKustomization(root: string, hooks: WalkHooks): boolean {
     for (const r of refs.dirsOrFiles) {
       const p = resolveRef(dir, r);
       if (p === undefined) hooks.escape(k.file, r);
-      else if (!visit(p)) hooks.file(p);
+      else if (!visit(p)) {
+        hooks.file(p);
+        const text = isRecord(doc) && pluginRefs(doc).includes(r) ? hooks.readFile?.(p) : undefined;
+        if (text !== undefined)
+          for (const inner of inlineRefs(text)) {
+            if (isRemote(inner)) hooks.remote?.(p, inner);
+            else {
+              const q = resolveRef(dir, inner);
+              if (q === undefined) hooks.escape(p, inner);
+              else hooks.file(q);
+            }
+          }
+      }
     }
     for (const r of refs.files) {
       const p = resolveRef(dir, r);
@@ -192,6 +222,7 @@ export function dependencies(clusterDir: string, readFile: ReadFile): Dependenci
     file: (p) => files.add(p),
     escape: (file, ref) => escapes.push({ file, ref }),
     remote: (file, ref) => remotes.push({ file, ref }),
+    readFile,
   });
   if (!found) files.add(`${root}/${KUSTOMIZATION_FILES[0]}`);
   return { files: [...files].sort(), dirs: [...dirs].sort(), escapes, remotes };

@@ -220,6 +220,7 @@ export function buildClosure(kustomizationDir: string, files: RepoFiles): Closur
     remote: () => {
       safe = false;
     },
+    readFile: (p) => files.read(p),
   });
   if (!found || !safe) return undefined;
   return { files: [...fileSet].sort(([a], [b]) => (a < b ? -1 : 1)), dirs: [...dirs].sort(([a], [b]) => (a < b ? -1 : 1)) };

@@ -11,18 +11,29 @@
  * - Instance refresh (pkg/cloud/services/autoscaling/autoscalinggroup.go StartASGInstanceRefresh) keeps
  *   minHealthyPercentage (default 90) of the group in service; only min 100 with max > 100 launches first.
  * - A MachineHealthCheck only marks Machines (machinehealthcheck_controller.go); a MachineSet or a KubeadmControlPlane
- *   remediates them (docs/book/src/tasks/automated-machine-management/healthchecking.md), KCP only with more than one
- *   machine (controlplane/kubeadm/internal/controllers/remediation.go).
+ *   remediates them (docs/book/src/tasks/automated-machine-management/healthchecking.md). KCP requires more than one
+ *   machine only once the control plane is initialized (controlplane/kubeadm/internal/controllers/remediation.go,
+ *   the ControlPlaneInitialized branch): a one-replica control plane is remediated only on a failed first boot.
+ * - Zone spread of an autoscaled pool (one MachineDeployment per zone) rests on cluster-autoscaler's
+ *   --balance-similar-node-groups, which compares node groups by their nodes' labels (compare_nodegroups): an empty
+ *   group's template node (the clusterapi provider's, scale from zero) lacks labels such as
+ *   node.kubernetes.io/instance-type, so it is not found similar and a zone left at 0 may stay empty.
  */
 import type { Profile } from "../cluster-spec/types.js";
 import type { Finding, Severity } from "../findings.js";
-import { GROUP, LABEL } from "../k8s/capi.js";
+import { AUTOSCALER, GROUP, LABEL } from "../k8s/capi.js";
 import { get as getPath, groupOf, isRecord } from "../k8s/object.js";
 import type { RenderedCluster, RenderedObject } from "./render.js";
 
 /** The annotation that makes CAPI's Machine controller skip the drain (api/core/v1beta2/machine_types.go). */
 export const EXCLUDE_NODE_DRAINING = "machine.cluster.x-k8s.io/exclude-node-draining";
 const POOL_NAME_LABEL = "cluster.x-k8s.io/pool-name";
+/**
+ * The shortest node drain timeout accepted: once it is exceeded the Machine controller stops draining and deletes
+ * the node (machine_controller.go nodeDrainTimeoutExceeded; 0 or unset means no timeout), so a timeout of a few
+ * seconds is a drain exclusion in practice.
+ */
+export const MIN_NODE_DRAIN_TIMEOUT_SECONDS = 60;
 
 
 const get = (o: unknown, p: string): unknown => getPath(o, p);
@@ -135,6 +146,28 @@ export function drainRules(rc: RenderedCluster, profile: Profile | undefined, fi
           "error",
         );
     }
+    if (is(o, GROUP.core, "MachineDeployment") || is(o, GROUP.core, "MachineSet")) {
+      const timeout = num(get(o, "spec.template.spec.deletion.nodeDrainTimeoutSeconds"));
+      if (timeout !== undefined && timeout > 0 && timeout < MIN_NODE_DRAIN_TIMEOUT_SECONDS)
+        push(
+          o,
+          "spec.template.spec.deletion.nodeDrainTimeoutSeconds",
+          "drain-excluded",
+          `a node drain timeout of ${timeout} s: once it is exceeded the Machine controller skips the rest of the drain ` +
+            "and deletes the node (CAPI machine_controller.go nodeDrainTimeoutExceeded), so its pods are not evicted " +
+            `in time — remove nodeDrainTimeoutSeconds (no timeout) or set it to at least ${MIN_NODE_DRAIN_TIMEOUT_SECONDS}`,
+          "error",
+        );
+    }
+    if (is(o, GROUP.core, "MachineDrainRule") && get(o, "spec.drain.behavior") === "Skip")
+      push(
+        o,
+        "spec.drain.behavior",
+        "drain-excluded",
+        "behavior Skip: the pods this rule selects are never evicted when a Machine is deleted (CAPI " +
+          "machinedrainrules_types.go MachineDrainRuleDrainBehaviorSkip) — remove the rule or use Drain / WaitCompleted",
+        "error",
+      );
     if (is(o, GROUP.core, "MachineDeployment")) {
       const surge = get(o, "spec.rollout.strategy.rollingUpdate.maxSurge");
       if (surge === 0 || surge === "0%")
@@ -174,6 +207,37 @@ export function drainRules(rc: RenderedCluster, profile: Profile | undefined, fi
     }
   }
 
+  // Autoscaled MachineDeployment pools whose minimum leaves a zone at 0: the balancing may never fill that zone.
+  const autoscaled = new Map<string, RenderedObject[]>();
+  for (const o of objs) {
+    if (!is(o, GROUP.core, "MachineDeployment") || o.metadata?.annotations?.[AUTOSCALER.min] === undefined) continue;
+    const pool = labelsOf(get(o, "spec.template.metadata.labels"))[LABEL.nodePool];
+    if (pool === undefined) continue;
+    const key = `${String(get(o, "spec.clusterName") ?? "")}/${pool}`;
+    autoscaled.set(key, [...(autoscaled.get(key) ?? []), o]);
+  }
+  for (const [key, mds] of autoscaled) {
+    if (mds.length < 2) continue;
+    const mins = mds.map((o) => Number(o.metadata?.annotations?.[AUTOSCALER.min]));
+    const empty = mds.filter((_, i) => !(mins[i]! >= 1));
+    if (empty.length === 0) continue;
+    const pool = key.slice(key.indexOf("/") + 1);
+    const total = mins.reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0);
+    push(
+      empty[0]!,
+      `metadata.annotations.${AUTOSCALER.min}`,
+      "pool-zone-empty",
+      `pool ${pool} has a minimum of ${total} over ${mds.length} zones, so ${empty.map((o) => String(o.metadata?.name)).join(", ")} ` +
+        "may be at 0 machines; --balance-similar-node-groups spreads the pool only while every zone has a node (an " +
+        "empty zone's template node lacks labels such as node.kubernetes.io/instance-type, so the autoscaler's " +
+        "compare_nodegroups does not find it similar) and that zone may stay empty — set nodePools[].minSize to at " +
+        `least ${mds.length} in clusters/${rc.cluster}/cluster.yaml`,
+      // An advice for dev (its default 1..3 over three zones starts with empty zones on purpose: cost), a warning
+      // for prod, whose pools are meant to survive a zone.
+      profile === "prod" ? "warning" : "info",
+    );
+  }
+
   // Health checks that can act.
   const owners = machineOwners(objs);
   for (const mhc of objs.filter((o) => is(o, GROUP.core, "MachineHealthCheck"))) {
@@ -198,9 +262,11 @@ export function drainRules(rc: RenderedCluster, profile: Profile | undefined, fi
         mhc,
         "spec.selector",
         "mhc-can-act",
-        `selects the control plane ${names(lonelyKcp)} of one replica, which KCP never remediates (remediation.go: ` +
-          '"the cluster MUST have more than one replica"); remove the check or run 3 control-plane replicas',
-        "error",
+        `selects the control plane ${names(lonelyKcp)} of one replica: KCP remediates it only on a failed first boot ` +
+          "(before the control plane is initialized); once initialized it never does (remediation.go: \"The cluster " +
+          'MUST have more than one replica", applied only when ControlPlaneInitialized; CAPI healthchecking.md) — ' +
+          "keep the check only for the first boot, or run 3 control-plane replicas",
+        "warning",
       );
   }
   return findings;

@@ -154,7 +154,8 @@ export function addonIntegrityFindings(root: string, opts: { repoCopy: boolean }
   const checks: LockCheck[] = [{ whose, files: store, complete: true }];
   if (opts.repoCopy && !same) {
     const copy = named(readAddonPayloads(path.join(root, ADDONS_DIR)), root);
-    checks.push({ whose: "the repository's", files: copy, complete: false });
+    // Complete: generate copies every pinned payload, so a missing one is a deleted payload (README "Add-on integrity").
+    checks.push({ whose: "the repository's", files: copy, complete: true });
   }
   // The lock is written beside the payloads, so it vouches for nothing on its own: every image is checked against
   // versions.json too (plan/addons-payload.ts, as `npm run addons` does).
@@ -190,7 +191,8 @@ export function driftStage(
   return {
     findings: [
       ...integrity,
-      ...driftFindings(planned, files, include, blockers),
+      // A payload addons-integrity names is reported there only (not also as generated-drift).
+      ...driftFindings(planned, files, (p) => include(p) && !integrity.some((f) => f.file === p), blockers),
       // Only the clusters the plan holds (a spec that could not be planned has its own findings).
       ...unknownGeneratedFindings(root, specs.map((s) => s.name).filter(inPlan), plannedPaths),
       ...(full && !unplanned ? unknownSharedFindings(root, repo.config, plannedPaths) : []),

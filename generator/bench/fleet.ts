@@ -36,13 +36,18 @@ export function specInput(i: number): SpecInput {
   // with a workers-drain warning outside prod, refused for prod: validate/drain-rules.ts).
   const workers = i % 4 === 3 && profile !== "prod" ? "MachinePool" : "MachineDeployment";
   const poolCount = 1 + (i % 3);
-  const nodePools = Array.from({ length: poolCount }, (_, p) => ({
-    name: ["general", "batch", "gpu"][p]!,
-    instanceType: INSTANCE_TYPES[(i + p) % INSTANCE_TYPES.length]!,
-    availabilityZones: p === 0 ? zones.slice(0, 3) : zones.slice(0, 1 + ((i + p) % Math.min(3, zones.length))),
-    ...(p === 1 ? { autoscaling: false, minSize: 3, maxSize: 3 } : { minSize: 1 + p, maxSize: 6 + p }),
-    ...(p === 2 ? { labels: { team: `t${i % 7}` } } : {}),
-  }));
+  const nodePools = Array.from({ length: poolCount }, (_, p) => {
+    const availabilityZones = p === 0 ? zones.slice(0, 3) : zones.slice(0, 1 + ((i + p) % Math.min(3, zones.length)));
+    // A prod pool keeps a node in every zone (validate's pool-zone-empty); dev pools may start with empty zones.
+    const minSize = profile === "prod" ? Math.max(1 + p, availabilityZones.length) : 1 + p;
+    return {
+      name: ["general", "batch", "gpu"][p]!,
+      instanceType: INSTANCE_TYPES[(i + p) % INSTANCE_TYPES.length]!,
+      availabilityZones,
+      ...(p === 1 ? { autoscaling: false, minSize: 3, maxSize: 3 } : { minSize, maxSize: 6 + p }),
+      ...(p === 2 ? { labels: { team: `t${i % 7}` } } : {}),
+    };
+  });
   // Unique VPC CIDR per cluster: 10.<i/16>.<(i%16)*16>.0/20 stays below the default service CIDR 10.96.0.0/12.
   const vpcCidr = `10.${Math.floor(i / 16)}.${(i % 16) * 16}.0/20`;
   return {

@@ -207,7 +207,9 @@ export function drainRules(rc: RenderedCluster, profile: Profile | undefined, fi
     }
   }
 
-  // Autoscaled MachineDeployment pools whose minimum leaves a zone at 0: the balancing may never fill that zone.
+  // Autoscaled MachineDeployment pools whose minimum leaves a zone at 0: the balancing may never fill that zone. Only
+  // for prod, whose pools are meant to survive a zone; dev's default (1..3 over three zones) starts with empty zones on
+  // purpose (cost), as README says.
   const autoscaled = new Map<string, RenderedObject[]>();
   for (const o of objs) {
     if (!is(o, GROUP.core, "MachineDeployment") || o.metadata?.annotations?.[AUTOSCALER.min] === undefined) continue;
@@ -216,7 +218,7 @@ export function drainRules(rc: RenderedCluster, profile: Profile | undefined, fi
     const key = `${String(get(o, "spec.clusterName") ?? "")}/${pool}`;
     autoscaled.set(key, [...(autoscaled.get(key) ?? []), o]);
   }
-  for (const [key, mds] of autoscaled) {
+  for (const [key, mds] of profile === "prod" ? autoscaled : new Map<string, RenderedObject[]>()) {
     if (mds.length < 2) continue;
     const mins = mds.map((o) => Number(o.metadata?.annotations?.[AUTOSCALER.min]));
     const empty = mds.filter((_, i) => !(mins[i]! >= 1));
@@ -232,9 +234,7 @@ export function drainRules(rc: RenderedCluster, profile: Profile | undefined, fi
         "empty zone's template node lacks labels such as node.kubernetes.io/instance-type, so the autoscaler's " +
         "compare_nodegroups does not find it similar) and that zone may stay empty — set nodePools[].minSize to at " +
         `least ${mds.length} in clusters/${rc.cluster}/cluster.yaml`,
-      // An advice for dev (its default 1..3 over three zones starts with empty zones on purpose: cost), a warning
-      // for prod, whose pools are meant to survive a zone.
-      profile === "prod" ? "warning" : "info",
+      "warning",
     );
   }
 

@@ -128,7 +128,7 @@ async function main(argv: string[], io: CliIo, out: (line: string) => void, proc
   // Readers refuse a folder that is visibly not the repository (a subfolder of one, or no clusters/ at all); so do
   // the commands that act on existing clusters when they write nothing yet (upgrade --dry-run) or only remove
   // (remove-cluster) — from a subfolder they would report "no cluster named …" or "nothing to do" instead.
-  if (command === "validate" || command === "diff" || command === "inventory" || command === "upgrade" || command === "remove-cluster")
+  if (["validate", "diff", "inventory", "upgrade", "remove-cluster", "leftovers"].includes(command))
     await (await import("./repo/load.js")).requireReadableRepository(cwd);
 
   switch (command) {

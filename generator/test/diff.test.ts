@@ -259,6 +259,19 @@ describe("diffCommand (real git, real kustomize)", () => {
     expect(await worktrees(repo)).toHaveLength(1);
   });
 
+  it("a MachinePool cluster whose cluster.yaml leaves `workers` to the default (now MachineDeployment) is workers-switched, an error; written out, a warning", async () => {
+    const repo = await repoCopy();
+    // As a spec written before MachineDeployment became the default: no `workers` line.
+    await edit(path.join(repo, "clusters/demo/cluster.yaml"), /^workers: MachinePool\n/m, "");
+    await generateCommand({ cwd: repo, log: quiet });
+    const r = await diffCommand({ cwd: repo, base: "origin/main", format: "text" });
+    expect(r.findings.filter((f) => f.rule === "workers-switched").map((f) => [f.cluster, f.severity, f.file, f.path])).toEqual([["demo", "error", "clusters/demo/cluster.yaml", "workers"]]);
+    expect(r.findings.find((f) => f.rule === "workers-switched")!.message).toContain("add `workers: MachinePool`");
+    await edit(path.join(repo, "clusters/demo/cluster.yaml"), /^region:/m, "workers: MachineDeployment\nregion:");
+    const stated = await diffCommand({ cwd: repo, base: "origin/main", format: "text" });
+    expect(stated.findings.filter((f) => f.rule === "workers-switched").map((f) => f.severity)).toEqual(["warning"]);
+  });
+
   it("an in-place edit of a generated pool kustomization that changes an AWSMachineTemplate spec is template-changed-in-place", async () => {
     const repo = await repoCopy();
     const pool = path.join(repo, "clusters/md/generated/pools/default/kustomization.yaml");
@@ -315,7 +328,8 @@ describe("diffCommand (real git, real kustomize)", () => {
     await generateCommand({ cwd: repo, log: quiet });
     const r = await diffCommand({ cwd: repo, base: "main", format: "text" });
     expect(r.report.clusters.map((c) => [c.cluster, c.status])).toEqual([["md", "removed"], ["md2", "new"]]);
-    // (The new cluster's generated access is listed as info lines, rbac-changed.)
+    // The new cluster's generated access (its autoscaler's ServiceAccount, Role, RoleBinding) is listed as info lines.
+    expect(r.findings.filter((f) => f.cluster === "md2" && f.rule === "rbac-changed").map((f) => f.severity)).toEqual(["info", "info", "info"]);
     expect(r.findings.filter((f) => f.severity !== "info").map((f) => [f.cluster, f.rule, f.severity])).toEqual([["md2", "cluster-moved", "error"]]);
     expect(r.output).toContain("1 flagged");
   });

@@ -86,4 +86,17 @@ describe("20.7: npm run inventory on a repository (real kustomize)", () => {
       await t.cleanup();
     }
   }, 120_000);
+  it("a MachineDeployment pool whose zones are not in name order is not reported as patched (kustomize sorts by name)", async () => {
+    const t = await tempDir("capi-gitops-inventory-");
+    try {
+      await writeFile(path.join(t.dir, "capi-gitops.yaml"), "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\nrepoURL: https://git.example.com/p/c.git\nbranch: main\ngitops: argocd\n");
+      const zones = ["ap-northeast-2c", "ap-northeast-2a"];
+      await newClusterCommand({ cwd: t.dir, flags: { name: "demo", region: "ap-northeast-2", zones: zones.join(","), workers: "MachineDeployment" }, log: () => {}, render: false });
+      const c = (await inventoryCommand({ cwd: t.dir, format: "json" })).inventory.clusters[0]!;
+      expect(c.pools[0]?.availabilityZones).toEqual(zones);
+      expect(c.render?.patched).toEqual([]);
+    } finally {
+      await t.cleanup();
+    }
+  }, 120_000);
 });

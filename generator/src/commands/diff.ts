@@ -15,7 +15,8 @@ import { diffObjects } from "../diff/objects.js";
 import { upgradeStepFindings } from "../diff/upgrade.js";
 import { renderSide, withBaseCheckout, type RenderedSide } from "../diff/render-sides.js";
 import { affectedClusters } from "../repo/affected.js";
-import { ADDONS_DIR, PROVIDERS_DIR, SYNC_DIR } from "../repo/paths.js";
+import { ADDONS_DIR, SYNC_DIR } from "../repo/paths.js";
+import { MANAGEMENT_DIRS } from "../validate/units.js";
 import { ADDONS_LOCK_FILE } from "../plan/addons-lock.js";
 import { isRepository, revParse } from "../tools/git.js";
 import { attributeFinding } from "../validate/attribution.js";
@@ -60,7 +61,7 @@ export function compareSides(base: string, clusters: readonly string[], removed:
     const status = removed.includes(cluster) ? "removed" : !before.names.includes(cluster) ? "new" : changes.length ? "changed" : "unchanged";
     const upgrade = status === "changed" ? upgradeStepFindings(cluster, old.objects, now.objects) : [];
     const spec = after.specs?.get(cluster);
-    const flags = flagChanges(cluster, changes, old.objects, now.objects, { stays: status === "changed", spec, pins });
+    const flags = flagChanges(cluster, changes, old.objects, now.objects, { stays: status === "changed", spec, pins, workersStated: after.workersStated?.has(cluster) });
     // What the spec says the render must hold, as validate checks it: an empty render on both sides (a kustomize that
     // prints nothing, `resources: []` already at the base) compares "the same" but is no cluster. Objects
     // core-object-removed already names (they left the render in this change) are not reported twice.
@@ -135,7 +136,7 @@ export async function diffCommand(opts: DiffOptions): Promise<DiffResult> {
   let before: RenderedSide = { names: [], rendered: new Map(), findings: [] };
   let after: RenderedSide = { names: [], rendered: new Map(), findings: [] };
   // The management folders when the change touches them or the repository config (the GitOps engine).
-  const folders = affected.changedFiles.some((p) => p.startsWith(MANAGEMENT_PREFIX) || p === CONFIG_FILE) ? [SYNC_DIR, PROVIDERS_DIR] : [];
+  const folders = affected.changedFiles.some((p) => p.startsWith(MANAGEMENT_PREFIX) || p === CONFIG_FILE) ? MANAGEMENT_DIRS : [];
   if (affected.clusters.length || affected.removed.length || folders.length) {
     // allSettled: a failure on one side must not return before the other side's worktree is cleaned up.
     const [b, a] = await Promise.allSettled([

@@ -50,7 +50,7 @@
 import semver from "semver";
 import type { Finding } from "../findings.js";
 import type { RenderedObject } from "../validate/render.js";
-import { GROUP, IMAGE_VERSION_ANNOTATION } from "../k8s/capi.js";
+import { GROUP, IMAGE_VERSION_ANNOTATION, LABEL } from "../k8s/capi.js";
 import { get, groupOf, isRecord } from "../k8s/object.js";
 import { imageFollowsVersion } from "../schemas/ami-inventory.js";
 import { type Machine, machineImage, machines } from "../validate/images.js";
@@ -483,9 +483,9 @@ function addonChanged(cluster: string, changes: readonly ObjectChange[], after: 
   return out;
 }
 
-/** secret-mounted: a Deployment's pods read a Secret they did not read before (added Deployments of a staying cluster too). */
+/** secret-mounted: a workload's pods (any kind podSpecOf knows) read a Secret they did not read before (added ones of a staying cluster too). */
 function secretMounted(cluster: string, c: ObjectChange): Finding[] {
-  if (c.type === "removed" || !is(c.after, "apps", "Deployment")) return [];
+  if (c.type === "removed" || !c.after || !podSpecOf(c.after)) return [];
   const refs = (o: RenderedObject | undefined) => {
     const pod = o ? podSpecOf(o) : undefined;
     return pod ? secretRefs(pod.spec).map((r) => ({ ...r, path: `${pod.at}.${r.path}` })) : [];
@@ -503,6 +503,30 @@ function secretMounted(cluster: string, c: ObjectChange): Finding[] {
     }));
 }
 
+/**
+ * workers-switched: a pool's MachinePool leaves the render while MachineDeployments of the same pool (node-pool label)
+ * arrive. The sync deletes nothing, so the old auto scaling group keeps its nodes beside the new machines (capacity
+ * doubles) until someone drains and deletes it (pool-removed). An error when cluster.yaml does not write `workers`
+ * out: then the tool's default changed the kind (MachineDeployment since issue 19), not the user; a warning otherwise.
+ */
+function workersSwitched(cluster: string, changes: readonly ObjectChange[], stated: boolean): Finding[] {
+  const poolOf = (o: RenderedObject | undefined) => {
+    const labels = get(o, "spec.template.metadata.labels");
+    return isRecord(labels) && typeof labels[LABEL.nodePool] === "string" ? labels[LABEL.nodePool] : "";
+  };
+  const arrived = new Set(changes.filter((c) => c.type === "added" && is(c.after, CORE, "MachineDeployment")).map((c) => poolOf(c.after)));
+  return changes
+    .filter((c) => c.type === "removed" && is(c.before, CORE, "MachinePool") && arrived.has(poolOf(c.before)) && poolOf(c.before) !== "")
+    .map((c) => ({
+      cluster,
+      file: clusterSpecPath(cluster),
+      path: "workers",
+      rule: "workers-switched",
+      severity: stated ? ("warning" as const) : ("error" as const),
+      message: `pool ${poolOf(c.before)} moves from MachinePool ${c.id.name} to MachineDeployments: the MachinePool and its auto scaling group keep running beside them (nothing is pruned) until drained and deleted by hand (pool-removed)${stated ? "" : `; clusters/${cluster}/cluster.yaml does not write \`workers\` out, so the new default (MachineDeployment) chose this — add \`workers: MachinePool\` to keep the pool, or \`workers: MachineDeployment\` to migrate on purpose`}`,
+    }));
+}
+
 /** Findings for one cluster's changes; `before`/`after` are its whole rendered object lists. */
 export function flagChanges(
   cluster: string,
@@ -510,7 +534,8 @@ export function flagChanges(
   before: readonly RenderedObject[],
   after: readonly RenderedObject[],
   /** `stays`: the cluster's directory is on both sides (default: it renders something now); `spec`: its spec now. */
-  opts: { stays?: boolean; spec?: ClusterSpec; pins?: Pins } = {},
+  /** `workersStated`: cluster.yaml writes `workers` out (the default did not choose the kind). */
+  opts: { stays?: boolean; spec?: ClusterSpec; pins?: Pins; workersStated?: boolean } = {},
 ): Finding[] {
   const out: Finding[] = [];
   for (const c of changes) if (c.type === "changed") out.push(...inPlace(cluster, c), ...awsCluster(cluster, c), ...networkCidrs(cluster, c), ...versionJump(cluster, c));
@@ -520,8 +545,11 @@ export function flagChanges(
     const core = coreObjectsRemoved(cluster, changes, before, opts.spec);
     out.push(...core.findings);
     for (const c of changes) if (!c.before || !core.keys.has(objKey(coreObjectOf(c.before)))) out.push(...poolRemoved(cluster, c));
+    out.push(...workersSwitched(cluster, changes, opts.workersStated ?? true));
   }
-  if (opts.stays ?? after.length > 0) for (const c of changes) out.push(...rbacChanged(cluster, c, before.length === 0), ...secretMounted(cluster, c));
+  // Access changes of every cluster that renders something now (a new cluster's as info lines, rbacChanged).
+  if (after.length > 0) for (const c of changes) out.push(...rbacChanged(cluster, c, before.length === 0));
+  if (opts.stays ?? after.length > 0) for (const c of changes) out.push(...secretMounted(cluster, c));
   out.push(...addonChanged(cluster, changes, after, opts.spec, opts.pins));
   out.push(...poolsWithControlPlane(cluster, changes));
   out.push(...clusterRenamed(cluster, before, after));

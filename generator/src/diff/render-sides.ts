@@ -3,17 +3,18 @@
  * failure) and the working tree, each through the batched `renderClusters`; the management folders (management/sync,
  * management/providers) with one build each when the change touches them.
  */
-import { access, mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { ClusterSpec } from "../cluster-spec/types.js";
 import type { Finding } from "../findings.js";
 import { clusterNames, readSpec } from "../repo/load.js";
-import { diskReader } from "../repo/affected.js";
-import { kustomizeBuild, parseBuildOutput } from "../tools/kustomize.js";
+import { clusterSpecPath } from "../repo/paths.js";
 import { addWorktree, pruneWorktrees, removeWorktree, showPrefix } from "../tools/git.js";
-import { isBuildFailure, renderClusters, type RenderedCluster, type RenderedObject } from "../validate/render.js";
-import { remoteFindings } from "../validate/remote.js";
+import { renderClusters, type RenderedCluster, type RenderedObject } from "../validate/render.js";
+import { RepoFiles } from "../validate/cache.js";
+import { toolRunners } from "../validate/runners.js";
+import { renderManagement } from "../validate/units.js";
 
 export interface RenderedSide {
   /** Clusters (directories with a cluster.yaml) on this side. */
@@ -22,29 +23,16 @@ export interface RenderedSide {
   findings: Finding[];
   /** The specs that load on this side (only when asked for: the working tree's, for what a render must hold). */
   specs?: Map<string, ClusterSpec>;
+  /** With `specs`: the clusters whose cluster.yaml writes `workers` out (not left to the default). */
+  workersStated?: Set<string>;
   /** Management folders (repository-relative) that exist on this side, rendered. */
   folders?: Map<string, RenderedObject[]>;
 }
 
-/** Builds each management folder that exists (remote references refused first); failed builds are findings. */
-async function renderFolders(root: string, dirs: readonly string[]): Promise<{ folders: Map<string, RenderedObject[]>; findings: Finding[] }> {
-  const folders = new Map<string, RenderedObject[]>();
-  const findings: Finding[] = [];
-  for (const dir of dirs) {
-    if (!(await access(path.join(root, dir, "kustomization.yaml")).then(() => true, () => false))) continue;
-    const remote = remoteFindings(dir, diskReader(root));
-    if (remote.length) {
-      findings.push(...remote);
-      continue;
-    }
-    try {
-      folders.set(dir, parseBuildOutput(await kustomizeBuild(root, dir), dir) as RenderedObject[]);
-    } catch (e) {
-      if (!isBuildFailure(e)) throw e;
-      findings.push({ file: `${dir}/kustomization.yaml`, rule: "kustomize-build", severity: "error", message: `kustomize build failed: ${(e.stderr || e.message).split("\n")[0]}` });
-    }
-  }
-  return { folders, findings };
+/** Builds each management folder that exists exactly as validate does (validate/units.ts renderManagement, uncached). */
+async function renderFolders(root: string, dirs: readonly string[], workers: number): Promise<{ folders: Map<string, RenderedObject[]>; findings: Finding[] }> {
+  const { units, findings } = await renderManagement({ root, workers, runners: toolRunners(), files: new RepoFiles(root) }, dirs);
+  return { folders: new Map(units.map((u) => [u.fallbackFile.slice(0, -"/kustomization.yaml".length), u.objects])), findings };
 }
 
 /**
@@ -55,14 +43,17 @@ export async function renderSide(root: string, wanted: readonly string[], worker
   const names = await clusterNames(root);
   const targets = wanted.filter((c) => names.includes(c));
   const r = await renderClusters(root, targets.map((name) => ({ name })), { workers });
-  const f = opts.folders?.length ? await renderFolders(root, opts.folders) : undefined;
+  const f = opts.folders?.length ? await renderFolders(root, opts.folders, workers) : undefined;
   const specs = opts.specs ? new Map<string, ClusterSpec>() : undefined;
+  const workersStated = opts.specs ? new Set<string>() : undefined;
   if (specs)
     for (const n of targets) {
       const s = (await readSpec(root, n).catch(() => undefined))?.spec;
       if (s) specs.set(n, s);
+      const text = await readFile(path.join(root, clusterSpecPath(n)), "utf8").catch(() => "");
+      if (/^workers\s*:/m.test(text)) workersStated?.add(n);
     }
-  return { names, rendered: new Map(r.rendered.map((rc) => [rc.cluster, rc])), findings: [...r.findings, ...(f?.findings ?? [])], specs, folders: f?.folders };
+  return { names, rendered: new Map(r.rendered.map((rc) => [rc.cluster, rc])), findings: [...r.findings, ...(f?.findings ?? [])], specs, workersStated, folders: f?.folders };
 }
 
 /** Runs `fn` with the root of a detached checkout of `commit` (same sub-directory as `root`), then removes it. */

@@ -82,7 +82,11 @@ export function appliedOf(spec: ClusterSpec, objects: readonly K8sObject[]): App
     const replicas = sum(mds.map((md) => num(get(md, "spec.replicas"))));
     pools.set(name, {
       instanceType: str(get(infra, "spec.template.spec.instanceType")),
-      availabilityZones: mds.map((md) => str(get(md, "spec.template.spec.failureDomain"))).filter((z): z is string => z !== null),
+      // In the spec pool's order (kustomize sorts objects of a kind by name, so the render's order says nothing).
+      availabilityZones: inSpecOrder(
+        mds.map((md) => str(get(md, "spec.template.spec.failureDomain"))).filter((z): z is string => z !== null),
+        spec.nodePools.find((p) => p.name === name)?.availabilityZones ?? [],
+      ),
       autoscaling,
       // A fixed MachineDeployment pool renders only its replicas (the spec's minSize/maxSize bound nothing there).
       minSize: autoscaling ? sum(mds.map((md) => size(md, "min"))) : null,
@@ -100,4 +104,10 @@ export function appliedOf(spec: ClusterSpec, objects: readonly K8sObject[]): App
     controlPlane,
     pools,
   };
+}
+
+/** `zones` ordered as `order` lists them (zones it lacks last, by name). */
+function inSpecOrder(zones: string[], order: readonly string[]): string[] {
+  const rank = (z: string) => (order.includes(z) ? order.indexOf(z) : order.length);
+  return [...zones].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
 }

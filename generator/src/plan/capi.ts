@@ -60,7 +60,8 @@ const rootVolume = (size: number) => ({ size, type: "gp3", encrypted: true });
  * MachineDeployment pools) or by a KubeadmControlPlane with more than one replica. CAPI's MHC controller only marks
  * a Machine `OwnerRemediated=False` (internal/controllers/machinehealthcheck/machinehealthcheck_controller.go
  * patchUnhealthyTargets); the MachineSet (machineset_controller.go reconcileUnhealthyMachines) or KCP
- * (controlplane/kubeadm/internal/controllers/remediation.go, which skips a control plane of ≤ 1 machine) replaces it.
+ * (controlplane/kubeadm/internal/controllers/remediation.go; once the control plane is initialized it skips one of
+ * ≤ 1 machine) replaces it.
  * A MachinePool's Machines have neither owner (docs/book/src/tasks/automated-machine-management/healthchecking.md):
  * no check is generated for them — the auto scaling group's EC2 health checks replace failed instances.
  */
@@ -148,14 +149,16 @@ export function clusterBaseObjects(): K8sObject[] {
 
 /**
  * overlays/components/control-plane-health-check: the control plane's MachineHealthCheck, included only by clusters
- * whose KubeadmControlPlane has more than one replica — KCP never remediates a control plane of ≤ 1 machine
- * (controlplane/kubeadm/internal/controllers/remediation.go "The cluster MUST have more than one replica").
+ * whose KubeadmControlPlane has more than one replica. Once initialized, KCP skips remediating a control plane of
+ * ≤ 1 machine (controlplane/kubeadm/internal/controllers/remediation.go "The cluster MUST have more than one
+ * replica"); before that it would retry a failed first boot. The trade-off taken: no check for one replica (it would
+ * act at most once, on the first boot, and never afterwards); validate's mhc-can-act warns on one added by hand.
  */
 export function controlPlaneHealthCheckObjects(): K8sObject[] {
   return [mhc(PLACEHOLDER.controlPlane, { [LABEL.controlPlane]: "" })];
 }
 
-/** The smallest control plane KCP remediates (remediation.go: `controlPlane.Machines.Len() <= 1` is skipped). */
+/** The smallest initialized control plane KCP remediates (remediation.go: `Machines.Len() <= 1` is skipped once initialized). */
 export const MIN_REMEDIABLE_CONTROL_PLANE = 2;
 
 /**

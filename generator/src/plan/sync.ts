@@ -16,7 +16,7 @@ import { KUSTOMIZATION } from "./kustomize-objects.js";
 import { syncSafe } from "./capi.js";
 import { MANAGEMENT_DIR, MANAGEMENT_LAYERS, type ManagementLayer } from "./management.js";
 import { PROVIDERS } from "./providers.js";
-import { CERT_MANAGER_NAMESPACE, KUBERNETES_NAMESPACES, OPERATOR_NAMESPACE } from "../cluster-spec/reserved.js";
+import { CERT_MANAGER_NAMESPACE, OPERATOR_NAMESPACE } from "../cluster-spec/reserved.js";
 
 export const APPSET_NAME = "capi-clusters";
 /** The files the ApplicationSet's git files generator reads, one Application each. */
@@ -149,7 +149,7 @@ export function fluxObjects(config: RepoConfig, specs: readonly ClusterSpec[]) {
       // ServiceAccount may write nowhere else either: fluxAccess).
       targetNamespace: s.namespace,
       // Applied only once the management layer is ready (cert-manager → operator → providers, fluxManagementObjects).
-      dependsOn: [{ name: fluxLayerName("providers") }],
+      dependsOn: [{ name: fluxLayerName(MANAGEMENT_LAYERS[MANAGEMENT_LAYERS.length - 1]!.name) }],
       // prune removes objects dropped from Git, except the CAPI objects (annotated prune: disabled);
       // deleting this Kustomization (cluster directory removed) orphans everything instead of deleting it.
       prune: true,
@@ -180,7 +180,7 @@ export function fluxObjects(config: RepoConfig, specs: readonly ClusterSpec[]) {
 
 const RBAC_API = "rbac.authorization.k8s.io";
 /** What applying and pruning needs; never bind, escalate or impersonate (the API server then refuses any grant the role lacks). */
-export const FLUX_APPLY_VERBS = ["get", "list", "watch", "create", "update", "patch", "delete"] as const;
+const FLUX_APPLY_VERBS = ["get", "list", "watch", "create", "update", "patch", "delete"] as const;
 /** The ClusterRole (bound cluster-wide) that lets the clusters' ServiceAccount read Namespaces and patch their own. */
 export const CLUSTERS_NAMESPACES_ROLE = `${CLUSTERS_SERVICE_ACCOUNT}-namespaces`;
 /** Flux's server-side apply: create the object when absent, never patch it (the cluster's own render owns it then). */
@@ -292,7 +292,7 @@ export const CLUSTER_SYNC_RETRY = { limit: 20, backoff: { duration: "30s", facto
 
 /** The Application (Argo CD) that syncs the management layer; with Flux, the prefix of the layers' Kustomizations. */
 export const MANAGEMENT_APP_NAME = "capi-gitops-management";
-export const managementProjectName = (config: RepoConfig): string => `${config.argocd.project}-management`;
+const managementProjectName = (config: RepoConfig): string => `${config.argocd.project}-management`;
 export const fluxLayerName = (layer: ManagementLayer["name"]): string => `${MANAGEMENT_APP_NAME}-${layer}`;
 
 /**
@@ -301,7 +301,7 @@ export const fluxLayerName = (layer: ManagementLayer["name"]): string => `${MANA
  * and its kinds. The management AppProject allows exactly these; generator/test/management.test.ts checks every
  * hydrated object against it with Argo CD's own matching (validate/argo-project.ts).
  */
-export const MANAGEMENT_NAMESPACES = [...new Set([CERT_MANAGER_NAMESPACE, OPERATOR_NAMESPACE, ...PROVIDERS.map((p) => p.namespace), KUBERNETES_NAMESPACES[3]])].sort();
+const MANAGEMENT_NAMESPACES = [...new Set([CERT_MANAGER_NAMESPACE, OPERATOR_NAMESPACE, ...PROVIDERS.map((p) => p.namespace), "kube-system"])].sort();
 const MANAGEMENT_CLUSTER_KINDS = [
   { group: "", kind: "Namespace" },
   { group: "apiextensions.k8s.io", kind: "CustomResourceDefinition" },

@@ -24,6 +24,7 @@ import type { Finding, Severity } from "../findings.js";
 import { AUTOSCALER, GROUP, LABEL } from "../k8s/capi.js";
 import { get as getPath, groupOf, isRecord } from "../k8s/object.js";
 import type { RenderedCluster, RenderedObject } from "./render.js";
+import { MIN_REMEDIABLE_CONTROL_PLANE } from "../plan/capi.js";
 
 /** The annotation that makes CAPI's Machine controller skip the drain (api/core/v1beta2/machine_types.go). */
 export const EXCLUDE_NODE_DRAINING = "machine.cluster.x-k8s.io/exclude-node-draining";
@@ -245,7 +246,7 @@ export function drainRules(rc: RenderedCluster, profile: Profile | undefined, fi
     const selector = get(mhc, "spec.selector");
     const hit = owners.filter((w) => w.labels[LABEL.clusterName] === cluster && selects(selector, w.labels));
     const pools = hit.filter((w) => w.kind === "MachinePool");
-    const lonelyKcp = hit.filter((w) => w.kind === "KubeadmControlPlane" && (w.replicas ?? 1) <= 1);
+    const lonelyKcp = hit.filter((w) => w.kind === "KubeadmControlPlane" && (w.replicas ?? 1) < MIN_REMEDIABLE_CONTROL_PLANE);
     const names = (ws: MachineOwner[]) => ws.map((w) => String(w.object.metadata?.name)).join(", ");
     if (pools.length)
       push(

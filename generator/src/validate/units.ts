@@ -18,7 +18,7 @@ import { remoteFindings } from "./remote.js";
 import type { Runners } from "./runners.js";
 
 /** Repository folders (besides clusters/) that the management cluster applies; validated when present. */
-const MANAGEMENT_DIRS = [SYNC_DIR, PROVIDERS_DIR] as const;
+export const MANAGEMENT_DIRS = [SYNC_DIR, PROVIDERS_DIR] as const;
 
 /** One rendered build checked by the schema and admission layers: a cluster, a management folder or an add-on file. */
 export interface Unit {

@@ -48,7 +48,11 @@ function treeRss(root: number): number {
   return total;
 }
 
-export async function measure(file: string, args: readonly string[], opts: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<Measured> {
+export async function measure(
+  file: string,
+  args: readonly string[],
+  opts: { cwd: string; env?: NodeJS.ProcessEnv },
+): Promise<Measured> {
   const tmp = await mkdtemp(path.join(os.tmpdir(), "capi-gitops-measure-"));
   const timeFile = path.join(tmp, "time");
   const useTime = existsSync(TIME);

@@ -65,12 +65,28 @@ let stepCpu = 0;
 let timeFiles = 0;
 
 /** Runs a command under GNU time (its user + system CPU, children included, is added to the step's). */
-async function sh(cwd: string, cmd: string, args: string[], opts: { reject?: boolean; extraEnv?: Record<string, string> } = {}) {
+async function sh(
+  cwd: string,
+  cmd: string,
+  args: string[],
+  opts: { reject?: boolean; extraEnv?: Record<string, string> } = {},
+) {
   const timeFile = path.join(W, `time-${timeFiles++}`);
   try {
-    return await execa("/usr/bin/time", ["-o", timeFile, "-f", "%U %S", cmd, ...args], { cwd, env: { ...env, ...opts.extraEnv }, reject: opts.reject ?? true, all: true, maxBuffer: 512 * 1024 * 1024 });
+    return await execa("/usr/bin/time", ["-o", timeFile, "-f", "%U %S", cmd, ...args], {
+      cwd,
+      env: { ...env, ...opts.extraEnv },
+      reject: opts.reject ?? true,
+      all: true,
+      maxBuffer: 512 * 1024 * 1024,
+    });
   } finally {
-    const [user, sys] = (await readFile(timeFile, "utf8").catch(() => "0 0")).trim().split("\n").at(-1)!.split(" ").map(Number);
+    const [user, sys] = (await readFile(timeFile, "utf8").catch(() => "0 0"))
+      .trim()
+      .split("\n")
+      .at(-1)!
+      .split(" ")
+      .map(Number);
     stepCpu += ((user ?? 0) + (sys ?? 0)) * 1000;
     await rm(timeFile, { force: true });
   }
@@ -99,7 +115,10 @@ async function prepare(): Promise<{ changed: string }> {
   await g("config", "commit.gpgsign", "false");
   const names = await writeFleetSpecs(seed, N);
   await execa("ln", ["-s", path.join(TOOL_ROOT, "node_modules"), path.join(seed, "node_modules")]);
-  await execa(path.join(TOOL_ROOT, "node_modules", ".bin", "tsx"), ["generator/src/cli.ts", "generate"], { cwd: seed, env });
+  await execa(path.join(TOOL_ROOT, "node_modules", ".bin", "tsx"), ["generator/src/cli.ts", "generate"], {
+    cwd: seed,
+    env,
+  });
   await rm(path.join(seed, "node_modules"));
   await g("add", "-A");
   await g("commit", "-qm", `fleet of ${N} clusters`);
@@ -115,7 +134,10 @@ async function prepare(): Promise<{ changed: string }> {
   if (edited === text) throw new Error(`could not edit ${spec}`);
   await writeFile(spec, edited);
   await execa("ln", ["-s", path.join(TOOL_ROOT, "node_modules"), path.join(seed, "node_modules")]);
-  await execa(path.join(TOOL_ROOT, "node_modules", ".bin", "tsx"), ["generator/src/cli.ts", "generate"], { cwd: seed, env });
+  await execa(path.join(TOOL_ROOT, "node_modules", ".bin", "tsx"), ["generator/src/cli.ts", "generate"], {
+    cwd: seed,
+    env,
+  });
   await rm(path.join(seed, "node_modules"));
   await g("commit", "-qam", `${changed}: control plane m6i.2xlarge`);
   // GitHub's refs/pull/1/merge: the pull request merged into main.
@@ -134,7 +156,15 @@ async function prepare(): Promise<{ changed: string }> {
   await rm(seed, { recursive: true, force: true });
   // The cache of .tools/ (as the setup action saves it on a miss).
   await mkdir(store, { recursive: true });
-  await execa("tar", ["--zstd", "-C", path.dirname(path.join(TOOL_ROOT, ".tools", "bin")), "-cf", path.join(store, "tools.tar.zst"), "--dereference", "."]);
+  await execa("tar", [
+    "--zstd",
+    "-C",
+    path.dirname(path.join(TOOL_ROOT, ".tools", "bin")),
+    "-cf",
+    path.join(store, "tools.tar.zst"),
+    "--dereference",
+    ".",
+  ]);
   return { changed };
 }
 
@@ -148,7 +178,12 @@ async function job(kind: "main" | "pr-warm" | "pr-cold" | "pr-tool-warm"): Promi
   await timed(steps, "checkout (full history)", async () => {
     await sh(W, "git", ["clone", "-q", "--no-local", origin, ws]);
     if (pr) {
-      await sh(ws, "git", ["fetch", "-q", "origin", kind === "pr-tool-warm" ? "refs/pull/2/merge" : "refs/pull/1/merge"]);
+      await sh(ws, "git", [
+        "fetch",
+        "-q",
+        "origin",
+        kind === "pr-tool-warm" ? "refs/pull/2/merge" : "refs/pull/1/merge",
+      ]);
       await sh(ws, "git", ["checkout", "-q", "--detach", "FETCH_HEAD"]);
     }
   });
@@ -169,7 +204,10 @@ async function job(kind: "main" | "pr-warm" | "pr-cold" | "pr-tool-warm"): Promi
     // The workflow validates --changed-since the base only when the tool did not change.
     base = /tool=false/.test(r.stdout) ? (/base=(\S*)/.exec(r.stdout)?.[1] ?? "") : "";
     diffBase = /base=(\S*)/.exec(r.stdout)?.[1] ?? "";
-    return r.stdout.replace(/\n/g, " ").replace(/base=\S+/, "base=<merge base>").trim();
+    return r.stdout
+      .replace(/\n/g, " ")
+      .replace(/base=\S+/, "base=<merge base>")
+      .trim();
   });
   const full = base === "";
   if (kind === "pr-warm" || kind === "pr-tool-warm")
@@ -179,14 +217,21 @@ async function job(kind: "main" | "pr-warm" | "pr-cold" | "pr-tool-warm"): Promi
     });
   let findings = "";
   await timed(steps, full ? "validate (every cluster)" : "validate --changed-since <merge base>", async () => {
-    const r = await sh(ws, "npm", ["run", "-s", "validate", "--", "--format", "github", ...(full ? [] : ["--changed-since", base])], { reject: false });
+    const r = await sh(
+      ws,
+      "npm",
+      ["run", "-s", "validate", "--", "--format", "github", ...(full ? [] : ["--changed-since", base])],
+      { reject: false },
+    );
     findings = r.stdout;
     if (r.exitCode === 2) throw new Error(`validate failed:\n${r.all}`);
     return summaryOf(r.stdout);
   });
   if (pr)
     await timed(steps, "PR summary (diff --format markdown + findings)", async () => {
-      const r = await sh(ws, "npm", ["run", "-s", "diff", "--", "--base", diffBase, "--format", "markdown"], { reject: false });
+      const r = await sh(ws, "npm", ["run", "-s", "diff", "--", "--base", diffBase, "--format", "markdown"], {
+        reject: false,
+      });
       if (r.exitCode === 2) throw new Error(`diff failed:\n${r.all}`);
       await writeFile(path.join(W, "summary.md"), `${r.stdout}\n\n### Findings\n\n\`\`\`\n${findings}\n\`\`\`\n`);
       return `${r.stdout.split("\n").length} lines`;
@@ -217,7 +262,11 @@ async function coldTools(): Promise<Step[]> {
 }
 
 const total = (steps: Step[]) => steps.reduce((s, x) => s + x.ms, 0);
-const load = () => os.loadavg().map((l) => l.toFixed(1)).join(" / ");
+const load = () =>
+  os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(" / ");
 
 try {
   const loadBefore = load();
@@ -228,8 +277,12 @@ try {
   const loadAfter = load();
   const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
   const out: string[] = [];
-  out.push(`Pipeline benchmark (${new Date().toISOString().slice(0, 10)}): ${N} clusters, a pull request changing clusters/${changed}/cluster.yaml (+ its generated files).`);
-  out.push(`${os.cpus().length} cores (${os.cpus()[0]?.model ?? "?"}), Node ${process.version}; load average (1/5/15 min) before ${loadBefore}, after ${loadAfter}.`);
+  out.push(
+    `Pipeline benchmark (${new Date().toISOString().slice(0, 10)}): ${N} clusters, a pull request changing clusters/${changed}/cluster.yaml (+ its generated files).`,
+  );
+  out.push(
+    `${os.cpus().length} cores (${os.cpus()[0]?.model ?? "?"}), Node ${process.version}; load average (1/5/15 min) before ${loadBefore}, after ${loadAfter}.`,
+  );
   out.push("");
   for (const [kind, steps] of jobs) {
     out.push(`| ${kind} | wall | CPU (user+sys) | result |`, "|---|---:|---:|---|");

@@ -48,7 +48,8 @@ const RUNS = Number(values.runs);
 const REF_RUNS = Number(values["ref-runs"]);
 /** The sizes at which the in-process stage timings are taken (each is one more cold and warm run); default all. */
 const STAGE_SIZES = values.stages ? values.stages.split(",").map(Number) : SIZES;
-if (SIZES.some((n) => !Number.isInteger(n) || n < 1) || !(RUNS >= 1) || !(REF_RUNS >= 1)) throw new Error("--sizes n,n,… and --runs/--ref-runs ≥ 1");
+if (SIZES.some((n) => !Number.isInteger(n) || n < 1) || !(RUNS >= 1) || !(REF_RUNS >= 1))
+  throw new Error("--sizes n,n,… and --runs/--ref-runs ≥ 1");
 
 const TSX = path.join(TOOL_ROOT, "node_modules", ".bin", "tsx");
 const CLI = path.join(TOOL_ROOT, "generator", "src", "cli.ts");
@@ -70,14 +71,23 @@ interface Row {
 const rows: Row[] = [];
 const stages: { n: number; label: string; timings: Record<string, number>; wallMs: number }[] = [];
 
-async function series(item: string, n: number, count: number, run: () => Promise<Measured>, before?: () => Promise<void> | void): Promise<Row> {
+async function series(
+  item: string,
+  n: number,
+  count: number,
+  run: () => Promise<Measured>,
+  before?: () => Promise<void> | void,
+): Promise<Row> {
   const row: Row = { item, n, runs: [] };
   for (let i = 0; i < count; i++) {
     await before?.();
     const m = await run();
-    if (m.exitCode !== 0) throw new Error(`${item} at N=${n} exited ${m.exitCode}:\n${m.stdout.slice(-2000)}\n${m.stderr.slice(-2000)}`);
+    if (m.exitCode !== 0)
+      throw new Error(`${item} at N=${n} exited ${m.exitCode}:\n${m.stdout.slice(-2000)}\n${m.stderr.slice(-2000)}`);
     row.runs.push(m);
-    log(`  ${item.padEnd(34)} N=${String(n).padStart(5)}  ${(m.wallMs / 1000).toFixed(2)} s  ${m.peakRssMiB.toFixed(0)} MiB`);
+    log(
+      `  ${item.padEnd(34)} N=${String(n).padStart(5)}  ${(m.wallMs / 1000).toFixed(2)} s  ${m.peakRssMiB.toFixed(0)} MiB`,
+    );
   }
   rows.push(row);
   return row;
@@ -89,7 +99,12 @@ async function changeOneCluster(repo: string): Promise<void> {
     apiVersion: "kustomize.config.k8s.io/v1beta1",
     kind: "Kustomization",
     resources: ["generated"],
-    patches: [{ target: { kind: "Cluster" }, patch: toYaml([{ op: "add", path: "/metadata/labels/bench-change", value: "one" }]) }],
+    patches: [
+      {
+        target: { kind: "Cluster" },
+        patch: toYaml([{ op: "add", path: "/metadata/labels/bench-change", value: "one" }]),
+      },
+    ],
   };
   await writeFile(path.join(repo, "clusters", clusterName(0), "kustomization.yaml"), toYaml(k));
 }
@@ -106,14 +121,24 @@ async function fleet(n: number): Promise<string> {
  * outside generator/src/tools that starts kustomize and kubeconform itself: it reproduces the external practice.
  */
 function referenceLoop(repo: string): Promise<Measured> {
-  const script = 'rc=0; for d in clusters/*/; do "$KUSTOMIZE" build "$d" | "$KUBECONFORM" -strict -schema-location "$SCHEMAS" - || rc=1; done; exit $rc';
+  const script =
+    'rc=0; for d in clusters/*/; do "$KUSTOMIZE" build "$d" | "$KUBECONFORM" -strict -schema-location "$SCHEMAS" - || rc=1; done; exit $rc';
   return measure("bash", ["-c", script], {
     cwd: repo,
-    env: { ...env, KUSTOMIZE: resolveTool("kustomize"), KUBECONFORM: resolveTool("kubeconform"), SCHEMAS: schemaLocation(TOOL_ROOT) },
+    env: {
+      ...env,
+      KUSTOMIZE: resolveTool("kustomize"),
+      KUBECONFORM: resolveTool("kubeconform"),
+      SCHEMAS: schemaLocation(TOOL_ROOT),
+    },
   });
 }
 
-const loadAvg = () => os.loadavg().map((x) => x.toFixed(2)).join(" ");
+const loadAvg = () =>
+  os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(" ");
 const loadBefore = loadAvg();
 const started = Date.now();
 try {
@@ -127,29 +152,55 @@ try {
     git(repo, "-c", "user.name=bench", "-c", "user.email=bench@example.com", "add", ".");
     git(repo, "-c", "user.name=bench", "-c", "user.email=bench@example.com", "commit", "-q", "-m", "fleet");
     await changeOneCluster(repo);
-    await series("(c) changed-since, 1 changed", 1, RUNS, () => cli(repo, "validate", "--changed-since", "HEAD"), () => clearCache(repo));
+    await series(
+      "(c) changed-since, 1 changed",
+      1,
+      RUNS,
+      () => cli(repo, "validate", "--changed-since", "HEAD"),
+      () => clearCache(repo),
+    );
   }
 
   for (const n of SIZES) {
     log(`N=${n}`);
     // (d) generate on a fresh tree of specs, each run its own copy; the last one is the fleet for (a)–(c).
     let repo = "";
-    await series("(d) generate, fresh tree", n, RUNS, () => cli(repo, "generate"), async () => {
-      if (repo) await rm(repo, { recursive: true, force: true });
-      repo = await fleet(n);
-    });
+    await series(
+      "(d) generate, fresh tree",
+      n,
+      RUNS,
+      () => cli(repo, "generate"),
+      async () => {
+        if (repo) await rm(repo, { recursive: true, force: true });
+        repo = await fleet(n);
+      },
+    );
     await series("(d) generate, nothing changed", n, RUNS, () => cli(repo, "generate"));
     git(repo, "init", "-q", "-b", "main");
     git(repo, "add", ".");
     git(repo, "-c", "user.name=bench", "-c", "user.email=bench@example.com", "commit", "-q", "-m", "fleet");
 
-    await series("(a) kustomize | kubeconform loop", n, n <= 100 ? Math.max(RUNS, REF_RUNS) : REF_RUNS, () => referenceLoop(repo));
+    await series("(a) kustomize | kubeconform loop", n, n <= 100 ? Math.max(RUNS, REF_RUNS) : REF_RUNS, () =>
+      referenceLoop(repo),
+    );
 
-    await series("(b) validate, cold", n, RUNS, () => cli(repo, "validate"), () => clearCache(repo));
+    await series(
+      "(b) validate, cold",
+      n,
+      RUNS,
+      () => cli(repo, "validate"),
+      () => clearCache(repo),
+    );
     await series("(b) validate, warm", n, RUNS, () => cli(repo, "validate"));
     if (values.gogc) {
       const gogc = { ...env, GOGC: values.gogc };
-      await series(`(b) validate, cold, GOGC=${values.gogc}`, n, 1, () => measure(TSX, [CLI, "validate", "--repo", repo], { cwd: TOOL_ROOT, env: gogc }), () => clearCache(repo));
+      await series(
+        `(b) validate, cold, GOGC=${values.gogc}`,
+        n,
+        1,
+        () => measure(TSX, [CLI, "validate", "--repo", repo], { cwd: TOOL_ROOT, env: gogc }),
+        () => clearCache(repo),
+      );
     }
 
     // Where the time goes: one in-process run each, cold and warm (stage timings; no tsx start-up).
@@ -161,7 +212,13 @@ try {
     }
 
     await changeOneCluster(repo);
-    await series("(c) changed-since, 1 changed", n, RUNS, () => cli(repo, "validate", "--changed-since", "HEAD"), () => clearCache(repo));
+    await series(
+      "(c) changed-since, 1 changed",
+      n,
+      RUNS,
+      () => cli(repo, "validate", "--changed-since", "HEAD"),
+      () => clearCache(repo),
+    );
     if (!values.keep) await rm(repo, { recursive: true, force: true });
     else log(`  kept ${repo}`);
   }
@@ -178,7 +235,10 @@ const sh = (cmd: string, args: string[]) => {
     return "?";
   }
 };
-const cpuModel = /model name\s*:\s*(.*)/.exec(existsSync("/proc/cpuinfo") ? readFileSync("/proc/cpuinfo", "utf8") : "")?.[1] ?? os.cpus()[0]?.model ?? "?";
+const cpuModel =
+  /model name\s*:\s*(.*)/.exec(existsSync("/proc/cpuinfo") ? readFileSync("/proc/cpuinfo", "utf8") : "")?.[1] ??
+  os.cpus()[0]?.model ??
+  "?";
 const stamp = (tool: string) => {
   try {
     return readFileSync(`${resolveTool(tool)}.version`, "utf8").trim();
@@ -186,7 +246,11 @@ const stamp = (tool: string) => {
     return sh(resolveTool(tool), tool === "kubeconform" ? ["-v"] : ["version"]);
   }
 };
-const memLine = sh("free", ["-h"]).split("\n").find((l) => l.startsWith("Mem:"))?.split(/\s+/)[1] ?? `${(os.totalmem() / 2 ** 30).toFixed(1)}Gi`;
+const memLine =
+  sh("free", ["-h"])
+    .split("\n")
+    .find((l) => l.startsWith("Mem:"))
+    ?.split(/\s+/)[1] ?? `${(os.totalmem() / 2 ** 30).toFixed(1)}Gi`;
 const machine = [
   `- CPU: ${cpuModel}, ${sh("nproc", [])} cores (nproc); memory ${memLine} (free -h); ${os.type()} ${os.release()}`,
   `- Node ${process.version}; ${stamp("kustomize")}; ${stamp("kubeconform")}; ${stamp("kubectl-validate")}; capi-gitops-admission (admission/, CAPI v1.13.4, CAPA v2.13.0)`,
@@ -194,7 +258,9 @@ const machine = [
   `- runs: median of ${RUNS} (the (a) loop: ${Math.max(RUNS, REF_RUNS)} at N ≤ 100, ${REF_RUNS} above); total bench time ${((Date.now() - started) / 60000).toFixed(1)} min`,
 ];
 
-const ref = new Map(rows.filter((r) => r.item.startsWith("(a)")).map((r) => [r.n, median(r.runs.map((m) => m.wallMs))]));
+const ref = new Map(
+  rows.filter((r) => r.item.startsWith("(a)")).map((r) => [r.n, median(r.runs.map((m) => m.wallMs))]),
+);
 const s = (ms: number) => (ms >= 10_000 ? (ms / 1000).toFixed(1) : (ms / 1000).toFixed(2));
 const table = [
   "| item | N | wall (median) | speed-up vs (a) | CPU (user+sys) | peak memory | per cluster |",
@@ -213,7 +279,12 @@ const wallOf = (item: string, n: number) => {
   return r ? median(r.runs.map((m) => m.wallMs)) : undefined;
 };
 const peakOf = (prefix: string, n: number, gogc: boolean) =>
-  Math.max(0, ...rows.filter((x) => x.item.startsWith(prefix) && x.n === n && x.item.includes("GOGC") === gogc).flatMap((x) => x.runs.map((m) => m.peakRssMiB)));
+  Math.max(
+    0,
+    ...rows
+      .filter((x) => x.item.startsWith(prefix) && x.n === n && x.item.includes("GOGC") === gogc)
+      .flatMap((x) => x.runs.map((m) => m.peakRssMiB)),
+  );
 const nMid = SIZES.includes(500) ? 500 : SIZES[Math.floor(SIZES.length / 2)]!;
 const nMax = Math.max(...SIZES);
 const speedup = (item: string, n: number) => {
@@ -223,7 +294,8 @@ const speedup = (item: string, n: number) => {
 };
 const c1 = wallOf("(c) changed-since, 1 changed", 1);
 const cMax = wallOf("(c) changed-since, 1 changed", nMax);
-const perCluster = (item: string) => SIZES.map((n) => `${((wallOf(item, n) ?? 0) / n).toFixed(1)} ms (N=${n})`).join(", ");
+const perCluster = (item: string) =>
+  SIZES.map((n) => `${((wallOf(item, n) ?? 0) / n).toFixed(1)} ms (N=${n})`).join(", ");
 const targets = [
   `- (b) at N=${nMid} vs (a): cold ${speedup("(b) validate, cold", nMid)} (target ≥ 2×), warm ${speedup("(b) validate, warm", nMid)} (target ≥ 15×).`,
   `- (c) at N=${nMax} / (c) on a 1-cluster repository: ${c1 && cMax ? (cMax / c1).toFixed(2) : "?"}× (${s(cMax ?? 0)} s / ${s(c1 ?? 0)} s; target ≤ 2×).`,
@@ -234,7 +306,10 @@ const stageNames = [...new Set(stages.flatMap((x) => Object.keys(x.timings)))];
 const stageTable = [
   `| N | cache | in-process total | ${stageNames.join(" | ")} |`,
   `|---:|---|---:|${stageNames.map(() => "---:").join("|")}|`,
-  ...stages.map((x) => `| ${x.n} | ${x.label} | ${s(x.wallMs)} s | ${stageNames.map((k) => `${s(x.timings[k] ?? 0)} s`).join(" | ")} |`),
+  ...stages.map(
+    (x) =>
+      `| ${x.n} | ${x.label} | ${s(x.wallMs)} s | ${stageNames.map((k) => `${s(x.timings[k] ?? 0)} s`).join(" | ")} |`,
+  ),
 ];
 const generated = [
   "<!-- bench:start (written by `npm run bench`; edit the text outside the markers) -->",

@@ -16,14 +16,20 @@ import { changedSince, revParse } from "../src/tools/git.js";
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { base: { type: "string" }, repo: { type: "string" } } });
   const root = path.resolve(values.repo ?? ".");
-  const scripts = (JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")) as { scripts?: Record<string, string> }).scripts ?? {};
+  const scripts =
+    (JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")) as { scripts?: Record<string, string> })
+      .scripts ?? {};
   let tool = true;
   let base = "";
   if (values.base) {
     base = await revParse(root, values.base);
     const scope = changeScope(await changedSince(root, base));
     tool = scope.tool;
-    process.stderr.write(scope.tool ? `tool changed: ${scope.toolPaths.slice(0, 20).join(", ")}${scope.toolPaths.length > 20 ? ", …" : ""}\n` : `fleet-only change since ${base}\n`);
+    process.stderr.write(
+      scope.tool
+        ? `tool changed: ${scope.toolPaths.slice(0, 20).join(", ")}${scope.toolPaths.length > 20 ? ", …" : ""}\n`
+        : `fleet-only change since ${base}\n`,
+    );
   } else process.stderr.write("no --base: everything runs\n");
   const out = `tool=${tool}\ne2e=${"e2e" in scripts}\nbase=${base}\n`;
   process.stdout.write(out);

@@ -26,39 +26,72 @@ export interface CliIo {
 /** parseArgs options derived from a command's flag table (an `optional` flag is a string, see withOptionalValues). */
 function parserOptions(c: CommandDef): NonNullable<ParseArgsConfig["options"]> {
   return Object.fromEntries(
-    flagsOf(c).map((f) => [f.flag, { type: f.type === "boolean" ? "boolean" : "string", ...(f.type === "strings" ? { multiple: true } : {}), ...(f.short ? { short: f.short } : {}) }]),
+    flagsOf(c).map((f) => [
+      f.flag,
+      {
+        type: f.type === "boolean" ? "boolean" : "string",
+        ...(f.type === "strings" ? { multiple: true } : {}),
+        ...(f.short ? { short: f.short } : {}),
+      },
+    ]),
   ) as NonNullable<ParseArgsConfig["options"]>;
 }
 
 /** An `optional` flag (`--push [remote]`) given without a value (end of line or another flag next) takes its default. */
 function withOptionalValues(c: CommandDef, args: string[]): string[] {
   const optional = new Map(c.flags.filter((f) => f.type === "optional").map((f) => [`--${f.flag}`, f.default ?? ""]));
-  return args.flatMap((a, i) => (optional.has(a) && (i === args.length - 1 || args[i + 1]!.startsWith("-")) ? [a, optional.get(a)!] : [a]));
+  return args.flatMap((a, i) =>
+    optional.has(a) && (i === args.length - 1 || args[i + 1]!.startsWith("-")) ? [a, optional.get(a)!] : [a],
+  );
 }
 
 /** Why a file-system call failed, in words: a missing folder on a read-only mount reports ENOENT, so look closer. */
 async function describeFsError(x: NodeJS.ErrnoException): Promise<string> {
-  const words: Record<string, string> = { EROFS: "read-only file system", EACCES: "permission denied", EPERM: "permission denied", ENOSPC: "disk full", EISDIR: "is a folder", ENOTDIR: "not a folder" };
+  const words: Record<string, string> = {
+    EROFS: "read-only file system",
+    EACCES: "permission denied",
+    EPERM: "permission denied",
+    ENOSPC: "disk full",
+    EISDIR: "is a folder",
+    ENOTDIR: "not a folder",
+  };
   if (words[x.code ?? ""]) return `${words[x.code!]} (${x.code})`;
   for (let dir = path.dirname(x.path ?? "."); ; dir = path.dirname(dir)) {
-    const ok = await access(dir, constants.F_OK).then(() => true, () => false);
+    const ok = await access(dir, constants.F_OK).then(
+      () => true,
+      () => false,
+    );
     if (ok) {
-      const writable = await access(dir, constants.W_OK).then(() => true, (e: NodeJS.ErrnoException) => e.code);
-      return writable === true ? `${x.code}` : `${dir} is not writable (${writable === "EROFS" ? "read-only file system" : writable}); ${x.code}`;
+      const writable = await access(dir, constants.W_OK).then(
+        () => true,
+        (e: NodeJS.ErrnoException) => e.code,
+      );
+      return writable === true
+        ? `${x.code}`
+        : `${dir} is not writable (${writable === "EROFS" ? "read-only file system" : writable}); ${x.code}`;
     }
     if (dir === path.dirname(dir)) return `${x.code}`;
   }
 }
 
 /** One command's arguments against its flag table; a usage error names what is wrong. */
-export function parseCommandLine(def: CommandDef, raw: string[]): { values: Record<string, unknown>; positionals: string[] } {
+export function parseCommandLine(
+  def: CommandDef,
+  raw: string[],
+): { values: Record<string, unknown>; positionals: string[] } {
   const command = def.name;
   const options = parserOptions(def);
   let values: Record<string, unknown>;
   let positionals: string[];
   let tokens: NonNullable<ReturnType<typeof parseArgs>["tokens"]>;
   try {
-    ({ values, positionals, tokens } = parseArgs({ args: withOptionalValues(def, raw), options, strict: true, allowPositionals: def.positionals !== undefined, tokens: true }));
+    ({ values, positionals, tokens } = parseArgs({
+      args: withOptionalValues(def, raw),
+      options,
+      strict: true,
+      allowPositionals: def.positionals !== undefined,
+      tokens: true,
+    }));
   } catch (e) {
     throw new UsageError(`${(e as Error).message}\n\nSee: npm run ${command} -- --help`);
   }
@@ -69,7 +102,10 @@ export function parseCommandLine(def: CommandDef, raw: string[]): { values: Reco
     seen.set(t.name, [...(seen.get(t.name) ?? []), t.value ?? ""]);
   }
   for (const [name, given] of seen)
-    if (given.length > 1) throw new UsageError(`--${name} is given ${given.length} times (${given.map((v) => JSON.stringify(truncate(v))).join(", ")}); it takes one value — keep one\n\nSee: npm run ${command} -- --help`);
+    if (given.length > 1)
+      throw new UsageError(
+        `--${name} is given ${given.length} times (${given.map((v) => JSON.stringify(truncate(v))).join(", ")}); it takes one value — keep one\n\nSee: npm run ${command} -- --help`,
+      );
   return { values, positionals };
 }
 
@@ -90,13 +126,20 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       err(`error: ${e.message}`);
       return e.exitCode;
     }
-    if (e && typeof e === "object" && typeof (e as NodeJS.ErrnoException).code === "string" && typeof (e as NodeJS.ErrnoException).syscall === "string") {
+    if (
+      e &&
+      typeof e === "object" &&
+      typeof (e as NodeJS.ErrnoException).code === "string" &&
+      typeof (e as NodeJS.ErrnoException).syscall === "string"
+    ) {
       // A file-system error (read-only or full disk, permissions): say what and where, no stack trace.
       const x = e as NodeJS.ErrnoException & { dest?: string };
       const rel = path.relative(cwd, x.path ?? "");
       const where = rel && !rel.startsWith("..") ? rel : (x.path ?? "");
       const why = await describeFsError(x);
-      err(`error: cannot ${x.syscall} ${where}${x.dest ? ` → ${x.dest}` : ""}: ${why}; nothing was half-written (writes go through a temporary copy and a rename)`);
+      err(
+        `error: cannot ${x.syscall} ${where}${x.dest ? ` → ${x.dest}` : ""}: ${why}; nothing was half-written (writes go through a temporary copy and a rename)`,
+      );
       return 2;
     }
     if (e && typeof e === "object" && "name" in e && (e as Error).name === "ExitPromptError") {
@@ -112,19 +155,28 @@ async function main(argv: string[], io: CliIo, out: (line: string) => void, proc
   // No command is a usage error (a script that forgot it must not see success): the help goes to stderr.
   if (argv.length === 0) throw new UsageError(`no command given\n\n${topHelp()}`);
   const [command = "help", ...raw] = argv;
-  if (command === "help" || command === "--help" || command === "-h") return out(topHelp()), 0;
+  if (command === "help" || command === "--help" || command === "-h") return (out(topHelp()), 0);
   const def = COMMANDS.find((c) => c.name === command);
   if (!def) throw new UsageError(`unknown command "${command}"\n\n${topHelp()}`);
   const { values, positionals } = parseCommandLine(def, raw);
-  if (values.help) return out(commandHelp(def)), 0;
+  if (values.help) return (out(commandHelp(def)), 0);
   // --repo as given (relative to the process's folder), or resolved against io.cwd when the caller names one.
-  const cwd = typeof values.repo === "string" ? (io.cwd === undefined ? values.repo : path.resolve(io.cwd, values.repo)) : processCwd;
+  const cwd =
+    typeof values.repo === "string"
+      ? io.cwd === undefined
+        ? values.repo
+        : path.resolve(io.cwd, values.repo)
+      : processCwd;
   const s = (k: string) => values[k] as string | undefined;
   // Writers refuse a folder that is not a capi-gitops repository unless told to start one (--init).
-  if (command === "generate" || ((command === "new-cluster" || command === "upgrade" || command === "import") && !values["dry-run"]))
+  if (
+    command === "generate" ||
+    ((command === "new-cluster" || command === "upgrade" || command === "import") && !values["dry-run"])
+  )
     await (await import("./repo/load.js")).requireRepository(cwd, Boolean(values.init));
   // Usage first: a malformed --shard is a usage error wherever it is run.
-  if (command === "validate" && s("shard") !== undefined) (await import("./commands/validate.js")).parseShard(s("shard")!);
+  if (command === "validate" && s("shard") !== undefined)
+    (await import("./commands/validate.js")).parseShard(s("shard")!);
   // Readers refuse a folder that is visibly not the repository (a subfolder of one, or no clusters/ at all); so do
   // the commands that act on existing clusters when they write nothing yet (upgrade --dry-run) or only remove
   // (remove-cluster) — from a subfolder they would report "no cluster named …" or "nothing to do" instead.
@@ -136,7 +188,16 @@ async function main(argv: string[], io: CliIo, out: (line: string) => void, proc
       await (await import("./commands/setup.js")).setupCommand({ log: out, force: Boolean(values.force) });
       return 0;
     case "remove-cluster":
-      await (await import("./commands/remove-cluster.js")).removeClusterCommand({ cwd, log: out, name: s("name"), force: Boolean(values.force), branch: Boolean(values.branch) || values.push !== undefined, push: s("push") });
+      await (
+        await import("./commands/remove-cluster.js")
+      ).removeClusterCommand({
+        cwd,
+        log: out,
+        name: s("name"),
+        force: Boolean(values.force),
+        branch: Boolean(values.branch) || values.push !== undefined,
+        push: s("push"),
+      });
       return 0;
     case "generate":
       await (await import("./commands/generate.js")).generateCommand({ cwd, log: out, init: Boolean(values.init) });
@@ -173,7 +234,9 @@ async function main(argv: string[], io: CliIo, out: (line: string) => void, proc
       await (await import("./commands/addons.js")).addonsCommand({ cwd, log: out });
       return 0;
     case "e2e": {
-      const result = await (await import("./commands/e2e.js")).e2eCommand({ cwd, log: out, fixtures: !values["no-fixtures"] });
+      const result = await (
+        await import("./commands/e2e.js")
+      ).e2eCommand({ cwd, log: out, fixtures: !values["no-fixtures"] });
       for (const f of result.failures) io.stderr.write(`FAIL ${f.test}\n${f.output.replace(/^/gm, "  ")}\n`);
       out(`${result.passed} passed, ${result.failed} failed`);
       return result.failed > 0 ? 1 : 0;
@@ -183,13 +246,31 @@ async function main(argv: string[], io: CliIo, out: (line: string) => void, proc
       return 0;
     // issue 14 (day-2): upgrade and inventory
     case "upgrade":
-      await (await import("./commands/upgrade.js")).upgradeCommand({ cwd, log: out, name: s("name"), all: Boolean(values.all), to: s("to"), dryRun: Boolean(values["dry-run"]), branch: Boolean(values.branch) || values.push !== undefined, push: s("push"), imageId: s("image-id"), poolImageIds: values["pool-image-id"] as string[] | undefined });
+      await (
+        await import("./commands/upgrade.js")
+      ).upgradeCommand({
+        cwd,
+        log: out,
+        name: s("name"),
+        all: Boolean(values.all),
+        to: s("to"),
+        dryRun: Boolean(values["dry-run"]),
+        branch: Boolean(values.branch) || values.push !== undefined,
+        push: s("push"),
+        imageId: s("image-id"),
+        poolImageIds: values["pool-image-id"] as string[] | undefined,
+      });
       return 0;
     case "inventory": {
       const { INVENTORY_FORMATS } = await import("./fleet/inventory.js");
       const format = (s("format") ?? "text") as (typeof INVENTORY_FORMATS)[number];
-      if (!INVENTORY_FORMATS.includes(format)) throw new UsageError(`--format must be one of ${INVENTORY_FORMATS.join(", ")}\n\nSee: npm run inventory -- --help`);
-      const result = await (await import("./commands/inventory.js")).inventoryCommand({ cwd, format, validate: !values["no-validate"], clusters: positionals });
+      if (!INVENTORY_FORMATS.includes(format))
+        throw new UsageError(
+          `--format must be one of ${INVENTORY_FORMATS.join(", ")}\n\nSee: npm run inventory -- --help`,
+        );
+      const result = await (
+        await import("./commands/inventory.js")
+      ).inventoryCommand({ cwd, format, validate: !values["no-validate"], clusters: positionals });
       out(result.output);
       return result.inventory.unreadable.length ? 1 : 0;
     }
@@ -199,14 +280,19 @@ async function main(argv: string[], io: CliIo, out: (line: string) => void, proc
     case "leftovers": {
       const { LEFTOVER_FORMATS, formatLeftovers } = await import("./fleet/leftovers.js");
       const format = (s("format") ?? "text") as (typeof LEFTOVER_FORMATS)[number];
-      if (!LEFTOVER_FORMATS.includes(format)) throw new UsageError(`--format must be one of ${LEFTOVER_FORMATS.join(", ")}`);
-      const result = await (await import("./commands/leftovers.js")).leftoversCommand({ cwd, clusters: positionals, since: s("since"), log: (l) => void io.stderr.write(`${l}\n`) });
+      if (!LEFTOVER_FORMATS.includes(format))
+        throw new UsageError(`--format must be one of ${LEFTOVER_FORMATS.join(", ")}`);
+      const result = await (
+        await import("./commands/leftovers.js")
+      ).leftoversCommand({ cwd, clusters: positionals, since: s("since"), log: (l) => void io.stderr.write(`${l}\n`) });
       for (const f of result.findings) io.stderr.write(`${f.severity} ${f.cluster ?? ""} ${f.file}: ${f.message}\n`);
       out(formatLeftovers(result.report, format));
       return result.findings.some((f) => f.severity === "error") ? 1 : 0;
     }
     case "import":
-      await (await import("./commands/import.js")).importCommand({
+      await (
+        await import("./commands/import.js")
+      ).importCommand({
         cwd,
         base: io.cwd ?? processCwd,
         log: out,
@@ -224,7 +310,9 @@ async function main(argv: string[], io: CliIo, out: (line: string) => void, proc
       return 0;
     case "new-cluster": {
       const { newClusterCommand } = await import("./commands/new-cluster.js");
-      const flags: NewClusterFlags = Object.fromEntries(SPEC_FLAGS.flatMap((f) => (values[f.flag] === undefined ? [] : [[f.key, values[f.flag]]])));
+      const flags: NewClusterFlags = Object.fromEntries(
+        SPEC_FLAGS.flatMap((f) => (values[f.flag] === undefined ? [] : [[f.key, values[f.flag]]])),
+      );
       await newClusterCommand({
         cwd,
         log: out,

@@ -133,7 +133,11 @@ function readStore(dir: string, prefix: string): Record<string, string> {
 }
 /** Every file under `dir` (default ADDONS_STORE) as `addons/<relative path>` → content (none when it is absent). */
 export const readAddonPayloads = (dir = ADDONS_STORE): Record<string, string> => readStore(dir, "addons");
-const readManagementPayloads = (): Record<string, string> => Object.assign({}, ...MANAGEMENT_CHART_DIRS.map((rel) => readStore(path.join(TOOL_ROOT, rel), rel))) as Record<string, string>;
+const readManagementPayloads = (): Record<string, string> =>
+  Object.assign({}, ...MANAGEMENT_CHART_DIRS.map((rel) => readStore(path.join(TOOL_ROOT, rel), rel))) as Record<
+    string,
+    string
+  >;
 
 /** Where `npm run addons` writes the lock of ADDONS_STORE (plan/addons-lock.ts ADDONS_LOCK_FILE). */
 export const ADDONS_LOCK = path.join(TOOL_ROOT, "addons.lock.json");

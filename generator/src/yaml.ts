@@ -68,7 +68,10 @@ export function parseYamlStream(text: string): unknown[] {
       const e = d.errors[0];
       if (e) {
         const line = e.linePos?.[0]?.line;
-        throw new YamlStreamError(`${line === undefined ? "" : `line ${line}: `}${e.message.split("\n")[0] ?? "YAML error"}`, line);
+        throw new YamlStreamError(
+          `${line === undefined ? "" : `line ${line}: `}${e.message.split("\n")[0] ?? "YAML error"}`,
+          line,
+        );
       }
       try {
         return d.toJS({ maxAliasCount: 100 }) as unknown;

@@ -13,7 +13,8 @@ import { ROOT, tempDir } from "./helpers.js";
 
 const required = (gomod: string): Map<string, string> => {
   const out = new Map<string, string>();
-  for (const m of gomod.matchAll(/^\s*(?:require\s+)?([a-z0-9.\-/]+\.[a-z]{2,}\/[^\s]+)\s+(v[^\s]+)/gm)) out.set(m[1]!, m[2]!);
+  for (const m of gomod.matchAll(/^\s*(?:require\s+)?([a-z0-9.\-/]+\.[a-z]{2,}\/[^\s]+)\s+(v[^\s]+)/gm))
+    out.set(m[1]!, m[2]!);
   return out;
 };
 
@@ -36,7 +37,10 @@ describe("setup's admission build", () => {
       const dir = t.guard("admission");
       const bin = t.guard("bin");
       await mkdir(bin);
-      await cp(path.join(ROOT, "admission"), dir, { recursive: true, filter: (src) => !src.includes("testdata") && !src.endsWith(".test") });
+      await cp(path.join(ROOT, "admission"), dir, {
+        recursive: true,
+        filter: (src) => !src.includes("testdata") && !src.endsWith(".test"),
+      });
       await writeFile(path.join(bin, `${ADMISSION}.version`), `${admissionSourceHash(dir)}\n`);
       const log: string[] = [];
       expect(await buildAdmission({ log: (l) => log.push(l), bin, dir })).toBe("current");

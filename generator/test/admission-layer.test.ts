@@ -10,12 +10,38 @@ import { admissionFindings, admissionResults, type AdmissionUnit } from "../src/
 import { run } from "../src/tools/run.js";
 import type { RenderedObject } from "../src/validate/render.js";
 
-const obj = (kind: string, name: string, apiVersion = kind.startsWith("AWS") ? "infrastructure.cluster.x-k8s.io/v1beta2" : "cluster.x-k8s.io/v1beta2"): RenderedObject => ({ apiVersion, kind, metadata: { name, namespace: "a" } });
-const result = (kind: string, name: string, allowed: boolean, stage = "webhook", messages: AdmissionResult["messages"] = []): AdmissionResult => ({ apiVersion: "x/v1", kind, namespace: "a", name, cluster: "", file: "", operation: "CREATE", allowed, stage: stage as AdmissionResult["stage"], messages });
+const obj = (
+  kind: string,
+  name: string,
+  apiVersion = kind.startsWith("AWS") ? "infrastructure.cluster.x-k8s.io/v1beta2" : "cluster.x-k8s.io/v1beta2",
+): RenderedObject => ({ apiVersion, kind, metadata: { name, namespace: "a" } });
+const result = (
+  kind: string,
+  name: string,
+  allowed: boolean,
+  stage = "webhook",
+  messages: AdmissionResult["messages"] = [],
+): AdmissionResult => ({
+  apiVersion: "x/v1",
+  kind,
+  namespace: "a",
+  name,
+  cluster: "",
+  file: "",
+  operation: "CREATE",
+  allowed,
+  stage: stage as AdmissionResult["stage"],
+  messages,
+});
 
 describe("parseAdmissionOutput", () => {
   it("parses JSON lines", () => {
-    const lines = [result("Cluster", "a", true), result("AWSCluster", "a", false, "webhook", [{ field: "spec.region", message: "Invalid value" }])].map((r) => JSON.stringify(r)).join("\n");
+    const lines = [
+      result("Cluster", "a", true),
+      result("AWSCluster", "a", false, "webhook", [{ field: "spec.region", message: "Invalid value" }]),
+    ]
+      .map((r) => JSON.stringify(r))
+      .join("\n");
     expect(parseAdmissionOutput(`${lines}\n`)).toHaveLength(2);
   });
   it("anything else is a ToolError", () => {
@@ -32,14 +58,37 @@ describe("parseAdmissionOutput", () => {
 
 describe("admissionResults and admissionFindings", () => {
   const units: (AdmissionUnit & { label: string })[] = [
-    { label: "cluster-a", cacheId: "a", cluster: "a", objects: [obj("Cluster", "a"), obj("AWSCluster", "a")], origins: [undefined, "base/cluster/awscluster.yaml"], fallbackFile: "clusters/a/kustomization.yaml" },
-    { label: "cluster-b", cacheId: "b", cluster: "b", objects: [obj("ConfigMap", "payload", "v1"), obj("Cluster", "b")], origins: [undefined, undefined], fallbackFile: "clusters/b/kustomization.yaml" },
+    {
+      label: "cluster-a",
+      cacheId: "a",
+      cluster: "a",
+      objects: [obj("Cluster", "a"), obj("AWSCluster", "a")],
+      origins: [undefined, "base/cluster/awscluster.yaml"],
+      fallbackFile: "clusters/a/kustomization.yaml",
+    },
+    {
+      label: "cluster-b",
+      cacheId: "b",
+      cluster: "b",
+      objects: [obj("ConfigMap", "payload", "v1"), obj("Cluster", "b")],
+      origins: [undefined, undefined],
+      fallbackFile: "clusters/b/kustomization.yaml",
+    },
   ];
   it("one process for every unit, results split back in order; denials become findings", async () => {
     const calls: string[] = [];
     const admit = async (input: string) => {
       calls.push(input);
-      return [result("Cluster", "a", true), result("AWSCluster", "a", false, "webhook", [{ field: "spec.network.subnets[0].cidrBlock", message: 'Invalid value: "10.0.0.0/33": subnet CIDR block is invalid' }]), result("Cluster", "b", false, "decode", [])];
+      return [
+        result("Cluster", "a", true),
+        result("AWSCluster", "a", false, "webhook", [
+          {
+            field: "spec.network.subnets[0].cidrBlock",
+            message: 'Invalid value: "10.0.0.0/33": subnet CIDR block is invalid',
+          },
+        ]),
+        result("Cluster", "b", false, "decode", []),
+      ];
     };
     const out = await admissionResults(units, { cwd: "/", admit });
     expect(calls).toHaveLength(1);
@@ -48,9 +97,18 @@ describe("admissionResults and admissionFindings", () => {
     expect(calls[0]).not.toContain("ConfigMap");
     expect(out.get(units[1]!)!.map((r) => `${r.kind} ${r.stage}`)).toEqual(["ConfigMap skipped", "Cluster decode"]);
     expect(admissionFindings(units[0]!, out.get(units[0]!)!)).toEqual([
-      { cluster: "a", file: "base/cluster/awscluster.yaml", path: "AWSCluster/a:spec.network.subnets[0].cidrBlock", rule: "admission/webhook", severity: "error", message: 'Invalid value: "10.0.0.0/33": subnet CIDR block is invalid' },
+      {
+        cluster: "a",
+        file: "base/cluster/awscluster.yaml",
+        path: "AWSCluster/a:spec.network.subnets[0].cidrBlock",
+        rule: "admission/webhook",
+        severity: "error",
+        message: 'Invalid value: "10.0.0.0/33": subnet CIDR block is invalid',
+      },
     ]);
-    expect(admissionFindings(units[1]!, out.get(units[1]!)!)).toMatchObject([{ cluster: "b", file: "clusters/b/kustomization.yaml", path: "Cluster/b", rule: "admission/decode" }]);
+    expect(admissionFindings(units[1]!, out.get(units[1]!)!)).toMatchObject([
+      { cluster: "b", file: "clusters/b/kustomization.yaml", path: "Cluster/b", rule: "admission/decode" },
+    ]);
     // Objects kubeconform already rejected are not repeated.
     expect(admissionFindings(units[0]!, out.get(units[0]!)!, new Set(["cluster-a/AWSCluster/a"]))).toEqual([]);
   });
@@ -61,6 +119,8 @@ describe("admissionResults and admissionFindings", () => {
 
 describe("exit 2", () => {
   it("is a ToolError (run's contract that tools/admission.ts relies on: okExitCodes [1])", async () => {
-    await expect(run("sh", ["-c", "echo bad flag >&2; exit 2"], { cwd: "/", okExitCodes: [1], installHint: "" })).rejects.toBeInstanceOf(ToolError);
+    await expect(
+      run("sh", ["-c", "echo bad flag >&2; exit 2"], { cwd: "/", okExitCodes: [1], installHint: "" }),
+    ).rejects.toBeInstanceOf(ToolError);
   });
 });

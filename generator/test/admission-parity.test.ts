@@ -39,16 +39,38 @@ afterAll(async () => cleanup?.());
 /** A finding or denial names the fault's field: in its path, or (decode errors, kubeconform's parent path) its message. */
 const names = (f: Fault, where: string, message: string): boolean => {
   const dots = (x: string) => x.replace(/\[(\d+)\]/g, ".$1");
-  return dots(where).includes(dots(f.field)) || message.includes(f.field.split(".").pop()!.replace(/\[\d+\]$/, ""));
+  return (
+    dots(where).includes(dots(f.field)) ||
+    message.includes(
+      f.field
+        .split(".")
+        .pop()!
+        .replace(/\[\d+\]$/, ""),
+    )
+  );
 };
-const errorsOf = (r: ValidateResult, cluster: string): Finding[] => r.findings.filter((f) => f.cluster === cluster && f.severity === "error");
+const errorsOf = (r: ValidateResult, cluster: string): Finding[] =>
+  r.findings.filter((f) => f.cluster === cluster && f.severity === "error");
 
 describe("the planted-fault corpus", () => {
   it("has at least 30 faults across every CAPI/CAPA kind the project generates, each citing its upstream source", () => {
     expect(FAULTS.length).toBeGreaterThanOrEqual(30);
     const kinds = new Set(FAULTS.map((f) => f.kind));
-    for (const k of ["Cluster", "AWSCluster", "KubeadmControlPlane", "AWSMachineTemplate", "MachinePool", "AWSMachinePool", "KubeadmConfig", "MachineHealthCheck", "MachineDeployment", "KubeadmConfigTemplate"]) expect(kinds).toContain(k);
-    for (const f of FAULTS) expect(f.source).toMatch(/^sigs\.k8s\.io\/cluster-api(-provider-aws\/v2)?@v[\d.]+\/\S+\.(go|yaml) /);
+    for (const k of [
+      "Cluster",
+      "AWSCluster",
+      "KubeadmControlPlane",
+      "AWSMachineTemplate",
+      "MachinePool",
+      "AWSMachinePool",
+      "KubeadmConfig",
+      "MachineHealthCheck",
+      "MachineDeployment",
+      "KubeadmConfigTemplate",
+    ])
+      expect(kinds).toContain(k);
+    for (const f of FAULTS)
+      expect(f.source).toMatch(/^sigs\.k8s\.io\/cluster-api(-provider-aws\/v2)?@v[\d.]+\/\S+\.(go|yaml) /);
   });
 });
 
@@ -65,14 +87,22 @@ describe.each(FAULTS.map((f, i) => [clusterName(i), f] as const))("%s", (cluster
   it(`${f.name} (${f.kind}): upstream denies it`, () => {
     const denied = upstream.filter((r) => r.namespace === cluster && !r.allowed);
     expect(denied.map((r) => r.kind)).toContain(f.kind);
-    expect(denied.some((r) => r.kind === f.kind && r.messages.some((m) => names(f, m.field, m.message))), JSON.stringify(denied)).toBe(true);
+    expect(
+      denied.some((r) => r.kind === f.kind && r.messages.some((m) => names(f, m.field, m.message))),
+      JSON.stringify(denied),
+    ).toBe(true);
   });
   it(`${f.name}: validate reports it (exit 1) naming cluster, file and field`, () => {
     const errors = errorsOf(withLayer, cluster);
     expect(hasErrors(errors)).toBe(true);
     // The file: the cluster's patch when the named field is one the patch sets, else the file the object comes from
     // (validate/attribution.ts), e.g. upstream names rootVolume.iops where the patch set rootVolume.type.
-    const hit = errors.find((e) => (e.file === `clusters/${cluster}/kustomization.yaml` || /^base\/.+\.yaml$/.test(e.file ?? "")) && e.path?.startsWith(`${f.kind}/`) && names(f, e.path, e.message));
+    const hit = errors.find(
+      (e) =>
+        (e.file === `clusters/${cluster}/kustomization.yaml` || /^base\/.+\.yaml$/.test(e.file ?? "")) &&
+        e.path?.startsWith(`${f.kind}/`) &&
+        names(f, e.path, e.message),
+    );
     expect(hit, JSON.stringify(errors, null, 1)).toBeDefined();
   });
   if (f.upstreamOnly)
@@ -84,7 +114,12 @@ describe.each(FAULTS.map((f, i) => [clusterName(i), f] as const))("%s", (cluster
 
 describe("the admission layer is needed", () => {
   it("the three faults of issue #12 are caught only by it", () => {
-    for (const n of ["subnet with an invalid CIDR", "non-root volume without a device name", "selector not matching the template labels"]) expect(FAULTS.find((f) => f.name === n)?.upstreamOnly).toBe(true);
+    for (const n of [
+      "subnet with an invalid CIDR",
+      "non-root volume without a device name",
+      "selector not matching the template labels",
+    ])
+      expect(FAULTS.find((f) => f.name === n)?.upstreamOnly).toBe(true);
     const missed = FAULTS.filter((_, i) => errorsOf(withoutLayer, clusterName(i)).length === 0).map((f) => f.name);
     expect(missed).toEqual(FAULTS.filter((f) => f.upstreamOnly).map((f) => f.name));
   });

@@ -19,13 +19,27 @@ beforeAll(async () => {
   const t = await tempDir("capi-gitops-update-");
   repo = t.dir;
   cleanup = t.cleanup;
-  await newClusterCommand({ cwd: repo, log: () => {}, flags: { name: "alpha", region: "ap-northeast-2", imageLookupOrg: "123456789012" } });
+  await newClusterCommand({
+    cwd: repo,
+    log: () => {},
+    flags: { name: "alpha", region: "ap-northeast-2", imageLookupOrg: "123456789012" },
+  });
   const git = (...args: string[]) => execa("git", args, { cwd: repo });
   await git("init", "-q", "-b", "main");
   await git("-c", "user.name=t", "-c", "user.email=t@example.com", "add", "-A");
   await git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "alpha");
   // A user patch that changes an immutable field of the AWSMachineTemplate (its spec) in place.
-  const k = { apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources: ["generated"], patches: [{ target: { kind: "AWSMachineTemplate" }, patch: JSON.stringify([{ op: "replace", path: "/spec/template/spec/instanceType", value: "m6i.2xlarge" }]) }] };
+  const k = {
+    apiVersion: "kustomize.config.k8s.io/v1beta1",
+    kind: "Kustomization",
+    resources: ["generated"],
+    patches: [
+      {
+        target: { kind: "AWSMachineTemplate" },
+        patch: JSON.stringify([{ op: "replace", path: "/spec/template/spec/instanceType", value: "m6i.2xlarge" }]),
+      },
+    ],
+  };
   await writeFile(path.join(repo, "clusters/alpha/kustomization.yaml"), JSON.stringify(k, null, 2));
 }, 300_000);
 afterAll(async () => cleanup?.());
@@ -42,17 +56,41 @@ describe("UPDATE admission with --changed-since", () => {
     try {
       const sub = path.join(t.dir, "infra");
       await mkdir(sub);
-      await newClusterCommand({ cwd: sub, log: () => {}, flags: { name: "alpha", region: "ap-northeast-2", imageLookupOrg: "123456789012" } });
+      await newClusterCommand({
+        cwd: sub,
+        log: () => {},
+        flags: { name: "alpha", region: "ap-northeast-2", imageLookupOrg: "123456789012" },
+      });
       const git = (...args: string[]) => execa("git", args, { cwd: t.dir });
       await git("init", "-q", "-b", "main");
       await git("-c", "user.name=t", "-c", "user.email=t@example.com", "add", "-A");
       await git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "alpha");
-      const k = { apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources: ["generated"], patches: [{ target: { kind: "AWSMachineTemplate" }, patch: JSON.stringify([{ op: "replace", path: "/spec/template/spec/instanceType", value: "m6i.2xlarge" }]) }] };
+      const k = {
+        apiVersion: "kustomize.config.k8s.io/v1beta1",
+        kind: "Kustomization",
+        resources: ["generated"],
+        patches: [
+          {
+            target: { kind: "AWSMachineTemplate" },
+            patch: JSON.stringify([{ op: "replace", path: "/spec/template/spec/instanceType", value: "m6i.2xlarge" }]),
+          },
+        ],
+      };
       await writeFile(path.join(sub, "clusters/alpha/kustomization.yaml"), JSON.stringify(k, null, 2));
-      const before = [(await git("status", "--porcelain")).stdout, (await git("worktree", "list")).stdout, (await git("config", "--list", "--local")).stdout];
+      const before = [
+        (await git("status", "--porcelain")).stdout,
+        (await git("worktree", "list")).stdout,
+        (await git("config", "--list", "--local")).stdout,
+      ];
       const r = await validateCommand({ cwd: sub, changedSince: "HEAD", cache: false });
-      expect(r.findings.find((f) => f.rule.startsWith("admission/") && f.path?.startsWith("AWSMachineTemplate/"))?.message).toMatch(/immutable/);
-      expect([(await git("status", "--porcelain")).stdout, (await git("worktree", "list")).stdout, (await git("config", "--list", "--local")).stdout]).toEqual(before);
+      expect(
+        r.findings.find((f) => f.rule.startsWith("admission/") && f.path?.startsWith("AWSMachineTemplate/"))?.message,
+      ).toMatch(/immutable/);
+      expect([
+        (await git("status", "--porcelain")).stdout,
+        (await git("worktree", "list")).stdout,
+        (await git("config", "--list", "--local")).stdout,
+      ]).toEqual(before);
     } finally {
       await t.cleanup();
     }

@@ -6,10 +6,20 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newClusterCommand } from "../src/commands/new-cluster.js";
 import { generateCommand } from "../src/commands/generate.js";
 import { affectedBy, affectedClusters, clustersInPaths } from "../src/repo/affected.js";
-import { dependencies, dependsOn, isRemote, kustomizationRefs, resolveRef, type ReadFile } from "../src/kustomize/walk.js";
+import {
+  dependencies,
+  dependsOn,
+  isRemote,
+  kustomizationRefs,
+  resolveRef,
+  type ReadFile,
+} from "../src/kustomize/walk.js";
 import { tempDir } from "./helpers.js";
 
-const memory = (files: Record<string, string>): ReadFile => (p) => files[p];
+const memory =
+  (files: Record<string, string>): ReadFile =>
+  (p) =>
+    files[p];
 
 describe("resolveRef / isRemote", () => {
   it.each([
@@ -39,14 +49,58 @@ describe("resolveRef / isRemote", () => {
 
 describe("kustomizationRefs", () => {
   it.each([
-    ["resources and bases", { resources: ["a.yaml", "../b"], bases: ["../c"] }, { dirsOrFiles: ["a.yaml", "../b", "../c"], files: [], remotes: [] }],
+    [
+      "resources and bases",
+      { resources: ["a.yaml", "../b"], bases: ["../c"] },
+      { dirsOrFiles: ["a.yaml", "../b", "../c"], files: [], remotes: [] },
+    ],
     ["components", { components: ["../comp"] }, { dirsOrFiles: ["../comp"], files: [], remotes: [] }],
-    ["patch paths, not inline patches", { patches: [{ path: "p.yaml" }, { patch: "- op: add\n" }] }, { dirsOrFiles: [], files: ["p.yaml"], remotes: [] }],
-    ["strategic-merge paths, not inline documents", { patchesStrategicMerge: ["sm.yaml", "kind: X\nmetadata:\n  name: y\n"] }, { dirsOrFiles: [], files: ["sm.yaml"], remotes: [] }],
-    ["json6902, replacements, configurations, crds, openapi", { patchesJson6902: [{ path: "j.yaml" }], replacements: [{ path: "r.yaml" }, { source: {} }], configurations: ["kc.yaml"], crds: ["crd.yaml"], openapi: { path: "o.json" } }, { dirsOrFiles: [], files: ["j.yaml", "r.yaml", "kc.yaml", "crd.yaml", "o.json"], remotes: [] }],
-    ["generator files (key=path), envs", { configMapGenerator: [{ files: ["a.txt", "k=b.txt"], envs: ["e.env"] }], secretGenerator: [{ env: "s.env" }] }, { dirsOrFiles: [], files: ["a.txt", "b.txt", "e.env", "s.env"], remotes: [] }],
-    ["remote resources are skipped", { resources: ["https://example.com/x.yaml", "github.com/o/r?ref=v1", "local.yaml"] }, { dirsOrFiles: ["local.yaml"], files: [], remotes: ["https://example.com/x.yaml", "github.com/o/r?ref=v1"] }],
-    ["remote components, patches and an inline transformer's path", { components: ["gh:o/r//c"], patches: [{ path: "https://example.com/p.yaml" }], transformers: ["apiVersion: builtin\nkind: PatchTransformer\nmetadata:\n  name: t\npath: git::https://example.com/r//p.yaml\n"] }, { dirsOrFiles: [], files: [], remotes: ["gh:o/r//c", "https://example.com/p.yaml", "git::https://example.com/r//p.yaml"] }],
+    [
+      "patch paths, not inline patches",
+      { patches: [{ path: "p.yaml" }, { patch: "- op: add\n" }] },
+      { dirsOrFiles: [], files: ["p.yaml"], remotes: [] },
+    ],
+    [
+      "strategic-merge paths, not inline documents",
+      { patchesStrategicMerge: ["sm.yaml", "kind: X\nmetadata:\n  name: y\n"] },
+      { dirsOrFiles: [], files: ["sm.yaml"], remotes: [] },
+    ],
+    [
+      "json6902, replacements, configurations, crds, openapi",
+      {
+        patchesJson6902: [{ path: "j.yaml" }],
+        replacements: [{ path: "r.yaml" }, { source: {} }],
+        configurations: ["kc.yaml"],
+        crds: ["crd.yaml"],
+        openapi: { path: "o.json" },
+      },
+      { dirsOrFiles: [], files: ["j.yaml", "r.yaml", "kc.yaml", "crd.yaml", "o.json"], remotes: [] },
+    ],
+    [
+      "generator files (key=path), envs",
+      { configMapGenerator: [{ files: ["a.txt", "k=b.txt"], envs: ["e.env"] }], secretGenerator: [{ env: "s.env" }] },
+      { dirsOrFiles: [], files: ["a.txt", "b.txt", "e.env", "s.env"], remotes: [] },
+    ],
+    [
+      "remote resources are skipped",
+      { resources: ["https://example.com/x.yaml", "github.com/o/r?ref=v1", "local.yaml"] },
+      { dirsOrFiles: ["local.yaml"], files: [], remotes: ["https://example.com/x.yaml", "github.com/o/r?ref=v1"] },
+    ],
+    [
+      "remote components, patches and an inline transformer's path",
+      {
+        components: ["gh:o/r//c"],
+        patches: [{ path: "https://example.com/p.yaml" }],
+        transformers: [
+          "apiVersion: builtin\nkind: PatchTransformer\nmetadata:\n  name: t\npath: git::https://example.com/r//p.yaml\n",
+        ],
+      },
+      {
+        dirsOrFiles: [],
+        files: [],
+        remotes: ["gh:o/r//c", "https://example.com/p.yaml", "git::https://example.com/r//p.yaml"],
+      },
+    ],
     ["not a mapping", ["a"], { dirsOrFiles: [], files: [], remotes: [] }],
     ["null", null, { dirsOrFiles: [], files: [], remotes: [] }],
   ])("%s", (_l, doc, expected) => expect(kustomizationRefs(doc)).toEqual(expected));
@@ -55,12 +109,14 @@ describe("kustomizationRefs", () => {
 const REPO: Record<string, string> = {
   "clusters/a/kustomization.yaml": "resources:\n  - generated\npatches:\n  - path: my-patch.yaml\n",
   "clusters/a/my-patch.yaml": "kind: X\n",
-  "clusters/a/generated/kustomization.yaml": "resources:\n  - namespace.yaml\n  - ../../../base/cluster\n  - pools/default\ncomponents:\n  - ../../../overlays/components/cluster-references\n",
+  "clusters/a/generated/kustomization.yaml":
+    "resources:\n  - namespace.yaml\n  - ../../../base/cluster\n  - pools/default\ncomponents:\n  - ../../../overlays/components/cluster-references\n",
   "clusters/a/generated/namespace.yaml": "kind: Namespace\n",
   "clusters/a/generated/pools/default/kustomization.yaml": "resources:\n  - ../../../../../base/machinepool\n",
   "clusters/md/kustomization.yml": "resources:\n  - generated\n",
   "clusters/md/generated/kustomization.yaml": "resources:\n  - ../../../base/cluster\n  - pools/default\n",
-  "clusters/md/generated/pools/default/kustomization.yaml": "components:\n  - ../../../../../overlays/components/machinedeployment\n",
+  "clusters/md/generated/pools/default/kustomization.yaml":
+    "components:\n  - ../../../../../overlays/components/machinedeployment\n",
   "base/cluster/kustomization.yaml": "resources:\n  - cluster.yaml\n  - awscluster.yaml\n",
   "base/cluster/cluster.yaml": "kind: Cluster\n",
   "base/cluster/awscluster.yaml": "kind: AWSCluster\n",
@@ -68,9 +124,11 @@ const REPO: Record<string, string> = {
   "base/machinepool/machinepool.yaml": "kind: MachinePool\n",
   "base/machinedeployment/templates/kustomization.yaml": "resources:\n  - awsmachinetemplate.yaml\n",
   "base/machinedeployment/templates/awsmachinetemplate.yaml": "kind: AWSMachineTemplate\n",
-  "overlays/components/cluster-references/kustomization.yaml": "kind: Component\nconfigurations:\n  - kustomizeconfig.yaml\n",
+  "overlays/components/cluster-references/kustomization.yaml":
+    "kind: Component\nconfigurations:\n  - kustomizeconfig.yaml\n",
   "overlays/components/cluster-references/kustomizeconfig.yaml": "nameReference: []\n",
-  "overlays/components/machinedeployment/kustomization.yaml": "kind: Component\nresources:\n  - ../../../base/machinedeployment/templates\n",
+  "overlays/components/machinedeployment/kustomization.yaml":
+    "kind: Component\nresources:\n  - ../../../base/machinedeployment/templates\n",
   // A cycle must not loop forever.
   "loop/x/kustomization.yaml": "resources:\n  - ../y\n",
   "loop/y/kustomization.yaml": "resources:\n  - ../x\n  - missing.yaml\n",
@@ -80,7 +138,14 @@ const REPO: Record<string, string> = {
 describe("dependencies", () => {
   it("follows resources, components, patch paths and configurations into base/ and overlays/", () => {
     const deps = dependencies("clusters/a", memory(REPO));
-    expect(deps.dirs).toEqual(["base/cluster", "base/machinepool", "clusters/a", "clusters/a/generated", "clusters/a/generated/pools/default", "overlays/components/cluster-references"]);
+    expect(deps.dirs).toEqual([
+      "base/cluster",
+      "base/machinepool",
+      "clusters/a",
+      "clusters/a/generated",
+      "clusters/a/generated/pools/default",
+      "overlays/components/cluster-references",
+    ]);
     expect(deps.files).toEqual([
       "base/cluster/awscluster.yaml",
       "base/cluster/cluster.yaml",
@@ -105,19 +170,43 @@ describe("dependencies", () => {
   });
 
   it("survives cycles, keeps missing files (a deleted file changes the build), and counts an unparseable kustomization", () => {
-    expect(dependencies("loop/x", memory(REPO))).toEqual({ dirs: ["loop/x", "loop/y"], files: ["loop/x/kustomization.yaml", "loop/y/kustomization.yaml", "loop/y/missing.yaml"], escapes: [], remotes: [] });
-    expect(dependencies("broken", memory(REPO))).toEqual({ dirs: ["broken"], files: ["broken/kustomization.yaml"], escapes: [], remotes: [] });
-    expect(dependencies("nothing", memory(REPO))).toEqual({ dirs: [], files: ["nothing/kustomization.yaml"], escapes: [], remotes: [] });
+    expect(dependencies("loop/x", memory(REPO))).toEqual({
+      dirs: ["loop/x", "loop/y"],
+      files: ["loop/x/kustomization.yaml", "loop/y/kustomization.yaml", "loop/y/missing.yaml"],
+      escapes: [],
+      remotes: [],
+    });
+    expect(dependencies("broken", memory(REPO))).toEqual({
+      dirs: ["broken"],
+      files: ["broken/kustomization.yaml"],
+      escapes: [],
+      remotes: [],
+    });
+    expect(dependencies("nothing", memory(REPO))).toEqual({
+      dirs: [],
+      files: ["nothing/kustomization.yaml"],
+      escapes: [],
+      remotes: [],
+    });
   });
 
   it("reads generator/transformer configs listed by path: their files are dependencies, their remotes named on them", () => {
     const repo = {
-      "clusters/g/kustomization.yaml": "generators:\n  - gen.yaml\ntransformers:\n  - t.yaml\nhelmCharts:\n  - name: c\n    repo: oci://registry.example.com/charts\n",
-      "clusters/g/gen.yaml": "apiVersion: builtin\nkind: ConfigMapGenerator\nmetadata:\n  name: x\nfiles:\n  - k=local.txt\n  - https://example.com/x\n",
-      "clusters/g/t.yaml": "apiVersion: builtin\nkind: PatchTransformer\nmetadata:\n  name: p\npath: https://example.com/p.yaml\n---\napiVersion: builtin\nkind: PatchTransformer\nmetadata:\n  name: q\npath: q.yaml\n",
+      "clusters/g/kustomization.yaml":
+        "generators:\n  - gen.yaml\ntransformers:\n  - t.yaml\nhelmCharts:\n  - name: c\n    repo: oci://registry.example.com/charts\n",
+      "clusters/g/gen.yaml":
+        "apiVersion: builtin\nkind: ConfigMapGenerator\nmetadata:\n  name: x\nfiles:\n  - k=local.txt\n  - https://example.com/x\n",
+      "clusters/g/t.yaml":
+        "apiVersion: builtin\nkind: PatchTransformer\nmetadata:\n  name: p\npath: https://example.com/p.yaml\n---\napiVersion: builtin\nkind: PatchTransformer\nmetadata:\n  name: q\npath: q.yaml\n",
     };
     const deps = dependencies("clusters/g", memory(repo));
-    expect(deps.files).toEqual(["clusters/g/gen.yaml", "clusters/g/kustomization.yaml", "clusters/g/local.txt", "clusters/g/q.yaml", "clusters/g/t.yaml"]);
+    expect(deps.files).toEqual([
+      "clusters/g/gen.yaml",
+      "clusters/g/kustomization.yaml",
+      "clusters/g/local.txt",
+      "clusters/g/q.yaml",
+      "clusters/g/t.yaml",
+    ]);
     expect(deps.remotes).toEqual([
       { file: "clusters/g/kustomization.yaml", ref: "oci://registry.example.com/charts" },
       { file: "clusters/g/gen.yaml", ref: "https://example.com/x" },
@@ -126,7 +215,10 @@ describe("dependencies", () => {
   });
 
   it("records references that leave the repository (validate's no-path-escape)", () => {
-    const repo = { "clusters/e/kustomization.yaml": "resources:\n  - ../../../outside\n  - /etc/x\npatches:\n  - path: ../../../p.yaml\n" };
+    const repo = {
+      "clusters/e/kustomization.yaml":
+        "resources:\n  - ../../../outside\n  - /etc/x\npatches:\n  - path: ../../../p.yaml\n",
+    };
     expect(dependencies("clusters/e", memory(repo)).escapes).toEqual([
       { file: "clusters/e/kustomization.yaml", ref: "../../../outside" },
       { file: "clusters/e/kustomization.yaml", ref: "/etc/x" },
@@ -141,7 +233,9 @@ describe("dependencies", () => {
     ["base/machinedeployment/templates/awsmachinetemplate.yaml", false],
     ["overlays/components/cluster-references/kustomizeconfig.yaml", true],
     ["README.md", false],
-  ])("dependsOn(clusters/a, %s) = %s", (changed, expected) => expect(dependsOn(dependencies("clusters/a", memory(REPO)), changed)).toBe(expected));
+  ])("dependsOn(clusters/a, %s) = %s", (changed, expected) =>
+    expect(dependsOn(dependencies("clusters/a", memory(REPO)), changed)).toBe(expected),
+  );
 });
 
 describe("affectedBy / clustersInPaths", () => {
@@ -156,7 +250,15 @@ describe("affectedBy / clustersInPaths", () => {
   ])("%s", (_l, changed, expected) => expect(affectedBy(changed, ["a", "md"], depsOf)).toEqual(expected));
 
   it("names directories that hold a cluster.yaml", () => {
-    expect(clustersInPaths(["clusters/b/cluster.yaml", "clusters/a/cluster.yaml", "clusters/a/kustomization.yaml", "clusters/x/generated/cluster.yaml", "base/cluster.yaml"])).toEqual(["a", "b"]);
+    expect(
+      clustersInPaths([
+        "clusters/b/cluster.yaml",
+        "clusters/a/cluster.yaml",
+        "clusters/a/kustomization.yaml",
+        "clusters/x/generated/cluster.yaml",
+        "base/cluster.yaml",
+      ]),
+    ).toEqual(["a", "b"]);
   });
 });
 
@@ -215,27 +317,49 @@ describe("affectedClusters (real git)", () => {
     await writeFile(spec, (await readFile(spec, "utf8")).replace("maxSize: 3", "maxSize: 5"));
     await generateCommand({ cwd: repo, log: quiet });
     const r = await affectedClusters(repo, "HEAD");
-    expect(r.changedFiles).toEqual(["clusters/a/cluster.yaml", "clusters/a/generated/pools/default/kustomization.yaml"]);
+    expect(r.changedFiles).toEqual([
+      "clusters/a/cluster.yaml",
+      "clusters/a/generated/pools/default/kustomization.yaml",
+    ]);
     expect(r).toMatchObject({ clusters: ["a"], removed: [] });
   });
 
   it("(b) a committed edit under base/machinepool affects every MachinePool cluster, not the MachineDeployment one", async () => {
     const repo = await repoCopy();
     const f = path.join(repo, "base/machinepool/machinepool.yaml");
-    await writeFile(f, (await readFile(f, "utf8")).replace("capi-gitops.io/node-pool: pool", "capi-gitops.io/node-pool: pool\n        team: platform"));
+    await writeFile(
+      f,
+      (await readFile(f, "utf8")).replace(
+        "capi-gitops.io/node-pool: pool",
+        "capi-gitops.io/node-pool: pool\n        team: platform",
+      ),
+    );
     await commitAll(repo, "label pools");
-    expect(await affectedClusters(repo, "HEAD~1")).toEqual({ clusters: ["a", "b"], removed: [], changedFiles: ["base/machinepool/machinepool.yaml"] });
+    expect(await affectedClusters(repo, "HEAD~1")).toEqual({
+      clusters: ["a", "b"],
+      removed: [],
+      changedFiles: ["base/machinepool/machinepool.yaml"],
+    });
     // Against the new commit nothing is left.
     expect(await affectedClusters(repo, "HEAD")).toEqual({ clusters: [], removed: [], changedFiles: [] });
   });
 
   it("(b') a staged rename under base/machinedeployment affects only the MachineDeployment cluster", async () => {
     const repo = await repoCopy();
-    await git(repo, "mv", "base/machinedeployment/templates/machinehealthcheck.yaml", "base/machinedeployment/templates/mhc.yaml");
+    await git(
+      repo,
+      "mv",
+      "base/machinedeployment/templates/machinehealthcheck.yaml",
+      "base/machinedeployment/templates/mhc.yaml",
+    );
     const k = path.join(repo, "base/machinedeployment/templates/kustomization.yaml");
     await writeFile(k, (await readFile(k, "utf8")).replace("machinehealthcheck.yaml", "mhc.yaml"));
     const r = await affectedClusters(repo, "HEAD");
-    expect(r.changedFiles).toEqual(["base/machinedeployment/templates/kustomization.yaml", "base/machinedeployment/templates/machinehealthcheck.yaml", "base/machinedeployment/templates/mhc.yaml"]);
+    expect(r.changedFiles).toEqual([
+      "base/machinedeployment/templates/kustomization.yaml",
+      "base/machinedeployment/templates/machinehealthcheck.yaml",
+      "base/machinedeployment/templates/mhc.yaml",
+    ]);
     expect(r.clusters).toEqual(["md"]);
   });
 

@@ -77,18 +77,38 @@ describe("1: IsDestinationPermitted", () => {
     [[{ server: svc, namespace: "team-a" }], "bar", false],
     [[{ server: "*", namespace: "team-*" }], "team-b", true],
     [[{ server: "https://other", namespace: "team-a" }], "team-a", false],
-    [[{ server: svc, namespace: "*" }, { server: svc, namespace: "!kube-system" }], "kube-system", false],
-    [[{ server: svc, namespace: "*" }, { server: svc, namespace: "!kube-system" }], "team-a", true],
+    [
+      [
+        { server: svc, namespace: "*" },
+        { server: svc, namespace: "!kube-system" },
+      ],
+      "kube-system",
+      false,
+    ],
+    [
+      [
+        { server: svc, namespace: "*" },
+        { server: svc, namespace: "!kube-system" },
+      ],
+      "team-a",
+      true,
+    ],
     [[], "team-a", false],
-  ] as [AppProjectSpec["destinations"], string, boolean][])("destinations %j, namespace %s → %s", (destinations, namespace, want) => {
-    expect(isDestinationPermitted(project({ destinations }), { server: svc, namespace })).toBe(want);
-  });
+  ] as [AppProjectSpec["destinations"], string, boolean][])(
+    "destinations %j, namespace %s → %s",
+    (destinations, namespace, want) => {
+      expect(isDestinationPermitted(project({ destinations }), { server: svc, namespace })).toBe(want);
+    },
+  );
 });
 
 describe("1: IsGroupKindPermitted", () => {
   const capi = project({
     clusterResourceWhitelist: [{ group: "", kind: "Namespace" }],
-    namespaceResourceWhitelist: [{ group: "cluster.x-k8s.io", kind: "*" }, { group: "*.cluster.x-k8s.io", kind: "*" }],
+    namespaceResourceWhitelist: [
+      { group: "cluster.x-k8s.io", kind: "*" },
+      { group: "*.cluster.x-k8s.io", kind: "*" },
+    ],
   });
   it.each([
     [capi, { group: "", kind: "Namespace" }, false, true],
@@ -101,10 +121,28 @@ describe("1: IsGroupKindPermitted", () => {
     [project({}), { group: "", kind: "ConfigMap" }, true, true],
     [project({ namespaceResourceWhitelist: [] }), { group: "", kind: "ConfigMap" }, true, false],
     [project({}), { group: "", kind: "Namespace" }, false, false],
-    [project({ namespaceResourceBlacklist: [{ group: "", kind: "Secret" }] }), { group: "", kind: "Secret" }, true, false],
-    [project({ clusterResourceWhitelist: [{ group: "", kind: "Namespace", name: "team-*" }] }), { group: "", kind: "Namespace", name: "kube-system" }, false, false],
-    [project({ clusterResourceWhitelist: [{ group: "", kind: "Namespace", name: "team-*" }] }), { group: "", kind: "Namespace", name: "team-a" }, false, true],
-  ] as [AppProjectSpec, { group: string; kind: string; name?: string }, boolean, boolean][])("%#: %j namespaced=%s → %s", (p, gk, namespaced, want) => {
-    expect(isGroupKindPermitted(p, gk, namespaced)).toBe(want);
-  });
+    [
+      project({ namespaceResourceBlacklist: [{ group: "", kind: "Secret" }] }),
+      { group: "", kind: "Secret" },
+      true,
+      false,
+    ],
+    [
+      project({ clusterResourceWhitelist: [{ group: "", kind: "Namespace", name: "team-*" }] }),
+      { group: "", kind: "Namespace", name: "kube-system" },
+      false,
+      false,
+    ],
+    [
+      project({ clusterResourceWhitelist: [{ group: "", kind: "Namespace", name: "team-*" }] }),
+      { group: "", kind: "Namespace", name: "team-a" },
+      false,
+      true,
+    ],
+  ] as [AppProjectSpec, { group: string; kind: string; name?: string }, boolean, boolean][])(
+    "%#: %j namespaced=%s → %s",
+    (p, gk, namespaced, want) => {
+      expect(isGroupKindPermitted(p, gk, namespaced)).toBe(want);
+    },
+  );
 });

@@ -61,9 +61,23 @@ describe("buildClosure", () => {
     });
     const c = buildClosure("clusters/x", new RepoFiles(dir))!;
     expect(c.files.map(([p]) => p)).toEqual(
-      ["base/kustomization.yaml", "base/o.yaml", "clusters/x/extra.yaml", "clusters/x/generated/kustomization.yaml", "clusters/x/kustomization.yaml", "clusters/x/p.yaml", "clusters/x/v.txt", "comp/kustomization.yaml"].sort(),
+      [
+        "base/kustomization.yaml",
+        "base/o.yaml",
+        "clusters/x/extra.yaml",
+        "clusters/x/generated/kustomization.yaml",
+        "clusters/x/kustomization.yaml",
+        "clusters/x/p.yaml",
+        "clusters/x/v.txt",
+        "comp/kustomization.yaml",
+      ].sort(),
     );
-    expect(c.dirs).toEqual([["base", ["kustomization.yaml"]], ["clusters/x", ["kustomization.yaml"]], ["clusters/x/generated", ["kustomization.yaml"]], ["comp", ["kustomization.yaml"]]]);
+    expect(c.dirs).toEqual([
+      ["base", ["kustomization.yaml"]],
+      ["clusters/x", ["kustomization.yaml"]],
+      ["clusters/x/generated", ["kustomization.yaml"]],
+      ["comp", ["kustomization.yaml"]],
+    ]);
     expect(c.files.every(([, h]) => typeof h === "string")).toBe(true);
   });
 
@@ -87,14 +101,26 @@ describe("batched render", () => {
     const repo = await temp();
     const names = await writeFleetSpecs(repo, 5);
     await generateCommand({ cwd: repo, log: () => {} });
-    const plain = await Promise.all(names.map(async (c) => parseYamlStream(await kustomizeBuild(repo, `clusters/${c}`))));
-    const fast = await renderClusters(repo, names.map((name) => ({ name })), { workers: 2, chunkSize: 2, origins: false });
+    const plain = await Promise.all(
+      names.map(async (c) => parseYamlStream(await kustomizeBuild(repo, `clusters/${c}`))),
+    );
+    const fast = await renderClusters(
+      repo,
+      names.map((name) => ({ name })),
+      { workers: 2, chunkSize: 2, origins: false },
+    );
     expect(fast.findings).toEqual([]);
     expect(fast.rendered.map((r) => r.objects)).toEqual(plain);
     expect(fast.rendered.every((r) => r.origins.every((o) => o === undefined))).toBe(true);
-    const withOrigins = await renderClusters(repo, names.map((name) => ({ name })), { workers: 2, chunkSize: 3 });
+    const withOrigins = await renderClusters(
+      repo,
+      names.map((name) => ({ name })),
+      { workers: 2, chunkSize: 3 },
+    );
     expect(withOrigins.rendered.map((r) => r.objects)).toEqual(plain);
-    for (const r of withOrigins.rendered) for (const o of r.origins) expect(o).toMatch(/^(base|clusters|overlays\/components)\/|^addons\/[^/]+\/[^/]+\/kustomization\.yaml$/);
+    for (const r of withOrigins.rendered)
+      for (const o of r.origins)
+        expect(o).toMatch(/^(base|clusters|overlays\/components)\/|^addons\/[^/]+\/[^/]+\/kustomization\.yaml$/);
   }, 120_000);
 });
 
@@ -109,7 +135,12 @@ async function wrapper(name: string, version: string): Promise<void> {
 
 type Layer = "render" | "kubeconform" | "admission" | "cel";
 /** The rule of the finding a poisoned entry of each layer produces (a poisoned render: kubeconform sees the field). */
-const RULE: Record<Layer, string> = { render: "kubeconform", kubeconform: "kubeconform", admission: "admission/webhook", cel: "cel" };
+const RULE: Record<Layer, string> = {
+  render: "kubeconform",
+  kubeconform: "kubeconform",
+  admission: "admission/webhook",
+  cel: "cel",
+};
 /** The cache entry a layer is poisoned in: the cluster's, or the sync manifests' for CEL (management CRDs only). */
 const entryOf = (layer: Layer, cluster: string) => (layer === "cel" ? "@management-sync" : cluster);
 /** Rewrites a cache entry so that a hit produces a finding no real run can: the entry keeps its key. */
@@ -117,12 +148,34 @@ async function poison(repo: string, cluster: string, layer: Layer): Promise<void
   const file = path.join(repoCacheDir(repo), `${encodeURIComponent(entryOf(layer, cluster))}.json`);
   const entry = JSON.parse(await readFile(file, "utf8"));
   if (layer === "render") entry.render.value.find((o: any) => o.kind === "Cluster").spec.poisonField = 1;
-  if (layer === "kubeconform") entry.kubeconform.value = [{ kind: "Cluster", name: cluster, apiVersion: "cluster.x-k8s.io/v1beta2", verdict: "invalid", message: "poisoned", errors: [{ field: "spec.poisonField", message: "poisoned" }] }];
-  if (layer === "admission") entry.admission.value = entry.admission.value.map((r: object) => ({ ...r, allowed: false, stage: "webhook", messages: [{ field: "spec.poisonField", message: "poisoned" }] }));
-  if (layer === "cel") entry.cel.value = entry.cel.value.map(() => ({ status: "Failure", message: "poisoned", details: { causes: [{ field: "spec.poisonField", message: "poisoned" }] } }));
+  if (layer === "kubeconform")
+    entry.kubeconform.value = [
+      {
+        kind: "Cluster",
+        name: cluster,
+        apiVersion: "cluster.x-k8s.io/v1beta2",
+        verdict: "invalid",
+        message: "poisoned",
+        errors: [{ field: "spec.poisonField", message: "poisoned" }],
+      },
+    ];
+  if (layer === "admission")
+    entry.admission.value = entry.admission.value.map((r: object) => ({
+      ...r,
+      allowed: false,
+      stage: "webhook",
+      messages: [{ field: "spec.poisonField", message: "poisoned" }],
+    }));
+  if (layer === "cel")
+    entry.cel.value = entry.cel.value.map(() => ({
+      status: "Failure",
+      message: "poisoned",
+      details: { causes: [{ field: "spec.poisonField", message: "poisoned" }] },
+    }));
   await writeFile(file, JSON.stringify(entry));
 }
-const poisoned = (r: Awaited<ReturnType<typeof validateCommand>>) => r.findings.filter((f) => /poison/.test(`${f.path} ${f.message}`));
+const poisoned = (r: Awaited<ReturnType<typeof validateCommand>>) =>
+  r.findings.filter((f) => /poison/.test(`${f.path} ${f.message}`));
 
 async function fleet(): Promise<{ repo: string; cluster: string }> {
   const repo = await temp();
@@ -142,7 +195,10 @@ describe("validate with the cache", () => {
     for (const layer of ["render", "kubeconform", "admission", "cel"] as const) {
       await poison(repo, cluster, layer);
       const r = await validateCommand({ cwd: repo });
-      expect(poisoned(r).map((f) => `${f.cluster} ${f.rule}`), layer).toContain(`${layer === "cel" ? undefined : cluster} ${RULE[layer]}`);
+      expect(
+        poisoned(r).map((f) => `${f.cluster} ${f.rule}`),
+        layer,
+      ).toContain(`${layer === "cel" ? undefined : cluster} ${RULE[layer]}`);
       expect((await validateCommand({ cwd: repo, cache: false })).findings).toEqual([]);
       // Repair: a run after the poisoned layer's entry is dropped.
       await writeFile(path.join(repoCacheDir(repo), `${encodeURIComponent(entryOf(layer, cluster))}.json`), "{}");
@@ -154,19 +210,42 @@ describe("validate with the cache", () => {
     const { repo, cluster } = await fleet();
     const outside = await temp();
     await writeFile(path.join(outside, "kustomization.yaml"), "resources: [svc.yaml]\n");
-    await writeFile(path.join(outside, "svc.yaml"), `apiVersion: v1\nkind: Service\nmetadata:\n  name: smuggled\n  namespace: ${cluster}\nspec:\n  ports:\n    - port: 80\n`);
+    await writeFile(
+      path.join(outside, "svc.yaml"),
+      `apiVersion: v1\nkind: Service\nmetadata:\n  name: smuggled\n  namespace: ${cluster}\nspec:\n  ports:\n    - port: 80\n`,
+    );
     const ref = path.relative(path.join(repo, "clusters", cluster), outside);
-    await writeFile(path.join(repo, "clusters", cluster, "kustomization.yaml"), JSON.stringify({ apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources: ["generated", ref] }));
+    await writeFile(
+      path.join(repo, "clusters", cluster, "kustomization.yaml"),
+      JSON.stringify({
+        apiVersion: "kustomize.config.k8s.io/v1beta1",
+        kind: "Kustomization",
+        resources: ["generated", ref],
+      }),
+    );
     for (let i = 0; i < 2; i++) {
       const r = await validateCommand({ cwd: repo, skipCel: true });
       // The smuggled Service is also a kind the cluster's AppProject does not allow (issue 9, item 1; ConfigMap is
       // allowed since the add-ons' ClusterResourceSets, so the smuggled object is a Service).
-      expect(r.findings.map((f) => `${f.cluster} ${f.rule} ${f.file}`)).toEqual([`${cluster} no-path-escape clusters/${cluster}/kustomization.yaml`, `${cluster} argocd-project clusters/${cluster}/cluster.yaml`]);
+      expect(r.findings.map((f) => `${f.cluster} ${f.rule} ${f.file}`)).toEqual([
+        `${cluster} no-path-escape clusters/${cluster}/kustomization.yaml`,
+        `${cluster} argocd-project clusters/${cluster}/cluster.yaml`,
+      ]);
     }
   }, 120_000);
 
-  const cases: [string, Layer, (repo: string, cluster: string) => Promise<void>, ((r: Awaited<ReturnType<typeof validateCommand>>) => void)?][] = [
-    ["a base file", "render", (repo) => edit(path.join(repo, "base/cluster/cluster.yaml"), (s) => `${s}# reviewed\n`), (r) => expect(r.findings.map((f) => f.rule)).toEqual(["generated-drift"])],
+  const cases: [
+    string,
+    Layer,
+    (repo: string, cluster: string) => Promise<void>,
+    ((r: Awaited<ReturnType<typeof validateCommand>>) => void)?,
+  ][] = [
+    [
+      "a base file",
+      "render",
+      (repo) => edit(path.join(repo, "base/cluster/cluster.yaml"), (s) => `${s}# reviewed\n`),
+      (r) => expect(r.findings.map((f) => f.rule)).toEqual(["generated-drift"]),
+    ],
     [
       "the spec (and generate)",
       "render",
@@ -177,29 +256,45 @@ describe("validate with the cache", () => {
         await generateCommand({ cwd: repo, log: () => {} });
       },
     ],
-    ["the cluster's own kustomization.yaml", "render", (repo, c) => edit(path.join(repo, "clusters", c, "kustomization.yaml"), (s) => `${s}# mine\n`)],
-    ["a second kustomization file in a directory of the build", "render", (repo, c) => writeFile(path.join(repo, "clusters", c, "generated", "kustomization.yml"), "resources: []\n"), (r) => expect(r.findings.map((f) => f.rule)).toContain("kustomize-build")],
+    [
+      "the cluster's own kustomization.yaml",
+      "render",
+      (repo, c) => edit(path.join(repo, "clusters", c, "kustomization.yaml"), (s) => `${s}# mine\n`),
+    ],
+    [
+      "a second kustomization file in a directory of the build",
+      "render",
+      (repo, c) => writeFile(path.join(repo, "clusters", c, "generated", "kustomization.yml"), "resources: []\n"),
+      (r) => expect(r.findings.map((f) => f.rule)).toContain("kustomize-build"),
+    ],
     ["the kustomize binary", "render", () => wrapper("kustomize", "v2")],
     ["the kubeconform binary", "kubeconform", () => wrapper("kubeconform", "v2")],
     ["the kubectl-validate binary", "cel", () => wrapper("kubectl-validate", "v2")],
     [`the ${ADMISSION} binary`, "admission", () => wrapper(ADMISSION, "v2")],
   ];
-  it.each(cases)("a changed input is never hidden: %s", async (_label, layer, change, check) => {
-    const { repo, cluster } = await fleet();
-    const tool = /the (\S+) binary/.exec(_label)?.[1];
-    if (tool) await wrapper(tool, "v1");
-    const skipCel = layer !== "cel";
-    try {
-      await validateCommand({ cwd: repo, skipCel });
-      await poison(repo, cluster, layer);
-      expect(poisoned(await validateCommand({ cwd: repo, skipCel })).length, "the poisoned entry is used before the change").toBeGreaterThan(0);
-      await poison(repo, cluster, layer);
-      await change(repo, cluster);
-      const r = await validateCommand({ cwd: repo, skipCel });
-      expect(poisoned(r)).toEqual([]);
-      check?.(r);
-    } finally {
-      if (tool) delete process.env[envVarFor(tool)];
-    }
-  }, 240_000);
+  it.each(cases)(
+    "a changed input is never hidden: %s",
+    async (_label, layer, change, check) => {
+      const { repo, cluster } = await fleet();
+      const tool = /the (\S+) binary/.exec(_label)?.[1];
+      if (tool) await wrapper(tool, "v1");
+      const skipCel = layer !== "cel";
+      try {
+        await validateCommand({ cwd: repo, skipCel });
+        await poison(repo, cluster, layer);
+        expect(
+          poisoned(await validateCommand({ cwd: repo, skipCel })).length,
+          "the poisoned entry is used before the change",
+        ).toBeGreaterThan(0);
+        await poison(repo, cluster, layer);
+        await change(repo, cluster);
+        const r = await validateCommand({ cwd: repo, skipCel });
+        expect(poisoned(r)).toEqual([]);
+        check?.(r);
+      } finally {
+        if (tool) delete process.env[envVarFor(tool)];
+      }
+    },
+    240_000,
+  );
 });

@@ -91,7 +91,10 @@ async function repoWith(clusters: { name: string; manifest: string }[]): Promise
   await generateCommand({ cwd: t.dir, log: () => {} });
   for (const c of clusters) {
     await writeFile(t.guard(`clusters/${c.name}/template.yaml`), c.manifest);
-    await writeFile(t.guard(`clusters/${c.name}/kustomization.yaml`), `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: ${c.name}\nresources:\n  - template.yaml\n`);
+    await writeFile(
+      t.guard(`clusters/${c.name}/kustomization.yaml`),
+      `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: ${c.name}\nresources:\n  - template.yaml\n`,
+    );
   }
   return t.dir;
 }
@@ -111,7 +114,13 @@ const CCM_MINOR = "addons-ccm-minor";
  */
 const CARRIER = new Set(["render-complete", "user-layer-addons"]);
 const errorsOf = (r: ValidateResult, cluster?: string) =>
-  r.findings.filter((f) => f.severity === "error" && f.rule !== CCM_MINOR && !CARRIER.has(f.rule) && (cluster === undefined || f.cluster === cluster));
+  r.findings.filter(
+    (f) =>
+      f.severity === "error" &&
+      f.rule !== CCM_MINOR &&
+      !CARRIER.has(f.rule) &&
+      (cluster === undefined || f.cluster === cluster),
+  );
 
 beforeAll(async () => {
   const capa = versions().crds["cluster-api-provider-aws"];
@@ -144,31 +153,56 @@ describe(`CAPA templates (pinned ${versions().crds["cluster-api-provider-aws"]?.
 
   it("validate (kustomize, kubeconform, CEL, upstream admission, rules) reports no errors", () => {
     expect(result.summary.clusters).toBe(TEMPLATES.length);
-    expect(errorsOf(result).filter((f) => !IGNITION.has(f.cluster ?? "")), show(result.findings)).toEqual([]);
+    expect(
+      errorsOf(result).filter((f) => !IGNITION.has(f.cluster ?? "")),
+      show(result.findings),
+    ).toEqual([]);
   });
 
   it("reports the CCM that CAPA's templates pin at another minor than the control plane (addons-ccm-minor)", () => {
     const ccm = result.findings.filter((f) => f.rule === CCM_MINOR);
     expect(ccm.length, show(result.findings)).toBeGreaterThan(0);
-    for (const f of ccm) expect(f.message, show([f])).toMatch(/cloud-controller-manager:v1\.(32|28)\.\d+, but the control plane runs v1\.34\.8/);
+    for (const f of ccm)
+      expect(f.message, show([f])).toMatch(
+        /cloud-controller-manager:v1\.(32|28)\.\d+, but the control plane runs v1\.34\.8/,
+      );
   });
 
-  it.each([...IGNITION])("clusters/%s: the upstream webhooks deny Ignition without the KubeadmBootstrapFormatIgnition / BootstrapFormatIgnition gates, and nothing else is an error", (name) => {
-    const errs = errorsOf(result, name);
-    expect(errs.length, show(result.findings)).toBeGreaterThan(0);
-    for (const f of errs) {
-      expect(f.rule, show([f])).toBe("admission/webhook");
-      expect(f.message, show([f])).toMatch(/can be set only if the (Kubeadm)?BootstrapFormatIgnition feature gate is enabled/);
-    }
-    expect(errs.map((f) => f.path)).toEqual(expect.arrayContaining([`AWSCluster/${name}:spec.s3Bucket`, `KubeadmControlPlane/${name}-control-plane:spec.kubeadmConfigSpec.ignition`]));
-  });
+  it.each([...IGNITION])(
+    "clusters/%s: the upstream webhooks deny Ignition without the KubeadmBootstrapFormatIgnition / BootstrapFormatIgnition gates, and nothing else is an error",
+    (name) => {
+      const errs = errorsOf(result, name);
+      expect(errs.length, show(result.findings)).toBeGreaterThan(0);
+      for (const f of errs) {
+        expect(f.rule, show([f])).toBe("admission/webhook");
+        expect(f.message, show([f])).toMatch(
+          /can be set only if the (Kubeadm)?BootstrapFormatIgnition feature gate is enabled/,
+        );
+      }
+      expect(errs.map((f) => f.path)).toEqual(
+        expect.arrayContaining([
+          `AWSCluster/${name}:spec.s3Bucket`,
+          `KubeadmControlPlane/${name}-control-plane:spec.kubeadmConfigSpec.ignition`,
+        ]),
+      );
+    },
+  );
 
   it.each(TEMPLATES)("clusters/%s (%s): warns that CAPI v1beta1 is deprecated", (name) => {
     const deprecated = result.findings.filter((f) => f.cluster === name && f.rule === "deprecated-api");
     const paths = deprecated.map((f) => f.path ?? "");
-    expect(deprecated.every((f) => f.severity === "warning"), show(deprecated)).toBe(true);
-    for (const kind of ["Cluster", "KubeadmControlPlane"]) expect(paths, show(result.findings)).toContain(`${kind}/${kind === "Cluster" ? name : `${name}-control-plane`}:apiVersion`);
-    expect(paths.some((p) => p.startsWith("ClusterResourceSet/")), show(deprecated)).toBe(true);
+    expect(
+      deprecated.every((f) => f.severity === "warning"),
+      show(deprecated),
+    ).toBe(true);
+    for (const kind of ["Cluster", "KubeadmControlPlane"])
+      expect(paths, show(result.findings)).toContain(
+        `${kind}/${kind === "Cluster" ? name : `${name}-control-plane`}:apiVersion`,
+      );
+    expect(
+      paths.some((p) => p.startsWith("ClusterResourceSet/")),
+      show(deprecated),
+    ).toBe(true);
   });
 });
 
@@ -178,10 +212,16 @@ describe("negative control: the same template with one defect each", () => {
     const source = await readTemplate("cluster-template.yaml");
     const evenCp = envsubst(source, { ...variables("capa-even-cp"), CONTROL_PLANE_MACHINE_COUNT: "2" }).text;
     const good = envsubst(source, variables("capa-old-infra")).text;
-    const oldInfra = good.replace(/apiVersion: infrastructure\.cluster\.x-k8s\.io\/v1beta2\nkind: AWSCluster\n/, "apiVersion: infrastructure.cluster.x-k8s.io/v1beta1\nkind: AWSCluster\n");
+    const oldInfra = good.replace(
+      /apiVersion: infrastructure\.cluster\.x-k8s\.io\/v1beta2\nkind: AWSCluster\n/,
+      "apiVersion: infrastructure.cluster.x-k8s.io/v1beta1\nkind: AWSCluster\n",
+    );
     expect(oldInfra).not.toBe(good);
     const workers = "      iamInstanceProfile: nodes.cluster-api-provider-aws.sigs.k8s.io\n";
-    const spotReserved = envsubst(source, variables("capa-spot-reserved")).text.replace(workers, `${workers}      marketType: Spot\n      capacityReservationId: cr-0123456789abcdef0\n`);
+    const spotReserved = envsubst(source, variables("capa-spot-reserved")).text.replace(
+      workers,
+      `${workers}      marketType: Spot\n      capacityReservationId: cr-0123456789abcdef0\n`,
+    );
     expect(spotReserved).toContain("marketType: Spot");
     const root = await repoWith([
       { name: "capa-even-cp", manifest: evenCp },
@@ -194,19 +234,26 @@ describe("negative control: the same template with one defect each", () => {
   it("CONTROL_PLANE_MACHINE_COUNT=2 is rejected (the KCP webhook), and nothing else is", () => {
     const errs = errorsOf(result, "capa-even-cp");
     // The upstream KubeadmControlPlane webhook reports it (our rule was removed for it: validate/upstream-replaced.ts).
-    expect(errs.map((f) => `${f.rule} ${f.path}`).sort(), show(result.findings)).toEqual(["admission/webhook KubeadmControlPlane/capa-even-cp-control-plane:spec.replicas"]);
+    expect(errs.map((f) => `${f.rule} ${f.path}`).sort(), show(result.findings)).toEqual([
+      "admission/webhook KubeadmControlPlane/capa-even-cp-control-plane:spec.replicas",
+    ]);
   });
 
   it("an AWSCluster at infrastructure.cluster.x-k8s.io/v1beta1 is rejected as not served, and nothing else is", () => {
     const errs = errorsOf(result, "capa-old-infra");
-    expect(errs.map((f) => `${f.rule} ${f.path}`), show(result.findings)).toEqual(["api-served AWSCluster/capa-old-infra:apiVersion"]);
+    expect(
+      errs.map((f) => `${f.rule} ${f.path}`),
+      show(result.findings),
+    ).toEqual(["api-served AWSCluster/capa-old-infra:apiVersion"]);
     expect(errs[0]!.message).toMatch(/not served by the pinned CAPA .*use infrastructure\.cluster\.x-k8s\.io\/v1beta2/);
   });
 
   it("a Spot worker template with a capacity reservation is rejected by the CRD's CEL rule, and nothing else is", () => {
     const errs = errorsOf(result, "capa-spot-reserved");
     // The upstream admission evaluates the CRD's CEL rule (kubectl-validate checks only management/ now, issue 12).
-    expect(errs.map((f) => `${f.rule} ${f.path}`).sort(), show(result.findings)).toEqual(["admission/cel AWSMachineTemplate/capa-spot-reserved-md-0:spec.template.spec"]);
+    expect(errs.map((f) => `${f.rule} ${f.path}`).sort(), show(result.findings)).toEqual([
+      "admission/cel AWSMachineTemplate/capa-spot-reserved-md-0:spec.template.spec",
+    ]);
     for (const f of errs) expect(f.message).toMatch(/capacityReservationId may not be set when marketType is Spot/);
   });
 });

@@ -18,8 +18,12 @@ import { versions } from "../src/versions.js";
 import { parseYamlStream } from "../src/yaml.js";
 import { runCli, tempDir } from "./helpers.js";
 
-const CONFIG = "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\nrepoURL: https://git.example.com/platform/capi.git\nbranch: main\ngitops: argocd\n";
-const MINORS = Array.from({ length: SUPPORTED_MINORS.max - SUPPORTED_MINORS.min + 1 }, (_, i) => SUPPORTED_MINORS.min + i);
+const CONFIG =
+  "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\nrepoURL: https://git.example.com/platform/capi.git\nbranch: main\ngitops: argocd\n";
+const MINORS = Array.from(
+  { length: SUPPORTED_MINORS.max - SUPPORTED_MINORS.min + 1 },
+  (_, i) => SUPPORTED_MINORS.min + i,
+);
 const nameOf = (minor: number) => `k1-${minor}`;
 let repo: string;
 let cleanup: () => Promise<void>;
@@ -28,15 +32,24 @@ let cleanup: () => Promise<void>;
 async function rendered(cluster: string) {
   const objs = parseYamlStream(await kustomizeBuild(repo, `clusters/${cluster}`)) as any[];
   const ccmMap = objs.find((o) => o.kind === "ConfigMap" && /-addon-aws-ccm-/.test(o.metadata.name));
-  const ccmImage = (parseYamlStream(Object.values(ccmMap?.data ?? {})[0] as string) as any[]).find((o) => o?.kind === "DaemonSet")?.spec.template.spec.containers[0].image;
+  const ccmImage = (parseYamlStream(Object.values(ccmMap?.data ?? {})[0] as string) as any[]).find(
+    (o) => o?.kind === "DaemonSet",
+  )?.spec.template.spec.containers[0].image;
   return {
     controlPlane: objs.find((o) => o.kind === "KubeadmControlPlane")?.spec.version,
     // One entry per distinct version (a MachineDeployment pool renders one object per zone).
-    pools: [...new Set(objs.filter((o) => o.kind === "MachinePool" || o.kind === "MachineDeployment").map((o) => o.spec.template.spec.version))],
+    pools: [
+      ...new Set(
+        objs
+          .filter((o) => o.kind === "MachinePool" || o.kind === "MachineDeployment")
+          .map((o) => o.spec.template.spec.version),
+      ),
+    ],
     ccm: ccmImage,
   };
 }
-const ccmImage = (minor: number) => `${versions().addons.cloudControllerManager.image}:${versions().addons.cloudControllerManager.byMinor[`1.${minor}`]}`;
+const ccmImage = (minor: number) =>
+  `${versions().addons.cloudControllerManager.image}:${versions().addons.cloudControllerManager.byMinor[`1.${minor}`]}`;
 async function errorsOf() {
   const v = await validateCommand({ cwd: repo, skipCel: true });
   return v.findings.filter((f) => f.severity === "error");
@@ -69,7 +82,12 @@ describe("every advertised minor has a CCM and can upgrade", () => {
   it("a cluster at each of v1.30–v1.36 validates, with the CCM of its minor", async () => {
     expect(MINORS).toEqual([30, 31, 32, 33, 34, 35, 36]);
     expect(await errorsOf()).toEqual([]);
-    for (const minor of MINORS) expect(await rendered(nameOf(minor)), nameOf(minor)).toEqual({ controlPlane: `v1.${minor}.2`, pools: [`v1.${minor}.2`], ccm: ccmImage(minor) });
+    for (const minor of MINORS)
+      expect(await rendered(nameOf(minor)), nameOf(minor)).toEqual({
+        controlPlane: `v1.${minor}.2`,
+        pools: [`v1.${minor}.2`],
+        ccm: ccmImage(minor),
+      });
   }, 300_000);
 
   it("each upgrades to the next minor with `upgrade` (control plane, then pools), the CCM following with the pools, and validates after each step", async () => {
@@ -86,7 +104,11 @@ describe("every advertised minor has a CCM and can upgrade", () => {
       const name = nameOf(minor);
       const pools = await runCli(["upgrade", "--name", name, "--repo", repo]);
       expect(pools.exitCode, `${name}: ${pools.stderr}`).toBe(0);
-      expect(await rendered(name), name).toEqual({ controlPlane: `v1.${minor + 1}.1`, pools: [`v1.${minor + 1}.1`], ccm: ccmImage(minor + 1) });
+      expect(await rendered(name), name).toEqual({
+        controlPlane: `v1.${minor + 1}.1`,
+        pools: [`v1.${minor + 1}.1`],
+        ccm: ccmImage(minor + 1),
+      });
     }
     expect(await errorsOf()).toEqual([]);
     // v1.36 → v1.37: refused by the supported range of the pinned Cluster API, not for want of a CCM.

@@ -19,9 +19,27 @@ beforeAll(async () => {
   await g("config", "user.name", "T");
   await g("config", "user.email", "t@example.com");
   const log = () => {};
-  await newClusterCommand({ cwd: repo, log, flags: { name: "mp-a", region: "eu-west-1", workers: "MachinePool", imageLookupOrg: "123456789012" } });
-  await newClusterCommand({ cwd: repo, log, flags: { name: "mp-b", region: "eu-west-1", workers: "MachinePool", imageLookupOrg: "123456789012" } });
-  await newClusterCommand({ cwd: repo, log, flags: { name: "md-c", region: "eu-west-1", workers: "MachineDeployment", profile: "prod", imageLookupOrg: "123456789012" } });
+  await newClusterCommand({
+    cwd: repo,
+    log,
+    flags: { name: "mp-a", region: "eu-west-1", workers: "MachinePool", imageLookupOrg: "123456789012" },
+  });
+  await newClusterCommand({
+    cwd: repo,
+    log,
+    flags: { name: "mp-b", region: "eu-west-1", workers: "MachinePool", imageLookupOrg: "123456789012" },
+  });
+  await newClusterCommand({
+    cwd: repo,
+    log,
+    flags: {
+      name: "md-c",
+      region: "eu-west-1",
+      workers: "MachineDeployment",
+      profile: "prod",
+      imageLookupOrg: "123456789012",
+    },
+  });
   await g("add", ".");
   await g("commit", "-q", "-m", "fleet");
 });
@@ -41,7 +59,9 @@ describe("validate --changed-since", () => {
     // The expected warning: a dev MachinePool's nodes are removed undrained (validate/drain-rules.ts).
     const changed = await validateCommand({ cwd: repo, changedSince: "HEAD" });
     expect(changed.summary).toEqual({ clusters: 1, errors: 0, warnings: 1 });
-    expect(changed.findings.map((f) => `${f.severity} ${f.cluster} ${f.rule}`).sort()).toEqual(["warning mp-a workers-drain"]);
+    expect(changed.findings.map((f) => `${f.severity} ${f.cluster} ${f.rule}`).sort()).toEqual([
+      "warning mp-a workers-drain",
+    ]);
     await writeFile(spec, original.replace("replicas: 1", "replicas: 2"));
     const r = await validateCommand({ cwd: repo, changedSince: "HEAD" });
     expect(r.summary.clusters).toBe(1);
@@ -70,10 +90,16 @@ describe("validate --changed-since", () => {
     try {
       // A new cluster with the VPC CIDR of an unchanged one (an error: new since HEAD, issue 20 item 10), named to sort before it.
       const cidr = /vpcCidr: (\S+)/.exec(await readFile(path.join(repo, "clusters/mp-b/cluster.yaml"), "utf8"))![1]!;
-      await newClusterCommand({ cwd: repo, log: () => {}, flags: { name: "aa-vpc", region: "eu-west-1", vpcCidr: cidr, imageLookupOrg: "123456789012" } });
+      await newClusterCommand({
+        cwd: repo,
+        log: () => {},
+        flags: { name: "aa-vpc", region: "eu-west-1", vpcCidr: cidr, imageLookupOrg: "123456789012" },
+      });
       const r = await validateCommand({ cwd: repo, changedSince: "HEAD" });
       expect(r.summary.clusters).toBe(1);
-      expect(r.findings.filter((f) => f.rule.startsWith("fleet-")).map((f) => `${f.cluster} ${f.rule} ${f.severity}`)).toEqual(["aa-vpc fleet-unique-vpc-cidr error"]);
+      expect(
+        r.findings.filter((f) => f.rule.startsWith("fleet-")).map((f) => `${f.cluster} ${f.rule} ${f.severity}`),
+      ).toEqual(["aa-vpc fleet-unique-vpc-cidr error"]);
       // A copied cluster directory that keeps the namespace of the unchanged cluster (an error).
       await g("clean", "-fdq", "--", "clusters", "management");
       await g("checkout", "-q", "--", ".");

@@ -57,16 +57,31 @@ describe("changeScope", () => {
   ];
   it.each(rows)("%s is %s", (p, kind) => expect(pathKind(p)).toBe(kind));
   it("a change is a tool change when any path is the tool's", () => {
-    expect(changeScope(["clusters/a/cluster.yaml", "base/cluster/cluster.yaml", "README.md"])).toEqual({ tool: false, toolPaths: [] });
-    expect(changeScope(["clusters/a/cluster.yaml", "versions.json", "generator/src/x.ts"])).toEqual({ tool: true, toolPaths: ["generator/src/x.ts", "versions.json"] });
+    expect(changeScope(["clusters/a/cluster.yaml", "base/cluster/cluster.yaml", "README.md"])).toEqual({
+      tool: false,
+      toolPaths: [],
+    });
+    expect(changeScope(["clusters/a/cluster.yaml", "versions.json", "generator/src/x.ts"])).toEqual({
+      tool: true,
+      toolPaths: ["generator/src/x.ts", "versions.json"],
+    });
   });
 });
 
 describe("npm run ci:scope (real git)", () => {
   const scope = async (repo: string, args: string[], env: Record<string, string> = {}) => {
-    const r = await execa(path.join(ROOT, "node_modules", ".bin", "tsx"), [path.join(ROOT, "generator", "ci", "scope.ts"), "--repo", repo, ...args], { env, reject: false });
+    const r = await execa(
+      path.join(ROOT, "node_modules", ".bin", "tsx"),
+      [path.join(ROOT, "generator", "ci", "scope.ts"), "--repo", repo, ...args],
+      { env, reject: false },
+    );
     expect(r.exitCode, r.stderr).toBe(0);
-    return Object.fromEntries(r.stdout.trim().split("\n").map((l) => l.split("=") as [string, string]));
+    return Object.fromEntries(
+      r.stdout
+        .trim()
+        .split("\n")
+        .map((l) => l.split("=") as [string, string]),
+    );
   };
   it("a fleet-only change is not a tool change; generator/ is; no base runs everything; e2e follows package.json", async () => {
     const repo = await temp();
@@ -87,11 +102,18 @@ describe("npm run ci:scope (real git)", () => {
     await writeFile(path.join(repo, "README.md"), "docs\n");
     await g("commit", "-qam", "fleet");
     const out = path.join(await temp(), "github-output");
-    expect(await scope(repo, ["--base", "HEAD~1"], { GITHUB_OUTPUT: out })).toEqual({ tool: "false", e2e: "false", base });
+    expect(await scope(repo, ["--base", "HEAD~1"], { GITHUB_OUTPUT: out })).toEqual({
+      tool: "false",
+      e2e: "false",
+      base,
+    });
     expect(await readFile(out, "utf8")).toBe(`tool=false\ne2e=false\nbase=${base}\n`);
 
     await writeFile(path.join(repo, "generator/x.ts"), "export const x = 1;\n");
-    await writeFile(path.join(repo, "package.json"), JSON.stringify({ scripts: { test: "vitest", e2e: "vitest e2e" } }));
+    await writeFile(
+      path.join(repo, "package.json"),
+      JSON.stringify({ scripts: { test: "vitest", e2e: "vitest e2e" } }),
+    );
     await g("commit", "-qam", "tool");
     expect(await scope(repo, ["--base", base])).toEqual({ tool: "true", e2e: "true", base });
     await g("reset", "-q", "--hard", "HEAD~1");
@@ -117,16 +139,27 @@ describe("binaryIdentity", () => {
     await writeFile(bin, "#!/bin/sh\necho v1\n");
     const id = binaryIdentity(bin, env);
     const memoFile = path.join(cacheRoot(env), "binaries.json");
-    const memo = JSON.parse(await readFile(memoFile, "utf8")) as Record<string, { stat: string; sha: string; at: number }>;
+    const memo = JSON.parse(await readFile(memoFile, "utf8")) as Record<
+      string,
+      { stat: string; sha: string; at: number }
+    >;
     const entry = Object.values(memo)[0]!;
     expect(entry.sha).toBe(id);
     // A forged digest under the same stat, recorded right after the file changed: not trusted.
-    await writeFile(memoFile, JSON.stringify(Object.fromEntries(Object.keys(memo).map((k) => [k, { ...entry, sha: "forged" }]))));
+    await writeFile(
+      memoFile,
+      JSON.stringify(Object.fromEntries(Object.keys(memo).map((k) => [k, { ...entry, sha: "forged" }]))),
+    );
     expect(binaryIdentity(bin, env)).toBe(id);
     // Recorded well after the file's last change: used (that is the point: no ≈1 s of hashing per run) — until the
     // file changes.
     const { ctimeMs } = await stat(bin);
-    await writeFile(memoFile, JSON.stringify(Object.fromEntries(Object.keys(memo).map((k) => [k, { ...entry, sha: "remembered", at: ctimeMs + 10_000 }]))));
+    await writeFile(
+      memoFile,
+      JSON.stringify(
+        Object.fromEntries(Object.keys(memo).map((k) => [k, { ...entry, sha: "remembered", at: ctimeMs + 10_000 }])),
+      ),
+    );
     expect(binaryIdentity(bin, env)).toBe("remembered");
     await writeFile(bin, "#!/bin/sh\necho v1\n");
     expect(binaryIdentity(bin, env)).toBe(id);
@@ -166,7 +199,9 @@ describe("the validate cache carried to a fresh job", () => {
       process.env.CAPI_GITOPS_CACHE_DIR = restoredCache;
       await install(await temp());
       const r = await validateCommand(opts);
-      expect(r.findings.filter((f) => /poisonField/.test(`${f.path} ${f.message}`)).map((f) => `${f.cluster} ${f.rule}`)).toContain(`${cluster} kubeconform`);
+      expect(
+        r.findings.filter((f) => /poisonField/.test(`${f.path} ${f.message}`)).map((f) => `${f.cluster} ${f.rule}`),
+      ).toContain(`${cluster} kubeconform`);
       expect((await validateCommand({ ...opts, cache: false })).findings).toEqual([]);
     } finally {
       for (const t of tools) delete process.env[envVarFor(t)];

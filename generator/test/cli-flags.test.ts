@@ -12,7 +12,11 @@ describe("--pool parsing", () => {
   it.each<[string, Record<string, unknown>, string[]]>([
     ["name=a", { name: "a" }, []],
     ["name=gpu,instance-type=g5.xlarge", { name: "gpu", instanceType: "g5.xlarge" }, []],
-    ["name=a,zones=ap-northeast-2a+ap-northeast-2b", { name: "a", availabilityZones: ["ap-northeast-2a", "ap-northeast-2b"] }, []],
+    [
+      "name=a,zones=ap-northeast-2a+ap-northeast-2b",
+      { name: "a", availabilityZones: ["ap-northeast-2a", "ap-northeast-2b"] },
+      [],
+    ],
     ["name=a,zones=ap-northeast-2a++", { name: "a", availabilityZones: ["ap-northeast-2a"] }, []],
     ["name=a,min-size=0,max-size=4", { name: "a", minSize: 0, maxSize: 4 }, []],
     ["name=a,replicas=2", { name: "a", replicas: 2 }, []],
@@ -45,9 +49,21 @@ describe("--pool parsing", () => {
   });
 
   it("a pool given on the command line lands in the spec", () => {
-    const { spec, findings } = resolveNewSpec({ name: "x", region: "ap-northeast-2", pool: ["name=gpu,zones=ap-northeast-2a,labels=k:v,min-size=0,max-size=2"] });
+    const { spec, findings } = resolveNewSpec({
+      name: "x",
+      region: "ap-northeast-2",
+      pool: ["name=gpu,zones=ap-northeast-2a,labels=k:v,min-size=0,max-size=2"],
+    });
     expect(findings).toEqual([]);
-    expect(spec!.nodePools).toEqual([expect.objectContaining({ name: "gpu", availabilityZones: ["ap-northeast-2a"], labels: { k: "v" }, minSize: 0, maxSize: 2 })]);
+    expect(spec!.nodePools).toEqual([
+      expect.objectContaining({
+        name: "gpu",
+        availabilityZones: ["ap-northeast-2a"],
+        labels: { k: "v" },
+        minSize: 0,
+        maxSize: 2,
+      }),
+    ]);
   });
 });
 
@@ -93,7 +109,13 @@ describe("spec flags → spec input", () => {
       network: { vpcCidr: "10.1.0.0/16", podCidr: "192.168.0.0/16", serviceCidr: "10.96.0.0/12", cni: "calico" },
       storage: "none",
       apiServer: { scheme: "internal", allowedCidrs: ["10.0.0.0/8", "192.0.2.0/24"] },
-      image: { id: "ami-0123456789abcdef0", lookupOrg: "123456789012", lookupFormat: "fmt", lookupBaseOS: "ubuntu-24.04", kubernetesVersion: "v1.33.1" },
+      image: {
+        id: "ami-0123456789abcdef0",
+        lookupOrg: "123456789012",
+        lookupFormat: "fmt",
+        lookupBaseOS: "ubuntu-24.04",
+        kubernetesVersion: "v1.33.1",
+      },
       sshKeyName: "key",
     });
   });
@@ -125,14 +147,21 @@ describe("help, derived from the definition", () => {
       for (const f of c.flags) expect(help, `${c.name} --${f.flag}`).toContain(`--${f.flag}`);
       expect(topHelp()).toContain(`  ${c.name} `);
     }
-    for (const f of SPEC_FLAGS) expect(commandHelp(COMMANDS.find((c) => c.name === "new-cluster")!)).toContain(`--${f.flag} ${f.value}`);
-    for (const k of POOL_KEYS) expect(commandHelp(COMMANDS.find((c) => c.name === "new-cluster")!)).toContain(`${k.key}=`);
+    for (const f of SPEC_FLAGS)
+      expect(commandHelp(COMMANDS.find((c) => c.name === "new-cluster")!)).toContain(`--${f.flag} ${f.value}`);
+    for (const k of POOL_KEYS)
+      expect(commandHelp(COMMANDS.find((c) => c.name === "new-cluster")!)).toContain(`${k.key}=`);
   });
 
   it("every declared flag parses (no flag is in the help only)", async () => {
     for (const c of COMMANDS)
       for (const f of c.flags) {
-        const r = await runCli([c.name, `--${f.flag}`, ...(f.type === "string" || f.type === "strings" ? ["v"] : []), "--help"]);
+        const r = await runCli([
+          c.name,
+          `--${f.flag}`,
+          ...(f.type === "string" || f.type === "strings" ? ["v"] : []),
+          "--help",
+        ]);
         expect(r.exitCode, `${c.name} --${f.flag}: ${r.stderr}`).toBe(0);
       }
   });
@@ -144,12 +173,19 @@ describe("help, derived from the definition", () => {
     [["--push", "upstream", "--name", "x"], "upstream"],
     [["--push=upstream"], "upstream"],
     [["--name", "x"], undefined],
-  ])("remove-cluster %j: push is %s", (args, push) => expect(parseCommandLine(cmd("remove-cluster"), args).values.push).toBe(push));
+  ])("remove-cluster %j: push is %s", (args, push) =>
+    expect(parseCommandLine(cmd("remove-cluster"), args).values.push).toBe(push),
+  );
 
   it("--pool is repeatable, other value flags are not; validate alone takes positionals", () => {
-    expect(parseCommandLine(cmd("new-cluster"), ["--pool", "name=a", "--pool", "name=b", "-y"]).values).toMatchObject({ pool: ["name=a", "name=b"], yes: true });
+    expect(parseCommandLine(cmd("new-cluster"), ["--pool", "name=a", "--pool", "name=b", "-y"]).values).toMatchObject({
+      pool: ["name=a", "name=b"],
+      yes: true,
+    });
     expect(() => parseCommandLine(cmd("new-cluster"), ["--zones", "a", "--zones", "b"])).toThrow(UsageError);
-    expect(() => parseCommandLine(cmd("new-cluster"), ["--zones", "a", "--zones", "b"])).toThrow(/--zones is given 2 times/);
+    expect(() => parseCommandLine(cmd("new-cluster"), ["--zones", "a", "--zones", "b"])).toThrow(
+      /--zones is given 2 times/,
+    );
     expect(parseCommandLine(cmd("validate"), ["a", "b", "--skip-cel"]).positionals).toEqual(["a", "b"]);
     expect(() => parseCommandLine(cmd("generate"), ["a"])).toThrow(UsageError);
     expect(() => parseCommandLine(cmd("generate"), ["--name", "x"])).toThrow(/--name/);

@@ -8,9 +8,12 @@ import { ROOT, readTree, runCli, tempDir, treeHash } from "./helpers.js";
 
 const BIN = path.join(ROOT, "generator", "bin", "capi-gitops.js");
 // These repositories have no capi-gitops.yaml: writers are told to start one (--init).
-const cli = (repo: string, ...args: string[]) => runCli([...args, ...(args[0] === "new-cluster" || args[0] === "generate" ? ["--init"] : []), "--repo", repo]);
+const cli = (repo: string, ...args: string[]) =>
+  runCli([...args, ...(args[0] === "new-cluster" || args[0] === "generate" ? ["--init"] : []), "--repo", repo]);
 const build = async (repo: string, dir: string) =>
-  parseYamlStream((await execa(path.join(ROOT, ".tools", "bin", "kustomize"), ["build", dir], { cwd: repo })).stdout) as any[];
+  parseYamlStream(
+    (await execa(path.join(ROOT, ".tools", "bin", "kustomize"), ["build", dir], { cwd: repo })).stdout,
+  ) as any[];
 
 let repo: string;
 let cleanup: () => Promise<void>;
@@ -20,7 +23,17 @@ beforeAll(async () => {
   repo = t.dir;
   cleanup = t.cleanup;
   // Its own images (CAPA publishes none in ap-northeast-2): otherwise refused, see below.
-  const r = await cli(repo, "new-cluster", "--name", "demo", "--region", "ap-northeast-2", "--image-lookup-org", "123456789012", "--yes");
+  const r = await cli(
+    repo,
+    "new-cluster",
+    "--name",
+    "demo",
+    "--region",
+    "ap-northeast-2",
+    "--image-lookup-org",
+    "123456789012",
+    "--yes",
+  );
   expect(r.stderr).toBe("");
   expect(r.exitCode).toBe(0);
   created = r;
@@ -30,10 +43,21 @@ afterAll(() => cleanup?.());
 describe("new-cluster", () => {
   it("creates clusters/demo that kustomize builds, workers across ap-northeast-2a/b/c, and says what to do next", async () => {
     const tree = await readTree(repo);
-    expect(Object.keys(tree)).toEqual(expect.arrayContaining(["clusters/demo/cluster.yaml", "clusters/demo/kustomization.yaml", "clusters/demo/generated/kustomization.yaml", "base/cluster/kustomization.yaml"]));
+    expect(Object.keys(tree)).toEqual(
+      expect.arrayContaining([
+        "clusters/demo/cluster.yaml",
+        "clusters/demo/kustomization.yaml",
+        "clusters/demo/generated/kustomization.yaml",
+        "base/cluster/kustomization.yaml",
+      ]),
+    );
     const objs = await build(repo, "clusters/demo");
     // Workers are MachineDeployments by default, one per zone (every removed node is drained: drain.test.ts).
-    expect(objs.filter((o) => o.kind === "MachineDeployment").map((o) => o.spec.template.spec.failureDomain)).toEqual(["ap-northeast-2a", "ap-northeast-2b", "ap-northeast-2c"]);
+    expect(objs.filter((o) => o.kind === "MachineDeployment").map((o) => o.spec.template.spec.failureDomain)).toEqual([
+      "ap-northeast-2a",
+      "ap-northeast-2b",
+      "ap-northeast-2c",
+    ]);
     expect(objs.filter((o) => o.kind === "Cluster").map((o) => o.metadata.name)).toEqual(["demo"]);
     expect(Object.keys(tree).some((p) => p.includes(".new-"))).toBe(false);
   });
@@ -42,7 +66,9 @@ describe("new-cluster", () => {
     expect(created.stdout).not.toMatch(/warning/);
     const r = await cli(repo, "new-cluster", "--name", "noimage", "--region", "ap-northeast-2", "--yes");
     expect(r.exitCode).toBe(1);
-    expect(r.stderr).toMatch(/noimage-default[^:]*:spec\.(awsLaunchTemplate|template\.spec): no machine image: .*\(image-published\)/);
+    expect(r.stderr).toMatch(
+      /noimage-default[^:]*:spec\.(awsLaunchTemplate|template\.spec): no machine image: .*\(image-published\)/,
+    );
     expect(r.stderr).toContain("nothing was written");
   });
 
@@ -53,13 +79,29 @@ describe("new-cluster", () => {
     ["unknown region", ["--name", "x", "--region", "mars-1"], "--region"],
     ["AZ of another region", ["--name", "x", "--region", "ap-northeast-2", "--zones", "us-east-1a"], "--zones"],
     ["existing name", ["--name", "demo", "--region", "ap-northeast-2"], "--name"],
-    ["zero control-plane replicas", ["--name", "x", "--region", "ap-northeast-2", "--control-plane-replicas", "0"], "--control-plane-replicas"],
-    ["even control-plane replicas", ["--name", "x", "--region", "ap-northeast-2", "--control-plane-replicas", "2"], "--control-plane-replicas"],
-    ["not a number", ["--name", "x", "--region", "ap-northeast-2", "--control-plane-replicas", "three"], "--control-plane-replicas"],
+    [
+      "zero control-plane replicas",
+      ["--name", "x", "--region", "ap-northeast-2", "--control-plane-replicas", "0"],
+      "--control-plane-replicas",
+    ],
+    [
+      "even control-plane replicas",
+      ["--name", "x", "--region", "ap-northeast-2", "--control-plane-replicas", "2"],
+      "--control-plane-replicas",
+    ],
+    [
+      "not a number",
+      ["--name", "x", "--region", "ap-northeast-2", "--control-plane-replicas", "three"],
+      "--control-plane-replicas",
+    ],
     ["min > max", ["--name", "x", "--region", "ap-northeast-2", "--pool", "name=a,min-size=4,max-size=2"], "--pool"],
     ["overlapping CIDRs", ["--name", "x", "--region", "ap-northeast-2", "--pod-cidr", "10.0.0.0/8"], "--service-cidr"],
     ["missing region", ["--name", "x"], "--region"],
-    ["namespace used by another cluster", ["--name", "x", "--region", "ap-northeast-2", "--namespace", "demo"], "--namespace"],
+    [
+      "namespace used by another cluster",
+      ["--name", "x", "--region", "ap-northeast-2", "--namespace", "demo"],
+      "--namespace",
+    ],
   ])("%s: exit 1, names the flag, writes nothing", async (_l, args, flag) => {
     const before = await treeHash(repo);
     const r = await cli(repo, "new-cluster", ...args, "--yes");
@@ -72,7 +114,18 @@ describe("new-cluster", () => {
 
   it("--dry-run prints the files and writes nothing", async () => {
     const before = await treeHash(repo);
-    const r = await cli(repo, "new-cluster", "--name", "preview", "--region", "eu-west-1", "--image-lookup-org", "123456789012", "--dry-run", "--yes");
+    const r = await cli(
+      repo,
+      "new-cluster",
+      "--name",
+      "preview",
+      "--region",
+      "eu-west-1",
+      "--image-lookup-org",
+      "123456789012",
+      "--dry-run",
+      "--yes",
+    );
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toContain("# --- clusters/preview/cluster.yaml");
     expect(r.stdout).toContain("region: eu-west-1");
@@ -104,7 +157,13 @@ describe("generate", () => {
     await writeFile(userPath, userText);
     const oldObjs = await build(repo, "clusters/demo");
     const oldName = oldObjs.find((o) => o.kind === "AWSMachineTemplate").metadata.name;
-    await writeFile(specPath, (await readFile(specPath, "utf8")).replace(/instanceType: t3\.large\n(\s+)*nodePools/, "instanceType: m6i.large\nnodePools"));
+    await writeFile(
+      specPath,
+      (await readFile(specPath, "utf8")).replace(
+        /instanceType: t3\.large\n(\s+)*nodePools/,
+        "instanceType: m6i.large\nnodePools",
+      ),
+    );
     const spec = await readFile(specPath, "utf8");
     expect(spec).toContain("instanceType: m6i.large");
     expect((await cli(repo, "generate")).exitCode).toBe(0);
@@ -112,7 +171,9 @@ describe("generate", () => {
     const tmpl = objs.find((o) => o.kind === "AWSMachineTemplate");
     expect(tmpl.metadata.name).not.toBe(oldName);
     expect(tmpl.spec.template.spec.instanceType).toBe("m6i.large");
-    expect(objs.find((o) => o.kind === "KubeadmControlPlane").spec.machineTemplate.spec.infrastructureRef.name).toBe(tmpl.metadata.name);
+    expect(objs.find((o) => o.kind === "KubeadmControlPlane").spec.machineTemplate.spec.infrastructureRef.name).toBe(
+      tmpl.metadata.name,
+    );
     const after = await treeHash(repo);
     const r = await cli(repo, "generate");
     expect(r.stdout).toContain("0 written, 0 deleted");

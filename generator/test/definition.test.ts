@@ -19,7 +19,10 @@ describe("editorSchema", () => {
     expect(JSON.stringify(repoConfigSchema)).toBe(JSON.stringify(committed("repo-config.schema.json")));
   });
   it("puts the header first and type first in every schema object, and drops the fill functions", () => {
-    const t = Type.Object({ a: filled(Type.Optional(Type.String({ pattern: "^x$", description: "d" })), () => "x") }, { additionalProperties: false });
+    const t = Type.Object(
+      { a: filled(Type.Optional(Type.String({ pattern: "^x$", description: "d" })), () => "x") },
+      { additionalProperties: false },
+    );
     const s = editorSchema({ $schema: "s", title: "t" }, t);
     expect(Object.keys(s)).toEqual(["$schema", "title", "type", "additionalProperties", "properties"]);
     const a = (s.properties as Record<string, object>).a ?? {};
@@ -33,14 +36,25 @@ describe("fillDefaults", () => {
     a: Type.String(),
     b: Type.Optional(Type.String({ default: "B" })),
     c: filled(Type.Optional(Type.String()), (parent) => `${String(parent.a)}-${String(parent.b)}`),
-    o: Type.Optional(Type.Object({ x: Type.Optional(Type.Integer({ default: 1 })), y: filled(Type.Optional(Type.Integer()), (_, root) => (root.a === "a" ? 2 : 3)) })),
+    o: Type.Optional(
+      Type.Object({
+        x: Type.Optional(Type.Integer({ default: 1 })),
+        y: filled(Type.Optional(Type.Integer()), (_, root) => (root.a === "a" ? 2 : 3)),
+      }),
+    ),
     list: Type.Optional(Type.Array(Type.Object({ n: Type.Optional(Type.Boolean({ default: true })) }))),
     none: Type.Optional(Type.String()),
   });
   it.each([
     [{ a: "a" }, { a: "a", b: "B", c: "a-B", o: { x: 1, y: 2 }, list: undefined, none: undefined }],
-    [{ a: "z", b: "q", c: "given" }, { a: "z", b: "q", c: "given", o: { x: 1, y: 3 }, list: undefined, none: undefined }],
-    [{ a: "a", o: { x: 5 }, list: [{}, { n: false }] }, { a: "a", b: "B", c: "a-B", o: { x: 5, y: 2 }, list: [{ n: true }, { n: false }], none: undefined }],
+    [
+      { a: "z", b: "q", c: "given" },
+      { a: "z", b: "q", c: "given", o: { x: 1, y: 3 }, list: undefined, none: undefined },
+    ],
+    [
+      { a: "a", o: { x: 5 }, list: [{}, { n: false }] },
+      { a: "a", b: "B", c: "a-B", o: { x: 5, y: 2 }, list: [{ n: true }, { n: false }], none: undefined },
+    ],
   ])("fills %j", (input, expected) => {
     const before = structuredClone(input);
     const out = fillDefaults(t, input) as Record<string, unknown>;
@@ -64,7 +78,9 @@ describe("the cluster spec's defaults derive from its definition", () => {
     expect(unset(spec.apiServer as Record<string, unknown>)).toEqual(["allowedCidrs"]);
   });
   it("repository config: every default from the schema, secretRef only when written", () => {
-    const r = parseRepoConfig("apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\nrepoURL: https://git.example.com/x.git\n");
+    const r = parseRepoConfig(
+      "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\nrepoURL: https://git.example.com/x.git\n",
+    );
     expect(r.config).toStrictEqual({
       apiVersion: "capi-gitops.io/v1alpha1",
       kind: "RepositoryConfig",

@@ -14,9 +14,16 @@ import { withBaseCheckout } from "../src/diff/render-sides.js";
 import type { RenderedObject } from "../src/validate/render.js";
 import { tempDir } from "./helpers.js";
 
-const obj = (apiVersion: string, kind: string, name: string, spec: unknown = {}, namespace = "ns"): RenderedObject => ({ apiVersion, kind, metadata: { name, namespace }, spec });
-const AMT = (name: string, instanceType = "t3.large") => obj("infrastructure.cluster.x-k8s.io/v1beta2", "AWSMachineTemplate", name, { template: { spec: { instanceType } } });
-const KCP = (version: string) => obj("controlplane.cluster.x-k8s.io/v1beta2", "KubeadmControlPlane", "cp", { version, replicas: 3 });
+const obj = (apiVersion: string, kind: string, name: string, spec: unknown = {}, namespace = "ns"): RenderedObject => ({
+  apiVersion,
+  kind,
+  metadata: { name, namespace },
+  spec,
+});
+const AMT = (name: string, instanceType = "t3.large") =>
+  obj("infrastructure.cluster.x-k8s.io/v1beta2", "AWSMachineTemplate", name, { template: { spec: { instanceType } } });
+const KCP = (version: string) =>
+  obj("controlplane.cluster.x-k8s.io/v1beta2", "KubeadmControlPlane", "cp", { version, replicas: 3 });
 const AWSC = (spec: Record<string, unknown>) => obj("infrastructure.cluster.x-k8s.io/v1beta2", "AWSCluster", "c", spec);
 const CLUSTER = (name: string, namespace = "ns") => obj("cluster.x-k8s.io/v1beta2", "Cluster", name, {}, namespace);
 
@@ -27,8 +34,15 @@ const rulesOf = (before: RenderedObject[], after: RenderedObject[]) => {
 
 describe("diffObjects", () => {
   it("identity is group + kind + namespace + name: an API version bump is a change, another group is another object", () => {
-    const c = diffObjects({ objects: [obj("apps/v1", "Thing", "t", { a: 1 }), obj("x.io/v1", "Thing", "t")] }, { objects: [obj("apps/v2", "Thing", "t", { a: 1 }), obj("y.io/v1", "Thing", "t")] });
-    expect(c.map((x) => `${x.type} ${x.id.group}/${x.id.kind}/${x.id.name}`)).toEqual(["changed apps/Thing/t", "removed x.io/Thing/t", "added y.io/Thing/t"]);
+    const c = diffObjects(
+      { objects: [obj("apps/v1", "Thing", "t", { a: 1 }), obj("x.io/v1", "Thing", "t")] },
+      { objects: [obj("apps/v2", "Thing", "t", { a: 1 }), obj("y.io/v1", "Thing", "t")] },
+    );
+    expect(c.map((x) => `${x.type} ${x.id.group}/${x.id.kind}/${x.id.name}`)).toEqual([
+      "changed apps/Thing/t",
+      "removed x.io/Thing/t",
+      "added y.io/Thing/t",
+    ]);
   });
 
   it("key order alone is no change; a value is", () => {
@@ -41,7 +55,10 @@ describe("diffObjects", () => {
   });
 
   it("pairs a renamed template with its predecessor by name stem, and shows what differs", () => {
-    const c = diffObjects({ objects: [AMT("demo-cp-243c9948"), AMT("demo-pool-aaaaaaaa")] }, { objects: [AMT("demo-cp-5e1b0c2d", "m6i.large"), AMT("demo-pool-aaaaaaaa")] });
+    const c = diffObjects(
+      { objects: [AMT("demo-cp-243c9948"), AMT("demo-pool-aaaaaaaa")] },
+      { objects: [AMT("demo-cp-5e1b0c2d", "m6i.large"), AMT("demo-pool-aaaaaaaa")] },
+    );
     expect(c.map((x) => [x.type, x.id.name, x.pairedWith?.name])).toEqual([
       ["removed", "demo-cp-243c9948", "demo-cp-5e1b0c2d"],
       ["added", "demo-cp-5e1b0c2d", "demo-cp-243c9948"],
@@ -52,7 +69,11 @@ describe("diffObjects", () => {
 
   it("an unpaired addition shows the whole object", () => {
     const [c] = diffObjects({ objects: [] }, { objects: [AMT("new")] });
-    expect(c?.patch.split("\n").slice(0, 3)).toEqual(["--- /dev/null", "+++ AWSMachineTemplate ns/new", "@@ -0,0 +1,9 @@"]);
+    expect(c?.patch.split("\n").slice(0, 3)).toEqual([
+      "--- /dev/null",
+      "+++ AWSMachineTemplate ns/new",
+      "@@ -0,0 +1,9 @@",
+    ]);
   });
 
   it.each([
@@ -62,21 +83,64 @@ describe("diffObjects", () => {
   ])("nameStem(%s) = %s", (n, s) => expect(nameStem(n)).toBe(s));
 
   it("changedPaths names the differing leaves", () => {
-    expect(changedPaths({ a: { b: 1, c: [1, 2] } }, { a: { b: 2, c: [1, 3] } }, "spec")).toEqual(["spec.a.b", "spec.a.c[1]"]);
+    expect(changedPaths({ a: { b: 1, c: [1, 2] } }, { a: { b: 2, c: [1, 3] } }, "spec")).toEqual([
+      "spec.a.b",
+      "spec.a.c[1]",
+    ]);
   });
 });
 
 describe("flags", () => {
   it.each([
-    ["template spec edited in place", [AMT("t")], [AMT("t", "m6i.large")], ["template-changed-in-place AWSMachineTemplate/t:spec.template.spec.instanceType"]],
+    [
+      "template spec edited in place",
+      [AMT("t")],
+      [AMT("t", "m6i.large")],
+      ["template-changed-in-place AWSMachineTemplate/t:spec.template.spec.instanceType"],
+    ],
     ["template renamed with the change", [AMT("t-243c9948")], [AMT("t-5e1b0c2d", "m6i.large")], []],
-    ["template label change only", [AMT("t")], [{ ...AMT("t"), metadata: { name: "t", namespace: "ns", labels: { a: "b" } } }], []],
-    ["KubeadmConfigTemplate in place", [obj("bootstrap.cluster.x-k8s.io/v1beta2", "KubeadmConfigTemplate", "k", { a: 1 })], [obj("bootstrap.cluster.x-k8s.io/v1beta2", "KubeadmConfigTemplate", "k", { a: 2 })], ["template-changed-in-place KubeadmConfigTemplate/k:spec.a"]],
-    ["KubeadmConfig in place", [obj("bootstrap.cluster.x-k8s.io/v1beta2", "KubeadmConfig", "k", { a: 1 })], [obj("bootstrap.cluster.x-k8s.io/v1beta2", "KubeadmConfig", "k", { a: 2 })], ["template-changed-in-place KubeadmConfig/k:spec.a"]],
-    ["a same-named kind of another group", [obj("example.io/v1", "AWSMachineTemplate", "t", { a: 1 })], [obj("example.io/v1", "AWSMachineTemplate", "t", { a: 2 })], []],
-    ["AWSCluster region", [AWSC({ region: "us-east-1" })], [AWSC({ region: "eu-west-1" })], ["awscluster-immutable AWSCluster/c:spec.region"]],
-    ["AWSCluster scheme", [AWSC({ region: "r", controlPlaneLoadBalancer: { scheme: "internet-facing" } })], [AWSC({ region: "r", controlPlaneLoadBalancer: { scheme: "internal" } })], ["awscluster-immutable AWSCluster/c:spec.controlPlaneLoadBalancer.scheme"]],
-    ["AWSCluster scheme unset → its default", [AWSC({ region: "r" })], [AWSC({ region: "r", controlPlaneLoadBalancer: { scheme: "internet-facing" } })], []],
+    [
+      "template label change only",
+      [AMT("t")],
+      [{ ...AMT("t"), metadata: { name: "t", namespace: "ns", labels: { a: "b" } } }],
+      [],
+    ],
+    [
+      "KubeadmConfigTemplate in place",
+      [obj("bootstrap.cluster.x-k8s.io/v1beta2", "KubeadmConfigTemplate", "k", { a: 1 })],
+      [obj("bootstrap.cluster.x-k8s.io/v1beta2", "KubeadmConfigTemplate", "k", { a: 2 })],
+      ["template-changed-in-place KubeadmConfigTemplate/k:spec.a"],
+    ],
+    [
+      "KubeadmConfig in place",
+      [obj("bootstrap.cluster.x-k8s.io/v1beta2", "KubeadmConfig", "k", { a: 1 })],
+      [obj("bootstrap.cluster.x-k8s.io/v1beta2", "KubeadmConfig", "k", { a: 2 })],
+      ["template-changed-in-place KubeadmConfig/k:spec.a"],
+    ],
+    [
+      "a same-named kind of another group",
+      [obj("example.io/v1", "AWSMachineTemplate", "t", { a: 1 })],
+      [obj("example.io/v1", "AWSMachineTemplate", "t", { a: 2 })],
+      [],
+    ],
+    [
+      "AWSCluster region",
+      [AWSC({ region: "us-east-1" })],
+      [AWSC({ region: "eu-west-1" })],
+      ["awscluster-immutable AWSCluster/c:spec.region"],
+    ],
+    [
+      "AWSCluster scheme",
+      [AWSC({ region: "r", controlPlaneLoadBalancer: { scheme: "internet-facing" } })],
+      [AWSC({ region: "r", controlPlaneLoadBalancer: { scheme: "internal" } })],
+      ["awscluster-immutable AWSCluster/c:spec.controlPlaneLoadBalancer.scheme"],
+    ],
+    [
+      "AWSCluster scheme unset → its default",
+      [AWSC({ region: "r" })],
+      [AWSC({ region: "r", controlPlaneLoadBalancer: { scheme: "internet-facing" } })],
+      [],
+    ],
     ["AWSCluster other fields", [AWSC({ region: "r", sshKeyName: "a" })], [AWSC({ region: "r", sshKeyName: "b" })], []],
     ["KCP one minor up", [KCP("v1.32.4")], [KCP("v1.33.0")], []],
     ["KCP patch up", [KCP("v1.32.4")], [KCP("v1.32.9")], []],
@@ -85,24 +149,36 @@ describe("flags", () => {
     ["KCP patch down", [KCP("v1.33.2")], [KCP("v1.33.1")], ["version-jump KubeadmControlPlane/cp:spec.version"]],
     ["KCP unparseable version", [KCP("v1.33.2")], [KCP("latest")], []],
     ["Cluster renamed", [CLUSTER("a")], [CLUSTER("b")], ["cluster-renamed Cluster/a:metadata"]],
-    ["Cluster moved to another namespace", [CLUSTER("a", "one")], [CLUSTER("a", "two")], ["cluster-renamed Cluster/a:metadata"]],
+    [
+      "Cluster moved to another namespace",
+      [CLUSTER("a", "one")],
+      [CLUSTER("a", "two")],
+      ["cluster-renamed Cluster/a:metadata"],
+    ],
     ["Cluster unchanged", [CLUSTER("a")], [CLUSTER("a")], []],
     ["new cluster directory", [], [CLUSTER("a")], []],
-  ])("%s", (_l, before, after, expected) => expect(rulesOf(before as RenderedObject[], after as RenderedObject[])).toEqual(expected));
+  ])("%s", (_l, before, after, expected) =>
+    expect(rulesOf(before as RenderedObject[], after as RenderedObject[])).toEqual(expected),
+  );
 });
 
 describe("format", () => {
   it("nothing affected is one line in both formats", () => {
     expect(formatText({ base: "main", clusters: [] })).toBe("no cluster affected\n");
     expect(formatMarkdown({ base: "main", clusters: [] })).toBe("no cluster affected\n");
-    expect(formatText({ base: "main", clusters: [{ cluster: "a", status: "unchanged", changes: [], findings: [] }] })).toBe(
-      "no cluster affected: the 1 cluster reading the changed files renders the same (a)\n",
-    );
+    expect(
+      formatText({ base: "main", clusters: [{ cluster: "a", status: "unchanged", changes: [], findings: [] }] }),
+    ).toBe("no cluster affected: the 1 cluster reading the changed files renders the same (a)\n");
   });
 
   it("fences a diff that contains backticks with a longer fence", () => {
     const after = obj("v1", "ConfigMap", "m", { text: "```sh\nls\n```" });
-    const md = formatMarkdown({ base: "main", clusters: [{ cluster: "a", status: "changed", changes: diffObjects({ objects: [] }, { objects: [after] }), findings: [] }] });
+    const md = formatMarkdown({
+      base: "main",
+      clusters: [
+        { cluster: "a", status: "changed", changes: diffObjects({ objects: [] }, { objects: [after] }), findings: [] },
+      ],
+    });
     expect(md).toContain("````diff\n");
   });
 });
@@ -120,38 +196,150 @@ describe("issue 9: diff messages and day-2 flags", () => {
   });
 
   const NET = (vpc: string, subnets: [string, string][]) =>
-    AWSC({ region: "r", network: { vpc: { cidrBlock: vpc }, subnets: subnets.map(([id, cidrBlock]) => ({ id, cidrBlock, availabilityZone: "r" + id.slice(-1), isPublic: false })) } });
-  const POOL = (kind: "MachinePool" | "MachineDeployment", name: string, version = "v1.33.4") => obj("cluster.x-k8s.io/v1beta2", kind, name, { clusterName: "c", template: { spec: { version } } });
-  const rulesSev = (before: RenderedObject[], after: RenderedObject[]) => flagChanges("x", diffObjects({ objects: before }, { objects: after }), before, after).map((f) => `${f.severity} ${f.rule} ${f.path}`);
+    AWSC({
+      region: "r",
+      network: {
+        vpc: { cidrBlock: vpc },
+        subnets: subnets.map(([id, cidrBlock]) => ({
+          id,
+          cidrBlock,
+          availabilityZone: "r" + id.slice(-1),
+          isPublic: false,
+        })),
+      },
+    });
+  const POOL = (kind: "MachinePool" | "MachineDeployment", name: string, version = "v1.33.4") =>
+    obj("cluster.x-k8s.io/v1beta2", kind, name, { clusterName: "c", template: { spec: { version } } });
+  const rulesSev = (before: RenderedObject[], after: RenderedObject[]) =>
+    flagChanges("x", diffObjects({ objects: before }, { objects: after }), before, after).map(
+      (f) => `${f.severity} ${f.rule} ${f.path}`,
+    );
 
   it.each([
-    ["8: a subnet's CIDR changes", [NET("10.0.0.0/16", [["s-a", "10.0.0.0/20"], ["s-c", "10.0.32.0/20"]])], [NET("10.0.0.0/16", [["s-c", "10.0.16.0/20"]])], ["error subnet-cidr-changed AWSCluster/c:spec.network.subnets[id=s-c].cidrBlock"]],
-    ["8: a zone removed, the others keep their CIDRs", [NET("10.0.0.0/16", [["s-a", "10.0.0.0/20"], ["s-c", "10.0.32.0/20"]])], [NET("10.0.0.0/16", [["s-c", "10.0.32.0/20"]])], []],
-    ["8: a zone added", [NET("10.0.0.0/16", [["s-a", "10.0.0.0/20"]])], [NET("10.0.0.0/16", [["s-a", "10.0.0.0/20"], ["s-d", "10.0.48.0/20"]])], []],
-    ["10: the VPC CIDR changes (and so the subnets)", [NET("10.0.0.0/16", [["s-a", "10.0.0.0/20"]])], [NET("10.1.0.0/16", [["s-a", "10.1.0.0/20"]])], ["error vpc-cidr-changed AWSCluster/c:spec.network.vpc.cidrBlock", "error subnet-cidr-changed AWSCluster/c:spec.network.subnets[id=s-a].cidrBlock"]],
-    ["11: a MachinePool removed while the cluster stays", [CLUSTER("c"), POOL("MachinePool", "c-batch"), POOL("MachinePool", "c-web")], [CLUSTER("c"), POOL("MachinePool", "c-web")], ["warning pool-removed MachinePool/c-batch:metadata"]],
-    ["11: MachinePool switched to MachineDeployment", [CLUSTER("c"), POOL("MachinePool", "c-web")], [CLUSTER("c"), POOL("MachineDeployment", "c-web-a")], ["warning pool-removed MachinePool/c-web:metadata"]],
+    [
+      "8: a subnet's CIDR changes",
+      [
+        NET("10.0.0.0/16", [
+          ["s-a", "10.0.0.0/20"],
+          ["s-c", "10.0.32.0/20"],
+        ]),
+      ],
+      [NET("10.0.0.0/16", [["s-c", "10.0.16.0/20"]])],
+      ["error subnet-cidr-changed AWSCluster/c:spec.network.subnets[id=s-c].cidrBlock"],
+    ],
+    [
+      "8: a zone removed, the others keep their CIDRs",
+      [
+        NET("10.0.0.0/16", [
+          ["s-a", "10.0.0.0/20"],
+          ["s-c", "10.0.32.0/20"],
+        ]),
+      ],
+      [NET("10.0.0.0/16", [["s-c", "10.0.32.0/20"]])],
+      [],
+    ],
+    [
+      "8: a zone added",
+      [NET("10.0.0.0/16", [["s-a", "10.0.0.0/20"]])],
+      [
+        NET("10.0.0.0/16", [
+          ["s-a", "10.0.0.0/20"],
+          ["s-d", "10.0.48.0/20"],
+        ]),
+      ],
+      [],
+    ],
+    [
+      "10: the VPC CIDR changes (and so the subnets)",
+      [NET("10.0.0.0/16", [["s-a", "10.0.0.0/20"]])],
+      [NET("10.1.0.0/16", [["s-a", "10.1.0.0/20"]])],
+      [
+        "error vpc-cidr-changed AWSCluster/c:spec.network.vpc.cidrBlock",
+        "error subnet-cidr-changed AWSCluster/c:spec.network.subnets[id=s-a].cidrBlock",
+      ],
+    ],
+    [
+      "11: a MachinePool removed while the cluster stays",
+      [CLUSTER("c"), POOL("MachinePool", "c-batch"), POOL("MachinePool", "c-web")],
+      [CLUSTER("c"), POOL("MachinePool", "c-web")],
+      ["warning pool-removed MachinePool/c-batch:metadata"],
+    ],
+    [
+      "11: MachinePool switched to MachineDeployment",
+      [CLUSTER("c"), POOL("MachinePool", "c-web")],
+      [CLUSTER("c"), POOL("MachineDeployment", "c-web-a")],
+      ["warning pool-removed MachinePool/c-web:metadata"],
+    ],
     ["11: the whole cluster removed: no pool flag", [CLUSTER("c"), POOL("MachinePool", "c-web")], [], []],
-    ["12: MachinePool minor rises with the control plane", [KCP("v1.33.4"), POOL("MachinePool", "p")], [KCP("v1.34.2"), POOL("MachinePool", "p", "v1.34.2")], ["error pool-upgraded-with-control-plane MachinePool/p:spec.template.spec.version"]],
-    ["12: MachineDeployment minor rises with the control plane", [KCP("v1.33.4"), POOL("MachineDeployment", "p")], [KCP("v1.34.2"), POOL("MachineDeployment", "p", "v1.34.2")], ["warning pool-upgraded-with-control-plane MachineDeployment/p:spec.template.spec.version"]],
-    ["12: control plane first, pool pinned", [KCP("v1.33.4"), POOL("MachinePool", "p")], [KCP("v1.34.2"), POOL("MachinePool", "p")], []],
-    ["12: pool follows in a later change", [KCP("v1.34.2"), POOL("MachinePool", "p")], [KCP("v1.34.2"), POOL("MachinePool", "p", "v1.34.2")], []],
-    ["12: patch upgrade of both", [KCP("v1.33.4"), POOL("MachinePool", "p")], [KCP("v1.33.5"), POOL("MachinePool", "p", "v1.33.5")], []],
-  ])("%s", (_l, before, after, expected) => expect(rulesSev(before as RenderedObject[], after as RenderedObject[])).toEqual(expected));
+    [
+      "12: MachinePool minor rises with the control plane",
+      [KCP("v1.33.4"), POOL("MachinePool", "p")],
+      [KCP("v1.34.2"), POOL("MachinePool", "p", "v1.34.2")],
+      ["error pool-upgraded-with-control-plane MachinePool/p:spec.template.spec.version"],
+    ],
+    [
+      "12: MachineDeployment minor rises with the control plane",
+      [KCP("v1.33.4"), POOL("MachineDeployment", "p")],
+      [KCP("v1.34.2"), POOL("MachineDeployment", "p", "v1.34.2")],
+      ["warning pool-upgraded-with-control-plane MachineDeployment/p:spec.template.spec.version"],
+    ],
+    [
+      "12: control plane first, pool pinned",
+      [KCP("v1.33.4"), POOL("MachinePool", "p")],
+      [KCP("v1.34.2"), POOL("MachinePool", "p")],
+      [],
+    ],
+    [
+      "12: pool follows in a later change",
+      [KCP("v1.34.2"), POOL("MachinePool", "p")],
+      [KCP("v1.34.2"), POOL("MachinePool", "p", "v1.34.2")],
+      [],
+    ],
+    [
+      "12: patch upgrade of both",
+      [KCP("v1.33.4"), POOL("MachinePool", "p")],
+      [KCP("v1.33.5"), POOL("MachinePool", "p", "v1.33.5")],
+      [],
+    ],
+  ])("%s", (_l, before, after, expected) =>
+    expect(rulesSev(before as RenderedObject[], after as RenderedObject[])).toEqual(expected),
+  );
 
   // fix-a (review of issue 20, item 4): a Secret volume added to a Deployment's pods is for a reviewer to see.
-  const DEPLOY = (volumes: unknown[]) => obj("apps/v1", "Deployment", "demo-cluster-autoscaler", { template: { spec: { containers: [{ name: "a", image: "x" }], volumes } } });
+  const DEPLOY = (volumes: unknown[]) =>
+    obj("apps/v1", "Deployment", "demo-cluster-autoscaler", {
+      template: { spec: { containers: [{ name: "a", image: "x" }], volumes } },
+    });
   const KUBECONFIG = { name: "kubeconfig", secret: { secretName: "demo-kubeconfig" } };
   it.each([
-    ["a Secret volume added to a Deployment", [CLUSTER("c"), DEPLOY([KUBECONFIG])], [CLUSTER("c"), DEPLOY([KUBECONFIG, { name: "o", secret: { secretName: "other-kubeconfig" } }])], ["warning secret-mounted Deployment/demo-cluster-autoscaler:spec.template.spec.volumes.1.secret.secretName"]],
-    ["a Deployment's existing Secret volume kept", [CLUSTER("c"), DEPLOY([KUBECONFIG])], [CLUSTER("c"), DEPLOY([KUBECONFIG, { name: "e", emptyDir: {} }])], []],
-  ])("fix-a: %s", (_l, before, after, expected) => expect(rulesSev(before as RenderedObject[], after as RenderedObject[])).toEqual(expected));
+    [
+      "a Secret volume added to a Deployment",
+      [CLUSTER("c"), DEPLOY([KUBECONFIG])],
+      [CLUSTER("c"), DEPLOY([KUBECONFIG, { name: "o", secret: { secretName: "other-kubeconfig" } }])],
+      ["warning secret-mounted Deployment/demo-cluster-autoscaler:spec.template.spec.volumes.1.secret.secretName"],
+    ],
+    [
+      "a Deployment's existing Secret volume kept",
+      [CLUSTER("c"), DEPLOY([KUBECONFIG])],
+      [CLUSTER("c"), DEPLOY([KUBECONFIG, { name: "e", emptyDir: {} }])],
+      [],
+    ],
+  ])("fix-a: %s", (_l, before, after, expected) =>
+    expect(rulesSev(before as RenderedObject[], after as RenderedObject[])).toEqual(expected),
+  );
 
   it("11/12: the messages give the manual step", () => {
-    const [removed] = flagChanges("x", diffObjects({ objects: [CLUSTER("c"), POOL("MachinePool", "c-batch")] }, { objects: [CLUSTER("c")] }), [CLUSTER("c"), POOL("MachinePool", "c-batch")], [CLUSTER("c")]);
+    const [removed] = flagChanges(
+      "x",
+      diffObjects({ objects: [CLUSTER("c"), POOL("MachinePool", "c-batch")] }, { objects: [CLUSTER("c")] }),
+      [CLUSTER("c"), POOL("MachinePool", "c-batch")],
+      [CLUSTER("c")],
+    );
     expect(removed?.message).toContain("kubectl delete machinepool.cluster.x-k8s.io/c-batch -n ns");
     // The MachinePool's nodes go all at once, undrained: the drain comes first, with the way to name its nodes.
-    expect(removed?.message).toContain("kubectl get machinepool.cluster.x-k8s.io/c-batch -n ns -o jsonpath='{.status.nodeRefs[*].name}'");
+    expect(removed?.message).toContain(
+      "kubectl get machinepool.cluster.x-k8s.io/c-batch -n ns -o jsonpath='{.status.nodeRefs[*].name}'",
+    );
     expect(removed?.message).toContain("kubectl drain <nodes> --ignore-daemonsets --delete-emptydir-data");
     const b = [KCP("v1.33.4"), POOL("MachinePool", "p")];
     const a = [KCP("v1.34.2"), POOL("MachinePool", "p", "v1.34.2")];
@@ -160,12 +348,28 @@ describe("issue 9: diff messages and day-2 flags", () => {
   });
 
   it("9: a removed and a new cluster with the same region and VPC CIDR is cluster-moved, on the new cluster", () => {
-    const side = (m: Record<string, RenderedObject[]>, names: string[]) => ({ names, rendered: new Map(Object.entries(m).map(([c, objects]) => [c, { cluster: c, objects, origins: [] }])), findings: [] });
+    const side = (m: Record<string, RenderedObject[]>, names: string[]) => ({
+      names,
+      rendered: new Map(Object.entries(m).map(([c, objects]) => [c, { cluster: c, objects, origins: [] }])),
+      findings: [],
+    });
     const net = (vpc: string, region = "r") => AWSC({ region, network: { vpc: { cidrBlock: vpc } } });
-    const before = side({ old: [CLUSTER("old", "old"), net("10.0.0.0/16")], other: [CLUSTER("other", "other"), net("10.5.0.0/16")] }, ["old", "other"]);
-    const after = side({ fresh: [CLUSTER("fresh", "fresh"), net("10.0.0.0/16")], unrelated: [CLUSTER("unrelated"), net("10.9.0.0/16")], far: [CLUSTER("far"), net("10.5.0.0/16", "r2")] }, ["fresh", "unrelated", "far"]);
+    const before = side(
+      { old: [CLUSTER("old", "old"), net("10.0.0.0/16")], other: [CLUSTER("other", "other"), net("10.5.0.0/16")] },
+      ["old", "other"],
+    );
+    const after = side(
+      {
+        fresh: [CLUSTER("fresh", "fresh"), net("10.0.0.0/16")],
+        unrelated: [CLUSTER("unrelated"), net("10.9.0.0/16")],
+        far: [CLUSTER("far"), net("10.5.0.0/16", "r2")],
+      },
+      ["fresh", "unrelated", "far"],
+    );
     const { report, findings } = compareSides("main", ["fresh", "unrelated", "far"], ["old", "other"], before, after);
-    expect(findings.map((f) => [f.cluster, f.rule, f.severity, f.path])).toEqual([["fresh", "cluster-moved", "error", "Cluster/fresh:metadata"]]);
+    expect(findings.map((f) => [f.cluster, f.rule, f.severity, f.path])).toEqual([
+      ["fresh", "cluster-moved", "error", "Cluster/fresh:metadata"],
+    ]);
     expect(report.clusters.find((c) => c.cluster === "fresh")?.findings).toHaveLength(1);
     expect(findings[0]?.message).toMatch(/clusters\/fresh\/ looks like clusters\/old\/ moved/);
     expect(findings[0]?.message).toMatch(/cannot rename a Cluster/);
@@ -216,7 +420,8 @@ async function repoCopy(): Promise<string> {
   return t.dir;
 }
 
-const worktrees = async (repo: string) => (await git(repo, "worktree", "list", "--porcelain")).stdout.split("\n").filter((l) => l.startsWith("worktree "));
+const worktrees = async (repo: string) =>
+  (await git(repo, "worktree", "list", "--porcelain")).stdout.split("\n").filter((l) => l.startsWith("worktree "));
 
 beforeAll(async () => {
   const t = await tempDir("capi-gitops-diff-template-");
@@ -225,7 +430,12 @@ beforeAll(async () => {
   remote = path.join(t.dir, "remote.git");
   await git(t.dir, "init", "--quiet", "--bare", "-b", "main", remote);
   await git(t.dir, "init", "--quiet", "-b", "main", template);
-  for (const [k, v] of [["user.name", "Test"], ["user.email", "test@example.com"], ["commit.gpgsign", "false"]]) await git(template, "config", k!, v!);
+  for (const [k, v] of [
+    ["user.name", "Test"],
+    ["user.email", "test@example.com"],
+    ["commit.gpgsign", "false"],
+  ])
+    await git(template, "config", k!, v!);
   for (const flags of [
     { name: "demo", region: "ap-northeast-2", workers: "MachinePool" },
     { name: "md", region: "eu-west-1", workers: "MachineDeployment" },
@@ -244,7 +454,11 @@ afterAll(async () => {
 describe("diffCommand (real git, real kustomize)", () => {
   it("an instance-type change through cluster.yaml + generate shows the template renamed, and flags nothing", async () => {
     const repo = await repoCopy();
-    await edit(path.join(repo, "clusters/demo/cluster.yaml"), "  instanceType: t3.large\nnodePools", "  instanceType: m6i.large\nnodePools");
+    await edit(
+      path.join(repo, "clusters/demo/cluster.yaml"),
+      "  instanceType: t3.large\nnodePools",
+      "  instanceType: m6i.large\nnodePools",
+    );
     await generateCommand({ cwd: repo, log: quiet });
     const r = await diffCommand({ cwd: repo, base: "origin/main", format: "text" });
     expect(r.findings).toEqual([]);
@@ -265,7 +479,9 @@ describe("diffCommand (real git, real kustomize)", () => {
     await edit(path.join(repo, "clusters/demo/cluster.yaml"), /^workers: MachinePool\n/m, "");
     await generateCommand({ cwd: repo, log: quiet });
     const r = await diffCommand({ cwd: repo, base: "origin/main", format: "text" });
-    expect(r.findings.filter((f) => f.rule === "workers-switched").map((f) => [f.cluster, f.severity, f.file, f.path])).toEqual([["demo", "error", "clusters/demo/cluster.yaml", "workers"]]);
+    expect(
+      r.findings.filter((f) => f.rule === "workers-switched").map((f) => [f.cluster, f.severity, f.file, f.path]),
+    ).toEqual([["demo", "error", "clusters/demo/cluster.yaml", "workers"]]);
     expect(r.findings.find((f) => f.rule === "workers-switched")!.message).toContain("add `workers: MachinePool`");
     await edit(path.join(repo, "clusters/demo/cluster.yaml"), /^region:/m, "workers: MachineDeployment\nregion:");
     const stated = await diffCommand({ cwd: repo, base: "origin/main", format: "text" });
@@ -278,7 +494,13 @@ describe("diffCommand (real git, real kustomize)", () => {
     await edit(pool, /(kind: AWSMachineTemplate[\s\S]*?instanceType\n\s+value: )t3\.large/, "$1m6i.large");
     const r = await diffCommand({ cwd: repo, base: "main", format: "markdown" });
     expect(r.report.clusters.map((c) => c.cluster)).toEqual(["md"]);
-    expect(r.findings.map((f) => [f.cluster, f.rule, f.path])).toEqual([["md", "template-changed-in-place", expect.stringMatching(/^AWSMachineTemplate\/md-default-[0-9a-f]{8}:spec\.template\.spec\.instanceType$/)]]);
+    expect(r.findings.map((f) => [f.cluster, f.rule, f.path])).toEqual([
+      [
+        "md",
+        "template-changed-in-place",
+        expect.stringMatching(/^AWSMachineTemplate\/md-default-[0-9a-f]{8}:spec\.template\.spec\.instanceType$/),
+      ],
+    ]);
     expect(r.output).toContain("**Flagged**");
     expect(r.output.indexOf("template-changed-in-place")).toBeLessThan(r.output.indexOf("<details>"));
   });
@@ -289,7 +511,9 @@ describe("diffCommand (real git, real kustomize)", () => {
     await writeFile(spec, (await readFile(spec, "utf8")).replaceAll("ap-northeast-2", "eu-west-1"));
     await generateCommand({ cwd: repo, log: quiet });
     const r = await diffCommand({ cwd: repo, base: "main", format: "text" });
-    expect(r.findings.filter((f) => f.rule === "awscluster-immutable").map((f) => f.path)).toEqual(["AWSCluster/demo:spec.region"]);
+    expect(r.findings.filter((f) => f.rule === "awscluster-immutable").map((f) => f.path)).toEqual([
+      "AWSCluster/demo:spec.region",
+    ]);
     expect(r.output).toMatch(/error awscluster-immutable AWSCluster\/demo:spec\.region .*ap-northeast-2 to eu-west-1/);
   });
 
@@ -299,7 +523,9 @@ describe("diffCommand (real git, real kustomize)", () => {
     await edit(spec, /v1\.32\.4/g, "v1.34.2");
     await generateCommand({ cwd: repo, log: quiet });
     const r = await diffCommand({ cwd: repo, base: "main", format: "text" });
-    expect(r.findings.filter((f) => f.rule === "version-jump").map((f) => [f.cluster, f.path])).toEqual([["old", "KubeadmControlPlane/old-control-plane:spec.version"]]);
+    expect(r.findings.filter((f) => f.rule === "version-jump").map((f) => [f.cluster, f.path])).toEqual([
+      ["old", "KubeadmControlPlane/old-control-plane:spec.version"],
+    ]);
     await edit(spec, /v1\.34\.2/g, "v1.33.1");
     await generateCommand({ cwd: repo, log: quiet });
     const ok = await diffCommand({ cwd: repo, base: "main", format: "text" });
@@ -309,10 +535,18 @@ describe("diffCommand (real git, real kustomize)", () => {
 
   it("a shared base change diffs every cluster that reads it; a removed cluster shows all its objects removed", async () => {
     const repo = await repoCopy();
-    await edit(path.join(repo, "base/machinepool/machinepool.yaml"), "capi-gitops.io/node-pool: pool", "capi-gitops.io/node-pool: pool\n        team: platform");
+    await edit(
+      path.join(repo, "base/machinepool/machinepool.yaml"),
+      "capi-gitops.io/node-pool: pool",
+      "capi-gitops.io/node-pool: pool\n        team: platform",
+    );
     await rm(path.join(repo, "clusters/md"), { recursive: true });
     const r = await diffCommand({ cwd: repo, base: "main", format: "text" });
-    expect(r.report.clusters.map((c) => [c.cluster, c.status])).toEqual([["demo", "changed"], ["md", "removed"], ["old", "changed"]]);
+    expect(r.report.clusters.map((c) => [c.cluster, c.status])).toEqual([
+      ["demo", "changed"],
+      ["md", "removed"],
+      ["old", "changed"],
+    ]);
     expect(r.report.clusters[0]!.changes.map((c) => `${c.type} ${c.id.kind}`)).toEqual(["changed MachinePool"]);
     expect(r.report.clusters[1]!.changes.every((c) => c.type === "removed")).toBe(true);
     expect(r.report.clusters[1]!.changes.map((c) => c.id.kind)).toContain("Cluster");
@@ -324,13 +558,27 @@ describe("diffCommand (real git, real kustomize)", () => {
     const spec = await readFile(path.join(repo, "clusters/md/cluster.yaml"), "utf8");
     const vpc = /vpcCidr: (\S+)/.exec(spec)![1]!;
     await rm(path.join(repo, "clusters/md"), { recursive: true });
-    await newClusterCommand({ cwd: repo, flags: { name: "md2", region: "eu-west-1", workers: "MachineDeployment", vpcCidr: vpc }, render: false, log: quiet });
+    await newClusterCommand({
+      cwd: repo,
+      flags: { name: "md2", region: "eu-west-1", workers: "MachineDeployment", vpcCidr: vpc },
+      render: false,
+      log: quiet,
+    });
     await generateCommand({ cwd: repo, log: quiet });
     const r = await diffCommand({ cwd: repo, base: "main", format: "text" });
-    expect(r.report.clusters.map((c) => [c.cluster, c.status])).toEqual([["md", "removed"], ["md2", "new"]]);
+    expect(r.report.clusters.map((c) => [c.cluster, c.status])).toEqual([
+      ["md", "removed"],
+      ["md2", "new"],
+    ]);
     // The new cluster's generated access (its autoscaler's ServiceAccount, Role, RoleBinding) is listed as info lines.
-    expect(r.findings.filter((f) => f.cluster === "md2" && f.rule === "rbac-changed").map((f) => f.severity)).toEqual(["info", "info", "info"]);
-    expect(r.findings.filter((f) => f.severity !== "info").map((f) => [f.cluster, f.rule, f.severity])).toEqual([["md2", "cluster-moved", "error"]]);
+    expect(r.findings.filter((f) => f.cluster === "md2" && f.rule === "rbac-changed").map((f) => f.severity)).toEqual([
+      "info",
+      "info",
+      "info",
+    ]);
+    expect(r.findings.filter((f) => f.severity !== "info").map((f) => [f.cluster, f.rule, f.severity])).toEqual([
+      ["md2", "cluster-moved", "error"],
+    ]);
     expect(r.output).toContain("1 flagged");
   });
 
@@ -342,7 +590,9 @@ describe("diffCommand (real git, real kustomize)", () => {
 
   it("an unknown base is a usage error naming it; the worktree is removed even when rendering fails", async () => {
     const repo = await repoCopy();
-    await expect(diffCommand({ cwd: repo, base: "origin/nope", format: "text" })).rejects.toThrow(/--base origin\/nope is not a commit/);
+    await expect(diffCommand({ cwd: repo, base: "origin/nope", format: "text" })).rejects.toThrow(
+      /--base origin\/nope is not a commit/,
+    );
     let seen = "";
     const commit = (await git(repo, "rev-parse", "HEAD")).stdout.trim();
     await expect(
@@ -359,7 +609,11 @@ describe("diffCommand (real git, real kustomize)", () => {
 
   it("golden: Markdown for a renamed control-plane template plus an in-place load-balancer scheme change", async () => {
     const repo = await repoCopy();
-    await edit(path.join(repo, "clusters/demo/cluster.yaml"), "  instanceType: t3.large\nnodePools", "  instanceType: m6i.large\nnodePools");
+    await edit(
+      path.join(repo, "clusters/demo/cluster.yaml"),
+      "  instanceType: t3.large\nnodePools",
+      "  instanceType: m6i.large\nnodePools",
+    );
     await generateCommand({ cwd: repo, log: quiet });
     await edit(
       path.join(repo, "clusters/demo/kustomization.yaml"),
@@ -378,8 +632,12 @@ describe("diffCommand (real git, real kustomize)", () => {
 
 describe("issue 20: core objects removed and risky changes (items 2, 8)", () => {
   const CAPI = "cluster.x-k8s.io/v1beta2";
-  const labelled = (labels: Record<string, string>) => ({ ...CLUSTER("c"), metadata: { name: "c", namespace: "ns", labels } });
-  const CP = (replicas: number) => obj("controlplane.cluster.x-k8s.io/v1beta2", "KubeadmControlPlane", "cp", { version: "v1.34.2", replicas });
+  const labelled = (labels: Record<string, string>) => ({
+    ...CLUSTER("c"),
+    metadata: { name: "c", namespace: "ns", labels },
+  });
+  const CP = (replicas: number) =>
+    obj("controlplane.cluster.x-k8s.io/v1beta2", "KubeadmControlPlane", "cp", { version: "v1.34.2", replicas });
   const withRef = (o: RenderedObject, at: string[], ref: Record<string, string>): RenderedObject => {
     const spec: Record<string, unknown> = JSON.parse(JSON.stringify(o.spec ?? {}));
     let cur = spec;
@@ -387,50 +645,148 @@ describe("issue 20: core objects removed and risky changes (items 2, 8)", () => 
     cur[at[at.length - 1]!] = ref;
     return { ...o, spec };
   };
-  const cluster = withRef(withRef(CLUSTER("c"), ["infrastructureRef"], { apiGroup: "infrastructure.cluster.x-k8s.io", kind: "AWSCluster", name: "c" }), ["controlPlaneRef"], { apiGroup: "controlplane.cluster.x-k8s.io", kind: "KubeadmControlPlane", name: "cp" });
-  const kcp = withRef(CP(3), ["machineTemplate", "spec", "infrastructureRef"], { apiGroup: "infrastructure.cluster.x-k8s.io", kind: "AWSMachineTemplate", name: "cp-1" });
-  const pool = withRef(obj(CAPI, "MachinePool", "c-web", { template: { spec: {} } }), ["template", "spec", "infrastructureRef"], { apiGroup: "infrastructure.cluster.x-k8s.io", kind: "AWSMachinePool", name: "c-web" });
+  const cluster = withRef(
+    withRef(CLUSTER("c"), ["infrastructureRef"], {
+      apiGroup: "infrastructure.cluster.x-k8s.io",
+      kind: "AWSCluster",
+      name: "c",
+    }),
+    ["controlPlaneRef"],
+    { apiGroup: "controlplane.cluster.x-k8s.io", kind: "KubeadmControlPlane", name: "cp" },
+  );
+  const kcp = withRef(CP(3), ["machineTemplate", "spec", "infrastructureRef"], {
+    apiGroup: "infrastructure.cluster.x-k8s.io",
+    kind: "AWSMachineTemplate",
+    name: "cp-1",
+  });
+  const pool = withRef(
+    obj(CAPI, "MachinePool", "c-web", { template: { spec: {} } }),
+    ["template", "spec", "infrastructureRef"],
+    { apiGroup: "infrastructure.cluster.x-k8s.io", kind: "AWSMachinePool", name: "c-web" },
+  );
   const amp = obj("infrastructure.cluster.x-k8s.io/v1beta2", "AWSMachinePool", "c-web");
   const whole = [cluster, AWSC({}), kcp, AMT("cp-1"), pool, amp];
   const flags = (before: RenderedObject[], after: RenderedObject[], opts?: Parameters<typeof flagChanges>[4]) =>
-    flagChanges("x", diffObjects({ objects: before }, { objects: after }), before, after, opts).map((f) => `${f.severity} ${f.rule} ${f.path}`);
+    flagChanges("x", diffObjects({ objects: before }, { objects: after }), before, after, opts).map(
+      (f) => `${f.severity} ${f.rule} ${f.path}`,
+    );
 
   it.each([
-    ["2: an empty render of a cluster that stays flags its Cluster, AWSCluster, control plane and what they reference", whole, [], { stays: true }, [
-      "error core-object-removed AWSCluster/c:metadata",
-      "error core-object-removed AWSMachineTemplate/cp-1:metadata",
-      "error core-object-removed Cluster/c:metadata",
-      "error core-object-removed KubeadmControlPlane/cp:metadata",
-      "warning pool-removed MachinePool/c-web:metadata",
-    ]],
+    [
+      "2: an empty render of a cluster that stays flags its Cluster, AWSCluster, control plane and what they reference",
+      whole,
+      [],
+      { stays: true },
+      [
+        "error core-object-removed AWSCluster/c:metadata",
+        "error core-object-removed AWSMachineTemplate/cp-1:metadata",
+        "error core-object-removed Cluster/c:metadata",
+        "error core-object-removed KubeadmControlPlane/cp:metadata",
+        "warning pool-removed MachinePool/c-web:metadata",
+      ],
+    ],
     ["2: a removed cluster directory flags nothing", whole, [], { stays: false }, []],
-    ["2: a template renamed (paired) is no removal", whole, [cluster, AWSC({}), withRef(CP(3), ["machineTemplate", "spec", "infrastructureRef"], { apiGroup: "infrastructure.cluster.x-k8s.io", kind: "AWSMachineTemplate", name: "cp-2" }), AMT("cp-2"), pool, amp], { stays: true }, []],
-    ["2: a pool deleted by a patch while the cluster keeps it is an error, with the objects it references", whole, [cluster, AWSC({}), kcp, AMT("cp-1")], { stays: true, spec: { name: "c", namespace: "ns", workers: "MachinePool", nodePools: [{ name: "web" }] } }, [
-      "error core-object-removed AWSMachinePool/c-web:metadata",
-      "error core-object-removed MachinePool/c-web:metadata",
-    ]],
-    ["8: CNI cilium → calico", [labelled({ "addons.capi-gitops.io/cni": "cilium-v1.20.2" })], [labelled({ "addons.capi-gitops.io/cni": "calico-v3.28.5" })], undefined, ["error cni-switched network.cni"]],
-    ["8: CNI cilium → none", [labelled({ "addons.capi-gitops.io/cni": "cilium-v1.20.2" })], [labelled({})], undefined, ["error cni-switched network.cni"]],
-    ["8: a CNI version bump is no switch", [labelled({ "addons.capi-gitops.io/cni": "cilium-v1.20.2" })], [labelled({ "addons.capi-gitops.io/cni": "cilium-v1.21.0" })], undefined, []],
-    ["8: storage ebs → none", [labelled({ "addons.capi-gitops.io/csi": "aws-ebs-csi-v2.13.0" })], [labelled({})], undefined, ["warning storage-removed storage"]],
-    ["8: storage none → ebs", [labelled({})], [labelled({ "addons.capi-gitops.io/csi": "aws-ebs-csi-v2.13.0" })], undefined, []],
-    ["8: control plane 3 → 1", [CP(3)], [CP(1)], undefined, ["error control-plane-ha-lost KubeadmControlPlane/cp:spec.replicas"]],
+    [
+      "2: a template renamed (paired) is no removal",
+      whole,
+      [
+        cluster,
+        AWSC({}),
+        withRef(CP(3), ["machineTemplate", "spec", "infrastructureRef"], {
+          apiGroup: "infrastructure.cluster.x-k8s.io",
+          kind: "AWSMachineTemplate",
+          name: "cp-2",
+        }),
+        AMT("cp-2"),
+        pool,
+        amp,
+      ],
+      { stays: true },
+      [],
+    ],
+    [
+      "2: a pool deleted by a patch while the cluster keeps it is an error, with the objects it references",
+      whole,
+      [cluster, AWSC({}), kcp, AMT("cp-1")],
+      { stays: true, spec: { name: "c", namespace: "ns", workers: "MachinePool", nodePools: [{ name: "web" }] } },
+      [
+        "error core-object-removed AWSMachinePool/c-web:metadata",
+        "error core-object-removed MachinePool/c-web:metadata",
+      ],
+    ],
+    [
+      "8: CNI cilium → calico",
+      [labelled({ "addons.capi-gitops.io/cni": "cilium-v1.20.2" })],
+      [labelled({ "addons.capi-gitops.io/cni": "calico-v3.28.5" })],
+      undefined,
+      ["error cni-switched network.cni"],
+    ],
+    [
+      "8: CNI cilium → none",
+      [labelled({ "addons.capi-gitops.io/cni": "cilium-v1.20.2" })],
+      [labelled({})],
+      undefined,
+      ["error cni-switched network.cni"],
+    ],
+    [
+      "8: a CNI version bump is no switch",
+      [labelled({ "addons.capi-gitops.io/cni": "cilium-v1.20.2" })],
+      [labelled({ "addons.capi-gitops.io/cni": "cilium-v1.21.0" })],
+      undefined,
+      [],
+    ],
+    [
+      "8: storage ebs → none",
+      [labelled({ "addons.capi-gitops.io/csi": "aws-ebs-csi-v2.13.0" })],
+      [labelled({})],
+      undefined,
+      ["warning storage-removed storage"],
+    ],
+    [
+      "8: storage none → ebs",
+      [labelled({})],
+      [labelled({ "addons.capi-gitops.io/csi": "aws-ebs-csi-v2.13.0" })],
+      undefined,
+      [],
+    ],
+    [
+      "8: control plane 3 → 1",
+      [CP(3)],
+      [CP(1)],
+      undefined,
+      ["error control-plane-ha-lost KubeadmControlPlane/cp:spec.replicas"],
+    ],
     ["8: control plane 5 → 3 keeps HA", [CP(5)], [CP(3)], undefined, []],
     ["8: control plane 1 → 3", [CP(1)], [CP(3)], undefined, []],
-  ])("%s", (_l, before, after, opts, expected) => expect(flags(before as RenderedObject[], after as RenderedObject[], opts as never).sort()).toEqual([...expected].sort()));
+  ])("%s", (_l, before, after, opts, expected) =>
+    expect(flags(before as RenderedObject[], after as RenderedObject[], opts as never).sort()).toEqual(
+      [...expected].sort(),
+    ),
+  );
 
   it("8: a GitOps engine switch in management/sync is flagged; the same engine is not", () => {
     const argo = [obj("argoproj.io/v1alpha1", "ApplicationSet", "capi-clusters")];
     const flux = [obj("source.toolkit.fluxcd.io/v1", "GitRepository", "capi-gitops")];
-    expect(gitopsEngineSwitched("management/sync", argo, flux).map((f) => [f.rule, f.severity, f.file, f.path])).toEqual([["gitops-engine-switched", "error", "capi-gitops.yaml", "gitops"]]);
+    expect(
+      gitopsEngineSwitched("management/sync", argo, flux).map((f) => [f.rule, f.severity, f.file, f.path]),
+    ).toEqual([["gitops-engine-switched", "error", "capi-gitops.yaml", "gitops"]]);
     expect(gitopsEngineSwitched("management/sync", argo, argo)).toEqual([]);
   });
 
   it("8: the report shows changed management folders and counts their flags", () => {
-    const mgmt = { cluster: "management/sync", status: "changed" as const, changes: diffObjects({ objects: [] }, { objects: [obj("v1", "ConfigMap", "m")] }), findings: [] };
+    const mgmt = {
+      cluster: "management/sync",
+      status: "changed" as const,
+      changes: diffObjects({ objects: [] }, { objects: [obj("v1", "ConfigMap", "m")] }),
+      findings: [],
+    };
     const report = { base: "main", clusters: [], management: [mgmt] };
-    expect(formatText(report)).toMatch(/^0 clusters, 1 management folder \(management\/sync\) changed against main, 0 flagged\n\nmanagement\/sync: 1 added/);
+    expect(formatText(report)).toMatch(
+      /^0 clusters, 1 management folder \(management\/sync\) changed against main, 0 flagged\n\nmanagement\/sync: 1 added/,
+    );
     expect(formatMarkdown(report)).toContain("### `management/sync`");
-    expect(formatText({ base: "main", clusters: [], management: [{ ...mgmt, status: "unchanged", changes: [] }] })).toBe("no cluster affected; the management folders render the same\n");
+    expect(
+      formatText({ base: "main", clusters: [], management: [{ ...mgmt, status: "unchanged", changes: [] }] }),
+    ).toBe("no cluster affected; the management folders render the same\n");
   });
 });

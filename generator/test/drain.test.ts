@@ -42,7 +42,12 @@ import { versions } from "../src/versions.js";
 import { parseYamlStream, toYaml } from "../src/yaml.js";
 import { tempDir } from "./helpers.js";
 
-type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; annotations?: Record<string, string> }; spec: any };
+type Obj = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; annotations?: Record<string, string> };
+  spec: any;
+};
 
 function spec(input: Record<string, unknown>): ClusterSpec {
   const r = parseSpecObject({ apiVersion: "capi-gitops.io/v1alpha1", kind: "ClusterSpec", ...input } as never);
@@ -54,9 +59,23 @@ const K8S = "v1.34.8";
 const own = { id: "ami-0123456789abcdef0", kubernetesVersion: K8S };
 const SPECS = {
   dev: spec({ name: "dev", region: "eu-west-1", kubernetesVersion: K8S, image: own }),
-  prod: spec({ name: "prod", region: "eu-west-1", kubernetesVersion: K8S, profile: "prod", image: own, nodePools: [{ name: "auto" }, { name: "fixed", autoscaling: false, replicas: 3 }] }),
+  prod: spec({
+    name: "prod",
+    region: "eu-west-1",
+    kubernetesVersion: K8S,
+    profile: "prod",
+    image: own,
+    nodePools: [{ name: "auto" }, { name: "fixed", autoscaling: false, replicas: 3 }],
+  }),
   mpDev: spec({ name: "mp-dev", region: "eu-west-1", kubernetesVersion: K8S, workers: "MachinePool", image: own }),
-  mpProd: spec({ name: "mp-prod", region: "eu-west-1", kubernetesVersion: K8S, workers: "MachinePool", profile: "prod", image: own }),
+  mpProd: spec({
+    name: "mp-prod",
+    region: "eu-west-1",
+    kubernetesVersion: K8S,
+    workers: "MachinePool",
+    profile: "prod",
+    image: own,
+  }),
   ha: spec({ name: "ha", region: "eu-west-1", kubernetesVersion: K8S, controlPlane: { replicas: 3 }, image: own }),
 };
 const PROFILE: Record<string, Profile> = { dev: "dev", prod: "prod", "mp-dev": "dev", "mp-prod": "prod", ha: "dev" };
@@ -69,13 +88,19 @@ beforeAll(async () => {
   cleanup = t.cleanup;
   repo = t.dir;
   await writeTree(t.dir, planRepo({ specs: Object.values(SPECS) }, versions()));
-  for (const s of Object.values(SPECS)) rendered.set(s.name, parseYamlStream(await kustomizeBuild(t.dir, `clusters/${s.name}`)) as Obj[]);
+  for (const s of Object.values(SPECS))
+    rendered.set(s.name, parseYamlStream(await kustomizeBuild(t.dir, `clusters/${s.name}`)) as Obj[]);
 }, 120_000);
 afterAll(() => cleanup?.());
 
 const of = (name: string, kind: string) => rendered.get(name)!.filter((o) => o.kind === kind);
-const rc = (objects: Obj[], cluster = "x"): RenderedCluster => ({ cluster, objects: objects as never[], origins: objects.map(() => undefined) });
-const rules = (name: string, objects = rendered.get(name)!) => drainRules(rc(objects, name), PROFILE[name], "x").map((f) => `${f.rule}:${f.severity}:${f.path}`);
+const rc = (objects: Obj[], cluster = "x"): RenderedCluster => ({
+  cluster,
+  objects: objects as never[],
+  origins: objects.map(() => undefined),
+});
+const rules = (name: string, objects = rendered.get(name)!) =>
+  drainRules(rc(objects, name), PROFILE[name], "x").map((f) => `${f.rule}:${f.severity}:${f.path}`);
 const clone = <T>(v: T): T => structuredClone(v);
 
 describe("workers: MachineDeployments by default, spread over the zones", () => {
@@ -87,7 +112,10 @@ describe("workers: MachineDeployments by default, spread over the zones", () => 
   });
   it("every MachineDeployment rolls out launch-first (maxSurge 1, maxUnavailable 0)", () => {
     for (const name of ["dev", "prod"])
-      for (const md of of(name, "MachineDeployment")) expect(md.spec.rollout).toEqual({ strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } } });
+      for (const md of of(name, "MachineDeployment"))
+        expect(md.spec.rollout).toEqual({
+          strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
+        });
   });
   it("the autoscaler balances a pool's zone MachineDeployments and ignores the per-zone node labels", () => {
     const args: string[] = of("dev", "Deployment")[0]!.spec.template.spec.containers[0].args;
@@ -105,12 +133,18 @@ describe("drain on every worker-removal path (validate/drain-rules.ts)", () => {
   });
   it("pool-zone-empty: the balancing holds only while every zone has a node; names the minSize to set", () => {
     // The same pool under profile prod: a warning.
-    const [finding] = drainRules(rc(rendered.get("dev")!, "dev"), "prod", "x").filter((f) => f.rule === "pool-zone-empty");
+    const [finding] = drainRules(rc(rendered.get("dev")!, "dev"), "prod", "x").filter(
+      (f) => f.rule === "pool-zone-empty",
+    );
     expect(finding!.severity).toBe("warning");
-    expect(finding!.message).toMatch(/pool default has a minimum of 1 over 3 zones, so dev-default-b, dev-default-c may be at 0/);
+    expect(finding!.message).toMatch(
+      /pool default has a minimum of 1 over 3 zones, so dev-default-b, dev-default-c may be at 0/,
+    );
     expect(finding!.message).toContain("set nodePools[].minSize to at least 3 in clusters/dev/cluster.yaml");
     // A fixed pool (no autoscaler annotations) is not concerned.
-    const fixed = clone(rendered.get("dev")!).map((o) => (o.kind === "MachineDeployment" ? { ...o, metadata: { ...o.metadata, annotations: {} } } : o));
+    const fixed = clone(rendered.get("dev")!).map((o) =>
+      o.kind === "MachineDeployment" ? { ...o, metadata: { ...o.metadata, annotations: {} } } : o,
+    );
     expect(drainRules(rc(fixed, "dev"), "prod", "x").filter((f) => f.rule === "pool-zone-empty")).toEqual([]);
   });
   it("MachinePool workers: reported — a warning for dev, an error for prod", () => {
@@ -119,7 +153,12 @@ describe("drain on every worker-removal path (validate/drain-rules.ts)", () => {
   });
   it("every AWSMachinePool refreshes launch-first with a warm-up (a 1-node dev pool is never empty)", () => {
     for (const name of ["mp-dev", "mp-prod"])
-      expect(of(name, "AWSMachinePool")[0]!.spec.refreshPreferences).toEqual({ strategy: "Rolling", instanceWarmup: 300, minHealthyPercentage: 100, maxHealthyPercentage: 200 });
+      expect(of(name, "AWSMachinePool")[0]!.spec.refreshPreferences).toEqual({
+        strategy: "Rolling",
+        instanceWarmup: 300,
+        minHealthyPercentage: 100,
+        maxHealthyPercentage: 200,
+      });
   });
   it("negative controls: a terminate-first refresh, no warm-up, a drain exclusion, maxSurge 0", () => {
     const mp = clone(rendered.get("mp-dev")!);
@@ -132,7 +171,10 @@ describe("drain on every worker-removal path (validate/drain-rules.ts)", () => {
     ]);
     // prod: errors, like workers-drain.
     const prodPool = clone(rendered.get("mp-prod")!);
-    prodPool.find((o) => o.kind === "AWSMachinePool")!.spec.refreshPreferences = { minHealthyPercentage: 90, instanceWarmup: 300 };
+    prodPool.find((o) => o.kind === "AWSMachinePool")!.spec.refreshPreferences = {
+      minHealthyPercentage: 90,
+      instanceWarmup: 300,
+    };
     expect(rules("mp-prod", prodPool)).toEqual([
       "workers-drain:error:MachinePool/mp-prod-default:kind",
       "refresh-launch-first:error:AWSMachinePool/mp-prod-default:spec.refreshPreferences",
@@ -159,9 +201,17 @@ describe("drain-excluded: a drain timeout too short to drain, a MachineDrainRule
     const [first, second] = md.filter((o) => o.kind === "MachineDeployment");
     first!.spec.template.spec.deletion = { nodeDrainTimeoutSeconds: 5 };
     second!.spec.template.spec.deletion = { nodeDrainTimeoutSeconds: 60 };
-    const rule = (name: string, behavior: string) => ({ apiVersion: "cluster.x-k8s.io/v1beta2", kind: "MachineDrainRule", metadata: { name, namespace: "prod" }, spec: { drain: { behavior }, pods: [{ selector: {} }] } });
+    const rule = (name: string, behavior: string) => ({
+      apiVersion: "cluster.x-k8s.io/v1beta2",
+      kind: "MachineDrainRule",
+      metadata: { name, namespace: "prod" },
+      spec: { drain: { behavior }, pods: [{ selector: {} }] },
+    });
     const found = rules("prod", [...md, rule("skip", "Skip"), rule("drain", "Drain")]);
-    expect(found).toEqual([`drain-excluded:error:MachineDeployment/${first!.metadata.name}:spec.template.spec.deletion.nodeDrainTimeoutSeconds`, "drain-excluded:error:MachineDrainRule/skip:spec.drain.behavior"]);
+    expect(found).toEqual([
+      `drain-excluded:error:MachineDeployment/${first!.metadata.name}:spec.template.spec.deletion.nodeDrainTimeoutSeconds`,
+      "drain-excluded:error:MachineDrainRule/skip:spec.drain.behavior",
+    ]);
     first!.spec.template.spec.deletion = { nodeDrainTimeoutSeconds: 0 };
     expect(rules("prod", md)).toEqual([]);
   });
@@ -170,10 +220,21 @@ describe("drain-excluded: a drain timeout too short to drain, a MachineDrainRule
 describe("health checks that act", () => {
   it("one check per MachineDeployment pool; the control plane's only with more than one replica", () => {
     expect(of("dev", "MachineHealthCheck").map((m) => m.metadata.name)).toEqual(["dev-default"]);
-    expect(of("ha", "MachineHealthCheck").map((m) => m.metadata.name).sort()).toEqual(["ha-control-plane", "ha-default"]);
-    expect(of("prod", "MachineHealthCheck").map((m) => m.metadata.name).sort()).toEqual(["prod-auto", "prod-control-plane", "prod-fixed"]);
+    expect(
+      of("ha", "MachineHealthCheck")
+        .map((m) => m.metadata.name)
+        .sort(),
+    ).toEqual(["ha-control-plane", "ha-default"]);
+    expect(
+      of("prod", "MachineHealthCheck")
+        .map((m) => m.metadata.name)
+        .sort(),
+    ).toEqual(["prod-auto", "prod-control-plane", "prod-fixed"]);
     // The profile's strictness reaches the control plane's check too (the component is listed before the profile).
-    expect(of("prod", "MachineHealthCheck").find((m) => m.metadata.name === "prod-control-plane")!.spec.remediation.triggerIf.unhealthyLessThanOrEqualTo).toBe("40%");
+    expect(
+      of("prod", "MachineHealthCheck").find((m) => m.metadata.name === "prod-control-plane")!.spec.remediation.triggerIf
+        .unhealthyLessThanOrEqualTo,
+    ).toBe("40%");
   });
   it("MachinePool clusters get no check (nothing would remediate; the ASG's EC2 health checks replace instances)", () => {
     expect(of("mp-dev", "MachineHealthCheck")).toEqual([]);
@@ -189,7 +250,10 @@ describe("health checks that act", () => {
     cpCheck.metadata.name = "mp-dev-control-plane";
     cpCheck.spec.clusterName = "mp-dev";
     const found = rules("mp-dev", [...mp, poolCheck, cpCheck]).filter((r) => r.startsWith("mhc-can-act"));
-    expect(found).toEqual(["mhc-can-act:error:MachineHealthCheck/mp-dev-default:spec.selector", "mhc-can-act:warning:MachineHealthCheck/mp-dev-control-plane:spec.selector"]);
+    expect(found).toEqual([
+      "mhc-can-act:error:MachineHealthCheck/mp-dev-default:spec.selector",
+      "mhc-can-act:warning:MachineHealthCheck/mp-dev-control-plane:spec.selector",
+    ]);
   });
   it("a check on a one-replica control plane is a warning: KCP remediates it only before initialization (remediation.go)", () => {
     const dev = clone(rendered.get("dev")!);
@@ -197,24 +261,35 @@ describe("health checks that act", () => {
     cpCheck.metadata.name = "dev-control-plane";
     cpCheck.spec.clusterName = "dev";
     const found = drainRules(rc([...dev, cpCheck], "dev"), "dev", "x").filter((f) => f.rule === "mhc-can-act");
-    expect(found.map((f) => `${f.severity}:${f.path}`)).toEqual(["warning:MachineHealthCheck/dev-control-plane:spec.selector"]);
+    expect(found.map((f) => `${f.severity}:${f.path}`)).toEqual([
+      "warning:MachineHealthCheck/dev-control-plane:spec.selector",
+    ]);
     expect(found[0]!.message).toContain("only on a failed first boot");
   });
 });
 
 describe("cross-zone load balancing on the control-plane NLB", () => {
   it("is set on every cluster's AWSCluster", () => {
-    for (const name of Object.keys(PROFILE)) expect(of(name, "AWSCluster")[0]!.spec.controlPlaneLoadBalancer).toMatchObject({ loadBalancerType: "nlb", crossZoneLoadBalancing: true });
+    for (const name of Object.keys(PROFILE))
+      expect(of(name, "AWSCluster")[0]!.spec.controlPlaneLoadBalancer).toMatchObject({
+        loadBalancerType: "nlb",
+        crossZoneLoadBalancing: true,
+      });
   });
 });
 
 describe("the upstream admission program admits what is generated", () => {
   it("every CAPI/CAPA object of the five clusters is allowed", async () => {
-    const input = [...rendered.values()].flat().map((o) => toYaml(o)).join("---\n");
+    const input = [...rendered.values()]
+      .flat()
+      .map((o) => toYaml(o))
+      .join("---\n");
     const results = await admit(input, { cwd: repo });
     const denied = results.filter((r) => !r.allowed).map((r) => `${r.kind}/${r.name}: ${JSON.stringify(r.messages)}`);
     expect(denied).toEqual([]);
-    expect(results.filter((r) => r.kind === "MachineDeployment" && r.stage === "webhook").length).toBeGreaterThanOrEqual(6);
+    expect(
+      results.filter((r) => r.kind === "MachineDeployment" && r.stage === "webhook").length,
+    ).toBeGreaterThanOrEqual(6);
   }, 300_000);
 });
 
@@ -230,15 +305,20 @@ describe("least-privilege IAM, checked on the real clusterawsadm's CloudFormatio
       await t.cleanup();
     }
   };
-  const rolesOf = (cfn: Cfn, policy: string) => (cfn.Resources[policy]?.Properties.Roles ?? []).map((r: { Ref: string }) => r.Ref);
+  const rolesOf = (cfn: Cfn, policy: string) =>
+    (cfn.Resources[policy]?.Properties.Roles ?? []).map((r: { Ref: string }) => r.Ref);
   const controlPlaneActions = (cfn: Cfn) =>
-    (cfn.Resources.AWSIAMRoleControlPlane?.Properties.Policies ?? []).flatMap((p: any) => p.PolicyDocument.Statement.flatMap((s: any) => s.Action));
+    (cfn.Resources.AWSIAMRoleControlPlane?.Properties.Policies ?? []).flatMap((p: any) =>
+      p.PolicyDocument.Statement.flatMap((s: any) => s.Action),
+    );
 
   it("management/iam/bootstrap.yaml: controllers' policy only on the controllers role, no EKS, the CCM's actions", async () => {
     const cfn = await print(iamConfiguration());
     expect(rolesOf(cfn, "AWSIAMManagedPolicyControllers")).toEqual(["AWSIAMRoleControllers"]);
     expect(Object.keys(cfn.Resources).filter((k) => /EKS/.test(k))).toEqual([]);
-    expect(controlPlaneActions(cfn)).toEqual(expect.arrayContaining(["ec2:DescribeAvailabilityZones", "ec2:DescribeInstanceTopology"]));
+    expect(controlPlaneActions(cfn)).toEqual(
+      expect.arrayContaining(["ec2:DescribeAvailabilityZones", "ec2:DescribeInstanceTopology"]),
+    );
     expect(cfn.Resources.AWSEBSCSIPolicyController).toBeDefined();
   }, 60_000);
   it("negative control: clusterawsadm's defaults attach the controllers' policy to the control plane and add EKS", async () => {

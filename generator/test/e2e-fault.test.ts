@@ -30,7 +30,12 @@ describe.skipIf(!built)("npm run e2e with a fault only an upstream webhook denie
     await newClusterCommand({ cwd: t.dir, log, render: false, flags: { name: "planted", region: "us-east-1" } });
     const k = path.join(t.dir, "clusters/planted/kustomization.yaml");
     const text = await readFile(k, "utf8");
-    const patch = { target: { kind: "AWSMachineTemplate", name: "planted-control-plane.*" }, patch: JSON.stringify([{ op: "add", path: "/spec/template/spec/nonRootVolumes", value: [{ size: 50, type: "gp3" }] }]) };
+    const patch = {
+      target: { kind: "AWSMachineTemplate", name: "planted-control-plane.*" },
+      patch: JSON.stringify([
+        { op: "add", path: "/spec/template/spec/nonRootVolumes", value: [{ size: 50, type: "gp3" }] },
+      ]),
+    };
     await writeFile(k, text.replace(/^patches: \[\]$/m, `patches:\n  - ${JSON.stringify(patch)}`));
     logged = [];
     result = await e2eCommand({ cwd: t.dir, log: (l) => logged.push(l), fixtures: false });
@@ -44,10 +49,14 @@ describe.skipIf(!built)("npm run e2e with a fault only an upstream webhook denie
     const [f] = result.failures;
     expect(f!.output).toContain("cluster planted: AWSMachineTemplate planted/planted-control-plane-");
     // The file the object comes from (kustomize's origin annotation) and the cluster's own patch that touched it.
-    expect(f!.output).toContain("(base/cluster/awsmachinetemplate.yaml; patched by clusters/planted/kustomization.yaml)");
+    expect(f!.output).toContain(
+      "(base/cluster/awsmachinetemplate.yaml; patched by clusters/planted/kustomization.yaml)",
+    );
     expect(f!.output).toContain("the API server rejected it");
     expect(f!.output).toContain("non root volume should have device name");
-    expect(f!.output).toMatch(/admission webhook "validation\.awsmachinetemplate\.infrastructure\.cluster\.x-k8s\.io" denied the request/);
+    expect(f!.output).toMatch(
+      /admission webhook "validation\.awsmachinetemplate\.infrastructure\.cluster\.x-k8s\.io" denied the request/,
+    );
   });
 
   it("applies everything else (the clean cluster, the planted one's other objects, management/), and tears down", () => {

@@ -30,7 +30,14 @@ describe.skipIf(!built)("the parity corpus against a real kube-apiserver", () =>
 
   it.each(FAULTS.map((f, i) => [clusterName(i), f] as const))("%s: the server rejects it (%s)", (cluster, f) => {
     const mine = failuresOf(cluster);
-    expect(mine.some((x) => x.output.includes(`cluster ${cluster}: ${f.kind} `) && /the API server rejected it|denied as capi-gitops expects, but/.test(x.output)), JSON.stringify(mine, null, 1)).toBe(true);
+    expect(
+      mine.some(
+        (x) =>
+          x.output.includes(`cluster ${cluster}: ${f.kind} `) &&
+          /the API server rejected it|denied as capi-gitops expects, but/.test(x.output),
+      ),
+      JSON.stringify(mine, null, 1),
+    ).toBe(true);
   });
 
   it.each(CLEAN)("%s (clean) passes", (c) => {

@@ -5,7 +5,19 @@
  */
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { asStored, changeSpec, createStep, denialText, expectedDefaults, featureGates, otherInstanceType, summarize, TEARDOWN_OK, templateEditInPlace, updateStep } from "../src/e2e/plan.js";
+import {
+  asStored,
+  changeSpec,
+  createStep,
+  denialText,
+  expectedDefaults,
+  featureGates,
+  otherInstanceType,
+  summarize,
+  TEARDOWN_OK,
+  templateEditInPlace,
+  updateStep,
+} from "../src/e2e/plan.js";
 import { replaceEdits } from "../src/tools/control-plane.js";
 import type { AdmissionResult } from "../src/tools/admission.js";
 import type { GoTestEvent } from "../src/tools/go.js";
@@ -41,7 +53,12 @@ describe("changeSpec", () => {
     expect(s.nodePools[0].availabilityZones).toEqual(["us-east-1b", "us-east-1a"]);
     expect(s.nodePools[0].kubernetesVersion).toBe("v1.34.2");
     expect(s.nodePools[1].kubernetesVersion).toBe("v1.33.4");
-    expect(s.nodePools[2]).toMatchObject({ instanceType: "t3.xlarge", kubernetesVersion: "v1.34.2", minSize: 1, maxSize: 3 });
+    expect(s.nodePools[2]).toMatchObject({
+      instanceType: "t3.xlarge",
+      kubernetesVersion: "v1.34.2",
+      minSize: 1,
+      maxSize: 3,
+    });
     expect(s.region).toBe("us-east-1");
   });
   it("accepted: a cluster at the newest supported minor keeps its version", () => {
@@ -75,17 +92,28 @@ describe("templateEditInPlace", () => {
     expect(k.resources).toEqual(["generated"]);
     expect(k.patches).toHaveLength(1);
     expect(k.patches[0].target).toEqual({ kind: "AWSMachineTemplate", name: "demo-control-plane.*" });
-    expect(JSON.parse(k.patches[0].patch)).toEqual([{ op: "replace", path: "/spec/template/spec/rootVolume/size", value: 123 }]);
+    expect(JSON.parse(k.patches[0].patch)).toEqual([
+      { op: "replace", path: "/spec/template/spec/rootVolume/size", value: 123 },
+    ]);
   });
 });
 
 const MIN = "cluster.x-k8s.io/cluster-api-autoscaler-node-group-min-size";
 const MAX = "cluster.x-k8s.io/cluster-api-autoscaler-node-group-max-size";
-const obj = (kind: string, extra: Partial<RenderedObject> = {}): RenderedObject => ({ apiVersion: "cluster.x-k8s.io/v1beta2", kind, metadata: { name: "x", namespace: "ns" }, ...extra });
+const obj = (kind: string, extra: Partial<RenderedObject> = {}): RenderedObject => ({
+  apiVersion: "cluster.x-k8s.io/v1beta2",
+  kind,
+  metadata: { name: "x", namespace: "ns" },
+  ...extra,
+});
 
 describe("steps", () => {
   it("pools without replicas expect the autoscaler's min size (else 1) as the server's default", () => {
-    expect(expectedDefaults(obj("MachinePool", { metadata: { name: "p", annotations: { [MIN]: "2", [MAX]: "4" } }, spec: {} }))).toEqual({ "spec.replicas": 2 });
+    expect(
+      expectedDefaults(
+        obj("MachinePool", { metadata: { name: "p", annotations: { [MIN]: "2", [MAX]: "4" } }, spec: {} }),
+      ),
+    ).toEqual({ "spec.replicas": 2 });
     expect(expectedDefaults(obj("MachineDeployment", { spec: {} }))).toEqual({ "spec.replicas": 1 });
     expect(expectedDefaults(obj("MachineDeployment", { spec: { replicas: 3 } }))).toBeUndefined();
     expect(expectedDefaults(obj("Cluster", { spec: {} }))).toBeUndefined();
@@ -110,19 +138,67 @@ describe("steps", () => {
     }
   });
   it("20.9: an update step expects the default from the stored object, not the create default", () => {
-    const md = obj("MachineDeployment", { metadata: { name: "fd-default-a", namespace: "fd", annotations: { [MIN]: "0", [MAX]: "2" } }, spec: {} });
-    const allowed: AdmissionResult = { apiVersion: "", kind: "", namespace: "", name: "", cluster: "", file: "", operation: "UPDATE", allowed: true, stage: "webhook", messages: [] };
-    const was = asStored(obj("MachineDeployment", { metadata: { name: "fd-default-a", namespace: "fd", annotations: { [MIN]: "1", [MAX]: "2" } }, spec: {} }));
-    expect(updateStep("u", "fd", [md], [], [allowed], undefined, [was]).objects[0]!.defaults).toEqual({ "spec.replicas": 1 });
+    const md = obj("MachineDeployment", {
+      metadata: { name: "fd-default-a", namespace: "fd", annotations: { [MIN]: "0", [MAX]: "2" } },
+      spec: {},
+    });
+    const allowed: AdmissionResult = {
+      apiVersion: "",
+      kind: "",
+      namespace: "",
+      name: "",
+      cluster: "",
+      file: "",
+      operation: "UPDATE",
+      allowed: true,
+      stage: "webhook",
+      messages: [],
+    };
+    const was = asStored(
+      obj("MachineDeployment", {
+        metadata: { name: "fd-default-a", namespace: "fd", annotations: { [MIN]: "1", [MAX]: "2" } },
+        spec: {},
+      }),
+    );
+    expect(updateStep("u", "fd", [md], [], [allowed], undefined, [was]).objects[0]!.defaults).toEqual({
+      "spec.replicas": 1,
+    });
   });
   it("names the cluster's own patches that touched an object, not generated/ or shared ones", () => {
-    const s = createStep("c", "demo", [obj("Cluster"), obj("AWSCluster")], [], [["clusters/demo/kustomization.yaml", "clusters/demo/generated/kustomization.yaml", "overlays/x/kustomization.yaml"], ["clusters/demo/generated/kustomization.yaml"]]);
+    const s = createStep(
+      "c",
+      "demo",
+      [obj("Cluster"), obj("AWSCluster")],
+      [],
+      [
+        [
+          "clusters/demo/kustomization.yaml",
+          "clusters/demo/generated/kustomization.yaml",
+          "overlays/x/kustomization.yaml",
+        ],
+        ["clusters/demo/generated/kustomization.yaml"],
+      ],
+    );
     expect(s.objects.map((o) => o.patchedBy)).toEqual([["clusters/demo/kustomization.yaml"], undefined]);
   });
   it("creates expect allow; updates follow the tool's admission verdict, a denial with its message detail", () => {
     const objs = [obj("Cluster"), obj("AWSCluster")];
-    expect(createStep("c", "demo", objs, ["a.yaml"]).objects.map((o) => [o.expect, o.file])).toEqual([["allow", "a.yaml"], ["allow", undefined]]);
-    const v = (allowed: boolean, message = ""): AdmissionResult => ({ apiVersion: "", kind: "", namespace: "", name: "", cluster: "", file: "", operation: "UPDATE", allowed, stage: "webhook", messages: message ? [{ field: "spec.region", message }] : [] });
+    expect(createStep("c", "demo", objs, ["a.yaml"]).objects.map((o) => [o.expect, o.file])).toEqual([
+      ["allow", "a.yaml"],
+      ["allow", undefined],
+    ]);
+    const v = (allowed: boolean, message = ""): AdmissionResult => ({
+      apiVersion: "",
+      kind: "",
+      namespace: "",
+      name: "",
+      cluster: "",
+      file: "",
+      operation: "UPDATE",
+      allowed,
+      stage: "webhook",
+      messages: message ? [{ field: "spec.region", message }] : [],
+    });
     const s = updateStep("u", "demo", objs, [], [v(true), v(false, 'Invalid value: "us-west-2": field is immutable')]);
     expect(s.objects[0]).toMatchObject({ expect: "allow" });
     expect(s.objects[1]).toMatchObject({ expect: "deny", because: "field is immutable" });
@@ -132,26 +208,56 @@ describe("steps", () => {
 
 describe("featureGates", () => {
   it("merges the operator providers' gates (management/providers), sorted; other kinds are ignored", () => {
-    const p = (kind: string, gates: Record<string, boolean>, apiVersion = "operator.cluster.x-k8s.io/v1alpha2"): RenderedObject => ({ apiVersion, kind, metadata: { name: kind }, spec: { manager: { featureGates: gates } } });
-    expect(featureGates([p("InfrastructureProvider", { MachinePoolMachines: true, MachinePool: true }), p("CoreProvider", { MachinePool: true }), p("Other", { X: true }, "v1")])).toBe("MachinePool=true,MachinePoolMachines=true");
+    const p = (
+      kind: string,
+      gates: Record<string, boolean>,
+      apiVersion = "operator.cluster.x-k8s.io/v1alpha2",
+    ): RenderedObject => ({ apiVersion, kind, metadata: { name: kind }, spec: { manager: { featureGates: gates } } });
+    expect(
+      featureGates([
+        p("InfrastructureProvider", { MachinePoolMachines: true, MachinePool: true }),
+        p("CoreProvider", { MachinePool: true }),
+        p("Other", { X: true }, "v1"),
+      ]),
+    ).toBe("MachinePool=true,MachinePoolMachines=true");
     expect(featureGates([])).toBe("");
   });
 });
 
 describe("denialText", () => {
-  const r = (message: string): AdmissionResult => ({ apiVersion: "", kind: "", namespace: "", name: "", cluster: "", file: "", operation: "UPDATE", allowed: false, stage: "webhook", messages: [{ field: "f", message }] });
+  const r = (message: string): AdmissionResult => ({
+    apiVersion: "",
+    kind: "",
+    namespace: "",
+    name: "",
+    cluster: "",
+    file: "",
+    operation: "UPDATE",
+    allowed: false,
+    stage: "webhook",
+    messages: [{ field: "f", message }],
+  });
   it.each([
     ['Invalid value: "us-west-2": field is immutable', "field is immutable"],
-    ['Invalid value: {"kind":"AWSMachineTemplate","metadata":{"uid":"x"},"spec":{}}: AWSMachineTemplate.Spec is immutable', "AWSMachineTemplate.Spec is immutable"],
+    [
+      'Invalid value: {"kind":"AWSMachineTemplate","metadata":{"uid":"x"},"spec":{}}: AWSMachineTemplate.Spec is immutable',
+      "AWSMachineTemplate.Spec is immutable",
+    ],
     ["Forbidden: cannot be an even number when etcd is stacked", "cannot be an even number when etcd is stacked"],
-    ["cannot update Kubernetes version from v1.34.0 to v1.36.0", "cannot update Kubernetes version from v1.34.0 to v1.36.0"],
+    [
+      "cannot update Kubernetes version from v1.34.0 to v1.36.0",
+      "cannot update Kubernetes version from v1.34.0 to v1.36.0",
+    ],
   ])("%s → %s", (m, want) => expect(denialText(r(m))).toBe(want));
 });
 
 describe("replaceEdits (control-plane build)", () => {
   it("drops local replaces; placeholder v0.0.0 requirements get the published staging version", () => {
     const mod = {
-      Require: [{ Path: "k8s.io/api", Version: "v0.0.0" }, { Path: "go.etcd.io/etcd/api/v3", Version: "v3.6.16" }],
+      Require: [
+        { Path: "k8s.io/api", Version: "v0.0.0" },
+        { Path: "go.etcd.io/etcd/api/v3", Version: "v3.6.16" },
+      ],
       Replace: [
         { Old: { Path: "k8s.io/api" }, New: { Path: "./staging/src/k8s.io/api" } },
         { Old: { Path: "go.etcd.io/etcd/api/v3" }, New: { Path: "../api" } },
@@ -180,7 +286,11 @@ describe("summarize (go test -json)", () => {
       ev("pass", "TestApply/step/Cluster_ns/a"),
       ev("run", "TestApply/step/AWSCluster_ns/a"),
       ev("output", "TestApply/step/AWSCluster_ns/a", "=== RUN   TestApply/step/AWSCluster_ns/a\n"),
-      ev("output", "TestApply/step/AWSCluster_ns/a", "    e2e_test.go:1: cluster demo: AWSCluster ns/a: the API server rejected it: denied\n"),
+      ev(
+        "output",
+        "TestApply/step/AWSCluster_ns/a",
+        "    e2e_test.go:1: cluster demo: AWSCluster ns/a: the API server rejected it: denied\n",
+      ),
       ev("fail", "TestApply/step/AWSCluster_ns/a"),
       ev("fail", "TestApply/step"),
       ev("fail", "TestApply"),
@@ -193,10 +303,17 @@ describe("summarize (go test -json)", () => {
     expect(s.passed).toBe(3);
     expect(s.failed).toBe(1);
     expect(s.failures[0]!.test).toBe("TestApply/step/AWSCluster_ns/a");
-    expect(s.failures[0]!.output).toBe("e2e_test.go:1: cluster demo: AWSCluster ns/a: the API server rejected it: denied");
+    expect(s.failures[0]!.output).toBe(
+      "e2e_test.go:1: cluster demo: AWSCluster ns/a: the API server rejected it: denied",
+    );
   });
   it("a suite that did not report its teardown fails that check", () => {
-    const s = summarize([ev("run", "TestLoopbackOnly"), ev("pass", "TestLoopbackOnly"), ev("output", undefined, "teardown: teardown left process 12 (etcd) running\n"), ev("fail")]);
+    const s = summarize([
+      ev("run", "TestLoopbackOnly"),
+      ev("pass", "TestLoopbackOnly"),
+      ev("output", undefined, "teardown: teardown left process 12 (etcd) running\n"),
+      ev("fail"),
+    ]);
     expect(s.passed).toBe(1);
     expect(s.failures).toEqual([{ test: "teardown", output: "teardown: teardown left process 12 (etcd) running" }]);
   });
@@ -210,7 +327,9 @@ describe("e2e/go.mod", () => {
     const mod = readFileSync(`${ROOT}/e2e/go.mod`, "utf8");
     for (const pin of ["cluster-api", "cluster-api-provider-aws"]) {
       const { module, version } = versions().crds[pin]!;
-      expect(mod).toMatch(new RegExp(`^\\s*${module.replace(/[./]/g, "\\$&")} ${version.replace(/\./g, "\\.")}( // indirect)?$`, "m"));
+      expect(mod).toMatch(
+        new RegExp(`^\\s*${module.replace(/[./]/g, "\\$&")} ${version.replace(/\./g, "\\.")}( // indirect)?$`, "m"),
+      );
     }
     expect(mod).toMatch(/^replace github\.com\/capi-gitops\/admission => \.\.\/admission$/m);
   });

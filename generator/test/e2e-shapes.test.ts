@@ -19,7 +19,10 @@ import { controlPlaneInstalled } from "../src/tools/control-plane.js";
 import { tempDir } from "./helpers.js";
 
 const built = controlPlaneInstalled();
-const SHAPES = [{ name: "fd", region: "us-east-2", workers: "MachineDeployment", zones: "us-east-2a,us-east-2b" }, ...shapeMatrix()];
+const SHAPES = [
+  { name: "fd", region: "us-east-2", workers: "MachineDeployment", zones: "us-east-2a,us-east-2b" },
+  ...shapeMatrix(),
+];
 
 let result: E2eResult;
 let cleanup: () => Promise<void>;
@@ -28,7 +31,10 @@ describe.skipIf(!built)("20.9: the shapes new-cluster writes against a real kube
   beforeAll(async () => {
     const t = await tempDir("capi-gitops-e2e-shapes-");
     cleanup = t.cleanup;
-    await writeFile(path.join(t.dir, "capi-gitops.yaml"), "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\nrepoURL: https://git.example.com/p/c.git\n");
+    await writeFile(
+      path.join(t.dir, "capi-gitops.yaml"),
+      "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\nrepoURL: https://git.example.com/p/c.git\n",
+    );
     for (const flags of SHAPES) await newClusterCommand({ cwd: t.dir, flags, log: () => {}, render: false });
     result = await e2eCommand({ cwd: t.dir, log: () => {}, fixtures: false });
   }, 1_500_000);
@@ -38,7 +44,9 @@ describe.skipIf(!built)("20.9: the shapes new-cluster writes against a real kube
     expect(new Set(SHAPES.map((s) => `${s.workers} ${s.zones?.split(",").length}`)).size).toBe(6);
   });
   it.each(SHAPES.map((s) => s.name))("%s: created and updated (zones reordered) as the tool expects", (name) => {
-    expect(result.failures.filter((f) => f.output.includes(`cluster ${name}: `)).map((f) => f.output.slice(0, 400))).toEqual([]);
+    expect(
+      result.failures.filter((f) => f.output.includes(`cluster ${name}: `)).map((f) => f.output.slice(0, 400)),
+    ).toEqual([]);
   });
   it("nothing else fails", () => {
     expect(result.failures.map((f) => f.output.slice(0, 400))).toEqual([]);

@@ -14,19 +14,29 @@ import type { RenderedObject } from "../src/validate/render.js";
 import { parseYamlStream } from "../src/yaml.js";
 
 const spec = (o: Record<string, unknown>): ClusterSpec => {
-  const r = parseSpecObject({ apiVersion: "capi-gitops.io/v1alpha1", kind: "ClusterSpec", region: "ap-northeast-2", ...o });
+  const r = parseSpecObject({
+    apiVersion: "capi-gitops.io/v1alpha1",
+    kind: "ClusterSpec",
+    region: "ap-northeast-2",
+    ...o,
+  });
   if (!r.spec) throw new Error(JSON.stringify(r.findings));
   return r.spec;
 };
 const specs = [spec({ name: "one" }), spec({ name: "two", namespace: "team-two" })];
 const config = () => {
-  const r = parseRepoConfig("apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\ngitops: flux\nrepoURL: https://git.example.com/platform/capi.git\n");
+  const r = parseRepoConfig(
+    "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\ngitops: flux\nrepoURL: https://git.example.com/platform/capi.git\n",
+  );
   if (!r.config) throw new Error(JSON.stringify(r.findings));
   return r.config;
 };
 /** Every object of management/sync as planSync writes it (the files parsed back). */
 type Obj = RenderedObject & { metadata: { annotations: Record<string, string> }; [k: string]: any };
-const syncObjects = (s = specs): Obj[] => planSync(config(), s).filter((f) => f.path.endsWith(".yaml") && !f.path.endsWith("kustomization.yaml")).flatMap((f) => parseYamlStream(f.content) as Obj[]);
+const syncObjects = (s = specs): Obj[] =>
+  planSync(config(), s)
+    .filter((f) => f.path.endsWith(".yaml") && !f.path.endsWith("kustomization.yaml"))
+    .flatMap((f) => parseYamlStream(f.content) as Obj[]);
 const RBAC = "rbac.authorization.k8s.io/v1";
 
 describe("Flux: the clusters' ServiceAccount", () => {
@@ -49,8 +59,14 @@ describe("Flux: the clusters' ServiceAccount", () => {
   it("writes only through a RoleBinding in each cluster's namespace, which the sync layer creates (never pruned, never patched)", () => {
     const objs = syncObjects();
     const rbs = objs.filter((o) => o.kind === "RoleBinding");
-    expect(rbs.map((b) => `${b.metadata.namespace} ${b.roleRef.kind}/${b.roleRef.name}`)).toEqual(["one ClusterRole/capi-gitops-clusters", "team-two ClusterRole/capi-gitops-clusters"]);
-    for (const b of rbs) expect(b.subjects).toEqual([{ kind: "ServiceAccount", name: CLUSTERS_SERVICE_ACCOUNT, namespace: "flux-system" }]);
+    expect(rbs.map((b) => `${b.metadata.namespace} ${b.roleRef.kind}/${b.roleRef.name}`)).toEqual([
+      "one ClusterRole/capi-gitops-clusters",
+      "team-two ClusterRole/capi-gitops-clusters",
+    ]);
+    for (const b of rbs)
+      expect(b.subjects).toEqual([
+        { kind: "ServiceAccount", name: CLUSTERS_SERVICE_ACCOUNT, namespace: "flux-system" },
+      ]);
     const nss = objs.filter((o) => o.kind === "Namespace");
     expect(nss.map((n) => n.metadata.name)).toEqual(["one", "team-two"]);
     for (const n of nss) {
@@ -60,7 +76,9 @@ describe("Flux: the clusters' ServiceAccount", () => {
   });
 
   it("never binds, escalates, impersonates, uses `*` verbs, reads Secrets or deletes a namespace", () => {
-    const rules = syncObjects().filter((o) => o.kind === "ClusterRole" || o.kind === "Role").flatMap((r) => r.rules as { apiGroups: string[]; resources: string[]; verbs: string[] }[]);
+    const rules = syncObjects()
+      .filter((o) => o.kind === "ClusterRole" || o.kind === "Role")
+      .flatMap((r) => r.rules as { apiGroups: string[]; resources: string[]; verbs: string[] }[]);
     for (const r of rules) {
       for (const v of ["*", "bind", "escalate", "impersonate", "deletecollection"]) expect(r.verbs).not.toContain(v);
       expect(r.resources).not.toContain("secrets");
@@ -70,7 +88,10 @@ describe("Flux: the clusters' ServiceAccount", () => {
 
   it("each cluster's Kustomization puts every namespaced object in the cluster's namespace (targetNamespace)", () => {
     const { kustomizations } = fluxObjects(config(), specs);
-    expect(kustomizations.map((k) => [k.spec.serviceAccountName, k.spec.targetNamespace])).toEqual([[CLUSTERS_SERVICE_ACCOUNT, "one"], [CLUSTERS_SERVICE_ACCOUNT, "team-two"]]);
+    expect(kustomizations.map((k) => [k.spec.serviceAccountName, k.spec.targetNamespace])).toEqual([
+      [CLUSTERS_SERVICE_ACCOUNT, "one"],
+      [CLUSTERS_SERVICE_ACCOUNT, "team-two"],
+    ]);
   });
 });
 
@@ -80,19 +101,39 @@ describe("validate's flux-permissions decides as RBAC would", () => {
     const k = objs.find((o) => o.kind === "Kustomization" && o.metadata.name === `cluster-${name}`)!;
     return opts.noTargetNamespace ? { ...k, spec: { ...k.spec, targetNamespace: undefined } } : k;
   };
-  const at = (o: RenderedObject[], k = kustomization("one")) => fluxPermissionFindings(k, objs, o, { cluster: "one", file: "f" }).map((f) => f.path);
-  const obj = (apiVersion: string, kind: string, name: string, namespace?: string): RenderedObject => ({ apiVersion, kind, metadata: { name, namespace } });
+  const at = (o: RenderedObject[], k = kustomization("one")) =>
+    fluxPermissionFindings(k, objs, o, { cluster: "one", file: "f" }).map((f) => f.path);
+  const obj = (apiVersion: string, kind: string, name: string, namespace?: string): RenderedObject => ({
+    apiVersion,
+    kind,
+    metadata: { name, namespace },
+  });
 
   it("its own namespace and the kinds the sync layer permits there pass", () => {
-    expect(at([obj("v1", "Namespace", "one"), obj("apps/v1", "Deployment", "d", "one"), obj(RBAC, "RoleBinding", "b", "one"), obj("cluster.x-k8s.io/v1beta2", "Cluster", "one", "one")])).toEqual([]);
+    expect(
+      at([
+        obj("v1", "Namespace", "one"),
+        obj("apps/v1", "Deployment", "d", "one"),
+        obj(RBAC, "RoleBinding", "b", "one"),
+        obj("cluster.x-k8s.io/v1beta2", "Cluster", "one", "one"),
+      ]),
+    ).toEqual([]);
   });
   it("without targetNamespace, a Deployment in kube-system or another cluster's namespace is refused", () => {
-    expect(at([obj("apps/v1", "Deployment", "planted", "kube-system")], kustomization("one", { noTargetNamespace: true }))).toEqual(["Deployment/planted"]);
+    expect(
+      at([obj("apps/v1", "Deployment", "planted", "kube-system")], kustomization("one", { noTargetNamespace: true })),
+    ).toEqual(["Deployment/planted"]);
   });
   it("with targetNamespace, the same Deployment lands in the cluster's namespace (allowed there)", () => {
     expect(at([obj("apps/v1", "Deployment", "planted", "kube-system")])).toEqual([]);
   });
   it("another namespace object, cluster RBAC and Secrets are refused", () => {
-    expect(at([obj("v1", "Namespace", "kube-system"), obj(RBAC, "ClusterRoleBinding", "x"), obj("v1", "Secret", "s", "one")])).toEqual(["Namespace/kube-system", "ClusterRoleBinding/x", "Secret/s"]);
+    expect(
+      at([
+        obj("v1", "Namespace", "kube-system"),
+        obj(RBAC, "ClusterRoleBinding", "x"),
+        obj("v1", "Secret", "s", "one"),
+      ]),
+    ).toEqual(["Namespace/kube-system", "ClusterRoleBinding/x", "Secret/s"]);
   });
 });

@@ -16,7 +16,9 @@ describe("golden tree", () => {
   const flux = { ...argocd, gitops: "flux" as const };
   const files = [
     // The hydrated management charts are upstream's render at the pins (2.6 MB), checked by management.test.ts.
-    ...planRepo({ specs, config: argocd }, versions()).files.filter((f) => !MANAGEMENT_CHART_DIRS.some((d) => f.path.startsWith(`${d}/`))),
+    ...planRepo({ specs, config: argocd }, versions()).files.filter(
+      (f) => !MANAGEMENT_CHART_DIRS.some((d) => f.path.startsWith(`${d}/`)),
+    ),
     ...specs.map(specFile),
     ...planSync(flux, specs).map((f) => ({ ...f, path: `flux/${f.path}` })),
   ].sort((a, b) => (a.path < b.path ? -1 : 1));
@@ -33,14 +35,21 @@ describe("golden tree of clusters and pools named like YAML 1.1 booleans (issue 
   const argocd = parseRepoConfig(readFileSync(path.join(FIXTURES, "..", "capi-gitops.yaml"), "utf8")).config!;
   const flux = { ...argocd, gitops: "flux" as const };
   const files = [
-    ...planRepo({ specs, config: argocd }, versions()).files.filter((f) => f.path.startsWith("clusters/") || f.path.startsWith("management/sync/")),
+    ...planRepo({ specs, config: argocd }, versions()).files.filter(
+      (f) => f.path.startsWith("clusters/") || f.path.startsWith("management/sync/"),
+    ),
     ...specs.map(specFile),
     ...planSync(flux, specs).map((f) => ({ ...f, path: `flux/${f.path}` })),
   ].sort((a, b) => (a.path < b.path ? -1 : 1));
   it("14: no name is written as a plain YAML 1.1 boolean", () => {
     // A plain scalar that is nothing but one of the words: a mapping value (`key: off`) or a list item (`- off`).
     const plain = /(:|^\s*-)\s+(on|off|yes|no|y|n)$/i;
-    const offenders = files.flatMap((f) => f.content.split("\n").filter((l) => plain.test(l.trimEnd())).map((l) => `${f.path}: ${l}`));
+    const offenders = files.flatMap((f) =>
+      f.content
+        .split("\n")
+        .filter((l) => plain.test(l.trimEnd()))
+        .map((l) => `${f.path}: ${l}`),
+    );
     expect(offenders).toEqual([]);
     expect(files.find((f) => f.path === "clusters/off/cluster.yaml")?.content).toContain('name: "off"');
   });

@@ -25,7 +25,9 @@ export function fixtureSpecs(dir = FIXTURES): ClusterSpec[] {
 }
 
 /** A temporary directory removed after the test; `guard` refuses paths outside it. */
-export async function tempDir(prefix = "capi-gitops-"): Promise<{ dir: string; guard: (p: string) => string; cleanup: () => Promise<void> }> {
+export async function tempDir(
+  prefix = "capi-gitops-",
+): Promise<{ dir: string; guard: (p: string) => string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
   return {
     dir,
@@ -46,7 +48,10 @@ export async function readTree(dir: string): Promise<Record<string, string>> {
       if (e.name === ".git") continue;
       const p = path.join(d, e.name);
       if (e.isDirectory()) await walk(p);
-      else out[path.relative(dir, p).split(path.sep).join("/")] = (await lstat(p)).isSymbolicLink() ? "<symlink>" : await readFile(p, "utf8");
+      else
+        out[path.relative(dir, p).split(path.sep).join("/")] = (await lstat(p)).isSymbolicLink()
+          ? "<symlink>"
+          : await readFile(p, "utf8");
     }
   }
   await walk(dir);
@@ -54,11 +59,16 @@ export async function readTree(dir: string): Promise<Record<string, string>> {
 }
 
 export async function treeHash(dir: string): Promise<string> {
-  return createHash("sha256").update(JSON.stringify(await readTree(dir))).digest("hex");
+  return createHash("sha256")
+    .update(JSON.stringify(await readTree(dir)))
+    .digest("hex");
 }
 
 /** The CLI in-process: `run(argv, io)` with buffers for stdout and stderr (no terminal), as execa would report it. */
-export async function runCli(args: string[], opts: { cwd?: string } = {}): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+export async function runCli(
+  args: string[],
+  opts: { cwd?: string } = {},
+): Promise<{ exitCode: number; stdout: string; stderr: string }> {
   const { run } = await import("../src/cli.js");
   let stdout = "";
   let stderr = "";

@@ -15,7 +15,8 @@ import { newClusterCommand } from "../src/commands/new-cluster.js";
 import { validateCommand } from "../src/commands/validate.js";
 import { runCli, tempDir, treeHash } from "./helpers.js";
 
-const CONFIG = "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\nrepoURL: https://git.example.com/platform/capi.git\nbranch: main\ngitops: argocd\n";
+const CONFIG =
+  "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\nrepoURL: https://git.example.com/platform/capi.git\nbranch: main\ngitops: argocd\n";
 const OLD = "ami-0123456789abcdef0";
 const NEW = "ami-0fedcba9876543210";
 let repo: string;
@@ -23,17 +24,31 @@ let cleanup: () => Promise<void>;
 const g = async (...args: string[]) => (await execa("git", args, { cwd: repo })).stdout.trim();
 const cli = (...args: string[]) => runCli([...args, "--repo", repo]);
 /** The findings lines of a run's output: `file:path … (rule)` without the surrounding prose. */
-const findingLines = (out: string) => out.split("\n").filter((l) => /\((image-[a-z-]+|api-open-to-world)\)$/.test(l.trim())).map((l) => l.trim()).sort();
+const findingLines = (out: string) =>
+  out
+    .split("\n")
+    .filter((l) => /\((image-[a-z-]+|api-open-to-world)\)$/.test(l.trim()))
+    .map((l) => l.trim())
+    .sort();
 
 beforeAll(async () => {
   const t = await tempDir("capi-gitops-images-");
   cleanup = t.cleanup;
   repo = path.join(t.dir, "repo");
   await execa("git", ["init", "-q", "-b", "main", repo]);
-  for (const [k, v] of [["user.name", "Test"], ["user.email", "test@example.com"], ["commit.gpgsign", "false"]]) await g("config", k!, v!);
+  for (const [k, v] of [
+    ["user.name", "Test"],
+    ["user.email", "test@example.com"],
+    ["commit.gpgsign", "false"],
+  ])
+    await g("config", k!, v!);
   await writeFile(path.join(repo, "capi-gitops.yaml"), CONFIG);
   // tokyo: no image CAPA publishes there, so its own AMI (new-cluster states the cluster's version for it).
-  await newClusterCommand({ cwd: repo, flags: { name: "tokyo", region: "ap-northeast-1", imageId: OLD }, log: () => {} });
+  await newClusterCommand({
+    cwd: repo,
+    flags: { name: "tokyo", region: "ap-northeast-1", imageId: OLD },
+    log: () => {},
+  });
   await g("add", "-A");
   await g("commit", "-q", "-m", "tokyo");
 });
@@ -43,11 +58,36 @@ describe("a cluster whose machines cannot get an image (issue 19 item 1)", () =>
   it("is refused in every profile with the one-line way out, and --dry-run reports the same findings", async () => {
     const before = await treeHash(repo);
     for (const profile of ["dev", "prod"]) {
-      const real = await cli("new-cluster", "--name", "seoul", "--region", "ap-northeast-2", "--profile", profile, "--yes");
+      const real = await cli(
+        "new-cluster",
+        "--name",
+        "seoul",
+        "--region",
+        "ap-northeast-2",
+        "--profile",
+        profile,
+        "--yes",
+      );
       expect(real.exitCode, real.stdout + real.stderr).toBe(1);
       expect(real.stderr).toContain("(image-published)");
-      for (const way of ["image-builder", "--image-lookup-org", "--image-id", "--region us-east-2 --kubernetes-version v1.34.8"]) expect(real.stderr).toContain(way);
-      const dry = await cli("new-cluster", "--name", "seoul", "--region", "ap-northeast-2", "--profile", profile, "--yes", "--dry-run");
+      for (const way of [
+        "image-builder",
+        "--image-lookup-org",
+        "--image-id",
+        "--region us-east-2 --kubernetes-version v1.34.8",
+      ])
+        expect(real.stderr).toContain(way);
+      const dry = await cli(
+        "new-cluster",
+        "--name",
+        "seoul",
+        "--region",
+        "ap-northeast-2",
+        "--profile",
+        profile,
+        "--yes",
+        "--dry-run",
+      );
       expect(dry.exitCode, dry.stdout + dry.stderr).toBe(1);
       expect(findingLines(dry.stderr)).toEqual(findingLines(real.stderr));
       expect(findingLines(real.stderr).length).toBeGreaterThan(0);
@@ -67,9 +107,22 @@ describe("a cluster whose machines cannot get an image (issue 19 item 1)", () =>
     expect(real.exitCode, real.stderr).toBe(0);
     expect(real.stdout).not.toMatch(/warning/);
     const v = await validateCommand({ cwd: repo, clusters: ["demo"] });
-    expect(v.findings.filter((f) => f.severity !== "info"), JSON.stringify(v.findings, null, 1)).toEqual([]);
+    expect(
+      v.findings.filter((f) => f.severity !== "info"),
+      JSON.stringify(v.findings, null, 1),
+    ).toEqual([]);
     // prod with the defaults there: accepted; its only warning is the API open to the world.
-    const prod = await cli("new-cluster", "--name", "demo-prod", "--region", "us-east-2", "--profile", "prod", "--yes", "--dry-run");
+    const prod = await cli(
+      "new-cluster",
+      "--name",
+      "demo-prod",
+      "--region",
+      "us-east-2",
+      "--profile",
+      "prod",
+      "--yes",
+      "--dry-run",
+    );
     expect(prod.exitCode, prod.stderr).toBe(0);
     expect(findingLines(prod.stdout)).toEqual([expect.stringMatching(/\(api-open-to-world\)$/)]);
     await g("checkout", "-q", "--", ".");
@@ -106,7 +159,9 @@ describe("a cluster on a fixed image (an AMI id) is never upgraded onto its old 
       const v = await validateCommand({ cwd: repo, clusters: ["tokyo"] });
       const versionFindings = v.findings.filter((f) => f.rule === "image-version");
       expect(versionFindings).toMatchObject([{ severity: "error", file: "clusters/tokyo/kustomization.yaml" }]);
-      expect(versionFindings[0]!.message).toContain(`AMI ${OLD} holds Kubernetes v1.34.8, but KubeadmControlPlane tokyo-control-plane runs v1.35.0`);
+      expect(versionFindings[0]!.message).toContain(
+        `AMI ${OLD} holds Kubernetes v1.34.8, but KubeadmControlPlane tokyo-control-plane runs v1.35.0`,
+      );
       const d = await cli("diff", "--base", "main");
       expect(d.exitCode, d.stdout + d.stderr).toBe(1);
       expect(d.stdout).toContain("image-version-mismatch");
@@ -114,13 +169,17 @@ describe("a cluster on a fixed image (an AMI id) is never upgraded onto its old 
       // upgrade builds and validates before landing: a patch that pins the control plane at its version (v1.34.8, so
       // the cluster validates today) keeps it there under the step's new image for v1.35.0.
       await writeFile(own, patched.replace("value: v1.35.0", "value: v1.34.8"));
-      expect((await validateCommand({ cwd: repo, clusters: ["tokyo"] })).findings.filter((f) => f.severity === "error")).toEqual([]);
+      expect(
+        (await validateCommand({ cwd: repo, clusters: ["tokyo"] })).findings.filter((f) => f.severity === "error"),
+      ).toEqual([]);
       await g("commit", "-qam", "a patch pins the control plane's version");
       const before = await treeHash(repo);
       const r = await cli("upgrade", "--name", "tokyo", "--to", "v1.35.0", "--image-id", NEW);
       expect(r.exitCode, r.stdout + r.stderr).toBe(1);
       expect(r.stderr).toContain("would not validate; nothing was written");
-      expect(r.stderr).toContain(`AMI ${NEW} holds Kubernetes v1.35.0, but KubeadmControlPlane tokyo-control-plane runs v1.34.8`);
+      expect(r.stderr).toContain(
+        `AMI ${NEW} holds Kubernetes v1.35.0, but KubeadmControlPlane tokyo-control-plane runs v1.34.8`,
+      );
       expect(r.stderr).toContain("(image-version)");
       expect(await treeHash(repo)).toBe(before);
     } finally {
@@ -137,7 +196,9 @@ describe("a cluster on a fixed image (an AMI id) is never upgraded onto its old 
     expect(one.exitCode, one.stdout + one.stderr).toBe(0);
     const text = await readFile(path.join(repo, "clusters/tokyo/cluster.yaml"), "utf8");
     expect(text).toContain(`image:\n  id: ${NEW}\n  kubernetesVersion: v1.35.0\n`);
-    expect(text).toContain(`    kubernetesVersion: v1.34.8\n    image:\n      id: ${OLD}\n      kubernetesVersion: v1.34.8\n`);
+    expect(text).toContain(
+      `    kubernetesVersion: v1.34.8\n    image:\n      id: ${OLD}\n      kubernetesVersion: v1.34.8\n`,
+    );
     const d1 = await cli("diff", "--base", "main");
     expect(d1.stdout).not.toContain("image-version-mismatch");
     await g("add", "-A");

@@ -27,7 +27,8 @@ import { ROOT, runCli, tempDir, treeHash } from "./helpers.js";
 const FIXTURES = path.join(ROOT, "generator", "test", "fixtures", "import");
 const QUICKSTART = path.join(FIXTURES, "seed-quickstart.yaml");
 const HELM = path.join(FIXTURES, "seed-helm-machinepool.yaml");
-const CONFIG = "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\nrepoURL: https://git.example.com/platform/capi-gitops.git\nbranch: main\ngitops: argocd\n";
+const CONFIG =
+  "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\nrepoURL: https://git.example.com/platform/capi-gitops.git\nbranch: main\ngitops: argocd\n";
 
 /** What a user exports before `clusterctl generate cluster` (CLUSTER_NAME and KUBERNETES_VERSION come from --name and --kubernetes-version). */
 const VARS = {
@@ -41,7 +42,8 @@ const VARS = {
   AWS_S3_BUCKET_NAME: "ignition-bucket",
   KUBERNETES_VERSION: "v1.34.2",
 };
-const varFlags = (vars: Record<string, string> = VARS) => Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}=${v}`]);
+const varFlags = (vars: Record<string, string> = VARS) =>
+  Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}=${v}`]);
 
 let repo: string;
 let capa: string;
@@ -54,16 +56,26 @@ async function importCli(...args: string[]) {
 }
 /** The cluster's render (kustomize build clusters/<name>), once per cluster. */
 async function render(name: string): Promise<K8sObject[]> {
-  if (!renders.has(name)) renders.set(name, parseYamlStream(await kustomizeBuild(repo, `clusters/${name}`)) as K8sObject[]);
+  if (!renders.has(name))
+    renders.set(name, parseYamlStream(await kustomizeBuild(repo, `clusters/${name}`)) as K8sObject[]);
   return renders.get(name)!;
 }
 const one = (objs: K8sObject[], kind: string, name?: string | RegExp): K8sObject => {
-  const found = objs.filter((o) => o.kind === kind && (name === undefined || (typeof name === "string" ? o.metadata.name === name : name.test(o.metadata.name))));
-  if (found.length !== 1) throw new Error(`${found.length} ${kind} ${String(name ?? "")} in the render: ${objs.map((o) => `${o.kind}/${o.metadata.name}`).join(", ")}`);
+  const found = objs.filter(
+    (o) =>
+      o.kind === kind &&
+      (name === undefined || (typeof name === "string" ? o.metadata.name === name : name.test(o.metadata.name))),
+  );
+  if (found.length !== 1)
+    throw new Error(
+      `${found.length} ${kind} ${String(name ?? "")} in the render: ${objs.map((o) => `${o.kind}/${o.metadata.name}`).join(", ")}`,
+    );
   return found[0]!;
 };
-const byRef = (objs: K8sObject[], ref: unknown): K8sObject => one(objs, String(get(ref, "kind")), String(get(ref, "name")));
-const args = (list: unknown) => Object.fromEntries((list as { name: string; value: string }[]).map((a) => [a.name, a.value]));
+const byRef = (objs: K8sObject[], ref: unknown): K8sObject =>
+  one(objs, String(get(ref, "kind")), String(get(ref, "name")));
+const args = (list: unknown) =>
+  Object.fromEntries((list as { name: string; value: string }[]).map((a) => [a.name, a.value]));
 
 beforeAll(async () => {
   const t = await tempDir("capi-gitops-import-");
@@ -105,7 +117,9 @@ describe("the seed document's clusterctl quickstart (v1beta1, us-east-1, 3 × t3
     const r = await importCli("--file", QUICKSTART, "--kubernetes-version", "v1.34.2", "--dry-run");
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^mapped {2}AWSCluster\/capi-quickstart spec\.region: → region: us-east-1$/m);
-    expect(r.stdout).toMatch(/^dropped KubeadmControlPlane\/capi-quickstart-control-plane spec\.kubeadmConfigSpec\.clusterConfiguration\.apiServer\.extraArgs\.cloud-provider: "aws": the in-tree cloud provider/m);
+    expect(r.stdout).toMatch(
+      /^dropped KubeadmControlPlane\/capi-quickstart-control-plane spec\.kubeadmConfigSpec\.clusterConfiguration\.apiServer\.extraArgs\.cloud-provider: "aws": the in-tree cloud provider/m,
+    );
     expect(r.stdout).toMatch(/^note {4}Cluster\/capi-quickstart metadata\.namespace: "default" is reserved here/m);
     expect(r.stdout).toContain("# --- clusters/capi-quickstart/cluster.yaml");
     expect(r.stdout).toContain("dry run: nothing was written");
@@ -132,11 +146,19 @@ describe("the seed document's clusterctl quickstart (v1beta1, us-east-1, 3 × t3
     expect(mds.reduce((n, md) => n + Number(get(md, "spec.replicas")), 0)).toBe(3);
     for (const md of mds) {
       expect(get(md, "spec.template.spec.version")).toBe("v1.34.2");
-      expect(get(byRef(objs, get(md, "spec.template.spec.infrastructureRef")), "spec.template.spec.instanceType")).toBe("t3.large");
+      expect(get(byRef(objs, get(md, "spec.template.spec.infrastructureRef")), "spec.template.spec.instanceType")).toBe(
+        "t3.large",
+      );
     }
-    expect(mds.map((md) => get(md, "spec.template.spec.failureDomain")).sort()).toEqual(["us-east-1a", "us-east-1b", "us-east-1c"]);
+    expect(mds.map((md) => get(md, "spec.template.spec.failureDomain")).sort()).toEqual([
+      "us-east-1a",
+      "us-east-1b",
+      "us-east-1c",
+    ]);
     // The in-tree provider is gone: every kubelet runs cloud-provider=external.
-    expect(args(get(kcp, "spec.kubeadmConfigSpec.joinConfiguration.nodeRegistration.kubeletExtraArgs"))["cloud-provider"]).toBe("external");
+    expect(
+      args(get(kcp, "spec.kubeadmConfigSpec.joinConfiguration.nodeRegistration.kubeletExtraArgs"))["cloud-provider"],
+    ).toBe("external");
   }, 180_000);
 
   it("importing it again is refused: the cluster exists (exit 1)", async () => {
@@ -163,7 +185,9 @@ describe("the seed document's Helm-chart shape (MachinePools, CAPI/CAPA v1beta1)
     const kcp = one(objs, "KubeadmControlPlane");
     expect(get(kcp, "spec.replicas")).toBe(3);
     expect(get(kcp, "spec.version")).toBe("v1.33.4");
-    expect(args(get(kcp, "spec.kubeadmConfigSpec.clusterConfiguration.apiServer.extraArgs"))).toEqual({ "audit-log-maxage": "30" });
+    expect(args(get(kcp, "spec.kubeadmConfigSpec.clusterConfiguration.apiServer.extraArgs"))).toEqual({
+      "audit-log-maxage": "30",
+    });
     expect(get(kcp, "spec.kubeadmConfigSpec.preKubeadmCommands")).toEqual(["echo team-a > /etc/team"]);
     const cpMachine = byRef(objs, get(kcp, "spec.machineTemplate.spec.infrastructureRef"));
     expect(get(cpMachine, "spec.template.spec.instanceType")).toBe("m6i.xlarge");
@@ -175,10 +199,23 @@ describe("the seed document's Helm-chart shape (MachinePools, CAPI/CAPA v1beta1)
     const generalAsg = byRef(objs, get(general, "spec.template.spec.infrastructureRef"));
     expect(get(generalAsg, "spec.awsLaunchTemplate.instanceType")).toBe("m6i.2xlarge");
     expect(get(generalAsg, "spec.awsLaunchTemplate.rootVolume.size")).toBe(200);
-    expect(get(generalAsg, "spec.availabilityZones")).toEqual(["ap-northeast-2a", "ap-northeast-2b", "ap-northeast-2c"]);
+    expect(get(generalAsg, "spec.availabilityZones")).toEqual([
+      "ap-northeast-2a",
+      "ap-northeast-2b",
+      "ap-northeast-2c",
+    ]);
     expect(get(generalAsg, "spec.additionalTags")).toEqual({ pool: "general" });
-    const generalKubelet = args(get(byRef(objs, get(general, "spec.template.spec.bootstrap.configRef")), "spec.joinConfiguration.nodeRegistration.kubeletExtraArgs"));
-    expect(generalKubelet).toEqual({ "cloud-provider": "external", "node-labels": "workload=general", "max-pods": "58" });
+    const generalKubelet = args(
+      get(
+        byRef(objs, get(general, "spec.template.spec.bootstrap.configRef")),
+        "spec.joinConfiguration.nodeRegistration.kubeletExtraArgs",
+      ),
+    );
+    expect(generalKubelet).toEqual({
+      "cloud-provider": "external",
+      "node-labels": "workload=general",
+      "max-pods": "58",
+    });
 
     const batch = one(objs, "MachinePool", "seed-helm-batch");
     expect(get(batch, "spec.replicas")).toBe(2);
@@ -186,7 +223,14 @@ describe("the seed document's Helm-chart shape (MachinePools, CAPI/CAPA v1beta1)
     expect([get(batchAsg, "spec.minSize"), get(batchAsg, "spec.maxSize")]).toEqual([0, 4]);
     expect(get(batchAsg, "spec.availabilityZones")).toEqual(["ap-northeast-2a", "ap-northeast-2c"]);
     expect(get(batchAsg, "spec.awsLaunchTemplate.instanceType")).toBe("c6i.xlarge");
-    expect(args(get(byRef(objs, get(batch, "spec.template.spec.bootstrap.configRef")), "spec.joinConfiguration.nodeRegistration.kubeletExtraArgs"))["node-labels"]).toBe("workload=batch");
+    expect(
+      args(
+        get(
+          byRef(objs, get(batch, "spec.template.spec.bootstrap.configRef")),
+          "spec.joinConfiguration.nodeRegistration.kubeletExtraArgs",
+        ),
+      )["node-labels"],
+    ).toBe("workload=batch");
   }, 180_000);
 });
 
@@ -194,11 +238,21 @@ describe("a kept field the management cluster would reject", () => {
   it("fails the validation of the landed cluster: exit 1, and everything is rolled back", async () => {
     const scratch = await tempDir("capi-gitops-import-bad-");
     try {
-      const text = (await readFile(HELM, "utf8")).replace("  additionalTags:\n    cost-center: team-a\n", "  additionalTags:\n    cost-center: team-a\n  bastion:\n    enabled: maybe\n");
+      const text = (await readFile(HELM, "utf8")).replace(
+        "  additionalTags:\n    cost-center: team-a\n",
+        "  additionalTags:\n    cost-center: team-a\n  bastion:\n    enabled: maybe\n",
+      );
       expect(text).toContain("enabled: maybe");
       await writeFile(scratch.guard("bad.yaml"), text);
       const before = await treeHash(repo);
-      const r = await importCli("--file", scratch.guard("bad.yaml"), "--name", "bad-bastion", "--namespace", "bad-bastion");
+      const r = await importCli(
+        "--file",
+        scratch.guard("bad.yaml"),
+        "--name",
+        "bad-bastion",
+        "--namespace",
+        "bad-bastion",
+      );
       expect(r.exitCode, r.stderr + r.stdout).toBe(1);
       expect(r.stdout).toMatch(/^patch {3}AWSCluster\/seed-helm spec\.bastion\.enabled: "maybe"/m);
       expect(r.stderr).toContain("spec.bastion.enabled");
@@ -214,27 +268,37 @@ describe(`CAPA's own templates (pinned ${versions().crds["cluster-api-provider-a
   it.each([
     ["capa-default", "cluster-template.yaml", "MachineDeployment"],
     ["capa-machinepool", "cluster-template-machinepool.yaml", "MachinePool"],
-  ])("%s (%s): the render keeps region, zone, replicas, instance types, workers and SSH key", async (name, file, kind) => {
-    const r = await importCli("--file", path.join(capa, file), "--name", name, ...varFlags());
-    expect(r.exitCode, r.stderr + r.stdout).toBe(0);
-    const objs = await render(name);
-    const aws = one(objs, "AWSCluster");
-    expect(get(aws, "spec.region")).toBe("eu-west-1");
-    expect(get(aws, "spec.sshKeyName")).toBe("platform-ops");
-    const kcp = one(objs, "KubeadmControlPlane");
-    expect([get(kcp, "spec.replicas"), get(kcp, "spec.version")]).toEqual([3, "v1.34.2"]);
-    expect(get(byRef(objs, get(kcp, "spec.machineTemplate.spec.infrastructureRef")), "spec.template.spec.instanceType")).toBe("m6i.large");
-    const workers = objs.filter((o) => o.kind === kind);
-    expect(workers.reduce((n, w) => n + Number(get(w, "spec.replicas")), 0)).toBe(4);
-    if (kind === "MachinePool") {
-      const asg = byRef(objs, get(workers[0], "spec.template.spec.infrastructureRef"));
-      expect(get(asg, "spec.availabilityZones")).toEqual(["eu-west-1b"]);
-      expect([get(asg, "spec.minSize"), get(asg, "spec.maxSize")]).toEqual([1, 10]);
-      expect(get(asg, "spec.awsLaunchTemplate.instanceType")).toBe("m6i.xlarge");
-    } else for (const md of workers) expect(get(byRef(objs, get(md, "spec.template.spec.infrastructureRef")), "spec.template.spec.instanceType")).toBe("m6i.xlarge");
-    // The template's EBS CSI driver is kept as the repository's own (storage: ebs).
-    expect(objs.some((o) => o.kind === "ClusterResourceSet" && o.metadata.name.includes("csi"))).toBe(true);
-  }, 180_000);
+  ])(
+    "%s (%s): the render keeps region, zone, replicas, instance types, workers and SSH key",
+    async (name, file, kind) => {
+      const r = await importCli("--file", path.join(capa, file), "--name", name, ...varFlags());
+      expect(r.exitCode, r.stderr + r.stdout).toBe(0);
+      const objs = await render(name);
+      const aws = one(objs, "AWSCluster");
+      expect(get(aws, "spec.region")).toBe("eu-west-1");
+      expect(get(aws, "spec.sshKeyName")).toBe("platform-ops");
+      const kcp = one(objs, "KubeadmControlPlane");
+      expect([get(kcp, "spec.replicas"), get(kcp, "spec.version")]).toEqual([3, "v1.34.2"]);
+      expect(
+        get(byRef(objs, get(kcp, "spec.machineTemplate.spec.infrastructureRef")), "spec.template.spec.instanceType"),
+      ).toBe("m6i.large");
+      const workers = objs.filter((o) => o.kind === kind);
+      expect(workers.reduce((n, w) => n + Number(get(w, "spec.replicas")), 0)).toBe(4);
+      if (kind === "MachinePool") {
+        const asg = byRef(objs, get(workers[0], "spec.template.spec.infrastructureRef"));
+        expect(get(asg, "spec.availabilityZones")).toEqual(["eu-west-1b"]);
+        expect([get(asg, "spec.minSize"), get(asg, "spec.maxSize")]).toEqual([1, 10]);
+        expect(get(asg, "spec.awsLaunchTemplate.instanceType")).toBe("m6i.xlarge");
+      } else
+        for (const md of workers)
+          expect(
+            get(byRef(objs, get(md, "spec.template.spec.infrastructureRef")), "spec.template.spec.instanceType"),
+          ).toBe("m6i.xlarge");
+      // The template's EBS CSI driver is kept as the repository's own (storage: ebs).
+      expect(objs.some((o) => o.kind === "ClusterResourceSet" && o.metadata.name.includes("csi"))).toBe(true);
+    },
+    180_000,
+  );
 
   it.each([
     ["cluster-template-ipv6.yaml", "IPv6 and dual-stack clusters cannot be imported"],
@@ -247,7 +311,13 @@ describe(`CAPA's own templates (pinned ${versions().crds["cluster-api-provider-a
     ["cluster-template-simple-clusterclass.yaml", "a ClusterClass (topology) cluster cannot be imported"],
   ])("%s is refused with its reason (exit 1, nothing written)", async (file, reason) => {
     const before = await treeHash(repo);
-    const r = await importCli("--file", path.join(capa, file), "--name", "refused", ...varFlags({ ...VARS, EKS_CLUSTER_NAME: "x", CNI_RESOURCES: "x" }));
+    const r = await importCli(
+      "--file",
+      path.join(capa, file),
+      "--name",
+      "refused",
+      ...varFlags({ ...VARS, EKS_CLUSTER_NAME: "x", CNI_RESOURCES: "x" }),
+    );
     expect(r.exitCode, r.stderr).toBe(1);
     expect(r.stderr).toContain(reason);
     expect(r.stderr).toContain("nothing was written");
@@ -257,9 +327,18 @@ describe(`CAPA's own templates (pinned ${versions().crds["cluster-api-provider-a
   it("a raw template with a variable left unset is refused, naming it (the environment is the command's input: empty here)", async () => {
     const { AWS_REGION: _, ...rest } = VARS;
     const vars = Object.entries(rest).map(([k, v]) => `${k}=${v}`);
-    const err = await importCommand({ cwd: repo, file: path.join(capa, "cluster-template.yaml"), name: "unset", vars, env: {}, log: () => {} }).catch((e: unknown) => e);
+    const err = await importCommand({
+      cwd: repo,
+      file: path.join(capa, "cluster-template.yaml"),
+      name: "unset",
+      vars,
+      env: {},
+      log: () => {},
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InvalidInputError);
-    expect((err as InvalidInputError).findings.map((f) => f.message).join("\n")).toContain("clusterctl variables without a value: AWS_REGION");
+    expect((err as InvalidInputError).findings.map((f) => f.message).join("\n")).toContain(
+      "clusterctl variables without a value: AWS_REGION",
+    );
   });
 });
 
@@ -300,7 +379,8 @@ describe("round trip: the render of a cluster this repository generated (CAPI/CA
       const original = parseSpecText(ORIGIN);
       expect(imported.findings).toEqual([]);
       // The pools in the render's order (kustomize sorts the objects); the order of nodePools means nothing.
-      const byName = (spec: typeof imported.spec) => spec && { ...spec, nodePools: [...spec.nodePools].sort((a, b) => (a.name < b.name ? -1 : 1)) };
+      const byName = (spec: typeof imported.spec) =>
+        spec && { ...spec, nodePools: [...spec.nodePools].sort((a, b) => (a.name < b.name ? -1 : 1)) };
       expect(byName(imported.spec)).toEqual(byName(original.spec));
       expect(await readFile(path.join(repo, "clusters/origin/kustomization.yaml"), "utf8")).toContain("patches: []");
     } finally {
@@ -317,7 +397,9 @@ describe("the mapping (pure)", () => {
     (batch.spec as { template: { spec: { version: string } } }).template.spec.version = "v1.32.9";
     const m = mapManifests(objs, { file: "x.yaml" }, parseYamlStream);
     expect(m.findings).toEqual([]);
-    expect((m.spec?.nodePools as { name: string; kubernetesVersion?: string }[]).map((p) => [p.name, p.kubernetesVersion])).toEqual([
+    expect(
+      (m.spec?.nodePools as { name: string; kubernetesVersion?: string }[]).map((p) => [p.name, p.kubernetesVersion]),
+    ).toEqual([
       ["general", undefined],
       ["batch", "v1.32.9"],
     ]);
@@ -325,25 +407,48 @@ describe("the mapping (pure)", () => {
   it("spreads a MachineDeployment pool over the zones it has room for; a failureDomain is the pool's zone", async () => {
     const objs = (await docs(QUICKSTART)) as K8sObject[];
     const md = objs.find((o) => o.kind === "MachineDeployment")!;
-    md.metadata.annotations = { "cluster.x-k8s.io/cluster-api-autoscaler-node-group-min-size": "1", "cluster.x-k8s.io/cluster-api-autoscaler-node-group-max-size": "2" };
+    md.metadata.annotations = {
+      "cluster.x-k8s.io/cluster-api-autoscaler-node-group-min-size": "1",
+      "cluster.x-k8s.io/cluster-api-autoscaler-node-group-max-size": "2",
+    };
     const autoscaled = mapManifests(objs, { file: "x.yaml", kubernetesVersion: "v1.34.2" }, parseYamlStream);
-    expect(autoscaled.spec?.nodePools).toEqual([expect.objectContaining({ autoscaling: true, minSize: 1, maxSize: 2, availabilityZones: ["us-east-1a", "us-east-1b"] })]);
+    expect(autoscaled.spec?.nodePools).toEqual([
+      expect.objectContaining({
+        autoscaling: true,
+        minSize: 1,
+        maxSize: 2,
+        availabilityZones: ["us-east-1a", "us-east-1b"],
+      }),
+    ]);
     delete md.metadata.annotations;
     (md.spec as { template: { spec: Record<string, unknown> } }).template.spec.failureDomain = "us-east-1d";
     const pinned = mapManifests(objs, { file: "x.yaml", kubernetesVersion: "v1.34.2" }, parseYamlStream);
     expect(pinned.spec?.availabilityZones).toEqual(["us-east-1d"]);
-    expect(pinned.spec?.nodePools).toEqual([expect.objectContaining({ autoscaling: false, replicas: 3, minSize: 3, maxSize: 3, availabilityZones: ["us-east-1d"] })]);
+    expect(pinned.spec?.nodePools).toEqual([
+      expect.objectContaining({
+        autoscaling: false,
+        replicas: 3,
+        minSize: 3,
+        maxSize: 3,
+        availabilityZones: ["us-east-1d"],
+      }),
+    ]);
   });
 
-  it("20.6: a null sshKeyName (`sshKeyName:`, or `${AWS_SSH_KEY_NAME}` substituted empty) is absent: CAPA's \"default\", no patch", async () => {
+  it('20.6: a null sshKeyName (`sshKeyName:`, or `${AWS_SSH_KEY_NAME}` substituted empty) is absent: CAPA\'s "default", no patch', async () => {
     const text = await readFile(QUICKSTART, "utf8");
     expect(text.match(/sshKeyName: default/g)).toHaveLength(3);
     const written = [
       text.replaceAll("sshKeyName: default", "sshKeyName:"),
-      envsubst(text.replaceAll("sshKeyName: default", "sshKeyName: ${AWS_SSH_KEY_NAME}"), { AWS_SSH_KEY_NAME: "" }).text,
+      envsubst(text.replaceAll("sshKeyName: default", "sshKeyName: ${AWS_SSH_KEY_NAME}"), { AWS_SSH_KEY_NAME: "" })
+        .text,
     ];
     for (const source of written) {
-      const m = mapManifests(parseYamlStream(source), { file: "x.yaml", kubernetesVersion: "v1.34.2" }, parseYamlStream);
+      const m = mapManifests(
+        parseYamlStream(source),
+        { file: "x.yaml", kubernetesVersion: "v1.34.2" },
+        parseYamlStream,
+      );
       expect(m.findings).toEqual([]);
       expect(m.spec?.sshKeyName).toBe("default");
       expect(m.kept.filter((k) => k.keys.includes("sshKeyName"))).toEqual([]);
@@ -354,7 +459,8 @@ describe("the mapping (pure)", () => {
   it("takes the namespace from --namespace, else the source's unless reserved (the quickstart's default), else the name", async () => {
     const quickstart = await docs(QUICKSTART);
     const helm = await docs(HELM);
-    const ns = (objs: unknown[], namespace?: string) => mapManifests(objs, { file: "x.yaml", kubernetesVersion: "v1.34.2", namespace }, parseYamlStream).spec?.namespace;
+    const ns = (objs: unknown[], namespace?: string) =>
+      mapManifests(objs, { file: "x.yaml", kubernetesVersion: "v1.34.2", namespace }, parseYamlStream).spec?.namespace;
     expect([ns(quickstart), ns(helm), ns(helm, "team-b")]).toEqual([undefined, "team-a", "team-b"]);
   });
 
@@ -363,14 +469,23 @@ describe("the mapping (pure)", () => {
     const md = objs.find((o) => o.kind === "MachineDeployment")!;
     (md.spec as { template: { spec: Record<string, unknown> } }).template.spec.nodeDrainTimeout = "5m";
     const m = mapManifests(objs, { file: "x.yaml", kubernetesVersion: "v1.34.2" }, parseYamlStream);
-    expect(m.report).toContainEqual(expect.objectContaining({ action: "dropped", source: "MachineDeployment/capi-quickstart-md-0", field: "spec.template.spec.nodeDrainTimeout", detail: expect.stringContaining("add it by hand in v1beta2 form") }));
+    expect(m.report).toContainEqual(
+      expect.objectContaining({
+        action: "dropped",
+        source: "MachineDeployment/capi-quickstart-md-0",
+        field: "spec.template.spec.nodeDrainTimeout",
+        detail: expect.stringContaining("add it by hand in v1beta2 form"),
+      }),
+    );
     expect(m.kept).toEqual([]);
   });
 
   it("never throws: arbitrary documents, and the quickstart with any field replaced by any value, give a spec or findings", async () => {
     const quickstart = await docs(QUICKSTART);
     const paths = (v: unknown, at: (string | number)[] = []): (string | number)[][] =>
-      v !== null && typeof v === "object" ? [at, ...Object.entries(v).flatMap(([k, x]) => paths(x, [...at, Array.isArray(v) ? Number(k) : k]))] : [at];
+      v !== null && typeof v === "object"
+        ? [at, ...Object.entries(v).flatMap(([k, x]) => paths(x, [...at, Array.isArray(v) ? Number(k) : k]))]
+        : [at];
     const all = quickstart.flatMap((d, i) => paths(d, [i]));
     const check = (input: unknown[]) => {
       const m = mapManifests(input, { file: "x.yaml", kubernetesVersion: "v1.34.2" }, parseYamlStream);
@@ -378,7 +493,10 @@ describe("the mapping (pure)", () => {
       const spec = m.spec && parseSpecObject(m.spec).spec;
       if (spec) settleKept(spec, m.kept);
     };
-    fc.assert(fc.property(fc.array(fc.anything()), (input) => check(input)), { numRuns: 300, seed: 14 });
+    fc.assert(
+      fc.property(fc.array(fc.anything()), (input) => check(input)),
+      { numRuns: 300, seed: 14 },
+    );
     fc.assert(
       fc.property(fc.constantFrom(...all), fc.anything(), (at, value) => {
         const input = structuredClone(quickstart) as unknown[];
@@ -395,8 +513,12 @@ describe("the mapping (pure)", () => {
 
   it("refuses a file with two Clusters, or without one", async () => {
     const objs = await docs(QUICKSTART);
-    expect(mapManifests([...objs, objs[0]], { file: "x.yaml" }, parseYamlStream).findings[0]?.message).toContain("2 Clusters in the file");
-    expect(mapManifests(objs.slice(1), { file: "x.yaml" }, parseYamlStream).findings[0]?.message).toContain("no Cluster");
+    expect(mapManifests([...objs, objs[0]], { file: "x.yaml" }, parseYamlStream).findings[0]?.message).toContain(
+      "2 Clusters in the file",
+    );
+    expect(mapManifests(objs.slice(1), { file: "x.yaml" }, parseYamlStream).findings[0]?.message).toContain(
+      "no Cluster",
+    );
   });
 });
 

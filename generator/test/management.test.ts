@@ -12,7 +12,15 @@ import { groupOf, type K8sObject } from "../src/k8s/object.js";
 import { SYNC_SAFE } from "../src/plan/capi.js";
 import { chartObjects, hydrateChart, MANAGEMENT_LAYERS, SYNC_WAVE } from "../src/plan/management.js";
 import { providerObjects } from "../src/plan/providers.js";
-import { argoManagementObjects, argoObjects, fluxLayerName, fluxManagementObjects, fluxObjects, MANAGEMENT_APP_NAME, planSync } from "../src/plan/sync.js";
+import {
+  argoManagementObjects,
+  argoObjects,
+  fluxLayerName,
+  fluxManagementObjects,
+  fluxObjects,
+  MANAGEMENT_APP_NAME,
+  planSync,
+} from "../src/plan/sync.js";
 import { MANAGEMENT_CHART_DIRS } from "../src/repo/paths.js";
 import { MANAGEMENT_LAYER_DIRS, managementLayerSteps } from "../src/e2e/management.js";
 import { kustomizeBuild } from "../src/tools/kustomize.js";
@@ -23,7 +31,9 @@ import { parseYamlStream } from "../src/yaml.js";
 import { fixtureSpecs, ROOT } from "./helpers.js";
 
 const config = (gitops: "argocd" | "flux"): RepoConfig => {
-  const r = parseRepoConfig(`apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\nrepoURL: https://git.example.com/platform/capi.git\nbranch: main\ngitops: ${gitops}\n`);
+  const r = parseRepoConfig(
+    `apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\nrepoURL: https://git.example.com/platform/capi.git\nbranch: main\ngitops: ${gitops}\n`,
+  );
   if (!r.config) throw new Error(JSON.stringify(r.findings));
   return r.config;
 };
@@ -31,7 +41,13 @@ const payloads = versions().managementPayloads ?? {};
 /** The whole management layer as Argo CD would apply it: the hydrated charts, then the providers. */
 const layer = (): K8sObject[] => [...chartObjects(payloads), ...providerObjects(versions())];
 const waveOf = (o: K8sObject) => Number(o.metadata.annotations?.[SYNC_WAVE]);
-const BUILT_IN_GROUPS = new Set(["", "apps", "rbac.authorization.k8s.io", "apiextensions.k8s.io", "admissionregistration.k8s.io"]);
+const BUILT_IN_GROUPS = new Set([
+  "",
+  "apps",
+  "rbac.authorization.k8s.io",
+  "apiextensions.k8s.io",
+  "admissionregistration.k8s.io",
+]);
 
 /**
  * For every object of a kind that a CRD defines: the wave of the CRD that defines it. The object must come in a later
@@ -47,7 +63,8 @@ function crdOrderProblems(objects: readonly K8sObject[]): string[] {
     const group = groupOf(o.apiVersion);
     if (BUILT_IN_GROUPS.has(group)) return [];
     const w = crdWave.get(`${group}/${o.kind}`);
-    if (w === undefined) return [`${o.kind}/${o.metadata.name}: no CRD in the management layer defines ${group}/${o.kind}`];
+    if (w === undefined)
+      return [`${o.kind}/${o.metadata.name}: no CRD in the management layer defines ${group}/${o.kind}`];
     return w > waveOf(o) ? [`${o.kind}/${o.metadata.name} (wave ${waveOf(o)}) comes before its CRD (wave ${w})`] : [];
   });
 }
@@ -61,18 +78,39 @@ describe("the hydrated management charts", () => {
       "management/cluster-api-operator/kustomization.yaml",
     ]);
     const byWave = new Map<number, Set<string>>();
-    for (const o of layer()) byWave.set(waveOf(o), (byWave.get(waveOf(o)) ?? new Set()).add(o.metadata.namespace ?? ""));
+    for (const o of layer())
+      byWave.set(waveOf(o), (byWave.get(waveOf(o)) ?? new Set()).add(o.metadata.namespace ?? ""));
     expect([...byWave.keys()].sort()).toEqual([1, 2, 3]);
-    expect(MANAGEMENT_LAYERS.map((l) => [l.name, l.wave])).toEqual([["cert-manager", 1], ["cluster-api-operator", 2], ["providers", 3]]);
-    const deployments = layer().filter((o) => o.kind === "Deployment").map((o) => `${waveOf(o)} ${o.metadata.namespace}/${o.metadata.name}`);
-    expect(deployments).toEqual(["1 cert-manager/cert-manager-cainjector", "1 cert-manager/cert-manager", "1 cert-manager/cert-manager-webhook", "2 capi-operator-system/capi-operator-cluster-api-operator"]);
+    expect(MANAGEMENT_LAYERS.map((l) => [l.name, l.wave])).toEqual([
+      ["cert-manager", 1],
+      ["cluster-api-operator", 2],
+      ["providers", 3],
+    ]);
+    const deployments = layer()
+      .filter((o) => o.kind === "Deployment")
+      .map((o) => `${waveOf(o)} ${o.metadata.namespace}/${o.metadata.name}`);
+    expect(deployments).toEqual([
+      "1 cert-manager/cert-manager-cainjector",
+      "1 cert-manager/cert-manager",
+      "1 cert-manager/cert-manager-webhook",
+      "2 capi-operator-system/capi-operator-cluster-api-operator",
+    ]);
   });
 
   it("every custom object comes after the CRD that defines it (the operator's Certificate after cert-manager, the providers after the operator)", () => {
     expect(crdOrderProblems(layer())).toEqual([]);
     // Negative control: cert-manager in the operator's wave or later breaks it.
-    const swapped = layer().map((o) => (waveOf(o) === 1 ? { ...o, metadata: { ...o.metadata, annotations: { ...o.metadata.annotations, [SYNC_WAVE]: "3" } } } : o));
-    expect(crdOrderProblems(swapped)).toEqual(expect.arrayContaining([expect.stringMatching(/^Certificate\/.* \(wave 2\) comes before its CRD \(wave 3\)$/), expect.stringMatching(/^Issuer\//)]));
+    const swapped = layer().map((o) =>
+      waveOf(o) === 1
+        ? { ...o, metadata: { ...o.metadata, annotations: { ...o.metadata.annotations, [SYNC_WAVE]: "3" } } }
+        : o,
+    );
+    expect(crdOrderProblems(swapped)).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^Certificate\/.* \(wave 2\) comes before its CRD \(wave 3\)$/),
+        expect.stringMatching(/^Issuer\//),
+      ]),
+    );
   });
 
   it("every object is never pruned or deleted, ignored when extraneous, pinned images, no Secret, no Helm hook", () => {
@@ -92,9 +130,12 @@ describe("the hydrated management charts", () => {
   });
 
   it("hydrateChart refuses a Secret or a Helm hook", () => {
-    const doc = (kind: string, annotations: Record<string, string> = {}) => `apiVersion: v1\nkind: ${kind}\nmetadata:\n  name: x\n  namespace: n\n  annotations: ${JSON.stringify(annotations)}\n`;
+    const doc = (kind: string, annotations: Record<string, string> = {}) =>
+      `apiVersion: v1\nkind: ${kind}\nmetadata:\n  name: x\n  namespace: n\n  annotations: ${JSON.stringify(annotations)}\n`;
     expect(() => hydrateChart("cert-manager", doc("Secret"), "n")).toThrow(/Secret/);
-    expect(() => hydrateChart("cert-manager", doc("Job", { "helm.sh/hook": "post-install" }), "n")).toThrow(/Helm hooks/);
+    expect(() => hydrateChart("cert-manager", doc("Job", { "helm.sh/hook": "post-install" }), "n")).toThrow(
+      /Helm hooks/,
+    );
     expect(hydrateChart("cert-manager", doc("ConfigMap"), "n")[0]!.content).toMatch(/^kind: Namespace$/m);
   });
 
@@ -105,9 +146,19 @@ describe("the hydrated management charts", () => {
 
   it("management/ builds with kustomize into the three layers (not iam/, not sync/)", async () => {
     const objects = parseYamlStream(await kustomizeBuild(ROOT, "management")) as K8sObject[];
-    expect(objects.map((o) => `${o.kind}/${o.metadata.namespace ?? ""}/${o.metadata.name}`).sort()).toEqual(layer().map((o) => `${o.kind}/${o.metadata.namespace ?? ""}/${o.metadata.name}`).sort());
+    expect(objects.map((o) => `${o.kind}/${o.metadata.namespace ?? ""}/${o.metadata.name}`).sort()).toEqual(
+      layer()
+        .map((o) => `${o.kind}/${o.metadata.namespace ?? ""}/${o.metadata.name}`)
+        .sort(),
+    );
     expect(objects.some((o) => o.kind === "AWSIAMConfiguration" || o.kind === "Application")).toBe(false);
-    expect(MANAGEMENT_CHART_DIRS.every((d) => objects.some((o) => o.metadata.annotations?.[SYNC_WAVE] === String(MANAGEMENT_LAYERS.find((l) => l.dir === d)!.wave)))).toBe(true);
+    expect(
+      MANAGEMENT_CHART_DIRS.every((d) =>
+        objects.some(
+          (o) => o.metadata.annotations?.[SYNC_WAVE] === String(MANAGEMENT_LAYERS.find((l) => l.dir === d)!.wave),
+        ),
+      ),
+    ).toBe(true);
   });
 });
 
@@ -115,12 +166,23 @@ describe("Argo CD: one Application over management/, in waves, with a project of
   const c = config("argocd");
   const specs = fixtureSpecs();
   const files = planSync(c, specs);
-  const sync = files.flatMap((f) => parseYamlStream(f.content) as RenderedObject[]).filter((o) => o && o.kind !== "Kustomization");
+  const sync = files
+    .flatMap((f) => parseYamlStream(f.content) as RenderedObject[])
+    .filter((o) => o && o.kind !== "Kustomization");
 
   it("management/sync holds the management AppProject and Application, synced by capi-gitops-sync", () => {
-    expect(files.map((f) => f.path)).toEqual(expect.arrayContaining(["management/sync/management-appproject.yaml", "management/sync/management-application.yaml"]));
-    const kust = parseYamlStream(files.find((f) => f.path === "management/sync/kustomization.yaml")!.content)[0] as { resources: string[] };
-    expect(kust.resources).toEqual(expect.arrayContaining(["management-appproject.yaml", "management-application.yaml"]));
+    expect(files.map((f) => f.path)).toEqual(
+      expect.arrayContaining([
+        "management/sync/management-appproject.yaml",
+        "management/sync/management-application.yaml",
+      ]),
+    );
+    const kust = parseYamlStream(files.find((f) => f.path === "management/sync/kustomization.yaml")!.content)[0] as {
+      resources: string[];
+    };
+    expect(kust.resources).toEqual(
+      expect.arrayContaining(["management-appproject.yaml", "management-application.yaml"]),
+    );
     const app = declaredApplications(sync).find((a) => a.name === MANAGEMENT_APP_NAME)!;
     expect(app.path).toBe("management");
     // The sync layer's own project permits these two objects (they are Argo CD kinds in Argo CD's namespace).
@@ -130,13 +192,29 @@ describe("Argo CD: one Application over management/, in waves, with a project of
 
   it("its project permits every object of the layer, as Argo CD decides it, and nothing lets the clusters' project install them", () => {
     const app = declaredApplications(sync).find((a) => a.name === MANAGEMENT_APP_NAME)!;
-    expect(applicationFindings(app, sync, layer() as RenderedObject[], { file: "management/kustomization.yaml" })).toEqual([]);
+    expect(
+      applicationFindings(app, sync, layer() as RenderedObject[], { file: "management/kustomization.yaml" }),
+    ).toEqual([]);
     // Negative control: the same objects under the clusters' project are refused (CRDs, webhooks, cluster RBAC, …).
     const asClusters = { ...app, project: argoObjects(c, specs).project.metadata.name };
-    const refused = applicationFindings(asClusters, sync, layer() as RenderedObject[], { file: "x" }).map((f) => (f.path ?? "").split(":")[1]?.split("/")[0]);
-    expect(refused).toEqual(expect.arrayContaining(["CustomResourceDefinition", "ValidatingWebhookConfiguration", "ClusterRole", "Deployment", "CoreProvider"]));
+    const refused = applicationFindings(asClusters, sync, layer() as RenderedObject[], { file: "x" }).map(
+      (f) => (f.path ?? "").split(":")[1]?.split("/")[0],
+    );
+    expect(refused).toEqual(
+      expect.arrayContaining([
+        "CustomResourceDefinition",
+        "ValidatingWebhookConfiguration",
+        "ClusterRole",
+        "Deployment",
+        "CoreProvider",
+      ]),
+    );
     // A kind the layer does not use is not allowed (least privilege): a Secret.
-    const secret = { apiVersion: "v1", kind: "Secret", metadata: { name: "s", namespace: "cert-manager" } } as RenderedObject;
+    const secret = {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: "s", namespace: "cert-manager" },
+    } as RenderedObject;
     expect(applicationFindings(app, sync, [secret], { file: "x" })).toHaveLength(1);
   });
 
@@ -152,26 +230,47 @@ describe("Flux: one Kustomization per layer, chained by dependsOn with wait; the
   const c = config("flux");
   it("cert-manager → cluster-api-operator → providers → every cluster", () => {
     const layers = fluxManagementObjects(c);
-    expect(layers.map((k) => [k.metadata.name, k.spec.path, k.spec.dependsOn?.map((d) => d.name) ?? [], k.spec.wait])).toEqual([
+    expect(
+      layers.map((k) => [k.metadata.name, k.spec.path, k.spec.dependsOn?.map((d) => d.name) ?? [], k.spec.wait]),
+    ).toEqual([
       ["capi-gitops-management-cert-manager", "./management/cert-manager", [], true],
-      ["capi-gitops-management-cluster-api-operator", "./management/cluster-api-operator", ["capi-gitops-management-cert-manager"], true],
-      ["capi-gitops-management-providers", "./management/providers", ["capi-gitops-management-cluster-api-operator"], true],
+      [
+        "capi-gitops-management-cluster-api-operator",
+        "./management/cluster-api-operator",
+        ["capi-gitops-management-cert-manager"],
+        true,
+      ],
+      [
+        "capi-gitops-management-providers",
+        "./management/providers",
+        ["capi-gitops-management-cluster-api-operator"],
+        true,
+      ],
     ]);
     for (const k of layers) expect(k.spec.deletionPolicy).toBe("Orphan");
-    for (const k of fluxObjects(c, fixtureSpecs()).kustomizations) expect(k.spec.dependsOn).toEqual([{ name: fluxLayerName("providers") }]);
-    const kust = parseYamlStream(planSync(c, fixtureSpecs()).find((f) => f.path === "management/sync/kustomization.yaml")!.content)[0] as { resources: string[] };
+    for (const k of fluxObjects(c, fixtureSpecs()).kustomizations)
+      expect(k.spec.dependsOn).toEqual([{ name: fluxLayerName("providers") }]);
+    const kust = parseYamlStream(
+      planSync(c, fixtureSpecs()).find((f) => f.path === "management/sync/kustomization.yaml")!.content,
+    )[0] as { resources: string[] };
     expect(kust.resources).toEqual(expect.arrayContaining(layers.map((k) => `${k.metadata.name}.yaml`)));
   });
 });
 
 describe("e2e steps (the Go side: e2e/management_test.go)", () => {
   it("one create step per folder in the engines' order, ending with management/sync; the Go suite checks the names' suffixes", () => {
-    expect(MANAGEMENT_LAYER_DIRS).toEqual(["management/cert-manager", "management/cluster-api-operator", "management/providers", "management/sync"]);
+    expect(MANAGEMENT_LAYER_DIRS).toEqual([
+      "management/cert-manager",
+      "management/cluster-api-operator",
+      "management/providers",
+      "management/sync",
+    ]);
     const obj = (kind: string) => ({ apiVersion: "v1", kind, metadata: { name: "x" } }) as RenderedObject;
     const renders = new Map([...MANAGEMENT_LAYER_DIRS].reverse().map((d) => [d, [obj("ConfigMap")]] as const));
     const steps = managementLayerSteps(renders);
     expect(steps.map((s) => s.name)).toEqual(MANAGEMENT_LAYER_DIRS.map((d) => `management layer ${d}`));
-    for (const [i, want] of ["cert-manager", "cluster-api-operator", "providers", "sync"].entries()) expect(steps[i]!.name.endsWith(`/${want}`)).toBe(true);
+    for (const [i, want] of ["cert-manager", "cluster-api-operator", "providers", "sync"].entries())
+      expect(steps[i]!.name.endsWith(`/${want}`)).toBe(true);
     expect(steps.flatMap((s) => s.objects.map((o) => o.expect))).toEqual(["allow", "allow", "allow", "allow"]);
   });
 });

@@ -16,7 +16,8 @@ import { attribute, fieldSteps, touches } from "../src/validate/attribution.js";
 import { versions } from "../src/versions.js";
 import { ROOT, runCli, tempDir } from "./helpers.js";
 
-const edit = async (repo: string, file: string, fn: (s: string) => string) => writeFile(path.join(repo, file), fn(await readFile(path.join(repo, file), "utf8")));
+const edit = async (repo: string, file: string, fn: (s: string) => string) =>
+  writeFile(path.join(repo, file), fn(await readFile(path.join(repo, file), "utf8")));
 
 const cli = (...args: string[]) => runCli(args);
 
@@ -50,18 +51,29 @@ describe("23: cluster.yaml messages", () => {
 
   it("23: too many labels point at nodePools[i].labels, not at a kubeletExtraArgs schema error", () => {
     const labels = Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`example.com/label-${i}`, "v".repeat(40)]));
-    const r = parseSpecObject({ ...base, nodePools: [{ name: "a" }, { name: "b", labels }] }, "clusters/demo/cluster.yaml");
+    const r = parseSpecObject(
+      { ...base, nodePools: [{ name: "a" }, { name: "b", labels }] },
+      "clusters/demo/cluster.yaml",
+    );
     const f = r.findings.filter((x) => x.rule === "label-valid");
     expect(f).toHaveLength(1);
     expect(f[0]).toMatchObject({ path: "nodePools.1.labels", file: "clusters/demo/cluster.yaml" });
     expect(f[0]!.message).toMatch(/node-labels argument \d+ characters long; KubeadmConfig allows at most 1024/);
     // A few labels are fine.
-    expect(parseSpecObject({ ...base, nodePools: [{ name: "a", labels: { "example.com/x": "y" } }] }).findings).toEqual([]);
+    expect(parseSpecObject({ ...base, nodePools: [{ name: "a", labels: { "example.com/x": "y" } }] }).findings).toEqual(
+      [],
+    );
   });
 
   it("23: the kubelet argument limit is the one in the pinned KubeadmConfig schema", () => {
-    const schema = JSON.parse(readFileSync(path.join(ROOT, "schemas/kubeconform/bootstrap.cluster.x-k8s.io/kubeadmconfig_v1beta2.json"), "utf8"));
-    const arg = schema.properties.spec.properties.joinConfiguration.properties.nodeRegistration.properties.kubeletExtraArgs.items;
+    const schema = JSON.parse(
+      readFileSync(
+        path.join(ROOT, "schemas/kubeconform/bootstrap.cluster.x-k8s.io/kubeadmconfig_v1beta2.json"),
+        "utf8",
+      ),
+    );
+    const arg =
+      schema.properties.spec.properties.joinConfiguration.properties.nodeRegistration.properties.kubeletExtraArgs.items;
     expect(arg.properties.value.maxLength).toBe(KUBELET_ARG_VALUE_MAX);
   });
 
@@ -74,7 +86,17 @@ describe("23: cluster.yaml messages", () => {
     const r = parseSpecObject(input as Record<string, unknown>);
     expect(r.findings.length).toBeGreaterThan(0);
     for (const f of r.findings) expect(f.message.length).toBeLessThan(800);
-    expect(r.findings.some((f) => f.message.includes(`${JSON.stringify(JSON.stringify(input).match(/"(\w)\1{59}/)![0].slice(1))}…(60000 characters)`))).toBe(true);
+    expect(
+      r.findings.some((f) =>
+        f.message.includes(
+          `${JSON.stringify(
+            JSON.stringify(input)
+              .match(/"(\w)\1{59}/)![0]
+              .slice(1),
+          )}…(60000 characters)`,
+        ),
+      ),
+    ).toBe(true);
   });
 
   it("23: truncate keeps short values and cuts long ones", () => {
@@ -86,13 +108,31 @@ describe("23: cluster.yaml messages", () => {
 describe("23: sync-safety hint", () => {
   const rc = (annotations?: Record<string, string>) => ({
     cluster: "demo",
-    objects: [{ apiVersion: "cluster.x-k8s.io/v1beta2", kind: "Cluster", metadata: { name: "demo", namespace: "demo", annotations } }],
+    objects: [
+      {
+        apiVersion: "cluster.x-k8s.io/v1beta2",
+        kind: "Cluster",
+        metadata: { name: "demo", namespace: "demo", annotations },
+      },
+    ],
     origins: [undefined],
   });
   it.each([
-    ["no annotations", undefined, "argocd.argoproj.io/sync-options: Prune=false,Delete=false, kustomize.toolkit.fluxcd.io/prune: disabled"],
-    ["Prune only", { "argocd.argoproj.io/sync-options": "Prune=false", "kustomize.toolkit.fluxcd.io/prune": "disabled" }, "argocd.argoproj.io/sync-options: Prune=false,Delete=false"],
-    ["another option kept", { "argocd.argoproj.io/sync-options": "ServerSideApply=true", "kustomize.toolkit.fluxcd.io/prune": "disabled" }, "argocd.argoproj.io/sync-options: ServerSideApply=true,Prune=false,Delete=false"],
+    [
+      "no annotations",
+      undefined,
+      "argocd.argoproj.io/sync-options: Prune=false,Delete=false, kustomize.toolkit.fluxcd.io/prune: disabled",
+    ],
+    [
+      "Prune only",
+      { "argocd.argoproj.io/sync-options": "Prune=false", "kustomize.toolkit.fluxcd.io/prune": "disabled" },
+      "argocd.argoproj.io/sync-options: Prune=false,Delete=false",
+    ],
+    [
+      "another option kept",
+      { "argocd.argoproj.io/sync-options": "ServerSideApply=true", "kustomize.toolkit.fluxcd.io/prune": "disabled" },
+      "argocd.argoproj.io/sync-options: ServerSideApply=true,Prune=false,Delete=false",
+    ],
   ])("23: %s → each annotation key named once", (_, annotations, add) => {
     const [f] = syncSafetyRules(rc(annotations));
     expect(f!.message).toBe(`Argo CD or Flux could delete this object on its own; add ${add}`);
@@ -124,7 +164,22 @@ describe("23: the CLI", () => {
   });
 
   it("23: --pool stays repeatable", async () => {
-    const r = await cli("new-cluster", "--name", "x", "--region", "ap-northeast-2", "--pool", "name=a", "--pool", "name=b", "--yes", "--dry-run", "--no-render", "--repo", path.join(ROOT, "generator", "test", "fixtures"));
+    const r = await cli(
+      "new-cluster",
+      "--name",
+      "x",
+      "--region",
+      "ap-northeast-2",
+      "--pool",
+      "name=a",
+      "--pool",
+      "name=b",
+      "--yes",
+      "--dry-run",
+      "--no-render",
+      "--repo",
+      path.join(ROOT, "generator", "test", "fixtures"),
+    );
     expect(r.stderr).not.toContain("is given 2 times");
   });
 
@@ -135,7 +190,8 @@ describe("23: the CLI", () => {
     expect(tools.length).toBeGreaterThanOrEqual(4);
     for (const [name, pin] of tools) expect(r.stdout).toContain(`${name}`.padEnd(18) + `${pin.module}@${pin.version}`);
     const top = await cli("help");
-    for (const [name] of tools) expect(top.stdout.split("\n").find((l) => l.trimStart().startsWith("setup"))).toContain(name);
+    for (const [name] of tools)
+      expect(top.stdout.split("\n").find((l) => l.trimStart().startsWith("setup"))).toContain(name);
   });
 });
 
@@ -143,7 +199,8 @@ describe("22: attribution of a finding to the file that set the value", () => {
   const OWN = "clusters/x/kustomization.yaml";
   const BASE = "base/cluster/awscluster.yaml";
   const files: Record<string, string> = {
-    [BASE]: "apiVersion: infrastructure.cluster.x-k8s.io/v1beta2\nkind: AWSCluster\nmetadata:\n  name: placeholder\nspec:\n  region: us-east-1\n  network:\n    vpc:\n      cidrBlock: 10.0.0.0/16\n",
+    [BASE]:
+      "apiVersion: infrastructure.cluster.x-k8s.io/v1beta2\nkind: AWSCluster\nmetadata:\n  name: placeholder\nspec:\n  region: us-east-1\n  network:\n    vpc:\n      cidrBlock: 10.0.0.0/16\n",
     [OWN]: [
       "apiVersion: kustomize.config.k8s.io/v1beta1",
       "kind: Kustomization",
@@ -163,23 +220,53 @@ describe("22: attribution of a finding to the file that set the value", () => {
       "        value: 2",
       "",
     ].join("\n"),
-    "clusters/x/network-patch.yaml": "apiVersion: infrastructure.cluster.x-k8s.io/v1beta2\nkind: AWSCluster\nmetadata:\n  name: x\nspec:\n  network:\n    vpc:\n      cidrBlock: 10.9.0.0/16\n",
+    "clusters/x/network-patch.yaml":
+      "apiVersion: infrastructure.cluster.x-k8s.io/v1beta2\nkind: AWSCluster\nmetadata:\n  name: x\nspec:\n  network:\n    vpc:\n      cidrBlock: 10.9.0.0/16\n",
   };
   const read = (rel: string) => files[rel];
   const aws = { kind: "AWSCluster", metadata: { name: "x" } };
   const patched = [OWN, "clusters/x/generated/kustomization.yaml"];
   it.each([
     ["a field the inline patch set → the kustomization, at the patch", "spec.region", patched, { file: OWN, line: 6 }],
-    ["a field below a patch file's field → the patch file, at the field", "spec.network.vpc.cidrBlock", patched, { file: "clusters/x/network-patch.yaml", line: 8 }],
-    ["a field above a patched one → the patch", "spec.network", patched, { file: "clusters/x/network-patch.yaml", line: 6 }],
-    ["a field no patch of the cluster set → the base file, at the field", "spec.identityRef", patched, { file: BASE, line: 5 }],
-    ["a field set in the base → the base file's line", "spec.network.vpc.cidrBlock", ["clusters/x/generated/kustomization.yaml"], { file: BASE, line: 9 }],
+    [
+      "a field below a patch file's field → the patch file, at the field",
+      "spec.network.vpc.cidrBlock",
+      patched,
+      { file: "clusters/x/network-patch.yaml", line: 8 },
+    ],
+    [
+      "a field above a patched one → the patch",
+      "spec.network",
+      patched,
+      { file: "clusters/x/network-patch.yaml", line: 6 },
+    ],
+    [
+      "a field no patch of the cluster set → the base file, at the field",
+      "spec.identityRef",
+      patched,
+      { file: BASE, line: 5 },
+    ],
+    [
+      "a field set in the base → the base file's line",
+      "spec.network.vpc.cidrBlock",
+      ["clusters/x/generated/kustomization.yaml"],
+      { file: BASE, line: 9 },
+    ],
     ["no transformer annotation → the origin", "spec.region", undefined, { file: BASE, line: 6 }],
   ])("22: %s", (_, field, transformedBy, expected) => {
     expect(attribute(aws, fieldSteps(field), BASE, OWN, transformedBy, read)).toEqual(expected);
   });
   it("22: a patch of another kind does not claim the field", () => {
-    expect(attribute({ kind: "AWSMachinePool", metadata: { name: "x-default" } }, ["spec", "region"], "base/machinepool/awsmachinepool.yaml", OWN, [OWN], read)).toEqual({ file: "base/machinepool/awsmachinepool.yaml", line: undefined });
+    expect(
+      attribute(
+        { kind: "AWSMachinePool", metadata: { name: "x-default" } },
+        ["spec", "region"],
+        "base/machinepool/awsmachinepool.yaml",
+        OWN,
+        [OWN],
+        read,
+      ),
+    ).toEqual({ file: "base/machinepool/awsmachinepool.yaml", line: undefined });
   });
   it("22: field paths of every layer read alike", () => {
     expect(fieldSteps("/spec/a~1b/0")).toEqual(["spec", "a/b", "0"]);
@@ -191,8 +278,24 @@ describe("22: attribution of a finding to the file that set the value", () => {
 
 describe("22: GitHub annotations", () => {
   it("22: line= is added where the line is known", () => {
-    const out = formatFindings([{ cluster: "x", file: "clusters/x/kustomization.yaml", line: 7, path: "AWSCluster/x:spec.region", rule: "kubeconform", severity: "error", message: "bad" }], "github", { clusters: 1, errors: 1, warnings: 0 });
-    expect(out.split("\n")[0]).toBe("::error file=clusters/x/kustomization.yaml,line=7,title=kubeconform [x]::AWSCluster/x:spec.region: bad");
+    const out = formatFindings(
+      [
+        {
+          cluster: "x",
+          file: "clusters/x/kustomization.yaml",
+          line: 7,
+          path: "AWSCluster/x:spec.region",
+          rule: "kubeconform",
+          severity: "error",
+          message: "bad",
+        },
+      ],
+      "github",
+      { clusters: 1, errors: 1, warnings: 0 },
+    );
+    expect(out.split("\n")[0]).toBe(
+      "::error file=clusters/x/kustomization.yaml,line=7,title=kubeconform [x]::AWSCluster/x:spec.region: bad",
+    );
   });
 });
 
@@ -203,8 +306,16 @@ describe("23: validate's follow-up messages", () => {
     const t = await tempDir();
     cleanups.push(t.cleanup);
     base = t.dir;
-    await newClusterCommand({ cwd: base, log: () => {}, flags: { name: "alpha", region: "ap-northeast-2", workers: "MachinePool", imageLookupOrg: "123456789012" } });
-    await newClusterCommand({ cwd: base, log: () => {}, flags: { name: "beta", region: "us-east-1", imageLookupOrg: "123456789012" } });
+    await newClusterCommand({
+      cwd: base,
+      log: () => {},
+      flags: { name: "alpha", region: "ap-northeast-2", workers: "MachinePool", imageLookupOrg: "123456789012" },
+    });
+    await newClusterCommand({
+      cwd: base,
+      log: () => {},
+      flags: { name: "beta", region: "us-east-1", imageLookupOrg: "123456789012" },
+    });
   });
   afterAll(async () => {
     for (const c of cleanups) await c();
@@ -232,20 +343,28 @@ describe("23: validate's follow-up messages", () => {
     const { findings } = await validate(repo);
     const errors = findings.filter((f) => f.severity === "error");
     expect(errors.length, JSON.stringify(errors, null, 1)).toBeGreaterThan(0);
-    expect(errors.every((f) => f.file === "clusters/alpha/cluster.yaml"), JSON.stringify(errors, null, 1)).toBe(true);
+    expect(
+      errors.every((f) => f.file === "clusters/alpha/cluster.yaml"),
+      JSON.stringify(errors, null, 1),
+    ).toBe(true);
     expect(errors.some((f) => /belongs to no cluster/.test(f.message))).toBe(false);
   });
 
-  it.skipIf(process.getuid?.() === 0)("23: an unreadable cluster.yaml (mode 000) gives one error, not a finding per object", async () => {
-    const repo = await copy();
-    await chmod(path.join(repo, "clusters/alpha/cluster.yaml"), 0o000);
-    try {
-      const errors = (await validate(repo)).findings.filter((f) => f.severity === "error");
-      expect(errors.map((f) => [f.file, f.message])).toEqual([["clusters/alpha/cluster.yaml", "cannot read it: EACCES"]]);
-    } finally {
-      await chmod(path.join(repo, "clusters/alpha/cluster.yaml"), 0o644);
-    }
-  });
+  it.skipIf(process.getuid?.() === 0)(
+    "23: an unreadable cluster.yaml (mode 000) gives one error, not a finding per object",
+    async () => {
+      const repo = await copy();
+      await chmod(path.join(repo, "clusters/alpha/cluster.yaml"), 0o000);
+      try {
+        const errors = (await validate(repo)).findings.filter((f) => f.severity === "error");
+        expect(errors.map((f) => [f.file, f.message])).toEqual([
+          ["clusters/alpha/cluster.yaml", "cannot read it: EACCES"],
+        ]);
+      } finally {
+        await chmod(path.join(repo, "clusters/alpha/cluster.yaml"), 0o644);
+      }
+    },
+  );
 
   it("23: drift while a spec is invalid says to fix the spec first, not only to run generate", async () => {
     const repo = await copy();
@@ -254,11 +373,16 @@ describe("23: validate's follow-up messages", () => {
     const { findings } = await validate(repo);
     const drift = findings.filter((f) => f.rule === "generated-drift");
     expect(drift.map((f) => f.file)).toContain("clusters/beta/generated/kustomization.yaml");
-    for (const d of drift) expect(d.message).toMatch(/fix clusters\/alpha\/cluster\.yaml first \(generate refuses while it is invalid\), then run `npm run generate`/);
+    for (const d of drift)
+      expect(d.message).toMatch(
+        /fix clusters\/alpha\/cluster\.yaml first \(generate refuses while it is invalid\), then run `npm run generate`/,
+      );
     // With valid specs the message is the plain one.
     await edit(repo, "clusters/alpha/cluster.yaml", (s) => s.replace(/replicas: 2/, "replicas: 1"));
     const again = (await validate(repo)).findings.filter((f) => f.rule === "generated-drift");
-    expect(again.map((f) => f.message)).toEqual(["differs from what the specs generate; run `npm run generate` and commit the result"]);
+    expect(again.map((f) => f.message)).toEqual([
+      "differs from what the specs generate; run `npm run generate` and commit the result",
+    ]);
   });
 
   it("22: findings on fields the cluster's own patches set name that kustomization (with the line), others the base file", async () => {
@@ -279,16 +403,34 @@ describe("23: validate's follow-up messages", () => {
     ].join("\n");
     await writeFile(path.join(repo, "clusters/alpha/kustomization.yaml"), own);
     // A strategic-merge patch file that gives the pool replicas although it is autoscaled.
-    await writeFile(path.join(repo, "clusters/alpha/pool-patch.yaml"), "apiVersion: cluster.x-k8s.io/v1beta2\nkind: MachinePool\nmetadata:\n  name: alpha-default\nspec:\n  replicas: 2\n");
+    await writeFile(
+      path.join(repo, "clusters/alpha/pool-patch.yaml"),
+      "apiVersion: cluster.x-k8s.io/v1beta2\nkind: MachinePool\nmetadata:\n  name: alpha-default\nspec:\n  replicas: 2\n",
+    );
     const { findings } = await validate(repo);
     // The upstream KubeadmControlPlane webhook's denial (validate/admission.ts), on the line of the patch that set it.
-    const odd = findings.find((f) => f.cluster === "alpha" && f.rule === "admission/webhook" && f.path === "KubeadmControlPlane/alpha-control-plane:spec.replicas");
-    expect(odd, JSON.stringify(findings, null, 1)).toMatchObject({ file: "clusters/alpha/kustomization.yaml", line: 6 });
+    const odd = findings.find(
+      (f) =>
+        f.cluster === "alpha" &&
+        f.rule === "admission/webhook" &&
+        f.path === "KubeadmControlPlane/alpha-control-plane:spec.replicas",
+    );
+    expect(odd, JSON.stringify(findings, null, 1)).toMatchObject({
+      file: "clusters/alpha/kustomization.yaml",
+      line: 6,
+    });
     const replicas = findings.find((f) => f.cluster === "alpha" && f.rule === "autoscaled-no-replicas");
-    expect(replicas, JSON.stringify(findings, null, 1)).toMatchObject({ file: "clusters/alpha/pool-patch.yaml", line: 6 });
+    expect(replicas, JSON.stringify(findings, null, 1)).toMatchObject({
+      file: "clusters/alpha/pool-patch.yaml",
+      line: 6,
+    });
     // Nothing of alpha blames a base file for what its own patches did; the base files it names carry only the
     // expected warning: the MachinePool (base/machinepool) whose nodes are removed undrained (workers-drain).
-    expect(findings.filter((f) => f.cluster === "alpha" && f.file?.startsWith("base/")).map((f) => `${f.severity} ${f.rule}`)).toEqual(["warning workers-drain"]);
+    expect(
+      findings
+        .filter((f) => f.cluster === "alpha" && f.file?.startsWith("base/"))
+        .map((f) => `${f.severity} ${f.rule}`),
+    ).toEqual(["warning workers-drain"]);
     // The GitHub annotation carries file and line.
     const gh = formatFindings([odd!], "github", { clusters: 1, errors: 1, warnings: 0 });
     expect(gh).toContain("file=clusters/alpha/kustomization.yaml,line=6,");
@@ -296,7 +438,8 @@ describe("23: validate's follow-up messages", () => {
 
   it("22: a region patch in the cluster's kustomization: every zone finding it causes names that kustomization", async () => {
     const repo = await copy();
-    const own = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - generated\npatches:\n  - target: {kind: AWSCluster}\n    patch: |-\n      - op: replace\n        path: /spec/region\n        value: us-east-1\n";
+    const own =
+      "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - generated\npatches:\n  - target: {kind: AWSCluster}\n    patch: |-\n      - op: replace\n        path: /spec/region\n        value: us-east-1\n";
     await writeFile(path.join(repo, "clusters/alpha/kustomization.yaml"), own);
     const zones = (await validate(repo)).findings.filter((f) => f.cluster === "alpha" && f.rule === "az-in-region");
     expect(zones.length).toBeGreaterThanOrEqual(9); // 6 subnets + 3 pool zones
@@ -307,14 +450,22 @@ describe("23: validate's follow-up messages", () => {
     const repo = await copy();
     const dir = path.join(repo, "clusters/alpha");
     await mkdir(path.join(repo, "overlays/shared-alpha"));
-    await writeFile(path.join(repo, "overlays/shared-alpha/kustomization.yaml"), (await readFile(path.join(dir, "kustomization.yaml"), "utf8")).replace(/- generated/, "- ../../clusters/alpha/generated"));
+    await writeFile(
+      path.join(repo, "overlays/shared-alpha/kustomization.yaml"),
+      (await readFile(path.join(dir, "kustomization.yaml"), "utf8")).replace(
+        /- generated/,
+        "- ../../clusters/alpha/generated",
+      ),
+    );
     await rm(path.join(dir, "kustomization.yaml"));
     await symlink("../../overlays/shared-alpha/kustomization.yaml", path.join(dir, "kustomization.yaml"));
     const { findings } = await validate(repo);
     const f = findings.filter((x) => x.cluster === "alpha" && x.rule === "kustomize-build");
     expect(f).toHaveLength(1);
     expect(f[0]).toMatchObject({ file: "clusters/alpha/kustomization.yaml" });
-    expect(f[0]!.message).toMatch(/symbolic link to \.\.\/\.\.\/overlays\/shared-alpha\/kustomization\.yaml, outside its own folder.*replace it with a regular file/);
+    expect(f[0]!.message).toMatch(
+      /symbolic link to \.\.\/\.\.\/overlays\/shared-alpha\/kustomization\.yaml, outside its own folder.*replace it with a regular file/,
+    );
   });
 });
 
@@ -323,16 +474,30 @@ describe("22: diff flags", () => {
     const t = await tempDir();
     try {
       const repo = t.dir;
-      const git = (...args: string[]) => execa("git", ["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false", ...args], { cwd: repo });
+      const git = (...args: string[]) =>
+        execa("git", ["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false", ...args], {
+          cwd: repo,
+        });
       await git("init", "-q", "-b", "main");
-      await newClusterCommand({ cwd: repo, log: () => {}, render: false, flags: { name: "x", region: "ap-northeast-2" } });
+      await newClusterCommand({
+        cwd: repo,
+        log: () => {},
+        render: false,
+        flags: { name: "x", region: "ap-northeast-2" },
+      });
       await git("add", "-A");
       await git("commit", "-q", "-m", "x");
-      const own = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - generated\npatches:\n  - target: {kind: AWSCluster}\n    patch: |-\n      - op: replace\n        path: /spec/region\n        value: eu-west-1\n";
+      const own =
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - generated\npatches:\n  - target: {kind: AWSCluster}\n    patch: |-\n      - op: replace\n        path: /spec/region\n        value: eu-west-1\n";
       await writeFile(path.join(repo, "clusters/x/kustomization.yaml"), own);
       const r = await diffCommand({ cwd: repo, base: "main", format: "text" });
       const flag = r.findings.find((f) => f.rule === "awscluster-immutable");
-      expect(flag, JSON.stringify(r.findings, null, 1)).toMatchObject({ cluster: "x", path: "AWSCluster/x:spec.region", file: "clusters/x/kustomization.yaml", line: 6 });
+      expect(flag, JSON.stringify(r.findings, null, 1)).toMatchObject({
+        cluster: "x",
+        path: "AWSCluster/x:spec.region",
+        file: "clusters/x/kustomization.yaml",
+        line: 6,
+      });
       expect(r.report.clusters[0]!.findings).toContainEqual(flag);
     } finally {
       await t.cleanup();

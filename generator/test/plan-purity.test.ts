@@ -19,15 +19,25 @@ function scan(text: string, file = "x.ts"): { imports: string[]; usesProcess: bo
     if (ts.isImportDeclaration(n) && ts.isStringLiteral(n.moduleSpecifier)) {
       const c = n.importClause;
       const named = c?.namedBindings && ts.isNamedImports(c.namedBindings) ? c.namedBindings.elements : undefined;
-      const typeOnly = !!c && (c.isTypeOnly || (!c.name && !!named && named.length > 0 && named.every((e) => e.isTypeOnly)));
+      const typeOnly =
+        !!c && (c.isTypeOnly || (!c.name && !!named && named.length > 0 && named.every((e) => e.isTypeOnly)));
       if (!typeOnly) imports.push(n.moduleSpecifier.text);
     } else if (ts.isExportDeclaration(n) && n.moduleSpecifier && ts.isStringLiteral(n.moduleSpecifier)) {
       if (!n.isTypeOnly) imports.push(n.moduleSpecifier.text);
-    } else if (ts.isCallExpression(n) && n.expression.kind === ts.SyntaxKind.ImportKeyword && n.arguments[0] && ts.isStringLiteral(n.arguments[0])) {
+    } else if (
+      ts.isCallExpression(n) &&
+      n.expression.kind === ts.SyntaxKind.ImportKeyword &&
+      n.arguments[0] &&
+      ts.isStringLiteral(n.arguments[0])
+    ) {
       imports.push(n.arguments[0].text);
     } else if (ts.isIdentifier(n) && n.text === "process") {
       const p = n.parent;
-      const isMemberName = (ts.isPropertyAccessExpression(p) && p.name === n) || (ts.isQualifiedName(p) && p.right === n) || ts.isPropertyAssignment(p) || ts.isPropertySignature(p);
+      const isMemberName =
+        (ts.isPropertyAccessExpression(p) && p.name === n) ||
+        (ts.isQualifiedName(p) && p.right === n) ||
+        ts.isPropertyAssignment(p) ||
+        ts.isPropertySignature(p);
       if (!isMemberName && !ts.isTypeReferenceNode(p)) usesProcess = true;
     }
     ts.forEachChild(n, visit);
@@ -66,7 +76,9 @@ describe("the plan is pure", () => {
   });
 
   it("the importer's mapping (import/, issue 14) is pure too: the command (commands/import.ts) does its I/O", () => {
-    const files = readdirSync(path.join(SRC, "import")).filter((f) => f.endsWith(".ts")).map((f) => path.join(SRC, "import", f));
+    const files = readdirSync(path.join(SRC, "import"))
+      .filter((f) => f.endsWith(".ts"))
+      .map((f) => path.join(SRC, "import", f));
     expect(files.length).toBeGreaterThanOrEqual(2);
     expect(impurities(files)).toEqual([]);
   });

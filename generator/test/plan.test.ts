@@ -15,7 +15,13 @@ import { PROFILES } from "../src/cluster-spec/types.js";
 import { fixtureSpecs } from "./helpers.js";
 
 const spec = (o: Record<string, unknown> = {}): ClusterSpec => {
-  const r = parseSpecObject({ apiVersion: "capi-gitops.io/v1alpha1", kind: "ClusterSpec", name: "demo", region: "ap-northeast-2", ...o });
+  const r = parseSpecObject({
+    apiVersion: "capi-gitops.io/v1alpha1",
+    kind: "ClusterSpec",
+    name: "demo",
+    region: "ap-northeast-2",
+    ...o,
+  });
   if (!r.spec) throw new Error(JSON.stringify(r.findings));
   return r.spec;
 };
@@ -53,19 +59,45 @@ describe("planRepo", () => {
     const under = (p: string) => roots.find((r) => p === r || p.startsWith(`${r}/`));
     expect(files.filter((f) => f.mode === "owned" && !under(f.path)).map((f) => f.path)).toEqual([]);
     // management/sync is owned without a repository config too: generate removes it when the config goes.
-    expect(roots.filter((r) => !files.some((f) => f.path === r || f.path.startsWith(`${r}/`)))).toEqual(["management/sync"]);
-    expect(roots).toEqual(expect.arrayContaining(["base", "clusters/demo/generated", "clusters/other/generated", "management/providers", "overlays/profiles/prod", "schemas/cluster-spec.schema.json"]));
+    expect(roots.filter((r) => !files.some((f) => f.path === r || f.path.startsWith(`${r}/`)))).toEqual([
+      "management/sync",
+    ]);
+    expect(roots).toEqual(
+      expect.arrayContaining([
+        "base",
+        "clusters/demo/generated",
+        "clusters/other/generated",
+        "management/providers",
+        "overlays/profiles/prod",
+        "schemas/cluster-spec.schema.json",
+      ]),
+    );
     // The user's files beside generated/ are no root: never rewritten, never removed.
     expect(under("clusters/demo/kustomization.yaml")).toBeUndefined();
     expect(under("clusters/demo/cluster.yaml")).toBeUndefined();
   });
   it("plans a new cluster as one folder created whole, shared files only where missing, and a removal as a root without files", () => {
-    const config = parseRepoConfig("apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\nrepoURL: https://git.example.com/capi.git\ngitops: flux\n").config!;
+    const config = parseRepoConfig(
+      "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\nrepoURL: https://git.example.com/capi.git\ngitops: flux\n",
+    ).config!;
     const plan = planNewCluster(spec({ name: "fresh" }), { specs: [spec()], config }, versions());
     expect(plan.roots).toEqual(["clusters/fresh", "management/sync"]);
-    expect(plan.files.filter((f) => f.path.startsWith("clusters/fresh/")).map((f) => f.path)).toEqual(expect.arrayContaining(["clusters/fresh/cluster.yaml", "clusters/fresh/kustomization.yaml", "clusters/fresh/generated/kustomization.yaml"]));
-    expect(plan.files.filter((f) => !/^(clusters\/fresh|management\/sync)\//.test(f.path)).every((f) => f.mode === "scaffold")).toBe(true);
-    expect(plan.files.some((f) => f.path === "management/sync/clusters/fresh.yaml") && plan.files.some((f) => f.path === "management/sync/clusters/demo.yaml")).toBe(true);
+    expect(plan.files.filter((f) => f.path.startsWith("clusters/fresh/")).map((f) => f.path)).toEqual(
+      expect.arrayContaining([
+        "clusters/fresh/cluster.yaml",
+        "clusters/fresh/kustomization.yaml",
+        "clusters/fresh/generated/kustomization.yaml",
+      ]),
+    );
+    expect(
+      plan.files
+        .filter((f) => !/^(clusters\/fresh|management\/sync)\//.test(f.path))
+        .every((f) => f.mode === "scaffold"),
+    ).toBe(true);
+    expect(
+      plan.files.some((f) => f.path === "management/sync/clusters/fresh.yaml") &&
+        plan.files.some((f) => f.path === "management/sync/clusters/demo.yaml"),
+    ).toBe(true);
     // Without a repository config, management/sync/ is not touched by new-cluster or remove-cluster.
     expect(planNewCluster(spec({ name: "fresh" }), { specs: [] }, versions()).roots).toEqual(["clusters/fresh"]);
     const removal = planRemoveCluster("demo", { specs: [spec(), spec({ name: "other" })], config });
@@ -75,7 +107,12 @@ describe("planRepo", () => {
     expect(planRemoveCluster("demo", { specs: [spec()] })).toEqual({ files: [], roots: ["clusters/demo"] });
   });
   it("refuses two generators claiming one root", () => {
-    expect(() => mergePlans([{ files: [], roots: ["a"] }, { files: [], roots: ["a"] }])).toThrow(/two generators claim the root a/);
+    expect(() =>
+      mergePlans([
+        { files: [], roots: ["a"] },
+        { files: [], roots: ["a"] },
+      ]),
+    ).toThrow(/two generators claim the root a/);
   });
   it("refuses two generators claiming one path, and paths leaving the repository", () => {
     expect(() => mergeOutputs([[owned("a/b", "1")], [owned("a/b", "2")]])).toThrow(/two generators/);
@@ -85,8 +122,10 @@ describe("planRepo", () => {
 });
 
 describe("hash-named templates", () => {
-  const cpName = (s: ClusterSpec) => renames(fileOf(planCluster(s, versions().addons), "clusters/demo/generated/kustomization.yaml")).AWSMachineTemplate;
-  const poolNames = (s: ClusterSpec) => renames(fileOf(planCluster(s, versions().addons), "clusters/demo/generated/pools/default/kustomization.yaml"));
+  const cpName = (s: ClusterSpec) =>
+    renames(fileOf(planCluster(s, versions().addons), "clusters/demo/generated/kustomization.yaml")).AWSMachineTemplate;
+  const poolNames = (s: ClusterSpec) =>
+    renames(fileOf(planCluster(s, versions().addons), "clusters/demo/generated/pools/default/kustomization.yaml"));
   it("control-plane template name follows its instance type, and only that", () => {
     const a = cpName(spec());
     expect(a).toMatch(/^demo-control-plane-[0-9a-f]{8}$/);
@@ -103,7 +142,10 @@ describe("hash-named templates", () => {
   });
   it("MachineDeployment pools hash their AWSMachineTemplate and KubeadmConfigTemplate", () => {
     const s1 = spec({ workers: "MachineDeployment", nodePools: [{ name: "default", maxSize: 3 }] });
-    const s2 = spec({ workers: "MachineDeployment", nodePools: [{ name: "default", maxSize: 3, instanceType: "m6i.large" }] });
+    const s2 = spec({
+      workers: "MachineDeployment",
+      nodePools: [{ name: "default", maxSize: 3, instanceType: "m6i.large" }],
+    });
     const n1 = poolNames(s1);
     const n2 = poolNames(s2);
     expect(n1.AWSMachineTemplate).not.toBe(n2.AWSMachineTemplate);
@@ -128,7 +170,11 @@ describe("placement", () => {
     ]);
   });
   const cidrs = (zones: string[], region = "us-east-1") =>
-    Object.fromEntries(subnets(spec({ region, availabilityZones: zones, nodePools: [{ name: "p", availabilityZones: zones }] })).map((x) => [x.id, x.cidrBlock]));
+    Object.fromEntries(
+      subnets(spec({ region, availabilityZones: zones, nodePools: [{ name: "p", availabilityZones: zones }] })).map(
+        (x) => [x.id, x.cidrBlock],
+      ),
+    );
   it("9.8: reordering or removing zones keeps every remaining subnet's CIDR", () => {
     const abc = cidrs(["us-east-1a", "us-east-1b", "us-east-1c"]);
     expect(cidrs(["us-east-1c", "us-east-1b", "us-east-1a"])).toEqual(abc);
@@ -137,25 +183,52 @@ describe("placement", () => {
     expect(ac["demo-subnet-private-us-east-1c"]).toBe("10.0.32.0/20");
   });
   it("9.8: the default layout keeps its addresses (private i, public 8+i), also where the region skips a letter", () => {
-    expect(cidrs(["us-east-1a", "us-east-1b", "us-east-1c"])).toMatchObject({ "demo-subnet-private-us-east-1c": "10.0.32.0/20", "demo-subnet-public-us-east-1c": "10.0.160.0/20" });
+    expect(cidrs(["us-east-1a", "us-east-1b", "us-east-1c"])).toMatchObject({
+      "demo-subnet-private-us-east-1c": "10.0.32.0/20",
+      "demo-subnet-public-us-east-1c": "10.0.160.0/20",
+    });
     // ap-northeast-1 has zones a, c, d: its default three keep slots 0, 1, 2.
-    expect(Object.values(cidrs(["ap-northeast-1a", "ap-northeast-1c", "ap-northeast-1d"], "ap-northeast-1"))).toEqual(["10.0.0.0/20", "10.0.128.0/20", "10.0.16.0/20", "10.0.144.0/20", "10.0.32.0/20", "10.0.160.0/20"]);
+    expect(Object.values(cidrs(["ap-northeast-1a", "ap-northeast-1c", "ap-northeast-1d"], "ap-northeast-1"))).toEqual([
+      "10.0.0.0/20",
+      "10.0.128.0/20",
+      "10.0.16.0/20",
+      "10.0.144.0/20",
+      "10.0.32.0/20",
+      "10.0.160.0/20",
+    ]);
     // A zone after a gap keeps its own slot: us-east-1d is slot 3 whatever precedes it.
     expect(cidrs(["us-east-1a", "us-east-1d"])["demo-subnet-private-us-east-1d"]).toBe("10.0.48.0/20");
   });
   it("9.8: the region table only grows at the end of a region's letters (a letter's position is its subnet slot)", () => {
     // Pinned when subnets moved to zone slots: each region's letters then must stay a prefix of today's.
-    const pinned: Record<string, string> = { "us-east-1": "abcdef", "us-west-2": "abcd", "ca-central-1": "abd", "ap-northeast-1": "acd", "ap-northeast-2": "abcd", "eu-west-1": "abc" };
-    for (const [region, letters] of Object.entries(pinned)) expect(REGION_AZ_LETTERS[region]?.startsWith(letters), region).toBe(true);
+    const pinned: Record<string, string> = {
+      "us-east-1": "abcdef",
+      "us-west-2": "abcd",
+      "ca-central-1": "abd",
+      "ap-northeast-1": "acd",
+      "ap-northeast-2": "abcd",
+      "eu-west-1": "abc",
+    };
+    for (const [region, letters] of Object.entries(pinned))
+      expect(REGION_AZ_LETTERS[region]?.startsWith(letters), region).toBe(true);
   });
   it("9.8: a zone beyond the carving room is refused (az-subnet-room), and planning it is a PlanError", () => {
     const saved = REGION_AZ_LETTERS["us-east-1"]!;
     (REGION_AZ_LETTERS as Record<string, string>)["us-east-1"] = "abcdefghi";
     try {
-      const r = parseSpecObject({ apiVersion: "capi-gitops.io/v1alpha1", kind: "ClusterSpec", name: "demo", region: "us-east-1", availabilityZones: ["us-east-1a", "us-east-1i"], nodePools: [{ name: "p", availabilityZones: ["us-east-1a"] }] });
+      const r = parseSpecObject({
+        apiVersion: "capi-gitops.io/v1alpha1",
+        kind: "ClusterSpec",
+        name: "demo",
+        region: "us-east-1",
+        availabilityZones: ["us-east-1a", "us-east-1i"],
+        nodePools: [{ name: "p", availabilityZones: ["us-east-1a"] }],
+      });
       expect(r.findings.map((f) => [f.path, f.rule])).toContainEqual(["availabilityZones.1", "az-subnet-room"]);
       expect(zoneSlot("us-east-1h")).toBe(7);
-      expect(() => subnets({ ...spec({ region: "us-east-1" }), availabilityZones: ["us-east-1i"] })).toThrow(/no subnet slot/);
+      expect(() => subnets({ ...spec({ region: "us-east-1" }), availabilityZones: ["us-east-1i"] })).toThrow(
+        /no subnet slot/,
+      );
     } finally {
       (REGION_AZ_LETTERS as Record<string, string>)["us-east-1"] = saved;
     }
@@ -169,7 +242,11 @@ describe("placement", () => {
       const orders = [zones, [...zones].reverse(), [...zones.slice(1), ...zones.slice(0, 1)]];
       const zoneFiles = (order: string[]) => {
         const s = resolveNewSpec({ ...flags, zones: order.join(","), vpcCidr: "10.0.0.0/16" }).spec!;
-        return Object.fromEntries(planCluster(s, versions().addons).filter((f) => /\/zones\//.test(f.path)).map((f) => [f.path, f.content]));
+        return Object.fromEntries(
+          planCluster(s, versions().addons)
+            .filter((f) => /\/zones\//.test(f.path))
+            .map((f) => [f.path, f.content]),
+        );
       };
       const first = zoneFiles(orders[0]!);
       expect(Object.keys(first).length).toBe(zones.length * SHAPE_POOLS.length);

@@ -13,7 +13,8 @@ const CLI = path.join(ROOT, "generator/src/cli.ts");
 const cli = (repo: string, ...args: string[]) => runCli([...args, "--repo", repo]);
 const g = async (cwd: string, ...args: string[]) => (await execa("git", args, { cwd })).stdout.trim();
 
-const FLUX = "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\nrepoURL: https://git.example.com/capi.git\ngitops: flux\n";
+const FLUX =
+  "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\nrepoURL: https://git.example.com/capi.git\ngitops: flux\n";
 
 /** A repository with one commit (the flux config), and a bare remote named origin. */
 async function repoWithRemote(): Promise<{ repo: string; remote: string }> {
@@ -23,7 +24,12 @@ async function repoWithRemote(): Promise<{ repo: string; remote: string }> {
   const remote = path.join(t.dir, "remote.git");
   await execa("git", ["init", "-q", "-b", "main", repo]);
   await execa("git", ["init", "-q", "--bare", remote]);
-  for (const [k, v] of [["user.name", "Test"], ["user.email", "test@example.com"], ["commit.gpgsign", "false"]]) await g(repo, "config", k!, v!);
+  for (const [k, v] of [
+    ["user.name", "Test"],
+    ["user.email", "test@example.com"],
+    ["commit.gpgsign", "false"],
+  ])
+    await g(repo, "config", k!, v!);
   await writeFile(path.join(repo, "capi-gitops.yaml"), FLUX);
   await g(repo, "add", ".");
   await g(repo, "commit", "-q", "-m", "init");
@@ -34,33 +40,66 @@ async function repoWithRemote(): Promise<{ repo: string; remote: string }> {
 describe("new-cluster --branch / --push", () => {
   it("creates cluster/<name> from HEAD with exactly the new cluster (and its sync entry) and pushes it", async () => {
     const { repo, remote } = await repoWithRemote();
-    const r = await cli(repo, "new-cluster", "--name", "demo", "--region", "ap-northeast-2", "--image-lookup-org", "123456789012", "--yes", "--push");
+    const r = await cli(
+      repo,
+      "new-cluster",
+      "--name",
+      "demo",
+      "--region",
+      "ap-northeast-2",
+      "--image-lookup-org",
+      "123456789012",
+      "--yes",
+      "--push",
+    );
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toContain("open a pull request from cluster/demo");
     expect(await g(repo, "rev-parse", "--abbrev-ref", "HEAD")).toBe("cluster/demo");
-    expect(await g(repo, "log", "--format=%s", "main..HEAD")).toBe("Add cluster demo (ap-northeast-2, MachineDeployment, profile dev)");
+    expect(await g(repo, "log", "--format=%s", "main..HEAD")).toBe(
+      "Add cluster demo (ap-northeast-2, MachineDeployment, profile dev)",
+    );
     const files = (await g(repo, "show", "--name-only", "--format=", "HEAD")).split("\n");
     expect(files).toContain("clusters/demo/cluster.yaml");
     expect(files).toContain("management/sync/clusters/demo.yaml");
-    expect(files.every((f) => /^(clusters\/demo\/|management\/|base\/|overlays\/|schemas\/|addons\/)/.test(f))).toBe(true);
+    expect(files.every((f) => /^(clusters\/demo\/|management\/|base\/|overlays\/|schemas\/|addons\/)/.test(f))).toBe(
+      true,
+    );
     expect(await g(repo, "status", "--porcelain")).toBe("");
     expect(await g(remote, "branch", "--list", "cluster/demo")).toContain("cluster/demo");
   });
 
   it("20.10: --branch says that the checkout is now on the new branch, and how to go back", async () => {
     const { repo } = await repoWithRemote();
-    const r = await cli(repo, "new-cluster", "--name", "demo", "--region", "ap-northeast-2", "--yes", "--no-render", "--branch");
+    const r = await cli(
+      repo,
+      "new-cluster",
+      "--name",
+      "demo",
+      "--region",
+      "ap-northeast-2",
+      "--yes",
+      "--no-render",
+      "--branch",
+    );
     expect(r.exitCode, r.stderr).toBe(0);
     expect(await g(repo, "rev-parse", "--abbrev-ref", "HEAD")).toBe("cluster/demo");
     expect(r.stdout).toContain("You are now on branch cluster/demo (it was main); go back with: git checkout main");
   });
 
   it.each([
-    ["unrelated staged changes", async (repo: string) => {
-      await writeFile(path.join(repo, "notes.txt"), "wip\n");
-      await g(repo, "add", "notes.txt");
-    }, /unrelated staged changes \(notes.txt\)/],
-    ["an existing branch", async (repo: string) => void (await g(repo, "branch", "cluster/demo")), /branch cluster\/demo already exists/],
+    [
+      "unrelated staged changes",
+      async (repo: string) => {
+        await writeFile(path.join(repo, "notes.txt"), "wip\n");
+        await g(repo, "add", "notes.txt");
+      },
+      /unrelated staged changes \(notes.txt\)/,
+    ],
+    [
+      "an existing branch",
+      async (repo: string) => void (await g(repo, "branch", "cluster/demo")),
+      /branch cluster\/demo already exists/,
+    ],
     ["an unknown remote", async () => {}, /no git remote named "upstream"/],
   ])("refuses with %s, changing nothing", async (label, setup, message) => {
     const { repo } = await repoWithRemote();
@@ -69,7 +108,18 @@ describe("new-cluster --branch / --push", () => {
     const branches = await g(repo, "branch", "--list");
     const head = await g(repo, "rev-parse", "HEAD");
     const args = label === "an unknown remote" ? ["--push", "upstream"] : ["--branch"];
-    const r = await cli(repo, "new-cluster", "--name", "demo", "--region", "ap-northeast-2", "--image-lookup-org", "123456789012", "--yes", ...args);
+    const r = await cli(
+      repo,
+      "new-cluster",
+      "--name",
+      "demo",
+      "--region",
+      "ap-northeast-2",
+      "--image-lookup-org",
+      "123456789012",
+      "--yes",
+      ...args,
+    );
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(message);
     expect(await treeHash(repo)).toBe(before);
@@ -81,7 +131,18 @@ describe("new-cluster --branch / --push", () => {
     const t = await tempDir();
     cleanups.push(t.cleanup);
     await writeFile(path.join(t.dir, "capi-gitops.yaml"), FLUX);
-    const r = await cli(t.dir, "new-cluster", "--name", "demo", "--region", "ap-northeast-2", "--image-lookup-org", "123456789012", "--yes", "--branch");
+    const r = await cli(
+      t.dir,
+      "new-cluster",
+      "--name",
+      "demo",
+      "--region",
+      "ap-northeast-2",
+      "--image-lookup-org",
+      "123456789012",
+      "--yes",
+      "--branch",
+    );
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toContain("is not a git repository");
     expect(Object.keys(await readTree(t.dir))).toEqual(["capi-gitops.yaml"]);
@@ -91,13 +152,34 @@ describe("new-cluster --branch / --push", () => {
 describe("remove-cluster", () => {
   it("removes the directory and its Flux Kustomization on a branch, and prints the supported deletion", async () => {
     const { repo } = await repoWithRemote();
-    expect((await cli(repo, "new-cluster", "--name", "old", "--region", "eu-west-1", "--image-lookup-org", "123456789012", "--yes", "--branch")).exitCode).toBe(0);
+    expect(
+      (
+        await cli(
+          repo,
+          "new-cluster",
+          "--name",
+          "old",
+          "--region",
+          "eu-west-1",
+          "--image-lookup-org",
+          "123456789012",
+          "--yes",
+          "--branch",
+        )
+      ).exitCode,
+    ).toBe(0);
     const r = await cli(repo, "remove-cluster", "--name", "old", "--branch");
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toContain("kubectl delete cluster.cluster.x-k8s.io/old -n old");
     expect(await g(repo, "rev-parse", "--abbrev-ref", "HEAD")).toBe("remove-cluster/old");
     const files = (await g(repo, "show", "--name-only", "--format=", "HEAD")).split("\n");
-    expect(files).toEqual(expect.arrayContaining(["clusters/old/cluster.yaml", "management/sync/clusters/old.yaml", "management/sync/kustomization.yaml"]));
+    expect(files).toEqual(
+      expect.arrayContaining([
+        "clusters/old/cluster.yaml",
+        "management/sync/clusters/old.yaml",
+        "management/sync/kustomization.yaml",
+      ]),
+    );
     const tree = Object.keys(await readTree(repo));
     expect(tree.some((p) => p.startsWith("clusters/old/") || p === "management/sync/clusters/old.yaml")).toBe(false);
     expect(await g(repo, "status", "--porcelain")).toBe("");
@@ -111,7 +193,14 @@ describe("remove-cluster", () => {
 
 /** Everything git and the file system say about the repository: tree, index, branches, HEAD. */
 const gitState = async (repo: string) =>
-  JSON.stringify([await treeHash(repo), await g(repo, "status", "--porcelain", "--untracked-files=all"), await g(repo, "ls-files", "--stage"), await g(repo, "branch", "--list"), await g(repo, "rev-parse", "--abbrev-ref", "HEAD"), await g(repo, "rev-parse", "HEAD")]);
+  JSON.stringify([
+    await treeHash(repo),
+    await g(repo, "status", "--porcelain", "--untracked-files=all"),
+    await g(repo, "ls-files", "--stage"),
+    await g(repo, "branch", "--list"),
+    await g(repo, "rev-parse", "--abbrev-ref", "HEAD"),
+    await g(repo, "rev-parse", "HEAD"),
+  ]);
 
 describe("17: git preconditions are checked before anything is written", () => {
   it("17: new-cluster --branch without a git identity refuses at once and changes nothing", async () => {
@@ -121,14 +210,39 @@ describe("17: git preconditions are checked before anything is written", () => {
     const home = await tempDir();
     cleanups.push(home.cleanup);
     const before = await gitState(repo);
-    const { EMAIL: _e, GIT_AUTHOR_NAME: _an, GIT_AUTHOR_EMAIL: _ae, GIT_COMMITTER_NAME: _cn, GIT_COMMITTER_EMAIL: _ce, ...env } = process.env;
-    const r = await execa("node", ["--import", "tsx", CLI, "new-cluster", "--name", "demo", "--region", "eu-west-1", "--yes", "--no-render", "--branch", "--repo", repo], {
-      cwd: ROOT,
-      reject: false,
-      stdin: "ignore",
-      extendEnv: false,
-      env: { ...env, HOME: home.dir, XDG_CONFIG_HOME: home.dir, GIT_CONFIG_NOSYSTEM: "1", FORCE_COLOR: "0" },
-    });
+    const {
+      EMAIL: _e,
+      GIT_AUTHOR_NAME: _an,
+      GIT_AUTHOR_EMAIL: _ae,
+      GIT_COMMITTER_NAME: _cn,
+      GIT_COMMITTER_EMAIL: _ce,
+      ...env
+    } = process.env;
+    const r = await execa(
+      "node",
+      [
+        "--import",
+        "tsx",
+        CLI,
+        "new-cluster",
+        "--name",
+        "demo",
+        "--region",
+        "eu-west-1",
+        "--yes",
+        "--no-render",
+        "--branch",
+        "--repo",
+        repo,
+      ],
+      {
+        cwd: ROOT,
+        reject: false,
+        stdin: "ignore",
+        extendEnv: false,
+        env: { ...env, HOME: home.dir, XDG_CONFIG_HOME: home.dir, GIT_CONFIG_NOSYSTEM: "1", FORCE_COLOR: "0" },
+      },
+    );
     expect(r.exitCode, r.stderr).toBe(1);
     expect(r.stderr).toMatch(/--branch: git cannot commit without an identity .*git config user\.name/);
     expect(r.stderr).toContain("nothing was written");
@@ -137,12 +251,27 @@ describe("17: git preconditions are checked before anything is written", () => {
 
   it("17: a git commit that fails after the write (a pre-commit hook) rolls the write back: tree, index and branches unchanged", async () => {
     const { repo } = await repoWithRemote();
-    expect((await cli(repo, "new-cluster", "--name", "keep", "--region", "eu-west-1", "--yes", "--no-render", "--branch")).exitCode).toBe(0);
+    expect(
+      (await cli(repo, "new-cluster", "--name", "keep", "--region", "eu-west-1", "--yes", "--no-render", "--branch"))
+        .exitCode,
+    ).toBe(0);
     await g(repo, "checkout", "-q", "main");
     await g(repo, "merge", "-q", "--ff-only", "cluster/keep");
-    await writeFile(path.join(repo, ".git/hooks/pre-commit"), "#!/bin/sh\necho 'hook says no' >&2\nexit 1\n", { mode: 0o755 });
+    await writeFile(path.join(repo, ".git/hooks/pre-commit"), "#!/bin/sh\necho 'hook says no' >&2\nexit 1\n", {
+      mode: 0o755,
+    });
     const before = await gitState(repo);
-    const a = await cli(repo, "new-cluster", "--name", "demo", "--region", "eu-west-1", "--yes", "--no-render", "--branch");
+    const a = await cli(
+      repo,
+      "new-cluster",
+      "--name",
+      "demo",
+      "--region",
+      "eu-west-1",
+      "--yes",
+      "--no-render",
+      "--branch",
+    );
     expect(a.exitCode, a.stderr).toBe(2);
     expect(a.stderr).toContain("hook says no");
     expect(await gitState(repo)).toBe(before);
@@ -155,7 +284,23 @@ describe("17: git preconditions are checked before anything is written", () => {
 describe("19: remove-cluster keeps what Git does not hold", () => {
   it("19: refuses a cluster folder with uncommitted edits or untracked files unless --force", async () => {
     const { repo } = await repoWithRemote();
-    expect((await cli(repo, "new-cluster", "--name", "old", "--region", "eu-west-1", "--image-lookup-org", "123456789012", "--yes", "--no-render", "--branch")).exitCode).toBe(0);
+    expect(
+      (
+        await cli(
+          repo,
+          "new-cluster",
+          "--name",
+          "old",
+          "--region",
+          "eu-west-1",
+          "--image-lookup-org",
+          "123456789012",
+          "--yes",
+          "--no-render",
+          "--branch",
+        )
+      ).exitCode,
+    ).toBe(0);
     await writeFile(path.join(repo, "clusters/old/notes.txt"), "my notes\n");
     const before = await gitState(repo);
     const r = await cli(repo, "remove-cluster", "--name", "old");

@@ -60,7 +60,10 @@ function expectTypedFindings(findings: unknown): asserts findings is Finding[] {
 function expectPlannedUnderCluster(name: string, paths: readonly string[]): void {
   const dir = `clusters/${name}/`;
   for (const p of paths)
-    check(p.startsWith(dir) && path.posix.normalize(p) === p && !p.split("/").includes("..") && !path.posix.isAbsolute(p), `planned path ${p} is not a clean path under ${dir}`);
+    check(
+      p.startsWith(dir) && path.posix.normalize(p) === p && !p.split("/").includes("..") && !path.posix.isAbsolute(p),
+      `planned path ${p} is not a clean path under ${dir}`,
+    );
 }
 
 /** How many runs reached planning (each property checks it was exercised, not only the error paths). */
@@ -77,11 +80,17 @@ function checkParseResult(r: ParseResult): void {
   if (errors.length) return;
   const files = [specFile(r.spec), ...planCluster(r.spec, versions().addons)];
   planned++;
-  expectPlannedUnderCluster(r.spec.name, files.map((f) => f.path));
+  expectPlannedUnderCluster(
+    r.spec.name,
+    files.map((f) => f.path),
+  );
   // The spec as new-cluster writes it reads back as the same spec.
   const again = parseSpecText(specFile(r.spec).content, "cluster.yaml");
   check(again.findings.length === 0, `specFile output does not parse back: ${JSON.stringify(again.findings)}`);
-  check(isDeepStrictEqual(JSON.parse(JSON.stringify(again.spec)), JSON.parse(JSON.stringify(r.spec))), `specFile output reads back differently: ${JSON.stringify(again.spec)}`);
+  check(
+    isDeepStrictEqual(JSON.parse(JSON.stringify(again.spec)), JSON.parse(JSON.stringify(r.spec))),
+    `specFile output reads back differently: ${JSON.stringify(again.spec)}`,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -209,7 +218,13 @@ function mutate(root: unknown, m: Mutation, minDepth = 0): void {
     case "add":
       if (isContainer(node)) {
         if (Array.isArray(node)) node.push(structuredClone(m.value));
-        else Object.defineProperty(node, m.key, { value: structuredClone(m.value), enumerable: true, writable: true, configurable: true });
+        else
+          Object.defineProperty(node, m.key, {
+            value: structuredClone(m.value),
+            enumerable: true,
+            writable: true,
+            configurable: true,
+          });
       }
       break;
     case "wrap":
@@ -247,7 +262,10 @@ const specInputArb = fc
         kubernetesVersion: fc.constantFrom("v1.30.0", "v1.33.1", "v1.34.2", "v1.36.0"),
         profile: fc.constantFrom("dev", "prod"),
         workers: fc.constantFrom("MachinePool", "MachineDeployment"),
-        controlPlane: fc.record({ replicas: fc.constantFrom(1, 3, 5), instanceType: fc.constantFrom("t3.large", "m6i.xlarge") }, { requiredKeys: [] }),
+        controlPlane: fc.record(
+          { replicas: fc.constantFrom(1, 3, 5), instanceType: fc.constantFrom("t3.large", "m6i.xlarge") },
+          { requiredKeys: [] },
+        ),
         nodePools: fc.array(
           fc.record(
             {
@@ -263,7 +281,10 @@ const specInputArb = fc
           ),
           { minLength: 1, maxLength: 2 },
         ),
-        network: fc.record({ vpcCidr: fc.constantFrom("10.0.0.0/16", "10.1.0.0/20", "172.16.0.0/24") }, { requiredKeys: [] }),
+        network: fc.record(
+          { vpcCidr: fc.constantFrom("10.0.0.0/16", "10.1.0.0/20", "172.16.0.0/24") },
+          { requiredKeys: [] },
+        ),
         sshKeyName: fc.constantFrom("ops", "my key"),
       },
       { requiredKeys: ["apiVersion", "kind", "name", "region"] },
@@ -314,8 +335,14 @@ const YAML_TOKENS = [
   "\uFFFD",
   "\u0085",
 ];
-const yamlishText = fc.array(fc.oneof(fc.constantFrom(...YAML_TOKENS), fc.string({ maxLength: 6 }), interestingString), { maxLength: 40 }).map((a) => a.join(""));
-const anyText = fc.oneof(fc.string({ unit: "binary", maxLength: 200 }), fc.string({ unit: "grapheme", maxLength: 200 }), yamlishText);
+const yamlishText = fc
+  .array(fc.oneof(fc.constantFrom(...YAML_TOKENS), fc.string({ maxLength: 6 }), interestingString), { maxLength: 40 })
+  .map((a) => a.join(""));
+const anyText = fc.oneof(
+  fc.string({ unit: "binary", maxLength: 200 }),
+  fc.string({ unit: "grapheme", maxLength: 200 }),
+  yamlishText,
+);
 const toYamlText = (v: unknown) => {
   try {
     return stringify(v);
@@ -329,9 +356,19 @@ const toYamlText = (v: unknown) => {
 describe("spec parser: never throws; a clean spec plans under clusters/<name>/", () => {
   it("parseSpecObject on arbitrary JSON-ish objects", () => {
     fc.assert(
-      fc.property(fc.dictionary(fc.oneof(keyString, fc.constantFrom("name", "region", "nodePools", "network", "controlPlane", "availabilityZones")), yamlValue, { maxKeys: 8 }), (input) => {
-        checkParseResult(parseSpecObject(input, "clusters/x/cluster.yaml"));
-      }),
+      fc.property(
+        fc.dictionary(
+          fc.oneof(
+            keyString,
+            fc.constantFrom("name", "region", "nodePools", "network", "controlPlane", "availabilityZones"),
+          ),
+          yamlValue,
+          { maxKeys: 8 },
+        ),
+        (input) => {
+          checkParseResult(parseSpecObject(input, "clusters/x/cluster.yaml"));
+        },
+      ),
       params(),
     );
   });
@@ -391,8 +428,23 @@ const configArb = fc.record(
     repoURL: fc.constantFrom("https://git.example.com/x.git", "git@github.com:o/r.git", "ssh://git@host/r"),
     branch: fc.constantFrom("main", "release/1.0"),
     gitops: fc.constantFrom("argocd", "flux"),
-    argocd: fc.record({ namespace: dnsLabel(10), project: dnsLabel(10), destinationServer: fc.constant("https://kubernetes.default.svc") }, { requiredKeys: [] }),
-    flux: fc.record({ namespace: dnsLabel(10), gitRepository: dnsLabel(10), interval: fc.constantFrom("5m", "1h30m", "10s"), secretRef: dnsLabel(10) }, { requiredKeys: [] }),
+    argocd: fc.record(
+      {
+        namespace: dnsLabel(10),
+        project: dnsLabel(10),
+        destinationServer: fc.constant("https://kubernetes.default.svc"),
+      },
+      { requiredKeys: [] },
+    ),
+    flux: fc.record(
+      {
+        namespace: dnsLabel(10),
+        gitRepository: dnsLabel(10),
+        interval: fc.constantFrom("5m", "1h30m", "10s"),
+        secretRef: dnsLabel(10),
+      },
+      { requiredKeys: [] },
+    ),
   },
   { requiredKeys: ["apiVersion", "kind", "repoURL"] },
 );
@@ -401,11 +453,18 @@ describe("repository config: never throws", () => {
   const checkConfig = (r: ReturnType<typeof parseRepoConfig>) => {
     expectTypedFindings(r.findings);
     if (!r.config) check(r.findings.length > 0, "no config and no finding");
-    else check(r.findings.length === 0 && typeof r.config.repoURL === "string" && ["argocd", "flux"].includes(r.config.gitops), `odd config ${JSON.stringify(r)}`);
+    else
+      check(
+        r.findings.length === 0 && typeof r.config.repoURL === "string" && ["argocd", "flux"].includes(r.config.gitops),
+        `odd config ${JSON.stringify(r)}`,
+      );
     for (const f of r.findings) check(f.file === "capi-gitops.yaml", `finding names no file: ${JSON.stringify(f)}`);
   };
   it("parseRepoConfig on arbitrary text", () => {
-    fc.assert(fc.property(anyText, (text) => checkConfig(parseRepoConfig(text))), params(500));
+    fc.assert(
+      fc.property(anyText, (text) => checkConfig(parseRepoConfig(text))),
+      params(500),
+    );
   });
   it("parseRepoConfig on valid configs and mutations of them, as YAML", () => {
     fc.assert(
@@ -421,9 +480,43 @@ describe("repository config: never throws", () => {
 
 // ---------------------------------------------------------------------------------------------------------------
 
-const POOL_PARTS = ["name=", "instance-type=", "zones=", "min-size=", "max-size=", "autoscaling=", "replicas=", "kubernetes-version=", "labels=", ",", "+", ":", "=", "a", "gpu", "-1", "0", "3", "1e3", "true", "false", "ap-northeast-2a", "t3.large", "v1.34.0", "k:v", "kubernetes.io/role:x", " "];
-const poolText = fc.oneof(fc.string({ maxLength: 40 }), fc.array(fc.oneof(fc.constantFrom(...POOL_PARTS), fc.string({ maxLength: 4 })), { maxLength: 16 }).map((a) => a.join("")));
-const flagValue = (...plausible: string[]) => fc.oneof(fc.string({ maxLength: 20 }), interestingString, fc.constantFrom(...plausible));
+const POOL_PARTS = [
+  "name=",
+  "instance-type=",
+  "zones=",
+  "min-size=",
+  "max-size=",
+  "autoscaling=",
+  "replicas=",
+  "kubernetes-version=",
+  "labels=",
+  ",",
+  "+",
+  ":",
+  "=",
+  "a",
+  "gpu",
+  "-1",
+  "0",
+  "3",
+  "1e3",
+  "true",
+  "false",
+  "ap-northeast-2a",
+  "t3.large",
+  "v1.34.0",
+  "k:v",
+  "kubernetes.io/role:x",
+  " ",
+];
+const poolText = fc.oneof(
+  fc.string({ maxLength: 40 }),
+  fc
+    .array(fc.oneof(fc.constantFrom(...POOL_PARTS), fc.string({ maxLength: 4 })), { maxLength: 16 })
+    .map((a) => a.join("")),
+);
+const flagValue = (...plausible: string[]) =>
+  fc.oneof(fc.string({ maxLength: 20 }), interestingString, fc.constantFrom(...plausible));
 
 const flagsArb: fc.Arbitrary<NewClusterFlags> = fc.record(
   {
@@ -446,18 +539,34 @@ const flagsArb: fc.Arbitrary<NewClusterFlags> = fc.record(
 );
 
 /** Mostly-valid flags: a valid name and region, other flags mostly valid values, sometimes arbitrary ones. */
-const mostly = (valid: fc.Arbitrary<string>) => fc.oneof({ weight: 6, arbitrary: valid }, { weight: 1, arbitrary: fc.oneof(fc.string({ maxLength: 12 }), interestingString) });
+const mostly = (valid: fc.Arbitrary<string>) =>
+  fc.oneof(
+    { weight: 6, arbitrary: valid },
+    { weight: 1, arbitrary: fc.oneof(fc.string({ maxLength: 12 }), interestingString) },
+  );
 const plausibleFlagsArb: fc.Arbitrary<NewClusterFlags> = fc.record(
   {
     name: dnsLabel(12),
     region: fc.constant("ap-northeast-2"),
     namespace: mostly(dnsLabel(12)),
-    zones: mostly(fc.constantFrom("ap-northeast-2a", "ap-northeast-2a,ap-northeast-2c", "ap-northeast-2b, ap-northeast-2d")),
+    zones: mostly(
+      fc.constantFrom("ap-northeast-2a", "ap-northeast-2a,ap-northeast-2c", "ap-northeast-2b, ap-northeast-2d"),
+    ),
     kubernetesVersion: mostly(fc.constantFrom("v1.30.0", "v1.34.2", "v1.36.1")),
     profile: mostly(fc.constantFrom("dev", "prod")),
     workers: mostly(fc.constantFrom("MachinePool", "MachineDeployment")),
     controlPlaneReplicas: mostly(fc.constantFrom("1", "3", "5")),
-    pool: fc.array(mostly(fc.constantFrom("name=a", "name=gpu,instance-type=g5.xlarge,min-size=0,max-size=4", "name=b,autoscaling=false,replicas=2,min-size=1,max-size=3", "name=c,labels=team:x+tier:web")), { maxLength: 2 }),
+    pool: fc.array(
+      mostly(
+        fc.constantFrom(
+          "name=a",
+          "name=gpu,instance-type=g5.xlarge,min-size=0,max-size=4",
+          "name=b,autoscaling=false,replicas=2,min-size=1,max-size=3",
+          "name=c,labels=team:x+tier:web",
+        ),
+      ),
+      { maxLength: 2 },
+    ),
     vpcCidr: mostly(fc.constantFrom("10.0.0.0/16", "10.20.0.0/20")),
     sshKeyName: mostly(fc.constantFrom("ops")),
   },
@@ -472,7 +581,8 @@ describe("new-cluster flag parsing: never throws", () => {
         const pool = parsePoolFlag(text, findings);
         expectTypedFindings(findings);
         check(pool === undefined || (typeof pool === "object" && pool !== null), "parsePoolFlag returned a non-object");
-        for (const f of findings) check(/^--pool/.test(f.path ?? ""), `finding does not name --pool: ${JSON.stringify(f)}`);
+        for (const f of findings)
+          check(/^--pool/.test(f.path ?? ""), `finding does not name --pool: ${JSON.stringify(f)}`);
       }),
       params(500),
     );
@@ -492,7 +602,10 @@ describe("new-cluster flag parsing: never throws", () => {
         }
         check(errors.length === 0, "a spec with errors");
         specs++;
-        expectPlannedUnderCluster(r.spec.name, [specFile(r.spec), ...planCluster(r.spec, versions().addons)].map((f) => f.path));
+        expectPlannedUnderCluster(
+          r.spec.name,
+          [specFile(r.spec), ...planCluster(r.spec, versions().addons)].map((f) => f.path),
+        );
       }),
       params(500),
     );
@@ -509,16 +622,25 @@ beforeAll(async () => {
   const t = await tempDir();
   try {
     await writeTree(t.dir, planRepo({ specs }, versions()));
-    for (const s of specs) rendered.set(s.name, parseYamlStream(await kustomizeBuild(t.dir, `clusters/${s.name}`)) as RenderedObject[]);
+    for (const s of specs)
+      rendered.set(s.name, parseYamlStream(await kustomizeBuild(t.dir, `clusters/${s.name}`)) as RenderedObject[]);
   } finally {
     await t.cleanup();
   }
 });
 
 /** Mutations that only reach below an object's identity (what kustomize guarantees: apiVersion, kind, metadata.name). */
-const renderMutationArb = fc.record({ object: fc.nat(), m: mutationArb, retarget: fc.option(fc.constantFrom(...INTERESTING_STRINGS.filter((s) => /^[A-Z]/.test(s))), { nil: undefined }) });
+const renderMutationArb = fc.record({
+  object: fc.nat(),
+  m: mutationArb,
+  retarget: fc.option(fc.constantFrom(...INTERESTING_STRINGS.filter((s) => /^[A-Z]/.test(s))), { nil: undefined }),
+});
 
-function mutatedRender(cluster: string, ms: { object: number; m: Mutation; retarget?: string }[], wild: boolean): RenderedCluster {
+function mutatedRender(
+  cluster: string,
+  ms: { object: number; m: Mutation; retarget?: string }[],
+  wild: boolean,
+): RenderedCluster {
   const objects = structuredClone(rendered.get(cluster)!) as unknown as Record<string, unknown>[];
   for (const { object, m, retarget } of ms) {
     const o = objects[object % objects.length]!;
@@ -564,13 +686,16 @@ describe("validation rules: never throw on mutated rendered objects", () => {
     );
   });
 
-  it.each(["constructor", "__proto__", "toString", "hasOwnProperty"])("an AWSCluster region named %s is an unknown region, not a crash", (region) => {
-    const rc = mutatedRender(clusters()[0]!, [], false);
-    const aws = rc.objects.find((o) => o.kind === "AWSCluster")!;
-    aws.spec.region = region;
-    const findings = clusterRules(rc, "f");
-    expect(findings.map((f) => f.rule)).toContain("region-known");
-  });
+  it.each(["constructor", "__proto__", "toString", "hasOwnProperty"])(
+    "an AWSCluster region named %s is an unknown region, not a crash",
+    (region) => {
+      const rc = mutatedRender(clusters()[0]!, [], false);
+      const aws = rc.objects.find((o) => o.kind === "AWSCluster")!;
+      aws.spec.region = region;
+      const findings = clusterRules(rc, "f");
+      expect(findings.map((f) => f.rule)).toContain("region-known");
+    },
+  );
 
   it("the same rules on anything YAML could hold: whole objects, identities and metadata mutated too", () => {
     fc.assert(

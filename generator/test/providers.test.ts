@@ -17,10 +17,17 @@ import { TOOL_ROOT, versions } from "../src/versions.js";
 import { parseYamlStream } from "../src/yaml.js";
 import { ROOT, tempDir } from "./helpers.js";
 
-type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; annotations?: Record<string, string> }; spec?: any };
+type Obj = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; annotations?: Record<string, string> };
+  spec?: any;
+};
 
 /** versions.json read directly, not through versions(): the test checks the plan against the file. */
-const pinned = JSON.parse(readFileSync(path.join(ROOT, "versions.json"), "utf8")) as { crds: Record<string, { version: string }> };
+const pinned = JSON.parse(readFileSync(path.join(ROOT, "versions.json"), "utf8")) as {
+  crds: Record<string, { version: string }>;
+};
 const CAPI = pinned.crds["cluster-api"]!.version;
 const CAPA = pinned.crds["cluster-api-provider-aws"]!.version;
 
@@ -52,7 +59,9 @@ describe("planProviders (pure)", () => {
     ]);
     expect(OPERATOR_API).toBe("operator.cluster.x-k8s.io/v1alpha2");
     const namespaces = objects.filter((o) => o.kind === "Namespace");
-    expect(namespaces.map((n) => [n.apiVersion, n.metadata.name])).toEqual(providers.map((p) => ["v1", p.metadata.namespace]));
+    expect(namespaces.map((n) => [n.apiVersion, n.metadata.name])).toEqual(
+      providers.map((p) => ["v1", p.metadata.namespace]),
+    );
     expect(namespaces.every((n) => n.metadata.namespace === undefined)).toBe(true);
   });
 
@@ -65,12 +74,18 @@ describe("planProviders (pure)", () => {
 
   it("MachinePool feature gate on for the core and AWS providers; MachinePoolMachines on the AWS provider", () => {
     expect(provider("CoreProvider").spec.manager).toEqual({ featureGates: { MachinePool: true } });
-    expect(provider("InfrastructureProvider").spec.manager).toEqual({ featureGates: { MachinePool: true, MachinePoolMachines: true } });
+    expect(provider("InfrastructureProvider").spec.manager).toEqual({
+      featureGates: { MachinePool: true, MachinePoolMachines: true },
+    });
   });
 
   it("the AWS provider references its credentials Secret by name only; no Secret object, no secret data", () => {
-    expect(provider("InfrastructureProvider").spec.configSecret).toEqual({ name: "capa-variables", namespace: "capa-system" });
-    for (const o of objects.filter((x) => x.kind !== "InfrastructureProvider")) expect(o.spec?.configSecret).toBeUndefined();
+    expect(provider("InfrastructureProvider").spec.configSecret).toEqual({
+      name: "capa-variables",
+      namespace: "capa-system",
+    });
+    for (const o of objects.filter((x) => x.kind !== "InfrastructureProvider"))
+      expect(o.spec?.configSecret).toBeUndefined();
     expect(objects.some((o) => o.kind === "Secret")).toBe(false);
     const keys = keysDeep(objects);
     for (const k of ["data", "stringData", "AWS_B64ENCODED_CREDENTIALS"]) expect(keys).not.toContain(k);
@@ -99,7 +114,12 @@ describe("planProviders (pure)", () => {
     expect(first).toMatch(/^# .*capa-variables.*outside this repository/);
     expect(rest.join("\n")).not.toMatch(/AWS_B64ENCODED_CREDENTIALS/);
     const resources = (parseYamlStream(kust.content)[0] as { resources: string[] }).resources;
-    expect(resources.sort()).toEqual(files.filter((f) => f !== kust).map((f) => path.posix.basename(f.path)).sort());
+    expect(resources.sort()).toEqual(
+      files
+        .filter((f) => f !== kust)
+        .map((f) => path.posix.basename(f.path))
+        .sort(),
+    );
     expect(files).toHaveLength(objects.length + 1);
     // Pure and deterministic.
     expect(planProviders(versions())).toEqual(files);
@@ -150,7 +170,10 @@ describe("management/providers with the real kustomize and kubeconform", () => {
     ] as const) {
       const bad = await check(name, text);
       expect(bad.length, name).toBeGreaterThan(0);
-      expect(bad.every((r) => r.verdict === "invalid"), JSON.stringify(bad)).toBe(true);
+      expect(
+        bad.every((r) => r.verdict === "invalid"),
+        JSON.stringify(bad),
+      ).toBe(true);
     }
   });
 });

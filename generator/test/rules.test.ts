@@ -11,14 +11,28 @@ import { writeTree } from "../src/repo/write.js";
 import { kustomizeBuild } from "../src/tools/kustomize.js";
 import { checkReferences } from "../src/validate/references.js";
 import type { RenderedCluster, RenderedObject } from "../src/validate/render.js";
-import { clusterRules, controlPlaneHaRule, expectedCoreObjects, findSecrets, fleetRules, managementRules, renderCompleteness } from "../src/validate/rules.js";
+import {
+  clusterRules,
+  controlPlaneHaRule,
+  expectedCoreObjects,
+  findSecrets,
+  fleetRules,
+  managementRules,
+  renderCompleteness,
+} from "../src/validate/rules.js";
 import { parseYamlStream } from "../src/yaml.js";
 import { fixtureSpecs, tempDir } from "./helpers.js";
 
 type Objs = RenderedObject[];
 
 /** Every rule id the functions under test emit; each needs a failing row below (checked by a test). */
-const REFERENCE_RULE_IDS = ["reference-resolves", "one-cluster", "cluster-name-matches", "cluster-name-consistent", "mhc-selects"];
+const REFERENCE_RULE_IDS = [
+  "reference-resolves",
+  "one-cluster",
+  "cluster-name-matches",
+  "cluster-name-consistent",
+  "mhc-selects",
+];
 const CLUSTER_RULE_IDS = [
   ...REFERENCE_RULE_IDS,
   "deprecated-api",
@@ -52,7 +66,8 @@ beforeAll(async () => {
   try {
     await writeTree(t.dir, planRepo({ specs }, pinnedVersions()));
     // Frozen: a case that forgot to clone would throw instead of leaking its mutation into the next case.
-    for (const s of specs) baseline.set(s.name, deepFreeze(parseYamlStream(await kustomizeBuild(t.dir, `clusters/${s.name}`)) as Objs));
+    for (const s of specs)
+      baseline.set(s.name, deepFreeze(parseYamlStream(await kustomizeBuild(t.dir, `clusters/${s.name}`)) as Objs));
   } finally {
     await t.cleanup();
   }
@@ -88,10 +103,15 @@ const versions = (objs: Objs, cp: string, workers: string, kind = "MachinePool")
   for (const o of objs.filter((x) => x.kind === kind)) o.spec.template.spec.version = workers;
 };
 const autoscaled = (o: RenderedObject) => {
-  o.metadata.annotations = { "cluster.x-k8s.io/cluster-api-autoscaler-node-group-min-size": "1", "cluster.x-k8s.io/cluster-api-autoscaler-node-group-max-size": "3" };
+  o.metadata.annotations = {
+    "cluster.x-k8s.io/cluster-api-autoscaler-node-group-min-size": "1",
+    "cluster.x-k8s.io/cluster-api-autoscaler-node-group-max-size": "3",
+  };
 };
-const add = (objs: Objs, o: { apiVersion: string; kind: string; metadata: { name: string }; [k: string]: unknown }) => objs.push({ ...o, metadata: { namespace: "demo", ...o.metadata } });
-const configMap = (data: Record<string, string>) => (objs: Objs) => add(objs, { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "aws-config" }, data });
+const add = (objs: Objs, o: { apiVersion: string; kind: string; metadata: { name: string }; [k: string]: unknown }) =>
+  objs.push({ ...o, metadata: { namespace: "demo", ...o.metadata } });
+const configMap = (data: Record<string, string>) => (objs: Objs) =>
+  add(objs, { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "aws-config" }, data });
 const AKID = "AKIAIOSFODNN7EXAMPLE";
 const SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 
@@ -99,86 +119,467 @@ const SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
  * [label, mutate, rule, severity, path (exact string, a RegExp for hash-named objects, or null: no path), cluster].
  * The cluster defaults to demo (MachinePool workers); edge-md has MachineDeployments.
  */
-type Case = [label: string, mutate: (objs: Objs) => void, rule: string, severity: Severity, path: string | RegExp | null, cluster?: string];
+type Case = [
+  label: string,
+  mutate: (objs: Objs) => void,
+  rule: string,
+  severity: Severity,
+  path: string | RegExp | null,
+  cluster?: string,
+];
 const CASES: Case[] = [
   // deprecated-api
-  ["a cluster.x-k8s.io/v1beta1 MachineHealthCheck", (o) => void (mhc(o).apiVersion = "cluster.x-k8s.io/v1beta1"), "deprecated-api", "warning", "MachineHealthCheck/edge-md-web:apiVersion", "edge-md"],
-  ["a bootstrap.cluster.x-k8s.io/v1beta1 KubeadmConfig", (o) => void (one(o, "KubeadmConfig").apiVersion = "bootstrap.cluster.x-k8s.io/v1beta1"), "deprecated-api", "warning", /^KubeadmConfig\/demo-default-[0-9a-f]{8}:apiVersion$/],
+  [
+    "a cluster.x-k8s.io/v1beta1 MachineHealthCheck",
+    (o) => void (mhc(o).apiVersion = "cluster.x-k8s.io/v1beta1"),
+    "deprecated-api",
+    "warning",
+    "MachineHealthCheck/edge-md-web:apiVersion",
+    "edge-md",
+  ],
+  [
+    "a bootstrap.cluster.x-k8s.io/v1beta1 KubeadmConfig",
+    (o) => void (one(o, "KubeadmConfig").apiVersion = "bootstrap.cluster.x-k8s.io/v1beta1"),
+    "deprecated-api",
+    "warning",
+    /^KubeadmConfig\/demo-default-[0-9a-f]{8}:apiVersion$/,
+  ],
   // no-plaintext-secrets, no-key-material
-  ["a Secret with data", (o) => add(o, { apiVersion: "v1", kind: "Secret", metadata: { name: "db" }, data: { password: "aHVudGVyMg==" } }), "no-plaintext-secrets", "error", "Secret/db:data"],
-  ["a Secret with stringData", (o) => add(o, { apiVersion: "v1", kind: "Secret", metadata: { name: "db" }, stringData: { password: "hunter2" } }), "no-plaintext-secrets", "error", "Secret/db:stringData"],
-  ["an AWS access key id in a ConfigMap", configMap({ AWS_ACCESS_KEY_ID: AKID }), "no-key-material", "error", "ConfigMap/aws-config:data.AWS_ACCESS_KEY_ID"],
-  ["an AWS secret access key under its own ConfigMap key", configMap({ aws_secret_access_key: SECRET_KEY }), "no-key-material", "error", "ConfigMap/aws-config:data.aws_secret_access_key"],
-  ["a PEM private key in the KCP's files", (o) => void (kcp(o).spec.kubeadmConfigSpec.files = [{ path: "/etc/kubernetes/pki/sa.key", content: "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA\n-----END RSA PRIVATE KEY-----\n" }]), "no-key-material", "error", "KubeadmControlPlane/demo-control-plane:spec.kubeadmConfigSpec.files[0].content"],
-  ["an access key id opening a line of a KubeadmConfig file", (o) => void (one(o, "KubeadmConfig").spec.files = [{ path: "/root/keys", content: `[default]\n${AKID}\n` }]), "no-key-material", "error", /^KubeadmConfig\/demo-default-[0-9a-f]{8}:spec\.files\[0\]\.content$/],
+  [
+    "a Secret with data",
+    (o) => add(o, { apiVersion: "v1", kind: "Secret", metadata: { name: "db" }, data: { password: "aHVudGVyMg==" } }),
+    "no-plaintext-secrets",
+    "error",
+    "Secret/db:data",
+  ],
+  [
+    "a Secret with stringData",
+    (o) => add(o, { apiVersion: "v1", kind: "Secret", metadata: { name: "db" }, stringData: { password: "hunter2" } }),
+    "no-plaintext-secrets",
+    "error",
+    "Secret/db:stringData",
+  ],
+  [
+    "an AWS access key id in a ConfigMap",
+    configMap({ AWS_ACCESS_KEY_ID: AKID }),
+    "no-key-material",
+    "error",
+    "ConfigMap/aws-config:data.AWS_ACCESS_KEY_ID",
+  ],
+  [
+    "an AWS secret access key under its own ConfigMap key",
+    configMap({ aws_secret_access_key: SECRET_KEY }),
+    "no-key-material",
+    "error",
+    "ConfigMap/aws-config:data.aws_secret_access_key",
+  ],
+  [
+    "a PEM private key in the KCP's files",
+    (o) =>
+      void (kcp(o).spec.kubeadmConfigSpec.files = [
+        {
+          path: "/etc/kubernetes/pki/sa.key",
+          content: "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA\n-----END RSA PRIVATE KEY-----\n",
+        },
+      ]),
+    "no-key-material",
+    "error",
+    "KubeadmControlPlane/demo-control-plane:spec.kubeadmConfigSpec.files[0].content",
+  ],
+  [
+    "an access key id opening a line of a KubeadmConfig file",
+    (o) => void (one(o, "KubeadmConfig").spec.files = [{ path: "/root/keys", content: `[default]\n${AKID}\n` }]),
+    "no-key-material",
+    "error",
+    /^KubeadmConfig\/demo-default-[0-9a-f]{8}:spec\.files\[0\]\.content$/,
+  ],
   // 20.10: the common tokens, each at its field (was: passed, and an empty path for the AWS ones).
-  ["a GitHub token in a ConfigMap", configMap({ token: `ghp_${"a1B2".repeat(9)}` }), "no-key-material", "error", "ConfigMap/aws-config:data.token"],
-  ["a fine-grained GitHub token in a ConfigMap", configMap({ token: `github_pat_${"a1B2c3D4e5".repeat(4)}` }), "no-key-material", "error", "ConfigMap/aws-config:data.token"],
-  ["a Slack bot token in a ConfigMap", configMap({ "slack.conf": "channel: ops\nbot: xoxb-1234567890-0987654321-AbCdEfGhIjKlMnOp\n" }), "no-key-material", "error", "ConfigMap/aws-config:data.slack.conf"],
-  ["an AWS secret key under secretAccessKey", configMap({ secretAccessKey: SECRET_KEY }), "no-key-material", "error", "ConfigMap/aws-config:data.secretAccessKey"],
+  [
+    "a GitHub token in a ConfigMap",
+    configMap({ token: `ghp_${"a1B2".repeat(9)}` }),
+    "no-key-material",
+    "error",
+    "ConfigMap/aws-config:data.token",
+  ],
+  [
+    "a fine-grained GitHub token in a ConfigMap",
+    configMap({ token: `github_pat_${"a1B2c3D4e5".repeat(4)}` }),
+    "no-key-material",
+    "error",
+    "ConfigMap/aws-config:data.token",
+  ],
+  [
+    "a Slack bot token in a ConfigMap",
+    configMap({ "slack.conf": "channel: ops\nbot: xoxb-1234567890-0987654321-AbCdEfGhIjKlMnOp\n" }),
+    "no-key-material",
+    "error",
+    "ConfigMap/aws-config:data.slack.conf",
+  ],
+  [
+    "an AWS secret key under secretAccessKey",
+    configMap({ secretAccessKey: SECRET_KEY }),
+    "no-key-material",
+    "error",
+    "ConfigMap/aws-config:data.secretAccessKey",
+  ],
   // Pools
-  ["a MachinePool newer than the KCP", (o) => versions(o, "v1.34.2", "v1.35.0"), "kubelet-skew", "error", "MachinePool/demo-default:spec.template.spec.version"],
-  ["a MachinePool 4 minors older than the KCP", (o) => versions(o, "v1.34.2", "v1.30.0"), "kubelet-skew", "error", "MachinePool/demo-default:spec.template.spec.version"],
-  ["a MachineDeployment newer than the KCP", (o) => versions(o, "v1.34.2", "v1.35.0", "MachineDeployment"), "kubelet-skew", "error", "MachineDeployment/edge-md-web-a:spec.template.spec.version", "edge-md"],
-  ["autoscaler annotations and replicas on a MachinePool", (o) => (autoscaled(pool(o)), (pool(o).spec.replicas = 3)), "autoscaled-no-replicas", "error", "MachinePool/demo-default:spec.replicas"],
-  ["autoscaler annotations and replicas on a MachineDeployment", (o) => (autoscaled(md(o)), (md(o).spec.replicas = 1)), "autoscaled-no-replicas", "error", "MachineDeployment/edge-md-web-a:spec.replicas", "edge-md"],
-  ["a MachinePool name over 63 characters", (o) => void (pool(o).metadata.name = `demo-${"x".repeat(59)}`), "name-length", "error", `MachinePool/demo-${"x".repeat(59)}:metadata.name`],
+  [
+    "a MachinePool newer than the KCP",
+    (o) => versions(o, "v1.34.2", "v1.35.0"),
+    "kubelet-skew",
+    "error",
+    "MachinePool/demo-default:spec.template.spec.version",
+  ],
+  [
+    "a MachinePool 4 minors older than the KCP",
+    (o) => versions(o, "v1.34.2", "v1.30.0"),
+    "kubelet-skew",
+    "error",
+    "MachinePool/demo-default:spec.template.spec.version",
+  ],
+  [
+    "a MachineDeployment newer than the KCP",
+    (o) => versions(o, "v1.34.2", "v1.35.0", "MachineDeployment"),
+    "kubelet-skew",
+    "error",
+    "MachineDeployment/edge-md-web-a:spec.template.spec.version",
+    "edge-md",
+  ],
+  [
+    "autoscaler annotations and replicas on a MachinePool",
+    (o) => (autoscaled(pool(o)), (pool(o).spec.replicas = 3)),
+    "autoscaled-no-replicas",
+    "error",
+    "MachinePool/demo-default:spec.replicas",
+  ],
+  [
+    "autoscaler annotations and replicas on a MachineDeployment",
+    (o) => (autoscaled(md(o)), (md(o).spec.replicas = 1)),
+    "autoscaled-no-replicas",
+    "error",
+    "MachineDeployment/edge-md-web-a:spec.replicas",
+    "edge-md",
+  ],
+  [
+    "a MachinePool name over 63 characters",
+    (o) => void (pool(o).metadata.name = `demo-${"x".repeat(59)}`),
+    "name-length",
+    "error",
+    `MachinePool/demo-${"x".repeat(59)}:metadata.name`,
+  ],
   // Placement
-  ["an unknown region", (o) => void (awsCluster(o).spec.region = "mars-north-1"), "region-known", "error", "AWSCluster/demo:spec.region"],
-  ["an AWSMachinePool zone from another region", (o) => void (awsPool(o).spec.availabilityZones = ["ap-northeast-2a", "us-east-1a"]), "az-in-region", "error", "AWSMachinePool/demo-default:spec.availabilityZones.1"],
-  ["an AWSMachinePool zone letter the region lacks", (o) => void (awsPool(o).spec.availabilityZones = ["ap-northeast-2e"]), "az-in-region", "error", "AWSMachinePool/demo-default:spec.availabilityZones.0"],
-  ["an AWSCluster subnet in another region", (o) => void (awsCluster(o).spec.network.subnets[0].availabilityZone = "eu-west-1a"), "az-in-region", "error", "AWSCluster/demo:spec.network.subnets.0.availabilityZone"],
-  ["a MachineDeployment failureDomain in another region", (o) => void (md(o).spec.template.spec.failureDomain = "us-east-1a"), "az-in-region", "error", "MachineDeployment/edge-md-web-a:spec.template.spec.failureDomain", "edge-md"],
-  ["duplicate AWSMachinePool zones", (o) => void (awsPool(o).spec.availabilityZones = ["ap-northeast-2a", "ap-northeast-2a"]), "az-distinct", "error", "AWSMachinePool/demo-default:spec.availabilityZones"],
+  [
+    "an unknown region",
+    (o) => void (awsCluster(o).spec.region = "mars-north-1"),
+    "region-known",
+    "error",
+    "AWSCluster/demo:spec.region",
+  ],
+  [
+    "an AWSMachinePool zone from another region",
+    (o) => void (awsPool(o).spec.availabilityZones = ["ap-northeast-2a", "us-east-1a"]),
+    "az-in-region",
+    "error",
+    "AWSMachinePool/demo-default:spec.availabilityZones.1",
+  ],
+  [
+    "an AWSMachinePool zone letter the region lacks",
+    (o) => void (awsPool(o).spec.availabilityZones = ["ap-northeast-2e"]),
+    "az-in-region",
+    "error",
+    "AWSMachinePool/demo-default:spec.availabilityZones.0",
+  ],
+  [
+    "an AWSCluster subnet in another region",
+    (o) => void (awsCluster(o).spec.network.subnets[0].availabilityZone = "eu-west-1a"),
+    "az-in-region",
+    "error",
+    "AWSCluster/demo:spec.network.subnets.0.availabilityZone",
+  ],
+  [
+    "a MachineDeployment failureDomain in another region",
+    (o) => void (md(o).spec.template.spec.failureDomain = "us-east-1a"),
+    "az-in-region",
+    "error",
+    "MachineDeployment/edge-md-web-a:spec.template.spec.failureDomain",
+    "edge-md",
+  ],
+  [
+    "duplicate AWSMachinePool zones",
+    (o) => void (awsPool(o).spec.availabilityZones = ["ap-northeast-2a", "ap-northeast-2a"]),
+    "az-distinct",
+    "error",
+    "AWSMachinePool/demo-default:spec.availabilityZones",
+  ],
   // AWSMachinePool
-  ["minSize > maxSize", (o) => void Object.assign(awsPool(o).spec, { minSize: 5, maxSize: 3 }), "pool-size", "error", "AWSMachinePool/demo-default:spec.minSize"],
+  [
+    "minSize > maxSize",
+    (o) => void Object.assign(awsPool(o).spec, { minSize: 5, maxSize: 3 }),
+    "pool-size",
+    "error",
+    "AWSMachinePool/demo-default:spec.minSize",
+  ],
   // AWSMachineTemplate
   // Names, load balancer
-  ["an AWSCluster without loadBalancerType", (o) => void delete awsCluster(o).spec.controlPlaneLoadBalancer.loadBalancerType, "nlb", "warning", "AWSCluster/demo:spec.controlPlaneLoadBalancer.loadBalancerType"],
+  [
+    "an AWSCluster without loadBalancerType",
+    (o) => void delete awsCluster(o).spec.controlPlaneLoadBalancer.loadBalancerType,
+    "nlb",
+    "warning",
+    "AWSCluster/demo:spec.controlPlaneLoadBalancer.loadBalancerType",
+  ],
   // Networks
-  ["overlapping pod and service CIDRs", (o) => void (capiCluster(o).spec.clusterNetwork.pods.cidrBlocks = ["10.96.0.0/16"]), "cidr-overlap", "error", "Cluster/demo:spec.clusterNetwork.services.cidrBlocks.0"],
-  ["a VPC CIDR overlapping the pod CIDR", (o) => void (awsCluster(o).spec.network.vpc.cidrBlock = "192.168.0.0/20"), "cidr-overlap", "error", "Cluster/demo:spec.clusterNetwork.pods.cidrBlocks.0"],
+  [
+    "overlapping pod and service CIDRs",
+    (o) => void (capiCluster(o).spec.clusterNetwork.pods.cidrBlocks = ["10.96.0.0/16"]),
+    "cidr-overlap",
+    "error",
+    "Cluster/demo:spec.clusterNetwork.services.cidrBlocks.0",
+  ],
+  [
+    "a VPC CIDR overlapping the pod CIDR",
+    (o) => void (awsCluster(o).spec.network.vpc.cidrBlock = "192.168.0.0/20"),
+    "cidr-overlap",
+    "error",
+    "Cluster/demo:spec.clusterNetwork.pods.cidrBlocks.0",
+  ],
   // References (checkReferences)
-  ["a dangling KCP infrastructureRef", (o) => void (kcp(o).spec.machineTemplate.spec.infrastructureRef.name = "missing"), "reference-resolves", "error", "KubeadmControlPlane/demo-control-plane:spec.machineTemplate.spec.infrastructureRef.name"],
-  ["a Cluster without controlPlaneRef", (o) => void delete capiCluster(o).spec.controlPlaneRef, "reference-resolves", "error", "Cluster/demo:spec.controlPlaneRef"],
-  ["a bootstrap configRef without kind", (o) => void delete pool(o).spec.template.spec.bootstrap.configRef.kind, "reference-resolves", "error", "MachinePool/demo-default:spec.template.spec.bootstrap.configRef"],
-  ["an infrastructureRef to the wrong group", (o) => void (md(o).spec.template.spec.infrastructureRef.apiGroup = "infrastructure.cluster.x-k8s.io.example"), "reference-resolves", "error", "MachineDeployment/edge-md-web-a:spec.template.spec.infrastructureRef.name", "edge-md"],
-  ["two Cluster objects", (o) => void o.push({ ...structuredClone(capiCluster(o)), metadata: { name: "demo-2", namespace: "demo" } }), "one-cluster", "error", null],
+  [
+    "a dangling KCP infrastructureRef",
+    (o) => void (kcp(o).spec.machineTemplate.spec.infrastructureRef.name = "missing"),
+    "reference-resolves",
+    "error",
+    "KubeadmControlPlane/demo-control-plane:spec.machineTemplate.spec.infrastructureRef.name",
+  ],
+  [
+    "a Cluster without controlPlaneRef",
+    (o) => void delete capiCluster(o).spec.controlPlaneRef,
+    "reference-resolves",
+    "error",
+    "Cluster/demo:spec.controlPlaneRef",
+  ],
+  [
+    "a bootstrap configRef without kind",
+    (o) => void delete pool(o).spec.template.spec.bootstrap.configRef.kind,
+    "reference-resolves",
+    "error",
+    "MachinePool/demo-default:spec.template.spec.bootstrap.configRef",
+  ],
+  [
+    "an infrastructureRef to the wrong group",
+    (o) => void (md(o).spec.template.spec.infrastructureRef.apiGroup = "infrastructure.cluster.x-k8s.io.example"),
+    "reference-resolves",
+    "error",
+    "MachineDeployment/edge-md-web-a:spec.template.spec.infrastructureRef.name",
+    "edge-md",
+  ],
+  [
+    "two Cluster objects",
+    (o) => void o.push({ ...structuredClone(capiCluster(o)), metadata: { name: "demo-2", namespace: "demo" } }),
+    "one-cluster",
+    "error",
+    null,
+  ],
   ["no Cluster object", (o) => void o.splice(o.indexOf(capiCluster(o)), 1), "one-cluster", "error", null],
-  ["a Cluster named unlike its directory", (o) => void (capiCluster(o).metadata.name = "demo2"), "cluster-name-matches", "error", "Cluster/demo2:metadata.name"],
-  ["a wrong MachinePool clusterName", (o) => void (pool(o).spec.clusterName = "other"), "cluster-name-consistent", "error", "MachinePool/demo-default:spec.clusterName"],
-  ["a wrong MachineDeployment template clusterName", (o) => void (md(o).spec.template.spec.clusterName = "other"), "cluster-name-consistent", "error", "MachineDeployment/edge-md-web-a:spec.template.spec.clusterName", "edge-md"],
-  ["a wrong MHC clusterName", (o) => void (mhc(o, "edge-md-control-plane").spec.clusterName = "other"), "cluster-name-consistent", "error", "MachineHealthCheck/edge-md-control-plane:spec.clusterName", "edge-md"],
-  ["a wrong cluster-name label", (o) => void (awsPool(o).metadata.labels = { "cluster.x-k8s.io/cluster-name": "other" }), "cluster-name-consistent", "error", "AWSMachinePool/demo-default:metadata.labels.cluster.x-k8s.io/cluster-name"],
-  ["an MHC selecting a pool that does not exist", (o) => void (mhc(o).spec.selector.matchLabels = { "capi-gitops.io/node-pool": "gpu" }), "mhc-selects", "error", "MachineHealthCheck/edge-md-web:spec.selector.matchLabels", "edge-md"],
-  ["an MHC selecting control-plane=true (CAPI sets it to \"\")", (o) => void (mhc(o, "edge-md-control-plane").spec.selector.matchLabels = { "cluster.x-k8s.io/control-plane": "true" }), "mhc-selects", "error", "MachineHealthCheck/edge-md-control-plane:spec.selector.matchLabels", "edge-md"],
-  ["an MHC selecting another cluster's machines", (o) => void (mhc(o).spec.selector.matchLabels["cluster.x-k8s.io/cluster-name"] = "other"), "mhc-selects", "error", "MachineHealthCheck/edge-md-web:spec.selector.matchLabels", "edge-md"],
-  ["an MHC with an empty selector", (o) => void (mhc(o).spec.selector = {}), "mhc-selects", "error", "MachineHealthCheck/edge-md-web:spec.selector", "edge-md"],
+  [
+    "a Cluster named unlike its directory",
+    (o) => void (capiCluster(o).metadata.name = "demo2"),
+    "cluster-name-matches",
+    "error",
+    "Cluster/demo2:metadata.name",
+  ],
+  [
+    "a wrong MachinePool clusterName",
+    (o) => void (pool(o).spec.clusterName = "other"),
+    "cluster-name-consistent",
+    "error",
+    "MachinePool/demo-default:spec.clusterName",
+  ],
+  [
+    "a wrong MachineDeployment template clusterName",
+    (o) => void (md(o).spec.template.spec.clusterName = "other"),
+    "cluster-name-consistent",
+    "error",
+    "MachineDeployment/edge-md-web-a:spec.template.spec.clusterName",
+    "edge-md",
+  ],
+  [
+    "a wrong MHC clusterName",
+    (o) => void (mhc(o, "edge-md-control-plane").spec.clusterName = "other"),
+    "cluster-name-consistent",
+    "error",
+    "MachineHealthCheck/edge-md-control-plane:spec.clusterName",
+    "edge-md",
+  ],
+  [
+    "a wrong cluster-name label",
+    (o) => void (awsPool(o).metadata.labels = { "cluster.x-k8s.io/cluster-name": "other" }),
+    "cluster-name-consistent",
+    "error",
+    "AWSMachinePool/demo-default:metadata.labels.cluster.x-k8s.io/cluster-name",
+  ],
+  [
+    "an MHC selecting a pool that does not exist",
+    (o) => void (mhc(o).spec.selector.matchLabels = { "capi-gitops.io/node-pool": "gpu" }),
+    "mhc-selects",
+    "error",
+    "MachineHealthCheck/edge-md-web:spec.selector.matchLabels",
+    "edge-md",
+  ],
+  [
+    'an MHC selecting control-plane=true (CAPI sets it to "")',
+    (o) =>
+      void (mhc(o, "edge-md-control-plane").spec.selector.matchLabels = { "cluster.x-k8s.io/control-plane": "true" }),
+    "mhc-selects",
+    "error",
+    "MachineHealthCheck/edge-md-control-plane:spec.selector.matchLabels",
+    "edge-md",
+  ],
+  [
+    "an MHC selecting another cluster's machines",
+    (o) => void (mhc(o).spec.selector.matchLabels["cluster.x-k8s.io/cluster-name"] = "other"),
+    "mhc-selects",
+    "error",
+    "MachineHealthCheck/edge-md-web:spec.selector.matchLabels",
+    "edge-md",
+  ],
+  [
+    "an MHC with an empty selector",
+    (o) => void (mhc(o).spec.selector = {}),
+    "mhc-selects",
+    "error",
+    "MachineHealthCheck/edge-md-web:spec.selector",
+    "edge-md",
+  ],
 ];
 
 /** Valid variants next to a rule's boundary: the rule must stay quiet. [label, mutate, rule, cluster]. */
 type Quiet = [label: string, mutate: (objs: Objs) => void, rule: string, cluster?: string];
 const QUIET: Quiet[] = [
   ["a MachinePool exactly 3 minors older than the KCP", (o) => versions(o, "v1.34.2", "v1.31.9"), "kubelet-skew"],
-  ["a fixed-size MachinePool with replicas and no autoscaler annotations", (o) => (delete pool(o).metadata.annotations, (pool(o).spec.replicas = 3)), "autoscaled-no-replicas"],
-  ["an AWSMachinePool in every zone of the region", (o) => void (awsPool(o).spec.availabilityZones = ["ap-northeast-2a", "ap-northeast-2b", "ap-northeast-2c", "ap-northeast-2d"]), "az-in-region"],
+  [
+    "a fixed-size MachinePool with replicas and no autoscaler annotations",
+    (o) => (delete pool(o).metadata.annotations, (pool(o).spec.replicas = 3)),
+    "autoscaled-no-replicas",
+  ],
+  [
+    "an AWSMachinePool in every zone of the region",
+    (o) =>
+      void (awsPool(o).spec.availabilityZones = [
+        "ap-northeast-2a",
+        "ap-northeast-2b",
+        "ap-northeast-2c",
+        "ap-northeast-2d",
+      ]),
+    "az-in-region",
+  ],
   ["minSize = maxSize", (o) => void Object.assign(awsPool(o).spec, { minSize: 3, maxSize: 3 }), "pool-size"],
-  ["adjacent pod and service CIDRs", (o) => void Object.assign(capiCluster(o).spec.clusterNetwork, { pods: { cidrBlocks: ["10.112.0.0/12"] }, services: { cidrBlocks: ["10.96.0.0/12"] } }), "cidr-overlap"],
-  ["an MHC selecting control-plane machines by control-plane-name", (o) => void (mhc(o, "edge-md-control-plane").spec.selector.matchLabels = { "cluster.x-k8s.io/control-plane-name": "edge-md-control-plane" }), "mhc-selects", "edge-md"],
-  ["an MHC selecting a label of the KCP machine template", (o) => (kcp(o).spec.machineTemplate.metadata = { labels: { role: "cp" } }, (mhc(o, "edge-md-control-plane").spec.selector.matchLabels = { role: "cp" })), "mhc-selects", "edge-md"],
-  ["an MHC selector that adds this cluster's cluster-name", (o) => void (mhc(o).spec.selector.matchLabels["cluster.x-k8s.io/cluster-name"] = "edge-md"), "mhc-selects", "edge-md"],
-  ["an MHC selecting by matchExpressions only", (o) => void (mhc(o).spec.selector = { matchExpressions: [{ key: "capi-gitops.io/node-pool", operator: "In", values: ["web"] }] }), "mhc-selects", "edge-md"],
-  ["a ConfigMap templating the secret key from a variable", configMap({ credentials: "[default]\naws_secret_access_key = ${AWS_SECRET_ACCESS_KEY}\n" }), "no-key-material"],
-  ["a ConfigMap with a 20-character uppercase word and a certificate", configMap({ note: "KUBERNETESCONTROLLER", "ca.crt": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n" }), "no-key-material"],
-  ["a Secret without data (filled in by an operator)", (o) => add(o, { apiVersion: "v1", kind: "Secret", metadata: { name: "db" }, type: "Opaque" }), "no-plaintext-secrets"],
+  [
+    "adjacent pod and service CIDRs",
+    (o) =>
+      void Object.assign(capiCluster(o).spec.clusterNetwork, {
+        pods: { cidrBlocks: ["10.112.0.0/12"] },
+        services: { cidrBlocks: ["10.96.0.0/12"] },
+      }),
+    "cidr-overlap",
+  ],
+  [
+    "an MHC selecting control-plane machines by control-plane-name",
+    (o) =>
+      void (mhc(o, "edge-md-control-plane").spec.selector.matchLabels = {
+        "cluster.x-k8s.io/control-plane-name": "edge-md-control-plane",
+      }),
+    "mhc-selects",
+    "edge-md",
+  ],
+  [
+    "an MHC selecting a label of the KCP machine template",
+    (o) => (
+      (kcp(o).spec.machineTemplate.metadata = { labels: { role: "cp" } }),
+      (mhc(o, "edge-md-control-plane").spec.selector.matchLabels = { role: "cp" })
+    ),
+    "mhc-selects",
+    "edge-md",
+  ],
+  [
+    "an MHC selector that adds this cluster's cluster-name",
+    (o) => void (mhc(o).spec.selector.matchLabels["cluster.x-k8s.io/cluster-name"] = "edge-md"),
+    "mhc-selects",
+    "edge-md",
+  ],
+  [
+    "an MHC selecting by matchExpressions only",
+    (o) =>
+      void (mhc(o).spec.selector = {
+        matchExpressions: [{ key: "capi-gitops.io/node-pool", operator: "In", values: ["web"] }],
+      }),
+    "mhc-selects",
+    "edge-md",
+  ],
+  [
+    "a ConfigMap templating the secret key from a variable",
+    configMap({ credentials: "[default]\naws_secret_access_key = ${AWS_SECRET_ACCESS_KEY}\n" }),
+    "no-key-material",
+  ],
+  [
+    "a ConfigMap with a 20-character uppercase word and a certificate",
+    configMap({
+      note: "KUBERNETESCONTROLLER",
+      "ca.crt": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+    }),
+    "no-key-material",
+  ],
+  [
+    "a Secret without data (filled in by an operator)",
+    (o) => add(o, { apiVersion: "v1", kind: "Secret", metadata: { name: "db" }, type: "Opaque" }),
+    "no-plaintext-secrets",
+  ],
 ];
 
 /** [label, build the fleet, rule, severity, path, the cluster the finding names, its file]. */
-type FleetCase = [label: string, build: () => RenderedCluster[], rule: string, severity: Severity, path: string, cluster: string, file: string];
+type FleetCase = [
+  label: string,
+  build: () => RenderedCluster[],
+  rule: string,
+  severity: Severity,
+  path: string,
+  cluster: string,
+  file: string,
+];
 const FLEET_CASES: FleetCase[] = [
-  ["two clusters rendering the same Cluster name", () => [rendered("demo"), { ...rendered("demo"), cluster: "demo-copy" }], "fleet-unique-name", "error", "Cluster/demo:metadata.name", "demo-copy", "clusters/demo-copy/kustomization.yaml"],
-  ["two clusters with the same VPC CIDR", () => [rendered("payments-prod"), rendered("demo", (o) => void (awsCluster(o).spec.network.vpc.cidrBlock = "10.20.0.0/20"))], "fleet-unique-vpc-cidr", "warning", "network.vpcCidr", "demo", "clusters/demo/cluster.yaml"],
-  ["two clusters with overlapping VPC CIDRs", () => [rendered("payments-prod"), rendered("demo", (o) => void (awsCluster(o).spec.network.vpc.cidrBlock = "10.20.0.0/16"))], "fleet-unique-vpc-cidr", "warning", "network.vpcCidr", "demo", "clusters/demo/cluster.yaml"],
+  [
+    "two clusters rendering the same Cluster name",
+    () => [rendered("demo"), { ...rendered("demo"), cluster: "demo-copy" }],
+    "fleet-unique-name",
+    "error",
+    "Cluster/demo:metadata.name",
+    "demo-copy",
+    "clusters/demo-copy/kustomization.yaml",
+  ],
+  [
+    "two clusters with the same VPC CIDR",
+    () => [
+      rendered("payments-prod"),
+      rendered("demo", (o) => void (awsCluster(o).spec.network.vpc.cidrBlock = "10.20.0.0/20")),
+    ],
+    "fleet-unique-vpc-cidr",
+    "warning",
+    "network.vpcCidr",
+    "demo",
+    "clusters/demo/cluster.yaml",
+  ],
+  [
+    "two clusters with overlapping VPC CIDRs",
+    () => [
+      rendered("payments-prod"),
+      rendered("demo", (o) => void (awsCluster(o).spec.network.vpc.cidrBlock = "10.20.0.0/16")),
+    ],
+    "fleet-unique-vpc-cidr",
+    "warning",
+    "network.vpcCidr",
+    "demo",
+    "clusters/demo/cluster.yaml",
+  ],
 ];
 
 function describePath(f: Finding) {
@@ -193,7 +594,12 @@ describe("the unmodified render", () => {
   });
 
   it.each(CLUSTER_RULE_IDS)("produces no %s finding on any fixture cluster", (rule) => {
-    for (const s of specs) expect(clusterRules(rendered(s.name), fileOf(s.name)).filter((f) => f.rule === rule).map(describePath)).toEqual([]);
+    for (const s of specs)
+      expect(
+        clusterRules(rendered(s.name), fileOf(s.name))
+          .filter((f) => f.rule === rule)
+          .map(describePath),
+      ).toEqual([]);
   });
 
   it("produces no fleet finding for clusters with distinct names and VPC CIDRs", () => {
@@ -208,18 +614,27 @@ describe("each rule fires on one mutation", () => {
     expect([...new Set(FLEET_CASES.map((c) => c[2]))].sort()).toEqual([...FLEET_RULE_IDS].sort());
   });
 
-  it.each(CASES.map(([label, mutate, rule, severity, path, cluster = "demo"]) => ({ label, mutate, rule, severity, path, cluster })))(
-    "$rule: $label",
-    ({ mutate, rule, severity, path, cluster }) => {
-      const rc = rendered(cluster, mutate);
-      const file = fileOf(cluster);
-      const pathOk = (p: string | undefined) => (path === null ? p === undefined : typeof path === "string" ? p === path : p !== undefined && path.test(p));
-      const hit = (f: Finding) => f.rule === rule && f.severity === severity && f.cluster === cluster && f.file === file && pathOk(f.path);
-      const findings = clusterRules(rc, file);
-      expect(findings.filter(hit), findings.map(describePath).join("\n")).not.toEqual([]);
-      if (REFERENCE_RULE_IDS.includes(rule)) expect(checkReferences(rc.objects, { cluster, file }).filter(hit)).not.toEqual([]);
-    },
-  );
+  it.each(
+    CASES.map(([label, mutate, rule, severity, path, cluster = "demo"]) => ({
+      label,
+      mutate,
+      rule,
+      severity,
+      path,
+      cluster,
+    })),
+  )("$rule: $label", ({ mutate, rule, severity, path, cluster }) => {
+    const rc = rendered(cluster, mutate);
+    const file = fileOf(cluster);
+    const pathOk = (p: string | undefined) =>
+      path === null ? p === undefined : typeof path === "string" ? p === path : p !== undefined && path.test(p);
+    const hit = (f: Finding) =>
+      f.rule === rule && f.severity === severity && f.cluster === cluster && f.file === file && pathOk(f.path);
+    const findings = clusterRules(rc, file);
+    expect(findings.filter(hit), findings.map(describePath).join("\n")).not.toEqual([]);
+    if (REFERENCE_RULE_IDS.includes(rule))
+      expect(checkReferences(rc.objects, { cluster, file }).filter(hit)).not.toEqual([]);
+  });
 
   it("attributes a finding to the object's source file when kustomize recorded it", () => {
     const rc = rendered("demo", (o) => void Object.assign(awsPool(o).spec, { minSize: 5, maxSize: 3 }));
@@ -230,26 +645,48 @@ describe("each rule fires on one mutation", () => {
 });
 
 describe("each rule stays quiet on valid variants at its boundary", () => {
-  it.each(QUIET.map(([label, mutate, rule, cluster = "demo"]) => ({ label, mutate, rule, cluster })))("$rule: $label", ({ mutate, rule, cluster }) => {
-    const findings = clusterRules(rendered(cluster, mutate), fileOf(cluster));
-    expect(findings.filter((f) => f.rule === rule).map(describePath)).toEqual([]);
-  });
-});
-
-describe("fleetRules", () => {
-  it.each(FLEET_CASES.map(([label, build, rule, severity, path, cluster, file]) => ({ label, build, rule, severity, path, cluster, file })))(
+  it.each(QUIET.map(([label, mutate, rule, cluster = "demo"]) => ({ label, mutate, rule, cluster })))(
     "$rule: $label",
-    ({ build, rule, severity, path, cluster, file }) => {
-      const findings = fleetRules(build());
-      expect(findings.filter((f) => f.rule === rule && f.severity === severity && f.cluster === cluster && f.file === file && f.path === path), findings.map(describePath).join("\n")).toHaveLength(1);
+    ({ mutate, rule, cluster }) => {
+      const findings = clusterRules(rendered(cluster, mutate), fileOf(cluster));
+      expect(findings.filter((f) => f.rule === rule).map(describePath)).toEqual([]);
     },
   );
 });
 
+describe("fleetRules", () => {
+  it.each(
+    FLEET_CASES.map(([label, build, rule, severity, path, cluster, file]) => ({
+      label,
+      build,
+      rule,
+      severity,
+      path,
+      cluster,
+      file,
+    })),
+  )("$rule: $label", ({ build, rule, severity, path, cluster, file }) => {
+    const findings = fleetRules(build());
+    expect(
+      findings.filter(
+        (f) =>
+          f.rule === rule && f.severity === severity && f.cluster === cluster && f.file === file && f.path === path,
+      ),
+      findings.map(describePath).join("\n"),
+    ).toHaveLength(1);
+  });
+});
+
 describe("20.10: a VPC CIDR new since the base that overlaps the fleet is an error (the second of two pull requests)", () => {
   it("error on the cluster whose range is new, a warning between live ones", () => {
-    const fleet = () => [rendered("payments-prod"), rendered("demo", (o) => void (awsCluster(o).spec.network.vpc.cidrBlock = "10.20.0.0/16"))];
-    const vpc = (newVpc?: Set<string>) => fleetRules(fleet(), newVpc).filter((f) => f.rule === "fleet-unique-vpc-cidr").map((f) => `${f.severity} ${f.cluster}`);
+    const fleet = () => [
+      rendered("payments-prod"),
+      rendered("demo", (o) => void (awsCluster(o).spec.network.vpc.cidrBlock = "10.20.0.0/16")),
+    ];
+    const vpc = (newVpc?: Set<string>) =>
+      fleetRules(fleet(), newVpc)
+        .filter((f) => f.rule === "fleet-unique-vpc-cidr")
+        .map((f) => `${f.severity} ${f.cluster}`);
     expect(vpc(new Set(["demo"]))).toEqual(["error demo"]);
     expect(vpc(new Set(["payments-prod"]))).toEqual(["warning demo"]);
     expect(vpc()).toEqual(["warning demo"]);
@@ -309,7 +746,12 @@ describe("findSecrets", () => {
   });
 
   it("6: the secret scan of rendered management objects flags a repoURL with credentials", () => {
-    const appset = { apiVersion: "argoproj.io/v1alpha1", kind: "AppProject", metadata: { name: "p", namespace: "argocd" }, spec: { sourceRepos: ["https://user:token@git.example.com/x.git"] } };
+    const appset = {
+      apiVersion: "argoproj.io/v1alpha1",
+      kind: "AppProject",
+      metadata: { name: "p", namespace: "argocd" },
+      spec: { sourceRepos: ["https://user:token@git.example.com/x.git"] },
+    };
     const findings = managementRules([appset], "management/sync/kustomization.yaml");
     expect(findings.map((f) => f.rule)).toContain("no-key-material");
     expect(findings.find((f) => f.rule === "no-key-material")?.message).toMatch(/URL with credentials/);
@@ -321,21 +763,28 @@ describe("issue 20: what a cluster's render must hold (render-complete) and a pr
   const rows = (f: Finding[]) => f.map((x) => `${x.rule} ${x.file} ${x.path}`).sort();
 
   it("every fixture's own render is complete, and a prod one is HA", () => {
-    for (const s of specs) expect(rows([...renderCompleteness(rendered(s.name), s), ...controlPlaneHaRule(rendered(s.name), s)])).toEqual([]);
+    for (const s of specs)
+      expect(rows([...renderCompleteness(rendered(s.name), s), ...controlPlaneHaRule(rendered(s.name), s)])).toEqual(
+        [],
+      );
   });
 
   it("an empty render lacks the Cluster, AWSCluster, control plane and every pool (one MachineDeployment per zone)", () => {
     const s = spec("edge-md");
     const found = renderCompleteness({ cluster: s.name, objects: [], origins: [] }, s);
     expect(found.map((f) => f.path)).toEqual(expectedCoreObjects(s).map((o) => `${o.kind}/${o.name}`));
-    expect(found.filter((f) => f.path?.startsWith("MachineDeployment/")).length).toBe(s.nodePools.reduce((n, p) => n + p.availabilityZones.length, 0));
+    expect(found.filter((f) => f.path?.startsWith("MachineDeployment/")).length).toBe(
+      s.nodePools.reduce((n, p) => n + p.availabilityZones.length, 0),
+    );
     expect(found[0]?.message).toMatch(/renders no objects at all/);
   });
 
   it("a deleted pool or a renamed Cluster is missing; its file is the cluster's own layer", () => {
     const s = spec("demo");
     const noPool = rendered("demo", (objs) => objs.splice(objs.indexOf(one(objs, "MachinePool")), 1));
-    expect(rows(renderCompleteness(noPool, s))).toEqual([`render-complete ${fileOf("demo")} MachinePool/${one(baseline.get("demo")!, "MachinePool").metadata.name}`]);
+    expect(rows(renderCompleteness(noPool, s))).toEqual([
+      `render-complete ${fileOf("demo")} MachinePool/${one(baseline.get("demo")!, "MachinePool").metadata.name}`,
+    ]);
     const renamed = rendered("demo", (objs) => void (capiCluster(objs).metadata.name = "other"));
     expect(rows(renderCompleteness(renamed, s))).toEqual([`render-complete ${fileOf("demo")} Cluster/demo`]);
   });
@@ -343,8 +792,12 @@ describe("issue 20: what a cluster's render must hold (render-complete) and a pr
   it("profile prod with one control-plane machine: on cluster.yaml when the spec says so, on the layer when a patch does", () => {
     const s = spec("payments-prod");
     const one1 = rendered(s.name, (objs) => void (kcp(objs).spec.replicas = 1));
-    expect(rows(controlPlaneHaRule(one1, s))).toEqual([`prod-control-plane-ha clusters/payments-prod/kustomization.yaml KubeadmControlPlane/${kcp(one1.objects).metadata.name}:spec.replicas`]);
-    expect(rows(controlPlaneHaRule(one1, { ...s, controlPlane: { ...s.controlPlane, replicas: 1 } }))).toEqual(["prod-control-plane-ha clusters/payments-prod/cluster.yaml controlPlane.replicas"]);
+    expect(rows(controlPlaneHaRule(one1, s))).toEqual([
+      `prod-control-plane-ha clusters/payments-prod/kustomization.yaml KubeadmControlPlane/${kcp(one1.objects).metadata.name}:spec.replicas`,
+    ]);
+    expect(rows(controlPlaneHaRule(one1, { ...s, controlPlane: { ...s.controlPlane, replicas: 1 } }))).toEqual([
+      "prod-control-plane-ha clusters/payments-prod/cluster.yaml controlPlane.replicas",
+    ]);
     expect(controlPlaneHaRule(one1, { ...s, profile: "dev" })).toEqual([]);
   });
 });

@@ -29,7 +29,11 @@ const spec = (name: string, instanceType: string) =>
   `apiVersion: capi-gitops.io/v1alpha1\nkind: ClusterSpec\nname: ${name}\nregion: eu-west-1\nworkers: ${name.endsWith("0") ? "MachineDeployment" : "MachinePool"}\nprofile: prod\ncontrolPlane:\n  instanceType: ${instanceType}\nnodePools:\n  - name: a\n    instanceType: ${instanceType}\n  - name: b\n  - name: c\n`;
 /** The files under prefix, in path order (so two trees compare equal whatever order they were read or planned in). */
 const subtree = (tree: Record<string, string>, prefix: string) =>
-  Object.fromEntries(Object.entries(tree).filter(([p]) => p.startsWith(prefix)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  Object.fromEntries(
+    Object.entries(tree)
+      .filter(([p]) => p.startsWith(prefix))
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+  );
 
 describe("SIGKILL in the middle of generate", () => {
   it("leaves every cluster old or complete-new (a killed swap is finished by the next command)", async () => {
@@ -37,13 +41,19 @@ describe("SIGKILL in the middle of generate", () => {
     cleanups.push(t.cleanup);
     const names = Array.from({ length: 30 }, (_, i) => `c${String(i).padStart(2, "0")}`);
     const writeSpecs = async (instanceType: string) => {
-      for (const n of names) await writeTree(t.dir, { files: [{ path: `clusters/${n}/cluster.yaml`, content: spec(n, instanceType), mode: "owned" }], roots: [] });
+      for (const n of names)
+        await writeTree(t.dir, {
+          files: [{ path: `clusters/${n}/cluster.yaml`, content: spec(n, instanceType), mode: "owned" }],
+          roots: [],
+        });
     };
     await writeSpecs("m6i.large");
     await generateCommand({ cwd: t.dir, log: () => {} });
     const oldTree = await readTree(t.dir);
     await writeSpecs("m6i.xlarge");
-    const newTree = Object.fromEntries(planRepo({ specs: (await loadRepo(t.dir)).specs }, versions()).files.map((f) => [f.path, f.content]));
+    const newTree = Object.fromEntries(
+      planRepo({ specs: (await loadRepo(t.dir)).specs }, versions()).files.map((f) => [f.path, f.content]),
+    );
 
     let killedMidway = 0;
     // Kill when the swaps begin (every folder is staged first, then the completion markers are written beside the
@@ -58,13 +68,22 @@ describe("SIGKILL in the middle of generate", () => {
       if (kills >= 12 && killedMidway > 0) break;
       kills++;
       // back to the old generated state, new specs in place
-      await writeTree(t.dir, { files: Object.entries(oldTree).filter(([p]) => p.includes("/generated/")).map(([p, content]) => ({ path: p, content, mode: "owned" as const })), roots: names.map((n) => `clusters/${n}/generated`) });
-      const child = execa("node", ["--import", "tsx", CLI, "generate", "--init", "--repo", t.dir], { cwd: ROOT, reject: false });
+      await writeTree(t.dir, {
+        files: Object.entries(oldTree)
+          .filter(([p]) => p.includes("/generated/"))
+          .map(([p, content]) => ({ path: p, content, mode: "owned" as const })),
+        roots: names.map((n) => `clusters/${n}/generated`),
+      });
+      const child = execa("node", ["--import", "tsx", CLI, "generate", "--init", "--repo", t.dir], {
+        cwd: ROOT,
+        reject: false,
+      });
       let finished = false;
       void child.finally(() => (finished = true));
       const started = Date.now();
       while (!finished && Date.now() - started < 30_000) {
-        if ((await readdir(lastDir).catch(() => [] as string[])).some((e) => e.startsWith(".generated.complete-"))) break;
+        if ((await readdir(lastDir).catch(() => [] as string[])).some((e) => e.startsWith(".generated.complete-")))
+          break;
         await new Promise((r) => setImmediate(r));
       }
       if (extraMs) await new Promise((r) => setTimeout(r, extraMs));
@@ -83,7 +102,11 @@ describe("SIGKILL in the middle of generate", () => {
           expect(Object.keys(now)).toEqual([]);
           // 21: its marker is beside it, never inside a folder that lands.
           expect(Object.keys(tree).some((p) => p.startsWith(`clusters/${n}/.generated.new-`))).toBe(true);
-          expect(Object.keys(tree).some((p) => /^clusters\/[^/]+\/\.generated\.complete-[0-9a-f]{8}$/.test(p) && p.startsWith(`clusters/${n}/`))).toBe(true);
+          expect(
+            Object.keys(tree).some(
+              (p) => /^clusters\/[^/]+\/\.generated\.complete-[0-9a-f]{8}$/.test(p) && p.startsWith(`clusters/${n}/`),
+            ),
+          ).toBe(true);
         }
         sawOld ||= isOld;
         sawNew ||= isNew;
@@ -93,11 +116,14 @@ describe("SIGKILL in the middle of generate", () => {
       await recoverTree(t.dir);
       await generateCommand({ cwd: t.dir, log: () => {} });
       const done = await readTree(t.dir);
-      for (const n of names) expect(subtree(done, `clusters/${n}/generated/`)).toEqual(subtree(newTree, `clusters/${n}/generated/`));
+      for (const n of names)
+        expect(subtree(done, `clusters/${n}/generated/`)).toEqual(subtree(newTree, `clusters/${n}/generated/`));
       expect(Object.keys(done).some((p) => /\.(new|old)-[0-9a-f]{8}\//.test(p) || p.endsWith(".tmp"))).toBe(false);
     }
     // The delays must really have hit generate while it was writing (some clusters old, some new), not only before or after.
-    console.log(`SIGKILL during generate: ${killedMidway} of ${kills} kills landed while some clusters were old and others new`);
+    console.log(
+      `SIGKILL during generate: ${killedMidway} of ${kills} kills landed while some clusters were old and others new`,
+    );
     expect(killedMidway).toBeGreaterThan(0);
   }, 240_000);
 });
@@ -106,7 +132,22 @@ describe("SIGKILL in the middle of new-cluster", () => {
   it("leaves clusters/<name> absent or complete, never partial", async () => {
     const solo = await tempDir();
     cleanups.push(solo.cleanup);
-    const args = (repo: string) => ["--import", "tsx", CLI, "new-cluster", "--name", "kill", "--region", "eu-west-1", "--image-lookup-org", "123456789012", "--yes", "--init", "--repo", repo];
+    const args = (repo: string) => [
+      "--import",
+      "tsx",
+      CLI,
+      "new-cluster",
+      "--name",
+      "kill",
+      "--region",
+      "eu-west-1",
+      "--image-lookup-org",
+      "123456789012",
+      "--yes",
+      "--init",
+      "--repo",
+      repo,
+    ];
     expect((await execa("node", args(solo.dir), { cwd: ROOT, reject: false })).exitCode).toBe(0);
     const complete = subtree(await readTree(solo.dir), "clusters/kill/");
     const outcomes = new Set<string>();
@@ -129,8 +170,28 @@ describe("SIGKILL in the middle of new-cluster", () => {
 });
 
 describe("two new-cluster runs at once", () => {
-  const config = "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\nrepoURL: https://git.example.com/capi.git\ngitops: flux\n";
-  const run = (repo: string, name: string) => execa("node", ["--import", "tsx", CLI, "new-cluster", "--name", name, "--region", "eu-west-1", "--image-lookup-org", "123456789012", "--yes", "--repo", repo], { cwd: ROOT, reject: false, stdin: "ignore" });
+  const config =
+    "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\nrepoURL: https://git.example.com/capi.git\ngitops: flux\n";
+  const run = (repo: string, name: string) =>
+    execa(
+      "node",
+      [
+        "--import",
+        "tsx",
+        CLI,
+        "new-cluster",
+        "--name",
+        name,
+        "--region",
+        "eu-west-1",
+        "--image-lookup-org",
+        "123456789012",
+        "--yes",
+        "--repo",
+        repo,
+      ],
+      { cwd: ROOT, reject: false, stdin: "ignore" },
+    );
 
   it("different names: both succeed and the sync manifests list both", async () => {
     const t = await tempDir();
@@ -142,7 +203,10 @@ describe("two new-cluster runs at once", () => {
     expect(sync).toContain("clusters/left.yaml");
     expect(sync).toContain("clusters/right.yaml");
     const tree = Object.keys(await readTree(t.dir));
-    expect(tree.filter((p) => p.startsWith("clusters/") && p.endsWith("/cluster.yaml")).sort()).toEqual(["clusters/left/cluster.yaml", "clusters/right/cluster.yaml"]);
+    expect(tree.filter((p) => p.startsWith("clusters/") && p.endsWith("/cluster.yaml")).sort()).toEqual([
+      "clusters/left/cluster.yaml",
+      "clusters/right/cluster.yaml",
+    ]);
     expect(tree.some((p) => p.includes(".new-") || p.endsWith(".lock"))).toBe(false);
   }, 60_000);
 
@@ -167,9 +231,23 @@ describe("two new-cluster runs at once", () => {
 // ---------------------------------------------------------------------------------------------------------------
 // issue 9: writes, lock, failure paths
 
-const FLUX = "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\nrepoURL: https://git.example.com/capi.git\ngitops: flux\n";
+const FLUX =
+  "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\nrepoURL: https://git.example.com/capi.git\ngitops: flux\n";
 const cliIn = (repo: string, args: string[], opts: { prefix?: string[] } = {}) =>
-  execa(opts.prefix?.[0] ?? "node", [...(opts.prefix?.slice(1) ?? []), ...(opts.prefix ? ["node"] : []), "--import", "tsx", CLI, ...args, "--repo", repo], { cwd: ROOT, reject: false, stdin: "ignore", env: { ...process.env, FORCE_COLOR: "0" } });
+  execa(
+    opts.prefix?.[0] ?? "node",
+    [
+      ...(opts.prefix?.slice(1) ?? []),
+      ...(opts.prefix ? ["node"] : []),
+      "--import",
+      "tsx",
+      CLI,
+      ...args,
+      "--repo",
+      repo,
+    ],
+    { cwd: ROOT, reject: false, stdin: "ignore", env: { ...process.env, FORCE_COLOR: "0" } },
+  );
 
 describe("21: the completion marker", () => {
   it("21: lives beside the staged folder, so a landed folder never holds it, and recoverTree lands a complete staged folder", async () => {
@@ -201,13 +279,39 @@ describe("the one writer (issue 10 item 3)", () => {
   it("lands a plan, runs the landed check, and rolls everything back when the check fails", async () => {
     const t = await tempDir();
     cleanups.push(t.cleanup);
-    await writeTree(t.dir, { files: [{ path: "own/a.yaml", content: "a: 1\n", mode: "owned" }, { path: "user.yaml", content: "mine\n", mode: "scaffold" }], roots: ["own", "gone"] });
+    await writeTree(t.dir, {
+      files: [
+        { path: "own/a.yaml", content: "a: 1\n", mode: "owned" },
+        { path: "user.yaml", content: "mine\n", mode: "scaffold" },
+      ],
+      roots: ["own", "gone"],
+    });
     const before = await readTree(t.dir);
     // While the check runs, the old copies and markers are still beside their places (for a rollback).
-    const visible = (tree: Record<string, string>) => Object.fromEntries(Object.entries(tree).filter(([p]) => !p.split("/").some((s) => s.startsWith("."))));
-    const plan = { files: [{ path: "own/b.yaml", content: "b: 1\n", mode: "owned" as const }, { path: "user.yaml", content: "theirs\n", mode: "scaffold" as const }, { path: "new/c.yaml", content: "c\n", mode: "scaffold" as const }], roots: ["own", "new"] };
+    const visible = (tree: Record<string, string>) =>
+      Object.fromEntries(Object.entries(tree).filter(([p]) => !p.split("/").some((s) => s.startsWith("."))));
+    const plan = {
+      files: [
+        { path: "own/b.yaml", content: "b: 1\n", mode: "owned" as const },
+        { path: "user.yaml", content: "theirs\n", mode: "scaffold" as const },
+        { path: "new/c.yaml", content: "c\n", mode: "scaffold" as const },
+      ],
+      roots: ["own", "new"],
+    };
     let seen: Awaited<ReturnType<typeof writeTree>> | undefined;
-    await expect(writeTree(t.dir, plan, { landed: async (r) => { seen = r; expect(visible(await readTree(t.dir))).toEqual({ "own/b.yaml": "b: 1\n", "user.yaml": "mine\n", "new/c.yaml": "c\n" }); throw new Error("check failed"); } })).rejects.toThrow("check failed");
+    await expect(
+      writeTree(t.dir, plan, {
+        landed: async (r) => {
+          seen = r;
+          expect(visible(await readTree(t.dir))).toEqual({
+            "own/b.yaml": "b: 1\n",
+            "user.yaml": "mine\n",
+            "new/c.yaml": "c\n",
+          });
+          throw new Error("check failed");
+        },
+      }),
+    ).rejects.toThrow("check failed");
     expect(seen).toMatchObject({ written: ["new/c.yaml", "own/b.yaml"], deleted: ["own/a.yaml"], kept: ["user.yaml"] });
     expect(await readTree(t.dir)).toEqual(before);
     expect(await readdir(t.dir)).toEqual(expect.not.arrayContaining(["new"]));
@@ -224,7 +328,11 @@ describe("18: the repository lock", () => {
   const { hostname } = os;
   it.each([
     ["an empty lock file", "", /empty/],
-    ["a lock from another host", `4242 some-other-host ${Date.now() - 600_000}\n`, /pid 4242 on some-other-host, taken \d+ min ago/],
+    [
+      "a lock from another host",
+      `4242 some-other-host ${Date.now() - 600_000}\n`,
+      /pid 4242 on some-other-host, taken \d+ min ago/,
+    ],
     ["a lock this tool did not write", "hello\n", /not a lock this tool wrote/],
   ])("18: %s is refused at once, saying who holds it and how to clear it", async (_label, content, says) => {
     const t = await tempDir();
@@ -243,8 +351,14 @@ describe("18: the repository lock", () => {
     cleanups.push(t.cleanup);
     await writeFile(path.join(t.dir, LOCK_FILE), `${process.ppid} ${hostname()} ${Date.now()} abcd\n`);
     const lines: string[] = [];
-    const e = await withRepoLock(t.dir, async () => "ran", { timeoutMs: 300, log: (l) => lines.push(l) }).catch((x: Error) => x);
-    expect(lines[0]).toMatch(new RegExp(`waiting for .*pid ${process.ppid} on ${hostname()}, taken \\d+s ago; if no capi-gitops command is running, remove it: rm `));
+    const e = await withRepoLock(t.dir, async () => "ran", { timeoutMs: 300, log: (l) => lines.push(l) }).catch(
+      (x: Error) => x,
+    );
+    expect(lines[0]).toMatch(
+      new RegExp(
+        `waiting for .*pid ${process.ppid} on ${hostname()}, taken \\d+s ago; if no capi-gitops command is running, remove it: rm `,
+      ),
+    );
     expect((e as Error).message).toMatch(new RegExp(`held by pid ${process.ppid} on ${hostname()}`));
   });
 
@@ -290,7 +404,8 @@ describe("15: the VPC CIDR is chosen under the lock", () => {
     await rm(path.join(t.dir, LOCK_FILE));
     const r = await child;
     expect(r.exitCode, r.stderr).toBe(0);
-    const cidr = async (n: string) => /vpcCidr: (\S+)/.exec(await readFile(path.join(t.dir, "clusters", n, "cluster.yaml"), "utf8"))?.[1];
+    const cidr = async (n: string) =>
+      /vpcCidr: (\S+)/.exec(await readFile(path.join(t.dir, "clusters", n, "cluster.yaml"), "utf8"))?.[1];
     expect(await cidr("early")).toBe(taken);
     expect(await cidr("late")).toBe(pickVpcCidr("late", [taken], [DEFAULTS.podCidr, DEFAULTS.serviceCidr]));
     expect(await cidr("late")).not.toBe(taken);
@@ -301,7 +416,10 @@ describe("16: a run lands completely or not at all", () => {
   // SAFETY: chown/chmod/mount only touch folders this test made with mkdtemp (never their parent, the shared /tmp);
   // modes are restored and mounts undone in `finally`.
   const NOBODY = 65534; // an unprivileged uid that exists on every Linux (root ignores chmod)
-  const asNobody = (home: string) => (process.getuid?.() === 0 ? ["setpriv", `--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups", "env", `HOME=${home}`, `TMPDIR=${home}`] : undefined);
+  const asNobody = (home: string) =>
+    process.getuid?.() === 0
+      ? ["setpriv", `--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups", "env", `HOME=${home}`, `TMPDIR=${home}`]
+      : undefined;
 
   /** A temporary repository (the mkdtemp folder itself) with cluster one, a changed spec and a new spec: generate must rewrite clusters/one/generated and management/sync. */
   const repoWith = async (): Promise<string> => {
@@ -314,107 +432,158 @@ describe("16: a run lands completely or not at all", () => {
     const text = await readFile(specPath, "utf8");
     expect(text).toContain("profile: dev");
     await writeFile(specPath, text.replace("profile: dev", "profile: prod"));
-    await writeTree(t.dir, { files: [specFile(resolveNewSpec({ name: "extra", region: "eu-west-1", vpcCidr: "10.9.0.0/16" }).spec!)], roots: [] });
+    await writeTree(t.dir, {
+      files: [specFile(resolveNewSpec({ name: "extra", region: "eu-west-1", vpcCidr: "10.9.0.0/16" }).spec!)],
+      roots: [],
+    });
     return t.dir;
   };
-  const snapshotOf = async (dir: string) => JSON.stringify([await readTree(dir), execFileSync("find", [dir, "-printf", "%P %y %m\\n"]).toString().split("\n").sort()]);
+  const snapshotOf = async (dir: string) =>
+    JSON.stringify([
+      await readTree(dir),
+      execFileSync("find", [dir, "-printf", "%P %y %m\\n"]).toString().split("\n").sort(),
+    ]);
 
-  it.each(["non-root user, chmod 555", "read-only bind mount"])("16: management/ not writable (%s): new-cluster and generate change nothing, and a retry works", async (how) => {
-    const repo = await repoWith();
-    const management = path.join(repo, "management");
-    let prefix: string[] | undefined;
-    const undo: (() => void)[] = [];
-    try {
-      if (how.startsWith("non-root")) {
-        const home = await tempDir();
-        cleanups.push(home.cleanup);
-        prefix = asNobody(home.dir);
-        if (prefix) {
-          // The unprivileged user must reach its own repository: open and hand over the two mkdtemp folders only.
-          execFileSync("chmod", ["0755", repo, home.dir]);
-          execFileSync("chown", ["-R", `${NOBODY}:${NOBODY}`, repo, home.dir]);
+  it.each(["non-root user, chmod 555", "read-only bind mount"])(
+    "16: management/ not writable (%s): new-cluster and generate change nothing, and a retry works",
+    async (how) => {
+      const repo = await repoWith();
+      const management = path.join(repo, "management");
+      let prefix: string[] | undefined;
+      const undo: (() => void)[] = [];
+      try {
+        if (how.startsWith("non-root")) {
+          const home = await tempDir();
+          cleanups.push(home.cleanup);
+          prefix = asNobody(home.dir);
+          if (prefix) {
+            // The unprivileged user must reach its own repository: open and hand over the two mkdtemp folders only.
+            execFileSync("chmod", ["0755", repo, home.dir]);
+            execFileSync("chown", ["-R", `${NOBODY}:${NOBODY}`, repo, home.dir]);
+          }
+          execFileSync("chmod", ["0555", management]);
+          undo.push(() => execFileSync("chmod", ["0755", management]));
+        } else {
+          try {
+            execFileSync("mount", ["--bind", management, management], { stdio: "ignore" });
+          } catch {
+            return void console.log(`16 skipped (${how}): no privilege to mount`);
+          }
+          undo.push(() => execFileSync("umount", [management]));
+          execFileSync("mount", ["-o", "remount,bind,ro", management]);
         }
-        execFileSync("chmod", ["0555", management]);
-        undo.push(() => execFileSync("chmod", ["0755", management]));
-      } else {
-        try {
-          execFileSync("mount", ["--bind", management, management], { stdio: "ignore" });
-        } catch {
-          return void console.log(`16 skipped (${how}): no privilege to mount`);
-        }
-        undo.push(() => execFileSync("umount", [management]));
-        execFileSync("mount", ["-o", "remount,bind,ro", management]);
+        const before = await snapshotOf(repo);
+        const a = await cliIn(repo, ["new-cluster", "--name", "two", "--region", "eu-west-1", "--yes", "--no-render"], {
+          prefix,
+        });
+        expect(a.exitCode, a.stderr).toBe(2);
+        expect(a.stderr).toMatch(
+          /cannot write management\/: (read-only file system|permission denied).*make it writable.*nothing was written/,
+        );
+        expect(await snapshotOf(repo)).toBe(before);
+        const b = await cliIn(repo, ["generate"], { prefix });
+        expect(b.exitCode, b.stderr).toBe(2);
+        expect(b.stderr).toMatch(
+          /cannot write management\/: (read-only file system|permission denied).*make it writable.*nothing was written/,
+        );
+        expect(await snapshotOf(repo)).toBe(before);
+      } finally {
+        for (const u of undo.reverse()) u();
       }
-      const before = await snapshotOf(repo);
-      const a = await cliIn(repo, ["new-cluster", "--name", "two", "--region", "eu-west-1", "--yes", "--no-render"], { prefix });
-      expect(a.exitCode, a.stderr).toBe(2);
-      expect(a.stderr).toMatch(/cannot write management\/: (read-only file system|permission denied).*make it writable.*nothing was written/);
-      expect(await snapshotOf(repo)).toBe(before);
-      const b = await cliIn(repo, ["generate"], { prefix });
-      expect(b.exitCode, b.stderr).toBe(2);
-      expect(b.stderr).toMatch(/cannot write management\/: (read-only file system|permission denied).*make it writable.*nothing was written/);
-      expect(await snapshotOf(repo)).toBe(before);
-    } finally {
-      for (const u of undo.reverse()) u();
-    }
-    // Writable again: the retries work (nothing was left behind that says "already exists").
-    const again = await cliIn(repo, ["new-cluster", "--name", "two", "--region", "eu-west-1", "--yes", "--no-render"], { prefix });
-    expect(again.exitCode, again.stderr).toBe(0);
-    const gen = await cliIn(repo, ["generate"], { prefix });
-    expect(gen.exitCode, gen.stderr).toBe(0);
-    expect(Object.keys(await readTree(repo))).toEqual(expect.arrayContaining(["clusters/extra/generated/kustomization.yaml", "management/sync/clusters/extra.yaml", "management/sync/clusters/two.yaml"]));
-  }, 120_000);
+      // Writable again: the retries work (nothing was left behind that says "already exists").
+      const again = await cliIn(
+        repo,
+        ["new-cluster", "--name", "two", "--region", "eu-west-1", "--yes", "--no-render"],
+        { prefix },
+      );
+      expect(again.exitCode, again.stderr).toBe(0);
+      const gen = await cliIn(repo, ["generate"], { prefix });
+      expect(gen.exitCode, gen.stderr).toBe(0);
+      expect(Object.keys(await readTree(repo))).toEqual(
+        expect.arrayContaining([
+          "clusters/extra/generated/kustomization.yaml",
+          "management/sync/clusters/extra.yaml",
+          "management/sync/clusters/two.yaml",
+        ]),
+      );
+    },
+    120_000,
+  );
 });
 
 describe("20: writers stop on what they cannot read, and outside a repository", () => {
-  it.each(["chmod 000 (unprivileged user)", "a symbolic link loop"])("20: an unreadable clusters/ (%s) stops generate and new-cluster; nothing changes", async (how) => {
-    const t = await tempDir();
-    cleanups.push(t.cleanup);
-    const repo = t.dir;
-    await writeFile(path.join(repo, "capi-gitops.yaml"), FLUX);
-    expect((await cliIn(repo, ["new-cluster", "--name", "one", "--region", "eu-west-1", "--yes", "--no-render"])).exitCode).toBe(0);
-    const clusters = path.join(repo, "clusters");
-    let prefix: string[] | undefined;
-    const undo: (() => Promise<void> | void)[] = [];
-    try {
-      if (how.startsWith("chmod")) {
-        // SAFETY: only the test's own mkdtemp folders are opened and handed over (never /tmp itself).
-        const home = await tempDir();
-        cleanups.push(home.cleanup);
-        if (process.getuid?.() === 0) {
-          prefix = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "env", `HOME=${home.dir}`, `TMPDIR=${home.dir}`];
-          execFileSync("chmod", ["0755", repo, home.dir]);
-          execFileSync("chown", ["-R", "65534:65534", repo, home.dir]);
+  it.each(["chmod 000 (unprivileged user)", "a symbolic link loop"])(
+    "20: an unreadable clusters/ (%s) stops generate and new-cluster; nothing changes",
+    async (how) => {
+      const t = await tempDir();
+      cleanups.push(t.cleanup);
+      const repo = t.dir;
+      await writeFile(path.join(repo, "capi-gitops.yaml"), FLUX);
+      expect(
+        (await cliIn(repo, ["new-cluster", "--name", "one", "--region", "eu-west-1", "--yes", "--no-render"])).exitCode,
+      ).toBe(0);
+      const clusters = path.join(repo, "clusters");
+      let prefix: string[] | undefined;
+      const undo: (() => Promise<void> | void)[] = [];
+      try {
+        if (how.startsWith("chmod")) {
+          // SAFETY: only the test's own mkdtemp folders are opened and handed over (never /tmp itself).
+          const home = await tempDir();
+          cleanups.push(home.cleanup);
+          if (process.getuid?.() === 0) {
+            prefix = [
+              "setpriv",
+              "--reuid=65534",
+              "--regid=65534",
+              "--clear-groups",
+              "env",
+              `HOME=${home.dir}`,
+              `TMPDIR=${home.dir}`,
+            ];
+            execFileSync("chmod", ["0755", repo, home.dir]);
+            execFileSync("chown", ["-R", "65534:65534", repo, home.dir]);
+          }
+          execFileSync("chmod", ["0000", clusters]);
+          undo.push(() => void execFileSync("chmod", ["0755", clusters]));
+        } else {
+          const { rename, symlink } = await import("node:fs/promises");
+          await rename(clusters, path.join(repo, "clusters.away"));
+          await symlink("clusters", clusters);
+          undo.push(async () => {
+            await rm(clusters);
+            await rename(path.join(repo, "clusters.away"), clusters);
+          });
         }
-        execFileSync("chmod", ["0000", clusters]);
-        undo.push(() => void execFileSync("chmod", ["0755", clusters]));
-      } else {
-        const { rename, symlink } = await import("node:fs/promises");
-        await rename(clusters, path.join(repo, "clusters.away"));
-        await symlink("clusters", clusters);
-        undo.push(async () => {
-          await rm(clusters);
-          await rename(path.join(repo, "clusters.away"), clusters);
-        });
+        const before = JSON.stringify([
+          execFileSync("find", [repo, "-printf", "%P %y %m %s\\n"]).toString().split("\n").sort(),
+        ]);
+        for (const args of [
+          ["generate"],
+          ["new-cluster", "--name", "two", "--region", "eu-west-1", "--yes", "--no-render"],
+        ]) {
+          const r = await cliIn(repo, args, { prefix });
+          expect(r.exitCode, `${args[0]}: ${r.stderr}`).toBe(2);
+          expect(r.stderr).toMatch(/cannot read .*clusters: (EACCES|ELOOP); fix its permissions and run again/);
+          expect(
+            JSON.stringify([execFileSync("find", [repo, "-printf", "%P %y %m %s\\n"]).toString().split("\n").sort()]),
+          ).toBe(before);
+        }
+      } finally {
+        for (const u of undo.reverse()) await u();
       }
-      const before = JSON.stringify([execFileSync("find", [repo, "-printf", "%P %y %m %s\\n"]).toString().split("\n").sort()]);
-      for (const args of [["generate"], ["new-cluster", "--name", "two", "--region", "eu-west-1", "--yes", "--no-render"]]) {
-        const r = await cliIn(repo, args, { prefix });
-        expect(r.exitCode, `${args[0]}: ${r.stderr}`).toBe(2);
-        expect(r.stderr).toMatch(/cannot read .*clusters: (EACCES|ELOOP); fix its permissions and run again/);
-        expect(JSON.stringify([execFileSync("find", [repo, "-printf", "%P %y %m %s\\n"]).toString().split("\n").sort()])).toBe(before);
-      }
-    } finally {
-      for (const u of undo.reverse()) await u();
-    }
-    expect(Object.keys(await readTree(repo))).toContain("management/sync/clusters/one.yaml");
-  }, 60_000);
+      expect(Object.keys(await readTree(repo))).toContain("management/sync/clusters/one.yaml");
+    },
+    60_000,
+  );
 
   it("20: generate and new-cluster refuse a folder without capi-gitops.yaml unless --init", async () => {
     const t = await tempDir();
     cleanups.push(t.cleanup);
     await writeFile(path.join(t.dir, "notes.txt"), "not a capi-gitops repository\n");
-    for (const args of [["generate"], ["new-cluster", "--name", "one", "--region", "eu-west-1", "--yes", "--no-render"]]) {
+    for (const args of [
+      ["generate"],
+      ["new-cluster", "--name", "one", "--region", "eu-west-1", "--yes", "--no-render"],
+    ]) {
       const r = await cliIn(t.dir, args);
       expect(r.exitCode, r.stderr).toBe(2);
       expect(r.stderr).toContain(`${t.dir} is not a capi-gitops repository (no capi-gitops.yaml at its root)`);

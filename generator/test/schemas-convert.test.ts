@@ -4,7 +4,15 @@ import { fileURLToPath } from "node:url";
 import { Ajv } from "ajv";
 import { describe, expect, it } from "vitest";
 import { buildSchemaFiles } from "../src/schemas/build.js";
-import { convertCrd, convertNode, convertOpenApiKinds, objectMetaSchema, serializeSchema, type JsonSchema, type OpenApiDocument } from "../src/schemas/convert.js";
+import {
+  convertCrd,
+  convertNode,
+  convertOpenApiKinds,
+  objectMetaSchema,
+  serializeSchema,
+  type JsonSchema,
+  type OpenApiDocument,
+} from "../src/schemas/convert.js";
 import { KUBECONFORM_SCHEMA_TEMPLATE, schemaFile, schemaLocation, UNSERVED_FILE } from "../src/schemas/layout.js";
 import { unservedMessage, type UnservedEntry } from "../src/schemas/unserved.js";
 import { parseYamlStream } from "../src/yaml.js";
@@ -46,11 +54,23 @@ const cases: { name: string; change: (d: Doc) => void; valid: boolean }[] = [
   // unknown fields
   { name: "unknown spec field rejected", change: (d) => (d.spec.colour = "red"), valid: false },
   { name: "unknown root field rejected", change: (d) => (d.extra = 1), valid: false },
-  { name: "unknown field in a list item rejected", change: (d) => (d.spec.ports = [{ name: "a", prot: 1 }]), valid: false },
+  {
+    name: "unknown field in a list item rejected",
+    change: (d) => (d.spec.ports = [{ name: "a", prot: 1 }]),
+    valid: false,
+  },
   { name: "status is allowed", change: (d) => (d.status = { ready: true }), valid: true },
   // preserve-unknown and maps
-  { name: "preserve-unknown object stays open", change: (d) => (d.spec.config = { anything: { deep: [1, 2] } }), valid: true },
-  { name: "preserve-unknown object still types its listed fields", change: (d) => (d.spec.config = { known: 5 }), valid: false },
+  {
+    name: "preserve-unknown object stays open",
+    change: (d) => (d.spec.config = { anything: { deep: [1, 2] } }),
+    valid: true,
+  },
+  {
+    name: "preserve-unknown object still types its listed fields",
+    change: (d) => (d.spec.config = { known: 5 }),
+    valid: false,
+  },
   { name: "map accepts any key", change: (d) => (d.spec.labels = { "any/key": "v" }), valid: true },
   { name: "map values keep their type", change: (d) => (d.spec.labels = { k: 1 }), valid: false },
   // int-or-string
@@ -63,13 +83,21 @@ const cases: { name: string; change: (d: Doc) => void; valid: boolean }[] = [
   { name: "nullable enum takes null", change: (d) => (d.spec.color = null), valid: true },
   { name: "nullable enum keeps its values", change: (d) => (d.spec.color = "green"), valid: false },
   { name: "nullable object takes null", change: (d) => (d.spec.options = null), valid: true },
-  { name: "nullable object is still closed", change: (d) => (d.spec.options = { verbose: true, loud: true }), valid: false },
+  {
+    name: "nullable object is still closed",
+    change: (d) => (d.spec.options = { verbose: true, loud: true }),
+    valid: false,
+  },
   { name: "a field without nullable rejects null", change: (d) => (d.spec.name = null), valid: false },
   // metadata typed
   { name: "metadata typo rejected", change: (d) => (d.metadata.nmae = "w"), valid: false },
   { name: "label values must be strings", change: (d) => (d.metadata.labels = { n: 1 }), valid: false },
   { name: "annotation values must be strings", change: (d) => (d.metadata.annotations = { n: true }), valid: false },
-  { name: "ownerReferences need uid", change: (d) => (d.metadata.ownerReferences = [{ apiVersion: "v1", kind: "K", name: "n" }]), valid: false },
+  {
+    name: "ownerReferences need uid",
+    change: (d) => (d.metadata.ownerReferences = [{ apiVersion: "v1", kind: "K", name: "n" }]),
+    valid: false,
+  },
   { name: "metadata.name must be a string", change: (d) => (d.metadata.name = 5), valid: false },
   // apiVersion / kind are fixed
   { name: "another apiVersion rejected", change: (d) => (d.apiVersion = "example.com/v1alpha1"), valid: false },
@@ -93,7 +121,11 @@ const cases: { name: string; change: (d: Doc) => void; valid: boolean }[] = [
   { name: "oneOf: both", change: (d) => (d.spec.source = { url: "https://example.com", path: "/x" }), valid: false },
   { name: "oneOf: neither", change: (d) => (d.spec.source = {}), valid: false },
   { name: "oneOf: constraint inside a branch", change: (d) => (d.spec.source = { url: "short" }), valid: false },
-  { name: "oneOf: the object itself is closed", change: (d) => (d.spec.source = { url: "https://example.com", extra: 1 }), valid: false },
+  {
+    name: "oneOf: the object itself is closed",
+    change: (d) => (d.spec.source = { url: "https://example.com", extra: 1 }),
+    valid: false,
+  },
 ];
 
 describe("convertCrd", () => {
@@ -113,26 +145,51 @@ describe("convertCrd", () => {
 
   it("drops prose and Kubernetes extensions, keeps defaults", () => {
     const text = JSON.stringify(widgetV1.schema);
-    for (const word of ['"description"', '"example"', "x-kubernetes-", '"nullable"', "has(self.url)"]) expect(text).not.toContain(word);
+    for (const word of ['"description"', '"example"', "x-kubernetes-", '"nullable"', "has(self.url)"])
+      expect(text).not.toContain(word);
     const spec = (widgetV1.schema.properties as JsonSchema).spec as JsonSchema;
-    expect((spec.properties as JsonSchema).replicas).toEqual({ type: "integer", format: "int32", minimum: 0, maximum: 10, default: 1 });
+    expect((spec.properties as JsonSchema).replicas).toEqual({
+      type: "integer",
+      format: "int32",
+      minimum: 0,
+      maximum: 10,
+      default: 1,
+    });
   });
 
   it("types metadata with the upstream ObjectMeta", () => {
     const meta = (widgetV1.schema.properties as JsonSchema).metadata as JsonSchema;
     expect(meta.additionalProperties).toBe(false);
-    expect(Object.keys(meta.properties as JsonSchema)).toEqual(expect.arrayContaining(["name", "namespace", "labels", "annotations", "generateName", "finalizers", "ownerReferences", "uid"]));
+    expect(Object.keys(meta.properties as JsonSchema)).toEqual(
+      expect.arrayContaining([
+        "name",
+        "namespace",
+        "labels",
+        "annotations",
+        "generateName",
+        "finalizers",
+        "ownerReferences",
+        "uid",
+      ]),
+    );
   });
 
   it("lets an embedded resource carry apiVersion, kind and metadata", () => {
-    const embedded = convertNode({ type: "object", "x-kubernetes-embedded-resource": true, properties: { spec: { type: "object" } } }, { listSetUnique: true }, true, "x");
+    const embedded = convertNode(
+      { type: "object", "x-kubernetes-embedded-resource": true, properties: { spec: { type: "object" } } },
+      { listSetUnique: true },
+      true,
+      "x",
+    );
     const validate = ajv.compile(embedded);
     expect(validate({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "a" }, spec: {} })).toBe(true);
     expect(validate({ apiVersion: "v1", kind: "ConfigMap", extra: 1 })).toBe(false);
   });
 
   it("refuses schema keywords it does not know, rather than dropping a constraint", () => {
-    expect(() => convertNode({ type: "string", contentMediaType: "text/plain" }, { listSetUnique: true }, true, "x")).toThrow(/unknown schema keyword "contentMediaType"/);
+    expect(() =>
+      convertNode({ type: "string", contentMediaType: "text/plain" }, { listSetUnique: true }, true, "x"),
+    ).toThrow(/unknown schema keyword "contentMediaType"/);
   });
 });
 
@@ -148,19 +205,51 @@ describe("convertOpenApiKinds", () => {
   });
 
   it.each([
-    { name: "namespace", doc: { apiVersion: "v1", kind: "Namespace", metadata: { name: "a", labels: { x: "y" } } }, valid: true },
-    { name: "namespace with spec", doc: { apiVersion: "v1", kind: "Namespace", metadata: { name: "a" }, spec: { finalizers: ["kubernetes"] } }, valid: true },
-    { name: "namespace unknown spec field", doc: { apiVersion: "v1", kind: "Namespace", metadata: { name: "a" }, spec: { finaliser: [] } }, valid: false },
-    { name: "namespace metadata typo", doc: { apiVersion: "v1", kind: "Namespace", metadata: { nam: "a" } }, valid: false },
-    { name: "namespace apps/v1", doc: { apiVersion: "apps/v1", kind: "Namespace", metadata: { name: "a" } }, valid: false },
+    {
+      name: "namespace",
+      doc: { apiVersion: "v1", kind: "Namespace", metadata: { name: "a", labels: { x: "y" } } },
+      valid: true,
+    },
+    {
+      name: "namespace with spec",
+      doc: { apiVersion: "v1", kind: "Namespace", metadata: { name: "a" }, spec: { finalizers: ["kubernetes"] } },
+      valid: true,
+    },
+    {
+      name: "namespace unknown spec field",
+      doc: { apiVersion: "v1", kind: "Namespace", metadata: { name: "a" }, spec: { finaliser: [] } },
+      valid: false,
+    },
+    {
+      name: "namespace metadata typo",
+      doc: { apiVersion: "v1", kind: "Namespace", metadata: { nam: "a" } },
+      valid: false,
+    },
+    {
+      name: "namespace apps/v1",
+      doc: { apiVersion: "apps/v1", kind: "Namespace", metadata: { name: "a" } },
+      valid: false,
+    },
   ])("$name → valid: $valid", ({ doc, valid }) => {
     expect(validateNs(doc), JSON.stringify(validateNs.errors)).toBe(valid);
   });
 
   it.each([
-    { name: "configmap", doc: { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "a" }, data: { k: "v" } }, valid: true },
-    { name: "configmap data values are strings", doc: { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "a" }, data: { k: 1 } }, valid: false },
-    { name: "configmap unknown field", doc: { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "a" }, date: {} }, valid: false },
+    {
+      name: "configmap",
+      doc: { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "a" }, data: { k: "v" } },
+      valid: true,
+    },
+    {
+      name: "configmap data values are strings",
+      doc: { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "a" }, data: { k: 1 } },
+      valid: false,
+    },
+    {
+      name: "configmap unknown field",
+      doc: { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "a" }, date: {} },
+      valid: false,
+    },
   ])("$name → valid: $valid", ({ doc, valid }) => {
     expect(validateCm(doc), JSON.stringify(validateCm.errors)).toBe(valid);
   });
@@ -170,12 +259,36 @@ describe("convertOpenApiKinds", () => {
   });
 
   it("refuses recursive $refs", () => {
-    const doc: OpenApiDocument = { components: { schemas: { A: { type: "object", properties: { a: { $ref: "#/components/schemas/A" } } } } } };
-    expect(() => convertNode({ $ref: "#/components/schemas/A" }, { listSetUnique: false, resolveRef: () => doc.components!.schemas!.A as JsonSchema }, true, "A")).toThrow(/recursive/);
+    const doc: OpenApiDocument = {
+      components: { schemas: { A: { type: "object", properties: { a: { $ref: "#/components/schemas/A" } } } } },
+    };
+    expect(() =>
+      convertNode(
+        { $ref: "#/components/schemas/A" },
+        { listSetUnique: false, resolveRef: () => doc.components!.schemas!.A as JsonSchema },
+        true,
+        "A",
+      ),
+    ).toThrow(/recursive/);
   });
   it("leaves the nested occurrences of an allowed recursive definition open (JSONSchemaProps)", () => {
-    const doc: OpenApiDocument = { components: { schemas: { A: { type: "object", properties: { n: { type: "integer" }, a: { $ref: "#/components/schemas/A" } } } } } };
-    const s = convertNode({ $ref: "#/components/schemas/A" }, { listSetUnique: false, openRecursive: ["#/components/schemas/A"], resolveRef: () => doc.components!.schemas!.A as JsonSchema }, true, "A");
+    const doc: OpenApiDocument = {
+      components: {
+        schemas: {
+          A: { type: "object", properties: { n: { type: "integer" }, a: { $ref: "#/components/schemas/A" } } },
+        },
+      },
+    };
+    const s = convertNode(
+      { $ref: "#/components/schemas/A" },
+      {
+        listSetUnique: false,
+        openRecursive: ["#/components/schemas/A"],
+        resolveRef: () => doc.components!.schemas!.A as JsonSchema,
+      },
+      true,
+      "A",
+    );
     expect((s.properties as JsonSchema).n).toEqual({ type: "integer" });
     expect((s.properties as JsonSchema).a).toEqual({});
   });
@@ -185,17 +298,29 @@ describe("buildSchemaFiles", () => {
   const source = "example.com/widgets@v0.0.1";
   const build = buildSchemaFiles(
     [{ source, crds: [{ file: "widgets.example.com.yaml", crd: widgetCrd }] }],
-    [{ source: "k8s.io/kubernetes@v1.35.4", docs: [{ file: "core-v1-openapi.json", doc: coreDoc }], kinds: ["v1/Namespace"] }],
+    [
+      {
+        source: "k8s.io/kubernetes@v1.35.4",
+        docs: [{ file: "core-v1-openapi.json", doc: coreDoc }],
+        kinds: ["v1/Namespace"],
+      },
+    ],
   );
 
   it("writes one file per served (kind, version) in the kubeconform layout, and unserved.json", () => {
-    expect([...build.files.keys()]).toEqual(["schemas/kubeconform/example.com/widget_v1.json", UNSERVED_FILE, "schemas/kubeconform/v1/namespace_v1.json"]);
+    expect([...build.files.keys()]).toEqual([
+      "schemas/kubeconform/example.com/widget_v1.json",
+      UNSERVED_FILE,
+      "schemas/kubeconform/v1/namespace_v1.json",
+    ]);
     expect(build.schemas).toBe(2);
     for (const text of build.files.values()) expect(text.endsWith("}\n") || text.endsWith("]\n")).toBe(true);
   });
 
   it("records unserved versions", () => {
-    const expected: UnservedEntry[] = [{ group: "example.com", version: "v1alpha1", kind: "Widget", source, served: ["v1"] }];
+    const expected: UnservedEntry[] = [
+      { group: "example.com", version: "v1alpha1", kind: "Widget", source, served: ["v1"] },
+    ];
     expect(build.unserved).toEqual(expected);
     expect(JSON.parse(build.files.get(UNSERVED_FILE)!)).toEqual(expected);
     expect(unservedMessage(build.unserved, "example.com/v1alpha1", "Widget")).toBe(
@@ -204,11 +329,21 @@ describe("buildSchemaFiles", () => {
     expect(unservedMessage(build.unserved, "example.com/v1", "Widget")).toBeUndefined();
     expect(
       unservedMessage(
-        [{ group: "infrastructure.cluster.x-k8s.io", version: "v1beta1", kind: "AWSCluster", source: "sigs.k8s.io/cluster-api-provider-aws/v2@v2.13.0", served: ["v1beta2"] }],
+        [
+          {
+            group: "infrastructure.cluster.x-k8s.io",
+            version: "v1beta1",
+            kind: "AWSCluster",
+            source: "sigs.k8s.io/cluster-api-provider-aws/v2@v2.13.0",
+            served: ["v1beta2"],
+          },
+        ],
         "infrastructure.cluster.x-k8s.io/v1beta1",
         "AWSCluster",
       ),
-    ).toMatch(/^AWSCluster infrastructure.cluster.x-k8s.io\/v1beta1 is not served by the pinned CAPA \(sigs.k8s.io\/cluster-api-provider-aws\/v2@v2.13.0\); use infrastructure.cluster.x-k8s.io\/v1beta2$/);
+    ).toMatch(
+      /^AWSCluster infrastructure.cluster.x-k8s.io\/v1beta1 is not served by the pinned CAPA \(sigs.k8s.io\/cluster-api-provider-aws\/v2@v2.13.0\); use infrastructure.cluster.x-k8s.io\/v1beta2$/,
+    );
   });
 
   it("refuses a kind defined by two sources", () => {
@@ -226,7 +361,13 @@ describe("buildSchemaFiles", () => {
   it("is deterministic", () => {
     const again = buildSchemaFiles(
       [{ source, crds: [{ file: "widgets.example.com.yaml", crd: structuredClone(widgetCrd) }] }],
-      [{ source: "k8s.io/kubernetes@v1.35.4", docs: [{ file: "core-v1-openapi.json", doc: structuredClone(coreDoc) }], kinds: ["v1/Namespace"] }],
+      [
+        {
+          source: "k8s.io/kubernetes@v1.35.4",
+          docs: [{ file: "core-v1-openapi.json", doc: structuredClone(coreDoc) }],
+          kinds: ["v1/Namespace"],
+        },
+      ],
     );
     expect([...again.files]).toEqual([...build.files]);
     expect(serializeSchema({ b: 1, a: { d: [3, 1], c: 2 } })).toBe(serializeSchema({ a: { c: 2, d: [3, 1] }, b: 1 }));
@@ -236,7 +377,11 @@ describe("buildSchemaFiles", () => {
 describe("layout", () => {
   it.each([
     ["v1", "Namespace", "schemas/kubeconform/v1/namespace_v1.json"],
-    ["infrastructure.cluster.x-k8s.io/v1beta2", "AWSCluster", "schemas/kubeconform/infrastructure.cluster.x-k8s.io/awscluster_v1beta2.json"],
+    [
+      "infrastructure.cluster.x-k8s.io/v1beta2",
+      "AWSCluster",
+      "schemas/kubeconform/infrastructure.cluster.x-k8s.io/awscluster_v1beta2.json",
+    ],
     ["cluster.x-k8s.io/v1beta2", "MachinePool", "schemas/kubeconform/cluster.x-k8s.io/machinepool_v1beta2.json"],
   ])("%s %s → %s", (apiVersion, kind, file) => {
     expect(schemaFile(apiVersion, kind)).toBe(file);

@@ -30,7 +30,18 @@ async function kubeconform(docs: Record<string, string>): Promise<Record<string,
   });
   const { stdout } = await run(
     resolveTool("kubeconform"),
-    ["-strict", "-output", "json", "-summary", "-verbose", "-n", "4", "-schema-location", schemaLocation(TOOL_ROOT), ...files],
+    [
+      "-strict",
+      "-output",
+      "json",
+      "-summary",
+      "-verbose",
+      "-n",
+      "4",
+      "-schema-location",
+      schemaLocation(TOOL_ROOT),
+      ...files,
+    ],
     { cwd: TOOL_ROOT, okExitCodes: [1], installHint: "npm run setup" },
   );
   const out = JSON.parse(stdout) as { resources: Resource[] };
@@ -149,32 +160,83 @@ metadata:
 `;
 
 const good: Record<string, string> = {
-  "kubeadmcontrolplane": KCP,
-  "awscluster": AWS_CLUSTER,
-  "machinepool": MACHINE_POOL,
-  "awsmachinepool": AWS_MACHINE_POOL,
-  "namespace": NAMESPACE,
-  "configmap": `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  namespace: prod\n  creationTimestamp: null\ndata:\n  a: "1"\n`,
-  "secret": `apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n  namespace: prod\ntype: Opaque\nstringData:\n  a: b\ndata:\n  c: aGVsbG8=\n`,
+  kubeadmcontrolplane: KCP,
+  awscluster: AWS_CLUSTER,
+  machinepool: MACHINE_POOL,
+  awsmachinepool: AWS_MACHINE_POOL,
+  namespace: NAMESPACE,
+  configmap: `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  namespace: prod\n  creationTimestamp: null\ndata:\n  a: "1"\n`,
+  secret: `apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n  namespace: prod\ntype: Opaque\nstringData:\n  a: b\ndata:\n  c: aGVsbG8=\n`,
   "rosanetwork-cidr": `apiVersion: infrastructure.cluster.x-k8s.io/v1beta2\nkind: ROSANetwork\nmetadata:\n  name: net\nspec:\n  region: eu-west-1\n  stackName: s\n  availabilityZoneCount: 1\n  cidrBlock: 10.0.0.0/16\n`,
-  "kustomization": `apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: k\n  namespace: flux-system\nspec:\n  interval: 10m\n  path: ./clusters/prod\n  prune: false\n  sourceRef:\n    kind: GitRepository\n    name: repo\n`,
-  "gitrepository": `apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: repo\n  namespace: flux-system\nspec:\n  interval: 1m\n  url: https://example.com/repo.git\n  ref:\n    branch: main\n`,
-  "application": `apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: a\n  namespace: argocd\nspec:\n  project: default\n  destination:\n    server: https://kubernetes.default.svc\n  source:\n    repoURL: https://example.com/repo.git\n    path: clusters/prod\n  syncPolicy:\n    syncOptions: [ServerSideApply=true]\n`,
+  kustomization: `apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: k\n  namespace: flux-system\nspec:\n  interval: 10m\n  path: ./clusters/prod\n  prune: false\n  sourceRef:\n    kind: GitRepository\n    name: repo\n`,
+  gitrepository: `apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: repo\n  namespace: flux-system\nspec:\n  interval: 1m\n  url: https://example.com/repo.git\n  ref:\n    branch: main\n`,
+  application: `apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: a\n  namespace: argocd\nspec:\n  project: default\n  destination:\n    server: https://kubernetes.default.svc\n  source:\n    repoURL: https://example.com/repo.git\n    path: clusters/prod\n  syncPolicy:\n    syncOptions: [ServerSideApply=true]\n`,
 };
 
 const bad: Record<string, { doc: string; path: string; msg: RegExp }> = {
-  "kcp-typo": { doc: KCP.replace("  replicas: 3", "  replica: 3"), path: "/spec", msg: /additional properties 'replica' not allowed/ },
-  "kcp-nested-typo": { doc: KCP.replace("kubeletExtraArgs:", "kubeletExtraArg:"), path: "/spec/kubeadmConfigSpec/initConfiguration/nodeRegistration", msg: /additional properties 'kubeletExtraArg'/ },
-  "kcp-v1beta1-shape": { doc: KCP.replace("          - name: cloud-provider\n            value: external\n    initConfiguration", "          cloud-provider: external\n    initConfiguration"), path: "/spec/kubeadmConfigSpec/clusterConfiguration/apiServer/extraArgs", msg: /got object, want array/ },
-  "kcp-bad-date-time": { doc: KCP.replace('"2024-05-01T10:00:00Z"', "yesterday"), path: "/metadata/creationTimestamp", msg: /date-time/ },
-  "machinepool-wrong-type": { doc: MACHINE_POOL.replace("replicas: 2", 'replicas: "2"'), path: "/spec/replicas", msg: /got string, want integer/ },
-  "machinepool-metadata-typo": { doc: MACHINE_POOL.replace("  annotations:", "  anotations:"), path: "/metadata", msg: /additional properties 'anotations'/ },
-  "awsmachinepool-typo": { doc: AWS_MACHINE_POOL.replace("instanceType:", "instanceTyp:"), path: "/spec/awsLaunchTemplate", msg: /instanceTyp/ },
-  "awsmachinepool-bad-duration": { doc: AWS_MACHINE_POOL.replace("heartbeatTimeout: 5m", "heartbeatTimeout: five minutes"), path: "/spec/lifecycleHooks/0/heartbeatTimeout", msg: /duration/ },
-  "awscluster-wrong-type": { doc: AWS_CLUSTER.replace("region: eu-west-1", "region: 42"), path: "/spec/region", msg: /got number, want string/ },
-  "awscluster-bad-enum": { doc: AWS_CLUSTER.replace("loadBalancerType: nlb", "loadBalancerType: alb2"), path: "/spec/controlPlaneLoadBalancer/loadBalancerType", msg: /must be one of/ },
-  "namespace-typo": { doc: NAMESPACE.replace("  labels:", "  label:"), path: "/metadata", msg: /additional properties 'label'/ },
-  "namespace-wrong-label-type": { doc: NAMESPACE.replace("capi-gitops", "42"), path: "/metadata/labels/app.kubernetes.io/managed-by", msg: /got number, want string/ },
+  "kcp-typo": {
+    doc: KCP.replace("  replicas: 3", "  replica: 3"),
+    path: "/spec",
+    msg: /additional properties 'replica' not allowed/,
+  },
+  "kcp-nested-typo": {
+    doc: KCP.replace("kubeletExtraArgs:", "kubeletExtraArg:"),
+    path: "/spec/kubeadmConfigSpec/initConfiguration/nodeRegistration",
+    msg: /additional properties 'kubeletExtraArg'/,
+  },
+  "kcp-v1beta1-shape": {
+    doc: KCP.replace(
+      "          - name: cloud-provider\n            value: external\n    initConfiguration",
+      "          cloud-provider: external\n    initConfiguration",
+    ),
+    path: "/spec/kubeadmConfigSpec/clusterConfiguration/apiServer/extraArgs",
+    msg: /got object, want array/,
+  },
+  "kcp-bad-date-time": {
+    doc: KCP.replace('"2024-05-01T10:00:00Z"', "yesterday"),
+    path: "/metadata/creationTimestamp",
+    msg: /date-time/,
+  },
+  "machinepool-wrong-type": {
+    doc: MACHINE_POOL.replace("replicas: 2", 'replicas: "2"'),
+    path: "/spec/replicas",
+    msg: /got string, want integer/,
+  },
+  "machinepool-metadata-typo": {
+    doc: MACHINE_POOL.replace("  annotations:", "  anotations:"),
+    path: "/metadata",
+    msg: /additional properties 'anotations'/,
+  },
+  "awsmachinepool-typo": {
+    doc: AWS_MACHINE_POOL.replace("instanceType:", "instanceTyp:"),
+    path: "/spec/awsLaunchTemplate",
+    msg: /instanceTyp/,
+  },
+  "awsmachinepool-bad-duration": {
+    doc: AWS_MACHINE_POOL.replace("heartbeatTimeout: 5m", "heartbeatTimeout: five minutes"),
+    path: "/spec/lifecycleHooks/0/heartbeatTimeout",
+    msg: /duration/,
+  },
+  "awscluster-wrong-type": {
+    doc: AWS_CLUSTER.replace("region: eu-west-1", "region: 42"),
+    path: "/spec/region",
+    msg: /got number, want string/,
+  },
+  "awscluster-bad-enum": {
+    doc: AWS_CLUSTER.replace("loadBalancerType: nlb", "loadBalancerType: alb2"),
+    path: "/spec/controlPlaneLoadBalancer/loadBalancerType",
+    msg: /must be one of/,
+  },
+  "namespace-typo": {
+    doc: NAMESPACE.replace("  labels:", "  label:"),
+    path: "/metadata",
+    msg: /additional properties 'label'/,
+  },
+  "namespace-wrong-label-type": {
+    doc: NAMESPACE.replace("capi-gitops", "42"),
+    path: "/metadata/labels/app.kubernetes.io/managed-by",
+    msg: /got number, want string/,
+  },
 };
 
 describe("kubeconform over schemas/kubeconform", () => {
@@ -193,12 +255,18 @@ describe("kubeconform over schemas/kubeconform", () => {
       const r = results[name]?.[0];
       expect(r?.status, `${name}: ${r?.msg}`).toBe("statusInvalid");
       const errors = r?.validationErrors ?? [];
-      expect(errors.some((e) => e.path === want.path && want.msg.test(e.msg)), `${name}: ${JSON.stringify(errors)}`).toBe(true);
+      expect(
+        errors.some((e) => e.path === want.path && want.msg.test(e.msg)),
+        `${name}: ${JSON.stringify(errors)}`,
+      ).toBe(true);
     }
   });
 
   it("finds no schema for an unserved version, and unserved.json explains it", async () => {
-    const v1beta1 = AWS_CLUSTER.replace("infrastructure.cluster.x-k8s.io/v1beta2", "infrastructure.cluster.x-k8s.io/v1beta1");
+    const v1beta1 = AWS_CLUSTER.replace(
+      "infrastructure.cluster.x-k8s.io/v1beta2",
+      "infrastructure.cluster.x-k8s.io/v1beta1",
+    );
     const results = await kubeconform({ unserved: v1beta1, "duplicate-key": NAMESPACE + "metadata:\n  name: again\n" });
     expect(results.unserved?.[0]?.status).toBe("statusError");
     expect(results.unserved?.[0]?.msg).toMatch(/could not find schema/);
@@ -222,13 +290,18 @@ describe("kubeconform over schemas/kubeconform", () => {
     expect(schemaFiles.length).toBeGreaterThan(50);
     const docs: Record<string, string> = {};
     for (const file of schemaFiles) {
-      const schema = JSON.parse(readFileSync(file, "utf8")) as { properties: { apiVersion: { enum: string[] }; kind: { enum: string[] } } };
+      const schema = JSON.parse(readFileSync(file, "utf8")) as {
+        properties: { apiVersion: { enum: string[] }; kind: { enum: string[] } };
+      };
       const apiVersion = schema.properties.apiVersion.enum[0]!;
       const kind = schema.properties.kind.enum[0]!;
-      docs[path.relative(root, file).replace(/[/.]/g, "_")] = `apiVersion: ${apiVersion}\nkind: ${kind}\nmetadata:\n  name: x\n`;
+      docs[path.relative(root, file).replace(/[/.]/g, "_")] =
+        `apiVersion: ${apiVersion}\nkind: ${kind}\nmetadata:\n  name: x\n`;
     }
     const results = await kubeconform(docs);
-    const errors = Object.entries(results).filter(([, r]) => r[0]?.status === "statusError" || r[0]?.status === "statusSkipped");
+    const errors = Object.entries(results).filter(
+      ([, r]) => r[0]?.status === "statusError" || r[0]?.status === "statusSkipped",
+    );
     expect(errors.map(([n, r]) => `${n}: ${r[0]?.msg}`)).toEqual([]);
     expect(Object.keys(results)).toHaveLength(schemaFiles.length);
   });

@@ -15,20 +15,25 @@ import { ROOT, runCli, tempDir } from "./helpers.js";
 const names = Array.from({ length: 1000 }, (_, i) => `cluster-${i}`);
 
 describe("the partition", () => {
-  it.each([1, 2, 3, 4, 7, 16])("n=%i: every cluster in exactly one shard, the same one every time, whatever the other clusters", (n) => {
-    const shards = Array.from({ length: n }, (_, i) => names.filter((c) => shardOf(c, n) === i + 1));
-    expect(shards.flat().sort()).toEqual([...names].sort()); // covering, and disjoint (no name twice)
-    expect(new Set(shards.flat()).size).toBe(names.length);
-    for (const c of names.slice(0, 50)) expect(shardOf(c, n)).toBe(shardOf(c, n));
-    // A cluster's shard depends on its name only: adding or removing other clusters moves nobody.
-    const fewer = names.slice(0, 500);
-    for (const c of fewer.slice(0, 40)) expect(fewer.filter((x) => shardOf(x, n) === shardOf(c, n))).toContain(c);
-    // Balanced enough for a CI matrix: each shard within 25% of N/n (a hash, not a round-robin).
-    for (const s of shards) expect(Math.abs(s.length - names.length / n)).toBeLessThan(0.25 * (names.length / n) + 5);
-  });
+  it.each([1, 2, 3, 4, 7, 16])(
+    "n=%i: every cluster in exactly one shard, the same one every time, whatever the other clusters",
+    (n) => {
+      const shards = Array.from({ length: n }, (_, i) => names.filter((c) => shardOf(c, n) === i + 1));
+      expect(shards.flat().sort()).toEqual([...names].sort()); // covering, and disjoint (no name twice)
+      expect(new Set(shards.flat()).size).toBe(names.length);
+      for (const c of names.slice(0, 50)) expect(shardOf(c, n)).toBe(shardOf(c, n));
+      // A cluster's shard depends on its name only: adding or removing other clusters moves nobody.
+      const fewer = names.slice(0, 500);
+      for (const c of fewer.slice(0, 40)) expect(fewer.filter((x) => shardOf(x, n) === shardOf(c, n))).toContain(c);
+      // Balanced enough for a CI matrix: each shard within 25% of N/n (a hash, not a round-robin).
+      for (const s of shards) expect(Math.abs(s.length - names.length / n)).toBeLessThan(0.25 * (names.length / n) + 5);
+    },
+  );
 
   it("is pinned: the same names land in the same shards on every machine and release (sha256 of the name mod n)", () => {
-    expect(["alpha", "beta", "payments-prod", "c00000", "c00001", "c00002"].map((c) => shardOf(c, 4))).toEqual([2, 4, 4, 4, 4, 1]);
+    expect(["alpha", "beta", "payments-prod", "c00000", "c00001", "c00002"].map((c) => shardOf(c, 4))).toEqual([
+      2, 4, 4, 4, 4, 1,
+    ]);
   });
 });
 
@@ -39,9 +44,12 @@ describe("parseShard", () => {
     ["4/4", { index: 4, count: 4 }],
     [" 3/10 ", { index: 3, count: 10 }],
   ])("%s", (text, expected) => expect(parseShard(text)).toEqual(expected));
-  it.each(["0/4", "5/4", "1/0", "0/0", "a/b", "1", "1/2/3", "-1/2", "1.5/2", "", "2/-4", "1/10001"])("rejects %j", (text) => {
-    expect(() => parseShard(text)).toThrow(UsageError);
-  });
+  it.each(["0/4", "5/4", "1/0", "0/0", "a/b", "1", "1/2/3", "-1/2", "1.5/2", "", "2/-4", "1/10001"])(
+    "rejects %j",
+    (text) => {
+      expect(() => parseShard(text)).toThrow(UsageError);
+    },
+  );
   it("validateCommand rejects a bad shard too", async () => {
     await expect(validateCommand({ cwd: ROOT, shard: { index: 3, count: 2 } })).rejects.toThrow(UsageError);
   });
@@ -70,11 +78,24 @@ describe("sharded runs together equal the unsharded run", () => {
     // Cross-shard fleet defects: a2's spec reuses a1's VPC CIDR; b1's own layer renames its Cluster to b2's name.
     const spec = (c: string) => path.join(repo, "clusters", c, "cluster.yaml");
     const cidrOf = async (c: string) => /vpcCidr: (\S+)/.exec(await readFile(spec(c), "utf8"))![1]!;
-    await writeFile(spec(a2), (await readFile(spec(a2), "utf8")).replace(/vpcCidr: \S+/, `vpcCidr: ${await cidrOf(a1)}`));
+    await writeFile(
+      spec(a2),
+      (await readFile(spec(a2), "utf8")).replace(/vpcCidr: \S+/, `vpcCidr: ${await cidrOf(a1)}`),
+    );
     await generateCommand({ cwd: repo, log: () => {} });
     await writeFile(
       path.join(repo, "clusters", b1, "kustomization.yaml"),
-      JSON.stringify({ apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources: ["generated"], patches: [{ target: { kind: "Cluster" }, patch: JSON.stringify([{ op: "replace", path: "/metadata/name", value: b2 }]) }] }),
+      JSON.stringify({
+        apiVersion: "kustomize.config.k8s.io/v1beta1",
+        kind: "Kustomization",
+        resources: ["generated"],
+        patches: [
+          {
+            target: { kind: "Cluster" },
+            patch: JSON.stringify([{ op: "replace", path: "/metadata/name", value: b2 }]),
+          },
+        ],
+      }),
     );
     // Drift in a shared file (shard 1 only) and in one cluster's generated overlay (its shard only).
     const shared = path.join(repo, "base/machinepool/awsmachinepool.yaml");
@@ -83,7 +104,12 @@ describe("sharded runs together equal the unsharded run", () => {
     await writeFile(own, `${await readFile(own, "utf8")}# edited\n`);
     unsharded = await validateCommand({ cwd: repo, skipCel: true, cache: false });
     expect(unsharded.findings.map((f) => `${f.rule} ${f.cluster ?? ""}`)).toEqual(
-      expect.arrayContaining(["fleet-unique-vpc-cidr " + [a1, a2].sort()[1], "fleet-unique-name " + [b1, b2].sort()[1], "generated-drift ", `generated-drift ${a2}`]),
+      expect.arrayContaining([
+        "fleet-unique-vpc-cidr " + [a1, a2].sort()[1],
+        "fleet-unique-name " + [b1, b2].sort()[1],
+        "generated-drift ",
+        `generated-drift ${a2}`,
+      ]),
     );
   }, 240_000);
   afterAll(async () => {
@@ -95,31 +121,47 @@ describe("sharded runs together equal the unsharded run", () => {
   it.each([
     [2, false],
     [3, true],
-  ])("n=%i (cache %s): the union of the shards' findings and counts is the unsharded result", async (count, cache) => {
-    const parts = [];
-    for (let i = 1; i <= count; i++) parts.push(await validateCommand({ cwd: repo, skipCel: true, cache, shard: { index: i, count } }));
-    expect(sortFindings(parts.flatMap((p) => p.findings))).toEqual(sortFindings(unsharded.findings));
-    for (const k of ["clusters", "errors", "warnings"] as const) expect(parts.reduce((s, p) => s + p.summary[k], 0)).toBe(unsharded.summary[k]);
-    // Findings of no cluster (the shared drift) come from shard 1 only.
-    expect(parts.slice(1).flatMap((p) => p.findings).filter((f) => f.cluster === undefined)).toEqual([]);
-    // Each shard reports only its own clusters.
-    parts.forEach((p, i) => expect(p.findings.filter((f) => f.cluster !== undefined && shardOf(f.cluster, count) !== i + 1)).toEqual([]));
-  }, 240_000);
+  ])(
+    "n=%i (cache %s): the union of the shards' findings and counts is the unsharded result",
+    async (count, cache) => {
+      const parts = [];
+      for (let i = 1; i <= count; i++)
+        parts.push(await validateCommand({ cwd: repo, skipCel: true, cache, shard: { index: i, count } }));
+      expect(sortFindings(parts.flatMap((p) => p.findings))).toEqual(sortFindings(unsharded.findings));
+      for (const k of ["clusters", "errors", "warnings"] as const)
+        expect(parts.reduce((s, p) => s + p.summary[k], 0)).toBe(unsharded.summary[k]);
+      // Findings of no cluster (the shared drift) come from shard 1 only.
+      expect(
+        parts
+          .slice(1)
+          .flatMap((p) => p.findings)
+          .filter((f) => f.cluster === undefined),
+      ).toEqual([]);
+      // Each shard reports only its own clusters.
+      parts.forEach((p, i) =>
+        expect(p.findings.filter((f) => f.cluster !== undefined && shardOf(f.cluster, count) !== i + 1)).toEqual([]),
+      );
+    },
+    240_000,
+  );
 });
 
 describe("the CLI", () => {
   const cli = (...args: string[]) => runCli(["validate", ...args]);
-  it.each(["0/2", "3/2", "x", "1/0", "1/2/3"])("rejects --shard %s with exit 2 and says what it expects", async (bad) => {
-    const t = await tempDir();
-    try {
-      const r = await cli("--repo", t.dir, "--shard", bad);
-      expect(r.exitCode).toBe(2);
-      expect(r.stderr).toMatch(/--shard/);
-      expect(r.stdout).toBe("");
-    } finally {
-      await t.cleanup();
-    }
-  });
+  it.each(["0/2", "3/2", "x", "1/0", "1/2/3"])(
+    "rejects --shard %s with exit 2 and says what it expects",
+    async (bad) => {
+      const t = await tempDir();
+      try {
+        const r = await cli("--repo", t.dir, "--shard", bad);
+        expect(r.exitCode).toBe(2);
+        expect(r.stderr).toMatch(/--shard/);
+        expect(r.stdout).toBe("");
+      } finally {
+        await t.cleanup();
+      }
+    },
+  );
   it("validates one shard of a valid fleet: exit 0, that shard's cluster count", async () => {
     const t = await tempDir();
     try {

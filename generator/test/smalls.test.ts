@@ -19,7 +19,8 @@ import { execa } from "execa";
 import { lstat } from "node:fs/promises";
 import { ROOT, runCli, tempDir } from "./helpers.js";
 
-const CONFIG = "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\nrepoURL: https://git.example.com/p/c.git\nbranch: main\ngitops: argocd\n";
+const CONFIG =
+  "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\nrepoURL: https://git.example.com/p/c.git\nbranch: main\ngitops: argocd\n";
 const cleanups: (() => Promise<void>)[] = [];
 afterAll(async () => {
   for (const c of cleanups) await c();
@@ -30,7 +31,13 @@ async function repoWith(...names: string[]): Promise<string> {
   const t = await tempDir("capi-gitops-smalls-");
   cleanups.push(t.cleanup);
   await writeFile(path.join(t.dir, "capi-gitops.yaml"), CONFIG);
-  for (const name of names) await newClusterCommand({ cwd: t.dir, flags: { name, region: "ap-northeast-2", imageLookupOrg: "123456789012" }, log: () => {}, render: false });
+  for (const name of names)
+    await newClusterCommand({
+      cwd: t.dir,
+      flags: { name, region: "ap-northeast-2", imageLookupOrg: "123456789012" },
+      log: () => {},
+      render: false,
+    });
   return t.dir;
 }
 
@@ -70,11 +77,18 @@ describe("20.10: the 64 KiB limit of cluster.yaml is documented", () => {
 });
 
 describe("20.10: a namespace clash is reported on the cluster that moved into the namespace", () => {
-  const spec = (name: string, namespace: string) => parseSpecText(`apiVersion: capi-gitops.io/v1alpha1\nkind: ClusterSpec\nname: ${name}\nnamespace: ${namespace}\nregion: eu-west-1\n`).spec!;
+  const spec = (name: string, namespace: string) =>
+    parseSpecText(
+      `apiVersion: capi-gitops.io/v1alpha1\nkind: ClusterSpec\nname: ${name}\nnamespace: ${namespace}\nregion: eu-west-1\n`,
+    ).spec!;
   it.each([
     ["the edited cluster sorts first", [spec("alpha", "beta"), spec("beta", "beta")], "alpha"],
     ["the edited cluster sorts last", [spec("beta", "beta"), spec("gamma", "beta")], "gamma"],
-    ["neither holds its own name: the later (validate --changed-since puts the changed last)", [spec("a", "team"), spec("b", "team")], "b"],
+    [
+      "neither holds its own name: the later (validate --changed-since puts the changed last)",
+      [spec("a", "team"), spec("b", "team")],
+      "b",
+    ],
   ])("%s", (_, specs, blamed) => {
     const f = fleetFindings(specs).filter((x) => x.rule === "fleet-unique-namespace");
     expect(f.map((x) => `${x.cluster} ${x.file}`)).toEqual([`${blamed} clusters/${blamed}/cluster.yaml`]);
@@ -87,10 +101,25 @@ describe("20.10: new-cluster --init starts a repository that later writers accep
     cleanups.push(t.cleanup);
     await execa("git", ["init", "-q", "-b", "main"], { cwd: t.dir });
     await execa("git", ["remote", "add", "origin", "https://git.example.com/platform/fleet.git"], { cwd: t.dir });
-    const r = await runCli(["new-cluster", "--init", "--name", "demo", "--region", "eu-west-1", "--yes", "--no-render", "--repo", t.dir]);
+    const r = await runCli([
+      "new-cluster",
+      "--init",
+      "--name",
+      "demo",
+      "--region",
+      "eu-west-1",
+      "--yes",
+      "--no-render",
+      "--repo",
+      t.dir,
+    ]);
     expect(r.exitCode, String(r.stderr)).toBe(0);
-    expect(String(r.stdout)).toContain("wrote capi-gitops.yaml (repoURL https://git.example.com/platform/fleet.git from git remote origin");
-    expect(await readFile(path.join(t.dir, "capi-gitops.yaml"), "utf8")).toContain("repoURL: https://git.example.com/platform/fleet.git");
+    expect(String(r.stdout)).toContain(
+      "wrote capi-gitops.yaml (repoURL https://git.example.com/platform/fleet.git from git remote origin",
+    );
+    expect(await readFile(path.join(t.dir, "capi-gitops.yaml"), "utf8")).toContain(
+      "repoURL: https://git.example.com/platform/fleet.git",
+    );
     expect((await lstat(path.join(t.dir, "management/sync"))).isDirectory()).toBe(true);
     const g = await runCli(["generate", "--repo", t.dir]);
     expect(g.exitCode, String(g.stderr)).toBe(0);
@@ -98,7 +127,18 @@ describe("20.10: new-cluster --init starts a repository that later writers accep
   it("without a git remote to take repoURL from: the cluster is written, and the run says nothing syncs it yet", async () => {
     const t = await tempDir("capi-gitops-init-");
     cleanups.push(t.cleanup);
-    const r = await runCli(["new-cluster", "--init", "--name", "demo", "--region", "eu-west-1", "--yes", "--no-render", "--repo", t.dir]);
+    const r = await runCli([
+      "new-cluster",
+      "--init",
+      "--name",
+      "demo",
+      "--region",
+      "eu-west-1",
+      "--yes",
+      "--no-render",
+      "--repo",
+      t.dir,
+    ]);
     expect(r.exitCode, String(r.stderr)).toBe(0);
     expect(String(r.stdout)).toContain("nothing syncs this repository yet: write capi-gitops.yaml");
     expect(String(r.stdout)).not.toContain("Argo CD / Flux syncs it after the merge");
@@ -116,18 +156,24 @@ describe("20.10: inventory on a read-only checkout", () => {
       return false;
     }
   })();
-  it.runIf(canMount)("builds outside the repository: lists the clusters with validate's verdict, writes nothing", async () => {
-    // Enough clusters that validate builds several per kustomize process (a batch folder), as on a real fleet.
-    const names = ["alpha", "beta", "gamma", "delta", "omega"].sort();
-    const repo = await repoWith(...names);
-    await generateCommand({ cwd: repo, log: () => {} });
-    execFileSync("mount", ["--bind", repo, repo]);
-    try {
-      execFileSync("mount", ["-o", "remount,bind,ro", repo]);
-      const r = await inventoryCommand({ cwd: repo, format: "json" });
-      expect(r.inventory.clusters.map((c) => [c.name, c.validation?.errors, c.render?.missing])).toEqual(names.map((n) => [n, 0, []]));
-    } finally {
-      execFileSync("umount", [repo]);
-    }
-  }, 120_000);
+  it.runIf(canMount)(
+    "builds outside the repository: lists the clusters with validate's verdict, writes nothing",
+    async () => {
+      // Enough clusters that validate builds several per kustomize process (a batch folder), as on a real fleet.
+      const names = ["alpha", "beta", "gamma", "delta", "omega"].sort();
+      const repo = await repoWith(...names);
+      await generateCommand({ cwd: repo, log: () => {} });
+      execFileSync("mount", ["--bind", repo, repo]);
+      try {
+        execFileSync("mount", ["-o", "remount,bind,ro", repo]);
+        const r = await inventoryCommand({ cwd: repo, format: "json" });
+        expect(r.inventory.clusters.map((c) => [c.name, c.validation?.errors, c.render?.missing])).toEqual(
+          names.map((n) => [n, 0, []]),
+        );
+      } finally {
+        execFileSync("umount", [repo]);
+      }
+    },
+    120_000,
+  );
 });

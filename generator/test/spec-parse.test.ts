@@ -47,30 +47,75 @@ const bad: [string, Record<string, unknown>, string, string][] = [
   ["unknown region", y({ region: "mars-1" }), "region", "spec-schema"],
   ["AZ of another region", y({ availabilityZones: ["us-east-1a"] }), "availabilityZones.0", "az-in-region"],
   ["AZ letter the region lacks", y({ availabilityZones: ["ap-northeast-2f"] }), "availabilityZones.0", "az-in-region"],
-  ["duplicate AZs", y({ availabilityZones: ["ap-northeast-2a", "ap-northeast-2a"] }), "availabilityZones", "spec-schema"],
-  ["pool AZ outside the cluster's", y({ availabilityZones: ["ap-northeast-2a"], nodePools: [{ name: "p", availabilityZones: ["ap-northeast-2b"] }] }), "nodePools.0.availabilityZones.0", "pool-az-subset"],
+  [
+    "duplicate AZs",
+    y({ availabilityZones: ["ap-northeast-2a", "ap-northeast-2a"] }),
+    "availabilityZones",
+    "spec-schema",
+  ],
+  [
+    "pool AZ outside the cluster's",
+    y({ availabilityZones: ["ap-northeast-2a"], nodePools: [{ name: "p", availabilityZones: ["ap-northeast-2b"] }] }),
+    "nodePools.0.availabilityZones.0",
+    "pool-az-subset",
+  ],
   ["even control plane", y({ controlPlane: { replicas: 2 } }), "controlPlane.replicas", "kcp-replicas-odd"],
   ["zero control plane", y({ controlPlane: { replicas: 0 } }), "controlPlane.replicas", "spec-schema"],
   ["negative control plane", y({ controlPlane: { replicas: -1 } }), "controlPlane.replicas", "spec-schema"],
   ["min > max", y({ nodePools: [{ name: "p", minSize: 5, maxSize: 2 }] }), "nodePools.0.minSize", "pool-size"],
-  ["autoscaled with replicas", y({ nodePools: [{ name: "p", replicas: 2 }] }), "nodePools.0.replicas", "autoscaled-no-replicas"],
-  ["fixed replicas outside bounds", y({ nodePools: [{ name: "p", autoscaling: false, minSize: 1, maxSize: 2, replicas: 5 }] }), "nodePools.0.replicas", "pool-size"],
+  [
+    "autoscaled with replicas",
+    y({ nodePools: [{ name: "p", replicas: 2 }] }),
+    "nodePools.0.replicas",
+    "autoscaled-no-replicas",
+  ],
+  [
+    "fixed replicas outside bounds",
+    y({ nodePools: [{ name: "p", autoscaling: false, minSize: 1, maxSize: 2, replicas: 5 }] }),
+    "nodePools.0.replicas",
+    "pool-size",
+  ],
   ["duplicate pool names", y({ nodePools: [{ name: "p" }, { name: "p" }] }), "nodePools.1.name", "pool-unique"],
   ["malformed version", y({ kubernetesVersion: "1.34" }), "kubernetesVersion", "spec-schema"],
   ["unsupported version", y({ kubernetesVersion: "v1.20.0" }), "kubernetesVersion", "k8s-version"],
-  ["pool newer than control plane", y({ kubernetesVersion: "v1.33.0", nodePools: [{ name: "p", kubernetesVersion: "v1.34.0" }] }), "nodePools.0.kubernetesVersion", "kubelet-skew"],
-  ["pool 4 minors older", y({ kubernetesVersion: "v1.35.0", nodePools: [{ name: "p", kubernetesVersion: "v1.31.0" }] }), "nodePools.0.kubernetesVersion", "kubelet-skew"],
+  [
+    "pool newer than control plane",
+    y({ kubernetesVersion: "v1.33.0", nodePools: [{ name: "p", kubernetesVersion: "v1.34.0" }] }),
+    "nodePools.0.kubernetesVersion",
+    "kubelet-skew",
+  ],
+  [
+    "pool 4 minors older",
+    y({ kubernetesVersion: "v1.35.0", nodePools: [{ name: "p", kubernetesVersion: "v1.31.0" }] }),
+    "nodePools.0.kubernetesVersion",
+    "kubelet-skew",
+  ],
   ["malformed CIDR", y({ network: { vpcCidr: "10.0.0/16" } }), "network.vpcCidr", "cidr-valid"],
   ["CIDR with host bits", y({ network: { vpcCidr: "10.0.0.5/16" } }), "network.vpcCidr", "cidr-valid"],
   ["VPC too small", y({ network: { vpcCidr: "10.0.0.0/26" } }), "network.vpcCidr", "cidr-valid"],
   ["pods overlap VPC", y({ network: { podCidr: "10.0.128.0/17" } }), "network.podCidr", "cidr-overlap"],
   ["services overlap pods", y({ network: { serviceCidr: "192.168.0.0/24" } }), "network.serviceCidr", "cidr-overlap"],
-  ["restricted label", y({ nodePools: [{ name: "p", labels: { "node-role.kubernetes.io/worker": "" } }] }), "nodePools.0.labels", "label-valid"],
+  [
+    "restricted label",
+    y({ nodePools: [{ name: "p", labels: { "node-role.kubernetes.io/worker": "" } }] }),
+    "nodePools.0.labels",
+    "label-valid",
+  ],
   ["unknown field", y({ replicas: 3 }), "replicas", "spec-schema"],
   ["wrong type", y({ controlPlane: { replicas: "three" } }), "controlPlane.replicas", "spec-schema"],
   ["wrong kind", y({ kind: "Cluster" }), "kind", "spec-schema"],
-  ["MD pool smaller than its zones", y({ workers: "MachineDeployment", nodePools: [{ name: "p", minSize: 1, maxSize: 2 }] }), "nodePools.0.maxSize", "pool-size"],
-  ["derived name too long", y({ name: "a".repeat(40), workers: "MachineDeployment", nodePools: [{ name: "b".repeat(20), maxSize: 3 }] }), "nodePools.0.name", "name-length"],
+  [
+    "MD pool smaller than its zones",
+    y({ workers: "MachineDeployment", nodePools: [{ name: "p", minSize: 1, maxSize: 2 }] }),
+    "nodePools.0.maxSize",
+    "pool-size",
+  ],
+  [
+    "derived name too long",
+    y({ name: "a".repeat(40), workers: "MachineDeployment", nodePools: [{ name: "b".repeat(20), maxSize: 3 }] }),
+    "nodePools.0.name",
+    "name-length",
+  ],
 ];
 
 describe("parseSpecObject: bad input names the field", () => {
@@ -86,7 +131,11 @@ describe("parseSpecText", () => {
     ["several documents", "name: a\n---\nname: b\n", /several YAML documents/],
     ["duplicate keys", "name: a\nname: b\n", /YAML error/],
     ["not a mapping", "- a\n- b\n", /must hold a mapping/],
-    ["alias bomb", `a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n`, /aliases|YAML error/],
+    [
+      "alias bomb",
+      `a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n`,
+      /aliases|YAML error/,
+    ],
     ["oversized", `name: ${"a".repeat(70_000)}\n`, /larger than/],
     ["not UTF-8", Buffer.from([0x6e, 0x61, 0x6d, 0x65, 0x3a, 0x20, 0xff, 0xfe]).toString("utf8"), /UTF-8/],
   ])("%s is a finding, not a crash", (_l, text, re) => {
@@ -131,7 +180,11 @@ describe("helpers", () => {
 });
 
 describe("issue 9 item 13: CIDR sizes the cluster's Kubernetes refuses", () => {
-  const net = (o: Record<string, string>, kubernetesVersion = "v1.33.4") => y({ kubernetesVersion, network: { vpcCidr: "10.0.0.0/16", podCidr: "192.168.0.0/16", serviceCidr: "172.20.0.0/16", ...o } });
+  const net = (o: Record<string, string>, kubernetesVersion = "v1.33.4") =>
+    y({
+      kubernetesVersion,
+      network: { vpcCidr: "10.0.0.0/16", podCidr: "192.168.0.0/16", serviceCidr: "172.20.0.0/16", ...o },
+    });
   const sizeFindings = (input: Record<string, unknown>) =>
     parseSpecObject(input)
       .findings.filter((f) => f.rule === "cidr-size")
@@ -140,16 +193,34 @@ describe("issue 9 item 13: CIDR sizes the cluster's Kubernetes refuses", () => {
     ["13: pod CIDR /30 holds no node /24", net({ podCidr: "192.168.0.0/30" }), ["network.podCidr"]],
     ["13: pod CIDR /25 holds no node /24", net({ podCidr: "192.168.0.0/25" }), ["network.podCidr"]],
     ["13: pod CIDR /24 holds one node", net({ podCidr: "192.168.0.0/24" }), []],
-    ["13: service CIDR /8 on v1.30 (bitmap allocator, /12 at most)", net({ serviceCidr: "11.0.0.0/8" }, "v1.30.2"), ["network.serviceCidr"]],
-    ["13: service CIDR /11 on v1.33 (dual-write keeps the /12 limit)", net({ serviceCidr: "11.0.0.0/11" }, "v1.33.4"), ["network.serviceCidr"]],
+    [
+      "13: service CIDR /8 on v1.30 (bitmap allocator, /12 at most)",
+      net({ serviceCidr: "11.0.0.0/8" }, "v1.30.2"),
+      ["network.serviceCidr"],
+    ],
+    [
+      "13: service CIDR /11 on v1.33 (dual-write keeps the /12 limit)",
+      net({ serviceCidr: "11.0.0.0/11" }, "v1.33.4"),
+      ["network.serviceCidr"],
+    ],
     ["13: service CIDR /12 on v1.33", net({ serviceCidr: "11.0.0.0/12" }, "v1.33.4"), []],
-    ["13: service CIDR /8 on v1.34 (IPAddress allocator, no upper limit)", net({ serviceCidr: "11.0.0.0/8" }, "v1.34.2"), []],
-    ["13: service CIDR /30 holds fewer than 8 addresses", net({ serviceCidr: "172.20.0.0/30" }, "v1.34.2"), ["network.serviceCidr"]],
+    [
+      "13: service CIDR /8 on v1.34 (IPAddress allocator, no upper limit)",
+      net({ serviceCidr: "11.0.0.0/8" }, "v1.34.2"),
+      [],
+    ],
+    [
+      "13: service CIDR /30 holds fewer than 8 addresses",
+      net({ serviceCidr: "172.20.0.0/30" }, "v1.34.2"),
+      ["network.serviceCidr"],
+    ],
     ["13: service CIDR /29 holds 8 addresses", net({ serviceCidr: "172.20.0.0/29" }, "v1.34.2"), []],
   ])("%s", (_l, input, expected) => expect(sizeFindings(input)).toEqual(expected));
 
   it("13: the message names the field, the limit and the version", () => {
-    const f = parseSpecObject(net({ serviceCidr: "11.0.0.0/8" }, "v1.31.0")).findings.find((x) => x.rule === "cidr-size");
+    const f = parseSpecObject(net({ serviceCidr: "11.0.0.0/8" }, "v1.31.0")).findings.find(
+      (x) => x.rule === "cidr-size",
+    );
     expect(f).toMatchObject({ path: "network.serviceCidr", severity: "error" });
     expect(f?.message).toMatch(/v1\.31.*\/12/);
   });
@@ -157,9 +228,18 @@ describe("issue 9 item 13: CIDR sizes the cluster's Kubernetes refuses", () => {
 
 describe("reserved namespaces (issue 9, item 4)", () => {
   const reserved = [
-    "kube-system", "kube-public", "kube-node-lease", "default",
-    "capi-system", "capa-system", "capi-kubeadm-bootstrap-system", "capi-kubeadm-control-plane-system", "capi-operator-system",
-    "cert-manager", "argocd", "flux-system",
+    "kube-system",
+    "kube-public",
+    "kube-node-lease",
+    "default",
+    "capi-system",
+    "capa-system",
+    "capi-kubeadm-bootstrap-system",
+    "capi-kubeadm-control-plane-system",
+    "capi-operator-system",
+    "cert-manager",
+    "argocd",
+    "flux-system",
   ];
   it.each(reserved)("4: namespace %s is refused", (namespace) => {
     const { findings } = parseSpecObject(y({ namespace }));
@@ -172,11 +252,16 @@ describe("reserved namespaces (issue 9, item 4)", () => {
   });
   it("4: the list takes the providers' namespaces from plan/providers.ts and the engine's from the config", () => {
     for (const p of PROVIDERS) expect(reservedNamespaces()).toContain(p.namespace);
-    const config = { argocd: { namespace: "gitops", project: "p", destinationServer: "https://kubernetes.default.svc" }, flux: { namespace: "flux", gitRepository: "g", interval: "5m" } };
+    const config = {
+      argocd: { namespace: "gitops", project: "p", destinationServer: "https://kubernetes.default.svc" },
+      flux: { namespace: "flux", gitRepository: "g", interval: "5m" },
+    };
     expect(reservedNamespaces(config)).toEqual(expect.arrayContaining(["gitops", "flux"]));
     const spec = parseSpecObject(y({ namespace: "gitops" })).spec!;
     const findings = fleetFindings([spec], config as never);
-    expect(findings).toEqual([expect.objectContaining({ path: "namespace", rule: "namespace-reserved", severity: "error" })]);
+    expect(findings).toEqual([
+      expect.objectContaining({ path: "namespace", rule: "namespace-reserved", severity: "error" }),
+    ]);
     expect(fleetFindings([spec])).toEqual([]);
   });
   it("4: an ordinary namespace is accepted", () => {

@@ -52,7 +52,9 @@ describe("repository config: what the engines would accept but must not be in Gi
   });
   it("6: SSH URLs naming only the user are accepted", () => {
     for (const url of ["ssh://git@git.example.com/platform/capi.git", "git@github.com:platform/capi.git"])
-      expect(parseRepoConfig(configText("argocd").replace("https://git.example.com/platform/capi.git", url)).findings).toEqual([]);
+      expect(
+        parseRepoConfig(configText("argocd").replace("https://git.example.com/platform/capi.git", url)).findings,
+      ).toEqual([]);
   });
   it("5: argocd.project default (Argo CD's built-in project) is refused", () => {
     const r = parseRepoConfig(configText("argocd", "argocd:\n  project: default\n"));
@@ -70,7 +72,9 @@ describe("Argo CD objects", () => {
     expect(appset.spec.goTemplate).toBe(true);
     expect(appset.spec.syncPolicy.preserveResourcesOnDeletion).toBe(true);
     expect((appset.spec.template.metadata as { finalizers?: string[] }).finalizers).toBeUndefined();
-    expect(appset.spec.template.spec.syncPolicy.syncOptions).toEqual(expect.arrayContaining(["ServerSideApply=true", "RespectIgnoreDifferences=true"]));
+    expect(appset.spec.template.spec.syncPolicy.syncOptions).toEqual(
+      expect.arrayContaining(["ServerSideApply=true", "RespectIgnoreDifferences=true"]),
+    );
     expect(appset.spec.template.spec.ignoreDifferences).toEqual([
       { group: "cluster.x-k8s.io", kind: "MachinePool", jsonPointers: ["/spec/replicas"] },
       { group: "cluster.x-k8s.io", kind: "MachineDeployment", jsonPointers: ["/spec/replicas"] },
@@ -87,9 +91,22 @@ describe("Flux objects", () => {
   const specs = fixtureSpecs();
   it("a GitRepository and one Kustomization per cluster that orphans on deletion", () => {
     const { source, kustomizations } = fluxObjects(config("flux", "flux:\n  secretRef: git-credentials\n"), specs);
-    expect(source.spec).toMatchObject({ url: "https://git.example.com/platform/capi.git", ref: { branch: "main" }, secretRef: { name: "git-credentials" } });
-    expect(kustomizations.map((k) => k.spec.path)).toEqual(["./clusters/demo", "./clusters/edge-md", "./clusters/payments-prod"]);
-    for (const k of kustomizations) expect(k.spec).toMatchObject({ prune: true, deletionPolicy: "Orphan", sourceRef: { kind: "GitRepository", name: "capi-gitops" } });
+    expect(source.spec).toMatchObject({
+      url: "https://git.example.com/platform/capi.git",
+      ref: { branch: "main" },
+      secretRef: { name: "git-credentials" },
+    });
+    expect(kustomizations.map((k) => k.spec.path)).toEqual([
+      "./clusters/demo",
+      "./clusters/edge-md",
+      "./clusters/payments-prod",
+    ]);
+    for (const k of kustomizations)
+      expect(k.spec).toMatchObject({
+        prune: true,
+        deletionPolicy: "Orphan",
+        sourceRef: { kind: "GitRepository", name: "capi-gitops" },
+      });
   });
 });
 
@@ -99,8 +116,16 @@ describe.each(["argocd", "flux"] as const)("a %s repository", (engine) => {
     cleanups.push(t.cleanup);
     await writeFile(path.join(t.dir, "capi-gitops.yaml"), configText(engine));
     const log = () => {};
-    await newClusterCommand({ cwd: t.dir, log, flags: { name: "keep", region: "eu-west-1", imageLookupOrg: "123456789012" } });
-    await newClusterCommand({ cwd: t.dir, log, flags: { name: "gone", region: "eu-west-1", imageLookupOrg: "123456789012" } });
+    await newClusterCommand({
+      cwd: t.dir,
+      log,
+      flags: { name: "keep", region: "eu-west-1", imageLookupOrg: "123456789012" },
+    });
+    await newClusterCommand({
+      cwd: t.dir,
+      log,
+      flags: { name: "gone", region: "eu-west-1", imageLookupOrg: "123456789012" },
+    });
     await generateCommand({ cwd: t.dir, log });
     const v = await validateCommand({ cwd: t.dir });
     expect(v.findings).toEqual([]);
@@ -116,7 +141,11 @@ describe.each(["argocd", "flux"] as const)("a %s repository", (engine) => {
     expect(Object.keys(await readTree(t.dir)).some((p) => p.includes("gone"))).toBe(false);
 
     // Every object of the removed cluster is exempt from pruning and deletion by both engines.
-    for (const o of goneObjects.filter((x) => ["AWSCluster", "AWSMachinePool", "AWSMachineTemplate", "Cluster", "KubeadmControlPlane", "MachinePool"].includes(x.kind))) {
+    for (const o of goneObjects.filter((x) =>
+      ["AWSCluster", "AWSMachinePool", "AWSMachineTemplate", "Cluster", "KubeadmControlPlane", "MachinePool"].includes(
+        x.kind,
+      ),
+    )) {
       expect(o.metadata.annotations["argocd.argoproj.io/sync-options"]).toBe("Prune=false,Delete=false");
       expect(o.metadata.annotations["kustomize.toolkit.fluxcd.io/prune"]).toBe("disabled");
     }
@@ -125,10 +154,15 @@ describe.each(["argocd", "flux"] as const)("a %s repository", (engine) => {
       const appset = syncAfter.find((o) => o.kind === "ApplicationSet");
       expect(appset.spec.syncPolicy.preserveResourcesOnDeletion).toBe(true);
       expect(appset.spec.template.metadata.finalizers).toBeUndefined();
-      expect(syncAfter.find((o) => o.kind === "AppProject").spec.destinations.map((d: any) => d.namespace)).toEqual(["keep"]);
+      expect(syncAfter.find((o) => o.kind === "AppProject").spec.destinations.map((d: any) => d.namespace)).toEqual([
+        "keep",
+      ]);
     } else {
       // The removed cluster's Flux Kustomization disappears; it orphans (does not delete) what it applied.
-      const names = (objs: any[]) => objs.filter((o) => o.kind === "Kustomization" && o.metadata.name.startsWith("cluster-")).map((o) => o.metadata.name);
+      const names = (objs: any[]) =>
+        objs
+          .filter((o) => o.kind === "Kustomization" && o.metadata.name.startsWith("cluster-"))
+          .map((o) => o.metadata.name);
       expect(names(syncBefore)).toEqual(["cluster-gone", "cluster-keep"]);
       expect(names(syncAfter)).toEqual(["cluster-keep"]);
       expect(syncBefore.find((o) => o.metadata.name === "cluster-gone").spec.deletionPolicy).toBe("Orphan");
@@ -140,11 +174,20 @@ describe.each(["argocd", "flux"] as const)("a %s repository", (engine) => {
     const t = await tempDir();
     cleanups.push(t.cleanup);
     await writeFile(path.join(t.dir, "capi-gitops.yaml"), configText(engine));
-    await newClusterCommand({ cwd: t.dir, log: () => {}, flags: { name: "one", region: "eu-west-1", imageLookupOrg: "123456789012" } });
+    await newClusterCommand({
+      cwd: t.dir,
+      log: () => {},
+      flags: { name: "one", region: "eu-west-1", imageLookupOrg: "123456789012" },
+    });
     await generateCommand({ cwd: t.dir, log: () => {} });
     const file = engine === "argocd" ? "management/sync/applicationset.yaml" : "management/sync/clusters/one.yaml";
     const text = await readFile(path.join(t.dir, file), "utf8");
-    await writeFile(path.join(t.dir, file), engine === "argocd" ? text.replace("preserveResourcesOnDeletion: true", "preserveResourcesOnDeletion: false\n    typoField: 1") : text.replace("deletionPolicy: Orphan", "deletionPolicy: Delete\n  typoField: 1"));
+    await writeFile(
+      path.join(t.dir, file),
+      engine === "argocd"
+        ? text.replace("preserveResourcesOnDeletion: true", "preserveResourcesOnDeletion: false\n    typoField: 1")
+        : text.replace("deletionPolicy: Orphan", "deletionPolicy: Delete\n  typoField: 1"),
+    );
     const rules = (await validateCommand({ cwd: t.dir })).findings.map((f) => `${f.rule} ${f.file}`);
     expect(rules).toContain(`generated-drift ${file}`);
     expect(rules).toContain(`kubeconform management/sync/kustomization.yaml`);
@@ -157,20 +200,41 @@ describe("issue 9: what the sync engine would do", () => {
     const t = await tempDir();
     cleanups.push(t.cleanup);
     await writeFile(path.join(t.dir, "capi-gitops.yaml"), configText(engine));
-    for (const c of clusters) await newClusterCommand({ cwd: t.dir, log: () => {}, flags: { name: c.name, namespace: c.namespace, region: "eu-west-1", imageLookupOrg: "123456789012" } });
+    for (const c of clusters)
+      await newClusterCommand({
+        cwd: t.dir,
+        log: () => {},
+        flags: { name: c.name, namespace: c.namespace, region: "eu-west-1", imageLookupOrg: "123456789012" },
+      });
     await generateCommand({ cwd: t.dir, log: () => {} });
     return t.dir;
   };
-  const errors = async (dir: string) => (await validateCommand({ cwd: dir, cache: false, skipCel: true })).findings.filter((f) => f.severity === "error");
+  const errors = async (dir: string) =>
+    (await validateCommand({ cwd: dir, cache: false, skipCel: true })).findings.filter((f) => f.severity === "error");
 
   it("1: a cluster whose namespace differs from its name gets an Application into its namespace, which its project permits", async () => {
     const dir = await setup("argocd", [{ name: "bar", namespace: "team-a" }]);
     expect(await errors(dir)).toEqual([]);
     const objects = parseYamlStream(await kustomizeBuild(dir, "management/sync")) as any[];
-    const { apps } = generatedApplications(objects, new Map([["clusters/bar/cluster.yaml", await readFile(path.join(dir, "clusters/bar/cluster.yaml"), "utf8")]]), "x");
-    expect(apps).toEqual([expect.objectContaining({ name: "cluster-bar", namespace: "team-a", path: "clusters/bar", project: "capi-clusters" })]);
+    const { apps } = generatedApplications(
+      objects,
+      new Map([["clusters/bar/cluster.yaml", await readFile(path.join(dir, "clusters/bar/cluster.yaml"), "utf8")]]),
+      "x",
+    );
+    expect(apps).toEqual([
+      expect.objectContaining({
+        name: "cluster-bar",
+        namespace: "team-a",
+        path: "clusters/bar",
+        project: "capi-clusters",
+      }),
+    ]);
     // A spec without the namespace field: the template falls back to its default, the name (= the directory).
-    const { apps: dflt } = generatedApplications(objects, new Map([["clusters/baz/cluster.yaml", "name: baz\nregion: eu-west-1\n"]]), "x");
+    const { apps: dflt } = generatedApplications(
+      objects,
+      new Map([["clusters/baz/cluster.yaml", "name: baz\nregion: eu-west-1\n"]]),
+      "x",
+    );
     expect(dflt[0]?.namespace).toBe("baz");
   });
 
@@ -178,38 +242,62 @@ describe("issue 9: what the sync engine would do", () => {
     const dir = await setup("argocd", [{ name: "bar", namespace: "team-a" }]);
     const projectFile = path.join(dir, "management/sync/appproject.yaml");
     const text = await readFile(projectFile, "utf8");
-    const edited = text.replace("namespace: team-a", "namespace: bar").replace("https://git.example.com/platform/capi.git", "https://git.example.com/other/*");
+    const edited = text
+      .replace("namespace: team-a", "namespace: bar")
+      .replace("https://git.example.com/platform/capi.git", "https://git.example.com/other/*");
     expect(edited).not.toBe(text);
     await writeFile(projectFile, edited);
     // An object of a kind the project does not allow, from the cluster's own overlay.
-    await writeFile(path.join(dir, "clusters/bar/cm.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n");
+    await writeFile(
+      path.join(dir, "clusters/bar/cm.yaml"),
+      "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n",
+    );
     const k = path.join(dir, "clusters/bar/kustomization.yaml");
     const overlay = await readFile(k, "utf8");
     expect(overlay).toMatch(/resources:\n/);
     await writeFile(k, overlay.replace(/resources:\n/, "resources:\n  - cm.yaml\n"));
     const found = (await errors(dir)).filter((f) => f.rule === "argocd-project");
-    expect(found.map((f) => f.path)).toEqual(expect.arrayContaining(["Application/cluster-bar:spec.destination", "Application/cluster-bar:spec.source.repoURL", "Application/cluster-bar:ConfigMap/extra"]));
+    expect(found.map((f) => f.path)).toEqual(
+      expect.arrayContaining([
+        "Application/cluster-bar:spec.destination",
+        "Application/cluster-bar:spec.source.repoURL",
+        "Application/cluster-bar:ConfigMap/extra",
+      ]),
+    );
     expect(found.every((f) => f.cluster === "bar" && f.file === "clusters/bar/cluster.yaml")).toBe(true);
   });
 
-  it.each(["argocd", "flux"] as const)("2: a %s repository: a directory under clusters/ without cluster.yaml is an error, not skipped", async (engine) => {
-    const dir = await setup(engine, [{ name: "one" }, { name: "two" }]);
-    // A raw kustomization and manifests; a cluster whose cluster.yaml was removed.
-    await mkdir(path.join(dir, "clusters/raw"));
-    await writeFile(path.join(dir, "clusters/raw/kustomization.yaml"), "resources:\n  - cm.yaml\n");
-    await writeFile(path.join(dir, "clusters/raw/cm.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: raw\n");
-    await rm(path.join(dir, "clusters/two/cluster.yaml"));
-    // A staging folder of new-cluster is not a cluster.
-    await mkdir(path.join(dir, "clusters/.new-three-abcd"));
-    const found = (await errors(dir)).filter((f) => f.rule === "cluster-dir-unvalidated");
-    expect(found.map((f) => f.file)).toEqual(["clusters/raw/", "clusters/two/"]);
-    expect(found[0]!.message).toMatch(/cluster\.yaml/);
-  });
+  it.each(["argocd", "flux"] as const)(
+    "2: a %s repository: a directory under clusters/ without cluster.yaml is an error, not skipped",
+    async (engine) => {
+      const dir = await setup(engine, [{ name: "one" }, { name: "two" }]);
+      // A raw kustomization and manifests; a cluster whose cluster.yaml was removed.
+      await mkdir(path.join(dir, "clusters/raw"));
+      await writeFile(path.join(dir, "clusters/raw/kustomization.yaml"), "resources:\n  - cm.yaml\n");
+      await writeFile(
+        path.join(dir, "clusters/raw/cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: raw\n",
+      );
+      await rm(path.join(dir, "clusters/two/cluster.yaml"));
+      // A staging folder of new-cluster is not a cluster.
+      await mkdir(path.join(dir, "clusters/.new-three-abcd"));
+      const found = (await errors(dir)).filter((f) => f.rule === "cluster-dir-unvalidated");
+      expect(found.map((f) => f.file)).toEqual(["clusters/raw/", "clusters/two/"]);
+      expect(found[0]!.message).toMatch(/cluster\.yaml/);
+    },
+  );
 
   it("2: the ApplicationSet makes Applications only from spec files; a directories generator is reported", async () => {
     const dir = await setup("argocd", [{ name: "one" }]);
     const objects = parseYamlStream(await kustomizeBuild(dir, "management/sync")) as any[];
-    const { apps } = generatedApplications(objects, new Map([["clusters/one/cluster.yaml", "name: one\n"], ["clusters/raw/kustomization.yaml", "resources: []\n"]]), "x");
+    const { apps } = generatedApplications(
+      objects,
+      new Map([
+        ["clusters/one/cluster.yaml", "name: one\n"],
+        ["clusters/raw/kustomization.yaml", "resources: []\n"],
+      ]),
+      "x",
+    );
     expect(apps.map((a) => a.name)).toEqual(["cluster-one"]);
     const appset = objects.find((o) => o.kind === "ApplicationSet");
     appset.spec.generators = [{ git: { repoURL: "x", revision: "main", directories: [{ path: "clusters/*" }] } }];
@@ -218,7 +306,10 @@ describe("issue 9: what the sync engine would do", () => {
 
   it("2: Flux: a Kustomization for a directory that is not a validated cluster is an error", async () => {
     const dir = await setup("flux", [{ name: "one" }]);
-    await writeFile(path.join(dir, "management/sync/clusters/stray.yaml"), (await readFile(path.join(dir, "management/sync/clusters/one.yaml"), "utf8")).replaceAll("one", "stray"));
+    await writeFile(
+      path.join(dir, "management/sync/clusters/stray.yaml"),
+      (await readFile(path.join(dir, "management/sync/clusters/one.yaml"), "utf8")).replaceAll("one", "stray"),
+    );
     const k = path.join(dir, "management/sync/kustomization.yaml");
     const text = await readFile(k, "utf8");
     expect(text).toContain("  - clusters/one.yaml");
@@ -231,12 +322,20 @@ describe("issue 9: what the sync engine would do", () => {
     const dir = await setup("argocd", [{ name: "one" }]);
     const objects = parseYamlStream(await kustomizeBuild(dir, "management/sync")) as any[];
     const app = objects.find((o) => o.kind === "Application" && o.metadata.name === "capi-gitops-sync");
-    expect(app.spec).toMatchObject({ project: "capi-clusters-sync", source: { path: "management/sync", repoURL: "https://git.example.com/platform/capi.git" }, destination: { namespace: "argocd" } });
+    expect(app.spec).toMatchObject({
+      project: "capi-clusters-sync",
+      source: { path: "management/sync", repoURL: "https://git.example.com/platform/capi.git" },
+      destination: { namespace: "argocd" },
+    });
     expect(app.metadata.finalizers).toBeUndefined();
     const syncProject = objects.find((o) => o.kind === "AppProject" && o.metadata.name === "capi-clusters-sync");
     expect(syncProject.spec.destinations).toEqual([{ server: "https://kubernetes.default.svc", namespace: "argocd" }]);
     // The clusters' project never gets Argo CD's namespace.
-    expect(objects.find((o) => o.kind === "AppProject" && o.metadata.name === "capi-clusters").spec.destinations.map((d: any) => d.namespace)).toEqual(["one"]);
+    expect(
+      objects
+        .find((o) => o.kind === "AppProject" && o.metadata.name === "capi-clusters")
+        .spec.destinations.map((d: any) => d.namespace),
+    ).toEqual(["one"]);
     expect(await errors(dir)).toEqual([]);
     // Put the bootstrap Application into the clusters' project: Argo CD would refuse it, and validate says so.
     const f = path.join(dir, "management/sync/sync-application.yaml");
@@ -245,14 +344,24 @@ describe("issue 9: what the sync engine would do", () => {
     await writeFile(f, text.replace("project: capi-clusters-sync", "project: capi-clusters"));
     const found = (await errors(dir)).filter((x) => x.rule === "argocd-project");
     expect(found.map((x) => x.path)).toContain("Application/capi-gitops-sync:spec.destination");
-    expect(found.some((x) => x.path?.startsWith("Application/capi-gitops-sync:AppProject/") && /namespaceResourceWhitelist/.test(x.message))).toBe(true);
+    expect(
+      found.some(
+        (x) =>
+          x.path?.startsWith("Application/capi-gitops-sync:AppProject/") &&
+          /namespaceResourceWhitelist/.test(x.message),
+      ),
+    ).toBe(true);
   });
 
   it("3: Flux: a Kustomization syncs ./management/sync itself and orphans on deletion", async () => {
     const dir = await setup("flux", [{ name: "one" }]);
     const objects = parseYamlStream(await kustomizeBuild(dir, "management/sync")) as any[];
     const self = objects.find((o) => o.kind === "Kustomization" && o.metadata.name === "capi-gitops-sync");
-    expect(self.spec).toMatchObject({ path: "./management/sync", deletionPolicy: "Orphan", sourceRef: { kind: "GitRepository", name: "capi-gitops" } });
+    expect(self.spec).toMatchObject({
+      path: "./management/sync",
+      deletionPolicy: "Orphan",
+      sourceRef: { kind: "GitRepository", name: "capi-gitops" },
+    });
     expect(await errors(dir)).toEqual([]);
   });
 });

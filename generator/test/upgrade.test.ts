@@ -14,7 +14,8 @@ import { kustomizeBuild } from "../src/tools/kustomize.js";
 import { parseYamlStream } from "../src/yaml.js";
 import { runCli, tempDir, treeHash } from "./helpers.js";
 
-const CONFIG = "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\nrepoURL: https://git.example.com/platform/capi.git\nbranch: main\ngitops: argocd\n";
+const CONFIG =
+  "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\nrepoURL: https://git.example.com/platform/capi.git\nbranch: main\ngitops: argocd\n";
 let repo: string;
 let cleanup: () => Promise<void>;
 const g = async (...args: string[]) => (await execa("git", args, { cwd: repo })).stdout.trim();
@@ -28,9 +29,17 @@ async function rendered(cluster: string) {
   return {
     controlPlane: of("KubeadmControlPlane")[0]?.spec.version,
     // One version per pool (a MachineDeployment pool is one MachineDeployment per zone).
-    pools: Object.values(Object.fromEntries([...of("MachinePool"), ...of("MachineDeployment")].map((o) => [o.spec.template.metadata.labels["capi-gitops.io/node-pool"], o.spec.template.spec.version]))),
+    pools: Object.values(
+      Object.fromEntries(
+        [...of("MachinePool"), ...of("MachineDeployment")].map((o) => [
+          o.spec.template.metadata.labels["capi-gitops.io/node-pool"],
+          o.spec.template.spec.version,
+        ]),
+      ),
+    ),
     ccm: of("Cluster")[0]?.metadata.labels["addons.capi-gitops.io/ccm"],
-    autoscaler: of("Deployment").find((o) => o.metadata.name.endsWith("cluster-autoscaler"))?.spec.template.spec.containers[0].image,
+    autoscaler: of("Deployment").find((o) => o.metadata.name.endsWith("cluster-autoscaler"))?.spec.template.spec
+      .containers[0].image,
   };
 }
 
@@ -39,11 +48,31 @@ beforeAll(async () => {
   cleanup = t.cleanup;
   repo = path.join(t.dir, "repo");
   await execa("git", ["init", "-q", "-b", "main", repo]);
-  for (const [k, v] of [["user.name", "Test"], ["user.email", "test@example.com"], ["commit.gpgsign", "false"]]) await g("config", k!, v!);
+  for (const [k, v] of [
+    ["user.name", "Test"],
+    ["user.email", "test@example.com"],
+    ["commit.gpgsign", "false"],
+  ])
+    await g("config", k!, v!);
   await writeFile(path.join(repo, "capi-gitops.yaml"), CONFIG);
   // ohio: us-east-2 on CAPA's public images (published there: v1.33.4 and v1.34.3); seoul: no image (made without validation; validate reports it).
-  await newClusterCommand({ cwd: repo, flags: { name: "ohio", region: "us-east-2", kubernetesVersion: "v1.33.4", pool: ["name=web", "name=batch,min-size=0,max-size=4"] }, log: () => {}, render: false });
-  await newClusterCommand({ cwd: repo, flags: { name: "seoul", region: "ap-northeast-2" }, log: () => {}, render: false });
+  await newClusterCommand({
+    cwd: repo,
+    flags: {
+      name: "ohio",
+      region: "us-east-2",
+      kubernetesVersion: "v1.33.4",
+      pool: ["name=web", "name=batch,min-size=0,max-size=4"],
+    },
+    log: () => {},
+    render: false,
+  });
+  await newClusterCommand({
+    cwd: repo,
+    flags: { name: "seoul", region: "ap-northeast-2" },
+    log: () => {},
+    render: false,
+  });
   await g("add", "-A");
   await g("commit", "-q", "-m", "two clusters");
 });
@@ -73,11 +102,21 @@ describe("upgrade, one step per run", () => {
     expect(text).toContain("kubernetesVersion: v1.34.3\n");
     expect(text.match(/    kubernetesVersion: v1\.33\.4\n/g)).toHaveLength(2);
     // Issue 19 item 6: the CCM and the autoscaler stay at 1.33 while the API servers roll (CRS Reconcile applies at once).
-    expect(await rendered("ohio")).toEqual({ controlPlane: "v1.34.3", pools: ["v1.33.4", "v1.33.4"], ccm: "aws-ccm-v1.33.4", autoscaler: "registry.k8s.io/autoscaling/cluster-autoscaler:v1.33.5" });
+    expect(await rendered("ohio")).toEqual({
+      controlPlane: "v1.34.3",
+      pools: ["v1.33.4", "v1.33.4"],
+      ccm: "aws-ccm-v1.33.4",
+      autoscaler: "registry.k8s.io/autoscaling/cluster-autoscaler:v1.33.5",
+    });
 
     const v = await validateCommand({ cwd: repo, clusters: ["ohio"] });
-    expect(v.findings.filter((f) => f.severity === "error"), JSON.stringify(v.findings, null, 1)).toEqual([]);
-    expect(v.findings).toContainEqual(expect.objectContaining({ cluster: "ohio", rule: "upgrade-state", severity: "info" }));
+    expect(
+      v.findings.filter((f) => f.severity === "error"),
+      JSON.stringify(v.findings, null, 1),
+    ).toEqual([]);
+    expect(v.findings).toContainEqual(
+      expect.objectContaining({ cluster: "ohio", rule: "upgrade-state", severity: "info" }),
+    );
 
     const d = await cli("diff", "--base", "main");
     expect(d.exitCode, d.stdout + d.stderr).toBe(0);
@@ -93,20 +132,52 @@ describe("upgrade, one step per run", () => {
     const inv = JSON.parse(j.stdout);
     expect(Object.keys(inv)).toEqual(["schema", "clusters", "unreadable"]);
     expect(inv.schema).toBe("capi-gitops.io/inventory/v1");
-    expect(inv.clusters.map((c: any) => [c.name, c.region, c.controlPlane.version, c.pools.map((p: any) => p.version)])).toEqual([
+    expect(
+      inv.clusters.map((c: any) => [c.name, c.region, c.controlPlane.version, c.pools.map((p: any) => p.version)]),
+    ).toEqual([
       ["ohio", "us-east-2", "v1.34.3", ["v1.33.4", "v1.33.4"]],
       ["seoul", "ap-northeast-2", "v1.34.8", ["v1.34.8"]],
     ]);
     const ohio = inv.clusters[0];
-    expect(Object.keys(ohio)).toEqual(["name", "namespace", "region", "availabilityZones", "profile", "workers", "controlPlane", "pools", "vpcCidr", "addons", "upgrade", "render", "validation"]);
-    expect(Object.keys(ohio.pools[1])).toEqual(["name", "instanceType", "availabilityZones", "autoscaling", "minSize", "maxSize", "replicas", "version"]);
+    expect(Object.keys(ohio)).toEqual([
+      "name",
+      "namespace",
+      "region",
+      "availabilityZones",
+      "profile",
+      "workers",
+      "controlPlane",
+      "pools",
+      "vpcCidr",
+      "addons",
+      "upgrade",
+      "render",
+      "validation",
+    ]);
+    expect(Object.keys(ohio.pools[1])).toEqual([
+      "name",
+      "instanceType",
+      "availabilityZones",
+      "autoscaling",
+      "minSize",
+      "maxSize",
+      "replicas",
+      "version",
+    ]);
     expect(ohio.pools[1]).toMatchObject({ name: "batch", minSize: 0, maxSize: 4, autoscaling: true, replicas: null });
-    expect(ohio.addons).toEqual({ cni: "cilium v1.20.2", ccm: "aws-ccm v1.33.4", csi: "aws-ebs-csi v2.13.0", clusterAutoscaler: "v1.33.5" });
+    expect(ohio.addons).toEqual({
+      cni: "cilium v1.20.2",
+      ccm: "aws-ccm v1.33.4",
+      csi: "aws-ebs-csi v2.13.0",
+      clusterAutoscaler: "v1.33.5",
+    });
     expect(ohio.upgrade.stage).toBe("pools-behind");
     expect(ohio.validation).toEqual({ errors: 0, warnings: 0, findings: [] });
     // seoul relies on CAPA's public images where none is published: validate's error is in its entry.
     expect(inv.clusters[1].upgrade.stage).toBe("current");
-    expect(inv.clusters[1].validation.findings).toContainEqual(expect.objectContaining({ severity: "error", rule: "image-published" }));
+    expect(inv.clusters[1].validation.findings).toContainEqual(
+      expect.objectContaining({ severity: "error", rule: "image-published" }),
+    );
 
     const m = await cli("inventory", "--format", "markdown", "--no-validate");
     expect(m.exitCode).toBe(0);
@@ -138,11 +209,21 @@ describe("upgrade, one step per run", () => {
     expect(text).not.toContain("v1.33.4");
     expect(text.match(/kubernetesVersion/g)).toHaveLength(1);
     // The CCM and the autoscaler follow in this step (issue 19 item 6).
-    expect(await rendered("ohio")).toEqual({ controlPlane: "v1.34.3", pools: ["v1.34.3", "v1.34.3"], ccm: "aws-ccm-v1.34.3", autoscaler: "registry.k8s.io/autoscaling/cluster-autoscaler:v1.34.4" });
+    expect(await rendered("ohio")).toEqual({
+      controlPlane: "v1.34.3",
+      pools: ["v1.34.3", "v1.34.3"],
+      ccm: "aws-ccm-v1.34.3",
+      autoscaler: "registry.k8s.io/autoscaling/cluster-autoscaler:v1.34.4",
+    });
     const v = await validateCommand({ cwd: repo, clusters: ["ohio"] });
-    expect(v.findings.filter((f) => f.severity !== "info"), JSON.stringify(v.findings, null, 1)).toEqual([]);
+    expect(
+      v.findings.filter((f) => f.severity !== "info"),
+      JSON.stringify(v.findings, null, 1),
+    ).toEqual([]);
     const d = await cli("diff", "--base", "main");
-    expect(d.stdout).toContain("upgrade step 2 of 2: MachineDeployment ohio-batch-a v1.33.4 → v1.34.3, MachineDeployment ohio-batch-b v1.33.4 → v1.34.3");
+    expect(d.stdout).toContain(
+      "upgrade step 2 of 2: MachineDeployment ohio-batch-a v1.33.4 → v1.34.3, MachineDeployment ohio-batch-b v1.33.4 → v1.34.3",
+    );
     expect(d.stdout).toContain("every pool at the control plane's v1.34.3");
 
     const before = await treeHash(repo);

@@ -37,7 +37,13 @@ const ids = { render: "r1", kubeconform: "k1", cel: "c1", admission: "a1" };
 async function objectsOf(root: string, cluster: string): Promise<RenderedObject[]> {
   const own = await readFile(path.join(root, "clusters", cluster, "kustomization.yaml"), "utf8");
   const sha = createHash("sha256").update(own).digest("hex").slice(0, 12);
-  return [{ apiVersion: "cluster.x-k8s.io/v1beta2", kind: "Cluster", metadata: { name: cluster, namespace: cluster, annotations: { "test/own": sha } } }];
+  return [
+    {
+      apiVersion: "cluster.x-k8s.io/v1beta2",
+      kind: "Cluster",
+      metadata: { name: cluster, namespace: cluster, annotations: { "test/own": sha } },
+    },
+  ];
 }
 /** The unit a file written for kubeconform/kubectl-validate holds: its first object's namespace, else its name. */
 const unitIn = async (file: string) => {
@@ -50,10 +56,16 @@ function standIns(): { runners: Partial<Runners>; calls: Calls } {
   const runners: Partial<Runners> = {
     renderClusters: async (root, clusters, opts) => {
       (opts.origins ? calls.origins : calls.rendered).push(clusters.map((c) => c.name));
-      const rendered = await Promise.all(clusters.map(async ({ name }) => {
-        const objects = await objectsOf(root, name);
-        return { cluster: name, objects, origins: objects.map(() => (opts.origins ? `clusters/${name}/kustomization.yaml` : undefined)) };
-      }));
+      const rendered = await Promise.all(
+        clusters.map(async ({ name }) => {
+          const objects = await objectsOf(root, name);
+          return {
+            cluster: name,
+            objects,
+            origins: objects.map(() => (opts.origins ? `clusters/${name}/kustomization.yaml` : undefined)),
+          };
+        }),
+      );
       return { rendered, findings: [] };
     },
     kustomizeBuild: async (_root, dir) => {
@@ -71,12 +83,31 @@ function standIns(): { runners: Partial<Runners>; calls: Calls } {
       return out;
     },
     admit: async (input) => {
-      const objs = input.trim().split("\n").map((l) => JSON.parse(l) as RenderedObject);
+      const objs = input
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as RenderedObject);
       calls.admitted.push(objs.map((o) => o.metadata.namespace ?? o.metadata.name));
-      return objs.map((o): AdmissionResult => ({ apiVersion: o.apiVersion, kind: o.kind, namespace: o.metadata.namespace ?? "", name: o.metadata.name, cluster: "", file: "", operation: "CREATE", allowed: true, stage: "webhook", messages: [] }));
+      return objs.map((o): AdmissionResult => ({
+        apiVersion: o.apiVersion,
+        kind: o.kind,
+        namespace: o.metadata.namespace ?? "",
+        name: o.metadata.name,
+        cluster: "",
+        file: "",
+        operation: "CREATE",
+        allowed: true,
+        stage: "webhook",
+        messages: [],
+      }));
     },
     schemaLocation: "unused/{{.ResourceKind}}.json",
-    identity: { render: () => ids.render, kubeconform: () => ids.kubeconform, cel: () => ids.cel, admission: () => ids.admission },
+    identity: {
+      render: () => ids.render,
+      kubeconform: () => ids.kubeconform,
+      cel: () => ids.cel,
+      admission: () => ids.admission,
+    },
   };
   return { runners, calls };
 }

@@ -17,8 +17,22 @@ beforeAll(async () => {
   dirs.push(t.cleanup);
   base = t.dir;
   const log = () => {};
-  await newClusterCommand({ cwd: base, log, flags: { name: "alpha", region: "ap-northeast-2", workers: "MachinePool", imageLookupOrg: "123456789012" } });
-  await newClusterCommand({ cwd: base, log, flags: { name: "beta", region: "us-east-2", workers: "MachineDeployment", profile: "prod", kubernetesVersion: "v1.34.3" } });
+  await newClusterCommand({
+    cwd: base,
+    log,
+    flags: { name: "alpha", region: "ap-northeast-2", workers: "MachinePool", imageLookupOrg: "123456789012" },
+  });
+  await newClusterCommand({
+    cwd: base,
+    log,
+    flags: {
+      name: "beta",
+      region: "us-east-2",
+      workers: "MachineDeployment",
+      profile: "prod",
+      kubernetesVersion: "v1.34.3",
+    },
+  });
 });
 afterAll(async () => {
   for (const c of dirs) await c();
@@ -30,7 +44,8 @@ async function copyRepo(): Promise<string> {
   await cp(base, t.dir, { recursive: true });
   return t.dir;
 }
-const edit = async (repo: string, file: string, fn: (s: string) => string) => writeFile(path.join(repo, file), fn(await readFile(path.join(repo, file), "utf8")));
+const edit = async (repo: string, file: string, fn: (s: string) => string) =>
+  writeFile(path.join(repo, file), fn(await readFile(path.join(repo, file), "utf8")));
 /** Adds resources and JSON6902 patches to a cluster's own (user-owned) kustomization. */
 const userLayer = async (repo: string, cluster: string, patches: { kind: string; ops: object[] }[], extra?: string) => {
   const k = {
@@ -49,29 +64,177 @@ describe("a fresh repository validates", () => {
     // alpha (dev): its own images (lookupOrg; CAPA publishes none in its region), MachinePool workers (removed
     // undrained: workers-drain); beta (prod, a published version in us-east-2): its API is open to 0.0.0.0/0 without
     // apiServer.allowedCidrs.
-    expect(r.findings.map((f) => `${f.severity} ${f.cluster} ${f.rule}`).sort()).toEqual(["warning alpha workers-drain", "warning beta api-open-to-world"]);
+    expect(r.findings.map((f) => `${f.severity} ${f.cluster} ${f.rule}`).sort()).toEqual([
+      "warning alpha workers-drain",
+      "warning beta api-open-to-world",
+    ]);
     expect(r.summary).toEqual({ clusters: 2, errors: 0, warnings: 2 });
   });
 });
 
 type Case = [string, (repo: string) => Promise<void>, Partial<Finding> & { pathIncludes?: string }];
 const cases: Case[] = [
-  ["a typo'd field", (r) => userLayer(r, "alpha", [{ kind: "KubeadmControlPlane", ops: [{ op: "add", path: "/spec/replicaz", value: 3 }] }]), { cluster: "alpha", rule: "kubeconform", file: "clusters/alpha/kustomization.yaml", pathIncludes: "KubeadmControlPlane/alpha-control-plane:spec" }],
-  ["a wrong type", (r) => userLayer(r, "alpha", [{ kind: "AWSMachinePool", ops: [{ op: "add", path: "/spec/maxSize", value: "ten" }] }]), { cluster: "alpha", rule: "kubeconform", pathIncludes: "AWSMachinePool/alpha-default:spec.maxSize" }],
-  ["an even KCP replica count (spec)", (r) => edit(r, "clusters/alpha/cluster.yaml", (s) => s.replace("replicas: 1", "replicas: 2")), { cluster: "alpha", rule: "kcp-replicas-odd", file: "clusters/alpha/cluster.yaml", pathIncludes: "controlPlane.replicas" }],
-  ["an even KCP replica count (patch)", (r) => userLayer(r, "alpha", [{ kind: "KubeadmControlPlane", ops: [{ op: "add", path: "/spec/replicas", value: 4 }] }]), { cluster: "alpha", rule: "admission/webhook", file: "clusters/alpha/kustomization.yaml", pathIncludes: "KubeadmControlPlane/alpha-control-plane:spec.replicas" }],
-  ["an AZ outside the region (spec)", (r) => edit(r, "clusters/alpha/cluster.yaml", (s) => s.replace("- ap-northeast-2c\nkubernetesVersion", "- us-east-1c\nkubernetesVersion")), { cluster: "alpha", rule: "az-in-region", file: "clusters/alpha/cluster.yaml", pathIncludes: "availabilityZones.2" }],
-  ["an AZ outside the region (patch)", (r) => userLayer(r, "alpha", [{ kind: "AWSMachinePool", ops: [{ op: "add", path: "/spec/availabilityZones/0", value: "eu-west-1a" }] }]), { cluster: "alpha", rule: "az-in-region", pathIncludes: "AWSMachinePool/alpha-default:spec.availabilityZones.0" }],
-  ["a dangling reference", (r) => userLayer(r, "alpha", [{ kind: "MachinePool", ops: [{ op: "add", path: "/spec/template/spec/bootstrap/configRef/name", value: "nope" }] }]), { cluster: "alpha", rule: "reference-resolves", pathIncludes: "MachinePool/alpha-default:spec.template.spec.bootstrap.configRef.name" }],
-  ["two clusters with the same name", (r) => cp(path.join(r, "clusters/alpha"), path.join(r, "clusters/gamma"), { recursive: true }).then(() => edit(r, "clusters/gamma/cluster.yaml", (s) => s.replace("namespace: alpha", "namespace: gamma"))), { cluster: "gamma", rule: "name-matches-dir", file: "clusters/gamma/cluster.yaml", pathIncludes: "name" }],
-  ["two clusters with the same name (rendered)", (r) => cp(path.join(r, "clusters/alpha"), path.join(r, "clusters/gamma"), { recursive: true }).then(() => edit(r, "clusters/gamma/cluster.yaml", (s) => s.replace("namespace: alpha", "namespace: gamma"))), { cluster: "gamma", rule: "fleet-unique-name", pathIncludes: "Cluster/alpha:metadata.name" }],
-  ["overlapping CIDRs", (r) => edit(r, "clusters/beta/cluster.yaml", (s) => s.replace("podCidr: 192.168.0.0/16", `podCidr: ${/vpcCidr: (\S+)\/16/.exec(s)![1]}/20`)), { cluster: "beta", rule: "cidr-overlap", file: "clusters/beta/cluster.yaml", pathIncludes: "network.podCidr" }],
-  ["a v1beta1 AWSCluster", (r) => userLayer(r, "beta", [], "apiVersion: infrastructure.cluster.x-k8s.io/v1beta1\nkind: AWSCluster\nmetadata:\n  name: legacy\nspec:\n  region: us-east-1\n"), { cluster: "beta", rule: "api-served", file: "clusters/beta/extra.yaml", pathIncludes: "AWSCluster/legacy:apiVersion" }],
-  ["a CEL rule (duplicate extraArgs names; the admission layer evaluates the CRD's CEL)", (r) => userLayer(r, "beta", [{ kind: "KubeadmControlPlane", ops: [{ op: "add", path: "/spec/kubeadmConfigSpec/clusterConfiguration/controllerManager/extraArgs/-", value: { name: "cloud-provider", value: "aws" } }] }]), { cluster: "beta", rule: "admission/cel", pathIncludes: "controllerManager.extraArgs" }],
-  ["a hand-edited generated file", (r) => edit(r, "clusters/beta/generated/namespace.yaml", (s) => `${s}# edited\n`), { cluster: "beta", rule: "generated-drift", file: "clusters/beta/generated/namespace.yaml" }],
-  ["a Secret with data", (r) => userLayer(r, "alpha", [], "apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\ndata:\n  key: c2VjcmV0\n"), { cluster: "alpha", rule: "no-plaintext-secrets", pathIncludes: "Secret/creds:data" }],
-  ["a broken add-on payload (issue 11)", (r) => edit(r, "addons/cilium/v1.20.2/cilium.yaml", (s) => s.replace("kind: DaemonSet\n", "kind: DaemonSet\nbogusField: 1\n")), { rule: "kubeconform", file: "addons/cilium/v1.20.2/cilium.yaml", pathIncludes: "DaemonSet/cilium" }],
-  ["a CCM ClusterResourceSet that misses its Cluster (issue 11)", (r) => userLayer(r, "alpha", [{ kind: "ClusterResourceSet", ops: [{ op: "replace", path: "/spec/clusterSelector/matchLabels", value: { nothing: "here" } }] }]), { cluster: "alpha", rule: "addons-ccm", pathIncludes: "Cluster/alpha:metadata.labels" }],
+  [
+    "a typo'd field",
+    (r) =>
+      userLayer(r, "alpha", [{ kind: "KubeadmControlPlane", ops: [{ op: "add", path: "/spec/replicaz", value: 3 }] }]),
+    {
+      cluster: "alpha",
+      rule: "kubeconform",
+      file: "clusters/alpha/kustomization.yaml",
+      pathIncludes: "KubeadmControlPlane/alpha-control-plane:spec",
+    },
+  ],
+  [
+    "a wrong type",
+    (r) =>
+      userLayer(r, "alpha", [{ kind: "AWSMachinePool", ops: [{ op: "add", path: "/spec/maxSize", value: "ten" }] }]),
+    { cluster: "alpha", rule: "kubeconform", pathIncludes: "AWSMachinePool/alpha-default:spec.maxSize" },
+  ],
+  [
+    "an even KCP replica count (spec)",
+    (r) => edit(r, "clusters/alpha/cluster.yaml", (s) => s.replace("replicas: 1", "replicas: 2")),
+    {
+      cluster: "alpha",
+      rule: "kcp-replicas-odd",
+      file: "clusters/alpha/cluster.yaml",
+      pathIncludes: "controlPlane.replicas",
+    },
+  ],
+  [
+    "an even KCP replica count (patch)",
+    (r) =>
+      userLayer(r, "alpha", [{ kind: "KubeadmControlPlane", ops: [{ op: "add", path: "/spec/replicas", value: 4 }] }]),
+    {
+      cluster: "alpha",
+      rule: "admission/webhook",
+      file: "clusters/alpha/kustomization.yaml",
+      pathIncludes: "KubeadmControlPlane/alpha-control-plane:spec.replicas",
+    },
+  ],
+  [
+    "an AZ outside the region (spec)",
+    (r) =>
+      edit(r, "clusters/alpha/cluster.yaml", (s) =>
+        s.replace("- ap-northeast-2c\nkubernetesVersion", "- us-east-1c\nkubernetesVersion"),
+      ),
+    {
+      cluster: "alpha",
+      rule: "az-in-region",
+      file: "clusters/alpha/cluster.yaml",
+      pathIncludes: "availabilityZones.2",
+    },
+  ],
+  [
+    "an AZ outside the region (patch)",
+    (r) =>
+      userLayer(r, "alpha", [
+        { kind: "AWSMachinePool", ops: [{ op: "add", path: "/spec/availabilityZones/0", value: "eu-west-1a" }] },
+      ]),
+    { cluster: "alpha", rule: "az-in-region", pathIncludes: "AWSMachinePool/alpha-default:spec.availabilityZones.0" },
+  ],
+  [
+    "a dangling reference",
+    (r) =>
+      userLayer(r, "alpha", [
+        {
+          kind: "MachinePool",
+          ops: [{ op: "add", path: "/spec/template/spec/bootstrap/configRef/name", value: "nope" }],
+        },
+      ]),
+    {
+      cluster: "alpha",
+      rule: "reference-resolves",
+      pathIncludes: "MachinePool/alpha-default:spec.template.spec.bootstrap.configRef.name",
+    },
+  ],
+  [
+    "two clusters with the same name",
+    (r) =>
+      cp(path.join(r, "clusters/alpha"), path.join(r, "clusters/gamma"), { recursive: true }).then(() =>
+        edit(r, "clusters/gamma/cluster.yaml", (s) => s.replace("namespace: alpha", "namespace: gamma")),
+      ),
+    { cluster: "gamma", rule: "name-matches-dir", file: "clusters/gamma/cluster.yaml", pathIncludes: "name" },
+  ],
+  [
+    "two clusters with the same name (rendered)",
+    (r) =>
+      cp(path.join(r, "clusters/alpha"), path.join(r, "clusters/gamma"), { recursive: true }).then(() =>
+        edit(r, "clusters/gamma/cluster.yaml", (s) => s.replace("namespace: alpha", "namespace: gamma")),
+      ),
+    { cluster: "gamma", rule: "fleet-unique-name", pathIncludes: "Cluster/alpha:metadata.name" },
+  ],
+  [
+    "overlapping CIDRs",
+    (r) =>
+      edit(r, "clusters/beta/cluster.yaml", (s) =>
+        s.replace("podCidr: 192.168.0.0/16", `podCidr: ${/vpcCidr: (\S+)\/16/.exec(s)![1]}/20`),
+      ),
+    { cluster: "beta", rule: "cidr-overlap", file: "clusters/beta/cluster.yaml", pathIncludes: "network.podCidr" },
+  ],
+  [
+    "a v1beta1 AWSCluster",
+    (r) =>
+      userLayer(
+        r,
+        "beta",
+        [],
+        "apiVersion: infrastructure.cluster.x-k8s.io/v1beta1\nkind: AWSCluster\nmetadata:\n  name: legacy\nspec:\n  region: us-east-1\n",
+      ),
+    {
+      cluster: "beta",
+      rule: "api-served",
+      file: "clusters/beta/extra.yaml",
+      pathIncludes: "AWSCluster/legacy:apiVersion",
+    },
+  ],
+  [
+    "a CEL rule (duplicate extraArgs names; the admission layer evaluates the CRD's CEL)",
+    (r) =>
+      userLayer(r, "beta", [
+        {
+          kind: "KubeadmControlPlane",
+          ops: [
+            {
+              op: "add",
+              path: "/spec/kubeadmConfigSpec/clusterConfiguration/controllerManager/extraArgs/-",
+              value: { name: "cloud-provider", value: "aws" },
+            },
+          ],
+        },
+      ]),
+    { cluster: "beta", rule: "admission/cel", pathIncludes: "controllerManager.extraArgs" },
+  ],
+  [
+    "a hand-edited generated file",
+    (r) => edit(r, "clusters/beta/generated/namespace.yaml", (s) => `${s}# edited\n`),
+    { cluster: "beta", rule: "generated-drift", file: "clusters/beta/generated/namespace.yaml" },
+  ],
+  [
+    "a Secret with data",
+    (r) =>
+      userLayer(r, "alpha", [], "apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\ndata:\n  key: c2VjcmV0\n"),
+    { cluster: "alpha", rule: "no-plaintext-secrets", pathIncludes: "Secret/creds:data" },
+  ],
+  [
+    "a broken add-on payload (issue 11)",
+    (r) =>
+      edit(r, "addons/cilium/v1.20.2/cilium.yaml", (s) =>
+        s.replace("kind: DaemonSet\n", "kind: DaemonSet\nbogusField: 1\n"),
+      ),
+    { rule: "kubeconform", file: "addons/cilium/v1.20.2/cilium.yaml", pathIncludes: "DaemonSet/cilium" },
+  ],
+  [
+    "a CCM ClusterResourceSet that misses its Cluster (issue 11)",
+    (r) =>
+      userLayer(r, "alpha", [
+        {
+          kind: "ClusterResourceSet",
+          ops: [{ op: "replace", path: "/spec/clusterSelector/matchLabels", value: { nothing: "here" } }],
+        },
+      ]),
+    { cluster: "alpha", rule: "addons-ccm", pathIncludes: "Cluster/alpha:metadata.labels" },
+  ],
 ];
 
 describe("each defect is reported with cluster, file and field", () => {
@@ -80,7 +243,11 @@ describe("each defect is reported with cluster, file and field", () => {
     await mutate(repo);
     const { findings, summary } = await validateCommand({ cwd: repo });
     const { pathIncludes, ...exact } = expected;
-    const hit = findings.find((f) => Object.entries(exact).every(([k, v]) => (f as any)[k] === v) && (!pathIncludes || f.path?.includes(pathIncludes)));
+    const hit = findings.find(
+      (f) =>
+        Object.entries(exact).every(([k, v]) => (f as any)[k] === v) &&
+        (!pathIncludes || f.path?.includes(pathIncludes)),
+    );
     expect(hit, JSON.stringify(findings, null, 2)).toBeDefined();
     expect(hit!.severity).toBe("error");
     expect(summary.errors).toBeGreaterThan(0);
@@ -99,7 +266,9 @@ describe("the CLI", () => {
     expect(parsed.findings.some((f) => f.rule === "kcp-replicas-odd" && f.cluster === "alpha")).toBe(true);
     const gh = await cli(repo, "--format", "github", "alpha");
     expect(gh.exitCode).toBe(1);
-    expect(gh.stdout).toMatch(/^::error file=clusters\/alpha\/cluster.yaml,title=kcp-replicas-odd \[alpha\]::controlPlane.replicas: /m);
+    expect(gh.stdout).toMatch(
+      /^::error file=clusters\/alpha\/cluster.yaml,title=kcp-replicas-odd \[alpha\]::controlPlane.replicas: /m,
+    );
     expect((await cli(repo, "--format", "xml")).exitCode).toBe(2);
   });
 });
@@ -110,7 +279,9 @@ describe("19: files generate would delete", () => {
     await writeFile(path.join(repo, "clusters/alpha/generated/my-notes.yaml"), "# kept here by hand\n");
     const r = await validateCommand({ cwd: repo, clusters: ["alpha"], skipCel: true });
     const unknown = r.findings.filter((f) => f.rule === "generated-unknown-file");
-    expect(unknown).toEqual([expect.objectContaining({ cluster: "alpha", file: "clusters/alpha/generated/my-notes.yaml", severity: "error" })]);
+    expect(unknown).toEqual([
+      expect.objectContaining({ cluster: "alpha", file: "clusters/alpha/generated/my-notes.yaml", severity: "error" }),
+    ]);
     expect(unknown[0]!.message).toMatch(/`npm run generate` deletes it; move it to clusters\/alpha\//);
     expect(r.summary.errors).toBeGreaterThan(0);
   });

@@ -33,14 +33,30 @@ describe("19.11: the free-VPC-CIDR picker skips the service and pod ranges", () 
     expect(chooseVpcCidr({ name: "x", podCidr: "10.0.0.0/8" }, [])).toBeUndefined();
     const t = await tempDir("capi-gitops-vpc-");
     try {
-      await writeFile(path.join(t.dir, "capi-gitops.yaml"), "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\nrepoURL: https://git.example.com/p/c.git\n");
+      await writeFile(
+        path.join(t.dir, "capi-gitops.yaml"),
+        "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\nrepoURL: https://git.example.com/p/c.git\n",
+      );
       const free = range(0, 256).filter((c) => !cidrsOverlap(c, DEFAULTS.serviceCidr));
       expect(free).toHaveLength(240);
       for (const [i, vpc] of free.entries()) {
         await mkdir(path.join(t.dir, "clusters", `c${i}`), { recursive: true });
-        await writeFile(path.join(t.dir, "clusters", `c${i}`, "cluster.yaml"), `apiVersion: capi-gitops.io/v1alpha1\nkind: ClusterSpec\nname: c${i}\nregion: eu-west-1\nnetwork:\n  vpcCidr: ${vpc}\n`);
+        await writeFile(
+          path.join(t.dir, "clusters", `c${i}`, "cluster.yaml"),
+          `apiVersion: capi-gitops.io/v1alpha1\nkind: ClusterSpec\nname: c${i}\nregion: eu-west-1\nnetwork:\n  vpcCidr: ${vpc}\n`,
+        );
       }
-      const r = await runCli(["new-cluster", "--name", "x", "--region", "eu-west-1", "--yes", "--no-render", "--repo", t.dir]);
+      const r = await runCli([
+        "new-cluster",
+        "--name",
+        "x",
+        "--region",
+        "eu-west-1",
+        "--yes",
+        "--no-render",
+        "--repo",
+        t.dir,
+      ]);
       expect(r.stderr).toMatch(/--vpc-cidr: no 10\.N\.0\.0\/16 is free/);
       expect(r.exitCode).toBe(1);
     } finally {
@@ -72,6 +88,8 @@ describe("20.10: two --branch pull requests cut from the same main rarely take t
   });
   it("probes upward from the name's slot to the first free one", () => {
     const name = nameIn(10, 20);
-    expect(pickVpcCidr(name, [`10.${slot(name)}.0.0/16`, `10.${slot(name) + 1}.0.0/20`], KUBE)).toBe(`10.${slot(name) + 2}.0.0/16`);
+    expect(pickVpcCidr(name, [`10.${slot(name)}.0.0/16`, `10.${slot(name) + 1}.0.0/20`], KUBE)).toBe(
+      `10.${slot(name) + 2}.0.0/16`,
+    );
   });
 });

@@ -7,7 +7,9 @@ import { actionlint } from "../src/tools/actionlint.js";
 import { ROOT } from "./helpers.js";
 
 const dir = path.join(ROOT, ".github", "workflows");
-const files = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).map((f) => path.join(".github/workflows", f));
+const files = readdirSync(dir)
+  .filter((f) => /\.ya?ml$/.test(f))
+  .map((f) => path.join(".github/workflows", f));
 const actionsDir = path.join(ROOT, ".github", "actions");
 /** The local composite actions (.github/actions/<name>/action.yml). */
 const actionFiles = readdirSync(actionsDir).map((a) => path.join(".github/actions", a, "action.yml"));
@@ -37,7 +39,8 @@ const indexOf = (steps: Step[], pred: (s: Step) => boolean) => steps.findIndex(p
 function checkSteps(steps: Step[]): void {
   for (const step of steps) {
     if (step.uses?.startsWith("actions/checkout@")) expect(step.with?.["persist-credentials"]).toBe(false);
-    if (step.uses && !step.uses.startsWith("./.github/actions/")) expect(step.uses).toMatch(/^[\w.-]+\/[\w.-]+(\/[\w.-]+)*@[0-9a-f]{40}$/);
+    if (step.uses && !step.uses.startsWith("./.github/actions/"))
+      expect(step.uses).toMatch(/^[\w.-]+\/[\w.-]+(\/[\w.-]+)*@[0-9a-f]{40}$/);
     // No secret is echoed, and no expression is spliced into a shell script (script injection): values go
     // through env: and are quoted.
     if (step.run) {
@@ -52,12 +55,15 @@ describe("workflows", () => {
     expect(await actionlint(ROOT, files)).toEqual([]);
   });
   it.each(files)("%s: read-only permissions, actions pinned by commit SHA, no pull_request_target, no secrets", (f) => {
-    const wf = load<{ on: Record<string, unknown>; permissions?: Record<string, string>; jobs: Record<string, Job> }>(f);
+    const wf = load<{ on: Record<string, unknown>; permissions?: Record<string, string>; jobs: Record<string, Job> }>(
+      f,
+    );
     expect(wf.permissions).toBeDefined();
     expect(Object.values(wf.permissions!).every((p) => p === "read" || p === "none")).toBe(true);
     expect(Object.keys(wf.on)).not.toContain("pull_request_target");
     expect(readFileSync(path.join(ROOT, f), "utf8")).not.toMatch(/secrets\./);
-    for (const job of Object.values(wf.jobs)) if (job.permissions) expect(Object.values(job.permissions).every((p) => p === "read" || p === "none")).toBe(true);
+    for (const job of Object.values(wf.jobs))
+      if (job.permissions) expect(Object.values(job.permissions).every((p) => p === "read" || p === "none")).toBe(true);
     for (const job of Object.values(wf.jobs)) checkSteps(job.steps);
   });
   it.each(actionFiles)("%s: actions pinned by commit SHA, no expression in a script, no secrets", (f) => {
@@ -81,7 +87,15 @@ describe("validate.yml: caches and the split by what changed", () => {
     expect(save).toBeGreaterThan(setup);
     const keys = steps.find((s) => s.id === "keys")!;
     const keyText = JSON.stringify(keys.env);
-    for (const part of ["versions.json", "**/go.mod", "**/go.sum", "admission/**/*.go", "runner.os", "steps.go.outputs.go-version"]) expect(keyText).toContain(part);
+    for (const part of [
+      "versions.json",
+      "**/go.mod",
+      "**/go.sum",
+      "admission/**/*.go",
+      "runner.os",
+      "steps.go.outputs.go-version",
+    ])
+      expect(keyText).toContain(part);
     const go = steps.find((s) => s.id === "gocache")!;
     expect(String(go.with?.path)).toContain("~/go/pkg/mod");
     expect(String(go.with?.path)).toContain("~/.cache/go-build");
@@ -89,7 +103,11 @@ describe("validate.yml: caches and the split by what changed", () => {
     expect(steps.find((s) => s.uses?.startsWith("actions/setup-node@"))?.with?.cache).toBe("npm");
   });
   it("every job that runs the tool sets it up through the shared action", () => {
-    for (const name of ["fleet", "tool-tests", "e2e", "bench"]) expect(jobs[name]!.steps.some((s) => s.uses === "./.github/actions/setup"), name).toBe(true);
+    for (const name of ["fleet", "tool-tests", "e2e", "bench"])
+      expect(
+        jobs[name]!.steps.some((s) => s.uses === "./.github/actions/setup"),
+        name,
+      ).toBe(true);
   });
   it("tool tests, e2e and the benchmark run only when the tool changed (always on main and the schedule: ci:scope without --base)", () => {
     for (const name of ["tool-tests", "e2e", "bench"]) {
@@ -118,9 +136,14 @@ describe("validate.yml: caches and the split by what changed", () => {
   });
   it("the validate cache: restored before validate (the base commit's key, else the newest), saved only on main", () => {
     const steps = jobs.fleet!.steps;
-    const restore = indexOf(steps, (s) => !!s.uses?.startsWith("actions/cache/restore@") && s.with?.path === "~/.cache/capi-gitops");
+    const restore = indexOf(
+      steps,
+      (s) => !!s.uses?.startsWith("actions/cache/restore@") && s.with?.path === "~/.cache/capi-gitops",
+    );
     const validate = indexOf(steps, (s) => !!s.run?.includes("npm run -s validate"));
-    const save = steps.find((s) => !!s.uses?.startsWith("actions/cache/save@") && s.with?.path === "~/.cache/capi-gitops")!;
+    const save = steps.find(
+      (s) => !!s.uses?.startsWith("actions/cache/save@") && s.with?.path === "~/.cache/capi-gitops",
+    )!;
     expect(restore).toBeGreaterThanOrEqual(0);
     expect(validate).toBeGreaterThan(restore);
     expect(String(steps[restore]!.with?.key)).toContain("github.event.pull_request.base.sha");

@@ -44,10 +44,22 @@ export interface CommandDef {
 const TOOLS = Object.entries(versions().tools).sort(([a], [b]) => (a < b ? -1 : 1));
 const sayList = (xs: string[]) => (xs.length > 1 ? `${xs.slice(0, -1).join(", ")} and ${xs.at(-1)}` : (xs[0] ?? ""));
 
-const REPO: FlagDef = { flag: "repo", type: "string", value: "<dir>", help: "repository root (default: current directory)" };
+const REPO: FlagDef = {
+  flag: "repo",
+  type: "string",
+  value: "<dir>",
+  help: "repository root (default: current directory)",
+};
 const HELP_FLAG: FlagDef = { flag: "help", short: "h", type: "boolean", help: "this text" };
-const INIT_HELP = "start a new repository here (no capi-gitops.yaml yet); without it, a folder\nwithout capi-gitops.yaml is refused (exit 2)";
-const pushFlag = (): FlagDef => ({ flag: "push", type: "optional", value: "[remote]", default: "origin", help: "push that branch (default remote: origin); implies --branch" });
+const INIT_HELP =
+  "start a new repository here (no capi-gitops.yaml yet); without it, a folder\nwithout capi-gitops.yaml is refused (exit 2)";
+const pushFlag = (): FlagDef => ({
+  flag: "push",
+  type: "optional",
+  value: "[remote]",
+  default: "origin",
+  help: "push that branch (default remote: origin); implies --branch",
+});
 
 export const COMMANDS: readonly CommandDef[] = [
   {
@@ -68,11 +80,24 @@ Tools already at their pinned version are skipped (--force rebuilds).`,
 (yours to edit) and clusters/<name>/generated/ (the generated overlay). Nothing is written when any input is
 invalid or the cluster exists. On a terminal it asks for what is missing, unless --yes.`,
     flags: [
-      ...SPEC_FLAGS.map((f): FlagDef => ({ flag: f.flag, type: f.kind === "pools" ? "strings" : "string", value: f.value, help: f.kind === "pools" ? `${f.help}\n${POOL_SYNTAX}` : f.help })),
+      ...SPEC_FLAGS.map((f): FlagDef => ({
+        flag: f.flag,
+        type: f.kind === "pools" ? "strings" : "string",
+        value: f.value,
+        help: f.kind === "pools" ? `${f.help}\n${POOL_SYNTAX}` : f.help,
+      })),
       { flag: "dry-run", type: "boolean", help: "print the files instead of writing them" },
       { flag: "yes", short: "y", type: "boolean", help: "never prompt" },
-      { flag: "no-render", type: "boolean", help: "skip the kustomize build and validation of the new cluster (not recommended)" },
-      { flag: "branch", type: "boolean", help: "create branch cluster/<name> from HEAD and commit exactly the new cluster there\n(refuses, writing nothing, with unrelated staged changes or an existing branch)" },
+      {
+        flag: "no-render",
+        type: "boolean",
+        help: "skip the kustomize build and validation of the new cluster (not recommended)",
+      },
+      {
+        flag: "branch",
+        type: "boolean",
+        help: "create branch cluster/<name> from HEAD and commit exactly the new cluster there\n(refuses, writing nothing, with unrelated staged changes or an existing branch)",
+      },
       pushFlag(),
       { flag: "init", type: "boolean", help: INIT_HELP },
       REPO,
@@ -92,14 +117,19 @@ repository is not a git repository, unless --force.`,
     flags: [
       { flag: "name", type: "string", value: "<name>", help: "the cluster to remove (required)" },
       { flag: "force", type: "boolean", help: "remove it even so (what Git does not hold is lost)" },
-      { flag: "branch", type: "boolean", help: "commit the removal on branch remove-cluster/<name> (refuses with staged changes or an existing branch)" },
+      {
+        flag: "branch",
+        type: "boolean",
+        help: "commit the removal on branch remove-cluster/<name> (refuses with staged changes or an existing branch)",
+      },
       pushFlag(),
       REPO,
     ],
   },
   {
     name: "generate",
-    summary: "regenerate base/, overlays/, management/, schemas/*.schema.json and every cluster's generated/ overlay from the specs",
+    summary:
+      "regenerate base/, overlays/, management/, schemas/*.schema.json and every cluster's generated/ overlay from the specs",
     usage: "npm run generate [-- --repo <dir>]",
     description: `Regenerates base/, overlays/ (profiles and components), ${SYNC_DIR}/, ${PROVIDERS_DIR}/, ${SPEC_SCHEMA_PATH},
 ${CONFIG_SCHEMA_PATH} and every clusters/<name>/generated/ from clusters/*/cluster.yaml. Deterministic: a second run changes nothing. Never touches clusters/<name>/cluster.yaml
@@ -124,7 +154,8 @@ For a pull request use the merge base: --base "$(git merge-base origin/main HEAD
   },
   {
     name: "validate",
-    summary: "render every cluster (or the named ones) and check it: spec, drift, kubeconform, upstream admission, CEL, our rules",
+    summary:
+      "render every cluster (or the named ones) and check it: spec, drift, kubeconform, upstream admission, CEL, our rules",
     usage: "npm run validate [-- [cluster...] [--format text|json|github]]",
     positionals: "cluster",
     description: `For each cluster (all by default): the spec against its JSON Schema and checks; the generated files against what
@@ -137,10 +168,29 @@ version skew, secrets, sync safety, add-ons). Findings are grouped by cluster wi
 CAPI_GITOPS_ADMISSION=off switches the admission layer off — a debugging switch: the webhook checks it replaced
 (validate/upstream-replaced.ts) are then not made at all, and the clusters' CRD CEL rules go to kubectl-validate.`,
     flags: [
-      { flag: "format", type: "string", value: "text|json|github", help: "output (github: workflow annotations); default text" },
-      { flag: "skip-cel", type: "boolean", help: "skip the kubectl-validate layer (management CRDs' CEL rules; CI never does)" },
-      { flag: "changed-since", type: "string", value: "<ref>", help: "only the clusters affected by changes since <ref> (a change under base/ or overlays/\naffects every cluster whose build reads it); management/ when it changed" },
-      { flag: "shard", type: "string", value: "<i>/<n>", help: "only shard i of n (1 ≤ i ≤ n) of the clusters, for a CI matrix: a cluster's shard is\na stable hash of its name; shard 1 also checks what belongs to no cluster (management/,\nshared generated files); fleet rules still compare against every cluster" },
+      {
+        flag: "format",
+        type: "string",
+        value: "text|json|github",
+        help: "output (github: workflow annotations); default text",
+      },
+      {
+        flag: "skip-cel",
+        type: "boolean",
+        help: "skip the kubectl-validate layer (management CRDs' CEL rules; CI never does)",
+      },
+      {
+        flag: "changed-since",
+        type: "string",
+        value: "<ref>",
+        help: "only the clusters affected by changes since <ref> (a change under base/ or overlays/\naffects every cluster whose build reads it); management/ when it changed",
+      },
+      {
+        flag: "shard",
+        type: "string",
+        value: "<i>/<n>",
+        help: "only shard i of n (1 ≤ i ≤ n) of the clusters, for a CI matrix: a cluster's shard is\na stable hash of its name; shard 1 also checks what belongs to no cluster (management/,\nshared generated files); fleet rules still compare against every cluster",
+      },
       REPO,
     ],
     footer: "Exit codes: 0 valid (warnings allowed), 1 invalid, 2 tool error.",
@@ -164,7 +214,14 @@ CRDs and the upstream CAPI/CAPA webhooks, and server-side applies every cluster 
 ${PROVIDERS_DIR}, plus fixture clusters: creates must be accepted and read back intact; a second render after spec
 changes must be accepted or denied by the server exactly as the tool says; then the management layer in order
 (cert-manager, cluster-api-operator, providers, sync), each step accepted. Prints "N passed, M failed".`,
-    flags: [{ flag: "no-fixtures", type: "boolean", help: "apply the repository only (not the fixture clusters and flagged changes)" }, REPO],
+    flags: [
+      {
+        flag: "no-fixtures",
+        type: "boolean",
+        help: "apply the repository only (not the fixture clusters and flagged changes)",
+      },
+      REPO,
+    ],
     footer: "Exit codes: 0 every check passed, 1 a check failed, 2 tool error.",
   },
   {
@@ -179,7 +236,8 @@ and served version under schemas/kubeconform/ (unserved versions are listed in s
   {
     name: "upgrade",
     summary: "one step of a staged Kubernetes upgrade: the control plane first, the pools in the next run",
-    usage: "npm run upgrade -- --name <cluster>|--all [--to <vX.Y.Z>] [--image-id <ami-…>] [--pool-image-id <pool>=<ami-…>]… [--dry-run] [--branch] [--push [remote]]",
+    usage:
+      "npm run upgrade -- --name <cluster>|--all [--to <vX.Y.Z>] [--image-id <ami-…>] [--pool-image-id <pool>=<ami-…>]… [--dry-run] [--branch] [--push [remote]]",
     description: `One step per run (one pull request each), in the order the Kubernetes version-skew policy and Cluster API
 require: when a pool is behind the control plane, the pools behind it move to the control plane's version (their
 nodePools[].kubernetesVersion pins are removed); otherwise the control plane moves to --to (at most one minor up)
@@ -192,12 +250,35 @@ build or validate (e.g. a version set by the cluster's own patch). Writes cluste
 the cluster's generated/.`,
     flags: [
       { flag: "name", type: "string", value: "<cluster>", help: "the cluster to upgrade" },
-      { flag: "all", type: "boolean", help: "every cluster: prints a table of what each would do; nothing is written when any cluster's\nstep is refused (a cluster already newer than --to is left as it is)" },
-      { flag: "to", type: "string", value: "<vX.Y.Z>", help: "the target version; default: the control plane's (only the pools' step)" },
-      { flag: "image-id", type: "string", value: "<ami-…>", help: "the new image of what moves in this step (the control plane in step 1, every pool that moves in\nstep 2), written as image: {id, kubernetesVersion}; required where the image is fixed (an AMI id)" },
-      { flag: "pool-image-id", type: "strings", value: "<pool>=<ami-…>", help: "one pool's new image in the pools' step (repeatable; where pools differ)" },
+      {
+        flag: "all",
+        type: "boolean",
+        help: "every cluster: prints a table of what each would do; nothing is written when any cluster's\nstep is refused (a cluster already newer than --to is left as it is)",
+      },
+      {
+        flag: "to",
+        type: "string",
+        value: "<vX.Y.Z>",
+        help: "the target version; default: the control plane's (only the pools' step)",
+      },
+      {
+        flag: "image-id",
+        type: "string",
+        value: "<ami-…>",
+        help: "the new image of what moves in this step (the control plane in step 1, every pool that moves in\nstep 2), written as image: {id, kubernetesVersion}; required where the image is fixed (an AMI id)",
+      },
+      {
+        flag: "pool-image-id",
+        type: "strings",
+        value: "<pool>=<ami-…>",
+        help: "one pool's new image in the pools' step (repeatable; where pools differ)",
+      },
       { flag: "dry-run", type: "boolean", help: "print the diff of every file it would change, write nothing" },
-      { flag: "branch", type: "boolean", help: "commit the step on branch upgrade/<name>-<version>-<step> (upgrade/all-… with --all)\n(refuses, writing nothing, with unrelated staged changes or an existing branch)" },
+      {
+        flag: "branch",
+        type: "boolean",
+        help: "commit the step on branch upgrade/<name>-<version>-<step> (upgrade/all-… with --all)\n(refuses, writing nothing, with unrelated staged changes or an existing branch)",
+      },
       pushFlag(),
       REPO,
     ],
@@ -215,7 +296,11 @@ run validate for the full verdict). Markdown is a table (PR comments, wikis); JS
 in README ("Fleet inventory"). Writes nothing.`,
     flags: [
       { flag: "format", type: "string", value: "text|markdown|json", help: "output; default text" },
-      { flag: "no-validate", type: "boolean", help: "skip validate (no kustomize or kubeconform needed); its validation is then null" },
+      {
+        flag: "no-validate",
+        type: "boolean",
+        help: "skip validate (no kustomize or kubeconform needed); its validation is then null",
+      },
       REPO,
     ],
     footer: "Exit codes: 0 (findings are listed, not judged), 1 a cluster.yaml does not load, 2 tool error.",
@@ -223,7 +308,8 @@ in README ("Fleet inventory"). Writes nothing.`,
   // --- management-charts (issue 19 item 9) ---
   {
     name: "management-charts",
-    summary: "renders the pinned cert-manager and cluster-api-operator charts offline into management/ (the management layer)",
+    summary:
+      "renders the pinned cert-manager and cluster-api-operator charts offline into management/ (the management layer)",
     usage: "npm run management-charts",
     description: `Downloads the chart modules pinned in versions.json "management" (go mod download) and renders them with the pinned
 helm (--kube-version) into this checkout's management/cert-manager/ and management/cluster-api-operator/, each
@@ -236,7 +322,8 @@ run changes nothing.`,
   // --- leftovers (issue 19 item 7) ---
   {
     name: "leftovers",
-    summary: "what Git no longer renders but Argo CD / Flux left on the management cluster, with the kubectl delete lines",
+    summary:
+      "what Git no longer renders but Argo CD / Flux left on the management cluster, with the kubectl delete lines",
     usage: "npm run leftovers -- [cluster...] [--since <ref>] [--format text|json]",
     positionals: "cluster",
     description: `Generated objects are never pruned (Prune=false, prune: disabled), so an old hash-named template, an old add-on
@@ -246,11 +333,17 @@ of HEAD, each object rendered once and no longer: the commit that last rendered 
 it becomes unused (e.g. a template no MachineSet or machine uses after the roll-out), a read-only kubectl check that
 prints 0 once it is unused, and the \`kubectl delete\` line to run then. Deletes nothing and contacts no cluster.`,
     flags: [
-      { flag: "since", type: "string", value: "<ref>", help: "only objects rendered at <ref> or after (default: the whole history)" },
+      {
+        flag: "since",
+        type: "string",
+        value: "<ref>",
+        help: "only objects rendered at <ref> or after (default: the whole history)",
+      },
       { flag: "format", type: "string", value: "text|json", help: "output; default text" },
       REPO,
     ],
-    footer: "Exit codes: 0 listed (leftovers are not an error), 1 a commit or cluster did not render (listed anyway), 2 tool error.",
+    footer:
+      "Exit codes: 0 listed (leftovers are not an error), 1 a commit or cluster did not render (listed anyway), 2 tool error.",
   },
   // --- import (issue 14) ---
   {
@@ -267,32 +360,75 @@ comes from --name and KUBERNETES_VERSION from --kubernetes-version. Refused (exi
 ${SUPPORTED} without --kubernetes-version, IPv6/dual-stack, Ignition (Flatcar), EKS, ROSA and ClusterClass clusters.`,
     flags: [
       { flag: "file", type: "string", value: "<manifests.yaml>", help: "the cluster's manifests (required)" },
-      { flag: "name", type: "string", value: "<name>", help: "the cluster's name here (default: the source Cluster's)" },
-      { flag: "namespace", type: "string", value: "<namespace>", help: "its namespace here (default: the source's, unless reserved like \"default\"; then the name)" },
-      { flag: "kubernetes-version", type: "string", value: "<v>", help: `import at this version (required when the source's is outside ${SUPPORTED})` },
-      { flag: "var", type: "strings", value: "<NAME=value>", help: "a clusterctl variable for a raw template (repeatable)" },
-      { flag: "image-id", type: "string", value: "<ami-…>", help: "the cluster's machine image (replaces the source's; CAPA publishes its public images only for a few\nversions and regions, so a source relying on them elsewhere needs one of these two)" },
-      { flag: "image-lookup-org", type: "string", value: "<account>", help: "the AWS account whose image-builder images CAPA looks up (replaces the source's cluster image)" },
+      {
+        flag: "name",
+        type: "string",
+        value: "<name>",
+        help: "the cluster's name here (default: the source Cluster's)",
+      },
+      {
+        flag: "namespace",
+        type: "string",
+        value: "<namespace>",
+        help: 'its namespace here (default: the source\'s, unless reserved like "default"; then the name)',
+      },
+      {
+        flag: "kubernetes-version",
+        type: "string",
+        value: "<v>",
+        help: `import at this version (required when the source's is outside ${SUPPORTED})`,
+      },
+      {
+        flag: "var",
+        type: "strings",
+        value: "<NAME=value>",
+        help: "a clusterctl variable for a raw template (repeatable)",
+      },
+      {
+        flag: "image-id",
+        type: "string",
+        value: "<ami-…>",
+        help: "the cluster's machine image (replaces the source's; CAPA publishes its public images only for a few\nversions and regions, so a source relying on them elsewhere needs one of these two)",
+      },
+      {
+        flag: "image-lookup-org",
+        type: "string",
+        value: "<account>",
+        help: "the AWS account whose image-builder images CAPA looks up (replaces the source's cluster image)",
+      },
       { flag: "dry-run", type: "boolean", help: "print the report and the files instead of writing them" },
-      { flag: "no-render", type: "boolean", help: "skip the kustomize build and validation of the imported cluster (not recommended);\nevery field the spec cannot say is then kept as a patch, even one the render has" },
+      {
+        flag: "no-render",
+        type: "boolean",
+        help: "skip the kustomize build and validation of the imported cluster (not recommended);\nevery field the spec cannot say is then kept as a patch, even one the render has",
+      },
       { flag: "init", type: "boolean", help: INIT_HELP },
       REPO,
     ],
-    footer: "Exit codes: 0 imported, 1 the source cannot be imported or the result is invalid (nothing written), 2 tool error.",
+    footer:
+      "Exit codes: 0 imported, 1 the source cannot be imported or the result is invalid (nothing written), 2 tool error.",
   },
 ];
 
 /** Every command's flags, with --help. */
 export const flagsOf = (c: CommandDef): readonly FlagDef[] => [...c.flags, HELP_FLAG];
 
-const flagLabel = (f: FlagDef): string => [`--${f.flag}`, f.short ? `, -${f.short}` : "", f.value ? ` ${f.value}` : ""].join("");
+const flagLabel = (f: FlagDef): string =>
+  [`--${f.flag}`, f.short ? `, -${f.short}` : "", f.value ? ` ${f.value}` : ""].join("");
 
 /** A command's help, from its declaration. */
 export function commandHelp(c: CommandDef): string {
   const labels = c.flags.map(flagLabel);
   const width = Math.max(0, ...labels.map((l) => l.length)) + 2;
-  const flags = c.flags.map((f, i) => `  ${labels[i]!.padEnd(width)}${f.help.split("\n").join(`\n  ${" ".repeat(width)}`)}`);
-  return [`Usage: ${c.usage}`, ...(c.description ? ["", c.description] : []), ...(flags.length ? ["", ...flags] : []), ...(c.footer ? ["", c.footer] : [])].join("\n");
+  const flags = c.flags.map(
+    (f, i) => `  ${labels[i]!.padEnd(width)}${f.help.split("\n").join(`\n  ${" ".repeat(width)}`)}`,
+  );
+  return [
+    `Usage: ${c.usage}`,
+    ...(c.description ? ["", c.description] : []),
+    ...(flags.length ? ["", ...flags] : []),
+    ...(c.footer ? ["", c.footer] : []),
+  ].join("\n");
 }
 
 /** The top-level help. */

@@ -28,28 +28,182 @@ const def = <const T extends SpecFlagDef>(d: T): T => d;
 
 /** `new-cluster`'s flags that set a spec field, in help order. */
 export const SPEC_FLAGS = [
-  def({ flag: "name", key: "name", value: "<name>", field: "name", kind: "string", help: "cluster name: [a-z]([-a-z0-9]*[a-z0-9])?, ≤ 40 characters (required)" }),
-  def({ flag: "namespace", key: "namespace", value: "<ns>", field: "namespace", kind: "string", help: "management-cluster namespace (default: the name)" }),
-  def({ flag: "region", key: "region", value: "<region>", field: "region", kind: "string", help: "AWS region, e.g. ap-northeast-2 (required)" }),
-  def({ flag: "zones", key: "zones", value: "<a,b,c>", field: "availabilityZones", kind: "list", help: "availability zones (default: the region's first three)" }),
-  def({ flag: "kubernetes-version", key: "kubernetesVersion", value: "<vX.Y.Z>", field: "kubernetesVersion", kind: "string", help: "default v1.34.2" }),
-  def({ flag: "profile", key: "profile", value: "dev|prod", field: "profile", kind: "string", help: "default dev (sizes and health-check strictness)" }),
-  def({ flag: "workers", key: "workers", value: "MachineDeployment|MachinePool", field: "workers", kind: "string", help: "default MachineDeployment (drains every removed node)" }),
-  def({ flag: "control-plane-replicas", key: "controlPlaneReplicas", value: "<odd n>", field: "controlPlane.replicas", kind: "integer", help: "default from the profile (dev 1, prod 3)" }),
-  def({ flag: "control-plane-instance-type", key: "controlPlaneInstanceType", value: "<t>", field: "controlPlane.instanceType", kind: "string", help: "default from the profile" }),
-  def({ flag: "pool", key: "pool", value: "<spec>", field: "nodePools", kind: "pools", help: 'a node pool, repeatable; default one pool "default". <spec> is' }),
-  def({ flag: "vpc-cidr", key: "vpcCidr", value: "<cidr>", field: "network.vpcCidr", kind: "string", help: "default: a free 10.N.0.0/16, N from a hash of the name (/16../24)" }),
-  def({ flag: "pod-cidr", key: "podCidr", value: "<cidr>", field: "network.podCidr", kind: "string", help: "default 192.168.0.0/16" }),
-  def({ flag: "service-cidr", key: "serviceCidr", value: "<cidr>", field: "network.serviceCidr", kind: "string", help: "default 10.96.0.0/12" }),
-  def({ flag: "cni", key: "cni", value: "cilium|calico|none", field: "network.cni", kind: "string", help: "CNI installed from Git (default cilium; none: bring your own)" }),
-  def({ flag: "storage", key: "storage", value: "ebs|none", field: "storage", kind: "string", help: "EBS CSI driver + default gp3 StorageClass (default ebs)" }),
-  def({ flag: "api-server-scheme", key: "apiServerScheme", value: "internet-facing|internal", field: "apiServer.scheme", kind: "string", help: "control-plane load balancer scheme (default internet-facing)" }),
-  def({ flag: "api-allowed-cidrs", key: "apiAllowedCidrs", value: "<cidr,…>", field: "apiServer.allowedCidrs", kind: "list", help: "who may reach the API on 6443 (default: CAPA opens it to 0.0.0.0/0)" }),
-  def({ flag: "image-id", key: "imageId", value: "<ami-…>", field: "image.id", kind: "string", help: "AMI in the region for every machine (default: CAPA's public image, published only for some versions and regions)" }),
-  def({ flag: "image-lookup-org", key: "imageLookupOrg", value: "<account>", field: "image.lookupOrg", kind: "string", help: "AWS account whose images CAPA looks up by name (your image-builder account)" }),
-  def({ flag: "image-lookup-format", key: "imageLookupFormat", value: "<fmt>", field: "image.lookupFormat", kind: "string", help: "AMI name format of the lookup ({{.BaseOS}}, {{.K8sVersion}} substituted)" }),
-  def({ flag: "image-lookup-base-os", key: "imageLookupBaseOS", value: "<os>", field: "image.lookupBaseOS", kind: "string", help: "base OS of the lookup (default ubuntu-24.04)" }),
-  def({ flag: "ssh-key-name", key: "sshKeyName", value: "<key>", field: "sshKeyName", kind: "string", help: "existing EC2 key pair (default: none)" }),
+  def({
+    flag: "name",
+    key: "name",
+    value: "<name>",
+    field: "name",
+    kind: "string",
+    help: "cluster name: [a-z]([-a-z0-9]*[a-z0-9])?, ≤ 40 characters (required)",
+  }),
+  def({
+    flag: "namespace",
+    key: "namespace",
+    value: "<ns>",
+    field: "namespace",
+    kind: "string",
+    help: "management-cluster namespace (default: the name)",
+  }),
+  def({
+    flag: "region",
+    key: "region",
+    value: "<region>",
+    field: "region",
+    kind: "string",
+    help: "AWS region, e.g. ap-northeast-2 (required)",
+  }),
+  def({
+    flag: "zones",
+    key: "zones",
+    value: "<a,b,c>",
+    field: "availabilityZones",
+    kind: "list",
+    help: "availability zones (default: the region's first three)",
+  }),
+  def({
+    flag: "kubernetes-version",
+    key: "kubernetesVersion",
+    value: "<vX.Y.Z>",
+    field: "kubernetesVersion",
+    kind: "string",
+    help: "default v1.34.2",
+  }),
+  def({
+    flag: "profile",
+    key: "profile",
+    value: "dev|prod",
+    field: "profile",
+    kind: "string",
+    help: "default dev (sizes and health-check strictness)",
+  }),
+  def({
+    flag: "workers",
+    key: "workers",
+    value: "MachineDeployment|MachinePool",
+    field: "workers",
+    kind: "string",
+    help: "default MachineDeployment (drains every removed node)",
+  }),
+  def({
+    flag: "control-plane-replicas",
+    key: "controlPlaneReplicas",
+    value: "<odd n>",
+    field: "controlPlane.replicas",
+    kind: "integer",
+    help: "default from the profile (dev 1, prod 3)",
+  }),
+  def({
+    flag: "control-plane-instance-type",
+    key: "controlPlaneInstanceType",
+    value: "<t>",
+    field: "controlPlane.instanceType",
+    kind: "string",
+    help: "default from the profile",
+  }),
+  def({
+    flag: "pool",
+    key: "pool",
+    value: "<spec>",
+    field: "nodePools",
+    kind: "pools",
+    help: 'a node pool, repeatable; default one pool "default". <spec> is',
+  }),
+  def({
+    flag: "vpc-cidr",
+    key: "vpcCidr",
+    value: "<cidr>",
+    field: "network.vpcCidr",
+    kind: "string",
+    help: "default: a free 10.N.0.0/16, N from a hash of the name (/16../24)",
+  }),
+  def({
+    flag: "pod-cidr",
+    key: "podCidr",
+    value: "<cidr>",
+    field: "network.podCidr",
+    kind: "string",
+    help: "default 192.168.0.0/16",
+  }),
+  def({
+    flag: "service-cidr",
+    key: "serviceCidr",
+    value: "<cidr>",
+    field: "network.serviceCidr",
+    kind: "string",
+    help: "default 10.96.0.0/12",
+  }),
+  def({
+    flag: "cni",
+    key: "cni",
+    value: "cilium|calico|none",
+    field: "network.cni",
+    kind: "string",
+    help: "CNI installed from Git (default cilium; none: bring your own)",
+  }),
+  def({
+    flag: "storage",
+    key: "storage",
+    value: "ebs|none",
+    field: "storage",
+    kind: "string",
+    help: "EBS CSI driver + default gp3 StorageClass (default ebs)",
+  }),
+  def({
+    flag: "api-server-scheme",
+    key: "apiServerScheme",
+    value: "internet-facing|internal",
+    field: "apiServer.scheme",
+    kind: "string",
+    help: "control-plane load balancer scheme (default internet-facing)",
+  }),
+  def({
+    flag: "api-allowed-cidrs",
+    key: "apiAllowedCidrs",
+    value: "<cidr,…>",
+    field: "apiServer.allowedCidrs",
+    kind: "list",
+    help: "who may reach the API on 6443 (default: CAPA opens it to 0.0.0.0/0)",
+  }),
+  def({
+    flag: "image-id",
+    key: "imageId",
+    value: "<ami-…>",
+    field: "image.id",
+    kind: "string",
+    help: "AMI in the region for every machine (default: CAPA's public image, published only for some versions and regions)",
+  }),
+  def({
+    flag: "image-lookup-org",
+    key: "imageLookupOrg",
+    value: "<account>",
+    field: "image.lookupOrg",
+    kind: "string",
+    help: "AWS account whose images CAPA looks up by name (your image-builder account)",
+  }),
+  def({
+    flag: "image-lookup-format",
+    key: "imageLookupFormat",
+    value: "<fmt>",
+    field: "image.lookupFormat",
+    kind: "string",
+    help: "AMI name format of the lookup ({{.BaseOS}}, {{.K8sVersion}} substituted)",
+  }),
+  def({
+    flag: "image-lookup-base-os",
+    key: "imageLookupBaseOS",
+    value: "<os>",
+    field: "image.lookupBaseOS",
+    kind: "string",
+    help: "base OS of the lookup (default ubuntu-24.04)",
+  }),
+  def({
+    flag: "ssh-key-name",
+    key: "sshKeyName",
+    value: "<key>",
+    field: "sshKeyName",
+    kind: "string",
+    help: "existing EC2 key pair (default: none)",
+  }),
 ] as const;
 
 type SpecFlag = (typeof SPEC_FLAGS)[number];
@@ -71,10 +225,17 @@ export const POOL_KEYS = [
 ] as const satisfies readonly { key: string; field: string; kind: Kind; example: string }[];
 
 /** `name=<n>,instance-type=<t>,…` for the help (two lines). */
-export const POOL_SYNTAX = POOL_KEYS.map((k, i) => `${k.key}=${k.example}${i === POOL_KEYS.length - 1 ? "" : i === 4 ? ",\n" : ","}`).join("");
+export const POOL_SYNTAX = POOL_KEYS.map(
+  (k, i) => `${k.key}=${k.example}${i === POOL_KEYS.length - 1 ? "" : i === 4 ? ",\n" : ","}`,
+).join("");
 
 /** An error finding on a flag (its path is the flag, e.g. `--pool min-size`). */
-export const flagFinding = (path: string, message: string, rule = "flag"): Finding => ({ path, rule, severity: "error", message });
+export const flagFinding = (path: string, message: string, rule = "flag"): Finding => ({
+  path,
+  rule,
+  severity: "error",
+  message,
+});
 const bad = flagFinding;
 
 function integer(value: string | undefined, flag: string, findings: Finding[]): number | undefined {
@@ -128,7 +289,9 @@ export function parsePoolFlag(text: string, findings: Finding[]): Record<string,
     const value = eq > 0 ? part.slice(eq + 1).trim() : "";
     const k = POOL_KEYS.find((x) => x.key === key);
     if (!k) {
-      findings.push(bad("--pool", `"${part}" is not key=value with a key of ${POOL_KEYS.map((x) => x.key).join(", ")}`));
+      findings.push(
+        bad("--pool", `"${part}" is not key=value with a key of ${POOL_KEYS.map((x) => x.key).join(", ")}`),
+      );
       continue;
     }
     pool[k.field] = convert(k.kind, value, `--pool ${k.key}`, findings, "+");
@@ -146,7 +309,12 @@ export function specInputFromFlags(flags: NewClusterFlags): { input: SpecInput; 
     const value = given[f.key];
     if (value === undefined) continue;
     if (f.kind === "pools") {
-      if (Array.isArray(value) && value.length) setPath(input, f.field, value.map((p) => parsePoolFlag(p, findings)));
+      if (Array.isArray(value) && value.length)
+        setPath(
+          input,
+          f.field,
+          value.map((p) => parsePoolFlag(p, findings)),
+        );
       continue;
     }
     const v = convert(f.kind, String(value), `--${f.flag}`, findings, ",");
@@ -154,7 +322,8 @@ export function specInputFromFlags(flags: NewClusterFlags): { input: SpecInput; 
   }
   // A fixed image (--image-id, or a format without {{.K8sVersion}}) is stated to hold the cluster's version.
   const image = input.image as Record<string, string> | undefined;
-  if (image && !imageFollowsVersion(image)) image.kubernetesVersion = String(input.kubernetesVersion ?? DEFAULTS.kubernetesVersion);
+  if (image && !imageFollowsVersion(image))
+    image.kubernetesVersion = String(input.kubernetesVersion ?? DEFAULTS.kubernetesVersion);
   return { input, findings };
 }
 

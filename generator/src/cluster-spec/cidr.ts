@@ -12,10 +12,14 @@ export function checkIpv4Cidr(value: string): CidrProblem {
   if (!m) return { ok: false, message: `${quote(value)} is not an IPv4 CIDR like 10.0.0.0/16` };
   const octets = m.slice(1, 5).map(Number);
   const prefix = Number(m[5]);
-  if (octets.some((o) => o > 255) || prefix > 32) return { ok: false, message: `${quote(value)} is not an IPv4 CIDR like 10.0.0.0/16` };
+  if (octets.some((o) => o > 255) || prefix > 32)
+    return { ok: false, message: `${quote(value)} is not an IPv4 CIDR like 10.0.0.0/16` };
   // Leading zeros are ambiguous (inet_aton and some AWS/Go tools read 010 as octal 8; Go's netip refuses them).
   if (m.slice(1, 6).some((part) => part.length > 1 && part.startsWith("0")))
-    return { ok: false, message: `${quote(value)} has leading zeros, which some tools read as octal; write ${octets.join(".")}/${prefix}` };
+    return {
+      ok: false,
+      message: `${quote(value)} has leading zeros, which some tools read as octal; write ${octets.join(".")}/${prefix}`,
+    };
   const normal = normalizeCidr(value);
   if (normal !== value) return { ok: false, message: `${quote(value)} has host bits set; the network is ${normal}` };
   return { ok: true, prefix };

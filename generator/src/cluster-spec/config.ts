@@ -17,7 +17,8 @@ const GITOPS_ENGINES = ["argocd", "flux"] as const;
 type GitopsEngine = (typeof GITOPS_ENGINES)[number];
 
 const NAME = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
-const name = (options: { default?: string; description?: string }) => Type.Optional(Type.String({ pattern: NAME, ...options }));
+const name = (options: { default?: string; description?: string }) =>
+  Type.Optional(Type.String({ pattern: NAME, ...options }));
 const DEFAULT_BRANCH = "main";
 const DEFAULT_ENGINE: GitopsEngine = "argocd";
 const DEFAULT_ARGO_PROJECT = "capi-clusters";
@@ -27,15 +28,32 @@ const RepoConfigDefinition = Type.Object(
   {
     apiVersion: constant("capi-gitops.io/v1alpha1"),
     kind: constant("RepositoryConfig"),
-    repoURL: Type.String({ pattern: "^(https://|ssh://|git@)[^\\s]+$", description: "URL Argo CD / Flux clone this repository from." }),
-    branch: Type.Optional(Type.String({ minLength: 1, pattern: "^[^\\s]+$", default: DEFAULT_BRANCH, description: `Branch that is synced. Default: ${DEFAULT_BRANCH}.` })),
-    gitops: Type.Optional(oneOf(GITOPS_ENGINES, { default: DEFAULT_ENGINE, description: `Which engine syncs the management cluster. Default: ${DEFAULT_ENGINE}.` })),
+    repoURL: Type.String({
+      pattern: "^(https://|ssh://|git@)[^\\s]+$",
+      description: "URL Argo CD / Flux clone this repository from.",
+    }),
+    branch: Type.Optional(
+      Type.String({
+        minLength: 1,
+        pattern: "^[^\\s]+$",
+        default: DEFAULT_BRANCH,
+        description: `Branch that is synced. Default: ${DEFAULT_BRANCH}.`,
+      }),
+    ),
+    gitops: Type.Optional(
+      oneOf(GITOPS_ENGINES, {
+        default: DEFAULT_ENGINE,
+        description: `Which engine syncs the management cluster. Default: ${DEFAULT_ENGINE}.`,
+      }),
+    ),
     argocd: Type.Optional(
       Type.Object(
         {
           namespace: name({ default: ENGINE_NAMESPACES.argocd }),
           project: name({ default: DEFAULT_ARGO_PROJECT }),
-          destinationServer: Type.Optional(Type.String({ pattern: "^https://", default: "https://kubernetes.default.svc" })),
+          destinationServer: Type.Optional(
+            Type.String({ pattern: "^https://", default: "https://kubernetes.default.svc" }),
+          ),
         },
         { additionalProperties: false },
       ),
@@ -46,7 +64,10 @@ const RepoConfigDefinition = Type.Object(
           namespace: name({ default: ENGINE_NAMESPACES.flux }),
           gitRepository: name({ default: "capi-gitops" }),
           interval: Type.Optional(Type.String({ pattern: "^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$", default: "5m" })),
-          secretRef: name({ description: "Name of the Secret (in the flux namespace) with git credentials; created outside this repository." }),
+          secretRef: name({
+            description:
+              "Name of the Secret (in the flux namespace) with git credentials; created outside this repository.",
+          }),
         },
         { additionalProperties: false },
       ),
@@ -62,7 +83,10 @@ export type RepoConfig = WithDefaults<Omit<RepoConfigInput, "argocd" | "flux">> 
   flux: WithDefaults<NonNullable<RepoConfigInput["flux"]>, "secretRef">;
 };
 
-export const repoConfigSchema = editorSchema({ $schema: "http://json-schema.org/draft-07/schema#", title: "capi-gitops repository config (capi-gitops.yaml)" }, RepoConfigDefinition);
+export const repoConfigSchema = editorSchema(
+  { $schema: "http://json-schema.org/draft-07/schema#", title: "capi-gitops repository config (capi-gitops.yaml)" },
+  RepoConfigDefinition,
+);
 
 const validate = new Ajv({ allErrors: true, strict: false, verbose: true }).compile(repoConfigSchema);
 
@@ -70,11 +94,18 @@ const validate = new Ajv({ allErrors: true, strict: false, verbose: true }).comp
 function configMessage(e: ErrorObject): { path?: string; message: string } {
   const at = e.instancePath.replace(/^\//, "").replace(/\//g, ".");
   const field = (name: string) => [at, name].filter(Boolean).join(".");
-  if (e.keyword === "additionalProperties") return { path: field(String(e.params.additionalProperty)), message: `unknown field "${String(e.params.additionalProperty)}"` };
+  if (e.keyword === "additionalProperties")
+    return {
+      path: field(String(e.params.additionalProperty)),
+      message: `unknown field "${String(e.params.additionalProperty)}"`,
+    };
   if (e.keyword === "required") return { path: field(String(e.params.missingProperty)), message: "is required" };
-  if (e.keyword === "enum") return { path: at || undefined, message: `must be one of: ${(e.params.allowedValues as unknown[]).join(", ")}` };
-  if (e.keyword === "const") return { path: at || undefined, message: `must be ${JSON.stringify(e.params.allowedValue)}` };
-  if (e.keyword === "pattern") return { path: at || undefined, message: `${JSON.stringify(e.data)} must match ${String(e.params.pattern)}` };
+  if (e.keyword === "enum")
+    return { path: at || undefined, message: `must be one of: ${(e.params.allowedValues as unknown[]).join(", ")}` };
+  if (e.keyword === "const")
+    return { path: at || undefined, message: `must be ${JSON.stringify(e.params.allowedValue)}` };
+  if (e.keyword === "pattern")
+    return { path: at || undefined, message: `${JSON.stringify(e.data)} must match ${String(e.params.pattern)}` };
   if (e.keyword === "type" && !at) return { message: "file must hold a mapping (apiVersion, kind, repoURL, …)" };
   return { path: at || undefined, message: e.message ?? "is invalid" };
 }
@@ -92,13 +123,23 @@ function configChecks(d: RepoConfig): { path: string; message: string }[] {
         "contains credentials (user:token@ in the URL), which would be committed to Git in management/sync/; write the URL without them and give the engine the credentials outside Git: an Argo CD repository credential Secret (argocd.argoproj.io/secret-type: repository) or, for Flux, flux.secretRef naming a Secret",
     });
   if (d.argocd.project === ARGO_BUILTIN_PROJECT)
-    out.push({ path: "argocd.project", message: `"${ARGO_BUILTIN_PROJECT}" is Argo CD's built-in project; generating it would overwrite what every other Application may do. Choose another name (e.g. ${DEFAULT_ARGO_PROJECT}, the default) or remove the field` });
+    out.push({
+      path: "argocd.project",
+      message: `"${ARGO_BUILTIN_PROJECT}" is Argo CD's built-in project; generating it would overwrite what every other Application may do. Choose another name (e.g. ${DEFAULT_ARGO_PROJECT}, the default) or remove the field`,
+    });
   return out;
 }
 
 export function parseRepoConfig(text: string): { config?: RepoConfig; findings: Finding[] } {
-  const bad = (message: string, path?: string): Finding => ({ file: CONFIG_FILE, path, rule: "repo-config", severity: "error", message });
-  if (Buffer.byteLength(text, "utf8") > LIMITS.specBytes) return { findings: [bad(`file is larger than ${LIMITS.specBytes} bytes; the repository config is a few lines`)] };
+  const bad = (message: string, path?: string): Finding => ({
+    file: CONFIG_FILE,
+    path,
+    rule: "repo-config",
+    severity: "error",
+    message,
+  });
+  if (Buffer.byteLength(text, "utf8") > LIMITS.specBytes)
+    return { findings: [bad(`file is larger than ${LIMITS.specBytes} bytes; the repository config is a few lines`)] };
   if (text.includes("\uFFFD")) return { findings: [bad("file is not valid UTF-8")] };
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
   if (doc.errors.length) return { findings: [bad(yamlErrorMessage(text, doc.errors[0]!, "the repository config"))] };
@@ -126,5 +167,11 @@ export function parseRepoConfig(text: string): { config?: RepoConfig; findings: 
  * fields at their defaults (branch main, Argo CD), written out so that they can be edited.
  */
 export function initialConfig(repoURL: string): Record<string, unknown> {
-  return { apiVersion: "capi-gitops.io/v1alpha1", kind: "RepositoryConfig", repoURL, branch: DEFAULT_BRANCH, gitops: DEFAULT_ENGINE };
+  return {
+    apiVersion: "capi-gitops.io/v1alpha1",
+    kind: "RepositoryConfig",
+    repoURL,
+    branch: DEFAULT_BRANCH,
+    gitops: DEFAULT_ENGINE,
+  };
 }

@@ -54,7 +54,15 @@ export function fillDefaults(schema: TSchema, value: unknown, root?: Fields): un
       let v = value[key];
       if (v === undefined) {
         const fill = (field as { [FILL]?: Fill })[FILL];
-        v = fill ? fill(out, doc) : field.default !== undefined ? structuredClone(field.default) : field.const !== undefined ? field.const : field.type === "object" ? {} : undefined;
+        v = fill
+          ? fill(out, doc)
+          : field.default !== undefined
+            ? structuredClone(field.default)
+            : field.const !== undefined
+              ? field.const
+              : field.type === "object"
+                ? {}
+                : undefined;
       }
       out[key] = v === undefined ? undefined : fillDefaults(field, v, doc);
     }
@@ -82,7 +90,10 @@ function typeFirst(v: unknown): unknown {
  * ($schema, $id, title, description) first, then the definition with `type` leading each schema object. Plain JSON:
  * TypeBox's symbols (and `filled` functions) are dropped.
  */
-export function editorSchema(header: { $schema: string; $id?: string; title: string; description?: string }, schema: TSchema): Record<string, unknown> {
+export function editorSchema(
+  header: { $schema: string; $id?: string; title: string; description?: string },
+  schema: TSchema,
+): Record<string, unknown> {
   const head: Fields = {};
   for (const k of HEADER) if (header[k] !== undefined) head[k] = header[k];
   return { ...head, ...(typeFirst(schema) as Fields) };

@@ -13,7 +13,15 @@ import { ZONE_SLOTS, zoneSlot, zonesOf } from "./regions.js";
 import { reservedNamespaceProblem } from "./reserved.js";
 import { fillDefaults } from "./definition.js";
 import { clusterSpecSchema } from "./schema.js";
-import { AZ_NAME, type ClusterSpec, ClusterSpecDefinition, DNS_LABEL, INSTANCE_TYPE, K8S_VERSION, LIMITS } from "./types.js";
+import {
+  AZ_NAME,
+  type ClusterSpec,
+  ClusterSpecDefinition,
+  DNS_LABEL,
+  INSTANCE_TYPE,
+  K8S_VERSION,
+  LIMITS,
+} from "./types.js";
 import { imageFollowsVersion } from "../schemas/ami-inventory.js";
 
 const PATTERN_HINT: Record<string, string> = {
@@ -45,19 +53,26 @@ export interface ParseResult {
   findings: Finding[];
 }
 
-function ajvFindings(errors: ErrorObject[] | null | undefined, file: string | undefined, cluster: string | undefined): Finding[] {
+function ajvFindings(
+  errors: ErrorObject[] | null | undefined,
+  file: string | undefined,
+  cluster: string | undefined,
+): Finding[] {
   return (errors ?? []).map((e) => {
     const at = e.instancePath.replace(/^\//, "").replace(/\//g, ".");
     let message = e.message ?? "is invalid";
     if (e.keyword === "additionalProperties") message = `unknown field ${quote(String(e.params.additionalProperty))}`;
-    if (e.keyword === "enum") message = `must be one of: ${(e.params.allowedValues as unknown[]).join(", ")}; got ${quote(e.data)}`;
+    if (e.keyword === "enum")
+      message = `must be one of: ${(e.params.allowedValues as unknown[]).join(", ")}; got ${quote(e.data)}`;
     if (e.keyword === "const") message = `must be ${JSON.stringify(e.params.allowedValue)}`;
     if (e.keyword === "type") {
       const hint = PATTERN_HINT[String((e.parentSchema as { pattern?: unknown } | undefined)?.pattern)];
       message = `must be ${String(e.params.type)}${hint ? ` (${hint})` : ""}, got ${quote(e.data)}`;
     }
-    if (e.keyword === "pattern") message = `${quote(e.data)} is not ${PATTERN_HINT[String(e.params.pattern)] ?? `matching ${e.params.pattern}`}`;
-    const path = e.keyword === "additionalProperties" ? [at, String(e.params.additionalProperty)].filter(Boolean).join(".") : at;
+    if (e.keyword === "pattern")
+      message = `${quote(e.data)} is not ${PATTERN_HINT[String(e.params.pattern)] ?? `matching ${e.params.pattern}`}`;
+    const path =
+      e.keyword === "additionalProperties" ? [at, String(e.params.additionalProperty)].filter(Boolean).join(".") : at;
     return { cluster, file, path: path || undefined, rule: "spec-schema", severity: "error" as const, message };
   });
 }
@@ -67,7 +82,8 @@ function ajvFindings(errors: ErrorObject[] | null | undefined, file: string | un
  * duplicated key by name, several documents said plainly.
  */
 export function yamlErrorMessage(text: string, e: YAMLError, what: string): string {
-  if (e.code === "MULTIPLE_DOCS" || /multiple documents|Source contains multiple/i.test(e.message)) return `file holds several YAML documents; ${what} is one document`;
+  if (e.code === "MULTIPLE_DOCS" || /multiple documents|Source contains multiple/i.test(e.message))
+    return `file holds several YAML documents; ${what} is one document`;
   const at = e.pos?.[0];
   const line = e.linePos?.[0]?.line ?? (typeof at === "number" ? text.slice(0, at).split("\n").length : undefined);
   const where = line ? ` at line ${line}` : "";
@@ -81,8 +97,13 @@ export function yamlErrorMessage(text: string, e: YAMLError, what: string): stri
 
 /** Parses cluster.yaml text. Rejects over-large files, several documents, duplicate keys and alias bombs. */
 export function parseSpecText(text: string, file?: string): ParseResult {
-  const bad = (message: string, path?: string): ParseResult => ({ findings: [{ file, path, rule: "spec-yaml", severity: "error", message }] });
-  if (Buffer.byteLength(text, "utf8") > LIMITS.specBytes) return bad(`file is larger than ${LIMITS.specBytes} bytes (64 KiB, the limit README "Cluster spec" documents); a cluster spec is a few hundred bytes`);
+  const bad = (message: string, path?: string): ParseResult => ({
+    findings: [{ file, path, rule: "spec-yaml", severity: "error", message }],
+  });
+  if (Buffer.byteLength(text, "utf8") > LIMITS.specBytes)
+    return bad(
+      `file is larger than ${LIMITS.specBytes} bytes (64 KiB, the limit README "Cluster spec" documents); a cluster spec is a few hundred bytes`,
+    );
   if (text.includes("\uFFFD")) return bad("file is not valid UTF-8");
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
   if (doc.errors.length > 0) return bad(yamlErrorMessage(text, doc.errors[0]!, "a cluster spec"));
@@ -115,7 +136,8 @@ export function parseSpecText(text: string, file?: string): ParseResult {
   } catch (err) {
     return bad(`YAML aliases expand too much (${(err as Error).message})`);
   }
-  if (!data || typeof data !== "object" || Array.isArray(data)) return bad("file must hold a mapping (apiVersion, kind, name, region, …)");
+  if (!data || typeof data !== "object" || Array.isArray(data))
+    return bad("file must hold a mapping (apiVersion, kind, name, region, …)");
   return parseSpecObject(data as SpecInput, file);
 }
 
@@ -141,12 +163,15 @@ export function labelKeyProblem(key: string): string | undefined {
   const slash = key.lastIndexOf("/");
   const prefix = slash >= 0 ? key.slice(0, slash) : "";
   const name = slash >= 0 ? key.slice(slash + 1) : key;
-  if (name.length > 63 || !LABEL_NAME.test(name)) return `label key ${quote(key)}: name part must be ≤ 63 alphanumerics, '-', '_' or '.'`;
-  if (prefix && (prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix))) return `label key ${quote(key)}: prefix must be a DNS subdomain`;
+  if (name.length > 63 || !LABEL_NAME.test(name))
+    return `label key ${quote(key)}: name part must be ≤ 63 alphanumerics, '-', '_' or '.'`;
+  if (prefix && (prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix)))
+    return `label key ${quote(key)}: prefix must be a DNS subdomain`;
   const domain = prefix.toLowerCase();
   const restricted = /(^|\.)(kubernetes\.io|k8s\.io)$/.test(domain);
   const allowed = /(^|\.)(node\.kubernetes\.io|kubelet\.kubernetes\.io)$/.test(domain);
-  if (restricted && !allowed) return `label key ${quote(key)}: kubelets may not set labels under ${domain} (NodeRestriction); use node.kubernetes.io/ or your own prefix`;
+  if (restricted && !allowed)
+    return `label key ${quote(key)}: kubelets may not set labels under ${domain} (NodeRestriction); use node.kubernetes.io/ or your own prefix`;
   return undefined;
 }
 
@@ -166,21 +191,37 @@ export function checkSpec(spec: ClusterSpec, file?: string): Finding[] {
   if (!regionZones) err("region", `unknown AWS region ${quote(spec.region)}`, "region-known");
   spec.availabilityZones.forEach((z, idx) => {
     if (regionZones && !regionZones.includes(z))
-      err(`availabilityZones.${idx}`, `zone ${quote(z)} is not in region ${spec.region} (zones there: ${regionZones.join(", ")})`, "az-in-region");
+      err(
+        `availabilityZones.${idx}`,
+        `zone ${quote(z)} is not in region ${spec.region} (zones there: ${regionZones.join(", ")})`,
+        "az-in-region",
+      );
   });
   spec.availabilityZones.forEach((z, idx) => {
     const slot = regionZones?.includes(z) ? zoneSlot(z) : undefined;
     // Each zone's subnets sit at its own slot (plan/cluster.ts subnets); only ZONE_SLOTS fit in the VPC's 16 subnets.
     if (regionZones?.includes(z) && (slot === undefined || slot >= ZONE_SLOTS))
-      err(`availabilityZones.${idx}`, `zone "${z}" has no room for its subnets: zones are addressed by their letter's position in the region, and only the first ${ZONE_SLOTS} fit in the VPC; use another zone`, "az-subnet-room");
+      err(
+        `availabilityZones.${idx}`,
+        `zone "${z}" has no room for its subnets: zones are addressed by their letter's position in the region, and only the first ${ZONE_SLOTS} fit in the VPC; use another zone`,
+        "az-subnet-room",
+      );
   });
-  if (new Set(spec.availabilityZones).size !== spec.availabilityZones.length) err("availabilityZones", "zones must be distinct", "az-distinct");
+  if (new Set(spec.availabilityZones).size !== spec.availabilityZones.length)
+    err("availabilityZones", "zones must be distinct", "az-distinct");
   if (spec.availabilityZones.length === 0) err("availabilityZones", "at least one zone is needed", "az-in-region");
 
   // Image: an AMI id, or the lookup fields; CAPA ignores the lookup fields when an id is set (pkg/cloud/services/ec2/ami.go).
   const imageProblem = (image: ClusterSpec["image"], at: string) => {
-    if (image?.id !== undefined && (image.lookupOrg !== undefined || image.lookupFormat !== undefined || image.lookupBaseOS !== undefined))
-      err(at, "give either `id` or the lookup fields (lookupOrg, lookupFormat, lookupBaseOS), not both: CAPA ignores the lookup when an AMI id is set", "image-id-or-lookup");
+    if (
+      image?.id !== undefined &&
+      (image.lookupOrg !== undefined || image.lookupFormat !== undefined || image.lookupBaseOS !== undefined)
+    )
+      err(
+        at,
+        "give either `id` or the lookup fields (lookupOrg, lookupFormat, lookupBaseOS), not both: CAPA ignores the lookup when an AMI id is set",
+        "image-id-or-lookup",
+      );
   };
   imageProblem(spec.image, "image");
   spec.nodePools.forEach((p, i) => imageProblem(p.image, `nodePools.${i}.image`));
@@ -210,7 +251,9 @@ export function checkSpec(spec: ClusterSpec, file?: string): Finding[] {
     { what: "the control plane", version: spec.kubernetesVersion },
     ...spec.nodePools.filter((p) => !p.image).map((p) => ({ what: `pool ${p.name}`, version: poolVersion(p) })),
   ]);
-  spec.nodePools.forEach((p, i) => imageVersion(p.image, `nodePools.${i}.image`, [{ what: `pool ${p.name}`, version: poolVersion(p) }]));
+  spec.nodePools.forEach((p, i) =>
+    imageVersion(p.image, `nodePools.${i}.image`, [{ what: `pool ${p.name}`, version: poolVersion(p) }]),
+  );
   (spec.apiServer.allowedCidrs ?? []).forEach((c, i) => {
     const r = checkIpv4Cidr(c);
     if (!r.ok) err(`apiServer.allowedCidrs.${i}`, r.message, "api-cidr");
@@ -218,7 +261,11 @@ export function checkSpec(spec: ClusterSpec, file?: string): Finding[] {
 
   // Control plane: stacked etcd needs an odd member count (KCP webhook, controlplane/kubeadm/internal/webhooks/kubeadmcontrolplane.go).
   if (spec.controlPlane.replicas < 1 || spec.controlPlane.replicas % 2 === 0)
-    err("controlPlane.replicas", `must be odd and > 0 (stacked etcd needs a quorum), got ${spec.controlPlane.replicas}`, "kcp-replicas-odd");
+    err(
+      "controlPlane.replicas",
+      `must be odd and > 0 (stacked etcd needs a quorum), got ${spec.controlPlane.replicas}`,
+      "kcp-replicas-odd",
+    );
 
   const cp = checkVersion(spec.kubernetesVersion);
   if (typeof cp === "string") err("kubernetesVersion", cp, "k8s-version");
@@ -231,12 +278,22 @@ export function checkSpec(spec: ClusterSpec, file?: string): Finding[] {
     seen.add(p.name);
     p.availabilityZones.forEach((z, zi) => {
       if (!spec.availabilityZones.includes(z))
-        err(`${at}.availabilityZones.${zi}`, `zone ${quote(z)} is not one of the cluster's zones (${spec.availabilityZones.join(", ")}); the cluster has subnets only there`, "pool-az-subset");
+        err(
+          `${at}.availabilityZones.${zi}`,
+          `zone ${quote(z)} is not one of the cluster's zones (${spec.availabilityZones.join(", ")}); the cluster has subnets only there`,
+          "pool-az-subset",
+        );
     });
-    if (new Set(p.availabilityZones).size !== p.availabilityZones.length) err(`${at}.availabilityZones`, "zones must be distinct", "az-distinct");
-    if (p.minSize > p.maxSize) err(`${at}.minSize`, `minSize ${p.minSize} is larger than maxSize ${p.maxSize}`, "pool-size");
+    if (new Set(p.availabilityZones).size !== p.availabilityZones.length)
+      err(`${at}.availabilityZones`, "zones must be distinct", "az-distinct");
+    if (p.minSize > p.maxSize)
+      err(`${at}.minSize`, `minSize ${p.minSize} is larger than maxSize ${p.maxSize}`, "pool-size");
     if (p.autoscaling && p.replicas !== undefined)
-      err(`${at}.replicas`, "an autoscaled pool carries no replicas in Git (the autoscaler owns them); remove replicas or set autoscaling: false", "autoscaled-no-replicas");
+      err(
+        `${at}.replicas`,
+        "an autoscaled pool carries no replicas in Git (the autoscaler owns them); remove replicas or set autoscaling: false",
+        "autoscaled-no-replicas",
+      );
     if (!p.autoscaling && p.replicas !== undefined && (p.replicas < p.minSize || p.replicas > p.maxSize))
       err(
         `${at}.replicas`,
@@ -246,28 +303,51 @@ export function checkSpec(spec: ClusterSpec, file?: string): Finding[] {
         "pool-size",
       );
     if (spec.workers === "MachineDeployment" && p.maxSize < p.availabilityZones.length)
-      err(`${at}.maxSize`, `maxSize ${p.maxSize} is smaller than the number of zones (${p.availabilityZones.length}); each zone's MachineDeployment needs room for a machine`, "pool-size");
+      err(
+        `${at}.maxSize`,
+        `maxSize ${p.maxSize} is smaller than the number of zones (${p.availabilityZones.length}); each zone's MachineDeployment needs room for a machine`,
+        "pool-size",
+      );
     if (p.kubernetesVersion !== undefined) {
       const pv = checkVersion(p.kubernetesVersion);
       if (typeof pv === "string") err(`${at}.kubernetesVersion`, pv, "k8s-version");
       else if (typeof cp !== "string") {
-        if (pv.minor > cp.minor) err(`${at}.kubernetesVersion`, `${p.kubernetesVersion} is a newer minor than the control plane (${spec.kubernetesVersion}); kubelets must not be newer than the API server`, "kubelet-skew");
+        if (pv.minor > cp.minor)
+          err(
+            `${at}.kubernetesVersion`,
+            `${p.kubernetesVersion} is a newer minor than the control plane (${spec.kubernetesVersion}); kubelets must not be newer than the API server`,
+            "kubelet-skew",
+          );
         else if (cp.minor - pv.minor > MAX_KUBELET_SKEW)
-          err(`${at}.kubernetesVersion`, `${p.kubernetesVersion} is more than ${MAX_KUBELET_SKEW} minors older than the control plane (${spec.kubernetesVersion})`, "kubelet-skew");
+          err(
+            `${at}.kubernetesVersion`,
+            `${p.kubernetesVersion} is more than ${MAX_KUBELET_SKEW} minors older than the control plane (${spec.kubernetesVersion})`,
+            "kubelet-skew",
+          );
       }
     }
     for (const [k, v] of Object.entries(p.labels)) {
       const problem = labelKeyProblem(k);
       if (problem) err(`${at}.labels`, problem, "label-valid");
-      if (!LABEL_VALUE.test(v) || v.length > LIMITS.labelValue) err(`${at}.labels.${k}`, `label value ${quote(v)} must be ≤ 63 alphanumerics, '-', '_' or '.'`, "label-valid");
+      if (!LABEL_VALUE.test(v) || v.length > LIMITS.labelValue)
+        err(`${at}.labels.${k}`, `label value ${quote(v)} must be ≤ 63 alphanumerics, '-', '_' or '.'`, "label-valid");
     }
     // The labels become one kubelet argument (node-labels=k=v,…) whose length the KubeadmConfig schema bounds.
     for (const arg of nodeLabelArgs(p.labels))
       if (arg.value.length > KUBELET_ARG_VALUE_MAX)
-        err(`${at}.labels`, `the labels make the kubelet's ${arg.name} argument ${arg.value.length} characters long; KubeadmConfig allows at most ${KUBELET_ARG_VALUE_MAX} (kubeletExtraArgs value); use fewer or shorter labels`, "label-valid");
-    const longest = spec.workers === "MachineDeployment" ? `${spec.name}-${p.name}-${"x".repeat(2)}` : `${spec.name}-${p.name}`;
+        err(
+          `${at}.labels`,
+          `the labels make the kubelet's ${arg.name} argument ${arg.value.length} characters long; KubeadmConfig allows at most ${KUBELET_ARG_VALUE_MAX} (kubeletExtraArgs value); use fewer or shorter labels`,
+          "label-valid",
+        );
+    const longest =
+      spec.workers === "MachineDeployment" ? `${spec.name}-${p.name}-${"x".repeat(2)}` : `${spec.name}-${p.name}`;
     if (longest.length > 63)
-      err(`${at}.name`, `derived object name "${longest}" is longer than 63 characters (a label value, CAPI internal/webhooks/machinepool.go); shorten the cluster or pool name`, "name-length");
+      err(
+        `${at}.name`,
+        `derived object name "${longest}" is longer than 63 characters (a label value, CAPI internal/webhooks/machinepool.go); shorten the cluster or pool name`,
+        "name-length",
+      );
   });
 
   // Network: valid, the VPC between /16 and /24 (we carve 16 subnets of /prefix+4, AWS subnets are /28 at the smallest), no overlaps.
@@ -281,10 +361,17 @@ export function checkSpec(spec: ClusterSpec, file?: string): Finding[] {
     const c = checkIpv4Cidr(value);
     if (!c.ok) err(path, c.message, "cidr-valid");
     else valid.push([path, value]);
-    if (c.ok && path === "network.vpcCidr" && (c.prefix < 16 || c.prefix > 24)) err(path, `VPC CIDR must be /16 to /24 (AWS allows /16../28; 16 subnets are carved from it), got /${c.prefix}`, "cidr-valid");
+    if (c.ok && path === "network.vpcCidr" && (c.prefix < 16 || c.prefix > 24))
+      err(
+        path,
+        `VPC CIDR must be /16 to /24 (AWS allows /16../28; 16 subnets are carved from it), got /${c.prefix}`,
+        "cidr-valid",
+      );
   }
   // Sizes the cluster's own kube-apiserver / kube-controller-manager refuse (spec/kube-cidrs.ts).
-  if (typeof cp !== "string") for (const p of kubeCidrSizeProblems(cp.minor, spec.network.podCidr, spec.network.serviceCidr)) err(p.path, p.message, "cidr-size");
+  if (typeof cp !== "string")
+    for (const p of kubeCidrSizeProblems(cp.minor, spec.network.podCidr, spec.network.serviceCidr))
+      err(p.path, p.message, "cidr-size");
   for (let a = 0; a < valid.length; a++)
     for (let b = a + 1; b < valid.length; b++) {
       const [pa, va] = valid[a]!;

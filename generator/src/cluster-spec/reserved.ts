@@ -18,12 +18,22 @@ export const ENGINE_NAMESPACES = { argocd: "argocd", flux: "flux-system" } as co
 export function reservedNamespaces(config?: Pick<RepoConfig, "argocd" | "flux">): string[] {
   const engines = config ? [config.argocd.namespace, config.flux.namespace] : [];
   return [
-    ...new Set([...KUBERNETES_NAMESPACES, ...PROVIDERS.map((p) => p.namespace), OPERATOR_NAMESPACE, CERT_MANAGER_NAMESPACE, ...Object.values(ENGINE_NAMESPACES), ...engines]),
+    ...new Set([
+      ...KUBERNETES_NAMESPACES,
+      ...PROVIDERS.map((p) => p.namespace),
+      OPERATOR_NAMESPACE,
+      CERT_MANAGER_NAMESPACE,
+      ...Object.values(ENGINE_NAMESPACES),
+      ...engines,
+    ]),
   ].sort();
 }
 
 /** Why `namespace` may not hold a cluster, or undefined. */
-export function reservedNamespaceProblem(namespace: string, config?: Pick<RepoConfig, "argocd" | "flux">): string | undefined {
+export function reservedNamespaceProblem(
+  namespace: string,
+  config?: Pick<RepoConfig, "argocd" | "flux">,
+): string | undefined {
   if (!reservedNamespaces(config).includes(namespace)) return undefined;
   return `namespace "${namespace}" is reserved (Kubernetes, the Cluster API providers, cert-manager or the GitOps engine run there; reserved: ${reservedNamespaces(config).join(", ")}); choose a namespace of the cluster's own (the default is the cluster's name)`;
 }

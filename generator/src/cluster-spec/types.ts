@@ -25,10 +25,31 @@ export type WorkerKind = (typeof WORKER_KINDS)[number];
 
 /** Defaults that depend on the profile. Documented in README ("Cluster spec") and in the spec's JSON Schema. */
 export const PROFILE_DEFAULTS: Readonly<
-  Record<Profile, { controlPlaneReplicas: number; controlPlaneInstanceType: string; poolInstanceType: string; minSize: number; maxSize: number }>
+  Record<
+    Profile,
+    {
+      controlPlaneReplicas: number;
+      controlPlaneInstanceType: string;
+      poolInstanceType: string;
+      minSize: number;
+      maxSize: number;
+    }
+  >
 > = {
-  dev: { controlPlaneReplicas: 1, controlPlaneInstanceType: "t3.large", poolInstanceType: "t3.large", minSize: 1, maxSize: 3 },
-  prod: { controlPlaneReplicas: 3, controlPlaneInstanceType: "m6i.xlarge", poolInstanceType: "m6i.xlarge", minSize: 3, maxSize: 12 },
+  dev: {
+    controlPlaneReplicas: 1,
+    controlPlaneInstanceType: "t3.large",
+    poolInstanceType: "t3.large",
+    minSize: 1,
+    maxSize: 3,
+  },
+  prod: {
+    controlPlaneReplicas: 3,
+    controlPlaneInstanceType: "m6i.xlarge",
+    poolInstanceType: "m6i.xlarge",
+    minSize: 3,
+    maxSize: 12,
+  },
 };
 
 export const DEFAULTS = {
@@ -78,12 +99,34 @@ export const AZ_NAME = "^[a-z]{2}(-[a-z]+)+-\\d+[a-z]$";
  */
 const ImageDefinition = Type.Object(
   {
-    id: Type.Optional(Type.String({ pattern: "^ami-[0-9a-f]{8,17}$", description: "An AMI id in the cluster's region (e.g. an image-builder image or a copied AMI). Excludes the lookup fields." })),
-    lookupOrg: Type.Optional(Type.String({ pattern: "^[0-9]{12}$", description: "AWS account (owner) whose images CAPA looks up by name; your image-builder account." })),
-    lookupFormat: Type.Optional(
-      Type.String({ minLength: 1, maxLength: 200, description: "AMI name format CAPA looks up; {{.BaseOS}} and {{.K8sVersion}} are substituted. CAPA's default: capa-ami-{{.BaseOS}}-?{{.K8sVersion}}-*." }),
+    id: Type.Optional(
+      Type.String({
+        pattern: "^ami-[0-9a-f]{8,17}$",
+        description:
+          "An AMI id in the cluster's region (e.g. an image-builder image or a copied AMI). Excludes the lookup fields.",
+      }),
     ),
-    lookupBaseOS: Type.Optional(Type.String({ pattern: "^[a-z0-9][a-z0-9.-]*$", maxLength: 63, description: "Base OS for the lookup, e.g. ubuntu-24.04 (CAPA's default), ubuntu-22.04, flatcar-stable." })),
+    lookupOrg: Type.Optional(
+      Type.String({
+        pattern: "^[0-9]{12}$",
+        description: "AWS account (owner) whose images CAPA looks up by name; your image-builder account.",
+      }),
+    ),
+    lookupFormat: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 200,
+        description:
+          "AMI name format CAPA looks up; {{.BaseOS}} and {{.K8sVersion}} are substituted. CAPA's default: capa-ami-{{.BaseOS}}-?{{.K8sVersion}}-*.",
+      }),
+    ),
+    lookupBaseOS: Type.Optional(
+      Type.String({
+        pattern: "^[a-z0-9][a-z0-9.-]*$",
+        maxLength: 63,
+        description: "Base OS for the lookup, e.g. ubuntu-24.04 (CAPA's default), ubuntu-22.04, flatcar-stable.",
+      }),
+    ),
     kubernetesVersion: Type.Optional(
       Type.String({
         pattern: K8S_VERSION,
@@ -92,38 +135,100 @@ const ImageDefinition = Type.Object(
       }),
     ),
   },
-  { additionalProperties: false, description: "Machine image: `id`, or CAPA's lookup fields. Default: CAPA's public images (checked by validate against CAPA's published inventory)." },
+  {
+    additionalProperties: false,
+    description:
+      "Machine image: `id`, or CAPA's lookup fields. Default: CAPA's public images (checked by validate against CAPA's published inventory).",
+  },
 );
 export type ImageSpec = Static<typeof ImageDefinition>;
 
 export const API_SCHEMES = ["internet-facing", "internal"] as const;
 
 /** Spread rather than passed as options so that `items` stays before the bounds in the written schema, as always. */
-const zones = (description: string) => ({ ...Type.Array(Type.String({ pattern: AZ_NAME })), minItems: 1, maxItems: 6, uniqueItems: true, description });
+const zones = (description: string) => ({
+  ...Type.Array(Type.String({ pattern: AZ_NAME })),
+  minItems: 1,
+  maxItems: 6,
+  uniqueItems: true,
+  description,
+});
 /** The profile's size defaults, for the `filled` functions below (the profile field is filled before them). */
 const sizes = (root: Record<string, unknown>) => PROFILE_DEFAULTS[root.profile as Profile];
 
 const NodePoolDefinition = Type.Object(
   {
-    name: Type.String({ pattern: DNS_LABEL, maxLength: LIMITS.poolName, description: `Pool name, unique in the cluster, at most ${LIMITS.poolName} characters.` }),
-    instanceType: filled(Type.Optional(Type.String({ pattern: INSTANCE_TYPE, description: "EC2 instance type. Default from the profile." })), (_, root) => sizes(root).poolInstanceType),
-    availabilityZones: filled(Type.Optional(zones("Zones the pool spreads over; a subset of the cluster's zones. Default: all of them.")), (_, root) => root.availabilityZones),
-    autoscaling: Type.Optional(Type.Boolean({ default: true, description: "Scaled by the cluster-autoscaler between minSize and maxSize (no replicas in Git). Default: true." })),
-    minSize: filled(Type.Optional(Type.Integer({ minimum: 0, maximum: 1000, description: "Smallest size of the whole pool. Default from the profile." })), (_, root) => sizes(root).minSize),
-    maxSize: filled(Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: "Largest size of the whole pool. Default from the profile." })), (pool, root) =>
-      Math.max(sizes(root).maxSize, pool.minSize as number),
+    name: Type.String({
+      pattern: DNS_LABEL,
+      maxLength: LIMITS.poolName,
+      description: `Pool name, unique in the cluster, at most ${LIMITS.poolName} characters.`,
+    }),
+    instanceType: filled(
+      Type.Optional(
+        Type.String({ pattern: INSTANCE_TYPE, description: "EC2 instance type. Default from the profile." }),
+      ),
+      (_, root) => sizes(root).poolInstanceType,
     ),
-    replicas: filled(Type.Optional(Type.Integer({ minimum: 0, maximum: 1000, description: "Fixed size, only when autoscaling is false. Default: minSize." })), (pool) =>
-      pool.autoscaling ? undefined : pool.minSize,
+    availabilityZones: filled(
+      Type.Optional(zones("Zones the pool spreads over; a subset of the cluster's zones. Default: all of them.")),
+      (_, root) => root.availabilityZones,
+    ),
+    autoscaling: Type.Optional(
+      Type.Boolean({
+        default: true,
+        description:
+          "Scaled by the cluster-autoscaler between minSize and maxSize (no replicas in Git). Default: true.",
+      }),
+    ),
+    minSize: filled(
+      Type.Optional(
+        Type.Integer({
+          minimum: 0,
+          maximum: 1000,
+          description: "Smallest size of the whole pool. Default from the profile.",
+        }),
+      ),
+      (_, root) => sizes(root).minSize,
+    ),
+    maxSize: filled(
+      Type.Optional(
+        Type.Integer({
+          minimum: 1,
+          maximum: 1000,
+          description: "Largest size of the whole pool. Default from the profile.",
+        }),
+      ),
+      (pool, root) => Math.max(sizes(root).maxSize, pool.minSize as number),
+    ),
+    replicas: filled(
+      Type.Optional(
+        Type.Integer({
+          minimum: 0,
+          maximum: 1000,
+          description: "Fixed size, only when autoscaling is false. Default: minSize.",
+        }),
+      ),
+      (pool) => (pool.autoscaling ? undefined : pool.minSize),
     ),
     kubernetesVersion: Type.Optional(
-      Type.String({ pattern: K8S_VERSION, description: "Kubelet version; not newer than the control plane, at most 3 minors older. Default: the control plane's." }),
+      Type.String({
+        pattern: K8S_VERSION,
+        description:
+          "Kubelet version; not newer than the control plane, at most 3 minors older. Default: the control plane's.",
+      }),
     ),
     // filled with nothing: an absent object field would otherwise default to {} (definition.ts fillDefaults).
-    image: filled(Type.Optional({ ...ImageDefinition, description: "Machine image of this pool; replaces the cluster's `image` as a whole. Default: the cluster's." }), () => undefined),
+    image: filled(
+      Type.Optional({
+        ...ImageDefinition,
+        description: "Machine image of this pool; replaces the cluster's `image` as a whole. Default: the cluster's.",
+      }),
+      () => undefined,
+    ),
     labels: Type.Optional(
       stringMap(Type.String({ maxLength: LIMITS.labelValue }), {
-        description: "Node labels set by the kubelet (node-labels); kubernetes.io/k8s.io prefixes other than node.kubernetes.io and kubelet.kubernetes.io are refused by NodeRestriction.",
+        description:
+          "Node labels set by the kubelet (node-labels); kubernetes.io/k8s.io prefixes other than node.kubernetes.io and kubelet.kubernetes.io are refused by NodeRestriction.",
       }),
     ),
   },
@@ -142,13 +247,30 @@ export const ClusterSpecDefinition = Type.Object(
       description: `Cluster name: lowercase letters, digits and '-', starting with a letter, at most ${LIMITS.clusterName} characters. The Cluster object and the directory clusters/<name> carry it.`,
     }),
     namespace: filled(
-      Type.Optional(Type.String({ pattern: DNS_LABEL, maxLength: LIMITS.namespace, description: "Namespace on the management cluster for this cluster's objects. Default: the cluster name." })),
+      Type.Optional(
+        Type.String({
+          pattern: DNS_LABEL,
+          maxLength: LIMITS.namespace,
+          description: "Namespace on the management cluster for this cluster's objects. Default: the cluster name.",
+        }),
+      ),
       (spec) => spec.name,
     ),
     region: oneOf(knownRegions(), { type: "string", description: "AWS region." }),
-    availabilityZones: filled(Type.Optional(zones("Zones the cluster uses (one private and one public subnet each). Default: the region's first three zones.")), (spec) => defaultZones(spec.region as string) ?? []),
+    availabilityZones: filled(
+      Type.Optional(
+        zones(
+          "Zones the cluster uses (one private and one public subnet each). Default: the region's first three zones.",
+        ),
+      ),
+      (spec) => defaultZones(spec.region as string) ?? [],
+    ),
     kubernetesVersion: Type.Optional(
-      Type.String({ pattern: K8S_VERSION, default: DEFAULTS.kubernetesVersion, description: `Kubernetes version of the control plane, e.g. v1.34.2. Default: ${DEFAULTS.kubernetesVersion}.` }),
+      Type.String({
+        pattern: K8S_VERSION,
+        default: DEFAULTS.kubernetesVersion,
+        description: `Kubernetes version of the control plane, e.g. v1.34.2. Default: ${DEFAULTS.kubernetesVersion}.`,
+      }),
     ),
     profile: Type.Optional(
       oneOf(PROFILES, {
@@ -159,30 +281,68 @@ export const ClusterSpecDefinition = Type.Object(
     workers: Type.Optional(
       oneOf(WORKER_KINDS, {
         default: DEFAULTS.workers,
-        description: "MachineDeployment (default: one MachineDeployment per pool and zone, each with failureDomain set; every removed node is drained first) or MachinePool (one auto scaling group per pool spread over its zones; needs EXP_MACHINE_POOL=true on CAPA; scale-down and instance refresh terminate instances undrained — a warning for dev, an error for prod).",
+        description:
+          "MachineDeployment (default: one MachineDeployment per pool and zone, each with failureDomain set; every removed node is drained first) or MachinePool (one auto scaling group per pool spread over its zones; needs EXP_MACHINE_POOL=true on CAPA; scale-down and instance refresh terminate instances undrained — a warning for dev, an error for prod).",
       }),
     ),
     controlPlane: Type.Optional(
       Type.Object(
         {
-          replicas: filled(Type.Optional(Type.Integer({ minimum: 1, maximum: 9, description: "Control-plane machines: odd (stacked etcd needs a quorum). Default from the profile." })), (_, root) => sizes(root).controlPlaneReplicas),
-          instanceType: filled(Type.Optional(Type.String({ pattern: INSTANCE_TYPE, description: "EC2 instance type. Default from the profile." })), (_, root) => sizes(root).controlPlaneInstanceType),
+          replicas: filled(
+            Type.Optional(
+              Type.Integer({
+                minimum: 1,
+                maximum: 9,
+                description: "Control-plane machines: odd (stacked etcd needs a quorum). Default from the profile.",
+              }),
+            ),
+            (_, root) => sizes(root).controlPlaneReplicas,
+          ),
+          instanceType: filled(
+            Type.Optional(
+              Type.String({ pattern: INSTANCE_TYPE, description: "EC2 instance type. Default from the profile." }),
+            ),
+            (_, root) => sizes(root).controlPlaneInstanceType,
+          ),
         },
         { additionalProperties: false },
       ),
     ),
     nodePools: filled(
-      Type.Optional(Type.Array(NodePoolDefinition, { minItems: 1, maxItems: 20, description: `Worker pools. Default: one pool named "${DEFAULTS.poolName}".` })),
+      Type.Optional(
+        Type.Array(NodePoolDefinition, {
+          minItems: 1,
+          maxItems: 20,
+          description: `Worker pools. Default: one pool named "${DEFAULTS.poolName}".`,
+        }),
+      ),
       () => [{ name: DEFAULTS.poolName }],
     ),
     network: Type.Optional(
       Type.Object(
         {
-          vpcCidr: filled(Type.Optional(Type.String({ description: `IPv4 CIDR of the VPC CAPA creates, /16 to /24. Default: ${DEFAULTS.vpcCidr}.` })), () => DEFAULTS.vpcCidr),
-          podCidr: filled(Type.Optional(Type.String({ description: `Pod CIDR. Default: ${DEFAULTS.podCidr}.` })), () => DEFAULTS.podCidr),
-          serviceCidr: filled(Type.Optional(Type.String({ description: `Service CIDR. Default: ${DEFAULTS.serviceCidr}.` })), () => DEFAULTS.serviceCidr),
+          vpcCidr: filled(
+            Type.Optional(
+              Type.String({
+                description: `IPv4 CIDR of the VPC CAPA creates, /16 to /24. Default: ${DEFAULTS.vpcCidr}.`,
+              }),
+            ),
+            () => DEFAULTS.vpcCidr,
+          ),
+          podCidr: filled(
+            Type.Optional(Type.String({ description: `Pod CIDR. Default: ${DEFAULTS.podCidr}.` })),
+            () => DEFAULTS.podCidr,
+          ),
+          serviceCidr: filled(
+            Type.Optional(Type.String({ description: `Service CIDR. Default: ${DEFAULTS.serviceCidr}.` })),
+            () => DEFAULTS.serviceCidr,
+          ),
           cni: filled(
-            Type.Optional(oneOf(CNIS, { description: `CNI installed by a ClusterResourceSet from Git (cilium or calico), or none (bring your own; validate warns). Default: ${DEFAULTS.cni}.` })),
+            Type.Optional(
+              oneOf(CNIS, {
+                description: `CNI installed by a ClusterResourceSet from Git (cilium or calico), or none (bring your own; validate warns). Default: ${DEFAULTS.cni}.`,
+              }),
+            ),
             () => DEFAULTS.cni,
           ),
         },
@@ -194,21 +354,30 @@ export const ClusterSpecDefinition = Type.Object(
       Type.Object(
         {
           scheme: Type.Optional(
-            oneOf(API_SCHEMES, { default: "internet-facing", description: "Control-plane load balancer scheme: internet-facing (default) or internal (reachable only from the VPC and peered networks; the management cluster must reach it)." }),
+            oneOf(API_SCHEMES, {
+              default: "internet-facing",
+              description:
+                "Control-plane load balancer scheme: internet-facing (default) or internal (reachable only from the VPC and peered networks; the management cluster must reach it).",
+            }),
           ),
           allowedCidrs: Type.Optional({
             ...Type.Array(Type.String({ pattern: "^\\d{1,3}(\\.\\d{1,3}){3}/\\d{1,2}$" })),
             minItems: 1,
             maxItems: 50,
             uniqueItems: true,
-            description: "IPv4 CIDRs allowed to reach the API server (port 6443) through the load balancer; must include the management cluster's egress. Default: CAPA's, 0.0.0.0/0.",
+            description:
+              "IPv4 CIDRs allowed to reach the API server (port 6443) through the load balancer; must include the management cluster's egress. Default: CAPA's, 0.0.0.0/0.",
           }),
         },
         { additionalProperties: false },
       ),
     ),
     storage: filled(
-      Type.Optional(oneOf(STORAGES, { description: `ebs: the AWS EBS CSI driver and a default gp3 StorageClass, installed by a ClusterResourceSet from Git; none: no storage. Default: ${DEFAULTS.storage}.` })),
+      Type.Optional(
+        oneOf(STORAGES, {
+          description: `ebs: the AWS EBS CSI driver and a default gp3 StorageClass, installed by a ClusterResourceSet from Git; none: no storage. Default: ${DEFAULTS.storage}.`,
+        }),
+      ),
       () => DEFAULTS.storage,
     ),
     sshKeyName: Type.Optional(
@@ -230,7 +399,10 @@ type PoolInput = NonNullable<ClusterSpecInput["nodePools"]>[number];
 /** A node pool after defaults; `replicas` only for pools with autoscaling off, `kubernetesVersion` defaults to the control plane's. */
 export type NodePoolSpec = WithDefaults<PoolInput, "replicas" | "kubernetesVersion" | "image">;
 /** A cluster spec after defaults (parse.ts `applyDefaults`). */
-export type ClusterSpec = WithDefaults<Omit<ClusterSpecInput, "controlPlane" | "nodePools" | "network" | "apiServer">, "sshKeyName" | "image"> & {
+export type ClusterSpec = WithDefaults<
+  Omit<ClusterSpecInput, "controlPlane" | "nodePools" | "network" | "apiServer">,
+  "sshKeyName" | "image"
+> & {
   apiServer: WithDefaults<NonNullable<ClusterSpecInput["apiServer"]>, "allowedCidrs">;
   controlPlane: WithDefaults<NonNullable<ClusterSpecInput["controlPlane"]>>;
   nodePools: NodePoolSpec[];

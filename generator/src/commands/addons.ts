@@ -25,12 +25,16 @@ export async function addonsCommand(opts: { cwd: string; log: (line: string) => 
   // The lock beside versions.json, outside addons/: what addons/ must hold is not read from addons/ itself.
   const files = [...hydrated, owned(ADDONS_LOCK_FILE, addonLockText(lock))];
   const plan = mergePlans([{ files, roots: [ADDONS_ROOT] }]);
-  return withRepoLock(path.dirname(ADDONS_STORE), async () => {
-    const result = await writeTree(path.dirname(ADDONS_STORE), plan);
-    for (const f of result.written) opts.log(`wrote   ${f}`);
-    for (const f of result.deleted) opts.log(`deleted ${f}`);
-    return result;
-  }, { log: opts.log });
+  return withRepoLock(
+    path.dirname(ADDONS_STORE),
+    async () => {
+      const result = await writeTree(path.dirname(ADDONS_STORE), plan);
+      for (const f of result.written) opts.log(`wrote   ${f}`);
+      for (const f of result.deleted) opts.log(`deleted ${f}`);
+      return result;
+    },
+    { log: opts.log },
+  );
 }
 
 /** What `npm run addons` writes: every addons/ file, from the pinned modules and helm (no write). */
@@ -42,7 +46,13 @@ export async function hydrateAddons(log: (line: string) => void): Promise<Output
       const dir = await goModDownload(pins.cilium.module, pins.cilium.version);
       log(`cilium ${a.version}: helm template ${pins.cilium.chart}`);
       await checkValues(path.join(dir, pins.cilium.chart), CILIUM_VALUES);
-      raw.rendered[`${a.name}/${a.version}`] = await helmTemplate({ release: "cilium", chartDir: path.join(dir, pins.cilium.chart), namespace: "kube-system", kubeVersion: KUBE_VERSION_FOR_CHARTS, values: CILIUM_VALUES });
+      raw.rendered[`${a.name}/${a.version}`] = await helmTemplate({
+        release: "cilium",
+        chartDir: path.join(dir, pins.cilium.chart),
+        namespace: "kube-system",
+        kubeVersion: KUBE_VERSION_FOR_CHARTS,
+        values: CILIUM_VALUES,
+      });
     } else if (a.name === "calico") {
       const dir = await goModDownload(pins.calico.module, pins.calico.version);
       log(`calico ${a.version}: ${pins.calico.file} of ${pins.calico.module}@${pins.calico.version}`);

@@ -41,7 +41,14 @@ export interface DiffResult {
 const buildFindings = (side: RenderedSide, cluster: string) => side.findings.filter((f) => f.cluster === cluster);
 
 /** Pure: both sides' renders → one report per cluster (sorted by name). */
-export function compareSides(base: string, clusters: readonly string[], removed: readonly string[], before: RenderedSide, after: RenderedSide, pins?: Pins): { report: DiffReport; findings: Finding[] } {
+export function compareSides(
+  base: string,
+  clusters: readonly string[],
+  removed: readonly string[],
+  before: RenderedSide,
+  after: RenderedSide,
+  pins?: Pins,
+): { report: DiffReport; findings: Finding[] } {
   const reports: ClusterReport[] = [];
   for (const cluster of [...new Set([...clusters, ...removed])].sort()) {
     const failedAfter = buildFindings(after, cluster);
@@ -58,20 +65,38 @@ export function compareSides(base: string, clusters: readonly string[], removed:
     const old = before.rendered.get(cluster) ?? { cluster, objects: [], origins: [] };
     const now = after.rendered.get(cluster) ?? { cluster, objects: [], origins: [] };
     const changes = diffObjects(old, now);
-    const status = removed.includes(cluster) ? "removed" : !before.names.includes(cluster) ? "new" : changes.length ? "changed" : "unchanged";
+    const status = removed.includes(cluster)
+      ? "removed"
+      : !before.names.includes(cluster)
+        ? "new"
+        : changes.length
+          ? "changed"
+          : "unchanged";
     const upgrade = status === "changed" ? upgradeStepFindings(cluster, old.objects, now.objects) : [];
     const spec = after.specs?.get(cluster);
-    const flags = flagChanges(cluster, changes, old.objects, now.objects, { stays: status === "changed", spec, pins, workersStated: after.workersStated?.has(cluster) });
+    const flags = flagChanges(cluster, changes, old.objects, now.objects, {
+      stays: status === "changed",
+      spec,
+      pins,
+      workersStated: after.workersStated?.has(cluster),
+    });
     // What the spec says the render must hold, as validate checks it: an empty render on both sides (a kustomize that
     // prints nothing, `resources: []` already at the base) compares "the same" but is no cluster. Objects
     // core-object-removed already names (they left the render in this change) are not reported twice.
     const removedFlagged = flags.filter((f) => f.rule === "core-object-removed").map((f) => f.path ?? "");
-    const incomplete = spec && status !== "removed" ? renderCompleteness(now, spec).filter((f) => !removedFlagged.some((p) => p.startsWith(`${f.path}:`))) : [];
+    const incomplete =
+      spec && status !== "removed"
+        ? renderCompleteness(now, spec).filter((f) => !removedFlagged.some((p) => p.startsWith(`${f.path}:`)))
+        : [];
     reports.push({ cluster, status, changes, findings: [...flags, ...upgrade, ...incomplete] });
   }
   // A cluster directory moved: the removed and the new cluster share region and VPC CIDR.
-  const objectsOf = (side: RenderedSide, status: string) => new Map(reports.filter((r) => r.status === status).map((r) => [r.cluster, side.rendered.get(r.cluster)?.objects ?? []]));
-  for (const f of clustersMoved(objectsOf(before, "removed"), objectsOf(after, "new"))) reports.find((r) => r.cluster === f.cluster)?.findings.push(f);
+  const objectsOf = (side: RenderedSide, status: string) =>
+    new Map(
+      reports.filter((r) => r.status === status).map((r) => [r.cluster, side.rendered.get(r.cluster)?.objects ?? []]),
+    );
+  for (const f of clustersMoved(objectsOf(before, "removed"), objectsOf(after, "new")))
+    reports.find((r) => r.cluster === f.cluster)?.findings.push(f);
   const findings = reports.flatMap((r) => r.findings);
   const management = compareFolders(base, before, after);
   findings.push(...management.flatMap((r) => r.findings));
@@ -88,18 +113,36 @@ const MANAGEMENT_PREFIX = "management/";
  */
 function compareFolders(base: string, before: RenderedSide, after: RenderedSide): ClusterReport[] {
   if (!before.folders && !after.folders) return [];
-  const dirs = [...new Set([...(before.folders?.keys() ?? []), ...(after.folders?.keys() ?? []), ...after.findings.filter((f) => f.cluster === undefined && f.file?.startsWith(MANAGEMENT_PREFIX)).map((f) => path.posix.dirname(f.file!))])].sort();
+  const dirs = [
+    ...new Set([
+      ...(before.folders?.keys() ?? []),
+      ...(after.folders?.keys() ?? []),
+      ...after.findings
+        .filter((f) => f.cluster === undefined && f.file?.startsWith(MANAGEMENT_PREFIX))
+        .map((f) => path.posix.dirname(f.file!)),
+    ]),
+  ].sort();
   return dirs.map((dir): ClusterReport => {
     const failed = [
       ...after.findings.filter((f) => f.cluster === undefined && f.file?.startsWith(`${dir}/`)),
-      ...before.findings.filter((f) => f.cluster === undefined && f.file?.startsWith(`${dir}/`)).map((f) => ({ ...f, rule: "diff-base-build", severity: "warning" as const, message: `at ${base}: ${f.message}; the folder was not compared` })),
+      ...before.findings
+        .filter((f) => f.cluster === undefined && f.file?.startsWith(`${dir}/`))
+        .map((f) => ({
+          ...f,
+          rule: "diff-base-build",
+          severity: "warning" as const,
+          message: `at ${base}: ${f.message}; the folder was not compared`,
+        })),
     ];
     if (failed.length) return { cluster: dir, status: "failed", changes: [], findings: failed };
     const old = before.folders?.get(dir);
     const now = after.folders?.get(dir);
     const changes = diffObjects({ objects: old ?? [] }, { objects: now ?? [] });
     const status = !now ? "removed" : !old ? "new" : changes.length ? "changed" : "unchanged";
-    const findings = dir === SYNC_DIR ? [...gitopsEngineSwitched(dir, old ?? [], now ?? []), ...syncSourceChanged(dir, old ?? [], now ?? [])] : [];
+    const findings =
+      dir === SYNC_DIR
+        ? [...gitopsEngineSwitched(dir, old ?? [], now ?? []), ...syncSourceChanged(dir, old ?? [], now ?? [])]
+        : [];
     return { cluster: dir, status, changes, findings };
   });
 }
@@ -123,31 +166,45 @@ function addonsChanged(changedFiles: readonly string[]): ClusterReport | undefin
 
 export async function diffCommand(opts: DiffOptions): Promise<DiffResult> {
   const root = path.resolve(opts.cwd);
-  if (!(await isRepository(root))) throw new UsageError(`${root} is not inside a git repository; diff compares against a git revision`);
+  if (!(await isRepository(root)))
+    throw new UsageError(`${root} is not inside a git repository; diff compares against a git revision`);
   let commit: string;
   try {
     commit = await revParse(root, opts.base);
   } catch (e) {
     if (e instanceof ToolError && /not installed/.test(e.message)) throw e;
-    throw new UsageError(`--base ${opts.base} is not a commit of this repository; fetch it first (e.g. \`git fetch origin main\`) or name another revision`);
+    throw new UsageError(
+      `--base ${opts.base} is not a commit of this repository; fetch it first (e.g. \`git fetch origin main\`) or name another revision`,
+    );
   }
   const workers = opts.workers ?? Math.max(1, os.availableParallelism());
   const affected = await affectedClusters(root, commit);
   let before: RenderedSide = { names: [], rendered: new Map(), findings: [] };
   let after: RenderedSide = { names: [], rendered: new Map(), findings: [] };
   // The management folders when the change touches them or the repository config (the GitOps engine).
-  const folders = affected.changedFiles.some((p) => p.startsWith(MANAGEMENT_PREFIX) || p === CONFIG_FILE) ? MANAGEMENT_DIRS : [];
+  const folders = affected.changedFiles.some((p) => p.startsWith(MANAGEMENT_PREFIX) || p === CONFIG_FILE)
+    ? MANAGEMENT_DIRS
+    : [];
   if (affected.clusters.length || affected.removed.length || folders.length) {
     // allSettled: a failure on one side must not return before the other side's worktree is cleaned up.
     const [b, a] = await Promise.allSettled([
-      withBaseCheckout(root, commit, (baseRoot) => renderSide(baseRoot, [...affected.clusters, ...affected.removed], workers, { folders })),
+      withBaseCheckout(root, commit, (baseRoot) =>
+        renderSide(baseRoot, [...affected.clusters, ...affected.removed], workers, { folders }),
+      ),
       renderSide(root, affected.clusters, workers, { folders, specs: true }),
     ]);
     if (b.status === "rejected") throw b.reason;
     if (a.status === "rejected") throw a.reason;
     [before, after] = [b.value, a.value];
   }
-  const { report, findings: compared } = compareSides(opts.base, affected.clusters, affected.removed, before, after, versions());
+  const { report, findings: compared } = compareSides(
+    opts.base,
+    affected.clusters,
+    affected.removed,
+    before,
+    after,
+    versions(),
+  );
   // A flag on a field the cluster's own patch set names that patch (see validate/attribution.ts).
   const read = (rel: string) => {
     try {
@@ -156,10 +213,15 @@ export async function diffCommand(opts: DiffOptions): Promise<DiffResult> {
       return undefined;
     }
   };
-  for (const r of report.clusters) r.findings = r.findings.map((f) => attributeFinding(f, after.rendered.get(r.cluster), read));
+  for (const r of report.clusters)
+    r.findings = r.findings.map((f) => attributeFinding(f, after.rendered.get(r.cluster), read));
   const addons = addonsChanged(affected.changedFiles);
   if (addons) (report.management ??= []).push(addons);
-  const findings = [...report.clusters.flatMap((r) => r.findings), ...compared.filter((f) => f.cluster === undefined), ...(addons?.findings ?? [])];
+  const findings = [
+    ...report.clusters.flatMap((r) => r.findings),
+    ...compared.filter((f) => f.cluster === undefined),
+    ...(addons?.findings ?? []),
+  ];
   const output = opts.format === "markdown" ? formatMarkdown(report) : formatText(report);
   return { output, findings, report };
 }

@@ -41,7 +41,20 @@ import { generateCommand } from "./generate.js";
 import { newClusterCommand } from "./new-cluster.js";
 import { buildControlPlane } from "./setup.js";
 import { MANAGEMENT_LAYER_DIRS, managementLayerSteps } from "../e2e/management.js";
-import { asStored, changeSpec, createStep, featureGates, shapeMatrix, summarize, templateEditInPlace, updateStep, type SpecChange, type Step, type SuiteInput, type SuiteSummary } from "../e2e/plan.js";
+import {
+  asStored,
+  changeSpec,
+  createStep,
+  featureGates,
+  shapeMatrix,
+  summarize,
+  templateEditInPlace,
+  updateStep,
+  type SpecChange,
+  type Step,
+  type SuiteInput,
+  type SuiteSummary,
+} from "../e2e/plan.js";
 import type { NewClusterFlags } from "../cli/spec-flags.js";
 
 /** The Go suite (its own module). */
@@ -57,13 +70,34 @@ const FIXTURES: readonly { flags: NewClusterFlags; flagged?: SpecChange | "templ
   // prod, MachineDeployment workers, two pools (one autoscaled, one fixed), a custom namespace, an older minor (the
   // two-minor jump from the updated v1.34 must stay within the versions CAPI supports)
   {
-    flags: { name: "e2e-prod", region: "eu-west-1", profile: "prod", workers: "MachineDeployment", namespace: "e2e-team", kubernetesVersion: "v1.33.4", imageLookupOrg: "123456789012", pool: ["name=general,instance-type=m5.large,min-size=3,max-size=6", "name=batch,instance-type=c5.xlarge,autoscaling=false,replicas=3"] },
+    flags: {
+      name: "e2e-prod",
+      region: "eu-west-1",
+      profile: "prod",
+      workers: "MachineDeployment",
+      namespace: "e2e-team",
+      kubernetesVersion: "v1.33.4",
+      imageLookupOrg: "123456789012",
+      pool: [
+        "name=general,instance-type=m5.large,min-size=3,max-size=6",
+        "name=batch,instance-type=c5.xlarge,autoscaling=false,replicas=3",
+      ],
+    },
     flagged: "two-minor-jump",
     rule: "version-jump",
   },
   // dev, MachinePool workers (validate's workers-drain warning), three pools
   {
-    flags: { name: "e2e-pools", region: "ap-northeast-2", workers: "MachinePool", pool: ["name=small,instance-type=t3.medium,min-size=1,max-size=3", "name=large,instance-type=m5.xlarge,min-size=0,max-size=4", "name=fixed,instance-type=t3.large,autoscaling=false,replicas=1"] },
+    flags: {
+      name: "e2e-pools",
+      region: "ap-northeast-2",
+      workers: "MachinePool",
+      pool: [
+        "name=small,instance-type=t3.medium,min-size=1,max-size=3",
+        "name=large,instance-type=m5.xlarge,min-size=0,max-size=4",
+        "name=fixed,instance-type=t3.large,autoscaling=false,replicas=1",
+      ],
+    },
     flagged: "template-edit-in-place",
     rule: "template-changed-in-place",
   },
@@ -90,8 +124,13 @@ async function copyRepo(from: string, to: string): Promise<void> {
 }
 
 async function render(root: string, names: readonly string[]): Promise<RenderedCluster[]> {
-  const r = await renderClusters(root, names.map((name) => ({ name })), { workers: WORKERS, origins: true });
-  if (r.findings.length) throw new Error(`kustomize could not build ${r.findings.map((f) => `${f.cluster}: ${f.message}`).join("; ")}`);
+  const r = await renderClusters(
+    root,
+    names.map((name) => ({ name })),
+    { workers: WORKERS, origins: true },
+  );
+  if (r.findings.length)
+    throw new Error(`kustomize could not build ${r.findings.map((f) => `${f.cluster}: ${f.message}`).join("; ")}`);
   return r.rendered;
 }
 
@@ -102,7 +141,11 @@ async function renderDir(root: string, dir: string): Promise<RenderedObject[]> {
 const jsonLines = (objs: readonly RenderedObject[]) => `${objs.map((o) => JSON.stringify(o)).join("\n")}\n`;
 
 /** The tool's upstream admission of `after` as UPDATE against `before` (one process), per object. */
-async function verdicts(tmp: string, before: readonly RenderedObject[], after: readonly RenderedObject[]): Promise<AdmissionResult[]> {
+async function verdicts(
+  tmp: string,
+  before: readonly RenderedObject[],
+  after: readonly RenderedObject[],
+): Promise<AdmissionResult[]> {
   const oldFile = path.join(tmp, `previous-${Math.random().toString(36).slice(2)}.jsonl`);
   await writeFile(oldFile, jsonLines(before));
   return admit(jsonLines(after), { cwd: tmp, oldFile });
@@ -112,23 +155,46 @@ async function verdicts(tmp: string, before: readonly RenderedObject[], after: r
 async function crdDirs(): Promise<string[]> {
   const want = JSON.stringify(versions().crds);
   const have = await readFile(path.join(CRDS_DIR, ".version"), "utf8").catch(() => "");
-  if (have !== want) throw new ToolUnavailableError("the pinned CRDs are not in .tools/crds (or are of other versions) — run `npm run setup`");
+  if (have !== want)
+    throw new ToolUnavailableError(
+      "the pinned CRDs are not in .tools/crds (or are of other versions) — run `npm run setup`",
+    );
   return Object.keys(versions().crds).map((n) => path.join(CRDS_DIR, n));
 }
 
 /** Creates, then updates, every cluster of `root`; the update is the accepted spec change made in a copy. */
-async function clusterSteps(root: string, label: string, tmp: string, log: (l: string) => void): Promise<{ steps: Step[]; updated: string; after: Map<string, RenderedCluster>; held: Map<string, RenderedObject[]> }> {
+async function clusterSteps(
+  root: string,
+  label: string,
+  tmp: string,
+  log: (l: string) => void,
+): Promise<{
+  steps: Step[];
+  updated: string;
+  after: Map<string, RenderedCluster>;
+  held: Map<string, RenderedObject[]>;
+}> {
   const names = await clusterNames(root);
   const updated = await mkdtemp(path.join(tmp, "updated-"));
   await copyRepo(root, updated);
   if (names.length === 0) return { steps: [], updated, after: new Map(), held: new Map() };
   const before = await render(root, names);
-  for (const n of names) await writeFile(path.join(updated, clusterSpecPath(n)), changeSpec(await readFile(path.join(updated, clusterSpecPath(n)), "utf8"), "accepted"));
+  for (const n of names)
+    await writeFile(
+      path.join(updated, clusterSpecPath(n)),
+      changeSpec(await readFile(path.join(updated, clusterSpecPath(n)), "utf8"), "accepted"),
+    );
   await generateCommand({ cwd: updated, log: () => {} });
   const after = await render(updated, names);
-  const v = await verdicts(tmp, before.flatMap((r) => r.objects), after.flatMap((r) => r.objects));
+  const v = await verdicts(
+    tmp,
+    before.flatMap((r) => r.objects),
+    after.flatMap((r) => r.objects),
+  );
   log(`${label}: ${names.length} cluster(s) rendered twice (as they are, and after the accepted spec change)`);
-  const steps: Step[] = before.map((r) => createStep(`${label} ${r.cluster} create`, r.cluster, r.objects, r.origins, r.transformations));
+  const steps: Step[] = before.map((r) =>
+    createStep(`${label} ${r.cluster} create`, r.cluster, r.objects, r.origins, r.transformations),
+  );
   // What the server holds after the update when it agrees with the tool: the new object where the update is allowed,
   // the previous one where it is denied — each with the replicas CAPI's webhooks default (asStored).
   const held = new Map<string, RenderedObject[]>();
@@ -138,15 +204,37 @@ async function clusterSteps(root: string, label: string, tmp: string, log: (l: s
     i += r.objects.length;
     const stored = new Map(before[j]!.objects.map((o) => [keyOf(idOf(o)), asStored(o)]));
     const was = r.objects.map((o) => stored.get(keyOf(idOf(o))));
-    steps.push(updateStep(`${label} ${r.cluster} update (instance type, minor +1, pool added, zones reordered)`, r.cluster, r.objects, r.origins, mine, r.transformations, was));
-    held.set(r.cluster, r.objects.flatMap((o, k) => (mine[k]!.allowed ? [asStored(o, was[k])] : (was[k] ?? [])) as RenderedObject[]));
-    for (const d of mine.filter((x) => !x.allowed)) log(`${label}: ${r.cluster} update: the tool's upstream admission denies ${d.kind} ${d.name}: ${d.messages[0]?.field ?? ""} ${d.messages[0]?.message.slice(0, 160) ?? ""}`);
+    steps.push(
+      updateStep(
+        `${label} ${r.cluster} update (instance type, minor +1, pool added, zones reordered)`,
+        r.cluster,
+        r.objects,
+        r.origins,
+        mine,
+        r.transformations,
+        was,
+      ),
+    );
+    held.set(
+      r.cluster,
+      r.objects.flatMap((o, k) => (mine[k]!.allowed ? [asStored(o, was[k])] : (was[k] ?? [])) as RenderedObject[]),
+    );
+    for (const d of mine.filter((x) => !x.allowed))
+      log(
+        `${label}: ${r.cluster} update: the tool's upstream admission denies ${d.kind} ${d.name}: ${d.messages[0]?.field ?? ""} ${d.messages[0]?.message.slice(0, 160) ?? ""}`,
+      );
   }
   return { steps, updated, after: new Map(after.map((r) => [r.cluster, r])), held };
 }
 
 /** The fixtures' flagged changes: each in its own copy of the updated fixtures, with the tool's verdict. */
-async function flaggedSteps(updated: string, after: Map<string, RenderedCluster>, held: Map<string, RenderedObject[]>, tmp: string, log: (l: string) => void): Promise<{ steps: Step[]; findings: Finding[] }> {
+async function flaggedSteps(
+  updated: string,
+  after: Map<string, RenderedCluster>,
+  held: Map<string, RenderedObject[]>,
+  tmp: string,
+  log: (l: string) => void,
+): Promise<{ steps: Step[]; findings: Finding[] }> {
   const steps: Step[] = [];
   const findings: Finding[] = [];
   for (const f of FIXTURES) {
@@ -166,26 +254,53 @@ async function flaggedSteps(updated: string, after: Map<string, RenderedCluster>
     const prev = after.get(name)!;
     // The tool's two verdicts: `diff` (its flags) and the upstream admission as UPDATE.
     const side = (r: RenderedCluster) => ({ names: [name], rendered: new Map([[name, r]]), findings: [] });
-    const flags = compareSides("updated", [name], [], side(prev), side(changed!)).findings.filter((x) => x.severity === "error");
+    const flags = compareSides("updated", [name], [], side(prev), side(changed!)).findings.filter(
+      (x) => x.severity === "error",
+    );
     const v = await verdicts(tmp, held.get(name) ?? prev.objects, changed!.objects);
     const denied = v.filter((r) => !r.allowed);
     if (!flags.some((x) => x.rule === f.rule) || denied.length === 0)
-      findings.push({ cluster: name, file: clusterSpecPath(name), rule: "e2e-tool-verdict", severity: "error", message: `the tool does not flag the ${f.flagged} change (diff rules: ${flags.map((x) => x.rule).join(", ") || "none"}; upstream admission denies: ${denied.map((r) => r.kind).join(", ") || "nothing"})` });
-    log(`fixtures: ${name} ${f.flagged}: the tool flags ${flags.map((x) => x.rule).join(", ") || "nothing"}; its upstream admission denies ${denied.map((r) => `${r.kind} ${r.name}`).join(", ") || "nothing"}`);
+      findings.push({
+        cluster: name,
+        file: clusterSpecPath(name),
+        rule: "e2e-tool-verdict",
+        severity: "error",
+        message: `the tool does not flag the ${f.flagged} change (diff rules: ${flags.map((x) => x.rule).join(", ") || "none"}; upstream admission denies: ${denied.map((r) => r.kind).join(", ") || "nothing"})`,
+      });
+    log(
+      `fixtures: ${name} ${f.flagged}: the tool flags ${flags.map((x) => x.rule).join(", ") || "nothing"}; its upstream admission denies ${denied.map((r) => `${r.kind} ${r.name}`).join(", ") || "nothing"}`,
+    );
     const stored = new Map((held.get(name) ?? prev.objects).map((o) => [keyOf(idOf(o)), o]));
-    steps.push(updateStep(`fixtures ${name} ${f.flagged}`, name, changed!.objects, changed!.origins, v, changed!.transformations, changed!.objects.map((o) => stored.get(keyOf(idOf(o))))));
+    steps.push(
+      updateStep(
+        `fixtures ${name} ${f.flagged}`,
+        name,
+        changed!.objects,
+        changed!.origins,
+        v,
+        changed!.transformations,
+        changed!.objects.map((o) => stored.get(keyOf(idOf(o)))),
+      ),
+    );
   }
   return { steps, findings };
 }
 
 /** The fixture repository's config: Argo CD first; fluxCopy makes the Flux one. */
 const fixtureConfig = (gitops: "argocd" | "flux") =>
-  toYaml({ apiVersion: "capi-gitops.io/v1alpha1", kind: "RepositoryConfig", repoURL: "https://github.com/example-org/capi-gitops-e2e.git", branch: "main", gitops });
+  toYaml({
+    apiVersion: "capi-gitops.io/v1alpha1",
+    kind: "RepositoryConfig",
+    repoURL: "https://github.com/example-org/capi-gitops-e2e.git",
+    branch: "main",
+    gitops,
+  });
 
 async function fixtureRepo(tmp: string): Promise<string> {
   const dir = await mkdtemp(path.join(tmp, "fixtures-"));
   await writeFile(path.join(dir, CONFIG_FILE), fixtureConfig("argocd"));
-  for (const flags of [...FIXTURES.map((f) => f.flags), ...shapeMatrix()]) await newClusterCommand({ cwd: dir, log: () => {}, flags, render: false });
+  for (const flags of [...FIXTURES.map((f) => f.flags), ...shapeMatrix()])
+    await newClusterCommand({ cwd: dir, log: () => {}, flags, render: false });
   return dir;
 }
 
@@ -202,7 +317,10 @@ export async function e2eCommand(opts: E2eOptions): Promise<E2eResult> {
   const log = opts.log;
   const env = opts.env ?? process.env;
   const { config, findings: configFindings } = await readConfig(opts.cwd);
-  if (configFindings.length) throw new ToolUnavailableError(`${CONFIG_FILE} is invalid: ${configFindings.map((f) => f.message).join("; ")} — run \`npm run validate\``);
+  if (configFindings.length)
+    throw new ToolUnavailableError(
+      `${CONFIG_FILE} is invalid: ${configFindings.map((f) => f.message).join("; ")} — run \`npm run validate\``,
+    );
   await buildControlPlane({ log });
   const crds = await crdDirs();
   admissionBinary(env); // the tool's verdicts need it: fail early, with its install hint
@@ -211,11 +329,27 @@ export async function e2eCommand(opts: E2eOptions): Promise<E2eResult> {
   try {
     const started = Date.now();
     // management/: the providers always (generate writes them), the sync manifests when capi-gitops.yaml asks for them.
-    const providers = (await exists(path.join(opts.cwd, PROVIDERS_DIR))) ? await renderDir(opts.cwd, PROVIDERS_DIR) : [];
-    const steps: Step[] = [createStep(`repository ${PROVIDERS_DIR}`, "management", providers, providers.map(() => PROVIDERS_DIR))];
+    const providers = (await exists(path.join(opts.cwd, PROVIDERS_DIR)))
+      ? await renderDir(opts.cwd, PROVIDERS_DIR)
+      : [];
+    const steps: Step[] = [
+      createStep(
+        `repository ${PROVIDERS_DIR}`,
+        "management",
+        providers,
+        providers.map(() => PROVIDERS_DIR),
+      ),
+    ];
     if (config) {
       const sync = await renderDir(opts.cwd, SYNC_DIR);
-      steps.push(createStep(`repository ${SYNC_DIR} (${config.gitops})`, "management", sync, sync.map(() => SYNC_DIR)));
+      steps.push(
+        createStep(
+          `repository ${SYNC_DIR} (${config.gitops})`,
+          "management",
+          sync,
+          sync.map(() => SYNC_DIR),
+        ),
+      );
     }
     const repo = await clusterSteps(opts.cwd, "repository", tmp, log);
     steps.push(...repo.steps);
@@ -223,9 +357,19 @@ export async function e2eCommand(opts: E2eOptions): Promise<E2eResult> {
     if (opts.fixtures !== false) {
       const fixtures = await fixtureRepo(tmp);
       const flux = await fluxCopy(fixtures, tmp);
-      for (const [engine, root] of [["argocd", fixtures], ["flux", flux]] as const) {
+      for (const [engine, root] of [
+        ["argocd", fixtures],
+        ["flux", flux],
+      ] as const) {
         const objs = await renderDir(root, SYNC_DIR);
-        steps.push(createStep(`fixtures ${SYNC_DIR} (${engine})`, "management", objs, objs.map(() => SYNC_DIR)));
+        steps.push(
+          createStep(
+            `fixtures ${SYNC_DIR} (${engine})`,
+            "management",
+            objs,
+            objs.map(() => SYNC_DIR),
+          ),
+        );
       }
       const fx = await clusterSteps(fixtures, "fixtures", tmp, log);
       steps.push(...fx.steps);
@@ -234,18 +378,38 @@ export async function e2eCommand(opts: E2eOptions): Promise<E2eResult> {
       toolFindings.push(...flagged.findings);
     }
     const objects = steps.reduce((n, s) => n + s.objects.length, 0);
-    log(`rendered ${steps.length} steps, ${objects} objects in ${Math.round((Date.now() - started) / 1000)} s; starting the management cluster (kube-apiserver, etcd, upstream webhooks) …`);
+    log(
+      `rendered ${steps.length} steps, ${objects} objects in ${Math.round((Date.now() - started) / 1000)} s; starting the management cluster (kube-apiserver, etcd, upstream webhooks) …`,
+    );
 
     // The management layer in the sync engines' order (issue 19 item 9; e2e/management_test.go).
     const layerRenders = new Map<string, RenderedObject[]>();
-    for (const dir of MANAGEMENT_LAYER_DIRS) if (await exists(path.join(opts.cwd, dir, "kustomization.yaml"))) layerRenders.set(dir, await renderDir(opts.cwd, dir));
+    for (const dir of MANAGEMENT_LAYER_DIRS)
+      if (await exists(path.join(opts.cwd, dir, "kustomization.yaml")))
+        layerRenders.set(dir, await renderDir(opts.cwd, dir));
     const managementLayer = managementLayerSteps(layerRenders);
-    const input: SuiteInput = { assets: TOOLS_BIN, crdDirs: crds, featureGates: featureGates(providers), steps, managementLayer };
+    const input: SuiteInput = {
+      assets: TOOLS_BIN,
+      crdDirs: crds,
+      featureGates: featureGates(providers),
+      steps,
+      managementLayer,
+    };
     const inputFile = path.join(tmp, "e2e-input.json");
     await writeFile(inputFile, JSON.stringify(input));
-    const suiteEnv: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(env).filter(([k]) => k !== "KUBEBUILDER_ASSETS" && !k.startsWith("TEST_ASSET_") && k !== "KUBECONFIG"));
+    const suiteEnv: NodeJS.ProcessEnv = Object.fromEntries(
+      Object.entries(env).filter(
+        ([k]) => k !== "KUBEBUILDER_ASSETS" && !k.startsWith("TEST_ASSET_") && k !== "KUBECONFIG",
+      ),
+    );
     const suiteStarted = Date.now();
-    const tick = setInterval(() => log(`e2e: the Go suite is still running (${Math.round((Date.now() - suiteStarted) / 1000)} s; a cold compile of e2e/ takes minutes) …`), 30_000);
+    const tick = setInterval(
+      () =>
+        log(
+          `e2e: the Go suite is still running (${Math.round((Date.now() - suiteStarted) / 1000)} s; a cold compile of e2e/ takes minutes) …`,
+        ),
+      30_000,
+    );
     let run: Awaited<ReturnType<typeof goTestJson>>;
     try {
       run = await goTestJson(E2E_DIR, ["-timeout", "30m", "."], { env: { ...suiteEnv, E2E_INPUT: inputFile } });
@@ -253,8 +417,10 @@ export async function e2eCommand(opts: E2eOptions): Promise<E2eResult> {
       clearInterval(tick);
     }
     const summary = summarize(run.events);
-    for (const l of summary.log) if (l.startsWith("e2e:") || l.startsWith("starting") || l.startsWith("teardown")) log(l);
-    for (const f of toolFindings) summary.failures.push({ test: `tool verdict ${f.cluster}`, output: `cluster ${f.cluster}: ${f.message}` });
+    for (const l of summary.log)
+      if (l.startsWith("e2e:") || l.startsWith("starting") || l.startsWith("teardown")) log(l);
+    for (const f of toolFindings)
+      summary.failures.push({ test: `tool verdict ${f.cluster}`, output: `cluster ${f.cluster}: ${f.message}` });
     if (run.events.length === 0) summary.failures.push({ test: "go test", output: run.stderr.trim() });
     log(`e2e: the Go suite ran in ${Math.round((Date.now() - suiteStarted) / 1000)} s`);
     return { ...summary, failed: summary.failures.length, toolFindings };

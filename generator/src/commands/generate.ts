@@ -23,7 +23,8 @@ export async function generateCommand(opts: GenerateOptions): Promise<WriteResul
 
 async function generateLocked(opts: GenerateOptions): Promise<WriteResult> {
   const repo = await loadRepo(opts.cwd);
-  if (hasErrors(repo.findings)) throw new InvalidInputError(repo.findings, "the cluster specs are invalid; nothing was written");
+  if (hasErrors(repo.findings))
+    throw new InvalidInputError(repo.findings, "the cluster specs are invalid; nothing was written");
   // --init without capi-gitops.yaml: write one with repoURL from the checkout's remote origin (as new-cluster --init).
   // Without that remote nothing can be said about it: the tree is written, and the run says that nothing syncs it.
   let config = repo.config;
@@ -35,7 +36,11 @@ async function generateLocked(opts: GenerateOptions): Promise<WriteResult> {
     else {
       const text = toYaml(initialConfig(url));
       const parsed = parseRepoConfig(text);
-      if (!parsed.config) throw new InvalidInputError(parsed.findings.map((f) => ({ ...f, path: `--init (git remote origin: ${f.path ?? "repoURL"})` })), "nothing was written");
+      if (!parsed.config)
+        throw new InvalidInputError(
+          parsed.findings.map((f) => ({ ...f, path: `--init (git remote origin: ${f.path ?? "repoURL"})` })),
+          "nothing was written",
+        );
       config = parsed.config;
       configFile = scaffold(CONFIG_FILE, text);
     }
@@ -48,9 +53,16 @@ async function generateLocked(opts: GenerateOptions): Promise<WriteResult> {
   const result = await writeTree(opts.cwd, configFile ? mergePlans([plan, { files: [configFile], roots: [] }]) : plan);
   for (const f of result.written) opts.log(`wrote   ${f}`);
   for (const f of result.deleted) opts.log(`deleted ${f}`);
-  opts.log(`${repo.specs.length} cluster(s): ${result.written.length} written, ${result.deleted.length} deleted, ${result.unchanged.length} unchanged`);
-  if (configFile) opts.log(`Started a capi-gitops repository: wrote ${CONFIG_FILE} (repoURL ${config?.repoURL} from git remote origin); edit it for another branch or Flux`);
+  opts.log(
+    `${repo.specs.length} cluster(s): ${result.written.length} written, ${result.deleted.length} deleted, ${result.unchanged.length} unchanged`,
+  );
+  if (configFile)
+    opts.log(
+      `Started a capi-gitops repository: wrote ${CONFIG_FILE} (repoURL ${config?.repoURL} from git remote origin); edit it for another branch or Flux`,
+    );
   if (noSync)
-    opts.log(`${CONFIG_FILE} was not written: --init takes its repoURL from git remote origin, and this folder has none. Nothing syncs this repository and later writers refuse the folder until ${CONFIG_FILE} exists: add the remote (\`git remote add origin <url>\`) and run \`generate --init\` again, or write ${CONFIG_FILE} yourself (README "GitOps sync")`);
+    opts.log(
+      `${CONFIG_FILE} was not written: --init takes its repoURL from git remote origin, and this folder has none. Nothing syncs this repository and later writers refuse the folder until ${CONFIG_FILE} exists: add the remote (\`git remote add origin <url>\`) and run \`generate --init\` again, or write ${CONFIG_FILE} yourself (README "GitOps sync")`,
+    );
   return result;
 }

@@ -61,12 +61,21 @@ export interface ImportCommandResult {
 }
 
 const flag = (f: string, message: string, rule = "import"): Finding => ({ path: f, rule, severity: "error", message });
-const WORDS: Record<ReportEntry["action"], string> = { mapped: "mapped ", patch: "patch  ", dropped: "dropped", note: "note   " };
+const WORDS: Record<ReportEntry["action"], string> = {
+  mapped: "mapped ",
+  patch: "patch  ",
+  dropped: "dropped",
+  note: "note   ",
+};
 
 /** The report, one line per entry, grouped as mapped / kept as a patch / dropped / notes. */
 export function formatReport(report: readonly ReportEntry[]): string[] {
   const order: ReportEntry["action"][] = ["mapped", "patch", "dropped", "note"];
-  return order.flatMap((a) => report.filter((r) => r.action === a).map((r) => `${WORDS[a]} ${[r.source, r.field].filter(Boolean).join(" ") || "(cluster)"}: ${r.detail}`));
+  return order.flatMap((a) =>
+    report
+      .filter((r) => r.action === a)
+      .map((r) => `${WORDS[a]} ${[r.source, r.field].filter(Boolean).join(" ") || "(cluster)"}: ${r.detail}`),
+  );
 }
 
 /** clusterctl's variables from --var NAME=value flags, --name (CLUSTER_NAME), --kubernetes-version and the environment. */
@@ -85,27 +94,49 @@ function variables(opts: ImportCommandOptions): { vars: Record<string, string | 
 
 /** Reads, substitutes and parses the manifests; findings name --file and the line. */
 async function readManifests(opts: ImportCommandOptions): Promise<unknown[]> {
-  if (!opts.file) throw new InvalidInputError([flag("--file", "is required: the manifests of one cluster, e.g. the output of `clusterctl generate cluster`")], "nothing was written");
+  if (!opts.file)
+    throw new InvalidInputError(
+      [flag("--file", "is required: the manifests of one cluster, e.g. the output of `clusterctl generate cluster`")],
+      "nothing was written",
+    );
   const abs = path.resolve(opts.base ?? opts.cwd, opts.file);
   const st = await lstat(abs).catch(() => undefined);
   if (!st) throw new InvalidInputError([flag("--file", `${opts.file} does not exist`)], "nothing was written");
-  if (!st.isFile() && !st.isSymbolicLink()) throw new InvalidInputError([flag("--file", `${opts.file} is not a file`)], "nothing was written");
+  if (!st.isFile() && !st.isSymbolicLink())
+    throw new InvalidInputError([flag("--file", `${opts.file} is not a file`)], "nothing was written");
   let buf: Buffer;
   try {
     buf = await readFile(abs);
   } catch (e) {
-    throw new InvalidInputError([flag("--file", `cannot read ${opts.file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)], "nothing was written");
+    throw new InvalidInputError(
+      [flag("--file", `cannot read ${opts.file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)],
+      "nothing was written",
+    );
   }
-  if (buf.length > MAX_BYTES) throw new InvalidInputError([flag("--file", `${opts.file} is ${buf.length} bytes, more than the ${MAX_BYTES}-byte limit for one cluster's manifests`)], "nothing was written");
+  if (buf.length > MAX_BYTES)
+    throw new InvalidInputError(
+      [
+        flag(
+          "--file",
+          `${opts.file} is ${buf.length} bytes, more than the ${MAX_BYTES}-byte limit for one cluster's manifests`,
+        ),
+      ],
+      "nothing was written",
+    );
   const text = new TextDecoder("utf-8", { fatal: false }).decode(buf);
-  if (text.includes("\uFFFD")) throw new InvalidInputError([flag("--file", `${opts.file} is not valid UTF-8`)], "nothing was written");
+  if (text.includes("\uFFFD"))
+    throw new InvalidInputError([flag("--file", `${opts.file} is not valid UTF-8`)], "nothing was written");
   const { vars, findings } = variables(opts);
   if (findings.length) throw new InvalidInputError(findings, "nothing was written");
   const sub = envsubst(text, vars);
   const docs = parseAllDocuments(sub.text, { uniqueKeys: true, prettyErrors: false });
   for (const d of Array.isArray(docs) ? docs : [docs]) {
     const e = d.errors[0];
-    if (e) throw new InvalidInputError([flag("--file", `${opts.file}: ${yamlErrorMessage(sub.text, e, "a manifest")}`)], "nothing was written");
+    if (e)
+      throw new InvalidInputError(
+        [flag("--file", `${opts.file}: ${yamlErrorMessage(sub.text, e, "a manifest")}`)],
+        "nothing was written",
+      );
   }
   const out: unknown[] = [];
   for (const d of Array.isArray(docs) ? docs : [docs]) {
@@ -113,17 +144,26 @@ async function readManifests(opts: ImportCommandOptions): Promise<unknown[]> {
       const v = d.toJS({ maxAliasCount: 100 }) as unknown;
       if (v !== null && v !== undefined) out.push(v);
     } catch (e) {
-      throw new InvalidInputError([flag("--file", `${opts.file}: YAML aliases expand too much (${(e as Error).message})`)], "nothing was written");
+      throw new InvalidInputError(
+        [flag("--file", `${opts.file}: YAML aliases expand too much (${(e as Error).message})`)],
+        "nothing was written",
+      );
     }
   }
-  if (!out.length) throw new InvalidInputError([flag("--file", `${opts.file} holds no YAML document`)], "nothing was written");
+  if (!out.length)
+    throw new InvalidInputError([flag("--file", `${opts.file} holds no YAML document`)], "nothing was written");
   // A variable without a value matters where the importer reads it; inside add-on payloads (ConfigMaps, Secrets,
   // which import drops) a `${…}` is often the payload's own shell or template syntax, and is left alone.
   const read = JSON.stringify(out.filter((o) => !(isRecord(o) && (o.kind === "ConfigMap" || o.kind === "Secret"))));
   const missing = sub.unresolved.filter((v) => read.includes(`\${${v}`));
   if (missing.length)
     throw new InvalidInputError(
-      [flag("--file", `clusterctl variables without a value: ${missing.join(", ")}; export them or pass --var NAME=value (CLUSTER_NAME comes from --name, KUBERNETES_VERSION from --kubernetes-version)`)],
+      [
+        flag(
+          "--file",
+          `clusterctl variables without a value: ${missing.join(", ")}; export them or pass --var NAME=value (CLUSTER_NAME comes from --name, KUBERNETES_VERSION from --kubernetes-version)`,
+        ),
+      ],
       "nothing was written",
     );
   return out;
@@ -146,39 +186,69 @@ async function renderDraft(spec: ClusterSpec, file: string): Promise<Record<stri
 export async function importCommand(opts: ImportCommandOptions): Promise<ImportCommandResult> {
   const docs = await readManifests(opts);
   const file = opts.file!;
-  const mapping = mapManifests(docs, { file, name: opts.name, namespace: opts.namespace, kubernetesVersion: opts.kubernetesVersion }, parseYamlStream);
-  if (!mapping.spec || hasErrors(mapping.findings)) throw new InvalidInputError(mapping.findings, `${file} cannot be imported; nothing was written`);
+  const mapping = mapManifests(
+    docs,
+    { file, name: opts.name, namespace: opts.namespace, kubernetesVersion: opts.kubernetesVersion },
+    parseYamlStream,
+  );
+  if (!mapping.spec || hasErrors(mapping.findings))
+    throw new InvalidInputError(mapping.findings, `${file} cannot be imported; nothing was written`);
   if (opts.imageId !== undefined || opts.imageLookupOrg !== undefined) {
     const version = mapping.spec.kubernetesVersion;
-    mapping.spec.image = opts.imageId !== undefined ? { id: opts.imageId, ...(typeof version === "string" ? { kubernetesVersion: version } : {}) } : { lookupOrg: opts.imageLookupOrg };
-    mapping.report.push({ action: "mapped", source: "", field: "image", detail: `→ image: ${JSON.stringify(mapping.spec.image)} (${opts.imageId !== undefined ? "--image-id" : "--image-lookup-org"})` });
+    mapping.spec.image =
+      opts.imageId !== undefined
+        ? { id: opts.imageId, ...(typeof version === "string" ? { kubernetesVersion: version } : {}) }
+        : { lookupOrg: opts.imageLookupOrg };
+    mapping.report.push({
+      action: "mapped",
+      source: "",
+      field: "image",
+      detail: `→ image: ${JSON.stringify(mapping.spec.image)} (${opts.imageId !== undefined ? "--image-id" : "--image-lookup-org"})`,
+    });
   }
   const parsed = parseSpecObject(mapping.spec);
   const inSpec = parsed.findings.map((f) => ({ ...f, file: `${file} → cluster.yaml` }));
-  if (!parsed.spec || hasErrors(inSpec)) throw new InvalidInputError(inSpec, `the spec imported from ${file} is invalid; nothing was written`);
+  if (!parsed.spec || hasErrors(inSpec))
+    throw new InvalidInputError(inSpec, `the spec imported from ${file} is invalid; nothing was written`);
   const spec = parsed.spec;
 
   const repo = await loadRepo(opts.cwd);
   const configProblems = repo.findings.filter((f) => f.rule === "repo-config");
-  if (configProblems.length) throw new InvalidInputError(configProblems, "fix capi-gitops.yaml first; nothing was written");
+  if (configProblems.length)
+    throw new InvalidInputError(configProblems, "fix capi-gitops.yaml first; nothing was written");
   const dir = clusterDir(spec.name);
   const clash = async (specs: readonly ClusterSpec[], config = repo.config): Promise<Finding[]> =>
     (await exists(inside(opts.cwd, dir)))
       ? [flag("--name", `${dir} already exists; import under another name (--name)`, "cluster-exists")]
-      : fleetFindings([...specs, spec], config).filter((f) => f.cluster === spec.name && f.severity === "error").map((f) => ({ ...f, path: f.path === "name" ? "--name" : f.path === "namespace" ? "--namespace (or the source's namespace)" : f.path }));
+      : fleetFindings([...specs, spec], config)
+          .filter((f) => f.cluster === spec.name && f.severity === "error")
+          .map((f) => ({
+            ...f,
+            path:
+              f.path === "name"
+                ? "--name"
+                : f.path === "namespace"
+                  ? "--namespace (or the source's namespace)"
+                  : f.path,
+          }));
   const before = await clash(repo.specs);
-  if (before.length) throw new InvalidInputError(before, "the imported cluster clashes with the repository; nothing was written");
+  if (before.length)
+    throw new InvalidInputError(before, "the imported cluster clashes with the repository; nothing was written");
 
   // The render without patches tells which kept fields it already has (they need no patch).
-  if (opts.render !== false) for (const tool of ["kustomize", "kubeconform", "kubectl-validate"]) await checkedTool(tool);
+  if (opts.render !== false)
+    for (const tool of ["kustomize", "kubeconform", "kubectl-validate"]) await checkedTool(tool);
   const draft = opts.render === false ? undefined : await renderDraft(spec, file);
   const settled = settleKept(spec, mapping.kept, draft);
   const kustomization = importKustomization(settled.patches, file);
   const report = [...mapping.report, ...settled.report];
   for (const line of formatReport(report)) opts.log(line);
   if (opts.dryRun) {
-    for (const f of [specFile(spec), { path: clusterKustomizationPath(spec.name), content: kustomization }]) opts.log(`# --- ${f.path}\n${f.content}`);
-    opts.log(`# dry run: nothing was written (clusters/${spec.name}/cluster.yaml and kustomization.yaml, and generated/, would be created)`);
+    for (const f of [specFile(spec), { path: clusterKustomizationPath(spec.name), content: kustomization }])
+      opts.log(`# --- ${f.path}\n${f.content}`);
+    opts.log(
+      `# dry run: nothing was written (clusters/${spec.name}/cluster.yaml and kustomization.yaml, and generated/, would be created)`,
+    );
     return { spec, report, written: false };
   }
   await withRepoLock(
@@ -186,14 +256,17 @@ export async function importCommand(opts: ImportCommandOptions): Promise<ImportC
     async () => {
       const now = await loadRepo(opts.cwd);
       const again = await clash(now.specs, now.config);
-      if (again.length) throw new InvalidInputError(again, "the imported cluster clashes with the repository; nothing was written");
+      if (again.length)
+        throw new InvalidInputError(again, "the imported cluster clashes with the repository; nothing was written");
       const plan = planImportedCluster(spec, kustomization, { specs: now.specs, config: now.config }, versions());
       await landCluster(opts.cwd, spec, plan, opts.render !== false, opts.log, async () => {});
     },
     { log: opts.log },
   );
   opts.log("");
-  opts.log(`Imported ${file} as cluster ${spec.name} (${spec.region}, ${spec.availabilityZones.join(", ")}; ${spec.kubernetesVersion}; ${spec.workers}): ${dir}/cluster.yaml, ${dir}/kustomization.yaml (${settled.patches.length ? "with the patches above" : "no patches"}), ${dir}/generated/`);
+  opts.log(
+    `Imported ${file} as cluster ${spec.name} (${spec.region}, ${spec.availabilityZones.join(", ")}; ${spec.kubernetesVersion}; ${spec.workers}): ${dir}/cluster.yaml, ${dir}/kustomization.yaml (${settled.patches.length ? "with the patches above" : "no patches"}), ${dir}/generated/`,
+  );
   opts.log(`Next: review the notes above, then commit ${dir} and management/ on a branch and open a pull request.`);
   return { spec, report, written: true };
 }

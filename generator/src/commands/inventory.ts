@@ -24,19 +24,29 @@ export async function inventoryCommand(opts: InventoryOptions): Promise<{ invent
   const loaded = new Set(repo.specs.map((s) => s.name));
   const names = opts.clusters?.length ? opts.clusters : undefined;
   const wanted = (name: string) => !names || names.includes(name);
-  const unreadable = [...new Set(repo.findings.filter((f) => f.severity === "error" && f.cluster !== undefined && !loaded.has(f.cluster)).map((f) => f.cluster!))]
+  const unreadable = [
+    ...new Set(
+      repo.findings
+        .filter((f) => f.severity === "error" && f.cluster !== undefined && !loaded.has(f.cluster))
+        .map((f) => f.cluster!),
+    ),
+  ]
     .filter(wanted)
     .sort()
     .map((name) => ({ name, findings: repo.findings.filter((f) => f.cluster === name) }));
   const unknown = (names ?? []).filter((n) => !loaded.has(n) && !unreadable.some((u) => u.name === n));
-  if (unknown.length) throw new UsageError(`no cluster ${unknown.join(", ")} (clusters/<name>/cluster.yaml)\n\nSee: npm run inventory -- --help`);
+  if (unknown.length)
+    throw new UsageError(
+      `no cluster ${unknown.join(", ")} (clusters/<name>/cluster.yaml)\n\nSee: npm run inventory -- --help`,
+    );
   let findings;
   let rendered: Map<string, RenderedObject[]> | undefined;
   const toValidate = names?.filter((n) => loaded.has(n));
   const specs = repo.specs.filter((s) => wanted(s.name));
   if (opts.validate !== false && toValidate?.length !== 0) {
     const { validateCommand } = await import("./validate.js");
-    findings = (await validateCommand({ cwd: opts.cwd, skipCel: true, skipAdmission: true, clusters: toValidate })).findings;
+    findings = (await validateCommand({ cwd: opts.cwd, skipCel: true, skipAdmission: true, clusters: toValidate }))
+      .findings;
     // What Argo CD / Flux apply: each cluster's own plain build (one at a time: nothing is written into the
     // repository); a cluster that does not build shows as an empty render (validate's finding says why).
     const r = await renderClusters(opts.cwd, specs, { workers: 2, origins: false, chunkSize: 1 });

@@ -17,7 +17,9 @@ import { UsageError } from "../errors.js";
 
 /** What a cluster's render reads: its folder, the shared bases and overlays, the add-on payloads. */
 const top = (dir: string): string => dir.split("/")[0]!;
-const RENDER_INPUTS = [...new Set([CLUSTERS_DIR, top(BASE_DIRS.cluster), top(OVERLAY_DIRS.clusterReferences), ADDONS_DIR])];
+const RENDER_INPUTS = [
+  ...new Set([CLUSTERS_DIR, top(BASE_DIRS.cluster), top(OVERLAY_DIRS.clusterReferences), ADDONS_DIR]),
+];
 
 export interface LeftoversResult {
   report: LeftoverReport;
@@ -25,7 +27,13 @@ export interface LeftoversResult {
   findings: Finding[];
 }
 
-export async function leftoversCommand(opts: { cwd: string; clusters?: readonly string[]; since?: string; workers?: number; log?: (line: string) => void }): Promise<LeftoversResult> {
+export async function leftoversCommand(opts: {
+  cwd: string;
+  clusters?: readonly string[];
+  since?: string;
+  workers?: number;
+  log?: (line: string) => void;
+}): Promise<LeftoversResult> {
   const head = await revParse(opts.cwd, "HEAD");
   const since = opts.since === undefined ? undefined : await revParse(opts.cwd, opts.since);
   const log = await firstParentLog(opts.cwd, head, RENDER_INPUTS, since);
@@ -34,20 +42,28 @@ export async function leftoversCommand(opts: { cwd: string; clusters?: readonly 
   const headNames = await namesAt(opts.cwd, head);
   const wanted = opts.clusters?.length ? opts.clusters : headNames;
   const unknown = wanted.filter((c) => !headNames.includes(c));
-  if (unknown.length) throw new UsageError(`no cluster ${unknown.join(", ")} at HEAD (clusters: ${headNames.join(", ") || "none"})`);
+  if (unknown.length)
+    throw new UsageError(`no cluster ${unknown.join(", ")} at HEAD (clusters: ${headNames.join(", ") || "none"})`);
   const snapshots: Snapshot[] = [];
   const findings: Finding[] = [];
   for (const [i, c] of commits.entries()) {
     opts.log?.(`rendering ${c.sha.slice(0, 12)} (${i + 1}/${commits.length}) ${c.subject}`);
     const { date, subject, rendered, failed } = await withBaseCheckout(opts.cwd, c.sha, async (root) => {
       const names = (await clusterNames(root)).filter((n) => wanted.includes(n));
-      const r = await renderClusters(root, names.map((name) => ({ name })), { workers: opts.workers ?? 2, origins: false });
+      const r = await renderClusters(
+        root,
+        names.map((name) => ({ name })),
+        { workers: opts.workers ?? 2, origins: false },
+      );
       const meta = c.date ? { date: c.date, subject: c.subject } : await commitMeta(opts.cwd, c.sha, c.subject);
       return { ...meta, rendered: r.rendered, failed: r.findings };
     });
     const bad = new Set(failed.filter((f) => f.severity === "error").map((f) => f.cluster));
     for (const f of failed) findings.push({ ...f, message: `at ${c.sha.slice(0, 12)}: ${f.message}` });
-    snapshots.push({ commit: { sha: c.sha, date, subject }, clusters: new Map(rendered.filter((rc) => !bad.has(rc.cluster)).map((rc) => [rc.cluster, rc.objects])) });
+    snapshots.push({
+      commit: { sha: c.sha, date, subject },
+      clusters: new Map(rendered.filter((rc) => !bad.has(rc.cluster)).map((rc) => [rc.cluster, rc.objects])),
+    });
   }
   return { report: findLeftovers(snapshots), findings };
 }

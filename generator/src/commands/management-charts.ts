@@ -30,12 +30,16 @@ import { CERT_MANAGER_NAMESPACE, OPERATOR_NAMESPACE } from "../cluster-spec/rese
 
 export async function managementChartsCommand(opts: { log: (line: string) => void }): Promise<WriteResult> {
   const plan = mergePlans([{ files: await hydrateManagementCharts(opts.log), roots: [...MANAGEMENT_CHART_DIRS] }]);
-  return withRepoLock(TOOL_ROOT, async () => {
-    const result = await writeTree(TOOL_ROOT, plan);
-    for (const f of result.written) opts.log(`wrote   ${f}`);
-    for (const f of result.deleted) opts.log(`deleted ${f}`);
-    return result;
-  }, { log: opts.log });
+  return withRepoLock(
+    TOOL_ROOT,
+    async () => {
+      const result = await writeTree(TOOL_ROOT, plan);
+      for (const f of result.written) opts.log(`wrote   ${f}`);
+      for (const f of result.deleted) opts.log(`deleted ${f}`);
+      return result;
+    },
+    { log: opts.log },
+  );
 }
 
 function pins(): { m: ManagementPins; operator: { module: string; version: string } } {
@@ -43,7 +47,10 @@ function pins(): { m: ManagementPins; operator: { module: string; version: strin
   const m = v.management;
   if (!m) throw new PlanError('versions.json has no "management" section');
   const operator = v.crds[m.clusterApiOperator.crds];
-  if (!operator) throw new PlanError(`versions.json has no crds["${m.clusterApiOperator.crds}"] (management.clusterApiOperator.crds)`);
+  if (!operator)
+    throw new PlanError(
+      `versions.json has no crds["${m.clusterApiOperator.crds}"] (management.clusterApiOperator.crds)`,
+    );
   return { m, operator };
 }
 
@@ -55,7 +62,10 @@ function pins(): { m: ManagementPins; operator: { module: string; version: strin
 const CERT_MANAGER_VALUES = { crds: { enabled: true }, startupapicheck: { enabled: false } };
 
 /** The operator's values: the release image (Makefile chart-manifest-modification), no Helm hooks. */
-const operatorValues = (image: string, version: string) => ({ image: { manager: { repository: image, tag: version, pullPolicy: "IfNotPresent" } }, enableHelmHook: false });
+const operatorValues = (image: string, version: string) => ({
+  image: { manager: { repository: image, tag: version, pullPolicy: "IfNotPresent" } },
+  enableHelmHook: false,
+});
 
 /** The chart folder copied out of the read-only module cache, with version and appVersion set. */
 async function chartCopy(tmp: string, chartDir: string, version: string, appVersion: string): Promise<string> {
@@ -67,7 +77,12 @@ async function chartCopy(tmp: string, chartDir: string, version: string, appVers
   const names = await readdir(dir);
   const source = names.includes("Chart.yaml") ? "Chart.yaml" : "Chart.template.yaml";
   const chart = parse(await readFile(path.join(dir, source), "utf8")) as Record<string, unknown>;
-  const annotations = Object.fromEntries(Object.entries((chart.annotations ?? {}) as Record<string, string>).map(([k, v]) => [k, v === "{{IS_PRERELEASE}}" ? "false" : v]));
+  const annotations = Object.fromEntries(
+    Object.entries((chart.annotations ?? {}) as Record<string, string>).map(([k, v]) => [
+      k,
+      v === "{{IS_PRERELEASE}}" ? "false" : v,
+    ]),
+  );
   await writeFile(path.join(dir, "Chart.yaml"), toYaml({ ...chart, annotations, version, appVersion }));
   return dir;
 }
@@ -79,20 +94,45 @@ export async function hydrateManagementCharts(log: (line: string) => void): Prom
   try {
     const cmDir = await goModDownload(m.certManager.module, m.certManager.version);
     log(`cert-manager ${m.certManager.version}: helm template ${m.certManager.chart}`);
-    const cmChart = await chartCopy(tmp, path.join(cmDir, m.certManager.chart), m.certManager.version, m.certManager.version);
+    const cmChart = await chartCopy(
+      tmp,
+      path.join(cmDir, m.certManager.chart),
+      m.certManager.version,
+      m.certManager.version,
+    );
     await checkValues(cmChart, CERT_MANAGER_VALUES);
-    const cm = await helmTemplate({ release: "cert-manager", chartDir: cmChart, namespace: CERT_MANAGER_NAMESPACE, kubeVersion: m.kubeVersion, values: CERT_MANAGER_VALUES });
+    const cm = await helmTemplate({
+      release: "cert-manager",
+      chartDir: cmChart,
+      namespace: CERT_MANAGER_NAMESPACE,
+      kubeVersion: m.kubeVersion,
+      values: CERT_MANAGER_VALUES,
+    });
 
     const opDir = await goModDownload(operator.module, operator.version);
-    log(`cluster-api-operator ${operator.version}: kustomize build ${m.clusterApiOperator.components} + helm template ${m.clusterApiOperator.chart}`);
+    log(
+      `cluster-api-operator ${operator.version}: kustomize build ${m.clusterApiOperator.components} + helm template ${m.clusterApiOperator.chart}`,
+    );
     // Helm charts carry SemVer without the v (the Makefile's HELM_CHART_TAG).
     const bare = operator.version.replace(/^v/, "");
     const opChart = await chartCopy(tmp, path.join(opDir, m.clusterApiOperator.chart), bare, bare);
-    await writeFile(path.join(opChart, "templates", "operator-components.yaml"), await kustomizeBuild(opDir, m.clusterApiOperator.components));
+    await writeFile(
+      path.join(opChart, "templates", "operator-components.yaml"),
+      await kustomizeBuild(opDir, m.clusterApiOperator.components),
+    );
     const values = operatorValues(m.clusterApiOperator.image, operator.version);
     await checkValues(opChart, values);
-    const op = await helmTemplate({ release: "capi-operator", chartDir: opChart, namespace: OPERATOR_NAMESPACE, kubeVersion: m.kubeVersion, values });
-    return [...hydrateChart("cert-manager", cm, CERT_MANAGER_NAMESPACE), ...hydrateChart("cluster-api-operator", op, OPERATOR_NAMESPACE)];
+    const op = await helmTemplate({
+      release: "capi-operator",
+      chartDir: opChart,
+      namespace: OPERATOR_NAMESPACE,
+      kubeVersion: m.kubeVersion,
+      values,
+    });
+    return [
+      ...hydrateChart("cert-manager", cm, CERT_MANAGER_NAMESPACE),
+      ...hydrateChart("cluster-api-operator", op, OPERATOR_NAMESPACE),
+    ];
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }

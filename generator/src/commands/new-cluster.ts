@@ -26,7 +26,6 @@ import type { ClusterSpec } from "../cluster-spec/types.js";
 import { kustomizeBuild } from "../tools/kustomize.js";
 import { checkedTool } from "../tools/resolve.js";
 
-
 export interface NewClusterOptions {
   /** Create branch cluster/<name> from HEAD and commit exactly the new cluster there. */
   branch?: boolean;
@@ -51,11 +50,23 @@ const bad = flagFinding;
  * the name, probing over the ranges no cluster of the fleet uses and outside the cluster's own pod and service CIDRs).
  */
 export function chooseVpcCidr(flags: NewClusterFlags, used: readonly string[]): string | undefined {
-  return pickVpcCidr(flags.name ?? "", used, [flags.podCidr ?? DEFAULTS.podCidr, flags.serviceCidr ?? DEFAULTS.serviceCidr]);
+  return pickVpcCidr(flags.name ?? "", used, [
+    flags.podCidr ?? DEFAULTS.podCidr,
+    flags.serviceCidr ?? DEFAULTS.serviceCidr,
+  ]);
 }
 
 /** No free range: refused after the spec's own checks (an invalid pod or service CIDR is the first thing to fix). */
-const noFreeVpc = () => new InvalidInputError([bad("--vpc-cidr", "no 10.N.0.0/16 is free of the fleet's VPC CIDRs and this cluster's pod and service CIDRs; give one")], "nothing was written");
+const noFreeVpc = () =>
+  new InvalidInputError(
+    [
+      bad(
+        "--vpc-cidr",
+        "no 10.N.0.0/16 is free of the fleet's VPC CIDRs and this cluster's pod and service CIDRs; give one",
+      ),
+    ],
+    "nothing was written",
+  );
 
 /** Pure: the spec from flags, with findings that name the flag. */
 export function resolveNewSpec(flags: NewClusterFlags): { spec?: ClusterSpec; findings: Finding[] } {
@@ -83,7 +94,14 @@ export interface NewClusterResult {
  * builds and validates the cluster like CI; if anything fails, everything is rolled back: the run lands completely or
  * not at all.
  */
-export async function landCluster(cwd: string, spec: ClusterSpec, plan: TreePlan, check: boolean, log: (line: string) => void, commit: (paths: string[]) => Promise<void>): Promise<Finding[]> {
+export async function landCluster(
+  cwd: string,
+  spec: ClusterSpec,
+  plan: TreePlan,
+  check: boolean,
+  log: (line: string) => void,
+  commit: (paths: string[]) => Promise<void>,
+): Promise<Finding[]> {
   const dir = clusterDir(spec.name);
   let landed = false;
   let warnings: Finding[] = [];
@@ -91,12 +109,17 @@ export async function landCluster(cwd: string, spec: ClusterSpec, plan: TreePlan
     await writeTree(cwd, plan, {
       landed: async (result) => {
         landed = true;
-        for (const f of result.kept) log(`note: ${f} differs from what this version generates; run \`npm run generate\``);
+        for (const f of result.kept)
+          log(`note: ${f} differs from what this version generates; run \`npm run generate\``);
         if (check) {
           await kustomizeBuild(cwd, dir);
           const { validateCommand } = await import("./validate.js");
           const validated = await validateCommand({ cwd, clusters: [spec.name] });
-          if (validated.summary.errors > 0) throw new InvalidInputError(validated.findings, `the new cluster did not validate; nothing was written (${dir} was removed again)`);
+          if (validated.summary.errors > 0)
+            throw new InvalidInputError(
+              validated.findings,
+              `the new cluster did not validate; nothing was written (${dir} was removed again)`,
+            );
           warnings = validated.findings.filter((f) => f.severity === "warning");
         }
         // --branch: committed while the change can still be rolled back (a failing commit leaves nothing behind).
@@ -107,7 +130,9 @@ export async function landCluster(cwd: string, spec: ClusterSpec, plan: TreePlan
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (!landed && (code === "ENOTEMPTY" || code === "EEXIST"))
-      throw new InvalidInputError([bad("--name", `${dir} was created by someone else meanwhile; nothing was written`, "cluster-exists")]);
+      throw new InvalidInputError([
+        bad("--name", `${dir} was created by someone else meanwhile; nothing was written`, "cluster-exists"),
+      ]);
     throw err;
   }
 }
@@ -127,14 +152,30 @@ const SCRATCH_SKIP = new Set([".git", "node_modules", ".tools"]);
  * `--dry-run`: lands the cluster in a scratch copy of the repository, builds and validates it exactly like the real
  * run (landCluster), and returns its warnings; its errors refuse the run as they would the real one (exit 1).
  */
-async function dryRunFindings(cwd: string, spec: ClusterSpec, repo: Awaited<ReturnType<typeof loadRepo>>): Promise<Finding[]> {
+async function dryRunFindings(
+  cwd: string,
+  spec: ClusterSpec,
+  repo: Awaited<ReturnType<typeof loadRepo>>,
+): Promise<Finding[]> {
   for (const tool of ["kustomize", "kubeconform", "kubectl-validate"]) await checkedTool(tool);
   const scratch = await mkdtemp(path.join(os.tmpdir(), "capi-gitops-dry-run-"));
   try {
-    await cp(cwd, scratch, { recursive: true, verbatimSymlinks: true, filter: (src) => !SCRATCH_SKIP.has(path.relative(cwd, src).split(path.sep)[0] ?? "") });
-    return await landCluster(scratch, spec, planNewCluster(spec, { specs: repo.specs, config: repo.config }, versions()), true, () => {}, async () => {});
+    await cp(cwd, scratch, {
+      recursive: true,
+      verbatimSymlinks: true,
+      filter: (src) => !SCRATCH_SKIP.has(path.relative(cwd, src).split(path.sep)[0] ?? ""),
+    });
+    return await landCluster(
+      scratch,
+      spec,
+      planNewCluster(spec, { specs: repo.specs, config: repo.config }, versions()),
+      true,
+      () => {},
+      async () => {},
+    );
   } catch (err) {
-    if (err instanceof InvalidInputError) throw new InvalidInputError(err.findings, `the new cluster would not validate; nothing was written (dry run)`);
+    if (err instanceof InvalidInputError)
+      throw new InvalidInputError(err.findings, `the new cluster would not validate; nothing was written (dry run)`);
     throw err;
   } finally {
     await rm(scratch, { recursive: true, force: true });
@@ -147,7 +188,8 @@ export async function newClusterCommand(opts: NewClusterOptions): Promise<NewClu
   const repo = await loadRepo(opts.cwd);
   // The repository config decides the sync manifests this run rewrites: it must be valid before anything is written.
   const configProblems = repo.findings.filter((f) => f.rule === "repo-config");
-  if (configProblems.length) throw new InvalidInputError(configProblems, "fix capi-gitops.yaml first; nothing was written");
+  if (configProblems.length)
+    throw new InvalidInputError(configProblems, "fix capi-gitops.yaml first; nothing was written");
   // --init in a folder without capi-gitops.yaml: the run writes one, so that later writers accept the folder and the
   // sync manifests the "Next steps" promise are generated with the cluster.
   let config = repo.config;
@@ -159,14 +201,23 @@ export async function newClusterCommand(opts: NewClusterOptions): Promise<NewClu
     if (url) {
       const text = toYaml(initialConfig(url));
       const parsed = parseRepoConfig(text);
-      if (!parsed.config) throw new InvalidInputError(parsed.findings.map((f) => ({ ...f, path: `--init (git remote origin: ${f.path ?? "repoURL"})` })), "nothing was written");
+      if (!parsed.config)
+        throw new InvalidInputError(
+          parsed.findings.map((f) => ({ ...f, path: `--init (git remote origin: ${f.path ?? "repoURL"})` })),
+          "nothing was written",
+        );
       config = parsed.config;
       configFile = scaffold(CONFIG_FILE, text);
     }
   }
   // A VPC CIDR no other cluster of the fleet uses, so clusters can be peered later.
   const chooseVpc = flags.vpcCidr === undefined;
-  const picked = chooseVpc ? chooseVpcCidr(flags, repo.specs.map((s) => s.network.vpcCidr)) : undefined;
+  const picked = chooseVpc
+    ? chooseVpcCidr(
+        flags,
+        repo.specs.map((s) => s.network.vpcCidr),
+      )
+    : undefined;
   if (picked) flags = { ...flags, vpcCidr: picked };
   const resolved = resolveNewSpec(flags);
   if (!resolved.spec) throw new InvalidInputError(resolved.findings, "the new cluster is invalid; nothing was written");
@@ -176,9 +227,21 @@ export async function newClusterCommand(opts: NewClusterOptions): Promise<NewClu
   const dir = clusterDir(spec.name);
   const clash: Finding[] = [];
   if (await exists(inside(opts.cwd, dir)))
-    clash.push(bad("--name", `${dir} already exists; choose another name, or edit ${dir}/cluster.yaml and run \`npm run generate\``, "cluster-exists"));
-  else clash.push(...fleetFindings([...repo.specs, spec], repo.config).filter((f) => f.cluster === spec.name).map((f) => ({ ...f, path: f.path === "namespace" ? "--namespace" : "--name" })));
-  if (hasErrors(clash)) throw new InvalidInputError(clash, "the new cluster clashes with the repository; nothing was written");
+    clash.push(
+      bad(
+        "--name",
+        `${dir} already exists; choose another name, or edit ${dir}/cluster.yaml and run \`npm run generate\``,
+        "cluster-exists",
+      ),
+    );
+  else
+    clash.push(
+      ...fleetFindings([...repo.specs, spec], repo.config)
+        .filter((f) => f.cluster === spec.name)
+        .map((f) => ({ ...f, path: f.path === "namespace" ? "--namespace" : "--name" })),
+    );
+  if (hasErrors(clash))
+    throw new InvalidInputError(clash, "the new cluster clashes with the repository; nothing was written");
 
   let clusterFiles = newClusterFiles(spec, versions());
   if (opts.dryRun) {
@@ -193,7 +256,8 @@ export async function newClusterCommand(opts: NewClusterOptions): Promise<NewClu
   const branch = opts.branch ? { branch: `cluster/${spec.name}`, push: opts.push } : undefined;
   if (branch) await preflight(opts.cwd, branch);
   // The tools the new cluster is checked with must be there (and pinned) before anything is written.
-  if (opts.render !== false) for (const tool of ["kustomize", "kubeconform", "kubectl-validate"]) await checkedTool(tool);
+  if (opts.render !== false)
+    for (const tool of ["kustomize", "kubeconform", "kubectl-validate"]) await checkedTool(tool);
   // One writer at a time: the checks are repeated under the lock, where no other run can change the answer.
   let warnings: Finding[] = [];
   const write = (commit: CommitHook) =>
@@ -203,11 +267,15 @@ export async function newClusterCommand(opts: NewClusterOptions): Promise<NewClu
         const now = await loadRepo(opts.cwd);
         // The free VPC CIDR is chosen again here: another run may have taken the one seen before the lock.
         if (chooseVpc) {
-          const vpcCidr = chooseVpcCidr(flags, now.specs.map((s) => s.network.vpcCidr));
+          const vpcCidr = chooseVpcCidr(
+            flags,
+            now.specs.map((s) => s.network.vpcCidr),
+          );
           if (!vpcCidr) throw noFreeVpc();
           if (vpcCidr !== spec.network.vpcCidr) {
             const again = resolveNewSpec({ ...flags, vpcCidr });
-            if (!again.spec) throw new InvalidInputError(again.findings, "the new cluster is invalid; nothing was written");
+            if (!again.spec)
+              throw new InvalidInputError(again.findings, "the new cluster is invalid; nothing was written");
             spec = again.spec;
             clusterFiles = newClusterFiles(spec, versions());
             opts.log(`note: VPC CIDR ${vpcCidr} (the one seen before was taken meanwhile)`);
@@ -216,29 +284,51 @@ export async function newClusterCommand(opts: NewClusterOptions): Promise<NewClu
         const s = spec;
         const again: Finding[] = (await exists(inside(opts.cwd, dir)))
           ? [bad("--name", `${dir} was created by another run meanwhile; nothing was written`, "cluster-exists")]
-          : fleetFindings([...now.specs, s], now.config).filter((f) => f.cluster === s.name).map((f) => ({ ...f, path: f.path === "namespace" ? "--namespace" : "--name" }));
-        if (hasErrors(again)) throw new InvalidInputError(again, "the new cluster clashes with the repository; nothing was written");
+          : fleetFindings([...now.specs, s], now.config)
+              .filter((f) => f.cluster === s.name)
+              .map((f) => ({ ...f, path: f.path === "namespace" ? "--namespace" : "--name" }));
+        if (hasErrors(again))
+          throw new InvalidInputError(again, "the new cluster clashes with the repository; nothing was written");
         const message = `Add cluster ${s.name} (${s.region}, ${s.workers}, profile ${s.profile})`;
         const plan = planNewCluster(s, { specs: now.specs, config: now.config ?? config }, versions());
-        warnings = await landCluster(opts.cwd, s, configFile && !now.config ? mergePlans([plan, { files: [configFile], roots: [] }]) : plan, opts.render !== false, opts.log, (paths) => commit(paths, message));
+        warnings = await landCluster(
+          opts.cwd,
+          s,
+          configFile && !now.config ? mergePlans([plan, { files: [configFile], roots: [] }]) : plan,
+          opts.render !== false,
+          opts.log,
+          (paths) => commit(paths, message),
+        );
       },
       { log: opts.log },
     );
   if (branch) await onBranch(opts.cwd, branch, write, opts.log);
   else await write(noCommit);
 
-  if (configFile) opts.log(`Started a capi-gitops repository: wrote ${CONFIG_FILE} (repoURL ${config?.repoURL} from git remote origin, branch ${config?.branch}, ${config?.gitops}); edit it for another branch or Flux, then run \`npm run generate\``);
-  opts.log(`Created cluster ${spec.name} (${spec.region}, ${spec.availabilityZones.join(", ")}; ${spec.workers}; profile ${spec.profile}):`);
+  if (configFile)
+    opts.log(
+      `Started a capi-gitops repository: wrote ${CONFIG_FILE} (repoURL ${config?.repoURL} from git remote origin, branch ${config?.branch}, ${config?.gitops}); edit it for another branch or Flux, then run \`npm run generate\``,
+    );
+  opts.log(
+    `Created cluster ${spec.name} (${spec.region}, ${spec.availabilityZones.join(", ")}; ${spec.workers}; profile ${spec.profile}):`,
+  );
   for (const f of clusterFiles) opts.log(`  ${f.path}`);
   logWarnings(warnings, opts.log);
   opts.log("");
   opts.log("Next steps:");
   if (!branch) {
-    opts.log(`  git checkout -b cluster/${spec.name} && git add ${dir} management${configFile ? ` ${CONFIG_FILE}` : ""} && git commit -m "Add cluster ${spec.name}"`);
+    opts.log(
+      `  git checkout -b cluster/${spec.name} && git add ${dir} management${configFile ? ` ${CONFIG_FILE}` : ""} && git commit -m "Add cluster ${spec.name}"`,
+    );
     opts.log(`  git push -u origin cluster/${spec.name}   (or next time: npm run new-cluster -- … --branch --push)`);
   } else if (branch.push === undefined) opts.log(`  git push -u origin ${branch.branch}`);
-  if (config) opts.log(`  open a pull request from cluster/${spec.name}; CI validates it, and Argo CD / Flux syncs it after the merge.`);
+  if (config)
+    opts.log(
+      `  open a pull request from cluster/${spec.name}; CI validates it, and Argo CD / Flux syncs it after the merge.`,
+    );
   else
-    opts.log(`  nothing syncs this repository yet: write ${CONFIG_FILE} (the URL Argo CD / Flux clone it from, README "GitOps sync"; \`new-cluster --init\` writes it from git remote origin), run \`npm run generate\` for the sync manifests, then open the pull request.`);
+    opts.log(
+      `  nothing syncs this repository yet: write ${CONFIG_FILE} (the URL Argo CD / Flux clone it from, README "GitOps sync"; \`new-cluster --init\` writes it from git remote origin), run \`npm run generate\` for the sync manifests, then open the pull request.`,
+    );
   return { spec, files: clusterFiles, written: true };
 }

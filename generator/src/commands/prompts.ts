@@ -9,9 +9,15 @@ export async function promptForMissing(flags: NewClusterFlags): Promise<NewClust
   const f = { ...flags };
   f.name ??= await input({
     message: "Cluster name",
-    validate: (v) => (new RegExp(DNS_LABEL).test(v) && v.length <= LIMITS.clusterName) || `lowercase letters, digits and '-', starting with a letter, ≤ ${LIMITS.clusterName}`,
+    validate: (v) =>
+      (new RegExp(DNS_LABEL).test(v) && v.length <= LIMITS.clusterName) ||
+      `lowercase letters, digits and '-', starting with a letter, ≤ ${LIMITS.clusterName}`,
   });
-  f.region ??= await select({ message: "AWS region", choices: knownRegions().map((r) => ({ value: r })), default: "ap-northeast-2" });
+  f.region ??= await select({
+    message: "AWS region",
+    choices: knownRegions().map((r) => ({ value: r })),
+    default: "ap-northeast-2",
+  });
   if (f.zones === undefined && zonesOf(f.region)) {
     const picked = await checkbox({
       message: "Availability zones",
@@ -20,14 +26,30 @@ export async function promptForMissing(flags: NewClusterFlags): Promise<NewClust
     });
     f.zones = picked.join(",");
   }
-  f.profile ??= await select({ message: "Profile", choices: PROFILES.map((p) => ({ value: p })), default: DEFAULTS.profile });
-  const d = PROFILE_DEFAULTS[(PROFILES as readonly string[]).includes(f.profile) ? (f.profile as Profile) : DEFAULTS.profile];
+  f.profile ??= await select({
+    message: "Profile",
+    choices: PROFILES.map((p) => ({ value: p })),
+    default: DEFAULTS.profile,
+  });
+  const d =
+    PROFILE_DEFAULTS[(PROFILES as readonly string[]).includes(f.profile) ? (f.profile as Profile) : DEFAULTS.profile];
   f.kubernetesVersion ??= await input({ message: "Kubernetes version", default: DEFAULTS.kubernetesVersion });
-  f.workers ??= await select({ message: "Workers", choices: WORKER_KINDS.map((w) => ({ value: w })), default: DEFAULTS.workers });
+  f.workers ??= await select({
+    message: "Workers",
+    choices: WORKER_KINDS.map((w) => ({ value: w })),
+    default: DEFAULTS.workers,
+  });
   if (f.controlPlaneReplicas === undefined) {
-    const n = await number({ message: "Control-plane replicas (odd)", default: d.controlPlaneReplicas, validate: (v) => (v !== undefined && v > 0 && v % 2 === 1) || "an odd number > 0" });
+    const n = await number({
+      message: "Control-plane replicas (odd)",
+      default: d.controlPlaneReplicas,
+      validate: (v) => (v !== undefined && v > 0 && v % 2 === 1) || "an odd number > 0",
+    });
     f.controlPlaneReplicas = String(n);
   }
-  f.controlPlaneInstanceType ??= await input({ message: "Control-plane instance type", default: d.controlPlaneInstanceType });
+  f.controlPlaneInstanceType ??= await input({
+    message: "Control-plane instance type",
+    default: d.controlPlaneInstanceType,
+  });
   return f;
 }

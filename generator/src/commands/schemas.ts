@@ -9,7 +9,12 @@ import { CapiGitopsError, ToolError } from "../errors.js";
 import { buildSchemaFiles, type CrdInput, type OpenApiInput } from "../schemas/build.js";
 import type { OpenApiDocument } from "../schemas/convert.js";
 import { KUBECONFORM_DIR } from "../schemas/layout.js";
-import { IMAGE_INVENTORY_DIR, IMAGE_INVENTORY_FILE, IMAGE_INVENTORY_SOURCE, parseImageInventory } from "../schemas/ami-inventory.js";
+import {
+  IMAGE_INVENTORY_DIR,
+  IMAGE_INVENTORY_FILE,
+  IMAGE_INVENTORY_SOURCE,
+  parseImageInventory,
+} from "../schemas/ami-inventory.js";
 import { owned } from "../plan/files.js";
 import { withRepoLock } from "../repo/lock.js";
 import { writeTree } from "../repo/write.js";
@@ -22,7 +27,10 @@ async function moduleDir(module: string, version: string): Promise<string> {
     return await goModDownload(module, version);
   } catch (e) {
     if (e instanceof CapiGitopsError) throw e;
-    throw new ToolError(`cannot download ${module}@${version}: ${(e as Error).message}`, `go mod download -json ${module}@${version}`);
+    throw new ToolError(
+      `cannot download ${module}@${version}: ${(e as Error).message}`,
+      `go mod download -json ${module}@${version}`,
+    );
   }
 }
 
@@ -30,7 +38,9 @@ function readText(file: string, source: string): string {
   try {
     return readFileSync(file, "utf8");
   } catch (e) {
-    throw new ToolError(`${source}: cannot read ${file}: ${(e as Error).message} — is the path in versions.json right for this version?`);
+    throw new ToolError(
+      `${source}: cannot read ${file}: ${(e as Error).message} — is the path in versions.json right for this version?`,
+    );
   }
 }
 
@@ -39,9 +49,14 @@ function crdFilesIn(dir: string, source: string): string[] {
   try {
     names = readdirSync(dir);
   } catch (e) {
-    throw new ToolError(`${source}: cannot list ${dir}: ${(e as Error).message} — is the path in versions.json right for this version?`);
+    throw new ToolError(
+      `${source}: cannot list ${dir}: ${(e as Error).message} — is the path in versions.json right for this version?`,
+    );
   }
-  return names.filter((n) => /\.ya?ml$/.test(n)).sort().map((n) => path.join(dir, n));
+  return names
+    .filter((n) => /\.ya?ml$/.test(n))
+    .sort()
+    .map((n) => path.join(dir, n));
 }
 
 function isCrd(doc: unknown): boolean {
@@ -56,7 +71,9 @@ export async function loadPinnedCrds(log: (line: string) => void): Promise<(CrdI
     const source = `${pin.module}@${pin.version}`;
     const dir = await moduleDir(pin.module, pin.version);
     const files = [
-      ...(pin.dirs ?? []).flatMap((d) => crdFilesIn(path.join(dir, d), source).map((file) => ({ file, listed: false }))),
+      ...(pin.dirs ?? []).flatMap((d) =>
+        crdFilesIn(path.join(dir, d), source).map((file) => ({ file, listed: false })),
+      ),
       ...(pin.files ?? []).map((f) => ({ file: path.join(dir, f), listed: true })),
     ];
     const crds: CrdInput["crds"] = [];
@@ -74,7 +91,8 @@ export async function loadPinnedCrds(log: (line: string) => void): Promise<(CrdI
       }
       for (const crd of found) crds.push({ file: rel, crd });
     }
-    if (crds.length === 0) throw new ToolError(`${source} (${name} in versions.json): no CustomResourceDefinitions found`);
+    if (crds.length === 0)
+      throw new ToolError(`${source} (${name} in versions.json): no CustomResourceDefinitions found`);
     log(`${name}: ${source}, ${crds.length} CRDs`);
     crdInputs.push({ name, source, crds });
   }
@@ -82,7 +100,10 @@ export async function loadPinnedCrds(log: (line: string) => void): Promise<(CrdI
   return crdInputs;
 }
 
-export async function schemasCommand(opts: { cwd: string; log: (line: string) => void }): Promise<{ written: number; unserved: number }> {
+export async function schemasCommand(opts: {
+  cwd: string;
+  log: (line: string) => void;
+}): Promise<{ written: number; unserved: number }> {
   const pins = versions();
 
   const crdInputs = await loadPinnedCrds(opts.log);
@@ -116,7 +137,10 @@ export async function schemasCommand(opts: { cwd: string; log: (line: string) =>
   const capaSource = `${capa.module}@${capa.version}`;
   let inventory;
   try {
-    inventory = parseImageInventory(readText(path.join(await moduleDir(capa.module, capa.version), IMAGE_INVENTORY_SOURCE), capaSource), capaSource);
+    inventory = parseImageInventory(
+      readText(path.join(await moduleDir(capa.module, capa.version), IMAGE_INVENTORY_SOURCE), capaSource),
+      capaSource,
+    );
   } catch (e) {
     if (e instanceof CapiGitopsError) throw e;
     throw new ToolError((e as Error).message);
@@ -125,7 +149,10 @@ export async function schemasCommand(opts: { cwd: string; log: (line: string) =>
 
   // Written by the one writer: schemas/kubeconform/ is owned whole (stale files go, changed files come, in one swap).
   const plan = {
-    files: [...[...build.files].map(([rel, text]) => owned(rel, text)), owned(IMAGE_INVENTORY_FILE, `${JSON.stringify(inventory, null, 2)}\n`)],
+    files: [
+      ...[...build.files].map(([rel, text]) => owned(rel, text)),
+      owned(IMAGE_INVENTORY_FILE, `${JSON.stringify(inventory, null, 2)}\n`),
+    ],
     roots: [KUBECONFORM_DIR, IMAGE_INVENTORY_DIR],
   };
   let result;
@@ -137,6 +164,8 @@ export async function schemasCommand(opts: { cwd: string; log: (line: string) =>
   }
   const changed = result.written.length;
   const removed = result.deleted.length;
-  opts.log(`${KUBECONFORM_DIR}: ${build.schemas} schemas (${changed} files changed, ${removed} removed), ${build.unserved.length} unserved versions recorded`);
+  opts.log(
+    `${KUBECONFORM_DIR}: ${build.schemas} schemas (${changed} files changed, ${removed} removed), ${build.unserved.length} unserved versions recorded`,
+  );
   return { written: build.schemas, unserved: build.unserved.length };
 }

@@ -52,7 +52,12 @@ export async function setupCommand(opts: { log: (line: string) => void; force?: 
  * Builds admission/ (the upstream CAPI/CAPA admission, see admission/README.md) into `bin`; skipped when the stamp
  * beside the binary is the hash of its sources (admission/*.go, go.mod, go.sum). Cold: ≈4–6 min on 2 cores.
  */
-export async function buildAdmission(opts: { log: (line: string) => void; force?: boolean; bin: string; dir?: string }): Promise<"built" | "current"> {
+export async function buildAdmission(opts: {
+  log: (line: string) => void;
+  force?: boolean;
+  bin: string;
+  dir?: string;
+}): Promise<"built" | "current"> {
   const dir = opts.dir ?? ADMISSION_DIR;
   const want = admissionSourceHash(dir);
   const stamp = path.join(opts.bin, `${ADMISSION}.version`);
@@ -70,7 +75,10 @@ export async function buildAdmission(opts: { log: (line: string) => void; force?
 /** Runs a long build, saying every 30 s that it is still running; returns its duration in seconds. */
 async function withProgress(label: string, log: (line: string) => void, build: () => Promise<void>): Promise<number> {
   const started = Date.now();
-  const tick = setInterval(() => log(`${label}: still building (${Math.round((Date.now() - started) / 1000)} s) …`), 30_000);
+  const tick = setInterval(
+    () => log(`${label}: still building (${Math.round((Date.now() - started) / 1000)} s) …`),
+    30_000,
+  );
   try {
     await build();
   } finally {
@@ -84,7 +92,11 @@ async function withProgress(label: string, log: (line: string) => void, build: (
  * e2e`, each stamped `<module>@<version>` beside it like the other tools; skipped when the stamp matches. Not part of
  * `npm run setup`: only the e2e suite needs them. Cold, measured on 2 busy cores: etcd 1–4 min, kube-apiserver 27 min wall (≈ 10 min of CPU).
  */
-export async function buildControlPlane(opts: { log: (line: string) => void; force?: boolean; bin?: string }): Promise<void> {
+export async function buildControlPlane(opts: {
+  log: (line: string) => void;
+  force?: boolean;
+  bin?: string;
+}): Promise<void> {
   const bin = opts.bin ?? TOOLS_BIN;
   await mkdir(bin, { recursive: true });
   const pins = controlPlanePins();
@@ -95,8 +107,12 @@ export async function buildControlPlane(opts: { log: (line: string) => void; for
       opts.log(`${name}: ${want} already in .tools/bin`);
       continue;
     }
-    opts.log(`${name}: building ${want} from the Go module (replace directives rewritten; a cold build needs ${name === "etcd" ? "≈1–4" : "≈10 min of CPU, 27"} min on 2 busy cores) …`);
-    const seconds = await withProgress(name, opts.log, () => buildControlPlaneBinary(name, pins[name], path.join(bin, name)));
+    opts.log(
+      `${name}: building ${want} from the Go module (replace directives rewritten; a cold build needs ${name === "etcd" ? "≈1–4" : "≈10 min of CPU, 27"} min on 2 busy cores) …`,
+    );
+    const seconds = await withProgress(name, opts.log, () =>
+      buildControlPlaneBinary(name, pins[name], path.join(bin, name)),
+    );
     await writeFile(stamp, `${want}\n`);
     opts.log(`${name}: built .tools/bin/${name} in ${seconds} s`);
   }

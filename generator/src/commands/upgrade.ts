@@ -45,18 +45,29 @@ export interface UpgradeOptions {
 const AMI = /^ami-[0-9a-f]{8,17}$/;
 
 /** The image flags as the plan takes them, or the findings that refuse them (a malformed id, a pool named twice). */
-function imageFlags(opts: UpgradeOptions): { imageId?: string; poolImageIds?: Record<string, string>; findings: Finding[] } {
+function imageFlags(opts: UpgradeOptions): {
+  imageId?: string;
+  poolImageIds?: Record<string, string>;
+  findings: Finding[];
+} {
   const findings: Finding[] = [];
-  const bad = (path: string, message: string) => findings.push({ path, rule: "upgrade-image", severity: "error", message });
-  if (opts.imageId !== undefined && !AMI.test(opts.imageId)) bad("--image-id", `${JSON.stringify(opts.imageId)} is not an AMI id like ami-0123456789abcdef0`);
+  const bad = (path: string, message: string) =>
+    findings.push({ path, rule: "upgrade-image", severity: "error", message });
+  if (opts.imageId !== undefined && !AMI.test(opts.imageId))
+    bad("--image-id", `${JSON.stringify(opts.imageId)} is not an AMI id like ami-0123456789abcdef0`);
   let poolImageIds: Record<string, string> | undefined;
   for (const v of opts.poolImageIds ?? []) {
     const [pool, id] = [v.slice(0, v.indexOf("=")), v.slice(v.indexOf("=") + 1)];
-    if (!v.includes("=") || !pool || !AMI.test(id)) bad("--pool-image-id", `${JSON.stringify(v)} is not <pool>=<ami-…>`);
+    if (!v.includes("=") || !pool || !AMI.test(id))
+      bad("--pool-image-id", `${JSON.stringify(v)} is not <pool>=<ami-…>`);
     else if (poolImageIds?.[pool] !== undefined) bad("--pool-image-id", `pool ${pool} is named twice`);
     else poolImageIds = { ...poolImageIds, [pool]: id };
   }
-  if (opts.all && (opts.imageId !== undefined || poolImageIds)) bad("--image-id", "an AMI belongs to one region and one cluster's step: give --image-id / --pool-image-id with --name, not --all");
+  if (opts.all && (opts.imageId !== undefined || poolImageIds))
+    bad(
+      "--image-id",
+      "an AMI belongs to one region and one cluster's step: give --image-id / --pool-image-id with --name, not --all",
+    );
   return { imageId: opts.imageId, poolImageIds, findings };
 }
 
@@ -74,24 +85,47 @@ interface Planned {
 }
 
 /** Every selected cluster's step, or the findings that refuse the run. Reads the spec files; decides nothing else. */
-async function planSteps(opts: UpgradeOptions): Promise<{ planned: Planned[]; findings: Finding[]; specs: ClusterSpec[] }> {
+async function planSteps(
+  opts: UpgradeOptions,
+): Promise<{ planned: Planned[]; findings: Finding[]; specs: ClusterSpec[] }> {
   const repo = await loadRepo(opts.cwd);
   const selected = opts.all ? repo.specs : repo.specs.filter((s) => s.name === opts.name);
   const findings: Finding[] = [];
   if (!opts.all && selected.length === 0) {
     const broken = repo.findings.filter((f) => f.cluster === opts.name && f.severity === "error");
     if (broken.length) return { planned: [], findings: broken, specs: [] };
-    return { planned: [], specs: [], findings: [{ path: "--name", rule: "cluster-exists", severity: "error", message: `no cluster named "${opts.name}" (expected ${clusterSpecPath(opts.name ?? "")})` }] };
+    return {
+      planned: [],
+      specs: [],
+      findings: [
+        {
+          path: "--name",
+          rule: "cluster-exists",
+          severity: "error",
+          message: `no cluster named "${opts.name}" (expected ${clusterSpecPath(opts.name ?? "")})`,
+        },
+      ],
+    };
   }
   // A spec that does not load cannot be upgraded, and --all must not skip one silently: it refuses the run, but the
   // other clusters are still planned so that --all's table lists every cluster, not only the broken one.
   const names = new Set(selected.map((s) => s.name));
-  findings.push(...repo.findings.filter((f) => f.severity === "error" && (opts.all || (f.cluster !== undefined && names.has(f.cluster)))));
+  findings.push(
+    ...repo.findings.filter(
+      (f) => f.severity === "error" && (opts.all || (f.cluster !== undefined && names.has(f.cluster))),
+    ),
+  );
   if (hasErrors(findings) && !opts.all) return { planned: [], findings, specs: selected };
 
   const images = imageFlags(opts);
   if (hasErrors(images.findings)) return { planned: [], findings: images.findings, specs: selected };
-  const ctx = { pins: versions(), inventory: readImageInventory(TOOL_ROOT), skipNewer: opts.all, imageId: images.imageId, poolImageIds: images.poolImageIds };
+  const ctx = {
+    pins: versions(),
+    inventory: readImageInventory(TOOL_ROOT),
+    skipNewer: opts.all,
+    imageId: images.imageId,
+    poolImageIds: images.poolImageIds,
+  };
   const planned: Planned[] = [];
   for (const spec of selected) {
     const r = planUpgradeStep(spec, opts.to, ctx);
@@ -105,8 +139,16 @@ async function planSteps(opts: UpgradeOptions): Promise<{ planned: Planned[]; fi
       const text = before.includes("\r\n") ? edited.replace(/\r?\n/g, "\r\n") : edited;
       const reparsed = parseSpecText(text, clusterSpecPath(spec.name));
       // The edited spec must load and carry exactly the step's versions; anything else is our bug, not the user's.
-      if (!reparsed.spec || hasErrors(reparsed.findings)) throw new InvalidInputError(reparsed.findings, `the upgraded ${clusterSpecPath(spec.name)} would not be valid; nothing was written`);
-      if (JSON.stringify(specVersions(reparsed.spec).pools.map((x) => x.version)) !== JSON.stringify(r.step.after.pools.map((x) => x.version)) || reparsed.spec.kubernetesVersion !== r.step.after.controlPlane)
+      if (!reparsed.spec || hasErrors(reparsed.findings))
+        throw new InvalidInputError(
+          reparsed.findings,
+          `the upgraded ${clusterSpecPath(spec.name)} would not be valid; nothing was written`,
+        );
+      if (
+        JSON.stringify(specVersions(reparsed.spec).pools.map((x) => x.version)) !==
+          JSON.stringify(r.step.after.pools.map((x) => x.version)) ||
+        reparsed.spec.kubernetesVersion !== r.step.after.controlPlane
+      )
         throw new Error(`internal error: the edited ${clusterSpecPath(spec.name)} does not hold the planned versions`);
       p.after = { text, spec: reparsed.spec };
     }
@@ -129,22 +171,37 @@ function table(specs: readonly ClusterSpec[], planned: readonly Planned[], refus
   const rows = [
     ["cluster", "now", "step", "what it does"],
     ...planned.map((p) => [p.step.cluster, versionsLine(p.step.before), p.step.kind, p.step.summary]),
-    ...refused.filter((f) => f.cluster !== undefined).map((f) => [f.cluster!, now(f.cluster!), "refused", `${f.rule}: ${f.message}`]),
+    ...refused
+      .filter((f) => f.cluster !== undefined)
+      .map((f) => [f.cluster!, now(f.cluster!), "refused", `${f.rule}: ${f.message}`]),
   ];
   const [head, ...body] = rows;
   body.sort((a, b) => (a[0]! < b[0]! ? -1 : a[0]! > b[0]! ? 1 : 0));
   const widths = [0, 1, 2].map((i) => Math.max(...[head!, ...body].map((r) => r[i]!.length)));
-  return [head!, ...body].map((r) => r.map((c, i) => (i < 3 ? c.padEnd(widths[i]!) : c)).join("  ").trimEnd());
+  return [head!, ...body].map((r) =>
+    r
+      .map((c, i) => (i < 3 ? c.padEnd(widths[i]!) : c))
+      .join("  ")
+      .trimEnd(),
+  );
 }
 
 /** What `--dry-run` prints: a unified diff of every file the run would change (the spec and the generated files). */
 async function dryRunDiff(cwd: string, planned: readonly Planned[]): Promise<string[]> {
   const out: string[] = [];
-  const plan = planSpecUpdates(planned.filter((p) => p.after).map((p) => ({ spec: p.after!.spec, text: p.after!.text })), versions());
+  const plan = planSpecUpdates(
+    planned.filter((p) => p.after).map((p) => ({ spec: p.after!.spec, text: p.after!.text })),
+    versions(),
+  );
   const read = (rel: string) => readFile(inside(cwd, rel), "utf8").catch(() => "");
   for (const f of plan.files) {
     const now = await read(f.path);
-    if (now !== f.content) out.push(createTwoFilesPatch(`a/${f.path}`, `b/${f.path}`, now, f.content, undefined, undefined, { context: 3 }).replace(/^=+\n/, "").trimEnd());
+    if (now !== f.content)
+      out.push(
+        createTwoFilesPatch(`a/${f.path}`, `b/${f.path}`, now, f.content, undefined, undefined, { context: 3 })
+          .replace(/^=+\n/, "")
+          .trimEnd(),
+      );
   }
   // Files of a regenerated folder that the new plan no longer has (e.g. the previous CCM's ConfigMap) go.
   const plannedPaths = new Set(plan.files.map((f) => f.path));
@@ -153,7 +210,12 @@ async function dryRunDiff(cwd: string, planned: readonly Planned[]): Promise<str
     for (const e of have) {
       if (e.isDirectory()) continue;
       const rel = path.relative(cwd, path.join(e.parentPath, e.name)).split(path.sep).join("/");
-      if (!plannedPaths.has(rel)) out.push(createTwoFilesPatch(`a/${rel}`, "/dev/null", await read(rel), "", undefined, undefined, { context: 3 }).replace(/^=+\n/, "").trimEnd());
+      if (!plannedPaths.has(rel))
+        out.push(
+          createTwoFilesPatch(`a/${rel}`, "/dev/null", await read(rel), "", undefined, undefined, { context: 3 })
+            .replace(/^=+\n/, "")
+            .trimEnd(),
+        );
     }
   }
   return out;
@@ -164,16 +226,24 @@ async function validateLanded(cwd: string, clusters: readonly string[]): Promise
   for (const c of clusters) await kustomizeBuild(cwd, clusterDir(c));
   const { validateCommand } = await import("./validate.js");
   const validated = await validateCommand({ cwd, clusters: [...clusters] });
-  const errors = validated.findings.filter((f) => f.severity === "error" && f.cluster !== undefined && clusters.includes(f.cluster));
-  if (errors.length) throw new InvalidInputError(errors, "the upgraded cluster(s) would not validate; nothing was written (the step was rolled back)");
+  const errors = validated.findings.filter(
+    (f) => f.severity === "error" && f.cluster !== undefined && clusters.includes(f.cluster),
+  );
+  if (errors.length)
+    throw new InvalidInputError(
+      errors,
+      "the upgraded cluster(s) would not validate; nothing was written (the step was rolled back)",
+    );
 }
 
 export async function upgradeCommand(opts: UpgradeOptions): Promise<UpgradeResult> {
-  if (Boolean(opts.all) === (opts.name !== undefined)) throw new UsageError("give --name <cluster> or --all (exactly one)\n\nSee: npm run upgrade -- --help");
+  if (Boolean(opts.all) === (opts.name !== undefined))
+    throw new UsageError("give --name <cluster> or --all (exactly one)\n\nSee: npm run upgrade -- --help");
   const first = await planSteps(opts);
   const refused = first.findings.filter((f) => f.severity === "error");
   if (opts.all) for (const line of table(first.specs, first.planned, refused)) opts.log(line);
-  if (refused.length) throw new InvalidInputError(refused, `${opts.all ? "the fleet's" : "the"} upgrade is refused; nothing was written`);
+  if (refused.length)
+    throw new InvalidInputError(refused, `${opts.all ? "the fleet's" : "the"} upgrade is refused; nothing was written`);
   const steps = first.planned.map((p) => p.step);
   const moving = first.planned.filter((p) => p.after);
   if (!opts.all) for (const p of first.planned) opts.log(`${p.step.cluster}: ${p.step.summary}`);
@@ -191,11 +261,18 @@ export async function upgradeCommand(opts: UpgradeOptions): Promise<UpgradeResul
   const kindWord = kinds.length === 1 ? kinds[0]! : "mixed";
   const target = moving[0]!.step.target;
   // Without --to only the pools' step exists.
-  const branchName = opts.all ? (opts.to ? `upgrade/all-${opts.to}-${kindWord}` : "upgrade/all-pools") : `upgrade/${opts.name}-${target}-${kindWord}`;
+  const branchName = opts.all
+    ? opts.to
+      ? `upgrade/all-${opts.to}-${kindWord}`
+      : "upgrade/all-pools"
+    : `upgrade/${opts.name}-${target}-${kindWord}`;
   const branch = opts.branch ? { branch: branchName, push: opts.push } : undefined;
   if (branch) await preflight(opts.cwd, branch);
-  if (opts.render !== false) for (const tool of ["kustomize", "kubeconform", "kubectl-validate"]) await checkedTool(tool);
-  const message = opts.all ? `Upgrade ${moving.length} cluster(s): ${moving.map((p) => `${p.step.cluster} ${p.step.kind}`).join(", ")}` : `Upgrade ${opts.name}: ${moving[0]!.step.summary}`;
+  if (opts.render !== false)
+    for (const tool of ["kustomize", "kubeconform", "kubectl-validate"]) await checkedTool(tool);
+  const message = opts.all
+    ? `Upgrade ${moving.length} cluster(s): ${moving.map((p) => `${p.step.cluster} ${p.step.kind}`).join(", ")}`
+    : `Upgrade ${opts.name}: ${moving[0]!.step.summary}`;
 
   const write = (commit: CommitHook) =>
     withRepoLock(
@@ -203,16 +280,36 @@ export async function upgradeCommand(opts: UpgradeOptions): Promise<UpgradeResul
       async () => {
         // Planned again under the lock: another run may have changed a spec meanwhile.
         const now = await planSteps(opts);
-        const same = now.findings.every((f) => f.severity !== "error") && JSON.stringify(now.planned.map((p) => p.after?.text)) === JSON.stringify(first.planned.map((p) => p.after?.text));
-        if (!same) throw new InvalidInputError([{ rule: "upgrade-changed", severity: "error", message: "a cluster spec changed while this run waited for the lock; run the command again" }], "nothing was written");
-        const plan = planSpecUpdates(moving.map((p) => ({ spec: p.after!.spec, text: p.after!.text })), versions());
+        const same =
+          now.findings.every((f) => f.severity !== "error") &&
+          JSON.stringify(now.planned.map((p) => p.after?.text)) ===
+            JSON.stringify(first.planned.map((p) => p.after?.text));
+        if (!same)
+          throw new InvalidInputError(
+            [
+              {
+                rule: "upgrade-changed",
+                severity: "error",
+                message: "a cluster spec changed while this run waited for the lock; run the command again",
+              },
+            ],
+            "nothing was written",
+          );
+        const plan = planSpecUpdates(
+          moving.map((p) => ({ spec: p.after!.spec, text: p.after!.text })),
+          versions(),
+        );
         // Exactly the files written and deleted (the swapped folder's old copy sits inside clusters/<name>/ until the
         // transaction finishes, so the cluster folder as a whole is not a path to commit).
         await writeTree(opts.cwd, plan, {
           landed: async (result) => {
             // Like new-cluster: the result is built and validated before it is final (a patch of the cluster's own
             // kustomization.yaml may hold a version or image the step does not move); errors roll everything back.
-            if (opts.render !== false) await validateLanded(opts.cwd, moving.map((p) => p.step.cluster));
+            if (opts.render !== false)
+              await validateLanded(
+                opts.cwd,
+                moving.map((p) => p.step.cluster),
+              );
             await commit([...result.written, ...result.deleted], message);
           },
         });
@@ -224,7 +321,10 @@ export async function upgradeCommand(opts: UpgradeOptions): Promise<UpgradeResul
 
   opts.log("");
   opts.log("Next steps:");
-  if (!branch) opts.log(`  commit ${moving.map((p) => clusterDir(p.step.cluster)).join(" ")} on a branch and open a pull request (or next time: --branch --push)`);
+  if (!branch)
+    opts.log(
+      `  commit ${moving.map((p) => clusterDir(p.step.cluster)).join(" ")} on a branch and open a pull request (or next time: --branch --push)`,
+    );
   else if (branch.push === undefined) opts.log(`  git push -u origin ${branch.branch}, then open a pull request`);
   else opts.log(`  open a pull request from ${branch.branch}`);
   for (const p of moving) opts.log(`  ${p.step.cluster}: ${p.step.next}`);

@@ -17,7 +17,13 @@ import { parseSpecText } from "../cluster-spec/parse.js";
 import type { ClusterSpec } from "../cluster-spec/types.js";
 import { readUnserved } from "../schemas/unserved.js";
 import { TOOL_ROOT } from "../versions.js";
-import { admissionEnabled, admissionFindings, admissionResults, denied, previousRender } from "../validate/admission.js";
+import {
+  admissionEnabled,
+  admissionFindings,
+  admissionResults,
+  denied,
+  previousRender,
+} from "../validate/admission.js";
 import { attributeFinding } from "../validate/attribution.js";
 import { cacheEnabled, RepoFiles, ValidateCache } from "../validate/cache.js";
 import { driftStage, generatorIdentity } from "../validate/drift.js";
@@ -30,7 +36,15 @@ import { fleetRules, managementRules } from "../validate/rules.js";
 import { toolRunners, type Runners } from "../validate/runners.js";
 import { celFindings, kubeconformFindings, schemaRejected, schemaResults } from "../validate/schema-layers.js";
 import { checkShard, scopeOf, select, type Selection, type Shard } from "../validate/selection.js";
-import { addonUnits, addOrigins, clusterUnit, renderCached, renderManagement, type RenderContext, type Unit } from "../validate/units.js";
+import {
+  addonUnits,
+  addOrigins,
+  clusterUnit,
+  renderCached,
+  renderManagement,
+  type RenderContext,
+  type Unit,
+} from "../validate/units.js";
 
 export { parseShard, shardOf, type Shard } from "../validate/selection.js";
 
@@ -85,7 +99,10 @@ async function validateSelection(opts: ValidateOptions, root: string, sel: Selec
   const scope = scopeOf(sel, shard);
   const { shared, keep, inScope } = scope;
   const files = new RepoFiles(root);
-  const cache = (opts.cache ?? cacheEnabled()) ? new ValidateCache(files, { ...runners.identity, plan: generatorIdentity }) : undefined;
+  const cache =
+    (opts.cache ?? cacheEnabled())
+      ? new ValidateCache(files, { ...runners.identity, plan: generatorIdentity })
+      : undefined;
   const ctx: RenderContext = { root, workers, runners, files, cache, onProgress: opts.onProgress };
   const withAdmission = !opts.skipAdmission && admissionEnabled();
 
@@ -98,17 +115,27 @@ async function validateSelection(opts: ValidateOptions, root: string, sel: Selec
   // with --changed-since the previous render (UPDATE admission) too.
   const rendering = renderCached(ctx, names, "kustomize");
   rendering.catch(() => undefined);
-  const previous = withAdmission && opts.changedSince !== undefined ? previousRender(root, opts.changedSince, names, workers, runners.renderClusters) : undefined;
+  const previous =
+    withAdmission && opts.changedSince !== undefined
+      ? previousRender(root, opts.changedSince, names, workers, runners.renderClusters)
+      : undefined;
   previous?.catch(() => undefined);
 
   const repo = await sel.reading.repo;
   // --changed-since loads every spec; its fleet-wide spec checks are made again with the changed clusters last, so
   // that a clash between a changed and an unchanged cluster is reported on the changed one (in scope).
   const changedOnly = sel.only && opts.changedSince !== undefined;
-  const loaded = changedOnly ? new Set(fleetFindings(repo.specs, repo.config).map((f) => JSON.stringify(f))) : new Set<string>();
+  const loaded = changedOnly
+    ? new Set(fleetFindings(repo.specs, repo.config).map((f) => JSON.stringify(f)))
+    : new Set<string>();
   const findings: Finding[] = [
     ...repo.findings.filter((f) => !loaded.has(JSON.stringify(f))),
-    ...(changedOnly ? fleetFindings(changedLast(repo.specs, (s) => scope.inSelection(s.name)), repo.config) : []),
+    ...(changedOnly
+      ? fleetFindings(
+          changedLast(repo.specs, (s) => scope.inSelection(s.name)),
+          repo.config,
+        )
+      : []),
   ].filter(keep);
   findings.push(...(await sel.reading.symlinks).filter(keep));
   const specOf = new Map(repo.specs.map((s) => [s.name, s]));
@@ -131,10 +158,24 @@ async function validateSelection(opts: ValidateOptions, root: string, sel: Selec
 
   // The admission program starts beside kubeconform (its start-up, loading the CRDs and webhooks, overlaps).
   const admitting = withAdmission
-    ? (async () => admissionResults([...unitOf.values()], { cwd: root, admit: runners.admit, cache, workers, old: await previous, onProgress: opts.onProgress }))()
+    ? (async () =>
+        admissionResults([...unitOf.values()], {
+          cwd: root,
+          admit: runners.admit,
+          cache,
+          workers,
+          old: await previous,
+          onProgress: opts.onProgress,
+        }))()
     : Promise.resolve(new Map<Unit, never>());
   admitting.catch(() => undefined);
-  const schemas = await schemaResults(root, units, { workers, skipCel: opts.skipCel, cache, runners, onProgress: opts.onProgress });
+  const schemas = await schemaResults(root, units, {
+    workers,
+    skipCel: opts.skipCel,
+    cache,
+    runners,
+    onProgress: opts.onProgress,
+  });
   lap("schemas");
   const admitted = await admitting;
   lap("admission");
@@ -143,13 +184,24 @@ async function validateSelection(opts: ValidateOptions, root: string, sel: Selec
   const namespaces = new Set(repo.specs.map((s) => s.namespace));
   const images = readImageInventory(TOOL_ROOT);
   const failed = new Set(renderFindings.filter((f) => f.severity === "error").map((f) => f.cluster));
-  const ruleFindings = new Map(rendered.map((rc) => [rc.cluster, clusterRuleFindings(rc, specOf.get(rc.cluster), images, !failed.has(rc.cluster))]));
+  const ruleFindings = new Map(
+    rendered.map((rc) => [
+      rc.cluster,
+      clusterRuleFindings(rc, specOf.get(rc.cluster), images, !failed.has(rc.cluster)),
+    ]),
+  );
   const flagged = rendered.filter((rc) => {
     const u = unitOf.get(rc.cluster)!;
-    return schemaRejected(schemas.get(u)) || denied(admitted.get(u)) || ruleFindings.get(rc.cluster)!.length > 0 || (specOf.has(rc.cluster) && strayCandidates(rc, namespaces).length > 0);
+    return (
+      schemaRejected(schemas.get(u)) ||
+      denied(admitted.get(u)) ||
+      ruleFindings.get(rc.cluster)!.length > 0 ||
+      (specOf.has(rc.cluster) && strayCandidates(rc, namespaces).length > 0)
+    );
   });
   await addOrigins(ctx, flagged, unitOf);
-  for (const rc of flagged) ruleFindings.set(rc.cluster, clusterRuleFindings(rc, specOf.get(rc.cluster), images, !failed.has(rc.cluster)));
+  for (const rc of flagged)
+    ruleFindings.set(rc.cluster, clusterRuleFindings(rc, specOf.get(rc.cluster), images, !failed.has(rc.cluster)));
   lap("origins");
 
   const unserved = readUnserved(TOOL_ROOT);
@@ -158,27 +210,51 @@ async function validateSelection(opts: ValidateOptions, root: string, sel: Selec
   for (const u of units) findings.push(...celFindings(u, schemas.get(u)?.cel ?? [], invalid));
   for (const u of units) findings.push(...admissionFindings(u, admitted.get(u) ?? [], invalid));
   // A cluster whose spec did not load has no known namespace: its spec's error is the finding, not its objects.
-  for (const rc of rendered) findings.push(...(specOf.has(rc.cluster) ? strayFindings(rc, namespaces) : []), ...ruleFindings.get(rc.cluster)!);
+  for (const rc of rendered)
+    findings.push(...(specOf.has(rc.cluster) ? strayFindings(rc, namespaces) : []), ...ruleFindings.get(rc.cluster)!);
   // A finding on a field that the cluster's own patch set belongs to that patch, not to the base file.
   const byCluster = new Map(flagged.map((rc) => [rc.cluster, rc]));
-  for (const [i, f] of findings.entries()) if (f.cluster !== undefined) findings[i] = attributeFinding(f, byCluster.get(f.cluster), (rel) => files.read(rel));
+  for (const [i, f] of findings.entries())
+    if (f.cluster !== undefined) findings[i] = attributeFinding(f, byCluster.get(f.cluster), (rel) => files.read(rel));
 
   // --changed-since: the selection against every cluster of the fleet, the changed ones last (as above).
   const others = changedOnly ? allNames.filter((n) => !scope.inSelection(n)) : [];
-  const fleet = await fleetOf(rendered, { shard, selection, others, mine, specs: repo.specs, read: (rel) => files.read(rel), render: async (list) => (await renderCached(ctx, list, "fleet")).rendered });
-  findings.push(...fleetRules(fleet, changedOnly ? await newVpcSince(root, opts.changedSince!, selection, specOf) : undefined).filter(keep));
+  const fleet = await fleetOf(rendered, {
+    shard,
+    selection,
+    others,
+    mine,
+    specs: repo.specs,
+    read: (rel) => files.read(rel),
+    render: async (list) => (await renderCached(ctx, list, "fleet")).rendered,
+  });
+  findings.push(
+    ...fleetRules(
+      fleet,
+      changedOnly ? await newVpcSince(root, opts.changedSince!, selection, specOf) : undefined,
+    ).filter(keep),
+  );
   for (const u of management.units) findings.push(...managementRules(u.objects, u.fallbackFile));
   if (repo.config) {
     // What the sync engine would do: the sync manifests' own render (the management run's, else one of its own).
     const syncLabel = SYNC_DIR.replace(/\//g, "-");
-    const syncUnit = management.units.find((u) => u.label === syncLabel) ?? (await renderManagement(ctx, [SYNC_DIR])).units[0];
+    const syncUnit =
+      management.units.find((u) => u.label === syncLabel) ?? (await renderManagement(ctx, [SYNC_DIR])).units[0];
     if (syncUnit) {
       const specFiles = new Map<string, string>();
       for (const n of allNames) {
         const text = files.read(`clusters/${n}/${SPEC_FILE}`);
         if (text !== undefined) specFiles.set(`clusters/${n}/${SPEC_FILE}`, text);
       }
-      findings.push(...syncFindings(syncUnit.objects, specFiles, repo.specs, new Map(rendered.map((rc) => [rc.cluster, rc])), scope));
+      findings.push(
+        ...syncFindings(
+          syncUnit.objects,
+          specFiles,
+          repo.specs,
+          new Map(rendered.map((rc) => [rc.cluster, rc])),
+          scope,
+        ),
+      );
     }
   }
   lap("rules");
@@ -204,7 +280,12 @@ function changedLast<T>(items: readonly T[], selected: (item: T) => boolean): T[
  * The changed clusters whose VPC CIDR is new since `ref`: added since, or with another network.vpcCidr there. An
  * overlap of theirs is an error (fleetRules): the range is not yet a live VPC and can still be chosen again.
  */
-async function newVpcSince(root: string, ref: string, changed: readonly string[], specOf: ReadonlyMap<string, ClusterSpec>): Promise<Set<string>> {
+async function newVpcSince(
+  root: string,
+  ref: string,
+  changed: readonly string[],
+  specOf: ReadonlyMap<string, ClusterSpec>,
+): Promise<Set<string>> {
   const out = new Set<string>();
   for (const name of changed) {
     const now = specOf.get(name);

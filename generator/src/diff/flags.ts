@@ -82,7 +82,8 @@ const IN_PLACE: Record<string, { group: string; why: string }> = {
 
 const DEFAULT_SCHEME = "internet-facing";
 
-const is = (o: RenderedObject | undefined, group: string, kind: string): o is RenderedObject => !!o && o.kind === kind && groupOf(o.apiVersion) === group;
+const is = (o: RenderedObject | undefined, group: string, kind: string): o is RenderedObject =>
+  !!o && o.kind === kind && groupOf(o.apiVersion) === group;
 
 /** `Kind/name:field`, the path form findings use. */
 const at = (c: ObjectChange, field: string) => `${c.id.kind}/${c.id.name}:${field}`;
@@ -133,7 +134,8 @@ function awsCluster(cluster: string, c: ObjectChange): Finding[] {
 }
 
 function versionJump(cluster: string, c: ObjectChange): Finding[] {
-  if (!is(c.before, CONTROLPLANE, "KubeadmControlPlane") || !is(c.after, CONTROLPLANE, "KubeadmControlPlane")) return [];
+  if (!is(c.before, CONTROLPLANE, "KubeadmControlPlane") || !is(c.after, CONTROLPLANE, "KubeadmControlPlane"))
+    return [];
   const from = semver.coerce(String(c.before.spec?.version ?? ""), { includePrerelease: false });
   const to = semver.coerce(String(c.after.spec?.version ?? ""), { includePrerelease: false });
   if (!from || !to || semver.eq(from, to)) return [];
@@ -141,14 +143,33 @@ function versionJump(cluster: string, c: ObjectChange): Finding[] {
   const range = `${c.before.spec.version} to ${c.after.spec.version}`;
   if (to.major !== from.major || to.minor > from.minor + 1) {
     const next = `v${from.major}.${from.minor + 1}`;
-    return [{ ...base, message: `Kubernetes version moves from ${range}, more than one minor; the KubeadmControlPlane webhook rejects it. Upgrade one minor at a time (first to ${next}.x, let it roll out, then on)` }];
+    return [
+      {
+        ...base,
+        message: `Kubernetes version moves from ${range}, more than one minor; the KubeadmControlPlane webhook rejects it. Upgrade one minor at a time (first to ${next}.x, let it roll out, then on)`,
+      },
+    ];
   }
-  if (semver.lt(to, from)) return [{ ...base, message: `Kubernetes version moves down from ${range}; kubeadm cannot downgrade a control plane. Keep ${c.before.spec.version} or build a new cluster` }];
+  if (semver.lt(to, from))
+    return [
+      {
+        ...base,
+        message: `Kubernetes version moves down from ${range}; kubeadm cannot downgrade a control plane. Keep ${c.before.spec.version} or build a new cluster`,
+      },
+    ];
   return [];
 }
 
-function clusterRenamed(cluster: string, before: readonly RenderedObject[], after: readonly RenderedObject[]): Finding[] {
-  const clusters = (objs: readonly RenderedObject[]) => objs.filter((o) => is(o, CORE, "Cluster")).map((o) => `${o.metadata.namespace ?? ""}/${o.metadata.name}`).sort();
+function clusterRenamed(
+  cluster: string,
+  before: readonly RenderedObject[],
+  after: readonly RenderedObject[],
+): Finding[] {
+  const clusters = (objs: readonly RenderedObject[]) =>
+    objs
+      .filter((o) => is(o, CORE, "Cluster"))
+      .map((o) => `${o.metadata.namespace ?? ""}/${o.metadata.name}`)
+      .sort();
   const old = clusters(before);
   const now = clusters(after);
   if (old.length === 0 || now.length === 0) return [];
@@ -174,7 +195,9 @@ interface Subnet {
 const subnetsOf = (o: RenderedObject): Map<string, Subnet> => {
   const list = o.spec?.network?.subnets;
   const out = new Map<string, Subnet>();
-  if (Array.isArray(list)) for (const s of list as Subnet[]) if (s && typeof s === "object") out.set(s.id ?? `${s.availabilityZone}/${s.isPublic ? "public" : "private"}`, s);
+  if (Array.isArray(list))
+    for (const s of list as Subnet[])
+      if (s && typeof s === "object") out.set(s.id ?? `${s.availabilityZone}/${s.isPublic ? "public" : "private"}`, s);
   return out;
 };
 
@@ -209,7 +232,8 @@ function networkCidrs(cluster: string, c: ObjectChange): Finding[] {
 }
 
 const POOL_KINDS = ["MachinePool", "MachineDeployment"];
-const isPool = (o: RenderedObject | undefined): o is RenderedObject => !!o && POOL_KINDS.includes(o.kind) && groupOf(o.apiVersion) === CORE;
+const isPool = (o: RenderedObject | undefined): o is RenderedObject =>
+  !!o && POOL_KINDS.includes(o.kind) && groupOf(o.apiVersion) === CORE;
 
 function poolRemoved(cluster: string, c: ObjectChange): Finding[] {
   if (c.type !== "removed" || !isPool(c.before)) return [];
@@ -230,7 +254,12 @@ function poolRemoved(cluster: string, c: ObjectChange): Finding[] {
 const minorOf = (v: unknown) => semver.coerce(String(v ?? ""), { includePrerelease: false });
 
 function poolsWithControlPlane(cluster: string, changes: readonly ObjectChange[]): Finding[] {
-  const kcp = changes.find((c) => c.type === "changed" && is(c.before, CONTROLPLANE, "KubeadmControlPlane") && is(c.after, CONTROLPLANE, "KubeadmControlPlane"));
+  const kcp = changes.find(
+    (c) =>
+      c.type === "changed" &&
+      is(c.before, CONTROLPLANE, "KubeadmControlPlane") &&
+      is(c.after, CONTROLPLANE, "KubeadmControlPlane"),
+  );
   const cpFrom = minorOf(kcp?.before?.spec?.version);
   const cpTo = minorOf(kcp?.after?.spec?.version);
   if (!kcp || !cpFrom || !cpTo || cpTo.major !== cpFrom.major || cpTo.minor <= cpFrom.minor) return [];
@@ -258,7 +287,9 @@ function poolsWithControlPlane(cluster: string, changes: readonly ObjectChange[]
 const CLUSTER_KIND = (o: RenderedObject) => is(o, CORE, "Cluster");
 const clusterId = (objs: readonly RenderedObject[]) => {
   const c = objs.find(CLUSTER_KIND);
-  return c ? { name: c.metadata.name as string, namespace: (c.metadata.namespace as string | undefined) ?? "" } : undefined;
+  return c
+    ? { name: c.metadata.name as string, namespace: (c.metadata.namespace as string | undefined) ?? "" }
+    : undefined;
 };
 /** Region and VPC CIDR of a cluster's AWSCluster: what identifies its network when the directory name changes. */
 const networkKey = (objs: readonly RenderedObject[]): string | undefined => {
@@ -272,11 +303,19 @@ const networkKey = (objs: readonly RenderedObject[]): string | undefined => {
  * Rename by directory move: each added cluster whose region and VPC CIDR equal those of a removed cluster (pure;
  * `removed` holds the base side's objects, `added` the working tree's). The finding goes to the added cluster.
  */
-export function clustersMoved(removed: ReadonlyMap<string, readonly RenderedObject[]>, added: ReadonlyMap<string, readonly RenderedObject[]>): Finding[] {
+export function clustersMoved(
+  removed: ReadonlyMap<string, readonly RenderedObject[]>,
+  added: ReadonlyMap<string, readonly RenderedObject[]>,
+): Finding[] {
   const out: Finding[] = [];
   for (const [now, objs] of [...added].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const key = networkKey(objs);
-    const match = key && [...removed].filter(([, o]) => networkKey(o) === key).map(([name]) => name).sort()[0];
+    const match =
+      key &&
+      [...removed]
+        .filter(([, o]) => networkKey(o) === key)
+        .map(([name]) => name)
+        .sort()[0];
     if (!match) continue;
     const oldId = clusterId(removed.get(match)!);
     const newId = clusterId(objs);
@@ -296,32 +335,59 @@ export function clustersMoved(removed: ReadonlyMap<string, readonly RenderedObje
 
 const RBAC_GROUP = "rbac.authorization.k8s.io";
 const isAccess = (o: RenderedObject | undefined): o is RenderedObject =>
-  !!o && ((groupOf(o.apiVersion) === RBAC_GROUP && ["Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"].includes(o.kind)) || (groupOf(o.apiVersion) === "" && o.kind === "ServiceAccount"));
+  !!o &&
+  ((groupOf(o.apiVersion) === RBAC_GROUP &&
+    ["Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"].includes(o.kind)) ||
+    (groupOf(o.apiVersion) === "" && o.kind === "ServiceAccount"));
 
 /** Any change of access (RBAC objects, ServiceAccounts) in a cluster that stays; in a new cluster, an `info` line. */
 function rbacChanged(cluster: string, c: ObjectChange, newCluster: boolean): Finding[] {
   const o = c.after ?? c.before;
   if (!isAccess(o)) return [];
-  const wide = (x: RenderedObject | undefined) => isAccess(x) && (x.kind.startsWith("Cluster") || (x.kind === "RoleBinding" && get(x, "roleRef.kind") === "ClusterRole"));
-  const fields = c.type === "changed" ? changedPaths(c.before, c.after).filter((f) => !f.startsWith("metadata.annotations")) : [];
+  const wide = (x: RenderedObject | undefined) =>
+    isAccess(x) &&
+    (x.kind.startsWith("Cluster") || (x.kind === "RoleBinding" && get(x, "roleRef.kind") === "ClusterRole"));
+  const fields =
+    c.type === "changed" ? changedPaths(c.before, c.after).filter((f) => !f.startsWith("metadata.annotations")) : [];
   if (c.type === "changed" && fields.length === 0) return [];
-  const grants = o.kind.endsWith("Binding") ? `roleRef ${String(get(o, "roleRef.kind") ?? "?")} ${String(get(o, "roleRef.name") ?? "?")}` : "";
-  const what = c.type === "changed" ? `changes (${fields.join(", ")})` : c.type === "added" ? `is added${grants ? ` (${grants})` : ""}` : "is removed";
+  const grants = o.kind.endsWith("Binding")
+    ? `roleRef ${String(get(o, "roleRef.kind") ?? "?")} ${String(get(o, "roleRef.name") ?? "?")}`
+    : "";
+  const what =
+    c.type === "changed"
+      ? `changes (${fields.join(", ")})`
+      : c.type === "added"
+        ? `is added${grants ? ` (${grants})` : ""}`
+        : "is removed";
   const error = c.type !== "removed" && wide(c.after);
   return [
     {
       cluster,
       file: c.file,
-      path: at(c, c.type === "changed" ? (fields[0] ?? "metadata") : o.kind.endsWith("Binding") ? "roleRef" : o.kind.endsWith("Role") ? "rules" : "metadata"),
+      path: at(
+        c,
+        c.type === "changed"
+          ? (fields[0] ?? "metadata")
+          : o.kind.endsWith("Binding")
+            ? "roleRef"
+            : o.kind.endsWith("Role")
+              ? "rules"
+              : "metadata",
+      ),
       rule: "rbac-changed",
       severity: error ? "error" : newCluster ? "info" : "warning",
-      message: `${labelOf(c.id)} ${what}: access in the management cluster, where the cluster's namespace holds its admin kubeconfig${error ? "; a binding to a ClusterRole or cluster-wide RBAC is never what `generate` writes — remove it (README \"What a cluster layer may add\")" : "; review who gets what"}`,
+      message: `${labelOf(c.id)} ${what}: access in the management cluster, where the cluster's namespace holds its admin kubeconfig${error ? '; a binding to a ClusterRole or cluster-wide RBAC is never what `generate` writes — remove it (README "What a cluster layer may add")' : "; review who gets what"}`,
     },
   ];
 }
 
-const objKey = (o: { group: string; kind: string; namespace: string; name: string }) => `${o.group}|${o.kind}|${o.namespace}|${o.name}`;
-const CORE_KINDS: [string, string][] = [[CORE, "Cluster"], [INFRA, "AWSCluster"], [CONTROLPLANE, "KubeadmControlPlane"]];
+const objKey = (o: { group: string; kind: string; namespace: string; name: string }) =>
+  `${o.group}|${o.kind}|${o.namespace}|${o.name}`;
+const CORE_KINDS: [string, string][] = [
+  [CORE, "Cluster"],
+  [INFRA, "AWSCluster"],
+  [CONTROLPLANE, "KubeadmControlPlane"],
+];
 
 /**
  * core-object-removed: an object every render of a staying cluster must hold leaves it without a replacement — its
@@ -330,11 +396,16 @@ const CORE_KINDS: [string, string][] = [[CORE, "Cluster"], [INFRA, "AWSCluster"]
  * objects stay, unmanaged by Git (validate reports the same render as `render-complete`). Returns the findings and
  * the keys flagged (pool-removed leaves those to this rule).
  */
-function coreObjectsRemoved(cluster: string, changes: readonly ObjectChange[], before: readonly RenderedObject[], spec: ClusterSpec | undefined): { findings: Finding[]; keys: Set<string> } {
+function coreObjectsRemoved(
+  cluster: string,
+  changes: readonly ObjectChange[],
+  before: readonly RenderedObject[],
+  spec: ClusterSpec | undefined,
+): { findings: Finding[]; keys: Set<string> } {
   const wanted = new Set<string>(spec ? expectedCoreObjects(spec).map(objKey) : []);
   for (const o of before) if (CORE_KINDS.some(([g, k]) => is(o, g, k))) wanted.add(objKey(coreObjectOf(o)));
   // What the wanted objects reference (Cluster → AWSCluster, KCP → its AWSMachineTemplate, pool → its templates).
-  for (let grew = true; grew; ) {
+  for (let grew = true; grew;) {
     grew = false;
     for (const o of before)
       if (wanted.has(objKey(coreObjectOf(o))))
@@ -362,7 +433,10 @@ function coreObjectsRemoved(cluster: string, changes: readonly ObjectChange[], b
 }
 
 /** The add-on a Cluster's add-on label names (`cilium-v1.20.2` → `cilium`), or undefined without the label. */
-function addonOf(o: RenderedObject | undefined, role: keyof typeof ADDON_LABEL): { name: string; value: string } | undefined {
+function addonOf(
+  o: RenderedObject | undefined,
+  role: keyof typeof ADDON_LABEL,
+): { name: string; value: string } | undefined {
   const value = o?.metadata?.labels?.[ADDON_LABEL[role]];
   return typeof value === "string" ? { name: value.replace(/-v?\d[\w.+-]*$/, ""), value } : undefined;
 }
@@ -417,10 +491,16 @@ function storageRemoved(cluster: string, c: ObjectChange): Finding[] {
  * prod spec).
  */
 function controlPlaneHaLost(cluster: string, c: ObjectChange): Finding[] {
-  if (c.type !== "changed" || !is(c.before, CONTROLPLANE, "KubeadmControlPlane") || !is(c.after, CONTROLPLANE, "KubeadmControlPlane")) return [];
+  if (
+    c.type !== "changed" ||
+    !is(c.before, CONTROLPLANE, "KubeadmControlPlane") ||
+    !is(c.after, CONTROLPLANE, "KubeadmControlPlane")
+  )
+    return [];
   const from = c.before.spec?.replicas;
   const to = c.after.spec?.replicas;
-  if (typeof from !== "number" || typeof to !== "number" || from < HA_CONTROL_PLANE || to >= HA_CONTROL_PLANE) return [];
+  if (typeof from !== "number" || typeof to !== "number" || from < HA_CONTROL_PLANE || to >= HA_CONTROL_PLANE)
+    return [];
   return [
     {
       cluster,
@@ -434,7 +514,11 @@ function controlPlaneHaLost(cluster: string, c: ObjectChange): Finding[] {
 }
 
 /** The image/version flag (image-version-mismatch), kept apart from the other rules: see the header. */
-export function imageVersionFlags(cluster: string, before: readonly RenderedObject[], after: readonly RenderedObject[]): Finding[] {
+export function imageVersionFlags(
+  cluster: string,
+  before: readonly RenderedObject[],
+  after: readonly RenderedObject[],
+): Finding[] {
   const out: Finding[] = [];
   const awsOf = (objs: readonly RenderedObject[]) => objs.find((o) => is(o, INFRA, "AWSCluster"));
   const key = (m: Machine) => `${m.owner.kind}/${String(m.owner.metadata?.name)}`;
@@ -443,7 +527,10 @@ export function imageVersionFlags(cluster: string, before: readonly RenderedObje
     const image = machineImage(m, awsOf(after));
     if (imageFollowsVersion(image) || !m.version) continue;
     const annotations = m.object.metadata?.annotations;
-    const stated = isRecord(annotations) && typeof annotations[IMAGE_VERSION_ANNOTATION] === "string" ? (annotations[IMAGE_VERSION_ANNOTATION] as string) : undefined;
+    const stated =
+      isRecord(annotations) && typeof annotations[IMAGE_VERSION_ANNOTATION] === "string"
+        ? (annotations[IMAGE_VERSION_ANNOTATION] as string)
+        : undefined;
     const was = old.get(key(m));
     const kept = was && was.version && was.version !== m.version && sameValue(machineImage(was, awsOf(before)), image);
     if (!kept && (stated === undefined || stated === m.version)) continue;
@@ -467,18 +554,44 @@ export function imageVersionFlags(cluster: string, before: readonly RenderedObje
  * or binding not as generated, an add-on ConfigMap whose data is not the pinned payload). Without the cluster's spec
  * or the pins, every added or changed ClusterResourceSet, binding or ConfigMap one lists.
  */
-function addonChanged(cluster: string, changes: readonly ObjectChange[], after: readonly RenderedObject[], spec: ClusterSpec | undefined, pins: Pins | undefined): Finding[] {
+function addonChanged(
+  cluster: string,
+  changes: readonly ObjectChange[],
+  after: readonly RenderedObject[],
+  spec: ClusterSpec | undefined,
+  pins: Pins | undefined,
+): Finding[] {
   const touched = changes.filter((c) => c.type !== "removed" && c.after);
-  const listed = new Set(after.filter((o) => is(o, GROUP.addons, "ClusterResourceSet")).flatMap((o) => (Array.isArray(get(o, "spec.resources")) ? (get(o, "spec.resources") as unknown[]) : []).map((r) => `${String(get(r, "kind"))}/${String(get(r, "name"))}`)));
+  const listed = new Set(
+    after
+      .filter((o) => is(o, GROUP.addons, "ClusterResourceSet"))
+      .flatMap((o) =>
+        (Array.isArray(get(o, "spec.resources")) ? (get(o, "spec.resources") as unknown[]) : []).map(
+          (r) => `${String(get(r, "kind"))}/${String(get(r, "name"))}`,
+        ),
+      ),
+  );
   const deviations = spec && pins ? addonDeviations(after, spec, pins) : undefined;
   const out: Finding[] = [];
   for (const c of touched) {
     const o = c.after!;
-    const addonObject = (groupOf(o.apiVersion) === GROUP.addons && ["ClusterResourceSet", "ClusterResourceSetBinding"].includes(o.kind)) || (groupOf(o.apiVersion) === "" && listed.has(`${o.kind}/${o.metadata.name}`));
+    const addonObject =
+      (groupOf(o.apiVersion) === GROUP.addons &&
+        ["ClusterResourceSet", "ClusterResourceSetBinding"].includes(o.kind)) ||
+      (groupOf(o.apiVersion) === "" && listed.has(`${o.kind}/${o.metadata.name}`));
     if (!addonObject) continue;
-    const found = deviations ? deviations.filter((d) => d.object === o) : [{ path: "spec", message: "the cluster's spec could not be read to compare it with what `generate` writes" }];
+    const found = deviations
+      ? deviations.filter((d) => d.object === o)
+      : [{ path: "spec", message: "the cluster's spec could not be read to compare it with what `generate` writes" }];
     for (const d of found)
-      out.push({ cluster, file: c.file, path: at(c, d.path), rule: "addon-changed", severity: "error", message: `${labelOf(c.id)} ${c.type === "added" ? "is added" : "changes"}: it installs into the workload cluster with admin rights; ${d.message}` });
+      out.push({
+        cluster,
+        file: c.file,
+        path: at(c, d.path),
+        rule: "addon-changed",
+        severity: "error",
+        message: `${labelOf(c.id)} ${c.type === "added" ? "is added" : "changes"}: it installs into the workload cluster with admin rights; ${d.message}`,
+      });
   }
   return out;
 }
@@ -514,9 +627,17 @@ function workersSwitched(cluster: string, changes: readonly ObjectChange[], stat
     const labels = get(o, "spec.template.metadata.labels");
     return isRecord(labels) && typeof labels[LABEL.nodePool] === "string" ? labels[LABEL.nodePool] : "";
   };
-  const arrived = new Set(changes.filter((c) => c.type === "added" && is(c.after, CORE, "MachineDeployment")).map((c) => poolOf(c.after)));
+  const arrived = new Set(
+    changes.filter((c) => c.type === "added" && is(c.after, CORE, "MachineDeployment")).map((c) => poolOf(c.after)),
+  );
   return changes
-    .filter((c) => c.type === "removed" && is(c.before, CORE, "MachinePool") && arrived.has(poolOf(c.before)) && poolOf(c.before) !== "")
+    .filter(
+      (c) =>
+        c.type === "removed" &&
+        is(c.before, CORE, "MachinePool") &&
+        arrived.has(poolOf(c.before)) &&
+        poolOf(c.before) !== "",
+    )
     .map((c) => ({
       cluster,
       file: clusterSpecPath(cluster),
@@ -538,13 +659,22 @@ export function flagChanges(
   opts: { stays?: boolean; spec?: ClusterSpec; pins?: Pins; workersStated?: boolean } = {},
 ): Finding[] {
   const out: Finding[] = [];
-  for (const c of changes) if (c.type === "changed") out.push(...inPlace(cluster, c), ...awsCluster(cluster, c), ...networkCidrs(cluster, c), ...versionJump(cluster, c));
-  for (const c of changes) out.push(...cniSwitched(cluster, c), ...storageRemoved(cluster, c), ...controlPlaneHaLost(cluster, c));
+  for (const c of changes)
+    if (c.type === "changed")
+      out.push(
+        ...inPlace(cluster, c),
+        ...awsCluster(cluster, c),
+        ...networkCidrs(cluster, c),
+        ...versionJump(cluster, c),
+      );
+  for (const c of changes)
+    out.push(...cniSwitched(cluster, c), ...storageRemoved(cluster, c), ...controlPlaneHaLost(cluster, c));
   // A removed cluster's objects go with it (README "Deleting a cluster"); flag only removals from a cluster that stays.
   if (opts.stays ?? after.length > 0) {
     const core = coreObjectsRemoved(cluster, changes, before, opts.spec);
     out.push(...core.findings);
-    for (const c of changes) if (!c.before || !core.keys.has(objKey(coreObjectOf(c.before)))) out.push(...poolRemoved(cluster, c));
+    for (const c of changes)
+      if (!c.before || !core.keys.has(objKey(coreObjectOf(c.before)))) out.push(...poolRemoved(cluster, c));
     out.push(...workersSwitched(cluster, changes, opts.workersStated ?? true));
   }
   // Access changes of every cluster that renders something now (a new cluster's as info lines, rbacChanged).
@@ -560,7 +690,8 @@ export function flagChanges(
 /** The GitOps engine a management/sync render is for: Argo CD (an ApplicationSet), Flux (a GitRepository), or none. */
 function engineOf(objects: readonly RenderedObject[]): "argocd" | "flux" | undefined {
   if (objects.some((o) => o.kind === "ApplicationSet" && groupOf(o.apiVersion) === "argoproj.io")) return "argocd";
-  if (objects.some((o) => o.kind === "GitRepository" && groupOf(o.apiVersion) === "source.toolkit.fluxcd.io")) return "flux";
+  if (objects.some((o) => o.kind === "GitRepository" && groupOf(o.apiVersion) === "source.toolkit.fluxcd.io"))
+    return "flux";
   return undefined;
 }
 
@@ -569,7 +700,11 @@ function engineOf(objects: readonly RenderedObject[]): "argocd" | "flux" | undef
  * capi-gitops.yaml). Nothing removes the old engine's objects (the self-syncing Application / Kustomization keeps
  * pruning off), so both engines apply every cluster's objects and fight over them.
  */
-export function gitopsEngineSwitched(file: string, before: readonly RenderedObject[], after: readonly RenderedObject[]): Finding[] {
+export function gitopsEngineSwitched(
+  file: string,
+  before: readonly RenderedObject[],
+  after: readonly RenderedObject[],
+): Finding[] {
   const from = engineOf(before);
   const to = engineOf(after);
   if (!from || !to || from === to) return [];
@@ -586,7 +721,14 @@ export function gitopsEngineSwitched(file: string, before: readonly RenderedObje
 }
 
 /** The fields of management/sync that say where and under which project every cluster is synced from, by capi-gitops.yaml field. */
-const SYNC_SOURCE_KEYS: Record<string, "repoURL" | "branch" | "argocd.project"> = { repoURL: "repoURL", url: "repoURL", revision: "branch", targetRevision: "branch", branch: "branch", project: "argocd.project" };
+const SYNC_SOURCE_KEYS: Record<string, "repoURL" | "branch" | "argocd.project"> = {
+  repoURL: "repoURL",
+  url: "repoURL",
+  revision: "branch",
+  targetRevision: "branch",
+  branch: "branch",
+  project: "argocd.project",
+};
 
 /** Every value of SYNC_SOURCE_KEYS anywhere in the objects, by capi-gitops.yaml field (sorted, unique). */
 function syncSources(objects: readonly RenderedObject[]): Map<string, string[]> {
@@ -602,7 +744,9 @@ function syncSources(objects: readonly RenderedObject[]): Map<string, string[]> 
   };
   objects.forEach((o) => walk({ spec: o.spec }));
   // An AppProject's own name is the project the Applications name.
-  for (const o of objects) if (o.kind === "AppProject" && groupOf(o.apiVersion) === "argoproj.io") found.set("argocd.project", (found.get("argocd.project") ?? new Set()).add(o.metadata.name));
+  for (const o of objects)
+    if (o.kind === "AppProject" && groupOf(o.apiVersion) === "argoproj.io")
+      found.set("argocd.project", (found.get("argocd.project") ?? new Set()).add(o.metadata.name));
   return new Map([...found].map(([k, v]) => [k, [...v].sort()]));
 }
 
@@ -611,7 +755,11 @@ function syncSources(objects: readonly RenderedObject[]): Map<string, string[]> 
  * (capi-gitops.yaml repoURL, branch, argocd.project). The whole fleet would then be synced from another repository or
  * branch, or under another project's rights — for a reviewer to confirm, never a side effect.
  */
-export function syncSourceChanged(file: string, before: readonly RenderedObject[], after: readonly RenderedObject[]): Finding[] {
+export function syncSourceChanged(
+  file: string,
+  before: readonly RenderedObject[],
+  after: readonly RenderedObject[],
+): Finding[] {
   const from = engineOf(before);
   if (!from || from !== engineOf(after)) return [];
   const old = syncSources(before);

@@ -25,7 +25,8 @@ export interface DiffReport {
 }
 
 /** The management folders with something to show. */
-const managementShown = (report: DiffReport) => (report.management ?? []).filter((m) => m.status !== "unchanged" || m.findings.length);
+const managementShown = (report: DiffReport) =>
+  (report.management ?? []).filter((m) => m.status !== "unchanged" || m.findings.length);
 
 export const counts = (r: ClusterReport) => ({
   added: r.changes.filter((c) => c.type === "added").length,
@@ -38,7 +39,8 @@ const STATUS_NOTE: Record<ClusterStatus, string> = {
   new: " (new cluster)",
   // Every generated object carries Prune=false,Delete=false (Argo CD) / prune: disabled (Flux), the ApplicationSet
   // preserves resources on deletion and Flux orphans them: removing the directory deletes nothing (README "Deleting a cluster").
-  removed: " (removed from Git: the sync deletes nothing, every object below stays on the management cluster and the cluster keeps running; delete it with `kubectl delete cluster.cluster.x-k8s.io/<name> -n <namespace>`, see README \"Deleting a cluster\")",
+  removed:
+    ' (removed from Git: the sync deletes nothing, every object below stays on the management cluster and the cluster keeps running; delete it with `kubectl delete cluster.cluster.x-k8s.io/<name> -n <namespace>`, see README "Deleting a cluster")',
   unchanged: "",
   failed: " (not compared: a build failed)",
 };
@@ -59,7 +61,10 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 /** The one line for a report without changes, or undefined when there is something to show. */
 function nothingLine(report: DiffReport): string | undefined {
   if (managementShown(report).length) return undefined;
-  if (report.clusters.length === 0) return report.management?.length ? "no cluster affected; the management folders render the same" : "no cluster affected";
+  if (report.clusters.length === 0)
+    return report.management?.length
+      ? "no cluster affected; the management folders render the same"
+      : "no cluster affected";
   const shown = report.clusters.filter((c) => c.status !== "unchanged" || c.findings.length);
   if (shown.length) return undefined;
   const names = report.clusters.map((c) => c.cluster);
@@ -79,7 +84,9 @@ function summaryLine(report: DiffReport): string {
   const changed = report.clusters.filter((c) => c.status !== "unchanged").length;
   const folders = managementShown(report);
   const total = [...report.clusters, ...folders].reduce((n, c) => n + flagged(c), 0);
-  const mgmt = folders.length ? `, ${plural(folders.length, "management folder")} (${folders.map((f) => f.cluster).join(", ")})` : "";
+  const mgmt = folders.length
+    ? `, ${plural(folders.length, "management folder")} (${folders.map((f) => f.cluster).join(", ")})`
+    : "";
   return `${plural(changed, "cluster")}${mgmt} changed against ${report.base}, ${total} flagged`;
 }
 
@@ -103,10 +110,17 @@ export function formatText(report: DiffReport): string {
     for (const c of r.changes) {
       out.push(`  ${changeLine(c)}`);
       // Whole added objects are left to the Markdown report; a paired addition shows what differs from its predecessor.
-      if (c.type === "changed" || (c.type === "added" && c.pairedWith)) out.push(...c.patch.trimEnd().split("\n").map((l) => `    ${l}`));
+      if (c.type === "changed" || (c.type === "added" && c.pairedWith))
+        out.push(
+          ...c.patch
+            .trimEnd()
+            .split("\n")
+            .map((l) => `    ${l}`),
+        );
     }
   };
-  for (const r of report.clusters) if (r.status !== "unchanged" || r.findings.length) section(r, `cluster ${r.cluster}${statusNote(r)}`);
+  for (const r of report.clusters)
+    if (r.status !== "unchanged" || r.findings.length) section(r, `cluster ${r.cluster}${statusNote(r)}`);
   for (const r of managementShown(report)) section(r, `${r.cluster}${FOLDER_NOTE[r.status]}`);
   const same = report.clusters.filter((c) => c.status === "unchanged" && c.findings.length === 0).map((c) => c.cluster);
   if (same.length) out.push("", `rendered the same: ${same.join(", ")}`);
@@ -134,13 +148,18 @@ export function formatMarkdown(report: DiffReport): string {
   for (const r of shown) {
     const n = counts(r);
     const note = isFolder(r) ? FOLDER_NOTE[r.status] : STATUS_NOTE[r.status];
-    out.push(`| ${code(r.cluster)}${note ? ` ${r.status}` : ""} | ${n.added} | ${n.removed} | ${n.changed} | ${flagged(r)} |`);
+    out.push(
+      `| ${code(r.cluster)}${note ? ` ${r.status}` : ""} | ${n.added} | ${n.removed} | ${n.changed} | ${flagged(r)} |`,
+    );
   }
   for (const r of shown) {
     out.push("", `### ${code(r.cluster)}${isFolder(r) ? FOLDER_NOTE[r.status] : statusNote(r)}`, "");
     if (r.findings.length) {
       out.push(flagged(r) ? "**Flagged**" : "**Notes**", "");
-      for (const f of r.findings) out.push(`- **${f.severity}** ${code(f.rule)}${f.path ? ` ${code(f.path)}` : ""}${f.file ? ` in ${code(f.file)}` : ""}: ${f.message}`);
+      for (const f of r.findings)
+        out.push(
+          `- **${f.severity}** ${code(f.rule)}${f.path ? ` ${code(f.path)}` : ""}${f.file ? ` in ${code(f.file)}` : ""}: ${f.message}`,
+        );
       out.push("");
     }
     if (r.changes.length) {
@@ -149,11 +168,22 @@ export function formatMarkdown(report: DiffReport): string {
       for (const c of r.changes) {
         if (!c.patch) continue;
         const f = fence(c.patch);
-        out.push("", `<details><summary>${c.type} <code>${html(labelOf(c.id))}</code>${c.pairedWith ? ` (replaces <code>${html(c.pairedWith.name)}</code>)` : ""}</summary>`, "", `${f}diff`, c.patch.trimEnd(), f, "", "</details>");
+        out.push(
+          "",
+          `<details><summary>${c.type} <code>${html(labelOf(c.id))}</code>${c.pairedWith ? ` (replaces <code>${html(c.pairedWith.name)}</code>)` : ""}</summary>`,
+          "",
+          `${f}diff`,
+          c.patch.trimEnd(),
+          f,
+          "",
+          "</details>",
+        );
       }
     }
   }
-  const same = report.clusters.filter((c) => c.status === "unchanged" && c.findings.length === 0).map((c) => code(c.cluster));
+  const same = report.clusters
+    .filter((c) => c.status === "unchanged" && c.findings.length === 0)
+    .map((c) => code(c.cluster));
   if (same.length) out.push("", `Rendered the same: ${same.join(", ")}.`);
   return out.join("\n") + "\n";
 }

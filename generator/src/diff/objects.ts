@@ -38,7 +38,12 @@ export interface Side {
 }
 
 export function idOf(o: RenderedObject): ObjectId {
-  return { group: groupOf(o.apiVersion), kind: o.kind ?? "", namespace: o.metadata?.namespace ?? "", name: o.metadata?.name ?? "" };
+  return {
+    group: groupOf(o.apiVersion),
+    kind: o.kind ?? "",
+    namespace: o.metadata?.namespace ?? "",
+    name: o.metadata?.name ?? "",
+  };
 }
 
 export const keyOf = (id: ObjectId): string => `${id.group}|${id.kind}|${id.namespace}|${id.name}`;
@@ -76,7 +81,8 @@ export function unifiedDiff(oldLabel: string, newLabel: string, oldText: string,
 export function changedPaths(a: unknown, b: unknown, prefix = "", limit = 5, out: string[] = []): string[] {
   if (out.length >= limit || sameValue(a, b)) return out;
   if (isRecord(a) && isRecord(b)) {
-    for (const k of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) changedPaths(a[k], b[k], prefix ? `${prefix}.${k}` : k, limit, out);
+    for (const k of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort())
+      changedPaths(a[k], b[k], prefix ? `${prefix}.${k}` : k, limit, out);
     return out;
   }
   if (Array.isArray(a) && Array.isArray(b) && a.length === b.length) {
@@ -100,7 +106,12 @@ function pairRenames(added: ObjectId[], removed: ObjectId[]): Map<string, Object
     const kindA = added.filter((x) => gk(x) === gk(a));
     const stemR = kindR.filter((r) => nameStem(r.name) === nameStem(a.name));
     const stemA = kindA.filter((x) => nameStem(x.name) === nameStem(a.name));
-    const r = stemR.length === 1 && stemA.length === 1 ? stemR[0] : kindR.length === 1 && kindA.length === 1 ? kindR[0] : undefined;
+    const r =
+      stemR.length === 1 && stemA.length === 1
+        ? stemR[0]
+        : kindR.length === 1 && kindA.length === 1
+          ? kindR[0]
+          : undefined;
     if (r && !taken.has(keyOf(r))) {
       taken.add(keyOf(r));
       pairs.set(keyOf(a), r);
@@ -131,17 +142,38 @@ export function diffObjects(before: Side, after: Side): ObjectChange[] {
     const old = b.get(k);
     if (old) {
       if (sameValue(old.o, o)) continue;
-      changes.push({ type: "changed", id, before: old.o, after: o, file: origin ?? old.origin, patch: unifiedDiff(labelOf(id), labelOf(id), yamlOf(old.o), yamlOf(o)) });
+      changes.push({
+        type: "changed",
+        id,
+        before: old.o,
+        after: o,
+        file: origin ?? old.origin,
+        patch: unifiedDiff(labelOf(id), labelOf(id), yamlOf(old.o), yamlOf(o)),
+      });
       continue;
     }
     const pairedWith = pairs.get(k);
     const prev = pairedWith ? b.get(keyOf(pairedWith))?.o : undefined;
-    changes.push({ type: "added", id, after: o, file: origin, pairedWith, patch: unifiedDiff(pairedWith ? labelOf(pairedWith) : "/dev/null", labelOf(id), yamlOf(prev), yamlOf(o)) });
+    changes.push({
+      type: "added",
+      id,
+      after: o,
+      file: origin,
+      pairedWith,
+      patch: unifiedDiff(pairedWith ? labelOf(pairedWith) : "/dev/null", labelOf(id), yamlOf(prev), yamlOf(o)),
+    });
   }
   for (const [k, { o, origin }] of b) {
     if (a.has(k)) continue;
     const by = replacedBy.get(k);
-    changes.push({ type: "removed", id: idOf(o), before: o, file: origin, pairedWith: by ? idOf(by) : undefined, patch: "" });
+    changes.push({
+      type: "removed",
+      id: idOf(o),
+      before: o,
+      file: origin,
+      pairedWith: by ? idOf(by) : undefined,
+      patch: "",
+    });
   }
   const order: Record<ChangeType, number> = { removed: 0, added: 1, changed: 2 };
   return changes.sort((x, y) => compareIds(x.id, y.id) || order[x.type] - order[y.type]);

@@ -30,19 +30,38 @@ export interface RenderedSide {
 }
 
 /** Builds each management folder that exists exactly as validate does (validate/units.ts renderManagement, uncached). */
-async function renderFolders(root: string, dirs: readonly string[], workers: number): Promise<{ folders: Map<string, RenderedObject[]>; findings: Finding[] }> {
-  const { units, findings } = await renderManagement({ root, workers, runners: toolRunners(), files: new RepoFiles(root) }, dirs);
-  return { folders: new Map(units.map((u) => [u.fallbackFile.slice(0, -"/kustomization.yaml".length), u.objects])), findings };
+async function renderFolders(
+  root: string,
+  dirs: readonly string[],
+  workers: number,
+): Promise<{ folders: Map<string, RenderedObject[]>; findings: Finding[] }> {
+  const { units, findings } = await renderManagement(
+    { root, workers, runners: toolRunners(), files: new RepoFiles(root) },
+    dirs,
+  );
+  return {
+    folders: new Map(units.map((u) => [u.fallbackFile.slice(0, -"/kustomization.yaml".length), u.objects])),
+    findings,
+  };
 }
 
 /**
  * Renders `wanted` clusters of `root` (those that exist there), batched like validate (see validate/render.ts), and
  * the management `folders`; `specs`: also read the clusters' specs.
  */
-export async function renderSide(root: string, wanted: readonly string[], workers: number, opts: { folders?: readonly string[]; specs?: boolean } = {}): Promise<RenderedSide> {
+export async function renderSide(
+  root: string,
+  wanted: readonly string[],
+  workers: number,
+  opts: { folders?: readonly string[]; specs?: boolean } = {},
+): Promise<RenderedSide> {
   const names = await clusterNames(root);
   const targets = wanted.filter((c) => names.includes(c));
-  const r = await renderClusters(root, targets.map((name) => ({ name })), { workers });
+  const r = await renderClusters(
+    root,
+    targets.map((name) => ({ name })),
+    { workers },
+  );
   const f = opts.folders?.length ? await renderFolders(root, opts.folders, workers) : undefined;
   const specs = opts.specs ? new Map<string, ClusterSpec>() : undefined;
   const workersStated = opts.specs ? new Set<string>() : undefined;
@@ -53,11 +72,22 @@ export async function renderSide(root: string, wanted: readonly string[], worker
       const text = await readFile(path.join(root, clusterSpecPath(n)), "utf8").catch(() => "");
       if (/^workers\s*:/m.test(text)) workersStated?.add(n);
     }
-  return { names, rendered: new Map(r.rendered.map((rc) => [rc.cluster, rc])), findings: [...r.findings, ...(f?.findings ?? [])], specs, workersStated, folders: f?.folders };
+  return {
+    names,
+    rendered: new Map(r.rendered.map((rc) => [rc.cluster, rc])),
+    findings: [...r.findings, ...(f?.findings ?? [])],
+    specs,
+    workersStated,
+    folders: f?.folders,
+  };
 }
 
 /** Runs `fn` with the root of a detached checkout of `commit` (same sub-directory as `root`), then removes it. */
-export async function withBaseCheckout<T>(root: string, commit: string, fn: (baseRoot: string) => Promise<T>): Promise<T> {
+export async function withBaseCheckout<T>(
+  root: string,
+  commit: string,
+  fn: (baseRoot: string) => Promise<T>,
+): Promise<T> {
   const prefix = await showPrefix(root);
   const tmp = await mkdtemp(path.join(os.tmpdir(), "capi-gitops-diff-"));
   const dir = path.join(tmp, "base");

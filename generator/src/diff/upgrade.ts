@@ -21,8 +21,13 @@ function versionsOf(objects: readonly RenderedObject[]): Versions {
   const out: Versions = { pools: new Map() };
   for (const o of objects) {
     const g = groupOf(o.apiVersion);
-    if (o.kind === "KubeadmControlPlane" && g === GROUP.controlPlane && typeof o.spec?.version === "string") out.controlPlane = o.spec.version;
-    if ((o.kind === "MachinePool" || o.kind === "MachineDeployment") && g === GROUP.core && typeof o.spec?.template?.spec?.version === "string")
+    if (o.kind === "KubeadmControlPlane" && g === GROUP.controlPlane && typeof o.spec?.version === "string")
+      out.controlPlane = o.spec.version;
+    if (
+      (o.kind === "MachinePool" || o.kind === "MachineDeployment") &&
+      g === GROUP.core &&
+      typeof o.spec?.template?.spec?.version === "string"
+    )
       out.pools.set(`${o.kind} ${o.metadata?.name}`, o.spec.template.spec.version);
   }
   return out;
@@ -35,7 +40,11 @@ const older = (a: string, b: string): boolean => {
 };
 
 /** The `upgrade-step` line for a cluster whose versions change, or that is between an upgrade's two steps. */
-export function upgradeStepFindings(cluster: string, before: readonly RenderedObject[], after: readonly RenderedObject[]): Finding[] {
+export function upgradeStepFindings(
+  cluster: string,
+  before: readonly RenderedObject[],
+  after: readonly RenderedObject[],
+): Finding[] {
   const was = versionsOf(before);
   const now = versionsOf(after);
   if (!now.controlPlane) return [];
@@ -49,7 +58,17 @@ export function upgradeStepFindings(cluster: string, before: readonly RenderedOb
     message = `upgrade step 1 of 2: the control plane moves ${was.controlPlane} → ${cp}; ${behind.length ? `the pools stay (${list(behind)}), ` : ""}the CCM and the cluster-autoscaler stay a minor behind until the pools' step. Once it has rolled out, \`npm run upgrade -- --name ${cluster}\` moves the pools (and them)`;
   else if (!cpMoved && moved.length)
     message = `upgrade step 2 of 2: ${moved.map(([k, v]) => `${k} ${was.pools.get(k)} → ${v}`).join(", ")}${behind.length ? `; still behind the control plane (${cp}): ${list(behind)}` : `; every pool at the control plane's ${cp}, and the CCM and the cluster-autoscaler follow to its minor`}`;
-  else if (!cpMoved && behind.length) message = `in the middle of an upgrade: the control plane runs ${cp}, ${list(behind)} behind it; \`npm run upgrade -- --name ${cluster}\` moves them`;
+  else if (!cpMoved && behind.length)
+    message = `in the middle of an upgrade: the control plane runs ${cp}, ${list(behind)} behind it; \`npm run upgrade -- --name ${cluster}\` moves them`;
   if (!message) return [];
-  return [{ cluster, file: clusterSpecPath(cluster), path: "kubernetesVersion", rule: "upgrade-step", severity: "info", message }];
+  return [
+    {
+      cluster,
+      file: clusterSpecPath(cluster),
+      path: "kubernetesVersion",
+      rule: "upgrade-step",
+      severity: "info",
+      message,
+    },
+  ];
 }

@@ -16,6 +16,11 @@ export const MANAGEMENT_LAYER_DIRS: readonly string[] = [...MANAGEMENT_LAYERS.ma
 export function managementLayerSteps(renders: ReadonlyMap<string, readonly RenderedObject[]>): Step[] {
   return MANAGEMENT_LAYER_DIRS.filter((d) => renders.has(d)).map((dir) => {
     const objects = renders.get(dir)!;
-    return createStep(`management layer ${dir}`, "management", objects, objects.map(() => dir));
+    return createStep(
+      `management layer ${dir}`,
+      "management",
+      objects,
+      objects.map(() => dir),
+    );
   });
 }

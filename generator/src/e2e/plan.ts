@@ -102,7 +102,10 @@ export function changeSpec(text: string, change: SpecChange): string {
     const to = otherRegion(from);
     doc.set("region", to);
     const swap = (seq: unknown) => {
-      if (isSeq(seq)) seq.items = seq.items.map((z) => doc.createNode(String((z as { value?: unknown }).value ?? z).replace(from, to)));
+      if (isSeq(seq))
+        seq.items = seq.items.map((z) =>
+          doc.createNode(String((z as { value?: unknown }).value ?? z).replace(from, to)),
+        );
     };
     swap(doc.get("availabilityZones"));
     const pools = doc.get("nodePools");
@@ -117,7 +120,10 @@ export function changeSpec(text: string, change: SpecChange): string {
  */
 export function templateEditInPlace(kustomizationText: string, cluster: string): string {
   const doc = parseDocument(kustomizationText);
-  const patch = { target: { kind: "AWSMachineTemplate", name: `${cluster}-control-plane.*` }, patch: JSON.stringify([{ op: "replace", path: "/spec/template/spec/rootVolume/size", value: 123 }]) };
+  const patch = {
+    target: { kind: "AWSMachineTemplate", name: `${cluster}-control-plane.*` },
+    patch: JSON.stringify([{ op: "replace", path: "/spec/template/spec/rootVolume/size", value: 123 }]),
+  };
   const patches = doc.get("patches");
   if (isSeq(patches)) patches.items.push(doc.createNode(patch));
   else doc.set("patches", [patch]);
@@ -128,7 +134,12 @@ export function templateEditInPlace(kustomizationText: string, cluster: string):
 // Cluster shapes
 
 /** The pool sizes of the shape matrix: the default pool, one that may scale to zero, a fixed one, a large one. */
-export const SHAPE_POOLS = ["name=default", "name=zero,min-size=0,max-size=3", "name=fixed,autoscaling=false,replicas=2", "name=big,min-size=4,max-size=7"] as const;
+export const SHAPE_POOLS = [
+  "name=default",
+  "name=zero,min-size=0,max-size=3",
+  "name=fixed,autoscaling=false,replicas=2",
+  "name=big,min-size=4,max-size=7",
+] as const;
 
 /**
  * The cluster shapes `new-cluster` writes that `npm run e2e` applies besides the fixtures: each kind of workers ×
@@ -138,7 +149,13 @@ export const SHAPE_POOLS = ["name=default", "name=zero,min-size=0,max-size=3", "
 export function shapeMatrix(): NewClusterFlags[] {
   const zones = ["us-east-2a", "us-east-2b", "us-east-2c"];
   return (["MachinePool", "MachineDeployment"] as const).flatMap((workers) =>
-    [1, 2, 3].map((n) => ({ name: `e2e-${workers === "MachinePool" ? "mp" : "md"}-${n}z`, region: "us-east-2", workers, zones: zones.slice(0, n).join(","), pool: [...SHAPE_POOLS] })),
+    [1, 2, 3].map((n) => ({
+      name: `e2e-${workers === "MachinePool" ? "mp" : "md"}-${n}z`,
+      region: "us-east-2",
+      workers,
+      zones: zones.slice(0, n).join(","),
+      pool: [...SHAPE_POOLS],
+    })),
   );
 }
 
@@ -171,16 +188,30 @@ export function asStored(o: RenderedObject, old?: RenderedObject): RenderedObjec
 
 /** The files of the cluster's own layer (clusters/<name>/, outside generated/) among those that transformed an object. */
 export function ownPatches(cluster: string, transformations: readonly string[] | undefined): string[] | undefined {
-  const own = (transformations ?? []).filter((f) => f.startsWith(`${clusterDir(cluster)}/`) && !f.startsWith(`${clusterDir(cluster)}/generated/`));
+  const own = (transformations ?? []).filter(
+    (f) => f.startsWith(`${clusterDir(cluster)}/`) && !f.startsWith(`${clusterDir(cluster)}/generated/`),
+  );
   return own.length ? own : undefined;
 }
 
 /** A create step: every object must be accepted (the repository is clean), read back intact, defaulted. */
-export function createStep(name: string, cluster: string, objects: readonly RenderedObject[], origins: readonly (string | undefined)[], transformations?: readonly (string[] | undefined)[]): Step {
+export function createStep(
+  name: string,
+  cluster: string,
+  objects: readonly RenderedObject[],
+  origins: readonly (string | undefined)[],
+  transformations?: readonly (string[] | undefined)[],
+): Step {
   return {
     name,
     cluster,
-    objects: objects.map((object, i) => ({ object, file: origins[i], expect: "allow", defaults: expectedDefaults(object), patchedBy: ownPatches(cluster, transformations?.[i]) })),
+    objects: objects.map((object, i) => ({
+      object,
+      file: origins[i],
+      expect: "allow",
+      defaults: expectedDefaults(object),
+      patchedBy: ownPatches(cluster, transformations?.[i]),
+    })),
   };
 }
 
@@ -190,7 +221,10 @@ export function createStep(name: string, cluster: string, objects: readonly Rend
  */
 export const denialText = (r: AdmissionResult): string => {
   const m = r.messages[0]?.message ?? "";
-  const rest = /^(?:Invalid value|Forbidden|Required value|Unsupported value|Duplicate value|Too long|Too many): (.*)$/s.exec(m)?.[1];
+  const rest =
+    /^(?:Invalid value|Forbidden|Required value|Unsupported value|Duplicate value|Too long|Too many): (.*)$/s.exec(
+      m,
+    )?.[1];
   if (rest === undefined) return m.trim();
   if (!/^[{["]/.test(rest)) return rest.trim();
   const cut = Math.max(rest.lastIndexOf("}: "), rest.lastIndexOf("]: "), rest.lastIndexOf('": '));
@@ -201,15 +235,26 @@ export const denialText = (r: AdmissionResult): string => {
  * An update step: each object expects what the tool's upstream admission (UPDATE against the previous render) says;
  * `stored` holds each object as the server has it before the update (asStored of the previous step; undefined: new).
  */
-export function updateStep(name: string, cluster: string, objects: readonly RenderedObject[], origins: readonly (string | undefined)[], verdicts: readonly AdmissionResult[], transformations?: readonly (string[] | undefined)[], stored?: readonly (RenderedObject | undefined)[]): Step {
-  if (verdicts.length !== objects.length) throw new Error(`${name}: ${verdicts.length} verdicts for ${objects.length} objects`);
+export function updateStep(
+  name: string,
+  cluster: string,
+  objects: readonly RenderedObject[],
+  origins: readonly (string | undefined)[],
+  verdicts: readonly AdmissionResult[],
+  transformations?: readonly (string[] | undefined)[],
+  stored?: readonly (RenderedObject | undefined)[],
+): Step {
+  if (verdicts.length !== objects.length)
+    throw new Error(`${name}: ${verdicts.length} verdicts for ${objects.length} objects`);
   return {
     name,
     cluster,
     objects: objects.map((object, i) => {
       const v = verdicts[i]!;
       const patchedBy = ownPatches(cluster, transformations?.[i]);
-      return v.allowed ? { object, file: origins[i], expect: "allow", defaults: expectedDefaults(object, stored?.[i]), patchedBy } : { object, file: origins[i], expect: "deny", because: denialText(v), patchedBy };
+      return v.allowed
+        ? { object, file: origins[i], expect: "allow", defaults: expectedDefaults(object, stored?.[i]), patchedBy }
+        : { object, file: origins[i], expect: "deny", because: denialText(v), patchedBy };
     }),
   };
 }
@@ -219,9 +264,13 @@ export function featureGates(providers: readonly RenderedObject[]): string {
   const gates = new Map<string, string>();
   for (const p of providers) {
     if (groupOf(p.apiVersion) !== "operator.cluster.x-k8s.io") continue;
-    for (const [k, v] of Object.entries((p.spec?.manager?.featureGates ?? {}) as Record<string, unknown>)) gates.set(k, String(v));
+    for (const [k, v] of Object.entries((p.spec?.manager?.featureGates ?? {}) as Record<string, unknown>))
+      gates.set(k, String(v));
   }
-  return [...gates].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `${k}=${v}`).join(",");
+  return [...gates]
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(",");
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -253,7 +302,8 @@ export function summarize(events: readonly GoTestEvent[]): SuiteSummary {
   let packageFailed = false;
   for (const e of events) {
     if (e.Test === undefined) {
-      if (e.Action === "output" && e.Output && !/^(=== |--- |PASS|FAIL|ok |coverage:)/.test(e.Output.trim())) log.push(e.Output.replace(/\n$/, ""));
+      if (e.Action === "output" && e.Output && !/^(=== |--- |PASS|FAIL|ok |coverage:)/.test(e.Output.trim()))
+        log.push(e.Output.replace(/\n$/, ""));
       if (e.Action === "fail") packageFailed = true;
       continue;
     }
@@ -275,6 +325,12 @@ export function summarize(events: readonly GoTestEvent[]): SuiteSummary {
     }
   }
   if (log.some((l) => l.includes(TEARDOWN_OK))) passed++;
-  else failures.push({ test: "teardown", output: log.filter((l) => /teardown|starting|E2E_INPUT/.test(l)).join("\n") || (packageFailed ? "the suite failed before or during teardown" : "the suite did not report its teardown") });
+  else
+    failures.push({
+      test: "teardown",
+      output:
+        log.filter((l) => /teardown|starting|E2E_INPUT/.test(l)).join("\n") ||
+        (packageFailed ? "the suite failed before or during teardown" : "the suite did not report its teardown"),
+    });
   return { passed, failed: failures.length, failures, log };
 }

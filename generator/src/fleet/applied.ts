@@ -36,25 +36,34 @@ export interface Applied {
 }
 
 const str = (v: unknown): string | null => (typeof v === "string" ? v : null);
-const num = (v: unknown): number | null => (typeof v === "number" ? v : typeof v === "string" && /^\d+$/.test(v) ? Number(v) : null);
-const sum = (xs: (number | null)[]): number | null => (xs.length && xs.every((x) => x !== null) ? xs.reduce<number>((a, b) => a + b!, 0) : null);
+const num = (v: unknown): number | null =>
+  typeof v === "number" ? v : typeof v === "string" && /^\d+$/.test(v) ? Number(v) : null;
+const sum = (xs: (number | null)[]): number | null =>
+  xs.length && xs.every((x) => x !== null) ? xs.reduce<number>((a, b) => a + b!, 0) : null;
 const is = (o: K8sObject, group: string, kind: string) => o.kind === kind && groupOf(o.apiVersion) === group;
 
 export function appliedOf(spec: ClusterSpec, objects: readonly K8sObject[]): Applied {
-  const find = (group: string, kind: string, name?: unknown) => objects.find((o) => is(o, group, kind) && (name === undefined || o.metadata?.name === name));
+  const find = (group: string, kind: string, name?: unknown) =>
+    objects.find((o) => is(o, group, kind) && (name === undefined || o.metadata?.name === name));
   const missing: string[] = [];
   if (!find(GROUP.core, "Cluster")) missing.push("Cluster");
   const aws = find(GROUP.infra, "AWSCluster");
   if (!aws) missing.push("AWSCluster");
   const kcp = find(GROUP.controlPlane, "KubeadmControlPlane");
   if (!kcp) missing.push("KubeadmControlPlane");
-  const cpTemplate = kcp && find(GROUP.infra, "AWSMachineTemplate", get(kcp, "spec.machineTemplate.spec.infrastructureRef.name"));
+  const cpTemplate =
+    kcp && find(GROUP.infra, "AWSMachineTemplate", get(kcp, "spec.machineTemplate.spec.infrastructureRef.name"));
   const controlPlane = kcp
-    ? { version: str(get(kcp, "spec.version")), replicas: num(get(kcp, "spec.replicas")), instanceType: str(get(cpTemplate, "spec.template.spec.instanceType")) }
+    ? {
+        version: str(get(kcp, "spec.version")),
+        replicas: num(get(kcp, "spec.replicas")),
+        instanceType: str(get(cpTemplate, "spec.template.spec.instanceType")),
+      }
     : null;
 
   const pools = new Map<string, AppliedPool>();
-  const poolOf = (o: K8sObject) => str((get(o, "spec.template.metadata.labels") as Record<string, unknown> | undefined)?.[LABEL.nodePool]);
+  const poolOf = (o: K8sObject) =>
+    str((get(o, "spec.template.metadata.labels") as Record<string, unknown> | undefined)?.[LABEL.nodePool]);
   const size = (o: K8sObject, key: "min" | "max") => num(o.metadata?.annotations?.[AUTOSCALER[key]]);
   for (const mp of objects.filter((o) => is(o, GROUP.core, "MachinePool"))) {
     const name = poolOf(mp);

@@ -70,7 +70,13 @@ export interface Inventory {
   unreadable: { name: string; findings: InventoryFinding[] }[];
 }
 
-const toItem = (f: Finding): InventoryFinding => ({ severity: f.severity, rule: f.rule, file: f.file ?? null, path: f.path ?? null, message: f.message });
+const toItem = (f: Finding): InventoryFinding => ({
+  severity: f.severity,
+  rule: f.rule,
+  file: f.file ?? null,
+  path: f.path ?? null,
+  message: f.message,
+});
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
@@ -105,7 +111,11 @@ export function buildInventory(
         replicas: p.autoscaling ? null : (p.replicas ?? p.minSize),
         version: v.pools[i]!.version,
       }));
-      const specCp = { version: s.kubernetesVersion, replicas: s.controlPlane.replicas, instanceType: s.controlPlane.instanceType };
+      const specCp = {
+        version: s.kubernetesVersion,
+        replicas: s.controlPlane.replicas,
+        instanceType: s.controlPlane.instanceType,
+      };
       let controlPlane: InventoryCluster["controlPlane"] = specCp;
       let pools = specPools;
       let vpcCidr = s.network.vpcCidr;
@@ -118,13 +128,28 @@ export function buildInventory(
           if (applied !== null && applied !== undefined && !same(spec, applied)) patched.push({ field, spec, applied });
         };
         controlPlane = a.controlPlane;
-        if (a.controlPlane) for (const k of ["version", "replicas", "instanceType"] as const) compare(`controlPlane.${k}`, specCp[k], a.controlPlane[k]);
+        if (a.controlPlane)
+          for (const k of ["version", "replicas", "instanceType"] as const)
+            compare(`controlPlane.${k}`, specCp[k], a.controlPlane[k]);
         const fromRender = (name: string) => a.pools.get(name);
-        pools = [...specPools.map((p) => p.name), ...[...a.pools.keys()].filter((n) => !s.nodePools.some((p) => p.name === n)).sort()].flatMap((name) => {
+        pools = [
+          ...specPools.map((p) => p.name),
+          ...[...a.pools.keys()].filter((n) => !s.nodePools.some((p) => p.name === n)).sort(),
+        ].flatMap((name) => {
           const got = fromRender(name);
           if (!got) return [];
           const want = specPools.find((p) => p.name === name);
-          if (want) for (const k of ["instanceType", "availabilityZones", "autoscaling", "minSize", "maxSize", "replicas", "version"] as const) compare(`nodePools[${name}].${k}`, want[k], got[k]);
+          if (want)
+            for (const k of [
+              "instanceType",
+              "availabilityZones",
+              "autoscaling",
+              "minSize",
+              "maxSize",
+              "replicas",
+              "version",
+            ] as const)
+              compare(`nodePools[${name}].${k}`, want[k], got[k]);
           else patched.push({ field: `nodePools[${name}]`, spec: null, applied: "a pool cluster.yaml does not have" });
           return [{ name, ...got }];
         });
@@ -142,52 +167,96 @@ export function buildInventory(
         controlPlane,
         pools,
         vpcCidr,
-        addons: { cni: addon("cni"), ccm: addon("ccm"), csi: addon("csi"), clusterAutoscaler: autoscales(s) ? (pins.clusterAutoscaler.byMinor[minorOf(addonKubernetesVersion(s))] ?? null) : null },
+        addons: {
+          cni: addon("cni"),
+          ccm: addon("ccm"),
+          csi: addon("csi"),
+          clusterAutoscaler: autoscales(s)
+            ? (pins.clusterAutoscaler.byMinor[minorOf(addonKubernetesVersion(s))] ?? null)
+            : null,
+        },
         upgrade: { stage: upgradeState(s).stage, summary: describeUpgradeState(s) },
         render,
         validation: mine
-          ? { errors: mine.filter((f) => f.severity === "error").length, warnings: mine.filter((f) => f.severity === "warning").length, findings: mine.map(toItem) }
+          ? {
+              errors: mine.filter((f) => f.severity === "error").length,
+              warnings: mine.filter((f) => f.severity === "warning").length,
+              findings: mine.map(toItem),
+            }
           : null,
       };
     });
-  return { schema: INVENTORY_SCHEMA, clusters, unreadable: unreadable.map((u) => ({ name: u.name, findings: u.findings.map(toItem) })) };
+  return {
+    schema: INVENTORY_SCHEMA,
+    clusters,
+    unreadable: unreadable.map((u) => ({ name: u.name, findings: u.findings.map(toItem) })),
+  };
 }
 
-const zoneLetters = (zones: readonly string[], region: string) => zones.map((z) => (z.startsWith(region) ? z.slice(region.length) : z)).join(",");
+const zoneLetters = (zones: readonly string[], region: string) =>
+  zones.map((z) => (z.startsWith(region) ? z.slice(region.length) : z)).join(",");
 const show = (v: unknown) => (v === null || v === undefined ? "?" : Array.isArray(v) ? v.join(",") : String(v));
-const size = (p: InventoryPool) => (p.autoscaling ? `${show(p.minSize)}..${show(p.maxSize)} (autoscaled)` : `${show(p.replicas)} replicas`);
+const size = (p: InventoryPool) =>
+  p.autoscaling ? `${show(p.minSize)}..${show(p.maxSize)} (autoscaled)` : `${show(p.replicas)} replicas`;
 const controlPlaneText = (c: InventoryCluster, sep: string) =>
-  c.controlPlane ? `${show(c.controlPlane.version)}${sep}${show(c.controlPlane.replicas)} × ${show(c.controlPlane.instanceType)}` : "not rendered";
+  c.controlPlane
+    ? `${show(c.controlPlane.version)}${sep}${show(c.controlPlane.replicas)} × ${show(c.controlPlane.instanceType)}`
+    : "not rendered";
 /** What the render lacks and which fields a patch changed (empty when the render is the spec's). */
 const renderNotes = (c: InventoryCluster): string[] => [
-  ...(c.render?.missing.length ? [`the render (${c.render.objects} objects) lacks ${c.render.missing.join(", ")}: Argo CD / Flux would not apply them`] : []),
-  ...(c.render?.patched ?? []).map((p) => `${p.field} ${show(p.applied)} (cluster.yaml: ${show(p.spec)}), set by a patch in clusters/${c.name}/kustomization.yaml`),
+  ...(c.render?.missing.length
+    ? [
+        `the render (${c.render.objects} objects) lacks ${c.render.missing.join(", ")}: Argo CD / Flux would not apply them`,
+      ]
+    : []),
+  ...(c.render?.patched ?? []).map(
+    (p) =>
+      `${p.field} ${show(p.applied)} (cluster.yaml: ${show(p.spec)}), set by a patch in clusters/${c.name}/kustomization.yaml`,
+  ),
 ];
 /** `*` after a value a patch changed. */
-const mark = (c: InventoryCluster, field: string) => (c.render?.patched.some((p) => p.field === field || p.field.startsWith(`${field}.`)) ? "*" : "");
+const mark = (c: InventoryCluster, field: string) =>
+  c.render?.patched.some((p) => p.field === field || p.field.startsWith(`${field}.`)) ? "*" : "";
 const addonsLine = (c: InventoryCluster) =>
-  [c.addons.cni, c.addons.ccm, c.addons.csi, c.addons.clusterAutoscaler ? `cluster-autoscaler ${c.addons.clusterAutoscaler}` : null].filter(Boolean).join(", ") || "none";
-const validationLine = (c: InventoryCluster) => (c.validation ? `${c.validation.errors} error(s), ${c.validation.warnings} warning(s)` : "not checked (--no-validate)");
+  [
+    c.addons.cni,
+    c.addons.ccm,
+    c.addons.csi,
+    c.addons.clusterAutoscaler ? `cluster-autoscaler ${c.addons.clusterAutoscaler}` : null,
+  ]
+    .filter(Boolean)
+    .join(", ") || "none";
+const validationLine = (c: InventoryCluster) =>
+  c.validation ? `${c.validation.errors} error(s), ${c.validation.warnings} warning(s)` : "not checked (--no-validate)";
 
 export function formatInventory(inv: Inventory, format: InventoryFormat): string {
   if (format === "json") return JSON.stringify(inv, null, 2);
   if (format === "markdown") return markdown(inv);
   const out: string[] = [];
   for (const c of inv.clusters) {
-    out.push(`${c.name}  namespace ${c.namespace}, ${c.region} (${zoneLetters(c.availabilityZones, c.region)}), profile ${c.profile}, ${c.workers}, VPC ${c.vpcCidr}`);
+    out.push(
+      `${c.name}  namespace ${c.namespace}, ${c.region} (${zoneLetters(c.availabilityZones, c.region)}), profile ${c.profile}, ${c.workers}, VPC ${c.vpcCidr}`,
+    );
     out.push(`  control plane   ${controlPlaneText(c, "  ")}${mark(c, "controlPlane")}`);
-    for (const p of c.pools) out.push(`  pool ${p.name.padEnd(10)} ${show(p.version)}  ${show(p.instanceType)}, zones ${zoneLetters(p.availabilityZones, c.region)}, ${size(p)}${mark(c, `nodePools[${p.name}]`)}`);
+    for (const p of c.pools)
+      out.push(
+        `  pool ${p.name.padEnd(10)} ${show(p.version)}  ${show(p.instanceType)}, zones ${zoneLetters(p.availabilityZones, c.region)}, ${size(p)}${mark(c, `nodePools[${p.name}]`)}`,
+      );
     if (!c.render) out.push("  render          not built (--no-validate): the values are cluster.yaml's");
     for (const n of renderNotes(c)) out.push(`  render          ${n}`);
     out.push(`  add-ons         ${addonsLine(c)}`);
     out.push(`  upgrade         ${c.upgrade.summary}`);
     out.push(`  validate        ${validationLine(c)}`);
-    for (const f of c.validation?.findings ?? []) out.push(`    ${f.severity}: ${[f.file, f.path].filter(Boolean).join(" ")}${f.file || f.path ? ": " : ""}${f.message} (${f.rule})`);
+    for (const f of c.validation?.findings ?? [])
+      out.push(
+        `    ${f.severity}: ${[f.file, f.path].filter(Boolean).join(" ")}${f.file || f.path ? ": " : ""}${f.message} (${f.rule})`,
+      );
     out.push("");
   }
   for (const u of inv.unreadable) {
     out.push(`${u.name}  cluster.yaml does not load:`);
-    for (const f of u.findings) out.push(`    ${f.severity}: ${[f.file, f.path].filter(Boolean).join(" ")}: ${f.message} (${f.rule})`);
+    for (const f of u.findings)
+      out.push(`    ${f.severity}: ${[f.file, f.path].filter(Boolean).join(" ")}: ${f.message} (${f.rule})`);
     out.push("");
   }
   out.push(`${inv.clusters.length} cluster(s)${inv.unreadable.length ? `, ${inv.unreadable.length} unreadable` : ""}`);
@@ -198,7 +267,20 @@ export function formatInventory(inv: Inventory, format: InventoryFormat): string
 const cell = (s: string) => s.replace(/\\/g, "\\\\").replace(/\|/g, "\\|").replace(/\n/g, "<br>");
 
 function markdown(inv: Inventory): string {
-  const head = ["cluster", "namespace", "region", "zones", "profile", "control plane", "pools", "workers", "VPC CIDR", "add-ons", "upgrade", "validate"];
+  const head = [
+    "cluster",
+    "namespace",
+    "region",
+    "zones",
+    "profile",
+    "control plane",
+    "pools",
+    "workers",
+    "VPC CIDR",
+    "add-ons",
+    "upgrade",
+    "validate",
+  ];
   const rows = inv.clusters.map((c) => [
     `\`${c.name}\``,
     c.namespace,
@@ -206,14 +288,23 @@ function markdown(inv: Inventory): string {
     zoneLetters(c.availabilityZones, c.region),
     c.profile,
     `${controlPlaneText(c, ", ")}${mark(c, "controlPlane")}`,
-    c.pools.map((p) => `${p.name}: ${show(p.version)}, ${show(p.instanceType)}, ${zoneLetters(p.availabilityZones, c.region)}, ${size(p)}${mark(c, `nodePools[${p.name}]`)}`).join("\n"),
+    c.pools
+      .map(
+        (p) =>
+          `${p.name}: ${show(p.version)}, ${show(p.instanceType)}, ${zoneLetters(p.availabilityZones, c.region)}, ${size(p)}${mark(c, `nodePools[${p.name}]`)}`,
+      )
+      .join("\n"),
     c.workers,
     c.vpcCidr,
     addonsLine(c),
     c.upgrade.stage === "current" ? "current" : c.upgrade.summary,
     validationLine(c),
   ]);
-  const out = [`| ${head.join(" | ")} |`, `|${head.map(() => " --- ").join("|")}|`, ...rows.map((r) => `| ${r.map(cell).join(" | ")} |`)];
+  const out = [
+    `| ${head.join(" | ")} |`,
+    `|${head.map(() => " --- ").join("|")}|`,
+    ...rows.map((r) => `| ${r.map(cell).join(" | ")} |`),
+  ];
   const rendered = inv.clusters.filter((c) => renderNotes(c).length);
   if (rendered.length) {
     out.push("", "**render** (`*`: set by a patch, not by cluster.yaml)", "");
@@ -222,12 +313,21 @@ function markdown(inv: Inventory): string {
   const noted = inv.clusters.filter((c) => c.validation?.findings.length);
   if (noted.length) {
     out.push("", "**validate**", "");
-    for (const c of noted) for (const f of c.validation!.findings) out.push(`- \`${c.name}\` **${f.severity}** \`${f.rule}\`${f.path ? ` \`${f.path}\`` : ""}: ${f.message.replace(/\n/g, " ")}`);
+    for (const c of noted)
+      for (const f of c.validation!.findings)
+        out.push(
+          `- \`${c.name}\` **${f.severity}** \`${f.rule}\`${f.path ? ` \`${f.path}\`` : ""}: ${f.message.replace(/\n/g, " ")}`,
+        );
   }
   if (inv.unreadable.length) {
     out.push("", "**cluster.yaml does not load**", "");
-    for (const u of inv.unreadable) for (const f of u.findings) out.push(`- \`${u.name}\` \`${f.rule}\`${f.path ? ` \`${f.path}\`` : ""}: ${f.message.replace(/\n/g, " ")}`);
+    for (const u of inv.unreadable)
+      for (const f of u.findings)
+        out.push(`- \`${u.name}\` \`${f.rule}\`${f.path ? ` \`${f.path}\`` : ""}: ${f.message.replace(/\n/g, " ")}`);
   }
-  out.push("", `${inv.clusters.length} cluster(s)${inv.unreadable.length ? `, ${inv.unreadable.length} unreadable` : ""}.`);
+  out.push(
+    "",
+    `${inv.clusters.length} cluster(s)${inv.unreadable.length ? `, ${inv.unreadable.length} unreadable` : ""}.`,
+  );
   return out.join("\n");
 }

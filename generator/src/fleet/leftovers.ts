@@ -71,10 +71,14 @@ export function keptWhenDropped(o: RenderedObject): boolean {
 
 /** Argo CD leaves the Application's sync status alone for this object once it needs pruning. */
 export function ignoredWhenExtraneous(o: RenderedObject): boolean {
-  return (o.metadata.annotations?.["argocd.argoproj.io/compare-options"] ?? "").split(",").map((s) => s.trim()).includes("IgnoreExtraneous");
+  return (o.metadata.annotations?.["argocd.argoproj.io/compare-options"] ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .includes("IgnoreExtraneous");
 }
 
-const idOf = (o: RenderedObject): string => `${groupOf(o.apiVersion)}/${o.kind}/${o.metadata.namespace ?? ""}/${o.metadata.name}`;
+const idOf = (o: RenderedObject): string =>
+  `${groupOf(o.apiVersion)}/${o.kind}/${o.metadata.namespace ?? ""}/${o.metadata.name}`;
 
 /** `kubectl delete` of one object: `<kind>.<group>` so kubectl never picks another group's kind of that name. */
 export function deleteCommand(o: { apiVersion: string; kind: string; name: string; namespace?: string }): string {
@@ -84,21 +88,36 @@ export function deleteCommand(o: { apiVersion: string; kind: string; name: strin
 }
 
 /** The order to delete them: pools first (their machines go with them), then what only they used. */
-const ROLE_ORDER: readonly LeftoverRole[] = ["pool", "pool-part", "bootstrap-config", "template", "addon-payload", "other"];
+const ROLE_ORDER: readonly LeftoverRole[] = [
+  "pool",
+  "pool-part",
+  "bootstrap-config",
+  "template",
+  "addon-payload",
+  "other",
+];
 
 const refName = (o: RenderedObject | undefined, path: string): string | undefined => {
   const v = o ? get(o, path) : undefined;
   return typeof v === "string" ? v : undefined;
 };
 
-const find = (objects: readonly RenderedObject[], kind: string, name?: string) => objects.find((o) => o.kind === kind && (name === undefined || o.metadata.name === name));
+const find = (objects: readonly RenderedObject[], kind: string, name?: string) =>
+  objects.find((o) => o.kind === kind && (name === undefined || o.metadata.name === name));
 
 /** The MachineDeployments (or the KubeadmControlPlane) that referenced a template, in the render that last held it. */
 function templateReferrer(t: RenderedObject, objects: readonly RenderedObject[]): RenderedObject | undefined {
   const infra = t.kind === "AWSMachineTemplate";
-  return objects.find((o) =>
-    (o.kind === "KubeadmControlPlane" && infra && refName(o, "spec.machineTemplate.spec.infrastructureRef.name") === t.metadata.name) ||
-    (o.kind === "MachineDeployment" && refName(o, infra ? "spec.template.spec.infrastructureRef.name" : "spec.template.spec.bootstrap.configRef.name") === t.metadata.name),
+  return objects.find(
+    (o) =>
+      (o.kind === "KubeadmControlPlane" &&
+        infra &&
+        refName(o, "spec.machineTemplate.spec.infrastructureRef.name") === t.metadata.name) ||
+      (o.kind === "MachineDeployment" &&
+        refName(
+          o,
+          infra ? "spec.template.spec.infrastructureRef.name" : "spec.template.spec.bootstrap.configRef.name",
+        ) === t.metadata.name),
   );
 }
 
@@ -110,7 +129,12 @@ const countCheck = (what: string, ns: string | undefined, jsonpath: string, name
 
 const CLONED_FROM = String.raw`{range .items[*]}{.metadata.annotations.cluster\.x-k8s\.io/cloned-from-name}{"\n"}{end}`;
 
-function describe(o: RenderedObject, last: readonly RenderedObject[], head: readonly RenderedObject[], dropped: CommitInfo): Pick<Leftover, "role" | "unusedWhen" | "check"> {
+function describe(
+  o: RenderedObject,
+  last: readonly RenderedObject[],
+  head: readonly RenderedObject[],
+  dropped: CommitInfo,
+): Pick<Leftover, "role" | "unusedWhen" | "check"> {
   const ns = o.metadata.namespace;
   const name = o.metadata.name;
   const by = `${dropped.sha.slice(0, 12)} (${dropped.subject})`;
@@ -120,15 +144,19 @@ function describe(o: RenderedObject, last: readonly RenderedObject[], head: read
       o.kind === "MachineDeployment"
         ? "deleting it deletes its MachineSets and Machines, and CAPI drains each node first"
         : "deleting it deletes its AWSMachinePool and the Auto Scaling group, which terminates the instances without draining them: cordon and drain its nodes first";
-    return { role: "pool", unusedWhen: `still runs the nodes of a pool Git no longer has (removed or renamed by ${by}): move its workloads to the other pools, then delete it (${drain})` };
+    return {
+      role: "pool",
+      unusedWhen: `still runs the nodes of a pool Git no longer has (removed or renamed by ${by}): move its workloads to the other pools, then delete it (${drain})`,
+    };
   }
   if (o.kind === "AWSMachinePool" || o.kind === "MachineHealthCheck") {
     const pool = find(last, "MachinePool", name) ?? find(last, "MachineDeployment", name);
     return {
       role: "pool-part",
-      unusedWhen: o.kind === "AWSMachinePool"
-        ? `belongs to MachinePool ${name}, which Git dropped with it (${by}); CAPI deletes it with that MachinePool — delete it only if it is still there afterwards`
-        : `checks machines of a pool Git no longer has (${by}); delete it with ${pool ? `${pool.kind} ${pool.metadata.name}` : "that pool"}`,
+      unusedWhen:
+        o.kind === "AWSMachinePool"
+          ? `belongs to MachinePool ${name}, which Git dropped with it (${by}); CAPI deletes it with that MachinePool — delete it only if it is still there afterwards`
+          : `checks machines of a pool Git no longer has (${by}); delete it with ${pool ? `${pool.kind} ${pool.metadata.name}` : "that pool"}`,
     };
   }
   if (o.kind === "AWSMachineTemplate" || o.kind === "KubeadmConfigTemplate") {
@@ -141,19 +169,39 @@ function describe(o: RenderedObject, last: readonly RenderedObject[], head: read
         check: countCheck("awsmachines.infrastructure.cluster.x-k8s.io", ns, CLONED_FROM, name),
       };
     if (referrer?.kind === "MachineDeployment") {
-      const field = o.kind === "AWSMachineTemplate" ? ".spec.template.spec.infrastructureRef.name" : ".spec.template.spec.bootstrap.configRef.name";
+      const field =
+        o.kind === "AWSMachineTemplate"
+          ? ".spec.template.spec.infrastructureRef.name"
+          : ".spec.template.spec.bootstrap.configRef.name";
       return {
         role: "template",
         unusedWhen: stillThere
           ? `MachineDeployment ${referrer.metadata.name}'s previous template: unused once its roll-out started by ${by} has finished and no MachineSet uses it`
           : `template of MachineDeployment ${referrer.metadata.name}, which Git no longer has (${by}): unused once that MachineDeployment is deleted`,
-        check: countCheck("machinesets.cluster.x-k8s.io", ns, `{range .items[*]}{${field}}{"\\n"}{end}`, name, `${LABEL.deploymentName}=${referrer.metadata.name}`),
+        check: countCheck(
+          "machinesets.cluster.x-k8s.io",
+          ns,
+          `{range .items[*]}{${field}}{"\\n"}{end}`,
+          name,
+          `${LABEL.deploymentName}=${referrer.metadata.name}`,
+        ),
       };
     }
-    return { role: "template", unusedWhen: `no longer rendered since ${by}; unused once no MachineSet or machine uses it`, check: countCheck("machinesets.cluster.x-k8s.io", ns, String.raw`{range .items[*]}{.spec.template.spec.infrastructureRef.name}{"\n"}{.spec.template.spec.bootstrap.configRef.name}{"\n"}{end}`, name) };
+    return {
+      role: "template",
+      unusedWhen: `no longer rendered since ${by}; unused once no MachineSet or machine uses it`,
+      check: countCheck(
+        "machinesets.cluster.x-k8s.io",
+        ns,
+        String.raw`{range .items[*]}{.spec.template.spec.infrastructureRef.name}{"\n"}{.spec.template.spec.bootstrap.configRef.name}{"\n"}{end}`,
+        name,
+      ),
+    };
   }
   if (o.kind === "KubeadmConfig") {
-    const pool = last.find((p) => p.kind === "MachinePool" && refName(p, "spec.template.spec.bootstrap.configRef.name") === name);
+    const pool = last.find(
+      (p) => p.kind === "MachinePool" && refName(p, "spec.template.spec.bootstrap.configRef.name") === name,
+    );
     const poolName = pool?.metadata.name;
     const stillThere = poolName !== undefined && find(head, "MachinePool", poolName);
     return {
@@ -161,17 +209,28 @@ function describe(o: RenderedObject, last: readonly RenderedObject[], head: read
       unusedWhen: stillThere
         ? `MachinePool ${poolName}'s previous bootstrap config: unused once the MachinePool references the new one (the sync of ${by}) and CAPA has written the launch template version with the new user data (the instance refresh it starts)`
         : `bootstrap config of MachinePool ${poolName ?? "(unknown)"}, which Git no longer has (${by}): CAPI deletes it with that MachinePool — delete it only if it is still there afterwards`,
-      check: poolName ? `kubectl get machinepools.cluster.x-k8s.io${ns ? ` -n ${ns}` : ""} -o jsonpath=${quoteJsonPath(String.raw`{range .items[*]}{.spec.template.spec.bootstrap.configRef.name}{"\n"}{end}`)} | grep -cxF ${name}` : undefined,
+      check: poolName
+        ? `kubectl get machinepools.cluster.x-k8s.io${ns ? ` -n ${ns}` : ""} -o jsonpath=${quoteJsonPath(String.raw`{range .items[*]}{.spec.template.spec.bootstrap.configRef.name}{"\n"}{end}`)} | grep -cxF ${name}`
+        : undefined,
     };
   }
   if (o.kind === "ConfigMap" && group === "") {
-    const crs = last.find((c) => c.kind === "ClusterResourceSet" && (get(c, "spec.resources") as { name?: string }[] | undefined)?.some((r) => r.name === name));
+    const crs = last.find(
+      (c) =>
+        c.kind === "ClusterResourceSet" &&
+        (get(c, "spec.resources") as { name?: string }[] | undefined)?.some((r) => r.name === name),
+    );
     return {
       role: "addon-payload",
       unusedWhen: crs
         ? `an add-on payload ClusterResourceSet ${crs.metadata.name} stopped listing with ${by}: unused as soon as that change is synced (a ClusterResourceSet never deletes what it applied: the workload cluster keeps its objects either way)`
         : `no longer rendered since ${by}; unused once no ClusterResourceSet lists it`,
-      check: countCheck("clusterresourcesets.addons.cluster.x-k8s.io", ns, String.raw`{range .items[*]}{range .spec.resources[*]}{.name}{"\n"}{end}{end}`, name),
+      check: countCheck(
+        "clusterresourcesets.addons.cluster.x-k8s.io",
+        ns,
+        String.raw`{range .items[*]}{range .spec.resources[*]}{.name}{"\n"}{end}{end}`,
+        name,
+      ),
     };
   }
   return { role: "other", unusedWhen: `no longer rendered since ${by}; make sure nothing uses it before deleting it` };
@@ -207,11 +266,21 @@ export function findLeftovers(snapshots: readonly Snapshot[]): LeftoverReport {
         ...describe(object, lastSnapshot.clusters.get(cluster) ?? [], headObjects, dropped),
         lastRendered: lastSnapshot.commit,
         droppedBy: dropped,
-        deleteCommand: deleteCommand({ apiVersion: object.apiVersion, kind: object.kind, name: m.name, namespace: m.namespace }),
+        deleteCommand: deleteCommand({
+          apiVersion: object.apiVersion,
+          kind: object.kind,
+          name: m.name,
+          namespace: m.namespace,
+        }),
         holdsAppOutOfSync: !ignoredWhenExtraneous(object),
       });
     }
-    leftovers.sort((a, b) => ROLE_ORDER.indexOf(a.role) - ROLE_ORDER.indexOf(b.role) || (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    leftovers.sort(
+      (a, b) =>
+        ROLE_ORDER.indexOf(a.role) - ROLE_ORDER.indexOf(b.role) ||
+        (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0) ||
+        (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
+    );
     return { cluster, leftovers };
   });
   return { clusters, commits: snapshots.length };
@@ -223,7 +292,9 @@ export const LEFTOVER_FORMATS = ["text", "json"] as const;
 export function formatLeftovers(report: LeftoverReport, format: (typeof LEFTOVER_FORMATS)[number]): string {
   if (format === "json") return JSON.stringify(report, null, 2);
   const short = (c: CommitInfo) => `${c.sha.slice(0, 12)} ${c.date.slice(0, 10)} "${c.subject}"`;
-  const lines: string[] = [`# compared ${report.commits} commit(s); nothing is deleted: run each line yourself once its check prints 0`];
+  const lines: string[] = [
+    `# compared ${report.commits} commit(s); nothing is deleted: run each line yourself once its check prints 0`,
+  ];
   for (const { cluster, leftovers } of report.clusters) {
     if (!leftovers.length) {
       lines.push(`cluster ${cluster}: nothing left behind`);
@@ -235,7 +306,8 @@ export function formatLeftovers(report: LeftoverReport, format: (typeof LEFTOVER
       lines.push(`    last rendered by ${short(l.lastRendered)}; dropped by ${short(l.droppedBy)}`);
       lines.push(`    ${l.unusedWhen}`);
       if (l.check) lines.push(`    check (prints 0 when unused): ${l.check}`);
-      if (l.holdsAppOutOfSync) lines.push("    Argo CD: no IgnoreExtraneous on it, so it keeps the Application OutOfSync until deleted");
+      if (l.holdsAppOutOfSync)
+        lines.push("    Argo CD: no IgnoreExtraneous on it, so it keeps the Application OutOfSync until deleted");
     }
     lines.push(`  # delete, in this order, each once unused:`);
     for (const l of leftovers) lines.push(`  ${l.deleteCommand}`);

@@ -36,7 +36,17 @@ export interface ReportEntry {
 }
 
 /** Where a kept field lands: a rendered object, named once the spec is known (hash-named ones by a name pattern). */
-export type Role = "Cluster" | "AWSCluster" | "KubeadmControlPlane" | "ControlPlaneTemplate" | "MachinePool" | "AWSMachinePool" | "KubeadmConfig" | "MachineDeployment" | "AWSMachineTemplate" | "KubeadmConfigTemplate";
+export type Role =
+  | "Cluster"
+  | "AWSCluster"
+  | "KubeadmControlPlane"
+  | "ControlPlaneTemplate"
+  | "MachinePool"
+  | "AWSMachinePool"
+  | "KubeadmConfig"
+  | "MachineDeployment"
+  | "AWSMachineTemplate"
+  | "KubeadmConfigTemplate";
 /** A source field kept for a patch on a rendered object (strategic merge: maps merge, lists replace). */
 export interface KeptField {
   role: Role;
@@ -74,13 +84,25 @@ const CAPI_VERSIONS = new Set(["v1beta1", "v1beta2"]);
 const CAPA_VERSIONS = new Set(["v1beta1", "v1beta2"]);
 const HOSTNAME = "{{ ds.meta_data.local_hostname }}";
 /** Sub-trees of a kubeadm config whose v1beta1 shape is the v1beta2 shape (CAPI bootstrap/kubeadm/api): carried as patches. */
-const SAME_SHAPE = ["files", "preKubeadmCommands", "postKubeadmCommands", "users", "ntp", "mounts", "clusterConfiguration.apiServer.certSANs", "clusterConfiguration.imageRepository", "clusterConfiguration.featureGates"];
+const SAME_SHAPE = [
+  "files",
+  "preKubeadmCommands",
+  "postKubeadmCommands",
+  "users",
+  "ntp",
+  "mounts",
+  "clusterConfiguration.apiServer.certSANs",
+  "clusterConfiguration.imageRepository",
+  "clusterConfiguration.featureGates",
+];
 const CLOUD_PROVIDER = "cloud-provider";
-const EXTERNAL_CCM = "the render runs cloud-provider=external with the AWS cloud-controller-manager installed from Git (addons)";
+const EXTERNAL_CCM =
+  "the render runs cloud-provider=external with the AWS cloud-controller-manager installed from Git (addons)";
 
 const id = (o: Rec): string => `${String(o.kind)}/${String(get(o, "metadata.name") ?? "")}`;
 const versionOf = (o: Rec): string => String(o.apiVersion ?? "").split("/")[1] ?? "";
-const str = (v: unknown): string | undefined => (typeof v === "string" ? v : typeof v === "number" ? String(v) : undefined);
+const str = (v: unknown): string | undefined =>
+  typeof v === "string" ? v : typeof v === "number" ? String(v) : undefined;
 export const clone = <T>(v: T): T => structuredClone(v);
 
 /** Removes the value at a dotted path and returns it; parents left empty are removed too. */
@@ -91,7 +113,15 @@ export const clone = <T>(v: T): T => structuredClone(v);
  */
 function withoutNulls(o: Rec): Rec {
   const prune = (v: unknown): unknown =>
-    Array.isArray(v) ? v.map(prune) : isRecord(v) ? Object.fromEntries(Object.entries(v).filter(([, x]) => x !== null).map(([k, x]) => [k, prune(x)])) : v;
+    Array.isArray(v)
+      ? v.map(prune)
+      : isRecord(v)
+        ? Object.fromEntries(
+            Object.entries(v)
+              .filter(([, x]) => x !== null)
+              .map(([k, x]) => [k, prune(x)]),
+          )
+        : v;
   return prune(o) as Rec;
 }
 
@@ -104,8 +134,15 @@ function mapInstanceType(m: Mapper, source: string, field: string, value: unknow
     m.say("mapped", source, field, `→ ${to}: ${value}`);
     return true;
   }
-  const shown = value === undefined || value === null || (typeof value === "string" && value.trim() === "") ? "missing or empty" : `not a string (${JSON.stringify(value)})`;
-  m.refuse(source, field, `the instance type is ${shown}; CAPA requires one (AWSMachineSpec.instanceType): set it in the manifest, or give the variable that fills it a value (--var NAME=m6i.large)`);
+  const shown =
+    value === undefined || value === null || (typeof value === "string" && value.trim() === "")
+      ? "missing or empty"
+      : `not a string (${JSON.stringify(value)})`;
+  m.refuse(
+    source,
+    field,
+    `the instance type is ${shown}; CAPA requires one (AWSMachineSpec.instanceType): set it in the manifest, or give the variable that fills it a value (--var NAME=m6i.large)`,
+  );
   return false;
 }
 
@@ -171,10 +208,23 @@ class Mapper {
     this.report.push({ action, source, field, detail });
   }
   refuse(source: string, field: string | undefined, message: string): void {
-    this.findings.push({ file: this.file, path: field ? `${source}:${field}` : source || undefined, rule: "import", severity: "error", message });
+    this.findings.push({
+      file: this.file,
+      path: field ? `${source}:${field}` : source || undefined,
+      rule: "import",
+      severity: "error",
+      message,
+    });
   }
   /** Keeps `value` for the patch of a rendered object (`path`: dotted, or keys). */
-  keep(role: Role, pool: string | undefined, source: string, path: string | string[], value: unknown, why = "the cluster spec has no field for it"): void {
+  keep(
+    role: Role,
+    pool: string | undefined,
+    source: string,
+    path: string | string[],
+    value: unknown,
+    why = "the cluster spec has no field for it",
+  ): void {
     this.kept.push({ role, pool, source, keys: Array.isArray(path) ? path : dotted(path), value: clone(value), why });
   }
 
@@ -189,7 +239,12 @@ class Mapper {
       if (value === null || value === undefined) continue;
       if (capa || versionOf(o) === "v1beta2") this.keep(role, pool, id(o), keys, value);
       else
-        this.say("dropped", id(o), keys.join("."), `${quote(value)}: a CAPI v1beta1 field whose v1beta2 form the importer does not convert; add it by hand in v1beta2 form to clusters/<name>/kustomization.yaml if you need it`);
+        this.say(
+          "dropped",
+          id(o),
+          keys.join("."),
+          `${quote(value)}: a CAPI v1beta1 field whose v1beta2 form the importer does not convert; add it by hand in v1beta2 form to clusters/<name>/kustomization.yaml if you need it`,
+        );
     }
   }
 
@@ -219,8 +274,13 @@ class Mapper {
     const labels: Record<string, string> = {};
     const format = take(cfg, "format");
     if (format === "ignition" || take(cfg, "ignition") !== undefined)
-      this.refuse(src, `${at}.format`, "Ignition bootstrap (Flatcar) cannot be imported: the management cluster's providers (management/providers) run without CAPI's KubeadmBootstrapFormatIgnition and CAPA's BootstrapFormatIgnition gates, so the render would not validate");
-    if (take(cfg, "useExperimentalRetryJoin") !== undefined) this.say("dropped", src, `${at}.useExperimentalRetryJoin`, "removed in CAPI v1beta2");
+      this.refuse(
+        src,
+        `${at}.format`,
+        "Ignition bootstrap (Flatcar) cannot be imported: the management cluster's providers (management/providers) run without CAPI's KubeadmBootstrapFormatIgnition and CAPA's BootstrapFormatIgnition gates, so the render would not validate",
+      );
+    if (take(cfg, "useExperimentalRetryJoin") !== undefined)
+      this.say("dropped", src, `${at}.useExperimentalRetryJoin`, "removed in CAPI v1beta2");
     if (worker) {
       for (const part of ["clusterConfiguration", "initConfiguration"]) {
         const v = take(cfg, part);
@@ -230,32 +290,78 @@ class Mapper {
       for (const comp of ["apiServer", "controllerManager", "scheduler"]) {
         const path = `clusterConfiguration.${comp}.extraArgs`;
         const extras = this.args(src, `${at}.${path}`, argsOf(take(cfg, path)), false).extras;
-        if (extras.length) this.keep(role, pool, src, `spec.kubeadmConfigSpec.${path}`, [...baseKcpArgs(`spec.kubeadmConfigSpec.${path}`), ...extras], "extra arguments the spec cannot say; the list includes the render's own");
+        if (extras.length)
+          this.keep(
+            role,
+            pool,
+            src,
+            `spec.kubeadmConfigSpec.${path}`,
+            [...baseKcpArgs(`spec.kubeadmConfigSpec.${path}`), ...extras],
+            "extra arguments the spec cannot say; the list includes the render's own",
+          );
       }
     }
-    const registrations = worker ? ["joinConfiguration.nodeRegistration"] : ["initConfiguration.nodeRegistration", "joinConfiguration.nodeRegistration"];
-    const into = role === "KubeadmControlPlane" ? "spec.kubeadmConfigSpec" : role === "KubeadmConfigTemplate" ? "spec.template.spec" : "spec";
+    const registrations = worker
+      ? ["joinConfiguration.nodeRegistration"]
+      : ["initConfiguration.nodeRegistration", "joinConfiguration.nodeRegistration"];
+    const into =
+      role === "KubeadmControlPlane"
+        ? "spec.kubeadmConfigSpec"
+        : role === "KubeadmConfigTemplate"
+          ? "spec.template.spec"
+          : "spec";
     let workerArgs: Arg[] = [];
     for (const reg of registrations) {
       const name = take(cfg, `${reg}.name`);
       if (name !== undefined && name !== HOSTNAME) this.keep(role, pool, src, `${into}.${reg}.name`, name);
-      const { extras, nodeLabels } = this.args(src, `${at}.${reg}.kubeletExtraArgs`, argsOf(take(cfg, `${reg}.kubeletExtraArgs`)), worker);
+      const { extras, nodeLabels } = this.args(
+        src,
+        `${at}.${reg}.kubeletExtraArgs`,
+        argsOf(take(cfg, `${reg}.kubeletExtraArgs`)),
+        worker,
+      );
       Object.assign(labels, nodeLabels);
       if (worker) workerArgs = extras;
-      else if (extras.length) this.keep(role, pool, src, `${into}.${reg}.kubeletExtraArgs`, [...baseKcpArgs(`spec.kubeadmConfigSpec.${reg}.kubeletExtraArgs`), ...extras], "kubelet arguments the spec cannot say; the list includes the render's own");
+      else if (extras.length)
+        this.keep(
+          role,
+          pool,
+          src,
+          `${into}.${reg}.kubeletExtraArgs`,
+          [...baseKcpArgs(`spec.kubeadmConfigSpec.${reg}.kubeletExtraArgs`), ...extras],
+          "kubelet arguments the spec cannot say; the list includes the render's own",
+        );
       const taints = take(cfg, `${reg}.taints`);
       if (taints !== undefined) this.keep(role, pool, src, `${into}.${reg}.taints`, taints);
     }
     if (workerArgs.length)
-      this.keep(role, pool, src, `${into}.joinConfiguration.nodeRegistration.kubeletExtraArgs`, [...baseKcpArgs("spec.kubeadmConfigSpec.joinConfiguration.nodeRegistration.kubeletExtraArgs"), ...nodeLabelArgs(labels), ...workerArgs], "kubelet arguments the spec cannot say; the list includes the render's own and the pool's node-labels");
+      this.keep(
+        role,
+        pool,
+        src,
+        `${into}.joinConfiguration.nodeRegistration.kubeletExtraArgs`,
+        [
+          ...baseKcpArgs("spec.kubeadmConfigSpec.joinConfiguration.nodeRegistration.kubeletExtraArgs"),
+          ...nodeLabelArgs(labels),
+          ...workerArgs,
+        ],
+        "kubelet arguments the spec cannot say; the list includes the render's own and the pool's node-labels",
+      );
     for (const path of SAME_SHAPE) {
       const v = take(cfg, path);
-      if (v !== undefined) this.keep(role, pool, src, `${into}.${path}`, v, "the spec has no field for it; same shape in CAPI v1beta2");
+      if (v !== undefined)
+        this.keep(role, pool, src, `${into}.${path}`, v, "the spec has no field for it; same shape in CAPI v1beta2");
     }
     for (const [keys, value] of leaves(cfg)) {
       if (!keys.length || value === null || (isRecord(value) && Object.keys(value).length === 0)) continue;
       if (v1beta2) this.keep(role, pool, src, [...dotted(into), ...keys], value);
-      else this.say("dropped", src, `${at}.${keys.join(".")}`, `${quote(value)}: a CAPI v1beta1 kubeadm field whose v1beta2 form the importer does not convert; add it by hand in v1beta2 form to clusters/<name>/kustomization.yaml if you need it`);
+      else
+        this.say(
+          "dropped",
+          src,
+          `${at}.${keys.join(".")}`,
+          `${quote(value)}: a CAPI v1beta1 kubeadm field whose v1beta2 form the importer does not convert; add it by hand in v1beta2 form to clusters/<name>/kustomization.yaml if you need it`,
+        );
     }
     return labels;
   }
@@ -266,7 +372,13 @@ class Mapper {
     const nodeLabels: Record<string, string> = {};
     for (const a of args) {
       if (a.name === CLOUD_PROVIDER) {
-        if (a.value !== "external") this.say("dropped", src, `${at}.${a.name}`, `"${a.value}": the in-tree cloud provider was removed in Kubernetes 1.27; ${EXTERNAL_CCM}`);
+        if (a.value !== "external")
+          this.say(
+            "dropped",
+            src,
+            `${at}.${a.name}`,
+            `"${a.value}": the in-tree cloud provider was removed in Kubernetes 1.27; ${EXTERNAL_CCM}`,
+          );
       } else if (a.name === "node-labels" && worker) {
         for (const kv of a.value.split(",").filter(Boolean)) {
           const [k, ...v] = kv.split("=");
@@ -293,7 +405,8 @@ function addonsOf(objects: Rec[], parse: (text: string) => unknown[]): { cni?: s
       }
       for (const d of docs.filter(isRecord)) {
         const name = str(get(d, "metadata.name"));
-        if (d.kind === "DaemonSet" && (name === "cilium" || name === "calico-node")) cni = name === "cilium" ? "cilium" : "calico";
+        if (d.kind === "DaemonSet" && (name === "cilium" || name === "calico-node"))
+          cni = name === "cilium" ? "cilium" : "calico";
         if (d.kind === "CSIDriver" && name === "ebs.csi.aws.com") ebs = true;
       }
     }
@@ -311,12 +424,19 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
   const m = new Mapper(opts.file);
   const objects = docs.filter(isRecord).map(withoutNulls);
   const notObjects = docs.length - objects.length;
-  if (notObjects) m.refuse("", undefined, `${notObjects} YAML document(s) are not Kubernetes objects (a mapping with apiVersion and kind)`);
+  if (notObjects)
+    m.refuse(
+      "",
+      undefined,
+      `${notObjects} YAML document(s) are not Kubernetes objects (a mapping with apiVersion and kind)`,
+    );
   const used = new Set<Rec>();
   const of = (kind: string, group: string) => objects.filter((o) => o.kind === kind && groupOf(o.apiVersion) === group);
   const byRef = (ref: unknown, kinds: readonly string[]): Rec | undefined => {
     if (!isRecord(ref)) return undefined;
-    return objects.find((o) => o.kind === ref.kind && kinds.includes(String(o.kind)) && get(o, "metadata.name") === ref.name);
+    return objects.find(
+      (o) => o.kind === ref.kind && kinds.includes(String(o.kind)) && get(o, "metadata.name") === ref.name,
+    );
   };
   const done = (): ImportMapping => ({ kept: m.kept, report: m.report, findings: m.findings });
 
@@ -324,30 +444,71 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
   for (const o of objects) {
     const g = groupOf(o.apiVersion);
     const v = versionOf(o);
-    if ([GROUP.core, GROUP.bootstrap, GROUP.controlPlane].includes(g as never) && !CAPI_VERSIONS.has(v)) m.refuse(id(o), "apiVersion", `${String(o.apiVersion)} is not a CAPI version the importer reads (v1beta1, v1beta2); upgrade the manifests with clusterctl first`);
-    if (g === GROUP.infra && !CAPA_VERSIONS.has(v)) m.refuse(id(o), "apiVersion", `${String(o.apiVersion)} is not a CAPA version the importer reads (v1beta1, v1beta2)`);
-    if (g === "exp.cluster.x-k8s.io" || g === "exp.infrastructure.cluster.x-k8s.io") m.refuse(id(o), "apiVersion", `${String(o.apiVersion)} is an experimental API of CAPI v1alpha releases; upgrade the manifests with clusterctl first`);
+    if ([GROUP.core, GROUP.bootstrap, GROUP.controlPlane].includes(g as never) && !CAPI_VERSIONS.has(v))
+      m.refuse(
+        id(o),
+        "apiVersion",
+        `${String(o.apiVersion)} is not a CAPI version the importer reads (v1beta1, v1beta2); upgrade the manifests with clusterctl first`,
+      );
+    if (g === GROUP.infra && !CAPA_VERSIONS.has(v))
+      m.refuse(
+        id(o),
+        "apiVersion",
+        `${String(o.apiVersion)} is not a CAPA version the importer reads (v1beta1, v1beta2)`,
+      );
+    if (g === "exp.cluster.x-k8s.io" || g === "exp.infrastructure.cluster.x-k8s.io")
+      m.refuse(
+        id(o),
+        "apiVersion",
+        `${String(o.apiVersion)} is an experimental API of CAPI v1alpha releases; upgrade the manifests with clusterctl first`,
+      );
   }
   const clusters = of("Cluster", GROUP.core);
   if (clusters.length !== 1) {
-    m.refuse("", undefined, clusters.length === 0 ? "no Cluster (cluster.x-k8s.io) in the file; import reads the manifests of one cluster, as `clusterctl generate cluster` writes them" : `${clusters.length} Clusters in the file (${clusters.map(id).join(", ")}); import one cluster per file`);
+    m.refuse(
+      "",
+      undefined,
+      clusters.length === 0
+        ? "no Cluster (cluster.x-k8s.io) in the file; import reads the manifests of one cluster, as `clusterctl generate cluster` writes them"
+        : `${clusters.length} Clusters in the file (${clusters.map(id).join(", ")}); import one cluster per file`,
+    );
     return done();
   }
   const cluster = clusters[0]!;
   used.add(cluster);
   const sourceName = str(get(cluster, "metadata.name")) ?? "";
   const name = opts.name ?? sourceName;
-  if (get(cluster, "spec.topology") !== undefined) m.refuse(id(cluster), "spec.topology", "a ClusterClass (topology) cluster cannot be imported: this repository renders explicit objects, not a ClusterClass");
+  if (get(cluster, "spec.topology") !== undefined)
+    m.refuse(
+      id(cluster),
+      "spec.topology",
+      "a ClusterClass (topology) cluster cannot be imported: this repository renders explicit objects, not a ClusterClass",
+    );
   const awsCluster = byRef(get(cluster, "spec.infrastructureRef"), ["AWSCluster"]);
   const kcp = byRef(get(cluster, "spec.controlPlaneRef"), ["KubeadmControlPlane"]);
   const infraKind = str(get(cluster, "spec.infrastructureRef.kind"));
   const cpKind = str(get(cluster, "spec.controlPlaneRef.kind"));
-  if (!awsCluster) m.refuse(id(cluster), "spec.infrastructureRef", infraKind && infraKind !== "AWSCluster" ? `${infraKind} cannot be imported: only AWSCluster (CAPA with a kubeadm control plane) is` : "the AWSCluster it references is not in the file");
-  if (!kcp) m.refuse(id(cluster), "spec.controlPlaneRef", cpKind && cpKind !== "KubeadmControlPlane" ? `${cpKind} cannot be imported: this repository renders a KubeadmControlPlane (EKS and ROSA clusters are not supported)` : "the KubeadmControlPlane it references is not in the file");
+  if (!awsCluster)
+    m.refuse(
+      id(cluster),
+      "spec.infrastructureRef",
+      infraKind && infraKind !== "AWSCluster"
+        ? `${infraKind} cannot be imported: only AWSCluster (CAPA with a kubeadm control plane) is`
+        : "the AWSCluster it references is not in the file",
+    );
+  if (!kcp)
+    m.refuse(
+      id(cluster),
+      "spec.controlPlaneRef",
+      cpKind && cpKind !== "KubeadmControlPlane"
+        ? `${cpKind} cannot be imported: this repository renders a KubeadmControlPlane (EKS and ROSA clusters are not supported)`
+        : "the KubeadmControlPlane it references is not in the file",
+    );
   if (!awsCluster || !kcp || m.findings.length) return done();
   used.add(awsCluster).add(kcp);
   const spec: Rec = { apiVersion: "capi-gitops.io/v1alpha1", kind: "ClusterSpec", name };
-  if (opts.name && opts.name !== sourceName) m.say("note", id(cluster), "metadata.name", `named ${name} (--name) instead of ${sourceName}`);
+  if (opts.name && opts.name !== sourceName)
+    m.say("note", id(cluster), "metadata.name", `named ${name} (--name) instead of ${sourceName}`);
   else m.say("mapped", id(cluster), "metadata.name", `→ name: ${name}`);
 
   // Namespace: kept unless it is one this repository never uses (the clusterctl quickstart's "default").
@@ -359,31 +520,64 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
     spec.namespace = ns;
     m.say("mapped", id(cluster), "metadata.namespace", `→ namespace: ${ns}`);
   } else
-    m.say("note", id(cluster), "metadata.namespace", `${ns ? `"${ns}" is reserved here` : "no namespace in the source"}; the cluster gets its own namespace "${name}" (a live cluster moves with \`clusterctl move\` or is recreated there)`);
+    m.say(
+      "note",
+      id(cluster),
+      "metadata.namespace",
+      `${ns ? `"${ns}" is reserved here` : "no namespace in the source"}; the cluster gets its own namespace "${name}" (a live cluster moves with \`clusterctl move\` or is recreated there)`,
+    );
 
   // --- Cluster --------------------------------------------------------------------------------------------------
   const c = clone((cluster.spec ?? {}) as Rec);
   for (const f of ["controlPlaneRef", "infrastructureRef"]) take(c, f);
   const network: Rec = {};
-  for (const [part, key] of [["pods", "podCidr"], ["services", "serviceCidr"]] as const) {
+  for (const [part, key] of [
+    ["pods", "podCidr"],
+    ["services", "serviceCidr"],
+  ] as const) {
     const blocks = take(c, `clusterNetwork.${part}.cidrBlocks`);
     if (Array.isArray(blocks) && blocks.length > 0) {
       if (blocks.length > 1 || blocks.some((b) => String(b).includes(":")))
-        m.refuse(id(cluster), `spec.clusterNetwork.${part}.cidrBlocks`, `${quote(blocks)}: IPv6 and dual-stack clusters cannot be imported; the cluster spec is IPv4 only`);
+        m.refuse(
+          id(cluster),
+          `spec.clusterNetwork.${part}.cidrBlocks`,
+          `${quote(blocks)}: IPv6 and dual-stack clusters cannot be imported; the cluster spec is IPv4 only`,
+        );
       else {
         network[key] = String(blocks[0]);
-        m.say("mapped", id(cluster), `spec.clusterNetwork.${part}.cidrBlocks`, `→ network.${key}: ${String(blocks[0])}`);
+        m.say(
+          "mapped",
+          id(cluster),
+          `spec.clusterNetwork.${part}.cidrBlocks`,
+          `→ network.${key}: ${String(blocks[0])}`,
+        );
       }
-    } else m.say("note", id(cluster), `spec.clusterNetwork.${part}.cidrBlocks`, `not set in the source; network.${key} takes the spec's default`);
+    } else
+      m.say(
+        "note",
+        id(cluster),
+        `spec.clusterNetwork.${part}.cidrBlocks`,
+        `not set in the source; network.${key} takes the spec's default`,
+      );
   }
   const domain = take(c, "clusterNetwork.serviceDomain");
-  if (domain !== undefined && domain !== "cluster.local") m.keep("Cluster", undefined, id(cluster), "spec.clusterNetwork.serviceDomain", domain);
+  if (domain !== undefined && domain !== "cluster.local")
+    m.keep("Cluster", undefined, id(cluster), "spec.clusterNetwork.serviceDomain", domain);
   const endpoint = take(c, "controlPlaneEndpoint");
-  if (isRecord(endpoint) && endpoint.host) m.say("dropped", id(cluster), "spec.controlPlaneEndpoint", "CAPI copies it from the AWSCluster");
-  if (take(c, "paused") !== undefined) m.say("dropped", id(cluster), "spec.paused", "a pause is an operation, not part of the cluster's description");
+  if (isRecord(endpoint) && endpoint.host)
+    m.say("dropped", id(cluster), "spec.controlPlaneEndpoint", "CAPI copies it from the AWSCluster");
+  if (take(c, "paused") !== undefined)
+    m.say("dropped", id(cluster), "spec.paused", "a pause is an operation, not part of the cluster's description");
   m.rest(cluster, c, "Cluster", undefined);
   m.metadata(cluster, "Cluster", undefined, ["ccm", "csi"]);
-  for (const k of ["ccm", "csi"]) if (get(cluster, `metadata.labels.${k}`) !== undefined) m.say("dropped", id(cluster), `metadata.labels.${k}`, "selected the source's add-on ClusterResourceSets; the render labels the Cluster for its own");
+  for (const k of ["ccm", "csi"])
+    if (get(cluster, `metadata.labels.${k}`) !== undefined)
+      m.say(
+        "dropped",
+        id(cluster),
+        `metadata.labels.${k}`,
+        "selected the source's add-on ClusterResourceSets; the render labels the Cluster for its own",
+      );
 
   // --- AWSCluster -----------------------------------------------------------------------------------------------
   const a = clone((awsCluster.spec ?? {}) as Rec);
@@ -398,12 +592,38 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
   // CAPA uses the key pair "default" when sshKeyName is absent; "" means no key (pkg/cloud/services/ec2/instances.go, bastion.go defaultSSHKeyName).
   const sshKeyName = ssh === undefined ? "default" : String(ssh);
   if (sshKeyName) spec.sshKeyName = sshKeyName;
-  m.say("mapped", aid, "spec.sshKeyName", ssh === undefined ? `not set: CAPA uses the key pair "default" → sshKeyName: default` : sshKeyName ? `→ sshKeyName: ${sshKeyName}` : `"" (no key) → no sshKeyName`);
+  m.say(
+    "mapped",
+    aid,
+    "spec.sshKeyName",
+    ssh === undefined
+      ? `not set: CAPA uses the key pair "default" → sshKeyName: default`
+      : sshKeyName
+        ? `→ sshKeyName: ${sshKeyName}`
+        : `"" (no key) → no sshKeyName`,
+  );
   const vpcCidr = take(a, "network.vpc.cidrBlock");
   network.vpcCidr = vpcCidr === undefined ? "10.0.0.0/16" : String(vpcCidr);
-  m.say("mapped", aid, "spec.network.vpc.cidrBlock", vpcCidr === undefined ? "not set: CAPA's default 10.0.0.0/16 → network.vpcCidr: 10.0.0.0/16" : `→ network.vpcCidr: ${String(vpcCidr)}`);
-  if (get(a, "network.vpc.ipv6") !== undefined) m.refuse(aid, "spec.network.vpc.ipv6", "IPv6 and dual-stack clusters cannot be imported; the cluster spec is IPv4 only");
-  if (get(a, "s3Bucket") !== undefined) m.refuse(aid, "spec.s3Bucket", "the S3 bucket serves Ignition bootstrap data (Flatcar), which cannot be imported (see the KubeadmControlPlane's format)");
+  m.say(
+    "mapped",
+    aid,
+    "spec.network.vpc.cidrBlock",
+    vpcCidr === undefined
+      ? "not set: CAPA's default 10.0.0.0/16 → network.vpcCidr: 10.0.0.0/16"
+      : `→ network.vpcCidr: ${String(vpcCidr)}`,
+  );
+  if (get(a, "network.vpc.ipv6") !== undefined)
+    m.refuse(
+      aid,
+      "spec.network.vpc.ipv6",
+      "IPv6 and dual-stack clusters cannot be imported; the cluster spec is IPv4 only",
+    );
+  if (get(a, "s3Bucket") !== undefined)
+    m.refuse(
+      aid,
+      "spec.s3Bucket",
+      "the S3 bucket serves Ignition bootstrap data (Flatcar), which cannot be imported (see the KubeadmControlPlane's format)",
+    );
   const scheme = take(a, "controlPlaneLoadBalancer.scheme");
   if (scheme !== undefined) {
     spec.apiServer = { scheme };
@@ -412,12 +632,26 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
   const lbType = get(a, "controlPlaneLoadBalancer.loadBalancerType");
   if (lbType === undefined || lbType === "nlb") {
     take(a, "controlPlaneLoadBalancer.loadBalancerType");
-    if (lbType === undefined) m.say("note", aid, "spec.controlPlaneLoadBalancer.loadBalancerType", "not set (CAPA's deprecated classic ELB); the render uses an NLB");
+    if (lbType === undefined)
+      m.say(
+        "note",
+        aid,
+        "spec.controlPlaneLoadBalancer.loadBalancerType",
+        "not set (CAPA's deprecated classic ELB); the render uses an NLB",
+      );
   }
-  if (get(a, "controlPlaneLoadBalancer.healthCheckProtocol") === "HTTPS") take(a, "controlPlaneLoadBalancer.healthCheckProtocol");
-  const subnetZones = (Array.isArray(get(a, "network.subnets")) ? (get(a, "network.subnets") as unknown[]) : []).map((s) => str(get(s, "availabilityZone"))).filter((z): z is string => Boolean(z));
+  if (get(a, "controlPlaneLoadBalancer.healthCheckProtocol") === "HTTPS")
+    take(a, "controlPlaneLoadBalancer.healthCheckProtocol");
+  const subnetZones = (Array.isArray(get(a, "network.subnets")) ? (get(a, "network.subnets") as unknown[]) : [])
+    .map((s) => str(get(s, "availabilityZone")))
+    .filter((z): z is string => Boolean(z));
   if (get(a, "network.subnets") === undefined)
-    m.say("note", aid, "spec.network.subnets", "not set: CAPA chose the subnets; the render declares one private and one public subnet per zone — for a live cluster, pin its subnets with a patch on /spec/network/subnets");
+    m.say(
+      "note",
+      aid,
+      "spec.network.subnets",
+      "not set: CAPA chose the subnets; the render declares one private and one public subnet per zone — for a live cluster, pin its subnets with a patch on /spec/network/subnets",
+    );
   const cniRules = take(a, "network.cni");
   m.rest(awsCluster, a, "AWSCluster", undefined);
   m.metadata(awsCluster, "AWSCluster");
@@ -440,7 +674,13 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
   const cpTemplate = byRef(cpRef, ["AWSMachineTemplate"]);
   if (!cpTemplate) m.refuse(kid, "spec.machineTemplate", "the AWSMachineTemplate it references is not in the file");
   for (const f of ["rolloutStrategy", "rollout", "rolloutBefore", "rolloutAfter", "remediationStrategy", "remediation"])
-    if (take(k, f) !== undefined) m.say("dropped", kid, `spec.${f}`, `the profile (overlays/profiles) sets roll-out and remediation; set profile in cluster.yaml or patch it by hand`);
+    if (take(k, f) !== undefined)
+      m.say(
+        "dropped",
+        kid,
+        `spec.${f}`,
+        `the profile (overlays/profiles) sets roll-out and remediation; set profile in cluster.yaml or patch it by hand`,
+      );
   const cfg = (take(k, "kubeadmConfigSpec") ?? {}) as Rec;
   m.kubeadm(kcp, cfg, "spec.kubeadmConfigSpec", "KubeadmControlPlane", undefined, false);
   m.rest(kcp, k, "KubeadmControlPlane", undefined);
@@ -451,8 +691,18 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
     const t = clone((cpTemplate.spec ?? {}) as Rec);
     const tid = id(cpTemplate);
     const instanceType = take(t, "template.spec.instanceType");
-    if (mapInstanceType(m, tid, "spec.template.spec.instanceType", instanceType, "controlPlane.instanceType")) (spec.controlPlane as Rec).instanceType = instanceType;
-    image = machine(m, cpTemplate, t, "template.spec", "ControlPlaneTemplate", undefined, sshKeyName, IAM_PROFILE.controlPlane);
+    if (mapInstanceType(m, tid, "spec.template.spec.instanceType", instanceType, "controlPlane.instanceType"))
+      (spec.controlPlane as Rec).instanceType = instanceType;
+    image = machine(
+      m,
+      cpTemplate,
+      t,
+      "template.spec",
+      "ControlPlaneTemplate",
+      undefined,
+      sshKeyName,
+      IAM_PROFILE.controlPlane,
+    );
     if (image) {
       spec.image = image;
       m.say("mapped", tid, "spec.template.spec (image)", `→ image: ${JSON.stringify(image)}`);
@@ -466,7 +716,11 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
   const deployments = of("MachineDeployment", GROUP.core).filter(forCluster);
   const machinePools = of("MachinePool", GROUP.core).filter(forCluster);
   if (deployments.length && machinePools.length)
-    m.refuse("", undefined, `the source has both MachineDeployments (${deployments.map(id).join(", ")}) and MachinePools (${machinePools.map(id).join(", ")}); a cluster spec has one kind of workers — import one kind and add the others by hand`);
+    m.refuse(
+      "",
+      undefined,
+      `the source has both MachineDeployments (${deployments.map(id).join(", ")}) and MachinePools (${machinePools.map(id).join(", ")}); a cluster spec has one kind of workers — import one kind and add the others by hand`,
+    );
   spec.workers = machinePools.length ? "MachinePool" : "MachineDeployment";
   const pools: Rec[] = [];
   const taken = new Set<string>();
@@ -476,7 +730,14 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
     const ok = new RegExp(DNS_LABEL).test(short) && short.length <= LIMITS.poolName && !taken.has(short);
     const n = ok ? short : `pool-${i}`;
     taken.add(n);
-    m.say(ok ? "mapped" : "note", id(o), "metadata.name", ok ? `→ nodePools[${i}].name: ${n}` : `→ nodePools[${i}].name: ${n} ("${short}" is not a pool name: lowercase DNS label of at most ${LIMITS.poolName} characters, unique)`);
+    m.say(
+      ok ? "mapped" : "note",
+      id(o),
+      "metadata.name",
+      ok
+        ? `→ nodePools[${i}].name: ${n}`
+        : `→ nodePools[${i}].name: ${n} ("${short}" is not a pool name: lowercase DNS label of at most ${LIMITS.poolName} characters, unique)`,
+    );
     return n;
   };
   const zonesUsed: string[] = [];
@@ -494,22 +755,46 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
     if (pv !== undefined && pv !== sourceVersion) {
       const ok = typeof checkVersion(pv) !== "string" && !opts.kubernetesVersion;
       if (ok) pool.kubernetesVersion = pv;
-      m.say(ok ? "mapped" : "note", pid, "spec.template.spec.version", ok ? `→ nodePools[${i}].kubernetesVersion: ${pv}` : `${pv} differs from the control plane's ${sourceVersion ?? "(none)"}; the pool follows the control plane at ${version ?? "(none)"}`);
+      m.say(
+        ok ? "mapped" : "note",
+        pid,
+        "spec.template.spec.version",
+        ok
+          ? `→ nodePools[${i}].kubernetesVersion: ${pv}`
+          : `${pv} differs from the control plane's ${sourceVersion ?? "(none)"}; the pool follows the control plane at ${version ?? "(none)"}`,
+      );
     }
     const infra = byRef(take(s, "template.spec.infrastructureRef"), [isMp ? "AWSMachinePool" : "AWSMachineTemplate"]);
-    const boot = byRef(take(s, "template.spec.bootstrap.configRef"), [isMp ? "KubeadmConfig" : "KubeadmConfigTemplate"]);
+    const boot = byRef(take(s, "template.spec.bootstrap.configRef"), [
+      isMp ? "KubeadmConfig" : "KubeadmConfigTemplate",
+    ]);
     let zones: string[] = [];
     const fd = take(s, isMp ? "template.spec.failureDomains" : "template.spec.failureDomain");
     const fds = (Array.isArray(fd) ? fd : fd === undefined ? [] : [fd]).map(String);
-    if (!infra) m.refuse(pid, "spec.template.spec.infrastructureRef", `the ${isMp ? "AWSMachinePool" : "AWSMachineTemplate"} it references is not in the file`);
+    if (!infra)
+      m.refuse(
+        pid,
+        "spec.template.spec.infrastructureRef",
+        `the ${isMp ? "AWSMachinePool" : "AWSMachineTemplate"} it references is not in the file`,
+      );
     else {
       used.add(infra);
       const t = clone((infra.spec ?? {}) as Rec);
       const tid = id(infra);
       const at = isMp ? "awsLaunchTemplate" : "template.spec";
       const poolType = take(t, `${at}.instanceType`);
-      if (mapInstanceType(m, tid, `spec.${at}.instanceType`, poolType, `nodePools[${i}].instanceType`)) pool.instanceType = poolType;
-      const pImage = machine(m, infra, t, at, isMp ? "AWSMachinePool" : "AWSMachineTemplate", pname, sshKeyName, IAM_PROFILE.nodes);
+      if (mapInstanceType(m, tid, `spec.${at}.instanceType`, poolType, `nodePools[${i}].instanceType`))
+        pool.instanceType = poolType;
+      const pImage = machine(
+        m,
+        infra,
+        t,
+        at,
+        isMp ? "AWSMachinePool" : "AWSMachineTemplate",
+        pname,
+        sshKeyName,
+        IAM_PROFILE.nodes,
+      );
       if (pImage && JSON.stringify(pImage) !== JSON.stringify(image)) {
         pool.image = pImage;
         m.say("mapped", tid, `spec.${at} (image)`, `→ nodePools[${i}].image: ${JSON.stringify(pImage)}`);
@@ -521,25 +806,62 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
           m.say("mapped", tid, "spec.availabilityZones", `→ nodePools[${i}].availabilityZones: ${zones.join(", ")}`);
         }
         const subnetType = take(t, "availabilityZoneSubnetType");
-        if (subnetType !== "private") m.say("note", tid, "spec.availabilityZoneSubnetType", `${subnetType === undefined ? "not set (CAPA may use public subnets)" : quote(subnetType)}; the render places the pool's nodes in private subnets`);
+        if (subnetType !== "private")
+          m.say(
+            "note",
+            tid,
+            "spec.availabilityZoneSubnetType",
+            `${subnetType === undefined ? "not set (CAPA may use public subnets)" : quote(subnetType)}; the render places the pool's nodes in private subnets`,
+          );
         const min = take(t, "minSize");
         const max = take(t, "maxSize");
-        sizes(m, pid, i, pool, mdReplicas, ann, typeof min === "number" ? min : 1, typeof max === "number" ? max : undefined, 0);
-        m.say("mapped", tid, "spec.minSize/maxSize", `→ nodePools[${i}].minSize/maxSize: ${String(pool.minSize)}..${String(pool.maxSize)}`);
+        sizes(
+          m,
+          pid,
+          i,
+          pool,
+          mdReplicas,
+          ann,
+          typeof min === "number" ? min : 1,
+          typeof max === "number" ? max : undefined,
+          0,
+        );
+        m.say(
+          "mapped",
+          tid,
+          "spec.minSize/maxSize",
+          `→ nodePools[${i}].minSize/maxSize: ${String(pool.minSize)}..${String(pool.maxSize)}`,
+        );
       }
       m.rest(infra, t, isMp ? "AWSMachinePool" : "AWSMachineTemplate", pname);
       m.metadata(infra, isMp ? "AWSMachinePool" : "AWSMachineTemplate", pname);
     }
     if (!zones.length && fds.length) {
       zones = fds;
-      m.say("mapped", pid, isMp ? "spec.template.spec.failureDomains" : "spec.template.spec.failureDomain", `→ nodePools[${i}].availabilityZones: ${zones.join(", ")}`);
+      m.say(
+        "mapped",
+        pid,
+        isMp ? "spec.template.spec.failureDomains" : "spec.template.spec.failureDomain",
+        `→ nodePools[${i}].availabilityZones: ${zones.join(", ")}`,
+      );
     }
     if (zones.length) {
       pool.availabilityZones = zones;
       for (const z of zones) if (!zonesUsed.includes(z)) zonesUsed.push(z);
-    } else if (!isMp) m.say("note", pid, "spec.template.spec.failureDomain", "not set (CAPA put every machine in one subnet); the render spreads the pool over the cluster's zones, one MachineDeployment per zone");
+    } else if (!isMp)
+      m.say(
+        "note",
+        pid,
+        "spec.template.spec.failureDomain",
+        "not set (CAPA put every machine in one subnet); the render spreads the pool over the cluster's zones, one MachineDeployment per zone",
+      );
     if (!isMp) sizes(m, pid, i, pool, mdReplicas, ann, undefined, undefined, zones.length);
-    if (!boot) m.refuse(pid, "spec.template.spec.bootstrap.configRef", `the ${isMp ? "KubeadmConfig" : "KubeadmConfigTemplate"} it references is not in the file`);
+    if (!boot)
+      m.refuse(
+        pid,
+        "spec.template.spec.bootstrap.configRef",
+        `the ${isMp ? "KubeadmConfig" : "KubeadmConfigTemplate"} it references is not in the file`,
+      );
     else {
       used.add(boot);
       const b = clone((boot.spec ?? {}) as Rec);
@@ -552,7 +874,15 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
     }
     for (const f of ["template.metadata.labels", "template.metadata.annotations"]) {
       const v = take(s, f);
-      if (v !== undefined) m.keep(isMp ? "MachinePool" : "MachineDeployment", pname, pid, `spec.${f}`, v, "Machine labels/annotations the spec cannot say");
+      if (v !== undefined)
+        m.keep(
+          isMp ? "MachinePool" : "MachineDeployment",
+          pname,
+          pid,
+          `spec.${f}`,
+          v,
+          "Machine labels/annotations the spec cannot say",
+        );
     }
     m.rest(md, s, isMp ? "MachinePool" : "MachineDeployment", pname);
     m.metadata(md, isMp ? "MachinePool" : "MachineDeployment", pname, [AUTOSCALER.min, AUTOSCALER.max]);
@@ -563,32 +893,57 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
   // A fixed image (an AMI id, a lookup format without {{.K8sVersion}}) says which Kubernetes version it holds: the
   // version of the machines that use it in the source (cluster-spec/parse.ts checks they agree).
   const stateVersion = (image: unknown, version: unknown, at: string) => {
-    if (!isRecord(image) || typeof version !== "string" || imageFollowsVersion(image as ImageChoice) || image.kubernetesVersion !== undefined) return;
+    if (
+      !isRecord(image) ||
+      typeof version !== "string" ||
+      imageFollowsVersion(image as ImageChoice) ||
+      image.kubernetesVersion !== undefined
+    )
+      return;
     image.kubernetesVersion = version;
-    m.say("mapped", "", `${at}.kubernetesVersion`, `the image is fixed (an AMI id or a format without {{.K8sVersion}}): it holds the version of its machines, ${version}`);
+    m.say(
+      "mapped",
+      "",
+      `${at}.kubernetesVersion`,
+      `the image is fixed (an AMI id or a format without {{.K8sVersion}}): it holds the version of its machines, ${version}`,
+    );
   };
   stateVersion(spec.image, spec.kubernetesVersion, "image");
-  pools.forEach((p, i) => stateVersion(p.image, p.kubernetesVersion ?? spec.kubernetesVersion, `nodePools[${i}].image`));
+  pools.forEach((p, i) =>
+    stateVersion(p.image, p.kubernetesVersion ?? spec.kubernetesVersion, `nodePools[${i}].image`),
+  );
   const zones = [...zonesUsed, ...subnetZones.filter((z) => !zonesUsed.includes(z))];
   const regionZones = region ? zonesOf(region) : undefined;
   if (zones.length) {
     // The region's order (the zone letters), so the subnets sit where the render's slots put them.
     spec.availabilityZones = regionZones ? [...zones].sort((x, y) => (x < y ? -1 : 1)) : zones;
-    m.say("mapped", "", "availabilityZones", `the zones the source uses → availabilityZones: ${(spec.availabilityZones as string[]).join(", ")}`);
+    m.say(
+      "mapped",
+      "",
+      "availabilityZones",
+      `the zones the source uses → availabilityZones: ${(spec.availabilityZones as string[]).join(", ")}`,
+    );
   } else m.say("note", "", "availabilityZones", "the source names no zone; the spec takes the region's first three");
   // A MachineDeployment pool without zones spreads over the cluster's, one MachineDeployment per zone, each with room
   // for a machine: a fixed pool gets that room; an autoscaled one whose maximum is smaller keeps to its first zones.
-  const clusterZones = (spec.availabilityZones as string[] | undefined) ?? (region ? defaultZones(region) : undefined) ?? [];
+  const clusterZones =
+    (spec.availabilityZones as string[] | undefined) ?? (region ? defaultZones(region) : undefined) ?? [];
   if (spec.workers === "MachineDeployment")
     for (const [i, p] of pools.entries()) {
       if (p.availabilityZones || !clusterZones.length) continue;
       if (p.autoscaling === false) p.maxSize = Math.max(Number(p.maxSize), clusterZones.length);
       else if (Number(p.maxSize) < clusterZones.length) {
         p.availabilityZones = clusterZones.slice(0, Math.max(1, Number(p.maxSize)));
-        m.say("note", "", `nodePools[${i}].availabilityZones`, `maxSize ${String(p.maxSize)} leaves room for a machine in ${(p.availabilityZones as string[]).length} zone(s): the pool spreads over ${(p.availabilityZones as string[]).join(", ")}`);
+        m.say(
+          "note",
+          "",
+          `nodePools[${i}].availabilityZones`,
+          `maxSize ${String(p.maxSize)} leaves room for a machine in ${(p.availabilityZones as string[]).length} zone(s): the pool spreads over ${(p.availabilityZones as string[]).join(", ")}`,
+        );
       }
     }
-  for (const z of zones) if (!AZ.test(z)) m.refuse("", "availabilityZones", `${quote(z)} is not an availability zone name`);
+  for (const z of zones)
+    if (!AZ.test(z)) m.refuse("", "availabilityZones", `${quote(z)} is not an availability zone name`);
 
   // --- Add-ons, health checks and everything else -----------------------------------------------------------------
   const addons = addonsOf(objects, parse);
@@ -604,11 +959,19 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
         : "the source installs no CNI (it was applied by hand) → network.cni: none, so the render adds none",
   );
   if (cniRules !== undefined) {
-    if (network.cni === "none") m.keep("AWSCluster", undefined, aid, "spec.network.cni", cniRules, "the CNI's ingress rules");
+    if (network.cni === "none")
+      m.keep("AWSCluster", undefined, aid, "spec.network.cni", cniRules, "the CNI's ingress rules");
     else m.say("dropped", aid, "spec.network.cni", "the render sets Cilium's ingress rules");
   }
   spec.storage = addons.ebs ? "ebs" : "none";
-  m.say("mapped", "", "storage", addons.ebs ? "the source installs the EBS CSI driver → storage: ebs (the pinned version)" : "the source installs no EBS CSI driver → storage: none");
+  m.say(
+    "mapped",
+    "",
+    "storage",
+    addons.ebs
+      ? "the source installs the EBS CSI driver → storage: ebs (the pinned version)"
+      : "the source installs no EBS CSI driver → storage: none",
+  );
   spec.network = network;
   for (const o of objects) {
     if (used.has(o)) continue;
@@ -619,22 +982,35 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
           ? "the render has one where an owner remediates (each MachineDeployment pool, a control plane of more than one replica; none for MachinePools); the profile (overlays/profiles) sets its strictness"
           : o.kind === "Secret"
             ? "Secrets are never kept in Git here"
-            : /cluster-autoscaler/.test(String(get(o, "metadata.name"))) && ["Deployment", "ServiceAccount", "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"].includes(String(o.kind))
+            : /cluster-autoscaler/.test(String(get(o, "metadata.name"))) &&
+                ["Deployment", "ServiceAccount", "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"].includes(
+                  String(o.kind),
+                )
               ? "the render runs its own cluster-autoscaler (least-privilege RBAC) for autoscaled pools"
               : o.kind === "Namespace"
-              ? "the render makes the cluster's namespace"
-              : (o.kind === "MachineDeployment" || o.kind === "MachinePool") && !forCluster(o)
-                ? `it belongs to another cluster (spec.clusterName ${quote(get(o, "spec.clusterName"))})`
-                : "not an object of the cluster this repository renders, or not referenced by one; add it as a resource of clusters/<name>/kustomization.yaml if you still need it";
+                ? "the render makes the cluster's namespace"
+                : (o.kind === "MachineDeployment" || o.kind === "MachinePool") && !forCluster(o)
+                  ? `it belongs to another cluster (spec.clusterName ${quote(get(o, "spec.clusterName"))})`
+                  : "not an object of the cluster this repository renders, or not referenced by one; add it as a resource of clusters/<name>/kustomization.yaml if you still need it";
     m.say("dropped", id(o), undefined, why);
   }
-  m.say("note", "", undefined, `object names follow this repository's scheme (${name}-control-plane, <cluster>-<pool>, hash-named templates): for a live cluster the render's objects are new ones beside the source's`);
+  m.say(
+    "note",
+    "",
+    undefined,
+    `object names follow this repository's scheme (${name}-control-plane, <cluster>-<pool>, hash-named templates): for a live cluster the render's objects are new ones beside the source's`,
+  );
   if (m.findings.length) return done();
   return { spec, kept: m.kept, report: m.report, findings: m.findings };
 }
 
 /** The control plane's version: the source's when supported, else --kubernetes-version, else a finding. */
-function resolveVersion(m: Mapper, kid: string, source: string | undefined, override: string | undefined): string | undefined {
+function resolveVersion(
+  m: Mapper,
+  kid: string,
+  source: string | undefined,
+  override: string | undefined,
+): string | undefined {
   if (override !== undefined) {
     const ok = checkVersion(override);
     if (typeof ok === "string") {
@@ -643,7 +1019,12 @@ function resolveVersion(m: Mapper, kid: string, source: string | undefined, over
     }
     const minor = Number(/^v?1\.(\d+)\./.exec(source ?? "")?.[1]);
     const jump = Number.isFinite(minor) ? Math.abs(ok.minor - minor) : 0;
-    m.say("note", kid, "spec.version", `${source ?? "(none)"} → kubernetesVersion: ${override} (--kubernetes-version)${jump > 1 ? `; for a live cluster that is ${jump} minors at once, which Cluster API refuses — upgrade it there one minor at a time first` : ""}`);
+    m.say(
+      "note",
+      kid,
+      "spec.version",
+      `${source ?? "(none)"} → kubernetesVersion: ${override} (--kubernetes-version)${jump > 1 ? `; for a live cluster that is ${jump} minors at once, which Cluster API refuses — upgrade it there one minor at a time first` : ""}`,
+    );
     return override;
   }
   if (source === undefined) {
@@ -653,7 +1034,11 @@ function resolveVersion(m: Mapper, kid: string, source: string | undefined, over
   const v = source.startsWith("v") ? source : `v${source}`;
   const ok = checkVersion(v);
   if (typeof ok === "string") {
-    m.refuse(kid, "spec.version", `${ok}; pass --kubernetes-version <version> to import it at a supported version (for a live cluster, upgrade it there first, one minor at a time)`);
+    m.refuse(
+      kid,
+      "spec.version",
+      `${ok}; pass --kubernetes-version <version> to import it at a supported version (for a live cluster, upgrade it there first, one minor at a time)`,
+    );
     return undefined;
   }
   m.say("mapped", kid, "spec.version", `→ kubernetesVersion: ${v}`);
@@ -664,34 +1049,80 @@ function resolveVersion(m: Mapper, kid: string, source: string | undefined, over
  * A pool's sizes: autoscaler annotations → autoscaling between them; else fixed replicas (CAPI's default 1) within
  * the ASG bounds of a MachinePool, or min = max = replicas for a MachineDeployment (at least one per zone of room).
  */
-function sizes(m: Mapper, pid: string, i: number, pool: Rec, replicas: unknown, ann: Rec, asgMin: number | undefined, asgMax: number | undefined, zones: number): void {
+function sizes(
+  m: Mapper,
+  pid: string,
+  i: number,
+  pool: Rec,
+  replicas: unknown,
+  ann: Rec,
+  asgMin: number | undefined,
+  asgMax: number | undefined,
+  zones: number,
+): void {
   const min = Number(ann[AUTOSCALER.min]);
   const max = Number(ann[AUTOSCALER.max]);
-  if (ann[AUTOSCALER.min] !== undefined && ann[AUTOSCALER.max] !== undefined && Number.isInteger(min) && Number.isInteger(max)) {
+  if (
+    ann[AUTOSCALER.min] !== undefined &&
+    ann[AUTOSCALER.max] !== undefined &&
+    Number.isInteger(min) &&
+    Number.isInteger(max)
+  ) {
     Object.assign(pool, { autoscaling: true, minSize: min, maxSize: max });
-    m.say("mapped", pid, "metadata.annotations (autoscaler)", `→ nodePools[${i}].autoscaling: true, minSize ${min}, maxSize ${max}`);
-    if (replicas !== undefined) m.say("dropped", pid, "spec.replicas", "the autoscaler owns the replicas of an autoscaled pool");
+    m.say(
+      "mapped",
+      pid,
+      "metadata.annotations (autoscaler)",
+      `→ nodePools[${i}].autoscaling: true, minSize ${min}, maxSize ${max}`,
+    );
+    if (replicas !== undefined)
+      m.say("dropped", pid, "spec.replicas", "the autoscaler owns the replicas of an autoscaled pool");
     return;
   }
   const r = typeof replicas === "number" ? replicas : 1;
-  if (asgMin !== undefined || asgMax !== undefined) Object.assign(pool, { autoscaling: false, replicas: r, minSize: Math.min(asgMin ?? r, r), maxSize: Math.max(asgMax ?? r, r, 1) });
+  if (asgMin !== undefined || asgMax !== undefined)
+    Object.assign(pool, {
+      autoscaling: false,
+      replicas: r,
+      minSize: Math.min(asgMin ?? r, r),
+      maxSize: Math.max(asgMax ?? r, r, 1),
+    });
   // A MachineDeployment pool is one MachineDeployment per zone: maxSize leaves room for one per zone (fixed up once the cluster's zones are known).
   else Object.assign(pool, { autoscaling: false, replicas: r, minSize: r, maxSize: Math.max(r, zones, 1) });
-  m.say("mapped", pid, "spec.replicas", `${replicas === undefined ? "not set: CAPI's default 1" : String(r)} → nodePools[${i}].replicas: ${r} (autoscaling: false)`);
+  m.say(
+    "mapped",
+    pid,
+    "spec.replicas",
+    `${replicas === undefined ? "not set: CAPI's default 1" : String(r)} → nodePools[${i}].replicas: ${r} (autoscaling: false)`,
+  );
 }
 
 /**
  * A machine's fields (AWSMachineTemplate spec.template.spec or AWSMachinePool spec.awsLaunchTemplate): the image, the
  * SSH key and the instance profile are mapped or equal to the render's; the rest stays for `rest`. Returns the image.
  */
-function machine(m: Mapper, o: Rec, t: Rec, at: string, role: Role, pool: string | undefined, sshKeyName: string, profile: string): Rec | undefined {
+function machine(
+  m: Mapper,
+  o: Rec,
+  t: Rec,
+  at: string,
+  role: Role,
+  pool: string | undefined,
+  sshKeyName: string,
+  profile: string,
+): Rec | undefined {
   const src = id(o);
   const ssh = take(t, `${at}.sshKeyName`);
-  if (ssh !== undefined && ssh !== sshKeyName) m.keep(role, pool, src, `spec.${at}.sshKeyName`, ssh, "differs from the cluster's key");
+  if (ssh !== undefined && ssh !== sshKeyName)
+    m.keep(role, pool, src, `spec.${at}.sshKeyName`, ssh, "differs from the cluster's key");
   const iam = get(t, `${at}.iamInstanceProfile`);
   if (iam === profile) take(t, `${at}.iamInstanceProfile`);
-  for (const [f, what] of [["rootVolume", "an 80 GiB encrypted gp3 root volume"], ["instanceMetadataOptions", "IMDSv2 only"]] as const)
-    if (get(t, `${at}.${f}`) === undefined) m.say("note", src, `spec.${at}.${f}`, `not set (CAPA's default); the render sets ${what}`);
+  for (const [f, what] of [
+    ["rootVolume", "an 80 GiB encrypted gp3 root volume"],
+    ["instanceMetadataOptions", "IMDSv2 only"],
+  ] as const)
+    if (get(t, `${at}.${f}`) === undefined)
+      m.say("note", src, `spec.${at}.${f}`, `not set (CAPA's default); the render sets ${what}`);
   const amiId = str(get(t, `${at}.ami.id`));
   const image: Rec = {};
   if (amiId && /^ami-[0-9a-f]{8,17}$/.test(amiId) && Object.keys(get(t, `${at}.ami`) as Rec).length === 1) {

@@ -20,12 +20,20 @@ import { clone, type KeptField, put, type ReportEntry, type Role } from "./map.j
 type Rec = Record<string, unknown>;
 
 /** The rendered objects a role stands for: API group and version, kind, and names (hash-named ones as a pattern, which kustomize anchors). */
-function targetOf(spec: ClusterSpec, k: { role: Role; pool?: string }): { group: string; apiVersion: string; kind: string; names: string[] } {
+function targetOf(
+  spec: ClusterSpec,
+  k: { role: Role; pool?: string },
+): { group: string; apiVersion: string; kind: string; names: string[] } {
   const names = objectNames(spec);
   const pool = spec.nodePools.find((x) => x.name === k.pool);
   const hashed = (prefix: string) => `${prefix}-[0-9a-f]{8}`;
   const poolName = pool ? names.pool(pool) : "";
-  const t = (group: keyof typeof API, kind: string, ...n: string[]) => ({ group: GROUP[group], apiVersion: API[group], kind, names: n });
+  const t = (group: keyof typeof API, kind: string, ...n: string[]) => ({
+    group: GROUP[group],
+    apiVersion: API[group],
+    kind,
+    names: n,
+  });
   switch (k.role) {
     case "Cluster":
       return t("core", "Cluster", names.cluster);
@@ -42,7 +50,11 @@ function targetOf(spec: ClusterSpec, k: { role: Role; pool?: string }): { group:
     case "KubeadmConfig":
       return t("bootstrap", "KubeadmConfig", hashed(poolName));
     case "MachineDeployment":
-      return t("core", "MachineDeployment", ...(pool ? pool.availabilityZones.map((z) => names.zoneDeployment(pool, z)) : []));
+      return t(
+        "core",
+        "MachineDeployment",
+        ...(pool ? pool.availabilityZones.map((z) => names.zoneDeployment(pool, z)) : []),
+      );
     case "AWSMachineTemplate":
       return t("infra", "AWSMachineTemplate", hashed(poolName));
     case "KubeadmConfigTemplate":
@@ -50,7 +62,8 @@ function targetOf(spec: ClusterSpec, k: { role: Role; pool?: string }): { group:
   }
 }
 
-const valueAt = (o: unknown, keys: readonly string[]): unknown => keys.reduce<unknown>((v, k) => (isRecord(v) ? v[k] : undefined), o);
+const valueAt = (o: unknown, keys: readonly string[]): unknown =>
+  keys.reduce<unknown>((v, k) => (isRecord(v) ? v[k] : undefined), o);
 const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
 
 /**
@@ -58,7 +71,11 @@ const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.str
  * object or name pattern) and their report lines. With the render of the cluster without patches (`rendered`), a
  * field the render already has, on every object it lands on, needs no patch and is reported as mapped.
  */
-export function settleKept(spec: ClusterSpec, kept: readonly KeptField[], rendered?: readonly Rec[]): { patches: Patch[]; report: ReportEntry[] } {
+export function settleKept(
+  spec: ClusterSpec,
+  kept: readonly KeptField[],
+  rendered?: readonly Rec[],
+): { patches: Patch[]; report: ReportEntry[] } {
   const report: ReportEntry[] = [];
   const bodies = new Map<string, { role: Role; pool?: string; body: Rec }>();
   for (const k of kept) {
@@ -66,7 +83,9 @@ export function settleKept(spec: ClusterSpec, kept: readonly KeptField[], render
     const field = k.keys.join(".");
     const on = `the ${t.kind}${k.pool ? ` of pool ${k.pool}` : ""}`;
     if (rendered) {
-      const targets = rendered.filter((o) => o.kind === t.kind && t.names.some((n) => new RegExp(`^(?:${n})$`).test(String(get(o, "metadata.name")))));
+      const targets = rendered.filter(
+        (o) => o.kind === t.kind && t.names.some((n) => new RegExp(`^(?:${n})$`).test(String(get(o, "metadata.name")))),
+      );
       if (targets.length && targets.every((o) => same(valueAt(o, k.keys), k.value))) {
         report.push({ action: "mapped", source: k.source, field, detail: `${quote(k.value)}: ${on} already has it` });
         continue;
@@ -76,14 +95,24 @@ export function settleKept(spec: ClusterSpec, kept: readonly KeptField[], render
     const entry = bodies.get(key) ?? { role: k.role, pool: k.pool, body: {} };
     bodies.set(key, entry);
     put(entry.body, k.keys, clone(k.value));
-    report.push({ action: "patch", source: k.source, field, detail: `${quote(k.value)} → kustomization.yaml patch on ${on} (${k.why})` });
+    report.push({
+      action: "patch",
+      source: k.source,
+      field,
+      detail: `${quote(k.value)} → kustomization.yaml patch on ${on} (${k.why})`,
+    });
   }
   const patches = [...bodies.values()].flatMap((p) => {
     const t = targetOf(spec, p);
     const { metadata, ...rest } = p.body;
     return t.names.map((name) => ({
       target: { group: t.group, kind: t.kind, name },
-      patch: toYamlInline({ apiVersion: t.apiVersion, kind: t.kind, metadata: { name: name.replace("-[0-9a-f]{8}", ""), ...(isRecord(metadata) ? metadata : {}) }, ...rest }),
+      patch: toYamlInline({
+        apiVersion: t.apiVersion,
+        kind: t.kind,
+        metadata: { name: name.replace("-[0-9a-f]{8}", ""), ...(isRecord(metadata) ? metadata : {}) },
+        ...rest,
+      }),
     }));
   });
   return { patches, report };

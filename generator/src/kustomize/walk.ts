@@ -16,10 +16,33 @@ export const KUSTOMIZATION_FILES = ["kustomization.yaml", "kustomization.yml", "
  * kustomizations use only these reads nothing the walk cannot see.
  */
 export const KNOWN_FIELDS: ReadonlySet<string> = new Set([
-  "apiVersion", "kind", "metadata", "resources", "bases", "components", "namespace", "namePrefix", "nameSuffix",
-  "commonLabels", "labels", "commonAnnotations", "patches", "patchesJson6902", "patchesStrategicMerge", "replacements",
-  "images", "replicas", "configMapGenerator", "secretGenerator", "generatorOptions", "configurations", "crds",
-  "openapi", "buildMetadata", "sortOptions", "vars",
+  "apiVersion",
+  "kind",
+  "metadata",
+  "resources",
+  "bases",
+  "components",
+  "namespace",
+  "namePrefix",
+  "nameSuffix",
+  "commonLabels",
+  "labels",
+  "commonAnnotations",
+  "patches",
+  "patchesJson6902",
+  "patchesStrategicMerge",
+  "replacements",
+  "images",
+  "replicas",
+  "configMapGenerator",
+  "secretGenerator",
+  "generatorOptions",
+  "configurations",
+  "crds",
+  "openapi",
+  "buildMetadata",
+  "sortOptions",
+  "vars",
 ]);
 
 /**
@@ -59,7 +82,8 @@ export function inlineRefs(text: string): string[] {
   const out: string[] = [];
   const walk = (v: unknown, key?: string): void => {
     if (typeof v === "string") {
-      if (key !== undefined && INLINE_REF_KEYS.has(key)) out.push(v.includes("=") && key === "files" ? v.slice(v.indexOf("=") + 1) : v);
+      if (key !== undefined && INLINE_REF_KEYS.has(key))
+        out.push(v.includes("=") && key === "files" ? v.slice(v.indexOf("=") + 1) : v);
     } else if (Array.isArray(v)) v.forEach((x) => walk(x, key));
     else if (isRecord(v)) for (const [k, x] of Object.entries(v)) walk(x, k);
   };
@@ -76,13 +100,15 @@ export function resolveRef(dir: string, ref: string): string | undefined {
 }
 
 /** A kustomization field that takes one string or a list of them, as strings (anything else dropped). */
-export const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : typeof v === "string" ? [v] : []);
+export const strings = (v: unknown): string[] =>
+  Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : typeof v === "string" ? [v] : [];
 const objects = (v: unknown): Record<string, unknown>[] => (Array.isArray(v) ? v.filter(isRecord) : []);
 /** An inline document in a list that also takes paths (patchesStrategicMerge, transformers): it has a line break or a colon-space. */
 const isInline = (s: string): boolean => /\n/.test(s) || /:\s/.test(s);
 
 /** The generator/transformer/validator entries of a kustomization that are paths (a config file or a directory). */
-const pluginRefs = (k: Record<string, unknown>): string[] => ["generators", "transformers", "validators"].flatMap((key) => strings(k[key]).filter((s) => !isInline(s)));
+const pluginRefs = (k: Record<string, unknown>): string[] =>
+  ["generators", "transformers", "validators"].flatMap((key) => strings(k[key]).filter((s) => !isInline(s)));
 
 /**
  * The references of one kustomization document, split into those that may be kustomization directories
@@ -93,7 +119,8 @@ export function kustomizationRefs(doc: unknown): { dirsOrFiles: string[]; files:
   const k = doc;
   const dirsOrFiles = [...strings(k.resources), ...strings(k.bases), ...strings(k.components), ...pluginRefs(k)];
   const files: string[] = [];
-  for (const key of ["patches", "patchesJson6902", "replacements"]) for (const p of objects(k[key])) files.push(...strings(p.path));
+  for (const key of ["patches", "patchesJson6902", "replacements"])
+    for (const p of objects(k[key])) files.push(...strings(p.path));
   files.push(...strings(k.patchesStrategicMerge).filter((s) => !isInline(s)));
   for (const key of ["configurations", "crds"]) files.push(...strings(k[key]));
   if (isRecord(k.openapi)) files.push(...strings(k.openapi.path));
@@ -103,7 +130,9 @@ export function kustomizationRefs(doc: unknown): { dirsOrFiles: string[]; files:
       for (const f of strings(g.files)) files.push(f.includes("=") ? f.slice(f.indexOf("=") + 1) : f);
       files.push(...strings(g.envs), ...strings(g.env));
     }
-  const inline = ["generators", "transformers", "validators"].flatMap((key) => strings(k[key]).filter(isInline).flatMap(inlineRefs));
+  const inline = ["generators", "transformers", "validators"].flatMap((key) =>
+    strings(k[key]).filter(isInline).flatMap(inlineRefs),
+  );
   // helmCharts: kustomize (with --enable-helm) pulls each chart from its repo while building.
   const charts = objects(k.helmCharts).flatMap((h) => strings(h.repo));
   const remotes = [...new Set([...dirsOrFiles, ...files, ...inline, ...charts].filter(isRemote))];

@@ -28,6 +28,9 @@ export function addonKubernetesVersion(spec: Pick<ClusterSpec, "kubernetesVersio
     .flatMap((p) => (p.kubernetesVersion ? [parse(p.kubernetesVersion)] : []))
     .filter((v): v is semver.SemVer => v !== null);
   if (!pools.some((v) => v.major === cp.major && v.minor < cp.minor)) return spec.kubernetesVersion;
-  const previous = pools.filter((v) => v.major === cp.major && v.minor === cp.minor - 1).sort(semver.compare).at(-1);
+  const previous = pools
+    .filter((v) => v.major === cp.major && v.minor === cp.minor - 1)
+    .sort(semver.compare)
+    .at(-1);
   return `v${previous ? previous.version : `${cp.major}.${cp.minor - 1}.0`}`;
 }

@@ -23,11 +23,15 @@ export function addonLock(pins: AddonPins, files: Readonly<Record<string, string
   return {
     $comment: [
       "Written by `npm run addons`: the sha256 of every file it wrote under addons/ and of the versions.json",
-      "\"addons\" pins it rendered. validate and generate refuse addons/ content that differs (a payload is",
+      '"addons" pins it rendered. validate and generate refuse addons/ content that differs (a payload is',
       "applied to every workload cluster). Do not edit by hand.",
     ].join(" "),
     pins: pinsDigest(pins),
-    files: Object.fromEntries(Object.keys(files).sort().map((p) => [p, sha(files[p]!)])),
+    files: Object.fromEntries(
+      Object.keys(files)
+        .sort()
+        .map((p) => [p, sha(files[p]!)]),
+    ),
   };
 }
 
@@ -64,8 +68,12 @@ export function addonLockFindings(
     message,
   });
   if (!lock)
-    return [error(ADDONS_LOCK_FILE, "is missing or unreadable in the tool's checkout, so addons/ cannot be checked; " +
-      "run `npm run addons`")];
+    return [
+      error(
+        ADDONS_LOCK_FILE,
+        "is missing or unreadable in the tool's checkout, so addons/ cannot be checked; " + "run `npm run addons`",
+      ),
+    ];
   const findings: Finding[] = [];
   if (lock.pins !== pinsDigest(pins))
     findings.push(

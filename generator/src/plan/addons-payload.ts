@@ -40,20 +40,26 @@ const GP3_STORAGE_CLASS: K8sObject = {
   allowVolumeExpansion: true,
 };
 
-const isObject = (d: unknown): d is K8sObject => typeof d === "object" && d !== null && typeof (d as K8sObject).kind === "string";
+const isObject = (d: unknown): d is K8sObject =>
+  typeof d === "object" && d !== null && typeof (d as K8sObject).kind === "string";
 const stream = (objects: K8sObject[]): string => objects.map((o) => toYaml(o)).join("---\n");
 
 function objectsOf(text: string, what: string, opts: { dropSecrets?: boolean } = {}): K8sObject[] {
   const objects = parseYamlStream(text).filter(isObject);
   const secrets = objects.filter((o) => o.kind === "Secret");
   if (secrets.length && !opts.dropSecrets)
-    throw new PlanError(`${what} renders Secret(s) ${secrets.map((s) => s.metadata?.name).join(", ")}: no Secret data may be stored in Git (change its values)`);
+    throw new PlanError(
+      `${what} renders Secret(s) ${secrets.map((s) => s.metadata?.name).join(", ")}: no Secret data may be stored in Git (change its values)`,
+    );
   return objects.filter((o) => o.kind !== "Secret");
 }
 
 /** The EBS CSI manifests: the data of CAPA's ConfigMap, without its empty Secret (the driver's env refs to it are optional). */
 function ebsCsiObjects(template: string, configMap: string): K8sObject[] {
-  const cm = parseYamlStream(template).filter(isObject).find((o) => o.kind === "ConfigMap" && o.metadata?.name === configMap) as { data?: Record<string, string> } | undefined;
+  const cm = parseYamlStream(template)
+    .filter(isObject)
+    .find((o) => o.kind === "ConfigMap" && o.metadata?.name === configMap) as
+    { data?: Record<string, string> } | undefined;
   if (!cm?.data) throw new PlanError(`the pinned CAPA template has no ConfigMap ${configMap}`);
   return Object.keys(cm.data)
     .sort()
@@ -72,7 +78,12 @@ function objectsOfAddon(a: Addon, pins: AddonPins, raw: RawSources): K8sObject[]
   const rendered = raw.rendered[key];
   if (rendered === undefined) throw new PlanError(`no rendered manifests for ${key}`);
   const objects = objectsOf(rendered, key);
-  if (a.name === "calico") checkReleaseImages(objects, pins.calico.release, `${pins.calico.module}@${pins.calico.version} ${pins.calico.file}`);
+  if (a.name === "calico")
+    checkReleaseImages(
+      objects,
+      pins.calico.release,
+      `${pins.calico.module}@${pins.calico.version} ${pins.calico.file}`,
+    );
   return objects;
 }
 
@@ -83,8 +94,16 @@ function objectsOfAddon(a: Addon, pins: AddonPins, raw: RawSources): K8sObject[]
 export function containerImages(objects: readonly unknown[]): string[] {
   return objects.flatMap((o) => {
     const spec = (o as { kind?: unknown; spec?: Record<string, unknown> } | null)?.spec;
-    const at = (v: unknown, ...keys: string[]): unknown => keys.reduce<unknown>((x, k) => (typeof x === "object" && x !== null ? (x as Record<string, unknown>)[k] : undefined), v);
-    const pods = [(o as { kind?: unknown } | null)?.kind === "Pod" ? spec : undefined, at(spec, "template", "spec"), at(spec, "jobTemplate", "spec", "template", "spec")];
+    const at = (v: unknown, ...keys: string[]): unknown =>
+      keys.reduce<unknown>(
+        (x, k) => (typeof x === "object" && x !== null ? (x as Record<string, unknown>)[k] : undefined),
+        v,
+      );
+    const pods = [
+      (o as { kind?: unknown } | null)?.kind === "Pod" ? spec : undefined,
+      at(spec, "template", "spec"),
+      at(spec, "jobTemplate", "spec", "template", "spec"),
+    ];
     return pods.flatMap((pod) =>
       ["initContainers", "containers", "ephemeralContainers"].flatMap((k) => {
         const list = at(pod, k);
@@ -123,7 +142,10 @@ function imageProblems(a: Addon, found: readonly string[], pins: AddonPins, comp
   const unlisted = have.filter((i) => !want.includes(i));
   const unused = complete ? want.filter((i) => !have.includes(i)) : [];
   const loose = [...new Set([...want, ...have])].filter((i) => !isPinnedImage(i)).sort();
-  const what = a.role === "ccm" ? "versions.json addons.cloudControllerManager (image and byMinor)" : `versions.json addons.images.${a.name}`;
+  const what =
+    a.role === "ccm"
+      ? "versions.json addons.cloudControllerManager (image and byMinor)"
+      : `versions.json addons.images.${a.name}`;
   return [
     unlisted.length ? `images ${unlisted.join(", ")} are not listed in ${what}` : "",
     unused.length ? `listed images ${unused.join(", ")} are not in the manifests` : "",
@@ -141,14 +163,24 @@ function checkPinnedImages(a: Addon, objects: K8sObject[], pins: AddonPins): voi
  * Every image of every hydrated payload (`payloads`: `addons/…` path → the path findings name and its content)
  * against the pins; a payload of no pinned add-on version, or one that does not parse, is an error too.
  */
-export function payloadImageFindings(payloads: Readonly<Record<string, { file: string; content: string }>>, pins: AddonPins, whose: string): Finding[] {
+export function payloadImageFindings(
+  payloads: Readonly<Record<string, { file: string; content: string }>>,
+  pins: AddonPins,
+  whose: string,
+): Finding[] {
   const byDir = allAddons(pins).map((a) => [`${addonDir(a.name, a.version)}/`, a] as const);
   const findings: Finding[] = [];
-  const how = "addons/ is written only by `npm run addons` from the pins in versions.json: restore it from Git or re-run `npm run addons`";
+  const how =
+    "addons/ is written only by `npm run addons` from the pins in versions.json: restore it from Git or re-run `npm run addons`";
   for (const [key, { file, content }] of Object.entries(payloads).sort(([x], [y]) => (x < y ? -1 : 1))) {
     if (key.endsWith("/kustomization.yaml")) continue;
     const a = byDir.find(([dir]) => key.startsWith(dir))?.[1];
-    const error = (message: string): Finding => ({ file, rule: "addons-images", severity: "error", message: `${whose} copy: ${message}; ${how}` });
+    const error = (message: string): Finding => ({
+      file,
+      rule: "addons-images",
+      severity: "error",
+      message: `${whose} copy: ${message}; ${how}`,
+    });
     if (!a) {
       findings.push(error("belongs to no add-on version versions.json pins"));
       continue;
@@ -169,7 +201,8 @@ export function payloadImageFindings(payloads: Readonly<Record<string, { file: s
 function checkReleaseImages(objects: K8sObject[], release: string, what: string): void {
   const images = containerImages(objects);
   const other = [...new Set(images.filter((i) => !i.endsWith(`:${release}`)))];
-  if (!images.length || other.length) throw new PlanError(`${what}: images ${other.join(", ") || "(none)"} are not at the pinned release ${release}`);
+  if (!images.length || other.length)
+    throw new PlanError(`${what}: images ${other.join(", ") || "(none)"} are not at the pinned release ${release}`);
 }
 
 /** The add-on's manifests per part (addonParts): its CRDs in a part of their own when it declares one. */
@@ -177,7 +210,10 @@ function payloadsOf(a: Addon, pins: AddonPins, raw: RawSources): Record<AddonPar
   const objects = objectsOfAddon(a, pins, raw);
   const isCrd = (o: K8sObject) => o.kind === "CustomResourceDefinition";
   const crds = objects.filter(isCrd);
-  if (!a.crds && crds.length) throw new PlanError(`${a.name} ${a.version} ships CustomResourceDefinitions: declare crds on the add-on (plan/addons.ts)`);
+  if (!a.crds && crds.length)
+    throw new PlanError(
+      `${a.name} ${a.version} ships CustomResourceDefinitions: declare crds on the add-on (plan/addons.ts)`,
+    );
   if (a.crds && !crds.length) throw new PlanError(`${a.name} ${a.version} declares CRDs but its manifests have none`);
   checkPinnedImages(a, objects, pins);
   return { crds: stream(crds), rest: stream(a.crds ? objects.filter((o) => !isCrd(o)) : objects) };
@@ -204,7 +240,10 @@ export function hydrate(pins: AddonPins, raw: RawSources): OutputFile[] {
     const payloads = payloadsOf(a, pins, raw);
     for (const part of addonParts(a)) {
       const bytes = Buffer.byteLength(payloads[part.holds]);
-      if (bytes > MAX_PAYLOAD_BYTES) throw new PlanError(`${a.name} ${a.version} ${part.file}: ${bytes} bytes, over the ${MAX_PAYLOAD_BYTES}-byte ConfigMap budget`);
+      if (bytes > MAX_PAYLOAD_BYTES)
+        throw new PlanError(
+          `${a.name} ${a.version} ${part.file}: ${bytes} bytes, over the ${MAX_PAYLOAD_BYTES}-byte ConfigMap budget`,
+        );
     }
     return addonFiles(a, payloads);
   });

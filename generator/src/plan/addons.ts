@@ -91,7 +91,11 @@ export const csiAddon = (pins: AddonPins): Addon => ({
 export function allAddons(pins: AddonPins): Addon[] {
   return [
     ...CNIS.flatMap((c) => cniAddon(c, pins) ?? []),
-    ...Object.values(pins.cloudControllerManager.byMinor).map((version): Addon => ({ role: "ccm", name: "aws-ccm", version })),
+    ...Object.values(pins.cloudControllerManager.byMinor).map((version): Addon => ({
+      role: "ccm",
+      name: "aws-ccm",
+      version,
+    })),
     csiAddon(pins),
   ];
 }
@@ -124,7 +128,10 @@ export function addonLabels(spec: ClusterSpec, pins: AddonPins): Record<string, 
  * (api/v1beta2/defaults.go SetDefaults_NetworkSpec), written out so the render says what the cluster gets.
  * "none" keeps CAPA's default.
  */
-export const CNI_INGRESS_RULES: Record<Cni, { description: string; protocol: string; fromPort: number; toPort: number }[] | undefined> = {
+export const CNI_INGRESS_RULES: Record<
+  Cni,
+  { description: string; protocol: string; fromPort: number; toPort: number }[] | undefined
+> = {
   cilium: [
     { description: "cilium vxlan", protocol: "udp", fromPort: 8472, toPort: 8472 },
     { description: "cilium health", protocol: "tcp", fromPort: 4240, toPort: 4240 },
@@ -153,7 +160,10 @@ export function addonKustomization(a: Addon): string {
 /** The files `npm run addons` writes for one add-on version (its root: addons/): one payload per part. */
 export function addonFiles(a: Addon, payloads: Record<AddonPart["holds"], string>): OutputFile[] {
   const dir = addonDir(a.name, a.version);
-  return [...addonParts(a).map((p) => owned(`${dir}/${p.file}`, payloads[p.holds])), owned(`${dir}/kustomization.yaml`, addonKustomization(a))];
+  return [
+    ...addonParts(a).map((p) => owned(`${dir}/${p.file}`, payloads[p.holds])),
+    owned(`${dir}/kustomization.yaml`, addonKustomization(a)),
+  ];
 }
 export const ADDONS_ROOT = ADDONS_DIR;
 
@@ -162,7 +172,11 @@ export const ADDONS_ROOT = ADDONS_DIR;
  * cluster's name so clusters sharing a namespace do not share objects) and addons.yaml (one ClusterResourceSet each).
  * Returns the files and the entries for the generated kustomization's resources.
  */
-export function planClusterAddons(spec: ClusterSpec, pins: AddonPins, gen: string): { files: OutputFile[]; resources: string[] } {
+export function planClusterAddons(
+  spec: ClusterSpec,
+  pins: AddonPins,
+  gen: string,
+): { files: OutputFile[]; resources: string[] } {
   const addons = clusterAddons(spec, pins);
   const wrapper = `${gen}/addons`;
   const crs = clusterResourceSets(spec, pins);
@@ -170,7 +184,11 @@ export function planClusterAddons(spec: ClusterSpec, pins: AddonPins, gen: strin
     files: [
       owned(
         `${wrapper}/kustomization.yaml`,
-        toYaml({ ...KUSTOMIZATION, namePrefix: `${spec.name}-`, resources: addons.map((a) => path.posix.relative(wrapper, addonDir(a.name, a.version))) }),
+        toYaml({
+          ...KUSTOMIZATION,
+          namePrefix: `${spec.name}-`,
+          resources: addons.map((a) => path.posix.relative(wrapper, addonDir(a.name, a.version))),
+        }),
       ),
       owned(`${gen}/addons.yaml`, crs.map((o) => toYaml(o)).join("---\n")),
     ],
@@ -183,20 +201,28 @@ export function planClusterAddons(spec: ClusterSpec, pins: AddonPins, gen: strin
  * pinned payload (`payloads`: repository path → content, versions().addonPayloads) under its file name; `data`
  * undefined when the payload is not in the store (validate's addons-integrity reports that).
  */
-export function clusterAddonConfigMaps(spec: ClusterSpec, pins: AddonPins, payloads: Readonly<Record<string, string>>): { name: string; payload: string; data: Record<string, string> | undefined }[] {
+export function clusterAddonConfigMaps(
+  spec: ClusterSpec,
+  pins: AddonPins,
+  payloads: Readonly<Record<string, string>>,
+): { name: string; payload: string; data: Record<string, string> | undefined }[] {
   return clusterAddons(spec, pins).flatMap((a) =>
     addonParts(a).map((p) => {
       const payload = `${addonDir(a.name, a.version)}/${p.file}`;
       const content = payloads[payload];
-      return { name: `${spec.name}-${p.configMap}`, payload, data: content === undefined ? undefined : { [p.file]: content } };
+      return {
+        name: `${spec.name}-${p.configMap}`,
+        payload,
+        data: content === undefined ? undefined : { [p.file]: content },
+      };
     }),
   );
 }
 
 /** The ClusterResourceSets of one cluster (generated/addons.yaml): one per add-on, selecting the cluster by its labels. */
 export function clusterResourceSets(spec: ClusterSpec, pins: AddonPins): K8sObject[] {
-  return clusterAddons(spec, pins).map(
-    (a): K8sObject => syncSafe({
+  return clusterAddons(spec, pins).map((a): K8sObject =>
+    syncSafe({
       apiVersion: CRS_API,
       kind: "ClusterResourceSet",
       metadata: { name: `${spec.name}-${a.role}` },
@@ -204,7 +230,10 @@ export function clusterResourceSets(spec: ClusterSpec, pins: AddonPins): K8sObje
         // No version or add-on name in the selector: CAPI's webhook keeps clusterSelector immutable
         // (internal/webhooks/clusterresourceset.go), while spec.resources may change — so a Kubernetes upgrade (a new
         // CCM) or another CNI changes only the resources, and strategy Reconcile applies them.
-        clusterSelector: { matchLabels: { [LABEL.clusterName]: spec.name }, matchExpressions: [{ key: ADDON_LABEL[a.role], operator: "Exists" }] },
+        clusterSelector: {
+          matchLabels: { [LABEL.clusterName]: spec.name },
+          matchExpressions: [{ key: ADDON_LABEL[a.role], operator: "Exists" }],
+        },
         resources: addonParts(a).map((p) => ({ kind: "ConfigMap", name: `${spec.name}-${p.configMap}` })),
         strategy: "Reconcile",
       },

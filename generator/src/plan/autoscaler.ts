@@ -82,7 +82,11 @@ export function autoscalerObjects(spec: ClusterSpec, pins: Pins): K8sObject[] {
   if (!autoscales(spec)) return [];
   const name = `${spec.name}-${AUTOSCALER_APP}`;
   const namespace = spec.namespace;
-  const labels = { "app.kubernetes.io/name": AUTOSCALER_APP, "app.kubernetes.io/instance": spec.name, "app.kubernetes.io/part-of": "capi-gitops" };
+  const labels = {
+    "app.kubernetes.io/name": AUTOSCALER_APP,
+    "app.kubernetes.io/instance": spec.name,
+    "app.kubernetes.io/part-of": "capi-gitops",
+  };
   const secret = kubeconfigSecret(spec.name);
   const rw = ["get", "list", "update", "watch"];
   const serviceAccount: K8sObject = { apiVersion: "v1", kind: "ServiceAccount", metadata: { name, namespace, labels } };
@@ -91,8 +95,23 @@ export function autoscalerObjects(spec: ClusterSpec, pins: Pins): K8sObject[] {
     kind: "Role",
     metadata: { name, namespace, labels },
     rules: [
-      { apiGroups: [GROUP.core], resources: ["machinedeployments", "machinedeployments/scale", "machinepools", "machinepools/scale", "machinesets", "machines"], verbs: rw },
-      { apiGroups: [GROUP.infra], resources: ["awsmachinepools", "awsmachinetemplates"], verbs: ["get", "list", "watch"] },
+      {
+        apiGroups: [GROUP.core],
+        resources: [
+          "machinedeployments",
+          "machinedeployments/scale",
+          "machinepools",
+          "machinepools/scale",
+          "machinesets",
+          "machines",
+        ],
+        verbs: rw,
+      },
+      {
+        apiGroups: [GROUP.infra],
+        resources: ["awsmachinepools", "awsmachinetemplates"],
+        verbs: ["get", "list", "watch"],
+      },
     ],
   };
   const roleBinding: K8sObject = {
@@ -114,7 +133,12 @@ export function autoscalerObjects(spec: ClusterSpec, pins: Pins): K8sObject[] {
         spec: {
           serviceAccountName: name,
           terminationGracePeriodSeconds: 10,
-          securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: { type: "RuntimeDefault" } },
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: 65532,
+            runAsGroup: 65532,
+            seccompProfile: { type: "RuntimeDefault" },
+          },
           containers: [
             {
               name: AUTOSCALER_APP,
@@ -129,12 +153,21 @@ export function autoscalerObjects(spec: ClusterSpec, pins: Pins): K8sObject[] {
                 ...BALANCING_IGNORED_LABELS.map((l) => `--balancing-ignore-label=${l}`),
               ],
               resources: { requests: { cpu: "100m", memory: "300Mi" }, limits: { memory: "600Mi" } },
-              securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
+              securityContext: {
+                allowPrivilegeEscalation: false,
+                readOnlyRootFilesystem: true,
+                capabilities: { drop: ["ALL"] },
+              },
               volumeMounts: [{ name: "workload-kubeconfig", mountPath: KUBECONFIG_MOUNT, readOnly: true }],
             },
           ],
           // CAPI writes the Secret once the control plane is reachable; until then the pod waits for the volume.
-          volumes: [{ name: "workload-kubeconfig", secret: { secretName: secret.name, items: [{ key: secret.key, path: secret.key }] } }],
+          volumes: [
+            {
+              name: "workload-kubeconfig",
+              secret: { secretName: secret.name, items: [{ key: secret.key, path: secret.key }] },
+            },
+          ],
         },
       },
     },

@@ -56,7 +56,9 @@ export const BASE_OBJECTS = {
 } as const;
 
 export function planBase(): OutputFile[] {
-  return (Object.keys(BASE_OBJECTS) as (keyof typeof BASE_OBJECTS)[]).flatMap((k) => objectFolder(BASE_DIRS[k], BASE_OBJECTS[k]()));
+  return (Object.keys(BASE_OBJECTS) as (keyof typeof BASE_OBJECTS)[]).flatMap((k) =>
+    objectFolder(BASE_DIRS[k], BASE_OBJECTS[k]()),
+  );
 }
 
 /**
@@ -97,15 +99,23 @@ export function profileTargetsHashedKind(p: Profile): boolean {
 
 export function planOverlays(): OutputFile[] {
   const files: OutputFile[] = [
-    owned(`${OVERLAY_DIRS.clusterReferences}/kustomization.yaml`, toYaml({ ...COMPONENT, configurations: ["kustomizeconfig.yaml"] })),
+    owned(
+      `${OVERLAY_DIRS.clusterReferences}/kustomization.yaml`,
+      toYaml({ ...COMPONENT, configurations: ["kustomizeconfig.yaml"] }),
+    ),
     owned(`${OVERLAY_DIRS.clusterReferences}/kustomizeconfig.yaml`, toYaml(clusterReferenceConfig())),
     // The MachineDeployment alternative: a pool that includes this component gets the shared templates and MHC;
     // the generator adds one MachineDeployment per zone (base/machinedeployment/deployment) with failureDomain set.
-    owned(`${OVERLAY_DIRS.machineDeployment}/kustomization.yaml`, toYaml({ ...COMPONENT, resources: [`../../../${BASE_DIRS.mdTemplates}`] })),
+    owned(
+      `${OVERLAY_DIRS.machineDeployment}/kustomization.yaml`,
+      toYaml({ ...COMPONENT, resources: [`../../../${BASE_DIRS.mdTemplates}`] }),
+    ),
     // The control plane's health check, for clusters whose KCP can remediate (more than one replica).
     ...componentFolder(OVERLAY_DIRS.controlPlaneHealthCheck, controlPlaneHealthCheckObjects()),
   ];
   for (const p of Object.keys(PROFILE_PATCHES) as Profile[])
-    files.push(owned(`${OVERLAY_DIRS.profile(p)}/kustomization.yaml`, toYaml({ ...COMPONENT, patches: PROFILE_PATCHES[p] })));
+    files.push(
+      owned(`${OVERLAY_DIRS.profile(p)}/kustomization.yaml`, toYaml({ ...COMPONENT, patches: PROFILE_PATCHES[p] })),
+    );
   return files;
 }

@@ -10,7 +10,6 @@ import type { K8sObject } from "../k8s/object.js";
 /** Placeholder names in the base; every cluster overlay renames them (and Kustomize updates the references). */
 export const PLACEHOLDER = { cluster: "cluster", controlPlane: "control-plane", pool: "pool" } as const;
 
-
 /**
  * Objects named by a hash of their content. Renaming is what rolls machines out (AWSMachineTemplate spec is
  * immutable, CAPA webhooks/awsmachinetemplate_webhook.go; a KubeadmConfig content edit does not refresh a
@@ -44,7 +43,10 @@ export function syncSafe<T extends K8sObject>(o: T): T {
 
 const ref = (apiGroup: string, kind: string, name: string) => ({ apiGroup, kind, name });
 const kubeletArgs = [{ name: "cloud-provider", value: "external" }];
-const nodeRegistration = () => ({ name: "{{ ds.meta_data.local_hostname }}", kubeletExtraArgs: kubeletArgs.map((a) => ({ ...a })) });
+const nodeRegistration = () => ({
+  name: "{{ ds.meta_data.local_hostname }}",
+  kubeletExtraArgs: kubeletArgs.map((a) => ({ ...a })),
+});
 
 export const IAM_PROFILE = {
   controlPlane: "control-plane.cluster-api-provider-aws.sigs.k8s.io",
@@ -109,7 +111,12 @@ export function clusterBaseObjects(): K8sObject[] {
         // (pkg/cloud/services/elb/loadbalancer.go; default false): without it an NLB node sends requests only to the
         // API servers of its own zone: uneven load, and a zone without a healthy control-plane machine (two of a
         // dev cluster's three) is served only once DNS drops its address.
-        controlPlaneLoadBalancer: { loadBalancerType: "nlb", scheme: "internet-facing", healthCheckProtocol: "HTTPS", crossZoneLoadBalancing: true },
+        controlPlaneLoadBalancer: {
+          loadBalancerType: "nlb",
+          scheme: "internet-facing",
+          healthCheckProtocol: "HTTPS",
+          crossZoneLoadBalancing: true,
+        },
         network: { vpc: { cidrBlock: "10.0.0.0/16" } },
       },
     },
@@ -120,7 +127,9 @@ export function clusterBaseObjects(): K8sObject[] {
       spec: {
         replicas: 1,
         version: "v1.34.2",
-        machineTemplate: { spec: { infrastructureRef: ref(GROUP.infra, "AWSMachineTemplate", PLACEHOLDER.controlPlane) } },
+        machineTemplate: {
+          spec: { infrastructureRef: ref(GROUP.infra, "AWSMachineTemplate", PLACEHOLDER.controlPlane) },
+        },
         kubeadmConfigSpec: {
           clusterConfiguration: { controllerManager: { extraArgs: [{ name: "cloud-provider", value: "external" }] } },
           initConfiguration: { nodeRegistration: nodeRegistration() },
@@ -168,7 +177,12 @@ export const MIN_REMEDIABLE_CONTROL_PLANE = 2;
  * instanceWarmup seconds) before an old instance goes; a 1-node pool is never empty. The refresh still terminates
  * the old instance without draining it (CAPA has no drain for MachinePools): see validate/drain-rules.ts.
  */
-export const REFRESH_PREFERENCES = { strategy: "Rolling", instanceWarmup: 300, minHealthyPercentage: 100, maxHealthyPercentage: 200 } as const;
+export const REFRESH_PREFERENCES = {
+  strategy: "Rolling",
+  instanceWarmup: 300,
+  minHealthyPercentage: 100,
+  maxHealthyPercentage: 200,
+} as const;
 
 /**
  * MachineDeployment roll-outs: launch before terminate (one extra machine, none unavailable) — CAPI's webhook
@@ -176,7 +190,9 @@ export const REFRESH_PREFERENCES = { strategy: "Rolling", instanceWarmup: 300, m
  * deleted through the Machine controller, which cordons and drains its node first
  * (internal/controllers/machine/machine_controller.go reconcileDelete → drainNode).
  */
-export const MD_ROLLOUT = { strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } } } as const;
+export const MD_ROLLOUT = {
+  strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
+} as const;
 
 /** base/machinepool: one worker pool as a MachinePool (one auto scaling group over the pool's zones). */
 export function machinePoolBaseObjects(): K8sObject[] {
@@ -292,7 +308,10 @@ export function clusterReferenceConfig(): Record<string, unknown> {
     nameReference: [
       { kind: "AWSCluster", fieldSpecs: [fieldSpec("Cluster", "spec/infrastructureRef/name")] },
       { kind: "KubeadmControlPlane", fieldSpecs: [fieldSpec("Cluster", "spec/controlPlaneRef/name")] },
-      { kind: "AWSMachineTemplate", fieldSpecs: [fieldSpec("KubeadmControlPlane", "spec/machineTemplate/spec/infrastructureRef/name")] },
+      {
+        kind: "AWSMachineTemplate",
+        fieldSpecs: [fieldSpec("KubeadmControlPlane", "spec/machineTemplate/spec/infrastructureRef/name")],
+      },
     ],
   };
 }

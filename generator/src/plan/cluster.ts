@@ -66,10 +66,23 @@ export function subnets(spec: ClusterSpec): Record<string, unknown>[] {
   const prefix = (c.ok ? c.prefix : 16) + 4;
   return spec.availabilityZones.flatMap((zone) => {
     const i = zoneSlot(zone);
-    if (i === undefined || i >= ZONE_SLOTS) throw new PlanError(`zone ${zone} has no subnet slot below ${ZONE_SLOTS} (checkSpec refuses such a zone; this is a bug)`);
+    if (i === undefined || i >= ZONE_SLOTS)
+      throw new PlanError(
+        `zone ${zone} has no subnet slot below ${ZONE_SLOTS} (checkSpec refuses such a zone; this is a bug)`,
+      );
     return [
-      { id: `${spec.name}-subnet-private-${zone}`, cidrBlock: subnetOf(spec.network.vpcCidr, prefix, i), availabilityZone: zone, isPublic: false },
-      { id: `${spec.name}-subnet-public-${zone}`, cidrBlock: subnetOf(spec.network.vpcCidr, prefix, ZONE_SLOTS + i), availabilityZone: zone, isPublic: true },
+      {
+        id: `${spec.name}-subnet-private-${zone}`,
+        cidrBlock: subnetOf(spec.network.vpcCidr, prefix, i),
+        availabilityZone: zone,
+        isPublic: false,
+      },
+      {
+        id: `${spec.name}-subnet-public-${zone}`,
+        cidrBlock: subnetOf(spec.network.vpcCidr, prefix, ZONE_SLOTS + i),
+        availabilityZone: zone,
+        isPublic: true,
+      },
     ];
   });
 }
@@ -101,10 +114,13 @@ export function imageFields(image: ImageSpec | undefined): [string, unknown][] {
   return fields.filter((f): f is [string, string] => f[1] !== undefined);
 }
 /** Set ops for the image fields under `at` (a JSON pointer prefix). */
-const imageOps = (image: ImageSpec | undefined, at: string): PatchOp[] => imageFields(image).map(([k, v]) => set(`${at}/${k}`, v));
+const imageOps = (image: ImageSpec | undefined, at: string): PatchOp[] =>
+  imageFields(image).map(([k, v]) => set(`${at}/${k}`, v));
 /** The image's stated Kubernetes version as an annotation (outside the hash name: it rolls nothing). */
 const imageVersionOps = (image: ImageSpec | undefined): PatchOp[] =>
-  image?.kubernetesVersion ? [set(ptr("metadata", "annotations", IMAGE_VERSION_ANNOTATION), image.kubernetesVersion)] : [];
+  image?.kubernetesVersion
+    ? [set(ptr("metadata", "annotations", IMAGE_VERSION_ANNOTATION), image.kubernetesVersion)]
+    : [];
 
 /**
  * The control-plane load balancer's scheme and, with allowedCidrs, its ingress rules: CAPA allows 0.0.0.0/0 on the
@@ -116,7 +132,17 @@ function apiServerOps(spec: ClusterSpec): PatchOp[] {
   return [
     set("/spec/controlPlaneLoadBalancer/scheme", spec.apiServer.scheme),
     ...(cidrs?.length
-      ? [set("/spec/controlPlaneLoadBalancer/ingressRules", [{ description: "Kubernetes API (apiServer.allowedCidrs)", protocol: "tcp", fromPort: 6443, toPort: 6443, cidrBlocks: cidrs }])]
+      ? [
+          set("/spec/controlPlaneLoadBalancer/ingressRules", [
+            {
+              description: "Kubernetes API (apiServer.allowedCidrs)",
+              protocol: "tcp",
+              fromPort: 6443,
+              toPort: 6443,
+              cidrBlocks: cidrs,
+            },
+          ]),
+        ]
       : []),
   ];
 }
@@ -129,12 +155,35 @@ function clusterNameReplacement() {
   return {
     source: { group: GROUP.core, kind: "Cluster", fieldPath: "metadata.name" },
     targets: [
-      { select: { group: GROUP.core }, reject: [{ kind: "Namespace" }], fieldPaths: [`metadata.labels.[${LABEL.clusterName}]`], options: { create: true } },
-      { select: { group: GROUP.infra }, fieldPaths: [`metadata.labels.[${LABEL.clusterName}]`], options: { create: true } },
-      { select: { group: GROUP.bootstrap }, fieldPaths: [`metadata.labels.[${LABEL.clusterName}]`], options: { create: true } },
-      { select: { group: GROUP.controlPlane }, fieldPaths: [`metadata.labels.[${LABEL.clusterName}]`], options: { create: true } },
-      { select: { group: GROUP.core, kind: "MachinePool" }, fieldPaths: ["spec.clusterName", "spec.template.spec.clusterName"] },
-      { select: { group: GROUP.core, kind: "MachineDeployment" }, fieldPaths: ["spec.clusterName", "spec.template.spec.clusterName"] },
+      {
+        select: { group: GROUP.core },
+        reject: [{ kind: "Namespace" }],
+        fieldPaths: [`metadata.labels.[${LABEL.clusterName}]`],
+        options: { create: true },
+      },
+      {
+        select: { group: GROUP.infra },
+        fieldPaths: [`metadata.labels.[${LABEL.clusterName}]`],
+        options: { create: true },
+      },
+      {
+        select: { group: GROUP.bootstrap },
+        fieldPaths: [`metadata.labels.[${LABEL.clusterName}]`],
+        options: { create: true },
+      },
+      {
+        select: { group: GROUP.controlPlane },
+        fieldPaths: [`metadata.labels.[${LABEL.clusterName}]`],
+        options: { create: true },
+      },
+      {
+        select: { group: GROUP.core, kind: "MachinePool" },
+        fieldPaths: ["spec.clusterName", "spec.template.spec.clusterName"],
+      },
+      {
+        select: { group: GROUP.core, kind: "MachineDeployment" },
+        fieldPaths: ["spec.clusterName", "spec.template.spec.clusterName"],
+      },
       { select: { group: GROUP.core, kind: "MachineHealthCheck" }, fieldPaths: ["spec.clusterName"] },
     ],
   };
@@ -152,13 +201,20 @@ function planMachinePool(spec: ClusterSpec, pool: NodePoolSpec, dir: string): Ou
   const names = objectNames(spec);
   const base = BASE_OBJECTS.machinePool();
   const version = pool.kubernetesVersion ?? spec.kubernetesVersion;
-  const configOps = [set("/spec/joinConfiguration/nodeRegistration/kubeletExtraArgs", [...(find(base, "KubeadmConfig").spec as any).joinConfiguration.nodeRegistration.kubeletExtraArgs, ...nodeLabelArgs(pool.labels)])];
+  const configOps = [
+    set("/spec/joinConfiguration/nodeRegistration/kubeletExtraArgs", [
+      ...(find(base, "KubeadmConfig").spec as any).joinConfiguration.nodeRegistration.kubeletExtraArgs,
+      ...nodeLabelArgs(pool.labels),
+    ]),
+  ];
   const configName = hashedName(names.pool(pool), find(base, "KubeadmConfig"), configOps);
   const mpOps: PatchOp[] = [
     rename(names.pool(pool)),
     set(ptr("spec", "template", "metadata", "labels", LABEL.nodePool), pool.name),
     set("/spec/template/spec/version", version),
-    ...(pool.autoscaling ? sizeAnnotations(pool.minSize, pool.maxSize) : [set("/spec/replicas", pool.replicas ?? pool.minSize)]),
+    ...(pool.autoscaling
+      ? sizeAnnotations(pool.minSize, pool.maxSize)
+      : [set("/spec/replicas", pool.replicas ?? pool.minSize)]),
   ];
   const kustomization = {
     ...KUSTOMIZATION,
@@ -218,7 +274,11 @@ function planMachineDeployments(spec: ClusterSpec, pool: NodePoolSpec, dir: stri
     ];
     return owned(
       `${zdir}/kustomization.yaml`,
-      toYaml({ ...KUSTOMIZATION, resources: [rel(zdir, BASE_DIRS.mdDeployment)], patches: [patch(target(GROUP.core, "MachineDeployment", PLACEHOLDER.pool), ops)] }),
+      toYaml({
+        ...KUSTOMIZATION,
+        resources: [rel(zdir, BASE_DIRS.mdDeployment)],
+        patches: [patch(target(GROUP.core, "MachineDeployment", PLACEHOLDER.pool), ops)],
+      }),
     );
   });
   const kustomization = {
@@ -231,8 +291,14 @@ function planMachineDeployments(spec: ClusterSpec, pool: NodePoolSpec, dir: stri
         ...machineOps,
         ...imageVersionOps(pool.image ?? spec.image),
       ]),
-      patch(target(GROUP.bootstrap, "KubeadmConfigTemplate", PLACEHOLDER.pool), [rename(hashedName(names.pool(pool), baseConfig, configOps)), ...configOps]),
-      patch(target(GROUP.core, "MachineHealthCheck", PLACEHOLDER.pool), [rename(names.pool(pool)), set(ptr("spec", "selector", "matchLabels", LABEL.nodePool), pool.name)]),
+      patch(target(GROUP.bootstrap, "KubeadmConfigTemplate", PLACEHOLDER.pool), [
+        rename(hashedName(names.pool(pool), baseConfig, configOps)),
+        ...configOps,
+      ]),
+      patch(target(GROUP.core, "MachineHealthCheck", PLACEHOLDER.pool), [
+        rename(names.pool(pool)),
+        set(ptr("spec", "selector", "matchLabels", LABEL.nodePool), pool.name),
+      ]),
     ],
     replacements: poolReplacements("MachineDeployment"),
   };
@@ -259,7 +325,13 @@ export function planCluster(spec: ClusterSpec, pins: AddonPins): OutputFile[] {
   const kustomization = {
     ...KUSTOMIZATION,
     namespace: spec.namespace,
-    resources: ["namespace.yaml", rel(gen, BASE_DIRS.cluster), ...spec.nodePools.map((p) => `pools/${p.name}`), ...(autoscales(spec) ? [AUTOSCALER_DIR] : []), ...addons.resources],
+    resources: [
+      "namespace.yaml",
+      rel(gen, BASE_DIRS.cluster),
+      ...spec.nodePools.map((p) => `pools/${p.name}`),
+      ...(autoscales(spec) ? [AUTOSCALER_DIR] : []),
+      ...addons.resources,
+    ],
     components: [
       rel(gen, OVERLAY_DIRS.clusterReferences),
       ...(cpHealthCheck ? [rel(gen, OVERLAY_DIRS.controlPlaneHealthCheck)] : []),
@@ -270,7 +342,10 @@ export function planCluster(spec: ClusterSpec, pins: AddonPins): OutputFile[] {
         rename(names.cluster),
         // The base Cluster has no labels; the cluster-name label is added after the patches (clusterNameReplacement).
         set("/metadata/labels", addonLabels(spec, pins)),
-        set("/spec/clusterNetwork", { pods: { cidrBlocks: [spec.network.podCidr] }, services: { cidrBlocks: [spec.network.serviceCidr] } }),
+        set("/spec/clusterNetwork", {
+          pods: { cidrBlocks: [spec.network.podCidr] },
+          services: { cidrBlocks: [spec.network.serviceCidr] },
+        }),
       ]),
       patch(target(GROUP.infra, "AWSCluster", PLACEHOLDER.cluster), [
         rename(names.cluster),
@@ -287,13 +362,21 @@ export function planCluster(spec: ClusterSpec, pins: AddonPins): OutputFile[] {
         set("/spec/replicas", spec.controlPlane.replicas),
         set("/spec/version", spec.kubernetesVersion),
       ]),
-      patch(target(GROUP.infra, "AWSMachineTemplate", PLACEHOLDER.controlPlane), [rename(cpTemplate), ...templateOps, ...imageVersionOps(spec.image)]),
-      ...(cpHealthCheck ? [patch(target(GROUP.core, "MachineHealthCheck", PLACEHOLDER.controlPlane), [rename(names.controlPlane)])] : []),
+      patch(target(GROUP.infra, "AWSMachineTemplate", PLACEHOLDER.controlPlane), [
+        rename(cpTemplate),
+        ...templateOps,
+        ...imageVersionOps(spec.image),
+      ]),
+      ...(cpHealthCheck
+        ? [patch(target(GROUP.core, "MachineHealthCheck", PLACEHOLDER.controlPlane), [rename(names.controlPlane)])]
+        : []),
     ],
     replacements: [clusterNameReplacement()],
   };
   const pools = spec.nodePools.flatMap((p) =>
-    spec.workers === "MachinePool" ? planMachinePool(spec, p, `${gen}/pools/${p.name}`) : planMachineDeployments(spec, p, `${gen}/pools/${p.name}`),
+    spec.workers === "MachinePool"
+      ? planMachinePool(spec, p, `${gen}/pools/${p.name}`)
+      : planMachineDeployments(spec, p, `${gen}/pools/${p.name}`),
   );
   const userKustomization = {
     ...KUSTOMIZATION,
@@ -302,7 +385,13 @@ export function planCluster(spec: ClusterSpec, pins: AddonPins): OutputFile[] {
   };
   return [
     owned(`${gen}/namespace.yaml`, toYaml(namespace)),
-    owned(`${gen}/kustomization.yaml`, toYaml(kustomization, "# Generated by `npm run generate` from ../cluster.yaml — do not edit; put your own patches in ../kustomization.yaml.")),
+    owned(
+      `${gen}/kustomization.yaml`,
+      toYaml(
+        kustomization,
+        "# Generated by `npm run generate` from ../cluster.yaml — do not edit; put your own patches in ../kustomization.yaml.",
+      ),
+    ),
     ...pools,
     ...addons.files,
     scaffold(

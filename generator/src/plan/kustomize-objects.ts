@@ -9,7 +9,8 @@ export const KUSTOMIZATION = { apiVersion: "kustomize.config.k8s.io/v1beta1", ki
 export const COMPONENT = { apiVersion: "kustomize.config.k8s.io/v1alpha1", kind: "Component" } as const;
 
 /** JSON pointer escaping for keys such as `capi-gitops.io/node-pool`. */
-export const ptr = (...parts: string[]): string => "/" + parts.map((p) => p.replace(/~/g, "~0").replace(/\//g, "~1")).join("/");
+export const ptr = (...parts: string[]): string =>
+  "/" + parts.map((p) => p.replace(/~/g, "~0").replace(/\//g, "~1")).join("/");
 
 export const rename = (name: string): PatchOp => ({ op: "replace", path: "/metadata/name", value: name });
 export const set = (pointer: string, value: unknown): PatchOp => ({ op: "add", path: pointer, value });

@@ -35,7 +35,6 @@ import { KUSTOMIZATION } from "./kustomize-objects.js";
 import { SYNC_WAVE, waveOf } from "./management.js";
 import { PROVIDERS_DIR } from "../repo/paths.js";
 
-
 export const OPERATOR_API = "operator.cluster.x-k8s.io/v1alpha2";
 
 /** Argo CD and Flux never prune or delete these objects (the same annotations as every cluster object). */
@@ -60,9 +59,27 @@ export interface ProviderDef {
 }
 
 export const PROVIDERS: readonly ProviderDef[] = [
-  { kind: "CoreProvider", name: "cluster-api", namespace: "capi-system", versionFrom: "cluster-api", machinePoolGate: true },
-  { kind: "BootstrapProvider", name: "kubeadm", namespace: "capi-kubeadm-bootstrap-system", versionFrom: "cluster-api", machinePoolGate: false },
-  { kind: "ControlPlaneProvider", name: "kubeadm", namespace: "capi-kubeadm-control-plane-system", versionFrom: "cluster-api", machinePoolGate: false },
+  {
+    kind: "CoreProvider",
+    name: "cluster-api",
+    namespace: "capi-system",
+    versionFrom: "cluster-api",
+    machinePoolGate: true,
+  },
+  {
+    kind: "BootstrapProvider",
+    name: "kubeadm",
+    namespace: "capi-kubeadm-bootstrap-system",
+    versionFrom: "cluster-api",
+    machinePoolGate: false,
+  },
+  {
+    kind: "ControlPlaneProvider",
+    name: "kubeadm",
+    namespace: "capi-kubeadm-control-plane-system",
+    versionFrom: "cluster-api",
+    machinePoolGate: false,
+  },
   {
     kind: "InfrastructureProvider",
     name: "aws",
@@ -94,7 +111,9 @@ function providerObject(p: ProviderDef, pins: Pins): K8sObject {
     metadata: { name: p.name, namespace: p.namespace, annotations: annotations() },
     spec: {
       version: pinnedVersion(pins, p.versionFrom),
-      manager: p.machinePoolGate ? { featureGates: { MachinePool: true, ...Object.fromEntries((p.extraGates ?? []).map((g) => [g, true])) } } : undefined,
+      manager: p.machinePoolGate
+        ? { featureGates: { MachinePool: true, ...Object.fromEntries((p.extraGates ?? []).map((g) => [g, true])) } }
+        : undefined,
       // The operator requires the Secret in the provider's namespace.
       configSecret: p.configSecret ? { name: p.configSecret, namespace: p.namespace } : undefined,
     },
@@ -118,6 +137,9 @@ export function planProviders(pins: Pins): OutputFile[] {
   if (new Set(names).size !== names.length) throw new PlanError("two provider objects share a file name");
   return [
     ...objects.map((o) => owned(`${PROVIDERS_DIR}/${fileName(o)}`, toYaml(o))),
-    owned(`${PROVIDERS_DIR}/kustomization.yaml`, toYaml({ ...KUSTOMIZATION, resources: names }, PROVIDERS_KUSTOMIZATION_HEADER)),
+    owned(
+      `${PROVIDERS_DIR}/kustomization.yaml`,
+      toYaml({ ...KUSTOMIZATION, resources: names }, PROVIDERS_KUSTOMIZATION_HEADER),
+    ),
   ];
 }

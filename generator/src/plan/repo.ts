@@ -28,35 +28,65 @@ export interface RepoModel {
 function planShared(pins: Pins): TreePlan {
   return mergePlans([
     { files: planBase(), roots: ["base"] },
-    { files: planOverlays(), roots: [OVERLAY_DIRS.clusterReferences, OVERLAY_DIRS.machineDeployment, OVERLAY_DIRS.controlPlaneHealthCheck, ...PROFILES.map(OVERLAY_DIRS.profile)] },
+    {
+      files: planOverlays(),
+      roots: [
+        OVERLAY_DIRS.clusterReferences,
+        OVERLAY_DIRS.machineDeployment,
+        OVERLAY_DIRS.controlPlaneHealthCheck,
+        ...PROFILES.map(OVERLAY_DIRS.profile),
+      ],
+    },
     { files: planProviders(pins), roots: [PROVIDERS_DIR] },
     { files: planIam(), roots: [IAM_DIR] },
     // The management layer: the hydrated charts (`npm run management-charts`) and the kustomization over the layers.
-    { files: Object.entries(pins.managementPayloads ?? {}).map(([p, c]) => owned(p, c)), roots: [...MANAGEMENT_CHART_DIRS] },
+    {
+      files: Object.entries(pins.managementPayloads ?? {}).map(([p, c]) => owned(p, c)),
+      roots: [...MANAGEMENT_CHART_DIRS],
+    },
     { files: planManagementKustomization(), roots: [MANAGEMENT_KUSTOMIZATION_PATH] },
     // The hydrated add-ons (`npm run addons`), stored once and included by every cluster that uses them.
     { files: Object.entries(pins.addonPayloads ?? {}).map(([p, c]) => owned(p, c)), roots: [ADDONS_DIR] },
     { files: [owned(SPEC_SCHEMA_PATH, `${JSON.stringify(clusterSpecSchema, null, 2)}\n`)], roots: [SPEC_SCHEMA_PATH] },
-    { files: [owned(CONFIG_SCHEMA_PATH, `${JSON.stringify(repoConfigSchema, null, 2)}\n`)], roots: [CONFIG_SCHEMA_PATH] },
+    {
+      files: [owned(CONFIG_SCHEMA_PATH, `${JSON.stringify(repoConfigSchema, null, 2)}\n`)],
+      roots: [CONFIG_SCHEMA_PATH],
+    },
   ]);
 }
 
 /** The sync manifests (management/sync/, owned whole) for these clusters; none without a repository config. */
-const planSyncTree = (config: RepoConfig | undefined, specs: ClusterSpec[]): TreePlan => ({ files: config ? planSync(config, specs) : [], roots: [SYNC_DIR] });
+const planSyncTree = (config: RepoConfig | undefined, specs: ClusterSpec[]): TreePlan => ({
+  files: config ? planSync(config, specs) : [],
+  roots: [SYNC_DIR],
+});
 
 /** One cluster's generated files: its overlay and, when a pool autoscales, its cluster-autoscaler. */
-const clusterFiles = (spec: ClusterSpec, pins: Pins): OutputFile[] => [...planCluster(spec, pins.addons), ...planAutoscaler(spec, pins)];
+const clusterFiles = (spec: ClusterSpec, pins: Pins): OutputFile[] => [
+  ...planCluster(spec, pins.addons),
+  ...planAutoscaler(spec, pins),
+];
 
 /** One cluster: its generated/ folder is owned whole; cluster.yaml's siblings outside it belong to the user. */
-const planClusterTree = (spec: ClusterSpec, pins: Pins): TreePlan => ({ files: clusterFiles(spec, pins), roots: [`${clusterDir(spec.name)}/generated`] });
+const planClusterTree = (spec: ClusterSpec, pins: Pins): TreePlan => ({
+  files: clusterFiles(spec, pins),
+  roots: [`${clusterDir(spec.name)}/generated`],
+});
 
 /** The whole repository (`generate`): everything shared, the sync manifests (removed without a config), every cluster. */
 export function planRepo(model: RepoModel, pins: Pins): TreePlan {
-  return mergePlans([planShared(pins), planSyncTree(model.config, model.specs), ...model.specs.map((s) => planClusterTree(s, pins))]);
+  return mergePlans([
+    planShared(pins),
+    planSyncTree(model.config, model.specs),
+    ...model.specs.map((s) => planClusterTree(s, pins)),
+  ]);
 }
 
 /** Every file of a new cluster's folder: cluster.yaml with every default spelled out, and what planCluster makes. */
-export const newClusterFiles = (spec: ClusterSpec, pins: Pins): OutputFile[] => [specFile(spec), ...clusterFiles(spec, pins)];
+export const newClusterFiles = (spec: ClusterSpec, pins: Pins): OutputFile[] => [
+  specFile(spec),
+  ...clusterFiles(spec, pins),
+];
 
 /**
  * `new-cluster`: clusters/<name>/ created complete (its spec file, its own kustomization and generated/), the shared
@@ -76,7 +106,12 @@ export function planNewCluster(spec: ClusterSpec, model: RepoModel, pins: Pins):
 export function planRemoveCluster(name: string, model: RepoModel): TreePlan {
   return mergePlans([
     { files: [], roots: [clusterDir(name)] },
-    model.config ? planSyncTree(model.config, model.specs.filter((s) => s.name !== name)) : { files: [], roots: [] },
+    model.config
+      ? planSyncTree(
+          model.config,
+          model.specs.filter((s) => s.name !== name),
+        )
+      : { files: [], roots: [] },
   ]);
 }
 
@@ -85,5 +120,10 @@ export function planRemoveCluster(name: string, model: RepoModel): TreePlan {
  * its generated/ folder from the new spec. Nothing shared changes: the sync manifests and base/ do not depend on versions.
  */
 export function planSpecUpdates(updates: readonly { spec: ClusterSpec; text: string }[], pins: Pins): TreePlan {
-  return mergePlans(updates.map((u) => ({ files: [owned(specFile(u.spec).path, u.text), ...clusterFiles(u.spec, pins)], roots: [`${clusterDir(u.spec.name)}/generated`] })));
+  return mergePlans(
+    updates.map((u) => ({
+      files: [owned(specFile(u.spec).path, u.text), ...clusterFiles(u.spec, pins)],
+      roots: [`${clusterDir(u.spec.name)}/generated`],
+    })),
+  );
 }

@@ -54,9 +54,14 @@ export function argoObjects(config: RepoConfig, specs: readonly ClusterSpec[]) {
       sourceRepos: [config.repoURL],
       // Least privilege: only the clusters' namespaces, only Namespaces cluster-wide, inside them the CAPI/CAPA
       // kinds and exactly the kinds the add-ons and the cluster-autoscaler add (CLUSTER_NAMESPACE_KINDS).
-      destinations: [...new Set(specs.map((s) => s.namespace))].sort().map((namespace) => ({ server: a.destinationServer, namespace })),
+      destinations: [...new Set(specs.map((s) => s.namespace))]
+        .sort()
+        .map((namespace) => ({ server: a.destinationServer, namespace })),
       clusterResourceWhitelist: [{ group: "", kind: "Namespace" }],
-      namespaceResourceWhitelist: [...[GROUP.core, GROUP.infra, GROUP.bootstrap, GROUP.controlPlane].map((group) => ({ group, kind: "*" })), ...CLUSTER_NAMESPACE_KINDS],
+      namespaceResourceWhitelist: [
+        ...[GROUP.core, GROUP.infra, GROUP.bootstrap, GROUP.controlPlane].map((group) => ({ group, kind: "*" })),
+        ...CLUSTER_NAMESPACE_KINDS,
+      ],
     },
   };
   const appset = {
@@ -84,7 +89,11 @@ export function argoObjects(config: RepoConfig, specs: readonly ClusterSpec[]) {
             syncOptions: ["ServerSideApply=true", "RespectIgnoreDifferences=true", "CreateNamespace=false"],
             retry: CLUSTER_SYNC_RETRY,
           },
-          ignoreDifferences: AUTOSCALED_KINDS.map((kind) => ({ group: GROUP.core, kind, jsonPointers: ["/spec/replicas"] })),
+          ignoreDifferences: AUTOSCALED_KINDS.map((kind) => ({
+            group: GROUP.core,
+            kind,
+            jsonPointers: ["/spec/replicas"],
+          })),
         },
       },
     },
@@ -98,11 +107,15 @@ export function argoObjects(config: RepoConfig, specs: readonly ClusterSpec[]) {
     kind: "AppProject",
     metadata: { name: syncProjectName(config), namespace: a.namespace, labels: PART_OF },
     spec: {
-      description: "The capi-gitops sync layer itself (management/sync): only Argo CD's own objects, only in Argo CD's namespace",
+      description:
+        "The capi-gitops sync layer itself (management/sync): only Argo CD's own objects, only in Argo CD's namespace",
       sourceRepos: [config.repoURL],
       destinations: [{ server: a.destinationServer, namespace: a.namespace }],
       clusterResourceWhitelist: [] as { group: string; kind: string }[],
-      namespaceResourceWhitelist: ["AppProject", "ApplicationSet", "Application"].map((kind) => ({ group: "argoproj.io", kind })),
+      namespaceResourceWhitelist: ["AppProject", "ApplicationSet", "Application"].map((kind) => ({
+        group: "argoproj.io",
+        kind,
+      })),
     },
   };
   const bootstrap = {
@@ -115,7 +128,10 @@ export function argoObjects(config: RepoConfig, specs: readonly ClusterSpec[]) {
       destination: { server: a.destinationServer, namespace: a.namespace },
       // No prune: an AppProject or the ApplicationSet dropped from Git stays until removed by hand (the
       // ApplicationSet's preserveResourcesOnDeletion keeps the clusters either way). No resources finalizer.
-      syncPolicy: { automated: { prune: false, selfHeal: true }, syncOptions: ["ServerSideApply=true", "CreateNamespace=false"] },
+      syncPolicy: {
+        automated: { prune: false, selfHeal: true },
+        syncOptions: ["ServerSideApply=true", "CreateNamespace=false"],
+      },
     },
   };
   return { project, appset, syncProject, bootstrap };
@@ -133,7 +149,12 @@ export function fluxObjects(config: RepoConfig, specs: readonly ClusterSpec[]) {
     apiVersion: "source.toolkit.fluxcd.io/v1",
     kind: "GitRepository",
     metadata: { name: f.gitRepository, namespace: f.namespace, labels: PART_OF },
-    spec: { interval: f.interval, url: config.repoURL, ref: { branch: config.branch }, secretRef: f.secretRef ? { name: f.secretRef } : undefined },
+    spec: {
+      interval: f.interval,
+      url: config.repoURL,
+      ref: { branch: config.branch },
+      secretRef: f.secretRef ? { name: f.secretRef } : undefined,
+    },
   };
   const rbac = fluxAccess(config, specs);
   const kustomizations = specs.map((s) => ({
@@ -201,13 +222,21 @@ export function fluxAccess(config: RepoConfig, specs: readonly ClusterSpec[]) {
   const f = config.flux;
   const subject = { kind: "ServiceAccount", name: CLUSTERS_SERVICE_ACCOUNT, namespace: f.namespace };
   const namespaces = [...new Set(specs.map((s) => s.namespace))].sort();
-  const serviceAccount = { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: CLUSTERS_SERVICE_ACCOUNT, namespace: f.namespace, labels: PART_OF } };
+  const serviceAccount = {
+    apiVersion: "v1",
+    kind: "ServiceAccount",
+    metadata: { name: CLUSTERS_SERVICE_ACCOUNT, namespace: f.namespace, labels: PART_OF },
+  };
   const clusterRole = {
     apiVersion: `${RBAC_API}/v1`,
     kind: "ClusterRole",
     metadata: { name: CLUSTERS_SERVICE_ACCOUNT, labels: PART_OF },
     rules: [
-      { apiGroups: [GROUP.core, GROUP.infra, GROUP.bootstrap, GROUP.controlPlane], resources: ["*"], verbs: [...FLUX_APPLY_VERBS] },
+      {
+        apiGroups: [GROUP.core, GROUP.infra, GROUP.bootstrap, GROUP.controlPlane],
+        resources: ["*"],
+        verbs: [...FLUX_APPLY_VERBS],
+      },
       ...[...new Set(CLUSTER_NAMESPACE_KINDS.map((k) => k.group))].map((group) => ({
         apiGroups: [group],
         // The resource of each of these kinds is its lower-case plural (clusterresourcesets, configmaps, …).
@@ -223,7 +252,9 @@ export function fluxAccess(config: RepoConfig, specs: readonly ClusterSpec[]) {
     rules: [
       { apiGroups: [""], resources: ["namespaces"], verbs: ["get", "list", "watch"] },
       // An empty resourceNames would mean every namespace: the rule exists only with clusters.
-      ...(namespaces.length ? [{ apiGroups: [""], resources: ["namespaces"], resourceNames: namespaces, verbs: ["patch", "update"] }] : []),
+      ...(namespaces.length
+        ? [{ apiGroups: [""], resources: ["namespaces"], resourceNames: namespaces, verbs: ["patch", "update"] }]
+        : []),
     ],
   };
   const namespacesBinding = {
@@ -235,7 +266,11 @@ export function fluxAccess(config: RepoConfig, specs: readonly ClusterSpec[]) {
   };
   const perCluster = specs.map((s) => ({
     cluster: s.name,
-    namespace: syncSafe({ apiVersion: "v1", kind: "Namespace", metadata: { name: s.namespace, labels: PART_OF, annotations: FLUX_IF_NOT_PRESENT } }),
+    namespace: syncSafe({
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: { name: s.namespace, labels: PART_OF, annotations: FLUX_IF_NOT_PRESENT },
+    }),
     roleBinding: {
       apiVersion: `${RBAC_API}/v1`,
       kind: "RoleBinding",
@@ -259,7 +294,23 @@ export function planSync(config: RepoConfig, specs: readonly ClusterSpec[]): Out
       owned(`${SYNC_DIR}/sync-application.yaml`, toYaml(bootstrap)),
       owned(`${SYNC_DIR}/management-appproject.yaml`, toYaml(management.project)),
       owned(`${SYNC_DIR}/management-application.yaml`, toYaml(management.application)),
-      owned(`${SYNC_DIR}/kustomization.yaml`, toYaml({ ...KUSTOMIZATION, resources: ["appproject.yaml", "applicationset.yaml", "sync-appproject.yaml", "sync-application.yaml", "management-appproject.yaml", "management-application.yaml"] }, header)),
+      owned(
+        `${SYNC_DIR}/kustomization.yaml`,
+        toYaml(
+          {
+            ...KUSTOMIZATION,
+            resources: [
+              "appproject.yaml",
+              "applicationset.yaml",
+              "sync-appproject.yaml",
+              "sync-application.yaml",
+              "management-appproject.yaml",
+              "management-application.yaml",
+            ],
+          },
+          header,
+        ),
+      ),
     ];
   }
   const { source, kustomizations, bootstrap, rbac } = fluxObjects(config, specs);
@@ -268,7 +319,9 @@ export function planSync(config: RepoConfig, specs: readonly ClusterSpec[]): Out
     owned(`${SYNC_DIR}/clusters-clusterrole.yaml`, toYaml(rbac.clusterRole)),
     owned(`${SYNC_DIR}/clusters-namespaces-clusterrole.yaml`, toYaml(rbac.namespacesRole)),
     owned(`${SYNC_DIR}/clusters-namespaces-clusterrolebinding.yaml`, toYaml(rbac.namespacesBinding)),
-    ...rbac.perCluster.map((a) => owned(`${SYNC_DIR}/access/${a.cluster}.yaml`, [a.namespace, a.roleBinding].map((o) => toYaml(o)).join("---\n"))),
+    ...rbac.perCluster.map((a) =>
+      owned(`${SYNC_DIR}/access/${a.cluster}.yaml`, [a.namespace, a.roleBinding].map((o) => toYaml(o)).join("---\n")),
+    ),
   ];
   return [
     owned(`${SYNC_DIR}/gitrepository.yaml`, toYaml(source)),
@@ -276,7 +329,22 @@ export function planSync(config: RepoConfig, specs: readonly ClusterSpec[]): Out
     owned(`${SYNC_DIR}/sync-kustomization.yaml`, toYaml(bootstrap)),
     ...fluxManagementObjects(config).map((k) => owned(`${SYNC_DIR}/${k.metadata.name}.yaml`, toYaml(k))),
     ...kustomizations.map((k, i) => owned(`${SYNC_DIR}/clusters/${specs[i]!.name}.yaml`, toYaml(k))),
-    owned(`${SYNC_DIR}/kustomization.yaml`, toYaml({ ...KUSTOMIZATION, resources: ["gitrepository.yaml", ...access.map((f) => f.path.slice(SYNC_DIR.length + 1)), "sync-kustomization.yaml", ...fluxManagementObjects(config).map((k) => `${k.metadata.name}.yaml`), ...specs.map((s) => `clusters/${s.name}.yaml`)] }, header)),
+    owned(
+      `${SYNC_DIR}/kustomization.yaml`,
+      toYaml(
+        {
+          ...KUSTOMIZATION,
+          resources: [
+            "gitrepository.yaml",
+            ...access.map((f) => f.path.slice(SYNC_DIR.length + 1)),
+            "sync-kustomization.yaml",
+            ...fluxManagementObjects(config).map((k) => `${k.metadata.name}.yaml`),
+            ...specs.map((s) => `clusters/${s.name}.yaml`),
+          ],
+        },
+        header,
+      ),
+    ),
   ];
 }
 
@@ -301,7 +369,9 @@ export const fluxLayerName = (layer: ManagementLayer["name"]): string => `${MANA
  * and its kinds. The management AppProject allows exactly these; generator/test/management.test.ts checks every
  * hydrated object against it with Argo CD's own matching (validate/argo-project.ts).
  */
-const MANAGEMENT_NAMESPACES = [...new Set([CERT_MANAGER_NAMESPACE, OPERATOR_NAMESPACE, ...PROVIDERS.map((p) => p.namespace), "kube-system"])].sort();
+const MANAGEMENT_NAMESPACES = [
+  ...new Set([CERT_MANAGER_NAMESPACE, OPERATOR_NAMESPACE, ...PROVIDERS.map((p) => p.namespace), "kube-system"]),
+].sort();
 const MANAGEMENT_CLUSTER_KINDS = [
   { group: "", kind: "Namespace" },
   { group: "apiextensions.k8s.io", kind: "CustomResourceDefinition" },
@@ -336,7 +406,8 @@ export function argoManagementObjects(config: RepoConfig) {
     kind: "AppProject",
     metadata: { name: managementProjectName(config), namespace: a.namespace, labels: PART_OF },
     spec: {
-      description: "The management cluster's own layer (management/: cert-manager, the cluster-api-operator, the providers) — capi-gitops",
+      description:
+        "The management cluster's own layer (management/: cert-manager, the cluster-api-operator, the providers) — capi-gitops",
       sourceRepos: [config.repoURL],
       destinations: MANAGEMENT_NAMESPACES.map((namespace) => ({ server: a.destinationServer, namespace })),
       clusterResourceWhitelist: MANAGEMENT_CLUSTER_KINDS,
@@ -353,7 +424,11 @@ export function argoManagementObjects(config: RepoConfig) {
       destination: { server: a.destinationServer, namespace: OPERATOR_NAMESPACE },
       // Never prune (every object also says Prune=false): a pruned CRD takes every object of its kind with it.
       // Server-side apply: cert-manager's CRDs are larger than client-side apply's annotation allows.
-      syncPolicy: { automated: { prune: false, selfHeal: true }, syncOptions: ["ServerSideApply=true", "CreateNamespace=false"], retry: CLUSTER_SYNC_RETRY },
+      syncPolicy: {
+        automated: { prune: false, selfHeal: true },
+        syncOptions: ["ServerSideApply=true", "CreateNamespace=false"],
+        retry: CLUSTER_SYNC_RETRY,
+      },
     },
   };
   return { project, application };

@@ -27,7 +27,13 @@ import { isMap, isScalar, isSeq, type Document, type YAMLMap, parseDocument } fr
 import type { Finding } from "../findings.js";
 import { checkVersion } from "../cluster-spec/parse.js";
 import { type ClusterSpec, ClusterSpecDefinition, type ImageSpec } from "../cluster-spec/types.js";
-import { type ImageInventory, imageFollowsVersion, isPublished, publicLookupOs, publishedVersions } from "../schemas/ami-inventory.js";
+import {
+  type ImageInventory,
+  imageFollowsVersion,
+  isPublished,
+  publicLookupOs,
+  publishedVersions,
+} from "../schemas/ami-inventory.js";
 import { clusterSpecPath } from "../repo/paths.js";
 import type { Pins } from "../versions.js";
 import { ccmVersion, minorOf } from "./addons.js";
@@ -49,7 +55,11 @@ export interface ClusterVersions {
 export function specVersions(spec: ClusterSpec): ClusterVersions {
   return {
     controlPlane: spec.kubernetesVersion,
-    pools: spec.nodePools.map((p) => ({ name: p.name, version: p.kubernetesVersion ?? spec.kubernetesVersion, pinned: p.kubernetesVersion !== undefined })),
+    pools: spec.nodePools.map((p) => ({
+      name: p.name,
+      version: p.kubernetesVersion ?? spec.kubernetesVersion,
+      pinned: p.kubernetesVersion !== undefined,
+    })),
   };
 }
 
@@ -84,7 +94,16 @@ export function describeUpgradeState(spec: ClusterSpec): string {
 export function upgradeStateFindings(spec: ClusterSpec): Finding[] {
   const s = upgradeState(spec);
   if (s.stage === "current") return [];
-  return [{ cluster: spec.name, file: clusterSpecPath(spec.name), path: "nodePools[].kubernetesVersion", rule: "upgrade-state", severity: "info", message: describeUpgradeState(spec) }];
+  return [
+    {
+      cluster: spec.name,
+      file: clusterSpecPath(spec.name),
+      path: "nodePools[].kubernetesVersion",
+      rule: "upgrade-state",
+      severity: "info",
+      message: describeUpgradeState(spec),
+    },
+  ];
 }
 
 export type StepKind = "control-plane" | "pools" | "none";
@@ -122,29 +141,50 @@ export interface UpgradeContext {
 }
 
 /** The machines of a spec with the image they use and the version they run after a step. */
-function machines(images: StepImages, names: readonly string[], after: ClusterVersions): { what: string; image?: ImageSpec; version: string }[] {
+function machines(
+  images: StepImages,
+  names: readonly string[],
+  after: ClusterVersions,
+): { what: string; image?: ImageSpec; version: string }[] {
   return [
     { what: "the control plane", image: images.cluster, version: after.controlPlane },
-    ...names.map((name, i) => ({ what: `pool ${name}`, image: images.pools[i] ?? images.cluster, version: after.pools[i]!.version })),
+    ...names.map((name, i) => ({
+      what: `pool ${name}`,
+      image: images.pools[i] ?? images.cluster,
+      version: after.pools[i]!.version,
+    })),
   ];
 }
 
 const describeImage = (image: ImageSpec): string =>
-  image.id ? `AMI ${image.id}${image.kubernetesVersion ? ` (Kubernetes ${image.kubernetesVersion})` : ""}` : `the lookup format ${JSON.stringify(image.lookupFormat)}`;
+  image.id
+    ? `AMI ${image.id}${image.kubernetesVersion ? ` (Kubernetes ${image.kubernetesVersion})` : ""}`
+    : `the lookup format ${JSON.stringify(image.lookupFormat)}`;
 
 /**
  * The images after a step, or why it is refused: every machine that moves to a new version with a fixed image needs
  * the new one from the step (`ctx.imageId`, `ctx.poolImageIds`).
  */
-function stepImages(spec: ClusterSpec, kind: StepKind, after: ClusterVersions, ctx: UpgradeContext): { images: StepImages; problems: string[] } {
+function stepImages(
+  spec: ClusterSpec,
+  kind: StepKind,
+  after: ClusterVersions,
+  ctx: UpgradeContext,
+): { images: StepImages; problems: string[] } {
   const images: StepImages = { cluster: spec.image, pools: spec.nodePools.map((p) => p.image) };
   const problems: string[] = [];
   const unknownPools = Object.keys(ctx.poolImageIds ?? {}).filter((n) => !spec.nodePools.some((p) => p.name === n));
-  if (unknownPools.length) problems.push(`--pool-image-id names no pool of ${spec.name}: ${unknownPools.join(", ")} (pools: ${spec.nodePools.map((p) => p.name).join(", ")})`);
+  if (unknownPools.length)
+    problems.push(
+      `--pool-image-id names no pool of ${spec.name}: ${unknownPools.join(", ")} (pools: ${spec.nodePools.map((p) => p.name).join(", ")})`,
+    );
   const fixed = (image: ImageSpec | undefined) => image !== undefined && !imageFollowsVersion(image);
   if (kind === "control-plane") {
     const id = ctx.imageId;
-    if (Object.keys(ctx.poolImageIds ?? {}).length) problems.push("--pool-image-id belongs to the pools' step (the next run); this step moves the control plane only (its image: --image-id)");
+    if (Object.keys(ctx.poolImageIds ?? {}).length)
+      problems.push(
+        "--pool-image-id belongs to the pools' step (the next run); this step moves the control plane only (its image: --image-id)",
+      );
     if (id === undefined) {
       if (fixed(spec.image))
         problems.push(
@@ -162,7 +202,8 @@ function stepImages(spec: ClusterSpec, kind: StepKind, after: ClusterVersions, c
       const moves = after.pools[i]!.version !== (p.kubernetesVersion ?? spec.kubernetesVersion);
       const given = ctx.poolImageIds?.[p.name] ?? (moves ? ctx.imageId : undefined);
       if (!moves) {
-        if (ctx.poolImageIds?.[p.name]) problems.push(`pool ${p.name} does not move in this step; --pool-image-id ${p.name}=… has nothing to do`);
+        if (ctx.poolImageIds?.[p.name])
+          problems.push(`pool ${p.name} does not move in this step; --pool-image-id ${p.name}=… has nothing to do`);
         return;
       }
       const current = p.image ?? spec.image;
@@ -171,7 +212,9 @@ function stepImages(spec: ClusterSpec, kind: StepKind, after: ClusterVersions, c
           const clusterFits = spec.image?.id && spec.image.kubernetesVersion === after.pools[i]!.version;
           problems.push(
             `pool ${p.name}'s image is fixed (${describeImage(current!)}): its new machines would boot that kubelet at ${after.pools[i]!.version}. Give the step the pool's new image: \`--image-id <ami-…>\` (every pool that moves) or \`--pool-image-id ${p.name}=<ami-…>\`` +
-              (clusterFits ? ` (the control plane's is ${spec.image!.id}: --image-id ${spec.image!.id} makes the pool use the cluster's image again)` : ""),
+              (clusterFits
+                ? ` (the control plane's is ${spec.image!.id}: --image-id ${spec.image!.id} makes the pool use the cluster's image again)`
+                : ""),
           );
         }
         return;
@@ -179,11 +222,15 @@ function stepImages(spec: ClusterSpec, kind: StepKind, after: ClusterVersions, c
       const same = spec.image?.id === given && spec.image.kubernetesVersion === after.pools[i]!.version;
       images.pools[i] = same ? undefined : { id: given, kubernetesVersion: after.pools[i]!.version };
     });
-    if (ctx.imageId !== undefined && !spec.nodePools.some((p, i) => after.pools[i]!.version !== (p.kubernetesVersion ?? spec.kubernetesVersion)))
+    if (
+      ctx.imageId !== undefined &&
+      !spec.nodePools.some((p, i) => after.pools[i]!.version !== (p.kubernetesVersion ?? spec.kubernetesVersion))
+    )
       problems.push("--image-id has nothing to do: no pool moves in this step");
     return { images, problems };
   }
-  if (ctx.imageId !== undefined || Object.keys(ctx.poolImageIds ?? {}).length) problems.push("--image-id / --pool-image-id have nothing to do: nothing moves");
+  if (ctx.imageId !== undefined || Object.keys(ctx.poolImageIds ?? {}).length)
+    problems.push("--image-id / --pool-image-id have nothing to do: nothing moves");
   return { images, problems };
 }
 
@@ -192,9 +239,15 @@ function stepImages(spec: ClusterSpec, kind: StepKind, after: ClusterVersions, c
  * step): the pools when some are behind the control plane, else the control plane (at most one minor up), else
  * nothing. Findings (errors) when the step is refused; nothing is written then.
  */
-export function planUpgradeStep(spec: ClusterSpec, target: string | undefined, ctx: UpgradeContext): { step?: UpgradeStep; findings: Finding[] } {
+export function planUpgradeStep(
+  spec: ClusterSpec,
+  target: string | undefined,
+  ctx: UpgradeContext,
+): { step?: UpgradeStep; findings: Finding[] } {
   const file = clusterSpecPath(spec.name);
-  const refuse = (rule: string, message: string, path = "--to"): { findings: Finding[] } => ({ findings: [{ cluster: spec.name, file, path, rule, severity: "error", message }] });
+  const refuse = (rule: string, message: string, path = "--to"): { findings: Finding[] } => ({
+    findings: [{ cluster: spec.name, file, path, rule, severity: "error", message }],
+  });
   const to = target ?? spec.kubernetesVersion;
   const checked = checkVersion(to);
   if (typeof checked === "string") return refuse("upgrade-target", checked);
@@ -205,7 +258,20 @@ export function planUpgradeStep(spec: ClusterSpec, target: string | undefined, c
 
   if (compare(to, cp) < 0) {
     const message = `the control plane already runs ${cp}, newer than ${to}; Cluster API does not downgrade a control plane`;
-    if (ctx.skipNewer) return { step: { cluster: spec.name, kind: "none", target: to, before, after: before, images: unchanged, summary: `left as it is: ${message}`, next: "" }, findings: [] };
+    if (ctx.skipNewer)
+      return {
+        step: {
+          cluster: spec.name,
+          kind: "none",
+          target: to,
+          before,
+          after: before,
+          images: unchanged,
+          summary: `left as it is: ${message}`,
+          next: "",
+        },
+        findings: [],
+      };
     return refuse("upgrade-downgrade", `${message}; pick ${cp} or newer`);
   }
 
@@ -215,10 +281,30 @@ export function planUpgradeStep(spec: ClusterSpec, target: string | undefined, c
   if (behind.length) {
     // The pools catch up first: they take the control plane's version, and their pins go.
     kind = "pools";
-    after = { controlPlane: cp, pools: before.pools.map((p) => (compare(p.version, cp) < 0 ? { name: p.name, version: cp, pinned: false } : p)) };
+    after = {
+      controlPlane: cp,
+      pools: before.pools.map((p) => (compare(p.version, cp) < 0 ? { name: p.name, version: cp, pinned: false } : p)),
+    };
   } else if (compare(to, cp) === 0) {
-    if (ctx.imageId !== undefined || Object.keys(ctx.poolImageIds ?? {}).length) return refuse("upgrade-image", "--image-id / --pool-image-id have nothing to do: control plane and every pool are at the target", "--image-id");
-    return { step: { cluster: spec.name, kind: "none", target: to, before, after: before, images: unchanged, summary: `nothing to do: control plane and every pool at ${cp}`, next: "" }, findings: [] };
+    if (ctx.imageId !== undefined || Object.keys(ctx.poolImageIds ?? {}).length)
+      return refuse(
+        "upgrade-image",
+        "--image-id / --pool-image-id have nothing to do: control plane and every pool are at the target",
+        "--image-id",
+      );
+    return {
+      step: {
+        cluster: spec.name,
+        kind: "none",
+        target: to,
+        before,
+        after: before,
+        images: unchanged,
+        summary: `nothing to do: control plane and every pool at ${cp}`,
+        next: "",
+      },
+      findings: [],
+    };
   } else {
     const from = parsed(cp);
     const want = parsed(to);
@@ -239,14 +325,26 @@ export function planUpgradeStep(spec: ClusterSpec, target: string | undefined, c
 
   // Fixed images: the step must bring the new one for every machine that moves.
   const { images, problems } = stepImages(spec, kind, after, ctx);
-  if (problems.length) return refuse("upgrade-image", problems.join("; "), ctx.imageId !== undefined || ctx.poolImageIds ? "--image-id" : "image");
+  if (problems.length)
+    return refuse(
+      "upgrade-image",
+      problems.join("; "),
+      ctx.imageId !== undefined || ctx.poolImageIds ? "--image-id" : "image",
+    );
 
   // Public images: every machine that will run the target (the pools too: they follow in the next step) must find one.
   if (ctx.inventory) {
     const inventory = ctx.inventory;
-    const eventually: ClusterVersions = { controlPlane: after.controlPlane, pools: after.pools.map((p) => ({ ...p, version: after.controlPlane })) };
+    const eventually: ClusterVersions = {
+      controlPlane: after.controlPlane,
+      pools: after.pools.map((p) => ({ ...p, version: after.controlPlane })),
+    };
     const missing = new Map<string, string[]>();
-    for (const m of machines(images, spec.nodePools.map((p) => p.name), eventually)) {
+    for (const m of machines(
+      images,
+      spec.nodePools.map((p) => p.name),
+      eventually,
+    )) {
       const os = publicLookupOs(m.image ?? {}, inventory);
       if (!os || isPublished(inventory, m.version, spec.region, os)) continue;
       const key = `${m.version} ${os}`;
@@ -258,7 +356,10 @@ export function planUpgradeStep(spec: ClusterSpec, target: string | undefined, c
         const here = publishedVersions(inventory, spec.region, os);
         return `${what.join(", ")} would run ${version} with CAPA's public image lookup (capa-ami-${os}-?${version}-*), and CAPA publishes no such image in ${spec.region} (${inventory.source} ami-inventory.md; published ${os} versions there: ${here.length ? here.join(", ") : "none"})`;
       });
-      return refuse("upgrade-image", `${lines.join("; ")}. Pick a published version, or set \`image\` in ${file} (an AMI id in ${spec.region}, or your own image-builder lookup) first`);
+      return refuse(
+        "upgrade-image",
+        `${lines.join("; ")}. Pick a published version, or set \`image\` in ${file} (an AMI id in ${spec.region}, or your own image-builder lookup) first`,
+      );
     }
   }
 
@@ -280,9 +381,13 @@ export function planUpgradeStep(spec: ClusterSpec, target: string | undefined, c
 function addonProblems(spec: ClusterSpec, from: string, to: string, pins: UpgradeContext["pins"]): string[] {
   const problems: string[] = [];
   if (ccmVersion(from, pins.addons) && !ccmVersion(to, pins.addons))
-    problems.push(`no AWS cloud-controller-manager is pinned for Kubernetes ${minorOf(to)} (versions.json addons.cloudControllerManager.byMinor has ${Object.keys(pins.addons.cloudControllerManager.byMinor).join(", ")}), so the cluster would lose its CCM and new nodes would keep the uninitialized taint; pin one there first`);
+    problems.push(
+      `no AWS cloud-controller-manager is pinned for Kubernetes ${minorOf(to)} (versions.json addons.cloudControllerManager.byMinor has ${Object.keys(pins.addons.cloudControllerManager.byMinor).join(", ")}), so the cluster would lose its CCM and new nodes would keep the uninitialized taint; pin one there first`,
+    );
   if (autoscales(spec) && !pins.clusterAutoscaler.byMinor[minorOf(to)])
-    problems.push(`no cluster-autoscaler is pinned for Kubernetes ${minorOf(to)} (versions.json clusterAutoscaler.byMinor); pin one there first`);
+    problems.push(
+      `no cluster-autoscaler is pinned for Kubernetes ${minorOf(to)} (versions.json clusterAutoscaler.byMinor); pin one there first`,
+    );
   return problems;
 }
 
@@ -290,7 +395,12 @@ function addonProblems(spec: ClusterSpec, from: string, to: string, pins: Upgrad
  * The versions of a path of single-minor steps from `from` to `to`: for each minor in between, the newest version
  * CAPA publishes in the cluster's region when the control plane uses the public lookup, else `v1.<minor>.x`.
  */
-function singleSteps(spec: ClusterSpec, from: semver.SemVer, to: semver.SemVer, inventory: ImageInventory | undefined): string[] {
+function singleSteps(
+  spec: ClusterSpec,
+  from: semver.SemVer,
+  to: semver.SemVer,
+  inventory: ImageInventory | undefined,
+): string[] {
   const os = inventory ? publicLookupOs(spec.image ?? {}, inventory) : undefined;
   const published = inventory && os ? publishedVersions(inventory, spec.region, os) : [];
   const steps: string[] = [];
@@ -303,12 +413,19 @@ function singleSteps(spec: ClusterSpec, from: semver.SemVer, to: semver.SemVer, 
 
 /** An image as written in cluster.yaml: its fields in the definition's order, none undefined. */
 const imageObject = (image: ImageSpec): Record<string, string> =>
-  Object.fromEntries(IMAGE_ORDER.flatMap((k) => (image[k as keyof ImageSpec] === undefined ? [] : [[k, image[k as keyof ImageSpec]!]])));
+  Object.fromEntries(
+    IMAGE_ORDER.flatMap((k) => (image[k as keyof ImageSpec] === undefined ? [] : [[k, image[k as keyof ImageSpec]!]])),
+  );
 
 /** Keys of a mapping in the order the spec's definition lists them. */
 const SPEC_ORDER = Object.keys(ClusterSpecDefinition.properties);
-const IMAGE_ORDER = Object.keys((ClusterSpecDefinition.properties.image as unknown as { properties: Record<string, unknown> }).properties);
-const POOL_ORDER = Object.keys((ClusterSpecDefinition.properties.nodePools as unknown as { items: { properties: Record<string, unknown> } }).items.properties);
+const IMAGE_ORDER = Object.keys(
+  (ClusterSpecDefinition.properties.image as unknown as { properties: Record<string, unknown> }).properties,
+);
+const POOL_ORDER = Object.keys(
+  (ClusterSpecDefinition.properties.nodePools as unknown as { items: { properties: Record<string, unknown> } }).items
+    .properties,
+);
 
 /** Sets `key` in a YAML mapping: in place when present, else before the first key the definition lists after it. */
 function setInOrder(doc: Document, map: YAMLMap, key: string, value: unknown, order: readonly string[]): void {
@@ -332,7 +449,8 @@ export function applyUpgradeStep(text: string, spec: ClusterSpec, step: UpgradeS
   const doc = parseDocument(text);
   const root = doc.contents;
   if (!isMap(root)) throw new Error(`internal error: ${clusterSpecPath(spec.name)} is not a mapping`);
-  if (step.after.controlPlane !== spec.kubernetesVersion || !root.has("kubernetesVersion")) setInOrder(doc, root, "kubernetesVersion", step.after.controlPlane, SPEC_ORDER);
+  if (step.after.controlPlane !== spec.kubernetesVersion || !root.has("kubernetesVersion"))
+    setInOrder(doc, root, "kubernetesVersion", step.after.controlPlane, SPEC_ORDER);
   // A new image is written whole (the object the step made), never merged into the old one.
   if (step.images.cluster !== spec.image) {
     if (step.images.cluster === undefined) root.delete("image");
@@ -342,12 +460,20 @@ export function applyUpgradeStep(text: string, spec: ClusterSpec, step: UpgradeS
   const changes = spec.nodePools.some((p, i) => p.kubernetesVersion !== wanted[i] || step.images.pools[i] !== p.image);
   if (!changes) return doc.toString({ lineWidth: 0 });
   // Without nodePools the spec has its one default pool: write it out to give it a version.
-  if (!root.has("nodePools")) setInOrder(doc, root, "nodePools", spec.nodePools.map((p) => ({ name: p.name })), SPEC_ORDER);
+  if (!root.has("nodePools"))
+    setInOrder(
+      doc,
+      root,
+      "nodePools",
+      spec.nodePools.map((p) => ({ name: p.name })),
+      SPEC_ORDER,
+    );
   const pools = root.get("nodePools");
   if (!isSeq(pools)) throw new Error(`internal error: nodePools of ${clusterSpecPath(spec.name)} is not a list`);
   spec.nodePools.forEach((p, i) => {
     const item = pools.items[i];
-    if (!isMap(item)) throw new Error(`internal error: nodePools.${i} of ${clusterSpecPath(spec.name)} is not a mapping`);
+    if (!isMap(item))
+      throw new Error(`internal error: nodePools.${i} of ${clusterSpecPath(spec.name)} is not a mapping`);
     const want = wanted[i];
     if (want === undefined) item.delete("kubernetesVersion");
     else setInOrder(doc, item, "kubernetesVersion", want, POOL_ORDER);

@@ -15,7 +15,11 @@ import { clusterNames } from "./load.js";
  * Pure core of `affectedClusters`: changed paths → clusters. A change under clusters/<name>/ affects <name>; any
  * other change affects the clusters whose dependency set holds it.
  */
-export function affectedBy(changed: readonly string[], clusters: readonly string[], depsOf: (cluster: string) => Dependencies): string[] {
+export function affectedBy(
+  changed: readonly string[],
+  clusters: readonly string[],
+  depsOf: (cluster: string) => Dependencies,
+): string[] {
   const hit = new Set<string>();
   const shared: string[] = [];
   for (const p of changed) {

@@ -23,7 +23,9 @@ export async function readConfig(root: string): Promise<{ config?: RepoConfig; f
   const abs = path.join(root, CONFIG_FILE);
   const st = await lstat(abs).catch(() => undefined);
   if (!st) return { findings: [] };
-  const bad = (message: string) => ({ findings: [{ file: CONFIG_FILE, rule: "repo-config", severity: "error" as const, message }] });
+  const bad = (message: string) => ({
+    findings: [{ file: CONFIG_FILE, rule: "repo-config", severity: "error" as const, message }],
+  });
   if (!st.isFile()) return bad("is not a regular file; it must be the repository config (see README, GitOps sync)");
   const text = await readFile(abs, "utf8").catch((e: NodeJS.ErrnoException) => e);
   return typeof text === "string" ? parseRepoConfig(text) : bad(`cannot read it: ${text.code ?? text.message}`);
@@ -36,7 +38,9 @@ export async function readConfig(root: string): Promise<{ config?: RepoConfig; f
 export async function requireRepository(root: string, init: boolean): Promise<void> {
   if (init || (await exists(path.join(root, CONFIG_FILE)))) return;
   const above = await repositoryAbove(root);
-  throw new ToolError(`${path.resolve(root)} is not a capi-gitops repository (no ${CONFIG_FILE} at its root); ${above ? `run from the repository root ${above} or pass --repo ${above}` : "run from the repository root or pass --repo <dir>"}; to start a new repository here, add ${CONFIG_FILE} (see README, GitOps sync) or pass --init`);
+  throw new ToolError(
+    `${path.resolve(root)} is not a capi-gitops repository (no ${CONFIG_FILE} at its root); ${above ? `run from the repository root ${above} or pass --repo ${above}` : "run from the repository root or pass --repo <dir>"}; to start a new repository here, add ${CONFIG_FILE} (see README, GitOps sync) or pass --init`,
+  );
 }
 
 /** The nearest folder above `root` with a capi-gitops.yaml (root itself excluded), if any. */
@@ -76,7 +80,9 @@ export async function clusterNames(root: string): Promise<string[]> {
   } catch (e) {
     // No clusters/ is an empty fleet; any other read error must stop the command, not look like one.
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
-    throw new ToolError(`cannot read ${path.join(root, CLUSTERS_DIR)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}; fix its permissions and run again`);
+    throw new ToolError(
+      `cannot read ${path.join(root, CLUSTERS_DIR)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}; fix its permissions and run again`,
+    );
   }
   const names: string[] = [];
   for (const e of entries.sort()) {
@@ -126,23 +132,78 @@ export async function readSpec(root: string, name: string): Promise<{ spec?: Clu
   const abs = path.join(root, rel);
   const st = await lstat(abs);
   if (!st.isFile() && !st.isSymbolicLink())
-    return { findings: [{ cluster: name, file: rel, rule: "spec-yaml", severity: "error", message: "cluster.yaml is not a regular file; it must be the cluster's spec (see README, Cluster spec)" }] };
-  if (st.isSymbolicLink()) return { findings: [{ cluster: name, file: rel, rule: "no-symlinks", severity: "error", message: "cluster.yaml is a symbolic link; specs must be regular files in the repository" }] };
+    return {
+      findings: [
+        {
+          cluster: name,
+          file: rel,
+          rule: "spec-yaml",
+          severity: "error",
+          message: "cluster.yaml is not a regular file; it must be the cluster's spec (see README, Cluster spec)",
+        },
+      ],
+    };
+  if (st.isSymbolicLink())
+    return {
+      findings: [
+        {
+          cluster: name,
+          file: rel,
+          rule: "no-symlinks",
+          severity: "error",
+          message: "cluster.yaml is a symbolic link; specs must be regular files in the repository",
+        },
+      ],
+    };
   if (st.size > LIMITS.specBytes)
-    return { findings: [{ cluster: name, file: rel, rule: "spec-yaml", severity: "error", message: `file is ${st.size} bytes, larger than the ${LIMITS.specBytes}-byte (64 KiB) limit for a cluster spec (README "Cluster spec"); a spec is a few hundred bytes` }] };
+    return {
+      findings: [
+        {
+          cluster: name,
+          file: rel,
+          rule: "spec-yaml",
+          severity: "error",
+          message: `file is ${st.size} bytes, larger than the ${LIMITS.specBytes}-byte (64 KiB) limit for a cluster spec (README "Cluster spec"); a spec is a few hundred bytes`,
+        },
+      ],
+    };
   let buf: Buffer;
   try {
     buf = await readFile(abs);
   } catch (e) {
-    return { findings: [{ cluster: name, file: rel, rule: "spec-yaml", severity: "error", message: `cannot read it: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` }] };
+    return {
+      findings: [
+        {
+          cluster: name,
+          file: rel,
+          rule: "spec-yaml",
+          severity: "error",
+          message: `cannot read it: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+        },
+      ],
+    };
   }
   const text = new TextDecoder("utf-8", { fatal: false }).decode(buf);
   const result = parseSpecText(text, rel);
   const findings = result.findings.map((f) => ({ ...f, cluster: f.cluster ?? name }));
   const leaked = findSecrets(text);
-  if (leaked) findings.push({ cluster: name, file: rel, rule: "no-key-material", severity: "error", message: `contains what looks like ${leaked}; never put credentials in a spec` });
+  if (leaked)
+    findings.push({
+      cluster: name,
+      file: rel,
+      rule: "no-key-material",
+      severity: "error",
+      message: `contains what looks like ${leaked}; never put credentials in a spec`,
+    });
   if (result.spec && result.spec.name !== name) {
-    findings.push({ cluster: name, file: rel, path: "name", rule: "name-matches-dir", severity: "error", message: `name "${result.spec.name}" differs from its directory clusters/${name}; they must match` });
+    findings.push({
+      cluster: name,
+      file: rel,
+      path: "name",
+      rule: "name-matches-dir",
+      severity: "error",
+      message: `name "${result.spec.name}" differs from its directory clusters/${name}; they must match`,
+    });
     return { findings };
   }
   return { spec: result.spec, findings };
@@ -155,13 +216,29 @@ export function fleetFindings(specs: readonly ClusterSpec[], config?: RepoConfig
   const fixed = new Set(reservedNamespaces());
   for (const s of specs) {
     const problem = fixed.has(s.namespace) ? undefined : reservedNamespaceProblem(s.namespace, config);
-    if (problem) findings.push({ cluster: s.name, file: `${clusterDir(s.name)}/${SPEC_FILE}`, path: "namespace", rule: "namespace-reserved", severity: "error", message: `${problem} (${CONFIG_FILE})` });
+    if (problem)
+      findings.push({
+        cluster: s.name,
+        file: `${clusterDir(s.name)}/${SPEC_FILE}`,
+        path: "namespace",
+        rule: "namespace-reserved",
+        severity: "error",
+        message: `${problem} (${CONFIG_FILE})`,
+      });
   }
   const byName = new Map<string, string>();
   for (const s of specs) {
     const file = `${clusterDir(s.name)}/${SPEC_FILE}`;
     const otherName = byName.get(s.name);
-    if (otherName) findings.push({ cluster: s.name, file, path: "name", rule: "fleet-unique-name", severity: "error", message: `cluster name "${s.name}" is also used by ${otherName}` });
+    if (otherName)
+      findings.push({
+        cluster: s.name,
+        file,
+        path: "name",
+        rule: "fleet-unique-name",
+        severity: "error",
+        message: `cluster name "${s.name}" is also used by ${otherName}`,
+      });
     else byName.set(s.name, file);
   }
   // A shared namespace is reported on the cluster that moved into it, not on its holder: the cluster whose own name it
@@ -173,7 +250,14 @@ export function fleetFindings(specs: readonly ClusterSpec[], config?: RepoConfig
     const holder = users.find((s) => s.name === ns) ?? users[0]!;
     for (const s of users)
       if (s !== holder)
-        findings.push({ cluster: s.name, file: `${clusterDir(s.name)}/${SPEC_FILE}`, path: "namespace", rule: "fleet-unique-namespace", severity: "error", message: `namespace "${ns}" is also used by cluster ${holder.name}; each cluster needs its own namespace — give clusters/${s.name} another one` });
+        findings.push({
+          cluster: s.name,
+          file: `${clusterDir(s.name)}/${SPEC_FILE}`,
+          path: "namespace",
+          rule: "fleet-unique-namespace",
+          severity: "error",
+          message: `namespace "${ns}" is also used by cluster ${holder.name}; each cluster needs its own namespace — give clusters/${s.name} another one`,
+        });
   }
   return findings;
 }
@@ -192,7 +276,15 @@ export async function loadRepo(root: string, only?: readonly string[]): Promise<
   findings.push(...fleetFindings(specs, cfg.config));
   findings.push(...cfg.findings);
   const selected = only && only.length ? specs.filter((s) => only.includes(s.name)) : specs;
-  if (only) for (const n of only) if (!names.includes(n)) findings.push({ cluster: n, rule: "cluster-exists", severity: "error", message: `no cluster named "${n}" (expected clusters/${n}/cluster.yaml)` });
+  if (only)
+    for (const n of only)
+      if (!names.includes(n))
+        findings.push({
+          cluster: n,
+          rule: "cluster-exists",
+          severity: "error",
+          message: `no cluster named "${n}" (expected clusters/${n}/cluster.yaml)`,
+        });
   return { root, specs: selected, config: cfg.config, findings };
 }
 
@@ -221,7 +313,13 @@ export async function symlinkFindings(root: string): Promise<Finding[]> {
         const r = target === undefined ? undefined : path.relative(realRoot, target);
         if (r === undefined || r.startsWith("..") || path.isAbsolute(r)) {
           const to = await readlink(abs).catch(() => "?");
-          findings.push({ cluster: clusterOfPath(rel), file: rel, rule: "no-symlink-escape", severity: "error", message: `symbolic link to ${to} ${target === undefined ? "that does not resolve" : "leads outside the repository"}; replace it with the file itself` });
+          findings.push({
+            cluster: clusterOfPath(rel),
+            file: rel,
+            rule: "no-symlink-escape",
+            severity: "error",
+            message: `symbolic link to ${to} ${target === undefined ? "that does not resolve" : "leads outside the repository"}; replace it with the file itself`,
+          });
         }
       } else if (e.isDirectory()) await walk(abs);
     }

@@ -40,14 +40,26 @@ async function readHolder(file: string): Promise<Holder | undefined> {
   if (text === undefined) return undefined;
   const [pidText, host, at] = text.trim().split(/\s+/);
   const pid = Number(pidText);
-  const mtime = await stat(file).then((s) => s.mtimeMs, () => undefined);
-  return { text, pid: Number.isInteger(pid) && pid > 0 ? pid : undefined, host: host || undefined, since: Number(at) > 0 ? Number(at) : mtime };
+  const mtime = await stat(file).then(
+    (s) => s.mtimeMs,
+    () => undefined,
+  );
+  return {
+    text,
+    pid: Number.isInteger(pid) && pid > 0 ? pid : undefined,
+    host: host || undefined,
+    since: Number(at) > 0 ? Number(at) : mtime,
+  };
 }
 
 const age = (since?: number) => {
   if (since === undefined) return "of unknown age";
   const s = Math.max(0, Math.round((Date.now() - since) / 1000));
-  return s < 120 ? `taken ${s}s ago` : s < 7200 ? `taken ${Math.round(s / 60)} min ago` : `taken ${Math.round(s / 3600)} h ago`;
+  return s < 120
+    ? `taken ${s}s ago`
+    : s < 7200
+      ? `taken ${Math.round(s / 60)} min ago`
+      : `taken ${Math.round(s / 3600)} h ago`;
 };
 const describe = (h: Holder) => `pid ${h.pid ?? "?"} on ${h.host ?? "an unknown host"}, ${age(h.since)}`;
 
@@ -71,8 +83,16 @@ async function takeOver(root: string, file: string, dead: Holder): Promise<boole
     if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
     const g = await readHolder(guard);
     // A takeover takes microseconds; one left behind means a process died inside it.
-    if (g && g.host === hostname() && g.pid !== undefined && !alive(g.pid) && Date.now() - (g.since ?? Date.now()) > 5_000)
-      throw new ToolError(`a stale ${TAKEOVER} (${describe(g)}, no longer running) blocks taking over ${LOCK_FILE}; if no capi-gitops command is running, remove both: rm ${guard} ${file}`);
+    if (
+      g &&
+      g.host === hostname() &&
+      g.pid !== undefined &&
+      !alive(g.pid) &&
+      Date.now() - (g.since ?? Date.now()) > 5_000
+    )
+      throw new ToolError(
+        `a stale ${TAKEOVER} (${describe(g)}, no longer running) blocks taking over ${LOCK_FILE}; if no capi-gitops command is running, remove both: rm ${guard} ${file}`,
+      );
     return false;
   }
   try {
@@ -85,7 +105,11 @@ async function takeOver(root: string, file: string, dead: Holder): Promise<boole
 }
 
 /** Runs fn holding the repository lock; finishes interrupted writes first (recoverTree). */
-export async function withRepoLock<T>(root: string, fn: () => Promise<T>, opts: { timeoutMs?: number; log?: (line: string) => void } = {}): Promise<T> {
+export async function withRepoLock<T>(
+  root: string,
+  fn: () => Promise<T>,
+  opts: { timeoutMs?: number; log?: (line: string) => void } = {},
+): Promise<T> {
   const file = path.join(root, LOCK_FILE);
   const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
   const me = `${process.pid} ${hostname()} ${Date.now()} ${randomBytes(4).toString("hex")}\n`;
@@ -97,15 +121,23 @@ export async function withRepoLock<T>(root: string, fn: () => Promise<T>, opts: 
       break;
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code !== "EEXIST") throw new ToolError(`cannot create ${LOCK_FILE} in ${root}: ${(e as Error).message} — is the repository writable?`);
+      if (code !== "EEXIST")
+        throw new ToolError(
+          `cannot create ${LOCK_FILE} in ${root}: ${(e as Error).message} — is the repository writable?`,
+        );
       const h = await readHolder(file);
       if (!h) continue; // released meanwhile
       if (h.pid === undefined || h.host === undefined)
-        throw new ToolError(`${file} is ${h.text.trim() === "" ? "empty" : `not a lock this tool wrote ("${h.text.trim().slice(0, 60)}")`} (${age(h.since)}); ${clear}`);
+        throw new ToolError(
+          `${file} is ${h.text.trim() === "" ? "empty" : `not a lock this tool wrote ("${h.text.trim().slice(0, 60)}")`} (${age(h.since)}); ${clear}`,
+        );
       if (h.host !== hostname())
-        throw new ToolError(`${file} is held by ${describe(h)} (another machine; this is ${hostname()}); if no capi-gitops command is running there, remove it: rm ${file}`);
+        throw new ToolError(
+          `${file} is held by ${describe(h)} (another machine; this is ${hostname()}); if no capi-gitops command is running there, remove it: rm ${file}`,
+        );
       if (!alive(h.pid)) {
-        if (await takeOver(root, file, h)) opts.log?.(`took over ${LOCK_FILE} from ${describe(h)}, which is no longer running`);
+        if (await takeOver(root, file, h))
+          opts.log?.(`took over ${LOCK_FILE} from ${describe(h)}, which is no longer running`);
         else await sleep(20);
         continue;
       }
@@ -113,7 +145,10 @@ export async function withRepoLock<T>(root: string, fn: () => Promise<T>, opts: 
         opts.log?.(`waiting for ${LOCK_FILE}: held by ${describe(h)}; ${clear}`);
         told = h.text;
       }
-      if (Date.now() > deadline) throw new ToolError(`another capi-gitops command is writing this repository: ${LOCK_FILE} is held by ${describe(h)}; try again when it is done, or ${clear}`);
+      if (Date.now() > deadline)
+        throw new ToolError(
+          `another capi-gitops command is writing this repository: ${LOCK_FILE} is held by ${describe(h)}; try again when it is done, or ${clear}`,
+        );
       await sleep(50 + Math.floor(Math.random() * 100));
     }
   }

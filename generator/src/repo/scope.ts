@@ -16,7 +16,13 @@ import { CLUSTERS_DIR, IAM_DIR, PROVIDERS_DIR, SYNC_DIR } from "./paths.js";
 const top = (dir: string) => dir.split("/")[0]!;
 
 /** The top-level folders that hold fleet data. */
-export const FLEET_DIRS: readonly string[] = [...new Set([CLUSTERS_DIR, ...Object.values(BASE_DIRS), OVERLAY_DIRS.clusterReferences, SYNC_DIR, PROVIDERS_DIR, IAM_DIR].map(top))].sort();
+export const FLEET_DIRS: readonly string[] = [
+  ...new Set(
+    [CLUSTERS_DIR, ...Object.values(BASE_DIRS), OVERLAY_DIRS.clusterReferences, SYNC_DIR, PROVIDERS_DIR, IAM_DIR].map(
+      top,
+    ),
+  ),
+].sort();
 /** The top-level files that are fleet data. */
 export const FLEET_FILES: readonly string[] = [CONFIG_FILE];
 

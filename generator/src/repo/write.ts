@@ -38,7 +38,8 @@ const SKIP_DIRS = new Set([".git", "node_modules", ".tools"]);
 export function inside(root: string, rel: string): string {
   const abs = path.resolve(root, rel);
   const r = path.relative(root, abs);
-  if (!r || r.startsWith("..") || path.isAbsolute(r)) throw new PlanError(`refusing to write outside the repository: ${rel}`);
+  if (!r || r.startsWith("..") || path.isAbsolute(r))
+    throw new PlanError(`refusing to write outside the repository: ${rel}`);
   return abs;
 }
 
@@ -51,7 +52,10 @@ async function insideReal(root: string, rel: string): Promise<string> {
     const real = await realpath(probe).catch(() => undefined);
     if (real !== undefined) {
       const r = path.relative(realRoot, real);
-      if (r.startsWith("..") || path.isAbsolute(r)) throw new PlanError(`refusing to write ${rel}: ${path.relative(root, probe) || "."} leads outside the repository (symbolic link)`);
+      if (r.startsWith("..") || path.isAbsolute(r))
+        throw new PlanError(
+          `refusing to write ${rel}: ${path.relative(root, probe) || "."} leads outside the repository (symbolic link)`,
+        );
       return abs;
     }
     probe = path.dirname(probe);
@@ -128,7 +132,14 @@ export async function recoverTree(root: string): Promise<string[]> {
       const target = path.join(dir, m[1]!);
       const id = e.name.slice(-8);
       const marker = markerOf(dir, m[1]!, id);
-      if (m[2] === "new" && !names.has(m[1]!) && (await lstat(marker).then(() => true, () => false))) {
+      if (
+        m[2] === "new" &&
+        !names.has(m[1]!) &&
+        (await lstat(marker).then(
+          () => true,
+          () => false,
+        ))
+      ) {
         await rename(abs, target);
         names.add(m[1]!);
         fixed.push(`finished ${path.relative(root, target)}`);
@@ -155,15 +166,23 @@ async function mustWrite(root: string, dir: string): Promise<void> {
     await access(dir, constants.W_OK);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? "error";
-    const why = code === "EROFS" ? "read-only file system" : code === "EACCES" || code === "EPERM" ? "permission denied" : (e as Error).message;
-    throw new ToolError(`cannot write ${path.relative(root, dir) || "."}/: ${why} (${code}); make it writable (or remount it read-write) and run again — nothing was written`);
+    const why =
+      code === "EROFS"
+        ? "read-only file system"
+        : code === "EACCES" || code === "EPERM"
+          ? "permission denied"
+          : (e as Error).message;
+    throw new ToolError(
+      `cannot write ${path.relative(root, dir) || "."}/: ${why} (${code}); make it writable (or remount it read-write) and run again — nothing was written`,
+    );
   }
 }
 
 /** Every folder at or under dir must be writable: removing the old copy deletes entries in each of them. */
 async function checkTreeWritable(root: string, dir: string): Promise<void> {
   await mustWrite(root, dir);
-  for (const e of await readdir(dir, { withFileTypes: true })) if (e.isDirectory()) await checkTreeWritable(root, path.join(dir, e.name));
+  for (const e of await readdir(dir, { withFileTypes: true }))
+    if (e.isDirectory()) await checkTreeWritable(root, path.join(dir, e.name));
 }
 
 /**
@@ -190,7 +209,17 @@ class Transaction {
     const dir = path.dirname(abs);
     const id = tx();
     const name = path.basename(abs);
-    const step: Step = { kind: "folder", rel, abs, old: path.join(dir, `.${name}.old-${id}`), marker: markerOf(dir, name, id), had: await lstat(abs).then(() => true, () => false) };
+    const step: Step = {
+      kind: "folder",
+      rel,
+      abs,
+      old: path.join(dir, `.${name}.old-${id}`),
+      marker: markerOf(dir, name, id),
+      had: await lstat(abs).then(
+        () => true,
+        () => false,
+      ),
+    };
     this.steps.push(step);
     await this.mkdirs(dir);
     await mustWrite(this.root, dir);
@@ -252,20 +281,31 @@ class Transaction {
           else await atomicWrite(s.abs, s.previous);
           continue;
         }
-        const landed = s.staged !== undefined && (await lstat(s.staged).then(() => false, () => true));
+        const landed =
+          s.staged !== undefined &&
+          (await lstat(s.staged).then(
+            () => false,
+            () => true,
+          ));
         if (landed) await rename(s.abs, s.staged!);
         if (s.had) await rename(s.old, s.abs);
       } catch (e) {
         keep.add(s);
-        failed.push(`${s.rel} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}${s.kind === "folder" && s.had ? `; its previous content is kept in ${path.relative(this.root, s.old)}` : ""})`);
+        failed.push(
+          `${s.rel} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}${s.kind === "folder" && s.had ? `; its previous content is kept in ${path.relative(this.root, s.old)}` : ""})`,
+        );
       }
     }
     this.done = [];
     await this.cleanup(keep);
     this.steps = [];
-    if (failed.length === 0) for (const d of this.createdDirs.reverse()) await rm(d, { recursive: true, force: true }).catch(() => undefined);
+    if (failed.length === 0)
+      for (const d of this.createdDirs.reverse()) await rm(d, { recursive: true, force: true }).catch(() => undefined);
     this.createdDirs = [];
-    if (failed.length) throw new ToolError(`a failed write could not be undone completely: ${failed.join(", ")}; restore these by hand (git checkout / git status show what changed)`);
+    if (failed.length)
+      throw new ToolError(
+        `a failed write could not be undone completely: ${failed.join(", ")}; restore these by hand (git checkout / git status show what changed)`,
+      );
   }
 
   /** Removes staging leftovers and the old copies kept for a rollback. */
@@ -321,14 +361,20 @@ export async function writeTree(root: string, plan: TreePlan, opts: WriteOptions
  * Stages in `t` what writeTree writes (nothing is visible until `t.commit()`); returns what it will change.
  * @param ownedRoots repository-relative folders or files that belong wholly to the plan.
  */
-async function stageTree(t: Transaction, root: string, files: readonly OutputFile[], ownedRoots: readonly string[]): Promise<WriteResult> {
+async function stageTree(
+  t: Transaction,
+  root: string,
+  files: readonly OutputFile[],
+  ownedRoots: readonly string[],
+): Promise<WriteResult> {
   const result: WriteResult = { written: [], unchanged: [], deleted: [], kept: [] };
   const folders = new Map<string, OutputFile[]>(); // owned root folder → its planned files
   const singles: OutputFile[] = [];
   const roots = new Set(ownedRoots);
   /** The deepest owned root that holds p: its parent folders, deepest first, looked up in a set. */
   const rootOf = (p: string): string | undefined => {
-    for (let i = p.lastIndexOf("/"); i > 0; i = p.lastIndexOf("/", i - 1)) if (roots.has(p.slice(0, i))) return p.slice(0, i);
+    for (let i = p.lastIndexOf("/"); i > 0; i = p.lastIndexOf("/", i - 1))
+      if (roots.has(p.slice(0, i))) return p.slice(0, i);
     return undefined;
   };
   for (const f of files) {
@@ -350,7 +396,8 @@ async function stageTree(t: Transaction, root: string, files: readonly OutputFil
     const want = new Map(planned.map((f) => [f.path.slice(r.length + 1), f.content]));
     const have = await listFiles(abs);
     const changed: string[] = [];
-    for (const [rel, content] of want) if ((await readOrUndefined(path.join(abs, rel))) !== content) changed.push(`${r}/${rel}`);
+    for (const [rel, content] of want)
+      if ((await readOrUndefined(path.join(abs, rel))) !== content) changed.push(`${r}/${rel}`);
     const gone = have.filter((rel) => !want.has(rel)).map((rel) => `${r}/${rel}`);
     result.unchanged.push(...[...want.keys()].map((rel) => `${r}/${rel}`).filter((p) => !changed.includes(p)));
     // An existing folder the plan has nothing for goes even when it holds no file (a removed cluster's empty folder).

@@ -45,10 +45,18 @@ export function parseImageInventory(markdown: string, source: string): ImageInve
     }
     if (cells.every((c) => /^-+$/.test(c))) continue;
     const at = (name: string) => cells[header!.indexOf(name)] ?? "";
-    images.push({ name: at("AMI Name"), version: at("Kubernetes Version"), os: at("OS"), region: at("Region"), ami: at("AMI ID") });
+    images.push({
+      name: at("AMI Name"),
+      version: at("Kubernetes Version"),
+      os: at("OS"),
+      region: at("Region"),
+      ami: at("AMI ID"),
+    });
   }
   if (!header || !["AMI Name", "Kubernetes Version", "OS", "Region", "AMI ID"].every((h) => header!.includes(h)))
-    throw new Error(`${source} ${IMAGE_INVENTORY_SOURCE}: the Existing AMIs table has columns ${JSON.stringify(header)}`);
+    throw new Error(
+      `${source} ${IMAGE_INVENTORY_SOURCE}: the Existing AMIs table has columns ${JSON.stringify(header)}`,
+    );
   const owner = /<!-- \$default_aws_account_id -->\s*\n- `(\d{12})`/.exec(markdown)?.[1];
   if (!owner) throw new Error(`${source} ${IMAGE_INVENTORY_SOURCE}: no default AWS account`);
   const key = (i: PublishedImage) => `${i.region} ${i.os} ${i.version} ${i.name}`;
@@ -83,7 +91,8 @@ export function publicLookupOs(image: ImageChoice, inventory: ImageInventory): s
  * up a new image. An AMI id, or a format without `{{.K8sVersion}}`, is one image whatever the version: its kubelet
  * stays where it was built.
  */
-export const imageFollowsVersion = (image: ImageChoice): boolean => !image.id && (!image.lookupFormat || image.lookupFormat.includes("{{.K8sVersion}}"));
+export const imageFollowsVersion = (image: ImageChoice): boolean =>
+  !image.id && (!image.lookupFormat || image.lookupFormat.includes("{{.K8sVersion}}"));
 
 /** Whether CAPA publishes an image for this Kubernetes version, region and base OS. */
 export const isPublished = (inventory: ImageInventory, version: string, region: string, os: string): boolean =>
@@ -112,5 +121,8 @@ export function noPublicImageMessage(inventory: ImageInventory, version: string,
 /** "--region us-east-2 --kubernetes-version v1.34.8; …": the newest published version per region, for the message. */
 function publishedPairs(inventory: ImageInventory, os: string): string {
   const regions = [...new Set(inventory.images.filter((i) => i.os === os).map((i) => i.region))].sort();
-  return regions.map((r) => `--region ${r} --kubernetes-version ${publishedVersions(inventory, r, os).at(-1)}`).join("; ") || "none";
+  return (
+    regions.map((r) => `--region ${r} --kubernetes-version ${publishedVersions(inventory, r, os).at(-1)}`).join("; ") ||
+    "none"
+  );
 }

@@ -2,7 +2,15 @@
  * Pure: the loaded upstream inputs (CRD objects, OpenAPI documents) → every file under schemas/kubeconform/,
  * as a map of repo-relative path → text. The schemas command does the downloading and the writing.
  */
-import { convertCrd, convertOpenApiKinds, objectMetaSchema, OBJECT_META_DEFINITION, serializeSchema, type ConvertedKind, type OpenApiDocument } from "./convert.js";
+import {
+  convertCrd,
+  convertOpenApiKinds,
+  objectMetaSchema,
+  OBJECT_META_DEFINITION,
+  serializeSchema,
+  type ConvertedKind,
+  type OpenApiDocument,
+} from "./convert.js";
 import { apiVersionOf, schemaFile, UNSERVED_FILE } from "./layout.js";
 import { compareUnserved, type UnservedEntry } from "./unserved.js";
 
@@ -32,13 +40,17 @@ function mergedDoc(input: OpenApiInput): OpenApiDocument {
 }
 
 export function buildSchemaFiles(crdInputs: readonly CrdInput[], openApiInputs: readonly OpenApiInput[]): SchemaBuild {
-  const metaSource = openApiInputs.find((i) => i.docs.some(({ doc }) => doc.components?.schemas?.[OBJECT_META_DEFINITION] !== undefined));
-  if (!metaSource) throw new Error(`no pinned OpenAPI document defines ${OBJECT_META_DEFINITION} (versions.json "openapi")`);
+  const metaSource = openApiInputs.find((i) =>
+    i.docs.some(({ doc }) => doc.components?.schemas?.[OBJECT_META_DEFINITION] !== undefined),
+  );
+  if (!metaSource)
+    throw new Error(`no pinned OpenAPI document defines ${OBJECT_META_DEFINITION} (versions.json "openapi")`);
   const objectMeta = objectMetaSchema(mergedDoc(metaSource));
 
   const converted: { source: string; origin: string; kind: ConvertedKind }[] = [];
   for (const input of openApiInputs) {
-    for (const kind of convertOpenApiKinds(mergedDoc(input), input.kinds, objectMeta)) converted.push({ source: input.source, origin: input.source, kind });
+    for (const kind of convertOpenApiKinds(mergedDoc(input), input.kinds, objectMeta))
+      converted.push({ source: input.source, origin: input.source, kind });
   }
   for (const input of crdInputs) {
     for (const { file, crd } of input.crds) {
@@ -58,18 +70,31 @@ export function buildSchemaFiles(crdInputs: readonly CrdInput[], openApiInputs: 
     if (!k.served) continue;
     const rel = schemaFile(apiVersionOf(k.group, k.version), k.kind);
     const before = origins.get(rel);
-    if (before) throw new Error(`${k.kind} ${apiVersionOf(k.group, k.version)} is defined twice: ${before} and ${origin}`);
+    if (before)
+      throw new Error(`${k.kind} ${apiVersionOf(k.group, k.version)} is defined twice: ${before} and ${origin}`);
     origins.set(rel, origin);
     files.set(rel, serializeSchema(k.schema));
   }
   const schemas = files.size;
 
   const servedBy = (source: string, group: string, kind: string): string[] =>
-    converted.filter((c) => c.source === source && c.kind.served && c.kind.group === group && c.kind.kind === kind).map((c) => c.kind.version).sort();
+    converted
+      .filter((c) => c.source === source && c.kind.served && c.kind.group === group && c.kind.kind === kind)
+      .map((c) => c.kind.version)
+      .sort();
   const unserved: UnservedEntry[] = converted
     .filter(({ kind: k }) => !k.served && !files.has(schemaFile(apiVersionOf(k.group, k.version), k.kind)))
-    .map(({ source, kind: k }) => ({ group: k.group, version: k.version, kind: k.kind, source, served: servedBy(source, k.group, k.kind) }))
+    .map(({ source, kind: k }) => ({
+      group: k.group,
+      version: k.version,
+      kind: k.kind,
+      source,
+      served: servedBy(source, k.group, k.kind),
+    }))
     .sort(compareUnserved);
-  files.set(UNSERVED_FILE, unserved.length === 0 ? "[]\n" : `[\n${unserved.map((e) => `  ${JSON.stringify(e)}`).join(",\n")}\n]\n`);
+  files.set(
+    UNSERVED_FILE,
+    unserved.length === 0 ? "[]\n" : `[\n${unserved.map((e) => `  ${JSON.stringify(e)}`).join(",\n")}\n]\n`,
+  );
   return { files: new Map([...files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))), schemas, unserved };
 }

@@ -49,7 +49,16 @@ const DATA_KEYWORDS = new Set([
   "default",
 ]);
 /** Keywords dropped: prose, OpenAPI-only hints, and Kubernetes extensions (handled before dropping). */
-const DROPPED_KEYWORDS = new Set(["description", "title", "example", "externalDocs", "discriminator", "$schema", "id", "nullable"]);
+const DROPPED_KEYWORDS = new Set([
+  "description",
+  "title",
+  "example",
+  "externalDocs",
+  "discriminator",
+  "$schema",
+  "id",
+  "nullable",
+]);
 const LOGIC_KEYWORDS = ["allOf", "anyOf", "oneOf"] as const;
 
 export interface NodeOptions {
@@ -91,7 +100,13 @@ function hasCombinator(s: JsonSchema): boolean {
  * Converts one schema node. `structural` is false inside allOf/anyOf/oneOf/not, where objects must not be
  * closed (they constrain fields declared by the enclosing schema). `where` names the node in error messages.
  */
-export function convertNode(input: unknown, opts: NodeOptions, structural: boolean, where: string, refStack: readonly string[] = []): JsonSchema {
+export function convertNode(
+  input: unknown,
+  opts: NodeOptions,
+  structural: boolean,
+  where: string,
+  refStack: readonly string[] = [],
+): JsonSchema {
   if (!isObject(input)) throw new Error(`${where}: a schema must be an object, got ${JSON.stringify(input)}`);
   const node: JsonSchema = input;
 
@@ -101,7 +116,8 @@ export function convertNode(input: unknown, opts: NodeOptions, structural: boole
     const { ref, siblings } = refCarrier;
     if (!opts.resolveRef) throw new Error(`${where}: $ref ${ref} but no definitions to resolve it against`);
     if (refStack.includes(ref) && opts.openRecursive?.includes(ref)) return {};
-    if (refStack.includes(ref)) throw new Error(`${where}: recursive $ref ${[...refStack, ref].join(" → ")} cannot be inlined`);
+    if (refStack.includes(ref))
+      throw new Error(`${where}: recursive $ref ${[...refStack, ref].join(" → ")} cannot be inlined`);
     const target = opts.resolveRef(ref);
     const merged: JsonSchema = { ...target };
     for (const [k, v] of Object.entries(siblings)) {
@@ -110,7 +126,10 @@ export function convertNode(input: unknown, opts: NodeOptions, structural: boole
       if (!annotation && k in merged && JSON.stringify(merged[k]) !== JSON.stringify(v)) {
         // A sibling constraint that differs from the target's own: both must hold.
         return {
-          allOf: [convertNode(target, opts, structural, where, [...refStack, ref]), convertNode(siblings, opts, false, where, [...refStack, ref])],
+          allOf: [
+            convertNode(target, opts, structural, where, [...refStack, ref]),
+            convertNode(siblings, opts, false, where, [...refStack, ref]),
+          ],
         };
       }
       merged[k] = v;
@@ -125,7 +144,8 @@ export function convertNode(input: unknown, opts: NodeOptions, structural: boole
     } else if (key === "properties" || key === "patternProperties") {
       if (!isObject(value)) throw new Error(`${where}.${key} must be an object`);
       const props: JsonSchema = {};
-      for (const [name, sub] of Object.entries(value)) props[name] = convertNode(sub, opts, structural, `${where}.${name}`, refStack);
+      for (const [name, sub] of Object.entries(value))
+        props[name] = convertNode(sub, opts, structural, `${where}.${name}`, refStack);
       out[key] = props;
     } else if (key === "items") {
       out.items = Array.isArray(value)
@@ -137,7 +157,9 @@ export function convertNode(input: unknown, opts: NodeOptions, structural: boole
       if (!isObject(value)) throw new Error(`${where}.dependencies must be an object`);
       const deps: JsonSchema = {};
       for (const [name, dep] of Object.entries(value)) {
-        deps[name] = Array.isArray(dep) ? clone(dep) : convertNode(dep, opts, false, `${where}.dependencies.${name}`, refStack);
+        deps[name] = Array.isArray(dep)
+          ? clone(dep)
+          : convertNode(dep, opts, false, `${where}.dependencies.${name}`, refStack);
       }
       out.dependencies = deps;
     } else if ((LOGIC_KEYWORDS as readonly string[]).includes(key)) {
@@ -148,16 +170,24 @@ export function convertNode(input: unknown, opts: NodeOptions, structural: boole
     } else if (DROPPED_KEYWORDS.has(key) || key.startsWith("x-kubernetes-")) {
       // prose / extensions: handled below or dropped
     } else {
-      throw new Error(`${where}: unknown schema keyword "${key}" — teach generator/src/schemas/convert.ts whether it constrains`);
+      throw new Error(
+        `${where}: unknown schema keyword "${key}" — teach generator/src/schemas/convert.ts whether it constrains`,
+      );
     }
   }
 
   if (node["x-kubernetes-int-or-string"] === true && out.type === undefined) out.type = ["integer", "string"];
-  if (opts.listSetUnique && node["x-kubernetes-list-type"] === "set" && out.uniqueItems === undefined) out.uniqueItems = true;
+  if (opts.listSetUnique && node["x-kubernetes-list-type"] === "set" && out.uniqueItems === undefined)
+    out.uniqueItems = true;
 
   // An embedded resource implicitly declares apiVersion, kind and metadata (the API server validates them).
   if (node["x-kubernetes-embedded-resource"] === true && isObject(out.properties)) {
-    out.properties = { apiVersion: { type: "string" }, kind: { type: "string" }, metadata: { type: "object" }, ...out.properties };
+    out.properties = {
+      apiVersion: { type: "string" },
+      kind: { type: "string" },
+      metadata: { type: "object" },
+      ...out.properties,
+    };
   }
 
   const preserveUnknown = node["x-kubernetes-preserve-unknown-fields"] === true;
@@ -182,17 +212,32 @@ function acceptNull(s: JsonSchema): JsonSchema {
 }
 
 /** Fixes apiVersion/kind to the file's values and puts the typed ObjectMeta in place of the untyped one. */
-function typeRoot(raw: JsonSchema, schema: JsonSchema, apiVersion: string, kind: string, objectMeta: JsonSchema, opts: NodeOptions, where: string): JsonSchema {
+function typeRoot(
+  raw: JsonSchema,
+  schema: JsonSchema,
+  apiVersion: string,
+  kind: string,
+  objectMeta: JsonSchema,
+  opts: NodeOptions,
+  where: string,
+): JsonSchema {
   const props = isObject(schema.properties) ? { ...schema.properties } : {};
   props.apiVersion = { type: "string", enum: [apiVersion] };
   props.kind = { type: "string", enum: [kind] };
   // CRDs declare metadata as a bare `type: object`; built-in kinds $ref ObjectMeta itself (replaced as is).
   const declaredMeta = opts.resolveRef === undefined && isObject(raw.properties) ? raw.properties.metadata : undefined;
   const extra = isObject(declaredMeta)
-    ? Object.fromEntries(Object.entries(declaredMeta).filter(([k]) => k !== "type" && !DROPPED_KEYWORDS.has(k) && !k.startsWith("x-kubernetes-")))
+    ? Object.fromEntries(
+        Object.entries(declaredMeta).filter(
+          ([k]) => k !== "type" && !DROPPED_KEYWORDS.has(k) && !k.startsWith("x-kubernetes-"),
+        ),
+      )
     : {};
   // A CRD may add constraints to metadata (e.g. a name pattern): keep them next to the ObjectMeta type.
-  props.metadata = Object.keys(extra).length > 0 ? { allOf: [clone(objectMeta), convertNode(extra, opts, false, `${where}.metadata`)] } : clone(objectMeta);
+  props.metadata =
+    Object.keys(extra).length > 0
+      ? { allOf: [clone(objectMeta), convertNode(extra, opts, false, `${where}.metadata`)] }
+      : clone(objectMeta);
   const required = Array.isArray(schema.required) ? (schema.required as string[]) : [];
   return {
     ...schema,
@@ -214,12 +259,15 @@ interface CrdVersion {
 
 /** One CRD object → its kinds per version (unserved versions are returned too, with served: false). */
 export function convertCrd(crd: unknown, objectMeta: JsonSchema): ConvertedKind[] {
-  if (!isObject(crd) || crd.kind !== "CustomResourceDefinition" || !isObject(crd.spec)) throw new Error("not a CustomResourceDefinition");
+  if (!isObject(crd) || crd.kind !== "CustomResourceDefinition" || !isObject(crd.spec))
+    throw new Error("not a CustomResourceDefinition");
   const spec = crd.spec;
   const group = spec.group;
   const kind = isObject(spec.names) ? spec.names.kind : undefined;
   if (typeof group !== "string" || typeof kind !== "string" || !Array.isArray(spec.versions)) {
-    throw new Error(`CRD ${JSON.stringify(isObject(crd.metadata) ? crd.metadata.name : "?")}: needs spec.group, spec.names.kind and spec.versions (apiextensions.k8s.io/v1)`);
+    throw new Error(
+      `CRD ${JSON.stringify(isObject(crd.metadata) ? crd.metadata.name : "?")}: needs spec.group, spec.names.kind and spec.versions (apiextensions.k8s.io/v1)`,
+    );
   }
   const opts: NodeOptions = { listSetUnique: true };
   return (spec.versions as CrdVersion[]).map((v) => {
@@ -228,7 +276,13 @@ export function convertCrd(crd: unknown, objectMeta: JsonSchema): ConvertedKind[
     const raw = v.schema?.openAPIV3Schema;
     if (!isObject(raw)) throw new Error(`${where}: no schema.openAPIV3Schema`);
     const body = convertNode(raw, opts, true, where);
-    return { group, version, kind, served: v.served === true, schema: typeRoot(raw, body, `${group}/${version}`, kind, objectMeta, opts, where) };
+    return {
+      group,
+      version,
+      kind,
+      served: v.served === true,
+      schema: typeRoot(raw, body, `${group}/${version}`, kind, objectMeta, opts, where),
+    };
   });
 }
 
@@ -274,11 +328,17 @@ export function objectMetaSchema(doc: OpenApiDocument): JsonSchema {
 /** Splits "group/version" ("v1" for the core group). */
 export function splitApiVersion(apiVersion: string): { group: string; version: string } {
   const i = apiVersion.lastIndexOf("/");
-  return i < 0 ? { group: "", version: apiVersion } : { group: apiVersion.slice(0, i), version: apiVersion.slice(i + 1) };
+  return i < 0
+    ? { group: "", version: apiVersion }
+    : { group: apiVersion.slice(0, i), version: apiVersion.slice(i + 1) };
 }
 
 /** The named kinds ("v1/Namespace", "apps/v1/Deployment") of an OpenAPI v3 document, $refs inlined. */
-export function convertOpenApiKinds(doc: OpenApiDocument, kinds: readonly string[], objectMeta: JsonSchema = objectMetaSchema(doc)): ConvertedKind[] {
+export function convertOpenApiKinds(
+  doc: OpenApiDocument,
+  kinds: readonly string[],
+  objectMeta: JsonSchema = objectMetaSchema(doc),
+): ConvertedKind[] {
   const defs = definitions(doc);
   const opts = openApiOptions(doc);
   return kinds.map((entry) => {
@@ -289,12 +349,24 @@ export function convertOpenApiKinds(doc: OpenApiDocument, kinds: readonly string
     const { group, version } = splitApiVersion(apiVersion);
     const matches = Object.entries(defs).filter(([, d]) => {
       const gvks = isObject(d) ? d["x-kubernetes-group-version-kind"] : undefined;
-      return Array.isArray(gvks) && gvks.some((g) => isObject(g) && g.group === group && g.version === version && g.kind === kind);
+      return (
+        Array.isArray(gvks) &&
+        gvks.some((g) => isObject(g) && g.group === group && g.version === version && g.kind === kind)
+      );
     });
-    if (matches.length !== 1) throw new Error(`${entry}: ${matches.length === 0 ? "not in the OpenAPI document" : `defined ${matches.length} times`}`);
+    if (matches.length !== 1)
+      throw new Error(
+        `${entry}: ${matches.length === 0 ? "not in the OpenAPI document" : `defined ${matches.length} times`}`,
+      );
     const [name, def] = matches[0]!;
     const body = convertNode(def, opts, true, name);
-    return { group, version, kind, served: true, schema: typeRoot(def as JsonSchema, body, apiVersion, kind, objectMeta, opts, name) };
+    return {
+      group,
+      version,
+      kind,
+      served: true,
+      schema: typeRoot(def as JsonSchema, body, apiVersion, kind, objectMeta, opts, name),
+    };
   });
 }
 

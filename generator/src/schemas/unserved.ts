@@ -45,7 +45,8 @@ export function unservedMessage(list: readonly UnservedEntry[], apiVersion: stri
   const module = hit.source.split("@")[0] ?? hit.source;
   const name = SHORT_NAMES[module];
   const by = name ? `the pinned ${name} (${hit.source})` : `the pinned ${hit.source}`;
-  const serves = hit.served.length > 0 ? `; use ${hit.served.map((v) => (group ? `${group}/${v}` : v)).join(" or ")}` : "";
+  const serves =
+    hit.served.length > 0 ? `; use ${hit.served.map((v) => (group ? `${group}/${v}` : v)).join(" or ")}` : "";
   return `${kind} ${apiVersion} is not served by ${by}${serves}`;
 }
 

@@ -44,9 +44,18 @@ export function admissionSourceHash(dir: string = ADMISSION_DIR): string {
   const h = createHash("sha256");
   const names = (readdirSync(dir, { recursive: true }) as string[])
     .map((f) => f.split(path.sep).join("/"))
-    .filter((f) => !f.startsWith("testdata/") && ((f.endsWith(".go") && !f.endsWith("_test.go")) || f === "go.mod" || f === "go.sum"))
+    .filter(
+      (f) =>
+        !f.startsWith("testdata/") &&
+        ((f.endsWith(".go") && !f.endsWith("_test.go")) || f === "go.mod" || f === "go.sum"),
+    )
     .sort();
-  for (const f of names) h.update(`${f}\0${createHash("sha256").update(readFileSync(path.join(dir, f))).digest("hex")}\0`);
+  for (const f of names)
+    h.update(
+      `${f}\0${createHash("sha256")
+        .update(readFileSync(path.join(dir, f)))
+        .digest("hex")}\0`,
+    );
   return h.digest("hex");
 }
 
@@ -62,7 +71,10 @@ export function admissionBinary(env: NodeJS.ProcessEnv = process.env): string {
     } catch {
       // no stamp: treated as stale
     }
-    if (stamp !== admissionSourceHash()) throw new ToolUnavailableError(`.tools/bin/${ADMISSION} was not built from the current admission/ sources — ${hint}`);
+    if (stamp !== admissionSourceHash())
+      throw new ToolUnavailableError(
+        `.tools/bin/${ADMISSION} was not built from the current admission/ sources — ${hint}`,
+      );
   }
   return bin;
 }

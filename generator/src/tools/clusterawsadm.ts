@@ -7,11 +7,15 @@ import { checkedTool, installHint } from "./resolve.js";
 import { run } from "./run.js";
 
 export async function printCloudFormationTemplate(cwd: string, configFile: string): Promise<string> {
-  const { stdout } = await run(await checkedTool("clusterawsadm"), ["bootstrap", "iam", "print-cloudformation-template", "--config", configFile], {
-    cwd,
-    timeoutMs: 60_000,
-    installHint: installHint("clusterawsadm"),
-    env: { ...process.env, AWS_EC2_METADATA_DISABLED: "true" },
-  });
+  const { stdout } = await run(
+    await checkedTool("clusterawsadm"),
+    ["bootstrap", "iam", "print-cloudformation-template", "--config", configFile],
+    {
+      cwd,
+      timeoutMs: 60_000,
+      installHint: installHint("clusterawsadm"),
+      env: { ...process.env, AWS_EC2_METADATA_DISABLED: "true" },
+    },
+  );
   return stdout;
 }

@@ -50,7 +50,14 @@ export function controlPlaneInstalled(bin = TOOLS_BIN): boolean {
   return CONTROL_PLANE.every((n) => readStamp(n, bin) === `${pins[n].module}@${pins[n].version}`);
 }
 
-export function replaceEdits(mod: { Require?: { Path: string; Version: string }[]; Replace?: { Old: { Path: string }; New: { Path: string; Version?: string } }[] }, version: string, recipe: Pick<Recipe, "placeholder">): string[] {
+export function replaceEdits(
+  mod: {
+    Require?: { Path: string; Version: string }[];
+    Replace?: { Old: { Path: string }; New: { Path: string; Version?: string } }[];
+  },
+  version: string,
+  recipe: Pick<Recipe, "placeholder">,
+): string[] {
   const required = new Map((mod.Require ?? []).map((r) => [r.Path, r.Version]));
   const args: string[] = [];
   for (const r of mod.Replace ?? []) {

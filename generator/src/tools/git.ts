@@ -14,7 +14,8 @@ async function wrap<T>(what: string, fn: () => Promise<T>): Promise<T> {
     return await fn();
   } catch (e) {
     const msg = (e as Error).message ?? String(e);
-    if (/ENOENT|spawn git/.test(msg)) throw new ToolError("git is not installed — install git (Debian: apt-get install git)", what);
+    if (/ENOENT|spawn git/.test(msg))
+      throw new ToolError("git is not installed — install git (Debian: apt-get install git)", what);
     throw new ToolError(`git ${what} failed: ${msg.trim()}`, `git ${what}`, msg);
   }
 }
@@ -24,10 +25,16 @@ export async function isRepository(cwd: string): Promise<boolean> {
     return await git(cwd).checkIsRepo();
   } catch (e) {
     const msg = (e as Error).message ?? "";
-    if (/ENOENT|spawn git/.test(msg)) throw new ToolError("git is not installed — install git (Debian: apt-get install git)", "git rev-parse");
+    if (/ENOENT|spawn git/.test(msg))
+      throw new ToolError("git is not installed — install git (Debian: apt-get install git)", "git rev-parse");
     // A repository owned by another user is one, but git refuses to read it: say so (and git's fix), never "not a
     // git repository" — remove-cluster would advise --force for a folder whose history is in fact there.
-    if (/dubious ownership/.test(msg)) throw new ToolError(`git refuses ${cwd}: it is a git repository owned by another user ("detected dubious ownership"); run git as its owner, or trust it with \`git config --global --add safe.directory ${cwd}\``, "git rev-parse", msg);
+    if (/dubious ownership/.test(msg))
+      throw new ToolError(
+        `git refuses ${cwd}: it is a git repository owned by another user ("detected dubious ownership"); run git as its owner, or trust it with \`git config --global --add safe.directory ${cwd}\``,
+        "git rev-parse",
+        msg,
+      );
     return false;
   }
 }
@@ -49,8 +56,15 @@ export async function identityProblem(cwd: string): Promise<string | undefined> 
       await git(cwd).raw(["var", v]);
     } catch (e) {
       const msg = (e as Error).message ?? String(e);
-      if (/ENOENT|spawn git/.test(msg)) throw new ToolError("git is not installed — install git (Debian: apt-get install git)", "git var");
-      return msg.split("\n").map((l) => l.trim()).filter((l) => /^fatal:|unable|identity/i.test(l)).join(" ") || msg.trim();
+      if (/ENOENT|spawn git/.test(msg))
+        throw new ToolError("git is not installed — install git (Debian: apt-get install git)", "git var");
+      return (
+        msg
+          .split("\n")
+          .map((l) => l.trim())
+          .filter((l) => /^fatal:|unable|identity/i.test(l))
+          .join(" ") || msg.trim()
+      );
     }
   }
   return undefined;
@@ -116,14 +130,18 @@ export async function remoteUrl(cwd: string, remote: string): Promise<string | u
 
 /** A revision given by a user must not be read as an option by git. */
 function checkRef(ref: string): void {
-  if (ref === "" || ref.startsWith("-") || /[\0\n]/.test(ref)) throw new ToolError(`"${ref}" is not a git revision`, "rev-parse");
+  if (ref === "" || ref.startsWith("-") || /[\0\n]/.test(ref))
+    throw new ToolError(`"${ref}" is not a git revision`, "rev-parse");
 }
 
 /** The commit a revision names (`git rev-parse --verify <ref>^{commit}`). */
 export async function revParse(cwd: string, ref: string): Promise<string> {
   checkRef(ref);
-  const out = (await wrap(`rev-parse --verify ${ref}`, () => git(cwd).raw(["rev-parse", "--verify", `${ref}^{commit}`]))).trim();
-  if (!/^[0-9a-f]{40,64}$/.test(out)) throw new ToolError(`git rev-parse --verify ${ref} failed: "${ref}" names no commit`, "rev-parse");
+  const out = (
+    await wrap(`rev-parse --verify ${ref}`, () => git(cwd).raw(["rev-parse", "--verify", `${ref}^{commit}`]))
+  ).trim();
+  if (!/^[0-9a-f]{40,64}$/.test(out))
+    throw new ToolError(`git rev-parse --verify ${ref} failed: "${ref}" names no commit`, "rev-parse");
   return out;
 }
 
@@ -138,7 +156,9 @@ export async function showPrefix(cwd: string): Promise<string> {
  */
 export async function changedSince(cwd: string, ref: string): Promise<string[]> {
   checkRef(ref);
-  const out = await wrap(`diff --name-only ${ref}`, () => git(cwd).raw(["diff", "--name-only", "--no-renames", "--relative", "-z", ref, "--"]));
+  const out = await wrap(`diff --name-only ${ref}`, () =>
+    git(cwd).raw(["diff", "--name-only", "--no-renames", "--relative", "-z", ref, "--"]),
+  );
   return out.split("\0").filter(Boolean);
 }
 
@@ -154,14 +174,18 @@ export async function fileAt(cwd: string, ref: string, rel: string): Promise<str
 
 /** Untracked files under cwd (relative to it) that .gitignore does not exclude. */
 export async function untrackedPaths(cwd: string): Promise<string[]> {
-  const out = await wrap("ls-files --others --exclude-standard", () => git(cwd).raw(["ls-files", "--others", "--exclude-standard", "-z"]));
+  const out = await wrap("ls-files --others --exclude-standard", () =>
+    git(cwd).raw(["ls-files", "--others", "--exclude-standard", "-z"]),
+  );
   return out.split("\0").filter(Boolean);
 }
 
 /** Files of `ref` under `dir` (both relative to cwd). */
 export async function filesAt(cwd: string, ref: string, dir: string): Promise<string[]> {
   checkRef(ref);
-  const out = await wrap(`ls-tree ${ref} ${dir}`, () => git(cwd).raw(["ls-tree", "-r", "--name-only", "-z", ref, "--", dir]));
+  const out = await wrap(`ls-tree ${ref} ${dir}`, () =>
+    git(cwd).raw(["ls-tree", "-r", "--name-only", "-z", ref, "--", dir]),
+  );
   return out.split("\0").filter(Boolean);
 }
 
@@ -183,8 +207,22 @@ export async function pruneWorktrees(cwd: string): Promise<void> {
 
 /** Paths under `dir` (relative to cwd) with uncommitted changes, untracked or ignored files: what removing it would lose. */
 export async function uncommittedPaths(cwd: string, dir: string): Promise<string[]> {
-  const out = await wrap(`status ${dir}`, () => git(cwd).raw(["status", "--porcelain=v1", "-z", "--untracked-files=all", "--ignored=matching", "--no-renames", "--", dir]));
-  return out.split("\0").filter(Boolean).map((l) => l.slice(3));
+  const out = await wrap(`status ${dir}`, () =>
+    git(cwd).raw([
+      "status",
+      "--porcelain=v1",
+      "-z",
+      "--untracked-files=all",
+      "--ignored=matching",
+      "--no-renames",
+      "--",
+      dir,
+    ]),
+  );
+  return out
+    .split("\0")
+    .filter(Boolean)
+    .map((l) => l.slice(3));
 }
 
 /**
@@ -193,7 +231,9 @@ export async function uncommittedPaths(cwd: string, dir: string): Promise<string
  */
 export async function treeEntries(cwd: string, commit: string, dir: string): Promise<string[]> {
   checkRef(commit);
-  const out = await wrap(`ls-tree ${commit} ${dir}`, () => git(cwd).raw(["ls-tree", "--name-only", "-z", commit, ...(dir ? ["--", `${dir}/`] : [])]));
+  const out = await wrap(`ls-tree ${commit} ${dir}`, () =>
+    git(cwd).raw(["ls-tree", "--name-only", "-z", commit, ...(dir ? ["--", `${dir}/`] : [])]),
+  );
   return out
     .split("\0")
     .filter(Boolean)
@@ -209,10 +249,23 @@ export async function treeEntries(cwd: string, commit: string, dir: string): Pro
 export async function checkoutPaths(cwd: string, commit: string, dir: string, paths: readonly string[]): Promise<void> {
   checkRef(commit);
   if (paths.length === 0) return;
-  const gitDir = (await wrap("rev-parse --absolute-git-dir", () => git(cwd).raw(["rev-parse", "--absolute-git-dir"]))).trim();
+  const gitDir = (
+    await wrap("rev-parse --absolute-git-dir", () => git(cwd).raw(["rev-parse", "--absolute-git-dir"]))
+  ).trim();
   const prefix = await showPrefix(cwd);
   await wrap(`restore --source ${commit}`, () =>
-    git(dir).raw(["--git-dir", gitDir, "--work-tree", dir, "restore", "--source", commit, "--worktree", "--", ...paths.map((p) => `:(top,literal)${prefix}${p}`)]),
+    git(dir).raw([
+      "--git-dir",
+      gitDir,
+      "--work-tree",
+      dir,
+      "restore",
+      "--source",
+      commit,
+      "--worktree",
+      "--",
+      ...paths.map((p) => `:(top,literal)${prefix}${p}`),
+    ]),
   );
 }
 
@@ -228,12 +281,26 @@ export interface LogEntry {
  * The commits of `ref`'s first-parent history (what the branch itself went through, merges as one step) that touch
  * any of `paths` (relative to cwd), oldest first; `since` (exclusive) limits it to the commits after that one.
  */
-export async function firstParentLog(cwd: string, ref: string, paths: readonly string[], since?: string): Promise<LogEntry[]> {
+export async function firstParentLog(
+  cwd: string,
+  ref: string,
+  paths: readonly string[],
+  since?: string,
+): Promise<LogEntry[]> {
   checkRef(ref);
   if (since !== undefined) checkRef(since);
   const range = since === undefined ? ref : `${since}..${ref}`;
   const out = await wrap(`log --first-parent ${range}`, () =>
-    git(cwd).raw(["log", "--first-parent", "--reverse", "-z", "--format=%H%x1f%cI%x1f%s", range, "--", ...paths.map((p) => `:(literal)${p}`)]),
+    git(cwd).raw([
+      "log",
+      "--first-parent",
+      "--reverse",
+      "-z",
+      "--format=%H%x1f%cI%x1f%s",
+      range,
+      "--",
+      ...paths.map((p) => `:(literal)${p}`),
+    ]),
   );
   return out
     .split("\0")

@@ -22,7 +22,8 @@ export async function goModDownload(module: string, version: string): Promise<st
     installHint: hint,
   });
   const info = JSON.parse(stdout) as { Dir?: string; Error?: string };
-  if (!info.Dir) throw new Error(`go mod download ${module}@${version} returned no Dir${info.Error ? `: ${info.Error}` : ""}`);
+  if (!info.Dir)
+    throw new Error(`go mod download ${module}@${version} returned no Dir${info.Error ? `: ${info.Error}` : ""}`);
   return info.Dir;
 }
 
@@ -53,7 +54,12 @@ export async function goListDeps(dir: string, pkg: string): Promise<void> {
  * `go build -trimpath [-ldflags …] -o out PKG` in a prepared copy of an upstream module (its go.mod already says
  * every version): `-mod=mod` lets go.sum be completed, CGO off when asked (a static kube-apiserver).
  */
-export async function goBuildPackage(dir: string, pkg: string, out: string, opts: { ldflags?: string; cgo?: boolean; timeoutMs?: number } = {}): Promise<void> {
+export async function goBuildPackage(
+  dir: string,
+  pkg: string,
+  out: string,
+  opts: { ldflags?: string; cgo?: boolean; timeoutMs?: number } = {},
+): Promise<void> {
   await run("go", ["build", "-trimpath", ...(opts.ldflags ? ["-ldflags", opts.ldflags] : []), "-o", out, pkg], {
     cwd: dir,
     env: { ...process.env, GOFLAGS: "-mod=mod", ...(opts.cgo === false ? { CGO_ENABLED: "0" } : {}) },
@@ -75,7 +81,11 @@ export interface GoTestEvent {
  * `go test -json -count=1 ARGS` in a module directory of this repository; its events, parsed. A failing test is a
  * result (exit 1), not a tool error; anything else (a build failure) is a ToolError.
  */
-export async function goTestJson(dir: string, args: readonly string[], opts: { env: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<{ events: GoTestEvent[]; exitCode: number; stderr: string }> {
+export async function goTestJson(
+  dir: string,
+  args: readonly string[],
+  opts: { env: NodeJS.ProcessEnv; timeoutMs?: number },
+): Promise<{ events: GoTestEvent[]; exitCode: number; stderr: string }> {
   const r = await run("go", ["test", "-json", "-count=1", ...args], {
     cwd: dir,
     env: { ...opts.env, GOFLAGS: "-mod=readonly" },

@@ -61,7 +61,12 @@ export function parseKubeconformOutput(stdout: string): KubeconformVerdict[] {
           .map((d) => /^'([^']*)':\s*(.*)$/.exec(d.trim()))
           .filter((m): m is RegExpExecArray => m !== null)
           .map((m) => ({ field: dotted(m[1]!), message: m[2]!.trim() }));
-    out.push({ ...base, verdict: r.status === "statusInvalid" ? "invalid" : "error", message: r.msg, errors: errors.filter((e) => e.message !== "validation failed") });
+    out.push({
+      ...base,
+      verdict: r.status === "statusInvalid" ? "invalid" : "error",
+      message: r.msg,
+      errors: errors.filter((e) => e.message !== "validation failed"),
+    });
   }
   return out;
 }
@@ -75,7 +80,21 @@ export interface KubeconformOptions {
 /** Validates `files` with -strict against one schema-location template; returns the resources that are not valid. */
 export async function kubeconform(files: readonly string[], opts: KubeconformOptions): Promise<KubeconformVerdict[]> {
   if (files.length === 0) return [];
-  const args = ["-strict", "-output", "json", "-schema-location", opts.schemaLocation, "-n", String(opts.workers), ...files];
-  const { stdout } = await run(await checkedTool("kubeconform"), args, { cwd: opts.cwd, timeoutMs: 600_000, okExitCodes: [1], installHint: installHint("kubeconform") });
+  const args = [
+    "-strict",
+    "-output",
+    "json",
+    "-schema-location",
+    opts.schemaLocation,
+    "-n",
+    String(opts.workers),
+    ...files,
+  ];
+  const { stdout } = await run(await checkedTool("kubeconform"), args, {
+    cwd: opts.cwd,
+    timeoutMs: 600_000,
+    okExitCodes: [1],
+    installHint: installHint("kubeconform"),
+  });
   return parseKubeconformOutput(stdout);
 }

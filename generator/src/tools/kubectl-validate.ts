@@ -26,7 +26,10 @@ export function crdDirs(): string[] {
 }
 
 /** Returns, per file, one status per YAML document in file order. */
-export async function kubectlValidate(files: readonly string[], opts: { cwd: string }): Promise<Record<string, KubectlValidateStatus[]>> {
+export async function kubectlValidate(
+  files: readonly string[],
+  opts: { cwd: string },
+): Promise<Record<string, KubectlValidateStatus[]>> {
   if (files.length === 0) return {};
   const args = [...files, "--local-crds", crdDirs().join(","), "--version", NATIVE_SCHEMA_VERSION, "-o", "json"];
   const { stdout } = await run(await checkedTool("kubectl-validate"), args, {
@@ -39,6 +42,9 @@ export async function kubectlValidate(files: readonly string[], opts: { cwd: str
   try {
     return JSON.parse(stdout) as Record<string, KubectlValidateStatus[]>;
   } catch {
-    throw new ToolError(`kubectl-validate printed something that is not JSON: ${stdout.slice(0, 300)}`, "kubectl-validate");
+    throw new ToolError(
+      `kubectl-validate printed something that is not JSON: ${stdout.slice(0, 300)}`,
+      "kubectl-validate",
+    );
   }
 }

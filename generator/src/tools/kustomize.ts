@@ -25,7 +25,12 @@ export const OFFLINE_ENV: Readonly<Record<string, string>> = {
 
 /** `kustomize build <dir>` with kustomize's default load restrictions and no network; returns the YAML stream. */
 export async function kustomizeBuild(repoRoot: string, dir: string): Promise<string> {
-  const { stdout } = await run(await checkedTool("kustomize"), ["build", dir], { cwd: repoRoot, timeoutMs: 300_000, installHint: installHint("kustomize"), env: OFFLINE_ENV });
+  const { stdout } = await run(await checkedTool("kustomize"), ["build", dir], {
+    cwd: repoRoot,
+    timeoutMs: 300_000,
+    installHint: installHint("kustomize"),
+    env: OFFLINE_ENV,
+  });
   return stdout;
 }
 

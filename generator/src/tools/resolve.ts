@@ -34,7 +34,8 @@ export function installHint(name: string): string {
 export function resolveTool(name: string, env: NodeJS.ProcessEnv = process.env): string {
   const override = env[envVarFor(name)];
   if (override) {
-    if (!isExecutable(override)) throw new ToolUnavailableError(`${envVarFor(name)}=${override} is not an executable file — ${installHint(name)}`);
+    if (!isExecutable(override))
+      throw new ToolUnavailableError(`${envVarFor(name)}=${override} is not an executable file — ${installHint(name)}`);
     return override;
   }
   const local = path.join(TOOLS_BIN, name);
@@ -76,7 +77,9 @@ async function verify(name: string, env: NodeJS.ProcessEnv): Promise<string> {
   if (bin === path.join(TOOLS_BIN, name)) {
     const stamp = readStamp(name);
     if (stamp !== `${pin.module}@${pin.version}`)
-      throw new ToolUnavailableError(`.tools/bin/${name} was built for ${stamp ?? "an unknown version"}, but versions.json pins ${pin.module}@${pin.version} — run \`npm run setup\``);
+      throw new ToolUnavailableError(
+        `.tools/bin/${name} was built for ${stamp ?? "an unknown version"}, but versions.json pins ${pin.module}@${pin.version} — run \`npm run setup\``,
+      );
     return bin;
   }
   const args = VERSION_PROBE[name];
@@ -86,11 +89,15 @@ async function verify(name: string, env: NodeJS.ProcessEnv): Promise<string> {
     const r = await run(bin, args, { cwd: TOOL_ROOT, timeoutMs: 30_000, installHint: installHint(name), env });
     out = `${r.stdout}\n${r.stderr}`;
   } catch (e) {
-    throw new ToolUnavailableError(`${bin} does not answer \`${[name, ...args].join(" ")}\` like ${name} ${pin.version}: ${(e as Error).message.split("\n")[0]} — ${installHint(name)}`);
+    throw new ToolUnavailableError(
+      `${bin} does not answer \`${[name, ...args].join(" ")}\` like ${name} ${pin.version}: ${(e as Error).message.split("\n")[0]} — ${installHint(name)}`,
+    );
   }
   const found = /v?\d+\.\d+\.\d+/.exec(out)?.[0];
   if (!found || found.replace(/^v?/, "v") !== pin.version)
-    throw new ToolUnavailableError(`${bin} is ${name} ${found ?? "of an unknown version"}, but versions.json pins ${pin.version} — ${installHint(name)}`);
+    throw new ToolUnavailableError(
+      `${bin} is ${name} ${found ?? "of an unknown version"}, but versions.json pins ${pin.version} — ${installHint(name)}`,
+    );
   return bin;
 }
 

@@ -35,7 +35,8 @@ export async function run(file: string, args: readonly string[], opts: RunOption
   });
   const code = (result as { code?: string }).code;
   if (code === "ENOENT") throw new ToolUnavailableError(`${file} was not found — ${opts.installHint}`, shown);
-  if (result.timedOut) throw new ToolError(`${shown} timed out after ${opts.timeoutMs ?? 600_000} ms`, shown, String(result.stderr));
+  if (result.timedOut)
+    throw new ToolError(`${shown} timed out after ${opts.timeoutMs ?? 600_000} ms`, shown, String(result.stderr));
   const exitCode = result.exitCode ?? -1;
   const ok = [0, ...(opts.okExitCodes ?? [])];
   if (!ok.includes(exitCode)) {

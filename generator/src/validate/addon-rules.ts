@@ -37,11 +37,16 @@ function selects(selector: unknown, labels: Record<string, unknown>): boolean {
     const v = labels[show(e?.key)];
     const values = list(e?.values);
     switch (e?.operator) {
-      case "In": return has && values.includes(v);
-      case "NotIn": return !has || !values.includes(v);
-      case "Exists": return has;
-      case "DoesNotExist": return !has;
-      default: return false;
+      case "In":
+        return has && values.includes(v);
+      case "NotIn":
+        return !has || !values.includes(v);
+      case "Exists":
+        return has;
+      case "DoesNotExist":
+        return !has;
+      default:
+        return false;
     }
   });
 }
@@ -59,7 +64,11 @@ const ROLES = Object.keys(ADDON_LABEL) as AddonRole[];
 const WHAT: Record<AddonRole, string> = { cni: "CNI", ccm: "AWS cloud-controller-manager", csi: "EBS CSI driver" };
 /** When no payload of a role reaches the cluster: the spec field that opts out of it (the finding points there), or an error. */
 const MISSING: Record<AddonRole, { optOut?: string; severity: Severity; message: string }> = {
-  cni: { optOut: "network.cni", severity: "warning", message: "no CNI is installed from Git (network.cni: none): nodes stay NotReady until you install one" },
+  cni: {
+    optOut: "network.cni",
+    severity: "warning",
+    message: "no CNI is installed from Git (network.cni: none): nodes stay NotReady until you install one",
+  },
   ccm: {
     severity: "error",
     message:
@@ -67,7 +76,11 @@ const MISSING: Record<AddonRole, { optOut?: string; severity: Severity; message:
       "use a Kubernetes minor that versions.json addons.cloudControllerManager.byMinor pins, " +
       "and keep its ClusterResourceSet",
   },
-  csi: { optOut: "storage", severity: "warning", message: "no EBS CSI driver is installed from Git (storage: none): PersistentVolumeClaims stay Pending" },
+  csi: {
+    optOut: "storage",
+    severity: "warning",
+    message: "no EBS CSI driver is installed from Git (storage: none): PersistentVolumeClaims stay Pending",
+  },
 };
 
 export interface AddonContext {
@@ -116,12 +129,25 @@ function classified(text: string): { role: AddonRole; doc: any }[] {
 export function addonRules(objs: readonly RenderedObject[], ctx: AddonContext): Finding[] {
   const findings: Finding[] = [];
   const push = (o: RenderedObject, path: string, rule: string, message: string, severity: Severity = "error") =>
-    findings.push({ cluster: ctx.cluster, file: ctx.fileOf(o), path: `${show(o.kind)}/${show(o.metadata?.name)}:${path}`, rule, severity, message });
+    findings.push({
+      cluster: ctx.cluster,
+      file: ctx.fileOf(o),
+      path: `${show(o.kind)}/${show(o.metadata?.name)}:${path}`,
+      rule,
+      severity,
+      message,
+    });
   const cluster = objs.find((o) => o.kind === "Cluster" && groupOf(o.apiVersion) === GROUP.core);
   if (!cluster) return findings;
   const labels = record(cluster.metadata?.labels);
   const ns = cluster.metadata?.namespace;
-  const sets = objs.filter((o) => o.kind === "ClusterResourceSet" && groupOf(o.apiVersion) === GROUP.addons && o.metadata?.namespace === ns && selects(get(o, "spec.clusterSelector"), labels));
+  const sets = objs.filter(
+    (o) =>
+      o.kind === "ClusterResourceSet" &&
+      groupOf(o.apiVersion) === GROUP.addons &&
+      o.metadata?.namespace === ns &&
+      selects(get(o, "spec.clusterSelector"), labels),
+  );
 
   type Found = { set: RenderedObject; doc: any };
   const found: Record<AddonRole, Found[]> = { cni: [], ccm: [], csi: [] };
@@ -130,17 +156,32 @@ export function addonRules(objs: readonly RenderedObject[], ctx: AddonContext): 
   for (const set of sets)
     list(get(set, "spec.resources")).forEach((r: any, i: number) => {
       const kind = show(r?.kind ?? "Secret");
-      const res = objs.find((o) => o.kind === kind && groupOf(o.apiVersion) === "" && o.metadata?.name === r?.name && o.metadata?.namespace === ns);
+      const res = objs.find(
+        (o) =>
+          o.kind === kind &&
+          groupOf(o.apiVersion) === "" &&
+          o.metadata?.name === r?.name &&
+          o.metadata?.namespace === ns,
+      );
       if (!res) {
         // The role its selector names (plan/addons.ts labels); a set naming none could have brought any add-on.
-        const keys = [...Object.keys(record(get(set, "spec.clusterSelector.matchLabels"))), ...list(get(set, "spec.clusterSelector.matchExpressions")).map((e: any) => show(e?.key))];
+        const keys = [
+          ...Object.keys(record(get(set, "spec.clusterSelector.matchLabels"))),
+          ...list(get(set, "spec.clusterSelector.matchExpressions")).map((e: any) => show(e?.key)),
+        ];
         const roles = ROLES.filter((k) => keys.includes(ADDON_LABEL[k]));
         (roles.length ? roles : ROLES).forEach((k) => unresolved.add(k));
-        push(set, `spec.resources.${i}`, roles.length === 1 ? `addons-${roles[0]}` : "addons-resources", `${kind} ${show(r?.name)} is not in the render (run \`npm run generate\`)`);
+        push(
+          set,
+          `spec.resources.${i}`,
+          roles.length === 1 ? `addons-${roles[0]}` : "addons-resources",
+          `${kind} ${show(r?.name)} is not in the render (run \`npm run generate\`)`,
+        );
         return;
       }
       if (kind !== "ConfigMap") return;
-      for (const text of Object.values(record(res.data))) for (const { role, doc } of classified(show(text))) found[role].push({ set, doc });
+      for (const text of Object.values(record(res.data)))
+        for (const { role, doc } of classified(show(text))) found[role].push({ set, doc });
     });
 
   const name = show(cluster.metadata?.name);
@@ -151,8 +192,8 @@ export function addonRules(objs: readonly RenderedObject[], ctx: AddonContext): 
         // Say what is true of this cluster: its minor has no pinned CCM, or its ClusterResourceSet is gone.
         const pinned = Object.keys(versions().addons.cloudControllerManager.byMinor);
         const minor = ctx.cpVersion ? `${ctx.cpVersion.major}.${ctx.cpVersion.minor}` : undefined;
-        const restore = `restore the ccm ClusterResourceSet and the Cluster's ${ADDON_LABEL.ccm} label ` +
-          "(run `npm run generate`)";
+        const restore =
+          `restore the ccm ClusterResourceSet and the Cluster's ${ADDON_LABEL.ccm} label ` + "(run `npm run generate`)";
         const why =
           minor === undefined
             ? `it pins ${pinned.join(", ")}`
@@ -162,17 +203,34 @@ export function addonRules(objs: readonly RenderedObject[], ctx: AddonContext): 
         push(cluster, "metadata.labels", "addons-ccm", `${m.message} (${why})`, m.severity);
         continue;
       }
-      if (m.optOut) findings.push({ cluster: ctx.cluster, file: clusterSpecPath(ctx.cluster), path: m.optOut, rule: `addons-${k}`, severity: m.severity, message: m.message });
+      if (m.optOut)
+        findings.push({
+          cluster: ctx.cluster,
+          file: clusterSpecPath(ctx.cluster),
+          path: m.optOut,
+          rule: `addons-${k}`,
+          severity: m.severity,
+          message: m.message,
+        });
       else push(cluster, "metadata.labels", `addons-${k}`, m.message, m.severity);
     }
     if (found[k].length > 1)
-      push(found[k][1]!.set, "spec.resources", `addons-${k}`, `${found[k].length} ${WHAT[k]}s reach cluster ${name} (${found[k].map((f) => show(f.set.metadata?.name)).join(", ")}); exactly one may`);
+      push(
+        found[k][1]!.set,
+        "spec.resources",
+        `addons-${k}`,
+        `${found[k].length} ${WHAT[k]}s reach cluster ${name} (${found[k].map((f) => show(f.set.metadata?.name)).join(", ")}); exactly one may`,
+      );
   }
   const cp = ctx.cpVersion;
   // Calico is tested on a few Kubernetes minors per release (versions.json addons.calico.kubernetes): outside them,
   // a warning on the spec's choice of CNI.
   const calico = versions().addons.calico;
-  const rank = (m: string) => m.split(".").map(Number).reduce((major, minor) => major * 1000 + minor);
+  const rank = (m: string) =>
+    m
+      .split(".")
+      .map(Number)
+      .reduce((major, minor) => major * 1000 + minor);
   const pinnedCalico = ({ doc }: { doc: any }) =>
     show(doc?.metadata?.name) === "calico-node" &&
     list(get(doc, "spec.template.spec.containers")).some((c: any) => show(c?.image).endsWith(`:${calico.release}`));
@@ -195,7 +253,12 @@ export function addonRules(objs: readonly RenderedObject[], ctx: AddonContext): 
     for (const c of list(get(doc, "spec.template.spec.containers"))) {
       const tag = /:v?(\d+)\.(\d+)\.\d+[^:/]*$/.exec(show(c?.image));
       if (tag && cp && !addonMinorFits(Number(tag[1]), Number(tag[2]), cp, ctx.upgrading ?? false))
-        push(set, "spec.resources", "addons-ccm-minor", `the cloud-controller-manager it applies is ${show(c?.image)}, but the control plane runs v${cp.version}; the CCM must be the cluster's minor (versions.json addons.cloudControllerManager.byMinor)${ctx.upgrading ? ", or during an upgrade exactly one minor behind it (never newer)" : ""}`);
+        push(
+          set,
+          "spec.resources",
+          "addons-ccm-minor",
+          `the cloud-controller-manager it applies is ${show(c?.image)}, but the control plane runs v${cp.version}; the CCM must be the cluster's minor (versions.json addons.cloudControllerManager.byMinor)${ctx.upgrading ? ", or during an upgrade exactly one minor behind it (never newer)" : ""}`,
+        );
     }
   return findings;
 }

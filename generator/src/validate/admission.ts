@@ -44,7 +44,18 @@ function spread(u: AdmissionUnit, results: readonly AdmissionResult[]): Admissio
   return u.objects.map((o) =>
     admitted(o)
       ? results[i++]!
-      : { apiVersion: o.apiVersion, kind: o.kind, namespace: o.metadata?.namespace ?? "", name: o.metadata?.name ?? "", cluster: "", file: "", operation: "CREATE", allowed: true, stage: "skipped", messages: [] },
+      : {
+          apiVersion: o.apiVersion,
+          kind: o.kind,
+          namespace: o.metadata?.namespace ?? "",
+          name: o.metadata?.name ?? "",
+          cluster: "",
+          file: "",
+          operation: "CREATE",
+          allowed: true,
+          stage: "skipped",
+          messages: [],
+        },
   );
 }
 
@@ -94,7 +105,8 @@ export async function admissionResults(
     }
   } else results = await opts.admit(input, { cwd: opts.cwd, workers: opts.workers });
   const total = todo.reduce((n, t) => n + t.docs.length, 0);
-  if (results.length !== total) throw new Error(`capi-gitops-admission returned ${results.length} results for ${total} objects`);
+  if (results.length !== total)
+    throw new Error(`capi-gitops-admission returned ${results.length} results for ${total} objects`);
   let i = 0;
   for (const t of todo) {
     const mine = results.slice(i, i + t.docs.length);
@@ -107,13 +119,18 @@ export async function admissionResults(
 }
 
 /** Whether any object of the unit was denied (such clusters get their origins, so findings name their files). */
-export const denied = (results: readonly AdmissionResult[] | undefined): boolean => results?.some((r) => !r.allowed) ?? false;
+export const denied = (results: readonly AdmissionResult[] | undefined): boolean =>
+  results?.some((r) => !r.allowed) ?? false;
 
 /**
  * Denials as findings: cluster, the object's source file, `Kind/name:field`, rule `admission/<stage>`, the
  * upstream message. Objects in `skip` (`label/Kind/name`, already rejected by kubeconform) are not repeated.
  */
-export function admissionFindings(u: AdmissionUnit & { label: string }, results: readonly AdmissionResult[], skip: ReadonlySet<string> = new Set()): Finding[] {
+export function admissionFindings(
+  u: AdmissionUnit & { label: string },
+  results: readonly AdmissionResult[],
+  skip: ReadonlySet<string> = new Set(),
+): Finding[] {
   const findings: Finding[] = [];
   results.forEach((r, i) => {
     const o = u.objects[i];
@@ -140,7 +157,13 @@ export function admissionFindings(u: AdmissionUnit & { label: string }, results:
  * fleet (a whole worktree of a 1000-cluster repository is ≈14,000 files). Clusters that did not exist or did not
  * build there (e.g. a build reading another cluster's folder) are simply not in it: they are admitted as CREATE.
  */
-export async function previousRender(root: string, ref: string, clusters: readonly string[], workers: number, render: typeof renderClusters): Promise<RenderedObject[]> {
+export async function previousRender(
+  root: string,
+  ref: string,
+  clusters: readonly string[],
+  workers: number,
+  render: typeof renderClusters,
+): Promise<RenderedObject[]> {
   if (clusters.length === 0) return [];
   const { checkoutPaths, revParse, showPrefix, treeEntries } = await import("../tools/git.js");
   const commit = await revParse(root, ref);
@@ -152,7 +175,11 @@ export async function previousRender(root: string, ref: string, clusters: readon
   try {
     await checkoutPaths(root, commit, tmp, [...top, ...present.map((c) => `${CLUSTERS_DIR}/${c}`)]);
     const base = path.join(tmp, await showPrefix(root));
-    const { rendered } = await render(base, present.map((name) => ({ name })), { workers, origins: false });
+    const { rendered } = await render(
+      base,
+      present.map((name) => ({ name })),
+      { workers, origins: false },
+    );
     return rendered.flatMap((rc) => rc.objects);
   } finally {
     await rm(tmp, { recursive: true, force: true });

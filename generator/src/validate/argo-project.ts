@@ -158,21 +158,33 @@ export function isSourcePermitted(project: AppProjectSpec, repoURL: string): boo
   return any;
 }
 
-export function isDestinationPermitted(project: AppProjectSpec, dest: { server?: string; name?: string; namespace: string }): boolean {
+export function isDestinationPermitted(
+  project: AppProjectSpec,
+  dest: { server?: string; name?: string; namespace: string },
+): boolean {
   let any = false;
   for (const item of project.destinations ?? []) {
     const nameMatched = !!dest.name && globMatch(item.name ?? "", dest.name, true);
     const serverMatched = !!dest.server && globMatch(item.server ?? "", dest.server, true);
     const nsMatched = globMatch(item.namespace ?? "", dest.namespace, true);
     if ((serverMatched || nameMatched) && nsMatched) any = true;
-    else if ((!nameMatched && (item.name ?? "").startsWith("!")) || ((!serverMatched && (item.server ?? "").startsWith("!")) && nsMatched)) return false;
+    else if (
+      (!nameMatched && (item.name ?? "").startsWith("!")) ||
+      (!serverMatched && (item.server ?? "").startsWith("!") && nsMatched)
+    )
+      return false;
     else if (!nsMatched && (item.namespace ?? "").startsWith("!") && serverMatched) return false;
   }
   return any;
 }
 
 const inList = (gk: GroupKind, list: readonly GroupKind[], named: boolean) =>
-  list.some((i) => filepathMatch(i.kind, gk.kind) && filepathMatch(i.group, gk.group) && (!named || !i.name || filepathMatch(i.name, gk.name ?? "")));
+  list.some(
+    (i) =>
+      filepathMatch(i.kind, gk.kind) &&
+      filepathMatch(i.group, gk.group) &&
+      (!named || !i.name || filepathMatch(i.name, gk.name ?? "")),
+  );
 
 export function isGroupKindPermitted(project: AppProjectSpec, gk: GroupKind, namespaced: boolean): boolean {
   if (namespaced) {

@@ -37,8 +37,14 @@ interface Patch {
 /** `spec.a[0].b`, `/spec/a/0/b` and `spec.a.0.b` all become ["spec", "a", "0", "b"]. */
 export function fieldSteps(p: string): string[] {
   const pointer = p.startsWith("/");
-  return (pointer ? p.slice(1).split("/").map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~")) : p.replace(/\[(\d+)\]/g, ".$1").split("."))
-    .filter((s) => s !== "");
+  return (
+    pointer
+      ? p
+          .slice(1)
+          .split("/")
+          .map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"))
+      : p.replace(/\[(\d+)\]/g, ".$1").split(".")
+  ).filter((s) => s !== "");
 }
 
 /** True when one path lies on the other (a patch of `spec.network` sets `spec.network.vpc.cidrBlock`, and back). */
@@ -73,11 +79,18 @@ function patchFields(text: string): { fields: string[]; kind?: string; name?: st
     return { fields: [] };
   }
   if (Array.isArray(data))
-    return { fields: data.flatMap((op) => [op?.path, op?.from]).filter((p): p is string => typeof p === "string").map((p) => fieldSteps(p).join(".")) };
+    return {
+      fields: data
+        .flatMap((op) => [op?.path, op?.from])
+        .filter((p): p is string => typeof p === "string")
+        .map((p) => fieldSteps(p).join(".")),
+    };
   if (!data || typeof data !== "object") return { fields: [] };
   const o = data as { kind?: unknown; metadata?: { name?: unknown } };
   return {
-    fields: leafPaths(data).map((p) => p.join(".")).filter((p) => p && !IDENTITY.has(p)),
+    fields: leafPaths(data)
+      .map((p) => p.join("."))
+      .filter((p) => p && !IDENTITY.has(p)),
     kind: typeof o.kind === "string" ? o.kind : undefined,
     name: typeof o.metadata?.name === "string" ? o.metadata.name : undefined,
   };
@@ -101,7 +114,8 @@ export function kustomizationPatches(file: string, read: (rel: string) => string
     const list = doc.get(key, true);
     if (!isSeq(list)) continue;
     for (const item of list.items as Node[]) {
-      const entry = (item as { toJSON?: () => unknown }).toJSON?.() as { path?: unknown; patch?: unknown; target?: { kind?: unknown; name?: unknown } } | string | undefined;
+      const entry = (item as { toJSON?: () => unknown }).toJSON?.() as
+        { path?: unknown; patch?: unknown; target?: { kind?: unknown; name?: unknown } } | string | undefined;
       let body: string | undefined;
       let where: Attribution = { file, line: lineOf(lc, item) };
       if (typeof entry === "string") {
@@ -142,7 +156,12 @@ const nameMatches = (pattern: string, name: string): boolean => {
 };
 
 /** Line of a field in an object's source file (the document of that kind and name), when it is there. */
-export function fieldLine(file: string, o: AttributedObject, field: string[], read: (rel: string) => string | undefined): number | undefined {
+export function fieldLine(
+  file: string,
+  o: AttributedObject,
+  field: string[],
+  read: (rel: string) => string | undefined,
+): number | undefined {
   const text = read(file);
   if (text === undefined) return undefined;
   const lc = new LineCounter();
@@ -160,7 +179,13 @@ export function fieldLine(file: string, o: AttributedObject, field: string[], re
 /** The line of the deepest key of `steps` that the document holds (a value set later may sit below it). */
 function keyLine(doc: Document, lc: LineCounter, steps: string[]): number | undefined {
   for (let n = steps.length; n > 0; n--) {
-    const parent = n === 1 ? doc.contents : doc.getIn(steps.slice(0, n - 1).map((s) => (/^\d+$/.test(s) ? Number(s) : s)), true);
+    const parent =
+      n === 1
+        ? doc.contents
+        : doc.getIn(
+            steps.slice(0, n - 1).map((s) => (/^\d+$/.test(s) ? Number(s) : s)),
+            true,
+          );
     const last = steps[n - 1]!;
     if (isMap(parent)) {
       const pair = parent.items.find((p) => isScalar(p.key) && String(p.key.value) === last);
@@ -199,7 +224,13 @@ export function attribute(
 }
 
 /** The patch of the cluster's own kustomization that set `field` of `o` (or a field above or below it), if any. */
-function ownPatch(o: AttributedObject, field: string[], ownKustomization: string, transformedBy: readonly string[] | undefined, read: (rel: string) => string | undefined): Attribution | undefined {
+function ownPatch(
+  o: AttributedObject,
+  field: string[],
+  ownKustomization: string,
+  transformedBy: readonly string[] | undefined,
+  read: (rel: string) => string | undefined,
+): Attribution | undefined {
   if (!transformedBy?.includes(ownKustomization)) return undefined;
   const kind = typeof o.kind === "string" ? o.kind : "";
   const name = typeof o.metadata?.name === "string" ? o.metadata.name : "";
@@ -217,7 +248,9 @@ function patchFileLine(file: string, field: string[], read: (rel: string) => str
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc });
   if (isSeq(doc.contents)) {
-    const op = (doc.contents.items as Node[]).find((it) => isMap(it) && typeof it.get("path") === "string" && touches(fieldSteps(String(it.get("path"))), field));
+    const op = (doc.contents.items as Node[]).find(
+      (it) => isMap(it) && typeof it.get("path") === "string" && touches(fieldSteps(String(it.get("path"))), field),
+    );
     return lineOf(lc, op);
   }
   return keyLine(doc, lc, field);
@@ -227,7 +260,11 @@ function patchFileLine(file: string, field: string[], read: (rel: string) => str
  * A cluster's finding on "Kind/name:field", moved to the file (and line) that set the field; other findings, and
  * findings of clusters rendered without origins, are returned as they are.
  */
-export function attributeFinding(f: Finding, rc: RenderedCluster | undefined, read: (rel: string) => string | undefined): Finding {
+export function attributeFinding(
+  f: Finding,
+  rc: RenderedCluster | undefined,
+  read: (rel: string) => string | undefined,
+): Finding {
   const at = findingField(f);
   if (!rc || !at || f.cluster !== rc.cluster || !rc.transformations) return f;
   // kubeconform reports an unknown field at its parent: the field itself is what some file set.

@@ -23,7 +23,17 @@
  * is a miss. Disable with CAPI_GITOPS_CACHE=off.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import {
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { OutputFile } from "../plan/files.js";
@@ -87,7 +97,8 @@ export function binaryIdentity(bin: string, env: NodeJS.ProcessEnv = process.env
     // no memo yet, or a damaged one: hash
   }
   const known = memo[real];
-  if (known && known.stat === stat && typeof known.sha === "string" && known.at - st.ctimeMs > RACY_MS) return known.sha;
+  if (known && known.stat === stat && typeof known.sha === "string" && known.at - st.ctimeMs > RACY_MS)
+    return known.sha;
   const digest = sha(readFileSync(real));
   memo[real] = { stat, sha: digest, at: Date.now() };
   try {
@@ -107,7 +118,9 @@ export function treeDigest(dir: string): string {
   const walk = (d: string, rel: string): void => {
     let entries;
     try {
-      entries = readdirSync(d, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      entries = readdirSync(d, { withFileTypes: true }).sort((a, b) =>
+        a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+      );
     } catch {
       return;
     }
@@ -223,12 +236,18 @@ export function buildClosure(kustomizationDir: string, files: RepoFiles): Closur
     readFile: (p) => files.read(p),
   });
   if (!found || !safe) return undefined;
-  return { files: [...fileSet].sort(([a], [b]) => (a < b ? -1 : 1)), dirs: [...dirs].sort(([a], [b]) => (a < b ? -1 : 1)) };
+  return {
+    files: [...fileSet].sort(([a], [b]) => (a < b ? -1 : 1)),
+    dirs: [...dirs].sort(([a], [b]) => (a < b ? -1 : 1)),
+  };
 }
 
 /** The closure recorded by an earlier run, re-read from disk now. */
 function recheck(closure: Closure, files: RepoFiles): Closure {
-  return { files: closure.files.map(([p]) => [p, files.hash(p)]), dirs: closure.dirs.map(([d]) => [d, files.kustomizationNames(d)]) };
+  return {
+    files: closure.files.map(([p]) => [p, files.hash(p)]),
+    dirs: closure.dirs.map(([d]) => [d, files.kustomizationNames(d)]),
+  };
 }
 
 interface Layer<T> {
@@ -259,7 +278,13 @@ export class ValidateCache {
    */
   constructor(
     private readonly files: RepoFiles,
-    private readonly identity: { render: () => string; kubeconform: () => string; cel: () => string; plan: () => string; admission?: () => string },
+    private readonly identity: {
+      render: () => string;
+      kubeconform: () => string;
+      cel: () => string;
+      plan: () => string;
+      admission?: () => string;
+    },
     env: NodeJS.ProcessEnv = process.env,
   ) {
     this.dir = repoCacheDir(files.root, env);
@@ -372,14 +397,16 @@ export class ValidateCache {
     this.dirty.clear();
     if (keep) {
       const wanted = new Set(keep.map((c) => `${encodeURIComponent(c)}.json`));
-      for (const f of readdirSync(this.dir)) if (f.endsWith(".json") && !wanted.has(f)) rmSync(path.join(this.dir, f), { force: true });
+      for (const f of readdirSync(this.dir))
+        if (f.endsWith(".json") && !wanted.has(f)) rmSync(path.join(this.dir, f), { force: true });
     }
     const now = new Date();
     utimesSync(this.dir, now, now);
     const repos = path.dirname(this.dir);
     for (const d of readdirSync(repos)) {
       const abs = path.join(repos, d);
-      if (abs !== this.dir && now.getTime() - statSync(abs).mtimeMs > STALE_MS) rmSync(abs, { recursive: true, force: true });
+      if (abs !== this.dir && now.getTime() - statSync(abs).mtimeMs > STALE_MS)
+        rmSync(abs, { recursive: true, force: true });
     }
   }
 }

@@ -36,7 +36,6 @@ const POOL_NAME_LABEL = "cluster.x-k8s.io/pool-name";
  */
 export const MIN_NODE_DRAIN_TIMEOUT_SECONDS = 60;
 
-
 const get = (o: unknown, p: string): unknown => getPath(o, p);
 const record = (v: unknown): Record<string, unknown> => (isRecord(v) ? v : {});
 const labelsOf = (v: unknown): Record<string, string> =>
@@ -246,7 +245,9 @@ export function drainRules(rc: RenderedCluster, profile: Profile | undefined, fi
     const selector = get(mhc, "spec.selector");
     const hit = owners.filter((w) => w.labels[LABEL.clusterName] === cluster && selects(selector, w.labels));
     const pools = hit.filter((w) => w.kind === "MachinePool");
-    const lonelyKcp = hit.filter((w) => w.kind === "KubeadmControlPlane" && (w.replicas ?? 1) < MIN_REMEDIABLE_CONTROL_PLANE);
+    const lonelyKcp = hit.filter(
+      (w) => w.kind === "KubeadmControlPlane" && (w.replicas ?? 1) < MIN_REMEDIABLE_CONTROL_PLANE,
+    );
     const names = (ws: MachineOwner[]) => ws.map((w) => String(w.object.metadata?.name)).join(", ");
     if (pools.length)
       push(
@@ -264,7 +265,7 @@ export function drainRules(rc: RenderedCluster, profile: Profile | undefined, fi
         "spec.selector",
         "mhc-can-act",
         `selects the control plane ${names(lonelyKcp)} of one replica: KCP remediates it only on a failed first boot ` +
-          "(before the control plane is initialized); once initialized it never does (remediation.go: \"The cluster " +
+          '(before the control plane is initialized); once initialized it never does (remediation.go: "The cluster ' +
           'MUST have more than one replica", applied only when ControlPlaneInitialized; CAPI healthchecking.md) — ' +
           "keep the check only for the first boot, or run 3 control-plane replicas",
         "warning",

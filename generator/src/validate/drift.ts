@@ -23,7 +23,12 @@ import type { Shard } from "./selection.js";
  * Generated files that differ from what the specs produce. `planned`: path and content hash of each file the
  * generator owns; `blockers`: the specs/config that do not load (generate refuses while they are invalid).
  */
-function driftFindings(planned: readonly [string, string][], files: RepoFiles, include: (file: string) => boolean, blockers: readonly string[] = []): Finding[] {
+function driftFindings(
+  planned: readonly [string, string][],
+  files: RepoFiles,
+  include: (file: string) => boolean,
+  blockers: readonly string[] = [],
+): Finding[] {
   const findings: Finding[] = [];
   const next = blockers.length
     ? `fix ${blockers.join(", ")} first (generate refuses while it is invalid), then run \`npm run generate\` and commit the result`
@@ -33,7 +38,13 @@ function driftFindings(planned: readonly [string, string][], files: RepoFiles, i
     const current = files.hash(file);
     if (current !== hash) {
       const cluster = /^clusters\/([^/]+)\//.exec(file)?.[1];
-      findings.push({ cluster, file, rule: "generated-drift", severity: "error", message: `${current === null ? "missing" : "differs from what the specs generate"}; ${next}` });
+      findings.push({
+        cluster,
+        file,
+        rule: "generated-drift",
+        severity: "error",
+        message: `${current === null ? "missing" : "differs from what the specs generate"}; ${next}`,
+      });
     }
   }
   return findings;
@@ -46,13 +57,21 @@ function unknownGeneratedFindings(root: string, names: readonly string[], planne
     const dir = `clusters/${cluster}/generated`;
     let entries: string[];
     try {
-      entries = (readdirSync(path.join(root, dir), { recursive: true, withFileTypes: true }) as Dirent[]).filter((e) => !e.isDirectory()).map((e) => path.relative(root, path.join(e.parentPath, e.name)).split(path.sep).join("/"));
+      entries = (readdirSync(path.join(root, dir), { recursive: true, withFileTypes: true }) as Dirent[])
+        .filter((e) => !e.isDirectory())
+        .map((e) => path.relative(root, path.join(e.parentPath, e.name)).split(path.sep).join("/"));
     } catch {
       continue; // a missing generated/ is drift, reported above
     }
     for (const file of entries.sort())
       if (!planned.has(file))
-        findings.push({ cluster, file, rule: "generated-unknown-file", severity: "error", message: `is not generated from cluster.yaml, and \`npm run generate\` deletes it; move it to clusters/${cluster}/ (your layer) if you need it, or delete it` });
+        findings.push({
+          cluster,
+          file,
+          rule: "generated-unknown-file",
+          severity: "error",
+          message: `is not generated from cluster.yaml, and \`npm run generate\` deletes it; move it to clusters/${cluster}/ (your layer) if you need it, or delete it`,
+        });
   }
   return findings;
 }
@@ -62,7 +81,10 @@ function unknownGeneratedFindings(root: string, names: readonly string[], planne
  * subnet slot: plan/cluster.ts subnets), the plan without the specs of `blockers` — their own errors are the
  * findings (generate refuses them the same way), and the other clusters' generated files are still compared.
  */
-function plannable(model: { specs: readonly ClusterSpec[]; config: LoadedRepo["config"] }, blockers: readonly string[]): TreePlan {
+function plannable(
+  model: { specs: readonly ClusterSpec[]; config: LoadedRepo["config"] },
+  blockers: readonly string[],
+): TreePlan {
   try {
     return planRepo({ ...model, specs: [...model.specs] }, versions());
   } catch (e) {
@@ -75,7 +97,9 @@ function plannable(model: { specs: readonly ClusterSpec[]; config: LoadedRepo["c
 /** Every file under `dir` (repository-relative), recursively; none when it is no directory. */
 function filesUnder(root: string, dir: string): string[] {
   try {
-    return (readdirSync(path.join(root, dir), { recursive: true, withFileTypes: true }) as Dirent[]).filter((e) => !e.isDirectory()).map((e) => path.relative(root, path.join(e.parentPath, e.name)).split(path.sep).join("/"));
+    return (readdirSync(path.join(root, dir), { recursive: true, withFileTypes: true }) as Dirent[])
+      .filter((e) => !e.isDirectory())
+      .map((e) => path.relative(root, path.join(e.parentPath, e.name)).split(path.sep).join("/"));
   } catch {
     return [];
   }
@@ -87,12 +111,20 @@ function filesUnder(root: string, dir: string): string[] {
  * like a hand-edited one. addons/ is checked against its pinned payloads elsewhere.
  */
 function unknownSharedFindings(root: string, config: LoadedRepo["config"], planned: ReadonlySet<string>): Finding[] {
-  const roots = planRepo({ specs: [], config }, versions()).roots.filter((r) => r !== ADDONS_DIR && !r.startsWith("clusters/"));
+  const roots = planRepo({ specs: [], config }, versions()).roots.filter(
+    (r) => r !== ADDONS_DIR && !r.startsWith("clusters/"),
+  );
   return roots
     .flatMap((r) => filesUnder(root, r))
     .filter((f) => !planned.has(f))
     .sort()
-    .map((file) => ({ file, rule: "generated-unknown-file", severity: "error" as const, message: "is not generated, and `npm run generate` deletes it: this folder is owned by the generator; put your own changes in clusters/<name>/kustomization.yaml, or delete the file" }));
+    .map((file) => ({
+      file,
+      rule: "generated-unknown-file",
+      severity: "error" as const,
+      message:
+        "is not generated, and `npm run generate` deletes it: this folder is owned by the generator; put your own changes in clusters/<name>/kustomization.yaml, or delete the file",
+    }));
 }
 
 /** Path and content hash of each owned planned file (drift without a cache). */
@@ -159,7 +191,10 @@ export function addonIntegrityFindings(root: string, opts: { repoCopy: boolean }
   }
   // The lock is written beside the payloads, so it vouches for nothing on its own: every image is checked against
   // versions.json too (plan/addons-payload.ts, as `npm run addons` does).
-  return [...addonLockFindings(v.addonLock, v.addons, checks), ...checks.flatMap((c) => payloadImageFindings(c.files, v.addons, c.whose))];
+  return [
+    ...addonLockFindings(v.addonLock, v.addons, checks),
+    ...checks.flatMap((c) => payloadImageFindings(c.files, v.addons, c.whose)),
+  ];
 }
 
 /**
@@ -168,7 +203,15 @@ export function addonIntegrityFindings(root: string, opts: { repoCopy: boolean }
  */
 export function driftStage(
   root: string,
-  input: { repo: LoadedRepo; names: readonly string[]; mine: ReadonlySet<string>; full: boolean; shard?: Shard; files: RepoFiles; cache?: ValidateCache },
+  input: {
+    repo: LoadedRepo;
+    names: readonly string[];
+    mine: ReadonlySet<string>;
+    full: boolean;
+    shard?: Shard;
+    files: RepoFiles;
+    cache?: ValidateCache;
+  },
 ): { findings: Finding[]; planId: string } {
   const { repo, mine, full, shard, files, cache } = input;
   const specs: ClusterSpec[] = full ? repo.specs : repo.specs.filter((s) => mine.has(s.name));
@@ -176,15 +219,31 @@ export function driftStage(
   const planId = full ? "@plan" : shard ? `@plan-shard-${shard.index}-of-${shard.count}` : "@plan-selection";
   // A spec that does not load is missing from the plan, so the shared files (which list every cluster) cannot be
   // compared until it is fixed; the other clusters' own generated files can.
-  const blockers = [...new Set(repo.findings.filter((f) => f.severity === "error" && f.file !== undefined && (f.file === CONFIG_FILE || f.file.endsWith("/cluster.yaml"))).map((f) => f.file!))].sort();
+  const blockers = [
+    ...new Set(
+      repo.findings
+        .filter(
+          (f) =>
+            f.severity === "error" &&
+            f.file !== undefined &&
+            (f.file === CONFIG_FILE || f.file.endsWith("/cluster.yaml")),
+        )
+        .map((f) => f.file!),
+    ),
+  ].sort();
   const plan = () => plannable(model, blockers);
-  const planned = cache?.planned(planId, model) ?? (cache ? cache.storePlanned(planId, model, plan().files) : plannedHashes(plan().files));
+  const planned =
+    cache?.planned(planId, model) ??
+    (cache ? cache.storePlanned(planId, model, plan().files) : plannedHashes(plan().files));
   const loaded = new Set(repo.specs.map((s) => s.name));
   const inPlan = (n: string) => planned.some(([p]) => p.startsWith(`clusters/${n}/`));
   // A spec that did not load, or that loaded but could not be planned (plannable), leaves the shared files uncompared.
   const unplanned = input.names.some((n) => !loaded.has(n)) || specs.some((s) => !inPlan(s.name));
   const ownFile = (p: string) => mine.has(/^clusters\/([^/]+)\//.exec(p)?.[1] ?? "");
-  const include = full && !unplanned ? (p: string) => !p.startsWith("clusters/") || ownFile(p) : (p: string) => p.startsWith("clusters/") && ownFile(p);
+  const include =
+    full && !unplanned
+      ? (p: string) => !p.startsWith("clusters/") || ownFile(p)
+      : (p: string) => p.startsWith("clusters/") && ownFile(p);
   // addons/ against its lock: repository-wide, on every run that reports shared findings (no shard, or shard 1).
   const integrity = !shard || shard.index === 1 ? addonIntegrityFindings(root, { repoCopy: true }) : [];
   const plannedPaths = new Set(planned.map(([p]) => p));

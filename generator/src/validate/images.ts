@@ -17,7 +17,15 @@ import path from "node:path";
 import type { Finding, Severity } from "../findings.js";
 import { GROUP, IMAGE_VERSION_ANNOTATION } from "../k8s/capi.js";
 import { get as getPath, groupOf, isRecord } from "../k8s/object.js";
-import { IMAGE_INVENTORY_FILE, type ImageChoice, type ImageInventory, imageFollowsVersion, isPublished, noPublicImageMessage, publicLookupOs } from "../schemas/ami-inventory.js";
+import {
+  IMAGE_INVENTORY_FILE,
+  type ImageChoice,
+  type ImageInventory,
+  imageFollowsVersion,
+  isPublished,
+  noPublicImageMessage,
+  publicLookupOs,
+} from "../schemas/ami-inventory.js";
 import type { RenderedCluster, RenderedObject } from "./render.js";
 
 const get = (o: unknown, p: string): any => getPath(o, p);
@@ -52,7 +60,8 @@ export function machineImage(m: Machine, awsCluster: RenderedObject | undefined)
 /** Each machine-defining object with the Kubernetes version its machines run. */
 export function machines(objs: readonly RenderedObject[]): Machine[] {
   const is = (o: RenderedObject, g: string, kind: string) => o.kind === kind && groupOf(o.apiVersion) === g;
-  const byName = (kind: string, name: unknown) => objs.find((o) => is(o, GROUP.infra, kind) && o.metadata?.name === name);
+  const byName = (kind: string, name: unknown) =>
+    objs.find((o) => is(o, GROUP.infra, kind) && o.metadata?.name === name);
   const out: Machine[] = [];
   for (const o of objs) {
     if (is(o, GROUP.controlPlane, "KubeadmControlPlane")) {
@@ -60,23 +69,42 @@ export function machines(objs: readonly RenderedObject[]): Machine[] {
       if (t) out.push({ object: t, at: "spec.template.spec", version: str(get(o, "spec.version")), owner: o });
     } else if (is(o, GROUP.core, "MachineDeployment")) {
       const t = byName("AWSMachineTemplate", get(o, "spec.template.spec.infrastructureRef.name"));
-      if (t && !out.some((m) => m.object === t)) out.push({ object: t, at: "spec.template.spec", version: str(get(o, "spec.template.spec.version")), owner: o });
+      if (t && !out.some((m) => m.object === t))
+        out.push({ object: t, at: "spec.template.spec", version: str(get(o, "spec.template.spec.version")), owner: o });
     } else if (is(o, GROUP.core, "MachinePool")) {
       const p = byName("AWSMachinePool", get(o, "spec.template.spec.infrastructureRef.name"));
-      if (p) out.push({ object: p, at: "spec.awsLaunchTemplate", version: str(get(o, "spec.template.spec.version")), owner: o });
+      if (p)
+        out.push({
+          object: p,
+          at: "spec.awsLaunchTemplate",
+          version: str(get(o, "spec.template.spec.version")),
+          owner: o,
+        });
     }
   }
   return out;
 }
 
-export function imageRules(rc: RenderedCluster, inventory: ImageInventory | undefined, profile: string | undefined, file: string): Finding[] {
+export function imageRules(
+  rc: RenderedCluster,
+  inventory: ImageInventory | undefined,
+  profile: string | undefined,
+  file: string,
+): Finding[] {
   const objs = rc.objects.filter((o): o is RenderedObject => isRecord(o));
   const awsCluster = objs.find((o) => o.kind === "AWSCluster" && groupOf(o.apiVersion) === GROUP.infra);
   if (!awsCluster) return [];
   const findings: Finding[] = [];
   const push = (o: RenderedObject, p: string, rule: string, message: string, sev: Severity) => {
     const i = rc.objects.indexOf(o);
-    findings.push({ cluster: rc.cluster, file: rc.origins[i] ?? file, path: `${o.kind}/${String(o.metadata?.name)}:${p}`, rule, severity: sev, message });
+    findings.push({
+      cluster: rc.cluster,
+      file: rc.origins[i] ?? file,
+      path: `${o.kind}/${String(o.metadata?.name)}:${p}`,
+      rule,
+      severity: sev,
+      message,
+    });
   };
 
   const region = str(get(awsCluster, "spec.region"));
@@ -86,11 +114,25 @@ export function imageRules(rc: RenderedCluster, inventory: ImageInventory | unde
       // A fixed image: its kubelet is the version the spec states, which must be the one the machines run.
       const annotations = m.object.metadata?.annotations;
       const stated = isRecord(annotations) ? str(annotations[IMAGE_VERSION_ANNOTATION]) : undefined;
-      const what = image.id ? `AMI ${image.id}` : `the lookup format ${JSON.stringify(image.lookupFormat)} (no {{.K8sVersion}})`;
+      const what = image.id
+        ? `AMI ${image.id}`
+        : `the lookup format ${JSON.stringify(image.lookupFormat)} (no {{.K8sVersion}})`;
       if (!stated)
-        push(m.object, m.at, "image-version", `${what} is one image whatever the Kubernetes version, and nothing says which version it holds (${m.owner.kind} ${String(m.owner.metadata?.name)} runs ${m.version ?? "?"}); set it in cluster.yaml (image.id with image.kubernetesVersion) instead of a patch`, "error");
+        push(
+          m.object,
+          m.at,
+          "image-version",
+          `${what} is one image whatever the Kubernetes version, and nothing says which version it holds (${m.owner.kind} ${String(m.owner.metadata?.name)} runs ${m.version ?? "?"}); set it in cluster.yaml (image.id with image.kubernetesVersion) instead of a patch`,
+          "error",
+        );
       else if (m.version && stated !== m.version)
-        push(m.object, m.at, "image-version", `${what} holds Kubernetes ${stated}, but ${m.owner.kind} ${String(m.owner.metadata?.name)} runs ${m.version}: its machines would boot a ${stated} kubelet. Give it an image built for ${m.version} (\`npm run upgrade -- --name ${rc.cluster} --image-id <ami-…>\`), or the version the image holds`, "error");
+        push(
+          m.object,
+          m.at,
+          "image-version",
+          `${what} holds Kubernetes ${stated}, but ${m.owner.kind} ${String(m.owner.metadata?.name)} runs ${m.version}: its machines would boot a ${stated} kubelet. Give it an image built for ${m.version} (\`npm run upgrade -- --name ${rc.cluster} --image-id <ami-…>\`), or the version the image holds`,
+          "error",
+        );
       continue;
     }
     if (!inventory || !region) continue;

@@ -60,7 +60,16 @@ function takeTransformations(o: RenderedObject): string[] | undefined {
   delete ann[TRANSFORMATIONS];
   if (Object.keys(ann).length === 0) delete o.metadata.annotations;
   const list = parseYaml(raw) as { configuredIn?: unknown }[] | null;
-  return Array.isArray(list) ? [...new Set(list.map((t) => t?.configuredIn).filter((p): p is string => typeof p === "string").map(repoPath))] : undefined;
+  return Array.isArray(list)
+    ? [
+        ...new Set(
+          list
+            .map((t) => t?.configuredIn)
+            .filter((p): p is string => typeof p === "string")
+            .map(repoPath),
+        ),
+      ]
+    : undefined;
 }
 
 function takeOrigin(o: RenderedObject): string | undefined {
@@ -94,12 +103,28 @@ const READ_ONLY = new Set(["EROFS", "EACCES", "EPERM"]);
 
 /** The kustomization of a batch: one wrapper directory per cluster (w0, w1, …) that marks its objects. */
 async function writeBatch(dir: string, clusters: readonly string[], origins: boolean): Promise<void> {
-  await writeFile(path.join(dir, "kustomization.yaml"), toYaml({ ...KUSTOMIZATION, ...(origins ? { buildMetadata: ["originAnnotations", "transformerAnnotations"] } : {}), resources: clusters.map((_, i) => `w${i}`) }));
+  await writeFile(
+    path.join(dir, "kustomization.yaml"),
+    toYaml({
+      ...KUSTOMIZATION,
+      ...(origins ? { buildMetadata: ["originAnnotations", "transformerAnnotations"] } : {}),
+      resources: clusters.map((_, i) => `w${i}`),
+    }),
+  );
   await Promise.all(
     clusters.map(async (c, i) => {
       await mkdir(path.join(dir, `w${i}`));
-      const marker = { apiVersion: "builtin", kind: "AnnotationsTransformer", metadata: { name: "capi-gitops-render-unit" }, annotations: { [MARKER]: String(i) }, fieldSpecs: [{ path: "metadata/annotations", create: true }] };
-      await writeFile(path.join(dir, `w${i}`, "kustomization.yaml"), toYaml({ ...KUSTOMIZATION, resources: [`../../clusters/${c}`], transformers: [toYamlInline(marker)] }));
+      const marker = {
+        apiVersion: "builtin",
+        kind: "AnnotationsTransformer",
+        metadata: { name: "capi-gitops-render-unit" },
+        annotations: { [MARKER]: String(i) },
+        fieldSpecs: [{ path: "metadata/annotations", create: true }],
+      };
+      await writeFile(
+        path.join(dir, `w${i}`, "kustomization.yaml"),
+        toYaml({ ...KUSTOMIZATION, resources: [`../../clusters/${c}`], transformers: [toYamlInline(marker)] }),
+      );
     }),
   );
 }
@@ -110,7 +135,10 @@ async function buildBatch(root: string, clusters: readonly string[], origins: bo
   const out = clusters.map((): Built => ({ objects: [], origins: [], ...(origins ? { transformations: [] } : {}) }));
   // One cluster without origins: the plain build, exactly what Argo CD / Flux run (and its error names real paths).
   if (clusters.length === 1 && !origins) {
-    out[0]!.objects = parseBuildOutput(await kustomizeBuild(root, clusterDir(clusters[0]!)), clusterDir(clusters[0]!)) as RenderedObject[];
+    out[0]!.objects = parseBuildOutput(
+      await kustomizeBuild(root, clusterDir(clusters[0]!)),
+      clusterDir(clusters[0]!),
+    ) as RenderedObject[];
     out[0]!.origins = out[0]!.objects.map(() => undefined);
     return out;
   }
@@ -122,10 +150,16 @@ async function buildBatch(root: string, clusters: readonly string[], origins: bo
     // A read-only checkout (a CI cache, a mounted volume): no batch folder can be made, so each cluster is built on
     // its own, as Argo CD / Flux build it, which writes nothing (without origins: findings name the cluster's files).
     if (!READ_ONLY.has((e as NodeJS.ErrnoException).code ?? "")) throw e;
-    return Promise.all(clusters.map(async (c): Promise<Built> => {
-      const objects = parseBuildOutput(await kustomizeBuild(root, clusterDir(c)), clusterDir(c)) as RenderedObject[];
-      return { objects, origins: objects.map(() => undefined), ...(origins ? { transformations: objects.map(() => undefined) } : {}) };
-    }));
+    return Promise.all(
+      clusters.map(async (c): Promise<Built> => {
+        const objects = parseBuildOutput(await kustomizeBuild(root, clusterDir(c)), clusterDir(c)) as RenderedObject[];
+        return {
+          objects,
+          origins: objects.map(() => undefined),
+          ...(origins ? { transformations: objects.map(() => undefined) } : {}),
+        };
+      }),
+    );
   }
   try {
     await writeBatch(dir, clusters, origins);
@@ -141,7 +175,11 @@ async function buildBatch(root: string, clusters: readonly string[], origins: bo
       if (Object.keys(ann).length === 0) delete doc.metadata.annotations;
     }
     const target = unit === undefined ? undefined : out[Number(unit)];
-    if (!target) throw new ToolError(`kustomize printed an object without the render marker: ${doc.kind}/${doc.metadata?.name}`, "kustomize build");
+    if (!target)
+      throw new ToolError(
+        `kustomize printed an object without the render marker: ${doc.kind}/${doc.metadata?.name}`,
+        "kustomize build",
+      );
     target.origins.push(takeOrigin(doc));
     const t = takeTransformations(doc);
     target.transformations?.push(t);
@@ -154,7 +192,8 @@ async function buildBatch(root: string, clusters: readonly string[], origins: bo
  * kustomize refused the build (a finding on the cluster), as opposed to a tool that is missing, of another version,
  * or printing what kustomize never prints (the run fails, exit 2).
  */
-export const isBuildFailure = (e: unknown): e is ToolError => e instanceof ToolError && !(e instanceof ToolUnavailableError) && !(e instanceof ToolOutputError);
+export const isBuildFailure = (e: unknown): e is ToolError =>
+  e instanceof ToolError && !(e instanceof ToolUnavailableError) && !(e instanceof ToolOutputError);
 
 async function failure(root: string, c: string, err: ToolError): Promise<Finding> {
   const file = clusterKustomizationPath(c);
@@ -164,9 +203,21 @@ async function failure(root: string, c: string, err: ToolError): Promise<Finding
   const st = await lstat(path.join(root, file)).catch(() => undefined);
   if (st?.isSymbolicLink() && /unable to find one of/.test(msg)) {
     const to = await readlink(path.join(root, file)).catch(() => "?");
-    return { cluster: c, file, rule: "kustomize-build", severity: "error", message: `is a symbolic link to ${to}, outside its own folder, which kustomize (and so Argo CD and Flux) does not load ("unable to find one of 'kustomization.yaml' …"); replace it with a regular file — to reuse another folder, list that folder under resources` };
+    return {
+      cluster: c,
+      file,
+      rule: "kustomize-build",
+      severity: "error",
+      message: `is a symbolic link to ${to}, outside its own folder, which kustomize (and so Argo CD and Flux) does not load ("unable to find one of 'kustomization.yaml' …"); replace it with a regular file — to reuse another folder, list that folder under resources`,
+    };
   }
-  return { cluster: c, file, rule: "kustomize-build", severity: "error", message: `kustomize build failed: ${msg.replace(/\s+/g, " ").trim().slice(0, 600)}` };
+  return {
+    cluster: c,
+    file,
+    rule: "kustomize-build",
+    severity: "error",
+    message: `kustomize build failed: ${msg.replace(/\s+/g, " ").trim().slice(0, 600)}`,
+  };
 }
 
 /** Renders clusters/<name> for each cluster (the wrapper marks each cluster's objects, whatever their namespace). */

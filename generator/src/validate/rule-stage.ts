@@ -20,13 +20,23 @@ import { imageRules, type readImageInventory } from "./images.js";
 import type { RenderedCluster, RenderedObject } from "./render.js";
 import { clusterRules, controlPlaneHaRule, renderCompleteness, syncSafetyRules } from "./rules.js";
 import type { Shard } from "./selection.js";
-import { applicationFindings, declaredApplications, fluxPermissionFindings, generatedApplications } from "./sync-check.js";
+import {
+  applicationFindings,
+  declaredApplications,
+  fluxPermissionFindings,
+  generatedApplications,
+} from "./sync-check.js";
 
 /**
  * Our per-cluster rules over one render (with origins when known, so findings name their files). `built`: the build
  * succeeded (a failed one has its build finding, and no objects to judge).
  */
-export function clusterRuleFindings(rc: RenderedCluster, spec: ClusterSpec | undefined, images: ReturnType<typeof readImageInventory>, built = true): Finding[] {
+export function clusterRuleFindings(
+  rc: RenderedCluster,
+  spec: ClusterSpec | undefined,
+  images: ReturnType<typeof readImageInventory>,
+  built = true,
+): Finding[] {
   const bySpec = spec && built ? [...renderCompleteness(rc, spec), ...controlPlaneHaRule(rc, spec)] : [];
   if (rc.objects.length === 0) return bySpec;
   return [
@@ -56,7 +66,14 @@ export function strayFindings(rc: RenderedCluster, namespaces: ReadonlySet<strin
     .filter((i) => !rc.origins[i]?.startsWith(`clusters/${rc.cluster}/`))
     .map((i) => {
       const o = rc.objects[i]!;
-      return { cluster: rc.cluster, file: rc.origins[i], path: `${o.kind}/${o.metadata?.name}`, rule: "attribution", severity: "error" as const, message: `object in namespace "${o.metadata?.namespace ?? ""}" belongs to no cluster: each cluster's objects must live in its own namespace` };
+      return {
+        cluster: rc.cluster,
+        file: rc.origins[i],
+        path: `${o.kind}/${o.metadata?.name}`,
+        rule: "attribution",
+        severity: "error" as const,
+        message: `object in namespace "${o.metadata?.namespace ?? ""}" belongs to no cluster: each cluster's objects must live in its own namespace`,
+      };
     });
 }
 
@@ -66,7 +83,12 @@ function declaredFacts(spec: ClusterSpec): RenderedCluster {
   const metadata = { name: names.cluster, namespace: spec.namespace };
   const objects: RenderedObject[] = [
     { apiVersion: API.core, kind: "Cluster", metadata },
-    { apiVersion: API.infra, kind: "AWSCluster", metadata, spec: { region: spec.region, network: { vpc: { cidrBlock: spec.network.vpcCidr } } } },
+    {
+      apiVersion: API.infra,
+      kind: "AWSCluster",
+      metadata,
+      spec: { region: spec.region, network: { vpc: { cidrBlock: spec.network.vpcCidr } } },
+    },
   ];
   return { cluster: spec.name, objects, origins: objects.map(() => undefined) };
 }
@@ -96,7 +118,8 @@ export async function fleetOf(
   // A spec that loaded with errors may not plan (a zone its region lacks): then its cluster is rendered.
   const scaffoldOf = (spec: ClusterSpec) => {
     try {
-      return planCluster(spec, versions().addons).find((f) => f.path === `clusters/${spec.name}/kustomization.yaml`)?.content;
+      return planCluster(spec, versions().addons).find((f) => f.path === `clusters/${spec.name}/kustomization.yaml`)
+        ?.content;
     } catch (e) {
       if (e instanceof PlanError) return undefined;
       throw e;
@@ -146,24 +169,57 @@ export function syncFindings(
     const rc = app.path === `clusters/${cluster}` ? renderedOf.get(cluster) : undefined;
     findings.push(...applicationFindings(app, projects, rc?.objects ?? [], { cluster, file: app.from }));
   }
-  if (scope.shared) for (const app of declaredApplications(syncObjects)) findings.push(...applicationFindings(app, projects, app.path === SYNC_DIR ? syncObjects : [], { file: syncFile }));
+  if (scope.shared)
+    for (const app of declaredApplications(syncObjects))
+      findings.push(
+        ...applicationFindings(app, projects, app.path === SYNC_DIR ? syncObjects : [], { file: syncFile }),
+      );
   // Flux: a Kustomization for each validated cluster and none for anything else.
   const validated = new Set(specs.map((s) => s.name));
-  const fluxPaths = syncObjects.filter((o) => o.kind === "Kustomization" && o.apiVersion?.startsWith("kustomize.toolkit.fluxcd.io/")).map((o) => [o.metadata.name, String(o.spec?.path ?? "").replace(/^\.\//, "").replace(/\/$/, "")] as const);
+  const fluxPaths = syncObjects
+    .filter((o) => o.kind === "Kustomization" && o.apiVersion?.startsWith("kustomize.toolkit.fluxcd.io/"))
+    .map(
+      (o) =>
+        [
+          o.metadata.name,
+          String(o.spec?.path ?? "")
+            .replace(/^\.\//, "")
+            .replace(/\/$/, ""),
+        ] as const,
+    );
   for (const [name, p] of fluxPaths) {
     if (p === SYNC_DIR || MANAGEMENT_LAYERS.some((l) => l.dir === p)) continue;
     const c = /^clusters\/([^/]+)$/.exec(p)?.[1];
     if (c ? !validated.has(c) && scope.inScope(c) : scope.shared)
-      findings.push({ cluster: c, file: syncFile, path: `Kustomization/${name}:spec.path`, rule: "flux-kustomizations", severity: "error", message: `syncs ./${p}, which is not a validated cluster (no valid clusters/<name>/${SPEC_FILE}); remove it from ${SYNC_DIR} or add the cluster's spec, then run \`npm run generate\`` });
+      findings.push({
+        cluster: c,
+        file: syncFile,
+        path: `Kustomization/${name}:spec.path`,
+        rule: "flux-kustomizations",
+        severity: "error",
+        message: `syncs ./${p}, which is not a validated cluster (no valid clusters/<name>/${SPEC_FILE}); remove it from ${SYNC_DIR} or add the cluster's spec, then run \`npm run generate\``,
+      });
   }
-  for (const k of syncObjects.filter((o) => o.kind === "Kustomization" && o.apiVersion?.startsWith("kustomize.toolkit.fluxcd.io/"))) {
-    const c = /^clusters\/([^/]+)$/.exec(String(k.spec?.path ?? "").replace(/^\.\//, "").replace(/\/$/, ""))?.[1];
+  for (const k of syncObjects.filter(
+    (o) => o.kind === "Kustomization" && o.apiVersion?.startsWith("kustomize.toolkit.fluxcd.io/"),
+  )) {
+    const c = /^clusters\/([^/]+)$/.exec(
+      String(k.spec?.path ?? "")
+        .replace(/^\.\//, "")
+        .replace(/\/$/, ""),
+    )?.[1];
     const rc = c && scope.inScope(c) ? renderedOf.get(c) : undefined;
     if (c && rc) findings.push(...fluxPermissionFindings(k, syncObjects, rc.objects, { cluster: c, file: syncFile }));
   }
   if (fluxPaths.length > 0 || syncObjects.some((o) => o.kind === "GitRepository"))
     for (const c of validated)
       if (scope.inScope(c) && !fluxPaths.some(([, p]) => p === `clusters/${c}`))
-        findings.push({ cluster: c, file: syncFile, rule: "flux-kustomizations", severity: "error", message: `no Flux Kustomization syncs clusters/${c}; run \`npm run generate\`` });
+        findings.push({
+          cluster: c,
+          file: syncFile,
+          rule: "flux-kustomizations",
+          severity: "error",
+          message: `no Flux Kustomization syncs clusters/${c}; run \`npm run generate\``,
+        });
   return findings;
 }

@@ -22,7 +22,10 @@ export interface Runners {
   /** `kustomize build <dir>` of one folder (management/sync, management/providers). */
   kustomizeBuild: (root: string, dir: string) => Promise<string>;
   kubeconform: (files: readonly string[], opts: KubeconformOptions) => Promise<KubeconformVerdict[]>;
-  kubectlValidate: (files: readonly string[], opts: { cwd: string }) => Promise<Record<string, KubectlValidateStatus[]>>;
+  kubectlValidate: (
+    files: readonly string[],
+    opts: { cwd: string },
+  ) => Promise<Record<string, KubectlValidateStatus[]>>;
   admit: Admit;
   /** The kubeconform schema-location template. */
   schemaLocation: string;
@@ -54,9 +57,24 @@ export function toolRunners(): Runners {
     schemaLocation: location,
     identity: {
       render: memo(() => binaryIdentity(resolveTool("kustomize"))),
-      kubeconform: memo(() => JSON.stringify([binaryIdentity(resolveTool("kubeconform")), treeDigest(path.join(TOOL_ROOT, KUBECONFORM_DIR)), location, "-strict", "verdicts"])),
-      cel: memo(() => JSON.stringify([binaryIdentity(resolveTool("kubectl-validate")), treeDigest(CRDS_DIR), NATIVE_SCHEMA_VERSION])),
-      admission: memo(() => JSON.stringify([binaryIdentity(admissionBinary()), ...ADMISSION_CRDS.map((d) => treeDigest(path.join(CRDS_DIR, d)))])),
+      kubeconform: memo(() =>
+        JSON.stringify([
+          binaryIdentity(resolveTool("kubeconform")),
+          treeDigest(path.join(TOOL_ROOT, KUBECONFORM_DIR)),
+          location,
+          "-strict",
+          "verdicts",
+        ]),
+      ),
+      cel: memo(() =>
+        JSON.stringify([binaryIdentity(resolveTool("kubectl-validate")), treeDigest(CRDS_DIR), NATIVE_SCHEMA_VERSION]),
+      ),
+      admission: memo(() =>
+        JSON.stringify([
+          binaryIdentity(admissionBinary()),
+          ...ADMISSION_CRDS.map((d) => treeDigest(path.join(CRDS_DIR, d))),
+        ]),
+      ),
     },
   };
 }

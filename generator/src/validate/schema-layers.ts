@@ -31,14 +31,25 @@ const CEL_FILES_PER_PROCESS = 40;
  */
 function dropNulls(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(dropNulls);
-  if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== null).map(([k, x]) => [k, dropNulls(x)]));
+  if (v && typeof v === "object")
+    return Object.fromEntries(
+      Object.entries(v)
+        .filter(([, x]) => x !== null)
+        .map(([k, x]) => [k, dropNulls(x)]),
+    );
   return v;
 }
 
 export async function schemaResults(
   root: string,
   units: readonly Unit[],
-  opts: { workers: number; skipCel?: boolean; cache?: ValidateCache; runners: Runners; onProgress?: (stage: string, done: number, total: number) => void },
+  opts: {
+    workers: number;
+    skipCel?: boolean;
+    cache?: ValidateCache;
+    runners: Runners;
+    onProgress?: (stage: string, done: number, total: number) => void;
+  },
 ): Promise<Map<Unit, SchemaResult>> {
   const { runners } = opts;
   const raw = new Map<Unit, SchemaResult>();
@@ -69,7 +80,12 @@ export async function schemaResults(
     }
 
     opts.onProgress?.("kubeconform", 0, needKc.length);
-    const verdicts = needKc.length ? await runners.kubeconform(needKc.map((u) => fileOf.get(u)!), { cwd: root, schemaLocation: runners.schemaLocation, workers: opts.workers }) : [];
+    const verdicts = needKc.length
+      ? await runners.kubeconform(
+          needKc.map((u) => fileOf.get(u)!),
+          { cwd: root, schemaLocation: runners.schemaLocation, workers: opts.workers },
+        )
+      : [];
     const kcOf = new Map<Unit, SchemaResult["kubeconform"]>(needKc.map((u) => [u, []]));
     for (const { filename, ...r } of verdicts) {
       const u = unitOf.get(filename) ?? unitOf.get(path.resolve(root, filename));
@@ -84,7 +100,9 @@ export async function schemaResults(
     if (needCel.length > 0) {
       opts.onProgress?.("cel", 0, needCel.length);
       const processes = Math.max(1, Math.min(opts.workers, Math.floor(needCel.length / CEL_FILES_PER_PROCESS)));
-      const groups = Array.from({ length: processes }, (_, g) => needCel.filter((_, i) => i % processes === g).map((u) => fileOf.get(u)!));
+      const groups = Array.from({ length: processes }, (_, g) =>
+        needCel.filter((_, i) => i % processes === g).map((u) => fileOf.get(u)!),
+      );
       const outputs = await Promise.all(groups.map((files) => runners.kubectlValidate(files, { cwd: root })));
       for (const out of outputs)
         for (const [file, statuses] of Object.entries(out)) {
@@ -102,7 +120,8 @@ export async function schemaResults(
 }
 
 /** Whether a schema layer rejected anything of the unit (such clusters get their origins). */
-export const schemaRejected = (r: SchemaResult | undefined): boolean => Boolean(r && (r.kubeconform.length > 0 || r.cel?.some((s) => s.status === "Failure")));
+export const schemaRejected = (r: SchemaResult | undefined): boolean =>
+  Boolean(r && (r.kubeconform.length > 0 || r.cel?.some((s) => s.status === "Failure")));
 
 const originOf = (u: Unit, kind: string, name: string): string => {
   const i = u.objects.findIndex((o) => o.kind === kind && o.metadata?.name === name);
@@ -110,31 +129,54 @@ const originOf = (u: Unit, kind: string, name: string): string => {
 };
 
 /** kubeconform's verdicts as findings; `invalid` collects the objects it rejected (`label/Kind/name`). */
-export function kubeconformFindings(u: Unit, results: SchemaResult["kubeconform"], unserved: ReturnType<typeof readUnserved>, invalid: Set<string>): Finding[] {
+export function kubeconformFindings(
+  u: Unit,
+  results: SchemaResult["kubeconform"],
+  unserved: ReturnType<typeof readUnserved>,
+  invalid: Set<string>,
+): Finding[] {
   const findings: Finding[] = [];
   for (const r of results) {
     invalid.add(`${u.label}/${r.kind}/${r.name}`);
     const base = { cluster: u.cluster, file: originOf(u, r.kind, r.name), severity: "error" as const };
     if (r.verdict === "no-schema") {
       const msg = unservedMessage(unserved, r.apiVersion, r.kind);
-      findings.push({ ...base, path: `${r.kind}/${r.name}:apiVersion`, rule: msg ? "api-served" : "schema-missing", message: msg ?? `no schema for ${r.kind} ${r.apiVersion}: not a kind of the pinned providers` });
+      findings.push({
+        ...base,
+        path: `${r.kind}/${r.name}:apiVersion`,
+        rule: msg ? "api-served" : "schema-missing",
+        message: msg ?? `no schema for ${r.kind} ${r.apiVersion}: not a kind of the pinned providers`,
+      });
       continue;
     }
-    if (r.errors.length === 0) findings.push({ ...base, path: `${r.kind}/${r.name}`, rule: "kubeconform", message: r.message });
-    for (const e of r.errors) findings.push({ ...base, path: `${r.kind}/${r.name}:${e.field}`, rule: "kubeconform", message: e.message });
+    if (r.errors.length === 0)
+      findings.push({ ...base, path: `${r.kind}/${r.name}`, rule: "kubeconform", message: r.message });
+    for (const e of r.errors)
+      findings.push({ ...base, path: `${r.kind}/${r.name}:${e.field}`, rule: "kubeconform", message: e.message });
   }
   return findings;
 }
 
 /** CEL (x-kubernetes-validations) verdicts as findings; objects kubeconform already rejected are not repeated. */
-export function celFindings(u: Unit, statuses: readonly KubectlValidateStatus[], invalid: ReadonlySet<string>): Finding[] {
+export function celFindings(
+  u: Unit,
+  statuses: readonly KubectlValidateStatus[],
+  invalid: ReadonlySet<string>,
+): Finding[] {
   const findings: Finding[] = [];
   statuses.forEach((s, i) => {
     const o = u.objects[i];
     if (s.status !== "Failure" || !o || invalid.has(`${u.label}/${o.kind}/${o.metadata.name}`)) return;
     const causes = s.details?.causes?.length ? s.details.causes : [{ field: undefined, message: s.message }];
     for (const c of causes)
-      findings.push({ cluster: u.cluster, file: u.origins[i] ?? u.fallbackFile, path: `${o.kind}/${o.metadata.name}${c.field ? `:${c.field}` : ""}`, rule: "cel", severity: "error", message: c.message ?? "rejected" });
+      findings.push({
+        cluster: u.cluster,
+        file: u.origins[i] ?? u.fallbackFile,
+        path: `${o.kind}/${o.metadata.name}${c.field ? `:${c.field}` : ""}`,
+        rule: "cel",
+        severity: "error",
+        message: c.message ?? "rejected",
+      });
   });
   return findings;
 }

@@ -15,18 +15,23 @@ export const SECRET_PATTERNS: [RegExp, string][] = [
   // The value: AWS secret keys are 40 base64 characters (not a `${VAR}` placeholder); a quote may close the key (JSON).
   [/aws_secret_access_key["']?\s*[:=]\s*["']?[A-Za-z0-9/+]{20,}/i, "an AWS secret access key"],
   // The same value under the other names it goes by (secretAccessKey, AWS_SECRET_KEY, aws-secret-key, …).
-  [/\b(?:aws[_-]?)?secret[_-]?(?:access[_-]?)?key["']?\s*[:=]\s*["']?[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+])/i, "an AWS secret access key"],
+  [
+    /\b(?:aws[_-]?)?secret[_-]?(?:access[_-]?)?key["']?\s*[:=]\s*["']?[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+])/i,
+    "an AWS secret access key",
+  ],
   [/\bgh[pousr]_[A-Za-z0-9]{36,}\b|\bgithub_pat_[A-Za-z0-9_]{22,}/, "a GitHub token"],
   [/\bxox[abposr]-[A-Za-z0-9-]{10,}/, "a Slack token"],
   [/\bglpat-[A-Za-z0-9_-]{20,}/, "a GitLab token"],
   [/-----BEGIN ([A-Z]+ )?PRIVATE KEY-----/, "a private key"],
-  [URL_CREDENTIAL, "a URL with credentials (user:token@host); keep the URL without them and put credentials in a Secret"],
+  [
+    URL_CREDENTIAL,
+    "a URL with credentials (user:token@host); keep the URL without them and put credentials in a Secret",
+  ],
 ];
 
 export function findSecrets(text: string): string | undefined {
   return SECRET_PATTERNS.find(([re]) => re.test(text))?.[1];
 }
-
 
 /**
  * Where in an object a credential is: the first string field (as `key: value`, so a key stays next to its value)

@@ -33,8 +33,10 @@ export function parseShard(text: string): Shard {
 
 export function checkShard(shard: Shard): void {
   const { index, count } = shard;
-  if (!Number.isSafeInteger(count) || count < 1 || count > 10_000) throw new UsageError(`--shard: the shard count must be 1..10000; got ${count}`);
-  if (!Number.isSafeInteger(index) || index < 1 || index > count) throw new UsageError(`--shard: the shard index must be 1..${count}; got ${index}`);
+  if (!Number.isSafeInteger(count) || count < 1 || count > 10_000)
+    throw new UsageError(`--shard: the shard count must be 1..10000; got ${count}`);
+  if (!Number.isSafeInteger(index) || index < 1 || index > count)
+    throw new UsageError(`--shard: the shard index must be 1..${count}; got ${index}`);
 }
 
 /** The shard (1..count) cluster `name` belongs to: a stable hash of the name, independent of the other clusters. */
@@ -69,10 +71,18 @@ export interface Selection {
  * them also gives the fleet-wide spec checks every namespace), intersected with `clusters` when named; undefined when
  * the change touches nothing to validate. repo/affected.ts is loaded only then: it brings simple-git.
  */
-export async function select(root: string, opts: { clusters?: string[]; changedSince?: string }): Promise<Selection | undefined> {
+export async function select(
+  root: string,
+  opts: { clusters?: string[]; changedSince?: string },
+): Promise<Selection | undefined> {
   if (opts.changedSince === undefined) {
     const named = opts.clusters?.length ? opts.clusters : undefined;
-    return { clusters: named, only: named !== undefined, withManagement: named === undefined, reading: startReading(root, opts.clusters) };
+    return {
+      clusters: named,
+      only: named !== undefined,
+      withManagement: named === undefined,
+      reading: startReading(root, opts.clusters),
+    };
   }
   const reading = startReading(root);
   const { affectedClusters } = await import("../repo/affected.js");

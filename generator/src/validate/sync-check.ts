@@ -12,14 +12,34 @@ import { parseDocument } from "yaml";
 import type { Finding } from "../findings.js";
 import { CLUSTER_SPEC_GLOB } from "../plan/sync.js";
 import { get, groupOf } from "../k8s/object.js";
-import { type AppProjectSpec, filepathMatch, isDestinationPermitted, isGroupKindPermitted, isSourcePermitted } from "./argo-project.js";
+import {
+  type AppProjectSpec,
+  filepathMatch,
+  isDestinationPermitted,
+  isGroupKindPermitted,
+  isSourcePermitted,
+} from "./argo-project.js";
 import type { RenderedObject } from "./render.js";
 
 /** Kinds that live outside namespaces (Argo CD asks API discovery; these are the ones a cluster overlay may hold). */
 const CLUSTER_SCOPED = new Set([
-  "Namespace", "Node", "PersistentVolume", "StorageClass", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "PriorityClass",
-  "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration", "APIService", "IngressClass", "RuntimeClass", "CSIDriver",
-  "AWSClusterControllerIdentity", "AWSClusterRoleIdentity", "AWSClusterStaticIdentity",
+  "Namespace",
+  "Node",
+  "PersistentVolume",
+  "StorageClass",
+  "ClusterRole",
+  "ClusterRoleBinding",
+  "CustomResourceDefinition",
+  "PriorityClass",
+  "ValidatingWebhookConfiguration",
+  "MutatingWebhookConfiguration",
+  "APIService",
+  "IngressClass",
+  "RuntimeClass",
+  "CSIDriver",
+  "AWSClusterControllerIdentity",
+  "AWSClusterRoleIdentity",
+  "AWSClusterStaticIdentity",
 ]);
 export const isNamespaced = (o: RenderedObject): boolean => !CLUSTER_SCOPED.has(o.kind);
 
@@ -60,7 +80,10 @@ export function fileParams(filePath: string, content: string): Record<string, un
   const data = parseDocument(content).toJS({ maxAliasCount: 50 }) as unknown;
   const fields = data && typeof data === "object" && !Array.isArray(data) ? (data as Record<string, unknown>) : {};
   const dir = filePath.split("/").slice(0, -1).join("/");
-  return { ...fields, path: { path: dir, basename: dir.split("/").pop(), filename: filePath.split("/").pop(), segments: dir.split("/") } };
+  return {
+    ...fields,
+    path: { path: dir, basename: dir.split("/").pop(), filename: filePath.split("/").pop(), segments: dir.split("/") },
+  };
 }
 
 type Obj = RenderedObject & { spec?: Record<string, unknown> };
@@ -70,15 +93,29 @@ const str = (v: unknown): string => (typeof v === "string" ? v : "");
  * The Applications the ApplicationSets of `syncObjects` generate from `files` (repository path → content; the
  * clusters' spec files), with a finding for each file the controller could not turn into an Application.
  */
-export function generatedApplications(syncObjects: readonly Obj[], files: ReadonlyMap<string, string>, file: string): { apps: (ComputedApplication & { from: string })[]; findings: Finding[] } {
+export function generatedApplications(
+  syncObjects: readonly Obj[],
+  files: ReadonlyMap<string, string>,
+  file: string,
+): { apps: (ComputedApplication & { from: string })[]; findings: Finding[] } {
   const apps: (ComputedApplication & { from: string })[] = [];
   const findings: Finding[] = [];
   for (const set of syncObjects.filter((o) => o.kind === "ApplicationSet" && groupOf(o.apiVersion) === "argoproj.io")) {
     const t = get(set, "spec.template.spec") as Record<string, unknown> | undefined;
     const tName = str(get(set, "spec.template.metadata.name"));
     for (const g of (get(set, "spec.generators") as unknown[] | undefined) ?? []) {
-      const patterns = ((get(g, "git.files") as { path?: string; exclude?: boolean }[] | undefined) ?? []);
-      if (get(g, "git.directories")) findings.push({ file, path: `ApplicationSet/${set.metadata.name}:spec.generators`, rule: "argocd-applications", severity: "error", message: "a git directories generator makes an Application for every directory, validated or not; use a files generator over " + CLUSTER_SPEC_GLOB + " (run `npm run generate`)" });
+      const patterns = (get(g, "git.files") as { path?: string; exclude?: boolean }[] | undefined) ?? [];
+      if (get(g, "git.directories"))
+        findings.push({
+          file,
+          path: `ApplicationSet/${set.metadata.name}:spec.generators`,
+          rule: "argocd-applications",
+          severity: "error",
+          message:
+            "a git directories generator makes an Application for every directory, validated or not; use a files generator over " +
+            CLUSTER_SPEC_GLOB +
+            " (run `npm run generate`)",
+        });
       const include = patterns.filter((p) => !p.exclude).map((p) => p.path ?? "");
       const exclude = patterns.filter((p) => p.exclude).map((p) => p.path ?? "");
       for (const [p, content] of [...files].sort(([a], [b]) => (a < b ? -1 : 1))) {
@@ -91,12 +128,23 @@ export function generatedApplications(syncObjects: readonly Obj[], files: Readon
             project: renderTemplate(str(get(t, "project")), params),
             repoURL: renderTemplate(str(get(t, "source.repoURL")), params),
             path: renderTemplate(str(get(t, "source.path")), params),
-            server: get(t, "destination.server") !== undefined ? renderTemplate(str(get(t, "destination.server")), params) : undefined,
-            destName: get(t, "destination.name") !== undefined ? renderTemplate(str(get(t, "destination.name")), params) : undefined,
+            server:
+              get(t, "destination.server") !== undefined
+                ? renderTemplate(str(get(t, "destination.server")), params)
+                : undefined,
+            destName:
+              get(t, "destination.name") !== undefined
+                ? renderTemplate(str(get(t, "destination.name")), params)
+                : undefined,
             namespace: renderTemplate(str(get(t, "destination.namespace")), params),
           });
         } catch (e) {
-          findings.push({ file: p, rule: "argocd-applications", severity: "error", message: `ApplicationSet ${set.metadata.name} cannot make an Application from this file: ${(e as Error).message}` });
+          findings.push({
+            file: p,
+            rule: "argocd-applications",
+            severity: "error",
+            message: `ApplicationSet ${set.metadata.name} cannot make an Application from this file: ${(e as Error).message}`,
+          });
         }
       }
     }
@@ -123,25 +171,52 @@ export function declaredApplications(syncObjects: readonly Obj[]): ComputedAppli
  * One Application against its AppProject, as Argo CD would decide it; `objects` are what its source renders
  * (namespaced objects without a namespace land in the destination namespace).
  */
-export function applicationFindings(app: ComputedApplication, projects: readonly Obj[], objects: readonly RenderedObject[], at: { cluster?: string; file: string }): Finding[] {
+export function applicationFindings(
+  app: ComputedApplication,
+  projects: readonly Obj[],
+  objects: readonly RenderedObject[],
+  at: { cluster?: string; file: string },
+): Finding[] {
   const out: Finding[] = [];
-  const push = (path: string, message: string) => out.push({ cluster: at.cluster, file: at.file, path: `Application/${app.name}:${path}`, rule: "argocd-project", severity: "error", message });
+  const push = (path: string, message: string) =>
+    out.push({
+      cluster: at.cluster,
+      file: at.file,
+      path: `Application/${app.name}:${path}`,
+      rule: "argocd-project",
+      severity: "error",
+      message,
+    });
   const project = projects.find((p) => p.kind === "AppProject" && p.metadata.name === app.project);
   if (!project) {
-    push("spec.project", `project "${app.project}" is not declared in management/sync; Argo CD would refuse the Application (run \`npm run generate\`)`);
+    push(
+      "spec.project",
+      `project "${app.project}" is not declared in management/sync; Argo CD would refuse the Application (run \`npm run generate\`)`,
+    );
     return out;
   }
   const spec = (project.spec ?? {}) as AppProjectSpec;
   const where = `AppProject ${app.project}`;
-  if (!isSourcePermitted(spec, app.repoURL)) push("spec.source.repoURL", `${app.repoURL} is not in ${where}'s sourceRepos (${(spec.sourceRepos ?? []).join(", ")}); Argo CD would refuse to sync it`);
+  if (!isSourcePermitted(spec, app.repoURL))
+    push(
+      "spec.source.repoURL",
+      `${app.repoURL} is not in ${where}'s sourceRepos (${(spec.sourceRepos ?? []).join(", ")}); Argo CD would refuse to sync it`,
+    );
   if (!isDestinationPermitted(spec, { server: app.server, name: app.destName, namespace: app.namespace }))
-    push("spec.destination", `destination ${app.server ?? app.destName} namespace "${app.namespace}" is not among ${where}'s destinations; Argo CD would refuse to sync it (check the spec's namespace, then run \`npm run generate\`)`);
+    push(
+      "spec.destination",
+      `destination ${app.server ?? app.destName} namespace "${app.namespace}" is not among ${where}'s destinations; Argo CD would refuse to sync it (check the spec's namespace, then run \`npm run generate\`)`,
+    );
   const seen = new Set<string>();
   // A cluster's objects share one or two namespaces; the project lists every cluster's: checked once per namespace.
   const byNamespace = new Map<string, boolean>();
   const permitted = (namespace: string): boolean => {
     let ok = byNamespace.get(namespace);
-    if (ok === undefined) byNamespace.set(namespace, (ok = isDestinationPermitted(spec, { server: app.server, name: app.destName, namespace })));
+    if (ok === undefined)
+      byNamespace.set(
+        namespace,
+        (ok = isDestinationPermitted(spec, { server: app.server, name: app.destName, namespace })),
+      );
     return ok;
   };
   for (const o of objects) {
@@ -151,13 +226,19 @@ export function applicationFindings(app: ComputedApplication, projects: readonly
     if (!isGroupKindPermitted(spec, { group, kind: o.kind, name: o.metadata?.name }, namespaced)) {
       const key = `${group}/${o.kind}`;
       if (!seen.has(key))
-        push(`${id}`, `${namespaced ? "namespaced" : "cluster-scoped"} kind ${o.kind} (group "${group}") is not in ${where}'s ${namespaced ? "namespaceResourceWhitelist" : "clusterResourceWhitelist"}; Argo CD would refuse to sync it — remove the object or keep to the kinds the project allows`);
+        push(
+          `${id}`,
+          `${namespaced ? "namespaced" : "cluster-scoped"} kind ${o.kind} (group "${group}") is not in ${where}'s ${namespaced ? "namespaceResourceWhitelist" : "clusterResourceWhitelist"}; Argo CD would refuse to sync it — remove the object or keep to the kinds the project allows`,
+        );
       seen.add(key);
       continue;
     }
     const ns = namespaced ? (o.metadata?.namespace ?? app.namespace) : undefined;
     if (ns !== undefined && !permitted(ns))
-      push(id, `namespace "${ns}" is not among ${where}'s destinations; Argo CD would refuse to sync this object — keep the cluster's objects in its own namespace`);
+      push(
+        id,
+        `namespace "${ns}" is not among ${where}'s destinations; Argo CD would refuse to sync this object — keep the cluster's objects in its own namespace`,
+      );
   }
   return out;
 }
@@ -176,13 +257,22 @@ const resourceOf = (kind: string): string => {
  * generated ones: plan/sync.ts fluxAccess) — else Flux would fail to apply the cluster. A rule's resourceNames limit
  * it to those names. A Kustomization without a ServiceAccount applies with the controller's own permissions.
  */
-export function fluxPermissionFindings(kustomization: RenderedObject, syncObjects: readonly RenderedObject[], objects: readonly RenderedObject[], where: { cluster: string; file: string }): Finding[] {
+export function fluxPermissionFindings(
+  kustomization: RenderedObject,
+  syncObjects: readonly RenderedObject[],
+  objects: readonly RenderedObject[],
+  where: { cluster: string; file: string },
+): Finding[] {
   const sa = get(kustomization, "spec.serviceAccountName");
   if (typeof sa !== "string") return [];
   const ns = kustomization.metadata?.namespace;
   const target = get(kustomization, "spec.targetNamespace");
-  const rbac = (o: RenderedObject, kind: string) => o.kind === kind && groupOf(o.apiVersion) === "rbac.authorization.k8s.io";
-  const bindsMe = (b: RenderedObject) => (Array.isArray(b.subjects) ? b.subjects : []).some((s: any) => s?.kind === "ServiceAccount" && s?.name === sa && (s?.namespace ?? b.metadata?.namespace) === ns);
+  const rbac = (o: RenderedObject, kind: string) =>
+    o.kind === kind && groupOf(o.apiVersion) === "rbac.authorization.k8s.io";
+  const bindsMe = (b: RenderedObject) =>
+    (Array.isArray(b.subjects) ? b.subjects : []).some(
+      (s: any) => s?.kind === "ServiceAccount" && s?.name === sa && (s?.namespace ?? b.metadata?.namespace) === ns,
+    );
   /** The rules of the roles bound to the ServiceAccount in `namespace` (undefined: cluster-wide bindings only). */
   const cache = new Map<string | undefined, any[]>();
   const rulesIn = (namespace: string | undefined): any[] => {
@@ -192,11 +282,22 @@ export function fluxPermissionFindings(kustomization: RenderedObject, syncObject
   };
   const boundRules = (namespace: string | undefined): any[] =>
     syncObjects
-      .filter((b) => (rbac(b, "ClusterRoleBinding") || (namespace !== undefined && rbac(b, "RoleBinding") && b.metadata?.namespace === namespace)) && bindsMe(b))
+      .filter(
+        (b) =>
+          (rbac(b, "ClusterRoleBinding") ||
+            (namespace !== undefined && rbac(b, "RoleBinding") && b.metadata?.namespace === namespace)) &&
+          bindsMe(b),
+      )
       .flatMap((b) => {
         const kind = get(b, "roleRef.kind");
         const name = get(b, "roleRef.name");
-        const roles = syncObjects.filter((r) => (kind === "ClusterRole" ? rbac(r, "ClusterRole") : kind === "Role" && rbac(r, "Role") && r.metadata?.namespace === b.metadata?.namespace) && r.metadata?.name === name);
+        const roles = syncObjects.filter(
+          (r) =>
+            (kind === "ClusterRole"
+              ? rbac(r, "ClusterRole")
+              : kind === "Role" && rbac(r, "Role") && r.metadata?.namespace === b.metadata?.namespace) &&
+            r.metadata?.name === name,
+        );
         return roles.flatMap((r) => (Array.isArray(r.rules) ? r.rules : []));
       });
   const has = (list: unknown, v: string) => Array.isArray(list) && (list.includes("*") || list.includes(v));
@@ -210,7 +311,10 @@ export function fluxPermissionFindings(kustomization: RenderedObject, syncObject
     const key = `${group}/${o.kind}/${namespace ?? ""}`;
     if (seen.has(key)) continue;
     const allows = (r: any) =>
-      has(r?.apiGroups, group) && has(r?.resources, resource) && has(r?.verbs, "patch") && (!Array.isArray(r?.resourceNames) || r.resourceNames.length === 0 || r.resourceNames.includes(o.metadata?.name));
+      has(r?.apiGroups, group) &&
+      has(r?.resources, resource) &&
+      has(r?.verbs, "patch") &&
+      (!Array.isArray(r?.resourceNames) || r.resourceNames.length === 0 || r.resourceNames.includes(o.metadata?.name));
     if (rulesIn(namespace).some(allows)) continue;
     seen.add(key);
     findings.push({

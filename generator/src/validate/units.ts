@@ -65,7 +65,11 @@ function escapeFindings(clusters: readonly string[], files: RepoFiles): Finding[
 }
 
 /** Renders (or takes from the cache) clusters, in `list` order; failed builds are findings. */
-export async function renderCached(ctx: RenderContext, list: readonly string[], stage: string): Promise<{ rendered: RenderedCluster[]; findings: Finding[] }> {
+export async function renderCached(
+  ctx: RenderContext,
+  list: readonly string[],
+  stage: string,
+): Promise<{ rendered: RenderedCluster[]; findings: Finding[] }> {
   const { cache } = ctx;
   const out = new Map<string, RenderedCluster>();
   const todo: string[] = [];
@@ -76,29 +80,58 @@ export async function renderCached(ctx: RenderContext, list: readonly string[], 
   }
   const closures = (await cache?.closures(todo.map((n) => `clusters/${n}`))) ?? new Map();
   const r = todo.length
-    ? await ctx.runners.renderClusters(ctx.root, todo.map((name) => ({ name })), { workers: ctx.workers, origins: false, onProgress: (d, t) => ctx.onProgress?.(stage, d, t) })
+    ? await ctx.runners.renderClusters(
+        ctx.root,
+        todo.map((name) => ({ name })),
+        { workers: ctx.workers, origins: false, onProgress: (d, t) => ctx.onProgress?.(stage, d, t) },
+      )
     : { rendered: [], findings: [] };
   const failed = new Set(r.findings.map((f) => f.cluster));
   for (const rc of r.rendered) {
     out.set(rc.cluster, rc);
-    if (!failed.has(rc.cluster)) cache?.storeRendered(rc.cluster, `clusters/${rc.cluster}`, closures.get(`clusters/${rc.cluster}`), rc.objects);
+    if (!failed.has(rc.cluster))
+      cache?.storeRendered(rc.cluster, `clusters/${rc.cluster}`, closures.get(`clusters/${rc.cluster}`), rc.objects);
   }
   return { rendered: list.map((n) => out.get(n)!), findings: [...r.findings, ...escapeFindings(todo, ctx.files)] };
 }
 
 export function clusterUnit(rc: RenderedCluster, cel: boolean): Unit {
-  return { label: `cluster-${rc.cluster}`, cacheId: rc.cluster, cluster: rc.cluster, objects: rc.objects, origins: rc.origins, fallbackFile: `clusters/${rc.cluster}/kustomization.yaml`, cel };
+  return {
+    label: `cluster-${rc.cluster}`,
+    cacheId: rc.cluster,
+    cluster: rc.cluster,
+    objects: rc.objects,
+    origins: rc.origins,
+    fallbackFile: `clusters/${rc.cluster}/kustomization.yaml`,
+    cel,
+  };
 }
 
 /** The management folders that exist, each built (or taken from the cache); a failed build is a finding. */
-export async function renderManagement(ctx: RenderContext, dirs: readonly string[] = MANAGEMENT_DIRS): Promise<{ units: Unit[]; findings: Finding[] }> {
+export async function renderManagement(
+  ctx: RenderContext,
+  dirs: readonly string[] = MANAGEMENT_DIRS,
+): Promise<{ units: Unit[]; findings: Finding[] }> {
   const units: Unit[] = [];
   const findings: Finding[] = [];
   for (const dir of dirs) {
     const kfile = `${dir}/kustomization.yaml`;
-    if (!(await access(path.join(ctx.root, kfile)).then(() => true, () => false))) continue;
+    if (
+      !(await access(path.join(ctx.root, kfile)).then(
+        () => true,
+        () => false,
+      ))
+    )
+      continue;
     const label = dir.replace(/\//g, "-");
-    const unit = (objects: RenderedObject[]): Unit => ({ label, cacheId: `@${label}`, objects, origins: objects.map(() => undefined), fallbackFile: kfile, cel: true });
+    const unit = (objects: RenderedObject[]): Unit => ({
+      label,
+      cacheId: `@${label}`,
+      objects,
+      origins: objects.map(() => undefined),
+      fallbackFile: kfile,
+      cel: true,
+    });
     const cached = ctx.cache?.rendered(`@${label}`, dir);
     if (cached) {
       units.push(unit(cached));
@@ -114,14 +147,24 @@ export async function renderManagement(ctx: RenderContext, dirs: readonly string
       const objects = parseBuildOutput(await ctx.runners.kustomizeBuild(ctx.root, dir), dir) as RenderedObject[];
       // An empty render would apply nothing and check nothing: what the folder is for is missing.
       if (objects.length === 0) {
-        findings.push({ file: kfile, rule: "render-complete", severity: "error", message: `${dir} renders no objects; it must hold what \`npm run generate\` writes there (run it, and keep its kustomization's resources)` });
+        findings.push({
+          file: kfile,
+          rule: "render-complete",
+          severity: "error",
+          message: `${dir} renders no objects; it must hold what \`npm run generate\` writes there (run it, and keep its kustomization's resources)`,
+        });
         continue;
       }
       ctx.cache?.storeRendered(`@${label}`, dir, closure, objects);
       units.push(unit(objects));
     } catch (e) {
       if (!isBuildFailure(e)) throw e;
-      findings.push({ file: kfile, rule: "kustomize-build", severity: "error", message: `kustomize build failed: ${(e.stderr || e.message).split("\n")[0]}` });
+      findings.push({
+        file: kfile,
+        rule: "kustomize-build",
+        severity: "error",
+        message: `kustomize build failed: ${(e.stderr || e.message).split("\n")[0]}`,
+      });
     }
   }
   return { units, findings };
@@ -136,29 +179,53 @@ export async function addonUnits(root: string): Promise<{ units: Unit[]; finding
   const units: Unit[] = [];
   const findings: Finding[] = [];
   const files = await readdir(path.join(root, ADDONS_DIR), { recursive: true }).catch(() => [] as string[]);
-  for (const rel of files.map((f) => f.split(path.sep).join("/")).filter((f) => f.endsWith(".yaml") && !f.endsWith("/kustomization.yaml")).sort()) {
+  for (const rel of files
+    .map((f) => f.split(path.sep).join("/"))
+    .filter((f) => f.endsWith(".yaml") && !f.endsWith("/kustomization.yaml"))
+    .sort()) {
     const file = `${ADDONS_DIR}/${rel}`;
     try {
       const objects = parseYamlStream(await readFile(path.join(root, file), "utf8")) as RenderedObject[];
       const label = file.replace(/[/.]/g, "-");
-      units.push({ label, cacheId: `@${label}`, objects, origins: objects.map(() => file), fallbackFile: file, cel: false });
+      units.push({
+        label,
+        cacheId: `@${label}`,
+        objects,
+        origins: objects.map(() => file),
+        fallbackFile: file,
+        cel: false,
+      });
     } catch (e) {
-      findings.push({ file, rule: "addon-payload", severity: "error", message: `not a YAML stream: ${(e as Error).message}` });
+      findings.push({
+        file,
+        rule: "addon-payload",
+        severity: "error",
+        message: `not a YAML stream: ${(e as Error).message}`,
+      });
     }
   }
   return { units, findings };
 }
 
-const identityKey = (o: RenderedObject): string => JSON.stringify([o.apiVersion, o.kind, o.metadata?.namespace ?? "", o.metadata?.name]);
+const identityKey = (o: RenderedObject): string =>
+  JSON.stringify([o.apiVersion, o.kind, o.metadata?.namespace ?? "", o.metadata?.name]);
 
 /**
  * The origins (source file of each object) and transformations (kustomizations that touched it) of `flagged`
  * clusters: one more build each, with kustomize's annotations, matched to the objects by identity. Updates the
  * clusters (and their units) in place.
  */
-export async function addOrigins(ctx: RenderContext, flagged: readonly RenderedCluster[], unitOf: ReadonlyMap<string, Unit>): Promise<void> {
+export async function addOrigins(
+  ctx: RenderContext,
+  flagged: readonly RenderedCluster[],
+  unitOf: ReadonlyMap<string, Unit>,
+): Promise<void> {
   if (flagged.length === 0) return;
-  const withOrigins = await ctx.runners.renderClusters(ctx.root, flagged.map((rc) => ({ name: rc.cluster })), { workers: ctx.workers, origins: true });
+  const withOrigins = await ctx.runners.renderClusters(
+    ctx.root,
+    flagged.map((rc) => ({ name: rc.cluster })),
+    { workers: ctx.workers, origins: true },
+  );
   for (const [i, rc] of withOrigins.rendered.entries()) {
     const target = flagged[i]!;
     const byId = new Map(rc.objects.map((o, j) => [identityKey(o), rc.origins[j]]));

@@ -39,12 +39,14 @@ export const USER_LAYER_LIMITS = [
   {
     rule: "user-layer-serviceaccount",
     kinds: "ServiceAccount; a pod's serviceAccountName",
-    allowed: "only the generated ServiceAccount (`<cluster>-cluster-autoscaler`), used only by the Deployment of the same name; other pods run as `default`",
+    allowed:
+      "only the generated ServiceAccount (`<cluster>-cluster-autoscaler`), used only by the Deployment of the same name; other pods run as `default`",
   },
   {
     rule: "user-layer-secret",
     kinds: "a pod's Secret volumes, projected Secrets, env secretKeyRef, envFrom secretRef",
-    allowed: "only the autoscaler's volume of `<cluster>-kubeconfig`, in the generated autoscaler Deployment, whose every container runs the pinned cluster-autoscaler image (versions.json clusterAutoscaler.image)",
+    allowed:
+      "only the autoscaler's volume of `<cluster>-kubeconfig`, in the generated autoscaler Deployment, whose every container runs the pinned cluster-autoscaler image (versions.json clusterAutoscaler.image)",
   },
   {
     rule: "user-layer-addons",
@@ -54,7 +56,8 @@ export const USER_LAYER_LIMITS = [
   },
   {
     rule: "user-layer-host",
-    kinds: "a pod's hostNetwork, hostPID, hostIPC, hostPath volumes, privileged or allowPrivilegeEscalation containers, added capabilities",
+    kinds:
+      "a pod's hostNetwork, hostPID, hostIPC, hostPath volumes, privileged or allowPrivilegeEscalation containers, added capabilities",
     allowed: "none",
   },
 ] as const;
@@ -115,10 +118,15 @@ function firstDifference(a: unknown, b: unknown, at: string): string {
 export function podSpecOf(o: Obj): { spec: Record<string, unknown>; at: string } | undefined {
   const g = groupOf(o.apiVersion);
   const at =
-    g === "" && o.kind === "Pod" ? "spec"
-    : (g === "apps" && ["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"].includes(o.kind)) || (g === "" && o.kind === "ReplicationController") || (g === "batch" && o.kind === "Job") ? "spec.template.spec"
-    : g === "batch" && o.kind === "CronJob" ? "spec.jobTemplate.spec.template.spec"
-    : undefined;
+    g === "" && o.kind === "Pod"
+      ? "spec"
+      : (g === "apps" && ["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"].includes(o.kind)) ||
+          (g === "" && o.kind === "ReplicationController") ||
+          (g === "batch" && o.kind === "Job")
+        ? "spec.template.spec"
+        : g === "batch" && o.kind === "CronJob"
+          ? "spec.jobTemplate.spec.template.spec"
+          : undefined;
   const spec = at ? get(o, at) : undefined;
   return at && isRecord(spec) ? { spec, at } : undefined;
 }
@@ -129,20 +137,24 @@ const CONTAINER_LISTS = ["initContainers", "containers", "ephemeralContainers"] 
 export function secretRefs(pod: Record<string, unknown>): { path: string; name: string; volume: boolean }[] {
   const out: { path: string; name: string; volume: boolean }[] = [];
   list(pod.volumes).forEach((v, i) => {
-    if (isRecord(v) && isRecord(v.secret)) out.push({ path: `volumes.${i}.secret.secretName`, name: show(v.secret.secretName), volume: true });
+    if (isRecord(v) && isRecord(v.secret))
+      out.push({ path: `volumes.${i}.secret.secretName`, name: show(v.secret.secretName), volume: true });
     list(get(v, "projected.sources")).forEach((s, j) => {
-      if (isRecord(s) && isRecord(s.secret)) out.push({ path: `volumes.${i}.projected.sources.${j}.secret.name`, name: show(s.secret.name), volume: false });
+      if (isRecord(s) && isRecord(s.secret))
+        out.push({ path: `volumes.${i}.projected.sources.${j}.secret.name`, name: show(s.secret.name), volume: false });
     });
   });
   for (const l of CONTAINER_LISTS)
     list(pod[l]).forEach((c, i) => {
       list(get(c, "env")).forEach((e, j) => {
         const ref = get(e, "valueFrom.secretKeyRef");
-        if (isRecord(ref)) out.push({ path: `${l}.${i}.env.${j}.valueFrom.secretKeyRef.name`, name: show(ref.name), volume: false });
+        if (isRecord(ref))
+          out.push({ path: `${l}.${i}.env.${j}.valueFrom.secretKeyRef.name`, name: show(ref.name), volume: false });
       });
       list(get(c, "envFrom")).forEach((e, j) => {
         const ref = get(e, "secretRef");
-        if (isRecord(ref)) out.push({ path: `${l}.${i}.envFrom.${j}.secretRef.name`, name: show(ref.name), volume: false });
+        if (isRecord(ref))
+          out.push({ path: `${l}.${i}.envFrom.${j}.secretRef.name`, name: show(ref.name), volume: false });
       });
     });
   return out;
@@ -158,13 +170,16 @@ function hostAccess(pod: Record<string, unknown>): string[] {
   for (const l of CONTAINER_LISTS)
     list(pod[l]).forEach((c, i) => {
       if (get(c, "securityContext.privileged") === true) out.push(`${l}.${i}.securityContext.privileged`);
-      if (get(c, "securityContext.allowPrivilegeEscalation") === true) out.push(`${l}.${i}.securityContext.allowPrivilegeEscalation`);
-      if (list(get(c, "securityContext.capabilities.add")).length > 0) out.push(`${l}.${i}.securityContext.capabilities.add`);
+      if (get(c, "securityContext.allowPrivilegeEscalation") === true)
+        out.push(`${l}.${i}.securityContext.allowPrivilegeEscalation`);
+      if (list(get(c, "securityContext.capabilities.add")).length > 0)
+        out.push(`${l}.${i}.securityContext.capabilities.add`);
     });
   return out;
 }
 
-const images = (pod: Record<string, unknown>): string[] => CONTAINER_LISTS.flatMap((l) => list(pod[l]).map((c) => show(get(c, "image"))));
+const images = (pod: Record<string, unknown>): string[] =>
+  CONTAINER_LISTS.flatMap((l) => list(pod[l]).map((c) => show(get(c, "image"))));
 
 const ADDONS_GROUP = GROUP.addons;
 
@@ -190,7 +205,12 @@ export function addonDeviations(objects: readonly RenderedObject[], spec: Cluste
   for (const o of objects) {
     if (!isRecord(o)) continue;
     if (is(o, ADDONS_GROUP, "ClusterResourceSetBinding")) {
-      out.push({ object: o, path: "spec", message: "a cluster layer may not add a ClusterResourceSetBinding: add-ons are applied only by the generated ClusterResourceSets (README \"What a cluster layer may add\"); remove it" });
+      out.push({
+        object: o,
+        path: "spec",
+        message:
+          'a cluster layer may not add a ClusterResourceSetBinding: add-ons are applied only by the generated ClusterResourceSets (README "What a cluster layer may add"); remove it',
+      });
       continue;
     }
     if (!is(o, ADDONS_GROUP, "ClusterResourceSet")) continue;
@@ -199,21 +219,46 @@ export function addonDeviations(objects: readonly RenderedObject[], spec: Cluste
       if (!listed.has(ref)) listed.set(ref, o);
     }
     const g = sets.find((c) => c.metadata.name === o.metadata?.name);
-    if (!g) out.push({ object: o, path: "spec", message: `a cluster layer may not add a ClusterResourceSet (it applies its resources to the workload cluster with admin rights); only ${sets.map((c) => c.metadata.name).join(", ") || "none"} are generated for this cluster — remove it` });
-    else if (!same(o.spec, g.spec)) out.push({ object: o, path: firstDifference(o.spec, g.spec, "spec"), message: `differs from what \`generate\` writes for ClusterResourceSet ${g.metadata.name}; a cluster layer may not change which add-ons reach the workload cluster — remove the patch` });
+    if (!g)
+      out.push({
+        object: o,
+        path: "spec",
+        message: `a cluster layer may not add a ClusterResourceSet (it applies its resources to the workload cluster with admin rights); only ${sets.map((c) => c.metadata.name).join(", ") || "none"} are generated for this cluster — remove it`,
+      });
+    else if (!same(o.spec, g.spec))
+      out.push({
+        object: o,
+        path: firstDifference(o.spec, g.spec, "spec"),
+        message: `differs from what \`generate\` writes for ClusterResourceSet ${g.metadata.name}; a cluster layer may not change which add-ons reach the workload cluster — remove the patch`,
+      });
   }
   for (const [ref, crs] of [...listed].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const slash = ref.indexOf("/");
     const [kind, name] = [ref.slice(0, slash), ref.slice(slash + 1)];
     const cm = kind === "ConfigMap" ? maps.find((m) => m.name === name) : undefined;
-    const found = objects.filter((x) => isRecord(x) && x.kind === kind && groupOf(x.apiVersion) === "" && x.metadata?.name === name);
+    const found = objects.filter(
+      (x) => isRecord(x) && x.kind === kind && groupOf(x.apiVersion) === "" && x.metadata?.name === name,
+    );
     if (cm && found.length === 0)
-      out.push({ object: crs, path: "spec.resources", message: `lists ConfigMap ${name}, which the render lacks (a patch deleted or renamed it): the workload cluster would not get ${cm.payload}; remove the patch` });
+      out.push({
+        object: crs,
+        path: "spec.resources",
+        message: `lists ConfigMap ${name}, which the render lacks (a patch deleted or renamed it): the workload cluster would not get ${cm.payload}; remove the patch`,
+      });
     for (const o of found) {
-      if (!cm) out.push({ object: o, path: "data", message: `${kind} ${name} is applied to the workload cluster by a ClusterResourceSet, and is no add-on ConfigMap \`generate\` writes (${maps.map((m) => m.name).join(", ") || "none"}); remove it` });
+      if (!cm)
+        out.push({
+          object: o,
+          path: "data",
+          message: `${kind} ${name} is applied to the workload cluster by a ClusterResourceSet, and is no add-on ConfigMap \`generate\` writes (${maps.map((m) => m.name).join(", ") || "none"}); remove it`,
+        });
       else if (cm.data && (!same(o.data, cm.data) || o.binaryData !== undefined)) {
         const field = o.binaryData !== undefined ? "binaryData" : firstDifference(o.data, cm.data, "data");
-        out.push({ object: o, path: field, message: `differs from the pinned add-on payload ${cm.payload} (the ConfigMap's data must be that file byte for byte: a ClusterResourceSet applies it to the workload cluster with admin rights); remove the patch — change an add-on through versions.json and \`npm run addons\`` });
+        out.push({
+          object: o,
+          path: field,
+          message: `differs from the pinned add-on payload ${cm.payload} (the ConfigMap's data must be that file byte for byte: a ClusterResourceSet applies it to the workload cluster with admin rights); remove the patch — change an add-on through versions.json and \`npm run addons\``,
+        });
       }
     }
   }
@@ -233,10 +278,23 @@ export function userLayerRules(rc: RenderedCluster, spec: ClusterSpec, pins: Pin
     return []; // no autoscaler pinned for the cluster's minor: `generate` refuses the spec, and validate says so
   }
   const mine = (o: Obj): K8sObject | undefined =>
-    generated.find((g) => g.kind === o.kind && groupOf(g.apiVersion) === groupOf(o.apiVersion) && g.metadata.name === o.metadata?.name && g.metadata.namespace === o.metadata?.namespace);
+    generated.find(
+      (g) =>
+        g.kind === o.kind &&
+        groupOf(g.apiVersion) === groupOf(o.apiVersion) &&
+        g.metadata.name === o.metadata?.name &&
+        g.metadata.namespace === o.metadata?.namespace,
+    );
   const push = (o: Obj, path: string, rule: UserLayerRule, message: string) => {
     const i = rc.objects.indexOf(o);
-    findings.push({ cluster: rc.cluster, file: rc.origins[i] ?? fallbackFile, path: `${show(o.kind)}/${show(o.metadata?.name)}:${path}`, rule, severity: "error", message });
+    findings.push({
+      cluster: rc.cluster,
+      file: rc.origins[i] ?? fallbackFile,
+      path: `${show(o.kind)}/${show(o.metadata?.name)}:${path}`,
+      rule,
+      severity: "error",
+      message,
+    });
   };
   const serviceAccounts = generated.filter((g) => g.kind === "ServiceAccount").map((g) => g.metadata.name);
   const secret = kubeconfigSecret(spec.name).name;
@@ -250,25 +308,69 @@ export function userLayerRules(rc: RenderedCluster, spec: ClusterSpec, pins: Pin
     // Access: exactly as generated.
     if (groupOf(o.apiVersion) === RBAC && (RBAC_KINDS as readonly string[]).includes(o.kind)) {
       const grants = o.kind === "Role" || o.kind === "ClusterRole" ? ["rules"] : ["roleRef", "subjects"];
-      const target = o.kind.endsWith("Binding") ? ` (roleRef ${show(get(o, "roleRef.kind"))} ${show(get(o, "roleRef.name"))})` : "";
-      if (!g) push(o, grants[0]!, "user-layer-rbac", `a cluster layer may not add a ${o.kind}${target}: access in the management cluster comes only as \`generate\` writes it (README "What a cluster layer may add"); remove it`);
-      else for (const f of grants) if (!same(o[f], g[f])) push(o, firstDifference(o[f], g[f], f), "user-layer-rbac", `${f} differs from what \`generate\` writes for ${o.kind} ${g.metadata.name}; a cluster layer may not change access in the management cluster — remove the patch`);
+      const target = o.kind.endsWith("Binding")
+        ? ` (roleRef ${show(get(o, "roleRef.kind"))} ${show(get(o, "roleRef.name"))})`
+        : "";
+      if (!g)
+        push(
+          o,
+          grants[0]!,
+          "user-layer-rbac",
+          `a cluster layer may not add a ${o.kind}${target}: access in the management cluster comes only as \`generate\` writes it (README "What a cluster layer may add"); remove it`,
+        );
+      else
+        for (const f of grants)
+          if (!same(o[f], g[f]))
+            push(
+              o,
+              firstDifference(o[f], g[f], f),
+              "user-layer-rbac",
+              `${f} differs from what \`generate\` writes for ${o.kind} ${g.metadata.name}; a cluster layer may not change access in the management cluster — remove the patch`,
+            );
     }
     if (is(o, "", "ServiceAccount") && !g)
-      push(o, "metadata.name", "user-layer-serviceaccount", `a cluster layer may not add a ServiceAccount (only ${serviceAccounts.join(", ") || "none"} is generated for this cluster); run pods as \`default\``);
+      push(
+        o,
+        "metadata.name",
+        "user-layer-serviceaccount",
+        `a cluster layer may not add a ServiceAccount (only ${serviceAccounts.join(", ") || "none"} is generated for this cluster); run pods as \`default\``,
+      );
     const pod = podSpecOf(o);
     if (!pod) continue;
     const generatedPod = g && g.kind === o.kind ? podSpecOf(g as Obj) : undefined;
     const sa = pod.spec.serviceAccountName ?? pod.spec.serviceAccount;
     if (sa !== undefined && show(sa) !== "default" && !(generatedPod && same(sa, generatedPod.spec.serviceAccountName)))
-      push(o, `${pod.at}.serviceAccountName`, "user-layer-serviceaccount", `runs as ServiceAccount ${show(sa)}; only the generated Deployment of that name may use ${serviceAccounts.includes(show(sa)) ? "it" : "a generated ServiceAccount"} — remove serviceAccountName`);
+      push(
+        o,
+        `${pod.at}.serviceAccountName`,
+        "user-layer-serviceaccount",
+        `runs as ServiceAccount ${show(sa)}; only the generated Deployment of that name may use ${serviceAccounts.includes(show(sa)) ? "it" : "a generated ServiceAccount"} — remove serviceAccountName`,
+      );
     const foreign = images(pod.spec).filter((i) => !i.startsWith(autoscalerImage));
     for (const r of secretRefs(pod.spec)) {
       const allowed = generatedPod !== undefined && r.volume && r.name === secret;
-      if (!allowed) push(o, `${pod.at}.${r.path}`, "user-layer-secret", `reads Secret ${r.name}; a cluster layer may not mount or read Secrets (only the generated autoscaler mounts ${secret}) — remove it`);
-      else if (foreign.length > 0) push(o, `${pod.at}.${r.path}`, "user-layer-secret", `mounts ${secret} (the workload cluster's admin credentials) in a pod that also runs ${foreign.join(", ")}; only the pinned cluster-autoscaler image (${pins.clusterAutoscaler.image}) may run beside it`);
+      if (!allowed)
+        push(
+          o,
+          `${pod.at}.${r.path}`,
+          "user-layer-secret",
+          `reads Secret ${r.name}; a cluster layer may not mount or read Secrets (only the generated autoscaler mounts ${secret}) — remove it`,
+        );
+      else if (foreign.length > 0)
+        push(
+          o,
+          `${pod.at}.${r.path}`,
+          "user-layer-secret",
+          `mounts ${secret} (the workload cluster's admin credentials) in a pod that also runs ${foreign.join(", ")}; only the pinned cluster-autoscaler image (${pins.clusterAutoscaler.image}) may run beside it`,
+        );
     }
-    for (const p of hostAccess(pod.spec)) push(o, `${pod.at}.${p}`, "user-layer-host", "a pod on the management cluster may not reach its node (the node holds every cluster's credentials); remove it");
+    for (const p of hostAccess(pod.spec))
+      push(
+        o,
+        `${pod.at}.${p}`,
+        "user-layer-host",
+        "a pod on the management cluster may not reach its node (the node holds every cluster's credentials); remove it",
+      );
   }
   return findings;
 }

@@ -24,7 +24,7 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { writeFleetSpecs } from "./fleet.js";
-import { TOOL_ROOT } from "../src/versions.js";
+import { TOOL_ROOT } from "../src/pins/versions.js";
 
 const { values } = parseArgs({
   options: {

@@ -9,8 +9,8 @@ import { access } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { CapiGitopsError, InvalidInputError, ToolError, UsageError } from "./errors.js";
-import { formatFinding, truncate } from "./findings.js";
+import { CapiGitopsError, InvalidInputError, ToolError, UsageError } from "./core/errors.js";
+import { formatFinding, truncate } from "./core/findings.js";
 import { type CommandDef, COMMANDS, commandHelp, flagsOf, topHelp } from "./cli/definition.js";
 import { type NewClusterFlags, SPEC_FLAGS } from "./cli/spec-flags.js";
 

@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { clusterRules } from "../src/validate/rules.js";
-import { toYaml } from "../src/yaml.js";
-import { versions } from "../src/versions.js";
+import { toYaml } from "../src/core/yaml.js";
+import { versions } from "../src/pins/versions.js";
 
 const ns = "demo";
 const cluster = (labels: Record<string, string>) => ({

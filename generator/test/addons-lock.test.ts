@@ -9,8 +9,8 @@ import { describe, expect, it } from "vitest";
 import { addonLock, addonLockFindings, type LockCheck, pinsDigest } from "../src/plan/addons-lock.js";
 import { containerImages, isPinnedImage, payloadImageFindings } from "../src/plan/addons-payload.js";
 import { generatorIdentity } from "../src/validate/drift.js";
-import { ADDONS_STORE, readAddonLock, readAddonPayloads, versions } from "../src/versions.js";
-import { parseYamlStream } from "../src/yaml.js";
+import { ADDONS_STORE, readAddonLock, readAddonPayloads, versions } from "../src/pins/versions.js";
+import { parseYamlStream } from "../src/core/yaml.js";
 import { tempDir } from "./helpers.js";
 
 const pins = versions().addons;

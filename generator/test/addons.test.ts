@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { versions } from "../src/versions.js";
+import { versions } from "../src/pins/versions.js";
 import { planCluster } from "../src/plan/cluster.js";
 import { parseSpecObject } from "../src/cluster-spec/parse.js";
 import { hydrate } from "../src/plan/addons-payload.js";
-import { parseYamlStream } from "../src/yaml.js";
+import { parseYamlStream } from "../src/core/yaml.js";
 import type { ClusterSpec } from "../src/cluster-spec/types.js";
 
 const spec = (over: Record<string, unknown> = {}): ClusterSpec => {
@@ -167,7 +167,7 @@ import path from "node:path";
 import { unknownValuePaths } from "../src/plan/addons-payload.js";
 import { hydrateAddons } from "../src/commands/addons.js";
 import { resolveTool } from "../src/tools/resolve.js";
-import { ADDONS_STORE } from "../src/versions.js";
+import { ADDONS_STORE } from "../src/pins/versions.js";
 
 describe("chart values", () => {
   it("a key the chart's values.yaml lacks is reported (values.schema.json allows unknown keys)", () => {

@@ -8,7 +8,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { admissionSourceHash, ADMISSION } from "../src/tools/admission.js";
 import { buildAdmission } from "../src/commands/setup.js";
-import { versions } from "../src/versions.js";
+import { versions } from "../src/pins/versions.js";
 import { ROOT, tempDir } from "./helpers.js";
 
 const required = (gomod: string): Map<string, string> => {

@@ -4,11 +4,11 @@
  * reused, denials → findings with cluster, file, Kind/name:field, rule admission/<stage> and the upstream message.
  */
 import { describe, expect, it } from "vitest";
-import { ToolError } from "../src/errors.js";
+import { ToolError } from "../src/core/errors.js";
 import { admissionArgs, parseAdmissionOutput, type AdmissionResult } from "../src/tools/admission.js";
 import { admissionFindings, admissionResults, type AdmissionUnit } from "../src/validate/admission.js";
 import { run } from "../src/tools/run.js";
-import type { RenderedObject } from "../src/validate/render.js";
+import type { RenderedObject } from "../src/render/render.js";
 
 const obj = (
   kind: string,

@@ -11,7 +11,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { validateCommand, type ValidateResult } from "../src/commands/validate.js";
-import { hasErrors, type Finding } from "../src/findings.js";
+import { hasErrors, type Finding } from "../src/core/findings.js";
 import { admit, type AdmissionResult } from "../src/tools/admission.js";
 import { kustomizeBuild } from "../src/tools/kustomize.js";
 import { tempDir } from "./helpers.js";

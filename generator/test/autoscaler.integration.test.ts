@@ -4,13 +4,13 @@
  * clusters' AppProject permits; and the rules that keep it so.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { versions } from "../src/versions.js";
+import { versions } from "../src/pins/versions.js";
 import { planRepo } from "../src/plan/repo.js";
 import { argoObjects, CLUSTERS_SERVICE_ACCOUNT, fluxObjects } from "../src/plan/sync.js";
 import { fluxPermissionFindings } from "../src/validate/sync-check.js";
 import { writeTree } from "../src/repo/write.js";
 import { kustomizeBuild } from "../src/tools/kustomize.js";
-import { parseYamlStream } from "../src/yaml.js";
+import { parseYamlStream } from "../src/core/yaml.js";
 import { parseSpecObject, SUPPORTED_MINORS } from "../src/cluster-spec/parse.js";
 import { planAutoscaler } from "../src/plan/autoscaler.js";
 import { parseRepoConfig } from "../src/cluster-spec/config.js";

@@ -14,9 +14,9 @@ import { validateCommand } from "../src/commands/validate.js";
 import { kustomizeBuild } from "../src/tools/kustomize.js";
 import { ADMISSION } from "../src/tools/admission.js";
 import { envVarFor, resolveTool } from "../src/tools/resolve.js";
-import { buildClosure, repoCacheDir, RepoFiles } from "../src/validate/cache.js";
-import { renderClusters } from "../src/validate/render.js";
-import { parseYamlStream } from "../src/yaml.js";
+import { buildClosure, repoCacheDir, RepoFiles } from "../src/render/cache.js";
+import { renderClusters } from "../src/render/render.js";
+import { parseYamlStream } from "../src/core/yaml.js";
 import { tempDir } from "./helpers.js";
 
 const cleanups: (() => Promise<void>)[] = [];

@@ -25,10 +25,10 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateCommand } from "../src/commands/generate.js";
 import { validateCommand, type ValidateResult } from "../src/commands/validate.js";
-import { formatFinding, type Finding } from "../src/findings.js";
+import { formatFinding, type Finding } from "../src/core/findings.js";
 import { envsubst } from "../src/import/envsubst.js";
 import { goModDownload } from "../src/tools/go.js";
-import { versions } from "../src/versions.js";
+import { versions } from "../src/pins/versions.js";
 import { tempDir } from "./helpers.js";
 
 /** clusters/<name> → the template of the pinned CAPA module it holds. */

@@ -14,8 +14,8 @@ import { SUPPORTED_MINORS } from "../src/cluster-spec/parse.js";
 import { newClusterCommand } from "../src/commands/new-cluster.js";
 import { validateCommand } from "../src/commands/validate.js";
 import { kustomizeBuild } from "../src/tools/kustomize.js";
-import { versions } from "../src/versions.js";
-import { parseYamlStream } from "../src/yaml.js";
+import { versions } from "../src/pins/versions.js";
+import { parseYamlStream } from "../src/core/yaml.js";
 import { runCli, tempDir } from "./helpers.js";
 
 const CONFIG =

@@ -13,7 +13,7 @@ import { generateCommand } from "../src/commands/generate.js";
 import { validateCommand } from "../src/commands/validate.js";
 import { changeScope, pathKind, type PathKind } from "../src/repo/scope.js";
 import { envVarFor, resolveTool } from "../src/tools/resolve.js";
-import { binaryIdentity, cacheRoot, repoCacheDir } from "../src/validate/cache.js";
+import { binaryIdentity, cacheRoot, repoCacheDir } from "../src/render/cache.js";
 import { ROOT, tempDir } from "./helpers.js";
 
 const cleanups: (() => Promise<void>)[] = [];

@@ -1,12 +1,12 @@
 /** The one CLI definition: `--pool` parsing, spec flags → spec input, findings → flags, help derived from the tables. */
 import { describe, expect, it } from "vitest";
-import type { Finding } from "../src/findings.js";
+import type { Finding } from "../src/core/findings.js";
 import { COMMANDS, commandHelp, topHelp } from "../src/cli/definition.js";
 import { flagFor, parsePoolFlag, POOL_KEYS, SPEC_FLAGS, specInputFromFlags } from "../src/cli/spec-flags.js";
 import { resolveNewSpec } from "../src/commands/new-cluster.js";
 import { runCli } from "./helpers.js";
 import { parseCommandLine } from "../src/cli.js";
-import { UsageError } from "../src/errors.js";
+import { UsageError } from "../src/core/errors.js";
 
 describe("--pool parsing", () => {
   it.each<[string, Record<string, unknown>, string[]]>([

@@ -3,7 +3,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseYamlStream } from "../src/yaml.js";
+import { parseYamlStream } from "../src/core/yaml.js";
 import { ROOT, readTree, runCli, tempDir, treeHash } from "./helpers.js";
 
 const BIN = path.join(ROOT, "generator", "bin", "capi-gitops.js");

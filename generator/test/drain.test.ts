@@ -37,9 +37,9 @@ import { admit } from "../src/tools/admission.js";
 import { printCloudFormationTemplate } from "../src/tools/clusterawsadm.js";
 import { kustomizeBuild } from "../src/tools/kustomize.js";
 import { drainRules, EXCLUDE_NODE_DRAINING } from "../src/validate/drain-rules.js";
-import type { RenderedCluster } from "../src/validate/render.js";
-import { versions } from "../src/versions.js";
-import { parseYamlStream, toYaml } from "../src/yaml.js";
+import type { RenderedCluster } from "../src/render/render.js";
+import { versions } from "../src/pins/versions.js";
+import { parseYamlStream, toYaml } from "../src/core/yaml.js";
 import { tempDir } from "./helpers.js";
 
 type Obj = {

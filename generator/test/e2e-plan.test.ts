@@ -21,7 +21,7 @@ import {
 import { replaceEdits } from "../src/tools/control-plane.js";
 import type { AdmissionResult } from "../src/tools/admission.js";
 import type { GoTestEvent } from "../src/tools/go.js";
-import type { RenderedObject } from "../src/validate/render.js";
+import type { RenderedObject } from "../src/render/render.js";
 
 const SPEC = `# a comment that stays
 apiVersion: capi-gitops.io/v1alpha1
@@ -323,7 +323,7 @@ describe("e2e/go.mod", () => {
   it("pins CAPI and CAPA at versions.json's versions (as admission/go.mod) and takes the shared package from ../admission", async () => {
     const { readFileSync } = await import("node:fs");
     const { ROOT } = await import("./helpers.js");
-    const { versions } = await import("../src/versions.js");
+    const { versions } = await import("../src/pins/versions.js");
     const mod = readFileSync(`${ROOT}/e2e/go.mod`, "utf8");
     for (const pin of ["cluster-api", "cluster-api-provider-aws"]) {
       const { module, version } = versions().crds[pin]!;

@@ -10,8 +10,8 @@ import { parseSpecObject } from "../src/cluster-spec/parse.js";
 import type { ClusterSpec } from "../src/cluster-spec/types.js";
 import { CLUSTERS_NAMESPACES_ROLE, CLUSTERS_SERVICE_ACCOUNT, fluxObjects, planSync } from "../src/plan/sync.js";
 import { fluxPermissionFindings } from "../src/validate/sync-check.js";
-import type { RenderedObject } from "../src/validate/render.js";
-import { parseYamlStream } from "../src/yaml.js";
+import type { RenderedObject } from "../src/render/render.js";
+import { parseYamlStream } from "../src/core/yaml.js";
 
 const spec = (o: Record<string, unknown>): ClusterSpec => {
   const r = parseSpecObject({

@@ -1,5 +1,5 @@
 /** Golden output: fixtures/specs/*.yaml (+ fixtures/capi-gitops.yaml) → the whole generated tree, one snapshot file per file. */
-import { versions } from "../src/versions.js";
+import { versions } from "../src/pins/versions.js";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -8,7 +8,7 @@ import { specFile } from "../src/plan/cluster.js";
 import { planSync } from "../src/plan/sync.js";
 import { parseRepoConfig } from "../src/cluster-spec/config.js";
 import { FIXTURES, fixtureSpecs, YAML11_FIXTURES } from "./helpers.js";
-import { MANAGEMENT_CHART_DIRS } from "../src/repo/paths.js";
+import { MANAGEMENT_CHART_DIRS } from "../src/core/layout.js";
 
 describe("golden tree", () => {
   const specs = fixtureSpecs();

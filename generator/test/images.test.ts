@@ -22,9 +22,9 @@ import { printCloudFormationTemplate } from "../src/tools/clusterawsadm.js";
 import { goModDownload } from "../src/tools/go.js";
 import { kustomizeBuild } from "../src/tools/kustomize.js";
 import { imageRules } from "../src/validate/images.js";
-import type { RenderedCluster } from "../src/validate/render.js";
-import { versions } from "../src/versions.js";
-import { parseYamlStream } from "../src/yaml.js";
+import type { RenderedCluster } from "../src/render/render.js";
+import { versions } from "../src/pins/versions.js";
+import { parseYamlStream } from "../src/core/yaml.js";
 import { ROOT, tempDir } from "./helpers.js";
 
 type Obj = { apiVersion: string; kind: string; metadata: { name: string }; spec: any };

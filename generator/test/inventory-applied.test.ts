@@ -11,7 +11,7 @@ import { inventoryCommand } from "../src/commands/inventory.js";
 import { newClusterCommand } from "../src/commands/new-cluster.js";
 import { buildInventory, formatInventory } from "../src/fleet/inventory.js";
 import type { K8sObject } from "../src/k8s/object.js";
-import { versions } from "../src/versions.js";
+import { versions } from "../src/pins/versions.js";
 import { tempDir } from "./helpers.js";
 
 const spec = parseSpecObject({

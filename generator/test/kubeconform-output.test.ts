@@ -1,6 +1,6 @@
 /** tools/kubeconform.ts parses kubeconform's `-output json` into typed verdicts (what validate turns into findings). */
 import { describe, expect, it } from "vitest";
-import { ToolError } from "../src/errors.js";
+import { ToolError } from "../src/core/errors.js";
 import { parseKubeconformOutput } from "../src/tools/kubeconform.js";
 
 const out = (...resources: object[]) => JSON.stringify({ resources });

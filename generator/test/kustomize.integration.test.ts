@@ -1,12 +1,12 @@
 /** The real kustomize binary builds every fixture cluster into the full, consistent resource set. */
 import { addonKubernetesVersion } from "../src/plan/addon-version.js";
-import { versions } from "../src/versions.js";
+import { versions } from "../src/pins/versions.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { planRepo } from "../src/plan/repo.js";
 import { writeTree } from "../src/repo/write.js";
 import { kustomizeBuild } from "../src/tools/kustomize.js";
 import { checkReferences } from "../src/validate/references.js";
-import { parseYamlStream } from "../src/yaml.js";
+import { parseYamlStream } from "../src/core/yaml.js";
 import type { ClusterSpec } from "../src/cluster-spec/types.js";
 import { specFile } from "../src/plan/cluster.js";
 import { fixtureSpecs, tempDir, YAML11_FIXTURES } from "./helpers.js";

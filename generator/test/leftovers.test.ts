@@ -19,7 +19,7 @@ import {
 } from "../src/fleet/leftovers.js";
 import { SYNC_SAFE } from "../src/plan/capi.js";
 import { syncSafetyRules } from "../src/validate/rules.js";
-import type { RenderedObject } from "../src/validate/render.js";
+import type { RenderedObject } from "../src/render/render.js";
 import { runCli, tempDir } from "./helpers.js";
 
 const obj = (

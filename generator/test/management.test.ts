@@ -21,13 +21,13 @@ import {
   MANAGEMENT_APP_NAME,
   planSync,
 } from "../src/plan/sync.js";
-import { MANAGEMENT_CHART_DIRS } from "../src/repo/paths.js";
+import { MANAGEMENT_CHART_DIRS } from "../src/core/layout.js";
 import { MANAGEMENT_LAYER_DIRS, managementLayerSteps } from "../src/e2e/management.js";
 import { kustomizeBuild } from "../src/tools/kustomize.js";
 import { applicationFindings, declaredApplications } from "../src/validate/sync-check.js";
-import type { RenderedObject } from "../src/validate/render.js";
-import { versions } from "../src/versions.js";
-import { parseYamlStream } from "../src/yaml.js";
+import type { RenderedObject } from "../src/render/render.js";
+import { versions } from "../src/pins/versions.js";
+import { parseYamlStream } from "../src/core/yaml.js";
 import { fixtureSpecs, ROOT } from "./helpers.js";
 
 const config = (gitops: "argocd" | "flux"): RepoConfig => {

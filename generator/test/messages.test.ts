@@ -11,9 +11,9 @@ import { formatFindings } from "../src/validate/format.js";
 import { checkIpv4Cidr } from "../src/cluster-spec/cidr.js";
 import { KUBELET_ARG_VALUE_MAX, parseSpecObject, parseSpecText } from "../src/cluster-spec/parse.js";
 import { syncSafetyRules } from "../src/validate/rules.js";
-import { truncate } from "../src/findings.js";
+import { truncate } from "../src/core/findings.js";
 import { attribute, fieldSteps, touches } from "../src/validate/attribution.js";
-import { versions } from "../src/versions.js";
+import { versions } from "../src/pins/versions.js";
 import { ROOT, runCli, tempDir } from "./helpers.js";
 
 const edit = async (repo: string, file: string, fn: (s: string) => string) =>

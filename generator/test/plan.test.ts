@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { versions } from "../src/versions.js";
-import { parseYamlStream } from "../src/yaml.js";
+import { versions } from "../src/pins/versions.js";
+import { parseYamlStream } from "../src/core/yaml.js";
 import { PROFILE_PATCHES, profileTargetsHashedKind } from "../src/plan/base.js";
 import { planCluster, spread, spreadOverZones, subnets } from "../src/plan/cluster.js";
 import { SHAPE_POOLS, shapeMatrix } from "../src/e2e/plan.js";

@@ -4,13 +4,13 @@
  * new-cluster flag parsing, and the validation rules over arbitrarily mutated rendered objects. A spec that parses
  * cleanly always plans, and every planned path stays under clusters/<name>/.
  */
-import { versions } from "../src/versions.js";
+import { versions } from "../src/pins/versions.js";
 import path from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import fc from "fast-check";
 import { stringify } from "yaml";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { Finding } from "../src/findings.js";
+import type { Finding } from "../src/core/findings.js";
 import { parsePoolFlag, type NewClusterFlags } from "../src/cli/spec-flags.js";
 import { resolveNewSpec } from "../src/commands/new-cluster.js";
 import { planCluster, specFile } from "../src/plan/cluster.js";
@@ -21,9 +21,9 @@ import { parseSpecObject, parseSpecText, type ParseResult } from "../src/cluster
 import { knownRegions, zonesOf } from "../src/cluster-spec/regions.js";
 import { kustomizeBuild } from "../src/tools/kustomize.js";
 import { checkReferences } from "../src/validate/references.js";
-import type { RenderedCluster, RenderedObject } from "../src/validate/render.js";
+import type { RenderedCluster, RenderedObject } from "../src/render/render.js";
 import { clusterRules, fleetRules, managementRules, syncSafetyRules } from "../src/validate/rules.js";
-import { parseYamlStream } from "../src/yaml.js";
+import { parseYamlStream } from "../src/core/yaml.js";
 import { fixtureSpecs, tempDir } from "./helpers.js";
 
 const RUNS = 300;

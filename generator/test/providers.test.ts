@@ -8,13 +8,13 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mergeOutputs } from "../src/plan/files.js";
 import { OPERATOR_API, planProviders, providerObjects } from "../src/plan/providers.js";
-import { PROVIDERS_DIR } from "../src/repo/paths.js";
+import { PROVIDERS_DIR } from "../src/core/layout.js";
 import { writeTree } from "../src/repo/write.js";
 import { schemaLocation } from "../src/schemas/layout.js";
 import { kubeconform } from "../src/tools/kubeconform.js";
 import { kustomizeBuild } from "../src/tools/kustomize.js";
-import { TOOL_ROOT, versions } from "../src/versions.js";
-import { parseYamlStream } from "../src/yaml.js";
+import { TOOL_ROOT, versions } from "../src/pins/versions.js";
+import { parseYamlStream } from "../src/core/yaml.js";
 import { ROOT, tempDir } from "./helpers.js";
 
 type Obj = {

@@ -3,14 +3,14 @@
  * fixture clusters: the unmodified render is clean, and every rule id fires on one small mutation of it — with the
  * right rule, severity, cluster and a path naming the object and field.
  */
-import { versions as pinnedVersions } from "../src/versions.js";
+import { versions as pinnedVersions } from "../src/pins/versions.js";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { Finding, Severity } from "../src/findings.js";
+import type { Finding, Severity } from "../src/core/findings.js";
 import { planRepo } from "../src/plan/repo.js";
 import { writeTree } from "../src/repo/write.js";
 import { kustomizeBuild } from "../src/tools/kustomize.js";
 import { checkReferences } from "../src/validate/references.js";
-import type { RenderedCluster, RenderedObject } from "../src/validate/render.js";
+import type { RenderedCluster, RenderedObject } from "../src/render/render.js";
 import {
   clusterRules,
   controlPlaneHaRule,
@@ -20,7 +20,7 @@ import {
   managementRules,
   renderCompleteness,
 } from "../src/validate/rules.js";
-import { parseYamlStream } from "../src/yaml.js";
+import { parseYamlStream } from "../src/core/yaml.js";
 import { fixtureSpecs, tempDir } from "./helpers.js";
 
 type Objs = RenderedObject[];

@@ -2,7 +2,7 @@
  * Crash and concurrency safety with real child processes: a generate killed with SIGKILL at any moment leaves each
  * cluster's generated folder either old or complete-new; two new-cluster runs at once behave.
  */
-import { versions } from "../src/versions.js";
+import { versions } from "../src/pins/versions.js";
 import { execFileSync } from "node:child_process";
 import { readdir, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";

@@ -15,7 +15,7 @@ import {
 } from "../src/schemas/convert.js";
 import { KUBECONFORM_SCHEMA_TEMPLATE, schemaFile, schemaLocation, UNSERVED_FILE } from "../src/schemas/layout.js";
 import { unservedMessage, type UnservedEntry } from "../src/schemas/unserved.js";
-import { parseYamlStream } from "../src/yaml.js";
+import { parseYamlStream } from "../src/core/yaml.js";
 
 const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), "fixtures", "crds");
 const widgetCrd = parseYamlStream(readFileSync(path.join(FIXTURES, "widgets.example.com.yaml"), "utf8"))[0];

@@ -12,7 +12,7 @@ import { KUBECONFORM_DIR, schemaLocation, UNSERVED_FILE } from "../src/schemas/l
 import { readUnserved, unservedMessage } from "../src/schemas/unserved.js";
 import { resolveTool } from "../src/tools/resolve.js";
 import { run } from "../src/tools/run.js";
-import { TOOL_ROOT } from "../src/versions.js";
+import { TOOL_ROOT } from "../src/pins/versions.js";
 import type { KubeconformResource } from "../src/tools/kubeconform.js";
 
 type Resource = KubeconformResource;

@@ -1,6 +1,6 @@
 /**
  * Runs before every test file (vitest setupFiles): the file gets its own validate cache folder
- * (CAPI_GITOPS_CACHE_DIR, see validate/cache.ts cacheRoot), so no test reads what another test or the user's
+ * (CAPI_GITOPS_CACHE_DIR, see render/cache.ts cacheRoot), so no test reads what another test or the user's
  * ~/.cache/capi-gitops holds, and child processes started by the file inherit it. A test that needs a fresh cache
  * sets its own (cache.test.ts, shard.test.ts).
  */

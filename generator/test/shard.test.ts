@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clusterName, writeFleetSpecs } from "../bench/fleet.js";
 import { generateCommand } from "../src/commands/generate.js";
 import { parseShard, shardOf, validateCommand, type ValidateResult } from "../src/commands/validate.js";
-import { UsageError } from "../src/errors.js";
-import type { Finding } from "../src/findings.js";
+import { UsageError } from "../src/core/errors.js";
+import type { Finding } from "../src/core/findings.js";
 import { ROOT, runCli, tempDir } from "./helpers.js";
 
 const names = Array.from({ length: 1000 }, (_, i) => `cluster-${i}`);

@@ -13,7 +13,7 @@ import { upgradeCommand } from "../src/commands/upgrade.js";
 import { inventoryCommand } from "../src/commands/inventory.js";
 import { generateCommand } from "../src/commands/generate.js";
 import { execFileSync } from "node:child_process";
-import { InvalidInputError } from "../src/errors.js";
+import { InvalidInputError } from "../src/core/errors.js";
 import { fleetFindings } from "../src/repo/load.js";
 import { execa } from "execa";
 import { lstat } from "node:fs/promises";

@@ -8,7 +8,7 @@ import { validateCommand } from "../src/commands/validate.js";
 import { argoObjects, fluxObjects } from "../src/plan/sync.js";
 import { parseRepoConfig, type RepoConfig } from "../src/cluster-spec/config.js";
 import { kustomizeBuild } from "../src/tools/kustomize.js";
-import { parseYamlStream } from "../src/yaml.js";
+import { parseYamlStream } from "../src/core/yaml.js";
 import { generatedApplications } from "../src/validate/sync-check.js";
 import { fixtureSpecs, readTree, tempDir } from "./helpers.js";
 

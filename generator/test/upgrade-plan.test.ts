@@ -15,7 +15,7 @@ import {
 } from "../src/plan/upgrade.js";
 import type { ImageInventory } from "../src/schemas/ami-inventory.js";
 import { formatFindings } from "../src/validate/format.js";
-import { versions } from "../src/versions.js";
+import { versions } from "../src/pins/versions.js";
 import { ROOT } from "./helpers.js";
 
 const inventory = JSON.parse(

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newClusterCommand } from "../src/commands/new-cluster.js";
 import { validateCommand } from "../src/commands/validate.js";
 import { kustomizeBuild } from "../src/tools/kustomize.js";
-import { parseYamlStream } from "../src/yaml.js";
+import { parseYamlStream } from "../src/core/yaml.js";
 import { runCli, tempDir, treeHash } from "./helpers.js";
 
 const CONFIG =

@@ -10,7 +10,7 @@ import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { admit, type AdmissionResult } from "../src/tools/admission.js";
-import type { RenderedCluster, RenderedObject } from "../src/validate/render.js";
+import type { RenderedCluster, RenderedObject } from "../src/render/render.js";
 import { clusterRules } from "../src/validate/rules.js";
 import { UPSTREAM_REPLACED } from "../src/validate/upstream-replaced.js";
 import { ROOT } from "./helpers.js";

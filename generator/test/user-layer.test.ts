@@ -14,9 +14,9 @@ import { planRepo } from "../src/plan/repo.js";
 import { writeTree } from "../src/repo/write.js";
 import { kustomizeBuild } from "../src/tools/kustomize.js";
 import { USER_LAYER_LIMITS, userLayerReadme, userLayerRules } from "../src/validate/user-layer.js";
-import type { RenderedObject } from "../src/validate/render.js";
-import { versions } from "../src/versions.js";
-import { parseYamlStream } from "../src/yaml.js";
+import type { RenderedObject } from "../src/render/render.js";
+import { versions } from "../src/pins/versions.js";
+import { parseYamlStream } from "../src/core/yaml.js";
 import { ROOT, tempDir } from "./helpers.js";
 
 const spec = (o: Record<string, unknown>): ClusterSpec => {

@@ -12,8 +12,8 @@ import { clusterName, writeFleetSpecs } from "../bench/fleet.js";
 import { generateCommand } from "../src/commands/generate.js";
 import { shardOf, validateCommand, type ValidateOptions } from "../src/commands/validate.js";
 import type { AdmissionResult } from "../src/tools/admission.js";
-import type { RenderedObject } from "../src/validate/render.js";
-import type { Runners } from "../src/validate/runners.js";
+import type { RenderedObject } from "../src/render/render.js";
+import type { Runners } from "../src/render/runners.js";
 import { tempDir } from "./helpers.js";
 
 const N = 6;

@@ -7,7 +7,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newClusterCommand } from "../src/commands/new-cluster.js";
 import { validateCommand } from "../src/commands/validate.js";
-import type { Finding } from "../src/findings.js";
+import type { Finding } from "../src/core/findings.js";
 import { runCli, tempDir } from "./helpers.js";
 
 let base: string;

@@ -5,8 +5,8 @@
  */
 import { SPEC_SCHEMA_PATH } from "../plan/cluster.js";
 import { CONFIG_SCHEMA_PATH } from "../plan/repo.js";
-import { PROVIDERS_DIR, SYNC_DIR } from "../repo/paths.js";
-import { versions } from "../versions.js";
+import { PROVIDERS_DIR, SYNC_DIR } from "../core/layout.js";
+import { versions } from "../pins/versions.js";
 import { POOL_SYNTAX, SPEC_FLAGS } from "./spec-flags.js";
 import { SUPPORTED_MINORS } from "../cluster-spec/parse.js";
 

@@ -3,7 +3,7 @@
  * field it sets. The parser options, the help, the NewClusterFlags type, specInputFromFlags and the field → flag
  * mapping of findings are all derived from these two tables. Pure: no I/O.
  */
-import type { Finding } from "../findings.js";
+import type { Finding } from "../core/findings.js";
 import type { SpecInput } from "../cluster-spec/parse.js";
 import { DEFAULTS } from "../cluster-spec/types.js";
 import { imageFollowsVersion } from "../schemas/ami-inventory.js";

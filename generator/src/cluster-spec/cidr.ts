@@ -1,5 +1,5 @@
 /** IPv4 CIDR helpers over cidr-tools (parsing, normalizing, overlap); only subnet carving is ours. */
-import { quote } from "../findings.js";
+import { quote } from "../core/findings.js";
 import { createHash } from "node:crypto";
 import { normalizeCidr, overlapCidr, parseCidr } from "cidr-tools";
 

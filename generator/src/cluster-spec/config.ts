@@ -5,7 +5,7 @@
 import { type Static, Type } from "@sinclair/typebox";
 import { Ajv, type ErrorObject } from "ajv";
 import { parseDocument } from "yaml";
-import type { Finding } from "../findings.js";
+import type { Finding } from "../core/findings.js";
 import { constant, editorSchema, fillDefaults, oneOf, type WithDefaults } from "./definition.js";
 import { yamlErrorMessage } from "./parse.js";
 import { ENGINE_NAMESPACES } from "./reserved.js";

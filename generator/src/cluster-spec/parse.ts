@@ -5,7 +5,7 @@
 import { Ajv, type ErrorObject } from "ajv";
 import semver from "semver";
 import { isPair, isScalar, isSeq, parseDocument, visit, type YAMLError } from "yaml";
-import { type Finding, quote } from "../findings.js";
+import { type Finding, quote } from "../core/findings.js";
 import { nodeLabelArgs } from "../plan/cluster.js";
 import { checkIpv4Cidr, cidrsOverlap } from "./cidr.js";
 import { kubeCidrSizeProblems } from "./kube-cidrs.js";

@@ -6,7 +6,7 @@
  */
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import { ADDONS_STORE, versions } from "../versions.js";
+import { ADDONS_STORE, versions } from "../pins/versions.js";
 import { goModDownload } from "../tools/go.js";
 import { helmTemplate } from "../tools/helm.js";
 import { kustomizeBuild } from "../tools/kustomize.js";
@@ -16,7 +16,7 @@ import { mergePlans, type OutputFile, owned } from "../plan/files.js";
 import { ADDONS_LOCK_FILE, addonLock, addonLockText } from "../plan/addons-lock.js";
 import { hydrate, type RawSources, unknownValuePaths } from "../plan/addons-payload.js";
 import { parse } from "yaml";
-import { PlanError } from "../errors.js";
+import { PlanError } from "../core/errors.js";
 import { ADDONS_ROOT, allAddons } from "../plan/addons.js";
 
 export async function addonsCommand(opts: { cwd: string; log: (line: string) => void }): Promise<WriteResult> {

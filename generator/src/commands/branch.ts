@@ -2,8 +2,8 @@
  * The pull-request flow shared by new-cluster and remove-cluster: refuse before anything is written when the git
  * state is not clean enough; then a branch from HEAD, a commit of exactly the change, an optional push.
  */
-import { InvalidInputError } from "../errors.js";
-import type { Finding } from "../findings.js";
+import { InvalidInputError } from "../core/errors.js";
+import type { Finding } from "../core/findings.js";
 import * as git from "../tools/git.js";
 
 export interface BranchRequest {

@@ -6,8 +6,8 @@
 import { readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { ToolError, UsageError } from "../errors.js";
-import type { Finding } from "../findings.js";
+import { ToolError, UsageError } from "../core/errors.js";
+import type { Finding } from "../core/findings.js";
 import { CONFIG_FILE } from "../cluster-spec/config.js";
 import { clustersMoved, flagChanges, gitopsEngineSwitched, syncSourceChanged } from "../diff/flags.js";
 import { formatMarkdown, formatText, type ClusterReport, type DiffReport } from "../diff/format.js";
@@ -15,12 +15,12 @@ import { diffObjects } from "../diff/objects.js";
 import { upgradeStepFindings } from "../diff/upgrade.js";
 import { renderSide, withBaseCheckout, type RenderedSide } from "../diff/render-sides.js";
 import { affectedClusters } from "../repo/affected.js";
-import { ADDONS_DIR, SYNC_DIR } from "../repo/paths.js";
-import { MANAGEMENT_DIRS } from "../validate/units.js";
+import { ADDONS_DIR, SYNC_DIR } from "../core/layout.js";
+import { MANAGEMENT_DIRS } from "../render/units.js";
 import { ADDONS_LOCK_FILE } from "../plan/addons-lock.js";
 import { isRepository, revParse } from "../tools/git.js";
 import { attributeFinding } from "../validate/attribution.js";
-import { type Pins, versions } from "../versions.js";
+import { type Pins, versions } from "../pins/versions.js";
 import { renderCompleteness } from "../validate/rules.js";
 
 export interface DiffOptions {

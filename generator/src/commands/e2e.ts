@@ -5,7 +5,7 @@
  *
  * 1. Builds the pinned etcd and kube-apiserver into .tools/bin when they are not there yet (setup.ts
  *    buildControlPlane; ≈ 10 min of CPU cold, 28 min measured on a busy 2-core machine; nothing when stamped).
- * 2. Renders, through the one render path of `validate` (validate/render.ts, kustomize): the repository's clusters
+ * 2. Renders, through the one render path of `validate` (render/render.ts, kustomize): the repository's clusters
  *    and management/ (providers, sync); fixtures made with `new-cluster` in a temporary repository (dev and prod,
  *    MachinePool and MachineDeployment workers, several pools, a custom namespace, the shape matrix of
  *    e2e/plan.ts shapeMatrix — workers × 1–3 zones × pool sizes —, the add-ons' ClusterResourceSets
@@ -23,17 +23,17 @@
 import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { ToolUnavailableError } from "../errors.js";
-import type { Finding } from "../findings.js";
+import { ToolUnavailableError } from "../core/errors.js";
+import type { Finding } from "../core/findings.js";
 import { clusterNames, exists, readConfig } from "../repo/load.js";
-import { clusterKustomizationPath, clusterSpecPath, PROVIDERS_DIR, SYNC_DIR } from "../repo/paths.js";
+import { clusterKustomizationPath, clusterSpecPath, PROVIDERS_DIR, SYNC_DIR } from "../core/layout.js";
 import { admit, admissionBinary, type AdmissionResult } from "../tools/admission.js";
 import { goTestJson } from "../tools/go.js";
 import { kustomizeBuild } from "../tools/kustomize.js";
 import { CRDS_DIR, TOOLS_BIN } from "../tools/resolve.js";
-import { renderClusters, type RenderedCluster, type RenderedObject } from "../validate/render.js";
-import { TOOL_ROOT, versions } from "../versions.js";
-import { parseYamlStream, toYaml } from "../yaml.js";
+import { renderClusters, type RenderedCluster, type RenderedObject } from "../render/render.js";
+import { TOOL_ROOT, versions } from "../pins/versions.js";
+import { parseYamlStream, toYaml } from "../core/yaml.js";
 import { CONFIG_FILE } from "../cluster-spec/config.js";
 import { compareSides } from "./diff.js";
 import { idOf, keyOf } from "../diff/objects.js";

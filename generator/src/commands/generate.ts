@@ -1,13 +1,13 @@
 /** `npm run generate`: read every spec → plan the whole tree (its files and the roots it owns) → write what changed. */
-import { versions } from "../versions.js";
-import { InvalidInputError } from "../errors.js";
+import { versions } from "../pins/versions.js";
+import { InvalidInputError } from "../core/errors.js";
 import { CONFIG_FILE, initialConfig, parseRepoConfig } from "../cluster-spec/config.js";
 import { mergePlans, scaffold } from "../plan/files.js";
 import { exists } from "../repo/load.js";
 import { inside } from "../repo/write.js";
 import { remoteUrl } from "../tools/git.js";
-import { toYaml } from "../yaml.js";
-import { hasErrors } from "../findings.js";
+import { toYaml } from "../core/yaml.js";
+import { hasErrors } from "../core/findings.js";
 import { planRepo } from "../plan/repo.js";
 import { loadRepo } from "../repo/load.js";
 import { writeTree, type WriteResult } from "../repo/write.js";

@@ -8,23 +8,23 @@ import { lstat, mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { parseAllDocuments } from "yaml";
-import { InvalidInputError } from "../errors.js";
-import { type Finding, hasErrors } from "../findings.js";
+import { InvalidInputError } from "../core/errors.js";
+import { type Finding, hasErrors } from "../core/findings.js";
 import { parseSpecObject, yamlErrorMessage } from "../cluster-spec/parse.js";
 import type { ClusterSpec } from "../cluster-spec/types.js";
 import { envsubst } from "../import/envsubst.js";
 import { mapManifests, type ReportEntry } from "../import/map.js";
 import { importKustomization, planImportedCluster, settleKept } from "../import/patches.js";
 import { specFile } from "../plan/cluster.js";
-import { clusterDir, clusterKustomizationPath } from "../repo/paths.js";
+import { clusterDir, clusterKustomizationPath } from "../core/layout.js";
 import { exists, fleetFindings, loadRepo } from "../repo/load.js";
 import { inside, writeTree } from "../repo/write.js";
 import { isRecord } from "../k8s/object.js";
 import { kustomizeBuild } from "../tools/kustomize.js";
 import { withRepoLock } from "../repo/lock.js";
 import { checkedTool } from "../tools/resolve.js";
-import { versions } from "../versions.js";
-import { parseYamlStream } from "../yaml.js";
+import { versions } from "../pins/versions.js";
+import { parseYamlStream } from "../core/yaml.js";
 import { landCluster } from "./new-cluster.js";
 
 /** Largest manifest file import reads: CAPA's templates with their add-on ConfigMaps are about 60 kB. */

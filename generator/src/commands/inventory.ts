@@ -5,9 +5,9 @@
  * included: fleet/applied.ts), and renders fleet/inventory.ts. Writes nothing.
  */
 import { loadRepo } from "../repo/load.js";
-import { versions } from "../versions.js";
-import { UsageError } from "../errors.js";
-import { renderClusters, type RenderedObject } from "../validate/render.js";
+import { versions } from "../pins/versions.js";
+import { UsageError } from "../core/errors.js";
+import { renderClusters, type RenderedObject } from "../render/render.js";
 import { buildInventory, formatInventory, type Inventory, type InventoryFormat } from "../fleet/inventory.js";
 
 export interface InventoryOptions {

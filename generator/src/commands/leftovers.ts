@@ -6,14 +6,14 @@
  * checks and the `kubectl delete` lines, never runs them, and never talks to a cluster.
  */
 import { clusterNames } from "../repo/load.js";
-import { ADDONS_DIR, CLUSTERS_DIR } from "../repo/paths.js";
+import { ADDONS_DIR, CLUSTERS_DIR } from "../core/layout.js";
 import { BASE_DIRS, OVERLAY_DIRS } from "../plan/base.js";
 import { firstParentLog, revParse } from "../tools/git.js";
 import { withBaseCheckout } from "../diff/render-sides.js";
-import { renderClusters } from "../validate/render.js";
-import type { Finding } from "../findings.js";
+import { renderClusters } from "../render/render.js";
+import type { Finding } from "../core/findings.js";
 import { findLeftovers, type LeftoverReport, type Snapshot } from "../fleet/leftovers.js";
-import { UsageError } from "../errors.js";
+import { UsageError } from "../core/errors.js";
 
 /** What a cluster's render reads: its folder, the shared bases and overlays, the add-on payloads. */
 const top = (dir: string): string => dir.split("/")[0]!;

@@ -14,17 +14,17 @@ import { chmod, cp, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/pr
 import os from "node:os";
 import path from "node:path";
 import { parse } from "yaml";
-import { PlanError } from "../errors.js";
+import { PlanError } from "../core/errors.js";
 import { mergePlans, type OutputFile } from "../plan/files.js";
 import { hydrateChart } from "../plan/management.js";
-import { MANAGEMENT_CHART_DIRS } from "../repo/paths.js";
+import { MANAGEMENT_CHART_DIRS } from "../core/layout.js";
 import { withRepoLock } from "../repo/lock.js";
 import { writeTree, type WriteResult } from "../repo/write.js";
 import { goModDownload } from "../tools/go.js";
 import { helmTemplate } from "../tools/helm.js";
 import { kustomizeBuild } from "../tools/kustomize.js";
-import { type ManagementPins, TOOL_ROOT, versions } from "../versions.js";
-import { toYaml } from "../yaml.js";
+import { type ManagementPins, TOOL_ROOT, versions } from "../pins/versions.js";
+import { toYaml } from "../core/yaml.js";
 import { checkValues } from "./addons.js";
 import { CERT_MANAGER_NAMESPACE, OPERATOR_NAMESPACE } from "../cluster-spec/reserved.js";
 

@@ -5,8 +5,8 @@
  * in order. Argo CD (preserveResourcesOnDeletion, Prune=false/Delete=false) and Flux (deletionPolicy: Orphan,
  * prune: disabled) never delete the cluster's objects themselves when the directory goes.
  */
-import { InvalidInputError } from "../errors.js";
-import { clusterDir } from "../repo/paths.js";
+import { InvalidInputError } from "../core/errors.js";
+import { clusterDir } from "../core/layout.js";
 import { planRemoveCluster } from "../plan/repo.js";
 import { exists, loadRepo, readSpec } from "../repo/load.js";
 import { pathsToCommit, inside, writeTree } from "../repo/write.js";

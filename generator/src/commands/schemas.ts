@@ -5,7 +5,7 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { CapiGitopsError, ToolError } from "../errors.js";
+import { CapiGitopsError, ToolError } from "../core/errors.js";
 import { buildSchemaFiles, type CrdInput, type OpenApiInput } from "../schemas/build.js";
 import type { OpenApiDocument } from "../schemas/convert.js";
 import { KUBECONFORM_DIR } from "../schemas/layout.js";
@@ -19,8 +19,8 @@ import { owned } from "../plan/files.js";
 import { withRepoLock } from "../repo/lock.js";
 import { writeTree } from "../repo/write.js";
 import { goModDownload } from "../tools/go.js";
-import { versions } from "../versions.js";
-import { parseYamlStream } from "../yaml.js";
+import { versions } from "../pins/versions.js";
+import { parseYamlStream } from "../core/yaml.js";
 
 async function moduleDir(module: string, version: string): Promise<string> {
   try {

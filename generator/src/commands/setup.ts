@@ -4,12 +4,12 @@
  */
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { versions } from "../versions.js";
+import { versions } from "../pins/versions.js";
 import { CRDS_DIR, readStamp, TOOLS_BIN } from "../tools/resolve.js";
 import { goBuild, goInstall } from "../tools/go.js";
 import { buildControlPlaneBinary, CONTROL_PLANE, controlPlanePins } from "../tools/control-plane.js";
 import { ADMISSION, ADMISSION_DIR, admissionSourceHash } from "../tools/admission.js";
-import { toYaml } from "../yaml.js";
+import { toYaml } from "../core/yaml.js";
 import { loadPinnedCrds } from "./schemas.js";
 
 export async function setupCommand(opts: { log: (line: string) => void; force?: boolean }): Promise<void> {

@@ -10,13 +10,13 @@
  */
 import os from "node:os";
 import path from "node:path";
-import type { Finding } from "../findings.js";
-import { clusterSpecPath, SPEC_FILE, SYNC_DIR } from "../repo/paths.js";
+import type { Finding } from "../core/findings.js";
+import { clusterSpecPath, SPEC_FILE, SYNC_DIR } from "../core/layout.js";
 import { fileAt } from "../tools/git.js";
 import { parseSpecText } from "../cluster-spec/parse.js";
 import type { ClusterSpec } from "../cluster-spec/types.js";
 import { readUnserved } from "../schemas/unserved.js";
-import { TOOL_ROOT } from "../versions.js";
+import { TOOL_ROOT } from "../pins/versions.js";
 import {
   admissionEnabled,
   admissionFindings,
@@ -25,7 +25,7 @@ import {
   previousRender,
 } from "../validate/admission.js";
 import { attributeFinding } from "../validate/attribution.js";
-import { cacheEnabled, RepoFiles, ValidateCache } from "../validate/cache.js";
+import { cacheEnabled, RepoFiles, ValidateCache } from "../render/cache.js";
 import { driftStage, generatorIdentity } from "../validate/drift.js";
 import type { Summary } from "../validate/format.js";
 import { readImageInventory } from "../validate/images.js";
@@ -33,7 +33,7 @@ import { fleetFindings } from "../repo/load.js";
 import { upgradeStateFindings } from "../plan/upgrade.js";
 import { clusterRuleFindings, fleetOf, strayCandidates, strayFindings, syncFindings } from "../validate/rule-stage.js";
 import { fleetRules, managementRules } from "../validate/rules.js";
-import { toolRunners, type Runners } from "../validate/runners.js";
+import { toolRunners, type Runners } from "../render/runners.js";
 import { celFindings, kubeconformFindings, schemaRejected, schemaResults } from "../validate/schema-layers.js";
 import { checkShard, scopeOf, select, type Selection, type Shard } from "../validate/selection.js";
 import {
@@ -44,7 +44,7 @@ import {
   renderManagement,
   type RenderContext,
   type Unit,
-} from "../validate/units.js";
+} from "../render/units.js";
 
 export { parseShard, shardOf, type Shard } from "../validate/selection.js";
 
@@ -66,7 +66,7 @@ export interface ValidateOptions {
    * replaced are then not made at all (README, "Validation layers"). CI always runs it.
    */
   skipAdmission?: boolean;
-  /** The external programs (tests pass stand-ins); default the pinned tools (validate/runners.ts). */
+  /** The external programs (tests pass stand-ins); default the pinned tools (render/runners.ts). */
   runners?: Partial<Runners>;
 }
 

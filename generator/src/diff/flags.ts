@@ -48,20 +48,20 @@
  *   cluster would be synced from elsewhere, or under another project's rights.
  */
 import semver from "semver";
-import type { Finding } from "../findings.js";
-import type { RenderedObject } from "../validate/render.js";
+import type { Finding } from "../core/findings.js";
+import type { RenderedObject } from "../render/render.js";
 import { GROUP, IMAGE_VERSION_ANNOTATION, LABEL } from "../k8s/capi.js";
 import { get, groupOf, isRecord } from "../k8s/object.js";
 import { imageFollowsVersion } from "../schemas/ami-inventory.js";
 import { type Machine, machineImage, machines } from "../validate/images.js";
-import { clusterKustomizationPath, clusterSpecPath } from "../repo/paths.js";
+import { clusterKustomizationPath, clusterSpecPath } from "../core/layout.js";
 import { changedPaths, labelOf, sameValue, type ObjectChange } from "./objects.js";
 import type { ClusterSpec } from "../cluster-spec/types.js";
 import { ADDON_LABEL } from "../plan/addons.js";
 import { referencesOf } from "../validate/references.js";
 import { coreObjectOf, expectedCoreObjects, HA_CONTROL_PLANE } from "../validate/rules.js";
 import { addonDeviations, podSpecOf, secretRefs } from "../validate/user-layer.js";
-import type { Pins } from "../versions.js";
+import type { Pins } from "../pins/versions.js";
 
 const { infra: INFRA, bootstrap: BOOTSTRAP, controlPlane: CONTROLPLANE, core: CORE } = GROUP;
 

@@ -2,7 +2,7 @@
  * The diff report as plain text (terminal, CI log) or Markdown (a pull-request comment). Pure and deterministic:
  * clusters by name, objects by kind/namespace/name, no paths outside the repository, no times, no commit ids.
  */
-import type { Finding } from "../findings.js";
+import type { Finding } from "../core/findings.js";
 import { GROUP } from "../k8s/capi.js";
 import { labelOf, type ObjectChange } from "./objects.js";
 

@@ -7,8 +7,8 @@
 import stableStringify from "fast-json-stable-stringify";
 import { structuredPatch } from "diff";
 import { groupOf, isRecord } from "../k8s/object.js";
-import type { RenderedObject } from "../validate/render.js";
-import { toYaml } from "../yaml.js";
+import type { RenderedObject } from "../render/render.js";
+import { toYaml } from "../core/yaml.js";
 
 export interface ObjectId {
   group: string;

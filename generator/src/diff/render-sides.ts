@@ -7,14 +7,14 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { ClusterSpec } from "../cluster-spec/types.js";
-import type { Finding } from "../findings.js";
+import type { Finding } from "../core/findings.js";
 import { clusterNames, readSpec } from "../repo/load.js";
-import { clusterSpecPath } from "../repo/paths.js";
+import { clusterSpecPath } from "../core/layout.js";
 import { addWorktree, pruneWorktrees, removeWorktree, showPrefix } from "../tools/git.js";
-import { renderClusters, type RenderedCluster, type RenderedObject } from "../validate/render.js";
-import { RepoFiles } from "../validate/cache.js";
-import { toolRunners } from "../validate/runners.js";
-import { renderManagement } from "../validate/units.js";
+import { renderClusters, type RenderedCluster, type RenderedObject } from "../render/render.js";
+import { RepoFiles } from "../render/cache.js";
+import { toolRunners } from "../render/runners.js";
+import { renderManagement } from "../render/units.js";
 
 export interface RenderedSide {
   /** Clusters (directories with a cluster.yaml) on this side. */
@@ -29,7 +29,7 @@ export interface RenderedSide {
   folders?: Map<string, RenderedObject[]>;
 }
 
-/** Builds each management folder that exists exactly as validate does (validate/units.ts renderManagement, uncached). */
+/** Builds each management folder that exists exactly as validate does (render/units.ts renderManagement, uncached). */
 async function renderFolders(
   root: string,
   dirs: readonly string[],
@@ -46,7 +46,7 @@ async function renderFolders(
 }
 
 /**
- * Renders `wanted` clusters of `root` (those that exist there), batched like validate (see validate/render.ts), and
+ * Renders `wanted` clusters of `root` (those that exist there), batched like validate (see render/render.ts), and
  * the management `folders`; `specs`: also read the clusters' specs.
  */
 export async function renderSide(

@@ -5,11 +5,11 @@
  * moving both at once is `pool-upgraded-with-control-plane` (diff/flags.ts), not explained here.
  */
 import semver from "semver";
-import type { Finding } from "../findings.js";
+import type { Finding } from "../core/findings.js";
 import { GROUP } from "../k8s/capi.js";
 import { groupOf } from "../k8s/object.js";
-import { clusterSpecPath } from "../repo/paths.js";
-import type { RenderedObject } from "../validate/render.js";
+import { clusterSpecPath } from "../core/layout.js";
+import type { RenderedObject } from "../render/render.js";
 
 interface Versions {
   controlPlane?: string;

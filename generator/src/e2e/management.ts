@@ -5,8 +5,8 @@
  * (E2E_INPUT `managementLayer`). Pure: the renders in, the steps out.
  */
 import { MANAGEMENT_LAYERS } from "../plan/management.js";
-import { SYNC_DIR } from "../repo/paths.js";
-import type { RenderedObject } from "../validate/render.js";
+import { SYNC_DIR } from "../core/layout.js";
+import type { RenderedObject } from "../render/render.js";
 import { createStep, type Step } from "./plan.js";
 
 /** The folders of the management layer in order, then management/sync (the clusters come after the providers). */

@@ -8,11 +8,11 @@ import { parseDocument, isMap, isSeq, type Document } from "yaml";
 import { AUTOSCALER } from "../k8s/capi.js";
 import { groupOf } from "../k8s/object.js";
 import { SUPPORTED_MINORS } from "../cluster-spec/parse.js";
-import { clusterDir } from "../repo/paths.js";
+import { clusterDir } from "../core/layout.js";
 import type { NewClusterFlags } from "../cli/spec-flags.js";
 import type { AdmissionResult } from "../tools/admission.js";
 import type { GoTestEvent } from "../tools/go.js";
-import type { RenderedObject } from "../validate/render.js";
+import type { RenderedObject } from "../render/render.js";
 
 /** What the Go suite reads (E2E_INPUT); e2e/e2e_test.go `input` is its other half. */
 export interface SuiteInput {

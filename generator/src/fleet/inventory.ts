@@ -4,12 +4,12 @@
  * `Inventory` below, documented in README ("Fleet inventory") and kept stable: fields are only ever added.
  */
 import { addonKubernetesVersion } from "../plan/addon-version.js";
-import type { Finding } from "../findings.js";
+import type { Finding } from "../core/findings.js";
 import type { ClusterSpec } from "../cluster-spec/types.js";
 import { clusterAddons, minorOf } from "../plan/addons.js";
 import { autoscales } from "../plan/autoscaler.js";
 import { describeUpgradeState, specVersions, upgradeState } from "../plan/upgrade.js";
-import type { Pins } from "../versions.js";
+import type { Pins } from "../pins/versions.js";
 import type { K8sObject } from "../k8s/object.js";
 import { type AppliedPool, appliedOf } from "./applied.js";
 

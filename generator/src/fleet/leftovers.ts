@@ -11,7 +11,7 @@
  */
 import { GROUP, LABEL } from "../k8s/capi.js";
 import { get, groupOf } from "../k8s/object.js";
-import type { RenderedObject } from "../validate/render.js";
+import type { RenderedObject } from "../render/render.js";
 
 export interface CommitInfo {
   sha: string;

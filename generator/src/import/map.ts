@@ -10,7 +10,7 @@
  * and for CAPI kinds a patch when the source is v1beta2 (the rendered API) or dropped when it is v1beta1, whose
  * fields may have another v1beta2 form (e.g. nodeDrainTimeout → deletion.nodeDrainTimeoutSeconds).
  */
-import { type Finding, quote } from "../findings.js";
+import { type Finding, quote } from "../core/findings.js";
 import { checkVersion } from "../cluster-spec/parse.js";
 import { DNS_LABEL, LIMITS } from "../cluster-spec/types.js";
 import { reservedNamespaceProblem } from "../cluster-spec/reserved.js";

@@ -5,16 +5,16 @@
  */
 import path from "node:path";
 import type { ClusterSpec } from "../cluster-spec/types.js";
-import { quote } from "../findings.js";
+import { quote } from "../core/findings.js";
 import { API, GROUP } from "../k8s/capi.js";
 import { get, isRecord } from "../k8s/object.js";
 import { objectNames } from "../plan/cluster.js";
 import { scaffold, type TreePlan } from "../plan/files.js";
 import { KUSTOMIZATION, type Patch } from "../plan/kustomize-objects.js";
 import { planNewCluster, type RepoModel } from "../plan/repo.js";
-import { clusterKustomizationPath } from "../repo/paths.js";
-import type { Pins } from "../versions.js";
-import { toYaml, toYamlInline } from "../yaml.js";
+import { clusterKustomizationPath } from "../core/layout.js";
+import type { Pins } from "../pins/versions.js";
+import { toYaml, toYamlInline } from "../core/yaml.js";
 import { clone, type KeptField, put, type ReportEntry, type Role } from "./map.js";
 
 type Rec = Record<string, unknown>;

@@ -2,7 +2,7 @@
  * The kustomization dependency walk: which files and directories a `kustomize build` reads, found by following
  * kustomization files through resources, components, patches and the other file fields. Pure (the caller says how
  * a directory's kustomization file is found and read), so `repo/affected.ts` (which clusters a change touches)
- * and `validate/cache.ts` (what a cached render depends on) walk the same way and are tested without disk.
+ * and `render/cache.ts` (what a cached render depends on) walk the same way and are tested without disk.
  */
 import path from "node:path";
 import { parse as parseYaml, parseAllDocuments } from "yaml";

@@ -7,8 +7,8 @@
  */
 import { createHash } from "node:crypto";
 import stableStringify from "fast-json-stable-stringify";
-import type { Finding } from "../findings.js";
-import type { AddonLock, AddonPins } from "../versions.js";
+import type { Finding } from "../core/findings.js";
+import type { AddonLock, AddonPins } from "../pins/versions.js";
 
 /** The lock's file name, beside versions.json in the tool's checkout. */
 export const ADDONS_LOCK_FILE = "addons.lock.json";

@@ -2,14 +2,14 @@
  * Pure part of `npm run addons`: the rendered charts and the pinned CAPA template in, the addons/ files out.
  * Every document is parsed and serialized once (fixed key order, no helm comments); no Secret may reach Git.
  */
-import { PlanError } from "../errors.js";
+import { PlanError } from "../core/errors.js";
 import type { K8sObject } from "../k8s/object.js";
-import { parseYamlStream, toYaml } from "../yaml.js";
-import type { AddonPins } from "../versions.js";
+import { parseYamlStream, toYaml } from "../core/yaml.js";
+import type { AddonPins } from "../pins/versions.js";
 import { type Addon, addonFiles, type AddonPart, addonParts, allAddons } from "./addons.js";
 import type { OutputFile } from "./files.js";
-import type { Finding } from "../findings.js";
-import { addonDir } from "../repo/paths.js";
+import type { Finding } from "../core/findings.js";
+import { addonDir } from "../core/layout.js";
 
 export interface RawSources {
   /** helm template output per "<addon>/<version>". */

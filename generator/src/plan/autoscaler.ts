@@ -32,14 +32,14 @@
  * through the API: the Role grants no Secrets).
  */
 import type { ClusterSpec } from "../cluster-spec/types.js";
-import { PlanError } from "../errors.js";
+import { PlanError } from "../core/errors.js";
 import { GROUP, kubeconfigSecret } from "../k8s/capi.js";
 import type { K8sObject } from "../k8s/object.js";
-import type { Pins } from "../versions.js";
-import { toYaml } from "../yaml.js";
+import type { Pins } from "../pins/versions.js";
+import { toYaml } from "../core/yaml.js";
 import { type OutputFile, owned } from "./files.js";
 import { KUSTOMIZATION } from "./kustomize-objects.js";
-import { clusterDir } from "../repo/paths.js";
+import { clusterDir } from "../core/layout.js";
 import { addonKubernetesVersion } from "./addon-version.js";
 
 /** The folder, relative to clusters/<name>/generated, that holds the autoscaler's objects. */

@@ -1,7 +1,7 @@
 /** base/ and overlays/: shared by every cluster, written from typed objects. */
 import { GROUP } from "../k8s/capi.js";
 import type { K8sObject } from "../k8s/object.js";
-import { toYaml } from "../yaml.js";
+import { toYaml } from "../core/yaml.js";
 import {
   clusterBaseObjects,
   controlPlaneHealthCheckObjects,

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import path from "node:path";
 import stableStringify from "fast-json-stable-stringify";
-import { PlanError } from "../errors.js";
+import { PlanError } from "../core/errors.js";
 
 /**
  * A file the plan wants on disk. `owned` files belong to the generator (rewritten on every generate, deleted when

@@ -30,8 +30,8 @@
  *   (template.go) and ECR read on the nodes (api/bootstrap/v1beta1/defaults.go).
  */
 import type { K8sObject } from "../k8s/object.js";
-import { IAM_CONFIG_FILE } from "../repo/paths.js";
-import { toYaml } from "../yaml.js";
+import { IAM_CONFIG_FILE } from "../core/layout.js";
+import { toYaml } from "../core/yaml.js";
 import { type OutputFile, owned } from "./files.js";
 
 export const IAM_API = "bootstrap.aws.infrastructure.cluster.x-k8s.io/v1beta1";

@@ -1,5 +1,5 @@
 /** Builders for Kustomize documents (Kustomization, Component, JSON6902 patches) as plain objects. */
-import { toYamlInline } from "../yaml.js";
+import { toYamlInline } from "../core/yaml.js";
 
 export type PatchOp = { op: "add" | "replace" | "remove"; path: string; value?: unknown };
 export type Target = { group?: string; version?: string; kind: string; name?: string };

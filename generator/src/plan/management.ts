@@ -10,10 +10,10 @@
  * the sync-safety annotations (never pruned or deleted by Argo CD/Flux: pruning cert-manager's or the operator's
  * CRDs would delete every Certificate or provider), no Secret (nothing secret may reach Git).
  */
-import { PlanError } from "../errors.js";
+import { PlanError } from "../core/errors.js";
 import { isRecord, type K8sObject } from "../k8s/object.js";
-import { MANAGEMENT_CHART_DIRS, PROVIDERS_DIR } from "../repo/paths.js";
-import { parseYamlStream, toYaml } from "../yaml.js";
+import { MANAGEMENT_CHART_DIRS, PROVIDERS_DIR } from "../core/layout.js";
+import { parseYamlStream, toYaml } from "../core/yaml.js";
 import { SYNC_SAFE } from "./capi.js";
 import { type OutputFile, owned } from "./files.js";
 import { KUSTOMIZATION } from "./kustomize-objects.js";

@@ -25,15 +25,15 @@
  *
  * Pure: the pinned versions are an input (versions.ts reads them; planRepo passes them on).
  */
-import { PlanError } from "../errors.js";
-import type { Pins } from "../versions.js";
-import { toYaml } from "../yaml.js";
+import { PlanError } from "../core/errors.js";
+import type { Pins } from "../pins/versions.js";
+import { toYaml } from "../core/yaml.js";
 import type { K8sObject } from "../k8s/object.js";
 import { SYNC_SAFE } from "./capi.js";
 import { type OutputFile, owned } from "./files.js";
 import { KUSTOMIZATION } from "./kustomize-objects.js";
 import { SYNC_WAVE, waveOf } from "./management.js";
-import { PROVIDERS_DIR } from "../repo/paths.js";
+import { PROVIDERS_DIR } from "../core/layout.js";
 
 export const OPERATOR_API = "operator.cluster.x-k8s.io/v1alpha2";
 

@@ -14,9 +14,9 @@ import { planAutoscaler } from "./autoscaler.js";
 import { planProviders } from "./providers.js";
 import { planIam } from "./iam.js";
 import { mergePlans, type OutputFile, owned, scaffold, type TreePlan } from "./files.js";
-import { ADDONS_DIR, clusterDir, IAM_DIR, MANAGEMENT_CHART_DIRS, PROVIDERS_DIR, SYNC_DIR } from "../repo/paths.js";
+import { ADDONS_DIR, clusterDir, IAM_DIR, MANAGEMENT_CHART_DIRS, PROVIDERS_DIR, SYNC_DIR } from "../core/layout.js";
 import { MANAGEMENT_KUSTOMIZATION_PATH, planManagementKustomization } from "./management.js";
-import type { Pins } from "../versions.js";
+import type { Pins } from "../pins/versions.js";
 
 export interface RepoModel {
   specs: ClusterSpec[];

@@ -8,9 +8,9 @@
  */
 import type { RepoConfig } from "../cluster-spec/config.js";
 import type { ClusterSpec } from "../cluster-spec/types.js";
-import { toYaml } from "../yaml.js";
+import { toYaml } from "../core/yaml.js";
 import { GROUP } from "../k8s/capi.js";
-import { CLUSTERS_DIR, clusterDir, SPEC_FILE, SYNC_DIR } from "../repo/paths.js";
+import { CLUSTERS_DIR, clusterDir, SPEC_FILE, SYNC_DIR } from "../core/layout.js";
 import { type OutputFile, owned } from "./files.js";
 import { KUSTOMIZATION } from "./kustomize-objects.js";
 import { syncSafe } from "./capi.js";

@@ -24,7 +24,7 @@
  */
 import semver from "semver";
 import { isMap, isScalar, isSeq, type Document, type YAMLMap, parseDocument } from "yaml";
-import type { Finding } from "../findings.js";
+import type { Finding } from "../core/findings.js";
 import { checkVersion } from "../cluster-spec/parse.js";
 import { type ClusterSpec, ClusterSpecDefinition, type ImageSpec } from "../cluster-spec/types.js";
 import {
@@ -34,8 +34,8 @@ import {
   publicLookupOs,
   publishedVersions,
 } from "../schemas/ami-inventory.js";
-import { clusterSpecPath } from "../repo/paths.js";
-import type { Pins } from "../versions.js";
+import { clusterSpecPath } from "../core/layout.js";
+import type { Pins } from "../pins/versions.js";
 import { ccmVersion, minorOf } from "./addons.js";
 import { autoscales } from "./autoscaler.js";
 

@@ -8,7 +8,7 @@ import path from "node:path";
 import { changedSince, filesAt, untrackedPaths } from "../tools/git.js";
 import { BUILD_DIR_PREFIX } from "../kustomize/build-dir.js";
 import { dependencies, dependsOn, type Dependencies, type ReadFile } from "../kustomize/walk.js";
-import { clusterDir, clusterOfPath, clusterOfSpecPath, CLUSTERS_DIR } from "./paths.js";
+import { clusterDir, clusterOfPath, clusterOfSpecPath, CLUSTERS_DIR } from "../core/layout.js";
 import { clusterNames } from "./load.js";
 
 /**

@@ -1,9 +1,9 @@
 /** Reading the repository: every clusters/<name>/cluster.yaml, parsed and checked (never throws for bad input). */
 import { lstat, readdir, readFile, readlink, realpath } from "node:fs/promises";
 import path from "node:path";
-import { ToolError } from "../errors.js";
-import type { Finding } from "../findings.js";
-import { clusterDir, clusterOfPath, CLUSTERS_DIR, SPEC_FILE } from "./paths.js";
+import { ToolError } from "../core/errors.js";
+import type { Finding } from "../core/findings.js";
+import { clusterDir, clusterOfPath, CLUSTERS_DIR, SPEC_FILE } from "../core/layout.js";
 import { parseSpecText } from "../cluster-spec/parse.js";
 import type { ClusterSpec } from "../cluster-spec/types.js";
 import { CONFIG_FILE, parseRepoConfig, type RepoConfig } from "../cluster-spec/config.js";

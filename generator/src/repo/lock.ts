@@ -12,7 +12,7 @@ import { hostname } from "node:os";
 import { link, readFile, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { ToolError } from "../errors.js";
+import { ToolError } from "../core/errors.js";
 import { recoverTree } from "./write.js";
 
 export const LOCK_FILE = ".capi-gitops.lock";

@@ -11,7 +11,7 @@
  */
 import { CONFIG_FILE } from "../cluster-spec/config.js";
 import { BASE_DIRS, OVERLAY_DIRS } from "../plan/base.js";
-import { CLUSTERS_DIR, IAM_DIR, PROVIDERS_DIR, SYNC_DIR } from "./paths.js";
+import { CLUSTERS_DIR, IAM_DIR, PROVIDERS_DIR, SYNC_DIR } from "../core/layout.js";
 
 const top = (dir: string) => dir.split("/")[0]!;
 

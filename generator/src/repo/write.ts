@@ -19,7 +19,7 @@ import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
 import { access, link, lstat, mkdir, readdir, readFile, realpath, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { PlanError, ToolError } from "../errors.js";
+import { PlanError, ToolError } from "../core/errors.js";
 import type { OutputFile, TreePlan } from "../plan/files.js";
 
 export interface WriteResult {

@@ -7,8 +7,8 @@
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { ToolError, ToolUnavailableError } from "../errors.js";
-import { TOOL_ROOT } from "../versions.js";
+import { ToolError, ToolUnavailableError } from "../core/errors.js";
+import { TOOL_ROOT } from "../pins/versions.js";
 import { CRDS_DIR, envVarFor, resolveTool, TOOLS_BIN } from "./resolve.js";
 import { run } from "./run.js";
 

@@ -9,7 +9,7 @@
 import { chmod, cp, mkdtemp, readdir, rename, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { versions, type GoTool } from "../versions.js";
+import { versions, type GoTool } from "../pins/versions.js";
 import { goBuildPackage, goListDeps, goModDownload, goModEdit, goModJson } from "./go.js";
 import { readStamp, TOOLS_BIN } from "./resolve.js";
 

@@ -3,7 +3,7 @@
  * git's message; a directory that is no git repository is reported as such.
  */
 import { simpleGit, type SimpleGit } from "simple-git";
-import { ToolError } from "../errors.js";
+import { ToolError } from "../core/errors.js";
 
 function git(cwd: string): SimpleGit {
   return simpleGit({ baseDir: cwd, binary: "git", maxConcurrentProcesses: 4, timeout: { block: 120_000 } });

@@ -1,7 +1,7 @@
 /** The kubeconform binary: many files per process, its own worker pool, JSON output parsed into types here. */
 import { checkedTool, installHint } from "./resolve.js";
 import { run } from "./run.js";
-import { ToolError } from "../errors.js";
+import { ToolError } from "../core/errors.js";
 
 /** kubeconform's own per-resource record (`-output json`), as printed. */
 export interface KubeconformResource {

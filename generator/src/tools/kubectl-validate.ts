@@ -4,7 +4,7 @@
  */
 import { existsSync, readdirSync } from "node:fs";
 import path from "node:path";
-import { ToolError } from "../errors.js";
+import { ToolError } from "../core/errors.js";
 import { CRDS_DIR, checkedTool, installHint } from "./resolve.js";
 import { run } from "./run.js";
 

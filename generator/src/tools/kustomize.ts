@@ -1,13 +1,13 @@
 /** The kustomize binary (pinned in versions.json, built by `npm run setup`). */
-import { ToolOutputError } from "../errors.js";
+import { ToolOutputError } from "../core/errors.js";
 import { isRecord } from "../k8s/object.js";
-import { parseYamlStream, YamlStreamError } from "../yaml.js";
+import { parseYamlStream, YamlStreamError } from "../core/yaml.js";
 import { checkedTool, installHint } from "./resolve.js";
 import { run } from "./run.js";
 
 /**
  * What a build runs with besides the caller's environment: no network. A build of this repository reads only files
- * in Git — remote resources are refused before any build (validate/remote.ts) — so git may use no transport
+ * in Git — remote resources are refused before any build (render/remote.ts) — so git may use no transport
  * (`GIT_ALLOW_PROTOCOL` names none that exists) and HTTP(S) goes to a closed local port (Go's
  * http.ProxyFromEnvironment, which kustomize's file loader uses): a reference the static check missed fails the
  * build instead of fetching content a pull request chose.

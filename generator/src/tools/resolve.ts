@@ -4,8 +4,8 @@
  */
 import { accessSync, constants, readFileSync } from "node:fs";
 import path from "node:path";
-import { ToolUnavailableError } from "../errors.js";
-import { TOOL_ROOT, versions } from "../versions.js";
+import { ToolUnavailableError } from "../core/errors.js";
+import { TOOL_ROOT, versions } from "../pins/versions.js";
 import { run } from "./run.js";
 
 export const TOOLS_BIN = path.join(TOOL_ROOT, ".tools", "bin");

@@ -3,7 +3,7 @@
  * arguments as an array, an explicit cwd, a timeout, and failures turned into ToolError with command and stderr.
  */
 import { execa } from "execa";
-import { ToolError, ToolUnavailableError } from "../errors.js";
+import { ToolError, ToolUnavailableError } from "../core/errors.js";
 
 export interface RunOptions {
   cwd: string;

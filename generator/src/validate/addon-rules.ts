@@ -12,15 +12,15 @@
  * must be in the render. Rules never throw on odd input.
  */
 import type semver from "semver";
-import type { Finding, Severity } from "../findings.js";
+import type { Finding, Severity } from "../core/findings.js";
 import { GROUP } from "../k8s/capi.js";
 import { get as getPath, groupOf, isRecord } from "../k8s/object.js";
-import { parseYamlStream } from "../yaml.js";
-import { clusterSpecPath } from "../repo/paths.js";
+import { parseYamlStream } from "../core/yaml.js";
+import { clusterSpecPath } from "../core/layout.js";
 import { ADDON_LABEL, type AddonRole } from "../plan/addons.js";
 import { show } from "./references.js";
-import { versions } from "../versions.js";
-import type { RenderedObject } from "./render.js";
+import { versions } from "../pins/versions.js";
+import type { RenderedObject } from "../render/render.js";
 
 const get = (o: unknown, p: string): any => getPath(o, p);
 const list = (v: unknown): any[] => (Array.isArray(v) ? v : []);

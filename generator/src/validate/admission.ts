@@ -3,19 +3,19 @@
  * capi-gitops-admission process for the whole run, through what the management cluster's API server would do on
  * create (strict decode, CRD schema + defaults + CEL, conversion, the CAPI/CAPA webhooks). A denial becomes a
  * finding on the object's cluster and source file, with the field and the upstream message, rule
- * `admission/<stage>`. Results are cached per cluster by the exact input (validate/cache.ts, layer "admission").
+ * `admission/<stage>`. Results are cached per cluster by the exact input (render/cache.ts, layer "admission").
  */
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { createHash } from "node:crypto";
-import type { Finding } from "../findings.js";
+import type { Finding } from "../core/findings.js";
 import type { AdmissionResult, AdmitOptions } from "../tools/admission.js";
-import type { ValidateCache } from "./cache.js";
+import type { ValidateCache } from "../render/cache.js";
 import { CAPI_GROUPS } from "../k8s/capi.js";
 import { groupOf } from "../k8s/object.js";
-import { CLUSTERS_DIR } from "../repo/paths.js";
-import type { RenderedObject, renderClusters } from "./render.js";
+import { CLUSTERS_DIR } from "../core/layout.js";
+import type { RenderedObject, renderClusters } from "../render/render.js";
 
 /** One rendered build: a cluster's objects with the file each came from (when origins are known). */
 export interface AdmissionUnit {

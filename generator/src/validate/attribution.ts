@@ -9,9 +9,9 @@
  */
 import path from "node:path";
 import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, parseDocument, type Document, type Node } from "yaml";
-import type { Finding } from "../findings.js";
-import { clusterKustomizationPath } from "../repo/paths.js";
-import type { RenderedCluster } from "./render.js";
+import type { Finding } from "../core/findings.js";
+import { clusterKustomizationPath } from "../core/layout.js";
+import type { RenderedCluster } from "../render/render.js";
 import { RULE_INPUTS } from "./rules.js";
 
 /** The part of a rendered object attribution reads. */

@@ -20,10 +20,10 @@
  *   node.kubernetes.io/instance-type, so it is not found similar and a zone left at 0 may stay empty.
  */
 import type { Profile } from "../cluster-spec/types.js";
-import type { Finding, Severity } from "../findings.js";
+import type { Finding, Severity } from "../core/findings.js";
 import { AUTOSCALER, GROUP, LABEL } from "../k8s/capi.js";
 import { get as getPath, groupOf, isRecord } from "../k8s/object.js";
-import type { RenderedCluster, RenderedObject } from "./render.js";
+import type { RenderedCluster, RenderedObject } from "../render/render.js";
 import { MIN_REMEDIABLE_CONTROL_PLANE } from "../plan/capi.js";
 
 /** The annotation that makes CAPI's Machine controller skip the drain (api/core/v1beta2/machine_types.go). */

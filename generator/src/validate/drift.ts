@@ -1,22 +1,22 @@
 /**
  * Stage 2 of validate: drift — generated files that differ from what the specs produce (someone edited generated/
  * or forgot `generate`), and files in clusters/<name>/generated/ the generator does not make. The plan (pure,
- * plan/repo.ts) is cached by validate/cache.ts, keyed by the model and the generator's own identity.
+ * plan/repo.ts) is cached by render/cache.ts, keyed by the model and the generator's own identity.
  */
 import { type Dirent, readdirSync, readFileSync, realpathSync } from "node:fs";
 import path from "node:path";
 import { CONFIG_FILE } from "../cluster-spec/config.js";
 import type { ClusterSpec } from "../cluster-spec/types.js";
-import type { Finding } from "../findings.js";
+import type { Finding } from "../core/findings.js";
 import type { OutputFile, TreePlan } from "../plan/files.js";
 import { planRepo } from "../plan/repo.js";
-import { PlanError } from "../errors.js";
+import { PlanError } from "../core/errors.js";
 import type { LoadedRepo } from "../repo/load.js";
-import { ADDONS_LOCK, ADDONS_STORE, readAddonPayloads, TOOL_ROOT, versions } from "../versions.js";
+import { ADDONS_LOCK, ADDONS_STORE, readAddonPayloads, TOOL_ROOT, versions } from "../pins/versions.js";
 import { addonLockFindings, type LockCheck } from "../plan/addons-lock.js";
 import { payloadImageFindings } from "../plan/addons-payload.js";
-import { ADDONS_DIR } from "../repo/paths.js";
-import { contentSha, type RepoFiles, treeDigest, type ValidateCache } from "./cache.js";
+import { ADDONS_DIR } from "../core/layout.js";
+import { contentSha, type RepoFiles, treeDigest, type ValidateCache } from "../render/cache.js";
 import type { Shard } from "./selection.js";
 
 /**

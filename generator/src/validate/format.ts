@@ -1,5 +1,5 @@
 /** Rendering findings: text grouped by cluster, JSON, or GitHub workflow annotations. */
-import type { Finding } from "../findings.js";
+import type { Finding } from "../core/findings.js";
 
 export const FORMATS = ["text", "json", "github"] as const;
 export type Format = (typeof FORMATS)[number];

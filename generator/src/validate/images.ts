@@ -14,7 +14,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
-import type { Finding, Severity } from "../findings.js";
+import type { Finding, Severity } from "../core/findings.js";
 import { GROUP, IMAGE_VERSION_ANNOTATION } from "../k8s/capi.js";
 import { get as getPath, groupOf, isRecord } from "../k8s/object.js";
 import {
@@ -26,7 +26,7 @@ import {
   noPublicImageMessage,
   publicLookupOs,
 } from "../schemas/ami-inventory.js";
-import type { RenderedCluster, RenderedObject } from "./render.js";
+import type { RenderedCluster, RenderedObject } from "../render/render.js";
 
 const get = (o: unknown, p: string): any => getPath(o, p);
 const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);

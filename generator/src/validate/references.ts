@@ -4,7 +4,7 @@
  * KCP's machineTemplate.spec.infrastructureRef, MachinePool/MachineDeployment bootstrap.configRef and
  * infrastructureRef, clusterName fields, the cluster-name label, and MachineHealthCheck selectors.
  */
-import type { Finding } from "../findings.js";
+import type { Finding } from "../core/findings.js";
 import { CAPI_GROUPS, GROUP, LABEL } from "../k8s/capi.js";
 import { get, groupOf } from "../k8s/object.js";
 

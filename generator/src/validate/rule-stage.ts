@@ -7,17 +7,17 @@
  * management folders and what the sync engine would do with them (validate/sync-check.ts).
  */
 import type { ClusterSpec } from "../cluster-spec/types.js";
-import { PlanError } from "../errors.js";
-import type { Finding } from "../findings.js";
+import { PlanError } from "../core/errors.js";
+import type { Finding } from "../core/findings.js";
 import { API } from "../k8s/capi.js";
 import { objectNames, planCluster } from "../plan/cluster.js";
-import { SPEC_FILE, SYNC_DIR } from "../repo/paths.js";
+import { SPEC_FILE, SYNC_DIR } from "../core/layout.js";
 import { MANAGEMENT_LAYERS } from "../plan/management.js";
-import { versions } from "../versions.js";
+import { versions } from "../pins/versions.js";
 import { userLayerRules } from "./user-layer.js";
 import { drainRules } from "./drain-rules.js";
 import { imageRules, type readImageInventory } from "./images.js";
-import type { RenderedCluster, RenderedObject } from "./render.js";
+import type { RenderedCluster, RenderedObject } from "../render/render.js";
 import { clusterRules, controlPlaneHaRule, renderCompleteness, syncSafetyRules } from "./rules.js";
 import type { Shard } from "./selection.js";
 import {

@@ -7,16 +7,16 @@
  */
 import { isIPv6 } from "node:net";
 import semver from "semver";
-import type { Finding, Severity } from "../findings.js";
+import type { Finding, Severity } from "../core/findings.js";
 import { checkIpv4Cidr, cidrsOverlap } from "../cluster-spec/cidr.js";
 import { MAX_KUBELET_SKEW, checkVersion } from "../cluster-spec/parse.js";
 import { knownRegions, zonesOf } from "../cluster-spec/regions.js";
 import { checkReferences, show } from "./references.js";
 import { findSecretField } from "./secrets.js";
-import type { RenderedCluster, RenderedObject } from "./render.js";
+import type { RenderedCluster, RenderedObject } from "../render/render.js";
 import { AUTOSCALER, CAPI_GROUPS, GROUP, kubeconfigSecret } from "../k8s/capi.js";
 import { get as getPath, groupOf, isRecord } from "../k8s/object.js";
-import { clusterKustomizationPath, clusterSpecPath } from "../repo/paths.js";
+import { clusterKustomizationPath, clusterSpecPath } from "../core/layout.js";
 import { addonMinorFits, addonRules } from "./addon-rules.js";
 import { type ClusterSpec, PROFILE_DEFAULTS } from "../cluster-spec/types.js";
 import { objectNames } from "../plan/cluster.js";

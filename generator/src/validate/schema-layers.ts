@@ -1,19 +1,19 @@
 /**
  * Stage 4 of validate: the schema layers over every unit. kubeconform (structure, against schemas/kubeconform:
  * every kind, built-in and CRD) in one process with its own workers; kubectl-validate (the CRDs' CEL rules) for the
- * units marked `cel` (validate/units.ts), split over the cores. Results of unchanged builds come from the cache,
+ * units marked `cel` (render/units.ts), split over the cores. Results of unchanged builds come from the cache,
  * keyed by the exact bytes given to the program.
  */
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import type { Finding } from "../findings.js";
+import type { Finding } from "../core/findings.js";
 import { readUnserved, unservedMessage } from "../schemas/unserved.js";
 import type { KubeconformVerdict } from "../tools/kubeconform.js";
 import type { KubectlValidateStatus } from "../tools/kubectl-validate.js";
-import type { ValidateCache } from "./cache.js";
-import type { Runners } from "./runners.js";
-import type { Unit } from "./units.js";
+import type { ValidateCache } from "../render/cache.js";
+import type { Runners } from "../render/runners.js";
+import type { Unit } from "../render/units.js";
 
 /** What kubeconform and kubectl-validate said about one unit (kubeconform lists only the objects it did not accept). */
 export interface SchemaResult {

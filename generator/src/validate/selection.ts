@@ -11,10 +11,10 @@
  */
 import { createHash } from "node:crypto";
 import { CONFIG_FILE } from "../cluster-spec/config.js";
-import { ToolError, UsageError } from "../errors.js";
-import type { Finding } from "../findings.js";
+import { ToolError, UsageError } from "../core/errors.js";
+import type { Finding } from "../core/findings.js";
 import { clusterNames, loadRepo, symlinkFindings, type LoadedRepo } from "../repo/load.js";
-import { ADDONS_DIR } from "../repo/paths.js";
+import { ADDONS_DIR } from "../core/layout.js";
 
 /** One shard of a fleet split n ways: index 1..count. */
 export interface Shard {

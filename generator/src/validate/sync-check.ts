@@ -9,7 +9,7 @@
  * Pure: the caller passes the parsed management/sync objects and the clusters' rendered objects.
  */
 import { parseDocument } from "yaml";
-import type { Finding } from "../findings.js";
+import type { Finding } from "../core/findings.js";
 import { CLUSTER_SPEC_GLOB } from "../plan/sync.js";
 import { get, groupOf } from "../k8s/object.js";
 import {
@@ -19,7 +19,7 @@ import {
   isGroupKindPermitted,
   isSourcePermitted,
 } from "./argo-project.js";
-import type { RenderedObject } from "./render.js";
+import type { RenderedObject } from "../render/render.js";
 
 /** Kinds that live outside namespaces (Argo CD asks API discovery; these are the ones a cluster overlay may hold). */
 const CLUSTER_SCOPED = new Set([

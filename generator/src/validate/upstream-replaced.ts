@@ -10,7 +10,7 @@
  * cluster.x-k8s.io/pool-name; the v1.13 MachinePool webhook does not check it), sync safety, secrets, add-on coverage, the autoscaler. The spec checks
  * (cluster-spec/parse.ts) keep their own versions of some of these rule ids: they judge cluster.yaml, before anything
  * is rendered. With the admission layer off (CAPI_GITOPS_ADMISSION=off, a debugging switch) none of the checks below
- * is made; the CRDs' CEL rules then go to kubectl-validate instead (validate/units.ts).
+ * is made; the CRDs' CEL rules then go to kubectl-validate instead (render/units.ts).
  */
 export interface ReplacedRule {
   /** The rule id it had in rules.ts. */

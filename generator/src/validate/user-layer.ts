@@ -15,15 +15,15 @@
  */
 import stableStringify from "fast-json-stable-stringify";
 import type { ClusterSpec } from "../cluster-spec/types.js";
-import type { Finding } from "../findings.js";
+import type { Finding } from "../core/findings.js";
 import { GROUP, kubeconfigSecret } from "../k8s/capi.js";
 import { get, groupOf, isRecord, type K8sObject } from "../k8s/object.js";
 import { clusterAddonConfigMaps, clusterResourceSets } from "../plan/addons.js";
 import { autoscalerObjects } from "../plan/autoscaler.js";
 import { CLUSTER_NAMESPACE_KINDS } from "../plan/sync.js";
-import type { Pins } from "../versions.js";
+import type { Pins } from "../pins/versions.js";
 import { show } from "./references.js";
-import type { RenderedCluster, RenderedObject } from "./render.js";
+import type { RenderedCluster, RenderedObject } from "../render/render.js";
 
 const RBAC = "rbac.authorization.k8s.io";
 const RBAC_KINDS = ["Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"] as const;

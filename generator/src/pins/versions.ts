@@ -2,7 +2,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
-import { MANAGEMENT_CHART_DIRS } from "./repo/paths.js";
+import { MANAGEMENT_CHART_DIRS } from "../core/layout.js";
 
 export interface GoTool {
   module: string;

@@ -2,7 +2,7 @@
  * The external programs validate runs, passed in as one object (`ValidateOptions.runners`): the stages call these,
  * never the tools/ modules directly, so selection, sharding and caching are tested with stand-ins
  * (generator/test/validate-stages.test.ts) and without binaries. `identity` says what each program's results
- * depend on besides their input (the binary, its schemas or CRDs): the cache keys of validate/cache.ts.
+ * depend on besides their input (the binary, its schemas or CRDs): the cache keys of render/cache.ts.
  */
 import path from "node:path";
 import { KUBECONFORM_DIR, schemaLocation } from "../schemas/layout.js";
@@ -11,13 +11,13 @@ import { kubeconform, type KubeconformOptions, type KubeconformVerdict } from ".
 import { kubectlValidate, NATIVE_SCHEMA_VERSION, type KubectlValidateStatus } from "../tools/kubectl-validate.js";
 import { kustomizeBuild } from "../tools/kustomize.js";
 import { CRDS_DIR, resolveTool } from "../tools/resolve.js";
-import { TOOL_ROOT } from "../versions.js";
-import type { Admit } from "./admission.js";
+import { TOOL_ROOT } from "../pins/versions.js";
+import type { Admit } from "../validate/admission.js";
 import { binaryIdentity, treeDigest } from "./cache.js";
 import { renderClusters } from "./render.js";
 
 export interface Runners {
-  /** Many clusters per kustomize process (validate/render.ts). */
+  /** Many clusters per kustomize process (render/render.ts). */
   renderClusters: typeof renderClusters;
   /** `kustomize build <dir>` of one folder (management/sync, management/providers). */
   kustomizeBuild: (root: string, dir: string) => Promise<string>;

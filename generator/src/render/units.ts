@@ -1,16 +1,16 @@
 /**
  * Stage 3 of validate: render. Every build the later stages check is a `Unit`: a cluster (clusters/<name>, many
- * per kustomize process, validate/render.ts), a management folder (management/sync, management/providers) or an
+ * per kustomize process, render/render.ts), a management folder (management/sync, management/providers) or an
  * add-on payload file (addons/<addon>/<version>/*.yaml). Builds come from the cache when every file they read is
- * unchanged (validate/cache.ts); kustomize runs without origin annotations, and `addOrigins` builds again, with
+ * unchanged (render/cache.ts); kustomize runs without origin annotations, and `addOrigins` builds again, with
  * them, only the clusters that have findings (so each finding names the file its object came from).
  */
 import { access, readdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import type { Finding } from "../findings.js";
+import type { Finding } from "../core/findings.js";
 import { dependencies } from "../kustomize/walk.js";
-import { ADDONS_DIR, PROVIDERS_DIR, SYNC_DIR } from "../repo/paths.js";
-import { parseYamlStream } from "../yaml.js";
+import { ADDONS_DIR, PROVIDERS_DIR, SYNC_DIR } from "../core/layout.js";
+import { parseYamlStream } from "../core/yaml.js";
 import type { RepoFiles, ValidateCache } from "./cache.js";
 import { isBuildFailure, type RenderedCluster, type RenderedObject } from "./render.js";
 import { parseBuildOutput } from "../tools/kustomize.js";

@@ -7,7 +7,7 @@
  * finding names the kustomization file and the line of the reference. kustomize itself runs offline as a second
  * guard (tools/kustomize.ts OFFLINE_ENV).
  */
-import type { Finding } from "../findings.js";
+import type { Finding } from "../core/findings.js";
 import { dependencies, type ReadFile } from "../kustomize/walk.js";
 
 /** The 1-based line of the first occurrence of `ref` in `text`, if any. */

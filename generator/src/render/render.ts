@@ -18,15 +18,15 @@ import { lstat, mkdir, readlink, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import pLimit from "p-limit";
 import { parse as parseYaml } from "yaml";
-import { ToolError, ToolOutputError, ToolUnavailableError } from "../errors.js";
-import type { Finding } from "../findings.js";
+import { ToolError, ToolOutputError, ToolUnavailableError } from "../core/errors.js";
+import type { Finding } from "../core/findings.js";
 import { BUILD_DIR_PREFIX } from "../kustomize/build-dir.js";
 import { diskReader } from "../repo/affected.js";
 import { remoteFindings } from "./remote.js";
-import { clusterDir, clusterKustomizationPath } from "../repo/paths.js";
+import { clusterDir, clusterKustomizationPath } from "../core/layout.js";
 import { KUSTOMIZATION } from "../plan/kustomize-objects.js";
 import { kustomizeBuild, parseBuildOutput } from "../tools/kustomize.js";
-import { toYaml, toYamlInline } from "../yaml.js";
+import { toYaml, toYamlInline } from "../core/yaml.js";
 
 export type RenderedObject = {
   apiVersion: string;
@@ -226,7 +226,7 @@ export async function renderClusters(
   clusters: readonly { name: string }[],
   opts: RenderOptions,
 ): Promise<{ rendered: RenderedCluster[]; findings: Finding[] }> {
-  // Remote references are refused before any build (validate/remote.ts): such a cluster is not built at all.
+  // Remote references are refused before any build (render/remote.ts): such a cluster is not built at all.
   const disk = diskReader(root);
   const seen = new Map<string, string | undefined>();
   // Each file once per call: the clusters share base/ and the overlays.

@@ -10,7 +10,7 @@ import { constant, editorSchema, fillDefaults, oneOf, type WithDefaults } from "
 import { yamlErrorMessage } from "./parse.js";
 import { ENGINE_NAMESPACES } from "./reserved.js";
 import { LIMITS } from "./types.js";
-import { URL_CREDENTIAL } from "../validate/secrets.js";
+import { URL_CREDENTIAL } from "../core/secrets.js";
 
 export const CONFIG_FILE = "capi-gitops.yaml";
 const GITOPS_ENGINES = ["argocd", "flux"] as const;

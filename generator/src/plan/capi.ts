@@ -4,6 +4,7 @@
  * CAPI core kinds are cluster.x-k8s.io/v1beta2 (served since CAPI v1.11, storage version); CAPA kinds are
  * infrastructure.cluster.x-k8s.io/v1beta2 (CAPA's v1beta1 is `served: false` since v2.4).
  */
+import { SYNC_SAFE } from "../core/vocabulary.js";
 import { API, GROUP, LABEL } from "../k8s/capi.js";
 import type { K8sObject } from "../k8s/object.js";
 
@@ -30,11 +31,7 @@ export const HASH_NAMED_KINDS = ["AWSMachineTemplate", "KubeadmConfig", "Kubeadm
  * an object that is no longer rendered, so it never hides drift of what Git still holds. `npm run leftovers` lists
  * the leftovers with the `kubectl delete` lines to run once they are unused.
  */
-export const SYNC_SAFE = {
-  "argocd.argoproj.io/sync-options": "Prune=false,Delete=false",
-  "argocd.argoproj.io/compare-options": "IgnoreExtraneous",
-  "kustomize.toolkit.fluxcd.io/prune": "disabled",
-} as const;
+export { SYNC_SAFE };
 
 /** The object with the sync-safety annotations added. */
 export function syncSafe<T extends K8sObject>(o: T): T {

@@ -9,7 +9,7 @@ import type { ClusterSpec } from "../cluster-spec/types.js";
 import { CONFIG_FILE, parseRepoConfig, type RepoConfig } from "../cluster-spec/config.js";
 import { LIMITS } from "../cluster-spec/types.js";
 import { reservedNamespaceProblem, reservedNamespaces } from "../cluster-spec/reserved.js";
-import { findSecrets } from "../validate/secrets.js";
+import { findSecrets } from "../core/secrets.js";
 
 export interface LoadedRepo {
   root: string;

@@ -12,7 +12,7 @@ import { checkIpv4Cidr, cidrsOverlap } from "../cluster-spec/cidr.js";
 import { MAX_KUBELET_SKEW, checkVersion } from "../cluster-spec/parse.js";
 import { knownRegions, zonesOf } from "../cluster-spec/regions.js";
 import { checkReferences, show } from "./references.js";
-import { findSecretField } from "./secrets.js";
+import { findSecretField } from "../core/secrets.js";
 import type { RenderedCluster, RenderedObject } from "../render/render.js";
 import { AUTOSCALER, CAPI_GROUPS, GROUP, kubeconfigSecret } from "../k8s/capi.js";
 import { get as getPath, groupOf, isRecord } from "../k8s/object.js";
@@ -43,7 +43,7 @@ const CAPI_V1BETA1 = new Set(
   [GROUP.core, GROUP.bootstrap, GROUP.controlPlane, GROUP.addons].map((g) => `${g}/v1beta1`),
 );
 
-export { findSecrets } from "./secrets.js";
+export { findSecrets } from "../core/secrets.js";
 
 /**
  * Every string of an object as `key: value` lines, for findSecrets: a key stays next to its value, and line breaks

@@ -1,0 +1,31 @@
+/**
+ * The one explicit context of a run: built once by cli.ts (`createContext`) and passed down, so that nothing below
+ * reads `process.env`, the clock or the pins on its own and every test can run a command in-process with its own.
+ */
+import { TOOL_ROOT, versions, type Versions } from "../pins/versions.js";
+import { toolRunners, type Runners } from "./runners.js";
+
+export interface Context {
+  /** The environment of the run (the only reader of `process.env` is cli.ts, which passes it here). */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** The checkout of this tool: versions.json, addons/, management charts, .tools/. */
+  readonly toolRoot: string;
+  /** The pinned versions and the hydrated payloads, read from disk when first asked (once). */
+  readonly pins: () => Versions;
+  /** The external programs (render/runners.ts); tests pass stand-ins. */
+  readonly runners: Runners;
+  /** The clock (timestamps in reports, lock ages). */
+  readonly now: () => Date;
+}
+
+/** The context of a real run. */
+export function createContext(env: Readonly<Record<string, string | undefined>>): Context {
+  let pins: Versions | undefined;
+  return {
+    env,
+    toolRoot: TOOL_ROOT,
+    pins: () => (pins ??= versions()),
+    runners: toolRunners(),
+    now: () => new Date(),
+  };
+}

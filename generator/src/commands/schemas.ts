@@ -8,6 +8,7 @@ import path from "node:path";
 import { CapiGitopsError, ToolError } from "../core/errors.js";
 import { buildSchemaFiles, type CrdInput, type OpenApiInput } from "../schemas/build.js";
 import type { OpenApiDocument } from "../schemas/convert.js";
+import { KIND_TYPES_FILE, kindTypesFile } from "../schemas/kind-types.js";
 import { KUBECONFORM_DIR } from "../schemas/layout.js";
 import {
   IMAGE_INVENTORY_DIR,
@@ -152,6 +153,7 @@ export async function schemasCommand(opts: {
     files: [
       ...[...build.files].map(([rel, text]) => owned(rel, text)),
       owned(IMAGE_INVENTORY_FILE, `${JSON.stringify(inventory, null, 2)}\n`),
+      owned(KIND_TYPES_FILE, await kindTypesFile(build.files)),
     ],
     roots: [KUBECONFORM_DIR, IMAGE_INVENTORY_DIR],
   };

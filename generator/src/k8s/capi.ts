@@ -32,7 +32,10 @@ export const LABEL = {
  */
 export const IMAGE_VERSION_ANNOTATION = "capi-gitops.io/image-kubernetes-version";
 
-/** The cluster-autoscaler's CAPI provider reads pool bounds from these (CAPI MachinePool/MD webhooks default replicas from them). */
+/**
+ * The cluster-autoscaler's CAPI provider reads pool bounds from these (CAPI MachinePool/MD webhooks default replicas
+ * from them).
+ */
 export const AUTOSCALER = {
   min: "cluster.x-k8s.io/cluster-api-autoscaler-node-group-min-size",
   max: "cluster.x-k8s.io/cluster-api-autoscaler-node-group-max-size",

@@ -14,7 +14,7 @@ import {
 } from "./capi.js";
 import { type OutputFile, owned } from "./files.js";
 import { COMPONENT, KUSTOMIZATION, type Patch, patch, set } from "./kustomize-objects.js";
-import type { Profile } from "../cluster-spec/types.js";
+import { PROFILES, type Profile } from "../cluster-spec/types.js";
 
 export const BASE_DIRS = {
   cluster: "base/cluster",
@@ -56,9 +56,12 @@ export const BASE_OBJECTS = {
 } as const;
 
 export function planBase(): OutputFile[] {
-  return (Object.keys(BASE_OBJECTS) as (keyof typeof BASE_OBJECTS)[]).flatMap((k) =>
-    objectFolder(BASE_DIRS[k], BASE_OBJECTS[k]()),
-  );
+  return [
+    ...objectFolder(BASE_DIRS.cluster, BASE_OBJECTS.cluster()),
+    ...objectFolder(BASE_DIRS.machinePool, BASE_OBJECTS.machinePool()),
+    ...objectFolder(BASE_DIRS.mdDeployment, BASE_OBJECTS.mdDeployment()),
+    ...objectFolder(BASE_DIRS.mdTemplates, BASE_OBJECTS.mdTemplates()),
+  ];
 }
 
 /**
@@ -94,7 +97,7 @@ export const PROFILE_PATCHES: Readonly<Record<Profile, Patch[]>> = {
 };
 
 export function profileTargetsHashedKind(p: Profile): boolean {
-  return PROFILE_PATCHES[p].some((x) => (HASH_NAMED_KINDS as readonly string[]).includes(x.target.kind));
+  return PROFILE_PATCHES[p].some((x) => HASH_NAMED_KINDS.some((kind) => kind === x.target.kind));
 }
 
 export function planOverlays(): OutputFile[] {
@@ -113,7 +116,7 @@ export function planOverlays(): OutputFile[] {
     // The control plane's health check, for clusters whose KCP can remediate (more than one replica).
     ...componentFolder(OVERLAY_DIRS.controlPlaneHealthCheck, controlPlaneHealthCheckObjects()),
   ];
-  for (const p of Object.keys(PROFILE_PATCHES) as Profile[])
+  for (const p of PROFILES)
     files.push(
       owned(`${OVERLAY_DIRS.profile(p)}/kustomization.yaml`, toYaml({ ...COMPONENT, patches: PROFILE_PATCHES[p] })),
     );

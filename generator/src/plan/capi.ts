@@ -6,6 +6,18 @@
  */
 import { SYNC_SAFE } from "../core/vocabulary.js";
 import { API, GROUP, LABEL } from "../k8s/capi.js";
+import type {
+  AWSCluster,
+  AWSMachinePool,
+  AWSMachineTemplate,
+  Cluster,
+  KubeadmConfig,
+  KubeadmConfigTemplate,
+  KubeadmControlPlane,
+  MachineDeployment,
+  MachineHealthCheck,
+  MachinePool,
+} from "../k8s/kinds.generated.js";
 import type { K8sObject } from "../k8s/object.js";
 
 /** Placeholder names in the base; every cluster overlay renames them (and Kustomize updates the references). */
@@ -51,7 +63,8 @@ export const IAM_PROFILE = {
 } as const;
 
 /** IMDSv2 only, hop limit 2 so pods behind the node can still reach it where needed. */
-const metadataOptions = () => ({ httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 2 });
+const metadataOptions = () =>
+  ({ httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 2 }) as const;
 const rootVolume = (size: number) => ({ size, type: "gp3", encrypted: true });
 
 /**
@@ -64,7 +77,7 @@ const rootVolume = (size: number) => ({ size, type: "gp3", encrypted: true });
  * A MachinePool's Machines have neither owner (docs/book/src/tasks/automated-machine-management/healthchecking.md):
  * no check is generated for them — the auto scaling group's EC2 health checks replace failed instances.
  */
-function mhc(name: string, selector: Record<string, string>): K8sObject {
+function mhc(name: string, selector: Record<string, string>): MachineHealthCheck {
   return {
     apiVersion: API.core,
     kind: "MachineHealthCheck",
@@ -85,7 +98,7 @@ function mhc(name: string, selector: Record<string, string>): K8sObject {
 }
 
 /** base/cluster: the cluster-level objects. */
-export function clusterBaseObjects(): K8sObject[] {
+export function clusterBaseObjects(): [Cluster, AWSCluster, KubeadmControlPlane, AWSMachineTemplate] {
   return [
     {
       apiVersion: API.core,
@@ -160,11 +173,14 @@ export function clusterBaseObjects(): K8sObject[] {
  * replica"); before that it would retry a failed first boot. The trade-off taken: no check for one replica (it would
  * act at most once, on the first boot, and never afterwards); validate's mhc-can-act warns on one added by hand.
  */
-export function controlPlaneHealthCheckObjects(): K8sObject[] {
+export function controlPlaneHealthCheckObjects(): [MachineHealthCheck] {
   return [mhc(PLACEHOLDER.controlPlane, { [LABEL.controlPlane]: "" })];
 }
 
-/** The smallest initialized control plane KCP remediates (remediation.go: `Machines.Len() <= 1` is skipped once initialized). */
+/**
+ * The smallest initialized control plane KCP remediates (remediation.go: `Machines.Len() <= 1` is skipped once
+ * initialized).
+ */
 export const MIN_REMEDIABLE_CONTROL_PLANE = 2;
 
 /**
@@ -192,7 +208,7 @@ export const MD_ROLLOUT = {
 } as const;
 
 /** base/machinepool: one worker pool as a MachinePool (one auto scaling group over the pool's zones). */
-export function machinePoolBaseObjects(): K8sObject[] {
+export function machinePoolBaseObjects(): [MachinePool, AWSMachinePool, KubeadmConfig] {
   return [
     {
       apiVersion: API.core,
@@ -240,7 +256,7 @@ export function machinePoolBaseObjects(): K8sObject[] {
 }
 
 /** base/machinedeployment/deployment: one MachineDeployment (the generator makes one per zone). */
-export function machineDeploymentObjects(): K8sObject[] {
+export function machineDeploymentObjects(): [MachineDeployment] {
   return [
     {
       apiVersion: API.core,
@@ -266,7 +282,7 @@ export function machineDeploymentObjects(): K8sObject[] {
 }
 
 /** base/machinedeployment/templates: what the MachineDeployments of one pool share. */
-export function machineDeploymentTemplateObjects(): K8sObject[] {
+export function machineDeploymentTemplateObjects(): [AWSMachineTemplate, KubeadmConfigTemplate, MachineHealthCheck] {
   return [
     {
       apiVersion: API.infra,

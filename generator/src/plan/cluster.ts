@@ -19,11 +19,6 @@ import { addonLabels, CNI_INGRESS_RULES, planClusterAddons } from "./addons.js";
 export const SPEC_SCHEMA_PATH = "schemas/cluster-spec.schema.json";
 
 const rel = (fromDir: string, to: string): string => path.posix.relative(fromDir, to);
-const find = (objects: K8sObject[], kind: string): K8sObject => {
-  const o = objects.find((x) => x.kind === kind);
-  if (!o) throw new Error(`base has no ${kind}`);
-  return o;
-};
 
 /** The names the cluster's objects get; derived from the spec only. Hash-named ones depend on content. */
 export function objectNames(spec: ClusterSpec) {
@@ -52,7 +47,7 @@ export function spread(total: number, n: number): number[] {
 export function spreadOverZones(total: number, zones: readonly string[]): number[] {
   const counts = spread(total, zones.length);
   const rank = [...zones].sort();
-  return zones.map((z) => counts[rank.indexOf(z)]!);
+  return zones.map((z) => counts[rank.indexOf(z)] ?? 0);
 }
 
 /**
@@ -125,7 +120,8 @@ const imageVersionOps = (image: ImageSpec | undefined): PatchOp[] =>
 /**
  * The control-plane load balancer's scheme and, with allowedCidrs, its ingress rules: CAPA allows 0.0.0.0/0 on the
  * API port only when no ingress rule is given (pkg/cloud/services/securitygroup/securitygroups.go
- * getControlPlaneLBIngressRules); it adds the rules its nodes need itself (getIngressRulesToAllowKubeletToAccessTheControlPlaneLB).
+ * getControlPlaneLBIngressRules); it adds the rules its nodes need itself
+ * (getIngressRulesToAllowKubeletToAccessTheControlPlaneLB).
  */
 function apiServerOps(spec: ClusterSpec): PatchOp[] {
   const cidrs = spec.apiServer.allowedCidrs;
@@ -199,15 +195,15 @@ function poolReplacements(referrer: keyof typeof POOL_REFERENCES) {
 
 function planMachinePool(spec: ClusterSpec, pool: NodePoolSpec, dir: string): OutputFile[] {
   const names = objectNames(spec);
-  const base = BASE_OBJECTS.machinePool();
+  const [, , baseConfig] = BASE_OBJECTS.machinePool();
   const version = pool.kubernetesVersion ?? spec.kubernetesVersion;
   const configOps = [
     set("/spec/joinConfiguration/nodeRegistration/kubeletExtraArgs", [
-      ...(find(base, "KubeadmConfig").spec as any).joinConfiguration.nodeRegistration.kubeletExtraArgs,
+      ...(baseConfig.spec?.joinConfiguration?.nodeRegistration?.kubeletExtraArgs ?? []),
       ...nodeLabelArgs(pool.labels),
     ]),
   ];
-  const configName = hashedName(names.pool(pool), find(base, "KubeadmConfig"), configOps);
+  const configName = hashedName(names.pool(pool), baseConfig, configOps);
   const mpOps: PatchOp[] = [
     rename(names.pool(pool)),
     set(ptr("spec", "template", "metadata", "labels", LABEL.nodePool), pool.name),
@@ -241,7 +237,7 @@ function planMachinePool(spec: ClusterSpec, pool: NodePoolSpec, dir: string): Ou
 
 function planMachineDeployments(spec: ClusterSpec, pool: NodePoolSpec, dir: string): OutputFile[] {
   const names = objectNames(spec);
-  const templates = BASE_OBJECTS.mdTemplates();
+  const [baseTemplate, baseConfig] = BASE_OBJECTS.mdTemplates();
   const version = pool.kubernetesVersion ?? spec.kubernetesVersion;
   // The image is part of the template's hash name: a changed image rolls the machines through a new template.
   const machineOps = [
@@ -249,10 +245,9 @@ function planMachineDeployments(spec: ClusterSpec, pool: NodePoolSpec, dir: stri
     set("/spec/template/spec/sshKeyName", spec.sshKeyName ?? ""),
     ...imageOps(pool.image ?? spec.image, "/spec/template/spec"),
   ];
-  const baseConfig = find(templates, "KubeadmConfigTemplate");
   const configOps = [
     set("/spec/template/spec/joinConfiguration/nodeRegistration/kubeletExtraArgs", [
-      ...(baseConfig.spec as any).template.spec.joinConfiguration.nodeRegistration.kubeletExtraArgs,
+      ...(baseConfig.spec?.template.spec?.joinConfiguration?.nodeRegistration?.kubeletExtraArgs ?? []),
       ...nodeLabelArgs(pool.labels),
     ]),
   ];
@@ -261,6 +256,7 @@ function planMachineDeployments(spec: ClusterSpec, pool: NodePoolSpec, dir: stri
   const maxs = spreadOverZones(pool.maxSize, zones);
   const reps = spreadOverZones(pool.replicas ?? pool.minSize, zones);
   const files: OutputFile[] = zones.map((zone, i) => {
+    const [min = 0, max = 0, replicas = 0] = [mins[i], maxs[i], reps[i]];
     const zdir = `${dir}/zones/${zone}`;
     const mdName = names.zoneDeployment(pool, zone);
     const ops: PatchOp[] = [
@@ -270,7 +266,7 @@ function planMachineDeployments(spec: ClusterSpec, pool: NodePoolSpec, dir: stri
       set(ptr("spec", "template", "metadata", "labels", LABEL.nodePool), pool.name),
       set("/spec/template/spec/version", version),
       set("/spec/template/spec/failureDomain", zone),
-      ...(pool.autoscaling ? sizeAnnotations(mins[i]!, Math.max(1, maxs[i]!)) : [set("/spec/replicas", reps[i]!)]),
+      ...(pool.autoscaling ? sizeAnnotations(min, Math.max(1, max)) : [set("/spec/replicas", replicas)]),
     ];
     return owned(
       `${zdir}/kustomization.yaml`,
@@ -287,7 +283,7 @@ function planMachineDeployments(spec: ClusterSpec, pool: NodePoolSpec, dir: stri
     components: [rel(dir, OVERLAY_DIRS.machineDeployment)],
     patches: [
       patch(target(GROUP.infra, "AWSMachineTemplate", PLACEHOLDER.pool), [
-        rename(hashedName(names.pool(pool), find(templates, "AWSMachineTemplate"), machineOps)),
+        rename(hashedName(names.pool(pool), baseTemplate, machineOps)),
         ...machineOps,
         ...imageVersionOps(pool.image ?? spec.image),
       ]),
@@ -309,13 +305,13 @@ export function planCluster(spec: ClusterSpec, pins: AddonPins): OutputFile[] {
   const names = objectNames(spec);
   const dir = clusterDir(spec.name);
   const gen = `${dir}/generated`;
-  const base = BASE_OBJECTS.cluster();
+  const [, , , baseTemplate] = BASE_OBJECTS.cluster();
   const templateOps = [
     set("/spec/template/spec/instanceType", spec.controlPlane.instanceType),
     set("/spec/template/spec/sshKeyName", spec.sshKeyName ?? ""),
     ...imageOps(spec.image, "/spec/template/spec"),
   ];
-  const cpTemplate = hashedName(names.controlPlane, find(base, "AWSMachineTemplate"), templateOps);
+  const cpTemplate = hashedName(names.controlPlane, baseTemplate, templateOps);
   const addons = planClusterAddons(spec, pins, gen);
   const cniRules = CNI_INGRESS_RULES[spec.network.cni];
   const namespace: K8sObject = syncSafe({ apiVersion: "v1", kind: "Namespace", metadata: { name: spec.namespace } });
@@ -389,7 +385,8 @@ export function planCluster(spec: ClusterSpec, pins: AddonPins): OutputFile[] {
       `${gen}/kustomization.yaml`,
       toYaml(
         kustomization,
-        "# Generated by `npm run generate` from ../cluster.yaml — do not edit; put your own patches in ../kustomization.yaml.",
+        "# Generated by `npm run generate` from ../cluster.yaml — do not edit;" +
+          " put your own patches in ../kustomization.yaml.",
       ),
     ),
     ...pools,
@@ -398,7 +395,8 @@ export function planCluster(spec: ClusterSpec, pins: AddonPins): OutputFile[] {
       `${dir}/kustomization.yaml`,
       toYaml(
         userKustomization,
-        "# The cluster's own Kustomize layer: yours to edit (`npm run generate` never overwrites it).\n# Add patches for this cluster below; the generated overlay is in ./generated (from ./cluster.yaml).",
+        "# The cluster's own Kustomize layer: yours to edit (`npm run generate` never overwrites it).\n" +
+          "# Add patches for this cluster below; the generated overlay is in ./generated (from ./cluster.yaml).",
       ),
     ),
   ];

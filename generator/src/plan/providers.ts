@@ -9,7 +9,8 @@
  * CAPA release — the same versions whose CRDs the repository is validated against.
  *
  * The MachinePool feature gate is set on the core provider (CAPI's default is already true, set anyway so the
- * repository does not depend on it) and on the AWS provider (CAPA's manager.yaml has MachinePool=${EXP_MACHINE_POOL:=false}).
+ * repository does not depend on it) and on the AWS provider (CAPA's manager.yaml has
+ * MachinePool=${EXP_MACHINE_POOL:=false}).
  * The AWS provider also gets MachinePoolMachines (CAPA feature/feature.go, default false): only with it does the
  * AWSMachinePool controller report `status.infrastructureMachineKind: AWSMachine` and create one AWSMachine per
  * instance (exp/controllers/awsmachinepool_controller.go, awsmachinepool_machines.go), for which CAPI's MachinePool
@@ -28,6 +29,13 @@
 import { PlanError } from "../core/errors.js";
 import type { Pins } from "../pins/versions.js";
 import { toYaml } from "../core/yaml.js";
+import type {
+  BootstrapProvider,
+  ControlPlaneProvider,
+  CoreProvider,
+  InfrastructureProvider,
+  Namespace,
+} from "../k8s/kinds.generated.js";
 import type { K8sObject } from "../k8s/object.js";
 import { SYNC_SAFE } from "./capi.js";
 import { type OutputFile, owned } from "./files.js";
@@ -100,11 +108,14 @@ function pinnedVersion(pins: Pins, key: ProviderDef["versionFrom"]): string {
 /** Never pruned or deleted, and in the management layer's providers wave (after cert-manager and the operator). */
 const annotations = () => ({ ...NEVER_PRUNE_OR_DELETE, [SYNC_WAVE]: String(waveOf("providers")) });
 
-function namespaceObject(name: string): K8sObject {
+function namespaceObject(name: string): Namespace {
   return { apiVersion: "v1", kind: "Namespace", metadata: { name, annotations: annotations() } };
 }
 
-function providerObject(p: ProviderDef, pins: Pins): K8sObject {
+function providerObject(
+  p: ProviderDef,
+  pins: Pins,
+): CoreProvider | BootstrapProvider | ControlPlaneProvider | InfrastructureProvider {
   return {
     apiVersion: OPERATOR_API,
     kind: p.kind,
@@ -127,9 +138,9 @@ export function providerObjects(pins: Pins): K8sObject[] {
 
 const fileName = (o: K8sObject): string => `${o.kind.toLowerCase()}-${o.metadata.name}.yaml`;
 
-export const PROVIDERS_KUSTOMIZATION_HEADER = `# AWS credentials are not in Git: the Secret ${CAPA_CREDENTIALS_SECRET} (AWS_B64ENCODED_CREDENTIALS) in ${
-  PROVIDERS.find((p) => p.configSecret)?.namespace ?? "capa-system"
-} is created outside this repository.`;
+export const PROVIDERS_KUSTOMIZATION_HEADER =
+  `# AWS credentials are not in Git: the Secret ${CAPA_CREDENTIALS_SECRET} (AWS_B64ENCODED_CREDENTIALS) in ` +
+  `${PROVIDERS.find((p) => p.configSecret)?.namespace ?? "capa-system"} is created outside this repository.`;
 
 export function planProviders(pins: Pins): OutputFile[] {
   const objects = providerObjects(pins);

@@ -8,8 +8,20 @@
  */
 import type { RepoConfig } from "../cluster-spec/config.js";
 import type { ClusterSpec } from "../cluster-spec/types.js";
+import { PlanError } from "../core/errors.js";
 import { toYaml } from "../core/yaml.js";
 import { GROUP } from "../k8s/capi.js";
+import type {
+  Application,
+  AppProject,
+  ClusterRole,
+  ClusterRoleBinding,
+  GitRepository,
+  Kustomization as FluxKustomization,
+  Namespace,
+  RoleBinding,
+  ServiceAccount,
+} from "../k8s/kinds.generated.js";
 import { CLUSTERS_DIR, clusterDir, SPEC_FILE, SYNC_DIR } from "../core/layout.js";
 import { type OutputFile, owned } from "./files.js";
 import { KUSTOMIZATION } from "./kustomize-objects.js";
@@ -63,7 +75,7 @@ export function argoObjects(config: RepoConfig, specs: readonly ClusterSpec[]) {
         ...CLUSTER_NAMESPACE_KINDS,
       ],
     },
-  };
+  } satisfies AppProject;
   const appset = {
     apiVersion: "argoproj.io/v1alpha1",
     kind: "ApplicationSet",
@@ -111,13 +123,13 @@ export function argoObjects(config: RepoConfig, specs: readonly ClusterSpec[]) {
         "The capi-gitops sync layer itself (management/sync): only Argo CD's own objects, only in Argo CD's namespace",
       sourceRepos: [config.repoURL],
       destinations: [{ server: a.destinationServer, namespace: a.namespace }],
-      clusterResourceWhitelist: [] as { group: string; kind: string }[],
+      clusterResourceWhitelist: [],
       namespaceResourceWhitelist: ["AppProject", "ApplicationSet", "Application"].map((kind) => ({
         group: "argoproj.io",
         kind,
       })),
     },
-  };
+  } satisfies AppProject;
   const bootstrap = {
     apiVersion: "argoproj.io/v1alpha1",
     kind: "Application",
@@ -133,7 +145,7 @@ export function argoObjects(config: RepoConfig, specs: readonly ClusterSpec[]) {
         syncOptions: ["ServerSideApply=true", "CreateNamespace=false"],
       },
     },
-  };
+  } satisfies Application;
   return { project, appset, syncProject, bootstrap };
 }
 
@@ -155,30 +167,9 @@ export function fluxObjects(config: RepoConfig, specs: readonly ClusterSpec[]) {
       ref: { branch: config.branch },
       secretRef: f.secretRef ? { name: f.secretRef } : undefined,
     },
-  };
+  } satisfies GitRepository;
   const rbac = fluxAccess(config, specs);
-  const kustomizations = specs.map((s) => ({
-    apiVersion: "kustomize.toolkit.fluxcd.io/v1",
-    kind: "Kustomization",
-    metadata: { name: `cluster-${s.name}`, namespace: f.namespace, labels: PART_OF },
-    spec: {
-      interval: f.interval,
-      path: `./${clusterDir(s.name)}`,
-      sourceRef: { kind: "GitRepository", name: f.gitRepository },
-      serviceAccountName: CLUSTERS_SERVICE_ACCOUNT,
-      // Every namespaced object lands in the cluster's namespace, whatever the cluster's own layer says (the
-      // ServiceAccount may write nowhere else either: fluxAccess).
-      targetNamespace: s.namespace,
-      // Applied only once the management layer is ready (cert-manager → operator → providers, fluxManagementObjects).
-      dependsOn: [{ name: fluxLayerName(MANAGEMENT_LAYERS[MANAGEMENT_LAYERS.length - 1]!.name) }],
-      // prune removes objects dropped from Git, except the CAPI objects (annotated prune: disabled);
-      // deleting this Kustomization (cluster directory removed) orphans everything instead of deleting it.
-      prune: true,
-      deletionPolicy: "Orphan",
-      wait: false,
-      timeout: "5m",
-    },
-  }));
+  const kustomizations = specs.map((s) => fluxClusterKustomization(config, s));
   // The sync layer manages itself after one bootstrap apply: this Kustomization syncs management/sync (the
   // GitRepository, every cluster's Kustomization and itself); a cluster's Kustomization dropped from Git is pruned,
   // which orphans (never deletes) the cluster's objects.
@@ -195,12 +186,44 @@ export function fluxObjects(config: RepoConfig, specs: readonly ClusterSpec[]) {
       wait: false,
       timeout: "5m",
     },
-  };
+  } satisfies FluxKustomization;
   return { source, kustomizations, bootstrap, rbac };
 }
 
+/** The Flux Kustomization that syncs one cluster's directory into its namespace. */
+function fluxClusterKustomization(config: RepoConfig, s: ClusterSpec) {
+  const f = config.flux;
+  const last = MANAGEMENT_LAYERS.at(-1);
+  if (!last) throw new PlanError("no management layer to wait for");
+  return {
+    apiVersion: "kustomize.toolkit.fluxcd.io/v1",
+    kind: "Kustomization",
+    metadata: { name: `cluster-${s.name}`, namespace: f.namespace, labels: PART_OF },
+    spec: {
+      interval: f.interval,
+      path: `./${clusterDir(s.name)}`,
+      sourceRef: { kind: "GitRepository", name: f.gitRepository },
+      serviceAccountName: CLUSTERS_SERVICE_ACCOUNT,
+      // Every namespaced object lands in the cluster's namespace, whatever the cluster's own layer says (the
+      // ServiceAccount may write nowhere else either: fluxAccess).
+      targetNamespace: s.namespace,
+      // Applied only once the management layer is ready (cert-manager → operator → providers, fluxManagementObjects).
+      dependsOn: [{ name: fluxLayerName(last.name) }],
+      // prune removes objects dropped from Git, except the CAPI objects (annotated prune: disabled);
+      // deleting this Kustomization (cluster directory removed) orphans everything instead of deleting it.
+      prune: true,
+      deletionPolicy: "Orphan",
+      wait: false,
+      timeout: "5m",
+    },
+  } satisfies FluxKustomization;
+}
+
 const RBAC_API = "rbac.authorization.k8s.io";
-/** What applying and pruning needs; never bind, escalate or impersonate (the API server then refuses any grant the role lacks). */
+/**
+ * What applying and pruning needs; never bind, escalate or impersonate (the API server then refuses any grant the
+ * role lacks).
+ */
 const FLUX_APPLY_VERBS = ["get", "list", "watch", "create", "update", "patch", "delete"] as const;
 /** The ClusterRole (bound cluster-wide) that lets the clusters' ServiceAccount read Namespaces and patch their own. */
 export const CLUSTERS_NAMESPACES_ROLE = `${CLUSTERS_SERVICE_ACCOUNT}-namespaces`;
@@ -226,7 +249,7 @@ export function fluxAccess(config: RepoConfig, specs: readonly ClusterSpec[]) {
     apiVersion: "v1",
     kind: "ServiceAccount",
     metadata: { name: CLUSTERS_SERVICE_ACCOUNT, namespace: f.namespace, labels: PART_OF },
-  };
+  } satisfies ServiceAccount;
   const clusterRole = {
     apiVersion: `${RBAC_API}/v1`,
     kind: "ClusterRole",
@@ -244,7 +267,7 @@ export function fluxAccess(config: RepoConfig, specs: readonly ClusterSpec[]) {
         verbs: [...FLUX_APPLY_VERBS],
       })),
     ],
-  };
+  } satisfies ClusterRole;
   const namespacesRole = {
     apiVersion: `${RBAC_API}/v1`,
     kind: "ClusterRole",
@@ -256,17 +279,17 @@ export function fluxAccess(config: RepoConfig, specs: readonly ClusterSpec[]) {
         ? [{ apiGroups: [""], resources: ["namespaces"], resourceNames: namespaces, verbs: ["patch", "update"] }]
         : []),
     ],
-  };
+  } satisfies ClusterRole;
   const namespacesBinding = {
     apiVersion: `${RBAC_API}/v1`,
     kind: "ClusterRoleBinding",
     metadata: { name: CLUSTERS_NAMESPACES_ROLE, labels: PART_OF },
     roleRef: { apiGroup: RBAC_API, kind: "ClusterRole", name: CLUSTERS_NAMESPACES_ROLE },
     subjects: [subject],
-  };
+  } satisfies ClusterRoleBinding;
   const perCluster = specs.map((s) => ({
     cluster: s.name,
-    namespace: syncSafe({
+    namespace: syncSafe<Namespace>({
       apiVersion: "v1",
       kind: "Namespace",
       metadata: { name: s.namespace, labels: PART_OF, annotations: FLUX_IF_NOT_PRESENT },
@@ -277,13 +300,16 @@ export function fluxAccess(config: RepoConfig, specs: readonly ClusterSpec[]) {
       metadata: { name: CLUSTERS_SERVICE_ACCOUNT, namespace: s.namespace, labels: PART_OF },
       roleRef: { apiGroup: RBAC_API, kind: "ClusterRole", name: CLUSTERS_SERVICE_ACCOUNT },
       subjects: [subject],
-    },
+    } satisfies RoleBinding,
   }));
   return { serviceAccount, clusterRole, namespacesRole, namespacesBinding, perCluster };
 }
 
 export function planSync(config: RepoConfig, specs: readonly ClusterSpec[]): OutputFile[] {
-  const header = `# Generated by \`npm run generate\` from capi-gitops.yaml (gitops: ${config.gitops}). Bootstrap once: kubectl apply -k ${SYNC_DIR}; from then on ${SYNC_APP_NAME} syncs this folder and clusters/* from ${config.branch}.`;
+  const header =
+    `# Generated by \`npm run generate\` from capi-gitops.yaml (gitops: ${config.gitops}). ` +
+    `Bootstrap once: kubectl apply -k ${SYNC_DIR}; ` +
+    `from then on ${SYNC_APP_NAME} syncs this folder and clusters/* from ${config.branch}.`;
   if (config.gitops === "argocd") {
     const { project, appset, syncProject, bootstrap } = argoObjects(config, specs);
     const management = argoManagementObjects(config);
@@ -313,7 +339,7 @@ export function planSync(config: RepoConfig, specs: readonly ClusterSpec[]): Out
       ),
     ];
   }
-  const { source, kustomizations, bootstrap, rbac } = fluxObjects(config, specs);
+  const { source, bootstrap, rbac } = fluxObjects(config, specs);
   const access = [
     owned(`${SYNC_DIR}/clusters-serviceaccount.yaml`, toYaml(rbac.serviceAccount)),
     owned(`${SYNC_DIR}/clusters-clusterrole.yaml`, toYaml(rbac.clusterRole)),
@@ -328,7 +354,7 @@ export function planSync(config: RepoConfig, specs: readonly ClusterSpec[]): Out
     ...access,
     owned(`${SYNC_DIR}/sync-kustomization.yaml`, toYaml(bootstrap)),
     ...fluxManagementObjects(config).map((k) => owned(`${SYNC_DIR}/${k.metadata.name}.yaml`, toYaml(k))),
-    ...kustomizations.map((k, i) => owned(`${SYNC_DIR}/clusters/${specs[i]!.name}.yaml`, toYaml(k))),
+    ...specs.map((s) => owned(`${SYNC_DIR}/clusters/${s.name}.yaml`, toYaml(fluxClusterKustomization(config, s)))),
     owned(
       `${SYNC_DIR}/kustomization.yaml`,
       toYaml(
@@ -348,7 +374,7 @@ export function planSync(config: RepoConfig, specs: readonly ClusterSpec[]): Out
   ];
 }
 
-// --- The management layer (issue 19 item 9): cert-manager → cluster-api-operator → providers → clusters ---------
+// --- The management layer: cert-manager → cluster-api-operator → providers → clusters ------------------------------
 
 /**
  * The cluster Applications retry: Argo CD has no health check for the operator's provider objects (no
@@ -407,13 +433,14 @@ export function argoManagementObjects(config: RepoConfig) {
     metadata: { name: managementProjectName(config), namespace: a.namespace, labels: PART_OF },
     spec: {
       description:
-        "The management cluster's own layer (management/: cert-manager, the cluster-api-operator, the providers) — capi-gitops",
+        "The management cluster's own layer (management/: cert-manager, the cluster-api-operator, the providers)" +
+        " — capi-gitops",
       sourceRepos: [config.repoURL],
       destinations: MANAGEMENT_NAMESPACES.map((namespace) => ({ server: a.destinationServer, namespace })),
       clusterResourceWhitelist: MANAGEMENT_CLUSTER_KINDS,
       namespaceResourceWhitelist: MANAGEMENT_NAMESPACED_KINDS,
     },
-  };
+  } satisfies AppProject;
   const application = {
     apiVersion: "argoproj.io/v1alpha1",
     kind: "Application",
@@ -430,7 +457,7 @@ export function argoManagementObjects(config: RepoConfig) {
         retry: CLUSTER_SYNC_RETRY,
       },
     },
-  };
+  } satisfies Application;
   return { project, application };
 }
 
@@ -442,19 +469,22 @@ export function argoManagementObjects(config: RepoConfig) {
  */
 export function fluxManagementObjects(config: RepoConfig) {
   const f = config.flux;
-  return MANAGEMENT_LAYERS.map((layer, i) => ({
-    apiVersion: "kustomize.toolkit.fluxcd.io/v1",
-    kind: "Kustomization",
-    metadata: { name: fluxLayerName(layer.name), namespace: f.namespace, labels: PART_OF },
-    spec: {
-      interval: f.interval,
-      path: `./${layer.dir}`,
-      sourceRef: { kind: "GitRepository", name: f.gitRepository },
-      dependsOn: i === 0 ? undefined : [{ name: fluxLayerName(MANAGEMENT_LAYERS[i - 1]!.name) }],
-      prune: true,
-      deletionPolicy: "Orphan",
-      wait: true,
-      timeout: "10m",
-    },
-  }));
+  return MANAGEMENT_LAYERS.map((layer, i) => {
+    const previous = i === 0 ? undefined : MANAGEMENT_LAYERS[i - 1];
+    return {
+      apiVersion: "kustomize.toolkit.fluxcd.io/v1",
+      kind: "Kustomization",
+      metadata: { name: fluxLayerName(layer.name), namespace: f.namespace, labels: PART_OF },
+      spec: {
+        interval: f.interval,
+        path: `./${layer.dir}`,
+        sourceRef: { kind: "GitRepository", name: f.gitRepository },
+        dependsOn: previous === undefined ? undefined : [{ name: fluxLayerName(previous.name) }],
+        prune: true,
+        deletionPolicy: "Orphan",
+        wait: true,
+        timeout: "10m",
+      },
+    } satisfies FluxKustomization;
+  });
 }

@@ -6,7 +6,8 @@
  */
 import type { ClusterSpec } from "../cluster-spec/types.js";
 import { AUTOSCALER, GROUP, LABEL } from "../k8s/capi.js";
-import { get, groupOf, type K8sObject } from "../k8s/object.js";
+import { isGroupKind } from "../k8s/kinds.js";
+import { arrAt, get, recAt, strAt, type K8sObject } from "../k8s/object.js";
 
 export interface AppliedPool {
   /** null: the render does not say (e.g. the pool's machine template is missing). */
@@ -26,7 +27,10 @@ export interface AppliedPool {
 export interface Applied {
   /** Objects in the render. */
   objects: number;
-  /** What every cluster's render must hold and this one lacks: `Cluster`, `AWSCluster`, `KubeadmControlPlane`, `pool <name>`. */
+  /**
+   * What every cluster's render must hold and this one lacks: `Cluster`, `AWSCluster`, `KubeadmControlPlane`,
+   * `pool <name>`.
+   */
   missing: string[];
   region: string | null;
   vpcCidr: string | null;
@@ -35,12 +39,20 @@ export interface Applied {
   pools: Map<string, AppliedPool>;
 }
 
-const str = (v: unknown): string | null => (typeof v === "string" ? v : null);
+const str = (o: unknown, path: string): string | null => strAt(o, path) ?? null;
+/** A count: a number, or a string of digits (annotations are strings). */
 const num = (v: unknown): number | null =>
   typeof v === "number" ? v : typeof v === "string" && /^\d+$/.test(v) ? Number(v) : null;
-const sum = (xs: (number | null)[]): number | null =>
-  xs.length && xs.every((x) => x !== null) ? xs.reduce<number>((a, b) => a + b!, 0) : null;
-const is = (o: K8sObject, group: string, kind: string) => o.kind === kind && groupOf(o.apiVersion) === group;
+const sum = (xs: (number | null)[]): number | null => {
+  const nums = xs.filter((x): x is number => x !== null);
+  return xs.length && nums.length === xs.length ? nums.reduce((a, b) => a + b, 0) : null;
+};
+/** A label's value (label keys hold dots: no dotted path). */
+const labelOf = (labels: Record<string, unknown> | undefined, key: string): string | null => {
+  const v = labels?.[key];
+  return typeof v === "string" ? v : null;
+};
+const is = (o: K8sObject, group: string, kind: string) => isGroupKind(o, group, kind);
 
 export function appliedOf(spec: ClusterSpec, objects: readonly K8sObject[]): Applied {
   const find = (group: string, kind: string, name?: unknown) =>
@@ -55,15 +67,14 @@ export function appliedOf(spec: ClusterSpec, objects: readonly K8sObject[]): App
     kcp && find(GROUP.infra, "AWSMachineTemplate", get(kcp, "spec.machineTemplate.spec.infrastructureRef.name"));
   const controlPlane = kcp
     ? {
-        version: str(get(kcp, "spec.version")),
+        version: str(kcp, "spec.version"),
         replicas: num(get(kcp, "spec.replicas")),
-        instanceType: str(get(cpTemplate, "spec.template.spec.instanceType")),
+        instanceType: str(cpTemplate, "spec.template.spec.instanceType"),
       }
     : null;
 
   const pools = new Map<string, AppliedPool>();
-  const poolOf = (o: K8sObject) =>
-    str((get(o, "spec.template.metadata.labels") as Record<string, unknown> | undefined)?.[LABEL.nodePool]);
+  const poolOf = (o: K8sObject) => labelOf(recAt(o, "spec.template.metadata.labels"), LABEL.nodePool);
   const size = (o: K8sObject, key: "min" | "max") => num(o.metadata?.annotations?.[AUTOSCALER[key]]);
   for (const mp of objects.filter((o) => is(o, GROUP.core, "MachinePool"))) {
     const name = poolOf(mp);
@@ -71,13 +82,13 @@ export function appliedOf(spec: ClusterSpec, objects: readonly K8sObject[]): App
     const infra = find(GROUP.infra, "AWSMachinePool", get(mp, "spec.template.spec.infrastructureRef.name"));
     const autoscaling = size(mp, "min") !== null || size(mp, "max") !== null;
     pools.set(name, {
-      instanceType: str(get(infra, "spec.awsLaunchTemplate.instanceType")),
-      availabilityZones: ((get(infra, "spec.availabilityZones") as unknown[] | undefined) ?? []).map(String),
+      instanceType: str(infra, "spec.awsLaunchTemplate.instanceType"),
+      availabilityZones: (arrAt(infra, "spec.availabilityZones") ?? []).map(String),
       autoscaling,
       minSize: autoscaling ? size(mp, "min") : num(get(infra, "spec.minSize")),
       maxSize: autoscaling ? size(mp, "max") : num(get(infra, "spec.maxSize")),
       replicas: num(get(mp, "spec.replicas")),
-      version: str(get(mp, "spec.template.spec.version")),
+      version: str(mp, "spec.template.spec.version"),
     });
   }
   const deployments = new Map<string, K8sObject[]>();
@@ -90,10 +101,10 @@ export function appliedOf(spec: ClusterSpec, objects: readonly K8sObject[]): App
     const autoscaling = mds.some((md) => size(md, "min") !== null || size(md, "max") !== null);
     const replicas = sum(mds.map((md) => num(get(md, "spec.replicas"))));
     pools.set(name, {
-      instanceType: str(get(infra, "spec.template.spec.instanceType")),
+      instanceType: str(infra, "spec.template.spec.instanceType"),
       // In the spec pool's order (kustomize sorts objects of a kind by name, so the render's order says nothing).
       availabilityZones: inSpecOrder(
-        mds.map((md) => str(get(md, "spec.template.spec.failureDomain"))).filter((z): z is string => z !== null),
+        mds.map((md) => str(md, "spec.template.spec.failureDomain")).filter((z): z is string => z !== null),
         spec.nodePools.find((p) => p.name === name)?.availabilityZones ?? [],
       ),
       autoscaling,
@@ -101,15 +112,15 @@ export function appliedOf(spec: ClusterSpec, objects: readonly K8sObject[]): App
       minSize: autoscaling ? sum(mds.map((md) => size(md, "min"))) : null,
       maxSize: autoscaling ? sum(mds.map((md) => size(md, "max"))) : null,
       replicas,
-      version: str(get(mds[0], "spec.template.spec.version")),
+      version: str(mds[0], "spec.template.spec.version"),
     });
   }
   for (const p of spec.nodePools) if (!pools.has(p.name)) missing.push(`pool ${p.name}`);
   return {
     objects: objects.length,
     missing,
-    region: str(get(aws, "spec.region")),
-    vpcCidr: str(get(aws, "spec.network.vpc.cidrBlock")),
+    region: str(aws, "spec.region"),
+    vpcCidr: str(aws, "spec.network.vpc.cidrBlock"),
     controlPlane,
     pools,
   };

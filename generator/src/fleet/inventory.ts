@@ -23,7 +23,9 @@ export interface InventoryPool extends AppliedPool {
   name: string;
 }
 
-/** A field whose applied value (the render's) differs from cluster.yaml's: a patch in the cluster's own layer set it. */
+/**
+ * A field whose applied value (the render's) differs from cluster.yaml's: a patch in the cluster's own layer set it.
+ */
 export interface InventoryPatched {
   field: string;
   spec: unknown;
@@ -50,7 +52,10 @@ export interface InventoryCluster {
   /** As the render applies them (a pool the render lacks is left out and listed in render.missing). */
   pools: InventoryPool[];
   vpcCidr: string;
-  /** Add-on versions (`null`: not installed from Git): CNI, cloud-controller-manager, EBS CSI driver, cluster-autoscaler image tag. */
+  /**
+   * Add-on versions (`null`: not installed from Git): CNI, cloud-controller-manager, EBS CSI driver,
+   * cluster-autoscaler image tag.
+   */
   addons: { cni: string | null; ccm: string | null; csi: string | null; clusterAutoscaler: string | null };
   upgrade: { stage: "current" | "pools-behind"; summary: string };
   /**
@@ -109,7 +114,7 @@ export function buildInventory(
         minSize: p.minSize,
         maxSize: p.maxSize,
         replicas: p.autoscaling ? null : (p.replicas ?? p.minSize),
-        version: v.pools[i]!.version,
+        version: v.pools[i]?.version ?? null,
       }));
       const specCp = {
         version: s.kubernetesVersion,
@@ -195,7 +200,12 @@ export function buildInventory(
 
 const zoneLetters = (zones: readonly string[], region: string) =>
   zones.map((z) => (z.startsWith(region) ? z.slice(region.length) : z)).join(",");
-const show = (v: unknown) => (v === null || v === undefined ? "?" : Array.isArray(v) ? v.join(",") : String(v));
+const show = (v: unknown): string => {
+  if (v === null || v === undefined) return "?";
+  if (Array.isArray(v)) return v.join(",");
+  const scalar = typeof v === "string" || typeof v === "number" || typeof v === "boolean" || typeof v === "bigint";
+  return scalar ? String(v) : Object.prototype.toString.call(v);
+};
 const size = (p: InventoryPool) =>
   p.autoscaling ? `${show(p.minSize)}..${show(p.maxSize)} (autoscaled)` : `${show(p.replicas)} replicas`;
 const controlPlaneText = (c: InventoryCluster, sep: string) =>
@@ -206,12 +216,14 @@ const controlPlaneText = (c: InventoryCluster, sep: string) =>
 const renderNotes = (c: InventoryCluster): string[] => [
   ...(c.render?.missing.length
     ? [
-        `the render (${c.render.objects} objects) lacks ${c.render.missing.join(", ")}: Argo CD / Flux would not apply them`,
+        `the render (${c.render.objects} objects) lacks ${c.render.missing.join(", ")}: ` +
+          "Argo CD / Flux would not apply them",
       ]
     : []),
   ...(c.render?.patched ?? []).map(
     (p) =>
-      `${p.field} ${show(p.applied)} (cluster.yaml: ${show(p.spec)}), set by a patch in clusters/${c.name}/kustomization.yaml`,
+      `${p.field} ${show(p.applied)} (cluster.yaml: ${show(p.spec)}), ` +
+      `set by a patch in clusters/${c.name}/kustomization.yaml`,
   ),
 ];
 /** `*` after a value a patch changed. */
@@ -235,12 +247,14 @@ export function formatInventory(inv: Inventory, format: InventoryFormat): string
   const out: string[] = [];
   for (const c of inv.clusters) {
     out.push(
-      `${c.name}  namespace ${c.namespace}, ${c.region} (${zoneLetters(c.availabilityZones, c.region)}), profile ${c.profile}, ${c.workers}, VPC ${c.vpcCidr}`,
+      `${c.name}  namespace ${c.namespace}, ${c.region} (${zoneLetters(c.availabilityZones, c.region)}), ` +
+        `profile ${c.profile}, ${c.workers}, VPC ${c.vpcCidr}`,
     );
     out.push(`  control plane   ${controlPlaneText(c, "  ")}${mark(c, "controlPlane")}`);
     for (const p of c.pools)
       out.push(
-        `  pool ${p.name.padEnd(10)} ${show(p.version)}  ${show(p.instanceType)}, zones ${zoneLetters(p.availabilityZones, c.region)}, ${size(p)}${mark(c, `nodePools[${p.name}]`)}`,
+        `  pool ${p.name.padEnd(10)} ${show(p.version)}  ${show(p.instanceType)}, ` +
+          `zones ${zoneLetters(p.availabilityZones, c.region)}, ${size(p)}${mark(c, `nodePools[${p.name}]`)}`,
       );
     if (!c.render) out.push("  render          not built (--no-validate): the values are cluster.yaml's");
     for (const n of renderNotes(c)) out.push(`  render          ${n}`);
@@ -249,7 +263,8 @@ export function formatInventory(inv: Inventory, format: InventoryFormat): string
     out.push(`  validate        ${validationLine(c)}`);
     for (const f of c.validation?.findings ?? [])
       out.push(
-        `    ${f.severity}: ${[f.file, f.path].filter(Boolean).join(" ")}${f.file || f.path ? ": " : ""}${f.message} (${f.rule})`,
+        `    ${f.severity}: ${[f.file, f.path].filter(Boolean).join(" ")}` +
+          `${f.file || f.path ? ": " : ""}${f.message} (${f.rule})`,
       );
     out.push("");
   }
@@ -291,7 +306,8 @@ function markdown(inv: Inventory): string {
     c.pools
       .map(
         (p) =>
-          `${p.name}: ${show(p.version)}, ${show(p.instanceType)}, ${zoneLetters(p.availabilityZones, c.region)}, ${size(p)}${mark(c, `nodePools[${p.name}]`)}`,
+          `${p.name}: ${show(p.version)}, ${show(p.instanceType)}, ` +
+          `${zoneLetters(p.availabilityZones, c.region)}, ${size(p)}${mark(c, `nodePools[${p.name}]`)}`,
       )
       .join("\n"),
     c.workers,
@@ -314,9 +330,10 @@ function markdown(inv: Inventory): string {
   if (noted.length) {
     out.push("", "**validate**", "");
     for (const c of noted)
-      for (const f of c.validation!.findings)
+      for (const f of c.validation?.findings ?? [])
         out.push(
-          `- \`${c.name}\` **${f.severity}** \`${f.rule}\`${f.path ? ` \`${f.path}\`` : ""}: ${f.message.replace(/\n/g, " ")}`,
+          `- \`${c.name}\` **${f.severity}** \`${f.rule}\`${f.path ? ` \`${f.path}\`` : ""}: ` +
+            f.message.replace(/\n/g, " "),
         );
   }
   if (inv.unreadable.length) {

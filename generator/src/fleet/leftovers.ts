@@ -9,9 +9,9 @@
  * commit is synced (the roll-out it started), how to check it is unused, and the `kubectl delete` line to run then.
  * It never deletes anything. No fs, no processes, no git: the caller renders the commits.
  */
+import { ARGO_COMPARE_OPTIONS, ARGO_SYNC_OPTIONS, FLUX_PRUNE } from "../core/vocabulary.js";
 import { GROUP, LABEL } from "../k8s/capi.js";
-import { get, groupOf } from "../k8s/object.js";
-import type { RenderedObject } from "../render/render.js";
+import { groupOf, recsAt, strAt, type K8sObject } from "../k8s/object.js";
 
 export interface CommitInfo {
   sha: string;
@@ -23,7 +23,7 @@ export interface CommitInfo {
 /** One commit's renders: cluster name → its rendered objects (a cluster that did not render is absent). */
 export interface Snapshot {
   commit: CommitInfo;
-  clusters: ReadonlyMap<string, readonly RenderedObject[]>;
+  clusters: ReadonlyMap<string, readonly K8sObject[]>;
 }
 
 export type LeftoverRole = "pool" | "pool-part" | "template" | "bootstrap-config" | "addon-payload" | "other";
@@ -59,25 +59,22 @@ export interface LeftoverReport {
   commits: number;
 }
 
-const ARGO_SYNC_OPTIONS = "argocd.argoproj.io/sync-options";
-const FLUX_PRUNE = "kustomize.toolkit.fluxcd.io/prune";
-
 /** Argo CD or Flux leaves the object in place when Git drops it (objects without this are pruned by the engine). */
-export function keptWhenDropped(o: RenderedObject): boolean {
+export function keptWhenDropped(o: K8sObject): boolean {
   const ann = o.metadata.annotations ?? {};
   const argo = (ann[ARGO_SYNC_OPTIONS] ?? "").split(",").map((s) => s.trim());
   return argo.includes("Prune=false") || ann[FLUX_PRUNE] === "disabled";
 }
 
 /** Argo CD leaves the Application's sync status alone for this object once it needs pruning. */
-export function ignoredWhenExtraneous(o: RenderedObject): boolean {
-  return (o.metadata.annotations?.["argocd.argoproj.io/compare-options"] ?? "")
+export function ignoredWhenExtraneous(o: K8sObject): boolean {
+  return (o.metadata.annotations?.[ARGO_COMPARE_OPTIONS] ?? "")
     .split(",")
     .map((s) => s.trim())
     .includes("IgnoreExtraneous");
 }
 
-const idOf = (o: RenderedObject): string =>
+const idOf = (o: K8sObject): string =>
   `${groupOf(o.apiVersion)}/${o.kind}/${o.metadata.namespace ?? ""}/${o.metadata.name}`;
 
 /** `kubectl delete` of one object: `<kind>.<group>` so kubectl never picks another group's kind of that name. */
@@ -97,16 +94,13 @@ const ROLE_ORDER: readonly LeftoverRole[] = [
   "other",
 ];
 
-const refName = (o: RenderedObject | undefined, path: string): string | undefined => {
-  const v = o ? get(o, path) : undefined;
-  return typeof v === "string" ? v : undefined;
-};
+const refName = (o: K8sObject | undefined, path: string): string | undefined => strAt(o, path);
 
-const find = (objects: readonly RenderedObject[], kind: string, name?: string) =>
+const find = (objects: readonly K8sObject[], kind: string, name?: string) =>
   objects.find((o) => o.kind === kind && (name === undefined || o.metadata.name === name));
 
 /** The MachineDeployments (or the KubeadmControlPlane) that referenced a template, in the render that last held it. */
-function templateReferrer(t: RenderedObject, objects: readonly RenderedObject[]): RenderedObject | undefined {
+function templateReferrer(t: K8sObject, objects: readonly K8sObject[]): K8sObject | undefined {
   const infra = t.kind === "AWSMachineTemplate";
   return objects.find(
     (o) =>
@@ -125,14 +119,15 @@ const quoteJsonPath = (p: string) => `'${p}'`;
 
 /** kubectl get … -o jsonpath, one value a line, counted against a name: prints how many still use it. */
 const countCheck = (what: string, ns: string | undefined, jsonpath: string, name: string, selector?: string) =>
-  `kubectl get ${what}${ns ? ` -n ${ns}` : ""}${selector ? ` -l ${selector}` : ""} -o jsonpath=${quoteJsonPath(jsonpath)} | grep -cxF ${name}`;
+  `kubectl get ${what}${ns ? ` -n ${ns}` : ""}${selector ? ` -l ${selector}` : ""} ` +
+  `-o jsonpath=${quoteJsonPath(jsonpath)} | grep -cxF ${name}`;
 
 const CLONED_FROM = String.raw`{range .items[*]}{.metadata.annotations.cluster\.x-k8s\.io/cloned-from-name}{"\n"}{end}`;
 
 function describe(
-  o: RenderedObject,
-  last: readonly RenderedObject[],
-  head: readonly RenderedObject[],
+  o: K8sObject,
+  last: readonly K8sObject[],
+  head: readonly K8sObject[],
   dropped: CommitInfo,
 ): Pick<Leftover, "role" | "unusedWhen" | "check"> {
   const ns = o.metadata.namespace;
@@ -143,10 +138,13 @@ function describe(
     const drain =
       o.kind === "MachineDeployment"
         ? "deleting it deletes its MachineSets and Machines, and CAPI drains each node first"
-        : "deleting it deletes its AWSMachinePool and the Auto Scaling group, which terminates the instances without draining them: cordon and drain its nodes first";
+        : "deleting it deletes its AWSMachinePool and the Auto Scaling group, which terminates the instances " +
+          "without draining them: cordon and drain its nodes first";
     return {
       role: "pool",
-      unusedWhen: `still runs the nodes of a pool Git no longer has (removed or renamed by ${by}): move its workloads to the other pools, then delete it (${drain})`,
+      unusedWhen:
+        `still runs the nodes of a pool Git no longer has (removed or renamed by ${by}): ` +
+        `move its workloads to the other pools, then delete it (${drain})`,
     };
   }
   if (o.kind === "AWSMachinePool" || o.kind === "MachineHealthCheck") {
@@ -155,8 +153,10 @@ function describe(
       role: "pool-part",
       unusedWhen:
         o.kind === "AWSMachinePool"
-          ? `belongs to MachinePool ${name}, which Git dropped with it (${by}); CAPI deletes it with that MachinePool — delete it only if it is still there afterwards`
-          : `checks machines of a pool Git no longer has (${by}); delete it with ${pool ? `${pool.kind} ${pool.metadata.name}` : "that pool"}`,
+          ? `belongs to MachinePool ${name}, which Git dropped with it (${by}); ` +
+            "CAPI deletes it with that MachinePool — delete it only if it is still there afterwards"
+          : `checks machines of a pool Git no longer has (${by}); ` +
+            `delete it with ${pool ? `${pool.kind} ${pool.metadata.name}` : "that pool"}`,
     };
   }
   if (o.kind === "AWSMachineTemplate" || o.kind === "KubeadmConfigTemplate") {
@@ -165,7 +165,9 @@ function describe(
     if (referrer?.kind === "KubeadmControlPlane")
       return {
         role: "template",
-        unusedWhen: `the control plane's previous machine template: unused once the KubeadmControlPlane's roll-out started by ${by} has replaced every machine made from it (no AWSMachine cloned from it)`,
+        unusedWhen:
+          "the control plane's previous machine template: unused once the KubeadmControlPlane's roll-out " +
+          `started by ${by} has replaced every machine made from it (no AWSMachine cloned from it)`,
         check: countCheck("awsmachines.infrastructure.cluster.x-k8s.io", ns, CLONED_FROM, name),
       };
     if (referrer?.kind === "MachineDeployment") {
@@ -176,8 +178,10 @@ function describe(
       return {
         role: "template",
         unusedWhen: stillThere
-          ? `MachineDeployment ${referrer.metadata.name}'s previous template: unused once its roll-out started by ${by} has finished and no MachineSet uses it`
-          : `template of MachineDeployment ${referrer.metadata.name}, which Git no longer has (${by}): unused once that MachineDeployment is deleted`,
+          ? `MachineDeployment ${referrer.metadata.name}'s previous template: ` +
+            `unused once its roll-out started by ${by} has finished and no MachineSet uses it`
+          : `template of MachineDeployment ${referrer.metadata.name}, which Git no longer has (${by}): ` +
+            "unused once that MachineDeployment is deleted",
         check: countCheck(
           "machinesets.cluster.x-k8s.io",
           ns,
@@ -193,7 +197,8 @@ function describe(
       check: countCheck(
         "machinesets.cluster.x-k8s.io",
         ns,
-        String.raw`{range .items[*]}{.spec.template.spec.infrastructureRef.name}{"\n"}{.spec.template.spec.bootstrap.configRef.name}{"\n"}{end}`,
+        String.raw`{range .items[*]}{.spec.template.spec.infrastructureRef.name}{"\n"}` +
+          String.raw`{.spec.template.spec.bootstrap.configRef.name}{"\n"}{end}`,
         name,
       ),
     };
@@ -207,23 +212,28 @@ function describe(
     return {
       role: "bootstrap-config",
       unusedWhen: stillThere
-        ? `MachinePool ${poolName}'s previous bootstrap config: unused once the MachinePool references the new one (the sync of ${by}) and CAPA has written the launch template version with the new user data (the instance refresh it starts)`
-        : `bootstrap config of MachinePool ${poolName ?? "(unknown)"}, which Git no longer has (${by}): CAPI deletes it with that MachinePool — delete it only if it is still there afterwards`,
+        ? `MachinePool ${poolName}'s previous bootstrap config: unused once the MachinePool references the new one ` +
+          `(the sync of ${by}) and CAPA has written the launch template version with the new user data ` +
+          "(the instance refresh it starts)"
+        : `bootstrap config of MachinePool ${poolName ?? "(unknown)"}, which Git no longer has (${by}): ` +
+          "CAPI deletes it with that MachinePool — delete it only if it is still there afterwards",
       check: poolName
-        ? `kubectl get machinepools.cluster.x-k8s.io${ns ? ` -n ${ns}` : ""} -o jsonpath=${quoteJsonPath(String.raw`{range .items[*]}{.spec.template.spec.bootstrap.configRef.name}{"\n"}{end}`)} | grep -cxF ${name}`
+        ? `kubectl get machinepools.cluster.x-k8s.io${ns ? ` -n ${ns}` : ""} -o jsonpath=` +
+          quoteJsonPath(String.raw`{range .items[*]}{.spec.template.spec.bootstrap.configRef.name}{"\n"}{end}`) +
+          ` | grep -cxF ${name}`
         : undefined,
     };
   }
   if (o.kind === "ConfigMap" && group === "") {
     const crs = last.find(
-      (c) =>
-        c.kind === "ClusterResourceSet" &&
-        (get(c, "spec.resources") as { name?: string }[] | undefined)?.some((r) => r.name === name),
+      (c) => c.kind === "ClusterResourceSet" && recsAt(c, "spec.resources").some((r) => r.name === name),
     );
     return {
       role: "addon-payload",
       unusedWhen: crs
-        ? `an add-on payload ClusterResourceSet ${crs.metadata.name} stopped listing with ${by}: unused as soon as that change is synced (a ClusterResourceSet never deletes what it applied: the workload cluster keeps its objects either way)`
+        ? `an add-on payload ClusterResourceSet ${crs.metadata.name} stopped listing with ${by}: ` +
+          "unused as soon as that change is synced (a ClusterResourceSet never deletes what it applied: " +
+          "the workload cluster keeps its objects either way)"
         : `no longer rendered since ${by}; unused once no ClusterResourceSet lists it`,
       check: countCheck(
         "clusterresourcesets.addons.cluster.x-k8s.io",
@@ -247,15 +257,17 @@ export function findLeftovers(snapshots: readonly Snapshot[]): LeftoverReport {
     const headObjects = head.clusters.get(cluster) ?? [];
     const now = new Set(headObjects.map(idOf));
     // Each identity's last rendering snapshot (index), with the object as then rendered.
-    const last = new Map<string, { index: number; object: RenderedObject }>();
+    const last = new Map<string, { index: number; object: K8sObject }>();
     snapshots.forEach((s, index) => {
       for (const o of s.clusters.get(cluster) ?? []) last.set(idOf(o), { index, object: o });
     });
     const leftovers: Leftover[] = [];
     for (const [id, { index, object }] of last) {
       if (now.has(id) || !keptWhenDropped(object)) continue;
-      const lastSnapshot = snapshots[index]!;
-      const dropped = snapshots[index + 1]!.commit;
+      const lastSnapshot = snapshots[index];
+      const dropped = snapshots[index + 1]?.commit;
+      // The head renders every object of its own, so an object dropped was last rendered before it.
+      if (lastSnapshot === undefined || dropped === undefined) continue;
       const m = object.metadata;
       leftovers.push({
         cluster,

@@ -1,6 +1,6 @@
 /** Kind guards: narrow a parsed or built object to the kind's generated type (kinds.generated.ts). */
 import { TYPED_API_VERSIONS, type KindTypes } from "./kinds.generated.js";
-import { groupOf, isK8sObject } from "./object.js";
+import { groupOf, isK8sObject, isRecord } from "./object.js";
 
 /** The API groups with generated kind types ("" is the core group). */
 export type TypedGroup = keyof typeof TYPED_API_VERSIONS;
@@ -19,4 +19,4 @@ export function isKind<G extends TypedGroup, K extends TypedKind<G>>(o: unknown,
 
 /** Whether `o` has the group and kind, at any version (no narrowing: other versions have other fields). */
 export const isGroupKind = (o: unknown, group: string, kind: string): boolean =>
-  isK8sObject(o) && groupOf(o.apiVersion) === group && o.kind === kind;
+  isRecord(o) && o.kind === kind && groupOf(o.apiVersion) === group;

@@ -4,15 +4,14 @@
  * events. No fs, no processes.
  */
 import semver from "semver";
-import { parseDocument, isMap, isSeq, type Document } from "yaml";
+import { parseDocument, isMap, isScalar, isSeq, type Document } from "yaml";
 import { AUTOSCALER } from "../k8s/capi.js";
-import { groupOf } from "../k8s/object.js";
+import { groupOf, recAt, type K8sObject } from "../k8s/object.js";
 import { SUPPORTED_MINORS } from "../cluster-spec/parse.js";
 import { clusterDir } from "../core/layout.js";
 import type { NewClusterFlags } from "../cli/spec-flags.js";
 import type { AdmissionResult } from "../tools/admission.js";
 import type { GoTestEvent } from "../tools/go.js";
-import type { RenderedObject } from "../render/render.js";
 
 /** What the Go suite reads (E2E_INPUT); e2e/e2e_test.go `input` is its other half. */
 export interface SuiteInput {
@@ -31,7 +30,7 @@ export interface Step {
 }
 
 export interface StepObject {
-  object: RenderedObject;
+  object: K8sObject;
   file?: string;
   expect: "allow" | "deny";
   because?: string;
@@ -88,7 +87,7 @@ export function changeSpec(text: string, change: SpecChange): string {
     const zones = first.get("availabilityZones");
     if (isSeq(zones) && zones.items.length > 1) zones.items.reverse();
     pinPools(doc, version);
-    const added = first.clone() as typeof first;
+    const added = first.clone();
     added.set("name", `${String(first.get("name"))}-added`.slice(0, 40));
     pools.items.push(added);
     // A cluster already at the newest minor the pinned CAPI supports keeps its version (the rest of the change stays).
@@ -104,7 +103,7 @@ export function changeSpec(text: string, change: SpecChange): string {
     const swap = (seq: unknown) => {
       if (isSeq(seq))
         seq.items = seq.items.map((z) =>
-          doc.createNode(String((z as { value?: unknown }).value ?? z).replace(from, to)),
+          doc.createNode(String((isScalar(z) ? z.value : undefined) ?? z).replace(from, to)),
         );
     };
     swap(doc.get("availabilityZones"));
@@ -169,7 +168,7 @@ export function shapeMatrix(): NewClusterFlags[] {
  * existing one (`old`, as the server holds it) keeps its replicas when they are within [min, max], else is clamped
  * to them. Without both annotations: 1, on create and on update alike.
  */
-export function expectedDefaults(o: RenderedObject, old?: RenderedObject): Record<string, unknown> | undefined {
+export function expectedDefaults(o: K8sObject, old?: K8sObject): Record<string, unknown> | undefined {
   if (o.kind !== "MachinePool" && o.kind !== "MachineDeployment") return undefined;
   if (o.spec?.replicas !== undefined) return undefined;
   const min = o.metadata.annotations?.[AUTOSCALER.min];
@@ -181,12 +180,15 @@ export function expectedDefaults(o: RenderedObject, old?: RenderedObject): Recor
 }
 
 /** The object as the server holds it after admission: the render with `expectedDefaults` filled in. */
-export function asStored(o: RenderedObject, old?: RenderedObject): RenderedObject {
+export function asStored(o: K8sObject, old?: K8sObject): K8sObject {
   const d = expectedDefaults(o, old);
   return d ? { ...o, spec: { ...o.spec, replicas: d["spec.replicas"] } } : o;
 }
 
-/** The files of the cluster's own layer (clusters/<name>/, outside generated/) among those that transformed an object. */
+/**
+ * The files of the cluster's own layer (clusters/<name>/, outside generated/) among those that transformed an
+ * object.
+ */
 export function ownPatches(cluster: string, transformations: readonly string[] | undefined): string[] | undefined {
   const own = (transformations ?? []).filter(
     (f) => f.startsWith(`${clusterDir(cluster)}/`) && !f.startsWith(`${clusterDir(cluster)}/generated/`),
@@ -198,7 +200,7 @@ export function ownPatches(cluster: string, transformations: readonly string[] |
 export function createStep(
   name: string,
   cluster: string,
-  objects: readonly RenderedObject[],
+  objects: readonly K8sObject[],
   origins: readonly (string | undefined)[],
   transformations?: readonly (string[] | undefined)[],
 ): Step {
@@ -238,11 +240,11 @@ export const denialText = (r: AdmissionResult): string => {
 export function updateStep(
   name: string,
   cluster: string,
-  objects: readonly RenderedObject[],
+  objects: readonly K8sObject[],
   origins: readonly (string | undefined)[],
   verdicts: readonly AdmissionResult[],
   transformations?: readonly (string[] | undefined)[],
-  stored?: readonly (RenderedObject | undefined)[],
+  stored?: readonly (K8sObject | undefined)[],
 ): Step {
   if (verdicts.length !== objects.length)
     throw new Error(`${name}: ${verdicts.length} verdicts for ${objects.length} objects`);
@@ -250,7 +252,8 @@ export function updateStep(
     name,
     cluster,
     objects: objects.map((object, i) => {
-      const v = verdicts[i]!;
+      const v = verdicts[i];
+      if (v === undefined) throw new Error(`${name}: no verdict for object ${i}`);
       const patchedBy = ownPatches(cluster, transformations?.[i]);
       return v.allowed
         ? { object, file: origins[i], expect: "allow", defaults: expectedDefaults(object, stored?.[i]), patchedBy }
@@ -260,12 +263,11 @@ export function updateStep(
 }
 
 /** The feature gates management/providers gives the providers ("MachinePool=true,..."), merged. */
-export function featureGates(providers: readonly RenderedObject[]): string {
+export function featureGates(providers: readonly K8sObject[]): string {
   const gates = new Map<string, string>();
   for (const p of providers) {
     if (groupOf(p.apiVersion) !== "operator.cluster.x-k8s.io") continue;
-    for (const [k, v] of Object.entries((p.spec?.manager?.featureGates ?? {}) as Record<string, unknown>))
-      gates.set(k, String(v));
+    for (const [k, v] of Object.entries(recAt(p, "spec.manager.featureGates") ?? {})) gates.set(k, String(v));
   }
   return [...gates]
     .sort(([a], [b]) => (a < b ? -1 : 1))

@@ -1,7 +1,8 @@
 /**
- * The management layer in e2e: applied to the in-a-box API server in the order the sync engines apply it — cert-manager, the cluster-api-operator, the providers (plan/management.ts MANAGEMENT_LAYERS),
- * then the sync manifests that bring the clusters. The Go suite's e2e/management_test.go reads these steps
- * (E2E_INPUT `managementLayer`). Pure: the renders in, the steps out.
+ * The management layer in e2e: applied to the in-a-box API server in the order the sync engines apply it —
+ * cert-manager, the cluster-api-operator, the providers (plan/management.ts MANAGEMENT_LAYERS), then the sync
+ * manifests that bring the clusters. The Go suite's e2e/management_test.go reads these steps (E2E_INPUT
+ * `managementLayer`). Pure: the renders in, the steps out.
  */
 import { MANAGEMENT_LAYERS } from "../plan/management.js";
 import { SYNC_DIR } from "../core/layout.js";

@@ -75,7 +75,10 @@ export function inlineRefs(text: string): string[] {
   try {
     const parsed = parseAllDocuments(text);
     if (!Array.isArray(parsed) || parsed.some((d) => d.errors.length)) return [];
-    docs = parsed.map((d) => d.toJS());
+    docs = parsed.map((d) => {
+      const js: unknown = d.toJS();
+      return js;
+    });
   } catch {
     return [];
   }
@@ -103,7 +106,10 @@ export function resolveRef(dir: string, ref: string): string | undefined {
 export const strings = (v: unknown): string[] =>
   Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : typeof v === "string" ? [v] : [];
 const objects = (v: unknown): Record<string, unknown>[] => (Array.isArray(v) ? v.filter(isRecord) : []);
-/** An inline document in a list that also takes paths (patchesStrategicMerge, transformers): it has a line break or a colon-space. */
+/**
+ * An inline document in a list that also takes paths (patchesStrategicMerge, transformers): it has a line break or a
+ * colon-space.
+ */
 const isInline = (s: string): boolean => /\n/.test(s) || /:\s/.test(s);
 
 /** The generator/transformer/validator entries of a kustomization that are paths (a config file or a directory). */

@@ -44,7 +44,8 @@ export function parseImageInventory(markdown: string, source: string): ImageInve
       continue;
     }
     if (cells.every((c) => /^-+$/.test(c))) continue;
-    const at = (name: string) => cells[header!.indexOf(name)] ?? "";
+    const columns = header;
+    const at = (name: string) => cells[columns.indexOf(name)] ?? "";
     images.push({
       name: at("AMI Name"),
       version: at("Kubernetes Version"),
@@ -53,7 +54,8 @@ export function parseImageInventory(markdown: string, source: string): ImageInve
       ami: at("AMI ID"),
     });
   }
-  if (!header || !["AMI Name", "Kubernetes Version", "OS", "Region", "AMI ID"].every((h) => header!.includes(h)))
+  const columns = header;
+  if (!columns || !["AMI Name", "Kubernetes Version", "OS", "Region", "AMI ID"].every((h) => columns.includes(h)))
     throw new Error(
       `${source} ${IMAGE_INVENTORY_SOURCE}: the Existing AMIs table has columns ${JSON.stringify(header)}`,
     );
@@ -64,7 +66,10 @@ export function parseImageInventory(markdown: string, source: string): ImageInve
   return { source, owner, images };
 }
 
-/** The base OS CAPA's public lookup uses when none is set (pkg/cloud/services/ec2/ami.go, DefaultMachineAMILookupBaseOS). */
+/**
+ * The base OS CAPA's public lookup uses when none is set (pkg/cloud/services/ec2/ami.go,
+ * DefaultMachineAMILookupBaseOS).
+ */
 export const DEFAULT_BASE_OS = "ubuntu-24.04";
 
 /** A machine's image fields, as the spec or an AWSMachineSpec/AWSLaunchTemplate states them (absent: unset). */
@@ -111,9 +116,13 @@ export function noPublicImageMessage(inventory: ImageInventory, version: string,
   const here = publishedVersions(inventory, region, os);
   const elsewhere = publishedRegions(inventory, version, os);
   return (
-    `no machine image: CAPA publishes no ${os} image for Kubernetes ${version} in ${region}, so its public lookup (capa-ami-${os}-?${version}-*) finds none and no machine boots ` +
-    `(${inventory.source} ami-inventory.md; published there: ${here.length ? here.join(", ") : "none"}${elsewhere.length ? `; ${version} is published in ${elsewhere.join(", ")}` : ""}). ` +
-    `Get one: build it with image-builder (https://image-builder.sigs.k8s.io/capi/providers/aws) and set --image-lookup-org <your account> (image.lookupOrg), or --image-id <ami-…> (image.id with image.kubernetesVersion: ${version}); ` +
+    `no machine image: CAPA publishes no ${os} image for Kubernetes ${version} in ${region}, ` +
+    `so its public lookup (capa-ami-${os}-?${version}-*) finds none and no machine boots ` +
+    `(${inventory.source} ami-inventory.md; published there: ${here.length ? here.join(", ") : "none"}` +
+    `${elsewhere.length ? `; ${version} is published in ${elsewhere.join(", ")}` : ""}). ` +
+    "Get one: build it with image-builder (https://image-builder.sigs.k8s.io/capi/providers/aws) " +
+    "and set --image-lookup-org <your account> (image.lookupOrg), " +
+    `or --image-id <ami-…> (image.id with image.kubernetesVersion: ${version}); ` +
     `or use a published version and region (${publishedPairs(inventory, os)})`
   );
 }

@@ -58,7 +58,7 @@ export function buildSchemaFiles(crdInputs: readonly CrdInput[], openApiInputs: 
       try {
         kinds = convertCrd(crd, objectMeta);
       } catch (e) {
-        throw new Error(`${input.source} ${file}: ${(e as Error).message}`);
+        throw new Error(`${input.source} ${file}: ${e instanceof Error ? e.message : String(e)}`);
       }
       for (const kind of kinds) converted.push({ source: input.source, origin: `${input.source} ${file}`, kind });
     }

@@ -84,7 +84,8 @@ function clone<T>(v: T): T {
 function refOf(node: JsonSchema): { ref: string; siblings: JsonSchema } | undefined {
   const { $ref, ...rest } = node;
   if (typeof $ref === "string") return { ref: $ref, siblings: rest };
-  const only = Array.isArray(node.allOf) && node.allOf.length === 1 ? node.allOf[0] : undefined;
+  const allOf: unknown = node.allOf;
+  const only: unknown = Array.isArray(allOf) && allOf.length === 1 ? allOf[0] : undefined;
   if (isObject(only) && typeof only.$ref === "string" && Object.keys(only).length === 1) {
     const { allOf: _allOf, ...siblings } = node;
     return { ref: only.$ref, siblings };
@@ -162,7 +163,7 @@ export function convertNode(
           : convertNode(dep, opts, false, `${where}.dependencies.${name}`, refStack);
       }
       out.dependencies = deps;
-    } else if ((LOGIC_KEYWORDS as readonly string[]).includes(key)) {
+    } else if (LOGIC_KEYWORDS.some((k) => k === key)) {
       if (!Array.isArray(value)) throw new Error(`${where}.${key} must be a list`);
       out[key] = value.map((sub, i) => convertNode(sub, opts, false, `${where}.${key}[${i}]`, refStack));
     } else if (key === "not") {
@@ -205,9 +206,11 @@ function acceptNull(s: JsonSchema): JsonSchema {
     if (s.type === undefined && !hasCombinator(s) && s.enum === undefined) return s; // already accepts null
     return { anyOf: [{ type: "null" }, s] };
   }
-  const types = Array.isArray(s.type) ? (s.type as string[]) : [s.type as string];
+  const type: unknown = s.type;
+  const types: unknown[] = Array.isArray(type) ? type : [type];
   const out: JsonSchema = { ...s, type: types.includes("null") ? types : [...types, "null"] };
-  if (Array.isArray(s.enum) && !s.enum.includes(null)) out.enum = [...s.enum, null];
+  const values: unknown[] | undefined = Array.isArray(s.enum) ? s.enum : undefined;
+  if (values && !values.includes(null)) out.enum = [...values, null];
   return out;
 }
 
@@ -238,7 +241,8 @@ function typeRoot(
     Object.keys(extra).length > 0
       ? { allOf: [clone(objectMeta), convertNode(extra, opts, false, `${where}.metadata`)] }
       : clone(objectMeta);
-  const required = Array.isArray(schema.required) ? (schema.required as string[]) : [];
+  const declared: unknown = schema.required;
+  const required: unknown[] = Array.isArray(declared) ? declared : [];
   return {
     ...schema,
     type: "object",
@@ -251,12 +255,6 @@ function typeRoot(
   };
 }
 
-interface CrdVersion {
-  name?: unknown;
-  served?: unknown;
-  schema?: { openAPIV3Schema?: unknown };
-}
-
 /** One CRD object → its kinds per version (unserved versions are returned too, with served: false). */
 export function convertCrd(crd: unknown, objectMeta: JsonSchema): ConvertedKind[] {
   if (!isObject(crd) || crd.kind !== "CustomResourceDefinition" || !isObject(crd.spec))
@@ -266,14 +264,17 @@ export function convertCrd(crd: unknown, objectMeta: JsonSchema): ConvertedKind[
   const kind = isObject(spec.names) ? spec.names.kind : undefined;
   if (typeof group !== "string" || typeof kind !== "string" || !Array.isArray(spec.versions)) {
     throw new Error(
-      `CRD ${JSON.stringify(isObject(crd.metadata) ? crd.metadata.name : "?")}: needs spec.group, spec.names.kind and spec.versions (apiextensions.k8s.io/v1)`,
+      `CRD ${JSON.stringify(isObject(crd.metadata) ? crd.metadata.name : "?")}: ` +
+        "needs spec.group, spec.names.kind and spec.versions (apiextensions.k8s.io/v1)",
     );
   }
   const opts: NodeOptions = { listSetUnique: true };
-  return (spec.versions as CrdVersion[]).map((v) => {
+  const versions: unknown[] = spec.versions;
+  return versions.map((entry) => {
+    const v = isObject(entry) ? entry : {};
     const version = String(v.name);
     const where = `${kind}.${group}/${version}`;
-    const raw = v.schema?.openAPIV3Schema;
+    const raw = isObject(v.schema) ? v.schema.openAPIV3Schema : undefined;
     if (!isObject(raw)) throw new Error(`${where}: no schema.openAPIV3Schema`);
     const body = convertNode(raw, opts, true, where);
     return {
@@ -347,25 +348,28 @@ export function convertOpenApiKinds(
     const apiVersion = entry.slice(0, slash);
     const kind = entry.slice(slash + 1);
     const { group, version } = splitApiVersion(apiVersion);
-    const matches = Object.entries(defs).filter(([, d]) => {
-      const gvks = isObject(d) ? d["x-kubernetes-group-version-kind"] : undefined;
+    const matches = Object.entries(defs).filter((e): e is [string, JsonSchema] => {
+      const d = e[1];
+      const gvks: unknown = isObject(d) ? d["x-kubernetes-group-version-kind"] : undefined;
       return (
+        isObject(d) &&
         Array.isArray(gvks) &&
         gvks.some((g) => isObject(g) && g.group === group && g.version === version && g.kind === kind)
       );
     });
-    if (matches.length !== 1)
+    const [match] = matches;
+    if (matches.length !== 1 || match === undefined)
       throw new Error(
         `${entry}: ${matches.length === 0 ? "not in the OpenAPI document" : `defined ${matches.length} times`}`,
       );
-    const [name, def] = matches[0]!;
+    const [name, def] = match;
     const body = convertNode(def, opts, true, name);
     return {
       group,
       version,
       kind,
       served: true,
-      schema: typeRoot(def as JsonSchema, body, apiVersion, kind, objectMeta, opts, name),
+      schema: typeRoot(def, body, apiVersion, kind, objectMeta, opts, name),
     };
   });
 }

@@ -9,7 +9,8 @@
 import path from "node:path";
 
 export const KUBECONFORM_DIR = "schemas/kubeconform";
-export const KUBECONFORM_SCHEMA_TEMPLATE = `${KUBECONFORM_DIR}/{{.Group}}/{{.ResourceKind}}_{{.ResourceAPIVersion}}.json`;
+export const KUBECONFORM_SCHEMA_TEMPLATE =
+  `${KUBECONFORM_DIR}/{{.Group}}/` + "{{.ResourceKind}}_{{.ResourceAPIVersion}}.json";
 /** Versions the pinned CRDs define but do not serve: [{group, version, kind, source, served}], sorted. */
 export const UNSERVED_FILE = `${KUBECONFORM_DIR}/unserved.json`;
 

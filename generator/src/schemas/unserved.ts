@@ -26,6 +26,19 @@ const SHORT_NAMES: Record<string, string> = {
   "k8s.io/kubernetes": "Kubernetes",
 };
 
+function isUnservedEntry(v: unknown): v is UnservedEntry {
+  if (v === null || typeof v !== "object" || Array.isArray(v)) return false;
+  const e: Partial<Record<keyof UnservedEntry, unknown>> = v;
+  return (
+    typeof e.group === "string" &&
+    typeof e.version === "string" &&
+    typeof e.kind === "string" &&
+    typeof e.source === "string" &&
+    Array.isArray(e.served) &&
+    e.served.every((x) => typeof x === "string")
+  );
+}
+
 export function compareUnserved(a: UnservedEntry, b: UnservedEntry): number {
   const ka = [a.group, a.kind, a.version, a.source].join("\0");
   const kb = [b.group, b.kind, b.version, b.source].join("\0");
@@ -52,5 +65,8 @@ export function unservedMessage(list: readonly UnservedEntry[], apiVersion: stri
 
 /** Reads schemas/kubeconform/unserved.json of a repository. */
 export function readUnserved(repoRoot: string): UnservedEntry[] {
-  return JSON.parse(readFileSync(path.join(repoRoot, UNSERVED_FILE), "utf8")) as UnservedEntry[];
+  const list: unknown = JSON.parse(readFileSync(path.join(repoRoot, UNSERVED_FILE), "utf8"));
+  if (!Array.isArray(list) || !list.every(isUnservedEntry))
+    throw new Error(`${UNSERVED_FILE}: not a list of {group, version, kind, source, served} (rerun npm run schemas)`);
+  return list;
 }

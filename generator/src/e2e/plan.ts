@@ -9,7 +9,6 @@ import { AUTOSCALER } from "../k8s/capi.js";
 import { groupOf, recAt, type K8sObject } from "../k8s/object.js";
 import { SUPPORTED_MINORS } from "../cluster-spec/parse.js";
 import { clusterDir } from "../core/layout.js";
-import type { NewClusterFlags } from "../cli/spec-flags.js";
 import type { AdmissionResult } from "../tools/admission.js";
 import type { GoTestEvent } from "../tools/go.js";
 
@@ -140,12 +139,21 @@ export const SHAPE_POOLS = [
   "name=big,min-size=4,max-size=7",
 ] as const;
 
+/** The `new-cluster` flags of one shape (the flags the command's NewClusterFlags takes, as `--flag value` text). */
+export interface ShapeFlags {
+  name: string;
+  region: string;
+  workers: "MachinePool" | "MachineDeployment";
+  zones: string;
+  pool: string[];
+}
+
 /**
  * The cluster shapes `new-cluster` writes that `npm run e2e` applies besides the fixtures: each kind of workers ×
  * one, two and three zones, each with every pool size of SHAPE_POOLS (so every per-zone split of a count — 1 over 2
  * zones gives one zone 0 — is created, updated with the zones reordered, and checked against CAPI's defaulting).
  */
-export function shapeMatrix(): NewClusterFlags[] {
+export function shapeMatrix(): ShapeFlags[] {
   const zones = ["us-east-2a", "us-east-2b", "us-east-2c"];
   return (["MachinePool", "MachineDeployment"] as const).flatMap((workers) =>
     [1, 2, 3].map((n) => ({

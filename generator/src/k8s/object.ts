@@ -6,7 +6,6 @@ export type K8sMetadata = {
   namespace?: string;
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
-  [key: string]: unknown;
 };
 
 /** A Kubernetes object as the generator builds it and as a render parses it (apiVersion, kind, metadata typed). */

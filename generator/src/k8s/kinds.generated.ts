@@ -23,6 +23,16 @@ export type Namespace = {
   };
 };
 
+export type Secret = {
+  apiVersion: "v1";
+  kind: "Secret";
+  metadata: K8sMetadata;
+  data?: Record<string, string>;
+  immutable?: boolean;
+  stringData?: Record<string, string>;
+  type?: string;
+};
+
 export type ServiceAccount = {
   apiVersion: "v1";
   kind: "ServiceAccount";
@@ -448,6 +458,71 @@ export type MachinePool = {
     failureDomains?: string[];
     providerIDList?: string[];
     replicas?: number;
+    template: {
+      metadata?: {
+        annotations?: Record<string, string>;
+        labels?: Record<string, string>;
+      };
+      spec: {
+        bootstrap: {
+          configRef?: {
+            apiGroup: string;
+            kind: string;
+            name: string;
+          };
+          dataSecretName?: string;
+        };
+        clusterName: string;
+        deletion?: {
+          nodeDeletionTimeoutSeconds?: number;
+          nodeDrainTimeoutSeconds?: number;
+          nodeVolumeDetachTimeoutSeconds?: number;
+        };
+        failureDomain?: string;
+        infrastructureRef: {
+          apiGroup: string;
+          kind: string;
+          name: string;
+        };
+        minReadySeconds?: number;
+        providerID?: string;
+        readinessGates?: {
+          conditionType: string;
+          polarity?: "Positive" | "Negative";
+        }[];
+        taints?: {
+          effect: "NoSchedule" | "PreferNoSchedule" | "NoExecute";
+          key: string;
+          propagation: "Always" | "OnInitialization";
+          value?: string;
+        }[];
+        version?: string;
+      };
+    };
+  };
+};
+
+export type MachineSet = {
+  apiVersion: "cluster.x-k8s.io/v1beta2";
+  kind: "MachineSet";
+  metadata: K8sMetadata;
+  spec: {
+    clusterName: string;
+    deletion?: {
+      order?: "Random" | "Newest" | "Oldest";
+    };
+    machineNaming?: {
+      template?: string;
+    };
+    replicas?: number;
+    selector: {
+      matchExpressions?: {
+        key: string;
+        operator: string;
+        values?: string[];
+      }[];
+      matchLabels?: Record<string, string>;
+    };
     template: {
       metadata?: {
         annotations?: Record<string, string>;
@@ -1944,6 +2019,74 @@ export type AWSCluster = {
       targetGroupIPType?: "ipv4" | "ipv6";
     };
     sshKeyName?: string;
+  };
+};
+
+export type AWSClusterControllerIdentity = {
+  apiVersion: "infrastructure.cluster.x-k8s.io/v1beta2";
+  kind: "AWSClusterControllerIdentity";
+  metadata: K8sMetadata;
+  spec?: {
+    allowedNamespaces?: {
+      list?: string[] | null;
+      selector?: {
+        matchExpressions?: {
+          key: string;
+          operator: string;
+          values?: string[];
+        }[];
+        matchLabels?: Record<string, string>;
+      };
+    } | null;
+  };
+};
+
+export type AWSClusterRoleIdentity = {
+  apiVersion: "infrastructure.cluster.x-k8s.io/v1beta2";
+  kind: "AWSClusterRoleIdentity";
+  metadata: K8sMetadata;
+  spec?: {
+    allowedNamespaces?: {
+      list?: string[] | null;
+      selector?: {
+        matchExpressions?: {
+          key: string;
+          operator: string;
+          values?: string[];
+        }[];
+        matchLabels?: Record<string, string>;
+      };
+    } | null;
+    durationSeconds?: number;
+    externalID?: string;
+    inlinePolicy?: string;
+    policyARNs?: string[];
+    roleARN: string;
+    sessionName?: string;
+    sourceIdentityRef?: {
+      kind: "AWSClusterControllerIdentity" | "AWSClusterRoleIdentity" | "AWSClusterStaticIdentity";
+      name: string;
+    };
+  };
+};
+
+export type AWSClusterStaticIdentity = {
+  apiVersion: "infrastructure.cluster.x-k8s.io/v1beta2";
+  kind: "AWSClusterStaticIdentity";
+  metadata: K8sMetadata;
+  spec?: {
+    allowedNamespaces?: {
+      list?: string[] | null;
+      selector?: {
+        matchExpressions?: {
+          key: string;
+          operator: string;
+          values?: string[];
+        }[];
+        matchLabels?: Record<string, string>;
+      };
+    } | null;
+    secretRef: string;
   };
 };
 
@@ -5091,6 +5234,7 @@ export type KindTypes = {
   v1: {
     ConfigMap: ConfigMap;
     Namespace: Namespace;
+    Secret: Secret;
     ServiceAccount: ServiceAccount;
   };
   "rbac.authorization.k8s.io/v1": {
@@ -5104,6 +5248,7 @@ export type KindTypes = {
     MachineDeployment: MachineDeployment;
     MachineHealthCheck: MachineHealthCheck;
     MachinePool: MachinePool;
+    MachineSet: MachineSet;
   };
   "controlplane.cluster.x-k8s.io/v1beta2": {
     KubeadmControlPlane: KubeadmControlPlane;
@@ -5114,6 +5259,9 @@ export type KindTypes = {
   };
   "infrastructure.cluster.x-k8s.io/v1beta2": {
     AWSCluster: AWSCluster;
+    AWSClusterControllerIdentity: AWSClusterControllerIdentity;
+    AWSClusterRoleIdentity: AWSClusterRoleIdentity;
+    AWSClusterStaticIdentity: AWSClusterStaticIdentity;
     AWSMachinePool: AWSMachinePool;
     AWSMachineTemplate: AWSMachineTemplate;
   };

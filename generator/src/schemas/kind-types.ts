@@ -19,12 +19,19 @@ export const KIND_TYPES_FILE = "generator/src/k8s/kinds.generated.ts";
 
 /** The kinds typed: apiVersion → kinds. */
 export const TYPED_KINDS: Readonly<Record<string, readonly string[]>> = {
-  v1: ["ConfigMap", "Namespace", "ServiceAccount"],
+  v1: ["ConfigMap", "Namespace", "Secret", "ServiceAccount"],
   "rbac.authorization.k8s.io/v1": ["ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"],
-  "cluster.x-k8s.io/v1beta2": ["Cluster", "MachineDeployment", "MachineHealthCheck", "MachinePool"],
+  "cluster.x-k8s.io/v1beta2": ["Cluster", "MachineDeployment", "MachineHealthCheck", "MachinePool", "MachineSet"],
   "controlplane.cluster.x-k8s.io/v1beta2": ["KubeadmControlPlane"],
   "bootstrap.cluster.x-k8s.io/v1beta2": ["KubeadmConfig", "KubeadmConfigTemplate"],
-  "infrastructure.cluster.x-k8s.io/v1beta2": ["AWSCluster", "AWSMachinePool", "AWSMachineTemplate"],
+  "infrastructure.cluster.x-k8s.io/v1beta2": [
+    "AWSCluster",
+    "AWSClusterControllerIdentity",
+    "AWSClusterRoleIdentity",
+    "AWSClusterStaticIdentity",
+    "AWSMachinePool",
+    "AWSMachineTemplate",
+  ],
   "addons.cluster.x-k8s.io/v1beta2": ["ClusterResourceSet"],
   "operator.cluster.x-k8s.io/v1alpha2": [
     "BootstrapProvider",

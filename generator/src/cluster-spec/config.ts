@@ -11,6 +11,7 @@ import { yamlErrorMessage } from "./parse.js";
 import { ENGINE_NAMESPACES } from "./reserved.js";
 import { LIMITS } from "./types.js";
 import { URL_CREDENTIAL } from "../core/secrets.js";
+import { CAPI_GITOPS_API_VERSION } from "../core/vocabulary.js";
 
 export const CONFIG_FILE = "capi-gitops.yaml";
 const GITOPS_ENGINES = ["argocd", "flux"] as const;
@@ -26,7 +27,7 @@ const DEFAULT_ARGO_PROJECT = "capi-clusters";
 /** The one definition of capi-gitops.yaml: the `RepoConfig` type, its JSON Schema and its defaults derive from it. */
 const RepoConfigDefinition = Type.Object(
   {
-    apiVersion: constant("capi-gitops.io/v1alpha1"),
+    apiVersion: constant(CAPI_GITOPS_API_VERSION),
     kind: constant("RepositoryConfig"),
     repoURL: Type.String({
       pattern: "^(https://|ssh://|git@)[^\\s]+$",
@@ -168,7 +169,7 @@ export function parseRepoConfig(text: string): { config?: RepoConfig; findings: 
  */
 export function initialConfig(repoURL: string): Record<string, unknown> {
   return {
-    apiVersion: "capi-gitops.io/v1alpha1",
+    apiVersion: CAPI_GITOPS_API_VERSION,
     kind: "RepositoryConfig",
     repoURL,
     branch: DEFAULT_BRANCH,

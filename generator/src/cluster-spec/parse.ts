@@ -6,7 +6,7 @@ import { Ajv, type ErrorObject } from "ajv";
 import semver from "semver";
 import { isPair, isScalar, isSeq, parseDocument, visit, type YAMLError } from "yaml";
 import { type Finding, quote } from "../core/findings.js";
-import { nodeLabelArgs } from "../plan/cluster.js";
+import { nodeLabelArgs } from "./kubelet.js";
 import { checkIpv4Cidr, cidrsOverlap } from "./cidr.js";
 import { kubeCidrSizeProblems } from "./kube-cidrs.js";
 import { ZONE_SLOTS, zoneSlot, zonesOf } from "./regions.js";

@@ -4,10 +4,10 @@
  * are derived from it (definition.ts). Semantic checks that JSON Schema cannot say live in parse.ts.
  */
 import { type Static, Type } from "@sinclair/typebox";
+import { CAPI_GITOPS_API_VERSION } from "../core/vocabulary.js";
 import { constant, filled, oneOf, stringMap, type WithDefaults } from "./definition.js";
 import { defaultZones, knownRegions } from "./regions.js";
 
-const SPEC_API_VERSION = "capi-gitops.io/v1alpha1";
 const SPEC_KIND = "ClusterSpec";
 
 export const PROFILES = ["dev", "prod"] as const;
@@ -238,7 +238,7 @@ const NodePoolDefinition = Type.Object(
 /** The cluster spec as written: the JSON Schema of schemas/cluster-spec.schema.json, with its defaults. */
 export const ClusterSpecDefinition = Type.Object(
   {
-    apiVersion: constant(SPEC_API_VERSION),
+    apiVersion: constant(CAPI_GITOPS_API_VERSION),
     kind: constant(SPEC_KIND),
     name: Type.String({
       pattern: DNS_LABEL,

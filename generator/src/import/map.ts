@@ -11,6 +11,7 @@
  * fields may have another v1beta2 form (e.g. nodeDrainTimeout → deletion.nodeDrainTimeoutSeconds).
  */
 import { type Finding, quote } from "../core/findings.js";
+import { CAPI_GITOPS_API_VERSION } from "../core/vocabulary.js";
 import { checkVersion } from "../cluster-spec/parse.js";
 import { DNS_LABEL, LIMITS } from "../cluster-spec/types.js";
 import { reservedNamespaceProblem } from "../cluster-spec/reserved.js";
@@ -19,7 +20,7 @@ import { AUTOSCALER, GROUP, LABEL } from "../k8s/capi.js";
 import { get, groupOf, isRecord } from "../k8s/object.js";
 import { IAM_PROFILE } from "../plan/capi.js";
 import { BASE_OBJECTS } from "../plan/base.js";
-import { nodeLabelArgs } from "../plan/cluster.js";
+import { nodeLabelArgs } from "../cluster-spec/kubelet.js";
 import { type ImageChoice, imageFollowsVersion } from "../schemas/ami-inventory.js";
 
 type Rec = Record<string, unknown>;
@@ -506,7 +507,7 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
     );
   if (!awsCluster || !kcp || m.findings.length) return done();
   used.add(awsCluster).add(kcp);
-  const spec: Rec = { apiVersion: "capi-gitops.io/v1alpha1", kind: "ClusterSpec", name };
+  const spec: Rec = { apiVersion: CAPI_GITOPS_API_VERSION, kind: "ClusterSpec", name };
   if (opts.name && opts.name !== sourceName)
     m.say("note", id(cluster), "metadata.name", `named ${name} (--name) instead of ${sourceName}`);
   else m.say("mapped", id(cluster), "metadata.name", `→ name: ${name}`);

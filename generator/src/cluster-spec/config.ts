@@ -7,7 +7,7 @@ import { Ajv, type ErrorObject } from "ajv";
 import { parseDocument } from "yaml";
 import type { Finding } from "../core/findings.js";
 import { constant, editorSchema, fillDefaults, oneOf, type WithDefaults } from "./definition.js";
-import { yamlErrorMessage } from "./parse.js";
+import { allowedValues, thrownMessage, yamlErrorMessage } from "./parse.js";
 import { ENGINE_NAMESPACES } from "./reserved.js";
 import { LIMITS } from "./types.js";
 import { URL_CREDENTIAL } from "../core/secrets.js";
@@ -101,8 +101,7 @@ function configMessage(e: ErrorObject): { path?: string; message: string } {
       message: `unknown field "${String(e.params.additionalProperty)}"`,
     };
   if (e.keyword === "required") return { path: field(String(e.params.missingProperty)), message: "is required" };
-  if (e.keyword === "enum")
-    return { path: at || undefined, message: `must be one of: ${(e.params.allowedValues as unknown[]).join(", ")}` };
+  if (e.keyword === "enum") return { path: at || undefined, message: `must be one of: ${allowedValues(e)}` };
   if (e.keyword === "const")
     return { path: at || undefined, message: `must be ${JSON.stringify(e.params.allowedValue)}` };
   if (e.keyword === "pattern")
@@ -143,12 +142,13 @@ export function parseRepoConfig(text: string): { config?: RepoConfig; findings: 
     return { findings: [bad(`file is larger than ${LIMITS.specBytes} bytes; the repository config is a few lines`)] };
   if (text.includes("\uFFFD")) return { findings: [bad("file is not valid UTF-8")] };
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
-  if (doc.errors.length) return { findings: [bad(yamlErrorMessage(text, doc.errors[0]!, "the repository config"))] };
+  const [yamlError] = doc.errors;
+  if (yamlError) return { findings: [bad(yamlErrorMessage(text, yamlError, "the repository config"))] };
   let data: unknown;
   try {
     data = doc.toJS({ maxAliasCount: 50 });
   } catch (e) {
-    return { findings: [bad(`YAML aliases expand too much (${(e as Error).message})`)] };
+    return { findings: [bad(`YAML aliases expand too much (${thrownMessage(e)})`)] };
   }
   if (!validate(data))
     return {

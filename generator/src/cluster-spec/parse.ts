@@ -23,6 +23,7 @@ import {
   LIMITS,
 } from "./types.js";
 import { imageFollowsVersion } from "../schemas/ami-inventory.js";
+import { isRecord } from "../k8s/object.js";
 
 const PATTERN_HINT: Record<string, string> = {
   [DNS_LABEL]: "lowercase letters, digits and '-', starting with a letter and ending with a letter or digit",
@@ -53,6 +54,15 @@ export interface ParseResult {
   findings: Finding[];
 }
 
+/** The values an ajv `enum` error allows, as a list to print. */
+export function allowedValues(e: ErrorObject): string {
+  const values: unknown = e.params.allowedValues;
+  return (Array.isArray(values) ? values : [values]).join(", ");
+}
+
+/** The message of what a parser threw. */
+export const thrownMessage = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
 function ajvFindings(
   errors: ErrorObject[] | null | undefined,
   file: string | undefined,
@@ -62,11 +72,11 @@ function ajvFindings(
     const at = e.instancePath.replace(/^\//, "").replace(/\//g, ".");
     let message = e.message ?? "is invalid";
     if (e.keyword === "additionalProperties") message = `unknown field ${quote(String(e.params.additionalProperty))}`;
-    if (e.keyword === "enum")
-      message = `must be one of: ${(e.params.allowedValues as unknown[]).join(", ")}; got ${quote(e.data)}`;
+    if (e.keyword === "enum") message = `must be one of: ${allowedValues(e)}; got ${quote(e.data)}`;
     if (e.keyword === "const") message = `must be ${JSON.stringify(e.params.allowedValue)}`;
     if (e.keyword === "type") {
-      const hint = PATTERN_HINT[String((e.parentSchema as { pattern?: unknown } | undefined)?.pattern)];
+      const pattern: unknown = e.parentSchema?.pattern;
+      const hint = PATTERN_HINT[String(pattern)];
       message = `must be ${String(e.params.type)}${hint ? ` (${hint})` : ""}, got ${quote(e.data)}`;
     }
     if (e.keyword === "pattern")
@@ -106,7 +116,8 @@ export function parseSpecText(text: string, file?: string): ParseResult {
     );
   if (text.includes("\uFFFD")) return bad("file is not valid UTF-8");
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
-  if (doc.errors.length > 0) return bad(yamlErrorMessage(text, doc.errors[0]!, "a cluster spec"));
+  const [yamlError] = doc.errors;
+  if (yamlError) return bad(yamlErrorMessage(text, yamlError, "a cluster spec"));
   // Merge keys (`<<: *anchor`) are YAML 1.1 only: YAML 1.2 readers (and our schema) see a field named "<<". A spec
   // is a short, flat file with every field written out, so they are refused with a clear word, not half-supported.
   let merge: { path: string; line?: number } | undefined;
@@ -118,7 +129,7 @@ export function parseSpecText(text: string, file?: string): ParseResult {
       const nodes = [...trail, pair];
       nodes.forEach((n, i) => {
         if (isPair(n) && i < nodes.length - 1) keys.push(String(isScalar(n.key) ? n.key.value : n.key));
-        if (isSeq(n)) keys.push(String(n.items.indexOf(nodes[i + 1] as never)));
+        if (isSeq(n)) keys.push(String(n.items.indexOf(nodes[i + 1])));
       });
       const at = pair.key.range?.[0];
       merge = { path: keys.join("."), line: typeof at === "number" ? text.slice(0, at).split("\n").length : undefined };
@@ -134,11 +145,10 @@ export function parseSpecText(text: string, file?: string): ParseResult {
   try {
     data = doc.toJS({ maxAliasCount: 50 });
   } catch (err) {
-    return bad(`YAML aliases expand too much (${(err as Error).message})`);
+    return bad(`YAML aliases expand too much (${thrownMessage(err)})`);
   }
-  if (!data || typeof data !== "object" || Array.isArray(data))
-    return bad("file must hold a mapping (apiVersion, kind, name, region, …)");
-  return parseSpecObject(data as SpecInput, file);
+  if (!isRecord(data)) return bad("file must hold a mapping (apiVersion, kind, name, region, …)");
+  return parseSpecObject(data, file);
 }
 
 /** Validates a spec object (from YAML or from CLI flags), applies defaults and checks the semantics. */
@@ -228,12 +238,13 @@ export function checkSpec(spec: ClusterSpec, file?: string): Finding[] {
   // A fixed image (an id, or a lookup format without the version) keeps its kubelet whatever the machine's version:
   // the spec says which version it holds, and every machine using it must run exactly that version.
   const imageVersion = (image: ClusterSpec["image"], at: string, users: { what: string; version: string }[]) => {
-    if (!image || users.length === 0) return;
+    const [first] = users;
+    if (!image || !first) return;
     if (image.kubernetesVersion === undefined) {
       if (!imageFollowsVersion(image))
         err(
           `${at}.kubernetesVersion`,
-          `${image.id !== undefined ? `the AMI ${image.id}` : `the lookup format ${quote(image.lookupFormat ?? "")} (no {{.K8sVersion}})`} is one image whatever the Kubernetes version: say which version its kubelet is (\`kubernetesVersion: ${users[0]!.version}\`), so that an upgrade cannot keep it by mistake`,
+          `${image.id !== undefined ? `the AMI ${image.id}` : `the lookup format ${quote(image.lookupFormat ?? "")} (no {{.K8sVersion}})`} is one image whatever the Kubernetes version: say which version its kubelet is (\`kubernetesVersion: ${first.version}\`), so that an upgrade cannot keep it by mistake`,
           "image-version",
         );
       return;
@@ -372,12 +383,10 @@ export function checkSpec(spec: ClusterSpec, file?: string): Finding[] {
   if (typeof cp !== "string")
     for (const p of kubeCidrSizeProblems(cp.minor, spec.network.podCidr, spec.network.serviceCidr))
       err(p.path, p.message, "cidr-size");
-  for (let a = 0; a < valid.length; a++)
-    for (let b = a + 1; b < valid.length; b++) {
-      const [pa, va] = valid[a]!;
-      const [pb, vb] = valid[b]!;
+  valid.forEach(([pa, va], a) => {
+    for (const [pb, vb] of valid.slice(a + 1))
       if (cidrsOverlap(va, vb)) err(pb, `${vb} overlaps ${pa} (${va})`, "cidr-overlap");
-    }
+  });
   return findings;
 }
 

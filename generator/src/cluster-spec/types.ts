@@ -54,15 +54,15 @@ export const PROFILE_DEFAULTS: Readonly<
 
 export const DEFAULTS = {
   kubernetesVersion: "v1.34.8",
-  profile: "dev" as Profile,
-  workers: "MachineDeployment" as WorkerKind,
+  profile: "dev",
+  workers: "MachineDeployment",
   poolName: "default",
   vpcCidr: "10.0.0.0/16",
   podCidr: "192.168.0.0/16",
   serviceCidr: "10.96.0.0/12",
-  cni: "cilium" as Cni,
-  storage: "ebs" as Storage,
-} as const;
+  cni: "cilium",
+  storage: "ebs",
+} as const satisfies Record<string, string> & { profile: Profile; workers: WorkerKind; cni: Cni; storage: Storage };
 
 /** Limits on names, explained: every derived object name must stay a valid label value (≤ 63 characters). */
 export const LIMITS = {
@@ -154,7 +154,8 @@ const zones = (description: string) => ({
   description,
 });
 /** The profile's size defaults, for the `filled` functions below (the profile field is filled before them). */
-const sizes = (root: Record<string, unknown>) => PROFILE_DEFAULTS[root.profile as Profile];
+const sizes = (root: Record<string, unknown>) =>
+  PROFILE_DEFAULTS[PROFILES.find((p) => p === root.profile) ?? DEFAULTS.profile];
 
 const NodePoolDefinition = Type.Object(
   {
@@ -198,7 +199,7 @@ const NodePoolDefinition = Type.Object(
           description: "Largest size of the whole pool. Default from the profile.",
         }),
       ),
-      (pool, root) => Math.max(sizes(root).maxSize, pool.minSize as number),
+      (pool, root) => Math.max(sizes(root).maxSize, Number(pool.minSize)),
     ),
     replicas: filled(
       Type.Optional(
@@ -263,7 +264,7 @@ export const ClusterSpecDefinition = Type.Object(
           "Zones the cluster uses (one private and one public subnet each). Default: the region's first three zones.",
         ),
       ),
-      (spec) => defaultZones(spec.region as string) ?? [],
+      (spec) => defaultZones(String(spec.region)) ?? [],
     ),
     kubernetesVersion: Type.Optional(
       Type.String({

@@ -21,7 +21,7 @@ import { get, groupOf, isRecord } from "../k8s/object.js";
 import { IAM_PROFILE } from "../plan/capi.js";
 import { BASE_OBJECTS } from "../plan/base.js";
 import { nodeLabelArgs } from "../cluster-spec/kubelet.js";
-import { type ImageChoice, imageFollowsVersion } from "../schemas/ami-inventory.js";
+import { imageFollowsVersion } from "../schemas/ami-inventory.js";
 
 type Rec = Record<string, unknown>;
 type Arg = { name: string; value: string };
@@ -104,6 +104,8 @@ const id = (o: Rec): string => `${String(o.kind)}/${String(get(o, "metadata.name
 const versionOf = (o: Rec): string => String(o.apiVersion ?? "").split("/")[1] ?? "";
 const str = (v: unknown): string | undefined =>
   typeof v === "string" ? v : typeof v === "number" ? String(v) : undefined;
+/** A list as a manifest holds it, or none when the value is no list. */
+const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 export const clone = <T>(v: T): T => structuredClone(v);
 
 /** Removes the value at a dotted path and returns it; parents left empty are removed too. */
@@ -113,17 +115,12 @@ export const clone = <T>(v: T): T => structuredClone(v);
  * field): it is not the string "null" and no patch should set it.
  */
 function withoutNulls(o: Rec): Rec {
-  const prune = (v: unknown): unknown =>
-    Array.isArray(v)
-      ? v.map(prune)
-      : isRecord(v)
-        ? Object.fromEntries(
-            Object.entries(v)
-              .filter(([, x]) => x !== null)
-              .map(([k, x]) => [k, prune(x)]),
-          )
-        : v;
-  return prune(o) as Rec;
+  const prune = (v: unknown): unknown => (Array.isArray(v) ? v.map(prune) : isRecord(v) ? withoutNulls(v) : v);
+  return Object.fromEntries(
+    Object.entries(o)
+      .filter(([, x]) => x !== null)
+      .map(([k, x]) => [k, prune(x)]),
+  );
 }
 
 /**
@@ -147,36 +144,43 @@ function mapInstanceType(m: Mapper, source: string, field: string, value: unknow
   return false;
 }
 
-function take(o: Rec, path: string): unknown {
+function take(o: unknown, path: string): unknown {
   const keys = path.split(".");
-  const parents: Rec[] = [];
+  const last = keys.pop() ?? "";
+  const trail: [Rec, string][] = [];
   let cur: unknown = o;
-  for (const k of keys.slice(0, -1)) {
+  for (const k of keys) {
     if (!isRecord(cur)) return undefined;
-    parents.push(cur);
+    trail.push([cur, k]);
     cur = cur[k];
   }
   if (!isRecord(cur)) return undefined;
-  const last = keys.at(-1)!;
   const v = cur[last];
   delete cur[last];
   let child: Rec = cur;
-  for (let i = parents.length - 1; i >= 0; i--) {
+  for (const [parent, key] of trail.reverse()) {
     if (Object.keys(child).length > 0) break;
-    delete parents[i]![keys[i]!];
-    child = parents[i]!;
+    delete parent[key];
+    child = parent;
   }
   return v;
 }
 
 /** Sets the value at `keys` in a nested object, creating the parents. */
 export function put(o: Rec, keys: readonly string[], value: unknown): void {
+  const [last, ...up] = [...keys].reverse();
+  if (last === undefined) return;
   let cur = o;
-  for (const k of keys.slice(0, -1)) {
-    if (!isRecord(cur[k])) cur[k] = {};
-    cur = cur[k] as Rec;
+  for (const k of up.reverse()) {
+    const next = cur[k];
+    if (isRecord(next)) cur = next;
+    else {
+      const made: Rec = {};
+      cur[k] = made;
+      cur = made;
+    }
   }
-  cur[keys.at(-1)!] = value;
+  cur[last] = value;
 }
 
 /** Every leaf (a scalar, a list, an empty object) of a value with its keys. */
@@ -233,7 +237,7 @@ class Mapper {
    * What is left of a source object after its known fields were taken: CAPA kinds and v1beta2 CAPI kinds become a
    * patch (same API as the render); v1beta1 CAPI fields are dropped with the reason.
    */
-  rest(o: Rec, left: Rec, role: Role, pool: string | undefined): void {
+  rest(o: Rec, left: unknown, role: Role, pool: string | undefined): void {
     const capa = groupOf(o.apiVersion) === GROUP.infra;
     for (const [keys, value] of leaves(left, ["spec"])) {
       if (isRecord(value) && Object.keys(value).length === 0) continue;
@@ -269,7 +273,14 @@ class Mapper {
    * A kubeadm config (KCP kubeadmConfigSpec, KubeadmConfig spec, KubeadmConfigTemplate spec.template.spec) in either
    * CAPI version. Returns the node labels of a worker's kubelet (they become the pool's labels).
    */
-  kubeadm(o: Rec, cfg: Rec, at: string, role: Role, pool: string | undefined, worker: boolean): Record<string, string> {
+  kubeadm(
+    o: Rec,
+    cfg: unknown,
+    at: string,
+    role: Role,
+    pool: string | undefined,
+    worker: boolean,
+  ): Record<string, string> {
     const src = id(o);
     const v1beta2 = versionOf(o) === "v1beta2";
     const labels: Record<string, string> = {};
@@ -382,8 +393,8 @@ class Mapper {
           );
       } else if (a.name === "node-labels" && worker) {
         for (const kv of a.value.split(",").filter(Boolean)) {
-          const [k, ...v] = kv.split("=");
-          nodeLabels[k!] = v.join("=");
+          const eq = kv.indexOf("=");
+          nodeLabels[eq < 0 ? kv : kv.slice(0, eq)] = eq < 0 ? "" : kv.slice(eq + 1);
         }
         this.say("mapped", src, `${at}.node-labels`, `→ nodePools[].labels`);
       } else extras.push(a);
@@ -416,6 +427,8 @@ function addonsOf(objects: Rec[], parse: (text: string) => unknown[]): { cni?: s
 }
 
 const AZ = /^[a-z]{2}(-[a-z]+)+-\d+[a-z]$/;
+/** The API groups of Cluster API's own kinds (CAPA's is GROUP.infra). */
+const CAPI_GROUPS: readonly string[] = [GROUP.core, GROUP.bootstrap, GROUP.controlPlane];
 
 /**
  * Maps the source objects (YAML documents, already parsed) to a spec input, patches and a report. `parse` reads the
@@ -445,7 +458,7 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
   for (const o of objects) {
     const g = groupOf(o.apiVersion);
     const v = versionOf(o);
-    if ([GROUP.core, GROUP.bootstrap, GROUP.controlPlane].includes(g as never) && !CAPI_VERSIONS.has(v))
+    if (CAPI_GROUPS.includes(g) && !CAPI_VERSIONS.has(v))
       m.refuse(
         id(o),
         "apiVersion",
@@ -465,7 +478,8 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
       );
   }
   const clusters = of("Cluster", GROUP.core);
-  if (clusters.length !== 1) {
+  const [cluster] = clusters;
+  if (clusters.length !== 1 || !cluster) {
     m.refuse(
       "",
       undefined,
@@ -475,7 +489,6 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
     );
     return done();
   }
-  const cluster = clusters[0]!;
   used.add(cluster);
   const sourceName = str(get(cluster, "metadata.name")) ?? "";
   const name = opts.name ?? sourceName;
@@ -529,7 +542,7 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
     );
 
   // --- Cluster --------------------------------------------------------------------------------------------------
-  const c = clone((cluster.spec ?? {}) as Rec);
+  const c = clone(cluster.spec ?? {});
   for (const f of ["controlPlaneRef", "infrastructureRef"]) take(c, f);
   const network: Rec = {};
   for (const [part, key] of [
@@ -581,7 +594,7 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
       );
 
   // --- AWSCluster -----------------------------------------------------------------------------------------------
-  const a = clone((awsCluster.spec ?? {}) as Rec);
+  const a = clone(awsCluster.spec ?? {});
   const aid = id(awsCluster);
   const region = str(take(a, "region"));
   if (!region) m.refuse(aid, "spec.region", "the AWSCluster has no region");
@@ -643,7 +656,7 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
   }
   if (get(a, "controlPlaneLoadBalancer.healthCheckProtocol") === "HTTPS")
     take(a, "controlPlaneLoadBalancer.healthCheckProtocol");
-  const subnetZones = (Array.isArray(get(a, "network.subnets")) ? (get(a, "network.subnets") as unknown[]) : [])
+  const subnetZones = list(get(a, "network.subnets"))
     .map((s) => str(get(s, "availabilityZone")))
     .filter((z): z is string => Boolean(z));
   if (get(a, "network.subnets") === undefined)
@@ -658,16 +671,13 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
   m.metadata(awsCluster, "AWSCluster");
 
   // --- Control plane -------------------------------------------------------------------------------------------
-  const k = clone((kcp.spec ?? {}) as Rec);
+  const k = clone(kcp.spec ?? {});
   const kid = id(kcp);
   const replicas = take(k, "replicas");
-  if (replicas !== undefined) {
-    spec.controlPlane = { replicas };
-    m.say("mapped", kid, "spec.replicas", `→ controlPlane.replicas: ${String(replicas)}`);
-  } else {
-    spec.controlPlane = { replicas: 1 };
-    m.say("mapped", kid, "spec.replicas", "not set: CAPI's default 1 → controlPlane.replicas: 1");
-  }
+  const controlPlane: Rec = { replicas: replicas ?? 1 };
+  spec.controlPlane = controlPlane;
+  if (replicas !== undefined) m.say("mapped", kid, "spec.replicas", `→ controlPlane.replicas: ${String(replicas)}`);
+  else m.say("mapped", kid, "spec.replicas", "not set: CAPI's default 1 → controlPlane.replicas: 1");
   const sourceVersion = str(take(k, "version"));
   const version = resolveVersion(m, kid, sourceVersion, opts.kubernetesVersion);
   if (version) spec.kubernetesVersion = version;
@@ -682,18 +692,18 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
         `spec.${f}`,
         `the profile (overlays/profiles) sets roll-out and remediation; set profile in cluster.yaml or patch it by hand`,
       );
-  const cfg = (take(k, "kubeadmConfigSpec") ?? {}) as Rec;
+  const cfg = take(k, "kubeadmConfigSpec") ?? {};
   m.kubeadm(kcp, cfg, "spec.kubeadmConfigSpec", "KubeadmControlPlane", undefined, false);
   m.rest(kcp, k, "KubeadmControlPlane", undefined);
   m.metadata(kcp, "KubeadmControlPlane");
   let image: Rec | undefined;
   if (cpTemplate) {
     used.add(cpTemplate);
-    const t = clone((cpTemplate.spec ?? {}) as Rec);
+    const t = clone(cpTemplate.spec ?? {});
     const tid = id(cpTemplate);
     const instanceType = take(t, "template.spec.instanceType");
     if (mapInstanceType(m, tid, "spec.template.spec.instanceType", instanceType, "controlPlane.instanceType"))
-      (spec.controlPlane as Rec).instanceType = instanceType;
+      controlPlane.instanceType = instanceType;
     image = machine(
       m,
       cpTemplate,
@@ -748,10 +758,11 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
     const pid = id(md);
     const pname = poolName(md, i);
     const pool: Rec = { name: pname };
-    const s = clone((md.spec ?? {}) as Rec);
+    const s = clone(md.spec ?? {});
     for (const f of ["clusterName", "selector", "template.spec.clusterName"]) take(s, f);
     const mdReplicas = take(s, "replicas");
-    const ann = isRecord(get(md, "metadata.annotations")) ? (get(md, "metadata.annotations") as Rec) : {};
+    const annotations = get(md, "metadata.annotations");
+    const ann = isRecord(annotations) ? annotations : {};
     const pv = str(take(s, "template.spec.version"));
     if (pv !== undefined && pv !== sourceVersion) {
       const ok = typeof checkVersion(pv) !== "string" && !opts.kubernetesVersion;
@@ -780,7 +791,7 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
       );
     else {
       used.add(infra);
-      const t = clone((infra.spec ?? {}) as Rec);
+      const t = clone(infra.spec ?? {});
       const tid = id(infra);
       const at = isMp ? "awsLaunchTemplate" : "template.spec";
       const poolType = take(t, `${at}.instanceType`);
@@ -865,8 +876,8 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
       );
     else {
       used.add(boot);
-      const b = clone((boot.spec ?? {}) as Rec);
-      const inner = isMp ? b : ((take(b, "template.spec") ?? {}) as Rec);
+      const b = clone(boot.spec ?? {});
+      const inner = isMp ? b : (take(b, "template.spec") ?? {});
       const role: Role = isMp ? "KubeadmConfig" : "KubeadmConfigTemplate";
       const labels = m.kubeadm(boot, inner, isMp ? "spec" : "spec.template.spec", role, pname, true);
       if (Object.keys(labels).length) pool.labels = labels;
@@ -897,7 +908,7 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
     if (
       !isRecord(image) ||
       typeof version !== "string" ||
-      imageFollowsVersion(image as ImageChoice) ||
+      imageFollowsVersion({ id: str(image.id), lookupFormat: str(image.lookupFormat) }) ||
       image.kubernetesVersion !== undefined
     )
       return;
@@ -915,31 +926,28 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
   );
   const zones = [...zonesUsed, ...subnetZones.filter((z) => !zonesUsed.includes(z))];
   const regionZones = region ? zonesOf(region) : undefined;
-  if (zones.length) {
-    // The region's order (the zone letters), so the subnets sit where the render's slots put them.
-    spec.availabilityZones = regionZones ? [...zones].sort((x, y) => (x < y ? -1 : 1)) : zones;
-    m.say(
-      "mapped",
-      "",
-      "availabilityZones",
-      `the zones the source uses → availabilityZones: ${(spec.availabilityZones as string[]).join(", ")}`,
-    );
+  // The region's order (the zone letters), so the subnets sit where the render's slots put them.
+  const specZones = !zones.length ? undefined : regionZones ? [...zones].sort((x, y) => (x < y ? -1 : 1)) : zones;
+  if (specZones) {
+    spec.availabilityZones = specZones;
+    m.say("mapped", "", "availabilityZones", `the zones the source uses → availabilityZones: ${specZones.join(", ")}`);
   } else m.say("note", "", "availabilityZones", "the source names no zone; the spec takes the region's first three");
   // A MachineDeployment pool without zones spreads over the cluster's, one MachineDeployment per zone, each with room
   // for a machine: a fixed pool gets that room; an autoscaled one whose maximum is smaller keeps to its first zones.
-  const clusterZones =
-    (spec.availabilityZones as string[] | undefined) ?? (region ? defaultZones(region) : undefined) ?? [];
+  const clusterZones = specZones ?? (region ? defaultZones(region) : undefined) ?? [];
   if (spec.workers === "MachineDeployment")
     for (const [i, p] of pools.entries()) {
       if (p.availabilityZones || !clusterZones.length) continue;
       if (p.autoscaling === false) p.maxSize = Math.max(Number(p.maxSize), clusterZones.length);
       else if (Number(p.maxSize) < clusterZones.length) {
-        p.availabilityZones = clusterZones.slice(0, Math.max(1, Number(p.maxSize)));
+        const spread = clusterZones.slice(0, Math.max(1, Number(p.maxSize)));
+        p.availabilityZones = spread;
         m.say(
           "note",
           "",
           `nodePools[${i}].availabilityZones`,
-          `maxSize ${String(p.maxSize)} leaves room for a machine in ${(p.availabilityZones as string[]).length} zone(s): the pool spreads over ${(p.availabilityZones as string[]).join(", ")}`,
+          `maxSize ${String(p.maxSize)} leaves room for a machine in ${spread.length} zone(s): ` +
+            `the pool spreads over ${spread.join(", ")}`,
         );
       }
     }
@@ -1105,7 +1113,7 @@ function sizes(
 function machine(
   m: Mapper,
   o: Rec,
-  t: Rec,
+  t: unknown,
   at: string,
   role: Role,
   pool: string | undefined,
@@ -1126,7 +1134,8 @@ function machine(
       m.say("note", src, `spec.${at}.${f}`, `not set (CAPA's default); the render sets ${what}`);
   const amiId = str(get(t, `${at}.ami.id`));
   const image: Rec = {};
-  if (amiId && /^ami-[0-9a-f]{8,17}$/.test(amiId) && Object.keys(get(t, `${at}.ami`) as Rec).length === 1) {
+  const ami = get(t, `${at}.ami`);
+  if (amiId && /^ami-[0-9a-f]{8,17}$/.test(amiId) && isRecord(ami) && Object.keys(ami).length === 1) {
     take(t, `${at}.ami`);
     image.id = amiId;
   }

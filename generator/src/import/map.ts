@@ -100,8 +100,10 @@ const CLOUD_PROVIDER = "cloud-provider";
 const EXTERNAL_CCM =
   "the render runs cloud-provider=external with the AWS cloud-controller-manager installed from Git (addons)";
 
-const id = (o: Rec): string => `${String(o.kind)}/${String(get(o, "metadata.name") ?? "")}`;
-const versionOf = (o: Rec): string => String(o.apiVersion ?? "").split("/")[1] ?? "";
+/** A manifest value as text: a scalar as written (the source's values are scalars where this is used). */
+const text = (v: unknown): string => String(v);
+const id = (o: Rec): string => `${text(o.kind)}/${text(get(o, "metadata.name") ?? "")}`;
+const versionOf = (o: Rec): string => text(o.apiVersion ?? "").split("/")[1] ?? "";
 const str = (v: unknown): string | undefined =>
   typeof v === "string" ? v : typeof v === "number" ? String(v) : undefined;
 /** A list as a manifest holds it, or none when the value is no list. */
@@ -192,7 +194,7 @@ const dotted = (path: string): string[] => path.split(".");
 
 /** kubeadm extra arguments in either form: a v1beta1 map, or a v1beta2 list of {name, value}. */
 function argsOf(v: unknown): Arg[] {
-  if (Array.isArray(v)) return v.filter(isRecord).map((a) => ({ name: String(a.name), value: String(a.value ?? "") }));
+  if (Array.isArray(v)) return v.filter(isRecord).map((a) => ({ name: String(a.name), value: text(a.value ?? "") }));
   if (isRecord(v)) return Object.entries(v).map(([name, value]) => ({ name, value: String(value) }));
   return [];
 }
@@ -604,7 +606,7 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
   }
   const ssh = take(a, "sshKeyName");
   // CAPA uses the key pair "default" when sshKeyName is absent; "" means no key (pkg/cloud/services/ec2/instances.go, bastion.go defaultSSHKeyName).
-  const sshKeyName = ssh === undefined ? "default" : String(ssh);
+  const sshKeyName = ssh === undefined ? "default" : text(ssh);
   if (sshKeyName) spec.sshKeyName = sshKeyName;
   m.say(
     "mapped",
@@ -617,14 +619,14 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
         : `"" (no key) → no sshKeyName`,
   );
   const vpcCidr = take(a, "network.vpc.cidrBlock");
-  network.vpcCidr = vpcCidr === undefined ? "10.0.0.0/16" : String(vpcCidr);
+  network.vpcCidr = vpcCidr === undefined ? "10.0.0.0/16" : text(vpcCidr);
   m.say(
     "mapped",
     aid,
     "spec.network.vpc.cidrBlock",
     vpcCidr === undefined
       ? "not set: CAPA's default 10.0.0.0/16 → network.vpcCidr: 10.0.0.0/16"
-      : `→ network.vpcCidr: ${String(vpcCidr)}`,
+      : `→ network.vpcCidr: ${text(vpcCidr)}`,
   );
   if (get(a, "network.vpc.ipv6") !== undefined)
     m.refuse(
@@ -641,7 +643,7 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
   const scheme = take(a, "controlPlaneLoadBalancer.scheme");
   if (scheme !== undefined) {
     spec.apiServer = { scheme };
-    m.say("mapped", aid, "spec.controlPlaneLoadBalancer.scheme", `→ apiServer.scheme: ${String(scheme)}`);
+    m.say("mapped", aid, "spec.controlPlaneLoadBalancer.scheme", `→ apiServer.scheme: ${text(scheme)}`);
   }
   const lbType = get(a, "controlPlaneLoadBalancer.loadBalancerType");
   if (lbType === undefined || lbType === "nlb") {
@@ -676,7 +678,7 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
   const replicas = take(k, "replicas");
   const controlPlane: Rec = { replicas: replicas ?? 1 };
   spec.controlPlane = controlPlane;
-  if (replicas !== undefined) m.say("mapped", kid, "spec.replicas", `→ controlPlane.replicas: ${String(replicas)}`);
+  if (replicas !== undefined) m.say("mapped", kid, "spec.replicas", `→ controlPlane.replicas: ${text(replicas)}`);
   else m.say("mapped", kid, "spec.replicas", "not set: CAPI's default 1 → controlPlane.replicas: 1");
   const sourceVersion = str(take(k, "version"));
   const version = resolveVersion(m, kid, sourceVersion, opts.kubernetesVersion);
@@ -736,7 +738,7 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
   const pools: Rec[] = [];
   const taken = new Set<string>();
   const poolName = (o: Rec, i: number): string => {
-    const full = String(get(o, "metadata.name") ?? "");
+    const full = text(get(o, "metadata.name") ?? "");
     const short = full.startsWith(`${sourceName}-`) ? full.slice(sourceName.length + 1) : full;
     const ok = new RegExp(DNS_LABEL).test(short) && short.length <= LIMITS.poolName && !taken.has(short);
     const n = ok ? short : `pool-${i}`;

@@ -28,9 +28,9 @@ export function addonLock(pins: AddonPins, files: Readonly<Record<string, string
     ].join(" "),
     pins: pinsDigest(pins),
     files: Object.fromEntries(
-      Object.keys(files)
-        .sort()
-        .map((p) => [p, sha(files[p]!)]),
+      Object.entries(files)
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([p, content]) => [p, sha(content)]),
     ),
   };
 }

@@ -24,6 +24,7 @@
  */
 import semver from "semver";
 import { isMap, isScalar, isSeq, type Document, type YAMLMap, parseDocument } from "yaml";
+import { PlanError } from "../core/errors.js";
 import type { Finding } from "../core/findings.js";
 import { checkVersion } from "../cluster-spec/parse.js";
 import { type ClusterSpec, ClusterSpecDefinition, type ImageSpec } from "../cluster-spec/types.js";
@@ -65,7 +66,7 @@ export function specVersions(spec: ClusterSpec): ClusterVersions {
 
 /** Compares two `vX.Y.Z` versions (both valid: the spec passed its schema). */
 const compare = (a: string, b: string): number => semver.compare(a.replace(/^v/, ""), b.replace(/^v/, ""));
-const parsed = (v: string): semver.SemVer => semver.parse(v.replace(/^v/, ""))!;
+const parsed = (v: string): semver.SemVer => new semver.SemVer(v.replace(/^v/, ""));
 
 /** Where a cluster is in its upgrade: every pool at the control plane's version, or some pools still behind it. */
 export interface UpgradeState {
@@ -79,6 +80,13 @@ export function upgradeState(spec: ClusterSpec): UpgradeState {
   const v = specVersions(spec);
   const behind = v.pools.filter((p) => compare(p.version, v.controlPlane) < 0);
   return { stage: behind.length ? "pools-behind" : "current", controlPlane: v.controlPlane, behind };
+}
+
+/** Pool `i` of versions made from one spec (specVersions keeps the spec's pool order). */
+function poolAt(versions: ClusterVersions, i: number): PoolVersion {
+  const pool = versions.pools[i];
+  if (!pool) throw new PlanError(`internal error: the versions have no pool ${i}`);
+  return pool;
 }
 
 const poolList = (pools: readonly PoolVersion[]): string => pools.map((p) => `${p.name} (${p.version})`).join(", ");
@@ -151,7 +159,7 @@ function machines(
     ...names.map((name, i) => ({
       what: `pool ${name}`,
       image: images.pools[i] ?? images.cluster,
-      version: after.pools[i]!.version,
+      version: poolAt(after, i).version,
     })),
   ];
 }
@@ -178,7 +186,8 @@ function stepImages(
     problems.push(
       `--pool-image-id names no pool of ${spec.name}: ${unknownPools.join(", ")} (pools: ${spec.nodePools.map((p) => p.name).join(", ")})`,
     );
-  const fixed = (image: ImageSpec | undefined) => image !== undefined && !imageFollowsVersion(image);
+  const fixed = (image: ImageSpec | undefined): image is ImageSpec =>
+    image !== undefined && !imageFollowsVersion(image);
   if (kind === "control-plane") {
     const id = ctx.imageId;
     if (Object.keys(ctx.poolImageIds ?? {}).length)
@@ -188,7 +197,7 @@ function stepImages(
     if (id === undefined) {
       if (fixed(spec.image))
         problems.push(
-          `the control plane's image is fixed (${describeImage(spec.image!)}): its new machines would boot that kubelet at ${after.controlPlane}. Give the step an image built for ${after.controlPlane} in ${spec.region}: \`--image-id <ami-…>\` (image-builder: https://image-builder.sigs.k8s.io/capi/providers/aws), or use a lookup with {{.K8sVersion}}`,
+          `the control plane's image is fixed (${describeImage(spec.image)}): its new machines would boot that kubelet at ${after.controlPlane}. Give the step an image built for ${after.controlPlane} in ${spec.region}: \`--image-id <ami-…>\` (image-builder: https://image-builder.sigs.k8s.io/capi/providers/aws), or use a lookup with {{.K8sVersion}}`,
         );
       return { images, problems };
     }
@@ -199,7 +208,8 @@ function stepImages(
   }
   if (kind === "pools") {
     spec.nodePools.forEach((p, i) => {
-      const moves = after.pools[i]!.version !== (p.kubernetesVersion ?? spec.kubernetesVersion);
+      const version = poolAt(after, i).version;
+      const moves = version !== (p.kubernetesVersion ?? spec.kubernetesVersion);
       const given = ctx.poolImageIds?.[p.name] ?? (moves ? ctx.imageId : undefined);
       if (!moves) {
         if (ctx.poolImageIds?.[p.name])
@@ -209,22 +219,22 @@ function stepImages(
       const current = p.image ?? spec.image;
       if (given === undefined) {
         if (fixed(current)) {
-          const clusterFits = spec.image?.id && spec.image.kubernetesVersion === after.pools[i]!.version;
+          const clusterId = spec.image?.id && spec.image.kubernetesVersion === version ? spec.image.id : undefined;
           problems.push(
-            `pool ${p.name}'s image is fixed (${describeImage(current!)}): its new machines would boot that kubelet at ${after.pools[i]!.version}. Give the step the pool's new image: \`--image-id <ami-…>\` (every pool that moves) or \`--pool-image-id ${p.name}=<ami-…>\`` +
-              (clusterFits
-                ? ` (the control plane's is ${spec.image!.id}: --image-id ${spec.image!.id} makes the pool use the cluster's image again)`
+            `pool ${p.name}'s image is fixed (${describeImage(current)}): its new machines would boot that kubelet at ${version}. Give the step the pool's new image: \`--image-id <ami-…>\` (every pool that moves) or \`--pool-image-id ${p.name}=<ami-…>\`` +
+              (clusterId
+                ? ` (the control plane's is ${clusterId}: --image-id ${clusterId} makes the pool use the cluster's image again)`
                 : ""),
           );
         }
         return;
       }
-      const same = spec.image?.id === given && spec.image.kubernetesVersion === after.pools[i]!.version;
-      images.pools[i] = same ? undefined : { id: given, kubernetesVersion: after.pools[i]!.version };
+      const same = spec.image?.id === given && spec.image.kubernetesVersion === version;
+      images.pools[i] = same ? undefined : { id: given, kubernetesVersion: version };
     });
     if (
       ctx.imageId !== undefined &&
-      !spec.nodePools.some((p, i) => after.pools[i]!.version !== (p.kubernetesVersion ?? spec.kubernetesVersion))
+      !spec.nodePools.some((p, i) => poolAt(after, i).version !== (p.kubernetesVersion ?? spec.kubernetesVersion))
     )
       problems.push("--image-id has nothing to do: no pool moves in this step");
     return { images, problems };
@@ -339,7 +349,7 @@ export function planUpgradeStep(
       controlPlane: after.controlPlane,
       pools: after.pools.map((p) => ({ ...p, version: after.controlPlane })),
     };
-    const missing = new Map<string, string[]>();
+    const missing = new Map<string, { version: string; os: string; what: string[] }>();
     for (const m of machines(
       images,
       spec.nodePools.map((p) => p.name),
@@ -348,11 +358,11 @@ export function planUpgradeStep(
       const os = publicLookupOs(m.image ?? {}, inventory);
       if (!os || isPublished(inventory, m.version, spec.region, os)) continue;
       const key = `${m.version} ${os}`;
-      missing.set(key, [...(missing.get(key) ?? []), m.what]);
+      const entry = missing.get(key) ?? { version: m.version, os, what: [] };
+      missing.set(key, { ...entry, what: [...entry.what, m.what] });
     }
     if (missing.size) {
-      const lines = [...missing].map(([key, what]) => {
-        const [version, os] = key.split(" ") as [string, string];
+      const lines = [...missing.values()].map(({ version, os, what }) => {
         const here = publishedVersions(inventory, spec.region, os);
         return `${what.join(", ")} would run ${version} with CAPA's public image lookup (capa-ami-${os}-?${version}-*), and CAPA publishes no such image in ${spec.region} (${inventory.source} ami-inventory.md; published ${os} versions there: ${here.length ? here.join(", ") : "none"})`;
       });
@@ -363,7 +373,7 @@ export function planUpgradeStep(
     }
   }
 
-  const moved = after.pools.filter((p, i) => p.version !== before.pools[i]!.version);
+  const moved = after.pools.filter((p, i) => p.version !== poolAt(before, i).version);
   const summary =
     kind === "control-plane"
       ? `control plane ${cp} → ${to}${images.cluster !== spec.image ? ` (image ${images.cluster?.id})` : ""}; pools stay at ${[...new Set(before.pools.map((p) => p.version))].join(", ")} (pinned in cluster.yaml); the CCM and the cluster-autoscaler stay at ${minorOf(cp)} until the pools' step`
@@ -412,20 +422,20 @@ function singleSteps(
 }
 
 /** An image as written in cluster.yaml: its fields in the definition's order, none undefined. */
-const imageObject = (image: ImageSpec): Record<string, string> =>
-  Object.fromEntries(
-    IMAGE_ORDER.flatMap((k) => (image[k as keyof ImageSpec] === undefined ? [] : [[k, image[k as keyof ImageSpec]!]])),
+const imageObject = (image: ImageSpec): Record<string, string> => {
+  const fields = new Map(Object.entries(image));
+  return Object.fromEntries(
+    IMAGE_ORDER.flatMap((k) => {
+      const v = fields.get(k);
+      return v === undefined ? [] : [[k, v]];
+    }),
   );
+};
 
 /** Keys of a mapping in the order the spec's definition lists them. */
 const SPEC_ORDER = Object.keys(ClusterSpecDefinition.properties);
-const IMAGE_ORDER = Object.keys(
-  (ClusterSpecDefinition.properties.image as unknown as { properties: Record<string, unknown> }).properties,
-);
-const POOL_ORDER = Object.keys(
-  (ClusterSpecDefinition.properties.nodePools as unknown as { items: { properties: Record<string, unknown> } }).items
-    .properties,
-);
+const IMAGE_ORDER = Object.keys(ClusterSpecDefinition.properties.image.properties);
+const POOL_ORDER = Object.keys(ClusterSpecDefinition.properties.nodePools.items.properties);
 
 /** Sets `key` in a YAML mapping: in place when present, else before the first key the definition lists after it. */
 function setInOrder(doc: Document, map: YAMLMap, key: string, value: unknown, order: readonly string[]): void {
@@ -436,8 +446,8 @@ function setInOrder(doc: Document, map: YAMLMap, key: string, value: unknown, or
   const later = new Set(order.slice(order.indexOf(key) + 1));
   const at = map.items.findIndex((p) => later.has(String(isScalar(p.key) ? p.key.value : p.key)));
   const pair = doc.createPair(key, value);
-  if (at < 0) map.items.push(pair as never);
-  else map.items.splice(at, 0, pair as never);
+  if (at < 0) map.items.push(pair);
+  else map.items.splice(at, 0, pair);
 }
 
 /**

@@ -110,7 +110,9 @@ function configMessage(e: ErrorObject): { path?: string; message: string } {
   return { path: at || undefined, message: e.message ?? "is invalid" };
 }
 
-/** Argo CD's built-in project: every Application may use it; writing ours over it would change what all of them may do. */
+/**
+ * Argo CD's built-in project: every Application may use it; writing ours over it would change what all of them may do.
+ */
 const ARGO_BUILTIN_PROJECT = "default";
 
 /** Checks beyond the schema: what Argo CD or Flux would accept but must not be written to Git. */
@@ -120,12 +122,18 @@ function configChecks(d: RepoConfig): { path: string; message: string }[] {
     out.push({
       path: "repoURL",
       message:
-        "contains credentials (user:token@ in the URL), which would be committed to Git in management/sync/; write the URL without them and give the engine the credentials outside Git: an Argo CD repository credential Secret (argocd.argoproj.io/secret-type: repository) or, for Flux, flux.secretRef naming a Secret",
+        "contains credentials (user:token@ in the URL), which would be committed to Git in management/sync/; " +
+        "write the URL without them and give the engine the credentials outside Git: an Argo CD repository " +
+        "credential Secret (argocd.argoproj.io/secret-type: repository) or, for Flux, flux.secretRef naming " +
+        "a Secret",
     });
   if (d.argocd.project === ARGO_BUILTIN_PROJECT)
     out.push({
       path: "argocd.project",
-      message: `"${ARGO_BUILTIN_PROJECT}" is Argo CD's built-in project; generating it would overwrite what every other Application may do. Choose another name (e.g. ${DEFAULT_ARGO_PROJECT}, the default) or remove the field`,
+      message:
+        `"${ARGO_BUILTIN_PROJECT}" is Argo CD's built-in project; generating it would overwrite what every ` +
+        `other Application may do. Choose another name (e.g. ${DEFAULT_ARGO_PROJECT}, the default) or remove ` +
+        "the field",
     });
   return out;
 }

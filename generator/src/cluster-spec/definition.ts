@@ -46,8 +46,8 @@ const isFields = (v: unknown): v is Fields => typeof v === "object" && v !== nul
 
 /**
  * A copy of `value` with every absent field of `schema` filled, in the schema's field order: the field's `filled`
- * function, else its `default` (or `const`), else `{}` for an object (whose own fields are then filled); fields without a default
- * stay undefined. Arrays of objects are filled item by item. Pure; expects a value that passed the schema.
+ * function, else its `default` (or `const`), else `{}` for an object (whose own fields are then filled); fields without
+ * a default stay undefined. Arrays of objects are filled item by item. Pure; expects a value that passed the schema.
  */
 export function fillDefaults(schema: TSchema, value: unknown, root?: Fields): unknown {
   if (KindGuard.IsObject(schema) && isFields(value)) {

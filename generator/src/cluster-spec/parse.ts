@@ -112,7 +112,8 @@ export function parseSpecText(text: string, file?: string): ParseResult {
   });
   if (Buffer.byteLength(text, "utf8") > LIMITS.specBytes)
     return bad(
-      `file is larger than ${LIMITS.specBytes} bytes (64 KiB, the limit README "Cluster spec" documents); a cluster spec is a few hundred bytes`,
+      `file is larger than ${LIMITS.specBytes} bytes (64 KiB, the limit README "Cluster spec" documents); a ` +
+        "cluster spec is a few hundred bytes",
     );
   if (text.includes("\uFFFD")) return bad("file is not valid UTF-8");
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
@@ -138,7 +139,8 @@ export function parseSpecText(text: string, file?: string): ParseResult {
   });
   if (merge)
     return bad(
-      `YAML merge key "<<"${merge.line ? ` at line ${merge.line}` : ""} is not supported in a cluster spec (it is YAML 1.1 only; YAML 1.2 readers see a field named "<<"); write the fields out`,
+      `YAML merge key "<<"${merge.line ? ` at line ${merge.line}` : ""} is not supported in a cluster spec ` +
+        `(it is YAML 1.1 only; YAML 1.2 readers see a field named "<<"); write the fields out`,
       merge.path || undefined,
     );
   let data: unknown;
@@ -181,7 +183,10 @@ export function labelKeyProblem(key: string): string | undefined {
   const restricted = /(^|\.)(kubernetes\.io|k8s\.io)$/.test(domain);
   const allowed = /(^|\.)(node\.kubernetes\.io|kubelet\.kubernetes\.io)$/.test(domain);
   if (restricted && !allowed)
-    return `label key ${quote(key)}: kubelets may not set labels under ${domain} (NodeRestriction); use node.kubernetes.io/ or your own prefix`;
+    return (
+      `label key ${quote(key)}: kubelets may not set labels under ${domain} (NodeRestriction); use ` +
+      "node.kubernetes.io/ or your own prefix"
+    );
   return undefined;
 }
 
@@ -213,7 +218,8 @@ export function checkSpec(spec: ClusterSpec, file?: string): Finding[] {
     if (regionZones?.includes(z) && (slot === undefined || slot >= ZONE_SLOTS))
       err(
         `availabilityZones.${idx}`,
-        `zone "${z}" has no room for its subnets: zones are addressed by their letter's position in the region, and only the first ${ZONE_SLOTS} fit in the VPC; use another zone`,
+        `zone "${z}" has no room for its subnets: zones are addressed by their letter's position in the ` +
+          `region, and only the first ${ZONE_SLOTS} fit in the VPC; use another zone`,
         "az-subnet-room",
       );
   });
@@ -221,7 +227,8 @@ export function checkSpec(spec: ClusterSpec, file?: string): Finding[] {
     err("availabilityZones", "zones must be distinct", "az-distinct");
   if (spec.availabilityZones.length === 0) err("availabilityZones", "at least one zone is needed", "az-in-region");
 
-  // Image: an AMI id, or the lookup fields; CAPA ignores the lookup fields when an id is set (pkg/cloud/services/ec2/ami.go).
+  // Image: an AMI id, or the lookup fields; CAPA ignores the lookup fields when an id is set
+  // (pkg/cloud/services/ec2/ami.go).
   const imageProblem = (image: ClusterSpec["image"], at: string) => {
     if (
       image?.id !== undefined &&
@@ -229,7 +236,8 @@ export function checkSpec(spec: ClusterSpec, file?: string): Finding[] {
     )
       err(
         at,
-        "give either `id` or the lookup fields (lookupOrg, lookupFormat, lookupBaseOS), not both: CAPA ignores the lookup when an AMI id is set",
+        "give either `id` or the lookup fields (lookupOrg, lookupFormat, lookupBaseOS), not both: CAPA " +
+          "ignores the lookup when an AMI id is set",
         "image-id-or-lookup",
       );
   };
@@ -244,7 +252,12 @@ export function checkSpec(spec: ClusterSpec, file?: string): Finding[] {
       if (!imageFollowsVersion(image))
         err(
           `${at}.kubernetesVersion`,
-          `${image.id !== undefined ? `the AMI ${image.id}` : `the lookup format ${quote(image.lookupFormat ?? "")} (no {{.K8sVersion}})`} is one image whatever the Kubernetes version: say which version its kubelet is (\`kubernetesVersion: ${first.version}\`), so that an upgrade cannot keep it by mistake`,
+          (image.id !== undefined
+            ? `the AMI ${image.id}`
+            : `the lookup format ${quote(image.lookupFormat ?? "")} (no {{.K8sVersion}})`) +
+            " " +
+            "is one image whatever the Kubernetes version: say which version its kubelet is " +
+            `(\`kubernetesVersion: ${first.version}\`), so that an upgrade cannot keep it by mistake`,
           "image-version",
         );
       return;
@@ -253,7 +266,10 @@ export function checkSpec(spec: ClusterSpec, file?: string): Finding[] {
     if (wrong.length)
       err(
         `${at}.kubernetesVersion`,
-        `the image is for Kubernetes ${image.kubernetesVersion}, but ${wrong.map((u) => `${u.what} runs ${u.version}`).join(", ")}: machines would boot a kubelet of another version. Set an image built for that version (\`npm run upgrade -- --name ${spec.name} --image-id <ami-…>\`, or a pool's own \`image\`)`,
+        `the image is for Kubernetes ${image.kubernetesVersion}, but ` +
+          `${wrong.map((u) => `${u.what} runs ${u.version}`).join(", ")}: machines would boot a kubelet of ` +
+          `another version. Set an image built for that version (\`npm run upgrade -- --name ${spec.name} ` +
+          `--image-id <ami-…>\`, or a pool's own \`image\`)`,
         "image-version",
       );
   };
@@ -270,7 +286,8 @@ export function checkSpec(spec: ClusterSpec, file?: string): Finding[] {
     if (!r.ok) err(`apiServer.allowedCidrs.${i}`, r.message, "api-cidr");
   });
 
-  // Control plane: stacked etcd needs an odd member count (KCP webhook, controlplane/kubeadm/internal/webhooks/kubeadmcontrolplane.go).
+  // Control plane: stacked etcd needs an odd member count (KCP webhook,
+  // controlplane/kubeadm/internal/webhooks/kubeadmcontrolplane.go).
   if (spec.controlPlane.replicas < 1 || spec.controlPlane.replicas % 2 === 0)
     err(
       "controlPlane.replicas",
@@ -291,7 +308,8 @@ export function checkSpec(spec: ClusterSpec, file?: string): Finding[] {
       if (!spec.availabilityZones.includes(z))
         err(
           `${at}.availabilityZones.${zi}`,
-          `zone ${quote(z)} is not one of the cluster's zones (${spec.availabilityZones.join(", ")}); the cluster has subnets only there`,
+          `zone ${quote(z)} is not one of the cluster's zones (${spec.availabilityZones.join(", ")}); the ` +
+            "cluster has subnets only there",
           "pool-az-subset",
         );
     });
@@ -302,21 +320,27 @@ export function checkSpec(spec: ClusterSpec, file?: string): Finding[] {
     if (p.autoscaling && p.replicas !== undefined)
       err(
         `${at}.replicas`,
-        "an autoscaled pool carries no replicas in Git (the autoscaler owns them); remove replicas or set autoscaling: false",
+        "an autoscaled pool carries no replicas in Git (the autoscaler owns them); remove replicas or set " +
+          "autoscaling: false",
         "autoscaled-no-replicas",
       );
     if (!p.autoscaling && p.replicas !== undefined && (p.replicas < p.minSize || p.replicas > p.maxSize))
       err(
         `${at}.replicas`,
         p.replicas < p.minSize
-          ? `replicas ${p.replicas} is outside minSize..maxSize (${p.minSize}..${p.maxSize}; the minSize may be the profile's default): lower minSize too (${at}.minSize: ${p.replicas}; new-cluster: --pool …,min-size=${p.replicas}) or raise replicas to ${p.minSize}`
-          : `replicas ${p.replicas} is outside minSize..maxSize (${p.minSize}..${p.maxSize}; the maxSize may be the profile's default): raise maxSize too (${at}.maxSize: ${p.replicas}; new-cluster: --pool …,max-size=${p.replicas}) or lower replicas to ${p.maxSize}`,
+          ? `replicas ${p.replicas} is outside minSize..maxSize (${p.minSize}..${p.maxSize}; the minSize may ` +
+              `be the profile's default): lower minSize too (${at}.minSize: ${p.replicas}; new-cluster: --pool ` +
+              `…,min-size=${p.replicas}) or raise replicas to ${p.minSize}`
+          : `replicas ${p.replicas} is outside minSize..maxSize (${p.minSize}..${p.maxSize}; the maxSize may ` +
+              `be the profile's default): raise maxSize too (${at}.maxSize: ${p.replicas}; new-cluster: --pool ` +
+              `…,max-size=${p.replicas}) or lower replicas to ${p.maxSize}`,
         "pool-size",
       );
     if (spec.workers === "MachineDeployment" && p.maxSize < p.availabilityZones.length)
       err(
         `${at}.maxSize`,
-        `maxSize ${p.maxSize} is smaller than the number of zones (${p.availabilityZones.length}); each zone's MachineDeployment needs room for a machine`,
+        `maxSize ${p.maxSize} is smaller than the number of zones (${p.availabilityZones.length}); each ` +
+          "zone's MachineDeployment needs room for a machine",
         "pool-size",
       );
     if (p.kubernetesVersion !== undefined) {
@@ -326,13 +350,15 @@ export function checkSpec(spec: ClusterSpec, file?: string): Finding[] {
         if (pv.minor > cp.minor)
           err(
             `${at}.kubernetesVersion`,
-            `${p.kubernetesVersion} is a newer minor than the control plane (${spec.kubernetesVersion}); kubelets must not be newer than the API server`,
+            `${p.kubernetesVersion} is a newer minor than the control plane (${spec.kubernetesVersion}); ` +
+              "kubelets must not be newer than the API server",
             "kubelet-skew",
           );
         else if (cp.minor - pv.minor > MAX_KUBELET_SKEW)
           err(
             `${at}.kubernetesVersion`,
-            `${p.kubernetesVersion} is more than ${MAX_KUBELET_SKEW} minors older than the control plane (${spec.kubernetesVersion})`,
+            `${p.kubernetesVersion} is more than ${MAX_KUBELET_SKEW} minors older than the control plane ` +
+              `(${spec.kubernetesVersion})`,
             "kubelet-skew",
           );
       }
@@ -348,7 +374,9 @@ export function checkSpec(spec: ClusterSpec, file?: string): Finding[] {
       if (arg.value.length > KUBELET_ARG_VALUE_MAX)
         err(
           `${at}.labels`,
-          `the labels make the kubelet's ${arg.name} argument ${arg.value.length} characters long; KubeadmConfig allows at most ${KUBELET_ARG_VALUE_MAX} (kubeletExtraArgs value); use fewer or shorter labels`,
+          `the labels make the kubelet's ${arg.name} argument ${arg.value.length} characters long; ` +
+            `KubeadmConfig allows at most ${KUBELET_ARG_VALUE_MAX} (kubeletExtraArgs value); use fewer or ` +
+            "shorter labels",
           "label-valid",
         );
     const longest =
@@ -356,12 +384,14 @@ export function checkSpec(spec: ClusterSpec, file?: string): Finding[] {
     if (longest.length > 63)
       err(
         `${at}.name`,
-        `derived object name "${longest}" is longer than 63 characters (a label value, CAPI internal/webhooks/machinepool.go); shorten the cluster or pool name`,
+        `derived object name "${longest}" is longer than 63 characters (a label value, CAPI ` +
+          "internal/webhooks/machinepool.go); shorten the cluster or pool name",
         "name-length",
       );
   });
 
-  // Network: valid, the VPC between /16 and /24 (we carve 16 subnets of /prefix+4, AWS subnets are /28 at the smallest), no overlaps.
+  // Network: valid, the VPC between /16 and /24 (we carve 16 subnets of /prefix+4, AWS subnets are /28 at the
+  // smallest), no overlaps.
   const nets: [string, string][] = [
     ["network.vpcCidr", spec.network.vpcCidr],
     ["network.podCidr", spec.network.podCidr],
@@ -395,6 +425,9 @@ export function checkVersion(v: string): semver.SemVer | string {
   const parsed = new RegExp(K8S_VERSION).test(v) ? semver.parse(v.slice(1)) : null;
   if (!parsed) return `${quote(v)} is not a Kubernetes version like v1.34.2`;
   if (parsed.major !== 1 || parsed.minor < SUPPORTED_MINORS.min || parsed.minor > SUPPORTED_MINORS.max)
-    return `${v} is outside what the pinned Cluster API supports for workload clusters (v1.${SUPPORTED_MINORS.min}–v1.${SUPPORTED_MINORS.max})`;
+    return (
+      `${v} is outside what the pinned Cluster API supports for workload clusters ` +
+      `(v1.${SUPPORTED_MINORS.min}–v1.${SUPPORTED_MINORS.max})`
+    );
   return parsed;
 }

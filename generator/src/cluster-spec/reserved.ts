@@ -37,5 +37,9 @@ export function reservedNamespaces(config?: EngineNamespaces): string[] {
 /** Why `namespace` may not hold a cluster, or undefined. */
 export function reservedNamespaceProblem(namespace: string, config?: EngineNamespaces): string | undefined {
   if (!reservedNamespaces(config).includes(namespace)) return undefined;
-  return `namespace "${namespace}" is reserved (Kubernetes, the Cluster API providers, cert-manager or the GitOps engine run there; reserved: ${reservedNamespaces(config).join(", ")}); choose a namespace of the cluster's own (the default is the cluster's name)`;
+  return (
+    `namespace "${namespace}" is reserved (Kubernetes, the Cluster API providers, cert-manager or the GitOps ` +
+    `engine run there; reserved: ${reservedNamespaces(config).join(", ")}); choose a namespace of the ` +
+    "cluster's own (the default is the cluster's name)"
+  );
 }

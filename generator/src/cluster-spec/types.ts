@@ -93,9 +93,10 @@ export const AZ_NAME = "^[a-z]{2}(-[a-z]+)+-\\d+[a-z]$";
  * The machine image: an AMI id, or CAPA's image lookup (AWSMachineSpec imageLookupOrg/Format/BaseOS,
  * api/v1beta2/awsmachine_types.go). Without any of them CAPA looks up its own public images
  * (pkg/cloud/services/ec2/ami.go: `capa-ami-<baseOS>-?<version>-*` owned by 819546954734), which exist only for a
- * few (version, region) pairs: `validate` checks them against schemas/capa-images/inventory.json. An AMI id (or a lookup
- * format without {{.K8sVersion}}, ami.go GenerateAmiName) is one fixed image whatever the machine's version: the spec
- * says which Kubernetes version it holds (`kubernetesVersion`), so a version change without a new image is refused.
+ * few (version, region) pairs: `validate` checks them against schemas/capa-images/inventory.json. An AMI id (or a
+ * lookup format without {{.K8sVersion}}, ami.go GenerateAmiName) is one fixed image whatever the machine's version: the
+ * spec says which Kubernetes version it holds (`kubernetesVersion`), so a version change without a new image is
+ * refused.
  */
 const ImageDefinition = Type.Object(
   {
@@ -103,7 +104,8 @@ const ImageDefinition = Type.Object(
       Type.String({
         pattern: "^ami-[0-9a-f]{8,17}$",
         description:
-          "An AMI id in the cluster's region (e.g. an image-builder image or a copied AMI). Excludes the lookup fields.",
+          "An AMI id in the cluster's region (e.g. an image-builder image or a copied AMI). Excludes the " +
+          "lookup fields.",
       }),
     ),
     lookupOrg: Type.Optional(
@@ -117,7 +119,8 @@ const ImageDefinition = Type.Object(
         minLength: 1,
         maxLength: 200,
         description:
-          "AMI name format CAPA looks up; {{.BaseOS}} and {{.K8sVersion}} are substituted. CAPA's default: capa-ami-{{.BaseOS}}-?{{.K8sVersion}}-*.",
+          "AMI name format CAPA looks up; {{.BaseOS}} and {{.K8sVersion}} are substituted. CAPA's default: " +
+          "capa-ami-{{.BaseOS}}-?{{.K8sVersion}}-*.",
       }),
     ),
     lookupBaseOS: Type.Optional(
@@ -131,14 +134,17 @@ const ImageDefinition = Type.Object(
       Type.String({
         pattern: K8S_VERSION,
         description:
-          "The Kubernetes version the image's kubelet is: required with `id` or a `lookupFormat` without {{.K8sVersion}} (such an image does not follow the version), and must equal the version of every machine using the image.",
+          "The Kubernetes version the image's kubelet is: required with `id` or a `lookupFormat` without " +
+          "{{.K8sVersion}} (such an image does not follow the version), and must equal the version of every " +
+          "machine using the image.",
       }),
     ),
   },
   {
     additionalProperties: false,
     description:
-      "Machine image: `id`, or CAPA's lookup fields. Default: CAPA's public images (checked by validate against CAPA's published inventory).",
+      "Machine image: `id`, or CAPA's lookup fields. Default: CAPA's public images (checked by validate " +
+      "against CAPA's published inventory).",
   },
 );
 export type ImageSpec = Static<typeof ImageDefinition>;
@@ -229,7 +235,8 @@ const NodePoolDefinition = Type.Object(
     labels: Type.Optional(
       stringMap(Type.String({ maxLength: LIMITS.labelValue }), {
         description:
-          "Node labels set by the kubelet (node-labels); kubernetes.io/k8s.io prefixes other than node.kubernetes.io and kubelet.kubernetes.io are refused by NodeRestriction.",
+          "Node labels set by the kubelet (node-labels); kubernetes.io/k8s.io prefixes other than " +
+          "node.kubernetes.io and kubelet.kubernetes.io are refused by NodeRestriction.",
       }),
     ),
   },
@@ -245,7 +252,9 @@ export const ClusterSpecDefinition = Type.Object(
       pattern: DNS_LABEL,
       minLength: 1,
       maxLength: LIMITS.clusterName,
-      description: `Cluster name: lowercase letters, digits and '-', starting with a letter, at most ${LIMITS.clusterName} characters. The Cluster object and the directory clusters/<name> carry it.`,
+      description:
+        "Cluster name: lowercase letters, digits and '-', starting with a letter, at most " +
+        `${LIMITS.clusterName} characters. The Cluster object and the directory clusters/<name> carry it.`,
     }),
     namespace: filled(
       Type.Optional(
@@ -276,14 +285,25 @@ export const ClusterSpecDefinition = Type.Object(
     profile: Type.Optional(
       oneOf(PROFILES, {
         default: DEFAULTS.profile,
-        description: `Overlay under overlays/profiles/ (health-check strictness, roll-out policy) and the source of the size defaults: ${PROFILES.map((p) => `${p}: control plane ${PROFILE_DEFAULTS[p].controlPlaneReplicas}×${PROFILE_DEFAULTS[p].controlPlaneInstanceType}, pools ${PROFILE_DEFAULTS[p].poolInstanceType} ${PROFILE_DEFAULTS[p].minSize}..${PROFILE_DEFAULTS[p].maxSize}`).join("; ")}.`,
+        description:
+          "Overlay under overlays/profiles/ (health-check strictness, roll-out policy) and the source of the " +
+          "size defaults: " +
+          `${PROFILES.map(
+            (p) =>
+              `${p}: control plane ` +
+              `${PROFILE_DEFAULTS[p].controlPlaneReplicas}×${PROFILE_DEFAULTS[p].controlPlaneInstanceType}, pools ` +
+              `${PROFILE_DEFAULTS[p].poolInstanceType} ${PROFILE_DEFAULTS[p].minSize}..${PROFILE_DEFAULTS[p].maxSize}`,
+          ).join("; ")}.`,
       }),
     ),
     workers: Type.Optional(
       oneOf(WORKER_KINDS, {
         default: DEFAULTS.workers,
         description:
-          "MachineDeployment (default: one MachineDeployment per pool and zone, each with failureDomain set; every removed node is drained first) or MachinePool (one auto scaling group per pool spread over its zones; needs EXP_MACHINE_POOL=true on CAPA; scale-down and instance refresh terminate instances undrained — a warning for dev, an error for prod).",
+          "MachineDeployment (default: one MachineDeployment per pool and zone, each with failureDomain set; " +
+          "every removed node is drained first) or MachinePool (one auto scaling group per pool spread over " +
+          "its zones; needs EXP_MACHINE_POOL=true on CAPA; scale-down and instance refresh terminate " +
+          "instances undrained — a warning for dev, an error for prod).",
       }),
     ),
     controlPlane: Type.Optional(
@@ -341,7 +361,9 @@ export const ClusterSpecDefinition = Type.Object(
           cni: filled(
             Type.Optional(
               oneOf(CNIS, {
-                description: `CNI installed by a ClusterResourceSet from Git (cilium or calico), or none (bring your own; validate warns). Default: ${DEFAULTS.cni}.`,
+                description:
+                  "CNI installed by a ClusterResourceSet from Git (cilium or calico), or none (bring your own; " +
+                  `validate warns). Default: ${DEFAULTS.cni}.`,
               }),
             ),
             () => DEFAULTS.cni,
@@ -358,7 +380,8 @@ export const ClusterSpecDefinition = Type.Object(
             oneOf(API_SCHEMES, {
               default: "internet-facing",
               description:
-                "Control-plane load balancer scheme: internet-facing (default) or internal (reachable only from the VPC and peered networks; the management cluster must reach it).",
+                "Control-plane load balancer scheme: internet-facing (default) or internal (reachable only " +
+                "from the VPC and peered networks; the management cluster must reach it).",
             }),
           ),
           allowedCidrs: Type.Optional({
@@ -367,7 +390,8 @@ export const ClusterSpecDefinition = Type.Object(
             maxItems: 50,
             uniqueItems: true,
             description:
-              "IPv4 CIDRs allowed to reach the API server (port 6443) through the load balancer; must include the management cluster's egress. Default: CAPA's, 0.0.0.0/0.",
+              "IPv4 CIDRs allowed to reach the API server (port 6443) through the load balancer; must " +
+              "include the management cluster's egress. Default: CAPA's, 0.0.0.0/0.",
           }),
         },
         { additionalProperties: false },
@@ -376,7 +400,9 @@ export const ClusterSpecDefinition = Type.Object(
     storage: filled(
       Type.Optional(
         oneOf(STORAGES, {
-          description: `ebs: the AWS EBS CSI driver and a default gp3 StorageClass, installed by a ClusterResourceSet from Git; none: no storage. Default: ${DEFAULTS.storage}.`,
+          description:
+            "ebs: the AWS EBS CSI driver and a default gp3 StorageClass, installed by a ClusterResourceSet " +
+            `from Git; none: no storage. Default: ${DEFAULTS.storage}.`,
         }),
       ),
       () => DEFAULTS.storage,
@@ -397,7 +423,10 @@ export const ClusterSpecDefinition = Type.Object(
 type ClusterSpecInput = Static<typeof ClusterSpecDefinition>;
 type PoolInput = NonNullable<ClusterSpecInput["nodePools"]>[number];
 
-/** A node pool after defaults; `replicas` only for pools with autoscaling off, `kubernetesVersion` defaults to the control plane's. */
+/**
+ * A node pool after defaults; `replicas` only for pools with autoscaling off, `kubernetesVersion` defaults to the
+ * control plane's.
+ */
 export type NodePoolSpec = WithDefaults<PoolInput, "replicas" | "kubernetesVersion" | "image">;
 /** A cluster spec after defaults (parse.ts `applyDefaults`). */
 export type ClusterSpec = WithDefaults<

@@ -84,7 +84,10 @@ export interface ImportMapping {
 const CAPI_VERSIONS = new Set(["v1beta1", "v1beta2"]);
 const CAPA_VERSIONS = new Set(["v1beta1", "v1beta2"]);
 const HOSTNAME = "{{ ds.meta_data.local_hostname }}";
-/** Sub-trees of a kubeadm config whose v1beta1 shape is the v1beta2 shape (CAPI bootstrap/kubeadm/api): carried as patches. */
+/**
+ * Sub-trees of a kubeadm config whose v1beta1 shape is the v1beta2 shape (CAPI bootstrap/kubeadm/api): carried as
+ * patches.
+ */
 const SAME_SHAPE = [
   "files",
   "preKubeadmCommands",
@@ -141,7 +144,8 @@ function mapInstanceType(m: Mapper, source: string, field: string, value: unknow
   m.refuse(
     source,
     field,
-    `the instance type is ${shown}; CAPA requires one (AWSMachineSpec.instanceType): set it in the manifest, or give the variable that fills it a value (--var NAME=m6i.large)`,
+    `the instance type is ${shown}; CAPA requires one (AWSMachineSpec.instanceType): set it in the manifest, ` +
+      "or give the variable that fills it a value (--var NAME=m6i.large)",
   );
   return false;
 }
@@ -250,7 +254,8 @@ class Mapper {
           "dropped",
           id(o),
           keys.join("."),
-          `${quote(value)}: a CAPI v1beta1 field whose v1beta2 form the importer does not convert; add it by hand in v1beta2 form to clusters/<name>/kustomization.yaml if you need it`,
+          `${quote(value)}: a CAPI v1beta1 field whose v1beta2 form the importer does not convert; add it by ` +
+            "hand in v1beta2 form to clusters/<name>/kustomization.yaml if you need it",
         );
     }
   }
@@ -291,7 +296,9 @@ class Mapper {
       this.refuse(
         src,
         `${at}.format`,
-        "Ignition bootstrap (Flatcar) cannot be imported: the management cluster's providers (management/providers) run without CAPI's KubeadmBootstrapFormatIgnition and CAPA's BootstrapFormatIgnition gates, so the render would not validate",
+        "Ignition bootstrap (Flatcar) cannot be imported: the management cluster's providers " +
+          "(management/providers) run without CAPI's KubeadmBootstrapFormatIgnition and CAPA's " +
+          "BootstrapFormatIgnition gates, so the render would not validate",
       );
     if (take(cfg, "useExperimentalRetryJoin") !== undefined)
       this.say("dropped", src, `${at}.useExperimentalRetryJoin`, "removed in CAPI v1beta2");
@@ -374,7 +381,8 @@ class Mapper {
           "dropped",
           src,
           `${at}.${keys.join(".")}`,
-          `${quote(value)}: a CAPI v1beta1 kubeadm field whose v1beta2 form the importer does not convert; add it by hand in v1beta2 form to clusters/<name>/kustomization.yaml if you need it`,
+          `${quote(value)}: a CAPI v1beta1 kubeadm field whose v1beta2 form the importer does not convert; ` +
+            "add it by hand in v1beta2 form to clusters/<name>/kustomization.yaml if you need it",
         );
     }
     return labels;
@@ -464,7 +472,8 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
       m.refuse(
         id(o),
         "apiVersion",
-        `${String(o.apiVersion)} is not a CAPI version the importer reads (v1beta1, v1beta2); upgrade the manifests with clusterctl first`,
+        `${String(o.apiVersion)} is not a CAPI version the importer reads (v1beta1, v1beta2); upgrade the ` +
+          "manifests with clusterctl first",
       );
     if (g === GROUP.infra && !CAPA_VERSIONS.has(v))
       m.refuse(
@@ -476,7 +485,8 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
       m.refuse(
         id(o),
         "apiVersion",
-        `${String(o.apiVersion)} is an experimental API of CAPI v1alpha releases; upgrade the manifests with clusterctl first`,
+        `${String(o.apiVersion)} is an experimental API of CAPI v1alpha releases; upgrade the manifests with ` +
+          "clusterctl first",
       );
   }
   const clusters = of("Cluster", GROUP.core);
@@ -486,7 +496,8 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
       "",
       undefined,
       clusters.length === 0
-        ? "no Cluster (cluster.x-k8s.io) in the file; import reads the manifests of one cluster, as `clusterctl generate cluster` writes them"
+        ? "no Cluster (cluster.x-k8s.io) in the file; import reads the manifests of one cluster, as " +
+            "`clusterctl generate cluster` writes them"
         : `${clusters.length} Clusters in the file (${clusters.map(id).join(", ")}); import one cluster per file`,
     );
     return done();
@@ -498,7 +509,8 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
     m.refuse(
       id(cluster),
       "spec.topology",
-      "a ClusterClass (topology) cluster cannot be imported: this repository renders explicit objects, not a ClusterClass",
+      "a ClusterClass (topology) cluster cannot be imported: this repository renders explicit objects, not a " +
+        "ClusterClass",
     );
   const awsCluster = byRef(get(cluster, "spec.infrastructureRef"), ["AWSCluster"]);
   const kcp = byRef(get(cluster, "spec.controlPlaneRef"), ["KubeadmControlPlane"]);
@@ -517,7 +529,8 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
       id(cluster),
       "spec.controlPlaneRef",
       cpKind && cpKind !== "KubeadmControlPlane"
-        ? `${cpKind} cannot be imported: this repository renders a KubeadmControlPlane (EKS and ROSA clusters are not supported)`
+        ? `${cpKind} cannot be imported: this repository renders a KubeadmControlPlane (EKS and ROSA clusters ` +
+            "are not supported)"
         : "the KubeadmControlPlane it references is not in the file",
     );
   if (!awsCluster || !kcp || m.findings.length) return done();
@@ -540,7 +553,8 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
       "note",
       id(cluster),
       "metadata.namespace",
-      `${ns ? `"${ns}" is reserved here` : "no namespace in the source"}; the cluster gets its own namespace "${name}" (a live cluster moves with \`clusterctl move\` or is recreated there)`,
+      `${ns ? `"${ns}" is reserved here` : "no namespace in the source"}; the cluster gets its own namespace ` +
+        `"${name}" (a live cluster moves with \`clusterctl move\` or is recreated there)`,
     );
 
   // --- Cluster --------------------------------------------------------------------------------------------------
@@ -605,7 +619,8 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
     m.say("mapped", aid, "spec.region", `→ region: ${region}`);
   }
   const ssh = take(a, "sshKeyName");
-  // CAPA uses the key pair "default" when sshKeyName is absent; "" means no key (pkg/cloud/services/ec2/instances.go, bastion.go defaultSSHKeyName).
+  // CAPA uses the key pair "default" when sshKeyName is absent; "" means no key (pkg/cloud/services/ec2/instances.go,
+  // bastion.go defaultSSHKeyName).
   const sshKeyName = ssh === undefined ? "default" : text(ssh);
   if (sshKeyName) spec.sshKeyName = sshKeyName;
   m.say(
@@ -638,7 +653,8 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
     m.refuse(
       aid,
       "spec.s3Bucket",
-      "the S3 bucket serves Ignition bootstrap data (Flatcar), which cannot be imported (see the KubeadmControlPlane's format)",
+      "the S3 bucket serves Ignition bootstrap data (Flatcar), which cannot be imported (see the " +
+        "KubeadmControlPlane's format)",
     );
   const scheme = take(a, "controlPlaneLoadBalancer.scheme");
   if (scheme !== undefined) {
@@ -666,7 +682,8 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
       "note",
       aid,
       "spec.network.subnets",
-      "not set: CAPA chose the subnets; the render declares one private and one public subnet per zone — for a live cluster, pin its subnets with a patch on /spec/network/subnets",
+      "not set: CAPA chose the subnets; the render declares one private and one public subnet per zone — for " +
+        "a live cluster, pin its subnets with a patch on /spec/network/subnets",
     );
   const cniRules = take(a, "network.cni");
   m.rest(awsCluster, a, "AWSCluster", undefined);
@@ -692,7 +709,8 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
         "dropped",
         kid,
         `spec.${f}`,
-        `the profile (overlays/profiles) sets roll-out and remediation; set profile in cluster.yaml or patch it by hand`,
+        "the profile (overlays/profiles) sets roll-out and remediation; set profile in cluster.yaml or patch " +
+          "it by hand",
       );
   const cfg = take(k, "kubeadmConfigSpec") ?? {};
   m.kubeadm(kcp, cfg, "spec.kubeadmConfigSpec", "KubeadmControlPlane", undefined, false);
@@ -732,7 +750,9 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
     m.refuse(
       "",
       undefined,
-      `the source has both MachineDeployments (${deployments.map(id).join(", ")}) and MachinePools (${machinePools.map(id).join(", ")}); a cluster spec has one kind of workers — import one kind and add the others by hand`,
+      `the source has both MachineDeployments (${deployments.map(id).join(", ")}) and MachinePools ` +
+        `(${machinePools.map(id).join(", ")}); a cluster spec has one kind of workers — import one kind and ` +
+        "add the others by hand",
     );
   spec.workers = machinePools.length ? "MachinePool" : "MachineDeployment";
   const pools: Rec[] = [];
@@ -749,7 +769,8 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
       "metadata.name",
       ok
         ? `→ nodePools[${i}].name: ${n}`
-        : `→ nodePools[${i}].name: ${n} ("${short}" is not a pool name: lowercase DNS label of at most ${LIMITS.poolName} characters, unique)`,
+        : `→ nodePools[${i}].name: ${n} ("${short}" is not a pool name: lowercase DNS label of at most ` +
+            `${LIMITS.poolName} characters, unique)`,
     );
     return n;
   };
@@ -775,7 +796,8 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
         "spec.template.spec.version",
         ok
           ? `→ nodePools[${i}].kubernetesVersion: ${pv}`
-          : `${pv} differs from the control plane's ${sourceVersion ?? "(none)"}; the pool follows the control plane at ${version ?? "(none)"}`,
+          : `${pv} differs from the control plane's ${sourceVersion ?? "(none)"}; the pool follows the control ` +
+              `plane at ${version ?? "(none)"}`,
       );
     }
     const infra = byRef(take(s, "template.spec.infrastructureRef"), [isMp ? "AWSMachinePool" : "AWSMachineTemplate"]);
@@ -825,7 +847,8 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
             "note",
             tid,
             "spec.availabilityZoneSubnetType",
-            `${subnetType === undefined ? "not set (CAPA may use public subnets)" : quote(subnetType)}; the render places the pool's nodes in private subnets`,
+            `${subnetType === undefined ? "not set (CAPA may use public subnets)" : quote(subnetType)}; the ` +
+              "render places the pool's nodes in private subnets",
           );
         const min = take(t, "minSize");
         const max = take(t, "maxSize");
@@ -867,7 +890,8 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
         "note",
         pid,
         "spec.template.spec.failureDomain",
-        "not set (CAPA put every machine in one subnet); the render spreads the pool over the cluster's zones, one MachineDeployment per zone",
+        "not set (CAPA put every machine in one subnet); the render spreads the pool over the cluster's " +
+          "zones, one MachineDeployment per zone",
       );
     if (!isMp) sizes(m, pid, i, pool, mdReplicas, ann, undefined, undefined, zones.length);
     if (!boot)
@@ -919,7 +943,8 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
       "mapped",
       "",
       `${at}.kubernetesVersion`,
-      `the image is fixed (an AMI id or a format without {{.K8sVersion}}): it holds the version of its machines, ${version}`,
+      "the image is fixed (an AMI id or a format without {{.K8sVersion}}): it holds the version of its " +
+        `machines, ${version}`,
     );
   };
   stateVersion(spec.image, spec.kubernetesVersion, "image");
@@ -966,7 +991,8 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
     addons.cni === "cilium"
       ? "the source installs Cilium → network.cni: cilium (the pinned version)"
       : addons.cni === "calico"
-        ? "the source installs Calico, which this repository does not ship → network.cni: none; add Calico's ClusterResourceSet and ConfigMap as resources of clusters/<name>/kustomization.yaml to keep it"
+        ? "the source installs Calico, which this repository does not ship → network.cni: none; add Calico's " +
+          "ClusterResourceSet and ConfigMap as resources of clusters/<name>/kustomization.yaml to keep it"
         : "the source installs no CNI (it was applied by hand) → network.cni: none, so the render adds none",
   );
   if (cniRules !== undefined) {
@@ -988,9 +1014,11 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
     if (used.has(o)) continue;
     const why =
       o.kind === "ClusterResourceSet" || o.kind === "ConfigMap"
-        ? "add-ons: the render installs the AWS cloud-controller-manager at the control plane's minor, and the CNI and CSI chosen above, with its own ClusterResourceSets"
+        ? "add-ons: the render installs the AWS cloud-controller-manager at the control plane's minor, and the " +
+          "CNI and CSI chosen above, with its own ClusterResourceSets"
         : o.kind === "MachineHealthCheck"
-          ? "the render has one where an owner remediates (each MachineDeployment pool, a control plane of more than one replica; none for MachinePools); the profile (overlays/profiles) sets its strictness"
+          ? "the render has one where an owner remediates (each MachineDeployment pool, a control plane of " +
+            "more than one replica; none for MachinePools); the profile (overlays/profiles) sets its strictness"
           : o.kind === "Secret"
             ? "Secrets are never kept in Git here"
             : /cluster-autoscaler/.test(String(get(o, "metadata.name"))) &&
@@ -1002,14 +1030,16 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
                 ? "the render makes the cluster's namespace"
                 : (o.kind === "MachineDeployment" || o.kind === "MachinePool") && !forCluster(o)
                   ? `it belongs to another cluster (spec.clusterName ${quote(get(o, "spec.clusterName"))})`
-                  : "not an object of the cluster this repository renders, or not referenced by one; add it as a resource of clusters/<name>/kustomization.yaml if you still need it";
+                  : "not an object of the cluster this repository renders, or not referenced by one; add it as " +
+                    "a resource of clusters/<name>/kustomization.yaml if you still need it";
     m.say("dropped", id(o), undefined, why);
   }
   m.say(
     "note",
     "",
     undefined,
-    `object names follow this repository's scheme (${name}-control-plane, <cluster>-<pool>, hash-named templates): for a live cluster the render's objects are new ones beside the source's`,
+    `object names follow this repository's scheme (${name}-control-plane, <cluster>-<pool>, hash-named ` +
+      "templates): for a live cluster the render's objects are new ones beside the source's",
   );
   if (m.findings.length) return done();
   return { spec, kept: m.kept, report: m.report, findings: m.findings };
@@ -1034,7 +1064,11 @@ function resolveVersion(
       "note",
       kid,
       "spec.version",
-      `${source ?? "(none)"} → kubernetesVersion: ${override} (--kubernetes-version)${jump > 1 ? `; for a live cluster that is ${jump} minors at once, which Cluster API refuses — upgrade it there one minor at a time first` : ""}`,
+      `${source ?? "(none)"} → kubernetesVersion: ${override} (--kubernetes-version)` +
+        (jump > 1
+          ? `; for a live cluster that is ${jump} minors at once, which Cluster API refuses — ` +
+            "upgrade it there one minor at a time first"
+          : ""),
     );
     return override;
   }
@@ -1048,7 +1082,8 @@ function resolveVersion(
     m.refuse(
       kid,
       "spec.version",
-      `${ok}; pass --kubernetes-version <version> to import it at a supported version (for a live cluster, upgrade it there first, one minor at a time)`,
+      `${ok}; pass --kubernetes-version <version> to import it at a supported version (for a live cluster, ` +
+        "upgrade it there first, one minor at a time)",
     );
     return undefined;
   }
@@ -1098,13 +1133,15 @@ function sizes(
       minSize: Math.min(asgMin ?? r, r),
       maxSize: Math.max(asgMax ?? r, r, 1),
     });
-  // A MachineDeployment pool is one MachineDeployment per zone: maxSize leaves room for one per zone (fixed up once the cluster's zones are known).
+  // A MachineDeployment pool is one MachineDeployment per zone: maxSize leaves room for one per zone (fixed up once the
+  // cluster's zones are known).
   else Object.assign(pool, { autoscaling: false, replicas: r, minSize: r, maxSize: Math.max(r, zones, 1) });
   m.say(
     "mapped",
     pid,
     "spec.replicas",
-    `${replicas === undefined ? "not set: CAPI's default 1" : String(r)} → nodePools[${i}].replicas: ${r} (autoscaling: false)`,
+    `${replicas === undefined ? "not set: CAPI's default 1" : String(r)} → nodePools[${i}].replicas: ${r} ` +
+      "(autoscaling: false)",
   );
 }
 

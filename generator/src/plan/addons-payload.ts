@@ -57,7 +57,10 @@ function objectsOf(text: string, what: string, opts: { dropSecrets?: boolean } =
   return objects.filter((o) => o.kind !== "Secret");
 }
 
-/** The EBS CSI manifests: the data of CAPA's ConfigMap, without its empty Secret (the driver's env refs to it are optional). */
+/**
+ * The EBS CSI manifests: the data of CAPA's ConfigMap, without its empty Secret (the driver's env refs to it are
+ * optional).
+ */
 function ebsCsiObjects(template: string, configMap: string): Manifest[] {
   const data = parseYamlStream(template)
     .filter(isManifest)
@@ -177,7 +180,8 @@ export function payloadImageFindings(
   const byDir = allAddons(pins).map((a) => [`${addonDir(a.name, a.version)}/`, a] as const);
   const findings: Finding[] = [];
   const how =
-    "addons/ is written only by `npm run addons` from the pins in versions.json: restore it from Git or re-run `npm run addons`";
+    "addons/ is written only by `npm run addons` from the pins in versions.json: restore it from Git or " +
+    "re-run `npm run addons`";
   for (const [key, { file, content }] of Object.entries(payloads).sort(([x], [y]) => (x < y ? -1 : 1))) {
     if (key.endsWith("/kustomization.yaml")) continue;
     const a = byDir.find(([dir]) => key.startsWith(dir))?.[1];

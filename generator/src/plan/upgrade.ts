@@ -9,7 +9,8 @@
  *   KEP-3935 — `MAX_KUBELET_SKEW` in cluster-spec/parse.ts). While the control plane moves, each pool is pinned
  *   (`nodePools[].kubernetesVersion`, written explicitly in cluster.yaml); the next step moves the pools to the control
  *   plane's version and removes the pins, so a pool records a version only while it differs from the control plane;
- * - version-bound add-ons move with the pools, in step 2: the CCM and the cluster-autoscaler stay one minor behind while
+ * - version-bound add-ons move with the pools, in step 2: the CCM and the cluster-autoscaler stay one minor behind
+ * while
  *   a pool is (plan/addon-version.ts), because a ClusterResourceSet with strategy Reconcile applies a new CCM the
  *   moment the change merges, while the API servers are still rolling, and the CCM must not be newer than
  *   kube-apiserver; a target minor without a pinned one is refused before step 1;
@@ -95,10 +96,17 @@ const poolList = (pools: readonly PoolVersion[]): string => pools.map((p) => `${
 export function describeUpgradeState(spec: ClusterSpec): string {
   const s = upgradeState(spec);
   if (s.stage === "current") return `current: control plane and every pool at ${s.controlPlane}`;
-  return `upgrade in progress: control plane at ${s.controlPlane}, pool${s.behind.length > 1 ? "s" : ""} ${poolList(s.behind)} behind it; once the control plane has rolled out, \`npm run upgrade -- --name ${spec.name}\` moves ${s.behind.length > 1 ? "them" : "it"} to ${s.controlPlane}`;
+  return (
+    `upgrade in progress: control plane at ${s.controlPlane}, pool${s.behind.length > 1 ? "s" : ""} ` +
+    `${poolList(s.behind)} behind it; once the control plane has rolled out, \`npm run upgrade -- --name ` +
+    `${spec.name}\` moves ${s.behind.length > 1 ? "them" : "it"} to ${s.controlPlane}`
+  );
 }
 
-/** validate's info line for a cluster in the middle of an upgrade (nothing when every pool is at the control plane's version). */
+/**
+ * validate's info line for a cluster in the middle of an upgrade (nothing when every pool is at the control plane's
+ * version).
+ */
 export function upgradeStateFindings(spec: ClusterSpec): Finding[] {
   const s = upgradeState(spec);
   if (s.stage === "current") return [];
@@ -143,7 +151,10 @@ export interface UpgradeContext {
   inventory?: ImageInventory;
   /** `--all`: a cluster whose control plane is already newer than the target is left as it is instead of refused. */
   skipNewer?: boolean;
-  /** The new image the step supplies: `--image-id` (every machine that moves), `--pool-image-id <pool>=<ami>` (one pool). */
+  /**
+   * The new image the step supplies: `--image-id` (every machine that moves), `--pool-image-id <pool>=<ami>` (one
+   * pool).
+   */
   imageId?: string;
   poolImageIds?: Readonly<Record<string, string>>;
 }
@@ -184,7 +195,8 @@ function stepImages(
   const unknownPools = Object.keys(ctx.poolImageIds ?? {}).filter((n) => !spec.nodePools.some((p) => p.name === n));
   if (unknownPools.length)
     problems.push(
-      `--pool-image-id names no pool of ${spec.name}: ${unknownPools.join(", ")} (pools: ${spec.nodePools.map((p) => p.name).join(", ")})`,
+      `--pool-image-id names no pool of ${spec.name}: ${unknownPools.join(", ")} (pools: ` +
+        `${spec.nodePools.map((p) => p.name).join(", ")})`,
     );
   const fixed = (image: ImageSpec | undefined): image is ImageSpec =>
     image !== undefined && !imageFollowsVersion(image);
@@ -192,12 +204,16 @@ function stepImages(
     const id = ctx.imageId;
     if (Object.keys(ctx.poolImageIds ?? {}).length)
       problems.push(
-        "--pool-image-id belongs to the pools' step (the next run); this step moves the control plane only (its image: --image-id)",
+        "--pool-image-id belongs to the pools' step (the next run); this step moves the control plane only " +
+          "(its image: --image-id)",
       );
     if (id === undefined) {
       if (fixed(spec.image))
         problems.push(
-          `the control plane's image is fixed (${describeImage(spec.image)}): its new machines would boot that kubelet at ${after.controlPlane}. Give the step an image built for ${after.controlPlane} in ${spec.region}: \`--image-id <ami-…>\` (image-builder: https://image-builder.sigs.k8s.io/capi/providers/aws), or use a lookup with {{.K8sVersion}}`,
+          `the control plane's image is fixed (${describeImage(spec.image)}): its new machines would boot ` +
+            `that kubelet at ${after.controlPlane}. Give the step an image built for ${after.controlPlane} in ` +
+            `${spec.region}: \`--image-id <ami-…>\` (image-builder: ` +
+            "https://image-builder.sigs.k8s.io/capi/providers/aws), or use a lookup with {{.K8sVersion}}",
         );
       return { images, problems };
     }
@@ -221,9 +237,12 @@ function stepImages(
         if (fixed(current)) {
           const clusterId = spec.image?.id && spec.image.kubernetesVersion === version ? spec.image.id : undefined;
           problems.push(
-            `pool ${p.name}'s image is fixed (${describeImage(current)}): its new machines would boot that kubelet at ${version}. Give the step the pool's new image: \`--image-id <ami-…>\` (every pool that moves) or \`--pool-image-id ${p.name}=<ami-…>\`` +
+            `pool ${p.name}'s image is fixed (${describeImage(current)}): its new machines would boot that ` +
+              `kubelet at ${version}. Give the step the pool's new image: \`--image-id <ami-…>\` (every pool ` +
+              `that moves) or \`--pool-image-id ${p.name}=<ami-…>\`` +
               (clusterId
-                ? ` (the control plane's is ${clusterId}: --image-id ${clusterId} makes the pool use the cluster's image again)`
+                ? ` (the control plane's is ${clusterId}: --image-id ${clusterId} makes the pool use the ` +
+                  "cluster's image again)"
                 : ""),
           );
         }
@@ -267,7 +286,8 @@ export function planUpgradeStep(
   const again = `npm run upgrade -- --name ${spec.name}${target ? ` --to ${to}` : ""}`;
 
   if (compare(to, cp) < 0) {
-    const message = `the control plane already runs ${cp}, newer than ${to}; Cluster API does not downgrade a control plane`;
+    const message =
+      `the control plane already runs ${cp}, newer than ${to}; ` + "Cluster API does not downgrade a control plane";
     if (ctx.skipNewer)
       return {
         step: {
@@ -322,8 +342,12 @@ export function planUpgradeStep(
       const path = singleSteps(spec, from, want, ctx.inventory);
       return refuse(
         "upgrade-one-minor",
-        `${to} is ${want.minor - from.minor} minors above the control plane (${cp}); Kubernetes upgrades one minor at a time (the KubeadmControlPlane webhook refuses more, kubeadm upgrades one minor per step). ` +
-          `The single steps: ${[cp, ...path].join(" → ")}; for each, run \`npm run upgrade -- --name ${spec.name} --to <version>\` twice (the control plane, then the pools once it has rolled out): ${path.map((v) => `--to ${v}`).join(", then ")}`,
+        `${to} is ${want.minor - from.minor} minors above the control plane (${cp}); Kubernetes upgrades one ` +
+          "minor at a time (the KubeadmControlPlane webhook refuses more, kubeadm upgrades one minor per " +
+          "step). " +
+          (`The single steps: ${[cp, ...path].join(" → ")}; for each, run \`npm run upgrade -- --name ` +
+            `${spec.name} --to <version>\` twice (the control plane, then the pools once it has rolled out): ` +
+            `${path.map((v) => `--to ${v}`).join(", then ")}`),
       );
     }
     // The control plane moves; every pool stays where it is, pinned in cluster.yaml.
@@ -364,11 +388,17 @@ export function planUpgradeStep(
     if (missing.size) {
       const lines = [...missing.values()].map(({ version, os, what }) => {
         const here = publishedVersions(inventory, spec.region, os);
-        return `${what.join(", ")} would run ${version} with CAPA's public image lookup (capa-ami-${os}-?${version}-*), and CAPA publishes no such image in ${spec.region} (${inventory.source} ami-inventory.md; published ${os} versions there: ${here.length ? here.join(", ") : "none"})`;
+        return (
+          `${what.join(", ")} would run ${version} with CAPA's public image lookup ` +
+          `(capa-ami-${os}-?${version}-*), and CAPA publishes no such image in ${spec.region} ` +
+          `(${inventory.source} ami-inventory.md; published ${os} versions there: ` +
+          `${here.length ? here.join(", ") : "none"})`
+        );
       });
       return refuse(
         "upgrade-image",
-        `${lines.join("; ")}. Pick a published version, or set \`image\` in ${file} (an AMI id in ${spec.region}, or your own image-builder lookup) first`,
+        `${lines.join("; ")}. Pick a published version, or set \`image\` in ${file} (an AMI id in ` +
+          `${spec.region}, or your own image-builder lookup) first`,
       );
     }
   }
@@ -376,8 +406,12 @@ export function planUpgradeStep(
   const moved = after.pools.filter((p, i) => p.version !== poolAt(before, i).version);
   const summary =
     kind === "control-plane"
-      ? `control plane ${cp} → ${to}${images.cluster !== spec.image ? ` (image ${images.cluster?.id})` : ""}; pools stay at ${[...new Set(before.pools.map((p) => p.version))].join(", ")} (pinned in cluster.yaml); the CCM and the cluster-autoscaler stay at ${minorOf(cp)} until the pools' step`
-      : `pool${moved.length > 1 ? "s" : ""} ${moved.map((p) => p.name).join(", ")} ${[...new Set(behind.map((p) => p.version))].join(", ")} → ${cp} (their pins removed: they follow the control plane); the CCM and the cluster-autoscaler follow to ${minorOf(cp)}`;
+      ? `control plane ${cp} → ${to}${images.cluster !== spec.image ? ` (image ${images.cluster?.id})` : ""}; ` +
+        `pools stay at ${[...new Set(before.pools.map((p) => p.version))].join(", ")} (pinned in ` +
+        `cluster.yaml); the CCM and the cluster-autoscaler stay at ${minorOf(cp)} until the pools' step`
+      : `pool${moved.length > 1 ? "s" : ""} ${moved.map((p) => p.name).join(", ")} ` +
+        `${[...new Set(behind.map((p) => p.version))].join(", ")} → ${cp} (their pins removed: they follow the ` +
+        `control plane); the CCM and the cluster-autoscaler follow to ${minorOf(cp)}`;
   const next =
     kind === "control-plane"
       ? `once the control plane has rolled out, run \`${again}\` again to move the pools`
@@ -392,11 +426,15 @@ function addonProblems(spec: ClusterSpec, from: string, to: string, pins: Upgrad
   const problems: string[] = [];
   if (ccmVersion(from, pins.addons) && !ccmVersion(to, pins.addons))
     problems.push(
-      `no AWS cloud-controller-manager is pinned for Kubernetes ${minorOf(to)} (versions.json addons.cloudControllerManager.byMinor has ${Object.keys(pins.addons.cloudControllerManager.byMinor).join(", ")}), so the cluster would lose its CCM and new nodes would keep the uninitialized taint; pin one there first`,
+      `no AWS cloud-controller-manager is pinned for Kubernetes ${minorOf(to)} (versions.json ` +
+        "addons.cloudControllerManager.byMinor has " +
+        `${Object.keys(pins.addons.cloudControllerManager.byMinor).join(", ")}), so the cluster would lose its ` +
+        "CCM and new nodes would keep the uninitialized taint; pin one there first",
     );
   if (autoscales(spec) && !pins.clusterAutoscaler.byMinor[minorOf(to)])
     problems.push(
-      `no cluster-autoscaler is pinned for Kubernetes ${minorOf(to)} (versions.json clusterAutoscaler.byMinor); pin one there first`,
+      `no cluster-autoscaler is pinned for Kubernetes ${minorOf(to)} (versions.json ` +
+        "clusterAutoscaler.byMinor); pin one there first",
     );
   return problems;
 }

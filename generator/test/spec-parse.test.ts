@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { parseSpecObject, parseSpecText, checkVersion, labelKeyProblem } from "../src/cluster-spec/parse.js";
 import { defaultZones, regionOfZone } from "../src/cluster-spec/regions.js";
 import { reservedNamespaces } from "../src/cluster-spec/reserved.js";
-import { PROVIDERS } from "../src/plan/providers.js";
+import { PROVIDERS } from "../src/core/providers.js";
 import { fleetFindings } from "../src/repo/load.js";
 
 const base = { apiVersion: "capi-gitops.io/v1alpha1", kind: "ClusterSpec", name: "demo", region: "ap-northeast-2" };

@@ -7,10 +7,11 @@ import { Ajv, type ErrorObject } from "ajv";
 import { parseDocument } from "yaml";
 import type { Finding } from "../core/findings.js";
 import { constant, editorSchema, fillDefaults, oneOf, type WithDefaults } from "./definition.js";
-import { yamlErrorMessage } from "./parse.js";
+import { allowedValues, thrownMessage, yamlErrorMessage } from "./parse.js";
 import { ENGINE_NAMESPACES } from "./reserved.js";
 import { LIMITS } from "./types.js";
 import { URL_CREDENTIAL } from "../core/secrets.js";
+import { CAPI_GITOPS_API_VERSION } from "../core/vocabulary.js";
 
 export const CONFIG_FILE = "capi-gitops.yaml";
 const GITOPS_ENGINES = ["argocd", "flux"] as const;
@@ -26,7 +27,7 @@ const DEFAULT_ARGO_PROJECT = "capi-clusters";
 /** The one definition of capi-gitops.yaml: the `RepoConfig` type, its JSON Schema and its defaults derive from it. */
 const RepoConfigDefinition = Type.Object(
   {
-    apiVersion: constant("capi-gitops.io/v1alpha1"),
+    apiVersion: constant(CAPI_GITOPS_API_VERSION),
     kind: constant("RepositoryConfig"),
     repoURL: Type.String({
       pattern: "^(https://|ssh://|git@)[^\\s]+$",
@@ -100,8 +101,7 @@ function configMessage(e: ErrorObject): { path?: string; message: string } {
       message: `unknown field "${String(e.params.additionalProperty)}"`,
     };
   if (e.keyword === "required") return { path: field(String(e.params.missingProperty)), message: "is required" };
-  if (e.keyword === "enum")
-    return { path: at || undefined, message: `must be one of: ${(e.params.allowedValues as unknown[]).join(", ")}` };
+  if (e.keyword === "enum") return { path: at || undefined, message: `must be one of: ${allowedValues(e)}` };
   if (e.keyword === "const")
     return { path: at || undefined, message: `must be ${JSON.stringify(e.params.allowedValue)}` };
   if (e.keyword === "pattern")
@@ -110,7 +110,9 @@ function configMessage(e: ErrorObject): { path?: string; message: string } {
   return { path: at || undefined, message: e.message ?? "is invalid" };
 }
 
-/** Argo CD's built-in project: every Application may use it; writing ours over it would change what all of them may do. */
+/**
+ * Argo CD's built-in project: every Application may use it; writing ours over it would change what all of them may do.
+ */
 const ARGO_BUILTIN_PROJECT = "default";
 
 /** Checks beyond the schema: what Argo CD or Flux would accept but must not be written to Git. */
@@ -120,12 +122,18 @@ function configChecks(d: RepoConfig): { path: string; message: string }[] {
     out.push({
       path: "repoURL",
       message:
-        "contains credentials (user:token@ in the URL), which would be committed to Git in management/sync/; write the URL without them and give the engine the credentials outside Git: an Argo CD repository credential Secret (argocd.argoproj.io/secret-type: repository) or, for Flux, flux.secretRef naming a Secret",
+        "contains credentials (user:token@ in the URL), which would be committed to Git in management/sync/; " +
+        "write the URL without them and give the engine the credentials outside Git: an Argo CD repository " +
+        "credential Secret (argocd.argoproj.io/secret-type: repository) or, for Flux, flux.secretRef naming " +
+        "a Secret",
     });
   if (d.argocd.project === ARGO_BUILTIN_PROJECT)
     out.push({
       path: "argocd.project",
-      message: `"${ARGO_BUILTIN_PROJECT}" is Argo CD's built-in project; generating it would overwrite what every other Application may do. Choose another name (e.g. ${DEFAULT_ARGO_PROJECT}, the default) or remove the field`,
+      message:
+        `"${ARGO_BUILTIN_PROJECT}" is Argo CD's built-in project; generating it would overwrite what every ` +
+        `other Application may do. Choose another name (e.g. ${DEFAULT_ARGO_PROJECT}, the default) or remove ` +
+        "the field",
     });
   return out;
 }
@@ -142,12 +150,13 @@ export function parseRepoConfig(text: string): { config?: RepoConfig; findings: 
     return { findings: [bad(`file is larger than ${LIMITS.specBytes} bytes; the repository config is a few lines`)] };
   if (text.includes("\uFFFD")) return { findings: [bad("file is not valid UTF-8")] };
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
-  if (doc.errors.length) return { findings: [bad(yamlErrorMessage(text, doc.errors[0]!, "the repository config"))] };
+  const [yamlError] = doc.errors;
+  if (yamlError) return { findings: [bad(yamlErrorMessage(text, yamlError, "the repository config"))] };
   let data: unknown;
   try {
     data = doc.toJS({ maxAliasCount: 50 });
   } catch (e) {
-    return { findings: [bad(`YAML aliases expand too much (${(e as Error).message})`)] };
+    return { findings: [bad(`YAML aliases expand too much (${thrownMessage(e)})`)] };
   }
   if (!validate(data))
     return {
@@ -168,7 +177,7 @@ export function parseRepoConfig(text: string): { config?: RepoConfig; findings: 
  */
 export function initialConfig(repoURL: string): Record<string, unknown> {
   return {
-    apiVersion: "capi-gitops.io/v1alpha1",
+    apiVersion: CAPI_GITOPS_API_VERSION,
     kind: "RepositoryConfig",
     repoURL,
     branch: DEFAULT_BRANCH,

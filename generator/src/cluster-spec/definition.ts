@@ -3,18 +3,22 @@
  * the TypeScript type (`Static`), the JSON Schema ajv checks and editors complete (`editorSchema`) and the defaults
  * (`fillDefaults`) are all derived. A constant default is the field's JSON Schema `default` (editors show it); a
  * default computed from other fields (the namespace from the name, sizes from the profile) is a `filled` function
- * beside the field — a symbol property, so neither ajv nor the written schema sees it.
+ * kept beside the field's schema object (a WeakMap keyed by it), so neither ajv nor the written schema sees it.
  */
-import { type Static, type TSchema, Type } from "@sinclair/typebox";
+import { KindGuard, type Static, type TSchema, Type } from "@sinclair/typebox";
 
-const FILL = Symbol("capi-gitops.fill");
 type Fields = Record<string, unknown>;
 /** Computes a missing field from the fields before it: `parent` is the object being filled, `root` the document. */
 type Fill = (parent: Fields, root: Fields) => unknown;
 
+/** The `filled` functions, by the schema object of their field. */
+const FILLS = new WeakMap<TSchema, Fill>();
+
 /** The field's default is computed (by `fill`) when the field is absent. */
 export function filled<T extends TSchema>(schema: T, fill: Fill): T {
-  return { ...schema, [FILL]: fill };
+  const field = { ...schema };
+  FILLS.set(field, fill);
+  return field;
 }
 
 // enum and const are written as JSON Schema says them (TypeBox's Union of Literals would be an anyOf of
@@ -42,18 +46,17 @@ const isFields = (v: unknown): v is Fields => typeof v === "object" && v !== nul
 
 /**
  * A copy of `value` with every absent field of `schema` filled, in the schema's field order: the field's `filled`
- * function, else its `default` (or `const`), else `{}` for an object (whose own fields are then filled); fields without a default
- * stay undefined. Arrays of objects are filled item by item. Pure; expects a value that passed the schema.
+ * function, else its `default` (or `const`), else `{}` for an object (whose own fields are then filled); fields without
+ * a default stay undefined. Arrays of objects are filled item by item. Pure; expects a value that passed the schema.
  */
 export function fillDefaults(schema: TSchema, value: unknown, root?: Fields): unknown {
-  const properties = schema.properties as Record<string, TSchema> | undefined;
-  if (properties && isFields(value)) {
+  if (KindGuard.IsObject(schema) && isFields(value)) {
     const out: Fields = {};
     const doc = root ?? out;
-    for (const [key, field] of Object.entries(properties)) {
+    for (const [key, field] of Object.entries(schema.properties)) {
       let v = value[key];
       if (v === undefined) {
-        const fill = (field as { [FILL]?: Fill })[FILL];
+        const fill = FILLS.get(field);
         v = fill
           ? fill(out, doc)
           : field.default !== undefined
@@ -68,8 +71,8 @@ export function fillDefaults(schema: TSchema, value: unknown, root?: Fields): un
     }
     return out;
   }
-  const items = schema.items as TSchema | undefined;
-  if (items?.properties && Array.isArray(value)) return value.map((item) => fillDefaults(items, item, root));
+  if (KindGuard.IsArray(schema) && KindGuard.IsObject(schema.items) && Array.isArray(value))
+    return value.map((item) => fillDefaults(schema.items, item, root));
   return value;
 }
 
@@ -96,5 +99,6 @@ export function editorSchema(
 ): Record<string, unknown> {
   const head: Fields = {};
   for (const k of HEADER) if (header[k] !== undefined) head[k] = header[k];
-  return { ...head, ...(typeFirst(schema) as Fields) };
+  const body = typeFirst(schema);
+  return { ...head, ...(isFields(body) ? body : {}) };
 }

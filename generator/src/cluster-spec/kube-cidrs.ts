@@ -46,14 +46,20 @@ export interface CidrSizeProblem {
   message: string;
 }
 
-/** What the cluster's Kubernetes (1.`minor`) would refuse about the pod and service CIDR sizes; invalid CIDRs are left to the caller. */
+/**
+ * What the cluster's Kubernetes (1.`minor`) would refuse about the pod and service CIDR sizes; invalid CIDRs are left
+ * to the caller.
+ */
 export function kubeCidrSizeProblems(minor: number, podCidr: string, serviceCidr: string): CidrSizeProblem[] {
   const out: CidrSizeProblem[] = [];
   const pod = checkIpv4Cidr(podCidr);
   if (pod.ok && pod.prefix > NODE_CIDR_MASK_IPV4)
     out.push({
       path: "network.podCidr",
-      message: `${podCidr} is smaller than one node's pod range: kube-controller-manager gives each node a /${NODE_CIDR_MASK_IPV4}, so no node would get pod addresses; use a /${NODE_CIDR_MASK_IPV4} or larger (e.g. 192.168.0.0/16)`,
+      message:
+        `${podCidr} is smaller than one node's pod range: kube-controller-manager gives each node a ` +
+        `/${NODE_CIDR_MASK_IPV4}, so no node would get pod addresses; use a /${NODE_CIDR_MASK_IPV4} or larger ` +
+        "(e.g. 192.168.0.0/16)",
     });
   const svc = checkIpv4Cidr(serviceCidr);
   const limits = serviceCidrLimits(minor);
@@ -61,12 +67,17 @@ export function kubeCidrSizeProblems(minor: number, podCidr: string, serviceCidr
     if (limits.largestPrefix !== undefined && svc.prefix < limits.largestPrefix)
       out.push({
         path: "network.serviceCidr",
-        message: `${serviceCidr} is larger than kube-apiserver v1.${minor} accepts (IPv4 service ranges of /${limits.largestPrefix} at most, "--service-cluster-ip-range is too large"); use a /${limits.largestPrefix} or smaller (e.g. 10.96.0.0/12)`,
+        message:
+          `${serviceCidr} is larger than kube-apiserver v1.${minor} accepts (IPv4 service ranges of ` +
+          `/${limits.largestPrefix} at most, "--service-cluster-ip-range is too large"); use a ` +
+          `/${limits.largestPrefix} or smaller (e.g. 10.96.0.0/12)`,
       });
     if (svc.prefix > limits.smallestPrefix)
       out.push({
         path: "network.serviceCidr",
-        message: `${serviceCidr} is smaller than kube-apiserver accepts (at least 8 addresses, a /${limits.smallestPrefix}); use a larger range (e.g. 10.96.0.0/12)`,
+        message:
+          `${serviceCidr} is smaller than kube-apiserver accepts (at least 8 addresses, a ` +
+          `/${limits.smallestPrefix}); use a larger range (e.g. 10.96.0.0/12)`,
       });
   }
   return out;

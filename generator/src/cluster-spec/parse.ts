@@ -6,7 +6,7 @@ import { Ajv, type ErrorObject } from "ajv";
 import semver from "semver";
 import { isPair, isScalar, isSeq, parseDocument, visit, type YAMLError } from "yaml";
 import { type Finding, quote } from "../core/findings.js";
-import { nodeLabelArgs } from "../plan/cluster.js";
+import { nodeLabelArgs } from "./kubelet.js";
 import { checkIpv4Cidr, cidrsOverlap } from "./cidr.js";
 import { kubeCidrSizeProblems } from "./kube-cidrs.js";
 import { ZONE_SLOTS, zoneSlot, zonesOf } from "./regions.js";
@@ -23,6 +23,7 @@ import {
   LIMITS,
 } from "./types.js";
 import { imageFollowsVersion } from "../schemas/ami-inventory.js";
+import { isRecord } from "../k8s/object.js";
 
 const PATTERN_HINT: Record<string, string> = {
   [DNS_LABEL]: "lowercase letters, digits and '-', starting with a letter and ending with a letter or digit",
@@ -53,6 +54,15 @@ export interface ParseResult {
   findings: Finding[];
 }
 
+/** The values an ajv `enum` error allows, as a list to print. */
+export function allowedValues(e: ErrorObject): string {
+  const values: unknown = e.params.allowedValues;
+  return (Array.isArray(values) ? values : [values]).join(", ");
+}
+
+/** The message of what a parser threw. */
+export const thrownMessage = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
 function ajvFindings(
   errors: ErrorObject[] | null | undefined,
   file: string | undefined,
@@ -62,11 +72,11 @@ function ajvFindings(
     const at = e.instancePath.replace(/^\//, "").replace(/\//g, ".");
     let message = e.message ?? "is invalid";
     if (e.keyword === "additionalProperties") message = `unknown field ${quote(String(e.params.additionalProperty))}`;
-    if (e.keyword === "enum")
-      message = `must be one of: ${(e.params.allowedValues as unknown[]).join(", ")}; got ${quote(e.data)}`;
+    if (e.keyword === "enum") message = `must be one of: ${allowedValues(e)}; got ${quote(e.data)}`;
     if (e.keyword === "const") message = `must be ${JSON.stringify(e.params.allowedValue)}`;
     if (e.keyword === "type") {
-      const hint = PATTERN_HINT[String((e.parentSchema as { pattern?: unknown } | undefined)?.pattern)];
+      const pattern: unknown = e.parentSchema?.pattern;
+      const hint = PATTERN_HINT[String(pattern)];
       message = `must be ${String(e.params.type)}${hint ? ` (${hint})` : ""}, got ${quote(e.data)}`;
     }
     if (e.keyword === "pattern")
@@ -102,11 +112,13 @@ export function parseSpecText(text: string, file?: string): ParseResult {
   });
   if (Buffer.byteLength(text, "utf8") > LIMITS.specBytes)
     return bad(
-      `file is larger than ${LIMITS.specBytes} bytes (64 KiB, the limit README "Cluster spec" documents); a cluster spec is a few hundred bytes`,
+      `file is larger than ${LIMITS.specBytes} bytes (64 KiB, the limit README "Cluster spec" documents); a ` +
+        "cluster spec is a few hundred bytes",
     );
   if (text.includes("\uFFFD")) return bad("file is not valid UTF-8");
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
-  if (doc.errors.length > 0) return bad(yamlErrorMessage(text, doc.errors[0]!, "a cluster spec"));
+  const [yamlError] = doc.errors;
+  if (yamlError) return bad(yamlErrorMessage(text, yamlError, "a cluster spec"));
   // Merge keys (`<<: *anchor`) are YAML 1.1 only: YAML 1.2 readers (and our schema) see a field named "<<". A spec
   // is a short, flat file with every field written out, so they are refused with a clear word, not half-supported.
   let merge: { path: string; line?: number } | undefined;
@@ -118,7 +130,7 @@ export function parseSpecText(text: string, file?: string): ParseResult {
       const nodes = [...trail, pair];
       nodes.forEach((n, i) => {
         if (isPair(n) && i < nodes.length - 1) keys.push(String(isScalar(n.key) ? n.key.value : n.key));
-        if (isSeq(n)) keys.push(String(n.items.indexOf(nodes[i + 1] as never)));
+        if (isSeq(n)) keys.push(String(n.items.indexOf(nodes[i + 1])));
       });
       const at = pair.key.range?.[0];
       merge = { path: keys.join("."), line: typeof at === "number" ? text.slice(0, at).split("\n").length : undefined };
@@ -127,18 +139,18 @@ export function parseSpecText(text: string, file?: string): ParseResult {
   });
   if (merge)
     return bad(
-      `YAML merge key "<<"${merge.line ? ` at line ${merge.line}` : ""} is not supported in a cluster spec (it is YAML 1.1 only; YAML 1.2 readers see a field named "<<"); write the fields out`,
+      `YAML merge key "<<"${merge.line ? ` at line ${merge.line}` : ""} is not supported in a cluster spec ` +
+        `(it is YAML 1.1 only; YAML 1.2 readers see a field named "<<"); write the fields out`,
       merge.path || undefined,
     );
   let data: unknown;
   try {
     data = doc.toJS({ maxAliasCount: 50 });
   } catch (err) {
-    return bad(`YAML aliases expand too much (${(err as Error).message})`);
+    return bad(`YAML aliases expand too much (${thrownMessage(err)})`);
   }
-  if (!data || typeof data !== "object" || Array.isArray(data))
-    return bad("file must hold a mapping (apiVersion, kind, name, region, …)");
-  return parseSpecObject(data as SpecInput, file);
+  if (!isRecord(data)) return bad("file must hold a mapping (apiVersion, kind, name, region, …)");
+  return parseSpecObject(data, file);
 }
 
 /** Validates a spec object (from YAML or from CLI flags), applies defaults and checks the semantics. */
@@ -171,7 +183,10 @@ export function labelKeyProblem(key: string): string | undefined {
   const restricted = /(^|\.)(kubernetes\.io|k8s\.io)$/.test(domain);
   const allowed = /(^|\.)(node\.kubernetes\.io|kubelet\.kubernetes\.io)$/.test(domain);
   if (restricted && !allowed)
-    return `label key ${quote(key)}: kubelets may not set labels under ${domain} (NodeRestriction); use node.kubernetes.io/ or your own prefix`;
+    return (
+      `label key ${quote(key)}: kubelets may not set labels under ${domain} (NodeRestriction); use ` +
+      "node.kubernetes.io/ or your own prefix"
+    );
   return undefined;
 }
 
@@ -203,7 +218,8 @@ export function checkSpec(spec: ClusterSpec, file?: string): Finding[] {
     if (regionZones?.includes(z) && (slot === undefined || slot >= ZONE_SLOTS))
       err(
         `availabilityZones.${idx}`,
-        `zone "${z}" has no room for its subnets: zones are addressed by their letter's position in the region, and only the first ${ZONE_SLOTS} fit in the VPC; use another zone`,
+        `zone "${z}" has no room for its subnets: zones are addressed by their letter's position in the ` +
+          `region, and only the first ${ZONE_SLOTS} fit in the VPC; use another zone`,
         "az-subnet-room",
       );
   });
@@ -211,7 +227,8 @@ export function checkSpec(spec: ClusterSpec, file?: string): Finding[] {
     err("availabilityZones", "zones must be distinct", "az-distinct");
   if (spec.availabilityZones.length === 0) err("availabilityZones", "at least one zone is needed", "az-in-region");
 
-  // Image: an AMI id, or the lookup fields; CAPA ignores the lookup fields when an id is set (pkg/cloud/services/ec2/ami.go).
+  // Image: an AMI id, or the lookup fields; CAPA ignores the lookup fields when an id is set
+  // (pkg/cloud/services/ec2/ami.go).
   const imageProblem = (image: ClusterSpec["image"], at: string) => {
     if (
       image?.id !== undefined &&
@@ -219,7 +236,8 @@ export function checkSpec(spec: ClusterSpec, file?: string): Finding[] {
     )
       err(
         at,
-        "give either `id` or the lookup fields (lookupOrg, lookupFormat, lookupBaseOS), not both: CAPA ignores the lookup when an AMI id is set",
+        "give either `id` or the lookup fields (lookupOrg, lookupFormat, lookupBaseOS), not both: CAPA " +
+          "ignores the lookup when an AMI id is set",
         "image-id-or-lookup",
       );
   };
@@ -228,12 +246,18 @@ export function checkSpec(spec: ClusterSpec, file?: string): Finding[] {
   // A fixed image (an id, or a lookup format without the version) keeps its kubelet whatever the machine's version:
   // the spec says which version it holds, and every machine using it must run exactly that version.
   const imageVersion = (image: ClusterSpec["image"], at: string, users: { what: string; version: string }[]) => {
-    if (!image || users.length === 0) return;
+    const [first] = users;
+    if (!image || !first) return;
     if (image.kubernetesVersion === undefined) {
       if (!imageFollowsVersion(image))
         err(
           `${at}.kubernetesVersion`,
-          `${image.id !== undefined ? `the AMI ${image.id}` : `the lookup format ${quote(image.lookupFormat ?? "")} (no {{.K8sVersion}})`} is one image whatever the Kubernetes version: say which version its kubelet is (\`kubernetesVersion: ${users[0]!.version}\`), so that an upgrade cannot keep it by mistake`,
+          (image.id !== undefined
+            ? `the AMI ${image.id}`
+            : `the lookup format ${quote(image.lookupFormat ?? "")} (no {{.K8sVersion}})`) +
+            " " +
+            "is one image whatever the Kubernetes version: say which version its kubelet is " +
+            `(\`kubernetesVersion: ${first.version}\`), so that an upgrade cannot keep it by mistake`,
           "image-version",
         );
       return;
@@ -242,7 +266,10 @@ export function checkSpec(spec: ClusterSpec, file?: string): Finding[] {
     if (wrong.length)
       err(
         `${at}.kubernetesVersion`,
-        `the image is for Kubernetes ${image.kubernetesVersion}, but ${wrong.map((u) => `${u.what} runs ${u.version}`).join(", ")}: machines would boot a kubelet of another version. Set an image built for that version (\`npm run upgrade -- --name ${spec.name} --image-id <ami-…>\`, or a pool's own \`image\`)`,
+        `the image is for Kubernetes ${image.kubernetesVersion}, but ` +
+          `${wrong.map((u) => `${u.what} runs ${u.version}`).join(", ")}: machines would boot a kubelet of ` +
+          `another version. Set an image built for that version (\`npm run upgrade -- --name ${spec.name} ` +
+          `--image-id <ami-…>\`, or a pool's own \`image\`)`,
         "image-version",
       );
   };
@@ -259,7 +286,8 @@ export function checkSpec(spec: ClusterSpec, file?: string): Finding[] {
     if (!r.ok) err(`apiServer.allowedCidrs.${i}`, r.message, "api-cidr");
   });
 
-  // Control plane: stacked etcd needs an odd member count (KCP webhook, controlplane/kubeadm/internal/webhooks/kubeadmcontrolplane.go).
+  // Control plane: stacked etcd needs an odd member count (KCP webhook,
+  // controlplane/kubeadm/internal/webhooks/kubeadmcontrolplane.go).
   if (spec.controlPlane.replicas < 1 || spec.controlPlane.replicas % 2 === 0)
     err(
       "controlPlane.replicas",
@@ -280,7 +308,8 @@ export function checkSpec(spec: ClusterSpec, file?: string): Finding[] {
       if (!spec.availabilityZones.includes(z))
         err(
           `${at}.availabilityZones.${zi}`,
-          `zone ${quote(z)} is not one of the cluster's zones (${spec.availabilityZones.join(", ")}); the cluster has subnets only there`,
+          `zone ${quote(z)} is not one of the cluster's zones (${spec.availabilityZones.join(", ")}); the ` +
+            "cluster has subnets only there",
           "pool-az-subset",
         );
     });
@@ -291,21 +320,27 @@ export function checkSpec(spec: ClusterSpec, file?: string): Finding[] {
     if (p.autoscaling && p.replicas !== undefined)
       err(
         `${at}.replicas`,
-        "an autoscaled pool carries no replicas in Git (the autoscaler owns them); remove replicas or set autoscaling: false",
+        "an autoscaled pool carries no replicas in Git (the autoscaler owns them); remove replicas or set " +
+          "autoscaling: false",
         "autoscaled-no-replicas",
       );
     if (!p.autoscaling && p.replicas !== undefined && (p.replicas < p.minSize || p.replicas > p.maxSize))
       err(
         `${at}.replicas`,
         p.replicas < p.minSize
-          ? `replicas ${p.replicas} is outside minSize..maxSize (${p.minSize}..${p.maxSize}; the minSize may be the profile's default): lower minSize too (${at}.minSize: ${p.replicas}; new-cluster: --pool …,min-size=${p.replicas}) or raise replicas to ${p.minSize}`
-          : `replicas ${p.replicas} is outside minSize..maxSize (${p.minSize}..${p.maxSize}; the maxSize may be the profile's default): raise maxSize too (${at}.maxSize: ${p.replicas}; new-cluster: --pool …,max-size=${p.replicas}) or lower replicas to ${p.maxSize}`,
+          ? `replicas ${p.replicas} is outside minSize..maxSize (${p.minSize}..${p.maxSize}; the minSize may ` +
+              `be the profile's default): lower minSize too (${at}.minSize: ${p.replicas}; new-cluster: --pool ` +
+              `…,min-size=${p.replicas}) or raise replicas to ${p.minSize}`
+          : `replicas ${p.replicas} is outside minSize..maxSize (${p.minSize}..${p.maxSize}; the maxSize may ` +
+              `be the profile's default): raise maxSize too (${at}.maxSize: ${p.replicas}; new-cluster: --pool ` +
+              `…,max-size=${p.replicas}) or lower replicas to ${p.maxSize}`,
         "pool-size",
       );
     if (spec.workers === "MachineDeployment" && p.maxSize < p.availabilityZones.length)
       err(
         `${at}.maxSize`,
-        `maxSize ${p.maxSize} is smaller than the number of zones (${p.availabilityZones.length}); each zone's MachineDeployment needs room for a machine`,
+        `maxSize ${p.maxSize} is smaller than the number of zones (${p.availabilityZones.length}); each ` +
+          "zone's MachineDeployment needs room for a machine",
         "pool-size",
       );
     if (p.kubernetesVersion !== undefined) {
@@ -315,13 +350,15 @@ export function checkSpec(spec: ClusterSpec, file?: string): Finding[] {
         if (pv.minor > cp.minor)
           err(
             `${at}.kubernetesVersion`,
-            `${p.kubernetesVersion} is a newer minor than the control plane (${spec.kubernetesVersion}); kubelets must not be newer than the API server`,
+            `${p.kubernetesVersion} is a newer minor than the control plane (${spec.kubernetesVersion}); ` +
+              "kubelets must not be newer than the API server",
             "kubelet-skew",
           );
         else if (cp.minor - pv.minor > MAX_KUBELET_SKEW)
           err(
             `${at}.kubernetesVersion`,
-            `${p.kubernetesVersion} is more than ${MAX_KUBELET_SKEW} minors older than the control plane (${spec.kubernetesVersion})`,
+            `${p.kubernetesVersion} is more than ${MAX_KUBELET_SKEW} minors older than the control plane ` +
+              `(${spec.kubernetesVersion})`,
             "kubelet-skew",
           );
       }
@@ -337,7 +374,9 @@ export function checkSpec(spec: ClusterSpec, file?: string): Finding[] {
       if (arg.value.length > KUBELET_ARG_VALUE_MAX)
         err(
           `${at}.labels`,
-          `the labels make the kubelet's ${arg.name} argument ${arg.value.length} characters long; KubeadmConfig allows at most ${KUBELET_ARG_VALUE_MAX} (kubeletExtraArgs value); use fewer or shorter labels`,
+          `the labels make the kubelet's ${arg.name} argument ${arg.value.length} characters long; ` +
+            `KubeadmConfig allows at most ${KUBELET_ARG_VALUE_MAX} (kubeletExtraArgs value); use fewer or ` +
+            "shorter labels",
           "label-valid",
         );
     const longest =
@@ -345,12 +384,14 @@ export function checkSpec(spec: ClusterSpec, file?: string): Finding[] {
     if (longest.length > 63)
       err(
         `${at}.name`,
-        `derived object name "${longest}" is longer than 63 characters (a label value, CAPI internal/webhooks/machinepool.go); shorten the cluster or pool name`,
+        `derived object name "${longest}" is longer than 63 characters (a label value, CAPI ` +
+          "internal/webhooks/machinepool.go); shorten the cluster or pool name",
         "name-length",
       );
   });
 
-  // Network: valid, the VPC between /16 and /24 (we carve 16 subnets of /prefix+4, AWS subnets are /28 at the smallest), no overlaps.
+  // Network: valid, the VPC between /16 and /24 (we carve 16 subnets of /prefix+4, AWS subnets are /28 at the
+  // smallest), no overlaps.
   const nets: [string, string][] = [
     ["network.vpcCidr", spec.network.vpcCidr],
     ["network.podCidr", spec.network.podCidr],
@@ -372,12 +413,10 @@ export function checkSpec(spec: ClusterSpec, file?: string): Finding[] {
   if (typeof cp !== "string")
     for (const p of kubeCidrSizeProblems(cp.minor, spec.network.podCidr, spec.network.serviceCidr))
       err(p.path, p.message, "cidr-size");
-  for (let a = 0; a < valid.length; a++)
-    for (let b = a + 1; b < valid.length; b++) {
-      const [pa, va] = valid[a]!;
-      const [pb, vb] = valid[b]!;
+  valid.forEach(([pa, va], a) => {
+    for (const [pb, vb] of valid.slice(a + 1))
       if (cidrsOverlap(va, vb)) err(pb, `${vb} overlaps ${pa} (${va})`, "cidr-overlap");
-    }
+  });
   return findings;
 }
 
@@ -386,6 +425,9 @@ export function checkVersion(v: string): semver.SemVer | string {
   const parsed = new RegExp(K8S_VERSION).test(v) ? semver.parse(v.slice(1)) : null;
   if (!parsed) return `${quote(v)} is not a Kubernetes version like v1.34.2`;
   if (parsed.major !== 1 || parsed.minor < SUPPORTED_MINORS.min || parsed.minor > SUPPORTED_MINORS.max)
-    return `${v} is outside what the pinned Cluster API supports for workload clusters (v1.${SUPPORTED_MINORS.min}–v1.${SUPPORTED_MINORS.max})`;
+    return (
+      `${v} is outside what the pinned Cluster API supports for workload clusters ` +
+      `(v1.${SUPPORTED_MINORS.min}–v1.${SUPPORTED_MINORS.max})`
+    );
   return parsed;
 }

@@ -44,8 +44,12 @@ export const REGION_AZ_LETTERS: Readonly<Record<string, string>> = {
 
 export const knownRegions = (): string[] => Object.keys(REGION_AZ_LETTERS).sort();
 
+/** The zone letters of a region, or undefined for a region the table lacks. */
+const lettersOf = (region: string): string | undefined =>
+  Object.hasOwn(REGION_AZ_LETTERS, region) ? REGION_AZ_LETTERS[region] : undefined;
+
 export function zonesOf(region: string): string[] | undefined {
-  const letters = Object.hasOwn(REGION_AZ_LETTERS, region) ? REGION_AZ_LETTERS[region] : undefined;
+  const letters = lettersOf(region);
   return letters ? [...letters].map((l) => `${region}${l}`) : undefined;
 }
 
@@ -74,7 +78,7 @@ export const ZONE_SLOTS = 8;
  */
 export function zoneSlot(zone: string): number | undefined {
   const region = regionOfZone(zone);
-  const letters = region && Object.hasOwn(REGION_AZ_LETTERS, region) ? REGION_AZ_LETTERS[region]! : undefined;
+  const letters = region ? lettersOf(region) : undefined;
   const i = letters ? letters.indexOf(zone.slice(-1)) : -1;
   return i < 0 ? undefined : i;
 }

@@ -4,10 +4,10 @@
  * are derived from it (definition.ts). Semantic checks that JSON Schema cannot say live in parse.ts.
  */
 import { type Static, Type } from "@sinclair/typebox";
+import { CAPI_GITOPS_API_VERSION } from "../core/vocabulary.js";
 import { constant, filled, oneOf, stringMap, type WithDefaults } from "./definition.js";
 import { defaultZones, knownRegions } from "./regions.js";
 
-const SPEC_API_VERSION = "capi-gitops.io/v1alpha1";
 const SPEC_KIND = "ClusterSpec";
 
 export const PROFILES = ["dev", "prod"] as const;
@@ -54,15 +54,15 @@ export const PROFILE_DEFAULTS: Readonly<
 
 export const DEFAULTS = {
   kubernetesVersion: "v1.34.8",
-  profile: "dev" as Profile,
-  workers: "MachineDeployment" as WorkerKind,
+  profile: "dev",
+  workers: "MachineDeployment",
   poolName: "default",
   vpcCidr: "10.0.0.0/16",
   podCidr: "192.168.0.0/16",
   serviceCidr: "10.96.0.0/12",
-  cni: "cilium" as Cni,
-  storage: "ebs" as Storage,
-} as const;
+  cni: "cilium",
+  storage: "ebs",
+} as const satisfies Record<string, string> & { profile: Profile; workers: WorkerKind; cni: Cni; storage: Storage };
 
 /** Limits on names, explained: every derived object name must stay a valid label value (≤ 63 characters). */
 export const LIMITS = {
@@ -93,9 +93,10 @@ export const AZ_NAME = "^[a-z]{2}(-[a-z]+)+-\\d+[a-z]$";
  * The machine image: an AMI id, or CAPA's image lookup (AWSMachineSpec imageLookupOrg/Format/BaseOS,
  * api/v1beta2/awsmachine_types.go). Without any of them CAPA looks up its own public images
  * (pkg/cloud/services/ec2/ami.go: `capa-ami-<baseOS>-?<version>-*` owned by 819546954734), which exist only for a
- * few (version, region) pairs: `validate` checks them against schemas/capa-images/inventory.json. An AMI id (or a lookup
- * format without {{.K8sVersion}}, ami.go GenerateAmiName) is one fixed image whatever the machine's version: the spec
- * says which Kubernetes version it holds (`kubernetesVersion`), so a version change without a new image is refused.
+ * few (version, region) pairs: `validate` checks them against schemas/capa-images/inventory.json. An AMI id (or a
+ * lookup format without {{.K8sVersion}}, ami.go GenerateAmiName) is one fixed image whatever the machine's version: the
+ * spec says which Kubernetes version it holds (`kubernetesVersion`), so a version change without a new image is
+ * refused.
  */
 const ImageDefinition = Type.Object(
   {
@@ -103,7 +104,8 @@ const ImageDefinition = Type.Object(
       Type.String({
         pattern: "^ami-[0-9a-f]{8,17}$",
         description:
-          "An AMI id in the cluster's region (e.g. an image-builder image or a copied AMI). Excludes the lookup fields.",
+          "An AMI id in the cluster's region (e.g. an image-builder image or a copied AMI). Excludes the " +
+          "lookup fields.",
       }),
     ),
     lookupOrg: Type.Optional(
@@ -117,7 +119,8 @@ const ImageDefinition = Type.Object(
         minLength: 1,
         maxLength: 200,
         description:
-          "AMI name format CAPA looks up; {{.BaseOS}} and {{.K8sVersion}} are substituted. CAPA's default: capa-ami-{{.BaseOS}}-?{{.K8sVersion}}-*.",
+          "AMI name format CAPA looks up; {{.BaseOS}} and {{.K8sVersion}} are substituted. CAPA's default: " +
+          "capa-ami-{{.BaseOS}}-?{{.K8sVersion}}-*.",
       }),
     ),
     lookupBaseOS: Type.Optional(
@@ -131,14 +134,17 @@ const ImageDefinition = Type.Object(
       Type.String({
         pattern: K8S_VERSION,
         description:
-          "The Kubernetes version the image's kubelet is: required with `id` or a `lookupFormat` without {{.K8sVersion}} (such an image does not follow the version), and must equal the version of every machine using the image.",
+          "The Kubernetes version the image's kubelet is: required with `id` or a `lookupFormat` without " +
+          "{{.K8sVersion}} (such an image does not follow the version), and must equal the version of every " +
+          "machine using the image.",
       }),
     ),
   },
   {
     additionalProperties: false,
     description:
-      "Machine image: `id`, or CAPA's lookup fields. Default: CAPA's public images (checked by validate against CAPA's published inventory).",
+      "Machine image: `id`, or CAPA's lookup fields. Default: CAPA's public images (checked by validate " +
+      "against CAPA's published inventory).",
   },
 );
 export type ImageSpec = Static<typeof ImageDefinition>;
@@ -154,7 +160,8 @@ const zones = (description: string) => ({
   description,
 });
 /** The profile's size defaults, for the `filled` functions below (the profile field is filled before them). */
-const sizes = (root: Record<string, unknown>) => PROFILE_DEFAULTS[root.profile as Profile];
+const sizes = (root: Record<string, unknown>) =>
+  PROFILE_DEFAULTS[PROFILES.find((p) => p === root.profile) ?? DEFAULTS.profile];
 
 const NodePoolDefinition = Type.Object(
   {
@@ -198,7 +205,7 @@ const NodePoolDefinition = Type.Object(
           description: "Largest size of the whole pool. Default from the profile.",
         }),
       ),
-      (pool, root) => Math.max(sizes(root).maxSize, pool.minSize as number),
+      (pool, root) => Math.max(sizes(root).maxSize, Number(pool.minSize)),
     ),
     replicas: filled(
       Type.Optional(
@@ -228,7 +235,8 @@ const NodePoolDefinition = Type.Object(
     labels: Type.Optional(
       stringMap(Type.String({ maxLength: LIMITS.labelValue }), {
         description:
-          "Node labels set by the kubelet (node-labels); kubernetes.io/k8s.io prefixes other than node.kubernetes.io and kubelet.kubernetes.io are refused by NodeRestriction.",
+          "Node labels set by the kubelet (node-labels); kubernetes.io/k8s.io prefixes other than " +
+          "node.kubernetes.io and kubelet.kubernetes.io are refused by NodeRestriction.",
       }),
     ),
   },
@@ -238,13 +246,15 @@ const NodePoolDefinition = Type.Object(
 /** The cluster spec as written: the JSON Schema of schemas/cluster-spec.schema.json, with its defaults. */
 export const ClusterSpecDefinition = Type.Object(
   {
-    apiVersion: constant(SPEC_API_VERSION),
+    apiVersion: constant(CAPI_GITOPS_API_VERSION),
     kind: constant(SPEC_KIND),
     name: Type.String({
       pattern: DNS_LABEL,
       minLength: 1,
       maxLength: LIMITS.clusterName,
-      description: `Cluster name: lowercase letters, digits and '-', starting with a letter, at most ${LIMITS.clusterName} characters. The Cluster object and the directory clusters/<name> carry it.`,
+      description:
+        "Cluster name: lowercase letters, digits and '-', starting with a letter, at most " +
+        `${LIMITS.clusterName} characters. The Cluster object and the directory clusters/<name> carry it.`,
     }),
     namespace: filled(
       Type.Optional(
@@ -263,7 +273,7 @@ export const ClusterSpecDefinition = Type.Object(
           "Zones the cluster uses (one private and one public subnet each). Default: the region's first three zones.",
         ),
       ),
-      (spec) => defaultZones(spec.region as string) ?? [],
+      (spec) => defaultZones(String(spec.region)) ?? [],
     ),
     kubernetesVersion: Type.Optional(
       Type.String({
@@ -275,14 +285,25 @@ export const ClusterSpecDefinition = Type.Object(
     profile: Type.Optional(
       oneOf(PROFILES, {
         default: DEFAULTS.profile,
-        description: `Overlay under overlays/profiles/ (health-check strictness, roll-out policy) and the source of the size defaults: ${PROFILES.map((p) => `${p}: control plane ${PROFILE_DEFAULTS[p].controlPlaneReplicas}×${PROFILE_DEFAULTS[p].controlPlaneInstanceType}, pools ${PROFILE_DEFAULTS[p].poolInstanceType} ${PROFILE_DEFAULTS[p].minSize}..${PROFILE_DEFAULTS[p].maxSize}`).join("; ")}.`,
+        description:
+          "Overlay under overlays/profiles/ (health-check strictness, roll-out policy) and the source of the " +
+          "size defaults: " +
+          `${PROFILES.map(
+            (p) =>
+              `${p}: control plane ` +
+              `${PROFILE_DEFAULTS[p].controlPlaneReplicas}×${PROFILE_DEFAULTS[p].controlPlaneInstanceType}, pools ` +
+              `${PROFILE_DEFAULTS[p].poolInstanceType} ${PROFILE_DEFAULTS[p].minSize}..${PROFILE_DEFAULTS[p].maxSize}`,
+          ).join("; ")}.`,
       }),
     ),
     workers: Type.Optional(
       oneOf(WORKER_KINDS, {
         default: DEFAULTS.workers,
         description:
-          "MachineDeployment (default: one MachineDeployment per pool and zone, each with failureDomain set; every removed node is drained first) or MachinePool (one auto scaling group per pool spread over its zones; needs EXP_MACHINE_POOL=true on CAPA; scale-down and instance refresh terminate instances undrained — a warning for dev, an error for prod).",
+          "MachineDeployment (default: one MachineDeployment per pool and zone, each with failureDomain set; " +
+          "every removed node is drained first) or MachinePool (one auto scaling group per pool spread over " +
+          "its zones; needs EXP_MACHINE_POOL=true on CAPA; scale-down and instance refresh terminate " +
+          "instances undrained — a warning for dev, an error for prod).",
       }),
     ),
     controlPlane: Type.Optional(
@@ -340,7 +361,9 @@ export const ClusterSpecDefinition = Type.Object(
           cni: filled(
             Type.Optional(
               oneOf(CNIS, {
-                description: `CNI installed by a ClusterResourceSet from Git (cilium or calico), or none (bring your own; validate warns). Default: ${DEFAULTS.cni}.`,
+                description:
+                  "CNI installed by a ClusterResourceSet from Git (cilium or calico), or none (bring your own; " +
+                  `validate warns). Default: ${DEFAULTS.cni}.`,
               }),
             ),
             () => DEFAULTS.cni,
@@ -357,7 +380,8 @@ export const ClusterSpecDefinition = Type.Object(
             oneOf(API_SCHEMES, {
               default: "internet-facing",
               description:
-                "Control-plane load balancer scheme: internet-facing (default) or internal (reachable only from the VPC and peered networks; the management cluster must reach it).",
+                "Control-plane load balancer scheme: internet-facing (default) or internal (reachable only " +
+                "from the VPC and peered networks; the management cluster must reach it).",
             }),
           ),
           allowedCidrs: Type.Optional({
@@ -366,7 +390,8 @@ export const ClusterSpecDefinition = Type.Object(
             maxItems: 50,
             uniqueItems: true,
             description:
-              "IPv4 CIDRs allowed to reach the API server (port 6443) through the load balancer; must include the management cluster's egress. Default: CAPA's, 0.0.0.0/0.",
+              "IPv4 CIDRs allowed to reach the API server (port 6443) through the load balancer; must " +
+              "include the management cluster's egress. Default: CAPA's, 0.0.0.0/0.",
           }),
         },
         { additionalProperties: false },
@@ -375,7 +400,9 @@ export const ClusterSpecDefinition = Type.Object(
     storage: filled(
       Type.Optional(
         oneOf(STORAGES, {
-          description: `ebs: the AWS EBS CSI driver and a default gp3 StorageClass, installed by a ClusterResourceSet from Git; none: no storage. Default: ${DEFAULTS.storage}.`,
+          description:
+            "ebs: the AWS EBS CSI driver and a default gp3 StorageClass, installed by a ClusterResourceSet " +
+            `from Git; none: no storage. Default: ${DEFAULTS.storage}.`,
         }),
       ),
       () => DEFAULTS.storage,
@@ -396,7 +423,10 @@ export const ClusterSpecDefinition = Type.Object(
 type ClusterSpecInput = Static<typeof ClusterSpecDefinition>;
 type PoolInput = NonNullable<ClusterSpecInput["nodePools"]>[number];
 
-/** A node pool after defaults; `replicas` only for pools with autoscaling off, `kubernetesVersion` defaults to the control plane's. */
+/**
+ * A node pool after defaults; `replicas` only for pools with autoscaling off, `kubernetesVersion` defaults to the
+ * control plane's.
+ */
 export type NodePoolSpec = WithDefaults<PoolInput, "replicas" | "kubernetesVersion" | "image">;
 /** A cluster spec after defaults (parse.ts `applyDefaults`). */
 export type ClusterSpec = WithDefaults<

@@ -15,11 +15,11 @@ export interface Substituted {
 export function envsubst(text: string, vars: Readonly<Record<string, string | undefined>>): Substituted {
   const unresolved: string[] = [];
   const out = text.replace(VARIABLE, (m, name?: string, op?: string, def?: string) => {
-    if (m === "$$") return "$";
-    const v = vars[name!];
+    if (name === undefined) return "$";
+    const v = vars[name];
     if (v !== undefined && !(v === "" && op?.startsWith(":"))) return v;
     if (op !== undefined) return def ?? "";
-    if (!unresolved.includes(name!)) unresolved.push(name!);
+    if (!unresolved.includes(name)) unresolved.push(name);
     return m;
   });
   return { text: out, unresolved };

@@ -11,6 +11,7 @@
  * fields may have another v1beta2 form (e.g. nodeDrainTimeout → deletion.nodeDrainTimeoutSeconds).
  */
 import { type Finding, quote } from "../core/findings.js";
+import { CAPI_GITOPS_API_VERSION } from "../core/vocabulary.js";
 import { checkVersion } from "../cluster-spec/parse.js";
 import { DNS_LABEL, LIMITS } from "../cluster-spec/types.js";
 import { reservedNamespaceProblem } from "../cluster-spec/reserved.js";
@@ -19,8 +20,8 @@ import { AUTOSCALER, GROUP, LABEL } from "../k8s/capi.js";
 import { get, groupOf, isRecord } from "../k8s/object.js";
 import { IAM_PROFILE } from "../plan/capi.js";
 import { BASE_OBJECTS } from "../plan/base.js";
-import { nodeLabelArgs } from "../plan/cluster.js";
-import { type ImageChoice, imageFollowsVersion } from "../schemas/ami-inventory.js";
+import { nodeLabelArgs } from "../cluster-spec/kubelet.js";
+import { imageFollowsVersion } from "../schemas/ami-inventory.js";
 
 type Rec = Record<string, unknown>;
 type Arg = { name: string; value: string };
@@ -83,7 +84,10 @@ export interface ImportMapping {
 const CAPI_VERSIONS = new Set(["v1beta1", "v1beta2"]);
 const CAPA_VERSIONS = new Set(["v1beta1", "v1beta2"]);
 const HOSTNAME = "{{ ds.meta_data.local_hostname }}";
-/** Sub-trees of a kubeadm config whose v1beta1 shape is the v1beta2 shape (CAPI bootstrap/kubeadm/api): carried as patches. */
+/**
+ * Sub-trees of a kubeadm config whose v1beta1 shape is the v1beta2 shape (CAPI bootstrap/kubeadm/api): carried as
+ * patches.
+ */
 const SAME_SHAPE = [
   "files",
   "preKubeadmCommands",
@@ -99,10 +103,14 @@ const CLOUD_PROVIDER = "cloud-provider";
 const EXTERNAL_CCM =
   "the render runs cloud-provider=external with the AWS cloud-controller-manager installed from Git (addons)";
 
-const id = (o: Rec): string => `${String(o.kind)}/${String(get(o, "metadata.name") ?? "")}`;
-const versionOf = (o: Rec): string => String(o.apiVersion ?? "").split("/")[1] ?? "";
+/** A manifest value as text: a scalar as written (the source's values are scalars where this is used). */
+const text = (v: unknown): string => String(v);
+const id = (o: Rec): string => `${text(o.kind)}/${text(get(o, "metadata.name") ?? "")}`;
+const versionOf = (o: Rec): string => text(o.apiVersion ?? "").split("/")[1] ?? "";
 const str = (v: unknown): string | undefined =>
   typeof v === "string" ? v : typeof v === "number" ? String(v) : undefined;
+/** A list as a manifest holds it, or none when the value is no list. */
+const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 export const clone = <T>(v: T): T => structuredClone(v);
 
 /** Removes the value at a dotted path and returns it; parents left empty are removed too. */
@@ -112,17 +120,12 @@ export const clone = <T>(v: T): T => structuredClone(v);
  * field): it is not the string "null" and no patch should set it.
  */
 function withoutNulls(o: Rec): Rec {
-  const prune = (v: unknown): unknown =>
-    Array.isArray(v)
-      ? v.map(prune)
-      : isRecord(v)
-        ? Object.fromEntries(
-            Object.entries(v)
-              .filter(([, x]) => x !== null)
-              .map(([k, x]) => [k, prune(x)]),
-          )
-        : v;
-  return prune(o) as Rec;
+  const prune = (v: unknown): unknown => (Array.isArray(v) ? v.map(prune) : isRecord(v) ? withoutNulls(v) : v);
+  return Object.fromEntries(
+    Object.entries(o)
+      .filter(([, x]) => x !== null)
+      .map(([k, x]) => [k, prune(x)]),
+  );
 }
 
 /**
@@ -141,41 +144,49 @@ function mapInstanceType(m: Mapper, source: string, field: string, value: unknow
   m.refuse(
     source,
     field,
-    `the instance type is ${shown}; CAPA requires one (AWSMachineSpec.instanceType): set it in the manifest, or give the variable that fills it a value (--var NAME=m6i.large)`,
+    `the instance type is ${shown}; CAPA requires one (AWSMachineSpec.instanceType): set it in the manifest, ` +
+      "or give the variable that fills it a value (--var NAME=m6i.large)",
   );
   return false;
 }
 
-function take(o: Rec, path: string): unknown {
+function take(o: unknown, path: string): unknown {
   const keys = path.split(".");
-  const parents: Rec[] = [];
+  const last = keys.pop() ?? "";
+  const trail: [Rec, string][] = [];
   let cur: unknown = o;
-  for (const k of keys.slice(0, -1)) {
+  for (const k of keys) {
     if (!isRecord(cur)) return undefined;
-    parents.push(cur);
+    trail.push([cur, k]);
     cur = cur[k];
   }
   if (!isRecord(cur)) return undefined;
-  const last = keys.at(-1)!;
   const v = cur[last];
   delete cur[last];
   let child: Rec = cur;
-  for (let i = parents.length - 1; i >= 0; i--) {
+  for (const [parent, key] of trail.reverse()) {
     if (Object.keys(child).length > 0) break;
-    delete parents[i]![keys[i]!];
-    child = parents[i]!;
+    delete parent[key];
+    child = parent;
   }
   return v;
 }
 
 /** Sets the value at `keys` in a nested object, creating the parents. */
 export function put(o: Rec, keys: readonly string[], value: unknown): void {
+  const [last, ...up] = [...keys].reverse();
+  if (last === undefined) return;
   let cur = o;
-  for (const k of keys.slice(0, -1)) {
-    if (!isRecord(cur[k])) cur[k] = {};
-    cur = cur[k] as Rec;
+  for (const k of up.reverse()) {
+    const next = cur[k];
+    if (isRecord(next)) cur = next;
+    else {
+      const made: Rec = {};
+      cur[k] = made;
+      cur = made;
+    }
   }
-  cur[keys.at(-1)!] = value;
+  cur[last] = value;
 }
 
 /** Every leaf (a scalar, a list, an empty object) of a value with its keys. */
@@ -187,7 +198,7 @@ const dotted = (path: string): string[] => path.split(".");
 
 /** kubeadm extra arguments in either form: a v1beta1 map, or a v1beta2 list of {name, value}. */
 function argsOf(v: unknown): Arg[] {
-  if (Array.isArray(v)) return v.filter(isRecord).map((a) => ({ name: String(a.name), value: String(a.value ?? "") }));
+  if (Array.isArray(v)) return v.filter(isRecord).map((a) => ({ name: String(a.name), value: text(a.value ?? "") }));
   if (isRecord(v)) return Object.entries(v).map(([name, value]) => ({ name, value: String(value) }));
   return [];
 }
@@ -232,7 +243,7 @@ class Mapper {
    * What is left of a source object after its known fields were taken: CAPA kinds and v1beta2 CAPI kinds become a
    * patch (same API as the render); v1beta1 CAPI fields are dropped with the reason.
    */
-  rest(o: Rec, left: Rec, role: Role, pool: string | undefined): void {
+  rest(o: Rec, left: unknown, role: Role, pool: string | undefined): void {
     const capa = groupOf(o.apiVersion) === GROUP.infra;
     for (const [keys, value] of leaves(left, ["spec"])) {
       if (isRecord(value) && Object.keys(value).length === 0) continue;
@@ -243,7 +254,8 @@ class Mapper {
           "dropped",
           id(o),
           keys.join("."),
-          `${quote(value)}: a CAPI v1beta1 field whose v1beta2 form the importer does not convert; add it by hand in v1beta2 form to clusters/<name>/kustomization.yaml if you need it`,
+          `${quote(value)}: a CAPI v1beta1 field whose v1beta2 form the importer does not convert; add it by ` +
+            "hand in v1beta2 form to clusters/<name>/kustomization.yaml if you need it",
         );
     }
   }
@@ -268,7 +280,14 @@ class Mapper {
    * A kubeadm config (KCP kubeadmConfigSpec, KubeadmConfig spec, KubeadmConfigTemplate spec.template.spec) in either
    * CAPI version. Returns the node labels of a worker's kubelet (they become the pool's labels).
    */
-  kubeadm(o: Rec, cfg: Rec, at: string, role: Role, pool: string | undefined, worker: boolean): Record<string, string> {
+  kubeadm(
+    o: Rec,
+    cfg: unknown,
+    at: string,
+    role: Role,
+    pool: string | undefined,
+    worker: boolean,
+  ): Record<string, string> {
     const src = id(o);
     const v1beta2 = versionOf(o) === "v1beta2";
     const labels: Record<string, string> = {};
@@ -277,7 +296,9 @@ class Mapper {
       this.refuse(
         src,
         `${at}.format`,
-        "Ignition bootstrap (Flatcar) cannot be imported: the management cluster's providers (management/providers) run without CAPI's KubeadmBootstrapFormatIgnition and CAPA's BootstrapFormatIgnition gates, so the render would not validate",
+        "Ignition bootstrap (Flatcar) cannot be imported: the management cluster's providers " +
+          "(management/providers) run without CAPI's KubeadmBootstrapFormatIgnition and CAPA's " +
+          "BootstrapFormatIgnition gates, so the render would not validate",
       );
     if (take(cfg, "useExperimentalRetryJoin") !== undefined)
       this.say("dropped", src, `${at}.useExperimentalRetryJoin`, "removed in CAPI v1beta2");
@@ -360,7 +381,8 @@ class Mapper {
           "dropped",
           src,
           `${at}.${keys.join(".")}`,
-          `${quote(value)}: a CAPI v1beta1 kubeadm field whose v1beta2 form the importer does not convert; add it by hand in v1beta2 form to clusters/<name>/kustomization.yaml if you need it`,
+          `${quote(value)}: a CAPI v1beta1 kubeadm field whose v1beta2 form the importer does not convert; ` +
+            "add it by hand in v1beta2 form to clusters/<name>/kustomization.yaml if you need it",
         );
     }
     return labels;
@@ -381,8 +403,8 @@ class Mapper {
           );
       } else if (a.name === "node-labels" && worker) {
         for (const kv of a.value.split(",").filter(Boolean)) {
-          const [k, ...v] = kv.split("=");
-          nodeLabels[k!] = v.join("=");
+          const eq = kv.indexOf("=");
+          nodeLabels[eq < 0 ? kv : kv.slice(0, eq)] = eq < 0 ? "" : kv.slice(eq + 1);
         }
         this.say("mapped", src, `${at}.node-labels`, `→ nodePools[].labels`);
       } else extras.push(a);
@@ -415,6 +437,8 @@ function addonsOf(objects: Rec[], parse: (text: string) => unknown[]): { cni?: s
 }
 
 const AZ = /^[a-z]{2}(-[a-z]+)+-\d+[a-z]$/;
+/** The API groups of Cluster API's own kinds (CAPA's is GROUP.infra). */
+const CAPI_GROUPS: readonly string[] = [GROUP.core, GROUP.bootstrap, GROUP.controlPlane];
 
 /**
  * Maps the source objects (YAML documents, already parsed) to a spec input, patches and a report. `parse` reads the
@@ -444,11 +468,12 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
   for (const o of objects) {
     const g = groupOf(o.apiVersion);
     const v = versionOf(o);
-    if ([GROUP.core, GROUP.bootstrap, GROUP.controlPlane].includes(g as never) && !CAPI_VERSIONS.has(v))
+    if (CAPI_GROUPS.includes(g) && !CAPI_VERSIONS.has(v))
       m.refuse(
         id(o),
         "apiVersion",
-        `${String(o.apiVersion)} is not a CAPI version the importer reads (v1beta1, v1beta2); upgrade the manifests with clusterctl first`,
+        `${String(o.apiVersion)} is not a CAPI version the importer reads (v1beta1, v1beta2); upgrade the ` +
+          "manifests with clusterctl first",
       );
     if (g === GROUP.infra && !CAPA_VERSIONS.has(v))
       m.refuse(
@@ -460,21 +485,23 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
       m.refuse(
         id(o),
         "apiVersion",
-        `${String(o.apiVersion)} is an experimental API of CAPI v1alpha releases; upgrade the manifests with clusterctl first`,
+        `${String(o.apiVersion)} is an experimental API of CAPI v1alpha releases; upgrade the manifests with ` +
+          "clusterctl first",
       );
   }
   const clusters = of("Cluster", GROUP.core);
-  if (clusters.length !== 1) {
+  const [cluster] = clusters;
+  if (clusters.length !== 1 || !cluster) {
     m.refuse(
       "",
       undefined,
       clusters.length === 0
-        ? "no Cluster (cluster.x-k8s.io) in the file; import reads the manifests of one cluster, as `clusterctl generate cluster` writes them"
+        ? "no Cluster (cluster.x-k8s.io) in the file; import reads the manifests of one cluster, as " +
+            "`clusterctl generate cluster` writes them"
         : `${clusters.length} Clusters in the file (${clusters.map(id).join(", ")}); import one cluster per file`,
     );
     return done();
   }
-  const cluster = clusters[0]!;
   used.add(cluster);
   const sourceName = str(get(cluster, "metadata.name")) ?? "";
   const name = opts.name ?? sourceName;
@@ -482,7 +509,8 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
     m.refuse(
       id(cluster),
       "spec.topology",
-      "a ClusterClass (topology) cluster cannot be imported: this repository renders explicit objects, not a ClusterClass",
+      "a ClusterClass (topology) cluster cannot be imported: this repository renders explicit objects, not a " +
+        "ClusterClass",
     );
   const awsCluster = byRef(get(cluster, "spec.infrastructureRef"), ["AWSCluster"]);
   const kcp = byRef(get(cluster, "spec.controlPlaneRef"), ["KubeadmControlPlane"]);
@@ -501,12 +529,13 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
       id(cluster),
       "spec.controlPlaneRef",
       cpKind && cpKind !== "KubeadmControlPlane"
-        ? `${cpKind} cannot be imported: this repository renders a KubeadmControlPlane (EKS and ROSA clusters are not supported)`
+        ? `${cpKind} cannot be imported: this repository renders a KubeadmControlPlane (EKS and ROSA clusters ` +
+            "are not supported)"
         : "the KubeadmControlPlane it references is not in the file",
     );
   if (!awsCluster || !kcp || m.findings.length) return done();
   used.add(awsCluster).add(kcp);
-  const spec: Rec = { apiVersion: "capi-gitops.io/v1alpha1", kind: "ClusterSpec", name };
+  const spec: Rec = { apiVersion: CAPI_GITOPS_API_VERSION, kind: "ClusterSpec", name };
   if (opts.name && opts.name !== sourceName)
     m.say("note", id(cluster), "metadata.name", `named ${name} (--name) instead of ${sourceName}`);
   else m.say("mapped", id(cluster), "metadata.name", `→ name: ${name}`);
@@ -524,11 +553,12 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
       "note",
       id(cluster),
       "metadata.namespace",
-      `${ns ? `"${ns}" is reserved here` : "no namespace in the source"}; the cluster gets its own namespace "${name}" (a live cluster moves with \`clusterctl move\` or is recreated there)`,
+      `${ns ? `"${ns}" is reserved here` : "no namespace in the source"}; the cluster gets its own namespace ` +
+        `"${name}" (a live cluster moves with \`clusterctl move\` or is recreated there)`,
     );
 
   // --- Cluster --------------------------------------------------------------------------------------------------
-  const c = clone((cluster.spec ?? {}) as Rec);
+  const c = clone(cluster.spec ?? {});
   for (const f of ["controlPlaneRef", "infrastructureRef"]) take(c, f);
   const network: Rec = {};
   for (const [part, key] of [
@@ -580,7 +610,7 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
       );
 
   // --- AWSCluster -----------------------------------------------------------------------------------------------
-  const a = clone((awsCluster.spec ?? {}) as Rec);
+  const a = clone(awsCluster.spec ?? {});
   const aid = id(awsCluster);
   const region = str(take(a, "region"));
   if (!region) m.refuse(aid, "spec.region", "the AWSCluster has no region");
@@ -589,8 +619,9 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
     m.say("mapped", aid, "spec.region", `→ region: ${region}`);
   }
   const ssh = take(a, "sshKeyName");
-  // CAPA uses the key pair "default" when sshKeyName is absent; "" means no key (pkg/cloud/services/ec2/instances.go, bastion.go defaultSSHKeyName).
-  const sshKeyName = ssh === undefined ? "default" : String(ssh);
+  // CAPA uses the key pair "default" when sshKeyName is absent; "" means no key (pkg/cloud/services/ec2/instances.go,
+  // bastion.go defaultSSHKeyName).
+  const sshKeyName = ssh === undefined ? "default" : text(ssh);
   if (sshKeyName) spec.sshKeyName = sshKeyName;
   m.say(
     "mapped",
@@ -603,14 +634,14 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
         : `"" (no key) → no sshKeyName`,
   );
   const vpcCidr = take(a, "network.vpc.cidrBlock");
-  network.vpcCidr = vpcCidr === undefined ? "10.0.0.0/16" : String(vpcCidr);
+  network.vpcCidr = vpcCidr === undefined ? "10.0.0.0/16" : text(vpcCidr);
   m.say(
     "mapped",
     aid,
     "spec.network.vpc.cidrBlock",
     vpcCidr === undefined
       ? "not set: CAPA's default 10.0.0.0/16 → network.vpcCidr: 10.0.0.0/16"
-      : `→ network.vpcCidr: ${String(vpcCidr)}`,
+      : `→ network.vpcCidr: ${text(vpcCidr)}`,
   );
   if (get(a, "network.vpc.ipv6") !== undefined)
     m.refuse(
@@ -622,12 +653,13 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
     m.refuse(
       aid,
       "spec.s3Bucket",
-      "the S3 bucket serves Ignition bootstrap data (Flatcar), which cannot be imported (see the KubeadmControlPlane's format)",
+      "the S3 bucket serves Ignition bootstrap data (Flatcar), which cannot be imported (see the " +
+        "KubeadmControlPlane's format)",
     );
   const scheme = take(a, "controlPlaneLoadBalancer.scheme");
   if (scheme !== undefined) {
     spec.apiServer = { scheme };
-    m.say("mapped", aid, "spec.controlPlaneLoadBalancer.scheme", `→ apiServer.scheme: ${String(scheme)}`);
+    m.say("mapped", aid, "spec.controlPlaneLoadBalancer.scheme", `→ apiServer.scheme: ${text(scheme)}`);
   }
   const lbType = get(a, "controlPlaneLoadBalancer.loadBalancerType");
   if (lbType === undefined || lbType === "nlb") {
@@ -642,7 +674,7 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
   }
   if (get(a, "controlPlaneLoadBalancer.healthCheckProtocol") === "HTTPS")
     take(a, "controlPlaneLoadBalancer.healthCheckProtocol");
-  const subnetZones = (Array.isArray(get(a, "network.subnets")) ? (get(a, "network.subnets") as unknown[]) : [])
+  const subnetZones = list(get(a, "network.subnets"))
     .map((s) => str(get(s, "availabilityZone")))
     .filter((z): z is string => Boolean(z));
   if (get(a, "network.subnets") === undefined)
@@ -650,23 +682,21 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
       "note",
       aid,
       "spec.network.subnets",
-      "not set: CAPA chose the subnets; the render declares one private and one public subnet per zone — for a live cluster, pin its subnets with a patch on /spec/network/subnets",
+      "not set: CAPA chose the subnets; the render declares one private and one public subnet per zone — for " +
+        "a live cluster, pin its subnets with a patch on /spec/network/subnets",
     );
   const cniRules = take(a, "network.cni");
   m.rest(awsCluster, a, "AWSCluster", undefined);
   m.metadata(awsCluster, "AWSCluster");
 
   // --- Control plane -------------------------------------------------------------------------------------------
-  const k = clone((kcp.spec ?? {}) as Rec);
+  const k = clone(kcp.spec ?? {});
   const kid = id(kcp);
   const replicas = take(k, "replicas");
-  if (replicas !== undefined) {
-    spec.controlPlane = { replicas };
-    m.say("mapped", kid, "spec.replicas", `→ controlPlane.replicas: ${String(replicas)}`);
-  } else {
-    spec.controlPlane = { replicas: 1 };
-    m.say("mapped", kid, "spec.replicas", "not set: CAPI's default 1 → controlPlane.replicas: 1");
-  }
+  const controlPlane: Rec = { replicas: replicas ?? 1 };
+  spec.controlPlane = controlPlane;
+  if (replicas !== undefined) m.say("mapped", kid, "spec.replicas", `→ controlPlane.replicas: ${text(replicas)}`);
+  else m.say("mapped", kid, "spec.replicas", "not set: CAPI's default 1 → controlPlane.replicas: 1");
   const sourceVersion = str(take(k, "version"));
   const version = resolveVersion(m, kid, sourceVersion, opts.kubernetesVersion);
   if (version) spec.kubernetesVersion = version;
@@ -679,20 +709,21 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
         "dropped",
         kid,
         `spec.${f}`,
-        `the profile (overlays/profiles) sets roll-out and remediation; set profile in cluster.yaml or patch it by hand`,
+        "the profile (overlays/profiles) sets roll-out and remediation; set profile in cluster.yaml or patch " +
+          "it by hand",
       );
-  const cfg = (take(k, "kubeadmConfigSpec") ?? {}) as Rec;
+  const cfg = take(k, "kubeadmConfigSpec") ?? {};
   m.kubeadm(kcp, cfg, "spec.kubeadmConfigSpec", "KubeadmControlPlane", undefined, false);
   m.rest(kcp, k, "KubeadmControlPlane", undefined);
   m.metadata(kcp, "KubeadmControlPlane");
   let image: Rec | undefined;
   if (cpTemplate) {
     used.add(cpTemplate);
-    const t = clone((cpTemplate.spec ?? {}) as Rec);
+    const t = clone(cpTemplate.spec ?? {});
     const tid = id(cpTemplate);
     const instanceType = take(t, "template.spec.instanceType");
     if (mapInstanceType(m, tid, "spec.template.spec.instanceType", instanceType, "controlPlane.instanceType"))
-      (spec.controlPlane as Rec).instanceType = instanceType;
+      controlPlane.instanceType = instanceType;
     image = machine(
       m,
       cpTemplate,
@@ -719,13 +750,15 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
     m.refuse(
       "",
       undefined,
-      `the source has both MachineDeployments (${deployments.map(id).join(", ")}) and MachinePools (${machinePools.map(id).join(", ")}); a cluster spec has one kind of workers — import one kind and add the others by hand`,
+      `the source has both MachineDeployments (${deployments.map(id).join(", ")}) and MachinePools ` +
+        `(${machinePools.map(id).join(", ")}); a cluster spec has one kind of workers — import one kind and ` +
+        "add the others by hand",
     );
   spec.workers = machinePools.length ? "MachinePool" : "MachineDeployment";
   const pools: Rec[] = [];
   const taken = new Set<string>();
   const poolName = (o: Rec, i: number): string => {
-    const full = String(get(o, "metadata.name") ?? "");
+    const full = text(get(o, "metadata.name") ?? "");
     const short = full.startsWith(`${sourceName}-`) ? full.slice(sourceName.length + 1) : full;
     const ok = new RegExp(DNS_LABEL).test(short) && short.length <= LIMITS.poolName && !taken.has(short);
     const n = ok ? short : `pool-${i}`;
@@ -736,7 +769,8 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
       "metadata.name",
       ok
         ? `→ nodePools[${i}].name: ${n}`
-        : `→ nodePools[${i}].name: ${n} ("${short}" is not a pool name: lowercase DNS label of at most ${LIMITS.poolName} characters, unique)`,
+        : `→ nodePools[${i}].name: ${n} ("${short}" is not a pool name: lowercase DNS label of at most ` +
+            `${LIMITS.poolName} characters, unique)`,
     );
     return n;
   };
@@ -747,10 +781,11 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
     const pid = id(md);
     const pname = poolName(md, i);
     const pool: Rec = { name: pname };
-    const s = clone((md.spec ?? {}) as Rec);
+    const s = clone(md.spec ?? {});
     for (const f of ["clusterName", "selector", "template.spec.clusterName"]) take(s, f);
     const mdReplicas = take(s, "replicas");
-    const ann = isRecord(get(md, "metadata.annotations")) ? (get(md, "metadata.annotations") as Rec) : {};
+    const annotations = get(md, "metadata.annotations");
+    const ann = isRecord(annotations) ? annotations : {};
     const pv = str(take(s, "template.spec.version"));
     if (pv !== undefined && pv !== sourceVersion) {
       const ok = typeof checkVersion(pv) !== "string" && !opts.kubernetesVersion;
@@ -761,7 +796,8 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
         "spec.template.spec.version",
         ok
           ? `→ nodePools[${i}].kubernetesVersion: ${pv}`
-          : `${pv} differs from the control plane's ${sourceVersion ?? "(none)"}; the pool follows the control plane at ${version ?? "(none)"}`,
+          : `${pv} differs from the control plane's ${sourceVersion ?? "(none)"}; the pool follows the control ` +
+              `plane at ${version ?? "(none)"}`,
       );
     }
     const infra = byRef(take(s, "template.spec.infrastructureRef"), [isMp ? "AWSMachinePool" : "AWSMachineTemplate"]);
@@ -779,7 +815,7 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
       );
     else {
       used.add(infra);
-      const t = clone((infra.spec ?? {}) as Rec);
+      const t = clone(infra.spec ?? {});
       const tid = id(infra);
       const at = isMp ? "awsLaunchTemplate" : "template.spec";
       const poolType = take(t, `${at}.instanceType`);
@@ -811,7 +847,8 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
             "note",
             tid,
             "spec.availabilityZoneSubnetType",
-            `${subnetType === undefined ? "not set (CAPA may use public subnets)" : quote(subnetType)}; the render places the pool's nodes in private subnets`,
+            `${subnetType === undefined ? "not set (CAPA may use public subnets)" : quote(subnetType)}; the ` +
+              "render places the pool's nodes in private subnets",
           );
         const min = take(t, "minSize");
         const max = take(t, "maxSize");
@@ -853,7 +890,8 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
         "note",
         pid,
         "spec.template.spec.failureDomain",
-        "not set (CAPA put every machine in one subnet); the render spreads the pool over the cluster's zones, one MachineDeployment per zone",
+        "not set (CAPA put every machine in one subnet); the render spreads the pool over the cluster's " +
+          "zones, one MachineDeployment per zone",
       );
     if (!isMp) sizes(m, pid, i, pool, mdReplicas, ann, undefined, undefined, zones.length);
     if (!boot)
@@ -864,8 +902,8 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
       );
     else {
       used.add(boot);
-      const b = clone((boot.spec ?? {}) as Rec);
-      const inner = isMp ? b : ((take(b, "template.spec") ?? {}) as Rec);
+      const b = clone(boot.spec ?? {});
+      const inner = isMp ? b : (take(b, "template.spec") ?? {});
       const role: Role = isMp ? "KubeadmConfig" : "KubeadmConfigTemplate";
       const labels = m.kubeadm(boot, inner, isMp ? "spec" : "spec.template.spec", role, pname, true);
       if (Object.keys(labels).length) pool.labels = labels;
@@ -896,7 +934,7 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
     if (
       !isRecord(image) ||
       typeof version !== "string" ||
-      imageFollowsVersion(image as ImageChoice) ||
+      imageFollowsVersion({ id: str(image.id), lookupFormat: str(image.lookupFormat) }) ||
       image.kubernetesVersion !== undefined
     )
       return;
@@ -905,7 +943,8 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
       "mapped",
       "",
       `${at}.kubernetesVersion`,
-      `the image is fixed (an AMI id or a format without {{.K8sVersion}}): it holds the version of its machines, ${version}`,
+      "the image is fixed (an AMI id or a format without {{.K8sVersion}}): it holds the version of its " +
+        `machines, ${version}`,
     );
   };
   stateVersion(spec.image, spec.kubernetesVersion, "image");
@@ -914,31 +953,28 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
   );
   const zones = [...zonesUsed, ...subnetZones.filter((z) => !zonesUsed.includes(z))];
   const regionZones = region ? zonesOf(region) : undefined;
-  if (zones.length) {
-    // The region's order (the zone letters), so the subnets sit where the render's slots put them.
-    spec.availabilityZones = regionZones ? [...zones].sort((x, y) => (x < y ? -1 : 1)) : zones;
-    m.say(
-      "mapped",
-      "",
-      "availabilityZones",
-      `the zones the source uses → availabilityZones: ${(spec.availabilityZones as string[]).join(", ")}`,
-    );
+  // The region's order (the zone letters), so the subnets sit where the render's slots put them.
+  const specZones = !zones.length ? undefined : regionZones ? [...zones].sort((x, y) => (x < y ? -1 : 1)) : zones;
+  if (specZones) {
+    spec.availabilityZones = specZones;
+    m.say("mapped", "", "availabilityZones", `the zones the source uses → availabilityZones: ${specZones.join(", ")}`);
   } else m.say("note", "", "availabilityZones", "the source names no zone; the spec takes the region's first three");
   // A MachineDeployment pool without zones spreads over the cluster's, one MachineDeployment per zone, each with room
   // for a machine: a fixed pool gets that room; an autoscaled one whose maximum is smaller keeps to its first zones.
-  const clusterZones =
-    (spec.availabilityZones as string[] | undefined) ?? (region ? defaultZones(region) : undefined) ?? [];
+  const clusterZones = specZones ?? (region ? defaultZones(region) : undefined) ?? [];
   if (spec.workers === "MachineDeployment")
     for (const [i, p] of pools.entries()) {
       if (p.availabilityZones || !clusterZones.length) continue;
       if (p.autoscaling === false) p.maxSize = Math.max(Number(p.maxSize), clusterZones.length);
       else if (Number(p.maxSize) < clusterZones.length) {
-        p.availabilityZones = clusterZones.slice(0, Math.max(1, Number(p.maxSize)));
+        const spread = clusterZones.slice(0, Math.max(1, Number(p.maxSize)));
+        p.availabilityZones = spread;
         m.say(
           "note",
           "",
           `nodePools[${i}].availabilityZones`,
-          `maxSize ${String(p.maxSize)} leaves room for a machine in ${(p.availabilityZones as string[]).length} zone(s): the pool spreads over ${(p.availabilityZones as string[]).join(", ")}`,
+          `maxSize ${String(p.maxSize)} leaves room for a machine in ${spread.length} zone(s): ` +
+            `the pool spreads over ${spread.join(", ")}`,
         );
       }
     }
@@ -955,7 +991,8 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
     addons.cni === "cilium"
       ? "the source installs Cilium → network.cni: cilium (the pinned version)"
       : addons.cni === "calico"
-        ? "the source installs Calico, which this repository does not ship → network.cni: none; add Calico's ClusterResourceSet and ConfigMap as resources of clusters/<name>/kustomization.yaml to keep it"
+        ? "the source installs Calico, which this repository does not ship → network.cni: none; add Calico's " +
+          "ClusterResourceSet and ConfigMap as resources of clusters/<name>/kustomization.yaml to keep it"
         : "the source installs no CNI (it was applied by hand) → network.cni: none, so the render adds none",
   );
   if (cniRules !== undefined) {
@@ -977,9 +1014,11 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
     if (used.has(o)) continue;
     const why =
       o.kind === "ClusterResourceSet" || o.kind === "ConfigMap"
-        ? "add-ons: the render installs the AWS cloud-controller-manager at the control plane's minor, and the CNI and CSI chosen above, with its own ClusterResourceSets"
+        ? "add-ons: the render installs the AWS cloud-controller-manager at the control plane's minor, and the " +
+          "CNI and CSI chosen above, with its own ClusterResourceSets"
         : o.kind === "MachineHealthCheck"
-          ? "the render has one where an owner remediates (each MachineDeployment pool, a control plane of more than one replica; none for MachinePools); the profile (overlays/profiles) sets its strictness"
+          ? "the render has one where an owner remediates (each MachineDeployment pool, a control plane of " +
+            "more than one replica; none for MachinePools); the profile (overlays/profiles) sets its strictness"
           : o.kind === "Secret"
             ? "Secrets are never kept in Git here"
             : /cluster-autoscaler/.test(String(get(o, "metadata.name"))) &&
@@ -991,14 +1030,16 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
                 ? "the render makes the cluster's namespace"
                 : (o.kind === "MachineDeployment" || o.kind === "MachinePool") && !forCluster(o)
                   ? `it belongs to another cluster (spec.clusterName ${quote(get(o, "spec.clusterName"))})`
-                  : "not an object of the cluster this repository renders, or not referenced by one; add it as a resource of clusters/<name>/kustomization.yaml if you still need it";
+                  : "not an object of the cluster this repository renders, or not referenced by one; add it as " +
+                    "a resource of clusters/<name>/kustomization.yaml if you still need it";
     m.say("dropped", id(o), undefined, why);
   }
   m.say(
     "note",
     "",
     undefined,
-    `object names follow this repository's scheme (${name}-control-plane, <cluster>-<pool>, hash-named templates): for a live cluster the render's objects are new ones beside the source's`,
+    `object names follow this repository's scheme (${name}-control-plane, <cluster>-<pool>, hash-named ` +
+      "templates): for a live cluster the render's objects are new ones beside the source's",
   );
   if (m.findings.length) return done();
   return { spec, kept: m.kept, report: m.report, findings: m.findings };
@@ -1023,7 +1064,11 @@ function resolveVersion(
       "note",
       kid,
       "spec.version",
-      `${source ?? "(none)"} → kubernetesVersion: ${override} (--kubernetes-version)${jump > 1 ? `; for a live cluster that is ${jump} minors at once, which Cluster API refuses — upgrade it there one minor at a time first` : ""}`,
+      `${source ?? "(none)"} → kubernetesVersion: ${override} (--kubernetes-version)` +
+        (jump > 1
+          ? `; for a live cluster that is ${jump} minors at once, which Cluster API refuses — ` +
+            "upgrade it there one minor at a time first"
+          : ""),
     );
     return override;
   }
@@ -1037,7 +1082,8 @@ function resolveVersion(
     m.refuse(
       kid,
       "spec.version",
-      `${ok}; pass --kubernetes-version <version> to import it at a supported version (for a live cluster, upgrade it there first, one minor at a time)`,
+      `${ok}; pass --kubernetes-version <version> to import it at a supported version (for a live cluster, ` +
+        "upgrade it there first, one minor at a time)",
     );
     return undefined;
   }
@@ -1087,13 +1133,15 @@ function sizes(
       minSize: Math.min(asgMin ?? r, r),
       maxSize: Math.max(asgMax ?? r, r, 1),
     });
-  // A MachineDeployment pool is one MachineDeployment per zone: maxSize leaves room for one per zone (fixed up once the cluster's zones are known).
+  // A MachineDeployment pool is one MachineDeployment per zone: maxSize leaves room for one per zone (fixed up once the
+  // cluster's zones are known).
   else Object.assign(pool, { autoscaling: false, replicas: r, minSize: r, maxSize: Math.max(r, zones, 1) });
   m.say(
     "mapped",
     pid,
     "spec.replicas",
-    `${replicas === undefined ? "not set: CAPI's default 1" : String(r)} → nodePools[${i}].replicas: ${r} (autoscaling: false)`,
+    `${replicas === undefined ? "not set: CAPI's default 1" : String(r)} → nodePools[${i}].replicas: ${r} ` +
+      "(autoscaling: false)",
   );
 }
 
@@ -1104,7 +1152,7 @@ function sizes(
 function machine(
   m: Mapper,
   o: Rec,
-  t: Rec,
+  t: unknown,
   at: string,
   role: Role,
   pool: string | undefined,
@@ -1125,7 +1173,8 @@ function machine(
       m.say("note", src, `spec.${at}.${f}`, `not set (CAPA's default); the render sets ${what}`);
   const amiId = str(get(t, `${at}.ami.id`));
   const image: Rec = {};
-  if (amiId && /^ami-[0-9a-f]{8,17}$/.test(amiId) && Object.keys(get(t, `${at}.ami`) as Rec).length === 1) {
+  const ami = get(t, `${at}.ami`);
+  if (amiId && /^ami-[0-9a-f]{8,17}$/.test(amiId) && isRecord(ami) && Object.keys(ami).length === 1) {
     take(t, `${at}.ami`);
     image.id = amiId;
   }

@@ -19,7 +19,10 @@ import { clone, type KeptField, put, type ReportEntry, type Role } from "./map.j
 
 type Rec = Record<string, unknown>;
 
-/** The rendered objects a role stands for: API group and version, kind, and names (hash-named ones as a pattern, which kustomize anchors). */
+/**
+ * The rendered objects a role stands for: API group and version, kind, and names (hash-named ones as a pattern, which
+ * kustomize anchors).
+ */
 function targetOf(
   spec: ClusterSpec,
   k: { role: Role; pool?: string },
@@ -118,20 +121,26 @@ export function settleKept(
   return { patches, report };
 }
 
-/** The cluster's own kustomization.yaml as import writes it: the generated overlay and the patches that keep the rest. */
+/**
+ * The cluster's own kustomization.yaml as import writes it: the generated overlay and the patches that keep the rest.
+ */
 export function importKustomization(patches: readonly Patch[], source: string): string {
   return toYaml(
     { ...KUSTOMIZATION, resources: ["generated"], patches },
     [
       "# The cluster's own Kustomize layer: yours to edit (`npm run generate` never overwrites it).",
-      `# Imported from ${path.basename(source)} by \`npm run import\`: the patches below keep what cluster.yaml cannot say.`,
+      `# Imported from ${path.basename(source)} by \`npm run import\`: the patches below keep what ` +
+        "cluster.yaml cannot say.",
       "# Hash-named templates are matched by a name pattern; a patched field does not change their names, so editing",
       "# a patch here rolls no machines (change cluster.yaml, or rename the template, to roll them).",
     ].join("\n"),
   );
 }
 
-/** `import`'s plan: new-cluster's (the cluster folder, missing shared files, the sync entry) with its own kustomization.yaml. */
+/**
+ * `import`'s plan: new-cluster's (the cluster folder, missing shared files, the sync entry) with its own
+ * kustomization.yaml.
+ */
 export function planImportedCluster(spec: ClusterSpec, kustomization: string, model: RepoModel, pins: Pins): TreePlan {
   const plan = planNewCluster(spec, model, pins);
   const own = clusterKustomizationPath(spec.name);

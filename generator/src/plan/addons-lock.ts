@@ -3,7 +3,7 @@
  * under addons/ and of the versions.json "addons" pins they were hydrated from. addons/ is copied into every
  * repository and its payloads are applied to every workload cluster, so its expected content must not be read from
  * addons/ itself: validate (validate/drift.ts) and generate check both the tool's store and the repository's addons/
- * against this lock, and a hand-edited payload is an error naming the file (issue 20). Pure: contents in, findings out.
+ * against this lock, and a hand-edited payload is an error naming the file. Pure: contents in, findings out.
  */
 import { createHash } from "node:crypto";
 import stableStringify from "fast-json-stable-stringify";
@@ -28,9 +28,9 @@ export function addonLock(pins: AddonPins, files: Readonly<Record<string, string
     ].join(" "),
     pins: pinsDigest(pins),
     files: Object.fromEntries(
-      Object.keys(files)
-        .sort()
-        .map((p) => [p, sha(files[p]!)]),
+      Object.entries(files)
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([p, content]) => [p, sha(content)]),
     ),
   };
 }

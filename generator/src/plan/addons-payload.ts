@@ -3,7 +3,7 @@
  * Every document is parsed and serialized once (fixed key order, no helm comments); no Secret may reach Git.
  */
 import { PlanError } from "../core/errors.js";
-import type { K8sObject } from "../k8s/object.js";
+import { get, isRecord, type K8sObject } from "../k8s/object.js";
 import { parseYamlStream, toYaml } from "../core/yaml.js";
 import type { AddonPins } from "../pins/versions.js";
 import { type Addon, addonFiles, type AddonPart, addonParts, allAddons } from "./addons.js";
@@ -40,33 +40,41 @@ const GP3_STORAGE_CLASS: K8sObject = {
   allowVolumeExpansion: true,
 };
 
-const isObject = (d: unknown): d is K8sObject =>
-  typeof d === "object" && d !== null && typeof (d as K8sObject).kind === "string";
-const stream = (objects: K8sObject[]): string => objects.map((o) => toYaml(o)).join("---\n");
+/** A document of a rendered chart or manifest: a mapping with a kind (the rest is passed through as written). */
+type Manifest = Record<string, unknown> & { kind: string };
 
-function objectsOf(text: string, what: string, opts: { dropSecrets?: boolean } = {}): K8sObject[] {
-  const objects = parseYamlStream(text).filter(isObject);
+const isManifest = (d: unknown): d is Manifest => isRecord(d) && typeof d.kind === "string";
+const stream = (objects: Manifest[]): string => objects.map((o) => toYaml(o)).join("---\n");
+
+function objectsOf(text: string, what: string, opts: { dropSecrets?: boolean } = {}): Manifest[] {
+  const objects = parseYamlStream(text).filter(isManifest);
   const secrets = objects.filter((o) => o.kind === "Secret");
   if (secrets.length && !opts.dropSecrets)
     throw new PlanError(
-      `${what} renders Secret(s) ${secrets.map((s) => s.metadata?.name).join(", ")}: no Secret data may be stored in Git (change its values)`,
+      `${what} renders Secret(s) ${secrets.map((s) => get(s, "metadata.name")).join(", ")}: ` +
+        "no Secret data may be stored in Git (change its values)",
     );
   return objects.filter((o) => o.kind !== "Secret");
 }
 
-/** The EBS CSI manifests: the data of CAPA's ConfigMap, without its empty Secret (the driver's env refs to it are optional). */
-function ebsCsiObjects(template: string, configMap: string): K8sObject[] {
-  const cm = parseYamlStream(template)
-    .filter(isObject)
-    .find((o) => o.kind === "ConfigMap" && o.metadata?.name === configMap) as
-    { data?: Record<string, string> } | undefined;
-  if (!cm?.data) throw new PlanError(`the pinned CAPA template has no ConfigMap ${configMap}`);
-  return Object.keys(cm.data)
-    .sort()
-    .flatMap((k) => objectsOf(cm.data![k]!, `CAPA ConfigMap ${configMap}`, { dropSecrets: true }));
+/**
+ * The EBS CSI manifests: the data of CAPA's ConfigMap, without its empty Secret (the driver's env refs to it are
+ * optional).
+ */
+function ebsCsiObjects(template: string, configMap: string): Manifest[] {
+  const data = parseYamlStream(template)
+    .filter(isManifest)
+    .find((o) => o.kind === "ConfigMap" && get(o, "metadata.name") === configMap)?.data;
+  if (!isRecord(data)) throw new PlanError(`the pinned CAPA template has no ConfigMap ${configMap}`);
+  return Object.entries(data)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .flatMap(([k, text]) => {
+      if (typeof text !== "string") throw new PlanError(`CAPA ConfigMap ${configMap}: data.${k} is no text`);
+      return objectsOf(text, `CAPA ConfigMap ${configMap}`, { dropSecrets: true });
+    });
 }
 
-function objectsOfAddon(a: Addon, pins: AddonPins, raw: RawSources): K8sObject[] {
+function objectsOfAddon(a: Addon, pins: AddonPins, raw: RawSources): Manifest[] {
   const key = `${a.name}/${a.version}`;
   if (a.role === "csi")
     return [
@@ -91,23 +99,24 @@ function objectsOfAddon(a: Addon, pins: AddonPins, raw: RawSources): K8sObject[]
  * Every container image (init, regular and ephemeral containers) of the pods among these objects — a Pod's own spec,
  * a workload's pod template, a CronJob's job template — in document order.
  */
+/** A container's image as written ("" when it has none). */
+const imageOf = (image: unknown): string => {
+  const written = String(image);
+  return image === undefined || image === null ? "" : written;
+};
+
 export function containerImages(objects: readonly unknown[]): string[] {
   return objects.flatMap((o) => {
-    const spec = (o as { kind?: unknown; spec?: Record<string, unknown> } | null)?.spec;
-    const at = (v: unknown, ...keys: string[]): unknown =>
-      keys.reduce<unknown>(
-        (x, k) => (typeof x === "object" && x !== null ? (x as Record<string, unknown>)[k] : undefined),
-        v,
-      );
+    const spec = get(o, "spec");
     const pods = [
-      (o as { kind?: unknown } | null)?.kind === "Pod" ? spec : undefined,
-      at(spec, "template", "spec"),
-      at(spec, "jobTemplate", "spec", "template", "spec"),
+      get(o, "kind") === "Pod" ? spec : undefined,
+      get(spec, "template.spec"),
+      get(spec, "jobTemplate.spec.template.spec"),
     ];
     return pods.flatMap((pod) =>
       ["initContainers", "containers", "ephemeralContainers"].flatMap((k) => {
-        const list = at(pod, k);
-        return Array.isArray(list) ? list.map((c) => String((c as { image?: unknown } | null)?.image ?? "")) : [];
+        const list = get(pod, k);
+        return Array.isArray(list) ? list.map((c) => imageOf(get(c, "image"))) : [];
       }),
     );
   });
@@ -154,7 +163,7 @@ function imageProblems(a: Addon, found: readonly string[], pins: AddonPins, comp
 }
 
 /** The payload's images are exactly the pinned ones (versions.json), each pinned by tag or digest. */
-function checkPinnedImages(a: Addon, objects: K8sObject[], pins: AddonPins): void {
+function checkPinnedImages(a: Addon, objects: Manifest[], pins: AddonPins): void {
   const problems = imageProblems(a, containerImages(objects), pins, true);
   if (problems.length) throw new PlanError(`${a.name} ${a.version}: ${problems.join("; ")}`);
 }
@@ -171,7 +180,8 @@ export function payloadImageFindings(
   const byDir = allAddons(pins).map((a) => [`${addonDir(a.name, a.version)}/`, a] as const);
   const findings: Finding[] = [];
   const how =
-    "addons/ is written only by `npm run addons` from the pins in versions.json: restore it from Git or re-run `npm run addons`";
+    "addons/ is written only by `npm run addons` from the pins in versions.json: restore it from Git or " +
+    "re-run `npm run addons`";
   for (const [key, { file, content }] of Object.entries(payloads).sort(([x], [y]) => (x < y ? -1 : 1))) {
     if (key.endsWith("/kustomization.yaml")) continue;
     const a = byDir.find(([dir]) => key.startsWith(dir))?.[1];
@@ -198,7 +208,7 @@ export function payloadImageFindings(
 }
 
 /** A release manifest taken from a module commit: every container image must carry the release the pin names. */
-function checkReleaseImages(objects: K8sObject[], release: string, what: string): void {
+function checkReleaseImages(objects: Manifest[], release: string, what: string): void {
   const images = containerImages(objects);
   const other = [...new Set(images.filter((i) => !i.endsWith(`:${release}`)))];
   if (!images.length || other.length)
@@ -208,7 +218,7 @@ function checkReleaseImages(objects: K8sObject[], release: string, what: string)
 /** The add-on's manifests per part (addonParts): its CRDs in a part of their own when it declares one. */
 function payloadsOf(a: Addon, pins: AddonPins, raw: RawSources): Record<AddonPart["holds"], string> {
   const objects = objectsOfAddon(a, pins, raw);
-  const isCrd = (o: K8sObject) => o.kind === "CustomResourceDefinition";
+  const isCrd = (o: Manifest) => o.kind === "CustomResourceDefinition";
   const crds = objects.filter(isCrd);
   if (!a.crds && crds.length)
     throw new PlanError(
@@ -228,7 +238,7 @@ export function unknownValuePaths(defaults: unknown, values: unknown, templates 
   if (typeof values !== "object" || values === null || Array.isArray(values)) return [];
   return Object.entries(values).flatMap(([k, v]) => {
     const here = prefix ? `${prefix}.${k}` : k;
-    const d = typeof defaults === "object" && defaults !== null ? (defaults as Record<string, unknown>)[k] : undefined;
+    const d: unknown = typeof defaults === "object" && defaults !== null ? Reflect.get(defaults, k) : undefined;
     if (d === undefined) return templates.includes(`.Values.${here}`) ? [] : [here];
     return typeof d === "object" && d !== null && !Array.isArray(d) ? unknownValuePaths(d, v, templates, here) : [];
   });

@@ -219,7 +219,9 @@ export function clusterAddonConfigMaps(
   );
 }
 
-/** The ClusterResourceSets of one cluster (generated/addons.yaml): one per add-on, selecting the cluster by its labels. */
+/**
+ * The ClusterResourceSets of one cluster (generated/addons.yaml): one per add-on, selecting the cluster by its labels.
+ */
 export function clusterResourceSets(spec: ClusterSpec, pins: AddonPins): K8sObject[] {
   return clusterAddons(spec, pins).map((a): K8sObject =>
     syncSafe({

@@ -48,7 +48,9 @@ export const AUTOSCALER_DIR = "autoscaler";
 const AUTOSCALER_APP = "cluster-autoscaler";
 const KUBECONFIG_MOUNT = "/etc/kubernetes/workload";
 
-/** Node labels that differ between the zones of one pool, ignored when the autoscaler balances its MachineDeployments. */
+/**
+ * Node labels that differ between the zones of one pool, ignored when the autoscaler balances its MachineDeployments.
+ */
 export const BALANCING_IGNORED_LABELS = [
   "topology.ebs.csi.aws.com/zone",
   "topology.k8s.aws/zone-id",
@@ -72,7 +74,9 @@ function autoscalerImage(spec: ClusterSpec, pins: Pins): string {
   const tag = pins.clusterAutoscaler.byMinor[minor];
   if (!tag)
     throw new PlanError(
-      `cluster ${spec.name}: no cluster-autoscaler is pinned for Kubernetes ${minor} (versions.json clusterAutoscaler.byMinor has ${Object.keys(pins.clusterAutoscaler.byMinor).join(", ")}); pin one there or set autoscaling: false on every pool`,
+      `cluster ${spec.name}: no cluster-autoscaler is pinned for Kubernetes ${minor} (versions.json ` +
+        `clusterAutoscaler.byMinor has ${Object.keys(pins.clusterAutoscaler.byMinor).join(", ")}); pin one ` +
+        "there or set autoscaling: false on every pool",
     );
   return `${pins.clusterAutoscaler.image}:${tag}`;
 }
@@ -175,7 +179,10 @@ export function autoscalerObjects(spec: ClusterSpec, pins: Pins): K8sObject[] {
   return [serviceAccount, role, roleBinding, deployment];
 }
 
-/** clusters/<name>/generated/autoscaler/: one file per object and a kustomization listing them; nothing without autoscaled pools. */
+/**
+ * clusters/<name>/generated/autoscaler/: one file per object and a kustomization listing them; nothing without
+ * autoscaled pools.
+ */
 export function planAutoscaler(spec: ClusterSpec, pins: Pins): OutputFile[] {
   const objects = autoscalerObjects(spec, pins);
   if (objects.length === 0) return [];

@@ -3,6 +3,7 @@ import path from "node:path";
 import type { ClusterSpec, ImageSpec, NodePoolSpec } from "../cluster-spec/types.js";
 import { subnetOf, checkIpv4Cidr } from "../cluster-spec/cidr.js";
 import { ZONE_SLOTS, zoneSlot } from "../cluster-spec/regions.js";
+import { nodeLabelArgs } from "../cluster-spec/kubelet.js";
 import { PlanError } from "../core/errors.js";
 import { toYaml } from "../core/yaml.js";
 import { AUTOSCALER, GROUP, IMAGE_VERSION_ANNOTATION, LABEL } from "../k8s/capi.js";
@@ -88,11 +89,6 @@ const sizeAnnotations = (min: number, max: number): PatchOp[] => [
   set(ptr("metadata", "annotations", AUTOSCALER.min), String(min)),
   set(ptr("metadata", "annotations", AUTOSCALER.max), String(max)),
 ];
-/** The kubelet argument that sets a pool's node labels (cluster-spec/parse.ts checks its length). */
-export const nodeLabelArgs = (labels: Record<string, string>) => {
-  const entries = Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : 1));
-  return entries.length ? [{ name: "node-labels", value: entries.map(([k, v]) => `${k}=${v}`).join(",") }] : [];
-};
 
 /**
  * The image fields of an AWSMachineSpec / AWSLaunchTemplate (CAPA api/v1beta2/awsmachine_types.go,

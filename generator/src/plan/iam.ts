@@ -16,9 +16,9 @@
  *   plus what CAPA's control-plane policy lacks of cloud-provider-aws docs/prerequisites.md (module
  *   k8s.io/cloud-provider-aws): ec2:DescribeAvailabilityZones (zone ids, `topology.k8s.aws/zone-id`) and
  *   ec2:DescribeInstanceTopology (the network-node labels), inline on the control-plane role (the CCM runs there).
- * - Autoscaling and drain (README "Scale-down and roll-outs drain nodes"): the cluster-autoscaler runs on the management
- *   cluster with the clusterapi provider and scales MachineDeployments through the Kubernetes API, and every node
- *   removal goes through CAPI's Machine controller — no AWS permission beyond CAPA's own.
+ * - Autoscaling and drain (README "Scale-down and roll-outs drain nodes"): the cluster-autoscaler runs on the
+ *   management cluster with the clusterapi provider and scales MachineDeployments through the Kubernetes API, and
+ *   every node removal goes through CAPI's Machine controller — no AWS permission beyond CAPA's own.
  *
  * Least privilege:
  * - `controlPlane.disableClusterAPIControllerPolicyAttachment`: clusterawsadm otherwise attaches the CAPA controllers'
@@ -36,7 +36,10 @@ import { type OutputFile, owned } from "./files.js";
 
 export const IAM_API = "bootstrap.aws.infrastructure.cluster.x-k8s.io/v1beta1";
 
-/** What the cloud-controller-manager needs beyond CAPA's control-plane policy (cloud-provider-aws docs/prerequisites.md). */
+/**
+ * What the cloud-controller-manager needs beyond CAPA's control-plane policy (cloud-provider-aws
+ * docs/prerequisites.md).
+ */
 export const CCM_EXTRA_ACTIONS = ["ec2:DescribeAvailabilityZones", "ec2:DescribeInstanceTopology"] as const;
 
 export function iamConfiguration(): K8sObject {

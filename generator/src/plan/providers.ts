@@ -42,62 +42,15 @@ import { type OutputFile, owned } from "./files.js";
 import { KUSTOMIZATION } from "./kustomize-objects.js";
 import { SYNC_WAVE, waveOf } from "./management.js";
 import { PROVIDERS_DIR } from "../core/layout.js";
+import { CAPA_CREDENTIALS_SECRET, PROVIDERS, type ProviderDef } from "../core/providers.js";
+
+/** sync.ts lists the provider namespaces from here. */
+export { PROVIDERS };
 
 export const OPERATOR_API = "operator.cluster.x-k8s.io/v1alpha2";
 
 /** Argo CD and Flux never prune or delete these objects (the same annotations as every cluster object). */
 export const NEVER_PRUNE_OR_DELETE = SYNC_SAFE;
-
-/** The Secret (key AWS_B64ENCODED_CREDENTIALS) the AWS provider reads; created outside this repository. */
-export const CAPA_CREDENTIALS_SECRET = "capa-variables";
-
-export type ProviderKind = "CoreProvider" | "BootstrapProvider" | "ControlPlaneProvider" | "InfrastructureProvider";
-
-export interface ProviderDef {
-  kind: ProviderKind;
-  /** The clusterctl provider name. */
-  name: string;
-  namespace: string;
-  /** Key of versions.json "crds" whose version this provider runs. */
-  versionFrom: "cluster-api" | "cluster-api-provider-aws";
-  machinePoolGate: boolean;
-  /** Further gates set true on this provider's manager. */
-  extraGates?: readonly string[];
-  configSecret?: string;
-}
-
-export const PROVIDERS: readonly ProviderDef[] = [
-  {
-    kind: "CoreProvider",
-    name: "cluster-api",
-    namespace: "capi-system",
-    versionFrom: "cluster-api",
-    machinePoolGate: true,
-  },
-  {
-    kind: "BootstrapProvider",
-    name: "kubeadm",
-    namespace: "capi-kubeadm-bootstrap-system",
-    versionFrom: "cluster-api",
-    machinePoolGate: false,
-  },
-  {
-    kind: "ControlPlaneProvider",
-    name: "kubeadm",
-    namespace: "capi-kubeadm-control-plane-system",
-    versionFrom: "cluster-api",
-    machinePoolGate: false,
-  },
-  {
-    kind: "InfrastructureProvider",
-    name: "aws",
-    namespace: "capa-system",
-    versionFrom: "cluster-api-provider-aws",
-    machinePoolGate: true,
-    extraGates: ["MachinePoolMachines"],
-    configSecret: CAPA_CREDENTIALS_SECRET,
-  },
-];
 
 function pinnedVersion(pins: Pins, key: ProviderDef["versionFrom"]): string {
   const pin = pins.crds[key];

@@ -73,7 +73,9 @@ const planClusterTree = (spec: ClusterSpec, pins: Pins): TreePlan => ({
   roots: [`${clusterDir(spec.name)}/generated`],
 });
 
-/** The whole repository (`generate`): everything shared, the sync manifests (removed without a config), every cluster. */
+/**
+ * The whole repository (`generate`): everything shared, the sync manifests (removed without a config), every cluster.
+ */
 export function planRepo(model: RepoModel, pins: Pins): TreePlan {
   return mergePlans([
     planShared(pins),
@@ -102,7 +104,10 @@ export function planNewCluster(spec: ClusterSpec, model: RepoModel, pins: Pins):
   ]);
 }
 
-/** `remove-cluster`: clusters/<name>/ removed (a root with no file), and the sync manifests without it (with a config only). */
+/**
+ * `remove-cluster`: clusters/<name>/ removed (a root with no file), and the sync manifests without it (with a config
+ * only).
+ */
 export function planRemoveCluster(name: string, model: RepoModel): TreePlan {
   return mergePlans([
     { files: [], roots: [clusterDir(name)] },
@@ -117,7 +122,8 @@ export function planRemoveCluster(name: string, model: RepoModel): TreePlan {
 
 /**
  * `upgrade`: for each cluster, its new spec file (the text the caller edited; owned for this run, written whole) and
- * its generated/ folder from the new spec. Nothing shared changes: the sync manifests and base/ do not depend on versions.
+ * its generated/ folder from the new spec. Nothing shared changes: the sync manifests and base/ do not depend on
+ * versions.
  */
 export function planSpecUpdates(updates: readonly { spec: ClusterSpec; text: string }[], pins: Pins): TreePlan {
   return mergePlans(

@@ -9,7 +9,8 @@
  *   KEP-3935 — `MAX_KUBELET_SKEW` in cluster-spec/parse.ts). While the control plane moves, each pool is pinned
  *   (`nodePools[].kubernetesVersion`, written explicitly in cluster.yaml); the next step moves the pools to the control
  *   plane's version and removes the pins, so a pool records a version only while it differs from the control plane;
- * - version-bound add-ons move with the pools, in step 2: the CCM and the cluster-autoscaler stay one minor behind while
+ * - version-bound add-ons move with the pools, in step 2: the CCM and the cluster-autoscaler stay one minor behind
+ * while
  *   a pool is (plan/addon-version.ts), because a ClusterResourceSet with strategy Reconcile applies a new CCM the
  *   moment the change merges, while the API servers are still rolling, and the CCM must not be newer than
  *   kube-apiserver; a target minor without a pinned one is refused before step 1;
@@ -24,6 +25,7 @@
  */
 import semver from "semver";
 import { isMap, isScalar, isSeq, type Document, type YAMLMap, parseDocument } from "yaml";
+import { PlanError } from "../core/errors.js";
 import type { Finding } from "../core/findings.js";
 import { checkVersion } from "../cluster-spec/parse.js";
 import { type ClusterSpec, ClusterSpecDefinition, type ImageSpec } from "../cluster-spec/types.js";
@@ -65,7 +67,7 @@ export function specVersions(spec: ClusterSpec): ClusterVersions {
 
 /** Compares two `vX.Y.Z` versions (both valid: the spec passed its schema). */
 const compare = (a: string, b: string): number => semver.compare(a.replace(/^v/, ""), b.replace(/^v/, ""));
-const parsed = (v: string): semver.SemVer => semver.parse(v.replace(/^v/, ""))!;
+const parsed = (v: string): semver.SemVer => new semver.SemVer(v.replace(/^v/, ""));
 
 /** Where a cluster is in its upgrade: every pool at the control plane's version, or some pools still behind it. */
 export interface UpgradeState {
@@ -81,16 +83,30 @@ export function upgradeState(spec: ClusterSpec): UpgradeState {
   return { stage: behind.length ? "pools-behind" : "current", controlPlane: v.controlPlane, behind };
 }
 
+/** Pool `i` of versions made from one spec (specVersions keeps the spec's pool order). */
+function poolAt(versions: ClusterVersions, i: number): PoolVersion {
+  const pool = versions.pools[i];
+  if (!pool) throw new PlanError(`internal error: the versions have no pool ${i}`);
+  return pool;
+}
+
 const poolList = (pools: readonly PoolVersion[]): string => pools.map((p) => `${p.name} (${p.version})`).join(", ");
 
 /** One line saying where the cluster is in its upgrade (validate's `upgrade-state` finding, inventory). */
 export function describeUpgradeState(spec: ClusterSpec): string {
   const s = upgradeState(spec);
   if (s.stage === "current") return `current: control plane and every pool at ${s.controlPlane}`;
-  return `upgrade in progress: control plane at ${s.controlPlane}, pool${s.behind.length > 1 ? "s" : ""} ${poolList(s.behind)} behind it; once the control plane has rolled out, \`npm run upgrade -- --name ${spec.name}\` moves ${s.behind.length > 1 ? "them" : "it"} to ${s.controlPlane}`;
+  return (
+    `upgrade in progress: control plane at ${s.controlPlane}, pool${s.behind.length > 1 ? "s" : ""} ` +
+    `${poolList(s.behind)} behind it; once the control plane has rolled out, \`npm run upgrade -- --name ` +
+    `${spec.name}\` moves ${s.behind.length > 1 ? "them" : "it"} to ${s.controlPlane}`
+  );
 }
 
-/** validate's info line for a cluster in the middle of an upgrade (nothing when every pool is at the control plane's version). */
+/**
+ * validate's info line for a cluster in the middle of an upgrade (nothing when every pool is at the control plane's
+ * version).
+ */
 export function upgradeStateFindings(spec: ClusterSpec): Finding[] {
   const s = upgradeState(spec);
   if (s.stage === "current") return [];
@@ -135,7 +151,10 @@ export interface UpgradeContext {
   inventory?: ImageInventory;
   /** `--all`: a cluster whose control plane is already newer than the target is left as it is instead of refused. */
   skipNewer?: boolean;
-  /** The new image the step supplies: `--image-id` (every machine that moves), `--pool-image-id <pool>=<ami>` (one pool). */
+  /**
+   * The new image the step supplies: `--image-id` (every machine that moves), `--pool-image-id <pool>=<ami>` (one
+   * pool).
+   */
   imageId?: string;
   poolImageIds?: Readonly<Record<string, string>>;
 }
@@ -151,7 +170,7 @@ function machines(
     ...names.map((name, i) => ({
       what: `pool ${name}`,
       image: images.pools[i] ?? images.cluster,
-      version: after.pools[i]!.version,
+      version: poolAt(after, i).version,
     })),
   ];
 }
@@ -176,19 +195,25 @@ function stepImages(
   const unknownPools = Object.keys(ctx.poolImageIds ?? {}).filter((n) => !spec.nodePools.some((p) => p.name === n));
   if (unknownPools.length)
     problems.push(
-      `--pool-image-id names no pool of ${spec.name}: ${unknownPools.join(", ")} (pools: ${spec.nodePools.map((p) => p.name).join(", ")})`,
+      `--pool-image-id names no pool of ${spec.name}: ${unknownPools.join(", ")} (pools: ` +
+        `${spec.nodePools.map((p) => p.name).join(", ")})`,
     );
-  const fixed = (image: ImageSpec | undefined) => image !== undefined && !imageFollowsVersion(image);
+  const fixed = (image: ImageSpec | undefined): image is ImageSpec =>
+    image !== undefined && !imageFollowsVersion(image);
   if (kind === "control-plane") {
     const id = ctx.imageId;
     if (Object.keys(ctx.poolImageIds ?? {}).length)
       problems.push(
-        "--pool-image-id belongs to the pools' step (the next run); this step moves the control plane only (its image: --image-id)",
+        "--pool-image-id belongs to the pools' step (the next run); this step moves the control plane only " +
+          "(its image: --image-id)",
       );
     if (id === undefined) {
       if (fixed(spec.image))
         problems.push(
-          `the control plane's image is fixed (${describeImage(spec.image!)}): its new machines would boot that kubelet at ${after.controlPlane}. Give the step an image built for ${after.controlPlane} in ${spec.region}: \`--image-id <ami-…>\` (image-builder: https://image-builder.sigs.k8s.io/capi/providers/aws), or use a lookup with {{.K8sVersion}}`,
+          `the control plane's image is fixed (${describeImage(spec.image)}): its new machines would boot ` +
+            `that kubelet at ${after.controlPlane}. Give the step an image built for ${after.controlPlane} in ` +
+            `${spec.region}: \`--image-id <ami-…>\` (image-builder: ` +
+            "https://image-builder.sigs.k8s.io/capi/providers/aws), or use a lookup with {{.K8sVersion}}",
         );
       return { images, problems };
     }
@@ -199,7 +224,8 @@ function stepImages(
   }
   if (kind === "pools") {
     spec.nodePools.forEach((p, i) => {
-      const moves = after.pools[i]!.version !== (p.kubernetesVersion ?? spec.kubernetesVersion);
+      const version = poolAt(after, i).version;
+      const moves = version !== (p.kubernetesVersion ?? spec.kubernetesVersion);
       const given = ctx.poolImageIds?.[p.name] ?? (moves ? ctx.imageId : undefined);
       if (!moves) {
         if (ctx.poolImageIds?.[p.name])
@@ -209,22 +235,25 @@ function stepImages(
       const current = p.image ?? spec.image;
       if (given === undefined) {
         if (fixed(current)) {
-          const clusterFits = spec.image?.id && spec.image.kubernetesVersion === after.pools[i]!.version;
+          const clusterId = spec.image?.id && spec.image.kubernetesVersion === version ? spec.image.id : undefined;
           problems.push(
-            `pool ${p.name}'s image is fixed (${describeImage(current!)}): its new machines would boot that kubelet at ${after.pools[i]!.version}. Give the step the pool's new image: \`--image-id <ami-…>\` (every pool that moves) or \`--pool-image-id ${p.name}=<ami-…>\`` +
-              (clusterFits
-                ? ` (the control plane's is ${spec.image!.id}: --image-id ${spec.image!.id} makes the pool use the cluster's image again)`
+            `pool ${p.name}'s image is fixed (${describeImage(current)}): its new machines would boot that ` +
+              `kubelet at ${version}. Give the step the pool's new image: \`--image-id <ami-…>\` (every pool ` +
+              `that moves) or \`--pool-image-id ${p.name}=<ami-…>\`` +
+              (clusterId
+                ? ` (the control plane's is ${clusterId}: --image-id ${clusterId} makes the pool use the ` +
+                  "cluster's image again)"
                 : ""),
           );
         }
         return;
       }
-      const same = spec.image?.id === given && spec.image.kubernetesVersion === after.pools[i]!.version;
-      images.pools[i] = same ? undefined : { id: given, kubernetesVersion: after.pools[i]!.version };
+      const same = spec.image?.id === given && spec.image.kubernetesVersion === version;
+      images.pools[i] = same ? undefined : { id: given, kubernetesVersion: version };
     });
     if (
       ctx.imageId !== undefined &&
-      !spec.nodePools.some((p, i) => after.pools[i]!.version !== (p.kubernetesVersion ?? spec.kubernetesVersion))
+      !spec.nodePools.some((p, i) => poolAt(after, i).version !== (p.kubernetesVersion ?? spec.kubernetesVersion))
     )
       problems.push("--image-id has nothing to do: no pool moves in this step");
     return { images, problems };
@@ -257,7 +286,8 @@ export function planUpgradeStep(
   const again = `npm run upgrade -- --name ${spec.name}${target ? ` --to ${to}` : ""}`;
 
   if (compare(to, cp) < 0) {
-    const message = `the control plane already runs ${cp}, newer than ${to}; Cluster API does not downgrade a control plane`;
+    const message =
+      `the control plane already runs ${cp}, newer than ${to}; ` + "Cluster API does not downgrade a control plane";
     if (ctx.skipNewer)
       return {
         step: {
@@ -312,8 +342,12 @@ export function planUpgradeStep(
       const path = singleSteps(spec, from, want, ctx.inventory);
       return refuse(
         "upgrade-one-minor",
-        `${to} is ${want.minor - from.minor} minors above the control plane (${cp}); Kubernetes upgrades one minor at a time (the KubeadmControlPlane webhook refuses more, kubeadm upgrades one minor per step). ` +
-          `The single steps: ${[cp, ...path].join(" → ")}; for each, run \`npm run upgrade -- --name ${spec.name} --to <version>\` twice (the control plane, then the pools once it has rolled out): ${path.map((v) => `--to ${v}`).join(", then ")}`,
+        `${to} is ${want.minor - from.minor} minors above the control plane (${cp}); Kubernetes upgrades one ` +
+          "minor at a time (the KubeadmControlPlane webhook refuses more, kubeadm upgrades one minor per " +
+          "step). " +
+          (`The single steps: ${[cp, ...path].join(" → ")}; for each, run \`npm run upgrade -- --name ` +
+            `${spec.name} --to <version>\` twice (the control plane, then the pools once it has rolled out): ` +
+            `${path.map((v) => `--to ${v}`).join(", then ")}`),
       );
     }
     // The control plane moves; every pool stays where it is, pinned in cluster.yaml.
@@ -339,7 +373,7 @@ export function planUpgradeStep(
       controlPlane: after.controlPlane,
       pools: after.pools.map((p) => ({ ...p, version: after.controlPlane })),
     };
-    const missing = new Map<string, string[]>();
+    const missing = new Map<string, { version: string; os: string; what: string[] }>();
     for (const m of machines(
       images,
       spec.nodePools.map((p) => p.name),
@@ -348,26 +382,36 @@ export function planUpgradeStep(
       const os = publicLookupOs(m.image ?? {}, inventory);
       if (!os || isPublished(inventory, m.version, spec.region, os)) continue;
       const key = `${m.version} ${os}`;
-      missing.set(key, [...(missing.get(key) ?? []), m.what]);
+      const entry = missing.get(key) ?? { version: m.version, os, what: [] };
+      missing.set(key, { ...entry, what: [...entry.what, m.what] });
     }
     if (missing.size) {
-      const lines = [...missing].map(([key, what]) => {
-        const [version, os] = key.split(" ") as [string, string];
+      const lines = [...missing.values()].map(({ version, os, what }) => {
         const here = publishedVersions(inventory, spec.region, os);
-        return `${what.join(", ")} would run ${version} with CAPA's public image lookup (capa-ami-${os}-?${version}-*), and CAPA publishes no such image in ${spec.region} (${inventory.source} ami-inventory.md; published ${os} versions there: ${here.length ? here.join(", ") : "none"})`;
+        return (
+          `${what.join(", ")} would run ${version} with CAPA's public image lookup ` +
+          `(capa-ami-${os}-?${version}-*), and CAPA publishes no such image in ${spec.region} ` +
+          `(${inventory.source} ami-inventory.md; published ${os} versions there: ` +
+          `${here.length ? here.join(", ") : "none"})`
+        );
       });
       return refuse(
         "upgrade-image",
-        `${lines.join("; ")}. Pick a published version, or set \`image\` in ${file} (an AMI id in ${spec.region}, or your own image-builder lookup) first`,
+        `${lines.join("; ")}. Pick a published version, or set \`image\` in ${file} (an AMI id in ` +
+          `${spec.region}, or your own image-builder lookup) first`,
       );
     }
   }
 
-  const moved = after.pools.filter((p, i) => p.version !== before.pools[i]!.version);
+  const moved = after.pools.filter((p, i) => p.version !== poolAt(before, i).version);
   const summary =
     kind === "control-plane"
-      ? `control plane ${cp} → ${to}${images.cluster !== spec.image ? ` (image ${images.cluster?.id})` : ""}; pools stay at ${[...new Set(before.pools.map((p) => p.version))].join(", ")} (pinned in cluster.yaml); the CCM and the cluster-autoscaler stay at ${minorOf(cp)} until the pools' step`
-      : `pool${moved.length > 1 ? "s" : ""} ${moved.map((p) => p.name).join(", ")} ${[...new Set(behind.map((p) => p.version))].join(", ")} → ${cp} (their pins removed: they follow the control plane); the CCM and the cluster-autoscaler follow to ${minorOf(cp)}`;
+      ? `control plane ${cp} → ${to}${images.cluster !== spec.image ? ` (image ${images.cluster?.id})` : ""}; ` +
+        `pools stay at ${[...new Set(before.pools.map((p) => p.version))].join(", ")} (pinned in ` +
+        `cluster.yaml); the CCM and the cluster-autoscaler stay at ${minorOf(cp)} until the pools' step`
+      : `pool${moved.length > 1 ? "s" : ""} ${moved.map((p) => p.name).join(", ")} ` +
+        `${[...new Set(behind.map((p) => p.version))].join(", ")} → ${cp} (their pins removed: they follow the ` +
+        `control plane); the CCM and the cluster-autoscaler follow to ${minorOf(cp)}`;
   const next =
     kind === "control-plane"
       ? `once the control plane has rolled out, run \`${again}\` again to move the pools`
@@ -382,11 +426,15 @@ function addonProblems(spec: ClusterSpec, from: string, to: string, pins: Upgrad
   const problems: string[] = [];
   if (ccmVersion(from, pins.addons) && !ccmVersion(to, pins.addons))
     problems.push(
-      `no AWS cloud-controller-manager is pinned for Kubernetes ${minorOf(to)} (versions.json addons.cloudControllerManager.byMinor has ${Object.keys(pins.addons.cloudControllerManager.byMinor).join(", ")}), so the cluster would lose its CCM and new nodes would keep the uninitialized taint; pin one there first`,
+      `no AWS cloud-controller-manager is pinned for Kubernetes ${minorOf(to)} (versions.json ` +
+        "addons.cloudControllerManager.byMinor has " +
+        `${Object.keys(pins.addons.cloudControllerManager.byMinor).join(", ")}), so the cluster would lose its ` +
+        "CCM and new nodes would keep the uninitialized taint; pin one there first",
     );
   if (autoscales(spec) && !pins.clusterAutoscaler.byMinor[minorOf(to)])
     problems.push(
-      `no cluster-autoscaler is pinned for Kubernetes ${minorOf(to)} (versions.json clusterAutoscaler.byMinor); pin one there first`,
+      `no cluster-autoscaler is pinned for Kubernetes ${minorOf(to)} (versions.json ` +
+        "clusterAutoscaler.byMinor); pin one there first",
     );
   return problems;
 }
@@ -412,20 +460,20 @@ function singleSteps(
 }
 
 /** An image as written in cluster.yaml: its fields in the definition's order, none undefined. */
-const imageObject = (image: ImageSpec): Record<string, string> =>
-  Object.fromEntries(
-    IMAGE_ORDER.flatMap((k) => (image[k as keyof ImageSpec] === undefined ? [] : [[k, image[k as keyof ImageSpec]!]])),
+const imageObject = (image: ImageSpec): Record<string, string> => {
+  const fields = new Map(Object.entries(image));
+  return Object.fromEntries(
+    IMAGE_ORDER.flatMap((k) => {
+      const v = fields.get(k);
+      return v === undefined ? [] : [[k, v]];
+    }),
   );
+};
 
 /** Keys of a mapping in the order the spec's definition lists them. */
 const SPEC_ORDER = Object.keys(ClusterSpecDefinition.properties);
-const IMAGE_ORDER = Object.keys(
-  (ClusterSpecDefinition.properties.image as unknown as { properties: Record<string, unknown> }).properties,
-);
-const POOL_ORDER = Object.keys(
-  (ClusterSpecDefinition.properties.nodePools as unknown as { items: { properties: Record<string, unknown> } }).items
-    .properties,
-);
+const IMAGE_ORDER = Object.keys(ClusterSpecDefinition.properties.image.properties);
+const POOL_ORDER = Object.keys(ClusterSpecDefinition.properties.nodePools.items.properties);
 
 /** Sets `key` in a YAML mapping: in place when present, else before the first key the definition lists after it. */
 function setInOrder(doc: Document, map: YAMLMap, key: string, value: unknown, order: readonly string[]): void {
@@ -436,8 +484,8 @@ function setInOrder(doc: Document, map: YAMLMap, key: string, value: unknown, or
   const later = new Set(order.slice(order.indexOf(key) + 1));
   const at = map.items.findIndex((p) => later.has(String(isScalar(p.key) ? p.key.value : p.key)));
   const pair = doc.createPair(key, value);
-  if (at < 0) map.items.push(pair as never);
-  else map.items.splice(at, 0, pair as never);
+  if (at < 0) map.items.push(pair);
+  else map.items.splice(at, 0, pair);
 }
 
 /**

@@ -12,7 +12,7 @@ import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, parseDocument, 
 import type { Finding } from "../core/findings.js";
 import { clusterKustomizationPath } from "../core/layout.js";
 import type { RenderedCluster } from "../render/render.js";
-import { RULE_INPUTS } from "./rules.js";
+import { ruleInputs } from "./registry.js";
 
 /** The part of a rendered object attribution reads. */
 export interface AttributedObject {
@@ -277,7 +277,7 @@ export function attributeFinding(
   if (j < 0) return f;
   const own = clusterKustomizationPath(rc.cluster);
   // The field itself, else a field of another object the rule compares it with (a patched region makes every zone wrong).
-  const inputs = (RULE_INPUTS[f.rule] ?? []).flatMap(({ kind: k, field: x }) => {
+  const inputs = ruleInputs(f.rule).flatMap(({ kind: k, field: x }) => {
     const i = rc.objects.findIndex((o) => o.kind === k);
     return i < 0 ? [] : [() => ownPatch(rc.objects[i]!, fieldSteps(x), own, rc.transformations![i], read)];
   });

@@ -13,7 +13,7 @@ export const RULES = {
   "reference-resolves": {
     severity: "error",
     inputs: none,
-    docs: "every CAPI reference (infrastructureRef, controlPlaneRef, bootstrap configRef) names an object of the render",
+    docs: "every CAPI reference (infrastructureRef, controlPlaneRef, bootstrap configRef) names an object of the build",
   },
   "one-cluster": { severity: "error", inputs: none, docs: "a cluster's render holds exactly one Cluster" },
   "cluster-name-matches": {
@@ -143,7 +143,7 @@ export const RULES = {
   "addons-cni": {
     severity: "by context",
     inputs: none,
-    docs: "exactly one CNI reaches the cluster (none: a warning at `network.cni`; more, or a missing ConfigMap: error)",
+    docs: "exactly one CNI reaches the cluster (none: a warning at `network.cni`; more, or a missing one: an error)",
   },
   "addons-ccm": {
     severity: "error",
@@ -153,7 +153,9 @@ export const RULES = {
   "addons-csi": {
     severity: "by context",
     inputs: none,
-    docs: "exactly one EBS CSI driver reaches the cluster (none: a warning at `storage`; more, or a missing one: error)",
+    docs:
+      "exactly one EBS CSI driver reaches the cluster (none: a warning at `storage`; more, or a missing one: an " +
+      "error)",
   },
   "addons-resources": {
     severity: "error",

@@ -23,12 +23,12 @@ import { type ClusterSpec, PROFILE_DEFAULTS } from "../cluster-spec/types.js";
 import { objectNames } from "../plan/cluster.js";
 import { RULES, type RuleId } from "./registry.js";
 import { finding, type Rule, severityOf } from "./rule.js";
-import { arrAt, idOf, is, list, objectsOf, record, show, strAt } from "./read.js";
+import { arrAt, idOf, is, objectsOf, record, show, strAt } from "./read.js";
 
 const { core: CORE, infra: INFRA, controlPlane: CP } = GROUP;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 const { min: AUTOSCALER_MIN, max: AUTOSCALER_MAX } = AUTOSCALER;
-/** A Cluster's pod/service CIDRs may be IPv6 (IPv6-only and dual-stack clusters, e.g. CAPA's cluster-template-ipv6.yaml). */
+/** Pod/service CIDRs may be IPv6 (IPv6-only and dual-stack clusters, e.g. CAPA's cluster-template-ipv6.yaml). */
 const isIpv6Cidr = (v: string): boolean => {
   const [, address, length] = /^([0-9A-Fa-f:.]+)\/(\d{1,3})$/.exec(v) ?? [];
   return address !== undefined && isIPv6(address) && Number(length) <= 128;

@@ -46,3 +46,6 @@ export const is = (o: K8sObject, group: string, kind: string): boolean =>
 
 /** `Kind/name`, as a finding's path names an object. */
 export const idOf = (o: K8sObject): string => `${show(o.kind)}/${show(o.metadata?.name)}`;
+
+/** A value as `String()` writes it (odd input included), where it is compared with other values written so. */
+export const stringOf = (v: unknown): string => String(v);

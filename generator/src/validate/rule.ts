@@ -38,11 +38,17 @@ export interface Rule<Id extends string, C> extends RuleSpec {
   readonly check: (ctx: C) => void;
 }
 
-/** The severity of a finding of a rule: the rule's own when it has one, else the one the check chose. */
+/**
+ * The severity of a finding of a rule: the rule's own when it has one, else the one the check chose. A check that
+ * chooses another severity than its rule's, or none where the rule has none, is a defect of the rule code.
+ */
 export function severityOf(spec: RuleSpec, chosen?: Severity): Severity {
-  if (chosen !== undefined) return chosen;
-  if (spec.severity === "by profile" || spec.severity === "by context")
-    throw new Error(`a rule whose severity is ${spec.severity} must choose one for each finding`);
+  if (spec.severity === "by profile" || spec.severity === "by context") {
+    if (chosen === undefined) throw new Error(`a rule whose severity is ${spec.severity} must choose one per finding`);
+    return chosen;
+  }
+  if (chosen !== undefined && chosen !== spec.severity)
+    throw new Error(`a ${spec.severity} rule reported a finding as ${chosen}`);
   return spec.severity;
 }
 

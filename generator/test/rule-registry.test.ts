@@ -29,7 +29,7 @@ const RULE_FILES = [
   "rule-stage.ts",
 ].map((f) => path.join(SRC, "validate", f));
 
-/** Rule ids written as literals where a finding is made: finding("id", …), clusterRule("id", …), push(o, path, "id"…). */
+/** Rule ids written as literals where a finding is made: finding("id", …), clusterRule("id", …), push(o, at, "id"…). */
 function reportedIds(text: string): string[] {
   const patterns = [
     /\bfinding\(\s*"([^"]+)"/g,

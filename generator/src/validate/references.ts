@@ -11,8 +11,6 @@ import type { RuleId } from "./registry.js";
 import { finding } from "./rule.js";
 import { arrAt, idOf, objectsOf, recAt, record, show, stringOf } from "./read.js";
 
-export { show } from "./read.js";
-
 /** [referrer kind, field path of a `{apiGroup, kind, name}` ref] */
 const REF_FIELDS: [string, string][] = [
   ["Cluster", "spec.infrastructureRef"],

@@ -325,9 +325,6 @@ export type RuleId = keyof typeof RULES;
 /** Whether a finding's rule is a registered one. */
 export const isRuleId = (rule: string): rule is RuleId => Object.hasOwn(RULES, rule);
 
-/** The registered rule of an id. */
-export const ruleSpec = (id: RuleId): RuleSpec => RULES[id];
-
 /** The fields of other objects a finding's rule reads (none for an unregistered rule). */
 export const ruleInputs = (rule: string): readonly RuleInput[] => (isRuleId(rule) ? RULES[rule].inputs : none);
 

@@ -52,6 +52,9 @@ export function severityOf(spec: RuleSpec, chosen?: Severity): Severity {
   return spec.severity;
 }
 
+/** A registered rule with its check: the id's severity, inputs and docs from the registry. */
+export const defineRule = <C>(id: RuleId, check: (ctx: C) => void): Rule<RuleId, C> => ({ id, ...RULES[id], check });
+
 /** A finding of a registered rule, at `where` (its keys first, in their order: the JSON output keeps them). */
 export function finding(
   rule: RuleId,

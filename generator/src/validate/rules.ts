@@ -21,8 +21,8 @@ import { clusterKustomizationPath, clusterSpecPath } from "../core/layout.js";
 import { addonMinorFits, addonRules } from "./addon-rules.js";
 import { type ClusterSpec, PROFILE_DEFAULTS } from "../cluster-spec/types.js";
 import { objectNames } from "../plan/cluster.js";
-import { RULES, type RuleId } from "./registry.js";
-import { finding, type Rule, severityOf } from "./rule.js";
+import type { RuleId } from "./registry.js";
+import { defineRule, finding, type Rule, severityOf } from "./rule.js";
 import { arrAt, idOf, is, objectsOf, record, show, strAt } from "./read.js";
 
 const { core: CORE, infra: INFRA, controlPlane: CP } = GROUP;
@@ -71,7 +71,7 @@ export interface ClusterCheck {
 }
 
 type ClusterRule = Rule<RuleId, ClusterCheck>;
-const clusterRule = (id: RuleId, check: (c: ClusterCheck) => void): ClusterRule => ({ id, ...RULES[id], check });
+const clusterRule = (id: RuleId, check: (c: ClusterCheck) => void): ClusterRule => defineRule(id, check);
 
 const pools = (objs: readonly K8sObject[]) =>
   objs.filter((x) => is(x, CORE, "MachinePool") || is(x, CORE, "MachineDeployment"));

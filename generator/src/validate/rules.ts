@@ -3,7 +3,9 @@
  * one namespace per cluster, version skew across objects, zones in the region, CIDR overlaps, pool sizes, sync
  * safety, secrets, add-on coverage, the autoscaler. What a single object's webhook or CRD rejects is left to the
  * upstream admission layer (validate/admission.ts); the checks removed from here for it are listed in
- * validate/upstream-replaced.ts. Rules are small functions that push findings; none throws on odd input.
+ * validate/upstream-replaced.ts. Each rule is registered once (validate/registry.ts: severity, inputs, docs); the
+ * cluster's rules are small checks (CLUSTER_RULES, made with defineRule) that report through their context, none
+ * throws on odd input.
  */
 import { isIPv6 } from "node:net";
 import type semver from "semver";

@@ -1,7 +1,7 @@
 /**
- * Add-ons (issue 11: ClusterResourceSets whose ConfigMaps hold the manifests; plan/addons.ts). What reaches a cluster
- * is what the ClusterResourceSets in its namespace whose clusterSelector matches its labels apply
- * (CAPI internal/controllers/clusterresourceset/clusterresourceset_controller.go getClustersByClusterResourceSetSelector:
+ * Add-ons (ClusterResourceSets whose ConfigMaps hold the manifests; plan/addons.ts). What reaches a cluster is what
+ * the ClusterResourceSets in its namespace whose clusterSelector matches its labels apply (CAPI
+ * internal/controllers/clusterresourceset/clusterresourceset_controller.go getClustersByClusterResourceSetSelector:
  * same namespace, an empty selector selects nothing). The payloads are classified by what they hold, as
  * `npm run addons` renders them (addons/<addon>/<version>/): a CNI (the `cilium` DaemonSet, or Calico's `calico-node`
  * when brought by hand), the AWS cloud-controller-manager (the `aws-cloud-controller-manager` DaemonSet of
@@ -14,29 +14,29 @@
 import type semver from "semver";
 import type { Finding, Severity } from "../core/findings.js";
 import { GROUP } from "../k8s/capi.js";
-import { get as getPath, groupOf, isRecord } from "../k8s/object.js";
+import { get, groupOf, isRecord, type K8sObject } from "../k8s/object.js";
 import { parseYamlStream } from "../core/yaml.js";
 import { clusterSpecPath } from "../core/layout.js";
 import { ADDON_LABEL, type AddonRole } from "../plan/addons.js";
-import { show } from "./references.js";
 import { versions } from "../pins/versions.js";
-import type { RenderedObject } from "../render/render.js";
+import type { RuleId } from "./registry.js";
+import { finding } from "./rule.js";
+import { arrAt, idOf, recAt, record, show } from "./read.js";
 
-const get = (o: unknown, p: string): any => getPath(o, p);
-const list = (v: unknown): any[] => (Array.isArray(v) ? v : []);
-const record = (v: unknown): Record<string, unknown> => (isRecord(v) ? v : {});
-
-/** Does a label selector (matchLabels, matchExpressions) select these labels? Empty selects nothing (CAPI's CRS rule). */
+/**
+ * Does a label selector (matchLabels, matchExpressions) select these labels? Empty selects nothing (CAPI's CRS
+ * rule).
+ */
 function selects(selector: unknown, labels: Record<string, unknown>): boolean {
-  const ml = record(get(selector, "matchLabels"));
-  const me = list(get(selector, "matchExpressions"));
+  const ml = recAt(selector, "matchLabels");
+  const me = arrAt(selector, "matchExpressions");
   if (Object.keys(ml).length === 0 && me.length === 0) return false;
   if (!Object.entries(ml).every(([k, v]) => labels[k] === v)) return false;
-  return me.every((e: any) => {
-    const has = Object.hasOwn(labels, show(e?.key));
-    const v = labels[show(e?.key)];
-    const values = list(e?.values);
-    switch (e?.operator) {
+  return me.every((e) => {
+    const has = Object.hasOwn(labels, show(get(e, "key")));
+    const v = labels[show(get(e, "key"))];
+    const values = arrAt(e, "values");
+    switch (get(e, "operator")) {
       case "In":
         return has && values.includes(v);
       case "NotIn":
@@ -52,17 +52,25 @@ function selects(selector: unknown, labels: Record<string, unknown>): boolean {
 }
 
 /** The add-on role a manifest is (by the objects the rendered payloads hold), if any. */
-function roleOf(doc: any): AddonRole | undefined {
-  const name = show(doc?.metadata?.name);
-  if (doc?.kind === "DaemonSet" && (name === "cilium" || name === "calico-node")) return "cni";
-  if (doc?.kind === "DaemonSet" && name === "aws-cloud-controller-manager") return "ccm";
-  if (doc?.kind === "CSIDriver" && name === "ebs.csi.aws.com") return "csi";
+function roleOf(doc: Record<string, unknown>): AddonRole | undefined {
+  const name = show(get(doc, "metadata.name"));
+  if (doc.kind === "DaemonSet" && (name === "cilium" || name === "calico-node")) return "cni";
+  if (doc.kind === "DaemonSet" && name === "aws-cloud-controller-manager") return "ccm";
+  if (doc.kind === "CSIDriver" && name === "ebs.csi.aws.com") return "csi";
   return undefined;
 }
 
-const ROLES = Object.keys(ADDON_LABEL) as AddonRole[];
+const ROLES: readonly AddonRole[] = ["cni", "ccm", "csi"] satisfies (keyof typeof ADDON_LABEL)[];
+/** The rule of each role. */
+const ADDON_RULE = { cni: "addons-cni", ccm: "addons-ccm", csi: "addons-csi" } as const satisfies Record<
+  AddonRole,
+  RuleId
+>;
 const WHAT: Record<AddonRole, string> = { cni: "CNI", ccm: "AWS cloud-controller-manager", csi: "EBS CSI driver" };
-/** When no payload of a role reaches the cluster: the spec field that opts out of it (the finding points there), or an error. */
+/**
+ * When no payload of a role reaches the cluster: the spec field that opts out of it (the finding points there), or an
+ * error.
+ */
 const MISSING: Record<AddonRole, { optOut?: string; severity: Severity; message: string }> = {
   cni: {
     optOut: "network.cni",
@@ -87,7 +95,7 @@ export interface AddonContext {
   /** The cluster directory's name (findings' cluster, and its cluster.yaml for opt-out findings). */
   cluster: string;
   /** The file an object comes from (kustomize's origin, or the cluster's kustomization). */
-  fileOf: (o: RenderedObject) => string;
+  fileOf: (o: K8sObject) => string;
   /** The control plane's version, when valid (the CCM must be its minor). */
   cpVersion?: semver.SemVer;
   /** A pool runs an older minor than the control plane: the CCM may be exactly one minor behind it. */
@@ -106,8 +114,9 @@ export function addonMinorFits(major: number, minor: number, cp: semver.SemVer, 
  * The add-on documents of a ConfigMap payload with their roles. Every cluster of a fleet carries the same few
  * payloads (one per add-on version), each hundreds of KiB of YAML: parsed once per process, by content.
  */
-const classifiedByText = new Map<string, { role: AddonRole; doc: any }[]>();
-function classified(text: string): { role: AddonRole; doc: any }[] {
+type Classified = { role: AddonRole; doc: Record<string, unknown> };
+const classifiedByText = new Map<string, Classified[]>();
+function classified(text: string): Classified[] {
   let out = classifiedByText.get(text);
   if (!out) {
     let docs: unknown[] = [];
@@ -126,17 +135,12 @@ function classified(text: string): { role: AddonRole; doc: any }[] {
   return out;
 }
 
-export function addonRules(objs: readonly RenderedObject[], ctx: AddonContext): Finding[] {
+export function addonRules(objs: readonly K8sObject[], ctx: AddonContext): Finding[] {
   const findings: Finding[] = [];
-  const push = (o: RenderedObject, path: string, rule: string, message: string, severity: Severity = "error") =>
-    findings.push({
-      cluster: ctx.cluster,
-      file: ctx.fileOf(o),
-      path: `${show(o.kind)}/${show(o.metadata?.name)}:${path}`,
-      rule,
-      severity,
-      message,
-    });
+  const push = (o: K8sObject, path: string, rule: RuleId, message: string, severity?: Severity) =>
+    findings.push(
+      finding(rule, { cluster: ctx.cluster, file: ctx.fileOf(o), path: `${idOf(o)}:${path}` }, message, severity),
+    );
   const cluster = objs.find((o) => o.kind === "Cluster" && groupOf(o.apiVersion) === GROUP.core);
   if (!cluster) return findings;
   const labels = record(cluster.metadata?.labels);
@@ -149,33 +153,35 @@ export function addonRules(objs: readonly RenderedObject[], ctx: AddonContext): 
       selects(get(o, "spec.clusterSelector"), labels),
   );
 
-  type Found = { set: RenderedObject; doc: any };
+  type Found = { set: K8sObject; doc: Record<string, unknown> };
   const found: Record<AddonRole, Found[]> = { cni: [], ccm: [], csi: [] };
-  /** Roles whose ClusterResourceSet names a resource missing from the render: reported once, as the missing resource. */
+  /** Roles whose ClusterResourceSet names a resource missing from the render: reported once, as that resource. */
   const unresolved = new Set<AddonRole>();
   for (const set of sets)
-    list(get(set, "spec.resources")).forEach((r: any, i: number) => {
-      const kind = show(r?.kind ?? "Secret");
+    arrAt(set, "spec.resources").forEach((r, i) => {
+      const kind = show(get(r, "kind") ?? "Secret");
       const res = objs.find(
         (o) =>
           o.kind === kind &&
           groupOf(o.apiVersion) === "" &&
-          o.metadata?.name === r?.name &&
+          o.metadata?.name === get(r, "name") &&
           o.metadata?.namespace === ns,
       );
       if (!res) {
         // The role its selector names (plan/addons.ts labels); a set naming none could have brought any add-on.
         const keys = [
-          ...Object.keys(record(get(set, "spec.clusterSelector.matchLabels"))),
-          ...list(get(set, "spec.clusterSelector.matchExpressions")).map((e: any) => show(e?.key)),
+          ...Object.keys(recAt(set, "spec.clusterSelector.matchLabels")),
+          ...arrAt(set, "spec.clusterSelector.matchExpressions").map((e) => show(get(e, "key"))),
         ];
         const roles = ROLES.filter((k) => keys.includes(ADDON_LABEL[k]));
         (roles.length ? roles : ROLES).forEach((k) => unresolved.add(k));
+        const [only] = roles;
         push(
           set,
           `spec.resources.${i}`,
-          roles.length === 1 ? `addons-${roles[0]}` : "addons-resources",
-          `${kind} ${show(r?.name)} is not in the render (run \`npm run generate\`)`,
+          only !== undefined && roles.length === 1 ? ADDON_RULE[only] : "addons-resources",
+          `${kind} ${show(get(r, "name"))} is not in the render (run \`npm run generate\`)`,
+          "error",
         );
         return;
       }
@@ -204,22 +210,25 @@ export function addonRules(objs: readonly RenderedObject[], ctx: AddonContext): 
         continue;
       }
       if (m.optOut)
-        findings.push({
-          cluster: ctx.cluster,
-          file: clusterSpecPath(ctx.cluster),
-          path: m.optOut,
-          rule: `addons-${k}`,
-          severity: m.severity,
-          message: m.message,
-        });
-      else push(cluster, "metadata.labels", `addons-${k}`, m.message, m.severity);
+        findings.push(
+          finding(
+            ADDON_RULE[k],
+            { cluster: ctx.cluster, file: clusterSpecPath(ctx.cluster), path: m.optOut },
+            m.message,
+            m.severity,
+          ),
+        );
+      else push(cluster, "metadata.labels", ADDON_RULE[k], m.message, m.severity);
     }
-    if (found[k].length > 1)
+    const [, second] = found[k];
+    if (second)
       push(
-        found[k][1]!.set,
+        second.set,
         "spec.resources",
-        `addons-${k}`,
-        `${found[k].length} ${WHAT[k]}s reach cluster ${name} (${found[k].map((f) => show(f.set.metadata?.name)).join(", ")}); exactly one may`,
+        ADDON_RULE[k],
+        `${found[k].length} ${WHAT[k]}s reach cluster ${name} ` +
+          `(${found[k].map((f) => show(f.set.metadata?.name)).join(", ")}); exactly one may`,
+        "error",
       );
   }
   const cp = ctx.cpVersion;
@@ -231,33 +240,34 @@ export function addonRules(objs: readonly RenderedObject[], ctx: AddonContext): 
       .split(".")
       .map(Number)
       .reduce((major, minor) => major * 1000 + minor);
-  const pinnedCalico = ({ doc }: { doc: any }) =>
-    show(doc?.metadata?.name) === "calico-node" &&
-    list(get(doc, "spec.template.spec.containers")).some((c: any) => show(c?.image).endsWith(`:${calico.release}`));
+  const pinnedCalico = ({ doc }: Found) =>
+    show(get(doc, "metadata.name")) === "calico-node" &&
+    arrAt(doc, "spec.template.spec.containers").some((c) => show(get(c, "image")).endsWith(`:${calico.release}`));
   const cpRank = cp ? cp.major * 1000 + cp.minor : undefined;
   const untested =
     cpRank !== undefined && (cpRank < rank(calico.kubernetes.min) || cpRank > rank(calico.kubernetes.max));
   if (cp && untested && found.cni.some(pinnedCalico))
-    findings.push({
-      cluster: ctx.cluster,
-      file: clusterSpecPath(ctx.cluster),
-      path: "network.cni",
-      rule: "addons-cni-tested",
-      severity: "warning",
-      message:
+    findings.push(
+      finding(
+        "addons-cni-tested",
+        { cluster: ctx.cluster, file: clusterSpecPath(ctx.cluster), path: "network.cni" },
         `Calico ${calico.release} is tested on Kubernetes ${calico.kubernetes.min}–${calico.kubernetes.max} ` +
-        `(Calico's system requirements), but the control plane runs v${cp.version}; ` +
-        "prefer cni: cilium, or run it knowing it is untested there",
-    });
+          `(Calico's system requirements), but the control plane runs v${cp.version}; ` +
+          "prefer cni: cilium, or run it knowing it is untested there",
+      ),
+    );
   for (const { set, doc } of found.ccm)
-    for (const c of list(get(doc, "spec.template.spec.containers"))) {
-      const tag = /:v?(\d+)\.(\d+)\.\d+[^:/]*$/.exec(show(c?.image));
-      if (tag && cp && !addonMinorFits(Number(tag[1]), Number(tag[2]), cp, ctx.upgrading ?? false))
+    for (const c of arrAt(doc, "spec.template.spec.containers")) {
+      const image = show(get(c, "image"));
+      const [, major, minor] = /:v?(\d+)\.(\d+)\.\d+[^:/]*$/.exec(image) ?? [];
+      if (major && minor && cp && !addonMinorFits(Number(major), Number(minor), cp, ctx.upgrading ?? false))
         push(
           set,
           "spec.resources",
           "addons-ccm-minor",
-          `the cloud-controller-manager it applies is ${show(c?.image)}, but the control plane runs v${cp.version}; the CCM must be the cluster's minor (versions.json addons.cloudControllerManager.byMinor)${ctx.upgrading ? ", or during an upgrade exactly one minor behind it (never newer)" : ""}`,
+          `the cloud-controller-manager it applies is ${image}, but the control plane runs v${cp.version}; the ` +
+            "CCM must be the cluster's minor (versions.json addons.cloudControllerManager.byMinor)" +
+            (ctx.upgrading ? ", or during an upgrade exactly one minor behind it (never newer)" : ""),
         );
     }
   return findings;

@@ -8,11 +8,23 @@
  * read through `read`.
  */
 import path from "node:path";
-import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, parseDocument, type Document, type Node } from "yaml";
+import {
+  isMap,
+  isNode,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseAllDocuments,
+  parseDocument,
+  type Document,
+  type Node,
+} from "yaml";
 import type { Finding } from "../core/findings.js";
 import { clusterKustomizationPath } from "../core/layout.js";
 import type { RenderedCluster } from "../render/render.js";
-import { RULE_INPUTS } from "./rules.js";
+import { ruleInputs } from "./registry.js";
+import { get } from "../k8s/object.js";
+import { list, strAt } from "./read.js";
 
 /** The part of a rendered object attribution reads. */
 export interface AttributedObject {
@@ -80,19 +92,18 @@ function patchFields(text: string): { fields: string[]; kind?: string; name?: st
   }
   if (Array.isArray(data))
     return {
-      fields: data
-        .flatMap((op) => [op?.path, op?.from])
+      fields: list(data)
+        .flatMap((op) => [get(op, "path"), get(op, "from")])
         .filter((p): p is string => typeof p === "string")
         .map((p) => fieldSteps(p).join(".")),
     };
   if (!data || typeof data !== "object") return { fields: [] };
-  const o = data as { kind?: unknown; metadata?: { name?: unknown } };
   return {
     fields: leafPaths(data)
       .map((p) => p.join("."))
       .filter((p) => p && !IDENTITY.has(p)),
-    kind: typeof o.kind === "string" ? o.kind : undefined,
-    name: typeof o.metadata?.name === "string" ? o.metadata.name : undefined,
+    kind: strAt(data, "kind"),
+    name: strAt(data, "metadata.name"),
   };
 }
 
@@ -111,11 +122,11 @@ export function kustomizationPatches(file: string, read: (rel: string) => string
   const dir = path.posix.dirname(file);
   const out: Patch[] = [];
   for (const key of ["patches", "patchesJson6902", "patchesStrategicMerge"]) {
-    const list = doc.get(key, true);
-    if (!isSeq(list)) continue;
-    for (const item of list.items as Node[]) {
-      const entry = (item as { toJSON?: () => unknown }).toJSON?.() as
-        { path?: unknown; patch?: unknown; target?: { kind?: unknown; name?: unknown } } | string | undefined;
+    const items = doc.get(key, true);
+    if (!isSeq(items)) continue;
+    for (const item of items.items) {
+      if (!isNode(item)) continue;
+      const entry: unknown = item.toJSON();
       let body: string | undefined;
       let where: Attribution = { file, line: lineOf(lc, item) };
       if (typeof entry === "string") {
@@ -126,19 +137,21 @@ export function kustomizationPatches(file: string, read: (rel: string) => string
           where = { file: rel };
         } else body = entry;
       } else if (entry && typeof entry === "object") {
-        if (typeof entry.patch === "string") body = entry.patch;
-        else if (typeof entry.path === "string") {
-          const rel = path.posix.normalize(path.posix.join(dir, entry.path));
+        const patch = get(entry, "patch");
+        const from = get(entry, "path");
+        if (typeof patch === "string") body = patch;
+        else if (typeof from === "string") {
+          const rel = path.posix.normalize(path.posix.join(dir, from));
           body = inRepo(rel) ? read(rel) : undefined;
           where = { file: rel };
         }
       }
       if (body === undefined) continue;
       const p = patchFields(body);
-      const target = typeof entry === "object" && entry ? entry.target : undefined;
+      const target = get(entry, "target");
       out.push({
-        kind: typeof target?.kind === "string" ? target.kind : p.kind,
-        name: typeof target?.name === "string" ? target.name : p.name,
+        kind: strAt(target, "kind") ?? p.kind,
+        name: strAt(target, "name") ?? p.name,
         fields: p.fields,
         ...where,
       });
@@ -167,11 +180,10 @@ export function fieldLine(
   const lc = new LineCounter();
   let docs: Document.Parsed[];
   try {
-    docs = parseAllDocuments(text, { lineCounter: lc }) as Document.Parsed[];
+    docs = [...parseAllDocuments(text, { lineCounter: lc })];
   } catch {
     return undefined;
   }
-  if (!Array.isArray(docs)) return undefined;
   const doc = docs.find((d) => d.get("kind") === o.kind) ?? (docs.length === 1 ? docs[0] : undefined);
   return doc ? keyLine(doc, lc, field) : undefined;
 }
@@ -186,13 +198,14 @@ function keyLine(doc: Document, lc: LineCounter, steps: string[]): number | unde
             steps.slice(0, n - 1).map((s) => (/^\d+$/.test(s) ? Number(s) : s)),
             true,
           );
-    const last = steps[n - 1]!;
+    const last = steps[n - 1];
+    if (last === undefined) continue;
     if (isMap(parent)) {
-      const pair = parent.items.find((p) => isScalar(p.key) && String(p.key.value) === last);
-      if (pair) return lineOf(lc, pair.key as Node);
+      const key = parent.items.map((p) => p.key).find((k) => isScalar(k) && String(k.value) === last);
+      if (key) return isNode(key) ? lineOf(lc, key) : undefined;
     } else if (isSeq(parent) && /^\d+$/.test(last)) {
       const item = parent.items[Number(last)];
-      if (item) return lineOf(lc, item as Node);
+      if (item) return isNode(item) ? lineOf(lc, item) : undefined;
     }
   }
   return undefined;
@@ -200,8 +213,8 @@ function keyLine(doc: Document, lc: LineCounter, steps: string[]): number | unde
 
 /** "Kind/name:field" → the field's steps, or undefined when the finding names no field. */
 export function findingField(f: Finding): string[] | undefined {
-  const m = /^[^/:]+\/[^:]+:(.+)$/.exec(f.path ?? "");
-  return m ? fieldSteps(m[1]!) : undefined;
+  const field = /^[^/:]+\/[^:]+:(.+)$/.exec(f.path ?? "")?.[1];
+  return field === undefined ? undefined : fieldSteps(field);
 }
 
 /**
@@ -248,9 +261,11 @@ function patchFileLine(file: string, field: string[], read: (rel: string) => str
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc });
   if (isSeq(doc.contents)) {
-    const op = (doc.contents.items as Node[]).find(
-      (it) => isMap(it) && typeof it.get("path") === "string" && touches(fieldSteps(String(it.get("path"))), field),
-    );
+    const op = doc.contents.items.find((it) => {
+      if (!isMap(it)) return false;
+      const at = it.get("path");
+      return typeof at === "string" && touches(fieldSteps(at), field);
+    });
     return lineOf(lc, op);
   }
   return keyLine(doc, lc, field);
@@ -266,24 +281,29 @@ export function attributeFinding(
   read: (rel: string) => string | undefined,
 ): Finding {
   const at = findingField(f);
-  if (!rc || !at || f.cluster !== rc.cluster || !rc.transformations) return f;
+  const { path: where = "" } = f;
+  const transformations = rc?.transformations;
+  if (!rc || !at || f.cluster !== rc.cluster || !transformations) return f;
   // kubeconform reports an unknown field at its parent: the field itself is what some file set.
   const extra = f.rule === "kubeconform" ? /additional propert(?:y|ies) '([^']+)'/.exec(f.message)?.[1] : undefined;
   const field = extra ? [...at, extra] : at;
-  const ref = f.path!.slice(0, f.path!.indexOf(":"));
+  const ref = where.slice(0, where.indexOf(":"));
   const slash = ref.indexOf("/");
   const [kind, name] = [ref.slice(0, slash), ref.slice(slash + 1)];
   const j = rc.objects.findIndex((o) => o.kind === kind && o.metadata?.name === name);
-  if (j < 0) return f;
+  const object = rc.objects[j];
+  if (j < 0 || !object) return f;
   const own = clusterKustomizationPath(rc.cluster);
-  // The field itself, else a field of another object the rule compares it with (a patched region makes every zone wrong).
-  const inputs = (RULE_INPUTS[f.rule] ?? []).flatMap(({ kind: k, field: x }) => {
+  // The field itself, else a field of another object the rule compares it with (a patched region makes every zone
+  // wrong).
+  const inputs = ruleInputs(f.rule).flatMap(({ kind: k, field: x }) => {
     const i = rc.objects.findIndex((o) => o.kind === k);
-    return i < 0 ? [] : [() => ownPatch(rc.objects[i]!, fieldSteps(x), own, rc.transformations![i], read)];
+    const input = rc.objects[i];
+    return i < 0 || !input ? [] : [() => ownPatch(input, fieldSteps(x), own, transformations[i], read)];
   });
   const to =
-    ownPatch(rc.objects[j]!, field, own, rc.transformations[j], read) ??
+    ownPatch(object, field, own, transformations[j], read) ??
     inputs.reduce<Attribution | undefined>((found, next) => found ?? next(), undefined) ??
-    attribute(rc.objects[j]!, field, rc.origins[j], own, rc.transformations[j], read);
+    attribute(object, field, rc.origins[j], own, transformations[j], read);
   return to ? { ...f, file: to.file, ...(to.line ? { line: to.line } : {}) } : f;
 }

@@ -1,5 +1,5 @@
 /**
- * Rules on what happens to a worker when it goes away, and on health checks that can act (issue 19, items 3–4).
+ * Rules on what happens to a worker when it goes away, and on health checks that can act.
  * Upstream (CAPI v1.13.4, CAPA v2.13.0):
  * - A Machine is drained before its instance is deleted (internal/controllers/machine/machine_controller.go
  *   reconcileDelete → drainNode) unless it carries `machine.cluster.x-k8s.io/exclude-node-draining`
@@ -22,9 +22,12 @@
 import type { Profile } from "../cluster-spec/types.js";
 import type { Finding, Severity } from "../core/findings.js";
 import { AUTOSCALER, GROUP, LABEL } from "../k8s/capi.js";
-import { get as getPath, groupOf, isRecord } from "../k8s/object.js";
-import type { RenderedCluster, RenderedObject } from "../render/render.js";
+import { get, type K8sObject } from "../k8s/object.js";
+import type { RenderedCluster } from "../render/render.js";
 import { MIN_REMEDIABLE_CONTROL_PLANE } from "../plan/capi.js";
+import type { RuleId } from "./registry.js";
+import { finding } from "./rule.js";
+import { arrAt, is, numAt, objectsOf, recAt, record, stringOf, strings } from "./read.js";
 
 /** The annotation that makes CAPI's Machine controller skip the drain (api/core/v1beta2/machine_types.go). */
 export const EXCLUDE_NODE_DRAINING = "machine.cluster.x-k8s.io/exclude-node-draining";
@@ -36,28 +39,24 @@ const POOL_NAME_LABEL = "cluster.x-k8s.io/pool-name";
  */
 export const MIN_NODE_DRAIN_TIMEOUT_SECONDS = 60;
 
-const get = (o: unknown, p: string): unknown => getPath(o, p);
-const record = (v: unknown): Record<string, unknown> => (isRecord(v) ? v : {});
-const labelsOf = (v: unknown): Record<string, string> =>
-  Object.fromEntries(Object.entries(record(v)).filter((e): e is [string, string] => typeof e[1] === "string"));
-const is = (o: RenderedObject, g: string, kind: string) => o.kind === kind && groupOf(o.apiVersion) === g;
 const num = (v: unknown): number | undefined => (typeof v === "number" ? v : undefined);
 
 /** A label selector (matchLabels, matchExpressions) against a label set; an odd selector matches nothing. */
 export function selects(selector: unknown, labels: Record<string, string>): boolean {
   const s = record(selector);
   const ml = record(s.matchLabels);
-  const me = Array.isArray(s.matchExpressions) ? s.matchExpressions : [];
+  const me = arrAt(s, "matchExpressions");
   if (Object.keys(ml).length === 0 && me.length === 0) return false;
   if (!Object.entries(ml).every(([k, v]) => labels[k] === v)) return false;
   return me.every((e) => {
     const key = String(get(e, "key"));
-    const values = Array.isArray(get(e, "values")) ? (get(e, "values") as unknown[]).map(String) : [];
+    const values = arrAt(e, "values").map(String);
+    const value = labels[key];
     switch (get(e, "operator")) {
       case "In":
-        return key in labels && values.includes(labels[key]!);
+        return value !== undefined && values.includes(value);
       case "NotIn":
-        return !(key in labels) || !values.includes(labels[key]!);
+        return value === undefined || !values.includes(value);
       case "Exists":
         return key in labels;
       case "DoesNotExist":
@@ -70,19 +69,19 @@ export function selects(selector: unknown, labels: Record<string, string>): bool
 
 /** Who owns the Machines a set of objects makes, with the labels CAPI gives those Machines. */
 type MachineOwner = {
-  object: RenderedObject;
+  object: K8sObject;
   kind: "MachineDeployment" | "MachineSet" | "KubeadmControlPlane" | "MachinePool";
   labels: Record<string, string>;
   replicas?: number;
 };
 
-function machineOwners(objs: RenderedObject[]): MachineOwner[] {
+function machineOwners(objs: K8sObject[]): MachineOwner[] {
   const out: MachineOwner[] = [];
   for (const o of objs) {
     const name = String(o.metadata?.name ?? "");
-    const cluster = String(get(o, "spec.clusterName") ?? o.metadata?.labels?.[LABEL.clusterName] ?? "");
+    const cluster = stringOf(get(o, "spec.clusterName") ?? o.metadata?.labels?.[LABEL.clusterName] ?? "");
     const base = { [LABEL.clusterName]: cluster };
-    const template = labelsOf(get(o, "spec.template.metadata.labels"));
+    const template = strings(get(o, "spec.template.metadata.labels"));
     const deployment = { [LABEL.deploymentName]: name };
     if (is(o, GROUP.core, "MachineDeployment"))
       out.push({ object: o, kind: "MachineDeployment", labels: { ...template, ...base, ...deployment } });
@@ -97,7 +96,7 @@ function machineOwners(objs: RenderedObject[]): MachineOwner[] {
         object: o,
         kind: "KubeadmControlPlane",
         labels: {
-          ...labelsOf(get(o, "spec.machineTemplate.metadata.labels")),
+          ...strings(get(o, "spec.machineTemplate.metadata.labels")),
           [LABEL.clusterName]: String(owner?.metadata?.name ?? cluster),
           [LABEL.controlPlane]: "",
           [LABEL.controlPlaneName]: name,
@@ -111,11 +110,11 @@ function machineOwners(objs: RenderedObject[]): MachineOwner[] {
 
 export function drainRules(rc: RenderedCluster, profile: Profile | undefined, file: string): Finding[] {
   const findings: Finding[] = [];
-  const objs = rc.objects.filter((o): o is RenderedObject => isRecord(o));
-  const push = (o: RenderedObject, p: string, rule: string, message: string, severity: Severity) => {
+  const objs = objectsOf(rc.objects);
+  const push = (o: K8sObject, p: string, rule: RuleId, message: string, severity: Severity) => {
     const i = rc.objects.indexOf(o);
     const at = `${o.kind}/${String(o.metadata?.name)}:${p}`;
-    findings.push({ cluster: rc.cluster, file: rc.origins[i] ?? file, path: at, rule, severity, message });
+    findings.push(finding(rule, { cluster: rc.cluster, file: rc.origins[i] ?? file, path: at }, message, severity));
   };
 
   // MachinePools are accepted outside prod (their removals are undrained anyway): their findings are warnings there.
@@ -136,7 +135,7 @@ export function drainRules(rc: RenderedCluster, profile: Profile | undefined, fi
         poolSeverity,
       );
     if (is(o, GROUP.core, "MachineDeployment") || is(o, GROUP.core, "MachineSet")) {
-      if (EXCLUDE_NODE_DRAINING in record(get(o, "spec.template.metadata.annotations")))
+      if (EXCLUDE_NODE_DRAINING in recAt(o, "spec.template.metadata.annotations"))
         push(
           o,
           `spec.template.metadata.annotations.${EXCLUDE_NODE_DRAINING}`,
@@ -147,15 +146,16 @@ export function drainRules(rc: RenderedCluster, profile: Profile | undefined, fi
         );
     }
     if (is(o, GROUP.core, "MachineDeployment") || is(o, GROUP.core, "MachineSet")) {
-      const timeout = num(get(o, "spec.template.spec.deletion.nodeDrainTimeoutSeconds"));
+      const timeout = numAt(o, "spec.template.spec.deletion.nodeDrainTimeoutSeconds");
       if (timeout !== undefined && timeout > 0 && timeout < MIN_NODE_DRAIN_TIMEOUT_SECONDS)
         push(
           o,
           "spec.template.spec.deletion.nodeDrainTimeoutSeconds",
           "drain-excluded",
-          `a node drain timeout of ${timeout} s: once it is exceeded the Machine controller skips the rest of the drain ` +
-            "and deletes the node (CAPI machine_controller.go nodeDrainTimeoutExceeded), so its pods are not evicted " +
-            `in time — remove nodeDrainTimeoutSeconds (no timeout) or set it to at least ${MIN_NODE_DRAIN_TIMEOUT_SECONDS}`,
+          `a node drain timeout of ${timeout} s: once it is exceeded the Machine controller skips the rest of the ` +
+            "drain and deletes the node (CAPI machine_controller.go nodeDrainTimeoutExceeded), so its pods are not " +
+            "evicted in time — remove nodeDrainTimeoutSeconds (no timeout) or set it to at least " +
+            `${MIN_NODE_DRAIN_TIMEOUT_SECONDS}`,
           "error",
         );
     }
@@ -165,7 +165,8 @@ export function drainRules(rc: RenderedCluster, profile: Profile | undefined, fi
         "spec.drain.behavior",
         "drain-excluded",
         "behavior Skip: the pods this rule selects are never evicted when a Machine is deleted (CAPI " +
-          "machinedrainrules_types.go MachineDrainRuleDrainBehaviorSkip) — remove the rule or use Drain / WaitCompleted",
+          "machinedrainrules_types.go MachineDrainRuleDrainBehaviorSkip) — remove the rule or use Drain / " +
+          "WaitCompleted",
         "error",
       );
     if (is(o, GROUP.core, "MachineDeployment")) {
@@ -181,7 +182,7 @@ export function drainRules(rc: RenderedCluster, profile: Profile | undefined, fi
         );
     }
     if (is(o, GROUP.infra, "AWSMachinePool")) {
-      const rp = record(get(o, "spec.refreshPreferences"));
+      const rp = recAt(o, "spec.refreshPreferences");
       if (rp.disable === true) continue;
       const min = num(rp.minHealthyPercentage) ?? 90;
       const max = num(rp.maxHealthyPercentage);
@@ -210,26 +211,29 @@ export function drainRules(rc: RenderedCluster, profile: Profile | undefined, fi
   // Autoscaled MachineDeployment pools whose minimum leaves a zone at 0: the balancing may never fill that zone. Only
   // for prod, whose pools are meant to survive a zone; dev's default (1..3 over three zones) starts with empty zones on
   // purpose (cost), as README says.
-  const autoscaled = new Map<string, RenderedObject[]>();
+  const autoscaled = new Map<string, K8sObject[]>();
   for (const o of objs) {
     if (!is(o, GROUP.core, "MachineDeployment") || o.metadata?.annotations?.[AUTOSCALER.min] === undefined) continue;
-    const pool = labelsOf(get(o, "spec.template.metadata.labels"))[LABEL.nodePool];
+    const pool = strings(get(o, "spec.template.metadata.labels"))[LABEL.nodePool];
     if (pool === undefined) continue;
-    const key = `${String(get(o, "spec.clusterName") ?? "")}/${pool}`;
+    const key = `${stringOf(get(o, "spec.clusterName") ?? "")}/${pool}`;
     autoscaled.set(key, [...(autoscaled.get(key) ?? []), o]);
   }
-  for (const [key, mds] of profile === "prod" ? autoscaled : new Map<string, RenderedObject[]>()) {
+  for (const [key, mds] of profile === "prod" ? autoscaled : new Map<string, K8sObject[]>()) {
     if (mds.length < 2) continue;
-    const mins = mds.map((o) => Number(o.metadata?.annotations?.[AUTOSCALER.min]));
-    const empty = mds.filter((_, i) => !(mins[i]! >= 1));
-    if (empty.length === 0) continue;
+    const minOf = (o: K8sObject) => Number(o.metadata?.annotations?.[AUTOSCALER.min]);
+    const mins = mds.map(minOf);
+    const empty = mds.filter((o) => !(minOf(o) >= 1));
+    const [first] = empty;
+    if (first === undefined) continue;
     const pool = key.slice(key.indexOf("/") + 1);
     const total = mins.reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0);
     push(
-      empty[0]!,
+      first,
       `metadata.annotations.${AUTOSCALER.min}`,
       "pool-zone-empty",
-      `pool ${pool} has a minimum of ${total} over ${mds.length} zones, so ${empty.map((o) => String(o.metadata?.name)).join(", ")} ` +
+      `pool ${pool} has a minimum of ${total} over ${mds.length} zones, so ` +
+        `${empty.map((o) => String(o.metadata?.name)).join(", ")} ` +
         "may be at 0 machines; --balance-similar-node-groups spreads the pool only while every zone has a node (an " +
         "empty zone's template node lacks labels such as node.kubernetes.io/instance-type, so the autoscaler's " +
         "compare_nodegroups does not find it similar) and that zone may stay empty — set nodePools[].minSize to at " +
@@ -241,7 +245,7 @@ export function drainRules(rc: RenderedCluster, profile: Profile | undefined, fi
   // Health checks that can act.
   const owners = machineOwners(objs);
   for (const mhc of objs.filter((o) => is(o, GROUP.core, "MachineHealthCheck"))) {
-    const cluster = String(get(mhc, "spec.clusterName") ?? "");
+    const cluster = stringOf(get(mhc, "spec.clusterName") ?? "");
     const selector = get(mhc, "spec.selector");
     const hit = owners.filter((w) => w.labels[LABEL.clusterName] === cluster && selects(selector, w.labels));
     const pools = hit.filter((w) => w.kind === "MachinePool");

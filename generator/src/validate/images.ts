@@ -16,7 +16,7 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import type { Finding, Severity } from "../core/findings.js";
 import { GROUP, IMAGE_VERSION_ANNOTATION } from "../k8s/capi.js";
-import { get as getPath, groupOf, isRecord } from "../k8s/object.js";
+import { get, groupOf, isRecord, type K8sObject } from "../k8s/object.js";
 import {
   IMAGE_INVENTORY_FILE,
   type ImageChoice,
@@ -26,10 +26,17 @@ import {
   noPublicImageMessage,
   publicLookupOs,
 } from "../schemas/ami-inventory.js";
-import type { RenderedCluster, RenderedObject } from "../render/render.js";
+import type { RenderedCluster } from "../render/render.js";
+import type { RuleId } from "./registry.js";
+import { finding } from "./rule.js";
+import { arrAt, is, objectsOf } from "./read.js";
 
-const get = (o: unknown, p: string): any => getPath(o, p);
-const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
+/** A non-empty string (an empty field is no choice). */
+const nonEmpty = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
+const filled = (o: unknown, path: string): string | undefined => nonEmpty(get(o, path));
+/** `cidrBlocks` holds the block (a string holding it counts too, as `includes` reads it). */
+const cidrBlocksInclude = (v: unknown, cidr: string): boolean =>
+  Array.isArray(v) || typeof v === "string" ? v.includes(cidr) : false;
 
 /** The inventory `npm run schemas` wrote; undefined when absent (the check is then skipped). */
 export function readImageInventory(root: string): ImageInventory | undefined {
@@ -38,46 +45,45 @@ export function readImageInventory(root: string): ImageInventory | undefined {
 }
 
 export interface Machine {
-  object: RenderedObject;
+  object: K8sObject;
   /** Where the image fields sit in the object. */
   at: string;
   version: string | undefined;
   /** The object that states the version (KubeadmControlPlane, MachineDeployment, MachinePool). */
-  owner: RenderedObject;
+  owner: K8sObject;
 }
 
 /** A machine's image fields as CAPA reads them: its own, else the AWSCluster's lookup defaults. */
-export function machineImage(m: Machine, awsCluster: RenderedObject | undefined): ImageChoice {
+export function machineImage(m: Machine, awsCluster: K8sObject | undefined): ImageChoice {
   const spec = get(m.object, m.at);
   return {
-    id: str(get(spec, "ami.id")),
-    lookupOrg: str(get(spec, "imageLookupOrg")) ?? str(get(awsCluster, "spec.imageLookupOrg")),
-    lookupFormat: str(get(spec, "imageLookupFormat")) ?? str(get(awsCluster, "spec.imageLookupFormat")),
-    lookupBaseOS: str(get(spec, "imageLookupBaseOS")) ?? str(get(awsCluster, "spec.imageLookupBaseOS")),
+    id: filled(spec, "ami.id"),
+    lookupOrg: filled(spec, "imageLookupOrg") ?? filled(awsCluster, "spec.imageLookupOrg"),
+    lookupFormat: filled(spec, "imageLookupFormat") ?? filled(awsCluster, "spec.imageLookupFormat"),
+    lookupBaseOS: filled(spec, "imageLookupBaseOS") ?? filled(awsCluster, "spec.imageLookupBaseOS"),
   };
 }
 
 /** Each machine-defining object with the Kubernetes version its machines run. */
-export function machines(objs: readonly RenderedObject[]): Machine[] {
-  const is = (o: RenderedObject, g: string, kind: string) => o.kind === kind && groupOf(o.apiVersion) === g;
+export function machines(objs: readonly K8sObject[]): Machine[] {
   const byName = (kind: string, name: unknown) =>
     objs.find((o) => is(o, GROUP.infra, kind) && o.metadata?.name === name);
   const out: Machine[] = [];
   for (const o of objs) {
     if (is(o, GROUP.controlPlane, "KubeadmControlPlane")) {
       const t = byName("AWSMachineTemplate", get(o, "spec.machineTemplate.spec.infrastructureRef.name"));
-      if (t) out.push({ object: t, at: "spec.template.spec", version: str(get(o, "spec.version")), owner: o });
+      if (t) out.push({ object: t, at: "spec.template.spec", version: filled(o, "spec.version"), owner: o });
     } else if (is(o, GROUP.core, "MachineDeployment")) {
       const t = byName("AWSMachineTemplate", get(o, "spec.template.spec.infrastructureRef.name"));
       if (t && !out.some((m) => m.object === t))
-        out.push({ object: t, at: "spec.template.spec", version: str(get(o, "spec.template.spec.version")), owner: o });
+        out.push({ object: t, at: "spec.template.spec", version: filled(o, "spec.template.spec.version"), owner: o });
     } else if (is(o, GROUP.core, "MachinePool")) {
       const p = byName("AWSMachinePool", get(o, "spec.template.spec.infrastructureRef.name"));
       if (p)
         out.push({
           object: p,
           at: "spec.awsLaunchTemplate",
-          version: str(get(o, "spec.template.spec.version")),
+          version: filled(o, "spec.template.spec.version"),
           owner: o,
         });
     }
@@ -91,38 +97,39 @@ export function imageRules(
   profile: string | undefined,
   file: string,
 ): Finding[] {
-  const objs = rc.objects.filter((o): o is RenderedObject => isRecord(o));
+  const objs = objectsOf(rc.objects);
   const awsCluster = objs.find((o) => o.kind === "AWSCluster" && groupOf(o.apiVersion) === GROUP.infra);
   if (!awsCluster) return [];
   const findings: Finding[] = [];
-  const push = (o: RenderedObject, p: string, rule: string, message: string, sev: Severity) => {
+  const push = (o: K8sObject, p: string, rule: RuleId, message: string, sev: Severity) => {
     const i = rc.objects.indexOf(o);
-    findings.push({
+    const where = {
       cluster: rc.cluster,
       file: rc.origins[i] ?? file,
       path: `${o.kind}/${String(o.metadata?.name)}:${p}`,
-      rule,
-      severity: sev,
-      message,
-    });
+    };
+    findings.push(finding(rule, where, message, sev));
   };
 
-  const region = str(get(awsCluster, "spec.region"));
+  const region = filled(awsCluster, "spec.region");
   for (const m of machines(objs)) {
     const image = machineImage(m, awsCluster);
     if (!imageFollowsVersion(image)) {
       // A fixed image: its kubelet is the version the spec states, which must be the one the machines run.
       const annotations = m.object.metadata?.annotations;
-      const stated = isRecord(annotations) ? str(annotations[IMAGE_VERSION_ANNOTATION]) : undefined;
+      const stated = isRecord(annotations) ? nonEmpty(annotations[IMAGE_VERSION_ANNOTATION]) : undefined;
       const what = image.id
         ? `AMI ${image.id}`
         : `the lookup format ${JSON.stringify(image.lookupFormat)} (no {{.K8sVersion}})`;
+      const owner = `${m.owner.kind} ${String(m.owner.metadata?.name)}`;
       if (!stated)
         push(
           m.object,
           m.at,
           "image-version",
-          `${what} is one image whatever the Kubernetes version, and nothing says which version it holds (${m.owner.kind} ${String(m.owner.metadata?.name)} runs ${m.version ?? "?"}); set it in cluster.yaml (image.id with image.kubernetesVersion) instead of a patch`,
+          `${what} is one image whatever the Kubernetes version, and nothing says which version it holds ` +
+            `(${owner} runs ${m.version ?? "?"}); set it in cluster.yaml (image.id with image.kubernetesVersion) ` +
+            "instead of a patch",
           "error",
         );
       else if (m.version && stated !== m.version)
@@ -130,7 +137,9 @@ export function imageRules(
           m.object,
           m.at,
           "image-version",
-          `${what} holds Kubernetes ${stated}, but ${m.owner.kind} ${String(m.owner.metadata?.name)} runs ${m.version}: its machines would boot a ${stated} kubelet. Give it an image built for ${m.version} (\`npm run upgrade -- --name ${rc.cluster} --image-id <ami-…>\`), or the version the image holds`,
+          `${what} holds Kubernetes ${stated}, but ${owner} runs ${m.version}: its machines would boot a ` +
+            `${stated} kubelet. Give it an image built for ${m.version} ` +
+            `(\`npm run upgrade -- --name ${rc.cluster} --image-id <ami-…>\`), or the version the image holds`,
           "error",
         );
       continue;
@@ -143,15 +152,17 @@ export function imageRules(
 
   if (profile === "prod") {
     const lb = get(awsCluster, "spec.controlPlaneLoadBalancer");
-    const scheme = str(get(lb, "scheme")) ?? "internet-facing";
-    const rules: unknown[] = Array.isArray(get(lb, "ingressRules")) ? get(lb, "ingressRules") : [];
-    const open = rules.length === 0 || rules.some((r) => (get(r, "cidrBlocks") ?? []).includes?.("0.0.0.0/0"));
+    const scheme = filled(lb, "scheme") ?? "internet-facing";
+    const rules = arrAt(lb, "ingressRules");
+    const open = rules.length === 0 || rules.some((r) => cidrBlocksInclude(get(r, "cidrBlocks"), "0.0.0.0/0"));
     if (scheme === "internet-facing" && open)
       push(
         awsCluster,
         "spec.controlPlaneLoadBalancer",
         "api-open-to-world",
-        "the API server of this prod cluster is reachable from 0.0.0.0/0 (CAPA opens port 6443 to everyone when no ingress rule is set); set apiServer.allowedCidrs (include the management cluster's egress) or apiServer.scheme: internal",
+        "the API server of this prod cluster is reachable from 0.0.0.0/0 (CAPA opens port 6443 to everyone when no " +
+          "ingress rule is set); set apiServer.allowedCidrs (include the management cluster's egress) or " +
+          "apiServer.scheme: internal",
         "warning",
       );
   }

@@ -6,24 +6,10 @@
  */
 import type { Finding } from "../core/findings.js";
 import { CAPI_GROUPS, GROUP, LABEL } from "../k8s/capi.js";
-import { get, groupOf } from "../k8s/object.js";
-
-type Obj = {
-  apiVersion?: string;
-  kind?: string;
-  metadata?: { name?: string; namespace?: string; labels?: Record<string, string> };
-  spec?: any;
-};
-
-/** Any value as message text; never throws (YAML can hold `{toString: null}`). */
-export const show = (v: unknown): string => {
-  if (typeof v === "string") return v;
-  try {
-    return JSON.stringify(v) ?? String(v);
-  } catch {
-    return typeof v;
-  }
-};
+import { get, groupOf, type K8sObject } from "../k8s/object.js";
+import type { RuleId } from "./registry.js";
+import { finding } from "./rule.js";
+import { arrAt, idOf, objectsOf, recAt, record, show, stringOf } from "./read.js";
 
 /** [referrer kind, field path of a `{apiGroup, kind, name}` ref] */
 const REF_FIELDS: [string, string][] = [
@@ -47,74 +33,82 @@ const CLUSTER_NAME_FIELDS: [string, string][] = [
   ["MachineHealthCheck", "spec.clusterName"],
 ];
 
+/** The field paths of the references an object of kind `kind` holds (v1beta1's where it differs). */
+function refPaths(o: K8sObject): [string, string][] {
+  const v1beta1 = typeof o.apiVersion === "string" && o.apiVersion.endsWith("/v1beta1");
+  return REF_FIELDS.filter(([kind]) => o.kind === kind).map(([kind, v1beta2Path]) => [
+    kind,
+    (v1beta1 ? V1BETA1_PATHS[v1beta2Path] : undefined) ?? v1beta2Path,
+  ]);
+}
+
+/** A reference's parts as the rule reads them: its group (apiGroup, else apiVersion's), kind and name. */
+function refParts(ref: unknown): { group: unknown; kind: unknown; name: unknown } {
+  return {
+    group: get(ref, "apiGroup") ?? groupOf(get(ref, "apiVersion")),
+    kind: get(ref, "kind"),
+    name: get(ref, "name"),
+  };
+}
+
 /** The CAPI references an object holds (REF_FIELDS), as identities in the referrer's namespace. */
-export function referencesOf(o: Obj): { group: string; kind: string; namespace: string; name: string }[] {
+export function referencesOf(o: K8sObject): { group: string; kind: string; namespace: string; name: string }[] {
   const out: { group: string; kind: string; namespace: string; name: string }[] = [];
-  for (const [kind, v1beta2Path] of REF_FIELDS) {
-    if (o.kind !== kind) continue;
-    const p =
-      (typeof o.apiVersion === "string" && o.apiVersion.endsWith("/v1beta1")
-        ? V1BETA1_PATHS[v1beta2Path]
-        : undefined) ?? v1beta2Path;
-    const ref = get(o, p) as { apiGroup?: string; apiVersion?: string; kind?: string; name?: string } | undefined;
-    const group = ref?.apiGroup ?? groupOf(ref?.apiVersion);
-    if (ref && typeof ref.kind === "string" && typeof ref.name === "string" && group)
-      out.push({ group, kind: ref.kind, namespace: show(o.metadata?.namespace ?? ""), name: ref.name });
+  for (const [, p] of refPaths(o)) {
+    const ref = get(o, p);
+    const { group, kind, name } = refParts(ref);
+    if (ref && typeof kind === "string" && typeof name === "string" && group)
+      out.push({ group: stringOf(group), kind, namespace: show(o.metadata?.namespace ?? ""), name });
   }
   return out;
 }
 
 export function checkReferences(objects: readonly unknown[], ctx: { cluster?: string; file?: string } = {}): Finding[] {
   // Odd input (a hand-edited overlay) never makes the rule throw: only mappings are objects.
-  const objs = objects.filter((o): o is Obj => o !== null && typeof o === "object" && !Array.isArray(o));
+  const objs = objectsOf(objects);
   const findings: Finding[] = [];
-  const id = (o: Obj) => `${show(o.kind)}/${show(o.metadata?.name)}`;
-  const key = (group: string, kind: unknown, ns: unknown, name: unknown) =>
-    `${group}|${show(kind)}|${show(ns ?? "")}|${show(name)}`;
+  const key = (group: unknown, kind: unknown, ns: unknown, name: unknown) =>
+    `${stringOf(group)}|${show(kind)}|${show(ns ?? "")}|${show(name)}`;
   const index = new Set(
     objs.map((o) => key(groupOf(o.apiVersion), o.kind ?? "", o.metadata?.namespace, o.metadata?.name ?? "")),
   );
-  const push = (o: Obj, path: string, message: string, rule = "reference-resolves") =>
-    findings.push({ cluster: ctx.cluster, file: ctx.file, path: `${id(o)}:${path}`, rule, severity: "error", message });
+  const push = (o: K8sObject, path: string, message: string, rule: RuleId = "reference-resolves") =>
+    findings.push(finding(rule, { cluster: ctx.cluster, file: ctx.file, path: `${idOf(o)}:${path}` }, message));
 
   for (const o of objs) {
-    for (const [kind, v1beta2Path] of REF_FIELDS) {
-      if (o.kind !== kind) continue;
-      const path =
-        (typeof o.apiVersion === "string" && o.apiVersion.endsWith("/v1beta1")
-          ? V1BETA1_PATHS[v1beta2Path]
-          : undefined) ?? v1beta2Path;
-      const ref = get(o, path) as { apiGroup?: string; apiVersion?: string; kind?: string; name?: string } | undefined;
+    for (const [kind, path] of refPaths(o)) {
+      const ref = get(o, path);
       if (!ref) {
         push(o, path, `${kind} has no ${path}`);
         continue;
       }
-      const group = ref.apiGroup ?? groupOf(ref.apiVersion);
-      if (!ref.kind || !ref.name || !group) push(o, path, `reference needs apiGroup, kind and name`);
-      else if (!index.has(key(group, ref.kind, o.metadata?.namespace, ref.name)))
+      const parts = refParts(ref);
+      if (!parts.kind || !parts.name || !parts.group) push(o, path, `reference needs apiGroup, kind and name`);
+      else if (!index.has(key(parts.group, parts.kind, o.metadata?.namespace, parts.name)))
         push(
           o,
           `${path}.name`,
-          `refers to ${show(ref.kind)} "${show(ref.name)}" (${group}) which is not in this build`,
+          `refers to ${show(parts.kind)} "${show(parts.name)}" (${stringOf(parts.group)}) which is not in this build`,
         );
     }
   }
 
   const clusters = objs.filter((o) => o.kind === "Cluster" && groupOf(o.apiVersion) === GROUP.core);
-  if (clusters.length !== 1) {
-    findings.push({
-      cluster: ctx.cluster,
-      file: ctx.file,
-      rule: "one-cluster",
-      severity: "error",
-      message: `a cluster overlay must render exactly one Cluster object, found ${clusters.length}`,
-    });
+  const [cluster] = clusters;
+  if (cluster === undefined || clusters.length !== 1) {
+    findings.push(
+      finding(
+        "one-cluster",
+        { cluster: ctx.cluster, file: ctx.file },
+        `a cluster overlay must render exactly one Cluster object, found ${clusters.length}`,
+      ),
+    );
     return findings;
   }
-  const clusterName = clusters[0]!.metadata?.name ?? "";
+  const clusterName = cluster.metadata?.name ?? "";
   if (ctx.cluster && clusterName !== ctx.cluster)
     push(
-      clusters[0]!,
+      cluster,
       "metadata.name",
       `Cluster is named "${show(clusterName)}" but its directory is clusters/${ctx.cluster}`,
       "cluster-name-matches",
@@ -141,27 +135,27 @@ export function checkReferences(objects: readonly unknown[], ctx: { cluster?: st
 
   // A MachineHealthCheck must select something. A machine carries its pool's template labels, or (control plane)
   // KCP's machineTemplate labels plus control-plane "" and control-plane-name; CAPI adds cluster-name to both.
-  const withCluster = (l: unknown): Record<string, string> => ({
-    ...(l as Record<string, string> | undefined),
+  const withCluster = (l: Record<string, unknown>): Record<string, unknown> => ({
+    ...l,
     [LABEL.clusterName]: clusterName,
   });
   const machineLabels = [
     ...objs
       .filter((o) => o.kind === "MachinePool" || o.kind === "MachineDeployment")
-      .map((o) => withCluster(get(o, "spec.template.metadata.labels"))),
+      .map((o) => withCluster(recAt(o, "spec.template.metadata.labels"))),
     ...objs
       .filter((o) => o.kind === "KubeadmControlPlane")
       .map((o) =>
         withCluster({
-          ...(get(o, "spec.machineTemplate.metadata.labels") as object | undefined),
+          ...recAt(o, "spec.machineTemplate.metadata.labels"),
           [LABEL.controlPlane]: "",
           [LABEL.controlPlaneName]: o.metadata?.name ?? "",
         }),
       ),
   ];
   for (const o of objs.filter((x) => x.kind === "MachineHealthCheck")) {
-    const entries = Object.entries((get(o, "spec.selector.matchLabels") ?? {}) as Record<string, string>);
-    const expressions = (get(o, "spec.selector.matchExpressions") ?? []) as unknown[];
+    const entries = Object.entries(record(get(o, "spec.selector.matchLabels") ?? {}));
+    const expressions = arrAt(o, "spec.selector.matchExpressions");
     if (entries.length === 0 && expressions.length === 0) {
       push(o, "spec.selector", "selector is empty (the MHC webhook rejects it)", "mhc-selects");
       continue;

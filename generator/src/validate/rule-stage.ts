@@ -1,5 +1,5 @@
 /**
- * Stage 6 of validate: our rules — what no webhook does. Per cluster: references across objects, one namespace
+ * The rule stage of validate: our rules — what no webhook does. Per cluster: references across objects, one namespace
  * per cluster, version skew across objects, zones in the region, CIDR overlaps, sync safety, secrets, add-on
  * coverage, images, what the cluster's own layer may add (validate/rules.ts, images.ts, addon-rules.ts,
  * user-layer.ts); objects outside every cluster's namespace. Across
@@ -11,13 +11,16 @@ import { PlanError } from "../core/errors.js";
 import type { Finding } from "../core/findings.js";
 import { API } from "../k8s/capi.js";
 import { objectNames, planCluster } from "../plan/cluster.js";
-import { SPEC_FILE, SYNC_DIR } from "../core/layout.js";
+import { clusterDir, clusterKustomizationPath, clusterSpecPath, SPEC_FILE, SYNC_DIR } from "../core/layout.js";
 import { MANAGEMENT_LAYERS } from "../plan/management.js";
 import { versions } from "../pins/versions.js";
 import { userLayerRules } from "./user-layer.js";
 import { drainRules } from "./drain-rules.js";
 import { imageRules, type readImageInventory } from "./images.js";
-import type { RenderedCluster, RenderedObject } from "../render/render.js";
+import type { RenderedCluster } from "../render/render.js";
+import { get, type K8sObject } from "../k8s/object.js";
+import { finding } from "./rule.js";
+import { stringOf } from "./read.js";
 import { clusterRules, controlPlaneHaRule, renderCompleteness, syncSafetyRules } from "./rules.js";
 import type { Shard } from "./selection.js";
 import {
@@ -41,11 +44,11 @@ export function clusterRuleFindings(
   if (rc.objects.length === 0) return bySpec;
   return [
     ...bySpec,
-    ...clusterRules(rc, `clusters/${rc.cluster}/kustomization.yaml`),
+    ...clusterRules(rc, clusterKustomizationPath(rc.cluster)),
     ...syncSafetyRules(rc),
-    ...imageRules(rc, images, spec?.profile, `clusters/${rc.cluster}/cluster.yaml`),
-    ...(spec ? userLayerRules(rc, spec, versions(), `clusters/${rc.cluster}/kustomization.yaml`) : []),
-    ...drainRules(rc, spec?.profile, `clusters/${rc.cluster}/kustomization.yaml`),
+    ...imageRules(rc, images, spec?.profile, clusterSpecPath(rc.cluster)),
+    ...(spec ? userLayerRules(rc, spec, versions(), clusterKustomizationPath(rc.cluster)) : []),
+    ...drainRules(rc, spec?.profile, clusterKustomizationPath(rc.cluster)),
   ];
 }
 
@@ -63,17 +66,18 @@ export function strayCandidates(rc: RenderedCluster, namespaces: ReadonlySet<str
 }
 export function strayFindings(rc: RenderedCluster, namespaces: ReadonlySet<string>): Finding[] {
   return strayCandidates(rc, namespaces)
-    .filter((i) => !rc.origins[i]?.startsWith(`clusters/${rc.cluster}/`))
-    .map((i) => {
-      const o = rc.objects[i]!;
-      return {
-        cluster: rc.cluster,
-        file: rc.origins[i],
-        path: `${o.kind}/${o.metadata?.name}`,
-        rule: "attribution",
-        severity: "error" as const,
-        message: `object in namespace "${o.metadata?.namespace ?? ""}" belongs to no cluster: each cluster's objects must live in its own namespace`,
-      };
+    .filter((i) => !rc.origins[i]?.startsWith(`${clusterDir(rc.cluster)}/`))
+    .flatMap((i) => {
+      const o = rc.objects[i];
+      if (!o) return [];
+      return [
+        finding(
+          "attribution",
+          { cluster: rc.cluster, file: rc.origins[i], path: `${o.kind}/${o.metadata?.name}` },
+          `object in namespace "${o.metadata?.namespace ?? ""}" belongs to no cluster: each cluster's objects must ` +
+            "live in its own namespace",
+        ),
+      ];
     });
 }
 
@@ -81,7 +85,7 @@ export function strayFindings(rc: RenderedCluster, namespaces: ReadonlySet<strin
 function declaredFacts(spec: ClusterSpec): RenderedCluster {
   const names = objectNames(spec);
   const metadata = { name: names.cluster, namespace: spec.namespace };
-  const objects: RenderedObject[] = [
+  const objects: K8sObject[] = [
     { apiVersion: API.core, kind: "Cluster", metadata },
     {
       apiVersion: API.infra,
@@ -104,7 +108,7 @@ export async function fleetOf(
   input: {
     shard?: Shard;
     selection: readonly string[];
-    /** Clusters outside the selection the fleet rules must also see (--changed-since: the unchanged ones), listed first. */
+    /** Clusters outside the selection the fleet rules must also see (--changed-since: the unchanged ones), first. */
     others?: readonly string[];
     mine: ReadonlySet<string>;
     specs: readonly ClusterSpec[];
@@ -118,8 +122,7 @@ export async function fleetOf(
   // A spec that loaded with errors may not plan (a zone its region lacks): then its cluster is rendered.
   const scaffoldOf = (spec: ClusterSpec) => {
     try {
-      return planCluster(spec, versions().addons).find((f) => f.path === `clusters/${spec.name}/kustomization.yaml`)
-        ?.content;
+      return planCluster(spec, versions().addons).find((f) => f.path === clusterKustomizationPath(spec.name))?.content;
     } catch (e) {
       if (e instanceof PlanError) return undefined;
       throw e;
@@ -132,13 +135,16 @@ export async function fleetOf(
   for (const n of [...input.selection, ...others]) {
     if (input.mine.has(n)) continue;
     const spec = specOf.get(n);
-    const own = input.read(`clusters/${n}/kustomization.yaml`);
+    const own = input.read(clusterKustomizationPath(n));
     if (spec && own !== undefined && (own === scaffold || own === scaffoldOf(spec))) facts.set(n, declaredFacts(spec));
     else toRender.push(n);
   }
   for (const rc of await input.render(toRender)) facts.set(rc.cluster, rc);
   const mineRendered = new Map(rendered.map((rc) => [rc.cluster, rc]));
-  return [...others, ...input.selection].map((n) => mineRendered.get(n) ?? facts.get(n)!);
+  return [...others, ...input.selection].flatMap((n) => {
+    const rc = mineRendered.get(n) ?? facts.get(n);
+    return rc ? [rc] : [];
+  });
 }
 
 /**
@@ -148,7 +154,7 @@ export async function fleetOf(
  * scope; the rest on the shared run.
  */
 export function syncFindings(
-  syncObjects: readonly RenderedObject[],
+  syncObjects: readonly K8sObject[],
   specFiles: ReadonlyMap<string, string>,
   specs: readonly ClusterSpec[],
   renderedOf: ReadonlyMap<string, RenderedCluster>,
@@ -166,7 +172,7 @@ export function syncFindings(
   for (const app of generated.apps) {
     const cluster = clusterOf(app.from);
     if (!cluster || !scope.inScope(cluster)) continue;
-    const rc = app.path === `clusters/${cluster}` ? renderedOf.get(cluster) : undefined;
+    const rc = app.path === clusterDir(cluster) ? renderedOf.get(cluster) : undefined;
     findings.push(...applicationFindings(app, projects, rc?.objects ?? [], { cluster, file: app.from }));
   }
   if (scope.shared)
@@ -176,50 +182,42 @@ export function syncFindings(
       );
   // Flux: a Kustomization for each validated cluster and none for anything else.
   const validated = new Set(specs.map((s) => s.name));
-  const fluxPaths = syncObjects
-    .filter((o) => o.kind === "Kustomization" && o.apiVersion?.startsWith("kustomize.toolkit.fluxcd.io/"))
-    .map(
-      (o) =>
-        [
-          o.metadata.name,
-          String(o.spec?.path ?? "")
-            .replace(/^\.\//, "")
-            .replace(/\/$/, ""),
-        ] as const,
-    );
+  const fluxKustomizations = syncObjects.filter(
+    (o) => o.kind === "Kustomization" && o.apiVersion?.startsWith("kustomize.toolkit.fluxcd.io/"),
+  );
+  /** The path a Flux Kustomization syncs, as the sync folder's layout writes it (no `./`, no trailing `/`). */
+  const syncedPath = (o: K8sObject) =>
+    stringOf(get(o, "spec.path") ?? "")
+      .replace(/^\.\//, "")
+      .replace(/\/$/, "");
+  const fluxPaths = fluxKustomizations.map((o) => [o.metadata.name, syncedPath(o)] as const);
   for (const [name, p] of fluxPaths) {
     if (p === SYNC_DIR || MANAGEMENT_LAYERS.some((l) => l.dir === p)) continue;
     const c = /^clusters\/([^/]+)$/.exec(p)?.[1];
     if (c ? !validated.has(c) && scope.inScope(c) : scope.shared)
-      findings.push({
-        cluster: c,
-        file: syncFile,
-        path: `Kustomization/${name}:spec.path`,
-        rule: "flux-kustomizations",
-        severity: "error",
-        message: `syncs ./${p}, which is not a validated cluster (no valid clusters/<name>/${SPEC_FILE}); remove it from ${SYNC_DIR} or add the cluster's spec, then run \`npm run generate\``,
-      });
+      findings.push(
+        finding(
+          "flux-kustomizations",
+          { cluster: c, file: syncFile, path: `Kustomization/${name}:spec.path` },
+          `syncs ./${p}, which is not a validated cluster (no valid clusters/<name>/${SPEC_FILE}); remove it from ` +
+            `${SYNC_DIR} or add the cluster's spec, then run \`npm run generate\``,
+        ),
+      );
   }
-  for (const k of syncObjects.filter(
-    (o) => o.kind === "Kustomization" && o.apiVersion?.startsWith("kustomize.toolkit.fluxcd.io/"),
-  )) {
-    const c = /^clusters\/([^/]+)$/.exec(
-      String(k.spec?.path ?? "")
-        .replace(/^\.\//, "")
-        .replace(/\/$/, ""),
-    )?.[1];
+  for (const k of fluxKustomizations) {
+    const c = /^clusters\/([^/]+)$/.exec(syncedPath(k))?.[1];
     const rc = c && scope.inScope(c) ? renderedOf.get(c) : undefined;
     if (c && rc) findings.push(...fluxPermissionFindings(k, syncObjects, rc.objects, { cluster: c, file: syncFile }));
   }
   if (fluxPaths.length > 0 || syncObjects.some((o) => o.kind === "GitRepository"))
     for (const c of validated)
-      if (scope.inScope(c) && !fluxPaths.some(([, p]) => p === `clusters/${c}`))
-        findings.push({
-          cluster: c,
-          file: syncFile,
-          rule: "flux-kustomizations",
-          severity: "error",
-          message: `no Flux Kustomization syncs clusters/${c}; run \`npm run generate\``,
-        });
+      if (scope.inScope(c) && !fluxPaths.some(([, p]) => p === clusterDir(c)))
+        findings.push(
+          finding(
+            "flux-kustomizations",
+            { cluster: c, file: syncFile },
+            `no Flux Kustomization syncs clusters/${c}; run \`npm run generate\``,
+          ),
+        );
   return findings;
 }

@@ -1,5 +1,5 @@
 /**
- * The hand-written checks removed from validate/rules.ts (issue #12 item 2) because the upstream admission layer
+ * The hand-written checks removed from validate/rules.ts because the upstream admission layer
  * (validate/admission.ts: the real CAPI v1.13.4 / CAPA v2.13.0 CRDs and webhooks, admission/) reports the same
  * denial: rule id and the check within it → the upstream check and file, and the field upstream names.
  * generator/test/upstream-replaced.test.ts shows the admission program denying each, naming that field.
@@ -7,14 +7,15 @@
  * What stays in TypeScript is what no webhook does: references across objects, one namespace per cluster, fleet
  * uniqueness, version skew across objects, zones in the region, CIDR overlaps, AWSMachinePool minSize ≤ maxSize and
  * distinct zones (its webhook allows both), a MachinePool name that is no label value (its Machines carry it in
- * cluster.x-k8s.io/pool-name; the v1.13 MachinePool webhook does not check it), sync safety, secrets, add-on coverage, the autoscaler. The spec checks
- * (cluster-spec/parse.ts) keep their own versions of some of these rule ids: they judge cluster.yaml, before anything
- * is rendered. With the admission layer off (CAPI_GITOPS_ADMISSION=off, a debugging switch) none of the checks below
- * is made; the CRDs' CEL rules then go to kubectl-validate instead (render/units.ts).
+ * cluster.x-k8s.io/pool-name; the v1.13 MachinePool webhook does not check it), sync safety, secrets, add-on
+ * coverage, the autoscaler. The spec checks (cluster-spec/parse.ts) keep their own versions of some of these rule
+ * ids: they judge cluster.yaml, before anything is rendered. With the admission layer off
+ * (CAPI_GITOPS_ADMISSION=off, a debugging switch) none of the checks below is made; the CRDs' CEL rules then go to
+ * kubectl-validate instead (render/units.ts).
  */
 export interface ReplacedRule {
-  /** The rule id it had in rules.ts. */
-  rule: string;
+  /** The rule id it had in rules.ts (registered: validate/registry.ts). */
+  rule: RuleId;
   /** Which check of that rule (one rule id covered several checks). */
   check: string;
   /** The upstream file (module@version/path) whose check denies the same objects. */
@@ -22,6 +23,8 @@ export interface ReplacedRule {
   /** The field upstream names. */
   field: string;
 }
+
+import type { RuleId } from "./registry.js";
 
 const CAPI = "sigs.k8s.io/cluster-api@v1.13.4/";
 const CAPA = "sigs.k8s.io/cluster-api-provider-aws/v2@v2.13.0/";

@@ -22,8 +22,10 @@ import { clusterAddonConfigMaps, clusterResourceSets } from "../plan/addons.js";
 import { autoscalerObjects } from "../plan/autoscaler.js";
 import { CLUSTER_NAMESPACE_KINDS } from "../plan/sync.js";
 import type { Pins } from "../pins/versions.js";
-import { show } from "./references.js";
-import type { RenderedCluster, RenderedObject } from "../render/render.js";
+import type { RenderedCluster } from "../render/render.js";
+import type { RuleId } from "./registry.js";
+import { finding } from "./rule.js";
+import { idOf, is, list, show } from "./read.js";
 
 const RBAC = "rbac.authorization.k8s.io";
 const RBAC_KINDS = ["Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"] as const;
@@ -34,33 +36,41 @@ export const USER_LAYER_LIMITS = [
     rule: "user-layer-rbac",
     kinds: "Role, RoleBinding, ClusterRole, ClusterRoleBinding",
     allowed:
-      "only the cluster-autoscaler's Role and RoleBinding as `generate` writes them (`<cluster>-cluster-autoscaler`: the Role's rules, the RoleBinding's roleRef and subjects exactly as generated); no ClusterRole or ClusterRoleBinding at all",
+      "only the cluster-autoscaler's Role and RoleBinding as `generate` writes them " +
+      "(`<cluster>-cluster-autoscaler`: the Role's rules, the RoleBinding's roleRef and subjects exactly as " +
+      "generated); no ClusterRole or ClusterRoleBinding at all",
   },
   {
     rule: "user-layer-serviceaccount",
     kinds: "ServiceAccount; a pod's serviceAccountName",
     allowed:
-      "only the generated ServiceAccount (`<cluster>-cluster-autoscaler`), used only by the Deployment of the same name; other pods run as `default`",
+      "only the generated ServiceAccount (`<cluster>-cluster-autoscaler`), used only by the Deployment of the " +
+      "same name; other pods run as `default`",
   },
   {
     rule: "user-layer-secret",
     kinds: "a pod's Secret volumes, projected Secrets, env secretKeyRef, envFrom secretRef",
     allowed:
-      "only the autoscaler's volume of `<cluster>-kubeconfig`, in the generated autoscaler Deployment, whose every container runs the pinned cluster-autoscaler image (versions.json clusterAutoscaler.image)",
+      "only the autoscaler's volume of `<cluster>-kubeconfig`, in the generated autoscaler Deployment, whose " +
+      "every container runs the pinned cluster-autoscaler image (versions.json clusterAutoscaler.image)",
   },
   {
     rule: "user-layer-addons",
     kinds: "ClusterResourceSet, ClusterResourceSetBinding; the ConfigMaps and Secrets a ClusterResourceSet applies",
     allowed:
-      "only the generated ClusterResourceSets (`<cluster>-cni`, `-ccm`, `-csi`) with their spec exactly as generated, no ClusterResourceSetBinding; every ConfigMap a ClusterResourceSet applies is a generated add-on ConfigMap (`<cluster>-addon-…`) present, with data byte for byte the pinned payload in addons/ (no patch may change or delete it)",
+      "only the generated ClusterResourceSets (`<cluster>-cni`, `-ccm`, `-csi`) with their spec exactly as " +
+      "generated, no ClusterResourceSetBinding; every ConfigMap a ClusterResourceSet applies is a generated " +
+      "add-on ConfigMap (`<cluster>-addon-…`) present, with data byte for byte the pinned payload in addons/ (no " +
+      "patch may change or delete it)",
   },
   {
     rule: "user-layer-host",
     kinds:
-      "a pod's hostNetwork, hostPID, hostIPC, hostPath volumes, privileged or allowPrivilegeEscalation containers, added capabilities",
+      "a pod's hostNetwork, hostPID, hostIPC, hostPath volumes, privileged or allowPrivilegeEscalation " +
+      "containers, added capabilities",
     allowed: "none",
   },
-] as const;
+] as const satisfies readonly { rule: RuleId; kinds: string; allowed: string }[];
 
 export type UserLayerRule = (typeof USER_LAYER_LIMITS)[number]["rule"];
 
@@ -96,10 +106,7 @@ export function userLayerReadme(): string {
   ].join("\n");
 }
 
-type Obj = RenderedObject;
-const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 const same = (a: unknown, b: unknown): boolean => stableStringify(a ?? null) === stableStringify(b ?? null);
-const is = (o: Obj, group: string, kind: string) => o.kind === kind && groupOf(o.apiVersion) === group;
 
 /** The first field path where `a` differs from `b` (below `at`), for a finding that names the field a patch set. */
 function firstDifference(a: unknown, b: unknown, at: string): string {
@@ -114,8 +121,11 @@ function firstDifference(a: unknown, b: unknown, at: string): string {
   return at;
 }
 
-/** The pod spec of a workload (Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob) and its field path. */
-export function podSpecOf(o: Obj): { spec: Record<string, unknown>; at: string } | undefined {
+/**
+ * The pod spec of a workload (Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job,
+ * CronJob) and its field path.
+ */
+export function podSpecOf(o: K8sObject): { spec: Record<string, unknown>; at: string } | undefined {
   const g = groupOf(o.apiVersion);
   const at =
     g === "" && o.kind === "Pod"
@@ -185,7 +195,7 @@ const ADDONS_GROUP = GROUP.addons;
 
 /** An object of a render that is not as `generate` writes it: the field and why (user-layer-addons). */
 interface AddonDeviation {
-  object: RenderedObject;
+  object: K8sObject;
   path: string;
   message: string;
 }
@@ -197,11 +207,11 @@ interface AddonDeviation {
  * lists is a generated add-on ConfigMap whose data is the pinned payload byte for byte (pins.addonPayloads).
  * Pure; diff flags the same deviations among the objects a change adds or changes (diff/flags.ts addonChanged).
  */
-export function addonDeviations(objects: readonly RenderedObject[], spec: ClusterSpec, pins: Pins): AddonDeviation[] {
+export function addonDeviations(objects: readonly K8sObject[], spec: ClusterSpec, pins: Pins): AddonDeviation[] {
   const out: AddonDeviation[] = [];
   const sets = clusterResourceSets(spec, pins.addons);
   const maps = clusterAddonConfigMaps(spec, pins.addons, pins.addonPayloads ?? {});
-  const listed = new Map<string, RenderedObject>();
+  const listed = new Map<string, K8sObject>();
   for (const o of objects) {
     if (!isRecord(o)) continue;
     if (is(o, ADDONS_GROUP, "ClusterResourceSetBinding")) {
@@ -209,7 +219,8 @@ export function addonDeviations(objects: readonly RenderedObject[], spec: Cluste
         object: o,
         path: "spec",
         message:
-          'a cluster layer may not add a ClusterResourceSetBinding: add-ons are applied only by the generated ClusterResourceSets (README "What a cluster layer may add"); remove it',
+          "a cluster layer may not add a ClusterResourceSetBinding: add-ons are applied only by the generated " +
+          'ClusterResourceSets (README "What a cluster layer may add"); remove it',
       });
       continue;
     }
@@ -223,13 +234,18 @@ export function addonDeviations(objects: readonly RenderedObject[], spec: Cluste
       out.push({
         object: o,
         path: "spec",
-        message: `a cluster layer may not add a ClusterResourceSet (it applies its resources to the workload cluster with admin rights); only ${sets.map((c) => c.metadata.name).join(", ") || "none"} are generated for this cluster — remove it`,
+        message:
+          `a cluster layer may not add a ClusterResourceSet (it applies its resources to the workload cluster with ` +
+          `admin rights); only ${sets.map((c) => c.metadata.name).join(", ") || "none"} are generated for this ` +
+          `cluster — remove it`,
       });
     else if (!same(o.spec, g.spec))
       out.push({
         object: o,
         path: firstDifference(o.spec, g.spec, "spec"),
-        message: `differs from what \`generate\` writes for ClusterResourceSet ${g.metadata.name}; a cluster layer may not change which add-ons reach the workload cluster — remove the patch`,
+        message:
+          `differs from what \`generate\` writes for ClusterResourceSet ${g.metadata.name}; a cluster layer may not ` +
+          `change which add-ons reach the workload cluster — remove the patch`,
       });
   }
   for (const [ref, crs] of [...listed].sort(([a], [b]) => (a < b ? -1 : 1))) {
@@ -243,21 +259,28 @@ export function addonDeviations(objects: readonly RenderedObject[], spec: Cluste
       out.push({
         object: crs,
         path: "spec.resources",
-        message: `lists ConfigMap ${name}, which the render lacks (a patch deleted or renamed it): the workload cluster would not get ${cm.payload}; remove the patch`,
+        message:
+          `lists ConfigMap ${name}, which the render lacks (a patch deleted or renamed it): the workload cluster ` +
+          `would not get ${cm.payload}; remove the patch`,
       });
     for (const o of found) {
       if (!cm)
         out.push({
           object: o,
           path: "data",
-          message: `${kind} ${name} is applied to the workload cluster by a ClusterResourceSet, and is no add-on ConfigMap \`generate\` writes (${maps.map((m) => m.name).join(", ") || "none"}); remove it`,
+          message:
+            `${kind} ${name} is applied to the workload cluster by a ClusterResourceSet, and is no add-on ConfigMap ` +
+            `\`generate\` writes (${maps.map((m) => m.name).join(", ") || "none"}); remove it`,
         });
       else if (cm.data && (!same(o.data, cm.data) || o.binaryData !== undefined)) {
         const field = o.binaryData !== undefined ? "binaryData" : firstDifference(o.data, cm.data, "data");
         out.push({
           object: o,
           path: field,
-          message: `differs from the pinned add-on payload ${cm.payload} (the ConfigMap's data must be that file byte for byte: a ClusterResourceSet applies it to the workload cluster with admin rights); remove the patch — change an add-on through versions.json and \`npm run addons\``,
+          message:
+            `differs from the pinned add-on payload ${cm.payload} (the ConfigMap's data must be that file byte for ` +
+            `byte: a ClusterResourceSet applies it to the workload cluster with admin rights); remove the patch — ` +
+            `change an add-on through versions.json and \`npm run addons\``,
         });
       }
     }
@@ -277,7 +300,7 @@ export function userLayerRules(rc: RenderedCluster, spec: ClusterSpec, pins: Pin
   } catch {
     return []; // no autoscaler pinned for the cluster's minor: `generate` refuses the spec, and validate says so
   }
-  const mine = (o: Obj): K8sObject | undefined =>
+  const mine = (o: K8sObject): K8sObject | undefined =>
     generated.find(
       (g) =>
         g.kind === o.kind &&
@@ -285,16 +308,10 @@ export function userLayerRules(rc: RenderedCluster, spec: ClusterSpec, pins: Pin
         g.metadata.name === o.metadata?.name &&
         g.metadata.namespace === o.metadata?.namespace,
     );
-  const push = (o: Obj, path: string, rule: UserLayerRule, message: string) => {
+  const push = (o: K8sObject, path: string, rule: UserLayerRule, message: string) => {
     const i = rc.objects.indexOf(o);
-    findings.push({
-      cluster: rc.cluster,
-      file: rc.origins[i] ?? fallbackFile,
-      path: `${show(o.kind)}/${show(o.metadata?.name)}:${path}`,
-      rule,
-      severity: "error",
-      message,
-    });
+    const where = { cluster: rc.cluster, file: rc.origins[i] ?? fallbackFile, path: `${idOf(o)}:${path}` };
+    findings.push(finding(rule, where, message));
   };
   const serviceAccounts = generated.filter((g) => g.kind === "ServiceAccount").map((g) => g.metadata.name);
   const secret = kubeconfigSecret(spec.name).name;
@@ -306,17 +323,19 @@ export function userLayerRules(rc: RenderedCluster, spec: ClusterSpec, pins: Pin
     if (!isRecord(o)) continue;
     const g = mine(o);
     // Access: exactly as generated.
-    if (groupOf(o.apiVersion) === RBAC && (RBAC_KINDS as readonly string[]).includes(o.kind)) {
-      const grants = o.kind === "Role" || o.kind === "ClusterRole" ? ["rules"] : ["roleRef", "subjects"];
+    if (groupOf(o.apiVersion) === RBAC && RBAC_KINDS.some((k) => k === o.kind)) {
+      const grants: [string, ...string[]] =
+        o.kind === "Role" || o.kind === "ClusterRole" ? ["rules"] : ["roleRef", "subjects"];
       const target = o.kind.endsWith("Binding")
         ? ` (roleRef ${show(get(o, "roleRef.kind"))} ${show(get(o, "roleRef.name"))})`
         : "";
       if (!g)
         push(
           o,
-          grants[0]!,
+          grants[0],
           "user-layer-rbac",
-          `a cluster layer may not add a ${o.kind}${target}: access in the management cluster comes only as \`generate\` writes it (README "What a cluster layer may add"); remove it`,
+          `a cluster layer may not add a ${o.kind}${target}: access in the management cluster comes only as ` +
+            `\`generate\` writes it (README "What a cluster layer may add"); remove it`,
         );
       else
         for (const f of grants)
@@ -325,7 +344,8 @@ export function userLayerRules(rc: RenderedCluster, spec: ClusterSpec, pins: Pin
               o,
               firstDifference(o[f], g[f], f),
               "user-layer-rbac",
-              `${f} differs from what \`generate\` writes for ${o.kind} ${g.metadata.name}; a cluster layer may not change access in the management cluster — remove the patch`,
+              `${f} differs from what \`generate\` writes for ${o.kind} ${g.metadata.name}; a cluster layer may ` +
+                `not change access in the management cluster — remove the patch`,
             );
     }
     if (is(o, "", "ServiceAccount") && !g)
@@ -333,18 +353,20 @@ export function userLayerRules(rc: RenderedCluster, spec: ClusterSpec, pins: Pin
         o,
         "metadata.name",
         "user-layer-serviceaccount",
-        `a cluster layer may not add a ServiceAccount (only ${serviceAccounts.join(", ") || "none"} is generated for this cluster); run pods as \`default\``,
+        `a cluster layer may not add a ServiceAccount (only ${serviceAccounts.join(", ") || "none"} is generated ` +
+          `for this cluster); run pods as \`default\``,
       );
     const pod = podSpecOf(o);
     if (!pod) continue;
-    const generatedPod = g && g.kind === o.kind ? podSpecOf(g as Obj) : undefined;
+    const generatedPod = g && g.kind === o.kind ? podSpecOf(g) : undefined;
     const sa = pod.spec.serviceAccountName ?? pod.spec.serviceAccount;
     if (sa !== undefined && show(sa) !== "default" && !(generatedPod && same(sa, generatedPod.spec.serviceAccountName)))
       push(
         o,
         `${pod.at}.serviceAccountName`,
         "user-layer-serviceaccount",
-        `runs as ServiceAccount ${show(sa)}; only the generated Deployment of that name may use ${serviceAccounts.includes(show(sa)) ? "it" : "a generated ServiceAccount"} — remove serviceAccountName`,
+        `runs as ServiceAccount ${show(sa)}; only the generated Deployment of that name may use ` +
+          `${serviceAccounts.includes(show(sa)) ? "it" : "a generated ServiceAccount"} — remove serviceAccountName`,
       );
     const foreign = images(pod.spec).filter((i) => !i.startsWith(autoscalerImage));
     for (const r of secretRefs(pod.spec)) {
@@ -354,14 +376,17 @@ export function userLayerRules(rc: RenderedCluster, spec: ClusterSpec, pins: Pin
           o,
           `${pod.at}.${r.path}`,
           "user-layer-secret",
-          `reads Secret ${r.name}; a cluster layer may not mount or read Secrets (only the generated autoscaler mounts ${secret}) — remove it`,
+          `reads Secret ${r.name}; a cluster layer may not mount or read Secrets (only the generated autoscaler ` +
+            `mounts ${secret}) — remove it`,
         );
       else if (foreign.length > 0)
         push(
           o,
           `${pod.at}.${r.path}`,
           "user-layer-secret",
-          `mounts ${secret} (the workload cluster's admin credentials) in a pod that also runs ${foreign.join(", ")}; only the pinned cluster-autoscaler image (${pins.clusterAutoscaler.image}) may run beside it`,
+          `mounts ${secret} (the workload cluster's admin credentials) in a pod that also runs ` +
+            `${foreign.join(", ")}; only the pinned cluster-autoscaler image (${pins.clusterAutoscaler.image}) may ` +
+            `run beside it`,
         );
     }
     for (const p of hostAccess(pod.spec))
@@ -369,7 +394,8 @@ export function userLayerRules(rc: RenderedCluster, spec: ClusterSpec, pins: Pin
         o,
         `${pod.at}.${p}`,
         "user-layer-host",
-        "a pod on the management cluster may not reach its node (the node holds every cluster's credentials); remove it",
+        "a pod on the management cluster may not reach its node (the node holds every cluster's credentials); " +
+          "remove it",
       );
   }
   return findings;

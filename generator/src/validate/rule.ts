@@ -1,0 +1,66 @@
+/**
+ * What a rule is: an id, its severity, the fields of other objects it reads, one line of documentation, and (for the
+ * rules that run one by one over a cluster) its check. validate/registry.ts holds every rule once; a finding's
+ * `rule` is always the id of a registered rule, so a typo in a rule id is a type error.
+ */
+import type { Finding, Severity } from "../core/findings.js";
+import { RULES, type RuleId } from "./registry.js";
+
+/** A field of another object of the cluster that a rule compares a finding's field with. */
+export interface RuleInput {
+  readonly kind: string;
+  readonly field: string;
+}
+
+/**
+ * A rule's severity: one for every finding, or chosen per finding — `by profile` (an error for `profile: prod`, a
+ * warning otherwise) or `by context` (the rule's docs say when it is which).
+ */
+export type RuleSeverity = Severity | "by profile" | "by context";
+
+/** A registered rule without its check (what README's table, attribution and the upstream table read). */
+export interface RuleSpec {
+  readonly severity: RuleSeverity;
+  /**
+   * Fields of other objects the rule judges a finding's field against: a patch that set one caused the finding as
+   * much as the field the finding names (validate/attribution.ts).
+   */
+  readonly inputs: readonly RuleInput[];
+  /** What the rule checks, one line (README's rule table). */
+  readonly docs: string;
+  /** The rule is no longer ours: the upstream admission layer reports it (validate/upstream-replaced.ts). */
+  readonly upstream?: true;
+}
+
+/** A rule with its id and a check over a context `C` that reports through the context. */
+export interface Rule<Id extends string, C> extends RuleSpec {
+  readonly id: Id;
+  readonly check: (ctx: C) => void;
+}
+
+/**
+ * The severity of a finding of a rule: the rule's own when it has one, else the one the check chose. A check that
+ * chooses another severity than its rule's, or none where the rule has none, is a defect of the rule code.
+ */
+export function severityOf(spec: RuleSpec, chosen?: Severity): Severity {
+  if (spec.severity === "by profile" || spec.severity === "by context") {
+    if (chosen === undefined) throw new Error(`a rule whose severity is ${spec.severity} must choose one per finding`);
+    return chosen;
+  }
+  if (chosen !== undefined && chosen !== spec.severity)
+    throw new Error(`a ${spec.severity} rule reported a finding as ${chosen}`);
+  return spec.severity;
+}
+
+/** A registered rule with its check: the id's severity, inputs and docs from the registry. */
+export const defineRule = <C>(id: RuleId, check: (ctx: C) => void): Rule<RuleId, C> => ({ id, ...RULES[id], check });
+
+/** A finding of a registered rule, at `where` (its keys first, in their order: the JSON output keeps them). */
+export function finding(
+  rule: RuleId,
+  where: Pick<Finding, "cluster" | "file" | "path">,
+  message: string,
+  severity?: Severity,
+): Finding {
+  return { ...where, rule, severity: severityOf(RULES[rule], severity), message };
+}

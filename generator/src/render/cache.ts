@@ -37,8 +37,7 @@ import {
 import os from "node:os";
 import path from "node:path";
 import type { OutputFile } from "../plan/files.js";
-import type { RenderedObject } from "./render.js";
-import { isRecord } from "../k8s/object.js";
+import { isRecord, type K8sObject } from "../k8s/object.js";
 import { isRemote, KNOWN_FIELDS, KUSTOMIZATION_FILES, strings, walkKustomization } from "../kustomize/walk.js";
 
 /** Bump when the entry format or the way an entry's value is produced (e.g. the render wrapper) changes. */
@@ -259,7 +258,7 @@ interface Entry {
   /** The cluster name, or "@" + a management folder's label or a plan selection. */
   id: string;
   closure?: Closure;
-  render?: Layer<RenderedObject[]>;
+  render?: Layer<K8sObject[]>;
   kubeconform?: Layer<unknown[]>;
   cel?: Layer<unknown[]>;
   admission?: Layer<unknown[]>;
@@ -314,7 +313,7 @@ export class ValidateCache {
   }
 
   /** The cached objects of the build of `dir` (entry `id`), when every file that build read is unchanged. */
-  rendered(id: string, dir: string): RenderedObject[] | undefined {
+  rendered(id: string, dir: string): K8sObject[] | undefined {
     const e = this.entry(id);
     if (!e.render || !e.closure) return undefined;
     return this.renderKey(dir, recheck(e.closure, this.files)) === e.render.key ? e.render.value : undefined;
@@ -326,13 +325,13 @@ export class ValidateCache {
   }
 
   /** Stores a successful build of `dir`, unless a file of its closure changed while kustomize ran. */
-  storeRendered(id: string, dir: string, closure: Closure | undefined, objects: readonly RenderedObject[]): void {
+  storeRendered(id: string, dir: string, closure: Closure | undefined, objects: readonly K8sObject[]): void {
     if (!closure) return;
     const now = recheck(closure, this.files.fresh());
     if (JSON.stringify(now) !== JSON.stringify(closure)) return;
     const e = this.entry(id);
     e.closure = closure;
-    e.render = { key: this.renderKey(dir, closure), value: JSON.parse(JSON.stringify(objects)) as RenderedObject[] };
+    e.render = { key: this.renderKey(dir, closure), value: JSON.parse(JSON.stringify(objects)) as K8sObject[] };
     this.dirty.add(id);
   }
 

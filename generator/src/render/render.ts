@@ -20,6 +20,7 @@ import pLimit from "p-limit";
 import { parse as parseYaml } from "yaml";
 import { ToolError, ToolOutputError, ToolUnavailableError } from "../core/errors.js";
 import type { Finding } from "../core/findings.js";
+import type { K8sObject } from "../k8s/object.js";
 import { BUILD_DIR_PREFIX } from "../kustomize/build-dir.js";
 import { diskReader } from "../repo/affected.js";
 import { remoteFindings } from "./remote.js";
@@ -28,17 +29,12 @@ import { KUSTOMIZATION } from "../plan/kustomize-objects.js";
 import { kustomizeBuild, parseBuildOutput } from "../tools/kustomize.js";
 import { toYaml, toYamlInline } from "../core/yaml.js";
 
-export type RenderedObject = {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
-  spec?: any;
-  [k: string]: unknown;
-};
+/** A rendered object is a Kubernetes object; the name stays until every user says K8sObject. */
+export type RenderedObject = K8sObject;
 
 export interface RenderedCluster {
   cluster: string;
-  objects: RenderedObject[];
+  objects: K8sObject[];
   /** Repository-relative source file of each object (same index), from kustomize's origin annotation. */
   origins: (string | undefined)[];
   /**
@@ -53,7 +49,7 @@ const TRANSFORMATIONS = "alpha.config.kubernetes.io/transformations";
 /** A path as kustomize prints it, relative to the batch directory at the repository root → repository-relative. */
 const repoPath = (p: string) => path.posix.normalize(p).replace(/^\.\.\//, "");
 
-function takeTransformations(o: RenderedObject): string[] | undefined {
+function takeTransformations(o: K8sObject): string[] | undefined {
   const ann = o.metadata?.annotations;
   const raw = ann?.[TRANSFORMATIONS];
   if (!ann || raw === undefined) return undefined;
@@ -72,7 +68,7 @@ function takeTransformations(o: RenderedObject): string[] | undefined {
     : undefined;
 }
 
-function takeOrigin(o: RenderedObject): string | undefined {
+function takeOrigin(o: K8sObject): string | undefined {
   const ann = o.metadata?.annotations;
   const raw = ann?.[ORIGIN];
   if (!ann || raw === undefined) return undefined;
@@ -138,7 +134,7 @@ async function buildBatch(root: string, clusters: readonly string[], origins: bo
     out[0]!.objects = parseBuildOutput(
       await kustomizeBuild(root, clusterDir(clusters[0]!)),
       clusterDir(clusters[0]!),
-    ) as RenderedObject[];
+    ) as K8sObject[];
     out[0]!.origins = out[0]!.objects.map(() => undefined);
     return out;
   }
@@ -152,7 +148,7 @@ async function buildBatch(root: string, clusters: readonly string[], origins: bo
     if (!READ_ONLY.has((e as NodeJS.ErrnoException).code ?? "")) throw e;
     return Promise.all(
       clusters.map(async (c): Promise<Built> => {
-        const objects = parseBuildOutput(await kustomizeBuild(root, clusterDir(c)), clusterDir(c)) as RenderedObject[];
+        const objects = parseBuildOutput(await kustomizeBuild(root, clusterDir(c)), clusterDir(c)) as K8sObject[];
         return {
           objects,
           origins: objects.map(() => undefined),
@@ -167,7 +163,7 @@ async function buildBatch(root: string, clusters: readonly string[], origins: bo
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-  for (const doc of parseBuildOutput(text, clusters.map(clusterDir).join(", ")) as RenderedObject[]) {
+  for (const doc of parseBuildOutput(text, clusters.map(clusterDir).join(", ")) as K8sObject[]) {
     const ann = doc.metadata?.annotations;
     const unit = ann?.[MARKER];
     if (ann && unit !== undefined) {

@@ -6,13 +6,12 @@
  */
 import path from "node:path";
 import { KUBECONFORM_DIR, schemaLocation } from "../schemas/layout.js";
-import { admissionBinary, admit, ADMISSION_CRDS } from "../tools/admission.js";
+import { admissionBinary, admit, ADMISSION_CRDS, type Admit } from "../tools/admission.js";
 import { kubeconform, type KubeconformOptions, type KubeconformVerdict } from "../tools/kubeconform.js";
 import { kubectlValidate, NATIVE_SCHEMA_VERSION, type KubectlValidateStatus } from "../tools/kubectl-validate.js";
 import { kustomizeBuild } from "../tools/kustomize.js";
 import { CRDS_DIR, resolveTool } from "../tools/resolve.js";
 import { TOOL_ROOT } from "../pins/versions.js";
-import type { Admit } from "../validate/admission.js";
 import { binaryIdentity, treeDigest } from "./cache.js";
 import { renderClusters } from "./render.js";
 

@@ -12,7 +12,8 @@ import { dependencies } from "../kustomize/walk.js";
 import { ADDONS_DIR, PROVIDERS_DIR, SYNC_DIR } from "../core/layout.js";
 import { parseYamlStream } from "../core/yaml.js";
 import type { RepoFiles, ValidateCache } from "./cache.js";
-import { isBuildFailure, type RenderedCluster, type RenderedObject } from "./render.js";
+import type { K8sObject } from "../k8s/object.js";
+import { isBuildFailure, type RenderedCluster } from "./render.js";
 import { parseBuildOutput } from "../tools/kustomize.js";
 import { remoteFindings } from "./remote.js";
 import type { Runners } from "./runners.js";
@@ -26,7 +27,7 @@ export interface Unit {
   /** Its cache entry: the cluster name, or "@" + the label otherwise. */
   cacheId: string;
   cluster?: string;
-  objects: RenderedObject[];
+  objects: K8sObject[];
   origins: (string | undefined)[];
   fallbackFile: string;
   /**
@@ -124,7 +125,7 @@ export async function renderManagement(
     )
       continue;
     const label = dir.replace(/\//g, "-");
-    const unit = (objects: RenderedObject[]): Unit => ({
+    const unit = (objects: K8sObject[]): Unit => ({
       label,
       cacheId: `@${label}`,
       objects,
@@ -144,7 +145,7 @@ export async function renderManagement(
     }
     const closure = (await ctx.cache?.closures([dir]))?.get(dir);
     try {
-      const objects = parseBuildOutput(await ctx.runners.kustomizeBuild(ctx.root, dir), dir) as RenderedObject[];
+      const objects = parseBuildOutput(await ctx.runners.kustomizeBuild(ctx.root, dir), dir) as K8sObject[];
       // An empty render would apply nothing and check nothing: what the folder is for is missing.
       if (objects.length === 0) {
         findings.push({
@@ -185,7 +186,7 @@ export async function addonUnits(root: string): Promise<{ units: Unit[]; finding
     .sort()) {
     const file = `${ADDONS_DIR}/${rel}`;
     try {
-      const objects = parseYamlStream(await readFile(path.join(root, file), "utf8")) as RenderedObject[];
+      const objects = parseYamlStream(await readFile(path.join(root, file), "utf8")) as K8sObject[];
       const label = file.replace(/[/.]/g, "-");
       units.push({
         label,
@@ -207,7 +208,7 @@ export async function addonUnits(root: string): Promise<{ units: Unit[]; finding
   return { units, findings };
 }
 
-const identityKey = (o: RenderedObject): string =>
+const identityKey = (o: K8sObject): string =>
   JSON.stringify([o.apiVersion, o.kind, o.metadata?.namespace ?? "", o.metadata?.name]);
 
 /**

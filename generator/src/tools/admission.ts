@@ -79,6 +79,9 @@ export function admissionBinary(env: NodeJS.ProcessEnv = process.env): string {
   return bin;
 }
 
+/** The program, passed in (`admit` below, or a stand-in in tests). */
+export type Admit = (input: string, opts: AdmitOptions) => Promise<AdmissionResult[]>;
+
 export interface AdmitOptions {
   cwd: string;
   /** The previous render (a file of YAML/JSON documents): objects found in it are admitted as UPDATE. */

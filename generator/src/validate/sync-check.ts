@@ -11,7 +11,7 @@
 import { parseDocument } from "yaml";
 import type { Finding } from "../core/findings.js";
 import { CLUSTER_SPEC_GLOB } from "../plan/sync.js";
-import { get, groupOf } from "../k8s/object.js";
+import { get, groupOf, type K8sObject } from "../k8s/object.js";
 import {
   type AppProjectSpec,
   filepathMatch,
@@ -19,7 +19,6 @@ import {
   isGroupKindPermitted,
   isSourcePermitted,
 } from "./argo-project.js";
-import type { RenderedObject } from "../render/render.js";
 
 /** Kinds that live outside namespaces (Argo CD asks API discovery; these are the ones a cluster overlay may hold). */
 const CLUSTER_SCOPED = new Set([
@@ -41,7 +40,7 @@ const CLUSTER_SCOPED = new Set([
   "AWSClusterRoleIdentity",
   "AWSClusterStaticIdentity",
 ]);
-export const isNamespaced = (o: RenderedObject): boolean => !CLUSTER_SCOPED.has(o.kind);
+export const isNamespaced = (o: K8sObject): boolean => !CLUSTER_SCOPED.has(o.kind);
 
 export interface ComputedApplication {
   name: string;
@@ -86,7 +85,7 @@ export function fileParams(filePath: string, content: string): Record<string, un
   };
 }
 
-type Obj = RenderedObject & { spec?: Record<string, unknown> };
+type Obj = K8sObject & { spec?: Record<string, unknown> };
 const str = (v: unknown): string => (typeof v === "string" ? v : "");
 
 /**
@@ -174,7 +173,7 @@ export function declaredApplications(syncObjects: readonly Obj[]): ComputedAppli
 export function applicationFindings(
   app: ComputedApplication,
   projects: readonly Obj[],
-  objects: readonly RenderedObject[],
+  objects: readonly K8sObject[],
   at: { cluster?: string; file: string },
 ): Finding[] {
   const out: Finding[] = [];
@@ -258,18 +257,18 @@ const resourceOf = (kind: string): string => {
  * it to those names. A Kustomization without a ServiceAccount applies with the controller's own permissions.
  */
 export function fluxPermissionFindings(
-  kustomization: RenderedObject,
-  syncObjects: readonly RenderedObject[],
-  objects: readonly RenderedObject[],
+  kustomization: K8sObject,
+  syncObjects: readonly K8sObject[],
+  objects: readonly K8sObject[],
   where: { cluster: string; file: string },
 ): Finding[] {
   const sa = get(kustomization, "spec.serviceAccountName");
   if (typeof sa !== "string") return [];
   const ns = kustomization.metadata?.namespace;
   const target = get(kustomization, "spec.targetNamespace");
-  const rbac = (o: RenderedObject, kind: string) =>
+  const rbac = (o: K8sObject, kind: string) =>
     o.kind === kind && groupOf(o.apiVersion) === "rbac.authorization.k8s.io";
-  const bindsMe = (b: RenderedObject) =>
+  const bindsMe = (b: K8sObject) =>
     (Array.isArray(b.subjects) ? b.subjects : []).some(
       (s: any) => s?.kind === "ServiceAccount" && s?.name === sa && (s?.namespace ?? b.metadata?.namespace) === ns,
     );

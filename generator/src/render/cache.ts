@@ -37,6 +37,7 @@ import {
 import os from "node:os";
 import path from "node:path";
 import type { OutputFile } from "../plan/files.js";
+import { inheritedEnv, type Env } from "../tools/run.js";
 import { isRecord, type K8sObject } from "../k8s/object.js";
 import { isRemote, KNOWN_FIELDS, KUSTOMIZATION_FILES, strings, walkKustomization } from "../kustomize/walk.js";
 
@@ -48,18 +49,18 @@ const sha = (data: string | Buffer): string => createHash("sha256").update(data)
 export const contentSha = sha;
 
 /** Whether the cache is on: CAPI_GITOPS_CACHE=off|0|false turns it off. */
-export function cacheEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
+export function cacheEnabled(env: Env): boolean {
   return !/^(off|0|false|no)$/i.test(env.CAPI_GITOPS_CACHE ?? "");
 }
 
 /** Where all repositories' caches live. */
-export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {
+export function cacheRoot(env: Env): string {
   if (env.CAPI_GITOPS_CACHE_DIR) return path.resolve(env.CAPI_GITOPS_CACHE_DIR);
   return path.join(env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache"), "capi-gitops");
 }
 
 /** The cache folder of one repository. */
-export function repoCacheDir(root: string, env: NodeJS.ProcessEnv = process.env): string {
+export function repoCacheDir(root: string, env: Env = inheritedEnv()): string {
   let real = path.resolve(root);
   try {
     real = realpathSync(real);
@@ -83,7 +84,7 @@ const RACY_MS = 2000;
  * modification and change times; a stat that differs in any field (any write or replacement changes the change
  * time) or that was recorded within RACY_MS of the file's change is hashed again.
  */
-export function binaryIdentity(bin: string, env: NodeJS.ProcessEnv = process.env): string {
+export function binaryIdentity(bin: string, env: Env): string {
   const real = realpathSync(bin);
   const st = statSync(real);
   const stat = JSON.stringify([st.size, st.ino, st.mtimeMs, st.ctimeMs]);
@@ -284,7 +285,7 @@ export class ValidateCache {
       plan: () => string;
       admission?: () => string;
     },
-    env: NodeJS.ProcessEnv = process.env,
+    env: Env,
   ) {
     this.dir = repoCacheDir(files.root, env);
   }
@@ -411,6 +412,6 @@ export class ValidateCache {
 }
 
 /** Removes a repository's cache (the benchmark's cold runs). */
-export function clearCache(root: string, env: NodeJS.ProcessEnv = process.env): void {
+export function clearCache(root: string, env: Env = inheritedEnv()): void {
   rmSync(repoCacheDir(root, env), { recursive: true, force: true });
 }

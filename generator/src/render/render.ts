@@ -20,7 +20,7 @@ import pLimit from "p-limit";
 import { parse as parseYaml } from "yaml";
 import { ToolError, ToolOutputError, ToolUnavailableError } from "../core/errors.js";
 import type { Finding } from "../core/findings.js";
-import type { K8sObject } from "../k8s/object.js";
+import { isRecord, type K8sObject } from "../k8s/object.js";
 import { BUILD_DIR_PREFIX } from "../kustomize/build-dir.js";
 import { diskReader } from "../repo/affected.js";
 import { remoteFindings } from "./remote.js";
@@ -28,6 +28,7 @@ import { clusterDir, clusterKustomizationPath } from "../core/layout.js";
 import { KUSTOMIZATION } from "../plan/kustomize-objects.js";
 import { kustomizeBuild, parseBuildOutput } from "../tools/kustomize.js";
 import { toYaml, toYamlInline } from "../core/yaml.js";
+import type { Env } from "../tools/run.js";
 
 /** A rendered object is a Kubernetes object; the name stays until every user says K8sObject. */
 export type RenderedObject = K8sObject;
@@ -55,12 +56,12 @@ function takeTransformations(o: K8sObject): string[] | undefined {
   if (!ann || raw === undefined) return undefined;
   delete ann[TRANSFORMATIONS];
   if (Object.keys(ann).length === 0) delete o.metadata.annotations;
-  const list = parseYaml(raw) as { configuredIn?: unknown }[] | null;
+  const list: unknown = parseYaml(raw);
   return Array.isArray(list)
     ? [
         ...new Set(
           list
-            .map((t) => t?.configuredIn)
+            .map((t) => (isRecord(t) ? t.configuredIn : undefined))
             .filter((p): p is string => typeof p === "string")
             .map(repoPath),
         ),
@@ -75,9 +76,10 @@ function takeOrigin(o: K8sObject): string | undefined {
   delete ann[ORIGIN];
   if (Object.keys(ann).length === 0) delete o.metadata.annotations;
   // A generated object (configMapGenerator: the add-on payloads) has no `path`, only the kustomization that made it.
-  const origin = parseYaml(raw) as { path?: string; configuredIn?: string } | null;
-  const p = origin?.path ?? origin?.configuredIn;
-  return p === undefined ? undefined : repoPath(p);
+  const origin: unknown = parseYaml(raw);
+  if (!isRecord(origin)) return undefined;
+  const p = origin.path ?? origin.configuredIn;
+  return typeof p === "string" ? repoPath(p) : undefined;
 }
 
 /** Marker annotation the wrapper stamps: the index of the cluster in its batch. */
@@ -92,6 +94,8 @@ export interface RenderOptions {
   /** Keep kustomize's origin annotations as `origins` (default true; false is faster, origins stay undefined). */
   origins?: boolean;
   onProgress?: (done: number, total: number) => void;
+  /** The environment kustomize is found in (tools/resolve.ts; the Context's). */
+  env?: Env;
 }
 
 /** The errors of a folder that cannot be written to. */
@@ -127,17 +131,24 @@ async function writeBatch(dir: string, clusters: readonly string[], origins: boo
 
 /** Builds the clusters in one kustomize process; returns each cluster's objects and origins, in `clusters` order. */
 type Built = Omit<RenderedCluster, "cluster">;
-async function buildBatch(root: string, clusters: readonly string[], origins: boolean): Promise<Built[]> {
-  const out = clusters.map((): Built => ({ objects: [], origins: [], ...(origins ? { transformations: [] } : {}) }));
+async function buildBatch(
+  root: string,
+  clusters: readonly string[],
+  origins: boolean,
+  env: Env | undefined,
+): Promise<Built[]> {
+  const alone = async (c: string): Promise<Built> => {
+    const objects = parseBuildOutput(await kustomizeBuild(root, clusterDir(c), env), clusterDir(c));
+    return {
+      objects,
+      origins: objects.map(() => undefined),
+      ...(origins ? { transformations: objects.map(() => undefined) } : {}),
+    };
+  };
   // One cluster without origins: the plain build, exactly what Argo CD / Flux run (and its error names real paths).
-  if (clusters.length === 1 && !origins) {
-    out[0]!.objects = parseBuildOutput(
-      await kustomizeBuild(root, clusterDir(clusters[0]!)),
-      clusterDir(clusters[0]!),
-    ) as K8sObject[];
-    out[0]!.origins = out[0]!.objects.map(() => undefined);
-    return out;
-  }
+  const [only] = clusters;
+  if (clusters.length === 1 && only !== undefined && !origins) return [await alone(only)];
+  const out = clusters.map((): Built => ({ objects: [], origins: [], ...(origins ? { transformations: [] } : {}) }));
   const dir = path.join(root, `${BUILD_DIR_PREFIX}${randomBytes(4).toString("hex")}`);
   let text: string;
   try {
@@ -145,25 +156,16 @@ async function buildBatch(root: string, clusters: readonly string[], origins: bo
   } catch (e) {
     // A read-only checkout (a CI cache, a mounted volume): no batch folder can be made, so each cluster is built on
     // its own, as Argo CD / Flux build it, which writes nothing (without origins: findings name the cluster's files).
-    if (!READ_ONLY.has((e as NodeJS.ErrnoException).code ?? "")) throw e;
-    return Promise.all(
-      clusters.map(async (c): Promise<Built> => {
-        const objects = parseBuildOutput(await kustomizeBuild(root, clusterDir(c)), clusterDir(c)) as K8sObject[];
-        return {
-          objects,
-          origins: objects.map(() => undefined),
-          ...(origins ? { transformations: objects.map(() => undefined) } : {}),
-        };
-      }),
-    );
+    if (!(e instanceof Error && "code" in e && typeof e.code === "string" && READ_ONLY.has(e.code))) throw e;
+    return Promise.all(clusters.map(alone));
   }
   try {
     await writeBatch(dir, clusters, origins);
-    text = await kustomizeBuild(root, path.relative(root, dir));
+    text = await kustomizeBuild(root, path.relative(root, dir), env);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-  for (const doc of parseBuildOutput(text, clusters.map(clusterDir).join(", ")) as K8sObject[]) {
+  for (const doc of parseBuildOutput(text, clusters.map(clusterDir).join(", "))) {
     const ann = doc.metadata?.annotations;
     const unit = ann?.[MARKER];
     if (ann && unit !== undefined) {
@@ -239,18 +241,21 @@ export async function renderClusters(
   const byCluster = new Map<string, RenderedCluster>(all.map((n) => [n, { cluster: n, objects: [], origins: [] }]));
   const findings: Finding[] = [...refused];
   const land = (chunk: readonly string[], built: Built[]) =>
-    chunk.forEach((c, i) => Object.assign(byCluster.get(c)!, built[i]));
+    chunk.forEach((c, i) => {
+      const rc = byCluster.get(c);
+      if (rc) Object.assign(rc, built[i]);
+    });
   let done = 0;
   await Promise.all(
     chunks.map((chunk) =>
       limit(async () => {
         try {
-          land(chunk, await buildBatch(root, chunk, origins));
+          land(chunk, await buildBatch(root, chunk, origins, opts.env));
         } catch (e) {
           if (!isBuildFailure(e)) throw e;
           for (const c of chunk) {
             try {
-              land([c], await buildBatch(root, [c], origins));
+              land([c], await buildBatch(root, [c], origins, opts.env));
             } catch (err) {
               if (!isBuildFailure(err)) throw err;
               findings.push(await failure(root, c, err));
@@ -263,6 +268,7 @@ export async function renderClusters(
     ),
   );
   const order = new Map(all.map((n, i) => [n, i]));
-  findings.sort((a, b) => order.get(a.cluster!)! - order.get(b.cluster!)!);
-  return { rendered: all.map((n) => byCluster.get(n)!), findings };
+  const at = (f: Finding) => (f.cluster === undefined ? -1 : (order.get(f.cluster) ?? -1));
+  findings.sort((a, b) => at(a) - at(b));
+  return { rendered: all.flatMap((n) => byCluster.get(n) ?? []), findings };
 }

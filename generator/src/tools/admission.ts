@@ -10,7 +10,7 @@ import path from "node:path";
 import { ToolError, ToolUnavailableError } from "../core/errors.js";
 import { TOOL_ROOT } from "../pins/versions.js";
 import { CRDS_DIR, envVarFor, resolveTool, TOOLS_BIN } from "./resolve.js";
-import { run } from "./run.js";
+import { inheritedEnv, run, type Env } from "./run.js";
 
 export const ADMISSION = "capi-gitops-admission";
 /** The Go module of the program, in this repository. */
@@ -62,7 +62,7 @@ export function admissionSourceHash(dir: string = ADMISSION_DIR): string {
 const hint = `run \`npm run setup\` (it builds admission/ into .tools/bin/${ADMISSION}), or point ${envVarFor(ADMISSION)} at a binary`;
 
 /** The binary: the env override, else .tools/bin (which must be built from the current admission/ sources), else PATH. */
-export function admissionBinary(env: NodeJS.ProcessEnv = process.env): string {
+export function admissionBinary(env: Env = inheritedEnv()): string {
   const bin = resolveTool(ADMISSION, env);
   if (bin === path.join(TOOLS_BIN, ADMISSION) && !env[envVarFor(ADMISSION)]) {
     let stamp = "";
@@ -90,7 +90,7 @@ export interface AdmitOptions {
   disableStages?: readonly (typeof ADMISSION_STAGES)[number][];
   workers?: number;
   timeoutMs?: number;
-  env?: NodeJS.ProcessEnv;
+  env?: Env;
 }
 
 /** The program's arguments (CRDs from .tools/crds, as the other CRD layers use). */
@@ -125,7 +125,7 @@ export function parseAdmissionOutput(stdout: string): AdmissionResult[] {
  * Admits `input` (a YAML stream, or JSON objects one per line) in one process; one result per document, in input order.
  */
 export async function admit(input: string, opts: AdmitOptions): Promise<AdmissionResult[]> {
-  const env = opts.env ?? process.env;
+  const env = opts.env ?? inheritedEnv();
   const { stdout } = await run(admissionBinary(env), admissionArgs(opts), {
     cwd: opts.cwd,
     input,

@@ -1,13 +1,13 @@
 /** The Go toolchain: builds pinned tools (`go install module@version`) and fetches pinned modules (`go mod download`). */
 import os from "node:os";
-import { run } from "./run.js";
+import { run, type Env } from "./run.js";
 
 const hint = "install Go (https://go.dev/dl) — the setup builds kustomize and kubeconform from Go modules";
 
 export async function goInstall(module: string, version: string, gobin: string): Promise<void> {
   await run("go", ["install", `${module}@${version}`], {
     cwd: os.tmpdir(),
-    env: { ...process.env, GOBIN: gobin, GOFLAGS: "-mod=mod" },
+    env: { GOBIN: gobin, GOFLAGS: "-mod=mod" },
     timeoutMs: 20 * 60_000,
     installHint: hint,
   });
@@ -17,7 +17,7 @@ export async function goInstall(module: string, version: string, gobin: string):
 export async function goModDownload(module: string, version: string): Promise<string> {
   const { stdout } = await run("go", ["mod", "download", "-json", `${module}@${version}`], {
     cwd: os.tmpdir(),
-    env: { ...process.env, GOFLAGS: "-mod=mod" },
+    env: { GOFLAGS: "-mod=mod" },
     timeoutMs: 20 * 60_000,
     installHint: hint,
   });
@@ -34,7 +34,7 @@ export async function goModDownload(module: string, version: string): Promise<st
 export async function goBuild(dir: string, out: string, opts: { timeoutMs?: number } = {}): Promise<void> {
   await run("go", ["build", "-trimpath", "-o", out, "."], {
     cwd: dir,
-    env: { ...process.env, GOFLAGS: "-mod=readonly" },
+    env: { GOFLAGS: "-mod=readonly" },
     timeoutMs: opts.timeoutMs ?? 30 * 60_000,
     installHint: hint,
   });
@@ -62,7 +62,7 @@ export async function goBuildPackage(
 ): Promise<void> {
   await run("go", ["build", "-trimpath", ...(opts.ldflags ? ["-ldflags", opts.ldflags] : []), "-o", out, pkg], {
     cwd: dir,
-    env: { ...process.env, GOFLAGS: "-mod=mod", ...(opts.cgo === false ? { CGO_ENABLED: "0" } : {}) },
+    env: { GOFLAGS: "-mod=mod", ...(opts.cgo === false ? { CGO_ENABLED: "0" } : {}) },
     timeoutMs: opts.timeoutMs ?? 60 * 60_000,
     installHint: hint,
   });
@@ -84,7 +84,7 @@ export interface GoTestEvent {
 export async function goTestJson(
   dir: string,
   args: readonly string[],
-  opts: { env: NodeJS.ProcessEnv; timeoutMs?: number },
+  opts: { env: Env; timeoutMs?: number },
 ): Promise<{ events: GoTestEvent[]; exitCode: number; stderr: string }> {
   const r = await run("go", ["test", "-json", "-count=1", ...args], {
     cwd: dir,

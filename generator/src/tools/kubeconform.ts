@@ -1,6 +1,6 @@
 /** The kubeconform binary: many files per process, its own worker pool, JSON output parsed into types here. */
 import { checkedTool, installHint } from "./resolve.js";
-import { run } from "./run.js";
+import { run, type Env } from "./run.js";
 import { ToolError } from "../core/errors.js";
 
 /** kubeconform's own per-resource record (`-output json`), as printed. */
@@ -75,6 +75,8 @@ export interface KubeconformOptions {
   cwd: string;
   schemaLocation: string;
   workers: number;
+  /** The environment the binary is found in (tools/resolve.ts). */
+  env?: Env;
 }
 
 /** Validates `files` with -strict against one schema-location template; returns the resources that are not valid. */
@@ -90,7 +92,7 @@ export async function kubeconform(files: readonly string[], opts: KubeconformOpt
     String(opts.workers),
     ...files,
   ];
-  const { stdout } = await run(await checkedTool("kubeconform"), args, {
+  const { stdout } = await run(await checkedTool("kubeconform", opts.env), args, {
     cwd: opts.cwd,
     timeoutMs: 600_000,
     okExitCodes: [1],

@@ -6,7 +6,7 @@ import { existsSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { ToolError } from "../core/errors.js";
 import { CRDS_DIR, checkedTool, installHint } from "./resolve.js";
-import { run } from "./run.js";
+import { run, type Env } from "./run.js";
 
 /** Native-kind schemas compiled into kubectl-validate v0.0.4 go up to 1.30; CRD (CEL) checks do not depend on it. */
 export const NATIVE_SCHEMA_VERSION = "1.30";
@@ -28,15 +28,15 @@ export function crdDirs(): string[] {
 /** Returns, per file, one status per YAML document in file order. */
 export async function kubectlValidate(
   files: readonly string[],
-  opts: { cwd: string },
+  opts: { cwd: string; env?: Env },
 ): Promise<Record<string, KubectlValidateStatus[]>> {
   if (files.length === 0) return {};
   const args = [...files, "--local-crds", crdDirs().join(","), "--version", NATIVE_SCHEMA_VERSION, "-o", "json"];
-  const { stdout } = await run(await checkedTool("kubectl-validate"), args, {
+  const { stdout } = await run(await checkedTool("kubectl-validate", opts.env), args, {
     cwd: opts.cwd,
     timeoutMs: 600_000,
     okExitCodes: [1],
-    env: { ...process.env, KUBECONFIG: "/dev/null" },
+    env: { KUBECONFIG: "/dev/null" },
     installHint: installHint("kubectl-validate"),
   });
   try {

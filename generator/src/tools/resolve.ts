@@ -6,7 +6,7 @@ import { accessSync, constants, readFileSync } from "node:fs";
 import path from "node:path";
 import { ToolUnavailableError } from "../core/errors.js";
 import { TOOL_ROOT, versions } from "../pins/versions.js";
-import { run } from "./run.js";
+import { inheritedEnv, run, type Env } from "./run.js";
 
 export const TOOLS_BIN = path.join(TOOL_ROOT, ".tools", "bin");
 /** The pinned CRDs, one folder per versions.json "crds" entry (written by `npm run setup`). */
@@ -31,7 +31,7 @@ export function installHint(name: string): string {
   return `run \`npm run setup\` (it builds ${what} into .tools/bin), or point ${envVarFor(name)} at a binary`;
 }
 
-export function resolveTool(name: string, env: NodeJS.ProcessEnv = process.env): string {
+export function resolveTool(name: string, env: Env = inheritedEnv()): string {
   const override = env[envVarFor(name)];
   if (override) {
     if (!isExecutable(override))
@@ -60,7 +60,7 @@ const checked = new Map<string, Promise<string>>();
  * wrote for the pin in versions.json; an override or PATH binary must report the pinned version. Checked once
  * per process.
  */
-export function checkedTool(name: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+export function checkedTool(name: string, env: Env = inheritedEnv()): Promise<string> {
   let p = checked.get(name);
   if (!p) {
     p = verify(name, env);
@@ -70,7 +70,7 @@ export function checkedTool(name: string, env: NodeJS.ProcessEnv = process.env):
   return p;
 }
 
-async function verify(name: string, env: NodeJS.ProcessEnv): Promise<string> {
+async function verify(name: string, env: Env): Promise<string> {
   const bin = resolveTool(name, env);
   const pin = versions().tools[name];
   if (!pin) return bin;

@@ -5,11 +5,21 @@
 import { execa } from "execa";
 import { ToolError, ToolUnavailableError } from "../core/errors.js";
 
+/** An environment: names → values (the run's, from the Context; a child process gets it over the inherited one). */
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * The environment this process inherited: the default of the tool functions for callers that do not pass the
+ * Context's (tests, and commands not yet given one). Nothing else below cli.ts reads it.
+ */
+export const inheritedEnv = (): Env => process.env;
+
 export interface RunOptions {
   cwd: string;
   timeoutMs?: number;
   input?: string;
-  env?: Record<string, string | undefined>;
+  /** Set over the inherited environment (execa's extendEnv). */
+  env?: Env;
   /** Exit codes that are not failures (kubeconform exits 1 when documents are invalid). */
   okExitCodes?: number[];
   /** Said when the binary is missing. */

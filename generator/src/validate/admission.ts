@@ -11,6 +11,7 @@ import path from "node:path";
 import { createHash } from "node:crypto";
 import type { Finding } from "../core/findings.js";
 import type { Admit, AdmissionResult } from "../tools/admission.js";
+import type { Env } from "../tools/run.js";
 import type { ValidateCache } from "../render/cache.js";
 import { CAPI_GROUPS } from "../k8s/capi.js";
 import { groupOf, type K8sObject } from "../k8s/object.js";
@@ -29,7 +30,7 @@ export interface AdmissionUnit {
 export type { Admit } from "../tools/admission.js";
 
 /** Whether the layer runs: CAPI_GITOPS_ADMISSION=off|0|false|no switches it off (tests show what it catches). */
-export function admissionEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
+export function admissionEnabled(env: Env): boolean {
   return !/^(off|0|false|no)$/i.test(env.CAPI_GITOPS_ADMISSION ?? "");
 }
 

@@ -41,22 +41,26 @@ const admitted = (o: K8sObject): boolean => CAPI_GROUPS.test(groupOf(o.apiVersio
 /** One result per object of the unit, in object order: the program's for admitted objects, "skipped" for the rest. */
 function spread(u: AdmissionUnit, results: readonly AdmissionResult[]): AdmissionResult[] {
   let i = 0;
-  return u.objects.map((o) =>
-    admitted(o)
-      ? results[i++]!
-      : {
-          apiVersion: o.apiVersion,
-          kind: o.kind,
-          namespace: o.metadata?.namespace ?? "",
-          name: o.metadata?.name ?? "",
-          cluster: "",
-          file: "",
-          operation: "CREATE",
-          allowed: true,
-          stage: "skipped",
-          messages: [],
-        },
-  );
+  return u.objects.map((o) => {
+    if (admitted(o)) {
+      const r = results[i++];
+      if (r === undefined)
+        throw new Error(`capi-gitops-admission returned fewer results than ${u.cacheId} has objects`);
+      return r;
+    }
+    return {
+      apiVersion: o.apiVersion,
+      kind: o.kind,
+      namespace: o.metadata?.namespace ?? "",
+      name: o.metadata?.name ?? "",
+      cluster: "",
+      file: "",
+      operation: "CREATE",
+      allowed: true,
+      stage: "skipped",
+      messages: [],
+    };
+  });
 }
 
 /**

@@ -3,7 +3,7 @@
  * or forgot `generate`), and files in clusters/<name>/generated/ the generator does not make. The plan (pure,
  * plan/repo.ts) is cached by render/cache.ts, keyed by the model and the generator's own identity.
  */
-import { type Dirent, readdirSync, readFileSync, realpathSync } from "node:fs";
+import { readdirSync, readFileSync, realpathSync } from "node:fs";
 import path from "node:path";
 import { CONFIG_FILE } from "../cluster-spec/config.js";
 import type { ClusterSpec } from "../cluster-spec/types.js";
@@ -57,7 +57,7 @@ function unknownGeneratedFindings(root: string, names: readonly string[], planne
     const dir = `clusters/${cluster}/generated`;
     let entries: string[];
     try {
-      entries = (readdirSync(path.join(root, dir), { recursive: true, withFileTypes: true }) as Dirent[])
+      entries = readdirSync(path.join(root, dir), { recursive: true, withFileTypes: true })
         .filter((e) => !e.isDirectory())
         .map((e) => path.relative(root, path.join(e.parentPath, e.name)).split(path.sep).join("/"));
     } catch {
@@ -97,7 +97,7 @@ function plannable(
 /** Every file under `dir` (repository-relative), recursively; none when it is no directory. */
 function filesUnder(root: string, dir: string): string[] {
   try {
-    return (readdirSync(path.join(root, dir), { recursive: true, withFileTypes: true }) as Dirent[])
+    return readdirSync(path.join(root, dir), { recursive: true, withFileTypes: true })
       .filter((e) => !e.isDirectory())
       .map((e) => path.relative(root, path.join(e.parentPath, e.name)).split(path.sep).join("/"));
   } catch {
@@ -222,13 +222,13 @@ export function driftStage(
   const blockers = [
     ...new Set(
       repo.findings
-        .filter(
-          (f) =>
-            f.severity === "error" &&
-            f.file !== undefined &&
-            (f.file === CONFIG_FILE || f.file.endsWith("/cluster.yaml")),
-        )
-        .map((f) => f.file!),
+        .flatMap((f) =>
+          f.severity === "error" &&
+          f.file !== undefined &&
+          (f.file === CONFIG_FILE || f.file.endsWith("/cluster.yaml"))
+            ? [f.file]
+            : [],
+        ),
     ),
   ].sort();
   const plan = () => plannable(model, blockers);

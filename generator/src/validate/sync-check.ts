@@ -11,9 +11,9 @@
 import { parseDocument } from "yaml";
 import type { Finding } from "../core/findings.js";
 import { CLUSTER_SPEC_GLOB } from "../plan/sync.js";
-import { get, groupOf, type K8sObject } from "../k8s/object.js";
+import { get, groupOf, isRecord, type K8sObject } from "../k8s/object.js";
 import {
-  type AppProjectSpec,
+  appProjectSpec,
   filepathMatch,
   isDestinationPermitted,
   isGroupKindPermitted,
@@ -58,17 +58,17 @@ export function renderTemplate(template: string, params: Record<string, unknown>
     let v: unknown = params;
     for (const key of expr.replace(/^\./, "").split(".")) {
       if (!v || typeof v !== "object" || !(key in v)) throw new Error(`map has no entry for key "${key}" (${expr})`);
-      v = (v as Record<string, unknown>)[key];
+      v = get(v, key);
     }
     return v;
   };
   return template.replace(/\{\{-?\s*(.*?)\s*-?\}\}/g, (_m, expr: string) => {
-    const path = /^(\.[A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)*)$/.exec(expr);
-    if (path) return String(lookup(path[1]!));
-    const getDefault = /^get\s+\.\s+"([^"]+)"\s*\|\s*default\s+(\.[\w.]+)$/.exec(expr);
-    if (getDefault) {
-      const v = params[getDefault[1]!];
-      return v === undefined || v === null || v === "" ? String(lookup(getDefault[2]!)) : String(v);
+    const [, path] = /^(\.[A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)*)$/.exec(expr) ?? [];
+    if (path !== undefined) return String(lookup(path));
+    const [, key, fallback] = /^get\s+\.\s+"([^"]+)"\s*\|\s*default\s+(\.[\w.]+)$/.exec(expr) ?? [];
+    if (key !== undefined && fallback !== undefined) {
+      const v = params[key];
+      return v === undefined || v === null || v === "" ? String(lookup(fallback)) : String(v);
     }
     throw new Error(`template expression {{${expr}}} is not one capi-gitops can evaluate`);
   });
@@ -76,8 +76,8 @@ export function renderTemplate(template: string, params: Record<string, unknown>
 
 /** The git files generator's parameters of one file (goTemplate): the file's top-level fields and path.*. */
 export function fileParams(filePath: string, content: string): Record<string, unknown> {
-  const data = parseDocument(content).toJS({ maxAliasCount: 50 }) as unknown;
-  const fields = data && typeof data === "object" && !Array.isArray(data) ? (data as Record<string, unknown>) : {};
+  const data: unknown = parseDocument(content).toJS({ maxAliasCount: 50 });
+  const fields = isRecord(data) ? data : {};
   const dir = filePath.split("/").slice(0, -1).join("/");
   return {
     ...fields,
@@ -85,25 +85,26 @@ export function fileParams(filePath: string, content: string): Record<string, un
   };
 }
 
-type Obj = K8sObject & { spec?: Record<string, unknown> };
 const str = (v: unknown): string => (typeof v === "string" ? v : "");
+const optional = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
+const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 
 /**
  * The Applications the ApplicationSets of `syncObjects` generate from `files` (repository path → content; the
  * clusters' spec files), with a finding for each file the controller could not turn into an Application.
  */
 export function generatedApplications(
-  syncObjects: readonly Obj[],
+  syncObjects: readonly K8sObject[],
   files: ReadonlyMap<string, string>,
   file: string,
 ): { apps: (ComputedApplication & { from: string })[]; findings: Finding[] } {
   const apps: (ComputedApplication & { from: string })[] = [];
   const findings: Finding[] = [];
   for (const set of syncObjects.filter((o) => o.kind === "ApplicationSet" && groupOf(o.apiVersion) === "argoproj.io")) {
-    const t = get(set, "spec.template.spec") as Record<string, unknown> | undefined;
+    const t = get(set, "spec.template.spec");
     const tName = str(get(set, "spec.template.metadata.name"));
-    for (const g of (get(set, "spec.generators") as unknown[] | undefined) ?? []) {
-      const patterns = (get(g, "git.files") as { path?: string; exclude?: boolean }[] | undefined) ?? [];
+    for (const g of list(get(set, "spec.generators"))) {
+      const patterns = list(get(g, "git.files"));
       if (get(g, "git.directories"))
         findings.push({
           file,
@@ -115,8 +116,8 @@ export function generatedApplications(
             CLUSTER_SPEC_GLOB +
             " (run `npm run generate`)",
         });
-      const include = patterns.filter((p) => !p.exclude).map((p) => p.path ?? "");
-      const exclude = patterns.filter((p) => p.exclude).map((p) => p.path ?? "");
+      const include = patterns.filter((p) => !get(p, "exclude")).map((p) => str(get(p, "path")));
+      const exclude = patterns.filter((p) => get(p, "exclude")).map((p) => str(get(p, "path")));
       for (const [p, content] of [...files].sort(([a], [b]) => (a < b ? -1 : 1))) {
         if (!include.some((pat) => filepathMatch(pat, p)) || exclude.some((pat) => filepathMatch(pat, p))) continue;
         try {
@@ -142,7 +143,7 @@ export function generatedApplications(
             file: p,
             rule: "argocd-applications",
             severity: "error",
-            message: `ApplicationSet ${set.metadata.name} cannot make an Application from this file: ${(e as Error).message}`,
+            message: `ApplicationSet ${set.metadata.name} cannot make an Application from this file: ${e instanceof Error ? e.message : String(e)}`,
           });
         }
       }
@@ -152,7 +153,7 @@ export function generatedApplications(
 }
 
 /** An Application written out in management/sync (the bootstrap), as a ComputedApplication. */
-export function declaredApplications(syncObjects: readonly Obj[]): ComputedApplication[] {
+export function declaredApplications(syncObjects: readonly K8sObject[]): ComputedApplication[] {
   return syncObjects
     .filter((o) => o.kind === "Application" && groupOf(o.apiVersion) === "argoproj.io")
     .map((o) => ({
@@ -160,8 +161,8 @@ export function declaredApplications(syncObjects: readonly Obj[]): ComputedAppli
       project: str(get(o, "spec.project")),
       repoURL: str(get(o, "spec.source.repoURL")),
       path: str(get(o, "spec.source.path")),
-      server: (get(o, "spec.destination.server") as string | undefined) ?? undefined,
-      destName: (get(o, "spec.destination.name") as string | undefined) ?? undefined,
+      server: optional(get(o, "spec.destination.server")),
+      destName: optional(get(o, "spec.destination.name")),
       namespace: str(get(o, "spec.destination.namespace")),
     }));
 }
@@ -172,7 +173,7 @@ export function declaredApplications(syncObjects: readonly Obj[]): ComputedAppli
  */
 export function applicationFindings(
   app: ComputedApplication,
-  projects: readonly Obj[],
+  projects: readonly K8sObject[],
   objects: readonly K8sObject[],
   at: { cluster?: string; file: string },
 ): Finding[] {
@@ -194,7 +195,7 @@ export function applicationFindings(
     );
     return out;
   }
-  const spec = (project.spec ?? {}) as AppProjectSpec;
+  const spec = appProjectSpec(project.spec);
   const where = `AppProject ${app.project}`;
   if (!isSourcePermitted(spec, app.repoURL))
     push(
@@ -269,17 +270,20 @@ export function fluxPermissionFindings(
   const rbac = (o: K8sObject, kind: string) =>
     o.kind === kind && groupOf(o.apiVersion) === "rbac.authorization.k8s.io";
   const bindsMe = (b: K8sObject) =>
-    (Array.isArray(b.subjects) ? b.subjects : []).some(
-      (s: any) => s?.kind === "ServiceAccount" && s?.name === sa && (s?.namespace ?? b.metadata?.namespace) === ns,
+    list(b.subjects).some(
+      (s) =>
+        get(s, "kind") === "ServiceAccount" &&
+        get(s, "name") === sa &&
+        (get(s, "namespace") ?? b.metadata?.namespace) === ns,
     );
   /** The rules of the roles bound to the ServiceAccount in `namespace` (undefined: cluster-wide bindings only). */
-  const cache = new Map<string | undefined, any[]>();
-  const rulesIn = (namespace: string | undefined): any[] => {
+  const cache = new Map<string | undefined, unknown[]>();
+  const rulesIn = (namespace: string | undefined): unknown[] => {
     let rules = cache.get(namespace);
     if (!rules) cache.set(namespace, (rules = boundRules(namespace)));
     return rules;
   };
-  const boundRules = (namespace: string | undefined): any[] =>
+  const boundRules = (namespace: string | undefined): unknown[] =>
     syncObjects
       .filter(
         (b) =>
@@ -297,7 +301,7 @@ export function fluxPermissionFindings(
               : kind === "Role" && rbac(r, "Role") && r.metadata?.namespace === b.metadata?.namespace) &&
             r.metadata?.name === name,
         );
-        return roles.flatMap((r) => (Array.isArray(r.rules) ? r.rules : []));
+        return roles.flatMap((r) => list(r.rules));
       });
   const has = (list: unknown, v: string) => Array.isArray(list) && (list.includes("*") || list.includes(v));
   const findings: Finding[] = [];
@@ -309,11 +313,15 @@ export function fluxPermissionFindings(
     const resource = resourceOf(o.kind);
     const key = `${group}/${o.kind}/${namespace ?? ""}`;
     if (seen.has(key)) continue;
-    const allows = (r: any) =>
-      has(r?.apiGroups, group) &&
-      has(r?.resources, resource) &&
-      has(r?.verbs, "patch") &&
-      (!Array.isArray(r?.resourceNames) || r.resourceNames.length === 0 || r.resourceNames.includes(o.metadata?.name));
+    const allows = (r: unknown) => {
+      const names = get(r, "resourceNames");
+      return (
+        has(get(r, "apiGroups"), group) &&
+        has(get(r, "resources"), resource) &&
+        has(get(r, "verbs"), "patch") &&
+        (!Array.isArray(names) || names.length === 0 || names.includes(o.metadata?.name))
+      );
+    };
     if (rulesIn(namespace).some(allows)) continue;
     seen.add(key);
     findings.push({

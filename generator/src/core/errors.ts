@@ -4,6 +4,9 @@
  */
 import type { Finding } from "./findings.js";
 
+/** The message of anything thrown (an Error's message, else the value as text). */
+export const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
 export class CapiGitopsError extends Error {
   readonly exitCode: 1 | 2 = 2;
 }

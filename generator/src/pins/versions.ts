@@ -134,10 +134,7 @@ function readStore(dir: string, prefix: string): Record<string, string> {
 /** Every file under `dir` (default ADDONS_STORE) as `addons/<relative path>` → content (none when it is absent). */
 export const readAddonPayloads = (dir = ADDONS_STORE): Record<string, string> => readStore(dir, "addons");
 const readManagementPayloads = (): Record<string, string> =>
-  Object.assign({}, ...MANAGEMENT_CHART_DIRS.map((rel) => readStore(path.join(TOOL_ROOT, rel), rel))) as Record<
-    string,
-    string
-  >;
+  Object.fromEntries(MANAGEMENT_CHART_DIRS.flatMap((rel) => Object.entries(readStore(path.join(TOOL_ROOT, rel), rel))));
 
 /** Where `npm run addons` writes the lock of ADDONS_STORE (plan/addons-lock.ts ADDONS_LOCK_FILE). */
 export const ADDONS_LOCK = path.join(TOOL_ROOT, "addons.lock.json");
@@ -145,9 +142,12 @@ export const ADDONS_LOCK = path.join(TOOL_ROOT, "addons.lock.json");
 /** The lock, when it exists and has the lock's shape. */
 export function readAddonLock(file = ADDONS_LOCK): AddonLock | undefined {
   try {
-    const parsed = JSON.parse(readFileSync(file, "utf8")) as Partial<AddonLock> | null;
-    if (typeof parsed?.pins !== "string" || typeof parsed.files !== "object" || parsed.files === null) return undefined;
-    const files = Object.fromEntries(Object.entries(parsed.files).filter(([, v]) => typeof v === "string"));
+    const parsed: unknown = JSON.parse(readFileSync(file, "utf8"));
+    if (typeof parsed !== "object" || parsed === null || !("pins" in parsed) || !("files" in parsed)) return undefined;
+    if (typeof parsed.pins !== "string" || typeof parsed.files !== "object" || parsed.files === null) return undefined;
+    const files = Object.fromEntries(
+      Object.entries(parsed.files).filter((e): e is [string, string] => typeof e[1] === "string"),
+    );
     return { pins: parsed.pins, files };
   } catch {
     return undefined;

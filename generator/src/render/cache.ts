@@ -89,15 +89,21 @@ export function binaryIdentity(bin: string, env: Env): string {
   const st = statSync(real);
   const stat = JSON.stringify([st.size, st.ino, st.mtimeMs, st.ctimeMs]);
   const memoFile = path.join(cacheRoot(env), "binaries.json");
-  let memo: Record<string, { stat: string; sha: string; at: number }> = {};
+  let memo: Record<string, unknown> = {};
   try {
-    const parsed = JSON.parse(readFileSync(memoFile, "utf8")) as unknown;
-    if (isRecord(parsed)) memo = parsed as typeof memo;
+    const parsed: unknown = JSON.parse(readFileSync(memoFile, "utf8"));
+    if (isRecord(parsed)) memo = parsed;
   } catch {
     // no memo yet, or a damaged one: hash
   }
   const known = memo[real];
-  if (known && known.stat === stat && typeof known.sha === "string" && known.at - st.ctimeMs > RACY_MS)
+  if (
+    isRecord(known) &&
+    known.stat === stat &&
+    typeof known.sha === "string" &&
+    typeof known.at === "number" &&
+    known.at - st.ctimeMs > RACY_MS
+  )
     return known.sha;
   const digest = sha(readFileSync(real));
   memo[real] = { stat, sha: digest, at: Date.now() };
@@ -213,7 +219,8 @@ export function buildClosure(kustomizationDir: string, files: RepoFiles): Closur
       const present = files.kustomizationNames(dir);
       if (present.length === 0) return undefined;
       dirs.set(dir, present);
-      const file = dir === "" ? present[0]! : `${dir}/${present[0]}`;
+      const [first = ""] = present;
+      const file = dir === "" ? first : `${dir}/${first}`;
       return { file, text: files.read(file) ?? "" };
     },
     enter: (_dir, file, doc, parsed) => {
@@ -268,6 +275,9 @@ interface Entry {
 
 export type SchemaLayer = "kubeconform" | "cel" | "admission";
 
+/** An entry as this FORMAT writes it (one of an older format, or damaged, is a miss). */
+const isEntry = (v: unknown): v is Entry => isRecord(v) && v.format === FORMAT && typeof v.id === "string";
+
 export class ValidateCache {
   private readonly entries = new Map<string, Entry>();
   private readonly dirty = new Set<string>();
@@ -298,8 +308,8 @@ export class ValidateCache {
     let e = this.entries.get(id);
     if (!e) {
       try {
-        const parsed = JSON.parse(readFileSync(this.file(id), "utf8")) as Entry;
-        e = parsed && parsed.format === FORMAT && parsed.id === id ? parsed : undefined;
+        const parsed: unknown = JSON.parse(readFileSync(this.file(id), "utf8"));
+        e = isEntry(parsed) && parsed.id === id ? parsed : undefined;
       } catch {
         e = undefined;
       }
@@ -332,7 +342,7 @@ export class ValidateCache {
     if (JSON.stringify(now) !== JSON.stringify(closure)) return;
     const e = this.entry(id);
     e.closure = closure;
-    e.render = { key: this.renderKey(dir, closure), value: JSON.parse(JSON.stringify(objects)) as K8sObject[] };
+    e.render = { key: this.renderKey(dir, closure), value: structuredClone([...objects]) };
     this.dirty.add(id);
   }
 
@@ -360,11 +370,14 @@ export class ValidateCache {
     return sha(JSON.stringify([FORMAT, layer, this.identity[layer]?.() ?? null, sha(input)]));
   }
 
-  /** A program's raw result for exactly this input (the document stream given to it); id: see Entry. */
-  result<T>(layer: SchemaLayer, id: string, input: string): T[] | undefined {
+  /**
+   * A program's raw result for exactly this input (the document stream given to it); id: see Entry. `is` says
+   * what one item of the result is (an entry of another shape is a miss).
+   */
+  result<T>(layer: SchemaLayer, id: string, input: string, is: (v: unknown) => v is T): T[] | undefined {
     if (!this.identity[layer]) return undefined;
     const l = this.entry(id)[layer];
-    return l && l.key === this.schemaKey(layer, input) ? (l.value as T[]) : undefined;
+    return l && l.key === this.schemaKey(layer, input) && l.value.every(is) ? l.value : undefined;
   }
 
   storeResult(layer: SchemaLayer, id: string, input: string, value: readonly unknown[]): void {

@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { ToolError, ToolUnavailableError } from "../core/errors.js";
+import { isRecord } from "../k8s/object.js";
 import { TOOL_ROOT } from "../pins/versions.js";
 import { CRDS_DIR, envVarFor, resolveTool, TOOLS_BIN } from "./resolve.js";
 import { inheritedEnv, run, type Env } from "./run.js";
@@ -36,13 +37,21 @@ export interface AdmissionResult {
   warnings?: string[];
 }
 
+/** A result as the program prints it (and the cache keeps it). */
+export const isAdmissionResult = (v: unknown): v is AdmissionResult =>
+  isRecord(v) &&
+  typeof v.kind === "string" &&
+  typeof v.allowed === "boolean" &&
+  typeof v.stage === "string" &&
+  Array.isArray(v.messages);
+
 /**
  * sha256 of what the binary is built from (admission/*.go and its packages' *.go, go.mod, go.sum; not tests, not
  * testdata): the stamp `npm run setup` writes.
  */
 export function admissionSourceHash(dir: string = ADMISSION_DIR): string {
   const h = createHash("sha256");
-  const names = (readdirSync(dir, { recursive: true }) as string[])
+  const names = readdirSync(dir, { recursive: true, encoding: "utf8" })
     .map((f) => f.split(path.sep).join("/"))
     .filter(
       (f) =>
@@ -107,15 +116,15 @@ export function parseAdmissionOutput(stdout: string): AdmissionResult[] {
   const out: AdmissionResult[] = [];
   for (const line of stdout.split("\n")) {
     if (!line.trim()) continue;
-    let r: AdmissionResult;
+    let r: unknown;
     try {
-      r = JSON.parse(line) as AdmissionResult;
+      r = JSON.parse(line);
     } catch {
       throw new ToolError(`${ADMISSION} printed a line that is not JSON: ${line.slice(0, 200)}`, ADMISSION);
     }
-    if (typeof r.kind !== "string" || typeof r.allowed !== "boolean" || typeof r.stage !== "string")
+    if (isRecord(r)) r.messages ??= [];
+    if (!isAdmissionResult(r))
       throw new ToolError(`${ADMISSION} printed an unexpected result: ${line.slice(0, 200)}`, ADMISSION);
-    r.messages ??= [];
     out.push(r);
   }
   return out;

@@ -3,7 +3,7 @@
  * git's message; a directory that is no git repository is reported as such.
  */
 import { simpleGit, type SimpleGit } from "simple-git";
-import { ToolError } from "../core/errors.js";
+import { messageOf, ToolError } from "../core/errors.js";
 
 function git(cwd: string): SimpleGit {
   return simpleGit({ baseDir: cwd, binary: "git", maxConcurrentProcesses: 4, timeout: { block: 120_000 } });
@@ -13,7 +13,7 @@ async function wrap<T>(what: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (e) {
-    const msg = (e as Error).message ?? String(e);
+    const msg = messageOf(e);
     if (/ENOENT|spawn git/.test(msg))
       throw new ToolError("git is not installed — install git (Debian: apt-get install git)", what);
     throw new ToolError(`git ${what} failed: ${msg.trim()}`, `git ${what}`, msg);
@@ -24,7 +24,7 @@ export async function isRepository(cwd: string): Promise<boolean> {
   try {
     return await git(cwd).checkIsRepo();
   } catch (e) {
-    const msg = (e as Error).message ?? "";
+    const msg = e instanceof Error ? e.message : "";
     if (/ENOENT|spawn git/.test(msg))
       throw new ToolError("git is not installed — install git (Debian: apt-get install git)", "git rev-parse");
     // A repository owned by another user is one, but git refuses to read it: say so (and git's fix), never "not a
@@ -55,7 +55,7 @@ export async function identityProblem(cwd: string): Promise<string | undefined> 
     try {
       await git(cwd).raw(["var", v]);
     } catch (e) {
-      const msg = (e as Error).message ?? String(e);
+      const msg = messageOf(e);
       if (/ENOENT|spawn git/.test(msg))
         throw new ToolError("git is not installed — install git (Debian: apt-get install git)", "git var");
       return (

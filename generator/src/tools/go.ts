@@ -1,5 +1,6 @@
 /** The Go toolchain: builds pinned tools (`go install module@version`) and fetches pinned modules (`go mod download`). */
 import os from "node:os";
+import { get, isRecord } from "../k8s/object.js";
 import { run, type Env } from "./run.js";
 
 const hint = "install Go (https://go.dev/dl) — the setup builds kustomize and kubeconform from Go modules";
@@ -21,10 +22,11 @@ export async function goModDownload(module: string, version: string): Promise<st
     timeoutMs: 20 * 60_000,
     installHint: hint,
   });
-  const info = JSON.parse(stdout) as { Dir?: string; Error?: string };
-  if (!info.Dir)
-    throw new Error(`go mod download ${module}@${version} returned no Dir${info.Error ? `: ${info.Error}` : ""}`);
-  return info.Dir;
+  const info: unknown = JSON.parse(stdout);
+  const dir = get(info, "Dir");
+  if (typeof dir === "string" && dir) return dir;
+  const error = get(info, "Error");
+  throw new Error(`go mod download ${module}@${version} returned no Dir${error ? `: ${String(error)}` : ""}`);
 }
 
 /**
@@ -77,6 +79,8 @@ export interface GoTestEvent {
   Elapsed?: number;
 }
 
+const isGoTestEvent = (v: unknown): v is GoTestEvent => isRecord(v) && typeof v.Action === "string";
+
 /**
  * `go test -json -count=1 ARGS` in a module directory of this repository; its events, parsed. A failing test is a
  * result (exit 1), not a tool error; anything else (a build failure) is a ToolError.
@@ -96,7 +100,8 @@ export async function goTestJson(
   const events: GoTestEvent[] = [];
   for (const line of r.stdout.split("\n")) {
     if (!line.startsWith("{")) continue;
-    events.push(JSON.parse(line) as GoTestEvent);
+    const event: unknown = JSON.parse(line);
+    if (isGoTestEvent(event)) events.push(event);
   }
   return { events, exitCode: r.exitCode, stderr: r.stderr };
 }
@@ -109,5 +114,22 @@ export interface GoModJson {
 
 export async function goModJson(dir: string): Promise<GoModJson> {
   const { stdout } = await run("go", ["mod", "edit", "-json"], { cwd: dir, timeoutMs: 60_000, installHint: hint });
-  return JSON.parse(stdout) as GoModJson;
+  const json: unknown = JSON.parse(stdout);
+  const list = (key: string): unknown[] | undefined => {
+    const v = get(json, key);
+    return Array.isArray(v) ? v : undefined;
+  };
+  const modulePath = (v: unknown): { Path: string; Version?: string } | undefined =>
+    isRecord(v) && typeof v.Path === "string"
+      ? { Path: v.Path, ...(typeof v.Version === "string" ? { Version: v.Version } : {}) }
+      : undefined;
+  const requires = list("Require")?.flatMap((r) => {
+    const m = modulePath(r);
+    return m?.Version === undefined ? [] : [{ Path: m.Path, Version: m.Version }];
+  });
+  const replaces = list("Replace")?.flatMap((r) => {
+    const [Old, New] = [modulePath(get(r, "Old")), modulePath(get(r, "New"))];
+    return Old && New ? [{ Old, New }] : [];
+  });
+  return { ...(requires ? { Require: requires } : {}), ...(replaces ? { Replace: replaces } : {}) };
 }

@@ -5,6 +5,7 @@
 import { existsSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { ToolError } from "../core/errors.js";
+import { isRecord } from "../k8s/object.js";
 import { CRDS_DIR, checkedTool, installHint } from "./resolve.js";
 import { run, type Env } from "./run.js";
 
@@ -16,6 +17,9 @@ export interface KubectlValidateStatus {
   message?: string;
   details?: { name?: string; kind?: string; causes?: { field?: string; message?: string }[] };
 }
+
+export const isKubectlValidateStatus = (v: unknown): v is KubectlValidateStatus =>
+  isRecord(v) && (v.status === "Success" || v.status === "Failure");
 
 export function crdDirs(): string[] {
   if (!existsSync(CRDS_DIR)) throw new ToolError(`the pinned CRDs are not in .tools/crds — run \`npm run setup\``);
@@ -39,12 +43,19 @@ export async function kubectlValidate(
     env: { KUBECONFIG: "/dev/null" },
     installHint: installHint("kubectl-validate"),
   });
+  let parsed: unknown;
   try {
-    return JSON.parse(stdout) as Record<string, KubectlValidateStatus[]>;
+    parsed = JSON.parse(stdout);
   } catch {
-    throw new ToolError(
-      `kubectl-validate printed something that is not JSON: ${stdout.slice(0, 300)}`,
-      "kubectl-validate",
-    );
+    parsed = undefined;
   }
+  if (isRecord(parsed)) {
+    const out: Record<string, KubectlValidateStatus[]> = {};
+    let ok = true;
+    for (const [file, statuses] of Object.entries(parsed))
+      if (Array.isArray(statuses) && statuses.every(isKubectlValidateStatus)) out[file] = statuses;
+      else ok = false;
+    if (ok) return out;
+  }
+  throw new ToolError(`kubectl-validate printed something that is not JSON: ${stdout.slice(0, 300)}`, "kubectl-validate");
 }

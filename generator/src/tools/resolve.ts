@@ -4,7 +4,7 @@
  */
 import { accessSync, constants, readFileSync } from "node:fs";
 import path from "node:path";
-import { ToolUnavailableError } from "../core/errors.js";
+import { messageOf, ToolUnavailableError } from "../core/errors.js";
 import { TOOL_ROOT, versions } from "../pins/versions.js";
 import { inheritedEnv, run, type Env } from "./run.js";
 
@@ -90,7 +90,7 @@ async function verify(name: string, env: Env): Promise<string> {
     out = `${r.stdout}\n${r.stderr}`;
   } catch (e) {
     throw new ToolUnavailableError(
-      `${bin} does not answer \`${[name, ...args].join(" ")}\` like ${name} ${pin.version}: ${(e as Error).message.split("\n")[0]} — ${installHint(name)}`,
+      `${bin} does not answer \`${[name, ...args].join(" ")}\` like ${name} ${pin.version}: ${messageOf(e).split("\n")[0]} — ${installHint(name)}`,
     );
   }
   const found = /v?\d+\.\d+\.\d+/.exec(out)?.[0];

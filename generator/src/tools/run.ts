@@ -43,7 +43,7 @@ export async function run(file: string, args: readonly string[], opts: RunOption
     stripFinalNewline: false,
     maxBuffer: 1024 * 1024 * 1024,
   });
-  const code = (result as { code?: string }).code;
+  const code = "code" in result ? result.code : undefined;
   if (code === "ENOENT") throw new ToolUnavailableError(`${file} was not found — ${opts.installHint}`, shown);
   if (result.timedOut)
     throw new ToolError(`${shown} timed out after ${opts.timeoutMs ?? 600_000} ms`, shown, String(result.stderr));

@@ -10,7 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { createHash } from "node:crypto";
 import type { Finding } from "../core/findings.js";
-import type { Admit, AdmissionResult } from "../tools/admission.js";
+import { isAdmissionResult, type Admit, type AdmissionResult } from "../tools/admission.js";
 import type { Env } from "../tools/run.js";
 import type { ValidateCache } from "../render/cache.js";
 import { CAPI_GROUPS } from "../k8s/capi.js";
@@ -90,7 +90,7 @@ export async function admissionResults(
     const docs = u.objects.filter(admitted).map(documentOf);
     if (docs.length === 0) continue;
     const key = docs.join("\n") + oldKey;
-    const cached = opts.cache?.result<AdmissionResult>("admission", u.cacheId, key);
+    const cached = opts.cache?.result("admission", u.cacheId, key, isAdmissionResult);
     if (cached && cached.length === docs.length) out.set(u, spread(u, cached));
     else todo.push({ unit: u, docs, key });
   }

@@ -9,8 +9,8 @@ import os from "node:os";
 import path from "node:path";
 import type { Finding } from "../core/findings.js";
 import { readUnserved, unservedMessage } from "../schemas/unserved.js";
-import type { KubeconformVerdict } from "../tools/kubeconform.js";
-import type { KubectlValidateStatus } from "../tools/kubectl-validate.js";
+import { isStoredVerdict, type KubeconformVerdict } from "../tools/kubeconform.js";
+import { isKubectlValidateStatus, type KubectlValidateStatus } from "../tools/kubectl-validate.js";
 import type { ValidateCache } from "../render/cache.js";
 import type { Runners } from "../render/runners.js";
 import type { Unit } from "../render/units.js";
@@ -65,8 +65,8 @@ export async function schemaResults(
       const withCel = u.cel && !opts.skipCel;
       // JSON documents in a YAML stream: both programs read them, and JSON.stringify is ~50× faster than YAML.
       const text = `${u.objects.map((o) => JSON.stringify(dropNulls(o))).join("\n---\n")}\n`;
-      const kc = opts.cache?.result<SchemaResult["kubeconform"][number]>("kubeconform", u.cacheId, text);
-      const cel = withCel ? opts.cache?.result<KubectlValidateStatus>("cel", u.cacheId, text) : undefined;
+      const kc = opts.cache?.result("kubeconform", u.cacheId, text, isStoredVerdict);
+      const cel = withCel ? opts.cache?.result("cel", u.cacheId, text, isKubectlValidateStatus) : undefined;
       const result: SchemaResult = { kubeconform: kc ?? [], cel };
       raw.set(u, result);
       if (!kc || (withCel && !cel)) {

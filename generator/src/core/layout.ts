@@ -12,6 +12,10 @@ export const CLUSTER_KUSTOMIZATION = "kustomization.yaml";
 
 /** clusters/<name> */
 export const clusterDir = (name: string): string => `${CLUSTERS_DIR}/${name}`;
+/** The folder the generator owns inside a cluster's folder. */
+export const GENERATED_DIR = "generated";
+/** clusters/<name>/generated */
+export const clusterGeneratedDir = (name: string): string => `${clusterDir(name)}/${GENERATED_DIR}`;
 /** clusters/<name>/cluster.yaml */
 export const clusterSpecPath = (name: string): string => `${clusterDir(name)}/${SPEC_FILE}`;
 /** clusters/<name>/kustomization.yaml */

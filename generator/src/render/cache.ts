@@ -331,8 +331,8 @@ export class ValidateCache {
   }
 
   /** Call before building: the closure of each directory, to store with its result (undefined: not cacheable). */
-  async closures(dirs: readonly string[]): Promise<Map<string, Closure | undefined>> {
-    return new Map(dirs.map((d) => [d, buildClosure(d, this.files)]));
+  closures(dirs: readonly string[]): Promise<Map<string, Closure | undefined>> {
+    return Promise.resolve(new Map(dirs.map((d) => [d, buildClosure(d, this.files)])));
   }
 
   /** Stores a successful build of `dir`, unless a file of its closure changed while kustomize ran. */

@@ -18,7 +18,7 @@ import { lstat, mkdir, readlink, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import pLimit from "p-limit";
 import { parse as parseYaml } from "yaml";
-import { ToolError, ToolOutputError, ToolUnavailableError } from "../core/errors.js";
+import { errnoCode, ToolError, ToolOutputError, ToolUnavailableError } from "../core/errors.js";
 import type { Finding } from "../core/findings.js";
 import { isRecord, type K8sObject } from "../k8s/object.js";
 import { BUILD_DIR_PREFIX } from "../kustomize/build-dir.js";
@@ -123,7 +123,7 @@ async function writeBatch(dir: string, clusters: readonly string[], origins: boo
       };
       await writeFile(
         path.join(dir, `w${i}`, "kustomization.yaml"),
-        toYaml({ ...KUSTOMIZATION, resources: [`../../clusters/${c}`], transformers: [toYamlInline(marker)] }),
+        toYaml({ ...KUSTOMIZATION, resources: [`../../${clusterDir(c)}`], transformers: [toYamlInline(marker)] }),
       );
     }),
   );
@@ -156,7 +156,7 @@ async function buildBatch(
   } catch (e) {
     // A read-only checkout (a CI cache, a mounted volume): no batch folder can be made, so each cluster is built on
     // its own, as Argo CD / Flux build it, which writes nothing (without origins: findings name the cluster's files).
-    if (!(e instanceof Error && "code" in e && typeof e.code === "string" && READ_ONLY.has(e.code))) throw e;
+    if (!READ_ONLY.has(errnoCode(e) ?? "")) throw e;
     return Promise.all(clusters.map(alone));
   }
   try {

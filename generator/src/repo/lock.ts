@@ -12,7 +12,7 @@ import { hostname } from "node:os";
 import { link, readFile, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { ToolError } from "../core/errors.js";
+import { errnoCode, messageOf, ToolError } from "../core/errors.js";
 import { recoverTree } from "./write.js";
 
 export const LOCK_FILE = ".capi-gitops.lock";
@@ -23,7 +23,7 @@ function alive(pid: number): boolean {
     process.kill(pid, 0);
     return true;
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
+    return errnoCode(e) === "EPERM";
   }
 }
 
@@ -80,7 +80,7 @@ async function takeOver(root: string, file: string, dead: Holder): Promise<boole
   try {
     await createExclusive(guard, `${process.pid} ${hostname()} ${Date.now()}\n`);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    if (errnoCode(e) !== "EEXIST") throw e;
     const g = await readHolder(guard);
     // A takeover takes microseconds; one left behind means a process died inside it.
     if (
@@ -120,11 +120,8 @@ export async function withRepoLock<T>(
       await createExclusive(file, me);
       break;
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code !== "EEXIST")
-        throw new ToolError(
-          `cannot create ${LOCK_FILE} in ${root}: ${(e as Error).message} — is the repository writable?`,
-        );
+      if (errnoCode(e) !== "EEXIST")
+        throw new ToolError(`cannot create ${LOCK_FILE} in ${root}: ${messageOf(e)} — is the repository writable?`);
       const h = await readHolder(file);
       if (!h) continue; // released meanwhile
       if (h.pid === undefined || h.host === undefined)

@@ -26,7 +26,9 @@ export async function goModDownload(module: string, version: string): Promise<st
   const dir = get(info, "Dir");
   if (typeof dir === "string" && dir) return dir;
   const error = get(info, "Error");
-  throw new Error(`go mod download ${module}@${version} returned no Dir${error ? `: ${String(error)}` : ""}`);
+  throw new Error(
+    `go mod download ${module}@${version} returned no Dir${typeof error === "string" && error ? `: ${error}` : ""}`,
+  );
 }
 
 /**

@@ -57,5 +57,8 @@ export async function kubectlValidate(
       else ok = false;
     if (ok) return out;
   }
-  throw new ToolError(`kubectl-validate printed something that is not JSON: ${stdout.slice(0, 300)}`, "kubectl-validate");
+  throw new ToolError(
+    `kubectl-validate printed something that is not JSON: ${stdout.slice(0, 300)}`,
+    "kubectl-validate",
+  );
 }

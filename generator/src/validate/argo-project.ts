@@ -34,7 +34,11 @@ const groupKinds = (v: unknown): GroupKind[] | undefined =>
   Array.isArray(v)
     ? v.filter(isRecord).map((i) => {
         const name = optional(i.name);
-        return { group: optional(i.group) ?? "", kind: optional(i.kind) ?? "", ...(name === undefined ? {} : { name }) };
+        return {
+          group: optional(i.group) ?? "",
+          kind: optional(i.kind) ?? "",
+          ...(name === undefined ? {} : { name }),
+        };
       })
     : undefined;
 

@@ -109,7 +109,8 @@ export async function schemaResults(
           const p = pendingOf.get(path.resolve(root, file)) ?? pendingOf.get(file);
           if (!p) continue;
           p.result.cel = statuses;
-          if (statuses.length === p.unit.objects.length) opts.cache?.storeResult("cel", p.unit.cacheId, p.text, statuses);
+          if (statuses.length === p.unit.objects.length)
+            opts.cache?.storeResult("cel", p.unit.cacheId, p.text, statuses);
         }
       opts.onProgress?.("cel", needCel.length, needCel.length);
     }

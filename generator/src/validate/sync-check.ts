@@ -10,6 +10,7 @@
  */
 import { parseDocument } from "yaml";
 import type { Finding } from "../core/findings.js";
+import { clusterDir } from "../core/layout.js";
 import { CLUSTER_SPEC_GLOB } from "../plan/sync.js";
 import { get, groupOf, isRecord, type K8sObject } from "../k8s/object.js";
 import {
@@ -52,6 +53,8 @@ export interface ComputedApplication {
   namespace: string;
 }
 
+const text = (v: unknown): string => String(v);
+
 /** Go template subset of our ApplicationSet: `{{.a.b}}` (missingkey=error) and `{{ get . "k" | default .a.b }}`. */
 export function renderTemplate(template: string, params: Record<string, unknown>): string {
   const lookup = (expr: string): unknown => {
@@ -68,7 +71,7 @@ export function renderTemplate(template: string, params: Record<string, unknown>
     const [, key, fallback] = /^get\s+\.\s+"([^"]+)"\s*\|\s*default\s+(\.[\w.]+)$/.exec(expr) ?? [];
     if (key !== undefined && fallback !== undefined) {
       const v = params[key];
-      return v === undefined || v === null || v === "" ? String(lookup(fallback)) : String(v);
+      return v === undefined || v === null || v === "" ? String(lookup(fallback)) : text(v);
     }
     throw new Error(`template expression {{${expr}}} is not one capi-gitops can evaluate`);
   });
@@ -267,8 +270,7 @@ export function fluxPermissionFindings(
   if (typeof sa !== "string") return [];
   const ns = kustomization.metadata?.namespace;
   const target = get(kustomization, "spec.targetNamespace");
-  const rbac = (o: K8sObject, kind: string) =>
-    o.kind === kind && groupOf(o.apiVersion) === "rbac.authorization.k8s.io";
+  const rbac = (o: K8sObject, kind: string) => o.kind === kind && groupOf(o.apiVersion) === "rbac.authorization.k8s.io";
   const bindsMe = (b: K8sObject) =>
     list(b.subjects).some(
       (s) =>
@@ -329,7 +331,7 @@ export function fluxPermissionFindings(
       path: `${o.kind}/${o.metadata?.name ?? ""}`,
       rule: "flux-permissions",
       severity: "error",
-      message: `Flux applies clusters/${where.cluster} as ServiceAccount ${ns}/${sa}, whose roles do not allow ${resource} (group "${group}")${namespace !== undefined ? ` in namespace "${namespace}"` : ` named "${o.metadata?.name ?? ""}"`}; Flux would fail to sync it — keep to the kinds the sync layer permits, in the cluster's own namespace (README, GitOps sync)`,
+      message: `Flux applies ${clusterDir(where.cluster)} as ServiceAccount ${ns}/${sa}, whose roles do not allow ${resource} (group "${group}")${namespace !== undefined ? ` in namespace "${namespace}"` : ` named "${o.metadata?.name ?? ""}"`}; Flux would fail to sync it — keep to the kinds the sync layer permits, in the cluster's own namespace (README, GitOps sync)`,
     });
   }
   return findings;

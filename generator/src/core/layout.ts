@@ -44,7 +44,10 @@ export const MANAGEMENT_CHART_DIRS = ["management/cert-manager", "management/clu
 export const IAM_DIR = "management/iam";
 export const IAM_CONFIG_FILE = `${IAM_DIR}/bootstrap.yaml`;
 
-/** Hydrated add-on payloads (written by `npm run addons`): addons/<addon>/<version>/, each included by the clusters using it. */
+/**
+ * Hydrated add-on payloads (written by `npm run addons`): addons/<addon>/<version>/, each included by the clusters
+ * using it.
+ */
 export const ADDONS_DIR = "addons";
 /** addons/<addon>/<version> */
 export const addonDir = (addon: string, version: string): string => `${ADDONS_DIR}/${addon}/${version}`;

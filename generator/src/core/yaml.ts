@@ -61,7 +61,10 @@ export class YamlStreamError extends Error {
   }
 }
 
-/** Parses a multi-document YAML stream (kustomize output) into plain objects; a YamlStreamError when it does not parse. */
+/**
+ * Parses a multi-document YAML stream (kustomize output) into plain objects; a YamlStreamError when it does not
+ * parse.
+ */
 export function parseYamlStream(text: string): unknown[] {
   return parseAllDocuments(text)
     .map((d) => {

@@ -90,7 +90,10 @@ export interface Versions {
   clusterAutoscaler: ImageByMinor;
   addons: AddonPins;
   management?: ManagementPins;
-  /** The management cluster of `npm run e2e`: etcd and kube-apiserver, built from these modules (tools/control-plane.ts). */
+  /**
+   * The management cluster of `npm run e2e`: etcd and kube-apiserver, built from these modules
+   * (tools/control-plane.ts).
+   */
   e2e?: { etcd: GoTool; "kube-apiserver": GoTool };
   /**
    * The hydrated add-ons (`npm run addons` writes them into this checkout's addons/): repository path → content.
@@ -99,17 +102,26 @@ export interface Versions {
   addonPayloads?: Record<string, string>;
   /** addons.lock.json of this checkout (undefined: missing or unreadable), read with the payloads. */
   addonLock?: AddonLock;
-  /** The hydrated management charts (`npm run management-charts` writes them into this checkout's MANAGEMENT_CHART_DIRS). */
+  /**
+   * The hydrated management charts (`npm run management-charts` writes them into this checkout's
+   * MANAGEMENT_CHART_DIRS).
+   */
   managementPayloads?: Record<string, string>;
 }
 
 /** Root of this tool's own checkout (where versions.json and .tools/ live). */
 export const TOOL_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 
-/** What the plan needs of the pins: the CRD modules' versions (the providers run those releases), the autoscaler images, the add-ons. */
+/**
+ * What the plan needs of the pins: the CRD modules' versions (the providers run those releases), the autoscaler
+ * images, the add-ons.
+ */
 export type Pins = Pick<Versions, "crds" | "clusterAutoscaler" | "addons" | "addonPayloads" | "managementPayloads">;
 
-/** Where `npm run addons` stores the hydrated add-ons: this checkout's addons/ (generate copies them into a repository). */
+/**
+ * Where `npm run addons` stores the hydrated add-ons: this checkout's addons/ (generate copies them into a
+ * repository).
+ */
 export const ADDONS_STORE = path.join(TOOL_ROOT, "addons");
 
 /** Every file under `dir` as `<prefix>/<relative path>` → content (none when it does not exist). */

@@ -7,18 +7,21 @@
  * run removes the entries of removed clusters); folders of repositories not validated for 14 days are removed.
  *
  * - render: a build's objects, keyed by the content of every file its `kustomize build` reads (the kustomization
- *   closure, walked by kustomize/walk.ts as repo/affected.ts does, plus which kustomization file names exist in each directory it
+ *   closure, walked by kustomize/walk.ts as repo/affected.ts does, plus which kustomization file names exist in each
+ * directory it
  *   enters) and the identity of the kustomize binary. The walk is recorded; the next run re-hashes the recorded
  *   files, and since the walk is a function of the kustomization files it lists, equal hashes mean an equal walk.
  *   Builds that may read anything else are not cached: remote or out-of-repository references,
  *   generators/transformers/validators, Helm, or any kustomization field this module does not know.
- * - kubeconform / kubectl-validate / capi-gitops-admission: each program's raw result for a build, keyed by the exact bytes it was given,
+ * - kubeconform / kubectl-validate / capi-gitops-admission: each program's raw result for a build, keyed by the exact
+ * bytes it was given,
  *   the binary's identity and the schemas (resp. CRDs) it validates against, hashed by content.
  * - plan: path and content hash of every file the generator owns, keyed by the specs and config as loaded, our
  *   code (generator/src), package-lock.json, versions.json and the Node version.
  *
  * A binary's identity is the sha256 of its bytes (remembered per real path and stat, see binaryIdentity): replacing
- * a binary changes it, restoring the same binary elsewhere (CI's cache of .tools/) does not. Findings are derived from the raw results on
+ * a binary changes it, restoring the same binary elsewhere (CI's cache of .tools/) does not. Findings are derived
+ * from the raw results on
  * every run, so our rules are never cached. Writes are atomic (temporary file + rename); a damaged or foreign entry
  * is a miss. Disable with CAPI_GITOPS_CACHE=off.
  */
@@ -73,7 +76,10 @@ export function repoCacheDir(root: string, env: Env = inheritedEnv()): string {
 /** Folders of repositories not validated for this long are removed. */
 const STALE_MS = 14 * 24 * 3600_000;
 
-/** A stat of a binary recorded this close (ms) to its last change is not trusted later (the "racily clean" rule of git). */
+/**
+ * A stat of a binary recorded this close (ms) to its last change is not trusted later (the "racily clean" rule of
+ * git).
+ */
 const RACY_MS = 2000;
 
 /**

@@ -206,7 +206,11 @@ async function failure(root: string, c: string, err: ToolError): Promise<Finding
       file,
       rule: "kustomize-build",
       severity: "error",
-      message: `is a symbolic link to ${to}, outside its own folder, which kustomize (and so Argo CD and Flux) does not load ("unable to find one of 'kustomization.yaml' …"); replace it with a regular file — to reuse another folder, list that folder under resources`,
+      message:
+        `is a symbolic link to ${to}, outside its own folder, which kustomize ` +
+        `(and so Argo CD and Flux) does not load ("unable to find one of ` +
+        `'kustomization.yaml' …"); replace it with a regular file — to reuse ` +
+        `another folder, list that folder under resources`,
     };
   }
   return {

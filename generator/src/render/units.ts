@@ -61,7 +61,10 @@ function escapeFindings(clusters: readonly string[], files: RepoFiles): Finding[
       file: e.file,
       rule: "no-path-escape",
       severity: "error" as const,
-      message: `"${e.ref}" leads outside the repository: the build would read files that are not in Git (Argo CD and Flux do not have them); keep what a cluster's build reads in the repository`,
+      message:
+        `"${e.ref}" leads outside the repository: the build would read ` +
+        `files that are not in Git (Argo CD and Flux do not have them); ` +
+        `keep what a cluster's build reads in the repository`,
     })),
   );
 }
@@ -156,7 +159,9 @@ export async function renderManagement(
           file: kfile,
           rule: "render-complete",
           severity: "error",
-          message: `${dir} renders no objects; it must hold what \`npm run generate\` writes there (run it, and keep its kustomization's resources)`,
+          message:
+            `${dir} renders no objects; it must hold what \`npm run generate\` ` +
+            `writes there (run it, and keep its kustomization's resources)`,
         });
         continue;
       }

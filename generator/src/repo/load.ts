@@ -38,8 +38,13 @@ export async function readConfig(root: string): Promise<{ config?: RepoConfig; f
 export async function requireRepository(root: string, init: boolean): Promise<void> {
   if (init || (await exists(path.join(root, CONFIG_FILE)))) return;
   const above = await repositoryAbove(root);
+  const where = above
+    ? `run from the repository root ${above} or pass --repo ${above}`
+    : "run from the repository root or pass --repo <dir>";
   throw new ToolError(
-    `${path.resolve(root)} is not a capi-gitops repository (no ${CONFIG_FILE} at its root); ${above ? `run from the repository root ${above} or pass --repo ${above}` : "run from the repository root or pass --repo <dir>"}; to start a new repository here, add ${CONFIG_FILE} (see README, GitOps sync) or pass --init`,
+    `${path.resolve(root)} is not a capi-gitops repository (no ${CONFIG_FILE} ` +
+      `at its root); ${where}; ` +
+      `to start a new repository here, add ${CONFIG_FILE} (see README, GitOps sync) or pass --init`,
   );
 }
 
@@ -122,7 +127,11 @@ export async function unvalidatedDirFindings(root: string): Promise<Finding[]> {
       file: `${clusterDir(e.name)}/`,
       rule: "cluster-dir-unvalidated",
       severity: "error",
-      message: `directory has no ${SPEC_FILE}, so nothing validates what it holds, yet a sync engine applying clusters/* would apply it; add its spec (npm run new-cluster, or restore ${clusterDir(e.name)}/${SPEC_FILE}) or move the directory out of clusters/`,
+      message:
+        `directory has no ${SPEC_FILE}, so nothing validates what it ` +
+        `holds, yet a sync engine applying clusters/* would apply it; add ` +
+        `its spec (npm run new-cluster, or restore ${clusterDir(e.name)}/${SPEC_FILE}) ` +
+        `or move the directory out of clusters/`,
     });
   }
   return findings;
@@ -164,7 +173,9 @@ export async function readSpec(root: string, name: string): Promise<{ spec?: Clu
           file: rel,
           rule: "spec-yaml",
           severity: "error",
-          message: `file is ${st.size} bytes, larger than the ${LIMITS.specBytes}-byte (64 KiB) limit for a cluster spec (README "Cluster spec"); a spec is a few hundred bytes`,
+          message:
+            `file is ${st.size} bytes, larger than the ${LIMITS.specBytes}-byte ` +
+            `(64 KiB) limit for a cluster spec (README "Cluster spec"); a spec is a few hundred bytes`,
         },
       ],
     };
@@ -258,7 +269,9 @@ export function fleetFindings(specs: readonly ClusterSpec[], config?: RepoConfig
           path: "namespace",
           rule: "fleet-unique-namespace",
           severity: "error",
-          message: `namespace "${ns}" is also used by cluster ${holder.name}; each cluster needs its own namespace — give ${clusterDir(s.name)} another one`,
+          message:
+            `namespace "${ns}" is also used by cluster ${holder.name}; ` +
+            `each cluster needs its own namespace — give ${clusterDir(s.name)} another one`,
         });
   }
   return findings;
@@ -320,7 +333,10 @@ export async function symlinkFindings(root: string): Promise<Finding[]> {
             file: rel,
             rule: "no-symlink-escape",
             severity: "error",
-            message: `symbolic link to ${to} ${target === undefined ? "that does not resolve" : "leads outside the repository"}; replace it with the file itself`,
+            message:
+              `symbolic link to ${to} ` +
+              `${target === undefined ? "that does not resolve" : "leads outside the repository"}; ` +
+              `replace it with the file itself`,
           });
         }
       } else if (e.isDirectory()) await walk(abs);

@@ -91,7 +91,8 @@ async function takeOver(root: string, file: string, dead: Holder): Promise<boole
       Date.now() - (g.since ?? Date.now()) > 5_000
     )
       throw new ToolError(
-        `a stale ${TAKEOVER} (${describe(g)}, no longer running) blocks taking over ${LOCK_FILE}; if no capi-gitops command is running, remove both: rm ${guard} ${file}`,
+        `a stale ${TAKEOVER} (${describe(g)}, no longer running) blocks taking ` +
+          `over ${LOCK_FILE}; if no capi-gitops command is running, remove both: rm ${guard} ${file}`,
       );
     return false;
   }
@@ -126,11 +127,14 @@ export async function withRepoLock<T>(
       if (!h) continue; // released meanwhile
       if (h.pid === undefined || h.host === undefined)
         throw new ToolError(
-          `${file} is ${h.text.trim() === "" ? "empty" : `not a lock this tool wrote ("${h.text.trim().slice(0, 60)}")`} (${age(h.since)}); ${clear}`,
+          `${file} is ` +
+            `${h.text.trim() === "" ? "empty" : `not a lock this tool wrote ("${h.text.trim().slice(0, 60)}")`} ` +
+            `(${age(h.since)}); ${clear}`,
         );
       if (h.host !== hostname())
         throw new ToolError(
-          `${file} is held by ${describe(h)} (another machine; this is ${hostname()}); if no capi-gitops command is running there, remove it: rm ${file}`,
+          `${file} is held by ${describe(h)} (another machine; this is ${hostname()}); ` +
+            `if no capi-gitops command is running there, remove it: rm ${file}`,
         );
       if (!alive(h.pid)) {
         if (await takeOver(root, file, h))
@@ -144,7 +148,8 @@ export async function withRepoLock<T>(
       }
       if (Date.now() > deadline)
         throw new ToolError(
-          `another capi-gitops command is writing this repository: ${LOCK_FILE} is held by ${describe(h)}; try again when it is done, or ${clear}`,
+          `another capi-gitops command is writing this repository: ${LOCK_FILE} ` +
+            `is held by ${describe(h)}; try again when it is done, or ${clear}`,
         );
       await sleep(50 + Math.floor(Math.random() * 100));
     }

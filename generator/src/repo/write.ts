@@ -26,7 +26,9 @@ export interface WriteResult {
   written: string[];
   unchanged: string[];
   deleted: string[];
-  /** Scaffold files left as they are although they differ from the plan (they belong to the user); also in unchanged. */
+  /**
+   * Scaffold files left as they are although they differ from the plan (they belong to the user); also in unchanged.
+   */
   kept: string[];
 }
 
@@ -97,7 +99,9 @@ async function listFiles(dir: string, prefix = ""): Promise<string[]> {
   return out.sort();
 }
 
-/** The marker `.X.complete-<id>` beside the staged `.X.new-<id>` (never inside it, so a landed folder never holds it). */
+/**
+ * The marker `.X.complete-<id>` beside the staged `.X.new-<id>` (never inside it, so a landed folder never holds it).
+ */
 const MARKER = /^\.(.+)\.complete-([0-9a-f]{8})$/;
 const markerOf = (dir: string, name: string, id: string) => path.join(dir, `.${name}.complete-${id}`);
 
@@ -173,7 +177,8 @@ async function mustWrite(root: string, dir: string): Promise<void> {
           ? "permission denied"
           : messageOf(e);
     throw new ToolError(
-      `cannot write ${path.relative(root, dir) || "."}/: ${why} (${code}); make it writable (or remount it read-write) and run again — nothing was written`,
+      `cannot write ${path.relative(root, dir) || "."}/: ${why} (${code}); ` +
+        `make it writable (or remount it read-write) and run again — nothing was written`,
     );
   }
 }
@@ -186,7 +191,8 @@ async function checkTreeWritable(root: string, dir: string): Promise<void> {
 }
 
 /**
- * A set of changes that lands completely or not at all (used by `writeTree` only): `prepare` stages every folder and file beside its place and
+ * A set of changes that lands completely or not at all (used by `writeTree` only): `prepare` stages every folder and
+ * file beside its place and
  * checks that every folder a rename or removal touches is writable, before anything is visible; `commit` does the
  * renames; `rollback` (after any failure: a rename, a check of the landed result, a `git commit`) restores the
  * previous state; `finish` removes the kept old copies. Crash safety is per folder: a killed
@@ -307,7 +313,8 @@ class Transaction {
     this.createdDirs = [];
     if (failed.length)
       throw new ToolError(
-        `a failed write could not be undone completely: ${failed.join(", ")}; restore these by hand (git checkout / git status show what changed)`,
+        `a failed write could not be undone completely: ${failed.join(", ")}; ` +
+          `restore these by hand (git checkout / git status show what changed)`,
       );
   }
 

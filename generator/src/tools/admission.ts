@@ -68,9 +68,13 @@ export function admissionSourceHash(dir: string = ADMISSION_DIR): string {
   return h.digest("hex");
 }
 
-const hint = `run \`npm run setup\` (it builds admission/ into .tools/bin/${ADMISSION}), or point ${envVarFor(ADMISSION)} at a binary`;
+const hint =
+  `run \`npm run setup\` (it builds admission/ into .tools/bin/${ADMISSION}), ` +
+  `or point ${envVarFor(ADMISSION)} at a binary`;
 
-/** The binary: the env override, else .tools/bin (which must be built from the current admission/ sources), else PATH. */
+/**
+ * The binary: the env override, else .tools/bin (which must be built from the current admission/ sources), else PATH.
+ */
 export function admissionBinary(env: Env = inheritedEnv()): string {
   const bin = resolveTool(ADMISSION, env);
   if (bin === path.join(TOOLS_BIN, ADMISSION) && !env[envVarFor(ADMISSION)]) {

@@ -31,7 +31,9 @@ export async function isRepository(cwd: string): Promise<boolean> {
     // git repository" — remove-cluster would advise --force for a folder whose history is in fact there.
     if (/dubious ownership/.test(msg))
       throw new ToolError(
-        `git refuses ${cwd}: it is a git repository owned by another user ("detected dubious ownership"); run git as its owner, or trust it with \`git config --global --add safe.directory ${cwd}\``,
+        `git refuses ${cwd}: it is a git repository owned by another user ` +
+          `("detected dubious ownership"); run git as its owner, or trust ` +
+          `it with \`git config --global --add safe.directory ${cwd}\``,
         "git rev-parse",
         msg,
       );
@@ -205,7 +207,10 @@ export async function pruneWorktrees(cwd: string): Promise<void> {
   await wrap("worktree prune", () => git(cwd).raw(["worktree", "prune"]));
 }
 
-/** Paths under `dir` (relative to cwd) with uncommitted changes, untracked or ignored files: what removing it would lose. */
+/**
+ * Paths under `dir` (relative to cwd) with uncommitted changes, untracked or ignored files: what removing it would
+ * lose.
+ */
 export async function uncommittedPaths(cwd: string, dir: string): Promise<string[]> {
   const out = await wrap(`status ${dir}`, () =>
     git(cwd).raw([

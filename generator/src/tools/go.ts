@@ -1,4 +1,6 @@
-/** The Go toolchain: builds pinned tools (`go install module@version`) and fetches pinned modules (`go mod download`). */
+/**
+ * The Go toolchain: builds pinned tools (`go install module@version`) and fetches pinned modules (`go mod download`).
+ */
 import os from "node:os";
 import { get, isRecord } from "../k8s/object.js";
 import { run, type Env } from "./run.js";

@@ -50,7 +50,9 @@ export function parseBuildOutput(text: string, dir: string): K8sObject[] {
   const broken = (why: string) => {
     const head = text.trim().split("\n")[0]?.slice(0, 120) ?? "";
     return new ToolOutputError(
-      `kustomize build ${dir} exited 0 but printed no stream of Kubernetes objects (${why}; it begins "${head}"): the kustomize binary is broken or not kustomize — run \`npm run setup\`, or point CAPI_GITOPS_KUSTOMIZE at the pinned kustomize`,
+      `kustomize build ${dir} exited 0 but printed no stream of Kubernetes ` +
+        `objects (${why}; it begins "${head}"): the kustomize binary is ` +
+        `broken or not kustomize — run \`npm run setup\`, or point CAPI_GITOPS_KUSTOMIZE at the pinned kustomize`,
       `kustomize build ${dir}`,
     );
   };

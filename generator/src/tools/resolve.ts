@@ -78,7 +78,8 @@ async function verify(name: string, env: Env): Promise<string> {
     const stamp = readStamp(name);
     if (stamp !== `${pin.module}@${pin.version}`)
       throw new ToolUnavailableError(
-        `.tools/bin/${name} was built for ${stamp ?? "an unknown version"}, but versions.json pins ${pin.module}@${pin.version} — run \`npm run setup\``,
+        `.tools/bin/${name} was built for ${stamp ?? "an unknown version"}, ` +
+          `but versions.json pins ${pin.module}@${pin.version} — run \`npm run setup\``,
       );
     return bin;
   }
@@ -90,13 +91,15 @@ async function verify(name: string, env: Env): Promise<string> {
     out = `${r.stdout}\n${r.stderr}`;
   } catch (e) {
     throw new ToolUnavailableError(
-      `${bin} does not answer \`${[name, ...args].join(" ")}\` like ${name} ${pin.version}: ${messageOf(e).split("\n")[0]} — ${installHint(name)}`,
+      `${bin} does not answer \`${[name, ...args].join(" ")}\` like ${name} ` +
+        `${pin.version}: ${messageOf(e).split("\n")[0]} — ${installHint(name)}`,
     );
   }
   const found = /v?\d+\.\d+\.\d+/.exec(out)?.[0];
   if (!found || found.replace(/^v?/, "v") !== pin.version)
     throw new ToolUnavailableError(
-      `${bin} is ${name} ${found ?? "of an unknown version"}, but versions.json pins ${pin.version} — ${installHint(name)}`,
+      `${bin} is ${name} ${found ?? "of an unknown version"}, but versions.json ` +
+        `pins ${pin.version} — ${installHint(name)}`,
     );
   return bin;
 }

@@ -52,7 +52,8 @@ export async function run(file: string, args: readonly string[], opts: RunOption
   if (!ok.includes(exitCode)) {
     const stderr = String(result.stderr).trim();
     throw new ToolError(
-      `${shown} failed (exit ${exitCode}${result.signal ? `, signal ${result.signal}` : ""})${stderr ? `:\n${stderr}` : ""}`,
+      `${shown} failed (exit ${exitCode}${result.signal ? `, signal ${result.signal}` : ""})` +
+        `${stderr ? `:\n${stderr}` : ""}`,
       shown,
       stderr,
     );

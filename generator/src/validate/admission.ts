@@ -74,7 +74,10 @@ export async function admissionResults(
     admit: Admit;
     cache?: ValidateCache;
     workers?: number;
-    /** The previous render (`--changed-since`): objects found in it are admitted as UPDATE (immutable fields, version jumps). */
+    /**
+     * The previous render (`--changed-since`): objects found in it are admitted as UPDATE (immutable fields, version
+     * jumps).
+     */
     old?: readonly K8sObject[];
     onProgress?: (stage: string, done: number, total: number) => void;
   },

@@ -79,10 +79,16 @@ function charClass(pattern: string, i: number, negate: string[]): { re: string; 
   return { re: `[${neg ? "^" : ""}${body.replace(/\\/g, "\\\\").replace(/\^/g, "\\^")}]`, end: close };
 }
 
-/** Compiled patterns, by pattern and separators: a fleet's AppProject lists every cluster's namespace, checked per object. */
+/**
+ * Compiled patterns, by pattern and separators: a fleet's AppProject lists every cluster's namespace, checked per
+ * object.
+ */
 const compiled = new Map<string, RegExp>();
 
-/** gobwas/glob (what Argo CD's util/glob compiles): `*` (no separator), `**` (anything), `?`, `[…]`, `[!…]`, `{a,b}`, `\x`. */
+/**
+ * gobwas/glob (what Argo CD's util/glob compiles): `*` (no separator), `**` (anything), `?`, `[…]`, `[!…]`, `{a,b}`,
+ * `\x`.
+ */
 
 export function gobwasGlob(pattern: string, separators: string[] = []): RegExp {
   const key = `g\0${separators.join("")}\0${pattern}`;
@@ -123,7 +129,10 @@ function compileGobwasGlob(pattern: string, separators: string[]): RegExp {
   return new RegExp(`^${re}$`, "s");
 }
 
-/** Go's path/filepath.Match (Unix): `*` and `?` never match '/', `[…]` / `[^…]`, `\x`; a malformed pattern matches nothing. */
+/**
+ * Go's path/filepath.Match (Unix): `*` and `?` never match '/', `[…]` / `[^…]`, `\x`; a malformed pattern matches
+ * nothing.
+ */
 export function filepathMatch(pattern: string, value: string): boolean {
   const key = `f\0${pattern}`;
   let re = compiled.get(key);

@@ -38,7 +38,8 @@ function driftFindings(
 ): Finding[] {
   const findings: Finding[] = [];
   const next = blockers.length
-    ? `fix ${blockers.join(", ")} first (generate refuses while it is invalid), then run \`npm run generate\` and commit the result`
+    ? `fix ${blockers.join(", ")} first (generate refuses while it is invalid), ` +
+      `then run \`npm run generate\` and commit the result`
     : "run `npm run generate` and commit the result";
   for (const [file, hash] of planned) {
     if (!include(file)) continue;
@@ -77,7 +78,9 @@ function unknownGeneratedFindings(root: string, names: readonly string[], planne
           file,
           rule: "generated-unknown-file",
           severity: "error",
-          message: `is not generated from cluster.yaml, and \`npm run generate\` deletes it; move it to ${clusterDir(cluster)}/ (your layer) if you need it, or delete it`,
+          message:
+            `is not generated from cluster.yaml, and \`npm run generate\` ` +
+            `deletes it; move it to ${clusterDir(cluster)}/ (your layer) if you need it, or delete it`,
         });
   }
   return findings;
@@ -130,7 +133,9 @@ function unknownSharedFindings(root: string, config: LoadedRepo["config"], plann
       rule: "generated-unknown-file",
       severity: "error" as const,
       message:
-        "is not generated, and `npm run generate` deletes it: this folder is owned by the generator; put your own changes in clusters/<name>/kustomization.yaml, or delete the file",
+        "is not generated, and `npm run generate` deletes it: this folder " +
+        "is owned by the generator; put your own changes in clusters/<name>/kustomization.yaml, " +
+        "or delete the file",
     }));
 }
 
@@ -193,7 +198,8 @@ export function addonIntegrityFindings(root: string, opts: { repoCopy: boolean }
   const checks: LockCheck[] = [{ whose, files: store, complete: true }];
   if (opts.repoCopy && !same) {
     const copy = named(readAddonPayloads(path.join(root, ADDONS_DIR)), root);
-    // Complete: generate copies every pinned payload, so a missing one is a deleted payload (README "Add-on integrity").
+    // Complete: generate copies every pinned payload, so a missing one is a deleted payload (README "Add-on
+    // integrity").
     checks.push({ whose: "the repository's", files: copy, complete: true });
   }
   // The lock is written beside the payloads, so it vouches for nothing on its own: every image is checked against

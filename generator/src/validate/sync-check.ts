@@ -115,7 +115,8 @@ export function generatedApplications(
           rule: "argocd-applications",
           severity: "error",
           message:
-            "a git directories generator makes an Application for every directory, validated or not; use a files generator over " +
+            "a git directories generator makes an Application for every directory, " +
+            "validated or not; use a files generator over " +
             CLUSTER_SPEC_GLOB +
             " (run `npm run generate`)",
         });
@@ -146,7 +147,9 @@ export function generatedApplications(
             file: p,
             rule: "argocd-applications",
             severity: "error",
-            message: `ApplicationSet ${set.metadata.name} cannot make an Application from this file: ${e instanceof Error ? e.message : String(e)}`,
+            message:
+              `ApplicationSet ${set.metadata.name} cannot make an Application ` +
+              `from this file: ${e instanceof Error ? e.message : String(e)}`,
           });
         }
       }
@@ -194,7 +197,8 @@ export function applicationFindings(
   if (!project) {
     push(
       "spec.project",
-      `project "${app.project}" is not declared in management/sync; Argo CD would refuse the Application (run \`npm run generate\`)`,
+      `project "${app.project}" is not declared in management/sync; Argo ` +
+        `CD would refuse the Application (run \`npm run generate\`)`,
     );
     return out;
   }
@@ -203,12 +207,15 @@ export function applicationFindings(
   if (!isSourcePermitted(spec, app.repoURL))
     push(
       "spec.source.repoURL",
-      `${app.repoURL} is not in ${where}'s sourceRepos (${(spec.sourceRepos ?? []).join(", ")}); Argo CD would refuse to sync it`,
+      `${app.repoURL} is not in ${where}'s sourceRepos (${(spec.sourceRepos ?? []).join(", ")}); ` +
+        `Argo CD would refuse to sync it`,
     );
   if (!isDestinationPermitted(spec, { server: app.server, name: app.destName, namespace: app.namespace }))
     push(
       "spec.destination",
-      `destination ${app.server ?? app.destName} namespace "${app.namespace}" is not among ${where}'s destinations; Argo CD would refuse to sync it (check the spec's namespace, then run \`npm run generate\`)`,
+      `destination ${app.server ?? app.destName} namespace "${app.namespace}" ` +
+        `is not among ${where}'s destinations; Argo CD would refuse to sync ` +
+        `it (check the spec's namespace, then run \`npm run generate\`)`,
     );
   const seen = new Set<string>();
   // A cluster's objects share one or two namespaces; the project lists every cluster's: checked once per namespace.
@@ -231,7 +238,10 @@ export function applicationFindings(
       if (!seen.has(key))
         push(
           `${id}`,
-          `${namespaced ? "namespaced" : "cluster-scoped"} kind ${o.kind} (group "${group}") is not in ${where}'s ${namespaced ? "namespaceResourceWhitelist" : "clusterResourceWhitelist"}; Argo CD would refuse to sync it — remove the object or keep to the kinds the project allows`,
+          `${namespaced ? "namespaced" : "cluster-scoped"} kind ${o.kind} ` +
+            `(group "${group}") is not in ${where}'s ` +
+            `${namespaced ? "namespaceResourceWhitelist" : "clusterResourceWhitelist"}; ` +
+            `Argo CD would refuse to sync it — remove the object or keep to the kinds the project allows`,
         );
       seen.add(key);
       continue;
@@ -240,13 +250,17 @@ export function applicationFindings(
     if (ns !== undefined && !permitted(ns))
       push(
         id,
-        `namespace "${ns}" is not among ${where}'s destinations; Argo CD would refuse to sync this object — keep the cluster's objects in its own namespace`,
+        `namespace "${ns}" is not among ${where}'s destinations; Argo CD ` +
+          `would refuse to sync this object — keep the cluster's objects in its own namespace`,
       );
   }
   return out;
 }
 
-/** The lower-case plural resource of a kind, as RBAC rules name it (Deployment → deployments, NetworkPolicy → networkpolicies). */
+/**
+ * The lower-case plural resource of a kind, as RBAC rules name it (Deployment → deployments, NetworkPolicy →
+ * networkpolicies).
+ */
 const resourceOf = (kind: string): string => {
   const k = kind.toLowerCase();
   return /[^aeiou]y$/.test(k) ? `${k.slice(0, -1)}ies` : /(s|x|ch|sh)$/.test(k) ? `${k}es` : `${k}s`;
@@ -331,7 +345,12 @@ export function fluxPermissionFindings(
       path: `${o.kind}/${o.metadata?.name ?? ""}`,
       rule: "flux-permissions",
       severity: "error",
-      message: `Flux applies ${clusterDir(where.cluster)} as ServiceAccount ${ns}/${sa}, whose roles do not allow ${resource} (group "${group}")${namespace !== undefined ? ` in namespace "${namespace}"` : ` named "${o.metadata?.name ?? ""}"`}; Flux would fail to sync it — keep to the kinds the sync layer permits, in the cluster's own namespace (README, GitOps sync)`,
+      message:
+        `Flux applies ${clusterDir(where.cluster)} as ServiceAccount ` +
+        `${ns}/${sa}, whose roles do not allow ${resource} (group "${group}")` +
+        `${namespace !== undefined ? ` in namespace "${namespace}"` : ` named "${o.metadata?.name ?? ""}"`}; ` +
+        `Flux would fail to sync it — keep to the kinds the sync layer permits, ` +
+        `in the cluster's own namespace (README, GitOps sync)`,
     });
   }
   return findings;

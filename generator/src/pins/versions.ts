@@ -145,8 +145,8 @@ function readStore(dir: string, prefix: string): Record<string, string> {
 }
 /** Every file under `dir` (default ADDONS_STORE) as `addons/<relative path>` → content (none when it is absent). */
 export const readAddonPayloads = (dir = ADDONS_STORE): Record<string, string> => readStore(dir, "addons");
-const readManagementPayloads = (): Record<string, string> =>
-  Object.fromEntries(MANAGEMENT_CHART_DIRS.flatMap((rel) => Object.entries(readStore(path.join(TOOL_ROOT, rel), rel))));
+const readManagementPayloads = (root: string): Record<string, string> =>
+  Object.fromEntries(MANAGEMENT_CHART_DIRS.flatMap((rel) => Object.entries(readStore(path.join(root, rel), rel))));
 
 /** Where `npm run addons` writes the lock of ADDONS_STORE (plan/addons-lock.ts ADDONS_LOCK_FILE). */
 export const ADDONS_LOCK = path.join(TOOL_ROOT, "addons.lock.json");
@@ -166,13 +166,36 @@ export function readAddonLock(file = ADDONS_LOCK): AddonLock | undefined {
   }
 }
 
-let cached: Versions | undefined;
-export function versions(): Versions {
-  cached ??= {
-    ...(JSON.parse(readFileSync(path.join(TOOL_ROOT, "versions.json"), "utf8")) as Versions),
-    addonPayloads: readAddonPayloads(),
-    addonLock: readAddonLock(),
-    managementPayloads: readManagementPayloads(),
-  };
-  return cached;
+/** What versions.json says, without the hydrated payloads. */
+export type PinnedVersions = Omit<Versions, "addonPayloads" | "addonLock" | "managementPayloads">;
+
+const pinnedOf = new Map<string, PinnedVersions>();
+/** versions.json of the tool checkout at `root` (read once per root): cheap, no payloads. */
+export function pinnedVersions(root: string = TOOL_ROOT): PinnedVersions {
+  let pins = pinnedOf.get(root);
+  if (!pins) {
+    // The tool's own checked-in file, kept in shape by its tests.
+    pins = JSON.parse(readFileSync(path.join(root, "versions.json"), "utf8")) as PinnedVersions;
+    pinnedOf.set(root, pins);
+  }
+  return pins;
+}
+
+const versionsOf = new Map<string, Versions>();
+/**
+ * The pins and the hydrated payloads of the tool checkout at `root` (every add-on and management chart file: read
+ * once per root, when first asked — never at import time).
+ */
+export function versions(root: string = TOOL_ROOT): Versions {
+  let v = versionsOf.get(root);
+  if (!v) {
+    v = {
+      ...pinnedVersions(root),
+      addonPayloads: readAddonPayloads(path.join(root, "addons")),
+      addonLock: readAddonLock(path.join(root, "addons.lock.json")),
+      managementPayloads: readManagementPayloads(root),
+    };
+    versionsOf.set(root, v);
+  }
+  return v;
 }

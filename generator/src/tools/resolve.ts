@@ -5,7 +5,7 @@
 import { accessSync, constants, readFileSync } from "node:fs";
 import path from "node:path";
 import { messageOf, ToolUnavailableError } from "../core/errors.js";
-import { TOOL_ROOT, versions } from "../pins/versions.js";
+import { pinnedVersions, TOOL_ROOT } from "../pins/versions.js";
 import { inheritedEnv, run, type Env } from "./run.js";
 
 export const TOOLS_BIN = path.join(TOOL_ROOT, ".tools", "bin");
@@ -26,7 +26,7 @@ const isExecutable = (p: string): boolean => {
 };
 
 export function installHint(name: string): string {
-  const pin = versions().tools[name];
+  const pin = pinnedVersions().tools[name];
   const what = pin ? `${pin.module}@${pin.version}` : name;
   return `run \`npm run setup\` (it builds ${what} into .tools/bin), or point ${envVarFor(name)} at a binary`;
 }
@@ -72,7 +72,7 @@ export function checkedTool(name: string, env: Env = inheritedEnv()): Promise<st
 
 async function verify(name: string, env: Env): Promise<string> {
   const bin = resolveTool(name, env);
-  const pin = versions().tools[name];
+  const pin = pinnedVersions().tools[name];
   if (!pin) return bin;
   if (bin === path.join(TOOLS_BIN, name)) {
     const stamp = readStamp(name);

@@ -142,6 +142,8 @@ export interface Stage {
   /** The timing bucket (ValidateResult.timings). */
   lap: string;
   inputs: readonly Key[];
+  /** What it makes for the stages after it (it must make each, and nothing else). */
+  outputs: readonly Key[];
   /** "add": its findings follow the others; "replace": its findings are all the findings from now on. */
   mode?: "add" | "replace";
   run(ctx: StageContext): Finding[] | Promise<Finding[]>;
@@ -182,6 +184,7 @@ export const STAGES: readonly Stage[] = [
     name: "load",
     lap: "load",
     inputs: [],
+    outputs: ["allNames", "selection", "names", "mine", "rendering", "previous", "repo", "specOf", "namespaces"],
     async run(ctx) {
       const { run } = ctx;
       const { sel, scope, opts, root } = run;
@@ -231,6 +234,7 @@ export const STAGES: readonly Stage[] = [
     name: "drift",
     lap: "drift",
     inputs: ["repo", "allNames", "mine"],
+    outputs: ["planId"],
     run(ctx) {
       const { run } = ctx;
       const drift = driftStage(run.root, {
@@ -250,6 +254,7 @@ export const STAGES: readonly Stage[] = [
     name: "render",
     lap: "render",
     inputs: ["rendering"],
+    outputs: ["rendered", "renderFailed", "management", "unitOf", "units"],
     async run(ctx) {
       const { run } = ctx;
       const shared = run.scope.shared;
@@ -270,6 +275,7 @@ export const STAGES: readonly Stage[] = [
     name: "schemas",
     lap: "schemas",
     inputs: ["unitOf", "units", "previous"],
+    outputs: ["admitting", "schemas"],
     async run(ctx) {
       const { run } = ctx;
       const { opts } = run;
@@ -303,6 +309,7 @@ export const STAGES: readonly Stage[] = [
     name: "admission",
     lap: "admission",
     inputs: ["admitting"],
+    outputs: ["admitted"],
     async run(ctx) {
       ctx.make("admitted", await ctx.need("admitting"));
       return [];
@@ -313,6 +320,7 @@ export const STAGES: readonly Stage[] = [
     name: "origins",
     lap: "origins",
     inputs: ["rendered", "unitOf", "schemas", "admitted", "specOf", "namespaces", "renderFailed"],
+    outputs: ["ruleFindings", "flagged", "invalid"],
     async run(ctx) {
       const rendered = ctx.need("rendered");
       const unitOf = ctx.need("unitOf");
@@ -342,6 +350,7 @@ export const STAGES: readonly Stage[] = [
     name: "kubeconform",
     lap: "rules",
     inputs: ["units", "schemas", "invalid"],
+    outputs: [],
     run(ctx) {
       const unserved = readUnserved(ctx.run.toolRoot);
       const schemas = ctx.need("schemas");
@@ -355,6 +364,7 @@ export const STAGES: readonly Stage[] = [
     name: "cel",
     lap: "rules",
     inputs: ["units", "schemas", "invalid"],
+    outputs: [],
     run(ctx) {
       const schemas = ctx.need("schemas");
       const invalid = ctx.need("invalid");
@@ -365,6 +375,7 @@ export const STAGES: readonly Stage[] = [
     name: "admission findings",
     lap: "rules",
     inputs: ["units", "admitted", "invalid"],
+    outputs: [],
     run(ctx) {
       const admitted = ctx.need("admitted");
       const invalid = ctx.need("invalid");
@@ -376,6 +387,7 @@ export const STAGES: readonly Stage[] = [
     name: "cluster rules",
     lap: "rules",
     inputs: ["rendered", "specOf", "namespaces", "ruleFindings"],
+    outputs: [],
     run(ctx) {
       const specOf = ctx.need("specOf");
       const namespaces = ctx.need("namespaces");
@@ -393,6 +405,7 @@ export const STAGES: readonly Stage[] = [
     name: "attribution",
     lap: "rules",
     inputs: ["flagged"],
+    outputs: [],
     mode: "replace",
     run(ctx) {
       const byCluster = new Map(ctx.need("flagged").map((rc) => [rc.cluster, rc]));
@@ -407,6 +420,7 @@ export const STAGES: readonly Stage[] = [
     name: "fleet rules",
     lap: "rules",
     inputs: ["rendered", "allNames", "selection", "mine", "repo", "specOf"],
+    outputs: [],
     async run(ctx) {
       const { run } = ctx;
       const { scope, opts } = run;
@@ -432,6 +446,7 @@ export const STAGES: readonly Stage[] = [
     name: "management rules",
     lap: "rules",
     inputs: ["management"],
+    outputs: [],
     run: (ctx) => ctx.need("management").flatMap((u) => managementRules(u.objects, u.fallbackFile)),
   },
   {
@@ -439,6 +454,7 @@ export const STAGES: readonly Stage[] = [
     name: "sync",
     lap: "rules",
     inputs: ["repo", "management", "allNames", "rendered"],
+    outputs: [],
     async run(ctx) {
       const { run } = ctx;
       const repo = ctx.need("repo");
@@ -462,6 +478,7 @@ export const STAGES: readonly Stage[] = [
     name: "cache",
     lap: "cache",
     inputs: ["planId", "units"],
+    outputs: [],
     run(ctx) {
       const { run } = ctx;
       const complete = !run.opts.shard && !run.sel.only;
@@ -471,12 +488,9 @@ export const STAGES: readonly Stage[] = [
   },
 ];
 
-/** A stage asked for what no stage before it made: the list is out of order. */
+/** A stage asked for what no stage before it made, or made what it does not declare: the list is wrong. */
 export class StageOrderError extends Error {
-  constructor(stage: string, key: string) {
-    super(`validate stage "${stage}" needs "${key}", which no earlier stage made`);
-    this.name = "StageOrderError";
-  }
+  override readonly name = "StageOrderError";
 }
 
 /** Runs the stages over a selection, in order; the findings and the time spent in each lap. */
@@ -511,6 +525,7 @@ export async function validateSelection(
   const made: Partial<Made> = {};
   let findings: Finding[] = [];
   let current = "";
+  let declared: ReadonlySet<Key> = new Set();
   const ctx: StageContext = {
     run,
     get findings() {
@@ -518,18 +533,27 @@ export async function validateSelection(
     },
     need: <K extends Key>(key: K): Made[K] => {
       const value = made[key];
-      if (value === undefined) throw new StageOrderError(current, key);
+      if (value === undefined)
+        throw new StageOrderError(`validate stage "${current}" needs "${key}", not made before it`);
       return value;
     },
-    make: (key, value) => void (made[key] = value),
+    make: (key, value) => {
+      if (!declared.has(key))
+        throw new StageOrderError(`validate stage "${current}" makes "${key}", which it does not declare`);
+      made[key] = value;
+    },
   };
   const timings: Record<string, number> = {};
   for (const stage of stages) {
     current = stage.name;
+    declared = new Set(stage.outputs);
     const missing = stage.inputs.find((k) => !(k in made));
-    if (missing !== undefined) throw new StageOrderError(stage.name, missing);
+    if (missing !== undefined)
+      throw new StageOrderError(`validate stage "${stage.name}" needs "${missing}", not made before it`);
     const t0 = performance.now();
     const out = await stage.run(ctx);
+    const unmade = stage.outputs.find((k) => !(k in made));
+    if (unmade !== undefined) throw new StageOrderError(`validate stage "${stage.name}" did not make "${unmade}"`);
     findings = stage.mode === "replace" ? [...out] : [...findings, ...out];
     timings[stage.lap] = (timings[stage.lap] ?? 0) + (performance.now() - t0);
   }

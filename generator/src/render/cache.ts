@@ -85,8 +85,8 @@ const RACY_MS = 2000;
 /**
  * Identity of a binary: the sha256 of its bytes — the same program gives the same identity wherever it lies, so a
  * cache carried to another machine or a `.tools/` restored by CI (new inodes and change times) still hits, and a
- * replaced or rebuilt binary with other bytes misses. Hashing the ≈130 MB of kubectl-validate takes ≈0.4–0.8 s, so
- * the digest is remembered in <cache root>/binaries.json under the binary's real path with its size, inode,
+ * replaced or rebuilt binary with other bytes misses. Hashing a large binary (kubectl-validate) is slow, so the
+ * digest is remembered in <cache root>/binaries.json under the binary's real path with its size, inode,
  * modification and change times; a stat that differs in any field (any write or replacement changes the change
  * time) or that was recorded within RACY_MS of the file's change is hashed again.
  */

@@ -7,7 +7,10 @@ import type { Env } from "../tools/run.js";
 import { toolRunners, type Runners } from "./runners.js";
 
 export interface Context {
-  /** The environment of the run (the only reader of `process.env` is cli.ts, which passes it here). */
+  /**
+   * The environment of the run: cli.ts passes `process.env` here. Below it only tools/run.ts `inheritedEnv` reads
+   * it, as the default of tool functions called without an environment.
+   */
   readonly env: Env;
   /** The checkout of this tool: versions.json, addons/, management charts, .tools/. */
   readonly toolRoot: string;

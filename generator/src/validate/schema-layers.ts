@@ -21,7 +21,7 @@ export interface SchemaResult {
   cel?: KubectlValidateStatus[];
 }
 
-/** Fewest files worth a kubectl-validate process of their own (each process loads every CRD first, ≈0.5 s). */
+/** Fewest files worth a kubectl-validate process of their own (each process loads every CRD first). */
 const CEL_FILES_PER_PROCESS = 40;
 
 /**

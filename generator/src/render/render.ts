@@ -9,8 +9,8 @@
  * Why small batches: kustomize's cost per cluster grows with the size of the build, and each process has a
  * start-up cost, so batches of ~16 keep both low (the measurements: this file's git log). Origin annotations (which
  * file each object came from) make kustomize slower; `origins: false` leaves them out and validate asks for them
- * again only for the clusters that have findings. A batch that fails is rebuilt
- * cluster by cluster so the error lands on the right cluster.
+ * again only for the clusters that have findings. A batch that fails is rebuilt cluster by cluster so the error
+ * lands on the right cluster.
  */
 import { randomBytes } from "node:crypto";
 import { lstat, mkdir, readlink, rm, writeFile } from "node:fs/promises";

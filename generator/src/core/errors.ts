@@ -4,6 +4,13 @@
  */
 import type { Finding } from "./findings.js";
 
+/** The message of anything thrown (an Error's message, else the value as text). */
+export const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+/** The code of a Node.js system error (`ENOENT`, `EACCES`, …), if it is one. */
+export const errnoCode = (e: unknown): string | undefined =>
+  e instanceof Error && "code" in e && typeof e.code === "string" ? e.code : undefined;
+
 export class CapiGitopsError extends Error {
   readonly exitCode: 1 | 2 = 2;
 }

@@ -1,5 +1,8 @@
 /** Every validation layer (spec schema, kubeconform, our rules) reports findings of this one shape. */
-/** `info`: a fact worth knowing (e.g. where a cluster is in its upgrade); never fails a run, not counted in the summary. */
+/**
+ * `info`: a fact worth knowing (e.g. where a cluster is in its upgrade); never fails a run, not counted in the
+ * summary.
+ */
 export type Severity = "error" | "warning" | "info";
 
 export interface Finding {
@@ -9,7 +12,10 @@ export interface Finding {
   file?: string;
   /** 1-based line in `file` where the finding's value is set, when known (GitHub annotations point there). */
   line?: number;
-  /** Field path inside the file or object, e.g. `spec.controlPlane.replicas` or `KubeadmControlPlane/demo-control-plane:spec.replicas`. */
+  /**
+   * Field path inside the file or object, e.g. `spec.controlPlane.replicas` or
+   * `KubeadmControlPlane/demo-control-plane:spec.replicas`.
+   */
   path?: string;
   /** Short id of the rule or layer that produced it, e.g. `spec-schema`, `kubeconform`, `kcp-replicas-odd`. */
   rule: string;

@@ -12,6 +12,10 @@ export const CLUSTER_KUSTOMIZATION = "kustomization.yaml";
 
 /** clusters/<name> */
 export const clusterDir = (name: string): string => `${CLUSTERS_DIR}/${name}`;
+/** The folder the generator owns inside a cluster's folder. */
+export const GENERATED_DIR = "generated";
+/** clusters/<name>/generated */
+export const clusterGeneratedDir = (name: string): string => `${clusterDir(name)}/${GENERATED_DIR}`;
 /** clusters/<name>/cluster.yaml */
 export const clusterSpecPath = (name: string): string => `${clusterDir(name)}/${SPEC_FILE}`;
 /** clusters/<name>/kustomization.yaml */
@@ -40,7 +44,10 @@ export const MANAGEMENT_CHART_DIRS = ["management/cert-manager", "management/clu
 export const IAM_DIR = "management/iam";
 export const IAM_CONFIG_FILE = `${IAM_DIR}/bootstrap.yaml`;
 
-/** Hydrated add-on payloads (written by `npm run addons`): addons/<addon>/<version>/, each included by the clusters using it. */
+/**
+ * Hydrated add-on payloads (written by `npm run addons`): addons/<addon>/<version>/, each included by the clusters
+ * using it.
+ */
 export const ADDONS_DIR = "addons";
 /** addons/<addon>/<version> */
 export const addonDir = (addon: string, version: string): string => `${ADDONS_DIR}/${addon}/${version}`;

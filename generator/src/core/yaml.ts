@@ -3,6 +3,7 @@
  * Kubernetes objects (apiVersion, kind, metadata, spec first), `undefined` stripped, and no timestamps.
  */
 import { parseAllDocuments, stringify } from "yaml";
+import { messageOf } from "./errors.js";
 
 const TOP_ORDER = ["apiVersion", "kind", "metadata", "spec"];
 const META_ORDER = ["name", "namespace", "labels", "annotations"];
@@ -18,9 +19,8 @@ function orderKeys(obj: Record<string, unknown>, order: readonly string[]): Reco
 export function normalize(value: unknown, depth = 0): unknown {
   if (Array.isArray(value)) return value.filter((v) => v !== undefined).map((v) => normalize(v, depth + 1));
   if (value && typeof value === "object") {
-    const obj = value as Record<string, unknown>;
     const cleaned: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(obj)) {
+    for (const [k, v] of Object.entries(value)) {
       if (v === undefined) continue;
       cleaned[k] = normalize(v, k === "metadata" && depth === 0 ? -1 : depth + 1);
     }
@@ -61,7 +61,10 @@ export class YamlStreamError extends Error {
   }
 }
 
-/** Parses a multi-document YAML stream (kustomize output) into plain objects; a YamlStreamError when it does not parse. */
+/**
+ * Parses a multi-document YAML stream (kustomize output) into plain objects; a YamlStreamError when it does not
+ * parse.
+ */
 export function parseYamlStream(text: string): unknown[] {
   return parseAllDocuments(text)
     .map((d) => {
@@ -74,9 +77,10 @@ export function parseYamlStream(text: string): unknown[] {
         );
       }
       try {
-        return d.toJS({ maxAliasCount: 100 }) as unknown;
+        const js: unknown = d.toJS({ maxAliasCount: 100 });
+        return js;
       } catch (err) {
-        throw new YamlStreamError((err as Error).message);
+        throw new YamlStreamError(messageOf(err));
       }
     })
     .filter((d) => d !== null && d !== undefined);

@@ -90,7 +90,10 @@ export interface Versions {
   clusterAutoscaler: ImageByMinor;
   addons: AddonPins;
   management?: ManagementPins;
-  /** The management cluster of `npm run e2e`: etcd and kube-apiserver, built from these modules (tools/control-plane.ts). */
+  /**
+   * The management cluster of `npm run e2e`: etcd and kube-apiserver, built from these modules
+   * (tools/control-plane.ts).
+   */
   e2e?: { etcd: GoTool; "kube-apiserver": GoTool };
   /**
    * The hydrated add-ons (`npm run addons` writes them into this checkout's addons/): repository path → content.
@@ -99,17 +102,26 @@ export interface Versions {
   addonPayloads?: Record<string, string>;
   /** addons.lock.json of this checkout (undefined: missing or unreadable), read with the payloads. */
   addonLock?: AddonLock;
-  /** The hydrated management charts (`npm run management-charts` writes them into this checkout's MANAGEMENT_CHART_DIRS). */
+  /**
+   * The hydrated management charts (`npm run management-charts` writes them into this checkout's
+   * MANAGEMENT_CHART_DIRS).
+   */
   managementPayloads?: Record<string, string>;
 }
 
 /** Root of this tool's own checkout (where versions.json and .tools/ live). */
-export const TOOL_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const TOOL_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 
-/** What the plan needs of the pins: the CRD modules' versions (the providers run those releases), the autoscaler images, the add-ons. */
+/**
+ * What the plan needs of the pins: the CRD modules' versions (the providers run those releases), the autoscaler
+ * images, the add-ons.
+ */
 export type Pins = Pick<Versions, "crds" | "clusterAutoscaler" | "addons" | "addonPayloads" | "managementPayloads">;
 
-/** Where `npm run addons` stores the hydrated add-ons: this checkout's addons/ (generate copies them into a repository). */
+/**
+ * Where `npm run addons` stores the hydrated add-ons: this checkout's addons/ (generate copies them into a
+ * repository).
+ */
 export const ADDONS_STORE = path.join(TOOL_ROOT, "addons");
 
 /** Every file under `dir` as `<prefix>/<relative path>` → content (none when it does not exist). */
@@ -133,11 +145,8 @@ function readStore(dir: string, prefix: string): Record<string, string> {
 }
 /** Every file under `dir` (default ADDONS_STORE) as `addons/<relative path>` → content (none when it is absent). */
 export const readAddonPayloads = (dir = ADDONS_STORE): Record<string, string> => readStore(dir, "addons");
-const readManagementPayloads = (): Record<string, string> =>
-  Object.assign({}, ...MANAGEMENT_CHART_DIRS.map((rel) => readStore(path.join(TOOL_ROOT, rel), rel))) as Record<
-    string,
-    string
-  >;
+const readManagementPayloads = (root: string): Record<string, string> =>
+  Object.fromEntries(MANAGEMENT_CHART_DIRS.flatMap((rel) => Object.entries(readStore(path.join(root, rel), rel))));
 
 /** Where `npm run addons` writes the lock of ADDONS_STORE (plan/addons-lock.ts ADDONS_LOCK_FILE). */
 export const ADDONS_LOCK = path.join(TOOL_ROOT, "addons.lock.json");
@@ -145,22 +154,48 @@ export const ADDONS_LOCK = path.join(TOOL_ROOT, "addons.lock.json");
 /** The lock, when it exists and has the lock's shape. */
 export function readAddonLock(file = ADDONS_LOCK): AddonLock | undefined {
   try {
-    const parsed = JSON.parse(readFileSync(file, "utf8")) as Partial<AddonLock> | null;
-    if (typeof parsed?.pins !== "string" || typeof parsed.files !== "object" || parsed.files === null) return undefined;
-    const files = Object.fromEntries(Object.entries(parsed.files).filter(([, v]) => typeof v === "string"));
+    const parsed: unknown = JSON.parse(readFileSync(file, "utf8"));
+    if (typeof parsed !== "object" || parsed === null || !("pins" in parsed) || !("files" in parsed)) return undefined;
+    if (typeof parsed.pins !== "string" || typeof parsed.files !== "object" || parsed.files === null) return undefined;
+    const files = Object.fromEntries(
+      Object.entries(parsed.files).filter((e): e is [string, string] => typeof e[1] === "string"),
+    );
     return { pins: parsed.pins, files };
   } catch {
     return undefined;
   }
 }
 
-let cached: Versions | undefined;
-export function versions(): Versions {
-  cached ??= {
-    ...(JSON.parse(readFileSync(path.join(TOOL_ROOT, "versions.json"), "utf8")) as Versions),
-    addonPayloads: readAddonPayloads(),
-    addonLock: readAddonLock(),
-    managementPayloads: readManagementPayloads(),
-  };
-  return cached;
+/** What versions.json says, without the hydrated payloads. */
+export type PinnedVersions = Omit<Versions, "addonPayloads" | "addonLock" | "managementPayloads">;
+
+const pinnedOf = new Map<string, PinnedVersions>();
+/** versions.json of the tool checkout at `root` (read once per root): cheap, no payloads. */
+export function pinnedVersions(root: string = TOOL_ROOT): PinnedVersions {
+  let pins = pinnedOf.get(root);
+  if (!pins) {
+    // The tool's own checked-in file, kept in shape by its tests.
+    pins = JSON.parse(readFileSync(path.join(root, "versions.json"), "utf8")) as PinnedVersions;
+    pinnedOf.set(root, pins);
+  }
+  return pins;
+}
+
+const versionsOf = new Map<string, Versions>();
+/**
+ * The pins and the hydrated payloads of the tool checkout at `root` (every add-on and management chart file: read
+ * once per root, when first asked — never at import time).
+ */
+export function versions(root: string = TOOL_ROOT): Versions {
+  let v = versionsOf.get(root);
+  if (!v) {
+    v = {
+      ...pinnedVersions(root),
+      addonPayloads: readAddonPayloads(path.join(root, "addons")),
+      addonLock: readAddonLock(path.join(root, "addons.lock.json")),
+      managementPayloads: readManagementPayloads(root),
+    };
+    versionsOf.set(root, v);
+  }
+  return v;
 }

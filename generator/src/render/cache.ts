@@ -7,18 +7,21 @@
  * run removes the entries of removed clusters); folders of repositories not validated for 14 days are removed.
  *
  * - render: a build's objects, keyed by the content of every file its `kustomize build` reads (the kustomization
- *   closure, walked by kustomize/walk.ts as repo/affected.ts does, plus which kustomization file names exist in each directory it
+ *   closure, walked by kustomize/walk.ts as repo/affected.ts does, plus which kustomization file names exist in each
+ * directory it
  *   enters) and the identity of the kustomize binary. The walk is recorded; the next run re-hashes the recorded
  *   files, and since the walk is a function of the kustomization files it lists, equal hashes mean an equal walk.
  *   Builds that may read anything else are not cached: remote or out-of-repository references,
  *   generators/transformers/validators, Helm, or any kustomization field this module does not know.
- * - kubeconform / kubectl-validate / capi-gitops-admission: each program's raw result for a build, keyed by the exact bytes it was given,
+ * - kubeconform / kubectl-validate / capi-gitops-admission: each program's raw result for a build, keyed by the exact
+ * bytes it was given,
  *   the binary's identity and the schemas (resp. CRDs) it validates against, hashed by content.
  * - plan: path and content hash of every file the generator owns, keyed by the specs and config as loaded, our
  *   code (generator/src), package-lock.json, versions.json and the Node version.
  *
  * A binary's identity is the sha256 of its bytes (remembered per real path and stat, see binaryIdentity): replacing
- * a binary changes it, restoring the same binary elsewhere (CI's cache of .tools/) does not. Findings are derived from the raw results on
+ * a binary changes it, restoring the same binary elsewhere (CI's cache of .tools/) does not. Findings are derived
+ * from the raw results on
  * every run, so our rules are never cached. Writes are atomic (temporary file + rename); a damaged or foreign entry
  * is a miss. Disable with CAPI_GITOPS_CACHE=off.
  */
@@ -37,8 +40,8 @@ import {
 import os from "node:os";
 import path from "node:path";
 import type { OutputFile } from "../plan/files.js";
-import type { RenderedObject } from "./render.js";
-import { isRecord } from "../k8s/object.js";
+import { inheritedEnv, type Env } from "../tools/run.js";
+import { isRecord, type K8sObject } from "../k8s/object.js";
 import { isRemote, KNOWN_FIELDS, KUSTOMIZATION_FILES, strings, walkKustomization } from "../kustomize/walk.js";
 
 /** Bump when the entry format or the way an entry's value is produced (e.g. the render wrapper) changes. */
@@ -49,18 +52,18 @@ const sha = (data: string | Buffer): string => createHash("sha256").update(data)
 export const contentSha = sha;
 
 /** Whether the cache is on: CAPI_GITOPS_CACHE=off|0|false turns it off. */
-export function cacheEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
+export function cacheEnabled(env: Env): boolean {
   return !/^(off|0|false|no)$/i.test(env.CAPI_GITOPS_CACHE ?? "");
 }
 
 /** Where all repositories' caches live. */
-export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {
+export function cacheRoot(env: Env): string {
   if (env.CAPI_GITOPS_CACHE_DIR) return path.resolve(env.CAPI_GITOPS_CACHE_DIR);
   return path.join(env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache"), "capi-gitops");
 }
 
 /** The cache folder of one repository. */
-export function repoCacheDir(root: string, env: NodeJS.ProcessEnv = process.env): string {
+export function repoCacheDir(root: string, env: Env = inheritedEnv()): string {
   let real = path.resolve(root);
   try {
     real = realpathSync(real);
@@ -73,31 +76,40 @@ export function repoCacheDir(root: string, env: NodeJS.ProcessEnv = process.env)
 /** Folders of repositories not validated for this long are removed. */
 const STALE_MS = 14 * 24 * 3600_000;
 
-/** A stat of a binary recorded this close (ms) to its last change is not trusted later (the "racily clean" rule of git). */
+/**
+ * A stat of a binary recorded this close (ms) to its last change is not trusted later (the "racily clean" rule of
+ * git).
+ */
 const RACY_MS = 2000;
 
 /**
  * Identity of a binary: the sha256 of its bytes — the same program gives the same identity wherever it lies, so a
  * cache carried to another machine or a `.tools/` restored by CI (new inodes and change times) still hits, and a
- * replaced or rebuilt binary with other bytes misses. Hashing the ≈130 MB of kubectl-validate takes ≈0.4–0.8 s, so
- * the digest is remembered in <cache root>/binaries.json under the binary's real path with its size, inode,
+ * replaced or rebuilt binary with other bytes misses. Hashing a large binary (kubectl-validate) is slow, so the
+ * digest is remembered in <cache root>/binaries.json under the binary's real path with its size, inode,
  * modification and change times; a stat that differs in any field (any write or replacement changes the change
  * time) or that was recorded within RACY_MS of the file's change is hashed again.
  */
-export function binaryIdentity(bin: string, env: NodeJS.ProcessEnv = process.env): string {
+export function binaryIdentity(bin: string, env: Env): string {
   const real = realpathSync(bin);
   const st = statSync(real);
   const stat = JSON.stringify([st.size, st.ino, st.mtimeMs, st.ctimeMs]);
   const memoFile = path.join(cacheRoot(env), "binaries.json");
-  let memo: Record<string, { stat: string; sha: string; at: number }> = {};
+  let memo: Record<string, unknown> = {};
   try {
-    const parsed = JSON.parse(readFileSync(memoFile, "utf8")) as unknown;
-    if (isRecord(parsed)) memo = parsed as typeof memo;
+    const parsed: unknown = JSON.parse(readFileSync(memoFile, "utf8"));
+    if (isRecord(parsed)) memo = parsed;
   } catch {
     // no memo yet, or a damaged one: hash
   }
   const known = memo[real];
-  if (known && known.stat === stat && typeof known.sha === "string" && known.at - st.ctimeMs > RACY_MS)
+  if (
+    isRecord(known) &&
+    known.stat === stat &&
+    typeof known.sha === "string" &&
+    typeof known.at === "number" &&
+    known.at - st.ctimeMs > RACY_MS
+  )
     return known.sha;
   const digest = sha(readFileSync(real));
   memo[real] = { stat, sha: digest, at: Date.now() };
@@ -213,7 +225,8 @@ export function buildClosure(kustomizationDir: string, files: RepoFiles): Closur
       const present = files.kustomizationNames(dir);
       if (present.length === 0) return undefined;
       dirs.set(dir, present);
-      const file = dir === "" ? present[0]! : `${dir}/${present[0]}`;
+      const [first = ""] = present;
+      const file = dir === "" ? first : `${dir}/${first}`;
       return { file, text: files.read(file) ?? "" };
     },
     enter: (_dir, file, doc, parsed) => {
@@ -259,7 +272,7 @@ interface Entry {
   /** The cluster name, or "@" + a management folder's label or a plan selection. */
   id: string;
   closure?: Closure;
-  render?: Layer<RenderedObject[]>;
+  render?: Layer<K8sObject[]>;
   kubeconform?: Layer<unknown[]>;
   cel?: Layer<unknown[]>;
   admission?: Layer<unknown[]>;
@@ -267,6 +280,9 @@ interface Entry {
 }
 
 export type SchemaLayer = "kubeconform" | "cel" | "admission";
+
+/** An entry as this FORMAT writes it (one of an older format, or damaged, is a miss). */
+const isEntry = (v: unknown): v is Entry => isRecord(v) && v.format === FORMAT && typeof v.id === "string";
 
 export class ValidateCache {
   private readonly entries = new Map<string, Entry>();
@@ -285,7 +301,7 @@ export class ValidateCache {
       plan: () => string;
       admission?: () => string;
     },
-    env: NodeJS.ProcessEnv = process.env,
+    env: Env,
   ) {
     this.dir = repoCacheDir(files.root, env);
   }
@@ -298,8 +314,8 @@ export class ValidateCache {
     let e = this.entries.get(id);
     if (!e) {
       try {
-        const parsed = JSON.parse(readFileSync(this.file(id), "utf8")) as Entry;
-        e = parsed && parsed.format === FORMAT && parsed.id === id ? parsed : undefined;
+        const parsed: unknown = JSON.parse(readFileSync(this.file(id), "utf8"));
+        e = isEntry(parsed) && parsed.id === id ? parsed : undefined;
       } catch {
         e = undefined;
       }
@@ -314,25 +330,25 @@ export class ValidateCache {
   }
 
   /** The cached objects of the build of `dir` (entry `id`), when every file that build read is unchanged. */
-  rendered(id: string, dir: string): RenderedObject[] | undefined {
+  rendered(id: string, dir: string): K8sObject[] | undefined {
     const e = this.entry(id);
     if (!e.render || !e.closure) return undefined;
     return this.renderKey(dir, recheck(e.closure, this.files)) === e.render.key ? e.render.value : undefined;
   }
 
   /** Call before building: the closure of each directory, to store with its result (undefined: not cacheable). */
-  async closures(dirs: readonly string[]): Promise<Map<string, Closure | undefined>> {
-    return new Map(dirs.map((d) => [d, buildClosure(d, this.files)]));
+  closures(dirs: readonly string[]): Promise<Map<string, Closure | undefined>> {
+    return Promise.resolve(new Map(dirs.map((d) => [d, buildClosure(d, this.files)])));
   }
 
   /** Stores a successful build of `dir`, unless a file of its closure changed while kustomize ran. */
-  storeRendered(id: string, dir: string, closure: Closure | undefined, objects: readonly RenderedObject[]): void {
+  storeRendered(id: string, dir: string, closure: Closure | undefined, objects: readonly K8sObject[]): void {
     if (!closure) return;
     const now = recheck(closure, this.files.fresh());
     if (JSON.stringify(now) !== JSON.stringify(closure)) return;
     const e = this.entry(id);
     e.closure = closure;
-    e.render = { key: this.renderKey(dir, closure), value: JSON.parse(JSON.stringify(objects)) as RenderedObject[] };
+    e.render = { key: this.renderKey(dir, closure), value: structuredClone([...objects]) };
     this.dirty.add(id);
   }
 
@@ -360,11 +376,14 @@ export class ValidateCache {
     return sha(JSON.stringify([FORMAT, layer, this.identity[layer]?.() ?? null, sha(input)]));
   }
 
-  /** A program's raw result for exactly this input (the document stream given to it); id: see Entry. */
-  result<T>(layer: SchemaLayer, id: string, input: string): T[] | undefined {
+  /**
+   * A program's raw result for exactly this input (the document stream given to it); id: see Entry. `is` says
+   * what one item of the result is (an entry of another shape is a miss).
+   */
+  result<T>(layer: SchemaLayer, id: string, input: string, is: (v: unknown) => v is T): T[] | undefined {
     if (!this.identity[layer]) return undefined;
     const l = this.entry(id)[layer];
-    return l && l.key === this.schemaKey(layer, input) ? (l.value as T[]) : undefined;
+    return l && l.key === this.schemaKey(layer, input) && l.value.every(is) ? l.value : undefined;
   }
 
   storeResult(layer: SchemaLayer, id: string, input: string, value: readonly unknown[]): void {
@@ -412,6 +431,6 @@ export class ValidateCache {
 }
 
 /** Removes a repository's cache (the benchmark's cold runs). */
-export function clearCache(root: string, env: NodeJS.ProcessEnv = process.env): void {
+export function clearCache(root: string, env: Env = inheritedEnv()): void {
   rmSync(repoCacheDir(root, env), { recursive: true, force: true });
 }

@@ -24,6 +24,11 @@ export function remoteFindings(dir: string, read: ReadFile, cluster?: string): F
     line: lineOf(read(file), ref),
     rule: "no-remote-resource",
     severity: "error" as const,
-    message: `"${ref.length > 200 ? `${ref.slice(0, 60)}…(${ref.length} characters)` : ref}" is a remote reference: kustomize would fetch it from the network while building (in CI from this change, on the management cluster by Argo CD / Flux), so what is applied is not what was reviewed. Nothing was built; copy what it provides into the repository and reference the local path`,
+    message:
+      `"${ref.length > 200 ? `${ref.slice(0, 60)}…(${ref.length} characters)` : ref}" ` +
+      `is a remote reference: kustomize would fetch it from the network ` +
+      `while building (in CI from this change, on the management cluster ` +
+      `by Argo CD / Flux), so what is applied is not what was reviewed. ` +
+      `Nothing was built; copy what it provides into the repository and reference the local path`,
   }));
 }

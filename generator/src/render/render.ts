@@ -6,20 +6,20 @@
  * the marker is removed again. The objects of a cluster are the ones `kustomize build clusters/<name>` prints, in
  * the same order (checked by generator/test/cache.test.ts).
  *
- * Why small batches: kustomize's cost per cluster grows with the size of the build (measured with v5.8.1 on 2
- * cores: ≈25 ms per cluster in batches of 5–40, 47 ms in a batch of 200, ≈0.8 s in a batch of 500) and a
- * process per cluster costs ≈38 ms, so batches of ~16 keep both the per-process and the per-build overhead low.
- * Origin annotations (which file each object came from) make kustomize ≈2× slower; `origins: false` leaves them
- * out and validate asks for them again only for the clusters that have findings. A batch that fails is rebuilt
- * cluster by cluster so the error lands on the right cluster.
+ * Why small batches: kustomize's cost per cluster grows with the size of the build, and each process has a
+ * start-up cost, so batches of ~16 keep both low (the measurements: this file's git log). Origin annotations (which
+ * file each object came from) make kustomize slower; `origins: false` leaves them out and validate asks for them
+ * again only for the clusters that have findings. A batch that fails is rebuilt cluster by cluster so the error
+ * lands on the right cluster.
  */
 import { randomBytes } from "node:crypto";
 import { lstat, mkdir, readlink, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import pLimit from "p-limit";
 import { parse as parseYaml } from "yaml";
-import { ToolError, ToolOutputError, ToolUnavailableError } from "../core/errors.js";
+import { errnoCode, ToolError, ToolOutputError, ToolUnavailableError } from "../core/errors.js";
 import type { Finding } from "../core/findings.js";
+import { isRecord, type K8sObject } from "../k8s/object.js";
 import { BUILD_DIR_PREFIX } from "../kustomize/build-dir.js";
 import { diskReader } from "../repo/affected.js";
 import { remoteFindings } from "./remote.js";
@@ -27,18 +27,14 @@ import { clusterDir, clusterKustomizationPath } from "../core/layout.js";
 import { KUSTOMIZATION } from "../plan/kustomize-objects.js";
 import { kustomizeBuild, parseBuildOutput } from "../tools/kustomize.js";
 import { toYaml, toYamlInline } from "../core/yaml.js";
+import type { Env } from "../tools/run.js";
 
-export type RenderedObject = {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
-  spec?: any;
-  [k: string]: unknown;
-};
+/** A rendered object is a Kubernetes object; the name stays until every user says K8sObject. */
+export type RenderedObject = K8sObject;
 
 export interface RenderedCluster {
   cluster: string;
-  objects: RenderedObject[];
+  objects: K8sObject[];
   /** Repository-relative source file of each object (same index), from kustomize's origin annotation. */
   origins: (string | undefined)[];
   /**
@@ -53,18 +49,18 @@ const TRANSFORMATIONS = "alpha.config.kubernetes.io/transformations";
 /** A path as kustomize prints it, relative to the batch directory at the repository root → repository-relative. */
 const repoPath = (p: string) => path.posix.normalize(p).replace(/^\.\.\//, "");
 
-function takeTransformations(o: RenderedObject): string[] | undefined {
+function takeTransformations(o: K8sObject): string[] | undefined {
   const ann = o.metadata?.annotations;
   const raw = ann?.[TRANSFORMATIONS];
   if (!ann || raw === undefined) return undefined;
   delete ann[TRANSFORMATIONS];
   if (Object.keys(ann).length === 0) delete o.metadata.annotations;
-  const list = parseYaml(raw) as { configuredIn?: unknown }[] | null;
+  const list: unknown = parseYaml(raw);
   return Array.isArray(list)
     ? [
         ...new Set(
           list
-            .map((t) => t?.configuredIn)
+            .map((t) => (isRecord(t) ? t.configuredIn : undefined))
             .filter((p): p is string => typeof p === "string")
             .map(repoPath),
         ),
@@ -72,16 +68,17 @@ function takeTransformations(o: RenderedObject): string[] | undefined {
     : undefined;
 }
 
-function takeOrigin(o: RenderedObject): string | undefined {
+function takeOrigin(o: K8sObject): string | undefined {
   const ann = o.metadata?.annotations;
   const raw = ann?.[ORIGIN];
   if (!ann || raw === undefined) return undefined;
   delete ann[ORIGIN];
   if (Object.keys(ann).length === 0) delete o.metadata.annotations;
   // A generated object (configMapGenerator: the add-on payloads) has no `path`, only the kustomization that made it.
-  const origin = parseYaml(raw) as { path?: string; configuredIn?: string } | null;
-  const p = origin?.path ?? origin?.configuredIn;
-  return p === undefined ? undefined : repoPath(p);
+  const origin: unknown = parseYaml(raw);
+  if (!isRecord(origin)) return undefined;
+  const p = origin.path ?? origin.configuredIn;
+  return typeof p === "string" ? repoPath(p) : undefined;
 }
 
 /** Marker annotation the wrapper stamps: the index of the cluster in its batch. */
@@ -96,6 +93,8 @@ export interface RenderOptions {
   /** Keep kustomize's origin annotations as `origins` (default true; false is faster, origins stay undefined). */
   origins?: boolean;
   onProgress?: (done: number, total: number) => void;
+  /** The environment kustomize is found in (tools/resolve.ts; the Context's). */
+  env?: Env;
 }
 
 /** The errors of a folder that cannot be written to. */
@@ -123,7 +122,7 @@ async function writeBatch(dir: string, clusters: readonly string[], origins: boo
       };
       await writeFile(
         path.join(dir, `w${i}`, "kustomization.yaml"),
-        toYaml({ ...KUSTOMIZATION, resources: [`../../clusters/${c}`], transformers: [toYamlInline(marker)] }),
+        toYaml({ ...KUSTOMIZATION, resources: [`../../${clusterDir(c)}`], transformers: [toYamlInline(marker)] }),
       );
     }),
   );
@@ -131,17 +130,24 @@ async function writeBatch(dir: string, clusters: readonly string[], origins: boo
 
 /** Builds the clusters in one kustomize process; returns each cluster's objects and origins, in `clusters` order. */
 type Built = Omit<RenderedCluster, "cluster">;
-async function buildBatch(root: string, clusters: readonly string[], origins: boolean): Promise<Built[]> {
-  const out = clusters.map((): Built => ({ objects: [], origins: [], ...(origins ? { transformations: [] } : {}) }));
+async function buildBatch(
+  root: string,
+  clusters: readonly string[],
+  origins: boolean,
+  env: Env | undefined,
+): Promise<Built[]> {
+  const alone = async (c: string): Promise<Built> => {
+    const objects = parseBuildOutput(await kustomizeBuild(root, clusterDir(c), env), clusterDir(c));
+    return {
+      objects,
+      origins: objects.map(() => undefined),
+      ...(origins ? { transformations: objects.map(() => undefined) } : {}),
+    };
+  };
   // One cluster without origins: the plain build, exactly what Argo CD / Flux run (and its error names real paths).
-  if (clusters.length === 1 && !origins) {
-    out[0]!.objects = parseBuildOutput(
-      await kustomizeBuild(root, clusterDir(clusters[0]!)),
-      clusterDir(clusters[0]!),
-    ) as RenderedObject[];
-    out[0]!.origins = out[0]!.objects.map(() => undefined);
-    return out;
-  }
+  const [only] = clusters;
+  if (clusters.length === 1 && only !== undefined && !origins) return [await alone(only)];
+  const out = clusters.map((): Built => ({ objects: [], origins: [], ...(origins ? { transformations: [] } : {}) }));
   const dir = path.join(root, `${BUILD_DIR_PREFIX}${randomBytes(4).toString("hex")}`);
   let text: string;
   try {
@@ -149,25 +155,16 @@ async function buildBatch(root: string, clusters: readonly string[], origins: bo
   } catch (e) {
     // A read-only checkout (a CI cache, a mounted volume): no batch folder can be made, so each cluster is built on
     // its own, as Argo CD / Flux build it, which writes nothing (without origins: findings name the cluster's files).
-    if (!READ_ONLY.has((e as NodeJS.ErrnoException).code ?? "")) throw e;
-    return Promise.all(
-      clusters.map(async (c): Promise<Built> => {
-        const objects = parseBuildOutput(await kustomizeBuild(root, clusterDir(c)), clusterDir(c)) as RenderedObject[];
-        return {
-          objects,
-          origins: objects.map(() => undefined),
-          ...(origins ? { transformations: objects.map(() => undefined) } : {}),
-        };
-      }),
-    );
+    if (!READ_ONLY.has(errnoCode(e) ?? "")) throw e;
+    return Promise.all(clusters.map(alone));
   }
   try {
     await writeBatch(dir, clusters, origins);
-    text = await kustomizeBuild(root, path.relative(root, dir));
+    text = await kustomizeBuild(root, path.relative(root, dir), env);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-  for (const doc of parseBuildOutput(text, clusters.map(clusterDir).join(", ")) as RenderedObject[]) {
+  for (const doc of parseBuildOutput(text, clusters.map(clusterDir).join(", "))) {
     const ann = doc.metadata?.annotations;
     const unit = ann?.[MARKER];
     if (ann && unit !== undefined) {
@@ -208,7 +205,11 @@ async function failure(root: string, c: string, err: ToolError): Promise<Finding
       file,
       rule: "kustomize-build",
       severity: "error",
-      message: `is a symbolic link to ${to}, outside its own folder, which kustomize (and so Argo CD and Flux) does not load ("unable to find one of 'kustomization.yaml' …"); replace it with a regular file — to reuse another folder, list that folder under resources`,
+      message:
+        `is a symbolic link to ${to}, outside its own folder, which kustomize ` +
+        `(and so Argo CD and Flux) does not load ("unable to find one of ` +
+        `'kustomization.yaml' …"); replace it with a regular file — to reuse ` +
+        `another folder, list that folder under resources`,
     };
   }
   return {
@@ -243,18 +244,21 @@ export async function renderClusters(
   const byCluster = new Map<string, RenderedCluster>(all.map((n) => [n, { cluster: n, objects: [], origins: [] }]));
   const findings: Finding[] = [...refused];
   const land = (chunk: readonly string[], built: Built[]) =>
-    chunk.forEach((c, i) => Object.assign(byCluster.get(c)!, built[i]));
+    chunk.forEach((c, i) => {
+      const rc = byCluster.get(c);
+      if (rc) Object.assign(rc, built[i]);
+    });
   let done = 0;
   await Promise.all(
     chunks.map((chunk) =>
       limit(async () => {
         try {
-          land(chunk, await buildBatch(root, chunk, origins));
+          land(chunk, await buildBatch(root, chunk, origins, opts.env));
         } catch (e) {
           if (!isBuildFailure(e)) throw e;
           for (const c of chunk) {
             try {
-              land([c], await buildBatch(root, [c], origins));
+              land([c], await buildBatch(root, [c], origins, opts.env));
             } catch (err) {
               if (!isBuildFailure(err)) throw err;
               findings.push(await failure(root, c, err));
@@ -267,6 +271,7 @@ export async function renderClusters(
     ),
   );
   const order = new Map(all.map((n, i) => [n, i]));
-  findings.sort((a, b) => order.get(a.cluster!)! - order.get(b.cluster!)!);
-  return { rendered: all.map((n) => byCluster.get(n)!), findings };
+  const at = (f: Finding) => (f.cluster === undefined ? -1 : (order.get(f.cluster) ?? -1));
+  findings.sort((a, b) => at(a) - at(b));
+  return { rendered: all.flatMap((n) => byCluster.get(n) ?? []), findings };
 }

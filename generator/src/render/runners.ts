@@ -6,13 +6,13 @@
  */
 import path from "node:path";
 import { KUBECONFORM_DIR, schemaLocation } from "../schemas/layout.js";
-import { admissionBinary, admit, ADMISSION_CRDS } from "../tools/admission.js";
+import { admissionBinary, admit, ADMISSION_CRDS, type Admit } from "../tools/admission.js";
 import { kubeconform, type KubeconformOptions, type KubeconformVerdict } from "../tools/kubeconform.js";
 import { kubectlValidate, NATIVE_SCHEMA_VERSION, type KubectlValidateStatus } from "../tools/kubectl-validate.js";
 import { kustomizeBuild } from "../tools/kustomize.js";
 import { CRDS_DIR, resolveTool } from "../tools/resolve.js";
+import { inheritedEnv, type Env } from "../tools/run.js";
 import { TOOL_ROOT } from "../pins/versions.js";
-import type { Admit } from "../validate/admission.js";
 import { binaryIdentity, treeDigest } from "./cache.js";
 import { renderClusters } from "./render.js";
 
@@ -45,33 +45,35 @@ function memo<T>(f: () => T): () => T {
   };
 }
 
-/** The pinned programs of .tools/bin (tools/*.ts). Identities are computed once, when the cache first asks. */
-export function toolRunners(): Runners {
+/**
+ * The pinned programs of .tools/bin (tools/*.ts), found in `env` (the Context's). Identities are computed once,
+ * when the cache first asks.
+ */
+export function toolRunners(env: Env = inheritedEnv()): Runners {
   const location = schemaLocation(TOOL_ROOT);
+  const identity = (tool: string) => binaryIdentity(resolveTool(tool, env), env);
   return {
-    renderClusters,
-    kustomizeBuild,
-    kubeconform,
-    kubectlValidate,
-    admit,
+    renderClusters: (root, clusters, opts) => renderClusters(root, clusters, { env, ...opts }),
+    kustomizeBuild: (root, dir) => kustomizeBuild(root, dir, env),
+    kubeconform: (files, opts) => kubeconform(files, { env, ...opts }),
+    kubectlValidate: (files, opts) => kubectlValidate(files, { env, ...opts }),
+    admit: (input, opts) => admit(input, { env, ...opts }),
     schemaLocation: location,
     identity: {
-      render: memo(() => binaryIdentity(resolveTool("kustomize"))),
+      render: memo(() => identity("kustomize")),
       kubeconform: memo(() =>
         JSON.stringify([
-          binaryIdentity(resolveTool("kubeconform")),
+          identity("kubeconform"),
           treeDigest(path.join(TOOL_ROOT, KUBECONFORM_DIR)),
           location,
           "-strict",
           "verdicts",
         ]),
       ),
-      cel: memo(() =>
-        JSON.stringify([binaryIdentity(resolveTool("kubectl-validate")), treeDigest(CRDS_DIR), NATIVE_SCHEMA_VERSION]),
-      ),
+      cel: memo(() => JSON.stringify([identity("kubectl-validate"), treeDigest(CRDS_DIR), NATIVE_SCHEMA_VERSION])),
       admission: memo(() =>
         JSON.stringify([
-          binaryIdentity(admissionBinary()),
+          binaryIdentity(admissionBinary(env), env),
           ...ADMISSION_CRDS.map((d) => treeDigest(path.join(CRDS_DIR, d))),
         ]),
       ),

@@ -7,12 +7,14 @@
  */
 import { access, readdir, readFile } from "node:fs/promises";
 import path from "node:path";
+import { messageOf } from "../core/errors.js";
 import type { Finding } from "../core/findings.js";
 import { dependencies } from "../kustomize/walk.js";
-import { ADDONS_DIR, PROVIDERS_DIR, SYNC_DIR } from "../core/layout.js";
+import { ADDONS_DIR, clusterDir, clusterKustomizationPath, PROVIDERS_DIR, SYNC_DIR } from "../core/layout.js";
 import { parseYamlStream } from "../core/yaml.js";
 import type { RepoFiles, ValidateCache } from "./cache.js";
-import { isBuildFailure, type RenderedCluster, type RenderedObject } from "./render.js";
+import type { K8sObject } from "../k8s/object.js";
+import { isBuildFailure, type RenderedCluster } from "./render.js";
 import { parseBuildOutput } from "../tools/kustomize.js";
 import { remoteFindings } from "./remote.js";
 import type { Runners } from "./runners.js";
@@ -26,7 +28,7 @@ export interface Unit {
   /** Its cache entry: the cluster name, or "@" + the label otherwise. */
   cacheId: string;
   cluster?: string;
-  objects: RenderedObject[];
+  objects: K8sObject[];
   origins: (string | undefined)[];
   fallbackFile: string;
   /**
@@ -54,12 +56,15 @@ export interface RenderContext {
  */
 function escapeFindings(clusters: readonly string[], files: RepoFiles): Finding[] {
   return clusters.flatMap((c) =>
-    dependencies(`clusters/${c}`, (rel) => files.read(rel)).escapes.map((e) => ({
+    dependencies(clusterDir(c), (rel) => files.read(rel)).escapes.map((e) => ({
       cluster: c,
       file: e.file,
       rule: "no-path-escape",
       severity: "error" as const,
-      message: `"${e.ref}" leads outside the repository: the build would read files that are not in Git (Argo CD and Flux do not have them); keep what a cluster's build reads in the repository`,
+      message:
+        `"${e.ref}" leads outside the repository: the build would read ` +
+        `files that are not in Git (Argo CD and Flux do not have them); ` +
+        `keep what a cluster's build reads in the repository`,
     })),
   );
 }
@@ -74,11 +79,11 @@ export async function renderCached(
   const out = new Map<string, RenderedCluster>();
   const todo: string[] = [];
   for (const n of list) {
-    const objects = cache?.rendered(n, `clusters/${n}`);
+    const objects = cache?.rendered(n, clusterDir(n));
     if (objects) out.set(n, { cluster: n, objects, origins: objects.map(() => undefined) });
     else todo.push(n);
   }
-  const closures = (await cache?.closures(todo.map((n) => `clusters/${n}`))) ?? new Map();
+  const closures = (await cache?.closures(todo.map(clusterDir))) ?? new Map<string, undefined>();
   const r = todo.length
     ? await ctx.runners.renderClusters(
         ctx.root,
@@ -90,9 +95,12 @@ export async function renderCached(
   for (const rc of r.rendered) {
     out.set(rc.cluster, rc);
     if (!failed.has(rc.cluster))
-      cache?.storeRendered(rc.cluster, `clusters/${rc.cluster}`, closures.get(`clusters/${rc.cluster}`), rc.objects);
+      cache?.storeRendered(rc.cluster, clusterDir(rc.cluster), closures.get(clusterDir(rc.cluster)), rc.objects);
   }
-  return { rendered: list.map((n) => out.get(n)!), findings: [...r.findings, ...escapeFindings(todo, ctx.files)] };
+  return {
+    rendered: list.flatMap((n) => out.get(n) ?? []),
+    findings: [...r.findings, ...escapeFindings(todo, ctx.files)],
+  };
 }
 
 export function clusterUnit(rc: RenderedCluster, cel: boolean): Unit {
@@ -102,7 +110,7 @@ export function clusterUnit(rc: RenderedCluster, cel: boolean): Unit {
     cluster: rc.cluster,
     objects: rc.objects,
     origins: rc.origins,
-    fallbackFile: `clusters/${rc.cluster}/kustomization.yaml`,
+    fallbackFile: clusterKustomizationPath(rc.cluster),
     cel,
   };
 }
@@ -124,7 +132,7 @@ export async function renderManagement(
     )
       continue;
     const label = dir.replace(/\//g, "-");
-    const unit = (objects: RenderedObject[]): Unit => ({
+    const unit = (objects: K8sObject[]): Unit => ({
       label,
       cacheId: `@${label}`,
       objects,
@@ -144,14 +152,16 @@ export async function renderManagement(
     }
     const closure = (await ctx.cache?.closures([dir]))?.get(dir);
     try {
-      const objects = parseBuildOutput(await ctx.runners.kustomizeBuild(ctx.root, dir), dir) as RenderedObject[];
+      const objects = parseBuildOutput(await ctx.runners.kustomizeBuild(ctx.root, dir), dir);
       // An empty render would apply nothing and check nothing: what the folder is for is missing.
       if (objects.length === 0) {
         findings.push({
           file: kfile,
           rule: "render-complete",
           severity: "error",
-          message: `${dir} renders no objects; it must hold what \`npm run generate\` writes there (run it, and keep its kustomization's resources)`,
+          message:
+            `${dir} renders no objects; it must hold what \`npm run generate\` ` +
+            `writes there (run it, and keep its kustomization's resources)`,
         });
         continue;
       }
@@ -178,14 +188,15 @@ export async function renderManagement(
 export async function addonUnits(root: string): Promise<{ units: Unit[]; findings: Finding[] }> {
   const units: Unit[] = [];
   const findings: Finding[] = [];
-  const files = await readdir(path.join(root, ADDONS_DIR), { recursive: true }).catch(() => [] as string[]);
+  const files = await readdir(path.join(root, ADDONS_DIR), { recursive: true }).catch((): string[] => []);
   for (const rel of files
     .map((f) => f.split(path.sep).join("/"))
     .filter((f) => f.endsWith(".yaml") && !f.endsWith("/kustomization.yaml"))
     .sort()) {
     const file = `${ADDONS_DIR}/${rel}`;
     try {
-      const objects = parseYamlStream(await readFile(path.join(root, file), "utf8")) as RenderedObject[];
+      // Taken as they are: a document that is no object is kubeconform's to report (like anything it is given).
+      const objects = parseYamlStream(await readFile(path.join(root, file), "utf8")) as K8sObject[];
       const label = file.replace(/[/.]/g, "-");
       units.push({
         label,
@@ -200,14 +211,14 @@ export async function addonUnits(root: string): Promise<{ units: Unit[]; finding
         file,
         rule: "addon-payload",
         severity: "error",
-        message: `not a YAML stream: ${(e as Error).message}`,
+        message: `not a YAML stream: ${messageOf(e)}`,
       });
     }
   }
   return { units, findings };
 }
 
-const identityKey = (o: RenderedObject): string =>
+const identityKey = (o: K8sObject): string =>
   JSON.stringify([o.apiVersion, o.kind, o.metadata?.namespace ?? "", o.metadata?.name]);
 
 /**
@@ -227,7 +238,8 @@ export async function addOrigins(
     { workers: ctx.workers, origins: true },
   );
   for (const [i, rc] of withOrigins.rendered.entries()) {
-    const target = flagged[i]!;
+    const target = flagged[i];
+    if (target === undefined) continue;
     const byId = new Map(rc.objects.map((o, j) => [identityKey(o), rc.origins[j]]));
     target.origins = target.objects.map((o) => byId.get(identityKey(o)));
     const transformedBy = new Map(rc.objects.map((o, j) => [identityKey(o), rc.transformations?.[j]]));

@@ -1,9 +1,9 @@
 /** Reading the repository: every clusters/<name>/cluster.yaml, parsed and checked (never throws for bad input). */
 import { lstat, readdir, readFile, readlink, realpath } from "node:fs/promises";
 import path from "node:path";
-import { ToolError } from "../core/errors.js";
+import { errnoCode, messageOf, ToolError } from "../core/errors.js";
 import type { Finding } from "../core/findings.js";
-import { clusterDir, clusterOfPath, CLUSTERS_DIR, SPEC_FILE } from "../core/layout.js";
+import { clusterDir, clusterOfPath, CLUSTERS_DIR, clusterSpecPath, SPEC_FILE } from "../core/layout.js";
 import { parseSpecText } from "../cluster-spec/parse.js";
 import type { ClusterSpec } from "../cluster-spec/types.js";
 import { CONFIG_FILE, parseRepoConfig, type RepoConfig } from "../cluster-spec/config.js";
@@ -38,8 +38,13 @@ export async function readConfig(root: string): Promise<{ config?: RepoConfig; f
 export async function requireRepository(root: string, init: boolean): Promise<void> {
   if (init || (await exists(path.join(root, CONFIG_FILE)))) return;
   const above = await repositoryAbove(root);
+  const where = above
+    ? `run from the repository root ${above} or pass --repo ${above}`
+    : "run from the repository root or pass --repo <dir>";
   throw new ToolError(
-    `${path.resolve(root)} is not a capi-gitops repository (no ${CONFIG_FILE} at its root); ${above ? `run from the repository root ${above} or pass --repo ${above}` : "run from the repository root or pass --repo <dir>"}; to start a new repository here, add ${CONFIG_FILE} (see README, GitOps sync) or pass --init`,
+    `${path.resolve(root)} is not a capi-gitops repository (no ${CONFIG_FILE} ` +
+      `at its root); ${where}; ` +
+      `to start a new repository here, add ${CONFIG_FILE} (see README, GitOps sync) or pass --init`,
   );
 }
 
@@ -79,9 +84,10 @@ export async function clusterNames(root: string): Promise<string[]> {
     entries = await readdir(path.join(root, CLUSTERS_DIR));
   } catch (e) {
     // No clusters/ is an empty fleet; any other read error must stop the command, not look like one.
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
+    if (errnoCode(e) === "ENOENT") return [];
     throw new ToolError(
-      `cannot read ${path.join(root, CLUSTERS_DIR)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}; fix its permissions and run again`,
+      `cannot read ${path.join(root, CLUSTERS_DIR)}: ${errnoCode(e) ?? messageOf(e)}; ` +
+        "fix its permissions and run again",
     );
   }
   const names: string[] = [];
@@ -121,7 +127,11 @@ export async function unvalidatedDirFindings(root: string): Promise<Finding[]> {
       file: `${clusterDir(e.name)}/`,
       rule: "cluster-dir-unvalidated",
       severity: "error",
-      message: `directory has no ${SPEC_FILE}, so nothing validates what it holds, yet a sync engine applying clusters/* would apply it; add its spec (npm run new-cluster, or restore ${clusterDir(e.name)}/${SPEC_FILE}) or move the directory out of clusters/`,
+      message:
+        `directory has no ${SPEC_FILE}, so nothing validates what it ` +
+        `holds, yet a sync engine applying clusters/* would apply it; add ` +
+        `its spec (npm run new-cluster, or restore ${clusterDir(e.name)}/${SPEC_FILE}) ` +
+        `or move the directory out of clusters/`,
     });
   }
   return findings;
@@ -163,7 +173,9 @@ export async function readSpec(root: string, name: string): Promise<{ spec?: Clu
           file: rel,
           rule: "spec-yaml",
           severity: "error",
-          message: `file is ${st.size} bytes, larger than the ${LIMITS.specBytes}-byte (64 KiB) limit for a cluster spec (README "Cluster spec"); a spec is a few hundred bytes`,
+          message:
+            `file is ${st.size} bytes, larger than the ${LIMITS.specBytes}-byte ` +
+            `(64 KiB) limit for a cluster spec (README "Cluster spec"); a spec is a few hundred bytes`,
         },
       ],
     };
@@ -178,7 +190,7 @@ export async function readSpec(root: string, name: string): Promise<{ spec?: Clu
           file: rel,
           rule: "spec-yaml",
           severity: "error",
-          message: `cannot read it: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+          message: `cannot read it: ${errnoCode(e) ?? messageOf(e)}`,
         },
       ],
     };
@@ -202,7 +214,7 @@ export async function readSpec(root: string, name: string): Promise<{ spec?: Clu
       path: "name",
       rule: "name-matches-dir",
       severity: "error",
-      message: `name "${result.spec.name}" differs from its directory clusters/${name}; they must match`,
+      message: `name "${result.spec.name}" differs from its directory ${clusterDir(name)}; they must match`,
     });
     return { findings };
   }
@@ -246,17 +258,20 @@ export function fleetFindings(specs: readonly ClusterSpec[], config?: RepoConfig
   const byNs = new Map<string, ClusterSpec[]>();
   for (const s of specs) byNs.set(s.namespace, [...(byNs.get(s.namespace) ?? []), s]);
   for (const [ns, users] of byNs) {
-    if (users.length < 2) continue;
-    const holder = users.find((s) => s.name === ns) ?? users[0]!;
+    const [first, second] = users;
+    if (first === undefined || second === undefined) continue;
+    const holder = users.find((s) => s.name === ns) ?? first;
     for (const s of users)
       if (s !== holder)
         findings.push({
           cluster: s.name,
-          file: `${clusterDir(s.name)}/${SPEC_FILE}`,
+          file: clusterSpecPath(s.name),
           path: "namespace",
           rule: "fleet-unique-namespace",
           severity: "error",
-          message: `namespace "${ns}" is also used by cluster ${holder.name}; each cluster needs its own namespace — give clusters/${s.name} another one`,
+          message:
+            `namespace "${ns}" is also used by cluster ${holder.name}; ` +
+            `each cluster needs its own namespace — give ${clusterDir(s.name)} another one`,
         });
   }
   return findings;
@@ -283,7 +298,7 @@ export async function loadRepo(root: string, only?: readonly string[]): Promise<
           cluster: n,
           rule: "cluster-exists",
           severity: "error",
-          message: `no cluster named "${n}" (expected clusters/${n}/cluster.yaml)`,
+          message: `no cluster named "${n}" (expected ${clusterSpecPath(n)})`,
         });
   return { root, specs: selected, config: cfg.config, findings };
 }
@@ -318,7 +333,10 @@ export async function symlinkFindings(root: string): Promise<Finding[]> {
             file: rel,
             rule: "no-symlink-escape",
             severity: "error",
-            message: `symbolic link to ${to} ${target === undefined ? "that does not resolve" : "leads outside the repository"}; replace it with the file itself`,
+            message:
+              `symbolic link to ${to} ` +
+              `${target === undefined ? "that does not resolve" : "leads outside the repository"}; ` +
+              `replace it with the file itself`,
           });
         }
       } else if (e.isDirectory()) await walk(abs);

@@ -12,7 +12,7 @@ import { hostname } from "node:os";
 import { link, readFile, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { ToolError } from "../core/errors.js";
+import { errnoCode, messageOf, ToolError } from "../core/errors.js";
 import { recoverTree } from "./write.js";
 
 export const LOCK_FILE = ".capi-gitops.lock";
@@ -23,7 +23,7 @@ function alive(pid: number): boolean {
     process.kill(pid, 0);
     return true;
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
+    return errnoCode(e) === "EPERM";
   }
 }
 
@@ -80,7 +80,7 @@ async function takeOver(root: string, file: string, dead: Holder): Promise<boole
   try {
     await createExclusive(guard, `${process.pid} ${hostname()} ${Date.now()}\n`);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    if (errnoCode(e) !== "EEXIST") throw e;
     const g = await readHolder(guard);
     // A takeover takes microseconds; one left behind means a process died inside it.
     if (
@@ -91,7 +91,8 @@ async function takeOver(root: string, file: string, dead: Holder): Promise<boole
       Date.now() - (g.since ?? Date.now()) > 5_000
     )
       throw new ToolError(
-        `a stale ${TAKEOVER} (${describe(g)}, no longer running) blocks taking over ${LOCK_FILE}; if no capi-gitops command is running, remove both: rm ${guard} ${file}`,
+        `a stale ${TAKEOVER} (${describe(g)}, no longer running) blocks taking ` +
+          `over ${LOCK_FILE}; if no capi-gitops command is running, remove both: rm ${guard} ${file}`,
       );
     return false;
   }
@@ -120,20 +121,20 @@ export async function withRepoLock<T>(
       await createExclusive(file, me);
       break;
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code !== "EEXIST")
-        throw new ToolError(
-          `cannot create ${LOCK_FILE} in ${root}: ${(e as Error).message} — is the repository writable?`,
-        );
+      if (errnoCode(e) !== "EEXIST")
+        throw new ToolError(`cannot create ${LOCK_FILE} in ${root}: ${messageOf(e)} — is the repository writable?`);
       const h = await readHolder(file);
       if (!h) continue; // released meanwhile
       if (h.pid === undefined || h.host === undefined)
         throw new ToolError(
-          `${file} is ${h.text.trim() === "" ? "empty" : `not a lock this tool wrote ("${h.text.trim().slice(0, 60)}")`} (${age(h.since)}); ${clear}`,
+          `${file} is ` +
+            `${h.text.trim() === "" ? "empty" : `not a lock this tool wrote ("${h.text.trim().slice(0, 60)}")`} ` +
+            `(${age(h.since)}); ${clear}`,
         );
       if (h.host !== hostname())
         throw new ToolError(
-          `${file} is held by ${describe(h)} (another machine; this is ${hostname()}); if no capi-gitops command is running there, remove it: rm ${file}`,
+          `${file} is held by ${describe(h)} (another machine; this is ${hostname()}); ` +
+            `if no capi-gitops command is running there, remove it: rm ${file}`,
         );
       if (!alive(h.pid)) {
         if (await takeOver(root, file, h))
@@ -147,7 +148,8 @@ export async function withRepoLock<T>(
       }
       if (Date.now() > deadline)
         throw new ToolError(
-          `another capi-gitops command is writing this repository: ${LOCK_FILE} is held by ${describe(h)}; try again when it is done, or ${clear}`,
+          `another capi-gitops command is writing this repository: ${LOCK_FILE} ` +
+            `is held by ${describe(h)}; try again when it is done, or ${clear}`,
         );
       await sleep(50 + Math.floor(Math.random() * 100));
     }

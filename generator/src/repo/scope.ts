@@ -13,7 +13,7 @@ import { CONFIG_FILE } from "../cluster-spec/config.js";
 import { BASE_DIRS, OVERLAY_DIRS } from "../plan/base.js";
 import { CLUSTERS_DIR, IAM_DIR, PROVIDERS_DIR, SYNC_DIR } from "../core/layout.js";
 
-const top = (dir: string) => dir.split("/")[0]!;
+const top = (dir: string): string => dir.split("/")[0] ?? dir;
 
 /** The top-level folders that hold fleet data. */
 export const FLEET_DIRS: readonly string[] = [

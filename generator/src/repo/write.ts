@@ -19,14 +19,16 @@ import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
 import { access, link, lstat, mkdir, readdir, readFile, realpath, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { PlanError, ToolError } from "../core/errors.js";
+import { errnoCode, messageOf, PlanError, ToolError } from "../core/errors.js";
 import type { OutputFile, TreePlan } from "../plan/files.js";
 
 export interface WriteResult {
   written: string[];
   unchanged: string[];
   deleted: string[];
-  /** Scaffold files left as they are although they differ from the plan (they belong to the user); also in unchanged. */
+  /**
+   * Scaffold files left as they are although they differ from the plan (they belong to the user); also in unchanged.
+   */
   kept: string[];
 }
 
@@ -97,7 +99,9 @@ async function listFiles(dir: string, prefix = ""): Promise<string[]> {
   return out.sort();
 }
 
-/** The marker `.X.complete-<id>` beside the staged `.X.new-<id>` (never inside it, so a landed folder never holds it). */
+/**
+ * The marker `.X.complete-<id>` beside the staged `.X.new-<id>` (never inside it, so a landed folder never holds it).
+ */
 const MARKER = /^\.(.+)\.complete-([0-9a-f]{8})$/;
 const markerOf = (dir: string, name: string, id: string) => path.join(dir, `.${name}.complete-${id}`);
 
@@ -123,25 +127,25 @@ export async function recoverTree(root: string): Promise<string[]> {
         continue;
       }
       if (!e.isDirectory() || SKIP_DIRS.has(e.name)) continue;
-      const m = STAGING.exec(e.name);
+      const [, name, state] = STAGING.exec(e.name) ?? [];
       const abs = path.join(dir, e.name);
-      if (!m) {
+      if (name === undefined) {
         if (depth < 6) await walk(abs, depth + 1);
         continue;
       }
-      const target = path.join(dir, m[1]!);
+      const target = path.join(dir, name);
       const id = e.name.slice(-8);
-      const marker = markerOf(dir, m[1]!, id);
+      const marker = markerOf(dir, name, id);
       if (
-        m[2] === "new" &&
-        !names.has(m[1]!) &&
+        state === "new" &&
+        !names.has(name) &&
         (await lstat(marker).then(
           () => true,
           () => false,
         ))
       ) {
         await rename(abs, target);
-        names.add(m[1]!);
+        names.add(name);
         fixed.push(`finished ${path.relative(root, target)}`);
       } else {
         await rm(abs, { recursive: true, force: true });
@@ -165,15 +169,16 @@ async function mustWrite(root: string, dir: string): Promise<void> {
   try {
     await access(dir, constants.W_OK);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code ?? "error";
+    const code = errnoCode(e) ?? "error";
     const why =
       code === "EROFS"
         ? "read-only file system"
         : code === "EACCES" || code === "EPERM"
           ? "permission denied"
-          : (e as Error).message;
+          : messageOf(e);
     throw new ToolError(
-      `cannot write ${path.relative(root, dir) || "."}/: ${why} (${code}); make it writable (or remount it read-write) and run again — nothing was written`,
+      `cannot write ${path.relative(root, dir) || "."}/: ${why} (${code}); ` +
+        `make it writable (or remount it read-write) and run again — nothing was written`,
     );
   }
 }
@@ -186,7 +191,8 @@ async function checkTreeWritable(root: string, dir: string): Promise<void> {
 }
 
 /**
- * A set of changes that lands completely or not at all (used by `writeTree` only): `prepare` stages every folder and file beside its place and
+ * A set of changes that lands completely or not at all (used by `writeTree` only): `prepare` stages every folder and
+ * file beside its place and
  * checks that every folder a rename or removal touches is writable, before anything is visible; `commit` does the
  * renames; `rollback` (after any failure: a rename, a check of the landed result, a `git commit`) restores the
  * previous state; `finish` removes the kept old copies. Crash safety is per folder: a killed
@@ -252,7 +258,7 @@ class Transaction {
           try {
             await link(s.staged, s.abs);
           } catch (e) {
-            if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+            if (errnoCode(e) !== "EEXIST") throw e;
             await rm(s.staged, { force: true });
             continue; // created by someone else meanwhile: it is theirs
           }
@@ -281,18 +287,21 @@ class Transaction {
           else await atomicWrite(s.abs, s.previous);
           continue;
         }
+        const { staged } = s;
         const landed =
-          s.staged !== undefined &&
-          (await lstat(s.staged).then(
+          staged !== undefined &&
+          (await lstat(staged).then(
             () => false,
             () => true,
           ));
-        if (landed) await rename(s.abs, s.staged!);
+        if (landed) await rename(s.abs, staged);
         if (s.had) await rename(s.old, s.abs);
       } catch (e) {
         keep.add(s);
         failed.push(
-          `${s.rel} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}${s.kind === "folder" && s.had ? `; its previous content is kept in ${path.relative(this.root, s.old)}` : ""})`,
+          `${s.rel} (${errnoCode(e) ?? messageOf(e)}${
+            s.kind === "folder" && s.had ? `; its previous content is kept in ${path.relative(this.root, s.old)}` : ""
+          })`,
         );
       }
     }
@@ -304,7 +313,8 @@ class Transaction {
     this.createdDirs = [];
     if (failed.length)
       throw new ToolError(
-        `a failed write could not be undone completely: ${failed.join(", ")}; restore these by hand (git checkout / git status show what changed)`,
+        `a failed write could not be undone completely: ${failed.join(", ")}; ` +
+          `restore these by hand (git checkout / git status show what changed)`,
       );
   }
 
@@ -379,8 +389,9 @@ async function stageTree(
   };
   for (const f of files) {
     const r = rootOf(f.path);
+    const list = r ? folders.get(r) : undefined;
     if (!r) singles.push(f);
-    else if (folders.has(r)) folders.get(r)!.push(f);
+    else if (list) list.push(f);
     else folders.set(r, [f]);
   }
   const plannedPaths = new Set(files.map((f) => f.path));

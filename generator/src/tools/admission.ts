@@ -8,9 +8,10 @@ import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { ToolError, ToolUnavailableError } from "../core/errors.js";
+import { isRecord } from "../k8s/object.js";
 import { TOOL_ROOT } from "../pins/versions.js";
 import { CRDS_DIR, envVarFor, resolveTool, TOOLS_BIN } from "./resolve.js";
-import { run } from "./run.js";
+import { inheritedEnv, run, type Env } from "./run.js";
 
 export const ADMISSION = "capi-gitops-admission";
 /** The Go module of the program, in this repository. */
@@ -36,13 +37,21 @@ export interface AdmissionResult {
   warnings?: string[];
 }
 
+/** A result as the program prints it (and the cache keeps it). */
+export const isAdmissionResult = (v: unknown): v is AdmissionResult =>
+  isRecord(v) &&
+  typeof v.kind === "string" &&
+  typeof v.allowed === "boolean" &&
+  typeof v.stage === "string" &&
+  Array.isArray(v.messages);
+
 /**
  * sha256 of what the binary is built from (admission/*.go and its packages' *.go, go.mod, go.sum; not tests, not
  * testdata): the stamp `npm run setup` writes.
  */
 export function admissionSourceHash(dir: string = ADMISSION_DIR): string {
   const h = createHash("sha256");
-  const names = (readdirSync(dir, { recursive: true }) as string[])
+  const names = readdirSync(dir, { recursive: true, encoding: "utf8" })
     .map((f) => f.split(path.sep).join("/"))
     .filter(
       (f) =>
@@ -59,10 +68,14 @@ export function admissionSourceHash(dir: string = ADMISSION_DIR): string {
   return h.digest("hex");
 }
 
-const hint = `run \`npm run setup\` (it builds admission/ into .tools/bin/${ADMISSION}), or point ${envVarFor(ADMISSION)} at a binary`;
+const hint =
+  `run \`npm run setup\` (it builds admission/ into .tools/bin/${ADMISSION}), ` +
+  `or point ${envVarFor(ADMISSION)} at a binary`;
 
-/** The binary: the env override, else .tools/bin (which must be built from the current admission/ sources), else PATH. */
-export function admissionBinary(env: NodeJS.ProcessEnv = process.env): string {
+/**
+ * The binary: the env override, else .tools/bin (which must be built from the current admission/ sources), else PATH.
+ */
+export function admissionBinary(env: Env = inheritedEnv()): string {
   const bin = resolveTool(ADMISSION, env);
   if (bin === path.join(TOOLS_BIN, ADMISSION) && !env[envVarFor(ADMISSION)]) {
     let stamp = "";
@@ -79,6 +92,9 @@ export function admissionBinary(env: NodeJS.ProcessEnv = process.env): string {
   return bin;
 }
 
+/** The program, passed in (`admit` below, or a stand-in in tests). */
+export type Admit = (input: string, opts: AdmitOptions) => Promise<AdmissionResult[]>;
+
 export interface AdmitOptions {
   cwd: string;
   /** The previous render (a file of YAML/JSON documents): objects found in it are admitted as UPDATE. */
@@ -87,7 +103,7 @@ export interface AdmitOptions {
   disableStages?: readonly (typeof ADMISSION_STAGES)[number][];
   workers?: number;
   timeoutMs?: number;
-  env?: NodeJS.ProcessEnv;
+  env?: Env;
 }
 
 /** The program's arguments (CRDs from .tools/crds, as the other CRD layers use). */
@@ -104,15 +120,15 @@ export function parseAdmissionOutput(stdout: string): AdmissionResult[] {
   const out: AdmissionResult[] = [];
   for (const line of stdout.split("\n")) {
     if (!line.trim()) continue;
-    let r: AdmissionResult;
+    let r: unknown;
     try {
-      r = JSON.parse(line) as AdmissionResult;
+      r = JSON.parse(line);
     } catch {
       throw new ToolError(`${ADMISSION} printed a line that is not JSON: ${line.slice(0, 200)}`, ADMISSION);
     }
-    if (typeof r.kind !== "string" || typeof r.allowed !== "boolean" || typeof r.stage !== "string")
+    if (isRecord(r)) r.messages ??= [];
+    if (!isAdmissionResult(r))
       throw new ToolError(`${ADMISSION} printed an unexpected result: ${line.slice(0, 200)}`, ADMISSION);
-    r.messages ??= [];
     out.push(r);
   }
   return out;
@@ -122,7 +138,7 @@ export function parseAdmissionOutput(stdout: string): AdmissionResult[] {
  * Admits `input` (a YAML stream, or JSON objects one per line) in one process; one result per document, in input order.
  */
 export async function admit(input: string, opts: AdmitOptions): Promise<AdmissionResult[]> {
-  const env = opts.env ?? process.env;
+  const env = opts.env ?? inheritedEnv();
   const { stdout } = await run(admissionBinary(env), admissionArgs(opts), {
     cwd: opts.cwd,
     input,

@@ -14,7 +14,7 @@ export async function printCloudFormationTemplate(cwd: string, configFile: strin
       cwd,
       timeoutMs: 60_000,
       installHint: installHint("clusterawsadm"),
-      env: { ...process.env, AWS_EC2_METADATA_DISABLED: "true" },
+      env: { AWS_EC2_METADATA_DISABLED: "true" },
     },
   );
   return stdout;

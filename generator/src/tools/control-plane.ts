@@ -9,7 +9,7 @@
 import { chmod, cp, mkdtemp, readdir, rename, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { versions, type GoTool } from "../pins/versions.js";
+import { pinnedVersions, type GoTool } from "../pins/versions.js";
 import { goBuildPackage, goListDeps, goModDownload, goModEdit, goModJson } from "./go.js";
 import { readStamp, TOOLS_BIN } from "./resolve.js";
 
@@ -38,7 +38,7 @@ const RECIPES: Record<ControlPlaneBinary, Recipe> = {
 
 /** The pin of each binary (versions.json "e2e"). */
 export function controlPlanePins(): Record<ControlPlaneBinary, GoTool> {
-  const e2e = versions().e2e;
+  const e2e = pinnedVersions().e2e;
   if (!e2e) throw new Error('versions.json has no "e2e" entry (etcd, kube-apiserver)');
   return e2e;
 }

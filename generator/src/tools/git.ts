@@ -3,7 +3,7 @@
  * git's message; a directory that is no git repository is reported as such.
  */
 import { simpleGit, type SimpleGit } from "simple-git";
-import { ToolError } from "../core/errors.js";
+import { messageOf, ToolError } from "../core/errors.js";
 
 function git(cwd: string): SimpleGit {
   return simpleGit({ baseDir: cwd, binary: "git", maxConcurrentProcesses: 4, timeout: { block: 120_000 } });
@@ -13,7 +13,7 @@ async function wrap<T>(what: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (e) {
-    const msg = (e as Error).message ?? String(e);
+    const msg = messageOf(e);
     if (/ENOENT|spawn git/.test(msg))
       throw new ToolError("git is not installed — install git (Debian: apt-get install git)", what);
     throw new ToolError(`git ${what} failed: ${msg.trim()}`, `git ${what}`, msg);
@@ -24,14 +24,16 @@ export async function isRepository(cwd: string): Promise<boolean> {
   try {
     return await git(cwd).checkIsRepo();
   } catch (e) {
-    const msg = (e as Error).message ?? "";
+    const msg = e instanceof Error ? e.message : "";
     if (/ENOENT|spawn git/.test(msg))
       throw new ToolError("git is not installed — install git (Debian: apt-get install git)", "git rev-parse");
     // A repository owned by another user is one, but git refuses to read it: say so (and git's fix), never "not a
     // git repository" — remove-cluster would advise --force for a folder whose history is in fact there.
     if (/dubious ownership/.test(msg))
       throw new ToolError(
-        `git refuses ${cwd}: it is a git repository owned by another user ("detected dubious ownership"); run git as its owner, or trust it with \`git config --global --add safe.directory ${cwd}\``,
+        `git refuses ${cwd}: it is a git repository owned by another user ` +
+          `("detected dubious ownership"); run git as its owner, or trust ` +
+          `it with \`git config --global --add safe.directory ${cwd}\``,
         "git rev-parse",
         msg,
       );
@@ -55,7 +57,7 @@ export async function identityProblem(cwd: string): Promise<string | undefined> 
     try {
       await git(cwd).raw(["var", v]);
     } catch (e) {
-      const msg = (e as Error).message ?? String(e);
+      const msg = messageOf(e);
       if (/ENOENT|spawn git/.test(msg))
         throw new ToolError("git is not installed — install git (Debian: apt-get install git)", "git var");
       return (
@@ -205,7 +207,10 @@ export async function pruneWorktrees(cwd: string): Promise<void> {
   await wrap("worktree prune", () => git(cwd).raw(["worktree", "prune"]));
 }
 
-/** Paths under `dir` (relative to cwd) with uncommitted changes, untracked or ignored files: what removing it would lose. */
+/**
+ * Paths under `dir` (relative to cwd) with uncommitted changes, untracked or ignored files: what removing it would
+ * lose.
+ */
 export async function uncommittedPaths(cwd: string, dir: string): Promise<string[]> {
   const out = await wrap(`status ${dir}`, () =>
     git(cwd).raw([

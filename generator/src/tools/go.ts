@@ -1,13 +1,16 @@
-/** The Go toolchain: builds pinned tools (`go install module@version`) and fetches pinned modules (`go mod download`). */
+/**
+ * The Go toolchain: builds pinned tools (`go install module@version`) and fetches pinned modules (`go mod download`).
+ */
 import os from "node:os";
-import { run } from "./run.js";
+import { get, isRecord } from "../k8s/object.js";
+import { run, type Env } from "./run.js";
 
 const hint = "install Go (https://go.dev/dl) — the setup builds kustomize and kubeconform from Go modules";
 
 export async function goInstall(module: string, version: string, gobin: string): Promise<void> {
   await run("go", ["install", `${module}@${version}`], {
     cwd: os.tmpdir(),
-    env: { ...process.env, GOBIN: gobin, GOFLAGS: "-mod=mod" },
+    env: { GOBIN: gobin, GOFLAGS: "-mod=mod" },
     timeoutMs: 20 * 60_000,
     installHint: hint,
   });
@@ -17,14 +20,17 @@ export async function goInstall(module: string, version: string, gobin: string):
 export async function goModDownload(module: string, version: string): Promise<string> {
   const { stdout } = await run("go", ["mod", "download", "-json", `${module}@${version}`], {
     cwd: os.tmpdir(),
-    env: { ...process.env, GOFLAGS: "-mod=mod" },
+    env: { GOFLAGS: "-mod=mod" },
     timeoutMs: 20 * 60_000,
     installHint: hint,
   });
-  const info = JSON.parse(stdout) as { Dir?: string; Error?: string };
-  if (!info.Dir)
-    throw new Error(`go mod download ${module}@${version} returned no Dir${info.Error ? `: ${info.Error}` : ""}`);
-  return info.Dir;
+  const info: unknown = JSON.parse(stdout);
+  const dir = get(info, "Dir");
+  if (typeof dir === "string" && dir) return dir;
+  const error = get(info, "Error");
+  throw new Error(
+    `go mod download ${module}@${version} returned no Dir${typeof error === "string" && error ? `: ${error}` : ""}`,
+  );
 }
 
 /**
@@ -34,7 +40,7 @@ export async function goModDownload(module: string, version: string): Promise<st
 export async function goBuild(dir: string, out: string, opts: { timeoutMs?: number } = {}): Promise<void> {
   await run("go", ["build", "-trimpath", "-o", out, "."], {
     cwd: dir,
-    env: { ...process.env, GOFLAGS: "-mod=readonly" },
+    env: { GOFLAGS: "-mod=readonly" },
     timeoutMs: opts.timeoutMs ?? 30 * 60_000,
     installHint: hint,
   });
@@ -62,7 +68,7 @@ export async function goBuildPackage(
 ): Promise<void> {
   await run("go", ["build", "-trimpath", ...(opts.ldflags ? ["-ldflags", opts.ldflags] : []), "-o", out, pkg], {
     cwd: dir,
-    env: { ...process.env, GOFLAGS: "-mod=mod", ...(opts.cgo === false ? { CGO_ENABLED: "0" } : {}) },
+    env: { GOFLAGS: "-mod=mod", ...(opts.cgo === false ? { CGO_ENABLED: "0" } : {}) },
     timeoutMs: opts.timeoutMs ?? 60 * 60_000,
     installHint: hint,
   });
@@ -77,6 +83,8 @@ export interface GoTestEvent {
   Elapsed?: number;
 }
 
+const isGoTestEvent = (v: unknown): v is GoTestEvent => isRecord(v) && typeof v.Action === "string";
+
 /**
  * `go test -json -count=1 ARGS` in a module directory of this repository; its events, parsed. A failing test is a
  * result (exit 1), not a tool error; anything else (a build failure) is a ToolError.
@@ -84,7 +92,7 @@ export interface GoTestEvent {
 export async function goTestJson(
   dir: string,
   args: readonly string[],
-  opts: { env: NodeJS.ProcessEnv; timeoutMs?: number },
+  opts: { env: Env; timeoutMs?: number },
 ): Promise<{ events: GoTestEvent[]; exitCode: number; stderr: string }> {
   const r = await run("go", ["test", "-json", "-count=1", ...args], {
     cwd: dir,
@@ -96,7 +104,8 @@ export async function goTestJson(
   const events: GoTestEvent[] = [];
   for (const line of r.stdout.split("\n")) {
     if (!line.startsWith("{")) continue;
-    events.push(JSON.parse(line) as GoTestEvent);
+    const event: unknown = JSON.parse(line);
+    if (isGoTestEvent(event)) events.push(event);
   }
   return { events, exitCode: r.exitCode, stderr: r.stderr };
 }
@@ -109,5 +118,22 @@ export interface GoModJson {
 
 export async function goModJson(dir: string): Promise<GoModJson> {
   const { stdout } = await run("go", ["mod", "edit", "-json"], { cwd: dir, timeoutMs: 60_000, installHint: hint });
-  return JSON.parse(stdout) as GoModJson;
+  const json: unknown = JSON.parse(stdout);
+  const list = (key: string): unknown[] | undefined => {
+    const v = get(json, key);
+    return Array.isArray(v) ? v : undefined;
+  };
+  const modulePath = (v: unknown): { Path: string; Version?: string } | undefined =>
+    isRecord(v) && typeof v.Path === "string"
+      ? { Path: v.Path, ...(typeof v.Version === "string" ? { Version: v.Version } : {}) }
+      : undefined;
+  const requires = list("Require")?.flatMap((r) => {
+    const m = modulePath(r);
+    return m?.Version === undefined ? [] : [{ Path: m.Path, Version: m.Version }];
+  });
+  const replaces = list("Replace")?.flatMap((r) => {
+    const [Old, New] = [modulePath(get(r, "Old")), modulePath(get(r, "New"))];
+    return Old && New ? [{ Old, New }] : [];
+  });
+  return { ...(requires ? { Require: requires } : {}), ...(replaces ? { Replace: replaces } : {}) };
 }

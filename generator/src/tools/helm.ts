@@ -5,7 +5,8 @@ import { run } from "./run.js";
 /**
  * `helm template <release> <chartDir> --namespace <ns> --kube-version <v> -f <values>`: the rendered YAML stream.
  * A `go install`ed helm has no release ldflags and assumes Kubernetes v1.20 for `.Capabilities`, hence --kube-version.
- * Values are passed as JSON on stdin (`-f -`); helm checks them against the chart's values.schema.json when it ships one.
+ * Values are passed as JSON on stdin (`-f -`); helm checks them against the chart's values.schema.json when it ships
+ * one.
  */
 export async function helmTemplate(opts: {
   release: string;

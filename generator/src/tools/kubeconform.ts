@@ -1,7 +1,8 @@
 /** The kubeconform binary: many files per process, its own worker pool, JSON output parsed into types here. */
 import { checkedTool, installHint } from "./resolve.js";
-import { run } from "./run.js";
+import { run, type Env } from "./run.js";
 import { ToolError } from "../core/errors.js";
+import { get, isRecord } from "../k8s/object.js";
 
 /** kubeconform's own per-resource record (`-output json`), as printed. */
 export interface KubeconformResource {
@@ -31,6 +32,23 @@ export interface KubeconformVerdict {
   errors: { field: string; message: string }[];
 }
 
+const isKubeconformResource = (r: unknown): r is KubeconformResource =>
+  isRecord(r) &&
+  ["filename", "kind", "name", "version", "status", "msg"].every((k) => typeof r[k] === "string") &&
+  (r.validationErrors === undefined ||
+    (Array.isArray(r.validationErrors) &&
+      r.validationErrors.every((e) => typeof get(e, "path") === "string" && typeof get(e, "msg") === "string")));
+
+/** A verdict as the cache keeps it (without its file name). */
+export const isStoredVerdict = (v: unknown): v is Omit<KubeconformVerdict, "filename"> =>
+  isRecord(v) &&
+  typeof v.kind === "string" &&
+  typeof v.name === "string" &&
+  typeof v.apiVersion === "string" &&
+  typeof v.verdict === "string" &&
+  typeof v.message === "string" &&
+  Array.isArray(v.errors);
+
 /** `/spec/network/subnets/0` → `spec.network.subnets.0` (the field paths of findings). */
 const dotted = (pointer: string): string => pointer.replace(/^\//, "").replace(/\//g, ".");
 
@@ -39,14 +57,17 @@ const dotted = (pointer: string): string => pointer.replace(/^\//, "").replace(/
  * split at their ` - at '<pointer>': ` parts. Anything that is not its JSON is a ToolError.
  */
 export function parseKubeconformOutput(stdout: string): KubeconformVerdict[] {
-  let parsed: { resources?: KubeconformResource[] };
+  let parsed: unknown;
   try {
-    parsed = JSON.parse(stdout) as { resources?: KubeconformResource[] };
+    parsed = JSON.parse(stdout);
   } catch {
     throw new ToolError(`kubeconform printed something that is not JSON: ${stdout.slice(0, 200)}`, "kubeconform");
   }
+  const resources = get(parsed, "resources") ?? [];
+  if (!Array.isArray(resources) || !resources.every(isKubeconformResource))
+    throw new ToolError(`kubeconform printed JSON that is not its report: ${stdout.slice(0, 200)}`, "kubeconform");
   const out: KubeconformVerdict[] = [];
-  for (const r of parsed.resources ?? []) {
+  for (const r of resources) {
     if (r.status === "statusValid" || r.status === "statusSkipped" || r.status === "statusEmpty") continue;
     const base = { filename: r.filename, kind: r.kind, name: r.name, apiVersion: r.version };
     if (r.status === "statusError" && /could not find schema/.test(r.msg)) {
@@ -58,9 +79,12 @@ export function parseKubeconformOutput(stdout: string): KubeconformVerdict[] {
       : r.msg
           .split(/\s+- at /)
           .slice(1)
-          .map((d) => /^'([^']*)':\s*(.*)$/.exec(d.trim()))
-          .filter((m): m is RegExpExecArray => m !== null)
-          .map((m) => ({ field: dotted(m[1]!), message: m[2]!.trim() }));
+          .flatMap((d) => {
+            const [, field, message] = /^'([^']*)':\s*(.*)$/.exec(d.trim()) ?? [];
+            return field === undefined || message === undefined
+              ? []
+              : [{ field: dotted(field), message: message.trim() }];
+          });
     out.push({
       ...base,
       verdict: r.status === "statusInvalid" ? "invalid" : "error",
@@ -75,6 +99,8 @@ export interface KubeconformOptions {
   cwd: string;
   schemaLocation: string;
   workers: number;
+  /** The environment the binary is found in (tools/resolve.ts). */
+  env?: Env;
 }
 
 /** Validates `files` with -strict against one schema-location template; returns the resources that are not valid. */
@@ -90,7 +116,7 @@ export async function kubeconform(files: readonly string[], opts: KubeconformOpt
     String(opts.workers),
     ...files,
   ];
-  const { stdout } = await run(await checkedTool("kubeconform"), args, {
+  const { stdout } = await run(await checkedTool("kubeconform", opts.env), args, {
     cwd: opts.cwd,
     timeoutMs: 600_000,
     okExitCodes: [1],

@@ -5,8 +5,9 @@
 import { existsSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { ToolError } from "../core/errors.js";
+import { isRecord } from "../k8s/object.js";
 import { CRDS_DIR, checkedTool, installHint } from "./resolve.js";
-import { run } from "./run.js";
+import { run, type Env } from "./run.js";
 
 /** Native-kind schemas compiled into kubectl-validate v0.0.4 go up to 1.30; CRD (CEL) checks do not depend on it. */
 export const NATIVE_SCHEMA_VERSION = "1.30";
@@ -16,6 +17,9 @@ export interface KubectlValidateStatus {
   message?: string;
   details?: { name?: string; kind?: string; causes?: { field?: string; message?: string }[] };
 }
+
+export const isKubectlValidateStatus = (v: unknown): v is KubectlValidateStatus =>
+  isRecord(v) && (v.status === "Success" || v.status === "Failure");
 
 export function crdDirs(): string[] {
   if (!existsSync(CRDS_DIR)) throw new ToolError(`the pinned CRDs are not in .tools/crds — run \`npm run setup\``);
@@ -28,23 +32,33 @@ export function crdDirs(): string[] {
 /** Returns, per file, one status per YAML document in file order. */
 export async function kubectlValidate(
   files: readonly string[],
-  opts: { cwd: string },
+  opts: { cwd: string; env?: Env },
 ): Promise<Record<string, KubectlValidateStatus[]>> {
   if (files.length === 0) return {};
   const args = [...files, "--local-crds", crdDirs().join(","), "--version", NATIVE_SCHEMA_VERSION, "-o", "json"];
-  const { stdout } = await run(await checkedTool("kubectl-validate"), args, {
+  const { stdout } = await run(await checkedTool("kubectl-validate", opts.env), args, {
     cwd: opts.cwd,
     timeoutMs: 600_000,
     okExitCodes: [1],
-    env: { ...process.env, KUBECONFIG: "/dev/null" },
+    env: { KUBECONFIG: "/dev/null" },
     installHint: installHint("kubectl-validate"),
   });
+  let parsed: unknown;
   try {
-    return JSON.parse(stdout) as Record<string, KubectlValidateStatus[]>;
+    parsed = JSON.parse(stdout);
   } catch {
-    throw new ToolError(
-      `kubectl-validate printed something that is not JSON: ${stdout.slice(0, 300)}`,
-      "kubectl-validate",
-    );
+    parsed = undefined;
   }
+  if (isRecord(parsed)) {
+    const out: Record<string, KubectlValidateStatus[]> = {};
+    let ok = true;
+    for (const [file, statuses] of Object.entries(parsed))
+      if (Array.isArray(statuses) && statuses.every(isKubectlValidateStatus)) out[file] = statuses;
+      else ok = false;
+    if (ok) return out;
+  }
+  throw new ToolError(
+    `kubectl-validate printed something that is not JSON: ${stdout.slice(0, 300)}`,
+    "kubectl-validate",
+  );
 }

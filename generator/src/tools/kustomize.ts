@@ -1,9 +1,9 @@
 /** The kustomize binary (pinned in versions.json, built by `npm run setup`). */
 import { ToolOutputError } from "../core/errors.js";
-import { isRecord } from "../k8s/object.js";
+import { isRecord, type K8sObject } from "../k8s/object.js";
 import { parseYamlStream, YamlStreamError } from "../core/yaml.js";
 import { checkedTool, installHint } from "./resolve.js";
-import { run } from "./run.js";
+import { inheritedEnv, run, type Env } from "./run.js";
 
 /**
  * What a build runs with besides the caller's environment: no network. A build of this repository reads only files
@@ -24,8 +24,8 @@ export const OFFLINE_ENV: Readonly<Record<string, string>> = {
 };
 
 /** `kustomize build <dir>` with kustomize's default load restrictions and no network; returns the YAML stream. */
-export async function kustomizeBuild(repoRoot: string, dir: string): Promise<string> {
-  const { stdout } = await run(await checkedTool("kustomize"), ["build", dir], {
+export async function kustomizeBuild(repoRoot: string, dir: string, env: Env = inheritedEnv()): Promise<string> {
+  const { stdout } = await run(await checkedTool("kustomize", env), ["build", dir], {
     cwd: repoRoot,
     timeoutMs: 300_000,
     installHint: installHint("kustomize"),
@@ -34,15 +34,25 @@ export async function kustomizeBuild(repoRoot: string, dir: string): Promise<str
   return stdout;
 }
 
+/** An object as kustomize prints it: apiVersion, kind and metadata.name (kustomize refuses a resource without). */
+export const isK8sObject = (d: unknown): d is K8sObject =>
+  isRecord(d) &&
+  typeof d.apiVersion === "string" &&
+  typeof d.kind === "string" &&
+  isRecord(d.metadata) &&
+  typeof d.metadata.name === "string";
+
 /**
  * kustomize's output as objects. kustomize serializes what it prints, so output that is no YAML stream means the
  * binary is broken or not kustomize: a ToolOutputError (exit 2) that says so, never a stack trace.
  */
-export function parseBuildOutput(text: string, dir: string): Record<string, unknown>[] {
+export function parseBuildOutput(text: string, dir: string): K8sObject[] {
   const broken = (why: string) => {
     const head = text.trim().split("\n")[0]?.slice(0, 120) ?? "";
     return new ToolOutputError(
-      `kustomize build ${dir} exited 0 but printed no stream of Kubernetes objects (${why}; it begins "${head}"): the kustomize binary is broken or not kustomize — run \`npm run setup\`, or point CAPI_GITOPS_KUSTOMIZE at the pinned kustomize`,
+      `kustomize build ${dir} exited 0 but printed no stream of Kubernetes ` +
+        `objects (${why}; it begins "${head}"): the kustomize binary is ` +
+        `broken or not kustomize — run \`npm run setup\`, or point CAPI_GITOPS_KUSTOMIZE at the pinned kustomize`,
       `kustomize build ${dir}`,
     );
   };
@@ -53,7 +63,10 @@ export function parseBuildOutput(text: string, dir: string): Record<string, unkn
     if (!(e instanceof YamlStreamError)) throw e;
     throw broken(e.message);
   }
-  const odd = docs.findIndex((d) => !isRecord(d) || typeof d.kind !== "string" || typeof d.apiVersion !== "string");
-  if (odd >= 0) throw broken(`document ${odd + 1} is no object with apiVersion and kind`);
-  return docs as Record<string, unknown>[];
+  const objects = docs.filter(isK8sObject);
+  if (objects.length < docs.length) {
+    const odd = docs.findIndex((d) => !isK8sObject(d));
+    throw broken(`document ${odd + 1} is no object with apiVersion and kind`);
+  }
+  return objects;
 }

@@ -4,9 +4,9 @@
  */
 import { accessSync, constants, readFileSync } from "node:fs";
 import path from "node:path";
-import { ToolUnavailableError } from "../core/errors.js";
-import { TOOL_ROOT, versions } from "../pins/versions.js";
-import { run } from "./run.js";
+import { messageOf, ToolUnavailableError } from "../core/errors.js";
+import { pinnedVersions, TOOL_ROOT } from "../pins/versions.js";
+import { inheritedEnv, run, type Env } from "./run.js";
 
 export const TOOLS_BIN = path.join(TOOL_ROOT, ".tools", "bin");
 /** The pinned CRDs, one folder per versions.json "crds" entry (written by `npm run setup`). */
@@ -26,12 +26,12 @@ const isExecutable = (p: string): boolean => {
 };
 
 export function installHint(name: string): string {
-  const pin = versions().tools[name];
+  const pin = pinnedVersions().tools[name];
   const what = pin ? `${pin.module}@${pin.version}` : name;
   return `run \`npm run setup\` (it builds ${what} into .tools/bin), or point ${envVarFor(name)} at a binary`;
 }
 
-export function resolveTool(name: string, env: NodeJS.ProcessEnv = process.env): string {
+export function resolveTool(name: string, env: Env = inheritedEnv()): string {
   const override = env[envVarFor(name)];
   if (override) {
     if (!isExecutable(override))
@@ -60,7 +60,7 @@ const checked = new Map<string, Promise<string>>();
  * wrote for the pin in versions.json; an override or PATH binary must report the pinned version. Checked once
  * per process.
  */
-export function checkedTool(name: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+export function checkedTool(name: string, env: Env = inheritedEnv()): Promise<string> {
   let p = checked.get(name);
   if (!p) {
     p = verify(name, env);
@@ -70,15 +70,16 @@ export function checkedTool(name: string, env: NodeJS.ProcessEnv = process.env):
   return p;
 }
 
-async function verify(name: string, env: NodeJS.ProcessEnv): Promise<string> {
+async function verify(name: string, env: Env): Promise<string> {
   const bin = resolveTool(name, env);
-  const pin = versions().tools[name];
+  const pin = pinnedVersions().tools[name];
   if (!pin) return bin;
   if (bin === path.join(TOOLS_BIN, name)) {
     const stamp = readStamp(name);
     if (stamp !== `${pin.module}@${pin.version}`)
       throw new ToolUnavailableError(
-        `.tools/bin/${name} was built for ${stamp ?? "an unknown version"}, but versions.json pins ${pin.module}@${pin.version} — run \`npm run setup\``,
+        `.tools/bin/${name} was built for ${stamp ?? "an unknown version"}, ` +
+          `but versions.json pins ${pin.module}@${pin.version} — run \`npm run setup\``,
       );
     return bin;
   }
@@ -90,13 +91,15 @@ async function verify(name: string, env: NodeJS.ProcessEnv): Promise<string> {
     out = `${r.stdout}\n${r.stderr}`;
   } catch (e) {
     throw new ToolUnavailableError(
-      `${bin} does not answer \`${[name, ...args].join(" ")}\` like ${name} ${pin.version}: ${(e as Error).message.split("\n")[0]} — ${installHint(name)}`,
+      `${bin} does not answer \`${[name, ...args].join(" ")}\` like ${name} ` +
+        `${pin.version}: ${messageOf(e).split("\n")[0]} — ${installHint(name)}`,
     );
   }
   const found = /v?\d+\.\d+\.\d+/.exec(out)?.[0];
   if (!found || found.replace(/^v?/, "v") !== pin.version)
     throw new ToolUnavailableError(
-      `${bin} is ${name} ${found ?? "of an unknown version"}, but versions.json pins ${pin.version} — ${installHint(name)}`,
+      `${bin} is ${name} ${found ?? "of an unknown version"}, but versions.json ` +
+        `pins ${pin.version} — ${installHint(name)}`,
     );
   return bin;
 }

@@ -5,11 +5,21 @@
 import { execa } from "execa";
 import { ToolError, ToolUnavailableError } from "../core/errors.js";
 
+/** An environment: names → values (the run's, from the Context; a child process gets it over the inherited one). */
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * The environment this process inherited: the default of the tool functions for callers that do not pass the
+ * Context's (tests, and commands not yet given one). Nothing else below cli.ts reads it.
+ */
+export const inheritedEnv = (): Env => process.env;
+
 export interface RunOptions {
   cwd: string;
   timeoutMs?: number;
   input?: string;
-  env?: Record<string, string | undefined>;
+  /** Set over the inherited environment (execa's extendEnv). */
+  env?: Env;
   /** Exit codes that are not failures (kubeconform exits 1 when documents are invalid). */
   okExitCodes?: number[];
   /** Said when the binary is missing. */
@@ -33,7 +43,7 @@ export async function run(file: string, args: readonly string[], opts: RunOption
     stripFinalNewline: false,
     maxBuffer: 1024 * 1024 * 1024,
   });
-  const code = (result as { code?: string }).code;
+  const code = "code" in result ? result.code : undefined;
   if (code === "ENOENT") throw new ToolUnavailableError(`${file} was not found — ${opts.installHint}`, shown);
   if (result.timedOut)
     throw new ToolError(`${shown} timed out after ${opts.timeoutMs ?? 600_000} ms`, shown, String(result.stderr));
@@ -42,7 +52,8 @@ export async function run(file: string, args: readonly string[], opts: RunOption
   if (!ok.includes(exitCode)) {
     const stderr = String(result.stderr).trim();
     throw new ToolError(
-      `${shown} failed (exit ${exitCode}${result.signal ? `, signal ${result.signal}` : ""})${stderr ? `:\n${stderr}` : ""}`,
+      `${shown} failed (exit ${exitCode}${result.signal ? `, signal ${result.signal}` : ""})` +
+        `${stderr ? `:\n${stderr}` : ""}`,
       shown,
       stderr,
     );

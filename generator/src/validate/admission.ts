@@ -10,53 +10,57 @@ import os from "node:os";
 import path from "node:path";
 import { createHash } from "node:crypto";
 import type { Finding } from "../core/findings.js";
-import type { AdmissionResult, AdmitOptions } from "../tools/admission.js";
+import { isAdmissionResult, type Admit, type AdmissionResult } from "../tools/admission.js";
+import type { Env } from "../tools/run.js";
 import type { ValidateCache } from "../render/cache.js";
 import { CAPI_GROUPS } from "../k8s/capi.js";
-import { groupOf } from "../k8s/object.js";
+import { groupOf, type K8sObject } from "../k8s/object.js";
 import { CLUSTERS_DIR } from "../core/layout.js";
-import type { RenderedObject, renderClusters } from "../render/render.js";
+import type { renderClusters } from "../render/render.js";
 
 /** One rendered build: a cluster's objects with the file each came from (when origins are known). */
 export interface AdmissionUnit {
   cacheId: string;
   cluster?: string;
-  objects: readonly RenderedObject[];
+  objects: readonly K8sObject[];
   origins: readonly (string | undefined)[];
   fallbackFile: string;
 }
 
-/** The program, passed in (tools/admission.ts `admit`, or a stand-in in tests). */
-export type Admit = (input: string, opts: AdmitOptions) => Promise<AdmissionResult[]>;
+export type { Admit } from "../tools/admission.js";
 
 /** Whether the layer runs: CAPI_GITOPS_ADMISSION=off|0|false|no switches it off (tests show what it catches). */
-export function admissionEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
+export function admissionEnabled(env: Env): boolean {
   return !/^(off|0|false|no)$/i.test(env.CAPI_GITOPS_ADMISSION ?? "");
 }
 
-const documentOf = (o: RenderedObject): string => JSON.stringify(o);
+const documentOf = (o: K8sObject): string => JSON.stringify(o);
 /** The objects the program admits: CAPI's and CAPA's groups (all `*.cluster.x-k8s.io`). */
-const admitted = (o: RenderedObject): boolean => CAPI_GROUPS.test(groupOf(o.apiVersion));
+const admitted = (o: K8sObject): boolean => CAPI_GROUPS.test(groupOf(o.apiVersion));
 
 /** One result per object of the unit, in object order: the program's for admitted objects, "skipped" for the rest. */
 function spread(u: AdmissionUnit, results: readonly AdmissionResult[]): AdmissionResult[] {
   let i = 0;
-  return u.objects.map((o) =>
-    admitted(o)
-      ? results[i++]!
-      : {
-          apiVersion: o.apiVersion,
-          kind: o.kind,
-          namespace: o.metadata?.namespace ?? "",
-          name: o.metadata?.name ?? "",
-          cluster: "",
-          file: "",
-          operation: "CREATE",
-          allowed: true,
-          stage: "skipped",
-          messages: [],
-        },
-  );
+  return u.objects.map((o) => {
+    if (admitted(o)) {
+      const r = results[i++];
+      if (r === undefined)
+        throw new Error(`capi-gitops-admission returned fewer results than ${u.cacheId} has objects`);
+      return r;
+    }
+    return {
+      apiVersion: o.apiVersion,
+      kind: o.kind,
+      namespace: o.metadata?.namespace ?? "",
+      name: o.metadata?.name ?? "",
+      cluster: "",
+      file: "",
+      operation: "CREATE",
+      allowed: true,
+      stage: "skipped",
+      messages: [],
+    };
+  });
 }
 
 /**
@@ -70,8 +74,11 @@ export async function admissionResults(
     admit: Admit;
     cache?: ValidateCache;
     workers?: number;
-    /** The previous render (`--changed-since`): objects found in it are admitted as UPDATE (immutable fields, version jumps). */
-    old?: readonly RenderedObject[];
+    /**
+     * The previous render (`--changed-since`): objects found in it are admitted as UPDATE (immutable fields, version
+     * jumps).
+     */
+    old?: readonly K8sObject[];
     onProgress?: (stage: string, done: number, total: number) => void;
   },
 ): Promise<Map<AdmissionUnit, AdmissionResult[]>> {
@@ -86,7 +93,7 @@ export async function admissionResults(
     const docs = u.objects.filter(admitted).map(documentOf);
     if (docs.length === 0) continue;
     const key = docs.join("\n") + oldKey;
-    const cached = opts.cache?.result<AdmissionResult>("admission", u.cacheId, key);
+    const cached = opts.cache?.result("admission", u.cacheId, key, isAdmissionResult);
     if (cached && cached.length === docs.length) out.set(u, spread(u, cached));
     else todo.push({ unit: u, docs, key });
   }
@@ -163,7 +170,7 @@ export async function previousRender(
   clusters: readonly string[],
   workers: number,
   render: typeof renderClusters,
-): Promise<RenderedObject[]> {
+): Promise<K8sObject[]> {
   if (clusters.length === 0) return [];
   const { checkoutPaths, revParse, showPrefix, treeEntries } = await import("../tools/git.js");
   const commit = await revParse(root, ref);

@@ -11,6 +11,7 @@
  * - IsResourcePermitted: a namespaced object's namespace must also be a permitted destination.
  * Pure: no I/O.
  */
+import { isRecord } from "../k8s/object.js";
 
 export interface GroupKind {
   group: string;
@@ -24,6 +25,43 @@ export interface AppProjectSpec {
   clusterResourceBlacklist?: GroupKind[];
   namespaceResourceWhitelist?: GroupKind[];
   namespaceResourceBlacklist?: GroupKind[];
+}
+
+const strings = (v: unknown): string[] | undefined =>
+  Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : undefined;
+const optional = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
+const groupKinds = (v: unknown): GroupKind[] | undefined =>
+  Array.isArray(v)
+    ? v.filter(isRecord).map((i) => {
+        const name = optional(i.name);
+        return {
+          group: optional(i.group) ?? "",
+          kind: optional(i.kind) ?? "",
+          ...(name === undefined ? {} : { name }),
+        };
+      })
+    : undefined;
+
+/** An AppProject's spec as read from a rendered object (fields of another type are left out). */
+export function appProjectSpec(spec: unknown): AppProjectSpec {
+  if (!isRecord(spec)) return {};
+  const out: AppProjectSpec = {};
+  const sourceRepos = strings(spec.sourceRepos);
+  if (sourceRepos) out.sourceRepos = sourceRepos;
+  if (Array.isArray(spec.destinations))
+    out.destinations = spec.destinations
+      .filter(isRecord)
+      .map((d) => ({ server: optional(d.server), name: optional(d.name), namespace: optional(d.namespace) }));
+  for (const key of [
+    "clusterResourceWhitelist",
+    "clusterResourceBlacklist",
+    "namespaceResourceWhitelist",
+    "namespaceResourceBlacklist",
+  ] as const) {
+    const list = groupKinds(spec[key]);
+    if (list) out[key] = list;
+  }
+  return out;
 }
 
 const escapeRe = (c: string) => c.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
@@ -41,10 +79,16 @@ function charClass(pattern: string, i: number, negate: string[]): { re: string; 
   return { re: `[${neg ? "^" : ""}${body.replace(/\\/g, "\\\\").replace(/\^/g, "\\^")}]`, end: close };
 }
 
-/** Compiled patterns, by pattern and separators: a fleet's AppProject lists every cluster's namespace, checked per object. */
+/**
+ * Compiled patterns, by pattern and separators: a fleet's AppProject lists every cluster's namespace, checked per
+ * object.
+ */
 const compiled = new Map<string, RegExp>();
 
-/** gobwas/glob (what Argo CD's util/glob compiles): `*` (no separator), `**` (anything), `?`, `[…]`, `[!…]`, `{a,b}`, `\x`. */
+/**
+ * gobwas/glob (what Argo CD's util/glob compiles): `*` (no separator), `**` (anything), `?`, `[…]`, `[!…]`, `{a,b}`,
+ * `\x`.
+ */
 
 export function gobwasGlob(pattern: string, separators: string[] = []): RegExp {
   const key = `g\0${separators.join("")}\0${pattern}`;
@@ -58,8 +102,8 @@ function compileGobwasGlob(pattern: string, separators: string[]): RegExp {
   let re = "";
   let depth = 0;
   for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    if (c === "\\" && i + 1 < pattern.length) re += escapeRe(pattern[++i]!);
+    const c = pattern.charAt(i);
+    if (c === "\\" && i + 1 < pattern.length) re += escapeRe(pattern.charAt(++i));
     else if (c === "*") {
       if (pattern[i + 1] === "*") {
         re += ".*";
@@ -85,7 +129,10 @@ function compileGobwasGlob(pattern: string, separators: string[]): RegExp {
   return new RegExp(`^${re}$`, "s");
 }
 
-/** Go's path/filepath.Match (Unix): `*` and `?` never match '/', `[…]` / `[^…]`, `\x`; a malformed pattern matches nothing. */
+/**
+ * Go's path/filepath.Match (Unix): `*` and `?` never match '/', `[…]` / `[^…]`, `\x`; a malformed pattern matches
+ * nothing.
+ */
 export function filepathMatch(pattern: string, value: string): boolean {
   const key = `f\0${pattern}`;
   let re = compiled.get(key);
@@ -96,8 +143,8 @@ export function filepathMatch(pattern: string, value: string): boolean {
 function compileFilepathMatch(pattern: string): RegExp {
   let re = "";
   for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    if (c === "\\" && i + 1 < pattern.length) re += escapeRe(pattern[++i]!);
+    const c = pattern.charAt(i);
+    if (c === "\\" && i + 1 < pattern.length) re += escapeRe(pattern.charAt(++i));
     else if (c === "*") re += "[^/]*";
     else if (c === "?") re += "[^/]";
     else if (c === "[") {

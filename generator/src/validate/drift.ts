@@ -3,7 +3,7 @@
  * or forgot `generate`), and files in clusters/<name>/generated/ the generator does not make. The plan (pure,
  * plan/repo.ts) is cached by render/cache.ts, keyed by the model and the generator's own identity.
  */
-import { type Dirent, readdirSync, readFileSync, realpathSync } from "node:fs";
+import { readdirSync, readFileSync, realpathSync } from "node:fs";
 import path from "node:path";
 import { CONFIG_FILE } from "../cluster-spec/config.js";
 import type { ClusterSpec } from "../cluster-spec/types.js";
@@ -15,7 +15,14 @@ import type { LoadedRepo } from "../repo/load.js";
 import { ADDONS_LOCK, ADDONS_STORE, readAddonPayloads, TOOL_ROOT, versions } from "../pins/versions.js";
 import { addonLockFindings, type LockCheck } from "../plan/addons-lock.js";
 import { payloadImageFindings } from "../plan/addons-payload.js";
-import { ADDONS_DIR } from "../core/layout.js";
+import {
+  ADDONS_DIR,
+  clusterDir,
+  clusterGeneratedDir,
+  CLUSTERS_DIR,
+  clusterSpecPath,
+  SPEC_FILE,
+} from "../core/layout.js";
 import { contentSha, type RepoFiles, treeDigest, type ValidateCache } from "../render/cache.js";
 import type { Shard } from "./selection.js";
 
@@ -31,7 +38,8 @@ function driftFindings(
 ): Finding[] {
   const findings: Finding[] = [];
   const next = blockers.length
-    ? `fix ${blockers.join(", ")} first (generate refuses while it is invalid), then run \`npm run generate\` and commit the result`
+    ? `fix ${blockers.join(", ")} first (generate refuses while it is invalid), ` +
+      `then run \`npm run generate\` and commit the result`
     : "run `npm run generate` and commit the result";
   for (const [file, hash] of planned) {
     if (!include(file)) continue;
@@ -54,10 +62,10 @@ function driftFindings(
 function unknownGeneratedFindings(root: string, names: readonly string[], planned: ReadonlySet<string>): Finding[] {
   const findings: Finding[] = [];
   for (const cluster of names) {
-    const dir = `clusters/${cluster}/generated`;
+    const dir = clusterGeneratedDir(cluster);
     let entries: string[];
     try {
-      entries = (readdirSync(path.join(root, dir), { recursive: true, withFileTypes: true }) as Dirent[])
+      entries = readdirSync(path.join(root, dir), { recursive: true, withFileTypes: true })
         .filter((e) => !e.isDirectory())
         .map((e) => path.relative(root, path.join(e.parentPath, e.name)).split(path.sep).join("/"));
     } catch {
@@ -70,7 +78,9 @@ function unknownGeneratedFindings(root: string, names: readonly string[], planne
           file,
           rule: "generated-unknown-file",
           severity: "error",
-          message: `is not generated from cluster.yaml, and \`npm run generate\` deletes it; move it to clusters/${cluster}/ (your layer) if you need it, or delete it`,
+          message:
+            `is not generated from cluster.yaml, and \`npm run generate\` ` +
+            `deletes it; move it to ${clusterDir(cluster)}/ (your layer) if you need it, or delete it`,
         });
   }
   return findings;
@@ -89,7 +99,7 @@ function plannable(
     return planRepo({ ...model, specs: [...model.specs] }, versions());
   } catch (e) {
     if (!(e instanceof PlanError) || blockers.length === 0) throw e;
-    const specs = model.specs.filter((s) => !blockers.includes(`clusters/${s.name}/cluster.yaml`));
+    const specs = model.specs.filter((s) => !blockers.includes(clusterSpecPath(s.name)));
     return planRepo({ ...model, specs }, versions());
   }
 }
@@ -97,7 +107,7 @@ function plannable(
 /** Every file under `dir` (repository-relative), recursively; none when it is no directory. */
 function filesUnder(root: string, dir: string): string[] {
   try {
-    return (readdirSync(path.join(root, dir), { recursive: true, withFileTypes: true }) as Dirent[])
+    return readdirSync(path.join(root, dir), { recursive: true, withFileTypes: true })
       .filter((e) => !e.isDirectory())
       .map((e) => path.relative(root, path.join(e.parentPath, e.name)).split(path.sep).join("/"));
   } catch {
@@ -112,7 +122,7 @@ function filesUnder(root: string, dir: string): string[] {
  */
 function unknownSharedFindings(root: string, config: LoadedRepo["config"], planned: ReadonlySet<string>): Finding[] {
   const roots = planRepo({ specs: [], config }, versions()).roots.filter(
-    (r) => r !== ADDONS_DIR && !r.startsWith("clusters/"),
+    (r) => r !== ADDONS_DIR && !r.startsWith(`${CLUSTERS_DIR}/`),
   );
   return roots
     .flatMap((r) => filesUnder(root, r))
@@ -123,7 +133,9 @@ function unknownSharedFindings(root: string, config: LoadedRepo["config"], plann
       rule: "generated-unknown-file",
       severity: "error" as const,
       message:
-        "is not generated, and `npm run generate` deletes it: this folder is owned by the generator; put your own changes in clusters/<name>/kustomization.yaml, or delete the file",
+        "is not generated, and `npm run generate` deletes it: this folder " +
+        "is owned by the generator; put your own changes in clusters/<name>/kustomization.yaml, " +
+        "or delete the file",
     }));
 }
 
@@ -186,7 +198,8 @@ export function addonIntegrityFindings(root: string, opts: { repoCopy: boolean }
   const checks: LockCheck[] = [{ whose, files: store, complete: true }];
   if (opts.repoCopy && !same) {
     const copy = named(readAddonPayloads(path.join(root, ADDONS_DIR)), root);
-    // Complete: generate copies every pinned payload, so a missing one is a deleted payload (README "Add-on integrity").
+    // Complete: generate copies every pinned payload, so a missing one is a deleted payload (README "Add-on
+    // integrity").
     checks.push({ whose: "the repository's", files: copy, complete: true });
   }
   // The lock is written beside the payloads, so it vouches for nothing on its own: every image is checked against
@@ -221,14 +234,11 @@ export function driftStage(
   // compared until it is fixed; the other clusters' own generated files can.
   const blockers = [
     ...new Set(
-      repo.findings
-        .filter(
-          (f) =>
-            f.severity === "error" &&
-            f.file !== undefined &&
-            (f.file === CONFIG_FILE || f.file.endsWith("/cluster.yaml")),
-        )
-        .map((f) => f.file!),
+      repo.findings.flatMap((f) =>
+        f.severity === "error" && f.file !== undefined && (f.file === CONFIG_FILE || f.file.endsWith(`/${SPEC_FILE}`))
+          ? [f.file]
+          : [],
+      ),
     ),
   ].sort();
   const plan = () => plannable(model, blockers);
@@ -236,14 +246,14 @@ export function driftStage(
     cache?.planned(planId, model) ??
     (cache ? cache.storePlanned(planId, model, plan().files) : plannedHashes(plan().files));
   const loaded = new Set(repo.specs.map((s) => s.name));
-  const inPlan = (n: string) => planned.some(([p]) => p.startsWith(`clusters/${n}/`));
+  const inPlan = (n: string) => planned.some(([p]) => p.startsWith(`${clusterDir(n)}/`));
   // A spec that did not load, or that loaded but could not be planned (plannable), leaves the shared files uncompared.
   const unplanned = input.names.some((n) => !loaded.has(n)) || specs.some((s) => !inPlan(s.name));
   const ownFile = (p: string) => mine.has(/^clusters\/([^/]+)\//.exec(p)?.[1] ?? "");
   const include =
     full && !unplanned
-      ? (p: string) => !p.startsWith("clusters/") || ownFile(p)
-      : (p: string) => p.startsWith("clusters/") && ownFile(p);
+      ? (p: string) => !p.startsWith(`${CLUSTERS_DIR}/`) || ownFile(p)
+      : (p: string) => p.startsWith(`${CLUSTERS_DIR}/`) && ownFile(p);
   // addons/ against its lock: repository-wide, on every run that reports shared findings (no shard, or shard 1).
   const integrity = !shard || shard.index === 1 ? addonIntegrityFindings(root, { repoCopy: true }) : [];
   const plannedPaths = new Set(planned.map(([p]) => p));

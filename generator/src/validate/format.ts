@@ -30,7 +30,10 @@ export function formatFindings(findings: Finding[], format: Format, summary: Sum
       ]
         .filter(Boolean)
         .join(",");
-      return `::${f.severity === "error" ? "error" : f.severity === "info" ? "notice" : "warning"} ${props}::${escData(`${f.path ? `${f.path}: ` : ""}${f.message}`)}`;
+      return (
+        `::${f.severity === "error" ? "error" : f.severity === "info" ? "notice" : "warning"} ` +
+        `${props}::${escData(`${f.path ? `${f.path}: ` : ""}${f.message}`)}`
+      );
     });
     lines.push(`${summary.clusters} cluster(s): ${summary.errors} error(s), ${summary.warnings} warning(s)`);
     return lines.join("\n");
@@ -42,9 +45,8 @@ export function formatFindings(findings: Finding[], format: Format, summary: Sum
       current = f.cluster;
       out.push(current ? `cluster ${current}:` : "repository:");
     }
-    out.push(
-      `  ${f.severity}: ${[f.file && f.line ? `${f.file}:${f.line}` : f.file, f.path].filter(Boolean).join(" ")}${f.file || f.path ? ": " : ""}${f.message} (${f.rule})`,
-    );
+    const where = [f.file && f.line ? `${f.file}:${f.line}` : f.file, f.path].filter(Boolean).join(" ");
+    out.push(`  ${f.severity}: ${where}${f.file || f.path ? ": " : ""}${f.message} (${f.rule})`);
   }
   out.push(`${summary.clusters} cluster(s): ${summary.errors} error(s), ${summary.warnings} warning(s)`);
   return out.join("\n");

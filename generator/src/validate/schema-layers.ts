@@ -9,8 +9,8 @@ import os from "node:os";
 import path from "node:path";
 import type { Finding } from "../core/findings.js";
 import { readUnserved, unservedMessage } from "../schemas/unserved.js";
-import type { KubeconformVerdict } from "../tools/kubeconform.js";
-import type { KubectlValidateStatus } from "../tools/kubectl-validate.js";
+import { isStoredVerdict, type KubeconformVerdict } from "../tools/kubeconform.js";
+import { isKubectlValidateStatus, type KubectlValidateStatus } from "../tools/kubectl-validate.js";
 import type { ValidateCache } from "../render/cache.js";
 import type { Runners } from "../render/runners.js";
 import type { Unit } from "../render/units.js";
@@ -21,7 +21,7 @@ export interface SchemaResult {
   cel?: KubectlValidateStatus[];
 }
 
-/** Fewest files worth a kubectl-validate process of their own (each process loads every CRD first, ≈0.5 s). */
+/** Fewest files worth a kubectl-validate process of their own (each process loads every CRD first). */
 const CEL_FILES_PER_PROCESS = 40;
 
 /**
@@ -55,45 +55,45 @@ export async function schemaResults(
   const raw = new Map<Unit, SchemaResult>();
   const tmp = await mkdtemp(path.join(os.tmpdir(), "capi-gitops-validate-"));
   try {
-    const input = new Map<Unit, string>();
-    const fileOf = new Map<Unit, string>();
-    const unitOf = new Map<string, Unit>();
-    const needKc: Unit[] = [];
-    const needCel: Unit[] = [];
+    /** A unit a program has to check: its input file and text, and the result the program's answer goes into. */
+    type Pending = { unit: Unit; file: string; text: string; result: SchemaResult };
+    const pendingOf = new Map<string, Pending>();
+    const needKc: Pending[] = [];
+    const needCel: Pending[] = [];
     for (const [i, u] of units.entries()) {
       if (u.objects.length === 0) continue;
       const withCel = u.cel && !opts.skipCel;
       // JSON documents in a YAML stream: both programs read them, and JSON.stringify is ~50× faster than YAML.
       const text = `${u.objects.map((o) => JSON.stringify(dropNulls(o))).join("\n---\n")}\n`;
-      input.set(u, text);
-      const kc = opts.cache?.result<SchemaResult["kubeconform"][number]>("kubeconform", u.cacheId, text);
-      const cel = withCel ? opts.cache?.result<KubectlValidateStatus>("cel", u.cacheId, text) : undefined;
-      raw.set(u, { kubeconform: kc ?? [], cel });
-      if (!kc) needKc.push(u);
-      if (withCel && !cel) needCel.push(u);
+      const kc = opts.cache?.result("kubeconform", u.cacheId, text, isStoredVerdict);
+      const cel = withCel ? opts.cache?.result("cel", u.cacheId, text, isKubectlValidateStatus) : undefined;
+      const result: SchemaResult = { kubeconform: kc ?? [], cel };
+      raw.set(u, result);
       if (!kc || (withCel && !cel)) {
-        const f = path.join(tmp, `${i}-${u.label.replace(/[^A-Za-z0-9._-]/g, "_")}.yaml`);
-        await writeFile(f, text);
-        fileOf.set(u, f);
-        unitOf.set(f, u);
+        const file = path.join(tmp, `${i}-${u.label.replace(/[^A-Za-z0-9._-]/g, "_")}.yaml`);
+        await writeFile(file, text);
+        const p: Pending = { unit: u, file, text, result };
+        pendingOf.set(file, p);
+        if (!kc) needKc.push(p);
+        if (withCel && !cel) needCel.push(p);
       }
     }
 
     opts.onProgress?.("kubeconform", 0, needKc.length);
     const verdicts = needKc.length
       ? await runners.kubeconform(
-          needKc.map((u) => fileOf.get(u)!),
+          needKc.map((p) => p.file),
           { cwd: root, schemaLocation: runners.schemaLocation, workers: opts.workers },
         )
       : [];
-    const kcOf = new Map<Unit, SchemaResult["kubeconform"]>(needKc.map((u) => [u, []]));
+    const kcOf = new Map<Pending, SchemaResult["kubeconform"]>(needKc.map((p) => [p, []]));
     for (const { filename, ...r } of verdicts) {
-      const u = unitOf.get(filename) ?? unitOf.get(path.resolve(root, filename));
-      if (u) kcOf.get(u)?.push(r);
+      const p = pendingOf.get(filename) ?? pendingOf.get(path.resolve(root, filename));
+      if (p) kcOf.get(p)?.push(r);
     }
-    for (const [u, list] of kcOf) {
-      raw.get(u)!.kubeconform = list;
-      opts.cache?.storeResult("kubeconform", u.cacheId, input.get(u)!, list);
+    for (const [p, list] of kcOf) {
+      p.result.kubeconform = list;
+      opts.cache?.storeResult("kubeconform", p.unit.cacheId, p.text, list);
     }
     opts.onProgress?.("kubeconform", needKc.length, needKc.length);
 
@@ -101,15 +101,16 @@ export async function schemaResults(
       opts.onProgress?.("cel", 0, needCel.length);
       const processes = Math.max(1, Math.min(opts.workers, Math.floor(needCel.length / CEL_FILES_PER_PROCESS)));
       const groups = Array.from({ length: processes }, (_, g) =>
-        needCel.filter((_, i) => i % processes === g).map((u) => fileOf.get(u)!),
+        needCel.filter((_, i) => i % processes === g).map((p) => p.file),
       );
       const outputs = await Promise.all(groups.map((files) => runners.kubectlValidate(files, { cwd: root })));
       for (const out of outputs)
         for (const [file, statuses] of Object.entries(out)) {
-          const u = unitOf.get(path.resolve(root, file)) ?? unitOf.get(file);
-          if (!u) continue;
-          raw.get(u)!.cel = statuses;
-          if (statuses.length === u.objects.length) opts.cache?.storeResult("cel", u.cacheId, input.get(u)!, statuses);
+          const p = pendingOf.get(path.resolve(root, file)) ?? pendingOf.get(file);
+          if (!p) continue;
+          p.result.cel = statuses;
+          if (statuses.length === p.unit.objects.length)
+            opts.cache?.storeResult("cel", p.unit.cacheId, p.text, statuses);
         }
       opts.onProgress?.("cel", needCel.length, needCel.length);
     }

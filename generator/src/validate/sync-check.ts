@@ -10,16 +10,16 @@
  */
 import { parseDocument } from "yaml";
 import type { Finding } from "../core/findings.js";
+import { clusterDir } from "../core/layout.js";
 import { CLUSTER_SPEC_GLOB } from "../plan/sync.js";
-import { get, groupOf } from "../k8s/object.js";
+import { get, groupOf, isRecord, type K8sObject } from "../k8s/object.js";
 import {
-  type AppProjectSpec,
+  appProjectSpec,
   filepathMatch,
   isDestinationPermitted,
   isGroupKindPermitted,
   isSourcePermitted,
 } from "./argo-project.js";
-import type { RenderedObject } from "../render/render.js";
 
 /** Kinds that live outside namespaces (Argo CD asks API discovery; these are the ones a cluster overlay may hold). */
 const CLUSTER_SCOPED = new Set([
@@ -41,7 +41,7 @@ const CLUSTER_SCOPED = new Set([
   "AWSClusterRoleIdentity",
   "AWSClusterStaticIdentity",
 ]);
-export const isNamespaced = (o: RenderedObject): boolean => !CLUSTER_SCOPED.has(o.kind);
+export const isNamespaced = (o: K8sObject): boolean => !CLUSTER_SCOPED.has(o.kind);
 
 export interface ComputedApplication {
   name: string;
@@ -53,23 +53,25 @@ export interface ComputedApplication {
   namespace: string;
 }
 
+const text = (v: unknown): string => String(v);
+
 /** Go template subset of our ApplicationSet: `{{.a.b}}` (missingkey=error) and `{{ get . "k" | default .a.b }}`. */
 export function renderTemplate(template: string, params: Record<string, unknown>): string {
   const lookup = (expr: string): unknown => {
     let v: unknown = params;
     for (const key of expr.replace(/^\./, "").split(".")) {
       if (!v || typeof v !== "object" || !(key in v)) throw new Error(`map has no entry for key "${key}" (${expr})`);
-      v = (v as Record<string, unknown>)[key];
+      v = get(v, key);
     }
     return v;
   };
   return template.replace(/\{\{-?\s*(.*?)\s*-?\}\}/g, (_m, expr: string) => {
-    const path = /^(\.[A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)*)$/.exec(expr);
-    if (path) return String(lookup(path[1]!));
-    const getDefault = /^get\s+\.\s+"([^"]+)"\s*\|\s*default\s+(\.[\w.]+)$/.exec(expr);
-    if (getDefault) {
-      const v = params[getDefault[1]!];
-      return v === undefined || v === null || v === "" ? String(lookup(getDefault[2]!)) : String(v);
+    const [, path] = /^(\.[A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)*)$/.exec(expr) ?? [];
+    if (path !== undefined) return String(lookup(path));
+    const [, key, fallback] = /^get\s+\.\s+"([^"]+)"\s*\|\s*default\s+(\.[\w.]+)$/.exec(expr) ?? [];
+    if (key !== undefined && fallback !== undefined) {
+      const v = params[key];
+      return v === undefined || v === null || v === "" ? String(lookup(fallback)) : text(v);
     }
     throw new Error(`template expression {{${expr}}} is not one capi-gitops can evaluate`);
   });
@@ -77,8 +79,8 @@ export function renderTemplate(template: string, params: Record<string, unknown>
 
 /** The git files generator's parameters of one file (goTemplate): the file's top-level fields and path.*. */
 export function fileParams(filePath: string, content: string): Record<string, unknown> {
-  const data = parseDocument(content).toJS({ maxAliasCount: 50 }) as unknown;
-  const fields = data && typeof data === "object" && !Array.isArray(data) ? (data as Record<string, unknown>) : {};
+  const data: unknown = parseDocument(content).toJS({ maxAliasCount: 50 });
+  const fields = isRecord(data) ? data : {};
   const dir = filePath.split("/").slice(0, -1).join("/");
   return {
     ...fields,
@@ -86,25 +88,26 @@ export function fileParams(filePath: string, content: string): Record<string, un
   };
 }
 
-type Obj = RenderedObject & { spec?: Record<string, unknown> };
 const str = (v: unknown): string => (typeof v === "string" ? v : "");
+const optional = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
+const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 
 /**
  * The Applications the ApplicationSets of `syncObjects` generate from `files` (repository path → content; the
  * clusters' spec files), with a finding for each file the controller could not turn into an Application.
  */
 export function generatedApplications(
-  syncObjects: readonly Obj[],
+  syncObjects: readonly K8sObject[],
   files: ReadonlyMap<string, string>,
   file: string,
 ): { apps: (ComputedApplication & { from: string })[]; findings: Finding[] } {
   const apps: (ComputedApplication & { from: string })[] = [];
   const findings: Finding[] = [];
   for (const set of syncObjects.filter((o) => o.kind === "ApplicationSet" && groupOf(o.apiVersion) === "argoproj.io")) {
-    const t = get(set, "spec.template.spec") as Record<string, unknown> | undefined;
+    const t = get(set, "spec.template.spec");
     const tName = str(get(set, "spec.template.metadata.name"));
-    for (const g of (get(set, "spec.generators") as unknown[] | undefined) ?? []) {
-      const patterns = (get(g, "git.files") as { path?: string; exclude?: boolean }[] | undefined) ?? [];
+    for (const g of list(get(set, "spec.generators"))) {
+      const patterns = list(get(g, "git.files"));
       if (get(g, "git.directories"))
         findings.push({
           file,
@@ -112,12 +115,13 @@ export function generatedApplications(
           rule: "argocd-applications",
           severity: "error",
           message:
-            "a git directories generator makes an Application for every directory, validated or not; use a files generator over " +
+            "a git directories generator makes an Application for every directory, " +
+            "validated or not; use a files generator over " +
             CLUSTER_SPEC_GLOB +
             " (run `npm run generate`)",
         });
-      const include = patterns.filter((p) => !p.exclude).map((p) => p.path ?? "");
-      const exclude = patterns.filter((p) => p.exclude).map((p) => p.path ?? "");
+      const include = patterns.filter((p) => !get(p, "exclude")).map((p) => str(get(p, "path")));
+      const exclude = patterns.filter((p) => get(p, "exclude")).map((p) => str(get(p, "path")));
       for (const [p, content] of [...files].sort(([a], [b]) => (a < b ? -1 : 1))) {
         if (!include.some((pat) => filepathMatch(pat, p)) || exclude.some((pat) => filepathMatch(pat, p))) continue;
         try {
@@ -143,7 +147,9 @@ export function generatedApplications(
             file: p,
             rule: "argocd-applications",
             severity: "error",
-            message: `ApplicationSet ${set.metadata.name} cannot make an Application from this file: ${(e as Error).message}`,
+            message:
+              `ApplicationSet ${set.metadata.name} cannot make an Application ` +
+              `from this file: ${e instanceof Error ? e.message : String(e)}`,
           });
         }
       }
@@ -153,7 +159,7 @@ export function generatedApplications(
 }
 
 /** An Application written out in management/sync (the bootstrap), as a ComputedApplication. */
-export function declaredApplications(syncObjects: readonly Obj[]): ComputedApplication[] {
+export function declaredApplications(syncObjects: readonly K8sObject[]): ComputedApplication[] {
   return syncObjects
     .filter((o) => o.kind === "Application" && groupOf(o.apiVersion) === "argoproj.io")
     .map((o) => ({
@@ -161,8 +167,8 @@ export function declaredApplications(syncObjects: readonly Obj[]): ComputedAppli
       project: str(get(o, "spec.project")),
       repoURL: str(get(o, "spec.source.repoURL")),
       path: str(get(o, "spec.source.path")),
-      server: (get(o, "spec.destination.server") as string | undefined) ?? undefined,
-      destName: (get(o, "spec.destination.name") as string | undefined) ?? undefined,
+      server: optional(get(o, "spec.destination.server")),
+      destName: optional(get(o, "spec.destination.name")),
       namespace: str(get(o, "spec.destination.namespace")),
     }));
 }
@@ -173,8 +179,8 @@ export function declaredApplications(syncObjects: readonly Obj[]): ComputedAppli
  */
 export function applicationFindings(
   app: ComputedApplication,
-  projects: readonly Obj[],
-  objects: readonly RenderedObject[],
+  projects: readonly K8sObject[],
+  objects: readonly K8sObject[],
   at: { cluster?: string; file: string },
 ): Finding[] {
   const out: Finding[] = [];
@@ -191,21 +197,25 @@ export function applicationFindings(
   if (!project) {
     push(
       "spec.project",
-      `project "${app.project}" is not declared in management/sync; Argo CD would refuse the Application (run \`npm run generate\`)`,
+      `project "${app.project}" is not declared in management/sync; Argo ` +
+        `CD would refuse the Application (run \`npm run generate\`)`,
     );
     return out;
   }
-  const spec = (project.spec ?? {}) as AppProjectSpec;
+  const spec = appProjectSpec(project.spec);
   const where = `AppProject ${app.project}`;
   if (!isSourcePermitted(spec, app.repoURL))
     push(
       "spec.source.repoURL",
-      `${app.repoURL} is not in ${where}'s sourceRepos (${(spec.sourceRepos ?? []).join(", ")}); Argo CD would refuse to sync it`,
+      `${app.repoURL} is not in ${where}'s sourceRepos (${(spec.sourceRepos ?? []).join(", ")}); ` +
+        `Argo CD would refuse to sync it`,
     );
   if (!isDestinationPermitted(spec, { server: app.server, name: app.destName, namespace: app.namespace }))
     push(
       "spec.destination",
-      `destination ${app.server ?? app.destName} namespace "${app.namespace}" is not among ${where}'s destinations; Argo CD would refuse to sync it (check the spec's namespace, then run \`npm run generate\`)`,
+      `destination ${app.server ?? app.destName} namespace "${app.namespace}" ` +
+        `is not among ${where}'s destinations; Argo CD would refuse to sync ` +
+        `it (check the spec's namespace, then run \`npm run generate\`)`,
     );
   const seen = new Set<string>();
   // A cluster's objects share one or two namespaces; the project lists every cluster's: checked once per namespace.
@@ -228,7 +238,10 @@ export function applicationFindings(
       if (!seen.has(key))
         push(
           `${id}`,
-          `${namespaced ? "namespaced" : "cluster-scoped"} kind ${o.kind} (group "${group}") is not in ${where}'s ${namespaced ? "namespaceResourceWhitelist" : "clusterResourceWhitelist"}; Argo CD would refuse to sync it — remove the object or keep to the kinds the project allows`,
+          `${namespaced ? "namespaced" : "cluster-scoped"} kind ${o.kind} ` +
+            `(group "${group}") is not in ${where}'s ` +
+            `${namespaced ? "namespaceResourceWhitelist" : "clusterResourceWhitelist"}; ` +
+            `Argo CD would refuse to sync it — remove the object or keep to the kinds the project allows`,
         );
       seen.add(key);
       continue;
@@ -237,13 +250,17 @@ export function applicationFindings(
     if (ns !== undefined && !permitted(ns))
       push(
         id,
-        `namespace "${ns}" is not among ${where}'s destinations; Argo CD would refuse to sync this object — keep the cluster's objects in its own namespace`,
+        `namespace "${ns}" is not among ${where}'s destinations; Argo CD ` +
+          `would refuse to sync this object — keep the cluster's objects in its own namespace`,
       );
   }
   return out;
 }
 
-/** The lower-case plural resource of a kind, as RBAC rules name it (Deployment → deployments, NetworkPolicy → networkpolicies). */
+/**
+ * The lower-case plural resource of a kind, as RBAC rules name it (Deployment → deployments, NetworkPolicy →
+ * networkpolicies).
+ */
 const resourceOf = (kind: string): string => {
   const k = kind.toLowerCase();
   return /[^aeiou]y$/.test(k) ? `${k.slice(0, -1)}ies` : /(s|x|ch|sh)$/.test(k) ? `${k}es` : `${k}s`;
@@ -258,29 +275,31 @@ const resourceOf = (kind: string): string => {
  * it to those names. A Kustomization without a ServiceAccount applies with the controller's own permissions.
  */
 export function fluxPermissionFindings(
-  kustomization: RenderedObject,
-  syncObjects: readonly RenderedObject[],
-  objects: readonly RenderedObject[],
+  kustomization: K8sObject,
+  syncObjects: readonly K8sObject[],
+  objects: readonly K8sObject[],
   where: { cluster: string; file: string },
 ): Finding[] {
   const sa = get(kustomization, "spec.serviceAccountName");
   if (typeof sa !== "string") return [];
   const ns = kustomization.metadata?.namespace;
   const target = get(kustomization, "spec.targetNamespace");
-  const rbac = (o: RenderedObject, kind: string) =>
-    o.kind === kind && groupOf(o.apiVersion) === "rbac.authorization.k8s.io";
-  const bindsMe = (b: RenderedObject) =>
-    (Array.isArray(b.subjects) ? b.subjects : []).some(
-      (s: any) => s?.kind === "ServiceAccount" && s?.name === sa && (s?.namespace ?? b.metadata?.namespace) === ns,
+  const rbac = (o: K8sObject, kind: string) => o.kind === kind && groupOf(o.apiVersion) === "rbac.authorization.k8s.io";
+  const bindsMe = (b: K8sObject) =>
+    list(b.subjects).some(
+      (s) =>
+        get(s, "kind") === "ServiceAccount" &&
+        get(s, "name") === sa &&
+        (get(s, "namespace") ?? b.metadata?.namespace) === ns,
     );
   /** The rules of the roles bound to the ServiceAccount in `namespace` (undefined: cluster-wide bindings only). */
-  const cache = new Map<string | undefined, any[]>();
-  const rulesIn = (namespace: string | undefined): any[] => {
+  const cache = new Map<string | undefined, unknown[]>();
+  const rulesIn = (namespace: string | undefined): unknown[] => {
     let rules = cache.get(namespace);
     if (!rules) cache.set(namespace, (rules = boundRules(namespace)));
     return rules;
   };
-  const boundRules = (namespace: string | undefined): any[] =>
+  const boundRules = (namespace: string | undefined): unknown[] =>
     syncObjects
       .filter(
         (b) =>
@@ -298,7 +317,7 @@ export function fluxPermissionFindings(
               : kind === "Role" && rbac(r, "Role") && r.metadata?.namespace === b.metadata?.namespace) &&
             r.metadata?.name === name,
         );
-        return roles.flatMap((r) => (Array.isArray(r.rules) ? r.rules : []));
+        return roles.flatMap((r) => list(r.rules));
       });
   const has = (list: unknown, v: string) => Array.isArray(list) && (list.includes("*") || list.includes(v));
   const findings: Finding[] = [];
@@ -310,11 +329,15 @@ export function fluxPermissionFindings(
     const resource = resourceOf(o.kind);
     const key = `${group}/${o.kind}/${namespace ?? ""}`;
     if (seen.has(key)) continue;
-    const allows = (r: any) =>
-      has(r?.apiGroups, group) &&
-      has(r?.resources, resource) &&
-      has(r?.verbs, "patch") &&
-      (!Array.isArray(r?.resourceNames) || r.resourceNames.length === 0 || r.resourceNames.includes(o.metadata?.name));
+    const allows = (r: unknown) => {
+      const names = get(r, "resourceNames");
+      return (
+        has(get(r, "apiGroups"), group) &&
+        has(get(r, "resources"), resource) &&
+        has(get(r, "verbs"), "patch") &&
+        (!Array.isArray(names) || names.length === 0 || names.includes(o.metadata?.name))
+      );
+    };
     if (rulesIn(namespace).some(allows)) continue;
     seen.add(key);
     findings.push({
@@ -322,7 +345,12 @@ export function fluxPermissionFindings(
       path: `${o.kind}/${o.metadata?.name ?? ""}`,
       rule: "flux-permissions",
       severity: "error",
-      message: `Flux applies clusters/${where.cluster} as ServiceAccount ${ns}/${sa}, whose roles do not allow ${resource} (group "${group}")${namespace !== undefined ? ` in namespace "${namespace}"` : ` named "${o.metadata?.name ?? ""}"`}; Flux would fail to sync it — keep to the kinds the sync layer permits, in the cluster's own namespace (README, GitOps sync)`,
+      message:
+        `Flux applies ${clusterDir(where.cluster)} as ServiceAccount ` +
+        `${ns}/${sa}, whose roles do not allow ${resource} (group "${group}")` +
+        `${namespace !== undefined ? ` in namespace "${namespace}"` : ` named "${o.metadata?.name ?? ""}"`}; ` +
+        `Flux would fail to sync it — keep to the kinds the sync layer permits, ` +
+        `in the cluster's own namespace (README, GitOps sync)`,
     });
   }
   return findings;

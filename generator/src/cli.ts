@@ -12,7 +12,7 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { CapiGitopsError, InvalidInputError, ToolError, UsageError } from "./core/errors.js";
 import { formatFinding, truncate } from "./core/findings.js";
 import { type CommandDef, COMMANDS, commandHelp, flagsOf, topHelp } from "./cli/definition.js";
-import { type NewClusterFlags, SPEC_FLAGS } from "./cli/spec-flags.js";
+import { type NewClusterFlags, SPEC_FLAGS } from "./cluster-spec/flags.js";
 
 /** Where a run writes and what it knows of its terminal (the process's own by default; tests pass buffers). */
 export interface CliIo {

@@ -1,13 +1,13 @@
 /**
  * The CLI, declared once: every command with its summary, usage, description and one table of flags (flag, value,
  * help text). The parser options and every help text are derived from it (cli.ts); the spec flags of
- * `new-cluster` come from cli/spec-flags.ts, which also maps them onto the spec. Pure: no I/O.
+ * `new-cluster` come from cluster-spec/flags.ts, which also maps them onto the spec. Pure: no I/O.
  */
 import { SPEC_SCHEMA_PATH } from "../plan/cluster.js";
 import { CONFIG_SCHEMA_PATH } from "../plan/repo.js";
 import { PROVIDERS_DIR, SYNC_DIR } from "../core/layout.js";
 import { versions } from "../pins/versions.js";
-import { POOL_SYNTAX, SPEC_FLAGS } from "./spec-flags.js";
+import { POOL_SYNTAX, SPEC_FLAGS } from "../cluster-spec/flags.js";
 import { SUPPORTED_MINORS } from "../cluster-spec/parse.js";
 
 /** The Kubernetes versions the spec accepts (import refuses others without --kubernetes-version). */

@@ -55,7 +55,7 @@ import {
   type SuiteInput,
   type SuiteSummary,
 } from "../e2e/plan.js";
-import type { NewClusterFlags } from "../cli/spec-flags.js";
+import type { NewClusterFlags } from "../cluster-spec/flags.js";
 
 /** The Go suite (its own module). */
 export const E2E_DIR = path.join(TOOL_ROOT, "e2e");

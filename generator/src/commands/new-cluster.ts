@@ -21,7 +21,7 @@ import { pathsToCommit, inside, writeTree } from "../repo/write.js";
 import { type CommitHook, noCommit, onBranch, preflight } from "./branch.js";
 import { withRepoLock } from "../repo/lock.js";
 import { parseSpecObject } from "../cluster-spec/parse.js";
-import { flagFinding, flagFor, type NewClusterFlags, specInputFromFlags } from "../cli/spec-flags.js";
+import { flagFinding, flagFor, type NewClusterFlags, specInputFromFlags } from "../cluster-spec/flags.js";
 import type { ClusterSpec } from "../cluster-spec/types.js";
 import { kustomizeBuild } from "../tools/kustomize.js";
 import { checkedTool } from "../tools/resolve.js";

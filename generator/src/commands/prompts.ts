@@ -3,7 +3,7 @@ import { checkbox, input, number, select } from "@inquirer/prompts";
 import { DNS_LABEL } from "../cluster-spec/schema.js";
 import { defaultZones, knownRegions, zonesOf } from "../cluster-spec/regions.js";
 import { DEFAULTS, LIMITS, PROFILE_DEFAULTS, PROFILES, type Profile, WORKER_KINDS } from "../cluster-spec/types.js";
-import type { NewClusterFlags } from "../cli/spec-flags.js";
+import type { NewClusterFlags } from "../cluster-spec/flags.js";
 
 export async function promptForMissing(flags: NewClusterFlags): Promise<NewClusterFlags> {
   const f = { ...flags };

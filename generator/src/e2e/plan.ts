@@ -9,7 +9,7 @@ import { AUTOSCALER } from "../k8s/capi.js";
 import { groupOf } from "../k8s/object.js";
 import { SUPPORTED_MINORS } from "../cluster-spec/parse.js";
 import { clusterDir } from "../core/layout.js";
-import type { NewClusterFlags } from "../cli/spec-flags.js";
+import type { NewClusterFlags } from "../cluster-spec/flags.js";
 import type { AdmissionResult } from "../tools/admission.js";
 import type { GoTestEvent } from "../tools/go.js";
 import type { RenderedObject } from "../render/render.js";

@@ -4,8 +4,8 @@
  * mapping of findings are all derived from these two tables. Pure: no I/O.
  */
 import type { Finding } from "../core/findings.js";
-import type { SpecInput } from "../cluster-spec/parse.js";
-import { DEFAULTS } from "../cluster-spec/types.js";
+import type { SpecInput } from "./parse.js";
+import { DEFAULTS } from "./types.js";
 import { imageFollowsVersion } from "../schemas/ami-inventory.js";
 
 /** How a flag's text becomes the spec value. */

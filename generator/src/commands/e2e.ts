@@ -3,8 +3,8 @@
  * kube-apiserver with the pinned CRDs and the upstream CAPI/CAPA webhooks (the Go suite in e2e/, controller-runtime
  * envtest), and checks that the server agrees with the tool.
  *
- * 1. Builds the pinned etcd and kube-apiserver into .tools/bin when they are not there yet (setup.ts
- *    buildControlPlane; ≈ 10 min of CPU cold, 28 min measured on a busy 2-core machine; nothing when stamped).
+ * 1. Builds the pinned etcd and kube-apiserver into .tools/bin when they are not there yet
+ *    (workflows/control-plane.ts; nothing when stamped).
  * 2. Renders, through the one render path of `validate` (render/render.ts, kustomize): the repository's clusters
  *    and management/ (providers, sync); fixtures made with `new-cluster` in a temporary repository (dev and prod,
  *    MachinePool and MachineDeployment workers, several pools, a custom namespace, the shape matrix of
@@ -35,11 +35,11 @@ import { renderClusters, type RenderedCluster, type RenderedObject } from "../re
 import { TOOL_ROOT, versions } from "../pins/versions.js";
 import { parseYamlStream, toYaml } from "../core/yaml.js";
 import { CONFIG_FILE } from "../cluster-spec/config.js";
-import { compareSides } from "./diff.js";
 import { idOf, keyOf } from "../diff/objects.js";
-import { generateCommand } from "./generate.js";
-import { newClusterCommand } from "./new-cluster.js";
-import { buildControlPlane } from "./setup.js";
+import { compareSides } from "../workflows/compare.js";
+import { buildControlPlane } from "../workflows/control-plane.js";
+import { generateTree } from "../workflows/generate.js";
+import { addCluster } from "../workflows/new-cluster.js";
 import { MANAGEMENT_LAYER_DIRS, managementLayerSteps } from "../e2e/management.js";
 import {
   asStored,
@@ -184,7 +184,7 @@ async function clusterSteps(
       path.join(updated, clusterSpecPath(n)),
       changeSpec(await readFile(path.join(updated, clusterSpecPath(n)), "utf8"), "accepted"),
     );
-  await generateCommand({ cwd: updated, log: () => {} });
+  await generateTree({ cwd: updated, log: () => {} });
   const after = await render(updated, names);
   const v = await verdicts(
     tmp,
@@ -248,7 +248,7 @@ async function flaggedSteps(
     } else {
       const s = path.join(copy, clusterSpecPath(name));
       await writeFile(s, changeSpec(await readFile(s, "utf8"), f.flagged));
-      await generateCommand({ cwd: copy, log: () => {} });
+      await generateTree({ cwd: copy, log: () => {} });
     }
     const [changed] = await render(copy, [name]);
     const prev = after.get(name)!;
@@ -300,7 +300,7 @@ async function fixtureRepo(tmp: string): Promise<string> {
   const dir = await mkdtemp(path.join(tmp, "fixtures-"));
   await writeFile(path.join(dir, CONFIG_FILE), fixtureConfig("argocd"));
   for (const flags of [...FIXTURES.map((f) => f.flags), ...shapeMatrix()])
-    await newClusterCommand({ cwd: dir, log: () => {}, flags, render: false });
+    await addCluster({ cwd: dir, log: () => {}, flags });
   return dir;
 }
 
@@ -309,7 +309,7 @@ async function fluxCopy(fixtures: string, tmp: string): Promise<string> {
   const dir = await mkdtemp(path.join(tmp, "flux-"));
   await copyRepo(fixtures, dir);
   await writeFile(path.join(dir, CONFIG_FILE), fixtureConfig("flux"));
-  await generateCommand({ cwd: dir, log: () => {} });
+  await generateTree({ cwd: dir, log: () => {} });
   return dir;
 }
 

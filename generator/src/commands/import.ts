@@ -25,7 +25,8 @@ import { withRepoLock } from "../repo/lock.js";
 import { checkedTool } from "../tools/resolve.js";
 import { versions } from "../pins/versions.js";
 import { parseYamlStream } from "../core/yaml.js";
-import { landCluster } from "./new-cluster.js";
+import { landCluster } from "../workflows/land.js";
+import { validateCommand } from "./validate.js";
 
 /** Largest manifest file import reads: CAPA's templates with their add-on ConfigMaps are about 60 kB. */
 const MAX_BYTES = 5 * 1024 * 1024;
@@ -259,7 +260,11 @@ export async function importCommand(opts: ImportCommandOptions): Promise<ImportC
       if (again.length)
         throw new InvalidInputError(again, "the imported cluster clashes with the repository; nothing was written");
       const plan = planImportedCluster(spec, kustomization, { specs: now.specs, config: now.config }, versions());
-      await landCluster(opts.cwd, spec, plan, opts.render !== false, opts.log, async () => {});
+      const check =
+        opts.render !== false
+          ? (cwd: string, cluster: string) => validateCommand({ cwd, clusters: [cluster] })
+          : undefined;
+      await landCluster(opts.cwd, spec, plan, check, opts.log, async () => {});
     },
     { log: opts.log },
   );

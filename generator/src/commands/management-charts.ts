@@ -25,7 +25,7 @@ import { helmTemplate } from "../tools/helm.js";
 import { kustomizeBuild } from "../tools/kustomize.js";
 import { type ManagementPins, TOOL_ROOT, versions } from "../pins/versions.js";
 import { toYaml } from "../core/yaml.js";
-import { checkValues } from "./addons.js";
+import { checkValues } from "../workflows/chart-values.js";
 import { CERT_MANAGER_NAMESPACE, OPERATOR_NAMESPACE } from "../cluster-spec/reserved.js";
 
 export async function managementChartsCommand(opts: { log: (line: string) => void }): Promise<WriteResult> {

@@ -11,7 +11,7 @@ import { planRemoveCluster } from "../plan/repo.js";
 import { exists, loadRepo, readSpec } from "../repo/load.js";
 import { pathsToCommit, inside, writeTree } from "../repo/write.js";
 import { DNS_LABEL } from "../cluster-spec/schema.js";
-import { type CommitHook, noCommit, onBranch, preflight } from "./branch.js";
+import { type CommitHook, noCommit, onBranch, preflight } from "../workflows/branch.js";
 import { withRepoLock } from "../repo/lock.js";
 import * as git from "../tools/git.js";
 

@@ -19,7 +19,7 @@ import { withRepoLock } from "../repo/lock.js";
 import { inside, writeTree } from "../repo/write.js";
 import { readImageInventory } from "../validate/images.js";
 import { TOOL_ROOT, versions } from "../pins/versions.js";
-import { type CommitHook, noCommit, onBranch, preflight } from "./branch.js";
+import { type CommitHook, noCommit, onBranch, preflight } from "../workflows/branch.js";
 import { kustomizeBuild } from "../tools/kustomize.js";
 import { checkedTool } from "../tools/resolve.js";
 

@@ -233,7 +233,8 @@ export function parseCommandLine(def: Command, raw: string[]): { values: ParsedV
   return { values: parsed.values, positionals: parsed.positionals };
 }
 
-const camel = (flag: string) => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+/** The option name of a flag: `dry-run` → `dryRun`. */
+export const camel = (flag: string) => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
 /**
  * The typed options of a parsed command line: booleans default to false, a flag with choices to its default, and a

@@ -194,7 +194,9 @@ function parserOptions(c: Command): ParserOptions {
   return options;
 }
 
-/** An `optional` flag (`--push [remote]`) given without a value (end of line or another flag next) takes its default. */
+/**
+ * An `optional` flag (`--push [remote]`) given without a value (end of line or another flag next) takes its default.
+ */
 function withOptionalValues(c: Command, args: string[]): string[] {
   const optional = new Map(c.flags.flatMap((f) => (f.type === "optional" ? [[`--${f.flag}`, f.default]] : [])));
   return args.flatMap((a, i) => {

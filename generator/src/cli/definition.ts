@@ -218,7 +218,8 @@ const validate = defineCommand({
     "decoding, CRD schema and CEL, conversion, the upstream webhooks; UPDATE against the previous render with",
     "--changed-since); kubectl-validate for the CEL rules of the management CRDs (Argo CD, Flux, operator); " +
       "what Argo CD /",
-    "Flux would do with the sync manifests; and our rules for what no webhook checks (references, CIDR overlaps, zones,",
+    "Flux would do with the sync manifests; and our rules for what no webhook checks (references, CIDR " +
+      "overlaps, zones,",
     "version skew, secrets, sync safety, add-ons). Findings are grouped by cluster with file and field.",
     "CAPI_GITOPS_ADMISSION=off switches the admission layer off — a debugging switch: the webhook checks it replaced",
     "(validate/upstream-replaced.ts) are then not made at all, and the clusters' CRD CEL rules go to kubectl-validate.",
@@ -298,8 +299,10 @@ const e2e = defineCommand({
     'Builds the pinned etcd and kube-apiserver into .tools/bin the first time (versions.json "e2e"; ≈ 10 min of CPU',
     "cold, 28 min measured on a busy 2-core machine; nothing later), starts them on 127.0.0.1 " +
       "(controller-runtime envtest, the Go suite in e2e/) with the pinned",
-    `CRDs and the upstream CAPI/CAPA webhooks, and server-side applies every cluster of the repository, ${SYNC_DIR} and`,
-    `${PROVIDERS_DIR}, plus fixture clusters: creates must be accepted and read back intact; a second render after spec`,
+    `CRDs and the upstream CAPI/CAPA webhooks, and server-side applies every cluster of the repository, ` +
+      `${SYNC_DIR} and`,
+    `${PROVIDERS_DIR}, plus fixture clusters: creates must be accepted and read back intact; a second ` +
+      `render after spec`,
     "changes must be accepted or denied by the server exactly as the tool says; then the management layer in order",
     '(cert-manager, cluster-api-operator, providers, sync), each step accepted. Prints "N passed, M failed".',
   ),
@@ -354,7 +357,8 @@ const upgrade = defineCommand({
       "region while",
     "a machine uses CAPA's public image lookup, a machine with a fixed image (an AMI id) that moves without a new one",
     "(--image-id, --pool-image-id), a target minor without a pinned CCM or cluster-autoscaler, a result that does not",
-    "build or validate (e.g. a version set by the cluster's own patch). Writes cluster.yaml (comments and order kept) " +
+    "build or validate (e.g. a version set by the cluster's own patch). Writes cluster.yaml (comments " +
+      "and order kept) " +
       "and",
     "the cluster's generated/.",
   ),
@@ -427,9 +431,11 @@ const inventory = defineCommand({
   description: lines(
     "One entry per cluster (every cluster, or the named ones): namespace, region and zones, profile, " +
       "control plane (version, replicas, instance type),",
-    "pools (instance type, zones, min/max or replicas, version), workers kind, VPC CIDR, add-on versions, where it is in",
+    "pools (instance type, zones, min/max or replicas, version), workers kind, VPC CIDR, add-on " +
+      "versions, where it is in",
     "an upgrade, and what validate finds (its pipeline without the CEL and admission layers, which report only errors;",
-    "run validate for the full verdict). Markdown is a table (PR comments, wikis); JSON has the stable shape documented",
+    "run validate for the full verdict). Markdown is a table (PR comments, wikis); JSON has the stable " +
+      "shape documented",
     'in README ("Fleet inventory"). Writes nothing.',
   ),
   flags: [
@@ -492,10 +498,12 @@ const leftovers = defineCommand({
     "Generated objects are never pruned (Prune=false, prune: disabled), so an old hash-named template, an old add-on",
     "ConfigMap or a renamed pool's objects stay on the management cluster. This renders every first-parent commit of " +
       "HEAD",
-    "that changed clusters/, base/, overlays/ or addons/ (in temporary worktrees, with kustomize) and lists, per cluster",
+    "that changed clusters/, base/, overlays/ or addons/ (in temporary worktrees, with kustomize) and " +
+      "lists, per cluster",
     "of HEAD, each object rendered once and no longer: the commit that last rendered it, the commit that dropped it, " +
       "when",
-    "it becomes unused (e.g. a template no MachineSet or machine uses after the roll-out), a read-only kubectl check that",
+    "it becomes unused (e.g. a template no MachineSet or machine uses after the roll-out), a read-only " +
+      "kubectl check that",
     "prints 0 once it is unused, and the `kubectl delete` line to run then. Deletes nothing and contacts no cluster.",
   ),
   flags: [
@@ -539,8 +547,10 @@ const importCluster = defineCommand({
       "(nothing",
     "is written when anything fails). Prints what it mapped, what it kept as a patch, what it dropped, and why.",
     "clusterctl variables (${VAR}, ${VAR:=default}) are substituted from --var, then the environment; CLUSTER_NAME",
-    "comes from --name and KUBERNETES_VERSION from --kubernetes-version. Refused (exit 1): a Kubernetes version outside",
-    `${SUPPORTED} without --kubernetes-version, IPv6/dual-stack, Ignition (Flatcar), EKS, ROSA and ClusterClass clusters.`,
+    "comes from --name and KUBERNETES_VERSION from --kubernetes-version. Refused (exit 1): a Kubernetes " +
+      "version outside",
+    `${SUPPORTED} without --kubernetes-version, IPv6/dual-stack, Ignition (Flatcar), EKS, ROSA and ` +
+      `ClusterClass clusters.`,
   ),
   flags: [
     { flag: "file", type: "string", value: "<manifests.yaml>", help: "the cluster's manifests (required)" },

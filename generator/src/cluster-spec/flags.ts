@@ -170,7 +170,9 @@ export const SPEC_FLAGS = [
     value: "<ami-…>",
     field: "image.id",
     kind: "string",
-    help: "AMI in the region for every machine (default: CAPA's public image, published only for some versions and regions)",
+    help:
+      "AMI in the region for every machine (default: CAPA's public image, published only for some " +
+      "versions and regions)",
   }),
   def({
     flag: "image-lookup-org",
@@ -280,7 +282,10 @@ function setPath(obj: Record<string, unknown>, field: string, value: unknown): v
   at[steps.at(-1)!] = value;
 }
 
-/** `--pool name=gpu,instance-type=g5.xlarge,zones=a+b,min-size=0,max-size=4,autoscaling=false,replicas=2,labels=k:v+k2:v2` */
+/**
+ * `--pool
+ * name=gpu,instance-type=g5.xlarge,zones=a+b,min-size=0,max-size=4,autoscaling=false,replicas=2,labels=k:v+k2:v2`
+ */
 export function parsePoolFlag(text: string, findings: Finding[]): Record<string, unknown> | undefined {
   const pool: Record<string, unknown> = {};
   for (const part of text.split(",").filter((p) => p.trim() !== "")) {

@@ -1,7 +1,8 @@
 /**
  * `npm run addons`: hydrates every pinned add-on version into addons/<addon>/<version>/ (owned whole): the charts
  * come from pinned Go modules (`go mod download`) and are rendered offline by the pinned helm; the EBS CSI driver's
- * manifests come from the pinned CAPA module (see versions.json "addons"). It writes this checkout's addons/ (ADDONS_STORE);
+ * manifests come from the pinned CAPA module (see versions.json "addons"). It writes this checkout's addons/
+ * (ADDONS_STORE);
  * `npm run generate` copies them into the repository it generates. Deterministic: a second run changes nothing.
  */
 import { readFile } from "node:fs/promises";

@@ -46,7 +46,11 @@ function addonsChanged(changedFiles: readonly string[]): ClusterReport | undefin
     file,
     rule: "addons-changed",
     severity: "error",
-    message: `changes the hydrated add-ons${file === ADDONS_LOCK_FILE ? "' lock" : ""}, applied to every workload cluster with admin rights; only \`npm run addons\` writes ${ADDONS_DIR}/ and ${ADDONS_LOCK_FILE} (from versions.json): change the pins there and re-run it, or restore the file from the base`,
+    message:
+      `changes the hydrated add-ons${file === ADDONS_LOCK_FILE ? "' lock" : ""}, applied to every ` +
+      `workload cluster with admin rights; only \`npm run addons\` writes ${ADDONS_DIR}/ and ` +
+      `${ADDONS_LOCK_FILE} (from versions.json): change the pins there and re-run it, or restore the file ` +
+      `from the base`,
   }));
   return { cluster: ADDONS_DIR, status: "changed", changes: [], findings };
 }
@@ -61,7 +65,8 @@ export async function diffCommand(opts: DiffOptions): Promise<DiffResult> {
   } catch (e) {
     if (e instanceof ToolError && /not installed/.test(e.message)) throw e;
     throw new UsageError(
-      `--base ${opts.base} is not a commit of this repository; fetch it first (e.g. \`git fetch origin main\`) or name another revision`,
+      `--base ${opts.base} is not a commit of this repository; fetch it first (e.g. \`git fetch origin ` +
+        `main\`) or name another revision`,
     );
   }
   const workers = opts.workers ?? Math.max(1, os.availableParallelism());

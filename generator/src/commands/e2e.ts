@@ -221,7 +221,8 @@ async function clusterSteps(
     );
     for (const d of mine.filter((x) => !x.allowed))
       log(
-        `${label}: ${r.cluster} update: the tool's upstream admission denies ${d.kind} ${d.name}: ${d.messages[0]?.field ?? ""} ${d.messages[0]?.message.slice(0, 160) ?? ""}`,
+        `${label}: ${r.cluster} update: the tool's upstream admission denies ${d.kind} ${d.name}: ` +
+          `${d.messages[0]?.field ?? ""} ${d.messages[0]?.message.slice(0, 160) ?? ""}`,
       );
   }
   return { steps, updated, after: new Map(after.map((r) => [r.cluster, r])), held };
@@ -265,10 +266,15 @@ async function flaggedSteps(
         file: clusterSpecPath(name),
         rule: "e2e-tool-verdict",
         severity: "error",
-        message: `the tool does not flag the ${f.flagged} change (diff rules: ${flags.map((x) => x.rule).join(", ") || "none"}; upstream admission denies: ${denied.map((r) => r.kind).join(", ") || "nothing"})`,
+        message:
+          `the tool does not flag the ${f.flagged} change (diff rules: ` +
+          `${flags.map((x) => x.rule).join(", ") || "none"}; upstream admission denies: ` +
+          `${denied.map((r) => r.kind).join(", ") || "nothing"})`,
       });
     log(
-      `fixtures: ${name} ${f.flagged}: the tool flags ${flags.map((x) => x.rule).join(", ") || "nothing"}; its upstream admission denies ${denied.map((r) => `${r.kind} ${r.name}`).join(", ") || "nothing"}`,
+      `fixtures: ${name} ${f.flagged}: the tool flags ` +
+        `${flags.map((x) => x.rule).join(", ") || "nothing"}; its upstream admission denies ` +
+        `${denied.map((r) => `${r.kind} ${r.name}`).join(", ") || "nothing"}`,
     );
     const stored = new Map((held.get(name) ?? prev.objects).map((o) => [keyOf(idOf(o)), o]));
     steps.push(
@@ -379,7 +385,8 @@ export async function e2eCommand(opts: E2eOptions): Promise<E2eResult> {
     }
     const objects = steps.reduce((n, s) => n + s.objects.length, 0);
     log(
-      `rendered ${steps.length} steps, ${objects} objects in ${Math.round((Date.now() - started) / 1000)} s; starting the management cluster (kube-apiserver, etcd, upstream webhooks) …`,
+      `rendered ${steps.length} steps, ${objects} objects in ${Math.round((Date.now() - started) / 1000)} ` +
+        `s; starting the management cluster (kube-apiserver, etcd, upstream webhooks) …`,
     );
 
     // The management layer in the sync engines' order (issue 19 item 9; e2e/management_test.go).
@@ -406,7 +413,8 @@ export async function e2eCommand(opts: E2eOptions): Promise<E2eResult> {
     const tick = setInterval(
       () =>
         log(
-          `e2e: the Go suite is still running (${Math.round((Date.now() - suiteStarted) / 1000)} s; a cold compile of e2e/ takes minutes) …`,
+          `e2e: the Go suite is still running (${Math.round((Date.now() - suiteStarted) / 1000)} s; a cold ` +
+            `compile of e2e/ takes minutes) …`,
         ),
       30_000,
     );

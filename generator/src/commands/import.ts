@@ -42,7 +42,8 @@ export interface ImportCommandOptions {
   kubernetesVersion?: string;
   /**
    * The cluster's machine image when the source relies on CAPA's public images, which exist only in a few regions
-   * (issue 19): `--image-id` (stated for the cluster's version) or `--image-lookup-org`; replaces the source's cluster image.
+   * (issue 19): `--image-id` (stated for the cluster's version) or `--image-lookup-org`; replaces the source's cluster
+   * image.
    */
   imageId?: string;
   imageLookupOrg?: string;
@@ -79,7 +80,9 @@ export function formatReport(report: readonly ReportEntry[]): string[] {
   );
 }
 
-/** clusterctl's variables from --var NAME=value flags, --name (CLUSTER_NAME), --kubernetes-version and the environment. */
+/**
+ * clusterctl's variables from --var NAME=value flags, --name (CLUSTER_NAME), --kubernetes-version and the environment.
+ */
 function variables(opts: ImportCommandOptions): { vars: Record<string, string | undefined>; findings: Finding[] } {
   const vars: Record<string, string | undefined> = { ...(opts.env ?? {}) };
   if (opts.kubernetesVersion !== undefined) vars.KUBERNETES_VERSION = opts.kubernetesVersion;
@@ -162,7 +165,8 @@ async function readManifests(opts: ImportCommandOptions): Promise<unknown[]> {
       [
         flag(
           "--file",
-          `clusterctl variables without a value: ${missing.join(", ")}; export them or pass --var NAME=value (CLUSTER_NAME comes from --name, KUBERNETES_VERSION from --kubernetes-version)`,
+          `clusterctl variables without a value: ${missing.join(", ")}; export them or pass --var NAME=value ` +
+            `(CLUSTER_NAME comes from --name, KUBERNETES_VERSION from --kubernetes-version)`,
         ),
       ],
       "nothing was written",
@@ -204,7 +208,9 @@ export async function importCommand(opts: ImportCommandOptions): Promise<ImportC
       action: "mapped",
       source: "",
       field: "image",
-      detail: `→ image: ${JSON.stringify(mapping.spec.image)} (${opts.imageId !== undefined ? "--image-id" : "--image-lookup-org"})`,
+      detail:
+        `→ image: ${JSON.stringify(mapping.spec.image)} ` +
+        `(${opts.imageId !== undefined ? "--image-id" : "--image-lookup-org"})`,
     });
   }
   const parsed = parseSpecObject(mapping.spec);
@@ -248,7 +254,8 @@ export async function importCommand(opts: ImportCommandOptions): Promise<ImportC
     for (const f of [specFile(spec), { path: clusterKustomizationPath(spec.name), content: kustomization }])
       opts.log(`# --- ${f.path}\n${f.content}`);
     opts.log(
-      `# dry run: nothing was written (clusters/${spec.name}/cluster.yaml and kustomization.yaml, and generated/, would be created)`,
+      `# dry run: nothing was written (clusters/${spec.name}/cluster.yaml and kustomization.yaml, and ` +
+        `generated/, would be created)`,
     );
     return { spec, report, written: false };
   }
@@ -270,7 +277,9 @@ export async function importCommand(opts: ImportCommandOptions): Promise<ImportC
   );
   opts.log("");
   opts.log(
-    `Imported ${file} as cluster ${spec.name} (${spec.region}, ${spec.availabilityZones.join(", ")}; ${spec.kubernetesVersion}; ${spec.workers}): ${dir}/cluster.yaml, ${dir}/kustomization.yaml (${settled.patches.length ? "with the patches above" : "no patches"}), ${dir}/generated/`,
+    `Imported ${file} as cluster ${spec.name} (${spec.region}, ${spec.availabilityZones.join(", ")}; ` +
+      `${spec.kubernetesVersion}; ${spec.workers}): ${dir}/cluster.yaml, ${dir}/kustomization.yaml ` +
+      `(${settled.patches.length ? "with the patches above" : "no patches"}), ${dir}/generated/`,
   );
   opts.log(`Next: review the notes above, then commit ${dir} and management/ on a branch and open a pull request.`);
   return { spec, report, written: true };

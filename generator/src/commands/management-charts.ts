@@ -111,7 +111,8 @@ export async function hydrateManagementCharts(log: (line: string) => void): Prom
 
     const opDir = await goModDownload(operator.module, operator.version);
     log(
-      `cluster-api-operator ${operator.version}: kustomize build ${m.clusterApiOperator.components} + helm template ${m.clusterApiOperator.chart}`,
+      `cluster-api-operator ${operator.version}: kustomize build ${m.clusterApiOperator.components} + ` +
+        `helm template ${m.clusterApiOperator.chart}`,
     );
     // Helm charts carry SemVer without the v (the Makefile's HELM_CHART_TAG).
     const bare = operator.version.replace(/^v/, "");

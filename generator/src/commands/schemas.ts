@@ -5,7 +5,7 @@
  */
 import path from "node:path";
 import { CapiGitopsError, ToolError } from "../core/errors.js";
-import { buildSchemaFiles, type CrdInput, type OpenApiInput } from "../schemas/build.js";
+import { buildSchemaFiles, type OpenApiInput } from "../schemas/build.js";
 import type { OpenApiDocument } from "../schemas/convert.js";
 import { KUBECONFORM_DIR } from "../schemas/layout.js";
 import {

@@ -323,7 +323,8 @@ export async function upgradeCommand(opts: UpgradeOptions): Promise<UpgradeResul
   opts.log("Next steps:");
   if (!branch)
     opts.log(
-      `  commit ${moving.map((p) => clusterDir(p.step.cluster)).join(" ")} on a branch and open a pull request (or next time: --branch --push)`,
+      `  commit ${moving.map((p) => clusterDir(p.step.cluster)).join(" ")} on a branch and open a pull ` +
+        `request (or next time: --branch --push)`,
     );
   else if (branch.push === undefined) opts.log(`  git push -u origin ${branch.branch}, then open a pull request`);
   else opts.log(`  open a pull request from ${branch.branch}`);

@@ -68,15 +68,25 @@ const { infra: INFRA, bootstrap: BOOTSTRAP, controlPlane: CONTROLPLANE, core: CO
 const IN_PLACE: Record<string, { group: string; why: string }> = {
   AWSMachineTemplate: {
     group: INFRA,
-    why: "CAPA rejects changes to an AWSMachineTemplate's spec (it is immutable), and an edited template rolls out no machines. Change it under a new name and point the KubeadmControlPlane / MachineDeployment at the new name (`npm run generate` does both when the change comes from cluster.yaml)",
+    why:
+      "CAPA rejects changes to an AWSMachineTemplate's spec (it is immutable), and an edited template " +
+      "rolls out no machines. Change it under a new name and point the KubeadmControlPlane / " +
+      "MachineDeployment at the new name (`npm run generate` does both when the change comes from " +
+      "cluster.yaml)",
   },
   KubeadmConfigTemplate: {
     group: BOOTSTRAP,
-    why: "existing machines keep the old bootstrap configuration: Cluster API rolls out machines only when the MachineDeployment references a template with a new name. Change it under a new name and update the reference (`npm run generate` does both when the change comes from cluster.yaml)",
+    why:
+      "existing machines keep the old bootstrap configuration: Cluster API rolls out machines only when " +
+      "the MachineDeployment references a template with a new name. Change it under a new name and update " +
+      "the reference (`npm run generate` does both when the change comes from cluster.yaml)",
   },
   KubeadmConfig: {
     group: BOOTSTRAP,
-    why: "the MachinePool's instances keep the old bootstrap data: it is rolled out only when the MachinePool references a config with a new name. Change it under a new name and update the reference (`npm run generate` does both when the change comes from cluster.yaml)",
+    why:
+      "the MachinePool's instances keep the old bootstrap data: it is rolled out only when the " +
+      "MachinePool references a config with a new name. Change it under a new name and update the " +
+      "reference (`npm run generate` does both when the change comes from cluster.yaml)",
   },
 };
 
@@ -117,7 +127,10 @@ function awsCluster(cluster: string, c: ObjectChange): Finding[] {
       path: at(c, "spec.region"),
       rule: "awscluster-immutable",
       severity: "error",
-      message: `region changes from ${oldRegion ?? "(unset)"} to ${newRegion ?? "(unset)"}; CAPA rejects it (spec.region is immutable). A cluster cannot move: create a new cluster in ${newRegion ?? "the new region"} and move the workloads`,
+      message:
+        `region changes from ${oldRegion ?? "(unset)"} to ${newRegion ?? "(unset)"}; CAPA rejects it ` +
+        `(spec.region is immutable). A cluster cannot move: create a new cluster in ` +
+        `${newRegion ?? "the new region"} and move the workloads`,
     });
   const oldScheme = c.before.spec?.controlPlaneLoadBalancer?.scheme ?? DEFAULT_SCHEME;
   const newScheme = c.after.spec?.controlPlaneLoadBalancer?.scheme ?? DEFAULT_SCHEME;
@@ -128,7 +141,9 @@ function awsCluster(cluster: string, c: ObjectChange): Finding[] {
       path: at(c, "spec.controlPlaneLoadBalancer.scheme"),
       rule: "awscluster-immutable",
       severity: "error",
-      message: `control-plane load balancer scheme changes from ${oldScheme} to ${newScheme}; CAPA rejects it (the scheme is immutable once the cluster exists)`,
+      message:
+        `control-plane load balancer scheme changes from ${oldScheme} to ${newScheme}; CAPA rejects it (the ` +
+        `scheme is immutable once the cluster exists)`,
     });
   return out;
 }
@@ -146,7 +161,9 @@ function versionJump(cluster: string, c: ObjectChange): Finding[] {
     return [
       {
         ...base,
-        message: `Kubernetes version moves from ${range}, more than one minor; the KubeadmControlPlane webhook rejects it. Upgrade one minor at a time (first to ${next}.x, let it roll out, then on)`,
+        message:
+          `Kubernetes version moves from ${range}, more than one minor; the KubeadmControlPlane webhook ` +
+          `rejects it. Upgrade one minor at a time (first to ${next}.x, let it roll out, then on)`,
       },
     ];
   }
@@ -154,7 +171,9 @@ function versionJump(cluster: string, c: ObjectChange): Finding[] {
     return [
       {
         ...base,
-        message: `Kubernetes version moves down from ${range}; kubeadm cannot downgrade a control plane. Keep ${c.before.spec.version} or build a new cluster`,
+        message:
+          `Kubernetes version moves down from ${range}; kubeadm cannot downgrade a control plane. Keep ` +
+          `${c.before.spec.version} or build a new cluster`,
       },
     ];
   return [];
@@ -181,7 +200,13 @@ function clusterRenamed(
       path: `Cluster/${o.slice(o.indexOf("/") + 1)}:metadata`,
       rule: "cluster-renamed",
       severity: "error" as const,
-      message: `the Cluster ${o} becomes ${now.join(", ")}: Cluster API cannot rename a cluster. The sync deletes nothing (every object is kept from pruning), so the old cluster keeps running and a second cluster with new machines and AWS infrastructure is created beside it. Keep the name and namespace; to replace the cluster, create the new one, move the workloads, then delete the old one with \`kubectl delete cluster.cluster.x-k8s.io/${o.slice(o.indexOf("/") + 1)} -n ${o.slice(0, o.indexOf("/"))}\` (README "Deleting a cluster")`,
+      message:
+        `the Cluster ${o} becomes ${now.join(", ")}: Cluster API cannot rename a cluster. The sync deletes ` +
+        `nothing (every object is kept from pruning), so the old cluster keeps running and a second cluster ` +
+        `with new machines and AWS infrastructure is created beside it. Keep the name and namespace; to ` +
+        `replace the cluster, create the new one, move the workloads, then delete the old one with \`kubectl ` +
+        `delete cluster.cluster.x-k8s.io/${o.slice(o.indexOf("/") + 1)} -n ${o.slice(0, o.indexOf("/"))}\` ` +
+        `(README "Deleting a cluster")`,
     }));
 }
 
@@ -213,7 +238,11 @@ function networkCidrs(cluster: string, c: ObjectChange): Finding[] {
       path: at(c, "spec.network.vpc.cidrBlock"),
       rule: "vpc-cidr-changed",
       severity: "error",
-      message: `the VPC CIDR changes from ${oldVpc} to ${newVpc ?? "(unset)"}; CAPA does not change a live VPC's CIDR (it copies the VPC's CIDR back into the AWSCluster), so the subnets carved from the new range fall outside the VPC and cannot be created. Keep network.vpcCidr ${oldVpc} in clusters/${cluster}/cluster.yaml; a cluster in another range is a new cluster`,
+      message:
+        `the VPC CIDR changes from ${oldVpc} to ${newVpc ?? "(unset)"}; CAPA does not change a live VPC's ` +
+        `CIDR (it copies the VPC's CIDR back into the AWSCluster), so the subnets carved from the new range ` +
+        `fall outside the VPC and cannot be created. Keep network.vpcCidr ${oldVpc} in ` +
+        `clusters/${cluster}/cluster.yaml; a cluster in another range is a new cluster`,
     });
   const before = subnetsOf(c.before);
   for (const [id, now] of subnetsOf(c.after)) {
@@ -225,7 +254,13 @@ function networkCidrs(cluster: string, c: ObjectChange): Finding[] {
       path: at(c, `spec.network.subnets[id=${id}].cidrBlock`),
       rule: "subnet-cidr-changed",
       severity: "error",
-      message: `subnet ${id} changes its CIDR from ${was.cidrBlock} to ${now.cidrBlock ?? "(unset)"}; an AWS subnet's CIDR cannot change, so CAPA cannot apply it to the live VPC. Keep ${was.cidrBlock}: undo the change of network.vpcCidr in clusters/${cluster}/cluster.yaml or of the patch in clusters/${cluster}/kustomization.yaml; if it comes from \`npm run generate\` on a cluster created before subnets were addressed by zone slot (README "Subnets"), pin the live subnets with a patch on /spec/network/subnets in clusters/${cluster}/kustomization.yaml`,
+      message:
+        `subnet ${id} changes its CIDR from ${was.cidrBlock} to ${now.cidrBlock ?? "(unset)"}; an AWS ` +
+        `subnet's CIDR cannot change, so CAPA cannot apply it to the live VPC. Keep ${was.cidrBlock}: undo ` +
+        `the change of network.vpcCidr in clusters/${cluster}/cluster.yaml or of the patch in ` +
+        `clusters/${cluster}/kustomization.yaml; if it comes from \`npm run generate\` on a cluster created ` +
+        `before subnets were addressed by zone slot (README "Subnets"), pin the live subnets with a patch on ` +
+        `/spec/network/subnets in clusters/${cluster}/kustomization.yaml`,
     });
   }
   return out;
@@ -246,7 +281,12 @@ function poolRemoved(cluster: string, c: ObjectChange): Finding[] {
       path: at(c, "metadata"),
       rule: "pool-removed",
       severity: "warning",
-      message: `${labelOf(c.id)}${replaced} is removed from Git, but the sync deletes nothing (every object is kept from pruning): its machines keep running${replaced ? " beside the new pool" : ""}. Manual step after the merge, once any new pool is ready: \`kubectl delete ${resource} -n ${c.id.namespace}\` (${c.id.kind === "MachinePool" ? `CAPA deletes its auto scaling group without draining the nodes (awsmachinepool_controller.go DeleteASGAndWait) and Cluster API deletes their Nodes undrained, all at once: drain them first — their names are \`kubectl get ${resource} -n ${c.id.namespace} -o jsonpath='{.status.nodeRefs[*].name}'\` on the management cluster (the Nodes carry no pool label unless nodePools[].labels set one, then \`-l <label>\`), then \`kubectl drain <nodes> --ignore-daemonsets --delete-emptydir-data\` on the workload cluster, once the pools left can take their pods` : "Cluster API drains and deletes its machines and infrastructure"}); its MachineHealthCheck (if any) and templates stay until deleted the same way`,
+      message:
+        `${labelOf(c.id)}${replaced} is removed from Git, but the sync deletes nothing (every object is ` +
+        `kept from pruning): its machines keep running${replaced ? " beside the new pool" : ""}. Manual step ` +
+        `after the merge, once any new pool is ready: \`kubectl delete ${resource} -n ${c.id.namespace}\` ` +
+        `(${c.id.kind === "MachinePool" ? `CAPA deletes its auto scaling group without draining the nodes (awsmachinepool_controller.go DeleteASGAndWait) and Cluster API deletes their Nodes undrained, all at once: drain them first — their names are \`kubectl get ${resource} -n ${c.id.namespace} -o jsonpath='{.status.nodeRefs[*].name}'\` on the management cluster (the Nodes carry no pool label unless nodePools[].labels set one, then \`-l <label>\`), then \`kubectl drain <nodes> --ignore-daemonsets --delete-emptydir-data\` on the workload cluster, once the pools left can take their pods` : "Cluster API drains and deletes its machines and infrastructure"}); ` +
+        `its MachineHealthCheck (if any) and templates stay until deleted the same way`,
     },
   ];
 }
@@ -278,7 +318,14 @@ function poolsWithControlPlane(cluster: string, changes: readonly ObjectChange[]
       path: at(c, "spec.template.spec.version"),
       rule: "pool-upgraded-with-control-plane",
       severity: md ? "warning" : "error",
-      message: `${labelOf(c.id)} moves from ${fromV} to ${toV} in the same change as the control plane (${kcp.before!.spec.version} to ${kcp.after!.spec.version}): ${md ? "its new machines wait until the control plane is upgraded (MachineSet preflight checks), so the pool's roll-out stalls meanwhile" : "its instances roll at once, and kubelets newer than the API server are outside the version-skew policy while the control plane rolls"}. Upgrade in two changes (\`npm run upgrade -- --name ${cluster} --to ${kcp.after!.spec.version}\` makes them, one per run): first the control plane, with each pool pinned to its current version (nodePools[].kubernetesVersion: ${fromV} in clusters/${cluster}/cluster.yaml); once the control plane has rolled out, remove the pin`,
+      message:
+        `${labelOf(c.id)} moves from ${fromV} to ${toV} in the same change as the control plane ` +
+        `(${kcp.before!.spec.version} to ${kcp.after!.spec.version}): ` +
+        `${md ? "its new machines wait until the control plane is upgraded (MachineSet preflight checks), so the pool's roll-out stalls meanwhile" : "its instances roll at once, and kubelets newer than the API server are outside the version-skew policy while the control plane rolls"}. ` +
+        `Upgrade in two changes (\`npm run upgrade -- --name ${cluster} --to ${kcp.after!.spec.version}\` ` +
+        `makes them, one per run): first the control plane, with each pool pinned to its current version ` +
+        `(nodePools[].kubernetesVersion: ${fromV} in clusters/${cluster}/cluster.yaml); once the control ` +
+        `plane has rolled out, remove the pin`,
     });
   }
   return out;
@@ -327,7 +374,15 @@ export function clustersMoved(
       path: newId ? `Cluster/${newId.name}:metadata` : "metadata",
       rule: "cluster-moved",
       severity: "error",
-      message: `clusters/${now}/ looks like clusters/${match}/ moved (same region ${region} and VPC CIDR ${vpc}), but moving the directory does not rename a cluster: Cluster API cannot rename a Cluster. The sync deletes nothing (every object is kept from pruning), so the old Cluster ${old} keeps running and a second cluster${newId ? ` ${newId.namespace}/${newId.name}` : ""} with new machines and its own VPC ${vpc} is created beside it. To keep the cluster, move the directory back to clusters/${match}/. To replace it, give the new cluster its own network.vpcCidr, create it, move the workloads, then delete the old one with \`kubectl delete cluster.cluster.x-k8s.io/${oldId?.name ?? match} -n ${oldId?.namespace ?? match}\` (README "Deleting a cluster")`,
+      message:
+        `clusters/${now}/ looks like clusters/${match}/ moved (same region ${region} and VPC CIDR ${vpc}), ` +
+        `but moving the directory does not rename a cluster: Cluster API cannot rename a Cluster. The sync ` +
+        `deletes nothing (every object is kept from pruning), so the old Cluster ${old} keeps running and a ` +
+        `second cluster${newId ? ` ${newId.namespace}/${newId.name}` : ""} with new machines and its own VPC ` +
+        `${vpc} is created beside it. To keep the cluster, move the directory back to clusters/${match}/. To ` +
+        `replace it, give the new cluster its own network.vpcCidr, create it, move the workloads, then ` +
+        `delete the old one with \`kubectl delete cluster.cluster.x-k8s.io/${oldId?.name ?? match} -n ` +
+        `${oldId?.namespace ?? match}\` (README "Deleting a cluster")`,
     });
   }
   return out;
@@ -376,7 +431,10 @@ function rbacChanged(cluster: string, c: ObjectChange, newCluster: boolean): Fin
       ),
       rule: "rbac-changed",
       severity: error ? "error" : newCluster ? "info" : "warning",
-      message: `${labelOf(c.id)} ${what}: access in the management cluster, where the cluster's namespace holds its admin kubeconfig${error ? '; a binding to a ClusterRole or cluster-wide RBAC is never what `generate` writes — remove it (README "What a cluster layer may add")' : "; review who gets what"}`,
+      message:
+        `${labelOf(c.id)} ${what}: access in the management cluster, where the cluster's namespace holds ` +
+        `its admin ` +
+        `kubeconfig${error ? '; a binding to a ClusterRole or cluster-wide RBAC is never what `generate` writes — remove it (README "What a cluster layer may add")' : "; review who gets what"}`,
     },
   ];
 }
@@ -426,7 +484,13 @@ function coreObjectsRemoved(
       path: at(c, "metadata"),
       rule: "core-object-removed",
       severity: "error",
-      message: `${labelOf(c.id)} leaves the render of clusters/${cluster}, which stays: the sync deletes nothing, so the live object keeps running unmanaged by Git${spec ? ` while clusters/${cluster}/cluster.yaml still describes it` : ""}. Keep \`generated\` in the resources of clusters/${cluster}/kustomization.yaml and delete no generated object with a patch; to remove a pool, remove it from cluster.yaml; to delete the cluster, remove its directory (README "Deleting a cluster")`,
+      message:
+        `${labelOf(c.id)} leaves the render of clusters/${cluster}, which stays: the sync deletes nothing, ` +
+        `so the live object keeps running unmanaged by ` +
+        `Git${spec ? ` while clusters/${cluster}/cluster.yaml still describes it` : ""}. Keep \`generated\` ` +
+        `in the resources of clusters/${cluster}/kustomization.yaml and delete no generated object with a ` +
+        `patch; to remove a pool, remove it from cluster.yaml; to delete the cluster, remove its directory ` +
+        `(README "Deleting a cluster")`,
     });
   }
   return { findings, keys };
@@ -443,7 +507,9 @@ function addonOf(
 
 /** Why an add-on change on a live cluster leaves the old add-on running. */
 const CRS_KEEPS =
-  "a ClusterResourceSet only applies: it never removes what it applied from the workload cluster (CAPI exp/addons, the resources stay when the ClusterResourceSet, its binding or the Cluster's label goes)";
+  "a ClusterResourceSet only applies: it never removes what it applied from the workload cluster " +
+  "(CAPI exp/addons, the resources stay when the ClusterResourceSet, its binding or the Cluster's " +
+  "label goes)";
 
 /**
  * cni-switched: the Cluster's CNI label names another CNI (cilium ↔ calico, or to/from `none`). The old CNI keeps
@@ -463,12 +529,19 @@ function cniSwitched(cluster: string, c: ObjectChange): Finding[] {
       path: "network.cni",
       rule: "cni-switched",
       severity: "error",
-      message: `the CNI changes from ${was} to ${now} on a running cluster: ${CRS_KEEPS}, so ${from ? from.name : "your CNI"} keeps running and ${to ? to.name : "your CNI"} is installed beside it — two CNIs on one node network break pod networking. A CNI change is a migration, not a spec edit: keep network.cni${from ? `: ${from.name}` : ": none"} in clusters/${cluster}/cluster.yaml, or create a new cluster with ${to ? to.name : "your CNI"} and move the workloads`,
+      message:
+        `the CNI changes from ${was} to ${now} on a running cluster: ${CRS_KEEPS}, so ` +
+        `${from ? from.name : "your CNI"} keeps running and ${to ? to.name : "your CNI"} is installed beside ` +
+        `it — two CNIs on one node network break pod networking. A CNI change is a migration, not a spec ` +
+        `edit: keep network.cni${from ? `: ${from.name}` : ": none"} in clusters/${cluster}/cluster.yaml, or ` +
+        `create a new cluster with ${to ? to.name : "your CNI"} and move the workloads`,
     },
   ];
 }
 
-/** storage-removed (warning): the EBS CSI label goes (`storage: ebs → none`): the driver stays, unmanaged (CRS_KEEPS). */
+/**
+ * storage-removed (warning): the EBS CSI label goes (`storage: ebs → none`): the driver stays, unmanaged (CRS_KEEPS).
+ */
 function storageRemoved(cluster: string, c: ObjectChange): Finding[] {
   if (c.type !== "changed" || !is(c.before, CORE, "Cluster") || !is(c.after, CORE, "Cluster")) return [];
   const from = addonOf(c.before, "csi");
@@ -480,7 +553,11 @@ function storageRemoved(cluster: string, c: ObjectChange): Finding[] {
       path: "storage",
       rule: "storage-removed",
       severity: "warning",
-      message: `storage changes from ebs (${from.value}) to none: ${CRS_KEEPS}, so the EBS CSI driver and its gp3 StorageClass stay on the cluster, no longer managed or updated from Git, and volumes keep depending on them. Keep storage: ebs; to really remove the driver, first move every PersistentVolume off it, then delete it on the workload cluster by hand`,
+      message:
+        `storage changes from ebs (${from.value}) to none: ${CRS_KEEPS}, so the EBS CSI driver and its gp3 ` +
+        `StorageClass stay on the cluster, no longer managed or updated from Git, and volumes keep depending ` +
+        `on them. Keep storage: ebs; to really remove the driver, first move every PersistentVolume off it, ` +
+        `then delete it on the workload cluster by hand`,
     },
   ];
 }
@@ -508,7 +585,10 @@ function controlPlaneHaLost(cluster: string, c: ObjectChange): Finding[] {
       path: at(c, "spec.replicas"),
       rule: "control-plane-ha-lost",
       severity: "error",
-      message: `the control plane shrinks from ${from} to ${to} machine(s): below ${HA_CONTROL_PLANE} one failure stops the API server and etcd loses its quorum (KCP removes etcd members as it scales down). Keep controlPlane.replicas at ${from} in clusters/${cluster}/cluster.yaml`,
+      message:
+        `the control plane shrinks from ${from} to ${to} machine(s): below ${HA_CONTROL_PLANE} one failure ` +
+        `stops the API server and etcd loses its quorum (KCP removes etcd members as it scales down). Keep ` +
+        `controlPlane.replicas at ${from} in clusters/${cluster}/cluster.yaml`,
     },
   ];
 }
@@ -542,8 +622,12 @@ export function imageVersionFlags(
       rule: "image-version-mismatch",
       severity: "error",
       message: kept
-        ? `${m.owner.kind} ${String(m.owner.metadata?.name)} moves from ${was!.version} to ${m.version} but keeps ${what}, one image whatever the version: its new machines would boot the old kubelet. Give the step the image built for ${m.version} (\`npm run upgrade -- --name ${cluster} --image-id <ami-…>\`)`
-        : `${what} holds Kubernetes ${stated}, but ${m.owner.kind} ${String(m.owner.metadata?.name)} runs ${m.version}: its machines would boot a ${stated} kubelet`,
+        ? `${m.owner.kind} ${String(m.owner.metadata?.name)} moves from ${was!.version} to ${m.version} but ` +
+          `keeps ${what}, one image whatever the version: its new machines would boot the old kubelet. Give ` +
+          `the step the image built for ${m.version} (\`npm run upgrade -- --name ${cluster} --image-id ` +
+          `<ami-…>\`)`
+        : `${what} holds Kubernetes ${stated}, but ${m.owner.kind} ${String(m.owner.metadata?.name)} runs ` +
+          `${m.version}: its machines would boot a ${stated} kubelet`,
     });
   }
   return out;
@@ -590,13 +674,18 @@ function addonChanged(
         path: at(c, d.path),
         rule: "addon-changed",
         severity: "error",
-        message: `${labelOf(c.id)} ${c.type === "added" ? "is added" : "changes"}: it installs into the workload cluster with admin rights; ${d.message}`,
+        message:
+          `${labelOf(c.id)} ${c.type === "added" ? "is added" : "changes"}: it installs into the workload ` +
+          `cluster with admin rights; ${d.message}`,
       });
   }
   return out;
 }
 
-/** secret-mounted: a workload's pods (any kind podSpecOf knows) read a Secret they did not read before (added ones of a staying cluster too). */
+/**
+ * secret-mounted: a workload's pods (any kind podSpecOf knows) read a Secret they did not read before (added ones of a
+ * staying cluster too).
+ */
 function secretMounted(cluster: string, c: ObjectChange): Finding[] {
   if (c.type === "removed" || !c.after || !podSpecOf(c.after)) return [];
   const refs = (o: RenderedObject | undefined) => {
@@ -612,7 +701,10 @@ function secretMounted(cluster: string, c: ObjectChange): Finding[] {
       path: at(c, r.path),
       rule: "secret-mounted",
       severity: "warning" as const,
-      message: `${labelOf(c.id)}'s pods now read Secret ${r.name}: the cluster's namespace holds its admin kubeconfig; review who runs there (validate's user-layer-secret allows only the generated autoscaler's kubeconfig volume)`,
+      message:
+        `${labelOf(c.id)}'s pods now read Secret ${r.name}: the cluster's namespace holds its admin ` +
+        `kubeconfig; review who runs there (validate's user-layer-secret allows only the generated ` +
+        `autoscaler's kubeconfig volume)`,
     }));
 }
 
@@ -644,7 +736,11 @@ function workersSwitched(cluster: string, changes: readonly ObjectChange[], stat
       path: "workers",
       rule: "workers-switched",
       severity: stated ? ("warning" as const) : ("error" as const),
-      message: `pool ${poolOf(c.before)} moves from MachinePool ${c.id.name} to MachineDeployments: the MachinePool and its auto scaling group keep running beside them (nothing is pruned) until drained and deleted by hand (pool-removed)${stated ? "" : `; clusters/${cluster}/cluster.yaml does not write \`workers\` out, so the new default (MachineDeployment) chose this — add \`workers: MachinePool\` to keep the pool, or \`workers: MachineDeployment\` to migrate on purpose`}`,
+      message:
+        `pool ${poolOf(c.before)} moves from MachinePool ${c.id.name} to MachineDeployments: the ` +
+        `MachinePool and its auto scaling group keep running beside them (nothing is pruned) until drained ` +
+        `and deleted by hand ` +
+        `(pool-removed)${stated ? "" : `; clusters/${cluster}/cluster.yaml does not write \`workers\` out, so the new default (MachineDeployment) chose this — add \`workers: MachinePool\` to keep the pool, or \`workers: MachineDeployment\` to migrate on purpose`}`,
     }));
 }
 
@@ -715,12 +811,21 @@ export function gitopsEngineSwitched(
       path: "gitops",
       rule: "gitops-engine-switched",
       severity: "error",
-      message: `the GitOps engine changes from ${name[from]} to ${name[to]} (${file}): nothing removes ${name[from]}'s objects from the management cluster (they are kept from pruning like every other), so ${name[from]} and ${name[to]} would both apply every cluster's objects and fight over them. Switch in steps: stop ${name[from]} syncing (delete its ${from === "argocd" ? "ApplicationSet and Applications with --cascade=orphan" : "Kustomizations, which orphan their objects"}), then merge the switch and bootstrap ${name[to]} (README "GitOps sync and the pull-request flow")`,
+      message:
+        `the GitOps engine changes from ${name[from]} to ${name[to]} (${file}): nothing removes ` +
+        `${name[from]}'s objects from the management cluster (they are kept from pruning like every other), ` +
+        `so ${name[from]} and ${name[to]} would both apply every cluster's objects and fight over them. ` +
+        `Switch in steps: stop ${name[from]} syncing (delete its ` +
+        `${from === "argocd" ? "ApplicationSet and Applications with --cascade=orphan" : "Kustomizations, which orphan their objects"}), ` +
+        `then merge the switch and bootstrap ${name[to]} (README "GitOps sync and the pull-request flow")`,
     },
   ];
 }
 
-/** The fields of management/sync that say where and under which project every cluster is synced from, by capi-gitops.yaml field. */
+/**
+ * The fields of management/sync that say where and under which project every cluster is synced from, by
+ * capi-gitops.yaml field.
+ */
 const SYNC_SOURCE_KEYS: Record<string, "repoURL" | "branch" | "argocd.project"> = {
   repoURL: "repoURL",
   url: "repoURL",
@@ -774,7 +879,12 @@ export function syncSourceChanged(
       path: field,
       rule: "sync-source-changed",
       severity: "error",
-      message: `${field} changes from ${a.join(", ") || "(none)"} to ${b.join(", ") || "(none)"} (${file}): every cluster would be synced ${field === "argocd.project" ? "under another Argo CD project's rights" : "from another " + (field === "repoURL" ? "repository" : "branch")}, including every workload cluster's objects. Confirm the new source holds this repository's content before merging, or set it back in capi-gitops.yaml and run \`npm run generate\``,
+      message:
+        `${field} changes from ${a.join(", ") || "(none)"} to ${b.join(", ") || "(none)"} (${file}): every ` +
+        `cluster would be synced ` +
+        `${field === "argocd.project" ? "under another Argo CD project's rights" : "from another " + (field === "repoURL" ? "repository" : "branch")}, ` +
+        `including every workload cluster's objects. Confirm the new source holds this repository's content ` +
+        `before merging, or set it back in capi-gitops.yaml and run \`npm run generate\``,
     });
   }
   return out;

@@ -55,11 +55,19 @@ export function upgradeStepFindings(
   const list = (xs: [string, string][]) => xs.map(([k, v]) => `${k} (${v})`).join(", ");
   let message: string | undefined;
   if (cpMoved && moved.length === 0)
-    message = `upgrade step 1 of 2: the control plane moves ${was.controlPlane} → ${cp}; ${behind.length ? `the pools stay (${list(behind)}), ` : ""}the CCM and the cluster-autoscaler stay a minor behind until the pools' step. Once it has rolled out, \`npm run upgrade -- --name ${cluster}\` moves the pools (and them)`;
+    message =
+      `upgrade step 1 of 2: the control plane moves ${was.controlPlane} → ${cp}; ` +
+      `${behind.length ? `the pools stay (${list(behind)}), ` : ""}the CCM and the cluster-autoscaler stay ` +
+      `a minor behind until the pools' step. Once it has rolled out, \`npm run upgrade -- --name ` +
+      `${cluster}\` moves the pools (and them)`;
   else if (!cpMoved && moved.length)
-    message = `upgrade step 2 of 2: ${moved.map(([k, v]) => `${k} ${was.pools.get(k)} → ${v}`).join(", ")}${behind.length ? `; still behind the control plane (${cp}): ${list(behind)}` : `; every pool at the control plane's ${cp}, and the CCM and the cluster-autoscaler follow to its minor`}`;
+    message =
+      `upgrade step 2 of 2: ` +
+      `${moved.map(([k, v]) => `${k} ${was.pools.get(k)} → ${v}`).join(", ")}${behind.length ? `; still behind the control plane (${cp}): ${list(behind)}` : `; every pool at the control plane's ${cp}, and the CCM and the cluster-autoscaler follow to its minor`}`;
   else if (!cpMoved && behind.length)
-    message = `in the middle of an upgrade: the control plane runs ${cp}, ${list(behind)} behind it; \`npm run upgrade -- --name ${cluster}\` moves them`;
+    message =
+      `in the middle of an upgrade: the control plane runs ${cp}, ${list(behind)} behind it; \`npm run ` +
+      `upgrade -- --name ${cluster}\` moves them`;
   if (!message) return [];
   return [
     {

@@ -17,7 +17,9 @@ import { writeTree, type WriteResult } from "../repo/write.js";
 import { withRepoLock } from "../repo/lock.js";
 import { addonIntegrityFindings } from "../validate/drift.js";
 
-/** `init` (--init): start a repository here — without a capi-gitops.yaml, write one (repoURL from git remote origin). */
+/**
+ * `init` (--init): start a repository here — without a capi-gitops.yaml, write one (repoURL from git remote origin).
+ */
 export type GenerateOptions = { cwd: string; log: (line: string) => void; init?: boolean };
 
 export async function generateTree(opts: GenerateOptions): Promise<WriteResult> {
@@ -58,7 +60,8 @@ async function generateLocked(opts: GenerateOptions): Promise<WriteResult> {
   for (const f of result.deleted) opts.log(`deleted ${f}`);
   const { written, deleted, unchanged } = result;
   opts.log(
-    `${repo.specs.length} cluster(s): ${written.length} written, ${deleted.length} deleted, ${unchanged.length} unchanged`,
+    `${repo.specs.length} cluster(s): ${written.length} written, ${deleted.length} deleted, ` +
+      `${unchanged.length} unchanged`,
   );
   if (configFile)
     opts.log(

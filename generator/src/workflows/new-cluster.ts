@@ -11,7 +11,7 @@ import { type Finding, formatFinding, hasErrors } from "../core/findings.js";
 import { pickVpcCidr } from "../cluster-spec/cidr.js";
 import { DEFAULTS } from "../cluster-spec/types.js";
 import { clusterDir } from "../core/layout.js";
-import { mergePlans, type OutputFile, scaffold, type TreePlan } from "../plan/files.js";
+import { mergePlans, type OutputFile, scaffold } from "../plan/files.js";
 import { CONFIG_FILE, initialConfig, parseRepoConfig } from "../cluster-spec/config.js";
 import { remoteUrl } from "../tools/git.js";
 import { toYaml } from "../core/yaml.js";
@@ -255,10 +255,13 @@ export async function addCluster(opts: AddClusterOptions): Promise<NewClusterRes
 
   if (configFile)
     opts.log(
-      `Started a capi-gitops repository: wrote ${CONFIG_FILE} (repoURL ${config?.repoURL} from git remote origin, branch ${config?.branch}, ${config?.gitops}); edit it for another branch or Flux, then run \`npm run generate\``,
+      `Started a capi-gitops repository: wrote ${CONFIG_FILE} (repoURL ${config?.repoURL} from git remote ` +
+        `origin, branch ${config?.branch}, ${config?.gitops}); edit it for another branch or Flux, then run ` +
+        `\`npm run generate\``,
     );
   opts.log(
-    `Created cluster ${spec.name} (${spec.region}, ${spec.availabilityZones.join(", ")}; ${spec.workers}; profile ${spec.profile}):`,
+    `Created cluster ${spec.name} (${spec.region}, ${spec.availabilityZones.join(", ")}; ` +
+      `${spec.workers}; profile ${spec.profile}):`,
   );
   for (const f of clusterFiles) opts.log(`  ${f.path}`);
   logWarnings(warnings, opts.log);
@@ -266,7 +269,8 @@ export async function addCluster(opts: AddClusterOptions): Promise<NewClusterRes
   opts.log("Next steps:");
   if (!branch) {
     opts.log(
-      `  git checkout -b cluster/${spec.name} && git add ${dir} management${configFile ? ` ${CONFIG_FILE}` : ""} && git commit -m "Add cluster ${spec.name}"`,
+      `  git checkout -b cluster/${spec.name} && git add ${dir} ` +
+        `management${configFile ? ` ${CONFIG_FILE}` : ""} && git commit -m "Add cluster ${spec.name}"`,
     );
     opts.log(`  git push -u origin cluster/${spec.name}   (or next time: npm run new-cluster -- … --branch --push)`);
   } else if (branch.push === undefined) opts.log(`  git push -u origin ${branch.branch}`);
@@ -276,7 +280,9 @@ export async function addCluster(opts: AddClusterOptions): Promise<NewClusterRes
     );
   else
     opts.log(
-      `  nothing syncs this repository yet: write ${CONFIG_FILE} (the URL Argo CD / Flux clone it from, README "GitOps sync"; \`new-cluster --init\` writes it from git remote origin), run \`npm run generate\` for the sync manifests, then open the pull request.`,
+      `  nothing syncs this repository yet: write ${CONFIG_FILE} (the URL Argo CD / Flux clone it from, ` +
+        `README "GitOps sync"; \`new-cluster --init\` writes it from git remote origin), run \`npm run ` +
+        `generate\` for the sync manifests, then open the pull request.`,
     );
   return { spec, files: clusterFiles, written: true };
 }

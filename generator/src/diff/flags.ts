@@ -270,10 +270,19 @@ const POOL_KINDS = ["MachinePool", "MachineDeployment"];
 const isPool = (o: RenderedObject | undefined): o is RenderedObject =>
   !!o && POOL_KINDS.includes(o.kind) && groupOf(o.apiVersion) === CORE;
 
+const CAPI_DRAINS = "Cluster API drains and deletes its machines and infrastructure";
+
 function poolRemoved(cluster: string, c: ObjectChange): Finding[] {
   if (c.type !== "removed" || !isPool(c.before)) return [];
   const resource = `${c.id.kind.toLowerCase()}.cluster.x-k8s.io/${c.id.name}`;
   const replaced = c.pairedWith ? ` (replaced by ${c.pairedWith.name})` : "";
+  const drainFirst =
+    "CAPA deletes its auto scaling group without draining the nodes (awsmachinepool_controller.go " +
+    "DeleteASGAndWait) and Cluster API deletes their Nodes undrained, all at once: drain them first — their names " +
+    `are \`kubectl get ${resource} -n ${c.id.namespace} -o jsonpath='{.status.nodeRefs[*].name}'\` on the ` +
+    "management cluster (the Nodes carry no pool label unless nodePools[].labels set one, then `-l <label>`), then " +
+    "`kubectl drain <nodes> --ignore-daemonsets --delete-emptydir-data` on the workload cluster, once the pools " +
+    "left can take their pods";
   return [
     {
       cluster,
@@ -285,7 +294,7 @@ function poolRemoved(cluster: string, c: ObjectChange): Finding[] {
         `${labelOf(c.id)}${replaced} is removed from Git, but the sync deletes nothing (every object is ` +
         `kept from pruning): its machines keep running${replaced ? " beside the new pool" : ""}. Manual step ` +
         `after the merge, once any new pool is ready: \`kubectl delete ${resource} -n ${c.id.namespace}\` ` +
-        `(${c.id.kind === "MachinePool" ? `CAPA deletes its auto scaling group without draining the nodes (awsmachinepool_controller.go DeleteASGAndWait) and Cluster API deletes their Nodes undrained, all at once: drain them first — their names are \`kubectl get ${resource} -n ${c.id.namespace} -o jsonpath='{.status.nodeRefs[*].name}'\` on the management cluster (the Nodes carry no pool label unless nodePools[].labels set one, then \`-l <label>\`), then \`kubectl drain <nodes> --ignore-daemonsets --delete-emptydir-data\` on the workload cluster, once the pools left can take their pods` : "Cluster API drains and deletes its machines and infrastructure"}); ` +
+        `(${c.id.kind === "MachinePool" ? drainFirst : CAPI_DRAINS}); ` +
         `its MachineHealthCheck (if any) and templates stay until deleted the same way`,
     },
   ];
@@ -312,6 +321,12 @@ function poolsWithControlPlane(cluster: string, changes: readonly ObjectChange[]
     const to = minorOf(toV);
     if (!from || !to || to.major !== from.major || to.minor <= from.minor) continue;
     const md = c.id.kind === "MachineDeployment";
+    const mdStalls =
+      "its new machines wait until the control plane is upgraded (MachineSet preflight checks), so the pool's " +
+      "roll-out stalls meanwhile";
+    const poolRolls =
+      "its instances roll at once, and kubelets newer than the API server are outside the version-skew policy " +
+      "while the control plane rolls";
     out.push({
       cluster,
       file: c.file,
@@ -321,7 +336,7 @@ function poolsWithControlPlane(cluster: string, changes: readonly ObjectChange[]
       message:
         `${labelOf(c.id)} moves from ${fromV} to ${toV} in the same change as the control plane ` +
         `(${kcp.before!.spec.version} to ${kcp.after!.spec.version}): ` +
-        `${md ? "its new machines wait until the control plane is upgraded (MachineSet preflight checks), so the pool's roll-out stalls meanwhile" : "its instances roll at once, and kubelets newer than the API server are outside the version-skew policy while the control plane rolls"}. ` +
+        `${md ? mdStalls : poolRolls}. ` +
         `Upgrade in two changes (\`npm run upgrade -- --name ${cluster} --to ${kcp.after!.spec.version}\` ` +
         `makes them, one per run): first the control plane, with each pool pinned to its current version ` +
         `(nodePools[].kubernetesVersion: ${fromV} in clusters/${cluster}/cluster.yaml); once the control ` +
@@ -395,6 +410,10 @@ const isAccess = (o: RenderedObject | undefined): o is RenderedObject =>
     ["Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"].includes(o.kind)) ||
     (groupOf(o.apiVersion) === "" && o.kind === "ServiceAccount"));
 
+const NEVER_GENERATED =
+  "; a binding to a ClusterRole or cluster-wide RBAC is never what `generate` writes — remove it " +
+  '(README "What a cluster layer may add")';
+
 /** Any change of access (RBAC objects, ServiceAccounts) in a cluster that stays; in a new cluster, an `info` line. */
 function rbacChanged(cluster: string, c: ObjectChange, newCluster: boolean): Finding[] {
   const o = c.after ?? c.before;
@@ -433,8 +452,7 @@ function rbacChanged(cluster: string, c: ObjectChange, newCluster: boolean): Fin
       severity: error ? "error" : newCluster ? "info" : "warning",
       message:
         `${labelOf(c.id)} ${what}: access in the management cluster, where the cluster's namespace holds ` +
-        `its admin ` +
-        `kubeconfig${error ? '; a binding to a ClusterRole or cluster-wide RBAC is never what `generate` writes — remove it (README "What a cluster layer may add")' : "; review who gets what"}`,
+        `its admin kubeconfig${error ? NEVER_GENERATED : "; review who gets what"}`,
     },
   ];
 }
@@ -717,8 +735,12 @@ function secretMounted(cluster: string, c: ObjectChange): Finding[] {
 function workersSwitched(cluster: string, changes: readonly ObjectChange[], stated: boolean): Finding[] {
   const poolOf = (o: RenderedObject | undefined) => {
     const labels = get(o, "spec.template.metadata.labels");
-    return isRecord(labels) && typeof labels[LABEL.nodePool] === "string" ? labels[LABEL.nodePool] : "";
+    const pool = isRecord(labels) ? labels[LABEL.nodePool] : undefined;
+    return typeof pool === "string" ? pool : "";
   };
+  const defaulted =
+    `; clusters/${cluster}/cluster.yaml does not write \`workers\` out, so the new default (MachineDeployment) ` +
+    "chose this — add `workers: MachinePool` to keep the pool, or `workers: MachineDeployment` to migrate on purpose";
   const arrived = new Set(
     changes.filter((c) => c.type === "added" && is(c.after, CORE, "MachineDeployment")).map((c) => poolOf(c.after)),
   );
@@ -739,8 +761,7 @@ function workersSwitched(cluster: string, changes: readonly ObjectChange[], stat
       message:
         `pool ${poolOf(c.before)} moves from MachinePool ${c.id.name} to MachineDeployments: the ` +
         `MachinePool and its auto scaling group keep running beside them (nothing is pruned) until drained ` +
-        `and deleted by hand ` +
-        `(pool-removed)${stated ? "" : `; clusters/${cluster}/cluster.yaml does not write \`workers\` out, so the new default (MachineDeployment) chose this — add \`workers: MachinePool\` to keep the pool, or \`workers: MachineDeployment\` to migrate on purpose`}`,
+        `and deleted by hand (pool-removed)${stated ? "" : defaulted}`,
     }));
 }
 
@@ -816,7 +837,11 @@ export function gitopsEngineSwitched(
         `${name[from]}'s objects from the management cluster (they are kept from pruning like every other), ` +
         `so ${name[from]} and ${name[to]} would both apply every cluster's objects and fight over them. ` +
         `Switch in steps: stop ${name[from]} syncing (delete its ` +
-        `${from === "argocd" ? "ApplicationSet and Applications with --cascade=orphan" : "Kustomizations, which orphan their objects"}), ` +
+        `${
+          from === "argocd"
+            ? "ApplicationSet and Applications with --cascade=orphan"
+            : "Kustomizations, " + "which orphan their objects"
+        }), ` +
         `then merge the switch and bootstrap ${name[to]} (README "GitOps sync and the pull-request flow")`,
     },
   ];
@@ -874,6 +899,7 @@ export function syncSourceChanged(
     const a = old.get(field) ?? [];
     const b = now.get(field) ?? [];
     if (sameValue(a, b)) continue;
+    const source = field === "repoURL" ? "repository" : "branch";
     out.push({
       file: "capi-gitops.yaml",
       path: field,
@@ -882,7 +908,7 @@ export function syncSourceChanged(
       message:
         `${field} changes from ${a.join(", ") || "(none)"} to ${b.join(", ") || "(none)"} (${file}): every ` +
         `cluster would be synced ` +
-        `${field === "argocd.project" ? "under another Argo CD project's rights" : "from another " + (field === "repoURL" ? "repository" : "branch")}, ` +
+        `${field === "argocd.project" ? "under another Argo CD project's rights" : `from another ${source}`}, ` +
         `including every workload cluster's objects. Confirm the new source holds this repository's content ` +
         `before merging, or set it back in capi-gitops.yaml and run \`npm run generate\``,
     });

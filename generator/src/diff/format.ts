@@ -77,6 +77,8 @@ function nothingLine(report: DiffReport): string | undefined {
   );
 }
 
+const replaces = (c: ObjectChange) => (c.pairedWith ? ` (replaces <code>${html(c.pairedWith.name)}</code>)` : "");
+
 function changeLine(c: ObjectChange, q: (s: string) => string = (s) => s): string {
   const label = q(labelOf(c.id));
   if (c.type === "added") return `added ${label}${c.pairedWith ? ` (replaces ${q(c.pairedWith.name)})` : ""}`;
@@ -178,8 +180,7 @@ export function formatMarkdown(report: DiffReport): string {
         const f = fence(c.patch);
         out.push(
           "",
-          `<details><summary>${c.type} ` +
-            `<code>${html(labelOf(c.id))}</code>${c.pairedWith ? ` (replaces <code>${html(c.pairedWith.name)}</code>)` : ""}</summary>`,
+          `<details><summary>${c.type} <code>${html(labelOf(c.id))}</code>${replaces(c)}</summary>`,
           "",
           `${f}diff`,
           c.patch.trimEnd(),

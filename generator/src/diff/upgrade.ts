@@ -62,8 +62,10 @@ export function upgradeStepFindings(
       `${cluster}\` moves the pools (and them)`;
   else if (!cpMoved && moved.length)
     message =
-      `upgrade step 2 of 2: ` +
-      `${moved.map(([k, v]) => `${k} ${was.pools.get(k)} → ${v}`).join(", ")}${behind.length ? `; still behind the control plane (${cp}): ${list(behind)}` : `; every pool at the control plane's ${cp}, and the CCM and the cluster-autoscaler follow to its minor`}`;
+      `upgrade step 2 of 2: ${moved.map(([k, v]) => `${k} ${was.pools.get(k)} → ${v}`).join(", ")}` +
+      (behind.length
+        ? `; still behind the control plane (${cp}): ${list(behind)}`
+        : `; every pool at the control plane's ${cp}, and the CCM and the cluster-autoscaler follow to its minor`);
   else if (!cpMoved && behind.length)
     message =
       `in the middle of an upgrade: the control plane runs ${cp}, ${list(behind)} behind it; \`npm run ` +

@@ -7,6 +7,7 @@ import type { Finding } from "../core/findings.js";
 import type { SpecInput } from "./parse.js";
 import { DEFAULTS } from "./types.js";
 import { imageFollowsVersion } from "../schemas/ami-inventory.js";
+import { CAPI_GITOPS_API_VERSION } from "../core/vocabulary.js";
 
 /** How a flag's text becomes the spec value. */
 type Kind = "string" | "integer" | "boolean" | "list" | "labels" | "pools";
@@ -308,7 +309,7 @@ export function parsePoolFlag(text: string, findings: Finding[]): Record<string,
 /** Flags → the spec input object (only what was given; defaults come from the spec module). */
 export function specInputFromFlags(flags: NewClusterFlags): { input: SpecInput; findings: Finding[] } {
   const findings: Finding[] = [];
-  const input: SpecInput = { apiVersion: "capi-gitops.io/v1alpha1", kind: "ClusterSpec" };
+  const input: SpecInput = { apiVersion: CAPI_GITOPS_API_VERSION, kind: "ClusterSpec" };
   const given = flags as Record<string, string | string[] | undefined>;
   for (const f of SPEC_FLAGS) {
     const value = given[f.key];

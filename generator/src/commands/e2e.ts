@@ -34,6 +34,8 @@ import { CRDS_DIR, TOOLS_BIN } from "../tools/resolve.js";
 import { renderClusters, type RenderedCluster, type RenderedObject } from "../render/render.js";
 import { TOOL_ROOT, versions } from "../pins/versions.js";
 import { parseYamlStream, toYaml } from "../core/yaml.js";
+import { isRecord } from "../k8s/object.js";
+import { CAPI_GITOPS_API_VERSION } from "../core/vocabulary.js";
 import { CONFIG_FILE } from "../cluster-spec/config.js";
 import { idOf, keyOf } from "../diff/objects.js";
 import { compareSides } from "../workflows/compare.js";
@@ -134,8 +136,16 @@ async function render(root: string, names: readonly string[]): Promise<RenderedC
   return r.rendered;
 }
 
+/** A document of a kustomize build: an object with apiVersion, kind and a name. */
+const isObject = (d: unknown): d is RenderedObject =>
+  isRecord(d) &&
+  typeof d.apiVersion === "string" &&
+  typeof d.kind === "string" &&
+  isRecord(d.metadata) &&
+  typeof d.metadata.name === "string";
+
 async function renderDir(root: string, dir: string): Promise<RenderedObject[]> {
-  return parseYamlStream(await kustomizeBuild(root, dir)) as RenderedObject[];
+  return parseYamlStream(await kustomizeBuild(root, dir)).filter(isObject);
 }
 
 const jsonLines = (objs: readonly RenderedObject[]) => `${objs.map((o) => JSON.stringify(o)).join("\n")}\n`;
@@ -202,7 +212,7 @@ async function clusterSteps(
   for (const [j, r] of after.entries()) {
     const mine = v.slice(i, i + r.objects.length);
     i += r.objects.length;
-    const stored = new Map(before[j]!.objects.map((o) => [keyOf(idOf(o)), asStored(o)]));
+    const stored = new Map((before[j]?.objects ?? []).map((o) => [keyOf(idOf(o)), asStored(o)]));
     const was = r.objects.map((o) => stored.get(keyOf(idOf(o))));
     steps.push(
       updateStep(
@@ -217,7 +227,10 @@ async function clusterSteps(
     );
     held.set(
       r.cluster,
-      r.objects.flatMap((o, k) => (mine[k]!.allowed ? [asStored(o, was[k])] : (was[k] ?? [])) as RenderedObject[]),
+      r.objects.flatMap((o, k) => {
+        const prior = was[k];
+        return mine[k]?.allowed ? [asStored(o, prior)] : prior ? [prior] : [];
+      }),
     );
     for (const d of mine.filter((x) => !x.allowed))
       log(
@@ -239,8 +252,8 @@ async function flaggedSteps(
   const steps: Step[] = [];
   const findings: Finding[] = [];
   for (const f of FIXTURES) {
-    const name = f.flags.name!;
-    if (!f.flagged) continue;
+    const { name } = f.flags;
+    if (name === undefined || !f.flagged) continue;
     const copy = await mkdtemp(path.join(tmp, `flagged-${name}-`));
     await copyRepo(updated, copy);
     if (f.flagged === "template-edit-in-place") {
@@ -252,13 +265,14 @@ async function flaggedSteps(
       await generateTree({ cwd: copy, log: () => {} });
     }
     const [changed] = await render(copy, [name]);
-    const prev = after.get(name)!;
+    const prev = after.get(name);
+    if (!prev || !changed) throw new Error(`${name}: the fixture was not rendered`);
     // The tool's two verdicts: `diff` (its flags) and the upstream admission as UPDATE.
     const side = (r: RenderedCluster) => ({ names: [name], rendered: new Map([[name, r]]), findings: [] });
-    const flags = compareSides("updated", [name], [], side(prev), side(changed!)).findings.filter(
+    const flags = compareSides("updated", [name], [], side(prev), side(changed)).findings.filter(
       (x) => x.severity === "error",
     );
-    const v = await verdicts(tmp, held.get(name) ?? prev.objects, changed!.objects);
+    const v = await verdicts(tmp, held.get(name) ?? prev.objects, changed.objects);
     const denied = v.filter((r) => !r.allowed);
     if (!flags.some((x) => x.rule === f.rule) || denied.length === 0)
       findings.push({
@@ -281,11 +295,11 @@ async function flaggedSteps(
       updateStep(
         `fixtures ${name} ${f.flagged}`,
         name,
-        changed!.objects,
-        changed!.origins,
+        changed.objects,
+        changed.origins,
         v,
-        changed!.transformations,
-        changed!.objects.map((o) => stored.get(keyOf(idOf(o)))),
+        changed.transformations,
+        changed.objects.map((o) => stored.get(keyOf(idOf(o)))),
       ),
     );
   }
@@ -295,7 +309,7 @@ async function flaggedSteps(
 /** The fixture repository's config: Argo CD first; fluxCopy makes the Flux one. */
 const fixtureConfig = (gitops: "argocd" | "flux") =>
   toYaml({
-    apiVersion: "capi-gitops.io/v1alpha1",
+    apiVersion: CAPI_GITOPS_API_VERSION,
     kind: "RepositoryConfig",
     repoURL: "https://github.com/example-org/capi-gitops-e2e.git",
     branch: "main",

@@ -26,6 +26,7 @@ import { checkedTool } from "../tools/resolve.js";
 import { versions } from "../pins/versions.js";
 import { parseYamlStream } from "../core/yaml.js";
 import { landCluster } from "../workflows/land.js";
+import { messageOf } from "../workflows/progress.js";
 import { validateCommand } from "./validate.js";
 
 /** Largest manifest file import reads: CAPA's templates with their add-on ConfigMaps are about 60 kB. */
@@ -62,6 +63,9 @@ export interface ImportCommandResult {
   written: boolean;
 }
 
+/** The code of a Node error (ENOENT, EACCES, …), if it has one. */
+const codeOf = (e: unknown): string | undefined => (isRecord(e) && typeof e.code === "string" ? e.code : undefined);
+
 const flag = (f: string, message: string, rule = "import"): Finding => ({ path: f, rule, severity: "error", message });
 const WORDS: Record<ReportEntry["action"], string> = {
   mapped: "mapped ",
@@ -89,9 +93,9 @@ function variables(opts: ImportCommandOptions): { vars: Record<string, string | 
   if (opts.name !== undefined) vars.CLUSTER_NAME = opts.name;
   const findings: Finding[] = [];
   for (const v of opts.vars ?? []) {
-    const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(v);
-    if (!m) findings.push(flag("--var", `"${v}" is not NAME=value`));
-    else vars[m[1]!] = m[2]!;
+    const [, name, value] = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(v) ?? [];
+    if (name === undefined || value === undefined) findings.push(flag("--var", `"${v}" is not NAME=value`));
+    else vars[name] = value;
   }
   return { vars, findings };
 }
@@ -113,7 +117,7 @@ async function readManifests(opts: ImportCommandOptions): Promise<unknown[]> {
     buf = await readFile(abs);
   } catch (e) {
     throw new InvalidInputError(
-      [flag("--file", `cannot read ${opts.file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)],
+      [flag("--file", `cannot read ${opts.file}: ${codeOf(e) ?? messageOf(e)}`)],
       "nothing was written",
     );
   }
@@ -145,11 +149,11 @@ async function readManifests(opts: ImportCommandOptions): Promise<unknown[]> {
   const out: unknown[] = [];
   for (const d of Array.isArray(docs) ? docs : [docs]) {
     try {
-      const v = d.toJS({ maxAliasCount: 100 }) as unknown;
+      const v: unknown = d.toJS({ maxAliasCount: 100 });
       if (v !== null && v !== undefined) out.push(v);
     } catch (e) {
       throw new InvalidInputError(
-        [flag("--file", `${opts.file}: YAML aliases expand too much (${(e as Error).message})`)],
+        [flag("--file", `${opts.file}: YAML aliases expand too much (${messageOf(e)})`)],
         "nothing was written",
       );
     }
@@ -190,7 +194,7 @@ async function renderDraft(spec: ClusterSpec, file: string): Promise<Record<stri
 
 export async function importCommand(opts: ImportCommandOptions): Promise<ImportCommandResult> {
   const docs = await readManifests(opts);
-  const file = opts.file!;
+  const file = opts.file ?? "";
   const mapping = mapManifests(
     docs,
     { file, name: opts.name, namespace: opts.namespace, kubernetesVersion: opts.kubernetesVersion },

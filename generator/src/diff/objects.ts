@@ -134,7 +134,12 @@ export function diffObjects(before: Side, after: Side): ObjectChange[] {
   const added = [...a.entries()].filter(([k]) => !b.has(k)).map(([, v]) => idOf(v.o));
   const removed = [...b.entries()].filter(([k]) => !a.has(k)).map(([, v]) => idOf(v.o));
   const pairs = pairRenames(added.sort(compareIds), removed.sort(compareIds));
-  const replacedBy = new Map([...pairs.entries()].map(([ak, r]) => [keyOf(r), a.get(ak)!.o]));
+  const replacedBy = new Map(
+    [...pairs.entries()].flatMap(([ak, r]) => {
+      const now = a.get(ak);
+      return now ? [[keyOf(r), now.o] as const] : [];
+    }),
+  );
 
   const changes: ObjectChange[] = [];
   for (const [k, { o, origin }] of a) {

@@ -94,9 +94,9 @@ function compareFolders(base: string, before: RenderedSide, after: RenderedSide)
     ...new Set([
       ...(before.folders?.keys() ?? []),
       ...(after.folders?.keys() ?? []),
-      ...after.findings
-        .filter((f) => f.cluster === undefined && f.file?.startsWith(MANAGEMENT_PREFIX))
-        .map((f) => path.posix.dirname(f.file!)),
+      ...after.findings.flatMap(({ cluster, file }) =>
+        cluster === undefined && file?.startsWith(MANAGEMENT_PREFIX) ? [path.posix.dirname(file)] : [],
+      ),
     ]),
   ].sort();
   return dirs.map((dir): ClusterReport => {

@@ -49,9 +49,10 @@
  */
 import semver from "semver";
 import type { Finding } from "../core/findings.js";
-import type { RenderedObject } from "../render/render.js";
+import type { K8sObject } from "../k8s/object.js";
 import { GROUP, IMAGE_VERSION_ANNOTATION, LABEL } from "../k8s/capi.js";
 import { get, groupOf, isRecord } from "../k8s/object.js";
+import { strAt, textAt } from "./fields.js";
 import { imageFollowsVersion } from "../schemas/ami-inventory.js";
 import { type Machine, machineImage, machines } from "../validate/images.js";
 import { clusterKustomizationPath, clusterSpecPath } from "../core/layout.js";
@@ -92,7 +93,7 @@ const IN_PLACE: Record<string, { group: string; why: string }> = {
 
 const DEFAULT_SCHEME = "internet-facing";
 
-const is = (o: RenderedObject | undefined, group: string, kind: string): o is RenderedObject =>
+const is = (o: K8sObject | undefined, group: string, kind: string): o is K8sObject =>
   !!o && o.kind === kind && groupOf(o.apiVersion) === group;
 
 /** `Kind/name:field`, the path form findings use. */
@@ -118,9 +119,9 @@ function inPlace(cluster: string, c: ObjectChange): Finding[] {
 function awsCluster(cluster: string, c: ObjectChange): Finding[] {
   if (!is(c.before, INFRA, "AWSCluster") || !is(c.after, INFRA, "AWSCluster")) return [];
   const out: Finding[] = [];
-  const oldRegion = c.before.spec?.region;
-  const newRegion = c.after.spec?.region;
-  if (!sameValue(oldRegion, newRegion))
+  const oldRegion = textAt(c.before, "spec.region");
+  const newRegion = textAt(c.after, "spec.region");
+  if (!sameValue(get(c.before, "spec.region"), get(c.after, "spec.region")))
     out.push({
       cluster,
       file: c.file,
@@ -132,8 +133,8 @@ function awsCluster(cluster: string, c: ObjectChange): Finding[] {
         `(spec.region is immutable). A cluster cannot move: create a new cluster in ` +
         `${newRegion ?? "the new region"} and move the workloads`,
     });
-  const oldScheme = c.before.spec?.controlPlaneLoadBalancer?.scheme ?? DEFAULT_SCHEME;
-  const newScheme = c.after.spec?.controlPlaneLoadBalancer?.scheme ?? DEFAULT_SCHEME;
+  const oldScheme = textAt(c.before, "spec.controlPlaneLoadBalancer.scheme") ?? DEFAULT_SCHEME;
+  const newScheme = textAt(c.after, "spec.controlPlaneLoadBalancer.scheme") ?? DEFAULT_SCHEME;
   if (oldScheme !== newScheme)
     out.push({
       cluster,
@@ -151,11 +152,13 @@ function awsCluster(cluster: string, c: ObjectChange): Finding[] {
 function versionJump(cluster: string, c: ObjectChange): Finding[] {
   if (!is(c.before, CONTROLPLANE, "KubeadmControlPlane") || !is(c.after, CONTROLPLANE, "KubeadmControlPlane"))
     return [];
-  const from = semver.coerce(String(c.before.spec?.version ?? ""), { includePrerelease: false });
-  const to = semver.coerce(String(c.after.spec?.version ?? ""), { includePrerelease: false });
+  const was = textAt(c.before, "spec.version") ?? "";
+  const now = textAt(c.after, "spec.version") ?? "";
+  const from = semver.coerce(was, { includePrerelease: false });
+  const to = semver.coerce(now, { includePrerelease: false });
   if (!from || !to || semver.eq(from, to)) return [];
   const base = { cluster, file: c.file, path: at(c, "spec.version"), rule: "version-jump", severity: "error" as const };
-  const range = `${c.before.spec.version} to ${c.after.spec.version}`;
+  const range = `${was} to ${now}`;
   if (to.major !== from.major || to.minor > from.minor + 1) {
     const next = `v${from.major}.${from.minor + 1}`;
     return [
@@ -173,18 +176,14 @@ function versionJump(cluster: string, c: ObjectChange): Finding[] {
         ...base,
         message:
           `Kubernetes version moves down from ${range}; kubeadm cannot downgrade a control plane. Keep ` +
-          `${c.before.spec.version} or build a new cluster`,
+          `${was} or build a new cluster`,
       },
     ];
   return [];
 }
 
-function clusterRenamed(
-  cluster: string,
-  before: readonly RenderedObject[],
-  after: readonly RenderedObject[],
-): Finding[] {
-  const clusters = (objs: readonly RenderedObject[]) =>
+function clusterRenamed(cluster: string, before: readonly K8sObject[], after: readonly K8sObject[]): Finding[] {
+  const clusters = (objs: readonly K8sObject[]) =>
     objs
       .filter((o) => is(o, CORE, "Cluster"))
       .map((o) => `${o.metadata.namespace ?? ""}/${o.metadata.name}`)
@@ -217,20 +216,28 @@ interface Subnet {
   isPublic?: boolean;
 }
 
-const subnetsOf = (o: RenderedObject): Map<string, Subnet> => {
-  const list = o.spec?.network?.subnets;
+const subnetsOf = (o: K8sObject): Map<string, Subnet> => {
+  const list = get(o, "spec.network.subnets");
   const out = new Map<string, Subnet>();
   if (Array.isArray(list))
-    for (const s of list as Subnet[])
-      if (s && typeof s === "object") out.set(s.id ?? `${s.availabilityZone}/${s.isPublic ? "public" : "private"}`, s);
+    for (const entry of list) {
+      if (!isRecord(entry)) continue;
+      const s: Subnet = {
+        id: strAt(entry, "id"),
+        cidrBlock: strAt(entry, "cidrBlock"),
+        availabilityZone: strAt(entry, "availabilityZone"),
+        isPublic: Boolean(entry.isPublic),
+      };
+      out.set(s.id ?? `${s.availabilityZone}/${s.isPublic ? "public" : "private"}`, s);
+    }
   return out;
 };
 
 function networkCidrs(cluster: string, c: ObjectChange): Finding[] {
   if (!is(c.before, INFRA, "AWSCluster") || !is(c.after, INFRA, "AWSCluster")) return [];
   const out: Finding[] = [];
-  const oldVpc = c.before.spec?.network?.vpc?.cidrBlock;
-  const newVpc = c.after.spec?.network?.vpc?.cidrBlock;
+  const oldVpc = textAt(c.before, "spec.network.vpc.cidrBlock");
+  const newVpc = textAt(c.after, "spec.network.vpc.cidrBlock");
   if (oldVpc !== undefined && !sameValue(oldVpc, newVpc))
     out.push({
       cluster,
@@ -267,7 +274,7 @@ function networkCidrs(cluster: string, c: ObjectChange): Finding[] {
 }
 
 const POOL_KINDS = ["MachinePool", "MachineDeployment"];
-const isPool = (o: RenderedObject | undefined): o is RenderedObject =>
+const isPool = (o: K8sObject | undefined): o is K8sObject =>
   !!o && POOL_KINDS.includes(o.kind) && groupOf(o.apiVersion) === CORE;
 
 const CAPI_DRAINS = "Cluster API drains and deletes its machines and infrastructure";
@@ -300,7 +307,7 @@ function poolRemoved(cluster: string, c: ObjectChange): Finding[] {
   ];
 }
 
-const minorOf = (v: unknown) => semver.coerce(String(v ?? ""), { includePrerelease: false });
+const minorOf = (v: string | undefined) => semver.coerce(v ?? "", { includePrerelease: false });
 
 function poolsWithControlPlane(cluster: string, changes: readonly ObjectChange[]): Finding[] {
   const kcp = changes.find(
@@ -309,14 +316,16 @@ function poolsWithControlPlane(cluster: string, changes: readonly ObjectChange[]
       is(c.before, CONTROLPLANE, "KubeadmControlPlane") &&
       is(c.after, CONTROLPLANE, "KubeadmControlPlane"),
   );
-  const cpFrom = minorOf(kcp?.before?.spec?.version);
-  const cpTo = minorOf(kcp?.after?.spec?.version);
+  const cpFromV = textAt(kcp?.before, "spec.version");
+  const cpToV = textAt(kcp?.after, "spec.version");
+  const cpFrom = minorOf(cpFromV);
+  const cpTo = minorOf(cpToV);
   if (!kcp || !cpFrom || !cpTo || cpTo.major !== cpFrom.major || cpTo.minor <= cpFrom.minor) return [];
   const out: Finding[] = [];
   for (const c of changes) {
     if (c.type !== "changed" || !isPool(c.before) || !isPool(c.after)) continue;
-    const fromV = c.before.spec?.template?.spec?.version;
-    const toV = c.after.spec?.template?.spec?.version;
+    const fromV = textAt(c.before, "spec.template.spec.version");
+    const toV = textAt(c.after, "spec.template.spec.version");
     const from = minorOf(fromV);
     const to = minorOf(toV);
     if (!from || !to || to.major !== from.major || to.minor <= from.minor) continue;
@@ -335,9 +344,9 @@ function poolsWithControlPlane(cluster: string, changes: readonly ObjectChange[]
       severity: md ? "warning" : "error",
       message:
         `${labelOf(c.id)} moves from ${fromV} to ${toV} in the same change as the control plane ` +
-        `(${kcp.before!.spec.version} to ${kcp.after!.spec.version}): ` +
+        `(${cpFromV} to ${cpToV}): ` +
         `${md ? mdStalls : poolRolls}. ` +
-        `Upgrade in two changes (\`npm run upgrade -- --name ${cluster} --to ${kcp.after!.spec.version}\` ` +
+        `Upgrade in two changes (\`npm run upgrade -- --name ${cluster} --to ${cpToV}\` ` +
         `makes them, one per run): first the control plane, with each pool pinned to its current version ` +
         `(nodePools[].kubernetesVersion: ${fromV} in clusters/${cluster}/cluster.yaml); once the control ` +
         `plane has rolled out, remove the pin`,
@@ -346,18 +355,16 @@ function poolsWithControlPlane(cluster: string, changes: readonly ObjectChange[]
   return out;
 }
 
-const CLUSTER_KIND = (o: RenderedObject) => is(o, CORE, "Cluster");
-const clusterId = (objs: readonly RenderedObject[]) => {
+const CLUSTER_KIND = (o: K8sObject) => is(o, CORE, "Cluster");
+const clusterId = (objs: readonly K8sObject[]) => {
   const c = objs.find(CLUSTER_KIND);
-  return c
-    ? { name: c.metadata.name as string, namespace: (c.metadata.namespace as string | undefined) ?? "" }
-    : undefined;
+  return c ? { name: c.metadata.name, namespace: c.metadata.namespace ?? "" } : undefined;
 };
 /** Region and VPC CIDR of a cluster's AWSCluster: what identifies its network when the directory name changes. */
-const networkKey = (objs: readonly RenderedObject[]): string | undefined => {
+const networkKey = (objs: readonly K8sObject[]): string | undefined => {
   const a = objs.find((o) => is(o, INFRA, "AWSCluster"));
-  const region = a?.spec?.region;
-  const vpc = a?.spec?.network?.vpc?.cidrBlock;
+  const region = textAt(a, "spec.region");
+  const vpc = textAt(a, "spec.network.vpc.cidrBlock");
   return region && vpc ? `${region}|${vpc}` : undefined;
 };
 
@@ -366,8 +373,8 @@ const networkKey = (objs: readonly RenderedObject[]): string | undefined => {
  * `removed` holds the base side's objects, `added` the working tree's). The finding goes to the added cluster.
  */
 export function clustersMoved(
-  removed: ReadonlyMap<string, readonly RenderedObject[]>,
-  added: ReadonlyMap<string, readonly RenderedObject[]>,
+  removed: ReadonlyMap<string, readonly K8sObject[]>,
+  added: ReadonlyMap<string, readonly K8sObject[]>,
 ): Finding[] {
   const out: Finding[] = [];
   for (const [now, objs] of [...added].sort(([a], [b]) => (a < b ? -1 : 1))) {
@@ -379,7 +386,7 @@ export function clustersMoved(
         .map(([name]) => name)
         .sort()[0];
     if (!match) continue;
-    const oldId = clusterId(removed.get(match)!);
+    const oldId = clusterId(removed.get(match) ?? []);
     const newId = clusterId(objs);
     const [region, vpc] = key.split("|");
     const old = oldId ? `${oldId.namespace}/${oldId.name}` : match;
@@ -404,7 +411,7 @@ export function clustersMoved(
 }
 
 const RBAC_GROUP = "rbac.authorization.k8s.io";
-const isAccess = (o: RenderedObject | undefined): o is RenderedObject =>
+const isAccess = (o: K8sObject | undefined): o is K8sObject =>
   !!o &&
   ((groupOf(o.apiVersion) === RBAC_GROUP &&
     ["Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"].includes(o.kind)) ||
@@ -418,14 +425,14 @@ const NEVER_GENERATED =
 function rbacChanged(cluster: string, c: ObjectChange, newCluster: boolean): Finding[] {
   const o = c.after ?? c.before;
   if (!isAccess(o)) return [];
-  const wide = (x: RenderedObject | undefined) =>
+  const wide = (x: K8sObject | undefined) =>
     isAccess(x) &&
     (x.kind.startsWith("Cluster") || (x.kind === "RoleBinding" && get(x, "roleRef.kind") === "ClusterRole"));
   const fields =
     c.type === "changed" ? changedPaths(c.before, c.after).filter((f) => !f.startsWith("metadata.annotations")) : [];
   if (c.type === "changed" && fields.length === 0) return [];
   const grants = o.kind.endsWith("Binding")
-    ? `roleRef ${String(get(o, "roleRef.kind") ?? "?")} ${String(get(o, "roleRef.name") ?? "?")}`
+    ? `roleRef ${textAt(o, "roleRef.kind") ?? "?"} ${textAt(o, "roleRef.name") ?? "?"}`
     : "";
   const what =
     c.type === "changed"
@@ -475,7 +482,7 @@ const CORE_KINDS: [string, string][] = [
 function coreObjectsRemoved(
   cluster: string,
   changes: readonly ObjectChange[],
-  before: readonly RenderedObject[],
+  before: readonly K8sObject[],
   spec: ClusterSpec | undefined,
 ): { findings: Finding[]; keys: Set<string> } {
   const wanted = new Set<string>(spec ? expectedCoreObjects(spec).map(objKey) : []);
@@ -516,7 +523,7 @@ function coreObjectsRemoved(
 
 /** The add-on a Cluster's add-on label names (`cilium-v1.20.2` → `cilium`), or undefined without the label. */
 function addonOf(
-  o: RenderedObject | undefined,
+  o: K8sObject | undefined,
   role: keyof typeof ADDON_LABEL,
 ): { name: string; value: string } | undefined {
   const value = o?.metadata?.labels?.[ADDON_LABEL[role]];
@@ -614,23 +621,22 @@ function controlPlaneHaLost(cluster: string, c: ObjectChange): Finding[] {
 /** The image/version flag (image-version-mismatch), kept apart from the other rules: see the header. */
 export function imageVersionFlags(
   cluster: string,
-  before: readonly RenderedObject[],
-  after: readonly RenderedObject[],
+  before: readonly K8sObject[],
+  after: readonly K8sObject[],
 ): Finding[] {
   const out: Finding[] = [];
-  const awsOf = (objs: readonly RenderedObject[]) => objs.find((o) => is(o, INFRA, "AWSCluster"));
+  const awsOf = (objs: readonly K8sObject[]) => objs.find((o) => is(o, INFRA, "AWSCluster"));
   const key = (m: Machine) => `${m.owner.kind}/${String(m.owner.metadata?.name)}`;
   const old = new Map(machines(before).map((m) => [key(m), m]));
   for (const m of machines(after)) {
     const image = machineImage(m, awsOf(after));
     if (imageFollowsVersion(image) || !m.version) continue;
     const annotations = m.object.metadata?.annotations;
-    const stated =
-      isRecord(annotations) && typeof annotations[IMAGE_VERSION_ANNOTATION] === "string"
-        ? (annotations[IMAGE_VERSION_ANNOTATION] as string)
-        : undefined;
+    const statedValue = isRecord(annotations) ? annotations[IMAGE_VERSION_ANNOTATION] : undefined;
+    const stated = typeof statedValue === "string" ? statedValue : undefined;
     const was = old.get(key(m));
-    const kept = was && was.version && was.version !== m.version && sameValue(machineImage(was, awsOf(before)), image);
+    const wasVersion = was?.version;
+    const kept = was && wasVersion && wasVersion !== m.version && sameValue(machineImage(was, awsOf(before)), image);
     if (!kept && (stated === undefined || stated === m.version)) continue;
     const what = image.id ? `AMI ${image.id}` : `the image format ${JSON.stringify(image.lookupFormat)}`;
     out.push({
@@ -640,7 +646,7 @@ export function imageVersionFlags(
       rule: "image-version-mismatch",
       severity: "error",
       message: kept
-        ? `${m.owner.kind} ${String(m.owner.metadata?.name)} moves from ${was!.version} to ${m.version} but ` +
+        ? `${m.owner.kind} ${String(m.owner.metadata?.name)} moves from ${wasVersion} to ${m.version} but ` +
           `keeps ${what}, one image whatever the version: its new machines would boot the old kubelet. Give ` +
           `the step the image built for ${m.version} (\`npm run upgrade -- --name ${cluster} --image-id ` +
           `<ami-…>\`)`
@@ -659,24 +665,24 @@ export function imageVersionFlags(
 function addonChanged(
   cluster: string,
   changes: readonly ObjectChange[],
-  after: readonly RenderedObject[],
+  after: readonly K8sObject[],
   spec: ClusterSpec | undefined,
   pins: Pins | undefined,
 ): Finding[] {
-  const touched = changes.filter((c) => c.type !== "removed" && c.after);
+  const touched = changes.flatMap((c) => (c.type !== "removed" && c.after ? [{ c, o: c.after }] : []));
   const listed = new Set(
     after
       .filter((o) => is(o, GROUP.addons, "ClusterResourceSet"))
-      .flatMap((o) =>
-        (Array.isArray(get(o, "spec.resources")) ? (get(o, "spec.resources") as unknown[]) : []).map(
-          (r) => `${String(get(r, "kind"))}/${String(get(r, "name"))}`,
-        ),
-      ),
+      .flatMap((o) => {
+        const resources = get(o, "spec.resources");
+        return Array.isArray(resources)
+          ? resources.map((r: unknown) => `${String(get(r, "kind"))}/${String(get(r, "name"))}`)
+          : [];
+      }),
   );
   const deviations = spec && pins ? addonDeviations(after, spec, pins) : undefined;
   const out: Finding[] = [];
-  for (const c of touched) {
-    const o = c.after!;
+  for (const { c, o } of touched) {
     const addonObject =
       (groupOf(o.apiVersion) === GROUP.addons &&
         ["ClusterResourceSet", "ClusterResourceSetBinding"].includes(o.kind)) ||
@@ -706,7 +712,7 @@ function addonChanged(
  */
 function secretMounted(cluster: string, c: ObjectChange): Finding[] {
   if (c.type === "removed" || !c.after || !podSpecOf(c.after)) return [];
-  const refs = (o: RenderedObject | undefined) => {
+  const refs = (o: K8sObject | undefined) => {
     const pod = o ? podSpecOf(o) : undefined;
     return pod ? secretRefs(pod.spec).map((r) => ({ ...r, path: `${pod.at}.${r.path}` })) : [];
   };
@@ -733,7 +739,7 @@ function secretMounted(cluster: string, c: ObjectChange): Finding[] {
  * out: then the tool's default changed the kind (MachineDeployment since issue 19), not the user; a warning otherwise.
  */
 function workersSwitched(cluster: string, changes: readonly ObjectChange[], stated: boolean): Finding[] {
-  const poolOf = (o: RenderedObject | undefined) => {
+  const poolOf = (o: K8sObject | undefined) => {
     const labels = get(o, "spec.template.metadata.labels");
     const pool = isRecord(labels) ? labels[LABEL.nodePool] : undefined;
     return typeof pool === "string" ? pool : "";
@@ -769,8 +775,8 @@ function workersSwitched(cluster: string, changes: readonly ObjectChange[], stat
 export function flagChanges(
   cluster: string,
   changes: readonly ObjectChange[],
-  before: readonly RenderedObject[],
-  after: readonly RenderedObject[],
+  before: readonly K8sObject[],
+  after: readonly K8sObject[],
   /** `stays`: the cluster's directory is on both sides (default: it renders something now); `spec`: its spec now. */
   /** `workersStated`: cluster.yaml writes `workers` out (the default did not choose the kind). */
   opts: { stays?: boolean; spec?: ClusterSpec; pins?: Pins; workersStated?: boolean } = {},
@@ -805,7 +811,7 @@ export function flagChanges(
 }
 
 /** The GitOps engine a management/sync render is for: Argo CD (an ApplicationSet), Flux (a GitRepository), or none. */
-function engineOf(objects: readonly RenderedObject[]): "argocd" | "flux" | undefined {
+function engineOf(objects: readonly K8sObject[]): "argocd" | "flux" | undefined {
   if (objects.some((o) => o.kind === "ApplicationSet" && groupOf(o.apiVersion) === "argoproj.io")) return "argocd";
   if (objects.some((o) => o.kind === "GitRepository" && groupOf(o.apiVersion) === "source.toolkit.fluxcd.io"))
     return "flux";
@@ -819,8 +825,8 @@ function engineOf(objects: readonly RenderedObject[]): "argocd" | "flux" | undef
  */
 export function gitopsEngineSwitched(
   file: string,
-  before: readonly RenderedObject[],
-  after: readonly RenderedObject[],
+  before: readonly K8sObject[],
+  after: readonly K8sObject[],
 ): Finding[] {
   const from = engineOf(before);
   const to = engineOf(after);
@@ -861,7 +867,7 @@ const SYNC_SOURCE_KEYS: Record<string, "repoURL" | "branch" | "argocd.project"> 
 };
 
 /** Every value of SYNC_SOURCE_KEYS anywhere in the objects, by capi-gitops.yaml field (sorted, unique). */
-function syncSources(objects: readonly RenderedObject[]): Map<string, string[]> {
+function syncSources(objects: readonly K8sObject[]): Map<string, string[]> {
   const found = new Map<string, Set<string>>();
   const walk = (v: unknown): void => {
     if (Array.isArray(v)) v.forEach(walk);
@@ -885,11 +891,7 @@ function syncSources(objects: readonly RenderedObject[]): Map<string, string[]> 
  * (capi-gitops.yaml repoURL, branch, argocd.project). The whole fleet would then be synced from another repository or
  * branch, or under another project's rights — for a reviewer to confirm, never a side effect.
  */
-export function syncSourceChanged(
-  file: string,
-  before: readonly RenderedObject[],
-  after: readonly RenderedObject[],
-): Finding[] {
+export function syncSourceChanged(file: string, before: readonly K8sObject[], after: readonly K8sObject[]): Finding[] {
   const from = engineOf(before);
   if (!from || from !== engineOf(after)) return [];
   const old = syncSources(before);

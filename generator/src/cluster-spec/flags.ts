@@ -8,6 +8,7 @@ import type { SpecInput } from "./parse.js";
 import { DEFAULTS } from "./types.js";
 import { imageFollowsVersion } from "../schemas/ami-inventory.js";
 import { CAPI_GITOPS_API_VERSION } from "../core/vocabulary.js";
+import { isRecord } from "../k8s/object.js";
 
 /** How a flag's text becomes the spec value. */
 type Kind = "string" | "integer" | "boolean" | "list" | "labels" | "pools";
@@ -278,9 +279,18 @@ function convert(kind: Exclude<Kind, "pools">, value: string, flag: string, find
 /** Sets `a.b.c` in obj, creating the objects on the way. */
 function setPath(obj: Record<string, unknown>, field: string, value: unknown): void {
   const steps = field.split(".");
+  const last = steps.pop() ?? field;
   let at = obj;
-  for (const step of steps.slice(0, -1)) at = (at[step] ??= {}) as Record<string, unknown>;
-  at[steps.at(-1)!] = value;
+  for (const step of steps) {
+    const next = at[step];
+    if (isRecord(next)) at = next;
+    else {
+      const made: Record<string, unknown> = {};
+      at[step] = made;
+      at = made;
+    }
+  }
+  at[last] = value;
 }
 
 /**
@@ -310,9 +320,8 @@ export function parsePoolFlag(text: string, findings: Finding[]): Record<string,
 export function specInputFromFlags(flags: NewClusterFlags): { input: SpecInput; findings: Finding[] } {
   const findings: Finding[] = [];
   const input: SpecInput = { apiVersion: CAPI_GITOPS_API_VERSION, kind: "ClusterSpec" };
-  const given = flags as Record<string, string | string[] | undefined>;
   for (const f of SPEC_FLAGS) {
-    const value = given[f.key];
+    const value = flags[f.key];
     if (value === undefined) continue;
     if (f.kind === "pools") {
       if (Array.isArray(value) && value.length)
@@ -327,9 +336,9 @@ export function specInputFromFlags(flags: NewClusterFlags): { input: SpecInput; 
     if (v !== undefined) setPath(input, f.field, v);
   }
   // A fixed image (--image-id, or a format without {{.K8sVersion}}) is stated to hold the cluster's version.
-  const image = input.image as Record<string, string> | undefined;
-  if (image && !imageFollowsVersion(image))
-    image.kubernetesVersion = String(input.kubernetesVersion ?? DEFAULTS.kubernetesVersion);
+  const { image, kubernetesVersion } = input;
+  if (isRecord(image) && !imageFollowsVersion(image))
+    image.kubernetesVersion = typeof kubernetesVersion === "string" ? kubernetesVersion : DEFAULTS.kubernetesVersion;
   return { input, findings };
 }
 

@@ -403,7 +403,7 @@ export async function e2eCommand(opts: E2eOptions): Promise<E2eResult> {
         `s; starting the management cluster (kube-apiserver, etcd, upstream webhooks) …`,
     );
 
-    // The management layer in the sync engines' order (issue 19 item 9; e2e/management_test.go).
+    // The management layer in the sync engines' order (e2e/management_test.go).
     const layerRenders = new Map<string, RenderedObject[]>();
     for (const dir of MANAGEMENT_LAYER_DIRS)
       if (await exists(path.join(opts.cwd, dir, "kustomization.yaml")))

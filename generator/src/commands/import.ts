@@ -42,9 +42,8 @@ export interface ImportCommandOptions {
   namespace?: string;
   kubernetesVersion?: string;
   /**
-   * The cluster's machine image when the source relies on CAPA's public images, which exist only in a few regions
-   * (issue 19): `--image-id` (stated for the cluster's version) or `--image-lookup-org`; replaces the source's cluster
-   * image.
+   * The cluster's machine image when the source relies on CAPA's public images, which exist only in a few regions:
+   * `--image-id` (stated for the cluster's version) or `--image-lookup-org`; replaces the source's cluster image.
    */
   imageId?: string;
   imageLookupOrg?: string;

@@ -52,7 +52,8 @@ export async function setupCommand(opts: { log: (line: string) => void; force?: 
 
 /**
  * Builds admission/ (the upstream CAPI/CAPA admission, see admission/README.md) into `bin`; skipped when the stamp
- * beside the binary is the hash of its sources (admission/*.go, go.mod, go.sum). Cold: ≈4–6 min on 2 cores.
+ * beside the binary is the hash of its sources (admission/*.go, go.mod, go.sum). A cold build takes minutes
+ * (BENCHMARKS.md).
  */
 export async function buildAdmission(opts: {
   log: (line: string) => void;

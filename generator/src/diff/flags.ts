@@ -736,7 +736,7 @@ function secretMounted(cluster: string, c: ObjectChange): Finding[] {
  * workers-switched: a pool's MachinePool leaves the render while MachineDeployments of the same pool (node-pool label)
  * arrive. The sync deletes nothing, so the old auto scaling group keeps its nodes beside the new machines (capacity
  * doubles) until someone drains and deletes it (pool-removed). An error when cluster.yaml does not write `workers`
- * out: then the tool's default changed the kind (MachineDeployment since issue 19), not the user; a warning otherwise.
+ * out: then the tool's default changed the kind (now MachineDeployment), not the user; a warning otherwise.
  */
 function workersSwitched(cluster: string, changes: readonly ObjectChange[], stated: boolean): Finding[] {
   const poolOf = (o: K8sObject | undefined) => {

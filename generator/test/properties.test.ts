@@ -11,7 +11,7 @@ import fc from "fast-check";
 import { stringify } from "yaml";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Finding } from "../src/core/findings.js";
-import { parsePoolFlag, type NewClusterFlags } from "../src/cli/spec-flags.js";
+import { parsePoolFlag, type NewClusterFlags } from "../src/cluster-spec/flags.js";
 import { resolveNewSpec } from "../src/commands/new-cluster.js";
 import { planCluster, specFile } from "../src/plan/cluster.js";
 import { planRepo } from "../src/plan/repo.js";

@@ -1,10 +1,11 @@
 /**
  * `npm run addons`: hydrates every pinned add-on version into addons/<addon>/<version>/ (owned whole): the charts
  * come from pinned Go modules (`go mod download`) and are rendered offline by the pinned helm; the EBS CSI driver's
- * manifests come from the pinned CAPA module (see versions.json "addons"). It writes this checkout's addons/ (ADDONS_STORE);
+ * manifests come from the pinned CAPA module (see versions.json "addons"). It writes this checkout's addons/
+ * (ADDONS_STORE);
  * `npm run generate` copies them into the repository it generates. Deterministic: a second run changes nothing.
  */
-import { readdir, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { ADDONS_STORE, versions } from "../pins/versions.js";
 import { goModDownload } from "../tools/go.js";
@@ -14,9 +15,8 @@ import { withRepoLock } from "../repo/lock.js";
 import { writeTree, type WriteResult } from "../repo/write.js";
 import { mergePlans, type OutputFile, owned } from "../plan/files.js";
 import { ADDONS_LOCK_FILE, addonLock, addonLockText } from "../plan/addons-lock.js";
-import { hydrate, type RawSources, unknownValuePaths } from "../plan/addons-payload.js";
-import { parse } from "yaml";
-import { PlanError } from "../core/errors.js";
+import { hydrate, type RawSources } from "../plan/addons-payload.js";
+import { checkValues } from "../workflows/chart-values.js";
 import { ADDONS_ROOT, allAddons } from "../plan/addons.js";
 
 export async function addonsCommand(opts: { cwd: string; log: (line: string) => void }): Promise<WriteResult> {
@@ -81,16 +81,6 @@ export async function hydrateAddons(log: (line: string) => void): Promise<Output
     }
   }
   return hydrate(pins, raw);
-}
-
-/** Our values against the chart's values.yaml: a key it does not have is a typo (see unknownValuePaths). */
-export async function checkValues(chartDir: string, values: unknown): Promise<void> {
-  const defaults = parse(await readFile(path.join(chartDir, "values.yaml"), "utf8")) as unknown;
-  const dir = path.join(chartDir, "templates");
-  const names = (await readdir(dir, { recursive: true })).filter((n) => /\.(ya?ml|tpl)$/.test(n)).sort();
-  const templates = (await Promise.all(names.map((n) => readFile(path.join(dir, n), "utf8")))).join("\n");
-  const unknown = unknownValuePaths(defaults, values, templates);
-  if (unknown.length) throw new PlanError(`${chartDir}: values.yaml has no ${unknown.join(", ")}`);
 }
 
 /** The Kubernetes version the CNI chart is rendered for (its templates gate on .Capabilities). */

@@ -9,19 +9,16 @@ import path from "node:path";
 import { ToolError, UsageError } from "../core/errors.js";
 import type { Finding } from "../core/findings.js";
 import { CONFIG_FILE } from "../cluster-spec/config.js";
-import { clustersMoved, flagChanges, gitopsEngineSwitched, syncSourceChanged } from "../diff/flags.js";
 import { formatMarkdown, formatText, type ClusterReport, type DiffReport } from "../diff/format.js";
-import { diffObjects } from "../diff/objects.js";
-import { upgradeStepFindings } from "../diff/upgrade.js";
 import { renderSide, withBaseCheckout, type RenderedSide } from "../diff/render-sides.js";
 import { affectedClusters } from "../repo/affected.js";
-import { ADDONS_DIR, SYNC_DIR } from "../core/layout.js";
+import { ADDONS_DIR } from "../core/layout.js";
 import { MANAGEMENT_DIRS } from "../render/units.js";
 import { ADDONS_LOCK_FILE } from "../plan/addons-lock.js";
 import { isRepository, revParse } from "../tools/git.js";
 import { attributeFinding } from "../validate/attribution.js";
-import { type Pins, versions } from "../pins/versions.js";
-import { renderCompleteness } from "../validate/rules.js";
+import { versions } from "../pins/versions.js";
+import { compareSides, MANAGEMENT_PREFIX } from "../workflows/compare.js";
 
 export interface DiffOptions {
   cwd: string;
@@ -37,116 +34,6 @@ export interface DiffResult {
   report: DiffReport;
 }
 
-/** Findings of a build on one side that belong to `cluster`. */
-const buildFindings = (side: RenderedSide, cluster: string) => side.findings.filter((f) => f.cluster === cluster);
-
-/** Pure: both sides' renders → one report per cluster (sorted by name). */
-export function compareSides(
-  base: string,
-  clusters: readonly string[],
-  removed: readonly string[],
-  before: RenderedSide,
-  after: RenderedSide,
-  pins?: Pins,
-): { report: DiffReport; findings: Finding[] } {
-  const reports: ClusterReport[] = [];
-  for (const cluster of [...new Set([...clusters, ...removed])].sort()) {
-    const failedAfter = buildFindings(after, cluster);
-    const failedBefore = buildFindings(before, cluster).map((f) => ({
-      ...f,
-      rule: "diff-base-build",
-      severity: "warning" as const,
-      message: `at ${base}: ${f.message}; the cluster was not compared`,
-    }));
-    if (failedAfter.length || failedBefore.length) {
-      reports.push({ cluster, status: "failed", changes: [], findings: [...failedAfter, ...failedBefore] });
-      continue;
-    }
-    const old = before.rendered.get(cluster) ?? { cluster, objects: [], origins: [] };
-    const now = after.rendered.get(cluster) ?? { cluster, objects: [], origins: [] };
-    const changes = diffObjects(old, now);
-    const status = removed.includes(cluster)
-      ? "removed"
-      : !before.names.includes(cluster)
-        ? "new"
-        : changes.length
-          ? "changed"
-          : "unchanged";
-    const upgrade = status === "changed" ? upgradeStepFindings(cluster, old.objects, now.objects) : [];
-    const spec = after.specs?.get(cluster);
-    const flags = flagChanges(cluster, changes, old.objects, now.objects, {
-      stays: status === "changed",
-      spec,
-      pins,
-      workersStated: after.workersStated?.has(cluster),
-    });
-    // What the spec says the render must hold, as validate checks it: an empty render on both sides (a kustomize that
-    // prints nothing, `resources: []` already at the base) compares "the same" but is no cluster. Objects
-    // core-object-removed already names (they left the render in this change) are not reported twice.
-    const removedFlagged = flags.filter((f) => f.rule === "core-object-removed").map((f) => f.path ?? "");
-    const incomplete =
-      spec && status !== "removed"
-        ? renderCompleteness(now, spec).filter((f) => !removedFlagged.some((p) => p.startsWith(`${f.path}:`)))
-        : [];
-    reports.push({ cluster, status, changes, findings: [...flags, ...upgrade, ...incomplete] });
-  }
-  // A cluster directory moved: the removed and the new cluster share region and VPC CIDR.
-  const objectsOf = (side: RenderedSide, status: string) =>
-    new Map(
-      reports.filter((r) => r.status === status).map((r) => [r.cluster, side.rendered.get(r.cluster)?.objects ?? []]),
-    );
-  for (const f of clustersMoved(objectsOf(before, "removed"), objectsOf(after, "new")))
-    reports.find((r) => r.cluster === f.cluster)?.findings.push(f);
-  const findings = reports.flatMap((r) => r.findings);
-  const management = compareFolders(base, before, after);
-  findings.push(...management.flatMap((r) => r.findings));
-  // Objects no cluster could claim (repository-wide) are reported once, as the render layer words them.
-  findings.push(...after.findings.filter((f) => f.cluster === undefined && !f.file?.startsWith(MANAGEMENT_PREFIX)));
-  return { report: { base, clusters: reports, ...(management.length ? { management } : {}) }, findings };
-}
-
-const MANAGEMENT_PREFIX = "management/";
-
-/**
- * The management folders both sides rendered (diffCommand renders them when the change touches management/ or
- * capi-gitops.yaml), compared object by object; an engine switch in management/sync is flagged. Pure.
- */
-function compareFolders(base: string, before: RenderedSide, after: RenderedSide): ClusterReport[] {
-  if (!before.folders && !after.folders) return [];
-  const dirs = [
-    ...new Set([
-      ...(before.folders?.keys() ?? []),
-      ...(after.folders?.keys() ?? []),
-      ...after.findings
-        .filter((f) => f.cluster === undefined && f.file?.startsWith(MANAGEMENT_PREFIX))
-        .map((f) => path.posix.dirname(f.file!)),
-    ]),
-  ].sort();
-  return dirs.map((dir): ClusterReport => {
-    const failed = [
-      ...after.findings.filter((f) => f.cluster === undefined && f.file?.startsWith(`${dir}/`)),
-      ...before.findings
-        .filter((f) => f.cluster === undefined && f.file?.startsWith(`${dir}/`))
-        .map((f) => ({
-          ...f,
-          rule: "diff-base-build",
-          severity: "warning" as const,
-          message: `at ${base}: ${f.message}; the folder was not compared`,
-        })),
-    ];
-    if (failed.length) return { cluster: dir, status: "failed", changes: [], findings: failed };
-    const old = before.folders?.get(dir);
-    const now = after.folders?.get(dir);
-    const changes = diffObjects({ objects: old ?? [] }, { objects: now ?? [] });
-    const status = !now ? "removed" : !old ? "new" : changes.length ? "changed" : "unchanged";
-    const findings =
-      dir === SYNC_DIR
-        ? [...gitopsEngineSwitched(dir, old ?? [], now ?? []), ...syncSourceChanged(dir, old ?? [], now ?? [])]
-        : [];
-    return { cluster: dir, status, changes, findings };
-  });
-}
-
 /**
  * addons-changed: the change edits the hydrated add-ons (addons/) or their lock. Their payloads reach every workload
  * cluster with admin rights, and `npm run addons` alone writes both (from versions.json), so each file is an error —
@@ -159,7 +46,11 @@ function addonsChanged(changedFiles: readonly string[]): ClusterReport | undefin
     file,
     rule: "addons-changed",
     severity: "error",
-    message: `changes the hydrated add-ons${file === ADDONS_LOCK_FILE ? "' lock" : ""}, applied to every workload cluster with admin rights; only \`npm run addons\` writes ${ADDONS_DIR}/ and ${ADDONS_LOCK_FILE} (from versions.json): change the pins there and re-run it, or restore the file from the base`,
+    message:
+      `changes the hydrated add-ons${file === ADDONS_LOCK_FILE ? "' lock" : ""}, applied to every ` +
+      `workload cluster with admin rights; only \`npm run addons\` writes ${ADDONS_DIR}/ and ` +
+      `${ADDONS_LOCK_FILE} (from versions.json): change the pins there and re-run it, or restore the file ` +
+      `from the base`,
   }));
   return { cluster: ADDONS_DIR, status: "changed", changes: [], findings };
 }
@@ -174,7 +65,8 @@ export async function diffCommand(opts: DiffOptions): Promise<DiffResult> {
   } catch (e) {
     if (e instanceof ToolError && /not installed/.test(e.message)) throw e;
     throw new UsageError(
-      `--base ${opts.base} is not a commit of this repository; fetch it first (e.g. \`git fetch origin main\`) or name another revision`,
+      `--base ${opts.base} is not a commit of this repository; fetch it first (e.g. \`git fetch origin ` +
+        `main\`) or name another revision`,
     );
   }
   const workers = opts.workers ?? Math.max(1, os.availableParallelism());

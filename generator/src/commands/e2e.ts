@@ -3,8 +3,8 @@
  * kube-apiserver with the pinned CRDs and the upstream CAPI/CAPA webhooks (the Go suite in e2e/, controller-runtime
  * envtest), and checks that the server agrees with the tool.
  *
- * 1. Builds the pinned etcd and kube-apiserver into .tools/bin when they are not there yet (setup.ts
- *    buildControlPlane; ≈ 10 min of CPU cold, 28 min measured on a busy 2-core machine; nothing when stamped).
+ * 1. Builds the pinned etcd and kube-apiserver into .tools/bin when they are not there yet
+ *    (workflows/control-plane.ts; nothing when stamped).
  * 2. Renders, through the one render path of `validate` (render/render.ts, kustomize): the repository's clusters
  *    and management/ (providers, sync); fixtures made with `new-cluster` in a temporary repository (dev and prod,
  *    MachinePool and MachineDeployment workers, several pools, a custom namespace, the shape matrix of
@@ -34,12 +34,14 @@ import { CRDS_DIR, TOOLS_BIN } from "../tools/resolve.js";
 import { renderClusters, type RenderedCluster, type RenderedObject } from "../render/render.js";
 import { TOOL_ROOT, versions } from "../pins/versions.js";
 import { parseYamlStream, toYaml } from "../core/yaml.js";
+import { isRecord } from "../k8s/object.js";
+import { CAPI_GITOPS_API_VERSION } from "../core/vocabulary.js";
 import { CONFIG_FILE } from "../cluster-spec/config.js";
-import { compareSides } from "./diff.js";
 import { idOf, keyOf } from "../diff/objects.js";
-import { generateCommand } from "./generate.js";
-import { newClusterCommand } from "./new-cluster.js";
-import { buildControlPlane } from "./setup.js";
+import { compareSides } from "../workflows/compare.js";
+import { buildControlPlane } from "../workflows/control-plane.js";
+import { generateTree } from "../workflows/generate.js";
+import { addCluster } from "../workflows/new-cluster.js";
 import { MANAGEMENT_LAYER_DIRS, managementLayerSteps } from "../e2e/management.js";
 import {
   asStored,
@@ -55,7 +57,7 @@ import {
   type SuiteInput,
   type SuiteSummary,
 } from "../e2e/plan.js";
-import type { NewClusterFlags } from "../cli/spec-flags.js";
+import type { NewClusterFlags } from "../cluster-spec/flags.js";
 
 /** The Go suite (its own module). */
 export const E2E_DIR = path.join(TOOL_ROOT, "e2e");
@@ -134,8 +136,16 @@ async function render(root: string, names: readonly string[]): Promise<RenderedC
   return r.rendered;
 }
 
+/** A document of a kustomize build: an object with apiVersion, kind and a name. */
+const isObject = (d: unknown): d is RenderedObject =>
+  isRecord(d) &&
+  typeof d.apiVersion === "string" &&
+  typeof d.kind === "string" &&
+  isRecord(d.metadata) &&
+  typeof d.metadata.name === "string";
+
 async function renderDir(root: string, dir: string): Promise<RenderedObject[]> {
-  return parseYamlStream(await kustomizeBuild(root, dir)) as RenderedObject[];
+  return parseYamlStream(await kustomizeBuild(root, dir)).filter(isObject);
 }
 
 const jsonLines = (objs: readonly RenderedObject[]) => `${objs.map((o) => JSON.stringify(o)).join("\n")}\n`;
@@ -184,7 +194,7 @@ async function clusterSteps(
       path.join(updated, clusterSpecPath(n)),
       changeSpec(await readFile(path.join(updated, clusterSpecPath(n)), "utf8"), "accepted"),
     );
-  await generateCommand({ cwd: updated, log: () => {} });
+  await generateTree({ cwd: updated, log: () => {} });
   const after = await render(updated, names);
   const v = await verdicts(
     tmp,
@@ -202,7 +212,7 @@ async function clusterSteps(
   for (const [j, r] of after.entries()) {
     const mine = v.slice(i, i + r.objects.length);
     i += r.objects.length;
-    const stored = new Map(before[j]!.objects.map((o) => [keyOf(idOf(o)), asStored(o)]));
+    const stored = new Map((before[j]?.objects ?? []).map((o) => [keyOf(idOf(o)), asStored(o)]));
     const was = r.objects.map((o) => stored.get(keyOf(idOf(o))));
     steps.push(
       updateStep(
@@ -217,11 +227,15 @@ async function clusterSteps(
     );
     held.set(
       r.cluster,
-      r.objects.flatMap((o, k) => (mine[k]!.allowed ? [asStored(o, was[k])] : (was[k] ?? [])) as RenderedObject[]),
+      r.objects.flatMap((o, k) => {
+        const prior = was[k];
+        return mine[k]?.allowed ? [asStored(o, prior)] : prior ? [prior] : [];
+      }),
     );
     for (const d of mine.filter((x) => !x.allowed))
       log(
-        `${label}: ${r.cluster} update: the tool's upstream admission denies ${d.kind} ${d.name}: ${d.messages[0]?.field ?? ""} ${d.messages[0]?.message.slice(0, 160) ?? ""}`,
+        `${label}: ${r.cluster} update: the tool's upstream admission denies ${d.kind} ${d.name}: ` +
+          `${d.messages[0]?.field ?? ""} ${d.messages[0]?.message.slice(0, 160) ?? ""}`,
       );
   }
   return { steps, updated, after: new Map(after.map((r) => [r.cluster, r])), held };
@@ -238,8 +252,8 @@ async function flaggedSteps(
   const steps: Step[] = [];
   const findings: Finding[] = [];
   for (const f of FIXTURES) {
-    const name = f.flags.name!;
-    if (!f.flagged) continue;
+    const { name } = f.flags;
+    if (name === undefined || !f.flagged) continue;
     const copy = await mkdtemp(path.join(tmp, `flagged-${name}-`));
     await copyRepo(updated, copy);
     if (f.flagged === "template-edit-in-place") {
@@ -248,16 +262,17 @@ async function flaggedSteps(
     } else {
       const s = path.join(copy, clusterSpecPath(name));
       await writeFile(s, changeSpec(await readFile(s, "utf8"), f.flagged));
-      await generateCommand({ cwd: copy, log: () => {} });
+      await generateTree({ cwd: copy, log: () => {} });
     }
     const [changed] = await render(copy, [name]);
-    const prev = after.get(name)!;
+    const prev = after.get(name);
+    if (!prev || !changed) throw new Error(`${name}: the fixture was not rendered`);
     // The tool's two verdicts: `diff` (its flags) and the upstream admission as UPDATE.
     const side = (r: RenderedCluster) => ({ names: [name], rendered: new Map([[name, r]]), findings: [] });
-    const flags = compareSides("updated", [name], [], side(prev), side(changed!)).findings.filter(
+    const flags = compareSides("updated", [name], [], side(prev), side(changed)).findings.filter(
       (x) => x.severity === "error",
     );
-    const v = await verdicts(tmp, held.get(name) ?? prev.objects, changed!.objects);
+    const v = await verdicts(tmp, held.get(name) ?? prev.objects, changed.objects);
     const denied = v.filter((r) => !r.allowed);
     if (!flags.some((x) => x.rule === f.rule) || denied.length === 0)
       findings.push({
@@ -265,21 +280,26 @@ async function flaggedSteps(
         file: clusterSpecPath(name),
         rule: "e2e-tool-verdict",
         severity: "error",
-        message: `the tool does not flag the ${f.flagged} change (diff rules: ${flags.map((x) => x.rule).join(", ") || "none"}; upstream admission denies: ${denied.map((r) => r.kind).join(", ") || "nothing"})`,
+        message:
+          `the tool does not flag the ${f.flagged} change (diff rules: ` +
+          `${flags.map((x) => x.rule).join(", ") || "none"}; upstream admission denies: ` +
+          `${denied.map((r) => r.kind).join(", ") || "nothing"})`,
       });
     log(
-      `fixtures: ${name} ${f.flagged}: the tool flags ${flags.map((x) => x.rule).join(", ") || "nothing"}; its upstream admission denies ${denied.map((r) => `${r.kind} ${r.name}`).join(", ") || "nothing"}`,
+      `fixtures: ${name} ${f.flagged}: the tool flags ` +
+        `${flags.map((x) => x.rule).join(", ") || "nothing"}; its upstream admission denies ` +
+        `${denied.map((r) => `${r.kind} ${r.name}`).join(", ") || "nothing"}`,
     );
     const stored = new Map((held.get(name) ?? prev.objects).map((o) => [keyOf(idOf(o)), o]));
     steps.push(
       updateStep(
         `fixtures ${name} ${f.flagged}`,
         name,
-        changed!.objects,
-        changed!.origins,
+        changed.objects,
+        changed.origins,
         v,
-        changed!.transformations,
-        changed!.objects.map((o) => stored.get(keyOf(idOf(o)))),
+        changed.transformations,
+        changed.objects.map((o) => stored.get(keyOf(idOf(o)))),
       ),
     );
   }
@@ -289,7 +309,7 @@ async function flaggedSteps(
 /** The fixture repository's config: Argo CD first; fluxCopy makes the Flux one. */
 const fixtureConfig = (gitops: "argocd" | "flux") =>
   toYaml({
-    apiVersion: "capi-gitops.io/v1alpha1",
+    apiVersion: CAPI_GITOPS_API_VERSION,
     kind: "RepositoryConfig",
     repoURL: "https://github.com/example-org/capi-gitops-e2e.git",
     branch: "main",
@@ -300,7 +320,7 @@ async function fixtureRepo(tmp: string): Promise<string> {
   const dir = await mkdtemp(path.join(tmp, "fixtures-"));
   await writeFile(path.join(dir, CONFIG_FILE), fixtureConfig("argocd"));
   for (const flags of [...FIXTURES.map((f) => f.flags), ...shapeMatrix()])
-    await newClusterCommand({ cwd: dir, log: () => {}, flags, render: false });
+    await addCluster({ cwd: dir, log: () => {}, flags });
   return dir;
 }
 
@@ -309,7 +329,7 @@ async function fluxCopy(fixtures: string, tmp: string): Promise<string> {
   const dir = await mkdtemp(path.join(tmp, "flux-"));
   await copyRepo(fixtures, dir);
   await writeFile(path.join(dir, CONFIG_FILE), fixtureConfig("flux"));
-  await generateCommand({ cwd: dir, log: () => {} });
+  await generateTree({ cwd: dir, log: () => {} });
   return dir;
 }
 
@@ -379,10 +399,11 @@ export async function e2eCommand(opts: E2eOptions): Promise<E2eResult> {
     }
     const objects = steps.reduce((n, s) => n + s.objects.length, 0);
     log(
-      `rendered ${steps.length} steps, ${objects} objects in ${Math.round((Date.now() - started) / 1000)} s; starting the management cluster (kube-apiserver, etcd, upstream webhooks) …`,
+      `rendered ${steps.length} steps, ${objects} objects in ${Math.round((Date.now() - started) / 1000)} ` +
+        `s; starting the management cluster (kube-apiserver, etcd, upstream webhooks) …`,
     );
 
-    // The management layer in the sync engines' order (issue 19 item 9; e2e/management_test.go).
+    // The management layer in the sync engines' order (e2e/management_test.go).
     const layerRenders = new Map<string, RenderedObject[]>();
     for (const dir of MANAGEMENT_LAYER_DIRS)
       if (await exists(path.join(opts.cwd, dir, "kustomization.yaml")))
@@ -406,7 +427,8 @@ export async function e2eCommand(opts: E2eOptions): Promise<E2eResult> {
     const tick = setInterval(
       () =>
         log(
-          `e2e: the Go suite is still running (${Math.round((Date.now() - suiteStarted) / 1000)} s; a cold compile of e2e/ takes minutes) …`,
+          `e2e: the Go suite is still running (${Math.round((Date.now() - suiteStarted) / 1000)} s; a cold ` +
+            `compile of e2e/ takes minutes) …`,
         ),
       30_000,
     );

@@ -25,7 +25,9 @@ import { withRepoLock } from "../repo/lock.js";
 import { checkedTool } from "../tools/resolve.js";
 import { versions } from "../pins/versions.js";
 import { parseYamlStream } from "../core/yaml.js";
-import { landCluster } from "./new-cluster.js";
+import { landCluster } from "../workflows/land.js";
+import { messageOf } from "../workflows/progress.js";
+import { validateCommand } from "./validate.js";
 
 /** Largest manifest file import reads: CAPA's templates with their add-on ConfigMaps are about 60 kB. */
 const MAX_BYTES = 5 * 1024 * 1024;
@@ -40,8 +42,8 @@ export interface ImportCommandOptions {
   namespace?: string;
   kubernetesVersion?: string;
   /**
-   * The cluster's machine image when the source relies on CAPA's public images, which exist only in a few regions
-   * (issue 19): `--image-id` (stated for the cluster's version) or `--image-lookup-org`; replaces the source's cluster image.
+   * The cluster's machine image when the source relies on CAPA's public images, which exist only in a few regions:
+   * `--image-id` (stated for the cluster's version) or `--image-lookup-org`; replaces the source's cluster image.
    */
   imageId?: string;
   imageLookupOrg?: string;
@@ -59,6 +61,9 @@ export interface ImportCommandResult {
   report: ReportEntry[];
   written: boolean;
 }
+
+/** The code of a Node error (ENOENT, EACCES, …), if it has one. */
+const codeOf = (e: unknown): string | undefined => (isRecord(e) && typeof e.code === "string" ? e.code : undefined);
 
 const flag = (f: string, message: string, rule = "import"): Finding => ({ path: f, rule, severity: "error", message });
 const WORDS: Record<ReportEntry["action"], string> = {
@@ -78,16 +83,18 @@ export function formatReport(report: readonly ReportEntry[]): string[] {
   );
 }
 
-/** clusterctl's variables from --var NAME=value flags, --name (CLUSTER_NAME), --kubernetes-version and the environment. */
+/**
+ * clusterctl's variables from --var NAME=value flags, --name (CLUSTER_NAME), --kubernetes-version and the environment.
+ */
 function variables(opts: ImportCommandOptions): { vars: Record<string, string | undefined>; findings: Finding[] } {
   const vars: Record<string, string | undefined> = { ...(opts.env ?? {}) };
   if (opts.kubernetesVersion !== undefined) vars.KUBERNETES_VERSION = opts.kubernetesVersion;
   if (opts.name !== undefined) vars.CLUSTER_NAME = opts.name;
   const findings: Finding[] = [];
   for (const v of opts.vars ?? []) {
-    const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(v);
-    if (!m) findings.push(flag("--var", `"${v}" is not NAME=value`));
-    else vars[m[1]!] = m[2]!;
+    const [, name, value] = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(v) ?? [];
+    if (name === undefined || value === undefined) findings.push(flag("--var", `"${v}" is not NAME=value`));
+    else vars[name] = value;
   }
   return { vars, findings };
 }
@@ -109,7 +116,7 @@ async function readManifests(opts: ImportCommandOptions): Promise<unknown[]> {
     buf = await readFile(abs);
   } catch (e) {
     throw new InvalidInputError(
-      [flag("--file", `cannot read ${opts.file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)],
+      [flag("--file", `cannot read ${opts.file}: ${codeOf(e) ?? messageOf(e)}`)],
       "nothing was written",
     );
   }
@@ -141,11 +148,11 @@ async function readManifests(opts: ImportCommandOptions): Promise<unknown[]> {
   const out: unknown[] = [];
   for (const d of Array.isArray(docs) ? docs : [docs]) {
     try {
-      const v = d.toJS({ maxAliasCount: 100 }) as unknown;
+      const v: unknown = d.toJS({ maxAliasCount: 100 });
       if (v !== null && v !== undefined) out.push(v);
     } catch (e) {
       throw new InvalidInputError(
-        [flag("--file", `${opts.file}: YAML aliases expand too much (${(e as Error).message})`)],
+        [flag("--file", `${opts.file}: YAML aliases expand too much (${messageOf(e)})`)],
         "nothing was written",
       );
     }
@@ -161,7 +168,8 @@ async function readManifests(opts: ImportCommandOptions): Promise<unknown[]> {
       [
         flag(
           "--file",
-          `clusterctl variables without a value: ${missing.join(", ")}; export them or pass --var NAME=value (CLUSTER_NAME comes from --name, KUBERNETES_VERSION from --kubernetes-version)`,
+          `clusterctl variables without a value: ${missing.join(", ")}; export them or pass --var NAME=value ` +
+            `(CLUSTER_NAME comes from --name, KUBERNETES_VERSION from --kubernetes-version)`,
         ),
       ],
       "nothing was written",
@@ -185,7 +193,7 @@ async function renderDraft(spec: ClusterSpec, file: string): Promise<Record<stri
 
 export async function importCommand(opts: ImportCommandOptions): Promise<ImportCommandResult> {
   const docs = await readManifests(opts);
-  const file = opts.file!;
+  const file = opts.file ?? "";
   const mapping = mapManifests(
     docs,
     { file, name: opts.name, namespace: opts.namespace, kubernetesVersion: opts.kubernetesVersion },
@@ -203,7 +211,9 @@ export async function importCommand(opts: ImportCommandOptions): Promise<ImportC
       action: "mapped",
       source: "",
       field: "image",
-      detail: `→ image: ${JSON.stringify(mapping.spec.image)} (${opts.imageId !== undefined ? "--image-id" : "--image-lookup-org"})`,
+      detail:
+        `→ image: ${JSON.stringify(mapping.spec.image)} ` +
+        `(${opts.imageId !== undefined ? "--image-id" : "--image-lookup-org"})`,
     });
   }
   const parsed = parseSpecObject(mapping.spec);
@@ -247,7 +257,8 @@ export async function importCommand(opts: ImportCommandOptions): Promise<ImportC
     for (const f of [specFile(spec), { path: clusterKustomizationPath(spec.name), content: kustomization }])
       opts.log(`# --- ${f.path}\n${f.content}`);
     opts.log(
-      `# dry run: nothing was written (clusters/${spec.name}/cluster.yaml and kustomization.yaml, and generated/, would be created)`,
+      `# dry run: nothing was written (clusters/${spec.name}/cluster.yaml and kustomization.yaml, and ` +
+        `generated/, would be created)`,
     );
     return { spec, report, written: false };
   }
@@ -259,13 +270,19 @@ export async function importCommand(opts: ImportCommandOptions): Promise<ImportC
       if (again.length)
         throw new InvalidInputError(again, "the imported cluster clashes with the repository; nothing was written");
       const plan = planImportedCluster(spec, kustomization, { specs: now.specs, config: now.config }, versions());
-      await landCluster(opts.cwd, spec, plan, opts.render !== false, opts.log, async () => {});
+      const check =
+        opts.render !== false
+          ? (cwd: string, cluster: string) => validateCommand({ cwd, clusters: [cluster] })
+          : undefined;
+      await landCluster(opts.cwd, spec, plan, check, opts.log, async () => {});
     },
     { log: opts.log },
   );
   opts.log("");
   opts.log(
-    `Imported ${file} as cluster ${spec.name} (${spec.region}, ${spec.availabilityZones.join(", ")}; ${spec.kubernetesVersion}; ${spec.workers}): ${dir}/cluster.yaml, ${dir}/kustomization.yaml (${settled.patches.length ? "with the patches above" : "no patches"}), ${dir}/generated/`,
+    `Imported ${file} as cluster ${spec.name} (${spec.region}, ${spec.availabilityZones.join(", ")}; ` +
+      `${spec.kubernetesVersion}; ${spec.workers}): ${dir}/cluster.yaml, ${dir}/kustomization.yaml ` +
+      `(${settled.patches.length ? "with the patches above" : "no patches"}), ${dir}/generated/`,
   );
   opts.log(`Next: review the notes above, then commit ${dir} and management/ on a branch and open a pull request.`);
   return { spec, report, written: true };

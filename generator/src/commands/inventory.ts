@@ -26,9 +26,9 @@ export async function inventoryCommand(opts: InventoryOptions): Promise<{ invent
   const wanted = (name: string) => !names || names.includes(name);
   const unreadable = [
     ...new Set(
-      repo.findings
-        .filter((f) => f.severity === "error" && f.cluster !== undefined && !loaded.has(f.cluster))
-        .map((f) => f.cluster!),
+      repo.findings.flatMap((f) =>
+        f.severity === "error" && f.cluster !== undefined && !loaded.has(f.cluster) ? [f.cluster] : [],
+      ),
     ),
   ]
     .filter(wanted)

@@ -16,7 +16,7 @@ import { findLeftovers, type LeftoverReport, type Snapshot } from "../fleet/left
 import { UsageError } from "../core/errors.js";
 
 /** What a cluster's render reads: its folder, the shared bases and overlays, the add-on payloads. */
-const top = (dir: string): string => dir.split("/")[0]!;
+const top = (dir: string): string => dir.split("/")[0] ?? dir;
 const RENDER_INPUTS = [
   ...new Set([CLUSTERS_DIR, top(BASE_DIRS.cluster), top(OVERLAY_DIRS.clusterReferences), ADDONS_DIR]),
 ];
@@ -38,7 +38,7 @@ export async function leftoversCommand(opts: {
   const since = opts.since === undefined ? undefined : await revParse(opts.cwd, opts.since);
   const log = await firstParentLog(opts.cwd, head, RENDER_INPUTS, since);
   const commits = [...(since ? [{ sha: since, date: "", subject: `--since ${opts.since}` }] : []), ...log];
-  if (!commits.length || commits.at(-1)!.sha !== head) commits.push({ sha: head, date: "", subject: "HEAD" });
+  if (commits.at(-1)?.sha !== head) commits.push({ sha: head, date: "", subject: "HEAD" });
   const headNames = await namesAt(opts.cwd, head);
   const wanted = opts.clusters?.length ? opts.clusters : headNames;
   const unknown = wanted.filter((c) => !headNames.includes(c));

@@ -25,7 +25,8 @@ import { helmTemplate } from "../tools/helm.js";
 import { kustomizeBuild } from "../tools/kustomize.js";
 import { type ManagementPins, TOOL_ROOT, versions } from "../pins/versions.js";
 import { toYaml } from "../core/yaml.js";
-import { checkValues } from "./addons.js";
+import { checkValues } from "../workflows/chart-values.js";
+import { isRecord } from "../k8s/object.js";
 import { CERT_MANAGER_NAMESPACE, OPERATOR_NAMESPACE } from "../cluster-spec/reserved.js";
 
 export async function managementChartsCommand(opts: { log: (line: string) => void }): Promise<WriteResult> {
@@ -76,9 +77,10 @@ async function chartCopy(tmp: string, chartDir: string, version: string, appVers
   // cert-manager's module has Chart.template.yaml up to v1.20 (its release tool writes Chart.yaml from it).
   const names = await readdir(dir);
   const source = names.includes("Chart.yaml") ? "Chart.yaml" : "Chart.template.yaml";
-  const chart = parse(await readFile(path.join(dir, source), "utf8")) as Record<string, unknown>;
+  const parsed: unknown = parse(await readFile(path.join(dir, source), "utf8"));
+  const chart = isRecord(parsed) ? parsed : {};
   const annotations = Object.fromEntries(
-    Object.entries((chart.annotations ?? {}) as Record<string, string>).map(([k, v]) => [
+    Object.entries(isRecord(chart.annotations) ? chart.annotations : {}).map(([k, v]) => [
       k,
       v === "{{IS_PRERELEASE}}" ? "false" : v,
     ]),
@@ -111,7 +113,8 @@ export async function hydrateManagementCharts(log: (line: string) => void): Prom
 
     const opDir = await goModDownload(operator.module, operator.version);
     log(
-      `cluster-api-operator ${operator.version}: kustomize build ${m.clusterApiOperator.components} + helm template ${m.clusterApiOperator.chart}`,
+      `cluster-api-operator ${operator.version}: kustomize build ${m.clusterApiOperator.components} + ` +
+        `helm template ${m.clusterApiOperator.chart}`,
     );
     // Helm charts carry SemVer without the v (the Makefile's HELM_CHART_TAG).
     const bare = operator.version.replace(/^v/, "");

@@ -3,7 +3,9 @@ import { checkbox, input, number, select } from "@inquirer/prompts";
 import { DNS_LABEL } from "../cluster-spec/schema.js";
 import { defaultZones, knownRegions, zonesOf } from "../cluster-spec/regions.js";
 import { DEFAULTS, LIMITS, PROFILE_DEFAULTS, PROFILES, type Profile, WORKER_KINDS } from "../cluster-spec/types.js";
-import type { NewClusterFlags } from "../cli/spec-flags.js";
+import type { NewClusterFlags } from "../cluster-spec/flags.js";
+
+const isProfile = (p: string): p is Profile => PROFILES.some((x) => x === p);
 
 export async function promptForMissing(flags: NewClusterFlags): Promise<NewClusterFlags> {
   const f = { ...flags };
@@ -18,10 +20,12 @@ export async function promptForMissing(flags: NewClusterFlags): Promise<NewClust
     choices: knownRegions().map((r) => ({ value: r })),
     default: "ap-northeast-2",
   });
-  if (f.zones === undefined && zonesOf(f.region)) {
+  const zones = zonesOf(f.region);
+  if (f.zones === undefined && zones) {
+    const preset = defaultZones(f.region) ?? [];
     const picked = await checkbox({
       message: "Availability zones",
-      choices: zonesOf(f.region)!.map((z) => ({ value: z, checked: defaultZones(f.region!)!.includes(z) })),
+      choices: zones.map((z) => ({ value: z, checked: preset.includes(z) })),
       validate: (v) => v.length > 0 || "pick at least one zone",
     });
     f.zones = picked.join(",");
@@ -31,8 +35,7 @@ export async function promptForMissing(flags: NewClusterFlags): Promise<NewClust
     choices: PROFILES.map((p) => ({ value: p })),
     default: DEFAULTS.profile,
   });
-  const d =
-    PROFILE_DEFAULTS[(PROFILES as readonly string[]).includes(f.profile) ? (f.profile as Profile) : DEFAULTS.profile];
+  const d = PROFILE_DEFAULTS[isProfile(f.profile) ? f.profile : DEFAULTS.profile];
   f.kubernetesVersion ??= await input({ message: "Kubernetes version", default: DEFAULTS.kubernetesVersion });
   f.workers ??= await select({
     message: "Workers",

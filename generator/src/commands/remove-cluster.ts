@@ -11,7 +11,7 @@ import { planRemoveCluster } from "../plan/repo.js";
 import { exists, loadRepo, readSpec } from "../repo/load.js";
 import { pathsToCommit, inside, writeTree } from "../repo/write.js";
 import { DNS_LABEL } from "../cluster-spec/schema.js";
-import { type CommitHook, noCommit, onBranch, preflight } from "./branch.js";
+import { type CommitHook, noCommit, onBranch, preflight } from "../workflows/branch.js";
 import { withRepoLock } from "../repo/lock.js";
 import * as git from "../tools/git.js";
 
@@ -55,7 +55,9 @@ export async function removeClusterCommand(opts: RemoveClusterOptions): Promise<
             path: "--name",
             rule: "uncommitted",
             severity: "error",
-            message: `${opts.cwd} is not a git repository, so ${dir}/ exists nowhere else; copy what you need, then run again with --force`,
+            message:
+              `${opts.cwd} is not a git repository, so ${dir}/ exists nowhere else; copy what you need, then run ` +
+              `again with --force`,
           },
         ],
         "nothing was removed",
@@ -69,7 +71,10 @@ export async function removeClusterCommand(opts: RemoveClusterOptions): Promise<
             file: dir,
             rule: "uncommitted",
             severity: "error",
-            message: `has changes Git does not hold (${lost.slice(0, 5).join(", ")}${lost.length > 5 ? `, … ${lost.length} in all` : ""}); commit or move them, or run again with --force to lose them`,
+            message:
+              `has changes Git does not hold ` +
+              `(${lost.slice(0, 5).join(", ")}${lost.length > 5 ? `, … ${lost.length} in all` : ""}); commit or ` +
+              `move them, or run again with --force to lose them`,
           },
         ],
         "nothing was removed",
@@ -84,7 +89,8 @@ export async function removeClusterCommand(opts: RemoveClusterOptions): Promise<
     withRepoLock(
       opts.cwd,
       async () => {
-        // One transaction: the folder leaves the tree and the sync manifests change together, or neither does (also when
+        // One transaction: the folder leaves the tree and the sync manifests change together, or neither does (also
+        // when
         // the --branch commit fails).
         const repo = await loadRepo(opts.cwd);
         await writeTree(opts.cwd, planRemoveCluster(name, { specs: repo.specs, config: repo.config }), {
@@ -108,15 +114,18 @@ export async function removeClusterCommand(opts: RemoveClusterOptions): Promise<
   );
   opts.log("     is deleted with deletionPolicy Orphan); no CAPI/CAPA object is deleted by the sync.");
   opts.log(
-    "  2. Delete only the Cluster object; CAPI deletes machines, the control plane and the AWS infrastructure in order:",
+    "  2. Delete only the Cluster object; CAPI deletes machines, the control plane and the AWS " +
+      "infrastructure in order:",
   );
   opts.log(`       kubectl delete cluster.cluster.x-k8s.io/${name} -n ${namespace} --wait=false`);
   opts.log(`       kubectl wait --for=delete cluster.cluster.x-k8s.io/${name} -n ${namespace} --timeout=60m`);
   opts.log(
-    `  3. Then remove what is left in the namespace (old templates kept from pruning): kubectl delete namespace ${namespace}`,
+    `  3. Then remove what is left in the namespace (old templates kept from pruning): kubectl delete ` +
+      `namespace ${namespace}`,
   );
   if (!branch)
     opts.log(
-      `Commit it on a branch and open a pull request (or next time: npm run remove-cluster -- --name ${name} --branch --push).`,
+      `Commit it on a branch and open a pull request (or next time: npm run remove-cluster -- --name ` +
+        `${name} --branch --push).`,
     );
 }

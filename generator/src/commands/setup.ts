@@ -7,10 +7,11 @@ import path from "node:path";
 import { versions } from "../pins/versions.js";
 import { CRDS_DIR, readStamp, TOOLS_BIN } from "../tools/resolve.js";
 import { goBuild, goInstall } from "../tools/go.js";
-import { buildControlPlaneBinary, CONTROL_PLANE, controlPlanePins } from "../tools/control-plane.js";
 import { ADMISSION, ADMISSION_DIR, admissionSourceHash } from "../tools/admission.js";
 import { toYaml } from "../core/yaml.js";
-import { loadPinnedCrds } from "./schemas.js";
+import { isRecord } from "../k8s/object.js";
+import { loadPinnedCrds } from "../workflows/crds.js";
+import { withProgress } from "../workflows/progress.js";
 
 export async function setupCommand(opts: { log: (line: string) => void; force?: boolean }): Promise<void> {
   await mkdir(TOOLS_BIN, { recursive: true });
@@ -40,7 +41,8 @@ export async function setupCommand(opts: { log: (line: string) => void; force?: 
     const dir = path.join(CRDS_DIR, input.name);
     await mkdir(dir, { recursive: true });
     for (const { crd } of input.crds) {
-      const name = (crd as { metadata?: { name?: string } }).metadata?.name ?? "crd";
+      const meta = isRecord(crd) ? crd.metadata : undefined;
+      const name = isRecord(meta) && typeof meta.name === "string" ? meta.name : "crd";
       await writeFile(path.join(dir, `${name}.yaml`), toYaml(crd));
     }
   }
@@ -50,7 +52,8 @@ export async function setupCommand(opts: { log: (line: string) => void; force?: 
 
 /**
  * Builds admission/ (the upstream CAPI/CAPA admission, see admission/README.md) into `bin`; skipped when the stamp
- * beside the binary is the hash of its sources (admission/*.go, go.mod, go.sum). Cold: ≈4–6 min on 2 cores.
+ * beside the binary is the hash of its sources (admission/*.go, go.mod, go.sum). A cold build takes minutes
+ * (BENCHMARKS.md).
  */
 export async function buildAdmission(opts: {
   log: (line: string) => void;
@@ -70,50 +73,4 @@ export async function buildAdmission(opts: {
   await writeFile(stamp, `${want}\n`);
   opts.log(`${ADMISSION}: built .tools/bin/${ADMISSION} in ${seconds} s`);
   return "built";
-}
-
-/** Runs a long build, saying every 30 s that it is still running; returns its duration in seconds. */
-async function withProgress(label: string, log: (line: string) => void, build: () => Promise<void>): Promise<number> {
-  const started = Date.now();
-  const tick = setInterval(
-    () => log(`${label}: still building (${Math.round((Date.now() - started) / 1000)} s) …`),
-    30_000,
-  );
-  try {
-    await build();
-  } finally {
-    clearInterval(tick);
-  }
-  return Math.round((Date.now() - started) / 1000);
-}
-
-/**
- * Builds the pinned etcd and kube-apiserver (versions.json "e2e", tools/control-plane.ts) into `bin` for `npm run
- * e2e`, each stamped `<module>@<version>` beside it like the other tools; skipped when the stamp matches. Not part of
- * `npm run setup`: only the e2e suite needs them. Cold, measured on 2 busy cores: etcd 1–4 min, kube-apiserver 27 min wall (≈ 10 min of CPU).
- */
-export async function buildControlPlane(opts: {
-  log: (line: string) => void;
-  force?: boolean;
-  bin?: string;
-}): Promise<void> {
-  const bin = opts.bin ?? TOOLS_BIN;
-  await mkdir(bin, { recursive: true });
-  const pins = controlPlanePins();
-  for (const name of CONTROL_PLANE) {
-    const want = `${pins[name].module}@${pins[name].version}`;
-    const stamp = path.join(bin, `${name}.version`);
-    if (!opts.force && readStamp(name, bin) === want) {
-      opts.log(`${name}: ${want} already in .tools/bin`);
-      continue;
-    }
-    opts.log(
-      `${name}: building ${want} from the Go module (replace directives rewritten; a cold build needs ${name === "etcd" ? "≈1–4" : "≈10 min of CPU, 27"} min on 2 busy cores) …`,
-    );
-    const seconds = await withProgress(name, opts.log, () =>
-      buildControlPlaneBinary(name, pins[name], path.join(bin, name)),
-    );
-    await writeFile(stamp, `${want}\n`);
-    opts.log(`${name}: built .tools/bin/${name} in ${seconds} s`);
-  }
 }

@@ -19,7 +19,7 @@ import { withRepoLock } from "../repo/lock.js";
 import { inside, writeTree } from "../repo/write.js";
 import { readImageInventory } from "../validate/images.js";
 import { TOOL_ROOT, versions } from "../pins/versions.js";
-import { type CommitHook, noCommit, onBranch, preflight } from "./branch.js";
+import { type CommitHook, noCommit, onBranch, preflight } from "../workflows/branch.js";
 import { kustomizeBuild } from "../tools/kustomize.js";
 import { checkedTool } from "../tools/resolve.js";
 
@@ -83,6 +83,10 @@ interface Planned {
   before: string;
   after?: { text: string; spec: ClusterSpec };
 }
+
+/** A step that changes the spec. */
+type Moving = Planned & { after: NonNullable<Planned["after"]> };
+const isMoving = (p: Planned): p is Moving => p.after !== undefined;
 
 /** Every selected cluster's step, or the findings that refuse the run. Reads the spec files; decides nothing else. */
 async function planSteps(
@@ -171,26 +175,26 @@ function table(specs: readonly ClusterSpec[], planned: readonly Planned[], refus
   const rows = [
     ["cluster", "now", "step", "what it does"],
     ...planned.map((p) => [p.step.cluster, versionsLine(p.step.before), p.step.kind, p.step.summary]),
-    ...refused
-      .filter((f) => f.cluster !== undefined)
-      .map((f) => [f.cluster!, now(f.cluster!), "refused", `${f.rule}: ${f.message}`]),
+    ...refused.flatMap(({ cluster, rule, message }) =>
+      cluster === undefined ? [] : [[cluster, now(cluster), "refused", `${rule}: ${message}`]],
+    ),
   ];
-  const [head, ...body] = rows;
-  body.sort((a, b) => (a[0]! < b[0]! ? -1 : a[0]! > b[0]! ? 1 : 0));
-  const widths = [0, 1, 2].map((i) => Math.max(...[head!, ...body].map((r) => r[i]!.length)));
-  return [head!, ...body].map((r) =>
+  const [head = [], ...body] = rows;
+  body.sort(([a = ""], [b = ""]) => (a < b ? -1 : a > b ? 1 : 0));
+  const widths = [0, 1, 2].map((i) => Math.max(...[head, ...body].map((r) => r[i]?.length ?? 0)));
+  return [head, ...body].map((r) =>
     r
-      .map((c, i) => (i < 3 ? c.padEnd(widths[i]!) : c))
+      .map((c, i) => (i < 3 ? c.padEnd(widths[i] ?? 0) : c))
       .join("  ")
       .trimEnd(),
   );
 }
 
 /** What `--dry-run` prints: a unified diff of every file the run would change (the spec and the generated files). */
-async function dryRunDiff(cwd: string, planned: readonly Planned[]): Promise<string[]> {
+async function dryRunDiff(cwd: string, planned: readonly Moving[]): Promise<string[]> {
   const out: string[] = [];
   const plan = planSpecUpdates(
-    planned.filter((p) => p.after).map((p) => ({ spec: p.after!.spec, text: p.after!.text })),
+    planned.map((p) => p.after),
     versions(),
   );
   const read = (rel: string) => readFile(inside(cwd, rel), "utf8").catch(() => "");
@@ -245,9 +249,10 @@ export async function upgradeCommand(opts: UpgradeOptions): Promise<UpgradeResul
   if (refused.length)
     throw new InvalidInputError(refused, `${opts.all ? "the fleet's" : "the"} upgrade is refused; nothing was written`);
   const steps = first.planned.map((p) => p.step);
-  const moving = first.planned.filter((p) => p.after);
+  const moving = first.planned.filter(isMoving);
   if (!opts.all) for (const p of first.planned) opts.log(`${p.step.cluster}: ${p.step.summary}`);
-  if (moving.length === 0) {
+  const [lead] = moving;
+  if (lead === undefined) {
     opts.log("nothing to do; nothing was written");
     return { steps, written: false };
   }
@@ -258,8 +263,8 @@ export async function upgradeCommand(opts: UpgradeOptions): Promise<UpgradeResul
   }
 
   const kinds = [...new Set(moving.map((p) => p.step.kind))];
-  const kindWord = kinds.length === 1 ? kinds[0]! : "mixed";
-  const target = moving[0]!.step.target;
+  const kindWord = kinds.length === 1 ? lead.step.kind : "mixed";
+  const target = lead.step.target;
   // Without --to only the pools' step exists.
   const branchName = opts.all
     ? opts.to
@@ -272,7 +277,7 @@ export async function upgradeCommand(opts: UpgradeOptions): Promise<UpgradeResul
     for (const tool of ["kustomize", "kubeconform", "kubectl-validate"]) await checkedTool(tool);
   const message = opts.all
     ? `Upgrade ${moving.length} cluster(s): ${moving.map((p) => `${p.step.cluster} ${p.step.kind}`).join(", ")}`
-    : `Upgrade ${opts.name}: ${moving[0]!.step.summary}`;
+    : `Upgrade ${opts.name}: ${lead.step.summary}`;
 
   const write = (commit: CommitHook) =>
     withRepoLock(
@@ -296,7 +301,7 @@ export async function upgradeCommand(opts: UpgradeOptions): Promise<UpgradeResul
             "nothing was written",
           );
         const plan = planSpecUpdates(
-          moving.map((p) => ({ spec: p.after!.spec, text: p.after!.text })),
+          moving.map((p) => p.after),
           versions(),
         );
         // Exactly the files written and deleted (the swapped folder's old copy sits inside clusters/<name>/ until the
@@ -323,7 +328,8 @@ export async function upgradeCommand(opts: UpgradeOptions): Promise<UpgradeResul
   opts.log("Next steps:");
   if (!branch)
     opts.log(
-      `  commit ${moving.map((p) => clusterDir(p.step.cluster)).join(" ")} on a branch and open a pull request (or next time: --branch --push)`,
+      `  commit ${moving.map((p) => clusterDir(p.step.cluster)).join(" ")} on a branch and open a pull ` +
+        `request (or next time: --branch --push)`,
     );
   else if (branch.push === undefined) opts.log(`  git push -u origin ${branch.branch}, then open a pull request`);
   else opts.log(`  open a pull request from ${branch.branch}`);

@@ -49,9 +49,10 @@
  */
 import semver from "semver";
 import type { Finding } from "../core/findings.js";
-import type { RenderedObject } from "../render/render.js";
+import type { K8sObject } from "../k8s/object.js";
 import { GROUP, IMAGE_VERSION_ANNOTATION, LABEL } from "../k8s/capi.js";
 import { get, groupOf, isRecord } from "../k8s/object.js";
+import { strAt, textAt } from "./fields.js";
 import { imageFollowsVersion } from "../schemas/ami-inventory.js";
 import { type Machine, machineImage, machines } from "../validate/images.js";
 import { clusterKustomizationPath, clusterSpecPath } from "../core/layout.js";
@@ -68,21 +69,31 @@ const { infra: INFRA, bootstrap: BOOTSTRAP, controlPlane: CONTROLPLANE, core: CO
 const IN_PLACE: Record<string, { group: string; why: string }> = {
   AWSMachineTemplate: {
     group: INFRA,
-    why: "CAPA rejects changes to an AWSMachineTemplate's spec (it is immutable), and an edited template rolls out no machines. Change it under a new name and point the KubeadmControlPlane / MachineDeployment at the new name (`npm run generate` does both when the change comes from cluster.yaml)",
+    why:
+      "CAPA rejects changes to an AWSMachineTemplate's spec (it is immutable), and an edited template " +
+      "rolls out no machines. Change it under a new name and point the KubeadmControlPlane / " +
+      "MachineDeployment at the new name (`npm run generate` does both when the change comes from " +
+      "cluster.yaml)",
   },
   KubeadmConfigTemplate: {
     group: BOOTSTRAP,
-    why: "existing machines keep the old bootstrap configuration: Cluster API rolls out machines only when the MachineDeployment references a template with a new name. Change it under a new name and update the reference (`npm run generate` does both when the change comes from cluster.yaml)",
+    why:
+      "existing machines keep the old bootstrap configuration: Cluster API rolls out machines only when " +
+      "the MachineDeployment references a template with a new name. Change it under a new name and update " +
+      "the reference (`npm run generate` does both when the change comes from cluster.yaml)",
   },
   KubeadmConfig: {
     group: BOOTSTRAP,
-    why: "the MachinePool's instances keep the old bootstrap data: it is rolled out only when the MachinePool references a config with a new name. Change it under a new name and update the reference (`npm run generate` does both when the change comes from cluster.yaml)",
+    why:
+      "the MachinePool's instances keep the old bootstrap data: it is rolled out only when the " +
+      "MachinePool references a config with a new name. Change it under a new name and update the " +
+      "reference (`npm run generate` does both when the change comes from cluster.yaml)",
   },
 };
 
 const DEFAULT_SCHEME = "internet-facing";
 
-const is = (o: RenderedObject | undefined, group: string, kind: string): o is RenderedObject =>
+const is = (o: K8sObject | undefined, group: string, kind: string): o is K8sObject =>
   !!o && o.kind === kind && groupOf(o.apiVersion) === group;
 
 /** `Kind/name:field`, the path form findings use. */
@@ -108,19 +119,22 @@ function inPlace(cluster: string, c: ObjectChange): Finding[] {
 function awsCluster(cluster: string, c: ObjectChange): Finding[] {
   if (!is(c.before, INFRA, "AWSCluster") || !is(c.after, INFRA, "AWSCluster")) return [];
   const out: Finding[] = [];
-  const oldRegion = c.before.spec?.region;
-  const newRegion = c.after.spec?.region;
-  if (!sameValue(oldRegion, newRegion))
+  const oldRegion = textAt(c.before, "spec.region");
+  const newRegion = textAt(c.after, "spec.region");
+  if (!sameValue(get(c.before, "spec.region"), get(c.after, "spec.region")))
     out.push({
       cluster,
       file: c.file,
       path: at(c, "spec.region"),
       rule: "awscluster-immutable",
       severity: "error",
-      message: `region changes from ${oldRegion ?? "(unset)"} to ${newRegion ?? "(unset)"}; CAPA rejects it (spec.region is immutable). A cluster cannot move: create a new cluster in ${newRegion ?? "the new region"} and move the workloads`,
+      message:
+        `region changes from ${oldRegion ?? "(unset)"} to ${newRegion ?? "(unset)"}; CAPA rejects it ` +
+        `(spec.region is immutable). A cluster cannot move: create a new cluster in ` +
+        `${newRegion ?? "the new region"} and move the workloads`,
     });
-  const oldScheme = c.before.spec?.controlPlaneLoadBalancer?.scheme ?? DEFAULT_SCHEME;
-  const newScheme = c.after.spec?.controlPlaneLoadBalancer?.scheme ?? DEFAULT_SCHEME;
+  const oldScheme = textAt(c.before, "spec.controlPlaneLoadBalancer.scheme") ?? DEFAULT_SCHEME;
+  const newScheme = textAt(c.after, "spec.controlPlaneLoadBalancer.scheme") ?? DEFAULT_SCHEME;
   if (oldScheme !== newScheme)
     out.push({
       cluster,
@@ -128,7 +142,9 @@ function awsCluster(cluster: string, c: ObjectChange): Finding[] {
       path: at(c, "spec.controlPlaneLoadBalancer.scheme"),
       rule: "awscluster-immutable",
       severity: "error",
-      message: `control-plane load balancer scheme changes from ${oldScheme} to ${newScheme}; CAPA rejects it (the scheme is immutable once the cluster exists)`,
+      message:
+        `control-plane load balancer scheme changes from ${oldScheme} to ${newScheme}; CAPA rejects it (the ` +
+        `scheme is immutable once the cluster exists)`,
     });
   return out;
 }
@@ -136,17 +152,21 @@ function awsCluster(cluster: string, c: ObjectChange): Finding[] {
 function versionJump(cluster: string, c: ObjectChange): Finding[] {
   if (!is(c.before, CONTROLPLANE, "KubeadmControlPlane") || !is(c.after, CONTROLPLANE, "KubeadmControlPlane"))
     return [];
-  const from = semver.coerce(String(c.before.spec?.version ?? ""), { includePrerelease: false });
-  const to = semver.coerce(String(c.after.spec?.version ?? ""), { includePrerelease: false });
+  const was = textAt(c.before, "spec.version") ?? "";
+  const now = textAt(c.after, "spec.version") ?? "";
+  const from = semver.coerce(was, { includePrerelease: false });
+  const to = semver.coerce(now, { includePrerelease: false });
   if (!from || !to || semver.eq(from, to)) return [];
   const base = { cluster, file: c.file, path: at(c, "spec.version"), rule: "version-jump", severity: "error" as const };
-  const range = `${c.before.spec.version} to ${c.after.spec.version}`;
+  const range = `${was} to ${now}`;
   if (to.major !== from.major || to.minor > from.minor + 1) {
     const next = `v${from.major}.${from.minor + 1}`;
     return [
       {
         ...base,
-        message: `Kubernetes version moves from ${range}, more than one minor; the KubeadmControlPlane webhook rejects it. Upgrade one minor at a time (first to ${next}.x, let it roll out, then on)`,
+        message:
+          `Kubernetes version moves from ${range}, more than one minor; the KubeadmControlPlane webhook ` +
+          `rejects it. Upgrade one minor at a time (first to ${next}.x, let it roll out, then on)`,
       },
     ];
   }
@@ -154,18 +174,16 @@ function versionJump(cluster: string, c: ObjectChange): Finding[] {
     return [
       {
         ...base,
-        message: `Kubernetes version moves down from ${range}; kubeadm cannot downgrade a control plane. Keep ${c.before.spec.version} or build a new cluster`,
+        message:
+          `Kubernetes version moves down from ${range}; kubeadm cannot downgrade a control plane. Keep ` +
+          `${was} or build a new cluster`,
       },
     ];
   return [];
 }
 
-function clusterRenamed(
-  cluster: string,
-  before: readonly RenderedObject[],
-  after: readonly RenderedObject[],
-): Finding[] {
-  const clusters = (objs: readonly RenderedObject[]) =>
+function clusterRenamed(cluster: string, before: readonly K8sObject[], after: readonly K8sObject[]): Finding[] {
+  const clusters = (objs: readonly K8sObject[]) =>
     objs
       .filter((o) => is(o, CORE, "Cluster"))
       .map((o) => `${o.metadata.namespace ?? ""}/${o.metadata.name}`)
@@ -181,7 +199,13 @@ function clusterRenamed(
       path: `Cluster/${o.slice(o.indexOf("/") + 1)}:metadata`,
       rule: "cluster-renamed",
       severity: "error" as const,
-      message: `the Cluster ${o} becomes ${now.join(", ")}: Cluster API cannot rename a cluster. The sync deletes nothing (every object is kept from pruning), so the old cluster keeps running and a second cluster with new machines and AWS infrastructure is created beside it. Keep the name and namespace; to replace the cluster, create the new one, move the workloads, then delete the old one with \`kubectl delete cluster.cluster.x-k8s.io/${o.slice(o.indexOf("/") + 1)} -n ${o.slice(0, o.indexOf("/"))}\` (README "Deleting a cluster")`,
+      message:
+        `the Cluster ${o} becomes ${now.join(", ")}: Cluster API cannot rename a cluster. The sync deletes ` +
+        `nothing (every object is kept from pruning), so the old cluster keeps running and a second cluster ` +
+        `with new machines and AWS infrastructure is created beside it. Keep the name and namespace; to ` +
+        `replace the cluster, create the new one, move the workloads, then delete the old one with \`kubectl ` +
+        `delete cluster.cluster.x-k8s.io/${o.slice(o.indexOf("/") + 1)} -n ${o.slice(0, o.indexOf("/"))}\` ` +
+        `(README "Deleting a cluster")`,
     }));
 }
 
@@ -192,20 +216,28 @@ interface Subnet {
   isPublic?: boolean;
 }
 
-const subnetsOf = (o: RenderedObject): Map<string, Subnet> => {
-  const list = o.spec?.network?.subnets;
+const subnetsOf = (o: K8sObject): Map<string, Subnet> => {
+  const list = get(o, "spec.network.subnets");
   const out = new Map<string, Subnet>();
   if (Array.isArray(list))
-    for (const s of list as Subnet[])
-      if (s && typeof s === "object") out.set(s.id ?? `${s.availabilityZone}/${s.isPublic ? "public" : "private"}`, s);
+    for (const entry of list) {
+      if (!isRecord(entry)) continue;
+      const s: Subnet = {
+        id: strAt(entry, "id"),
+        cidrBlock: strAt(entry, "cidrBlock"),
+        availabilityZone: strAt(entry, "availabilityZone"),
+        isPublic: Boolean(entry.isPublic),
+      };
+      out.set(s.id ?? `${s.availabilityZone}/${s.isPublic ? "public" : "private"}`, s);
+    }
   return out;
 };
 
 function networkCidrs(cluster: string, c: ObjectChange): Finding[] {
   if (!is(c.before, INFRA, "AWSCluster") || !is(c.after, INFRA, "AWSCluster")) return [];
   const out: Finding[] = [];
-  const oldVpc = c.before.spec?.network?.vpc?.cidrBlock;
-  const newVpc = c.after.spec?.network?.vpc?.cidrBlock;
+  const oldVpc = textAt(c.before, "spec.network.vpc.cidrBlock");
+  const newVpc = textAt(c.after, "spec.network.vpc.cidrBlock");
   if (oldVpc !== undefined && !sameValue(oldVpc, newVpc))
     out.push({
       cluster,
@@ -213,7 +245,11 @@ function networkCidrs(cluster: string, c: ObjectChange): Finding[] {
       path: at(c, "spec.network.vpc.cidrBlock"),
       rule: "vpc-cidr-changed",
       severity: "error",
-      message: `the VPC CIDR changes from ${oldVpc} to ${newVpc ?? "(unset)"}; CAPA does not change a live VPC's CIDR (it copies the VPC's CIDR back into the AWSCluster), so the subnets carved from the new range fall outside the VPC and cannot be created. Keep network.vpcCidr ${oldVpc} in clusters/${cluster}/cluster.yaml; a cluster in another range is a new cluster`,
+      message:
+        `the VPC CIDR changes from ${oldVpc} to ${newVpc ?? "(unset)"}; CAPA does not change a live VPC's ` +
+        `CIDR (it copies the VPC's CIDR back into the AWSCluster), so the subnets carved from the new range ` +
+        `fall outside the VPC and cannot be created. Keep network.vpcCidr ${oldVpc} in ` +
+        `clusters/${cluster}/cluster.yaml; a cluster in another range is a new cluster`,
     });
   const before = subnetsOf(c.before);
   for (const [id, now] of subnetsOf(c.after)) {
@@ -225,20 +261,35 @@ function networkCidrs(cluster: string, c: ObjectChange): Finding[] {
       path: at(c, `spec.network.subnets[id=${id}].cidrBlock`),
       rule: "subnet-cidr-changed",
       severity: "error",
-      message: `subnet ${id} changes its CIDR from ${was.cidrBlock} to ${now.cidrBlock ?? "(unset)"}; an AWS subnet's CIDR cannot change, so CAPA cannot apply it to the live VPC. Keep ${was.cidrBlock}: undo the change of network.vpcCidr in clusters/${cluster}/cluster.yaml or of the patch in clusters/${cluster}/kustomization.yaml; if it comes from \`npm run generate\` on a cluster created before subnets were addressed by zone slot (README "Subnets"), pin the live subnets with a patch on /spec/network/subnets in clusters/${cluster}/kustomization.yaml`,
+      message:
+        `subnet ${id} changes its CIDR from ${was.cidrBlock} to ${now.cidrBlock ?? "(unset)"}; an AWS ` +
+        `subnet's CIDR cannot change, so CAPA cannot apply it to the live VPC. Keep ${was.cidrBlock}: undo ` +
+        `the change of network.vpcCidr in clusters/${cluster}/cluster.yaml or of the patch in ` +
+        `clusters/${cluster}/kustomization.yaml; if it comes from \`npm run generate\` on a cluster created ` +
+        `before subnets were addressed by zone slot (README "Subnets"), pin the live subnets with a patch on ` +
+        `/spec/network/subnets in clusters/${cluster}/kustomization.yaml`,
     });
   }
   return out;
 }
 
 const POOL_KINDS = ["MachinePool", "MachineDeployment"];
-const isPool = (o: RenderedObject | undefined): o is RenderedObject =>
+const isPool = (o: K8sObject | undefined): o is K8sObject =>
   !!o && POOL_KINDS.includes(o.kind) && groupOf(o.apiVersion) === CORE;
+
+const CAPI_DRAINS = "Cluster API drains and deletes its machines and infrastructure";
 
 function poolRemoved(cluster: string, c: ObjectChange): Finding[] {
   if (c.type !== "removed" || !isPool(c.before)) return [];
   const resource = `${c.id.kind.toLowerCase()}.cluster.x-k8s.io/${c.id.name}`;
   const replaced = c.pairedWith ? ` (replaced by ${c.pairedWith.name})` : "";
+  const drainFirst =
+    "CAPA deletes its auto scaling group without draining the nodes (awsmachinepool_controller.go " +
+    "DeleteASGAndWait) and Cluster API deletes their Nodes undrained, all at once: drain them first — their names " +
+    `are \`kubectl get ${resource} -n ${c.id.namespace} -o jsonpath='{.status.nodeRefs[*].name}'\` on the ` +
+    "management cluster (the Nodes carry no pool label unless nodePools[].labels set one, then `-l <label>`), then " +
+    "`kubectl drain <nodes> --ignore-daemonsets --delete-emptydir-data` on the workload cluster, once the pools " +
+    "left can take their pods";
   return [
     {
       cluster,
@@ -246,12 +297,17 @@ function poolRemoved(cluster: string, c: ObjectChange): Finding[] {
       path: at(c, "metadata"),
       rule: "pool-removed",
       severity: "warning",
-      message: `${labelOf(c.id)}${replaced} is removed from Git, but the sync deletes nothing (every object is kept from pruning): its machines keep running${replaced ? " beside the new pool" : ""}. Manual step after the merge, once any new pool is ready: \`kubectl delete ${resource} -n ${c.id.namespace}\` (${c.id.kind === "MachinePool" ? `CAPA deletes its auto scaling group without draining the nodes (awsmachinepool_controller.go DeleteASGAndWait) and Cluster API deletes their Nodes undrained, all at once: drain them first — their names are \`kubectl get ${resource} -n ${c.id.namespace} -o jsonpath='{.status.nodeRefs[*].name}'\` on the management cluster (the Nodes carry no pool label unless nodePools[].labels set one, then \`-l <label>\`), then \`kubectl drain <nodes> --ignore-daemonsets --delete-emptydir-data\` on the workload cluster, once the pools left can take their pods` : "Cluster API drains and deletes its machines and infrastructure"}); its MachineHealthCheck (if any) and templates stay until deleted the same way`,
+      message:
+        `${labelOf(c.id)}${replaced} is removed from Git, but the sync deletes nothing (every object is ` +
+        `kept from pruning): its machines keep running${replaced ? " beside the new pool" : ""}. Manual step ` +
+        `after the merge, once any new pool is ready: \`kubectl delete ${resource} -n ${c.id.namespace}\` ` +
+        `(${c.id.kind === "MachinePool" ? drainFirst : CAPI_DRAINS}); ` +
+        `its MachineHealthCheck (if any) and templates stay until deleted the same way`,
     },
   ];
 }
 
-const minorOf = (v: unknown) => semver.coerce(String(v ?? ""), { includePrerelease: false });
+const minorOf = (v: string | undefined) => semver.coerce(v ?? "", { includePrerelease: false });
 
 function poolsWithControlPlane(cluster: string, changes: readonly ObjectChange[]): Finding[] {
   const kcp = changes.find(
@@ -260,42 +316,55 @@ function poolsWithControlPlane(cluster: string, changes: readonly ObjectChange[]
       is(c.before, CONTROLPLANE, "KubeadmControlPlane") &&
       is(c.after, CONTROLPLANE, "KubeadmControlPlane"),
   );
-  const cpFrom = minorOf(kcp?.before?.spec?.version);
-  const cpTo = minorOf(kcp?.after?.spec?.version);
+  const cpFromV = textAt(kcp?.before, "spec.version");
+  const cpToV = textAt(kcp?.after, "spec.version");
+  const cpFrom = minorOf(cpFromV);
+  const cpTo = minorOf(cpToV);
   if (!kcp || !cpFrom || !cpTo || cpTo.major !== cpFrom.major || cpTo.minor <= cpFrom.minor) return [];
   const out: Finding[] = [];
   for (const c of changes) {
     if (c.type !== "changed" || !isPool(c.before) || !isPool(c.after)) continue;
-    const fromV = c.before.spec?.template?.spec?.version;
-    const toV = c.after.spec?.template?.spec?.version;
+    const fromV = textAt(c.before, "spec.template.spec.version");
+    const toV = textAt(c.after, "spec.template.spec.version");
     const from = minorOf(fromV);
     const to = minorOf(toV);
     if (!from || !to || to.major !== from.major || to.minor <= from.minor) continue;
     const md = c.id.kind === "MachineDeployment";
+    const mdStalls =
+      "its new machines wait until the control plane is upgraded (MachineSet preflight checks), so the pool's " +
+      "roll-out stalls meanwhile";
+    const poolRolls =
+      "its instances roll at once, and kubelets newer than the API server are outside the version-skew policy " +
+      "while the control plane rolls";
     out.push({
       cluster,
       file: c.file,
       path: at(c, "spec.template.spec.version"),
       rule: "pool-upgraded-with-control-plane",
       severity: md ? "warning" : "error",
-      message: `${labelOf(c.id)} moves from ${fromV} to ${toV} in the same change as the control plane (${kcp.before!.spec.version} to ${kcp.after!.spec.version}): ${md ? "its new machines wait until the control plane is upgraded (MachineSet preflight checks), so the pool's roll-out stalls meanwhile" : "its instances roll at once, and kubelets newer than the API server are outside the version-skew policy while the control plane rolls"}. Upgrade in two changes (\`npm run upgrade -- --name ${cluster} --to ${kcp.after!.spec.version}\` makes them, one per run): first the control plane, with each pool pinned to its current version (nodePools[].kubernetesVersion: ${fromV} in clusters/${cluster}/cluster.yaml); once the control plane has rolled out, remove the pin`,
+      message:
+        `${labelOf(c.id)} moves from ${fromV} to ${toV} in the same change as the control plane ` +
+        `(${cpFromV} to ${cpToV}): ` +
+        `${md ? mdStalls : poolRolls}. ` +
+        `Upgrade in two changes (\`npm run upgrade -- --name ${cluster} --to ${cpToV}\` ` +
+        `makes them, one per run): first the control plane, with each pool pinned to its current version ` +
+        `(nodePools[].kubernetesVersion: ${fromV} in clusters/${cluster}/cluster.yaml); once the control ` +
+        `plane has rolled out, remove the pin`,
     });
   }
   return out;
 }
 
-const CLUSTER_KIND = (o: RenderedObject) => is(o, CORE, "Cluster");
-const clusterId = (objs: readonly RenderedObject[]) => {
+const CLUSTER_KIND = (o: K8sObject) => is(o, CORE, "Cluster");
+const clusterId = (objs: readonly K8sObject[]) => {
   const c = objs.find(CLUSTER_KIND);
-  return c
-    ? { name: c.metadata.name as string, namespace: (c.metadata.namespace as string | undefined) ?? "" }
-    : undefined;
+  return c ? { name: c.metadata.name, namespace: c.metadata.namespace ?? "" } : undefined;
 };
 /** Region and VPC CIDR of a cluster's AWSCluster: what identifies its network when the directory name changes. */
-const networkKey = (objs: readonly RenderedObject[]): string | undefined => {
+const networkKey = (objs: readonly K8sObject[]): string | undefined => {
   const a = objs.find((o) => is(o, INFRA, "AWSCluster"));
-  const region = a?.spec?.region;
-  const vpc = a?.spec?.network?.vpc?.cidrBlock;
+  const region = textAt(a, "spec.region");
+  const vpc = textAt(a, "spec.network.vpc.cidrBlock");
   return region && vpc ? `${region}|${vpc}` : undefined;
 };
 
@@ -304,8 +373,8 @@ const networkKey = (objs: readonly RenderedObject[]): string | undefined => {
  * `removed` holds the base side's objects, `added` the working tree's). The finding goes to the added cluster.
  */
 export function clustersMoved(
-  removed: ReadonlyMap<string, readonly RenderedObject[]>,
-  added: ReadonlyMap<string, readonly RenderedObject[]>,
+  removed: ReadonlyMap<string, readonly K8sObject[]>,
+  added: ReadonlyMap<string, readonly K8sObject[]>,
 ): Finding[] {
   const out: Finding[] = [];
   for (const [now, objs] of [...added].sort(([a], [b]) => (a < b ? -1 : 1))) {
@@ -317,7 +386,7 @@ export function clustersMoved(
         .map(([name]) => name)
         .sort()[0];
     if (!match) continue;
-    const oldId = clusterId(removed.get(match)!);
+    const oldId = clusterId(removed.get(match) ?? []);
     const newId = clusterId(objs);
     const [region, vpc] = key.split("|");
     const old = oldId ? `${oldId.namespace}/${oldId.name}` : match;
@@ -327,31 +396,43 @@ export function clustersMoved(
       path: newId ? `Cluster/${newId.name}:metadata` : "metadata",
       rule: "cluster-moved",
       severity: "error",
-      message: `clusters/${now}/ looks like clusters/${match}/ moved (same region ${region} and VPC CIDR ${vpc}), but moving the directory does not rename a cluster: Cluster API cannot rename a Cluster. The sync deletes nothing (every object is kept from pruning), so the old Cluster ${old} keeps running and a second cluster${newId ? ` ${newId.namespace}/${newId.name}` : ""} with new machines and its own VPC ${vpc} is created beside it. To keep the cluster, move the directory back to clusters/${match}/. To replace it, give the new cluster its own network.vpcCidr, create it, move the workloads, then delete the old one with \`kubectl delete cluster.cluster.x-k8s.io/${oldId?.name ?? match} -n ${oldId?.namespace ?? match}\` (README "Deleting a cluster")`,
+      message:
+        `clusters/${now}/ looks like clusters/${match}/ moved (same region ${region} and VPC CIDR ${vpc}), ` +
+        `but moving the directory does not rename a cluster: Cluster API cannot rename a Cluster. The sync ` +
+        `deletes nothing (every object is kept from pruning), so the old Cluster ${old} keeps running and a ` +
+        `second cluster${newId ? ` ${newId.namespace}/${newId.name}` : ""} with new machines and its own VPC ` +
+        `${vpc} is created beside it. To keep the cluster, move the directory back to clusters/${match}/. To ` +
+        `replace it, give the new cluster its own network.vpcCidr, create it, move the workloads, then ` +
+        `delete the old one with \`kubectl delete cluster.cluster.x-k8s.io/${oldId?.name ?? match} -n ` +
+        `${oldId?.namespace ?? match}\` (README "Deleting a cluster")`,
     });
   }
   return out;
 }
 
 const RBAC_GROUP = "rbac.authorization.k8s.io";
-const isAccess = (o: RenderedObject | undefined): o is RenderedObject =>
+const isAccess = (o: K8sObject | undefined): o is K8sObject =>
   !!o &&
   ((groupOf(o.apiVersion) === RBAC_GROUP &&
     ["Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"].includes(o.kind)) ||
     (groupOf(o.apiVersion) === "" && o.kind === "ServiceAccount"));
 
+const NEVER_GENERATED =
+  "; a binding to a ClusterRole or cluster-wide RBAC is never what `generate` writes — remove it " +
+  '(README "What a cluster layer may add")';
+
 /** Any change of access (RBAC objects, ServiceAccounts) in a cluster that stays; in a new cluster, an `info` line. */
 function rbacChanged(cluster: string, c: ObjectChange, newCluster: boolean): Finding[] {
   const o = c.after ?? c.before;
   if (!isAccess(o)) return [];
-  const wide = (x: RenderedObject | undefined) =>
+  const wide = (x: K8sObject | undefined) =>
     isAccess(x) &&
     (x.kind.startsWith("Cluster") || (x.kind === "RoleBinding" && get(x, "roleRef.kind") === "ClusterRole"));
   const fields =
     c.type === "changed" ? changedPaths(c.before, c.after).filter((f) => !f.startsWith("metadata.annotations")) : [];
   if (c.type === "changed" && fields.length === 0) return [];
   const grants = o.kind.endsWith("Binding")
-    ? `roleRef ${String(get(o, "roleRef.kind") ?? "?")} ${String(get(o, "roleRef.name") ?? "?")}`
+    ? `roleRef ${textAt(o, "roleRef.kind") ?? "?"} ${textAt(o, "roleRef.name") ?? "?"}`
     : "";
   const what =
     c.type === "changed"
@@ -376,7 +457,9 @@ function rbacChanged(cluster: string, c: ObjectChange, newCluster: boolean): Fin
       ),
       rule: "rbac-changed",
       severity: error ? "error" : newCluster ? "info" : "warning",
-      message: `${labelOf(c.id)} ${what}: access in the management cluster, where the cluster's namespace holds its admin kubeconfig${error ? '; a binding to a ClusterRole or cluster-wide RBAC is never what `generate` writes — remove it (README "What a cluster layer may add")' : "; review who gets what"}`,
+      message:
+        `${labelOf(c.id)} ${what}: access in the management cluster, where the cluster's namespace holds ` +
+        `its admin kubeconfig${error ? NEVER_GENERATED : "; review who gets what"}`,
     },
   ];
 }
@@ -399,7 +482,7 @@ const CORE_KINDS: [string, string][] = [
 function coreObjectsRemoved(
   cluster: string,
   changes: readonly ObjectChange[],
-  before: readonly RenderedObject[],
+  before: readonly K8sObject[],
   spec: ClusterSpec | undefined,
 ): { findings: Finding[]; keys: Set<string> } {
   const wanted = new Set<string>(spec ? expectedCoreObjects(spec).map(objKey) : []);
@@ -426,7 +509,13 @@ function coreObjectsRemoved(
       path: at(c, "metadata"),
       rule: "core-object-removed",
       severity: "error",
-      message: `${labelOf(c.id)} leaves the render of clusters/${cluster}, which stays: the sync deletes nothing, so the live object keeps running unmanaged by Git${spec ? ` while clusters/${cluster}/cluster.yaml still describes it` : ""}. Keep \`generated\` in the resources of clusters/${cluster}/kustomization.yaml and delete no generated object with a patch; to remove a pool, remove it from cluster.yaml; to delete the cluster, remove its directory (README "Deleting a cluster")`,
+      message:
+        `${labelOf(c.id)} leaves the render of clusters/${cluster}, which stays: the sync deletes nothing, ` +
+        `so the live object keeps running unmanaged by ` +
+        `Git${spec ? ` while clusters/${cluster}/cluster.yaml still describes it` : ""}. Keep \`generated\` ` +
+        `in the resources of clusters/${cluster}/kustomization.yaml and delete no generated object with a ` +
+        `patch; to remove a pool, remove it from cluster.yaml; to delete the cluster, remove its directory ` +
+        `(README "Deleting a cluster")`,
     });
   }
   return { findings, keys };
@@ -434,7 +523,7 @@ function coreObjectsRemoved(
 
 /** The add-on a Cluster's add-on label names (`cilium-v1.20.2` → `cilium`), or undefined without the label. */
 function addonOf(
-  o: RenderedObject | undefined,
+  o: K8sObject | undefined,
   role: keyof typeof ADDON_LABEL,
 ): { name: string; value: string } | undefined {
   const value = o?.metadata?.labels?.[ADDON_LABEL[role]];
@@ -443,7 +532,9 @@ function addonOf(
 
 /** Why an add-on change on a live cluster leaves the old add-on running. */
 const CRS_KEEPS =
-  "a ClusterResourceSet only applies: it never removes what it applied from the workload cluster (CAPI exp/addons, the resources stay when the ClusterResourceSet, its binding or the Cluster's label goes)";
+  "a ClusterResourceSet only applies: it never removes what it applied from the workload cluster " +
+  "(CAPI exp/addons, the resources stay when the ClusterResourceSet, its binding or the Cluster's " +
+  "label goes)";
 
 /**
  * cni-switched: the Cluster's CNI label names another CNI (cilium ↔ calico, or to/from `none`). The old CNI keeps
@@ -463,12 +554,19 @@ function cniSwitched(cluster: string, c: ObjectChange): Finding[] {
       path: "network.cni",
       rule: "cni-switched",
       severity: "error",
-      message: `the CNI changes from ${was} to ${now} on a running cluster: ${CRS_KEEPS}, so ${from ? from.name : "your CNI"} keeps running and ${to ? to.name : "your CNI"} is installed beside it — two CNIs on one node network break pod networking. A CNI change is a migration, not a spec edit: keep network.cni${from ? `: ${from.name}` : ": none"} in clusters/${cluster}/cluster.yaml, or create a new cluster with ${to ? to.name : "your CNI"} and move the workloads`,
+      message:
+        `the CNI changes from ${was} to ${now} on a running cluster: ${CRS_KEEPS}, so ` +
+        `${from ? from.name : "your CNI"} keeps running and ${to ? to.name : "your CNI"} is installed beside ` +
+        `it — two CNIs on one node network break pod networking. A CNI change is a migration, not a spec ` +
+        `edit: keep network.cni${from ? `: ${from.name}` : ": none"} in clusters/${cluster}/cluster.yaml, or ` +
+        `create a new cluster with ${to ? to.name : "your CNI"} and move the workloads`,
     },
   ];
 }
 
-/** storage-removed (warning): the EBS CSI label goes (`storage: ebs → none`): the driver stays, unmanaged (CRS_KEEPS). */
+/**
+ * storage-removed (warning): the EBS CSI label goes (`storage: ebs → none`): the driver stays, unmanaged (CRS_KEEPS).
+ */
 function storageRemoved(cluster: string, c: ObjectChange): Finding[] {
   if (c.type !== "changed" || !is(c.before, CORE, "Cluster") || !is(c.after, CORE, "Cluster")) return [];
   const from = addonOf(c.before, "csi");
@@ -480,7 +578,11 @@ function storageRemoved(cluster: string, c: ObjectChange): Finding[] {
       path: "storage",
       rule: "storage-removed",
       severity: "warning",
-      message: `storage changes from ebs (${from.value}) to none: ${CRS_KEEPS}, so the EBS CSI driver and its gp3 StorageClass stay on the cluster, no longer managed or updated from Git, and volumes keep depending on them. Keep storage: ebs; to really remove the driver, first move every PersistentVolume off it, then delete it on the workload cluster by hand`,
+      message:
+        `storage changes from ebs (${from.value}) to none: ${CRS_KEEPS}, so the EBS CSI driver and its gp3 ` +
+        `StorageClass stay on the cluster, no longer managed or updated from Git, and volumes keep depending ` +
+        `on them. Keep storage: ebs; to really remove the driver, first move every PersistentVolume off it, ` +
+        `then delete it on the workload cluster by hand`,
     },
   ];
 }
@@ -508,7 +610,10 @@ function controlPlaneHaLost(cluster: string, c: ObjectChange): Finding[] {
       path: at(c, "spec.replicas"),
       rule: "control-plane-ha-lost",
       severity: "error",
-      message: `the control plane shrinks from ${from} to ${to} machine(s): below ${HA_CONTROL_PLANE} one failure stops the API server and etcd loses its quorum (KCP removes etcd members as it scales down). Keep controlPlane.replicas at ${from} in clusters/${cluster}/cluster.yaml`,
+      message:
+        `the control plane shrinks from ${from} to ${to} machine(s): below ${HA_CONTROL_PLANE} one failure ` +
+        `stops the API server and etcd loses its quorum (KCP removes etcd members as it scales down). Keep ` +
+        `controlPlane.replicas at ${from} in clusters/${cluster}/cluster.yaml`,
     },
   ];
 }
@@ -516,23 +621,22 @@ function controlPlaneHaLost(cluster: string, c: ObjectChange): Finding[] {
 /** The image/version flag (image-version-mismatch), kept apart from the other rules: see the header. */
 export function imageVersionFlags(
   cluster: string,
-  before: readonly RenderedObject[],
-  after: readonly RenderedObject[],
+  before: readonly K8sObject[],
+  after: readonly K8sObject[],
 ): Finding[] {
   const out: Finding[] = [];
-  const awsOf = (objs: readonly RenderedObject[]) => objs.find((o) => is(o, INFRA, "AWSCluster"));
+  const awsOf = (objs: readonly K8sObject[]) => objs.find((o) => is(o, INFRA, "AWSCluster"));
   const key = (m: Machine) => `${m.owner.kind}/${String(m.owner.metadata?.name)}`;
   const old = new Map(machines(before).map((m) => [key(m), m]));
   for (const m of machines(after)) {
     const image = machineImage(m, awsOf(after));
     if (imageFollowsVersion(image) || !m.version) continue;
     const annotations = m.object.metadata?.annotations;
-    const stated =
-      isRecord(annotations) && typeof annotations[IMAGE_VERSION_ANNOTATION] === "string"
-        ? (annotations[IMAGE_VERSION_ANNOTATION] as string)
-        : undefined;
+    const statedValue = isRecord(annotations) ? annotations[IMAGE_VERSION_ANNOTATION] : undefined;
+    const stated = typeof statedValue === "string" ? statedValue : undefined;
     const was = old.get(key(m));
-    const kept = was && was.version && was.version !== m.version && sameValue(machineImage(was, awsOf(before)), image);
+    const wasVersion = was?.version;
+    const kept = was && wasVersion && wasVersion !== m.version && sameValue(machineImage(was, awsOf(before)), image);
     if (!kept && (stated === undefined || stated === m.version)) continue;
     const what = image.id ? `AMI ${image.id}` : `the image format ${JSON.stringify(image.lookupFormat)}`;
     out.push({
@@ -542,8 +646,12 @@ export function imageVersionFlags(
       rule: "image-version-mismatch",
       severity: "error",
       message: kept
-        ? `${m.owner.kind} ${String(m.owner.metadata?.name)} moves from ${was!.version} to ${m.version} but keeps ${what}, one image whatever the version: its new machines would boot the old kubelet. Give the step the image built for ${m.version} (\`npm run upgrade -- --name ${cluster} --image-id <ami-…>\`)`
-        : `${what} holds Kubernetes ${stated}, but ${m.owner.kind} ${String(m.owner.metadata?.name)} runs ${m.version}: its machines would boot a ${stated} kubelet`,
+        ? `${m.owner.kind} ${String(m.owner.metadata?.name)} moves from ${wasVersion} to ${m.version} but ` +
+          `keeps ${what}, one image whatever the version: its new machines would boot the old kubelet. Give ` +
+          `the step the image built for ${m.version} (\`npm run upgrade -- --name ${cluster} --image-id ` +
+          `<ami-…>\`)`
+        : `${what} holds Kubernetes ${stated}, but ${m.owner.kind} ${String(m.owner.metadata?.name)} runs ` +
+          `${m.version}: its machines would boot a ${stated} kubelet`,
     });
   }
   return out;
@@ -557,24 +665,24 @@ export function imageVersionFlags(
 function addonChanged(
   cluster: string,
   changes: readonly ObjectChange[],
-  after: readonly RenderedObject[],
+  after: readonly K8sObject[],
   spec: ClusterSpec | undefined,
   pins: Pins | undefined,
 ): Finding[] {
-  const touched = changes.filter((c) => c.type !== "removed" && c.after);
+  const touched = changes.flatMap((c) => (c.type !== "removed" && c.after ? [{ c, o: c.after }] : []));
   const listed = new Set(
     after
       .filter((o) => is(o, GROUP.addons, "ClusterResourceSet"))
-      .flatMap((o) =>
-        (Array.isArray(get(o, "spec.resources")) ? (get(o, "spec.resources") as unknown[]) : []).map(
-          (r) => `${String(get(r, "kind"))}/${String(get(r, "name"))}`,
-        ),
-      ),
+      .flatMap((o) => {
+        const resources = get(o, "spec.resources");
+        return Array.isArray(resources)
+          ? resources.map((r: unknown) => `${String(get(r, "kind"))}/${String(get(r, "name"))}`)
+          : [];
+      }),
   );
   const deviations = spec && pins ? addonDeviations(after, spec, pins) : undefined;
   const out: Finding[] = [];
-  for (const c of touched) {
-    const o = c.after!;
+  for (const { c, o } of touched) {
     const addonObject =
       (groupOf(o.apiVersion) === GROUP.addons &&
         ["ClusterResourceSet", "ClusterResourceSetBinding"].includes(o.kind)) ||
@@ -590,16 +698,21 @@ function addonChanged(
         path: at(c, d.path),
         rule: "addon-changed",
         severity: "error",
-        message: `${labelOf(c.id)} ${c.type === "added" ? "is added" : "changes"}: it installs into the workload cluster with admin rights; ${d.message}`,
+        message:
+          `${labelOf(c.id)} ${c.type === "added" ? "is added" : "changes"}: it installs into the workload ` +
+          `cluster with admin rights; ${d.message}`,
       });
   }
   return out;
 }
 
-/** secret-mounted: a workload's pods (any kind podSpecOf knows) read a Secret they did not read before (added ones of a staying cluster too). */
+/**
+ * secret-mounted: a workload's pods (any kind podSpecOf knows) read a Secret they did not read before (added ones of a
+ * staying cluster too).
+ */
 function secretMounted(cluster: string, c: ObjectChange): Finding[] {
   if (c.type === "removed" || !c.after || !podSpecOf(c.after)) return [];
-  const refs = (o: RenderedObject | undefined) => {
+  const refs = (o: K8sObject | undefined) => {
     const pod = o ? podSpecOf(o) : undefined;
     return pod ? secretRefs(pod.spec).map((r) => ({ ...r, path: `${pod.at}.${r.path}` })) : [];
   };
@@ -612,7 +725,10 @@ function secretMounted(cluster: string, c: ObjectChange): Finding[] {
       path: at(c, r.path),
       rule: "secret-mounted",
       severity: "warning" as const,
-      message: `${labelOf(c.id)}'s pods now read Secret ${r.name}: the cluster's namespace holds its admin kubeconfig; review who runs there (validate's user-layer-secret allows only the generated autoscaler's kubeconfig volume)`,
+      message:
+        `${labelOf(c.id)}'s pods now read Secret ${r.name}: the cluster's namespace holds its admin ` +
+        `kubeconfig; review who runs there (validate's user-layer-secret allows only the generated ` +
+        `autoscaler's kubeconfig volume)`,
     }));
 }
 
@@ -620,13 +736,17 @@ function secretMounted(cluster: string, c: ObjectChange): Finding[] {
  * workers-switched: a pool's MachinePool leaves the render while MachineDeployments of the same pool (node-pool label)
  * arrive. The sync deletes nothing, so the old auto scaling group keeps its nodes beside the new machines (capacity
  * doubles) until someone drains and deletes it (pool-removed). An error when cluster.yaml does not write `workers`
- * out: then the tool's default changed the kind (MachineDeployment since issue 19), not the user; a warning otherwise.
+ * out: then the tool's default changed the kind (now MachineDeployment), not the user; a warning otherwise.
  */
 function workersSwitched(cluster: string, changes: readonly ObjectChange[], stated: boolean): Finding[] {
-  const poolOf = (o: RenderedObject | undefined) => {
+  const poolOf = (o: K8sObject | undefined) => {
     const labels = get(o, "spec.template.metadata.labels");
-    return isRecord(labels) && typeof labels[LABEL.nodePool] === "string" ? labels[LABEL.nodePool] : "";
+    const pool = isRecord(labels) ? labels[LABEL.nodePool] : undefined;
+    return typeof pool === "string" ? pool : "";
   };
+  const defaulted =
+    `; clusters/${cluster}/cluster.yaml does not write \`workers\` out, so the new default (MachineDeployment) ` +
+    "chose this — add `workers: MachinePool` to keep the pool, or `workers: MachineDeployment` to migrate on purpose";
   const arrived = new Set(
     changes.filter((c) => c.type === "added" && is(c.after, CORE, "MachineDeployment")).map((c) => poolOf(c.after)),
   );
@@ -644,7 +764,10 @@ function workersSwitched(cluster: string, changes: readonly ObjectChange[], stat
       path: "workers",
       rule: "workers-switched",
       severity: stated ? ("warning" as const) : ("error" as const),
-      message: `pool ${poolOf(c.before)} moves from MachinePool ${c.id.name} to MachineDeployments: the MachinePool and its auto scaling group keep running beside them (nothing is pruned) until drained and deleted by hand (pool-removed)${stated ? "" : `; clusters/${cluster}/cluster.yaml does not write \`workers\` out, so the new default (MachineDeployment) chose this — add \`workers: MachinePool\` to keep the pool, or \`workers: MachineDeployment\` to migrate on purpose`}`,
+      message:
+        `pool ${poolOf(c.before)} moves from MachinePool ${c.id.name} to MachineDeployments: the ` +
+        `MachinePool and its auto scaling group keep running beside them (nothing is pruned) until drained ` +
+        `and deleted by hand (pool-removed)${stated ? "" : defaulted}`,
     }));
 }
 
@@ -652,8 +775,8 @@ function workersSwitched(cluster: string, changes: readonly ObjectChange[], stat
 export function flagChanges(
   cluster: string,
   changes: readonly ObjectChange[],
-  before: readonly RenderedObject[],
-  after: readonly RenderedObject[],
+  before: readonly K8sObject[],
+  after: readonly K8sObject[],
   /** `stays`: the cluster's directory is on both sides (default: it renders something now); `spec`: its spec now. */
   /** `workersStated`: cluster.yaml writes `workers` out (the default did not choose the kind). */
   opts: { stays?: boolean; spec?: ClusterSpec; pins?: Pins; workersStated?: boolean } = {},
@@ -688,7 +811,7 @@ export function flagChanges(
 }
 
 /** The GitOps engine a management/sync render is for: Argo CD (an ApplicationSet), Flux (a GitRepository), or none. */
-function engineOf(objects: readonly RenderedObject[]): "argocd" | "flux" | undefined {
+function engineOf(objects: readonly K8sObject[]): "argocd" | "flux" | undefined {
   if (objects.some((o) => o.kind === "ApplicationSet" && groupOf(o.apiVersion) === "argoproj.io")) return "argocd";
   if (objects.some((o) => o.kind === "GitRepository" && groupOf(o.apiVersion) === "source.toolkit.fluxcd.io"))
     return "flux";
@@ -702,8 +825,8 @@ function engineOf(objects: readonly RenderedObject[]): "argocd" | "flux" | undef
  */
 export function gitopsEngineSwitched(
   file: string,
-  before: readonly RenderedObject[],
-  after: readonly RenderedObject[],
+  before: readonly K8sObject[],
+  after: readonly K8sObject[],
 ): Finding[] {
   const from = engineOf(before);
   const to = engineOf(after);
@@ -715,12 +838,25 @@ export function gitopsEngineSwitched(
       path: "gitops",
       rule: "gitops-engine-switched",
       severity: "error",
-      message: `the GitOps engine changes from ${name[from]} to ${name[to]} (${file}): nothing removes ${name[from]}'s objects from the management cluster (they are kept from pruning like every other), so ${name[from]} and ${name[to]} would both apply every cluster's objects and fight over them. Switch in steps: stop ${name[from]} syncing (delete its ${from === "argocd" ? "ApplicationSet and Applications with --cascade=orphan" : "Kustomizations, which orphan their objects"}), then merge the switch and bootstrap ${name[to]} (README "GitOps sync and the pull-request flow")`,
+      message:
+        `the GitOps engine changes from ${name[from]} to ${name[to]} (${file}): nothing removes ` +
+        `${name[from]}'s objects from the management cluster (they are kept from pruning like every other), ` +
+        `so ${name[from]} and ${name[to]} would both apply every cluster's objects and fight over them. ` +
+        `Switch in steps: stop ${name[from]} syncing (delete its ` +
+        `${
+          from === "argocd"
+            ? "ApplicationSet and Applications with --cascade=orphan"
+            : "Kustomizations, " + "which orphan their objects"
+        }), ` +
+        `then merge the switch and bootstrap ${name[to]} (README "GitOps sync and the pull-request flow")`,
     },
   ];
 }
 
-/** The fields of management/sync that say where and under which project every cluster is synced from, by capi-gitops.yaml field. */
+/**
+ * The fields of management/sync that say where and under which project every cluster is synced from, by
+ * capi-gitops.yaml field.
+ */
 const SYNC_SOURCE_KEYS: Record<string, "repoURL" | "branch" | "argocd.project"> = {
   repoURL: "repoURL",
   url: "repoURL",
@@ -731,7 +867,7 @@ const SYNC_SOURCE_KEYS: Record<string, "repoURL" | "branch" | "argocd.project"> 
 };
 
 /** Every value of SYNC_SOURCE_KEYS anywhere in the objects, by capi-gitops.yaml field (sorted, unique). */
-function syncSources(objects: readonly RenderedObject[]): Map<string, string[]> {
+function syncSources(objects: readonly K8sObject[]): Map<string, string[]> {
   const found = new Map<string, Set<string>>();
   const walk = (v: unknown): void => {
     if (Array.isArray(v)) v.forEach(walk);
@@ -755,11 +891,7 @@ function syncSources(objects: readonly RenderedObject[]): Map<string, string[]> 
  * (capi-gitops.yaml repoURL, branch, argocd.project). The whole fleet would then be synced from another repository or
  * branch, or under another project's rights — for a reviewer to confirm, never a side effect.
  */
-export function syncSourceChanged(
-  file: string,
-  before: readonly RenderedObject[],
-  after: readonly RenderedObject[],
-): Finding[] {
+export function syncSourceChanged(file: string, before: readonly K8sObject[], after: readonly K8sObject[]): Finding[] {
   const from = engineOf(before);
   if (!from || from !== engineOf(after)) return [];
   const old = syncSources(before);
@@ -769,12 +901,18 @@ export function syncSourceChanged(
     const a = old.get(field) ?? [];
     const b = now.get(field) ?? [];
     if (sameValue(a, b)) continue;
+    const source = field === "repoURL" ? "repository" : "branch";
     out.push({
       file: "capi-gitops.yaml",
       path: field,
       rule: "sync-source-changed",
       severity: "error",
-      message: `${field} changes from ${a.join(", ") || "(none)"} to ${b.join(", ") || "(none)"} (${file}): every cluster would be synced ${field === "argocd.project" ? "under another Argo CD project's rights" : "from another " + (field === "repoURL" ? "repository" : "branch")}, including every workload cluster's objects. Confirm the new source holds this repository's content before merging, or set it back in capi-gitops.yaml and run \`npm run generate\``,
+      message:
+        `${field} changes from ${a.join(", ") || "(none)"} to ${b.join(", ") || "(none)"} (${file}): every ` +
+        `cluster would be synced ` +
+        `${field === "argocd.project" ? "under another Argo CD project's rights" : `from another ${source}`}, ` +
+        `including every workload cluster's objects. Confirm the new source holds this repository's content ` +
+        `before merging, or set it back in capi-gitops.yaml and run \`npm run generate\``,
     });
   }
   return out;

@@ -38,9 +38,12 @@ const STATUS_NOTE: Record<ClusterStatus, string> = {
   changed: "",
   new: " (new cluster)",
   // Every generated object carries Prune=false,Delete=false (Argo CD) / prune: disabled (Flux), the ApplicationSet
-  // preserves resources on deletion and Flux orphans them: removing the directory deletes nothing (README "Deleting a cluster").
+  // preserves resources on deletion and Flux orphans them: removing the directory deletes nothing (README "Deleting a
+  // cluster").
   removed:
-    ' (removed from Git: the sync deletes nothing, every object below stays on the management cluster and the cluster keeps running; delete it with `kubectl delete cluster.cluster.x-k8s.io/<name> -n <namespace>`, see README "Deleting a cluster")',
+    " (removed from Git: the sync deletes nothing, every object below stays on the management cluster " +
+    "and the cluster keeps running; delete it with `kubectl delete cluster.cluster.x-k8s.io/<name> -n " +
+    '<namespace>`, see README "Deleting a cluster")',
   unchanged: "",
   failed: " (not compared: a build failed)",
 };
@@ -68,8 +71,13 @@ function nothingLine(report: DiffReport): string | undefined {
   const shown = report.clusters.filter((c) => c.status !== "unchanged" || c.findings.length);
   if (shown.length) return undefined;
   const names = report.clusters.map((c) => c.cluster);
-  return `no cluster affected: the ${plural(names.length, "cluster")} reading the changed files render${names.length === 1 ? "s" : ""} the same (${names.join(", ")})`;
+  return (
+    `no cluster affected: the ${plural(names.length, "cluster")} reading the changed files ` +
+    `render${names.length === 1 ? "s" : ""} the same (${names.join(", ")})`
+  );
 }
+
+const replaces = (c: ObjectChange) => (c.pairedWith ? ` (replaces <code>${html(c.pairedWith.name)}</code>)` : "");
 
 function changeLine(c: ObjectChange, q: (s: string) => string = (s) => s): string {
   const label = q(labelOf(c.id));
@@ -158,7 +166,9 @@ export function formatMarkdown(report: DiffReport): string {
       out.push(flagged(r) ? "**Flagged**" : "**Notes**", "");
       for (const f of r.findings)
         out.push(
-          `- **${f.severity}** ${code(f.rule)}${f.path ? ` ${code(f.path)}` : ""}${f.file ? ` in ${code(f.file)}` : ""}: ${f.message}`,
+          `- **${f.severity}** ` +
+            `${code(f.rule)}${f.path ? ` ${code(f.path)}` : ""}${f.file ? ` in ${code(f.file)}` : ""}: ` +
+            `${f.message}`,
         );
       out.push("");
     }
@@ -170,7 +180,7 @@ export function formatMarkdown(report: DiffReport): string {
         const f = fence(c.patch);
         out.push(
           "",
-          `<details><summary>${c.type} <code>${html(labelOf(c.id))}</code>${c.pairedWith ? ` (replaces <code>${html(c.pairedWith.name)}</code>)` : ""}</summary>`,
+          `<details><summary>${c.type} <code>${html(labelOf(c.id))}</code>${replaces(c)}</summary>`,
           "",
           `${f}diff`,
           c.patch.trimEnd(),

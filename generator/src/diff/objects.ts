@@ -7,7 +7,7 @@
 import stableStringify from "fast-json-stable-stringify";
 import { structuredPatch } from "diff";
 import { groupOf, isRecord } from "../k8s/object.js";
-import type { RenderedObject } from "../render/render.js";
+import type { K8sObject } from "../k8s/object.js";
 import { toYaml } from "../core/yaml.js";
 
 export interface ObjectId {
@@ -22,8 +22,8 @@ export type ChangeType = "added" | "removed" | "changed";
 export interface ObjectChange {
   type: ChangeType;
   id: ObjectId;
-  before?: RenderedObject;
-  after?: RenderedObject;
+  before?: K8sObject;
+  after?: K8sObject;
   /** Repository-relative file the object comes from (new side, else base side). */
   file?: string;
   /** added: the removed object of the same kind this one replaces; removed: the added one that replaces it. */
@@ -33,11 +33,11 @@ export interface ObjectChange {
 }
 
 export interface Side {
-  objects: readonly RenderedObject[];
+  objects: readonly K8sObject[];
   origins?: readonly (string | undefined)[];
 }
 
-export function idOf(o: RenderedObject): ObjectId {
+export function idOf(o: K8sObject): ObjectId {
   return {
     group: groupOf(o.apiVersion),
     kind: o.kind ?? "",
@@ -120,12 +120,12 @@ function pairRenames(added: ObjectId[], removed: ObjectId[]): Map<string, Object
   return pairs;
 }
 
-const yamlOf = (o: RenderedObject | undefined): string => (o ? toYaml(o) : "");
+const yamlOf = (o: K8sObject | undefined): string => (o ? toYaml(o) : "");
 
 /** The object changes from `before` to `after`, sorted by kind, namespace, name. */
 export function diffObjects(before: Side, after: Side): ObjectChange[] {
   const index = (s: Side) => {
-    const m = new Map<string, { o: RenderedObject; origin?: string }>();
+    const m = new Map<string, { o: K8sObject; origin?: string }>();
     s.objects.forEach((o, i) => m.set(keyOf(idOf(o)), { o, origin: s.origins?.[i] }));
     return m;
   };
@@ -134,7 +134,12 @@ export function diffObjects(before: Side, after: Side): ObjectChange[] {
   const added = [...a.entries()].filter(([k]) => !b.has(k)).map(([, v]) => idOf(v.o));
   const removed = [...b.entries()].filter(([k]) => !a.has(k)).map(([, v]) => idOf(v.o));
   const pairs = pairRenames(added.sort(compareIds), removed.sort(compareIds));
-  const replacedBy = new Map([...pairs.entries()].map(([ak, r]) => [keyOf(r), a.get(ak)!.o]));
+  const replacedBy = new Map(
+    [...pairs.entries()].flatMap(([ak, r]) => {
+      const now = a.get(ak);
+      return now ? [[keyOf(r), now.o] as const] : [];
+    }),
+  );
 
   const changes: ObjectChange[] = [];
   for (const [k, { o, origin }] of a) {

@@ -9,7 +9,8 @@ import type { Finding } from "../core/findings.js";
 import { GROUP } from "../k8s/capi.js";
 import { groupOf } from "../k8s/object.js";
 import { clusterSpecPath } from "../core/layout.js";
-import type { RenderedObject } from "../render/render.js";
+import type { K8sObject } from "../k8s/object.js";
+import { strAt } from "./fields.js";
 
 interface Versions {
   controlPlane?: string;
@@ -17,18 +18,15 @@ interface Versions {
   pools: Map<string, string>;
 }
 
-function versionsOf(objects: readonly RenderedObject[]): Versions {
+function versionsOf(objects: readonly K8sObject[]): Versions {
   const out: Versions = { pools: new Map() };
   for (const o of objects) {
     const g = groupOf(o.apiVersion);
-    if (o.kind === "KubeadmControlPlane" && g === GROUP.controlPlane && typeof o.spec?.version === "string")
-      out.controlPlane = o.spec.version;
-    if (
-      (o.kind === "MachinePool" || o.kind === "MachineDeployment") &&
-      g === GROUP.core &&
-      typeof o.spec?.template?.spec?.version === "string"
-    )
-      out.pools.set(`${o.kind} ${o.metadata?.name}`, o.spec.template.spec.version);
+    const cp = strAt(o, "spec.version");
+    if (o.kind === "KubeadmControlPlane" && g === GROUP.controlPlane && cp !== undefined) out.controlPlane = cp;
+    const pool = strAt(o, "spec.template.spec.version");
+    if ((o.kind === "MachinePool" || o.kind === "MachineDeployment") && g === GROUP.core && pool !== undefined)
+      out.pools.set(`${o.kind} ${o.metadata.name}`, pool);
   }
   return out;
 }
@@ -42,8 +40,8 @@ const older = (a: string, b: string): boolean => {
 /** The `upgrade-step` line for a cluster whose versions change, or that is between an upgrade's two steps. */
 export function upgradeStepFindings(
   cluster: string,
-  before: readonly RenderedObject[],
-  after: readonly RenderedObject[],
+  before: readonly K8sObject[],
+  after: readonly K8sObject[],
 ): Finding[] {
   const was = versionsOf(before);
   const now = versionsOf(after);
@@ -55,11 +53,21 @@ export function upgradeStepFindings(
   const list = (xs: [string, string][]) => xs.map(([k, v]) => `${k} (${v})`).join(", ");
   let message: string | undefined;
   if (cpMoved && moved.length === 0)
-    message = `upgrade step 1 of 2: the control plane moves ${was.controlPlane} → ${cp}; ${behind.length ? `the pools stay (${list(behind)}), ` : ""}the CCM and the cluster-autoscaler stay a minor behind until the pools' step. Once it has rolled out, \`npm run upgrade -- --name ${cluster}\` moves the pools (and them)`;
+    message =
+      `upgrade step 1 of 2: the control plane moves ${was.controlPlane} → ${cp}; ` +
+      `${behind.length ? `the pools stay (${list(behind)}), ` : ""}the CCM and the cluster-autoscaler stay ` +
+      `a minor behind until the pools' step. Once it has rolled out, \`npm run upgrade -- --name ` +
+      `${cluster}\` moves the pools (and them)`;
   else if (!cpMoved && moved.length)
-    message = `upgrade step 2 of 2: ${moved.map(([k, v]) => `${k} ${was.pools.get(k)} → ${v}`).join(", ")}${behind.length ? `; still behind the control plane (${cp}): ${list(behind)}` : `; every pool at the control plane's ${cp}, and the CCM and the cluster-autoscaler follow to its minor`}`;
+    message =
+      `upgrade step 2 of 2: ${moved.map(([k, v]) => `${k} ${was.pools.get(k)} → ${v}`).join(", ")}` +
+      (behind.length
+        ? `; still behind the control plane (${cp}): ${list(behind)}`
+        : `; every pool at the control plane's ${cp}, and the CCM and the cluster-autoscaler follow to its minor`);
   else if (!cpMoved && behind.length)
-    message = `in the middle of an upgrade: the control plane runs ${cp}, ${list(behind)} behind it; \`npm run upgrade -- --name ${cluster}\` moves them`;
+    message =
+      `in the middle of an upgrade: the control plane runs ${cp}, ${list(behind)} behind it; \`npm run ` +
+      `upgrade -- --name ${cluster}\` moves them`;
   if (!message) return [];
   return [
     {

@@ -29,7 +29,8 @@ export async function preflight(cwd: string, req: BranchRequest): Promise<void> 
     problems.push(
       refuse(
         "--branch",
-        `unrelated staged changes (${staged.slice(0, 5).join(", ")}${staged.length > 5 ? ", …" : ""}); commit or unstage them first, so the branch holds only this change`,
+        `unrelated staged changes (${staged.slice(0, 5).join(", ")}${staged.length > 5 ? ", …" : ""}); ` +
+          `commit or unstage them first, so the branch holds only this change`,
       ),
     );
   const who = await git.identityProblem(cwd);
@@ -37,7 +38,8 @@ export async function preflight(cwd: string, req: BranchRequest): Promise<void> 
     problems.push(
       refuse(
         "--branch",
-        `git cannot commit without an identity (${who}); set it with git config user.name "Your Name" and git config user.email you@example.com, then run again`,
+        `git cannot commit without an identity (${who}); set it with git config user.name "Your Name" and ` +
+          `git config user.email you@example.com, then run again`,
       ),
     );
   if (await git.branchExists(cwd, req.branch))
@@ -83,7 +85,9 @@ export async function onBranch(
   log(`Committed ${commit.slice(0, 12)} on branch ${req.branch}.`);
   // The checkout stays on the new branch (where the change is): say so, and how to go back.
   log(
-    `You are now on branch ${req.branch} (it was ${previous === "HEAD" ? "a detached HEAD" : previous}); go back with: git checkout ${previous === "HEAD" ? "-" : previous}`,
+    `You are now on branch ${req.branch} (it was ` +
+      `${previous === "HEAD" ? "a detached HEAD" : previous}); go back with: git checkout ` +
+      `${previous === "HEAD" ? "-" : previous}`,
   );
   if (req.push !== undefined) {
     await git.push(cwd, req.push, req.branch);

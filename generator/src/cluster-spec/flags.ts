@@ -4,9 +4,11 @@
  * mapping of findings are all derived from these two tables. Pure: no I/O.
  */
 import type { Finding } from "../core/findings.js";
-import type { SpecInput } from "../cluster-spec/parse.js";
-import { DEFAULTS } from "../cluster-spec/types.js";
+import type { SpecInput } from "./parse.js";
+import { DEFAULTS } from "./types.js";
 import { imageFollowsVersion } from "../schemas/ami-inventory.js";
+import { CAPI_GITOPS_API_VERSION } from "../core/vocabulary.js";
+import { isRecord } from "../k8s/object.js";
 
 /** How a flag's text becomes the spec value. */
 type Kind = "string" | "integer" | "boolean" | "list" | "labels" | "pools";
@@ -170,7 +172,9 @@ export const SPEC_FLAGS = [
     value: "<ami-…>",
     field: "image.id",
     kind: "string",
-    help: "AMI in the region for every machine (default: CAPA's public image, published only for some versions and regions)",
+    help:
+      "AMI in the region for every machine (default: CAPA's public image, published only for some " +
+      "versions and regions)",
   }),
   def({
     flag: "image-lookup-org",
@@ -275,12 +279,24 @@ function convert(kind: Exclude<Kind, "pools">, value: string, flag: string, find
 /** Sets `a.b.c` in obj, creating the objects on the way. */
 function setPath(obj: Record<string, unknown>, field: string, value: unknown): void {
   const steps = field.split(".");
+  const last = steps.pop() ?? field;
   let at = obj;
-  for (const step of steps.slice(0, -1)) at = (at[step] ??= {}) as Record<string, unknown>;
-  at[steps.at(-1)!] = value;
+  for (const step of steps) {
+    const next = at[step];
+    if (isRecord(next)) at = next;
+    else {
+      const made: Record<string, unknown> = {};
+      at[step] = made;
+      at = made;
+    }
+  }
+  at[last] = value;
 }
 
-/** `--pool name=gpu,instance-type=g5.xlarge,zones=a+b,min-size=0,max-size=4,autoscaling=false,replicas=2,labels=k:v+k2:v2` */
+/**
+ * `--pool
+ * name=gpu,instance-type=g5.xlarge,zones=a+b,min-size=0,max-size=4,autoscaling=false,replicas=2,labels=k:v+k2:v2`
+ */
 export function parsePoolFlag(text: string, findings: Finding[]): Record<string, unknown> | undefined {
   const pool: Record<string, unknown> = {};
   for (const part of text.split(",").filter((p) => p.trim() !== "")) {
@@ -303,10 +319,9 @@ export function parsePoolFlag(text: string, findings: Finding[]): Record<string,
 /** Flags → the spec input object (only what was given; defaults come from the spec module). */
 export function specInputFromFlags(flags: NewClusterFlags): { input: SpecInput; findings: Finding[] } {
   const findings: Finding[] = [];
-  const input: SpecInput = { apiVersion: "capi-gitops.io/v1alpha1", kind: "ClusterSpec" };
-  const given = flags as Record<string, string | string[] | undefined>;
+  const input: SpecInput = { apiVersion: CAPI_GITOPS_API_VERSION, kind: "ClusterSpec" };
   for (const f of SPEC_FLAGS) {
-    const value = given[f.key];
+    const value = flags[f.key];
     if (value === undefined) continue;
     if (f.kind === "pools") {
       if (Array.isArray(value) && value.length)
@@ -321,9 +336,9 @@ export function specInputFromFlags(flags: NewClusterFlags): { input: SpecInput; 
     if (v !== undefined) setPath(input, f.field, v);
   }
   // A fixed image (--image-id, or a format without {{.K8sVersion}}) is stated to hold the cluster's version.
-  const image = input.image as Record<string, string> | undefined;
-  if (image && !imageFollowsVersion(image))
-    image.kubernetesVersion = String(input.kubernetesVersion ?? DEFAULTS.kubernetesVersion);
+  const { image, kubernetesVersion } = input;
+  if (isRecord(image) && !imageFollowsVersion(image))
+    image.kubernetesVersion = typeof kubernetesVersion === "string" ? kubernetesVersion : DEFAULTS.kubernetesVersion;
   return { input, findings };
 }
 

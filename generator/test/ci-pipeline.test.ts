@@ -153,8 +153,8 @@ moment`, async () => {
       JSON.stringify(Object.fromEntries(Object.keys(memo).map((k) => [k, { ...entry, sha: "forged" }]))),
     );
     expect(binaryIdentity(bin, env)).toBe(id);
-    // Recorded well after the file's last change: used (that is the point: no ≈1 s of hashing per run) — until the
-    // file changes.
+    // Recorded well after the file's last change: used (that is the point: the binaries are not hashed again on every
+    // run; BENCHMARKS.md) — until the file changes.
     const { ctimeMs } = await stat(bin);
     await writeFile(
       memoFile,

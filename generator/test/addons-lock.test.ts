@@ -93,8 +93,8 @@ describe("every image of every payload", () => {
       Object.entries(payloads).flatMap(([, text]) => containerImages(parseYamlStream(text))).length,
     ).toBeGreaterThan(20);
   });
-  it(`fix-a: an edited image, an unpinned one, a file of no add-on: each an error naming the file (whatever the lock \
-says)`, () => {
+  it(`fix-a: an edited image, an unpinned one, a file of no add-on: each an error naming the file \
+(whatever the lock says)`, () => {
     const file = `addons/cilium/${pins.cilium.version}/cilium.yaml`;
     const text = versions().addonPayloads?.[file] ?? "";
     expect(text).toContain("quay.io/cilium/cilium:");

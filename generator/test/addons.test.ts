@@ -94,8 +94,8 @@ function sources(template: string) {
 }
 
 describe("hydration", () => {
-  it(`drops CAPA's empty Secret, adds the gp3 StorageClass and the snapshot CRDs + controller, refuses rendered \
-Secrets`, () => {
+  it(`drops CAPA's empty Secret, adds the gp3 StorageClass and the snapshot CRDs + controller, \
+refuses rendered Secrets`, () => {
     const pins = versions().addons;
     const template =
       `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${pins.ebsCsi.configMap}}\ndata:\n  a.yaml: |\n` +
@@ -122,8 +122,8 @@ Secrets`, () => {
       }),
     ).toThrow(/Secret/);
   });
-  it(`splits Calico's CRDs from the rest; refuses a manifest whose images are not at the pinned release, and CRDs an \
-add-on does not declare`, () => {
+  it(`splits Calico's CRDs from the rest; refuses a manifest whose images are not at the pinned release, \
+and CRDs an add-on does not declare`, () => {
     const pins = versions().addons;
     const template =
       `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${pins.ebsCsi.configMap}}\ndata:\n  a.yaml: |\n` +
@@ -147,8 +147,8 @@ add-on does not declare`, () => {
       }),
     ).toThrow(/declare crds/);
   });
-  it(`refuses a payload running an image versions.json does not list, or a listed image not pinned by tag or \
-digest`, () => {
+  it(`refuses a payload running an image versions.json does not list, \
+or a listed image not pinned by tag or digest`, () => {
     const pins = versions().addons;
     const raw = sources(
       `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${pins.ebsCsi.configMap}}\ndata:\n  a.yaml: |\n` +

@@ -55,8 +55,8 @@ const errorsOf = (r: ValidateResult, cluster: string): Finding[] =>
   r.findings.filter((f) => f.cluster === cluster && f.severity === "error");
 
 describe("the planted-fault corpus", () => {
-  it(`has at least 30 faults across every CAPI/CAPA kind the project generates, each citing its upstream \
-source`, () => {
+  it(`has at least 30 faults across every CAPI/CAPA kind the project generates, \
+each citing its upstream source`, () => {
     expect(FAULTS.length).toBeGreaterThanOrEqual(30);
     const kinds = new Set(FAULTS.map((f) => f.kind));
     for (const k of [

@@ -171,8 +171,8 @@ describe("dependencies", () => {
     expect(deps.files).not.toContain("base/machinepool/machinepool.yaml");
   });
 
-  it(`survives cycles, keeps missing files (a deleted file changes the build), and counts an unparseable \
-kustomization`, () => {
+  it(`survives cycles, keeps missing files (a deleted file changes the build), \
+and counts an unparseable kustomization`, () => {
     expect(dependencies("loop/x", memory(REPO))).toEqual({
       dirs: ["loop/x", "loop/y"],
       files: ["loop/x/kustomization.yaml", "loop/y/kustomization.yaml", "loop/y/missing.yaml"],
@@ -193,8 +193,8 @@ kustomization`, () => {
     });
   });
 
-  it(`reads generator/transformer configs listed by path: their files are dependencies, their remotes named on \
-them`, () => {
+  it(`reads generator/transformer configs listed by path: their files are dependencies, \
+their remotes named on them`, () => {
     const repo = {
       "clusters/g/kustomization.yaml":
         "generators:\n  - gen.yaml\ntransformers:\n  - t.yaml\nhelmCharts:\n  - name: c\n" +
@@ -332,8 +332,8 @@ describe("affectedClusters (real git)", () => {
     expect(r).toMatchObject({ clusters: ["a"], removed: [] });
   });
 
-  it(`(b) a committed edit under base/machinepool affects every MachinePool cluster, not the MachineDeployment \
-one`, async () => {
+  it(`(b) a committed edit under base/machinepool affects every MachinePool cluster, \
+not the MachineDeployment one`, async () => {
     const repo = await repoCopy();
     const f = path.join(repo, "base/machinepool/machinepool.yaml");
     await writeFile(
@@ -390,8 +390,8 @@ one`, async () => {
     expect(r.changedFiles).toContain("clusters/b/cluster.yaml");
   });
 
-  it(`an unreferenced new file under base/ affects nothing; a new file in a kustomization root affects its \
-users`, async () => {
+  it(`an unreferenced new file under base/ affects nothing; \
+a new file in a kustomization root affects its users`, async () => {
     const repo = await repoCopy();
     await mkdir(path.join(repo, "docs"));
     await writeFile(path.join(repo, "docs/notes.md"), "# notes\n");

@@ -167,8 +167,8 @@ describe.each([...specs, old].map((s) => [s.name, s] as [string, ClusterSpec]))(
 );
 
 describe("the clusters' AppProject", () => {
-  it(`permits exactly the added kinds besides the CAPI groups (no Secrets, no cluster-scoped RBAC, no other apps \
-kinds)`, () => {
+  it(`permits exactly the added kinds besides the CAPI groups (no Secrets, no cluster-scoped RBAC, \
+no other apps kinds)`, () => {
     const { project } = argoObjects(argocd(), specs);
     const allowed = (group: string, kind: string, namespaced = true) =>
       isGroupKindPermitted(project.spec, { group, kind }, namespaced);

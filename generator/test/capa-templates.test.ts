@@ -257,8 +257,8 @@ describe("negative control: the same template with one defect each", () => {
     expect(errs[0]!.message).toMatch(/not served by the pinned CAPA .*use infrastructure\.cluster\.x-k8s\.io\/v1beta2/);
   });
 
-  it(`a Spot worker template with a capacity reservation is rejected by the CRD's CEL rule, and nothing else \
-is`, () => {
+  it(`a Spot worker template with a capacity reservation is rejected by the CRD's CEL rule, \
+and nothing else is`, () => {
     const errs = errorsOf(result, "capa-spot-reserved");
     // The upstream admission evaluates the CRD's CEL rule (kubectl-validate checks only management/ now, issue 12).
     expect(errs.map((f) => `${f.rule} ${f.path}`).sort(), show(result.findings)).toEqual([

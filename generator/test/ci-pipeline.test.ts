@@ -83,8 +83,8 @@ describe("npm run ci:scope (real git)", () => {
         .map((l) => l.split("=") as [string, string]),
     );
   };
-  it(`a fleet-only change is not a tool change; generator/ is; no base runs everything; e2e follows \
-package.json`, async () => {
+  it(`a fleet-only change is not a tool change; generator/ is; no base runs everything; \
+e2e follows package.json`, async () => {
     const repo = await temp();
     const g = (...a: string[]) => execa("git", a, { cwd: repo });
     await g("init", "-q", "-b", "main");
@@ -133,8 +133,8 @@ describe("binaryIdentity", () => {
     await writeFile(path.join(dir, "restored"), "#!/bin/sh\necho v2\n");
     expect(binaryIdentity(path.join(dir, "restored"), env)).not.toBe(id);
   });
-  it(`a remembered digest is used only for an unchanged stat, never for a file changed in the same \
-moment`, async () => {
+  it(`a remembered digest is used only for an unchanged stat, \
+never for a file changed in the same moment`, async () => {
     const dir = await temp();
     const env = { CAPI_GITOPS_CACHE_DIR: await temp() };
     const bin = path.join(dir, "tool");
@@ -172,8 +172,8 @@ moment`, async () => {
 });
 
 describe("the validate cache carried to a fresh job", () => {
-  it(`binaries and cache restored elsewhere still hit, and the hit is used (a poisoned entry shows \
-through)`, async () => {
+  it(`binaries and cache restored elsewhere still hit, and the hit is used \
+(a poisoned entry shows through)`, async () => {
     const repo = await temp();
     const [cluster] = await writeFleetSpecs(repo, 2);
     await generateCommand({ cwd: repo, log: () => {} });

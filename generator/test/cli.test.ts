@@ -44,8 +44,8 @@ beforeAll(async () => {
 afterAll(() => cleanup?.());
 
 describe("new-cluster", () => {
-  it(`creates clusters/demo that kustomize builds, workers across ap-northeast-2a/b/c, and says what to do \
-next`, async () => {
+  it(`creates clusters/demo that kustomize builds, workers across ap-northeast-2a/b/c, \
+and says what to do next`, async () => {
     const tree = await readTree(repo);
     expect(Object.keys(tree)).toEqual(
       expect.arrayContaining([
@@ -66,8 +66,8 @@ next`, async () => {
     expect(Object.keys(tree).some((p) => p.includes(".new-"))).toBe(false);
   });
 
-  it(`prints no warning for a cluster with its own images; refuses one relying on CAPA's public images where none is \
-published (issue 19)`, async () => {
+  it(`prints no warning for a cluster with its own images; \
+refuses one relying on CAPA's public images where none is published (issue 19)`, async () => {
     expect(created.stdout).not.toMatch(/warning/);
     const r = await cli(repo, "new-cluster", "--name", "noimage", "--region", "ap-northeast-2", "--yes");
     expect(r.exitCode).toBe(1);
@@ -155,8 +155,8 @@ describe("generate", () => {
     expect(await treeHash(repo)).toBe(before);
   });
 
-  it(`an instance-type change renames the template and its reference; the next run changes nothing; user files \
-survive`, async () => {
+  it(`an instance-type change renames the template and its reference; the next run changes nothing; \
+user files survive`, async () => {
     const specPath = path.join(repo, "clusters/demo/cluster.yaml");
     const userPath = path.join(repo, "clusters/demo/kustomization.yaml");
     const userText = (await readFile(userPath, "utf8")) + "# my own note\n";
@@ -187,8 +187,8 @@ survive`, async () => {
     expect(await readFile(userPath, "utf8")).toBe(userText);
   });
 
-  it(`removing a pool from the spec deletes its generated files; an invalid spec writes nothing and exits \
-1`, async () => {
+  it(`removing a pool from the spec deletes its generated files; \
+an invalid spec writes nothing and exits 1`, async () => {
     const specPath = path.join(repo, "clusters/demo/cluster.yaml");
     const original = await readFile(specPath, "utf8");
     await writeFile(specPath, original.replace("nodePools:\n", "nodePools:\n  - name: extra\n"));

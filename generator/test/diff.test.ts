@@ -35,8 +35,8 @@ const rulesOf = (before: RenderedObject[], after: RenderedObject[]) => {
 };
 
 describe("diffObjects", () => {
-  it(`identity is group + kind + namespace + name: an API version bump is a change, another group is another \
-object`, () => {
+  it(`identity is group + kind + namespace + name: an API version bump is a change, \
+another group is another object`, () => {
     const c = diffObjects(
       { objects: [obj("apps/v1", "Thing", "t", { a: 1 }), obj("x.io/v1", "Thing", "t")] },
       { objects: [obj("apps/v2", "Thing", "t", { a: 1 }), obj("y.io/v1", "Thing", "t")] },
@@ -449,8 +449,8 @@ afterAll(async () => {
 });
 
 describe("diffCommand (real git, real kustomize)", () => {
-  it(`an instance-type change through cluster.yaml + generate shows the template renamed, and flags \
-nothing`, async () => {
+  it(`an instance-type change through cluster.yaml + generate shows the template renamed, \
+and flags nothing`, async () => {
     const repo = await repoCopy();
     await edit(
       path.join(repo, "clusters/demo/cluster.yaml"),
@@ -471,8 +471,8 @@ nothing`, async () => {
     expect(await worktrees(repo)).toHaveLength(1);
   });
 
-  it(`a MachinePool cluster whose cluster.yaml leaves \`workers\` to the default (now MachineDeployment) is \
-workers-switched, an error; written out, a warning`, async () => {
+  it(`a MachinePool cluster whose cluster.yaml leaves \`workers\` to the default (now MachineDeployment) \
+is workers-switched, an error; written out, a warning`, async () => {
     const repo = await repoCopy();
     // As a spec written before MachineDeployment became the default: no `workers` line.
     await edit(path.join(repo, "clusters/demo/cluster.yaml"), /^workers: MachinePool\n/m, "");
@@ -533,8 +533,8 @@ template-changed-in-place`, async () => {
     expect(ok.report.clusters.map((c) => [c.cluster, c.status])).toEqual([["old", "changed"]]);
   });
 
-  it(`a shared base change diffs every cluster that reads it; a removed cluster shows all its objects \
-removed`, async () => {
+  it(`a shared base change diffs every cluster that reads it; \
+a removed cluster shows all its objects removed`, async () => {
     const repo = await repoCopy();
     await edit(
       path.join(repo, "base/machinepool/machinepool.yaml"),

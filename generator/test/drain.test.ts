@@ -240,8 +240,8 @@ describe("health checks that act", () => {
         .unhealthyLessThanOrEqualTo,
     ).toBe("40%");
   });
-  it(`MachinePool clusters get no check (nothing would remediate; the ASG's EC2 health checks replace \
-instances)`, () => {
+  it(`MachinePool clusters get no check (nothing would remediate; \
+the ASG's EC2 health checks replace instances)`, () => {
     expect(of("mp-dev", "MachineHealthCheck")).toEqual([]);
     expect(of("mp-prod", "MachineHealthCheck").map((m) => m.metadata.name)).toEqual(["mp-prod-control-plane"]);
   });
@@ -318,8 +318,8 @@ describe("least-privilege IAM, checked on the real clusterawsadm's CloudFormatio
       p.PolicyDocument.Statement.flatMap((s: any) => s.Action),
     );
 
-  it(`management/iam/bootstrap.yaml: controllers' policy only on the controllers role, no EKS, the CCM's \
-actions`, async () => {
+  it(`management/iam/bootstrap.yaml: controllers' policy only on the controllers role, no EKS, \
+the CCM's actions`, async () => {
     const cfn = await print(iamConfiguration());
     expect(rolesOf(cfn, "AWSIAMManagedPolicyControllers")).toEqual(["AWSIAMRoleControllers"]);
     expect(Object.keys(cfn.Resources).filter((k) => /EKS/.test(k))).toEqual([]);

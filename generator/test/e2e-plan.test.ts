@@ -321,8 +321,8 @@ describe("summarize (go test -json)", () => {
 });
 
 describe("e2e/go.mod", () => {
-  it(`pins CAPI and CAPA at versions.json's versions (as admission/go.mod) and takes the shared package from \
-../admission`, async () => {
+  it(`pins CAPI and CAPA at versions.json's versions (as admission/go.mod) \
+and takes the shared package from ../admission`, async () => {
     const { readFileSync } = await import("node:fs");
     const { ROOT } = await import("./helpers.js");
     const { versions } = await import("../src/pins/versions.js");

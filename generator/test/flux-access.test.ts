@@ -57,8 +57,8 @@ describe("Flux: the clusters' ServiceAccount", () => {
     expect(role.rules.some((r: { verbs: string[] }) => r.verbs.includes("patch"))).toBe(false);
   });
 
-  it(`writes only through a RoleBinding in each cluster's namespace, which the sync layer creates (never pruned, never \
-patched)`, () => {
+  it(`writes only through a RoleBinding in each cluster's namespace, which the sync layer creates (never pruned, \
+never patched)`, () => {
     const objs = syncObjects();
     const rbs = objs.filter((o) => o.kind === "RoleBinding");
     expect(rbs.map((b) => `${b.metadata.namespace} ${b.roleRef.kind}/${b.roleRef.name}`)).toEqual([

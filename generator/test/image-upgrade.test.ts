@@ -96,8 +96,8 @@ describe("a cluster whose machines cannot get an image (issue 19 item 1)", () =>
     expect(await treeHash(repo)).toBe(before);
   });
 
-  it(`the README quick start (us-east-2, the default version) gives a cluster with no error and no warning; --dry-run \
-agrees`, async () => {
+  it(`the README quick start (us-east-2, the default version) gives a cluster with no error and no warning; \
+--dry-run agrees`, async () => {
     const readme = await readFile(path.join(__dirname, "..", "..", "README.md"), "utf8");
     const line = /^npm run new-cluster -- (.*?)\s+#/m.exec(readme)![1]!;
     const args = line.split(/\s+/);
@@ -148,8 +148,8 @@ describe("a cluster on a fixed image (an AMI id) is never upgraded onto its old 
     expect(await treeHash(repo)).toBe(before);
   });
 
-  it(`a version moved by the cluster's own patch under the kept image: validate and diff flag it, upgrade refuses to \
-land on it`, async () => {
+  it(`a version moved by the cluster's own patch under the kept image: validate and diff flag it, \
+upgrade refuses to land on it`, async () => {
     const own = path.join(repo, "clusters/tokyo/kustomization.yaml");
     const original = await readFile(own, "utf8");
     const patched = original.replace(
@@ -195,8 +195,8 @@ land on it`, async () => {
     expect(clean.findings.filter((f) => f.severity === "error")).toEqual([]);
   });
 
-  it(`with --image-id: step 1 gives the control plane the new image (pools keep the old one); step 2 needs and takes \
-the pools'; each validates`, async () => {
+  it(`with --image-id: step 1 gives the control plane the new image (pools keep the old one); \
+step 2 needs and takes the pools'; each validates`, async () => {
     const one = await cli("upgrade", "--name", "tokyo", "--to", "v1.35.0", "--image-id", NEW);
     expect(one.exitCode, one.stdout + one.stderr).toBe(0);
     const text = await readFile(path.join(repo, "clusters/tokyo/cluster.yaml"), "utf8");

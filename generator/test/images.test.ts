@@ -191,8 +191,8 @@ describe("machine images in the kustomize output", () => {
 });
 
 describe("validate: clusters relying on CAPA's public lookup", () => {
-  it(`v1.34.2 in ap-northeast-2 has no published image: an error for dev too (issue 19), saying in one line how to get \
-one`, () => {
+  it(`v1.34.2 in ap-northeast-2 has no published image: an error for dev too (issue 19), \
+saying in one line how to get one`, () => {
     const f = imageRules(rc("seoul"), inventory, "dev", "clusters/seoul/cluster.yaml").filter(
       (x) => x.rule === "image-published",
     );

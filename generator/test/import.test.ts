@@ -136,8 +136,8 @@ describe("the seed document's clusterctl quickstart (v1beta1, us-east-1, 3 × t3
     expect(await treeHash(repo)).toBe(before);
   });
 
-  it(`with --kubernetes-version v1.34.2: the render keeps region, replicas, instance types, worker count and SSH \
-key`, async () => {
+  it(`with --kubernetes-version v1.34.2: the render keeps region, replicas, instance types, \
+worker count and SSH key`, async () => {
     const r = await importCli("--file", QUICKSTART, "--kubernetes-version", "v1.34.2");
     expect(r.exitCode, r.stderr + r.stdout).toBe(0);
     const objs = await render("capi-quickstart");
@@ -275,8 +275,8 @@ describe("a kept field the management cluster would reject", () => {
   }, 180_000);
 });
 
-describe(`CAPA's own templates (pinned ${versions().crds["cluster-api-provider-aws"]?.version}), raw: import \
-substitutes clusterctl's variables`, () => {
+describe(`CAPA's own templates (pinned ${versions().crds["cluster-api-provider-aws"]?.version}), raw: \
+import substitutes clusterctl's variables`, () => {
   it.each([
     ["capa-default", "cluster-template.yaml", "MachineDeployment"],
     ["capa-machinepool", "cluster-template-machinepool.yaml", "MachinePool"],
@@ -336,8 +336,8 @@ substitutes clusterctl's variables`, () => {
     expect(await treeHash(repo)).toBe(before);
   });
 
-  it(`a raw template with a variable left unset is refused, naming it (the environment is the command's input: empty \
-here)`, async () => {
+  it(`a raw template with a variable left unset is refused, naming it (the environment is the command's input: \
+empty here)`, async () => {
     const { AWS_REGION: _, ...rest } = VARS;
     const vars = Object.entries(rest).map(([k, v]) => `${k}=${v}`);
     const err = await importCommand({
@@ -418,8 +418,8 @@ describe("the mapping (pure)", () => {
       ["batch", "v1.32.9"],
     ]);
   });
-  it(`spreads a MachineDeployment pool over the zones it has room for; a failureDomain is the pool's \
-zone`, async () => {
+  it(`spreads a MachineDeployment pool over the zones it has room for; \
+a failureDomain is the pool's zone`, async () => {
     const objs = (await docs(QUICKSTART)) as K8sObject[];
     const md = objs.find((o) => o.kind === "MachineDeployment")!;
     md.metadata.annotations = {
@@ -450,8 +450,8 @@ zone`, async () => {
     ]);
   });
 
-  it(`20.6: a null sshKeyName (\`sshKeyName:\`, or \`\${AWS_SSH_KEY_NAME}\` substituted empty) is absent: CAPA's \
-"default", no patch`, async () => {
+  it(`20.6: a null sshKeyName (\`sshKeyName:\`, or \`\${AWS_SSH_KEY_NAME}\` substituted empty) is absent: \
+CAPA's "default", no patch`, async () => {
     const text = await readFile(QUICKSTART, "utf8");
     expect(text.match(/sshKeyName: default/g)).toHaveLength(3);
     const written = [
@@ -472,8 +472,8 @@ zone`, async () => {
     }
   });
 
-  it(`takes the namespace from --namespace, else the source's unless reserved (the quickstart's default), else the \
-name`, async () => {
+  it(`takes the namespace from --namespace, else the source's unless reserved (the quickstart's default), \
+else the name`, async () => {
     const quickstart = await docs(QUICKSTART);
     const helm = await docs(HELM);
     const ns = (objs: unknown[], namespace?: string) =>
@@ -497,8 +497,8 @@ name`, async () => {
     expect(m.kept).toEqual([]);
   });
 
-  it(`never throws: arbitrary documents, and the quickstart with any field replaced by any value, give a spec or \
-findings`, async () => {
+  it(`never throws: arbitrary documents, and the quickstart with any field replaced by any value, \
+give a spec or findings`, async () => {
     const quickstart = await docs(QUICKSTART);
     const paths = (v: unknown, at: (string | number)[] = []): (string | number)[][] =>
       v !== null && typeof v === "object"

@@ -128,8 +128,8 @@ describe("20.7: inventory reads the render", () => {
 });
 
 describe("20.7: npm run inventory on a repository (real kustomize)", () => {
-  it(`a patch on the control plane's replicas and instance type shows; resources: [] shows an empty \
-render`, async () => {
+  it(`a patch on the control plane's replicas and instance type shows; resources: \
+[] shows an empty render`, async () => {
     const t = await tempDir("capi-gitops-inventory-");
     try {
       await writeFile(
@@ -172,8 +172,8 @@ render`, async () => {
       await t.cleanup();
     }
   }, 120_000);
-  it(`a MachineDeployment pool whose zones are not in name order is not reported as patched (kustomize sorts by \
-name)`, async () => {
+  it(`a MachineDeployment pool whose zones are not in name order is not reported as patched \
+(kustomize sorts by name)`, async () => {
     const t = await tempDir("capi-gitops-inventory-");
     try {
       await writeFile(

@@ -72,8 +72,8 @@ function crdOrderProblems(objects: readonly K8sObject[]): string[] {
 }
 
 describe("the hydrated management charts", () => {
-  it(`are in the repository: cert-manager (wave 1), the cluster-api-operator (wave 2), then the providers (wave \
-3)`, () => {
+  it(`are in the repository: cert-manager (wave 1), the cluster-api-operator (wave 2), then the providers \
+(wave 3)`, () => {
     expect(Object.keys(payloads).sort()).toEqual([
       "management/cert-manager/cert-manager.yaml",
       "management/cert-manager/kustomization.yaml",
@@ -100,8 +100,8 @@ describe("the hydrated management charts", () => {
     ]);
   });
 
-  it(`every custom object comes after the CRD that defines it (the operator's Certificate after cert-manager, the \
-providers after the operator)`, () => {
+  it(`every custom object comes after the CRD that defines it (the operator's Certificate after cert-manager, \
+the providers after the operator)`, () => {
     expect(crdOrderProblems(layer())).toEqual([]);
     // Negative control: cert-manager in the operator's wave or later breaks it.
     const swapped = layer().map((o) =>
@@ -144,8 +144,8 @@ providers after the operator)`, () => {
     expect(hydrateChart("cert-manager", doc("ConfigMap"), "n")[0]!.content).toMatch(/^kind: Namespace$/m);
   });
 
-  it(`are exactly what the pinned charts render (go mod download + helm template + kustomize build): a second run \
-changes nothing`, async () => {
+  it(`are exactly what the pinned charts render (go mod download + helm template + kustomize build): \
+a second run changes nothing`, async () => {
     const files = await hydrateManagementCharts(() => undefined);
     expect(Object.fromEntries(files.map((f) => [f.path, f.content]))).toEqual(payloads);
   }, 300_000);
@@ -196,8 +196,8 @@ describe("Argo CD: one Application over management/, in waves, with a project of
     expect(applicationFindings(self, sync, sync, { file: "management/sync/kustomization.yaml" })).toEqual([]);
   });
 
-  it(`its project permits every object of the layer, as Argo CD decides it, and nothing lets the clusters' project \
-install them`, () => {
+  it(`its project permits every object of the layer, as Argo CD decides it, \
+and nothing lets the clusters' project install them`, () => {
     const app = declaredApplications(sync).find((a) => a.name === MANAGEMENT_APP_NAME)!;
     expect(
       applicationFindings(app, sync, layer() as RenderedObject[], { file: "management/kustomization.yaml" }),
@@ -233,8 +233,8 @@ install them`, () => {
   });
 });
 
-describe(`Flux: one Kustomization per layer, chained by dependsOn with wait; the clusters depend on the \
-providers`, () => {
+describe(`Flux: one Kustomization per layer, chained by dependsOn with wait; \
+the clusters depend on the providers`, () => {
   const c = config("flux");
   it("cert-manager → cluster-api-operator → providers → every cluster", () => {
     const layers = fluxManagementObjects(c);
@@ -266,8 +266,8 @@ providers`, () => {
 });
 
 describe("e2e steps (the Go side: e2e/management_test.go)", () => {
-  it(`one create step per folder in the engines' order, ending with management/sync; the Go suite checks the names' \
-suffixes`, () => {
+  it(`one create step per folder in the engines' order, ending with management/sync; \
+the Go suite checks the names' suffixes`, () => {
     expect(MANAGEMENT_LAYER_DIRS).toEqual([
       "management/cert-manager",
       "management/cluster-api-operator",

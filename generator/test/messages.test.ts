@@ -391,8 +391,8 @@ describe("23: validate's follow-up messages", () => {
     ]);
   });
 
-  it(`22: findings on fields the cluster's own patches set name that kustomization (with the line), others the base \
-file`, async () => {
+  it(`22: findings on fields the cluster's own patches set name that kustomization (with the line), \
+others the base file`, async () => {
     const repo = await copy();
     const own = [
       "apiVersion: kustomize.config.k8s.io/v1beta1",
@@ -444,8 +444,8 @@ file`, async () => {
     expect(gh).toContain("file=clusters/alpha/kustomization.yaml,line=6,");
   });
 
-  it(`22: a region patch in the cluster's kustomization: every zone finding it causes names that \
-kustomization`, async () => {
+  it(`22: a region patch in the cluster's kustomization: \
+every zone finding it causes names that kustomization`, async () => {
     const repo = await copy();
     const own =
       "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - generated\n" +
@@ -484,8 +484,8 @@ kustomization`, async () => {
 });
 
 describe("22: diff flags", () => {
-  it(`22: a flag on a field the cluster's own patch changed names that kustomization and line, not the base \
-file`, async () => {
+  it(`22: a flag on a field the cluster's own patch changed names that kustomization and line, \
+not the base file`, async () => {
     const t = await tempDir();
     try {
       const repo = t.dir;

@@ -250,8 +250,8 @@ describe("17: git preconditions are checked before anything is written", () => {
     expect(await gitState(repo)).toBe(before);
   });
 
-  it(`17: a git commit that fails after the write (a pre-commit hook) rolls the write back: tree, index and branches \
-unchanged`, async () => {
+  it(`17: a git commit that fails after the write (a pre-commit hook) rolls the write back: tree, \
+index and branches unchanged`, async () => {
     const { repo } = await repoWithRemote();
     expect(
       (await cli(repo, "new-cluster", "--name", "keep", "--region", "eu-west-1", "--yes", "--no-render", "--branch"))

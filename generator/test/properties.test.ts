@@ -588,8 +588,8 @@ describe("new-cluster flag parsing: never throws", () => {
     );
   });
 
-  it(`resolveNewSpec on arbitrary and mostly-valid flags: findings name a flag; a spec plans under \
-clusters/<name>/`, () => {
+  it(`resolveNewSpec on arbitrary and mostly-valid flags: findings name a flag; \
+a spec plans under clusters/<name>/`, () => {
     let specs = 0;
     fc.assert(
       fc.property(fc.oneof(flagsArb, plausibleFlagsArb), (flags) => {
@@ -679,8 +679,8 @@ describe("validation rules: never throw on mutated rendered objects", () => {
     }
   });
 
-  it(`clusterRules, checkReferences, syncSafetyRules, fleetRules, managementRules: fields below each object's \
-identity`, () => {
+  it(`clusterRules, checkReferences, syncSafetyRules, fleetRules, managementRules: \
+fields below each object's identity`, () => {
     fc.assert(
       fc.property(fc.nat(), fc.array(renderMutationArb, { minLength: 1, maxLength: 5 }), (c, ms) => {
         const names = clusters();

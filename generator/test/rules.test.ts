@@ -677,8 +677,8 @@ describe("fleetRules", () => {
   });
 });
 
-describe(`20.10: a VPC CIDR new since the base that overlaps the fleet is an error (the second of two pull \
-requests)`, () => {
+describe(`20.10: a VPC CIDR new since the base that overlaps the fleet is an error \
+(the second of two pull requests)`, () => {
   it("error on the cluster whose range is new, a warning between live ones", () => {
     const fleet = () => [
       rendered("payments-prod"),
@@ -771,8 +771,8 @@ describe(`issue 20: what a cluster's render must hold (render-complete) and a pr
       );
   });
 
-  it(`an empty render lacks the Cluster, AWSCluster, control plane and every pool (one MachineDeployment per \
-zone)`, () => {
+  it(`an empty render lacks the Cluster, AWSCluster, control plane and every pool \
+(one MachineDeployment per zone)`, () => {
     const s = spec("edge-md");
     const found = renderCompleteness({ cluster: s.name, objects: [], origins: [] }, s);
     expect(found.map((f) => f.path)).toEqual(expectedCoreObjects(s).map((o) => `${o.kind}/${o.name}`));
@@ -792,8 +792,8 @@ zone)`, () => {
     expect(rows(renderCompleteness(renamed, s))).toEqual([`render-complete ${fileOf("demo")} Cluster/demo`]);
   });
 
-  it(`profile prod with one control-plane machine: on cluster.yaml when the spec says so, on the layer when a patch \
-does`, () => {
+  it(`profile prod with one control-plane machine: on cluster.yaml when the spec says so, \
+on the layer when a patch does`, () => {
     const s = spec("payments-prod");
     const one1 = rendered(s.name, (objs) => void (kcp(objs).spec.replicas = 1));
     expect(rows(controlPlaneHaRule(one1, s))).toEqual([

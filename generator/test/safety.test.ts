@@ -256,8 +256,8 @@ const cliIn = (repo: string, args: string[], opts: { prefix?: string[] } = {}) =
   );
 
 describe("21: the completion marker", () => {
-  it(`21: lives beside the staged folder, so a landed folder never holds it, and recoverTree lands a complete staged \
-folder`, async () => {
+  it(`21: lives beside the staged folder, so a landed folder never holds it, \
+and recoverTree lands a complete staged folder`, async () => {
     const t = await tempDir();
     cleanups.push(t.cleanup);
     await writeTree(t.dir, { files: [{ path: "own/a.yaml", content: "a: 1\n", mode: "owned" }], roots: ["own"] });

@@ -101,8 +101,8 @@ describe("20.10: a namespace clash is reported on the cluster that moved into th
 });
 
 describe("20.10: new-cluster --init starts a repository that later writers accept", () => {
-  it(`writes capi-gitops.yaml (repoURL from git remote origin) with the cluster and its sync manifests; generate then \
-runs`, async () => {
+  it(`writes capi-gitops.yaml (repoURL from git remote origin) with the cluster and its sync manifests; \
+generate then runs`, async () => {
     const t = await tempDir("capi-gitops-init-");
     cleanups.push(t.cleanup);
     await execa("git", ["init", "-q", "-b", "main"], { cwd: t.dir });
@@ -130,8 +130,8 @@ runs`, async () => {
     const g = await runCli(["generate", "--repo", t.dir]);
     expect(g.exitCode, String(g.stderr)).toBe(0);
   });
-  it(`without a git remote to take repoURL from: the cluster is written, and the run says nothing syncs it \
-yet`, async () => {
+  it(`without a git remote to take repoURL from: the cluster is written, \
+and the run says nothing syncs it yet`, async () => {
     const t = await tempDir("capi-gitops-init-");
     cleanups.push(t.cleanup);
     const r = await runCli([

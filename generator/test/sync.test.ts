@@ -214,8 +214,8 @@ describe("issue 9: what the sync engine would do", () => {
   const errors = async (dir: string) =>
     (await validateCommand({ cwd: dir, cache: false, skipCel: true })).findings.filter((f) => f.severity === "error");
 
-  it(`1: a cluster whose namespace differs from its name gets an Application into its namespace, which its project \
-permits`, async () => {
+  it(`1: a cluster whose namespace differs from its name gets an Application into its namespace, \
+which its project permits`, async () => {
     const dir = await setup("argocd", [{ name: "bar", namespace: "team-a" }]);
     expect(await errors(dir)).toEqual([]);
     const objects = parseYamlStream(await kustomizeBuild(dir, "management/sync")) as any[];
@@ -322,8 +322,8 @@ kinds)`, async () => {
     expect(found).toEqual([expect.objectContaining({ path: "Kustomization/cluster-stray:spec.path" })]);
   });
 
-  it(`3: Argo CD: the sync layer syncs itself with its own project, which permits it (and validate checks \
-it)`, async () => {
+  it(`3: Argo CD: the sync layer syncs itself with its own project, which permits it \
+(and validate checks it)`, async () => {
     const dir = await setup("argocd", [{ name: "one" }]);
     const objects = parseYamlStream(await kustomizeBuild(dir, "management/sync")) as any[];
     const app = objects.find((o) => o.kind === "Application" && o.metadata.name === "capi-gitops-sync");

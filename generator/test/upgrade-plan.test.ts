@@ -162,8 +162,8 @@ nodePools:
   - name: b # batch
     maxSize: 5
 `;
-  it(`step 1 pins each pool below the control plane's version; step 2 removes the pins; comments and layout \
-stay`, () => {
+  it(`step 1 pins each pool below the control plane's version; step 2 removes the pins; \
+comments and layout stay`, () => {
     const s0 = parseSpecText(text).spec!;
     const one = applyUpgradeStep(text, s0, planUpgradeStep(s0, "v1.34.3", ctx).step!);
     expect(one).toContain("# our payments cluster");
@@ -254,8 +254,8 @@ nodePools:
     expect(planUpgradeStep(following, "v1.34.3", ctx).findings).toEqual([]);
   });
 
-  it(`step 1 with --image-id gives the control plane the new image and pins the old one on the pools; step 2 needs the \
-pools' image`, () => {
+  it(`step 1 with --image-id gives the control plane the new image and pins the old one on the pools; \
+step 2 needs the pools' image`, () => {
     const s0 = parsed(text);
     const one = planUpgradeStep(s0, "v1.34.3", { ...ctx, imageId: NEW });
     expect(one.findings).toEqual([]);

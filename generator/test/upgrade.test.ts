@@ -91,8 +91,8 @@ describe("upgrade, one step per run", () => {
     expect(await treeHash(repo)).toBe(before);
   });
 
-  it(`step 1 (--branch) moves the control plane; the pools, the CCM and the autoscaler stay; it validates; diff \
-explains it`, async () => {
+  it(`step 1 (--branch) moves the control plane; the pools, the CCM and the autoscaler stay; it validates; \
+diff explains it`, async () => {
     const r = await cli("upgrade", "--name", "ohio", "--to", "v1.34.3", "--branch");
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toContain("ohio: control plane v1.33.4 → v1.34.3; pools stay at v1.33.4");
@@ -130,8 +130,8 @@ explains it`, async () => {
     await g("merge", "-q", "--ff-only", "upgrade/ohio-v1.34.3-control-plane");
   });
 
-  it(`the inventory lists every cluster with region and versions (JSON, stable shape) and the upgrade state; Markdown \
-is a table`, async () => {
+  it(`the inventory lists every cluster with region and versions (JSON, stable shape) and the upgrade state; \
+Markdown is a table`, async () => {
     const j = await cli("inventory", "--format", "json");
     expect(j.exitCode, j.stderr).toBe(0);
     const inv = JSON.parse(j.stdout);
@@ -205,8 +205,8 @@ is a table`, async () => {
     expect(unknown.stderr).toContain("no cluster nosuch");
   });
 
-  it(`step 2 (the same command) moves the pools and removes their pins; it validates; diff explains it; a third run \
-does nothing`, async () => {
+  it(`step 2 (the same command) moves the pools and removes their pins; it validates; diff explains it; \
+a third run does nothing`, async () => {
     const r = await cli("upgrade", "--name", "ohio", "--to", "v1.34.3", "--branch");
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toContain("pools web, batch v1.33.4 → v1.34.3");
@@ -240,8 +240,8 @@ does nothing`, async () => {
     expect(await treeHash(repo)).toBe(before);
   });
 
-  it(`--all plans the fleet and prints a table; a refused cluster writes nothing for any; --dry-run prints the \
-diff`, async () => {
+  it(`--all plans the fleet and prints a table; a refused cluster writes nothing for any; \
+--dry-run prints the diff`, async () => {
     const before = await treeHash(repo);
     const all = await cli("upgrade", "--all", "--to", "v1.35.0");
     expect(all.exitCode).toBe(1);

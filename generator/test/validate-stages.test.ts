@@ -141,8 +141,8 @@ afterAll(async () => {
 });
 
 describe("selection", () => {
-  it(`named clusters: only they are rendered, checked and admitted; of management/ only the sync \
-manifests`, async () => {
+  it(`named clusters: only they are rendered, checked and admitted; \
+of management/ only the sync manifests`, async () => {
     const calls = await validate({ clusters: [names[1]!, names[4]!], cache: false });
     expect(sorted(calls.rendered)).toEqual([names[1], names[4]]);
     expect(clustersIn(calls.kubeconform)).toEqual([names[1], names[4]]);
@@ -153,8 +153,8 @@ manifests`, async () => {
 });
 
 describe("sharding", () => {
-  it(`each shard renders, checks and admits exactly its clusters; only shard 1 checks the repository-wide \
-units`, async () => {
+  it(`each shard renders, checks and admits exactly its clusters; \
+only shard 1 checks the repository-wide units`, async () => {
     const shards = [];
     for (const index of [1, 2, 3]) shards.push(await validate({ shard: { index, count: 3 }, cache: false }));
     for (const [i, calls] of shards.entries()) {
@@ -171,8 +171,8 @@ units`, async () => {
 });
 
 describe("caching", () => {
-  it(`a second run starts no program; a changed cluster layer re-runs exactly that cluster; a new identity re-runs its \
-program`, async () => {
+  it(`a second run starts no program; a changed cluster layer re-runs exactly that cluster; \
+a new identity re-runs its program`, async () => {
     const first = await validate();
     expect(sorted(first.rendered)).toEqual(names);
     expect(sorted(first.admitted)).toEqual(names);

@@ -19,8 +19,8 @@ const nameIn = (lo: number, hi: number) => {
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, n) => `10.${from + n}.0.0/16`);
 
 describe("19.11: the free-VPC-CIDR picker skips the service and pod ranges", () => {
-  it(`a fleet of 96 clusters (10.0–10.95) does not hand out 10.96.0.0/16 (inside the default service CIDR \
-10.96.0.0/12)`, () => {
+  it(`a fleet of 96 clusters (10.0–10.95) does not hand out 10.96.0.0/16 \
+(inside the default service CIDR 10.96.0.0/12)`, () => {
     const picked = chooseVpcCidr({ name: nameIn(0, 95) }, range(0, 96))!;
     expect(picked).toBe("10.112.0.0/16");
     expect(cidrsOverlap(picked, DEFAULTS.serviceCidr)).toBe(false);

@@ -77,8 +77,8 @@ describe("validate.yml: caches and the split by what changed", () => {
   it("runs on pull requests, pushes to main and a schedule", () => {
     expect(Object.keys(workflow.on)).toEqual(expect.arrayContaining(["pull_request", "push", "schedule"]));
   });
-  it(`setup restores .tools/ (keyed on versions.json, every go.mod/go.sum, the Go version and the OS) before \`npm run \
-setup\`, then saves it`, () => {
+  it(`setup restores .tools/ (keyed on versions.json, every go.mod/go.sum, the Go version and the OS) \
+before \`npm run setup\`, then saves it`, () => {
     const steps = setupAction.runs.steps;
     const restore = indexOf(steps, (s) => !!s.uses?.startsWith("actions/cache/restore@") && s.with?.path === ".tools");
     const setup = indexOf(steps, (s) => s.run === "npm run setup");
@@ -110,8 +110,8 @@ setup\`, then saves it`, () => {
         name,
       ).toBe(true);
   });
-  it(`tool tests, e2e and the benchmark run only when the tool changed (always on main and the schedule: ci:scope \
-without --base)`, () => {
+  it(`tool tests, e2e and the benchmark run only when the tool changed (always on main and the schedule: \
+ci:scope without --base)`, () => {
     for (const name of ["tool-tests", "e2e", "bench"]) {
       expect(jobs[name]!.needs).toBe("scope");
       expect(jobs[name]!.if).toContain("needs.scope.outputs.tool == 'true'");
@@ -137,8 +137,8 @@ the PR summary`, () => {
     expect(script).toContain("Findings");
     for (const cmd of ["npm run generate", "git diff --exit-code"]) expect(script).toContain(cmd);
   });
-  it(`the validate cache: restored before validate (the base commit's key, else the newest), saved only on \
-main`, () => {
+  it(`the validate cache: restored before validate (the base commit's key, else the newest), \
+saved only on main`, () => {
     const steps = jobs.fleet!.steps;
     const restore = indexOf(
       steps,

@@ -636,3 +636,18 @@ func TestNonNullableNullsArePrunedLikeTheAPIServer(t *testing.T) {
 		}
 	}
 }
+
+// The stages and their order are the program's contract: result lines name them, --disable-stages takes them, and
+// the TypeScript side lists them (generator/src/tools/admission.ts, ADMISSION_STAGES).
+func TestStagesInOrder(t *testing.T) {
+	var names []string
+	for _, s := range append(append([]stage{}, objectStages...), webhookStages...) {
+		names = append(names, s.name)
+	}
+	if got, want := strings.Join(names, ","), "decode,schema,cel,conversion,webhook"; got != want {
+		t.Errorf("stages %s, want %s", got, want)
+	}
+	if isStage(stageSkipped) || !isStage(stageConversion) {
+		t.Errorf("isStage: skipped is a result, not a stage; conversion is a stage")
+	}
+}

@@ -75,13 +75,16 @@ type options struct {
 type item struct {
 	doc  document
 	gvk  schema.GroupVersionKind
-	u    *unstructured.Unstructured // defaulted, in the request version
+	in   *unstructured.Unstructured // as decoded, with its identity (namespace, UPDATE's resource version)
+	u    *unstructured.Unstructured // in, pruned and defaulted by the schema stage; in the request version
 	crd  *crdInfo
 	ver  *crdVersion
 	hub  client.Object // converted to the storage (hub) version; input of the webhooks
 	res  *Result
 	done bool // a stage denied it, or it is skipped
 	old  *item
+	// ratchet: on UPDATE, the object correlated with the stored one, for the schema and CEL stages' ratcheting
+	ratchet *common.CorrelatedObject
 	// stored: an object of the previous render (--old), prepared as the API server would have stored it
 	stored bool
 }
@@ -122,9 +125,63 @@ func (it *item) deny(stage string, msgs []message) {
 	it.done = true
 }
 
-// prepare runs decode, schema (defaulting + OpenAPI validation), CEL and conversion for one object.
-// With lenient (old objects of an UPDATE), decoding is not strict and no result is reported.
-func (a *admitter) prepare(it *item, old *item) error {
+// stage is one step of the admission of an object. run records a denial (it.deny) or ends the object early
+// (it.done: checked as far as this program can); either way the stages after it do not run. An error is a tool
+// error. off: --disable-stages names the stage; each stage says what that switches off.
+type stage struct {
+	name string
+	run  func(b *batch, it *item, off bool) error
+}
+
+// The stages, in the order they run on an object (see README, "Known differences", for how a real API server orders
+// them). objectStages judge each object on its own; webhookStages run once every object of the input went through
+// objectStages, because webhooks that read other objects find them in a fake client holding the whole input.
+var (
+	objectStages = []stage{
+		{name: stageDecode, run: (*batch).decode},
+		{name: stageSchema, run: (*batch).schema},
+		{name: stageCEL, run: (*batch).cel},
+		{name: stageConversion, run: (*batch).conversion},
+	}
+	webhookStages = []stage{
+		{name: stageWebhook, run: (*batch).webhook},
+	}
+)
+
+// isStage says whether name is one of the stages (for --disable-stages).
+func isStage(name string) bool {
+	for _, list := range [][]stage{objectStages, webhookStages} {
+		for _, s := range list {
+			if s.name == name {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// runStages runs stages on it, in order, until one denies it or ends it.
+func (b *batch) runStages(it *item, stages []stage) error {
+	for _, s := range stages {
+		if it.done {
+			return nil
+		}
+		if err := s.run(b, it, b.opts.disabled[s.name]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// batch is one call of admit: the admitter, and the webhook server once the whole input went through objectStages.
+type batch struct {
+	*admitter
+	mux *http.ServeMux
+}
+
+// prepare identifies one object (result line, CRD, UPDATE identity), then runs objectStages on it: decode, schema
+// (defaulting + OpenAPI validation), CEL and conversion. Objects of the previous render (it.stored) go the same way.
+func (b *batch) prepare(it *item, old *item) error {
 	u := &unstructured.Unstructured{}
 	if err := u.UnmarshalJSON(it.doc.json); err != nil {
 		it.res = &Result{Operation: "CREATE", Stage: stageDecode, File: it.doc.source}
@@ -133,7 +190,7 @@ func (a *admitter) prepare(it *item, old *item) error {
 	}
 	it.gvk = u.GroupVersionKind()
 	ann := u.GetAnnotations()
-	file := ann[a.opts.fileAnnotation]
+	file := ann[b.opts.fileAnnotation]
 	if file == "" {
 		file = originPath(ann["config.kubernetes.io/origin"])
 	}
@@ -141,10 +198,10 @@ func (a *admitter) prepare(it *item, old *item) error {
 		file = it.doc.source
 	}
 	it.res = &Result{APIVersion: u.GetAPIVersion(), Kind: u.GetKind(), Namespace: u.GetNamespace(), Name: u.GetName(),
-		Cluster: ann[a.opts.clusterAnnotation], File: file, Operation: "CREATE", Allowed: true, Messages: []message{}}
-	crd := a.crds[it.gvk.GroupKind()]
+		Cluster: ann[b.opts.clusterAnnotation], File: file, Operation: "CREATE", Allowed: true, Messages: []message{}}
+	crd := b.crds[it.gvk.GroupKind()]
 	if crd == nil || !strings.HasSuffix(it.gvk.Group, "cluster.x-k8s.io") {
-		if strings.HasSuffix(it.gvk.Group, "cluster.x-k8s.io") && a.knowsKind(it.gvk.GroupKind()) {
+		if strings.HasSuffix(it.gvk.Group, "cluster.x-k8s.io") && b.knowsKind(it.gvk.GroupKind()) {
 			return fmt.Errorf("no CRD loaded for %s (give --crds)", it.gvk.GroupKind())
 		}
 		it.res.Stage = stageSkipped
@@ -171,33 +228,36 @@ func (a *admitter) prepare(it *item, old *item) error {
 			u.SetCreationTimestamp(old.u.GetCreationTimestamp())
 		}
 	}
+	it.in = u
+	return b.runStages(it, objectStages)
+}
 
-	// 1. decode: the version must be served; strict decoding into the upstream Go type (unknown and duplicate
-	// fields), plus the fields the CRD schema would prune.
-	ver := crd.versions[it.gvk.Version]
+// decode: the version must be served; strict decoding into the upstream Go type (unknown and duplicate fields), plus
+// the fields the CRD schema would prune. Off: only the version is checked.
+func (b *batch) decode(it *item, off bool) error {
+	ver := it.crd.versions[it.gvk.Version]
 	if ver == nil || !ver.served {
 		it.deny(stageDecode, []message{{Field: "apiVersion", Message: fmt.Sprintf("no matches for kind %q in version %q", it.gvk.Kind, it.gvk.GroupVersion())}})
 		return nil
 	}
 	it.ver = ver
+	if off {
+		return nil
+	}
 	var msgs []message
-	strict := !a.opts.disabled[stageDecode]
 	for _, d := range it.doc.duplicates {
-		if !strict {
-			break
-		}
 		msgs = append(msgs, message{Field: d, Message: fmt.Sprintf("duplicate field %q", d)})
 	}
-	if strict && a.scheme.Recognizes(it.gvk) {
-		typed, _ := a.scheme.New(it.gvk)
+	if b.scheme.Recognizes(it.gvk) {
+		typed, _ := b.scheme.New(it.gvk)
 		strictErrs, err := kjson.UnmarshalStrict(it.doc.json, typed, kjson.DisallowDuplicateFields, kjson.DisallowUnknownFields)
 		if err != nil {
 			msgs = append(msgs, message{Message: err.Error()})
 		}
 		msgs = append(msgs, strictMessages(strictErrs)...)
 	}
-	if strict && ver.structural != nil {
-		cp := kruntime.DeepCopyJSON(u.Object)
+	if ver.structural != nil {
+		cp := kruntime.DeepCopyJSON(it.in.Object)
 		unknown := pruning.PruneWithOptions(cp, ver.structural, true, structuralschema.UnknownFieldPathOptions{TrackUnknownFieldPaths: true})
 		for _, p := range unknown {
 			msgs = appendUnique(msgs, message{Field: p, Message: fmt.Sprintf("unknown field %q", p)})
@@ -205,14 +265,15 @@ func (a *admitter) prepare(it *item, old *item) error {
 	}
 	if len(msgs) > 0 {
 		it.deny(stageDecode, msgs)
-		return nil
 	}
+	return nil
+}
 
-	// 2. schema: structural defaulting, then metadata and OpenAPI schema validation (ratcheting on UPDATE).
-	var oldU *unstructured.Unstructured
-	if old != nil && old.u != nil && old.gvk.Version == it.gvk.Version {
-		oldU = old.u
-	}
+// schema: structural defaulting, then metadata and OpenAPI schema validation (ratcheting on UPDATE). Off: no
+// defaults and no denial (unknown fields and nulls are still pruned, as the API server's decoder does).
+func (b *batch) schema(it *item, off bool) error {
+	u, ver := it.in, it.ver
+	oldU := it.oldSameVersion()
 	if ver.structural != nil {
 		// Without strict decoding, unknown fields are dropped as the API server prunes them; like the API server's
 		// decoder (apiextensions-apiserver pkg/apiserver/customresource_handler.go, schemaCoercingConverter), nulls of
@@ -220,60 +281,83 @@ func (a *admitter) prepare(it *item, old *item) error {
 		pruning.PruneWithOptions(u.Object, ver.structural, true, structuralschema.UnknownFieldPathOptions{})
 		structuraldefaulting.PruneNonNullableNullsWithoutDefaults(u.Object, ver.structural)
 	}
-	schemaOn := !a.opts.disabled[stageSchema]
-	if schemaOn && ver.structural != nil {
+	if !off && ver.structural != nil {
 		structuraldefaulting.Default(u.Object, ver.structural)
 	}
 	it.u = u
 	var errs field.ErrorList
-	var celOpts []cel.Option
 	if oldU == nil {
-		errs = append(errs, validation.ValidateObjectMetaAccessor(u, crd.namespaced, validation.NameIsDNSSubdomain, field.NewPath("metadata"))...)
+		errs = append(errs, validation.ValidateObjectMetaAccessor(u, it.crd.namespaced, validation.NameIsDNSSubdomain, field.NewPath("metadata"))...)
 		if ver.validator != nil {
 			errs = append(errs, apiservervalidation.ValidateCustomResource(nil, u.Object, ver.validator)...)
 		}
 	} else {
 		errs = append(errs, validation.ValidateObjectMetaAccessorUpdate(u, oldU, field.NewPath("metadata"))...)
 		if ver.validator != nil {
-			correlated := common.NewCorrelatedObject(u.Object, oldU.Object, &model.Structural{Structural: ver.structural})
-			errs = append(errs, apiservervalidation.ValidateCustomResourceUpdate(nil, u.Object, oldU.Object, ver.validator, apiservervalidation.WithRatcheting(correlated))...)
-			celOpts = append(celOpts, cel.WithRatcheting(correlated))
+			// Shared with the CEL stage: its transition rules ratchet on the same correlation.
+			it.ratchet = common.NewCorrelatedObject(u.Object, oldU.Object, &model.Structural{Structural: ver.structural})
+			errs = append(errs, apiservervalidation.ValidateCustomResourceUpdate(nil, u.Object, oldU.Object, ver.validator, apiservervalidation.WithRatcheting(it.ratchet))...)
 		}
 	}
-	if len(errs) > 0 && schemaOn {
+	if len(errs) > 0 && !off {
 		it.deny(stageSchema, fieldMessages(errs))
+	}
+	return nil
+}
+
+// cel: the CRD's x-kubernetes-validations, with transition rules on UPDATE. Off: not evaluated.
+func (b *batch) cel(it *item, off bool) error {
+	if it.ver.cel == nil || off {
 		return nil
 	}
-
-	// 3. CEL (x-kubernetes-validations), with transition rules on UPDATE.
-	if ver.cel != nil && !a.opts.disabled[stageCEL] {
-		var oldObj interface{}
-		if oldU != nil {
-			oldObj = oldU.Object
-		}
-		celErrs, _ := ver.cel.Validate(context.Background(), nil, ver.structural, u.Object, oldObj, celconfig.RuntimeCELCostBudget, celOpts...)
-		if len(celErrs) > 0 {
-			it.deny(stageCEL, fieldMessages(celErrs))
-			return nil
-		}
+	var oldObj interface{}
+	if oldU := it.oldSameVersion(); oldU != nil {
+		oldObj = oldU.Object
 	}
+	var opts []cel.Option
+	if it.ratchet != nil {
+		opts = append(opts, cel.WithRatcheting(it.ratchet))
+	}
+	celErrs, _ := it.ver.cel.Validate(context.Background(), nil, it.ver.structural, it.u.Object, oldObj, celconfig.RuntimeCELCostBudget, opts...)
+	if len(celErrs) > 0 {
+		it.deny(stageCEL, fieldMessages(celErrs))
+	}
+	return nil
+}
 
-	// A CAPI/CAPA kind whose Go types (and webhooks) this program does not include (CAPA EKS, ROSA control planes):
-	// the CRD stages only.
-	if !a.scheme.Recognizes(it.gvk) {
+// conversion to the hub (storage) version with the upstream conversion functions. Off: the object keeps its
+// version (into its Go type all the same). A CAPI/CAPA kind whose Go types (and webhooks) this program does not
+// include (CAPA EKS, ROSA control planes) ends here, checked by the CRD stages only.
+func (b *batch) conversion(it *item, off bool) error {
+	if !b.scheme.Recognizes(it.gvk) {
 		it.res.Stage = stageCEL
 		it.res.Warnings = append(it.res.Warnings, "capi-gitops-admission: no upstream Go type or webhook for "+it.gvk.String()+" in this program; checked against the CRD (schema, CEL) only")
 		it.done = true
 		return nil
 	}
-
-	// 4. conversion to the hub (storage) version with the upstream conversion functions.
-	hub, err := a.toHub(u, crd, a.opts.disabled[stageConversion])
+	hub, err := b.toHub(it.u, it.crd, off)
 	if err != nil {
 		it.deny(stageConversion, []message{{Message: err.Error()}})
 		return nil
 	}
 	it.hub = hub
+	return nil
+}
+
+// webhook: the mutating, then the validating webhook of the object's hub version. Off: not called.
+func (b *batch) webhook(it *item, off bool) error {
+	if off {
+		return nil
+	}
+	return b.webhooks(b.mux, it)
+}
+
+// oldSameVersion is the stored object of an UPDATE when the previous render used the same API version: the schema
+// and CEL stages then validate the update (ratcheting, transition rules); otherwise they check it as on CREATE.
+func (it *item) oldSameVersion() *unstructured.Unstructured {
+	if it.old != nil && it.old.u != nil && it.old.gvk.Version == it.gvk.Version {
+		return it.old.u
+	}
 	return nil
 }
 
@@ -381,11 +465,7 @@ func keyOf(u *unstructured.Unstructured) key {
 
 // admit runs every stage on docs (with the matching objects of oldDocs as UPDATE) and returns one result per doc.
 func (a *admitter) admit(docs, oldDocs []document) ([]*Result, error) {
-	// The previous render: decoded leniently, defaulted, converted and mutated as when it was created.
-	olds := make([]*item, len(oldDocs))
-	for i := range oldDocs {
-		olds[i] = &item{doc: oldDocs[i], stored: true}
-	}
+	b := &batch{admitter: a}
 	var firstErr error
 	var mu sync.Mutex
 	setErr := func(err error) {
@@ -395,11 +475,24 @@ func (a *admitter) admit(docs, oldDocs []document) ([]*Result, error) {
 		}
 		mu.Unlock()
 	}
-	parallel(len(olds), a.opts.workers, func(i int) {
-		if err := a.prepare(olds[i], nil); err != nil {
-			setErr(err)
-		}
-	}, func(i int, r any) { setErr(fmt.Errorf("%s: panic in the upstream code: %v", describe(olds[i].doc), r)) })
+	// each runs f on every item in parallel; a panic of the upstream code is a tool error naming the object.
+	each := func(items []*item, f func(it *item) error) {
+		parallel(len(items), a.opts.workers, func(i int) {
+			if err := f(items[i]); err != nil {
+				setErr(err)
+			}
+		}, func(i int, r any) {
+			setErr(fmt.Errorf("%s: panic in the upstream code: %v", describe(items[i].doc), r))
+		})
+	}
+
+	// The previous render: through objectStages, then mutated as when it was created (store). An old object
+	// that a stage denies is not used: its new version is admitted as CREATE.
+	olds := make([]*item, len(oldDocs))
+	for i := range oldDocs {
+		olds[i] = &item{doc: oldDocs[i], stored: true}
+	}
+	each(olds, func(o *item) error { return b.prepare(o, nil) })
 	oldByKey := map[key]*item{}
 	for _, o := range olds {
 		if o.u != nil && o.hub != nil {
@@ -411,23 +504,7 @@ func (a *admitter) admit(docs, oldDocs []document) ([]*Result, error) {
 	for i := range docs {
 		items[i] = &item{doc: docs[i]}
 	}
-	parallel(len(items), a.opts.workers, func(i int) {
-		it := items[i]
-		var old *item
-		if u := (&unstructured.Unstructured{}); u.UnmarshalJSON(it.doc.json) == nil {
-			if u.GetNamespace() == "" {
-				if crd := a.crds[u.GroupVersionKind().GroupKind()]; crd != nil && crd.namespaced {
-					u.SetNamespace("default")
-				}
-			}
-			old = oldByKey[keyOf(u)]
-		}
-		if err := a.prepare(it, old); err != nil {
-			setErr(err)
-		}
-	}, func(i int, r any) {
-		setErr(fmt.Errorf("%s: panic in the upstream code: %v", describe(items[i].doc), r))
-	})
+	each(items, func(it *item) error { return b.prepare(it, b.storedMatch(it, oldByKey)) })
 	if firstErr != nil {
 		return nil, firstErr
 	}
@@ -451,45 +528,19 @@ func (a *admitter) admit(docs, oldDocs []document) ([]*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	b.mux = mux
 
-	// Old objects as stored: through the mutating webhook of a CREATE.
-	parallel(len(olds), a.opts.workers, func(i int) {
-		o := olds[i]
-		if o.hub == nil {
-			return
-		}
-		raw, err := json.Marshal(o.hub)
-		if err != nil {
-			setErr(err)
-			return
-		}
-		rr, err := callWebhook(mux, webhookPath("mutate", o.hub.GetObjectKind().GroupVersionKind()), review{
-			gvk: o.hub.GetObjectKind().GroupVersionKind(), requestGVK: o.gvk, plural: o.crd.plural,
-			namespace: o.hub.GetNamespace(), name: o.hub.GetName(), operation: admissionv1.Create, object: raw})
-		if err != nil {
-			setErr(err)
-			return
-		}
-		o.doc.json = rr.patched // reused as the stored form
-	}, func(i int, r any) { setErr(fmt.Errorf("%s: panic in the upstream code: %v", describe(olds[i].doc), r)) })
-
-	parallel(len(items), a.opts.workers, func(i int) {
-		it := items[i]
+	each(olds, b.store)
+	each(items, func(it *item) error {
 		if it.done {
-			return
+			return nil
 		}
-		if a.opts.disabled[stageWebhook] {
-			it.res.Stage = stageWebhook
-			return
-		}
-		if err := a.webhooks(mux, it); err != nil {
-			setErr(err)
-		}
+		err := b.runStages(it, webhookStages)
 		if !it.done {
-			it.res.Stage = stageWebhook
+			// Every stage passed: the result names the last one.
+			it.res.Stage = webhookStages[len(webhookStages)-1].name
 		}
-	}, func(i int, r any) {
-		setErr(fmt.Errorf("%s: panic in the upstream code: %v", describe(items[i].doc), r))
+		return err
 	})
 	if firstErr != nil {
 		return nil, firstErr
@@ -499,6 +550,41 @@ func (a *admitter) admit(docs, oldDocs []document) ([]*Result, error) {
 		out[i] = it.res
 	}
 	return out, nil
+}
+
+// storedMatch is the object of the previous render with its group, kind, namespace and name (namespaced kinds
+// without a namespace are in "default"), or nil: it is then admitted as CREATE.
+func (b *batch) storedMatch(it *item, oldByKey map[key]*item) *item {
+	u := &unstructured.Unstructured{}
+	if u.UnmarshalJSON(it.doc.json) != nil {
+		return nil
+	}
+	if u.GetNamespace() == "" {
+		if crd := b.crds[u.GroupVersionKind().GroupKind()]; crd != nil && crd.namespaced {
+			u.SetNamespace("default")
+		}
+	}
+	return oldByKey[keyOf(u)]
+}
+
+// store passes an object of the previous render through the mutating webhook of a CREATE, as the API server stored
+// it; its document becomes that stored form (the oldObject of the UPDATE).
+func (b *batch) store(o *item) error {
+	if o.hub == nil {
+		return nil
+	}
+	raw, err := json.Marshal(o.hub)
+	if err != nil {
+		return err
+	}
+	rr, err := callWebhook(b.mux, webhookPath("mutate", o.hub.GetObjectKind().GroupVersionKind()), review{
+		gvk: o.hub.GetObjectKind().GroupVersionKind(), requestGVK: o.gvk, plural: o.crd.plural,
+		namespace: o.hub.GetNamespace(), name: o.hub.GetName(), operation: admissionv1.Create, object: raw})
+	if err != nil {
+		return err
+	}
+	o.doc.json = rr.patched
+	return nil
 }
 
 // webhooks calls the mutating then the validating webhook of the object's hub version.

@@ -150,9 +150,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	disabled := map[string]bool{}
 	for _, s := range strings.Split(*disable, ",") {
-		switch s = strings.TrimSpace(s); s {
-		case "":
-		case stageDecode, stageSchema, stageCEL, stageConversion, stageWebhook:
+		switch s = strings.TrimSpace(s); {
+		case s == "":
+		case isStage(s):
 			disabled[s] = true
 		default:
 			return fail(fmt.Errorf("--disable-stages: unknown stage %q", s))

@@ -1,6 +1,6 @@
 package e2e
 
-// Issue 19 item 9: the management layer from Git, applied to the in-a-box API server in the order the sync engines
+// The management layer from Git, applied to the in-a-box API server in the order the sync engines
 // apply it (generator/src/plan/management.ts MANAGEMENT_LAYERS; Argo CD sync waves, Flux dependsOn): cert-manager,
 // then the cluster-api-operator, then the providers, then management/sync (what brings the clusters). Each step must
 // be accepted and read back intact (applyAndCheck), its CRDs must become Established, and the order must matter:

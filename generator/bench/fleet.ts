@@ -1,8 +1,9 @@
 /**
  * A synthetic fleet for the benchmark: N cluster specs written the way `new-cluster` writes them (every default
  * spelled out, via the project's own applyDefaults + specFile), varied in region, zones, profile, worker kind,
- * node pools and Kubernetes version, each with its own namespace and VPC CIDR, its own image lookup and a restricted API (so the fleet validates clean), plus
- * the repository config. The generated tree is left to `npm run generate` (measured as (d)).
+ * node pools and Kubernetes version, each with its own namespace and VPC CIDR, its own image lookup and a restricted
+ * API (so the fleet validates clean), plus the repository config. The generated tree is left to `npm run generate`
+ * (measured as (d)).
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -17,7 +18,8 @@ branch: main
 gitops: argocd
 `;
 
-// Minors with a pinned cloud-controller-manager (versions.json addons.cloudControllerManager.byMinor): the fleet validates clean.
+// Minors with a pinned cloud-controller-manager (versions.json addons.cloudControllerManager.byMinor): the fleet
+// validates clean.
 const VERSIONS = ["v1.34.2", "v1.33.4", "v1.35.1"];
 const INSTANCE_TYPES = ["m6i.large", "m6i.xlarge", "c6i.2xlarge", "r6i.xlarge", "t3.large"];
 

@@ -278,10 +278,12 @@ try {
   const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
   const out: string[] = [];
   out.push(
-    `Pipeline benchmark (${new Date().toISOString().slice(0, 10)}): ${N} clusters, a pull request changing clusters/${changed}/cluster.yaml (+ its generated files).`,
+    `Pipeline benchmark (${new Date().toISOString().slice(0, 10)}): ${N} clusters, a pull request changing ` +
+      `clusters/${changed}/cluster.yaml (+ its generated files).`,
   );
   out.push(
-    `${os.cpus().length} cores (${os.cpus()[0]?.model ?? "?"}), Node ${process.version}; load average (1/5/15 min) before ${loadBefore}, after ${loadAfter}.`,
+    `${os.cpus().length} cores (${os.cpus()[0]?.model ?? "?"}), Node ${process.version}; load average ` +
+      `(1/5/15 min) before ${loadBefore}, after ${loadAfter}.`,
   );
   out.push("");
   for (const [kind, steps] of jobs) {

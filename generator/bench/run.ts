@@ -1,20 +1,22 @@
 /**
- * `npm run bench [-- --sizes 100,500,1000 --runs 3 --ref-runs 1 --stages 500 --gogc 400 --no-write --keep]`: builds synthetic fleets with
- * the project's own generator in temporary repositories and measures, on the same fleet and the same pinned
- * binaries, side by side:
+ * `npm run bench [-- --sizes 100,500,1000 --runs 3 --ref-runs 1 --stages 500 --gogc 400 --no-write --keep]`: builds
+ * synthetic fleets with the project's own generator in temporary repositories and measures, on the same fleet and
+ * the same pinned binaries, side by side:
  *   (a) the reference loop of GitOps repositories' validate scripts: per cluster,
  *       `kustomize build <dir> | kubeconform -strict -schema-location <our schemas> -`;
  *   (b) `npm run validate` on the whole fleet (every layer: kubeconform, the upstream admission, kubectl-validate for
  *       the management CRDs, our rules) with an empty cache (cold) and with the cache of the previous run (warm,
  *       nothing changed);
- *   (c) `validate --changed-since HEAD` with one cluster changed (empty cache), at each N and on a 1-cluster repository;
+ *   (c) `validate --changed-since HEAD` with one cluster changed (empty cache), at each N and on a 1-cluster
+ *       repository;
  *   (d) `npm run generate` for the whole fleet (a fresh tree of specs), and again with nothing to change.
  * With --gogc <v>: one more cold (b) run per N with GOGC=<v> in the environment (the Go tools' garbage collector
  * runs less often: less CPU, more memory) — a knob CI can set.
  * Each command runs as `npm run` runs it (tsx generator/src/cli.ts …; npm's own launcher is left out of every
  * figure alike); wall time is the median of --runs runs ((a) at N > 100: --ref-runs, default 1, it is slow), peak
  * memory the largest sampled resident set of the whole process tree. Stage timings of (b) come from one extra
- * in-process run (cold and warm) at each size of --stages (default: every size). Writes the tables into BENCHMARKS.md between the bench markers (the prose around them stays).
+ * in-process run (cold and warm) at each size of --stages (default: every size). Writes the tables into BENCHMARKS.md
+ * between the bench markers (the prose around them stays).
  * A benchmark, not a test: nothing here asserts a time.
  */
 import { execFileSync } from "node:child_process";
@@ -86,7 +88,8 @@ async function series(
       throw new Error(`${item} at N=${n} exited ${m.exitCode}:\n${m.stdout.slice(-2000)}\n${m.stderr.slice(-2000)}`);
     row.runs.push(m);
     log(
-      `  ${item.padEnd(34)} N=${String(n).padStart(5)}  ${(m.wallMs / 1000).toFixed(2)} s  ${m.peakRssMiB.toFixed(0)} MiB`,
+      `  ${item.padEnd(34)} N=${String(n).padStart(5)}  ${(m.wallMs / 1000).toFixed(2)} s  ` +
+        `${m.peakRssMiB.toFixed(0)} MiB`,
     );
   }
   rows.push(row);
@@ -122,7 +125,8 @@ async function fleet(n: number): Promise<string> {
  */
 function referenceLoop(repo: string): Promise<Measured> {
   const script =
-    'rc=0; for d in clusters/*/; do "$KUSTOMIZE" build "$d" | "$KUBECONFORM" -strict -schema-location "$SCHEMAS" - || rc=1; done; exit $rc';
+    'rc=0; for d in clusters/*/; do "$KUSTOMIZE" build "$d" | "$KUBECONFORM" -strict -schema-location ' +
+    '"$SCHEMAS" - || rc=1; done; exit $rc';
   return measure("bash", ["-c", script], {
     cwd: repo,
     env: {
@@ -253,9 +257,11 @@ const memLine =
     ?.split(/\s+/)[1] ?? `${(os.totalmem() / 2 ** 30).toFixed(1)}Gi`;
 const machine = [
   `- CPU: ${cpuModel}, ${sh("nproc", [])} cores (nproc); memory ${memLine} (free -h); ${os.type()} ${os.release()}`,
-  `- Node ${process.version}; ${stamp("kustomize")}; ${stamp("kubeconform")}; ${stamp("kubectl-validate")}; capi-gitops-admission (admission/, CAPI v1.13.4, CAPA v2.13.0)`,
+  `- Node ${process.version}; ${stamp("kustomize")}; ${stamp("kubeconform")}; ` +
+    `${stamp("kubectl-validate")}; capi-gitops-admission (admission/, CAPI v1.13.4, CAPA v2.13.0)`,
   `- load average before/after: ${loadBefore} / ${loadAfter} (a shared machine: other work ran at the same time)`,
-  `- runs: median of ${RUNS} (the (a) loop: ${Math.max(RUNS, REF_RUNS)} at N ≤ 100, ${REF_RUNS} above); total bench time ${((Date.now() - started) / 60000).toFixed(1)} min`,
+  `- runs: median of ${RUNS} (the (a) loop: ${Math.max(RUNS, REF_RUNS)} at N ≤ 100, ${REF_RUNS} above); ` +
+    `total bench time ${((Date.now() - started) / 60000).toFixed(1)} min`,
 ];
 
 const ref = new Map(
@@ -271,7 +277,11 @@ const table = [
     const peak = Math.max(...r.runs.map((m) => m.peakRssMiB));
     const a = ref.get(r.n);
     const ratio = a && /^\((b|c)\)/.test(r.item) ? `${(a / wall).toFixed(1)}×` : "";
-    return `| ${r.item.replace(/\|/g, "\\|")} | ${r.n} | ${s(wall)} s | ${ratio} | ${cpu === undefined ? "" : `${s(cpu)} s`} | ${peak.toFixed(0)} MiB | ${((wall / r.n) | 0).toString()} ms |`;
+    return (
+      `| ${r.item.replace(/\|/g, "\\|")} | ${r.n} | ${s(wall)} s | ${ratio} | ` +
+      `${cpu === undefined ? "" : `${s(cpu)} s`} | ${peak.toFixed(0)} MiB | ` +
+      `${((wall / r.n) | 0).toString()} ms |`
+    );
   }),
 ];
 const wallOf = (item: string, n: number) => {
@@ -297,10 +307,15 @@ const cMax = wallOf("(c) changed-since, 1 changed", nMax);
 const perCluster = (item: string) =>
   SIZES.map((n) => `${((wallOf(item, n) ?? 0) / n).toFixed(1)} ms (N=${n})`).join(", ");
 const targets = [
-  `- (b) at N=${nMid} vs (a): cold ${speedup("(b) validate, cold", nMid)} (target ≥ 2×), warm ${speedup("(b) validate, warm", nMid)} (target ≥ 15×).`,
-  `- (c) at N=${nMax} / (c) on a 1-cluster repository: ${c1 && cMax ? (cMax / c1).toFixed(2) : "?"}× (${s(cMax ?? 0)} s / ${s(c1 ?? 0)} s; target ≤ 2×).`,
-  `- peak memory of (b) at N=${nMax}: ${peakOf("(b) validate", nMax, false).toFixed(0)} MiB, the largest of its runs (target < 1024 MiB)${values.gogc ? `; with GOGC=${values.gogc} ${peakOf("(b) validate", nMax, true).toFixed(0)} MiB` : ""}.`,
-  `- (d) wall per cluster: fresh tree ${perCluster("(d) generate, fresh tree")}; nothing changed ${perCluster("(d) generate, nothing changed")}.`,
+  `- (b) at N=${nMid} vs (a): cold ${speedup("(b) validate, cold", nMid)} (target ≥ 2×), warm ` +
+    `${speedup("(b) validate, warm", nMid)} (target ≥ 15×).`,
+  `- (c) at N=${nMax} / (c) on a 1-cluster repository: ${c1 && cMax ? (cMax / c1).toFixed(2) : "?"}× ` +
+    `(${s(cMax ?? 0)} s / ${s(c1 ?? 0)} s; target ≤ 2×).`,
+  `- peak memory of (b) at N=${nMax}: ${peakOf("(b) validate", nMax, false).toFixed(0)} MiB, the largest ` +
+    `of its runs (target < 1024 MiB)` +
+    `${values.gogc ? `; with GOGC=${values.gogc} ${peakOf("(b) validate", nMax, true).toFixed(0)} MiB` : ""}.`,
+  `- (d) wall per cluster: fresh tree ${perCluster("(d) generate, fresh tree")}; nothing changed ` +
+    `${perCluster("(d) generate, nothing changed")}.`,
 ];
 const stageNames = [...new Set(stages.flatMap((x) => Object.keys(x.timings)))];
 const stageTable = [

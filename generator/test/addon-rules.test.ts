@@ -130,7 +130,8 @@ describe("add-on rules", () => {
       ),
     ).toEqual([]);
   });
-  it("no CCM: the message says which minors are pinned, or that the cluster's minor is pinned and its set is gone", () => {
+  it(`no CCM: the message says which minors are pinned, or that the cluster's minor is pinned and its set is \
+gone`, () => {
     const noCcm = (version: string) => all(version, "v1.34.3").filter((o: any) => o.metadata.name !== "ccm");
     const pinned = Object.keys(versions().addons.cloudControllerManager.byMinor);
     const gone = findings(noCcm("v1.34.2")).find((f) => f.rule === "addons-ccm")!;
@@ -160,7 +161,8 @@ describe("add-on rules", () => {
       "warning addons-csi storage",
     ]);
   });
-  it("a ConfigMap a ClusterResourceSet names but the render lacks: one error, under the role its selector names", () => {
+  it(`a ConfigMap a ClusterResourceSet names but the render lacks: one error, \
+under the role its selector names`, () => {
     const objs = all("v1.34.2", "v1.34.3").filter((o: any) => !(o.kind === "ConfigMap" && o.metadata.name === "ccm"));
     expect(rules(objs)).toEqual(["error addons-ccm ClusterResourceSet/ccm:spec.resources.0"]);
     const unnamed = objs.map((o: any) =>
@@ -193,7 +195,8 @@ describe("add-on rules", () => {
     ];
     expect(rules(twice)).toEqual(["error addons-cni ClusterResourceSet/cni-again:spec.resources"]);
   });
-  it("the payloads `npm run addons` renders (addons/) are classified: Cilium a CNI, every pinned CCM at its minor, EBS CSI", () => {
+  it(`the payloads \`npm run addons\` renders (addons/) are classified: Cilium a CNI, every pinned CCM at its minor, \
+EBS CSI`, () => {
     const payloads = versions().addonPayloads ?? {};
     const payload = (p: string) => {
       expect(payloads, p).toHaveProperty([p]);
@@ -242,7 +245,8 @@ describe("add-on minors during a staged upgrade", () => {
     metadata: { name: "demo-default", namespace: ns },
     spec: { clusterName: "demo", template: { spec: { version } } },
   });
-  it("while a pool is a minor behind the control plane, the CCM may be exactly one minor behind; never two, never newer", () => {
+  it(`while a pool is a minor behind the control plane, the CCM may be exactly one minor behind; never two, \
+never newer`, () => {
     // Between the two steps: control plane v1.35, pool v1.34, CCM v1.34 — accepted.
     expect(rules([...all("v1.35.0", "v1.34.3"), pool("v1.34.3")])).toEqual([]);
     // Negative control: the same CCM with every pool at the control plane's minor is the error it always was.

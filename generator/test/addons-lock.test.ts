@@ -30,7 +30,10 @@ describe("addons.lock.json", () => {
     const edited = { ...files, "addons/a/v1/a.yaml": "kind: A\nimage: evil.example.com/a:latest\n" };
     expect(said(addonLockFindings(lock, pins, [check(edited)]))).toEqual([
       expect.stringMatching(
-        /^addons-integrity addons\/a\/v1\/a\.yaml: the repository's copy differs from the content pinned in addons\.lock\.json/,
+        new RegExp(
+          String.raw`^addons-integrity addons/a/v1/a\.yaml: the repository's copy differs from the content pinned in ` +
+            String.raw`addons\.lock\.json`,
+        ),
       ),
     ]);
     expect(said(addonLockFindings(lock, pins, [check({ ...files, "addons/a/v1/b.yaml": "x" })]))).toEqual([
@@ -90,7 +93,8 @@ describe("every image of every payload", () => {
       Object.entries(payloads).flatMap(([, text]) => containerImages(parseYamlStream(text))).length,
     ).toBeGreaterThan(20);
   });
-  it("fix-a: an edited image, an unpinned one, a file of no add-on: each an error naming the file (whatever the lock says)", () => {
+  it(`fix-a: an edited image, an unpinned one, a file of no add-on: each an error naming the file \
+(whatever the lock says)`, () => {
     const file = `addons/cilium/${pins.cilium.version}/cilium.yaml`;
     const text = versions().addonPayloads?.[file] ?? "";
     expect(text).toContain("quay.io/cilium/cilium:");
@@ -98,7 +102,10 @@ describe("every image of every payload", () => {
       said(payloadImageFindings({ [p]: { file: p, content } }, pins, "the repository's"));
     expect(one(file, text.replace(/quay\.io\/cilium\/cilium:[^\s"]+/, "evil.example.com/cilium:latest"))).toEqual([
       expect.stringMatching(
-        /^addons-images addons\/cilium\/.*: the repository's copy: images evil\.example\.com\/cilium:latest are not listed in versions\.json addons\.images\.cilium/,
+        new RegExp(
+          String.raw`^addons-images addons/cilium/.*: the repository's copy: images evil\.example\.com/cilium:latest ` +
+            String.raw`are not listed in versions\.json addons\.images\.cilium`,
+        ),
       ),
       expect.stringMatching(/pinned by neither tag nor digest/),
     ]);

@@ -61,7 +61,8 @@ const workload = (kind: string, name: string, images: readonly string[]) =>
 
 /** A minimal Calico-like manifest: one CRD and a DaemonSet running the pinned Calico images retagged `tag`. */
 const calico = (tag: string) =>
-  `apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: ippools.crd.projectcalico.org}\n---\n` +
+  `apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n` +
+  `metadata: {name: ippools.crd.projectcalico.org}\n---\n` +
   workload(
     "DaemonSet",
     "calico-node",
@@ -81,7 +82,9 @@ function sources(template: string) {
     ),
     [`calico/${pins.calico.release}`]: calico(pins.calico.release),
   };
-  const snapshotCrds = `apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: volumesnapshots.snapshot.storage.k8s.io}\n`;
+  const snapshotCrds =
+    `apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n` +
+    `metadata: {name: volumesnapshots.snapshot.storage.k8s.io}\n`;
   return {
     rendered,
     ebsCsiTemplate: template,
@@ -91,9 +94,13 @@ function sources(template: string) {
 }
 
 describe("hydration", () => {
-  it("drops CAPA's empty Secret, adds the gp3 StorageClass and the snapshot CRDs + controller, refuses rendered Secrets", () => {
+  it(`drops CAPA's empty Secret, adds the gp3 StorageClass and the snapshot CRDs + controller, \
+refuses rendered Secrets`, () => {
     const pins = versions().addons;
-    const template = `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${pins.ebsCsi.configMap}}\ndata:\n  a.yaml: |\n    apiVersion: v1\n    kind: Secret\n    metadata: {name: aws-secret}\n    ---\n    apiVersion: storage.k8s.io/v1\n    kind: CSIDriver\n    metadata: {name: ebs.csi.aws.com}\n`;
+    const template =
+      `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${pins.ebsCsi.configMap}}\ndata:\n  a.yaml: |\n` +
+      `    apiVersion: v1\n    kind: Secret\n    metadata: {name: aws-secret}\n    ---\n` +
+      `    apiVersion: storage.k8s.io/v1\n    kind: CSIDriver\n    metadata: {name: ebs.csi.aws.com}\n`;
     const raw = sources(template);
     const files = hydrate(pins, raw);
     const dir = `addons/aws-ebs-csi/${pins.ebsCsi.version}`;
@@ -115,9 +122,12 @@ describe("hydration", () => {
       }),
     ).toThrow(/Secret/);
   });
-  it("splits Calico's CRDs from the rest; refuses a manifest whose images are not at the pinned release, and CRDs an add-on does not declare", () => {
+  it(`splits Calico's CRDs from the rest; refuses a manifest whose images are not at the pinned release, \
+and CRDs an add-on does not declare`, () => {
     const pins = versions().addons;
-    const template = `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${pins.ebsCsi.configMap}}\ndata:\n  a.yaml: |\n    apiVersion: storage.k8s.io/v1\n    kind: CSIDriver\n    metadata: {name: ebs.csi.aws.com}\n`;
+    const template =
+      `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${pins.ebsCsi.configMap}}\ndata:\n  a.yaml: |\n` +
+      `    apiVersion: storage.k8s.io/v1\n    kind: CSIDriver\n    metadata: {name: ebs.csi.aws.com}\n`;
     const raw = sources(template);
     const files = hydrate(pins, raw);
     const dir = `addons/calico/${pins.calico.release}`;
@@ -137,10 +147,12 @@ describe("hydration", () => {
       }),
     ).toThrow(/declare crds/);
   });
-  it("refuses a payload running an image versions.json does not list, or a listed image not pinned by tag or digest", () => {
+  it(`refuses a payload running an image versions.json does not list, \
+or a listed image not pinned by tag or digest`, () => {
     const pins = versions().addons;
     const raw = sources(
-      `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${pins.ebsCsi.configMap}}\ndata:\n  a.yaml: |\n    apiVersion: storage.k8s.io/v1\n    kind: CSIDriver\n    metadata: {name: ebs.csi.aws.com}\n`,
+      `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${pins.ebsCsi.configMap}}\ndata:\n  a.yaml: |\n` +
+        `    apiVersion: storage.k8s.io/v1\n    kind: CSIDriver\n    metadata: {name: ebs.csi.aws.com}\n`,
     );
     const key = `cilium/${pins.cilium.version}`;
     expect(() =>

@@ -35,7 +35,6 @@ const CAPI = "sigs.k8s.io/cluster-api@v1.13.4/";
 const CAPA = "sigs.k8s.io/cluster-api-provider-aws/v2@v2.13.0/";
 const add = (p: string, value: unknown) => ({ op: "add", path: p, value });
 const replace = (p: string, value: unknown) => ({ op: "replace", path: p, value });
-const remove = (p: string) => ({ op: "remove", path: p });
 
 export const FAULTS: Fault[] = [
   // AWSCluster — CAPA webhooks/awscluster_webhook.go
@@ -102,7 +101,9 @@ export const FAULTS: Fault[] = [
     kind: "AWSCluster",
     ops: [add("/spec/regoin", "us-east-1")],
     field: "spec",
-    source: `${CAPA}config/crd/bases/infrastructure.cluster.x-k8s.io_awsclusters.yaml (structural schema, unknown field)`,
+    source:
+      `${CAPA}config/crd/bases/infrastructure.cluster.x-k8s.io_awsclusters.yaml (structural schema, unknown ` +
+      `field)`,
   },
   // AWSMachineTemplate — CAPA webhooks/awsmachinetemplate_webhook.go
   {
@@ -112,7 +113,9 @@ export const FAULTS: Fault[] = [
     target: "default",
     ops: [add("/spec/template/spec/nonRootVolumes", [{ size: 50, type: "gp3" }])],
     field: "nonRootVolumes",
-    source: `${CAPA}webhooks/awsmachinetemplate_webhook.go (validateNonRootVolumes: "non root volume should have device name")`,
+    source:
+      `${CAPA}webhooks/awsmachinetemplate_webhook.go (validateNonRootVolumes: "non root volume should have ` +
+      `device name")`,
     upstreamOnly: true,
   },
   {
@@ -122,7 +125,9 @@ export const FAULTS: Fault[] = [
     target: "control-plane",
     ops: [replace("/spec/template/spec/rootVolume/type", "io1")],
     field: "rootVolume.iops",
-    source: `${CAPA}webhooks/awsmachinetemplate_webhook.go (validateRootVolume: "iops required if type is 'io1' or 'io2'")`,
+    source:
+      `${CAPA}webhooks/awsmachinetemplate_webhook.go (validateRootVolume: "iops required if type is 'io1' or ` +
+      `'io2'")`,
     upstreamOnly: true,
   },
   {
@@ -132,7 +137,9 @@ export const FAULTS: Fault[] = [
     target: "control-plane",
     ops: [replace("/spec/template/spec/rootVolume/type", "gp2"), add("/spec/template/spec/rootVolume/throughput", 250)],
     field: "rootVolume.throughput",
-    source: `${CAPA}webhooks/awsmachinetemplate_webhook.go (validateRootVolume: "throughput is valid only for type 'gp3'")`,
+    source:
+      `${CAPA}webhooks/awsmachinetemplate_webhook.go (validateRootVolume: "throughput is valid only for type ` +
+      `'gp3'")`,
     upstreamOnly: true,
   },
   {
@@ -162,7 +169,9 @@ export const FAULTS: Fault[] = [
     target: "control-plane",
     ops: [add("/spec/template/spec/hostID", "h-0123456789abcdef0")],
     field: "hostID",
-    source: `${CAPA}webhooks/awsmachinetemplate_webhook.go (validateHostAllocation: "hostID can only be set when tenancy is 'host'")`,
+    source:
+      `${CAPA}webhooks/awsmachinetemplate_webhook.go (validateHostAllocation: "hostID can only be set when ` +
+      `tenancy is 'host'")`,
     upstreamOnly: true,
   },
   // AWSMachinePool — CAPA exp/webhooks/awsmachinepool_webhook.go
@@ -181,7 +190,9 @@ export const FAULTS: Fault[] = [
     kind: "AWSMachinePool",
     ops: [add("/spec/defaultCoolDown", "-5s")],
     field: "DefaultCoolDown",
-    source: `${CAPA}exp/webhooks/awsmachinepool_webhook.go (validateDefaultCoolDown: "DefaultCoolDown must be greater than zero")`,
+    source:
+      `${CAPA}exp/webhooks/awsmachinepool_webhook.go (validateDefaultCoolDown: "DefaultCoolDown must be ` +
+      `greater than zero")`,
     upstreamOnly: true,
   },
   {
@@ -199,7 +210,9 @@ export const FAULTS: Fault[] = [
     kind: "KubeadmControlPlane",
     ops: [replace("/spec/replicas", 4)],
     field: "spec.replicas",
-    source: `${CAPI}controlplane/kubeadm/internal/webhooks/kubeadmcontrolplane.go (validateSpec: "cannot be an even number when etcd is stacked")`,
+    source:
+      `${CAPI}controlplane/kubeadm/internal/webhooks/kubeadmcontrolplane.go (validateSpec: "cannot be an ` +
+      `even number when etcd is stacked")`,
     upstreamOnly: true,
   },
   {
@@ -208,7 +221,9 @@ export const FAULTS: Fault[] = [
     kind: "KubeadmControlPlane",
     ops: [replace("/spec/version", "1.34")],
     field: "version",
-    source: `${CAPI}controlplane/kubeadm/internal/webhooks/kubeadmcontrolplane.go (validateSpec: "must be a valid semantic version")`,
+    source:
+      `${CAPI}controlplane/kubeadm/internal/webhooks/kubeadmcontrolplane.go (validateSpec: "must be a valid ` +
+      `semantic version")`,
     upstreamOnly: true,
   },
   {
@@ -217,7 +232,9 @@ export const FAULTS: Fault[] = [
     kind: "KubeadmControlPlane",
     ops: [replace("/spec/rollout/strategy/rollingUpdate/maxSurge", 0)],
     field: "spec.rollout.strategy.rollingUpdate",
-    source: `${CAPI}controlplane/kubeadm/internal/webhooks/kubeadmcontrolplane.go (validateSpec: scale-in needs at least 3 replicas)`,
+    source:
+      `${CAPI}controlplane/kubeadm/internal/webhooks/kubeadmcontrolplane.go (validateSpec: scale-in needs at ` +
+      `least 3 replicas)`,
     upstreamOnly: true,
   },
   {
@@ -230,7 +247,9 @@ export const FAULTS: Fault[] = [
       ]),
     ],
     field: "kubeadmConfigSpec.files[0]",
-    source: `${CAPI}api/bootstrap/kubeadm/v1beta2/kubeadmconfig_types.go (validateFiles: "only one of content or contentFrom may be specified")`,
+    source:
+      `${CAPI}api/bootstrap/kubeadm/v1beta2/kubeadmconfig_types.go (validateFiles: "only one of content or ` +
+      `contentFrom may be specified")`,
     upstreamOnly: true,
   },
   {
@@ -263,7 +282,9 @@ export const FAULTS: Fault[] = [
     kind: "KubeadmConfig",
     ops: [add("/spec/users", [{ name: "ops", passwd: "x", passwdFrom: { secret: { name: "s", key: "k" } } }])],
     field: "spec.users[0]",
-    source: `${CAPI}api/bootstrap/kubeadm/v1beta2/kubeadmconfig_types.go (validateUsers: "only one of passwd or passwdFrom may be specified")`,
+    source:
+      `${CAPI}api/bootstrap/kubeadm/v1beta2/kubeadmconfig_types.go (validateUsers: "only one of passwd or ` +
+      `passwdFrom may be specified")`,
     upstreamOnly: true,
   },
   {
@@ -272,10 +293,13 @@ export const FAULTS: Fault[] = [
     kind: "KubeadmConfig",
     ops: [add("/spec/format", "ignition")],
     field: "spec.format",
-    source: `${CAPI}api/bootstrap/kubeadm/v1beta2/kubeadmconfig_types.go (validateIgnition: KubeadmBootstrapFormatIgnition feature gate)`,
+    source:
+      `${CAPI}api/bootstrap/kubeadm/v1beta2/kubeadmconfig_types.go (validateIgnition: ` +
+      `KubeadmBootstrapFormatIgnition feature gate)`,
     upstreamOnly: true,
   },
-  // KubeadmConfigTemplate — CAPI bootstrap/kubeadm/internal/webhooks/kubeadmconfigtemplate.go → KubeadmConfigSpec.Validate
+  // KubeadmConfigTemplate — CAPI bootstrap/kubeadm/internal/webhooks/kubeadmconfigtemplate.go →
+  // KubeadmConfigSpec.Validate
   {
     name: "file with content and contentFrom (template)",
     on: "deployment",
@@ -393,7 +417,9 @@ export const FAULTS: Fault[] = [
     target: "control-plane",
     ops: [replace("/spec/remediation/triggerIf/unhealthyLessThanOrEqualTo", "forty")],
     field: "unhealthyLessThanOrEqualTo",
-    source: `${CAPI}internal/webhooks/machinehealthcheck.go (validateCommonFields: "must be either an int or a percentage")`,
+    source:
+      `${CAPI}internal/webhooks/machinehealthcheck.go (validateCommonFields: "must be either an int or a ` +
+      `percentage")`,
     upstreamOnly: true,
   },
   {
@@ -403,7 +429,9 @@ export const FAULTS: Fault[] = [
     target: "control-plane",
     ops: [add("/spec/selector/matchLabels/cluster.x-k8s.io~1cluster-name", "other")],
     field: "spec.selector",
-    source: `${CAPI}internal/webhooks/machinehealthcheck.go (validate: "cannot specify a cluster selector other than the one specified by ClusterName")`,
+    source:
+      `${CAPI}internal/webhooks/machinehealthcheck.go (validate: "cannot specify a cluster selector other ` +
+      `than the one specified by ClusterName")`,
   },
   // Cluster — CAPI internal/webhooks/cluster.go
   {
@@ -412,7 +440,9 @@ export const FAULTS: Fault[] = [
     kind: "Cluster",
     ops: [add("/spec/topology", { classRef: { name: "c" }, version: "v1.34.2" })],
     field: "spec.topology",
-    source: `${CAPI}internal/webhooks/cluster.go (validate: "can be set only if the ClusterTopology feature flag is enabled")`,
+    source:
+      `${CAPI}internal/webhooks/cluster.go (validate: "can be set only if the ClusterTopology feature flag ` +
+      `is enabled")`,
     upstreamOnly: true,
   },
   {
@@ -428,11 +458,13 @@ export const FAULTS: Fault[] = [
 export const clusterName = (i: number) => `f${String(i + 1).padStart(2, "0")}`;
 export const CLEAN = ["alpha", "beta"] as const;
 
-/** Writes the clean clusters and one cluster per fault (its patch in the cluster's own kustomization.yaml) into repo. */
+/**
+ * Writes the clean clusters and one cluster per fault (its patch in the cluster's own kustomization.yaml) into repo.
+ */
 export async function writeFaultRepo(repo: string): Promise<void> {
   const log = () => {};
-  // alpha: MachinePool workers (the faults on MachinePools and AWSMachinePools); beta: MachineDeployments, 3 control-plane
-  // replicas (the faults on MachineHealthChecks: only those clusters have them, plan/capi.ts).
+  // alpha: MachinePool workers (the faults on MachinePools and AWSMachinePools); beta: MachineDeployments, 3
+  // control-plane replicas (the faults on MachineHealthChecks: only those clusters have them, plan/capi.ts).
   await newClusterCommand({
     cwd: repo,
     log,

@@ -31,7 +31,8 @@ describe("admission/go.mod", () => {
 });
 
 describe("setup's admission build", () => {
-  it("is skipped when the stamp matches the sources; a changed source changes the stamp, a changed test does not", async () => {
+  it(`is skipped when the stamp matches the sources; a changed source changes the stamp, \
+a changed test does not`, async () => {
     const t = await tempDir("capi-gitops-admbuild-");
     try {
       const dir = t.guard("admission");

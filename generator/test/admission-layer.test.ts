@@ -77,9 +77,9 @@ describe("admissionResults and admissionFindings", () => {
   ];
   it("one process for every unit, results split back in order; denials become findings", async () => {
     const calls: string[] = [];
-    const admit = async (input: string) => {
+    const admit = (input: string) => {
       calls.push(input);
-      return [
+      return Promise.resolve([
         result("Cluster", "a", true),
         result("AWSCluster", "a", false, "webhook", [
           {
@@ -88,7 +88,7 @@ describe("admissionResults and admissionFindings", () => {
           },
         ]),
         result("Cluster", "b", false, "decode", []),
-      ];
+      ]);
     };
     const out = await admissionResults(units, { cwd: "/", admit });
     expect(calls).toHaveLength(1);
@@ -113,7 +113,7 @@ describe("admissionResults and admissionFindings", () => {
     expect(admissionFindings(units[0]!, out.get(units[0]!)!, new Set(["cluster-a/AWSCluster/a"]))).toEqual([]);
   });
   it("a result count that does not match the input is an error", async () => {
-    await expect(admissionResults(units, { cwd: "/", admit: async () => [] })).rejects.toThrow(/3 objects/);
+    await expect(admissionResults(units, { cwd: "/", admit: () => Promise.resolve([]) })).rejects.toThrow(/3 objects/);
   });
 });
 

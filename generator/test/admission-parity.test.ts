@@ -36,7 +36,9 @@ beforeAll(async () => {
 }, 600_000);
 afterAll(async () => cleanup?.());
 
-/** A finding or denial names the fault's field: in its path, or (decode errors, kubeconform's parent path) its message. */
+/**
+ * A finding or denial names the fault's field: in its path, or (decode errors, kubeconform's parent path) its message.
+ */
 const names = (f: Fault, where: string, message: string): boolean => {
   const dots = (x: string) => x.replace(/\[(\d+)\]/g, ".$1");
   return (
@@ -53,7 +55,8 @@ const errorsOf = (r: ValidateResult, cluster: string): Finding[] =>
   r.findings.filter((f) => f.cluster === cluster && f.severity === "error");
 
 describe("the planted-fault corpus", () => {
-  it("has at least 30 faults across every CAPI/CAPA kind the project generates, each citing its upstream source", () => {
+  it(`has at least 30 faults across every CAPI/CAPA kind the project generates, \
+each citing its upstream source`, () => {
     expect(FAULTS.length).toBeGreaterThanOrEqual(30);
     const kinds = new Set(FAULTS.map((f) => f.kind));
     for (const k of [

@@ -51,7 +51,8 @@ describe("UPDATE admission with --changed-since", () => {
     expect(hit, JSON.stringify(r.findings, null, 1)).toMatchObject({ cluster: "alpha", severity: "error" });
     expect(hit!.message).toMatch(/immutable/);
   }, 300_000);
-  it("in a repository that is a sub-directory of the git repository too; the git repository is left as it was", async () => {
+  it(`in a repository that is a sub-directory of the git repository too; \
+the git repository is left as it was`, async () => {
     const t = await tempDir("capi-gitops-update-sub-");
     try {
       const sub = path.join(t.dir, "infra");

@@ -92,7 +92,8 @@ describe("kustomizationRefs", () => {
         components: ["gh:o/r//c"],
         patches: [{ path: "https://example.com/p.yaml" }],
         transformers: [
-          "apiVersion: builtin\nkind: PatchTransformer\nmetadata:\n  name: t\npath: git::https://example.com/r//p.yaml\n",
+          "apiVersion: builtin\nkind: PatchTransformer\nmetadata:\n  name: t\n" +
+            "path: git::https://example.com/r//p.yaml\n",
         ],
       },
       {
@@ -110,7 +111,8 @@ const REPO: Record<string, string> = {
   "clusters/a/kustomization.yaml": "resources:\n  - generated\npatches:\n  - path: my-patch.yaml\n",
   "clusters/a/my-patch.yaml": "kind: X\n",
   "clusters/a/generated/kustomization.yaml":
-    "resources:\n  - namespace.yaml\n  - ../../../base/cluster\n  - pools/default\ncomponents:\n  - ../../../overlays/components/cluster-references\n",
+    "resources:\n  - namespace.yaml\n  - ../../../base/cluster\n  - pools/default\ncomponents:\n" +
+    "  - ../../../overlays/components/cluster-references\n",
   "clusters/a/generated/namespace.yaml": "kind: Namespace\n",
   "clusters/a/generated/pools/default/kustomization.yaml": "resources:\n  - ../../../../../base/machinepool\n",
   "clusters/md/kustomization.yml": "resources:\n  - generated\n",
@@ -169,7 +171,8 @@ describe("dependencies", () => {
     expect(deps.files).not.toContain("base/machinepool/machinepool.yaml");
   });
 
-  it("survives cycles, keeps missing files (a deleted file changes the build), and counts an unparseable kustomization", () => {
+  it(`survives cycles, keeps missing files (a deleted file changes the build), \
+and counts an unparseable kustomization`, () => {
     expect(dependencies("loop/x", memory(REPO))).toEqual({
       dirs: ["loop/x", "loop/y"],
       files: ["loop/x/kustomization.yaml", "loop/y/kustomization.yaml", "loop/y/missing.yaml"],
@@ -190,14 +193,19 @@ describe("dependencies", () => {
     });
   });
 
-  it("reads generator/transformer configs listed by path: their files are dependencies, their remotes named on them", () => {
+  it(`reads generator/transformer configs listed by path: their files are dependencies, \
+their remotes named on them`, () => {
     const repo = {
       "clusters/g/kustomization.yaml":
-        "generators:\n  - gen.yaml\ntransformers:\n  - t.yaml\nhelmCharts:\n  - name: c\n    repo: oci://registry.example.com/charts\n",
+        "generators:\n  - gen.yaml\ntransformers:\n  - t.yaml\nhelmCharts:\n  - name: c\n" +
+        "    repo: oci://registry.example.com/charts\n",
       "clusters/g/gen.yaml":
-        "apiVersion: builtin\nkind: ConfigMapGenerator\nmetadata:\n  name: x\nfiles:\n  - k=local.txt\n  - https://example.com/x\n",
+        "apiVersion: builtin\nkind: ConfigMapGenerator\nmetadata:\n  name: x\nfiles:\n  - k=local.txt\n" +
+        "  - https://example.com/x\n",
       "clusters/g/t.yaml":
-        "apiVersion: builtin\nkind: PatchTransformer\nmetadata:\n  name: p\npath: https://example.com/p.yaml\n---\napiVersion: builtin\nkind: PatchTransformer\nmetadata:\n  name: q\npath: q.yaml\n",
+        "apiVersion: builtin\nkind: PatchTransformer\nmetadata:\n  name: p\n" +
+        "path: https://example.com/p.yaml\n---\napiVersion: builtin\nkind: PatchTransformer\nmetadata:\n" +
+        "  name: q\npath: q.yaml\n",
     };
     const deps = dependencies("clusters/g", memory(repo));
     expect(deps.files).toEqual([
@@ -324,7 +332,8 @@ describe("affectedClusters (real git)", () => {
     expect(r).toMatchObject({ clusters: ["a"], removed: [] });
   });
 
-  it("(b) a committed edit under base/machinepool affects every MachinePool cluster, not the MachineDeployment one", async () => {
+  it(`(b) a committed edit under base/machinepool affects every MachinePool cluster, \
+not the MachineDeployment one`, async () => {
     const repo = await repoCopy();
     const f = path.join(repo, "base/machinepool/machinepool.yaml");
     await writeFile(
@@ -381,7 +390,8 @@ describe("affectedClusters (real git)", () => {
     expect(r.changedFiles).toContain("clusters/b/cluster.yaml");
   });
 
-  it("an unreferenced new file under base/ affects nothing; a new file in a kustomization root affects its users", async () => {
+  it(`an unreferenced new file under base/ affects nothing; \
+a new file in a kustomization root affects its users`, async () => {
     const repo = await repoCopy();
     await mkdir(path.join(repo, "docs"));
     await writeFile(path.join(repo, "docs/notes.md"), "# notes\n");

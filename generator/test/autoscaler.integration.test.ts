@@ -39,7 +39,8 @@ const upgraded = spec({ name: "upgrade", kubernetesVersion: "v1.34.2", workers: 
 const specs = [...fixtureSpecs(), fixed];
 const argocd = () => {
   const r = parseRepoConfig(
-    "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\ngitops: argocd\nrepoURL: https://git.example.com/platform/capi.git\n",
+    "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\ngitops: argocd\n" +
+      "repoURL: https://git.example.com/platform/capi.git\n",
   );
   if (!r.config) throw new Error(JSON.stringify(r.findings));
   return r.config;
@@ -96,7 +97,7 @@ describe.each([...specs, old].map((s) => [s.name, s] as [string, ClusterSpec]))(
         // The control plane's minor, or the one behind it while a pool is (issue 19 item 6, plan/addon-version.ts).
         const at = minor(addonKubernetesVersion(s));
         // payments-prod (v1.33.4) keeps its pool batch at v1.32.7.
-        expect(at).toBe(name === "payments-prod" ? "1.32" : minor(s.kubernetesVersion!));
+        expect(at).toBe(name === "payments-prod" ? "1.32" : minor(s.kubernetesVersion));
         expect(c.image).toBe(
           `registry.k8s.io/autoscaling/cluster-autoscaler:${versions().clusterAutoscaler.byMinor[at]}`,
         );
@@ -147,7 +148,7 @@ describe.each([...specs, old].map((s) => [s.name, s] as [string, ClusterSpec]))(
     it("passes our rules, and every rendered kind is permitted by the clusters' AppProject", () => {
       const objs = rendered.get(name)!;
       const findings = clusterRules(
-        { cluster: name, objects: objs, origins: objs.map(() => undefined) } as never,
+        { cluster: name, objects: objs, origins: objs.map(() => undefined) },
         `clusters/${name}/kustomization.yaml`,
       );
       expect(findings.filter((f) => f.rule.startsWith("autoscaler"))).toEqual([]);
@@ -166,10 +167,11 @@ describe.each([...specs, old].map((s) => [s.name, s] as [string, ClusterSpec]))(
 );
 
 describe("the clusters' AppProject", () => {
-  it("permits exactly the added kinds besides the CAPI groups (no Secrets, no cluster-scoped RBAC, no other apps kinds)", () => {
+  it(`permits exactly the added kinds besides the CAPI groups (no Secrets, no cluster-scoped RBAC, \
+no other apps kinds)`, () => {
     const { project } = argoObjects(argocd(), specs);
     const allowed = (group: string, kind: string, namespaced = true) =>
-      isGroupKindPermitted(project.spec as never, { group, kind }, namespaced);
+      isGroupKindPermitted(project.spec, { group, kind }, namespaced);
     for (const [g, k] of [
       ["", "ConfigMap"],
       ["", "ServiceAccount"],
@@ -198,7 +200,8 @@ describe("the clusters' AppProject", () => {
 describe("the clusters' Flux Kustomizations", () => {
   const flux = () => {
     const r = parseRepoConfig(
-      "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\ngitops: flux\nrepoURL: https://git.example.com/platform/capi.git\n",
+      "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\ngitops: flux\n" +
+        "repoURL: https://git.example.com/platform/capi.git\n",
     );
     if (!r.config) throw new Error(JSON.stringify(r.findings));
     const o = fluxObjects(r.config, [...specs, old]);
@@ -278,7 +281,7 @@ describe("a Kubernetes upgrade", () => {
 describe("autoscaler rules on a rendered cluster", () => {
   const rules = (objs: Obj[]) =>
     clusterRules(
-      { cluster: "upgrade", objects: objs, origins: objs.map(() => undefined) } as never,
+      { cluster: "upgrade", objects: objs, origins: objs.map(() => undefined) },
       "clusters/upgrade/kustomization.yaml",
     ).filter((f) => f.rule.startsWith("autoscaler"));
   const withDeployment = (objs: Obj[], edit: (d: Obj) => void) =>

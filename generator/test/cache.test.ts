@@ -2,8 +2,8 @@
  * The validate cache and the batched render it stores: a hit is really used (a poisoned entry shows through), and
  * no hit survives a changed input — a base file, a spec, a cluster's own layer, a kustomization file appearing,
  * each program's binary. The closure walk refuses builds it cannot see through. Batched renders equal the plain
- * per-cluster `kustomize build`. Real kustomize, kubeconform, capi-gitops-admission and kubectl-validate (the latter for
- * the management folders: the clusters' CRD CEL rules are the admission layer's).
+ * per-cluster `kustomize build`. Real kustomize, kubeconform, capi-gitops-admission and kubectl-validate (the latter
+ * for the management folders: the clusters' CRD CEL rules are the admission layer's).
  */
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -49,7 +49,9 @@ describe("buildClosure", () => {
 
   it("lists every file the build reads and every directory it enters", async () => {
     const dir = await repoWith({
-      "clusters/x/kustomization.yaml": `${K}resources: [generated, extra.yaml]\ncomponents: [../../comp]\npatches:\n  - path: p.yaml\nconfigMapGenerator:\n  - name: c\n    files: [key=v.txt]\n`,
+      "clusters/x/kustomization.yaml":
+        `${K}resources: [generated, extra.yaml]\ncomponents: [../../comp]\npatches:\n  - path: p.yaml\n` +
+        `configMapGenerator:\n  - name: c\n    files: [key=v.txt]\n`,
       "clusters/x/generated/kustomization.yaml": `${K}resources: [../../../base]\n`,
       "clusters/x/extra.yaml": "a: 1\n",
       "clusters/x/p.yaml": "b: 2\n",
@@ -212,7 +214,8 @@ describe("validate with the cache", () => {
     await writeFile(path.join(outside, "kustomization.yaml"), "resources: [svc.yaml]\n");
     await writeFile(
       path.join(outside, "svc.yaml"),
-      `apiVersion: v1\nkind: Service\nmetadata:\n  name: smuggled\n  namespace: ${cluster}\nspec:\n  ports:\n    - port: 80\n`,
+      `apiVersion: v1\nkind: Service\nmetadata:\n  name: smuggled\n  namespace: ${cluster}\nspec:\n` +
+        `  ports:\n    - port: 80\n`,
     );
     const ref = path.relative(path.join(repo, "clusters", cluster), outside);
     await writeFile(

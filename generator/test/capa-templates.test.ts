@@ -42,10 +42,14 @@ const TEMPLATES: [name: string, file: string][] = [
   ["capa-flatcar-mp", "cluster-template-flatcar-machinepool.yaml"],
 ];
 
-// Where CAPA publishes images for the version below (issue 19: elsewhere a machine on its public images gets none, an error).
+// Where CAPA publishes images for the version below (issue 19: elsewhere a machine on its public images gets none, an
+// error).
 const REGION = "us-east-2";
 
-/** What a user would export before `clusterctl generate cluster <name>`. KUBERNETES_AWS_CCM_VERSION is left unset on purpose: its ${…:-default} applies. */
+/**
+ * What a user would export before `clusterctl generate cluster <name>`. KUBERNETES_AWS_CCM_VERSION is left unset on
+ * purpose: its ${…:-default} applies.
+ */
 function variables(clusterName: string): Record<string, string> {
   return {
     CLUSTER_NAME: clusterName,
@@ -85,7 +89,8 @@ async function repoWith(clusters: { name: string; manifest: string }[]): Promise
     await mkdir(t.guard(`clusters/${c.name}`), { recursive: true });
     await writeFile(
       t.guard(`clusters/${c.name}/cluster.yaml`),
-      `apiVersion: capi-gitops.io/v1alpha1\nkind: ClusterSpec\nname: ${c.name}\nnamespace: ${c.name}\nregion: ${REGION}\n`,
+      `apiVersion: capi-gitops.io/v1alpha1\nkind: ClusterSpec\nname: ${c.name}\nnamespace: ${c.name}\n` +
+        `region: ${REGION}\n`,
     );
   }
   await generateCommand({ cwd: t.dir, log: () => {} });
@@ -93,7 +98,8 @@ async function repoWith(clusters: { name: string; manifest: string }[]): Promise
     await writeFile(t.guard(`clusters/${c.name}/template.yaml`), c.manifest);
     await writeFile(
       t.guard(`clusters/${c.name}/kustomization.yaml`),
-      `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: ${c.name}\nresources:\n  - template.yaml\n`,
+      `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: ${c.name}\nresources:\n` +
+        `  - template.yaml\n`,
     );
   }
   return t.dir;
@@ -148,7 +154,9 @@ describe(`CAPA templates (pinned ${versions().crds["cluster-api-provider-aws"]?.
     expect(leftovers(r.source, r.text), `\${…} left in ${name}`).toEqual([]);
   });
 
-  /** Flatcar boots from Ignition, which CAPI and CAPA admit only behind feature gates management/providers leaves off. */
+  /**
+   * Flatcar boots from Ignition, which CAPI and CAPA admit only behind feature gates management/providers leaves off.
+   */
   const IGNITION = new Set(["capa-flatcar", "capa-flatcar-mp"]);
 
   it("validate (kustomize, kubeconform, CEL, upstream admission, rules) reports no errors", () => {
@@ -169,7 +177,8 @@ describe(`CAPA templates (pinned ${versions().crds["cluster-api-provider-aws"]?.
   });
 
   it.each([...IGNITION])(
-    "clusters/%s: the upstream webhooks deny Ignition without the KubeadmBootstrapFormatIgnition / BootstrapFormatIgnition gates, and nothing else is an error",
+    "clusters/%s: the upstream webhooks deny Ignition without the KubeadmBootstrapFormatIgnition / " +
+      "BootstrapFormatIgnition gates, and nothing else is an error",
     (name) => {
       const errs = errorsOf(result, name);
       expect(errs.length, show(result.findings)).toBeGreaterThan(0);
@@ -248,7 +257,8 @@ describe("negative control: the same template with one defect each", () => {
     expect(errs[0]!.message).toMatch(/not served by the pinned CAPA .*use infrastructure\.cluster\.x-k8s\.io\/v1beta2/);
   });
 
-  it("a Spot worker template with a capacity reservation is rejected by the CRD's CEL rule, and nothing else is", () => {
+  it(`a Spot worker template with a capacity reservation is rejected by the CRD's CEL rule, \
+and nothing else is`, () => {
     const errs = errorsOf(result, "capa-spot-reserved");
     // The upstream admission evaluates the CRD's CEL rule (kubectl-validate checks only management/ now, issue 12).
     expect(errs.map((f) => `${f.rule} ${f.path}`).sort(), show(result.findings)).toEqual([

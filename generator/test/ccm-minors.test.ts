@@ -19,7 +19,8 @@ import { parseYamlStream } from "../src/core/yaml.js";
 import { runCli, tempDir } from "./helpers.js";
 
 const CONFIG =
-  "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\nrepoURL: https://git.example.com/platform/capi.git\nbranch: main\ngitops: argocd\n";
+  "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\n" +
+  "repoURL: https://git.example.com/platform/capi.git\nbranch: main\ngitops: argocd\n";
 const MINORS = Array.from(
   { length: SUPPORTED_MINORS.max - SUPPORTED_MINORS.min + 1 },
   (_, i) => SUPPORTED_MINORS.min + i,
@@ -90,7 +91,8 @@ describe("every advertised minor has a CCM and can upgrade", () => {
       });
   }, 300_000);
 
-  it("each upgrades to the next minor with `upgrade` (control plane, then pools), the CCM following with the pools, and validates after each step", async () => {
+  it(`each upgrades to the next minor with \`upgrade\` (control plane, then pools), the CCM following with the pools, \
+and validates after each step`, async () => {
     for (const minor of MINORS.slice(0, -1)) {
       const name = nameOf(minor);
       const to = `v1.${minor + 1}.1`;

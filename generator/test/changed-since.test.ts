@@ -86,9 +86,11 @@ describe("validate --changed-since", () => {
     expect((await validateCommand({ cwd: repo, changedSince: "HEAD" })).summary.clusters).toBe(3);
     await g("checkout", "-q", "--", ".");
   });
-  it("fleet-wide rules compare the changed clusters with the unchanged ones, and report a clash on the changed one", async () => {
+  it(`fleet-wide rules compare the changed clusters with the unchanged ones, \
+and report a clash on the changed one`, async () => {
     try {
-      // A new cluster with the VPC CIDR of an unchanged one (an error: new since HEAD, issue 20 item 10), named to sort before it.
+      // A new cluster with the VPC CIDR of an unchanged one (an error: new since HEAD, issue 20 item 10), named to sort
+      // before it.
       const cidr = /vpcCidr: (\S+)/.exec(await readFile(path.join(repo, "clusters/mp-b/cluster.yaml"), "utf8"))![1]!;
       await newClusterCommand({
         cwd: repo,

@@ -83,7 +83,8 @@ describe("npm run ci:scope (real git)", () => {
         .map((l) => l.split("=") as [string, string]),
     );
   };
-  it("a fleet-only change is not a tool change; generator/ is; no base runs everything; e2e follows package.json", async () => {
+  it(`a fleet-only change is not a tool change; generator/ is; no base runs everything; \
+e2e follows package.json`, async () => {
     const repo = await temp();
     const g = (...a: string[]) => execa("git", a, { cwd: repo });
     await g("init", "-q", "-b", "main");
@@ -132,7 +133,8 @@ describe("binaryIdentity", () => {
     await writeFile(path.join(dir, "restored"), "#!/bin/sh\necho v2\n");
     expect(binaryIdentity(path.join(dir, "restored"), env)).not.toBe(id);
   });
-  it("a remembered digest is used only for an unchanged stat, never for a file changed in the same moment", async () => {
+  it(`a remembered digest is used only for an unchanged stat, \
+never for a file changed in the same moment`, async () => {
     const dir = await temp();
     const env = { CAPI_GITOPS_CACHE_DIR: await temp() };
     const bin = path.join(dir, "tool");
@@ -151,8 +153,8 @@ describe("binaryIdentity", () => {
       JSON.stringify(Object.fromEntries(Object.keys(memo).map((k) => [k, { ...entry, sha: "forged" }]))),
     );
     expect(binaryIdentity(bin, env)).toBe(id);
-    // Recorded well after the file's last change: used (that is the point: no ≈1 s of hashing per run) — until the
-    // file changes.
+    // Recorded well after the file's last change: used (that is the point: the binaries are not hashed again on every
+    // run; BENCHMARKS.md) — until the file changes.
     const { ctimeMs } = await stat(bin);
     await writeFile(
       memoFile,
@@ -170,11 +172,13 @@ describe("binaryIdentity", () => {
 });
 
 describe("the validate cache carried to a fresh job", () => {
-  it("binaries and cache restored elsewhere still hit, and the hit is used (a poisoned entry shows through)", async () => {
+  it(`binaries and cache restored elsewhere still hit, and the hit is used \
+(a poisoned entry shows through)`, async () => {
     const repo = await temp();
     const [cluster] = await writeFleetSpecs(repo, 2);
     await generateCommand({ cwd: repo, log: () => {} });
-    const tools = ["kustomize"] as const; // the render layer; kubeconform built by `go install` reports no version to probe
+    // the render layer; kubeconform built by `go install` reports no version to probe
+    const tools = ["kustomize"] as const;
     const real = Object.fromEntries(tools.map((t) => [t, resolveTool(t, { PATH: process.env.PATH })]));
     const install = async (dir: string) => {
       for (const t of tools) {

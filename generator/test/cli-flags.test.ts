@@ -1,4 +1,6 @@
-/** The one CLI definition: `--pool` parsing, spec flags → spec input, findings → flags, help derived from the tables. */
+/**
+ * The one CLI definition: `--pool` parsing, spec flags → spec input, findings → flags, help derived from the tables.
+ */
 import { describe, expect, it } from "vitest";
 import type { Finding } from "../src/core/findings.js";
 import { COMMANDS, commandHelp, topHelp } from "../src/cli/definition.js";

@@ -1,4 +1,7 @@
-/** The CLI as a user runs it: `run(argv, io)` in-process in temporary repositories, the real kustomize; the bin shim as a real process. */
+/**
+ * The CLI as a user runs it: `run(argv, io)` in-process in temporary repositories, the real kustomize; the bin shim as
+ * a real process.
+ */
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
@@ -41,7 +44,8 @@ beforeAll(async () => {
 afterAll(() => cleanup?.());
 
 describe("new-cluster", () => {
-  it("creates clusters/demo that kustomize builds, workers across ap-northeast-2a/b/c, and says what to do next", async () => {
+  it(`creates clusters/demo that kustomize builds, workers across ap-northeast-2a/b/c, \
+and says what to do next`, async () => {
     const tree = await readTree(repo);
     expect(Object.keys(tree)).toEqual(
       expect.arrayContaining([
@@ -62,7 +66,8 @@ describe("new-cluster", () => {
     expect(Object.keys(tree).some((p) => p.includes(".new-"))).toBe(false);
   });
 
-  it("prints no warning for a cluster with its own images; refuses one relying on CAPA's public images where none is published (issue 19)", async () => {
+  it(`prints no warning for a cluster with its own images; \
+refuses one relying on CAPA's public images where none is published (issue 19)`, async () => {
     expect(created.stdout).not.toMatch(/warning/);
     const r = await cli(repo, "new-cluster", "--name", "noimage", "--region", "ap-northeast-2", "--yes");
     expect(r.exitCode).toBe(1);
@@ -150,7 +155,8 @@ describe("generate", () => {
     expect(await treeHash(repo)).toBe(before);
   });
 
-  it("an instance-type change renames the template and its reference; the next run changes nothing; user files survive", async () => {
+  it(`an instance-type change renames the template and its reference; the next run changes nothing; \
+user files survive`, async () => {
     const specPath = path.join(repo, "clusters/demo/cluster.yaml");
     const userPath = path.join(repo, "clusters/demo/kustomization.yaml");
     const userText = (await readFile(userPath, "utf8")) + "# my own note\n";
@@ -181,7 +187,8 @@ describe("generate", () => {
     expect(await readFile(userPath, "utf8")).toBe(userText);
   });
 
-  it("removing a pool from the spec deletes its generated files; an invalid spec writes nothing and exits 1", async () => {
+  it(`removing a pool from the spec deletes its generated files; \
+an invalid spec writes nothing and exits 1`, async () => {
     const specPath = path.join(repo, "clusters/demo/cluster.yaml");
     const original = await readFile(specPath, "utf8");
     await writeFile(specPath, original.replace("nodePools:\n", "nodePools:\n  - name: extra\n"));

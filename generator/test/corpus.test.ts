@@ -33,7 +33,8 @@ import { ROOT, runCli, tempDir } from "./helpers.js";
 
 const CLI = path.join(ROOT, "generator", "src", "cli.ts");
 const CONFIG =
-  "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\nrepoURL: https://git.example.com/platform/capi-gitops.git\nbranch: main\ngitops: argocd\n";
+  "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\n" +
+  "repoURL: https://git.example.com/platform/capi-gitops.git\nbranch: main\ngitops: argocd\n";
 const SPEC = "clusters/demo/cluster.yaml";
 const OVERLAY = "clusters/demo/kustomization.yaml";
 const STACK = /\n\s+at .+:\d+:\d+\)?|internal error/;
@@ -141,7 +142,9 @@ const gitInit =
     await git(c.repo, "add", "-A");
     await git(c.repo, "commit", "-q", "-m", "baseline");
   };
-/** No user.name / user.email in the repository's own config (HOME and the system config are cut off by the case's env). */
+/**
+ * No user.name / user.email in the repository's own config (HOME and the system config are cut off by the case's env).
+ */
 const noIdentity = async (c: Ctx) => {
   await git(c.repo, "config", "--unset", "user.name");
   await git(c.repo, "config", "--unset", "user.email");
@@ -158,11 +161,16 @@ const copySpec = (name: string) => async (c: Ctx) => {
   await mkdir(path.join(c.repo, "clusters", name));
   await writeFile(path.join(c.repo, "clusters", name, "cluster.yaml"), next);
 };
-/** The case's repository owned by another user (nobody), as a checkout copied from elsewhere is; undone after the case. */
-const chownRepo = async (c: Ctx) => {
+/**
+ * The case's repository owned by another user (nobody), as a checkout copied from elsewhere is; undone after the case.
+ */
+const chownRepo = (c: Ctx) => {
   execFileSync("chown", ["-R", "65534:65534", c.repo]);
-  return async () =>
-    void execFileSync("chown", ["-R", `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`, c.repo]);
+  const undo = () => {
+    execFileSync("chown", ["-R", `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`, c.repo]);
+    return Promise.resolve();
+  };
+  return Promise.resolve(undo);
 };
 const needsRoot = () => (process.getuid?.() === 0 ? undefined : "giving the repository to another user needs root");
 const stageUnrelated = async (c: Ctx) => {
@@ -190,9 +198,10 @@ const readOnly = (rel: string) => async (c: Ctx) => {
   execFileSync("mount", ["--bind", dir, dir]);
   mounts.add(dir);
   execFileSync("mount", ["-o", "remount,bind,ro", dir]);
-  return async () => {
+  return () => {
     execFileSync("umount", [dir]);
     mounts.delete(dir);
+    return Promise.resolve();
   };
 };
 const needsReadOnly = () => (readOnlyHow ? undefined : readOnlyWhyNot);
@@ -259,7 +268,10 @@ const overlay = (name: string, setup: Setup, says: (string | RegExp)[]): Case =>
   stream: "stdout",
   says,
 });
-/** `diff --base main` after committing the baseline and adding JSON patches (kind, [op, path, value]) to the cluster's overlay. */
+/**
+ * `diff --base main` after committing the baseline and adding JSON patches (kind, [op, path, value]) to the cluster's
+ * overlay.
+ */
 type Ops = [string, string, string][];
 const diffPatch = (name: string, kind: string, ops: Ops, says: (string | RegExp)[], more?: [string, Ops]): Case => ({
   surface: "overlay",
@@ -273,7 +285,8 @@ const diffPatch = (name: string, kind: string, ops: Ops, says: (string | RegExp)
         ([[kind, ops], ...(more ? [more] : [])] as [string, Ops][])
           .map(
             ([k, o]) =>
-              `  - target:\n      kind: ${k}\n    patch: |\n${o.map(([op, p, v]) => `      - op: ${op}\n        path: ${p}\n        value: ${v}\n`).join("")}`,
+              `  - target:\n      kind: ${k}\n    patch: |\n` +
+              `${o.map(([op, p, v]) => `      - op: ${op}\n        path: ${p}\n        value: ${v}\n`).join("")}`,
           )
           .join(""),
     ),
@@ -289,9 +302,14 @@ const kustomization = (...lines: string[]) =>
   put(OVERLAY, ["apiVersion: kustomize.config.k8s.io/v1beta1", "kind: Kustomization", ...lines, ""].join("\n"));
 /** Issue 20.3: a RoleBinding giving ClusterRole cluster-admin to a user, and a Deployment with extra pod-spec lines. */
 const RB_CLUSTER_ADMIN =
-  "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: ops\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: cluster-admin\nsubjects:\n  - kind: User\n    name: mallory\n    apiGroup: rbac.authorization.k8s.io\n";
+  "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: ops\nroleRef:\n" +
+  "  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: cluster-admin\nsubjects:\n" +
+  "  - kind: User\n    name: mallory\n    apiGroup: rbac.authorization.k8s.io\n";
 const deployment = (name: string, podSpec: string) =>
-  `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: ${name}\nspec:\n  selector: {matchLabels: {app: ${name}}}\n  template:\n    metadata: {labels: {app: ${name}}}\n    spec:\n      containers: [{name: x, image: example.com/x:1, securityContext: {privileged: true}}]\n${podSpec}\n`;
+  `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: ${name}\nspec:\n` +
+  `  selector: {matchLabels: {app: ${name}}}\n  template:\n    metadata: {labels: {app: ${name}}}\n` +
+  `    spec:\n      containers: [{name: x, image: example.com/x:1, securityContext: {privileged: true}}]\n` +
+  `${podSpec}\n`;
 
 /** fix-a: a JSON patch adding a privileged hostNetwork DaemonSet to the Cilium add-on's payload. */
 const ADDON_PATCH = [
@@ -340,7 +358,10 @@ const ALIAS_BOMB =
     ..."bcdefghi".split("").map((l, i) => `x-${l}: &${l} [${Array(9).fill(`*${"abcdefghi"[i]}`).join(", ")}]`),
   ].join("\n") + "\n";
 
-/** `import` cases: the manifests (the seed's clusterctl quickstart, changed by `edit`, or given text) in the case's scratch folder. */
+/**
+ * `import` cases: the manifests (the seed's clusterctl quickstart, changed by `edit`, or given text) in the case's
+ * scratch folder.
+ */
 const QUICKSTART = path.join(ROOT, "generator", "test", "fixtures", "import", "seed-quickstart.yaml");
 /** The quickstart (with `from` replaced by `to`, failing the case if `from` is not there), or `text` as given. */
 const manifest =
@@ -591,7 +612,8 @@ const CASES: Case[] = [
     async (c) =>
       void (await writeFile(
         path.join(c.repo, SPEC),
-        `${await readFile(path.join(c.repo, SPEC), "utf8")}${"# padding padding padding padding padding padding padding padding\n".repeat(1200)}`,
+        `${await readFile(path.join(c.repo, SPEC), "utf8")}` +
+          `${"# padding padding padding padding padding padding padding padding\n".repeat(1200)}`,
       )),
     ["bytes", /larger|limit/],
   ),
@@ -673,7 +695,8 @@ const CASES: Case[] = [
   ),
   config(
     "over the size limit",
-    `${CFG}repoURL: https://git.example.com/x.git\n${"# padding padding padding padding padding padding padding padding\n".repeat(1200)}`,
+    `${CFG}repoURL: https://git.example.com/x.git\n` +
+      `${"# padding padding padding padding padding padding padding padding\n".repeat(1200)}`,
     ["bytes"],
   ),
   config(
@@ -864,7 +887,8 @@ const CASES: Case[] = [
     // Answers the version probe like the pinned release, then crashes on the real work.
     setup: script(
       "kubeconform",
-      'case "$1" in -v|--version|version) echo "v0.7.0"; exit 0;; esac\necho "fatal error: unexpected signal during runtime execution" >&2\nexit 2',
+      'case "$1" in -v|--version|version) echo "v0.7.0"; exit 0;; esac\n' +
+        'echo "fatal error: unexpected signal during runtime execution" >&2\nexit 2',
     ),
     args: ["validate", "--skip-cel"],
     env: (c) => ({ CAPI_GITOPS_KUBECONFORM: path.join(c.scratch, "kubeconform") }),
@@ -1116,7 +1140,8 @@ const CASES: Case[] = [
     async (c) => {
       await put(
         "overlays/demo-shared/kustomization.yaml",
-        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../../clusters/demo/generated\n",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n" +
+          "  - ../../clusters/demo/generated\n",
       )(c);
       await unlink(path.join(c.repo, OVERLAY));
       await symlink("../../overlays/demo-shared/kustomization.yaml", path.join(c.repo, OVERLAY));
@@ -1614,7 +1639,11 @@ const CASES: Case[] = [
     all(
       put(
         "clusters/demo/mhc.yaml",
-        "apiVersion: cluster.x-k8s.io/v1beta2\nkind: MachineHealthCheck\nmetadata:\n  name: demo-default\n  namespace: demo\n  annotations:\n    argocd.argoproj.io/sync-options: Prune=false,Delete=false\n    kustomize.toolkit.fluxcd.io/prune: disabled\nspec:\n  clusterName: demo\n  selector:\n    matchLabels:\n      capi-gitops.io/node-pool: default\n  checks:\n    nodeStartupTimeoutSeconds: 900\n",
+        "apiVersion: cluster.x-k8s.io/v1beta2\nkind: MachineHealthCheck\nmetadata:\n  name: demo-default\n" +
+          "  namespace: demo\n  annotations:\n    argocd.argoproj.io/sync-options: Prune=false,Delete=false\n" +
+          "    kustomize.toolkit.fluxcd.io/prune: disabled\nspec:\n  clusterName: demo\n  selector:\n" +
+          "    matchLabels:\n      capi-gitops.io/node-pool: default\n  checks:\n" +
+          "    nodeStartupTimeoutSeconds: 900\n",
       ),
       kustomization("resources:", "  - generated", "  - mhc.yaml"),
     ),
@@ -1632,7 +1661,8 @@ const CASES: Case[] = [
     async (c) =>
       void (await writeFile(
         path.join(c.repo, SPEC),
-        `${await readFile(path.join(c.repo, SPEC), "utf8")}${"# padding padding padding padding padding padding padding padding\n".repeat(1200)}`,
+        `${await readFile(path.join(c.repo, SPEC), "utf8")}` +
+          `${"# padding padding padding padding padding padding padding padding\n".repeat(1200)}`,
       )),
     ["64 KiB"],
   ),
@@ -1672,7 +1702,8 @@ const CASES: Case[] = [
     all(
       put(
         "clusters/demo/cm.yaml",
-        `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: tokens\n  namespace: demo\ndata:\n  token: ghp_${"a1B2".repeat(9)}\n`,
+        `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: tokens\n  namespace: demo\ndata:\n` +
+          `  token: ghp_${"a1B2".repeat(9)}\n`,
       ),
       kustomization("resources:", "  - generated", "  - cm.yaml"),
     ),
@@ -1683,7 +1714,8 @@ const CASES: Case[] = [
     all(
       put(
         "clusters/demo/cm.yaml",
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: tokens\n  namespace: demo\ndata:\n  hook: xoxb-1234567890-0987654321-AbCdEfGhIjKlMnOp\n",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: tokens\n  namespace: demo\ndata:\n" +
+          "  hook: xoxb-1234567890-0987654321-AbCdEfGhIjKlMnOp\n",
       ),
       kustomization("resources:", "  - generated", "  - cm.yaml"),
     ),
@@ -2185,7 +2217,8 @@ const CASES: Case[] = [
     all(
       put(
         "clusters/demo/gen.yaml",
-        "apiVersion: builtin\nkind: ConfigMapGenerator\nmetadata:\n  name: x\n  namespace: demo\nfiles:\n  - https://example.com/x\n",
+        "apiVersion: builtin\nkind: ConfigMapGenerator\nmetadata:\n  name: x\n  namespace: demo\nfiles:\n" +
+          "  - https://example.com/x\n",
       ),
       kustomization("resources:", "  - generated", "generators:", "  - gen.yaml"),
     ),
@@ -2196,7 +2229,8 @@ const CASES: Case[] = [
     all(
       put(
         "clusters/demo/t.yaml",
-        "apiVersion: builtin\nkind: PatchTransformer\nmetadata:\n  name: p\npath: https://example.com/p.yaml\ntarget:\n  kind: Cluster\n",
+        "apiVersion: builtin\nkind: PatchTransformer\nmetadata:\n  name: p\n" +
+          "path: https://example.com/p.yaml\ntarget:\n  kind: Cluster\n",
       ),
       kustomization("resources:", "  - generated", "transformers:", "  - t.yaml"),
     ),
@@ -2238,7 +2272,8 @@ const CASES: Case[] = [
     all(
       put(
         "clusters/demo/skip.yaml",
-        "apiVersion: cluster.x-k8s.io/v1beta2\nkind: MachineDrainRule\nmetadata:\n  name: skip-all\n  namespace: demo\nspec:\n  drain:\n    behavior: Skip\n  pods:\n    - selector: {}\n",
+        "apiVersion: cluster.x-k8s.io/v1beta2\nkind: MachineDrainRule\nmetadata:\n  name: skip-all\n" +
+          "  namespace: demo\nspec:\n  drain:\n    behavior: Skip\n  pods:\n    - selector: {}\n",
       ),
       kustomization("resources:", "  - generated", "  - skip.yaml"),
     ),
@@ -2269,7 +2304,8 @@ async function snapshot(dir: string): Promise<string> {
       const p = path.join(d, e.name);
       const st = await lstat(p);
       entries.push(
-        `${path.relative(dir, p)} ${st.isDirectory() ? "dir" : st.isSymbolicLink() ? "link" : "file"} ${(st.mode & 0o7777).toString(8)}`,
+        `${path.relative(dir, p)} ${st.isDirectory() ? "dir" : st.isSymbolicLink() ? "link" : "file"} ` +
+          `${(st.mode & 0o7777).toString(8)}`,
       );
       if (st.isFile()) bytes.update(path.relative(dir, p)).update(await readFile(p));
       if (st.isDirectory()) await walk(p);
@@ -2361,7 +2397,9 @@ afterAll(async () => {
   );
   console.log(
     [
-      `bad-input corpus: ${passed.size}/${ran} cases passed${skipped.size ? ` (${skipped.size} skipped: ${[...skipped].join("; ")})` : ""}; ${total} cases (${bySurface})`,
+      `bad-input corpus: ${passed.size}/${ran} cases ` +
+        `passed${skipped.size ? ` (${skipped.size} skipped: ${[...skipped].join("; ")})` : ""}; ${total} ` +
+        `cases (${bySurface})`,
       ...(failed.length ? ["failing:", ...failed] : []),
     ].join("\n"),
   );
@@ -2422,7 +2460,8 @@ describe.concurrent("bad-input corpus", () => {
         );
         const stdout = String(r.stdout);
         const stderr = String(r.stderr);
-        const shown = `--- exit ${r.exitCode}\n--- stderr\n${stderr.slice(0, 3000)}\n--- stdout\n${stdout.slice(0, 3000)}`;
+        const shown =
+          `--- exit ${r.exitCode}\n--- stderr\n${stderr.slice(0, 3000)}\n` + `--- stdout\n${stdout.slice(0, 3000)}`;
         // Every broken promise of the case is listed, not only the first.
         const problems: string[] = [];
         if (r.exitCode !== c.exit) problems.push(`exit code ${r.exitCode}, expected ${c.exit}`);

@@ -50,7 +50,7 @@ type Obj = {
 };
 
 function spec(input: Record<string, unknown>): ClusterSpec {
-  const r = parseSpecObject({ apiVersion: "capi-gitops.io/v1alpha1", kind: "ClusterSpec", ...input } as never);
+  const r = parseSpecObject({ apiVersion: "capi-gitops.io/v1alpha1", kind: "ClusterSpec", ...input });
   if (!r.spec || r.findings.some((f) => f.severity === "error")) throw new Error(JSON.stringify(r.findings));
   return r.spec;
 }
@@ -96,7 +96,7 @@ afterAll(() => cleanup?.());
 const of = (name: string, kind: string) => rendered.get(name)!.filter((o) => o.kind === kind);
 const rc = (objects: Obj[], cluster = "x"): RenderedCluster => ({
   cluster,
-  objects: objects as never[],
+  objects: objects,
   origins: objects.map(() => undefined),
 });
 const rules = (name: string, objects = rendered.get(name)!) =>
@@ -126,7 +126,8 @@ describe("workers: MachineDeployments by default, spread over the zones", () => 
 });
 
 describe("drain on every worker-removal path (validate/drain-rules.ts)", () => {
-  it("the generated MachineDeployment clusters have no finding but an autoscaled pool's zone that may stay empty", () => {
+  it(`the generated MachineDeployment clusters have no finding but an autoscaled pool's zone that may stay \
+empty`, () => {
     expect(rules("prod")).toEqual([]);
     // dev's default pool is 1..3 over three zones (1, 0, 0 minimum): empty zones by design, not reported for dev.
     for (const name of ["dev", "ha"]) expect(rules(name)).toEqual([]);
@@ -189,8 +190,10 @@ describe("drain on every worker-removal path (validate/drain-rules.ts)", () => {
     first.spec.template.metadata.annotations = { [EXCLUDE_NODE_DRAINING]: "" };
     first.spec.rollout.strategy.rollingUpdate = { maxSurge: 0, maxUnavailable: 1 };
     expect(rules("dev", md).filter((r) => !r.startsWith("pool-zone-empty"))).toEqual([
-      `drain-excluded:error:MachineDeployment/${first.metadata.name}:spec.template.metadata.annotations.${EXCLUDE_NODE_DRAINING}`,
-      `rollout-launch-first:warning:MachineDeployment/${first.metadata.name}:spec.rollout.strategy.rollingUpdate.maxSurge`,
+      `drain-excluded:error:MachineDeployment/${first.metadata.name}:spec.template.metadata.annotations.` +
+        `${EXCLUDE_NODE_DRAINING}`,
+      `rollout-launch-first:warning:MachineDeployment/${first.metadata.name}:spec.rollout.strategy.rollingU` +
+        `pdate.maxSurge`,
     ]);
   });
 });
@@ -209,7 +212,8 @@ describe("drain-excluded: a drain timeout too short to drain, a MachineDrainRule
     });
     const found = rules("prod", [...md, rule("skip", "Skip"), rule("drain", "Drain")]);
     expect(found).toEqual([
-      `drain-excluded:error:MachineDeployment/${first!.metadata.name}:spec.template.spec.deletion.nodeDrainTimeoutSeconds`,
+      `drain-excluded:error:MachineDeployment/${first!.metadata.name}:spec.template.spec.deletion.nodeDrain` +
+        `TimeoutSeconds`,
       "drain-excluded:error:MachineDrainRule/skip:spec.drain.behavior",
     ]);
     first!.spec.template.spec.deletion = { nodeDrainTimeoutSeconds: 0 };
@@ -236,7 +240,8 @@ describe("health checks that act", () => {
         .unhealthyLessThanOrEqualTo,
     ).toBe("40%");
   });
-  it("MachinePool clusters get no check (nothing would remediate; the ASG's EC2 health checks replace instances)", () => {
+  it(`MachinePool clusters get no check (nothing would remediate; \
+the ASG's EC2 health checks replace instances)`, () => {
     expect(of("mp-dev", "MachineHealthCheck")).toEqual([]);
     expect(of("mp-prod", "MachineHealthCheck").map((m) => m.metadata.name)).toEqual(["mp-prod-control-plane"]);
   });
@@ -255,7 +260,8 @@ describe("health checks that act", () => {
       "mhc-can-act:warning:MachineHealthCheck/mp-dev-control-plane:spec.selector",
     ]);
   });
-  it("a check on a one-replica control plane is a warning: KCP remediates it only before initialization (remediation.go)", () => {
+  it(`a check on a one-replica control plane is a warning: KCP remediates it only before initialization \
+(remediation.go)`, () => {
     const dev = clone(rendered.get("dev")!);
     const cpCheck = clone(of("ha", "MachineHealthCheck").find((m) => m.metadata.name === "ha-control-plane")!);
     cpCheck.metadata.name = "dev-control-plane";
@@ -312,7 +318,8 @@ describe("least-privilege IAM, checked on the real clusterawsadm's CloudFormatio
       p.PolicyDocument.Statement.flatMap((s: any) => s.Action),
     );
 
-  it("management/iam/bootstrap.yaml: controllers' policy only on the controllers role, no EKS, the CCM's actions", async () => {
+  it(`management/iam/bootstrap.yaml: controllers' policy only on the controllers role, no EKS, \
+the CCM's actions`, async () => {
     const cfn = await print(iamConfiguration());
     expect(rolesOf(cfn, "AWSIAMManagedPolicyControllers")).toEqual(["AWSIAMRoleControllers"]);
     expect(Object.keys(cfn.Resources).filter((k) => /EKS/.test(k))).toEqual([]);
@@ -321,7 +328,8 @@ describe("least-privilege IAM, checked on the real clusterawsadm's CloudFormatio
     );
     expect(cfn.Resources.AWSEBSCSIPolicyController).toBeDefined();
   }, 60_000);
-  it("negative control: clusterawsadm's defaults attach the controllers' policy to the control plane and add EKS", async () => {
+  it(`negative control: clusterawsadm's defaults attach the controllers' policy to the control plane and add \
+EKS`, async () => {
     const cfg = clone(iamConfiguration()) as any;
     delete cfg.spec.controlPlane.disableClusterAPIControllerPolicyAttachment;
     delete cfg.spec.controlPlane.extraStatements;

@@ -59,7 +59,8 @@ describe.skipIf(!built)("npm run e2e with a fault only an upstream webhook denie
     );
   });
 
-  it("applies everything else (the clean cluster, the planted one's other objects, management/), and tears down", () => {
+  it(`applies everything else (the clean cluster, the planted one's other objects, management/), \
+and tears down`, () => {
     expect(result.passed).toBeGreaterThan(40);
     expect(logged.some((l) => l.includes("teardown left no process and no port behind"))).toBe(true);
   });

@@ -240,7 +240,8 @@ describe("denialText", () => {
   it.each([
     ['Invalid value: "us-west-2": field is immutable', "field is immutable"],
     [
-      'Invalid value: {"kind":"AWSMachineTemplate","metadata":{"uid":"x"},"spec":{}}: AWSMachineTemplate.Spec is immutable',
+      'Invalid value: {"kind":"AWSMachineTemplate","metadata":{"uid":"x"},"spec":{}}: ' +
+        "AWSMachineTemplate.Spec is immutable",
       "AWSMachineTemplate.Spec is immutable",
     ],
     ["Forbidden: cannot be an even number when etcd is stacked", "cannot be an even number when etcd is stacked"],
@@ -320,7 +321,8 @@ describe("summarize (go test -json)", () => {
 });
 
 describe("e2e/go.mod", () => {
-  it("pins CAPI and CAPA at versions.json's versions (as admission/go.mod) and takes the shared package from ../admission", async () => {
+  it(`pins CAPI and CAPA at versions.json's versions (as admission/go.mod) \
+and takes the shared package from ../admission`, async () => {
     const { readFileSync } = await import("node:fs");
     const { ROOT } = await import("./helpers.js");
     const { versions } = await import("../src/pins/versions.js");

@@ -26,7 +26,8 @@ const spec = (o: Record<string, unknown>): ClusterSpec => {
 const specs = [spec({ name: "one" }), spec({ name: "two", namespace: "team-two" })];
 const config = () => {
   const r = parseRepoConfig(
-    "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\ngitops: flux\nrepoURL: https://git.example.com/platform/capi.git\n",
+    "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\ngitops: flux\n" +
+      "repoURL: https://git.example.com/platform/capi.git\n",
   );
   if (!r.config) throw new Error(JSON.stringify(r.findings));
   return r.config;
@@ -56,7 +57,8 @@ describe("Flux: the clusters' ServiceAccount", () => {
     expect(role.rules.some((r: { verbs: string[] }) => r.verbs.includes("patch"))).toBe(false);
   });
 
-  it("writes only through a RoleBinding in each cluster's namespace, which the sync layer creates (never pruned, never patched)", () => {
+  it(`writes only through a RoleBinding in each cluster's namespace, which the sync layer creates (never pruned, \
+never patched)`, () => {
     const objs = syncObjects();
     const rbs = objs.filter((o) => o.kind === "RoleBinding");
     expect(rbs.map((b) => `${b.metadata.namespace} ${b.roleRef.kind}/${b.roleRef.name}`)).toEqual([

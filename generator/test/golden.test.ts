@@ -1,4 +1,7 @@
-/** Golden output: fixtures/specs/*.yaml (+ fixtures/capi-gitops.yaml) → the whole generated tree, one snapshot file per file. */
+/**
+ * Golden output: fixtures/specs/*.yaml (+ fixtures/capi-gitops.yaml) → the whole generated tree, one snapshot file per
+ * file.
+ */
 import { versions } from "../src/pins/versions.js";
 import { readFileSync } from "node:fs";
 import path from "node:path";

@@ -16,7 +16,8 @@ import { validateCommand } from "../src/commands/validate.js";
 import { runCli, tempDir, treeHash } from "./helpers.js";
 
 const CONFIG =
-  "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\nrepoURL: https://git.example.com/platform/capi.git\nbranch: main\ngitops: argocd\n";
+  "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\n" +
+  "repoURL: https://git.example.com/platform/capi.git\nbranch: main\ngitops: argocd\n";
 const OLD = "ami-0123456789abcdef0";
 const NEW = "ami-0fedcba9876543210";
 let repo: string;
@@ -95,7 +96,8 @@ describe("a cluster whose machines cannot get an image (issue 19 item 1)", () =>
     expect(await treeHash(repo)).toBe(before);
   });
 
-  it("the README quick start (us-east-2, the default version) gives a cluster with no error and no warning; --dry-run agrees", async () => {
+  it(`the README quick start (us-east-2, the default version) gives a cluster with no error and no warning; \
+--dry-run agrees`, async () => {
     const readme = await readFile(path.join(__dirname, "..", "..", "README.md"), "utf8");
     const line = /^npm run new-cluster -- (.*?)\s+#/m.exec(readme)![1]!;
     const args = line.split(/\s+/);
@@ -146,12 +148,14 @@ describe("a cluster on a fixed image (an AMI id) is never upgraded onto its old 
     expect(await treeHash(repo)).toBe(before);
   });
 
-  it("a version moved by the cluster's own patch under the kept image: validate and diff flag it, upgrade refuses to land on it", async () => {
+  it(`a version moved by the cluster's own patch under the kept image: validate and diff flag it, \
+upgrade refuses to land on it`, async () => {
     const own = path.join(repo, "clusters/tokyo/kustomization.yaml");
     const original = await readFile(own, "utf8");
     const patched = original.replace(
       "patches: []",
-      "patches:\n  - target: { group: controlplane.cluster.x-k8s.io, kind: KubeadmControlPlane }\n    patch: |\n      - op: replace\n        path: /spec/version\n        value: v1.35.0\n",
+      "patches:\n  - target: { group: controlplane.cluster.x-k8s.io, kind: KubeadmControlPlane }\n" +
+        "    patch: |\n      - op: replace\n        path: /spec/version\n        value: v1.35.0\n",
     );
     expect(patched).not.toBe(original);
     await writeFile(own, patched);
@@ -191,7 +195,8 @@ describe("a cluster on a fixed image (an AMI id) is never upgraded onto its old 
     expect(clean.findings.filter((f) => f.severity === "error")).toEqual([]);
   });
 
-  it("with --image-id: step 1 gives the control plane the new image (pools keep the old one); step 2 needs and takes the pools'; each validates", async () => {
+  it(`with --image-id: step 1 gives the control plane the new image (pools keep the old one); \
+step 2 needs and takes the pools'; each validates`, async () => {
     const one = await cli("upgrade", "--name", "tokyo", "--to", "v1.35.0", "--image-id", NEW);
     expect(one.exitCode, one.stdout + one.stderr).toBe(0);
     const text = await readFile(path.join(repo, "clusters/tokyo/cluster.yaml"), "utf8");

@@ -30,7 +30,7 @@ import { ROOT, tempDir } from "./helpers.js";
 type Obj = { apiVersion: string; kind: string; metadata: { name: string }; spec: any };
 
 function spec(input: Record<string, unknown>): ClusterSpec {
-  const r = parseSpecObject({ apiVersion: "capi-gitops.io/v1alpha1", kind: "ClusterSpec", ...input } as never);
+  const r = parseSpecObject({ apiVersion: "capi-gitops.io/v1alpha1", kind: "ClusterSpec", ...input });
   if (!r.spec || r.findings.some((f) => f.severity === "error")) throw new Error(JSON.stringify(r.findings));
   return r.spec;
 }
@@ -185,13 +185,14 @@ describe("machine images in the kustomize output", () => {
       name: "x",
       region: "us-east-2",
       image: { id: "ami-0123456789abcdef0", lookupOrg: "123456789012" },
-    } as never);
+    });
     expect(r.findings.map((f) => f.rule)).toContain("image-id-or-lookup");
   });
 });
 
 describe("validate: clusters relying on CAPA's public lookup", () => {
-  it("v1.34.2 in ap-northeast-2 has no published image: an error for dev too (issue 19), saying in one line how to get one", () => {
+  it(`v1.34.2 in ap-northeast-2 has no published image: an error for dev too (issue 19), \
+saying in one line how to get one`, () => {
     const f = imageRules(rc("seoul"), inventory, "dev", "clusters/seoul/cluster.yaml").filter(
       (x) => x.rule === "image-published",
     );
@@ -273,7 +274,7 @@ describe("validate: a fixed image must hold the version its machines run", () =>
         kubernetesVersion: "v1.34.2",
         image,
         ...(pools ? { nodePools: pools } : {}),
-      } as never).findings;
+      }).findings;
     expect(parse({ id: "ami-0123456789abcdef0" })).toMatchObject([
       { rule: "image-version", path: "image.kubernetesVersion" },
     ]);

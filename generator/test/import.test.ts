@@ -28,9 +28,13 @@ const FIXTURES = path.join(ROOT, "generator", "test", "fixtures", "import");
 const QUICKSTART = path.join(FIXTURES, "seed-quickstart.yaml");
 const HELM = path.join(FIXTURES, "seed-helm-machinepool.yaml");
 const CONFIG =
-  "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\nrepoURL: https://git.example.com/platform/capi-gitops.git\nbranch: main\ngitops: argocd\n";
+  "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\n" +
+  "repoURL: https://git.example.com/platform/capi-gitops.git\nbranch: main\ngitops: argocd\n";
 
-/** What a user exports before `clusterctl generate cluster` (CLUSTER_NAME and KUBERNETES_VERSION come from --name and --kubernetes-version). */
+/**
+ * What a user exports before `clusterctl generate cluster` (CLUSTER_NAME and KUBERNETES_VERSION come from --name and
+ * --kubernetes-version).
+ */
 const VARS = {
   AWS_REGION: "eu-west-1",
   AWS_AVAILABILITY_ZONE: "eu-west-1b",
@@ -68,7 +72,8 @@ const one = (objs: K8sObject[], kind: string, name?: string | RegExp): K8sObject
   );
   if (found.length !== 1)
     throw new Error(
-      `${found.length} ${kind} ${String(name ?? "")} in the render: ${objs.map((o) => `${o.kind}/${o.metadata.name}`).join(", ")}`,
+      `${found.length} ${kind} ${String(name ?? "")} in the render: ` +
+        `${objs.map((o) => `${o.kind}/${o.metadata.name}`).join(", ")}`,
     );
   return found[0]!;
 };
@@ -96,7 +101,7 @@ describe("envsubst (clusterctl variable syntax)", () => {
     ["${A:-no}", { A: "1" }, "1", []],
     ["${G} ${G} ${H}", {}, "${G} ${G} ${H}", ["G", "H"]],
   ])("%s", (text, vars, out, unresolved) => {
-    const r = envsubst(text, vars as Record<string, string>);
+    const r = envsubst(text, vars);
     expect(r.text).toBe(out);
     expect(r.unresolved).toEqual(unresolved);
   });
@@ -118,7 +123,12 @@ describe("the seed document's clusterctl quickstart (v1beta1, us-east-1, 3 × t3
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^mapped {2}AWSCluster\/capi-quickstart spec\.region: → region: us-east-1$/m);
     expect(r.stdout).toMatch(
-      /^dropped KubeadmControlPlane\/capi-quickstart-control-plane spec\.kubeadmConfigSpec\.clusterConfiguration\.apiServer\.extraArgs\.cloud-provider: "aws": the in-tree cloud provider/m,
+      new RegExp(
+        String.raw`^dropped KubeadmControlPlane/capi-quickstart-control-plane ` +
+          String.raw`spec\.kubeadmConfigSpec\.clusterConfiguration\.apiServer\.extraArgs\.cloud-provider: "aws": ` +
+          String.raw`the in-tree cloud provider`,
+        "m",
+      ),
     );
     expect(r.stdout).toMatch(/^note {4}Cluster\/capi-quickstart metadata\.namespace: "default" is reserved here/m);
     expect(r.stdout).toContain("# --- clusters/capi-quickstart/cluster.yaml");
@@ -126,7 +136,8 @@ describe("the seed document's clusterctl quickstart (v1beta1, us-east-1, 3 × t3
     expect(await treeHash(repo)).toBe(before);
   });
 
-  it("with --kubernetes-version v1.34.2: the render keeps region, replicas, instance types, worker count and SSH key", async () => {
+  it(`with --kubernetes-version v1.34.2: the render keeps region, replicas, instance types, \
+worker count and SSH key`, async () => {
     const r = await importCli("--file", QUICKSTART, "--kubernetes-version", "v1.34.2");
     expect(r.exitCode, r.stderr + r.stdout).toBe(0);
     const objs = await render("capi-quickstart");
@@ -264,7 +275,8 @@ describe("a kept field the management cluster would reject", () => {
   }, 180_000);
 });
 
-describe(`CAPA's own templates (pinned ${versions().crds["cluster-api-provider-aws"]?.version}), raw: import substitutes clusterctl's variables`, () => {
+describe(`CAPA's own templates (pinned ${versions().crds["cluster-api-provider-aws"]?.version}), raw: \
+import substitutes clusterctl's variables`, () => {
   it.each([
     ["capa-default", "cluster-template.yaml", "MachineDeployment"],
     ["capa-machinepool", "cluster-template-machinepool.yaml", "MachinePool"],
@@ -324,7 +336,8 @@ describe(`CAPA's own templates (pinned ${versions().crds["cluster-api-provider-a
     expect(await treeHash(repo)).toBe(before);
   });
 
-  it("a raw template with a variable left unset is refused, naming it (the environment is the command's input: empty here)", async () => {
+  it(`a raw template with a variable left unset is refused, naming it (the environment is the command's input: \
+empty here)`, async () => {
     const { AWS_REGION: _, ...rest } = VARS;
     const vars = Object.entries(rest).map(([k, v]) => `${k}=${v}`);
     const err = await importCommand({
@@ -355,7 +368,8 @@ describe("round trip: the render of a cluster this repository generated (CAPI/CA
     "controlPlane: { replicas: 5, instanceType: m6i.large }",
     "nodePools:",
     "  - { name: web, instanceType: m6i.xlarge, minSize: 2, maxSize: 6, labels: { tier: web } }",
-    "  - { name: jobs, instanceType: c6i.large, availabilityZones: [us-east-2b], autoscaling: false, minSize: 1, maxSize: 4, replicas: 3, kubernetesVersion: v1.32.9 }",
+    "  - { name: jobs, instanceType: c6i.large, availabilityZones: [us-east-2b], autoscaling: false, " +
+      "minSize: 1, maxSize: 4, replicas: 3, kubernetesVersion: v1.32.9 }",
     "network: { vpcCidr: 10.12.0.0/16, podCidr: 172.16.0.0/16, serviceCidr: 10.100.0.0/16 }",
     // Its own images, as importCli names them (CAPA publishes none for the jobs pool's v1.32.9).
     'image: { lookupOrg: "123456789012" }',
@@ -404,7 +418,8 @@ describe("the mapping (pure)", () => {
       ["batch", "v1.32.9"],
     ]);
   });
-  it("spreads a MachineDeployment pool over the zones it has room for; a failureDomain is the pool's zone", async () => {
+  it(`spreads a MachineDeployment pool over the zones it has room for; \
+a failureDomain is the pool's zone`, async () => {
     const objs = (await docs(QUICKSTART)) as K8sObject[];
     const md = objs.find((o) => o.kind === "MachineDeployment")!;
     md.metadata.annotations = {
@@ -435,7 +450,8 @@ describe("the mapping (pure)", () => {
     ]);
   });
 
-  it('20.6: a null sshKeyName (`sshKeyName:`, or `${AWS_SSH_KEY_NAME}` substituted empty) is absent: CAPA\'s "default", no patch', async () => {
+  it(`20.6: a null sshKeyName (\`sshKeyName:\`, or \`\${AWS_SSH_KEY_NAME}\` substituted empty) is absent: \
+CAPA's "default", no patch`, async () => {
     const text = await readFile(QUICKSTART, "utf8");
     expect(text.match(/sshKeyName: default/g)).toHaveLength(3);
     const written = [
@@ -456,7 +472,8 @@ describe("the mapping (pure)", () => {
     }
   });
 
-  it("takes the namespace from --namespace, else the source's unless reserved (the quickstart's default), else the name", async () => {
+  it(`takes the namespace from --namespace, else the source's unless reserved (the quickstart's default), \
+else the name`, async () => {
     const quickstart = await docs(QUICKSTART);
     const helm = await docs(HELM);
     const ns = (objs: unknown[], namespace?: string) =>
@@ -480,7 +497,8 @@ describe("the mapping (pure)", () => {
     expect(m.kept).toEqual([]);
   });
 
-  it("never throws: arbitrary documents, and the quickstart with any field replaced by any value, give a spec or findings", async () => {
+  it(`never throws: arbitrary documents, and the quickstart with any field replaced by any value, \
+give a spec or findings`, async () => {
     const quickstart = await docs(QUICKSTART);
     const paths = (v: unknown, at: (string | number)[] = []): (string | number)[][] =>
       v !== null && typeof v === "object"
@@ -499,7 +517,7 @@ describe("the mapping (pure)", () => {
     );
     fc.assert(
       fc.property(fc.constantFrom(...all), fc.anything(), (at, value) => {
-        const input = structuredClone(quickstart) as unknown[];
+        const input = structuredClone<unknown[]>(quickstart);
         if (at.length === 1) input[at[0] as number] = value;
         else {
           const parent = at.slice(1, -1).reduce<any>((o, k) => o[k], input[at[0] as number]);

@@ -128,12 +128,14 @@ describe("20.7: inventory reads the render", () => {
 });
 
 describe("20.7: npm run inventory on a repository (real kustomize)", () => {
-  it("a patch on the control plane's replicas and instance type shows; resources: [] shows an empty render", async () => {
+  it(`a patch on the control plane's replicas and instance type shows; resources: \
+[] shows an empty render`, async () => {
     const t = await tempDir("capi-gitops-inventory-");
     try {
       await writeFile(
         path.join(t.dir, "capi-gitops.yaml"),
-        "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\nrepoURL: https://git.example.com/p/c.git\nbranch: main\ngitops: argocd\n",
+        "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\n" +
+          "repoURL: https://git.example.com/p/c.git\nbranch: main\ngitops: argocd\n",
       );
       await newClusterCommand({
         cwd: t.dir,
@@ -144,12 +146,14 @@ describe("20.7: npm run inventory on a repository (real kustomize)", () => {
       const k = path.join(t.dir, "clusters/demo/kustomization.yaml");
       const text = await readFile(k, "utf8");
       const patch = (kind: string, p: string, v: string) =>
-        `  - target:\n      kind: ${kind}\n    patch: |\n      - op: replace\n        path: ${p}\n        value: ${v}\n`;
+        `  - target:\n      kind: ${kind}\n    patch: |\n      - op: replace\n        path: ${p}\n` +
+        `        value: ${v}\n`;
       await writeFile(
         k,
         text.replace(
           "patches: []",
-          `patches:\n${patch("KubeadmControlPlane", "/spec/replicas", "3")}${patch("AWSMachinePool", "/spec/awsLaunchTemplate/instanceType", "m6i.large")}`,
+          `patches:\n${patch("KubeadmControlPlane", "/spec/replicas", "3")}` +
+            `${patch("AWSMachinePool", "/spec/awsLaunchTemplate/instanceType", "m6i.large")}`,
         ),
       );
       const patched = await inventoryCommand({ cwd: t.dir, format: "json" });
@@ -168,12 +172,14 @@ describe("20.7: npm run inventory on a repository (real kustomize)", () => {
       await t.cleanup();
     }
   }, 120_000);
-  it("a MachineDeployment pool whose zones are not in name order is not reported as patched (kustomize sorts by name)", async () => {
+  it(`a MachineDeployment pool whose zones are not in name order is not reported as patched \
+(kustomize sorts by name)`, async () => {
     const t = await tempDir("capi-gitops-inventory-");
     try {
       await writeFile(
         path.join(t.dir, "capi-gitops.yaml"),
-        "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\nrepoURL: https://git.example.com/p/c.git\nbranch: main\ngitops: argocd\n",
+        "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\n" +
+          "repoURL: https://git.example.com/p/c.git\nbranch: main\ngitops: argocd\n",
       );
       const zones = ["ap-northeast-2c", "ap-northeast-2a"];
       await newClusterCommand({

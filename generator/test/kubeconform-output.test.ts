@@ -49,7 +49,9 @@ describe("parseKubeconformOutput", () => {
       out({
         ...res,
         status: "statusInvalid",
-        msg: "jsonschema: '' does not validate with file:///s.json#/required: validation failed - at '/spec/replicas': got string, want integer",
+        msg:
+          "jsonschema: '' does not validate with file:///s.json#/required: validation failed - at " +
+          "'/spec/replicas': got string, want integer",
       }),
       [
         {

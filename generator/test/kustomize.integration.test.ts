@@ -117,7 +117,8 @@ describe.each(specs.map((s) => [s.name, s] as [string, ClusterSpec]))("kustomize
     }
   });
 
-  it("hash-named templates carry a content hash; no CAPI object (nor the namespace) can be pruned or deleted by Argo CD or Flux", () => {
+  it(`hash-named templates carry a content hash; no CAPI object (nor the namespace) \
+can be pruned or deleted by Argo CD or Flux`, () => {
     const objs = rendered.get(name)!;
     for (const o of objs.filter((x) =>
       ["AWSMachineTemplate", "KubeadmConfig", "KubeadmConfigTemplate"].includes(x.kind),
@@ -159,7 +160,8 @@ describe.each(specs.map((s) => [s.name, s] as [string, ClusterSpec]))(
       }
       return byRole;
     };
-    it("Cluster labels → ClusterResourceSets in its namespace → ConfigMaps with the CNI, the CCM at the cluster's minor, the EBS CSI driver and a StorageClass", () => {
+    it(`Cluster labels → ClusterResourceSets in its namespace → ConfigMaps with the CNI, \
+the CCM at the cluster's minor, the EBS CSI driver and a StorageClass`, () => {
       const byRole = applied();
       expect(Object.keys(byRole).sort()).toEqual(["ccm", "cni", "csi"]);
       expect(byRole.cni!.some((o) => o.kind === "DaemonSet" && o.metadata.name === "cilium")).toBe(true);
@@ -200,7 +202,7 @@ describe("checkReferences catches what it should", () => {
       kind: "MachineHealthCheck",
       metadata: { name: "demo-x", namespace: "demo" },
       spec: { clusterName: "demo", selector: { matchLabels: { x: "y" } } },
-    } as never);
+    });
     const rules = checkReferences(objs, { cluster: "demo" }).map((f) => `${f.rule} ${f.path}`);
     expect(rules).toContain(
       "reference-resolves KubeadmControlPlane/demo-control-plane:spec.machineTemplate.spec.infrastructureRef.name",

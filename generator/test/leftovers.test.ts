@@ -55,7 +55,8 @@ const MD = (name: string, template: string) =>
   });
 
 describe("findLeftovers (pure)", () => {
-  it("an object rendered once and no longer is listed with the commit that last rendered it and the one that dropped it", () => {
+  it(`an object rendered once and no longer is listed with the commit that last rendered it and the one that dropped \
+it`, () => {
     const r = findLeftovers([
       snap(1, [KCP("cp-aaaa"), AMT("cp-aaaa")]),
       snap(2, [KCP("cp-bbbb"), AMT("cp-bbbb")]),
@@ -87,7 +88,8 @@ describe("findLeftovers (pure)", () => {
     expect(r.clusters[0]!.leftovers.map((l) => l.name)).toEqual(["kept"]);
   });
 
-  it("an object dropped and rendered again is not a leftover; one dropped again is, dropped by the later commit", () => {
+  it(`an object dropped and rendered again is not a leftover; one dropped again is, \
+dropped by the later commit`, () => {
     const a = AMT("t");
     expect(findLeftovers([snap(1, [a]), snap(2, []), snap(3, [a])]).clusters[0]!.leftovers).toEqual([]);
     expect(
@@ -96,7 +98,8 @@ describe("findLeftovers (pure)", () => {
     ).toBe("change 4");
   });
 
-  it("a template of a MachineDeployment still in Git waits for its roll-out; of one Git dropped, for that deployment's deletion", () => {
+  it(`a template of a MachineDeployment still in Git waits for its roll-out; of one Git dropped, \
+for that deployment's deletion`, () => {
     const rolled = findLeftovers([snap(1, [MD("p", "p-1"), AMT("p-1")]), snap(2, [MD("p", "p-2"), AMT("p-2")])])
       .clusters[0]!.leftovers;
     expect(rolled[0]!.unusedWhen).toMatch(/MachineDeployment p's previous template: unused once its roll-out/);

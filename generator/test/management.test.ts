@@ -32,7 +32,8 @@ import { fixtureSpecs, ROOT } from "./helpers.js";
 
 const config = (gitops: "argocd" | "flux"): RepoConfig => {
   const r = parseRepoConfig(
-    `apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\nrepoURL: https://git.example.com/platform/capi.git\nbranch: main\ngitops: ${gitops}\n`,
+    `apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\n` +
+      `repoURL: https://git.example.com/platform/capi.git\nbranch: main\ngitops: ${gitops}\n`,
   );
   if (!r.config) throw new Error(JSON.stringify(r.findings));
   return r.config;
@@ -51,7 +52,8 @@ const BUILT_IN_GROUPS = new Set([
 
 /**
  * For every object of a kind that a CRD defines: the wave of the CRD that defines it. The object must come in a later
- * wave than its CRD (or the same wave, where Argo CD applies CRDs first within a wave, and Flux within a Kustomization).
+ * wave than its CRD (or the same wave, where Argo CD applies CRDs first within a wave, and Flux within a
+ * Kustomization).
  */
 function crdOrderProblems(objects: readonly K8sObject[]): string[] {
   const crdWave = new Map<string, number>();
@@ -70,7 +72,8 @@ function crdOrderProblems(objects: readonly K8sObject[]): string[] {
 }
 
 describe("the hydrated management charts", () => {
-  it("are in the repository: cert-manager (wave 1), the cluster-api-operator (wave 2), then the providers (wave 3)", () => {
+  it(`are in the repository: cert-manager (wave 1), the cluster-api-operator (wave 2), then the providers \
+(wave 3)`, () => {
     expect(Object.keys(payloads).sort()).toEqual([
       "management/cert-manager/cert-manager.yaml",
       "management/cert-manager/kustomization.yaml",
@@ -97,7 +100,8 @@ describe("the hydrated management charts", () => {
     ]);
   });
 
-  it("every custom object comes after the CRD that defines it (the operator's Certificate after cert-manager, the providers after the operator)", () => {
+  it(`every custom object comes after the CRD that defines it (the operator's Certificate after cert-manager, \
+the providers after the operator)`, () => {
     expect(crdOrderProblems(layer())).toEqual([]);
     // Negative control: cert-manager in the operator's wave or later breaks it.
     const swapped = layer().map((o) =>
@@ -131,7 +135,8 @@ describe("the hydrated management charts", () => {
 
   it("hydrateChart refuses a Secret or a Helm hook", () => {
     const doc = (kind: string, annotations: Record<string, string> = {}) =>
-      `apiVersion: v1\nkind: ${kind}\nmetadata:\n  name: x\n  namespace: n\n  annotations: ${JSON.stringify(annotations)}\n`;
+      `apiVersion: v1\nkind: ${kind}\nmetadata:\n  name: x\n  namespace: n\n` +
+      `  annotations: ${JSON.stringify(annotations)}\n`;
     expect(() => hydrateChart("cert-manager", doc("Secret"), "n")).toThrow(/Secret/);
     expect(() => hydrateChart("cert-manager", doc("Job", { "helm.sh/hook": "post-install" }), "n")).toThrow(
       /Helm hooks/,
@@ -139,7 +144,8 @@ describe("the hydrated management charts", () => {
     expect(hydrateChart("cert-manager", doc("ConfigMap"), "n")[0]!.content).toMatch(/^kind: Namespace$/m);
   });
 
-  it("are exactly what the pinned charts render (go mod download + helm template + kustomize build): a second run changes nothing", async () => {
+  it(`are exactly what the pinned charts render (go mod download + helm template + kustomize build): \
+a second run changes nothing`, async () => {
     const files = await hydrateManagementCharts(() => undefined);
     expect(Object.fromEntries(files.map((f) => [f.path, f.content]))).toEqual(payloads);
   }, 300_000);
@@ -190,7 +196,8 @@ describe("Argo CD: one Application over management/, in waves, with a project of
     expect(applicationFindings(self, sync, sync, { file: "management/sync/kustomization.yaml" })).toEqual([]);
   });
 
-  it("its project permits every object of the layer, as Argo CD decides it, and nothing lets the clusters' project install them", () => {
+  it(`its project permits every object of the layer, as Argo CD decides it, \
+and nothing lets the clusters' project install them`, () => {
     const app = declaredApplications(sync).find((a) => a.name === MANAGEMENT_APP_NAME)!;
     expect(
       applicationFindings(app, sync, layer() as RenderedObject[], { file: "management/kustomization.yaml" }),
@@ -226,7 +233,8 @@ describe("Argo CD: one Application over management/, in waves, with a project of
   });
 });
 
-describe("Flux: one Kustomization per layer, chained by dependsOn with wait; the clusters depend on the providers", () => {
+describe(`Flux: one Kustomization per layer, chained by dependsOn with wait; \
+the clusters depend on the providers`, () => {
   const c = config("flux");
   it("cert-manager → cluster-api-operator → providers → every cluster", () => {
     const layers = fluxManagementObjects(c);
@@ -258,7 +266,8 @@ describe("Flux: one Kustomization per layer, chained by dependsOn with wait; the
 });
 
 describe("e2e steps (the Go side: e2e/management_test.go)", () => {
-  it("one create step per folder in the engines' order, ending with management/sync; the Go suite checks the names' suffixes", () => {
+  it(`one create step per folder in the engines' order, ending with management/sync; \
+the Go suite checks the names' suffixes`, () => {
     expect(MANAGEMENT_LAYER_DIRS).toEqual([
       "management/cert-manager",
       "management/cluster-api-operator",

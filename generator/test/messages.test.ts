@@ -83,7 +83,7 @@ describe("23: cluster.yaml messages", () => {
     ["vpcCidr", { ...base, network: { vpcCidr: "1".repeat(60_000) } }],
     ["kubernetesVersion", { ...base, kubernetesVersion: "v".repeat(60_000) }],
   ])("23: a 60,000-character %s is echoed as its first 60 characters and its length", (_, input) => {
-    const r = parseSpecObject(input as Record<string, unknown>);
+    const r = parseSpecObject(input);
     expect(r.findings.length).toBeGreaterThan(0);
     for (const f of r.findings) expect(f.message.length).toBeLessThan(800);
     expect(
@@ -200,7 +200,9 @@ describe("22: attribution of a finding to the file that set the value", () => {
   const BASE = "base/cluster/awscluster.yaml";
   const files: Record<string, string> = {
     [BASE]:
-      "apiVersion: infrastructure.cluster.x-k8s.io/v1beta2\nkind: AWSCluster\nmetadata:\n  name: placeholder\nspec:\n  region: us-east-1\n  network:\n    vpc:\n      cidrBlock: 10.0.0.0/16\n",
+      "apiVersion: infrastructure.cluster.x-k8s.io/v1beta2\nkind: AWSCluster\nmetadata:\n" +
+      "  name: placeholder\nspec:\n  region: us-east-1\n  network:\n    vpc:\n" +
+      "      cidrBlock: 10.0.0.0/16\n",
     [OWN]: [
       "apiVersion: kustomize.config.k8s.io/v1beta1",
       "kind: Kustomization",
@@ -221,7 +223,8 @@ describe("22: attribution of a finding to the file that set the value", () => {
       "",
     ].join("\n"),
     "clusters/x/network-patch.yaml":
-      "apiVersion: infrastructure.cluster.x-k8s.io/v1beta2\nkind: AWSCluster\nmetadata:\n  name: x\nspec:\n  network:\n    vpc:\n      cidrBlock: 10.9.0.0/16\n",
+      "apiVersion: infrastructure.cluster.x-k8s.io/v1beta2\nkind: AWSCluster\nmetadata:\n  name: x\nspec:\n" +
+      "  network:\n    vpc:\n      cidrBlock: 10.9.0.0/16\n",
   };
   const read = (rel: string) => files[rel];
   const aws = { kind: "AWSCluster", metadata: { name: "x" } };
@@ -375,7 +378,10 @@ describe("23: validate's follow-up messages", () => {
     expect(drift.map((f) => f.file)).toContain("clusters/beta/generated/kustomization.yaml");
     for (const d of drift)
       expect(d.message).toMatch(
-        /fix clusters\/alpha\/cluster\.yaml first \(generate refuses while it is invalid\), then run `npm run generate`/,
+        new RegExp(
+          String.raw`fix clusters/alpha/cluster\.yaml first \(generate refuses while it is invalid\), ` +
+            "then run `npm run generate`",
+        ),
       );
     // With valid specs the message is the plain one.
     await edit(repo, "clusters/alpha/cluster.yaml", (s) => s.replace(/replicas: 2/, "replicas: 1"));
@@ -385,7 +391,8 @@ describe("23: validate's follow-up messages", () => {
     ]);
   });
 
-  it("22: findings on fields the cluster's own patches set name that kustomization (with the line), others the base file", async () => {
+  it(`22: findings on fields the cluster's own patches set name that kustomization (with the line), \
+others the base file`, async () => {
     const repo = await copy();
     const own = [
       "apiVersion: kustomize.config.k8s.io/v1beta1",
@@ -405,7 +412,8 @@ describe("23: validate's follow-up messages", () => {
     // A strategic-merge patch file that gives the pool replicas although it is autoscaled.
     await writeFile(
       path.join(repo, "clusters/alpha/pool-patch.yaml"),
-      "apiVersion: cluster.x-k8s.io/v1beta2\nkind: MachinePool\nmetadata:\n  name: alpha-default\nspec:\n  replicas: 2\n",
+      "apiVersion: cluster.x-k8s.io/v1beta2\nkind: MachinePool\nmetadata:\n  name: alpha-default\nspec:\n" +
+        "  replicas: 2\n",
     );
     const { findings } = await validate(repo);
     // The upstream KubeadmControlPlane webhook's denial (validate/admission.ts), on the line of the patch that set it.
@@ -436,10 +444,13 @@ describe("23: validate's follow-up messages", () => {
     expect(gh).toContain("file=clusters/alpha/kustomization.yaml,line=6,");
   });
 
-  it("22: a region patch in the cluster's kustomization: every zone finding it causes names that kustomization", async () => {
+  it(`22: a region patch in the cluster's kustomization: \
+every zone finding it causes names that kustomization`, async () => {
     const repo = await copy();
     const own =
-      "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - generated\npatches:\n  - target: {kind: AWSCluster}\n    patch: |-\n      - op: replace\n        path: /spec/region\n        value: us-east-1\n";
+      "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - generated\n" +
+      "patches:\n  - target: {kind: AWSCluster}\n    patch: |-\n      - op: replace\n" +
+      "        path: /spec/region\n        value: us-east-1\n";
     await writeFile(path.join(repo, "clusters/alpha/kustomization.yaml"), own);
     const zones = (await validate(repo)).findings.filter((f) => f.cluster === "alpha" && f.rule === "az-in-region");
     expect(zones.length).toBeGreaterThanOrEqual(9); // 6 subnets + 3 pool zones
@@ -464,13 +475,17 @@ describe("23: validate's follow-up messages", () => {
     expect(f).toHaveLength(1);
     expect(f[0]).toMatchObject({ file: "clusters/alpha/kustomization.yaml" });
     expect(f[0]!.message).toMatch(
-      /symbolic link to \.\.\/\.\.\/overlays\/shared-alpha\/kustomization\.yaml, outside its own folder.*replace it with a regular file/,
+      new RegExp(
+        String.raw`symbolic link to \.\./\.\./overlays/shared-alpha/kustomization\.yaml, outside its own folder` +
+          ".*replace it with a regular file",
+      ),
     );
   });
 });
 
 describe("22: diff flags", () => {
-  it("22: a flag on a field the cluster's own patch changed names that kustomization and line, not the base file", async () => {
+  it(`22: a flag on a field the cluster's own patch changed names that kustomization and line, \
+not the base file`, async () => {
     const t = await tempDir();
     try {
       const repo = t.dir;
@@ -488,7 +503,9 @@ describe("22: diff flags", () => {
       await git("add", "-A");
       await git("commit", "-q", "-m", "x");
       const own =
-        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - generated\npatches:\n  - target: {kind: AWSCluster}\n    patch: |-\n      - op: replace\n        path: /spec/region\n        value: eu-west-1\n";
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - generated\n" +
+        "patches:\n  - target: {kind: AWSCluster}\n    patch: |-\n      - op: replace\n" +
+        "        path: /spec/region\n        value: eu-west-1\n";
       await writeFile(path.join(repo, "clusters/x/kustomization.yaml"), own);
       const r = await diffCommand({ cwd: repo, base: "main", format: "text" });
       const flag = r.findings.find((f) => f.rule === "awscluster-immutable");

@@ -54,7 +54,8 @@ describe("planRepo", () => {
     expect(files.some((f) => f.path === "overlays/profiles/prod/kustomization.yaml")).toBe(true);
     expect(files.some((f) => f.path === "overlays/components/machinedeployment/kustomization.yaml")).toBe(true);
   });
-  it("returns the roots it owns: every owned file lies in one (or is one), and no root is left without a generator", () => {
+  it(`returns the roots it owns: every owned file lies in one (or is one), \
+and no root is left without a generator`, () => {
     const { files, roots } = planRepo({ specs: [spec(), spec({ name: "other" })] }, versions());
     const under = (p: string) => roots.find((r) => p === r || p.startsWith(`${r}/`));
     expect(files.filter((f) => f.mode === "owned" && !under(f.path)).map((f) => f.path)).toEqual([]);
@@ -76,9 +77,11 @@ describe("planRepo", () => {
     expect(under("clusters/demo/kustomization.yaml")).toBeUndefined();
     expect(under("clusters/demo/cluster.yaml")).toBeUndefined();
   });
-  it("plans a new cluster as one folder created whole, shared files only where missing, and a removal as a root without files", () => {
+  it(`plans a new cluster as one folder created whole, shared files only where missing, \
+and a removal as a root without files`, () => {
     const config = parseRepoConfig(
-      "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\nrepoURL: https://git.example.com/capi.git\ngitops: flux\n",
+      "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\n" +
+        "repoURL: https://git.example.com/capi.git\ngitops: flux\n",
     ).config!;
     const plan = planNewCluster(spec({ name: "fresh" }), { specs: [spec()], config }, versions());
     expect(plan.roots).toEqual(["clusters/fresh", "management/sync"]);
@@ -182,7 +185,8 @@ describe("placement", () => {
     expect(ac).toEqual(Object.fromEntries(Object.entries(abc).filter(([id]) => !id.endsWith("1b"))));
     expect(ac["demo-subnet-private-us-east-1c"]).toBe("10.0.32.0/20");
   });
-  it("9.8: the default layout keeps its addresses (private i, public 8+i), also where the region skips a letter", () => {
+  it(`9.8: the default layout keeps its addresses (private i, public 8+i), \
+also where the region skips a letter`, () => {
     expect(cidrs(["us-east-1a", "us-east-1b", "us-east-1c"])).toMatchObject({
       "demo-subnet-private-us-east-1c": "10.0.32.0/20",
       "demo-subnet-public-us-east-1c": "10.0.160.0/20",
@@ -199,7 +203,8 @@ describe("placement", () => {
     // A zone after a gap keeps its own slot: us-east-1d is slot 3 whatever precedes it.
     expect(cidrs(["us-east-1a", "us-east-1d"])["demo-subnet-private-us-east-1d"]).toBe("10.0.48.0/20");
   });
-  it("9.8: the region table only grows at the end of a region's letters (a letter's position is its subnet slot)", () => {
+  it(`9.8: the region table only grows at the end of a region's letters \
+(a letter's position is its subnet slot)`, () => {
     // Pinned when subnets moved to zone slots: each region's letters then must stay a prefix of today's.
     const pinned: Record<string, string> = {
       "us-east-1": "abcdef",

@@ -14,7 +14,8 @@ const cli = (repo: string, ...args: string[]) => runCli([...args, "--repo", repo
 const g = async (cwd: string, ...args: string[]) => (await execa("git", args, { cwd })).stdout.trim();
 
 const FLUX =
-  "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\nrepoURL: https://git.example.com/capi.git\ngitops: flux\n";
+  "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\nrepoURL: https://git.example.com/capi.git\n" +
+  "gitops: flux\n";
 
 /** A repository with one commit (the flux config), and a bare remote named origin. */
 async function repoWithRemote(): Promise<{ repo: string; remote: string }> {
@@ -249,7 +250,8 @@ describe("17: git preconditions are checked before anything is written", () => {
     expect(await gitState(repo)).toBe(before);
   });
 
-  it("17: a git commit that fails after the write (a pre-commit hook) rolls the write back: tree, index and branches unchanged", async () => {
+  it(`17: a git commit that fails after the write (a pre-commit hook) rolls the write back: tree, \
+index and branches unchanged`, async () => {
     const { repo } = await repoWithRemote();
     expect(
       (await cli(repo, "new-cluster", "--name", "keep", "--region", "eu-west-1", "--yes", "--no-render", "--branch"))

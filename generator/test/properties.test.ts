@@ -212,7 +212,7 @@ function mutate(root: unknown, m: Mutation, minDepth = 0): void {
     case "delete":
       if (parent !== undefined && key !== undefined) {
         if (Array.isArray(parent)) parent.splice(Number(key), 1);
-        else delete (parent as Record<string, unknown>)[key];
+        else delete parent[key];
       }
       break;
     case "add":
@@ -588,7 +588,8 @@ describe("new-cluster flag parsing: never throws", () => {
     );
   });
 
-  it("resolveNewSpec on arbitrary and mostly-valid flags: findings name a flag; a spec plans under clusters/<name>/", () => {
+  it(`resolveNewSpec on arbitrary and mostly-valid flags: findings name a flag; \
+a spec plans under clusters/<name>/`, () => {
     let specs = 0;
     fc.assert(
       fc.property(fc.oneof(flagsArb, plausibleFlagsArb), (flags) => {
@@ -629,7 +630,9 @@ beforeAll(async () => {
   }
 });
 
-/** Mutations that only reach below an object's identity (what kustomize guarantees: apiVersion, kind, metadata.name). */
+/**
+ * Mutations that only reach below an object's identity (what kustomize guarantees: apiVersion, kind, metadata.name).
+ */
 const renderMutationArb = fc.record({
   object: fc.nat(),
   m: mutationArb,
@@ -644,7 +647,7 @@ function mutatedRender(
   const objects = structuredClone(rendered.get(cluster)!) as unknown as Record<string, unknown>[];
   for (const { object, m, retarget } of ms) {
     const o = objects[object % objects.length]!;
-    if (retarget && isContainer(o)) (o as Record<string, unknown>).kind = retarget; // another kind, so other rules see this object's shape
+    if (retarget && isContainer(o)) o.kind = retarget; // another kind, so other rules see this object's shape
     if (wild) mutate(objects, m);
     else {
       mutate(o, m, 1);
@@ -676,7 +679,8 @@ describe("validation rules: never throw on mutated rendered objects", () => {
     }
   });
 
-  it("clusterRules, checkReferences, syncSafetyRules, fleetRules, managementRules: fields below each object's identity", () => {
+  it(`clusterRules, checkReferences, syncSafetyRules, fleetRules, managementRules: \
+fields below each object's identity`, () => {
     fc.assert(
       fc.property(fc.nat(), fc.array(renderMutationArb, { minLength: 1, maxLength: 5 }), (c, ms) => {
         const names = clusters();

@@ -91,7 +91,8 @@ describe("planProviders (pure)", () => {
     for (const k of ["data", "stringData", "AWS_B64ENCODED_CREDENTIALS"]) expect(keys).not.toContain(k);
   });
 
-  it("every object is exempt from Argo CD and Flux prune/delete, ignored when extraneous, in the providers' sync wave (3)", () => {
+  it(`every object is exempt from Argo CD and Flux prune/delete, ignored when extraneous, in the providers' sync wave \
+(3)`, () => {
     for (const o of objects)
       expect(o.metadata.annotations).toEqual({
         "argocd.argoproj.io/sync-options": "Prune=false,Delete=false",

@@ -1,7 +1,7 @@
 /**
- * Our rules (clusterRules, which includes checkReferences, and fleetRules: what no webhook checks) against really rendered
- * fixture clusters: the unmodified render is clean, and every rule id fires on one small mutation of it — with the
- * right rule, severity, cluster and a path naming the object and field.
+ * Our rules (clusterRules, which includes checkReferences, and fleetRules: what no webhook checks) against really
+ * rendered fixture clusters: the unmodified render is clean, and every rule id fires on one small mutation of it —
+ * with the right rule, severity, cluster and a path naming the object and field.
  */
 import { versions as pinnedVersions } from "../src/pins/versions.js";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -677,7 +677,8 @@ describe("fleetRules", () => {
   });
 });
 
-describe("20.10: a VPC CIDR new since the base that overlaps the fleet is an error (the second of two pull requests)", () => {
+describe(`20.10: a VPC CIDR new since the base that overlaps the fleet is an error \
+(the second of two pull requests)`, () => {
   it("error on the cluster whose range is new, a warning between live ones", () => {
     const fleet = () => [
       rendered("payments-prod"),
@@ -758,7 +759,8 @@ describe("findSecrets", () => {
   });
 });
 
-describe("issue 20: what a cluster's render must hold (render-complete) and a prod control plane (prod-control-plane-ha)", () => {
+describe(`issue 20: what a cluster's render must hold (render-complete) and a prod control plane \
+(prod-control-plane-ha)`, () => {
   const spec = (name: string) => specs.find((s) => s.name === name)!;
   const rows = (f: Finding[]) => f.map((x) => `${x.rule} ${x.file} ${x.path}`).sort();
 
@@ -769,7 +771,8 @@ describe("issue 20: what a cluster's render must hold (render-complete) and a pr
       );
   });
 
-  it("an empty render lacks the Cluster, AWSCluster, control plane and every pool (one MachineDeployment per zone)", () => {
+  it(`an empty render lacks the Cluster, AWSCluster, control plane and every pool \
+(one MachineDeployment per zone)`, () => {
     const s = spec("edge-md");
     const found = renderCompleteness({ cluster: s.name, objects: [], origins: [] }, s);
     expect(found.map((f) => f.path)).toEqual(expectedCoreObjects(s).map((o) => `${o.kind}/${o.name}`));
@@ -789,11 +792,13 @@ describe("issue 20: what a cluster's render must hold (render-complete) and a pr
     expect(rows(renderCompleteness(renamed, s))).toEqual([`render-complete ${fileOf("demo")} Cluster/demo`]);
   });
 
-  it("profile prod with one control-plane machine: on cluster.yaml when the spec says so, on the layer when a patch does", () => {
+  it(`profile prod with one control-plane machine: on cluster.yaml when the spec says so, \
+on the layer when a patch does`, () => {
     const s = spec("payments-prod");
     const one1 = rendered(s.name, (objs) => void (kcp(objs).spec.replicas = 1));
     expect(rows(controlPlaneHaRule(one1, s))).toEqual([
-      `prod-control-plane-ha clusters/payments-prod/kustomization.yaml KubeadmControlPlane/${kcp(one1.objects).metadata.name}:spec.replicas`,
+      `prod-control-plane-ha clusters/payments-prod/kustomization.yaml ` +
+        `KubeadmControlPlane/${kcp(one1.objects).metadata.name}:spec.replicas`,
     ]);
     expect(rows(controlPlaneHaRule(one1, { ...s, controlPlane: { ...s.controlPlane, replicas: 1 } }))).toEqual([
       "prod-control-plane-ha clusters/payments-prod/cluster.yaml controlPlane.replicas",

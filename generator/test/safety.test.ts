@@ -26,7 +26,10 @@ afterAll(async () => {
   for (const c of cleanups) await c();
 });
 const spec = (name: string, instanceType: string) =>
-  `apiVersion: capi-gitops.io/v1alpha1\nkind: ClusterSpec\nname: ${name}\nregion: eu-west-1\nworkers: ${name.endsWith("0") ? "MachineDeployment" : "MachinePool"}\nprofile: prod\ncontrolPlane:\n  instanceType: ${instanceType}\nnodePools:\n  - name: a\n    instanceType: ${instanceType}\n  - name: b\n  - name: c\n`;
+  `apiVersion: capi-gitops.io/v1alpha1\nkind: ClusterSpec\nname: ${name}\nregion: eu-west-1\n` +
+  `workers: ${name.endsWith("0") ? "MachineDeployment" : "MachinePool"}\nprofile: prod\ncontrolPlane:\n` +
+  `  instanceType: ${instanceType}\nnodePools:\n  - name: a\n    instanceType: ${instanceType}\n` +
+  `  - name: b\n  - name: c\n`;
 /** The files under prefix, in path order (so two trees compare equal whatever order they were read or planned in). */
 const subtree = (tree: Record<string, string>, prefix: string) =>
   Object.fromEntries(
@@ -120,7 +123,8 @@ describe("SIGKILL in the middle of generate", () => {
         expect(subtree(done, `clusters/${n}/generated/`)).toEqual(subtree(newTree, `clusters/${n}/generated/`));
       expect(Object.keys(done).some((p) => /\.(new|old)-[0-9a-f]{8}\//.test(p) || p.endsWith(".tmp"))).toBe(false);
     }
-    // The delays must really have hit generate while it was writing (some clusters old, some new), not only before or after.
+    // The delays must really have hit generate while it was writing (some clusters old, some new), not only before or
+    // after.
     console.log(
       `SIGKILL during generate: ${killedMidway} of ${kills} kills landed while some clusters were old and others new`,
     );
@@ -171,7 +175,8 @@ describe("SIGKILL in the middle of new-cluster", () => {
 
 describe("two new-cluster runs at once", () => {
   const config =
-    "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\nrepoURL: https://git.example.com/capi.git\ngitops: flux\n";
+    "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\n" +
+    "repoURL: https://git.example.com/capi.git\ngitops: flux\n";
   const run = (repo: string, name: string) =>
     execa(
       "node",
@@ -232,7 +237,8 @@ describe("two new-cluster runs at once", () => {
 // issue 9: writes, lock, failure paths
 
 const FLUX =
-  "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\nrepoURL: https://git.example.com/capi.git\ngitops: flux\n";
+  "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\nrepoURL: https://git.example.com/capi.git\n" +
+  "gitops: flux\n";
 const cliIn = (repo: string, args: string[], opts: { prefix?: string[] } = {}) =>
   execa(
     opts.prefix?.[0] ?? "node",
@@ -250,7 +256,8 @@ const cliIn = (repo: string, args: string[], opts: { prefix?: string[] } = {}) =
   );
 
 describe("21: the completion marker", () => {
-  it("21: lives beside the staged folder, so a landed folder never holds it, and recoverTree lands a complete staged folder", async () => {
+  it(`21: lives beside the staged folder, so a landed folder never holds it, \
+and recoverTree lands a complete staged folder`, async () => {
     const t = await tempDir();
     cleanups.push(t.cleanup);
     await writeTree(t.dir, { files: [{ path: "own/a.yaml", content: "a: 1\n", mode: "owned" }], roots: ["own"] });
@@ -339,7 +346,7 @@ describe("18: the repository lock", () => {
     cleanups.push(t.cleanup);
     await writeFile(path.join(t.dir, LOCK_FILE), content);
     const started = Date.now();
-    const e = await withRepoLock(t.dir, async () => "ran", { timeoutMs: 60_000 }).catch((x: Error) => x);
+    const e = await withRepoLock(t.dir, () => Promise.resolve("ran"), { timeoutMs: 60_000 }).catch((x: Error) => x);
     expect(e).toBeInstanceOf(Error);
     expect(Date.now() - started).toBeLessThan(5_000);
     expect((e as Error).message).toMatch(says);
@@ -351,12 +358,14 @@ describe("18: the repository lock", () => {
     cleanups.push(t.cleanup);
     await writeFile(path.join(t.dir, LOCK_FILE), `${process.ppid} ${hostname()} ${Date.now()} abcd\n`);
     const lines: string[] = [];
-    const e = await withRepoLock(t.dir, async () => "ran", { timeoutMs: 300, log: (l) => lines.push(l) }).catch(
-      (x: Error) => x,
-    );
+    const e = await withRepoLock(t.dir, () => Promise.resolve("ran"), {
+      timeoutMs: 300,
+      log: (l) => lines.push(l),
+    }).catch((x: Error) => x);
     expect(lines[0]).toMatch(
       new RegExp(
-        `waiting for .*pid ${process.ppid} on ${hostname()}, taken \\d+s ago; if no capi-gitops command is running, remove it: rm `,
+        `waiting for .*pid ${process.ppid} on ${hostname()}, taken \\d+s ago; if no capi-gitops command is ` +
+          `running, remove it: rm `,
       ),
     );
     expect((e as Error).message).toMatch(new RegExp(`held by pid ${process.ppid} on ${hostname()}`));
@@ -421,7 +430,10 @@ describe("16: a run lands completely or not at all", () => {
       ? ["setpriv", `--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups", "env", `HOME=${home}`, `TMPDIR=${home}`]
       : undefined;
 
-  /** A temporary repository (the mkdtemp folder itself) with cluster one, a changed spec and a new spec: generate must rewrite clusters/one/generated and management/sync. */
+  /**
+   * A temporary repository (the mkdtemp folder itself) with cluster one, a changed spec and a new spec: generate must
+   * rewrite clusters/one/generated and management/sync.
+   */
   const repoWith = async (): Promise<string> => {
     const t = await tempDir();
     cleanups.push(t.cleanup);

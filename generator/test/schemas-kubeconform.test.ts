@@ -165,12 +165,28 @@ const good: Record<string, string> = {
   machinepool: MACHINE_POOL,
   awsmachinepool: AWS_MACHINE_POOL,
   namespace: NAMESPACE,
-  configmap: `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  namespace: prod\n  creationTimestamp: null\ndata:\n  a: "1"\n`,
-  secret: `apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n  namespace: prod\ntype: Opaque\nstringData:\n  a: b\ndata:\n  c: aGVsbG8=\n`,
-  "rosanetwork-cidr": `apiVersion: infrastructure.cluster.x-k8s.io/v1beta2\nkind: ROSANetwork\nmetadata:\n  name: net\nspec:\n  region: eu-west-1\n  stackName: s\n  availabilityZoneCount: 1\n  cidrBlock: 10.0.0.0/16\n`,
-  kustomization: `apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: k\n  namespace: flux-system\nspec:\n  interval: 10m\n  path: ./clusters/prod\n  prune: false\n  sourceRef:\n    kind: GitRepository\n    name: repo\n`,
-  gitrepository: `apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: repo\n  namespace: flux-system\nspec:\n  interval: 1m\n  url: https://example.com/repo.git\n  ref:\n    branch: main\n`,
-  application: `apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: a\n  namespace: argocd\nspec:\n  project: default\n  destination:\n    server: https://kubernetes.default.svc\n  source:\n    repoURL: https://example.com/repo.git\n    path: clusters/prod\n  syncPolicy:\n    syncOptions: [ServerSideApply=true]\n`,
+  configmap:
+    `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  namespace: prod\n  creationTimestamp: null\n` +
+    `data:\n  a: "1"\n`,
+  secret:
+    `apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n  namespace: prod\ntype: Opaque\nstringData:\n` +
+    `  a: b\ndata:\n  c: aGVsbG8=\n`,
+  "rosanetwork-cidr":
+    `apiVersion: infrastructure.cluster.x-k8s.io/v1beta2\nkind: ROSANetwork\nmetadata:\n  name: net\nspec:\n` +
+    `  region: eu-west-1\n  stackName: s\n  availabilityZoneCount: 1\n  cidrBlock: 10.0.0.0/16\n`,
+  kustomization:
+    `apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: k\n` +
+    `  namespace: flux-system\nspec:\n  interval: 10m\n  path: ./clusters/prod\n  prune: false\n` +
+    `  sourceRef:\n    kind: GitRepository\n    name: repo\n`,
+  gitrepository:
+    `apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: repo\n` +
+    `  namespace: flux-system\nspec:\n  interval: 1m\n  url: https://example.com/repo.git\n  ref:\n` +
+    `    branch: main\n`,
+  application:
+    `apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: a\n  namespace: argocd\nspec:\n` +
+    `  project: default\n  destination:\n    server: https://kubernetes.default.svc\n  source:\n` +
+    `    repoURL: https://example.com/repo.git\n    path: clusters/prod\n  syncPolicy:\n` +
+    `    syncOptions: [ServerSideApply=true]\n`,
 };
 
 const bad: Record<string, { doc: string; path: string; msg: RegExp }> = {
@@ -272,7 +288,11 @@ describe("kubeconform over schemas/kubeconform", () => {
     expect(results.unserved?.[0]?.msg).toMatch(/could not find schema/);
     expect(results["duplicate-key"]?.[0]?.status).not.toBe("statusValid");
     expect(unservedMessage(readUnserved(TOOL_ROOT), "infrastructure.cluster.x-k8s.io/v1beta1", "AWSCluster")).toMatch(
-      /^AWSCluster infrastructure.cluster.x-k8s.io\/v1beta1 is not served by the pinned CAPA \(sigs.k8s.io\/cluster-api-provider-aws\/v2@v\d+\.\d+\.\d+\); use infrastructure.cluster.x-k8s.io\/v1beta2$/,
+      new RegExp(
+        String.raw`^AWSCluster infrastructure.cluster.x-k8s.io/v1beta1 is not served by the pinned CAPA ` +
+          String.raw`\(sigs.k8s.io/cluster-api-provider-aws/v2@v\d+\.\d+\.\d+\); ` +
+          String.raw`use infrastructure.cluster.x-k8s.io/v1beta2$`,
+      ),
     );
   });
 

@@ -30,7 +30,8 @@ describe("the partition", () => {
     },
   );
 
-  it("is pinned: the same names land in the same shards on every machine and release (sha256 of the name mod n)", () => {
+  it(`is pinned: the same names land in the same shards on every machine and release \
+(sha256 of the name mod n)`, () => {
     expect(["alpha", "beta", "payments-prod", "c00000", "c00001", "c00002"].map((c) => shardOf(c, 4))).toEqual([
       2, 4, 4, 4, 4, 1,
     ]);

@@ -20,13 +20,17 @@ import { lstat } from "node:fs/promises";
 import { ROOT, runCli, tempDir } from "./helpers.js";
 
 const CONFIG =
-  "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\nrepoURL: https://git.example.com/p/c.git\nbranch: main\ngitops: argocd\n";
+  "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\nrepoURL: https://git.example.com/p/c.git\n" +
+  "branch: main\ngitops: argocd\n";
 const cleanups: (() => Promise<void>)[] = [];
 afterAll(async () => {
   for (const c of cleanups) await c();
 });
 
-/** A repository with the named clusters (ap-northeast-2, the default version, their own image lookup, which follows the version). */
+/**
+ * A repository with the named clusters (ap-northeast-2, the default version, their own image lookup, which follows the
+ * version).
+ */
 async function repoWith(...names: string[]): Promise<string> {
   const t = await tempDir("capi-gitops-smalls-");
   cleanups.push(t.cleanup);
@@ -79,7 +83,8 @@ describe("20.10: the 64 KiB limit of cluster.yaml is documented", () => {
 describe("20.10: a namespace clash is reported on the cluster that moved into the namespace", () => {
   const spec = (name: string, namespace: string) =>
     parseSpecText(
-      `apiVersion: capi-gitops.io/v1alpha1\nkind: ClusterSpec\nname: ${name}\nnamespace: ${namespace}\nregion: eu-west-1\n`,
+      `apiVersion: capi-gitops.io/v1alpha1\nkind: ClusterSpec\nname: ${name}\nnamespace: ${namespace}\n` +
+        `region: eu-west-1\n`,
     ).spec!;
   it.each([
     ["the edited cluster sorts first", [spec("alpha", "beta"), spec("beta", "beta")], "alpha"],
@@ -96,7 +101,8 @@ describe("20.10: a namespace clash is reported on the cluster that moved into th
 });
 
 describe("20.10: new-cluster --init starts a repository that later writers accept", () => {
-  it("writes capi-gitops.yaml (repoURL from git remote origin) with the cluster and its sync manifests; generate then runs", async () => {
+  it(`writes capi-gitops.yaml (repoURL from git remote origin) with the cluster and its sync manifests; \
+generate then runs`, async () => {
     const t = await tempDir("capi-gitops-init-");
     cleanups.push(t.cleanup);
     await execa("git", ["init", "-q", "-b", "main"], { cwd: t.dir });
@@ -124,7 +130,8 @@ describe("20.10: new-cluster --init starts a repository that later writers accep
     const g = await runCli(["generate", "--repo", t.dir]);
     expect(g.exitCode, String(g.stderr)).toBe(0);
   });
-  it("without a git remote to take repoURL from: the cluster is written, and the run says nothing syncs it yet", async () => {
+  it(`without a git remote to take repoURL from: the cluster is written, \
+and the run says nothing syncs it yet`, async () => {
     const t = await tempDir("capi-gitops-init-");
     cleanups.push(t.cleanup);
     const r = await runCli([

@@ -133,7 +133,8 @@ describe("parseSpecText", () => {
     ["not a mapping", "- a\n- b\n", /must hold a mapping/],
     [
       "alias bomb",
-      `a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n`,
+      `a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n` +
+        `d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n`,
       /aliases|YAML error/,
     ],
     ["oversized", `name: ${"a".repeat(70_000)}\n`, /larger than/],

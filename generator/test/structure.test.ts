@@ -1,7 +1,7 @@
 /**
- * The structure of generator/src (ARCHITECTURE.md "Layers"). The import graph, type imports included (ts.preProcessFile sees `import type` too): every import
- * goes to a folder of the same layer or one below it (ARCHITECTURE.md "Layers"), and no two folders import each other,
- * directly or around a circle.
+ * The structure of generator/src (ARCHITECTURE.md "Layers"). The import graph, type imports included (ts.preProcessFile
+ * sees `import type` too): every import goes to a folder of the same layer or one below it (ARCHITECTURE.md
+ * "Layers"), and no two folders import each other, directly or around a circle.
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";

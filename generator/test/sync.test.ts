@@ -13,7 +13,8 @@ import { generatedApplications } from "../src/validate/sync-check.js";
 import { fixtureSpecs, readTree, tempDir } from "./helpers.js";
 
 const configText = (gitops: "argocd" | "flux", extra = "") =>
-  `apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\nrepoURL: https://git.example.com/platform/capi.git\nbranch: main\ngitops: ${gitops}\n${extra}`;
+  `apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\n` +
+  `repoURL: https://git.example.com/platform/capi.git\nbranch: main\ngitops: ${gitops}\n${extra}`;
 const config = (gitops: "argocd" | "flux", extra = ""): RepoConfig => {
   const r = parseRepoConfig(configText(gitops, extra));
   if (!r.config) throw new Error(JSON.stringify(r.findings));
@@ -111,7 +112,8 @@ describe("Flux objects", () => {
 });
 
 describe.each(["argocd", "flux"] as const)("a %s repository", (engine) => {
-  it("validates (sync manifests and providers included) and removing a cluster directory has no path to deleting its objects", async () => {
+  it(`validates (sync manifests and providers included) and removing a cluster directory has no path to deleting its \
+objects`, async () => {
     const t = await tempDir();
     cleanups.push(t.cleanup);
     await writeFile(path.join(t.dir, "capi-gitops.yaml"), configText(engine));
@@ -212,7 +214,8 @@ describe("issue 9: what the sync engine would do", () => {
   const errors = async (dir: string) =>
     (await validateCommand({ cwd: dir, cache: false, skipCel: true })).findings.filter((f) => f.severity === "error");
 
-  it("1: a cluster whose namespace differs from its name gets an Application into its namespace, which its project permits", async () => {
+  it(`1: a cluster whose namespace differs from its name gets an Application into its namespace, \
+which its project permits`, async () => {
     const dir = await setup("argocd", [{ name: "bar", namespace: "team-a" }]);
     expect(await errors(dir)).toEqual([]);
     const objects = parseYamlStream(await kustomizeBuild(dir, "management/sync")) as any[];
@@ -238,7 +241,8 @@ describe("issue 9: what the sync engine would do", () => {
     expect(dflt[0]?.namespace).toBe("baz");
   });
 
-  it("1: validate checks every Application against its AppProject as Argo CD would (destination, source, kinds)", async () => {
+  it(`1: validate checks every Application against its AppProject as Argo CD would (destination, source, \
+kinds)`, async () => {
     const dir = await setup("argocd", [{ name: "bar", namespace: "team-a" }]);
     const projectFile = path.join(dir, "management/sync/appproject.yaml");
     const text = await readFile(projectFile, "utf8");
@@ -318,7 +322,8 @@ describe("issue 9: what the sync engine would do", () => {
     expect(found).toEqual([expect.objectContaining({ path: "Kustomization/cluster-stray:spec.path" })]);
   });
 
-  it("3: Argo CD: the sync layer syncs itself with its own project, which permits it (and validate checks it)", async () => {
+  it(`3: Argo CD: the sync layer syncs itself with its own project, which permits it \
+(and validate checks it)`, async () => {
     const dir = await setup("argocd", [{ name: "one" }]);
     const objects = parseYamlStream(await kustomizeBuild(dir, "management/sync")) as any[];
     const app = objects.find((o) => o.kind === "Application" && o.metadata.name === "capi-gitops-sync");

@@ -15,7 +15,8 @@ import { parseYamlStream } from "../src/core/yaml.js";
 import { runCli, tempDir, treeHash } from "./helpers.js";
 
 const CONFIG =
-  "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\nrepoURL: https://git.example.com/platform/capi.git\nbranch: main\ngitops: argocd\n";
+  "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\n" +
+  "repoURL: https://git.example.com/platform/capi.git\nbranch: main\ngitops: argocd\n";
 let repo: string;
 let cleanup: () => Promise<void>;
 const g = async (...args: string[]) => (await execa("git", args, { cwd: repo })).stdout.trim();
@@ -55,7 +56,8 @@ beforeAll(async () => {
   ])
     await g("config", k!, v!);
   await writeFile(path.join(repo, "capi-gitops.yaml"), CONFIG);
-  // ohio: us-east-2 on CAPA's public images (published there: v1.33.4 and v1.34.3); seoul: no image (made without validation; validate reports it).
+  // ohio: us-east-2 on CAPA's public images (published there: v1.33.4 and v1.34.3); seoul: no image (made without
+  // validation; validate reports it).
   await newClusterCommand({
     cwd: repo,
     flags: {
@@ -89,7 +91,8 @@ describe("upgrade, one step per run", () => {
     expect(await treeHash(repo)).toBe(before);
   });
 
-  it("step 1 (--branch) moves the control plane; the pools, the CCM and the autoscaler stay; it validates; diff explains it", async () => {
+  it(`step 1 (--branch) moves the control plane; the pools, the CCM and the autoscaler stay; it validates; \
+diff explains it`, async () => {
     const r = await cli("upgrade", "--name", "ohio", "--to", "v1.34.3", "--branch");
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toContain("ohio: control plane v1.33.4 → v1.34.3; pools stay at v1.33.4");
@@ -101,7 +104,8 @@ describe("upgrade, one step per run", () => {
     const text = await spec();
     expect(text).toContain("kubernetesVersion: v1.34.3\n");
     expect(text.match(/    kubernetesVersion: v1\.33\.4\n/g)).toHaveLength(2);
-    // Issue 19 item 6: the CCM and the autoscaler stay at 1.33 while the API servers roll (CRS Reconcile applies at once).
+    // Issue 19 item 6: the CCM and the autoscaler stay at 1.33 while the API servers roll (CRS Reconcile applies at
+    // once).
     expect(await rendered("ohio")).toEqual({
       controlPlane: "v1.34.3",
       pools: ["v1.33.4", "v1.33.4"],
@@ -126,7 +130,8 @@ describe("upgrade, one step per run", () => {
     await g("merge", "-q", "--ff-only", "upgrade/ohio-v1.34.3-control-plane");
   });
 
-  it("the inventory lists every cluster with region and versions (JSON, stable shape) and the upgrade state; Markdown is a table", async () => {
+  it(`the inventory lists every cluster with region and versions (JSON, stable shape) and the upgrade state; \
+Markdown is a table`, async () => {
     const j = await cli("inventory", "--format", "json");
     expect(j.exitCode, j.stderr).toBe(0);
     const inv = JSON.parse(j.stdout);
@@ -200,7 +205,8 @@ describe("upgrade, one step per run", () => {
     expect(unknown.stderr).toContain("no cluster nosuch");
   });
 
-  it("step 2 (the same command) moves the pools and removes their pins; it validates; diff explains it; a third run does nothing", async () => {
+  it(`step 2 (the same command) moves the pools and removes their pins; it validates; diff explains it; \
+a third run does nothing`, async () => {
     const r = await cli("upgrade", "--name", "ohio", "--to", "v1.34.3", "--branch");
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toContain("pools web, batch v1.33.4 → v1.34.3");
@@ -222,7 +228,8 @@ describe("upgrade, one step per run", () => {
     ).toEqual([]);
     const d = await cli("diff", "--base", "main");
     expect(d.stdout).toContain(
-      "upgrade step 2 of 2: MachineDeployment ohio-batch-a v1.33.4 → v1.34.3, MachineDeployment ohio-batch-b v1.33.4 → v1.34.3",
+      "upgrade step 2 of 2: MachineDeployment ohio-batch-a v1.33.4 → v1.34.3, MachineDeployment " +
+        "ohio-batch-b v1.33.4 → v1.34.3",
     );
     expect(d.stdout).toContain("every pool at the control plane's v1.34.3");
 
@@ -233,7 +240,8 @@ describe("upgrade, one step per run", () => {
     expect(await treeHash(repo)).toBe(before);
   });
 
-  it("--all plans the fleet and prints a table; a refused cluster writes nothing for any; --dry-run prints the diff", async () => {
+  it(`--all plans the fleet and prints a table; a refused cluster writes nothing for any; \
+--dry-run prints the diff`, async () => {
     const before = await treeHash(repo);
     const all = await cli("upgrade", "--all", "--to", "v1.35.0");
     expect(all.exitCode).toBe(1);

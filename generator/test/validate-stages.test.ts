@@ -68,9 +68,12 @@ function standIns(): { runners: Partial<Runners>; calls: Calls } {
       );
       return { rendered, findings: [] };
     },
-    kustomizeBuild: async (_root, dir) => {
+    kustomizeBuild: (_root, dir) => {
       calls.built.push(dir);
-      return `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${dir.replace(/\//g, "-")}\n  namespace: capi-system\n`;
+      return Promise.resolve(
+        `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${dir.replace(/\//g, "-")}\n` +
+          `  namespace: capi-system\n`,
+      );
     },
     kubeconform: async (files) => {
       calls.kubeconform.push(await Promise.all(files.map(unitIn)));
@@ -82,24 +85,26 @@ function standIns(): { runners: Partial<Runners>; calls: Calls } {
       for (const f of files) out[f] = (await readFile(f, "utf8")).split("\n---\n").map(() => ({ status: "Success" }));
       return out;
     },
-    admit: async (input) => {
+    admit: (input) => {
       const objs = input
         .trim()
         .split("\n")
         .map((l) => JSON.parse(l) as RenderedObject);
       calls.admitted.push(objs.map((o) => o.metadata.namespace ?? o.metadata.name));
-      return objs.map((o): AdmissionResult => ({
-        apiVersion: o.apiVersion,
-        kind: o.kind,
-        namespace: o.metadata.namespace ?? "",
-        name: o.metadata.name,
-        cluster: "",
-        file: "",
-        operation: "CREATE",
-        allowed: true,
-        stage: "webhook",
-        messages: [],
-      }));
+      return Promise.resolve(
+        objs.map((o): AdmissionResult => ({
+          apiVersion: o.apiVersion,
+          kind: o.kind,
+          namespace: o.metadata.namespace ?? "",
+          name: o.metadata.name,
+          cluster: "",
+          file: "",
+          operation: "CREATE",
+          allowed: true,
+          stage: "webhook",
+          messages: [],
+        })),
+      );
     },
     schemaLocation: "unused/{{.ResourceKind}}.json",
     identity: {
@@ -136,7 +141,8 @@ afterAll(async () => {
 });
 
 describe("selection", () => {
-  it("named clusters: only they are rendered, checked and admitted; of management/ only the sync manifests", async () => {
+  it(`named clusters: only they are rendered, checked and admitted; \
+of management/ only the sync manifests`, async () => {
     const calls = await validate({ clusters: [names[1]!, names[4]!], cache: false });
     expect(sorted(calls.rendered)).toEqual([names[1], names[4]]);
     expect(clustersIn(calls.kubeconform)).toEqual([names[1], names[4]]);
@@ -147,7 +153,8 @@ describe("selection", () => {
 });
 
 describe("sharding", () => {
-  it("each shard renders, checks and admits exactly its clusters; only shard 1 checks the repository-wide units", async () => {
+  it(`each shard renders, checks and admits exactly its clusters; \
+only shard 1 checks the repository-wide units`, async () => {
     const shards = [];
     for (const index of [1, 2, 3]) shards.push(await validate({ shard: { index, count: 3 }, cache: false }));
     for (const [i, calls] of shards.entries()) {
@@ -164,7 +171,8 @@ describe("sharding", () => {
 });
 
 describe("caching", () => {
-  it("a second run starts no program; a changed cluster layer re-runs exactly that cluster; a new identity re-runs its program", async () => {
+  it(`a second run starts no program; a changed cluster layer re-runs exactly that cluster; \
+a new identity re-runs its program`, async () => {
     const first = await validate();
     expect(sorted(first.rendered)).toEqual(names);
     expect(sorted(first.admitted)).toEqual(names);

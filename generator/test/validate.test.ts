@@ -179,7 +179,8 @@ const cases: Case[] = [
         r,
         "beta",
         [],
-        "apiVersion: infrastructure.cluster.x-k8s.io/v1beta1\nkind: AWSCluster\nmetadata:\n  name: legacy\nspec:\n  region: us-east-1\n",
+        "apiVersion: infrastructure.cluster.x-k8s.io/v1beta1\nkind: AWSCluster\nmetadata:\n  name: legacy\n" +
+          "spec:\n  region: us-east-1\n",
       ),
     {
       cluster: "beta",
@@ -274,7 +275,8 @@ describe("the CLI", () => {
 });
 
 describe("19: files generate would delete", () => {
-  it("19: a file in clusters/<name>/generated/ the generator does not make is reported as generated-unknown-file", async () => {
+  it(`19: a file in clusters/<name>/generated/ the generator does not make is reported as \
+generated-unknown-file`, async () => {
     const repo = await copyRepo();
     await writeFile(path.join(repo, "clusters/alpha/generated/my-notes.yaml"), "# kept here by hand\n");
     const r = await validateCommand({ cwd: repo, clusters: ["alpha"], skipCel: true });

@@ -1,4 +1,6 @@
-/** new-cluster's VPC CIDR picker (cluster-spec/cidr.ts pickVpcCidr): hashed by name, never on the pod or service range. */
+/**
+ * new-cluster's VPC CIDR picker (cluster-spec/cidr.ts pickVpcCidr): hashed by name, never on the pod or service range.
+ */
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { cidrsOverlap, pickVpcCidr } from "../src/cluster-spec/cidr.js";
@@ -17,7 +19,8 @@ const nameIn = (lo: number, hi: number) => {
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, n) => `10.${from + n}.0.0/16`);
 
 describe("19.11: the free-VPC-CIDR picker skips the service and pod ranges", () => {
-  it("a fleet of 96 clusters (10.0–10.95) does not hand out 10.96.0.0/16 (inside the default service CIDR 10.96.0.0/12)", () => {
+  it(`a fleet of 96 clusters (10.0–10.95) does not hand out 10.96.0.0/16 \
+(inside the default service CIDR 10.96.0.0/12)`, () => {
     const picked = chooseVpcCidr({ name: nameIn(0, 95) }, range(0, 96))!;
     expect(picked).toBe("10.112.0.0/16");
     expect(cidrsOverlap(picked, DEFAULTS.serviceCidr)).toBe(false);
@@ -43,7 +46,8 @@ describe("19.11: the free-VPC-CIDR picker skips the service and pod ranges", () 
         await mkdir(path.join(t.dir, "clusters", `c${i}`), { recursive: true });
         await writeFile(
           path.join(t.dir, "clusters", `c${i}`, "cluster.yaml"),
-          `apiVersion: capi-gitops.io/v1alpha1\nkind: ClusterSpec\nname: c${i}\nregion: eu-west-1\nnetwork:\n  vpcCidr: ${vpc}\n`,
+          `apiVersion: capi-gitops.io/v1alpha1\nkind: ClusterSpec\nname: c${i}\nregion: eu-west-1\n` +
+            `network:\n  vpcCidr: ${vpc}\n`,
         );
       }
       const r = await runCli([

@@ -77,7 +77,8 @@ describe("validate.yml: caches and the split by what changed", () => {
   it("runs on pull requests, pushes to main and a schedule", () => {
     expect(Object.keys(workflow.on)).toEqual(expect.arrayContaining(["pull_request", "push", "schedule"]));
   });
-  it("setup restores .tools/ (keyed on versions.json, every go.mod/go.sum, the Go version and the OS) before `npm run setup`, then saves it", () => {
+  it(`setup restores .tools/ (keyed on versions.json, every go.mod/go.sum, the Go version and the OS) \
+before \`npm run setup\`, then saves it`, () => {
     const steps = setupAction.runs.steps;
     const restore = indexOf(steps, (s) => !!s.uses?.startsWith("actions/cache/restore@") && s.with?.path === ".tools");
     const setup = indexOf(steps, (s) => s.run === "npm run setup");
@@ -109,7 +110,8 @@ describe("validate.yml: caches and the split by what changed", () => {
         name,
       ).toBe(true);
   });
-  it("tool tests, e2e and the benchmark run only when the tool changed (always on main and the schedule: ci:scope without --base)", () => {
+  it(`tool tests, e2e and the benchmark run only when the tool changed (always on main and the schedule: \
+ci:scope without --base)`, () => {
     for (const name of ["tool-tests", "e2e", "bench"]) {
       expect(jobs[name]!.needs).toBe("scope");
       expect(jobs[name]!.if).toContain("needs.scope.outputs.tool == 'true'");
@@ -125,7 +127,8 @@ describe("validate.yml: caches and the split by what changed", () => {
       expect(script).toMatch(/else\s+npm run -s ci:scope\n/);
     }
   });
-  it("the fleet job validates --changed-since the merge base on a fleet-only change, every cluster otherwise; drift; the PR summary", () => {
+  it(`the fleet job validates --changed-since the merge base on a fleet-only change, every cluster otherwise; drift; \
+the PR summary`, () => {
     const steps = jobs.fleet!.steps;
     const script = runs(steps);
     expect(script).toContain('if [ "$TOOL" = true ]; then set --; else set -- --changed-since "$BASE"; fi');
@@ -134,7 +137,8 @@ describe("validate.yml: caches and the split by what changed", () => {
     expect(script).toContain("Findings");
     for (const cmd of ["npm run generate", "git diff --exit-code"]) expect(script).toContain(cmd);
   });
-  it("the validate cache: restored before validate (the base commit's key, else the newest), saved only on main", () => {
+  it(`the validate cache: restored before validate (the base commit's key, else the newest), \
+saved only on main`, () => {
     const steps = jobs.fleet!.steps;
     const restore = indexOf(
       steps,

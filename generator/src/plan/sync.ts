@@ -27,7 +27,7 @@ import { type OutputFile, owned } from "./files.js";
 import { KUSTOMIZATION } from "./kustomize-objects.js";
 import { syncSafe } from "./capi.js";
 import { MANAGEMENT_DIR, MANAGEMENT_LAYERS, type ManagementLayer } from "./management.js";
-import { PROVIDERS } from "./providers.js";
+import { PROVIDERS } from "../core/providers.js";
 import { CERT_MANAGER_NAMESPACE, OPERATOR_NAMESPACE } from "../cluster-spec/reserved.js";
 
 export const APPSET_NAME = "capi-clusters";

@@ -34,7 +34,8 @@ import { CRDS_DIR, TOOLS_BIN } from "../tools/resolve.js";
 import { renderClusters, type RenderedCluster } from "../render/render.js";
 import { TOOL_ROOT, versions } from "../pins/versions.js";
 import { parseYamlStream, toYaml } from "../core/yaml.js";
-import { isRecord, type K8sObject } from "../k8s/object.js";
+import { hasK8sHeader, type K8sObject } from "../k8s/object.js";
+import { inheritedEnv } from "../tools/run.js";
 import { CAPI_GITOPS_API_VERSION } from "../core/vocabulary.js";
 import { CONFIG_FILE } from "../cluster-spec/config.js";
 import { idOf, keyOf } from "../diff/objects.js";
@@ -136,16 +137,8 @@ async function render(root: string, names: readonly string[]): Promise<RenderedC
   return r.rendered;
 }
 
-/** A document of a kustomize build: an object with apiVersion, kind and a name. */
-const isObject = (d: unknown): d is K8sObject =>
-  isRecord(d) &&
-  typeof d.apiVersion === "string" &&
-  typeof d.kind === "string" &&
-  isRecord(d.metadata) &&
-  typeof d.metadata.name === "string";
-
 async function renderDir(root: string, dir: string): Promise<K8sObject[]> {
-  return parseYamlStream(await kustomizeBuild(root, dir)).filter(isObject);
+  return parseYamlStream(await kustomizeBuild(root, dir)).filter(hasK8sHeader);
 }
 
 const jsonLines = (objs: readonly K8sObject[]) => `${objs.map((o) => JSON.stringify(o)).join("\n")}\n`;
@@ -335,7 +328,7 @@ async function fluxCopy(fixtures: string, tmp: string): Promise<string> {
 
 export async function e2eCommand(opts: E2eOptions): Promise<E2eResult> {
   const log = opts.log;
-  const env = opts.env ?? process.env;
+  const env = opts.env ?? inheritedEnv();
   const { config, findings: configFindings } = await readConfig(opts.cwd);
   if (configFindings.length)
     throw new ToolUnavailableError(

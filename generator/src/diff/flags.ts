@@ -49,10 +49,9 @@
  */
 import semver from "semver";
 import type { Finding } from "../core/findings.js";
-import type { K8sObject } from "../k8s/object.js";
 import { GROUP, IMAGE_VERSION_ANNOTATION, LABEL } from "../k8s/capi.js";
-import { get, groupOf, isRecord } from "../k8s/object.js";
-import { strAt, textAt } from "./fields.js";
+import { get, groupOf, isRecord, strAt, textAt, type K8sObject } from "../k8s/object.js";
+import { isGroupKind } from "../k8s/kinds.js";
 import { imageFollowsVersion } from "../schemas/ami-inventory.js";
 import { type Machine, machineImage, machines } from "../validate/images.js";
 import { clusterKustomizationPath, clusterSpecPath } from "../core/layout.js";
@@ -94,7 +93,7 @@ const IN_PLACE: Record<string, { group: string; why: string }> = {
 const DEFAULT_SCHEME = "internet-facing";
 
 const is = (o: K8sObject | undefined, group: string, kind: string): o is K8sObject =>
-  !!o && o.kind === kind && groupOf(o.apiVersion) === group;
+  o !== undefined && isGroupKind(o, group, kind);
 
 /** `Kind/name:field`, the path form findings use. */
 const at = (c: ObjectChange, field: string) => `${c.id.kind}/${c.id.name}:${field}`;

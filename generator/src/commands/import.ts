@@ -17,7 +17,7 @@ import { envsubst } from "../import/envsubst.js";
 import { mapManifests, type ReportEntry } from "../import/map.js";
 import { importKustomization, planImportedCluster, settleKept } from "../import/patches.js";
 import { specFile } from "../plan/cluster.js";
-import { clusterDir, clusterKustomizationPath } from "../core/layout.js";
+import { clusterDir, clusterKustomizationPath, clusterSpecPath } from "../core/layout.js";
 import { exists, fleetFindings, loadRepo } from "../repo/load.js";
 import { inside, writeTree } from "../repo/write.js";
 import { isRecord } from "../k8s/object.js";
@@ -259,7 +259,7 @@ export async function importCommand(opts: ImportCommandOptions): Promise<ImportC
     for (const f of [specFile(spec), { path: clusterKustomizationPath(spec.name), content: kustomization }])
       opts.log(`# --- ${f.path}\n${f.content}`);
     opts.log(
-      `# dry run: nothing was written (clusters/${spec.name}/cluster.yaml and kustomization.yaml, and ` +
+      `# dry run: nothing was written (${clusterSpecPath(spec.name)} and kustomization.yaml, and ` +
         `generated/, would be created)`,
     );
     return { spec, report, written: false };

@@ -19,6 +19,7 @@
  *   group's template node (the clusterapi provider's, scale from zero) lacks labels such as
  *   node.kubernetes.io/instance-type, so it is not found similar and a zone left at 0 may stay empty.
  */
+import { clusterSpecPath } from "../core/layout.js";
 import { isGroupKind } from "../k8s/kinds.js";
 import type { Profile } from "../cluster-spec/types.js";
 import type { Finding, Severity } from "../core/findings.js";
@@ -239,7 +240,7 @@ export function drainRules(rc: RenderedCluster, profile: Profile | undefined, fi
         "may be at 0 machines; --balance-similar-node-groups spreads the pool only while every zone has a node (an " +
         "empty zone's template node lacks labels such as node.kubernetes.io/instance-type, so the autoscaler's " +
         "compare_nodegroups does not find it similar) and that zone may stay empty — set nodePools[].minSize to at " +
-        `least ${mds.length} in clusters/${rc.cluster}/cluster.yaml`,
+        `least ${mds.length} in ${clusterSpecPath(rc.cluster)}`,
       "warning",
     );
   }

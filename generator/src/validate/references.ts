@@ -4,6 +4,7 @@
  * KCP's machineTemplate.spec.infrastructureRef, MachinePool/MachineDeployment bootstrap.configRef and
  * infrastructureRef, clusterName fields, the cluster-name label, and MachineHealthCheck selectors.
  */
+import { clusterDir } from "../core/layout.js";
 import type { Finding } from "../core/findings.js";
 import { CAPI_GROUPS, GROUP, LABEL } from "../k8s/capi.js";
 import { get, groupOf, type K8sObject, list, record } from "../k8s/object.js";
@@ -110,7 +111,7 @@ export function checkReferences(objects: readonly unknown[], ctx: { cluster?: st
     push(
       cluster,
       "metadata.name",
-      `Cluster is named "${show(clusterName)}" but its directory is clusters/${ctx.cluster}`,
+      `Cluster is named "${show(clusterName)}" but its directory is ${clusterDir(ctx.cluster)}`,
       "cluster-name-matches",
     );
 

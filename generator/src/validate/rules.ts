@@ -20,7 +20,7 @@ import type { RenderedCluster } from "../render/render.js";
 import { AUTOSCALER, CAPI_GROUPS, GROUP, kubeconfigSecret } from "../k8s/capi.js";
 import { get, groupOf, type K8sObject, list, record, strAt } from "../k8s/object.js";
 import { ARGO_COMPARE_OPTIONS, ARGO_SYNC_OPTIONS, FLUX_PRUNE } from "../core/vocabulary.js";
-import { clusterKustomizationPath, clusterSpecPath } from "../core/layout.js";
+import { clusterDir, clusterKustomizationPath, clusterSpecPath } from "../core/layout.js";
 import { addonMinorFits, addonRules } from "./addon-rules.js";
 import { type ClusterSpec, PROFILE_DEFAULTS } from "../cluster-spec/types.js";
 import { objectNames } from "../plan/cluster.js";
@@ -471,7 +471,7 @@ export function fleetRules(rendered: readonly RenderedCluster[], newVpc: Readonl
           finding(
             "fleet-unique-name",
             { cluster: rc.cluster, file: clusterKustomizationPath(rc.cluster), path: `Cluster/${name}:metadata.name` },
-            `Cluster name "${name}" is also rendered by clusters/${other}`,
+            `Cluster name "${name}" is also rendered by ${clusterDir(other)}`,
             "error",
           ),
         );
@@ -500,8 +500,8 @@ export function fleetRules(rendered: readonly RenderedCluster[], newVpc: Readonl
         `VPC CIDR ${vpc} ${other[0] === vpc ? "is also used" : `overlaps ${other[0]}, used`} by cluster ` +
           `${other[1]}; VPCs that overlap can never be peered or joined by a transit gateway. ` +
           (isNew
-            ? `Give clusters/${rc.cluster} another network.vpcCidr before its VPC exists (new-cluster picks a free ` +
-              "one from the name; if another pull request took it meanwhile, rebase and run new-cluster again)"
+            ? `Give ${clusterDir(rc.cluster)} another network.vpcCidr before its VPC exists (new-cluster picks a ` +
+              "free one from the name; if another pull request took it meanwhile, rebase and run new-cluster again)"
             : "Unique CIDRs keep peering and transit gateways possible"),
         isNew ? "error" : "warning",
       ),
@@ -724,7 +724,7 @@ export function renderCompleteness(rc: RenderedCluster, spec: ClusterSpec): Find
       "render-complete",
       { cluster: rc.cluster, file: clusterKustomizationPath(rc.cluster), path: `${m.kind}/${m.name}` },
       `${empty ? "the cluster renders no objects at all: " : ""}${m.kind} ${m.namespace}/${m.name} (from ` +
-        `clusters/${rc.cluster}/cluster.yaml) is not in the render of clusters/${rc.cluster}; keep \`generated\` in ` +
+        `${clusterSpecPath(rc.cluster)}) is not in the render of ${clusterDir(rc.cluster)}; keep \`generated\` in ` +
         "its resources and do not delete generated objects with patches (remove a pool from cluster.yaml instead)",
     ),
   );

@@ -8,13 +8,13 @@ import { ToolError } from "../src/core/errors.js";
 import { admissionArgs, parseAdmissionOutput, type AdmissionResult } from "../src/tools/admission.js";
 import { admissionFindings, admissionResults, type AdmissionUnit } from "../src/validate/admission.js";
 import { run } from "../src/tools/run.js";
-import type { RenderedObject } from "../src/render/render.js";
+import type { K8sObject } from "../src/k8s/object.js";
 
 const obj = (
   kind: string,
   name: string,
   apiVersion = kind.startsWith("AWS") ? "infrastructure.cluster.x-k8s.io/v1beta2" : "cluster.x-k8s.io/v1beta2",
-): RenderedObject => ({ apiVersion, kind, metadata: { name, namespace: "a" } });
+): K8sObject => ({ apiVersion, kind, metadata: { name, namespace: "a" } });
 const result = (
   kind: string,
   name: string,

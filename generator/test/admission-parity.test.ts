@@ -10,7 +10,8 @@
  * Needs the admission binary: .tools/bin (npm run setup) or CAPI_GITOPS_CAPI_GITOPS_ADMISSION.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { validateCommand, type ValidateResult } from "../src/commands/validate.js";
+import { validateCommand } from "../src/commands/validate.js";
+import type { ValidateResult } from "../src/validate/pipeline.js";
 import { hasErrors, type Finding } from "../src/core/findings.js";
 import { admit, type AdmissionResult } from "../src/tools/admission.js";
 import { kustomizeBuild } from "../src/tools/kustomize.js";

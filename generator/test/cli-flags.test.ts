@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import type { Finding } from "../src/core/findings.js";
 import { COMMANDS, commandHelp, topHelp } from "../src/cli/definition.js";
 import { flagFor, parsePoolFlag, POOL_KEYS, SPEC_FLAGS, specInputFromFlags } from "../src/cluster-spec/flags.js";
-import { resolveNewSpec } from "../src/commands/new-cluster.js";
+import { resolveNewSpec } from "../src/workflows/new-cluster.js";
 import { runCli } from "./helpers.js";
 import { parseCommandLine } from "../src/cli.js";
 import { UsageError } from "../src/core/errors.js";

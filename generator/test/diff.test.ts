@@ -14,7 +14,7 @@ import { flagChanges, gitopsEngineSwitched } from "../src/diff/flags.js";
 import { formatMarkdown, formatText } from "../src/diff/format.js";
 import { changedPaths, diffObjects, nameStem } from "../src/diff/objects.js";
 import { withBaseCheckout } from "../src/diff/render-sides.js";
-import type { RenderedObject } from "../src/render/render.js";
+import type { K8sObject as RenderedObject } from "../src/k8s/object.js";
 import { tempDir } from "./helpers.js";
 
 const obj = (apiVersion: string, kind: string, name: string, spec: unknown = {}, namespace = "ns"): RenderedObject => ({

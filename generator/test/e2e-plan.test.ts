@@ -21,7 +21,7 @@ import {
 import { replaceEdits } from "../src/tools/control-plane.js";
 import type { AdmissionResult } from "../src/tools/admission.js";
 import type { GoTestEvent } from "../src/tools/go.js";
-import type { RenderedObject } from "../src/render/render.js";
+import type { K8sObject } from "../src/k8s/object.js";
 
 const SPEC = `# a comment that stays
 apiVersion: capi-gitops.io/v1alpha1
@@ -100,7 +100,7 @@ describe("templateEditInPlace", () => {
 
 const MIN = "cluster.x-k8s.io/cluster-api-autoscaler-node-group-min-size";
 const MAX = "cluster.x-k8s.io/cluster-api-autoscaler-node-group-max-size";
-const obj = (kind: string, extra: Partial<RenderedObject> = {}): RenderedObject => ({
+const obj = (kind: string, extra: Partial<K8sObject> = {}): K8sObject => ({
   apiVersion: "cluster.x-k8s.io/v1beta2",
   kind,
   metadata: { name: "x", namespace: "ns" },
@@ -212,7 +212,7 @@ describe("featureGates", () => {
       kind: string,
       gates: Record<string, boolean>,
       apiVersion = "operator.cluster.x-k8s.io/v1alpha2",
-    ): RenderedObject => ({ apiVersion, kind, metadata: { name: kind }, spec: { manager: { featureGates: gates } } });
+    ): K8sObject => ({ apiVersion, kind, metadata: { name: kind }, spec: { manager: { featureGates: gates } } });
     expect(
       featureGates([
         p("InfrastructureProvider", { MachinePoolMachines: true, MachinePool: true }),

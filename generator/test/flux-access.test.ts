@@ -10,7 +10,7 @@ import { parseSpecObject } from "../src/cluster-spec/parse.js";
 import type { ClusterSpec } from "../src/cluster-spec/types.js";
 import { CLUSTERS_NAMESPACES_ROLE, CLUSTERS_SERVICE_ACCOUNT, fluxObjects, planSync } from "../src/plan/sync.js";
 import { fluxPermissionFindings } from "../src/validate/sync-check.js";
-import type { RenderedObject } from "../src/render/render.js";
+import type { K8sObject } from "../src/k8s/object.js";
 import { parseYamlStream } from "../src/core/yaml.js";
 
 const spec = (o: Record<string, unknown>): ClusterSpec => {
@@ -33,7 +33,7 @@ const config = () => {
   return r.config;
 };
 /** Every object of management/sync as planSync writes it (the files parsed back). */
-type Obj = RenderedObject & { metadata: { annotations: Record<string, string> }; [k: string]: any };
+type Obj = K8sObject & { metadata: { annotations: Record<string, string> }; [k: string]: any };
 const syncObjects = (s = specs): Obj[] =>
   planSync(config(), s)
     .filter((f) => f.path.endsWith(".yaml") && !f.path.endsWith("kustomization.yaml"))
@@ -103,9 +103,9 @@ describe("validate's flux-permissions decides as RBAC would", () => {
     const k = objs.find((o) => o.kind === "Kustomization" && o.metadata.name === `cluster-${name}`)!;
     return opts.noTargetNamespace ? { ...k, spec: { ...k.spec, targetNamespace: undefined } } : k;
   };
-  const at = (o: RenderedObject[], k = kustomization("one")) =>
+  const at = (o: K8sObject[], k = kustomization("one")) =>
     fluxPermissionFindings(k, objs, o, { cluster: "one", file: "f" }).map((f) => f.path);
-  const obj = (apiVersion: string, kind: string, name: string, namespace?: string): RenderedObject => ({
+  const obj = (apiVersion: string, kind: string, name: string, namespace?: string): K8sObject => ({
     apiVersion,
     kind,
     metadata: { name, namespace },

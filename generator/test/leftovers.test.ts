@@ -17,9 +17,9 @@ import {
   keptWhenDropped,
   type Snapshot,
 } from "../src/fleet/leftovers.js";
-import { SYNC_SAFE } from "../src/plan/capi.js";
+import { SYNC_SAFE } from "../src/core/vocabulary.js";
 import { syncSafetyRules } from "../src/validate/rules.js";
-import type { RenderedObject } from "../src/render/render.js";
+import type { K8sObject } from "../src/k8s/object.js";
 import { runCli, tempDir } from "./helpers.js";
 
 const obj = (
@@ -28,7 +28,7 @@ const obj = (
   name: string,
   extra: Record<string, unknown> = {},
   annotations: Record<string, string> = { ...SYNC_SAFE },
-): RenderedObject => ({
+): K8sObject => ({
   apiVersion,
   kind,
   metadata: { name, namespace: "ns", annotations },
@@ -39,7 +39,7 @@ const commit = (n: number) => ({
   date: `2026-12-0${n}T00:00:00Z`,
   subject: `change ${n}`,
 });
-const snap = (n: number, objects: RenderedObject[]): Snapshot => ({
+const snap = (n: number, objects: K8sObject[]): Snapshot => ({
   commit: commit(n),
   clusters: new Map([["c", objects]]),
 });

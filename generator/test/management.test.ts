@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { parseRepoConfig, type RepoConfig } from "../src/cluster-spec/config.js";
 import { hydrateManagementCharts } from "../src/commands/management-charts.js";
 import { groupOf, type K8sObject } from "../src/k8s/object.js";
-import { SYNC_SAFE } from "../src/plan/capi.js";
+import { SYNC_SAFE } from "../src/core/vocabulary.js";
 import { chartObjects, hydrateChart, MANAGEMENT_LAYERS, SYNC_WAVE } from "../src/plan/management.js";
 import { providerObjects } from "../src/plan/providers.js";
 import {
@@ -25,7 +25,6 @@ import { MANAGEMENT_CHART_DIRS } from "../src/core/layout.js";
 import { MANAGEMENT_LAYER_DIRS, managementLayerSteps } from "../src/e2e/management.js";
 import { kustomizeBuild } from "../src/tools/kustomize.js";
 import { applicationFindings, declaredApplications } from "../src/validate/sync-check.js";
-import type { RenderedObject } from "../src/render/render.js";
 import { versions } from "../src/pins/versions.js";
 import { parseYamlStream } from "../src/core/yaml.js";
 import { fixtureSpecs, ROOT } from "./helpers.js";
@@ -173,7 +172,7 @@ describe("Argo CD: one Application over management/, in waves, with a project of
   const specs = fixtureSpecs();
   const files = planSync(c, specs);
   const sync = files
-    .flatMap((f) => parseYamlStream(f.content) as RenderedObject[])
+    .flatMap((f) => parseYamlStream(f.content) as K8sObject[])
     .filter((o) => o && o.kind !== "Kustomization");
 
   it("management/sync holds the management AppProject and Application, synced by capi-gitops-sync", () => {
@@ -199,12 +198,12 @@ describe("Argo CD: one Application over management/, in waves, with a project of
   it(`its project permits every object of the layer, as Argo CD decides it, \
 and nothing lets the clusters' project install them`, () => {
     const app = declaredApplications(sync).find((a) => a.name === MANAGEMENT_APP_NAME)!;
-    expect(
-      applicationFindings(app, sync, layer() as RenderedObject[], { file: "management/kustomization.yaml" }),
-    ).toEqual([]);
+    expect(applicationFindings(app, sync, layer() as K8sObject[], { file: "management/kustomization.yaml" })).toEqual(
+      [],
+    );
     // Negative control: the same objects under the clusters' project are refused (CRDs, webhooks, cluster RBAC, …).
     const asClusters = { ...app, project: argoObjects(c, specs).project.metadata.name };
-    const refused = applicationFindings(asClusters, sync, layer() as RenderedObject[], { file: "x" }).map(
+    const refused = applicationFindings(asClusters, sync, layer() as K8sObject[], { file: "x" }).map(
       (f) => (f.path ?? "").split(":")[1]?.split("/")[0],
     );
     expect(refused).toEqual(
@@ -221,7 +220,7 @@ and nothing lets the clusters' project install them`, () => {
       apiVersion: "v1",
       kind: "Secret",
       metadata: { name: "s", namespace: "cert-manager" },
-    } as RenderedObject;
+    } as K8sObject;
     expect(applicationFindings(app, sync, [secret], { file: "x" })).toHaveLength(1);
   });
 
@@ -274,7 +273,7 @@ the Go suite checks the names' suffixes`, () => {
       "management/providers",
       "management/sync",
     ]);
-    const obj = (kind: string) => ({ apiVersion: "v1", kind, metadata: { name: "x" } }) as RenderedObject;
+    const obj = (kind: string) => ({ apiVersion: "v1", kind, metadata: { name: "x" } }) as K8sObject;
     const renders = new Map([...MANAGEMENT_LAYER_DIRS].reverse().map((d) => [d, [obj("ConfigMap")]] as const));
     const steps = managementLayerSteps(renders);
     expect(steps.map((s) => s.name)).toEqual(MANAGEMENT_LAYER_DIRS.map((d) => `management layer ${d}`));

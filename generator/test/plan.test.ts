@@ -4,7 +4,7 @@ import { parseYamlStream } from "../src/core/yaml.js";
 import { PROFILE_PATCHES, profileTargetsHashedKind } from "../src/plan/base.js";
 import { planCluster, spread, spreadOverZones, subnets } from "../src/plan/cluster.js";
 import { SHAPE_POOLS, shapeMatrix } from "../src/e2e/plan.js";
-import { resolveNewSpec } from "../src/commands/new-cluster.js";
+import { resolveNewSpec } from "../src/workflows/new-cluster.js";
 import { mergeOutputs, mergePlans, owned } from "../src/plan/files.js";
 import { planNewCluster, planRemoveCluster, planRepo } from "../src/plan/repo.js";
 import { parseSpecObject } from "../src/cluster-spec/parse.js";

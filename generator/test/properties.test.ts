@@ -12,7 +12,7 @@ import { stringify } from "yaml";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Finding } from "../src/core/findings.js";
 import { parsePoolFlag, type NewClusterFlags } from "../src/cluster-spec/flags.js";
-import { resolveNewSpec } from "../src/commands/new-cluster.js";
+import { resolveNewSpec } from "../src/workflows/new-cluster.js";
 import { planCluster, specFile } from "../src/plan/cluster.js";
 import { planRepo } from "../src/plan/repo.js";
 import { writeTree } from "../src/repo/write.js";
@@ -21,7 +21,8 @@ import { parseSpecObject, parseSpecText, type ParseResult } from "../src/cluster
 import { knownRegions, zonesOf } from "../src/cluster-spec/regions.js";
 import { kustomizeBuild } from "../src/tools/kustomize.js";
 import { checkReferences } from "../src/validate/references.js";
-import type { RenderedCluster, RenderedObject } from "../src/render/render.js";
+import type { RenderedCluster } from "../src/render/render.js";
+import type { K8sObject as RenderedObject } from "../src/k8s/object.js";
 import { clusterRules, fleetRules, managementRules, syncSafetyRules } from "../src/validate/rules.js";
 import { parseYamlStream } from "../src/core/yaml.js";
 import { fixtureSpecs, tempDir } from "./helpers.js";

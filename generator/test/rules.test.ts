@@ -10,7 +10,8 @@ import { planRepo } from "../src/plan/repo.js";
 import { writeTree } from "../src/repo/write.js";
 import { kustomizeBuild } from "../src/tools/kustomize.js";
 import { checkReferences } from "../src/validate/references.js";
-import type { RenderedCluster, RenderedObject } from "../src/render/render.js";
+import type { RenderedCluster } from "../src/render/render.js";
+import type { K8sObject as RenderedObject } from "../src/k8s/object.js";
 import {
   clusterRules,
   controlPlaneHaRule,

@@ -10,7 +10,7 @@ import path from "node:path";
 import { execa } from "execa";
 import { afterAll, describe, expect, it } from "vitest";
 import { generateCommand } from "../src/commands/generate.js";
-import { resolveNewSpec } from "../src/commands/new-cluster.js";
+import { resolveNewSpec } from "../src/workflows/new-cluster.js";
 import { pickVpcCidr } from "../src/cluster-spec/cidr.js";
 import { DEFAULTS } from "../src/cluster-spec/types.js";
 import { specFile } from "../src/plan/cluster.js";

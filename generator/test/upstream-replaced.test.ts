@@ -10,7 +10,8 @@ import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { admit, type AdmissionResult } from "../src/tools/admission.js";
-import type { RenderedCluster, RenderedObject } from "../src/render/render.js";
+import type { RenderedCluster } from "../src/render/render.js";
+import type { K8sObject } from "../src/k8s/object.js";
 import { clusterRules } from "../src/validate/rules.js";
 import { UPSTREAM_REPLACED } from "../src/validate/upstream-replaced.js";
 import { ROOT } from "./helpers.js";
@@ -171,7 +172,7 @@ beforeAll(async () => {
     if (!target) throw new Error(`no ${kind} ${prefix}* in the demo render`);
     edit(target);
     input.push(JSON.stringify(target));
-    renders.push({ cluster: "demo", objects: objs as RenderedObject[], origins: objs.map(() => undefined) });
+    renders.push({ cluster: "demo", objects: objs as K8sObject[], origins: objs.map(() => undefined) });
   }
   const flat = await admit(`${input.join("\n")}\n`, { cwd: ROOT });
   results = flat.map((r) => [r]);

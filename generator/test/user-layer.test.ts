@@ -14,7 +14,7 @@ import { planRepo } from "../src/plan/repo.js";
 import { writeTree } from "../src/repo/write.js";
 import { kustomizeBuild } from "../src/tools/kustomize.js";
 import { USER_LAYER_LIMITS, userLayerReadme, userLayerRules } from "../src/validate/user-layer.js";
-import type { RenderedObject } from "../src/render/render.js";
+import type { K8sObject } from "../src/k8s/object.js";
 import { versions } from "../src/pins/versions.js";
 import { parseYamlStream } from "../src/core/yaml.js";
 import { ROOT, tempDir } from "./helpers.js";
@@ -41,12 +41,12 @@ beforeAll(async () => {
 afterAll(async () => cleanup?.());
 
 /** The cluster rendered with `extra` files in its folder and its own kustomization.yaml replaced by `own`. */
-async function render(own: string, extra: Record<string, string> = {}): Promise<RenderedObject[]> {
+async function render(own: string, extra: Record<string, string> = {}): Promise<K8sObject[]> {
   for (const [f, text] of Object.entries(extra)) await writeFile(path.join(dir, "clusters/demo", f), text);
   await writeFile(path.join(dir, OWN), own);
-  return parseYamlStream(await kustomizeBuild(dir, "clusters/demo")) as RenderedObject[];
+  return parseYamlStream(await kustomizeBuild(dir, "clusters/demo")) as K8sObject[];
 }
-const rules = (objects: RenderedObject[]) =>
+const rules = (objects: K8sObject[]) =>
   userLayerRules({ cluster: "demo", objects, origins: objects.map(() => undefined) }, demo, versions(), OWN);
 const K = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n";
 const jsonPatch = (kind: string, name: string, ops: string) =>
@@ -212,7 +212,7 @@ describe("diff: rbac-changed", () => {
     metadata: { name: "r", namespace: "x" },
     rules: [{ apiGroups: [""], resources: ["configmaps"], verbs }],
   });
-  const flags = (before: RenderedObject[], after: RenderedObject[]) =>
+  const flags = (before: K8sObject[], after: K8sObject[]) =>
     flagChanges("x", diffObjects({ objects: before }, { objects: after }), before, after)
       .filter((f) => f.rule === "rbac-changed")
       .map((f) => `${f.severity} ${f.path}`);
@@ -275,7 +275,7 @@ describe("diff: rbac-changed", () => {
       [CLUSTER, rb({ kind: "ClusterRole", name: "cluster-admin" })],
       ["error RoleBinding/b:roleRef"],
     ],
-  ] as [string, RenderedObject[], RenderedObject[], string[]][])("%s", (_name, before, after, want) => {
+  ] as [string, K8sObject[], K8sObject[], string[]][])("%s", (_name, before, after, want) => {
     expect(flags(before, after)).toEqual(want);
   });
 });

@@ -10,9 +10,11 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clusterName, writeFleetSpecs } from "../bench/fleet.js";
 import { generateCommand } from "../src/commands/generate.js";
-import { shardOf, validateCommand, type ValidateOptions } from "../src/commands/validate.js";
+import { validateCommand } from "../src/commands/validate.js";
+import { shardOf } from "../src/validate/selection.js";
+import type { ValidateOptions } from "../src/validate/pipeline.js";
 import type { AdmissionResult } from "../src/tools/admission.js";
-import type { RenderedObject } from "../src/render/render.js";
+import type { K8sObject } from "../src/k8s/object.js";
 import type { Runners } from "../src/render/runners.js";
 import { tempDir } from "./helpers.js";
 
@@ -34,7 +36,7 @@ interface Calls {
 const ids = { render: "r1", kubeconform: "k1", cel: "c1", admission: "a1" };
 
 /** One stand-in object per cluster; its annotation carries the hash of the cluster's own kustomization.yaml. */
-async function objectsOf(root: string, cluster: string): Promise<RenderedObject[]> {
+async function objectsOf(root: string, cluster: string): Promise<K8sObject[]> {
   const own = await readFile(path.join(root, "clusters", cluster, "kustomization.yaml"), "utf8");
   const sha = createHash("sha256").update(own).digest("hex").slice(0, 12);
   return [
@@ -47,7 +49,7 @@ async function objectsOf(root: string, cluster: string): Promise<RenderedObject[
 }
 /** The unit a file written for kubeconform/kubectl-validate holds: its first object's namespace, else its name. */
 const unitIn = async (file: string) => {
-  const first = JSON.parse((await readFile(file, "utf8")).split("\n---\n")[0]!) as RenderedObject;
+  const first = JSON.parse((await readFile(file, "utf8")).split("\n---\n")[0]!) as K8sObject;
   return first.metadata.namespace ?? `@${first.kind}`;
 };
 
@@ -89,7 +91,7 @@ function standIns(): { runners: Partial<Runners>; calls: Calls } {
       const objs = input
         .trim()
         .split("\n")
-        .map((l) => JSON.parse(l) as RenderedObject);
+        .map((l) => JSON.parse(l) as K8sObject);
       calls.admitted.push(objs.map((o) => o.metadata.namespace ?? o.metadata.name));
       return Promise.resolve(
         objs.map((o): AdmissionResult => ({

@@ -8,7 +8,7 @@ import { DEFAULTS } from "../src/cluster-spec/types.js";
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { runCli, tempDir } from "./helpers.js";
-import { chooseVpcCidr } from "../src/commands/new-cluster.js";
+import { chooseVpcCidr } from "../src/workflows/new-cluster.js";
 
 const slot = (name: string) => createHash("sha256").update(name).digest().readUInt16BE(0) % 256;
 const KUBE = [DEFAULTS.podCidr, DEFAULTS.serviceCidr];

@@ -102,7 +102,7 @@ const newCluster = defineCommand({
     INIT_FLAG,
     REPO_FLAG,
   ],
-  run: async (opts, _ctx, io) => {
+  run: async (opts, ctx, io) => {
     if (!opts.dryRun) await requireRepository(io.repo, opts.init);
     const flags: NewClusterFlags = {};
     for (const f of SPEC_FLAGS) {
@@ -114,6 +114,7 @@ const newCluster = defineCommand({
     await (
       await import("../commands/new-cluster.js")
     ).newClusterCommand({
+      ctx,
       cwd: io.repo,
       log: io.out,
       dryRun: opts.dryRun,
@@ -253,21 +254,25 @@ const validate = defineCommand({
     REPO_FLAG,
   ],
   footer: "Exit codes: 0 valid (warnings allowed), 1 invalid, 2 tool error.",
-  run: async (opts, _ctx, io) => {
-    const { parseShard, validateCommand } = await import("../commands/validate.js");
+  run: async (opts, ctx, io) => {
+    const { validateCommand } = await import("../commands/validate.js");
+    const { parseShard } = await import("../validate/selection.js");
     // Usage first: a malformed --shard is a usage error wherever it is run.
     const shard = opts.shard === undefined ? undefined : parseShard(opts.shard);
     await requireReadable(io.repo);
     const { formatFindings } = await import("../validate/format.js");
     const tty = Boolean(io.stderr.isTTY);
-    const result = await validateCommand({
-      cwd: io.repo,
-      clusters: opts.positionals,
-      changedSince: opts.changedSince,
-      shard,
-      skipCel: opts.skipCel,
-      onProgress: tty ? (stage, done, total) => void io.stderr.write(`\r\x1b[K${stage} ${done}/${total}`) : undefined,
-    });
+    const result = await validateCommand(
+      {
+        cwd: io.repo,
+        clusters: opts.positionals,
+        changedSince: opts.changedSince,
+        shard,
+        skipCel: opts.skipCel,
+        onProgress: tty ? (stage, done, total) => void io.stderr.write(`\r\x1b[K${stage} ${done}/${total}`) : undefined,
+      },
+      ctx,
+    );
     if (tty) io.stderr.write("\r\x1b[K");
     io.out(formatFindings(result.findings, opts.format, result.summary));
     return result.summary.errors > 0 ? 1 : 0;
@@ -403,12 +408,13 @@ const upgrade = defineCommand({
     REPO_FLAG,
   ],
   footer: "Exit codes: 0 done (or nothing to do), 1 refused (nothing written), 2 tool error.",
-  run: async (opts, _ctx, io) => {
+  run: async (opts, ctx, io) => {
     if (!opts.dryRun) await requireRepository(io.repo, false);
     await requireReadable(io.repo);
     await (
       await import("../commands/upgrade.js")
     ).upgradeCommand({
+      ctx,
       cwd: io.repo,
       log: io.out,
       name: opts.name,
@@ -452,10 +458,11 @@ const inventory = defineCommand({
     REPO_FLAG,
   ],
   footer: "Exit codes: 0 (findings are listed, not judged), 1 a cluster.yaml does not load, 2 tool error.",
-  run: async (opts, _ctx, io) => {
+  run: async (opts, ctx, io) => {
     await requireReadable(io.repo);
     const { inventoryCommand } = await import("../commands/inventory.js");
     const result = await inventoryCommand({
+      ctx,
       cwd: io.repo,
       format: opts.format,
       validate: !opts.noValidate,
@@ -613,6 +620,7 @@ const importCluster = defineCommand({
     await (
       await import("../commands/import.js")
     ).importCommand({
+      ctx,
       cwd: io.repo,
       base: io.cwd,
       log: io.out,

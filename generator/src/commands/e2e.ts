@@ -31,10 +31,11 @@ import { admit, admissionBinary, type AdmissionResult } from "../tools/admission
 import { goTestJson } from "../tools/go.js";
 import { kustomizeBuild } from "../tools/kustomize.js";
 import { CRDS_DIR, TOOLS_BIN } from "../tools/resolve.js";
-import { renderClusters, type RenderedCluster, type RenderedObject } from "../render/render.js";
+import { renderClusters, type RenderedCluster } from "../render/render.js";
 import { TOOL_ROOT, versions } from "../pins/versions.js";
 import { parseYamlStream, toYaml } from "../core/yaml.js";
-import { isRecord } from "../k8s/object.js";
+import { hasK8sHeader, type K8sObject } from "../k8s/object.js";
+import { inheritedEnv } from "../tools/run.js";
 import { CAPI_GITOPS_API_VERSION } from "../core/vocabulary.js";
 import { CONFIG_FILE } from "../cluster-spec/config.js";
 import { idOf, keyOf } from "../diff/objects.js";
@@ -136,25 +137,17 @@ async function render(root: string, names: readonly string[]): Promise<RenderedC
   return r.rendered;
 }
 
-/** A document of a kustomize build: an object with apiVersion, kind and a name. */
-const isObject = (d: unknown): d is RenderedObject =>
-  isRecord(d) &&
-  typeof d.apiVersion === "string" &&
-  typeof d.kind === "string" &&
-  isRecord(d.metadata) &&
-  typeof d.metadata.name === "string";
-
-async function renderDir(root: string, dir: string): Promise<RenderedObject[]> {
-  return parseYamlStream(await kustomizeBuild(root, dir)).filter(isObject);
+async function renderDir(root: string, dir: string): Promise<K8sObject[]> {
+  return parseYamlStream(await kustomizeBuild(root, dir)).filter(hasK8sHeader);
 }
 
-const jsonLines = (objs: readonly RenderedObject[]) => `${objs.map((o) => JSON.stringify(o)).join("\n")}\n`;
+const jsonLines = (objs: readonly K8sObject[]) => `${objs.map((o) => JSON.stringify(o)).join("\n")}\n`;
 
 /** The tool's upstream admission of `after` as UPDATE against `before` (one process), per object. */
 async function verdicts(
   tmp: string,
-  before: readonly RenderedObject[],
-  after: readonly RenderedObject[],
+  before: readonly K8sObject[],
+  after: readonly K8sObject[],
 ): Promise<AdmissionResult[]> {
   const oldFile = path.join(tmp, `previous-${Math.random().toString(36).slice(2)}.jsonl`);
   await writeFile(oldFile, jsonLines(before));
@@ -182,7 +175,7 @@ async function clusterSteps(
   steps: Step[];
   updated: string;
   after: Map<string, RenderedCluster>;
-  held: Map<string, RenderedObject[]>;
+  held: Map<string, K8sObject[]>;
 }> {
   const names = await clusterNames(root);
   const updated = await mkdtemp(path.join(tmp, "updated-"));
@@ -207,7 +200,7 @@ async function clusterSteps(
   );
   // What the server holds after the update when it agrees with the tool: the new object where the update is allowed,
   // the previous one where it is denied — each with the replicas CAPI's webhooks default (asStored).
-  const held = new Map<string, RenderedObject[]>();
+  const held = new Map<string, K8sObject[]>();
   let i = 0;
   for (const [j, r] of after.entries()) {
     const mine = v.slice(i, i + r.objects.length);
@@ -245,7 +238,7 @@ async function clusterSteps(
 async function flaggedSteps(
   updated: string,
   after: Map<string, RenderedCluster>,
-  held: Map<string, RenderedObject[]>,
+  held: Map<string, K8sObject[]>,
   tmp: string,
   log: (l: string) => void,
 ): Promise<{ steps: Step[]; findings: Finding[] }> {
@@ -335,7 +328,7 @@ async function fluxCopy(fixtures: string, tmp: string): Promise<string> {
 
 export async function e2eCommand(opts: E2eOptions): Promise<E2eResult> {
   const log = opts.log;
-  const env = opts.env ?? process.env;
+  const env = opts.env ?? inheritedEnv();
   const { config, findings: configFindings } = await readConfig(opts.cwd);
   if (configFindings.length)
     throw new ToolUnavailableError(
@@ -404,7 +397,7 @@ export async function e2eCommand(opts: E2eOptions): Promise<E2eResult> {
     );
 
     // The management layer in the sync engines' order (e2e/management_test.go).
-    const layerRenders = new Map<string, RenderedObject[]>();
+    const layerRenders = new Map<string, K8sObject[]>();
     for (const dir of MANAGEMENT_LAYER_DIRS)
       if (await exists(path.join(opts.cwd, dir, "kustomization.yaml")))
         layerRenders.set(dir, await renderDir(opts.cwd, dir));

@@ -4,11 +4,12 @@
  * Read (the file, clusterctl's variables) → pure mapping (import/map.ts) → the spec's own checks → the same landing
  * as new-cluster (one transaction, the landed cluster built and validated, everything rolled back on any error).
  */
+import type { Context } from "../render/context.js";
 import { lstat, mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { parseAllDocuments } from "yaml";
-import { InvalidInputError } from "../core/errors.js";
+import { InvalidInputError, messageOf } from "../core/errors.js";
 import { type Finding, hasErrors } from "../core/findings.js";
 import { parseSpecObject, yamlErrorMessage } from "../cluster-spec/parse.js";
 import type { ClusterSpec } from "../cluster-spec/types.js";
@@ -16,7 +17,7 @@ import { envsubst } from "../import/envsubst.js";
 import { mapManifests, type ReportEntry } from "../import/map.js";
 import { importKustomization, planImportedCluster, settleKept } from "../import/patches.js";
 import { specFile } from "../plan/cluster.js";
-import { clusterDir, clusterKustomizationPath } from "../core/layout.js";
+import { clusterDir, clusterKustomizationPath, clusterSpecPath } from "../core/layout.js";
 import { exists, fleetFindings, loadRepo } from "../repo/load.js";
 import { inside, writeTree } from "../repo/write.js";
 import { isRecord } from "../k8s/object.js";
@@ -26,14 +27,15 @@ import { checkedTool } from "../tools/resolve.js";
 import { versions } from "../pins/versions.js";
 import { parseYamlStream } from "../core/yaml.js";
 import { landCluster } from "../workflows/land.js";
-import { messageOf } from "../workflows/progress.js";
-import { validateCommand } from "./validate.js";
+import { validateClusters } from "../workflows/validate.js";
 
 /** Largest manifest file import reads: CAPA's templates with their add-on ConfigMaps are about 60 kB. */
 const MAX_BYTES = 5 * 1024 * 1024;
 
 export interface ImportCommandOptions {
   cwd: string;
+  /** The run's context (cli.ts); without one, validation uses this process's environment. */
+  ctx?: Context;
   /** The manifests (relative paths are resolved against `base`). */
   file?: string;
   /** Folder a relative --file is resolved against (default: cwd). */
@@ -257,7 +259,7 @@ export async function importCommand(opts: ImportCommandOptions): Promise<ImportC
     for (const f of [specFile(spec), { path: clusterKustomizationPath(spec.name), content: kustomization }])
       opts.log(`# --- ${f.path}\n${f.content}`);
     opts.log(
-      `# dry run: nothing was written (clusters/${spec.name}/cluster.yaml and kustomization.yaml, and ` +
+      `# dry run: nothing was written (${clusterSpecPath(spec.name)} and kustomization.yaml, and ` +
         `generated/, would be created)`,
     );
     return { spec, report, written: false };
@@ -272,7 +274,7 @@ export async function importCommand(opts: ImportCommandOptions): Promise<ImportC
       const plan = planImportedCluster(spec, kustomization, { specs: now.specs, config: now.config }, versions());
       const check =
         opts.render !== false
-          ? (cwd: string, cluster: string) => validateCommand({ cwd, clusters: [cluster] })
+          ? (cwd: string, cluster: string) => validateClusters({ cwd, clusters: [cluster] }, opts.ctx)
           : undefined;
       await landCluster(opts.cwd, spec, plan, check, opts.log, async () => {});
     },

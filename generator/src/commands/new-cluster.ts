@@ -4,9 +4,8 @@
  */
 import type { NewClusterFlags } from "../cluster-spec/flags.js";
 import { addCluster, type AddClusterOptions, type NewClusterResult } from "../workflows/new-cluster.js";
-import { validateCommand } from "./validate.js";
-
-export { chooseVpcCidr, resolveNewSpec } from "../workflows/new-cluster.js";
+import type { Context } from "../render/context.js";
+import { validateClusters } from "../workflows/validate.js";
 
 export interface NewClusterOptions extends Omit<AddClusterOptions, "check"> {
   flags: NewClusterFlags;
@@ -14,12 +13,16 @@ export interface NewClusterOptions extends Omit<AddClusterOptions, "check"> {
   interactive?: boolean;
   /** Build and validate the staged cluster before it lands (default true). */
   render?: boolean;
+  /** The run's context (cli.ts); without one, validation uses this process's environment. */
+  ctx?: Context;
 }
 
 export async function newClusterCommand(opts: NewClusterOptions): Promise<NewClusterResult> {
-  const { interactive, render, ...rest } = opts;
+  const { interactive, render, ctx, ...rest } = opts;
   const flags = interactive ? await (await import("./prompts.js")).promptForMissing(opts.flags) : opts.flags;
   const check =
-    render !== false ? (cwd: string, cluster: string) => validateCommand({ cwd, clusters: [cluster] }) : undefined;
+    render !== false
+      ? (cwd: string, cluster: string) => validateClusters({ cwd, clusters: [cluster] }, ctx)
+      : undefined;
   return addCluster({ ...rest, flags, check });
 }

@@ -4,7 +4,7 @@
  * first, then written as one owned folder: files no longer produced are removed. Nothing else is touched.
  */
 import path from "node:path";
-import { CapiGitopsError, ToolError } from "../core/errors.js";
+import { CapiGitopsError, messageOf, ToolError } from "../core/errors.js";
 import { buildSchemaFiles, type OpenApiInput } from "../schemas/build.js";
 import type { OpenApiDocument } from "../schemas/convert.js";
 import { KIND_TYPES_FILE, kindTypesFile } from "../schemas/kind-types.js";
@@ -21,7 +21,6 @@ import { writeTree } from "../repo/write.js";
 import { versions } from "../pins/versions.js";
 import { get, isRecord } from "../k8s/object.js";
 import { loadPinnedCrds, moduleDir, readText } from "../workflows/crds.js";
-import { messageOf } from "../workflows/progress.js";
 
 /** The part of an OpenAPI document the conversion reads (components.schemas). */
 function openApiDocument(text: string): OpenApiDocument {

@@ -4,6 +4,7 @@
  * cluster's step (pure) → refuse, writing nothing, when any step is refused → write the edited cluster.yaml and the
  * cluster's regenerated generated/ in one transaction (repo/write.ts), optionally committed on a branch.
  */
+import type { Context } from "../render/context.js";
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { createTwoFilesPatch } from "diff";
@@ -25,6 +26,8 @@ import { checkedTool } from "../tools/resolve.js";
 
 export interface UpgradeOptions {
   cwd: string;
+  /** The run's context (cli.ts); without one, validation uses this process's environment. */
+  ctx?: Context;
   /** The cluster to upgrade (or `all`). */
   name?: string;
   all?: boolean;
@@ -226,10 +229,10 @@ async function dryRunDiff(cwd: string, planned: readonly Moving[]): Promise<stri
 }
 
 /** Builds and validates the upgraded clusters as they landed; their errors refuse the step (the caller rolls back). */
-async function validateLanded(cwd: string, clusters: readonly string[]): Promise<void> {
+async function validateLanded(cwd: string, clusters: readonly string[], ctx: Context | undefined): Promise<void> {
   for (const c of clusters) await kustomizeBuild(cwd, clusterDir(c));
-  const { validateCommand } = await import("./validate.js");
-  const validated = await validateCommand({ cwd, clusters: [...clusters] });
+  const { validateClusters } = await import("../workflows/validate.js");
+  const validated = await validateClusters({ cwd, clusters: [...clusters] }, ctx);
   const errors = validated.findings.filter(
     (f) => f.severity === "error" && f.cluster !== undefined && clusters.includes(f.cluster),
   );
@@ -314,6 +317,7 @@ export async function upgradeCommand(opts: UpgradeOptions): Promise<UpgradeResul
               await validateLanded(
                 opts.cwd,
                 moving.map((p) => p.step.cluster),
+                opts.ctx,
               );
             await commit([...result.written, ...result.deleted], message);
           },

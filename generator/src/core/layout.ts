@@ -34,6 +34,10 @@ export function clusterOfSpecPath(p: string): string | undefined {
 
 /** The management cluster's folders: the sync engine's manifests and the operator providers. */
 export const SYNC_DIR = "management/sync";
+/** A cluster's Flux Kustomization in the sync folder, relative to it (its kustomization.yaml lists it so). */
+export const fluxClusterSyncFile = (name: string): string => `${CLUSTERS_DIR}/${name}.yaml`;
+/** A cluster's Flux Kustomization: management/sync/clusters/<name>.yaml. */
+export const fluxClusterSyncPath = (name: string): string => `${SYNC_DIR}/${fluxClusterSyncFile(name)}`;
 export const PROVIDERS_DIR = "management/providers";
 /**
  * The management cluster's charts, hydrated by `npm run management-charts` into these folders of the tool's own

@@ -49,13 +49,12 @@
  */
 import semver from "semver";
 import type { Finding } from "../core/findings.js";
-import type { K8sObject } from "../k8s/object.js";
 import { GROUP, IMAGE_VERSION_ANNOTATION, LABEL } from "../k8s/capi.js";
-import { get, groupOf, isRecord } from "../k8s/object.js";
-import { strAt, textAt } from "./fields.js";
+import { get, groupOf, isRecord, strAt, textAt, type K8sObject } from "../k8s/object.js";
+import { isGroupKind } from "../k8s/kinds.js";
 import { imageFollowsVersion } from "../schemas/ami-inventory.js";
 import { type Machine, machineImage, machines } from "../validate/images.js";
-import { clusterKustomizationPath, clusterSpecPath } from "../core/layout.js";
+import { clusterDir, clusterKustomizationPath, clusterSpecPath } from "../core/layout.js";
 import { changedPaths, labelOf, sameValue, type ObjectChange } from "./objects.js";
 import type { ClusterSpec } from "../cluster-spec/types.js";
 import { ADDON_LABEL } from "../plan/addons.js";
@@ -94,7 +93,7 @@ const IN_PLACE: Record<string, { group: string; why: string }> = {
 const DEFAULT_SCHEME = "internet-facing";
 
 const is = (o: K8sObject | undefined, group: string, kind: string): o is K8sObject =>
-  !!o && o.kind === kind && groupOf(o.apiVersion) === group;
+  o !== undefined && isGroupKind(o, group, kind);
 
 /** `Kind/name:field`, the path form findings use. */
 const at = (c: ObjectChange, field: string) => `${c.id.kind}/${c.id.name}:${field}`;
@@ -249,7 +248,7 @@ function networkCidrs(cluster: string, c: ObjectChange): Finding[] {
         `the VPC CIDR changes from ${oldVpc} to ${newVpc ?? "(unset)"}; CAPA does not change a live VPC's ` +
         `CIDR (it copies the VPC's CIDR back into the AWSCluster), so the subnets carved from the new range ` +
         `fall outside the VPC and cannot be created. Keep network.vpcCidr ${oldVpc} in ` +
-        `clusters/${cluster}/cluster.yaml; a cluster in another range is a new cluster`,
+        `${clusterSpecPath(cluster)}; a cluster in another range is a new cluster`,
     });
   const before = subnetsOf(c.before);
   for (const [id, now] of subnetsOf(c.after)) {
@@ -264,10 +263,10 @@ function networkCidrs(cluster: string, c: ObjectChange): Finding[] {
       message:
         `subnet ${id} changes its CIDR from ${was.cidrBlock} to ${now.cidrBlock ?? "(unset)"}; an AWS ` +
         `subnet's CIDR cannot change, so CAPA cannot apply it to the live VPC. Keep ${was.cidrBlock}: undo ` +
-        `the change of network.vpcCidr in clusters/${cluster}/cluster.yaml or of the patch in ` +
-        `clusters/${cluster}/kustomization.yaml; if it comes from \`npm run generate\` on a cluster created ` +
+        `the change of network.vpcCidr in ${clusterSpecPath(cluster)} or of the patch in ` +
+        `${clusterKustomizationPath(cluster)}; if it comes from \`npm run generate\` on a cluster created ` +
         `before subnets were addressed by zone slot (README "Subnets"), pin the live subnets with a patch on ` +
-        `/spec/network/subnets in clusters/${cluster}/kustomization.yaml`,
+        `/spec/network/subnets in ${clusterKustomizationPath(cluster)}`,
     });
   }
   return out;
@@ -348,7 +347,7 @@ function poolsWithControlPlane(cluster: string, changes: readonly ObjectChange[]
         `${md ? mdStalls : poolRolls}. ` +
         `Upgrade in two changes (\`npm run upgrade -- --name ${cluster} --to ${cpToV}\` ` +
         `makes them, one per run): first the control plane, with each pool pinned to its current version ` +
-        `(nodePools[].kubernetesVersion: ${fromV} in clusters/${cluster}/cluster.yaml); once the control ` +
+        `(nodePools[].kubernetesVersion: ${fromV} in ${clusterSpecPath(cluster)}); once the control ` +
         `plane has rolled out, remove the pin`,
     });
   }
@@ -397,11 +396,11 @@ export function clustersMoved(
       rule: "cluster-moved",
       severity: "error",
       message:
-        `clusters/${now}/ looks like clusters/${match}/ moved (same region ${region} and VPC CIDR ${vpc}), ` +
+        `${clusterDir(now)}/ looks like ${clusterDir(match)}/ moved (same region ${region} and VPC CIDR ${vpc}), ` +
         `but moving the directory does not rename a cluster: Cluster API cannot rename a Cluster. The sync ` +
         `deletes nothing (every object is kept from pruning), so the old Cluster ${old} keeps running and a ` +
         `second cluster${newId ? ` ${newId.namespace}/${newId.name}` : ""} with new machines and its own VPC ` +
-        `${vpc} is created beside it. To keep the cluster, move the directory back to clusters/${match}/. To ` +
+        `${vpc} is created beside it. To keep the cluster, move the directory back to ${clusterDir(match)}/. To ` +
         `replace it, give the new cluster its own network.vpcCidr, create it, move the workloads, then ` +
         `delete the old one with \`kubectl delete cluster.cluster.x-k8s.io/${oldId?.name ?? match} -n ` +
         `${oldId?.namespace ?? match}\` (README "Deleting a cluster")`,
@@ -510,10 +509,10 @@ function coreObjectsRemoved(
       rule: "core-object-removed",
       severity: "error",
       message:
-        `${labelOf(c.id)} leaves the render of clusters/${cluster}, which stays: the sync deletes nothing, ` +
+        `${labelOf(c.id)} leaves the render of ${clusterDir(cluster)}, which stays: the sync deletes nothing, ` +
         `so the live object keeps running unmanaged by ` +
-        `Git${spec ? ` while clusters/${cluster}/cluster.yaml still describes it` : ""}. Keep \`generated\` ` +
-        `in the resources of clusters/${cluster}/kustomization.yaml and delete no generated object with a ` +
+        `Git${spec ? ` while ${clusterSpecPath(cluster)} still describes it` : ""}. Keep \`generated\` ` +
+        `in the resources of ${clusterKustomizationPath(cluster)} and delete no generated object with a ` +
         `patch; to remove a pool, remove it from cluster.yaml; to delete the cluster, remove its directory ` +
         `(README "Deleting a cluster")`,
     });
@@ -558,7 +557,7 @@ function cniSwitched(cluster: string, c: ObjectChange): Finding[] {
         `the CNI changes from ${was} to ${now} on a running cluster: ${CRS_KEEPS}, so ` +
         `${from ? from.name : "your CNI"} keeps running and ${to ? to.name : "your CNI"} is installed beside ` +
         `it — two CNIs on one node network break pod networking. A CNI change is a migration, not a spec ` +
-        `edit: keep network.cni${from ? `: ${from.name}` : ": none"} in clusters/${cluster}/cluster.yaml, or ` +
+        `edit: keep network.cni${from ? `: ${from.name}` : ": none"} in ${clusterSpecPath(cluster)}, or ` +
         `create a new cluster with ${to ? to.name : "your CNI"} and move the workloads`,
     },
   ];
@@ -613,7 +612,7 @@ function controlPlaneHaLost(cluster: string, c: ObjectChange): Finding[] {
       message:
         `the control plane shrinks from ${from} to ${to} machine(s): below ${HA_CONTROL_PLANE} one failure ` +
         `stops the API server and etcd loses its quorum (KCP removes etcd members as it scales down). Keep ` +
-        `controlPlane.replicas at ${from} in clusters/${cluster}/cluster.yaml`,
+        `controlPlane.replicas at ${from} in ${clusterSpecPath(cluster)}`,
     },
   ];
 }
@@ -745,7 +744,7 @@ function workersSwitched(cluster: string, changes: readonly ObjectChange[], stat
     return typeof pool === "string" ? pool : "";
   };
   const defaulted =
-    `; clusters/${cluster}/cluster.yaml does not write \`workers\` out, so the new default (MachineDeployment) ` +
+    `; ${clusterSpecPath(cluster)} does not write \`workers\` out, so the new default (MachineDeployment) ` +
     "chose this — add `workers: MachinePool` to keep the pool, or `workers: MachineDeployment` to migrate on purpose";
   const arrived = new Set(
     changes.filter((c) => c.type === "added" && is(c.after, CORE, "MachineDeployment")).map((c) => poolOf(c.after)),

@@ -11,7 +11,8 @@ import type { Finding } from "../core/findings.js";
 import { clusterNames, readSpec } from "../repo/load.js";
 import { clusterSpecPath } from "../core/layout.js";
 import { addWorktree, pruneWorktrees, removeWorktree, showPrefix } from "../tools/git.js";
-import { renderClusters, type RenderedCluster, type RenderedObject } from "../render/render.js";
+import { renderClusters, type RenderedCluster } from "../render/render.js";
+import type { K8sObject } from "../k8s/object.js";
 import { RepoFiles } from "../render/cache.js";
 import { toolRunners } from "../render/runners.js";
 import { renderManagement } from "../render/units.js";
@@ -26,7 +27,7 @@ export interface RenderedSide {
   /** With `specs`: the clusters whose cluster.yaml writes `workers` out (not left to the default). */
   workersStated?: Set<string>;
   /** Management folders (repository-relative) that exist on this side, rendered. */
-  folders?: Map<string, RenderedObject[]>;
+  folders?: Map<string, K8sObject[]>;
 }
 
 /** Builds each management folder that exists exactly as validate does (render/units.ts renderManagement, uncached). */
@@ -34,7 +35,7 @@ async function renderFolders(
   root: string,
   dirs: readonly string[],
   workers: number,
-): Promise<{ folders: Map<string, RenderedObject[]>; findings: Finding[] }> {
+): Promise<{ folders: Map<string, K8sObject[]>; findings: Finding[] }> {
   const { units, findings } = await renderManagement(
     { root, workers, runners: toolRunners(), files: new RepoFiles(root) },
     dirs,

@@ -7,10 +7,8 @@
 import semver from "semver";
 import type { Finding } from "../core/findings.js";
 import { GROUP } from "../k8s/capi.js";
-import { groupOf } from "../k8s/object.js";
 import { clusterSpecPath } from "../core/layout.js";
-import type { K8sObject } from "../k8s/object.js";
-import { strAt } from "./fields.js";
+import { groupOf, strAt, type K8sObject } from "../k8s/object.js";
 
 interface Versions {
   controlPlane?: string;

@@ -52,11 +52,10 @@ const labelOf = (labels: Record<string, unknown> | undefined, key: string): stri
   const v = labels?.[key];
   return typeof v === "string" ? v : null;
 };
-const is = (o: K8sObject, group: string, kind: string) => isGroupKind(o, group, kind);
 
 export function appliedOf(spec: ClusterSpec, objects: readonly K8sObject[]): Applied {
   const find = (group: string, kind: string, name?: unknown) =>
-    objects.find((o) => is(o, group, kind) && (name === undefined || o.metadata?.name === name));
+    objects.find((o) => isGroupKind(o, group, kind) && (name === undefined || o.metadata?.name === name));
   const missing: string[] = [];
   if (!find(GROUP.core, "Cluster")) missing.push("Cluster");
   const aws = find(GROUP.infra, "AWSCluster");
@@ -76,7 +75,7 @@ export function appliedOf(spec: ClusterSpec, objects: readonly K8sObject[]): App
   const pools = new Map<string, AppliedPool>();
   const poolOf = (o: K8sObject) => labelOf(recAt(o, "spec.template.metadata.labels"), LABEL.nodePool);
   const size = (o: K8sObject, key: "min" | "max") => num(o.metadata?.annotations?.[AUTOSCALER[key]]);
-  for (const mp of objects.filter((o) => is(o, GROUP.core, "MachinePool"))) {
+  for (const mp of objects.filter((o) => isGroupKind(o, GROUP.core, "MachinePool"))) {
     const name = poolOf(mp);
     if (name === null) continue;
     const infra = find(GROUP.infra, "AWSMachinePool", get(mp, "spec.template.spec.infrastructureRef.name"));
@@ -92,7 +91,7 @@ export function appliedOf(spec: ClusterSpec, objects: readonly K8sObject[]): App
     });
   }
   const deployments = new Map<string, K8sObject[]>();
-  for (const md of objects.filter((o) => is(o, GROUP.core, "MachineDeployment"))) {
+  for (const md of objects.filter((o) => isGroupKind(o, GROUP.core, "MachineDeployment"))) {
     const name = poolOf(md);
     if (name !== null) deployments.set(name, [...(deployments.get(name) ?? []), md]);
   }

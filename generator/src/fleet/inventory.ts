@@ -3,6 +3,7 @@
  * entry per cluster out, rendered as text, Markdown (a table for a PR comment or a wiki) or JSON. The JSON shape is
  * `Inventory` below, documented in README ("Fleet inventory") and kept stable: fields are only ever added.
  */
+import { clusterKustomizationPath } from "../core/layout.js";
 import { addonKubernetesVersion } from "../plan/addon-version.js";
 import type { Finding } from "../core/findings.js";
 import type { ClusterSpec } from "../cluster-spec/types.js";
@@ -223,7 +224,7 @@ const renderNotes = (c: InventoryCluster): string[] => [
   ...(c.render?.patched ?? []).map(
     (p) =>
       `${p.field} ${show(p.applied)} (cluster.yaml: ${show(p.spec)}), ` +
-      `set by a patch in clusters/${c.name}/kustomization.yaml`,
+      `set by a patch in ${clusterKustomizationPath(c.name)}`,
   ),
 ];
 /** `*` after a value a patch changed. */

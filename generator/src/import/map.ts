@@ -17,7 +17,7 @@ import { DNS_LABEL, LIMITS } from "../cluster-spec/types.js";
 import { reservedNamespaceProblem } from "../cluster-spec/reserved.js";
 import { defaultZones, zonesOf } from "../cluster-spec/regions.js";
 import { AUTOSCALER, GROUP, LABEL } from "../k8s/capi.js";
-import { get, groupOf, isRecord } from "../k8s/object.js";
+import { get, groupOf, isRecord, list } from "../k8s/object.js";
 import { IAM_PROFILE } from "../plan/capi.js";
 import { BASE_OBJECTS } from "../plan/base.js";
 import { nodeLabelArgs } from "../cluster-spec/kubelet.js";
@@ -109,8 +109,6 @@ const id = (o: Rec): string => `${text(o.kind)}/${text(get(o, "metadata.name") ?
 const versionOf = (o: Rec): string => text(o.apiVersion ?? "").split("/")[1] ?? "";
 const str = (v: unknown): string | undefined =>
   typeof v === "string" ? v : typeof v === "number" ? String(v) : undefined;
-/** A list as a manifest holds it, or none when the value is no list. */
-const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 export const clone = <T>(v: T): T => structuredClone(v);
 
 /** Removes the value at a dotted path and returns it; parents left empty are removed too. */

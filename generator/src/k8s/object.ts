@@ -24,6 +24,16 @@ export const isRecord = (v: unknown): v is Record<string, unknown> =>
 const isStringMap = (v: unknown): v is Record<string, string> =>
   isRecord(v) && Object.values(v).every((x) => typeof x === "string");
 
+/** A list, or [] for anything else. */
+export const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+
+/** A mapping, or {} for anything else. */
+export const record = (v: unknown): Record<string, unknown> => (isRecord(v) ? v : {});
+
+/** The string entries of a mapping (labels, annotations); {} for anything else. */
+export const stringMap = (v: unknown): Record<string, string> =>
+  Object.fromEntries(Object.entries(record(v)).filter((e): e is [string, string] => typeof e[1] === "string"));
+
 /** Whether a parsed value has the shape of a Kubernetes object (apiVersion, kind, metadata.name as strings). */
 export function isK8sObject(v: unknown): v is K8sObject {
   if (!isRecord(v) || typeof v.apiVersion !== "string" || typeof v.kind !== "string") return false;
@@ -34,6 +44,18 @@ export function isK8sObject(v: unknown): v is K8sObject {
   if (meta.annotations !== undefined && !isStringMap(meta.annotations)) return false;
   return v.spec === undefined || isRecord(v.spec);
 }
+
+/**
+ * Whether a document has the header kustomize insists on (apiVersion, kind, metadata.name as strings). Only the
+ * header is checked: kustomize prints what it read, so a label may be a number or `spec` a list; readers of such an
+ * object use the accessors below, which say what they found.
+ */
+export const hasK8sHeader = (d: unknown): d is K8sObject =>
+  isRecord(d) &&
+  typeof d.apiVersion === "string" &&
+  typeof d.kind === "string" &&
+  isRecord(d.metadata) &&
+  typeof d.metadata.name === "string";
 
 /** The API group of an apiVersion (`cluster.x-k8s.io/v1beta2` → `cluster.x-k8s.io`; `v1` and non-strings → ""). */
 export const groupOf = (apiVersion: unknown): string =>
@@ -79,3 +101,9 @@ export const recsAt = (o: unknown, path: string): Record<string, unknown>[] => (
 /** The strings of the list at a dotted path (other entries skipped); [] when absent. */
 export const strsAt = (o: unknown, path: string): string[] =>
   (arrAt(o, path) ?? []).filter((x): x is string => typeof x === "string");
+
+/** The value at a dotted path as message text: a string as it is, anything else as JSON; undefined when absent. */
+export const textAt = (o: unknown, path: string): string | undefined => {
+  const v = get(o, path);
+  return v === undefined || v === null ? undefined : typeof v === "string" ? v : JSON.stringify(v);
+};

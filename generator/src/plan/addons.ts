@@ -16,7 +16,8 @@ import { addonDir, ADDONS_DIR } from "../core/layout.js";
 import type { AddonPins } from "../pins/versions.js";
 import { type OutputFile, owned } from "./files.js";
 import { KUSTOMIZATION } from "./kustomize-objects.js";
-import { SYNC_SAFE, syncSafe } from "./capi.js";
+import { SYNC_SAFE } from "../core/vocabulary.js";
+import { syncSafe } from "./capi.js";
 import path from "node:path";
 
 /** Labels on the Cluster that the add-ons' ClusterResourceSets select (value: `<addon>-<version>`). */

@@ -43,7 +43,6 @@ export const HASH_NAMED_KINDS = ["AWSMachineTemplate", "KubeadmConfig", "Kubeadm
  * an object that is no longer rendered, so it never hides drift of what Git still holds. `npm run leftovers` lists
  * the leftovers with the `kubectl delete` lines to run once they are unused.
  */
-export { SYNC_SAFE };
 
 /** The object with the sync-safety annotations added. */
 export function syncSafe<T extends K8sObject>(o: T): T {

@@ -15,7 +15,7 @@ import type { Namespace } from "../k8s/kinds.generated.js";
 import { isRecord, type K8sObject } from "../k8s/object.js";
 import { MANAGEMENT_CHART_DIRS, PROVIDERS_DIR } from "../core/layout.js";
 import { parseYamlStream, toYaml } from "../core/yaml.js";
-import { SYNC_SAFE } from "./capi.js";
+import { SYNC_SAFE } from "../core/vocabulary.js";
 import { type OutputFile, owned } from "./files.js";
 import { KUSTOMIZATION } from "./kustomize-objects.js";
 

@@ -37,7 +37,7 @@ import type {
   Namespace,
 } from "../k8s/kinds.generated.js";
 import type { K8sObject } from "../k8s/object.js";
-import { SYNC_SAFE } from "./capi.js";
+import { SYNC_SAFE } from "../core/vocabulary.js";
 import { type OutputFile, owned } from "./files.js";
 import { KUSTOMIZATION } from "./kustomize-objects.js";
 import { SYNC_WAVE, waveOf } from "./management.js";
@@ -45,7 +45,6 @@ import { PROVIDERS_DIR } from "../core/layout.js";
 import { CAPA_CREDENTIALS_SECRET, PROVIDERS, type ProviderDef } from "../core/providers.js";
 
 /** sync.ts lists the provider namespaces from here. */
-export { PROVIDERS };
 
 export const OPERATOR_API = "operator.cluster.x-k8s.io/v1alpha2";
 

@@ -22,12 +22,19 @@ import type {
   RoleBinding,
   ServiceAccount,
 } from "../k8s/kinds.generated.js";
-import { CLUSTERS_DIR, clusterDir, SPEC_FILE, SYNC_DIR } from "../core/layout.js";
+import {
+  CLUSTERS_DIR,
+  clusterDir,
+  fluxClusterSyncFile,
+  fluxClusterSyncPath,
+  SPEC_FILE,
+  SYNC_DIR,
+} from "../core/layout.js";
 import { type OutputFile, owned } from "./files.js";
 import { KUSTOMIZATION } from "./kustomize-objects.js";
 import { syncSafe } from "./capi.js";
 import { MANAGEMENT_DIR, MANAGEMENT_LAYERS, type ManagementLayer } from "./management.js";
-import { PROVIDERS } from "./providers.js";
+import { PROVIDERS } from "../core/providers.js";
 import { CERT_MANAGER_NAMESPACE, OPERATOR_NAMESPACE } from "../cluster-spec/reserved.js";
 
 export const APPSET_NAME = "capi-clusters";
@@ -354,7 +361,7 @@ export function planSync(config: RepoConfig, specs: readonly ClusterSpec[]): Out
     ...access,
     owned(`${SYNC_DIR}/sync-kustomization.yaml`, toYaml(bootstrap)),
     ...fluxManagementObjects(config).map((k) => owned(`${SYNC_DIR}/${k.metadata.name}.yaml`, toYaml(k))),
-    ...specs.map((s) => owned(`${SYNC_DIR}/clusters/${s.name}.yaml`, toYaml(fluxClusterKustomization(config, s)))),
+    ...specs.map((s) => owned(fluxClusterSyncPath(s.name), toYaml(fluxClusterKustomization(config, s)))),
     owned(
       `${SYNC_DIR}/kustomization.yaml`,
       toYaml(
@@ -365,7 +372,7 @@ export function planSync(config: RepoConfig, specs: readonly ClusterSpec[]): Out
             ...access.map((f) => f.path.slice(SYNC_DIR.length + 1)),
             "sync-kustomization.yaml",
             ...fluxManagementObjects(config).map((k) => `${k.metadata.name}.yaml`),
-            ...specs.map((s) => `clusters/${s.name}.yaml`),
+            ...specs.map((s) => fluxClusterSyncFile(s.name)),
           ],
         },
         header,

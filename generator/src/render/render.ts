@@ -29,9 +29,6 @@ import { kustomizeBuild, parseBuildOutput } from "../tools/kustomize.js";
 import { toYaml, toYamlInline } from "../core/yaml.js";
 import type { Env } from "../tools/run.js";
 
-/** A rendered object is a Kubernetes object; the name stays until every user says K8sObject. */
-export type RenderedObject = K8sObject;
-
 export interface RenderedCluster {
   cluster: string;
   objects: K8sObject[];

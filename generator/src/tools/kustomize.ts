@@ -1,6 +1,6 @@
 /** The kustomize binary (pinned in versions.json, built by `npm run setup`). */
 import { ToolOutputError } from "../core/errors.js";
-import { isRecord, type K8sObject } from "../k8s/object.js";
+import { hasK8sHeader, type K8sObject } from "../k8s/object.js";
 import { parseYamlStream, YamlStreamError } from "../core/yaml.js";
 import { checkedTool, installHint } from "./resolve.js";
 import { inheritedEnv, run, type Env } from "./run.js";
@@ -34,14 +34,6 @@ export async function kustomizeBuild(repoRoot: string, dir: string, env: Env = i
   return stdout;
 }
 
-/** An object as kustomize prints it: apiVersion, kind and metadata.name (kustomize refuses a resource without). */
-export const isK8sObject = (d: unknown): d is K8sObject =>
-  isRecord(d) &&
-  typeof d.apiVersion === "string" &&
-  typeof d.kind === "string" &&
-  isRecord(d.metadata) &&
-  typeof d.metadata.name === "string";
-
 /**
  * kustomize's output as objects. kustomize serializes what it prints, so output that is no YAML stream means the
  * binary is broken or not kustomize: a ToolOutputError (exit 2) that says so, never a stack trace.
@@ -63,9 +55,9 @@ export function parseBuildOutput(text: string, dir: string): K8sObject[] {
     if (!(e instanceof YamlStreamError)) throw e;
     throw broken(e.message);
   }
-  const objects = docs.filter(isK8sObject);
+  const objects = docs.filter(hasK8sHeader);
   if (objects.length < docs.length) {
-    const odd = docs.findIndex((d) => !isK8sObject(d));
+    const odd = docs.findIndex((d) => !hasK8sHeader(d));
     throw broken(`document ${odd + 1} is no object with apiVersion and kind`);
   }
   return objects;

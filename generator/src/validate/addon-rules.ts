@@ -14,28 +14,28 @@
 import type semver from "semver";
 import type { Finding, Severity } from "../core/findings.js";
 import { GROUP } from "../k8s/capi.js";
-import { get, groupOf, isRecord, type K8sObject } from "../k8s/object.js";
+import { get, groupOf, isRecord, type K8sObject, list, record } from "../k8s/object.js";
 import { parseYamlStream } from "../core/yaml.js";
 import { clusterSpecPath } from "../core/layout.js";
 import { ADDON_LABEL, type AddonRole } from "../plan/addons.js";
 import { versions } from "../pins/versions.js";
 import type { RuleId } from "./registry.js";
 import { finding } from "./rule.js";
-import { arrAt, idOf, recAt, record, show } from "./read.js";
+import { idOf, show } from "./read.js";
 
 /**
  * Does a label selector (matchLabels, matchExpressions) select these labels? Empty selects nothing (CAPI's CRS
  * rule).
  */
 function selects(selector: unknown, labels: Record<string, unknown>): boolean {
-  const ml = recAt(selector, "matchLabels");
-  const me = arrAt(selector, "matchExpressions");
+  const ml = record(get(selector, "matchLabels"));
+  const me = list(get(selector, "matchExpressions"));
   if (Object.keys(ml).length === 0 && me.length === 0) return false;
   if (!Object.entries(ml).every(([k, v]) => labels[k] === v)) return false;
   return me.every((e) => {
     const has = Object.hasOwn(labels, show(get(e, "key")));
     const v = labels[show(get(e, "key"))];
-    const values = arrAt(e, "values");
+    const values = list(get(e, "values"));
     switch (get(e, "operator")) {
       case "In":
         return has && values.includes(v);
@@ -158,7 +158,7 @@ export function addonRules(objs: readonly K8sObject[], ctx: AddonContext): Findi
   /** Roles whose ClusterResourceSet names a resource missing from the render: reported once, as that resource. */
   const unresolved = new Set<AddonRole>();
   for (const set of sets)
-    arrAt(set, "spec.resources").forEach((r, i) => {
+    list(get(set, "spec.resources")).forEach((r, i) => {
       const kind = show(get(r, "kind") ?? "Secret");
       const res = objs.find(
         (o) =>
@@ -170,8 +170,8 @@ export function addonRules(objs: readonly K8sObject[], ctx: AddonContext): Findi
       if (!res) {
         // The role its selector names (plan/addons.ts labels); a set naming none could have brought any add-on.
         const keys = [
-          ...Object.keys(recAt(set, "spec.clusterSelector.matchLabels")),
-          ...arrAt(set, "spec.clusterSelector.matchExpressions").map((e) => show(get(e, "key"))),
+          ...Object.keys(record(get(set, "spec.clusterSelector.matchLabels"))),
+          ...list(get(set, "spec.clusterSelector.matchExpressions")).map((e) => show(get(e, "key"))),
         ];
         const roles = ROLES.filter((k) => keys.includes(ADDON_LABEL[k]));
         (roles.length ? roles : ROLES).forEach((k) => unresolved.add(k));
@@ -242,7 +242,7 @@ export function addonRules(objs: readonly K8sObject[], ctx: AddonContext): Findi
       .reduce((major, minor) => major * 1000 + minor);
   const pinnedCalico = ({ doc }: Found) =>
     show(get(doc, "metadata.name")) === "calico-node" &&
-    arrAt(doc, "spec.template.spec.containers").some((c) => show(get(c, "image")).endsWith(`:${calico.release}`));
+    list(get(doc, "spec.template.spec.containers")).some((c) => show(get(c, "image")).endsWith(`:${calico.release}`));
   const cpRank = cp ? cp.major * 1000 + cp.minor : undefined;
   const untested =
     cpRank !== undefined && (cpRank < rank(calico.kubernetes.min) || cpRank > rank(calico.kubernetes.max));
@@ -257,7 +257,7 @@ export function addonRules(objs: readonly K8sObject[], ctx: AddonContext): Findi
       ),
     );
   for (const { set, doc } of found.ccm)
-    for (const c of arrAt(doc, "spec.template.spec.containers")) {
+    for (const c of list(get(doc, "spec.template.spec.containers"))) {
       const image = show(get(c, "image"));
       const [, major, minor] = /:v?(\d+)\.(\d+)\.\d+[^:/]*$/.exec(image) ?? [];
       if (major && minor && cp && !addonMinorFits(Number(major), Number(minor), cp, ctx.upgrading ?? false))

@@ -27,8 +27,6 @@ export interface AdmissionUnit {
   fallbackFile: string;
 }
 
-export type { Admit } from "../tools/admission.js";
-
 /** Whether the layer runs: CAPI_GITOPS_ADMISSION=off|0|false|no switches it off (tests show what it catches). */
 export function admissionEnabled(env: Env): boolean {
   return !/^(off|0|false|no)$/i.test(env.CAPI_GITOPS_ADMISSION ?? "");

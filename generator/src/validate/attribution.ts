@@ -23,8 +23,7 @@ import type { Finding } from "../core/findings.js";
 import { clusterKustomizationPath } from "../core/layout.js";
 import type { RenderedCluster } from "../render/render.js";
 import { ruleInputs } from "./registry.js";
-import { get } from "../k8s/object.js";
-import { list, strAt } from "./read.js";
+import { get, list, strAt } from "../k8s/object.js";
 
 /** The part of a rendered object attribution reads. */
 export interface AttributedObject {

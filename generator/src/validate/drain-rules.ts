@@ -19,15 +19,17 @@
  *   group's template node (the clusterapi provider's, scale from zero) lacks labels such as
  *   node.kubernetes.io/instance-type, so it is not found similar and a zone left at 0 may stay empty.
  */
+import { clusterSpecPath } from "../core/layout.js";
+import { isGroupKind } from "../k8s/kinds.js";
 import type { Profile } from "../cluster-spec/types.js";
 import type { Finding, Severity } from "../core/findings.js";
 import { AUTOSCALER, GROUP, LABEL } from "../k8s/capi.js";
-import { get, type K8sObject } from "../k8s/object.js";
+import { get, type K8sObject, list, numAt, record, stringMap } from "../k8s/object.js";
 import type { RenderedCluster } from "../render/render.js";
 import { MIN_REMEDIABLE_CONTROL_PLANE } from "../plan/capi.js";
 import type { RuleId } from "./registry.js";
 import { finding } from "./rule.js";
-import { arrAt, is, numAt, objectsOf, recAt, record, stringOf, strings } from "./read.js";
+import { objectsOf, stringOf } from "./read.js";
 
 /** The annotation that makes CAPI's Machine controller skip the drain (api/core/v1beta2/machine_types.go). */
 export const EXCLUDE_NODE_DRAINING = "machine.cluster.x-k8s.io/exclude-node-draining";
@@ -39,18 +41,16 @@ const POOL_NAME_LABEL = "cluster.x-k8s.io/pool-name";
  */
 export const MIN_NODE_DRAIN_TIMEOUT_SECONDS = 60;
 
-const num = (v: unknown): number | undefined => (typeof v === "number" ? v : undefined);
-
 /** A label selector (matchLabels, matchExpressions) against a label set; an odd selector matches nothing. */
 export function selects(selector: unknown, labels: Record<string, string>): boolean {
   const s = record(selector);
   const ml = record(s.matchLabels);
-  const me = arrAt(s, "matchExpressions");
+  const me = list(get(s, "matchExpressions"));
   if (Object.keys(ml).length === 0 && me.length === 0) return false;
   if (!Object.entries(ml).every(([k, v]) => labels[k] === v)) return false;
   return me.every((e) => {
     const key = String(get(e, "key"));
-    const values = arrAt(e, "values").map(String);
+    const values = list(get(e, "values")).map(String);
     const value = labels[key];
     switch (get(e, "operator")) {
       case "In":
@@ -81,27 +81,29 @@ function machineOwners(objs: K8sObject[]): MachineOwner[] {
     const name = String(o.metadata?.name ?? "");
     const cluster = stringOf(get(o, "spec.clusterName") ?? o.metadata?.labels?.[LABEL.clusterName] ?? "");
     const base = { [LABEL.clusterName]: cluster };
-    const template = strings(get(o, "spec.template.metadata.labels"));
+    const template = stringMap(get(o, "spec.template.metadata.labels"));
     const deployment = { [LABEL.deploymentName]: name };
-    if (is(o, GROUP.core, "MachineDeployment"))
+    if (isGroupKind(o, GROUP.core, "MachineDeployment"))
       out.push({ object: o, kind: "MachineDeployment", labels: { ...template, ...base, ...deployment } });
-    else if (is(o, GROUP.core, "MachineSet"))
+    else if (isGroupKind(o, GROUP.core, "MachineSet"))
       out.push({ object: o, kind: "MachineSet", labels: { ...template, ...base } });
-    else if (is(o, GROUP.core, "MachinePool"))
+    else if (isGroupKind(o, GROUP.core, "MachinePool"))
       out.push({ object: o, kind: "MachinePool", labels: { ...template, ...base, [POOL_NAME_LABEL]: name } });
-    else if (is(o, GROUP.controlPlane, "KubeadmControlPlane")) {
+    else if (isGroupKind(o, GROUP.controlPlane, "KubeadmControlPlane")) {
       // KCP's cluster is the Cluster whose controlPlaneRef names it; its Machines carry the control-plane labels.
-      const owner = objs.find((c) => is(c, GROUP.core, "Cluster") && get(c, "spec.controlPlaneRef.name") === name);
+      const owner = objs.find(
+        (c) => isGroupKind(c, GROUP.core, "Cluster") && get(c, "spec.controlPlaneRef.name") === name,
+      );
       out.push({
         object: o,
         kind: "KubeadmControlPlane",
         labels: {
-          ...strings(get(o, "spec.machineTemplate.metadata.labels")),
+          ...stringMap(get(o, "spec.machineTemplate.metadata.labels")),
           [LABEL.clusterName]: String(owner?.metadata?.name ?? cluster),
           [LABEL.controlPlane]: "",
           [LABEL.controlPlaneName]: name,
         },
-        replicas: num(get(o, "spec.replicas")) ?? 1,
+        replicas: numAt(o, "spec.replicas") ?? 1,
       });
     }
   }
@@ -120,7 +122,7 @@ export function drainRules(rc: RenderedCluster, profile: Profile | undefined, fi
   // MachinePools are accepted outside prod (their removals are undrained anyway): their findings are warnings there.
   const poolSeverity: Severity = profile === "prod" ? "error" : "warning";
   for (const o of objs) {
-    if (is(o, GROUP.core, "MachinePool"))
+    if (isGroupKind(o, GROUP.core, "MachinePool"))
       push(
         o,
         "kind",
@@ -134,8 +136,8 @@ export function drainRules(rc: RenderedCluster, profile: Profile | undefined, fi
           (profile === "prod" ? "" : " — accepted outside prod"),
         poolSeverity,
       );
-    if (is(o, GROUP.core, "MachineDeployment") || is(o, GROUP.core, "MachineSet")) {
-      if (EXCLUDE_NODE_DRAINING in recAt(o, "spec.template.metadata.annotations"))
+    if (isGroupKind(o, GROUP.core, "MachineDeployment") || isGroupKind(o, GROUP.core, "MachineSet")) {
+      if (EXCLUDE_NODE_DRAINING in record(get(o, "spec.template.metadata.annotations")))
         push(
           o,
           `spec.template.metadata.annotations.${EXCLUDE_NODE_DRAINING}`,
@@ -145,7 +147,7 @@ export function drainRules(rc: RenderedCluster, profile: Profile | undefined, fi
           "error",
         );
     }
-    if (is(o, GROUP.core, "MachineDeployment") || is(o, GROUP.core, "MachineSet")) {
+    if (isGroupKind(o, GROUP.core, "MachineDeployment") || isGroupKind(o, GROUP.core, "MachineSet")) {
       const timeout = numAt(o, "spec.template.spec.deletion.nodeDrainTimeoutSeconds");
       if (timeout !== undefined && timeout > 0 && timeout < MIN_NODE_DRAIN_TIMEOUT_SECONDS)
         push(
@@ -159,7 +161,7 @@ export function drainRules(rc: RenderedCluster, profile: Profile | undefined, fi
           "error",
         );
     }
-    if (is(o, GROUP.core, "MachineDrainRule") && get(o, "spec.drain.behavior") === "Skip")
+    if (isGroupKind(o, GROUP.core, "MachineDrainRule") && get(o, "spec.drain.behavior") === "Skip")
       push(
         o,
         "spec.drain.behavior",
@@ -169,7 +171,7 @@ export function drainRules(rc: RenderedCluster, profile: Profile | undefined, fi
           "WaitCompleted",
         "error",
       );
-    if (is(o, GROUP.core, "MachineDeployment")) {
+    if (isGroupKind(o, GROUP.core, "MachineDeployment")) {
       const surge = get(o, "spec.rollout.strategy.rollingUpdate.maxSurge");
       if (surge === 0 || surge === "0%")
         push(
@@ -181,11 +183,11 @@ export function drainRules(rc: RenderedCluster, profile: Profile | undefined, fi
           "warning",
         );
     }
-    if (is(o, GROUP.infra, "AWSMachinePool")) {
-      const rp = recAt(o, "spec.refreshPreferences");
+    if (isGroupKind(o, GROUP.infra, "AWSMachinePool")) {
+      const rp = record(get(o, "spec.refreshPreferences"));
       if (rp.disable === true) continue;
-      const min = num(rp.minHealthyPercentage) ?? 90;
-      const max = num(rp.maxHealthyPercentage);
+      const min = numAt(rp, "minHealthyPercentage") ?? 90;
+      const max = numAt(rp, "maxHealthyPercentage");
       if (min < 100 || max === undefined || max <= min)
         push(
           o,
@@ -196,7 +198,7 @@ export function drainRules(rc: RenderedCluster, profile: Profile | undefined, fi
             "minHealthyPercentage: 100, maxHealthyPercentage: 200 (CAPA autoscalinggroup.go StartASGInstanceRefresh)",
           poolSeverity,
         );
-      if (num(rp.instanceWarmup) === undefined)
+      if (numAt(rp, "instanceWarmup") === undefined)
         push(
           o,
           "spec.refreshPreferences.instanceWarmup",
@@ -213,8 +215,9 @@ export function drainRules(rc: RenderedCluster, profile: Profile | undefined, fi
   // purpose (cost), as README says.
   const autoscaled = new Map<string, K8sObject[]>();
   for (const o of objs) {
-    if (!is(o, GROUP.core, "MachineDeployment") || o.metadata?.annotations?.[AUTOSCALER.min] === undefined) continue;
-    const pool = strings(get(o, "spec.template.metadata.labels"))[LABEL.nodePool];
+    if (!isGroupKind(o, GROUP.core, "MachineDeployment") || o.metadata?.annotations?.[AUTOSCALER.min] === undefined)
+      continue;
+    const pool = stringMap(get(o, "spec.template.metadata.labels"))[LABEL.nodePool];
     if (pool === undefined) continue;
     const key = `${stringOf(get(o, "spec.clusterName") ?? "")}/${pool}`;
     autoscaled.set(key, [...(autoscaled.get(key) ?? []), o]);
@@ -237,14 +240,14 @@ export function drainRules(rc: RenderedCluster, profile: Profile | undefined, fi
         "may be at 0 machines; --balance-similar-node-groups spreads the pool only while every zone has a node (an " +
         "empty zone's template node lacks labels such as node.kubernetes.io/instance-type, so the autoscaler's " +
         "compare_nodegroups does not find it similar) and that zone may stay empty — set nodePools[].minSize to at " +
-        `least ${mds.length} in clusters/${rc.cluster}/cluster.yaml`,
+        `least ${mds.length} in ${clusterSpecPath(rc.cluster)}`,
       "warning",
     );
   }
 
   // Health checks that can act.
   const owners = machineOwners(objs);
-  for (const mhc of objs.filter((o) => is(o, GROUP.core, "MachineHealthCheck"))) {
+  for (const mhc of objs.filter((o) => isGroupKind(o, GROUP.core, "MachineHealthCheck"))) {
     const cluster = stringOf(get(mhc, "spec.clusterName") ?? "");
     const selector = get(mhc, "spec.selector");
     const hit = owners.filter((w) => w.labels[LABEL.clusterName] === cluster && selects(selector, w.labels));

@@ -12,11 +12,12 @@
  * API access: with no ingress rule on the control-plane load balancer CAPA opens the API port to 0.0.0.0/0
  * (pkg/cloud/services/securitygroup/securitygroups.go getControlPlaneLBIngressRules): a warning for prod.
  */
+import { isGroupKind } from "../k8s/kinds.js";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import type { Finding, Severity } from "../core/findings.js";
 import { GROUP, IMAGE_VERSION_ANNOTATION } from "../k8s/capi.js";
-import { get, groupOf, isRecord, type K8sObject } from "../k8s/object.js";
+import { get, groupOf, isRecord, type K8sObject, list } from "../k8s/object.js";
 import {
   IMAGE_INVENTORY_FILE,
   type ImageChoice,
@@ -29,7 +30,7 @@ import {
 import type { RenderedCluster } from "../render/render.js";
 import type { RuleId } from "./registry.js";
 import { finding } from "./rule.js";
-import { arrAt, is, objectsOf } from "./read.js";
+import { objectsOf } from "./read.js";
 
 /** A non-empty string (an empty field is no choice). */
 const nonEmpty = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
@@ -67,17 +68,17 @@ export function machineImage(m: Machine, awsCluster: K8sObject | undefined): Ima
 /** Each machine-defining object with the Kubernetes version its machines run. */
 export function machines(objs: readonly K8sObject[]): Machine[] {
   const byName = (kind: string, name: unknown) =>
-    objs.find((o) => is(o, GROUP.infra, kind) && o.metadata?.name === name);
+    objs.find((o) => isGroupKind(o, GROUP.infra, kind) && o.metadata?.name === name);
   const out: Machine[] = [];
   for (const o of objs) {
-    if (is(o, GROUP.controlPlane, "KubeadmControlPlane")) {
+    if (isGroupKind(o, GROUP.controlPlane, "KubeadmControlPlane")) {
       const t = byName("AWSMachineTemplate", get(o, "spec.machineTemplate.spec.infrastructureRef.name"));
       if (t) out.push({ object: t, at: "spec.template.spec", version: filled(o, "spec.version"), owner: o });
-    } else if (is(o, GROUP.core, "MachineDeployment")) {
+    } else if (isGroupKind(o, GROUP.core, "MachineDeployment")) {
       const t = byName("AWSMachineTemplate", get(o, "spec.template.spec.infrastructureRef.name"));
       if (t && !out.some((m) => m.object === t))
         out.push({ object: t, at: "spec.template.spec", version: filled(o, "spec.template.spec.version"), owner: o });
-    } else if (is(o, GROUP.core, "MachinePool")) {
+    } else if (isGroupKind(o, GROUP.core, "MachinePool")) {
       const p = byName("AWSMachinePool", get(o, "spec.template.spec.infrastructureRef.name"));
       if (p)
         out.push({
@@ -153,7 +154,7 @@ export function imageRules(
   if (profile === "prod") {
     const lb = get(awsCluster, "spec.controlPlaneLoadBalancer");
     const scheme = filled(lb, "scheme") ?? "internet-facing";
-    const rules = arrAt(lb, "ingressRules");
+    const rules = list(get(lb, "ingressRules"));
     const open = rules.length === 0 || rules.some((r) => cidrBlocksInclude(get(r, "cidrBlocks"), "0.0.0.0/0"));
     if (scheme === "internet-facing" && open)
       push(

@@ -4,12 +4,13 @@
  * KCP's machineTemplate.spec.infrastructureRef, MachinePool/MachineDeployment bootstrap.configRef and
  * infrastructureRef, clusterName fields, the cluster-name label, and MachineHealthCheck selectors.
  */
+import { clusterDir } from "../core/layout.js";
 import type { Finding } from "../core/findings.js";
 import { CAPI_GROUPS, GROUP, LABEL } from "../k8s/capi.js";
-import { get, groupOf, type K8sObject } from "../k8s/object.js";
+import { get, groupOf, type K8sObject, list, record } from "../k8s/object.js";
 import type { RuleId } from "./registry.js";
 import { finding } from "./rule.js";
-import { arrAt, idOf, objectsOf, recAt, record, show, stringOf } from "./read.js";
+import { idOf, objectsOf, show, stringOf } from "./read.js";
 
 /** [referrer kind, field path of a `{apiGroup, kind, name}` ref] */
 const REF_FIELDS: [string, string][] = [
@@ -110,7 +111,7 @@ export function checkReferences(objects: readonly unknown[], ctx: { cluster?: st
     push(
       cluster,
       "metadata.name",
-      `Cluster is named "${show(clusterName)}" but its directory is clusters/${ctx.cluster}`,
+      `Cluster is named "${show(clusterName)}" but its directory is ${clusterDir(ctx.cluster)}`,
       "cluster-name-matches",
     );
 
@@ -142,12 +143,12 @@ export function checkReferences(objects: readonly unknown[], ctx: { cluster?: st
   const machineLabels = [
     ...objs
       .filter((o) => o.kind === "MachinePool" || o.kind === "MachineDeployment")
-      .map((o) => withCluster(recAt(o, "spec.template.metadata.labels"))),
+      .map((o) => withCluster(record(get(o, "spec.template.metadata.labels")))),
     ...objs
       .filter((o) => o.kind === "KubeadmControlPlane")
       .map((o) =>
         withCluster({
-          ...recAt(o, "spec.machineTemplate.metadata.labels"),
+          ...record(get(o, "spec.machineTemplate.metadata.labels")),
           [LABEL.controlPlane]: "",
           [LABEL.controlPlaneName]: o.metadata?.name ?? "",
         }),
@@ -155,7 +156,7 @@ export function checkReferences(objects: readonly unknown[], ctx: { cluster?: st
   ];
   for (const o of objs.filter((x) => x.kind === "MachineHealthCheck")) {
     const entries = Object.entries(record(get(o, "spec.selector.matchLabels") ?? {}));
-    const expressions = arrAt(o, "spec.selector.matchExpressions");
+    const expressions = list(get(o, "spec.selector.matchExpressions"));
     if (entries.length === 0 && expressions.length === 0) {
       push(o, "spec.selector", "selector is empty (the MHC webhook rejects it)", "mhc-selects");
       continue;

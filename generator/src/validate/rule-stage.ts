@@ -216,7 +216,7 @@ export function syncFindings(
           finding(
             "flux-kustomizations",
             { cluster: c, file: syncFile },
-            `no Flux Kustomization syncs clusters/${c}; run \`npm run generate\``,
+            `no Flux Kustomization syncs ${clusterDir(c)}; run \`npm run generate\``,
           ),
         );
   return findings;

@@ -7,6 +7,7 @@
  * cluster's rules are small checks (CLUSTER_RULES, made with defineRule) that report through their context, none
  * throws on odd input.
  */
+import { isGroupKind } from "../k8s/kinds.js";
 import { isIPv6 } from "node:net";
 import type semver from "semver";
 import type { Finding, Severity } from "../core/findings.js";
@@ -17,15 +18,15 @@ import { checkReferences } from "./references.js";
 import { findSecretField } from "../core/secrets.js";
 import type { RenderedCluster } from "../render/render.js";
 import { AUTOSCALER, CAPI_GROUPS, GROUP, kubeconfigSecret } from "../k8s/capi.js";
-import { get, groupOf, type K8sObject } from "../k8s/object.js";
+import { get, groupOf, type K8sObject, list, record, strAt } from "../k8s/object.js";
 import { ARGO_COMPARE_OPTIONS, ARGO_SYNC_OPTIONS, FLUX_PRUNE } from "../core/vocabulary.js";
-import { clusterKustomizationPath, clusterSpecPath } from "../core/layout.js";
+import { clusterDir, clusterKustomizationPath, clusterSpecPath } from "../core/layout.js";
 import { addonMinorFits, addonRules } from "./addon-rules.js";
 import { type ClusterSpec, PROFILE_DEFAULTS } from "../cluster-spec/types.js";
 import { objectNames } from "../plan/cluster.js";
 import type { RuleId } from "./registry.js";
 import { defineRule, finding, type Rule, severityOf } from "./rule.js";
-import { arrAt, idOf, is, objectsOf, record, show, strAt } from "./read.js";
+import { idOf, objectsOf, show } from "./read.js";
 
 const { core: CORE, infra: INFRA, controlPlane: CP } = GROUP;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
@@ -76,7 +77,7 @@ type ClusterRule = Rule<RuleId, ClusterCheck>;
 const clusterRule = (id: RuleId, check: (c: ClusterCheck) => void): ClusterRule => defineRule(id, check);
 
 const pools = (objs: readonly K8sObject[]) =>
-  objs.filter((x) => is(x, CORE, "MachinePool") || is(x, CORE, "MachineDeployment"));
+  objs.filter((x) => isGroupKind(x, CORE, "MachinePool") || isGroupKind(x, CORE, "MachineDeployment"));
 const hasAnnotation = (o: K8sObject, key: string) => key in record(o.metadata?.annotations);
 
 /** Deprecated CAPI API versions still served by v1.13 but planned to stop in v1.16. */
@@ -175,7 +176,7 @@ const autoscaledNoReplicas = clusterRule("autoscaled-no-replicas", (c) => {
  * machine_types.go); the v1.13 MachinePool webhook does not check it (the MachineDeployment webhook does).
  */
 const nameLength = clusterRule("name-length", (c) => {
-  for (const o of c.objs.filter((x) => is(x, CORE, "MachinePool"))) {
+  for (const o of c.objs.filter((x) => isGroupKind(x, CORE, "MachinePool"))) {
     const name = show(o.metadata?.name);
     if (!LABEL_VALUE.test(name) || name.length > 63)
       c.report(
@@ -197,11 +198,11 @@ const nameLength = clusterRule("name-length", (c) => {
  */
 const DISCOVERY = "--node-group-auto-discovery=clusterapi:";
 const scalerContainers = (o: K8sObject): unknown[] =>
-  arrAt(o, "spec.template.spec.containers").filter((x) =>
-    [...arrAt(x, "args"), ...arrAt(x, "command")].map(show).includes("--cloud-provider=clusterapi"),
+  list(get(o, "spec.template.spec.containers")).filter((x) =>
+    [...list(get(x, "args")), ...list(get(x, "command"))].map(show).includes("--cloud-provider=clusterapi"),
   );
 const discovery = (container: unknown): Record<string, string> | undefined => {
-  const arg = arrAt(container, "args")
+  const arg = list(get(container, "args"))
     .map(show)
     .find((a) => a.startsWith(DISCOVERY));
   if (arg === undefined) return undefined;
@@ -217,7 +218,7 @@ function autoscaling(c: ClusterCheck) {
   const name = c.cluster?.metadata?.name;
   if (typeof name !== "string") return undefined;
   const autoscaled = pools(c.objs).filter((o) => hasAnnotation(o, AUTOSCALER_MIN) && hasAnnotation(o, AUTOSCALER_MAX));
-  const scalers = c.objs.filter((o) => is(o, "apps", "Deployment") && scalerContainers(o).length > 0);
+  const scalers = c.objs.filter((o) => isGroupKind(o, "apps", "Deployment") && scalerContainers(o).length > 0);
   const mine = scalers.filter((o) => scalerContainers(o).some((x) => discovery(x)?.clusterName === name));
   return { name, autoscaled, scalers, mine };
 }
@@ -264,7 +265,7 @@ const autoscalerKubeconfig = clusterRule("autoscaler-kubeconfig", (c) => {
   if (!a) return;
   const secret = kubeconfigSecret(a.name).name;
   for (const o of a.mine) {
-    const secrets = arrAt(o, "spec.template.spec.volumes")
+    const secrets = list(get(o, "spec.template.spec.volumes"))
       .map((v) => get(v, "secret.secretName"))
       .filter((v) => v !== undefined)
       .map(show);
@@ -312,13 +313,13 @@ const azInRegion = clusterRule("az-in-region", (c) => {
   };
   const aws = c.awsCluster;
   if (aws)
-    arrAt(aws, "spec.network.subnets").forEach((s, i) =>
+    list(get(aws, "spec.network.subnets")).forEach((s, i) =>
       inRegion(aws, `spec.network.subnets.${i}.availabilityZone`, get(s, "availabilityZone")),
     );
-  for (const o of c.objs.filter((x) => is(x, CORE, "MachineDeployment")))
+  for (const o of c.objs.filter((x) => isGroupKind(x, CORE, "MachineDeployment")))
     inRegion(o, "spec.template.spec.failureDomain", get(o, "spec.template.spec.failureDomain"));
-  for (const o of c.objs.filter((x) => is(x, INFRA, "AWSMachinePool")))
-    arrAt(o, "spec.availabilityZones").forEach((z, i) => inRegion(o, `spec.availabilityZones.${i}`, z));
+  for (const o of c.objs.filter((x) => isGroupKind(x, INFRA, "AWSMachinePool")))
+    list(get(o, "spec.availabilityZones")).forEach((z, i) => inRegion(o, `spec.availabilityZones.${i}`, z));
 });
 
 /**
@@ -326,13 +327,13 @@ const azInRegion = clusterRule("az-in-region", (c) => {
  * exp/webhooks/awsmachinepool_webhook.go, nor by its CRD).
  */
 const azDistinct = clusterRule("az-distinct", (c) => {
-  for (const o of c.objs.filter((x) => is(x, INFRA, "AWSMachinePool"))) {
-    const zones = arrAt(o, "spec.availabilityZones");
+  for (const o of c.objs.filter((x) => isGroupKind(x, INFRA, "AWSMachinePool"))) {
+    const zones = list(get(o, "spec.availabilityZones"));
     if (new Set(zones).size !== zones.length) c.report(o, "spec.availabilityZones", "zones must be distinct");
   }
 });
 const poolSize = clusterRule("pool-size", (c) => {
-  for (const o of c.objs.filter((x) => is(x, INFRA, "AWSMachinePool"))) {
+  for (const o of c.objs.filter((x) => isGroupKind(x, INFRA, "AWSMachinePool"))) {
     const min = get(o, "spec.minSize");
     const max = get(o, "spec.maxSize");
     if (typeof min === "number" && typeof max === "number" && min > max)
@@ -353,7 +354,7 @@ const nlb = clusterRule("nlb", (c) => {
 const cidrOverlap = clusterRule("cidr-overlap", (c) => {
   type Net = { o: K8sObject | undefined; path: string; value: unknown };
   const blocks = (which: string): Net[] =>
-    arrAt(c.cluster, `spec.clusterNetwork.${which}.cidrBlocks`).map((value, i) => ({
+    list(get(c.cluster, `spec.clusterNetwork.${which}.cidrBlocks`)).map((value, i) => ({
       o: c.cluster,
       path: `spec.clusterNetwork.${which}.cidrBlocks.${i}`,
       value,
@@ -399,8 +400,8 @@ export const CLUSTER_RULES: readonly ClusterRule[] = [
 
 /** What every rule of a cluster reads: its Cluster, AWSCluster and region, the control plane's version. */
 function clusterFacts(objs: K8sObject[]): Omit<ClusterCheck, "report"> {
-  const cluster = objs.find((o) => is(o, CORE, "Cluster"));
-  const kcp = objs.find((o) => is(o, CP, "KubeadmControlPlane"));
+  const cluster = objs.find((o) => isGroupKind(o, CORE, "Cluster"));
+  const kcp = objs.find((o) => isGroupKind(o, CP, "KubeadmControlPlane"));
   const kcpVersion = kcp ? checkVersion(show(get(kcp, "spec.version"))) : undefined;
   const cpVersion = typeof kcpVersion === "string" ? undefined : kcpVersion;
   // An upgrade in progress: a pool still runs an older minor than the control plane. The version-bound add-ons may
@@ -413,7 +414,7 @@ function clusterFacts(objs: K8sObject[]): Omit<ClusterCheck, "report"> {
     });
   const infraName = get(cluster, "spec.infrastructureRef.name");
   const awsCluster = objs.find(
-    (o) => is(o, INFRA, "AWSCluster") && (infraName === undefined || o.metadata?.name === infraName),
+    (o) => isGroupKind(o, INFRA, "AWSCluster") && (infraName === undefined || o.metadata?.name === infraName),
   );
   const regionValue = get(awsCluster, "spec.region");
   const region = regionValue === undefined || regionValue === null ? undefined : show(regionValue);
@@ -461,7 +462,7 @@ export function fleetRules(rendered: readonly RenderedCluster[], newVpc: Readonl
   const seenVpc: [cidr: string, owner: string][] = [];
   for (const rc of rendered) {
     const objs = objectsOf(rc.objects);
-    const cluster = objs.find((o) => is(o, CORE, "Cluster") && typeof o.metadata?.name === "string");
+    const cluster = objs.find((o) => isGroupKind(o, CORE, "Cluster") && typeof o.metadata?.name === "string");
     if (cluster) {
       const name = cluster.metadata.name;
       const other = seenName.get(name);
@@ -470,13 +471,13 @@ export function fleetRules(rendered: readonly RenderedCluster[], newVpc: Readonl
           finding(
             "fleet-unique-name",
             { cluster: rc.cluster, file: clusterKustomizationPath(rc.cluster), path: `Cluster/${name}:metadata.name` },
-            `Cluster name "${name}" is also rendered by clusters/${other}`,
+            `Cluster name "${name}" is also rendered by ${clusterDir(other)}`,
             "error",
           ),
         );
       else seenName.set(name, rc.cluster);
     }
-    const aws = objs.find((o) => is(o, INFRA, "AWSCluster"));
+    const aws = objs.find((o) => isGroupKind(o, INFRA, "AWSCluster"));
     const vpc = strAt(aws, "spec.network.vpc.cidrBlock");
     const region = get(aws, "spec.region");
     if (vpc === undefined) continue;
@@ -499,8 +500,8 @@ export function fleetRules(rendered: readonly RenderedCluster[], newVpc: Readonl
         `VPC CIDR ${vpc} ${other[0] === vpc ? "is also used" : `overlaps ${other[0]}, used`} by cluster ` +
           `${other[1]}; VPCs that overlap can never be peered or joined by a transit gateway. ` +
           (isNew
-            ? `Give clusters/${rc.cluster} another network.vpcCidr before its VPC exists (new-cluster picks a free ` +
-              "one from the name; if another pull request took it meanwhile, rebase and run new-cluster again)"
+            ? `Give ${clusterDir(rc.cluster)} another network.vpcCidr before its VPC exists (new-cluster picks a ` +
+              "free one from the name; if another pull request took it meanwhile, rebase and run new-cluster again)"
             : "Unique CIDRs keep peering and transit gateways possible"),
         isNew ? "error" : "warning",
       ),
@@ -579,7 +580,7 @@ function extraneousRule(rc: RenderedCluster): Finding[] {
 }
 
 const hasResourcesFinalizer = (o: K8sObject, path: string) =>
-  arrAt(o, path).some((f) => show(f).includes("resources-finalizer"));
+  list(get(o, path)).some((f) => show(f).includes("resources-finalizer"));
 
 /** The management manifests: sync objects that can never cascade-delete clusters, providers with MachinePool on. */
 export function managementRules(objects: readonly K8sObject[], file: string): Finding[] {
@@ -614,7 +615,7 @@ export function managementRules(objects: readonly K8sObject[], file: string): Fi
           "the resources finalizer makes deleting an Application cascade to the CAPI objects",
           "error",
         );
-      const options = arrAt(o, "spec.template.spec.syncPolicy.syncOptions");
+      const options = list(get(o, "spec.template.spec.syncPolicy.syncOptions"));
       if (!options.includes("ServerSideApply=true"))
         push(
           o,
@@ -622,8 +623,8 @@ export function managementRules(objects: readonly K8sObject[], file: string): Fi
           "sync-ssa",
           "use ServerSideApply=true (CAPI controllers own parts of these objects)",
         );
-      const ignored = arrAt(o, "spec.template.spec.ignoreDifferences")
-        .filter((d) => arrAt(d, "jsonPointers").includes("/spec/replicas"))
+      const ignored = list(get(o, "spec.template.spec.ignoreDifferences"))
+        .filter((d) => list(get(d, "jsonPointers")).includes("/spec/replicas"))
         .map((d) => get(d, "kind"));
       if (!ignored.includes("MachinePool") || !options.includes("RespectIgnoreDifferences=true"))
         push(
@@ -723,7 +724,7 @@ export function renderCompleteness(rc: RenderedCluster, spec: ClusterSpec): Find
       "render-complete",
       { cluster: rc.cluster, file: clusterKustomizationPath(rc.cluster), path: `${m.kind}/${m.name}` },
       `${empty ? "the cluster renders no objects at all: " : ""}${m.kind} ${m.namespace}/${m.name} (from ` +
-        `clusters/${rc.cluster}/cluster.yaml) is not in the render of clusters/${rc.cluster}; keep \`generated\` in ` +
+        `${clusterSpecPath(rc.cluster)}) is not in the render of ${clusterDir(rc.cluster)}; keep \`generated\` in ` +
         "its resources and do not delete generated objects with patches (remove a pool from cluster.yaml instead)",
     ),
   );
@@ -741,7 +742,7 @@ export const HA_CONTROL_PLANE = PROFILE_DEFAULTS.prod.controlPlaneReplicas;
 export function controlPlaneHaRule(rc: RenderedCluster, spec: ClusterSpec): Finding[] {
   if (spec.profile !== "prod") return [];
   const name = objectNames(spec).controlPlane;
-  const kcp = objectsOf(rc.objects).find((o) => is(o, CP, "KubeadmControlPlane") && o.metadata?.name === name);
+  const kcp = objectsOf(rc.objects).find((o) => isGroupKind(o, CP, "KubeadmControlPlane") && o.metadata?.name === name);
   const replicas = get(kcp, "spec.replicas");
   if (!kcp || typeof replicas !== "number" || replicas >= HA_CONTROL_PLANE) return [];
   const fromSpec = replicas === spec.controlPlane.replicas;

@@ -12,7 +12,7 @@ import { parseDocument } from "yaml";
 import type { Finding } from "../core/findings.js";
 import { clusterDir } from "../core/layout.js";
 import { CLUSTER_SPEC_GLOB } from "../plan/sync.js";
-import { get, groupOf, isRecord, type K8sObject } from "../k8s/object.js";
+import { get, groupOf, isRecord, type K8sObject, list } from "../k8s/object.js";
 import {
   appProjectSpec,
   filepathMatch,
@@ -90,7 +90,6 @@ export function fileParams(filePath: string, content: string): Record<string, un
 
 const str = (v: unknown): string => (typeof v === "string" ? v : "");
 const optional = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
-const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 
 /**
  * The Applications the ApplicationSets of `syncObjects` generate from `files` (repository path → content; the

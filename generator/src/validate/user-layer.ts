@@ -13,11 +13,12 @@
  *   management cluster that node holds every cluster's credentials.
  * USER_LAYER_LIMITS is the one list of these rules; README "What a cluster layer may add" is userLayerReadme().
  */
+import { isGroupKind } from "../k8s/kinds.js";
 import stableStringify from "fast-json-stable-stringify";
 import type { ClusterSpec } from "../cluster-spec/types.js";
 import type { Finding } from "../core/findings.js";
 import { GROUP, kubeconfigSecret } from "../k8s/capi.js";
-import { get, groupOf, isRecord, type K8sObject } from "../k8s/object.js";
+import { get, groupOf, isRecord, type K8sObject, list } from "../k8s/object.js";
 import { clusterAddonConfigMaps, clusterResourceSets } from "../plan/addons.js";
 import { autoscalerObjects } from "../plan/autoscaler.js";
 import { CLUSTER_NAMESPACE_KINDS } from "../plan/sync.js";
@@ -25,7 +26,7 @@ import type { Pins } from "../pins/versions.js";
 import type { RenderedCluster } from "../render/render.js";
 import type { RuleId } from "./registry.js";
 import { finding } from "./rule.js";
-import { idOf, is, list, show } from "./read.js";
+import { idOf, show } from "./read.js";
 
 const RBAC = "rbac.authorization.k8s.io";
 const RBAC_KINDS = ["Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"] as const;
@@ -214,7 +215,7 @@ export function addonDeviations(objects: readonly K8sObject[], spec: ClusterSpec
   const listed = new Map<string, K8sObject>();
   for (const o of objects) {
     if (!isRecord(o)) continue;
-    if (is(o, ADDONS_GROUP, "ClusterResourceSetBinding")) {
+    if (isGroupKind(o, ADDONS_GROUP, "ClusterResourceSetBinding")) {
       out.push({
         object: o,
         path: "spec",
@@ -224,7 +225,7 @@ export function addonDeviations(objects: readonly K8sObject[], spec: ClusterSpec
       });
       continue;
     }
-    if (!is(o, ADDONS_GROUP, "ClusterResourceSet")) continue;
+    if (!isGroupKind(o, ADDONS_GROUP, "ClusterResourceSet")) continue;
     for (const r of list(get(o, "spec.resources"))) {
       const ref = `${show(get(r, "kind"))}/${show(get(r, "name"))}`;
       if (!listed.has(ref)) listed.set(ref, o);
@@ -348,7 +349,7 @@ export function userLayerRules(rc: RenderedCluster, spec: ClusterSpec, pins: Pin
                 `not change access in the management cluster — remove the patch`,
             );
     }
-    if (is(o, "", "ServiceAccount") && !g)
+    if (isGroupKind(o, "", "ServiceAccount") && !g)
       push(
         o,
         "metadata.name",

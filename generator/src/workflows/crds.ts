@@ -4,13 +4,12 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { CapiGitopsError, ToolError } from "../core/errors.js";
+import { CapiGitopsError, messageOf, ToolError } from "../core/errors.js";
 import type { CrdInput } from "../schemas/build.js";
 import { goModDownload } from "../tools/go.js";
 import { versions } from "../pins/versions.js";
 import { parseYamlStream } from "../core/yaml.js";
 import { isRecord } from "../k8s/object.js";
-import { messageOf } from "./progress.js";
 
 export async function moduleDir(module: string, version: string): Promise<string> {
   try {

@@ -18,6 +18,3 @@ export async function withProgress(
   }
   return Math.round((Date.now() - started) / 1000);
 }
-
-/** What an error says, whatever was thrown. */
-export const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));

@@ -4,7 +4,6 @@
 import { cp, readFile, rm, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { diffCommand } from "../src/commands/diff.js";
 import { compareSides } from "../src/workflows/compare.js";
@@ -16,8 +15,15 @@ import { changedPaths, diffObjects, nameStem } from "../src/diff/objects.js";
 import { withBaseCheckout } from "../src/diff/render-sides.js";
 import type { RenderedObject } from "../src/render/render.js";
 import { tempDir } from "./helpers.js";
+import { git, initRepo } from "./helpers/repo.js";
 
-const obj = (apiVersion: string, kind: string, name: string, spec: unknown = {}, namespace = "ns"): RenderedObject => ({
+const obj = (
+  apiVersion: string,
+  kind: string,
+  name: string,
+  spec: Record<string, unknown> = {},
+  namespace = "ns",
+): RenderedObject => ({
   apiVersion,
   kind,
   metadata: { name, namespace },
@@ -161,7 +167,7 @@ describe("flags", () => {
     ],
     ["Cluster unchanged", [CLUSTER("a")], [CLUSTER("a")], []],
     ["new cluster directory", [], [CLUSTER("a")], []],
-  ])("%s", (_l, before, after, expected) => expect(rulesOf(before, after as RenderedObject[])).toEqual(expected));
+  ])("%s", (_l, before, after, expected) => expect(rulesOf(before, after)).toEqual(expected));
 });
 
 describe("format", () => {
@@ -388,7 +394,6 @@ describe("issue 9: diff messages and day-2 flags", () => {
 
 // --- real git, real kustomize ----------------------------------------------------------------------------------
 
-const git = (cwd: string, ...args: string[]) => execa("git", args, { cwd });
 const quiet = () => undefined;
 
 async function commitAll(dir: string, message: string): Promise<void> {
@@ -419,7 +424,7 @@ async function repoCopy(): Promise<string> {
 }
 
 const worktrees = async (repo: string) =>
-  (await git(repo, "worktree", "list", "--porcelain")).stdout.split("\n").filter((l) => l.startsWith("worktree "));
+  (await git(repo, "worktree", "list", "--porcelain")).split("\n").filter((l) => l.startsWith("worktree "));
 
 beforeAll(async () => {
   const t = await tempDir("capi-gitops-diff-template-");
@@ -427,13 +432,7 @@ beforeAll(async () => {
   template = path.join(t.dir, "repo");
   remote = path.join(t.dir, "remote.git");
   await git(t.dir, "init", "--quiet", "--bare", "-b", "main", remote);
-  await git(t.dir, "init", "--quiet", "-b", "main", template);
-  for (const [k, v] of [
-    ["user.name", "Test"],
-    ["user.email", "test@example.com"],
-    ["commit.gpgsign", "false"],
-  ])
-    await git(template, "config", k!, v!);
+  await initRepo(template);
   for (const flags of [
     { name: "demo", region: "ap-northeast-2", workers: "MachinePool" },
     { name: "md", region: "eu-west-1", workers: "MachineDeployment" },
@@ -597,7 +596,7 @@ exit-worthy`, async () => {
       /--base origin\/nope is not a commit/,
     );
     let seen = "";
-    const commit = (await git(repo, "rev-parse", "HEAD")).stdout.trim();
+    const commit = await git(repo, "rev-parse", "HEAD");
     await expect(
       withBaseCheckout(repo, commit, async (root) => {
         seen = root;

@@ -243,7 +243,7 @@ also where the region skips a letter`, () => {
     expect(spreadOverZones(1, ["us-east-2b", "us-east-2a"])).toEqual([0, 1]);
     // Every shape e2e applies: each zone's MachineDeployment file is the same whatever the order of the zones.
     for (const flags of shapeMatrix().filter((f) => f.workers === "MachineDeployment")) {
-      const zones = flags.zones!.split(",");
+      const zones = flags.zones.split(",");
       const orders = [zones, [...zones].reverse(), [...zones.slice(1), ...zones.slice(0, 1)]];
       const zoneFiles = (order: string[]) => {
         const s = resolveNewSpec({ ...flags, zones: order.join(","), vpcCidr: "10.0.0.0/16" }).spec!;

@@ -695,7 +695,7 @@ fields below each object's identity`, () => {
     (region) => {
       const rc = mutatedRender(clusters()[0]!, [], false);
       const aws = rc.objects.find((o) => o.kind === "AWSCluster")!;
-      aws.spec.region = region;
+      aws.spec!.region = region;
       const findings = clusterRules(rc, "f");
       expect(findings.map((f) => f.rule)).toContain("region-known");
     },

@@ -24,6 +24,9 @@ import { parseYamlStream } from "../src/core/yaml.js";
 import { fixtureSpecs, tempDir } from "./helpers.js";
 
 type Objs = RenderedObject[];
+/** A rendered object whose spec the cases below read and mutate freely (tests may be loose; the rules may not). */
+type Loose = RenderedObject & { spec?: any };
+const loose = (o: RenderedObject): Loose => o;
 
 /** Every rule id the functions under test emit; each needs a failing row below (checked by a test). */
 const REFERENCE_RULE_IDS = [
@@ -85,10 +88,10 @@ function rendered(cluster: string, mutate: (objs: Objs) => void = () => {}): Ren
 }
 
 /** The object of `kind` (named `name`, else the first); throws when absent, so no row can silently test nothing. */
-function one(objs: Objs, kind: string, name?: string): RenderedObject {
+function one(objs: Objs, kind: string, name?: string): Loose {
   const o = objs.find((x) => x.kind === kind && (name === undefined || x.metadata.name === name));
   if (!o) throw new Error(`no ${kind}${name ? `/${name}` : ""} in the render`);
-  return o;
+  return loose(o);
 }
 const kcp = (objs: Objs) => one(objs, "KubeadmControlPlane");
 const awsCluster = (objs: Objs) => one(objs, "AWSCluster");
@@ -100,7 +103,7 @@ const mhc = (objs: Objs, name = "edge-md-web") => one(objs, "MachineHealthCheck"
 const md = (objs: Objs) => one(objs, "MachineDeployment", "edge-md-web-a");
 const versions = (objs: Objs, cp: string, workers: string, kind = "MachinePool") => {
   kcp(objs).spec.version = cp;
-  for (const o of objs.filter((x) => x.kind === kind)) o.spec.template.spec.version = workers;
+  for (const o of objs.filter((x) => x.kind === kind)) loose(o).spec.template.spec.version = workers;
 };
 const autoscaled = (o: RenderedObject) => {
   o.metadata.annotations = {

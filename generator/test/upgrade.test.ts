@@ -6,20 +6,20 @@
  */
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newClusterCommand } from "../src/commands/new-cluster.js";
 import { validateCommand } from "../src/commands/validate.js";
 import { kustomizeBuild } from "../src/tools/kustomize.js";
 import { parseYamlStream } from "../src/core/yaml.js";
 import { runCli, tempDir, treeHash } from "./helpers.js";
+import { git, initRepo } from "./helpers/repo.js";
 
 const CONFIG =
   "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\n" +
   "repoURL: https://git.example.com/platform/capi.git\nbranch: main\ngitops: argocd\n";
 let repo: string;
 let cleanup: () => Promise<void>;
-const g = async (...args: string[]) => (await execa("git", args, { cwd: repo })).stdout.trim();
+const g = (...args: string[]) => git(repo, ...args);
 const cli = (...args: string[]) => runCli([...args, "--repo", repo]);
 const spec = () => readFile(path.join(repo, "clusters/ohio/cluster.yaml"), "utf8");
 
@@ -48,13 +48,7 @@ beforeAll(async () => {
   const t = await tempDir("capi-gitops-upgrade-");
   cleanup = t.cleanup;
   repo = path.join(t.dir, "repo");
-  await execa("git", ["init", "-q", "-b", "main", repo]);
-  for (const [k, v] of [
-    ["user.name", "Test"],
-    ["user.email", "test@example.com"],
-    ["commit.gpgsign", "false"],
-  ])
-    await g("config", k!, v!);
+  await initRepo(repo);
   await writeFile(path.join(repo, "capi-gitops.yaml"), CONFIG);
   // ohio: us-east-2 on CAPA's public images (published there: v1.33.4 and v1.34.3); seoul: no image (made without
   // validation; validate reports it).

@@ -9,16 +9,12 @@
  */
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newClusterCommand } from "../src/commands/new-cluster.js";
 import { validateCommand } from "../src/commands/validate.js";
-import { runCli, tempDir, treeHash } from "./helpers.js";
-import { git, initRepo, newClusterArgs } from "./helpers/repo.js";
+import { runCli, treeHash } from "./helpers.js";
+import { commitAll, configuredRepo, git, newClusterArgs } from "./helpers/repo.js";
 
-const CONFIG =
-  "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\n" +
-  "repoURL: https://git.example.com/platform/capi.git\nbranch: main\ngitops: argocd\n";
 const OLD = "ami-0123456789abcdef0";
 const NEW = "ami-0fedcba9876543210";
 let repo: string;
@@ -34,19 +30,14 @@ const findingLines = (out: string) =>
     .sort();
 
 beforeAll(async () => {
-  const t = await tempDir("capi-gitops-images-");
-  cleanup = t.cleanup;
-  repo = path.join(t.dir, "repo");
-  await initRepo(repo);
-  await writeFile(path.join(repo, "capi-gitops.yaml"), CONFIG);
+  ({ repo, cleanup } = await configuredRepo("capi-gitops-images-"));
   // tokyo: no image CAPA publishes there, so its own AMI (new-cluster states the cluster's version for it).
   await newClusterCommand({
     cwd: repo,
     flags: { name: "tokyo", region: "ap-northeast-1", imageId: OLD },
     log: () => {},
   });
-  await g("add", "-A");
-  await g("commit", "-q", "-m", "tokyo");
+  await commitAll(repo, "tokyo");
 });
 afterAll(async () => cleanup?.());
 
@@ -94,7 +85,7 @@ describe("a cluster whose machines cannot get an image (issue 19 item 1)", () =>
     expect(prod.exitCode, prod.stderr).toBe(0);
     expect(findingLines(prod.stdout)).toEqual([expect.stringMatching(/\(api-open-to-world\)$/)]);
     await g("checkout", "-q", "--", ".");
-    await execa("git", ["clean", "-fdq"], { cwd: repo });
+    await g("clean", "-fdq");
   });
 });
 

@@ -34,6 +34,15 @@ function spec(input: Record<string, unknown>): ClusterSpec {
   if (!r.spec || r.findings.some((f) => f.severity === "error")) throw new Error(JSON.stringify(r.findings));
   return r.spec;
 }
+/** The MachineDeployment cluster md on the images of `lookupBaseOS`, its pool b on an own AMI. */
+const mdSpec = (lookupBaseOS: string) =>
+  spec({
+    name: "md",
+    region: "eu-west-1",
+    workers: "MachineDeployment",
+    image: { lookupOrg: "123456789012", lookupBaseOS },
+    nodePools: [{ name: "a" }, { name: "b", image: { id: "ami-0aaaaaaaaaaaaaaaa", kubernetesVersion: "v1.34.8" } }],
+  });
 
 const inventory = JSON.parse(readFileSync(path.join(ROOT, IMAGE_INVENTORY_FILE), "utf8")) as ImageInventory;
 
@@ -56,20 +65,8 @@ const SPECS = {
     image: { id: "ami-0123456789abcdef0", kubernetesVersion: "v1.34.2" },
     apiServer: { allowedCidrs: ["203.0.113.0/24"] },
   }),
-  md: spec({
-    name: "md",
-    region: "eu-west-1",
-    workers: "MachineDeployment",
-    image: { lookupOrg: "123456789012", lookupBaseOS: "flatcar-stable" },
-    nodePools: [{ name: "a" }, { name: "b", image: { id: "ami-0aaaaaaaaaaaaaaaa", kubernetesVersion: "v1.34.8" } }],
-  }),
-  md2: spec({
-    name: "md",
-    region: "eu-west-1",
-    workers: "MachineDeployment",
-    image: { lookupOrg: "123456789012", lookupBaseOS: "ubuntu-24.04" },
-    nodePools: [{ name: "a" }, { name: "b", image: { id: "ami-0aaaaaaaaaaaaaaaa", kubernetesVersion: "v1.34.8" } }],
-  }),
+  md: mdSpec("flatcar-stable"),
+  md2: mdSpec("ubuntu-24.04"),
   internal: spec({
     name: "internal",
     region: "us-east-2",

@@ -19,7 +19,7 @@ import { planRepo } from "../src/plan/repo.js";
 import { recoverTree, writeTree } from "../src/repo/write.js";
 import { loadRepo } from "../src/repo/load.js";
 import { ROOT, readTree, tempDir } from "./helpers.js";
-import { newClusterArgs, OWN_IMAGES } from "./helpers/repo.js";
+import { initRepoWithOrigin, newClusterArgs, OWN_IMAGES } from "./helpers/repo.js";
 
 const CLI = path.join(ROOT, "generator/src/cli.ts");
 const cleanups: (() => Promise<void>)[] = [];
@@ -579,8 +579,7 @@ describe("20: writers stop on what they cannot read, and outside a repository", 
     expect(bare.stdout).toContain("capi-gitops.yaml was not written");
     expect(bare.stdout).toContain("git remote add origin");
     expect(Object.keys(await readTree(t.dir))).not.toContain("capi-gitops.yaml");
-    await execa("git", ["init", "-q", "-b", "main"], { cwd: t.dir });
-    await execa("git", ["remote", "add", "origin", "https://git.example.com/platform/fleet.git"], { cwd: t.dir });
+    await initRepoWithOrigin(t.dir, "https://git.example.com/platform/fleet.git");
     const init = await cliIn(t.dir, ["generate", "--init"]);
     expect(init.exitCode, init.stderr).toBe(0);
     const tree = await readTree(t.dir);

@@ -34,6 +34,16 @@ function spec(input: Record<string, unknown>): ClusterSpec {
   if (!r.spec || r.findings.some((f) => f.severity === "error")) throw new Error(JSON.stringify(r.findings));
   return r.spec;
 }
+/** The cluster own: its own AMI, which names its kubelet version. */
+const OWN = {
+  name: "own",
+  region: "ap-northeast-2",
+  kubernetesVersion: "v1.34.2",
+  profile: "prod",
+  workers: "MachinePool",
+  image: { id: "ami-0123456789abcdef0", kubernetesVersion: "v1.34.2" },
+  apiServer: { allowedCidrs: ["203.0.113.0/24"] },
+};
 /** The MachineDeployment cluster md on the images of `lookupBaseOS`, its pool b on an own AMI. */
 const mdSpec = (lookupBaseOS: string) =>
   spec({
@@ -56,15 +66,7 @@ const SPECS = {
     workers: "MachinePool",
   }),
   ohio: spec({ name: "ohio", region: "us-east-2", kubernetesVersion: "v1.34.8" }),
-  own: spec({
-    name: "own",
-    region: "ap-northeast-2",
-    kubernetesVersion: "v1.34.2",
-    profile: "prod",
-    workers: "MachinePool",
-    image: { id: "ami-0123456789abcdef0", kubernetesVersion: "v1.34.2" },
-    apiServer: { allowedCidrs: ["203.0.113.0/24"] },
-  }),
+  own: spec(OWN),
   md: mdSpec("flatcar-stable"),
   md2: mdSpec("ubuntu-24.04"),
   internal: spec({
@@ -227,15 +229,7 @@ describe("validate: a fixed image must hold the version its machines run", () =>
     for (const o of [...of(objs, "AWSMachineTemplate"), ...of(objs, "AWSMachinePool")])
       expect((o.metadata as any).annotations[ANN]).toBe("v1.34.2");
     // Restating the version changes no template name (nothing rolls).
-    const other = spec({
-      name: "own",
-      region: "ap-northeast-2",
-      kubernetesVersion: "v1.34.2",
-      profile: "prod",
-      workers: "MachinePool",
-      image: { id: "ami-0123456789abcdef0", kubernetesVersion: "v1.34.2" },
-      apiServer: { allowedCidrs: ["203.0.113.0/24"] },
-    });
+    const other = spec(OWN);
     const [again] = await build([other]);
     expect(of(again!, "AWSMachineTemplate").map((t) => t.metadata.name)).toEqual(
       of(objs, "AWSMachineTemplate").map((t) => t.metadata.name),

@@ -96,6 +96,25 @@ async function series(
   return row;
 }
 
+/** The fleet at `repo` committed to a new repository: the base (c) compares against. */
+function commitFleet(repo: string): void {
+  git(repo, "init", "-q", "-b", "main");
+  git(repo, "add", ".");
+  git(repo, "-c", "user.name=bench", "-c", "user.email=bench@example.com", "commit", "-q", "-m", "fleet");
+}
+
+/** (c): one cluster changed since HEAD (changeOneCluster), validated with --changed-since from a cold cache. */
+async function changedSince(repo: string, n: number): Promise<void> {
+  await changeOneCluster(repo);
+  await series(
+    "(c) changed-since, 1 changed",
+    n,
+    RUNS,
+    () => cli(repo, "validate", "--changed-since", "HEAD"),
+    () => clearCache(repo),
+  );
+}
+
 /** A cluster's own layer with one patch: the one-cluster change of (c). */
 async function changeOneCluster(repo: string): Promise<void> {
   const k = {
@@ -152,17 +171,8 @@ try {
     const repo = await fleet(1);
     const g = await cli(repo, "generate");
     if (g.exitCode !== 0) throw new Error(`generate failed:\n${g.stderr}`);
-    git(repo, "init", "-q", "-b", "main");
-    git(repo, "-c", "user.name=bench", "-c", "user.email=bench@example.com", "add", ".");
-    git(repo, "-c", "user.name=bench", "-c", "user.email=bench@example.com", "commit", "-q", "-m", "fleet");
-    await changeOneCluster(repo);
-    await series(
-      "(c) changed-since, 1 changed",
-      1,
-      RUNS,
-      () => cli(repo, "validate", "--changed-since", "HEAD"),
-      () => clearCache(repo),
-    );
+    commitFleet(repo);
+    await changedSince(repo, 1);
   }
 
   for (const n of SIZES) {
@@ -180,9 +190,7 @@ try {
       },
     );
     await series("(d) generate, nothing changed", n, RUNS, () => cli(repo, "generate"));
-    git(repo, "init", "-q", "-b", "main");
-    git(repo, "add", ".");
-    git(repo, "-c", "user.name=bench", "-c", "user.email=bench@example.com", "commit", "-q", "-m", "fleet");
+    commitFleet(repo);
 
     await series("(a) kustomize | kubeconform loop", n, n <= 100 ? Math.max(RUNS, REF_RUNS) : REF_RUNS, () =>
       referenceLoop(repo),
@@ -215,14 +223,7 @@ try {
       stages.push({ n, label: warm ? "warm" : "cold", timings: r.timings ?? {}, wallMs: performance.now() - t });
     }
 
-    await changeOneCluster(repo);
-    await series(
-      "(c) changed-since, 1 changed",
-      n,
-      RUNS,
-      () => cli(repo, "validate", "--changed-since", "HEAD"),
-      () => clearCache(repo),
-    );
+    await changedSince(repo, n);
     if (!values.keep) await rm(repo, { recursive: true, force: true });
     else log(`  kept ${repo}`);
   }

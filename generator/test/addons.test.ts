@@ -1,23 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { versions } from "../src/pins/versions.js";
 import { planCluster } from "../src/plan/cluster.js";
-import { parseSpecObject } from "../src/cluster-spec/parse.js";
 import { hydrate } from "../src/plan/addons-payload.js";
 import { parseYamlStream } from "../src/core/yaml.js";
+import { clusterSpec } from "./helpers.js";
 import type { ClusterSpec } from "../src/cluster-spec/types.js";
 
-const spec = (over: Record<string, unknown> = {}): ClusterSpec => {
-  const r = parseSpecObject({
-    apiVersion: "capi-gitops.io/v1alpha1",
-    kind: "ClusterSpec",
-    name: "demo",
-    region: "us-east-2",
-    kubernetesVersion: "v1.34.3",
-    ...over,
-  });
-  if (!r.spec) throw new Error(JSON.stringify(r.findings));
-  return r.spec;
-};
+const spec = (over: Record<string, unknown> = {}): ClusterSpec =>
+  clusterSpec({ name: "demo", region: "us-east-2", kubernetesVersion: "v1.34.3", ...over });
 const file = (s: ClusterSpec, p: string) =>
   planCluster(s, versions().addons).find((f) => f.path === `clusters/${s.name}/generated/${p}`)?.content ?? "";
 

@@ -7,28 +7,24 @@
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newClusterCommand } from "../src/commands/new-cluster.js";
 import { validateCommand } from "../src/commands/validate.js";
 import { tempDir } from "./helpers.js";
+import { commitAll, git, initRepo } from "./helpers/repo.js";
 
-let repo: string;
-let cleanup: () => Promise<void>;
-beforeAll(async () => {
-  const t = await tempDir("capi-gitops-update-");
-  repo = t.dir;
-  cleanup = t.cleanup;
+/**
+ * The cluster alpha (its own images) in `dir`, committed to a new repository at `root`; then, uncommitted, a user
+ * patch that changes an immutable field of the AWSMachineTemplate (its spec) in place.
+ */
+async function committedAlphaThenPatched(root: string, dir = root): Promise<void> {
   await newClusterCommand({
-    cwd: repo,
+    cwd: dir,
     log: () => {},
     flags: { name: "alpha", region: "ap-northeast-2", imageLookupOrg: "123456789012" },
   });
-  const git = (...args: string[]) => execa("git", args, { cwd: repo });
-  await git("init", "-q", "-b", "main");
-  await git("-c", "user.name=t", "-c", "user.email=t@example.com", "add", "-A");
-  await git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "alpha");
-  // A user patch that changes an immutable field of the AWSMachineTemplate (its spec) in place.
+  await initRepo(root);
+  await commitAll(root, "alpha");
   const k = {
     apiVersion: "kustomize.config.k8s.io/v1beta1",
     kind: "Kustomization",
@@ -40,7 +36,16 @@ beforeAll(async () => {
       },
     ],
   };
-  await writeFile(path.join(repo, "clusters/alpha/kustomization.yaml"), JSON.stringify(k, null, 2));
+  await writeFile(path.join(dir, "clusters/alpha/kustomization.yaml"), JSON.stringify(k, null, 2));
+}
+
+let repo: string;
+let cleanup: () => Promise<void>;
+beforeAll(async () => {
+  const t = await tempDir("capi-gitops-update-");
+  repo = t.dir;
+  cleanup = t.cleanup;
+  await committedAlphaThenPatched(repo);
 }, 300_000);
 afterAll(async () => cleanup?.());
 
@@ -57,40 +62,21 @@ the git repository is left as it was`, async () => {
     try {
       const sub = path.join(t.dir, "infra");
       await mkdir(sub);
-      await newClusterCommand({
-        cwd: sub,
-        log: () => {},
-        flags: { name: "alpha", region: "ap-northeast-2", imageLookupOrg: "123456789012" },
-      });
-      const git = (...args: string[]) => execa("git", args, { cwd: t.dir });
-      await git("init", "-q", "-b", "main");
-      await git("-c", "user.name=t", "-c", "user.email=t@example.com", "add", "-A");
-      await git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "alpha");
-      const k = {
-        apiVersion: "kustomize.config.k8s.io/v1beta1",
-        kind: "Kustomization",
-        resources: ["generated"],
-        patches: [
-          {
-            target: { kind: "AWSMachineTemplate" },
-            patch: JSON.stringify([{ op: "replace", path: "/spec/template/spec/instanceType", value: "m6i.2xlarge" }]),
-          },
-        ],
-      };
-      await writeFile(path.join(sub, "clusters/alpha/kustomization.yaml"), JSON.stringify(k, null, 2));
+      await committedAlphaThenPatched(t.dir, sub);
+      const g = (...args: string[]) => git(t.dir, ...args);
       const before = [
-        (await git("status", "--porcelain")).stdout,
-        (await git("worktree", "list")).stdout,
-        (await git("config", "--list", "--local")).stdout,
+        await g("status", "--porcelain"),
+        await g("worktree", "list"),
+        await g("config", "--list", "--local"),
       ];
       const r = await validateCommand({ cwd: sub, changedSince: "HEAD", cache: false });
       expect(
         r.findings.find((f) => f.rule.startsWith("admission/") && f.path?.startsWith("AWSMachineTemplate/"))?.message,
       ).toMatch(/immutable/);
       expect([
-        (await git("status", "--porcelain")).stdout,
-        (await git("worktree", "list")).stdout,
-        (await git("config", "--list", "--local")).stdout,
+        await g("status", "--porcelain"),
+        await g("worktree", "list"),
+        await g("config", "--list", "--local"),
       ]).toEqual(before);
     } finally {
       await t.cleanup();

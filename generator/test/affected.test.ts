@@ -1,7 +1,6 @@
 /** Which clusters a change affects: the pure dependency walk (in memory) and real git repositories. */
 import { cp, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newClusterCommand } from "../src/commands/new-cluster.js";
 import { generateCommand } from "../src/commands/generate.js";
@@ -15,6 +14,7 @@ import {
   type ReadFile,
 } from "../src/kustomize/walk.js";
 import { tempDir } from "./helpers.js";
+import { commitAll, git, initRepo } from "./helpers/repo.js";
 
 const memory =
   (files: Record<string, string>): ReadFile =>
@@ -272,20 +272,7 @@ describe("affectedBy / clustersInPaths", () => {
 
 // --- real git -------------------------------------------------------------------------------------------------
 
-const git = (cwd: string, ...args: string[]) => execa("git", args, { cwd });
 const quiet = () => undefined;
-
-async function initRepo(dir: string): Promise<void> {
-  await git(dir, "init", "--quiet", "-b", "main");
-  await git(dir, "config", "user.name", "Test");
-  await git(dir, "config", "user.email", "test@example.com");
-  await git(dir, "config", "commit.gpgsign", "false");
-}
-
-async function commitAll(dir: string, message: string): Promise<void> {
-  await git(dir, "add", "--all");
-  await git(dir, "commit", "--quiet", "-m", message);
-}
 
 let template: string;
 let cleanupTemplate: () => Promise<void>;

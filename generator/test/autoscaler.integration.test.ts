@@ -11,28 +11,19 @@ import { fluxPermissionFindings } from "../src/validate/sync-check.js";
 import { writeTree } from "../src/repo/write.js";
 import { kustomizeBuild } from "../src/tools/kustomize.js";
 import { parseYamlStream } from "../src/core/yaml.js";
-import { parseSpecObject, SUPPORTED_MINORS } from "../src/cluster-spec/parse.js";
+import { SUPPORTED_MINORS } from "../src/cluster-spec/parse.js";
 import { planAutoscaler } from "../src/plan/autoscaler.js";
 import { parseRepoConfig } from "../src/cluster-spec/config.js";
 import type { ClusterSpec } from "../src/cluster-spec/types.js";
 import { isGroupKindPermitted } from "../src/validate/argo-project.js";
 import { clusterRules } from "../src/validate/rules.js";
 import { groupOf } from "../src/k8s/object.js";
-import { fixtureSpecs, tempDir } from "./helpers.js";
+import { clusterSpec, fixtureSpecs, tempDir } from "./helpers.js";
 import { addonKubernetesVersion } from "../src/plan/addon-version.js";
 
 type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string }; [k: string]: any };
 
-const spec = (o: Record<string, unknown>): ClusterSpec => {
-  const r = parseSpecObject({
-    apiVersion: "capi-gitops.io/v1alpha1",
-    kind: "ClusterSpec",
-    region: "ap-northeast-2",
-    ...o,
-  });
-  if (!r.spec) throw new Error(JSON.stringify(r.findings));
-  return r.spec;
-};
+const spec = clusterSpec;
 const fixed = spec({ name: "fixed-size", nodePools: [{ name: "a", autoscaling: false, minSize: 2, maxSize: 2 }] });
 const old = spec({ name: "upgrade", kubernetesVersion: "v1.33.4", workers: "MachineDeployment" });
 const upgraded = spec({ name: "upgrade", kubernetesVersion: "v1.34.2", workers: "MachineDeployment" });

@@ -6,9 +6,6 @@
  * image id needs supplying (CAPA's public images exist for a few versions in us-east-2 only). v1.36 is the newest
  * minor the pinned Cluster API supports, so its next step is refused by the version check, not by the add-ons.
  */
-import { writeFile } from "node:fs/promises";
-import path from "node:path";
-import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SUPPORTED_MINORS } from "../src/cluster-spec/parse.js";
 import { newClusterCommand } from "../src/commands/new-cluster.js";
@@ -16,11 +13,9 @@ import { validateCommand } from "../src/commands/validate.js";
 import { kustomizeBuild } from "../src/tools/kustomize.js";
 import { versions } from "../src/pins/versions.js";
 import { parseYamlStream } from "../src/core/yaml.js";
-import { runCli, tempDir } from "./helpers.js";
+import { runCli } from "./helpers.js";
+import { configuredRepo } from "./helpers/repo.js";
 
-const CONFIG =
-  "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\n" +
-  "repoURL: https://git.example.com/platform/capi.git\nbranch: main\ngitops: argocd\n";
 const MINORS = Array.from(
   { length: SUPPORTED_MINORS.max - SUPPORTED_MINORS.min + 1 },
   (_, i) => SUPPORTED_MINORS.min + i,
@@ -57,11 +52,7 @@ async function errorsOf() {
 }
 
 beforeAll(async () => {
-  const t = await tempDir("capi-gitops-minors-");
-  cleanup = t.cleanup;
-  repo = path.join(t.dir, "repo");
-  await execa("git", ["init", "-q", "-b", "main", repo]);
-  await writeFile(path.join(repo, "capi-gitops.yaml"), CONFIG);
+  ({ repo, cleanup } = await configuredRepo("capi-gitops-minors-"));
   for (const [i, minor] of MINORS.entries())
     await newClusterCommand({
       cwd: repo,

@@ -8,6 +8,7 @@ import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseYamlStream } from "../src/core/yaml.js";
 import { ROOT, readTree, runCli, tempDir, treeHash } from "./helpers.js";
+import { newClusterArgs, OWN_IMAGES } from "./helpers/repo.js";
 
 const BIN = path.join(ROOT, "generator", "bin", "capi-gitops.js");
 // These repositories have no capi-gitops.yaml: writers are told to start one (--init).
@@ -26,17 +27,7 @@ beforeAll(async () => {
   repo = t.dir;
   cleanup = t.cleanup;
   // Its own images (CAPA publishes none in ap-northeast-2): otherwise refused, see below.
-  const r = await cli(
-    repo,
-    "new-cluster",
-    "--name",
-    "demo",
-    "--region",
-    "ap-northeast-2",
-    "--image-lookup-org",
-    "123456789012",
-    "--yes",
-  );
+  const r = await cli(repo, ...newClusterArgs("demo", "ap-northeast-2"), ...OWN_IMAGES, "--yes");
   expect(r.stderr).toBe("");
   expect(r.exitCode).toBe(0);
   created = r;
@@ -69,7 +60,7 @@ and says what to do next`, async () => {
   it(`prints no warning for a cluster with its own images; \
 refuses one relying on CAPA's public images where none is published (issue 19)`, async () => {
     expect(created.stdout).not.toMatch(/warning/);
-    const r = await cli(repo, "new-cluster", "--name", "noimage", "--region", "ap-northeast-2", "--yes");
+    const r = await cli(repo, ...newClusterArgs("noimage", "ap-northeast-2"), "--yes");
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(
       /noimage-default[^:]*:spec\.(awsLaunchTemplate|template\.spec): no machine image: .*\(image-published\)/,
@@ -119,18 +110,7 @@ refuses one relying on CAPA's public images where none is published (issue 19)`,
 
   it("--dry-run prints the files and writes nothing", async () => {
     const before = await treeHash(repo);
-    const r = await cli(
-      repo,
-      "new-cluster",
-      "--name",
-      "preview",
-      "--region",
-      "eu-west-1",
-      "--image-lookup-org",
-      "123456789012",
-      "--dry-run",
-      "--yes",
-    );
+    const r = await cli(repo, ...newClusterArgs("preview", "eu-west-1"), ...OWN_IMAGES, "--dry-run", "--yes");
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toContain("# --- clusters/preview/cluster.yaml");
     expect(r.stdout).toContain("region: eu-west-1");

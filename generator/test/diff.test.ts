@@ -4,7 +4,6 @@
 import { cp, readFile, rm, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { diffCommand } from "../src/commands/diff.js";
 import { compareSides } from "../src/workflows/compare.js";
@@ -14,10 +13,17 @@ import { flagChanges, gitopsEngineSwitched } from "../src/diff/flags.js";
 import { formatMarkdown, formatText } from "../src/diff/format.js";
 import { changedPaths, diffObjects, nameStem } from "../src/diff/objects.js";
 import { withBaseCheckout } from "../src/diff/render-sides.js";
-import type { K8sObject as RenderedObject } from "../src/k8s/object.js";
+import type { K8sObject } from "../src/k8s/object.js";
 import { tempDir } from "./helpers.js";
+import { git, initRepo } from "./helpers/repo.js";
 
-const obj = (apiVersion: string, kind: string, name: string, spec: unknown = {}, namespace = "ns"): RenderedObject => ({
+const obj = (
+  apiVersion: string,
+  kind: string,
+  name: string,
+  spec: Record<string, unknown> = {},
+  namespace = "ns",
+): K8sObject => ({
   apiVersion,
   kind,
   metadata: { name, namespace },
@@ -30,7 +36,7 @@ const KCP = (version: string) =>
 const AWSC = (spec: Record<string, unknown>) => obj("infrastructure.cluster.x-k8s.io/v1beta2", "AWSCluster", "c", spec);
 const CLUSTER = (name: string, namespace = "ns") => obj("cluster.x-k8s.io/v1beta2", "Cluster", name, {}, namespace);
 
-const rulesOf = (before: RenderedObject[], after: RenderedObject[]) => {
+const rulesOf = (before: K8sObject[], after: K8sObject[]) => {
   const changes = diffObjects({ objects: before }, { objects: after });
   return flagChanges("x", changes, before, after).map((f) => `${f.rule} ${f.path}`);
 };
@@ -161,7 +167,7 @@ describe("flags", () => {
     ],
     ["Cluster unchanged", [CLUSTER("a")], [CLUSTER("a")], []],
     ["new cluster directory", [], [CLUSTER("a")], []],
-  ])("%s", (_l, before, after, expected) => expect(rulesOf(before, after as RenderedObject[])).toEqual(expected));
+  ])("%s", (_l, before, after, expected) => expect(rulesOf(before, after)).toEqual(expected));
 });
 
 describe("format", () => {
@@ -212,7 +218,7 @@ describe("issue 9: diff messages and day-2 flags", () => {
     });
   const POOL = (kind: "MachinePool" | "MachineDeployment", name: string, version = "v1.33.4") =>
     obj("cluster.x-k8s.io/v1beta2", kind, name, { clusterName: "c", template: { spec: { version } } });
-  const rulesSev = (before: RenderedObject[], after: RenderedObject[]) =>
+  const rulesSev = (before: K8sObject[], after: K8sObject[]) =>
     flagChanges("x", diffObjects({ objects: before }, { objects: after }), before, after).map(
       (f) => `${f.severity} ${f.rule} ${f.path}`,
     );
@@ -346,7 +352,7 @@ describe("issue 9: diff messages and day-2 flags", () => {
   });
 
   it("9: a removed and a new cluster with the same region and VPC CIDR is cluster-moved, on the new cluster", () => {
-    const side = (m: Record<string, RenderedObject[]>, names: string[]) => ({
+    const side = (m: Record<string, K8sObject[]>, names: string[]) => ({
       names,
       rendered: new Map(Object.entries(m).map(([c, objects]) => [c, { cluster: c, objects, origins: [] }])),
       findings: [],
@@ -388,7 +394,6 @@ describe("issue 9: diff messages and day-2 flags", () => {
 
 // --- real git, real kustomize ----------------------------------------------------------------------------------
 
-const git = (cwd: string, ...args: string[]) => execa("git", args, { cwd });
 const quiet = () => undefined;
 
 async function commitAll(dir: string, message: string): Promise<void> {
@@ -419,7 +424,7 @@ async function repoCopy(): Promise<string> {
 }
 
 const worktrees = async (repo: string) =>
-  (await git(repo, "worktree", "list", "--porcelain")).stdout.split("\n").filter((l) => l.startsWith("worktree "));
+  (await git(repo, "worktree", "list", "--porcelain")).split("\n").filter((l) => l.startsWith("worktree "));
 
 beforeAll(async () => {
   const t = await tempDir("capi-gitops-diff-template-");
@@ -427,13 +432,7 @@ beforeAll(async () => {
   template = path.join(t.dir, "repo");
   remote = path.join(t.dir, "remote.git");
   await git(t.dir, "init", "--quiet", "--bare", "-b", "main", remote);
-  await git(t.dir, "init", "--quiet", "-b", "main", template);
-  for (const [k, v] of [
-    ["user.name", "Test"],
-    ["user.email", "test@example.com"],
-    ["commit.gpgsign", "false"],
-  ])
-    await git(template, "config", k!, v!);
+  await initRepo(template);
   for (const flags of [
     { name: "demo", region: "ap-northeast-2", workers: "MachinePool" },
     { name: "md", region: "eu-west-1", workers: "MachineDeployment" },
@@ -597,7 +596,7 @@ exit-worthy`, async () => {
       /--base origin\/nope is not a commit/,
     );
     let seen = "";
-    const commit = (await git(repo, "rev-parse", "HEAD")).stdout.trim();
+    const commit = await git(repo, "rev-parse", "HEAD");
     await expect(
       withBaseCheckout(repo, commit, async (root) => {
         seen = root;
@@ -642,7 +641,7 @@ describe("issue 20: core objects removed and risky changes (items 2, 8)", () => 
   });
   const CP = (replicas: number) =>
     obj("controlplane.cluster.x-k8s.io/v1beta2", "KubeadmControlPlane", "cp", { version: "v1.34.2", replicas });
-  const withRef = (o: RenderedObject, at: string[], ref: Record<string, string>): RenderedObject => {
+  const withRef = (o: K8sObject, at: string[], ref: Record<string, string>): K8sObject => {
     const spec: Record<string, unknown> = JSON.parse(JSON.stringify(o.spec ?? {}));
     let cur = spec;
     for (const k of at.slice(0, -1)) cur = (cur[k] ??= {}) as Record<string, unknown>;
@@ -670,7 +669,7 @@ describe("issue 20: core objects removed and risky changes (items 2, 8)", () => 
   );
   const amp = obj("infrastructure.cluster.x-k8s.io/v1beta2", "AWSMachinePool", "c-web");
   const whole = [cluster, AWSC({}), kcp, AMT("cp-1"), pool, amp];
-  const flags = (before: RenderedObject[], after: RenderedObject[], opts?: Parameters<typeof flagChanges>[4]) =>
+  const flags = (before: K8sObject[], after: K8sObject[], opts?: Parameters<typeof flagChanges>[4]) =>
     flagChanges("x", diffObjects({ objects: before }, { objects: after }), before, after, opts).map(
       (f) => `${f.severity} ${f.rule} ${f.path}`,
     );
@@ -763,7 +762,7 @@ describe("issue 20: core objects removed and risky changes (items 2, 8)", () => 
     ["8: control plane 5 → 3 keeps HA", [CP(5)], [CP(3)], undefined, []],
     ["8: control plane 1 → 3", [CP(1)], [CP(3)], undefined, []],
   ])("%s", (_l, before, after, opts, expected) =>
-    expect(flags(before as RenderedObject[], after as RenderedObject[], opts as never).sort()).toEqual(
+    expect(flags(before as K8sObject[], after as K8sObject[], opts as never).sort()).toEqual(
       [...expected].sort(),
     ),
   );

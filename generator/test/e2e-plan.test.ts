@@ -100,6 +100,19 @@ describe("templateEditInPlace", () => {
 
 const MIN = "cluster.x-k8s.io/cluster-api-autoscaler-node-group-min-size";
 const MAX = "cluster.x-k8s.io/cluster-api-autoscaler-node-group-max-size";
+/** The tool's admission verdict on an UPDATE of an object (the object's identity left empty). */
+const updateVerdict = (allowed: boolean, messages: AdmissionResult["messages"]): AdmissionResult => ({
+  apiVersion: "",
+  kind: "",
+  namespace: "",
+  name: "",
+  cluster: "",
+  file: "",
+  operation: "UPDATE",
+  allowed,
+  stage: "webhook",
+  messages,
+});
 const obj = (kind: string, extra: Partial<K8sObject> = {}): K8sObject => ({
   apiVersion: "cluster.x-k8s.io/v1beta2",
   kind,
@@ -142,18 +155,7 @@ describe("steps", () => {
       metadata: { name: "fd-default-a", namespace: "fd", annotations: { [MIN]: "0", [MAX]: "2" } },
       spec: {},
     });
-    const allowed: AdmissionResult = {
-      apiVersion: "",
-      kind: "",
-      namespace: "",
-      name: "",
-      cluster: "",
-      file: "",
-      operation: "UPDATE",
-      allowed: true,
-      stage: "webhook",
-      messages: [],
-    };
+    const allowed = updateVerdict(true, []);
     const was = asStored(
       obj("MachineDeployment", {
         metadata: { name: "fd-default-a", namespace: "fd", annotations: { [MIN]: "1", [MAX]: "2" } },
@@ -187,18 +189,8 @@ describe("steps", () => {
       ["allow", "a.yaml"],
       ["allow", undefined],
     ]);
-    const v = (allowed: boolean, message = ""): AdmissionResult => ({
-      apiVersion: "",
-      kind: "",
-      namespace: "",
-      name: "",
-      cluster: "",
-      file: "",
-      operation: "UPDATE",
-      allowed,
-      stage: "webhook",
-      messages: message ? [{ field: "spec.region", message }] : [],
-    });
+    const v = (allowed: boolean, message = "") =>
+      updateVerdict(allowed, message ? [{ field: "spec.region", message }] : []);
     const s = updateStep("u", "demo", objs, [], [v(true), v(false, 'Invalid value: "us-west-2": field is immutable')]);
     expect(s.objects[0]).toMatchObject({ expect: "allow" });
     expect(s.objects[1]).toMatchObject({ expect: "deny", because: "field is immutable" });
@@ -225,18 +217,7 @@ describe("featureGates", () => {
 });
 
 describe("denialText", () => {
-  const r = (message: string): AdmissionResult => ({
-    apiVersion: "",
-    kind: "",
-    namespace: "",
-    name: "",
-    cluster: "",
-    file: "",
-    operation: "UPDATE",
-    allowed: false,
-    stage: "webhook",
-    messages: [{ field: "f", message }],
-  });
+  const r = (message: string) => updateVerdict(false, [{ field: "f", message }]);
   it.each([
     ['Invalid value: "us-west-2": field is immutable', "field is immutable"],
     [

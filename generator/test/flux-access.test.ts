@@ -6,23 +6,13 @@
  */
 import { describe, expect, it } from "vitest";
 import { parseRepoConfig } from "../src/cluster-spec/config.js";
-import { parseSpecObject } from "../src/cluster-spec/parse.js";
-import type { ClusterSpec } from "../src/cluster-spec/types.js";
 import { CLUSTERS_NAMESPACES_ROLE, CLUSTERS_SERVICE_ACCOUNT, fluxObjects, planSync } from "../src/plan/sync.js";
 import { fluxPermissionFindings } from "../src/validate/sync-check.js";
 import type { K8sObject } from "../src/k8s/object.js";
 import { parseYamlStream } from "../src/core/yaml.js";
+import { clusterSpec } from "./helpers.js";
 
-const spec = (o: Record<string, unknown>): ClusterSpec => {
-  const r = parseSpecObject({
-    apiVersion: "capi-gitops.io/v1alpha1",
-    kind: "ClusterSpec",
-    region: "ap-northeast-2",
-    ...o,
-  });
-  if (!r.spec) throw new Error(JSON.stringify(r.findings));
-  return r.spec;
-};
+const spec = clusterSpec;
 const specs = [spec({ name: "one" }), spec({ name: "two", namespace: "team-two" })];
 const config = () => {
   const r = parseRepoConfig(

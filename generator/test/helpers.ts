@@ -4,7 +4,7 @@ import { readFileSync, readdirSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseSpecText } from "../src/cluster-spec/parse.js";
+import { parseSpecObject, parseSpecText } from "../src/cluster-spec/parse.js";
 import type { ClusterSpec } from "../src/cluster-spec/types.js";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -22,6 +22,18 @@ export function fixtureSpecs(dir = FIXTURES): ClusterSpec[] {
       if (!r.spec || r.findings.length) throw new Error(`fixture ${f} is invalid: ${JSON.stringify(r.findings)}`);
       return r.spec;
     });
+}
+
+/** A ClusterSpec from its fields (region ap-northeast-2 unless given); throws when they make no spec. */
+export function clusterSpec(fields: Record<string, unknown>): ClusterSpec {
+  const r = parseSpecObject({
+    apiVersion: "capi-gitops.io/v1alpha1",
+    kind: "ClusterSpec",
+    region: "ap-northeast-2",
+    ...fields,
+  });
+  if (!r.spec) throw new Error(JSON.stringify(r.findings));
+  return r.spec;
 }
 
 /** A temporary directory removed after the test; `guard` refuses paths outside it. */

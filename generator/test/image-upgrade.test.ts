@@ -9,20 +9,17 @@
  */
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newClusterCommand } from "../src/commands/new-cluster.js";
 import { validateCommand } from "../src/commands/validate.js";
-import { runCli, tempDir, treeHash } from "./helpers.js";
+import { runCli, treeHash } from "./helpers.js";
+import { commitAll, configuredRepo, git, newClusterArgs } from "./helpers/repo.js";
 
-const CONFIG =
-  "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\n" +
-  "repoURL: https://git.example.com/platform/capi.git\nbranch: main\ngitops: argocd\n";
 const OLD = "ami-0123456789abcdef0";
 const NEW = "ami-0fedcba9876543210";
 let repo: string;
 let cleanup: () => Promise<void>;
-const g = async (...args: string[]) => (await execa("git", args, { cwd: repo })).stdout.trim();
+const g = (...args: string[]) => git(repo, ...args);
 const cli = (...args: string[]) => runCli([...args, "--repo", repo]);
 /** The findings lines of a run's output: `file:path … (rule)` without the surrounding prose. */
 const findingLines = (out: string) =>
@@ -33,25 +30,14 @@ const findingLines = (out: string) =>
     .sort();
 
 beforeAll(async () => {
-  const t = await tempDir("capi-gitops-images-");
-  cleanup = t.cleanup;
-  repo = path.join(t.dir, "repo");
-  await execa("git", ["init", "-q", "-b", "main", repo]);
-  for (const [k, v] of [
-    ["user.name", "Test"],
-    ["user.email", "test@example.com"],
-    ["commit.gpgsign", "false"],
-  ])
-    await g("config", k!, v!);
-  await writeFile(path.join(repo, "capi-gitops.yaml"), CONFIG);
+  ({ repo, cleanup } = await configuredRepo("capi-gitops-images-"));
   // tokyo: no image CAPA publishes there, so its own AMI (new-cluster states the cluster's version for it).
   await newClusterCommand({
     cwd: repo,
     flags: { name: "tokyo", region: "ap-northeast-1", imageId: OLD },
     log: () => {},
   });
-  await g("add", "-A");
-  await g("commit", "-q", "-m", "tokyo");
+  await commitAll(repo, "tokyo");
 });
 afterAll(async () => cleanup?.());
 
@@ -59,16 +45,7 @@ describe("a cluster whose machines cannot get an image (issue 19 item 1)", () =>
   it("is refused in every profile with the one-line way out, and --dry-run reports the same findings", async () => {
     const before = await treeHash(repo);
     for (const profile of ["dev", "prod"]) {
-      const real = await cli(
-        "new-cluster",
-        "--name",
-        "seoul",
-        "--region",
-        "ap-northeast-2",
-        "--profile",
-        profile,
-        "--yes",
-      );
+      const real = await cli(...newClusterArgs("seoul", "ap-northeast-2"), "--profile", profile, "--yes");
       expect(real.exitCode, real.stdout + real.stderr).toBe(1);
       expect(real.stderr).toContain("(image-published)");
       for (const way of [
@@ -78,17 +55,7 @@ describe("a cluster whose machines cannot get an image (issue 19 item 1)", () =>
         "--region us-east-2 --kubernetes-version v1.34.8",
       ])
         expect(real.stderr).toContain(way);
-      const dry = await cli(
-        "new-cluster",
-        "--name",
-        "seoul",
-        "--region",
-        "ap-northeast-2",
-        "--profile",
-        profile,
-        "--yes",
-        "--dry-run",
-      );
+      const dry = await cli(...newClusterArgs("seoul", "ap-northeast-2"), "--profile", profile, "--yes", "--dry-run");
       expect(dry.exitCode, dry.stdout + dry.stderr).toBe(1);
       expect(findingLines(dry.stderr)).toEqual(findingLines(real.stderr));
       expect(findingLines(real.stderr).length).toBeGreaterThan(0);
@@ -114,21 +81,11 @@ describe("a cluster whose machines cannot get an image (issue 19 item 1)", () =>
       JSON.stringify(v.findings, null, 1),
     ).toEqual([]);
     // prod with the defaults there: accepted; its only warning is the API open to the world.
-    const prod = await cli(
-      "new-cluster",
-      "--name",
-      "demo-prod",
-      "--region",
-      "us-east-2",
-      "--profile",
-      "prod",
-      "--yes",
-      "--dry-run",
-    );
+    const prod = await cli(...newClusterArgs("demo-prod", "us-east-2"), "--profile", "prod", "--yes", "--dry-run");
     expect(prod.exitCode, prod.stderr).toBe(0);
     expect(findingLines(prod.stdout)).toEqual([expect.stringMatching(/\(api-open-to-world\)$/)]);
     await g("checkout", "-q", "--", ".");
-    await execa("git", ["clean", "-fdq"], { cwd: repo });
+    await g("clean", "-fdq");
   });
 });
 

@@ -34,6 +34,25 @@ function spec(input: Record<string, unknown>): ClusterSpec {
   if (!r.spec || r.findings.some((f) => f.severity === "error")) throw new Error(JSON.stringify(r.findings));
   return r.spec;
 }
+/** The cluster own: its own AMI, which names its kubelet version. */
+const OWN = {
+  name: "own",
+  region: "ap-northeast-2",
+  kubernetesVersion: "v1.34.2",
+  profile: "prod",
+  workers: "MachinePool",
+  image: { id: "ami-0123456789abcdef0", kubernetesVersion: "v1.34.2" },
+  apiServer: { allowedCidrs: ["203.0.113.0/24"] },
+};
+/** The MachineDeployment cluster md on the images of `lookupBaseOS`, its pool b on an own AMI. */
+const mdSpec = (lookupBaseOS: string) =>
+  spec({
+    name: "md",
+    region: "eu-west-1",
+    workers: "MachineDeployment",
+    image: { lookupOrg: "123456789012", lookupBaseOS },
+    nodePools: [{ name: "a" }, { name: "b", image: { id: "ami-0aaaaaaaaaaaaaaaa", kubernetesVersion: "v1.34.8" } }],
+  });
 
 const inventory = JSON.parse(readFileSync(path.join(ROOT, IMAGE_INVENTORY_FILE), "utf8")) as ImageInventory;
 
@@ -47,29 +66,9 @@ const SPECS = {
     workers: "MachinePool",
   }),
   ohio: spec({ name: "ohio", region: "us-east-2", kubernetesVersion: "v1.34.8" }),
-  own: spec({
-    name: "own",
-    region: "ap-northeast-2",
-    kubernetesVersion: "v1.34.2",
-    profile: "prod",
-    workers: "MachinePool",
-    image: { id: "ami-0123456789abcdef0", kubernetesVersion: "v1.34.2" },
-    apiServer: { allowedCidrs: ["203.0.113.0/24"] },
-  }),
-  md: spec({
-    name: "md",
-    region: "eu-west-1",
-    workers: "MachineDeployment",
-    image: { lookupOrg: "123456789012", lookupBaseOS: "flatcar-stable" },
-    nodePools: [{ name: "a" }, { name: "b", image: { id: "ami-0aaaaaaaaaaaaaaaa", kubernetesVersion: "v1.34.8" } }],
-  }),
-  md2: spec({
-    name: "md",
-    region: "eu-west-1",
-    workers: "MachineDeployment",
-    image: { lookupOrg: "123456789012", lookupBaseOS: "ubuntu-24.04" },
-    nodePools: [{ name: "a" }, { name: "b", image: { id: "ami-0aaaaaaaaaaaaaaaa", kubernetesVersion: "v1.34.8" } }],
-  }),
+  own: spec(OWN),
+  md: mdSpec("flatcar-stable"),
+  md2: mdSpec("ubuntu-24.04"),
   internal: spec({
     name: "internal",
     region: "us-east-2",
@@ -230,15 +229,7 @@ describe("validate: a fixed image must hold the version its machines run", () =>
     for (const o of [...of(objs, "AWSMachineTemplate"), ...of(objs, "AWSMachinePool")])
       expect((o.metadata as any).annotations[ANN]).toBe("v1.34.2");
     // Restating the version changes no template name (nothing rolls).
-    const other = spec({
-      name: "own",
-      region: "ap-northeast-2",
-      kubernetesVersion: "v1.34.2",
-      profile: "prod",
-      workers: "MachinePool",
-      image: { id: "ami-0123456789abcdef0", kubernetesVersion: "v1.34.2" },
-      apiServer: { allowedCidrs: ["203.0.113.0/24"] },
-    });
+    const other = spec(OWN);
     const [again] = await build([other]);
     expect(of(again!, "AWSMachineTemplate").map((t) => t.metadata.name)).toEqual(
       of(objs, "AWSMachineTemplate").map((t) => t.metadata.name),

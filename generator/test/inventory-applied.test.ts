@@ -128,15 +128,14 @@ describe("20.7: inventory reads the render", () => {
 });
 
 describe("20.7: npm run inventory on a repository (real kustomize)", () => {
+  const CONFIG =
+    "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\n" +
+    "repoURL: https://git.example.com/p/c.git\nbranch: main\ngitops: argocd\n";
   it(`a patch on the control plane's replicas and instance type shows; resources: \
 [] shows an empty render`, async () => {
     const t = await tempDir("capi-gitops-inventory-");
     try {
-      await writeFile(
-        path.join(t.dir, "capi-gitops.yaml"),
-        "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\n" +
-          "repoURL: https://git.example.com/p/c.git\nbranch: main\ngitops: argocd\n",
-      );
+      await writeFile(path.join(t.dir, "capi-gitops.yaml"), CONFIG);
       await newClusterCommand({
         cwd: t.dir,
         flags: { name: "demo", region: "ap-northeast-2", profile: "dev", workers: "MachinePool" },
@@ -176,11 +175,7 @@ describe("20.7: npm run inventory on a repository (real kustomize)", () => {
 (kustomize sorts by name)`, async () => {
     const t = await tempDir("capi-gitops-inventory-");
     try {
-      await writeFile(
-        path.join(t.dir, "capi-gitops.yaml"),
-        "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\n" +
-          "repoURL: https://git.example.com/p/c.git\nbranch: main\ngitops: argocd\n",
-      );
+      await writeFile(path.join(t.dir, "capi-gitops.yaml"), CONFIG);
       const zones = ["ap-northeast-2c", "ap-northeast-2a"];
       await newClusterCommand({
         cwd: t.dir,

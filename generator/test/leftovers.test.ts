@@ -5,7 +5,6 @@
  */
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateCommand } from "../src/commands/generate.js";
 import { leftoversCommand } from "../src/commands/leftovers.js";
@@ -21,6 +20,7 @@ import { SYNC_SAFE } from "../src/core/vocabulary.js";
 import { syncSafetyRules } from "../src/validate/rules.js";
 import type { K8sObject } from "../src/k8s/object.js";
 import { runCli, tempDir } from "./helpers.js";
+import { git, initRepo } from "./helpers/repo.js";
 
 const obj = (
   apiVersion: string,
@@ -181,7 +181,6 @@ describe("sync-extraneous rule", () => {
 
 // --- a repository with a real history, real kustomize -------------------------------------------------------------
 
-const git = (cwd: string, ...args: string[]) => execa("git", args, { cwd });
 const quiet = () => undefined;
 let repo: string;
 const cleanups: (() => Promise<void>)[] = [];
@@ -203,13 +202,7 @@ beforeAll(async () => {
   const t = await tempDir("capi-gitops-leftovers-");
   cleanups.push(t.cleanup);
   repo = path.join(t.dir, "repo");
-  await git(t.dir, "init", "--quiet", "-b", "main", repo);
-  for (const [k, v] of [
-    ["user.name", "Test"],
-    ["user.email", "test@example.com"],
-    ["commit.gpgsign", "false"],
-  ])
-    await git(repo, "config", k!, v!);
+  await initRepo(repo);
   await step("two clusters", async () => {
     await newClusterCommand({
       cwd: repo,
@@ -284,7 +277,7 @@ describe("leftoversCommand (real git history, real kustomize)", () => {
   }, 300_000);
 
   it("--since limits the history; the CLI prints the delete lines and exits 0", async () => {
-    const since = (await git(repo, "rev-parse", "HEAD~2")).stdout.trim();
+    const since = await git(repo, "rev-parse", "HEAD~2");
     const { report } = await leftoversCommand({ cwd: repo, since, clusters: ["demo"] });
     expect(report.clusters.map((c) => c.cluster)).toEqual(["demo"]);
     expect(report.clusters[0]!.leftovers.map((l) => l.droppedBy.subject)).toEqual(["upgrade demo to v1.35"]);

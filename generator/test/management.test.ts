@@ -198,12 +198,10 @@ describe("Argo CD: one Application over management/, in waves, with a project of
   it(`its project permits every object of the layer, as Argo CD decides it, \
 and nothing lets the clusters' project install them`, () => {
     const app = declaredApplications(sync).find((a) => a.name === MANAGEMENT_APP_NAME)!;
-    expect(applicationFindings(app, sync, layer() as K8sObject[], { file: "management/kustomization.yaml" })).toEqual(
-      [],
-    );
+    expect(applicationFindings(app, sync, layer(), { file: "management/kustomization.yaml" })).toEqual([]);
     // Negative control: the same objects under the clusters' project are refused (CRDs, webhooks, cluster RBAC, …).
     const asClusters = { ...app, project: argoObjects(c, specs).project.metadata.name };
-    const refused = applicationFindings(asClusters, sync, layer() as K8sObject[], { file: "x" }).map(
+    const refused = applicationFindings(asClusters, sync, layer(), { file: "x" }).map(
       (f) => (f.path ?? "").split(":")[1]?.split("/")[0],
     );
     expect(refused).toEqual(

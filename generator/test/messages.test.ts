@@ -15,6 +15,7 @@ import { truncate } from "../src/core/findings.js";
 import { attribute, fieldSteps, touches } from "../src/validate/attribution.js";
 import { versions } from "../src/pins/versions.js";
 import { ROOT, runCli, tempDir } from "./helpers.js";
+import { newClusterArgs } from "./helpers/repo.js";
 
 const edit = async (repo: string, file: string, fn: (s: string) => string) =>
   writeFile(path.join(repo, file), fn(await readFile(path.join(repo, file), "utf8")));
@@ -165,11 +166,7 @@ describe("23: the CLI", () => {
 
   it("23: --pool stays repeatable", async () => {
     const r = await cli(
-      "new-cluster",
-      "--name",
-      "x",
-      "--region",
-      "ap-northeast-2",
+      ...newClusterArgs("x", "ap-northeast-2"),
       "--pool",
       "name=a",
       "--pool",

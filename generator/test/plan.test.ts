@@ -12,19 +12,9 @@ import { parseRepoConfig } from "../src/cluster-spec/config.js";
 import { REGION_AZ_LETTERS, zoneSlot } from "../src/cluster-spec/regions.js";
 import type { ClusterSpec } from "../src/cluster-spec/types.js";
 import { PROFILES } from "../src/cluster-spec/types.js";
-import { fixtureSpecs } from "./helpers.js";
+import { clusterSpec, fixtureSpecs } from "./helpers.js";
 
-const spec = (o: Record<string, unknown> = {}): ClusterSpec => {
-  const r = parseSpecObject({
-    apiVersion: "capi-gitops.io/v1alpha1",
-    kind: "ClusterSpec",
-    name: "demo",
-    region: "ap-northeast-2",
-    ...o,
-  });
-  if (!r.spec) throw new Error(JSON.stringify(r.findings));
-  return r.spec;
-};
+const spec = (o: Record<string, unknown> = {}): ClusterSpec => clusterSpec({ name: "demo", ...o });
 const fileOf = (files: { path: string; content: string }[], p: string) => {
   const f = files.find((x) => x.path === p);
   if (!f) throw new Error(`no ${p}`);
@@ -243,7 +233,7 @@ also where the region skips a letter`, () => {
     expect(spreadOverZones(1, ["us-east-2b", "us-east-2a"])).toEqual([0, 1]);
     // Every shape e2e applies: each zone's MachineDeployment file is the same whatever the order of the zones.
     for (const flags of shapeMatrix().filter((f) => f.workers === "MachineDeployment")) {
-      const zones = flags.zones!.split(",");
+      const zones = flags.zones.split(",");
       const orders = [zones, [...zones].reverse(), [...zones.slice(1), ...zones.slice(0, 1)]];
       const zoneFiles = (order: string[]) => {
         const s = resolveNewSpec({ ...flags, zones: order.join(","), vpcCidr: "10.0.0.0/16" }).spec!;

@@ -4,6 +4,7 @@ import path from "node:path";
 import { execa } from "execa";
 import { afterAll, describe, expect, it } from "vitest";
 import { ROOT, readTree, runCli, tempDir, treeHash } from "./helpers.js";
+import { commitAll, git, initRepo, newClusterArgs, OWN_IMAGES } from "./helpers/repo.js";
 
 const cleanups: (() => Promise<void>)[] = [];
 afterAll(async () => {
@@ -11,7 +12,7 @@ afterAll(async () => {
 });
 const CLI = path.join(ROOT, "generator/src/cli.ts");
 const cli = (repo: string, ...args: string[]) => runCli([...args, "--repo", repo]);
-const g = async (cwd: string, ...args: string[]) => (await execa("git", args, { cwd })).stdout.trim();
+const g = git;
 
 const FLUX =
   "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\nrepoURL: https://git.example.com/capi.git\n" +
@@ -23,17 +24,10 @@ async function repoWithRemote(): Promise<{ repo: string; remote: string }> {
   cleanups.push(t.cleanup);
   const repo = path.join(t.dir, "work");
   const remote = path.join(t.dir, "remote.git");
-  await execa("git", ["init", "-q", "-b", "main", repo]);
+  await initRepo(repo);
   await execa("git", ["init", "-q", "--bare", remote]);
-  for (const [k, v] of [
-    ["user.name", "Test"],
-    ["user.email", "test@example.com"],
-    ["commit.gpgsign", "false"],
-  ])
-    await g(repo, "config", k!, v!);
   await writeFile(path.join(repo, "capi-gitops.yaml"), FLUX);
-  await g(repo, "add", ".");
-  await g(repo, "commit", "-q", "-m", "init");
+  await commitAll(repo, "init");
   await g(repo, "remote", "add", "origin", remote);
   return { repo, remote };
 }
@@ -41,18 +35,7 @@ async function repoWithRemote(): Promise<{ repo: string; remote: string }> {
 describe("new-cluster --branch / --push", () => {
   it("creates cluster/<name> from HEAD with exactly the new cluster (and its sync entry) and pushes it", async () => {
     const { repo, remote } = await repoWithRemote();
-    const r = await cli(
-      repo,
-      "new-cluster",
-      "--name",
-      "demo",
-      "--region",
-      "ap-northeast-2",
-      "--image-lookup-org",
-      "123456789012",
-      "--yes",
-      "--push",
-    );
+    const r = await cli(repo, ...newClusterArgs("demo", "ap-northeast-2"), ...OWN_IMAGES, "--yes", "--push");
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toContain("open a pull request from cluster/demo");
     expect(await g(repo, "rev-parse", "--abbrev-ref", "HEAD")).toBe("cluster/demo");
@@ -71,17 +54,7 @@ describe("new-cluster --branch / --push", () => {
 
   it("20.10: --branch says that the checkout is now on the new branch, and how to go back", async () => {
     const { repo } = await repoWithRemote();
-    const r = await cli(
-      repo,
-      "new-cluster",
-      "--name",
-      "demo",
-      "--region",
-      "ap-northeast-2",
-      "--yes",
-      "--no-render",
-      "--branch",
-    );
+    const r = await cli(repo, ...newClusterArgs("demo", "ap-northeast-2"), "--yes", "--no-render", "--branch");
     expect(r.exitCode, r.stderr).toBe(0);
     expect(await g(repo, "rev-parse", "--abbrev-ref", "HEAD")).toBe("cluster/demo");
     expect(r.stdout).toContain("You are now on branch cluster/demo (it was main); go back with: git checkout main");
@@ -109,18 +82,7 @@ describe("new-cluster --branch / --push", () => {
     const branches = await g(repo, "branch", "--list");
     const head = await g(repo, "rev-parse", "HEAD");
     const args = label === "an unknown remote" ? ["--push", "upstream"] : ["--branch"];
-    const r = await cli(
-      repo,
-      "new-cluster",
-      "--name",
-      "demo",
-      "--region",
-      "ap-northeast-2",
-      "--image-lookup-org",
-      "123456789012",
-      "--yes",
-      ...args,
-    );
+    const r = await cli(repo, ...newClusterArgs("demo", "ap-northeast-2"), ...OWN_IMAGES, "--yes", ...args);
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(message);
     expect(await treeHash(repo)).toBe(before);
@@ -132,18 +94,7 @@ describe("new-cluster --branch / --push", () => {
     const t = await tempDir();
     cleanups.push(t.cleanup);
     await writeFile(path.join(t.dir, "capi-gitops.yaml"), FLUX);
-    const r = await cli(
-      t.dir,
-      "new-cluster",
-      "--name",
-      "demo",
-      "--region",
-      "ap-northeast-2",
-      "--image-lookup-org",
-      "123456789012",
-      "--yes",
-      "--branch",
-    );
+    const r = await cli(t.dir, ...newClusterArgs("demo", "ap-northeast-2"), ...OWN_IMAGES, "--yes", "--branch");
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toContain("is not a git repository");
     expect(Object.keys(await readTree(t.dir))).toEqual(["capi-gitops.yaml"]);
@@ -153,22 +104,9 @@ describe("new-cluster --branch / --push", () => {
 describe("remove-cluster", () => {
   it("removes the directory and its Flux Kustomization on a branch, and prints the supported deletion", async () => {
     const { repo } = await repoWithRemote();
-    expect(
-      (
-        await cli(
-          repo,
-          "new-cluster",
-          "--name",
-          "old",
-          "--region",
-          "eu-west-1",
-          "--image-lookup-org",
-          "123456789012",
-          "--yes",
-          "--branch",
-        )
-      ).exitCode,
-    ).toBe(0);
+    expect((await cli(repo, ...newClusterArgs("old", "eu-west-1"), ...OWN_IMAGES, "--yes", "--branch")).exitCode).toBe(
+      0,
+    );
     const r = await cli(repo, "remove-cluster", "--name", "old", "--branch");
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toContain("kubectl delete cluster.cluster.x-k8s.io/old -n old");
@@ -225,11 +163,7 @@ describe("17: git preconditions are checked before anything is written", () => {
         "--import",
         "tsx",
         CLI,
-        "new-cluster",
-        "--name",
-        "demo",
-        "--region",
-        "eu-west-1",
+        ...newClusterArgs("demo", "eu-west-1"),
         "--yes",
         "--no-render",
         "--branch",
@@ -253,27 +187,16 @@ describe("17: git preconditions are checked before anything is written", () => {
   it(`17: a git commit that fails after the write (a pre-commit hook) rolls the write back: tree, \
 index and branches unchanged`, async () => {
     const { repo } = await repoWithRemote();
-    expect(
-      (await cli(repo, "new-cluster", "--name", "keep", "--region", "eu-west-1", "--yes", "--no-render", "--branch"))
-        .exitCode,
-    ).toBe(0);
+    expect((await cli(repo, ...newClusterArgs("keep", "eu-west-1"), "--yes", "--no-render", "--branch")).exitCode).toBe(
+      0,
+    );
     await g(repo, "checkout", "-q", "main");
     await g(repo, "merge", "-q", "--ff-only", "cluster/keep");
     await writeFile(path.join(repo, ".git/hooks/pre-commit"), "#!/bin/sh\necho 'hook says no' >&2\nexit 1\n", {
       mode: 0o755,
     });
     const before = await gitState(repo);
-    const a = await cli(
-      repo,
-      "new-cluster",
-      "--name",
-      "demo",
-      "--region",
-      "eu-west-1",
-      "--yes",
-      "--no-render",
-      "--branch",
-    );
+    const a = await cli(repo, ...newClusterArgs("demo", "eu-west-1"), "--yes", "--no-render", "--branch");
     expect(a.exitCode, a.stderr).toBe(2);
     expect(a.stderr).toContain("hook says no");
     expect(await gitState(repo)).toBe(before);
@@ -287,21 +210,8 @@ describe("19: remove-cluster keeps what Git does not hold", () => {
   it("19: refuses a cluster folder with uncommitted edits or untracked files unless --force", async () => {
     const { repo } = await repoWithRemote();
     expect(
-      (
-        await cli(
-          repo,
-          "new-cluster",
-          "--name",
-          "old",
-          "--region",
-          "eu-west-1",
-          "--image-lookup-org",
-          "123456789012",
-          "--yes",
-          "--no-render",
-          "--branch",
-        )
-      ).exitCode,
+      (await cli(repo, ...newClusterArgs("old", "eu-west-1"), ...OWN_IMAGES, "--yes", "--no-render", "--branch"))
+        .exitCode,
     ).toBe(0);
     await writeFile(path.join(repo, "clusters/old/notes.txt"), "my notes\n");
     const before = await gitState(repo);

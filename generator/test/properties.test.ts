@@ -22,7 +22,7 @@ import { knownRegions, zonesOf } from "../src/cluster-spec/regions.js";
 import { kustomizeBuild } from "../src/tools/kustomize.js";
 import { checkReferences } from "../src/validate/references.js";
 import type { RenderedCluster } from "../src/render/render.js";
-import type { K8sObject as RenderedObject } from "../src/k8s/object.js";
+import type { K8sObject } from "../src/k8s/object.js";
 import { clusterRules, fleetRules, managementRules, syncSafetyRules } from "../src/validate/rules.js";
 import { parseYamlStream } from "../src/core/yaml.js";
 import { fixtureSpecs, tempDir } from "./helpers.js";
@@ -618,14 +618,14 @@ a spec plans under clusters/<name>/`, () => {
 // ---------------------------------------------------------------------------------------------------------------
 
 /** The fixture clusters, really rendered by kustomize once. */
-const rendered = new Map<string, RenderedObject[]>();
+const rendered = new Map<string, K8sObject[]>();
 beforeAll(async () => {
   const specs = fixtureSpecs();
   const t = await tempDir();
   try {
     await writeTree(t.dir, planRepo({ specs }, versions()));
     for (const s of specs)
-      rendered.set(s.name, parseYamlStream(await kustomizeBuild(t.dir, `clusters/${s.name}`)) as RenderedObject[]);
+      rendered.set(s.name, parseYamlStream(await kustomizeBuild(t.dir, `clusters/${s.name}`)) as K8sObject[]);
   } finally {
     await t.cleanup();
   }
@@ -660,7 +660,7 @@ function mutatedRender(
       if (typeof meta.name !== "string") meta.name = "x";
     }
   }
-  return { cluster, objects: objects as unknown as RenderedObject[], origins: objects.map(() => undefined) };
+  return { cluster, objects: objects as unknown as K8sObject[], origins: objects.map(() => undefined) };
 }
 
 describe("validation rules: never throw on mutated rendered objects", () => {
@@ -696,7 +696,7 @@ fields below each object's identity`, () => {
     (region) => {
       const rc = mutatedRender(clusters()[0]!, [], false);
       const aws = rc.objects.find((o) => o.kind === "AWSCluster")!;
-      aws.spec.region = region;
+      aws.spec!.region = region;
       const findings = clusterRules(rc, "f");
       expect(findings.map((f) => f.rule)).toContain("region-known");
     },

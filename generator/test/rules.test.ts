@@ -11,7 +11,7 @@ import { writeTree } from "../src/repo/write.js";
 import { kustomizeBuild } from "../src/tools/kustomize.js";
 import { checkReferences } from "../src/validate/references.js";
 import type { RenderedCluster } from "../src/render/render.js";
-import type { K8sObject as RenderedObject } from "../src/k8s/object.js";
+import type { K8sObject } from "../src/k8s/object.js";
 import {
   clusterRules,
   controlPlaneHaRule,
@@ -24,7 +24,10 @@ import {
 import { parseYamlStream } from "../src/core/yaml.js";
 import { fixtureSpecs, tempDir } from "./helpers.js";
 
-type Objs = RenderedObject[];
+type Objs = K8sObject[];
+/** A rendered object whose spec the cases below read and mutate freely (tests may be loose; the rules may not). */
+type Loose = K8sObject & { spec?: any };
+const loose = (o: K8sObject): Loose => o;
 
 /** Every rule id the functions under test emit; each needs a failing row below (checked by a test). */
 const REFERENCE_RULE_IDS = [
@@ -86,10 +89,10 @@ function rendered(cluster: string, mutate: (objs: Objs) => void = () => {}): Ren
 }
 
 /** The object of `kind` (named `name`, else the first); throws when absent, so no row can silently test nothing. */
-function one(objs: Objs, kind: string, name?: string): RenderedObject {
+function one(objs: Objs, kind: string, name?: string): Loose {
   const o = objs.find((x) => x.kind === kind && (name === undefined || x.metadata.name === name));
   if (!o) throw new Error(`no ${kind}${name ? `/${name}` : ""} in the render`);
-  return o;
+  return loose(o);
 }
 const kcp = (objs: Objs) => one(objs, "KubeadmControlPlane");
 const awsCluster = (objs: Objs) => one(objs, "AWSCluster");
@@ -101,9 +104,9 @@ const mhc = (objs: Objs, name = "edge-md-web") => one(objs, "MachineHealthCheck"
 const md = (objs: Objs) => one(objs, "MachineDeployment", "edge-md-web-a");
 const versions = (objs: Objs, cp: string, workers: string, kind = "MachinePool") => {
   kcp(objs).spec.version = cp;
-  for (const o of objs.filter((x) => x.kind === kind)) o.spec.template.spec.version = workers;
+  for (const o of objs.filter((x) => x.kind === kind)) loose(o).spec.template.spec.version = workers;
 };
-const autoscaled = (o: RenderedObject) => {
+const autoscaled = (o: K8sObject) => {
   o.metadata.annotations = {
     "cluster.x-k8s.io/cluster-api-autoscaler-node-group-min-size": "1",
     "cluster.x-k8s.io/cluster-api-autoscaler-node-group-max-size": "3",

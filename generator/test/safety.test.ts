@@ -19,6 +19,7 @@ import { planRepo } from "../src/plan/repo.js";
 import { recoverTree, writeTree } from "../src/repo/write.js";
 import { loadRepo } from "../src/repo/load.js";
 import { ROOT, readTree, tempDir } from "./helpers.js";
+import { initRepoWithOrigin, newClusterArgs, OWN_IMAGES } from "./helpers/repo.js";
 
 const CLI = path.join(ROOT, "generator/src/cli.ts");
 const cleanups: (() => Promise<void>)[] = [];
@@ -140,13 +141,8 @@ describe("SIGKILL in the middle of new-cluster", () => {
       "--import",
       "tsx",
       CLI,
-      "new-cluster",
-      "--name",
-      "kill",
-      "--region",
-      "eu-west-1",
-      "--image-lookup-org",
-      "123456789012",
+      ...newClusterArgs("kill", "eu-west-1"),
+      ...OWN_IMAGES,
       "--yes",
       "--init",
       "--repo",
@@ -180,21 +176,7 @@ describe("two new-cluster runs at once", () => {
   const run = (repo: string, name: string) =>
     execa(
       "node",
-      [
-        "--import",
-        "tsx",
-        CLI,
-        "new-cluster",
-        "--name",
-        name,
-        "--region",
-        "eu-west-1",
-        "--image-lookup-org",
-        "123456789012",
-        "--yes",
-        "--repo",
-        repo,
-      ],
+      ["--import", "tsx", CLI, ...newClusterArgs(name, "eu-west-1"), ...OWN_IMAGES, "--yes", "--repo", repo],
       { cwd: ROOT, reject: false, stdin: "ignore" },
     );
 
@@ -401,7 +383,7 @@ describe("15: the VPC CIDR is chosen under the lock", () => {
     await writeFile(path.join(t.dir, "capi-gitops.yaml"), FLUX);
     // Another writer holds the lock (a live pid of this host) while new-cluster reads the fleet and waits.
     await writeFile(path.join(t.dir, LOCK_FILE), `${process.pid} ${os.hostname()} ${Date.now()} test\n`);
-    const child = cliIn(t.dir, ["new-cluster", "--name", "late", "--region", "eu-west-1", "--yes", "--no-render"]);
+    const child = cliIn(t.dir, [...newClusterArgs("late", "eu-west-1"), "--yes", "--no-render"]);
     let out = "";
     child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
     const started = Date.now();
@@ -438,7 +420,7 @@ describe("16: a run lands completely or not at all", () => {
     const t = await tempDir();
     cleanups.push(t.cleanup);
     await writeFile(path.join(t.dir, "capi-gitops.yaml"), FLUX);
-    const one = await cliIn(t.dir, ["new-cluster", "--name", "one", "--region", "eu-west-1", "--yes", "--no-render"]);
+    const one = await cliIn(t.dir, [...newClusterArgs("one", "eu-west-1"), "--yes", "--no-render"]);
     expect(one.exitCode, one.stderr).toBe(0);
     const specPath = path.join(t.dir, "clusters/one/cluster.yaml");
     const text = await readFile(specPath, "utf8");
@@ -485,7 +467,7 @@ describe("16: a run lands completely or not at all", () => {
           execFileSync("mount", ["-o", "remount,bind,ro", management]);
         }
         const before = await snapshotOf(repo);
-        const a = await cliIn(repo, ["new-cluster", "--name", "two", "--region", "eu-west-1", "--yes", "--no-render"], {
+        const a = await cliIn(repo, [...newClusterArgs("two", "eu-west-1"), "--yes", "--no-render"], {
           prefix,
         });
         expect(a.exitCode, a.stderr).toBe(2);
@@ -503,11 +485,7 @@ describe("16: a run lands completely or not at all", () => {
         for (const u of undo.reverse()) u();
       }
       // Writable again: the retries work (nothing was left behind that says "already exists").
-      const again = await cliIn(
-        repo,
-        ["new-cluster", "--name", "two", "--region", "eu-west-1", "--yes", "--no-render"],
-        { prefix },
-      );
+      const again = await cliIn(repo, [...newClusterArgs("two", "eu-west-1"), "--yes", "--no-render"], { prefix });
       expect(again.exitCode, again.stderr).toBe(0);
       const gen = await cliIn(repo, ["generate"], { prefix });
       expect(gen.exitCode, gen.stderr).toBe(0);
@@ -531,9 +509,7 @@ describe("20: writers stop on what they cannot read, and outside a repository", 
       cleanups.push(t.cleanup);
       const repo = t.dir;
       await writeFile(path.join(repo, "capi-gitops.yaml"), FLUX);
-      expect(
-        (await cliIn(repo, ["new-cluster", "--name", "one", "--region", "eu-west-1", "--yes", "--no-render"])).exitCode,
-      ).toBe(0);
+      expect((await cliIn(repo, [...newClusterArgs("one", "eu-west-1"), "--yes", "--no-render"])).exitCode).toBe(0);
       const clusters = path.join(repo, "clusters");
       let prefix: string[] | undefined;
       const undo: (() => Promise<void> | void)[] = [];
@@ -569,10 +545,7 @@ describe("20: writers stop on what they cannot read, and outside a repository", 
         const before = JSON.stringify([
           execFileSync("find", [repo, "-printf", "%P %y %m %s\\n"]).toString().split("\n").sort(),
         ]);
-        for (const args of [
-          ["generate"],
-          ["new-cluster", "--name", "two", "--region", "eu-west-1", "--yes", "--no-render"],
-        ]) {
+        for (const args of [["generate"], [...newClusterArgs("two", "eu-west-1"), "--yes", "--no-render"]]) {
           const r = await cliIn(repo, args, { prefix });
           expect(r.exitCode, `${args[0]}: ${r.stderr}`).toBe(2);
           expect(r.stderr).toMatch(/cannot read .*clusters: (EACCES|ELOOP); fix its permissions and run again/);
@@ -592,10 +565,7 @@ describe("20: writers stop on what they cannot read, and outside a repository", 
     const t = await tempDir();
     cleanups.push(t.cleanup);
     await writeFile(path.join(t.dir, "notes.txt"), "not a capi-gitops repository\n");
-    for (const args of [
-      ["generate"],
-      ["new-cluster", "--name", "one", "--region", "eu-west-1", "--yes", "--no-render"],
-    ]) {
+    for (const args of [["generate"], [...newClusterArgs("one", "eu-west-1"), "--yes", "--no-render"]]) {
       const r = await cliIn(t.dir, args);
       expect(r.exitCode, r.stderr).toBe(2);
       expect(r.stderr).toContain(`${t.dir} is not a capi-gitops repository (no capi-gitops.yaml at its root)`);
@@ -609,8 +579,7 @@ describe("20: writers stop on what they cannot read, and outside a repository", 
     expect(bare.stdout).toContain("capi-gitops.yaml was not written");
     expect(bare.stdout).toContain("git remote add origin");
     expect(Object.keys(await readTree(t.dir))).not.toContain("capi-gitops.yaml");
-    await execa("git", ["init", "-q", "-b", "main"], { cwd: t.dir });
-    await execa("git", ["remote", "add", "origin", "https://git.example.com/platform/fleet.git"], { cwd: t.dir });
+    await initRepoWithOrigin(t.dir, "https://git.example.com/platform/fleet.git");
     const init = await cliIn(t.dir, ["generate", "--init"]);
     expect(init.exitCode, init.stderr).toBe(0);
     const tree = await readTree(t.dir);

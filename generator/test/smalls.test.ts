@@ -15,9 +15,9 @@ import { generateCommand } from "../src/commands/generate.js";
 import { execFileSync } from "node:child_process";
 import { InvalidInputError } from "../src/core/errors.js";
 import { fleetFindings } from "../src/repo/load.js";
-import { execa } from "execa";
 import { lstat } from "node:fs/promises";
 import { ROOT, runCli, tempDir } from "./helpers.js";
+import { initRepoWithOrigin, newClusterArgs } from "./helpers/repo.js";
 
 const CONFIG =
   "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\nrepoURL: https://git.example.com/p/c.git\n" +
@@ -101,24 +101,14 @@ describe("20.10: a namespace clash is reported on the cluster that moved into th
 });
 
 describe("20.10: new-cluster --init starts a repository that later writers accept", () => {
+  const newClusterInit = (dir: string) =>
+    runCli([...newClusterArgs("demo", "eu-west-1"), "--init", "--yes", "--no-render", "--repo", dir]);
   it(`writes capi-gitops.yaml (repoURL from git remote origin) with the cluster and its sync manifests; \
 generate then runs`, async () => {
     const t = await tempDir("capi-gitops-init-");
     cleanups.push(t.cleanup);
-    await execa("git", ["init", "-q", "-b", "main"], { cwd: t.dir });
-    await execa("git", ["remote", "add", "origin", "https://git.example.com/platform/fleet.git"], { cwd: t.dir });
-    const r = await runCli([
-      "new-cluster",
-      "--init",
-      "--name",
-      "demo",
-      "--region",
-      "eu-west-1",
-      "--yes",
-      "--no-render",
-      "--repo",
-      t.dir,
-    ]);
+    await initRepoWithOrigin(t.dir, "https://git.example.com/platform/fleet.git");
+    const r = await newClusterInit(t.dir);
     expect(r.exitCode, String(r.stderr)).toBe(0);
     expect(String(r.stdout)).toContain(
       "wrote capi-gitops.yaml (repoURL https://git.example.com/platform/fleet.git from git remote origin",
@@ -134,18 +124,7 @@ generate then runs`, async () => {
 and the run says nothing syncs it yet`, async () => {
     const t = await tempDir("capi-gitops-init-");
     cleanups.push(t.cleanup);
-    const r = await runCli([
-      "new-cluster",
-      "--init",
-      "--name",
-      "demo",
-      "--region",
-      "eu-west-1",
-      "--yes",
-      "--no-render",
-      "--repo",
-      t.dir,
-    ]);
+    const r = await newClusterInit(t.dir);
     expect(r.exitCode, String(r.stderr)).toBe(0);
     expect(String(r.stdout)).toContain("nothing syncs this repository yet: write capi-gitops.yaml");
     expect(String(r.stdout)).not.toContain("Argo CD / Flux syncs it after the merge");

@@ -4,22 +4,19 @@
  * real `validate`; `diff` explains each step; a two-minor target exits 1 with the tree unchanged; the inventory lists
  * every cluster (JSON, Markdown).
  */
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newClusterCommand } from "../src/commands/new-cluster.js";
 import { validateCommand } from "../src/commands/validate.js";
 import { kustomizeBuild } from "../src/tools/kustomize.js";
 import { parseYamlStream } from "../src/core/yaml.js";
-import { runCli, tempDir, treeHash } from "./helpers.js";
+import { runCli, treeHash } from "./helpers.js";
+import { commitAll, configuredRepo, git } from "./helpers/repo.js";
 
-const CONFIG =
-  "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\n" +
-  "repoURL: https://git.example.com/platform/capi.git\nbranch: main\ngitops: argocd\n";
 let repo: string;
 let cleanup: () => Promise<void>;
-const g = async (...args: string[]) => (await execa("git", args, { cwd: repo })).stdout.trim();
+const g = (...args: string[]) => git(repo, ...args);
 const cli = (...args: string[]) => runCli([...args, "--repo", repo]);
 const spec = () => readFile(path.join(repo, "clusters/ohio/cluster.yaml"), "utf8");
 
@@ -45,17 +42,7 @@ async function rendered(cluster: string) {
 }
 
 beforeAll(async () => {
-  const t = await tempDir("capi-gitops-upgrade-");
-  cleanup = t.cleanup;
-  repo = path.join(t.dir, "repo");
-  await execa("git", ["init", "-q", "-b", "main", repo]);
-  for (const [k, v] of [
-    ["user.name", "Test"],
-    ["user.email", "test@example.com"],
-    ["commit.gpgsign", "false"],
-  ])
-    await g("config", k!, v!);
-  await writeFile(path.join(repo, "capi-gitops.yaml"), CONFIG);
+  ({ repo, cleanup } = await configuredRepo("capi-gitops-upgrade-"));
   // ohio: us-east-2 on CAPA's public images (published there: v1.33.4 and v1.34.3); seoul: no image (made without
   // validation; validate reports it).
   await newClusterCommand({
@@ -75,8 +62,7 @@ beforeAll(async () => {
     log: () => {},
     render: false,
   });
-  await g("add", "-A");
-  await g("commit", "-q", "-m", "two clusters");
+  await commitAll(repo, "two clusters");
 });
 afterAll(async () => cleanup?.());
 

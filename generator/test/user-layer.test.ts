@@ -6,10 +6,8 @@
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseSpecObject } from "../src/cluster-spec/parse.js";
 import { flagChanges } from "../src/diff/flags.js";
 import { diffObjects } from "../src/diff/objects.js";
-import type { ClusterSpec } from "../src/cluster-spec/types.js";
 import { planRepo } from "../src/plan/repo.js";
 import { writeTree } from "../src/repo/write.js";
 import { kustomizeBuild } from "../src/tools/kustomize.js";
@@ -17,18 +15,9 @@ import { USER_LAYER_LIMITS, userLayerReadme, userLayerRules } from "../src/valid
 import type { K8sObject } from "../src/k8s/object.js";
 import { versions } from "../src/pins/versions.js";
 import { parseYamlStream } from "../src/core/yaml.js";
-import { ROOT, tempDir } from "./helpers.js";
+import { clusterSpec, ROOT, tempDir } from "./helpers.js";
 
-const spec = (o: Record<string, unknown>): ClusterSpec => {
-  const r = parseSpecObject({
-    apiVersion: "capi-gitops.io/v1alpha1",
-    kind: "ClusterSpec",
-    region: "ap-northeast-2",
-    ...o,
-  });
-  if (!r.spec) throw new Error(JSON.stringify(r.findings));
-  return r.spec;
-};
+const spec = clusterSpec;
 const demo = spec({ name: "demo" });
 const OWN = "clusters/demo/kustomization.yaml";
 

@@ -8,6 +8,7 @@ import { DEFAULTS } from "../src/cluster-spec/types.js";
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { runCli, tempDir } from "./helpers.js";
+import { newClusterArgs } from "./helpers/repo.js";
 import { chooseVpcCidr } from "../src/workflows/new-cluster.js";
 
 const slot = (name: string) => createHash("sha256").update(name).digest().readUInt16BE(0) % 256;
@@ -50,17 +51,7 @@ describe("19.11: the free-VPC-CIDR picker skips the service and pod ranges", () 
             `network:\n  vpcCidr: ${vpc}\n`,
         );
       }
-      const r = await runCli([
-        "new-cluster",
-        "--name",
-        "x",
-        "--region",
-        "eu-west-1",
-        "--yes",
-        "--no-render",
-        "--repo",
-        t.dir,
-      ]);
+      const r = await runCli([...newClusterArgs("x", "eu-west-1"), "--yes", "--no-render", "--repo", t.dir]);
       expect(r.stderr).toMatch(/--vpc-cidr: no 10\.N\.0\.0\/16 is free/);
       expect(r.exitCode).toBe(1);
     } finally {

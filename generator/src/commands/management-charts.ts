@@ -93,6 +93,11 @@ async function chartCopy(tmp: string, chartDir: string, version: string, appVers
 export async function hydrateManagementCharts(log: (line: string) => void): Promise<OutputFile[]> {
   const { m, operator } = pins();
   const tmp = await mkdtemp(path.join(os.tmpdir(), "capi-gitops-management-"));
+  /** The chart's manifests for `values`, after checkValues has found no key the chart does not have. */
+  const checkedTemplate = async (release: string, chartDir: string, namespace: string, values: unknown) => {
+    await checkValues(chartDir, values);
+    return helmTemplate({ release, chartDir, namespace, kubeVersion: m.kubeVersion, values });
+  };
   try {
     const cmDir = await goModDownload(m.certManager.module, m.certManager.version);
     log(`cert-manager ${m.certManager.version}: helm template ${m.certManager.chart}`);
@@ -102,14 +107,7 @@ export async function hydrateManagementCharts(log: (line: string) => void): Prom
       m.certManager.version,
       m.certManager.version,
     );
-    await checkValues(cmChart, CERT_MANAGER_VALUES);
-    const cm = await helmTemplate({
-      release: "cert-manager",
-      chartDir: cmChart,
-      namespace: CERT_MANAGER_NAMESPACE,
-      kubeVersion: m.kubeVersion,
-      values: CERT_MANAGER_VALUES,
-    });
+    const cm = await checkedTemplate("cert-manager", cmChart, CERT_MANAGER_NAMESPACE, CERT_MANAGER_VALUES);
 
     const opDir = await goModDownload(operator.module, operator.version);
     log(
@@ -124,14 +122,7 @@ export async function hydrateManagementCharts(log: (line: string) => void): Prom
       await kustomizeBuild(opDir, m.clusterApiOperator.components),
     );
     const values = operatorValues(m.clusterApiOperator.image, operator.version);
-    await checkValues(opChart, values);
-    const op = await helmTemplate({
-      release: "capi-operator",
-      chartDir: opChart,
-      namespace: OPERATOR_NAMESPACE,
-      kubeVersion: m.kubeVersion,
-      values,
-    });
+    const op = await checkedTemplate("capi-operator", opChart, OPERATOR_NAMESPACE, values);
     return [
       ...hydrateChart("cert-manager", cm, CERT_MANAGER_NAMESPACE),
       ...hydrateChart("cluster-api-operator", op, OPERATOR_NAMESPACE),

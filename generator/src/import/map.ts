@@ -798,19 +798,16 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
               `plane at ${version ?? "(none)"}`,
       );
     }
-    const infra = byRef(take(s, "template.spec.infrastructureRef"), [isMp ? "AWSMachinePool" : "AWSMachineTemplate"]);
-    const boot = byRef(take(s, "template.spec.bootstrap.configRef"), [
-      isMp ? "KubeadmConfig" : "KubeadmConfigTemplate",
-    ]);
+    const infraKind = isMp ? "AWSMachinePool" : "AWSMachineTemplate";
+    const bootKind: Role = isMp ? "KubeadmConfig" : "KubeadmConfigTemplate";
+    const infra = byRef(take(s, "template.spec.infrastructureRef"), [infraKind]);
+    const boot = byRef(take(s, "template.spec.bootstrap.configRef"), [bootKind]);
+    const missing = (field: string, kind: string) =>
+      m.refuse(pid, `spec.template.spec.${field}`, `the ${kind} it references is not in the file`);
     let zones: string[] = [];
     const fd = take(s, isMp ? "template.spec.failureDomains" : "template.spec.failureDomain");
     const fds = (Array.isArray(fd) ? fd : fd === undefined ? [] : [fd]).map(String);
-    if (!infra)
-      m.refuse(
-        pid,
-        "spec.template.spec.infrastructureRef",
-        `the ${isMp ? "AWSMachinePool" : "AWSMachineTemplate"} it references is not in the file`,
-      );
+    if (!infra) missing("infrastructureRef", infraKind);
     else {
       used.add(infra);
       const t = clone(infra.spec ?? {});
@@ -819,16 +816,7 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
       const poolType = take(t, `${at}.instanceType`);
       if (mapInstanceType(m, tid, `spec.${at}.instanceType`, poolType, `nodePools[${i}].instanceType`))
         pool.instanceType = poolType;
-      const pImage = machine(
-        m,
-        infra,
-        t,
-        at,
-        isMp ? "AWSMachinePool" : "AWSMachineTemplate",
-        pname,
-        sshKeyName,
-        IAM_PROFILE.nodes,
-      );
+      const pImage = machine(m, infra, t, at, infraKind, pname, sshKeyName, IAM_PROFILE.nodes);
       if (pImage && JSON.stringify(pImage) !== JSON.stringify(image)) {
         pool.image = pImage;
         m.say("mapped", tid, `spec.${at} (image)`, `→ nodePools[${i}].image: ${JSON.stringify(pImage)}`);
@@ -868,8 +856,8 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
           `→ nodePools[${i}].minSize/maxSize: ${String(pool.minSize)}..${String(pool.maxSize)}`,
         );
       }
-      m.rest(infra, t, isMp ? "AWSMachinePool" : "AWSMachineTemplate", pname);
-      m.metadata(infra, isMp ? "AWSMachinePool" : "AWSMachineTemplate", pname);
+      m.rest(infra, t, infraKind, pname);
+      m.metadata(infra, infraKind, pname);
     }
     if (!zones.length && fds.length) {
       zones = fds;
@@ -892,21 +880,15 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
           "zones, one MachineDeployment per zone",
       );
     if (!isMp) sizes(m, pid, i, pool, mdReplicas, ann, undefined, undefined, zones.length);
-    if (!boot)
-      m.refuse(
-        pid,
-        "spec.template.spec.bootstrap.configRef",
-        `the ${isMp ? "KubeadmConfig" : "KubeadmConfigTemplate"} it references is not in the file`,
-      );
+    if (!boot) missing("bootstrap.configRef", bootKind);
     else {
       used.add(boot);
       const b = clone(boot.spec ?? {});
       const inner = isMp ? b : (take(b, "template.spec") ?? {});
-      const role: Role = isMp ? "KubeadmConfig" : "KubeadmConfigTemplate";
-      const labels = m.kubeadm(boot, inner, isMp ? "spec" : "spec.template.spec", role, pname, true);
+      const labels = m.kubeadm(boot, inner, isMp ? "spec" : "spec.template.spec", bootKind, pname, true);
       if (Object.keys(labels).length) pool.labels = labels;
-      m.rest(boot, b, role, pname);
-      m.metadata(boot, role, pname);
+      m.rest(boot, b, bootKind, pname);
+      m.metadata(boot, bootKind, pname);
     }
     for (const f of ["template.metadata.labels", "template.metadata.annotations"]) {
       const v = take(s, f);

@@ -65,31 +65,29 @@ export function planBase(): OutputFile[] {
 }
 
 /**
+ * The MachineHealthChecks' strictness: how long a node may take to start, how long it may stay not Ready, and up to
+ * which share of unhealthy machines they still remediate.
+ */
+const healthChecks = (startupSeconds: number, notReadySeconds: number, remediateUpTo: string): Patch =>
+  patch({ group: GROUP.core, kind: "MachineHealthCheck" }, [
+    set("/spec/checks/nodeStartupTimeoutSeconds", startupSeconds),
+    set("/spec/checks/unhealthyNodeConditions", [
+      { type: "Ready", status: "Unknown", timeoutSeconds: notReadySeconds },
+      { type: "Ready", status: "False", timeoutSeconds: notReadySeconds },
+    ]),
+    set("/spec/remediation/triggerIf/unhealthyLessThanOrEqualTo", remediateUpTo),
+  ]);
+
+/**
  * Profiles: policy that is not in the cluster spec — health-check strictness and KCP remediation limits.
  * They never patch the hash-named kinds (their names would no longer follow their content). Roll-outs are the same
  * in every profile and live in the base: launch before terminate (plan/capi.ts MD_ROLLOUT, REFRESH_PREFERENCES).
  */
 export const PROFILE_PATCHES: Readonly<Record<Profile, Patch[]>> = {
-  dev: [
-    patch({ group: GROUP.core, kind: "MachineHealthCheck" }, [
-      set("/spec/checks/nodeStartupTimeoutSeconds", 1200),
-      set("/spec/checks/unhealthyNodeConditions", [
-        { type: "Ready", status: "Unknown", timeoutSeconds: 600 },
-        { type: "Ready", status: "False", timeoutSeconds: 600 },
-      ]),
-      set("/spec/remediation/triggerIf/unhealthyLessThanOrEqualTo", "100%"),
-    ]),
-  ],
+  dev: [healthChecks(1200, 600, "100%")],
   prod: [
-    patch({ group: GROUP.core, kind: "MachineHealthCheck" }, [
-      set("/spec/checks/nodeStartupTimeoutSeconds", 600),
-      set("/spec/checks/unhealthyNodeConditions", [
-        { type: "Ready", status: "Unknown", timeoutSeconds: 300 },
-        { type: "Ready", status: "False", timeoutSeconds: 300 },
-      ]),
-      // Stop remediating when many machines fail at once: that is an outage, not a bad machine.
-      set("/spec/remediation/triggerIf/unhealthyLessThanOrEqualTo", "40%"),
-    ]),
+    // Stop remediating when many machines fail at once: that is an outage, not a bad machine.
+    healthChecks(600, 300, "40%"),
     patch({ group: GROUP.controlPlane, kind: "KubeadmControlPlane" }, [
       set("/spec/remediation", { maxRetry: 3, retryPeriodSeconds: 300, minHealthyPeriodSeconds: 3600 }),
     ]),

@@ -137,23 +137,39 @@ export function argoObjects(config: RepoConfig, specs: readonly ClusterSpec[]) {
       })),
     },
   } satisfies AppProject;
-  const bootstrap = {
+  // No prune: an AppProject or the ApplicationSet dropped from Git stays until removed by hand (the
+  // ApplicationSet's preserveResourcesOnDeletion keeps the clusters either way). No resources finalizer.
+  const bootstrap = unprunedApplication(config, SYNC_APP_NAME, syncProject.metadata.name, SYNC_DIR, a.namespace);
+  return { project, appset, syncProject, bootstrap };
+}
+
+/**
+ * An Application in Argo CD's namespace that syncs `path` of the repository into `namespace` with server-side apply,
+ * self-healing and never pruning (why not, at each caller); `retry` when given.
+ */
+function unprunedApplication(
+  config: RepoConfig,
+  name: string,
+  project: string,
+  path: string,
+  namespace: string,
+  retry?: typeof CLUSTER_SYNC_RETRY,
+) {
+  return {
     apiVersion: "argoproj.io/v1alpha1",
     kind: "Application",
-    metadata: { name: SYNC_APP_NAME, namespace: a.namespace, labels: PART_OF },
+    metadata: { name, namespace: config.argocd.namespace, labels: PART_OF },
     spec: {
-      project: syncProject.metadata.name,
-      source: { repoURL: config.repoURL, targetRevision: config.branch, path: SYNC_DIR },
-      destination: { server: a.destinationServer, namespace: a.namespace },
-      // No prune: an AppProject or the ApplicationSet dropped from Git stays until removed by hand (the
-      // ApplicationSet's preserveResourcesOnDeletion keeps the clusters either way). No resources finalizer.
+      project,
+      source: { repoURL: config.repoURL, targetRevision: config.branch, path },
+      destination: { server: config.argocd.destinationServer, namespace },
       syncPolicy: {
         automated: { prune: false, selfHeal: true },
         syncOptions: ["ServerSideApply=true", "CreateNamespace=false"],
+        ...(retry === undefined ? {} : { retry }),
       },
     },
   } satisfies Application;
-  return { project, appset, syncProject, bootstrap };
 }
 
 /** The Application (Argo CD) or Kustomization (Flux) that syncs management/sync itself. */
@@ -448,23 +464,16 @@ export function argoManagementObjects(config: RepoConfig) {
       namespaceResourceWhitelist: MANAGEMENT_NAMESPACED_KINDS,
     },
   } satisfies AppProject;
-  const application = {
-    apiVersion: "argoproj.io/v1alpha1",
-    kind: "Application",
-    metadata: { name: MANAGEMENT_APP_NAME, namespace: a.namespace, labels: PART_OF },
-    spec: {
-      project: project.metadata.name,
-      source: { repoURL: config.repoURL, targetRevision: config.branch, path: MANAGEMENT_DIR },
-      destination: { server: a.destinationServer, namespace: OPERATOR_NAMESPACE },
-      // Never prune (every object also says Prune=false): a pruned CRD takes every object of its kind with it.
-      // Server-side apply: cert-manager's CRDs are larger than client-side apply's annotation allows.
-      syncPolicy: {
-        automated: { prune: false, selfHeal: true },
-        syncOptions: ["ServerSideApply=true", "CreateNamespace=false"],
-        retry: CLUSTER_SYNC_RETRY,
-      },
-    },
-  } satisfies Application;
+  // Never prune (every object also says Prune=false): a pruned CRD takes every object of its kind with it.
+  // Server-side apply: cert-manager's CRDs are larger than client-side apply's annotation allows.
+  const application = unprunedApplication(
+    config,
+    MANAGEMENT_APP_NAME,
+    project.metadata.name,
+    MANAGEMENT_DIR,
+    OPERATOR_NAMESPACE,
+    CLUSTER_SYNC_RETRY,
+  );
   return { project, application };
 }
 

@@ -284,24 +284,16 @@ export function planUpgradeStep(
   const cp = before.controlPlane;
   const unchanged: StepImages = { cluster: spec.image, pools: spec.nodePools.map((p) => p.image) };
   const again = `npm run upgrade -- --name ${spec.name}${target ? ` --to ${to}` : ""}`;
+  /** No step: the cluster stays as it is, for the reason `summary` says. */
+  const nothing = (summary: string): { step: UpgradeStep; findings: Finding[] } => ({
+    step: { cluster: spec.name, kind: "none", target: to, before, after: before, images: unchanged, summary, next: "" },
+    findings: [],
+  });
 
   if (compare(to, cp) < 0) {
     const message =
       `the control plane already runs ${cp}, newer than ${to}; ` + "Cluster API does not downgrade a control plane";
-    if (ctx.skipNewer)
-      return {
-        step: {
-          cluster: spec.name,
-          kind: "none",
-          target: to,
-          before,
-          after: before,
-          images: unchanged,
-          summary: `left as it is: ${message}`,
-          next: "",
-        },
-        findings: [],
-      };
+    if (ctx.skipNewer) return nothing(`left as it is: ${message}`);
     return refuse("upgrade-downgrade", `${message}; pick ${cp} or newer`);
   }
 
@@ -322,19 +314,7 @@ export function planUpgradeStep(
         "--image-id / --pool-image-id have nothing to do: control plane and every pool are at the target",
         "--image-id",
       );
-    return {
-      step: {
-        cluster: spec.name,
-        kind: "none",
-        target: to,
-        before,
-        after: before,
-        images: unchanged,
-        summary: `nothing to do: control plane and every pool at ${cp}`,
-        next: "",
-      },
-      findings: [],
-    };
+    return nothing(`nothing to do: control plane and every pool at ${cp}`);
   } else {
     const from = parsed(cp);
     const want = parsed(to);

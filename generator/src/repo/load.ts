@@ -140,60 +140,28 @@ export async function unvalidatedDirFindings(root: string): Promise<Finding[]> {
 export async function readSpec(root: string, name: string): Promise<{ spec?: ClusterSpec; findings: Finding[] }> {
   const rel = `${clusterDir(name)}/${SPEC_FILE}`;
   const abs = path.join(root, rel);
+  const refused = (rule: string, message: string) => ({
+    findings: [{ cluster: name, file: rel, rule, severity: "error" as const, message }],
+  });
   const st = await lstat(abs);
   if (!st.isFile() && !st.isSymbolicLink())
-    return {
-      findings: [
-        {
-          cluster: name,
-          file: rel,
-          rule: "spec-yaml",
-          severity: "error",
-          message: "cluster.yaml is not a regular file; it must be the cluster's spec (see README, Cluster spec)",
-        },
-      ],
-    };
+    return refused(
+      "spec-yaml",
+      "cluster.yaml is not a regular file; it must be the cluster's spec (see README, Cluster spec)",
+    );
   if (st.isSymbolicLink())
-    return {
-      findings: [
-        {
-          cluster: name,
-          file: rel,
-          rule: "no-symlinks",
-          severity: "error",
-          message: "cluster.yaml is a symbolic link; specs must be regular files in the repository",
-        },
-      ],
-    };
+    return refused("no-symlinks", "cluster.yaml is a symbolic link; specs must be regular files in the repository");
   if (st.size > LIMITS.specBytes)
-    return {
-      findings: [
-        {
-          cluster: name,
-          file: rel,
-          rule: "spec-yaml",
-          severity: "error",
-          message:
-            `file is ${st.size} bytes, larger than the ${LIMITS.specBytes}-byte ` +
-            `(64 KiB) limit for a cluster spec (README "Cluster spec"); a spec is a few hundred bytes`,
-        },
-      ],
-    };
+    return refused(
+      "spec-yaml",
+      `file is ${st.size} bytes, larger than the ${LIMITS.specBytes}-byte ` +
+        `(64 KiB) limit for a cluster spec (README "Cluster spec"); a spec is a few hundred bytes`,
+    );
   let buf: Buffer;
   try {
     buf = await readFile(abs);
   } catch (e) {
-    return {
-      findings: [
-        {
-          cluster: name,
-          file: rel,
-          rule: "spec-yaml",
-          severity: "error",
-          message: `cannot read it: ${errnoCode(e) ?? messageOf(e)}`,
-        },
-      ],
-    };
+    return refused("spec-yaml", `cannot read it: ${errnoCode(e) ?? messageOf(e)}`);
   }
   const text = new TextDecoder("utf-8", { fatal: false }).decode(buf);
   const result = parseSpecText(text, rel);

@@ -4,12 +4,11 @@
  */
 import { versions } from "../pins/versions.js";
 import { InvalidInputError } from "../core/errors.js";
-import { CONFIG_FILE, initialConfig, parseRepoConfig } from "../cluster-spec/config.js";
-import { mergePlans, scaffold } from "../plan/files.js";
+import { CONFIG_FILE } from "../cluster-spec/config.js";
+import { mergePlans } from "../plan/files.js";
 import { exists } from "../repo/load.js";
 import { inside } from "../repo/write.js";
-import { remoteUrl } from "../tools/git.js";
-import { toYaml } from "../core/yaml.js";
+import { configFromOrigin } from "./init-config.js";
 import { hasErrors } from "../core/findings.js";
 import { planRepo } from "../plan/repo.js";
 import { loadRepo } from "../repo/load.js";
@@ -36,18 +35,11 @@ async function generateLocked(opts: GenerateOptions): Promise<WriteResult> {
   let configFile;
   let noSync = false;
   if (opts.init && !(await exists(inside(opts.cwd, CONFIG_FILE)))) {
-    const url = await remoteUrl(opts.cwd, "origin");
-    if (!url) noSync = true;
+    const init = await configFromOrigin(opts.cwd);
+    if (!init) noSync = true;
     else {
-      const text = toYaml(initialConfig(url));
-      const parsed = parseRepoConfig(text);
-      if (!parsed.config)
-        throw new InvalidInputError(
-          parsed.findings.map((f) => ({ ...f, path: `--init (git remote origin: ${f.path ?? "repoURL"})` })),
-          "nothing was written",
-        );
-      config = parsed.config;
-      configFile = scaffold(CONFIG_FILE, text);
+      config = init.config;
+      configFile = init.file;
     }
   }
   // What generate copies into addons/ must be what `npm run addons` wrote (addons.lock.json).

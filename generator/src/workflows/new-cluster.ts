@@ -11,10 +11,9 @@ import { type Finding, formatFinding, hasErrors } from "../core/findings.js";
 import { pickVpcCidr } from "../cluster-spec/cidr.js";
 import { DEFAULTS } from "../cluster-spec/types.js";
 import { clusterDir } from "../core/layout.js";
-import { mergePlans, type OutputFile, scaffold } from "../plan/files.js";
-import { CONFIG_FILE, initialConfig, parseRepoConfig } from "../cluster-spec/config.js";
-import { remoteUrl } from "../tools/git.js";
-import { toYaml } from "../core/yaml.js";
+import { mergePlans, type OutputFile } from "../plan/files.js";
+import { CONFIG_FILE } from "../cluster-spec/config.js";
+import { configFromOrigin } from "./init-config.js";
 import { newClusterFiles, planNewCluster } from "../plan/repo.js";
 import { exists, fleetFindings, loadRepo } from "../repo/load.js";
 import { inside } from "../repo/write.js";
@@ -146,17 +145,10 @@ export async function addCluster(opts: AddClusterOptions): Promise<NewClusterRes
   if (opts.init && !(await exists(inside(opts.cwd, CONFIG_FILE)))) {
     // Its repoURL is the one Argo CD / Flux clone: the checkout's remote origin. Without one nothing can be said about
     // it; the cluster is still written, and the run says that nothing syncs it yet (below).
-    const url = await remoteUrl(opts.cwd, "origin");
-    if (url) {
-      const text = toYaml(initialConfig(url));
-      const parsed = parseRepoConfig(text);
-      if (!parsed.config)
-        throw new InvalidInputError(
-          parsed.findings.map((f) => ({ ...f, path: `--init (git remote origin: ${f.path ?? "repoURL"})` })),
-          "nothing was written",
-        );
-      config = parsed.config;
-      configFile = scaffold(CONFIG_FILE, text);
+    const init = await configFromOrigin(opts.cwd);
+    if (init) {
+      config = init.config;
+      configFile = init.file;
     }
   }
   // A VPC CIDR no other cluster of the fleet uses, so clusters can be peered later.

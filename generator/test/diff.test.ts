@@ -762,9 +762,7 @@ describe("issue 20: core objects removed and risky changes (items 2, 8)", () => 
     ["8: control plane 5 → 3 keeps HA", [CP(5)], [CP(3)], undefined, []],
     ["8: control plane 1 → 3", [CP(1)], [CP(3)], undefined, []],
   ])("%s", (_l, before, after, opts, expected) =>
-    expect(flags(before as K8sObject[], after as K8sObject[], opts as never).sort()).toEqual(
-      [...expected].sort(),
-    ),
+    expect(flags(before as K8sObject[], after as K8sObject[], opts as never).sort()).toEqual([...expected].sort()),
   );
 
   it("8: a GitOps engine switch in management/sync is flagged; the same engine is not", () => {

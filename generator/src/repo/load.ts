@@ -24,7 +24,7 @@ export async function readConfig(root: string): Promise<{ config?: RepoConfig; f
   const st = await lstat(abs).catch(() => undefined);
   if (!st) return { findings: [] };
   const bad = (message: string) => ({
-    findings: [{ file: CONFIG_FILE, rule: "repo-config", severity: "error" as const, message }],
+    findings: [{ file: CONFIG_FILE, rule: "repo-config" as const, severity: "error" as const, message }],
   });
   if (!st.isFile()) return bad("is not a regular file; it must be the repository config (see README, GitOps sync)");
   const text = await readFile(abs, "utf8").catch((e: NodeJS.ErrnoException) => e);

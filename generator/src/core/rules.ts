@@ -40,7 +40,7 @@ export const RULES = {
   "spec-yaml": {
     severity: "error",
     inputs: none,
-    docs: "`cluster.yaml` is a regular file of one YAML document, without duplicate keys or aliases, at most 64 KiB",
+    docs: "`cluster.yaml` is a regular file of one YAML document (≤ 64 KiB), without duplicate keys or alias bombs",
   },
   "spec-schema": { severity: "error", inputs: none, docs: "`cluster.yaml` matches the cluster spec's JSON Schema" },
   "namespace-reserved": {

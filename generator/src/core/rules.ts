@@ -223,14 +223,30 @@ export const RULES = {
     inputs: none,
     docs: "a MachinePool's name is a label value (≤ 63 characters); in `cluster.yaml`, names fit their limits",
   },
-  "region-known": { severity: "error", inputs: none, docs: "the AWSCluster's region is a known AWS region" },
+  "region-known": {
+    severity: "error",
+    inputs: none,
+    docs: "the AWSCluster's region (and `cluster.yaml`'s) is a known AWS region",
+  },
   "az-in-region": {
     severity: "error",
     inputs: [{ kind: "AWSCluster", field: "spec.region" }],
-    docs: "every subnet, failure domain and AWSMachinePool zone is in the cluster's region",
+    docs:
+      "every subnet, failure domain and pool zone is in the cluster's region (`cluster.yaml` names at least one " +
+      "zone)",
   },
-  "az-distinct": { severity: "error", inputs: none, docs: "an AWSMachinePool's zones are distinct" },
-  "pool-size": { severity: "error", inputs: none, docs: "an AWSMachinePool's minSize is not larger than its maxSize" },
+  "az-distinct": {
+    severity: "error",
+    inputs: none,
+    docs: "the zones of an AWSMachinePool, and of `cluster.yaml` and its pools, are distinct",
+  },
+  "pool-size": {
+    severity: "error",
+    inputs: none,
+    docs:
+      "an AWSMachinePool's minSize ≤ maxSize; in `cluster.yaml`, a pool's replicas are within them and a " +
+      "MachineDeployment pool's maxSize covers its zones",
+  },
   nlb: {
     severity: "warning",
     inputs: none,
@@ -270,7 +286,9 @@ export const RULES = {
   "render-complete": {
     severity: "error",
     inputs: none,
-    docs: "the render holds the Cluster, AWSCluster, control plane and every pool of `cluster.yaml`",
+    docs:
+      "the render holds the Cluster, AWSCluster, control plane and every pool of `cluster.yaml`; a management " +
+      "folder renders objects",
   },
   "prod-control-plane-ha": {
     severity: "error",

@@ -635,7 +635,7 @@ export const RULES = {
   "sync-source-changed": {
     severity: "error",
     inputs: none,
-    docs: "the repository, revision and Argo CD project every cluster syncs from do not change",
+    docs: "the repository, branch and Argo CD project every cluster syncs from do not change",
   },
   "diff-base-build": {
     severity: "warning",

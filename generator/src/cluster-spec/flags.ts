@@ -4,6 +4,7 @@
  * mapping of findings are all derived from these two tables. Pure: no I/O.
  */
 import type { Finding } from "../core/findings.js";
+import type { RuleId } from "../core/rules.js";
 import type { SpecInput } from "./parse.js";
 import { DEFAULTS } from "./types.js";
 import { imageFollowsVersion } from "../schemas/ami-inventory.js";
@@ -234,7 +235,7 @@ export const POOL_SYNTAX = POOL_KEYS.map(
 ).join("");
 
 /** An error finding on a flag (its path is the flag, e.g. `--pool min-size`). */
-export const flagFinding = (path: string, message: string, rule = "flag"): Finding => ({
+export const flagFinding = (path: string, message: string, rule: RuleId = "flag"): Finding => ({
   path,
   rule,
   severity: "error",

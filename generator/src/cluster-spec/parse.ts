@@ -6,6 +6,7 @@ import { Ajv, type ErrorObject } from "ajv";
 import semver from "semver";
 import { isPair, isScalar, isSeq, parseDocument, visit, type YAMLError } from "yaml";
 import { type Finding, quote } from "../core/findings.js";
+import type { RuleId } from "../core/rules.js";
 import { nodeLabelArgs } from "./kubelet.js";
 import { checkIpv4Cidr, cidrsOverlap } from "./cidr.js";
 import { kubeCidrSizeProblems } from "./kube-cidrs.js";
@@ -193,7 +194,7 @@ export function labelKeyProblem(key: string): string | undefined {
 /** Checks what JSON Schema cannot say. Every finding names the field. */
 export function checkSpec(spec: ClusterSpec, file?: string): Finding[] {
   const findings: Finding[] = [];
-  const err = (path: string, message: string, rule: string): void => {
+  const err = (path: string, message: string, rule: RuleId): void => {
     findings.push({ cluster: spec.name, file, path, rule, severity: "error", message });
   };
 

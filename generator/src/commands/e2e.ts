@@ -25,6 +25,7 @@ import os from "node:os";
 import path from "node:path";
 import { ToolUnavailableError } from "../core/errors.js";
 import type { Finding } from "../core/findings.js";
+import type { RuleId } from "../core/rules.js";
 import { clusterNames, exists, readConfig } from "../repo/load.js";
 import { clusterKustomizationPath, clusterSpecPath, PROVIDERS_DIR, SYNC_DIR } from "../core/layout.js";
 import { admit, admissionBinary, type AdmissionResult } from "../tools/admission.js";
@@ -67,7 +68,7 @@ export const E2E_DIR = path.join(TOOL_ROOT, "e2e");
  * The fixture clusters (made with `new-cluster` in a temporary repository). Each flagged change is applied to one of
  * them, after the accepted change, in its own copy.
  */
-const FIXTURES: readonly { flags: NewClusterFlags; flagged?: SpecChange | "template-edit-in-place"; rule: string }[] = [
+const FIXTURES: readonly { flags: NewClusterFlags; flagged?: SpecChange | "template-edit-in-place"; rule: RuleId }[] = [
   // dev, MachineDeployment workers (the default), one autoscaled pool, the default namespace
   { flags: { name: "e2e-dev", region: "us-east-1" }, flagged: "region", rule: "awscluster-immutable" },
   // prod, MachineDeployment workers, two pools (one autoscaled, one fixed), a custom namespace, an older minor (the

@@ -11,6 +11,7 @@ import path from "node:path";
 import { parseAllDocuments } from "yaml";
 import { InvalidInputError, messageOf } from "../core/errors.js";
 import { type Finding, hasErrors } from "../core/findings.js";
+import type { RuleId } from "../core/rules.js";
 import { parseSpecObject, yamlErrorMessage } from "../cluster-spec/parse.js";
 import type { ClusterSpec } from "../cluster-spec/types.js";
 import { envsubst } from "../import/envsubst.js";
@@ -67,7 +68,12 @@ export interface ImportCommandResult {
 /** The code of a Node error (ENOENT, EACCES, …), if it has one. */
 const codeOf = (e: unknown): string | undefined => (isRecord(e) && typeof e.code === "string" ? e.code : undefined);
 
-const flag = (f: string, message: string, rule = "import"): Finding => ({ path: f, rule, severity: "error", message });
+const flag = (f: string, message: string, rule: RuleId = "import"): Finding => ({
+  path: f,
+  rule,
+  severity: "error",
+  message,
+});
 const WORDS: Record<ReportEntry["action"], string> = {
   mapped: "mapped ",
   patch: "patch  ",

@@ -1,4 +1,6 @@
 /** Every validation layer (spec schema, kubeconform, our rules) reports findings of this one shape. */
+import type { RuleId } from "./rules.js";
+
 /**
  * `info`: a fact worth knowing (e.g. where a cluster is in its upgrade); never fails a run, not counted in the
  * summary.
@@ -17,8 +19,8 @@ export interface Finding {
    * `KubeadmControlPlane/demo-control-plane:spec.replicas`.
    */
   path?: string;
-  /** Short id of the rule or layer that produced it, e.g. `spec-schema`, `kubeconform`, `kcp-replicas-odd`. */
-  rule: string;
+  /** The rule or layer that produced it (core/rules.ts), e.g. `spec-schema`, `kubeconform`, `kcp-replicas-odd`. */
+  rule: RuleId;
   severity: Severity;
   message: string;
 }

@@ -156,7 +156,13 @@ function versionJump(cluster: string, c: ObjectChange): Finding[] {
   const from = semver.coerce(was, { includePrerelease: false });
   const to = semver.coerce(now, { includePrerelease: false });
   if (!from || !to || semver.eq(from, to)) return [];
-  const base = { cluster, file: c.file, path: at(c, "spec.version"), rule: "version-jump", severity: "error" as const };
+  const base = {
+    cluster,
+    file: c.file,
+    path: at(c, "spec.version"),
+    rule: "version-jump" as const,
+    severity: "error" as const,
+  };
   const range = `${was} to ${now}`;
   if (to.major !== from.major || to.minor > from.minor + 1) {
     const next = `v${from.major}.${from.minor + 1}`;

@@ -27,6 +27,7 @@ import semver from "semver";
 import { isMap, isScalar, isSeq, type Document, type YAMLMap, parseDocument } from "yaml";
 import { PlanError } from "../core/errors.js";
 import type { Finding } from "../core/findings.js";
+import type { RuleId } from "../core/rules.js";
 import { checkVersion } from "../cluster-spec/parse.js";
 import { type ClusterSpec, ClusterSpecDefinition, type ImageSpec } from "../cluster-spec/types.js";
 import {
@@ -274,7 +275,7 @@ export function planUpgradeStep(
   ctx: UpgradeContext,
 ): { step?: UpgradeStep; findings: Finding[] } {
   const file = clusterSpecPath(spec.name);
-  const refuse = (rule: string, message: string, path = "--to"): { findings: Finding[] } => ({
+  const refuse = (rule: RuleId, message: string, path = "--to"): { findings: Finding[] } => ({
     findings: [{ cluster: spec.name, file, path, rule, severity: "error", message }],
   });
   const to = target ?? spec.kubernetesVersion;

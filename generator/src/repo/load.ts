@@ -3,6 +3,7 @@ import { lstat, readdir, readFile, readlink, realpath } from "node:fs/promises";
 import path from "node:path";
 import { errnoCode, messageOf, ToolError } from "../core/errors.js";
 import type { Finding } from "../core/findings.js";
+import type { RuleId } from "../core/rules.js";
 import { clusterDir, clusterOfPath, CLUSTERS_DIR, clusterSpecPath, SPEC_FILE } from "../core/layout.js";
 import { parseSpecText } from "../cluster-spec/parse.js";
 import type { ClusterSpec } from "../cluster-spec/types.js";
@@ -24,7 +25,7 @@ export async function readConfig(root: string): Promise<{ config?: RepoConfig; f
   const st = await lstat(abs).catch(() => undefined);
   if (!st) return { findings: [] };
   const bad = (message: string) => ({
-    findings: [{ file: CONFIG_FILE, rule: "repo-config", severity: "error" as const, message }],
+    findings: [{ file: CONFIG_FILE, rule: "repo-config" as const, severity: "error" as const, message }],
   });
   if (!st.isFile()) return bad("is not a regular file; it must be the repository config (see README, GitOps sync)");
   const text = await readFile(abs, "utf8").catch((e: NodeJS.ErrnoException) => e);
@@ -140,7 +141,7 @@ export async function unvalidatedDirFindings(root: string): Promise<Finding[]> {
 export async function readSpec(root: string, name: string): Promise<{ spec?: ClusterSpec; findings: Finding[] }> {
   const rel = `${clusterDir(name)}/${SPEC_FILE}`;
   const abs = path.join(root, rel);
-  const refused = (rule: string, message: string) => ({
+  const refused = (rule: RuleId, message: string) => ({
     findings: [{ cluster: name, file: rel, rule, severity: "error" as const, message }],
   });
   const st = await lstat(abs);

@@ -139,7 +139,8 @@ export function admissionFindings(
   const findings: Finding[] = [];
   results.forEach((r, i) => {
     const o = u.objects[i];
-    if (r.allowed || !o || skip.has(`${u.label}/${o.kind}/${o.metadata?.name}`)) return;
+    // A skipped object (a kind outside CAPI/CAPA) is always allowed.
+    if (r.allowed || r.stage === "skipped" || !o || skip.has(`${u.label}/${o.kind}/${o.metadata?.name}`)) return;
     const where = `${o.kind}/${o.metadata?.name}`;
     const messages = r.messages.length ? r.messages : [{ field: "", message: "denied" }];
     for (const m of messages)

@@ -19,16 +19,16 @@
  *   group's template node (the clusterapi provider's, scale from zero) lacks labels such as
  *   node.kubernetes.io/instance-type, so it is not found similar and a zone left at 0 may stay empty.
  */
-import { clusterSpecPath } from "../core/layout.js";
-import { isGroupKind } from "../k8s/kinds.js";
 import type { Profile } from "../cluster-spec/types.js";
 import type { Finding, Severity } from "../core/findings.js";
+import { clusterSpecPath } from "../core/layout.js";
 import { AUTOSCALER, GROUP, LABEL } from "../k8s/capi.js";
-import { get, type K8sObject, list, numAt, record, stringMap } from "../k8s/object.js";
+import { get, type K8sObject, list, record, stringMap, numAt } from "../k8s/object.js";
+import { isGroupKind } from "../k8s/kinds.js";
 import type { RenderedCluster } from "../render/render.js";
 import { MIN_REMEDIABLE_CONTROL_PLANE } from "../plan/capi.js";
 import type { RuleId } from "./registry.js";
-import { finding } from "./rule.js";
+import { defineRule, finding, type Rule } from "./rule.js";
 import { objectsOf, stringOf } from "./read.js";
 
 /** The annotation that makes CAPI's Machine controller skip the drain (api/core/v1beta2/machine_types.go). */
@@ -40,6 +40,8 @@ const POOL_NAME_LABEL = "cluster.x-k8s.io/pool-name";
  * seconds is a drain exclusion in practice.
  */
 export const MIN_NODE_DRAIN_TIMEOUT_SECONDS = 60;
+
+const num = (v: unknown): number | undefined => (typeof v === "number" ? v : undefined);
 
 /** A label selector (matchLabels, matchExpressions) against a label set; an odd selector matches nothing. */
 export function selects(selector: unknown, labels: Record<string, string>): boolean {
@@ -75,7 +77,7 @@ type MachineOwner = {
   replicas?: number;
 };
 
-function machineOwners(objs: K8sObject[]): MachineOwner[] {
+function machineOwners(objs: readonly K8sObject[]): MachineOwner[] {
   const out: MachineOwner[] = [];
   for (const o of objs) {
     const name = String(o.metadata?.name ?? "");
@@ -103,30 +105,29 @@ function machineOwners(objs: K8sObject[]): MachineOwner[] {
           [LABEL.controlPlane]: "",
           [LABEL.controlPlaneName]: name,
         },
-        replicas: numAt(o, "spec.replicas") ?? 1,
+        replicas: num(get(o, "spec.replicas")) ?? 1,
       });
     }
   }
   return out;
 }
 
-export function drainRules(rc: RenderedCluster, profile: Profile | undefined, file: string): Finding[] {
-  const findings: Finding[] = [];
-  const objs = objectsOf(rc.objects);
-  const push = (o: K8sObject, p: string, rule: RuleId, message: string, severity: Severity) => {
-    const i = rc.objects.indexOf(o);
-    const at = `${o.kind}/${String(o.metadata?.name)}:${p}`;
-    findings.push(finding(rule, { cluster: rc.cluster, file: rc.origins[i] ?? file, path: at }, message, severity));
-  };
+/** What the drain rules of one cluster read, and how they report (a field of `o`). */
+interface DrainCheck {
+  readonly cluster: string;
+  readonly objs: readonly K8sObject[];
+  readonly profile: Profile | undefined;
+  /** MachinePools are accepted outside prod (their removals are undrained anyway): warnings there. */
+  readonly poolSeverity: Severity;
+  readonly report: (o: K8sObject, path: string, message: string, severity: Severity) => void;
+}
 
-  // MachinePools are accepted outside prod (their removals are undrained anyway): their findings are warnings there.
-  const poolSeverity: Severity = profile === "prod" ? "error" : "warning";
-  for (const o of objs) {
+const workersDrain = defineRule<DrainCheck>("workers-drain", ({ objs, profile, poolSeverity, report }) => {
+  for (const o of objs)
     if (isGroupKind(o, GROUP.core, "MachinePool"))
-      push(
+      report(
         o,
         "kind",
-        "workers-drain",
         "a MachinePool's nodes are removed undrained: instance refresh and scale-in terminate instances without " +
           "cordon or drain (CAPA deletes a MachinePool Machine only after its instance left the group, " +
           "exp/controllers/awsmachinepool_machines.go), and the cluster-autoscaler's delete-machine mark is ignored " +
@@ -136,24 +137,24 @@ export function drainRules(rc: RenderedCluster, profile: Profile | undefined, fi
           (profile === "prod" ? "" : " — accepted outside prod"),
         poolSeverity,
       );
+});
+
+const drainExcluded = defineRule<DrainCheck>("drain-excluded", ({ objs, report }) => {
+  for (const o of objs) {
     if (isGroupKind(o, GROUP.core, "MachineDeployment") || isGroupKind(o, GROUP.core, "MachineSet")) {
       if (EXCLUDE_NODE_DRAINING in record(get(o, "spec.template.metadata.annotations")))
-        push(
+        report(
           o,
           `spec.template.metadata.annotations.${EXCLUDE_NODE_DRAINING}`,
-          "drain-excluded",
           "its Machines' nodes are deleted without a drain (CAPI machine_controller.go isNodeDrainAllowed); " +
             "remove the annotation",
           "error",
         );
-    }
-    if (isGroupKind(o, GROUP.core, "MachineDeployment") || isGroupKind(o, GROUP.core, "MachineSet")) {
       const timeout = numAt(o, "spec.template.spec.deletion.nodeDrainTimeoutSeconds");
       if (timeout !== undefined && timeout > 0 && timeout < MIN_NODE_DRAIN_TIMEOUT_SECONDS)
-        push(
+        report(
           o,
           "spec.template.spec.deletion.nodeDrainTimeoutSeconds",
-          "drain-excluded",
           `a node drain timeout of ${timeout} s: once it is exceeded the Machine controller skips the rest of the ` +
             "drain and deletes the node (CAPI machine_controller.go nodeDrainTimeoutExceeded), so its pods are not " +
             "evicted in time — remove nodeDrainTimeoutSeconds (no timeout) or set it to at least " +
@@ -162,57 +163,65 @@ export function drainRules(rc: RenderedCluster, profile: Profile | undefined, fi
         );
     }
     if (isGroupKind(o, GROUP.core, "MachineDrainRule") && get(o, "spec.drain.behavior") === "Skip")
-      push(
+      report(
         o,
         "spec.drain.behavior",
-        "drain-excluded",
         "behavior Skip: the pods this rule selects are never evicted when a Machine is deleted (CAPI " +
           "machinedrainrules_types.go MachineDrainRuleDrainBehaviorSkip) — remove the rule or use Drain / " +
           "WaitCompleted",
         "error",
       );
-    if (isGroupKind(o, GROUP.core, "MachineDeployment")) {
-      const surge = get(o, "spec.rollout.strategy.rollingUpdate.maxSurge");
-      if (surge === 0 || surge === "0%")
-        push(
-          o,
-          "spec.rollout.strategy.rollingUpdate.maxSurge",
-          "rollout-launch-first",
-          "maxSurge 0: a roll-out removes (drains) a machine before its replacement runs; a pool of one is empty " +
-            "meanwhile — keep maxSurge ≥ 1",
-          "warning",
-        );
-    }
-    if (isGroupKind(o, GROUP.infra, "AWSMachinePool")) {
-      const rp = record(get(o, "spec.refreshPreferences"));
-      if (rp.disable === true) continue;
-      const min = numAt(rp, "minHealthyPercentage") ?? 90;
-      const max = numAt(rp, "maxHealthyPercentage");
-      if (min < 100 || max === undefined || max <= min)
-        push(
-          o,
-          "spec.refreshPreferences",
-          "refresh-launch-first",
-          `instance refresh with minHealthyPercentage ${min} and maxHealthyPercentage ${max ?? "unset"} terminates ` +
-            "instances before their replacements are in service (a 1-node pool is empty meanwhile); set " +
-            "minHealthyPercentage: 100, maxHealthyPercentage: 200 (CAPA autoscalinggroup.go StartASGInstanceRefresh)",
-          poolSeverity,
-        );
-      if (numAt(rp, "instanceWarmup") === undefined)
-        push(
-          o,
-          "spec.refreshPreferences.instanceWarmup",
-          "refresh-launch-first",
-          "no instanceWarmup: the refresh moves on as soon as a new instance is InService, before its node is Ready; " +
-            "set instanceWarmup (seconds)",
-          poolSeverity,
-        );
-    }
   }
+});
 
-  // Autoscaled MachineDeployment pools whose minimum leaves a zone at 0: the balancing may never fill that zone. Only
-  // for prod, whose pools are meant to survive a zone; dev's default (1..3 over three zones) starts with empty zones on
-  // purpose (cost), as README says.
+const rolloutLaunchFirst = defineRule<DrainCheck>("rollout-launch-first", ({ objs, report }) => {
+  for (const o of objs) {
+    if (!isGroupKind(o, GROUP.core, "MachineDeployment")) continue;
+    const surge = get(o, "spec.rollout.strategy.rollingUpdate.maxSurge");
+    if (surge === 0 || surge === "0%")
+      report(
+        o,
+        "spec.rollout.strategy.rollingUpdate.maxSurge",
+        "maxSurge 0: a roll-out removes (drains) a machine before its replacement runs; a pool of one is empty " +
+          "meanwhile — keep maxSurge ≥ 1",
+        "warning",
+      );
+  }
+});
+
+const refreshLaunchFirst = defineRule<DrainCheck>("refresh-launch-first", ({ objs, poolSeverity, report }) => {
+  for (const o of objs) {
+    if (!isGroupKind(o, GROUP.infra, "AWSMachinePool")) continue;
+    const rp = record(get(o, "spec.refreshPreferences"));
+    if (rp.disable === true) continue;
+    const min = num(rp.minHealthyPercentage) ?? 90;
+    const max = num(rp.maxHealthyPercentage);
+    if (min < 100 || max === undefined || max <= min)
+      report(
+        o,
+        "spec.refreshPreferences",
+        `instance refresh with minHealthyPercentage ${min} and maxHealthyPercentage ${max ?? "unset"} terminates ` +
+          "instances before their replacements are in service (a 1-node pool is empty meanwhile); set " +
+          "minHealthyPercentage: 100, maxHealthyPercentage: 200 (CAPA autoscalinggroup.go StartASGInstanceRefresh)",
+        poolSeverity,
+      );
+    if (num(rp.instanceWarmup) === undefined)
+      report(
+        o,
+        "spec.refreshPreferences.instanceWarmup",
+        "no instanceWarmup: the refresh moves on as soon as a new instance is InService, before its node is Ready; " +
+          "set instanceWarmup (seconds)",
+        poolSeverity,
+      );
+  }
+});
+
+/**
+ * Autoscaled MachineDeployment pools whose minimum leaves a zone at 0: the balancing may never fill that zone. Only
+ * for prod, whose pools are meant to survive a zone; dev's default (1..3 over three zones) starts with empty zones on
+ * purpose (cost), as README says.
+ */
+const poolZoneEmpty = defineRule<DrainCheck>("pool-zone-empty", ({ cluster, objs, profile, report }) => {
   const autoscaled = new Map<string, K8sObject[]>();
   for (const o of objs) {
     if (!isGroupKind(o, GROUP.core, "MachineDeployment") || o.metadata?.annotations?.[AUTOSCALER.min] === undefined)
@@ -231,21 +240,22 @@ export function drainRules(rc: RenderedCluster, profile: Profile | undefined, fi
     if (first === undefined) continue;
     const pool = key.slice(key.indexOf("/") + 1);
     const total = mins.reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0);
-    push(
+    report(
       first,
       `metadata.annotations.${AUTOSCALER.min}`,
-      "pool-zone-empty",
       `pool ${pool} has a minimum of ${total} over ${mds.length} zones, so ` +
         `${empty.map((o) => String(o.metadata?.name)).join(", ")} ` +
         "may be at 0 machines; --balance-similar-node-groups spreads the pool only while every zone has a node (an " +
         "empty zone's template node lacks labels such as node.kubernetes.io/instance-type, so the autoscaler's " +
         "compare_nodegroups does not find it similar) and that zone may stay empty — set nodePools[].minSize to at " +
-        `least ${mds.length} in ${clusterSpecPath(rc.cluster)}`,
+        `least ${mds.length} in ${clusterSpecPath(cluster)}`,
       "warning",
     );
   }
+});
 
-  // Health checks that can act.
+/** Health checks that can act. */
+const mhcCanAct = defineRule<DrainCheck>("mhc-can-act", ({ objs, report }) => {
   const owners = machineOwners(objs);
   for (const mhc of objs.filter((o) => isGroupKind(o, GROUP.core, "MachineHealthCheck"))) {
     const cluster = stringOf(get(mhc, "spec.clusterName") ?? "");
@@ -257,20 +267,18 @@ export function drainRules(rc: RenderedCluster, profile: Profile | undefined, fi
     );
     const names = (ws: MachineOwner[]) => ws.map((w) => String(w.object.metadata?.name)).join(", ");
     if (pools.length)
-      push(
+      report(
         mhc,
         "spec.selector",
-        "mhc-can-act",
         `selects the Machines of MachinePool ${names(pools)}, which nothing remediates (only a MachineSet or a ` +
           "KubeadmControlPlane does: CAPI healthchecking.md; the MHC only sets OwnerRemediated); the auto scaling " +
           "group's health checks replace failed instances — remove the check",
         "error",
       );
     if (lonelyKcp.length)
-      push(
+      report(
         mhc,
         "spec.selector",
-        "mhc-can-act",
         `selects the control plane ${names(lonelyKcp)} of one replica: KCP remediates it only on a failed first boot ` +
           '(before the control plane is initialized); once initialized it never does (remediation.go: "The cluster ' +
           'MUST have more than one replica", applied only when ControlPlaneInitialized; CAPI healthchecking.md) — ' +
@@ -278,5 +286,35 @@ export function drainRules(rc: RenderedCluster, profile: Profile | undefined, fi
         "warning",
       );
   }
+});
+
+/** The rules of this file, each a check of its own. */
+export const DRAIN_RULES: readonly Rule<RuleId, DrainCheck>[] = [
+  workersDrain,
+  drainExcluded,
+  rolloutLaunchFirst,
+  refreshLaunchFirst,
+  poolZoneEmpty,
+  mhcCanAct,
+];
+
+export function drainRules(rc: RenderedCluster, profile: Profile | undefined, file: string): Finding[] {
+  const findings: Finding[] = [];
+  const objs = objectsOf(rc.objects);
+  const poolSeverity: Severity = profile === "prod" ? "error" : "warning";
+  for (const rule of DRAIN_RULES)
+    rule.check({
+      cluster: rc.cluster,
+      objs,
+      profile,
+      poolSeverity,
+      report: (o, p, message, severity) => {
+        const i = rc.objects.indexOf(o);
+        const at = `${o.kind}/${String(o.metadata?.name)}:${p}`;
+        findings.push(
+          finding(rule.id, { cluster: rc.cluster, file: rc.origins[i] ?? file, path: at }, message, severity),
+        );
+      },
+    });
   return findings;
 }

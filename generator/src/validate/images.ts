@@ -12,12 +12,12 @@
  * API access: with no ingress rule on the control-plane load balancer CAPA opens the API port to 0.0.0.0/0
  * (pkg/cloud/services/securitygroup/securitygroups.go getControlPlaneLBIngressRules): a warning for prod.
  */
-import { isGroupKind } from "../k8s/kinds.js";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
-import type { Finding, Severity } from "../core/findings.js";
+import type { Finding } from "../core/findings.js";
 import { GROUP, IMAGE_VERSION_ANNOTATION } from "../k8s/capi.js";
 import { get, groupOf, isRecord, type K8sObject, list } from "../k8s/object.js";
+import { isGroupKind } from "../k8s/kinds.js";
 import {
   IMAGE_INVENTORY_FILE,
   type ImageChoice,
@@ -29,7 +29,7 @@ import {
 } from "../schemas/ami-inventory.js";
 import type { RenderedCluster } from "../render/render.js";
 import type { RuleId } from "./registry.js";
-import { finding } from "./rule.js";
+import { defineRule, finding, type Rule } from "./rule.js";
 import { objectsOf } from "./read.js";
 
 /** A non-empty string (an empty field is no choice). */
@@ -92,6 +92,80 @@ export function machines(objs: readonly K8sObject[]): Machine[] {
   return out;
 }
 
+/** What the image rules of one cluster read, and how they report (a field of `o`, or of the AWSCluster). */
+interface ImageCheck {
+  readonly cluster: string;
+  readonly awsCluster: K8sObject;
+  readonly machines: readonly Machine[];
+  readonly inventory: ImageInventory | undefined;
+  readonly profile: string | undefined;
+  readonly report: (o: K8sObject, path: string, message: string) => void;
+}
+
+/** A fixed image states the version it holds, and that is the version its machines run. */
+const imageVersion = defineRule<ImageCheck>("image-version", ({ cluster, awsCluster, machines, report }) => {
+  for (const m of machines) {
+    const image = machineImage(m, awsCluster);
+    if (imageFollowsVersion(image)) continue;
+    // A fixed image: its kubelet is the version the spec states, which must be the one the machines run.
+    const annotations = m.object.metadata?.annotations;
+    const stated = isRecord(annotations) ? nonEmpty(annotations[IMAGE_VERSION_ANNOTATION]) : undefined;
+    const what = image.id
+      ? `AMI ${image.id}`
+      : `the lookup format ${JSON.stringify(image.lookupFormat)} (no {{.K8sVersion}})`;
+    const owner = `${m.owner.kind} ${String(m.owner.metadata?.name)}`;
+    if (!stated)
+      report(
+        m.object,
+        m.at,
+        `${what} is one image whatever the Kubernetes version, and nothing says which version it holds ` +
+          `(${owner} runs ${m.version ?? "?"}); set it in cluster.yaml (image.id with image.kubernetesVersion) ` +
+          "instead of a patch",
+      );
+    else if (m.version && stated !== m.version)
+      report(
+        m.object,
+        m.at,
+        `${what} holds Kubernetes ${stated}, but ${owner} runs ${m.version}: its machines would boot a ` +
+          `${stated} kubelet. Give it an image built for ${m.version} ` +
+          `(\`npm run upgrade -- --name ${cluster} --image-id <ami-…>\`), or the version the image holds`,
+      );
+  }
+});
+
+/** CAPA's public lookup finds an image for every machine that uses it. */
+const imagePublished = defineRule<ImageCheck>("image-published", ({ awsCluster, machines, inventory, report }) => {
+  const region = filled(awsCluster, "spec.region");
+  if (!inventory || !region) return;
+  for (const m of machines) {
+    const image = machineImage(m, awsCluster);
+    if (!imageFollowsVersion(image)) continue;
+    const os = publicLookupOs(image, inventory);
+    if (!os || !m.version || isPublished(inventory, m.version, region, os)) continue;
+    report(m.object, m.at, noPublicImageMessage(inventory, m.version, region, os));
+  }
+});
+
+/** A prod cluster's internet-facing API server is not open to everyone. */
+const apiOpenToWorld = defineRule<ImageCheck>("api-open-to-world", ({ awsCluster, profile, report }) => {
+  if (profile !== "prod") return;
+  const lb = get(awsCluster, "spec.controlPlaneLoadBalancer");
+  const scheme = filled(lb, "scheme") ?? "internet-facing";
+  const rules = list(get(lb, "ingressRules"));
+  const open = rules.length === 0 || rules.some((r) => cidrBlocksInclude(get(r, "cidrBlocks"), "0.0.0.0/0"));
+  if (scheme === "internet-facing" && open)
+    report(
+      awsCluster,
+      "spec.controlPlaneLoadBalancer",
+      "the API server of this prod cluster is reachable from 0.0.0.0/0 (CAPA opens port 6443 to everyone when no " +
+        "ingress rule is set); set apiServer.allowedCidrs (include the management cluster's egress) or " +
+        "apiServer.scheme: internal",
+    );
+});
+
+/** The rules of this file, each a check of its own. */
+export const IMAGE_RULES: readonly Rule<RuleId, ImageCheck>[] = [imageVersion, imagePublished, apiOpenToWorld];
+
 export function imageRules(
   rc: RenderedCluster,
   inventory: ImageInventory | undefined,
@@ -102,70 +176,19 @@ export function imageRules(
   const awsCluster = objs.find((o) => o.kind === "AWSCluster" && groupOf(o.apiVersion) === GROUP.infra);
   if (!awsCluster) return [];
   const findings: Finding[] = [];
-  const push = (o: K8sObject, p: string, rule: RuleId, message: string, sev: Severity) => {
-    const i = rc.objects.indexOf(o);
-    const where = {
-      cluster: rc.cluster,
-      file: rc.origins[i] ?? file,
-      path: `${o.kind}/${String(o.metadata?.name)}:${p}`,
-    };
-    findings.push(finding(rule, where, message, sev));
-  };
-
-  const region = filled(awsCluster, "spec.region");
-  for (const m of machines(objs)) {
-    const image = machineImage(m, awsCluster);
-    if (!imageFollowsVersion(image)) {
-      // A fixed image: its kubelet is the version the spec states, which must be the one the machines run.
-      const annotations = m.object.metadata?.annotations;
-      const stated = isRecord(annotations) ? nonEmpty(annotations[IMAGE_VERSION_ANNOTATION]) : undefined;
-      const what = image.id
-        ? `AMI ${image.id}`
-        : `the lookup format ${JSON.stringify(image.lookupFormat)} (no {{.K8sVersion}})`;
-      const owner = `${m.owner.kind} ${String(m.owner.metadata?.name)}`;
-      if (!stated)
-        push(
-          m.object,
-          m.at,
-          "image-version",
-          `${what} is one image whatever the Kubernetes version, and nothing says which version it holds ` +
-            `(${owner} runs ${m.version ?? "?"}); set it in cluster.yaml (image.id with image.kubernetesVersion) ` +
-            "instead of a patch",
-          "error",
-        );
-      else if (m.version && stated !== m.version)
-        push(
-          m.object,
-          m.at,
-          "image-version",
-          `${what} holds Kubernetes ${stated}, but ${owner} runs ${m.version}: its machines would boot a ` +
-            `${stated} kubelet. Give it an image built for ${m.version} ` +
-            `(\`npm run upgrade -- --name ${rc.cluster} --image-id <ami-…>\`), or the version the image holds`,
-          "error",
-        );
-      continue;
-    }
-    if (!inventory || !region) continue;
-    const os = publicLookupOs(image, inventory);
-    if (!os || !m.version || isPublished(inventory, m.version, region, os)) continue;
-    push(m.object, m.at, "image-published", noPublicImageMessage(inventory, m.version, region, os), "error");
-  }
-
-  if (profile === "prod") {
-    const lb = get(awsCluster, "spec.controlPlaneLoadBalancer");
-    const scheme = filled(lb, "scheme") ?? "internet-facing";
-    const rules = list(get(lb, "ingressRules"));
-    const open = rules.length === 0 || rules.some((r) => cidrBlocksInclude(get(r, "cidrBlocks"), "0.0.0.0/0"));
-    if (scheme === "internet-facing" && open)
-      push(
-        awsCluster,
-        "spec.controlPlaneLoadBalancer",
-        "api-open-to-world",
-        "the API server of this prod cluster is reachable from 0.0.0.0/0 (CAPA opens port 6443 to everyone when no " +
-          "ingress rule is set); set apiServer.allowedCidrs (include the management cluster's egress) or " +
-          "apiServer.scheme: internal",
-        "warning",
-      );
-  }
+  const facts = { cluster: rc.cluster, awsCluster, machines: machines(objs), inventory, profile };
+  for (const rule of IMAGE_RULES)
+    rule.check({
+      ...facts,
+      report: (o, p, message) => {
+        const i = rc.objects.indexOf(o);
+        const where = {
+          cluster: rc.cluster,
+          file: rc.origins[i] ?? file,
+          path: `${o.kind}/${String(o.metadata?.name)}:${p}`,
+        };
+        findings.push(finding(rule.id, where, message));
+      },
+    });
   return findings;
 }

@@ -9,7 +9,7 @@ import type { Finding } from "../core/findings.js";
 import { CAPI_GROUPS, GROUP, LABEL } from "../k8s/capi.js";
 import { get, groupOf, type K8sObject, list, record } from "../k8s/object.js";
 import type { RuleId } from "./registry.js";
-import { finding } from "./rule.js";
+import { defineRule, finding, type Rule } from "./rule.js";
 import { idOf, objectsOf, show, stringOf } from "./read.js";
 
 /** [referrer kind, field path of a `{apiGroup, kind, name}` ref] */
@@ -64,76 +64,84 @@ export function referencesOf(o: K8sObject): { group: string; kind: string; names
   return out;
 }
 
-export function checkReferences(objects: readonly unknown[], ctx: { cluster?: string; file?: string } = {}): Finding[] {
-  // Odd input (a hand-edited overlay) never makes the rule throw: only mappings are objects.
-  const objs = objectsOf(objects);
-  const findings: Finding[] = [];
+/** What the reference rules of one build read, and how they report (a field of `o`, or the build as a whole). */
+interface ReferenceCheck {
+  readonly objs: readonly K8sObject[];
+  /** The cluster's directory name, when the build is a cluster's. */
+  readonly dir: string | undefined;
+  /** The build's Clusters (one-cluster wants exactly one; the rules after it read that one). */
+  readonly clusters: readonly K8sObject[];
+  readonly report: (o: K8sObject | undefined, path: string, message: string) => void;
+}
+
+/** The build's one Cluster, or undefined when it has none or several (one-cluster reports that). */
+const theCluster = ({ clusters }: ReferenceCheck): K8sObject | undefined =>
+  clusters.length === 1 ? clusters[0] : undefined;
+
+const referenceResolves = defineRule<ReferenceCheck>("reference-resolves", ({ objs, report }) => {
   const key = (group: unknown, kind: unknown, ns: unknown, name: unknown) =>
     `${stringOf(group)}|${show(kind)}|${show(ns ?? "")}|${show(name)}`;
   const index = new Set(
     objs.map((o) => key(groupOf(o.apiVersion), o.kind ?? "", o.metadata?.namespace, o.metadata?.name ?? "")),
   );
-  const push = (o: K8sObject, path: string, message: string, rule: RuleId = "reference-resolves") =>
-    findings.push(finding(rule, { cluster: ctx.cluster, file: ctx.file, path: `${idOf(o)}:${path}` }, message));
-
   for (const o of objs) {
     for (const [kind, path] of refPaths(o)) {
       const ref = get(o, path);
       if (!ref) {
-        push(o, path, `${kind} has no ${path}`);
+        report(o, path, `${kind} has no ${path}`);
         continue;
       }
       const parts = refParts(ref);
-      if (!parts.kind || !parts.name || !parts.group) push(o, path, `reference needs apiGroup, kind and name`);
+      if (!parts.kind || !parts.name || !parts.group) report(o, path, `reference needs apiGroup, kind and name`);
       else if (!index.has(key(parts.group, parts.kind, o.metadata?.namespace, parts.name)))
-        push(
+        report(
           o,
           `${path}.name`,
           `refers to ${show(parts.kind)} "${show(parts.name)}" (${stringOf(parts.group)}) which is not in this build`,
         );
     }
   }
+});
 
-  const clusters = objs.filter((o) => o.kind === "Cluster" && groupOf(o.apiVersion) === GROUP.core);
-  const [cluster] = clusters;
-  if (cluster === undefined || clusters.length !== 1) {
-    findings.push(
-      finding(
-        "one-cluster",
-        { cluster: ctx.cluster, file: ctx.file },
-        `a cluster overlay must render exactly one Cluster object, found ${clusters.length}`,
-      ),
-    );
-    return findings;
-  }
-  const clusterName = cluster.metadata?.name ?? "";
-  if (ctx.cluster && clusterName !== ctx.cluster)
-    push(
+const oneCluster = defineRule<ReferenceCheck>("one-cluster", ({ clusters, report }) => {
+  if (clusters.length !== 1)
+    report(undefined, "", `a cluster overlay must render exactly one Cluster object, found ${clusters.length}`);
+});
+
+const clusterNameMatches = defineRule<ReferenceCheck>("cluster-name-matches", (ctx) => {
+  const cluster = theCluster(ctx);
+  const clusterName = cluster?.metadata?.name ?? "";
+  if (cluster && ctx.dir && clusterName !== ctx.dir)
+    ctx.report(
       cluster,
       "metadata.name",
-      `Cluster is named "${show(clusterName)}" but its directory is ${clusterDir(ctx.cluster)}`,
-      "cluster-name-matches",
+      `Cluster is named "${show(clusterName)}" but its directory is ${clusterDir(ctx.dir)}`,
     );
+});
 
-  for (const o of objs) {
+const clusterNameConsistent = defineRule<ReferenceCheck>("cluster-name-consistent", (ctx) => {
+  const cluster = theCluster(ctx);
+  if (!cluster) return;
+  const clusterName = cluster.metadata?.name ?? "";
+  for (const o of ctx.objs) {
     for (const [kind, path] of CLUSTER_NAME_FIELDS)
       if (o.kind === kind && get(o, path) !== clusterName)
-        push(
-          o,
-          path,
-          `is "${show(get(o, path))}", not the Cluster's name "${show(clusterName)}"`,
-          "cluster-name-consistent",
-        );
+        ctx.report(o, path, `is "${show(get(o, path))}", not the Cluster's name "${show(clusterName)}"`);
     const label = o.metadata?.labels?.[LABEL.clusterName];
     if (CAPI_GROUPS.test(groupOf(o.apiVersion)) && o.kind !== "Cluster" && label !== undefined && label !== clusterName)
-      push(
+      ctx.report(
         o,
         `metadata.labels.${LABEL.clusterName}`,
         `label is "${show(label)}", not the Cluster's name "${show(clusterName)}"`,
-        "cluster-name-consistent",
       );
   }
+});
 
+const mhcSelects = defineRule<ReferenceCheck>("mhc-selects", (ctx) => {
+  const cluster = theCluster(ctx);
+  if (!cluster) return;
+  const { objs, report } = ctx;
+  const clusterName = cluster.metadata?.name ?? "";
   // A MachineHealthCheck must select something. A machine carries its pool's template labels, or (control plane)
   // KCP's machineTemplate labels plus control-plane "" and control-plane-name; CAPI adds cluster-name to both.
   const withCluster = (l: Record<string, unknown>): Record<string, unknown> => ({
@@ -158,17 +166,48 @@ export function checkReferences(objects: readonly unknown[], ctx: { cluster?: st
     const entries = Object.entries(record(get(o, "spec.selector.matchLabels") ?? {}));
     const expressions = list(get(o, "spec.selector.matchExpressions"));
     if (entries.length === 0 && expressions.length === 0) {
-      push(o, "spec.selector", "selector is empty (the MHC webhook rejects it)", "mhc-selects");
+      report(o, "spec.selector", "selector is empty (the MHC webhook rejects it)");
       continue;
     }
     // matchExpressions are not evaluated here: a selector that has them is only checked for emptiness.
     if (expressions.length === 0 && !machineLabels.some((l) => entries.every(([k, v]) => l[k] === v)))
-      push(
+      report(
         o,
         "spec.selector.matchLabels",
         `selects no machines of this cluster (${entries.map(([k, v]) => `${k}=${show(v)}`).join(", ")})`,
-        "mhc-selects",
       );
   }
+});
+
+/** The rules of this file, in the order they report; the ones after one-cluster need the build's one Cluster. */
+export const REFERENCE_RULES: readonly Rule<RuleId, ReferenceCheck>[] = [
+  referenceResolves,
+  oneCluster,
+  clusterNameMatches,
+  clusterNameConsistent,
+  mhcSelects,
+];
+
+export function checkReferences(objects: readonly unknown[], ctx: { cluster?: string; file?: string } = {}): Finding[] {
+  // Odd input (a hand-edited overlay) never makes the rule throw: only mappings are objects.
+  const objs = objectsOf(objects);
+  const findings: Finding[] = [];
+  const clusters = objs.filter((o) => o.kind === "Cluster" && groupOf(o.apiVersion) === GROUP.core);
+  for (const rule of REFERENCE_RULES)
+    rule.check({
+      objs,
+      dir: ctx.cluster,
+      clusters,
+      report: (o, path, message) =>
+        findings.push(
+          finding(
+            rule.id,
+            o
+              ? { cluster: ctx.cluster, file: ctx.file, path: `${idOf(o)}:${path}` }
+              : { cluster: ctx.cluster, file: ctx.file },
+            message,
+          ),
+        ),
+    });
   return findings;
 }

@@ -1,36 +1,12 @@
 /**
  * What a rule is: an id, its severity, the fields of other objects it reads, one line of documentation, and (for the
- * rules that run one by one over a cluster) its check. validate/registry.ts holds every rule once; a finding's
+ * rules that run one by one over a cluster) its check. core/rules.ts holds every rule once; a finding's
  * `rule` is always the id of a registered rule, so a typo in a rule id is a type error.
  */
 import type { Finding, Severity } from "../core/findings.js";
-import { RULES, type RuleId } from "./registry.js";
+import { RULES, type RuleId, type RuleInput, type RuleSeverity, type RuleSpec } from "../core/rules.js";
 
-/** A field of another object of the cluster that a rule compares a finding's field with. */
-export interface RuleInput {
-  readonly kind: string;
-  readonly field: string;
-}
-
-/**
- * A rule's severity: one for every finding, or chosen per finding — `by profile` (an error for `profile: prod`, a
- * warning otherwise) or `by context` (the rule's docs say when it is which).
- */
-export type RuleSeverity = Severity | "by profile" | "by context";
-
-/** A registered rule without its check (what README's table, attribution and the upstream table read). */
-export interface RuleSpec {
-  readonly severity: RuleSeverity;
-  /**
-   * Fields of other objects the rule judges a finding's field against: a patch that set one caused the finding as
-   * much as the field the finding names (validate/attribution.ts).
-   */
-  readonly inputs: readonly RuleInput[];
-  /** What the rule checks, one line (README's rule table). */
-  readonly docs: string;
-  /** The rule is no longer ours: the upstream admission layer reports it (validate/upstream-replaced.ts). */
-  readonly upstream?: true;
-}
+export type { RuleInput, RuleSeverity, RuleSpec };
 
 /** A rule with its id and a check over a context `C` that reports through the context. */
 export interface Rule<Id extends string, C> extends RuleSpec {

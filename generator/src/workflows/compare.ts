@@ -31,7 +31,7 @@ export function compareSides(
     const failedAfter = buildFindings(after, cluster);
     const failedBefore = buildFindings(before, cluster).map((f) => ({
       ...f,
-      rule: "diff-base-build",
+      rule: "diff-base-build" as const,
       severity: "warning" as const,
       message: `at ${base}: ${f.message}; the cluster was not compared`,
     }));
@@ -106,7 +106,7 @@ function compareFolders(base: string, before: RenderedSide, after: RenderedSide)
         .filter((f) => f.cluster === undefined && f.file?.startsWith(`${dir}/`))
         .map((f) => ({
           ...f,
-          rule: "diff-base-build",
+          rule: "diff-base-build" as const,
           severity: "warning" as const,
           message: `at ${base}: ${f.message}; the folder was not compared`,
         })),

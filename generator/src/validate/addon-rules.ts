@@ -19,7 +19,7 @@ import { parseYamlStream } from "../core/yaml.js";
 import { clusterSpecPath } from "../core/layout.js";
 import { ADDON_LABEL, type AddonRole } from "../plan/addons.js";
 import { versions } from "../pins/versions.js";
-import type { RuleId } from "./registry.js";
+import type { RuleId } from "../core/rules.js";
 import { finding } from "./rule.js";
 import { idOf, show } from "./read.js";
 

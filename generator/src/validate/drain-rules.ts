@@ -27,7 +27,7 @@ import { get, type K8sObject, list, record, stringMap, numAt } from "../k8s/obje
 import { isGroupKind } from "../k8s/kinds.js";
 import type { RenderedCluster } from "../render/render.js";
 import { MIN_REMEDIABLE_CONTROL_PLANE } from "../plan/capi.js";
-import type { RuleId } from "./registry.js";
+import type { RuleId } from "../core/rules.js";
 import { defineRule, finding, type Rule } from "./rule.js";
 import { objectsOf, stringOf } from "./read.js";
 

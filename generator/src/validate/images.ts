@@ -28,7 +28,7 @@ import {
   publicLookupOs,
 } from "../schemas/ami-inventory.js";
 import type { RenderedCluster } from "../render/render.js";
-import type { RuleId } from "./registry.js";
+import type { RuleId } from "../core/rules.js";
 import { defineRule, finding, type Rule } from "./rule.js";
 import { objectsOf } from "./read.js";
 

@@ -8,7 +8,7 @@ import { clusterDir } from "../core/layout.js";
 import type { Finding } from "../core/findings.js";
 import { CAPI_GROUPS, GROUP, LABEL } from "../k8s/capi.js";
 import { get, groupOf, type K8sObject, list, record } from "../k8s/object.js";
-import type { RuleId } from "./registry.js";
+import type { RuleId } from "../core/rules.js";
 import { defineRule, finding, type Rule } from "./rule.js";
 import { idOf, objectsOf, show, stringOf } from "./read.js";
 

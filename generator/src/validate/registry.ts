@@ -4,8 +4,6 @@
  */
 import { isRuleId, RULES, type RuleId, type RuleInput, type RuleSpec } from "../core/rules.js";
 
-export { isRuleId, RULES, type RuleId };
-
 /** The fields of other objects a finding's rule reads (none for a rule that reads none). */
 export const ruleInputs = (rule: RuleId): readonly RuleInput[] => RULES[rule].inputs;
 

@@ -4,9 +4,7 @@
  * `rule` is always the id of a registered rule, so a typo in a rule id is a type error.
  */
 import type { Finding, Severity } from "../core/findings.js";
-import { RULES, type RuleId, type RuleInput, type RuleSeverity, type RuleSpec } from "../core/rules.js";
-
-export type { RuleInput, RuleSeverity, RuleSpec };
+import { RULES, type RuleId, type RuleSpec } from "../core/rules.js";
 
 /** A rule with its id and a check over a context `C` that reports through the context. */
 export interface Rule<Id extends string, C> extends RuleSpec {

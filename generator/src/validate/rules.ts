@@ -24,7 +24,7 @@ import { clusterDir, clusterKustomizationPath, clusterSpecPath } from "../core/l
 import { addonMinorFits, addonRules } from "./addon-rules.js";
 import { type ClusterSpec, PROFILE_DEFAULTS } from "../cluster-spec/types.js";
 import { objectNames } from "../plan/cluster.js";
-import type { RuleId } from "./registry.js";
+import type { RuleId } from "../core/rules.js";
 import { defineRule, finding, type Rule, severityOf } from "./rule.js";
 import { idOf, objectsOf, show } from "./read.js";
 

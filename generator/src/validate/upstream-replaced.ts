@@ -24,7 +24,7 @@ export interface ReplacedRule {
   field: string;
 }
 
-import type { RuleId } from "./registry.js";
+import type { RuleId } from "../core/rules.js";
 
 const CAPI = "sigs.k8s.io/cluster-api@v1.13.4/";
 const CAPA = "sigs.k8s.io/cluster-api-provider-aws/v2@v2.13.0/";

@@ -24,7 +24,7 @@ import { autoscalerObjects } from "../plan/autoscaler.js";
 import { CLUSTER_NAMESPACE_KINDS } from "../plan/sync.js";
 import type { Pins } from "../pins/versions.js";
 import type { RenderedCluster } from "../render/render.js";
-import type { RuleId } from "./registry.js";
+import type { RuleId } from "../core/rules.js";
 import { finding } from "./rule.js";
 import { idOf, show } from "./read.js";
 

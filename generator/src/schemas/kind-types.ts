@@ -8,7 +8,9 @@
  * signature, `items` → a list, `enum` → a union of literals, a list of `type`s → a union; an object that declares
  * nothing is `Record<string, unknown>`, a value without a type `unknown`. allOf/anyOf/oneOf beside a type only add
  * validations and are left out; alone, allOf is an intersection and anyOf/oneOf a union. `status` is left out (the
- * generator never writes it) and `metadata` is the object model's own `K8sMetadata`.
+ * generator never writes it) and `metadata` is the object model's own `K8sMetadata`. An object shape the file would
+ * print more than once is printed once, as a type named after its place (kind + property path), and referred to by
+ * that name; `typeOf` and the test spell every shape out.
  */
 import { format } from "prettier";
 import { groupOf } from "../k8s/object.js";

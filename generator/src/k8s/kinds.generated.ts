@@ -38,9 +38,7 @@ export type ServiceAccount = {
   kind: "ServiceAccount";
   metadata: K8sMetadata;
   automountServiceAccountToken?: boolean;
-  imagePullSecrets?: {
-    name?: string;
-  }[];
+  imagePullSecrets?: ServiceAccountImagePullSecrets[];
   secrets?: {
     apiVersion?: string;
     fieldPath?: string;
@@ -57,69 +55,32 @@ export type ClusterRole = {
   kind: "ClusterRole";
   metadata: K8sMetadata;
   aggregationRule?: {
-    clusterRoleSelectors?: {
-      matchExpressions?: {
-        key: string;
-        operator: string;
-        values?: string[];
-      }[];
-      matchLabels?: Record<string, string>;
-    }[];
+    clusterRoleSelectors?: MachineSetSpecSelector[];
   };
-  rules?: {
-    apiGroups?: string[];
-    nonResourceURLs?: string[];
-    resourceNames?: string[];
-    resources?: string[];
-    verbs: string[];
-  }[];
+  rules?: RoleRules[];
 };
 
 export type ClusterRoleBinding = {
   apiVersion: "rbac.authorization.k8s.io/v1";
   kind: "ClusterRoleBinding";
   metadata: K8sMetadata;
-  roleRef: {
-    apiGroup: string;
-    kind: string;
-    name: string;
-  };
-  subjects?: {
-    apiGroup?: string;
-    kind: string;
-    name: string;
-    namespace?: string;
-  }[];
+  roleRef: RoleBindingRoleRef;
+  subjects?: RoleBindingSubjects[];
 };
 
 export type Role = {
   apiVersion: "rbac.authorization.k8s.io/v1";
   kind: "Role";
   metadata: K8sMetadata;
-  rules?: {
-    apiGroups?: string[];
-    nonResourceURLs?: string[];
-    resourceNames?: string[];
-    resources?: string[];
-    verbs: string[];
-  }[];
+  rules?: RoleRules[];
 };
 
 export type RoleBinding = {
   apiVersion: "rbac.authorization.k8s.io/v1";
   kind: "RoleBinding";
   metadata: K8sMetadata;
-  roleRef: {
-    apiGroup: string;
-    kind: string;
-    name: string;
-  };
-  subjects?: {
-    apiGroup?: string;
-    kind: string;
-    name: string;
-    namespace?: string;
-  }[];
+  roleRef: RoleBindingRoleRef;
+  subjects?: RoleBindingSubjects[];
 };
 
 export type Cluster = {
@@ -127,102 +88,36 @@ export type Cluster = {
   kind: "Cluster";
   metadata: K8sMetadata;
   spec: {
-    availabilityGates?: {
-      conditionType: string;
-      polarity?: "Positive" | "Negative";
-    }[];
+    availabilityGates?: ClusterSpecAvailabilityGates[];
     clusterNetwork?: {
       apiServerPort?: number;
-      pods?: {
-        cidrBlocks: string[];
-      };
+      pods?: ClusterSpecClusterNetworkPods;
       serviceDomain?: string;
-      services?: {
-        cidrBlocks: string[];
-      };
+      services?: ClusterSpecClusterNetworkPods;
     };
-    controlPlaneEndpoint?: {
-      host?: string;
-      port?: number;
-    };
-    controlPlaneRef?: {
-      apiGroup: string;
-      kind: string;
-      name: string;
-    };
-    infrastructureRef?: {
-      apiGroup: string;
-      kind: string;
-      name: string;
-    };
+    controlPlaneEndpoint?: ClusterSpecControlPlaneEndpoint;
+    controlPlaneRef?: RoleBindingRoleRef;
+    infrastructureRef?: RoleBindingRoleRef;
     paused?: boolean;
     topology?: {
-      classRef: {
-        name: string;
-        namespace?: string;
-      };
+      classRef: ClusterSpecTopologyClassRef;
       controlPlane?: {
-        deletion?: {
-          nodeDeletionTimeoutSeconds?: number;
-          nodeDrainTimeoutSeconds?: number;
-          nodeVolumeDetachTimeoutSeconds?: number;
-        };
+        deletion?: MachineSetSpecTemplateSpecDeletion;
         healthCheck?: {
-          checks?: {
-            nodeStartupTimeoutSeconds?: number;
-            unhealthyMachineConditions?: {
-              status: "True" | "False" | "Unknown";
-              timeoutSeconds: number;
-              type: string;
-            }[];
-            unhealthyNodeConditions?: {
-              status: string;
-              timeoutSeconds: number;
-              type: string;
-            }[];
-          };
+          checks?: MachineHealthCheckSpecChecks;
           enabled?: boolean;
-          remediation?: {
-            templateRef?: {
-              apiVersion: string;
-              kind: string;
-              name: string;
-            };
-            triggerIf?: {
-              unhealthyInRange?: string;
-              unhealthyLessThanOrEqualTo?: number | string;
-            };
-          };
+          remediation?: MachineHealthCheckSpecRemediation;
         };
-        metadata?: {
-          annotations?: Record<string, string>;
-          labels?: Record<string, string>;
-        };
-        readinessGates?: {
-          conditionType: string;
-          polarity?: "Positive" | "Negative";
-        }[];
+        metadata?: MachineSetSpecTemplateMetadata;
+        readinessGates?: ClusterSpecAvailabilityGates[];
         replicas?: number;
         rollout?: {
           after?: string;
         };
-        taints?: {
-          effect: "NoSchedule" | "PreferNoSchedule" | "NoExecute";
-          key: string;
-          propagation: "Always" | "OnInitialization";
-          value?: string;
-        }[];
-        variables?: {
-          overrides?: {
-            name: string;
-            value: unknown;
-          }[];
-        };
+        taints?: MachineSetSpecTemplateSpecTaints[];
+        variables?: ClusterSpecTopologyControlPlaneVariables;
       };
-      variables?: {
-        name: string;
-        value: unknown;
-      }[];
+      variables?: ClusterSpecTopologyVariables[];
       version: string;
       workers?: {
         machineDeployments?: {
@@ -235,94 +130,33 @@ export type Cluster = {
           };
           failureDomain?: string;
           healthCheck?: {
-            checks?: {
-              nodeStartupTimeoutSeconds?: number;
-              unhealthyMachineConditions?: {
-                status: "True" | "False" | "Unknown";
-                timeoutSeconds: number;
-                type: string;
-              }[];
-              unhealthyNodeConditions?: {
-                status: string;
-                timeoutSeconds: number;
-                type: string;
-              }[];
-            };
+            checks?: MachineHealthCheckSpecChecks;
             enabled?: boolean;
             remediation?: {
               maxInFlight?: number | string;
-              templateRef?: {
-                apiVersion: string;
-                kind: string;
-                name: string;
-              };
-              triggerIf?: {
-                unhealthyInRange?: string;
-                unhealthyLessThanOrEqualTo?: number | string;
-              };
+              templateRef?: MachineHealthCheckSpecRemediationTemplateRef;
+              triggerIf?: MachineHealthCheckSpecRemediationTriggerIf;
             };
           };
-          metadata?: {
-            annotations?: Record<string, string>;
-            labels?: Record<string, string>;
-          };
+          metadata?: MachineSetSpecTemplateMetadata;
           minReadySeconds?: number;
           name: string;
-          readinessGates?: {
-            conditionType: string;
-            polarity?: "Positive" | "Negative";
-          }[];
+          readinessGates?: ClusterSpecAvailabilityGates[];
           replicas?: number;
-          rollout?: {
-            after?: string;
-            strategy?: {
-              rollingUpdate?: {
-                maxSurge?: number | string;
-                maxUnavailable?: number | string;
-              };
-              type: "RollingUpdate" | "OnDelete";
-            };
-          };
-          taints?: {
-            effect: "NoSchedule" | "PreferNoSchedule" | "NoExecute";
-            key: string;
-            propagation: "Always" | "OnInitialization";
-            value?: string;
-          }[];
-          variables?: {
-            overrides?: {
-              name: string;
-              value: unknown;
-            }[];
-          };
+          rollout?: MachineDeploymentSpecRollout;
+          taints?: MachineSetSpecTemplateSpecTaints[];
+          variables?: ClusterSpecTopologyControlPlaneVariables;
         }[];
         machinePools?: {
           class: string;
-          deletion?: {
-            nodeDeletionTimeoutSeconds?: number;
-            nodeDrainTimeoutSeconds?: number;
-            nodeVolumeDetachTimeoutSeconds?: number;
-          };
+          deletion?: MachineSetSpecTemplateSpecDeletion;
           failureDomains?: string[];
-          metadata?: {
-            annotations?: Record<string, string>;
-            labels?: Record<string, string>;
-          };
+          metadata?: MachineSetSpecTemplateMetadata;
           minReadySeconds?: number;
           name: string;
           replicas?: number;
-          taints?: {
-            effect: "NoSchedule" | "PreferNoSchedule" | "NoExecute";
-            key: string;
-            propagation: "Always" | "OnInitialization";
-            value?: string;
-          }[];
-          variables?: {
-            overrides?: {
-              name: string;
-              value: unknown;
-            }[];
-          };
+          taints?: MachineSetSpecTemplateSpecTaints[];
+          variables?: ClusterSpecTopologyControlPlaneVariables;
         }[];
       };
     };
@@ -335,76 +169,16 @@ export type MachineDeployment = {
   metadata: K8sMetadata;
   spec: {
     clusterName: string;
-    deletion?: {
-      order?: "Random" | "Newest" | "Oldest";
-    };
-    machineNaming?: {
-      template?: string;
-    };
+    deletion?: MachineSetSpecDeletion;
+    machineNaming?: MachineSetSpecMachineNaming;
     paused?: boolean;
     remediation?: {
       maxInFlight?: number | string;
     };
     replicas?: number;
-    rollout?: {
-      after?: string;
-      strategy?: {
-        rollingUpdate?: {
-          maxSurge?: number | string;
-          maxUnavailable?: number | string;
-        };
-        type: "RollingUpdate" | "OnDelete";
-      };
-    };
-    selector: {
-      matchExpressions?: {
-        key: string;
-        operator: string;
-        values?: string[];
-      }[];
-      matchLabels?: Record<string, string>;
-    };
-    template: {
-      metadata?: {
-        annotations?: Record<string, string>;
-        labels?: Record<string, string>;
-      };
-      spec: {
-        bootstrap: {
-          configRef?: {
-            apiGroup: string;
-            kind: string;
-            name: string;
-          };
-          dataSecretName?: string;
-        };
-        clusterName: string;
-        deletion?: {
-          nodeDeletionTimeoutSeconds?: number;
-          nodeDrainTimeoutSeconds?: number;
-          nodeVolumeDetachTimeoutSeconds?: number;
-        };
-        failureDomain?: string;
-        infrastructureRef: {
-          apiGroup: string;
-          kind: string;
-          name: string;
-        };
-        minReadySeconds?: number;
-        providerID?: string;
-        readinessGates?: {
-          conditionType: string;
-          polarity?: "Positive" | "Negative";
-        }[];
-        taints?: {
-          effect: "NoSchedule" | "PreferNoSchedule" | "NoExecute";
-          key: string;
-          propagation: "Always" | "OnInitialization";
-          value?: string;
-        }[];
-        version?: string;
-      };
-    };
+    rollout?: MachineDeploymentSpecRollout;
+    selector: MachineSetSpecSelector;
+    template: MachineSetSpecTemplate;
   };
 };
 
@@ -413,39 +187,10 @@ export type MachineHealthCheck = {
   kind: "MachineHealthCheck";
   metadata: K8sMetadata;
   spec: {
-    checks?: {
-      nodeStartupTimeoutSeconds?: number;
-      unhealthyMachineConditions?: {
-        status: "True" | "False" | "Unknown";
-        timeoutSeconds: number;
-        type: string;
-      }[];
-      unhealthyNodeConditions?: {
-        status: string;
-        timeoutSeconds: number;
-        type: string;
-      }[];
-    };
+    checks?: MachineHealthCheckSpecChecks;
     clusterName: string;
-    remediation?: {
-      templateRef?: {
-        apiVersion: string;
-        kind: string;
-        name: string;
-      };
-      triggerIf?: {
-        unhealthyInRange?: string;
-        unhealthyLessThanOrEqualTo?: number | string;
-      };
-    };
-    selector: {
-      matchExpressions?: {
-        key: string;
-        operator: string;
-        values?: string[];
-      }[];
-      matchLabels?: Record<string, string>;
-    };
+    remediation?: MachineHealthCheckSpecRemediation;
+    selector: MachineSetSpecSelector;
   };
 };
 
@@ -458,47 +203,7 @@ export type MachinePool = {
     failureDomains?: string[];
     providerIDList?: string[];
     replicas?: number;
-    template: {
-      metadata?: {
-        annotations?: Record<string, string>;
-        labels?: Record<string, string>;
-      };
-      spec: {
-        bootstrap: {
-          configRef?: {
-            apiGroup: string;
-            kind: string;
-            name: string;
-          };
-          dataSecretName?: string;
-        };
-        clusterName: string;
-        deletion?: {
-          nodeDeletionTimeoutSeconds?: number;
-          nodeDrainTimeoutSeconds?: number;
-          nodeVolumeDetachTimeoutSeconds?: number;
-        };
-        failureDomain?: string;
-        infrastructureRef: {
-          apiGroup: string;
-          kind: string;
-          name: string;
-        };
-        minReadySeconds?: number;
-        providerID?: string;
-        readinessGates?: {
-          conditionType: string;
-          polarity?: "Positive" | "Negative";
-        }[];
-        taints?: {
-          effect: "NoSchedule" | "PreferNoSchedule" | "NoExecute";
-          key: string;
-          propagation: "Always" | "OnInitialization";
-          value?: string;
-        }[];
-        version?: string;
-      };
-    };
+    template: MachineSetSpecTemplate;
   };
 };
 
@@ -508,62 +213,11 @@ export type MachineSet = {
   metadata: K8sMetadata;
   spec: {
     clusterName: string;
-    deletion?: {
-      order?: "Random" | "Newest" | "Oldest";
-    };
-    machineNaming?: {
-      template?: string;
-    };
+    deletion?: MachineSetSpecDeletion;
+    machineNaming?: MachineSetSpecMachineNaming;
     replicas?: number;
-    selector: {
-      matchExpressions?: {
-        key: string;
-        operator: string;
-        values?: string[];
-      }[];
-      matchLabels?: Record<string, string>;
-    };
-    template: {
-      metadata?: {
-        annotations?: Record<string, string>;
-        labels?: Record<string, string>;
-      };
-      spec: {
-        bootstrap: {
-          configRef?: {
-            apiGroup: string;
-            kind: string;
-            name: string;
-          };
-          dataSecretName?: string;
-        };
-        clusterName: string;
-        deletion?: {
-          nodeDeletionTimeoutSeconds?: number;
-          nodeDrainTimeoutSeconds?: number;
-          nodeVolumeDetachTimeoutSeconds?: number;
-        };
-        failureDomain?: string;
-        infrastructureRef: {
-          apiGroup: string;
-          kind: string;
-          name: string;
-        };
-        minReadySeconds?: number;
-        providerID?: string;
-        readinessGates?: {
-          conditionType: string;
-          polarity?: "Positive" | "Negative";
-        }[];
-        taints?: {
-          effect: "NoSchedule" | "PreferNoSchedule" | "NoExecute";
-          key: string;
-          propagation: "Always" | "OnInitialization";
-          value?: string;
-        }[];
-        version?: string;
-      };
-    };
+    selector: MachineSetSpecSelector;
+    template: MachineSetSpecTemplate;
   };
 };
 
@@ -572,421 +226,15 @@ export type KubeadmControlPlane = {
   kind: "KubeadmControlPlane";
   metadata: K8sMetadata;
   spec: {
-    kubeadmConfigSpec?: {
-      bootCommands?: string[];
-      clusterConfiguration?: {
-        apiServer?: {
-          certSANs?: string[];
-          extraArgs?: {
-            name: string;
-            value: string;
-          }[];
-          extraEnvs?: {
-            name: string;
-            value?: string;
-            valueFrom?: {
-              configMapKeyRef?: {
-                key: string;
-                name?: string;
-                optional?: boolean;
-              };
-              fieldRef?: {
-                apiVersion?: string;
-                fieldPath: string;
-              };
-              fileKeyRef?: {
-                key: string;
-                optional?: boolean;
-                path: string;
-                volumeName: string;
-              };
-              resourceFieldRef?: {
-                containerName?: string;
-                divisor?: number | string;
-                resource: string;
-              };
-              secretKeyRef?: {
-                key: string;
-                name?: string;
-                optional?: boolean;
-              };
-            };
-          }[];
-          extraVolumes?: {
-            hostPath: string;
-            mountPath: string;
-            name: string;
-            pathType?: string;
-            readOnly?: boolean;
-          }[];
-        };
-        caCertificateValidityPeriodDays?: number;
-        certificateValidityPeriodDays?: number;
-        certificatesDir?: string;
-        controlPlaneEndpoint?: string;
-        controllerManager?: {
-          extraArgs?: {
-            name: string;
-            value: string;
-          }[];
-          extraEnvs?: {
-            name: string;
-            value?: string;
-            valueFrom?: {
-              configMapKeyRef?: {
-                key: string;
-                name?: string;
-                optional?: boolean;
-              };
-              fieldRef?: {
-                apiVersion?: string;
-                fieldPath: string;
-              };
-              fileKeyRef?: {
-                key: string;
-                optional?: boolean;
-                path: string;
-                volumeName: string;
-              };
-              resourceFieldRef?: {
-                containerName?: string;
-                divisor?: number | string;
-                resource: string;
-              };
-              secretKeyRef?: {
-                key: string;
-                name?: string;
-                optional?: boolean;
-              };
-            };
-          }[];
-          extraVolumes?: {
-            hostPath: string;
-            mountPath: string;
-            name: string;
-            pathType?: string;
-            readOnly?: boolean;
-          }[];
-        };
-        dns?: {
-          imageRepository?: string;
-          imageTag?: string;
-        };
-        encryptionAlgorithm?: "ECDSA-P256" | "ECDSA-P384" | "RSA-2048" | "RSA-3072" | "RSA-4096";
-        etcd?: {
-          external?: {
-            caFile: string;
-            certFile: string;
-            endpoints: string[];
-            keyFile: string;
-          };
-          local?: {
-            dataDir?: string;
-            extraArgs?: {
-              name: string;
-              value: string;
-            }[];
-            extraEnvs?: {
-              name: string;
-              value?: string;
-              valueFrom?: {
-                configMapKeyRef?: {
-                  key: string;
-                  name?: string;
-                  optional?: boolean;
-                };
-                fieldRef?: {
-                  apiVersion?: string;
-                  fieldPath: string;
-                };
-                fileKeyRef?: {
-                  key: string;
-                  optional?: boolean;
-                  path: string;
-                  volumeName: string;
-                };
-                resourceFieldRef?: {
-                  containerName?: string;
-                  divisor?: number | string;
-                  resource: string;
-                };
-                secretKeyRef?: {
-                  key: string;
-                  name?: string;
-                  optional?: boolean;
-                };
-              };
-            }[];
-            imageRepository?: string;
-            imageTag?: string;
-            peerCertSANs?: string[];
-            serverCertSANs?: string[];
-          };
-        };
-        featureGates?: Record<string, boolean>;
-        imageRepository?: string;
-        scheduler?: {
-          extraArgs?: {
-            name: string;
-            value: string;
-          }[];
-          extraEnvs?: {
-            name: string;
-            value?: string;
-            valueFrom?: {
-              configMapKeyRef?: {
-                key: string;
-                name?: string;
-                optional?: boolean;
-              };
-              fieldRef?: {
-                apiVersion?: string;
-                fieldPath: string;
-              };
-              fileKeyRef?: {
-                key: string;
-                optional?: boolean;
-                path: string;
-                volumeName: string;
-              };
-              resourceFieldRef?: {
-                containerName?: string;
-                divisor?: number | string;
-                resource: string;
-              };
-              secretKeyRef?: {
-                key: string;
-                name?: string;
-                optional?: boolean;
-              };
-            };
-          }[];
-          extraVolumes?: {
-            hostPath: string;
-            mountPath: string;
-            name: string;
-            pathType?: string;
-            readOnly?: boolean;
-          }[];
-        };
-      };
-      diskSetup?: {
-        filesystems?: {
-          device: string;
-          extraOpts?: string[];
-          filesystem: string;
-          label?: string;
-          overwrite?: boolean;
-          partition?: string;
-          replaceFS?: string;
-        }[];
-        partitions?: {
-          device: string;
-          diskLayout?: {
-            partitionType?: string;
-            percentage: number;
-          }[];
-          layout?: boolean;
-          overwrite?: boolean;
-          tableType?: "mbr" | "gpt";
-        }[];
-      };
-      files?: {
-        append?: boolean;
-        content?: string;
-        contentFrom?: {
-          secret: {
-            key: string;
-            name: string;
-          };
-        };
-        encoding?: "base64" | "gzip" | "gzip+base64";
-        owner?: string;
-        path: string;
-        permissions?: string;
-      }[];
-      format?: "cloud-config" | "ignition";
-      ignition?: {
-        containerLinuxConfig?: {
-          additionalConfig?: string;
-          strict?: boolean;
-        };
-      };
-      initConfiguration?: {
-        bootstrapTokens?: {
-          description?: string;
-          expires?: string;
-          groups?: string[];
-          token: string;
-          ttlSeconds?: number;
-          usages?: string[];
-        }[];
-        localAPIEndpoint?: {
-          advertiseAddress?: string;
-          bindPort?: number;
-        };
-        nodeRegistration?: {
-          criSocket?: string;
-          ignorePreflightErrors?: string[];
-          imagePullPolicy?: "Always" | "IfNotPresent" | "Never";
-          imagePullSerial?: boolean;
-          kubeletExtraArgs?: {
-            name: string;
-            value: string;
-          }[];
-          name?: string;
-          taints?: {
-            effect: string;
-            key: string;
-            timeAdded?: string;
-            value?: string;
-          }[];
-        };
-        patches?: {
-          directory?: string;
-        };
-        skipPhases?: string[];
-        timeouts?: {
-          controlPlaneComponentHealthCheckSeconds?: number;
-          discoverySeconds?: number;
-          etcdAPICallSeconds?: number;
-          kubeletHealthCheckSeconds?: number;
-          kubernetesAPICallSeconds?: number;
-          tlsBootstrapSeconds?: number;
-        };
-      };
-      joinConfiguration?: {
-        caCertPath?: string;
-        controlPlane?: {
-          localAPIEndpoint?: {
-            advertiseAddress?: string;
-            bindPort?: number;
-          };
-        };
-        discovery?: {
-          bootstrapToken?: {
-            apiServerEndpoint?: string;
-            caCertHashes?: string[];
-            token?: string;
-            unsafeSkipCAVerification?: boolean;
-          };
-          file?: {
-            kubeConfig?: {
-              cluster?: {
-                certificateAuthorityData?: string;
-                insecureSkipTLSVerify?: boolean;
-                proxyURL?: string;
-                server?: string;
-                tlsServerName?: string;
-              };
-              user: {
-                authProvider?: {
-                  config?: Record<string, string>;
-                  name: string;
-                };
-                exec?: {
-                  apiVersion?: string;
-                  args?: string[];
-                  command: string;
-                  env?: {
-                    name: string;
-                    value: string;
-                  }[];
-                  provideClusterInfo?: boolean;
-                };
-              };
-            };
-            kubeConfigPath: string;
-          };
-          tlsBootstrapToken?: string;
-        };
-        nodeRegistration?: {
-          criSocket?: string;
-          ignorePreflightErrors?: string[];
-          imagePullPolicy?: "Always" | "IfNotPresent" | "Never";
-          imagePullSerial?: boolean;
-          kubeletExtraArgs?: {
-            name: string;
-            value: string;
-          }[];
-          name?: string;
-          taints?: {
-            effect: string;
-            key: string;
-            timeAdded?: string;
-            value?: string;
-          }[];
-        };
-        patches?: {
-          directory?: string;
-        };
-        skipPhases?: string[];
-        timeouts?: {
-          controlPlaneComponentHealthCheckSeconds?: number;
-          discoverySeconds?: number;
-          etcdAPICallSeconds?: number;
-          kubeletHealthCheckSeconds?: number;
-          kubernetesAPICallSeconds?: number;
-          tlsBootstrapSeconds?: number;
-        };
-      };
-      mounts?: string[][];
-      ntp?: {
-        enabled?: boolean;
-        servers?: string[];
-      };
-      postKubeadmCommands?: string[];
-      preKubeadmCommands?: string[];
-      users?: {
-        gecos?: string;
-        groups?: string;
-        homeDir?: string;
-        inactive?: boolean;
-        lockPassword?: boolean;
-        name: string;
-        passwd?: string;
-        passwdFrom?: {
-          secret: {
-            key: string;
-            name: string;
-          };
-        };
-        primaryGroup?: string;
-        shell?: string;
-        sshAuthorizedKeys?: string[];
-        sudo?: string;
-      }[];
-      verbosity?: number;
-    };
-    machineNaming?: {
-      template?: string;
-    };
+    kubeadmConfigSpec?: KubeadmConfigSpec;
+    machineNaming?: MachineSetSpecMachineNaming;
     machineTemplate: {
-      metadata?: {
-        annotations?: Record<string, string>;
-        labels?: Record<string, string>;
-      };
+      metadata?: MachineSetSpecTemplateMetadata;
       spec: {
-        deletion?: {
-          nodeDeletionTimeoutSeconds?: number;
-          nodeDrainTimeoutSeconds?: number;
-          nodeVolumeDetachTimeoutSeconds?: number;
-        };
-        infrastructureRef: {
-          apiGroup: string;
-          kind: string;
-          name: string;
-        };
-        readinessGates?: {
-          conditionType: string;
-          polarity?: "Positive" | "Negative";
-        }[];
-        taints?: {
-          effect: "NoSchedule" | "PreferNoSchedule" | "NoExecute";
-          key: string;
-          propagation: "Always" | "OnInitialization";
-          value?: string;
-        }[];
+        deletion?: MachineSetSpecTemplateSpecDeletion;
+        infrastructureRef: RoleBindingRoleRef;
+        readinessGates?: ClusterSpecAvailabilityGates[];
+        taints?: MachineSetSpecTemplateSpecTaints[];
       };
     };
     remediation?: {
@@ -1015,392 +263,7 @@ export type KubeadmConfig = {
   apiVersion: "bootstrap.cluster.x-k8s.io/v1beta2";
   kind: "KubeadmConfig";
   metadata: K8sMetadata;
-  spec?: {
-    bootCommands?: string[];
-    clusterConfiguration?: {
-      apiServer?: {
-        certSANs?: string[];
-        extraArgs?: {
-          name: string;
-          value: string;
-        }[];
-        extraEnvs?: {
-          name: string;
-          value?: string;
-          valueFrom?: {
-            configMapKeyRef?: {
-              key: string;
-              name?: string;
-              optional?: boolean;
-            };
-            fieldRef?: {
-              apiVersion?: string;
-              fieldPath: string;
-            };
-            fileKeyRef?: {
-              key: string;
-              optional?: boolean;
-              path: string;
-              volumeName: string;
-            };
-            resourceFieldRef?: {
-              containerName?: string;
-              divisor?: number | string;
-              resource: string;
-            };
-            secretKeyRef?: {
-              key: string;
-              name?: string;
-              optional?: boolean;
-            };
-          };
-        }[];
-        extraVolumes?: {
-          hostPath: string;
-          mountPath: string;
-          name: string;
-          pathType?: string;
-          readOnly?: boolean;
-        }[];
-      };
-      caCertificateValidityPeriodDays?: number;
-      certificateValidityPeriodDays?: number;
-      certificatesDir?: string;
-      controlPlaneEndpoint?: string;
-      controllerManager?: {
-        extraArgs?: {
-          name: string;
-          value: string;
-        }[];
-        extraEnvs?: {
-          name: string;
-          value?: string;
-          valueFrom?: {
-            configMapKeyRef?: {
-              key: string;
-              name?: string;
-              optional?: boolean;
-            };
-            fieldRef?: {
-              apiVersion?: string;
-              fieldPath: string;
-            };
-            fileKeyRef?: {
-              key: string;
-              optional?: boolean;
-              path: string;
-              volumeName: string;
-            };
-            resourceFieldRef?: {
-              containerName?: string;
-              divisor?: number | string;
-              resource: string;
-            };
-            secretKeyRef?: {
-              key: string;
-              name?: string;
-              optional?: boolean;
-            };
-          };
-        }[];
-        extraVolumes?: {
-          hostPath: string;
-          mountPath: string;
-          name: string;
-          pathType?: string;
-          readOnly?: boolean;
-        }[];
-      };
-      dns?: {
-        imageRepository?: string;
-        imageTag?: string;
-      };
-      encryptionAlgorithm?: "ECDSA-P256" | "ECDSA-P384" | "RSA-2048" | "RSA-3072" | "RSA-4096";
-      etcd?: {
-        external?: {
-          caFile: string;
-          certFile: string;
-          endpoints: string[];
-          keyFile: string;
-        };
-        local?: {
-          dataDir?: string;
-          extraArgs?: {
-            name: string;
-            value: string;
-          }[];
-          extraEnvs?: {
-            name: string;
-            value?: string;
-            valueFrom?: {
-              configMapKeyRef?: {
-                key: string;
-                name?: string;
-                optional?: boolean;
-              };
-              fieldRef?: {
-                apiVersion?: string;
-                fieldPath: string;
-              };
-              fileKeyRef?: {
-                key: string;
-                optional?: boolean;
-                path: string;
-                volumeName: string;
-              };
-              resourceFieldRef?: {
-                containerName?: string;
-                divisor?: number | string;
-                resource: string;
-              };
-              secretKeyRef?: {
-                key: string;
-                name?: string;
-                optional?: boolean;
-              };
-            };
-          }[];
-          imageRepository?: string;
-          imageTag?: string;
-          peerCertSANs?: string[];
-          serverCertSANs?: string[];
-        };
-      };
-      featureGates?: Record<string, boolean>;
-      imageRepository?: string;
-      scheduler?: {
-        extraArgs?: {
-          name: string;
-          value: string;
-        }[];
-        extraEnvs?: {
-          name: string;
-          value?: string;
-          valueFrom?: {
-            configMapKeyRef?: {
-              key: string;
-              name?: string;
-              optional?: boolean;
-            };
-            fieldRef?: {
-              apiVersion?: string;
-              fieldPath: string;
-            };
-            fileKeyRef?: {
-              key: string;
-              optional?: boolean;
-              path: string;
-              volumeName: string;
-            };
-            resourceFieldRef?: {
-              containerName?: string;
-              divisor?: number | string;
-              resource: string;
-            };
-            secretKeyRef?: {
-              key: string;
-              name?: string;
-              optional?: boolean;
-            };
-          };
-        }[];
-        extraVolumes?: {
-          hostPath: string;
-          mountPath: string;
-          name: string;
-          pathType?: string;
-          readOnly?: boolean;
-        }[];
-      };
-    };
-    diskSetup?: {
-      filesystems?: {
-        device: string;
-        extraOpts?: string[];
-        filesystem: string;
-        label?: string;
-        overwrite?: boolean;
-        partition?: string;
-        replaceFS?: string;
-      }[];
-      partitions?: {
-        device: string;
-        diskLayout?: {
-          partitionType?: string;
-          percentage: number;
-        }[];
-        layout?: boolean;
-        overwrite?: boolean;
-        tableType?: "mbr" | "gpt";
-      }[];
-    };
-    files?: {
-      append?: boolean;
-      content?: string;
-      contentFrom?: {
-        secret: {
-          key: string;
-          name: string;
-        };
-      };
-      encoding?: "base64" | "gzip" | "gzip+base64";
-      owner?: string;
-      path: string;
-      permissions?: string;
-    }[];
-    format?: "cloud-config" | "ignition";
-    ignition?: {
-      containerLinuxConfig?: {
-        additionalConfig?: string;
-        strict?: boolean;
-      };
-    };
-    initConfiguration?: {
-      bootstrapTokens?: {
-        description?: string;
-        expires?: string;
-        groups?: string[];
-        token: string;
-        ttlSeconds?: number;
-        usages?: string[];
-      }[];
-      localAPIEndpoint?: {
-        advertiseAddress?: string;
-        bindPort?: number;
-      };
-      nodeRegistration?: {
-        criSocket?: string;
-        ignorePreflightErrors?: string[];
-        imagePullPolicy?: "Always" | "IfNotPresent" | "Never";
-        imagePullSerial?: boolean;
-        kubeletExtraArgs?: {
-          name: string;
-          value: string;
-        }[];
-        name?: string;
-        taints?: {
-          effect: string;
-          key: string;
-          timeAdded?: string;
-          value?: string;
-        }[];
-      };
-      patches?: {
-        directory?: string;
-      };
-      skipPhases?: string[];
-      timeouts?: {
-        controlPlaneComponentHealthCheckSeconds?: number;
-        discoverySeconds?: number;
-        etcdAPICallSeconds?: number;
-        kubeletHealthCheckSeconds?: number;
-        kubernetesAPICallSeconds?: number;
-        tlsBootstrapSeconds?: number;
-      };
-    };
-    joinConfiguration?: {
-      caCertPath?: string;
-      controlPlane?: {
-        localAPIEndpoint?: {
-          advertiseAddress?: string;
-          bindPort?: number;
-        };
-      };
-      discovery?: {
-        bootstrapToken?: {
-          apiServerEndpoint?: string;
-          caCertHashes?: string[];
-          token?: string;
-          unsafeSkipCAVerification?: boolean;
-        };
-        file?: {
-          kubeConfig?: {
-            cluster?: {
-              certificateAuthorityData?: string;
-              insecureSkipTLSVerify?: boolean;
-              proxyURL?: string;
-              server?: string;
-              tlsServerName?: string;
-            };
-            user: {
-              authProvider?: {
-                config?: Record<string, string>;
-                name: string;
-              };
-              exec?: {
-                apiVersion?: string;
-                args?: string[];
-                command: string;
-                env?: {
-                  name: string;
-                  value: string;
-                }[];
-                provideClusterInfo?: boolean;
-              };
-            };
-          };
-          kubeConfigPath: string;
-        };
-        tlsBootstrapToken?: string;
-      };
-      nodeRegistration?: {
-        criSocket?: string;
-        ignorePreflightErrors?: string[];
-        imagePullPolicy?: "Always" | "IfNotPresent" | "Never";
-        imagePullSerial?: boolean;
-        kubeletExtraArgs?: {
-          name: string;
-          value: string;
-        }[];
-        name?: string;
-        taints?: {
-          effect: string;
-          key: string;
-          timeAdded?: string;
-          value?: string;
-        }[];
-      };
-      patches?: {
-        directory?: string;
-      };
-      skipPhases?: string[];
-      timeouts?: {
-        controlPlaneComponentHealthCheckSeconds?: number;
-        discoverySeconds?: number;
-        etcdAPICallSeconds?: number;
-        kubeletHealthCheckSeconds?: number;
-        kubernetesAPICallSeconds?: number;
-        tlsBootstrapSeconds?: number;
-      };
-    };
-    mounts?: string[][];
-    ntp?: {
-      enabled?: boolean;
-      servers?: string[];
-    };
-    postKubeadmCommands?: string[];
-    preKubeadmCommands?: string[];
-    users?: {
-      gecos?: string;
-      groups?: string;
-      homeDir?: string;
-      inactive?: boolean;
-      lockPassword?: boolean;
-      name: string;
-      passwd?: string;
-      passwdFrom?: {
-        secret: {
-          key: string;
-          name: string;
-        };
-      };
-      primaryGroup?: string;
-      shell?: string;
-      sshAuthorizedKeys?: string[];
-      sudo?: string;
-    }[];
-    verbosity?: number;
-  };
+  spec?: KubeadmConfigSpec;
 };
 
 export type KubeadmConfigTemplate = {
@@ -1409,396 +272,8 @@ export type KubeadmConfigTemplate = {
   metadata: K8sMetadata;
   spec?: {
     template: {
-      metadata?: {
-        annotations?: Record<string, string>;
-        labels?: Record<string, string>;
-      };
-      spec?: {
-        bootCommands?: string[];
-        clusterConfiguration?: {
-          apiServer?: {
-            certSANs?: string[];
-            extraArgs?: {
-              name: string;
-              value: string;
-            }[];
-            extraEnvs?: {
-              name: string;
-              value?: string;
-              valueFrom?: {
-                configMapKeyRef?: {
-                  key: string;
-                  name?: string;
-                  optional?: boolean;
-                };
-                fieldRef?: {
-                  apiVersion?: string;
-                  fieldPath: string;
-                };
-                fileKeyRef?: {
-                  key: string;
-                  optional?: boolean;
-                  path: string;
-                  volumeName: string;
-                };
-                resourceFieldRef?: {
-                  containerName?: string;
-                  divisor?: number | string;
-                  resource: string;
-                };
-                secretKeyRef?: {
-                  key: string;
-                  name?: string;
-                  optional?: boolean;
-                };
-              };
-            }[];
-            extraVolumes?: {
-              hostPath: string;
-              mountPath: string;
-              name: string;
-              pathType?: string;
-              readOnly?: boolean;
-            }[];
-          };
-          caCertificateValidityPeriodDays?: number;
-          certificateValidityPeriodDays?: number;
-          certificatesDir?: string;
-          controlPlaneEndpoint?: string;
-          controllerManager?: {
-            extraArgs?: {
-              name: string;
-              value: string;
-            }[];
-            extraEnvs?: {
-              name: string;
-              value?: string;
-              valueFrom?: {
-                configMapKeyRef?: {
-                  key: string;
-                  name?: string;
-                  optional?: boolean;
-                };
-                fieldRef?: {
-                  apiVersion?: string;
-                  fieldPath: string;
-                };
-                fileKeyRef?: {
-                  key: string;
-                  optional?: boolean;
-                  path: string;
-                  volumeName: string;
-                };
-                resourceFieldRef?: {
-                  containerName?: string;
-                  divisor?: number | string;
-                  resource: string;
-                };
-                secretKeyRef?: {
-                  key: string;
-                  name?: string;
-                  optional?: boolean;
-                };
-              };
-            }[];
-            extraVolumes?: {
-              hostPath: string;
-              mountPath: string;
-              name: string;
-              pathType?: string;
-              readOnly?: boolean;
-            }[];
-          };
-          dns?: {
-            imageRepository?: string;
-            imageTag?: string;
-          };
-          encryptionAlgorithm?: "ECDSA-P256" | "ECDSA-P384" | "RSA-2048" | "RSA-3072" | "RSA-4096";
-          etcd?: {
-            external?: {
-              caFile: string;
-              certFile: string;
-              endpoints: string[];
-              keyFile: string;
-            };
-            local?: {
-              dataDir?: string;
-              extraArgs?: {
-                name: string;
-                value: string;
-              }[];
-              extraEnvs?: {
-                name: string;
-                value?: string;
-                valueFrom?: {
-                  configMapKeyRef?: {
-                    key: string;
-                    name?: string;
-                    optional?: boolean;
-                  };
-                  fieldRef?: {
-                    apiVersion?: string;
-                    fieldPath: string;
-                  };
-                  fileKeyRef?: {
-                    key: string;
-                    optional?: boolean;
-                    path: string;
-                    volumeName: string;
-                  };
-                  resourceFieldRef?: {
-                    containerName?: string;
-                    divisor?: number | string;
-                    resource: string;
-                  };
-                  secretKeyRef?: {
-                    key: string;
-                    name?: string;
-                    optional?: boolean;
-                  };
-                };
-              }[];
-              imageRepository?: string;
-              imageTag?: string;
-              peerCertSANs?: string[];
-              serverCertSANs?: string[];
-            };
-          };
-          featureGates?: Record<string, boolean>;
-          imageRepository?: string;
-          scheduler?: {
-            extraArgs?: {
-              name: string;
-              value: string;
-            }[];
-            extraEnvs?: {
-              name: string;
-              value?: string;
-              valueFrom?: {
-                configMapKeyRef?: {
-                  key: string;
-                  name?: string;
-                  optional?: boolean;
-                };
-                fieldRef?: {
-                  apiVersion?: string;
-                  fieldPath: string;
-                };
-                fileKeyRef?: {
-                  key: string;
-                  optional?: boolean;
-                  path: string;
-                  volumeName: string;
-                };
-                resourceFieldRef?: {
-                  containerName?: string;
-                  divisor?: number | string;
-                  resource: string;
-                };
-                secretKeyRef?: {
-                  key: string;
-                  name?: string;
-                  optional?: boolean;
-                };
-              };
-            }[];
-            extraVolumes?: {
-              hostPath: string;
-              mountPath: string;
-              name: string;
-              pathType?: string;
-              readOnly?: boolean;
-            }[];
-          };
-        };
-        diskSetup?: {
-          filesystems?: {
-            device: string;
-            extraOpts?: string[];
-            filesystem: string;
-            label?: string;
-            overwrite?: boolean;
-            partition?: string;
-            replaceFS?: string;
-          }[];
-          partitions?: {
-            device: string;
-            diskLayout?: {
-              partitionType?: string;
-              percentage: number;
-            }[];
-            layout?: boolean;
-            overwrite?: boolean;
-            tableType?: "mbr" | "gpt";
-          }[];
-        };
-        files?: {
-          append?: boolean;
-          content?: string;
-          contentFrom?: {
-            secret: {
-              key: string;
-              name: string;
-            };
-          };
-          encoding?: "base64" | "gzip" | "gzip+base64";
-          owner?: string;
-          path: string;
-          permissions?: string;
-        }[];
-        format?: "cloud-config" | "ignition";
-        ignition?: {
-          containerLinuxConfig?: {
-            additionalConfig?: string;
-            strict?: boolean;
-          };
-        };
-        initConfiguration?: {
-          bootstrapTokens?: {
-            description?: string;
-            expires?: string;
-            groups?: string[];
-            token: string;
-            ttlSeconds?: number;
-            usages?: string[];
-          }[];
-          localAPIEndpoint?: {
-            advertiseAddress?: string;
-            bindPort?: number;
-          };
-          nodeRegistration?: {
-            criSocket?: string;
-            ignorePreflightErrors?: string[];
-            imagePullPolicy?: "Always" | "IfNotPresent" | "Never";
-            imagePullSerial?: boolean;
-            kubeletExtraArgs?: {
-              name: string;
-              value: string;
-            }[];
-            name?: string;
-            taints?: {
-              effect: string;
-              key: string;
-              timeAdded?: string;
-              value?: string;
-            }[];
-          };
-          patches?: {
-            directory?: string;
-          };
-          skipPhases?: string[];
-          timeouts?: {
-            controlPlaneComponentHealthCheckSeconds?: number;
-            discoverySeconds?: number;
-            etcdAPICallSeconds?: number;
-            kubeletHealthCheckSeconds?: number;
-            kubernetesAPICallSeconds?: number;
-            tlsBootstrapSeconds?: number;
-          };
-        };
-        joinConfiguration?: {
-          caCertPath?: string;
-          controlPlane?: {
-            localAPIEndpoint?: {
-              advertiseAddress?: string;
-              bindPort?: number;
-            };
-          };
-          discovery?: {
-            bootstrapToken?: {
-              apiServerEndpoint?: string;
-              caCertHashes?: string[];
-              token?: string;
-              unsafeSkipCAVerification?: boolean;
-            };
-            file?: {
-              kubeConfig?: {
-                cluster?: {
-                  certificateAuthorityData?: string;
-                  insecureSkipTLSVerify?: boolean;
-                  proxyURL?: string;
-                  server?: string;
-                  tlsServerName?: string;
-                };
-                user: {
-                  authProvider?: {
-                    config?: Record<string, string>;
-                    name: string;
-                  };
-                  exec?: {
-                    apiVersion?: string;
-                    args?: string[];
-                    command: string;
-                    env?: {
-                      name: string;
-                      value: string;
-                    }[];
-                    provideClusterInfo?: boolean;
-                  };
-                };
-              };
-              kubeConfigPath: string;
-            };
-            tlsBootstrapToken?: string;
-          };
-          nodeRegistration?: {
-            criSocket?: string;
-            ignorePreflightErrors?: string[];
-            imagePullPolicy?: "Always" | "IfNotPresent" | "Never";
-            imagePullSerial?: boolean;
-            kubeletExtraArgs?: {
-              name: string;
-              value: string;
-            }[];
-            name?: string;
-            taints?: {
-              effect: string;
-              key: string;
-              timeAdded?: string;
-              value?: string;
-            }[];
-          };
-          patches?: {
-            directory?: string;
-          };
-          skipPhases?: string[];
-          timeouts?: {
-            controlPlaneComponentHealthCheckSeconds?: number;
-            discoverySeconds?: number;
-            etcdAPICallSeconds?: number;
-            kubeletHealthCheckSeconds?: number;
-            kubernetesAPICallSeconds?: number;
-            tlsBootstrapSeconds?: number;
-          };
-        };
-        mounts?: string[][];
-        ntp?: {
-          enabled?: boolean;
-          servers?: string[];
-        };
-        postKubeadmCommands?: string[];
-        preKubeadmCommands?: string[];
-        users?: {
-          gecos?: string;
-          groups?: string;
-          homeDir?: string;
-          inactive?: boolean;
-          lockPassword?: boolean;
-          name: string;
-          passwd?: string;
-          passwdFrom?: {
-            secret: {
-              key: string;
-              name: string;
-            };
-          };
-          primaryGroup?: string;
-          shell?: string;
-          sshAuthorizedKeys?: string[];
-          sudo?: string;
-        }[];
-        verbosity?: number;
-      };
+      metadata?: MachineSetSpecTemplateMetadata;
+      spec?: KubeadmConfigSpec;
     };
   };
 };
@@ -1816,90 +291,15 @@ export type AWSCluster = {
       enabled?: boolean;
       instanceType?: string;
     };
-    controlPlaneEndpoint?: {
-      host?: string;
-      port?: number;
-    };
-    controlPlaneLoadBalancer?: {
-      additionalListeners?: {
-        healthCheck?: {
-          intervalSeconds?: number;
-          path?: string;
-          port?: string;
-          protocol?: "TCP" | "HTTP" | "HTTPS";
-          thresholdCount?: number;
-          timeoutSeconds?: number;
-          unhealthyThresholdCount?: number;
-        };
-        port: number;
-        protocol?: "TCP";
-        targetGroupIPType?: "ipv4" | "ipv6";
-      }[];
-      additionalSecurityGroups?: string[];
-      crossZoneLoadBalancing?: boolean;
-      disableHostsRewrite?: boolean;
-      dnsResolutionCheck?: "None" | "Enabled";
-      healthCheck?: {
-        intervalSeconds?: number;
-        thresholdCount?: number;
-        timeoutSeconds?: number;
-        unhealthyThresholdCount?: number;
-      };
-      healthCheckProtocol?: "TCP" | "SSL" | "HTTP" | "HTTPS" | "TLS" | "UDP";
-      ingressRules?: {
-        cidrBlocks?: string[];
-        description: string;
-        fromPort: number;
-        ipv6CidrBlocks?: string[];
-        natGatewaysIPsSource?: boolean;
-        protocol: "-1" | "4" | "tcp" | "udp" | "icmp" | "58" | "50";
-        sourceSecurityGroupIds?: string[];
-        sourceSecurityGroupRoles?: (
-          "bastion" | "node" | "controlplane" | "apiserver-lb" | "lb" | "node-eks-additional"
-        )[];
-        toPort: number;
-      }[];
-      loadBalancerType?: "classic" | "elb" | "alb" | "nlb" | "disabled";
-      name?: string;
-      preserveClientIP?: boolean;
-      scheme?: "internet-facing" | "internal";
-      subnets?: string[];
-      targetGroupIPType?: "ipv4" | "ipv6";
-    };
-    identityRef?: {
-      kind: "AWSClusterControllerIdentity" | "AWSClusterRoleIdentity" | "AWSClusterStaticIdentity";
-      name: string;
-    };
+    controlPlaneEndpoint?: ClusterSpecControlPlaneEndpoint;
+    controlPlaneLoadBalancer?: AWSClusterSpecControlPlaneLoadBalancer;
+    identityRef?: AWSClusterSpecIdentityRef;
     imageLookupBaseOS?: string;
     imageLookupFormat?: string;
     imageLookupOrg?: string;
     network?: {
-      additionalControlPlaneIngressRules?: {
-        cidrBlocks?: string[];
-        description: string;
-        fromPort: number;
-        ipv6CidrBlocks?: string[];
-        natGatewaysIPsSource?: boolean;
-        protocol: "-1" | "4" | "tcp" | "udp" | "icmp" | "58" | "50";
-        sourceSecurityGroupIds?: string[];
-        sourceSecurityGroupRoles?: (
-          "bastion" | "node" | "controlplane" | "apiserver-lb" | "lb" | "node-eks-additional"
-        )[];
-        toPort: number;
-      }[];
-      additionalNodeIngressRules?: {
-        cidrBlocks?: string[];
-        description: string;
-        fromPort: number;
-        ipv6CidrBlocks?: string[];
-        natGatewaysIPsSource?: boolean;
-        protocol: "-1" | "4" | "tcp" | "udp" | "icmp" | "58" | "50";
-        sourceSecurityGroupIds?: string[];
-        sourceSecurityGroupRoles?: (
-          "bastion" | "node" | "controlplane" | "apiserver-lb" | "lb" | "node-eks-additional"
-        )[];
-        toPort: number;
-      }[];
+      additionalControlPlaneIngressRules?: AWSClusterSpecNetworkAdditionalNodeIngressRules[];
+      additionalNodeIngressRules?: AWSClusterSpecNetworkAdditionalNodeIngressRules[];
       cni?: {
         cniIngressRules?: {
           description: string;
@@ -1929,26 +329,15 @@ export type AWSCluster = {
         availabilityZoneUsageLimit?: number;
         carrierGatewayId?: string;
         cidrBlock?: string;
-        elasticIpPool?: {
-          publicIpv4Pool?: string;
-          publicIpv4PoolFallbackOrder?: "amazon-pool" | "none";
-        };
+        elasticIpPool?: AWSClusterSpecNetworkVpcElasticIpPool;
         emptyRoutesDefaultVPCSecurityGroup?: boolean;
         id?: string;
         internetGatewayId?: string;
-        ipamPool?: {
-          id?: string;
-          name?: string;
-          netmaskLength?: number;
-        };
+        ipamPool?: AWSClusterSpecNetworkVpcIpamPool;
         ipv6?: {
           cidrBlock?: string;
           egressOnlyInternetGatewayId?: string;
-          ipamPool?: {
-            id?: string;
-            name?: string;
-            netmaskLength?: number;
-          };
+          ipamPool?: AWSClusterSpecNetworkVpcIpamPool;
           poolId?: string;
         };
         privateDnsHostnameTypeOnLaunch?: "ip-name" | "resource-name";
@@ -1972,52 +361,7 @@ export type AWSCluster = {
       nodesIAMInstanceProfiles?: string[];
       presignedURLDuration?: string;
     };
-    secondaryControlPlaneLoadBalancer?: {
-      additionalListeners?: {
-        healthCheck?: {
-          intervalSeconds?: number;
-          path?: string;
-          port?: string;
-          protocol?: "TCP" | "HTTP" | "HTTPS";
-          thresholdCount?: number;
-          timeoutSeconds?: number;
-          unhealthyThresholdCount?: number;
-        };
-        port: number;
-        protocol?: "TCP";
-        targetGroupIPType?: "ipv4" | "ipv6";
-      }[];
-      additionalSecurityGroups?: string[];
-      crossZoneLoadBalancing?: boolean;
-      disableHostsRewrite?: boolean;
-      dnsResolutionCheck?: "None" | "Enabled";
-      healthCheck?: {
-        intervalSeconds?: number;
-        thresholdCount?: number;
-        timeoutSeconds?: number;
-        unhealthyThresholdCount?: number;
-      };
-      healthCheckProtocol?: "TCP" | "SSL" | "HTTP" | "HTTPS" | "TLS" | "UDP";
-      ingressRules?: {
-        cidrBlocks?: string[];
-        description: string;
-        fromPort: number;
-        ipv6CidrBlocks?: string[];
-        natGatewaysIPsSource?: boolean;
-        protocol: "-1" | "4" | "tcp" | "udp" | "icmp" | "58" | "50";
-        sourceSecurityGroupIds?: string[];
-        sourceSecurityGroupRoles?: (
-          "bastion" | "node" | "controlplane" | "apiserver-lb" | "lb" | "node-eks-additional"
-        )[];
-        toPort: number;
-      }[];
-      loadBalancerType?: "classic" | "elb" | "alb" | "nlb" | "disabled";
-      name?: string;
-      preserveClientIP?: boolean;
-      scheme?: "internet-facing" | "internal";
-      subnets?: string[];
-      targetGroupIPType?: "ipv4" | "ipv6";
-    };
+    secondaryControlPlaneLoadBalancer?: AWSClusterSpecControlPlaneLoadBalancer;
     sshKeyName?: string;
   };
 };
@@ -2027,17 +371,7 @@ export type AWSClusterControllerIdentity = {
   kind: "AWSClusterControllerIdentity";
   metadata: K8sMetadata;
   spec?: {
-    allowedNamespaces?: {
-      list?: string[] | null;
-      selector?: {
-        matchExpressions?: {
-          key: string;
-          operator: string;
-          values?: string[];
-        }[];
-        matchLabels?: Record<string, string>;
-      };
-    } | null;
+    allowedNamespaces?: AWSClusterRoleIdentitySpecAllowedNamespaces | null;
   };
 };
 
@@ -2046,27 +380,14 @@ export type AWSClusterRoleIdentity = {
   kind: "AWSClusterRoleIdentity";
   metadata: K8sMetadata;
   spec?: {
-    allowedNamespaces?: {
-      list?: string[] | null;
-      selector?: {
-        matchExpressions?: {
-          key: string;
-          operator: string;
-          values?: string[];
-        }[];
-        matchLabels?: Record<string, string>;
-      };
-    } | null;
+    allowedNamespaces?: AWSClusterRoleIdentitySpecAllowedNamespaces | null;
     durationSeconds?: number;
     externalID?: string;
     inlinePolicy?: string;
     policyARNs?: string[];
     roleARN: string;
     sessionName?: string;
-    sourceIdentityRef?: {
-      kind: "AWSClusterControllerIdentity" | "AWSClusterRoleIdentity" | "AWSClusterStaticIdentity";
-      name: string;
-    };
+    sourceIdentityRef?: AWSClusterSpecIdentityRef;
   };
 };
 
@@ -2075,17 +396,7 @@ export type AWSClusterStaticIdentity = {
   kind: "AWSClusterStaticIdentity";
   metadata: K8sMetadata;
   spec?: {
-    allowedNamespaces?: {
-      list?: string[] | null;
-      selector?: {
-        matchExpressions?: {
-          key: string;
-          operator: string;
-          values?: string[];
-        }[];
-        matchLabels?: Record<string, string>;
-      };
-    } | null;
+    allowedNamespaces?: AWSClusterRoleIdentitySpecAllowedNamespaces | null;
     secretRef: string;
   };
 };
@@ -2099,17 +410,8 @@ export type AWSMachinePool = {
     availabilityZoneSubnetType?: "public" | "private" | "all";
     availabilityZones?: string[];
     awsLaunchTemplate: {
-      additionalSecurityGroups?: {
-        filters?: {
-          name: string;
-          values: string[];
-        }[];
-        id?: string;
-      }[];
-      ami?: {
-        eksLookupType?: "AmazonLinux" | "AmazonLinuxGPU" | "AmazonLinux2023" | "AmazonLinux2023GPU";
-        id?: string;
-      };
+      additionalSecurityGroups?: AWSMachinePoolSpecSubnets[];
+      ami?: AWSMachineTemplateSpecTemplateSpecAmi;
       capacityReservationId?: string;
       capacityReservationPreference?: string;
       enclaveOptions?: {
@@ -2119,60 +421,21 @@ export type AWSMachinePool = {
       imageLookupBaseOS?: string;
       imageLookupFormat?: string;
       imageLookupOrg?: string;
-      instanceMetadataOptions?: {
-        httpEndpoint?: "enabled" | "disabled";
-        httpProtocolIpv6?: "enabled" | "disabled";
-        httpPutResponseHopLimit?: number;
-        httpTokens?: "optional" | "required";
-        instanceMetadataTags?: "enabled" | "disabled";
-      };
+      instanceMetadataOptions?: AWSMachineTemplateSpecTemplateSpecInstanceMetadataOptions;
       instanceType?: string;
       marketType?: "OnDemand" | "Spot" | "CapacityBlock";
       name?: string;
-      nonRootVolumes?: {
-        deviceName?: string;
-        encrypted?: boolean;
-        encryptionKey?: string;
-        iops?: number;
-        size: number;
-        throughput?: number;
-        type?: string;
-      }[];
-      privateDnsName?: {
-        enableResourceNameDnsAAAARecord?: boolean;
-        enableResourceNameDnsARecord?: boolean;
-        hostnameType?: "ip-name" | "resource-name";
-      };
-      rootVolume?: {
-        deviceName?: string;
-        encrypted?: boolean;
-        encryptionKey?: string;
-        iops?: number;
-        size: number;
-        throughput?: number;
-        type?: string;
-      };
-      spotMarketOptions?: {
-        maxPrice?: string;
-      };
+      nonRootVolumes?: AWSMachineTemplateSpecTemplateSpecRootVolume[];
+      privateDnsName?: AWSMachineTemplateSpecTemplateSpecPrivateDnsName;
+      rootVolume?: AWSMachineTemplateSpecTemplateSpecRootVolume;
+      spotMarketOptions?: AWSMachineTemplateSpecTemplateSpecSpotMarketOptions;
       sshKeyName?: string;
       versionNumber?: number;
     };
     capacityRebalance?: boolean;
     defaultCoolDown?: string;
     defaultInstanceWarmup?: string;
-    ignition?: {
-      proxy?: {
-        httpProxy?: string;
-        httpsProxy?: string;
-        noProxy?: string[];
-      };
-      storageType?: "ClusterObjectStore" | "UnencryptedUserData";
-      tls?: {
-        certificateAuthorities?: string[];
-      };
-      version?: "2.3" | "3.0" | "3.1" | "3.2" | "3.3" | "3.4";
-    };
+    ignition?: AWSMachinePoolSpecIgnition;
     lifecycleHooks?: {
       defaultResult?: "CONTINUE" | "ABANDON";
       heartbeatTimeout?: string;
@@ -2205,13 +468,7 @@ export type AWSMachinePool = {
       minHealthyPercentage?: number;
       strategy?: string;
     };
-    subnets?: {
-      filters?: {
-        name: string;
-        values: string[];
-      }[];
-      id?: string;
-    }[];
+    subnets?: AWSMachinePoolSpecSubnets[];
     suspendProcesses?: {
       all?: boolean;
       processes?: {
@@ -2235,23 +492,11 @@ export type AWSMachineTemplate = {
   metadata: K8sMetadata;
   spec?: {
     template: {
-      metadata?: {
-        annotations?: Record<string, string>;
-        labels?: Record<string, string>;
-      };
+      metadata?: MachineSetSpecTemplateMetadata;
       spec: {
-        additionalSecurityGroups?: {
-          filters?: {
-            name: string;
-            values: string[];
-          }[];
-          id?: string;
-        }[];
+        additionalSecurityGroups?: AWSMachinePoolSpecSubnets[];
         additionalTags?: Record<string, string>;
-        ami?: {
-          eksLookupType?: "AmazonLinux" | "AmazonLinuxGPU" | "AmazonLinux2023" | "AmazonLinux2023GPU";
-          id?: string;
-        };
+        ami?: AWSMachineTemplateSpecTemplateSpecAmi;
         assignPrimaryIPv6?: "enabled" | "disabled";
         capacityReservationId?: string;
         capacityReservationPreference?: string;
@@ -2268,79 +513,31 @@ export type AWSMachineTemplate = {
         dynamicHostAllocation?: {
           tags?: Record<string, string>;
         };
-        elasticIpPool?: {
-          publicIpv4Pool?: string;
-          publicIpv4PoolFallbackOrder?: "amazon-pool" | "none";
-        };
+        elasticIpPool?: AWSClusterSpecNetworkVpcElasticIpPool;
         hostAffinity?: "default" | "host";
         hostID?: string;
         iamInstanceProfile?: string;
-        ignition?: {
-          proxy?: {
-            httpProxy?: string;
-            httpsProxy?: string;
-            noProxy?: string[];
-          };
-          storageType?: "ClusterObjectStore" | "UnencryptedUserData";
-          tls?: {
-            certificateAuthorities?: string[];
-          };
-          version?: "2.3" | "3.0" | "3.1" | "3.2" | "3.3" | "3.4";
-        };
+        ignition?: AWSMachinePoolSpecIgnition;
         imageLookupBaseOS?: string;
         imageLookupFormat?: string;
         imageLookupOrg?: string;
         instanceID?: string;
-        instanceMetadataOptions?: {
-          httpEndpoint?: "enabled" | "disabled";
-          httpProtocolIpv6?: "enabled" | "disabled";
-          httpPutResponseHopLimit?: number;
-          httpTokens?: "optional" | "required";
-          instanceMetadataTags?: "enabled" | "disabled";
-        };
+        instanceMetadataOptions?: AWSMachineTemplateSpecTemplateSpecInstanceMetadataOptions;
         instanceType: string;
         marketType?: "OnDemand" | "Spot" | "CapacityBlock";
         networkInterfaceType?: "interface" | "efa";
         networkInterfaces?: string[];
-        nonRootVolumes?: {
-          deviceName?: string;
-          encrypted?: boolean;
-          encryptionKey?: string;
-          iops?: number;
-          size: number;
-          throughput?: number;
-          type?: string;
-        }[];
+        nonRootVolumes?: AWSMachineTemplateSpecTemplateSpecRootVolume[];
         placementGroupName?: string;
         placementGroupPartition?: number;
-        privateDnsName?: {
-          enableResourceNameDnsAAAARecord?: boolean;
-          enableResourceNameDnsARecord?: boolean;
-          hostnameType?: "ip-name" | "resource-name";
-        };
+        privateDnsName?: AWSMachineTemplateSpecTemplateSpecPrivateDnsName;
         providerID?: string;
         publicIP?: boolean;
-        rootVolume?: {
-          deviceName?: string;
-          encrypted?: boolean;
-          encryptionKey?: string;
-          iops?: number;
-          size: number;
-          throughput?: number;
-          type?: string;
-        };
+        rootVolume?: AWSMachineTemplateSpecTemplateSpecRootVolume;
         securityGroupOverrides?: Record<string, string>;
-        spotMarketOptions?: {
-          maxPrice?: string;
-        };
+        spotMarketOptions?: AWSMachineTemplateSpecTemplateSpecSpotMarketOptions;
         sshKeyName?: string;
-        subnet?: {
-          filters?: {
-            name: string;
-            values: string[];
-          }[];
-          id?: string;
-        };
+        subnet?: AWSMachinePoolSpecSubnets;
         tenancy?: "default" | "dedicated" | "host";
         uncompressedUserData?: boolean;
       };
@@ -2353,14 +550,7 @@ export type ClusterResourceSet = {
   kind: "ClusterResourceSet";
   metadata: K8sMetadata;
   spec: {
-    clusterSelector: {
-      matchExpressions?: {
-        key: string;
-        operator: string;
-        values?: string[];
-      }[];
-      matchLabels?: Record<string, string>;
-    };
+    clusterSelector: MachineSetSpecSelector;
     resources: {
       kind: "Secret" | "ConfigMap";
       name: string;
@@ -2373,2024 +563,28 @@ export type BootstrapProvider = {
   apiVersion: "operator.cluster.x-k8s.io/v1alpha2";
   kind: "BootstrapProvider";
   metadata: K8sMetadata;
-  spec?: {
-    additionalDeployments?: Record<
-      string,
-      {
-        deployment?: {
-          affinity?: {
-            nodeAffinity?: {
-              preferredDuringSchedulingIgnoredDuringExecution?: {
-                preference: {
-                  matchExpressions?: {
-                    key: string;
-                    operator: string;
-                    values?: string[];
-                  }[];
-                  matchFields?: {
-                    key: string;
-                    operator: string;
-                    values?: string[];
-                  }[];
-                };
-                weight: number;
-              }[];
-              requiredDuringSchedulingIgnoredDuringExecution?: {
-                nodeSelectorTerms: {
-                  matchExpressions?: {
-                    key: string;
-                    operator: string;
-                    values?: string[];
-                  }[];
-                  matchFields?: {
-                    key: string;
-                    operator: string;
-                    values?: string[];
-                  }[];
-                }[];
-              };
-            };
-            podAffinity?: {
-              preferredDuringSchedulingIgnoredDuringExecution?: {
-                podAffinityTerm: {
-                  labelSelector?: {
-                    matchExpressions?: {
-                      key: string;
-                      operator: string;
-                      values?: string[];
-                    }[];
-                    matchLabels?: Record<string, string>;
-                  };
-                  matchLabelKeys?: string[];
-                  mismatchLabelKeys?: string[];
-                  namespaceSelector?: {
-                    matchExpressions?: {
-                      key: string;
-                      operator: string;
-                      values?: string[];
-                    }[];
-                    matchLabels?: Record<string, string>;
-                  };
-                  namespaces?: string[];
-                  topologyKey: string;
-                };
-                weight: number;
-              }[];
-              requiredDuringSchedulingIgnoredDuringExecution?: {
-                labelSelector?: {
-                  matchExpressions?: {
-                    key: string;
-                    operator: string;
-                    values?: string[];
-                  }[];
-                  matchLabels?: Record<string, string>;
-                };
-                matchLabelKeys?: string[];
-                mismatchLabelKeys?: string[];
-                namespaceSelector?: {
-                  matchExpressions?: {
-                    key: string;
-                    operator: string;
-                    values?: string[];
-                  }[];
-                  matchLabels?: Record<string, string>;
-                };
-                namespaces?: string[];
-                topologyKey: string;
-              }[];
-            };
-            podAntiAffinity?: {
-              preferredDuringSchedulingIgnoredDuringExecution?: {
-                podAffinityTerm: {
-                  labelSelector?: {
-                    matchExpressions?: {
-                      key: string;
-                      operator: string;
-                      values?: string[];
-                    }[];
-                    matchLabels?: Record<string, string>;
-                  };
-                  matchLabelKeys?: string[];
-                  mismatchLabelKeys?: string[];
-                  namespaceSelector?: {
-                    matchExpressions?: {
-                      key: string;
-                      operator: string;
-                      values?: string[];
-                    }[];
-                    matchLabels?: Record<string, string>;
-                  };
-                  namespaces?: string[];
-                  topologyKey: string;
-                };
-                weight: number;
-              }[];
-              requiredDuringSchedulingIgnoredDuringExecution?: {
-                labelSelector?: {
-                  matchExpressions?: {
-                    key: string;
-                    operator: string;
-                    values?: string[];
-                  }[];
-                  matchLabels?: Record<string, string>;
-                };
-                matchLabelKeys?: string[];
-                mismatchLabelKeys?: string[];
-                namespaceSelector?: {
-                  matchExpressions?: {
-                    key: string;
-                    operator: string;
-                    values?: string[];
-                  }[];
-                  matchLabels?: Record<string, string>;
-                };
-                namespaces?: string[];
-                topologyKey: string;
-              }[];
-            };
-          };
-          containers?: {
-            args?: Record<string, string>;
-            command?: string[];
-            env?: {
-              name: string;
-              value?: string;
-              valueFrom?: {
-                configMapKeyRef?: {
-                  key: string;
-                  name?: string;
-                  optional?: boolean;
-                };
-                fieldRef?: {
-                  apiVersion?: string;
-                  fieldPath: string;
-                };
-                fileKeyRef?: {
-                  key: string;
-                  optional?: boolean;
-                  path: string;
-                  volumeName: string;
-                };
-                resourceFieldRef?: {
-                  containerName?: string;
-                  divisor?: number | string;
-                  resource: string;
-                };
-                secretKeyRef?: {
-                  key: string;
-                  name?: string;
-                  optional?: boolean;
-                };
-              };
-            }[];
-            imageUrl?: string;
-            name: string;
-            resources?: {
-              claims?: {
-                name: string;
-                request?: string;
-              }[];
-              limits?: Record<string, number | string>;
-              requests?: Record<string, number | string>;
-            };
-          }[];
-          imagePullSecrets?: {
-            name?: string;
-          }[];
-          nodeSelector?: Record<string, string>;
-          replicas?: number;
-          serviceAccountName?: string;
-          tolerations?: {
-            effect?: string;
-            key?: string;
-            operator?: string;
-            tolerationSeconds?: number;
-            value?: string;
-          }[];
-        };
-        manager?: {
-          additionalArgs?: Record<string, string>;
-          cacheNamespace?: string;
-          controller?: {
-            cacheSyncTimeout?: number;
-            groupKindConcurrency?: Record<string, number>;
-            recoverPanic?: boolean;
-          };
-          featureGates?: Record<string, boolean>;
-          gracefulShutDown?: string;
-          health?: {
-            healthProbeBindAddress?: string;
-            livenessEndpointName?: string;
-            readinessEndpointName?: string;
-          };
-          leaderElection?: {
-            leaderElect: boolean;
-            leaseDuration: string;
-            renewDeadline: string;
-            resourceLock: string;
-            resourceName: string;
-            resourceNamespace: string;
-            retryPeriod: string;
-          };
-          maxConcurrentReconciles?: number;
-          metrics?: {
-            bindAddress?: string;
-            diagnosticsAddress?: string;
-            insecureDiagnostics?: boolean;
-          };
-          profilerAddress?: string;
-          syncPeriod?: string;
-          verbosity?: number;
-          webhook?: {
-            certDir?: string;
-            host?: string;
-            port?: number;
-          };
-        };
-      }
-    >;
-    additionalManifests?: {
-      name: string;
-      namespace?: string;
-    };
-    configSecret?: {
-      name: string;
-      namespace?: string;
-    };
-    deployment?: {
-      affinity?: {
-        nodeAffinity?: {
-          preferredDuringSchedulingIgnoredDuringExecution?: {
-            preference: {
-              matchExpressions?: {
-                key: string;
-                operator: string;
-                values?: string[];
-              }[];
-              matchFields?: {
-                key: string;
-                operator: string;
-                values?: string[];
-              }[];
-            };
-            weight: number;
-          }[];
-          requiredDuringSchedulingIgnoredDuringExecution?: {
-            nodeSelectorTerms: {
-              matchExpressions?: {
-                key: string;
-                operator: string;
-                values?: string[];
-              }[];
-              matchFields?: {
-                key: string;
-                operator: string;
-                values?: string[];
-              }[];
-            }[];
-          };
-        };
-        podAffinity?: {
-          preferredDuringSchedulingIgnoredDuringExecution?: {
-            podAffinityTerm: {
-              labelSelector?: {
-                matchExpressions?: {
-                  key: string;
-                  operator: string;
-                  values?: string[];
-                }[];
-                matchLabels?: Record<string, string>;
-              };
-              matchLabelKeys?: string[];
-              mismatchLabelKeys?: string[];
-              namespaceSelector?: {
-                matchExpressions?: {
-                  key: string;
-                  operator: string;
-                  values?: string[];
-                }[];
-                matchLabels?: Record<string, string>;
-              };
-              namespaces?: string[];
-              topologyKey: string;
-            };
-            weight: number;
-          }[];
-          requiredDuringSchedulingIgnoredDuringExecution?: {
-            labelSelector?: {
-              matchExpressions?: {
-                key: string;
-                operator: string;
-                values?: string[];
-              }[];
-              matchLabels?: Record<string, string>;
-            };
-            matchLabelKeys?: string[];
-            mismatchLabelKeys?: string[];
-            namespaceSelector?: {
-              matchExpressions?: {
-                key: string;
-                operator: string;
-                values?: string[];
-              }[];
-              matchLabels?: Record<string, string>;
-            };
-            namespaces?: string[];
-            topologyKey: string;
-          }[];
-        };
-        podAntiAffinity?: {
-          preferredDuringSchedulingIgnoredDuringExecution?: {
-            podAffinityTerm: {
-              labelSelector?: {
-                matchExpressions?: {
-                  key: string;
-                  operator: string;
-                  values?: string[];
-                }[];
-                matchLabels?: Record<string, string>;
-              };
-              matchLabelKeys?: string[];
-              mismatchLabelKeys?: string[];
-              namespaceSelector?: {
-                matchExpressions?: {
-                  key: string;
-                  operator: string;
-                  values?: string[];
-                }[];
-                matchLabels?: Record<string, string>;
-              };
-              namespaces?: string[];
-              topologyKey: string;
-            };
-            weight: number;
-          }[];
-          requiredDuringSchedulingIgnoredDuringExecution?: {
-            labelSelector?: {
-              matchExpressions?: {
-                key: string;
-                operator: string;
-                values?: string[];
-              }[];
-              matchLabels?: Record<string, string>;
-            };
-            matchLabelKeys?: string[];
-            mismatchLabelKeys?: string[];
-            namespaceSelector?: {
-              matchExpressions?: {
-                key: string;
-                operator: string;
-                values?: string[];
-              }[];
-              matchLabels?: Record<string, string>;
-            };
-            namespaces?: string[];
-            topologyKey: string;
-          }[];
-        };
-      };
-      containers?: {
-        args?: Record<string, string>;
-        command?: string[];
-        env?: {
-          name: string;
-          value?: string;
-          valueFrom?: {
-            configMapKeyRef?: {
-              key: string;
-              name?: string;
-              optional?: boolean;
-            };
-            fieldRef?: {
-              apiVersion?: string;
-              fieldPath: string;
-            };
-            fileKeyRef?: {
-              key: string;
-              optional?: boolean;
-              path: string;
-              volumeName: string;
-            };
-            resourceFieldRef?: {
-              containerName?: string;
-              divisor?: number | string;
-              resource: string;
-            };
-            secretKeyRef?: {
-              key: string;
-              name?: string;
-              optional?: boolean;
-            };
-          };
-        }[];
-        imageUrl?: string;
-        name: string;
-        resources?: {
-          claims?: {
-            name: string;
-            request?: string;
-          }[];
-          limits?: Record<string, number | string>;
-          requests?: Record<string, number | string>;
-        };
-      }[];
-      imagePullSecrets?: {
-        name?: string;
-      }[];
-      nodeSelector?: Record<string, string>;
-      replicas?: number;
-      serviceAccountName?: string;
-      tolerations?: {
-        effect?: string;
-        key?: string;
-        operator?: string;
-        tolerationSeconds?: number;
-        value?: string;
-      }[];
-    };
-    fetchConfig?: {
-      oci?: string;
-      selector?: {
-        matchExpressions?: {
-          key: string;
-          operator: string;
-          values?: string[];
-        }[];
-        matchLabels?: Record<string, string>;
-      };
-      url?: string;
-    };
-    manager?: {
-      additionalArgs?: Record<string, string>;
-      cacheNamespace?: string;
-      controller?: {
-        cacheSyncTimeout?: number;
-        groupKindConcurrency?: Record<string, number>;
-        recoverPanic?: boolean;
-      };
-      featureGates?: Record<string, boolean>;
-      gracefulShutDown?: string;
-      health?: {
-        healthProbeBindAddress?: string;
-        livenessEndpointName?: string;
-        readinessEndpointName?: string;
-      };
-      leaderElection?: {
-        leaderElect: boolean;
-        leaseDuration: string;
-        renewDeadline: string;
-        resourceLock: string;
-        resourceName: string;
-        resourceNamespace: string;
-        retryPeriod: string;
-      };
-      maxConcurrentReconciles?: number;
-      metrics?: {
-        bindAddress?: string;
-        diagnosticsAddress?: string;
-        insecureDiagnostics?: boolean;
-      };
-      profilerAddress?: string;
-      syncPeriod?: string;
-      verbosity?: number;
-      webhook?: {
-        certDir?: string;
-        host?: string;
-        port?: number;
-      };
-    };
-    manifestPatches?: string[];
-    patches?: {
-      patch?: string;
-      target?: {
-        group?: string;
-        kind?: string;
-        labelSelector?: string;
-        name?: string;
-        namespace?: string;
-        version?: string;
-      };
-    }[];
-    version?: string;
-  };
+  spec?: CoreProviderSpec;
 };
 
 export type ControlPlaneProvider = {
   apiVersion: "operator.cluster.x-k8s.io/v1alpha2";
   kind: "ControlPlaneProvider";
   metadata: K8sMetadata;
-  spec?: {
-    additionalDeployments?: Record<
-      string,
-      {
-        deployment?: {
-          affinity?: {
-            nodeAffinity?: {
-              preferredDuringSchedulingIgnoredDuringExecution?: {
-                preference: {
-                  matchExpressions?: {
-                    key: string;
-                    operator: string;
-                    values?: string[];
-                  }[];
-                  matchFields?: {
-                    key: string;
-                    operator: string;
-                    values?: string[];
-                  }[];
-                };
-                weight: number;
-              }[];
-              requiredDuringSchedulingIgnoredDuringExecution?: {
-                nodeSelectorTerms: {
-                  matchExpressions?: {
-                    key: string;
-                    operator: string;
-                    values?: string[];
-                  }[];
-                  matchFields?: {
-                    key: string;
-                    operator: string;
-                    values?: string[];
-                  }[];
-                }[];
-              };
-            };
-            podAffinity?: {
-              preferredDuringSchedulingIgnoredDuringExecution?: {
-                podAffinityTerm: {
-                  labelSelector?: {
-                    matchExpressions?: {
-                      key: string;
-                      operator: string;
-                      values?: string[];
-                    }[];
-                    matchLabels?: Record<string, string>;
-                  };
-                  matchLabelKeys?: string[];
-                  mismatchLabelKeys?: string[];
-                  namespaceSelector?: {
-                    matchExpressions?: {
-                      key: string;
-                      operator: string;
-                      values?: string[];
-                    }[];
-                    matchLabels?: Record<string, string>;
-                  };
-                  namespaces?: string[];
-                  topologyKey: string;
-                };
-                weight: number;
-              }[];
-              requiredDuringSchedulingIgnoredDuringExecution?: {
-                labelSelector?: {
-                  matchExpressions?: {
-                    key: string;
-                    operator: string;
-                    values?: string[];
-                  }[];
-                  matchLabels?: Record<string, string>;
-                };
-                matchLabelKeys?: string[];
-                mismatchLabelKeys?: string[];
-                namespaceSelector?: {
-                  matchExpressions?: {
-                    key: string;
-                    operator: string;
-                    values?: string[];
-                  }[];
-                  matchLabels?: Record<string, string>;
-                };
-                namespaces?: string[];
-                topologyKey: string;
-              }[];
-            };
-            podAntiAffinity?: {
-              preferredDuringSchedulingIgnoredDuringExecution?: {
-                podAffinityTerm: {
-                  labelSelector?: {
-                    matchExpressions?: {
-                      key: string;
-                      operator: string;
-                      values?: string[];
-                    }[];
-                    matchLabels?: Record<string, string>;
-                  };
-                  matchLabelKeys?: string[];
-                  mismatchLabelKeys?: string[];
-                  namespaceSelector?: {
-                    matchExpressions?: {
-                      key: string;
-                      operator: string;
-                      values?: string[];
-                    }[];
-                    matchLabels?: Record<string, string>;
-                  };
-                  namespaces?: string[];
-                  topologyKey: string;
-                };
-                weight: number;
-              }[];
-              requiredDuringSchedulingIgnoredDuringExecution?: {
-                labelSelector?: {
-                  matchExpressions?: {
-                    key: string;
-                    operator: string;
-                    values?: string[];
-                  }[];
-                  matchLabels?: Record<string, string>;
-                };
-                matchLabelKeys?: string[];
-                mismatchLabelKeys?: string[];
-                namespaceSelector?: {
-                  matchExpressions?: {
-                    key: string;
-                    operator: string;
-                    values?: string[];
-                  }[];
-                  matchLabels?: Record<string, string>;
-                };
-                namespaces?: string[];
-                topologyKey: string;
-              }[];
-            };
-          };
-          containers?: {
-            args?: Record<string, string>;
-            command?: string[];
-            env?: {
-              name: string;
-              value?: string;
-              valueFrom?: {
-                configMapKeyRef?: {
-                  key: string;
-                  name?: string;
-                  optional?: boolean;
-                };
-                fieldRef?: {
-                  apiVersion?: string;
-                  fieldPath: string;
-                };
-                fileKeyRef?: {
-                  key: string;
-                  optional?: boolean;
-                  path: string;
-                  volumeName: string;
-                };
-                resourceFieldRef?: {
-                  containerName?: string;
-                  divisor?: number | string;
-                  resource: string;
-                };
-                secretKeyRef?: {
-                  key: string;
-                  name?: string;
-                  optional?: boolean;
-                };
-              };
-            }[];
-            imageUrl?: string;
-            name: string;
-            resources?: {
-              claims?: {
-                name: string;
-                request?: string;
-              }[];
-              limits?: Record<string, number | string>;
-              requests?: Record<string, number | string>;
-            };
-          }[];
-          imagePullSecrets?: {
-            name?: string;
-          }[];
-          nodeSelector?: Record<string, string>;
-          replicas?: number;
-          serviceAccountName?: string;
-          tolerations?: {
-            effect?: string;
-            key?: string;
-            operator?: string;
-            tolerationSeconds?: number;
-            value?: string;
-          }[];
-        };
-        manager?: {
-          additionalArgs?: Record<string, string>;
-          cacheNamespace?: string;
-          controller?: {
-            cacheSyncTimeout?: number;
-            groupKindConcurrency?: Record<string, number>;
-            recoverPanic?: boolean;
-          };
-          featureGates?: Record<string, boolean>;
-          gracefulShutDown?: string;
-          health?: {
-            healthProbeBindAddress?: string;
-            livenessEndpointName?: string;
-            readinessEndpointName?: string;
-          };
-          leaderElection?: {
-            leaderElect: boolean;
-            leaseDuration: string;
-            renewDeadline: string;
-            resourceLock: string;
-            resourceName: string;
-            resourceNamespace: string;
-            retryPeriod: string;
-          };
-          maxConcurrentReconciles?: number;
-          metrics?: {
-            bindAddress?: string;
-            diagnosticsAddress?: string;
-            insecureDiagnostics?: boolean;
-          };
-          profilerAddress?: string;
-          syncPeriod?: string;
-          verbosity?: number;
-          webhook?: {
-            certDir?: string;
-            host?: string;
-            port?: number;
-          };
-        };
-      }
-    >;
-    additionalManifests?: {
-      name: string;
-      namespace?: string;
-    };
-    configSecret?: {
-      name: string;
-      namespace?: string;
-    };
-    deployment?: {
-      affinity?: {
-        nodeAffinity?: {
-          preferredDuringSchedulingIgnoredDuringExecution?: {
-            preference: {
-              matchExpressions?: {
-                key: string;
-                operator: string;
-                values?: string[];
-              }[];
-              matchFields?: {
-                key: string;
-                operator: string;
-                values?: string[];
-              }[];
-            };
-            weight: number;
-          }[];
-          requiredDuringSchedulingIgnoredDuringExecution?: {
-            nodeSelectorTerms: {
-              matchExpressions?: {
-                key: string;
-                operator: string;
-                values?: string[];
-              }[];
-              matchFields?: {
-                key: string;
-                operator: string;
-                values?: string[];
-              }[];
-            }[];
-          };
-        };
-        podAffinity?: {
-          preferredDuringSchedulingIgnoredDuringExecution?: {
-            podAffinityTerm: {
-              labelSelector?: {
-                matchExpressions?: {
-                  key: string;
-                  operator: string;
-                  values?: string[];
-                }[];
-                matchLabels?: Record<string, string>;
-              };
-              matchLabelKeys?: string[];
-              mismatchLabelKeys?: string[];
-              namespaceSelector?: {
-                matchExpressions?: {
-                  key: string;
-                  operator: string;
-                  values?: string[];
-                }[];
-                matchLabels?: Record<string, string>;
-              };
-              namespaces?: string[];
-              topologyKey: string;
-            };
-            weight: number;
-          }[];
-          requiredDuringSchedulingIgnoredDuringExecution?: {
-            labelSelector?: {
-              matchExpressions?: {
-                key: string;
-                operator: string;
-                values?: string[];
-              }[];
-              matchLabels?: Record<string, string>;
-            };
-            matchLabelKeys?: string[];
-            mismatchLabelKeys?: string[];
-            namespaceSelector?: {
-              matchExpressions?: {
-                key: string;
-                operator: string;
-                values?: string[];
-              }[];
-              matchLabels?: Record<string, string>;
-            };
-            namespaces?: string[];
-            topologyKey: string;
-          }[];
-        };
-        podAntiAffinity?: {
-          preferredDuringSchedulingIgnoredDuringExecution?: {
-            podAffinityTerm: {
-              labelSelector?: {
-                matchExpressions?: {
-                  key: string;
-                  operator: string;
-                  values?: string[];
-                }[];
-                matchLabels?: Record<string, string>;
-              };
-              matchLabelKeys?: string[];
-              mismatchLabelKeys?: string[];
-              namespaceSelector?: {
-                matchExpressions?: {
-                  key: string;
-                  operator: string;
-                  values?: string[];
-                }[];
-                matchLabels?: Record<string, string>;
-              };
-              namespaces?: string[];
-              topologyKey: string;
-            };
-            weight: number;
-          }[];
-          requiredDuringSchedulingIgnoredDuringExecution?: {
-            labelSelector?: {
-              matchExpressions?: {
-                key: string;
-                operator: string;
-                values?: string[];
-              }[];
-              matchLabels?: Record<string, string>;
-            };
-            matchLabelKeys?: string[];
-            mismatchLabelKeys?: string[];
-            namespaceSelector?: {
-              matchExpressions?: {
-                key: string;
-                operator: string;
-                values?: string[];
-              }[];
-              matchLabels?: Record<string, string>;
-            };
-            namespaces?: string[];
-            topologyKey: string;
-          }[];
-        };
-      };
-      containers?: {
-        args?: Record<string, string>;
-        command?: string[];
-        env?: {
-          name: string;
-          value?: string;
-          valueFrom?: {
-            configMapKeyRef?: {
-              key: string;
-              name?: string;
-              optional?: boolean;
-            };
-            fieldRef?: {
-              apiVersion?: string;
-              fieldPath: string;
-            };
-            fileKeyRef?: {
-              key: string;
-              optional?: boolean;
-              path: string;
-              volumeName: string;
-            };
-            resourceFieldRef?: {
-              containerName?: string;
-              divisor?: number | string;
-              resource: string;
-            };
-            secretKeyRef?: {
-              key: string;
-              name?: string;
-              optional?: boolean;
-            };
-          };
-        }[];
-        imageUrl?: string;
-        name: string;
-        resources?: {
-          claims?: {
-            name: string;
-            request?: string;
-          }[];
-          limits?: Record<string, number | string>;
-          requests?: Record<string, number | string>;
-        };
-      }[];
-      imagePullSecrets?: {
-        name?: string;
-      }[];
-      nodeSelector?: Record<string, string>;
-      replicas?: number;
-      serviceAccountName?: string;
-      tolerations?: {
-        effect?: string;
-        key?: string;
-        operator?: string;
-        tolerationSeconds?: number;
-        value?: string;
-      }[];
-    };
-    fetchConfig?: {
-      oci?: string;
-      selector?: {
-        matchExpressions?: {
-          key: string;
-          operator: string;
-          values?: string[];
-        }[];
-        matchLabels?: Record<string, string>;
-      };
-      url?: string;
-    };
-    manager?: {
-      additionalArgs?: Record<string, string>;
-      cacheNamespace?: string;
-      controller?: {
-        cacheSyncTimeout?: number;
-        groupKindConcurrency?: Record<string, number>;
-        recoverPanic?: boolean;
-      };
-      featureGates?: Record<string, boolean>;
-      gracefulShutDown?: string;
-      health?: {
-        healthProbeBindAddress?: string;
-        livenessEndpointName?: string;
-        readinessEndpointName?: string;
-      };
-      leaderElection?: {
-        leaderElect: boolean;
-        leaseDuration: string;
-        renewDeadline: string;
-        resourceLock: string;
-        resourceName: string;
-        resourceNamespace: string;
-        retryPeriod: string;
-      };
-      maxConcurrentReconciles?: number;
-      metrics?: {
-        bindAddress?: string;
-        diagnosticsAddress?: string;
-        insecureDiagnostics?: boolean;
-      };
-      profilerAddress?: string;
-      syncPeriod?: string;
-      verbosity?: number;
-      webhook?: {
-        certDir?: string;
-        host?: string;
-        port?: number;
-      };
-    };
-    manifestPatches?: string[];
-    patches?: {
-      patch?: string;
-      target?: {
-        group?: string;
-        kind?: string;
-        labelSelector?: string;
-        name?: string;
-        namespace?: string;
-        version?: string;
-      };
-    }[];
-    version?: string;
-  };
+  spec?: CoreProviderSpec;
 };
 
 export type CoreProvider = {
   apiVersion: "operator.cluster.x-k8s.io/v1alpha2";
   kind: "CoreProvider";
   metadata: K8sMetadata;
-  spec?: {
-    additionalDeployments?: Record<
-      string,
-      {
-        deployment?: {
-          affinity?: {
-            nodeAffinity?: {
-              preferredDuringSchedulingIgnoredDuringExecution?: {
-                preference: {
-                  matchExpressions?: {
-                    key: string;
-                    operator: string;
-                    values?: string[];
-                  }[];
-                  matchFields?: {
-                    key: string;
-                    operator: string;
-                    values?: string[];
-                  }[];
-                };
-                weight: number;
-              }[];
-              requiredDuringSchedulingIgnoredDuringExecution?: {
-                nodeSelectorTerms: {
-                  matchExpressions?: {
-                    key: string;
-                    operator: string;
-                    values?: string[];
-                  }[];
-                  matchFields?: {
-                    key: string;
-                    operator: string;
-                    values?: string[];
-                  }[];
-                }[];
-              };
-            };
-            podAffinity?: {
-              preferredDuringSchedulingIgnoredDuringExecution?: {
-                podAffinityTerm: {
-                  labelSelector?: {
-                    matchExpressions?: {
-                      key: string;
-                      operator: string;
-                      values?: string[];
-                    }[];
-                    matchLabels?: Record<string, string>;
-                  };
-                  matchLabelKeys?: string[];
-                  mismatchLabelKeys?: string[];
-                  namespaceSelector?: {
-                    matchExpressions?: {
-                      key: string;
-                      operator: string;
-                      values?: string[];
-                    }[];
-                    matchLabels?: Record<string, string>;
-                  };
-                  namespaces?: string[];
-                  topologyKey: string;
-                };
-                weight: number;
-              }[];
-              requiredDuringSchedulingIgnoredDuringExecution?: {
-                labelSelector?: {
-                  matchExpressions?: {
-                    key: string;
-                    operator: string;
-                    values?: string[];
-                  }[];
-                  matchLabels?: Record<string, string>;
-                };
-                matchLabelKeys?: string[];
-                mismatchLabelKeys?: string[];
-                namespaceSelector?: {
-                  matchExpressions?: {
-                    key: string;
-                    operator: string;
-                    values?: string[];
-                  }[];
-                  matchLabels?: Record<string, string>;
-                };
-                namespaces?: string[];
-                topologyKey: string;
-              }[];
-            };
-            podAntiAffinity?: {
-              preferredDuringSchedulingIgnoredDuringExecution?: {
-                podAffinityTerm: {
-                  labelSelector?: {
-                    matchExpressions?: {
-                      key: string;
-                      operator: string;
-                      values?: string[];
-                    }[];
-                    matchLabels?: Record<string, string>;
-                  };
-                  matchLabelKeys?: string[];
-                  mismatchLabelKeys?: string[];
-                  namespaceSelector?: {
-                    matchExpressions?: {
-                      key: string;
-                      operator: string;
-                      values?: string[];
-                    }[];
-                    matchLabels?: Record<string, string>;
-                  };
-                  namespaces?: string[];
-                  topologyKey: string;
-                };
-                weight: number;
-              }[];
-              requiredDuringSchedulingIgnoredDuringExecution?: {
-                labelSelector?: {
-                  matchExpressions?: {
-                    key: string;
-                    operator: string;
-                    values?: string[];
-                  }[];
-                  matchLabels?: Record<string, string>;
-                };
-                matchLabelKeys?: string[];
-                mismatchLabelKeys?: string[];
-                namespaceSelector?: {
-                  matchExpressions?: {
-                    key: string;
-                    operator: string;
-                    values?: string[];
-                  }[];
-                  matchLabels?: Record<string, string>;
-                };
-                namespaces?: string[];
-                topologyKey: string;
-              }[];
-            };
-          };
-          containers?: {
-            args?: Record<string, string>;
-            command?: string[];
-            env?: {
-              name: string;
-              value?: string;
-              valueFrom?: {
-                configMapKeyRef?: {
-                  key: string;
-                  name?: string;
-                  optional?: boolean;
-                };
-                fieldRef?: {
-                  apiVersion?: string;
-                  fieldPath: string;
-                };
-                fileKeyRef?: {
-                  key: string;
-                  optional?: boolean;
-                  path: string;
-                  volumeName: string;
-                };
-                resourceFieldRef?: {
-                  containerName?: string;
-                  divisor?: number | string;
-                  resource: string;
-                };
-                secretKeyRef?: {
-                  key: string;
-                  name?: string;
-                  optional?: boolean;
-                };
-              };
-            }[];
-            imageUrl?: string;
-            name: string;
-            resources?: {
-              claims?: {
-                name: string;
-                request?: string;
-              }[];
-              limits?: Record<string, number | string>;
-              requests?: Record<string, number | string>;
-            };
-          }[];
-          imagePullSecrets?: {
-            name?: string;
-          }[];
-          nodeSelector?: Record<string, string>;
-          replicas?: number;
-          serviceAccountName?: string;
-          tolerations?: {
-            effect?: string;
-            key?: string;
-            operator?: string;
-            tolerationSeconds?: number;
-            value?: string;
-          }[];
-        };
-        manager?: {
-          additionalArgs?: Record<string, string>;
-          cacheNamespace?: string;
-          controller?: {
-            cacheSyncTimeout?: number;
-            groupKindConcurrency?: Record<string, number>;
-            recoverPanic?: boolean;
-          };
-          featureGates?: Record<string, boolean>;
-          gracefulShutDown?: string;
-          health?: {
-            healthProbeBindAddress?: string;
-            livenessEndpointName?: string;
-            readinessEndpointName?: string;
-          };
-          leaderElection?: {
-            leaderElect: boolean;
-            leaseDuration: string;
-            renewDeadline: string;
-            resourceLock: string;
-            resourceName: string;
-            resourceNamespace: string;
-            retryPeriod: string;
-          };
-          maxConcurrentReconciles?: number;
-          metrics?: {
-            bindAddress?: string;
-            diagnosticsAddress?: string;
-            insecureDiagnostics?: boolean;
-          };
-          profilerAddress?: string;
-          syncPeriod?: string;
-          verbosity?: number;
-          webhook?: {
-            certDir?: string;
-            host?: string;
-            port?: number;
-          };
-        };
-      }
-    >;
-    additionalManifests?: {
-      name: string;
-      namespace?: string;
-    };
-    configSecret?: {
-      name: string;
-      namespace?: string;
-    };
-    deployment?: {
-      affinity?: {
-        nodeAffinity?: {
-          preferredDuringSchedulingIgnoredDuringExecution?: {
-            preference: {
-              matchExpressions?: {
-                key: string;
-                operator: string;
-                values?: string[];
-              }[];
-              matchFields?: {
-                key: string;
-                operator: string;
-                values?: string[];
-              }[];
-            };
-            weight: number;
-          }[];
-          requiredDuringSchedulingIgnoredDuringExecution?: {
-            nodeSelectorTerms: {
-              matchExpressions?: {
-                key: string;
-                operator: string;
-                values?: string[];
-              }[];
-              matchFields?: {
-                key: string;
-                operator: string;
-                values?: string[];
-              }[];
-            }[];
-          };
-        };
-        podAffinity?: {
-          preferredDuringSchedulingIgnoredDuringExecution?: {
-            podAffinityTerm: {
-              labelSelector?: {
-                matchExpressions?: {
-                  key: string;
-                  operator: string;
-                  values?: string[];
-                }[];
-                matchLabels?: Record<string, string>;
-              };
-              matchLabelKeys?: string[];
-              mismatchLabelKeys?: string[];
-              namespaceSelector?: {
-                matchExpressions?: {
-                  key: string;
-                  operator: string;
-                  values?: string[];
-                }[];
-                matchLabels?: Record<string, string>;
-              };
-              namespaces?: string[];
-              topologyKey: string;
-            };
-            weight: number;
-          }[];
-          requiredDuringSchedulingIgnoredDuringExecution?: {
-            labelSelector?: {
-              matchExpressions?: {
-                key: string;
-                operator: string;
-                values?: string[];
-              }[];
-              matchLabels?: Record<string, string>;
-            };
-            matchLabelKeys?: string[];
-            mismatchLabelKeys?: string[];
-            namespaceSelector?: {
-              matchExpressions?: {
-                key: string;
-                operator: string;
-                values?: string[];
-              }[];
-              matchLabels?: Record<string, string>;
-            };
-            namespaces?: string[];
-            topologyKey: string;
-          }[];
-        };
-        podAntiAffinity?: {
-          preferredDuringSchedulingIgnoredDuringExecution?: {
-            podAffinityTerm: {
-              labelSelector?: {
-                matchExpressions?: {
-                  key: string;
-                  operator: string;
-                  values?: string[];
-                }[];
-                matchLabels?: Record<string, string>;
-              };
-              matchLabelKeys?: string[];
-              mismatchLabelKeys?: string[];
-              namespaceSelector?: {
-                matchExpressions?: {
-                  key: string;
-                  operator: string;
-                  values?: string[];
-                }[];
-                matchLabels?: Record<string, string>;
-              };
-              namespaces?: string[];
-              topologyKey: string;
-            };
-            weight: number;
-          }[];
-          requiredDuringSchedulingIgnoredDuringExecution?: {
-            labelSelector?: {
-              matchExpressions?: {
-                key: string;
-                operator: string;
-                values?: string[];
-              }[];
-              matchLabels?: Record<string, string>;
-            };
-            matchLabelKeys?: string[];
-            mismatchLabelKeys?: string[];
-            namespaceSelector?: {
-              matchExpressions?: {
-                key: string;
-                operator: string;
-                values?: string[];
-              }[];
-              matchLabels?: Record<string, string>;
-            };
-            namespaces?: string[];
-            topologyKey: string;
-          }[];
-        };
-      };
-      containers?: {
-        args?: Record<string, string>;
-        command?: string[];
-        env?: {
-          name: string;
-          value?: string;
-          valueFrom?: {
-            configMapKeyRef?: {
-              key: string;
-              name?: string;
-              optional?: boolean;
-            };
-            fieldRef?: {
-              apiVersion?: string;
-              fieldPath: string;
-            };
-            fileKeyRef?: {
-              key: string;
-              optional?: boolean;
-              path: string;
-              volumeName: string;
-            };
-            resourceFieldRef?: {
-              containerName?: string;
-              divisor?: number | string;
-              resource: string;
-            };
-            secretKeyRef?: {
-              key: string;
-              name?: string;
-              optional?: boolean;
-            };
-          };
-        }[];
-        imageUrl?: string;
-        name: string;
-        resources?: {
-          claims?: {
-            name: string;
-            request?: string;
-          }[];
-          limits?: Record<string, number | string>;
-          requests?: Record<string, number | string>;
-        };
-      }[];
-      imagePullSecrets?: {
-        name?: string;
-      }[];
-      nodeSelector?: Record<string, string>;
-      replicas?: number;
-      serviceAccountName?: string;
-      tolerations?: {
-        effect?: string;
-        key?: string;
-        operator?: string;
-        tolerationSeconds?: number;
-        value?: string;
-      }[];
-    };
-    fetchConfig?: {
-      oci?: string;
-      selector?: {
-        matchExpressions?: {
-          key: string;
-          operator: string;
-          values?: string[];
-        }[];
-        matchLabels?: Record<string, string>;
-      };
-      url?: string;
-    };
-    manager?: {
-      additionalArgs?: Record<string, string>;
-      cacheNamespace?: string;
-      controller?: {
-        cacheSyncTimeout?: number;
-        groupKindConcurrency?: Record<string, number>;
-        recoverPanic?: boolean;
-      };
-      featureGates?: Record<string, boolean>;
-      gracefulShutDown?: string;
-      health?: {
-        healthProbeBindAddress?: string;
-        livenessEndpointName?: string;
-        readinessEndpointName?: string;
-      };
-      leaderElection?: {
-        leaderElect: boolean;
-        leaseDuration: string;
-        renewDeadline: string;
-        resourceLock: string;
-        resourceName: string;
-        resourceNamespace: string;
-        retryPeriod: string;
-      };
-      maxConcurrentReconciles?: number;
-      metrics?: {
-        bindAddress?: string;
-        diagnosticsAddress?: string;
-        insecureDiagnostics?: boolean;
-      };
-      profilerAddress?: string;
-      syncPeriod?: string;
-      verbosity?: number;
-      webhook?: {
-        certDir?: string;
-        host?: string;
-        port?: number;
-      };
-    };
-    manifestPatches?: string[];
-    patches?: {
-      patch?: string;
-      target?: {
-        group?: string;
-        kind?: string;
-        labelSelector?: string;
-        name?: string;
-        namespace?: string;
-        version?: string;
-      };
-    }[];
-    version?: string;
-  };
+  spec?: CoreProviderSpec;
 };
 
 export type InfrastructureProvider = {
   apiVersion: "operator.cluster.x-k8s.io/v1alpha2";
   kind: "InfrastructureProvider";
   metadata: K8sMetadata;
-  spec?: {
-    additionalDeployments?: Record<
-      string,
-      {
-        deployment?: {
-          affinity?: {
-            nodeAffinity?: {
-              preferredDuringSchedulingIgnoredDuringExecution?: {
-                preference: {
-                  matchExpressions?: {
-                    key: string;
-                    operator: string;
-                    values?: string[];
-                  }[];
-                  matchFields?: {
-                    key: string;
-                    operator: string;
-                    values?: string[];
-                  }[];
-                };
-                weight: number;
-              }[];
-              requiredDuringSchedulingIgnoredDuringExecution?: {
-                nodeSelectorTerms: {
-                  matchExpressions?: {
-                    key: string;
-                    operator: string;
-                    values?: string[];
-                  }[];
-                  matchFields?: {
-                    key: string;
-                    operator: string;
-                    values?: string[];
-                  }[];
-                }[];
-              };
-            };
-            podAffinity?: {
-              preferredDuringSchedulingIgnoredDuringExecution?: {
-                podAffinityTerm: {
-                  labelSelector?: {
-                    matchExpressions?: {
-                      key: string;
-                      operator: string;
-                      values?: string[];
-                    }[];
-                    matchLabels?: Record<string, string>;
-                  };
-                  matchLabelKeys?: string[];
-                  mismatchLabelKeys?: string[];
-                  namespaceSelector?: {
-                    matchExpressions?: {
-                      key: string;
-                      operator: string;
-                      values?: string[];
-                    }[];
-                    matchLabels?: Record<string, string>;
-                  };
-                  namespaces?: string[];
-                  topologyKey: string;
-                };
-                weight: number;
-              }[];
-              requiredDuringSchedulingIgnoredDuringExecution?: {
-                labelSelector?: {
-                  matchExpressions?: {
-                    key: string;
-                    operator: string;
-                    values?: string[];
-                  }[];
-                  matchLabels?: Record<string, string>;
-                };
-                matchLabelKeys?: string[];
-                mismatchLabelKeys?: string[];
-                namespaceSelector?: {
-                  matchExpressions?: {
-                    key: string;
-                    operator: string;
-                    values?: string[];
-                  }[];
-                  matchLabels?: Record<string, string>;
-                };
-                namespaces?: string[];
-                topologyKey: string;
-              }[];
-            };
-            podAntiAffinity?: {
-              preferredDuringSchedulingIgnoredDuringExecution?: {
-                podAffinityTerm: {
-                  labelSelector?: {
-                    matchExpressions?: {
-                      key: string;
-                      operator: string;
-                      values?: string[];
-                    }[];
-                    matchLabels?: Record<string, string>;
-                  };
-                  matchLabelKeys?: string[];
-                  mismatchLabelKeys?: string[];
-                  namespaceSelector?: {
-                    matchExpressions?: {
-                      key: string;
-                      operator: string;
-                      values?: string[];
-                    }[];
-                    matchLabels?: Record<string, string>;
-                  };
-                  namespaces?: string[];
-                  topologyKey: string;
-                };
-                weight: number;
-              }[];
-              requiredDuringSchedulingIgnoredDuringExecution?: {
-                labelSelector?: {
-                  matchExpressions?: {
-                    key: string;
-                    operator: string;
-                    values?: string[];
-                  }[];
-                  matchLabels?: Record<string, string>;
-                };
-                matchLabelKeys?: string[];
-                mismatchLabelKeys?: string[];
-                namespaceSelector?: {
-                  matchExpressions?: {
-                    key: string;
-                    operator: string;
-                    values?: string[];
-                  }[];
-                  matchLabels?: Record<string, string>;
-                };
-                namespaces?: string[];
-                topologyKey: string;
-              }[];
-            };
-          };
-          containers?: {
-            args?: Record<string, string>;
-            command?: string[];
-            env?: {
-              name: string;
-              value?: string;
-              valueFrom?: {
-                configMapKeyRef?: {
-                  key: string;
-                  name?: string;
-                  optional?: boolean;
-                };
-                fieldRef?: {
-                  apiVersion?: string;
-                  fieldPath: string;
-                };
-                fileKeyRef?: {
-                  key: string;
-                  optional?: boolean;
-                  path: string;
-                  volumeName: string;
-                };
-                resourceFieldRef?: {
-                  containerName?: string;
-                  divisor?: number | string;
-                  resource: string;
-                };
-                secretKeyRef?: {
-                  key: string;
-                  name?: string;
-                  optional?: boolean;
-                };
-              };
-            }[];
-            imageUrl?: string;
-            name: string;
-            resources?: {
-              claims?: {
-                name: string;
-                request?: string;
-              }[];
-              limits?: Record<string, number | string>;
-              requests?: Record<string, number | string>;
-            };
-          }[];
-          imagePullSecrets?: {
-            name?: string;
-          }[];
-          nodeSelector?: Record<string, string>;
-          replicas?: number;
-          serviceAccountName?: string;
-          tolerations?: {
-            effect?: string;
-            key?: string;
-            operator?: string;
-            tolerationSeconds?: number;
-            value?: string;
-          }[];
-        };
-        manager?: {
-          additionalArgs?: Record<string, string>;
-          cacheNamespace?: string;
-          controller?: {
-            cacheSyncTimeout?: number;
-            groupKindConcurrency?: Record<string, number>;
-            recoverPanic?: boolean;
-          };
-          featureGates?: Record<string, boolean>;
-          gracefulShutDown?: string;
-          health?: {
-            healthProbeBindAddress?: string;
-            livenessEndpointName?: string;
-            readinessEndpointName?: string;
-          };
-          leaderElection?: {
-            leaderElect: boolean;
-            leaseDuration: string;
-            renewDeadline: string;
-            resourceLock: string;
-            resourceName: string;
-            resourceNamespace: string;
-            retryPeriod: string;
-          };
-          maxConcurrentReconciles?: number;
-          metrics?: {
-            bindAddress?: string;
-            diagnosticsAddress?: string;
-            insecureDiagnostics?: boolean;
-          };
-          profilerAddress?: string;
-          syncPeriod?: string;
-          verbosity?: number;
-          webhook?: {
-            certDir?: string;
-            host?: string;
-            port?: number;
-          };
-        };
-      }
-    >;
-    additionalManifests?: {
-      name: string;
-      namespace?: string;
-    };
-    configSecret?: {
-      name: string;
-      namespace?: string;
-    };
-    deployment?: {
-      affinity?: {
-        nodeAffinity?: {
-          preferredDuringSchedulingIgnoredDuringExecution?: {
-            preference: {
-              matchExpressions?: {
-                key: string;
-                operator: string;
-                values?: string[];
-              }[];
-              matchFields?: {
-                key: string;
-                operator: string;
-                values?: string[];
-              }[];
-            };
-            weight: number;
-          }[];
-          requiredDuringSchedulingIgnoredDuringExecution?: {
-            nodeSelectorTerms: {
-              matchExpressions?: {
-                key: string;
-                operator: string;
-                values?: string[];
-              }[];
-              matchFields?: {
-                key: string;
-                operator: string;
-                values?: string[];
-              }[];
-            }[];
-          };
-        };
-        podAffinity?: {
-          preferredDuringSchedulingIgnoredDuringExecution?: {
-            podAffinityTerm: {
-              labelSelector?: {
-                matchExpressions?: {
-                  key: string;
-                  operator: string;
-                  values?: string[];
-                }[];
-                matchLabels?: Record<string, string>;
-              };
-              matchLabelKeys?: string[];
-              mismatchLabelKeys?: string[];
-              namespaceSelector?: {
-                matchExpressions?: {
-                  key: string;
-                  operator: string;
-                  values?: string[];
-                }[];
-                matchLabels?: Record<string, string>;
-              };
-              namespaces?: string[];
-              topologyKey: string;
-            };
-            weight: number;
-          }[];
-          requiredDuringSchedulingIgnoredDuringExecution?: {
-            labelSelector?: {
-              matchExpressions?: {
-                key: string;
-                operator: string;
-                values?: string[];
-              }[];
-              matchLabels?: Record<string, string>;
-            };
-            matchLabelKeys?: string[];
-            mismatchLabelKeys?: string[];
-            namespaceSelector?: {
-              matchExpressions?: {
-                key: string;
-                operator: string;
-                values?: string[];
-              }[];
-              matchLabels?: Record<string, string>;
-            };
-            namespaces?: string[];
-            topologyKey: string;
-          }[];
-        };
-        podAntiAffinity?: {
-          preferredDuringSchedulingIgnoredDuringExecution?: {
-            podAffinityTerm: {
-              labelSelector?: {
-                matchExpressions?: {
-                  key: string;
-                  operator: string;
-                  values?: string[];
-                }[];
-                matchLabels?: Record<string, string>;
-              };
-              matchLabelKeys?: string[];
-              mismatchLabelKeys?: string[];
-              namespaceSelector?: {
-                matchExpressions?: {
-                  key: string;
-                  operator: string;
-                  values?: string[];
-                }[];
-                matchLabels?: Record<string, string>;
-              };
-              namespaces?: string[];
-              topologyKey: string;
-            };
-            weight: number;
-          }[];
-          requiredDuringSchedulingIgnoredDuringExecution?: {
-            labelSelector?: {
-              matchExpressions?: {
-                key: string;
-                operator: string;
-                values?: string[];
-              }[];
-              matchLabels?: Record<string, string>;
-            };
-            matchLabelKeys?: string[];
-            mismatchLabelKeys?: string[];
-            namespaceSelector?: {
-              matchExpressions?: {
-                key: string;
-                operator: string;
-                values?: string[];
-              }[];
-              matchLabels?: Record<string, string>;
-            };
-            namespaces?: string[];
-            topologyKey: string;
-          }[];
-        };
-      };
-      containers?: {
-        args?: Record<string, string>;
-        command?: string[];
-        env?: {
-          name: string;
-          value?: string;
-          valueFrom?: {
-            configMapKeyRef?: {
-              key: string;
-              name?: string;
-              optional?: boolean;
-            };
-            fieldRef?: {
-              apiVersion?: string;
-              fieldPath: string;
-            };
-            fileKeyRef?: {
-              key: string;
-              optional?: boolean;
-              path: string;
-              volumeName: string;
-            };
-            resourceFieldRef?: {
-              containerName?: string;
-              divisor?: number | string;
-              resource: string;
-            };
-            secretKeyRef?: {
-              key: string;
-              name?: string;
-              optional?: boolean;
-            };
-          };
-        }[];
-        imageUrl?: string;
-        name: string;
-        resources?: {
-          claims?: {
-            name: string;
-            request?: string;
-          }[];
-          limits?: Record<string, number | string>;
-          requests?: Record<string, number | string>;
-        };
-      }[];
-      imagePullSecrets?: {
-        name?: string;
-      }[];
-      nodeSelector?: Record<string, string>;
-      replicas?: number;
-      serviceAccountName?: string;
-      tolerations?: {
-        effect?: string;
-        key?: string;
-        operator?: string;
-        tolerationSeconds?: number;
-        value?: string;
-      }[];
-    };
-    fetchConfig?: {
-      oci?: string;
-      selector?: {
-        matchExpressions?: {
-          key: string;
-          operator: string;
-          values?: string[];
-        }[];
-        matchLabels?: Record<string, string>;
-      };
-      url?: string;
-    };
-    manager?: {
-      additionalArgs?: Record<string, string>;
-      cacheNamespace?: string;
-      controller?: {
-        cacheSyncTimeout?: number;
-        groupKindConcurrency?: Record<string, number>;
-        recoverPanic?: boolean;
-      };
-      featureGates?: Record<string, boolean>;
-      gracefulShutDown?: string;
-      health?: {
-        healthProbeBindAddress?: string;
-        livenessEndpointName?: string;
-        readinessEndpointName?: string;
-      };
-      leaderElection?: {
-        leaderElect: boolean;
-        leaseDuration: string;
-        renewDeadline: string;
-        resourceLock: string;
-        resourceName: string;
-        resourceNamespace: string;
-        retryPeriod: string;
-      };
-      maxConcurrentReconciles?: number;
-      metrics?: {
-        bindAddress?: string;
-        diagnosticsAddress?: string;
-        insecureDiagnostics?: boolean;
-      };
-      profilerAddress?: string;
-      syncPeriod?: string;
-      verbosity?: number;
-      webhook?: {
-        certDir?: string;
-        host?: string;
-        port?: number;
-      };
-    };
-    manifestPatches?: string[];
-    patches?: {
-      patch?: string;
-      target?: {
-        group?: string;
-        kind?: string;
-        labelSelector?: string;
-        name?: string;
-        namespace?: string;
-        version?: string;
-      };
-    }[];
-    version?: string;
-  };
+  spec?: CoreProviderSpec;
 };
 
 export type AppProject = {
@@ -4398,35 +592,17 @@ export type AppProject = {
   kind: "AppProject";
   metadata: K8sMetadata;
   spec: {
-    clusterResourceBlacklist?: {
-      group: string;
-      kind: string;
-      name?: string;
-    }[];
-    clusterResourceWhitelist?: {
-      group: string;
-      kind: string;
-      name?: string;
-    }[];
+    clusterResourceBlacklist?: AppProjectSpecClusterResourceBlacklist[];
+    clusterResourceWhitelist?: AppProjectSpecClusterResourceBlacklist[];
     description?: string;
     destinationServiceAccounts?: {
       defaultServiceAccount: string;
       namespace?: string;
       server: string;
     }[];
-    destinations?: {
-      name?: string;
-      namespace?: string;
-      server?: string;
-    }[];
-    namespaceResourceBlacklist?: {
-      group: string;
-      kind: string;
-    }[];
-    namespaceResourceWhitelist?: {
-      group: string;
-      kind: string;
-    }[];
+    destinations?: AppProjectSpecDestinations[];
+    namespaceResourceBlacklist?: AppProjectSpecNamespaceResourceBlacklist[];
+    namespaceResourceWhitelist?: AppProjectSpecNamespaceResourceBlacklist[];
     orphanedResources?: {
       ignore?: {
         group?: string;
@@ -4486,23 +662,12 @@ export type Application = {
   kind: "Application";
   metadata: K8sMetadata;
   operation?: {
-    info?: {
-      name: string;
-      value: string;
-    }[];
+    info?: ApplicationSpecInfo[];
     initiatedBy?: {
       automated?: boolean;
       username?: string;
     };
-    retry?: {
-      backoff?: {
-        duration?: string;
-        factor?: number;
-        maxDuration?: string;
-      };
-      limit?: number;
-      refresh?: boolean;
-    };
+    retry?: ApplicationOperationRetry;
     sync?: {
       autoHealAttemptsCount?: number;
       dryRun?: boolean;
@@ -4516,223 +681,17 @@ export type Application = {
       }[];
       revision?: string;
       revisions?: string[];
-      source?: {
-        chart?: string;
-        directory?: {
-          exclude?: string;
-          include?: string;
-          jsonnet?: {
-            extVars?: {
-              code?: boolean;
-              name: string;
-              value: string;
-            }[];
-            libs?: string[];
-            tlas?: {
-              code?: boolean;
-              name: string;
-              value: string;
-            }[];
-          };
-          recurse?: boolean;
-        };
-        helm?: {
-          apiVersions?: string[];
-          fileParameters?: {
-            name?: string;
-            path?: string;
-          }[];
-          ignoreMissingValueFiles?: boolean;
-          kubeVersion?: string;
-          namespace?: string;
-          parameters?: {
-            forceString?: boolean;
-            name?: string;
-            value?: string;
-          }[];
-          passCredentials?: boolean;
-          releaseName?: string;
-          skipCrds?: boolean;
-          skipSchemaValidation?: boolean;
-          skipTests?: boolean;
-          valueFiles?: string[];
-          values?: string;
-          valuesObject?: Record<string, unknown>;
-          version?: string;
-        };
-        kustomize?: {
-          apiVersions?: string[];
-          commonAnnotations?: Record<string, string>;
-          commonAnnotationsEnvsubst?: boolean;
-          commonLabels?: Record<string, string>;
-          components?: string[];
-          forceCommonAnnotations?: boolean;
-          forceCommonLabels?: boolean;
-          ignoreMissingComponents?: boolean;
-          images?: string[];
-          kubeVersion?: string;
-          labelIncludeTemplates?: boolean;
-          labelWithoutSelector?: boolean;
-          namePrefix?: string;
-          nameSuffix?: string;
-          namespace?: string;
-          patches?: {
-            options?: Record<string, boolean>;
-            patch?: string;
-            path?: string;
-            target?: {
-              annotationSelector?: string;
-              group?: string;
-              kind?: string;
-              labelSelector?: string;
-              name?: string;
-              namespace?: string;
-              version?: string;
-            };
-          }[];
-          replicas?: {
-            count: number | string;
-            name: string;
-          }[];
-          version?: string;
-        };
-        name?: string;
-        path?: string;
-        plugin?: {
-          env?: {
-            name: string;
-            value: string;
-          }[];
-          name?: string;
-          parameters?: {
-            array?: string[];
-            map?: Record<string, string>;
-            name?: string;
-            string?: string;
-          }[];
-        };
-        ref?: string;
-        repoURL: string;
-        tagPrefix?: string;
-        targetRevision?: string;
-      };
-      sources?: {
-        chart?: string;
-        directory?: {
-          exclude?: string;
-          include?: string;
-          jsonnet?: {
-            extVars?: {
-              code?: boolean;
-              name: string;
-              value: string;
-            }[];
-            libs?: string[];
-            tlas?: {
-              code?: boolean;
-              name: string;
-              value: string;
-            }[];
-          };
-          recurse?: boolean;
-        };
-        helm?: {
-          apiVersions?: string[];
-          fileParameters?: {
-            name?: string;
-            path?: string;
-          }[];
-          ignoreMissingValueFiles?: boolean;
-          kubeVersion?: string;
-          namespace?: string;
-          parameters?: {
-            forceString?: boolean;
-            name?: string;
-            value?: string;
-          }[];
-          passCredentials?: boolean;
-          releaseName?: string;
-          skipCrds?: boolean;
-          skipSchemaValidation?: boolean;
-          skipTests?: boolean;
-          valueFiles?: string[];
-          values?: string;
-          valuesObject?: Record<string, unknown>;
-          version?: string;
-        };
-        kustomize?: {
-          apiVersions?: string[];
-          commonAnnotations?: Record<string, string>;
-          commonAnnotationsEnvsubst?: boolean;
-          commonLabels?: Record<string, string>;
-          components?: string[];
-          forceCommonAnnotations?: boolean;
-          forceCommonLabels?: boolean;
-          ignoreMissingComponents?: boolean;
-          images?: string[];
-          kubeVersion?: string;
-          labelIncludeTemplates?: boolean;
-          labelWithoutSelector?: boolean;
-          namePrefix?: string;
-          nameSuffix?: string;
-          namespace?: string;
-          patches?: {
-            options?: Record<string, boolean>;
-            patch?: string;
-            path?: string;
-            target?: {
-              annotationSelector?: string;
-              group?: string;
-              kind?: string;
-              labelSelector?: string;
-              name?: string;
-              namespace?: string;
-              version?: string;
-            };
-          }[];
-          replicas?: {
-            count: number | string;
-            name: string;
-          }[];
-          version?: string;
-        };
-        name?: string;
-        path?: string;
-        plugin?: {
-          env?: {
-            name: string;
-            value: string;
-          }[];
-          name?: string;
-          parameters?: {
-            array?: string[];
-            map?: Record<string, string>;
-            name?: string;
-            string?: string;
-          }[];
-        };
-        ref?: string;
-        repoURL: string;
-        tagPrefix?: string;
-        targetRevision?: string;
-      }[];
+      source?: ApplicationSpecSource;
+      sources?: ApplicationSpecSource[];
       syncOptions?: string[];
       syncStrategy?: {
-        apply?: {
-          force?: boolean;
-        };
-        hook?: {
-          force?: boolean;
-        };
+        apply?: ApplicationOperationSyncSyncStrategyHook;
+        hook?: ApplicationOperationSyncSyncStrategyHook;
       };
     };
   };
   spec: {
-    destination: {
-      name?: string;
-      namespace?: string;
-      server?: string;
-    };
+    destination: AppProjectSpecDestinations;
     ignoreDifferences?: {
       group?: string;
       jqPathExpressions?: string[];
@@ -4742,206 +701,17 @@ export type Application = {
       name?: string;
       namespace?: string;
     }[];
-    info?: {
-      name: string;
-      value: string;
-    }[];
+    info?: ApplicationSpecInfo[];
     project: string;
     revisionHistoryLimit?: number;
-    source?: {
-      chart?: string;
-      directory?: {
-        exclude?: string;
-        include?: string;
-        jsonnet?: {
-          extVars?: {
-            code?: boolean;
-            name: string;
-            value: string;
-          }[];
-          libs?: string[];
-          tlas?: {
-            code?: boolean;
-            name: string;
-            value: string;
-          }[];
-        };
-        recurse?: boolean;
-      };
-      helm?: {
-        apiVersions?: string[];
-        fileParameters?: {
-          name?: string;
-          path?: string;
-        }[];
-        ignoreMissingValueFiles?: boolean;
-        kubeVersion?: string;
-        namespace?: string;
-        parameters?: {
-          forceString?: boolean;
-          name?: string;
-          value?: string;
-        }[];
-        passCredentials?: boolean;
-        releaseName?: string;
-        skipCrds?: boolean;
-        skipSchemaValidation?: boolean;
-        skipTests?: boolean;
-        valueFiles?: string[];
-        values?: string;
-        valuesObject?: Record<string, unknown>;
-        version?: string;
-      };
-      kustomize?: {
-        apiVersions?: string[];
-        commonAnnotations?: Record<string, string>;
-        commonAnnotationsEnvsubst?: boolean;
-        commonLabels?: Record<string, string>;
-        components?: string[];
-        forceCommonAnnotations?: boolean;
-        forceCommonLabels?: boolean;
-        ignoreMissingComponents?: boolean;
-        images?: string[];
-        kubeVersion?: string;
-        labelIncludeTemplates?: boolean;
-        labelWithoutSelector?: boolean;
-        namePrefix?: string;
-        nameSuffix?: string;
-        namespace?: string;
-        patches?: {
-          options?: Record<string, boolean>;
-          patch?: string;
-          path?: string;
-          target?: {
-            annotationSelector?: string;
-            group?: string;
-            kind?: string;
-            labelSelector?: string;
-            name?: string;
-            namespace?: string;
-            version?: string;
-          };
-        }[];
-        replicas?: {
-          count: number | string;
-          name: string;
-        }[];
-        version?: string;
-      };
-      name?: string;
-      path?: string;
-      plugin?: {
-        env?: {
-          name: string;
-          value: string;
-        }[];
-        name?: string;
-        parameters?: {
-          array?: string[];
-          map?: Record<string, string>;
-          name?: string;
-          string?: string;
-        }[];
-      };
-      ref?: string;
-      repoURL: string;
-      tagPrefix?: string;
-      targetRevision?: string;
-    };
+    source?: ApplicationSpecSource;
     sourceHydrator?: {
       drySource: {
-        directory?: {
-          exclude?: string;
-          include?: string;
-          jsonnet?: {
-            extVars?: {
-              code?: boolean;
-              name: string;
-              value: string;
-            }[];
-            libs?: string[];
-            tlas?: {
-              code?: boolean;
-              name: string;
-              value: string;
-            }[];
-          };
-          recurse?: boolean;
-        };
-        helm?: {
-          apiVersions?: string[];
-          fileParameters?: {
-            name?: string;
-            path?: string;
-          }[];
-          ignoreMissingValueFiles?: boolean;
-          kubeVersion?: string;
-          namespace?: string;
-          parameters?: {
-            forceString?: boolean;
-            name?: string;
-            value?: string;
-          }[];
-          passCredentials?: boolean;
-          releaseName?: string;
-          skipCrds?: boolean;
-          skipSchemaValidation?: boolean;
-          skipTests?: boolean;
-          valueFiles?: string[];
-          values?: string;
-          valuesObject?: Record<string, unknown>;
-          version?: string;
-        };
-        kustomize?: {
-          apiVersions?: string[];
-          commonAnnotations?: Record<string, string>;
-          commonAnnotationsEnvsubst?: boolean;
-          commonLabels?: Record<string, string>;
-          components?: string[];
-          forceCommonAnnotations?: boolean;
-          forceCommonLabels?: boolean;
-          ignoreMissingComponents?: boolean;
-          images?: string[];
-          kubeVersion?: string;
-          labelIncludeTemplates?: boolean;
-          labelWithoutSelector?: boolean;
-          namePrefix?: string;
-          nameSuffix?: string;
-          namespace?: string;
-          patches?: {
-            options?: Record<string, boolean>;
-            patch?: string;
-            path?: string;
-            target?: {
-              annotationSelector?: string;
-              group?: string;
-              kind?: string;
-              labelSelector?: string;
-              name?: string;
-              namespace?: string;
-              version?: string;
-            };
-          }[];
-          replicas?: {
-            count: number | string;
-            name: string;
-          }[];
-          version?: string;
-        };
+        directory?: ApplicationSpecSourceDirectory;
+        helm?: ApplicationSpecSourceHelm;
+        kustomize?: ApplicationSpecSourceKustomize;
         path: string;
-        plugin?: {
-          env?: {
-            name: string;
-            value: string;
-          }[];
-          name?: string;
-          parameters?: {
-            array?: string[];
-            map?: Record<string, string>;
-            name?: string;
-            string?: string;
-          }[];
-        };
+        plugin?: ApplicationSpecSourcePlugin;
         repoURL: string;
         targetRevision: string;
       };
@@ -4954,106 +724,7 @@ export type Application = {
         targetBranch: string;
       };
     };
-    sources?: {
-      chart?: string;
-      directory?: {
-        exclude?: string;
-        include?: string;
-        jsonnet?: {
-          extVars?: {
-            code?: boolean;
-            name: string;
-            value: string;
-          }[];
-          libs?: string[];
-          tlas?: {
-            code?: boolean;
-            name: string;
-            value: string;
-          }[];
-        };
-        recurse?: boolean;
-      };
-      helm?: {
-        apiVersions?: string[];
-        fileParameters?: {
-          name?: string;
-          path?: string;
-        }[];
-        ignoreMissingValueFiles?: boolean;
-        kubeVersion?: string;
-        namespace?: string;
-        parameters?: {
-          forceString?: boolean;
-          name?: string;
-          value?: string;
-        }[];
-        passCredentials?: boolean;
-        releaseName?: string;
-        skipCrds?: boolean;
-        skipSchemaValidation?: boolean;
-        skipTests?: boolean;
-        valueFiles?: string[];
-        values?: string;
-        valuesObject?: Record<string, unknown>;
-        version?: string;
-      };
-      kustomize?: {
-        apiVersions?: string[];
-        commonAnnotations?: Record<string, string>;
-        commonAnnotationsEnvsubst?: boolean;
-        commonLabels?: Record<string, string>;
-        components?: string[];
-        forceCommonAnnotations?: boolean;
-        forceCommonLabels?: boolean;
-        ignoreMissingComponents?: boolean;
-        images?: string[];
-        kubeVersion?: string;
-        labelIncludeTemplates?: boolean;
-        labelWithoutSelector?: boolean;
-        namePrefix?: string;
-        nameSuffix?: string;
-        namespace?: string;
-        patches?: {
-          options?: Record<string, boolean>;
-          patch?: string;
-          path?: string;
-          target?: {
-            annotationSelector?: string;
-            group?: string;
-            kind?: string;
-            labelSelector?: string;
-            name?: string;
-            namespace?: string;
-            version?: string;
-          };
-        }[];
-        replicas?: {
-          count: number | string;
-          name: string;
-        }[];
-        version?: string;
-      };
-      name?: string;
-      path?: string;
-      plugin?: {
-        env?: {
-          name: string;
-          value: string;
-        }[];
-        name?: string;
-        parameters?: {
-          array?: string[];
-          map?: Record<string, string>;
-          name?: string;
-          string?: string;
-        }[];
-      };
-      ref?: string;
-      repoURL: string;
-      tagPrefix?: string;
-      targetRevision?: string;
-    }[];
+    sources?: ApplicationSpecSource[];
     syncPolicy?: {
       automated?: {
         allowEmpty?: boolean;
@@ -5061,19 +732,8 @@ export type Application = {
         prune?: boolean;
         selfHeal?: boolean;
       };
-      managedNamespaceMetadata?: {
-        annotations?: Record<string, string>;
-        labels?: Record<string, string>;
-      };
-      retry?: {
-        backoff?: {
-          duration?: string;
-          factor?: number;
-          maxDuration?: string;
-        };
-        limit?: number;
-        refresh?: boolean;
-      };
+      managedNamespaceMetadata?: MachineSetSpecTemplateMetadata;
+      retry?: ApplicationOperationRetry;
       syncOptions?: string[];
     };
   };
@@ -5087,16 +747,12 @@ export type GitRepository = {
     ignore?: string;
     include?: {
       fromPath?: string;
-      repository: {
-        name: string;
-      };
+      repository: GitRepositorySpecSecretRef;
       toPath?: string;
     }[];
     interval: string;
     provider?: "generic" | "aws" | "azure" | "github";
-    proxySecretRef?: {
-      name: string;
-    };
+    proxySecretRef?: GitRepositorySpecSecretRef;
     recurseSubmodules?: boolean;
     ref?: {
       branch?: string;
@@ -5105,9 +761,7 @@ export type GitRepository = {
       semver?: string;
       tag?: string;
     };
-    secretRef?: {
-      name: string;
-    };
+    secretRef?: GitRepositorySpecSecretRef;
     serviceAccountName?: string;
     sparseCheckout?: string[];
     suspend?: boolean;
@@ -5115,9 +769,7 @@ export type GitRepository = {
     url: string;
     verify?: {
       mode?: "head" | "HEAD" | "Tag" | "TagAndHEAD";
-      secretRef: {
-        name: string;
-      };
+      secretRef: GitRepositorySpecSecretRef;
     };
   };
 };
@@ -5128,16 +780,11 @@ export type Kustomization = {
   metadata: K8sMetadata;
   spec?: {
     buildMetadata?: ("originAnnotations" | "transformerAnnotations")[];
-    commonMetadata?: {
-      annotations?: Record<string, string>;
-      labels?: Record<string, string>;
-    };
+    commonMetadata?: MachineSetSpecTemplateMetadata;
     components?: string[];
     decryption?: {
       provider: "sops";
-      secretRef?: {
-        name: string;
-      };
+      secretRef?: GitRepositorySpecSecretRef;
       serviceAccountName?: string;
     };
     deletionPolicy?: "MirrorPrune" | "Delete" | "WaitForTermination" | "Orphan";
@@ -5162,15 +809,7 @@ export type Kustomization = {
     }[];
     ignore?: {
       paths: string[];
-      target?: {
-        annotationSelector?: string;
-        group?: string;
-        kind?: string;
-        labelSelector?: string;
-        name?: string;
-        namespace?: string;
-        version?: string;
-      };
+      target?: KustomizationSpecIgnoreTarget;
     }[];
     ignoreMissingComponents?: boolean;
     images?: {
@@ -5181,9 +820,7 @@ export type Kustomization = {
     }[];
     interval: string;
     kubeConfig?: {
-      configMapRef?: {
-        name: string;
-      };
+      configMapRef?: GitRepositorySpecSecretRef;
       secretRef?: {
         key?: string;
         name: string;
@@ -5193,15 +830,7 @@ export type Kustomization = {
     nameSuffix?: string;
     patches?: {
       patch: string;
-      target?: {
-        annotationSelector?: string;
-        group?: string;
-        kind?: string;
-        labelSelector?: string;
-        name?: string;
-        namespace?: string;
-        version?: string;
-      };
+      target?: KustomizationSpecIgnoreTarget;
     }[];
     path?: string;
     postBuild?: {
@@ -5300,3 +929,803 @@ export const TYPED_API_VERSIONS = {
   "source.toolkit.fluxcd.io": "source.toolkit.fluxcd.io/v1",
   "kustomize.toolkit.fluxcd.io": "kustomize.toolkit.fluxcd.io/v1",
 } as const;
+
+// Object shapes the kinds share, each named after the shortest of its places (kind + property path).
+
+type AWSClusterRoleIdentitySpecAllowedNamespaces = {
+  list?: string[] | null;
+  selector?: MachineSetSpecSelector;
+};
+
+type AWSClusterSpecControlPlaneLoadBalancer = {
+  additionalListeners?: {
+    healthCheck?: {
+      intervalSeconds?: number;
+      path?: string;
+      port?: string;
+      protocol?: "TCP" | "HTTP" | "HTTPS";
+      thresholdCount?: number;
+      timeoutSeconds?: number;
+      unhealthyThresholdCount?: number;
+    };
+    port: number;
+    protocol?: "TCP";
+    targetGroupIPType?: "ipv4" | "ipv6";
+  }[];
+  additionalSecurityGroups?: string[];
+  crossZoneLoadBalancing?: boolean;
+  disableHostsRewrite?: boolean;
+  dnsResolutionCheck?: "None" | "Enabled";
+  healthCheck?: {
+    intervalSeconds?: number;
+    thresholdCount?: number;
+    timeoutSeconds?: number;
+    unhealthyThresholdCount?: number;
+  };
+  healthCheckProtocol?: "TCP" | "SSL" | "HTTP" | "HTTPS" | "TLS" | "UDP";
+  ingressRules?: AWSClusterSpecNetworkAdditionalNodeIngressRules[];
+  loadBalancerType?: "classic" | "elb" | "alb" | "nlb" | "disabled";
+  name?: string;
+  preserveClientIP?: boolean;
+  scheme?: "internet-facing" | "internal";
+  subnets?: string[];
+  targetGroupIPType?: "ipv4" | "ipv6";
+};
+
+type AWSClusterSpecIdentityRef = {
+  kind: "AWSClusterControllerIdentity" | "AWSClusterRoleIdentity" | "AWSClusterStaticIdentity";
+  name: string;
+};
+
+type AWSClusterSpecNetworkAdditionalNodeIngressRules = {
+  cidrBlocks?: string[];
+  description: string;
+  fromPort: number;
+  ipv6CidrBlocks?: string[];
+  natGatewaysIPsSource?: boolean;
+  protocol: "-1" | "4" | "tcp" | "udp" | "icmp" | "58" | "50";
+  sourceSecurityGroupIds?: string[];
+  sourceSecurityGroupRoles?: ("bastion" | "node" | "controlplane" | "apiserver-lb" | "lb" | "node-eks-additional")[];
+  toPort: number;
+};
+
+type AWSClusterSpecNetworkVpcElasticIpPool = {
+  publicIpv4Pool?: string;
+  publicIpv4PoolFallbackOrder?: "amazon-pool" | "none";
+};
+
+type AWSClusterSpecNetworkVpcIpamPool = {
+  id?: string;
+  name?: string;
+  netmaskLength?: number;
+};
+
+type AWSMachinePoolSpecIgnition = {
+  proxy?: {
+    httpProxy?: string;
+    httpsProxy?: string;
+    noProxy?: string[];
+  };
+  storageType?: "ClusterObjectStore" | "UnencryptedUserData";
+  tls?: {
+    certificateAuthorities?: string[];
+  };
+  version?: "2.3" | "3.0" | "3.1" | "3.2" | "3.3" | "3.4";
+};
+
+type AWSMachinePoolSpecSubnets = {
+  filters?: {
+    name: string;
+    values: string[];
+  }[];
+  id?: string;
+};
+
+type AWSMachineTemplateSpecTemplateSpecAmi = {
+  eksLookupType?: "AmazonLinux" | "AmazonLinuxGPU" | "AmazonLinux2023" | "AmazonLinux2023GPU";
+  id?: string;
+};
+
+type AWSMachineTemplateSpecTemplateSpecInstanceMetadataOptions = {
+  httpEndpoint?: "enabled" | "disabled";
+  httpProtocolIpv6?: "enabled" | "disabled";
+  httpPutResponseHopLimit?: number;
+  httpTokens?: "optional" | "required";
+  instanceMetadataTags?: "enabled" | "disabled";
+};
+
+type AWSMachineTemplateSpecTemplateSpecPrivateDnsName = {
+  enableResourceNameDnsAAAARecord?: boolean;
+  enableResourceNameDnsARecord?: boolean;
+  hostnameType?: "ip-name" | "resource-name";
+};
+
+type AWSMachineTemplateSpecTemplateSpecRootVolume = {
+  deviceName?: string;
+  encrypted?: boolean;
+  encryptionKey?: string;
+  iops?: number;
+  size: number;
+  throughput?: number;
+  type?: string;
+};
+
+type AWSMachineTemplateSpecTemplateSpecSpotMarketOptions = {
+  maxPrice?: string;
+};
+
+type AppProjectSpecClusterResourceBlacklist = {
+  group: string;
+  kind: string;
+  name?: string;
+};
+
+type AppProjectSpecDestinations = {
+  name?: string;
+  namespace?: string;
+  server?: string;
+};
+
+type AppProjectSpecNamespaceResourceBlacklist = {
+  group: string;
+  kind: string;
+};
+
+type ApplicationOperationRetry = {
+  backoff?: {
+    duration?: string;
+    factor?: number;
+    maxDuration?: string;
+  };
+  limit?: number;
+  refresh?: boolean;
+};
+
+type ApplicationOperationSyncSyncStrategyHook = {
+  force?: boolean;
+};
+
+type ApplicationSpecInfo = {
+  name: string;
+  value: string;
+};
+
+type ApplicationSpecSource = {
+  chart?: string;
+  directory?: ApplicationSpecSourceDirectory;
+  helm?: ApplicationSpecSourceHelm;
+  kustomize?: ApplicationSpecSourceKustomize;
+  name?: string;
+  path?: string;
+  plugin?: ApplicationSpecSourcePlugin;
+  ref?: string;
+  repoURL: string;
+  tagPrefix?: string;
+  targetRevision?: string;
+};
+
+type ApplicationSpecSourceDirectory = {
+  exclude?: string;
+  include?: string;
+  jsonnet?: {
+    extVars?: ApplicationSpecSourceDirectoryJsonnetTlas[];
+    libs?: string[];
+    tlas?: ApplicationSpecSourceDirectoryJsonnetTlas[];
+  };
+  recurse?: boolean;
+};
+
+type ApplicationSpecSourceDirectoryJsonnetTlas = {
+  code?: boolean;
+  name: string;
+  value: string;
+};
+
+type ApplicationSpecSourceHelm = {
+  apiVersions?: string[];
+  fileParameters?: {
+    name?: string;
+    path?: string;
+  }[];
+  ignoreMissingValueFiles?: boolean;
+  kubeVersion?: string;
+  namespace?: string;
+  parameters?: {
+    forceString?: boolean;
+    name?: string;
+    value?: string;
+  }[];
+  passCredentials?: boolean;
+  releaseName?: string;
+  skipCrds?: boolean;
+  skipSchemaValidation?: boolean;
+  skipTests?: boolean;
+  valueFiles?: string[];
+  values?: string;
+  valuesObject?: Record<string, unknown>;
+  version?: string;
+};
+
+type ApplicationSpecSourceKustomize = {
+  apiVersions?: string[];
+  commonAnnotations?: Record<string, string>;
+  commonAnnotationsEnvsubst?: boolean;
+  commonLabels?: Record<string, string>;
+  components?: string[];
+  forceCommonAnnotations?: boolean;
+  forceCommonLabels?: boolean;
+  ignoreMissingComponents?: boolean;
+  images?: string[];
+  kubeVersion?: string;
+  labelIncludeTemplates?: boolean;
+  labelWithoutSelector?: boolean;
+  namePrefix?: string;
+  nameSuffix?: string;
+  namespace?: string;
+  patches?: {
+    options?: Record<string, boolean>;
+    patch?: string;
+    path?: string;
+    target?: KustomizationSpecIgnoreTarget;
+  }[];
+  replicas?: {
+    count: number | string;
+    name: string;
+  }[];
+  version?: string;
+};
+
+type ApplicationSpecSourcePlugin = {
+  env?: ApplicationSpecInfo[];
+  name?: string;
+  parameters?: {
+    array?: string[];
+    map?: Record<string, string>;
+    name?: string;
+    string?: string;
+  }[];
+};
+
+type ClusterSpecAvailabilityGates = {
+  conditionType: string;
+  polarity?: "Positive" | "Negative";
+};
+
+type ClusterSpecClusterNetworkPods = {
+  cidrBlocks: string[];
+};
+
+type ClusterSpecControlPlaneEndpoint = {
+  host?: string;
+  port?: number;
+};
+
+type ClusterSpecTopologyClassRef = {
+  name: string;
+  namespace?: string;
+};
+
+type ClusterSpecTopologyControlPlaneVariables = {
+  overrides?: ClusterSpecTopologyVariables[];
+};
+
+type ClusterSpecTopologyVariables = {
+  name: string;
+  value: unknown;
+};
+
+type CoreProviderPreference = {
+  matchExpressions?: MachineSetSpecSelectorMatchExpressions[];
+  matchFields?: MachineSetSpecSelectorMatchExpressions[];
+};
+
+type CoreProviderRequiredDuringSchedulingIgnoredDuringExecution = {
+  labelSelector?: MachineSetSpecSelector;
+  matchLabelKeys?: string[];
+  mismatchLabelKeys?: string[];
+  namespaceSelector?: MachineSetSpecSelector;
+  namespaces?: string[];
+  topologyKey: string;
+};
+
+type CoreProviderSpec = {
+  additionalDeployments?: Record<
+    string,
+    {
+      deployment?: CoreProviderSpecDeployment;
+      manager?: CoreProviderSpecManager;
+    }
+  >;
+  additionalManifests?: ClusterSpecTopologyClassRef;
+  configSecret?: ClusterSpecTopologyClassRef;
+  deployment?: CoreProviderSpecDeployment;
+  fetchConfig?: {
+    oci?: string;
+    selector?: MachineSetSpecSelector;
+    url?: string;
+  };
+  manager?: CoreProviderSpecManager;
+  manifestPatches?: string[];
+  patches?: {
+    patch?: string;
+    target?: {
+      group?: string;
+      kind?: string;
+      labelSelector?: string;
+      name?: string;
+      namespace?: string;
+      version?: string;
+    };
+  }[];
+  version?: string;
+};
+
+type CoreProviderSpecDeployment = {
+  affinity?: {
+    nodeAffinity?: {
+      preferredDuringSchedulingIgnoredDuringExecution?: {
+        preference: CoreProviderPreference;
+        weight: number;
+      }[];
+      requiredDuringSchedulingIgnoredDuringExecution?: {
+        nodeSelectorTerms: CoreProviderPreference[];
+      };
+    };
+    podAffinity?: CoreProviderSpecDeploymentAffinityPodAffinity;
+    podAntiAffinity?: CoreProviderSpecDeploymentAffinityPodAffinity;
+  };
+  containers?: {
+    args?: Record<string, string>;
+    command?: string[];
+    env?: CoreProviderSpecDeploymentContainersEnv[];
+    imageUrl?: string;
+    name: string;
+    resources?: {
+      claims?: {
+        name: string;
+        request?: string;
+      }[];
+      limits?: Record<string, number | string>;
+      requests?: Record<string, number | string>;
+    };
+  }[];
+  imagePullSecrets?: ServiceAccountImagePullSecrets[];
+  nodeSelector?: Record<string, string>;
+  replicas?: number;
+  serviceAccountName?: string;
+  tolerations?: {
+    effect?: string;
+    key?: string;
+    operator?: string;
+    tolerationSeconds?: number;
+    value?: string;
+  }[];
+};
+
+type CoreProviderSpecDeploymentAffinityPodAffinity = {
+  preferredDuringSchedulingIgnoredDuringExecution?: {
+    podAffinityTerm: CoreProviderRequiredDuringSchedulingIgnoredDuringExecution;
+    weight: number;
+  }[];
+  requiredDuringSchedulingIgnoredDuringExecution?: CoreProviderRequiredDuringSchedulingIgnoredDuringExecution[];
+};
+
+type CoreProviderSpecDeploymentContainersEnv = {
+  name: string;
+  value?: string;
+  valueFrom?: {
+    configMapKeyRef?: CoreProviderSpecDeploymentContainersEnvValueFromSecretKeyRef;
+    fieldRef?: {
+      apiVersion?: string;
+      fieldPath: string;
+    };
+    fileKeyRef?: {
+      key: string;
+      optional?: boolean;
+      path: string;
+      volumeName: string;
+    };
+    resourceFieldRef?: {
+      containerName?: string;
+      divisor?: number | string;
+      resource: string;
+    };
+    secretKeyRef?: CoreProviderSpecDeploymentContainersEnvValueFromSecretKeyRef;
+  };
+};
+
+type CoreProviderSpecDeploymentContainersEnvValueFromSecretKeyRef = {
+  key: string;
+  name?: string;
+  optional?: boolean;
+};
+
+type CoreProviderSpecManager = {
+  additionalArgs?: Record<string, string>;
+  cacheNamespace?: string;
+  controller?: {
+    cacheSyncTimeout?: number;
+    groupKindConcurrency?: Record<string, number>;
+    recoverPanic?: boolean;
+  };
+  featureGates?: Record<string, boolean>;
+  gracefulShutDown?: string;
+  health?: {
+    healthProbeBindAddress?: string;
+    livenessEndpointName?: string;
+    readinessEndpointName?: string;
+  };
+  leaderElection?: {
+    leaderElect: boolean;
+    leaseDuration: string;
+    renewDeadline: string;
+    resourceLock: string;
+    resourceName: string;
+    resourceNamespace: string;
+    retryPeriod: string;
+  };
+  maxConcurrentReconciles?: number;
+  metrics?: {
+    bindAddress?: string;
+    diagnosticsAddress?: string;
+    insecureDiagnostics?: boolean;
+  };
+  profilerAddress?: string;
+  syncPeriod?: string;
+  verbosity?: number;
+  webhook?: {
+    certDir?: string;
+    host?: string;
+    port?: number;
+  };
+};
+
+type GitRepositorySpecSecretRef = {
+  name: string;
+};
+
+type KubeadmConfigSpec = {
+  bootCommands?: string[];
+  clusterConfiguration?: {
+    apiServer?: {
+      certSANs?: string[];
+      extraArgs?: ApplicationSpecInfo[];
+      extraEnvs?: CoreProviderSpecDeploymentContainersEnv[];
+      extraVolumes?: KubeadmConfigSpecClusterConfigurationApiServerExtraVolumes[];
+    };
+    caCertificateValidityPeriodDays?: number;
+    certificateValidityPeriodDays?: number;
+    certificatesDir?: string;
+    controlPlaneEndpoint?: string;
+    controllerManager?: KubeadmConfigSpecClusterConfigurationScheduler;
+    dns?: {
+      imageRepository?: string;
+      imageTag?: string;
+    };
+    encryptionAlgorithm?: "ECDSA-P256" | "ECDSA-P384" | "RSA-2048" | "RSA-3072" | "RSA-4096";
+    etcd?: {
+      external?: {
+        caFile: string;
+        certFile: string;
+        endpoints: string[];
+        keyFile: string;
+      };
+      local?: {
+        dataDir?: string;
+        extraArgs?: ApplicationSpecInfo[];
+        extraEnvs?: CoreProviderSpecDeploymentContainersEnv[];
+        imageRepository?: string;
+        imageTag?: string;
+        peerCertSANs?: string[];
+        serverCertSANs?: string[];
+      };
+    };
+    featureGates?: Record<string, boolean>;
+    imageRepository?: string;
+    scheduler?: KubeadmConfigSpecClusterConfigurationScheduler;
+  };
+  diskSetup?: {
+    filesystems?: {
+      device: string;
+      extraOpts?: string[];
+      filesystem: string;
+      label?: string;
+      overwrite?: boolean;
+      partition?: string;
+      replaceFS?: string;
+    }[];
+    partitions?: {
+      device: string;
+      diskLayout?: {
+        partitionType?: string;
+        percentage: number;
+      }[];
+      layout?: boolean;
+      overwrite?: boolean;
+      tableType?: "mbr" | "gpt";
+    }[];
+  };
+  files?: {
+    append?: boolean;
+    content?: string;
+    contentFrom?: KubeadmConfigSpecUsersPasswdFrom;
+    encoding?: "base64" | "gzip" | "gzip+base64";
+    owner?: string;
+    path: string;
+    permissions?: string;
+  }[];
+  format?: "cloud-config" | "ignition";
+  ignition?: {
+    containerLinuxConfig?: {
+      additionalConfig?: string;
+      strict?: boolean;
+    };
+  };
+  initConfiguration?: {
+    bootstrapTokens?: {
+      description?: string;
+      expires?: string;
+      groups?: string[];
+      token: string;
+      ttlSeconds?: number;
+      usages?: string[];
+    }[];
+    localAPIEndpoint?: KubeadmConfigSpecInitConfigurationLocalAPIEndpoint;
+    nodeRegistration?: KubeadmConfigSpecInitConfigurationNodeRegistration;
+    patches?: KubeadmConfigSpecInitConfigurationPatches;
+    skipPhases?: string[];
+    timeouts?: KubeadmConfigSpecInitConfigurationTimeouts;
+  };
+  joinConfiguration?: {
+    caCertPath?: string;
+    controlPlane?: {
+      localAPIEndpoint?: KubeadmConfigSpecInitConfigurationLocalAPIEndpoint;
+    };
+    discovery?: {
+      bootstrapToken?: {
+        apiServerEndpoint?: string;
+        caCertHashes?: string[];
+        token?: string;
+        unsafeSkipCAVerification?: boolean;
+      };
+      file?: {
+        kubeConfig?: {
+          cluster?: {
+            certificateAuthorityData?: string;
+            insecureSkipTLSVerify?: boolean;
+            proxyURL?: string;
+            server?: string;
+            tlsServerName?: string;
+          };
+          user: {
+            authProvider?: {
+              config?: Record<string, string>;
+              name: string;
+            };
+            exec?: {
+              apiVersion?: string;
+              args?: string[];
+              command: string;
+              env?: ApplicationSpecInfo[];
+              provideClusterInfo?: boolean;
+            };
+          };
+        };
+        kubeConfigPath: string;
+      };
+      tlsBootstrapToken?: string;
+    };
+    nodeRegistration?: KubeadmConfigSpecInitConfigurationNodeRegistration;
+    patches?: KubeadmConfigSpecInitConfigurationPatches;
+    skipPhases?: string[];
+    timeouts?: KubeadmConfigSpecInitConfigurationTimeouts;
+  };
+  mounts?: string[][];
+  ntp?: {
+    enabled?: boolean;
+    servers?: string[];
+  };
+  postKubeadmCommands?: string[];
+  preKubeadmCommands?: string[];
+  users?: {
+    gecos?: string;
+    groups?: string;
+    homeDir?: string;
+    inactive?: boolean;
+    lockPassword?: boolean;
+    name: string;
+    passwd?: string;
+    passwdFrom?: KubeadmConfigSpecUsersPasswdFrom;
+    primaryGroup?: string;
+    shell?: string;
+    sshAuthorizedKeys?: string[];
+    sudo?: string;
+  }[];
+  verbosity?: number;
+};
+
+type KubeadmConfigSpecClusterConfigurationApiServerExtraVolumes = {
+  hostPath: string;
+  mountPath: string;
+  name: string;
+  pathType?: string;
+  readOnly?: boolean;
+};
+
+type KubeadmConfigSpecClusterConfigurationScheduler = {
+  extraArgs?: ApplicationSpecInfo[];
+  extraEnvs?: CoreProviderSpecDeploymentContainersEnv[];
+  extraVolumes?: KubeadmConfigSpecClusterConfigurationApiServerExtraVolumes[];
+};
+
+type KubeadmConfigSpecInitConfigurationLocalAPIEndpoint = {
+  advertiseAddress?: string;
+  bindPort?: number;
+};
+
+type KubeadmConfigSpecInitConfigurationNodeRegistration = {
+  criSocket?: string;
+  ignorePreflightErrors?: string[];
+  imagePullPolicy?: "Always" | "IfNotPresent" | "Never";
+  imagePullSerial?: boolean;
+  kubeletExtraArgs?: ApplicationSpecInfo[];
+  name?: string;
+  taints?: {
+    effect: string;
+    key: string;
+    timeAdded?: string;
+    value?: string;
+  }[];
+};
+
+type KubeadmConfigSpecInitConfigurationPatches = {
+  directory?: string;
+};
+
+type KubeadmConfigSpecInitConfigurationTimeouts = {
+  controlPlaneComponentHealthCheckSeconds?: number;
+  discoverySeconds?: number;
+  etcdAPICallSeconds?: number;
+  kubeletHealthCheckSeconds?: number;
+  kubernetesAPICallSeconds?: number;
+  tlsBootstrapSeconds?: number;
+};
+
+type KubeadmConfigSpecUsersPasswdFrom = {
+  secret: {
+    key: string;
+    name: string;
+  };
+};
+
+type KustomizationSpecIgnoreTarget = {
+  annotationSelector?: string;
+  group?: string;
+  kind?: string;
+  labelSelector?: string;
+  name?: string;
+  namespace?: string;
+  version?: string;
+};
+
+type MachineDeploymentSpecRollout = {
+  after?: string;
+  strategy?: {
+    rollingUpdate?: {
+      maxSurge?: number | string;
+      maxUnavailable?: number | string;
+    };
+    type: "RollingUpdate" | "OnDelete";
+  };
+};
+
+type MachineHealthCheckSpecChecks = {
+  nodeStartupTimeoutSeconds?: number;
+  unhealthyMachineConditions?: {
+    status: "True" | "False" | "Unknown";
+    timeoutSeconds: number;
+    type: string;
+  }[];
+  unhealthyNodeConditions?: {
+    status: string;
+    timeoutSeconds: number;
+    type: string;
+  }[];
+};
+
+type MachineHealthCheckSpecRemediation = {
+  templateRef?: MachineHealthCheckSpecRemediationTemplateRef;
+  triggerIf?: MachineHealthCheckSpecRemediationTriggerIf;
+};
+
+type MachineHealthCheckSpecRemediationTemplateRef = {
+  apiVersion: string;
+  kind: string;
+  name: string;
+};
+
+type MachineHealthCheckSpecRemediationTriggerIf = {
+  unhealthyInRange?: string;
+  unhealthyLessThanOrEqualTo?: number | string;
+};
+
+type MachineSetSpecDeletion = {
+  order?: "Random" | "Newest" | "Oldest";
+};
+
+type MachineSetSpecMachineNaming = {
+  template?: string;
+};
+
+type MachineSetSpecSelector = {
+  matchExpressions?: MachineSetSpecSelectorMatchExpressions[];
+  matchLabels?: Record<string, string>;
+};
+
+type MachineSetSpecSelectorMatchExpressions = {
+  key: string;
+  operator: string;
+  values?: string[];
+};
+
+type MachineSetSpecTemplate = {
+  metadata?: MachineSetSpecTemplateMetadata;
+  spec: {
+    bootstrap: {
+      configRef?: RoleBindingRoleRef;
+      dataSecretName?: string;
+    };
+    clusterName: string;
+    deletion?: MachineSetSpecTemplateSpecDeletion;
+    failureDomain?: string;
+    infrastructureRef: RoleBindingRoleRef;
+    minReadySeconds?: number;
+    providerID?: string;
+    readinessGates?: ClusterSpecAvailabilityGates[];
+    taints?: MachineSetSpecTemplateSpecTaints[];
+    version?: string;
+  };
+};
+
+type MachineSetSpecTemplateMetadata = {
+  annotations?: Record<string, string>;
+  labels?: Record<string, string>;
+};
+
+type MachineSetSpecTemplateSpecDeletion = {
+  nodeDeletionTimeoutSeconds?: number;
+  nodeDrainTimeoutSeconds?: number;
+  nodeVolumeDetachTimeoutSeconds?: number;
+};
+
+type MachineSetSpecTemplateSpecTaints = {
+  effect: "NoSchedule" | "PreferNoSchedule" | "NoExecute";
+  key: string;
+  propagation: "Always" | "OnInitialization";
+  value?: string;
+};
+
+type RoleBindingRoleRef = {
+  apiGroup: string;
+  kind: string;
+  name: string;
+};
+
+type RoleBindingSubjects = {
+  apiGroup?: string;
+  kind: string;
+  name: string;
+  namespace?: string;
+};
+
+type RoleRules = {
+  apiGroups?: string[];
+  nonResourceURLs?: string[];
+  resourceNames?: string[];
+  resources?: string[];
+  verbs: string[];
+};
+
+type ServiceAccountImagePullSecrets = {
+  name?: string;
+};

@@ -2,7 +2,7 @@
  * What derives from the rule registry (core/rules.ts): the fields of other objects a rule reads (attribution) and
  * README's rule table.
  */
-import { isRuleId, RULES, type RuleId, type RuleInput, type RuleSpec } from "../core/rules.js";
+import { RULES, type RuleId, type RuleInput, type RuleSpec } from "../core/rules.js";
 
 /** The fields of other objects a finding's rule reads (none for a rule that reads none). */
 export const ruleInputs = (rule: RuleId): readonly RuleInput[] => RULES[rule].inputs;

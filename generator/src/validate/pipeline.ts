@@ -320,7 +320,7 @@ export const STAGES: readonly Stage[] = [
     name: "origins",
     lap: "origins",
     inputs: ["rendered", "unitOf", "schemas", "admitted", "specOf", "namespaces", "renderFailed"],
-    outputs: ["ruleFindings", "flagged", "invalid"],
+    outputs: ["ruleFindings", "flagged"],
     async run(ctx) {
       const rendered = ctx.need("rendered");
       const unitOf = ctx.need("unitOf");
@@ -342,22 +342,24 @@ export const STAGES: readonly Stage[] = [
       for (const rc of flagged) ruleFindings.set(rc.cluster, rulesOf(ctx, rc, images));
       ctx.make("ruleFindings", ruleFindings);
       ctx.make("flagged", flagged);
-      ctx.make("invalid", new Set());
       return [];
     },
   },
   {
     name: "kubeconform",
     lap: "rules",
-    inputs: ["units", "schemas", "invalid"],
-    outputs: [],
+    inputs: ["units", "schemas"],
+    // The objects kubeconform rejected: the CEL and admission stages do not report them again.
+    outputs: ["invalid"],
     run(ctx) {
       const unserved = readUnserved(ctx.run.toolRoot);
       const schemas = ctx.need("schemas");
-      const invalid = ctx.need("invalid");
-      return ctx
+      const invalid = new Set<string>();
+      const findings = ctx
         .need("units")
         .flatMap((u) => kubeconformFindings(u, schemas.get(u)?.kubeconform ?? [], unserved, invalid));
+      ctx.make("invalid", invalid);
+      return findings;
     },
   },
   {
@@ -526,12 +528,15 @@ export async function validateSelection(
   let findings: Finding[] = [];
   let current = "";
   let declared: ReadonlySet<Key> = new Set();
+  let reads: ReadonlySet<Key> = new Set();
   const ctx: StageContext = {
     run,
     get findings() {
       return findings;
     },
     need: <K extends Key>(key: K): Made[K] => {
+      if (!reads.has(key))
+        throw new StageOrderError(`validate stage "${current}" reads "${key}", which it does not declare`);
       const value = made[key];
       if (value === undefined)
         throw new StageOrderError(`validate stage "${current}" needs "${key}", not made before it`);
@@ -547,6 +552,7 @@ export async function validateSelection(
   for (const stage of stages) {
     current = stage.name;
     declared = new Set(stage.outputs);
+    reads = new Set(stage.inputs);
     const missing = stage.inputs.find((k) => !(k in made));
     if (missing !== undefined)
       throw new StageOrderError(`validate stage "${stage.name}" needs "${missing}", not made before it`);
@@ -557,6 +563,9 @@ export async function validateSelection(
     findings = stage.mode === "replace" ? [...out] : [...findings, ...out];
     timings[stage.lap] = (timings[stage.lap] ?? 0) + (performance.now() - t0);
   }
+  // The summary after the stages reads what the load stage made, like a stage of its own.
+  current = "summary";
+  reads = new Set<Key>(["names"]);
   const summary: Summary = {
     clusters: ctx.need("names").length,
     errors: findings.filter((f) => f.severity === "error").length,

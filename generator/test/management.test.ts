@@ -10,7 +10,8 @@ import { parseRepoConfig, type RepoConfig } from "../src/cluster-spec/config.js"
 import { hydrateManagementCharts } from "../src/commands/management-charts.js";
 import { groupOf, type K8sObject } from "../src/k8s/object.js";
 import { SYNC_SAFE } from "../src/core/vocabulary.js";
-import { chartObjects, hydrateChart, MANAGEMENT_LAYERS, SYNC_WAVE } from "../src/plan/management.js";
+import { SYNC_WAVE } from "../src/core/vocabulary.js";
+import { chartObjects, hydrateChart, MANAGEMENT_LAYERS } from "../src/plan/management.js";
 import { providerObjects } from "../src/plan/providers.js";
 import {
   argoManagementObjects,

@@ -9,7 +9,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import type { Finding } from "../src/core/findings.js";
 import { ADMISSION_STAGES } from "../src/tools/admission.js";
-import { isRuleId, RULES } from "../src/core/rules.js";
+import { isRuleId, RULES, type RuleSpec } from "../src/core/rules.js";
 import { ruleInputs, rulesReadme } from "../src/validate/registry.js";
 import { severityOf } from "../src/validate/rule.js";
 import { UPSTREAM_REPLACED } from "../src/validate/upstream-replaced.js";
@@ -40,7 +40,7 @@ describe("the rule registry", () => {
   it("is README's rule table, between the rules:begin and rules:end markers", () => {
     const readme = read(path.join(ROOT, "README.md"));
     const block = /<!-- rules:begin -->\n([\s\S]*?)\n<!-- rules:end -->/.exec(readme)?.[1];
-    expect(block).toBe(rulesReadme());
+    expect(block, "README's rule table differs from rulesReadme(): run npm run docs").toBe(rulesReadme());
     const validation = readme.slice(readme.indexOf("\n## Validation\n"));
     expect(validation.slice(0, validation.indexOf("\n## ", 5))).toContain("<!-- rules:begin -->");
     for (const id of Object.keys(RULES)) expect(rulesReadme()).toContain(`| \`${id}\` |`);
@@ -80,6 +80,12 @@ describe("the rule registry", () => {
     );
     expect(silent).toEqual([]);
     for (const r of UPSTREAM_REPLACED) expect(isRuleId(r.rule)).toBe(true);
+  });
+
+  it("flags `upstream` exactly the rules with a check in the upstream-replaced table", () => {
+    const flagged = Object.entries(RULES).flatMap(([id, r]: [string, RuleSpec]) => (r.upstream ? [id] : []));
+    const replaced = [...new Set<string>(UPSTREAM_REPLACED.map((r) => r.rule))];
+    expect(flagged.sort()).toEqual(replaced.sort());
   });
 
   it("names the other objects' fields a rule reads, for attribution", () => {

@@ -272,10 +272,10 @@ describe("diff: rbac-changed", () => {
 describe('README "What a cluster layer may add"', () => {
   it("is the rule list's own text (userLayerReadme), one row per rule", async () => {
     const readme = await readFile(path.join(ROOT, "README.md"), "utf8");
-    expect(readme).toContain(userLayerReadme());
+    expect(readme, "README differs from userLayerReadme(): run npm run docs").toContain(userLayerReadme());
     for (const l of USER_LAYER_LIMITS) expect(userLayerReadme()).toContain(`| \`${l.rule}\` |`);
     // The section says nothing the rules do not: it ends where the next section starts.
     const section = readme.slice(readme.indexOf("## What a cluster layer may add"));
-    expect(section.slice(0, section.indexOf("\n## ", 5) + 1)).toBe(userLayerReadme());
+    expect(section.slice(0, section.indexOf("\n## ", 5) + 1), "run npm run docs").toBe(userLayerReadme());
   });
 });

@@ -1,7 +1,8 @@
 /**
  * Every rule id a finding can carry, once: its severity, the fields of other objects it reads, and what it checks.
  * `Finding.rule` is a `RuleId`, so a rule id that is not registered here does not compile. README's rule table
- * (validate/registry.ts `rulesReadme`), attribution (`ruleInputs`) and the upstream-replaced table derive from it;
+ * (validate/registry.ts `rulesReadme`) and attribution (`ruleInputs`) derive from it; the `upstream` flag agrees with
+ * the upstream-replaced table (generator/test/rule-registry.test.ts);
  * the rules' checks live where they run (validate/rule.ts `defineRule`, `finding`).
  */
 import type { Severity } from "./findings.js";
@@ -18,7 +19,7 @@ export interface RuleInput {
  */
 export type RuleSeverity = Severity | "by profile" | "by context";
 
-/** A registered rule without its check (what README's table, attribution and the upstream table read). */
+/** A registered rule without its check (what README's table and attribution read). */
 export interface RuleSpec {
   readonly severity: RuleSeverity;
   /**
@@ -28,7 +29,10 @@ export interface RuleSpec {
   readonly inputs: readonly RuleInput[];
   /** What the rule checks, one line (README's rule table). */
   readonly docs: string;
-  /** The rule is no longer ours: the upstream admission layer reports it (validate/upstream-replaced.ts). */
+  /**
+   * A check of the rule on rendered objects was handed to the upstream admission layer, which reports it now
+   * (validate/upstream-replaced.ts lists each); the rule's other checks, e.g. of `cluster.yaml`, stay ours.
+   */
   readonly upstream?: true;
 }
 
@@ -222,6 +226,7 @@ export const RULES = {
     severity: "error",
     inputs: none,
     docs: "a MachinePool's name is a label value (≤ 63 characters); in `cluster.yaml`, names fit their limits",
+    upstream: true,
   },
   "region-known": {
     severity: "error",

@@ -12,6 +12,13 @@ export const ARGO_SYNC_OPTIONS = "argocd.argoproj.io/sync-options";
 export const ARGO_COMPARE_OPTIONS = "argocd.argoproj.io/compare-options";
 /** Flux's per-object prune switch (kustomize-controller docs, "Garbage collection"). */
 export const FLUX_PRUNE = "kustomize.toolkit.fluxcd.io/prune";
+/** Flux's per-object server-side apply policy (kustomize-controller docs, "Controlling the apply behavior"). */
+export const FLUX_SSA = "kustomize.toolkit.fluxcd.io/ssa";
+/**
+ * Argo CD's sync-wave annotation (argo-cd v3.5.7 docs/user-guide/sync-waves.md): lower waves sync and turn healthy
+ * first.
+ */
+export const SYNC_WAVE = "argocd.argoproj.io/sync-wave";
 
 /**
  * The sync-safety annotations of every generated object (why: plan/capi.ts `syncSafe`): Argo CD never prunes nor

@@ -15,15 +15,9 @@ import type { Namespace } from "../k8s/kinds.generated.js";
 import { isRecord, type K8sObject } from "../k8s/object.js";
 import { MANAGEMENT_CHART_DIRS, PROVIDERS_DIR } from "../core/layout.js";
 import { parseYamlStream, toYaml } from "../core/yaml.js";
-import { SYNC_SAFE } from "../core/vocabulary.js";
+import { SYNC_SAFE, SYNC_WAVE } from "../core/vocabulary.js";
 import { type OutputFile, owned } from "./files.js";
 import { KUSTOMIZATION } from "./kustomize-objects.js";
-
-/**
- * Argo CD's sync-wave annotation (argo-cd v3.5.7 docs/user-guide/sync-waves.md): lower waves sync and turn healthy
- * first.
- */
-export const SYNC_WAVE = "argocd.argoproj.io/sync-wave";
 
 export type ChartLayerName = "cert-manager" | "cluster-api-operator";
 

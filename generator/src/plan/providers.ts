@@ -37,10 +37,10 @@ import type {
   Namespace,
 } from "../k8s/kinds.generated.js";
 import type { K8sObject } from "../k8s/object.js";
-import { SYNC_SAFE } from "../core/vocabulary.js";
+import { SYNC_SAFE, SYNC_WAVE } from "../core/vocabulary.js";
 import { type OutputFile, owned } from "./files.js";
 import { KUSTOMIZATION } from "./kustomize-objects.js";
-import { SYNC_WAVE, waveOf } from "./management.js";
+import { waveOf } from "./management.js";
 import { PROVIDERS_DIR } from "../core/layout.js";
 import { CAPA_CREDENTIALS_SECRET, PROVIDERS, type ProviderDef } from "../core/providers.js";
 

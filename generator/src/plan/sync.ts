@@ -9,6 +9,7 @@
 import type { RepoConfig } from "../cluster-spec/config.js";
 import type { ClusterSpec } from "../cluster-spec/types.js";
 import { PlanError } from "../core/errors.js";
+import { FLUX_SSA } from "../core/vocabulary.js";
 import { toYaml } from "../core/yaml.js";
 import { GROUP } from "../k8s/capi.js";
 import type {
@@ -251,7 +252,7 @@ const FLUX_APPLY_VERBS = ["get", "list", "watch", "create", "update", "patch", "
 /** The ClusterRole (bound cluster-wide) that lets the clusters' ServiceAccount read Namespaces and patch their own. */
 export const CLUSTERS_NAMESPACES_ROLE = `${CLUSTERS_SERVICE_ACCOUNT}-namespaces`;
 /** Flux's server-side apply: create the object when absent, never patch it (the cluster's own render owns it then). */
-const FLUX_IF_NOT_PRESENT = { "kustomize.toolkit.fluxcd.io/ssa": "IfNotPresent" };
+const FLUX_IF_NOT_PRESENT = { [FLUX_SSA]: "IfNotPresent" };
 
 /**
  * Least privilege for Flux, scoped like Argo CD's AppProject: the clusters' Kustomizations apply as the

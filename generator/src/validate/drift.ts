@@ -19,6 +19,7 @@ import {
   ADDONS_DIR,
   clusterDir,
   clusterGeneratedDir,
+  clusterOfPath,
   CLUSTERS_DIR,
   clusterSpecPath,
   SPEC_FILE,
@@ -45,7 +46,7 @@ function driftFindings(
     if (!include(file)) continue;
     const current = files.hash(file);
     if (current !== hash) {
-      const cluster = /^clusters\/([^/]+)\//.exec(file)?.[1];
+      const cluster = clusterOfPath(file);
       findings.push({
         cluster,
         file,
@@ -249,7 +250,7 @@ export function driftStage(
   const inPlan = (n: string) => planned.some(([p]) => p.startsWith(`${clusterDir(n)}/`));
   // A spec that did not load, or that loaded but could not be planned (plannable), leaves the shared files uncompared.
   const unplanned = input.names.some((n) => !loaded.has(n)) || specs.some((s) => !inPlan(s.name));
-  const ownFile = (p: string) => mine.has(/^clusters\/([^/]+)\//.exec(p)?.[1] ?? "");
+  const ownFile = (p: string) => mine.has(clusterOfPath(p) ?? "");
   const include =
     full && !unplanned
       ? (p: string) => !p.startsWith(`${CLUSTERS_DIR}/`) || ownFile(p)

@@ -11,7 +11,14 @@ import { PlanError } from "../core/errors.js";
 import type { Finding } from "../core/findings.js";
 import { API } from "../k8s/capi.js";
 import { objectNames, planCluster } from "../plan/cluster.js";
-import { clusterDir, clusterKustomizationPath, clusterSpecPath, SPEC_FILE, SYNC_DIR } from "../core/layout.js";
+import {
+  clusterDir,
+  clusterKustomizationPath,
+  clusterOfPath,
+  clusterSpecPath,
+  SPEC_FILE,
+  SYNC_DIR,
+} from "../core/layout.js";
 import { MANAGEMENT_LAYERS } from "../plan/management.js";
 import { versions } from "../pins/versions.js";
 import { userLayerRules } from "./user-layer.js";
@@ -162,15 +169,14 @@ export function syncFindings(
 ): Finding[] {
   const findings: Finding[] = [];
   const syncFile = `${SYNC_DIR}/kustomization.yaml`;
-  const clusterOf = (p: string) => /^clusters\/([^/]+)\//.exec(p)?.[1];
   const projects = syncObjects.filter((o) => o.kind === "AppProject");
   const generated = generatedApplications(syncObjects, specFiles, syncFile);
   for (const f of generated.findings) {
-    const cluster = clusterOf(f.file ?? "");
+    const cluster = clusterOfPath(f.file ?? "");
     if (cluster ? scope.inScope(cluster) : scope.shared) findings.push({ ...f, cluster });
   }
   for (const app of generated.apps) {
-    const cluster = clusterOf(app.from);
+    const cluster = clusterOfPath(app.from);
     if (!cluster || !scope.inScope(cluster)) continue;
     const rc = app.path === clusterDir(cluster) ? renderedOf.get(cluster) : undefined;
     findings.push(...applicationFindings(app, projects, rc?.objects ?? [], { cluster, file: app.from }));

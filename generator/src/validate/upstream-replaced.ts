@@ -14,7 +14,7 @@
  * kubectl-validate instead (render/units.ts).
  */
 export interface ReplacedRule {
-  /** The rule id it had in rules.ts (registered: validate/registry.ts). */
+  /** The rule id it had in rules.ts (registered: core/rules.ts). */
   rule: RuleId;
   /** Which check of that rule (one rule id covered several checks). */
   check: string;

@@ -12,7 +12,7 @@ import { newClusterCommand } from "../src/commands/new-cluster.js";
 import { flagChanges, gitopsEngineSwitched } from "../src/diff/flags.js";
 import { formatMarkdown, formatText } from "../src/diff/format.js";
 import { changedPaths, diffObjects, nameStem } from "../src/diff/objects.js";
-import { withBaseCheckout } from "../src/diff/render-sides.js";
+import { withBaseCheckout } from "../src/workflows/render-sides.js";
 import type { K8sObject } from "../src/k8s/object.js";
 import { tempDir } from "./helpers.js";
 import { git, initRepo } from "./helpers/repo.js";

@@ -10,7 +10,7 @@ import { ToolError, UsageError } from "../core/errors.js";
 import type { Finding } from "../core/findings.js";
 import { CONFIG_FILE } from "../cluster-spec/config.js";
 import { formatMarkdown, formatText, type ClusterReport, type DiffReport } from "../diff/format.js";
-import { renderSide, withBaseCheckout, type RenderedSide } from "../diff/render-sides.js";
+import { renderSide, withBaseCheckout, type RenderedSide } from "../workflows/render-sides.js";
 import { affectedClusters } from "../repo/affected.js";
 import { ADDONS_DIR } from "../core/layout.js";
 import { MANAGEMENT_DIRS } from "../render/units.js";

@@ -9,7 +9,7 @@ import { clusterNames } from "../repo/load.js";
 import { ADDONS_DIR, CLUSTERS_DIR } from "../core/layout.js";
 import { BASE_DIRS, OVERLAY_DIRS } from "../plan/base.js";
 import { firstParentLog, revParse } from "../tools/git.js";
-import { withBaseCheckout } from "../diff/render-sides.js";
+import { withBaseCheckout } from "../workflows/render-sides.js";
 import { renderClusters } from "../render/render.js";
 import type { Finding } from "../core/findings.js";
 import { findLeftovers, type LeftoverReport, type Snapshot } from "../fleet/leftovers.js";

@@ -9,7 +9,7 @@ import { SYNC_DIR } from "../core/layout.js";
 import { clustersMoved, flagChanges, gitopsEngineSwitched, syncSourceChanged } from "../diff/flags.js";
 import type { ClusterReport, DiffReport } from "../diff/format.js";
 import { diffObjects } from "../diff/objects.js";
-import type { RenderedSide } from "../diff/render-sides.js";
+import type { RenderedSide } from "./render-sides.js";
 import { upgradeStepFindings } from "../diff/upgrade.js";
 import type { Pins } from "../pins/versions.js";
 import { renderCompleteness } from "../validate/rules.js";

@@ -1,6 +1,7 @@
 /**
- * The one explicit context of a run: built once by cli.ts (`createContext`) and passed down, so that nothing below
- * reads `process.env`, the clock or the pins on its own and every test can run a command in-process with its own.
+ * The explicit context of a run: built once by cli.ts (`createContext`) and passed to every command, so a test can run
+ * a command in-process with its own environment and runners. Not every layer takes it yet: some commands ignore it,
+ * and validate and the workflows still read the pins through `versions()` (memoized per tool root).
  */
 import { TOOL_ROOT, versions, type Versions } from "../pins/versions.js";
 import type { Env } from "../tools/run.js";
@@ -18,8 +19,6 @@ export interface Context {
   readonly pins: () => Versions;
   /** The external programs (render/runners.ts); tests pass stand-ins. */
   readonly runners: Runners;
-  /** The clock (timestamps in reports, lock ages). */
-  readonly now: () => Date;
 }
 
 /** The context of a real run. */
@@ -30,6 +29,5 @@ export function createContext(env: Env): Context {
     toolRoot: TOOL_ROOT,
     pins: () => (pins ??= versions()),
     runners: toolRunners(env),
-    now: () => new Date(),
   };
 }

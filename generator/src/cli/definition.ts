@@ -309,7 +309,11 @@ const e2e = defineCommand({
     `${PROVIDERS_DIR}, plus fixture clusters: creates must be accepted and read back intact; a second ` +
       `render after spec`,
     "changes must be accepted or denied by the server exactly as the tool says; then the management layer in order",
-    '(cert-manager, cluster-api-operator, providers, sync), each step accepted. Prints "N passed, M failed".',
+    "(cert-manager, cluster-api-operator, providers, sync), each step accepted. Then the box: the real CAPI",
+    "controllers (core, kubeadm control plane and bootstrap), a stand-in CAPA and one workload API server per cluster",
+    "reconcile every repository cluster and the fixtures e2e-dev, e2e-prod, e2e-pools (create, the accepted upgrade,",
+    "a pool removed); prints one line per cluster, and the step → Argo CD → Flux health table must match README's.",
+    'Prints "N passed, M failed" and the box\'s clusters passed and failed.',
   ),
   flags: [
     {
@@ -317,13 +321,43 @@ const e2e = defineCommand({
       type: "boolean",
       help: "apply the repository only (not the fixture clusters and flagged changes)",
     },
+    {
+      flag: "plant",
+      type: "strings",
+      value: "<fault>",
+      help: lines(
+        `plant a fault the webhooks admit but the controllers cannot act on, in a copy of a box cluster (repeatable):`,
+        "failure-domain (a MachineDeployment in a zone without subnet), addon-invalid (an add-on Deployment the",
+        "workload's API server refuses), crs-no-cluster (a ClusterResourceSet selecting no cluster); the run must fail",
+      ),
+    },
+    {
+      flag: "write-health-table",
+      type: "boolean",
+      help: "write the run's health table into README.md (between its health-table markers) instead of comparing",
+    },
+    {
+      flag: "input-only",
+      type: "string",
+      value: "<file>",
+      help: "render everything, write the Go suite's input (E2E_INPUT JSON) to <file> and stop (no Go suite)",
+    },
     REPO_FLAG,
   ],
   footer: "Exit codes: 0 every check passed, 1 a check failed, 2 tool error.",
   run: async (opts, ctx, io) => {
-    const { e2eCommand } = await import("../commands/e2e.js");
-    const result = await e2eCommand({ cwd: io.repo, log: io.out, fixtures: !opts.noFixtures, env: ctx.env });
+    const { e2eCommand, parsePlant } = await import("../commands/e2e.js");
+    const result = await e2eCommand({
+      cwd: io.repo,
+      log: io.out,
+      fixtures: !opts.noFixtures,
+      env: ctx.env,
+      plant: parsePlant(opts.plant ?? []),
+      inputOnly: opts.inputOnly,
+      writeHealthTable: opts.writeHealthTable,
+    });
     for (const f of result.failures) io.err(`FAIL ${f.test}\n${f.output.replace(/^/gm, "  ")}`);
+    io.out(`box: ${result.box.passed.length} cluster(s) passed, ${result.box.failed.length} failed`);
     io.out(`${result.passed} passed, ${result.failed} failed`);
     return result.failed > 0 ? 1 : 0;
   },

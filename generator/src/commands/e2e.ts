@@ -15,18 +15,23 @@
  * 3. Asks the tool for its verdict on each update (`diff` flags and the upstream admission as UPDATE against the
  *    previous render) and hands every render to the Go suite as steps: creates must be accepted, read back intact
  *    and defaulted; each update object must be accepted or denied by the server exactly as the tool says.
- * 4. Reads the suite's `go test -json` events: one result per applied object, plus the suite's own checks
- *    (loopback only, teardown leaves no process or port); "N passed, M failed".
+ * 4. The box (E2E_INPUT `box`, e2e/box.ts): every repository cluster and every fixture of FIXTURES, each with its
+ *    render, the add-on objects its ClusterResourceSets must apply, the accepted change's render and what it must
+ *    roll, and the render with its last pool removed; the real CAPI controllers reconcile them in the suite. With
+ *    `plant`, controller-level faults are planted in copies of box clusters and the run must fail naming them.
+ * 5. Reads the suite's `go test -json` events: one result per applied object, plus the suite's own checks
+ *    (loopback only, teardown leaves no process or port), the box's per-cluster lines and results;
+ *    "N passed, M failed". The health table the box writes must match README's (or, asked to, replaces it).
  *
  * It writes only inside its own temporary folder (copies of the repository, the fixtures, the suite's input).
  */
 import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { ToolUnavailableError } from "../core/errors.js";
+import { ToolUnavailableError, UsageError } from "../core/errors.js";
 import type { Finding } from "../core/findings.js";
 import type { RuleId } from "../core/rules.js";
-import { clusterNames, exists, readConfig } from "../repo/load.js";
+import { clusterNames, exists, readConfig, readSpec } from "../repo/load.js";
 import { clusterKustomizationPath, clusterSpecPath, PROVIDERS_DIR, SYNC_DIR } from "../core/layout.js";
 import { admit, admissionBinary, type AdmissionResult } from "../tools/admission.js";
 import { goTestJson } from "../tools/go.js";
@@ -60,25 +65,51 @@ import {
   type SuiteSummary,
 } from "../e2e/plan.js";
 import type { NewClusterFlags } from "../cluster-spec/flags.js";
+import type { ClusterSpec } from "../cluster-spec/types.js";
+import {
+  BOX_FAULTS,
+  boxCluster,
+  boxOutcome,
+  healthChecksOf,
+  plantFaults,
+  readmeTable,
+  removeLastPool,
+  tableDiff,
+  withReadmeTable,
+  type BoxCluster,
+  type BoxFaultKind,
+  type BoxInput,
+} from "../e2e/box.js";
 
 /** The Go suite (its own module). */
 export const E2E_DIR = path.join(TOOL_ROOT, "e2e");
 
+/** The health binary (the health/ module, built by `npm run setup`) the box evaluates the health checks with. */
+export const HEALTH_BINARY = path.join(TOOLS_BIN, "capi-gitops-health");
+
+/** The README whose health table the box's run must reproduce. */
+export const TOOL_README = path.join(TOOL_ROOT, "README.md");
+
 /**
  * The fixture clusters (made with `new-cluster` in a temporary repository). Each flagged change is applied to one of
- * them, after the accepted change, in its own copy.
+ * them, after the accepted change, in its own copy. They are also the fixtures of the box (the shape matrix is not:
+ * its clusters differ only in how pools split over zones, which the webhooks' defaulting covers, and every box
+ * cluster costs a workload kube-apiserver + etcd and a real reconciliation): between them dev and prod,
+ * MachineDeployment and MachinePool workers, one to three pools, a custom namespace, and every CNI of
+ * cluster-spec CNIS (cilium, calico, none).
  */
 const FIXTURES: readonly { flags: NewClusterFlags; flagged?: SpecChange | "template-edit-in-place"; rule: RuleId }[] = [
-  // dev, MachineDeployment workers (the default), one autoscaled pool, the default namespace
+  // dev, MachineDeployment workers (the default), cilium (the default), one autoscaled pool, the default namespace
   { flags: { name: "e2e-dev", region: "us-east-1" }, flagged: "region", rule: "awscluster-immutable" },
-  // prod, MachineDeployment workers, two pools (one autoscaled, one fixed), a custom namespace, an older minor (the
-  // two-minor jump from the updated v1.34 must stay within the versions CAPI supports)
+  // prod, MachineDeployment workers, calico, two pools (one autoscaled, one fixed), a custom namespace, an older
+  // minor (the two-minor jump from the updated v1.34 must stay within the versions CAPI supports)
   {
     flags: {
       name: "e2e-prod",
       region: "eu-west-1",
       profile: "prod",
       workers: "MachineDeployment",
+      cni: "calico",
       namespace: "e2e-team",
       kubernetesVersion: "v1.33.4",
       imageLookupOrg: "123456789012",
@@ -90,12 +121,13 @@ const FIXTURES: readonly { flags: NewClusterFlags; flagged?: SpecChange | "templ
     flagged: "two-minor-jump",
     rule: "version-jump",
   },
-  // dev, MachinePool workers (validate's workers-drain warning), three pools
+  // dev, MachinePool workers (validate's workers-drain warning), no CNI from Git (bring your own), three pools
   {
     flags: {
       name: "e2e-pools",
       region: "ap-northeast-2",
       workers: "MachinePool",
+      cni: "none",
       pool: [
         "name=small,instance-type=t3.medium,min-size=1,max-size=3",
         "name=large,instance-type=m5.xlarge,min-size=0,max-size=4",
@@ -113,11 +145,19 @@ export interface E2eOptions {
   /** Also apply the fixture clusters and the flagged changes (default true; false: the repository only). */
   fixtures?: boolean;
   env?: NodeJS.ProcessEnv;
+  /** Controller-level faults to plant, each in a copy of a box cluster (the run must then fail naming them). */
+  plant?: readonly BoxFaultKind[];
+  /** Write the suite's input (E2E_INPUT) to this file and stop before the Go suite. */
+  inputOnly?: string;
+  /** Write the health table of the run into README instead of comparing it. */
+  writeHealthTable?: boolean;
 }
 
 export interface E2eResult extends SuiteSummary {
   /** Where the tool's own verdict did not flag a change it must flag (a defect of the tool, reported as a failure). */
   toolFindings: Finding[];
+  /** The box's clusters that passed and failed (TestBox/<cluster>). */
+  box: { passed: string[]; failed: string[] };
 }
 
 const WORKERS = 2;
@@ -175,13 +215,14 @@ async function clusterSteps(
 ): Promise<{
   steps: Step[];
   updated: string;
+  before: Map<string, RenderedCluster>;
   after: Map<string, RenderedCluster>;
   held: Map<string, K8sObject[]>;
 }> {
   const names = await clusterNames(root);
   const updated = await mkdtemp(path.join(tmp, "updated-"));
   await copyRepo(root, updated);
-  if (names.length === 0) return { steps: [], updated, after: new Map(), held: new Map() };
+  if (names.length === 0) return { steps: [], updated, before: new Map(), after: new Map(), held: new Map() };
   const before = await render(root, names);
   for (const n of names)
     await writeFile(
@@ -232,7 +273,13 @@ async function clusterSteps(
           `${d.messages[0]?.field ?? ""} ${d.messages[0]?.message.slice(0, 160) ?? ""}`,
       );
   }
-  return { steps, updated, after: new Map(after.map((r) => [r.cluster, r])), held };
+  return {
+    steps,
+    updated,
+    before: new Map(before.map((r) => [r.cluster, r])),
+    after: new Map(after.map((r) => [r.cluster, r])),
+    held,
+  };
 }
 
 /** The fixtures' flagged changes: each in its own copy of the updated fixtures, with the tool's verdict. */
@@ -300,6 +347,55 @@ async function flaggedSteps(
   return { steps, findings };
 }
 
+/**
+ * The box's clusters of one repository: each named cluster's spec and renders (as it is, after the accepted change,
+ * and — in a copy — with its last pool removed when it has two or more).
+ */
+async function boxClusters(
+  root: string,
+  origin: string,
+  names: readonly string[],
+  steps: { before: Map<string, RenderedCluster>; after: Map<string, RenderedCluster> },
+  tmp: string,
+): Promise<BoxCluster[]> {
+  if (names.length === 0) return [];
+  const specs = new Map<string, ClusterSpec>();
+  for (const n of names) {
+    const { spec, findings } = await readSpec(root, n);
+    if (!spec) throw new Error(`${n}: the spec does not load: ${findings.map((f) => f.message).join("; ")}`);
+    specs.set(n, spec);
+  }
+  const copy = await mkdtemp(path.join(tmp, "pool-removed-"));
+  await copyRepo(root, copy);
+  const shrunk: string[] = [];
+  for (const n of names) {
+    const file = path.join(copy, clusterSpecPath(n));
+    const text = removeLastPool(await readFile(file, "utf8"));
+    if (text === undefined) continue;
+    await writeFile(file, text);
+    shrunk.push(n);
+  }
+  const removed = new Map<string, RenderedCluster>();
+  if (shrunk.length) {
+    await generateTree({ cwd: copy, log: () => {} });
+    for (const r of await render(copy, shrunk)) removed.set(r.cluster, r);
+  }
+  return names.flatMap((n) => {
+    const spec = specs.get(n);
+    const create = steps.before.get(n)?.objects;
+    if (!spec || !create) return [];
+    return [
+      boxCluster({
+        spec,
+        origin,
+        create,
+        upgrade: steps.after.get(n)?.objects,
+        poolRemoved: removed.get(n)?.objects,
+      }),
+    ];
+  });
+}
+
 /** The fixture repository's config: Argo CD first; fluxCopy makes the Flux one. */
 const fixtureConfig = (gitops: "argocd" | "flux") =>
   toYaml({
@@ -327,15 +423,57 @@ async function fluxCopy(fixtures: string, tmp: string): Promise<string> {
   return dir;
 }
 
+/** The health table the box wrote, against README's: the failures, or (asked to) README rewritten. */
+async function healthTable(
+  tablePath: string,
+  write: boolean,
+  log: (l: string) => void,
+): Promise<{ test: string; output: string }[]> {
+  const table = await readFile(tablePath, "utf8").catch(() => undefined);
+  if (table === undefined)
+    return [{ test: "box health table", output: `box: the suite wrote no health table (${tablePath})` }];
+  const readme = await readFile(TOOL_README, "utf8");
+  const want = readmeTable(readme);
+  const rewritten = withReadmeTable(readme, table);
+  if (want === undefined || rewritten === undefined)
+    return [
+      {
+        test: "box health table",
+        output: `box: README.md has no block between <!-- health-table:begin --> and <!-- health-table:end -->`,
+      },
+    ];
+  if (write) {
+    if (rewritten !== readme) await writeFile(TOOL_README, rewritten);
+    log(`box: the health table of this run is in README.md${rewritten === readme ? " (unchanged)" : ""}`);
+    return [];
+  }
+  if (want === table.trim()) return [];
+  const diff = tableDiff(want, table);
+  return [
+    {
+      test: "box health table",
+      output:
+        `box: the health table of this run differs from README.md's ` +
+        `(- README, + this run):\n${(diff.length ? diff : ["(the same rows in another order)"]).join("\n")}\n` +
+        "if the run is right, write it with `npm run e2e -- --write-health-table` and commit README.md",
+    },
+  ];
+}
+
 export async function e2eCommand(opts: E2eOptions): Promise<E2eResult> {
   const log = opts.log;
   const env = opts.env ?? inheritedEnv();
+  const plant = opts.plant ?? [];
+  if (opts.writeHealthTable && (plant.length || opts.fixtures === false))
+    throw new UsageError(
+      "--write-health-table needs the full run: the table comes from the fixtures, with no fault planted",
+    );
   const { config, findings: configFindings } = await readConfig(opts.cwd);
   if (configFindings.length)
     throw new ToolUnavailableError(
       `${CONFIG_FILE} is invalid: ${configFindings.map((f) => f.message).join("; ")} — run \`npm run validate\``,
     );
-  await buildControlPlane({ log });
+  if (!opts.inputOnly) await buildControlPlane({ log });
   const crds = await crdDirs();
   admissionBinary(env); // the tool's verdicts need it: fail early, with its install hint
 
@@ -354,8 +492,11 @@ export async function e2eCommand(opts: E2eOptions): Promise<E2eResult> {
         providers.map(() => PROVIDERS_DIR),
       ),
     ];
+    // The renders of management/sync: the health checks the box evaluates are what they carry.
+    const syncRenders: K8sObject[] = [];
     if (config) {
       const sync = await renderDir(opts.cwd, SYNC_DIR);
+      syncRenders.push(...sync);
       steps.push(
         createStep(
           `repository ${SYNC_DIR} (${config.gitops})`,
@@ -367,6 +508,7 @@ export async function e2eCommand(opts: E2eOptions): Promise<E2eResult> {
     }
     const repo = await clusterSteps(opts.cwd, "repository", tmp, log);
     steps.push(...repo.steps);
+    const box = await boxClusters(opts.cwd, "repository", await clusterNames(opts.cwd), repo, tmp);
     const toolFindings: Finding[] = [];
     if (opts.fixtures !== false) {
       const fixtures = await fixtureRepo(tmp);
@@ -376,6 +518,7 @@ export async function e2eCommand(opts: E2eOptions): Promise<E2eResult> {
         ["flux", flux],
       ] as const) {
         const objs = await renderDir(root, SYNC_DIR);
+        syncRenders.push(...objs);
         steps.push(
           createStep(
             `fixtures ${SYNC_DIR} (${engine})`,
@@ -390,12 +533,18 @@ export async function e2eCommand(opts: E2eOptions): Promise<E2eResult> {
       const flagged = await flaggedSteps(fx.updated, fx.after, fx.held, tmp, log);
       steps.push(...flagged.steps);
       toolFindings.push(...flagged.findings);
+      const boxFixtures = FIXTURES.flatMap((f) => (f.flags.name === undefined ? [] : [f.flags.name]));
+      // Fixtures first: a planted fault goes into a copy of a fixture when one can carry it.
+      box.unshift(...(await boxClusters(fixtures, "fixture", boxFixtures, fx, tmp)));
     }
     const objects = steps.reduce((n, s) => n + s.objects.length, 0);
     log(
-      `rendered ${steps.length} steps, ${objects} objects in ${Math.round((Date.now() - started) / 1000)} ` +
-        `s; starting the management cluster (kube-apiserver, etcd, upstream webhooks) …`,
+      `rendered ${steps.length} steps, ${objects} objects, ${box.length} box cluster(s) in ` +
+        `${Math.round((Date.now() - started) / 1000)} s`,
     );
+    const boxed = plantFaults(box, plant);
+    for (const c of boxed)
+      for (const f of c.faults ?? []) log(`box: planted ${f.kind} in ${c.namespace}/${c.name}: ${f.object}`);
 
     // The management layer in the sync engines' order (e2e/management_test.go).
     const layerRenders = new Map<string, K8sObject[]>();
@@ -403,13 +552,27 @@ export async function e2eCommand(opts: E2eOptions): Promise<E2eResult> {
       if (await exists(path.join(opts.cwd, dir, "kustomization.yaml")))
         layerRenders.set(dir, await renderDir(opts.cwd, dir));
     const managementLayer = managementLayerSteps(layerRenders);
+    const tablePath = path.join(tmp, "health-table.md");
+    const boxInput: BoxInput = {
+      healthBinary: HEALTH_BINARY,
+      checks: healthChecksOf(syncRenders),
+      tablePath,
+      clusters: boxed,
+    };
     const input: SuiteInput = {
       assets: TOOLS_BIN,
       crdDirs: crds,
       featureGates: featureGates(providers),
       steps,
       managementLayer,
+      box: boxInput,
     };
+    if (opts.inputOnly) {
+      await writeFile(opts.inputOnly, JSON.stringify(input, null, 1));
+      log(`e2e: the suite's input is in ${opts.inputOnly}; the Go suite did not run`);
+      return { passed: 0, failed: 0, failures: [], log: [], toolFindings, box: { passed: [], failed: [] } };
+    }
+    log("starting the management cluster (kube-apiserver, etcd, upstream webhooks) …");
     const inputFile = path.join(tmp, "e2e-input.json");
     await writeFile(inputFile, JSON.stringify(input));
     const suiteEnv: NodeJS.ProcessEnv = Object.fromEntries(
@@ -435,12 +598,40 @@ export async function e2eCommand(opts: E2eOptions): Promise<E2eResult> {
     const summary = summarize(run.events);
     for (const l of summary.log)
       if (l.startsWith("e2e:") || l.startsWith("starting") || l.startsWith("teardown")) log(l);
+    const outcome = boxOutcome(run.events);
+    for (const l of outcome.lines) log(l);
     for (const f of toolFindings)
       summary.failures.push({ test: `tool verdict ${f.cluster}`, output: `cluster ${f.cluster}: ${f.message}` });
     if (run.events.length === 0) summary.failures.push({ test: "go test", output: run.stderr.trim() });
-    log(`e2e: the Go suite ran in ${Math.round((Date.now() - suiteStarted) / 1000)} s`);
-    return { ...summary, failed: summary.failures.length, toolFindings };
+    if (!outcome.ran && boxed.length)
+      summary.failures.push({
+        test: "box",
+        output: `box: the Go suite ran no box (TestBox) for ${boxed.length} cluster(s)`,
+      });
+    else if (outcome.ran && !plant.length && opts.fixtures !== false)
+      summary.failures.push(...(await healthTable(tablePath, opts.writeHealthTable === true, log)));
+    else if (outcome.ran)
+      log("box: the health table is compared with README's on the full run only (fixtures, no fault planted)");
+    log(
+      `e2e: the Go suite ran in ${Math.round((Date.now() - suiteStarted) / 1000)} s; box: ` +
+        `${outcome.passed.length} cluster(s) passed, ${outcome.failed.length} failed`,
+    );
+    return {
+      ...summary,
+      failed: summary.failures.length,
+      toolFindings,
+      box: { passed: outcome.passed, failed: outcome.failed },
+    };
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
+}
+
+/** The --plant values, checked against the faults the box knows. */
+export function parsePlant(values: readonly string[]): BoxFaultKind[] {
+  return values.map((v) => {
+    const kind = BOX_FAULTS.find((k) => k === v);
+    if (!kind) throw new UsageError(`--plant ${v}: not a fault the box plants (${BOX_FAULTS.join(", ")})`);
+    return kind;
+  });
 }

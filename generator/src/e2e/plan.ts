@@ -11,6 +11,7 @@ import { SUPPORTED_MINORS } from "../cluster-spec/parse.js";
 import { clusterDir } from "../core/layout.js";
 import type { AdmissionResult } from "../tools/admission.js";
 import type { GoTestEvent } from "../tools/go.js";
+import type { BoxInput } from "./box.js";
 
 /** What the Go suite reads (E2E_INPUT); e2e/e2e_test.go `input` is its other half. */
 export interface SuiteInput {
@@ -20,6 +21,8 @@ export interface SuiteInput {
   steps: Step[];
   /** The management layer in order (e2e/management.ts; e2e/management_test.go applies it after `steps`). */
   managementLayer?: Step[];
+  /** The clusters the real controllers reconcile (e2e/box.ts; e2e/box_input_test.go `boxInput`). */
+  box?: BoxInput;
 }
 
 export interface Step {

@@ -98,7 +98,7 @@ export const TOOL_README = path.join(TOOL_ROOT, "README.md");
  * MachineDeployment and MachinePool workers, one to three pools, a custom namespace, and every CNI of
  * cluster-spec CNIS (cilium, calico, none).
  */
-const FIXTURES: readonly { flags: NewClusterFlags; flagged?: SpecChange | "template-edit-in-place"; rule: RuleId }[] = [
+export const FIXTURES: readonly { flags: NewClusterFlags; flagged?: SpecChange | "template-edit-in-place"; rule: RuleId }[] = [
   // dev, MachineDeployment workers (the default), cilium (the default), one autoscaled pool, the default namespace
   { flags: { name: "e2e-dev", region: "us-east-1" }, flagged: "region", rule: "awscluster-immutable" },
   // prod, MachineDeployment workers, calico, two pools (one autoscaled, one fixed), a custom namespace, an older

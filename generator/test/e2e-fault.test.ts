@@ -4,6 +4,10 @@
  * the run fails, and the failure names the cluster, the object, the file and the webhook's message. The clean
  * cluster beside it passes.
  *
+ * And `npm run e2e -- --plant …` with the three controller-level faults the webhooks admit (a MachineDeployment in a
+ * zone without subnet, an add-on Deployment the workload's API server refuses, a ClusterResourceSet selecting no
+ * Cluster), each planted in a copy of its own box cluster: the run fails, and the box names each cluster and object.
+ *
  * Needs the control plane `npm run e2e` builds (.tools/bin/etcd, kube-apiserver at their pins) and the admission
  * program (`npm run setup`): skipped without them — `.ci/run` runs `npm run e2e` before `npm test`, so CI has them.
  */
@@ -11,6 +15,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { e2eCommand, type E2eResult } from "../src/commands/e2e.js";
+import { BOX_FAULTS } from "../src/e2e/box.js";
 import { newClusterCommand } from "../src/commands/new-cluster.js";
 import { controlPlaneInstalled } from "../src/tools/control-plane.js";
 import { tempDir } from "./helpers.js";
@@ -44,9 +49,15 @@ describe.skipIf(!built)("npm run e2e with a fault only an upstream webhook denie
 
   it("fails, naming the cluster, the object, its file and the webhook's message", () => {
     expect(result.failed).toBeGreaterThanOrEqual(1);
-    // Every failure is the planted cluster's (its create, and the update that still carries the fault).
-    for (const x of result.failures) expect(x.output).toContain("cluster planted: AWSMachineTemplate");
-    const [f] = result.failures;
+    // Every failure of the API server's steps is the planted cluster's (its create, and the update that still carries
+    // the fault); the box cannot create that cluster either, and only that one.
+    const isBox = (test: string) => test === "box" || test.startsWith("TestBox");
+    for (const x of result.failures.filter((y) => !isBox(y.test)))
+      expect(x.output).toContain("cluster planted: AWSMachineTemplate");
+    for (const x of result.failures.filter((y) => y.test.startsWith("TestBox")))
+      expect(x.output).toContain("box: cluster planted/planted:");
+    expect(result.box.failed).not.toContain("clean");
+    const f = result.failures.find((y) => !isBox(y.test));
     expect(f!.output).toContain("cluster planted: AWSMachineTemplate planted/planted-control-plane-");
     // The file the object comes from (kustomize's origin annotation) and the cluster's own patch that touched it.
     expect(f!.output).toContain(
@@ -63,5 +74,46 @@ describe.skipIf(!built)("npm run e2e with a fault only an upstream webhook denie
 and tears down`, () => {
     expect(result.passed).toBeGreaterThan(40);
     expect(logged.some((l) => l.includes("teardown left no process and no port behind"))).toBe(true);
+  });
+});
+
+let planted: E2eResult;
+let plantedLog: string[];
+let plantedCleanup: () => Promise<void>;
+
+describe.skipIf(!built)("npm run e2e --plant: the faults the webhooks admit fail the box", () => {
+  beforeAll(async () => {
+    const t = await tempDir("capi-gitops-e2e-plant-");
+    plantedCleanup = t.cleanup;
+    // One cluster per fault (a fault goes to a cluster that carries none yet), so one cannot hide another.
+    for (const name of ["f1", "f2", "f3"])
+      await newClusterCommand({ cwd: t.dir, log: () => {}, render: false, flags: { name, region: "us-east-1" } });
+    plantedLog = [];
+    planted = await e2eCommand({
+      cwd: t.dir,
+      log: (l) => plantedLog.push(l),
+      fixtures: false,
+      plant: [...BOX_FAULTS],
+    });
+  }, 1_500_000);
+  afterAll(async () => plantedCleanup?.());
+
+  it("plants each fault in a copy of its own cluster", () => {
+    const lines = plantedLog.filter((l) => l.startsWith("box: planted "));
+    expect(lines.map((l) => l.split(" ")[2])).toEqual([...BOX_FAULTS]);
+    expect(new Set(lines.map((l) => l.split(" ")[4])).size).toBe(3);
+  });
+
+  it("fails, naming each planted cluster and object", () => {
+    expect(planted.failed).toBeGreaterThanOrEqual(3);
+    expect(planted.box.failed.sort()).toEqual(["f1", "f2", "f3"]);
+    const text = planted.failures.map((f) => f.output).join("\n");
+    for (const l of plantedLog.filter((x) => x.startsWith("box: planted "))) {
+      // "box: planted <kind> in <namespace>/<name>: <Kind>/<name>"
+      const [, cluster, object] = /^box: planted \S+ in (\S+): (\S+)$/.exec(l) ?? [];
+      expect(text).toContain(`box: cluster ${cluster}: ${object}: `);
+    }
+    // The API server's steps accept every planted object (the webhooks admit them): only the box fails.
+    expect(planted.failures.filter((f) => !f.test.startsWith("TestBox"))).toEqual([]);
   });
 });

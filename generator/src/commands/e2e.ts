@@ -98,7 +98,11 @@ export const TOOL_README = path.join(TOOL_ROOT, "README.md");
  * MachineDeployment and MachinePool workers, one to three pools, a custom namespace, and every CNI of
  * cluster-spec CNIS (cilium, calico, none).
  */
-export const FIXTURES: readonly { flags: NewClusterFlags; flagged?: SpecChange | "template-edit-in-place"; rule: RuleId }[] = [
+export const FIXTURES: readonly {
+  flags: NewClusterFlags;
+  flagged?: SpecChange | "template-edit-in-place";
+  rule: RuleId;
+}[] = [
   // dev, MachineDeployment workers (the default), cilium (the default), one autoscaled pool, the default namespace
   { flags: { name: "e2e-dev", region: "us-east-1" }, flagged: "region", rule: "awscluster-immutable" },
   // prod, MachineDeployment workers, calico, two pools (one autoscaled, one fixed), a custom namespace, an older
@@ -609,7 +613,10 @@ export async function e2eCommand(opts: E2eOptions): Promise<E2eResult> {
         output: `box: the Go suite ran no box (TestBox) for ${boxed.length} cluster(s)`,
       });
     else if (outcome.ran && !plant.length && opts.fixtures !== false)
-      summary.failures.push(...(await healthTable(tablePath, opts.writeHealthTable === true, log)));
+      // A failed box's table is not the truth: compared (and shown), never written.
+      summary.failures.push(
+        ...(await healthTable(tablePath, opts.writeHealthTable === true && outcome.failed.length === 0, log)),
+      );
     else if (outcome.ran)
       log("box: the health table is compared with README's on the full run only (fixtures, no fault planted)");
     log(

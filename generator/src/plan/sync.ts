@@ -150,7 +150,7 @@ export function argoObjects(config: RepoConfig, specs: readonly ClusterSpec[]) {
 
 /** The Application that syncs ARGO_HEALTH_DIR (argocd-cm's health customizations) into Argo CD's namespace. */
 export const HEALTH_APP_NAME = "capi-gitops-health";
-/** The ConfigMap Argo CD reads its settings from, in its own namespace (argo-cd docs/operator-manual/argocd-cm.yaml). */
+/** The ConfigMap Argo CD reads its settings from, in its namespace (argo-cd docs/operator-manual/argocd-cm.yaml). */
 export const ARGOCD_CM = "argocd-cm";
 
 /**

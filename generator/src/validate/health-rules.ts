@@ -51,6 +51,8 @@ interface HealthContext {
 
 const SYNC_FILE = `${SYNC_DIR}/kustomization.yaml`;
 const HEALTH_FILE = `${ARGO_HEALTH_DIR}/kustomization.yaml`;
+/** The file plan/sync.ts writes argocd-cm to. */
+const CM_FILE = `${ARGO_HEALTH_DIR}/${ARGOCD_CM}.yaml`;
 const str = (v: unknown): string => (typeof v === "string" ? v : "");
 const isArgo = (o: K8sObject, kind: string) => o.kind === kind && groupOf(o.apiVersion) === "argoproj.io";
 const isFluxKustomization = (o: K8sObject) =>
@@ -110,7 +112,7 @@ const healthChecksPresent = defineRule<HealthContext>(
       const syncOptions = isRecord(annotations) ? str(annotations[ARGO_SYNC_OPTIONS]) : "";
       if (!syncOptions.includes("Prune=false") || !syncOptions.includes("Delete=false"))
         report(
-          { file: HEALTH_FILE, path: `ConfigMap/${ARGOCD_CM}:metadata.annotations` },
+          { file: CM_FILE, path: `ConfigMap/${ARGOCD_CM}:metadata.annotations` },
           `must carry ${ARGO_SYNC_OPTIONS}: Prune=false,Delete=false (never delete Argo CD's own settings)`,
         );
       const data = get(cm, "data");
@@ -118,7 +120,7 @@ const healthChecksPresent = defineRule<HealthContext>(
         const key = `${ARGO_HEALTH_KEY_PREFIX}${argoHealthKey(k)}`;
         if (!isRecord(data) || typeof data[key] !== "string" || data[key] === "")
           report(
-            { file: HEALTH_FILE, path: `ConfigMap/${ARGOCD_CM}:data` },
+            { file: CM_FILE, path: `ConfigMap/${ARGOCD_CM}:data` },
             `has no ${key}: Argo CD would judge ${k.kind} by its built-in check or none (run \`npm run generate\`)`,
           );
       }
@@ -169,9 +171,9 @@ export function renderedHealth(
       if (!k.startsWith(ARGO_HEALTH_KEY_PREFIX)) continue;
       const key = k.slice(ARGO_HEALTH_KEY_PREFIX.length);
       argo[key] = str(v);
-      where.set(key, { file: HEALTH_FILE, path: `ConfigMap/${ARGOCD_CM}:data.${k}` });
+      where.set(key, { file: CM_FILE, path: `ConfigMap/${ARGOCD_CM}:data.${k}` });
     }
-    return [{ checks: { argo, flux: [] }, where, at: { file: HEALTH_FILE, path: `ConfigMap/${ARGOCD_CM}:data` } }];
+    return [{ checks: { argo, flux: [] }, where, at: { file: CM_FILE, path: `ConfigMap/${ARGOCD_CM}:data` } }];
   }
   const sets = new Map<string, RenderedHealth>();
   for (const o of syncObjects.filter(isFluxKustomization)) {

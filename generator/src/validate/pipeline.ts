@@ -485,7 +485,7 @@ export const STAGES: readonly Stage[] = [
     // program parses the Lua and compiles the CEL; missing, it is a tool error like the admission layer's).
     name: "health",
     lap: "rules",
-    inputs: ["repo", "syncObjects"],
+    inputs: ["repo", "management", "syncObjects"],
     outputs: [],
     async run(ctx) {
       const { run } = ctx;
@@ -493,10 +493,13 @@ export const STAGES: readonly Stage[] = [
       const syncObjects = ctx.need("syncObjects");
       if (!config || syncObjects.length === 0) return [];
       const engine = config.gitops;
-      const healthObjects =
-        engine === "argocd" ? ((await renderManagement(run.render, [ARGO_HEALTH_DIR])).units[0]?.objects ?? []) : [];
+      // Argo CD's checks are repository-wide: judged when the management folders are (not for named clusters).
+      const management = ctx.need("management");
+      const argoJudged = engine === "argocd" && management.length > 0;
+      const healthLabel = ARGO_HEALTH_DIR.replace(/\//g, "-");
+      const healthObjects = management.find((u) => u.label === healthLabel)?.objects ?? [];
       const inScope = (cluster: string | undefined) =>
-        cluster === undefined ? run.scope.shared : run.scope.inScope(cluster);
+        cluster === undefined ? run.scope.shared && (engine === "flux" || argoJudged) : run.scope.inScope(cluster);
       const findings = healthPresenceFindings({ engine, syncObjects, healthObjects, inScope });
       for (const set of renderedHealth(engine, syncObjects, healthObjects, inScope))
         findings.push(...healthProblemFindings(set, await run.runners.checkHealth(set.checks)));

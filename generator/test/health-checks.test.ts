@@ -213,7 +213,8 @@ describe("health-checks-present", () => {
     const [f] = healthProblemFindings(set, [
       { engine: "flux", key: "controlplane.cluster.x-k8s.io/v1beta2/KubeadmControlPlane", message: "bad" },
     ]);
-    expect(f).toMatchObject({ rule: "health-checks-valid", severity: "error", file: `${SYNC_DIR}/kustomization.yaml` });
+    expect(f).toMatchObject({ rule: "health-checks-valid", severity: "error" });
+    expect(f?.file).toBe(`${SYNC_DIR}/clusters/${f?.cluster ?? "?"}.yaml`);
     expect(f?.path ?? "").toMatch(/^Kustomization\/cluster-[^:]+:spec\.healthCheckExprs\[1\]$/);
   });
 });

@@ -9,7 +9,7 @@
  * Pure: the caller passes the rendered objects and the program's problems.
  */
 import type { Finding } from "../core/findings.js";
-import { ARGO_HEALTH_DIR, SYNC_DIR } from "../core/layout.js";
+import { ARGO_HEALTH_DIR, fluxClusterSyncPath, SYNC_DIR } from "../core/layout.js";
 import { ARGO_SYNC_OPTIONS } from "../core/vocabulary.js";
 import { get, groupOf, isRecord, type K8sObject, list } from "../k8s/object.js";
 import {
@@ -90,13 +90,13 @@ const healthChecksPresent = defineRule<HealthContext>(
       const appPath = `Application/${app.metadata.name}:spec.syncPolicy.syncOptions`;
       if (!options.includes("ServerSideApply=true"))
         report(
-          { file: SYNC_FILE, path: appPath },
+          { file: `${SYNC_DIR}/health-application.yaml`, path: appPath },
           `must hold ServerSideApply=true: a client-side apply of the partial ${ARGOCD_CM} deletes the keys a ` +
             "previous `kubectl apply` of it listed",
         );
       if (!options.includes("ClientSideApplyMigration=false"))
         report(
-          { file: SYNC_FILE, path: appPath },
+          { file: `${SYNC_DIR}/health-application.yaml`, path: appPath },
           `must hold ClientSideApplyMigration=false: the migration makes Argo CD own ${ARGOCD_CM}'s client-side ` +
             "applied keys, and its next server-side apply removes them",
         );
@@ -131,7 +131,7 @@ const healthChecksPresent = defineRule<HealthContext>(
       if (cluster === undefined || !inScope(cluster)) continue;
       const at = (field: string): Where => ({
         cluster,
-        file: SYNC_FILE,
+        file: fluxClusterSyncPath(cluster),
         path: `Kustomization/${o.metadata.name}:${field}`,
       });
       if (get(o, "spec.wait") !== true)
@@ -189,7 +189,8 @@ export function renderedHealth(
     if (flux.length === 0) continue;
     const id = JSON.stringify(flux);
     if (sets.has(id)) continue;
-    const at = { cluster, file: SYNC_FILE, path: `Kustomization/${o.metadata.name}:spec.healthCheckExprs` };
+    const file = cluster === undefined ? SYNC_FILE : fluxClusterSyncPath(cluster);
+    const at = { cluster, file, path: `Kustomization/${o.metadata.name}:spec.healthCheckExprs` };
     const where = new Map(flux.map((e, i) => [fluxKey(e), { ...at, path: `${at.path}[${i}]` }]));
     sets.set(id, { checks: { argo: {}, flux }, where, at });
   }

@@ -473,6 +473,16 @@ describe.skipIf(unavailable !== undefined)("what each engine reports (capi-gitop
       TABLE.map(([name, , argo, flux]) => [name, argo, flux]),
     );
   });
+  it("negative control: Argo CD's built-in Cluster check calls the provisioned, unavailable Cluster Healthy", async () => {
+    const provisioned = TABLE[0]?.[1];
+    if (!provisioned) throw new Error("no row");
+    const withoutOurs = { argo: {}, flux: [] };
+    // Without our checks: Argo CD's shipped script (argo-cd v3.5.7) and Flux's kstatus fallback.
+    const [builtin] = await evalHealth(withoutOurs, [provisioned], { argoBuiltin: true });
+    const [ours] = await evalHealth(healthChecks(), [provisioned]);
+    expect([builtin?.argo?.status, builtin?.flux.status]).toEqual(["Healthy", "Current"]);
+    expect([ours?.argo?.status, ours?.flux.status]).toEqual(["Progressing", "InProgress"]);
+  });
   it("health-checks-valid fires on a Lua that does not parse and a CEL that does not compile", async () => {
     const good = healthChecks();
     const broken: HealthChecks = {

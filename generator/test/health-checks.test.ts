@@ -473,7 +473,7 @@ describe.skipIf(unavailable !== undefined)("what each engine reports (capi-gitop
       TABLE.map(([name, , argo, flux]) => [name, argo, flux]),
     );
   });
-  it("negative control: without our checks Argo CD and Flux call a provisioned, unavailable Cluster healthy", async () => {
+  it("negative control: without our checks, a provisioned unavailable Cluster is healthy", async () => {
     const provisioned = TABLE[0]?.[1];
     if (!provisioned) throw new Error("no row");
     const withoutOurs = { argo: {}, flux: [] };

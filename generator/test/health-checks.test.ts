@@ -6,14 +6,18 @@
  * the render (health-checks-present, health-checks-valid).
  */
 import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseRepoConfig, type RepoConfig } from "../src/cluster-spec/config.js";
 import { ARGO_HEALTH_DIR, SYNC_DIR } from "../src/core/layout.js";
 import { parseYamlStream } from "../src/core/yaml.js";
 import { get, isK8sObject, type K8sObject, list, record } from "../src/k8s/object.js";
+import { pinnedVersions } from "../src/pins/versions.js";
+import { goModDownload } from "../src/tools/go.js";
 import {
   ARGO_HEALTH_KEY_PREFIX,
+  CAPA_FAILURE_REASONS,
   FLUX_STATE,
   HEALTH_KINDS,
   healthChecks,
@@ -87,6 +91,35 @@ describe("the checks", () => {
     expect(checks.argo["cluster.x-k8s.io_Cluster"]).not.toContain("phase");
   });
   it("maps Suspended to InProgress for Flux", () => expect(FLUX_STATE.Suspended).toBe("InProgress"));
+});
+
+describe("CAPA's failure reasons", () => {
+  it("are exactly the failure reasons of the pinned CAPA's AWSCluster, AWSMachine and AWSMachinePool conditions", async () => {
+    const capa = pinnedVersions().crds["cluster-api-provider-aws"];
+    if (!capa) throw new Error("no CAPA pin");
+    const dir = await goModDownload(capa.module, capa.version);
+    const reasons: string[] = [];
+    for (const file of ["api/v1beta2/conditions_consts.go", "exp/api/v1beta2/conditions_consts.go"])
+      for (const [, name, value] of (await readFile(path.join(dir, file), "utf8")).matchAll(
+        /^\s*(\w+Reason)\s*=\s*"(\w+)"/gm,
+      ))
+        // The managed kinds (EKS, ROSA, Fargate) are not ours; a failure is a *Failed reason, an instance stopped or
+        // terminated outside CAPA, a principal refused, or an unsupported launch template.
+        if (
+          name !== undefined &&
+          value !== undefined &&
+          !/^(EKS|Rosa|ROSA|IAM|WaitingForEKS|WaitingForRosa)/.test(name) &&
+          /(Failed|Terminated|Stopped|Unauthorized|Unsupported)$/.test(value) &&
+          !/Deletion|Release/.test(name)
+        )
+          reasons.push(value);
+    expect(new Set(reasons).size).toBeGreaterThan(25);
+    expect([...new Set(reasons)].sort()).toEqual(
+      CAPA_FAILURE_REASONS.filter((r) => !/Deletion/.test(r))
+        .slice()
+        .sort(),
+    );
+  });
 });
 
 describe("delivery through management/sync", () => {

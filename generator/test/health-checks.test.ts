@@ -94,7 +94,7 @@ describe("the checks", () => {
 });
 
 describe("CAPA's failure reasons", () => {
-  it("are exactly the failure reasons of the pinned CAPA's AWSCluster, AWSMachine and AWSMachinePool conditions", async () => {
+  it("are the failure reasons of the pinned CAPA's AWSCluster, AWSMachine and AWSMachinePool conditions", async () => {
     const capa = pinnedVersions().crds["cluster-api-provider-aws"];
     if (!capa) throw new Error("no CAPA pin");
     const dir = await goModDownload(capa.module, capa.version);

@@ -162,7 +162,9 @@ export const ARGOCD_CM = "argocd-cm";
  *   of its own (ARGO_HEALTH_DIR) that the client-side bootstrap `kubectl apply -k management/sync` never applies;
  * - `ClientSideApplyMigration=false`: by default Argo CD's server-side sync first hands every field the
  *   `kubectl-client-side-apply` manager owns to itself (argo-cd v3.5.7 docs/user-guide/sync-options.md), which would
- *   make keys someone applied client-side ours, and removed by the next apply that does not list them;
+ *   make keys someone applied client-side ours, and removed by the next apply that does not list them. kubectl's
+ *   server-side apply (k8s.io/kubectl apply.go migrateToSSAIfNecessary) still does the same for the manager owning
+ *   `last-applied-configuration`: README says how to convert such an argocd-cm first;
  * - Prune=false,Delete=false on the object, and no prune, no resources finalizer: removing the Application or the
  *   file never deletes argocd-cm.
  */

@@ -95,9 +95,7 @@ export async function buildHealth(opts: {
     opts.log(`${HEALTH}: built from the current health/ sources, in .tools/bin`);
     return "current";
   }
-  opts.log(
-    `${HEALTH}: go build in health/ (Argo CD Lua + Flux CEL health checks; a cold build takes ≈2–3 min on 2 cores) …`,
-  );
+  opts.log(`${HEALTH}: go build in health/ (Argo CD + Flux health checks; cold ≈5 min on a busy 2-core machine) …`);
   const seconds = await withProgress(HEALTH, opts.log, () => goBuild(dir, path.join(opts.bin, HEALTH)));
   await writeFile(stamp, `${want}\n`);
   opts.log(`${HEALTH}: built .tools/bin/${HEALTH} in ${seconds} s`);

@@ -98,7 +98,7 @@ export interface KindHealth {
   kind: string;
   /** What Healthy / Current means for the kind, one line (README). */
   healthy: string;
-  /** The rules in order; the last one holds always (`{op: "any", of: []}` is never used: see `always`). */
+  /** The rules in order, the first that holds deciding; the last one always holds (`always`). */
   rules: readonly HealthRule[];
 }
 

@@ -27,7 +27,7 @@ import { ARGOCD_CM, CLUSTER_WAIT_TIMEOUT, HEALTH_APP_NAME, planSync } from "../s
 import { checkHealth, evalHealth, HEALTH, healthBinary } from "../src/tools/health.js";
 import { envVarFor, TOOLS_BIN } from "../src/tools/resolve.js";
 import { healthPresenceFindings, healthProblemFindings, renderedHealth } from "../src/validate/health-rules.js";
-import { fixtureSpecs } from "./helpers.js";
+import { fixtureSpecs, ROOT } from "./helpers.js";
 
 const config = (gitops: "argocd" | "flux"): RepoConfig => {
   const r = parseRepoConfig(
@@ -89,6 +89,10 @@ describe("the checks", () => {
       );
     }
     expect(checks.argo["cluster.x-k8s.io_Cluster"]).not.toContain("phase");
+  });
+  it("README's table says what Healthy means for each kind, as the code does", async () => {
+    const readme = await readFile(path.join(ROOT, "README.md"), "utf8");
+    for (const k of HEALTH_KINDS) expect(readme).toContain(`\n| ${k.kind} | ${k.healthy} |`);
   });
   it("maps Suspended to InProgress for Flux", () => expect(FLUX_STATE.Suspended).toBe("InProgress"));
 });

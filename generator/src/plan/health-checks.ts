@@ -96,7 +96,7 @@ export interface KindHealth {
   /** The apiVersion Flux's entry names (only its group is matched). */
   apiVersion: string;
   kind: string;
-  /** What Healthy / Current means for the kind, one line (README). */
+  /** What Healthy / Current means for the kind: its README cell (a test holds them equal). */
   healthy: string;
   /** The rules in order, the first that holds deciding; the last one always holds (`always`). */
   rules: readonly HealthRule[];
@@ -228,9 +228,7 @@ const cluster: KindHealth = {
   group: GROUP.core,
   apiVersion: CORE_API,
   kind: "Cluster",
-  healthy:
-    "`Available` True (infrastructure ready, control plane available, every MachineDeployment/MachinePool " +
-    "available, workload API server reachable) and not rolling out, scaling or remediating",
+  healthy: "`Available` True, and none of `RollingOut`, `ScalingUp`, `ScalingDown`, `Remediating` True",
   rules: [
     pausedRule("Cluster", { op: "true", path: ["spec", "paused"] }),
     deletingRule("Cluster"),
@@ -262,7 +260,7 @@ const kubeadmControlPlane: KindHealth = {
   group: GROUP.controlPlane,
   apiVersion: CP_API,
   kind: "KubeadmControlPlane",
-  healthy: "`Available` True (etcd quorum and a working API server) and not rolling out, scaling or remediating",
+  healthy: "`Available` True (etcd quorum, a working API server), not rolling out, scaling or remediating",
   rules: [
     pausedRule("KubeadmControlPlane"),
     deletingRule("KubeadmControlPlane"),
@@ -277,9 +275,7 @@ const machineDeployment: KindHealth = {
   group: GROUP.core,
   apiVersion: CORE_API,
   kind: "MachineDeployment",
-  healthy:
-    "`Available` True (at least the replicas minus maxUnavailable are available) and not rolling out, scaling or " +
-    "remediating; CAPI reports no failure of its own on it (a failed machine is Degraded on the Machine)",
+  healthy: "`Available` True, not rolling out, scaling or remediating",
   rules: [
     pausedRule("MachineDeployment", { op: "true", path: ["spec", "paused"] }),
     deletingRule("MachineDeployment"),
@@ -299,8 +295,8 @@ const machinePool: KindHealth = {
   apiVersion: CORE_API,
   kind: "MachinePool",
   healthy:
-    "CAPI v1.13 sets no `Available` on a MachinePool: the v1beta1 `Ready` (bootstrap + infrastructure ready, every " +
-    "replica ready) True, phase `Running`",
+    "CAPI v1.13.4 sets no v1beta2 `Available` (nor ScalingUp, …) on a MachinePool: its v1beta1 `Ready` " +
+    "(bootstrap, infrastructure, every replica ready) True and phase `Running`",
   rules: [
     pausedRule("MachinePool"),
     deletingRule("MachinePool"),
@@ -340,7 +336,7 @@ const machine: KindHealth = {
   group: GROUP.core,
   apiVersion: CORE_API,
   kind: "Machine",
-  healthy: "`Available` True (Ready — infrastructure, bootstrap, node — for the owner's minReadySeconds)",
+  healthy: "`Available` (Ready for the owner's `minReadySeconds`) True",
   rules: [
     pausedRule("Machine"),
     deletingRule("Machine"),
@@ -367,7 +363,7 @@ const machineHealthCheck: KindHealth = {
   group: GROUP.core,
   apiVersion: CORE_API,
   kind: "MachineHealthCheck",
-  healthy: "no `Available`: `RemediationAllowed` True (fewer unhealthy machines than `maxUnhealthy`)",
+  healthy: "(no `Available`) `RemediationAllowed` True",
   rules: [
     pausedRule("MachineHealthCheck"),
     deletingRule("MachineHealthCheck"),
@@ -387,9 +383,7 @@ const clusterResourceSet: KindHealth = {
   group: GROUP.addons,
   apiVersion: ADDONS_API,
   kind: "ClusterResourceSet",
-  healthy:
-    "no `Available`: `ResourcesApplied` True (every resource applied to every matching cluster); none yet while it " +
-    "matches no initialized cluster (Progressing)",
+  healthy: "(no `Available`) `ResourcesApplied` True; Progressing while it matches no initialized cluster",
   rules: [
     pausedRule("ClusterResourceSet"),
     deletingRule("ClusterResourceSet"),
@@ -437,7 +431,7 @@ const awsCluster: KindHealth = {
   group: GROUP.infra,
   apiVersion: INFRA_API,
   kind: "AWSCluster",
-  healthy: "no `Available`: `status.ready` and the `Ready` condition (network, security groups, load balancer) True",
+  healthy: "(no `Available`) `status.ready` and `Ready` True (network, security groups, load balancer)",
   rules: [
     ...capaRulesHead("AWSCluster"),
     capaSeverityRule("AWSCluster"),
@@ -455,7 +449,7 @@ const awsMachinePool: KindHealth = {
   group: GROUP.infra,
   apiVersion: INFRA_API,
   kind: "AWSMachinePool",
-  healthy: "no `Available`: `status.ready` and the `Ready` condition (launch template and Auto Scaling group) True",
+  healthy: "`status.ready` and `Ready` True, no instance refresh running",
   rules: [
     ...capaRulesHead("AWSMachinePool"),
     capaFailureRule("AWSMachinePool"),
@@ -480,7 +474,7 @@ const awsMachine: KindHealth = {
   group: GROUP.infra,
   apiVersion: INFRA_API,
   kind: "AWSMachine",
-  healthy: "no `Available`: `status.ready`, the `Ready` condition True and the instance `running`",
+  healthy: "`status.ready`, `Ready` True and the instance `running`",
   rules: [
     ...capaRulesHead("AWSMachine"),
     capaFailureRule("AWSMachine"),

@@ -862,6 +862,14 @@ const CASES: Case[] = [
   },
   {
     surface: "environment",
+    name: "validate with CAPI_GITOPS_CAPI_GITOPS_HEALTH at a missing path",
+    args: ["validate", "--skip-cel"],
+    env: () => ({ CAPI_GITOPS_CAPI_GITOPS_HEALTH: "/nonexistent/capi-gitops-health" }),
+    exit: 2,
+    says: ["CAPI_GITOPS_CAPI_GITOPS_HEALTH", "npm run setup"],
+  },
+  {
+    surface: "environment",
     name: "validate with CAPI_GITOPS_KUBECONFORM at a file that is not executable",
     setup: async (c) => void (await writeFile(path.join(c.scratch, "kubeconform"), "not a program\n")),
     args: ["validate", "--skip-cel"],

@@ -34,6 +34,12 @@ export function clusterOfSpecPath(p: string): string | undefined {
 
 /** The management cluster's folders: the sync engine's manifests and the operator providers. */
 export const SYNC_DIR = "management/sync";
+/**
+ * Argo CD only: the `argocd-cm` health customizations, a folder of their own synced by an Application of their own
+ * (plan/sync.ts argoHealthObjects) — never by the bootstrap `kubectl apply -k management/sync`, which lists only
+ * management/sync's own files.
+ */
+export const ARGO_HEALTH_DIR = `${SYNC_DIR}/argocd-health`;
 /** A cluster's Flux Kustomization in the sync folder, relative to it (its kustomization.yaml lists it so). */
 export const fluxClusterSyncFile = (name: string): string => `${CLUSTERS_DIR}/${name}.yaml`;
 /** A cluster's Flux Kustomization: management/sync/clusters/<name>.yaml. */

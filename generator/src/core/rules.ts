@@ -518,6 +518,21 @@ export const RULES = {
     docs: "the ServiceAccount Flux applies a cluster as may create every object of the cluster's render",
   },
 
+  // The health checks the sync engine applies (validate/health-rules.ts).
+  "health-checks-present": {
+    severity: "error",
+    inputs: none,
+    docs:
+      "the render the sync engine applies holds a health check for every CAPI/CAPA kind: Argo CD's `argocd-cm` " +
+      "keys (synced server-side, without client-side apply migration), or on every cluster's Flux Kustomization " +
+      "`healthCheckExprs` with `wait: true` and a `timeout`",
+  },
+  "health-checks-valid": {
+    severity: "error",
+    inputs: none,
+    docs: "every health check's Lua parses (gopher-lua, as Argo CD) and every CEL expression compiles (as Flux)",
+  },
+
   // What `generate` writes (validate/drift.ts).
   "generated-drift": {
     severity: "error",

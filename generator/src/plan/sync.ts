@@ -9,13 +9,14 @@
 import type { RepoConfig } from "../cluster-spec/config.js";
 import type { ClusterSpec } from "../cluster-spec/types.js";
 import { PlanError } from "../core/errors.js";
-import { FLUX_SSA } from "../core/vocabulary.js";
+import { ARGO_SYNC_OPTIONS, FLUX_SSA } from "../core/vocabulary.js";
 import { toYaml } from "../core/yaml.js";
 import { GROUP } from "../k8s/capi.js";
 import type {
   Application,
   AppProject,
   ClusterRole,
+  ConfigMap,
   ClusterRoleBinding,
   GitRepository,
   Kustomization as FluxKustomization,
@@ -24,6 +25,7 @@ import type {
   ServiceAccount,
 } from "../k8s/kinds.generated.js";
 import {
+  ARGO_HEALTH_DIR,
   CLUSTERS_DIR,
   clusterDir,
   fluxClusterSyncFile,
@@ -37,6 +39,7 @@ import { syncSafe } from "./capi.js";
 import { MANAGEMENT_DIR, MANAGEMENT_LAYERS, type ManagementLayer } from "./management.js";
 import { PROVIDERS } from "../core/providers.js";
 import { CERT_MANAGER_NAMESPACE, OPERATOR_NAMESPACE } from "../cluster-spec/reserved.js";
+import { ARGO_HEALTH_KEY_PREFIX, healthChecks } from "./health-checks.js";
 
 export const APPSET_NAME = "capi-clusters";
 /** The files the ApplicationSet's git files generator reads, one Application each. */
@@ -132,16 +135,57 @@ export function argoObjects(config: RepoConfig, specs: readonly ClusterSpec[]) {
       sourceRepos: [config.repoURL],
       destinations: [{ server: a.destinationServer, namespace: a.namespace }],
       clusterResourceWhitelist: [],
-      namespaceResourceWhitelist: ["AppProject", "ApplicationSet", "Application"].map((kind) => ({
-        group: "argoproj.io",
-        kind,
-      })),
+      namespaceResourceWhitelist: [
+        ...["AppProject", "ApplicationSet", "Application"].map((kind) => ({ group: "argoproj.io", kind })),
+        // argocd-cm's health customizations (argoHealthObjects): a project cannot name one ConfigMap.
+        { group: "", kind: "ConfigMap" },
+      ],
     },
   } satisfies AppProject;
   // No prune: an AppProject or the ApplicationSet dropped from Git stays until removed by hand (the
   // ApplicationSet's preserveResourcesOnDeletion keeps the clusters either way). No resources finalizer.
   const bootstrap = unprunedApplication(config, SYNC_APP_NAME, syncProject.metadata.name, SYNC_DIR, a.namespace);
-  return { project, appset, syncProject, bootstrap };
+  return { project, appset, syncProject, bootstrap, health: argoHealthObjects(config, syncProject.metadata.name) };
+}
+
+/** The Application that syncs ARGO_HEALTH_DIR (argocd-cm's health customizations) into Argo CD's namespace. */
+export const HEALTH_APP_NAME = "capi-gitops-health";
+/** The ConfigMap Argo CD reads its settings from, in its namespace (argo-cd docs/operator-manual/argocd-cm.yaml). */
+export const ARGOCD_CM = "argocd-cm";
+
+/**
+ * Argo CD's health checks for the CAPI/CAPA kinds (plan/health-checks.ts) merged into an existing `argocd-cm`:
+ * - the ConfigMap holds only the `resource.customizations.health.<group>_<Kind>` keys and no labels (the install's
+ *   `app.kubernetes.io/part-of: argocd` would be overwritten), and is applied only server-side, so each key is a
+ *   field this Application owns and every other key stays with whoever wrote it. A client-side apply would compute
+ *   deletions from a `last-applied-configuration` an earlier `kubectl apply` of argocd-cm left: it lives in a folder
+ *   of its own (ARGO_HEALTH_DIR) that the client-side bootstrap `kubectl apply -k management/sync` never applies;
+ * - `ClientSideApplyMigration=false`: by default Argo CD's server-side sync first hands every field the
+ *   `kubectl-client-side-apply` manager owns to itself (argo-cd v3.5.7 docs/user-guide/sync-options.md), which would
+ *   make keys someone applied client-side ours, and removed by the next apply that does not list them. kubectl's
+ *   server-side apply (k8s.io/kubectl apply.go migrateToSSAIfNecessary) still does the same for the manager owning
+ *   `last-applied-configuration`: README says how to convert such an argocd-cm first;
+ * - Prune=false,Delete=false on the object, and no prune, no resources finalizer: removing the Application or the
+ *   file never deletes argocd-cm.
+ */
+export function argoHealthObjects(config: RepoConfig, project: string) {
+  const a = config.argocd;
+  const configMap = {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: {
+      name: ARGOCD_CM,
+      namespace: a.namespace,
+      annotations: { [ARGO_SYNC_OPTIONS]: "Prune=false,Delete=false" },
+    },
+    data: Object.fromEntries(
+      Object.entries(healthChecks().argo).map(([key, lua]) => [`${ARGO_HEALTH_KEY_PREFIX}${key}`, lua]),
+    ),
+  } satisfies ConfigMap;
+  const application = unprunedApplication(config, HEALTH_APP_NAME, project, ARGO_HEALTH_DIR, a.namespace, undefined, [
+    "ClientSideApplyMigration=false",
+  ]);
+  return { configMap, application };
 }
 
 /**
@@ -155,6 +199,7 @@ function unprunedApplication(
   path: string,
   namespace: string,
   retry?: typeof CLUSTER_SYNC_RETRY,
+  moreSyncOptions: readonly string[] = [],
 ) {
   return {
     apiVersion: "argoproj.io/v1alpha1",
@@ -166,7 +211,7 @@ function unprunedApplication(
       destination: { server: config.argocd.destinationServer, namespace },
       syncPolicy: {
         automated: { prune: false, selfHeal: true },
-        syncOptions: ["ServerSideApply=true", "CreateNamespace=false"],
+        syncOptions: ["ServerSideApply=true", "CreateNamespace=false", ...moreSyncOptions],
         ...(retry === undefined ? {} : { retry }),
       },
     },
@@ -237,11 +282,18 @@ function fluxClusterKustomization(config: RepoConfig, s: ClusterSpec) {
       // deleting this Kustomization (cluster directory removed) orphans everything instead of deleting it.
       prune: true,
       deletionPolicy: "Orphan",
-      wait: false,
-      timeout: "5m",
+      // Ready only once every object it applied is: the CAPI/CAPA kinds by healthCheckExprs (the Cluster Current
+      // only when Available), the others by kstatus. The wait holds this Kustomization's reconcile (not applying
+      // a newer revision) until then or the timeout, after which it is Ready=False and retried.
+      wait: true,
+      timeout: CLUSTER_WAIT_TIMEOUT,
+      healthCheckExprs: healthChecks().flux,
     },
   } satisfies FluxKustomization;
 }
+
+/** How long a cluster's Flux Kustomization waits for its objects: a new CAPA cluster takes ~10–20 minutes on AWS. */
+export const CLUSTER_WAIT_TIMEOUT = "30m";
 
 const RBAC_API = "rbac.authorization.k8s.io";
 /**
@@ -335,15 +387,25 @@ export function planSync(config: RepoConfig, specs: readonly ClusterSpec[]): Out
     `Bootstrap once: kubectl apply -k ${SYNC_DIR}; ` +
     `from then on ${SYNC_APP_NAME} syncs this folder and clusters/* from ${config.branch}.`;
   if (config.gitops === "argocd") {
-    const { project, appset, syncProject, bootstrap } = argoObjects(config, specs);
+    const { project, appset, syncProject, bootstrap, health } = argoObjects(config, specs);
     const management = argoManagementObjects(config);
     return [
+      owned(`${ARGO_HEALTH_DIR}/${ARGOCD_CM}.yaml`, toYaml(health.configMap)),
+      owned(
+        `${ARGO_HEALTH_DIR}/kustomization.yaml`,
+        toYaml(
+          { ...KUSTOMIZATION, resources: [`${ARGOCD_CM}.yaml`] },
+          `# Generated by \`npm run generate\`: Argo CD's health checks for the CAPI/CAPA kinds, merged into ` +
+            `${ARGOCD_CM} by the Application ${HEALTH_APP_NAME} (server-side apply only; never kubectl apply -k).`,
+        ),
+      ),
       owned(`${SYNC_DIR}/appproject.yaml`, toYaml(project)),
       owned(`${SYNC_DIR}/applicationset.yaml`, toYaml(appset)),
       owned(`${SYNC_DIR}/sync-appproject.yaml`, toYaml(syncProject)),
       owned(`${SYNC_DIR}/sync-application.yaml`, toYaml(bootstrap)),
       owned(`${SYNC_DIR}/management-appproject.yaml`, toYaml(management.project)),
       owned(`${SYNC_DIR}/management-application.yaml`, toYaml(management.application)),
+      owned(`${SYNC_DIR}/health-application.yaml`, toYaml(health.application)),
       owned(
         `${SYNC_DIR}/kustomization.yaml`,
         toYaml(
@@ -356,6 +418,7 @@ export function planSync(config: RepoConfig, specs: readonly ClusterSpec[]): Out
               "sync-application.yaml",
               "management-appproject.yaml",
               "management-application.yaml",
+              "health-application.yaml",
             ],
           },
           header,

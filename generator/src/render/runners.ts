@@ -7,6 +7,8 @@
 import path from "node:path";
 import { KUBECONFORM_DIR, schemaLocation } from "../schemas/layout.js";
 import { admissionBinary, admit, ADMISSION_CRDS, type Admit } from "../tools/admission.js";
+import { checkHealth, type HealthProblem } from "../tools/health.js";
+import type { HealthChecks } from "../plan/health-checks.js";
 import { kubeconform, type KubeconformOptions, type KubeconformVerdict } from "../tools/kubeconform.js";
 import { kubectlValidate, NATIVE_SCHEMA_VERSION, type KubectlValidateStatus } from "../tools/kubectl-validate.js";
 import { kustomizeBuild } from "../tools/kustomize.js";
@@ -27,6 +29,8 @@ export interface Runners {
     opts: { cwd: string },
   ) => Promise<Record<string, KubectlValidateStatus[]>>;
   admit: Admit;
+  /** capi-gitops-health `check`: the problems of a set of health checks (tools/health.ts). */
+  checkHealth: (checks: HealthChecks) => Promise<HealthProblem[]>;
   /** The kubeconform schema-location template. */
   schemaLocation: string;
   /** What each program's results depend on (cache keys): binary, schemas or CRDs, flags, the shape stored. */
@@ -58,6 +62,7 @@ export function toolRunners(env: Env = inheritedEnv()): Runners {
     kubeconform: (files, opts) => kubeconform(files, { env, ...opts }),
     kubectlValidate: (files, opts) => kubectlValidate(files, { env, ...opts }),
     admit: (input, opts) => admit(input, { env, ...opts }),
+    checkHealth: (checks) => checkHealth(checks, { env }),
     schemaLocation: location,
     identity: {
       render: memo(() => identity("kustomize")),

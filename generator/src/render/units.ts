@@ -10,7 +10,14 @@ import path from "node:path";
 import { messageOf } from "../core/errors.js";
 import type { Finding } from "../core/findings.js";
 import { dependencies } from "../kustomize/walk.js";
-import { ADDONS_DIR, clusterDir, clusterKustomizationPath, PROVIDERS_DIR, SYNC_DIR } from "../core/layout.js";
+import {
+  ADDONS_DIR,
+  ARGO_HEALTH_DIR,
+  clusterDir,
+  clusterKustomizationPath,
+  PROVIDERS_DIR,
+  SYNC_DIR,
+} from "../core/layout.js";
 import { parseYamlStream } from "../core/yaml.js";
 import type { RepoFiles, ValidateCache } from "./cache.js";
 import type { K8sObject } from "../k8s/object.js";
@@ -19,8 +26,11 @@ import { parseBuildOutput } from "../tools/kustomize.js";
 import { remoteFindings } from "./remote.js";
 import type { Runners } from "./runners.js";
 
-/** Repository folders (besides clusters/) that the management cluster applies; validated when present. */
-export const MANAGEMENT_DIRS = [SYNC_DIR, PROVIDERS_DIR] as const;
+/**
+ * Repository folders (besides clusters/) that the management cluster applies; validated when present (Argo CD's
+ * health customizations only with Argo CD).
+ */
+export const MANAGEMENT_DIRS = [SYNC_DIR, ARGO_HEALTH_DIR, PROVIDERS_DIR] as const;
 
 /** One rendered build checked by the schema and admission layers: a cluster, a management folder or an add-on file. */
 export interface Unit {

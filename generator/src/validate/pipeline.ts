@@ -10,7 +10,7 @@
  */
 import os from "node:os";
 import type { Finding } from "../core/findings.js";
-import { clusterSpecPath, SYNC_DIR } from "../core/layout.js";
+import { ARGO_HEALTH_DIR, clusterSpecPath, SYNC_DIR } from "../core/layout.js";
 import { fileAt } from "../tools/git.js";
 import type { AdmissionResult } from "../tools/admission.js";
 import { parseSpecText } from "../cluster-spec/parse.js";
@@ -46,6 +46,7 @@ import type { Summary } from "./format.js";
 import { readImageInventory } from "./images.js";
 import { clusterRuleFindings, fleetOf, strayCandidates, strayFindings, syncFindings } from "./rule-stage.js";
 import { fleetRules, managementRules } from "./rules.js";
+import { healthPresenceFindings, healthProblemFindings, renderedHealth } from "./health-rules.js";
 import { celFindings, kubeconformFindings, schemaRejected, schemaResults, type SchemaResult } from "./schema-layers.js";
 import { scopeOf, type Scope, type Selection, type Shard } from "./selection.js";
 
@@ -124,6 +125,8 @@ interface Made {
   namespaces: Set<string>;
   /** `label/Kind/name` of the objects kubeconform rejected (not repeated by the later layers). */
   invalid: Set<string>;
+  /** The render of management/sync (empty without a repository config or the folder). */
+  syncObjects: K8sObject[];
 }
 
 type Key = keyof Made;
@@ -456,16 +459,18 @@ export const STAGES: readonly Stage[] = [
     name: "sync",
     lap: "rules",
     inputs: ["repo", "management", "allNames", "rendered"],
-    outputs: [],
+    outputs: ["syncObjects"],
     async run(ctx) {
       const { run } = ctx;
       const repo = ctx.need("repo");
+      ctx.make("syncObjects", []);
       if (!repo.config) return [];
       const syncLabel = SYNC_DIR.replace(/\//g, "-");
       const syncUnit =
         ctx.need("management").find((u) => u.label === syncLabel) ??
         (await renderManagement(run.render, [SYNC_DIR])).units[0];
       if (!syncUnit) return [];
+      ctx.make("syncObjects", syncUnit.objects);
       const specFiles = new Map<string, string>();
       for (const n of ctx.need("allNames")) {
         const text = run.files.read(clusterSpecPath(n));
@@ -473,6 +478,32 @@ export const STAGES: readonly Stage[] = [
       }
       const rendered = new Map(ctx.need("rendered").map((rc) => [rc.cluster, rc]));
       return syncFindings(syncUnit.objects, specFiles, repo.specs, rendered, run.scope);
+    },
+  },
+  {
+    // The health checks the sync engine applies: present for every kind, and loadable by the engine (the health
+    // program parses the Lua and compiles the CEL; missing, it is a tool error like the admission layer's).
+    name: "health",
+    lap: "rules",
+    inputs: ["repo", "management", "syncObjects"],
+    outputs: [],
+    async run(ctx) {
+      const { run } = ctx;
+      const config = ctx.need("repo").config;
+      const syncObjects = ctx.need("syncObjects");
+      if (!config || syncObjects.length === 0) return [];
+      const engine = config.gitops;
+      // Argo CD's checks are repository-wide: judged when the management folders are (not for named clusters).
+      const management = ctx.need("management");
+      const argoJudged = engine === "argocd" && management.length > 0;
+      const healthLabel = ARGO_HEALTH_DIR.replace(/\//g, "-");
+      const healthObjects = management.find((u) => u.label === healthLabel)?.objects ?? [];
+      const inScope = (cluster: string | undefined) =>
+        cluster === undefined ? run.scope.shared && (engine === "flux" || argoJudged) : run.scope.inScope(cluster);
+      const findings = healthPresenceFindings({ engine, syncObjects, healthObjects, inScope });
+      for (const set of renderedHealth(engine, syncObjects, healthObjects, inScope))
+        findings.push(...healthProblemFindings(set, await run.runners.checkHealth(set.checks)));
+      return findings;
     },
   },
   {

@@ -32,7 +32,7 @@ import { ToolUnavailableError, UsageError } from "../core/errors.js";
 import type { Finding } from "../core/findings.js";
 import type { RuleId } from "../core/rules.js";
 import { clusterNames, exists, readConfig, readSpec } from "../repo/load.js";
-import { clusterKustomizationPath, clusterSpecPath, PROVIDERS_DIR, SYNC_DIR } from "../core/layout.js";
+import { ARGO_HEALTH_DIR, clusterKustomizationPath, clusterSpecPath, PROVIDERS_DIR, SYNC_DIR } from "../core/layout.js";
 import { admit, admissionBinary, type AdmissionResult } from "../tools/admission.js";
 import { goTestJson } from "../tools/go.js";
 import { kustomizeBuild } from "../tools/kustomize.js";
@@ -184,6 +184,17 @@ async function render(root: string, names: readonly string[]): Promise<RenderedC
 
 async function renderDir(root: string, dir: string): Promise<K8sObject[]> {
   return parseYamlStream(await kustomizeBuild(root, dir)).filter(hasK8sHeader);
+}
+
+/**
+ * management/sync as the sync engine applies it: the folder itself and, where the repository has it (Argo CD), the
+ * folder of the health checks' `argocd-cm` keys that its own Application syncs.
+ */
+async function renderSync(root: string): Promise<K8sObject[]> {
+  const objs = await renderDir(root, SYNC_DIR);
+  if (await exists(path.join(root, ARGO_HEALTH_DIR, "kustomization.yaml")))
+    objs.push(...(await renderDir(root, ARGO_HEALTH_DIR)));
+  return objs;
 }
 
 const jsonLines = (objs: readonly K8sObject[]) => `${objs.map((o) => JSON.stringify(o)).join("\n")}\n`;
@@ -499,7 +510,7 @@ export async function e2eCommand(opts: E2eOptions): Promise<E2eResult> {
     // The renders of management/sync: the health checks the box evaluates are what they carry.
     const syncRenders: K8sObject[] = [];
     if (config) {
-      const sync = await renderDir(opts.cwd, SYNC_DIR);
+      const sync = await renderSync(opts.cwd);
       syncRenders.push(...sync);
       steps.push(
         createStep(
@@ -521,7 +532,7 @@ export async function e2eCommand(opts: E2eOptions): Promise<E2eResult> {
         ["argocd", fixtures],
         ["flux", flux],
       ] as const) {
-        const objs = await renderDir(root, SYNC_DIR);
+        const objs = await renderSync(root);
         syncRenders.push(...objs);
         steps.push(
           createStep(

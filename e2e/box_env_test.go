@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -10,8 +11,10 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/utils/ptr"
@@ -75,6 +78,9 @@ func startBoxManagement(in *input, scheme *runtime.Scheme) (*boxManagement, erro
 	if !feature.Gates.Enabled(feature.MachinePool) {
 		return nil, errors.Join(fmt.Errorf("the box needs the MachinePool feature gate on (feature gates %q)", in.FeatureGates), m.stop())
 	}
+	if err := labelContracts(m.ctx, m.client); err != nil {
+		return nil, errors.Join(err, m.stop())
+	}
 	for _, setup := range []func(*runtime.Scheme) (manager.Manager, error){b.coreManager, b.controlPlaneManager, b.bootstrapManager} {
 		mgr, err := setup(scheme)
 		if err != nil {
@@ -83,6 +89,46 @@ func startBoxManagement(in *input, scheme *runtime.Scheme) (*boxManagement, erro
 		m.run(mgr)
 	}
 	return b, nil
+}
+
+// contractLabels are the labels the providers' CRD kustomizations add when clusterctl (or the operator) installs
+// them, and which the CAPI controllers read to know which contract a referenced kind follows
+// (controlplane/kubeadm/config/crd/kustomization.yaml and bootstrap/kubeadm/config/crd/kustomization.yaml in
+// cluster-api v1.13.4; config/crd/kustomization.yaml in cluster-api-provider-aws v2.13.0). The pinned CRD files are
+// the bases, without them.
+var contractLabels = map[string]map[string]string{
+	"controlplane.cluster.x-k8s.io":   {"cluster.x-k8s.io/v1beta1": "v1beta1", "cluster.x-k8s.io/v1beta2": "v1beta2"},
+	"bootstrap.cluster.x-k8s.io":      {"cluster.x-k8s.io/v1beta1": "v1beta1", "cluster.x-k8s.io/v1beta2": "v1beta2"},
+	"infrastructure.cluster.x-k8s.io": {"cluster.x-k8s.io/v1alpha3": "v1alpha3", "cluster.x-k8s.io/v1alpha4": "v1alpha4", "cluster.x-k8s.io/v1beta1": "v1beta1_v1beta2"},
+}
+
+func labelContracts(ctx context.Context, c client.Client) error {
+	crds := &unstructured.UnstructuredList{}
+	crds.SetGroupVersionKind(schema.GroupVersionKind{Group: "apiextensions.k8s.io", Version: "v1", Kind: "CustomResourceDefinitionList"})
+	if err := c.List(ctx, crds); err != nil {
+		return err
+	}
+	for i := range crds.Items {
+		crd := &crds.Items[i]
+		group, _, _ := unstructured.NestedString(crd.Object, "spec", "group")
+		add, ok := contractLabels[group]
+		if !ok {
+			continue
+		}
+		before := crd.DeepCopy()
+		labels := crd.GetLabels()
+		if labels == nil {
+			labels = map[string]string{}
+		}
+		for k, v := range add {
+			labels[k] = v
+		}
+		crd.SetLabels(labels)
+		if err := c.Patch(ctx, crd, client.MergeFrom(before)); err != nil {
+			return fmt.Errorf("labelling CRD %s with its contract: %w", crd.GetName(), err)
+		}
+	}
+	return nil
 }
 
 // providerManager is a manager as the providers' main.go configure theirs: Secrets and ConfigMaps read uncached,

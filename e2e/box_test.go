@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 	"testing"
@@ -13,8 +14,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/klog/v2"
 	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	crzap "sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	infrav1 "sigs.k8s.io/cluster-api-provider-aws/v2/api/v1beta2"
 	expinfrav1 "sigs.k8s.io/cluster-api-provider-aws/v2/exp/api/v1beta2"
@@ -72,6 +76,16 @@ func TestBox(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The controllers log as they do in their pods, into a file: the place to look when a phase times out.
+	logFile, err := os.CreateTemp("", "box-controllers-*.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { logFile.Close() })
+	logger := crzap.New(crzap.WriteTo(logFile))
+	ctrl.SetLogger(logger)
+	klog.SetLogger(logger)
+	fmt.Printf("box: the controllers' logs: %s\n", logFile.Name())
 	began := time.Now()
 	b, err := startBoxManagement(&in, scheme)
 	if err != nil {

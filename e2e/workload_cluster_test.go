@@ -54,8 +54,10 @@ type workloadCluster struct {
 	storage   *etcdMember
 	apiserver *proc
 	members   map[string]*etcdMember
-	kubelets  map[string]*kubeletStandIn
-	egress    *egressProxy
+	// etcdByNode mirrors members for the kubelet stand-ins (node name → *etcdMember).
+	etcdByNode sync.Map
+	kubelets   map[string]*kubeletStandIn
+	egress     *egressProxy
 	// ports ever opened, checked closed after Stop.
 	ports []int
 
@@ -381,6 +383,7 @@ func (w *workloadCluster) stopLocked() error {
 		procs = append(procs, m.p)
 		errs = append(errs, m.p.stop())
 		delete(w.members, name)
+		w.etcdByNode.Delete(name)
 	}
 	if w.storage != nil {
 		procs = append(procs, w.storage.p)

@@ -133,6 +133,7 @@ func (w *workloadCluster) addEtcdMember(ctx context.Context, name string) error 
 			return err
 		}
 		w.members[name] = m
+		w.etcdByNode.Store(name, m)
 		return w.waitMember(ctx, m)
 	}
 	cli, err := w.etcdClient(ctx, others...)
@@ -167,6 +168,7 @@ func (w *workloadCluster) addEtcdMember(ctx context.Context, name string) error 
 		return errors.Join(err, rerr)
 	}
 	w.members[name] = m
+	w.etcdByNode.Store(name, m)
 	if err := retryEtcd(ctx, func(pctx context.Context) error {
 		_, err := cli.MemberPromote(pctx, added.Member.ID)
 		return err
@@ -260,6 +262,7 @@ func (w *workloadCluster) removeEtcdMember(ctx context.Context, name string) err
 	}
 	errs = append(errs, m.p.stop(), os.RemoveAll(m.dataDir))
 	delete(w.members, name)
+	w.etcdByNode.Delete(name)
 	return errors.Join(errs...)
 }
 

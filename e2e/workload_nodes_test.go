@@ -341,7 +341,8 @@ func (w *workloadCluster) RegisterNode(ctx context.Context, n workloadNode) erro
 	return nil
 }
 
-// staticPodTarget says where a static pod's port of this node is served on 127.0.0.1.
+// staticPodTarget says where a static pod's port of this node is served on 127.0.0.1. It runs on the kubelet
+// stand-in's connections, so it does not take w.mu (held while a node joins or leaves).
 func (w *workloadCluster) staticPodTarget(node string) func(string, int32) (string, error) {
 	return func(pod string, port int32) (string, error) {
 		switch pod {
@@ -349,13 +350,11 @@ func (w *workloadCluster) staticPodTarget(node string) func(string, int32) (stri
 			if port != 0 && port != staticPodPort {
 				return "", fmt.Errorf("pod %s serves no port %d", pod, port)
 			}
-			w.mu.Lock()
-			m, ok := w.members[node]
-			w.mu.Unlock()
-			if !ok || m.p.exited() {
+			m, ok := w.etcdByNode.Load(node)
+			if !ok || m.(*etcdMember).p.exited() {
 				return "", fmt.Errorf("etcd on node %s is not running", node)
 			}
-			return hostPort(loopback, m.clientPort), nil
+			return hostPort(loopback, m.(*etcdMember).clientPort), nil
 		case "kube-apiserver-" + node:
 			return hostPort(loopback, w.port), nil
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -16,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 	corev1 "k8s.io/api/core/v1"
@@ -248,16 +250,24 @@ func TestWorkloadCluster(t *testing.T) {
 	}
 	t.Logf("RSS with 3 control-plane nodes: %v KiB, total %d MiB", rss, total/1024)
 
+	// KCP's scale down of the machine hosting the etcd leader: leadership moved away (ForwardEtcdLeadership), the
+	// member removed (RemoveEtcdMemberForMachine), both through the etcd pods, then the machine and its node go.
+	victim := kcpScaleDown(ctx, t, cfg, etcdCA, cpNames)
 	began = time.Now()
-	if err := w.RemoveNode(ctx, nodes[2].Name); err != nil {
+	if err := w.RemoveNode(ctx, victim); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("RemoveNode %s: %.2f s", nodes[2].Name, time.Since(began).Seconds())
-	if _, err := cs.CoreV1().Nodes().Get(ctx, nodes[2].Name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
-		t.Errorf("node %s after RemoveNode: %v", nodes[2].Name, err)
+	t.Logf("RemoveNode %s: %.2f s", victim, time.Since(began).Seconds())
+	if _, err := cs.CoreV1().Nodes().Get(ctx, victim, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("node %s after RemoveNode: %v", victim, err)
 	}
-	want := []string{cpNames[0], cpNames[1]}
-	if got := etcdMembersThroughPortForward(ctx, t, cfg, etcdCA, cpNames[0]); !reflect.DeepEqual(got, want) {
+	var want []string
+	for _, n := range cpNames {
+		if n != victim {
+			want = append(want, n)
+		}
+	}
+	if got := etcdMembersThroughPortForward(ctx, t, cfg, etcdCA, want[0]); !reflect.DeepEqual(got, want) {
 		t.Errorf("etcd members after RemoveNode: %v, want %v", got, want)
 	}
 	if err := w.RemoveNode(ctx, nodes[3].Name); err != nil {
@@ -339,6 +349,39 @@ func portForward(ctx context.Context, t *testing.T, cfg *rest.Config, pod string
 
 func etcdMembersThroughPortForward(ctx context.Context, t *testing.T, cfg *rest.Config, etcdCA *certs.KeyPair, node string) []string {
 	t.Helper()
+	cli, endpoint := etcdThroughPortForward(ctx, t, cfg, etcdCA, node)
+	defer cli.Close()
+	lctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	status, err := cli.Status(lctx, endpoint)
+	if err != nil {
+		t.Fatalf("etcd status through etcd-%s: %v", node, err)
+	}
+	if len(status.Errors) > 0 {
+		t.Errorf("etcd through etcd-%s reports errors %v", node, status.Errors)
+	}
+	alarms, err := cli.AlarmList(lctx)
+	if err != nil || len(alarms.Alarms) > 0 {
+		t.Errorf("etcd alarms through etcd-%s: %v %v", node, alarms, err)
+	}
+	list, err := cli.MemberList(lctx)
+	if err != nil {
+		t.Fatalf("etcd member list through etcd-%s: %v", node, err)
+	}
+	var names []string
+	for _, m := range list.Members {
+		if m.IsLearner {
+			t.Errorf("member %s is a learner", m.Name)
+		}
+		names = append(names, m.Name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// etcdThroughPortForward is an etcd client through pods/portforward to etcd-<node>, and its endpoint.
+func etcdThroughPortForward(ctx context.Context, t *testing.T, cfg *rest.Config, etcdCA *certs.KeyPair, node string) (*clientv3.Client, string) {
+	t.Helper()
 	local := portForward(ctx, t, cfg, "etcd-"+node, 2379)
 	ca, err := parseKeyPair(etcdCA.Cert, etcdCA.Key)
 	if err != nil {
@@ -367,33 +410,7 @@ func etcdMembersThroughPortForward(ctx context.Context, t *testing.T, cfg *rest.
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cli.Close()
-	lctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	status, err := cli.Status(lctx, loopbackURL("https", local))
-	if err != nil {
-		t.Fatalf("etcd status through etcd-%s: %v", node, err)
-	}
-	if len(status.Errors) > 0 {
-		t.Errorf("etcd through etcd-%s reports errors %v", node, status.Errors)
-	}
-	alarms, err := cli.AlarmList(lctx)
-	if err != nil || len(alarms.Alarms) > 0 {
-		t.Errorf("etcd alarms through etcd-%s: %v %v", node, alarms, err)
-	}
-	list, err := cli.MemberList(lctx)
-	if err != nil {
-		t.Fatalf("etcd member list through etcd-%s: %v", node, err)
-	}
-	var names []string
-	for _, m := range list.Members {
-		if m.IsLearner {
-			t.Errorf("member %s is a learner", m.Name)
-		}
-		names = append(names, m.Name)
-	}
-	sort.Strings(names)
-	return names
+	return cli, loopbackURL("https", local)
 }
 
 func apiServerCertThroughPortForward(ctx context.Context, t *testing.T, cfg *rest.Config, node string) string {
@@ -447,3 +464,53 @@ func processState(pid int) string {
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+func kcpScaleDown(ctx context.Context, t *testing.T, cfg *rest.Config, etcdCA *certs.KeyPair, nodes []string) string {
+	t.Helper()
+	cli, endpoint := etcdThroughPortForward(ctx, t, cfg, etcdCA, nodes[0])
+	defer cli.Close()
+	lctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	status, err := cli.Status(lctx, endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := cli.MemberList(lctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]uint64{}
+	names := map[uint64]string{}
+	for _, m := range list.Members {
+		byName[m.Name] = m.ID
+		names[m.ID] = m.Name
+	}
+	leader := names[status.Leader]
+	remove := leader
+	leaderCli, _ := etcdThroughPortForward(ctx, t, cfg, etcdCA, leader)
+	defer leaderCli.Close()
+	if leader == remove {
+		var to string
+		for _, n := range nodes {
+			if n != remove {
+				to = n
+				break
+			}
+		}
+		if _, err := leaderCli.MoveLeader(lctx, byName[to]); err != nil {
+			t.Fatalf("move etcd leader from %s to %s: %v", leader, to, err)
+		}
+		t.Logf("etcd leadership moved from %s to %s", leader, to)
+	}
+	for {
+		_, err := leaderCli.MemberRemove(lctx, byName[remove])
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, rpctypes.ErrUnhealthy) || lctx.Err() != nil {
+			t.Fatalf("remove etcd member %s: %v", remove, err)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	return remove
+}

@@ -333,7 +333,7 @@ func (w *workloadCluster) RegisterNode(ctx context.Context, n workloadNode) erro
 	}
 	if n.ControlPlane {
 		for _, c := range staticPods {
-			if err := w.createMirrorPod(ctx, cs, created, c, n.InternalIP); err != nil {
+			if err := w.createMirrorPod(ctx, cs, created, c, n.InternalIP, n.Version); err != nil {
 				return err
 			}
 		}
@@ -362,8 +362,9 @@ func (w *workloadCluster) staticPodTarget(node string) func(string, int32) (stri
 	}
 }
 
-func (w *workloadCluster) createMirrorPod(ctx context.Context, cs kubernetes.Interface, node *corev1.Node, component, ip string) error {
-	image := w.images + "/" + component + ":" + w.version
+func (w *workloadCluster) createMirrorPod(ctx context.Context, cs kubernetes.Interface, node *corev1.Node, component, ip, version string) error {
+	// The node's kubelet runs the static pods kubeadm wrote for its version (etcd: kubeadm 1.35's etcd image).
+	image := w.images + "/" + component + ":" + version
 	if component == "etcd" {
 		image = w.images + "/etcd:3.6.6-0"
 	}

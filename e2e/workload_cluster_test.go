@@ -423,4 +423,3 @@ func firstIP(cidr string) (net.IP, error) {
 	out[len(out)-1]++
 	return out, nil
 }
-

@@ -545,4 +545,3 @@ func awsRegion(zone string) string {
 	}
 	return ""
 }
-

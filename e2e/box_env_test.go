@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -11,12 +13,14 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/apimachinery/pkg/version"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -26,6 +30,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	controlplanev1beta1 "sigs.k8s.io/cluster-api/api/controlplane/kubeadm/v1beta1"
+	clusterv1beta1 "sigs.k8s.io/cluster-api/api/core/v1beta1"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	"sigs.k8s.io/cluster-api/api/core/v1beta2/index"
 	kubeadmbootstrapcontrollers "sigs.k8s.io/cluster-api/bootstrap/kubeadm/controllers"
@@ -34,6 +40,7 @@ import (
 	"sigs.k8s.io/cluster-api/controllers/remote"
 	kubeadmcontrolplanecontrollers "sigs.k8s.io/cluster-api/controlplane/kubeadm/controllers"
 	"sigs.k8s.io/cluster-api/feature"
+	"sigs.k8s.io/cluster-api/util/contract"
 )
 
 // boxSyncPeriod replaces the providers' 10 min resync: every object is reconciled again this often, so a condition
@@ -81,6 +88,11 @@ func startBoxManagement(in *input, scheme *runtime.Scheme) (*boxManagement, erro
 	if err := labelContracts(m.ctx, m.client); err != nil {
 		return nil, errors.Join(err, m.stop())
 	}
+	// The v1beta1 conversion webhooks ask which apiVersion a referenced kind is served at, as CAPI's and KCP's
+	// main.go set up (their getter is internal/contract; this one reads the same contract labels).
+	getter := func(gk schema.GroupKind) (string, error) { return contractAPIVersion(m.ctx, m.client, gk) }
+	clusterv1beta1.SetAPIVersionGetter(getter)
+	controlplanev1beta1.SetAPIVersionGetter(getter)
 	for _, setup := range []func(*runtime.Scheme) (manager.Manager, error){b.coreManager, b.controlPlaneManager, b.bootstrapManager} {
 		mgr, err := setup(scheme)
 		if err != nil {
@@ -129,6 +141,24 @@ func labelContracts(ctx context.Context, c client.Client) error {
 		}
 	}
 	return nil
+}
+
+// contractAPIVersion is the latest apiVersion of a kind's CRD under the newest contract label it carries
+// (cluster.x-k8s.io/v1beta2, else cluster.x-k8s.io/v1beta1; the value lists versions joined by "_").
+func contractAPIVersion(ctx context.Context, c client.Reader, gk schema.GroupKind) (string, error) {
+	crd := &metav1.PartialObjectMetadata{}
+	crd.SetGroupVersionKind(schema.GroupVersionKind{Group: "apiextensions.k8s.io", Version: "v1", Kind: "CustomResourceDefinition"})
+	if err := c.Get(ctx, client.ObjectKey{Name: contract.CalculateCRDName(gk.Group, gk.Kind)}, crd); err != nil {
+		return "", fmt.Errorf("apiVersion of %s: %w", gk, err)
+	}
+	for _, label := range []string{"cluster.x-k8s.io/v1beta2", "cluster.x-k8s.io/v1beta1"} {
+		if v := crd.Labels[label]; v != "" {
+			versions := strings.Split(v, "_")
+			sort.Slice(versions, func(i, j int) bool { return version.CompareKubeAwareVersionStrings(versions[i], versions[j]) < 0 })
+			return schema.GroupVersion{Group: gk.Group, Version: versions[len(versions)-1]}.String(), nil
+		}
+	}
+	return "", fmt.Errorf("apiVersion of %s: CRD %s has no contract label", gk, crd.Name)
 }
 
 // providerManager is a manager as the providers' main.go configure theirs: Secrets and ConfigMaps read uncached,

@@ -146,9 +146,16 @@ func runBoxCluster(t *testing.T, b *boxManagement, c boxCluster) {
 	}
 	took := time.Since(began)
 	r.snapshot(ctx, "available")
+	// Available does not wait for MachinePools: CAPI v1.13 sets no Available condition on a MachinePool (its status
+	// code says so: conditions are future work), so the Cluster's WorkersAvailable passes over them. The box waits
+	// for every pool's nodes before it checks them.
+	if err := r.stepUntil(ctx, "every machine with its node", func(context.Context) string { return "" }, r.replicasReady); err != nil {
+		r.errorf("Cluster/"+c.Name, "Available, but %v", err)
+	}
+	nodes := time.Since(began)
 	machines, zones := r.assertAvailable(ctx)
-	fmt.Printf("%s (%s): Available in %.0f s, %d machines in %s, %d add-ons applied\n",
-		strings.TrimPrefix(r.where, "box: "), c.Fixture, took.Seconds(), machines, zonesText(zones), len(c.Addons))
+	fmt.Printf("%s (%s): Available in %.0f s (every node in %.0f s), %d machines in %s, %d add-ons applied\n",
+		strings.TrimPrefix(r.where, "box: "), c.Fixture, took.Seconds(), nodes.Seconds(), machines, zonesText(zones), len(c.Addons))
 	if t.Failed() {
 		return
 	}
@@ -324,6 +331,26 @@ func (r *boxRun) available(ctx context.Context) (bool, string, error) {
 		return true, "", nil
 	}
 	return false, notTrue(c.Status.Conditions), nil
+}
+
+// replicasReady: the control plane and every pool at their replica count with ready nodes.
+func (r *boxRun) replicasReady(ctx context.Context) (bool, string, error) {
+	for _, o := range r.objects(ctx) {
+		kind := o.GetKind()
+		if kind != "KubeadmControlPlane" && kind != "MachineDeployment" && kind != "MachinePool" {
+			continue
+		}
+		want := nestedInt(o, "spec", "replicas")
+		ready := nestedInt(o, "status", "readyReplicas")
+		if kind == "MachinePool" {
+			refs, _, _ := unstructured.NestedSlice(o.Object, "status", "nodeRefs")
+			ready = min(ready, int64(len(refs)))
+		}
+		if ready != want {
+			return false, fmt.Sprintf("%s/%s: %d of %d replicas ready", kind, o.GetName(), ready, want), nil
+		}
+	}
+	return true, "", nil
 }
 
 // notTrue lists the conditions that are not True (the negative-polarity ones that are not False), with messages.

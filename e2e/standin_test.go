@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/go-logr/logr"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sort"
 	"strings"
 
@@ -60,10 +62,12 @@ type standIn struct {
 	nodes map[string]string
 	// faultyMachine is the Machine the instance fault struck (resolved at its first instance).
 	faultyMachine string
+	log           logr.Logger
 }
 
 func newStandIn(c client.Client, cluster boxCluster, w *workloadCluster, started func()) *standIn {
-	return &standIn{c: c, cluster: cluster, w: w, started: started, nodes: map[string]string{}}
+	return &standIn{c: c, cluster: cluster, w: w, started: started, nodes: map[string]string{},
+		log: ctrl.Log.WithName("stand-in-capa").WithValues("cluster", cluster.Namespace+"/"+cluster.Name)}
 }
 
 // Inject plants a fault; it takes effect from the next Step.
@@ -122,7 +126,11 @@ func (s *standIn) Step(ctx context.Context) (bool, error) {
 		changed = changed || c
 		errs = append(errs, err)
 	}
-	return changed, errors.Join(errs...)
+	err := errors.Join(errs...)
+	if err != nil {
+		s.log.Error(err, "step")
+	}
+	return changed, err
 }
 
 // id is a stable fake AWS id: prefix + hex of the parts.
@@ -142,6 +150,7 @@ func (s *standIn) write(ctx context.Context, before, after client.Object) (bool,
 	changed := false
 	status := after.DeepCopyObject().(client.Object)
 	if string(data) != "{}" {
+		s.log.V(1).Info("patch", "kind", fmt.Sprintf("%T", after), "name", after.GetName(), "patch", string(data))
 		if err := s.c.Patch(ctx, after, p); err != nil {
 			return false, err
 		}

@@ -8,6 +8,7 @@ import { versions } from "../pins/versions.js";
 import { CRDS_DIR, readStamp, TOOLS_BIN } from "../tools/resolve.js";
 import { goBuild, goInstall } from "../tools/go.js";
 import { ADMISSION, ADMISSION_DIR, admissionSourceHash } from "../tools/admission.js";
+import { HEALTH, HEALTH_DIR, healthSourceHash } from "../tools/health.js";
 import { toYaml } from "../core/yaml.js";
 import { isRecord } from "../k8s/object.js";
 import { loadPinnedCrds } from "../workflows/crds.js";
@@ -29,6 +30,8 @@ export async function setupCommand(opts: { log: (line: string) => void; force?: 
     opts.log(`${name}: installed .tools/bin/${name} in ${seconds} s`);
   }
   await buildAdmission({ ...opts, bin: TOOLS_BIN });
+  // Its own go build: health/ is another module (Flux's CEL library needs k8s.io v0.36, admission/ is on v0.35).
+  await buildHealth({ ...opts, bin: TOOLS_BIN });
 
   const want = JSON.stringify(versions().crds);
   const stamp = path.join(CRDS_DIR, ".version");
@@ -72,5 +75,29 @@ export async function buildAdmission(opts: {
   const seconds = await withProgress(ADMISSION, opts.log, () => goBuild(dir, path.join(opts.bin, ADMISSION)));
   await writeFile(stamp, `${want}\n`);
   opts.log(`${ADMISSION}: built .tools/bin/${ADMISSION} in ${seconds} s`);
+  return "built";
+}
+
+/**
+ * Builds health/ (Argo CD and Flux health checks, see health/README.md) into `bin`; skipped when the stamp beside the
+ * binary is the hash of its sources (health/*.go, go.mod, go.sum). A cold build takes a few minutes (README).
+ */
+export async function buildHealth(opts: {
+  log: (line: string) => void;
+  force?: boolean;
+  bin: string;
+  dir?: string;
+}): Promise<"built" | "current"> {
+  const dir = opts.dir ?? HEALTH_DIR;
+  const want = healthSourceHash(dir);
+  const stamp = path.join(opts.bin, `${HEALTH}.version`);
+  if (!opts.force && readStamp(HEALTH, opts.bin) === want) {
+    opts.log(`${HEALTH}: built from the current health/ sources, in .tools/bin`);
+    return "current";
+  }
+  opts.log(`${HEALTH}: go build in health/ (Argo CD + Flux health checks; cold ≈5 min on a busy 2-core machine) …`);
+  const seconds = await withProgress(HEALTH, opts.log, () => goBuild(dir, path.join(opts.bin, HEALTH)));
+  await writeFile(stamp, `${want}\n`);
+  opts.log(`${HEALTH}: built .tools/bin/${HEALTH} in ${seconds} s`);
   return "built";
 }

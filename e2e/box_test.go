@@ -19,6 +19,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	crzap "sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/yaml"
 
 	infrav1 "sigs.k8s.io/cluster-api-provider-aws/v2/api/v1beta2"
 	expinfrav1 "sigs.k8s.io/cluster-api-provider-aws/v2/exp/api/v1beta2"
@@ -131,6 +132,14 @@ func runBoxCluster(t *testing.T, b *boxManagement, c boxCluster) {
 		}
 	})
 	r := &boxRun{t: t, b: b, c: c, w: w, key: key, where: fmt.Sprintf("box: cluster %s/%s", c.Namespace, c.Name)}
+	first := len(boxSnapshots)
+	defer func() {
+		var steps []string
+		for _, s := range boxSnapshots[first:] {
+			steps = append(steps, s.Step)
+		}
+		fmt.Printf("%s: snapshots: %s\n", r.where, strings.Join(steps, ", "))
+	}()
 	r.s = newStandIn(b.client, c, w, func() { b.setReachable(key, true) })
 
 	began := time.Now()
@@ -593,8 +602,23 @@ func (r *boxRun) faultReport(ctx context.Context, f boxFault) string {
 			return ""
 		}
 		for _, m := range machines.Items {
-			if c := conditions.Get(&m, clusterv1.MachineInfrastructureReadyCondition); c != nil && c.Status == metav1.ConditionFalse && strings.Contains(c.Message, "availability zone") {
-				return fmt.Sprintf("Machine/%s: %s %s (%s): %s", m.Name, c.Type, c.Status, c.Reason, strings.ReplaceAll(c.Message, "\n", " "))
+			c := conditions.Get(&m, clusterv1.MachineInfrastructureReadyCondition)
+			if c == nil || c.Status == metav1.ConditionTrue {
+				continue
+			}
+			capi := fmt.Sprintf("Machine/%s: %s %s (%s): %s", m.Name, c.Type, c.Status, c.Reason, strings.ReplaceAll(c.Message, "\n", " "))
+			if strings.Contains(c.Message, "availability zone") {
+				return capi
+			}
+			// CAPI mirrors only the infrastructure's Ready summary; CAPA's own condition says why.
+			am := &infrav1.AWSMachine{}
+			if err := r.b.client.Get(ctx, client.ObjectKey{Namespace: m.Namespace, Name: m.Spec.InfrastructureRef.Name}, am); err != nil {
+				continue
+			}
+			for _, ac := range am.Status.Conditions {
+				if ac.Type == infrav1.InstanceReadyCondition && ac.Status == corev1.ConditionFalse && strings.Contains(ac.Message, "availability zone") {
+					return fmt.Sprintf("%s; AWSMachine/%s: %s %s (%s, %s): %s", capi, am.Name, ac.Type, ac.Status, ac.Reason, ac.Severity, ac.Message)
+				}
 			}
 		}
 	case "addon-invalid":
@@ -614,7 +638,7 @@ func (r *boxRun) faultReport(ctx context.Context, f boxFault) string {
 				continue
 			}
 			if c := conditions.Get(&crs, addonsv1.ClusterResourceSetResourcesAppliedCondition); c != nil && c.Status == metav1.ConditionFalse {
-				return fmt.Sprintf("ClusterResourceSet/%s: %s %s (%s): %s", crs.Name, c.Type, c.Status, c.Reason, strings.ReplaceAll(c.Message, "\n", " "))
+				return fmt.Sprintf("ClusterResourceSet/%s: %s %s (%s): %s%s", crs.Name, c.Type, c.Status, c.Reason, strings.ReplaceAll(c.Message, "\n", " "), r.refused(ctx, &crs))
 			}
 		}
 	case "crs-no-cluster":
@@ -640,6 +664,63 @@ func (r *boxRun) faultReport(ctx context.Context, f boxFault) string {
 		return fmt.Sprintf("selects no Cluster (selector %s): no ClusterResourceSetBinding names it, its resources are applied nowhere", sel)
 	}
 	return ""
+}
+
+// refused names what the workload API server refuses of a ClusterResourceSet's payload (the controller only
+// logs it): each object of its ConfigMaps and Secrets created as a server-side dry run.
+func (r *boxRun) refused(ctx context.Context, crs *addonsv1.ClusterResourceSet) string {
+	wc, err := r.w.Client()
+	if err != nil {
+		return ""
+	}
+	var out []string
+	for _, res := range crs.Spec.Resources {
+		var data map[string]string
+		switch res.Kind {
+		case "ConfigMap":
+			cm := &corev1.ConfigMap{}
+			if err := r.b.client.Get(ctx, client.ObjectKey{Namespace: crs.Namespace, Name: res.Name}, cm); err != nil {
+				continue
+			}
+			data = cm.Data
+		case "Secret":
+			sec := &corev1.Secret{}
+			if err := r.b.client.Get(ctx, client.ObjectKey{Namespace: crs.Namespace, Name: res.Name}, sec); err != nil {
+				continue
+			}
+			data = map[string]string{}
+			for k, v := range sec.Data {
+				data[k] = string(v)
+			}
+		}
+		keys := make([]string, 0, len(data))
+		for k := range data {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			for _, doc := range strings.Split(data[k], "\n---") {
+				u := &unstructured.Unstructured{}
+				if strings.TrimSpace(doc) == "" {
+					continue
+				}
+				if err := yaml.Unmarshal([]byte(doc), &u.Object); err != nil {
+					out = append(out, fmt.Sprintf("%s/%s key %s: not YAML: %v", res.Kind, res.Name, k, err))
+					continue
+				}
+				if u.Object == nil || u.GetKind() == "" {
+					continue
+				}
+				if err := wc.Create(ctx, u, client.DryRunAll); err != nil && !apierrors.IsAlreadyExists(err) {
+					out = append(out, fmt.Sprintf("%s/%s: %s %s refused by the workload API server: %v", res.Kind, res.Name, u.GetKind(), key(u), err))
+				}
+			}
+		}
+	}
+	if len(out) == 0 {
+		return ""
+	}
+	return "; " + strings.Join(out, "; ")
 }
 
 func crsHasResource(crs *addonsv1.ClusterResourceSet, kind, name string) bool {
@@ -781,11 +862,13 @@ func (r *boxRun) machinesByOwner(ctx context.Context) (map[string][]string, map[
 		}
 		owner := "KubeadmControlPlane"
 		if !isControlPlane(&m) {
-			p := r.poolOf(m.Labels, m.Labels[clusterv1.MachineDeploymentNameLabel])
-			if p == nil {
+			owner = m.Labels[poolLabel]
+			if p := r.poolOf(m.Labels, m.Labels[clusterv1.MachineDeploymentNameLabel]); owner == "" && p != nil {
+				owner = p.Name
+			}
+			if owner == "" {
 				continue
 			}
-			owner = p.Name
 		}
 		out[owner] = append(out[owner], m.Name)
 		created[m.Name] = m.CreationTimestamp.Time
@@ -796,12 +879,16 @@ func (r *boxRun) machinesByOwner(ctx context.Context) (map[string][]string, map[
 	}
 	for _, amp := range amps.Items {
 		mpName, _ := ownedBy(&amp, "MachinePool")
-		p := r.poolOf(nil, mpName)
-		if p == nil {
+		mp := &clusterv1.MachinePool{}
+		if err := r.b.client.Get(ctx, client.ObjectKey{Namespace: amp.Namespace, Name: mpName}, mp); err != nil {
 			continue
 		}
+		owner := mp.Spec.Template.Labels[poolLabel]
+		if p := r.poolOf(nil, mpName); owner == "" && p != nil {
+			owner = p.Name
+		}
 		for _, i := range amp.Status.Instances {
-			out[p.Name] = append(out[p.Name], i.InstanceID)
+			out[owner] = append(out[owner], i.InstanceID)
 		}
 	}
 	return out, created, nil
@@ -907,6 +994,11 @@ func (r *boxRun) upgrade(ctx context.Context) {
 	for _, m := range after["KubeadmControlPlane"] {
 		if created[m].After(lastCP) {
 			lastCP = created[m]
+		}
+	}
+	for _, name := range e.PoolsAdded {
+		if len(after[name]) == 0 {
+			r.errorf("pool "+name, "added by the upgrade, but no machine came up")
 		}
 	}
 	for _, p := range r.c.Pools {

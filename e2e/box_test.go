@@ -101,9 +101,17 @@ func TestBox(t *testing.T) {
 	for _, c := range in.Box.Clusters {
 		t.Run(c.Name, func(t *testing.T) { runBoxCluster(t, b, c) })
 	}
-	// HEALTH CALL SITE: the health evaluation (health_eval_test.go, evaluateHealth and the table writer) reads
-	// boxSnapshots here once it lands: Argo CD and Flux state per snapshot against the expected state per step.
+	// The health evaluation (box_health_test.go over health_eval_test.go's evaluateHealth and table writer): Argo
+	// CD and Flux state per snapshot against the expected state per step.
+	if boxHealth != nil {
+		boxHealth(t, boxSnapshots)
+	} else {
+		fmt.Println("box: the health checks are not evaluated in this build (box_health_test.go needs health_eval_test.go)")
+	}
 }
+
+// boxHealth evaluates the snapshots' health (set by box_health_test.go).
+var boxHealth func(t *testing.T, snapshots []boxSnapshot)
 
 // boxRun is one cluster in the box.
 type boxRun struct {
@@ -671,7 +679,7 @@ func (r *boxRun) faultReport(ctx context.Context, f boxFault) string {
 func (r *boxRun) refused(ctx context.Context, crs *addonsv1.ClusterResourceSet) string {
 	wc, err := r.w.Client()
 	if err != nil {
-		return ""
+		return fmt.Sprintf("; (the workload API server is not reachable to say which object it refuses: %v)", err)
 	}
 	var out []string
 	for _, res := range crs.Spec.Resources {
@@ -768,16 +776,80 @@ func (r *boxRun) injected(ctx context.Context) {
 		}})
 	}
 	for _, p := range plants {
-		r.s.Inject(p.fault)
-		if err := r.stepUntil(ctx, p.step, func(context.Context) string { return "" }, p.shows); err != nil {
-			r.errorf("stand-in fault "+string(p.fault.Kind), "%v", err)
+		r.plant(ctx, p.step, p.fault, p.shows)
+	}
+	r.instanceNeverReady(ctx)
+}
+
+// plant injects one stand-in fault, waits for it to show, snapshots, clears it and waits for the cluster to be
+// Available again with nothing failing.
+func (r *boxRun) plant(ctx context.Context, step string, fault standInFault, shows func(context.Context) (bool, string, error)) {
+	r.s.Inject(fault)
+	if err := r.stepUntil(ctx, step, func(context.Context) string { return "" }, shows); err != nil {
+		r.errorf("stand-in fault "+string(fault.Kind), "%v", err)
+	}
+	r.snapshot(ctx, step)
+	r.s.faults = nil
+	if err := r.stepUntil(ctx, "Available again after "+step, func(context.Context) string { return "" }, r.availableAndClear); err != nil {
+		r.errorf("Cluster/"+r.c.Name, "%v", err)
+	}
+}
+
+// instanceNeverReady scales the first MachineDeployment up by one with the instance fault planted: the new
+// machine's instance never runs (EC2 stops it); snapshot, then clear and scale back.
+func (r *boxRun) instanceNeverReady(ctx context.Context) {
+	mds := &clusterv1.MachineDeploymentList{}
+	if err := r.b.client.List(ctx, mds, client.InNamespace(r.c.Namespace), client.MatchingLabels{clusterv1.ClusterNameLabel: r.c.Name}); err != nil || len(mds.Items) == 0 {
+		return
+	}
+	sort.Slice(mds.Items, func(i, j int) bool { return mds.Items[i].Name < mds.Items[j].Name })
+	md := mds.Items[0]
+	scale := func(n int32) error {
+		cur := &clusterv1.MachineDeployment{}
+		if err := r.b.client.Get(ctx, client.ObjectKeyFromObject(&md), cur); err != nil {
+			return err
 		}
-		r.snapshot(ctx, p.step)
-		r.s.faults = nil
-		if err := r.stepUntil(ctx, "Available again after "+p.step, func(context.Context) string { return "" }, r.availableAndClear); err != nil {
-			r.errorf("Cluster/"+c.Name, "%v", err)
-			return
+		before := cur.DeepCopy()
+		cur.Spec.Replicas = ptr.To(n)
+		return r.b.client.Patch(ctx, cur, client.MergeFrom(before))
+	}
+	replicas := ptr.Deref(md.Spec.Replicas, 1)
+	r.s.faultyMachine = ""
+	r.s.Inject(standInFault{Kind: faultInstance})
+	if err := scale(replicas + 1); err != nil {
+		r.errorf("MachineDeployment/"+md.Name, "scaling up: %v", err)
+		return
+	}
+	stopped := func(ctx context.Context) (bool, string, error) {
+		ams := &infrav1.AWSMachineList{}
+		if err := r.b.client.List(ctx, ams, client.InNamespace(r.c.Namespace), client.MatchingLabels{clusterv1.ClusterNameLabel: r.c.Name}); err != nil {
+			return false, "", err
 		}
+		for _, am := range ams.Items {
+			if ptr.Deref(am.Status.InstanceState, "") == infrav1.InstanceStateStopped {
+				return true, "", nil
+			}
+		}
+		return false, "no AWSMachine with a stopped instance", nil
+	}
+	if err := r.stepUntil(ctx, "instance never ready", func(context.Context) string { return "" }, stopped); err != nil {
+		r.errorf("stand-in fault instance", "%v", err)
+	}
+	r.snapshot(ctx, "instance never ready")
+	r.s.faults = nil
+	r.s.faultyMachine = ""
+	if err := scale(replicas); err != nil {
+		r.errorf("MachineDeployment/"+md.Name, "scaling down: %v", err)
+		return
+	}
+	done := func(ctx context.Context) (bool, string, error) {
+		if ok, m, err := r.availableAndClear(ctx); !ok || err != nil {
+			return ok, m, err
+		}
+		return r.replicasReady(ctx)
+	}
+	if err := r.stepUntil(ctx, "Available again after the instance fault", func(context.Context) string { return "" }, done); err != nil {
+		r.errorf("Cluster/"+r.c.Name, "%v", err)
 	}
 }
 

@@ -966,8 +966,25 @@ func (r *boxRun) machinesByOwner(ctx context.Context) (map[string][]string, map[
 	return out, created, nil
 }
 
-// rolledOut: Available, nothing rolling out, every pool object up to date.
+// rolledOut: Available, nothing rolling out, every pool object up to date; else what is missing, with what holds
+// the MachineSets back (their preflight checks).
 func (r *boxRun) rolledOut(ctx context.Context) (bool, string, error) {
+	ok, missing, err := r.rolledOutOnly(ctx)
+	if ok || err != nil {
+		return ok, missing, err
+	}
+	sets := &clusterv1.MachineSetList{}
+	if err := r.b.client.List(ctx, sets, client.InNamespace(r.c.Namespace), client.MatchingLabels{clusterv1.ClusterNameLabel: r.c.Name}); err == nil {
+		for _, ms := range sets.Items {
+			if c := conditions.Get(&ms, clusterv1.MachineSetScalingUpCondition); c != nil && c.Status == metav1.ConditionTrue && c.Message != "" {
+				missing += fmt.Sprintf("; MachineSet/%s %s: %s", ms.Name, c.Type, strings.ReplaceAll(c.Message, "\n", " "))
+			}
+		}
+	}
+	return false, missing, nil
+}
+
+func (r *boxRun) rolledOutOnly(ctx context.Context) (bool, string, error) {
 	ok, missing, err := r.available(ctx)
 	if !ok || err != nil {
 		return ok, missing, err
@@ -1026,7 +1043,7 @@ func (r *boxRun) upgrade(ctx context.Context) {
 	}
 	began := time.Now()
 	rolling := func(ctx context.Context) string {
-		if ok, _, _ := r.rolledOut(ctx); ok {
+		if ok, _, _ := r.rolledOutOnly(ctx); ok {
 			return ""
 		}
 		return "rolling out"

@@ -152,6 +152,10 @@ func (s *standIn) write(ctx context.Context, before, after client.Object) (bool,
 	if string(data) != "{}" {
 		s.log.V(1).Info("patch", "kind", fmt.Sprintf("%T", after), "name", after.GetName(), "patch", string(data))
 		if err := s.c.Patch(ctx, after, p); err != nil {
+			// Gone meanwhile (a deletion finished): nothing left to write.
+			if apierrors.IsNotFound(err) {
+				return false, nil
+			}
 			return false, err
 		}
 		changed = true
@@ -166,6 +170,9 @@ func (s *standIn) write(ctx context.Context, before, after client.Object) (bool,
 		base := after.DeepCopyObject().(client.Object)
 		copyStatus(status, after)
 		if err := s.c.Status().Patch(ctx, after, client.MergeFrom(base)); err != nil {
+			if apierrors.IsNotFound(err) {
+				return changed, nil
+			}
 			return changed, err
 		}
 		d, _ := client.MergeFrom(base).Data(after)

@@ -1160,11 +1160,18 @@ func (r *boxRun) poolRemoved(ctx context.Context) {
 		kept[u.GetKind()+"/"+u.GetName()] = true
 	}
 	r.settle(ctx)
+	left := 0
+	defer func() {
+		if !r.t.Failed() {
+			fmt.Printf("%s: the render without the last pool applied; the %d objects it no longer has are all still there (the sync deletes nothing)\n", r.where, left)
+		}
+	}()
 	for _, o := range r.c.Create {
 		u := &unstructured.Unstructured{Object: deepCopy(o)}
 		if kept[u.GetKind()+"/"+u.GetName()] {
 			continue
 		}
+		left++
 		live := &unstructured.Unstructured{}
 		live.SetGroupVersionKind(u.GroupVersionKind())
 		if err := r.b.client.Get(ctx, client.ObjectKeyFromObject(u), live); err != nil {

@@ -1,9 +1,7 @@
-//go:build boxhealth
-
-// This file needs health_eval_test.go (evaluateHealth, expectHealth, writeHealthTable); it builds with the
-// boxhealth tag until that file is merged, then the tag line goes.
-
 package e2e
+
+// The box's health evaluation: health_eval_test.go's evaluateHealth, expectHealth and writeHealthTable on every
+// snapshot TestBox took, against the expected state per step.
 
 import (
 	"context"
@@ -11,8 +9,6 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
-
-func init() { boxHealth = evaluateBoxHealth }
 
 // boxExpected is the health contract per box step: Progressing/InProgress while provisioning or rolling out, Healthy/
 // Current only when Available, Degraded/Failed on a failure the controllers report, Suspended when paused.

@@ -101,17 +101,9 @@ func TestBox(t *testing.T) {
 	for _, c := range in.Box.Clusters {
 		t.Run(c.Name, func(t *testing.T) { runBoxCluster(t, b, c) })
 	}
-	// The health evaluation (box_health_test.go over health_eval_test.go's evaluateHealth and table writer): Argo
-	// CD and Flux state per snapshot against the expected state per step.
-	if boxHealth != nil {
-		boxHealth(t, boxSnapshots)
-	} else {
-		fmt.Println("box: the health checks are not evaluated in this build (box_health_test.go needs health_eval_test.go)")
-	}
+	// Argo CD and Flux state per snapshot against the expected state per step (box_health_test.go).
+	evaluateBoxHealth(t, boxSnapshots)
 }
-
-// boxHealth evaluates the snapshots' health (set by box_health_test.go).
-var boxHealth func(t *testing.T, snapshots []boxSnapshot)
 
 // boxRun is one cluster in the box.
 type boxRun struct {

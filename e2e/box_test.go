@@ -158,13 +158,8 @@ func runBoxCluster(t *testing.T, b *boxManagement, c boxCluster) {
 	// code says so: conditions are future work), so the Cluster's WorkersAvailable passes over them, and a control
 	// plane is available before it has all its replicas. The box waits for every replica's node before it checks
 	// them; the "available" snapshot is the settled cluster.
-	joining := func(ctx context.Context) string {
-		if ok, _, _ := r.replicasReady(ctx); ok {
-			return ""
-		}
-		return "workers joining"
-	}
-	if err := r.stepUntil(ctx, "every machine with its node", joining, r.replicasReady); err != nil {
+	// No snapshot while waiting: the Cluster is Available then, but the contract's states do not name this one.
+	if err := r.stepUntil(ctx, "every machine with its node", func(context.Context) string { return "" }, r.replicasReady); err != nil {
 		r.errorf("Cluster/"+c.Name, "Available, but %v", err)
 	}
 	nodes := time.Since(began)
@@ -760,7 +755,15 @@ func (r *boxRun) injected(ctx context.Context) {
 		if err := r.b.client.Get(ctx, client.ObjectKeyFromObject(ac), a); err != nil {
 			return false, "", err
 		}
-		return v1beta1False(a.Status.Conditions, infrav1.SubnetsReadyCondition), "AWSCluster SubnetsReady not False", nil
+		if !v1beta1False(a.Status.Conditions, infrav1.SubnetsReadyCondition) {
+			return false, "AWSCluster SubnetsReady not False", nil
+		}
+		// Then CAPI's turn: the Cluster mirrors the AWSCluster's Ready into InfrastructureReady.
+		c, err := r.cluster(ctx)
+		if err != nil {
+			return false, "", err
+		}
+		return !conditions.IsTrue(c, clusterv1.ClusterInfrastructureReadyCondition), "Cluster InfrastructureReady still True", nil
 	}}}
 	mps := &expinfrav1.AWSMachinePoolList{}
 	if err := r.b.client.List(ctx, mps, client.InNamespace(c.Namespace), client.MatchingLabels{clusterv1.ClusterNameLabel: c.Name}); err == nil && len(mps.Items) > 0 {

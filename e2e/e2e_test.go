@@ -34,6 +34,8 @@ type input struct {
 	// FeatureGates as management/providers sets them for the providers, e.g. "MachinePool=true".
 	FeatureGates string `json:"featureGates"`
 	Steps        []step `json:"steps"`
+	// Box: the clusters the real CAPI controllers reconcile (box_test.go).
+	Box *boxInput `json:"box,omitempty"`
 }
 
 // step is one render of one cluster (or of management/) applied with server-side apply, in order.

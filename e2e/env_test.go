@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -35,8 +36,12 @@ type management struct {
 	env    *envtest.Environment
 	cfg    *rest.Config
 	client client.Client
-	cancel context.CancelFunc
-	done   chan error
+	// ctx runs every manager of this environment (the webhook server, and in the box the controllers); cancel
+	// ends them all, each reporting on done when it has stopped.
+	ctx      context.Context
+	cancel   context.CancelFunc
+	done     chan error
+	managers int
 	// children are the processes envtest started (etcd, kube-apiserver), found as children of this process.
 	children []int
 	// ports this suite listens on (API server, etcd client and peer, webhook server), checked free after teardown.
@@ -147,13 +152,19 @@ func startManagement(in *input, scheme *runtime.Scheme) (*management, error) {
 	// No controllers run: nothing would reconcile the service IP range or the kubernetes Service endpoints.
 	env.ControlPlane.APIServer.Configure().Set("endpoint-reconciler-type", "none")
 
-	m := &management{env: env, done: make(chan error, 1)}
+	m := &management{env: env, done: make(chan error, 8)}
+	// Another environment (the box's) may already run in this process: its processes are not this one's.
+	before := childProcesses()
 	cfg, err := env.Start()
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("envtest: %w", err), m.stopEnv())
 	}
 	m.cfg = cfg
-	m.children = childProcesses()
+	for _, pid := range childProcesses() {
+		if !slices.Contains(before, pid) {
+			m.children = append(m.children, pid)
+		}
+	}
 
 	server := webhook.NewServer(webhook.Options{
 		Host:    env.WebhookInstallOptions.LocalServingHost,
@@ -174,9 +185,8 @@ func startManagement(in *input, scheme *runtime.Scheme) (*management, error) {
 			return nil, errors.Join(fmt.Errorf("%T: %w", s, err), m.stopEnv())
 		}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	m.cancel = cancel
-	go func() { m.done <- mgr.Start(ctx) }()
+	m.ctx, m.cancel = context.WithCancel(context.Background())
+	m.run(mgr)
 	webhookAddr := net.JoinHostPort(env.WebhookInstallOptions.LocalServingHost, strconv.Itoa(env.WebhookInstallOptions.LocalServingPort))
 	if err := waitTLS(webhookAddr, 60*time.Second); err != nil {
 		return nil, errors.Join(err, m.stop())
@@ -194,6 +204,12 @@ func startManagement(in *input, scheme *runtime.Scheme) (*management, error) {
 		return nil, errors.Join(err, m.stop())
 	}
 	return m, nil
+}
+
+// run starts a manager on the environment's context; stop waits for it.
+func (m *management) run(mgr manager.Manager) {
+	m.managers++
+	go func() { m.done <- mgr.Start(m.ctx) }()
 }
 
 func mustURL(s string) *url.URL {
@@ -321,13 +337,18 @@ func (m *management) stop() error {
 	var errs []error
 	if m.cancel != nil {
 		m.cancel()
-		select {
-		case err := <-m.done:
-			if err != nil {
-				errs = append(errs, fmt.Errorf("manager: %w", err))
+		timeout := time.After(30 * time.Second)
+	wait:
+		for i := 0; i < m.managers; i++ {
+			select {
+			case err := <-m.done:
+				if err != nil {
+					errs = append(errs, fmt.Errorf("manager: %w", err))
+				}
+			case <-timeout:
+				errs = append(errs, fmt.Errorf("%d of %d managers (webhook server, controllers) did not stop within 30 s", m.managers-i, m.managers))
+				break wait
 			}
-		case <-time.After(30 * time.Second):
-			errs = append(errs, errors.New("the webhook server did not stop within 30 s"))
 		}
 	}
 	if err := m.stopEnv(); err != nil {

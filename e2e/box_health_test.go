@@ -1,0 +1,62 @@
+package e2e
+
+// The box's health evaluation: health_eval_test.go's evaluateHealth, expectHealth and writeHealthTable on every
+// snapshot TestBox took, against the expected state per step.
+
+import (
+	"context"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+// boxExpected is the health contract per box step: Progressing/InProgress while provisioning or rolling out, Healthy/
+// Current only when Available, Degraded/Failed on a failure the controllers report, Suspended when paused.
+var boxExpected = map[string]string{
+	"infrastructure provisioning": "progressing",
+	"control plane initializing":  "progressing",
+	"workers joining":             "progressing",
+	"rolling out":                 "progressing",
+	"available":                   "healthy",
+	"subnet fault":                "degraded",
+	"instance never ready":        "degraded",
+	"launch template rejected":    "degraded",
+	"paused":                      "suspended",
+}
+
+// evaluateBoxHealth evaluates the generated checks on every snapshot, checks each against the contract and writes
+// the table.
+func evaluateBoxHealth(t *testing.T, snapshots []boxSnapshot) {
+	if in.Box.HealthBinary == "" || len(in.Box.Checks) == 0 {
+		t.Errorf("box: no health binary or checks in E2E_INPUT: the health of the snapshots is not evaluated")
+		return
+	}
+	ctx := context.Background()
+	var rows []healthRow
+	for _, s := range snapshots {
+		objs := make([]unstructured.Unstructured, len(s.Objects))
+		for i, o := range s.Objects {
+			objs[i] = *o
+		}
+		results, err := evaluateHealth(ctx, in.Box.HealthBinary, in.Box.Checks, objs)
+		if err != nil {
+			t.Errorf("box: cluster %s, step %s: evaluating the health checks: %v", s.Cluster, s.Step, err)
+			continue
+		}
+		row := healthRow{Step: s.Step, Cluster: s.Cluster, Results: results}
+		rows = append(rows, row)
+		want, ok := boxExpected[s.Step]
+		if !ok {
+			t.Errorf("box: cluster %s: step %q has no expected health", s.Cluster, s.Step)
+			continue
+		}
+		for _, v := range expectHealth(row, want) {
+			t.Errorf("box: health: %s", v)
+		}
+	}
+	if in.Box.TablePath != "" {
+		if err := writeHealthTable(in.Box.TablePath, rows); err != nil {
+			t.Errorf("box: writing the health table: %v", err)
+		}
+	}
+}

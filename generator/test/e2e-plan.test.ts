@@ -43,7 +43,7 @@ nodePools:
 `;
 
 describe("changeSpec", () => {
-  it("accepted: instance type, zones reordered, a pool added, minor +1 with every pool keeping its version", () => {
+  it("accepted: instance type, zones reordered, a pool added, minor +1 that pools without a version follow", () => {
     const out = changeSpec(SPEC, "accepted");
     expect(out).toContain("# a comment that stays");
     const s = parse(out);
@@ -51,11 +51,11 @@ describe("changeSpec", () => {
     expect(s.nodePools.map((p: { name: string }) => p.name)).toEqual(["default", "pinned", "default-added"]);
     expect(s.nodePools[0].instanceType).toBe("t3.xlarge");
     expect(s.nodePools[0].availabilityZones).toEqual(["us-east-1b", "us-east-1a"]);
-    expect(s.nodePools[0].kubernetesVersion).toBe("v1.34.2");
+    expect(s.nodePools[0].kubernetesVersion).toBeUndefined();
     expect(s.nodePools[1].kubernetesVersion).toBe("v1.33.4");
+    expect(s.nodePools[2].kubernetesVersion).toBeUndefined();
     expect(s.nodePools[2]).toMatchObject({
       instanceType: "t3.xlarge",
-      kubernetesVersion: "v1.34.2",
       minSize: 1,
       maxSize: 3,
     });

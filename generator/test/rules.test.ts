@@ -43,6 +43,7 @@ const CLUSTER_RULE_IDS = [
   "no-plaintext-secrets",
   "no-key-material",
   "kubelet-skew",
+  "kubeadm-join-skew",
   "autoscaled-no-replicas",
   "name-length",
   "region-known",
@@ -246,6 +247,14 @@ const CASES: Case[] = [
     (o) => versions(o, "v1.34.2", "v1.35.0", "MachineDeployment"),
     "kubelet-skew",
     "error",
+    "MachineDeployment/edge-md-web-a:spec.template.spec.version",
+    "edge-md",
+  ],
+  [
+    "a MachineDeployment one minor behind the KCP (kubeadm joins only at the control plane's minor)",
+    (o) => versions(o, "v1.34.2", "v1.33.4", "MachineDeployment"),
+    "kubeadm-join-skew",
+    "warning",
     "MachineDeployment/edge-md-web-a:spec.template.spec.version",
     "edge-md",
   ],
@@ -597,14 +606,30 @@ describe("the unmodified render", () => {
     expect(findings.filter((f) => f.severity === "error").map(describePath)).toEqual([]);
   });
 
-  it.each(CLUSTER_RULE_IDS)("produces no %s finding on any fixture cluster", (rule) => {
-    for (const s of specs)
-      expect(
+  it("warns kubeadm-join-skew only on the fixture pool that lags its control plane (a mid-upgrade state)", () => {
+    expect(
+      specs.flatMap((s) =>
         clusterRules(rendered(s.name), fileOf(s.name))
-          .filter((f) => f.rule === rule)
+          .filter((f) => f.rule === "kubeadm-join-skew")
           .map(describePath),
-      ).toEqual([]);
+      ),
+    ).toEqual([
+      "kubeadm-join-skew warning [payments-prod] clusters/payments-prod/kustomization.yaml " +
+        "MachineDeployment/payments-prod-batch-a:spec.template.spec.version",
+    ]);
   });
+
+  it.each(CLUSTER_RULE_IDS.filter((r) => r !== "kubeadm-join-skew"))(
+    "produces no %s finding on any fixture cluster",
+    (rule) => {
+      for (const s of specs)
+        expect(
+          clusterRules(rendered(s.name), fileOf(s.name))
+            .filter((f) => f.rule === rule)
+            .map(describePath),
+        ).toEqual([]);
+    },
+  );
 
   it("produces no fleet finding for clusters with distinct names and VPC CIDRs", () => {
     expect(fleetRules([rendered("demo"), rendered("payments-prod")])).toEqual([]);

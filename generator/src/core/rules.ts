@@ -217,6 +217,13 @@ export const RULES = {
     inputs: [KCP_VERSION],
     docs: "a pool's version is not newer than the control plane's, nor more minors older than the skew policy allows",
   },
+  "kubeadm-join-skew": {
+    severity: "warning",
+    inputs: [KCP_VERSION],
+    docs:
+      "a MachineDeployment pool one minor behind the control plane gets no new machine from CAPI (MachineSet " +
+      "preflight KubeadmVersionSkew) until the upgrade's pool step",
+  },
   "autoscaled-no-replicas": {
     severity: "error",
     inputs: none,

@@ -159,6 +159,32 @@ const kubeletSkew = clusterRule("kubelet-skew", (c) => {
   }
 });
 
+/**
+ * A MachineDeployment pool on another minor than the control plane (between `upgrade`'s two steps): CAPI's MachineSet
+ * preflight check KubeadmVersionSkew (internal/controllers/machineset/machineset_preflight.go) creates no machine for
+ * it — no roll-out, no autoscaler scale-up, no MachineHealthCheck replacement — until it runs the control plane's
+ * minor, because kubeadm joins only at that minor. MachinePools have no such check. The box (`npm run e2e`) showed a
+ * pool roll-out held this way.
+ */
+const kubeadmJoinSkew = clusterRule("kubeadm-join-skew", (c) => {
+  const cp = c.cpVersion;
+  if (!cp) return;
+  for (const o of c.objs.filter((x) => isGroupKind(x, CORE, "MachineDeployment"))) {
+    if (strAt(o, "spec.template.spec.bootstrap.configRef.kind") !== "KubeadmConfigTemplate") continue;
+    const ver = get(o, "spec.template.spec.version");
+    const v = ver === undefined ? undefined : checkVersion(show(ver));
+    if (v === undefined || typeof v === "string" || v.minor >= cp.minor) continue;
+    c.report(
+      o,
+      "spec.template.spec.version",
+      `${show(ver)} is not the control plane's minor (v${cp.version}): CAPI creates no new machine for this pool ` +
+        "(roll-out, autoscaler scale-up, MachineHealthCheck replacement) until it is — MachineSet preflight check " +
+        "KubeadmVersionSkew; finish the upgrade (`npm run upgrade`, the pools' step) as soon as the control plane " +
+        "has rolled, and change nothing else of the pool meanwhile",
+    );
+  }
+});
+
 /** Autoscaler ownership of replicas (internal/webhooks/machinepool.go defaults replicas from the annotations). */
 const autoscaledNoReplicas = clusterRule("autoscaled-no-replicas", (c) => {
   for (const o of pools(c.objs))
@@ -382,6 +408,7 @@ export const CLUSTER_RULES: readonly ClusterRule[] = [
   noKeyMaterial,
   namespaceMismatch,
   kubeletSkew,
+  kubeadmJoinSkew,
   autoscaledNoReplicas,
   nameLength,
   autoscalerDiscovery,

@@ -54,9 +54,56 @@ func evaluateBoxHealth(t *testing.T, snapshots []boxSnapshot) {
 			t.Errorf("box: health: %s", v)
 		}
 	}
+	negativeControls(ctx, t, snapshots)
 	if in.Box.TablePath != "" {
 		if err := writeHealthTable(in.Box.TablePath, rows); err != nil {
 			t.Errorf("box: writing the health table: %v", err)
 		}
+	}
+}
+
+// negativeControls evaluates the same real snapshots with the checks users have without capi-gitops — Argo CD's
+// shipped health scripts for the Cluster API kinds, and Flux's published Ready-keyed Cluster expression — and
+// requires the contract to catch them: a check set that passes the box where ours pass proves nothing.
+func negativeControls(ctx context.Context, t *testing.T, snapshots []boxSnapshot) {
+	builtin, err := argoBuiltinChecks(ctx, in.Box.HealthBinary, in.Box.Checks)
+	if err != nil {
+		t.Errorf("box: negative control (Argo CD's built-in checks) could not run: %v", err)
+		return
+	}
+	ready, err := fluxReadyChecks(in.Box.Checks)
+	if err != nil {
+		t.Errorf("box: negative control (Flux Ready-keyed Cluster check) could not run: %v", err)
+		return
+	}
+	for _, control := range []struct {
+		name   string
+		checks []byte
+	}{
+		{"Argo CD's built-in v1beta1-style checks", builtin},
+		{"a Flux healthCheckExprs keyed on Ready", ready},
+	} {
+		var caught []string
+		for _, s := range snapshots {
+			want, ok := boxExpected[s.Step]
+			if !ok {
+				continue
+			}
+			objs := make([]unstructured.Unstructured, len(s.Objects))
+			for i, o := range s.Objects {
+				objs[i] = *o
+			}
+			results, err := evaluateHealth(ctx, in.Box.HealthBinary, control.checks, objs)
+			if err != nil {
+				t.Errorf("box: negative control (%s), cluster %s, step %s: %v", control.name, s.Cluster, s.Step, err)
+				continue
+			}
+			caught = append(caught, expectHealth(healthRow{Step: s.Step, Cluster: s.Cluster, Results: results}, want)...)
+		}
+		if len(caught) == 0 {
+			t.Errorf("box: negative control (%s): the box found nothing wrong with it, so it cannot tell our checks from it", control.name)
+			continue
+		}
+		t.Logf("box: negative control (%s): %d violation(s) on the real statuses, e.g. %s", control.name, len(caught), caught[0])
 	}
 }

@@ -83,11 +83,31 @@ describe("the checks", () => {
       ["Cluster", "KubeadmControlPlane", "MachineDeployment"].includes(h.kind),
     )) {
       const healthy = k.rules.filter((r) => r.state === "Healthy");
-      expect(healthy).toHaveLength(1);
+      expect(healthy).toHaveLength(k.kind === "Cluster" ? 2 : 1);
       expect(JSON.stringify(healthy[0]?.when)).toBe(
         JSON.stringify({ op: "condition", type: "Available", status: "True" }),
       );
     }
+    // The Cluster's other Healthy: Available Unknown only through MachinePools without Available, all else True.
+    const shape = (prefixes: string[]) => ({ prefixes, suffix: NYR });
+    const lines = ["* MachinePool ", "* MachinePools "];
+    expect(HEALTH_KINDS.find((k) => k.kind === "Cluster")?.rules.filter((r) => r.state === "Healthy")[1]?.when).toEqual(
+      {
+        op: "all",
+        of: [
+          {
+            op: "condition",
+            type: "Available",
+            status: "Unknown",
+            shape: shape(lines.map((l) => `* WorkersAvailable:\n  ${l}`)),
+          },
+          { op: "condition", type: "WorkersAvailable", status: "Unknown", shape: shape(lines) },
+          { op: "condition", type: "InfrastructureReady", status: "True" },
+          { op: "condition", type: "ControlPlaneAvailable", status: "True" },
+          { op: "condition", type: "RemoteConnectionProbe", status: "True" },
+        ],
+      },
+    );
     expect(checks.argo["cluster.x-k8s.io_Cluster"]).not.toContain("phase");
   });
   it("README's table says what Healthy means for each kind, as the code does", async () => {
@@ -303,6 +323,55 @@ const CORE = "cluster.x-k8s.io/v1beta2";
 const INFRA = "infrastructure.cluster.x-k8s.io/v1beta2";
 const available = (s: string, reason = "Available", message = "") => condition("Available", s, reason, message);
 
+/**
+ * The messages CAPI v1.13.4's util/conditions writes for a Cluster whose MachinePools report no `Available`
+ * (WorkersAvailable, then the Cluster's Available summary), as e2e/health_mpmsg_test.go builds and asserts them.
+ */
+const NYR = ": Condition Available not yet reported";
+const MD_FALSE =
+  "* MachineDeployment md-0: 0 available replicas, at least 1 required " +
+  "(spec.strategy.rollout.maxUnavailable is 0, spec.replicas is 1)";
+const MD_UNKNOWN = "* MachineDeployment md-0: Waiting for spec.replicas set";
+const MP_MESSAGES = {
+  one: { workers: `* MachinePool pool-0${NYR}`, available: `* WorkersAvailable:\n  * MachinePool pool-0${NYR}` },
+  five: {
+    workers: `* MachinePools p1, p2, p3, ... (2 more)${NYR}`,
+    available: `* WorkersAvailable:\n  * MachinePools p1, p2, p3, ... (2 more)${NYR}`,
+  },
+  mdUnknown: {
+    workers: `${MD_UNKNOWN}\n* MachinePool pool-0${NYR}`,
+    available: `* WorkersAvailable:\n  ${MD_UNKNOWN}\n  * MachinePool pool-0${NYR}`,
+  },
+  mdFalse: {
+    workers: `${MD_FALSE}\n* MachinePool pool-0${NYR}`,
+    available: `* WorkersAvailable:\n  ${MD_FALSE}\n  * MachinePool pool-0${NYR}`,
+  },
+};
+/** A Cluster whose control plane, infrastructure and connection are fine, with these workers' conditions. */
+const clusterWith = (
+  workers: { status: string; reason: string; message: string },
+  available: { status: string; reason: string; message: string },
+  more: { probe?: ReturnType<typeof condition>; controlPlane?: string } = {},
+) =>
+  object(CORE, "Cluster", {
+    observedGeneration: 1,
+    phase: "Provisioned",
+    conditions: [
+      condition("Available", available.status, available.reason, available.message),
+      condition("Deleting", "False", "NotDeleting"),
+      condition("InfrastructureReady", "True", "Ready"),
+      condition("ControlPlaneInitialized", "True", "Initialized"),
+      condition("ControlPlaneAvailable", more.controlPlane ?? "True", "Available"),
+      more.probe ?? condition("RemoteConnectionProbe", "True", "ProbeSucceeded"),
+      condition("WorkersAvailable", workers.status, workers.reason, workers.message),
+    ],
+  });
+const unknownWith = (m: { workers: string; available: string }) =>
+  clusterWith(
+    { status: "Unknown", reason: "AvailableUnknown", message: m.workers },
+    { status: "Unknown", reason: "AvailableUnknown", message: m.available },
+  );
+
 /** name, object, Argo CD status, Flux status. */
 const TABLE: [string, K8sObject, string, string][] = [
   // v1beta2 Cluster: Provisioned phase and v1beta1 Ready are not enough.
@@ -384,6 +453,96 @@ const TABLE: [string, K8sObject, string, string][] = [
     }),
     "Degraded",
     "Failed",
+  ],
+  // CAPI v1.13.4 never sets Available on a MachinePool: a Cluster of MachinePools is healthy when nothing else
+  // holds its Available back (the MachinePools' own checks gate the sync), and only then.
+  ["Cluster of one MachinePool, all else available", unknownWith(MP_MESSAGES.one), "Healthy", "Current"],
+  ["Cluster of five MachinePools, all else available", unknownWith(MP_MESSAGES.five), "Healthy", "Current"],
+  [
+    "Cluster of MachinePools and a MachineDeployment not available",
+    clusterWith(
+      { status: "False", reason: "NotAvailable", message: MP_MESSAGES.mdFalse.workers },
+      { status: "False", reason: "NotAvailable", message: MP_MESSAGES.mdFalse.available },
+    ),
+    "Progressing",
+    "InProgress",
+  ],
+  [
+    "Cluster of MachinePools and a MachineDeployment with Available Unknown",
+    unknownWith(MP_MESSAGES.mdUnknown),
+    "Progressing",
+    "InProgress",
+  ],
+  [
+    "Cluster of MachinePools, unreachable after init",
+    clusterWith(
+      { status: "Unknown", reason: "AvailableUnknown", message: MP_MESSAGES.one.workers },
+      {
+        status: "False",
+        reason: "NotAvailable",
+        message: `* RemoteConnectionProbe: Remote connection probe failed\n${MP_MESSAGES.one.available}`,
+      },
+      { probe: condition("RemoteConnectionProbe", "False", "ProbeFailed", "Remote connection probe failed") },
+    ),
+    "Degraded",
+    "Failed",
+  ],
+  [
+    "Cluster of MachinePools, control plane not available",
+    clusterWith(
+      { status: "Unknown", reason: "AvailableUnknown", message: MP_MESSAGES.one.workers },
+      {
+        status: "False",
+        reason: "NotAvailable",
+        message: `* ControlPlaneAvailable: not available\n${MP_MESSAGES.one.available}`,
+      },
+      { controlPlane: "False" },
+    ),
+    "Progressing",
+    "InProgress",
+  ],
+  [
+    "Cluster of MachinePools whose Available names no other input but ControlPlaneAvailable is not True",
+    clusterWith(
+      { status: "Unknown", reason: "AvailableUnknown", message: MP_MESSAGES.one.workers },
+      { status: "Unknown", reason: "AvailableUnknown", message: MP_MESSAGES.one.available },
+      { controlPlane: "Unknown" },
+    ),
+    "Progressing",
+    "InProgress",
+  ],
+  [
+    "Cluster of MachinePools, one reporting an Available of its own that is not True",
+    unknownWith({
+      workers: `* MachinePool pool-0${NYR}\n* MachinePool pool-1: Waiting for replicas`,
+      available: `* WorkersAvailable:\n  * MachinePool pool-0${NYR}\n  * MachinePool pool-1: Waiting for replicas`,
+    }),
+    "Progressing",
+    "InProgress",
+  ],
+  [
+    "Cluster of MachineDeployments with one not available (unchanged)",
+    clusterWith(
+      { status: "False", reason: "NotAvailable", message: MD_FALSE },
+      { status: "False", reason: "NotAvailable", message: `* WorkersAvailable:\n  ${MD_FALSE}` },
+    ),
+    "Progressing",
+    "InProgress",
+  ],
+  [
+    "Cluster of MachineDeployments with Available Unknown (unchanged)",
+    unknownWith({ workers: MD_UNKNOWN, available: `* WorkersAvailable:\n  ${MD_UNKNOWN}` }),
+    "Progressing",
+    "InProgress",
+  ],
+  [
+    "Cluster of MachineDeployments, available (unchanged)",
+    clusterWith(
+      { status: "True", reason: "Available", message: "" },
+      { status: "True", reason: "Available", message: "" },
+    ),
+    "Healthy",
+    "Current",
   ],
   [
     "KubeadmControlPlane scaling up",

@@ -532,7 +532,9 @@ export const RULES = {
     docs:
       "the render the sync engine applies holds a health check for every CAPI/CAPA kind: Argo CD's `argocd-cm` " +
       "keys (synced server-side, without client-side apply migration), or on every cluster's Flux Kustomization " +
-      "`healthCheckExprs` with `wait: true` and a `timeout`",
+      "`healthCheckExprs` with `wait: true` and a `timeout`. The MachinePool check must stay: CAPI v1.13.4 sets no " +
+      "`Available` on a MachinePool (internal/controllers/machinepool), so a Cluster whose `Available` is Unknown " +
+      "only for that is Healthy, and the pools' own checks (v1beta1 `Ready`, phase `Running`) gate the sync",
   },
   "health-checks-valid": {
     severity: "error",

@@ -7,8 +7,8 @@
  * Each kind's verdict is one ordered list of rules (the first that holds decides), written once as predicates and
  * compiled to both engines, so Argo CD and Flux cannot disagree:
  * - Argo CD: a Lua 5.1 chunk for gopher-lua (argo-cd v3.5.7 util/lua/lua.go opens only the base, table, package and a
- *   safe os library: no `string` library, so every test is an equality or a table lookup) over the global `obj`,
- *   returning `{status, message}`.
+ *   safe os library: no `string` library, so every test is an equality, a table lookup or an order comparison of
+ *   strings) over the global `obj`, returning `{status, message}`.
  * - Flux: kustomize-controller v1.9.6 (fluxcd/pkg/runtime v0.110.3 cel/status_evaluator.go) parses the expressions
  *   without declared types, evaluates `inProgress`, then `failed`, then `current`, and calls anything else InProgress;
  *   it already answers InProgress itself while `status.observedGeneration` differs from `metadata.generation`. Each
@@ -48,12 +48,21 @@ export const FLUX_STATE: Record<ArgoState, FluxState> = {
 
 type ConditionStatus = "True" | "False" | "Unknown";
 
+/**
+ * The shape of a condition's message: one of `prefixes`, then at least one character and no line break, then
+ * `suffix`. It recognises a message CAPI's util/conditions composes around object names, which a check cannot know.
+ */
+export interface MessageShape {
+  prefixes: readonly string[];
+  suffix: string;
+}
+
 /** What a rule tests on the object. Field paths are lists of keys from the object's root. */
 export type Pred =
   /**
    * A `status.conditions` entry (or the list at `at`) of this type with this status, observed at the object's
-   * generation (a condition without `observedGeneration` counts as observed), optionally with one of `reasons`
-   * and a message other than `messageNot`.
+   * generation (a condition without `observedGeneration` counts as observed), optionally with one of `reasons`,
+   * a message other than `messageNot` and a message of the `shape`.
    */
   | {
       op: "condition";
@@ -61,6 +70,7 @@ export type Pred =
       status: ConditionStatus;
       reasons?: readonly string[];
       messageNot?: string;
+      shape?: MessageShape;
       at?: readonly string[];
     }
   /** Some v1beta1-style condition (with `severity`) of the list at `at` is False with this severity. */
@@ -112,7 +122,7 @@ const V1BETA1_CONDITIONS = [...V1BETA1, "conditions"] as const;
 const condition = (
   type: string,
   status: ConditionStatus,
-  more: { reasons?: readonly string[]; messageNot?: string; at?: readonly string[] } = {},
+  more: { reasons?: readonly string[]; messageNot?: string; shape?: MessageShape; at?: readonly string[] } = {},
 ): Pred => ({ op: "condition", type, status, ...more });
 const any = (...of: Pred[]): Pred => ({ op: "any", of });
 const all = (...of: Pred[]): Pred => ({ op: "all", of });
@@ -224,11 +234,42 @@ const CP_API = `${GROUP.controlPlane}/v1beta2`;
 const ADDONS_API = `${GROUP.addons}/v1beta2`;
 const INFRA_API = `${GROUP.infra}/v1beta2`;
 
+/**
+ * CAPI v1.13.4's MachinePool controller never sets the v1beta2 `Available` on a MachinePool
+ * (internal/controllers/machinepool/machinepool_controller_status.go writes replica counts only), while the Cluster's
+ * `WorkersAvailable` aggregates its MachinePools' and MachineDeployments' `Available`
+ * (internal/controllers/cluster/cluster_controller_status.go, setWorkersAvailableCondition). util/conditions
+ * (aggregate.go, merge_strategies.go) counts a missing source as Unknown "Condition Available not yet reported" and
+ * writes one line per kind and message — `* MachinePool <name>: …`, `* MachinePools <a>, <b>: …`,
+ * `* MachinePools <a>, <b>, <c>, ... (<n> more): …` —, MachineDeployment lines first (kinds sorted), and a False
+ * source makes it False. The Cluster's `Available` summary (setAvailableCondition) then lists only its non-True
+ * inputs. So a Cluster of MachinePools is never Available; these two messages are exactly the case where nothing
+ * else holds it back: `WorkersAvailable` Unknown with the MachinePool line alone (no MachineDeployment unavailable or
+ * unknown, no MachinePool with an Available of its own that is not True), and `Available` Unknown listing
+ * `WorkersAvailable` alone (Deleting, RemoteConnectionProbe, InfrastructureReady, ControlPlaneAvailable,
+ * TopologyReconciled and any availability gate all fine). The MachinePools' own checks (v1beta1 Ready, phase
+ * Running) still gate the Argo CD Application and the Flux Kustomization, which wait for every object.
+ */
+const NOT_YET_REPORTED = ": Condition Available not yet reported";
+const MACHINE_POOL_LINES = ["* MachinePool ", "* MachinePools "];
+const onlyMachinePoolsUnreported: Pred = all(
+  condition("Available", "Unknown", {
+    shape: { prefixes: MACHINE_POOL_LINES.map((l) => `* WorkersAvailable:\n  ${l}`), suffix: NOT_YET_REPORTED },
+  }),
+  condition("WorkersAvailable", "Unknown", { shape: { prefixes: MACHINE_POOL_LINES, suffix: NOT_YET_REPORTED } }),
+  condition("InfrastructureReady", "True"),
+  condition("ControlPlaneAvailable", "True"),
+  condition("RemoteConnectionProbe", "True"),
+);
+
 const cluster: KindHealth = {
   group: GROUP.core,
   apiVersion: CORE_API,
   kind: "Cluster",
-  healthy: "`Available` True, and none of `RollingOut`, `ScalingUp`, `ScalingDown`, `Remediating` True",
+  healthy:
+    "`Available` True, and none of `RollingOut`, `ScalingUp`, `ScalingDown`, `Remediating` True; or `Available` " +
+    "Unknown only because its MachinePools report no `Available` (CAPI v1.13.4 never sets it on a MachinePool; " +
+    "their own checks gate the sync)",
   rules: [
     pausedRule("Cluster", { op: "true", path: ["spec", "paused"] }),
     deletingRule("Cluster"),
@@ -252,7 +293,14 @@ const cluster: KindHealth = {
     },
     staleRule,
     ...movingRules(["RollingOut", "ScalingUp", "ScalingDown", "Remediating"]),
-    ...availableRules("Cluster"),
+    { when: condition("Available", "True"), state: "Healthy", message: "Cluster is available" },
+    {
+      when: onlyMachinePoolsUnreported,
+      state: "Healthy",
+      message: "Cluster is available but for its MachinePools, on which CAPI v1.13 sets no Available",
+      detail: { condition: "WorkersAvailable" },
+    },
+    { when: always, state: "Progressing", message: "Cluster is not available yet", detail: { condition: "Available" } },
   ],
 };
 
@@ -522,11 +570,11 @@ export const argoHealthKey = (k: { group: string; kind: string }): string => `${
 
 // --- Lua (Argo CD) -----------------------------------------------------------------------------------------------
 
-const SAFE = /^[A-Za-z0-9_./ '-]*$/;
-/** A Lua string literal of a constant we wrote (no escapes needed; anything else is a programming error). */
+const SAFE = /^[A-Za-z0-9_./ '*:(),\n-]*$/;
+/** A Lua string literal of a constant we wrote (only line breaks escaped; anything else is a programming error). */
 function luaString(s: string): string {
   if (!SAFE.test(s)) throw new Error(`health check constant ${JSON.stringify(s)} needs escaping`);
-  return `"${s}"`;
+  return `"${s.replaceAll("\n", "\\n")}"`;
 }
 const luaPath = (path: readonly string[]): string => path.map(luaString).join(", ");
 const luaSet = (values: readonly string[]): string => `{ ${values.map((v) => `[${luaString(v)}] = true`).join(", ")} }`;
@@ -537,6 +585,10 @@ function luaPred(p: Pred): string {
       const opts = [
         p.reasons ? `reasons = ${luaSet(p.reasons)}` : undefined,
         p.messageNot !== undefined ? `messageNot = ${luaString(p.messageNot)}` : undefined,
+        p.shape
+          ? `shape = { prefixes = { ${p.shape.prefixes.map(luaString).join(", ")} }, ` +
+            `suffix = ${luaString(p.shape.suffix)} }`
+          : undefined,
       ].filter((x) => x !== undefined);
       const at = `{ ${luaPath(p.at ?? CONDITIONS)} }`;
       return `hasCondition(${at}, ${luaString(p.type)}, ${luaString(p.status)}, { ${opts.join(", ")} })`;
@@ -567,73 +619,126 @@ function luaDetail(d: Detail | undefined): string {
   return `severityMessage({ ${luaPath(d.at)} }, ${luaString(d.severity)})`;
 }
 
-/** The helpers every script starts with: nil-safe field access and condition lookups over the global `obj`. */
-const LUA_HELPERS = [
-  "local function get(...)",
-  "  local v = obj",
-  "  for _, k in ipairs({ ... }) do",
-  '    if type(v) ~= "table" then return nil end',
-  "    v = v[k]",
+/** Reading a message without Lua's string library, for the checks with a message shape. */
+const TEXT_HELPERS = [
+  "-- Argo CD opens no string library, so text is read by comparisons alone (byte-wise in gopher-lua): s starts",
+  '-- with p exactly when p <= s < p .. "\\255" (UTF-8 text never holds the byte 255).',
+  "local function startsWith(s, p)",
+  '  return s >= p and s < p .. "\\255"',
+  "end",
+  "",
+  "-- Every byte as a one-character string, in byte order.",
+  `local BYTES = { ${Array.from({ length: 256 }, (_, i) => `"\\${i}"`).join(", ")} }`,
+  "",
+  "-- The characters of s: each is the greatest byte b with (what is read so far) .. b <= s, found by bisection.",
+  "local function charsOf(s)",
+  '  local chars, read = {}, ""',
+  "  while #read < #s do",
+  "    local lo, hi = 1, #BYTES",
+  "    while lo < hi do",
+  "      local d = hi - lo",
+  "      local mid = lo + (d + d % 2) / 2",
+  "      if read .. BYTES[mid] <= s then lo = mid else hi = mid - 1 end",
+  "    end",
+  "    read = read .. BYTES[lo]",
+  "    chars[#chars + 1] = BYTES[lo]",
   "  end",
-  "  return v",
+  "  return chars",
   "end",
   "",
-  "local function isText(v)",
-  '  return type(v) == "string" and v ~= ""',
-  "end",
-  "",
-  "local function conditionOf(at, t)",
-  "  local list = get(unpack(at))",
-  '  if type(list) ~= "table" then return nil end',
-  "  for _, c in ipairs(list) do",
-  '    if type(c) == "table" and c.type == t then return c end',
+  "-- A message of the shape: one of the prefixes, then at least one character and no line break, then the suffix.",
+  "local function hasShape(s, shape)",
+  '  if type(s) ~= "string" then return false end',
+  "  local prefix = nil",
+  "  for _, p in ipairs(shape.prefixes) do",
+  "    if startsWith(s, p) then prefix = p end",
   "  end",
-  "  return nil",
-  "end",
-  "",
-  "-- A condition counts only once observed at the object's generation (v1beta2 conditions carry observedGeneration).",
-  "local function hasCondition(at, t, s, opts)",
-  "  local c = conditionOf(at, t)",
-  "  if c == nil or c.status ~= s then return false end",
-  '  local generation = get("metadata", "generation")',
-  "  if c.observedGeneration ~= nil and generation ~= nil and c.observedGeneration ~= generation then return false end",
-  '  if opts.reasons ~= nil and opts.reasons[c.reason or ""] ~= true then return false end',
-  "  if opts.messageNot ~= nil and c.message == opts.messageNot then return false end",
-  "  return true",
-  "end",
-  "",
-  "local function severityCondition(at, severity)",
-  "  local list = get(unpack(at))",
-  '  if type(list) ~= "table" then return nil end',
-  "  for _, c in ipairs(list) do",
-  '    if type(c) == "table" and c.status == "False" and c.severity == severity then return c end',
+  "  if prefix == nil or #s <= #prefix + #shape.suffix then return false end",
+  "  local chars = charsOf(s)",
+  "  for i = #prefix + 1, #s - #shape.suffix do",
+  '    if chars[i] == "\\n" then return false end',
   "  end",
-  "  return nil",
+  '  return table.concat(chars, "", #s - #shape.suffix + 1, #s) == shape.suffix',
   "end",
   "",
-  "local function conditionMessage(at, t)",
-  "  local c = conditionOf(at, t)",
-  "  if c == nil then return nil end",
-  "  return c.message",
-  "end",
-  "",
-  "local function severityMessage(at, severity)",
-  "  local c = severityCondition(at, severity)",
-  "  if c == nil then return nil end",
-  '  return (c.type or "") .. ": " .. (c.message or c.reason or "")',
-  "end",
-  "",
-  "local function isStale()",
-  '  local observed = get("status", "observedGeneration")',
-  '  local generation = get("metadata", "generation")',
-  "  return observed ~= nil and generation ~= nil and observed ~= generation",
-  "end",
-  "",
-  "local function verdict(status, message, detail)",
-  '  if isText(detail) then message = message .. ": " .. detail end',
-  "  return { status = status, message = message }",
-  "end",
 ];
+
+/** The helpers every script starts with: nil-safe field access and condition lookups over the global `obj`. */
+function luaHelpers(withShapes: boolean): string[] {
+  return [
+    "local function get(...)",
+    "  local v = obj",
+    "  for _, k in ipairs({ ... }) do",
+    '    if type(v) ~= "table" then return nil end',
+    "    v = v[k]",
+    "  end",
+    "  return v",
+    "end",
+    "",
+    "local function isText(v)",
+    '  return type(v) == "string" and v ~= ""',
+    "end",
+    "",
+    ...(withShapes ? TEXT_HELPERS : []),
+    "local function conditionOf(at, t)",
+    "  local list = get(unpack(at))",
+    '  if type(list) ~= "table" then return nil end',
+    "  for _, c in ipairs(list) do",
+    '    if type(c) == "table" and c.type == t then return c end',
+    "  end",
+    "  return nil",
+    "end",
+    "",
+    "-- A condition counts only once observed at the object's generation " +
+      "(v1beta2 conditions carry observedGeneration).",
+    "local function hasCondition(at, t, s, opts)",
+    "  local c = conditionOf(at, t)",
+    "  if c == nil or c.status ~= s then return false end",
+    '  local generation = get("metadata", "generation")',
+    "  if c.observedGeneration ~= nil and generation ~= nil and " +
+      "c.observedGeneration ~= generation then return false end",
+    '  if opts.reasons ~= nil and opts.reasons[c.reason or ""] ~= true then return false end',
+    "  if opts.messageNot ~= nil and c.message == opts.messageNot then return false end",
+    ...(withShapes ? ["  if opts.shape ~= nil and not hasShape(c.message, opts.shape) then return false end"] : []),
+    "  return true",
+    "end",
+    "",
+    "local function severityCondition(at, severity)",
+    "  local list = get(unpack(at))",
+    '  if type(list) ~= "table" then return nil end',
+    "  for _, c in ipairs(list) do",
+    '    if type(c) == "table" and c.status == "False" and c.severity == severity then return c end',
+    "  end",
+    "  return nil",
+    "end",
+    "",
+    "local function conditionMessage(at, t)",
+    "  local c = conditionOf(at, t)",
+    "  if c == nil then return nil end",
+    "  return c.message",
+    "end",
+    "",
+    "local function severityMessage(at, severity)",
+    "  local c = severityCondition(at, severity)",
+    "  if c == nil then return nil end",
+    '  return (c.type or "") .. ": " .. (c.message or c.reason or "")',
+    "end",
+    "",
+    "local function isStale()",
+    '  local observed = get("status", "observedGeneration")',
+    '  local generation = get("metadata", "generation")',
+    "  return observed ~= nil and generation ~= nil and observed ~= generation",
+    "end",
+    "",
+    "local function verdict(status, message, detail)",
+    '  if isText(detail) then message = message .. ": " .. detail end',
+    "  return { status = status, message = message }",
+    "end",
+  ];
+}
+
+const hasShape = (p: Pred): boolean =>
+  p.op === "condition" ? p.shape !== undefined : p.op === "any" || p.op === "all" ? p.of.some(hasShape) : false;
 
 /** The Argo CD health script of a kind: the helpers, then one `if` per rule, the first that holds returning. */
 export function luaHealth(k: KindHealth): string {
@@ -645,7 +750,7 @@ export function luaHealth(k: KindHealth): string {
   if (last?.when !== always) throw new Error(`${k.kind}: the last health rule must always hold`);
   return [
     `-- capi-gitops: health of ${k.kind} (${k.group}) from its v1beta2/CAPA status; generated by \`npm run generate\`.`,
-    ...LUA_HELPERS,
+    ...luaHelpers(k.rules.some((r) => hasShape(r.when))),
     "",
     ...body,
     "",
@@ -654,11 +759,19 @@ export function luaHealth(k: KindHealth): string {
 
 // --- CEL (Flux) --------------------------------------------------------------------------------------------------
 
-/** CEL literals hold only condition types, reasons, values and keys: no quotes. */
-const CEL_SAFE = /^[A-Za-z0-9_./ -]*$/;
+/** CEL literals hold only condition types, reasons, values, keys and message shapes: no quotes. */
+const CEL_SAFE = /^[A-Za-z0-9_./ *:(),\n-]*$/;
 function celString(s: string): string {
   if (!CEL_SAFE.test(s)) throw new Error(`health check constant ${JSON.stringify(s)} needs escaping`);
-  return `'${s}'`;
+  return `'${s.replaceAll("\n", "\\n")}'`;
+}
+/** A message shape as an RE2 expression for CEL's `matches` (Go regexp: `\\Q…\\E` quotes the constants). */
+function celShape(shape: MessageShape): string {
+  const quote = (s: string): string => {
+    if (!CEL_SAFE.test(s) || s.includes("\\")) throw new Error(`message shape ${JSON.stringify(s)} needs escaping`);
+    return `\\\\Q${s.replaceAll("\n", "\\n")}\\\\E`;
+  };
+  return `'^(?:${shape.prefixes.map(quote).join("|")})[^\\\\n]+${quote(shape.suffix)}$'`;
 }
 /** A CEL field selection; keys that are not identifiers use index syntax. */
 function celField(path: readonly string[]): string {
@@ -698,6 +811,7 @@ function celPred(p: Pred): string {
         CEL_OBSERVED,
         p.reasons ? `(has(c.reason) && c.reason in [${p.reasons.map(celString).join(", ")}])` : undefined,
         p.messageNot !== undefined ? `(!has(c.message) || c.message != ${celString(p.messageNot)})` : undefined,
+        p.shape ? `(has(c.message) && c.message.matches(${celShape(p.shape)}))` : undefined,
       ].filter((x) => x !== undefined);
       return guarded(at, `${celField(at)}.exists(c, ${tests.join(" && ")})`);
     }

@@ -1099,7 +1099,8 @@ func (r *boxRun) upgrade(ctx context.Context) {
 				r.errorf("pool "+p.Name, "added by the upgrade, but no machine came up")
 			}
 		case contains(e.PoolsRolled, p.Name):
-			if !replaced(p.Name) {
+			// A pool at zero machines (an autoscaled pool's minimum of 0) has nothing to replace.
+			if len(before[p.Name]) > 0 && !replaced(p.Name) {
 				r.errorf("pool "+p.Name, "the upgrade must replace its machines: before %v, after %v", before[p.Name], after[p.Name])
 			}
 			for _, m := range after[p.Name] {

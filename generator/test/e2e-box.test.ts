@@ -15,6 +15,7 @@ import {
   boxOutcome,
   boxPools,
   cannotPlant,
+  fixtureTable,
   healthChecksOf,
   plantFault,
   plantFaults,
@@ -400,5 +401,21 @@ describe("the README health table", () => {
   it("is in README", () => {
     const text = readFileSync(path.resolve(import.meta.dirname, "../../README.md"), "utf8");
     expect(readmeTable(text)).toBeDefined();
+  });
+});
+
+describe("fixtureTable", () => {
+  it("keeps the header and the fixtures' rows, drops the repository's clusters", () => {
+    const table = [
+      "| Step | Cluster | Cluster in Argo CD | Cluster in Flux | Argo CD Application | Flux Kustomization |",
+      "| --- | --- | --- | --- | --- | --- |",
+      "| available | e2e-dev/e2e-dev | Healthy | Current | Healthy | Ready |",
+      "| available | team/mine | Healthy | Current | Healthy | Ready |",
+    ].join("\n");
+    expect(fixtureTable(table, new Set(["e2e-dev/e2e-dev"])).split("\n")).toEqual([
+      "| Step | Cluster | Cluster in Argo CD | Cluster in Flux | Argo CD Application | Flux Kustomization |",
+      "| --- | --- | --- | --- | --- | --- |",
+      "| available | e2e-dev/e2e-dev | Healthy | Current | Healthy | Ready |",
+    ]);
   });
 });

@@ -464,6 +464,18 @@ export function readmeTable(readme: string): string | undefined {
   return readme.slice(a + TABLE_BEGIN.length, b).trim();
 }
 
+/**
+ * The run's table reduced to the fixtures' rows (header kept): README documents the fixtures, whatever clusters the
+ * repository the run was made in has. A row's second cell is the cluster as `<namespace>/<name>`.
+ */
+export function fixtureTable(table: string, fixtures: ReadonlySet<string>): string {
+  const lines = table.trim().split("\n");
+  return [
+    ...lines.slice(0, 2),
+    ...lines.slice(2).filter((l) => fixtures.has(l.split("|").at(2)?.trim() ?? "")),
+  ].join("\n");
+}
+
 /** README with the table between the markers replaced; undefined without the markers. */
 export function withReadmeTable(readme: string, table: string): string | undefined {
   const a = readme.indexOf(TABLE_BEGIN);

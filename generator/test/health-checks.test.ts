@@ -595,13 +595,13 @@ const TABLE: [string, K8sObject, string, string][] = [
     "Failed",
   ],
   [
-    "MachineHealthCheck with too many unhealthy",
+    "MachineHealthCheck with more machines not healthy than allowed (starting machines count): held, not failed",
     object(CORE, "MachineHealthCheck", {
       observedGeneration: 1,
       conditions: [condition("RemediationAllowed", "False", "TooManyUnhealthy")],
     }),
-    "Degraded",
-    "Failed",
+    "Progressing",
+    "InProgress",
   ],
   [
     "ClusterResourceSet not applied (observedGeneration not written on failure)",

@@ -416,9 +416,13 @@ const machineHealthCheck: KindHealth = {
     pausedRule("MachineHealthCheck"),
     deletingRule("MachineHealthCheck"),
     {
+      // CAPI counts every expected machine that is not healthy yet — a machine still starting too — against
+      // the MachineHealthCheck's limit (machinehealthcheck_controller.go unhealthyMachineCount), so False is what
+      // every new pool shows while it comes up: held, not failed. A machine that really failed is the Machine
+      // check's Degraded (HealthCheckSucceeded False).
       when: condition("RemediationAllowed", "False"),
-      state: "Degraded",
-      message: "Remediation is not allowed",
+      state: "Progressing",
+      message: "Remediation is held: more machines are not healthy (or not up yet) than the MachineHealthCheck allows",
       detail: { condition: "RemediationAllowed" },
     },
     staleRule,

@@ -162,6 +162,11 @@ func runBoxCluster(t *testing.T, b *boxManagement, c boxCluster) {
 	if err := r.stepUntil(ctx, "every machine with its node", func(context.Context) string { return "" }, r.replicasReady); err != nil {
 		r.errorf("Cluster/"+c.Name, "Available, but %v", err)
 	}
+	// What the user watches must settle too: the Application (the worst of its objects' health) Healthy and the
+	// Kustomization (every object Current) Ready — a check that never lets them would hold the sync forever.
+	if err := r.stepUntil(ctx, "the Application Healthy and the Kustomization Ready", func(context.Context) string { return "" }, r.engineSettled); err != nil {
+		r.errorf("Cluster/"+c.Name, "Available, but %v", err)
+	}
 	nodes := time.Since(began)
 	r.snapshot(ctx, "available")
 	machines, zones := r.assertAvailable(ctx)
@@ -1202,4 +1207,39 @@ func (r *boxRun) deleteCluster(ctx context.Context) {
 		return
 	}
 	fmt.Printf("%s: deleted (machines, control plane, infrastructure) in %.0f s\n", r.where, time.Since(began).Seconds())
+}
+
+// engineSettled: the generated checks on the cluster's objects now give a Healthy Argo CD Application and a Ready
+// Flux Kustomization; else what holds them.
+func (r *boxRun) engineSettled(ctx context.Context) (bool, string, error) {
+	if in.Box == nil || in.Box.HealthBinary == "" || len(in.Box.Checks) == 0 {
+		return true, "", nil
+	}
+	objs := r.objects(ctx)
+	us := make([]unstructured.Unstructured, len(objs))
+	for i, o := range objs {
+		us[i] = *o
+	}
+	results, err := evaluateHealth(ctx, in.Box.HealthBinary, in.Box.Checks, us)
+	if err != nil {
+		return false, "", err
+	}
+	app, ks := applicationHealth(results), kustomizationHealth(results)
+	if app == "Healthy" && ks == "Ready" {
+		return true, "", nil
+	}
+	var holding []string
+	for _, res := range results {
+		if (res.Argo != nil && res.Argo.Status != "Healthy") || (res.Flux != nil && res.Flux.Status != "Current") {
+			a, f := "—", "—"
+			if res.Argo != nil {
+				a = res.Argo.Status + " (" + res.Argo.Message + ")"
+			}
+			if res.Flux != nil {
+				f = res.Flux.Status
+			}
+			holding = append(holding, fmt.Sprintf("%s/%s: Argo CD %s, Flux %s", res.Kind, res.Name, a, f))
+		}
+	}
+	return false, fmt.Sprintf("Application %s, Kustomization %s: %s", app, ks, strings.Join(holding, "; ")), nil
 }

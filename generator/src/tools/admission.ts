@@ -7,10 +7,11 @@
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { ToolError, ToolUnavailableError } from "../core/errors.js";
+import { ToolUnavailableError } from "../core/errors.js";
 import { isRecord } from "../k8s/object.js";
 import { TOOL_ROOT } from "../pins/versions.js";
 import { CRDS_DIR, envVarFor, resolveTool, TOOLS_BIN } from "./resolve.js";
+import { parseJsonLines } from "./json-lines.js";
 import { inheritedEnv, run, type Env } from "./run.js";
 
 export const ADMISSION = "capi-gitops-admission";
@@ -117,21 +118,9 @@ export function admissionArgs(opts: Omit<AdmitOptions, "cwd" | "env" | "timeoutM
 
 /** Parses the program's JSON lines; anything else is a ToolError. */
 export function parseAdmissionOutput(stdout: string): AdmissionResult[] {
-  const out: AdmissionResult[] = [];
-  for (const line of stdout.split("\n")) {
-    if (!line.trim()) continue;
-    let r: unknown;
-    try {
-      r = JSON.parse(line);
-    } catch {
-      throw new ToolError(`${ADMISSION} printed a line that is not JSON: ${line.slice(0, 200)}`, ADMISSION);
-    }
+  return parseJsonLines(stdout, ADMISSION, isAdmissionResult, (r) => {
     if (isRecord(r)) r.messages ??= [];
-    if (!isAdmissionResult(r))
-      throw new ToolError(`${ADMISSION} printed an unexpected result: ${line.slice(0, 200)}`, ADMISSION);
-    out.push(r);
-  }
-  return out;
+  });
 }
 
 /**

@@ -14,6 +14,7 @@ import type { HealthChecks } from "../plan/health-checks.js";
 import { TOOL_ROOT } from "../pins/versions.js";
 import { admissionSourceHash } from "./admission.js";
 import { envVarFor, resolveTool, TOOLS_BIN } from "./resolve.js";
+import { parseJsonLines } from "./json-lines.js";
 import { inheritedEnv, run, type Env } from "./run.js";
 
 export const HEALTH = "capi-gitops-health";
@@ -130,20 +131,7 @@ export async function checkHealth(checks: HealthChecks, opts: HealthOptions = {}
 
 /** Parses `eval`'s JSON lines; anything else is a ToolError. */
 export function parseHealthOutput(stdout: string): HealthResult[] {
-  const out: HealthResult[] = [];
-  for (const line of stdout.split("\n")) {
-    if (!line.trim()) continue;
-    let r: unknown;
-    try {
-      r = JSON.parse(line);
-    } catch {
-      throw new ToolError(`${HEALTH} printed a line that is not JSON: ${line.slice(0, 200)}`, HEALTH);
-    }
-    if (!isHealthResult(r))
-      throw new ToolError(`${HEALTH} printed an unexpected result: ${line.slice(0, 200)}`, HEALTH);
-    out.push(r);
-  }
-  return out;
+  return parseJsonLines(stdout, HEALTH, isHealthResult);
 }
 
 /** `eval`: what Argo CD and Flux report for each object, one result per object in input order. */

@@ -170,7 +170,7 @@ func runBoxCluster(t *testing.T, b *boxManagement, c boxCluster) {
 	nodes := time.Since(began)
 	r.snapshot(ctx, "available")
 	machines, zones := r.assertAvailable(ctx)
-	fmt.Printf("%s (%s): Available in %.0f s (every node in %.0f s), %d machines in %s, %d add-ons applied\n",
+	fmt.Printf("box: %s (%s): Available in %.0f s (every node in %.0f s), %d machines in %s, %d add-ons applied\n",
 		strings.TrimPrefix(r.where, "box: "), c.Fixture, took.Seconds(), nodes.Seconds(), machines, zonesText(zones), len(c.Addons))
 	if t.Failed() {
 		return

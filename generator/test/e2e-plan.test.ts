@@ -289,6 +289,23 @@ describe("summarize (go test -json)", () => {
       "e2e_test.go:1: cluster demo: AWSCluster ns/a: the API server rejected it: denied",
     );
   });
+  it("a parent test that fails by its own errors while its subtests pass is a failure (TestBox's health)", () => {
+    const s = summarize([
+      ev("run", "TestBox"),
+      ev("run", "TestBox/e2e-dev"),
+      ev("pass", "TestBox/e2e-dev"),
+      ev(
+        "output",
+        "TestBox",
+        "    box_health_test.go:9: box: health: cluster a/b, Cluster/b: Healthy while a failure is reported\n",
+      ),
+      ev("fail", "TestBox"),
+      ev("output", undefined, `${TEARDOWN_OK}\n`),
+      ev("fail"),
+    ]);
+    expect(s.failures.map((f) => f.test)).toEqual(["TestBox"]);
+    expect(s.failures[0]?.output).toContain("box: health: cluster a/b");
+  });
   it("a suite that did not report its teardown fails that check", () => {
     const s = summarize([
       ev("run", "TestLoopbackOnly"),

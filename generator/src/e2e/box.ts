@@ -470,10 +470,9 @@ export function readmeTable(readme: string): string | undefined {
  */
 export function fixtureTable(table: string, fixtures: ReadonlySet<string>): string {
   const lines = table.trim().split("\n");
-  return [
-    ...lines.slice(0, 2),
-    ...lines.slice(2).filter((l) => fixtures.has(l.split("|").at(2)?.trim() ?? "")),
-  ].join("\n");
+  return [...lines.slice(0, 2), ...lines.slice(2).filter((l) => fixtures.has(l.split("|").at(2)?.trim() ?? ""))].join(
+    "\n",
+  );
 }
 
 /** README with the table between the markers replaced; undefined without the markers. */

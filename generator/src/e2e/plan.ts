@@ -325,10 +325,16 @@ export function summarize(events: readonly GoTestEvent[]): SuiteSummary {
     if (e.Action === "output" && e.Output) output.set(e.Test, [...(output.get(e.Test) ?? []), e.Output]);
   }
   const names = [...result.keys()];
-  const leaves = names.filter((n) => !names.some((m) => m.startsWith(`${n}/`)));
+  const below = (n: string) => names.filter((m) => m.startsWith(`${n}/`));
+  const leaves = names.filter((n) => below(n).length === 0);
+  // A test that failed by its own errors while every test under it passed (TestBox's health checks over all the
+  // clusters) is a failure too, with its own output.
+  const failedItself = names
+    .filter((n) => result.get(n) === "fail" && below(n).length > 0)
+    .filter((n) => below(n).every((m) => result.get(m) !== "fail"));
   const failures: SuiteFailure[] = [];
   let passed = 0;
-  for (const n of leaves) {
+  for (const n of [...leaves, ...failedItself]) {
     if (result.get(n) === "pass") passed++;
     else if (result.get(n) === "fail") {
       const text = (output.get(n) ?? [])

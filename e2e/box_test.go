@@ -1225,7 +1225,8 @@ func (r *boxRun) engineSettled(ctx context.Context) (bool, string, error) {
 		return false, "", err
 	}
 	app, ks := applicationHealth(results), kustomizationHealth(results)
-	if app == "Healthy" && ks == "Ready" {
+	// "—": the engine has no check for any of the objects (the repository syncs with the other engine).
+	if (app == "Healthy" || app == "—") && ks == "Ready" {
 		return true, "", nil
 	}
 	var holding []string

@@ -22,6 +22,7 @@ import {
   readmeTable,
   removeLastPool,
   tableDiff,
+  tableMismatches,
   TABLE_BEGIN,
   TABLE_END,
   upgradeExpect,
@@ -416,6 +417,26 @@ describe("fixtureTable", () => {
       "| Step | Cluster | Cluster in Argo CD | Cluster in Flux | Argo CD Application | Flux Kustomization |",
       "| --- | --- | --- | --- | --- | --- |",
       "| available | e2e-dev/e2e-dev | Healthy | Current | Healthy | Ready |",
+    ]);
+  });
+});
+
+describe("tableMismatches", () => {
+  const head = "| Step | Cluster | A | F | App | K |\n| --- | --- | --- | --- | --- | --- |\n";
+  const row = (step: string, app = "Healthy") => `| ${step} | a/b | ${app} | Current | ${app} | Ready |`;
+  it("lets a transient step be missing on either side, never differ; a settled step must be on both", () => {
+    const readme = head + [row("control plane initializing", "Progressing"), row("available")].join("\n");
+    expect(tableMismatches(readme, head + row("available"))).toEqual([]);
+    expect(tableMismatches(readme, `${head}${row("workers joining", "Progressing")}\n${row("available")}`)).toEqual([]);
+    expect(tableMismatches(readme, `${head}${row("control plane initializing")}\n${row("available")}`)).toEqual([
+      `- ${row("control plane initializing", "Progressing")}`,
+      `+ ${row("control plane initializing")}`,
+    ]);
+    expect(tableMismatches(readme, head + row("control plane initializing", "Progressing"))).toEqual([
+      `- ${row("available")}`,
+    ]);
+    expect(tableMismatches(readme, `${head}${row("available")}\n${row("paused", "Suspended")}`)).toEqual([
+      `+ ${row("paused", "Suspended")}`,
     ]);
   });
 });

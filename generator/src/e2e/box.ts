@@ -483,6 +483,50 @@ export function withReadmeTable(readme: string, table: string): string | undefin
   return `${readme.slice(0, a + TABLE_BEGIN.length)}\n${table.trim()}\n${readme.slice(b)}`;
 }
 
+/** Steps a run passes through only when its timing lets a snapshot fall into them. */
+const TRANSIENT_STEPS = new Set([
+  "infrastructure provisioning",
+  "control plane initializing",
+  "workers joining",
+  "rolling out",
+]);
+
+const rowKey = (line: string): string | undefined => {
+  const cells = line.split("|").map((c) => c.trim());
+  const [, step, cluster] = cells;
+  return step && cluster && !step.startsWith("---") && step !== "Step" ? `${step}|${cluster}` : undefined;
+};
+
+/**
+ * Where the run's table disagrees with README's: a row for the same step and cluster that differs, a settled step's
+ * row one side lacks. A transient step (a snapshot taken only when the timing lets one fall into it) may be missing
+ * on either side; where both have it, it must agree. The contract itself is checked by the suite on every
+ * snapshot; this keeps README's table true.
+ */
+export function tableMismatches(readme: string, run: string): string[] {
+  const rows = (t: string) =>
+    new Map(
+      t
+        .trim()
+        .split("\n")
+        .flatMap((l) => {
+          const k = rowKey(l);
+          return k ? [[k, l.trim()] as const] : [];
+        }),
+    );
+  const a = rows(readme);
+  const b = rows(run);
+  const out: string[] = [];
+  for (const [k, l] of a) {
+    const other = b.get(k);
+    if (other === undefined) {
+      if (!TRANSIENT_STEPS.has(k.split("|")[0] ?? "")) out.push(`- ${l}`);
+    } else if (other !== l) out.push(`- ${l}`, `+ ${other}`);
+  }
+  for (const [k, l] of b) if (!a.has(k) && !TRANSIENT_STEPS.has(k.split("|")[0] ?? "")) out.push(`+ ${l}`);
+  return out;
+}
+
 /** The lines README has that the run's table lacks ("- …") and those the run adds ("+ …"); empty when equal. */
 export function tableDiff(readme: string, run: string): string[] {
   const a = readme.trim().split("\n");

@@ -22,7 +22,7 @@ describe.skipIf(!built)("the parity corpus against a real kube-apiserver", () =>
     const t = await tempDir("capi-gitops-e2e-parity-");
     cleanup = t.cleanup;
     await writeFaultRepo(t.dir);
-    result = await e2eCommand({ cwd: t.dir, log: () => {}, fixtures: false });
+    result = await e2eCommand({ cwd: t.dir, log: () => {}, fixtures: false, box: false });
   }, 1_500_000);
   afterAll(async () => cleanup?.());
 

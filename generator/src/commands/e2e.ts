@@ -149,6 +149,11 @@ export interface E2eOptions {
   log: (line: string) => void;
   /** Also apply the fixture clusters and the flagged changes (default true; false: the repository only). */
   fixtures?: boolean;
+  /**
+   * Run the box (the real controllers on every box cluster; default true). Tests of the admission steps alone
+   * (e2e-parity.test.ts: dozens of clusters each denied by a webhook) leave it out.
+   */
+  box?: boolean;
   env?: NodeJS.ProcessEnv;
   /** Controller-level faults to plant, each in a copy of a box cluster (the run must then fail naming them). */
   plant?: readonly BoxFaultKind[];
@@ -560,7 +565,7 @@ export async function e2eCommand(opts: E2eOptions): Promise<E2eResult> {
       `rendered ${steps.length} steps, ${objects} objects, ${box.length} box cluster(s) in ` +
         `${Math.round((Date.now() - started) / 1000)} s`,
     );
-    const boxed = plantFaults(box, plant);
+    const boxed = opts.box === false ? [] : plantFaults(box, plant);
     for (const c of boxed)
       for (const f of c.faults ?? []) log(`box: planted ${f.kind} in ${c.namespace}/${c.name}: ${f.object}`);
 

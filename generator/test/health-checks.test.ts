@@ -5,7 +5,6 @@
  * capi-gitops-health (Argo CD's Lua runner, Flux's CEL + kstatus); and the validate rules that read them back from
  * the render (health-checks-present, health-checks-valid).
  */
-import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -24,10 +23,10 @@ import {
   type HealthChecks,
 } from "../src/plan/health-checks.js";
 import { ARGOCD_CM, CLUSTER_WAIT_TIMEOUT, HEALTH_APP_NAME, planSync } from "../src/plan/sync.js";
-import { checkHealth, evalHealth, HEALTH, healthBinary } from "../src/tools/health.js";
-import { envVarFor, TOOLS_BIN } from "../src/tools/resolve.js";
+import { checkHealth, evalHealth } from "../src/tools/health.js";
 import { healthPresenceFindings, healthProblemFindings, renderedHealth } from "../src/validate/health-rules.js";
 import { fixtureSpecs, ROOT } from "./helpers.js";
+import { healthUnavailable } from "./helpers/health.js";
 
 const config = (gitops: "argocd" | "flux"): RepoConfig => {
   const r = parseRepoConfig(
@@ -276,17 +275,7 @@ describe("health-checks-present", () => {
   });
 });
 
-/** Why the binary cannot run here, or undefined when it can. */
-const unavailable = ((): string | undefined => {
-  if (!process.env[envVarFor(HEALTH)] && !existsSync(path.join(TOOLS_BIN, HEALTH)))
-    return `.tools/bin/${HEALTH} is not built (npm run setup) and ${envVarFor(HEALTH)} is not set`;
-  try {
-    healthBinary();
-    return undefined;
-  } catch (e) {
-    return e instanceof Error ? e.message : String(e);
-  }
-})();
+const unavailable = healthUnavailable;
 
 const condition = (type: string, status: string, reason = type, message = "", observedGeneration = 1) => ({
   type,

@@ -3,26 +3,14 @@
  * and a CEL expression Flux would not build, keyed per engine; `eval` says what Argo CD and Flux report for v1beta2
  * Clusters; anything but the program's JSON is a ToolError.
  */
-import { existsSync } from "node:fs";
-import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { ToolError } from "../src/core/errors.js";
 import type { K8sObject } from "../src/k8s/object.js";
 import type { HealthChecks } from "../src/plan/health-checks.js";
-import { envVarFor, TOOLS_BIN } from "../src/tools/resolve.js";
-import { checkHealth, evalHealth, HEALTH, healthBinary, parseHealthOutput } from "../src/tools/health.js";
+import { checkHealth, evalHealth, HEALTH, parseHealthOutput } from "../src/tools/health.js";
+import { healthUnavailable } from "./helpers/health.js";
 
-/** Why the binary cannot run here, or undefined when it can. */
-const unavailable = ((): string | undefined => {
-  if (!process.env[envVarFor(HEALTH)] && !existsSync(path.join(TOOLS_BIN, HEALTH)))
-    return `.tools/bin/${HEALTH} is not built (npm run setup) and ${envVarFor(HEALTH)} is not set`;
-  try {
-    healthBinary();
-    return undefined;
-  } catch (e) {
-    return e instanceof Error ? e.message : String(e);
-  }
-})();
+const unavailable = healthUnavailable;
 
 const AVAILABLE_LUA = `
 local hs = {status = "Progressing", message = "waiting for Available"}

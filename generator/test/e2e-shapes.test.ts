@@ -36,7 +36,7 @@ describe.skipIf(!built)("20.9: the shapes new-cluster writes against a real kube
       "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\nrepoURL: https://git.example.com/p/c.git\n",
     );
     for (const flags of SHAPES) await newClusterCommand({ cwd: t.dir, flags, log: () => {}, render: false });
-    result = await e2eCommand({ cwd: t.dir, log: () => {}, fixtures: false });
+    result = await e2eCommand({ cwd: t.dir, log: () => {}, fixtures: false, box: false });
   }, 1_500_000);
   afterAll(async () => cleanup?.());
 

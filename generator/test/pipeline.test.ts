@@ -22,7 +22,7 @@ describe("validate's stages", () => {
     expect(outputs.filter((k, i) => outputs.indexOf(k) !== i)).toEqual([]);
   });
 
-  it("run in the documented order: load, drift, render, schemas, admission, origins, findings, cache", () => {
+  it("run in the documented order: load, drift, render, schemas, admission, origins, findings, health, cache", () => {
     expect(STAGES.map((s) => s.name)).toEqual([
       "load",
       "drift",
@@ -38,6 +38,7 @@ describe("validate's stages", () => {
       "fleet rules",
       "management rules",
       "sync",
+      "health",
       "cache",
     ]);
     expect(STAGES.filter((s) => s.mode === "replace").map((s) => s.name)).toEqual(["attribution"]);

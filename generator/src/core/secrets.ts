@@ -29,8 +29,14 @@ export const SECRET_PATTERNS: [RegExp, string][] = [
   ],
 ];
 
+/**
+ * Text every match of a pattern contains: the pattern is not tried on a text without it (the URL pattern tries a
+ * scheme at every word boundary: the most expensive search over the add-on payloads).
+ */
+const NEEDS = new Map<RegExp, string[]>([[URL_CREDENTIAL, ["://", "@"]]]);
+
 export function findSecrets(text: string): string | undefined {
-  return SECRET_PATTERNS.find(([re]) => re.test(text))?.[1];
+  return SECRET_PATTERNS.find(([re]) => (NEEDS.get(re) ?? []).every((n) => text.includes(n)) && re.test(text))?.[1];
 }
 
 /**
@@ -39,6 +45,10 @@ export function findSecrets(text: string): string | undefined {
  * text matches (a pattern across fields).
  */
 export function findSecretField(o: unknown, whole: string): { what: string; path: string } | undefined {
+  // Each field's `key: value\n` text is part of `whole` (the caller's text of every field), starting at a line
+  // start and ending with its line break, so a field's match is a match in the whole: without one, no field has one.
+  const what = findSecrets(whole);
+  if (what === undefined) return undefined;
   const walk = (v: unknown, at: string, key: string): { what: string; path: string } | undefined => {
     if (typeof v === "string") {
       const what = findSecrets(`${key}: ${v}\n`);
@@ -51,8 +61,5 @@ export function findSecretField(o: unknown, whole: string): { what: string; path
     }
     return undefined;
   };
-  const found = walk(o, "", "");
-  if (found) return found;
-  const what = findSecrets(whole);
-  return what ? { what, path: "" } : undefined;
+  return walk(o, "", "") ?? { what, path: "" };
 }

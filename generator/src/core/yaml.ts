@@ -2,6 +2,7 @@
  * Serialization: objects are built as plain data and serialized once, here, with a fixed key order for
  * Kubernetes objects (apiVersion, kind, metadata, spec first), `undefined` stripped, and no timestamps.
  */
+import { CORE_SCHEMA, loadAll, YAMLException } from "js-yaml";
 import { parseAllDocuments, stringify } from "yaml";
 import { messageOf } from "./errors.js";
 
@@ -84,4 +85,43 @@ export function parseYamlStream(text: string): unknown[] {
       }
     })
     .filter((d) => d !== null && d !== undefined);
+}
+
+/** Strings this long or longer (the add-on payloads in ConfigMaps) are kept once per process, however many copies. */
+const SHARED_MIN = 1024;
+const shared = new Map<string, string>();
+
+/** The same value with each long string replaced by the one copy kept of it (deep, in place). */
+function share(v: unknown): unknown {
+  if (typeof v === "string") {
+    if (v.length < SHARED_MIN) return v;
+    const kept = shared.get(v);
+    if (kept !== undefined) return kept;
+    shared.set(v, v);
+    return v;
+  }
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) v[i] = share(v[i]);
+  } else if (v !== null && typeof v === "object") {
+    for (const [k, x] of Object.entries(v)) Reflect.set(v, k, share(x));
+  }
+  return v;
+}
+
+/**
+ * Parses a YAML stream a program printed (kustomize's output: plain block YAML, no anchors, no tags) into plain
+ * objects, with the same YAML 1.2 core schema as parseYamlStream, ~4× faster (js-yaml; the `yaml` library keeps
+ * what user-written files need: positions and comments). Long strings (the add-on payloads every cluster's build
+ * repeats) are shared, not copied per cluster. A YamlStreamError when it does not parse.
+ */
+export function parseProgramYaml(text: string): unknown[] {
+  try {
+    const docs: unknown[] = [];
+    loadAll(text, (d) => docs.push(share(d)), { schema: CORE_SCHEMA, json: false });
+    return docs.filter((d) => d !== null && d !== undefined);
+  } catch (e) {
+    if (!(e instanceof YAMLException)) throw e;
+    const line = e.mark.line + 1;
+    throw new YamlStreamError(`line ${line}: ${e.reason}`, line);
+  }
 }

@@ -82,50 +82,121 @@ const STALE_MS = 14 * 24 * 3600_000;
  */
 const RACY_MS = 2000;
 
+/** A file's stat as the memo compares it: size, inode, modification and change times. */
+const statKey = (st: { size: number; ino: number; mtimeMs: number; ctimeMs: number }): string =>
+  JSON.stringify([st.size, st.ino, st.mtimeMs, st.ctimeMs]);
+
+/**
+ * Content digests remembered by stat (git's index does the same): a file whose size, inode, modification and change
+ * times are those recorded, recorded more than RACY_MS after its last change, is not read again. Any write or
+ * replacement changes the change time, so a changed file is always hashed. One JSON file per memo; an unreadable or
+ * damaged memo is empty, an unwritable one costs speed, never a result (concurrent runs: the last write wins).
+ */
+export class DigestMemo {
+  private memo: Record<string, unknown> | undefined;
+  private dirty = false;
+  private static readonly open = new Map<string, DigestMemo>();
+  private constructor(private readonly file: string) {}
+
+  /** The memo kept in `file` (one instance per file and process). */
+  static at(file: string): DigestMemo {
+    let m = DigestMemo.open.get(file);
+    if (!m) {
+      m = new DigestMemo(file);
+      DigestMemo.open.set(file, m);
+    }
+    return m;
+  }
+
+  private entries(): Record<string, unknown> {
+    if (!this.memo) {
+      try {
+        const parsed: unknown = JSON.parse(readFileSync(this.file, "utf8"));
+        this.memo = isRecord(parsed) ? parsed : {};
+      } catch {
+        this.memo = {};
+      }
+    }
+    return this.memo;
+  }
+
+  /** sha256 (hex) of the file at the absolute path `abs` (following links); null when it cannot be read. */
+  sha(abs: string): string | null {
+    let st;
+    try {
+      st = statSync(abs);
+    } catch {
+      return null;
+    }
+    const stat = statKey(st);
+    const memo = this.entries();
+    const known = memo[abs];
+    if (
+      isRecord(known) &&
+      known.stat === stat &&
+      typeof known.sha === "string" &&
+      typeof known.at === "number" &&
+      known.at - st.ctimeMs > RACY_MS
+    )
+      return known.sha;
+    let digest: string;
+    try {
+      digest = sha(readFileSync(abs));
+    } catch {
+      return null;
+    }
+    memo[abs] = { stat, sha: digest, at: Date.now() };
+    this.dirty = true;
+    return digest;
+  }
+
+  /** Keeps only the entries of these paths (a repository's memo forgets its removed files). */
+  retain(paths: Iterable<string>): void {
+    const memo = this.entries();
+    const keep = new Set(paths);
+    for (const k of Object.keys(memo))
+      if (!keep.has(k)) {
+        delete memo[k];
+        this.dirty = true;
+      }
+  }
+
+  /** Writes the memo if anything was hashed since it was read. */
+  flush(): void {
+    if (!this.dirty || !this.memo) return;
+    try {
+      mkdirSync(path.dirname(this.file), { recursive: true });
+      const tmp = `${this.file}.${randomBytes(4).toString("hex")}.tmp`;
+      writeFileSync(tmp, JSON.stringify(this.memo));
+      renameSync(tmp, this.file);
+      this.dirty = false;
+    } catch {
+      // see the class comment
+    }
+  }
+}
+
+/** The memo of the tools' files (binaries, schemas, CRDs, our code): one for every repository. */
+const toolDigests = (env: Env): DigestMemo => DigestMemo.at(path.join(cacheRoot(env), "digests.json"));
+
 /**
  * Identity of a binary: the sha256 of its bytes — the same program gives the same identity wherever it lies, so a
  * cache carried to another machine or a `.tools/` restored by CI (new inodes and change times) still hits, and a
  * replaced or rebuilt binary with other bytes misses. Hashing a large binary (kubectl-validate) is slow, so the
- * digest is remembered in <cache root>/binaries.json under the binary's real path with its size, inode,
- * modification and change times; a stat that differs in any field (any write or replacement changes the change
- * time) or that was recorded within RACY_MS of the file's change is hashed again.
+ * digest is remembered by stat (DigestMemo).
  */
 export function binaryIdentity(bin: string, env: Env): string {
   const real = realpathSync(bin);
-  const st = statSync(real);
-  const stat = JSON.stringify([st.size, st.ino, st.mtimeMs, st.ctimeMs]);
-  const memoFile = path.join(cacheRoot(env), "binaries.json");
-  let memo: Record<string, unknown> = {};
-  try {
-    const parsed: unknown = JSON.parse(readFileSync(memoFile, "utf8"));
-    if (isRecord(parsed)) memo = parsed;
-  } catch {
-    // no memo yet, or a damaged one: hash
-  }
-  const known = memo[real];
-  if (
-    isRecord(known) &&
-    known.stat === stat &&
-    typeof known.sha === "string" &&
-    typeof known.at === "number" &&
-    known.at - st.ctimeMs > RACY_MS
-  )
-    return known.sha;
-  const digest = sha(readFileSync(real));
-  memo[real] = { stat, sha: digest, at: Date.now() };
-  try {
-    mkdirSync(path.dirname(memoFile), { recursive: true });
-    const tmp = `${memoFile}.${randomBytes(4).toString("hex")}.tmp`;
-    writeFileSync(tmp, JSON.stringify(memo));
-    renameSync(tmp, memoFile);
-  } catch {
-    // an unwritable cache costs speed, never a result
-  }
+  const memo = toolDigests(env);
+  const digest = memo.sha(real);
+  memo.flush();
+  if (digest === null) throw new Error(`cannot read ${real}`);
   return digest;
 }
 
 /** Content hash of every file under dir (relative path + bytes), sorted; "" when dir does not exist. */
-export function treeDigest(dir: string): string {
+export function treeDigest(dir: string, env: Env = inheritedEnv()): string {
+  const memo = toolDigests(env);
   const h = createHash("sha256");
   const walk = (d: string, rel: string): void => {
     let entries;
@@ -146,10 +217,11 @@ export function treeDigest(dir: string): string {
         continue;
       }
       if (st.isDirectory()) walk(abs, r);
-      else h.update(`${r}\0${sha(readFileSync(abs))}\0`);
+      else h.update(`${r}\0${memo.sha(abs) ?? ""}\0`);
     }
   };
   walk(dir, "");
+  memo.flush();
   return h.digest("hex");
 }
 
@@ -204,6 +276,11 @@ export class RepoFiles {
       this.names.set(dir, n);
     }
     return n;
+  }
+
+  /** Every repository-relative path read so far (the verdict's inputs, render/verdict.ts). */
+  readPaths(): string[] {
+    return [...this.text.keys()];
   }
 
   /** Forgets what was read (the after-render check must see the disk, not the memo). */
@@ -338,8 +415,16 @@ export class ValidateCache {
 
   /** Call before building: the closure of each directory, to store with its result (undefined: not cacheable). */
   closures(dirs: readonly string[]): Promise<Map<string, Closure | undefined>> {
-    return Promise.resolve(new Map(dirs.map((d) => [d, buildClosure(d, this.files)])));
+    const out = new Map(dirs.map((d) => [d, buildClosure(d, this.files)]));
+    if ([...out.values()].includes(undefined)) this.unwalked = true;
+    return Promise.resolve(out);
   }
+
+  /**
+   * A build of this run may read what no walk sees (remote or out-of-repository references, generators, Helm): the
+   * run's result depends on more than the repository's files, so no verdict is kept for it (render/verdict.ts).
+   */
+  unwalked = false;
 
   /** Stores a successful build of `dir`, unless a file of its closure changed while kustomize ran. */
   storeRendered(id: string, dir: string, closure: Closure | undefined, objects: readonly K8sObject[]): void {

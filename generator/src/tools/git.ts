@@ -174,6 +174,14 @@ export async function fileAt(cwd: string, ref: string, rel: string): Promise<str
   }
 }
 
+/** Tracked files and untracked ones .gitignore does not exclude, under cwd (relative to it), sorted. */
+export async function listedPaths(cwd: string): Promise<string[]> {
+  const out = await wrap("ls-files --cached --others --exclude-standard", () =>
+    git(cwd).raw(["ls-files", "--cached", "--others", "--exclude-standard", "-z"]),
+  );
+  return [...new Set(out.split("\0").filter(Boolean))].sort();
+}
+
 /** Untracked files under cwd (relative to it) that .gitignore does not exclude. */
 export async function untrackedPaths(cwd: string): Promise<string[]> {
   const out = await wrap("ls-files --others --exclude-standard", () =>

@@ -1,7 +1,7 @@
 /** The kustomize binary (pinned in versions.json, built by `npm run setup`). */
 import { ToolOutputError } from "../core/errors.js";
 import { hasK8sHeader, type K8sObject } from "../k8s/object.js";
-import { parseYamlStream, YamlStreamError } from "../core/yaml.js";
+import { parseProgramYaml, YamlStreamError } from "../core/yaml.js";
 import { checkedTool, installHint } from "./resolve.js";
 import { inheritedEnv, run, type Env } from "./run.js";
 
@@ -50,7 +50,7 @@ export function parseBuildOutput(text: string, dir: string): K8sObject[] {
   };
   let docs: unknown[];
   try {
-    docs = parseYamlStream(text);
+    docs = parseProgramYaml(text);
   } catch (e) {
     if (!(e instanceof YamlStreamError)) throw e;
     throw broken(e.message);

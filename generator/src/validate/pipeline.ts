@@ -77,6 +77,11 @@ export interface ValidateResult {
   summary: Summary;
   /** Milliseconds spent per stage (for the benchmark's "where the time goes"). */
   timings?: Record<string, number>;
+  /**
+   * What the run read (repository-relative path, digest of the content read), and whether every build's inputs
+   * were walked: the inputs of its verdict (render/verdict.ts).
+   */
+  inputs?: { reads: [string, string | null][]; walked: boolean };
 }
 
 /** What the run knows before any stage: the options, the selection, the programs, the cache. */
@@ -602,5 +607,6 @@ export async function validateSelection(
     errors: findings.filter((f) => f.severity === "error").length,
     warnings: findings.filter((f) => f.severity === "warning").length,
   };
-  return { findings, summary, timings };
+  const read = files.readPaths().map((p): [string, string | null] => [p, files.hash(p)]);
+  return { findings, summary, timings, inputs: { reads: read, walked: cache !== undefined && !cache.unwalked } };
 }

@@ -1,0 +1,118 @@
+/**
+ * The verdict of a whole validate run, kept beside the validate cache (render/cache.ts): when nothing the run read
+ * changed — the repository's files (tracked, and untracked ones .gitignore does not exclude: what `git ls-files`
+ * lists), every other file the run read, and the key (options, the programs' and our code's identities) — the next
+ * run prints the kept findings without loading, rendering or checking anything. File contents are compared by
+ * digest, remembered by stat (DigestMemo: a changed file is always hashed again). A run whose builds may read what
+ * no walk sees (remote references, generators, Helm: ValidateCache.unwalked) keeps no verdict; neither does a
+ * directory that is no git repository (its file list is unknown).
+ */
+import { readFileSync, renameSync, writeFileSync, mkdirSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import path from "node:path";
+import { isRecord } from "../k8s/object.js";
+import { listedPaths } from "../tools/git.js";
+import type { Env } from "../tools/run.js";
+import { contentSha, DigestMemo, repoCacheDir } from "./cache.js";
+
+/** Bump when what a verdict holds, or how it is keyed, changes. */
+const FORMAT = 1;
+
+/** The repository's listed files and their digests when the run began. */
+export interface Listing {
+  paths: string[];
+  digests: (string | null)[];
+}
+
+interface Kept {
+  format: number;
+  key: string;
+  listing: string[];
+  digests: (string | null)[];
+  /** Files the run read that are not listed (ignored by git, yet read by a build): path and digest. */
+  extra: [string, string | null][];
+  value: unknown;
+}
+
+const isKept = (v: unknown): v is Kept =>
+  isRecord(v) &&
+  v.format === FORMAT &&
+  typeof v.key === "string" &&
+  Array.isArray(v.listing) &&
+  Array.isArray(v.digests) &&
+  Array.isArray(v.extra);
+
+export class Verdicts {
+  private readonly dir: string;
+  private readonly memo: DigestMemo;
+
+  /** @param cacheRoot the caches' folder: a file under it (a cache inside the repository) is no input. */
+  constructor(
+    private readonly root: string,
+    env: Env,
+    private readonly cacheRoot: string,
+  ) {
+    this.dir = repoCacheDir(root, env);
+    this.memo = DigestMemo.at(path.join(this.dir, "digests.memo"));
+  }
+
+  private file(key: string): string {
+    return path.join(this.dir, `${contentSha(key).slice(0, 24)}.verdict`);
+  }
+
+  /** The listed files and their digests now; undefined outside a git repository. */
+  async listing(): Promise<Listing | undefined> {
+    let paths: string[];
+    try {
+      paths = await listedPaths(this.root);
+    } catch {
+      return undefined;
+    }
+    const inCache = path.relative(this.root, this.cacheRoot);
+    if (!inCache.startsWith("..") && !path.isAbsolute(inCache))
+      paths = paths.filter((p) => p !== inCache && !p.startsWith(`${inCache}/`));
+    const digests = paths.map((p) => this.memo.sha(path.join(this.root, p)));
+    this.memo.retain(paths.map((p) => path.join(this.root, p)));
+    this.memo.flush();
+    return { paths, digests };
+  }
+
+  /** The value kept for `key`, when the listing and every extra file are as they were. */
+  recall(key: string, now: Listing): unknown {
+    let kept: unknown;
+    try {
+      kept = JSON.parse(readFileSync(this.file(key), "utf8"));
+    } catch {
+      return undefined;
+    }
+    if (!isKept(kept) || kept.key !== key) return undefined;
+    const same = (a: readonly unknown[], b: readonly unknown[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+    if (!same(kept.listing, now.paths) || !same(kept.digests, now.digests)) return undefined;
+    for (const [p, d] of kept.extra) if (this.memo.sha(path.join(this.root, p)) !== d) return undefined;
+    return kept.value;
+  }
+
+  /**
+   * Keeps `value` for `key`: `before` is the listing taken before the run, `reads` every file the run read with the
+   * digest of what it read. A listed file read with other content than it had before the run changed meanwhile:
+   * nothing is kept.
+   */
+  keep(key: string, before: Listing, reads: readonly [string, string | null][], value: unknown): void {
+    const at = new Map(before.paths.map((p, i) => [p, before.digests[i]]));
+    const extra: [string, string | null][] = [];
+    for (const [p, d] of reads) {
+      if (!at.has(p)) extra.push([p, d]);
+      else if (at.get(p) !== d) return;
+    }
+    const kept: Kept = { format: FORMAT, key, listing: before.paths, digests: before.digests, extra, value };
+    try {
+      mkdirSync(this.dir, { recursive: true });
+      const target = this.file(key);
+      const tmp = `${target}.${randomBytes(4).toString("hex")}.tmp`;
+      writeFileSync(tmp, JSON.stringify(kept));
+      renameSync(tmp, target);
+    } catch {
+      // an unwritable cache costs speed, never a result
+    }
+  }
+}

@@ -6,6 +6,7 @@ import { Ajv, type ErrorObject } from "ajv";
 import semver from "semver";
 import { isPair, isScalar, isSeq, parseDocument, visit, type YAMLError } from "yaml";
 import { type Finding, quote } from "../core/findings.js";
+import { parsePlainYaml } from "../core/yaml.js";
 import type { RuleId } from "../core/rules.js";
 import { nodeLabelArgs } from "./kubelet.js";
 import { checkIpv4Cidr, cidrsOverlap } from "./cidr.js";
@@ -117,6 +118,12 @@ export function parseSpecText(text: string, file?: string): ParseResult {
         "cluster spec is a few hundred bytes",
     );
   if (text.includes("\uFFFD")) return bad("file is not valid UTF-8");
+  // Most specs are plain and valid: read fast; anything to report is read again below, for its positions.
+  const plain = parsePlainYaml(text);
+  if (isRecord(plain)) {
+    const fast = parseSpecObject(plain, file);
+    if (fast.findings.length === 0) return fast;
+  }
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
   const [yamlError] = doc.errors;
   if (yamlError) return bad(yamlErrorMessage(text, yamlError, "a cluster spec"));

@@ -2,7 +2,7 @@
  * Serialization: objects are built as plain data and serialized once, here, with a fixed key order for
  * Kubernetes objects (apiVersion, kind, metadata, spec first), `undefined` stripped, and no timestamps.
  */
-import { CORE_SCHEMA, loadAll, YAMLException } from "js-yaml";
+import { CORE_SCHEMA, load, loadAll, YAMLException } from "js-yaml";
 import { parseAllDocuments, stringify } from "yaml";
 import { messageOf } from "./errors.js";
 
@@ -123,5 +123,19 @@ export function parseProgramYaml(text: string): unknown[] {
     if (!(e instanceof YAMLException)) throw e;
     const line = e.mark.line + 1;
     throw new YamlStreamError(`line ${line}: ${e.reason}`, line);
+  }
+}
+
+/**
+ * The value of a plain one-document YAML text — no anchors, aliases, tags, merge keys or directives (none of their
+ * characters anywhere, comments included) — read with the core schema like parseYamlStream, ~10× faster; undefined
+ * for anything else (then the caller reads it with the `yaml` library, which says where a problem is).
+ */
+export function parsePlainYaml(text: string): unknown {
+  if (/[&*!%]|<</.test(text)) return undefined;
+  try {
+    return load(text, { schema: CORE_SCHEMA });
+  } catch {
+    return undefined;
   }
 }

@@ -86,7 +86,8 @@ export class Verdicts {
       return undefined;
     }
     if (!isKept(kept) || kept.key !== key) return undefined;
-    const same = (a: readonly unknown[], b: readonly unknown[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+    const same = (a: readonly unknown[], b: readonly unknown[]) =>
+      a.length === b.length && a.every((x, i) => x === b[i]);
     if (!same(kept.listing, now.paths) || !same(kept.digests, now.digests)) return undefined;
     for (const [p, d] of kept.extra) if (this.memo.sha(path.join(this.root, p)) !== d) return undefined;
     return kept.value;

@@ -250,8 +250,8 @@ export async function loadRepo(root: string, only?: readonly string[]): Promise<
   const names = await clusterNames(root);
   const findings: Finding[] = [];
   const specs: ClusterSpec[] = [];
-  for (const name of names) {
-    const r = await readSpec(root, name);
+  // Read side by side (a fleet's specs are many small files), kept in name order.
+  for (const r of await Promise.all(names.map((name) => readSpec(root, name)))) {
     findings.push(...r.findings);
     if (r.spec) specs.push(r.spec);
   }
@@ -276,11 +276,17 @@ const SKIP = new Set([".git", "node_modules", ".tools"]);
 
 /**
  * Symbolic links in the repository that lead outside it: kustomize, Argo CD and Flux would read files that are not
- * in Git (or not there at all), and a writer following them would write outside the repository.
+ * in Git (or not there at all), and a writer following them would write outside the repository. With `clusters`,
+ * the folders of the other clusters are not walked (a run over some clusters reports on those alone).
  */
-export async function symlinkFindings(root: string): Promise<Finding[]> {
+export async function symlinkFindings(root: string, clusters?: readonly string[]): Promise<Finding[]> {
   const findings: Finding[] = [];
   const realRoot = await realpath(root);
+  const skipped = (rel: string) => {
+    if (!clusters) return false;
+    const c = clusterOfPath(`${rel}/`);
+    return c !== undefined && rel === clusterDir(c) && !clusters.includes(c);
+  };
   async function walk(dir: string): Promise<void> {
     let entries;
     try {
@@ -292,6 +298,7 @@ export async function symlinkFindings(root: string): Promise<Finding[]> {
       if (SKIP.has(e.name)) continue;
       const abs = path.join(dir, e.name);
       const rel = path.relative(root, abs).split(path.sep).join("/");
+      if (skipped(rel)) continue;
       if (e.isSymbolicLink()) {
         const target = await realpath(abs).catch(() => undefined);
         const r = target === undefined ? undefined : path.relative(realRoot, target);

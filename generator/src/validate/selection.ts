@@ -50,8 +50,8 @@ export interface Reading {
   symlinks: Promise<Finding[]>;
   names: Promise<string[]>;
 }
-export function startReading(root: string, only?: string[]): Reading {
-  const r = { repo: loadRepo(root, only), symlinks: symlinkFindings(root), names: clusterNames(root) };
+export function startReading(root: string, only?: string[], symlinks = symlinkFindings(root, only)): Reading {
+  const r = { repo: loadRepo(root, only), symlinks, names: clusterNames(root) };
   // Awaited later (or never, when --changed-since finds nothing): a failure must not be an unhandled rejection.
   for (const p of Object.values(r)) p.catch(() => undefined);
   return r;
@@ -84,14 +84,22 @@ export async function select(
       reading: startReading(root, opts.clusters),
     };
   }
-  const reading = startReading(root);
   const { affectedClusters } = await import("../repo/affected.js");
-  const affected = await affectedClusters(root, opts.changedSince).catch((e: unknown) => {
+  const affecting = affectedClusters(root, opts.changedSince).catch((e: unknown) => {
     if (!(e instanceof ToolError)) throw e;
     // Say which flag needed git; git's first line says why (no repository, unknown revision).
     throw new ToolError(`--changed-since ${opts.changedSince}: ${e.message.split("\n")[0]}`, e.command, e.stderr);
   });
-  const clusters = affected.clusters.filter((c) => !opts.clusters?.length || opts.clusters.includes(c));
+  const chosen = (a: { clusters: string[] }) =>
+    a.clusters.filter((c) => !opts.clusters?.length || opts.clusters.includes(c));
+  // Every spec is read while git runs; symbolic links are looked for in the affected clusters' folders only.
+  const reading = startReading(
+    root,
+    undefined,
+    affecting.then((a) => symlinkFindings(root, chosen(a))),
+  );
+  const affected = await affecting;
+  const clusters = chosen(affected);
   const management = affected.changedFiles.some((f) => f.startsWith("management/") || f === CONFIG_FILE);
   // A changed add-on payload no cluster uses still runs validate: its integrity check (validate/drift.ts) is repo-wide.
   const addons = affected.changedFiles.some((f) => f.startsWith(`${ADDONS_DIR}/`));

@@ -9,6 +9,7 @@
  * Pure: the caller passes the parsed management/sync objects and the clusters' rendered objects.
  */
 import { parseDocument } from "yaml";
+import { parsePlainYaml } from "../core/yaml.js";
 import type { Finding } from "../core/findings.js";
 import { clusterDir } from "../core/layout.js";
 import { CLUSTER_SPEC_GLOB } from "../plan/sync.js";
@@ -79,7 +80,7 @@ export function renderTemplate(template: string, params: Record<string, unknown>
 
 /** The git files generator's parameters of one file (goTemplate): the file's top-level fields and path.*. */
 export function fileParams(filePath: string, content: string): Record<string, unknown> {
-  const data: unknown = parseDocument(content).toJS({ maxAliasCount: 50 });
+  const data: unknown = parsePlainYaml(content) ?? parseDocument(content).toJS({ maxAliasCount: 50 });
   const fields = isRecord(data) ? data : {};
   const dir = filePath.split("/").slice(0, -1).join("/");
   return {

@@ -140,7 +140,7 @@ never for a file changed in the same moment`, async () => {
     const bin = path.join(dir, "tool");
     await writeFile(bin, "#!/bin/sh\necho v1\n");
     const id = binaryIdentity(bin, env);
-    const memoFile = path.join(cacheRoot(env), "digests.json");
+    const memoFile = path.join(cacheRoot(env), "binaries.json");
     const memo = JSON.parse(await readFile(memoFile, "utf8")) as Record<
       string,
       { stat: string; sha: string; at: number }

@@ -27,6 +27,16 @@ export function checkIpv4Cidr(value: string): CidrProblem {
 
 export const cidrsOverlap = (a: string, b: string): boolean => overlapCidr(a, b);
 
+/** A CIDR's first and last address, parsed once (many comparisons: the fleet's VPCs); undefined when invalid. */
+export function cidrRange(cidr: string): { start: bigint; end: bigint } | undefined {
+  try {
+    const { start, end } = parseCidr(cidr);
+    return { start, end };
+  } catch {
+    return undefined;
+  }
+}
+
 function toDotted(n: bigint): string {
   return [24n, 16n, 8n, 0n].map((shift) => String((n >> shift) & 255n)).join(".");
 }

@@ -98,6 +98,11 @@ export class DigestMemo {
   private static readonly open = new Map<string, DigestMemo>();
   private constructor(private readonly file: string) {}
 
+  /** The memo in `file` as it is on disk now (not shared with other callers in this process). */
+  static read(file: string): DigestMemo {
+    return new DigestMemo(file);
+  }
+
   /** The memo kept in `file` (one instance per file and process). */
   static at(file: string): DigestMemo {
     let m = DigestMemo.open.get(file);
@@ -176,7 +181,7 @@ export class DigestMemo {
   }
 }
 
-/** The memo of the tools' files (binaries, schemas, CRDs, our code): one for every repository. */
+/** The memo of the tools' trees (schemas, CRDs, our code): one for every repository. */
 const toolDigests = (env: Env): DigestMemo => DigestMemo.at(path.join(cacheRoot(env), "digests.json"));
 
 /**
@@ -187,7 +192,7 @@ const toolDigests = (env: Env): DigestMemo => DigestMemo.at(path.join(cacheRoot(
  */
 export function binaryIdentity(bin: string, env: Env): string {
   const real = realpathSync(bin);
-  const memo = toolDigests(env);
+  const memo = DigestMemo.read(path.join(cacheRoot(env), "binaries.json"));
   const digest = memo.sha(real);
   memo.flush();
   if (digest === null) throw new Error(`cannot read ${real}`);

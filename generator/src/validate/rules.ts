@@ -11,7 +11,7 @@ import { isGroupKind } from "../k8s/kinds.js";
 import { isIPv6 } from "node:net";
 import type semver from "semver";
 import type { Finding, Severity } from "../core/findings.js";
-import { checkIpv4Cidr, cidrsOverlap } from "../cluster-spec/cidr.js";
+import { checkIpv4Cidr, cidrRange, cidrsOverlap } from "../cluster-spec/cidr.js";
 import { MAX_KUBELET_SKEW, checkVersion } from "../cluster-spec/parse.js";
 import { knownRegions, zonesOf } from "../cluster-spec/regions.js";
 import { checkReferences } from "./references.js";
@@ -486,7 +486,7 @@ export function clusterRules(rc: RenderedCluster, file: string): Finding[] {
 export function fleetRules(rendered: readonly RenderedCluster[], newVpc: ReadonlySet<string> = new Set()): Finding[] {
   const findings: Finding[] = [];
   const seenName = new Map<string, string>();
-  const seenVpc: [cidr: string, owner: string][] = [];
+  const seenVpc: [cidr: string, owner: string, range: { start: bigint; end: bigint }][] = [];
   for (const rc of rendered) {
     const objs = objectsOf(rc.objects);
     const cluster = objs.find((o) => isGroupKind(o, CORE, "Cluster") && typeof o.metadata?.name === "string");
@@ -507,16 +507,12 @@ export function fleetRules(rendered: readonly RenderedCluster[], newVpc: Readonl
     const aws = objs.find((o) => isGroupKind(o, INFRA, "AWSCluster"));
     const vpc = strAt(aws, "spec.network.vpc.cidrBlock");
     const region = get(aws, "spec.region");
-    if (vpc === undefined) continue;
-    const other = seenVpc.find(([cidr]) => {
-      try {
-        return cidrsOverlap(cidr, vpc);
-      } catch {
-        return false; // an invalid CIDR has its own finding
-      }
-    });
+    // An invalid CIDR has its own finding.
+    const range = vpc === undefined ? undefined : cidrRange(vpc);
+    if (vpc === undefined || range === undefined) continue;
+    const other = seenVpc.find(([, , r]) => r.start <= range.end && range.start <= r.end);
     if (!other) {
-      seenVpc.push([vpc, `${rc.cluster}${region ? ` (${show(region)})` : ""}`]);
+      seenVpc.push([vpc, `${rc.cluster}${region ? ` (${show(region)})` : ""}`, range]);
       continue;
     }
     const isNew = newVpc.has(rc.cluster);

@@ -1,7 +1,9 @@
 /**
- * Measuring one command: wall time, CPU time of the whole process tree (GNU time, when installed) and peak memory
- * as the largest sum of the resident set sizes of the process and all its descendants, sampled every 50 ms from
- * /proc (Linux; a short-lived spike between two samples can be missed).
+ * Measuring: one command's wall time, CPU time of the whole process tree (GNU time's user + system, which counts
+ * every descendant the command waited for) and peak memory as the largest sum of the resident set sizes of the
+ * process and all its descendants, sampled every 50 ms from /proc (Linux; a short-lived spike between two samples
+ * can be missed); several commands alternated run by run (`alternate`), so a drift in the machine's speed reaches
+ * each alike; and the load average, sampled between the measurements.
  */
 import { spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
@@ -87,6 +89,62 @@ export async function measure(
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
+}
+
+/** One command of an alternation: `before` prepares each run (e.g. empties a cache) and is not measured. */
+export interface Contender<K extends string> {
+  name: K;
+  run: () => Promise<Measured>;
+  before?: () => Promise<void> | void;
+}
+
+/**
+ * Runs the contenders in turn, `runs` rounds (a1 b1 a2 b2 …), calling `between` before every measurement (the
+ * load sample). A failing command stops the bench: a figure of a failed run measures something else.
+ */
+export async function alternate<K extends string>(
+  contenders: readonly Contender<K>[],
+  runs: number,
+  between: (label: string) => void,
+  log: (line: string) => void,
+): Promise<Map<K, Measured[]>> {
+  const out = new Map<K, Measured[]>(contenders.map((c) => [c.name, []]));
+  for (let r = 0; r < runs; r++)
+    for (const c of contenders) {
+      await c.before?.();
+      between(c.name);
+      const m = await c.run();
+      if (m.exitCode !== 0)
+        throw new Error(`${c.name} exited ${m.exitCode}:\n${m.stdout.slice(-2000)}\n${m.stderr.slice(-2000)}`);
+      out.get(c.name)?.push(m);
+      const cpu = m.cpuMs === undefined ? "" : `, CPU ${(m.cpuMs / 1000).toFixed(2)} s`;
+      log(`  ${c.name.padEnd(40)} ${(m.wallMs / 1000).toFixed(2)} s${cpu}, ${m.peakRssMiB.toFixed(0)} MiB`);
+    }
+  return out;
+}
+
+/** A load-average sample: the 1-, 5- and 15-minute averages, and what the bench was about to do. */
+export interface LoadSample {
+  label: string;
+  avg: [number, number, number];
+}
+
+/**
+ * The environment variable that replaces the machine's load average (`"1min,5min,15min"`, or one number for all
+ * three): the documented way to test the bench's refusal without loading the machine. Read by the bench only.
+ */
+export const FAKE_LOAD_ENV = "CAPI_GITOPS_BENCH_LOADAVG";
+
+export function loadAverage(env: NodeJS.ProcessEnv = process.env): [number, number, number] {
+  const fake = env[FAKE_LOAD_ENV];
+  if (fake) {
+    const xs = fake.split(",").map(Number);
+    if (xs.length === 0 || xs.length > 3 || xs.some((x) => !Number.isFinite(x) || x < 0))
+      throw new Error(`${FAKE_LOAD_ENV}: one to three non-negative numbers, e.g. "5.1" or "5.1,3.0,2.2"`);
+    return [xs[0] ?? 0, xs[1] ?? xs[0] ?? 0, xs[2] ?? xs[0] ?? 0];
+  }
+  const [a = 0, b = 0, c = 0] = os.loadavg();
+  return [a, b, c];
 }
 
 export const median = (xs: readonly number[]): number => {

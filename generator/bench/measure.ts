@@ -123,28 +123,44 @@ export async function alternate<K extends string>(
   return out;
 }
 
+type Load = [number, number, number];
+
 /** A load-average sample: the 1-, 5- and 15-minute averages, and what the bench was about to do. */
 export interface LoadSample {
   label: string;
-  avg: [number, number, number];
+  avg: Load;
 }
 
 /**
- * The environment variable that replaces the machine's load average (`"1min,5min,15min"`, or one number for all
- * three): the documented way to test the bench's refusal without loading the machine. Read by the bench only.
+ * The environment variable that replaces the machine's load average, read by the bench only: the documented way to
+ * test its refusal without loading the machine. One sample is `"1min,5min,15min"` or one number for all three;
+ * samples separated by `;` are used in turn, the last one repeating (e.g. `"0.5;0.5;9"`: quiet at the start, loaded
+ * from the third sample on).
  */
 export const FAKE_LOAD_ENV = "CAPI_GITOPS_BENCH_LOADAVG";
 
-export function loadAverage(env: NodeJS.ProcessEnv = process.env): [number, number, number] {
-  const fake = env[FAKE_LOAD_ENV];
-  if (fake) {
-    const xs = fake.split(",").map(Number);
-    if (xs.length === 0 || xs.length > 3 || xs.some((x) => !Number.isFinite(x) || x < 0))
-      throw new Error(`${FAKE_LOAD_ENV}: one to three non-negative numbers, e.g. "5.1" or "5.1,3.0,2.2"`);
-    return [xs[0] ?? 0, xs[1] ?? xs[0] ?? 0, xs[2] ?? xs[0] ?? 0];
-  }
-  const [a = 0, b = 0, c = 0] = os.loadavg();
-  return [a, b, c];
+function parseFakeLoad(text: string): Load[] {
+  return text.split(";").map((sample) => {
+    const xs = sample.split(",").map((v) => Number(v.trim()));
+    if (xs.length > 3 || xs.some((v) => !Number.isFinite(v) || v < 0))
+      throw new Error(`${FAKE_LOAD_ENV}: samples of one to three non-negative numbers, e.g. "5.1" or "0.5;5.1,3,2"`);
+    const [a = 0, b = a, c = a] = xs;
+    return [a, b, c];
+  });
+}
+
+/** The load-average sampler: the machine's, or the fake samples of FAKE_LOAD_ENV in turn. */
+export function loadSampler(env: NodeJS.ProcessEnv = process.env): () => Load {
+  const fake = env[FAKE_LOAD_ENV] ? parseFakeLoad(env[FAKE_LOAD_ENV]) : undefined;
+  let next = 0;
+  return () => {
+    if (fake) {
+      const sample = fake[Math.min(next++, fake.length - 1)];
+      if (sample) return sample;
+    }
+    const [a = 0, b = 0, c = 0] = os.loadavg();
+    return [a, b, c];
+  };
 }
 
 export const median = (xs: readonly number[]): number => {

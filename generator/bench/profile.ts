@@ -36,14 +36,23 @@ export async function profiled<T>(fn: () => Promise<T>): Promise<{ value: T; pro
   }
 }
 
-/** A source URL as a short label: relative to `root`, a dependency as its package, Node's own as `node:…`. */
-function fileLabel(url: string, root: string): string {
-  if (!url) return "";
-  if (!url.startsWith("file:")) return url.replace(/^node:internal\/.*/, "node:internal");
+/**
+ * Where a frame's code lives: `file` for the function's label (relative to `root`, a dependency from its
+ * node_modules/ on), `group` for the per-file table (a dependency as its package, Node's internals as one).
+ * Native code (no URL) is grouped as one; V8's pseudo-frames (`(idle)`, `(garbage collector)`, …) stand alone.
+ */
+function locate(url: string, functionName: string, root: string): { file: string; group: string } {
+  if (!url) return { file: "", group: functionName.startsWith("(") ? functionName : "(native code)" };
+  if (!url.startsWith("file:")) return { file: url, group: url.startsWith("node:internal/") ? "node:internal" : url };
   const rel = path.relative(root, fileURLToPath(url));
-  const dep = /(?:^|\/)node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(rel);
-  return dep ? `node_modules/${dep[1] ?? ""}` : rel;
+  const at = rel.indexOf("node_modules/");
+  if (at < 0) return { file: rel, group: rel };
+  const file = rel.slice(at);
+  const pkg = /^node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(file)?.[1] ?? "";
+  return { file, group: `node_modules/${pkg}` };
 }
+
+const short = (s: string) => (s.length > 90 ? `${s.slice(0, 87)}…` : s);
 
 /**
  * Self time per function and per file, the `top` largest of each. A sample lasts until the next one (as DevTools
@@ -62,13 +71,18 @@ export function summarise(profile: Profiler.Profile, root: string, top = 15): Pr
     if (!node) continue;
     totalUs += us;
     const { functionName, url, lineNumber } = node.callFrame;
-    const label = fileLabel(url, root);
-    const name = label
-      ? `${functionName || "(anonymous)"} (${label}:${lineNumber + 1})`
-      : functionName || "(anonymous)";
+    const { file: at, group } = locate(url, functionName, root);
+    // Under tsx a TypeScript file's frames carry no useful line (0): the function and file name it.
+    const line = lineNumber > 0 ? `:${lineNumber + 1}` : "";
+    const name = short(
+      at
+        ? `${functionName || "(anonymous)"} (${at}${line})`
+        : functionName.startsWith("(")
+          ? functionName
+          : `${functionName} (native)`,
+    );
     fn.set(name, (fn.get(name) ?? 0) + us);
-    const f = label || name;
-    file.set(f, (file.get(f) ?? 0) + us);
+    file.set(group, (file.get(group) ?? 0) + us);
   }
   const topOf = (m: Map<string, number>): Hot[] =>
     [...m]

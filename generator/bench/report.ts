@@ -179,7 +179,7 @@ export function whereTheTimeGoes(results: readonly SizeResult[]): string[] {
       out.push(
         "",
         `Self time in the Node process, N=${p.n}, ${label} (${s(run.profile.totalMs)} s sampled; \`(idle)\`: waiting ` +
-          "on the children or the disk):",
+          "on the children or the disk; `(native code)`: built-ins such as spawn, lstat, regular expressions):",
         "",
         "| function | self | share | | file or package | self | share |",
         "|---|---:|---:|---|---|---:|---:|",

@@ -29,7 +29,7 @@ import { TOOL_ROOT } from "../src/pins/versions.js";
 import { validateCommand } from "../src/commands/validate.js";
 import { clearCache, repoCacheDir } from "../src/render/cache.js";
 import { changeOneCluster, commitFleet, writeFleetSpecs } from "./fleet.js";
-import { alternate, loadAverage, measure, type Contender, type LoadSample, type Measured } from "./measure.js";
+import { alternate, loadSampler, measure, type Contender, type LoadSample, type Measured } from "./measure.js";
 import { profiled, summarise } from "./profile.js";
 import {
   loadLine,
@@ -64,6 +64,7 @@ const CLI = path.join(TOOL_ROOT, "generator", "src", "cli.ts");
 const log = (line: string) => void process.stderr.write(`${line}\n`);
 
 const loads: LoadSample[] = [];
+const loadAverage = loadSampler();
 const sampleLoad = (label: string) => void loads.push({ label, avg: loadAverage() });
 
 sampleLoad("the start");

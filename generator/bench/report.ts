@@ -70,7 +70,10 @@ function judge(key: RowKey, r: SizeResult): Judged {
       return { ratio: "", goal: "the reference" };
     case "floor": {
       const cold = w("cold");
-      return { ratio: cold ? `cold validate ${x(cold / mine)} this` : "", goal: "a batched render goes below it" };
+      return {
+        ratio: cold ? `cold \`validate\` takes ${x(cold / mine)} this` : "",
+        goal: "a batched render goes below it",
+      };
     }
     case "cold": {
       if (!loop) return { ratio: "", goal: "≥ 3× the loop" };

@@ -1,7 +1,9 @@
 /**
- * Measuring one command: wall time, CPU time of the whole process tree (GNU time, when installed) and peak memory
- * as the largest sum of the resident set sizes of the process and all its descendants, sampled every 50 ms from
- * /proc (Linux; a short-lived spike between two samples can be missed).
+ * Measuring: one command's wall time, CPU time of the whole process tree (GNU time's user + system, which counts
+ * every descendant the command waited for) and peak memory as the largest sum of the resident set sizes of the
+ * process and all its descendants, sampled every 50 ms from /proc (Linux; a short-lived spike between two samples
+ * can be missed); several commands alternated run by run (`alternate`), so a drift in the machine's speed reaches
+ * each alike; and the load average, sampled between the measurements.
  */
 import { spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
@@ -87,6 +89,78 @@ export async function measure(
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
+}
+
+/** One command of an alternation: `before` prepares each run (e.g. empties a cache) and is not measured. */
+export interface Contender<K extends string> {
+  name: K;
+  run: () => Promise<Measured>;
+  before?: () => Promise<void> | void;
+}
+
+/**
+ * Runs the contenders in turn, `runs` rounds (a1 b1 a2 b2 …), calling `between` before every measurement (the
+ * load sample). A failing command stops the bench: a figure of a failed run measures something else.
+ */
+export async function alternate<K extends string>(
+  contenders: readonly Contender<K>[],
+  runs: number,
+  between: (label: string) => void,
+  log: (line: string) => void,
+): Promise<Map<K, Measured[]>> {
+  const out = new Map<K, Measured[]>(contenders.map((c) => [c.name, []]));
+  for (let r = 0; r < runs; r++)
+    for (const c of contenders) {
+      await c.before?.();
+      between(c.name);
+      const m = await c.run();
+      if (m.exitCode !== 0)
+        throw new Error(`${c.name} exited ${m.exitCode}:\n${m.stdout.slice(-2000)}\n${m.stderr.slice(-2000)}`);
+      out.get(c.name)?.push(m);
+      const cpu = m.cpuMs === undefined ? "" : `, CPU ${(m.cpuMs / 1000).toFixed(2)} s`;
+      log(`  ${c.name.padEnd(40)} ${(m.wallMs / 1000).toFixed(2)} s${cpu}, ${m.peakRssMiB.toFixed(0)} MiB`);
+    }
+  return out;
+}
+
+type Load = [number, number, number];
+
+/** A load-average sample: the 1-, 5- and 15-minute averages, and what the bench was about to do. */
+export interface LoadSample {
+  label: string;
+  avg: Load;
+}
+
+/**
+ * The environment variable that replaces the machine's load average, read by the bench only: the documented way to
+ * test its refusal without loading the machine. One sample is `"1min,5min,15min"` or one number for all three;
+ * samples separated by `;` are used in turn, the last one repeating (e.g. `"0.5;0.5;9"`: quiet at the start, loaded
+ * from the third sample on).
+ */
+export const FAKE_LOAD_ENV = "CAPI_GITOPS_BENCH_LOADAVG";
+
+function parseFakeLoad(text: string): Load[] {
+  return text.split(";").map((sample) => {
+    const xs = sample.split(",").map((v) => Number(v.trim()));
+    if (xs.length > 3 || xs.some((v) => !Number.isFinite(v) || v < 0))
+      throw new Error(`${FAKE_LOAD_ENV}: samples of one to three non-negative numbers, e.g. "5.1" or "0.5;5.1,3,2"`);
+    const [a = 0, b = a, c = a] = xs;
+    return [a, b, c];
+  });
+}
+
+/** The load-average sampler: the machine's, or the fake samples of FAKE_LOAD_ENV in turn. */
+export function loadSampler(env: NodeJS.ProcessEnv = process.env): () => Load {
+  const fake = env[FAKE_LOAD_ENV] ? parseFakeLoad(env[FAKE_LOAD_ENV]) : undefined;
+  let next = 0;
+  return () => {
+    if (fake) {
+      const sample = fake[Math.min(next++, fake.length - 1)];
+      if (sample) return sample;
+    }
+    const [a = 0, b = 0, c = 0] = os.loadavg();
+    return [a, b, c];
+  };
 }
 
 export const median = (xs: readonly number[]): number => {

@@ -1,153 +1,135 @@
 /**
- * `npm run bench [-- --sizes 100,500,1000 --runs 3 --ref-runs 1 --stages 500 --gogc 400 --no-write --keep]`: builds
- * synthetic fleets with the project's own generator in temporary repositories and measures, on the same fleet and
- * the same pinned binaries, side by side:
- *   (a) the reference loop of GitOps repositories' validate scripts: per cluster,
- *       `kustomize build <dir> | kubeconform -strict -schema-location <our schemas> -`;
- *   (b) `npm run validate` on the whole fleet (every layer: kubeconform, the upstream admission, kubectl-validate for
- *       the management CRDs, our rules) with an empty cache (cold) and with the cache of the previous run (warm,
- *       nothing changed);
- *   (c) `validate --changed-since HEAD` with one cluster changed (empty cache), at each N and on a 1-cluster
- *       repository;
- *   (d) `npm run generate` for the whole fleet (a fresh tree of specs), and again with nothing to change.
- * With --gogc <v>: one more cold (b) run per N with GOGC=<v> in the environment (the Go tools' garbage collector
- * runs less often: less CPU, more memory) — a knob CI can set.
- * Each command runs as `npm run` runs it (tsx generator/src/cli.ts …; npm's own launcher is left out of every
- * figure alike); wall time is the median of --runs runs ((a) at N > 100: --ref-runs, default 1, it is slow), peak
- * memory the largest sampled resident set of the whole process tree. Stage timings of (b) come from one extra
- * in-process run (cold and warm) at each size of --stages (default: every size). Writes the tables into BENCHMARKS.md
- * between the bench markers (the prose around them stays).
- * A benchmark, not a test: nothing here asserts a time.
+ * `npm run bench [-- --sizes 300,1000 --runs 3 --profile --no-write --keep]`: measures `validate` against the loop
+ * GitOps repositories ship, on fleets of the shape users have (bench/fleet.ts: specs written, `generate` run once,
+ * committed), each command as `npm run` runs it (tsx generator/src/cli.ts …), the compared commands alternated run
+ * by run, medians of --runs (wall, CPU of the process tree, sampled peak memory: bench/measure.ts). Per size N:
+ *   (a) the loop, per cluster `kustomize build <dir> | kubeconform -strict -schema-location <our schemas> -`,
+ *       alternated with (b) `validate` cold (empty cache), (b') warm (nothing changed) and (e) `kustomize build`
+ *       alone, one process per cluster (the floor of a per-process render);
+ *   (c) `validate --changed-since HEAD` with one cluster's own kustomization changed and an empty cache,
+ *       alternated with the same on a 1-cluster repository; (c') both again with the cache of the previous full
+ *       run (what CI restores).
+ * --profile: per size, one more in-process cold and warm run under the CPU profiler: the stage timers and the top
+ * self-time functions and files, written beside the table.
+ * The load average is sampled before every measured run and at the end. The table goes into BENCHMARKS.md between
+ * the bench markers (the profile between its own) only when the 1-minute load average never exceeded the cores
+ * (os.availableParallelism()); otherwise the bench says why and exits 1. --no-write prints only, whatever the load.
+ * CAPI_GITOPS_BENCH_LOADAVG (bench/measure.ts) fakes the load average, to test that refusal.
+ * A benchmark, not a test: nothing asserts a time.
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { cp, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { schemaLocation } from "../src/schemas/layout.js";
 import { resolveTool } from "../src/tools/resolve.js";
 import { TOOL_ROOT } from "../src/pins/versions.js";
-import { toYaml } from "../src/core/yaml.js";
-import { clearCache } from "../src/render/cache.js";
 import { validateCommand } from "../src/commands/validate.js";
-import { clusterName, writeFleetSpecs } from "./fleet.js";
-import { measure, median, type Measured } from "./measure.js";
+import { clearCache, repoCacheDir } from "../src/render/cache.js";
+import { changeOneCluster, commitFleet, writeFleetSpecs } from "./fleet.js";
+import { alternate, loadSampler, measure, type Contender, type LoadSample, type Measured } from "./measure.js";
+import { profiled, summarise } from "./profile.js";
+import {
+  loadLine,
+  replaceBlock,
+  resultsTable,
+  whereTheTimeGoes,
+  type RowKey,
+  type SizeResult,
+  type StageRun,
+} from "./report.js";
 
 const { values } = parseArgs({
   options: {
-    sizes: { type: "string", default: "100,500,1000" },
+    sizes: { type: "string", default: "300,1000" },
     runs: { type: "string", default: "3" },
-    "ref-runs": { type: "string", default: "1" },
-    stages: { type: "string" },
-    gogc: { type: "string" },
+    profile: { type: "boolean", default: false },
     "no-write": { type: "boolean", default: false },
     keep: { type: "boolean", default: false },
   },
 });
 const SIZES = values.sizes.split(",").map(Number);
 const RUNS = Number(values.runs);
-const REF_RUNS = Number(values["ref-runs"]);
-/** The sizes at which the in-process stage timings are taken (each is one more cold and warm run); default all. */
-const STAGE_SIZES = values.stages ? values.stages.split(",").map(Number) : SIZES;
-if (SIZES.some((n) => !Number.isInteger(n) || n < 1) || !(RUNS >= 1) || !(REF_RUNS >= 1))
-  throw new Error("--sizes n,n,… and --runs/--ref-runs ≥ 1");
+if (SIZES.some((n) => !Number.isInteger(n) || n < 2) || !Number.isInteger(RUNS) || RUNS < 1 || RUNS > 9) {
+  process.stderr.write("usage: npm run bench -- [--sizes n,n,… (each ≥ 2)] [--runs 1–9] [--profile] [--no-write]\n");
+  process.exit(2);
+}
+const WRITE = !values["no-write"];
+const CORES = os.availableParallelism();
 
 const TSX = path.join(TOOL_ROOT, "node_modules", ".bin", "tsx");
 const CLI = path.join(TOOL_ROOT, "generator", "src", "cli.ts");
-const log = (s: string) => void process.stderr.write(`${s}\n`);
+const log = (line: string) => void process.stderr.write(`${line}\n`);
+
+const loads: LoadSample[] = [];
+const loadAverage = loadSampler();
+const sampleLoad = (label: string) => void loads.push({ label, avg: loadAverage() });
+
+sampleLoad("the start");
+const firstLoad = loads[0]?.avg[0] ?? 0;
+if (WRITE && firstLoad > CORES) {
+  log(
+    `refusing to start: the 1-minute load average is ${firstLoad.toFixed(2)}, above the ${CORES} cores — the ` +
+      "figures would measure the other work. Run on a quiet machine, or pass --no-write to measure anyway.",
+  );
+  process.exit(1);
+}
 
 const work = await mkdtemp(path.join(os.tmpdir(), "capi-gitops-bench-"));
-// The bench's own cache folder: the user's cache is never touched, and a cold run empties it first.
-const env = { ...process.env, CAPI_GITOPS_CACHE_DIR: path.join(work, "cache") };
+
+// One cache folder for the bench (the user's is never touched): the binaries' digests, shared by every repository,
+// stay in it; "empty cache" removes one repository's folder (render/cache.ts clearCache), "the previous full run's
+// cache" puts a copy of it back.
+const env: NodeJS.ProcessEnv = { ...process.env, CAPI_GITOPS_CACHE_DIR: path.join(work, "cache") };
 process.env.CAPI_GITOPS_CACHE_DIR = env.CAPI_GITOPS_CACHE_DIR;
 
-const cli = (repo: string, ...args: string[]) => measure(TSX, [CLI, ...args, "--repo", repo], { cwd: TOOL_ROOT, env });
-const git = (repo: string, ...args: string[]) => execFileSync("git", args, { cwd: repo, stdio: "pipe" });
-
-interface Row {
-  item: string;
-  n: number;
-  runs: Measured[];
-}
-const rows: Row[] = [];
-const stages: { n: number; label: string; timings: Record<string, number>; wallMs: number }[] = [];
-
-async function series(
-  item: string,
-  n: number,
-  count: number,
-  run: () => Promise<Measured>,
-  before?: () => Promise<void> | void,
-): Promise<Row> {
-  const row: Row = { item, n, runs: [] };
-  for (let i = 0; i < count; i++) {
-    await before?.();
-    const m = await run();
-    if (m.exitCode !== 0)
-      throw new Error(`${item} at N=${n} exited ${m.exitCode}:\n${m.stdout.slice(-2000)}\n${m.stderr.slice(-2000)}`);
-    row.runs.push(m);
-    log(
-      `  ${item.padEnd(34)} N=${String(n).padStart(5)}  ${(m.wallMs / 1000).toFixed(2)} s  ` +
-        `${m.peakRssMiB.toFixed(0)} MiB`,
-    );
-  }
-  rows.push(row);
-  return row;
+interface Repo {
+  dir: string;
+  /** A copy of the repository's cache folder after a full run of the committed fleet. */
+  fullCache: string;
 }
 
-/** The fleet at `repo` committed to a new repository: the base (c) compares against. */
-function commitFleet(repo: string): void {
-  git(repo, "init", "-q", "-b", "main");
-  git(repo, "add", ".");
-  git(repo, "-c", "user.name=bench", "-c", "user.email=bench@example.com", "commit", "-q", "-m", "fleet");
+const emptyCache = (r: Repo) => clearCache(r.dir, env);
+
+async function keepFullCache(r: Repo): Promise<void> {
+  await cp(repoCacheDir(r.dir, env), r.fullCache, { recursive: true });
 }
 
-/** (c): one cluster changed since HEAD (changeOneCluster), validated with --changed-since from a cold cache. */
-async function changedSince(repo: string, n: number): Promise<void> {
-  await changeOneCluster(repo);
-  await series(
-    "(c) changed-since, 1 changed",
-    n,
-    RUNS,
-    () => cli(repo, "validate", "--changed-since", "HEAD"),
-    () => clearCache(repo),
-  );
+async function restoreFullCache(r: Repo): Promise<void> {
+  clearCache(r.dir, env);
+  await cp(r.fullCache, repoCacheDir(r.dir, env), { recursive: true });
 }
 
-/** A cluster's own layer with one patch: the one-cluster change of (c). */
-async function changeOneCluster(repo: string): Promise<void> {
-  const k = {
-    apiVersion: "kustomize.config.k8s.io/v1beta1",
-    kind: "Kustomization",
-    resources: ["generated"],
-    patches: [
-      {
-        target: { kind: "Cluster" },
-        patch: toYaml([{ op: "add", path: "/metadata/labels/bench-change", value: "one" }]),
-      },
-    ],
-  };
-  await writeFile(path.join(repo, "clusters", clusterName(0), "kustomization.yaml"), toYaml(k));
-}
+const cli = (r: Repo, ...args: string[]) => measure(TSX, [CLI, ...args, "--repo", r.dir], { cwd: TOOL_ROOT, env });
 
-async function fleet(n: number): Promise<string> {
-  const dir = await mkdtemp(path.join(work, `fleet-${n}-`));
+const mustPass = (what: string, m: Measured): Measured => {
+  if (m.exitCode !== 0) throw new Error(`${what} exited ${m.exitCode}:\n${m.stdout.slice(-2000)}\n${m.stderr}`);
+  return m;
+};
+
+/** A fleet of n clusters: specs, one `generate`, one commit; its cache folders beside it. */
+async function fleet(n: number): Promise<{ repo: Repo; generateMs: number }> {
+  const dir = path.join(work, `fleet-${n}`);
+  const repo: Repo = { dir, fullCache: path.join(work, `cache-${n}-full`) };
   await writeFleetSpecs(dir, n);
-  return dir;
+  const g = mustPass(`generate (N=${n})`, await cli(repo, "generate"));
+  commitFleet(dir);
+  return { repo, generateMs: g.wallMs };
 }
 
 /**
- * The reference: the loop of the validate scripts GitOps repositories ship (e.g. the Flux example repositories'
- * scripts/validate.sh), one shell running, per cluster, `kustomize build | kubeconform`. This is the one place
- * outside generator/src/tools that starts kustomize and kubeconform itself: it reproduces the external practice.
+ * A per-cluster shell loop over clusters/*: the validate scripts GitOps repositories ship (e.g. the Flux example
+ * repositories' scripts/validate.sh) when `check` is set, and kustomize alone otherwise. The one place outside
+ * generator/src/tools that starts kustomize and kubeconform itself: it reproduces the external practice.
  */
-function referenceLoop(repo: string): Promise<Measured> {
-  const script =
-    'rc=0; for d in clusters/*/; do "$KUSTOMIZE" build "$d" | "$KUBECONFORM" -strict -schema-location ' +
-    '"$SCHEMAS" - || rc=1; done; exit $rc';
-  return measure("bash", ["-c", script], {
-    cwd: repo,
+function loop(r: Repo, check: boolean): Promise<Measured> {
+  const step = check
+    ? '"$KUSTOMIZE" build "$d" | "$KUBECONFORM" -strict -schema-location "$SCHEMAS" - || rc=1'
+    : '"$KUSTOMIZE" build "$d" > /dev/null || rc=1';
+  return measure("bash", ["-c", `rc=0; for d in clusters/*/; do ${step}; done; exit $rc`], {
+    cwd: r.dir,
     env: {
       ...env,
       KUSTOMIZE: resolveTool("kustomize"),
@@ -157,85 +139,75 @@ function referenceLoop(repo: string): Promise<Measured> {
   });
 }
 
-const loadAvg = () =>
-  os
-    .loadavg()
-    .map((x) => x.toFixed(2))
-    .join(" ");
-const loadBefore = loadAvg();
+/** One in-process validate under the profiler. */
+async function profiledRun(r: Repo): Promise<StageRun> {
+  const t = performance.now();
+  const { value, profile } = await profiled(() => validateCommand({ cwd: r.dir }));
+  return { wallMs: performance.now() - t, timings: value.timings ?? {}, profile: summarise(profile, TOOL_ROOT) };
+}
+
+const results: SizeResult[] = [];
 const started = Date.now();
 try {
-  // (c) baseline: a repository of one cluster, the same change.
+  // The 1-cluster repository (c) and (c') compare against: committed, its full-run cache kept, then changed.
   log("1-cluster repository");
-  {
-    const repo = await fleet(1);
-    const g = await cli(repo, "generate");
-    if (g.exitCode !== 0) throw new Error(`generate failed:\n${g.stderr}`);
-    commitFleet(repo);
-    await changedSince(repo, 1);
-  }
+  const single = await fleet(1).then((f) => f.repo);
+  mustPass("validate (1 cluster)", await cli(single, "validate"));
+  await keepFullCache(single);
+  await changeOneCluster(single.dir);
 
   for (const n of SIZES) {
-    log(`N=${n}`);
-    // (d) generate on a fresh tree of specs, each run its own copy; the last one is the fleet for (a)–(c).
-    let repo = "";
-    await series(
-      "(d) generate, fresh tree",
-      n,
-      RUNS,
-      () => cli(repo, "generate"),
-      async () => {
-        if (repo) await rm(repo, { recursive: true, force: true });
-        repo = await fleet(n);
-      },
-    );
-    await series("(d) generate, nothing changed", n, RUNS, () => cli(repo, "generate"));
-    commitFleet(repo);
+    const t0 = Date.now();
+    log(`N=${n}: writing the fleet and running generate`);
+    const { repo, generateMs } = await fleet(n);
+    const runs = new Map<RowKey, Measured[]>();
+    const measureAll = async (contenders: Contender<RowKey>[]) => {
+      for (const [k, v] of await alternate(contenders, RUNS, (l) => sampleLoad(`${l} N=${n}`), log)) runs.set(k, v);
+    };
 
-    await series("(a) kustomize | kubeconform loop", n, n <= 100 ? Math.max(RUNS, REF_RUNS) : REF_RUNS, () =>
-      referenceLoop(repo),
-    );
+    // (a), (b), (b'), (e) on the committed fleet; the last warm run leaves the full run's cache for (c').
+    await measureAll([
+      { name: "loop", run: () => loop(repo, true) },
+      { name: "cold", run: () => cli(repo, "validate"), before: () => emptyCache(repo) },
+      { name: "warm", run: () => cli(repo, "validate") },
+      { name: "floor", run: () => loop(repo, false) },
+    ]);
+    await keepFullCache(repo);
 
-    await series(
-      "(b) validate, cold",
-      n,
-      RUNS,
-      () => cli(repo, "validate"),
-      () => clearCache(repo),
-    );
-    await series("(b) validate, warm", n, RUNS, () => cli(repo, "validate"));
-    if (values.gogc) {
-      const gogc = { ...env, GOGC: values.gogc };
-      await series(
-        `(b) validate, cold, GOGC=${values.gogc}`,
-        n,
-        1,
-        () => measure(TSX, [CLI, "validate", "--repo", repo], { cwd: TOOL_ROOT, env: gogc }),
-        () => clearCache(repo),
-      );
+    let profile: SizeResult["profile"];
+    if (values.profile) {
+      log(`  profiling an in-process cold and warm run`);
+      sampleLoad(`the profile N=${n}`);
+      emptyCache(repo);
+      const cold = await profiledRun(repo);
+      const warm = await profiledRun(repo);
+      profile = { cold, warm };
     }
 
-    // Where the time goes: one in-process run each, cold and warm (stage timings; no tsx start-up).
-    for (const warm of STAGE_SIZES.includes(n) ? [false, true] : []) {
-      if (!warm) clearCache(repo);
-      const t = performance.now();
-      const r = await validateCommand({ cwd: repo });
-      stages.push({ n, label: warm ? "warm" : "cold", timings: r.timings ?? {}, wallMs: performance.now() - t });
-    }
-
-    await changedSince(repo, n);
-    if (!values.keep) await rm(repo, { recursive: true, force: true });
-    else log(`  kept ${repo}`);
+    await changeOneCluster(repo.dir);
+    const changedSince = (r: Repo) => cli(r, "validate", "--changed-since", "HEAD");
+    await measureAll([
+      { name: "changed", run: () => changedSince(repo), before: () => emptyCache(repo) },
+      { name: "changed1", run: () => changedSince(single), before: () => emptyCache(single) },
+    ]);
+    await measureAll([
+      { name: "cached", run: () => changedSince(repo), before: () => restoreFullCache(repo) },
+      { name: "cached1", run: () => changedSince(single), before: () => restoreFullCache(single) },
+    ]);
+    results.push({ n, runs, generateMs, profile });
+    log(`N=${n} took ${((Date.now() - t0) / 60000).toFixed(1)} min`);
+    if (values.keep) log(`  kept ${repo.dir}`);
+    else await rm(repo.dir, { recursive: true, force: true });
   }
 } finally {
   if (!values.keep) await rm(work, { recursive: true, force: true });
 }
-const loadAfter = loadAvg();
+sampleLoad("the end");
 
 // ---- report ----
 const sh = (cmd: string, args: string[]) => {
   try {
-    return execFileSync(cmd, args, { encoding: "utf8" }).trim();
+    return execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
   } catch {
     return "?";
   }
@@ -251,109 +223,58 @@ const stamp = (tool: string) => {
     return sh(resolveTool(tool), tool === "kubeconform" ? ["-v"] : ["version"]);
   }
 };
-const memLine =
-  sh("free", ["-h"])
-    .split("\n")
-    .find((l) => l.startsWith("Mem:"))
-    ?.split(/\s+/)[1] ?? `${(os.totalmem() / 2 ** 30).toFixed(1)}Gi`;
-const machine = [
-  `- CPU: ${cpuModel}, ${sh("nproc", [])} cores (nproc); memory ${memLine} (free -h); ${os.type()} ${os.release()}`,
-  `- Node ${process.version}; ${stamp("kustomize")}; ${stamp("kubeconform")}; ` +
-    `${stamp("kubectl-validate")}; capi-gitops-admission (admission/, CAPI v1.13.4, CAPA v2.13.0)`,
-  `- load average before/after: ${loadBefore} / ${loadAfter} (a shared machine: other work ran at the same time)`,
-  `- runs: median of ${RUNS} (the (a) loop: ${Math.max(RUNS, REF_RUNS)} at N ≤ 100, ${REF_RUNS} above); ` +
-    `total bench time ${((Date.now() - started) / 60000).toFixed(1)} min`,
+const commit = sh("git", ["-C", TOOL_ROOT, "rev-parse", "--short", "HEAD"]);
+const dirty = sh("git", ["-C", TOOL_ROOT, "status", "--porcelain", "--untracked-files=no"])
+  ? " with local changes"
+  : "";
+const quiet = loads.every((l) => l.avg[0] <= CORES);
+const date = new Date().toISOString().slice(0, 10);
+const header = [
+  `Measured ${date} at ${commit}${dirty}:`,
+  "",
+  `- CPU: ${cpuModel}, ${CORES} cores (os.availableParallelism); memory ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB; ` +
+    `${os.type()} ${os.release()}`,
+  `- Node ${process.version}; ${stamp("kustomize")}; ${stamp("kubeconform")}; ${stamp("kubectl-validate")}`,
+  loadLine(loads, CORES),
+  `- runs: median of ${RUNS}, the compared commands alternated run by run; fleets of ${SIZES.join(" and ")} ` +
+    `clusters (bench/fleet.ts), \`generate\` once: ` +
+    results.map((r) => `${(r.generateMs / 1000).toFixed(1)} s at N=${r.n}`).join(", ") +
+    `; total bench time ${((Date.now() - started) / 60000).toFixed(1)} min`,
 ];
-
-const ref = new Map(
-  rows.filter((r) => r.item.startsWith("(a)")).map((r) => [r.n, median(r.runs.map((m) => m.wallMs))]),
-);
-const s = (ms: number) => (ms >= 10_000 ? (ms / 1000).toFixed(1) : (ms / 1000).toFixed(2));
 const table = [
-  "| item | N | wall (median) | speed-up vs (a) | CPU (user+sys) | peak memory | per cluster |",
-  "|---|---:|---:|---:|---:|---:|---:|",
-  ...rows.map((r) => {
-    const wall = median(r.runs.map((m) => m.wallMs));
-    const cpu = r.runs.every((m) => m.cpuMs !== undefined) ? median(r.runs.map((m) => m.cpuMs!)) : undefined;
-    const peak = Math.max(...r.runs.map((m) => m.peakRssMiB));
-    const a = ref.get(r.n);
-    const ratio = a && /^\((b|c)\)/.test(r.item) ? `${(a / wall).toFixed(1)}×` : "";
-    return (
-      `| ${r.item.replace(/\|/g, "\\|")} | ${r.n} | ${s(wall)} s | ${ratio} | ` +
-      `${cpu === undefined ? "" : `${s(cpu)} s`} | ${peak.toFixed(0)} MiB | ` +
-      `${((wall / r.n) | 0).toString()} ms |`
-    );
-  }),
-];
-const wallOf = (item: string, n: number) => {
-  const r = rows.find((x) => x.item === item && x.n === n);
-  return r ? median(r.runs.map((m) => m.wallMs)) : undefined;
-};
-const peakOf = (prefix: string, n: number, gogc: boolean) =>
-  Math.max(
-    0,
-    ...rows
-      .filter((x) => x.item.startsWith(prefix) && x.n === n && x.item.includes("GOGC") === gogc)
-      .flatMap((x) => x.runs.map((m) => m.peakRssMiB)),
-  );
-const nMid = SIZES.includes(500) ? 500 : SIZES[Math.floor(SIZES.length / 2)]!;
-const nMax = Math.max(...SIZES);
-const speedup = (item: string, n: number) => {
-  const a = ref.get(n);
-  const w = wallOf(item, n);
-  return a && w ? `${(a / w).toFixed(1)}×` : "?";
-};
-const c1 = wallOf("(c) changed-since, 1 changed", 1);
-const cMax = wallOf("(c) changed-since, 1 changed", nMax);
-const perCluster = (item: string) =>
-  SIZES.map((n) => `${((wallOf(item, n) ?? 0) / n).toFixed(1)} ms (N=${n})`).join(", ");
-const targets = [
-  `- (b) at N=${nMid} vs (a): cold ${speedup("(b) validate, cold", nMid)} (target ≥ 2×), warm ` +
-    `${speedup("(b) validate, warm", nMid)} (target ≥ 15×).`,
-  `- (c) at N=${nMax} / (c) on a 1-cluster repository: ${c1 && cMax ? (cMax / c1).toFixed(2) : "?"}× ` +
-    `(${s(cMax ?? 0)} s / ${s(c1 ?? 0)} s; target ≤ 2×).`,
-  `- peak memory of (b) at N=${nMax}: ${peakOf("(b) validate", nMax, false).toFixed(0)} MiB, the largest ` +
-    `of its runs (target < 1024 MiB)` +
-    `${values.gogc ? `; with GOGC=${values.gogc} ${peakOf("(b) validate", nMax, true).toFixed(0)} MiB` : ""}.`,
-  `- (d) wall per cluster: fresh tree ${perCluster("(d) generate, fresh tree")}; nothing changed ` +
-    `${perCluster("(d) generate, nothing changed")}.`,
-];
-const stageNames = [...new Set(stages.flatMap((x) => Object.keys(x.timings)))];
-const stageTable = [
-  `| N | cache | in-process total | ${stageNames.join(" | ")} |`,
-  `|---:|---|---:|${stageNames.map(() => "---:").join("|")}|`,
-  ...stages.map(
-    (x) =>
-      `| ${x.n} | ${x.label} | ${s(x.wallMs)} s | ${stageNames.map((k) => `${s(x.timings[k] ?? 0)} s`).join(" | ")} |`,
-  ),
-];
-const generated = [
   "<!-- bench:start (written by `npm run bench`; edit the text outside the markers) -->",
-  `Measured ${new Date().toISOString().slice(0, 10)}:`,
+  ...header,
   "",
-  ...machine,
-  "",
-  ...table,
-  "",
-  "Against the targets:",
-  "",
-  ...targets,
-  "",
-  "Stages of (b) (one in-process run each, so no CLI start-up; kustomize starts before `load` and runs during",
-  "`load` and `drift`, `render` is what is left of it; `schemas` = kubeconform, and kubectl-validate for the",
-  "management folders; `admission` = what is left of capi-gitops-admission (over every cluster object; it starts",
-  "beside kubeconform); `origins` = our rules, and",
-  "re-rendering the clusters with findings with origin annotations; `rules` = fleet, management and sync rules):",
-  "",
-  ...stageTable,
+  ...resultsTable(results),
   "<!-- bench:end -->",
 ].join("\n");
+const where = whereTheTimeGoes(results);
+const profileBlock = where.length
+  ? [
+      "<!-- bench-profile:start (written by `npm run bench -- --profile`) -->",
+      `Where the time goes, measured ${date} at ${commit}${dirty} (the run of the table above):`,
+      "",
+      ...where,
+      "<!-- bench-profile:end -->",
+    ].join("\n")
+  : undefined;
 
-process.stdout.write(`${generated}\n`);
-if (!values["no-write"]) {
+process.stdout.write(`${table}\n${profileBlock ? `\n${profileBlock}\n` : ""}`);
+if (!WRITE) {
+  if (!quiet) log(`(not quiet: the 1-minute load average exceeded ${CORES} cores; these figures would be refused)`);
+} else if (!quiet) {
+  const worst = loads.filter((l) => l.avg[0] > CORES).map((l) => `${l.avg[0].toFixed(2)} before ${l.label}`);
+  log(
+    `not writing BENCHMARKS.md: the 1-minute load average exceeded the ${CORES} cores at ${worst.length} of ` +
+      `${loads.length} samples (${worst.slice(0, 5).join("; ")}${worst.length > 5 ? "; …" : ""}) — other work ` +
+      "ran beside the bench, so its figures are not the machine's. Run again on a quiet machine.",
+  );
+  process.exitCode = 1;
+} else {
   const file = path.join(TOOL_ROOT, "BENCHMARKS.md");
-  const old = existsSync(file) ? readFileSync(file, "utf8") : "# Benchmarks\n\n";
-  const re = /<!-- bench:start[\s\S]*?<!-- bench:end -->/;
-  writeFileSync(file, re.test(old) ? old.replace(re, () => generated) : `${old.trimEnd()}\n\n${generated}\n`);
-  log(`wrote ${path.relative(process.cwd(), file) || file}`);
+  let text = existsSync(file) ? readFileSync(file, "utf8") : "# Benchmarks\n\n";
+  text = replaceBlock(text, "bench", table);
+  if (profileBlock) text = replaceBlock(text, "bench-profile", profileBlock, "bench");
+  writeFileSync(file, text);
+  log(`wrote ${file}`);
 }

@@ -14,7 +14,6 @@
  * USER_LAYER_LIMITS is the one list of these rules; README "What a cluster layer may add" is userLayerReadme().
  */
 import { isGroupKind } from "../k8s/kinds.js";
-import stableStringify from "fast-json-stable-stringify";
 import type { ClusterSpec } from "../cluster-spec/types.js";
 import type { Finding } from "../core/findings.js";
 import { GROUP, kubeconfigSecret } from "../k8s/capi.js";
@@ -107,7 +106,20 @@ export function userLayerReadme(): string {
   ].join("\n");
 }
 
-const same = (a: unknown, b: unknown): boolean => stableStringify(a ?? null) === stableStringify(b ?? null);
+/**
+ * Equal as JSON (key order aside; an undefined field is no field): the add-on payloads compared here are the same
+ * string in memory (core/yaml.ts parseProgramYaml shares them), so equal ones compare at once.
+ */
+function same(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  const x = a ?? null;
+  const y = b ?? null;
+  if (Array.isArray(x) && Array.isArray(y)) return x.length === y.length && x.every((v, i) => same(v, y[i]));
+  if (Array.isArray(x) || Array.isArray(y) || !isRecord(x) || !isRecord(y)) return x === y;
+  const keys = (o: Record<string, unknown>) => Object.keys(o).filter((k) => o[k] !== undefined);
+  const kx = keys(x);
+  return kx.length === keys(y).length && kx.every((k) => y[k] !== undefined && same(x[k], y[k]));
+}
 
 /** The first field path where `a` differs from `b` (below `at`), for a finding that names the field a patch set. */
 function firstDifference(a: unknown, b: unknown, at: string): string {

@@ -2,7 +2,7 @@
  * Reading a cluster spec: YAML text → (bounded, single-document) → ajv against the spec schema → defaults →
  * semantic checks. Pure: returns a spec or findings, never throws for bad input.
  */
-import { Ajv, type ErrorObject } from "ajv";
+import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import semver from "semver";
 import { isPair, isScalar, isSeq, parseDocument, visit, type YAMLError } from "yaml";
 import { type Finding, quote } from "../core/findings.js";
@@ -46,8 +46,14 @@ export const MAX_KUBELET_SKEW = 3;
 
 // Defaults are not ajv's (useDefaults cannot compute the namespace from the name or sizes from the profile): one
 // walk of the definition fills them all (applyDefaults below), after the check.
-const ajv = new Ajv({ allErrors: true, strict: false, useDefaults: false, verbose: true });
-const validateSchema = ajv.compile(clusterSpecSchema);
+// Compiled when first needed: every command loads this module (the CLI's flag table), few check a spec.
+let compiled: ValidateFunction | undefined;
+const validateSchema = (input: unknown): { ok: boolean; errors: ErrorObject[] | null | undefined } => {
+  compiled ??= new Ajv({ allErrors: true, strict: false, useDefaults: false, verbose: true }).compile(
+    clusterSpecSchema,
+  );
+  return { ok: compiled(input), errors: compiled.errors };
+};
 
 export type SpecInput = Record<string, unknown>;
 
@@ -164,7 +170,8 @@ export function parseSpecText(text: string, file?: string): ParseResult {
 /** Validates a spec object (from YAML or from CLI flags), applies defaults and checks the semantics. */
 export function parseSpecObject(input: SpecInput, file?: string): ParseResult {
   const cluster = typeof input.name === "string" ? input.name : undefined;
-  if (!validateSchema(input)) return { findings: ajvFindings(validateSchema.errors, file, cluster) };
+  const checked = validateSchema(input);
+  if (!checked.ok) return { findings: ajvFindings(checked.errors, file, cluster) };
   const spec = applyDefaults(input);
   return { spec, findings: checkSpec(spec, file) };
 }

@@ -2,7 +2,6 @@
  * The one place that spawns processes (used by the per-program modules go.ts, kustomize.ts, kubeconform.ts):
  * arguments as an array, an explicit cwd, a timeout, and failures turned into ToolError with command and stderr.
  */
-import { execa } from "execa";
 import { ToolError, ToolUnavailableError } from "../core/errors.js";
 
 /** An environment: names → values (the run's, from the Context; a child process gets it over the inherited one). */
@@ -34,6 +33,8 @@ export interface RunResult {
 
 export async function run(file: string, args: readonly string[], opts: RunOptions): Promise<RunResult> {
   const shown = [file, ...args].join(" ");
+  // Loaded on the first run of a program: a command that starts none (a kept verdict, --help) does not pay for it.
+  const { execa } = await import("execa");
   const result = await execa(file, args, {
     cwd: opts.cwd,
     timeout: opts.timeoutMs ?? 600_000,

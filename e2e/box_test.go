@@ -1224,6 +1224,7 @@ func (r *boxRun) engineSettled(ctx context.Context) (bool, string, error) {
 	if err != nil {
 		return false, "", err
 	}
+	results = enginesInUse(in.Box.Checks, results)
 	app, ks := applicationHealth(results), kustomizationHealth(results)
 	// "—": the engine has no check for any of the objects (the repository syncs with the other engine).
 	if (app == "Healthy" || app == "—") && ks == "Ready" {

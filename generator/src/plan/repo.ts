@@ -68,7 +68,7 @@ const clusterFiles = (spec: ClusterSpec, pins: Pins): OutputFile[] => [
 ];
 
 /** One cluster: its generated/ folder is owned whole; cluster.yaml's siblings outside it belong to the user. */
-const planClusterTree = (spec: ClusterSpec, pins: Pins): TreePlan => ({
+export const planClusterTree = (spec: ClusterSpec, pins: Pins): TreePlan => ({
   files: clusterFiles(spec, pins),
   roots: [`${clusterDir(spec.name)}/generated`],
 });
@@ -77,11 +77,12 @@ const planClusterTree = (spec: ClusterSpec, pins: Pins): TreePlan => ({
  * The whole repository (`generate`): everything shared, the sync manifests (removed without a config), every cluster.
  */
 export function planRepo(model: RepoModel, pins: Pins): TreePlan {
-  return mergePlans([
-    planShared(pins),
-    planSyncTree(model.config, model.specs),
-    ...model.specs.map((s) => planClusterTree(s, pins)),
-  ]);
+  return mergePlans([planRepoShared(model, pins), ...model.specs.map((s) => planClusterTree(s, pins))]);
+}
+
+/** The part of planRepo that is not one cluster's: the shared folders and the sync manifests. */
+export function planRepoShared(model: RepoModel, pins: Pins): TreePlan {
+  return mergePlans([planShared(pins), planSyncTree(model.config, model.specs)]);
 }
 
 /** Every file of a new cluster's folder: cluster.yaml with every default spelled out, and what planCluster makes. */

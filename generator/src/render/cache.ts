@@ -2,8 +2,8 @@
  * The validate cache: what an external program (or the generator, for the drift check) computed, reused only when
  * every input is byte-for-byte the same. It lives outside the repository (so it never shows up in Git, in a drift
  * check or in a tree comparison): $CAPI_GITOPS_CACHE_DIR, else $XDG_CACHE_HOME/capi-gitops, else
- * ~/.cache/capi-gitops; one folder per repository (by its real path), one entry per cluster (<name>.json), per
- * management folder and per plan selection — so it holds at most that many entries and needs no eviction (a full
+ * ~/.cache/capi-gitops; one folder per repository (by its real path), one entry per cluster (<name>.json) and per
+ * management folder — so it holds at most that many entries and needs no eviction (a full
  * run removes the entries of removed clusters); folders of repositories not validated for 14 days are removed.
  *
  * - render: a build's objects, keyed by the content of every file its `kustomize build` reads (the kustomization
@@ -16,8 +16,9 @@
  * - kubeconform / kubectl-validate / capi-gitops-admission: each program's raw result for a build, keyed by the exact
  * bytes it was given,
  *   the binary's identity and the schemas (resp. CRDs) it validates against, hashed by content.
- * - plan: path and content hash of every file the generator owns, keyed by the specs and config as loaded, our
- *   code (generator/src), package-lock.json, versions.json and the Node version.
+ * - plan: per cluster, the path and content hash of every file the generator owns in its generated/ folder, keyed by
+ *   its spec as loaded, our code (generator/src), package-lock.json, versions.json, the add-ons and the Node version
+ *   (the shared folders and sync manifests are planned on every run: validate/drift.ts plannedByCluster).
  *
  * A binary's identity is the sha256 of its bytes (remembered per real path and stat, see binaryIdentity): replacing
  * a binary changes it, restoring the same binary elsewhere (CI's cache of .tools/) does not. Findings are derived

@@ -9,7 +9,7 @@ import { CONFIG_FILE } from "../cluster-spec/config.js";
 import type { ClusterSpec } from "../cluster-spec/types.js";
 import type { Finding } from "../core/findings.js";
 import type { OutputFile, TreePlan } from "../plan/files.js";
-import { planRepo } from "../plan/repo.js";
+import { planClusterTree, planRepo, planRepoShared } from "../plan/repo.js";
 import { PlanError } from "../core/errors.js";
 import type { LoadedRepo } from "../repo/load.js";
 import { ADDONS_LOCK, ADDONS_STORE, readAddonPayloads, TOOL_ROOT, versions } from "../pins/versions.js";
@@ -103,6 +103,42 @@ function plannable(
     const specs = model.specs.filter((s) => !blockers.includes(clusterSpecPath(s.name)));
     return planRepo({ ...model, specs }, versions());
   }
+}
+
+/**
+ * The planned files' hashes with the cache: the shared folders and the sync manifests planned on every run (a few
+ * milliseconds), each cluster's generated files remembered per cluster by its spec (its cache entry's plan layer), so
+ * a run plans again only the clusters whose spec (or our code, pins, add-ons: the plan identity) changed. A cluster
+ * that does not plan (PlanError) is left out when its spec has errors (a blocker), as plannable does.
+ */
+function plannedByCluster(
+  model: { specs: readonly ClusterSpec[]; config: LoadedRepo["config"] },
+  blockers: readonly string[],
+  cache: ValidateCache,
+): [string, string][] {
+  const pins = versions();
+  const blocked = (s: ClusterSpec) => blockers.includes(clusterSpecPath(s.name));
+  let shared: OutputFile[];
+  try {
+    shared = planRepoShared({ ...model, specs: [...model.specs] }, pins).files;
+  } catch (e) {
+    if (!(e instanceof PlanError) || blockers.length === 0) throw e;
+    shared = planRepoShared({ ...model, specs: model.specs.filter((s) => !blocked(s)) }, pins).files;
+  }
+  const planned = plannedHashes(shared);
+  for (const spec of model.specs) {
+    const kept = cache.planned(spec.name, spec);
+    if (kept) {
+      planned.push(...kept);
+      continue;
+    }
+    try {
+      planned.push(...cache.storePlanned(spec.name, spec, planClusterTree(spec, pins).files));
+    } catch (e) {
+      if (!(e instanceof PlanError) || !blocked(spec)) throw e;
+    }
+  }
+  return planned.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
 /** Every file under `dir` (repository-relative), recursively; none when it is no directory. */
@@ -226,11 +262,10 @@ export function driftStage(
     files: RepoFiles;
     cache?: ValidateCache;
   },
-): { findings: Finding[]; planId: string } {
+): { findings: Finding[] } {
   const { repo, mine, full, shard, files, cache } = input;
   const specs: ClusterSpec[] = full ? repo.specs : repo.specs.filter((s) => mine.has(s.name));
   const model = { specs, config: repo.config };
-  const planId = full ? "@plan" : shard ? `@plan-shard-${shard.index}-of-${shard.count}` : "@plan-selection";
   // A spec that does not load is missing from the plan, so the shared files (which list every cluster) cannot be
   // compared until it is fixed; the other clusters' own generated files can.
   const blockers = [
@@ -242,12 +277,10 @@ export function driftStage(
       ),
     ),
   ].sort();
-  const plan = () => plannable(model, blockers);
-  const planned =
-    cache?.planned(planId, model) ??
-    (cache ? cache.storePlanned(planId, model, plan().files) : plannedHashes(plan().files));
+  const planned = cache ? plannedByCluster(model, blockers, cache) : plannedHashes(plannable(model, blockers).files);
   const loaded = new Set(repo.specs.map((s) => s.name));
-  const inPlan = (n: string) => planned.some(([p]) => p.startsWith(`${clusterDir(n)}/`));
+  const plannedClusters = new Set(planned.flatMap(([p]) => clusterOfPath(p) ?? []));
+  const inPlan = (n: string) => plannedClusters.has(n);
   // A spec that did not load, or that loaded but could not be planned (plannable), leaves the shared files uncompared.
   const unplanned = input.names.some((n) => !loaded.has(n)) || specs.some((s) => !inPlan(s.name));
   const ownFile = (p: string) => mine.has(clusterOfPath(p) ?? "");
@@ -267,6 +300,5 @@ export function driftStage(
       ...unknownGeneratedFindings(root, specs.map((s) => s.name).filter(inPlan), plannedPaths),
       ...(full && !unplanned ? unknownSharedFindings(root, repo.config, plannedPaths) : []),
     ],
-    planId,
   };
 }

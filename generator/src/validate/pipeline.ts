@@ -116,7 +116,6 @@ interface Made {
   previous: Promise<K8sObject[] | undefined>;
   repo: LoadedRepo;
   specOf: Map<string, ClusterSpec>;
-  planId: string;
   rendered: RenderedCluster[];
   renderFailed: Set<string | undefined>;
   management: Unit[];
@@ -242,7 +241,7 @@ export const STAGES: readonly Stage[] = [
     name: "drift",
     lap: "drift",
     inputs: ["repo", "allNames", "mine"],
-    outputs: ["planId"],
+    outputs: [],
     run(ctx) {
       const { run } = ctx;
       const drift = driftStage(run.root, {
@@ -254,7 +253,6 @@ export const STAGES: readonly Stage[] = [
         files: run.files,
         cache: run.cache,
       });
-      ctx.make("planId", drift.planId);
       return drift.findings;
     },
   },
@@ -515,12 +513,12 @@ export const STAGES: readonly Stage[] = [
     // A full unsharded run knows every entry that is still needed: the others (removed clusters) go.
     name: "cache",
     lap: "cache",
-    inputs: ["planId", "units"],
+    inputs: ["units"],
     outputs: [],
     run(ctx) {
       const { run } = ctx;
       const complete = !run.opts.shard && !run.sel.only;
-      run.cache?.save(complete ? [ctx.need("planId"), ...ctx.need("units").map((u) => u.cacheId)] : undefined);
+      run.cache?.save(complete ? ctx.need("units").map((u) => u.cacheId) : undefined);
       return [];
     },
   },

@@ -42,7 +42,7 @@ import os from "node:os";
 import path from "node:path";
 import type { OutputFile } from "../plan/files.js";
 import { inheritedEnv, type Env } from "../tools/run.js";
-import { isRecord, type K8sObject } from "../k8s/object.js";
+import { hasK8sHeader, isRecord, type K8sObject } from "../k8s/object.js";
 import { isRemote, KNOWN_FIELDS, KUSTOMIZATION_FILES, strings, walkKustomization } from "../kustomize/walk.js";
 
 /** Bump when the entry format or the way an entry's value is produced (e.g. the render wrapper) changes. */
@@ -364,6 +364,16 @@ interface Entry {
 
 export type SchemaLayer = "kubeconform" | "cel" | "admission";
 
+/**
+ * A deep copy of plain data that shares its strings (they cannot change) where structuredClone copies them: the
+ * stored render holds the add-on payloads once, not once per cluster.
+ */
+function copyData(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(copyData);
+  if (isRecord(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, copyData(x)]));
+  return v;
+}
+
 /** An entry as this FORMAT writes it (one of an older format, or damaged, is a miss). */
 const isEntry = (v: unknown): v is Entry => isRecord(v) && v.format === FORMAT && typeof v.id === "string";
 
@@ -439,7 +449,8 @@ export class ValidateCache {
     if (JSON.stringify(now) !== JSON.stringify(closure)) return;
     const e = this.entry(id);
     e.closure = closure;
-    e.render = { key: this.renderKey(dir, closure), value: structuredClone([...objects]) };
+    const copy = copyData(objects);
+    e.render = { key: this.renderKey(dir, closure), value: Array.isArray(copy) ? copy.filter(hasK8sHeader) : [] };
     this.dirty.add(id);
   }
 

@@ -11,8 +11,21 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     projects: [
-      { extends: true, test: { name: "unit", include: ["generator/test/**/*.test.ts"], exclude: [E2E] } },
-      { extends: true, test: { name: "e2e", include: [E2E] } },
+      {
+        extends: true,
+        test: {
+          name: "unit",
+          include: ["generator/test/**/*.test.ts"],
+          exclude: [E2E],
+          // Two files at a time even on two cores (vitest's default there is one): a file spends much of its time
+          // waiting on kustomize, kubeconform and the admission program. One module graph per worker, not per file:
+          // no test mocks a module, and the source's memos are keyed by what they depend on.
+          maxWorkers: 2,
+          isolate: false,
+        },
+      },
+      // One file at a time: each starts its own control plane.
+      { extends: true, test: { name: "e2e", include: [E2E], maxWorkers: 1 } },
     ],
   },
 });

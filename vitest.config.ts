@@ -1,11 +1,31 @@
 import { defineConfig } from "vitest/config";
 
+// The end-to-end files run against the control plane `npm run e2e` builds (etcd, kube-apiserver, the box's
+// controllers): project "e2e" (`npm run test:e2e`). Every other file is project "unit" (`npm test`).
+const E2E = "generator/test/e2e-*.test.ts";
+
 export default defineConfig({
   test: {
-    include: ["generator/test/**/*.test.ts"],
     // Every test file gets its own validate cache folder (CAPI_GITOPS_CACHE_DIR).
     setupFiles: ["generator/test/setup.ts"],
     testTimeout: 60_000,
     hookTimeout: 120_000,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: "unit",
+          include: ["generator/test/**/*.test.ts"],
+          exclude: [E2E],
+          // Two files at a time even on two cores (vitest's default there is one): a file spends much of its time
+          // waiting on kustomize, kubeconform and the admission program. One module graph per worker, not per file:
+          // no test mocks a module, and the source's memos are keyed by what they depend on.
+          maxWorkers: 2,
+          isolate: false,
+        },
+      },
+      // One file at a time: each starts its own control plane.
+      { extends: true, test: { name: "e2e", include: [E2E], maxWorkers: 1 } },
+    ],
   },
 });

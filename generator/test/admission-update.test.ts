@@ -22,6 +22,7 @@ async function committedAlphaThenPatched(root: string, dir = root): Promise<void
     cwd: dir,
     log: () => {},
     flags: { name: "alpha", region: "ap-northeast-2", imageLookupOrg: "123456789012" },
+    render: false,
   });
   await initRepo(root);
   await commitAll(root, "alpha");

@@ -23,11 +23,13 @@ beforeAll(async () => {
     cwd: repo,
     log,
     flags: { name: "mp-a", region: "eu-west-1", workers: "MachinePool", imageLookupOrg: "123456789012" },
+    render: false,
   });
   await newClusterCommand({
     cwd: repo,
     log,
     flags: { name: "mp-b", region: "eu-west-1", workers: "MachinePool", imageLookupOrg: "123456789012" },
+    render: false,
   });
   await newClusterCommand({
     cwd: repo,
@@ -39,6 +41,7 @@ beforeAll(async () => {
       profile: "prod",
       imageLookupOrg: "123456789012",
     },
+    render: false,
   });
   await g("add", ".");
   await g("commit", "-q", "-m", "fleet");

@@ -2357,6 +2357,8 @@ beforeAll(async () => {
     },
     log: () => {},
     interactive: false,
+    // Not checked here: "the baseline repository validates cleanly" validates it.
+    render: false,
   });
   await generateCommand({ cwd: baseline, log: () => {} });
 

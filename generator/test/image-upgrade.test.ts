@@ -36,6 +36,7 @@ beforeAll(async () => {
     cwd: repo,
     flags: { name: "tokyo", region: "ap-northeast-1", imageId: OLD },
     log: () => {},
+    render: false,
   });
   await commitAll(repo, "tokyo");
 });

@@ -310,11 +310,13 @@ describe("23: validate's follow-up messages", () => {
       cwd: base,
       log: () => {},
       flags: { name: "alpha", region: "ap-northeast-2", workers: "MachinePool", imageLookupOrg: "123456789012" },
+      render: false,
     });
     await newClusterCommand({
       cwd: base,
       log: () => {},
       flags: { name: "beta", region: "us-east-1", imageLookupOrg: "123456789012" },
+      render: false,
     });
   });
   afterAll(async () => {

@@ -21,6 +21,7 @@ beforeAll(async () => {
     cwd: base,
     log,
     flags: { name: "alpha", region: "ap-northeast-2", workers: "MachinePool", imageLookupOrg: "123456789012" },
+    render: false,
   });
   await newClusterCommand({
     cwd: base,
@@ -32,6 +33,7 @@ beforeAll(async () => {
       profile: "prod",
       kubernetesVersion: "v1.34.3",
     },
+    render: false,
   });
 });
 afterAll(async () => {

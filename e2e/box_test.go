@@ -629,19 +629,23 @@ func (r *boxRun) faultReport(ctx context.Context, f boxFault) string {
 			}
 		}
 	case "addon-invalid":
-		crsName := name
-		if kind != "ClusterResourceSet" {
-			crsName = ""
+		// The ClusterResourceSets that carry the object: itself, one listing it (a ConfigMap or Secret), or one
+		// whose payload holds it (an object inside an add-on ConfigMap: the cluster's add-on list says which).
+		inPayload := map[string]bool{}
+		for _, a := range r.c.Addons {
+			for _, o := range a.Objects {
+				if o.Kind == kind && o.Name == name {
+					inPayload[a.ClusterResourceSet] = true
+				}
+			}
 		}
 		list := &addonsv1.ClusterResourceSetList{}
 		if err := r.b.client.List(ctx, list, client.InNamespace(r.c.Namespace)); err != nil {
 			return ""
 		}
 		for _, crs := range list.Items {
-			if crsName != "" && crs.Name != crsName {
-				continue
-			}
-			if kind != "ClusterResourceSet" && !crsHasResource(&crs, kind, name) {
+			carries := (kind == "ClusterResourceSet" && crs.Name == name) || crsHasResource(&crs, kind, name) || inPayload[crs.Name]
+			if !carries {
 				continue
 			}
 			if c := conditions.Get(&crs, addonsv1.ClusterResourceSetResourcesAppliedCondition); c != nil && c.Status == metav1.ConditionFalse {

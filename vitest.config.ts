@@ -18,10 +18,10 @@ export default defineConfig({
           include: ["generator/test/**/*.test.ts"],
           exclude: [E2E],
           // Two files at a time even on two cores (vitest's default there is one): a file spends much of its time
-          // waiting on kustomize, kubeconform and the admission program. One module graph per worker, not per file:
-          // no test mocks a module, and the source's memos are keyed by what they depend on.
+          // waiting on kustomize, kubeconform and the admission program. Each file isolated: some tests point the
+          // tool variables (CAPI_GITOPS_KUSTOMIZE, …) at temporary copies for a while, and a file sharing their
+          // process then ran the copy after it was gone (14 failures in a run of eight files without isolation).
           maxWorkers: 2,
-          isolate: false,
         },
       },
       // One file at a time: each starts its own control plane.

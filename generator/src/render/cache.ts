@@ -83,6 +83,14 @@ const STALE_MS = 14 * 24 * 3600_000;
  */
 const RACY_MS = 2000;
 
+/** Writes `file` whole or not at all (a temporary file renamed over it): readers never see half an entry. */
+export function writeAtomic(file: string, text: string): void {
+  mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${randomBytes(4).toString("hex")}.tmp`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, file);
+}
+
 /** A file's stat as the memo compares it: size, inode, modification and change times. */
 const statKey = (st: { size: number; ino: number; mtimeMs: number; ctimeMs: number }): string =>
   JSON.stringify([st.size, st.ino, st.mtimeMs, st.ctimeMs]);
@@ -171,10 +179,7 @@ export class DigestMemo {
   flush(): void {
     if (!this.dirty || !this.memo) return;
     try {
-      mkdirSync(path.dirname(this.file), { recursive: true });
-      const tmp = `${this.file}.${randomBytes(4).toString("hex")}.tmp`;
-      writeFileSync(tmp, JSON.stringify(this.memo));
-      renameSync(tmp, this.file);
+      writeAtomic(this.file, JSON.stringify(this.memo));
       this.dirty = false;
     } catch {
       // see the class comment
@@ -509,12 +514,7 @@ export class ValidateCache {
 
   private write(keep?: readonly string[]): void {
     mkdirSync(this.dir, { recursive: true });
-    for (const id of this.dirty) {
-      const target = this.file(id);
-      const tmp = `${target}.${randomBytes(4).toString("hex")}.tmp`;
-      writeFileSync(tmp, JSON.stringify(this.entries.get(id)));
-      renameSync(tmp, target);
-    }
+    for (const id of this.dirty) writeAtomic(this.file(id), JSON.stringify(this.entries.get(id)));
     this.dirty.clear();
     if (keep) {
       const wanted = new Set(keep.map((c) => `${encodeURIComponent(c)}.json`));

@@ -7,13 +7,12 @@
  * no walk sees (remote references, generators, Helm: ValidateCache.unwalked) keeps no verdict; neither does a
  * directory that is no git repository (its file list is unknown).
  */
-import { readFileSync, renameSync, writeFileSync, mkdirSync } from "node:fs";
-import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { isRecord } from "../k8s/object.js";
 import { listedPaths } from "../tools/git.js";
 import type { Env } from "../tools/run.js";
-import { contentSha, DigestMemo, repoCacheDir } from "./cache.js";
+import { contentSha, DigestMemo, repoCacheDir, writeAtomic } from "./cache.js";
 
 /** Bump when what a verdict holds, or how it is keyed, changes. */
 const FORMAT = 1;
@@ -107,11 +106,7 @@ export class Verdicts {
     }
     const kept: Kept = { format: FORMAT, key, listing: before.paths, digests: before.digests, extra, value };
     try {
-      mkdirSync(this.dir, { recursive: true });
-      const target = this.file(key);
-      const tmp = `${target}.${randomBytes(4).toString("hex")}.tmp`;
-      writeFileSync(tmp, JSON.stringify(kept));
-      renameSync(tmp, target);
+      writeAtomic(this.file(key), JSON.stringify(kept));
     } catch {
       // an unwritable cache costs speed, never a result
     }

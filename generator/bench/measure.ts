@@ -99,20 +99,20 @@ export interface Contender<K extends string> {
 }
 
 /**
- * Runs the contenders in turn, `runs` rounds (a1 b1 a2 b2 …), calling `between` before every measurement (the
+ * Runs the contenders in turn, `runs` rounds (a1 b1 a2 b2 …), awaiting `between` before every measurement (the
  * load sample). A failing command stops the bench: a figure of a failed run measures something else.
  */
 export async function alternate<K extends string>(
   contenders: readonly Contender<K>[],
   runs: number,
-  between: (label: string) => void,
+  between: (label: string) => Promise<void>,
   log: (line: string) => void,
 ): Promise<Map<K, Measured[]>> {
   const out = new Map<K, Measured[]>(contenders.map((c) => [c.name, []]));
   for (let r = 0; r < runs; r++)
     for (const c of contenders) {
       await c.before?.();
-      between(c.name);
+      await between(c.name);
       const m = await c.run();
       if (m.exitCode !== 0)
         throw new Error(`${c.name} exited ${m.exitCode}:\n${m.stdout.slice(-2000)}\n${m.stderr.slice(-2000)}`);
@@ -125,17 +125,23 @@ export async function alternate<K extends string>(
 
 type Load = [number, number, number];
 
-/** A load-average sample: the 1-, 5- and 15-minute averages, and what the bench was about to do. */
+/**
+ * A load-average sample: the 1-, 5- and 15-minute averages, what the bench was about to do, how long it waited for
+ * its own earlier runs to leave the 1-minute average (`settle`), and the CPU other processes used since the previous
+ * sample, in cores (`otherCores`: the machine's busy time in /proc/stat minus the bench's own and its children's).
+ */
 export interface LoadSample {
   label: string;
   avg: Load;
+  waitedMs?: number;
+  otherCores?: number;
 }
 
 /**
  * The environment variable that replaces the machine's load average, read by the bench only: the documented way to
  * test its refusal without loading the machine. One sample is `"1min,5min,15min"` or one number for all three;
  * samples separated by `;` are used in turn, the last one repeating (e.g. `"0.5;0.5;9"`: quiet at the start, loaded
- * from the third sample on).
+ * from the third sample on). With fake samples the bench does not wait for the load to settle.
  */
 export const FAKE_LOAD_ENV = "CAPI_GITOPS_BENCH_LOADAVG";
 
@@ -150,16 +156,73 @@ function parseFakeLoad(text: string): Load[] {
 }
 
 /** The load-average sampler: the machine's, or the fake samples of FAKE_LOAD_ENV in turn. */
-export function loadSampler(env: NodeJS.ProcessEnv = process.env): () => Load {
+export function loadSampler(env: NodeJS.ProcessEnv = process.env): { sample: () => Load; fake: boolean } {
   const fake = env[FAKE_LOAD_ENV] ? parseFakeLoad(env[FAKE_LOAD_ENV]) : undefined;
   let next = 0;
-  return () => {
-    if (fake) {
-      const sample = fake[Math.min(next++, fake.length - 1)];
-      if (sample) return sample;
+  return {
+    fake: fake !== undefined,
+    sample: () => {
+      if (fake) {
+        const sample = fake[Math.min(next++, fake.length - 1)];
+        if (sample) return sample;
+      }
+      const [a = 0, b = 0, c = 0] = os.loadavg();
+      return [a, b, c];
+    },
+  };
+}
+
+/**
+ * The 1-minute load average once the bench's own finished runs have left it: the average decays by e^(-t/60 s), so
+ * a run that kept 2.5 tasks busy is below 2 cores after ≈ 14 s, while other work that keeps the cores busy never
+ * falls below them. Polls every `pollMs` until the average is ≤ `cores` or `limitMs` passed.
+ */
+export async function settledLoad(
+  sample: () => Load,
+  cores: number,
+  opts: { limitMs: number; pollMs: number },
+): Promise<{ avg: Load; waitedMs: number }> {
+  const start = performance.now();
+  let avg = sample();
+  while (avg[0] > cores && performance.now() - start < opts.limitMs) {
+    await new Promise((r) => setTimeout(r, opts.pollMs));
+    avg = sample();
+  }
+  return { avg, waitedMs: performance.now() - start };
+}
+
+const TICKS_PER_SECOND = 100; // USER_HZ: the unit of /proc/stat and /proc/<pid>/stat on Linux
+
+/**
+ * CPU time used by other processes, in cores, between calls: the machine's busy time (/proc/stat: every field but
+ * idle and iowait) minus this process's own and its reaped children's (/proc/self/stat utime, stime, cutime,
+ * cstime: every command the bench waited for, with the descendants they waited for). Undefined off Linux.
+ */
+export function otherCpuMeter(): () => number | undefined {
+  const read = () => {
+    try {
+      const cpu = readFileSync("/proc/stat", "utf8").split("\n")[0]?.trim().split(/\s+/).slice(1).map(Number) ?? [];
+      const busy = cpu.reduce((a, v, i) => (i === 3 || i === 4 ? a : a + v), 0);
+      const self = readFileSync("/proc/self/stat", "utf8");
+      const f = self
+        .slice(self.lastIndexOf(")") + 2)
+        .split(" ")
+        .map(Number);
+      // Fields 14–17 of stat(5) are at 11–14 here (counting from the state field, 3, as 0).
+      const own = (f[11] ?? 0) + (f[12] ?? 0) + (f[13] ?? 0) + (f[14] ?? 0);
+      return { busy, own, at: performance.now() };
+    } catch {
+      return undefined;
     }
-    const [a = 0, b = 0, c = 0] = os.loadavg();
-    return [a, b, c];
+  };
+  let last = read();
+  return () => {
+    const now = read();
+    const prev = last;
+    last = now;
+    if (!now || !prev || now.at <= prev.at) return undefined;
+    const other = (now.busy - prev.busy - (now.own - prev.own)) / TICKS_PER_SECOND;
+    return Math.max(0, other / ((now.at - prev.at) / 1000));
   };
 }
 

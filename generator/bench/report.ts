@@ -138,16 +138,27 @@ export function resultsTable(results: readonly SizeResult[]): string[] {
   return lines;
 }
 
-/** The load samples in one line, and whether any 1-minute average exceeded the cores. */
+/**
+ * The load samples in one line: the settled 1-minute averages (whether any exceeded the cores), how long the bench
+ * waited for its own runs to leave the average, and the CPU other processes took while it ran.
+ */
 export function loadLine(samples: readonly LoadSample[], cores: number): string {
   const one = samples.map((l) => l.avg[0]);
   const worst = samples.reduce<LoadSample | undefined>((a, l) => (!a || l.avg[0] > a.avg[0] ? l : a), undefined);
   const fmt = (l: LoadSample | undefined) => (l ? l.avg.map((v) => v.toFixed(2)).join(" ") : "?");
   const quiet = one.every((v) => v <= cores);
+  const waited = samples.reduce((a, l) => a + (l.waitedMs ?? 0), 0);
+  const others = samples.flatMap((l) => (l.otherCores === undefined ? [] : [l.otherCores]));
+  const otherText = others.length
+    ? `; other processes used ${(others.reduce((a, v) => a + v, 0) / others.length).toFixed(2)} cores on average ` +
+      `between samples (at most ${Math.max(...others).toFixed(2)})`
+    : "";
   return (
     `- load average (1/5/15 min) before ${fmt(samples[0])}, after ${fmt(samples.at(-1))}; highest 1-min ` +
     `${worst ? `${worst.avg[0].toFixed(2)} (before ${worst.label})` : "?"} over ${samples.length} samples ` +
-    `(before each measured run): ${quiet ? `quiet (≤ ${cores} cores throughout)` : `**loaded** (> ${cores} cores)`}`
+    `(before each measured run, once the bench's own earlier runs had decayed out of it: ` +
+    `${(waited / 1000).toFixed(0)} s of waiting in all): ` +
+    `${quiet ? `quiet (≤ ${cores} cores throughout)` : `**loaded** (> ${cores} cores)`}${otherText}`
   );
 }
 

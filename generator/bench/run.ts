@@ -11,8 +11,10 @@
  *       run (what CI restores).
  * --profile: per size, one more in-process cold and warm run under the CPU profiler: the stage timers and the top
  * self-time functions and files, written beside the table.
- * The load average is sampled before every measured run and at the end. The table goes into BENCHMARKS.md between
- * the bench markers (the profile between its own) only when the 1-minute load average never exceeded the cores
+ * The load average is sampled before every measured run and at the end, after waiting (up to 90 s) for the bench's
+ * own finished runs to decay out of the 1-minute average; each sample also records the CPU other processes used since
+ * the previous one (/proc/stat minus the bench's tree). The table goes into BENCHMARKS.md between the bench markers
+ * (the profile between its own) only when the settled 1-minute load average never exceeded the cores
  * (os.availableParallelism()); otherwise the bench says why and exits 1. --no-write prints only, whatever the load.
  * CAPI_GITOPS_BENCH_LOADAVG (bench/measure.ts) fakes the load average, to test that refusal.
  * A benchmark, not a test: nothing asserts a time.
@@ -29,7 +31,16 @@ import { TOOL_ROOT } from "../src/pins/versions.js";
 import { validateCommand } from "../src/commands/validate.js";
 import { clearCache, repoCacheDir } from "../src/render/cache.js";
 import { changeOneCluster, commitFleet, writeFleetSpecs } from "./fleet.js";
-import { alternate, loadSampler, measure, type Contender, type LoadSample, type Measured } from "./measure.js";
+import {
+  alternate,
+  loadSampler,
+  measure,
+  otherCpuMeter,
+  settledLoad,
+  type Contender,
+  type LoadSample,
+  type Measured,
+} from "./measure.js";
 import { profiled, summarise } from "./profile.js";
 import {
   loadLine,
@@ -65,9 +76,15 @@ const log = (line: string) => void process.stderr.write(`${line}\n`);
 
 const loads: LoadSample[] = [];
 const loadAverage = loadSampler();
-const sampleLoad = (label: string) => void loads.push({ label, avg: loadAverage() });
+const otherCpu = otherCpuMeter();
+/** How long a sample waits for the bench's own finished runs to leave the 1-minute average (measure.ts settledLoad). */
+const SETTLE = { limitMs: loadAverage.fake ? 0 : 90_000, pollMs: 2_000 };
+const sampleLoad = async (label: string) => {
+  const { avg, waitedMs } = await settledLoad(loadAverage.sample, CORES, SETTLE);
+  loads.push({ label, avg, waitedMs, otherCores: otherCpu() });
+};
 
-sampleLoad("the start");
+await sampleLoad("the start");
 const firstLoad = loads[0]?.avg[0] ?? 0;
 if (WRITE && firstLoad > CORES) {
   log(
@@ -177,7 +194,7 @@ try {
     let profile: SizeResult["profile"];
     if (values.profile) {
       log(`  profiling an in-process cold and warm run`);
-      sampleLoad(`the profile N=${n}`);
+      await sampleLoad(`the profile N=${n}`);
       emptyCache(repo);
       const cold = await profiledRun(repo);
       const warm = await profiledRun(repo);
@@ -202,7 +219,7 @@ try {
 } finally {
   if (!values.keep) await rm(work, { recursive: true, force: true });
 }
-sampleLoad("the end");
+await sampleLoad("the end");
 
 // ---- report ----
 const sh = (cmd: string, args: string[]) => {

@@ -10,6 +10,7 @@ import { ToolError, UsageError } from "../core/errors.js";
 import type { Finding } from "../core/findings.js";
 import { CONFIG_FILE } from "../cluster-spec/config.js";
 import { formatMarkdown, formatText, type ClusterReport, type DiffReport } from "../diff/format.js";
+import { diffPictures } from "../diff/picture.js";
 import { renderSide, withBaseCheckout, type RenderedSide } from "../workflows/render-sides.js";
 import { affectedClusters } from "../repo/affected.js";
 import { ADDONS_DIR } from "../core/layout.js";
@@ -114,6 +115,7 @@ export async function diffCommand(opts: DiffOptions): Promise<DiffResult> {
     ...compared.filter((f) => f.cluster === undefined),
     ...(addons?.findings ?? []),
   ];
+  if (opts.format === "markdown") report.pictures = diffPictures(report.clusters, before.rendered, after.rendered);
   const output = opts.format === "markdown" ? formatMarkdown(report) : formatText(report);
   return { output, findings, report };
 }

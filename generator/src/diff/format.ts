@@ -5,6 +5,7 @@
 import type { Finding } from "../core/findings.js";
 import { GROUP } from "../k8s/capi.js";
 import { labelOf, type ObjectChange } from "./objects.js";
+import { ringsMermaid, type ClusterPicture, type Pictures, type RingReach } from "./picture.js";
 
 export type ClusterStatus = "changed" | "new" | "removed" | "unchanged" | "failed";
 
@@ -22,6 +23,10 @@ export interface DiffReport {
   clusters: ClusterReport[];
   /** The management folders (`cluster` holds the folder, e.g. management/sync), when the change touches them. */
   management?: ClusterReport[];
+  /** The touched clusters drawn from their render (Markdown only; diff/picture.ts). */
+  pictures?: Pictures;
+  /** The rings the change reaches (Markdown only: the rings picture). */
+  rings?: RingReach;
 }
 
 /** The management folders with something to show. */
@@ -144,6 +149,30 @@ function fence(body: string): string {
   return "`".repeat(Math.max(3, longest + 1));
 }
 
+/** A cluster's picture under its heading, with what differs from the base said in words too. */
+function pictureLines(p: ClusterPicture): string[] {
+  const out = ["**Picture** (drawn from the render)", "", "```mermaid", p.mermaid, "```", ""];
+  if (p.changed.length)
+    out.push(`Thick red border: differs from the base render (${p.changed.map(code).join(", ")}).`, "");
+  if (p.gone.length) out.push(`Gone from the render: ${p.gone.map(code).join(", ")}.`, "");
+  return out;
+}
+
+/** The pictures' preamble: the rings picture, and the touched clusters too many to draw. */
+function picturesPreamble(report: DiffReport): string[] {
+  const out: string[] = [];
+  if (report.rings?.clusters.length)
+    out.push("", "### Rings this change reaches", "", "```mermaid", ringsMermaid(report.rings), "```");
+  const left = report.pictures?.notDrawn ?? [];
+  if (left.length)
+    out.push(
+      "",
+      `Pictures: ${plural(report.pictures?.clusters.length ?? 0, "cluster")} drawn; ` +
+        `${plural(left.length, "more touched cluster")} not drawn (${left.map(code).join(", ")}).`,
+    );
+  return out;
+}
+
 export function formatMarkdown(report: DiffReport): string {
   const none = nothingLine(report);
   if (none) return `${none}\n`;
@@ -160,8 +189,11 @@ export function formatMarkdown(report: DiffReport): string {
       `| ${code(r.cluster)}${note ? ` ${r.status}` : ""} | ${n.added} | ${n.removed} | ${n.changed} | ${flagged(r)} |`,
     );
   }
+  out.push(...picturesPreamble(report));
   for (const r of shown) {
     out.push("", `### ${code(r.cluster)}${isFolder(r) ? FOLDER_NOTE[r.status] : statusNote(r)}`, "");
+    const picture = isFolder(r) ? undefined : report.pictures?.clusters.find((p) => p.cluster === r.cluster);
+    if (picture) out.push(...pictureLines(picture));
     if (r.findings.length) {
       out.push(flagged(r) ? "**Flagged**" : "**Notes**", "");
       for (const f of r.findings)

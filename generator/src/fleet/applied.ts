@@ -41,7 +41,7 @@ export interface Applied {
 
 const str = (o: unknown, path: string): string | null => strAt(o, path) ?? null;
 /** A count: a number, or a string of digits (annotations are strings). */
-const num = (v: unknown): number | null =>
+export const num = (v: unknown): number | null =>
   typeof v === "number" ? v : typeof v === "string" && /^\d+$/.test(v) ? Number(v) : null;
 const sum = (xs: (number | null)[]): number | null => {
   const nums = xs.filter((x): x is number => x !== null);
@@ -52,6 +52,14 @@ const labelOf = (labels: Record<string, unknown> | undefined, key: string): stri
   const v = labels?.[key];
   return typeof v === "string" ? v : null;
 };
+
+/** The spec pool a rendered MachinePool / MachineDeployment belongs to (its template's pool label), or null. */
+export const poolOf = (o: K8sObject): string | null =>
+  labelOf(recAt(o, "spec.template.metadata.labels"), LABEL.nodePool);
+
+/** A pool object's cluster-autoscaler bound (its annotation), or null when it has none. */
+export const autoscalerBound = (o: K8sObject, key: "min" | "max"): number | null =>
+  num(o.metadata?.annotations?.[AUTOSCALER[key]]);
 
 export function appliedOf(spec: ClusterSpec, objects: readonly K8sObject[]): Applied {
   const find = (group: string, kind: string, name?: unknown) =>
@@ -73,8 +81,7 @@ export function appliedOf(spec: ClusterSpec, objects: readonly K8sObject[]): App
     : null;
 
   const pools = new Map<string, AppliedPool>();
-  const poolOf = (o: K8sObject) => labelOf(recAt(o, "spec.template.metadata.labels"), LABEL.nodePool);
-  const size = (o: K8sObject, key: "min" | "max") => num(o.metadata?.annotations?.[AUTOSCALER[key]]);
+  const size = autoscalerBound;
   for (const mp of objects.filter((o) => isGroupKind(o, GROUP.core, "MachinePool"))) {
     const name = poolOf(mp);
     if (name === null) continue;

@@ -794,3 +794,45 @@ describe("issue 20: core objects removed and risky changes (items 2, 8)", () => 
     ).toBe("no cluster affected; the management folders render the same\n");
   });
 });
+
+describe("the PR summary's pictures (diff --format markdown, real kustomize)", () => {
+  it("draws each touched cluster from its render and the rings the change reaches, in rollout order", async () => {
+    const repo = await repoCopy();
+    await writeFile(
+      path.join(repo, "capi-gitops.yaml"),
+      "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\nrepoURL: https://git.example.com/fleet.git\n" +
+        "rollout:\n  rings:\n    - name: canary\n    - name: early\n    - name: main\n",
+    );
+    await writeFile(
+      path.join(repo, "clusters/demo/cluster.yaml"),
+      (await readFile(path.join(repo, "clusters/demo/cluster.yaml"), "utf8")) + "rollout:\n  ring: canary\n",
+    );
+    await commitAll(repo, "rings");
+    // A base change every MachinePool cluster reads: demo (canary) and old (main, the default).
+    await edit(
+      path.join(repo, "base/machinepool/machinepool.yaml"),
+      "capi-gitops.io/node-pool: pool",
+      "capi-gitops.io/node-pool: pool\n        team: platform",
+    );
+    const r = await diffCommand({ cwd: repo, base: "HEAD", format: "markdown" });
+    expect(r.report.clusters.map((c) => [c.cluster, c.status])).toEqual([
+      ["demo", "changed"],
+      ["old", "changed"],
+    ]);
+    expect(r.output).toContain(
+      "```mermaid\nflowchart LR\n" +
+        '  r1["ring canary<br/>1 touched cluster<br/>demo"]\n' +
+        '  r2["ring early<br/>not reached"]\n' +
+        '  r3["ring main<br/>1 touched cluster<br/>old"]\n' +
+        "  r1 --> r2\n  r2 --> r3\n",
+    );
+    expect(r.output.match(/```mermaid\nflowchart LR\n {2}cl\["cluster (\w+)/g)).toEqual([
+      '```mermaid\nflowchart LR\n  cl["cluster demo',
+      '```mermaid\nflowchart LR\n  cl["cluster old',
+    ]);
+    // A label the template change leaves as it was: no node is marked changed.
+    expect(r.output).not.toContain("class cp");
+    // The text format stays without pictures.
+    expect((await diffCommand({ cwd: repo, base: "HEAD", format: "text" })).output).not.toContain("mermaid");
+  });
+});

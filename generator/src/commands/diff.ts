@@ -10,13 +10,14 @@ import { ToolError, UsageError } from "../core/errors.js";
 import type { Finding } from "../core/findings.js";
 import { CONFIG_FILE } from "../cluster-spec/config.js";
 import { formatMarkdown, formatText, type ClusterReport, type DiffReport } from "../diff/format.js";
-import { diffPictures } from "../diff/picture.js";
+import { diffPictures, ringReach } from "../diff/picture.js";
 import { renderSide, withBaseCheckout, type RenderedSide } from "../workflows/render-sides.js";
 import { affectedClusters } from "../repo/affected.js";
 import { ADDONS_DIR } from "../core/layout.js";
 import { MANAGEMENT_DIRS } from "../render/units.js";
 import { ADDONS_LOCK_FILE } from "../plan/addons-lock.js";
 import { isRepository, revParse } from "../tools/git.js";
+import { readConfig } from "../repo/load.js";
 import { attributeFinding } from "../validate/attribution.js";
 import { versions } from "../pins/versions.js";
 import { compareSides, MANAGEMENT_PREFIX } from "../workflows/compare.js";
@@ -115,7 +116,10 @@ export async function diffCommand(opts: DiffOptions): Promise<DiffResult> {
     ...compared.filter((f) => f.cluster === undefined),
     ...(addons?.findings ?? []),
   ];
-  if (opts.format === "markdown") report.pictures = diffPictures(report.clusters, before.rendered, after.rendered);
+  if (opts.format === "markdown") {
+    report.pictures = diffPictures(report.clusters, before.rendered, after.rendered);
+    report.rings = ringReach(report.clusters, after.specs ?? new Map(), (await readConfig(root)).config);
+  }
   const output = opts.format === "markdown" ? formatMarkdown(report) : formatText(report);
   return { output, findings, report };
 }

@@ -5,7 +5,7 @@
 import type { Finding } from "../core/findings.js";
 import { GROUP } from "../k8s/capi.js";
 import { labelOf, type ObjectChange } from "./objects.js";
-import { ringsMermaid, type ClusterPicture, type Pictures, type RingReach } from "./picture.js";
+import { ringsMermaid, ringsWorthDrawing, type ClusterPicture, type Pictures, type RingReach } from "./picture.js";
 
 export type ClusterStatus = "changed" | "new" | "removed" | "unchanged" | "failed";
 
@@ -161,8 +161,17 @@ function pictureLines(p: ClusterPicture): string[] {
 /** The pictures' preamble: the rings picture, and the touched clusters too many to draw. */
 function picturesPreamble(report: DiffReport): string[] {
   const out: string[] = [];
-  if (report.rings?.clusters.length)
-    out.push("", "### Rings this change reaches", "", "```mermaid", ringsMermaid(report.rings), "```");
+  if (report.rings && ringsWorthDrawing(report.rings))
+    out.push(
+      "",
+      "### Rings this change reaches",
+      "",
+      "In rollout order; a thick red border: a ring with a touched cluster.",
+      "",
+      "```mermaid",
+      ringsMermaid(report.rings),
+      "```",
+    );
   const left = report.pictures?.notDrawn ?? [];
   if (left.length)
     out.push(

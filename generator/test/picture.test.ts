@@ -42,7 +42,7 @@ const render = (name: string): K8sObject[] => {
 
 const EDGE_MD = `flowchart LR
   cl["cluster edge-md<br/>eu-west-1"]
-  cp["control plane<br/>3 × m6i.xlarge<br/>Kubernetes v1.34.8"]
+  cp["control plane<br/>3 × m6i.xlarge<br/>Kubernetes v1.34.8<br/>API load balancer: nlb, internet-facing"]
   p1["pool fixed (MachineDeployment)<br/>m6i.xlarge<br/>4 nodes<br/>Kubernetes v1.34.8"]
   p2["pool web (MachineDeployment)<br/>m6i.xlarge<br/>3..9 nodes, autoscaled<br/>Kubernetes v1.34.8"]
   subgraph vpc["VPC 10.0.0.0/16"]
@@ -73,7 +73,7 @@ const EDGE_MD = `flowchart LR
 
 const DEMO = `flowchart LR
   cl["cluster demo<br/>ap-northeast-2"]
-  cp["control plane<br/>1 × t3.large<br/>Kubernetes v1.34.8"]
+  cp["control plane<br/>1 × t3.large<br/>Kubernetes v1.34.8<br/>API load balancer: nlb, internet-facing"]
   p1["pool default (MachinePool)<br/>t3.large<br/>1..3 nodes, autoscaled<br/>Kubernetes v1.34.8"]
   subgraph vpc["VPC 10.0.0.0/16"]
     subgraph z1["ap-northeast-2a"]
@@ -145,7 +145,7 @@ describe("a cluster's picture, from the fixture renders (real kustomize)", () =>
     const p = clusterPicture("edge-md", now, base);
     expect(p.changed).toEqual(["control plane", "pool web (MachineDeployment)"]);
     expect(p.gone).toEqual(["pool fixed (MachineDeployment)"]);
-    expect(p.mermaid).toContain('  cp["control plane<br/>3 × m7i.xlarge<br/>Kubernetes v1.34.8"]');
+    expect(p.mermaid).toContain('  cp["control plane<br/>3 × m7i.xlarge<br/>Kubernetes v1.34.8<br/>API load balancer');
     expect(p.mermaid).toContain('  p1["pool web (MachineDeployment)<br/>m6i.xlarge<br/>3..11 nodes, autoscaled');
     expect(p.mermaid).toContain('  p1 -->|"1..5"| z1s1');
     expect(p.mermaid.endsWith("  classDef changed stroke:#d73a49,stroke-width:3px\n  class cp,p1 changed")).toBe(true);
@@ -161,6 +161,34 @@ describe("a cluster's picture, from the fixture renders (real kustomize)", () =>
     expect(text).toContain("  cp -.-> vpc");
     expect(text).toContain('  p2 -->|"1..3"| z1');
     expect(text).not.toContain("private");
+  });
+
+  it("the API server's load balancer is part of the control plane's box: a scheme change marks it", () => {
+    const base = render("edge-md");
+    const now = render("edge-md");
+    setPath(byKind(now, "AWSCluster")[0]!, ["spec", "controlPlaneLoadBalancer", "scheme"], "internal");
+    const p = clusterPicture("edge-md", now, base);
+    expect(p.changed).toEqual(["control plane"]);
+    expect(p.mermaid).toContain('<br/>API load balancer: nlb, internal"]');
+    setPath(byKind(now, "AWSCluster")[0]!, ["spec", "controlPlaneLoadBalancer"], {});
+    expect(clusterPicture("edge-md", now).mermaid).toContain("<br/>API load balancer: CAPA's default\"]");
+  });
+
+  it("draws at most 20 pools and counts the rest in one box", () => {
+    const objs = render("edge-md");
+    const md = named(objs, "edge-md-fixed-b");
+    const extra = Array.from({ length: 30 }, (_, i) => {
+      const copy = structuredClone(md);
+      copy.metadata.name = `extra-${i}`;
+      setPath(copy, ["spec", "template", "metadata", "labels"], {
+        "capi-gitops.io/node-pool": `x${String(i).padStart(2, "0")}`,
+      });
+      return copy;
+    });
+    const text = clusterPicture("edge-md", [...objs, ...extra]).mermaid;
+    expect(text.match(/^ {2}p\d+\[/gm)).toHaveLength(20);
+    expect(text).toContain('  pmore["12 more pools (not drawn)"]');
+    expect(text).not.toContain("pool x28");
   });
 
   it("a pool in a zone without a subnet is drawn so, and an empty render draws what is missing", () => {

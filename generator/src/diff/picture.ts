@@ -26,6 +26,11 @@ import { boolAt, get, recsAt, strAt, strsAt, type K8sObject } from "../k8s/objec
 export const MAX_CLUSTER_PICTURES = 10;
 /** At most this many cluster names in one ring of the rings picture. */
 export const MAX_RING_NAMES = 12;
+/**
+ * At most this many pools in one cluster's picture (the rest counted in one box): with 8 zone slots that stays far
+ * below the 500 edges Mermaid draws at most (its `maxEdges` default).
+ */
+const MAX_POOLS = 20;
 
 type SubnetType = "private" | "public" | "all";
 
@@ -65,6 +70,8 @@ export interface ClusterShape {
     version: string | null;
     subnets: "private" | "public";
   } | null;
+  /** The API server's load balancer as the AWSCluster states it (type, scheme); empty: CAPA's defaults. */
+  apiLoadBalancer: string[];
   pools: PoolShape[];
 }
 
@@ -180,6 +187,10 @@ export function shapeOf(cluster: string, objects: readonly K8sObject[]): Cluster
     vpcCidr: strAt(aws, "spec.network.vpc.cidrBlock") ?? null,
     subnets: subnets ?? null,
     controlPlane,
+    apiLoadBalancer: [
+      strAt(aws, "spec.controlPlaneLoadBalancer.loadBalancerType"),
+      strAt(aws, "spec.controlPlaneLoadBalancer.scheme"),
+    ].filter((x): x is string => x !== undefined),
     pools,
   };
 }
@@ -267,11 +278,14 @@ function draw(s: ClusterShape): Drawing {
             "control plane",
             `${shown(cp.replicas)} × ${cp.instanceType ?? "?"}`,
             `Kubernetes ${cp.version ?? "?"}`,
+            `API load balancer: ${s.apiLoadBalancer.join(", ") || "CAPA's default"}`,
           ],
         },
       ]
     : [{ key: "control plane", id: "cp", lines: ["no KubeadmControlPlane in the render"] }];
-  const poolNodes = s.pools.map((p, i): DrawnNode => ({
+  const pools = s.pools.slice(0, MAX_POOLS);
+  const more = s.pools.length - pools.length;
+  const poolNodes = pools.map((p, i): DrawnNode => ({
     key: poolKey(p),
     id: `p${i + 1}`,
     lines: [
@@ -281,6 +295,7 @@ function draw(s: ClusterShape): Drawing {
       `Kubernetes ${p.versions.join(", ") || "?"}`,
     ],
   }));
+  if (more > 0) poolNodes.push({ key: "more pools", id: "pmore", lines: [`${more} more pools (not drawn)`] });
   const head: DrawnNode = {
     key: "cluster",
     id: "cl",
@@ -306,7 +321,7 @@ function draw(s: ClusterShape): Drawing {
     const targets = cpZones.length ? cpZones.flatMap((z) => target(z, cp.subnets)) : [vpcKey];
     for (const to of distinct(targets)) edges.push({ from: "control plane", to, dotted: true });
   }
-  for (const p of s.pools) {
+  for (const p of pools) {
     edges.push({ from: head.key, to: poolKey(p), part: true });
     for (const pl of p.placements)
       for (const to of target(pl.zone, pl.subnets))

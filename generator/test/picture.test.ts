@@ -397,6 +397,16 @@ describe("the rings of a diff (cluster-spec/rollout.ts)", () => {
 });
 
 describe("shapeOf", () => {
+  it("an AWSMachinePool without zones goes to every private subnet (CAPA scope/shared.go)", () => {
+    const objs = render("demo");
+    setPath(byKind(objs, "AWSMachinePool")[0]!, ["spec", "availabilityZones"], []);
+    const text = clusterPicture("demo", objs).mermaid;
+    expect(text).toContain("  p1 --> z1s1\n  p1 --> z2s1\n  p1 --> z3s1");
+    setPath(byKind(objs, "AWSMachinePool")[0]!, ["spec", "availabilityZones"], ["ap-northeast-2b"]);
+    setPath(byKind(objs, "AWSMachinePool")[0]!, ["spec", "availabilityZoneSubnetType"], "public");
+    expect(clusterPicture("demo", objs).mermaid.endsWith("  cl --> p1\n  p1 --> z2s2")).toBe(true);
+  });
+
   it("reads a fixed MachinePool's size from its replicas and the ASG bounds", () => {
     const objs = render("demo");
     const mp = named(objs, "demo-default");

@@ -92,6 +92,13 @@ const shown = (n: number | null) => (n === null ? "?" : String(n));
 const sumOf = (xs: readonly (number | null)[]) =>
   xs.every((x): x is number => x !== null) ? xs.reduce((a, b) => a + b, 0) : null;
 
+/**
+ * The zones of the private subnets: the control plane's failure domains, and where an AWSMachinePool without zones
+ * goes (CAPA awscluster_controller.go, scope/shared.go).
+ */
+const privateZonesOf = (subnets: readonly Subnet[]) =>
+  distinct(subnets.filter((x) => !x.isPublic).map((x) => x.zone ?? undefined));
+
 /** Reads the cluster's shape from its render (the typed v1beta2 objects; others are not drawn). */
 export function shapeOf(cluster: string, objects: readonly K8sObject[]): ClusterShape {
   const named = <T extends K8sObject>(xs: T[], name: unknown): T | undefined =>
@@ -115,6 +122,7 @@ export function shapeOf(cluster: string, objects: readonly K8sObject[]): Cluster
     cidr: strAt(s, "cidrBlock") ?? null,
     isPublic: boolAt(s, "isPublic") ?? false,
   }));
+  const privateZones = privateZonesOf(subnets ?? []);
   const cpTemplate = kcp && named(templates, strAt(kcp, "spec.machineTemplate.spec.infrastructureRef.name"));
   const controlPlane = kcp
     ? {
@@ -140,10 +148,12 @@ export function shapeOf(cluster: string, objects: readonly K8sObject[]): Cluster
         ? `${shown(b.min)}..${shown(b.max)} nodes, autoscaled`
         : `${shown(countAt(mp, "spec.replicas"))} nodes (ASG ${shown(countAt(infra, "spec.minSize"))}..` +
           `${shown(countAt(infra, "spec.maxSize"))})`,
-      // No zones: the control plane's private subnets (getSubnetsForAZs is not reached).
+      // No zones: every private subnet of the cluster (getSubnetsForAZs is not reached).
       placements: zones.length
         ? zones.map((zone) => ({ zone, subnets: type === "public" || type === "private" ? type : "all", size: null }))
-        : [{ zone: "", subnets: "private", size: null }],
+        : privateZones.length
+          ? privateZones.map((zone) => ({ zone, subnets: "private", size: null }))
+          : [{ zone: "", subnets: "private", size: null }],
     });
   }
   const deployments = new Map<string, K8sObject[]>();
@@ -317,7 +327,7 @@ function draw(s: ClusterShape): Drawing {
   const edges: DrawnEdge[] = [{ from: head.key, to: "control plane", part: true }];
   if (cp) {
     // The control plane's failure domains: the zones of the private subnets.
-    const cpZones = distinct(subnets.filter((x) => !x.isPublic).map((x) => x.zone ?? undefined));
+    const cpZones = privateZonesOf(subnets);
     const targets = cpZones.length ? cpZones.flatMap((z) => target(z, cp.subnets)) : [vpcKey];
     for (const to of distinct(targets)) edges.push({ from: "control plane", to, dotted: true });
   }

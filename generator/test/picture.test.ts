@@ -255,6 +255,8 @@ describe("the pictures of a diff", () => {
     });
     expect(md.match(/```mermaid/g)).toHaveLength(10);
     expect(md).toContain("Pictures: 10 clusters drawn; 290 more touched clusters not drawn (`c010`, `c011`,");
+    expect(md).toContain(", `c039`, … 260 more).");
+    expect(md).not.toContain("`c040`,");
   });
 
   it("draws changed and new clusters only (not removed, failed or unchanged ones)", () => {

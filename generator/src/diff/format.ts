@@ -158,6 +158,9 @@ function pictureLines(p: ClusterPicture): string[] {
   return out;
 }
 
+/** At most this many names of the clusters not drawn (a pull request may touch the whole fleet). */
+const NAMES_LISTED = 30;
+
 /** The pictures' preamble: the rings picture, and the touched clusters too many to draw. */
 function picturesPreamble(report: DiffReport): string[] {
   const out: string[] = [];
@@ -173,11 +176,13 @@ function picturesPreamble(report: DiffReport): string[] {
       "```",
     );
   const left = report.pictures?.notDrawn ?? [];
+  const named = left.slice(0, NAMES_LISTED).map(code).join(", ");
+  const rest = left.length > NAMES_LISTED ? `, … ${left.length - NAMES_LISTED} more` : "";
   if (left.length)
     out.push(
       "",
       `Pictures: ${plural(report.pictures?.clusters.length ?? 0, "cluster")} drawn; ` +
-        `${plural(left.length, "more touched cluster")} not drawn (${left.map(code).join(", ")}).`,
+        `${plural(left.length, "more touched cluster")} not drawn (${named}${rest}).`,
     );
   return out;
 }

@@ -81,18 +81,17 @@ export function appliedOf(spec: ClusterSpec, objects: readonly K8sObject[]): App
     : null;
 
   const pools = new Map<string, AppliedPool>();
-  const size = autoscalerBound;
   for (const mp of objects.filter((o) => isGroupKind(o, GROUP.core, "MachinePool"))) {
     const name = poolOf(mp);
     if (name === null) continue;
     const infra = find(GROUP.infra, "AWSMachinePool", get(mp, "spec.template.spec.infrastructureRef.name"));
-    const autoscaling = size(mp, "min") !== null || size(mp, "max") !== null;
+    const autoscaling = autoscalerBound(mp, "min") !== null || autoscalerBound(mp, "max") !== null;
     pools.set(name, {
       instanceType: str(infra, "spec.awsLaunchTemplate.instanceType"),
       availabilityZones: (arrAt(infra, "spec.availabilityZones") ?? []).map(String),
       autoscaling,
-      minSize: autoscaling ? size(mp, "min") : num(get(infra, "spec.minSize")),
-      maxSize: autoscaling ? size(mp, "max") : num(get(infra, "spec.maxSize")),
+      minSize: autoscaling ? autoscalerBound(mp, "min") : num(get(infra, "spec.minSize")),
+      maxSize: autoscaling ? autoscalerBound(mp, "max") : num(get(infra, "spec.maxSize")),
       replicas: num(get(mp, "spec.replicas")),
       version: str(mp, "spec.template.spec.version"),
     });
@@ -104,7 +103,7 @@ export function appliedOf(spec: ClusterSpec, objects: readonly K8sObject[]): App
   }
   for (const [name, mds] of deployments) {
     const infra = find(GROUP.infra, "AWSMachineTemplate", get(mds[0], "spec.template.spec.infrastructureRef.name"));
-    const autoscaling = mds.some((md) => size(md, "min") !== null || size(md, "max") !== null);
+    const autoscaling = mds.some((md) => autoscalerBound(md, "min") !== null || autoscalerBound(md, "max") !== null);
     const replicas = sum(mds.map((md) => num(get(md, "spec.replicas"))));
     pools.set(name, {
       instanceType: str(infra, "spec.template.spec.instanceType"),
@@ -115,8 +114,8 @@ export function appliedOf(spec: ClusterSpec, objects: readonly K8sObject[]): App
       ),
       autoscaling,
       // A fixed MachineDeployment pool renders only its replicas (the spec's minSize/maxSize bound nothing there).
-      minSize: autoscaling ? sum(mds.map((md) => size(md, "min"))) : null,
-      maxSize: autoscaling ? sum(mds.map((md) => size(md, "max"))) : null,
+      minSize: autoscaling ? sum(mds.map((md) => autoscalerBound(md, "min"))) : null,
+      maxSize: autoscaling ? sum(mds.map((md) => autoscalerBound(md, "max"))) : null,
       replicas,
       version: str(mds[0], "spec.template.spec.version"),
     });

@@ -10,7 +10,7 @@ import {
   clusterPicture,
   diffPictures,
   mermaidText,
-  ringReach,
+  ringMembers,
   ringsMermaid,
   ringsWorthDrawing,
   shapeOf,
@@ -363,7 +363,7 @@ describe("the rings of a diff (cluster-spec/rollout.ts)", () => {
   ];
 
   it("each touched cluster's ring (its rollout.ring, else the last ring), in the config's order", () => {
-    const reach = ringReach(touched, specs, three);
+    const reach = ringMembers(touched, specs, three);
     expect(reach).toEqual({
       order: ["canary", "early", "main"],
       clusters: [
@@ -375,7 +375,7 @@ describe("the rings of a diff (cluster-spec/rollout.ts)", () => {
     const md = formatMarkdown({
       base: "main",
       clusters: touched.slice(0, 2).map((t) => ({ cluster: t.cluster, status: "changed", changes: [], findings: [] })),
-      rings: reach,
+      pictures: { clusters: [], notDrawn: [], rings: reach },
     });
     expect(md).toContain(
       "### Rings this change reaches\n\nIn rollout order; a thick red border: a ring with a touched cluster.\n\n" +
@@ -385,14 +385,14 @@ describe("the rings of a diff (cluster-spec/rollout.ts)", () => {
   });
 
   it("one ring (no rollout in capi-gitops.yaml) draws no rings picture, unless a cluster names another", () => {
-    expect(ringsWorthDrawing(ringReach(touched, specs, config("")))).toBe(true);
-    const reach = ringReach(touched.slice(1), specs, config(""));
+    expect(ringsWorthDrawing(ringMembers(touched, specs, config("")))).toBe(true);
+    const reach = ringMembers(touched.slice(1), specs, config(""));
     expect(reach).toEqual({ order: ["main"], clusters: [{ cluster: "b", ring: "main" }] });
     expect(ringsWorthDrawing(reach)).toBe(false);
     const md = formatMarkdown({
       base: "main",
       clusters: [{ cluster: "b", status: "new", changes: [], findings: [] }],
-      rings: reach,
+      pictures: { clusters: [], notDrawn: [], rings: reach },
     });
     expect(md).not.toContain("Rings this change reaches");
   });

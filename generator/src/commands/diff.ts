@@ -10,7 +10,7 @@ import { ToolError, UsageError } from "../core/errors.js";
 import type { Finding } from "../core/findings.js";
 import { CONFIG_FILE } from "../cluster-spec/config.js";
 import { formatMarkdown, formatText, type ClusterReport, type DiffReport } from "../diff/format.js";
-import { diffPictures, ringReach } from "../diff/picture.js";
+import { diffPictures, ringMembers } from "../diff/picture.js";
 import { renderSide, withBaseCheckout, type RenderedSide } from "../workflows/render-sides.js";
 import { affectedClusters } from "../repo/affected.js";
 import { ADDONS_DIR } from "../core/layout.js";
@@ -117,8 +117,8 @@ export async function diffCommand(opts: DiffOptions): Promise<DiffResult> {
     ...(addons?.findings ?? []),
   ];
   if (opts.format === "markdown") {
-    report.pictures = diffPictures(report.clusters, before.rendered, after.rendered);
-    report.rings = ringReach(report.clusters, after.specs ?? new Map(), (await readConfig(root)).config);
+    const rings = ringMembers(report.clusters, after.specs ?? new Map(), (await readConfig(root)).config);
+    report.pictures = diffPictures(report.clusters, before.rendered, after.rendered, { rings });
   }
   const output = opts.format === "markdown" ? formatMarkdown(report) : formatText(report);
   return { output, findings, report };

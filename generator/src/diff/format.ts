@@ -5,7 +5,7 @@
 import type { Finding } from "../core/findings.js";
 import { GROUP } from "../k8s/capi.js";
 import { labelOf, type ObjectChange } from "./objects.js";
-import { ringsMermaid, ringsWorthDrawing, type ClusterPicture, type Pictures, type RingReach } from "./picture.js";
+import { ringsMermaid, ringsWorthDrawing, type ClusterPicture, type Pictures } from "./picture.js";
 
 export type ClusterStatus = "changed" | "new" | "removed" | "unchanged" | "failed";
 
@@ -23,10 +23,8 @@ export interface DiffReport {
   clusters: ClusterReport[];
   /** The management folders (`cluster` holds the folder, e.g. management/sync), when the change touches them. */
   management?: ClusterReport[];
-  /** The touched clusters drawn from their render (Markdown only; diff/picture.ts). */
+  /** The touched clusters drawn from their render, and their rings (Markdown only; diff/picture.ts). */
   pictures?: Pictures;
-  /** The rings the change reaches (Markdown only: the rings picture). */
-  rings?: RingReach;
 }
 
 /** The management folders with something to show. */
@@ -164,7 +162,8 @@ const NAMES_LISTED = 30;
 /** The pictures' preamble: the rings picture, and the touched clusters too many to draw. */
 function picturesPreamble(report: DiffReport): string[] {
   const out: string[] = [];
-  if (report.rings && ringsWorthDrawing(report.rings))
+  const rings = report.pictures?.rings;
+  if (rings && ringsWorthDrawing(rings))
     out.push(
       "",
       "### Rings this change reaches",
@@ -172,7 +171,7 @@ function picturesPreamble(report: DiffReport): string[] {
       "In rollout order; a thick red border: a ring with a touched cluster.",
       "",
       "```mermaid",
-      ringsMermaid(report.rings),
+      ringsMermaid(rings),
       "```",
     );
   const left = report.pictures?.notDrawn ?? [];

@@ -415,10 +415,12 @@ export function clusterPicture(
 /** The renders a picture reads: each cluster's objects. */
 type Renders = ReadonlyMap<string, { objects: readonly K8sObject[] }>;
 
-/** The pictures of a diff: the clusters drawn (at most `limit`, by name) and the touched clusters not drawn. */
+/** The pictures of a diff: the clusters drawn (at most `limit`, by name), the touched clusters not drawn, the rings. */
 export interface Pictures {
   clusters: ClusterPicture[];
   notDrawn: string[];
+  /** The rings of the touched clusters (the rings picture), when known. */
+  rings?: RingMembers;
 }
 
 /**
@@ -429,8 +431,9 @@ export function diffPictures(
   touched: readonly { cluster: string; status: string }[],
   before: Renders,
   after: Renders,
-  limit = MAX_CLUSTER_PICTURES,
+  opts: { rings?: RingMembers; limit?: number } = {},
 ): Pictures {
+  const limit = opts.limit ?? MAX_CLUSTER_PICTURES;
   const drawable = touched.filter((t) => (t.status === "changed" || t.status === "new") && after.has(t.cluster));
   return {
     clusters: drawable
@@ -443,11 +446,12 @@ export function diffPictures(
         ),
       ),
     notDrawn: drawable.slice(limit).map((t) => t.cluster),
+    ...(opts.rings ? { rings: opts.rings } : {}),
   };
 }
 
 /** The rings a change reaches: every ring in rollout order, each with the touched clusters that belong to it. */
-export interface RingReach {
+export interface RingMembers {
   /** The rings in rollout order (the repository's declaration). */
   order: readonly string[];
   /** Each touched cluster's ring. */
@@ -458,11 +462,11 @@ export interface RingReach {
  * The rings the touched clusters (changed or new, whose spec loads in the working tree) are in, by the repository's
  * rings (cluster-spec/rollout.ts).
  */
-export function ringReach(
+export function ringMembers(
   touched: readonly { cluster: string; status: string }[],
   specs: ReadonlyMap<string, ClusterSpec>,
   config: RepoConfig | undefined,
-): RingReach {
+): RingMembers {
   return {
     order: ringOrder(config).map((r) => r.name),
     clusters: touched.flatMap((t) => {
@@ -475,7 +479,7 @@ export function ringReach(
 }
 
 /** Whether the rings picture says anything: more than one ring declared, or a cluster in an undeclared ring. */
-export const ringsWorthDrawing = (reach: RingReach): boolean =>
+export const ringsWorthDrawing = (reach: RingMembers): boolean =>
   reach.clusters.length > 0 && (reach.order.length > 1 || reach.clusters.some((c) => !reach.order.includes(c.ring)));
 
 /**
@@ -483,7 +487,7 @@ export const ringsWorthDrawing = (reach: RingReach): boolean =>
  * that ring (at most MAX_RING_NAMES names, then a count); a ring the change does not reach says so. A cluster whose
  * ring is not declared is drawn in its own box after the declared ones.
  */
-export function ringsMermaid(reach: RingReach): string {
+export function ringsMermaid(reach: RingMembers): string {
   const undeclared = distinct(reach.clusters.map((c) => c.ring).filter((r) => !reach.order.includes(r)));
   const rings = [...reach.order, ...undeclared];
   const out = ["flowchart LR"];

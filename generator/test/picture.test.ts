@@ -4,23 +4,14 @@
  * of pictures capped, and the rings a change reaches.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseRepoConfig, type RepoConfig } from "../src/cluster-spec/config.js";
 import { formatMarkdown, type DiffReport } from "../src/diff/format.js";
-import {
-  clusterPicture,
-  diffPictures,
-  mermaidText,
-  ringMembers,
-  ringsMermaid,
-  ringsWorthDrawing,
-  shapeOf,
-} from "../src/diff/picture.js";
+import { clusterPicture, diffPictures, mermaidText, ringMembers, ringsMermaid, shapeOf } from "../src/diff/picture.js";
 import type { K8sObject } from "../src/k8s/object.js";
 import { planRepo } from "../src/plan/repo.js";
 import { versions } from "../src/pins/versions.js";
 import { writeTree } from "../src/repo/write.js";
 import { kustomizeBuild, parseBuildOutput } from "../src/tools/kustomize.js";
-import { clusterSpec, fixtureSpecs, tempDir } from "./helpers.js";
+import { fixtureSpecs, tempDir } from "./helpers.js";
 
 const rendered = new Map<string, K8sObject[]>();
 let cleanup: () => Promise<void>;
@@ -339,60 +330,40 @@ describe("the rings a change reaches", () => {
   });
 });
 
-describe("the rings of a diff (cluster-spec/rollout.ts)", () => {
-  const config = (text: string): RepoConfig => {
-    const r = parseRepoConfig(
-      "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\nrepoURL: https://git.example.com/x.git\n" + text,
+describe("the rings picture of a diff (from diff/rings.ts' reached rings)", () => {
+  it("every declared ring in order, the reached ones with their touched clusters", () => {
+    const members = ringMembers(
+      [
+        { ring: "canary", clusters: ["a"] },
+        { ring: "main", clusters: ["b", "c"] },
+      ],
+      ["canary", "early", "main"],
     );
-    if (!r.config) throw new Error(JSON.stringify(r.findings));
-    return r.config;
-  };
-  const three = config("rollout:\n  rings:\n  - name: canary\n  - name: early\n  - name: main\n");
-  const specs = new Map(
-    [
-      clusterSpec({ name: "a", rollout: { ring: "canary" } }),
-      clusterSpec({ name: "b" }),
-      clusterSpec({ name: "c", rollout: { ring: "early" } }),
-    ].map((s) => [s.name, s]),
-  );
-  const touched = [
-    { cluster: "a", status: "changed" },
-    { cluster: "b", status: "new" },
-    { cluster: "c", status: "removed" },
-    { cluster: "gone", status: "changed" },
-  ];
-
-  it("each touched cluster's ring (its rollout.ring, else the last ring), in the config's order", () => {
-    const reach = ringMembers(touched, specs, three);
-    expect(reach).toEqual({
+    expect(members).toEqual({
       order: ["canary", "early", "main"],
       clusters: [
         { cluster: "a", ring: "canary" },
         { cluster: "b", ring: "main" },
+        { cluster: "c", ring: "main" },
       ],
     });
-    expect(ringsWorthDrawing(reach)).toBe(true);
     const md = formatMarkdown({
       base: "main",
-      clusters: touched.slice(0, 2).map((t) => ({ cluster: t.cluster, status: "changed", changes: [], findings: [] })),
-      pictures: { clusters: [], notDrawn: [], rings: reach },
+      clusters: ["a", "b", "c"].map((cluster) => ({ cluster, status: "changed", changes: [], findings: [] })),
+      pictures: { clusters: [], notDrawn: [], rings: members },
     });
     expect(md).toContain(
       "### Rings this change reaches\n\nIn rollout order; a thick red border: a ring with a touched cluster.\n\n" +
         '```mermaid\nflowchart LR\n  r1["ring canary<br/>1 touched cluster<br/>a"]\n' +
-        '  r2["ring early<br/>not reached"]\n',
+        '  r2["ring early<br/>not reached"]\n  r3["ring main<br/>2 touched clusters<br/>b<br/>c"]\n',
     );
   });
 
-  it("one ring (no rollout in capi-gitops.yaml) draws no rings picture, unless a cluster names another", () => {
-    expect(ringsWorthDrawing(ringMembers(touched, specs, config("")))).toBe(true);
-    const reach = ringMembers(touched.slice(1), specs, config(""));
-    expect(reach).toEqual({ order: ["main"], clusters: [{ cluster: "b", ring: "main" }] });
-    expect(ringsWorthDrawing(reach)).toBe(false);
+  it("no rings (one ring declared: diff/rings.ts reports none) draws no rings picture", () => {
     const md = formatMarkdown({
       base: "main",
       clusters: [{ cluster: "b", status: "new", changes: [], findings: [] }],
-      pictures: { clusters: [], notDrawn: [], rings: reach },
+      pictures: { clusters: [], notDrawn: [] },
     });
     expect(md).not.toContain("Rings this change reaches");
   });

@@ -14,9 +14,6 @@
  * at reconcile (pkg/cloud/services/network/subnets.go getDefaultSubnets, from the region's zones), which no render
  * can show.
  */
-import type { RepoConfig } from "../cluster-spec/config.js";
-import { clusterRing, ringOrder } from "../cluster-spec/rollout.js";
-import type { ClusterSpec } from "../cluster-spec/types.js";
 import { autoscalerBound, num, poolOf } from "../fleet/applied.js";
 import { GROUP } from "../k8s/capi.js";
 import { isKind } from "../k8s/kinds.js";
@@ -459,28 +456,15 @@ export interface RingMembers {
 }
 
 /**
- * The rings the touched clusters (changed or new, whose spec loads in the working tree) are in, by the repository's
- * rings (cluster-spec/rollout.ts).
+ * The rings picture's input from the rings a change reaches (diff/rings.ts `ringsOfChange`: each reached ring with
+ * its touched clusters) and every declared ring in order (cluster-spec/rollout.ts `ringOrder`).
  */
 export function ringMembers(
-  touched: readonly { cluster: string; status: string }[],
-  specs: ReadonlyMap<string, ClusterSpec>,
-  config: RepoConfig | undefined,
+  reached: readonly { ring: string; clusters: readonly string[] }[],
+  order: readonly string[],
 ): RingMembers {
-  return {
-    order: ringOrder(config).map((r) => r.name),
-    clusters: touched.flatMap((t) => {
-      const spec = specs.get(t.cluster);
-      return (t.status === "changed" || t.status === "new") && spec
-        ? [{ cluster: t.cluster, ring: clusterRing(spec, config) }]
-        : [];
-    }),
-  };
+  return { order, clusters: reached.flatMap((r) => r.clusters.map((cluster) => ({ cluster, ring: r.ring }))) };
 }
-
-/** Whether the rings picture says anything: more than one ring declared, or a cluster in an undeclared ring. */
-export const ringsWorthDrawing = (reach: RingMembers): boolean =>
-  reach.clusters.length > 0 && (reach.order.length > 1 || reach.clusters.some((c) => !reach.order.includes(c.ring)));
 
 /**
  * The rings picture: one box per ring in rollout order, linked in that order, each listing the touched clusters of

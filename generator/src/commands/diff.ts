@@ -10,8 +10,14 @@ import { ToolError, UsageError } from "../core/errors.js";
 import type { Finding } from "../core/findings.js";
 import { CONFIG_FILE } from "../cluster-spec/config.js";
 import { formatMarkdown, formatText, type ClusterReport, type DiffReport } from "../diff/format.js";
+import { diffPictures, ringMembers } from "../diff/picture.js";
+import { ringOrder } from "../cluster-spec/rollout.js";
 import { renderSide, withBaseCheckout, type RenderedSide } from "../workflows/render-sides.js";
-import { affectedClusters } from "../repo/affected.js";
+import { affectedBy, affectedClusters, diskReader } from "../repo/affected.js";
+import { readConfig } from "../repo/load.js";
+import { ringsOfChange } from "../diff/rings.js";
+import { dependencies } from "../kustomize/walk.js";
+import { clusterDir, clusterOfPath } from "../core/layout.js";
 import { ADDONS_DIR } from "../core/layout.js";
 import { MANAGEMENT_DIRS } from "../render/units.js";
 import { ADDONS_LOCK_FILE } from "../plan/addons-lock.js";
@@ -54,6 +60,10 @@ function addonsChanged(changedFiles: readonly string[]): ClusterReport | undefin
   }));
   return { cluster: ADDONS_DIR, status: "changed", changes: [], findings };
 }
+
+/** Changed files no cluster owns: base/, overlays/, addons/ and the like (not management/, not the config). */
+const affectedFilesOutsideClusters = (changed: readonly string[]): string[] =>
+  changed.filter((p) => clusterOfPath(p) === undefined && !p.startsWith(MANAGEMENT_PREFIX) && p !== CONFIG_FILE);
 
 export async function diffCommand(opts: DiffOptions): Promise<DiffResult> {
   const root = path.resolve(opts.cwd);
@@ -109,11 +119,31 @@ export async function diffCommand(opts: DiffOptions): Promise<DiffResult> {
     r.findings = r.findings.map((f) => attributeFinding(f, after.rendered.get(r.cluster), read));
   const addons = addonsChanged(affected.changedFiles);
   if (addons) (report.management ??= []).push(addons);
+  // The rings the change reaches: each changed cluster's, and which of them a file every cluster reads reaches.
+  const shared = affectedFilesOutsideClusters(affected.changedFiles);
+  const readDisk = diskReader(root);
+  const viaShared = affectedBy(shared, affected.clusters, (c) => dependencies(clusterDir(c), readDisk));
+  const { config } = await readConfig(root);
+  const rings = ringsOfChange(report, after.specs ?? new Map(), config, viaShared, shared);
+  if (rings) report.rings = rings;
   const findings = [
     ...report.clusters.flatMap((r) => r.findings),
     ...compared.filter((f) => f.cluster === undefined),
     ...(addons?.findings ?? []),
+    ...(rings?.findings ?? []),
   ];
+  // The pictures (Markdown): the touched clusters from their render, and the rings above in the declared order.
+  if (opts.format === "markdown")
+    report.pictures = diffPictures(report.clusters, before.rendered, after.rendered, {
+      ...(rings
+        ? {
+            rings: ringMembers(
+              rings.reached,
+              ringOrder(config).map((r) => r.name),
+            ),
+          }
+        : {}),
+    });
   const output = opts.format === "markdown" ? formatMarkdown(report) : formatText(report);
   return { output, findings, report };
 }

@@ -5,12 +5,15 @@
 import type { Finding } from "../core/findings.js";
 import { GROUP } from "../k8s/capi.js";
 import { labelOf, type ObjectChange } from "./objects.js";
+import { ringsMermaid, type ClusterPicture, type Pictures } from "./picture.js";
 
 export type ClusterStatus = "changed" | "new" | "removed" | "unchanged" | "failed";
 
 export interface ClusterReport {
   cluster: string;
   status: ClusterStatus;
+  /** The cluster's ring, when capi-gitops.yaml declares two rings or more (diff/rings.ts). */
+  ring?: string;
   changes: ObjectChange[];
   /** Flags and build failures of this cluster. */
   findings: Finding[];
@@ -22,7 +25,24 @@ export interface DiffReport {
   clusters: ClusterReport[];
   /** The management folders (`cluster` holds the folder, e.g. management/sync), when the change touches them. */
   management?: ClusterReport[];
+  /** With two rings or more: the rings the change reaches (in ring order) and the flags on them (diff/rings.ts). */
+  rings?: { reached: RingReach[]; findings: Finding[] };
+  /** The touched clusters drawn from their render, and their rings (Markdown only; diff/picture.ts). */
+  pictures?: Pictures;
 }
+
+/** A ring a change reaches and its clusters whose render changes. */
+export interface RingReach {
+  ring: string;
+  clusters: string[];
+}
+
+/** `rings: canary (a), main (b, c)`, or undefined without rings. */
+const ringsLine = (report: DiffReport, q: (s: string) => string = (s) => s): string | undefined =>
+  report.rings
+    ? `rings: ${report.rings.reached.map((r) => `${r.ring} (${r.clusters.map(q).join(", ")})`).join(", ") || "none"}`
+    : undefined;
+const ringNote = (r: ClusterReport) => (r.ring === undefined ? "" : ` (ring ${r.ring})`);
 
 /** The management folders with something to show. */
 const managementShown = (report: DiffReport) =>
@@ -91,7 +111,9 @@ const findingWhere = (f: Finding) => [f.path, f.file && `(${f.file})`].filter(Bo
 function summaryLine(report: DiffReport): string {
   const changed = report.clusters.filter((c) => c.status !== "unchanged").length;
   const folders = managementShown(report);
-  const total = [...report.clusters, ...folders].reduce((n, c) => n + flagged(c), 0);
+  const total =
+    [...report.clusters, ...folders].reduce((n, c) => n + flagged(c), 0) +
+    (report.rings?.findings.filter((f) => f.severity !== "info").length ?? 0);
   const mgmt = folders.length
     ? `, ${plural(folders.length, "management folder")} (${folders.map((f) => f.cluster).join(", ")})`
     : "";
@@ -111,6 +133,9 @@ export function formatText(report: DiffReport): string {
   const none = nothingLine(report);
   if (none) return `${none}\n`;
   const out: string[] = [summaryLine(report)];
+  const rings = ringsLine(report);
+  if (rings) out.push(rings);
+  for (const f of report.rings?.findings ?? []) out.push(`  ${f.severity} ${f.rule} ${findingWhere(f)}: ${f.message}`);
   const section = (r: ClusterReport, head: string) => {
     const n = counts(r);
     out.push("", `${head}: ${n.added} added, ${n.removed} removed, ${n.changed} changed, ${flagged(r)} flagged`);
@@ -128,7 +153,7 @@ export function formatText(report: DiffReport): string {
     }
   };
   for (const r of report.clusters)
-    if (r.status !== "unchanged" || r.findings.length) section(r, `cluster ${r.cluster}${statusNote(r)}`);
+    if (r.status !== "unchanged" || r.findings.length) section(r, `cluster ${r.cluster}${ringNote(r)}${statusNote(r)}`);
   for (const r of managementShown(report)) section(r, `${r.cluster}${FOLDER_NOTE[r.status]}`);
   const same = report.clusters.filter((c) => c.status === "unchanged" && c.findings.length === 0).map((c) => c.cluster);
   if (same.length) out.push("", `rendered the same: ${same.join(", ")}`);
@@ -144,6 +169,45 @@ function fence(body: string): string {
   return "`".repeat(Math.max(3, longest + 1));
 }
 
+/** A cluster's picture under its heading, with what differs from the base said in words too. */
+function pictureLines(p: ClusterPicture): string[] {
+  const out = ["**Picture** (drawn from the render)", "", "```mermaid", p.mermaid, "```", ""];
+  if (p.changed.length)
+    out.push(`Thick red border: differs from the base render (${p.changed.map(code).join(", ")}).`, "");
+  if (p.gone.length) out.push(`Gone from the render: ${p.gone.map(code).join(", ")}.`, "");
+  return out;
+}
+
+/** At most this many names of the clusters not drawn (a pull request may touch the whole fleet). */
+const NAMES_LISTED = 30;
+
+/** The pictures' preamble: the rings picture, and the touched clusters too many to draw. */
+function picturesPreamble(report: DiffReport): string[] {
+  const out: string[] = [];
+  const rings = report.pictures?.rings;
+  if (rings?.clusters.length)
+    out.push(
+      "",
+      "### Rings this change reaches",
+      "",
+      "In rollout order; a thick red border: a ring with a touched cluster.",
+      "",
+      "```mermaid",
+      ringsMermaid(rings),
+      "```",
+    );
+  const left = report.pictures?.notDrawn ?? [];
+  const named = left.slice(0, NAMES_LISTED).map(code).join(", ");
+  const rest = left.length > NAMES_LISTED ? `, … ${left.length - NAMES_LISTED} more` : "";
+  if (left.length)
+    out.push(
+      "",
+      `Pictures: ${plural(report.pictures?.clusters.length ?? 0, "cluster")} drawn; ` +
+        `${plural(left.length, "more touched cluster")} not drawn (${named}${rest}).`,
+    );
+  return out;
+}
+
 export function formatMarkdown(report: DiffReport): string {
   const none = nothingLine(report);
   if (none) return `${none}\n`;
@@ -152,6 +216,13 @@ export function formatMarkdown(report: DiffReport): string {
   const shown = [...clusters, ...folders];
   const isFolder = (r: ClusterReport) => folders.includes(r);
   const out: string[] = [`## Cluster changes against ${code(report.base)}`, "", summaryLine(report) + ".", ""];
+  const rings = ringsLine(report, code);
+  if (rings) {
+    out.push(`**Rings** ${rings.slice("rings: ".length)}.`, "");
+    for (const f of report.rings?.findings ?? [])
+      out.push(`- **${f.severity}** ${code(f.rule)}${f.file ? ` in ${code(f.file)}` : ""}: ${f.message}`);
+    if (report.rings?.findings.length) out.push("");
+  }
   out.push("| cluster | added | removed | changed | flagged |", "| --- | ---: | ---: | ---: | ---: |");
   for (const r of shown) {
     const n = counts(r);
@@ -160,8 +231,11 @@ export function formatMarkdown(report: DiffReport): string {
       `| ${code(r.cluster)}${note ? ` ${r.status}` : ""} | ${n.added} | ${n.removed} | ${n.changed} | ${flagged(r)} |`,
     );
   }
+  out.push(...picturesPreamble(report));
   for (const r of shown) {
-    out.push("", `### ${code(r.cluster)}${isFolder(r) ? FOLDER_NOTE[r.status] : statusNote(r)}`, "");
+    out.push("", `### ${code(r.cluster)}${isFolder(r) ? FOLDER_NOTE[r.status] : ringNote(r) + statusNote(r)}`, "");
+    const picture = isFolder(r) ? undefined : report.pictures?.clusters.find((p) => p.cluster === r.cluster);
+    if (picture) out.push(...pictureLines(picture));
     if (r.findings.length) {
       out.push(flagged(r) ? "**Flagged**" : "**Notes**", "");
       for (const f of r.findings)

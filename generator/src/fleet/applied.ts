@@ -41,7 +41,7 @@ export interface Applied {
 
 const str = (o: unknown, path: string): string | null => strAt(o, path) ?? null;
 /** A count: a number, or a string of digits (annotations are strings). */
-const num = (v: unknown): number | null =>
+export const num = (v: unknown): number | null =>
   typeof v === "number" ? v : typeof v === "string" && /^\d+$/.test(v) ? Number(v) : null;
 const sum = (xs: (number | null)[]): number | null => {
   const nums = xs.filter((x): x is number => x !== null);
@@ -52,6 +52,14 @@ const labelOf = (labels: Record<string, unknown> | undefined, key: string): stri
   const v = labels?.[key];
   return typeof v === "string" ? v : null;
 };
+
+/** The spec pool a rendered MachinePool / MachineDeployment belongs to (its template's pool label), or null. */
+export const poolOf = (o: K8sObject): string | null =>
+  labelOf(recAt(o, "spec.template.metadata.labels"), LABEL.nodePool);
+
+/** A pool object's cluster-autoscaler bound (its annotation), or null when it has none. */
+export const autoscalerBound = (o: K8sObject, key: "min" | "max"): number | null =>
+  num(o.metadata?.annotations?.[AUTOSCALER[key]]);
 
 export function appliedOf(spec: ClusterSpec, objects: readonly K8sObject[]): Applied {
   const find = (group: string, kind: string, name?: unknown) =>
@@ -73,19 +81,17 @@ export function appliedOf(spec: ClusterSpec, objects: readonly K8sObject[]): App
     : null;
 
   const pools = new Map<string, AppliedPool>();
-  const poolOf = (o: K8sObject) => labelOf(recAt(o, "spec.template.metadata.labels"), LABEL.nodePool);
-  const size = (o: K8sObject, key: "min" | "max") => num(o.metadata?.annotations?.[AUTOSCALER[key]]);
   for (const mp of objects.filter((o) => isGroupKind(o, GROUP.core, "MachinePool"))) {
     const name = poolOf(mp);
     if (name === null) continue;
     const infra = find(GROUP.infra, "AWSMachinePool", get(mp, "spec.template.spec.infrastructureRef.name"));
-    const autoscaling = size(mp, "min") !== null || size(mp, "max") !== null;
+    const autoscaling = autoscalerBound(mp, "min") !== null || autoscalerBound(mp, "max") !== null;
     pools.set(name, {
       instanceType: str(infra, "spec.awsLaunchTemplate.instanceType"),
       availabilityZones: (arrAt(infra, "spec.availabilityZones") ?? []).map(String),
       autoscaling,
-      minSize: autoscaling ? size(mp, "min") : num(get(infra, "spec.minSize")),
-      maxSize: autoscaling ? size(mp, "max") : num(get(infra, "spec.maxSize")),
+      minSize: autoscaling ? autoscalerBound(mp, "min") : num(get(infra, "spec.minSize")),
+      maxSize: autoscaling ? autoscalerBound(mp, "max") : num(get(infra, "spec.maxSize")),
       replicas: num(get(mp, "spec.replicas")),
       version: str(mp, "spec.template.spec.version"),
     });
@@ -97,7 +103,7 @@ export function appliedOf(spec: ClusterSpec, objects: readonly K8sObject[]): App
   }
   for (const [name, mds] of deployments) {
     const infra = find(GROUP.infra, "AWSMachineTemplate", get(mds[0], "spec.template.spec.infrastructureRef.name"));
-    const autoscaling = mds.some((md) => size(md, "min") !== null || size(md, "max") !== null);
+    const autoscaling = mds.some((md) => autoscalerBound(md, "min") !== null || autoscalerBound(md, "max") !== null);
     const replicas = sum(mds.map((md) => num(get(md, "spec.replicas"))));
     pools.set(name, {
       instanceType: str(infra, "spec.template.spec.instanceType"),
@@ -108,8 +114,8 @@ export function appliedOf(spec: ClusterSpec, objects: readonly K8sObject[]): App
       ),
       autoscaling,
       // A fixed MachineDeployment pool renders only its replicas (the spec's minSize/maxSize bound nothing there).
-      minSize: autoscaling ? sum(mds.map((md) => size(md, "min"))) : null,
-      maxSize: autoscaling ? sum(mds.map((md) => size(md, "max"))) : null,
+      minSize: autoscaling ? sum(mds.map((md) => autoscalerBound(md, "min"))) : null,
+      maxSize: autoscaling ? sum(mds.map((md) => autoscalerBound(md, "max"))) : null,
       replicas,
       version: str(mds[0], "spec.template.spec.version"),
     });

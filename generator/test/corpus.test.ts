@@ -425,6 +425,8 @@ const CASES: Case[] = [
   ),
   newCluster("pool min-size > max-size", [...X, "--pool", "name=a,min-size=5,max-size=2"], "--pool", "minSize"),
   newCluster("pool unknown key", [...X, "--pool", "name=a,color=red"], "--pool", "color=red"),
+  newCluster("ring capi-gitops.yaml does not declare", [...X, "--ring", "canary"], "--ring", "canary", "rollout.rings"),
+  newCluster("ring that is no ring name", [...X, "--ring", "Canary!"], "--ring"),
   newCluster("pool without a name", [...X, "--pool", "min-size=1"], "--pool", "name="),
   newCluster(
     "pool autoscaling=maybe",
@@ -665,6 +667,18 @@ const CASES: Case[] = [
     "validate",
   ),
 
+  spec(
+    "naming a ring capi-gitops.yaml does not declare",
+    specEdit("profile: dev\n", "profile: dev\nrollout:\n  ring: canary\n"),
+    ["rollout.ring", "canary", "rollout.rings: main"],
+  ),
+  spec(
+    "naming a ring capi-gitops.yaml does not declare",
+    specEdit("profile: dev\n", "profile: dev\nrollout:\n  ring: canary\n"),
+    ["rollout.ring", "canary", "rollout-ring"],
+    "validate",
+  ),
+
   // --- capi-gitops.yaml -----------------------------------------------------------------------------------------
   config("with an http:// repoURL", `${CFG}repoURL: http://git.example.com/x.git\n`, ["repoURL"]),
   config("without repoURL", CFG, ["repoURL", "required"]),
@@ -678,6 +692,17 @@ const CASES: Case[] = [
     "unknown field",
   ]),
   config("with malformed YAML", `${CFG}repoURL: [https://git.example.com/x.git\n`, ["YAML error"]),
+  config(
+    "with a ring declared twice",
+    `${CFG}repoURL: https://git.example.com/x.git\nrollout:\n  rings:\n  - name: canary\n  - name: canary\n`,
+    ["rollout.rings.1.name", "twice"],
+  ),
+  config(
+    "with a ring maxUpdate over 100%",
+    `${CFG}repoURL: https://git.example.com/x.git\nrollout:\n  rings:\n  - name: canary\n    maxUpdate: 150%\n`,
+    ["rollout.rings.0.maxUpdate"],
+  ),
+  config("with no ring", `${CFG}repoURL: https://git.example.com/x.git\nrollout:\n  rings: []\n`, ["rollout.rings"]),
   config(
     "with a duplicate key",
     `${CFG}repoURL: https://git.example.com/x.git\nrepoURL: https://git.example.com/y.git\n`,

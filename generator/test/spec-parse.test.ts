@@ -256,6 +256,7 @@ describe("reserved namespaces (issue 9, item 4)", () => {
     const config = {
       argocd: { namespace: "gitops", project: "p", destinationServer: "https://kubernetes.default.svc" },
       flux: { namespace: "flux", gitRepository: "g", interval: "5m" },
+      rollout: { rings: [{ name: "main" }] },
     };
     expect(reservedNamespaces(config)).toEqual(expect.arrayContaining(["gitops", "flux"]));
     const spec = parseSpecObject(y({ namespace: "gitops" })).spec!;

@@ -9,7 +9,7 @@ import type { Finding } from "../core/findings.js";
 import { constant, editorSchema, fillDefaults, oneOf, type WithDefaults } from "./definition.js";
 import { allowedValues, thrownMessage, yamlErrorMessage } from "./parse.js";
 import { ENGINE_NAMESPACES } from "./reserved.js";
-import { LIMITS } from "./types.js";
+import { DNS_LABEL, LIMITS } from "./types.js";
 import { URL_CREDENTIAL } from "../core/secrets.js";
 import { CAPI_GITOPS_API_VERSION } from "../core/vocabulary.js";
 
@@ -23,6 +23,12 @@ const name = (options: { default?: string; description?: string }) =>
 const DEFAULT_BRANCH = "main";
 const DEFAULT_ENGINE: GitopsEngine = "argocd";
 const DEFAULT_ARGO_PROJECT = "capi-clusters";
+/**
+ * Without `rollout` a repository has one ring: every cluster in it, synced at once as before rings existed. Rings are
+ * the operator's to declare (a canary, a tenth of the fleet, the rest): a default of several would leave the first
+ * rings empty and still make the sync engines wait in order.
+ */
+export const DEFAULT_RINGS: readonly { name: string }[] = [{ name: "main" }];
 
 /** The one definition of capi-gitops.yaml: the `RepoConfig` type, its JSON Schema and its defaults derive from it. */
 const RepoConfigDefinition = Type.Object(
@@ -73,16 +79,62 @@ const RepoConfigDefinition = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    rollout: Type.Optional(
+      Type.Object(
+        {
+          rings: Type.Optional(
+            Type.Array(
+              Type.Object(
+                {
+                  name: Type.String({
+                    pattern: DNS_LABEL,
+                    maxLength: LIMITS.ringName,
+                    description:
+                      "Ring name (a label value on the clusters' Applications), lowercase letters, digits and " +
+                      `'-', ≤ ${LIMITS.ringName} characters.`,
+                  }),
+                  maxUpdate: Type.Optional(
+                    Type.Union([Type.Integer({ minimum: 0 }), Type.String({ pattern: "^(100|[1-9]?[0-9])%$" })], {
+                      description:
+                        "Argo CD only: at most this many of the ring's clusters (a number, or a percentage like " +
+                        "10%) sync at a time (RollingSync maxUpdate; 0 holds the ring until it is synced by " +
+                        "hand). Flux applies a ring's clusters together. Default: the whole ring.",
+                    }),
+                  ),
+                },
+                { additionalProperties: false },
+              ),
+              {
+                minItems: 1,
+                maxItems: 10,
+                default: DEFAULT_RINGS,
+                description:
+                  "The rings, in the order a change reaches them: a ring syncs only once every cluster of the " +
+                  "rings before it is Available. A cluster names its ring in `rollout.ring` (default: the last). " +
+                  `Default: one ring, ${DEFAULT_RINGS.map((r) => r.name).join(", ")}.`,
+              },
+            ),
+          ),
+        },
+        {
+          additionalProperties: false,
+          description: 'Rings a change rolls through (README "Rolling a change through the fleet").',
+        },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
 
 type RepoConfigInput = Static<typeof RepoConfigDefinition>;
 /** capi-gitops.yaml after defaults; only `flux.secretRef` may be absent. */
-export type RepoConfig = WithDefaults<Omit<RepoConfigInput, "argocd" | "flux">> & {
+export type RepoConfig = WithDefaults<Omit<RepoConfigInput, "argocd" | "flux" | "rollout">> & {
   argocd: WithDefaults<NonNullable<RepoConfigInput["argocd"]>>;
   flux: WithDefaults<NonNullable<RepoConfigInput["flux"]>, "secretRef">;
+  rollout: WithDefaults<NonNullable<RepoConfigInput["rollout"]>>;
 };
+/** One ring of `rollout.rings`. */
+export type Ring = RepoConfig["rollout"]["rings"][number];
 
 export const repoConfigSchema = editorSchema(
   { $schema: "http://json-schema.org/draft-07/schema#", title: "capi-gitops repository config (capi-gitops.yaml)" },
@@ -127,6 +179,15 @@ function configChecks(d: RepoConfig): { path: string; message: string }[] {
         "credential Secret (argocd.argoproj.io/secret-type: repository) or, for Flux, flux.secretRef naming " +
         "a Secret",
     });
+  const seen = new Set<string>();
+  d.rollout.rings.forEach((r, i) => {
+    if (seen.has(r.name))
+      out.push({
+        path: `rollout.rings.${i}.name`,
+        message: `ring "${r.name}" is declared twice; each ring has one name and one place in the order`,
+      });
+    seen.add(r.name);
+  });
   if (d.argocd.project === ARGO_BUILTIN_PROJECT)
     out.push({
       path: "argocd.project",

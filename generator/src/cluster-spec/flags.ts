@@ -209,6 +209,14 @@ export const SPEC_FLAGS = [
     kind: "string",
     help: "existing EC2 key pair (default: none)",
   }),
+  def({
+    flag: "ring",
+    key: "ring",
+    value: "<ring>",
+    field: "rollout.ring",
+    kind: "string",
+    help: "the ring a change reaches this cluster in, one of capi-gitops.yaml rollout.rings (default: the last)",
+  }),
 ] as const;
 
 type SpecFlag = (typeof SPEC_FLAGS)[number];

@@ -78,6 +78,11 @@ export const LIMITS = {
   namespace: 63,
   /** AWS EC2 key pair names are up to 255 ASCII characters. */
   sshKeyName: 255,
+  /**
+   * Ring name ≤ 20: it is a label value on the Argo CD Applications and part of no object name, kept short for the
+   * inventory's column.
+   */
+  ringName: 20,
   /** A label value is ≤ 63 characters (k8s.io/apimachinery validation.IsValidLabelValue). */
   labelValue: 63,
   /** Largest spec file we read (bytes); a cluster spec is a few hundred bytes. */
@@ -415,6 +420,26 @@ export const ClusterSpecDefinition = Type.Object(
         description: "Existing EC2 key pair for SSH to the machines. Optional: without it no key is installed.",
       }),
     ),
+    // filled with nothing: an absent ring means the last ring capi-gitops.yaml declares (cluster-spec/rollout.ts).
+    rollout: filled(
+      Type.Optional(
+        Type.Object(
+          {
+            ring: Type.Optional(
+              Type.String({
+                pattern: DNS_LABEL,
+                maxLength: LIMITS.ringName,
+                description:
+                  "The ring this cluster is in: one of capi-gitops.yaml `rollout.rings`. A change reaches this " +
+                  "cluster only once the rings before it are Available. Default: the last ring.",
+              }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
+      ),
+      () => undefined,
+    ),
   },
   { additionalProperties: false },
 );
@@ -431,7 +456,7 @@ export type NodePoolSpec = WithDefaults<PoolInput, "replicas" | "kubernetesVersi
 /** A cluster spec after defaults (parse.ts `applyDefaults`). */
 export type ClusterSpec = WithDefaults<
   Omit<ClusterSpecInput, "controlPlane" | "nodePools" | "network" | "apiServer">,
-  "sshKeyName" | "image"
+  "sshKeyName" | "image" | "rollout"
 > & {
   apiServer: WithDefaults<NonNullable<ClusterSpecInput["apiServer"]>, "allowedCidrs">;
   controlPlane: WithDefaults<NonNullable<ClusterSpecInput["controlPlane"]>>;

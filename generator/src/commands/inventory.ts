@@ -57,6 +57,6 @@ export async function inventoryCommand(opts: InventoryOptions): Promise<{ invent
     const failed = new Set(r.findings.map((f) => f.cluster));
     rendered = new Map(r.rendered.map((rc) => [rc.cluster, failed.has(rc.cluster) ? [] : rc.objects]));
   }
-  const inventory = buildInventory(specs, versions(), findings, unreadable, rendered);
+  const inventory = buildInventory(specs, versions(), findings, unreadable, rendered, repo.config);
   return { inventory, output: formatInventory(inventory, opts.format) };
 }

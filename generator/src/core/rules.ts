@@ -113,6 +113,11 @@ export const RULES = {
     inputs: none,
     docs: "every cluster has its own namespace across the fleet",
   },
+  "rollout-ring": {
+    severity: "error",
+    inputs: none,
+    docs: "a cluster's `rollout.ring` is one of the rings `capi-gitops.yaml` declares (`rollout.rings`)",
+  },
   "cluster-exists": {
     severity: "error",
     inputs: none,

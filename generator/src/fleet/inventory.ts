@@ -7,6 +7,8 @@ import { clusterKustomizationPath } from "../core/layout.js";
 import { addonKubernetesVersion } from "../plan/addon-version.js";
 import type { Finding } from "../core/findings.js";
 import type { ClusterSpec } from "../cluster-spec/types.js";
+import type { RepoConfig } from "../cluster-spec/config.js";
+import { clusterRing } from "../cluster-spec/rollout.js";
 import { clusterAddons, minorOf } from "../plan/addons.js";
 import { autoscales } from "../plan/autoscaler.js";
 import { describeUpgradeState, specVersions, upgradeState } from "../plan/upgrade.js";
@@ -47,6 +49,8 @@ export interface InventoryCluster {
   region: string;
   availabilityZones: string[];
   profile: string;
+  /** The ring a change reaches this cluster in (cluster.yaml `rollout.ring`, default the last ring). */
+  ring: string;
   workers: string;
   /** As the render applies it (null: the render has no KubeadmControlPlane); from cluster.yaml with --no-validate. */
   controlPlane: { version: string | null; replicas: number | null; instanceType: string | null } | null;
@@ -88,7 +92,8 @@ const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
 
 /**
  * The inventory of `specs`; `findings` (validate's, or undefined when it did not run) are sorted onto their clusters.
- * `rendered` (each cluster's render; undefined: not rendered) gives the applied control plane and pools.
+ * `rendered` (each cluster's render; undefined: not rendered) gives the applied control plane and pools; `config`
+ * (capi-gitops.yaml) the rings.
  */
 export function buildInventory(
   specs: readonly ClusterSpec[],
@@ -96,6 +101,7 @@ export function buildInventory(
   findings: readonly Finding[] | undefined,
   unreadable: readonly { name: string; findings: Finding[] }[] = [],
   rendered?: ReadonlyMap<string, readonly K8sObject[]>,
+  config?: RepoConfig,
 ): Inventory {
   const clusters = [...specs]
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
@@ -169,6 +175,7 @@ export function buildInventory(
         region: s.region,
         availabilityZones: [...s.availabilityZones],
         profile: s.profile,
+        ring: clusterRing(s, config),
         workers: s.workers,
         controlPlane,
         pools,
@@ -249,7 +256,7 @@ export function formatInventory(inv: Inventory, format: InventoryFormat): string
   for (const c of inv.clusters) {
     out.push(
       `${c.name}  namespace ${c.namespace}, ${c.region} (${zoneLetters(c.availabilityZones, c.region)}), ` +
-        `profile ${c.profile}, ${c.workers}, VPC ${c.vpcCidr}`,
+        `profile ${c.profile}, ring ${c.ring}, ${c.workers}, VPC ${c.vpcCidr}`,
     );
     out.push(`  control plane   ${controlPlaneText(c, "  ")}${mark(c, "controlPlane")}`);
     for (const p of c.pools)
@@ -289,6 +296,7 @@ function markdown(inv: Inventory): string {
     "region",
     "zones",
     "profile",
+    "ring",
     "control plane",
     "pools",
     "workers",
@@ -303,6 +311,7 @@ function markdown(inv: Inventory): string {
     c.region,
     zoneLetters(c.availabilityZones, c.region),
     c.profile,
+    c.ring,
     `${controlPlaneText(c, ", ")}${mark(c, "controlPlane")}`,
     c.pools
       .map(

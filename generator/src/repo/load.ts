@@ -19,6 +19,7 @@ import type { ClusterSpec } from "../cluster-spec/types.js";
 import { CONFIG_FILE, parseRepoConfig, type RepoConfig } from "../cluster-spec/config.js";
 import { LIMITS } from "../cluster-spec/types.js";
 import { reservedNamespaceProblem, reservedNamespaces } from "../cluster-spec/reserved.js";
+import { ringFindings } from "../cluster-spec/rollout.js";
 import { findSecrets } from "../core/secrets.js";
 
 export interface LoadedRepo {
@@ -242,6 +243,7 @@ export function fleetFindings(specs: readonly ClusterSpec[], config?: RepoConfig
         message: `${problem} (${CONFIG_FILE})`,
       });
   }
+  findings.push(...ringFindings(specs, config));
   const byName = new Map<string, string>();
   for (const s of specs) {
     const file = `${clusterDir(s.name)}/${SPEC_FILE}`;

@@ -179,7 +179,7 @@ export async function addCluster(opts: AddClusterOptions): Promise<NewClusterRes
     clash.push(
       ...fleetFindings([...repo.specs, spec], repo.config)
         .filter((f) => f.cluster === spec.name)
-        .map((f) => ({ ...f, path: f.path === "namespace" ? "--namespace" : "--name" })),
+        .map((f) => ({ ...f, path: flagFor(f.path) ?? "--name" })),
     );
   if (hasErrors(clash))
     throw new InvalidInputError(clash, "the new cluster clashes with the repository; nothing was written");

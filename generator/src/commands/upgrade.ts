@@ -12,7 +12,8 @@ import { InvalidInputError, UsageError } from "../core/errors.js";
 import { type Finding, hasErrors } from "../core/findings.js";
 import { parseSpecText } from "../cluster-spec/parse.js";
 import type { ClusterSpec } from "../cluster-spec/types.js";
-import { planSpecUpdates, ringNames, ringOfSpec } from "../plan/repo.js";
+import { planSpecUpdates, ringNames } from "../plan/repo.js";
+import { clusterRing } from "../cluster-spec/rollout.js";
 import {
   applyUpgradeStep,
   planUpgradeStep,
@@ -104,7 +105,7 @@ async function planSteps(
   opts: UpgradeOptions,
 ): Promise<{ planned: Planned[]; findings: Finding[]; specs: ClusterSpec[]; repo: LoadedRepo }> {
   const repo = await loadRepo(opts.cwd);
-  const ring = upgradeRingSelection(repo.specs, opts.ring, ringNames(repo.config), (s) => ringOfSpec(s, repo.config));
+  const ring = upgradeRingSelection(repo.specs, opts.ring, ringNames(repo.config), (s) => clusterRing(s, repo.config));
   if (hasErrors(ring.findings)) return { planned: [], findings: ring.findings, specs: [], repo };
   const selected = opts.all ? ring.specs : repo.specs.filter((s) => s.name === opts.name);
   const findings: Finding[] = [];

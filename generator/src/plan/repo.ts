@@ -6,6 +6,7 @@ import { type RepoConfig, repoConfigSchema } from "../cluster-spec/config.js";
 
 export const CONFIG_SCHEMA_PATH = "schemas/repo-config.schema.json";
 import { type ClusterSpec, PROFILES } from "../cluster-spec/types.js";
+import { clusterRing, ringOrder } from "../cluster-spec/rollout.js";
 import { clusterSpecSchema } from "../cluster-spec/schema.js";
 import { OVERLAY_DIRS, planBase, planOverlays } from "./base.js";
 import { planCluster, SPEC_SCHEMA_PATH, specFile } from "./cluster.js";
@@ -40,9 +41,8 @@ import {
 import { MANAGEMENT_KUSTOMIZATION_PATH, planManagementKustomization } from "./management.js";
 import type { Pins } from "../pins/versions.js";
 
-// PLACEHOLDER until the rings helpers land (h-rings).
-export const ringNames = (config: RepoConfig | undefined): string[] => (config ? [] : []);
-export const ringOfSpec = (spec: ClusterSpec, config: RepoConfig | undefined): string => (config ? spec.name : "");
+/** The rings' names, in the order a change reaches them (cluster-spec/rollout.ts ringOrder). */
+export const ringNames = (config: RepoConfig | undefined): string[] => ringOrder(config).map((r) => r.name);
 
 export interface RepoModel {
   specs: ClusterSpec[];
@@ -69,7 +69,7 @@ export interface RingRollout {
 
 /** What a cluster builds from: its ring's release when the rings release, base/ and the overlays otherwise. */
 export function clusterBase(model: Pick<RepoModel, "config" | "releases">, spec: ClusterSpec): SharedBase {
-  const ring = ringOfSpec(spec, model.config);
+  const ring = clusterRing(spec, model.config);
   const release = rollout(model)?.releases[ring];
   return release ? releasedBase(ring, release) : currentBase();
 }
@@ -82,7 +82,7 @@ export function clusterPlanKeys(model: Pick<RepoModel, "config" | "releases" | "
   const r = rollout(model);
   const digests = new Map(Object.entries(r?.releases ?? {}).map(([ring, rel]) => [ring, releaseDigest(rel.files)]));
   return new Map(
-    model.specs.map((s) => [s.name, { spec: s, release: digests.get(ringOfSpec(s, model.config)) ?? null }]),
+    model.specs.map((s) => [s.name, { spec: s, release: digests.get(clusterRing(s, model.config)) ?? null }]),
   );
 }
 
@@ -258,7 +258,7 @@ export function planRingRelease(model: RepoModel, pins: Pins, ring: string): Rel
   const step = planReleaseStep(r.rings, r.releases, ring, broken);
   if (step.kind !== "release") return { step, clusters: [] };
   const released = releasedBase(ring, step.release);
-  const specs = model.specs.filter((s) => ringOfSpec(s, model.config) === ring);
+  const specs = model.specs.filter((s) => clusterRing(s, model.config) === ring);
   return {
     step,
     clusters: specs.map((s) => s.name),

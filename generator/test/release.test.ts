@@ -86,7 +86,7 @@ describe("releases through the rings (pure)", () => {
       expect(contentHash(released[k])).toBe(contentHash(now[k]));
   });
 
-  it("a base/ change not yet released changes no cluster's files: each builds from, and is named by, its release", () => {
+  it("a base/ change not yet released changes no cluster's files: each builds from its ring's release", () => {
     const files = byPath(planRepo({ specs, config: three, releases: allOld }, versions()).files);
     for (const s of specs) {
       const ring = clusterRing(s, three);

@@ -295,7 +295,8 @@ export async function upgradeCommand(opts: UpgradeOptions): Promise<UpgradeResul
   if (opts.render !== false)
     for (const tool of ["kustomize", "kubeconform", "kubectl-validate"]) await checkedTool(tool);
   const message = opts.all
-    ? `Upgrade ${moving.length} cluster(s)${opts.ring === undefined ? "" : ` of ring ${opts.ring}`}: ${moving.map((p) => `${p.step.cluster} ${p.step.kind}`).join(", ")}`
+    ? `Upgrade ${moving.length} cluster(s)${opts.ring === undefined ? "" : ` of ring ${opts.ring}`}: ` +
+      moving.map((p) => `${p.step.cluster} ${p.step.kind}`).join(", ")
     : `Upgrade ${opts.name}: ${lead.step.summary}`;
 
   const write = (commit: CommitHook) =>

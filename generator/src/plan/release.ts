@@ -242,7 +242,8 @@ export function planReleaseStep(
     if (held && releaseDigest(held.files) === releaseDigest(files))
       return {
         kind: "nothing",
-        message: `ring ${ring} already holds base/ and the overlays as the generator makes them (release ${held.number})`,
+        message:
+          `ring ${ring} already holds base/ and the overlays as the generator makes them ` + `(release ${held.number})`,
       };
     const number = Math.max(0, ...Object.values(releases).map((r) => r.number)) + 1;
     return { kind: "release", ring, from: "base/ and the overlays", release: { number, files } };
@@ -276,10 +277,7 @@ export function planReleaseStep(
  * rings hold releases in order (a ring never ahead of the one before it), and where the latest release has reached
  * — info naming the rings still to release, and the candidate not yet released to any ring.
  */
-export function releaseFindings(
-  rings: readonly string[],
-  loaded: Readonly<Record<string, LoadedRelease>>,
-): Finding[] {
+export function releaseFindings(rings: readonly string[], loaded: Readonly<Record<string, LoadedRelease>>): Finding[] {
   const findings: Finding[] = [...releaseIntegrityFindings(rings, loaded)];
   const releases = ringReleases(rings, loaded);
   rings.forEach((ring, i) => {

@@ -176,8 +176,8 @@ export const newClusterFiles = (spec: ClusterSpec, pins: Pins, base: SharedBase)
  * manifests that list it (with a repository config only: without one, management/sync/ is left as it is).
  */
 export function planNewCluster(spec: ClusterSpec, model: RepoModel, pins: Pins): TreePlan {
-  const shared = [...planShared(pins).files, ...planReleasesTree(model).files].map(
-    (f): OutputFile => scaffold(f.path, f.content),
+  const shared = [...planShared(pins).files, ...planReleasesTree(model).files].map((f): OutputFile =>
+    scaffold(f.path, f.content),
   );
   return mergePlans([
     { files: newClusterFiles(spec, pins, clusterBase(model, spec)), roots: [clusterDir(spec.name)] },

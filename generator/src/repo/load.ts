@@ -39,7 +39,10 @@ export async function readReleases(root: string): Promise<Record<string, LoadedR
   const dir = path.join(root, RELEASES_DIR);
   const rings = await readdir(dir, { withFileTypes: true }).catch(() => []);
   const out: Record<string, LoadedRelease> = {};
-  for (const ring of rings.filter((e) => e.isDirectory()).map((e) => e.name).sort()) {
+  for (const ring of rings
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort()) {
     const base = path.join(dir, ring);
     const entries = await readdir(base, { recursive: true, withFileTypes: true });
     const files: Record<string, string> = {};

@@ -250,4 +250,16 @@ describe("releases through the rings (a repository, the real kustomize)", () => 
     const after = await runCli(["generate", "--repo", repo]);
     expect(after.stdout).toMatch(/0 written, 0 deleted/);
   }, 240_000);
+
+  it("upgrade --all --ring acts on that ring's clusters only, and refuses an undeclared ring by name", async () => {
+    const one = await runCli(["upgrade", "--repo", repo, "--all", "--ring", "canary", "--dry-run"]);
+    expect(one.exitCode, one.stderr).toBe(0);
+    expect(one.stdout).toMatch(/^c1 /m);
+    expect(one.stdout).not.toMatch(/^m1 /m);
+    const all = await runCli(["upgrade", "--repo", repo, "--all", "--dry-run"]);
+    expect(all.stdout).toMatch(/^m1 /m);
+    const bad = await runCli(["upgrade", "--repo", repo, "--all", "--ring", "canery", "--dry-run"]);
+    expect(bad.exitCode).toBe(1);
+    expect(bad.stderr).toContain('--ring: "canery" is not a ring; the rings are canary, early, main');
+  }, 60_000);
 });

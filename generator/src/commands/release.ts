@@ -6,7 +6,8 @@
  */
 import { InvalidInputError, UsageError } from "../core/errors.js";
 import { hasErrors } from "../core/findings.js";
-import { releaseDir } from "../core/layout.js";
+import { clusterDir, releaseDir } from "../core/layout.js";
+import { kustomizeBuild } from "../tools/kustomize.js";
 import { planRingRelease, ringNames } from "../plan/repo.js";
 import { versions } from "../pins/versions.js";
 import { loadRepo } from "../repo/load.js";
@@ -54,11 +55,15 @@ export async function releaseCommand(opts: ReleaseOptions): Promise<{ written: b
             "the releases changed while this run waited for the lock; nothing was released, run the command again",
           );
         const result = await writeTree(opts.cwd, again.plan, {
-          landed: (r) =>
-            commit(
+          // The ring's clusters must still build from the new release; a build error rolls the release back.
+          // (validate runs on the pull request, as for every change.)
+          landed: async (r) => {
+            for (const c of again.clusters) await kustomizeBuild(opts.cwd, clusterDir(c));
+            await commit(
               pathsToCommit(releaseDir(ring), r),
               `Release ${number} to ring ${ring} (${again.clusters.length} cluster(s))`,
-            ),
+            );
+          },
         });
         for (const f of result.written) opts.log(`wrote   ${f}`);
         for (const f of result.deleted) opts.log(`deleted ${f}`);

@@ -554,6 +554,44 @@ a removed cluster shows all its objects removed`, async () => {
     expect(r.findings).toEqual([]);
   });
 
+  it(`rings: each changed cluster shows its ring; a base change reaching several rings at once is flagged with \
+how to release it ring by ring`, async () => {
+    const repo = await repoCopy();
+    await writeFile(
+      path.join(repo, "capi-gitops.yaml"),
+      "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\nrepoURL: https://git.example.com/x.git\n" +
+        "rollout:\n  rings:\n  - name: canary\n  - name: main\n",
+    );
+    await edit(path.join(repo, "clusters/demo/cluster.yaml"), /^region:/m, "rollout:\n  ring: canary\nregion:");
+    await generateCommand({ cwd: repo, log: quiet });
+    await commitAll(repo, "rings");
+    // A change of one cluster: its ring is named, nothing is flagged.
+    await edit(path.join(repo, "clusters/old/cluster.yaml"), /v1\.32\.4/g, "v1.33.1");
+    await generateCommand({ cwd: repo, log: quiet });
+    const one = await diffCommand({ cwd: repo, base: "HEAD", format: "text" });
+    expect(one.report.rings).toEqual({ reached: [{ ring: "main", clusters: ["old"] }], findings: [] });
+    expect(one.output).toContain("rings: main (old)\n");
+    expect(one.output).toContain("cluster old (ring main):");
+    // A base change read by demo (canary) and old (main): both rings at once, flagged.
+    await edit(
+      path.join(repo, "base/machinepool/machinepool.yaml"),
+      "capi-gitops.io/node-pool: pool",
+      "capi-gitops.io/node-pool: pool\n        team: platform",
+    );
+    const r = await diffCommand({ cwd: repo, base: "HEAD", format: "markdown" });
+    expect(r.report.rings?.reached).toEqual([
+      { ring: "canary", clusters: ["demo"] },
+      { ring: "main", clusters: ["old"] },
+    ]);
+    const flagged = r.findings.filter((f) => f.rule === "change-reaches-all-rings");
+    expect(flagged.map((f) => [f.severity, f.file])).toEqual([["warning", "base/machinepool/machinepool.yaml"]]);
+    expect(r.report.rings?.findings).toEqual(flagged);
+    expect(flagged[0]?.message).toContain("changes 2 rings in one change (canary: demo; main: old)");
+    expect(flagged[0]?.message).toContain("`npm run release -- --ring canary`");
+    expect(r.output).toContain("**Rings** canary (`demo`), main (`old`).");
+    expect(r.output).toContain("### `demo` (ring canary)");
+  });
+
   it(`9: renaming a cluster by moving its directory (same region and VPC CIDR) is cluster-moved, \
 exit-worthy`, async () => {
     const repo = await repoCopy();

@@ -60,3 +60,20 @@ describe("golden tree of clusters and pools named like YAML 1.1 booleans (issue 
     await expect(content).toMatchFileSnapshot(`./__golden__/yaml11/${p}`);
   });
 });
+
+describe("golden sync manifests with rings: canary, early, main (README 'Rolling a change through the fleet')", () => {
+  const text = readFileSync(path.join(FIXTURES, "..", "capi-gitops.yaml"), "utf8");
+  const rings =
+    "rollout:\n  rings:\n  - name: canary\n    maxUpdate: 1\n  - name: early\n    maxUpdate: 10%\n  - name: main\n";
+  const argocd = parseRepoConfig(text + rings).config!;
+  const flux = { ...argocd, gitops: "flux" as const };
+  const ringOf: Record<string, string> = { "edge-md": "canary", "payments-prod": "early" };
+  const specs = fixtureSpecs().map((s) => ({ ...s, rollout: ringOf[s.name] ? { ring: ringOf[s.name] } : undefined }));
+  const files = [
+    ...planSync(argocd, specs),
+    ...planSync(flux, specs).map((f) => ({ ...f, path: `flux/${f.path}` })),
+  ].sort((a, b) => (a.path < b.path ? -1 : 1));
+  it.each(files.map((f) => [f.path, f.content]))("rings: %s", async (p, content) => {
+    await expect(content).toMatchFileSnapshot(`./__golden__/rings/${p}`);
+  });
+});

@@ -5,7 +5,9 @@ import { afterAll, describe, expect, it } from "vitest";
 import { generateCommand } from "../src/commands/generate.js";
 import { newClusterCommand } from "../src/commands/new-cluster.js";
 import { validateCommand } from "../src/commands/validate.js";
-import { argoObjects, fluxObjects } from "../src/plan/sync.js";
+import { argoObjects, fluxObjects, planSync, RING_LABEL } from "../src/plan/sync.js";
+import { rollingSyncStep, fluxWaitsFor } from "../src/validate/ring-order.js";
+import type { K8sObject } from "../src/k8s/object.js";
 import { parseRepoConfig, type RepoConfig } from "../src/cluster-spec/config.js";
 import { kustomizeBuild } from "../src/tools/kustomize.js";
 import { parseYamlStream } from "../src/core/yaml.js";
@@ -368,5 +370,157 @@ kinds)`, async () => {
       sourceRef: { kind: "GitRepository", name: "capi-gitops" },
     });
     expect(await errors(dir)).toEqual([]);
+  });
+});
+
+describe("rings: a change reaches the rings one after the other", () => {
+  const RINGS = "rollout:\n  rings:\n  - name: canary\n  - name: early\n    maxUpdate: 10%\n  - name: main\n";
+  const ringOf: Record<string, string | undefined> = { "edge-md": "canary", "payments-prod": "early", demo: undefined };
+  const specs = fixtureSpecs().map((s) => ({ ...s, rollout: ringOf[s.name] ? { ring: ringOf[s.name] } : undefined }));
+  const specFiles = new Map(
+    specs.map((s) => [
+      `clusters/${s.name}/cluster.yaml`,
+      `name: ${s.name}\nregion: ${s.region}\n${s.rollout?.ring ? `rollout:\n  ring: ${s.rollout.ring}\n` : ""}`,
+    ]),
+  );
+
+  it("Argo CD: one RollingSync step per ring selecting the ring label, maxUpdate where declared", () => {
+    const { appset, health } = argoObjects(config("argocd", RINGS), specs);
+    expect(appset.spec.strategy).toEqual({
+      type: "RollingSync",
+      rollingSync: {
+        steps: [
+          { matchExpressions: [{ key: RING_LABEL, operator: "In", values: ["canary"] }] },
+          { matchExpressions: [{ key: RING_LABEL, operator: "In", values: ["early"] }], maxUpdate: "10%" },
+          { matchExpressions: [{ key: RING_LABEL, operator: "In", values: ["main"] }] },
+        ],
+      },
+    });
+    // The template labels each Application with its spec's ring, the last ring when the spec names none.
+    expect(appset.spec.template.metadata.labels).toEqual({
+      "app.kubernetes.io/part-of": "capi-gitops",
+      [RING_LABEL]: '{{ dig "rollout" "ring" "main" . }}',
+    });
+    // The controller flag without which Argo CD ignores the strategy, merged into argocd-cmd-params-cm.
+    expect(health.progressiveSyncs?.data).toEqual({ "applicationsetcontroller.enable.progressive.syncs": "true" });
+    const { apps } = generatedApplications([appset], specFiles, "x");
+    expect(apps.map((a) => [a.name, a.labels?.[RING_LABEL]])).toEqual([
+      ["cluster-demo", "main"],
+      ["cluster-edge-md", "canary"],
+      ["cluster-payments-prod", "early"],
+    ]);
+    // Argo CD's step selection (progressive_sync.go buildAppDependencyList): canary first, then early, then main.
+    expect(Object.fromEntries(rollingSyncStep(appset as unknown as K8sObject, apps) ?? [])).toEqual({
+      "cluster-edge-md": 0,
+      "cluster-payments-prod": 1,
+      "cluster-demo": 2,
+    });
+  });
+
+  it("Argo CD: one ring (the default) orders nothing: no strategy, no ring label, no controller flag", () => {
+    const { appset, health } = argoObjects(config("argocd"), fixtureSpecs());
+    expect(appset.spec.strategy).toBeUndefined();
+    expect(appset.spec.template.metadata.labels).toEqual({ "app.kubernetes.io/part-of": "capi-gitops" });
+    expect(health.progressiveSyncs).toBeUndefined();
+    expect(planSync(config("argocd"), fixtureSpecs()).some((f) => f.path.includes("argocd-cmd-params-cm"))).toBe(false);
+  });
+
+  it("Argo CD: the step selection follows Argo CD's rules for absent labels and NotIn", () => {
+    const appset = {
+      apiVersion: "argoproj.io/v1alpha1",
+      kind: "ApplicationSet",
+      metadata: { name: "x" },
+      spec: {
+        strategy: {
+          type: "RollingSync",
+          rollingSync: {
+            steps: [
+              { matchExpressions: [{ key: "r", operator: "In", values: ["a"] }] },
+              { matchExpressions: [{ key: "r", operator: "NotIn", values: ["a"] }] },
+            ],
+          },
+        },
+      },
+    } as K8sObject;
+    const steps = rollingSyncStep(appset, [
+      { name: "a", labels: { r: "a" } },
+      { name: "b", labels: { r: "b" } },
+      { name: "none", labels: {} },
+    ]);
+    expect(Object.fromEntries(steps ?? [])).toEqual({ a: 0, b: 1, none: 1 });
+  });
+
+  it("Flux: each cluster waits for the previous ring's clusters (an empty ring is skipped)", () => {
+    const withEmpty = config("flux", RINGS.replace("  - name: main\n", "  - name: empty\n  - name: main\n"));
+    const { kustomizations } = fluxObjects(withEmpty, specs);
+    const deps = Object.fromEntries(
+      kustomizations.map((k) => [k.metadata.name, (k.spec.dependsOn ?? []).map((d) => d.name)]),
+    );
+    expect(deps).toEqual({
+      "cluster-demo": ["capi-gitops-management-providers", "cluster-payments-prod"],
+      "cluster-edge-md": ["capi-gitops-management-providers"],
+      "cluster-payments-prod": ["capi-gitops-management-providers", "cluster-edge-md"],
+    });
+    // What kustomize-controller waits for through dependsOn: main waits for early and, through it, for canary.
+    const waits = fluxWaitsFor(kustomizations);
+    expect([...(waits.get("flux-system/cluster-demo") ?? [])].filter((n) => n.includes("/cluster-")).sort()).toEqual([
+      "flux-system/cluster-edge-md",
+      "flux-system/cluster-payments-prod",
+    ]);
+    // One ring: only the management layer.
+    for (const k of fluxObjects(config("flux"), specs).kustomizations)
+      expect(k.spec.dependsOn).toEqual([{ name: "capi-gitops-management-providers" }]);
+  });
+
+  describe.each(["argocd", "flux"] as const)("a %s repository with rings", (engine) => {
+    it("validates against the pinned CRDs (CEL included); validate finds sync manifests off ring order", async () => {
+      const t = await tempDir();
+      cleanups.push(t.cleanup);
+      await writeFile(path.join(t.dir, "capi-gitops.yaml"), configText(engine, RINGS));
+      for (const [name, ring] of [
+        ["first", "canary"],
+        ["second", "early"],
+        ["third", undefined],
+      ] as const)
+        await newClusterCommand({
+          cwd: t.dir,
+          log: () => {},
+          flags: { name, region: "eu-west-1", imageLookupOrg: "123456789012", ring },
+        });
+      expect(await readFile(path.join(t.dir, "clusters/first/cluster.yaml"), "utf8")).toContain(
+        "rollout:\n  ring: canary",
+      );
+      expect(await readFile(path.join(t.dir, "clusters/third/cluster.yaml"), "utf8")).not.toContain("rollout");
+      await generateCommand({ cwd: t.dir, log: () => {} });
+      // kubeconform and kubectl-validate (CEL) check management/sync against the pinned Argo CD / Flux CRDs.
+      expect(
+        (await validateCommand({ cwd: t.dir, cache: false })).findings.filter((f) => f.severity !== "info"),
+      ).toEqual([]);
+      const file = engine === "argocd" ? "management/sync/applicationset.yaml" : "management/sync/clusters/third.yaml";
+      const text = await readFile(path.join(t.dir, file), "utf8");
+      const swapped =
+        engine === "argocd"
+          ? text.replace("- canary", "- early-x").replace("- early\n", "- canary\n").replace("- early-x", "- early")
+          : text.replace(/\n {4}- name: cluster-second/, "");
+      expect(swapped).not.toBe(text);
+      await writeFile(path.join(t.dir, file), swapped);
+      const found = (await validateCommand({ cwd: t.dir, cache: false, skipCel: true })).findings.filter(
+        (f) => f.rule === "sync-ring-order",
+      );
+      expect(found.map((f) => f.cluster).sort()).toEqual(
+        engine === "argocd" ? ["first", "second"] : ["third", "third"],
+      );
+      expect(found.map((f) => f.message).join("\n")).toMatch(
+        engine === "argocd"
+          ? /step 2, not in its ring's step 1/
+          : /does not wait for cluster-first of the earlier ring canary[^]*does not wait for cluster-second/,
+      );
+      // A misspelt field of the strategy is a schema finding: the sync manifests are checked against the CRDs.
+      if (engine === "argocd") {
+        await writeFile(path.join(t.dir, file), text.replace("rollingSync:", "rollingSynk:"));
+        const rules = (await validateCommand({ cwd: t.dir, cache: false, skipCel: true })).findings.map((f) => f.rule);
+        expect(rules).toContain("kubeconform");
+      }
+    }, 300_000);
   });
 });

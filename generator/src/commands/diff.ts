@@ -11,7 +11,11 @@ import type { Finding } from "../core/findings.js";
 import { CONFIG_FILE } from "../cluster-spec/config.js";
 import { formatMarkdown, formatText, type ClusterReport, type DiffReport } from "../diff/format.js";
 import { renderSide, withBaseCheckout, type RenderedSide } from "../workflows/render-sides.js";
-import { affectedClusters } from "../repo/affected.js";
+import { affectedBy, affectedClusters, diskReader } from "../repo/affected.js";
+import { readConfig } from "../repo/load.js";
+import { ringsOfChange } from "../diff/rings.js";
+import { dependencies } from "../kustomize/walk.js";
+import { clusterDir, clusterOfPath } from "../core/layout.js";
 import { ADDONS_DIR } from "../core/layout.js";
 import { MANAGEMENT_DIRS } from "../render/units.js";
 import { ADDONS_LOCK_FILE } from "../plan/addons-lock.js";
@@ -54,6 +58,10 @@ function addonsChanged(changedFiles: readonly string[]): ClusterReport | undefin
   }));
   return { cluster: ADDONS_DIR, status: "changed", changes: [], findings };
 }
+
+/** Changed files no cluster owns: base/, overlays/, addons/ and the like (not management/, not the config). */
+const affectedFilesOutsideClusters = (changed: readonly string[]): string[] =>
+  changed.filter((p) => clusterOfPath(p) === undefined && !p.startsWith(MANAGEMENT_PREFIX) && p !== CONFIG_FILE);
 
 export async function diffCommand(opts: DiffOptions): Promise<DiffResult> {
   const root = path.resolve(opts.cwd);
@@ -109,10 +117,17 @@ export async function diffCommand(opts: DiffOptions): Promise<DiffResult> {
     r.findings = r.findings.map((f) => attributeFinding(f, after.rendered.get(r.cluster), read));
   const addons = addonsChanged(affected.changedFiles);
   if (addons) (report.management ??= []).push(addons);
+  // The rings the change reaches: each changed cluster's, and which of them a file every cluster reads reaches.
+  const shared = affectedFilesOutsideClusters(affected.changedFiles);
+  const readDisk = diskReader(root);
+  const viaShared = affectedBy(shared, affected.clusters, (c) => dependencies(clusterDir(c), readDisk));
+  const rings = ringsOfChange(report, after.specs ?? new Map(), (await readConfig(root)).config, viaShared, shared);
+  if (rings) report.rings = rings;
   const findings = [
     ...report.clusters.flatMap((r) => r.findings),
     ...compared.filter((f) => f.cluster === undefined),
     ...(addons?.findings ?? []),
+    ...(rings?.findings ?? []),
   ];
   const output = opts.format === "markdown" ? formatMarkdown(report) : formatText(report);
   return { output, findings, report };

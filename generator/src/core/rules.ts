@@ -519,6 +519,20 @@ export const RULES = {
     inputs: none,
     docs: "the ApplicationSet makes Applications from `cluster.yaml` files only (no git directories generator)",
   },
+  "change-reaches-all-rings": {
+    severity: "warning",
+    inputs: none,
+    docs:
+      "`diff`: a file every cluster reads (outside `clusters/`) changes clusters of several rings in one change; " +
+      "release it ring by ring",
+  },
+  "sync-ring-order": {
+    severity: "error",
+    inputs: none,
+    docs:
+      "with two rings or more, the sync engine reaches the clusters in ring order: each Application is selected by " +
+      "its ring's RollingSync step (Argo CD), each cluster's Kustomization waits for exactly the earlier rings' (Flux)",
+  },
   "argocd-project": {
     severity: "error",
     inputs: none,

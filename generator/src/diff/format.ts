@@ -11,6 +11,8 @@ export type ClusterStatus = "changed" | "new" | "removed" | "unchanged" | "faile
 export interface ClusterReport {
   cluster: string;
   status: ClusterStatus;
+  /** The cluster's ring, when capi-gitops.yaml declares two rings or more (diff/rings.ts). */
+  ring?: string;
   changes: ObjectChange[];
   /** Flags and build failures of this cluster. */
   findings: Finding[];
@@ -22,7 +24,22 @@ export interface DiffReport {
   clusters: ClusterReport[];
   /** The management folders (`cluster` holds the folder, e.g. management/sync), when the change touches them. */
   management?: ClusterReport[];
+  /** With two rings or more: the rings the change reaches (in ring order) and the flags on them (diff/rings.ts). */
+  rings?: { reached: RingReach[]; findings: Finding[] };
 }
+
+/** A ring a change reaches and its clusters whose render changes. */
+export interface RingReach {
+  ring: string;
+  clusters: string[];
+}
+
+/** `rings: canary (a), main (b, c)`, or undefined without rings. */
+const ringsLine = (report: DiffReport, q: (s: string) => string = (s) => s): string | undefined =>
+  report.rings
+    ? `rings: ${report.rings.reached.map((r) => `${r.ring} (${r.clusters.map(q).join(", ")})`).join(", ") || "none"}`
+    : undefined;
+const ringNote = (r: ClusterReport) => (r.ring === undefined ? "" : ` (ring ${r.ring})`);
 
 /** The management folders with something to show. */
 const managementShown = (report: DiffReport) =>
@@ -91,7 +108,9 @@ const findingWhere = (f: Finding) => [f.path, f.file && `(${f.file})`].filter(Bo
 function summaryLine(report: DiffReport): string {
   const changed = report.clusters.filter((c) => c.status !== "unchanged").length;
   const folders = managementShown(report);
-  const total = [...report.clusters, ...folders].reduce((n, c) => n + flagged(c), 0);
+  const total =
+    [...report.clusters, ...folders].reduce((n, c) => n + flagged(c), 0) +
+    (report.rings?.findings.filter((f) => f.severity !== "info").length ?? 0);
   const mgmt = folders.length
     ? `, ${plural(folders.length, "management folder")} (${folders.map((f) => f.cluster).join(", ")})`
     : "";
@@ -111,6 +130,9 @@ export function formatText(report: DiffReport): string {
   const none = nothingLine(report);
   if (none) return `${none}\n`;
   const out: string[] = [summaryLine(report)];
+  const rings = ringsLine(report);
+  if (rings) out.push(rings);
+  for (const f of report.rings?.findings ?? []) out.push(`  ${f.severity} ${f.rule} ${findingWhere(f)}: ${f.message}`);
   const section = (r: ClusterReport, head: string) => {
     const n = counts(r);
     out.push("", `${head}: ${n.added} added, ${n.removed} removed, ${n.changed} changed, ${flagged(r)} flagged`);
@@ -128,7 +150,7 @@ export function formatText(report: DiffReport): string {
     }
   };
   for (const r of report.clusters)
-    if (r.status !== "unchanged" || r.findings.length) section(r, `cluster ${r.cluster}${statusNote(r)}`);
+    if (r.status !== "unchanged" || r.findings.length) section(r, `cluster ${r.cluster}${ringNote(r)}${statusNote(r)}`);
   for (const r of managementShown(report)) section(r, `${r.cluster}${FOLDER_NOTE[r.status]}`);
   const same = report.clusters.filter((c) => c.status === "unchanged" && c.findings.length === 0).map((c) => c.cluster);
   if (same.length) out.push("", `rendered the same: ${same.join(", ")}`);
@@ -152,6 +174,13 @@ export function formatMarkdown(report: DiffReport): string {
   const shown = [...clusters, ...folders];
   const isFolder = (r: ClusterReport) => folders.includes(r);
   const out: string[] = [`## Cluster changes against ${code(report.base)}`, "", summaryLine(report) + ".", ""];
+  const rings = ringsLine(report, code);
+  if (rings) {
+    out.push(`**Rings** ${rings.slice("rings: ".length)}.`, "");
+    for (const f of report.rings?.findings ?? [])
+      out.push(`- **${f.severity}** ${code(f.rule)}${f.file ? ` in ${code(f.file)}` : ""}: ${f.message}`);
+    if (report.rings?.findings.length) out.push("");
+  }
   out.push("| cluster | added | removed | changed | flagged |", "| --- | ---: | ---: | ---: | ---: |");
   for (const r of shown) {
     const n = counts(r);
@@ -161,7 +190,7 @@ export function formatMarkdown(report: DiffReport): string {
     );
   }
   for (const r of shown) {
-    out.push("", `### ${code(r.cluster)}${isFolder(r) ? FOLDER_NOTE[r.status] : statusNote(r)}`, "");
+    out.push("", `### ${code(r.cluster)}${isFolder(r) ? FOLDER_NOTE[r.status] : ringNote(r) + statusNote(r)}`, "");
     if (r.findings.length) {
       out.push(flagged(r) ? "**Flagged**" : "**Notes**", "");
       for (const f of r.findings)

@@ -690,52 +690,65 @@ export type Application = {
       };
     };
   };
+  spec: ApplicationSpec;
+};
+
+export type ApplicationSet = {
+  apiVersion: "argoproj.io/v1alpha1";
+  kind: "ApplicationSet";
+  metadata: K8sMetadata;
   spec: {
-    destination: AppProjectSpecDestinations;
-    ignoreDifferences?: {
-      group?: string;
+    applyNestedSelectors?: boolean;
+    generators: {
+      clusterDecisionResource?: ApplicationSetSpecGeneratorsClusterDecisionResource;
+      clusters?: ApplicationSetSpecGeneratorsClusters;
+      git?: ApplicationSetSpecGeneratorsGit;
+      list?: ApplicationSetSpecGeneratorsList;
+      matrix?: {
+        generators: ApplicationSetSpecGeneratorsMergeGenerators[];
+        template?: ApplicationSetSpecTemplate;
+      };
+      merge?: {
+        generators: ApplicationSetSpecGeneratorsMergeGenerators[];
+        mergeKeys: string[];
+        template?: ApplicationSetSpecTemplate;
+      };
+      plugin?: ApplicationSetSpecGeneratorsPlugin;
+      pullRequest?: ApplicationSetSpecGeneratorsPullRequest;
+      scmProvider?: ApplicationSetSpecGeneratorsScmProvider;
+      selector?: MachineSetSpecSelector;
+    }[];
+    goTemplate?: boolean;
+    goTemplateOptions?: string[];
+    ignoreApplicationDifferences?: {
       jqPathExpressions?: string[];
       jsonPointers?: string[];
-      kind: string;
-      managedFieldsManagers?: string[];
       name?: string;
-      namespace?: string;
     }[];
-    info?: ApplicationSpecInfo[];
-    project: string;
-    revisionHistoryLimit?: number;
-    source?: ApplicationSpecSource;
-    sourceHydrator?: {
-      drySource: {
-        directory?: ApplicationSpecSourceDirectory;
-        helm?: ApplicationSpecSourceHelm;
-        kustomize?: ApplicationSpecSourceKustomize;
-        path: string;
-        plugin?: ApplicationSpecSourcePlugin;
-        repoURL: string;
-        targetRevision: string;
-      };
-      hydrateTo?: {
-        targetBranch: string;
-      };
-      syncSource: {
-        path: string;
-        repoURL?: string;
-        targetBranch: string;
-      };
+    preservedFields?: {
+      annotations?: string[];
+      labels?: string[];
     };
-    sources?: ApplicationSpecSource[];
+    strategy?: {
+      deletionOrder?: string;
+      rollingSync?: {
+        steps?: {
+          matchExpressions?: {
+            key?: string;
+            operator?: string;
+            values?: string[];
+          }[];
+          maxUpdate?: number | string;
+        }[];
+      };
+      type?: string;
+    };
     syncPolicy?: {
-      automated?: {
-        allowEmpty?: boolean;
-        enabled?: boolean;
-        prune?: boolean;
-        selfHeal?: boolean;
-      };
-      managedNamespaceMetadata?: MachineSetSpecTemplateMetadata;
-      retry?: ApplicationOperationRetry;
-      syncOptions?: string[];
+      applicationsSync?: "create-only" | "create-update" | "create-delete" | "sync";
+      preserveResourcesOnDeletion?: boolean;
     };
+    template: ApplicationSetSpecTemplate;
+    templatePatch?: string;
   };
 };
 
@@ -906,6 +919,7 @@ export type KindTypes = {
   "argoproj.io/v1alpha1": {
     AppProject: AppProject;
     Application: Application;
+    ApplicationSet: ApplicationSet;
   };
   "source.toolkit.fluxcd.io/v1": {
     GitRepository: GitRepository;
@@ -1083,6 +1097,279 @@ type ApplicationOperationRetry = {
 
 type ApplicationOperationSyncSyncStrategyHook = {
   force?: boolean;
+};
+
+type ApplicationSetSpecGeneratorsClusterDecisionResource = {
+  configMapRef: string;
+  labelSelector?: MachineSetSpecSelector;
+  name?: string;
+  requeueAfterSeconds?: number;
+  template?: ApplicationSetSpecTemplate;
+  values?: Record<string, string>;
+};
+
+type ApplicationSetSpecGeneratorsClusters = {
+  flatList?: boolean;
+  selector?: MachineSetSpecSelector;
+  template?: ApplicationSetSpecTemplate;
+  values?: Record<string, string>;
+};
+
+type ApplicationSetSpecGeneratorsGit = {
+  directories?: ApplicationSetSpecGeneratorsGitFiles[];
+  files?: ApplicationSetSpecGeneratorsGitFiles[];
+  pathParamPrefix?: string;
+  repoURL: string;
+  requeueAfterSeconds?: number;
+  revision: string;
+  template?: ApplicationSetSpecTemplate;
+  values?: Record<string, string>;
+};
+
+type ApplicationSetSpecGeneratorsGitFiles = {
+  exclude?: boolean;
+  path: string;
+};
+
+type ApplicationSetSpecGeneratorsList = {
+  elements?: unknown[];
+  elementsYaml?: string;
+  template?: ApplicationSetSpecTemplate;
+};
+
+type ApplicationSetSpecGeneratorsMergeGenerators = {
+  clusterDecisionResource?: ApplicationSetSpecGeneratorsClusterDecisionResource;
+  clusters?: ApplicationSetSpecGeneratorsClusters;
+  git?: ApplicationSetSpecGeneratorsGit;
+  list?: ApplicationSetSpecGeneratorsList;
+  matrix?: unknown;
+  merge?: unknown;
+  plugin?: ApplicationSetSpecGeneratorsPlugin;
+  pullRequest?: ApplicationSetSpecGeneratorsPullRequest;
+  scmProvider?: ApplicationSetSpecGeneratorsScmProvider;
+  selector?: MachineSetSpecSelector;
+};
+
+type ApplicationSetSpecGeneratorsPlugin = {
+  configMapRef: GitRepositorySpecSecretRef;
+  input?: {
+    parameters?: Record<string, unknown>;
+  };
+  requeueAfterSeconds?: number;
+  template?: ApplicationSetSpecTemplate;
+  values?: Record<string, string>;
+};
+
+type ApplicationSetSpecGeneratorsPullRequest = {
+  azuredevops?: {
+    api?: string;
+    labels?: string[];
+    organization: string;
+    project: string;
+    repo: string;
+    tokenRef?: ApplicationSetSpecGeneratorsPullRequestGiteaTokenRef;
+  };
+  bitbucket?: {
+    api?: string;
+    basicAuth?: ApplicationSetSpecGeneratorsPullRequestBitbucketBasicAuth;
+    bearerToken?: ApplicationSetSpecGeneratorsPullRequestBitbucketBearerToken;
+    owner: string;
+    repo: string;
+  };
+  bitbucketServer?: {
+    api: string;
+    basicAuth?: ApplicationSetSpecGeneratorsPullRequestBitbucketBasicAuth;
+    bearerToken?: ApplicationSetSpecGeneratorsPullRequestBitbucketBearerToken;
+    caRef?: ApplicationSetSpecGeneratorsPullRequestGitlabCaRef;
+    insecure?: boolean;
+    project: string;
+    repo: string;
+  };
+  continueOnRepoNotFoundError?: boolean;
+  filters?: {
+    branchMatch?: string;
+    targetBranchMatch?: string;
+    titleMatch?: string;
+  }[];
+  gitea?: {
+    api: string;
+    insecure?: boolean;
+    labels?: string[];
+    owner: string;
+    repo: string;
+    tokenRef?: ApplicationSetSpecGeneratorsPullRequestGiteaTokenRef;
+  };
+  github?: {
+    api?: string;
+    appSecretName?: string;
+    labels?: string[];
+    owner: string;
+    repo: string;
+    tokenRef?: ApplicationSetSpecGeneratorsPullRequestGiteaTokenRef;
+  };
+  gitlab?: {
+    api?: string;
+    caRef?: ApplicationSetSpecGeneratorsPullRequestGitlabCaRef;
+    insecure?: boolean;
+    labels?: string[];
+    project: string;
+    pullRequestState?: string;
+    tokenRef?: ApplicationSetSpecGeneratorsPullRequestGiteaTokenRef;
+  };
+  requeueAfterSeconds?: number;
+  template?: ApplicationSetSpecTemplate;
+  values?: Record<string, string>;
+};
+
+type ApplicationSetSpecGeneratorsPullRequestBitbucketBasicAuth = {
+  passwordRef: ApplicationSetSpecGeneratorsPullRequestGiteaTokenRef;
+  username: string;
+};
+
+type ApplicationSetSpecGeneratorsPullRequestBitbucketBearerToken = {
+  tokenRef: ApplicationSetSpecGeneratorsPullRequestGiteaTokenRef;
+};
+
+type ApplicationSetSpecGeneratorsPullRequestGiteaTokenRef = {
+  key: string;
+  secretName: string;
+};
+
+type ApplicationSetSpecGeneratorsPullRequestGitlabCaRef = {
+  configMapName: string;
+  key: string;
+};
+
+type ApplicationSetSpecGeneratorsScmProvider = {
+  awsCodeCommit?: {
+    allBranches?: boolean;
+    region?: string;
+    role?: string;
+    tagFilters?: {
+      key: string;
+      value?: string;
+    }[];
+  };
+  azureDevOps?: {
+    accessTokenRef: ApplicationSetSpecGeneratorsPullRequestGiteaTokenRef;
+    allBranches?: boolean;
+    api?: string;
+    organization: string;
+    teamProject: string;
+  };
+  bitbucket?: {
+    allBranches?: boolean;
+    appPasswordRef: ApplicationSetSpecGeneratorsPullRequestGiteaTokenRef;
+    owner: string;
+    user: string;
+  };
+  bitbucketServer?: {
+    allBranches?: boolean;
+    api: string;
+    basicAuth?: ApplicationSetSpecGeneratorsPullRequestBitbucketBasicAuth;
+    bearerToken?: ApplicationSetSpecGeneratorsPullRequestBitbucketBearerToken;
+    caRef?: ApplicationSetSpecGeneratorsPullRequestGitlabCaRef;
+    insecure?: boolean;
+    project: string;
+  };
+  cloneProtocol?: string;
+  filters?: {
+    branchMatch?: string;
+    labelMatch?: string;
+    pathsDoNotExist?: string[];
+    pathsExist?: string[];
+    repositoryMatch?: string;
+  }[];
+  gitea?: {
+    allBranches?: boolean;
+    api: string;
+    excludeArchivedRepos?: boolean;
+    insecure?: boolean;
+    owner: string;
+    tokenRef?: ApplicationSetSpecGeneratorsPullRequestGiteaTokenRef;
+  };
+  github?: {
+    allBranches?: boolean;
+    api?: string;
+    appSecretName?: string;
+    excludeArchivedRepos?: boolean;
+    organization: string;
+    tokenRef?: ApplicationSetSpecGeneratorsPullRequestGiteaTokenRef;
+  };
+  gitlab?: {
+    allBranches?: boolean;
+    api?: string;
+    caRef?: ApplicationSetSpecGeneratorsPullRequestGitlabCaRef;
+    group: string;
+    includeArchivedRepos?: boolean;
+    includeSharedProjects?: boolean;
+    includeSubgroups?: boolean;
+    insecure?: boolean;
+    tokenRef?: ApplicationSetSpecGeneratorsPullRequestGiteaTokenRef;
+    topic?: string;
+  };
+  requeueAfterSeconds?: number;
+  template?: ApplicationSetSpecTemplate;
+  values?: Record<string, string>;
+};
+
+type ApplicationSetSpecTemplate = {
+  metadata: {
+    annotations?: Record<string, string>;
+    finalizers?: string[];
+    labels?: Record<string, string>;
+    name?: string;
+    namespace?: string;
+  };
+  spec: ApplicationSpec;
+};
+
+type ApplicationSpec = {
+  destination: AppProjectSpecDestinations;
+  ignoreDifferences?: {
+    group?: string;
+    jqPathExpressions?: string[];
+    jsonPointers?: string[];
+    kind: string;
+    managedFieldsManagers?: string[];
+    name?: string;
+    namespace?: string;
+  }[];
+  info?: ApplicationSpecInfo[];
+  project: string;
+  revisionHistoryLimit?: number;
+  source?: ApplicationSpecSource;
+  sourceHydrator?: {
+    drySource: {
+      directory?: ApplicationSpecSourceDirectory;
+      helm?: ApplicationSpecSourceHelm;
+      kustomize?: ApplicationSpecSourceKustomize;
+      path: string;
+      plugin?: ApplicationSpecSourcePlugin;
+      repoURL: string;
+      targetRevision: string;
+    };
+    hydrateTo?: {
+      targetBranch: string;
+    };
+    syncSource: {
+      path: string;
+      repoURL?: string;
+      targetBranch: string;
+    };
+  };
+  sources?: ApplicationSpecSource[];
+  syncPolicy?: {
+    automated?: {
+      allowEmpty?: boolean;
+      enabled?: boolean;
+      prune?: boolean;
+      selfHeal?: boolean;
+    };
+    managedNamespaceMetadata?: MachineSetSpecTemplateMetadata;
+    retry?: ApplicationOperationRetry;
+    syncOptions?: string[];
+  };
 };
 
 type ApplicationSpecInfo = {

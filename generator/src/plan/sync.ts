@@ -14,6 +14,7 @@ import { toYaml } from "../core/yaml.js";
 import { GROUP } from "../k8s/capi.js";
 import type {
   Application,
+  ApplicationSet,
   AppProject,
   ClusterRole,
   ConfigMap,
@@ -40,6 +41,7 @@ import { MANAGEMENT_DIR, MANAGEMENT_LAYERS, type ManagementLayer } from "./manag
 import { PROVIDERS } from "../core/providers.js";
 import { CERT_MANAGER_NAMESPACE, OPERATOR_NAMESPACE } from "../cluster-spec/reserved.js";
 import { ARGO_HEALTH_KEY_PREFIX, healthChecks } from "./health-checks.js";
+import { clustersByRing, defaultRing, ringOrder } from "../cluster-spec/rollout.js";
 
 export const APPSET_NAME = "capi-clusters";
 /** The files the ApplicationSet's git files generator reads, one Application each. */
@@ -62,6 +64,44 @@ export const CLUSTER_NAMESPACE_KINDS: readonly { group: string; kind: string }[]
   { group: "rbac.authorization.k8s.io", kind: "Role" },
   { group: "rbac.authorization.k8s.io", kind: "RoleBinding" },
 ];
+
+/**
+ * The label on each cluster's Application that names its ring (cluster.yaml `rollout.ring`): the ApplicationSet's
+ * RollingSync steps select on it.
+ */
+export const RING_LABEL = "capi-gitops.io/ring";
+/**
+ * The ring parameter of a cluster's spec file, as the ApplicationSet's template reads it: `rollout.ring`, else the last
+ * ring (sprig's `dig`, in Argo CD's template functions: argo-cd v3.5.7 applicationset/utils/utils.go).
+ */
+export const ringParam = (config: RepoConfig): string => `{{ dig "rollout" "ring" "${defaultRing(config)}" . }}`;
+/**
+ * Rings order the sync only when there are two or more: with one ring (the default) every cluster syncs at once and
+ * the sync manifests hold no ring label, step or dependency.
+ */
+export const ringsOrderSync = (config: RepoConfig): boolean => ringOrder(config).length > 1;
+
+/**
+ * Argo CD's progressive sync (argo-cd v3.5.7 docs/operator-manual/applicationset/Progressive-Syncs.md,
+ * applicationset/progressivesync/progressive_sync.go): one RollingSync step per ring, selecting the Applications
+ * whose RING_LABEL is the ring, in ring order, with the ring's maxUpdate. A step starts once every Application of
+ * the steps before it is Healthy — with the generated health checks, once their Clusters are Available. The
+ * controller then turns the Applications' automated sync off and syncs them itself (keeping automated.prune and the
+ * retry), but only when progressive syncs are enabled in the ApplicationSet controller
+ * (`applicationsetcontroller.enable.progressive.syncs`, argoProgressiveSyncObjects); without it the strategy is
+ * ignored and every Application syncs on its own, at once.
+ */
+export function rollingSync(config: RepoConfig): ApplicationSet["spec"]["strategy"] {
+  return {
+    type: "RollingSync",
+    rollingSync: {
+      steps: ringOrder(config).map((ring) => ({
+        matchExpressions: [{ key: RING_LABEL, operator: "In", values: [ring.name] }],
+        ...(ring.maxUpdate === undefined ? {} : { maxUpdate: ring.maxUpdate }),
+      })),
+    },
+  };
+}
 
 /** Kinds an autoscaler scales: their /spec/replicas belongs to it, not to Git. */
 export const AUTOSCALED_KINDS = ["MachinePool", "MachineDeployment"] as const;
@@ -87,6 +127,7 @@ export function argoObjects(config: RepoConfig, specs: readonly ClusterSpec[]) {
       ],
     },
   } satisfies AppProject;
+  const rings = ringsOrderSync(config);
   const appset = {
     apiVersion: "argoproj.io/v1alpha1",
     kind: "ApplicationSet",
@@ -100,9 +141,14 @@ export function argoObjects(config: RepoConfig, specs: readonly ClusterSpec[]) {
       generators: [{ git: { repoURL: config.repoURL, revision: config.branch, files: [{ path: CLUSTER_SPEC_GLOB }] } }],
       // A cluster directory that disappears deletes its Application, never the cluster's objects.
       syncPolicy: { preserveResourcesOnDeletion: true },
+      // A change reaches the rings one after the other (rollingSync).
+      strategy: rings ? rollingSync(config) : undefined,
       template: {
         // No resources-finalizer: deleting an Application never cascades to the CAPI objects.
-        metadata: { name: "cluster-{{.path.basename}}", labels: PART_OF },
+        metadata: {
+          name: "cluster-{{.path.basename}}",
+          labels: rings ? { ...PART_OF, [RING_LABEL]: ringParam(config) } : PART_OF,
+        },
         spec: {
           project: a.project,
           source: { repoURL: config.repoURL, targetRevision: config.branch, path: "{{.path.path}}" },
@@ -120,7 +166,7 @@ export function argoObjects(config: RepoConfig, specs: readonly ClusterSpec[]) {
         },
       },
     },
-  };
+  } satisfies ApplicationSet;
   // The sync layer manages itself after one bootstrap apply (`kubectl apply -k management/sync`): this Application
   // syncs management/sync (the AppProjects, the ApplicationSet and itself). It has a project of its own that allows
   // only Argo CD's kinds in Argo CD's namespace: giving the clusters' project that destination would let any
@@ -185,7 +231,35 @@ export function argoHealthObjects(config: RepoConfig, project: string) {
   const application = unprunedApplication(config, HEALTH_APP_NAME, project, ARGO_HEALTH_DIR, a.namespace, undefined, [
     "ClientSideApplyMigration=false",
   ]);
-  return { configMap, application };
+  return { configMap, application, progressiveSyncs: argoProgressiveSyncs(config) };
+}
+
+/** Argo CD's command-line parameters ConfigMap (argo-cd v3.5.7 docs/operator-manual/argocd-cmd-params-cm.yaml). */
+export const ARGOCD_CMD_PARAMS_CM = "argocd-cmd-params-cm";
+/**
+ * The key that turns progressive syncs on in the ApplicationSet controller (its deployment reads it into
+ * ARGOCD_APPLICATIONSET_CONTROLLER_ENABLE_PROGRESSIVE_SYNCS: argo-cd v3.5.7
+ * manifests/base/applicationset-controller/argocd-applicationset-controller-deployment.yaml).
+ */
+export const PROGRESSIVE_SYNCS_KEY = "applicationsetcontroller.enable.progressive.syncs";
+
+/**
+ * With rings, the one key of argocd-cmd-params-cm that enables the RollingSync strategy, merged server-side into the
+ * existing ConfigMap beside argocd-cm (same Application, same reasons: only this key is ours, nothing is pruned). The
+ * controller reads it when it starts: README says to restart it once.
+ */
+function argoProgressiveSyncs(config: RepoConfig): ConfigMap | undefined {
+  if (!ringsOrderSync(config)) return undefined;
+  return {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: {
+      name: ARGOCD_CMD_PARAMS_CM,
+      namespace: config.argocd.namespace,
+      annotations: { [ARGO_SYNC_OPTIONS]: "Prune=false,Delete=false" },
+    },
+    data: { [PROGRESSIVE_SYNCS_KEY]: "true" },
+  } satisfies ConfigMap;
 }
 
 /**
@@ -238,7 +312,7 @@ export function fluxObjects(config: RepoConfig, specs: readonly ClusterSpec[]) {
     },
   } satisfies GitRepository;
   const rbac = fluxAccess(config, specs);
-  const kustomizations = specs.map((s) => fluxClusterKustomization(config, s));
+  const kustomizations = fluxClusterKustomizations(config, specs).map((k) => k.kustomization);
   // The sync layer manages itself after one bootstrap apply: this Kustomization syncs management/sync (the
   // GitRepository, every cluster's Kustomization and itself); a cluster's Kustomization dropped from Git is pruned,
   // which orphans (never deletes) the cluster's objects.
@@ -259,15 +333,44 @@ export function fluxObjects(config: RepoConfig, specs: readonly ClusterSpec[]) {
   return { source, kustomizations, bootstrap, rbac };
 }
 
-/** The Flux Kustomization that syncs one cluster's directory into its namespace. */
-function fluxClusterKustomization(config: RepoConfig, s: ClusterSpec) {
+/** The name of the Flux Kustomization that syncs a cluster's directory. */
+export const fluxClusterName = (cluster: string): string => `cluster-${cluster}`;
+
+/**
+ * Each cluster's Flux Kustomization, in the order of `specs`, with the ring order as dependencies: a cluster of a ring
+ * depends on every cluster of the nearest earlier ring that has clusters. kustomize-controller applies a
+ * Kustomization only once each of its dependencies is Ready and has applied the revision of the same GitRepository
+ * it is about to apply (kustomize-controller v1.9.6 internal/controller/kustomization_controller.go
+ * checkDependencies), and a cluster's Kustomization is Ready at a revision only after its health checks passed at it
+ * (`wait`: the Cluster Available). So a revision reaches ring n+1 only after every cluster of ring n is Available at
+ * that revision; a ring whose cluster fails its checks (timeout, Degraded) holds every later ring. Edges run between
+ * neighbouring rings only: the earlier rings are reached through them.
+ */
+function fluxClusterKustomizations(config: RepoConfig, specs: readonly ClusterSpec[]) {
+  const after = new Map<string, string[]>();
+  if (ringsOrderSync(config)) {
+    let previous: string[] = [];
+    for (const { clusters } of clustersByRing(specs, config)) {
+      if (!clusters.length) continue;
+      for (const s of clusters) after.set(s.name, previous);
+      previous = clusters.map((s) => fluxClusterName(s.name));
+    }
+  }
+  return specs.map((s) => ({ spec: s, kustomization: fluxClusterKustomization(config, s, after.get(s.name) ?? []) }));
+}
+
+/**
+ * The Flux Kustomization that syncs one cluster's directory into its namespace, after the management layer and
+ * the Kustomizations `after` (the previous ring's).
+ */
+function fluxClusterKustomization(config: RepoConfig, s: ClusterSpec, after: readonly string[]) {
   const f = config.flux;
   const last = MANAGEMENT_LAYERS.at(-1);
   if (!last) throw new PlanError("no management layer to wait for");
   return {
     apiVersion: "kustomize.toolkit.fluxcd.io/v1",
     kind: "Kustomization",
-    metadata: { name: `cluster-${s.name}`, namespace: f.namespace, labels: PART_OF },
+    metadata: { name: fluxClusterName(s.name), namespace: f.namespace, labels: PART_OF },
     spec: {
       interval: f.interval,
       path: `./${clusterDir(s.name)}`,
@@ -276,8 +379,9 @@ function fluxClusterKustomization(config: RepoConfig, s: ClusterSpec) {
       // Every namespaced object lands in the cluster's namespace, whatever the cluster's own layer says (the
       // ServiceAccount may write nowhere else either: fluxAccess).
       targetNamespace: s.namespace,
-      // Applied only once the management layer is ready (cert-manager → operator → providers, fluxManagementObjects).
-      dependsOn: [{ name: fluxLayerName(last.name) }],
+      // Applied only once the management layer is ready (cert-manager → operator → providers, fluxManagementObjects)
+      // and, with rings, the previous ring's clusters are Available at this revision (fluxClusterKustomizations).
+      dependsOn: [{ name: fluxLayerName(last.name) }, ...after.map((name) => ({ name }))],
       // prune removes objects dropped from Git, except the CAPI objects (annotated prune: disabled);
       // deleting this Kustomization (cluster directory removed) orphans everything instead of deleting it.
       prune: true,
@@ -389,14 +493,20 @@ export function planSync(config: RepoConfig, specs: readonly ClusterSpec[]): Out
   if (config.gitops === "argocd") {
     const { project, appset, syncProject, bootstrap, health } = argoObjects(config, specs);
     const management = argoManagementObjects(config);
+    const params = health.progressiveSyncs;
     return [
       owned(`${ARGO_HEALTH_DIR}/${ARGOCD_CM}.yaml`, toYaml(health.configMap)),
+      ...(params ? [owned(`${ARGO_HEALTH_DIR}/${ARGOCD_CMD_PARAMS_CM}.yaml`, toYaml(params))] : []),
       owned(
         `${ARGO_HEALTH_DIR}/kustomization.yaml`,
         toYaml(
-          { ...KUSTOMIZATION, resources: [`${ARGOCD_CM}.yaml`] },
+          {
+            ...KUSTOMIZATION,
+            resources: [`${ARGOCD_CM}.yaml`, ...(params ? [`${ARGOCD_CMD_PARAMS_CM}.yaml`] : [])],
+          },
           `# Generated by \`npm run generate\`: Argo CD's health checks for the CAPI/CAPA kinds, merged into ` +
-            `${ARGOCD_CM} by the Application ${HEALTH_APP_NAME} (server-side apply only; never kubectl apply -k).`,
+            `${ARGOCD_CM}${params ? ` (and ${PROGRESSIVE_SYNCS_KEY} into ${ARGOCD_CMD_PARAMS_CM})` : ""} by the ` +
+            `Application ${HEALTH_APP_NAME} (server-side apply only; never kubectl apply -k).`,
         ),
       ),
       owned(`${SYNC_DIR}/appproject.yaml`, toYaml(project)),
@@ -441,7 +551,9 @@ export function planSync(config: RepoConfig, specs: readonly ClusterSpec[]): Out
     ...access,
     owned(`${SYNC_DIR}/sync-kustomization.yaml`, toYaml(bootstrap)),
     ...fluxManagementObjects(config).map((k) => owned(`${SYNC_DIR}/${k.metadata.name}.yaml`, toYaml(k))),
-    ...specs.map((s) => owned(fluxClusterSyncPath(s.name), toYaml(fluxClusterKustomization(config, s)))),
+    ...fluxClusterKustomizations(config, specs).map((k) =>
+      owned(fluxClusterSyncPath(k.spec.name), toYaml(k.kustomization)),
+    ),
     owned(
       `${SYNC_DIR}/kustomization.yaml`,
       toYaml(

@@ -41,7 +41,7 @@ export const TYPED_KINDS: Readonly<Record<string, readonly string[]>> = {
     "CoreProvider",
     "InfrastructureProvider",
   ],
-  "argoproj.io/v1alpha1": ["AppProject", "Application"],
+  "argoproj.io/v1alpha1": ["AppProject", "Application", "ApplicationSet"],
   "source.toolkit.fluxcd.io/v1": ["GitRepository"],
   "kustomize.toolkit.fluxcd.io/v1": ["Kustomization"],
 };

@@ -6,6 +6,8 @@
  * the fleet: unique names and VPC CIDRs (fleetRules; another shard's clusters as their specs declare them). The
  * management folders and what the sync engine would do with them (validate/sync-check.ts).
  */
+import type { RepoConfig } from "../cluster-spec/config.js";
+import { ringOrderFindings } from "./ring-order.js";
 import type { ClusterSpec } from "../cluster-spec/types.js";
 import { PlanError } from "../core/errors.js";
 import type { Finding } from "../core/findings.js";
@@ -166,6 +168,7 @@ export function syncFindings(
   specs: readonly ClusterSpec[],
   renderedOf: ReadonlyMap<string, RenderedCluster>,
   scope: { shared: boolean; inScope: (c: string) => boolean },
+  config?: RepoConfig,
 ): Finding[] {
   const findings: Finding[] = [];
   const syncFile = `${SYNC_DIR}/kustomization.yaml`;
@@ -181,6 +184,7 @@ export function syncFindings(
     const rc = app.path === clusterDir(cluster) ? renderedOf.get(cluster) : undefined;
     findings.push(...applicationFindings(app, projects, rc?.objects ?? [], { cluster, file: app.from }));
   }
+  if (config) findings.push(...ringOrderFindings(syncObjects, generated.apps, specs, config, scope.inScope, syncFile));
   if (scope.shared)
     for (const app of declaredApplications(syncObjects))
       findings.push(

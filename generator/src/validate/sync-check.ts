@@ -46,6 +46,8 @@ export const isNamespaced = (o: K8sObject): boolean => !CLUSTER_SCOPED.has(o.kin
 
 export interface ComputedApplication {
   name: string;
+  /** The Application's labels (the template's, rendered; the RollingSync steps select on them). */
+  labels?: Record<string, string>;
   project: string;
   repoURL: string;
   path: string;
@@ -56,7 +58,11 @@ export interface ComputedApplication {
 
 const text = (v: unknown): string => String(v);
 
-/** Go template subset of our ApplicationSet: `{{.a.b}}` (missingkey=error) and `{{ get . "k" | default .a.b }}`. */
+/**
+ * Go template subset of our ApplicationSet: `{{.a.b}}` (missingkey=error), `{{ get . "k" | default .a.b }}` and
+ * sprig's `{{ dig "k1" "k2" "default" . }}` (the keys walked through nested maps, the default when one is missing;
+ * sprig v3 dict.go: a value on the way that is not a map fails the template).
+ */
 export function renderTemplate(template: string, params: Record<string, unknown>): string {
   const lookup = (expr: string): unknown => {
     let v: unknown = params;
@@ -73,6 +79,18 @@ export function renderTemplate(template: string, params: Record<string, unknown>
     if (key !== undefined && fallback !== undefined) {
       const v = params[key];
       return v === undefined || v === null || v === "" ? String(lookup(fallback)) : text(v);
+    }
+    const dig = /^dig((?:\s+"[^"]*")+)\s+\.$/.exec(expr);
+    if (dig?.[1] !== undefined) {
+      const words = [...dig[1].matchAll(/"([^"]*)"/g)].map((m) => m[1] ?? "");
+      const fallback = words.pop() ?? "";
+      let v: unknown = params;
+      for (const key of words) {
+        if (!isRecord(v)) throw new Error(`dig: the value before "${key}" is not a map (${expr})`);
+        if (!(key in v)) return fallback;
+        v = v[key];
+      }
+      return text(v);
     }
     throw new Error(`template expression {{${expr}}} is not one capi-gitops can evaluate`);
   });
@@ -126,9 +144,13 @@ export function generatedApplications(
         if (!include.some((pat) => filepathMatch(pat, p)) || exclude.some((pat) => filepathMatch(pat, p))) continue;
         try {
           const params = fileParams(p, content);
+          const labels = get(set, "spec.template.metadata.labels");
           apps.push({
             from: p,
             name: renderTemplate(tName, params),
+            labels: isRecord(labels)
+              ? Object.fromEntries(Object.entries(labels).map(([k, v]) => [k, renderTemplate(str(v), params)]))
+              : undefined,
             project: renderTemplate(str(get(t, "project")), params),
             repoURL: renderTemplate(str(get(t, "source.repoURL")), params),
             path: renderTemplate(str(get(t, "source.path")), params),

@@ -10,7 +10,7 @@ import { clusterRing, ringOrder } from "../cluster-spec/rollout.js";
 import { clusterSpecSchema } from "../cluster-spec/schema.js";
 import { OVERLAY_DIRS, planBase, planOverlays } from "./base.js";
 import { planCluster, SPEC_SCHEMA_PATH, specFile } from "./cluster.js";
-import { planSync } from "./sync.js";
+import { planSync, ringsOrderSync } from "./sync.js";
 import { planAutoscaler } from "./autoscaler.js";
 import { planProviders } from "./providers.js";
 import { planIam } from "./iam.js";
@@ -57,8 +57,9 @@ export interface RepoModel {
  * its ring's release; with one ring (the default) there is nothing to release through and clusters build from base/.
  */
 export function rollout(model: Pick<RepoModel, "config" | "releases">): RingRollout | undefined {
+  // The same predicate as the sync order: rings release exactly when the engines order them.
+  if (!model.config || !ringsOrderSync(model.config)) return undefined;
   const rings = ringNames(model.config);
-  if (rings.length < 2) return undefined;
   return { rings, releases: ringReleases(rings, model.releases ?? {}) };
 }
 

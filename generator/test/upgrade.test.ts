@@ -136,6 +136,7 @@ Markdown is a table`, async () => {
       "region",
       "availabilityZones",
       "profile",
+      "ring",
       "workers",
       "controlPlane",
       "pools",

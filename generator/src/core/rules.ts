@@ -577,7 +577,7 @@ export const RULES = {
   "release-integrity": {
     severity: "error",
     inputs: none,
-    docs: "each ring's `releases/<ring>/` is the release its `release.json` records (changed only by `npm run release`)",
+    docs: "each ring's `releases/<ring>/` is what its `release.json` records (changed by `npm run release` only)",
   },
   "release-order": {
     severity: "error",

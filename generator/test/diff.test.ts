@@ -581,6 +581,10 @@ how to release it ring by ring`, async () => {
     await edit(pool("base"), teamLabel[0]!, teamLabel[1]!);
     const unreleased = await diffCommand({ cwd: repo, base: "HEAD", format: "text" });
     expect(unreleased.report.rings?.reached).toEqual([]);
+    expect(unreleased.output).toContain(
+      "base/machinepool/machinepool.yaml changed: it reaches no cluster until released — " +
+        "npm run release -- --ring canary, then each next ring (canary → main)",
+    );
     // A change of a file both rings read (here both releases, by hand): both rings at once, flagged.
     await git(repo, "checkout", "--", "base");
     for (const ring of ["canary", "main"]) await edit(pool(`releases/${ring}/base`), teamLabel[0]!, teamLabel[1]!);

@@ -14,6 +14,8 @@ import { renderSide, withBaseCheckout, type RenderedSide } from "../workflows/re
 import { affectedBy, affectedClusters, diskReader } from "../repo/affected.js";
 import { readConfig } from "../repo/load.js";
 import { ringsOfChange } from "../diff/rings.js";
+import { unreleasedChangeFindings } from "../plan/release.js";
+import { rollout } from "../plan/repo.js";
 import { dependencies } from "../kustomize/walk.js";
 import { clusterDir, clusterOfPath } from "../core/layout.js";
 import { ADDONS_DIR } from "../core/layout.js";
@@ -121,7 +123,11 @@ export async function diffCommand(opts: DiffOptions): Promise<DiffResult> {
   const shared = affectedFilesOutsideClusters(affected.changedFiles);
   const readDisk = diskReader(root);
   const viaShared = affectedBy(shared, affected.clusters, (c) => dependencies(clusterDir(c), readDisk));
-  const rings = ringsOfChange(report, after.specs ?? new Map(), (await readConfig(root)).config, viaShared, shared);
+  const config = (await readConfig(root)).config;
+  const rings = ringsOfChange(report, after.specs ?? new Map(), config, viaShared, shared);
+  // With releases, a base/ or overlays/ change reaches no cluster yet: say so, with the way to release it.
+  const releasing = rollout({ config });
+  if (rings && releasing) rings.findings.push(...unreleasedChangeFindings(affected.changedFiles, releasing.rings));
   if (rings) report.rings = rings;
   const findings = [
     ...report.clusters.flatMap((r) => r.findings),

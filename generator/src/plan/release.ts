@@ -353,3 +353,27 @@ export function releaseIntegrityFindings(
   }
   return findings;
 }
+
+/** The shared folders a release copies (base/, overlays/), by their top folder. */
+const RELEASED_TOPS = [...new Set(Object.keys(candidateFiles()).map((p) => p.split("/")[0] ?? p))];
+
+/**
+ * diff: changed files under base/ or the overlays reach no cluster while the rings release — said as info with the
+ * way to release them, so a reviewer does not read "no cluster changed" as "nothing will change".
+ */
+export function unreleasedChangeFindings(changed: readonly string[], rings: readonly string[]): Finding[] {
+  const files = changed.filter((p) => RELEASED_TOPS.includes(p.split("/")[0] ?? "")).sort();
+  const [first, ...rest] = files;
+  const [ring] = rings;
+  if (first === undefined || ring === undefined) return [];
+  return [
+    {
+      file: first,
+      rule: "release-pending",
+      severity: "info",
+      message:
+        `${first}${rest.length ? ` and ${rest.length} more` : ""} changed: it reaches no cluster until released — ` +
+        `npm run release -- --ring ${ring}, then each next ring (${rings.join(" → ")})`,
+    },
+  ];
+}

@@ -572,19 +572,31 @@ how to release it ring by ring`, async () => {
     expect(one.report.rings).toEqual({ reached: [{ ring: "main", clusters: ["old"] }], findings: [] });
     expect(one.output).toContain("rings: main (old)\n");
     expect(one.output).toContain("cluster old (ring main):");
-    // A base change read by demo (canary) and old (main): both rings at once, flagged.
-    await edit(
-      path.join(repo, "base/machinepool/machinepool.yaml"),
-      "capi-gitops.io/node-pool: pool",
-      "capi-gitops.io/node-pool: pool\n        team: platform",
+    // With two rings the clusters build from their ring's release (releases/<ring>/, `npm run release`): a base/
+    // edit reaches no cluster at all until it is released.
+    await git(repo, "checkout", "--", "clusters");
+    await git(repo, "clean", "-fdq", "--", "clusters");
+    const pool = (dir: string) => path.join(repo, dir, "machinepool/machinepool.yaml");
+    const teamLabel = ["capi-gitops.io/node-pool: pool", "capi-gitops.io/node-pool: pool\n        team: platform"];
+    await edit(pool("base"), teamLabel[0]!, teamLabel[1]!);
+    const unreleased = await diffCommand({ cwd: repo, base: "HEAD", format: "text" });
+    expect(unreleased.report.rings?.reached).toEqual([]);
+    expect(unreleased.output).toContain(
+      "base/machinepool/machinepool.yaml changed: it reaches no cluster until released — " +
+        "npm run release -- --ring canary, then each next ring (canary → main)",
     );
+    // A change of a file both rings read (here both releases, by hand): both rings at once, flagged.
+    await git(repo, "checkout", "--", "base");
+    for (const ring of ["canary", "main"]) await edit(pool(`releases/${ring}/base`), teamLabel[0]!, teamLabel[1]!);
     const r = await diffCommand({ cwd: repo, base: "HEAD", format: "markdown" });
     expect(r.report.rings?.reached).toEqual([
       { ring: "canary", clusters: ["demo"] },
       { ring: "main", clusters: ["old"] },
     ]);
     const flagged = r.findings.filter((f) => f.rule === "change-reaches-all-rings");
-    expect(flagged.map((f) => [f.severity, f.file])).toEqual([["warning", "base/machinepool/machinepool.yaml"]]);
+    expect(flagged.map((f) => [f.severity, f.file])).toEqual([
+      ["warning", "releases/canary/base/machinepool/machinepool.yaml"],
+    ]);
     expect(r.report.rings?.findings).toEqual(flagged);
     expect(flagged[0]?.message).toContain("changes 2 rings in one change (canary: demo; main: old)");
     expect(flagged[0]?.message).toContain("`npm run release -- --ring canary`");

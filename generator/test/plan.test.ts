@@ -49,9 +49,11 @@ and no root is left without a generator`, () => {
     const { files, roots } = planRepo({ specs: [spec(), spec({ name: "other" })] }, versions());
     const under = (p: string) => roots.find((r) => p === r || p.startsWith(`${r}/`));
     expect(files.filter((f) => f.mode === "owned" && !under(f.path)).map((f) => f.path)).toEqual([]);
-    // management/sync is owned without a repository config too: generate removes it when the config goes.
+    // management/sync is owned without a repository config too: generate removes it when the config goes; so is
+    // releases/ with fewer than two rings (nothing releases through one ring: clusters build from base/).
     expect(roots.filter((r) => !files.some((f) => f.path === r || f.path.startsWith(`${r}/`)))).toEqual([
       "management/sync",
+      "releases",
     ]);
     expect(roots).toEqual(
       expect.arrayContaining([

@@ -300,7 +300,7 @@ describe("the CCM and the cluster-autoscaler move with the pools, not the contro
   /** The generated files of the version-bound add-ons: the Cluster's CCM label, the CRS payloads, the autoscaler. */
   const addonFiles = (s: ClusterSpec) =>
     Object.fromEntries(
-      planSpecUpdates([{ spec: s, text: "" }], versions())
+      planSpecUpdates([{ spec: s, text: "" }], {}, versions())
         .files.filter(
           (f) =>
             /generated\/(addons\/kustomization\.yaml|autoscaler\/)/.test(f.path) ||

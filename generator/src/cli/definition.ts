@@ -383,7 +383,7 @@ const upgrade = defineCommand({
   name: "upgrade",
   summary: "one step of a staged Kubernetes upgrade: the control plane first, the pools in the next run",
   usage:
-    "npm run upgrade -- --name <cluster>|--all [--to <vX.Y.Z>] [--image-id <ami-…>] " +
+    "npm run upgrade -- --name <cluster>|--all [--ring <ring>] [--to <vX.Y.Z>] [--image-id <ami-…>] " +
     "[--pool-image-id <pool>=<ami-…>]… [--dry-run] [--branch] [--push [remote]]",
   description: lines(
     "One step per run (one pull request each), in the order the Kubernetes version-skew policy and Cluster API",
@@ -412,6 +412,12 @@ const upgrade = defineCommand({
       ),
     },
     {
+      flag: "ring",
+      type: "string",
+      value: "<ring>",
+      help: "with --all: the clusters of this rollout ring only (capi-gitops.yaml rollout.rings), one ring at a time",
+    },
+    {
       flag: "to",
       type: "string",
       value: "<vX.Y.Z>",
@@ -435,7 +441,8 @@ const upgrade = defineCommand({
     { flag: "dry-run", type: "boolean", help: "print the diff of every file it would change, write nothing" },
     ...branchFlags(
       lines(
-        "commit the step on branch upgrade/<name>-<version>-<step> (upgrade/all-… with --all)",
+        "commit the step on branch upgrade/<name>-<version>-<step> (upgrade/all-… with --all, upgrade/ring-<ring>-…",
+        "with --ring)",
         "(refuses, writing nothing, with unrelated staged changes or an existing branch)",
       ),
     ),
@@ -453,12 +460,40 @@ const upgrade = defineCommand({
       log: io.out,
       name: opts.name,
       all: opts.all,
+      ring: opts.ring,
       to: opts.to,
       dryRun: opts.dryRun,
       ...branchOf(opts),
       imageId: opts.imageId,
       poolImageIds: opts.poolImageId,
     });
+    return 0;
+  },
+});
+
+const release = defineCommand({
+  name: "release",
+  summary: "move base/ and the overlays one rollout ring forward: the first ring, then each next one in order",
+  usage: "npm run release -- --ring <ring> [--branch] [--push [remote]]",
+  description: lines(
+    "With two rollout rings or more (capi-gitops.yaml rollout.rings), the clusters of each ring build from that",
+    "ring's release, releases/<ring>/, not from base/ and the overlays: a change to those (a new generator version)",
+    "reaches no cluster until it is released. The first ring takes base/ and the overlays as `generate` wrote them; a",
+    "later ring takes the release of the ring before it. Writes releases/<ring>/ and the generated/ of the ring's",
+    "clusters (their template names follow the released objects). Refused (exit 1, nothing written): an unknown ring,",
+    "a ring whose previous ring holds nothing newer (release that one first), a release edited by hand.",
+  ),
+  flags: [
+    { flag: "ring", type: "string", value: "<ring>", help: "the ring to release to (required)" },
+    ...branchFlags("commit the release on branch release/<ring>-<number> (refuses with staged changes)"),
+    REPO_FLAG,
+  ],
+  footer: "Exit codes: 0 released (or nothing to release), 1 refused (nothing written), 2 tool error.",
+  run: async (opts, _ctx, io) => {
+    await requireRepository(io.repo, false);
+    await (
+      await import("../commands/release.js")
+    ).releaseCommand({ cwd: io.repo, log: io.out, ring: opts.ring, ...branchOf(opts) });
     return 0;
   },
 });
@@ -685,6 +720,7 @@ export const COMMANDS: readonly Command[] = [
   e2e,
   schemas,
   upgrade,
+  release,
   inventory,
   managementCharts,
   leftovers,

@@ -16,6 +16,8 @@ import { renderSide, withBaseCheckout, type RenderedSide } from "../workflows/re
 import { affectedBy, affectedClusters, diskReader } from "../repo/affected.js";
 import { readConfig } from "../repo/load.js";
 import { ringsOfChange } from "../diff/rings.js";
+import { unreleasedChangeFindings } from "../plan/release.js";
+import { rollout } from "../plan/repo.js";
 import { dependencies } from "../kustomize/walk.js";
 import { clusterDir, clusterOfPath } from "../core/layout.js";
 import { ADDONS_DIR } from "../core/layout.js";
@@ -125,6 +127,9 @@ export async function diffCommand(opts: DiffOptions): Promise<DiffResult> {
   const viaShared = affectedBy(shared, affected.clusters, (c) => dependencies(clusterDir(c), readDisk));
   const { config } = await readConfig(root);
   const rings = ringsOfChange(report, after.specs ?? new Map(), config, viaShared, shared);
+  // With releases, a base/ or overlays/ change reaches no cluster yet: say so, with the way to release it.
+  const releasing = rollout({ config });
+  if (rings && releasing) rings.findings.push(...unreleasedChangeFindings(affected.changedFiles, releasing.rings));
   if (rings) report.rings = rings;
   const findings = [
     ...report.clusters.flatMap((r) => r.findings),

@@ -277,7 +277,12 @@ export async function importCommand(opts: ImportCommandOptions): Promise<ImportC
       const again = await clash(now.specs, now.config);
       if (again.length)
         throw new InvalidInputError(again, "the imported cluster clashes with the repository; nothing was written");
-      const plan = planImportedCluster(spec, kustomization, { specs: now.specs, config: now.config }, versions());
+      const plan = planImportedCluster(
+        spec,
+        kustomization,
+        { specs: now.specs, config: now.config, releases: now.releases },
+        versions(),
+      );
       const check =
         opts.render !== false
           ? (cwd: string, cluster: string) => validateClusters({ cwd, clusters: [cluster] }, opts.ctx)

@@ -6,7 +6,7 @@
  * checks and the `kubectl delete` lines, never runs them, and never talks to a cluster.
  */
 import { clusterNames } from "../repo/load.js";
-import { ADDONS_DIR, CLUSTERS_DIR } from "../core/layout.js";
+import { ADDONS_DIR, CLUSTERS_DIR, RELEASES_DIR } from "../core/layout.js";
 import { BASE_DIRS, OVERLAY_DIRS } from "../plan/base.js";
 import { firstParentLog, revParse } from "../tools/git.js";
 import { withBaseCheckout } from "../workflows/render-sides.js";
@@ -15,10 +15,10 @@ import type { Finding } from "../core/findings.js";
 import { findLeftovers, type LeftoverReport, type Snapshot } from "../fleet/leftovers.js";
 import { UsageError } from "../core/errors.js";
 
-/** What a cluster's render reads: its folder, the shared bases and overlays, the add-on payloads. */
+/** What a cluster's render reads: its folder, the shared bases and overlays (or its ring's release), the add-ons. */
 const top = (dir: string): string => dir.split("/")[0] ?? dir;
 const RENDER_INPUTS = [
-  ...new Set([CLUSTERS_DIR, top(BASE_DIRS.cluster), top(OVERLAY_DIRS.clusterReferences), ADDONS_DIR]),
+  ...new Set([CLUSTERS_DIR, top(BASE_DIRS.cluster), top(OVERLAY_DIRS.clusterReferences), RELEASES_DIR, ADDONS_DIR]),
 ];
 
 export interface LeftoversResult {

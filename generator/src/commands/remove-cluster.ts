@@ -93,7 +93,7 @@ export async function removeClusterCommand(opts: RemoveClusterOptions): Promise<
         // when
         // the --branch commit fails).
         const repo = await loadRepo(opts.cwd);
-        await writeTree(opts.cwd, planRemoveCluster(name, { specs: repo.specs, config: repo.config }), {
+        await writeTree(opts.cwd, planRemoveCluster(name, repo), {
           landed: (result) =>
             commit(
               pathsToCommit(dir, result),

@@ -12,10 +12,17 @@ import { InvalidInputError, UsageError } from "../core/errors.js";
 import { type Finding, hasErrors } from "../core/findings.js";
 import { parseSpecText } from "../cluster-spec/parse.js";
 import type { ClusterSpec } from "../cluster-spec/types.js";
-import { planSpecUpdates } from "../plan/repo.js";
-import { applyUpgradeStep, planUpgradeStep, specVersions, type UpgradeStep } from "../plan/upgrade.js";
+import { planSpecUpdates, ringNames } from "../plan/repo.js";
+import { clusterRing } from "../cluster-spec/rollout.js";
+import {
+  applyUpgradeStep,
+  planUpgradeStep,
+  specVersions,
+  upgradeRingSelection,
+  type UpgradeStep,
+} from "../plan/upgrade.js";
 import { clusterDir, clusterSpecPath } from "../core/layout.js";
-import { loadRepo } from "../repo/load.js";
+import { type LoadedRepo, loadRepo } from "../repo/load.js";
 import { withRepoLock } from "../repo/lock.js";
 import { inside, writeTree } from "../repo/write.js";
 import { readImageInventory } from "../validate/images.js";
@@ -31,6 +38,8 @@ export interface UpgradeOptions {
   /** The cluster to upgrade (or `all`). */
   name?: string;
   all?: boolean;
+  /** With `all`: the clusters of this rollout ring only. */
+  ring?: string;
   /** The target version; default: the control plane's (the pools' step only). */
   to?: string;
   dryRun?: boolean;
@@ -94,16 +103,19 @@ const isMoving = (p: Planned): p is Moving => p.after !== undefined;
 /** Every selected cluster's step, or the findings that refuse the run. Reads the spec files; decides nothing else. */
 async function planSteps(
   opts: UpgradeOptions,
-): Promise<{ planned: Planned[]; findings: Finding[]; specs: ClusterSpec[] }> {
+): Promise<{ planned: Planned[]; findings: Finding[]; specs: ClusterSpec[]; repo: LoadedRepo }> {
   const repo = await loadRepo(opts.cwd);
-  const selected = opts.all ? repo.specs : repo.specs.filter((s) => s.name === opts.name);
+  const ring = upgradeRingSelection(repo.specs, opts.ring, ringNames(repo.config), (s) => clusterRing(s, repo.config));
+  if (hasErrors(ring.findings)) return { planned: [], findings: ring.findings, specs: [], repo };
+  const selected = opts.all ? ring.specs : repo.specs.filter((s) => s.name === opts.name);
   const findings: Finding[] = [];
   if (!opts.all && selected.length === 0) {
     const broken = repo.findings.filter((f) => f.cluster === opts.name && f.severity === "error");
-    if (broken.length) return { planned: [], findings: broken, specs: [] };
+    if (broken.length) return { planned: [], findings: broken, specs: [], repo };
     return {
       planned: [],
       specs: [],
+      repo,
       findings: [
         {
           path: "--name",
@@ -122,10 +134,10 @@ async function planSteps(
       (f) => f.severity === "error" && (opts.all || (f.cluster !== undefined && names.has(f.cluster))),
     ),
   );
-  if (hasErrors(findings) && !opts.all) return { planned: [], findings, specs: selected };
+  if (hasErrors(findings) && !opts.all) return { planned: [], findings, specs: selected, repo };
 
   const images = imageFlags(opts);
-  if (hasErrors(images.findings)) return { planned: [], findings: images.findings, specs: selected };
+  if (hasErrors(images.findings)) return { planned: [], findings: images.findings, specs: selected, repo };
   const ctx = {
     pins: versions(),
     inventory: readImageInventory(TOOL_ROOT),
@@ -161,7 +173,7 @@ async function planSteps(
     }
     planned.push(p);
   }
-  return { planned, findings, specs: selected };
+  return { planned, findings, specs: selected, repo };
 }
 
 const versionsLine = (v: UpgradeStep["before"]): string => {
@@ -194,10 +206,11 @@ function table(specs: readonly ClusterSpec[], planned: readonly Planned[], refus
 }
 
 /** What `--dry-run` prints: a unified diff of every file the run would change (the spec and the generated files). */
-async function dryRunDiff(cwd: string, planned: readonly Moving[]): Promise<string[]> {
+async function dryRunDiff(cwd: string, planned: readonly Moving[], repo: LoadedRepo): Promise<string[]> {
   const out: string[] = [];
   const plan = planSpecUpdates(
     planned.map((p) => p.after),
+    repo,
     versions(),
   );
   const read = (rel: string) => readFile(inside(cwd, rel), "utf8").catch(() => "");
@@ -246,6 +259,8 @@ async function validateLanded(cwd: string, clusters: readonly string[], ctx: Con
 export async function upgradeCommand(opts: UpgradeOptions): Promise<UpgradeResult> {
   if (Boolean(opts.all) === (opts.name !== undefined))
     throw new UsageError("give --name <cluster> or --all (exactly one)\n\nSee: npm run upgrade -- --help");
+  if (opts.ring !== undefined && !opts.all)
+    throw new UsageError("--ring selects the clusters of --all: give --all --ring <ring>, or --name <cluster> alone");
   const first = await planSteps(opts);
   const refused = first.findings.filter((f) => f.severity === "error");
   if (opts.all) for (const line of table(first.specs, first.planned, refused)) opts.log(line);
@@ -260,7 +275,7 @@ export async function upgradeCommand(opts: UpgradeOptions): Promise<UpgradeResul
     return { steps, written: false };
   }
   if (opts.dryRun) {
-    for (const d of await dryRunDiff(opts.cwd, moving)) opts.log(d);
+    for (const d of await dryRunDiff(opts.cwd, moving, first.repo)) opts.log(d);
     opts.log(`# dry run: nothing was written (${moving.length} cluster(s) would change)`);
     return { steps, written: false };
   }
@@ -269,17 +284,19 @@ export async function upgradeCommand(opts: UpgradeOptions): Promise<UpgradeResul
   const kindWord = kinds.length === 1 ? lead.step.kind : "mixed";
   const target = lead.step.target;
   // Without --to only the pools' step exists.
+  const all = opts.ring === undefined ? "all" : `ring-${opts.ring}`;
   const branchName = opts.all
     ? opts.to
-      ? `upgrade/all-${opts.to}-${kindWord}`
-      : "upgrade/all-pools"
+      ? `upgrade/${all}-${opts.to}-${kindWord}`
+      : `upgrade/${all}-pools`
     : `upgrade/${opts.name}-${target}-${kindWord}`;
   const branch = opts.branch ? { branch: branchName, push: opts.push } : undefined;
   if (branch) await preflight(opts.cwd, branch);
   if (opts.render !== false)
     for (const tool of ["kustomize", "kubeconform", "kubectl-validate"]) await checkedTool(tool);
   const message = opts.all
-    ? `Upgrade ${moving.length} cluster(s): ${moving.map((p) => `${p.step.cluster} ${p.step.kind}`).join(", ")}`
+    ? `Upgrade ${moving.length} cluster(s)${opts.ring === undefined ? "" : ` of ring ${opts.ring}`}: ` +
+      moving.map((p) => `${p.step.cluster} ${p.step.kind}`).join(", ")
     : `Upgrade ${opts.name}: ${lead.step.summary}`;
 
   const write = (commit: CommitHook) =>
@@ -305,6 +322,7 @@ export async function upgradeCommand(opts: UpgradeOptions): Promise<UpgradeResul
           );
         const plan = planSpecUpdates(
           moving.map((p) => p.after),
+          now.repo,
           versions(),
         );
         // Exactly the files written and deleted (the swapped folder's old copy sits inside clusters/<name>/ until the

@@ -61,3 +61,13 @@ export const IAM_CONFIG_FILE = `${IAM_DIR}/bootstrap.yaml`;
 export const ADDONS_DIR = "addons";
 /** addons/<addon>/<version> */
 export const addonDir = (addon: string, version: string): string => `${ADDONS_DIR}/${addon}/${version}`;
+
+/**
+ * What each rollout ring's clusters build from: releases/<ring>/ holds the shared folders (base/, the overlays) as
+ * they were released to that ring (`npm run release`), so a change of base/ reaches no cluster until it is released.
+ */
+export const RELEASES_DIR = "releases";
+/** releases/<ring> */
+export const releaseDir = (ring: string): string => `${RELEASES_DIR}/${ring}`;
+/** The record of a ring's release (its number and the digest of its files), inside releases/<ring>/. */
+export const RELEASE_RECORD = "release.json";

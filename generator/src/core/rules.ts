@@ -573,6 +573,23 @@ export const RULES = {
     docs: "a folder the generator owns holds only generated files",
   },
 
+  // Releases through the rollout rings (plan/release.ts).
+  "release-integrity": {
+    severity: "error",
+    inputs: none,
+    docs: "each ring's `releases/<ring>/` is what its `release.json` records (changed by `npm run release` only)",
+  },
+  "release-order": {
+    severity: "error",
+    inputs: none,
+    docs: "a release reaches the rings in their declared order: no ring holds a release the ring before it has not had",
+  },
+  "release-pending": {
+    severity: "info",
+    inputs: none,
+    docs: "where the latest release has reached: the rings still to release, and a `base/` change released to no ring",
+  },
+
   // The hydrated add-ons (plan/addons-payload.ts, plan/addons-lock.ts).
   "addons-images": {
     severity: "error",

@@ -131,11 +131,13 @@ const FOLDER_NOTE: Record<ClusterStatus, string> = {
 
 export function formatText(report: DiffReport): string {
   const none = nothingLine(report);
-  if (none) return `${none}\n`;
+  // The rings' notes still show when no cluster changes (a base/ change not yet released reaches none).
+  const notes = (report.rings?.findings ?? []).map((f) => `  ${f.severity} ${f.rule} ${findingWhere(f)}: ${f.message}`);
+  if (none) return [none, ...notes, ""].join("\n");
   const out: string[] = [summaryLine(report)];
   const rings = ringsLine(report);
   if (rings) out.push(rings);
-  for (const f of report.rings?.findings ?? []) out.push(`  ${f.severity} ${f.rule} ${findingWhere(f)}: ${f.message}`);
+  out.push(...notes);
   const section = (r: ClusterReport, head: string) => {
     const n = counts(r);
     out.push("", `${head}: ${n.added} added, ${n.removed} removed, ${n.changed} changed, ${flagged(r)} flagged`);
@@ -210,7 +212,10 @@ function picturesPreamble(report: DiffReport): string[] {
 
 export function formatMarkdown(report: DiffReport): string {
   const none = nothingLine(report);
-  if (none) return `${none}\n`;
+  const notes = (report.rings?.findings ?? []).map(
+    (f) => `- **${f.severity}** ${code(f.rule)}${f.file ? ` in ${code(f.file)}` : ""}: ${f.message}`,
+  );
+  if (none) return [none, ...(notes.length ? ["", ...notes] : []), ""].join("\n");
   const clusters = report.clusters.filter((c) => c.status !== "unchanged" || c.findings.length);
   const folders = managementShown(report);
   const shown = [...clusters, ...folders];
@@ -219,9 +224,8 @@ export function formatMarkdown(report: DiffReport): string {
   const rings = ringsLine(report, code);
   if (rings) {
     out.push(`**Rings** ${rings.slice("rings: ".length)}.`, "");
-    for (const f of report.rings?.findings ?? [])
-      out.push(`- **${f.severity}** ${code(f.rule)}${f.file ? ` in ${code(f.file)}` : ""}: ${f.message}`);
-    if (report.rings?.findings.length) out.push("");
+    out.push(...notes);
+    if (notes.length) out.push("");
   }
   out.push("| cluster | added | removed | changed | flagged |", "| --- | ---: | ---: | ---: | ---: |");
   for (const r of shown) {

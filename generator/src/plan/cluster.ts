@@ -9,7 +9,8 @@ import { toYaml } from "../core/yaml.js";
 import { AUTOSCALER, GROUP, IMAGE_VERSION_ANNOTATION, LABEL } from "../k8s/capi.js";
 import type { K8sObject } from "../k8s/object.js";
 import { MIN_REMEDIABLE_CONTROL_PLANE, PLACEHOLDER, POOL_REFERENCES, syncSafe } from "./capi.js";
-import { BASE_DIRS, BASE_OBJECTS, OVERLAY_DIRS } from "./base.js";
+import { BASE_DIRS, OVERLAY_DIRS } from "./base.js";
+import { currentBase, type SharedBase } from "./release.js";
 import { contentHash, type OutputFile, owned, scaffold } from "./files.js";
 import { KUSTOMIZATION, type PatchOp, patch, ptr, rename, set, type Target } from "./kustomize-objects.js";
 import { clusterDir, SPEC_FILE } from "../core/layout.js";
@@ -189,13 +190,13 @@ function poolReplacements(referrer: keyof typeof POOL_REFERENCES) {
   }));
 }
 
-function planMachinePool(spec: ClusterSpec, pool: NodePoolSpec, dir: string): OutputFile[] {
+function planMachinePool(spec: ClusterSpec, pool: NodePoolSpec, dir: string, base: SharedBase): OutputFile[] {
   const names = objectNames(spec);
-  const [, , baseConfig] = BASE_OBJECTS.machinePool();
+  const baseConfig = base.inputs.poolConfig;
   const version = pool.kubernetesVersion ?? spec.kubernetesVersion;
   const configOps = [
     set("/spec/joinConfiguration/nodeRegistration/kubeletExtraArgs", [
-      ...(baseConfig.spec?.joinConfiguration?.nodeRegistration?.kubeletExtraArgs ?? []),
+      ...base.inputs.poolKubeletArgs,
       ...nodeLabelArgs(pool.labels),
     ]),
   ];
@@ -210,7 +211,7 @@ function planMachinePool(spec: ClusterSpec, pool: NodePoolSpec, dir: string): Ou
   ];
   const kustomization = {
     ...KUSTOMIZATION,
-    resources: [rel(dir, BASE_DIRS.machinePool)],
+    resources: [rel(dir, base.at(BASE_DIRS.machinePool))],
     patches: [
       patch(target(GROUP.core, "MachinePool", PLACEHOLDER.pool), mpOps),
       patch(target(GROUP.infra, "AWSMachinePool", PLACEHOLDER.pool), [
@@ -231,9 +232,9 @@ function planMachinePool(spec: ClusterSpec, pool: NodePoolSpec, dir: string): Ou
   return [owned(`${dir}/kustomization.yaml`, toYaml(kustomization))];
 }
 
-function planMachineDeployments(spec: ClusterSpec, pool: NodePoolSpec, dir: string): OutputFile[] {
+function planMachineDeployments(spec: ClusterSpec, pool: NodePoolSpec, dir: string, base: SharedBase): OutputFile[] {
   const names = objectNames(spec);
-  const [baseTemplate, baseConfig] = BASE_OBJECTS.mdTemplates();
+  const { deploymentTemplate: baseTemplate, deploymentConfig: baseConfig } = base.inputs;
   const version = pool.kubernetesVersion ?? spec.kubernetesVersion;
   // The image is part of the template's hash name: a changed image rolls the machines through a new template.
   const machineOps = [
@@ -243,7 +244,7 @@ function planMachineDeployments(spec: ClusterSpec, pool: NodePoolSpec, dir: stri
   ];
   const configOps = [
     set("/spec/template/spec/joinConfiguration/nodeRegistration/kubeletExtraArgs", [
-      ...(baseConfig.spec?.template.spec?.joinConfiguration?.nodeRegistration?.kubeletExtraArgs ?? []),
+      ...base.inputs.deploymentKubeletArgs,
       ...nodeLabelArgs(pool.labels),
     ]),
   ];
@@ -268,7 +269,7 @@ function planMachineDeployments(spec: ClusterSpec, pool: NodePoolSpec, dir: stri
       `${zdir}/kustomization.yaml`,
       toYaml({
         ...KUSTOMIZATION,
-        resources: [rel(zdir, BASE_DIRS.mdDeployment)],
+        resources: [rel(zdir, base.at(BASE_DIRS.mdDeployment))],
         patches: [patch(target(GROUP.core, "MachineDeployment", PLACEHOLDER.pool), ops)],
       }),
     );
@@ -276,7 +277,7 @@ function planMachineDeployments(spec: ClusterSpec, pool: NodePoolSpec, dir: stri
   const kustomization = {
     ...KUSTOMIZATION,
     resources: zones.map((z) => `zones/${z}`),
-    components: [rel(dir, OVERLAY_DIRS.machineDeployment)],
+    components: [rel(dir, base.at(OVERLAY_DIRS.machineDeployment))],
     patches: [
       patch(target(GROUP.infra, "AWSMachineTemplate", PLACEHOLDER.pool), [
         rename(hashedName(names.pool(pool), baseTemplate, machineOps)),
@@ -297,11 +298,15 @@ function planMachineDeployments(spec: ClusterSpec, pool: NodePoolSpec, dir: stri
   return [...files, owned(`${dir}/kustomization.yaml`, toYaml(kustomization))];
 }
 
-export function planCluster(spec: ClusterSpec, pins: AddonPins): OutputFile[] {
+/**
+ * One cluster's files. `base`: what it builds from — base/ and the overlays as generated now, or its ring's release
+ * (plan/release.ts), whose objects also name its templates.
+ */
+export function planCluster(spec: ClusterSpec, pins: AddonPins, base: SharedBase = currentBase()): OutputFile[] {
   const names = objectNames(spec);
   const dir = clusterDir(spec.name);
   const gen = `${dir}/generated`;
-  const [, , , baseTemplate] = BASE_OBJECTS.cluster();
+  const baseTemplate = base.inputs.controlPlaneTemplate;
   const templateOps = [
     set("/spec/template/spec/instanceType", spec.controlPlane.instanceType),
     set("/spec/template/spec/sshKeyName", spec.sshKeyName ?? ""),
@@ -319,15 +324,15 @@ export function planCluster(spec: ClusterSpec, pins: AddonPins): OutputFile[] {
     namespace: spec.namespace,
     resources: [
       "namespace.yaml",
-      rel(gen, BASE_DIRS.cluster),
+      rel(gen, base.at(BASE_DIRS.cluster)),
       ...spec.nodePools.map((p) => `pools/${p.name}`),
       ...(autoscales(spec) ? [AUTOSCALER_DIR] : []),
       ...addons.resources,
     ],
     components: [
-      rel(gen, OVERLAY_DIRS.clusterReferences),
-      ...(cpHealthCheck ? [rel(gen, OVERLAY_DIRS.controlPlaneHealthCheck)] : []),
-      rel(gen, OVERLAY_DIRS.profile(spec.profile)),
+      rel(gen, base.at(OVERLAY_DIRS.clusterReferences)),
+      ...(cpHealthCheck ? [rel(gen, base.at(OVERLAY_DIRS.controlPlaneHealthCheck))] : []),
+      rel(gen, base.at(OVERLAY_DIRS.profile(spec.profile))),
     ],
     patches: [
       patch(target(GROUP.core, "Cluster", PLACEHOLDER.cluster), [
@@ -367,8 +372,8 @@ export function planCluster(spec: ClusterSpec, pins: AddonPins): OutputFile[] {
   };
   const pools = spec.nodePools.flatMap((p) =>
     spec.workers === "MachinePool"
-      ? planMachinePool(spec, p, `${gen}/pools/${p.name}`)
-      : planMachineDeployments(spec, p, `${gen}/pools/${p.name}`),
+      ? planMachinePool(spec, p, `${gen}/pools/${p.name}`, base)
+      : planMachineDeployments(spec, p, `${gen}/pools/${p.name}`, base),
   );
   const userKustomization = {
     ...KUSTOMIZATION,

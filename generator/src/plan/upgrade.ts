@@ -513,3 +513,29 @@ export function applyUpgradeStep(text: string, spec: ClusterSpec, step: UpgradeS
   });
   return doc.toString({ lineWidth: 0 });
 }
+
+/**
+ * The clusters `upgrade --all` acts on: every one, or with `--ring` the clusters of that ring only (one ring at a
+ * time, in the rings' order, as a release moves). An unknown ring is refused by name.
+ */
+export function upgradeRingSelection(
+  specs: readonly ClusterSpec[],
+  ring: string | undefined,
+  rings: readonly string[],
+  ringOf: (spec: ClusterSpec) => string,
+): { specs: ClusterSpec[]; findings: Finding[] } {
+  if (ring === undefined) return { specs: [...specs], findings: [] };
+  if (!rings.includes(ring))
+    return {
+      specs: [],
+      findings: [
+        {
+          path: "--ring",
+          rule: "flag",
+          severity: "error",
+          message: `"${ring}" is not a ring; the rings are ${rings.join(", ")} (capi-gitops.yaml rollout.rings)`,
+        },
+      ],
+    };
+  return { specs: specs.filter((s) => ringOf(s) === ring), findings: [] };
+}

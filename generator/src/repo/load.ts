@@ -4,7 +4,16 @@ import path from "node:path";
 import { errnoCode, messageOf, ToolError } from "../core/errors.js";
 import type { Finding } from "../core/findings.js";
 import type { RuleId } from "../core/rules.js";
-import { clusterDir, clusterOfPath, CLUSTERS_DIR, clusterSpecPath, SPEC_FILE } from "../core/layout.js";
+import {
+  clusterDir,
+  clusterOfPath,
+  CLUSTERS_DIR,
+  clusterSpecPath,
+  RELEASE_RECORD,
+  RELEASES_DIR,
+  SPEC_FILE,
+} from "../core/layout.js";
+import type { LoadedRelease } from "../plan/release.js";
 import { parseSpecText } from "../cluster-spec/parse.js";
 import type { ClusterSpec } from "../cluster-spec/types.js";
 import { CONFIG_FILE, parseRepoConfig, type RepoConfig } from "../cluster-spec/config.js";
@@ -17,7 +26,36 @@ export interface LoadedRepo {
   root: string;
   specs: ClusterSpec[];
   config?: RepoConfig;
+  /** releases/<ring>/ as Git holds them (plan/release.ts), by ring folder name. */
+  releases: Record<string, LoadedRelease>;
   findings: Finding[];
+}
+
+/**
+ * Every ring's release under releases/: its record's text (release.json, when there is one) and the files
+ * beside it, by their path in the shared folders. The plan checks them (plan/release.ts releaseIntegrityFindings).
+ */
+export async function readReleases(root: string): Promise<Record<string, LoadedRelease>> {
+  const dir = path.join(root, RELEASES_DIR);
+  const rings = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  const out: Record<string, LoadedRelease> = {};
+  for (const ring of rings
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort()) {
+    const base = path.join(dir, ring);
+    const entries = await readdir(base, { recursive: true, withFileTypes: true });
+    const files: Record<string, string> = {};
+    let record: string | undefined;
+    for (const e of entries.filter((x) => x.isFile())) {
+      const rel = path.relative(base, path.join(e.parentPath, e.name)).split(path.sep).join("/");
+      const text = await readFile(path.join(base, rel), "utf8");
+      if (rel === RELEASE_RECORD) record = text;
+      else files[rel] = text;
+    }
+    out[ring] = { record, files: Object.fromEntries(Object.entries(files).sort(([a], [b]) => (a < b ? -1 : 1))) };
+  }
+  return out;
 }
 
 /** capi-gitops.yaml, if the repository has one. */
@@ -271,7 +309,7 @@ export async function loadRepo(root: string, only?: readonly string[]): Promise<
           severity: "error",
           message: `no cluster named "${n}" (expected ${clusterSpecPath(n)})`,
         });
-  return { root, specs: selected, config: cfg.config, findings };
+  return { root, specs: selected, config: cfg.config, releases: await readReleases(root), findings };
 }
 
 const SKIP = new Set([".git", "node_modules", ".tools"]);

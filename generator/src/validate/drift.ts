@@ -9,7 +9,8 @@ import { CONFIG_FILE } from "../cluster-spec/config.js";
 import type { ClusterSpec } from "../cluster-spec/types.js";
 import type { Finding } from "../core/findings.js";
 import type { OutputFile, TreePlan } from "../plan/files.js";
-import { planClusterTree, planRepo, planRepoShared } from "../plan/repo.js";
+import { clusterBase, clusterPlanKeys, planClusterTree, planRepo, planRepoShared, rollout } from "../plan/repo.js";
+import { releaseFindings } from "../plan/release.js";
 import { PlanError } from "../core/errors.js";
 import type { LoadedRepo } from "../repo/load.js";
 import { ADDONS_LOCK, ADDONS_STORE, readAddonPayloads, TOOL_ROOT, versions } from "../pins/versions.js";
@@ -93,7 +94,7 @@ function unknownGeneratedFindings(root: string, names: readonly string[], planne
  * findings (generate refuses them the same way), and the other clusters' generated files are still compared.
  */
 function plannable(
-  model: { specs: readonly ClusterSpec[]; config: LoadedRepo["config"] },
+  model: { specs: readonly ClusterSpec[]; config: LoadedRepo["config"]; releases: LoadedRepo["releases"] },
   blockers: readonly string[],
 ): TreePlan {
   try {
@@ -112,7 +113,7 @@ function plannable(
  * that does not plan (PlanError) is left out when its spec has errors (a blocker), as plannable does.
  */
 function plannedByCluster(
-  model: { specs: readonly ClusterSpec[]; config: LoadedRepo["config"] },
+  model: { specs: readonly ClusterSpec[]; config: LoadedRepo["config"]; releases: LoadedRepo["releases"] },
   blockers: readonly string[],
   cache: ValidateCache,
 ): [string, string][] {
@@ -126,14 +127,17 @@ function plannedByCluster(
     shared = planRepoShared({ ...model, specs: model.specs.filter((s) => !blocked(s)) }, pins).files;
   }
   const planned = plannedHashes(shared);
+  // Each cluster's files are a function of its spec and the release its ring builds from.
+  const keys = clusterPlanKeys({ ...model, specs: [...model.specs] });
   for (const spec of model.specs) {
-    const kept = cache.planned(spec.name, spec);
+    const key = keys.get(spec.name);
+    const kept = cache.planned(spec.name, key);
     if (kept) {
       planned.push(...kept);
       continue;
     }
     try {
-      planned.push(...cache.storePlanned(spec.name, spec, planClusterTree(spec, pins).files));
+      planned.push(...cache.storePlanned(spec.name, key, planClusterTree(spec, pins, clusterBase(model, spec)).files));
     } catch (e) {
       if (!(e instanceof PlanError) || !blocked(spec)) throw e;
     }
@@ -265,7 +269,7 @@ export function driftStage(
 ): { findings: Finding[] } {
   const { repo, mine, full, shard, files, cache } = input;
   const specs: ClusterSpec[] = full ? repo.specs : repo.specs.filter((s) => mine.has(s.name));
-  const model = { specs, config: repo.config };
+  const model = { specs, config: repo.config, releases: repo.releases };
   // A spec that does not load is missing from the plan, so the shared files (which list every cluster) cannot be
   // compared until it is fixed; the other clusters' own generated files can.
   const blockers = [
@@ -291,9 +295,13 @@ export function driftStage(
   // addons/ against its lock: repository-wide, on every run that reports shared findings (no shard, or shard 1).
   const integrity = !shard || shard.index === 1 ? addonIntegrityFindings(root, { repoCopy: true }) : [];
   const plannedPaths = new Set(planned.map(([p]) => p));
+  // The releases through the rings: each what its record says, in order, and where the latest has reached.
+  const rings = rollout(repo)?.rings;
+  const releases = rings && (!shard || shard.index === 1) ? releaseFindings(rings, repo.releases) : [];
   return {
     findings: [
       ...integrity,
+      ...releases,
       // A payload addons-integrity names is reported there only (not also as generated-drift).
       ...driftFindings(planned, files, (p) => include(p) && !integrity.some((f) => f.file === p), blockers),
       // Only the clusters the plan holds (a spec that could not be planned has its own findings).

@@ -46,7 +46,7 @@ async function generateLocked(opts: GenerateOptions): Promise<WriteResult> {
   const integrity = addonIntegrityFindings(opts.cwd, { repoCopy: false });
   if (hasErrors(integrity))
     throw new InvalidInputError(integrity, "the hydrated add-ons differ from addons.lock.json; nothing was written");
-  const plan = planRepo({ specs: repo.specs, config }, versions());
+  const plan = planRepo({ specs: repo.specs, config, releases: repo.releases }, versions());
   const result = await writeTree(opts.cwd, configFile ? mergePlans([plan, { files: [configFile], roots: [] }]) : plan);
   for (const f of result.written) opts.log(`wrote   ${f}`);
   for (const f of result.deleted) opts.log(`deleted ${f}`);

@@ -14,7 +14,7 @@ import { clusterDir } from "../core/layout.js";
 import { mergePlans, type OutputFile } from "../plan/files.js";
 import { CONFIG_FILE } from "../cluster-spec/config.js";
 import { configFromOrigin } from "./init-config.js";
-import { newClusterFiles, planNewCluster } from "../plan/repo.js";
+import { clusterBase, newClusterFiles, planNewCluster } from "../plan/repo.js";
 import { exists, fleetFindings, loadRepo } from "../repo/load.js";
 import { inside } from "../repo/write.js";
 import { type CommitHook, noCommit, onBranch, preflight } from "./branch.js";
@@ -117,7 +117,7 @@ async function dryRunFindings(
     return await landCluster(
       scratch,
       spec,
-      planNewCluster(spec, { specs: repo.specs, config: repo.config }, versions()),
+      planNewCluster(spec, { specs: repo.specs, config: repo.config, releases: repo.releases }, versions()),
       check,
       () => {},
       async () => {},
@@ -184,7 +184,7 @@ export async function addCluster(opts: AddClusterOptions): Promise<NewClusterRes
   if (hasErrors(clash))
     throw new InvalidInputError(clash, "the new cluster clashes with the repository; nothing was written");
 
-  let clusterFiles = newClusterFiles(spec, versions());
+  let clusterFiles = newClusterFiles(spec, versions(), clusterBase(repo, spec));
   if (opts.dryRun) {
     for (const f of clusterFiles) opts.log(`# --- ${f.path}\n${f.content}`);
     // The same build and validation as the real run, in a scratch copy of the repository: the same findings.
@@ -217,7 +217,7 @@ export async function addCluster(opts: AddClusterOptions): Promise<NewClusterRes
             if (!again.spec)
               throw new InvalidInputError(again.findings, "the new cluster is invalid; nothing was written");
             spec = again.spec;
-            clusterFiles = newClusterFiles(spec, versions());
+            clusterFiles = newClusterFiles(spec, versions(), clusterBase(now, spec));
             opts.log(`note: VPC CIDR ${vpcCidr} (the one seen before was taken meanwhile)`);
           }
         }
@@ -230,7 +230,11 @@ export async function addCluster(opts: AddClusterOptions): Promise<NewClusterRes
         if (hasErrors(again))
           throw new InvalidInputError(again, "the new cluster clashes with the repository; nothing was written");
         const message = `Add cluster ${s.name} (${s.region}, ${s.workers}, profile ${s.profile})`;
-        const plan = planNewCluster(s, { specs: now.specs, config: now.config ?? config }, versions());
+        const plan = planNewCluster(
+          s,
+          { specs: now.specs, config: now.config ?? config, releases: now.releases },
+          versions(),
+        );
         warnings = await landCluster(
           opts.cwd,
           s,

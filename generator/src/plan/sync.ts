@@ -88,7 +88,7 @@ export const ringsOrderSync = (config: RepoConfig): boolean => ringOrder(config)
  * the steps before it is Healthy — with the generated health checks, once their Clusters are Available. The
  * controller then turns the Applications' automated sync off and syncs them itself (keeping automated.prune and the
  * retry), but only when progressive syncs are enabled in the ApplicationSet controller
- * (`applicationsetcontroller.enable.progressive.syncs`, argoProgressiveSyncObjects); without it the strategy is
+ * (`applicationsetcontroller.enable.progressive.syncs`, argoProgressiveSyncs); without it the strategy is
  * ignored and every Application syncs on its own, at once.
  */
 export function rollingSync(config: RepoConfig): ApplicationSet["spec"]["strategy"] {

@@ -607,6 +607,18 @@ export const RULES = {
     inputs: none,
     docs: "the AWSCluster's region and control-plane load balancer scheme do not change",
   },
+  "identity-changed": {
+    severity: "by context",
+    inputs: none,
+    docs:
+      "the AWSCluster's identityRef is not removed nor moved to another account (errors); another identity of the " +
+      "same account is a warning",
+  },
+  "bastion-toggled": {
+    severity: "warning",
+    inputs: none,
+    docs: "CAPA's bastion is turned on (an SSH entry into the VPC) or off (its sessions end)",
+  },
   "version-jump": {
     severity: "error",
     inputs: none,

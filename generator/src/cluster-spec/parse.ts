@@ -450,14 +450,15 @@ function accessFindings(spec: ClusterSpec, file: string | undefined): Finding[] 
     findings.push({ cluster: spec.name, file, path, rule, severity, message });
   const id = spec.identity;
   if (id) {
-    if ((id.roleArn === undefined) === (id.secretRef === undefined))
+    const both = id.roleArn !== undefined && id.secretRef !== undefined;
+    if (both || (id.roleArn === undefined && id.secretRef === undefined))
       say(
-        "identity",
+        both ? "identity.secretRef" : "identity",
         "identity-kind",
         "give either `roleArn` (a role CAPA assumes, AWSClusterRoleIdentity) or `secretRef` (static credentials in " +
           "a Secret outside Git, AWSClusterStaticIdentity), exactly one",
       );
-    if (id.secretRef !== undefined && id.account === undefined)
+    if (!both && id.secretRef !== undefined && id.account === undefined)
       say(
         "identity.account",
         "identity-kind",

@@ -479,9 +479,9 @@ export const RULES = {
     severity: "by context",
     inputs: none,
     docs:
-      "VPC CIDRs are disjoint between the clusters of one AWS account and region (the account of `identity`, else " +
-      "the controller's; a warning between existing clusters; an error on a cluster whose VPC CIDR is new since " +
-      "`--changed-since`)",
+      "VPC CIDRs are disjoint between the clusters of one AWS account, in any region (the account of `identity`, " +
+      "else the controller's; a warning between existing clusters; an error on a cluster whose VPC CIDR is new " +
+      "since `--changed-since`)",
   },
   attribution: {
     severity: "error",

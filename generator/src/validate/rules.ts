@@ -480,8 +480,8 @@ export function clusterRules(rc: RenderedCluster, file: string): Finding[] {
 const CONTROLLER_ACCOUNT = "the controller's account";
 
 /**
- * Fleet rules: unique Cluster names and namespaces; VPC CIDRs disjoint between the clusters of one AWS account and
- * region (clusters in different accounts or regions may reuse a range). An overlap is a warning
+ * Fleet rules: unique Cluster names and namespaces; VPC CIDRs disjoint between the clusters of one AWS account, in
+ * every region (clusters in different accounts may reuse a range). An overlap is a warning
  * (clusters with live VPCs, e.g. imported ones on CAPA's default 10.0.0.0/16, exist and cannot move) except on a
  * cluster in `newVpc` — its VPC CIDR is new since the base (validate --changed-since: an added cluster, or a changed
  * network.vpcCidr) — where it is an error: two pull requests cut from the same main that took overlapping ranges, the
@@ -517,8 +517,9 @@ export function fleetRules(rendered: readonly RenderedCluster[], newVpc: Readonl
     // An invalid CIDR has its own finding.
     const range = vpc === undefined ? undefined : cidrRange(vpc);
     if (vpc === undefined || range === undefined) continue;
-    // VPCs of different accounts or regions never clash: only the same account and region is one address plan.
-    const place = `${account}/${show(region ?? "")}`;
+    // VPCs of different accounts may reuse a range (each account is its own address plan); within one account,
+    // regions too are compared, since inter-region peering and transit gateways join them.
+    const place = account;
     const other = seenVpc.find(([, , r, p]) => p === place && r.start <= range.end && range.start <= r.end);
     if (!other) {
       const where = [region ? show(region) : undefined, account === CONTROLLER_ACCOUNT ? undefined : `account ${account}`];
@@ -532,7 +533,7 @@ export function fleetRules(rendered: readonly RenderedCluster[], newVpc: Readonl
         "fleet-unique-vpc-cidr",
         { cluster: rc.cluster, file: clusterSpecPath(rc.cluster), path: "network.vpcCidr" },
         `VPC CIDR ${vpc} ${other[0] === vpc ? "is also used" : `overlaps ${other[0]}, used`} by cluster ` +
-          `${other[1]} in the same account and region; VPCs that overlap can never be peered or joined by a ` +
+          `${other[1]} in the same AWS account; VPCs that overlap can never be peered or joined by a ` +
           "transit gateway. " +
           (isNew
             ? `Give ${clusterDir(rc.cluster)} another network.vpcCidr before its VPC exists (new-cluster picks a ` +

@@ -393,9 +393,10 @@ export const fluxIdentitiesName = (): string => `${MANAGEMENT_APP_NAME}-identiti
  * whose ClusterRole allows exactly the identity kinds the generator writes (IDENTITY_KINDS) — an identity is
  * cluster-scoped and decides which AWS account CAPA acts in, so neither the clusters' ServiceAccount (namespaced kinds
  * only) nor kustomize-controller's own identity applies it. It runs after the providers (CAPA serves the CRDs); the
- * Kustomization exists only while a cluster names an identity (its folder exists only then).
+ * ServiceAccount, its rights and the Kustomization exist only while a cluster names an identity (the folder exists
+ * only then).
  */
-export function fluxIdentitiesObjects(config: RepoConfig, withIdentities: boolean) {
+export function fluxIdentitiesObjects(config: RepoConfig) {
   const f = config.flux;
   const serviceAccount = {
     apiVersion: "v1",
@@ -422,24 +423,22 @@ export function fluxIdentitiesObjects(config: RepoConfig, withIdentities: boolea
     subjects: [{ kind: "ServiceAccount", name: IDENTITIES_SERVICE_ACCOUNT, namespace: f.namespace }],
   } satisfies ClusterRoleBinding;
   const last = MANAGEMENT_LAYERS[MANAGEMENT_LAYERS.length - 1];
-  const kustomization = withIdentities
-    ? ({
-        apiVersion: "kustomize.toolkit.fluxcd.io/v1",
-        kind: "Kustomization",
-        metadata: { name: fluxIdentitiesName(), namespace: f.namespace, labels: PART_OF },
-        spec: {
-          interval: f.interval,
-          path: `./${IDENTITIES_DIR}`,
-          sourceRef: { kind: "GitRepository", name: f.gitRepository },
-          serviceAccountName: IDENTITIES_SERVICE_ACCOUNT,
-          dependsOn: last ? [{ name: fluxLayerName(last.name) }] : undefined,
-          prune: true,
-          deletionPolicy: "Orphan",
-          wait: true,
-          timeout: "5m",
-        },
-      } satisfies FluxKustomization)
-    : undefined;
+  const kustomization = {
+    apiVersion: "kustomize.toolkit.fluxcd.io/v1",
+    kind: "Kustomization",
+    metadata: { name: fluxIdentitiesName(), namespace: f.namespace, labels: PART_OF },
+    spec: {
+      interval: f.interval,
+      path: `./${IDENTITIES_DIR}`,
+      sourceRef: { kind: "GitRepository", name: f.gitRepository },
+      serviceAccountName: IDENTITIES_SERVICE_ACCOUNT,
+      dependsOn: last ? [{ name: fluxLayerName(last.name) }] : undefined,
+      prune: true,
+      deletionPolicy: "Orphan",
+      wait: true,
+      timeout: "5m",
+    },
+  } satisfies FluxKustomization;
   return { serviceAccount, clusterRole, binding, kustomization };
 }
 
@@ -489,14 +488,18 @@ export function planSync(config: RepoConfig, specs: readonly ClusterSpec[]): Out
     ];
   }
   const { source, bootstrap, rbac } = fluxObjects(config, specs);
-  const identities = fluxIdentitiesObjects(config, specs.some((s) => s.identity !== undefined));
+  const identities = specs.some((s) => s.identity !== undefined) ? fluxIdentitiesObjects(config) : undefined;
   const access = [
-    owned(
-      `${SYNC_DIR}/identities-access.yaml`,
-      [identities.serviceAccount, identities.clusterRole, identities.binding].map((o) => toYaml(o)).join("---\n"),
-    ),
-    ...(identities.kustomization
-      ? [owned(`${SYNC_DIR}/${fluxIdentitiesName()}.yaml`, toYaml(identities.kustomization))]
+    ...(identities
+      ? [
+          owned(
+            `${SYNC_DIR}/identities-access.yaml`,
+            [identities.serviceAccount, identities.clusterRole, identities.binding]
+              .map((o) => toYaml(o))
+              .join("---\n"),
+          ),
+          owned(`${SYNC_DIR}/${fluxIdentitiesName()}.yaml`, toYaml(identities.kustomization)),
+        ]
       : []),
     owned(`${SYNC_DIR}/clusters-serviceaccount.yaml`, toYaml(rbac.serviceAccount)),
     owned(`${SYNC_DIR}/clusters-clusterrole.yaml`, toYaml(rbac.clusterRole)),

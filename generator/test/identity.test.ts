@@ -97,7 +97,7 @@ describe("the sync engines may apply exactly the identity kinds", () => {
     expect(kinds).toEqual(expect.arrayContaining(["AWSClusterRoleIdentity", "AWSClusterStaticIdentity"]));
     expect(kinds).not.toContain("AWSClusterControllerIdentity");
   });
-  it("Flux: their Kustomization applies as a ServiceAccount allowed only those two resources, after the providers", () => {
+  it("Flux: their Kustomization applies as a ServiceAccount allowed only those two kinds, after the providers", () => {
     const files = planSync(config("flux"), specs);
     const objs = files.flatMap((f) => parseYamlStream(f.content) as (K8sObject & Record<string, any>)[]);
     const role = objs.find((o) => o.kind === "ClusterRole" && o.metadata.name === IDENTITIES_SERVICE_ACCOUNT);

@@ -403,7 +403,7 @@ describe("round trip: the render of a cluster this repository generated (CAPI/CA
   }, 180_000);
 });
 
-describe("round trip with an account identity, a bastion and an internal API (CAPA AWSCluster identityRef, bastion)", () => {
+describe("round trip with an account identity, a bastion and an internal API (AWSCluster identityRef, bastion)", () => {
   const spec = (name: string, extra: string[]) =>
     [
       "apiVersion: capi-gitops.io/v1alpha1",

@@ -481,7 +481,9 @@ function accessFindings(spec: ClusterSpec, file: string | undefined): Finding[] 
       );
   } else if (api.managementConnection !== undefined || api.managementReachAcknowledged !== undefined)
     say(
-      api.managementConnection !== undefined ? "apiServer.managementConnection" : "apiServer.managementReachAcknowledged",
+      api.managementConnection !== undefined
+        ? "apiServer.managementConnection"
+        : "apiServer.managementReachAcknowledged",
       "internal-api-reach",
       "only an internal API (`apiServer.scheme: internal`) needs the management cluster's way into the VPC; remove it",
     );
@@ -496,7 +498,8 @@ function accessFindings(spec: ClusterSpec, file: string | undefined): Finding[] 
     say(
       "sshKeyName",
       "access-ssh-key",
-      "`access: bastion` is SSH through CAPA's bastion host: name the EC2 key pair (sshKeyName) it and the machines get",
+      "`access: bastion` is SSH through CAPA's bastion host: name the EC2 key pair (sshKeyName) it and the " +
+        "machines get",
     );
   if (spec.access === "bastion" && spec.bastion === undefined)
     say(
@@ -505,7 +508,11 @@ function accessFindings(spec: ClusterSpec, file: string | undefined): Finding[] 
       "`access: bastion` needs `bastion.allowedCidrs`: without them CAPA opens the bastion's SSH port to 0.0.0.0/0",
     );
   if (spec.access !== "bastion" && spec.bastion !== undefined)
-    say("bastion", "bastion-cidrs", `\`bastion\` is only for \`access: bastion\` (access is ${spec.access}); remove it`);
+    say(
+      "bastion",
+      "bastion-cidrs",
+      `\`bastion\` is only for \`access: bastion\` (access is ${spec.access}); remove it`,
+    );
   (spec.bastion?.allowedCidrs ?? []).forEach((c, i) => {
     const at = `bastion.allowedCidrs.${i}`;
     const r = checkIpv4Cidr(c);

@@ -156,7 +156,6 @@ export const API_SCHEMES = ["internet-facing", "internal"] as const;
  * and control-plane roles, no SSH key, no bastion), bastion (CAPA's bastion host, AWSCluster spec.bastion) or none.
  */
 export const ACCESS_MODES = ["none", "ssm", "bastion"] as const;
-export type AccessMode = (typeof ACCESS_MODES)[number];
 
 /** An IAM role ARN (any partition); its fifth field is the account the role lives in. */
 export const ROLE_ARN = "^arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$";
@@ -500,7 +499,10 @@ export const ClusterSpecDefinition = Type.Object(
                 "0.0.0.0/0 on prod.",
             },
             instanceType: Type.Optional(
-              Type.String({ pattern: INSTANCE_TYPE, description: "Bastion instance type. Default: CAPA's (t3.micro)." }),
+              Type.String({
+                pattern: INSTANCE_TYPE,
+                description: "Bastion instance type. Default: CAPA's (t3.micro).",
+              }),
             ),
           },
           { additionalProperties: false, description: "CAPA's bastion host, with access: bastion." },

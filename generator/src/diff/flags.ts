@@ -824,7 +824,8 @@ function identityChanged(cluster: string, c: ObjectChange): Finding[] {
 
 /**
  * bastion-toggled (warning): `spec.bastion.enabled` changes. CAPA creates the bastion instance (an SSH entry into
- * the VPC, open to allowedCIDRBlocks) or deletes it, cutting every session through it (pkg/cloud/services/ec2/bastion.go).
+ * the VPC, open to allowedCIDRBlocks) or deletes it, cutting every session through it
+ * (pkg/cloud/services/ec2/bastion.go).
  */
 function bastionToggled(cluster: string, c: ObjectChange): Finding[] {
   if (!is(c.before, INFRA, "AWSCluster") || !is(c.after, INFRA, "AWSCluster")) return [];

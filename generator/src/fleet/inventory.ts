@@ -182,7 +182,8 @@ export function buildInventory(
         pools,
         vpcCidr,
         identity: {
-          kind: s.identity?.roleArn !== undefined ? "role" : s.identity?.secretRef !== undefined ? "static" : "controller",
+          kind:
+            s.identity?.roleArn !== undefined ? "role" : s.identity?.secretRef !== undefined ? "static" : "controller",
           account: identityAccount(s.identity) ?? null,
           ref: s.identity?.roleArn ?? s.identity?.secretRef ?? null,
         },

@@ -1248,7 +1248,11 @@ function mapIdentity(
     (f) => get(found, `spec.${f}`) !== undefined,
   );
   for (const f of unmapped)
-    m.refuse(fid, `spec.${f}`, "the cluster spec's identity has no field for it; remove it or keep the identity by hand");
+    m.refuse(
+      fid,
+      `spec.${f}`,
+      "the cluster spec's identity has no field for it; remove it or keep the identity by hand",
+    );
   const source = get(found, "spec.sourceIdentityRef");
   if (roleArn !== undefined && source !== undefined && get(source, "kind") !== CONTROLLER_IDENTITY.kind)
     m.refuse(

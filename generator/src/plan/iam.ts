@@ -47,7 +47,8 @@ export const CCM_EXTRA_ACTIONS = ["ec2:DescribeAvailabilityZones", "ec2:Describe
 /**
  * Session Manager's managed-instance policy (AWS managed policy AmazonSSMManagedInstanceCore; the regions the spec
  * knows are all in the `aws` partition): attached to the node and control-plane roles when a cluster has
- * `access: ssm`, through AWSIAMConfiguration's `extraPolicyAttachments` (api/bootstrap/v1beta1/types.go AWSIAMRoleSpec).
+ * `access: ssm`, through AWSIAMConfiguration's `extraPolicyAttachments` (api/bootstrap/v1beta1/types.go
+ * AWSIAMRoleSpec).
  */
 export const SSM_POLICY_ARN = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore";
 

@@ -18,7 +18,7 @@ import type { AWSClusterRoleIdentity, AWSClusterStaticIdentity } from "../k8s/ki
 import { contentHash, type OutputFile, owned } from "./files.js";
 import { KUSTOMIZATION } from "./kustomize-objects.js";
 
-/** The identity CAPA's controller itself runs as (api/v1beta2 AWSClusterControllerIdentityName, ControllerIdentityKind). */
+/** The identity CAPA's controller runs as (api/v1beta2 AWSClusterControllerIdentityName, ControllerIdentityKind). */
 export const CONTROLLER_IDENTITY = { kind: "AWSClusterControllerIdentity", name: "default" } as const;
 
 /** The identity kinds the generator writes: the sync engine may apply exactly these in management/identities. */
@@ -56,7 +56,8 @@ export function identityRef(identity: IdentitySpec): { kind: IdentityKind; name:
     const name = [accountOfRole(identity.roleArn), role, contentHash(identity.roleArn)].filter(Boolean).join("-");
     return { kind: "AWSClusterRoleIdentity", name };
   }
-  if (identity.secretRef !== undefined) return { kind: "AWSClusterStaticIdentity", name: `static-${identity.secretRef}` };
+  if (identity.secretRef !== undefined)
+    return { kind: "AWSClusterStaticIdentity", name: `static-${identity.secretRef}` };
   throw new PlanError("an identity names neither roleArn nor secretRef (checkSpec refuses it; this is a bug)");
 }
 
@@ -83,7 +84,10 @@ export function identityObjects(specs: readonly ClusterSpec[]): (AWSClusterRoleI
     .map(([name, { identity, namespaces }]) => {
       const allowedNamespaces = { list: [...namespaces].sort() };
       const account = identityAccount(identity);
-      const metadata = { name, annotations: { ...annotations, ...(account ? { [AWS_ACCOUNT_ANNOTATION]: account } : {}) } };
+      const metadata = {
+        name,
+        annotations: { ...annotations, ...(account ? { [AWS_ACCOUNT_ANNOTATION]: account } : {}) },
+      };
       if (identity.roleArn !== undefined)
         return {
           apiVersion: API.infra,

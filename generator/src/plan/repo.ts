@@ -136,9 +136,7 @@ export function planRemoveCluster(name: string, model: RepoModel): TreePlan {
   return mergePlans([
     { files: [], roots: [clusterDir(name)] },
     planFleetShared(rest),
-    model.config
-      ? planSyncTree(model.config, rest)
-      : { files: [], roots: [] },
+    model.config ? planSyncTree(model.config, rest) : { files: [], roots: [] },
   ]);
 }
 

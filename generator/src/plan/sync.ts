@@ -494,9 +494,7 @@ export function planSync(config: RepoConfig, specs: readonly ClusterSpec[]): Out
       ? [
           owned(
             `${SYNC_DIR}/identities-access.yaml`,
-            [identities.serviceAccount, identities.clusterRole, identities.binding]
-              .map((o) => toYaml(o))
-              .join("---\n"),
+            [identities.serviceAccount, identities.clusterRole, identities.binding].map((o) => toYaml(o)).join("---\n"),
           ),
           owned(`${SYNC_DIR}/${fluxIdentitiesName()}.yaml`, toYaml(identities.kustomization)),
         ]

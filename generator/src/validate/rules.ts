@@ -522,7 +522,10 @@ export function fleetRules(rendered: readonly RenderedCluster[], newVpc: Readonl
     const place = account;
     const other = seenVpc.find(([, , r, p]) => p === place && r.start <= range.end && range.start <= r.end);
     if (!other) {
-      const where = [region ? show(region) : undefined, account === CONTROLLER_ACCOUNT ? undefined : `account ${account}`];
+      const where = [
+        region ? show(region) : undefined,
+        account === CONTROLLER_ACCOUNT ? undefined : `account ${account}`,
+      ];
       const label = where.filter(Boolean).join(", ");
       seenVpc.push([vpc, `${rc.cluster}${label ? ` (${label})` : ""}`, range, place]);
       continue;

@@ -70,12 +70,17 @@ describe("the cluster spec's defaults derive from its definition", () => {
     expect(Object.keys(spec)).toEqual(Object.keys(ClusterSpecDefinition.properties));
     const unset = (o: Record<string, unknown>) => Object.keys(o).filter((k) => o[k] === undefined);
     // image: CAPA's public images unless set (a pool's: the cluster's); apiServer.allowedCidrs: CAPA's 0.0.0.0/0.
-    expect(unset(spec)).toEqual(["image", "sshKeyName"]);
+    // identity: the controller's own account; bastion: only with access: bastion.
+    expect(unset(spec)).toEqual(["image", "identity", "bastion", "sshKeyName"]);
     const pool = (spec.nodePools as Record<string, unknown>[])[0]!;
     expect(unset(pool)).toEqual(["replicas", "kubernetesVersion", "image"]);
     expect(unset(spec.controlPlane as Record<string, unknown>)).toEqual([]);
     expect(unset(spec.network as Record<string, unknown>)).toEqual([]);
-    expect(unset(spec.apiServer as Record<string, unknown>)).toEqual(["allowedCidrs"]);
+    expect(unset(spec.apiServer as Record<string, unknown>)).toEqual([
+      "allowedCidrs",
+      "managementConnection",
+      "managementReachAcknowledged",
+    ]);
   });
   it("repository config: every default from the schema, secretRef only when written", () => {
     const r = parseRepoConfig(

@@ -20,6 +20,7 @@ import { versions } from "../src/pins/versions.js";
 import { printCloudFormationTemplate } from "../src/tools/clusterawsadm.js";
 import { applicationFindings, declaredApplications } from "../src/validate/sync-check.js";
 import { staticIdentitySecretRules } from "../src/validate/rules.js";
+import { buildInventory, formatInventory } from "../src/fleet/inventory.js";
 import { clusterSpec, tempDir } from "./helpers.js";
 
 const ROLE_A = "arn:aws:iam::111122223333:role/capa-workload";
@@ -233,5 +234,35 @@ describe("validate refuses a static identity's Secret in Git", () => {
     expect(r(specs, secret("capa-creds"))).toEqual(["static-identity-secret"]);
     expect(r(specs, secret("other"))).toEqual([]);
     expect(r([specs[0]!], secret("capa-creds"))).toEqual([]);
+  });
+});
+
+describe("inventory: each cluster's identity and access", () => {
+  it("names the account and how operators and the management cluster reach the cluster", () => {
+    const s = [
+      ...specs,
+      clusterSpec({
+        name: "six",
+        access: "bastion",
+        sshKeyName: "ops",
+        bastion: { allowedCidrs: ["203.0.113.0/24"] },
+        apiServer: { scheme: "internal", managementConnection: "pcx-0123456789abcdef0" },
+      }),
+    ];
+    const inv = buildInventory(s, versions(), undefined);
+    const of = (n: string) => inv.clusters.find((c) => c.name === n)!;
+    expect(of("one").identity).toEqual({ kind: "role", account: "111122223333", ref: ROLE_A });
+    expect(of("one").access).toEqual({ mode: "ssm", apiScheme: "internet-facing", managementConnection: null });
+    expect(of("four").identity).toEqual({ kind: "static", account: "777788889999", ref: "capa-creds" });
+    expect(of("five").identity).toEqual({ kind: "controller", account: null, ref: null });
+    expect(of("six").access).toEqual({
+      mode: "bastion",
+      apiScheme: "internal",
+      managementConnection: "pcx-0123456789abcdef0",
+    });
+    const text = formatInventory(inv, "text");
+    expect(text).toMatch(/identity +role arn:aws:iam::111122223333:role\/capa-workload \(account 111122223333\)/);
+    expect(text).toMatch(/access +bastion, API internal \(management via pcx-0123456789abcdef0\)/);
+    expect(formatInventory(inv, "markdown")).toMatch(/\| identity \| access \|/);
   });
 });

@@ -651,7 +651,8 @@ describe("import --help and the final validate", () => {
 
   it("`validate` over the repository: every imported cluster validates", async () => {
     const result = await validateCommand({ cwd: repo });
-    expect(result.summary.clusters).toBe(5);
+    // The five above, and the two of the identity round trip.
+    expect(result.summary.clusters).toBe(7);
     expect(result.findings.filter((f) => f.severity === "error").map(formatFinding)).toEqual([]);
   }, 300_000);
 });

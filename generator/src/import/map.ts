@@ -695,7 +695,12 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
     );
     // What else the bastion says (ami, disableIngressRules) stays a patch.
     for (const [k, v] of Object.entries(bastion)) m.keep("AWSCluster", undefined, aid, ["spec", "bastion", k], v);
-  } else if (isRecord(bastion)) m.say("dropped", aid, "spec.bastion", "not enabled: no bastion → access: none");
+  } else if (isRecord(bastion) && (bastion.enabled === false || bastion.enabled === undefined))
+    m.say("dropped", aid, "spec.bastion", "not enabled: no bastion → access: none");
+  // Anything else is not a bastion the spec can say: kept as it is, for the validation of the landed cluster to judge.
+  else if (isRecord(bastion))
+    for (const [k, v] of Object.entries(bastion)) m.keep("AWSCluster", undefined, aid, ["spec", "bastion", k], v);
+  else if (bastion !== undefined) m.keep("AWSCluster", undefined, aid, ["spec", "bastion"], bastion);
   const lbType = get(a, "controlPlaneLoadBalancer.loadBalancerType");
   if (lbType === undefined || lbType === "nlb") {
     take(a, "controlPlaneLoadBalancer.loadBalancerType");

@@ -2312,6 +2312,64 @@ const CASES: Case[] = [
     ),
     ["drain-excluded", "MachineDrainRule/skip-all", "spec.drain.behavior", "clusters/demo/skip.yaml"],
   ),
+  // Account identities, access and the internal API.
+  newCluster(
+    "an identity role that is not an IAM role ARN",
+    [...X, "--identity-role-arn", "arn:aws:iam::123:user/ops"],
+    "--identity-role-arn",
+    "identity.roleArn",
+  ),
+  newCluster(
+    "both an identity role and a static identity",
+    [...X, "--identity-role-arn", "arn:aws:iam::111122223333:role/capa", "--identity-secret", "creds"],
+    "--identity-secret",
+    "identity-kind",
+  ),
+  newCluster(
+    "a static identity without its account",
+    [...X, "--identity-secret", "creds"],
+    "--identity-account",
+    "identity.account",
+  ),
+  newCluster("access ssm with an SSH key", [...X, "--access", "ssm", "--ssh-key-name", "ops"], "--ssh-key-name", "ssm"),
+  newCluster("an unknown access", [...X, "--access", "telnet"], "--access", "none, ssm, bastion"),
+  newCluster(
+    "access bastion without allowed CIDRs",
+    [...X, "--access", "bastion", "--ssh-key-name", "ops"],
+    "--bastion-allowed-cidrs",
+    "bastion.allowedCidrs",
+  ),
+  newCluster(
+    "a prod bastion open to the internet",
+    [...X, "--profile", "prod", "--access", "bastion", "--ssh-key-name", "ops", "--bastion-allowed-cidrs", "0.0.0.0/0"],
+    "--bastion-allowed-cidrs",
+    "whole internet",
+  ),
+  newCluster(
+    "an internal API without the management cluster's way in",
+    [...X, "--api-server-scheme", "internal"],
+    "--api-management-connection",
+    "internal-api-reach",
+  ),
+  newCluster(
+    "a management connection that is not a peering or attachment id",
+    [...X, "--api-server-scheme", "internal", "--api-management-connection", "vpc-0123456789abcdef0"],
+    "--api-management-connection",
+  ),
+  spec(
+    "a bastion without access: bastion",
+    specEdit("profile: dev\n", "profile: dev\nbastion:\n  allowedCidrs: [203.0.113.0/24]\n"),
+    ["bastion", "bastion-cidrs"],
+  ),
+  overlay(
+    "a static identity's Secret in the cluster's layer",
+    all(
+      specEdit("profile: dev\n", 'profile: dev\nidentity:\n  secretRef: capa-creds\n  account: "111122223333"\n'),
+      put("clusters/demo/creds.yaml", "apiVersion: v1\nkind: Secret\nmetadata:\n  name: capa-creds\n"),
+      kustomization("resources:", "  - generated", "  - creds.yaml"),
+    ),
+    ["static-identity-secret", "Secret", "capa-creds", "identity.secretRef"],
+  ),
 ];
 
 // ---------------------------------------------------------------------------------------------------------------

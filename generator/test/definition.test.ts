@@ -70,13 +70,18 @@ describe("the cluster spec's defaults derive from its definition", () => {
     expect(Object.keys(spec)).toEqual(Object.keys(ClusterSpecDefinition.properties));
     const unset = (o: Record<string, unknown>) => Object.keys(o).filter((k) => o[k] === undefined);
     // image: CAPA's public images unless set (a pool's: the cluster's); apiServer.allowedCidrs: CAPA's 0.0.0.0/0;
+    // identity: the controller's own account; bastion: only with access: bastion;
     // rollout: the last ring capi-gitops.yaml declares (cluster-spec/rollout.ts), which the spec alone cannot know.
-    expect(unset(spec)).toEqual(["image", "sshKeyName", "rollout"]);
+    expect(unset(spec)).toEqual(["image", "identity", "bastion", "sshKeyName", "rollout"]);
     const pool = (spec.nodePools as Record<string, unknown>[])[0]!;
     expect(unset(pool)).toEqual(["replicas", "kubernetesVersion", "image"]);
     expect(unset(spec.controlPlane as Record<string, unknown>)).toEqual([]);
     expect(unset(spec.network as Record<string, unknown>)).toEqual([]);
-    expect(unset(spec.apiServer as Record<string, unknown>)).toEqual(["allowedCidrs"]);
+    expect(unset(spec.apiServer as Record<string, unknown>)).toEqual([
+      "allowedCidrs",
+      "managementConnection",
+      "managementReachAcknowledged",
+    ]);
   });
   it("repository config: every default from the schema, secretRef only when written", () => {
     const r = parseRepoConfig(

@@ -886,3 +886,64 @@ describe("the PR summary's pictures (diff --format markdown, real kustomize)", (
     expect((await diffCommand({ cwd: repo, base: "HEAD", format: "text" })).output).not.toContain("mermaid");
   });
 });
+
+describe("account identities and the bastion (CAPA AWSCluster identityRef, bastion)", () => {
+  const ROLE = (name: string) => ({ kind: "AWSClusterRoleIdentity", name });
+  const withIdentity = (ref?: { kind: string; name: string }, account?: string, bastion?: boolean): K8sObject => ({
+    ...AWSC({
+      region: "us-east-2",
+      ...(ref ? { identityRef: ref } : {}),
+      ...(bastion === undefined ? {} : { bastion: { enabled: bastion, allowedCIDRBlocks: ["203.0.113.0/24"] } }),
+    }),
+    metadata: {
+      name: "c",
+      namespace: "ns",
+      ...(account ? { annotations: { "capi-gitops.io/aws-account": account } } : {}),
+    },
+  });
+  const severities = (before: K8sObject[], after: K8sObject[]) =>
+    flagChanges("x", diffObjects({ objects: before }, { objects: after }), before, after).map(
+      (f) => `${f.rule} ${f.severity} ${f.path}`,
+    );
+  it.each([
+    ["unchanged", withIdentity(ROLE("a"), "111122223333"), withIdentity(ROLE("a"), "111122223333"), []],
+    [
+      "removed: CAPA refuses it",
+      withIdentity(ROLE("a"), "111122223333"),
+      withIdentity(),
+      ["identity-changed error AWSCluster/c:spec.identityRef"],
+    ],
+    [
+      "to another account: the cluster's resources stay in the old one",
+      withIdentity(ROLE("a"), "111122223333"),
+      withIdentity(ROLE("b"), "444455556666"),
+      ["identity-changed error AWSCluster/c:spec.identityRef"],
+    ],
+    [
+      "another role of the same account",
+      withIdentity(ROLE("a"), "111122223333"),
+      withIdentity(ROLE("b"), "111122223333"),
+      ["identity-changed warning AWSCluster/c:spec.identityRef"],
+    ],
+    [
+      "added to a cluster of the controller's account",
+      withIdentity(),
+      withIdentity(ROLE("a"), "111122223333"),
+      ["identity-changed warning AWSCluster/c:spec.identityRef"],
+    ],
+    [
+      "bastion turned on",
+      withIdentity(undefined, undefined, false),
+      withIdentity(undefined, undefined, true),
+      ["bastion-toggled warning AWSCluster/c:spec.bastion.enabled"],
+    ],
+    [
+      "bastion turned off (field dropped)",
+      withIdentity(undefined, undefined, true),
+      withIdentity(),
+      ["bastion-toggled warning AWSCluster/c:spec.bastion.enabled"],
+    ],
+  ])("%s", (_, before, after, expected) => {
+    expect(severities([before], [after])).toEqual(expected);
+  });
+});

@@ -403,6 +403,108 @@ describe("round trip: the render of a cluster this repository generated (CAPI/CA
   }, 180_000);
 });
 
+describe("round trip with an account identity, a bastion and an internal API (AWSCluster identityRef, bastion)", () => {
+  const spec = (name: string, extra: string[]) =>
+    [
+      "apiVersion: capi-gitops.io/v1alpha1",
+      "kind: ClusterSpec",
+      `name: ${name}`,
+      "region: us-east-2",
+      "kubernetesVersion: v1.33.4",
+      "workers: MachinePool",
+      'image: { lookupOrg: "123456789012" }',
+      ...extra,
+      "",
+    ].join("\n");
+  const ROLE = spec("ident-role", [
+    "identity: { roleArn: arn:aws:iam::111122223333:role/capa-workload }",
+    "access: bastion",
+    "bastion: { allowedCidrs: [203.0.113.0/24], instanceType: t3.small }",
+    "sshKeyName: ops",
+    "apiServer: { scheme: internal, managementReachAcknowledged: true }",
+    "network: { vpcCidr: 10.41.0.0/16 }",
+  ]);
+  const STATIC = spec("ident-static", [
+    'identity: { secretRef: capa-static, account: "444455556666" }',
+    "access: ssm",
+    "network: { vpcCidr: 10.42.0.0/16 }",
+  ]);
+
+  /** The cluster's render and the identities it references (management/identities), as one source file. */
+  async function source(name: string, text: string): Promise<string> {
+    const scratch = await tempDir("capi-gitops-import-identity-");
+    try {
+      await writeFile(scratch.guard("capi-gitops.yaml"), CONFIG);
+      await mkdir(scratch.guard(`clusters/${name}`), { recursive: true });
+      await writeFile(scratch.guard(`clusters/${name}/cluster.yaml`), text);
+      await generateCommand({ cwd: scratch.dir, log: () => {} });
+      const file = scratch.guard(`${name}.yaml`);
+      await writeFile(
+        file,
+        `${await kustomizeBuild(scratch.dir, `clusters/${name}`)}---\n` +
+          (await kustomizeBuild(scratch.dir, "management/identities")),
+      );
+      // Kept outside the scratch folder, which is removed.
+      const out = path.join(repo, `${name}.source.yaml`);
+      await writeFile(out, await readFile(file, "utf8"));
+      return out;
+    } finally {
+      await scratch.cleanup();
+    }
+  }
+
+  it("imports the role identity, the bastion and the internal API back to the same spec, with no patch", async () => {
+    const r = await importCli("--file", await source("ident-role", ROLE));
+    expect(r.exitCode, r.stderr + r.stdout).toBe(0);
+    expect(r.stdout).not.toMatch(/^patch /m);
+    expect(r.stdout).toMatch(/spec\.roleARN: → identity\.roleArn: arn:aws:iam::111122223333:role\/capa-workload/);
+    const imported = parseSpecText(await readFile(path.join(repo, "clusters/ident-role/cluster.yaml"), "utf8"));
+    expect(imported.findings).toEqual([]);
+    expect(imported.spec).toEqual(parseSpecText(ROLE).spec);
+    const identities = await readFile(path.join(repo, "management/identities/identities.yaml"), "utf8");
+    expect(identities).toMatch(/kind: AWSClusterRoleIdentity[\s\S]*- ident-role/);
+  }, 180_000);
+
+  it("a static identity needs --identity-account (the manifests do not say it); with it, the same spec", async () => {
+    const file = await source("ident-static", STATIC);
+    const without = await importCli("--file", file, "--dry-run");
+    expect(without.exitCode).toBe(1);
+    expect(without.stderr).toMatch(/AWSClusterStaticIdentity\/static-capa-static:spec\.secretRef.*--identity-account/);
+    const r = await importCli("--file", file, "--identity-account", "444455556666");
+    expect(r.exitCode, r.stderr + r.stdout).toBe(0);
+    const imported = parseSpecText(await readFile(path.join(repo, "clusters/ident-static/cluster.yaml"), "utf8"));
+    // access: ssm has no upstream field of its own (it is the IAM bootstrap's): it comes back as none.
+    expect(imported.spec).toEqual({ ...parseSpecText(STATIC).spec, access: "none" });
+  }, 180_000);
+
+  it("an identityRef to an identity the file does not hold is refused, naming the field", () => {
+    const docs = parseYamlStream(
+      [
+        "apiVersion: cluster.x-k8s.io/v1beta2",
+        "kind: Cluster",
+        "metadata: { name: x }",
+        "spec:",
+        "  infrastructureRef: { apiGroup: infrastructure.cluster.x-k8s.io, kind: AWSCluster, name: x }",
+        "  controlPlaneRef: { apiGroup: controlplane.cluster.x-k8s.io, kind: KubeadmControlPlane, name: x }",
+        "---",
+        "apiVersion: infrastructure.cluster.x-k8s.io/v1beta2",
+        "kind: AWSCluster",
+        "metadata: { name: x }",
+        "spec: { region: us-east-2, identityRef: { kind: AWSClusterRoleIdentity, name: gone } }",
+        "---",
+        "apiVersion: controlplane.cluster.x-k8s.io/v1beta2",
+        "kind: KubeadmControlPlane",
+        "metadata: { name: x }",
+        "spec: { replicas: 1, version: v1.33.4 }",
+      ].join("\n"),
+    );
+    const r = mapManifests(docs, { file: "x.yaml" }, parseYamlStream);
+    expect(r.findings.map((f) => `${f.path} ${f.message}`)).toContainEqual(
+      expect.stringMatching(/^AWSCluster\/x:spec\.identityRef the AWSClusterRoleIdentity it references \(gone\)/),
+    );
+  });
+});
+
 describe("the mapping (pure)", () => {
   const docs = async (file: string) => parseYamlStream(await readFile(file, "utf8"));
   it("maps a pool's Kubernetes version when it differs from the control plane's", async () => {
@@ -549,7 +651,8 @@ describe("import --help and the final validate", () => {
 
   it("`validate` over the repository: every imported cluster validates", async () => {
     const result = await validateCommand({ cwd: repo });
-    expect(result.summary.clusters).toBe(5);
+    // The five above, and the two of the identity round trip.
+    expect(result.summary.clusters).toBe(7);
     expect(result.findings.filter((f) => f.severity === "error").map(formatFinding)).toEqual([]);
   }, 300_000);
 });

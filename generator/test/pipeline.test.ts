@@ -36,6 +36,7 @@ describe("validate's stages", () => {
       "cluster rules",
       "attribution",
       "fleet rules",
+      "identity secrets",
       "management rules",
       "sync",
       "health",

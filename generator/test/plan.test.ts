@@ -50,8 +50,10 @@ and no root is left without a generator`, () => {
     const under = (p: string) => roots.find((r) => p === r || p.startsWith(`${r}/`));
     expect(files.filter((f) => f.mode === "owned" && !under(f.path)).map((f) => f.path)).toEqual([]);
     // management/sync is owned without a repository config too: generate removes it when the config goes; so is
-    // releases/ with fewer than two rings (nothing releases through one ring: clusters build from base/).
+    // releases/ with fewer than two rings (nothing releases through one ring: clusters build from base/), and
+    // management/identities without a cluster naming an identity.
     expect(roots.filter((r) => !files.some((f) => f.path === r || f.path.startsWith(`${r}/`)))).toEqual([
+      "management/identities",
       "management/sync",
       "releases",
     ]);
@@ -76,7 +78,10 @@ and a removal as a root without files`, () => {
         "repoURL: https://git.example.com/capi.git\ngitops: flux\n",
     ).config!;
     const plan = planNewCluster(spec({ name: "fresh" }), { specs: [spec()], config }, versions());
-    expect(plan.roots).toEqual(["clusters/fresh", "management/sync"]);
+    // What the management cluster needs of the whole fleet (the IAM bootstrap, the identities and the kustomization
+    // listing them) is planned again from every spec, the new one included.
+    const FLEET = ["management/iam", "management/identities", "management/kustomization.yaml"];
+    expect(plan.roots).toEqual(["clusters/fresh", ...FLEET, "management/sync"]);
     expect(plan.files.filter((f) => f.path.startsWith("clusters/fresh/")).map((f) => f.path)).toEqual(
       expect.arrayContaining([
         "clusters/fresh/cluster.yaml",
@@ -86,7 +91,8 @@ and a removal as a root without files`, () => {
     );
     expect(
       plan.files
-        .filter((f) => !/^(clusters\/fresh|management\/sync)\//.test(f.path))
+        .filter((f) => !/^(clusters\/fresh|management\/sync|management\/iam)\//.test(f.path))
+        .filter((f) => f.path !== "management/kustomization.yaml")
         .every((f) => f.mode === "scaffold"),
     ).toBe(true);
     expect(
@@ -94,12 +100,15 @@ and a removal as a root without files`, () => {
         plan.files.some((f) => f.path === "management/sync/clusters/demo.yaml"),
     ).toBe(true);
     // Without a repository config, management/sync/ is not touched by new-cluster or remove-cluster.
-    expect(planNewCluster(spec({ name: "fresh" }), { specs: [] }, versions()).roots).toEqual(["clusters/fresh"]);
+    expect(planNewCluster(spec({ name: "fresh" }), { specs: [] }, versions()).roots).toEqual([
+      "clusters/fresh",
+      ...FLEET,
+    ]);
     const removal = planRemoveCluster("demo", { specs: [spec(), spec({ name: "other" })], config });
-    expect(removal.roots).toEqual(["clusters/demo", "management/sync"]);
+    expect(removal.roots).toEqual(["clusters/demo", ...FLEET, "management/sync"]);
     expect(removal.files.map((f) => f.path)).toContain("management/sync/clusters/other.yaml");
     expect(removal.files.some((f) => f.path.includes("demo"))).toBe(false);
-    expect(planRemoveCluster("demo", { specs: [spec()] })).toEqual({ files: [], roots: ["clusters/demo"] });
+    expect(planRemoveCluster("demo", { specs: [spec()] }).roots).toEqual(["clusters/demo", ...FLEET]);
   });
   it("refuses two generators claiming one root", () => {
     expect(() =>

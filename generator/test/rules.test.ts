@@ -835,3 +835,41 @@ on the layer when a patch does`, () => {
     expect(controlPlaneHaRule(one1, { ...s, profile: "dev" })).toEqual([]);
   });
 });
+
+describe("the VPC CIDR fleet rule compares the clusters of one AWS account (identity)", () => {
+  /** demo on payments-prod's VPC CIDR and region, in `account` (undefined: the controller's). */
+  const fleet = (accounts: [string | undefined, string | undefined], region?: string) => {
+    const inAccount = (account: string | undefined) => (o: Objs) => {
+      const a = awsCluster(o);
+      if (account) a.metadata.annotations = { ...a.metadata.annotations, "capi-gitops.io/aws-account": account };
+    };
+    const prod = rendered("payments-prod", inAccount(accounts[0]));
+    const region0 = String(awsCluster(prod.objects).spec.region);
+    const cidr = String(awsCluster(prod.objects).spec.network.vpc.cidrBlock);
+    return [
+      prod,
+      rendered("demo", (o) => {
+        inAccount(accounts[1])(o);
+        awsCluster(o).spec.region = region ?? region0;
+        awsCluster(o).spec.network.vpc.cidrBlock = cidr;
+      }),
+    ];
+  };
+  const clashes = (f: RenderedCluster[]) =>
+    fleetRules(f)
+      .filter((x) => x.rule === "fleet-unique-vpc-cidr")
+      .map((x) => `${x.cluster} ${x.message}`);
+  it.each([
+    ["both in the controller's account", [undefined, undefined], 1],
+    ["both in one identity's account", ["111122223333", "111122223333"], 1],
+    ["in two accounts", ["111122223333", "444455556666"], 0],
+    ["one in the controller's account, one in an identity's", [undefined, "444455556666"], 0],
+  ] as const)("%s", (_, accounts, n) => {
+    const found = clashes(fleet([accounts[0], accounts[1]]));
+    expect(found, found.join("\n")).toHaveLength(n);
+    if (n) expect(found[0]).toMatch(/^demo .*in the same AWS account/);
+  });
+  it("one account, two regions: still a clash (inter-region peering and transit gateways join them)", () => {
+    expect(clashes(fleet(["111122223333", "111122223333"], "eu-west-1"))).toHaveLength(1);
+  });
+});

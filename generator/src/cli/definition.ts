@@ -669,6 +669,12 @@ const importCluster = defineCommand({
       value: "<account>",
       help: "the AWS account whose image-builder images CAPA looks up (replaces the source's cluster image)",
     },
+    {
+      flag: "identity-account",
+      type: "string",
+      value: "<12 digits>",
+      help: "the AWS account of the source's AWSClusterStaticIdentity credentials (the manifests do not say it)",
+    },
     { flag: "dry-run", type: "boolean", help: "print the report and the files instead of writing them" },
     {
       flag: "no-render",
@@ -697,6 +703,7 @@ const importCluster = defineCommand({
       name: opts.name,
       namespace: opts.namespace,
       kubernetesVersion: opts.kubernetesVersion,
+      identityAccount: opts.identityAccount,
       imageId: opts.imageId,
       imageLookupOrg: opts.imageLookupOrg,
       vars: opts.var,

@@ -301,6 +301,8 @@ export function checkSpec(spec: ClusterSpec, file?: string): Finding[] {
     if (!r.ok) err(`apiServer.allowedCidrs.${i}`, r.message, "api-cidr");
   });
 
+  findings.push(...accessFindings(spec, file));
+
   // Control plane: stacked etcd needs an odd member count (KCP webhook,
   // controlplane/kubeadm/internal/webhooks/kubeadmcontrolplane.go).
   if (spec.controlPlane.replicas < 1 || spec.controlPlane.replicas % 2 === 0)
@@ -431,6 +433,97 @@ export function checkSpec(spec: ClusterSpec, file?: string): Finding[] {
   valid.forEach(([pa, va], a) => {
     for (const [pb, vb] of valid.slice(a + 1))
       if (cidrsOverlap(va, vb)) err(pb, `${vb} overlaps ${pa} (${va})`, "cidr-overlap");
+  });
+  return findings;
+}
+
+/** The whole IPv4 internet: a /0 (whatever its address bits, every address is in it). */
+const isWholeInternet = (cidr: string): boolean => /\/0$/.test(cidr.trim());
+
+/**
+ * Identity, access and the internal API: what a spec must say for CAPA to act in the right account, for operators to
+ * reach the machines only the way the spec says, and for the management cluster to reach an internal API.
+ */
+function accessFindings(spec: ClusterSpec, file: string | undefined): Finding[] {
+  const findings: Finding[] = [];
+  const say = (path: string, rule: RuleId, message: string, severity: "error" | "warning" = "error") =>
+    findings.push({ cluster: spec.name, file, path, rule, severity, message });
+  const id = spec.identity;
+  if (id) {
+    const both = id.roleArn !== undefined && id.secretRef !== undefined;
+    if (both || (id.roleArn === undefined && id.secretRef === undefined))
+      say(
+        both ? "identity.secretRef" : "identity",
+        "identity-kind",
+        "give either `roleArn` (a role CAPA assumes, AWSClusterRoleIdentity) or `secretRef` (static credentials in " +
+          "a Secret outside Git, AWSClusterStaticIdentity), exactly one",
+      );
+    if (!both && id.secretRef !== undefined && id.account === undefined)
+      say(
+        "identity.account",
+        "identity-kind",
+        "a `secretRef` identity needs the credentials' AWS `account` (12 digits): the VPC CIDR fleet rule " +
+          "compares the clusters of one account",
+      );
+    if (id.roleArn !== undefined && id.account !== undefined)
+      say("identity.account", "identity-kind", "a role's account is its ARN's: remove `account`");
+  }
+  const api = spec.apiServer;
+  if (api.scheme === "internal") {
+    if (api.managementConnection === undefined && api.managementReachAcknowledged !== true)
+      say(
+        "apiServer.managementConnection",
+        "internal-api-reach",
+        "an internal API load balancer is reachable only from the VPC and networks joined to it, and CAPI's " +
+          "controllers on the management cluster must reach it: name the VPC peering (pcx-…) or transit gateway " +
+          "attachment (tgw-attach-…) that joins the management cluster's VPC, or set " +
+          "`apiServer.managementReachAcknowledged: true` if it reaches the VPC another way",
+      );
+  } else if (api.managementConnection !== undefined || api.managementReachAcknowledged !== undefined)
+    say(
+      api.managementConnection !== undefined
+        ? "apiServer.managementConnection"
+        : "apiServer.managementReachAcknowledged",
+      "internal-api-reach",
+      "only an internal API (`apiServer.scheme: internal`) needs the management cluster's way into the VPC; remove it",
+    );
+  if (spec.access === "ssm" && spec.sshKeyName !== undefined)
+    say(
+      "sshKeyName",
+      "access-ssh-key",
+      "with `access: ssm` operators connect through Session Manager, which logs every session: an SSH key on the " +
+        "machines would be a second, unlogged way in; remove sshKeyName",
+    );
+  if (spec.access === "bastion" && spec.sshKeyName === undefined)
+    say(
+      "sshKeyName",
+      "access-ssh-key",
+      "`access: bastion` is SSH through CAPA's bastion host: name the EC2 key pair (sshKeyName) it and the " +
+        "machines get",
+    );
+  if (spec.access === "bastion" && spec.bastion === undefined)
+    say(
+      "bastion.allowedCidrs",
+      "bastion-cidrs",
+      "`access: bastion` needs `bastion.allowedCidrs`: without them CAPA opens the bastion's SSH port to 0.0.0.0/0",
+    );
+  if (spec.access !== "bastion" && spec.bastion !== undefined)
+    say(
+      "bastion",
+      "bastion-cidrs",
+      `\`bastion\` is only for \`access: bastion\` (access is ${spec.access}); remove it`,
+    );
+  (spec.bastion?.allowedCidrs ?? []).forEach((c, i) => {
+    const at = `bastion.allowedCidrs.${i}`;
+    const r = checkIpv4Cidr(c);
+    if (!r.ok) say(at, "bastion-cidrs", r.message);
+    else if (isWholeInternet(c))
+      say(
+        at,
+        "bastion-cidrs",
+        `${c} opens the bastion's SSH port to the whole internet; allow your operators' networks only`,
+        spec.profile === "prod" ? "error" : "warning",
+      );
   });
   return findings;
 }

@@ -156,6 +156,60 @@ export type ImageSpec = Static<typeof ImageDefinition>;
 
 export const API_SCHEMES = ["internet-facing", "internal"] as const;
 
+/**
+ * How operators reach the machines: ssm (AWS Systems Manager Session Manager: the managed-instance policy on the node
+ * and control-plane roles, no SSH key, no bastion), bastion (CAPA's bastion host, AWSCluster spec.bastion) or none.
+ */
+export const ACCESS_MODES = ["none", "ssm", "bastion"] as const;
+
+/** An IAM role ARN (any partition); its fifth field is the account the role lives in. */
+export const ROLE_ARN = "^arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$";
+export const AWS_ACCOUNT = "^[0-9]{12}$";
+const IPV4_CIDR = "^\\d{1,3}(\\.\\d{1,3}){3}/\\d{1,2}$";
+/** A VPC peering connection or transit gateway attachment id (the management cluster's way into the VPC). */
+export const MANAGEMENT_CONNECTION = "^(pcx|tgw-attach)-[0-9a-f]{8,17}$";
+
+/**
+ * The AWS account identity CAPA uses for this cluster (AWSCluster spec.identityRef, CAPA
+ * api/v1beta2/awsidentity_types.go): a role CAPA's controller assumes (AWSClusterRoleIdentity) or a Secret of static
+ * credentials in CAPA's namespace (AWSClusterStaticIdentity; the Secret is never in Git). Without it: the controller's
+ * own account (AWSClusterControllerIdentity "default").
+ */
+const IdentityDefinition = Type.Object(
+  {
+    roleArn: Type.Optional(
+      Type.String({
+        pattern: ROLE_ARN,
+        maxLength: 2048,
+        description:
+          "IAM role in the cluster's account that CAPA's controller assumes (AWSClusterRoleIdentity " +
+          "spec.roleARN, sourceIdentityRef: the controller identity). The role's trust policy must allow the " +
+          "controllers role of the management account (README). Excludes `secretRef`.",
+      }),
+    ),
+    secretRef: Type.Optional(
+      Type.String({
+        pattern: DNS_LABEL,
+        maxLength: LIMITS.namespace,
+        description:
+          "Name of a Secret in CAPA's namespace (capa-system) holding AccessKeyID/SecretAccessKey " +
+          "(AWSClusterStaticIdentity spec.secretRef). Created outside Git; validate refuses it in Git. Excludes " +
+          "`roleArn`; needs `account`.",
+      }),
+    ),
+    account: Type.Optional(
+      Type.String({
+        pattern: AWS_ACCOUNT,
+        description:
+          "The AWS account of a `secretRef` identity's credentials (a role's account is its ARN's): the fleet " +
+          "rule on VPC CIDRs compares clusters of one account.",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type IdentitySpec = Static<typeof IdentityDefinition>;
+
 /** Spread rather than passed as options so that `items` stays before the bounds in the written schema, as always. */
 const zones = (description: string) => ({
   ...Type.Array(Type.String({ pattern: AZ_NAME })),
@@ -390,7 +444,7 @@ export const ClusterSpecDefinition = Type.Object(
             }),
           ),
           allowedCidrs: Type.Optional({
-            ...Type.Array(Type.String({ pattern: "^\\d{1,3}(\\.\\d{1,3}){3}/\\d{1,2}$" })),
+            ...Type.Array(Type.String({ pattern: IPV4_CIDR })),
             minItems: 1,
             maxItems: 50,
             uniqueItems: true,
@@ -398,9 +452,68 @@ export const ClusterSpecDefinition = Type.Object(
               "IPv4 CIDRs allowed to reach the API server (port 6443) through the load balancer; must " +
               "include the management cluster's egress. Default: CAPA's, 0.0.0.0/0.",
           }),
+          managementConnection: Type.Optional(
+            Type.String({
+              pattern: MANAGEMENT_CONNECTION,
+              description:
+                "With scheme internal: the VPC peering connection (pcx-…) or transit gateway attachment " +
+                "(tgw-attach-…) through which the management cluster reaches this cluster's VPC (created outside " +
+                "Git, README). CAPI's controllers cannot reach an internal load balancer otherwise.",
+            }),
+          ),
+          managementReachAcknowledged: Type.Optional(
+            Type.Boolean({
+              description:
+                "With scheme internal and no managementConnection: true states that the management cluster " +
+                "reaches the VPC another way (a VPN, Direct Connect, the same VPC).",
+            }),
+          ),
         },
         { additionalProperties: false },
       ),
+    ),
+    // filled with nothing: an absent object field would otherwise default to {} (definition.ts fillDefaults).
+    identity: filled(
+      Type.Optional({
+        ...IdentityDefinition,
+        description:
+          "AWS account identity CAPA uses for this cluster. Default: the controller's own account and credentials.",
+      }),
+      () => undefined,
+    ),
+    access: Type.Optional(
+      oneOf(ACCESS_MODES, {
+        default: "none",
+        description:
+          "How operators reach the machines: ssm (Session Manager: the managed-instance policy on the node and " +
+          "control-plane roles; no sshKeyName), bastion (CAPA's bastion host; needs `bastion.allowedCidrs` and " +
+          "sshKeyName) or none. Default: none.",
+      }),
+    ),
+    bastion: filled(
+      Type.Optional(
+        Type.Object(
+          {
+            allowedCidrs: {
+              ...Type.Array(Type.String({ pattern: IPV4_CIDR })),
+              minItems: 1,
+              maxItems: 50,
+              uniqueItems: true,
+              description:
+                "IPv4 CIDRs allowed to SSH to the bastion (AWSCluster spec.bastion.allowedCIDRBlocks); never " +
+                "0.0.0.0/0 on prod.",
+            },
+            instanceType: Type.Optional(
+              Type.String({
+                pattern: INSTANCE_TYPE,
+                description: "Bastion instance type. Default: CAPA's (t3.micro).",
+              }),
+            ),
+          },
+          { additionalProperties: false, description: "CAPA's bastion host, with access: bastion." },
+        ),
+      ),
+      () => undefined,
     ),
     storage: filled(
       Type.Optional(
@@ -456,9 +569,12 @@ export type NodePoolSpec = WithDefaults<PoolInput, "replicas" | "kubernetesVersi
 /** A cluster spec after defaults (parse.ts `applyDefaults`). */
 export type ClusterSpec = WithDefaults<
   Omit<ClusterSpecInput, "controlPlane" | "nodePools" | "network" | "apiServer">,
-  "sshKeyName" | "image" | "rollout"
+  "sshKeyName" | "image" | "rollout" | "identity" | "bastion"
 > & {
-  apiServer: WithDefaults<NonNullable<ClusterSpecInput["apiServer"]>, "allowedCidrs">;
+  apiServer: WithDefaults<
+    NonNullable<ClusterSpecInput["apiServer"]>,
+    "allowedCidrs" | "managementConnection" | "managementReachAcknowledged"
+  >;
   controlPlane: WithDefaults<NonNullable<ClusterSpecInput["controlPlane"]>>;
   nodePools: NodePoolSpec[];
   network: WithDefaults<NonNullable<ClusterSpecInput["network"]>>;

@@ -32,7 +32,14 @@ import { ToolUnavailableError, UsageError } from "../core/errors.js";
 import type { Finding } from "../core/findings.js";
 import type { RuleId } from "../core/rules.js";
 import { clusterNames, exists, readConfig, readSpec } from "../repo/load.js";
-import { ARGO_HEALTH_DIR, clusterKustomizationPath, clusterSpecPath, PROVIDERS_DIR, SYNC_DIR } from "../core/layout.js";
+import {
+  ARGO_HEALTH_DIR,
+  clusterKustomizationPath,
+  clusterSpecPath,
+  IDENTITIES_DIR,
+  PROVIDERS_DIR,
+  SYNC_DIR,
+} from "../core/layout.js";
 import { admit, admissionBinary, type AdmissionResult } from "../tools/admission.js";
 import { goTestJson } from "../tools/go.js";
 import { kustomizeBuild } from "../tools/kustomize.js";
@@ -105,7 +112,20 @@ export const FIXTURES: readonly {
   rule: RuleId;
 }[] = [
   // dev, MachineDeployment workers (the default), cilium (the default), one autoscaled pool, the default namespace
-  { flags: { name: "e2e-dev", region: "us-east-1" }, flagged: "region", rule: "awscluster-immutable" },
+  // … with CAPA's bastion and an internal API whose reachability from the management cluster is acknowledged
+  {
+    flags: {
+      name: "e2e-dev",
+      region: "us-east-1",
+      access: "bastion",
+      bastionAllowedCidrs: "203.0.113.0/24",
+      sshKeyName: "e2e-ops",
+      apiServerScheme: "internal",
+      apiManagementReachAcknowledged: "true",
+    },
+    flagged: "region",
+    rule: "awscluster-immutable",
+  },
   // prod, MachineDeployment workers, calico, two pools (one autoscaled, one fixed), a custom namespace, an older
   // minor (the two-minor jump from the updated v1.34 must stay within the versions CAPI supports)
   {
@@ -118,6 +138,9 @@ export const FIXTURES: readonly {
       namespace: "e2e-team",
       kubernetesVersion: "v1.33.4",
       imageLookupOrg: "123456789012",
+      // An account of its own (AWSClusterRoleIdentity in management/identities) and Session Manager access.
+      identityRoleArn: "arn:aws:iam::111122223333:role/capa-e2e",
+      access: "ssm",
       pool: [
         "name=general,instance-type=m5.large,min-size=3,max-size=6",
         "name=batch,instance-type=c5.xlarge,autoscaling=false,replicas=3",
@@ -190,6 +213,23 @@ async function render(root: string, names: readonly string[]): Promise<RenderedC
 
 async function renderDir(root: string, dir: string): Promise<K8sObject[]> {
   return parseYamlStream(await kustomizeBuild(root, dir)).filter(hasK8sHeader);
+}
+
+/**
+ * management/identities (the clusters' AWSClusterRoleIdentity / AWSClusterStaticIdentity, plan/identity.ts) as the
+ * sync engine applies it, before the clusters naming them: through CAPA's identity webhooks. None without the folder.
+ */
+async function identitySteps(root: string, label: string): Promise<Step[]> {
+  if (!(await exists(path.join(root, IDENTITIES_DIR, "kustomization.yaml")))) return [];
+  const objects = await renderDir(root, IDENTITIES_DIR);
+  return [
+    createStep(
+      `${label} ${IDENTITIES_DIR}`,
+      "management",
+      objects,
+      objects.map(() => IDENTITIES_DIR),
+    ),
+  ];
 }
 
 /**
@@ -529,6 +569,7 @@ export async function e2eCommand(opts: E2eOptions): Promise<E2eResult> {
         ),
       );
     }
+    steps.push(...(await identitySteps(opts.cwd, "repository")));
     const repo = await clusterSteps(opts.cwd, "repository", tmp, log);
     steps.push(...repo.steps);
     const box = await boxClusters(opts.cwd, "repository", await clusterNames(opts.cwd), repo, tmp);
@@ -551,6 +592,7 @@ export async function e2eCommand(opts: E2eOptions): Promise<E2eResult> {
           ),
         );
       }
+      steps.push(...(await identitySteps(fixtures, "fixtures")));
       const fx = await clusterSteps(fixtures, "fixtures", tmp, log);
       steps.push(...fx.steps);
       const flagged = await flaggedSteps(fx.updated, fx.after, fx.held, tmp, log);

@@ -44,6 +44,8 @@ export interface ImportCommandOptions {
   name?: string;
   namespace?: string;
   kubernetesVersion?: string;
+  /** --identity-account: the account of a static identity's credentials (the manifests do not say it). */
+  identityAccount?: string;
   /**
    * The cluster's machine image when the source relies on CAPA's public images, which exist only in a few regions:
    * `--image-id` (stated for the cluster's version) or `--image-lookup-org`; replaces the source's cluster image.
@@ -204,7 +206,13 @@ export async function importCommand(opts: ImportCommandOptions): Promise<ImportC
   const file = opts.file ?? "";
   const mapping = mapManifests(
     docs,
-    { file, name: opts.name, namespace: opts.namespace, kubernetesVersion: opts.kubernetesVersion },
+    {
+      file,
+      name: opts.name,
+      namespace: opts.namespace,
+      kubernetesVersion: opts.kubernetesVersion,
+      identityAccount: opts.identityAccount,
+    },
     parseYamlStream,
   );
   if (!mapping.spec || hasErrors(mapping.findings))

@@ -50,6 +50,11 @@ export const PROVIDERS_DIR = "management/providers";
  * checkout (generate copies them into a repository, like the add-ons): cert-manager, the cluster-api-operator.
  */
 export const MANAGEMENT_CHART_DIRS = ["management/cert-manager", "management/cluster-api-operator"] as const;
+/**
+ * The clusters' AWS account identities (AWSClusterRoleIdentity / AWSClusterStaticIdentity, cluster-scoped), one per
+ * distinct role or Secret, generated from the specs; present only when a cluster names an identity.
+ */
+export const IDENTITIES_DIR = "management/identities";
 /** The AWS account prerequisites: clusterawsadm's AWSIAMConfiguration (not synced to any cluster). */
 export const IAM_DIR = "management/iam";
 export const IAM_CONFIG_FILE = `${IAM_DIR}/bootstrap.yaml`;

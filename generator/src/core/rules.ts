@@ -63,6 +63,30 @@ export const RULES = {
     docs: "an image gives either an AMI `id` or the lookup fields, not both",
   },
   "api-cidr": { severity: "error", inputs: none, docs: "every `apiServer.allowedCidrs` entry is a valid IPv4 CIDR" },
+  "identity-kind": {
+    severity: "error",
+    inputs: none,
+    docs: "`identity` gives either `roleArn` or `secretRef` (with the credentials' `account`), not both",
+  },
+  "internal-api-reach": {
+    severity: "error",
+    inputs: none,
+    docs:
+      "an internal API (`apiServer.scheme: internal`) names the management cluster's way into the VPC " +
+      "(`apiServer.managementConnection`) or acknowledges it (`apiServer.managementReachAcknowledged: true`)",
+  },
+  "access-ssh-key": {
+    severity: "error",
+    inputs: none,
+    docs: "`access: ssm` installs no SSH key (`sshKeyName` refused); `access: bastion` needs one",
+  },
+  "bastion-cidrs": {
+    severity: "by profile",
+    inputs: none,
+    docs:
+      "`bastion` goes with `access: bastion` and its `allowedCidrs` are valid IPv4 CIDRs, never the whole " +
+      "internet (0.0.0.0/0: an error for prod, a warning otherwise)",
+  },
   "pool-unique": { severity: "error", inputs: none, docs: "pool names are unique within a cluster" },
   "pool-az-subset": {
     severity: "error",
@@ -206,6 +230,11 @@ export const RULES = {
     severity: "error",
     inputs: none,
     docs: "no Secret with `data` or `stringData` in Git (clusters and management folders)",
+  },
+  "static-identity-secret": {
+    severity: "error",
+    inputs: none,
+    docs: "no Secret in Git is named like a static identity's `secretRef` (its credentials are created outside Git)",
   },
   "no-key-material": {
     severity: "error",
@@ -455,8 +484,9 @@ export const RULES = {
     severity: "by context",
     inputs: none,
     docs:
-      "VPC CIDRs are disjoint across the fleet (a warning between existing clusters; an error on a cluster whose " +
-      "VPC CIDR is new since `--changed-since`)",
+      "VPC CIDRs are disjoint between the clusters of one AWS account, in any region (the account of `identity`, " +
+      "else the controller's; a warning between existing clusters; an error on a cluster whose VPC CIDR is new " +
+      "since `--changed-since`)",
   },
   attribution: {
     severity: "error",
@@ -612,6 +642,18 @@ export const RULES = {
     severity: "error",
     inputs: none,
     docs: "the AWSCluster's region and control-plane load balancer scheme do not change",
+  },
+  "identity-changed": {
+    severity: "by context",
+    inputs: none,
+    docs:
+      "the AWSCluster's identityRef is not removed nor moved to another account (errors); another identity of the " +
+      "same account is a warning",
+  },
+  "bastion-toggled": {
+    severity: "warning",
+    inputs: none,
+    docs: "CAPA's bastion is turned on (an SSH entry into the VPC) or off (its sessions end)",
   },
   "version-jump": {
     severity: "error",

@@ -44,12 +44,15 @@
  *   cluster with admin rights.
  * - secret-mounted (warning): a Deployment's pods read a Secret they did not read before (the cluster's namespace
  *   holds its admin kubeconfig; validate's user-layer-secret allows only the generated autoscaler's).
+ * - identity-changed: the AWSCluster's identityRef changes: removed (CAPA rejects it) or to another account (the
+ *   cluster's AWS resources stay in the old one) is an error; another identity of the same account a warning.
+ * - bastion-toggled (warning): CAPA's bastion is turned on (an SSH entry into the VPC) or off (sessions cut).
  * - sync-source-changed: management/sync's repoURL, branch or Argo CD project changes (capi-gitops.yaml): every
  *   cluster would be synced from elsewhere, or under another project's rights.
  */
 import semver from "semver";
 import type { Finding } from "../core/findings.js";
-import { GROUP, IMAGE_VERSION_ANNOTATION, LABEL } from "../k8s/capi.js";
+import { AWS_ACCOUNT_ANNOTATION, GROUP, IMAGE_VERSION_ANNOTATION, LABEL } from "../k8s/capi.js";
 import { get, groupOf, isRecord, strAt, textAt, type K8sObject } from "../k8s/object.js";
 import { isGroupKind } from "../k8s/kinds.js";
 import { imageFollowsVersion } from "../schemas/ami-inventory.js";
@@ -777,6 +780,73 @@ function workersSwitched(cluster: string, changes: readonly ObjectChange[], stat
 }
 
 /** Findings for one cluster's changes; `before`/`after` are its whole rendered object lists. */
+const refText = (ref: unknown) => (isRecord(ref) ? `${String(ref.kind)}/${String(ref.name)}` : "none");
+const accountOf = (o: K8sObject): string | undefined => {
+  const v = o.metadata.annotations?.[AWS_ACCOUNT_ANNOTATION];
+  return typeof v === "string" ? v : undefined;
+};
+
+/**
+ * identity-changed: the AWSCluster's `spec.identityRef` (the account CAPA acts in, plan/identity.ts) changes. CAPA's
+ * AWSCluster webhook refuses removing it (webhooks/awscluster_webhook.go ValidateUpdate); another account means CAPA
+ * looks for the cluster's VPC, subnets and instances where they are not (an error); another identity of the same
+ * account, or one added to a cluster of the controller's account, is for a reviewer to check (a warning).
+ */
+function identityChanged(cluster: string, c: ObjectChange): Finding[] {
+  if (!is(c.before, INFRA, "AWSCluster") || !is(c.after, INFRA, "AWSCluster")) return [];
+  const before = get(c.before, "spec.identityRef");
+  const after = get(c.after, "spec.identityRef");
+  if (sameValue(before, after)) return [];
+  const [was, now] = [accountOf(c.before), accountOf(c.after)];
+  const flag = (severity: "error" | "warning", message: string): Finding[] => [
+    { cluster, file: c.file, path: at(c, "spec.identityRef"), rule: "identity-changed", severity, message },
+  ];
+  const change = `identityRef changes from ${refText(before)} to ${refText(after)}`;
+  if (before !== undefined && after === undefined)
+    return flag(
+      "error",
+      `${change}; CAPA rejects removing it (the field cannot be set to nil once set). Keep the identity, or name ` +
+        "the controller's own (AWSClusterControllerIdentity default) in a patch",
+    );
+  if (was !== undefined && was !== now)
+    return flag(
+      "error",
+      `${change}: from account ${was} to ${now ?? "the controller's"}. The cluster's VPC, subnets, load balancer ` +
+        `and instances stay in ${was}; CAPA would look for them in the other account. Keep the account's identity`,
+    );
+  return flag(
+    "warning",
+    `${change}${now ? ` (account ${now})` : ""}: CAPA manages the running cluster with other credentials from the ` +
+      "next reconcile. Check that the role (or Secret) is in the account the cluster's AWS resources are in, and " +
+      "that its trust policy allows CAPA's controllers role",
+  );
+}
+
+/**
+ * bastion-toggled (warning): `spec.bastion.enabled` changes. CAPA creates the bastion instance (an SSH entry into
+ * the VPC, open to allowedCIDRBlocks) or deletes it, cutting every session through it
+ * (pkg/cloud/services/ec2/bastion.go).
+ */
+function bastionToggled(cluster: string, c: ObjectChange): Finding[] {
+  if (!is(c.before, INFRA, "AWSCluster") || !is(c.after, INFRA, "AWSCluster")) return [];
+  const was = get(c.before, "spec.bastion.enabled") === true;
+  const now = get(c.after, "spec.bastion.enabled") === true;
+  if (was === now) return [];
+  return [
+    {
+      cluster,
+      file: c.file,
+      path: at(c, "spec.bastion.enabled"),
+      rule: "bastion-toggled",
+      severity: "warning",
+      message: now
+        ? "the bastion is turned on: CAPA starts an instance with SSH open to " +
+          `${JSON.stringify(get(c.after, "spec.bastion.allowedCIDRBlocks") ?? [])} in a public subnet`
+        : "the bastion is turned off: CAPA deletes its instance and every SSH session through it ends",
+    },
+  ];
+}
+
 export function flagChanges(
   cluster: string,
   changes: readonly ObjectChange[],
@@ -792,6 +862,8 @@ export function flagChanges(
       out.push(
         ...inPlace(cluster, c),
         ...awsCluster(cluster, c),
+        ...identityChanged(cluster, c),
+        ...bastionToggled(cluster, c),
         ...networkCidrs(cluster, c),
         ...versionJump(cluster, c),
       );

@@ -11,6 +11,7 @@ import type { RepoConfig } from "../cluster-spec/config.js";
 import { clusterRing } from "../cluster-spec/rollout.js";
 import { clusterAddons, minorOf } from "../plan/addons.js";
 import { autoscales } from "../plan/autoscaler.js";
+import { identityAccount } from "../plan/identity.js";
 import { describeUpgradeState, specVersions, upgradeState } from "../plan/upgrade.js";
 import type { Pins } from "../pins/versions.js";
 import type { K8sObject } from "../k8s/object.js";
@@ -57,6 +58,13 @@ export interface InventoryCluster {
   /** As the render applies them (a pool the render lacks is left out and listed in render.missing). */
   pools: InventoryPool[];
   vpcCidr: string;
+  /**
+   * The AWS account CAPA acts in for the cluster: its own credentials (`controller`, account null: the management
+   * cluster's), a role it assumes (`role`, ref: the role ARN) or static credentials (`static`, ref: the Secret).
+   */
+  identity: { kind: "controller" | "role" | "static"; account: string | null; ref: string | null };
+  /** How operators reach the machines, and how the management cluster reaches an internal API. */
+  access: { mode: string; apiScheme: string; managementConnection: string | null };
   /**
    * Add-on versions (`null`: not installed from Git): CNI, cloud-controller-manager, EBS CSI driver,
    * cluster-autoscaler image tag.
@@ -180,6 +188,18 @@ export function buildInventory(
         controlPlane,
         pools,
         vpcCidr,
+        identity: {
+          kind:
+            s.identity?.roleArn !== undefined ? "role" : s.identity?.secretRef !== undefined ? "static" : "controller",
+          account: identityAccount(s.identity) ?? null,
+          ref: s.identity?.roleArn ?? s.identity?.secretRef ?? null,
+        },
+        access: {
+          mode: s.access,
+          apiScheme: s.apiServer.scheme,
+          managementConnection:
+            s.apiServer.managementConnection ?? (s.apiServer.managementReachAcknowledged ? "acknowledged" : null),
+        },
         addons: {
           cni: addon("cni"),
           ccm: addon("ccm"),
@@ -246,6 +266,13 @@ const addonsLine = (c: InventoryCluster) =>
   ]
     .filter(Boolean)
     .join(", ") || "none";
+const identityLine = (c: InventoryCluster) =>
+  c.identity.kind === "controller"
+    ? "the controller's own"
+    : `${c.identity.kind} ${show(c.identity.ref)} (account ${show(c.identity.account)})`;
+const accessLine = (c: InventoryCluster) =>
+  `${c.access.mode}, API ${c.access.apiScheme}` +
+  (c.access.managementConnection ? ` (management via ${c.access.managementConnection})` : "");
 const validationLine = (c: InventoryCluster) =>
   c.validation ? `${c.validation.errors} error(s), ${c.validation.warnings} warning(s)` : "not checked (--no-validate)";
 
@@ -266,6 +293,8 @@ export function formatInventory(inv: Inventory, format: InventoryFormat): string
       );
     if (!c.render) out.push("  render          not built (--no-validate): the values are cluster.yaml's");
     for (const n of renderNotes(c)) out.push(`  render          ${n}`);
+    out.push(`  identity        ${identityLine(c)}`);
+    out.push(`  access          ${accessLine(c)}`);
     out.push(`  add-ons         ${addonsLine(c)}`);
     out.push(`  upgrade         ${c.upgrade.summary}`);
     out.push(`  validate        ${validationLine(c)}`);
@@ -301,6 +330,8 @@ function markdown(inv: Inventory): string {
     "pools",
     "workers",
     "VPC CIDR",
+    "identity",
+    "access",
     "add-ons",
     "upgrade",
     "validate",
@@ -322,6 +353,8 @@ function markdown(inv: Inventory): string {
       .join("\n"),
     c.workers,
     c.vpcCidr,
+    identityLine(c),
+    accessLine(c),
     addonsLine(c),
     c.upgrade.stage === "current" ? "current" : c.upgrade.summary,
     validationLine(c),

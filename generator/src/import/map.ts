@@ -16,7 +16,8 @@ import { checkVersion } from "../cluster-spec/parse.js";
 import { DNS_LABEL, LIMITS } from "../cluster-spec/types.js";
 import { reservedNamespaceProblem } from "../cluster-spec/reserved.js";
 import { defaultZones, zonesOf } from "../cluster-spec/regions.js";
-import { AUTOSCALER, GROUP, LABEL } from "../k8s/capi.js";
+import { AUTOSCALER, AWS_ACCOUNT_ANNOTATION, GROUP, LABEL } from "../k8s/capi.js";
+import { CONTROLLER_IDENTITY } from "../plan/identity.js";
 import { get, groupOf, isRecord, list } from "../k8s/object.js";
 import { IAM_PROFILE } from "../plan/capi.js";
 import { BASE_OBJECTS } from "../plan/base.js";
@@ -70,6 +71,8 @@ export interface ImportOptions {
   namespace?: string;
   /** --kubernetes-version: the version to import at (required when the source's is outside the supported range). */
   kubernetesVersion?: string;
+  /** --identity-account: the AWS account of a static identity's credentials. */
+  identityAccount?: string;
 }
 
 export interface ImportMapping {
@@ -659,6 +662,45 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
     spec.apiServer = { scheme };
     m.say("mapped", aid, "spec.controlPlaneLoadBalancer.scheme", `→ apiServer.scheme: ${text(scheme)}`);
   }
+  if (scheme === "internal") {
+    // A live cluster with an internal API is reached by its management cluster already, whichever way.
+    spec.apiServer = { scheme, managementReachAcknowledged: true };
+    m.say(
+      "note",
+      aid,
+      "spec.controlPlaneLoadBalancer.scheme",
+      "internal: the management cluster reaches it today → apiServer.managementReachAcknowledged: true; name the " +
+        "peering or transit gateway attachment in apiServer.managementConnection instead if there is one",
+    );
+  }
+  const identity = mapIdentity(m, aid, take(a, "identityRef"), opts.identityAccount, (ref) => {
+    const found = byRef(ref, ["AWSClusterRoleIdentity", "AWSClusterStaticIdentity"]);
+    if (found) used.add(found);
+    return found;
+  });
+  if (identity) spec.identity = identity;
+  const bastion = take(a, "bastion");
+  if (isRecord(bastion) && bastion.enabled === true) {
+    const cidrs = list(take(bastion, "allowedCIDRBlocks"));
+    const type = take(bastion, "instanceType");
+    take(bastion, "enabled");
+    spec.access = "bastion";
+    spec.bastion = { allowedCidrs: cidrs, ...(type === undefined ? {} : { instanceType: type }) };
+    m.say(
+      "mapped",
+      aid,
+      "spec.bastion",
+      `enabled → access: bastion, bastion.allowedCidrs: [${cidrs.map(text).join(", ")}]` +
+        (type === undefined ? "" : `, bastion.instanceType: ${text(type)}`),
+    );
+    // What else the bastion says (ami, disableIngressRules) stays a patch.
+    for (const [k, v] of Object.entries(bastion)) m.keep("AWSCluster", undefined, aid, ["spec", "bastion", k], v);
+  } else if (isRecord(bastion) && (bastion.enabled === false || bastion.enabled === undefined))
+    m.say("dropped", aid, "spec.bastion", "not enabled: no bastion → access: none");
+  // Anything else is not a bastion the spec can say: kept as it is, for the validation of the landed cluster to judge.
+  else if (isRecord(bastion))
+    for (const [k, v] of Object.entries(bastion)) m.keep("AWSCluster", undefined, aid, ["spec", "bastion", k], v);
+  else if (bastion !== undefined) m.keep("AWSCluster", undefined, aid, ["spec", "bastion"], bastion);
   const lbType = get(a, "controlPlaneLoadBalancer.loadBalancerType");
   if (lbType === undefined || lbType === "nlb") {
     take(a, "controlPlaneLoadBalancer.loadBalancerType");
@@ -685,7 +727,7 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
     );
   const cniRules = take(a, "network.cni");
   m.rest(awsCluster, a, "AWSCluster", undefined);
-  m.metadata(awsCluster, "AWSCluster");
+  m.metadata(awsCluster, "AWSCluster", undefined, [AWS_ACCOUNT_ANNOTATION]);
 
   // --- Control plane -------------------------------------------------------------------------------------------
   const k = clone(kcp.spec ?? {});
@@ -1172,4 +1214,75 @@ function machine(
       }
     }
   return Object.keys(image).length ? image : undefined;
+}
+
+/**
+ * AWSCluster `spec.identityRef` → the spec's `identity` (plan/identity.ts renders it back): the controller identity is
+ * the default (no identity); a role or static identity is read from the object in the file — its role ARN or Secret
+ * name. The render names the identity object after what it points at, and gives it the namespaces of every cluster
+ * that names it.
+ */
+function mapIdentity(
+  m: Mapper,
+  aid: string,
+  ref: unknown,
+  account: string | undefined,
+  find: (ref: unknown) => Rec | undefined,
+): Rec | undefined {
+  if (ref === undefined) return undefined;
+  const kind = str(get(ref, "kind"));
+  if (kind === CONTROLLER_IDENTITY.kind) {
+    m.say("mapped", aid, "spec.identityRef", `the controller's own identity (${text(get(ref, "name"))}) → no identity`);
+    return undefined;
+  }
+  const found = find(ref);
+  if (!found) {
+    m.refuse(
+      aid,
+      "spec.identityRef",
+      `the ${kind ?? "identity"} it references (${text(get(ref, "name"))}) is not in the file: add it ` +
+        "(kubectl get <kind> <name> -o yaml) so that its role or Secret can be mapped",
+    );
+    return undefined;
+  }
+  const fid = id(found);
+  const roleArn = str(get(found, "spec.roleARN"));
+  const secretRef = str(get(found, "spec.secretRef"));
+  // What the render's identity would not carry: refused rather than silently widened or narrowed.
+  const unmapped = ["externalID", "inlinePolicy", "policyARNs", "durationSeconds"].filter(
+    (f) => get(found, `spec.${f}`) !== undefined,
+  );
+  for (const f of unmapped)
+    m.refuse(
+      fid,
+      `spec.${f}`,
+      "the cluster spec's identity has no field for it; remove it or keep the identity by hand",
+    );
+  const source = get(found, "spec.sourceIdentityRef");
+  if (roleArn !== undefined && source !== undefined && get(source, "kind") !== CONTROLLER_IDENTITY.kind)
+    m.refuse(
+      fid,
+      "spec.sourceIdentityRef",
+      "a chain of assumed roles cannot be imported: the render chains every role to the controller identity",
+    );
+  m.say("note", fid, "spec.allowedNamespaces", "the render allows exactly the namespaces of the clusters naming it");
+  if (roleArn !== undefined) {
+    m.say("mapped", fid, "spec.roleARN", `→ identity.roleArn: ${roleArn}`);
+    return { roleArn };
+  }
+  if (secretRef !== undefined) {
+    m.say("mapped", fid, "spec.secretRef", `→ identity.secretRef: ${secretRef}`);
+    if (account === undefined) {
+      m.refuse(
+        fid,
+        "spec.secretRef",
+        "a static identity's AWS account is not in the manifests: name it with --identity-account <12 digits>",
+      );
+      return undefined;
+    }
+    m.say("mapped", fid, "spec.secretRef", `--identity-account → identity.account: ${account}`);
+    return { secretRef, account };
+  }
+  m.refuse(fid, "spec", "the identity names neither a role (roleARN) nor a Secret (secretRef)");
+  return undefined;
 }

@@ -33,6 +33,13 @@ export const LABEL = {
 export const IMAGE_VERSION_ANNOTATION = "capi-gitops.io/image-kubernetes-version";
 
 /**
+ * On an AWSCluster whose spec names an `identity`: the AWS account CAPA acts in through it (the role ARN's account,
+ * or a static identity's stated account). Absent: the controller's own account. The fleet rule on VPC CIDRs and the
+ * inventory read it; CAPA ignores it.
+ */
+export const AWS_ACCOUNT_ANNOTATION = "capi-gitops.io/aws-account";
+
+/**
  * The cluster-autoscaler's CAPI provider reads pool bounds from these (CAPI MachinePool/MD webhooks default replicas
  * from them).
  */

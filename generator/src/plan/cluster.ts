@@ -6,7 +6,8 @@ import { ZONE_SLOTS, zoneSlot } from "../cluster-spec/regions.js";
 import { nodeLabelArgs } from "../cluster-spec/kubelet.js";
 import { PlanError } from "../core/errors.js";
 import { toYaml } from "../core/yaml.js";
-import { AUTOSCALER, GROUP, IMAGE_VERSION_ANNOTATION, LABEL } from "../k8s/capi.js";
+import { AUTOSCALER, AWS_ACCOUNT_ANNOTATION, GROUP, IMAGE_VERSION_ANNOTATION, LABEL } from "../k8s/capi.js";
+import { identityClusterFields } from "./identity.js";
 import type { K8sObject } from "../k8s/object.js";
 import { MIN_REMEDIABLE_CONTROL_PLANE, PLACEHOLDER, POOL_REFERENCES, syncSafe } from "./capi.js";
 import { BASE_DIRS, OVERLAY_DIRS } from "./base.js";
@@ -137,6 +138,33 @@ function apiServerOps(spec: ClusterSpec): PatchOp[] {
           ]),
         ]
       : []),
+  ];
+}
+
+/**
+ * The cluster's identity (plan/identity.ts): CAPA's AWSCluster `spec.identityRef` (api/v1beta2/awscluster_types.go;
+ * without it CAPA's defaulting names the controller identity) and the account it acts in, as an annotation.
+ */
+function identityOps(spec: ClusterSpec): PatchOp[] {
+  const { ref, account } = identityClusterFields(spec);
+  return [
+    ...(ref ? [set("/spec/identityRef", ref)] : []),
+    ...(account ? [set(ptr("metadata", "annotations", AWS_ACCOUNT_ANNOTATION), account)] : []),
+  ];
+}
+
+/**
+ * `access: bastion`: CAPA's bastion host (AWSCluster `spec.bastion`, api/v1beta2/network_types.go Bastion; CAPA
+ * opens its SSH port to 0.0.0.0/0 when allowedCIDRBlocks is empty, so the spec requires them).
+ */
+function bastionOps(spec: ClusterSpec): PatchOp[] {
+  if (spec.access !== "bastion" || !spec.bastion) return [];
+  return [
+    set("/spec/bastion", {
+      enabled: true,
+      allowedCIDRBlocks: spec.bastion.allowedCidrs,
+      ...(spec.bastion.instanceType ? { instanceType: spec.bastion.instanceType } : {}),
+    }),
   ];
 }
 
@@ -352,6 +380,8 @@ export function planCluster(spec: ClusterSpec, pins: AddonPins, base: SharedBase
         set("/spec/network/vpc/cidrBlock", spec.network.vpcCidr),
         set("/spec/network/subnets", subnets(spec)),
         ...apiServerOps(spec),
+        ...identityOps(spec),
+        ...bastionOps(spec),
         ...(cniRules ? [set("/spec/network/cni", { cniIngressRules: cniRules })] : []),
       ]),
       patch(target(GROUP.controlPlane, "KubeadmControlPlane", PLACEHOLDER.controlPlane), [

@@ -19,6 +19,7 @@ import {
   ADDONS_DIR,
   clusterDir,
   IAM_DIR,
+  IDENTITIES_DIR,
   MANAGEMENT_CHART_DIRS,
   PROVIDERS_DIR,
   releaseDir,
@@ -38,6 +39,7 @@ import {
   ringReleases,
   type SharedBase,
 } from "./release.js";
+import { planIdentities } from "./identity.js";
 import { MANAGEMENT_KUSTOMIZATION_PATH, planManagementKustomization } from "./management.js";
 import type { Pins } from "../pins/versions.js";
 
@@ -115,13 +117,11 @@ function planShared(pins: Pins): TreePlan {
       ],
     },
     { files: planProviders(pins), roots: [PROVIDERS_DIR] },
-    { files: planIam(), roots: [IAM_DIR] },
     // The management layer: the hydrated charts (`npm run management-charts`) and the kustomization over the layers.
     {
       files: Object.entries(pins.managementPayloads ?? {}).map(([p, c]) => owned(p, c)),
       roots: [...MANAGEMENT_CHART_DIRS],
     },
-    { files: planManagementKustomization(), roots: [MANAGEMENT_KUSTOMIZATION_PATH] },
     // The hydrated add-ons (`npm run addons`), stored once and included by every cluster that uses them.
     { files: Object.entries(pins.addonPayloads ?? {}).map(([p, c]) => owned(p, c)), roots: [ADDONS_DIR] },
     { files: [owned(SPEC_SCHEMA_PATH, `${JSON.stringify(clusterSpecSchema, null, 2)}\n`)], roots: [SPEC_SCHEMA_PATH] },
@@ -131,6 +131,20 @@ function planShared(pins: Pins): TreePlan {
     },
   ]);
 }
+
+/**
+ * What the management cluster needs of the fleet as a whole, from every spec: the clusters' identities
+ * (management/identities), the management kustomization that lists them, and the IAM bootstrap (the roles CAPA
+ * assumes, Session Manager on the machines' roles).
+ */
+const planFleetShared = (specs: readonly ClusterSpec[]): TreePlan => {
+  const identities = planIdentities(specs);
+  return mergePlans([
+    { files: planIam(specs), roots: [IAM_DIR] },
+    { files: identities, roots: [IDENTITIES_DIR] },
+    { files: planManagementKustomization(identities.length > 0), roots: [MANAGEMENT_KUSTOMIZATION_PATH] },
+  ]);
+};
 
 /** The sync manifests (management/sync/, owned whole) for these clusters; none without a repository config. */
 const planSyncTree = (config: RepoConfig | undefined, specs: ClusterSpec[]): TreePlan => ({
@@ -162,7 +176,12 @@ export function planRepo(model: RepoModel, pins: Pins): TreePlan {
 
 /** The part of planRepo that is not one cluster's: the shared folders and the sync manifests. */
 export function planRepoShared(model: RepoModel, pins: Pins): TreePlan {
-  return mergePlans([planShared(pins), planSyncTree(model.config, model.specs), planReleasesTree(model)]);
+  return mergePlans([
+    planShared(pins),
+    planFleetShared(model.specs),
+    planSyncTree(model.config, model.specs),
+    planReleasesTree(model),
+  ]);
 }
 
 /** Every file of a new cluster's folder: cluster.yaml with every default spelled out, and what planCluster makes. */
@@ -183,6 +202,7 @@ export function planNewCluster(spec: ClusterSpec, model: RepoModel, pins: Pins):
   return mergePlans([
     { files: newClusterFiles(spec, pins, clusterBase(model, spec)), roots: [clusterDir(spec.name)] },
     { files: shared, roots: [] },
+    planFleetShared([...model.specs, spec]),
     model.config ? planSyncTree(model.config, [...model.specs, spec]) : { files: [], roots: [] },
   ]);
 }
@@ -192,14 +212,11 @@ export function planNewCluster(spec: ClusterSpec, model: RepoModel, pins: Pins):
  * only).
  */
 export function planRemoveCluster(name: string, model: RepoModel): TreePlan {
+  const rest = model.specs.filter((s) => s.name !== name);
   return mergePlans([
     { files: [], roots: [clusterDir(name)] },
-    model.config
-      ? planSyncTree(
-          model.config,
-          model.specs.filter((s) => s.name !== name),
-        )
-      : { files: [], roots: [] },
+    planFleetShared(rest),
+    model.config ? planSyncTree(model.config, rest) : { files: [], roots: [] },
   ]);
 }
 

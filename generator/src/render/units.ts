@@ -15,6 +15,7 @@ import {
   ARGO_HEALTH_DIR,
   clusterDir,
   clusterKustomizationPath,
+  IDENTITIES_DIR,
   PROVIDERS_DIR,
   SYNC_DIR,
 } from "../core/layout.js";
@@ -30,7 +31,7 @@ import type { Runners } from "./runners.js";
  * Repository folders (besides clusters/) that the management cluster applies; validated when present (Argo CD's
  * health customizations only with Argo CD).
  */
-export const MANAGEMENT_DIRS = [SYNC_DIR, ARGO_HEALTH_DIR, PROVIDERS_DIR] as const;
+export const MANAGEMENT_DIRS = [SYNC_DIR, ARGO_HEALTH_DIR, PROVIDERS_DIR, IDENTITIES_DIR] as const;
 
 /** One rendered build checked by the schema and admission layers: a cluster, a management folder or an add-on file. */
 export interface Unit {
@@ -124,6 +125,9 @@ export function clusterUnit(rc: RenderedCluster, cel: boolean): Unit {
     cel,
   };
 }
+
+/** The render of management/identities: besides the clusters, the one management folder the admission layer judges. */
+export const isIdentitiesUnit = (u: Unit): boolean => u.label === IDENTITIES_DIR.replace(/\//g, "-");
 
 /** The management folders that exist, each built (or taken from the cache); a failed build is a finding. */
 export async function renderManagement(

@@ -10,7 +10,7 @@
  */
 import os from "node:os";
 import type { Finding } from "../core/findings.js";
-import { ARGO_HEALTH_DIR, clusterSpecPath, SYNC_DIR } from "../core/layout.js";
+import { ARGO_HEALTH_DIR, clusterKustomizationPath, clusterSpecPath, SYNC_DIR } from "../core/layout.js";
 import { fileAt } from "../tools/git.js";
 import type { AdmissionResult } from "../tools/admission.js";
 import { parseSpecText } from "../cluster-spec/parse.js";
@@ -27,6 +27,7 @@ import {
   addonUnits,
   addOrigins,
   clusterUnit,
+  isIdentitiesUnit,
   renderCached,
   renderManagement,
   type RenderContext,
@@ -45,7 +46,7 @@ import { driftStage, generatorIdentity } from "./drift.js";
 import type { Summary } from "./format.js";
 import { readImageInventory } from "./images.js";
 import { clusterRuleFindings, fleetOf, strayCandidates, strayFindings, syncFindings } from "./rule-stage.js";
-import { fleetRules, managementRules } from "./rules.js";
+import { fleetRules, managementRules, staticIdentitySecretRules } from "./rules.js";
 import { healthPresenceFindings, healthProblemFindings, renderedHealth } from "./health-rules.js";
 import { celFindings, kubeconformFindings, schemaRejected, schemaResults, type SchemaResult } from "./schema-layers.js";
 import { scopeOf, type Scope, type Selection, type Shard } from "./selection.js";
@@ -289,7 +290,8 @@ export const STAGES: readonly Stage[] = [
       // The admission program starts beside kubeconform (its start-up, loading the CRDs and webhooks, overlaps).
       const admitting = run.withAdmission
         ? (async () =>
-            admissionResults([...ctx.need("unitOf").values()], {
+            // The clusters, and the identities of management/ (CAPA's identity webhooks judge them too).
+            admissionResults([...ctx.need("unitOf").values(), ...ctx.need("units").filter(isIdentitiesUnit)], {
               cwd: run.root,
               admit: run.runners.admit,
               cache: run.cache,
@@ -449,6 +451,18 @@ export const STAGES: readonly Stage[] = [
           : undefined;
       return fleetRules(fleet, newVpcs).filter(scope.keep);
     },
+  },
+  {
+    // A static identity's Secret holds AWS credentials: it is created in CAPA's namespace by hand, never from Git.
+    name: "identity secrets",
+    lap: "rules",
+    inputs: ["repo", "rendered", "management"],
+    outputs: [],
+    run: (ctx) =>
+      staticIdentitySecretRules(ctx.need("repo").specs, [
+        ...ctx.need("rendered").map((rc) => ({ objects: rc.objects, file: clusterKustomizationPath(rc.cluster) })),
+        ...ctx.need("management").map((u) => ({ objects: u.objects, file: u.fallbackFile })),
+      ]),
   },
   {
     name: "management rules",

@@ -11,13 +11,15 @@ import { ringOrderFindings } from "./ring-order.js";
 import type { ClusterSpec } from "../cluster-spec/types.js";
 import { PlanError } from "../core/errors.js";
 import type { Finding } from "../core/findings.js";
-import { API } from "../k8s/capi.js";
+import { API, AWS_ACCOUNT_ANNOTATION } from "../k8s/capi.js";
+import { identityClusterFields } from "../plan/identity.js";
 import { objectNames, planCluster } from "../plan/cluster.js";
 import {
   clusterDir,
   clusterKustomizationPath,
   clusterOfPath,
   clusterSpecPath,
+  IDENTITIES_DIR,
   SPEC_FILE,
   SYNC_DIR,
 } from "../core/layout.js";
@@ -94,12 +96,13 @@ export function strayFindings(rc: RenderedCluster, namespaces: ReadonlySet<strin
 function declaredFacts(spec: ClusterSpec): RenderedCluster {
   const names = objectNames(spec);
   const metadata = { name: names.cluster, namespace: spec.namespace };
+  const { account } = identityClusterFields(spec);
   const objects: K8sObject[] = [
     { apiVersion: API.core, kind: "Cluster", metadata },
     {
       apiVersion: API.infra,
       kind: "AWSCluster",
-      metadata,
+      metadata: account ? { ...metadata, annotations: { [AWS_ACCOUNT_ANNOTATION]: account } } : metadata,
       spec: { region: spec.region, network: { vpc: { cidrBlock: spec.network.vpcCidr } } },
     },
   ];
@@ -202,7 +205,7 @@ export function syncFindings(
       .replace(/\/$/, "");
   const fluxPaths = fluxKustomizations.map((o) => [o.metadata.name, syncedPath(o)] as const);
   for (const [name, p] of fluxPaths) {
-    if (p === SYNC_DIR || MANAGEMENT_LAYERS.some((l) => l.dir === p)) continue;
+    if (p === SYNC_DIR || p === IDENTITIES_DIR || MANAGEMENT_LAYERS.some((l) => l.dir === p)) continue;
     const c = /^clusters\/([^/]+)$/.exec(p)?.[1];
     if (c ? !validated.has(c) && scope.inScope(c) : scope.shared)
       findings.push(

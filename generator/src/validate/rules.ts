@@ -17,13 +17,14 @@ import { knownRegions, zonesOf } from "../cluster-spec/regions.js";
 import { checkReferences } from "./references.js";
 import { findSecretField } from "../core/secrets.js";
 import type { RenderedCluster } from "../render/render.js";
-import { AUTOSCALER, CAPI_GROUPS, GROUP, kubeconfigSecret } from "../k8s/capi.js";
+import { AUTOSCALER, AWS_ACCOUNT_ANNOTATION, CAPI_GROUPS, GROUP, kubeconfigSecret } from "../k8s/capi.js";
 import { get, groupOf, type K8sObject, list, record, strAt } from "../k8s/object.js";
 import { ARGO_COMPARE_OPTIONS, ARGO_SYNC_OPTIONS, FLUX_PRUNE } from "../core/vocabulary.js";
 import { clusterDir, clusterKustomizationPath, clusterSpecPath } from "../core/layout.js";
 import { addonMinorFits, addonRules } from "./addon-rules.js";
 import { type ClusterSpec, PROFILE_DEFAULTS } from "../cluster-spec/types.js";
 import { objectNames } from "../plan/cluster.js";
+import { staticIdentitySecrets } from "../plan/identity.js";
 import type { RuleId } from "../core/rules.js";
 import { defineRule, finding, type Rule, severityOf } from "./rule.js";
 import { idOf, objectsOf, show } from "./read.js";
@@ -475,8 +476,12 @@ export function clusterRules(rc: RenderedCluster, file: string): Finding[] {
   return findings;
 }
 
+/** The account of clusters without an identity: the one CAPA's controller runs in. */
+const CONTROLLER_ACCOUNT = "the controller's account";
+
 /**
- * Fleet rules: unique Cluster names and namespaces; VPC CIDRs disjoint across the fleet. An overlap is a warning
+ * Fleet rules: unique Cluster names and namespaces; VPC CIDRs disjoint between the clusters of one AWS account, in
+ * every region (clusters in different accounts may reuse a range). An overlap is a warning
  * (clusters with live VPCs, e.g. imported ones on CAPA's default 10.0.0.0/16, exist and cannot move) except on a
  * cluster in `newVpc` — its VPC CIDR is new since the base (validate --changed-since: an added cluster, or a changed
  * network.vpcCidr) — where it is an error: two pull requests cut from the same main that took overlapping ranges, the
@@ -486,7 +491,7 @@ export function clusterRules(rc: RenderedCluster, file: string): Finding[] {
 export function fleetRules(rendered: readonly RenderedCluster[], newVpc: ReadonlySet<string> = new Set()): Finding[] {
   const findings: Finding[] = [];
   const seenName = new Map<string, string>();
-  const seenVpc: [cidr: string, owner: string, range: { start: bigint; end: bigint }][] = [];
+  const seenVpc: [cidr: string, owner: string, range: { start: bigint; end: bigint }, place: string][] = [];
   for (const rc of rendered) {
     const objs = objectsOf(rc.objects);
     const cluster = objs.find((o) => isGroupKind(o, CORE, "Cluster") && typeof o.metadata?.name === "string");
@@ -507,12 +512,22 @@ export function fleetRules(rendered: readonly RenderedCluster[], newVpc: Readonl
     const aws = objs.find((o) => isGroupKind(o, INFRA, "AWSCluster"));
     const vpc = strAt(aws, "spec.network.vpc.cidrBlock");
     const region = get(aws, "spec.region");
+    // The account CAPA creates the VPC in: the identity's (plan/identity.ts annotates it), else the controller's.
+    const account = show(record(aws?.metadata?.annotations)[AWS_ACCOUNT_ANNOTATION] ?? CONTROLLER_ACCOUNT);
     // An invalid CIDR has its own finding.
     const range = vpc === undefined ? undefined : cidrRange(vpc);
     if (vpc === undefined || range === undefined) continue;
-    const other = seenVpc.find(([, , r]) => r.start <= range.end && range.start <= r.end);
+    // VPCs of different accounts may reuse a range (each account is its own address plan); within one account,
+    // regions too are compared, since inter-region peering and transit gateways join them.
+    const place = account;
+    const other = seenVpc.find(([, , r, p]) => p === place && r.start <= range.end && range.start <= r.end);
     if (!other) {
-      seenVpc.push([vpc, `${rc.cluster}${region ? ` (${show(region)})` : ""}`, range]);
+      const where = [
+        region ? show(region) : undefined,
+        account === CONTROLLER_ACCOUNT ? undefined : `account ${account}`,
+      ];
+      const label = where.filter(Boolean).join(", ");
+      seenVpc.push([vpc, `${rc.cluster}${label ? ` (${label})` : ""}`, range, place]);
       continue;
     }
     const isNew = newVpc.has(rc.cluster);
@@ -521,7 +536,8 @@ export function fleetRules(rendered: readonly RenderedCluster[], newVpc: Readonl
         "fleet-unique-vpc-cidr",
         { cluster: rc.cluster, file: clusterSpecPath(rc.cluster), path: "network.vpcCidr" },
         `VPC CIDR ${vpc} ${other[0] === vpc ? "is also used" : `overlaps ${other[0]}, used`} by cluster ` +
-          `${other[1]}; VPCs that overlap can never be peered or joined by a transit gateway. ` +
+          `${other[1]} in the same AWS account; VPCs that overlap can never be peered or joined by a ` +
+          "transit gateway. " +
           (isNew
             ? `Give ${clusterDir(rc.cluster)} another network.vpcCidr before its VPC exists (new-cluster picks a ` +
               "free one from the name; if another pull request took it meanwhile, rebase and run new-cluster again)"
@@ -531,6 +547,30 @@ export function fleetRules(rendered: readonly RenderedCluster[], newVpc: Readonl
     );
   }
   return findings;
+}
+
+/**
+ * A Secret in Git named like a static identity's `secretRef` (plan/identity.ts): the identity's AWS credentials
+ * belong in CAPA's namespace only, created outside Git — refused even without data (the next edit would add it).
+ */
+export function staticIdentitySecretRules(
+  specs: readonly ClusterSpec[],
+  renders: readonly { objects: readonly K8sObject[]; file: string }[],
+): Finding[] {
+  const names = new Set(staticIdentitySecrets(specs));
+  if (names.size === 0) return [];
+  return renders.flatMap((r) =>
+    objectsOf(r.objects)
+      .filter((o) => o.kind === "Secret" && groupOf(o.apiVersion) === "" && names.has(o.metadata.name))
+      .map((o) =>
+        finding(
+          "static-identity-secret",
+          { file: r.file, path: `${idOf(o)}:metadata.name` },
+          `Secret ${o.metadata.name} is a static identity's credentials (identity.secretRef): create it in CAPA's ` +
+            "namespace outside Git (README, Account identities) and remove it from the repository",
+        ),
+      ),
+  );
 }
 
 /** The comma-separated options of an annotation. */

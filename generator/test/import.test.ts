@@ -367,9 +367,17 @@ describe("round trip: the render of a cluster this repository generated (CAPI/CA
     "workers: MachinePool",
     "controlPlane: { replicas: 5, instanceType: m6i.large }",
     "nodePools:",
-    "  - { name: web, instanceType: m6i.xlarge, minSize: 2, maxSize: 6, labels: { tier: web } }",
+    // Mixed, multi-type spot, single-type spot with a price, taints, and a GPU pool (default taint; one without).
+    "  - { name: web, instanceType: m6i.xlarge, minSize: 2, maxSize: 6, labels: { tier: web }, " +
+      "taints: [{ key: dedicated, value: web, effect: NoSchedule }, { key: example.com/slow, effect: PreferNoSchedule }], " +
+      "capacityType: mixed, instanceTypes: [m5.xlarge, m7i.xlarge], onDemandBase: 1, onDemandPercentageAboveBase: 25, " +
+      "spotAllocationStrategy: capacity-optimized }",
     "  - { name: jobs, instanceType: c6i.large, availabilityZones: [us-east-2b], autoscaling: false, " +
-      "minSize: 1, maxSize: 4, replicas: 3, kubernetesVersion: v1.32.9 }",
+      "minSize: 1, maxSize: 4, replicas: 3, kubernetesVersion: v1.32.9, capacityType: spot, spotMaxPrice: '0.08' }",
+    "  - { name: batch, instanceType: c6i.large, minSize: 0, maxSize: 3, capacityType: spot, " +
+      "instanceTypes: [c5.large], spotAllocationStrategy: price-capacity-optimized }",
+    "  - { name: gpu, instanceType: g5.xlarge, minSize: 0, maxSize: 2 }",
+    "  - { name: gpu-open, instanceType: g6.xlarge, minSize: 0, maxSize: 1, taints: [] }",
     "network: { vpcCidr: 10.12.0.0/16, podCidr: 172.16.0.0/16, serviceCidr: 10.100.0.0/16 }",
     // Its own images, as importCli names them (CAPA publishes none for the jobs pool's v1.32.9).
     'image: { lookupOrg: "123456789012" }',

@@ -369,8 +369,9 @@ describe("round trip: the render of a cluster this repository generated (CAPI/CA
     "nodePools:",
     // Mixed, multi-type spot, single-type spot with a price, taints, and a GPU pool (default taint; one without).
     "  - { name: web, instanceType: m6i.xlarge, minSize: 2, maxSize: 6, labels: { tier: web }, " +
-      "taints: [{ key: dedicated, value: web, effect: NoSchedule }, { key: example.com/slow, effect: PreferNoSchedule }], " +
-      "capacityType: mixed, instanceTypes: [m5.xlarge, m7i.xlarge], onDemandBase: 1, onDemandPercentageAboveBase: 25, " +
+      "taints: [{ key: dedicated, value: web, effect: NoSchedule }, " +
+      "{ key: example.com/slow, effect: PreferNoSchedule }], capacityType: mixed, " +
+      "instanceTypes: [m5.xlarge, m7i.xlarge], onDemandBase: 1, onDemandPercentageAboveBase: 25, " +
       "spotAllocationStrategy: capacity-optimized }",
     "  - { name: jobs, instanceType: c6i.large, availabilityZones: [us-east-2b], autoscaling: false, " +
       "minSize: 1, maxSize: 4, replicas: 3, kubernetesVersion: v1.32.9, capacityType: spot, spotMaxPrice: '0.08' }",

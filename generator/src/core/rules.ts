@@ -637,6 +637,13 @@ export const RULES = {
     inputs: none,
     docs: "a removed pool is named, with the manual step that deletes it (the sync prunes nothing)",
   },
+  "capacity-changed": {
+    severity: "warning",
+    inputs: none,
+    docs:
+      "a pool's capacity type (on-demand, spot, mixed) or instance types change: every instance is replaced (a " +
+      "roll-out, or an instance refresh of the auto scaling group)",
+  },
   "pool-upgraded-with-control-plane": {
     severity: "by context",
     inputs: none,

@@ -62,8 +62,14 @@ const labelOf = (labels: Record<string, unknown> | undefined, key: string): stri
   return typeof v === "string" ? v : null;
 };
 
-/** How an AWSMachinePool / AWSMachineTemplate buys its instances, and its further instance types. */
-function capacityOf(infra: K8sObject | undefined, machine: string): { capacityType: string | null; others: string[] } {
+/**
+ * How an AWSMachinePool (`machine` spec.awsLaunchTemplate) or AWSMachineTemplate (spec.template.spec) buys its
+ * instances, and its further instance types.
+ */
+export function appliedCapacity(
+  infra: K8sObject | undefined,
+  machine: string,
+): { capacityType: string | null; others: string[] } {
   if (!infra) return { capacityType: null, others: [] };
   if (get(infra, `${machine}.spotMarketOptions`) !== undefined) return { capacityType: "spot", others: [] };
   const mixed = get(infra, "spec.mixedInstancesPolicy");
@@ -108,7 +114,7 @@ export function appliedOf(spec: ClusterSpec, objects: readonly K8sObject[]): App
     if (name === null) continue;
     const infra = find(GROUP.infra, "AWSMachinePool", get(mp, "spec.template.spec.infrastructureRef.name"));
     const config = find(GROUP.bootstrap, "KubeadmConfig", get(mp, "spec.template.spec.bootstrap.configRef.name"));
-    const capacity = capacityOf(infra, "spec.awsLaunchTemplate");
+    const capacity = appliedCapacity(infra, "spec.awsLaunchTemplate");
     const autoscaling = size(mp, "min") !== null || size(mp, "max") !== null;
     pools.set(name, {
       instanceType: str(infra, "spec.awsLaunchTemplate.instanceType"),
@@ -135,7 +141,7 @@ export function appliedOf(spec: ClusterSpec, objects: readonly K8sObject[]): App
       "KubeadmConfigTemplate",
       get(mds[0], "spec.template.spec.bootstrap.configRef.name"),
     );
-    const capacity = capacityOf(infra, "spec.template.spec");
+    const capacity = appliedCapacity(infra, "spec.template.spec");
     const autoscaling = mds.some((md) => size(md, "min") !== null || size(md, "max") !== null);
     const replicas = sum(mds.map((md) => num(get(md, "spec.replicas"))));
     pools.set(name, {

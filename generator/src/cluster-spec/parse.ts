@@ -23,6 +23,7 @@ import {
   INSTANCE_TYPE,
   K8S_VERSION,
   LIMITS,
+  SPOT_PRICE,
   type Taint,
   capacityOf,
 } from "./types.js";
@@ -34,6 +35,7 @@ const PATTERN_HINT: Record<string, string> = {
   [K8S_VERSION]: "a Kubernetes version like v1.34.2",
   [INSTANCE_TYPE]: "an EC2 instance type like t3.large",
   [AZ_NAME]: "an availability zone name like ap-northeast-2a",
+  [SPOT_PRICE]: "an hourly price in USD like 0.05",
 };
 
 /** Kubernetes minors that CAPI v1.13 supports for workload clusters (docs/book/src/reference/versions.md). */

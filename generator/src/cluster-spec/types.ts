@@ -107,6 +107,7 @@ export const DNS_LABEL = "^[a-z]([-a-z0-9]*[a-z0-9])?$";
 export const K8S_VERSION = "^v\\d+\\.\\d+\\.\\d+$";
 export const INSTANCE_TYPE = "^[a-z][a-z0-9-]*\\.[a-z0-9-]+$";
 export const AZ_NAME = "^[a-z]{2}(-[a-z]+)+-\\d+[a-z]$";
+export const SPOT_PRICE = "^[0-9]+(\\.[0-9]+)?$";
 
 /**
  * The machine image: an AMI id, or CAPA's image lookup (AWSMachineSpec imageLookupOrg/Format/BaseOS,
@@ -299,7 +300,7 @@ const NodePoolDefinition = Type.Object(
     }),
     spotMaxPrice: Type.Optional(
       Type.String({
-        pattern: "^[0-9]+(\\.[0-9]+)?$",
+        pattern: SPOT_PRICE,
         maxLength: 16,
         description:
           "Highest hourly price (USD) for a spot instance; default the on-demand price. Spot pools with one " +

@@ -72,7 +72,19 @@ describe("the cluster spec's defaults derive from its definition", () => {
     // image: CAPA's public images unless set (a pool's: the cluster's); apiServer.allowedCidrs: CAPA's 0.0.0.0/0.
     expect(unset(spec)).toEqual(["image", "sshKeyName"]);
     const pool = (spec.nodePools as Record<string, unknown>[])[0]!;
-    expect(unset(pool)).toEqual(["replicas", "kubernetesVersion", "image"]);
+    // taints: a GPU pool's default only; the capacity fields: on-demand when absent.
+    expect(unset(pool)).toEqual([
+      "replicas",
+      "kubernetesVersion",
+      "image",
+      "taints",
+      "capacityType",
+      "instanceTypes",
+      "spotMaxPrice",
+      "onDemandBase",
+      "onDemandPercentageAboveBase",
+      "spotAllocationStrategy",
+    ]);
     expect(unset(spec.controlPlane as Record<string, unknown>)).toEqual([]);
     expect(unset(spec.network as Record<string, unknown>)).toEqual([]);
     expect(unset(spec.apiServer as Record<string, unknown>)).toEqual(["allowedCidrs"]);

@@ -77,13 +77,13 @@ describe("the cluster spec's defaults derive from its definition", () => {
       "replicas",
       "kubernetesVersion",
       "image",
-      "taints",
       "capacityType",
       "instanceTypes",
       "spotMaxPrice",
       "onDemandBase",
       "onDemandPercentageAboveBase",
       "spotAllocationStrategy",
+      "taints",
     ]);
     expect(unset(spec.controlPlane as Record<string, unknown>)).toEqual([]);
     expect(unset(spec.network as Record<string, unknown>)).toEqual([]);

@@ -27,6 +27,13 @@ export function gpuFamily(instanceType: string): keyof typeof NVIDIA_GPU_FAMILIE
   return Object.keys(NVIDIA_GPU_FAMILIES).find((f): f is keyof typeof NVIDIA_GPU_FAMILIES => f === family);
 }
 
+/** Whether a pool launches GPU instances: its instanceType or one of its further instanceTypes is of a GPU family. */
+export function launchesGpu(pool: { instanceType?: unknown; instanceTypes?: unknown }): boolean {
+  const more: unknown[] = Array.isArray(pool.instanceTypes) ? pool.instanceTypes : [];
+  const types = [pool.instanceType, ...more];
+  return types.some((t) => typeof t === "string" && gpuFamily(t) !== undefined);
+}
+
 /**
  * The taint a GPU pool gets by default: only pods that tolerate it (GPU workloads, the device plugin) land there. The
  * key is the device plugin's resource name, which NVIDIA's static DaemonSet tolerates (deployments/static/

@@ -7,7 +7,7 @@ import { type Static, Type } from "@sinclair/typebox";
 import { CAPI_GITOPS_API_VERSION } from "../core/vocabulary.js";
 import { constant, filled, oneOf, stringMap, type WithDefaults } from "./definition.js";
 import { defaultZones, knownRegions } from "./regions.js";
-import { GPU_TAINT, gpuFamily } from "./gpu.js";
+import { GPU_TAINT, launchesGpu } from "./gpu.js";
 
 const SPEC_KIND = "ClusterSpec";
 
@@ -259,28 +259,6 @@ const NodePoolDefinition = Type.Object(
           "node.kubernetes.io and kubelet.kubernetes.io are refused by NodeRestriction.",
       }),
     ),
-    // Filled after instanceType (fillDefaults fills in field order): a GPU pool gets the GPU taint unless it says
-    // otherwise (`taints: []` for none); other pools get nothing.
-    taints: filled(
-      Type.Optional({
-        ...Type.Array(
-          Type.Object(
-            {
-              key: Type.String({ minLength: 1, maxLength: 316, description: "A qualified name, as a label key." }),
-              value: Type.Optional(Type.String({ maxLength: LIMITS.labelValue, description: "A label value." })),
-              effect: oneOf(TAINT_EFFECTS),
-            },
-            { additionalProperties: false },
-          ),
-        ),
-        maxItems: 50,
-        description:
-          "Node taints registered by kubeadm (KubeadmConfig nodeRegistration.taints, CAPI " +
-          "bootstrap/kubeadm/api/v1beta2) and told to the cluster-autoscaler for scale from zero. Default: " +
-          `${GPU_TAINT.key}=${GPU_TAINT.value}:${GPU_TAINT.effect} on a GPU instance type, else none.`,
-      }),
-      (pool) => (gpuFamily(String(pool.instanceType)) ? [{ ...GPU_TAINT }] : undefined),
-    ),
     capacityType: Type.Optional(
       oneOf(CAPACITY_TYPES, {
         description:
@@ -329,6 +307,28 @@ const NodePoolDefinition = Type.Object(
           "mixed or multi-type spot: how the group picks spot pools (spotAllocationStrategy). Default " +
           "price-capacity-optimized (AWS's recommendation; AWS's own default is lowest-price).",
       }),
+    ),
+    // Filled after the instance types (fillDefaults fills in field order): a GPU pool gets the GPU taint unless it
+    // says otherwise (`taints: []` for none); other pools get nothing.
+    taints: filled(
+      Type.Optional({
+        ...Type.Array(
+          Type.Object(
+            {
+              key: Type.String({ minLength: 1, maxLength: 316, description: "A qualified name, as a label key." }),
+              value: Type.Optional(Type.String({ maxLength: LIMITS.labelValue, description: "A label value." })),
+              effect: oneOf(TAINT_EFFECTS),
+            },
+            { additionalProperties: false },
+          ),
+        ),
+        maxItems: 50,
+        description:
+          "Node taints registered by kubeadm (KubeadmConfig nodeRegistration.taints, CAPI " +
+          "bootstrap/kubeadm/api/v1beta2) and told to the cluster-autoscaler for scale from zero. Default: " +
+          `${GPU_TAINT.key}=${GPU_TAINT.value}:${GPU_TAINT.effect} on a GPU instance type, else none.`,
+      }),
+      (pool) => (launchesGpu(pool) ? [{ ...GPU_TAINT }] : undefined),
     ),
   },
   { additionalProperties: false },

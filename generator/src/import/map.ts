@@ -17,7 +17,7 @@ import { DNS_LABEL, LIMITS, SPOT_ALLOCATION_STRATEGIES, TAINT_EFFECTS } from "..
 import { reservedNamespaceProblem } from "../cluster-spec/reserved.js";
 import { defaultZones, zonesOf } from "../cluster-spec/regions.js";
 import { AUTOSCALER, AUTOSCALER_CAPACITY, GROUP, LABEL } from "../k8s/capi.js";
-import { gpuFamily } from "../cluster-spec/gpu.js";
+import { launchesGpu } from "../cluster-spec/gpu.js";
 import { get, groupOf, isRecord, list, record } from "../k8s/object.js";
 import { IAM_PROFILE } from "../plan/capi.js";
 import { BASE_OBJECTS } from "../plan/base.js";
@@ -985,7 +985,7 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
       if (Object.keys(labels).length) pool.labels = labels;
       // A GPU pool without taints says so: the spec's default would add the GPU taint.
       if (taints) pool.taints = taints;
-      else if (typeof pool.instanceType === "string" && gpuFamily(pool.instanceType)) pool.taints = [];
+      else if (launchesGpu(pool)) pool.taints = [];
       m.rest(boot, b, bootKind, pname);
       m.metadata(boot, bootKind, pname);
     }

@@ -8,7 +8,7 @@
  * clusterresourceset_controller.go). Pure: pins in, files out.
  */
 import { type ClusterSpec, type Cni, CNIS } from "../cluster-spec/types.js";
-import { gpuFamily } from "../cluster-spec/gpu.js";
+import { launchesGpu } from "../cluster-spec/gpu.js";
 import { addonKubernetesVersion } from "./addon-version.js";
 import { GROUP, LABEL } from "../k8s/capi.js";
 import type { K8sObject } from "../k8s/object.js";
@@ -98,8 +98,7 @@ export const gpuAddon = (pins: AddonPins): Addon => ({
 });
 
 /** Whether a pool (or one of its further instance types) is of an NVIDIA GPU family (cluster-spec/gpu.ts). */
-export const hasGpuPool = (spec: Pick<ClusterSpec, "nodePools">): boolean =>
-  spec.nodePools.some((p) => [p.instanceType, ...(p.instanceTypes ?? [])].some((t) => gpuFamily(t)));
+export const hasGpuPool = (spec: Pick<ClusterSpec, "nodePools">): boolean => spec.nodePools.some(launchesGpu);
 
 /**
  * Every add-on version `npm run addons` hydrates: the CNIs, every pinned CCM minor, the EBS CSI driver, the NVIDIA

@@ -459,6 +459,27 @@ a failureDomain is the pool's zone`, async () => {
     ]);
   });
 
+  it("maps a clusterctl manifest's spot machines and worker taints to the pool (none left as a patch)", async () => {
+    const objs = (await docs(QUICKSTART)) as K8sObject[];
+    const tpl = objs.find((o) => o.kind === "AWSMachineTemplate" && o.metadata.name === "capi-quickstart-md-0")!;
+    (tpl.spec as { template: { spec: Record<string, unknown> } }).template.spec.spotMarketOptions = { maxPrice: "0.1" };
+    const kct = objs.find((o) => o.kind === "KubeadmConfigTemplate")!;
+    const reg = (
+      kct.spec as { template: { spec: { joinConfiguration: { nodeRegistration: Record<string, unknown> } } } }
+    ).template.spec.joinConfiguration.nodeRegistration;
+    reg.taints = [{ key: "example.com/spot", value: "true", effect: "NoSchedule" }];
+    const m = mapManifests(objs, { file: "x.yaml", kubernetesVersion: "v1.34.2" }, parseYamlStream);
+    expect(m.findings).toEqual([]);
+    expect(m.spec?.nodePools).toEqual([
+      expect.objectContaining({
+        capacityType: "spot",
+        spotMaxPrice: "0.1",
+        taints: [{ key: "example.com/spot", value: "true", effect: "NoSchedule" }],
+      }),
+    ]);
+    expect(m.kept.filter((k) => k.keys.includes("spotMarketOptions") || k.keys.includes("taints"))).toEqual([]);
+  });
+
   it(`20.6: a null sshKeyName (\`sshKeyName:\`, or \`\${AWS_SSH_KEY_NAME}\` substituted empty) is absent: \
 CAPA's "default", no patch`, async () => {
     const text = await readFile(QUICKSTART, "utf8");

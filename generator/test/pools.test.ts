@@ -14,6 +14,7 @@ import { parseYamlStream, toYaml } from "../src/core/yaml.js";
 import { flagChanges } from "../src/diff/flags.js";
 import { diffObjects } from "../src/diff/objects.js";
 import { appliedOf } from "../src/fleet/applied.js";
+import { buildInventory, formatInventory } from "../src/fleet/inventory.js";
 import type { K8sObject } from "../src/k8s/object.js";
 import { versions } from "../src/pins/versions.js";
 import { clusterAddons } from "../src/plan/addons.js";
@@ -380,6 +381,13 @@ describe("diff and inventory", () => {
     expect(onDemand.nodePools[0]!.capacityType).toBeUndefined();
     const flags = flagChanges("md", diffObjects({ objects: before }, { objects: after }), before, after);
     expect(flags.filter((f) => f.rule === "capacity-changed")).toHaveLength(3);
+  });
+  it("the inventory prints them, and the device plugin among the add-ons", () => {
+    const inv = buildInventory([SPECS.mp], versions(), undefined, [], new Map([["mp", rendered.get("mp")!]]));
+    const text = formatInventory(inv, "text");
+    expect(text).toContain("mixed (+m5.xlarge), taints dedicated=web:NoSchedule");
+    expect(text).toContain("nvidia-device-plugin v0.17.4");
+    expect(inv.clusters[0]!.render?.patched).toEqual([]);
   });
   it("the inventory reads capacity, further types and taints from the render", () => {
     const a = appliedOf(SPECS.mp, rendered.get("mp")!);

@@ -71,6 +71,11 @@ function sources(template: string) {
       ]),
     ),
     [`calico/${pins.calico.release}`]: calico(pins.calico.release),
+    [`nvidia-device-plugin/${pins.nvidiaDevicePlugin.version}`]: workload(
+      "DaemonSet",
+      "nvidia-device-plugin-daemonset",
+      pins.images["nvidia-device-plugin"]!,
+    ),
   };
   const snapshotCrds =
     `apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n` +

@@ -1530,6 +1530,54 @@ const CASES: Case[] = [
     stream: "stdout",
     says: ["addons/aws-ccm/v1.30.10/aws-ccm.yaml", "addons-integrity"],
   },
+  // --- h-pools: issue 24 items 2, 4, 5 (spot and mixed pools, taints, GPU pools) ---
+  newCluster(
+    "24: a pool taint with an unknown effect",
+    [...X, "--pool", "name=a,taints=k=v:NoRun"],
+    "--pool",
+    "nodePools.0.taints.0.effect",
+    "NoSchedule, PreferNoSchedule, NoExecute",
+  ),
+  newCluster(
+    "24: a pool taint key that is no qualified name",
+    [...X, "--pool", "name=a,taints=bad key=v:NoSchedule"],
+    "--pool",
+    "nodePools.0.taints.0.key",
+    "taint key",
+  ),
+  newCluster(
+    "24: a taint without its effect",
+    [...X, "--pool", "name=a,taints=dedicated"],
+    "--pool taints",
+    "key[=value]:Effect",
+  ),
+  newCluster(
+    "24: a mixed pool of MachineDeployments",
+    [...X, "--pool", "name=a,capacity-type=mixed,on-demand-percentage=20"],
+    "--pool",
+    "nodePools.0.capacityType",
+    "workers: MachinePool",
+  ),
+  newCluster(
+    "24: a spot price that is no price",
+    [...X, "--pool", "name=a,capacity-type=spot,spot-max-price=cheap"],
+    "--pool",
+    "nodePools.0.spotMaxPrice",
+    "USD",
+  ),
+  spec("24: a spot price on an on-demand pool", specEdit("    labels: {}", '    labels: {}\n    spotMaxPrice: "0.1"'), [
+    "nodePools.0.spotMaxPrice",
+    "capacityType: spot",
+  ]),
+  spec(
+    "24: one taint given twice",
+    specEdit(
+      "    labels: {}",
+      "    labels: {}\n    taints:\n      - {key: k, value: a, effect: NoSchedule}\n" +
+        "      - {key: k, value: b, effect: NoSchedule}",
+    ),
+    ["nodePools.0.taints.1.effect", "given twice"],
+  ),
   // --- h-userlayer: issue 20 item 3 ---
   overlay(
     "20.3: a RoleBinding giving cluster-admin to a user",

@@ -74,7 +74,19 @@ describe("the cluster spec's defaults derive from its definition", () => {
     // rollout: the last ring capi-gitops.yaml declares (cluster-spec/rollout.ts), which the spec alone cannot know.
     expect(unset(spec)).toEqual(["image", "identity", "bastion", "sshKeyName", "rollout"]);
     const pool = (spec.nodePools as Record<string, unknown>[])[0]!;
-    expect(unset(pool)).toEqual(["replicas", "kubernetesVersion", "image"]);
+    // taints: a GPU pool's default only; the capacity fields: on-demand when absent.
+    expect(unset(pool)).toEqual([
+      "replicas",
+      "kubernetesVersion",
+      "image",
+      "capacityType",
+      "instanceTypes",
+      "spotMaxPrice",
+      "onDemandBase",
+      "onDemandPercentageAboveBase",
+      "spotAllocationStrategy",
+      "taints",
+    ]);
     expect(unset(spec.controlPlane as Record<string, unknown>)).toEqual([]);
     expect(unset(spec.network as Record<string, unknown>)).toEqual([]);
     expect(unset(spec.apiServer as Record<string, unknown>)).toEqual([

@@ -367,9 +367,18 @@ describe("round trip: the render of a cluster this repository generated (CAPI/CA
     "workers: MachinePool",
     "controlPlane: { replicas: 5, instanceType: m6i.large }",
     "nodePools:",
-    "  - { name: web, instanceType: m6i.xlarge, minSize: 2, maxSize: 6, labels: { tier: web } }",
+    // Mixed, multi-type spot, single-type spot with a price, taints, and a GPU pool (default taint; one without).
+    "  - { name: web, instanceType: m6i.xlarge, minSize: 2, maxSize: 6, labels: { tier: web }, " +
+      "taints: [{ key: dedicated, value: web, effect: NoSchedule }, " +
+      "{ key: example.com/slow, effect: PreferNoSchedule }], capacityType: mixed, " +
+      "instanceTypes: [m5.xlarge, m7i.xlarge], onDemandBase: 1, onDemandPercentageAboveBase: 25, " +
+      "spotAllocationStrategy: capacity-optimized }",
     "  - { name: jobs, instanceType: c6i.large, availabilityZones: [us-east-2b], autoscaling: false, " +
-      "minSize: 1, maxSize: 4, replicas: 3, kubernetesVersion: v1.32.9 }",
+      "minSize: 1, maxSize: 4, replicas: 3, kubernetesVersion: v1.32.9, capacityType: spot, spotMaxPrice: '0.08' }",
+    "  - { name: batch, instanceType: c6i.large, minSize: 0, maxSize: 3, capacityType: spot, " +
+      "instanceTypes: [c5.large], spotAllocationStrategy: price-capacity-optimized }",
+    "  - { name: gpu, instanceType: g5.xlarge, minSize: 0, maxSize: 2 }",
+    "  - { name: gpu-open, instanceType: g6.xlarge, minSize: 0, maxSize: 1, taints: [] }",
     "network: { vpcCidr: 10.12.0.0/16, podCidr: 172.16.0.0/16, serviceCidr: 10.100.0.0/16 }",
     // Its own images, as importCli names them (CAPA publishes none for the jobs pool's v1.32.9).
     'image: { lookupOrg: "123456789012" }',
@@ -550,6 +559,27 @@ a failureDomain is the pool's zone`, async () => {
         availabilityZones: ["us-east-1d"],
       }),
     ]);
+  });
+
+  it("maps a clusterctl manifest's spot machines and worker taints to the pool (none left as a patch)", async () => {
+    const objs = (await docs(QUICKSTART)) as K8sObject[];
+    const tpl = objs.find((o) => o.kind === "AWSMachineTemplate" && o.metadata.name === "capi-quickstart-md-0")!;
+    (tpl.spec as { template: { spec: Record<string, unknown> } }).template.spec.spotMarketOptions = { maxPrice: "0.1" };
+    const kct = objs.find((o) => o.kind === "KubeadmConfigTemplate")!;
+    const reg = (
+      kct.spec as { template: { spec: { joinConfiguration: { nodeRegistration: Record<string, unknown> } } } }
+    ).template.spec.joinConfiguration.nodeRegistration;
+    reg.taints = [{ key: "example.com/spot", value: "true", effect: "NoSchedule" }];
+    const m = mapManifests(objs, { file: "x.yaml", kubernetesVersion: "v1.34.2" }, parseYamlStream);
+    expect(m.findings).toEqual([]);
+    expect(m.spec?.nodePools).toEqual([
+      expect.objectContaining({
+        capacityType: "spot",
+        spotMaxPrice: "0.1",
+        taints: [{ key: "example.com/spot", value: "true", effect: "NoSchedule" }],
+      }),
+    ]);
+    expect(m.kept.filter((k) => k.keys.includes("spotMarketOptions") || k.keys.includes("taints"))).toEqual([]);
   });
 
   it(`20.6: a null sshKeyName (\`sshKeyName:\`, or \`\${AWS_SSH_KEY_NAME}\` substituted empty) is absent: \

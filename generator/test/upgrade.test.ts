@@ -155,6 +155,9 @@ Markdown is a table`, async () => {
       "maxSize",
       "replicas",
       "version",
+      "capacityType",
+      "instanceTypes",
+      "taints",
     ]);
     expect(ohio.pools[1]).toMatchObject({ name: "batch", minSize: 0, maxSize: 4, autoscaling: true, replicas: null });
     expect(ohio.addons).toEqual({
@@ -162,6 +165,7 @@ Markdown is a table`, async () => {
       ccm: "aws-ccm v1.33.4",
       csi: "aws-ebs-csi v2.13.0",
       clusterAutoscaler: "v1.33.5",
+      gpu: null,
     });
     expect(ohio.upgrade.stage).toBe("pools-behind");
     // Between the steps every MachineDeployment pool a minor behind gets no new machine from CAPI: warned, per pool.

@@ -12,7 +12,7 @@ import { CAPI_GITOPS_API_VERSION } from "../core/vocabulary.js";
 import { isRecord } from "../k8s/object.js";
 
 /** How a flag's text becomes the spec value. */
-type Kind = "string" | "integer" | "boolean" | "list" | "labels" | "pools";
+type Kind = "string" | "integer" | "boolean" | "list" | "labels" | "taints" | "pools";
 
 interface SpecFlagDef {
   /** The flag without its dashes. */
@@ -299,11 +299,18 @@ export const POOL_KEYS = [
   { key: "replicas", field: "replicas", kind: "integer", example: "<n>" },
   { key: "kubernetes-version", field: "kubernetesVersion", kind: "string", example: "<v>" },
   { key: "labels", field: "labels", kind: "labels", example: "<k:v+k2:v2>" },
+  { key: "taints", field: "taints", kind: "taints", example: "<k=v:NoSchedule+k2:NoExecute>" },
+  { key: "capacity-type", field: "capacityType", kind: "string", example: "on-demand|spot|mixed" },
+  { key: "instance-types", field: "instanceTypes", kind: "list", example: "<t2+t3>" },
+  { key: "spot-max-price", field: "spotMaxPrice", kind: "string", example: "<usd>" },
+  { key: "on-demand-base", field: "onDemandBase", kind: "integer", example: "<n>" },
+  { key: "on-demand-percentage", field: "onDemandPercentageAboveBase", kind: "integer", example: "<0-100>" },
+  { key: "spot-allocation-strategy", field: "spotAllocationStrategy", kind: "string", example: "<strategy>" },
 ] as const satisfies readonly { key: string; field: string; kind: Kind; example: string }[];
 
 /** `name=<n>,instance-type=<t>,…` for the help (two lines). */
 export const POOL_SYNTAX = POOL_KEYS.map(
-  (k, i) => `${k.key}=${k.example}${i === POOL_KEYS.length - 1 ? "" : i === 4 ? ",\n" : ","}`,
+  (k, i) => `${k.key}=${k.example}${i === POOL_KEYS.length - 1 ? "" : i % 5 === 4 ? ",\n" : ","}`,
 ).join("");
 
 /** An error finding on a flag (its path is the flag, e.g. `--pool min-size`). */
@@ -346,6 +353,21 @@ function convert(kind: Exclude<Kind, "pools">, value: string, flag: string, find
             return i > 0 ? [kv.slice(0, i), kv.slice(i + 1)] : [kv, ""];
           }),
       );
+    case "taints":
+      // `key[=value]:Effect`, `+`-separated; empty: no taints (a GPU pool's default taint removed). The spec's
+      // schema and checkSpec judge the parts.
+      return value
+        .split("+")
+        .filter(Boolean)
+        .map((t) => {
+          const colon = t.lastIndexOf(":");
+          const kv = colon > 0 ? t.slice(0, colon) : t;
+          const eq = kv.indexOf("=");
+          const key = eq >= 0 ? kv.slice(0, eq) : kv;
+          const v = eq >= 0 ? kv.slice(eq + 1) : undefined;
+          if (colon <= 0) findings.push(bad(flag, `taint "${t}" is not key[=value]:Effect`));
+          return { key, ...(v === undefined ? {} : { value: v }), effect: colon > 0 ? t.slice(colon + 1) : "" };
+        });
   }
 }
 

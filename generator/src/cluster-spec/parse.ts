@@ -23,6 +23,9 @@ import {
   INSTANCE_TYPE,
   K8S_VERSION,
   LIMITS,
+  SPOT_PRICE,
+  type Taint,
+  capacityOf,
 } from "./types.js";
 import { imageFollowsVersion } from "../schemas/ami-inventory.js";
 import { isRecord } from "../k8s/object.js";
@@ -32,6 +35,7 @@ const PATTERN_HINT: Record<string, string> = {
   [K8S_VERSION]: "a Kubernetes version like v1.34.2",
   [INSTANCE_TYPE]: "an EC2 instance type like t3.large",
   [AZ_NAME]: "an availability zone name like ap-northeast-2a",
+  [SPOT_PRICE]: "an hourly price in USD like 0.05",
 };
 
 /** Kubernetes minors that CAPI v1.13 supports for workload clusters (docs/book/src/reference/versions.md). */
@@ -185,15 +189,53 @@ const LABEL_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
-/** Label key problems, or undefined. Restricted prefixes mirror the NodeRestriction admission plugin. */
-export function labelKeyProblem(key: string): string | undefined {
+/**
+ * A qualified name's problems (`[prefix/]name`: the name ≤ 63 alphanumerics, '-', '_', '.', the prefix a DNS
+ * subdomain), as k8s.io/apimachinery pkg/util/validation IsQualifiedName says them; `what` names the key.
+ */
+function qualifiedNameProblem(key: string, what: string): string | undefined {
   const slash = key.lastIndexOf("/");
   const prefix = slash >= 0 ? key.slice(0, slash) : "";
   const name = slash >= 0 ? key.slice(slash + 1) : key;
   if (name.length > 63 || !LABEL_NAME.test(name))
-    return `label key ${quote(key)}: name part must be ≤ 63 alphanumerics, '-', '_' or '.'`;
+    return `${what} ${quote(key)}: name part must be ≤ 63 alphanumerics, '-', '_' or '.'`;
   if (prefix && (prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix)))
-    return `label key ${quote(key)}: prefix must be a DNS subdomain`;
+    return `${what} ${quote(key)}: prefix must be a DNS subdomain`;
+  return undefined;
+}
+
+/**
+ * A pool's taints as the API server checks a Node's (k8s.io/kubernetes pkg/apis/core/validation validateNodeTaints:
+ * the key a qualified name, the value a label value, the effect one of three, no key+effect pair twice); kubeadm
+ * registers them with the kubelet, so a taint the API server refuses would keep the node from registering.
+ */
+export function taintProblems(taints: readonly Taint[]): { index: number; field: string; message: string }[] {
+  const out: { index: number; field: string; message: string }[] = [];
+  const seen = new Set<string>();
+  taints.forEach((t, index) => {
+    const key = qualifiedNameProblem(t.key, "taint key");
+    if (key) out.push({ index, field: "key", message: key });
+    const value = t.value ?? "";
+    if (!LABEL_VALUE.test(value) || value.length > LIMITS.labelValue)
+      out.push({
+        index,
+        field: "value",
+        message: `taint value ${quote(value)} must be ≤ 63 alphanumerics, '-', '_' or '.'`,
+      });
+    const pair = `${t.key}:${t.effect}`;
+    if (seen.has(pair))
+      out.push({ index, field: "effect", message: `taint ${quote(pair)} is given twice (key and effect)` });
+    seen.add(pair);
+  });
+  return out;
+}
+
+/** Label key problems, or undefined. Restricted prefixes mirror the NodeRestriction admission plugin. */
+export function labelKeyProblem(key: string): string | undefined {
+  const qualified = qualifiedNameProblem(key, "label key");
+  if (qualified) return qualified;
+  const slash = key.lastIndexOf("/");
+  const prefix = slash >= 0 ? key.slice(0, slash) : "";
   const domain = prefix.toLowerCase();
   const restricted = /(^|\.)(kubernetes\.io|k8s\.io)$/.test(domain);
   const allowed = /(^|\.)(node\.kubernetes\.io|kubelet\.kubernetes\.io)$/.test(domain);
@@ -396,6 +438,9 @@ export function checkSpec(spec: ClusterSpec, file?: string): Finding[] {
             "shorter labels",
           "label-valid",
         );
+    for (const p2 of taintProblems(p.taints ?? []))
+      err(`${at}.taints.${p2.index}.${p2.field}`, p2.message, "taint-valid");
+    for (const problem of capacityProblems(spec, p)) err(`${at}.${problem.field}`, problem.message, "pool-capacity");
     const longest =
       spec.workers === "MachineDeployment" ? `${spec.name}-${p.name}-${"x".repeat(2)}` : `${spec.name}-${p.name}`;
     if (longest.length > 63)
@@ -526,6 +571,62 @@ function accessFindings(spec: ClusterSpec, file: string | undefined): Finding[] 
       );
   });
   return findings;
+}
+
+/**
+ * What a pool's capacity fields cannot say together. A MachineDeployment's machines are single instances
+ * (AWSMachineTemplate: one instance type, spotMarketOptions or none), so only a MachinePool's auto scaling group can
+ * mix markets and types (AWSMachinePool mixedInstancesPolicy, CAPA exp/api/v1beta2/types.go); CAPA's webhook refuses
+ * spotMarketOptions beside a mixedInstancesPolicy (exp/webhooks/awsmachinepool_webhook.go validateSpotInstances), and
+ * an InstancesDistribution has no maximum price.
+ */
+export function capacityProblems(
+  spec: Pick<ClusterSpec, "workers">,
+  p: ClusterSpec["nodePools"][number],
+): { field: string; message: string }[] {
+  const out: { field: string; message: string }[] = [];
+  const capacity = capacityOf(p);
+  const types = p.instanceTypes ?? [];
+  const bad = (field: string, message: string) => out.push({ field, message });
+  if (capacity === "mixed" && spec.workers === "MachineDeployment")
+    bad(
+      "capacityType",
+      "mixed needs `workers: MachinePool`: a MachineDeployment's machines are single instances of one " +
+        "AWSMachineTemplate (one instance type, spot or not), while a mix of on-demand and spot over several " +
+        "types is an auto scaling group's mixedInstancesPolicy (CAPA exp/api/v1beta2/types.go); use spot, or " +
+        "MachinePools",
+    );
+  if (types.length && spec.workers === "MachineDeployment")
+    bad(
+      "instanceTypes",
+      "several instance types need `workers: MachinePool` (an AWSMachineTemplate has one instanceType); make " +
+        "another pool for the other type",
+    );
+  else if (types.length && capacity === "on-demand")
+    bad("instanceTypes", "further instance types are for spot or mixed pools (the group's mixedInstancesPolicy)");
+  if (types.includes(p.instanceType))
+    bad("instanceTypes", `${quote(p.instanceType)} is the pool's instanceType already; list only the others`);
+  if (p.spotMaxPrice !== undefined && capacity !== "spot")
+    bad("spotMaxPrice", "a maximum spot price is for capacityType: spot");
+  else if (p.spotMaxPrice !== undefined && types.length)
+    bad(
+      "spotMaxPrice",
+      "a spot pool of several instance types is a mixedInstancesPolicy, whose InstancesDistribution has no " +
+        "maximum price (CAPA exp/api/v1beta2/types.go): drop spotMaxPrice or the further instanceTypes",
+    );
+  for (const f of ["onDemandBase", "onDemandPercentageAboveBase"] as const)
+    if (p[f] !== undefined && capacity !== "mixed") bad(f, `${f} is for capacityType: mixed`);
+  if (p.spotAllocationStrategy !== undefined && capacity !== "mixed" && !(capacity === "spot" && types.length))
+    bad(
+      "spotAllocationStrategy",
+      "a spot allocation strategy is for mixed pools and spot pools of several instance types",
+    );
+  if (capacity === "mixed" && p.onDemandPercentageAboveBase === undefined)
+    bad(
+      "onDemandPercentageAboveBase",
+      "a mixed pool says its on-demand share above the base (0–100); AWS's default, 100, would buy no spot",
+    );
+  return out;
 }
 
 /** Parses `vX.Y.Z` and checks it is a supported workload version; returns a message when not. */

@@ -7,6 +7,7 @@ import { type Static, Type } from "@sinclair/typebox";
 import { CAPI_GITOPS_API_VERSION } from "../core/vocabulary.js";
 import { constant, filled, oneOf, stringMap, type WithDefaults } from "./definition.js";
 import { defaultZones, knownRegions } from "./regions.js";
+import { GPU_TAINT, launchesGpu } from "./gpu.js";
 
 const SPEC_KIND = "ClusterSpec";
 
@@ -52,6 +53,24 @@ export const PROFILE_DEFAULTS: Readonly<
   },
 };
 
+/**
+ * How a pool buys its instances. on-demand (the default when absent); spot: every instance a spot instance
+ * (MachineDeployment: AWSMachineTemplate spotMarketOptions, CAPA api/v1beta2/types.go SpotMarketOptions; MachinePool:
+ * the launch template's spotMarketOptions, or with several instance types a mixedInstancesPolicy of 0 % on-demand);
+ * mixed: an auto scaling group's MixedInstancesPolicy (CAPA exp/api/v1beta2/types.go), MachinePool only.
+ */
+export const CAPACITY_TYPES = ["on-demand", "spot", "mixed"] as const;
+export type CapacityType = (typeof CAPACITY_TYPES)[number];
+/** CAPA exp/api/v1beta2/types.go SpotAllocationStrategy values. */
+export const SPOT_ALLOCATION_STRATEGIES = [
+  "lowest-price",
+  "capacity-optimized",
+  "capacity-optimized-prioritized",
+  "price-capacity-optimized",
+] as const;
+/** Taint effects a Node accepts (k8s.io/api core/v1 TaintEffect; k8s.io/kubernetes pkg/apis/core/validation). */
+export const TAINT_EFFECTS = ["NoSchedule", "PreferNoSchedule", "NoExecute"] as const;
+
 export const DEFAULTS = {
   kubernetesVersion: "v1.34.8",
   profile: "dev",
@@ -93,6 +112,7 @@ export const DNS_LABEL = "^[a-z]([-a-z0-9]*[a-z0-9])?$";
 export const K8S_VERSION = "^v\\d+\\.\\d+\\.\\d+$";
 export const INSTANCE_TYPE = "^[a-z][a-z0-9-]*\\.[a-z0-9-]+$";
 export const AZ_NAME = "^[a-z]{2}(-[a-z]+)+-\\d+[a-z]$";
+export const SPOT_PRICE = "^[0-9]+(\\.[0-9]+)?$";
 
 /**
  * The machine image: an AMI id, or CAPA's image lookup (AWSMachineSpec imageLookupOrg/Format/BaseOS,
@@ -297,6 +317,77 @@ const NodePoolDefinition = Type.Object(
           "Node labels set by the kubelet (node-labels); kubernetes.io/k8s.io prefixes other than " +
           "node.kubernetes.io and kubelet.kubernetes.io are refused by NodeRestriction.",
       }),
+    ),
+    capacityType: Type.Optional(
+      oneOf(CAPACITY_TYPES, {
+        description:
+          "on-demand (default), spot (every instance spot; MachineDeployment: AWSMachineTemplate " +
+          "spotMarketOptions) or mixed (MachinePool only: the auto scaling group's mixedInstancesPolicy).",
+      }),
+    ),
+    instanceTypes: Type.Optional({
+      ...Type.Array(Type.String({ pattern: INSTANCE_TYPE })),
+      minItems: 1,
+      maxItems: 19,
+      uniqueItems: true,
+      description:
+        "Further instance types the auto scaling group may launch, after instanceType (mixedInstancesPolicy " +
+        "overrides); MachinePool spot or mixed pools only. Give types of the same size: the cluster-autoscaler " +
+        "takes one node as the template of the whole pool.",
+    }),
+    spotMaxPrice: Type.Optional(
+      Type.String({
+        pattern: SPOT_PRICE,
+        maxLength: 16,
+        description:
+          "Highest hourly price (USD) for a spot instance; default the on-demand price. Spot pools with one " +
+          "instance type only (spotMarketOptions.maxPrice; a mixedInstancesPolicy has no such field).",
+      }),
+    ),
+    onDemandBase: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 1000,
+        description: "mixed: instances that are always on-demand (onDemandBaseCapacity). Default 0.",
+      }),
+    ),
+    onDemandPercentageAboveBase: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 100,
+        description:
+          "mixed: percentage of on-demand instances above the base (onDemandPercentageAboveBaseCapacity). " +
+          "Required for mixed (AWS's default, 100, would be no spot at all).",
+      }),
+    ),
+    spotAllocationStrategy: Type.Optional(
+      oneOf(SPOT_ALLOCATION_STRATEGIES, {
+        description:
+          "mixed or multi-type spot: how the group picks spot pools (spotAllocationStrategy). Default " +
+          "price-capacity-optimized (AWS's recommendation; AWS's own default is lowest-price).",
+      }),
+    ),
+    // Filled after the instance types (fillDefaults fills in field order): a GPU pool gets the GPU taint unless it
+    // says otherwise (`taints: []` for none); other pools get nothing.
+    taints: filled(
+      Type.Optional({
+        ...Type.Array(
+          Type.Object(
+            {
+              key: Type.String({ minLength: 1, maxLength: 316, description: "A qualified name, as a label key." }),
+              value: Type.Optional(Type.String({ maxLength: LIMITS.labelValue, description: "A label value." })),
+              effect: oneOf(TAINT_EFFECTS),
+            },
+            { additionalProperties: false },
+          ),
+        ),
+        maxItems: 50,
+        description:
+          "Node taints registered by kubeadm (KubeadmConfig nodeRegistration.taints, CAPI " +
+          "bootstrap/kubeadm/api/v1beta2) and told to the cluster-autoscaler for scale from zero. Default: " +
+          `${GPU_TAINT.key}=${GPU_TAINT.value}:${GPU_TAINT.effect} on a GPU instance type, else none.`,
+      }),
+      (pool) => (launchesGpu(pool) ? [{ ...GPU_TAINT }] : undefined),
     ),
   },
   { additionalProperties: false },
@@ -565,7 +656,22 @@ type PoolInput = NonNullable<ClusterSpecInput["nodePools"]>[number];
  * A node pool after defaults; `replicas` only for pools with autoscaling off, `kubernetesVersion` defaults to the
  * control plane's.
  */
-export type NodePoolSpec = WithDefaults<PoolInput, "replicas" | "kubernetesVersion" | "image">;
+export type NodePoolSpec = WithDefaults<
+  PoolInput,
+  | "replicas"
+  | "kubernetesVersion"
+  | "image"
+  | "taints"
+  | "capacityType"
+  | "instanceTypes"
+  | "spotMaxPrice"
+  | "onDemandBase"
+  | "onDemandPercentageAboveBase"
+  | "spotAllocationStrategy"
+>;
+export type Taint = NonNullable<NodePoolSpec["taints"]>[number];
+/** A pool's capacity type; absent means on-demand. */
+export const capacityOf = (pool: Pick<NodePoolSpec, "capacityType">): CapacityType => pool.capacityType ?? "on-demand";
 /** A cluster spec after defaults (parse.ts `applyDefaults`). */
 export type ClusterSpec = WithDefaults<
   Omit<ClusterSpecInput, "controlPlane" | "nodePools" | "network" | "apiServer">,

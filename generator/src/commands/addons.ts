@@ -70,6 +70,11 @@ export async function hydrateAddons(log: (line: string) => void): Promise<Output
         kubeVersion: a.version,
         values,
       });
+    } else if (a.name === "nvidia-device-plugin") {
+      const dp = pins.nvidiaDevicePlugin;
+      const dir = await goModDownload(dp.module, dp.version);
+      log(`nvidia-device-plugin ${a.version}: ${dp.file} of ${dp.module}@${dp.version}`);
+      raw.rendered[`${a.name}/${a.version}`] = await readFile(path.join(dir, dp.file), "utf8");
     } else {
       const dir = await goModDownload(pins.ebsCsi.module, pins.ebsCsi.version);
       raw.ebsCsiTemplate = await readFile(path.join(dir, pins.ebsCsi.file), "utf8");

@@ -149,7 +149,9 @@ export const FIXTURES: readonly {
     flagged: "two-minor-jump",
     rule: "version-jump",
   },
-  // dev, MachinePool workers (validate's workers-drain warning), no CNI from Git (bring your own), three pools
+  // dev, MachinePool workers (validate's workers-drain warning), no CNI from Git (bring your own), three pools: a
+  // tainted spot pool of two instance types, a mixed GPU pool (its default taint, the NVIDIA device plugin add-on),
+  // a fixed one. The stand-in launches the launch template's instance type whatever the market (it models no spot).
   {
     flags: {
       name: "e2e-pools",
@@ -157,8 +159,10 @@ export const FIXTURES: readonly {
       workers: "MachinePool",
       cni: "none",
       pool: [
-        "name=small,instance-type=t3.medium,min-size=1,max-size=3",
-        "name=large,instance-type=m5.xlarge,min-size=0,max-size=4",
+        "name=small,instance-type=t3.medium,min-size=1,max-size=3,capacity-type=spot,instance-types=t3a.medium," +
+          "taints=dedicated=small:NoSchedule,labels=tier:small",
+        "name=large,instance-type=g5.xlarge,min-size=0,max-size=4,capacity-type=mixed,instance-types=g6.xlarge," +
+          "on-demand-base=0,on-demand-percentage=50",
         "name=fixed,instance-type=t3.large,autoscaling=false,replicas=1",
       ],
     },

@@ -98,6 +98,18 @@ export const RULES = {
     inputs: none,
     docs: "pool label keys and values are valid Kubernetes labels, and fit the kubelet's node-labels argument",
   },
+  "taint-valid": {
+    severity: "error",
+    inputs: none,
+    docs: "pool taints are what the API server accepts on a Node (qualified-name key, label value, no pair twice)",
+  },
+  "pool-capacity": {
+    severity: "error",
+    inputs: none,
+    docs:
+      "a pool's capacity fields fit together (mixed and several instance types need MachinePools; spot and mixed " +
+      "parameters only with their capacity type)",
+  },
   "cidr-size": {
     severity: "error",
     inputs: none,
@@ -443,6 +455,32 @@ export const RULES = {
     inputs: none,
     docs: "a prod autoscaled pool's minimum leaves no zone at 0 machines",
   },
+  // One rendered cluster: spot, mixed and GPU pools (validate/pool-rules.ts).
+  "spot-one-type": {
+    severity: "warning",
+    inputs: none,
+    docs: "a spot pool can launch more than one instance type (one type: one spot capacity pool to run out of)",
+  },
+  "spot-interruption": {
+    severity: "warning",
+    inputs: none,
+    docs: "spot instances are reclaimed on a two-minute notice that nothing in the cluster turns into a drain",
+  },
+  "mixed-sizes": {
+    severity: "warning",
+    inputs: none,
+    docs: "the instance types of a mixed pool are one size (the cluster-autoscaler takes one node for the pool)",
+  },
+  "control-plane-spot": {
+    severity: "by profile",
+    inputs: none,
+    docs: "control-plane machines are on-demand (a reclaimed spot instance takes an etcd member with it)",
+  },
+  "gpu-image": {
+    severity: "warning",
+    inputs: none,
+    docs: "a GPU pool boots an image of its own (CAPA's public images carry no NVIDIA driver)",
+  },
   "mhc-can-act": {
     severity: "by context",
     inputs: none,
@@ -676,6 +714,13 @@ export const RULES = {
     severity: "warning",
     inputs: none,
     docs: "a removed pool is named, with the manual step that deletes it (the sync prunes nothing)",
+  },
+  "capacity-changed": {
+    severity: "warning",
+    inputs: none,
+    docs:
+      "a pool's capacity type (on-demand, spot, mixed) or instance types change: every instance is replaced (a " +
+      "roll-out, or an instance refresh of the auto scaling group)",
   },
   "pool-upgraded-with-control-plane": {
     severity: "by context",

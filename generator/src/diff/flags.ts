@@ -61,6 +61,7 @@ import { clusterDir, clusterKustomizationPath, clusterSpecPath } from "../core/l
 import { changedPaths, labelOf, sameValue, type ObjectChange } from "./objects.js";
 import type { ClusterSpec } from "../cluster-spec/types.js";
 import { ADDON_LABEL } from "../plan/addons.js";
+import { appliedCapacity } from "../fleet/applied.js";
 import { referencesOf } from "../validate/references.js";
 import { coreObjectOf, expectedCoreObjects, HA_CONTROL_PLANE } from "../validate/rules.js";
 import { addonDeviations, podSpecOf, secretRefs } from "../validate/user-layer.js";
@@ -779,6 +780,65 @@ function workersSwitched(cluster: string, changes: readonly ObjectChange[], stat
     }));
 }
 
+/**
+ * capacity-changed: a pool's instances are bought otherwise (on-demand, spot, mixed) or from other instance types.
+ * A MachineDeployment pool gets a new AWSMachineTemplate (its name is a hash of the content) and rolls every machine;
+ * an AWSMachinePool's changed launch template or mixedInstancesPolicy makes CAPA update the auto scaling group and
+ * refresh its instances (pkg/cloud/services/autoscaling/autoscalinggroup.go), undrained (validate/drain-rules.ts).
+ */
+function capacityChanged(
+  cluster: string,
+  changes: readonly ObjectChange[],
+  before: readonly K8sObject[],
+  after: readonly K8sObject[],
+): Finding[] {
+  const template = (objs: readonly K8sObject[], name: unknown) =>
+    objs.find((o) => is(o, INFRA, "AWSMachineTemplate") && o.metadata?.name === name);
+  const out: Finding[] = [];
+  const say = (c: ObjectChange, field: string, was: string, now: string, how: string) =>
+    out.push({
+      cluster,
+      file: c.file,
+      path: at(c, field),
+      rule: "capacity-changed",
+      severity: "warning",
+      message: `${labelOf(c.id)}: its instances change from ${was} to ${now}; ${how}`,
+    });
+  const text = (m: ReturnType<typeof appliedCapacity>, type: unknown) =>
+    `${m.capacityType ?? "?"} ${[String(type), ...m.others].join("+")}`;
+  for (const c of changes) {
+    if (c.type !== "changed") continue;
+    if (is(c.before, INFRA, "AWSMachinePool") && is(c.after, INFRA, "AWSMachinePool")) {
+      const machine = "spec.awsLaunchTemplate";
+      const [mb, ma] = [appliedCapacity(c.before, machine), appliedCapacity(c.after, machine)];
+      if (mb.capacityType !== ma.capacityType || mb.others.join() !== ma.others.join())
+        say(
+          c,
+          "spec.mixedInstancesPolicy",
+          text(mb, get(c.before, `${machine}.instanceType`)),
+          text(ma, get(c.after, `${machine}.instanceType`)),
+          "CAPA updates the auto scaling group and refreshes every instance, without draining",
+        );
+    }
+    if (is(c.before, CORE, "MachineDeployment") && is(c.after, CORE, "MachineDeployment")) {
+      const field = "spec.template.spec.infrastructureRef.name";
+      const [tb, ta] = [template(before, get(c.before, field)), template(after, get(c.after, field))];
+      if (!tb || !ta) continue;
+      const machine = "spec.template.spec";
+      const [mb, ma] = [appliedCapacity(tb, machine), appliedCapacity(ta, machine)];
+      if (mb.capacityType !== ma.capacityType)
+        say(
+          c,
+          field,
+          text(mb, get(tb, `${machine}.instanceType`)),
+          text(ma, get(ta, `${machine}.instanceType`)),
+          "the MachineDeployment rolls every machine through the new template",
+        );
+    }
+  }
+  return out;
+}
+
 /** Findings for one cluster's changes; `before`/`after` are its whole rendered object lists. */
 const refText = (ref: unknown) => (isRecord(ref) ? `${String(ref.kind)}/${String(ref.name)}` : "none");
 const accountOf = (o: K8sObject): string | undefined => {
@@ -882,6 +942,7 @@ export function flagChanges(
   if (opts.stays ?? after.length > 0) for (const c of changes) out.push(...secretMounted(cluster, c));
   out.push(...addonChanged(cluster, changes, after, opts.spec, opts.pins));
   out.push(...poolsWithControlPlane(cluster, changes));
+  out.push(...capacityChanged(cluster, changes, before, after));
   out.push(...clusterRenamed(cluster, before, after));
   out.push(...imageVersionFlags(cluster, before, after));
   return out;

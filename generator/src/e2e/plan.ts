@@ -138,7 +138,9 @@ export function templateEditInPlace(kustomizationText: string, cluster: string):
 /** The pool sizes of the shape matrix: the default pool, one that may scale to zero, a fixed one, a large one. */
 export const SHAPE_POOLS = [
   "name=default",
-  "name=zero,min-size=0,max-size=3",
+  // Spot and tainted: AWSMachineTemplate / launch template spotMarketOptions, kubeadm taints, the autoscaler's
+  // scale-from-zero taints annotation, through the real API server and webhooks.
+  "name=zero,min-size=0,max-size=3,capacity-type=spot,taints=dedicated=zero:NoSchedule",
   "name=fixed,autoscaling=false,replicas=2",
   "name=big,min-size=4,max-size=7",
 ] as const;

@@ -22,6 +22,15 @@ export interface AppliedPool {
   replicas: number | null;
   /** The kubelet version the pool runs. */
   version: string | null;
+  /**
+   * How its instances are bought (cluster-spec/types.ts CAPACITY_TYPES): spot from spotMarketOptions, or from a
+   * mixedInstancesPolicy without on-demand instances; mixed from any other mixedInstancesPolicy. null: not rendered.
+   */
+  capacityType: string | null;
+  /** The instance types it may launch beside instanceType (a mixedInstancesPolicy's other overrides). */
+  instanceTypes: string[];
+  /** kubeadm's nodeRegistration.taints as `key=value:Effect`. */
+  taints: string[];
 }
 
 export interface Applied {
@@ -61,6 +70,31 @@ export const poolOf = (o: K8sObject): string | null =>
 export const autoscalerBound = (o: K8sObject, key: "min" | "max"): number | null =>
   num(o.metadata?.annotations?.[AUTOSCALER[key]]);
 
+/**
+ * How an AWSMachinePool (`machine` spec.awsLaunchTemplate) or AWSMachineTemplate (spec.template.spec) buys its
+ * instances, and its further instance types.
+ */
+export function appliedCapacity(
+  infra: K8sObject | undefined,
+  machine: string,
+): { capacityType: string | null; others: string[] } {
+  if (!infra) return { capacityType: null, others: [] };
+  if (get(infra, `${machine}.spotMarketOptions`) !== undefined) return { capacityType: "spot", others: [] };
+  const mixed = get(infra, "spec.mixedInstancesPolicy");
+  if (mixed === undefined) return { capacityType: "on-demand", others: [] };
+  const types = (arrAt(mixed, "overrides") ?? []).map((o) => str(o, "instanceType") ?? "?");
+  const base = num(get(mixed, "instancesDistribution.onDemandBaseCapacity")) ?? 0;
+  const pct = num(get(mixed, "instancesDistribution.onDemandPercentageAboveBaseCapacity")) ?? 100;
+  const own = str(infra, `${machine}.instanceType`);
+  return { capacityType: base === 0 && pct === 0 ? "spot" : "mixed", others: types.filter((t) => t !== own) };
+}
+
+/** A kubeadm config's worker taints as `key=value:Effect`. */
+const taintsOf = (config: K8sObject | undefined, at: string): string[] =>
+  (arrAt(config, `${at}.joinConfiguration.nodeRegistration.taints`) ?? []).map(
+    (t) => `${str(t, "key") ?? "?"}=${str(t, "value") ?? ""}:${str(t, "effect") ?? "?"}`,
+  );
+
 export function appliedOf(spec: ClusterSpec, objects: readonly K8sObject[]): Applied {
   const find = (group: string, kind: string, name?: unknown) =>
     objects.find((o) => isGroupKind(o, group, kind) && (name === undefined || o.metadata?.name === name));
@@ -85,6 +119,8 @@ export function appliedOf(spec: ClusterSpec, objects: readonly K8sObject[]): App
     const name = poolOf(mp);
     if (name === null) continue;
     const infra = find(GROUP.infra, "AWSMachinePool", get(mp, "spec.template.spec.infrastructureRef.name"));
+    const config = find(GROUP.bootstrap, "KubeadmConfig", get(mp, "spec.template.spec.bootstrap.configRef.name"));
+    const capacity = appliedCapacity(infra, "spec.awsLaunchTemplate");
     const autoscaling = autoscalerBound(mp, "min") !== null || autoscalerBound(mp, "max") !== null;
     pools.set(name, {
       instanceType: str(infra, "spec.awsLaunchTemplate.instanceType"),
@@ -94,6 +130,9 @@ export function appliedOf(spec: ClusterSpec, objects: readonly K8sObject[]): App
       maxSize: autoscaling ? autoscalerBound(mp, "max") : num(get(infra, "spec.maxSize")),
       replicas: num(get(mp, "spec.replicas")),
       version: str(mp, "spec.template.spec.version"),
+      capacityType: capacity.capacityType,
+      instanceTypes: capacity.others,
+      taints: taintsOf(config, "spec"),
     });
   }
   const deployments = new Map<string, K8sObject[]>();
@@ -103,6 +142,12 @@ export function appliedOf(spec: ClusterSpec, objects: readonly K8sObject[]): App
   }
   for (const [name, mds] of deployments) {
     const infra = find(GROUP.infra, "AWSMachineTemplate", get(mds[0], "spec.template.spec.infrastructureRef.name"));
+    const config = find(
+      GROUP.bootstrap,
+      "KubeadmConfigTemplate",
+      get(mds[0], "spec.template.spec.bootstrap.configRef.name"),
+    );
+    const capacity = appliedCapacity(infra, "spec.template.spec");
     const autoscaling = mds.some((md) => autoscalerBound(md, "min") !== null || autoscalerBound(md, "max") !== null);
     const replicas = sum(mds.map((md) => num(get(md, "spec.replicas"))));
     pools.set(name, {
@@ -118,6 +163,9 @@ export function appliedOf(spec: ClusterSpec, objects: readonly K8sObject[]): App
       maxSize: autoscaling ? sum(mds.map((md) => autoscalerBound(md, "max"))) : null,
       replicas,
       version: str(mds[0], "spec.template.spec.version"),
+      capacityType: capacity.capacityType,
+      instanceTypes: capacity.others,
+      taints: taintsOf(config, "spec.template.spec"),
     });
   }
   for (const p of spec.nodePools) if (!pools.has(p.name)) missing.push(`pool ${p.name}`);

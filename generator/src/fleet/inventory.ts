@@ -6,7 +6,7 @@
 import { clusterKustomizationPath } from "../core/layout.js";
 import { addonKubernetesVersion } from "../plan/addon-version.js";
 import type { Finding } from "../core/findings.js";
-import type { ClusterSpec } from "../cluster-spec/types.js";
+import { capacityOf, type ClusterSpec } from "../cluster-spec/types.js";
 import type { RepoConfig } from "../cluster-spec/config.js";
 import { clusterRing } from "../cluster-spec/rollout.js";
 import { clusterAddons, minorOf } from "../plan/addons.js";
@@ -69,7 +69,14 @@ export interface InventoryCluster {
    * Add-on versions (`null`: not installed from Git): CNI, cloud-controller-manager, EBS CSI driver,
    * cluster-autoscaler image tag.
    */
-  addons: { cni: string | null; ccm: string | null; csi: string | null; clusterAutoscaler: string | null };
+  addons: {
+    cni: string | null;
+    ccm: string | null;
+    csi: string | null;
+    clusterAutoscaler: string | null;
+    /** The NVIDIA device plugin (clusters with a GPU pool). */
+    gpu: string | null;
+  };
   upgrade: { stage: "current" | "pools-behind"; summary: string };
   /**
    * The render (`kustomize build clusters/<name>`) the values above come from: its object count, what it lacks of
@@ -130,6 +137,9 @@ export function buildInventory(
         maxSize: p.maxSize,
         replicas: p.autoscaling ? null : (p.replicas ?? p.minSize),
         version: v.pools[i]?.version ?? null,
+        capacityType: capacityOf(p),
+        instanceTypes: [...(p.instanceTypes ?? [])],
+        taints: (p.taints ?? []).map((t) => `${t.key}=${t.value ?? ""}:${t.effect}`),
       }));
       const specCp = {
         version: s.kubernetesVersion,
@@ -168,6 +178,9 @@ export function buildInventory(
               "maxSize",
               "replicas",
               "version",
+              "capacityType",
+              "instanceTypes",
+              "taints",
             ] as const)
               compare(`nodePools[${name}].${k}`, want[k], got[k]);
           else patched.push({ field: `nodePools[${name}]`, spec: null, applied: "a pool cluster.yaml does not have" });
@@ -207,6 +220,7 @@ export function buildInventory(
           clusterAutoscaler: autoscales(s)
             ? (pins.clusterAutoscaler.byMinor[minorOf(addonKubernetesVersion(s))] ?? null)
             : null,
+          gpu: addon("gpu"),
         },
         upgrade: { stage: upgradeState(s).stage, summary: describeUpgradeState(s) },
         render,
@@ -236,6 +250,13 @@ const show = (v: unknown): string => {
 };
 const size = (p: InventoryPool) =>
   p.autoscaling ? `${show(p.minSize)}..${show(p.maxSize)} (autoscaled)` : `${show(p.replicas)} replicas`;
+/** How a pool's instances are bought and what repels pods from it, when not plain on-demand and untainted. */
+const capacityText = (p: InventoryPool) =>
+  [
+    p.capacityType !== "on-demand" ? `, ${show(p.capacityType)}` : "",
+    p.instanceTypes.length ? ` (+${p.instanceTypes.join(",")})` : "",
+    p.taints.length ? `, taints ${p.taints.join(",")}` : "",
+  ].join("");
 const controlPlaneText = (c: InventoryCluster, sep: string) =>
   c.controlPlane
     ? `${show(c.controlPlane.version)}${sep}${show(c.controlPlane.replicas)} × ${show(c.controlPlane.instanceType)}`
@@ -263,6 +284,7 @@ const addonsLine = (c: InventoryCluster) =>
     c.addons.ccm,
     c.addons.csi,
     c.addons.clusterAutoscaler ? `cluster-autoscaler ${c.addons.clusterAutoscaler}` : null,
+    c.addons.gpu,
   ]
     .filter(Boolean)
     .join(", ") || "none";
@@ -289,7 +311,8 @@ export function formatInventory(inv: Inventory, format: InventoryFormat): string
     for (const p of c.pools)
       out.push(
         `  pool ${p.name.padEnd(10)} ${show(p.version)}  ${show(p.instanceType)}, ` +
-          `zones ${zoneLetters(p.availabilityZones, c.region)}, ${size(p)}${mark(c, `nodePools[${p.name}]`)}`,
+          `zones ${zoneLetters(p.availabilityZones, c.region)}, ${size(p)}${capacityText(p)}` +
+          mark(c, `nodePools[${p.name}]`),
       );
     if (!c.render) out.push("  render          not built (--no-validate): the values are cluster.yaml's");
     for (const n of renderNotes(c)) out.push(`  render          ${n}`);
@@ -348,7 +371,8 @@ function markdown(inv: Inventory): string {
       .map(
         (p) =>
           `${p.name}: ${show(p.version)}, ${show(p.instanceType)}, ` +
-          `${zoneLetters(p.availabilityZones, c.region)}, ${size(p)}${mark(c, `nodePools[${p.name}]`)}`,
+          `${zoneLetters(p.availabilityZones, c.region)}, ${size(p)}${capacityText(p)}` +
+          mark(c, `nodePools[${p.name}]`),
       )
       .join("\n"),
     c.workers,

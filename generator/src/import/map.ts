@@ -13,12 +13,13 @@
 import { type Finding, quote } from "../core/findings.js";
 import { CAPI_GITOPS_API_VERSION } from "../core/vocabulary.js";
 import { checkVersion } from "../cluster-spec/parse.js";
-import { DNS_LABEL, LIMITS } from "../cluster-spec/types.js";
+import { DNS_LABEL, LIMITS, SPOT_ALLOCATION_STRATEGIES, TAINT_EFFECTS } from "../cluster-spec/types.js";
 import { reservedNamespaceProblem } from "../cluster-spec/reserved.js";
 import { defaultZones, zonesOf } from "../cluster-spec/regions.js";
-import { AUTOSCALER, AWS_ACCOUNT_ANNOTATION, GROUP, LABEL } from "../k8s/capi.js";
+import { AUTOSCALER, AUTOSCALER_CAPACITY, AWS_ACCOUNT_ANNOTATION, GROUP, LABEL } from "../k8s/capi.js";
 import { CONTROLLER_IDENTITY } from "../plan/identity.js";
-import { get, groupOf, isRecord, list } from "../k8s/object.js";
+import { launchesGpu } from "../cluster-spec/gpu.js";
+import { get, groupOf, isRecord, list, record } from "../k8s/object.js";
 import { IAM_PROFILE } from "../plan/capi.js";
 import { BASE_OBJECTS } from "../plan/base.js";
 import { nodeLabelArgs } from "../cluster-spec/kubelet.js";
@@ -151,6 +152,95 @@ function mapInstanceType(m: Mapper, source: string, field: string, value: unknow
   return false;
 }
 
+/** kubeadm taints the spec can say (core/v1 Taint without timeAdded): `{key, value?, effect}` each. */
+function isPoolTaints(v: unknown): v is Rec[] {
+  return (
+    Array.isArray(v) &&
+    v.every(
+      (t) =>
+        isRecord(t) &&
+        Object.keys(t).every((k) => ["key", "value", "effect"].includes(k)) &&
+        typeof t.key === "string" &&
+        (t.value === undefined || typeof t.value === "string") &&
+        TAINT_EFFECTS.some((e) => e === t.effect),
+    )
+  );
+}
+
+/**
+ * How the pool buys its instances (cluster-spec/types.ts CAPACITY_TYPES): an AWSMachineTemplate's or launch template's
+ * spotMarketOptions → spot (its maxPrice → spotMaxPrice); an AWSMachinePool's mixedInstancesPolicy (CAPA
+ * exp/api/v1beta2/types.go) whose overrides start with the launch template's instance type → mixed, or spot when it
+ * buys no on-demand instance and lists further types (as the render writes a multi-type spot pool). AWS's defaults
+ * for an absent distribution field (base 0, 100 % on-demand above it, lowest-price) are written out. Anything else
+ * stays in the manifest, kept as a patch.
+ */
+function mapCapacity(m: Mapper, src: string, t: unknown, isMp: boolean, pool: Rec, i: number, type: unknown): void {
+  const at = isMp ? "awsLaunchTemplate" : "template.spec";
+  const spot = get(t, `${at}.spotMarketOptions`);
+  const maxPrice = get(spot, "maxPrice");
+  if (
+    isRecord(spot) &&
+    Object.keys(spot).every((k) => k === "maxPrice") &&
+    ["string", "undefined"].includes(typeof maxPrice)
+  ) {
+    take(t, `${at}.spotMarketOptions`);
+    pool.capacityType = "spot";
+    if (typeof maxPrice === "string") pool.spotMaxPrice = maxPrice;
+    m.say("mapped", src, `spec.${at}.spotMarketOptions`, `→ nodePools[${i}].capacityType: spot`);
+    return;
+  }
+  const mixed = get(t, "mixedInstancesPolicy");
+  if (!isMp || !isRecord(mixed)) return;
+  const overrides = list(get(mixed, "overrides"));
+  const types = overrides.map((o) => get(o, "instanceType"));
+  const dist = record(get(mixed, "instancesDistribution"));
+  const strategy = dist.spotAllocationStrategy ?? "lowest-price";
+  const [first, ...others] = types;
+  const num = (v: unknown, fallback: number) => (v === undefined ? fallback : typeof v === "number" ? v : NaN);
+  const base = num(dist.onDemandBaseCapacity, 0);
+  const pct = num(dist.onDemandPercentageAboveBaseCapacity, 100);
+  if (
+    first !== type ||
+    !overrides.every((o) => isRecord(o) && Object.keys(o).length === 1) ||
+    !types.every((x) => typeof x === "string") ||
+    !SPOT_ALLOCATION_STRATEGIES.some((x) => x === strategy) ||
+    !Number.isInteger(base) ||
+    !Number.isInteger(pct)
+  ) {
+    m.say(
+      "note",
+      src,
+      "spec.mixedInstancesPolicy",
+      "kept as written: the spec says a mixed pool's overrides starting with the launch template's instance type, " +
+        "one instanceType each, and a known spot allocation strategy",
+    );
+    return;
+  }
+  for (const f of [
+    "overrides",
+    "instancesDistribution.spotAllocationStrategy",
+    "instancesDistribution.onDemandBaseCapacity",
+    "instancesDistribution.onDemandPercentageAboveBaseCapacity",
+  ])
+    take(t, `mixedInstancesPolicy.${f}`);
+  const multiSpot = base === 0 && pct === 0 && others.length > 0;
+  pool.capacityType = multiSpot ? "spot" : "mixed";
+  if (others.length) pool.instanceTypes = others;
+  pool.spotAllocationStrategy = strategy;
+  if (!multiSpot) {
+    pool.onDemandBase = base;
+    pool.onDemandPercentageAboveBase = pct;
+  }
+  m.say(
+    "mapped",
+    src,
+    "spec.mixedInstancesPolicy",
+    `→ nodePools[${i}].capacityType: ${String(pool.capacityType)}` +
+      (others.length ? `, instanceTypes: ${others.join(", ")}` : ""),
+  );
+}
+
 function take(o: unknown, path: string): unknown {
   const keys = path.split(".");
   const last = keys.pop() ?? "";
@@ -279,7 +369,8 @@ class Mapper {
 
   /**
    * A kubeadm config (KCP kubeadmConfigSpec, KubeadmConfig spec, KubeadmConfigTemplate spec.template.spec) in either
-   * CAPI version. Returns the node labels of a worker's kubelet (they become the pool's labels).
+   * CAPI version. Returns the node labels of a worker's kubelet and its kubeadm taints (they become the pool's labels
+   * and taints).
    */
   kubeadm(
     o: Rec,
@@ -288,8 +379,9 @@ class Mapper {
     role: Role,
     pool: string | undefined,
     worker: boolean,
-  ): Record<string, string> {
+  ): { labels: Record<string, string>; taints?: Rec[] } {
     const src = id(o);
+    let workerTaints: Rec[] | undefined;
     const v1beta2 = versionOf(o) === "v1beta2";
     const labels: Record<string, string> = {};
     const format = take(cfg, "format");
@@ -354,7 +446,10 @@ class Mapper {
           "kubelet arguments the spec cannot say; the list includes the render's own",
         );
       const taints = take(cfg, `${reg}.taints`);
-      if (taints !== undefined) this.keep(role, pool, src, `${into}.${reg}.taints`, taints);
+      if (worker && isPoolTaints(taints)) {
+        workerTaints = taints;
+        this.say("mapped", src, `${at}.${reg}.taints`, `→ nodePools[].taints (${taints.length})`);
+      } else if (taints !== undefined) this.keep(role, pool, src, `${into}.${reg}.taints`, taints);
     }
     if (workerArgs.length)
       this.keep(
@@ -386,7 +481,7 @@ class Mapper {
             "add it by hand in v1beta2 form to clusters/<name>/kustomization.yaml if you need it",
         );
     }
-    return labels;
+    return { labels, taints: workerTaints };
   }
 
   /** Sorts kubeadm arguments: cloud-provider (the render's), node-labels of a worker (the pool's labels), the rest. */
@@ -858,6 +953,7 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
       const poolType = take(t, `${at}.instanceType`);
       if (mapInstanceType(m, tid, `spec.${at}.instanceType`, poolType, `nodePools[${i}].instanceType`))
         pool.instanceType = poolType;
+      mapCapacity(m, tid, t, isMp, pool, i, poolType);
       const pImage = machine(m, infra, t, at, infraKind, pname, sshKeyName, IAM_PROFILE.nodes);
       if (pImage && JSON.stringify(pImage) !== JSON.stringify(image)) {
         pool.image = pImage;
@@ -927,8 +1023,11 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
       used.add(boot);
       const b = clone(boot.spec ?? {});
       const inner = isMp ? b : (take(b, "template.spec") ?? {});
-      const labels = m.kubeadm(boot, inner, isMp ? "spec" : "spec.template.spec", bootKind, pname, true);
+      const { labels, taints } = m.kubeadm(boot, inner, isMp ? "spec" : "spec.template.spec", bootKind, pname, true);
       if (Object.keys(labels).length) pool.labels = labels;
+      // A GPU pool without taints says so: the spec's default would add the GPU taint.
+      if (taints) pool.taints = taints;
+      else if (launchesGpu(pool)) pool.taints = [];
       m.rest(boot, b, bootKind, pname);
       m.metadata(boot, bootKind, pname);
     }
@@ -945,7 +1044,13 @@ export function mapManifests(docs: unknown[], opts: ImportOptions, parse: (text:
         );
     }
     m.rest(md, s, isMp ? "MachinePool" : "MachineDeployment", pname);
-    m.metadata(md, isMp ? "MachinePool" : "MachineDeployment", pname, [AUTOSCALER.min, AUTOSCALER.max]);
+    // The scale-from-zero labels and taints are the pool's own, written again by the render.
+    m.metadata(md, isMp ? "MachinePool" : "MachineDeployment", pname, [
+      AUTOSCALER.min,
+      AUTOSCALER.max,
+      AUTOSCALER_CAPACITY.labels,
+      AUTOSCALER_CAPACITY.taints,
+    ]);
     pools.push(pool);
   }
   if (pools.length) spec.nodePools = pools;

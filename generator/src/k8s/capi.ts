@@ -49,6 +49,18 @@ export const AUTOSCALER = {
 } as const;
 
 /**
+ * The cluster-autoscaler's scale-from-zero annotations on a MachineDeployment or MachinePool (kubernetes/autoscaler
+ * cluster-autoscaler/cloudprovider/clusterapi/clusterapi_utils.go `labelsKey`, `taintsKey`; README "Pre-defined labels
+ * and taints on nodes scaled from zero"): the labels and taints the node group's nodes will have, comma-separated
+ * `k=v` and `k=v:Effect`. Without them an empty group's template node has neither, so pods that select the labels or
+ * tolerate the taints do not trigger a scale-up from zero (and others would be placed on a tainted group).
+ */
+export const AUTOSCALER_CAPACITY = {
+  labels: "capacity.cluster-autoscaler.kubernetes.io/labels",
+  taints: "capacity.cluster-autoscaler.kubernetes.io/taints",
+} as const;
+
+/**
  * The Secret CAPI writes with the workload cluster's admin kubeconfig: `<cluster>-kubeconfig`, key `value`
  * (CAPI util/secret/consts.go `Kubeconfig = "kubeconfig"`, `KubeconfigDataName = "value"`; util/secret.Name).
  */

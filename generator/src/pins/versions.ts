@@ -57,6 +57,8 @@ export interface AddonPins {
     configMap: string;
     snapshotter: { module: string; version: string; dir: string; crdModule: string; crdDir: string };
   };
+  /** NVIDIA's device plugin DaemonSet manifest (`file`) inside a pinned module version; clusters with a GPU pool. */
+  nvidiaDevicePlugin: { module: string; version: string; file: string };
   /** Every container image of each add-on's payload but the CCM's (whose image is `cloudControllerManager`). */
   images: Record<string, string[]>;
 }

@@ -8,6 +8,7 @@
  * clusterresourceset_controller.go). Pure: pins in, files out.
  */
 import { type ClusterSpec, type Cni, CNIS } from "../cluster-spec/types.js";
+import { launchesGpu } from "../cluster-spec/gpu.js";
 import { addonKubernetesVersion } from "./addon-version.js";
 import { GROUP, LABEL } from "../k8s/capi.js";
 import type { K8sObject } from "../k8s/object.js";
@@ -25,6 +26,7 @@ export const ADDON_LABEL = {
   cni: "addons.capi-gitops.io/cni",
   ccm: "addons.capi-gitops.io/ccm",
   csi: "addons.capi-gitops.io/csi",
+  gpu: "addons.capi-gitops.io/gpu",
 } as const;
 export type AddonRole = keyof typeof ADDON_LABEL;
 
@@ -88,7 +90,20 @@ export const csiAddon = (pins: AddonPins): Addon => ({
   crds: true,
 });
 
-/** Every add-on version `npm run addons` hydrates: the CNIs, every pinned CCM minor, the EBS CSI driver. */
+/** NVIDIA's device plugin (versions.json addons.nvidiaDevicePlugin). */
+export const gpuAddon = (pins: AddonPins): Addon => ({
+  role: "gpu",
+  name: "nvidia-device-plugin",
+  version: pins.nvidiaDevicePlugin.version,
+});
+
+/** Whether a pool (or one of its further instance types) is of an NVIDIA GPU family (cluster-spec/gpu.ts). */
+export const hasGpuPool = (spec: Pick<ClusterSpec, "nodePools">): boolean => spec.nodePools.some(launchesGpu);
+
+/**
+ * Every add-on version `npm run addons` hydrates: the CNIs, every pinned CCM minor, the EBS CSI driver, the NVIDIA
+ * device plugin.
+ */
 export function allAddons(pins: AddonPins): Addon[] {
   return [
     ...CNIS.flatMap((c) => cniAddon(c, pins) ?? []),
@@ -98,6 +113,7 @@ export function allAddons(pins: AddonPins): Addon[] {
       version,
     })),
     csiAddon(pins),
+    gpuAddon(pins),
   ];
 }
 
@@ -113,6 +129,8 @@ export function clusterAddons(spec: ClusterSpec, pins: AddonPins): Addon[] {
     ...[cniAddon(spec.network.cni, pins)].filter((a) => a !== undefined),
     ...(ccm ? [{ role: "ccm", name: "aws-ccm", version: ccm } satisfies Addon] : []),
     ...(spec.storage === "ebs" ? [csiAddon(pins)] : []),
+    // Only where a GPU pool can use it: elsewhere its DaemonSet would run on every node for nothing.
+    ...(hasGpuPool(spec) ? [gpuAddon(pins)] : []),
   ];
 }
 

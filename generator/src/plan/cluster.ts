@@ -1,12 +1,19 @@
 /** One cluster's overlay: clusters/<name>/generated/** (owned) and clusters/<name>/kustomization.yaml (scaffold). */
 import path from "node:path";
-import type { ClusterSpec, ImageSpec, NodePoolSpec } from "../cluster-spec/types.js";
+import { capacityOf, type ClusterSpec, type ImageSpec, type NodePoolSpec } from "../cluster-spec/types.js";
 import { subnetOf, checkIpv4Cidr } from "../cluster-spec/cidr.js";
 import { ZONE_SLOTS, zoneSlot } from "../cluster-spec/regions.js";
 import { nodeLabelArgs } from "../cluster-spec/kubelet.js";
 import { PlanError } from "../core/errors.js";
 import { toYaml } from "../core/yaml.js";
-import { AUTOSCALER, AWS_ACCOUNT_ANNOTATION, GROUP, IMAGE_VERSION_ANNOTATION, LABEL } from "../k8s/capi.js";
+import {
+  AUTOSCALER,
+  AUTOSCALER_CAPACITY,
+  AWS_ACCOUNT_ANNOTATION,
+  GROUP,
+  IMAGE_VERSION_ANNOTATION,
+  LABEL,
+} from "../k8s/capi.js";
 import { identityClusterFields } from "./identity.js";
 import type { K8sObject } from "../k8s/object.js";
 import { MIN_REMEDIABLE_CONTROL_PLANE, PLACEHOLDER, POOL_REFERENCES, syncSafe } from "./capi.js";
@@ -91,6 +98,62 @@ const sizeAnnotations = (min: number, max: number): PatchOp[] => [
   set(ptr("metadata", "annotations", AUTOSCALER.min), String(min)),
   set(ptr("metadata", "annotations", AUTOSCALER.max), String(max)),
 ];
+
+/**
+ * The scale-from-zero annotations of an autoscaled pool's MachineDeployment or MachinePool: its node labels and
+ * taints as the cluster-autoscaler's clusterapi provider reads them (k8s/capi.ts AUTOSCALER_CAPACITY). Not hashed
+ * into any name: they roll nothing.
+ */
+function capacityAnnotationOps(pool: NodePoolSpec): PatchOp[] {
+  if (!pool.autoscaling) return [];
+  const labels = Object.entries(pool.labels)
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([k, v]) => `${k}=${v}`);
+  const taints = (pool.taints ?? []).map((t) => `${t.key}=${t.value ?? ""}:${t.effect}`);
+  return [
+    ...(labels.length ? [set(ptr("metadata", "annotations", AUTOSCALER_CAPACITY.labels), labels.join(","))] : []),
+    ...(taints.length ? [set(ptr("metadata", "annotations", AUTOSCALER_CAPACITY.taints), taints.join(","))] : []),
+  ];
+}
+
+/** kubeadm's nodeRegistration.taints under `at` (KubeadmConfig v1beta2 NodeRegistrationOptions); none: no op. */
+const taintOps = (pool: NodePoolSpec, at: string): PatchOp[] =>
+  pool.taints?.length
+    ? [
+        set(
+          `${at}/taints`,
+          pool.taints.map((t) => ({ key: t.key, value: t.value, effect: t.effect })),
+        ),
+      ]
+    : [];
+
+/** The spot allocation strategy of a mixed (or multi-type spot) pool when the spec names none. */
+export const DEFAULT_SPOT_ALLOCATION = "price-capacity-optimized";
+
+/**
+ * A MachinePool's capacity fields (CAPA exp/api/v1beta2): a spot pool of one type gets the launch template's
+ * spotMarketOptions; a mixed pool, or a spot pool of several types (0 % on-demand), an auto scaling group
+ * mixedInstancesPolicy whose overrides list instanceType first, then instanceTypes. CAPA refuses both at once
+ * (exp/webhooks/awsmachinepool_webhook.go validateSpotInstances).
+ */
+function machinePoolCapacityOps(pool: NodePoolSpec): PatchOp[] {
+  const capacity = capacityOf(pool);
+  const types = pool.instanceTypes ?? [];
+  if (capacity === "on-demand") return [];
+  if (capacity === "spot" && !types.length)
+    return [set("/spec/awsLaunchTemplate/spotMarketOptions", { maxPrice: pool.spotMaxPrice })];
+  const mixed = capacity === "mixed";
+  return [
+    set("/spec/mixedInstancesPolicy", {
+      instancesDistribution: {
+        spotAllocationStrategy: pool.spotAllocationStrategy ?? DEFAULT_SPOT_ALLOCATION,
+        onDemandBaseCapacity: mixed ? (pool.onDemandBase ?? 0) : 0,
+        onDemandPercentageAboveBaseCapacity: mixed ? (pool.onDemandPercentageAboveBase ?? 0) : 0,
+      },
+      overrides: [pool.instanceType, ...types].map((instanceType) => ({ instanceType })),
+    }),
+  ];
+}
 
 /**
  * The image fields of an AWSMachineSpec / AWSLaunchTemplate (CAPA api/v1beta2/awsmachine_types.go,
@@ -227,6 +290,7 @@ function planMachinePool(spec: ClusterSpec, pool: NodePoolSpec, dir: string, bas
       ...base.inputs.poolKubeletArgs,
       ...nodeLabelArgs(pool.labels),
     ]),
+    ...taintOps(pool, "/spec/joinConfiguration/nodeRegistration"),
   ];
   const configName = hashedName(names.pool(pool), baseConfig, configOps);
   const mpOps: PatchOp[] = [
@@ -236,6 +300,7 @@ function planMachinePool(spec: ClusterSpec, pool: NodePoolSpec, dir: string, bas
     ...(pool.autoscaling
       ? sizeAnnotations(pool.minSize, pool.maxSize)
       : [set("/spec/replicas", pool.replicas ?? pool.minSize)]),
+    ...capacityAnnotationOps(pool),
   ];
   const kustomization = {
     ...KUSTOMIZATION,
@@ -252,6 +317,7 @@ function planMachinePool(spec: ClusterSpec, pool: NodePoolSpec, dir: string, bas
         // A changed image makes CAPA write a new launch template version and refresh the group's instances.
         ...imageOps(pool.image ?? spec.image, "/spec/awsLaunchTemplate"),
         ...imageVersionOps(pool.image ?? spec.image),
+        ...machinePoolCapacityOps(pool),
       ]),
       patch(target(GROUP.bootstrap, "KubeadmConfig", PLACEHOLDER.pool), [rename(configName), ...configOps]),
     ],
@@ -269,12 +335,18 @@ function planMachineDeployments(spec: ClusterSpec, pool: NodePoolSpec, dir: stri
     set("/spec/template/spec/instanceType", pool.instanceType),
     set("/spec/template/spec/sshKeyName", spec.sshKeyName ?? ""),
     ...imageOps(pool.image ?? spec.image, "/spec/template/spec"),
+    // Spot machines (CAPA api/v1beta2/awsmachine_types.go spotMarketOptions; maxPrice absent: the on-demand price).
+    // Part of the hash name: a changed capacity type rolls the pool's machines through a new template.
+    ...(capacityOf(pool) === "spot"
+      ? [set("/spec/template/spec/spotMarketOptions", { maxPrice: pool.spotMaxPrice })]
+      : []),
   ];
   const configOps = [
     set("/spec/template/spec/joinConfiguration/nodeRegistration/kubeletExtraArgs", [
       ...base.inputs.deploymentKubeletArgs,
       ...nodeLabelArgs(pool.labels),
     ]),
+    ...taintOps(pool, "/spec/template/spec/joinConfiguration/nodeRegistration"),
   ];
   const zones = pool.availabilityZones;
   const mins = spreadOverZones(pool.minSize, zones);
@@ -292,6 +364,7 @@ function planMachineDeployments(spec: ClusterSpec, pool: NodePoolSpec, dir: stri
       set("/spec/template/spec/version", version),
       set("/spec/template/spec/failureDomain", zone),
       ...(pool.autoscaling ? sizeAnnotations(min, Math.max(1, max)) : [set("/spec/replicas", replicas)]),
+      ...capacityAnnotationOps(pool),
     ];
     return owned(
       `${zdir}/kustomization.yaml`,

@@ -52,7 +52,7 @@ function selects(selector: unknown, labels: Record<string, unknown>): boolean {
 }
 
 /** The add-on role a manifest is (by the objects the rendered payloads hold), if any. */
-function roleOf(doc: Record<string, unknown>): AddonRole | undefined {
+function roleOf(doc: Record<string, unknown>): CheckedRole | undefined {
   const name = show(get(doc, "metadata.name"));
   if (doc.kind === "DaemonSet" && (name === "cilium" || name === "calico-node")) return "cni";
   if (doc.kind === "DaemonSet" && name === "aws-cloud-controller-manager") return "ccm";
@@ -60,18 +60,23 @@ function roleOf(doc: Record<string, unknown>): AddonRole | undefined {
   return undefined;
 }
 
-const ROLES: readonly AddonRole[] = ["cni", "ccm", "csi"] satisfies (keyof typeof ADDON_LABEL)[];
+/**
+ * The roles every cluster needs (or opts out of in its spec). The GPU device plugin is not one: plan/addons.ts gives it
+ * to exactly the clusters with a GPU pool.
+ */
+type CheckedRole = Exclude<AddonRole, "gpu">;
+const ROLES: readonly CheckedRole[] = ["cni", "ccm", "csi"] satisfies (keyof typeof ADDON_LABEL)[];
 /** The rule of each role. */
 const ADDON_RULE = { cni: "addons-cni", ccm: "addons-ccm", csi: "addons-csi" } as const satisfies Record<
-  AddonRole,
+  CheckedRole,
   RuleId
 >;
-const WHAT: Record<AddonRole, string> = { cni: "CNI", ccm: "AWS cloud-controller-manager", csi: "EBS CSI driver" };
+const WHAT: Record<CheckedRole, string> = { cni: "CNI", ccm: "AWS cloud-controller-manager", csi: "EBS CSI driver" };
 /**
  * When no payload of a role reaches the cluster: the spec field that opts out of it (the finding points there), or an
  * error.
  */
-const MISSING: Record<AddonRole, { optOut?: string; severity: Severity; message: string }> = {
+const MISSING: Record<CheckedRole, { optOut?: string; severity: Severity; message: string }> = {
   cni: {
     optOut: "network.cni",
     severity: "warning",
@@ -114,7 +119,7 @@ export function addonMinorFits(major: number, minor: number, cp: semver.SemVer, 
  * The add-on documents of a ConfigMap payload with their roles. Every cluster of a fleet carries the same few
  * payloads (one per add-on version), each hundreds of KiB of YAML: parsed once per process, by content.
  */
-type Classified = { role: AddonRole; doc: Record<string, unknown> };
+type Classified = { role: CheckedRole; doc: Record<string, unknown> };
 const classifiedByText = new Map<string, Classified[]>();
 function classified(text: string): Classified[] {
   let out = classifiedByText.get(text);
@@ -154,9 +159,9 @@ export function addonRules(objs: readonly K8sObject[], ctx: AddonContext): Findi
   );
 
   type Found = { set: K8sObject; doc: Record<string, unknown> };
-  const found: Record<AddonRole, Found[]> = { cni: [], ccm: [], csi: [] };
+  const found: Record<CheckedRole, Found[]> = { cni: [], ccm: [], csi: [] };
   /** Roles whose ClusterResourceSet names a resource missing from the render: reported once, as that resource. */
-  const unresolved = new Set<AddonRole>();
+  const unresolved = new Set<CheckedRole>();
   for (const set of sets)
     list(get(set, "spec.resources")).forEach((r, i) => {
       const kind = show(get(r, "kind") ?? "Secret");

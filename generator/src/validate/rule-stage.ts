@@ -27,6 +27,7 @@ import { MANAGEMENT_LAYERS } from "../plan/management.js";
 import { versions } from "../pins/versions.js";
 import { userLayerRules } from "./user-layer.js";
 import { drainRules } from "./drain-rules.js";
+import { poolRules } from "./pool-rules.js";
 import { imageRules, type readImageInventory } from "./images.js";
 import type { RenderedCluster } from "../render/render.js";
 import { get, type K8sObject } from "../k8s/object.js";
@@ -60,6 +61,7 @@ export function clusterRuleFindings(
     ...imageRules(rc, images, spec?.profile, clusterSpecPath(rc.cluster)),
     ...(spec ? userLayerRules(rc, spec, versions(), clusterKustomizationPath(rc.cluster)) : []),
     ...drainRules(rc, spec?.profile, clusterKustomizationPath(rc.cluster)),
+    ...poolRules(rc, spec?.profile, clusterKustomizationPath(rc.cluster)),
   ];
 }
 

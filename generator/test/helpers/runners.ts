@@ -8,7 +8,7 @@
  * kustomize, kubeconform and capi-gitops-health stay real: our own rules read the render, and the others are cheap.
  */
 import { createContext, type Context } from "../../src/render/context.js";
-import type { Runners } from "../../src/render/runners.js";
+import { toolRunners, type Runners } from "../../src/render/runners.js";
 import type { AdmissionResult } from "../../src/tools/admission.js";
 import { isRecord } from "../../src/k8s/object.js";
 import type { KubectlValidateStatus } from "../../src/tools/kubectl-validate.js";
@@ -68,3 +68,6 @@ export function standInContext(env: NodeJS.ProcessEnv = process.env): Context {
   const ctx = createContext(env);
   return { ...ctx, runners: withStandIns(ctx.runners) };
 }
+
+/** The pinned programs with the stand-ins, for `ValidateOptions.runners` (a run with them keeps no verdict). */
+export const standInRunners = (): Runners => withStandIns(toolRunners());

@@ -42,7 +42,7 @@ const accepted = async (file: string): Promise<KubectlValidateStatus[]> =>
     .map(() => ({ status: "Success" }));
 
 /** `runners` with the admission program and kubectl-validate replaced by stand-ins. */
-export function withStandIns(runners: Runners): Runners {
+function withStandIns(runners: Runners): Runners {
   return {
     ...runners,
     admit: (input) =>

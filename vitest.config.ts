@@ -18,10 +18,12 @@ export default defineConfig({
           include: ["generator/test/**/*.test.ts"],
           exclude: [E2E],
           // Two files at a time even on two cores (vitest's default there is one): a file spends much of its time
-          // waiting on kustomize, kubeconform and the admission program. Each file isolated: some tests point the
-          // tool variables (CAPI_GITOPS_KUSTOMIZE, …) at temporary copies for a while, and a file sharing their
-          // process then ran the copy after it was gone (14 failures in a run of eight files without isolation).
+          // waiting on kustomize, kubeconform and the admission program. Files share their worker's modules (no
+          // isolation): each file loading the generator again cost more CPU than most files' tests, and what the
+          // process keeps (the checked binaries, the parsed add-on payloads) is keyed by what it depends on. A test
+          // that changes process.env or the cache folder restores it (setup.ts gives each file its own cache).
           maxWorkers: 2,
+          isolate: false,
         },
       },
       // One file at a time: each starts its own control plane.

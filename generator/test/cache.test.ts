@@ -14,6 +14,7 @@ import { validateCommand } from "../src/commands/validate.js";
 import { kustomizeBuild } from "../src/tools/kustomize.js";
 import { ADMISSION } from "../src/tools/admission.js";
 import { envVarFor, resolveTool } from "../src/tools/resolve.js";
+import { pinnedVersions } from "../src/pins/versions.js";
 import { buildClosure, repoCacheDir, RepoFiles } from "../src/render/cache.js";
 import { renderClusters } from "../src/render/render.js";
 import { parseYamlStream } from "../src/core/yaml.js";
@@ -126,11 +127,17 @@ describe("batched render", () => {
   }, 120_000);
 });
 
-/** A wrapper script standing in for a tool's binary; rewriting it is "a new binary". */
+/**
+ * A wrapper script standing in for a tool's binary; rewriting it is "a new binary". Like a release build of the pin,
+ * it answers the version probe an override gets (tools/resolve.ts) with the pinned version: the binaries `npm run
+ * setup` builds from source say "development" there.
+ */
 async function wrapper(name: string, version: string): Promise<void> {
   const real = resolveTool(name, { PATH: process.env.PATH });
   const file = path.join(wrappers, name);
-  await writeFile(file, `#!/bin/sh\n# ${name} wrapper ${version}\nexec "${real}" "$@"\n`);
+  const pin = pinnedVersions().tools[name]?.version;
+  const probe = pin ? `case "$*" in -v|version) echo "${pin}"; exit 0;; esac\n` : "";
+  await writeFile(file, `#!/bin/sh\n# ${name} wrapper ${version}\n${probe}exec "${real}" "$@"\n`);
   await chmod(file, 0o755);
   process.env[envVarFor(name)] = file;
 }

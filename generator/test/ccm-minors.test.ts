@@ -15,6 +15,7 @@ import { versions } from "../src/pins/versions.js";
 import { parseYamlStream } from "../src/core/yaml.js";
 import { runCli } from "./helpers.js";
 import { configuredRepo } from "./helpers/repo.js";
+import { standInContext } from "./helpers/runners.js";
 
 const MINORS = Array.from(
   { length: SUPPORTED_MINORS.max - SUPPORTED_MINORS.min + 1 },
@@ -23,6 +24,11 @@ const MINORS = Array.from(
 const nameOf = (minor: number) => `k1-${minor}`;
 let repo: string;
 let cleanup: () => Promise<void>;
+/**
+ * For `upgrade`'s own validate of the cluster it changed: the admission program and kubectl-validate are stand-ins
+ * there, because `errorsOf` validates every cluster in the same state with the real programs right after.
+ */
+const standIns = { ctx: standInContext() };
 
 /** What the management cluster would apply for a cluster: control plane and pool versions, the CCM image. */
 async function rendered(cluster: string) {
@@ -87,7 +93,7 @@ and validates after each step`, async () => {
     for (const minor of MINORS.slice(0, -1)) {
       const name = nameOf(minor);
       const to = `v1.${minor + 1}.1`;
-      const cp = await runCli(["upgrade", "--name", name, "--to", to, "--repo", repo]);
+      const cp = await runCli(["upgrade", "--name", name, "--to", to, "--repo", repo], standIns);
       expect(cp.exitCode, `${name}: ${cp.stderr}`).toBe(0);
       // The CCM stays at the pools' minor until they move (never newer than a kube-apiserver, issue 19 item 6).
       expect(await rendered(name), name).toEqual({ controlPlane: to, pools: [`v1.${minor}.2`], ccm: ccmImage(minor) });
@@ -95,7 +101,7 @@ and validates after each step`, async () => {
     expect(await errorsOf()).toEqual([]);
     for (const minor of MINORS.slice(0, -1)) {
       const name = nameOf(minor);
-      const pools = await runCli(["upgrade", "--name", name, "--repo", repo]);
+      const pools = await runCli(["upgrade", "--name", name, "--repo", repo], standIns);
       expect(pools.exitCode, `${name}: ${pools.stderr}`).toBe(0);
       expect(await rendered(name), name).toEqual({
         controlPlane: `v1.${minor + 1}.1`,
@@ -105,7 +111,7 @@ and validates after each step`, async () => {
     }
     expect(await errorsOf()).toEqual([]);
     // v1.36 → v1.37: refused by the supported range of the pinned Cluster API, not for want of a CCM.
-    const last = await runCli(["upgrade", "--name", nameOf(36), "--to", "v1.37.0", "--repo", repo]);
+    const last = await runCli(["upgrade", "--name", nameOf(36), "--to", "v1.37.0", "--repo", repo], standIns);
     expect(last.exitCode).toBe(1);
     expect(last.stderr).toContain("v1.30–v1.36");
     expect(last.stderr).not.toContain("cloud-controller-manager");

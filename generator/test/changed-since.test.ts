@@ -7,9 +7,15 @@ import { generateCommand } from "../src/commands/generate.js";
 import { newClusterCommand } from "../src/commands/new-cluster.js";
 import { validateCommand } from "../src/commands/validate.js";
 import { runCli, tempDir } from "./helpers.js";
+import { standInContext, standInRunners } from "./helpers/runners.js";
 
 let repo: string;
 let cleanup: () => Promise<void>;
+/**
+ * What is tested is the selection and our own rules' findings on it: the admission program and kubectl-validate are
+ * stand-ins (their verdicts on these shapes: admission-parity, e2e-shapes; their UPDATE admission: admission-update).
+ */
+const runners = standInRunners();
 const g = (...args: string[]) => execa("git", args, { cwd: repo });
 beforeAll(async () => {
   const t = await tempDir();
@@ -48,7 +54,8 @@ beforeAll(async () => {
 });
 afterAll(() => cleanup?.());
 
-const clustersChecked = async () => (await validateCommand({ cwd: repo, changedSince: "HEAD" })).summary;
+const validateChanged = () => validateCommand({ cwd: repo, changedSince: "HEAD", runners });
+const clustersChecked = async () => (await validateChanged()).summary;
 
 describe("validate --changed-since", () => {
   it("nothing changed → no cluster validated", async () => {
@@ -60,13 +67,13 @@ describe("validate --changed-since", () => {
     await writeFile(spec, original.replace("instanceType: t3.large\nnodePools", "instanceType: m6i.large\nnodePools"));
     await generateCommand({ cwd: repo, log: () => {} });
     // The expected warning: a dev MachinePool's nodes are removed undrained (validate/drain-rules.ts).
-    const changed = await validateCommand({ cwd: repo, changedSince: "HEAD" });
+    const changed = await validateChanged();
     expect(changed.summary).toEqual({ clusters: 1, errors: 0, warnings: 1 });
     expect(changed.findings.map((f) => `${f.severity} ${f.cluster} ${f.rule}`).sort()).toEqual([
       "warning mp-a workers-drain",
     ]);
     await writeFile(spec, original.replace("replicas: 1", "replicas: 2"));
-    const r = await validateCommand({ cwd: repo, changedSince: "HEAD" });
+    const r = await validateChanged();
     expect(r.summary.clusters).toBe(1);
     expect(r.findings.map((f) => `${f.cluster} ${f.rule}`)).toContain("mp-a kcp-replicas-odd");
     await g("checkout", "-q", "--", ".");
@@ -74,7 +81,7 @@ describe("validate --changed-since", () => {
   it("a change under base/machinepool → every MachinePool cluster, not the MachineDeployment one", async () => {
     const f = path.join(repo, "base/machinepool/awsmachinepool.yaml");
     await writeFile(f, (await readFile(f, "utf8")) + "# reviewed\n");
-    const r = await validateCommand({ cwd: repo, changedSince: "HEAD" });
+    const r = await validateChanged();
     expect(r.summary.clusters).toBe(2);
     // The edited base file differs from what the generator writes: drift is reported for it by a full validate.
     await g("checkout", "-q", "--", ".");
@@ -82,11 +89,11 @@ describe("validate --changed-since", () => {
   it("a change under overlays/ → every cluster whose build reads it (the affected-cluster walk)", async () => {
     const prod = path.join(repo, "overlays/profiles/prod/kustomization.yaml");
     await writeFile(prod, (await readFile(prod, "utf8")) + "# reviewed\n");
-    expect((await validateCommand({ cwd: repo, changedSince: "HEAD" })).summary.clusters).toBe(1); // md-c, the prod one
+    expect((await validateChanged()).summary.clusters).toBe(1); // md-c, the prod one
     await g("checkout", "-q", "--", ".");
     const refs = path.join(repo, "overlays/components/cluster-references/kustomizeconfig.yaml");
     await writeFile(refs, (await readFile(refs, "utf8")) + "# reviewed\n");
-    expect((await validateCommand({ cwd: repo, changedSince: "HEAD" })).summary.clusters).toBe(3);
+    expect((await validateChanged()).summary.clusters).toBe(3);
     await g("checkout", "-q", "--", ".");
   });
   it(`fleet-wide rules compare the changed clusters with the unchanged ones, \
@@ -100,7 +107,7 @@ and report a clash on the changed one`, async () => {
         log: () => {},
         flags: { name: "aa-vpc", region: "eu-west-1", vpcCidr: cidr, imageLookupOrg: "123456789012" },
       });
-      const r = await validateCommand({ cwd: repo, changedSince: "HEAD" });
+      const r = await validateChanged();
       expect(r.summary.clusters).toBe(1);
       expect(
         r.findings.filter((f) => f.rule.startsWith("fleet-")).map((f) => `${f.cluster} ${f.rule} ${f.severity}`),
@@ -113,7 +120,7 @@ and report a clash on the changed one`, async () => {
       const text = await readFile(spec, "utf8");
       expect(text).toContain("namespace: mp-b\n");
       await writeFile(spec, text.replace("name: mp-b\n", "name: aa-copy\n"));
-      const c = await validateCommand({ cwd: repo, changedSince: "HEAD" });
+      const c = await validateChanged();
       expect(c.findings.map((f) => `${f.cluster} ${f.rule}`)).toContain("aa-copy fleet-unique-namespace");
     } finally {
       await g("clean", "-fdq", "--", "clusters", "management");
@@ -121,7 +128,7 @@ and report a clash on the changed one`, async () => {
     }
   });
   it("the CLI accepts --changed-since", async () => {
-    const r = await runCli(["validate", "--repo", repo, "--changed-since", "HEAD"]);
+    const r = await runCli(["validate", "--repo", repo, "--changed-since", "HEAD"], { ctx: standInContext() });
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toContain("0 cluster(s)");
   });

@@ -6,6 +6,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseSpecObject, parseSpecText } from "../src/cluster-spec/parse.js";
 import type { ClusterSpec } from "../src/cluster-spec/types.js";
+import type { Context } from "../src/render/context.js";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const FIXTURES = path.join(ROOT, "generator", "test", "fixtures", "specs");
@@ -76,19 +77,26 @@ export async function treeHash(dir: string): Promise<string> {
     .digest("hex");
 }
 
-/** The CLI in-process: `run(argv, io)` with buffers for stdout and stderr (no terminal), as execa would report it. */
+/**
+ * The CLI in-process: `run(argv, io)` with buffers for stdout and stderr (no terminal), as execa would report it;
+ * `ctx` replaces the run's context (e.g. helpers/runners.ts standInContext).
+ */
 export async function runCli(
   args: string[],
-  opts: { cwd?: string } = {},
+  opts: { cwd?: string; ctx?: Context } = {},
 ): Promise<{ exitCode: number; stdout: string; stderr: string }> {
   const { run } = await import("../src/cli.js");
   let stdout = "";
   let stderr = "";
-  const exitCode = await run(args, {
-    stdout: { write: (t: string) => (stdout += t) },
-    stderr: { write: (t: string) => (stderr += t) },
-    cwd: opts.cwd,
-  });
+  const exitCode = await run(
+    args,
+    {
+      stdout: { write: (t: string) => (stdout += t) },
+      stderr: { write: (t: string) => (stderr += t) },
+      cwd: opts.cwd,
+    },
+    opts.ctx,
+  );
   // execa strips the final newline; so do we, so that assertions read the same either way.
   return { exitCode, stdout: stdout.replace(/\n$/, ""), stderr: stderr.replace(/\n$/, "") };
 }

@@ -14,6 +14,7 @@ import { newClusterCommand } from "../src/commands/new-cluster.js";
 import { validateCommand } from "../src/commands/validate.js";
 import { runCli, treeHash } from "./helpers.js";
 import { commitAll, configuredRepo, git, newClusterArgs } from "./helpers/repo.js";
+import { standInContext } from "./helpers/runners.js";
 
 const OLD = "ami-0123456789abcdef0";
 const NEW = "ami-0fedcba9876543210";
@@ -21,6 +22,12 @@ let repo: string;
 let cleanup: () => Promise<void>;
 const g = (...args: string[]) => git(repo, ...args);
 const cli = (...args: string[]) => runCli([...args, "--repo", repo]);
+/**
+ * `cli` with the stand-in admission program and kubectl-validate (helpers/runners.ts), where what is asserted are our
+ * own image rules, or the real `validate` of the same cluster follows.
+ */
+const standIns = standInContext();
+const cliStandIns = (...args: string[]) => runCli([...args, "--repo", repo], { ctx: standIns });
 /** The findings lines of a run's output: `file:path … (rule)` without the surrounding prose. */
 const findingLines = (out: string) =>
   out
@@ -46,7 +53,7 @@ describe("a cluster whose machines cannot get an image (issue 19 item 1)", () =>
   it("is refused in every profile with the one-line way out, and --dry-run reports the same findings", async () => {
     const before = await treeHash(repo);
     for (const profile of ["dev", "prod"]) {
-      const real = await cli(...newClusterArgs("seoul", "ap-northeast-2"), "--profile", profile, "--yes");
+      const real = await cliStandIns(...newClusterArgs("seoul", "ap-northeast-2"), "--profile", profile, "--yes");
       expect(real.exitCode, real.stdout + real.stderr).toBe(1);
       expect(real.stderr).toContain("(image-published)");
       for (const way of [
@@ -56,7 +63,13 @@ describe("a cluster whose machines cannot get an image (issue 19 item 1)", () =>
         "--region us-east-2 --kubernetes-version v1.34.8",
       ])
         expect(real.stderr).toContain(way);
-      const dry = await cli(...newClusterArgs("seoul", "ap-northeast-2"), "--profile", profile, "--yes", "--dry-run");
+      const dry = await cliStandIns(
+        ...newClusterArgs("seoul", "ap-northeast-2"),
+        "--profile",
+        profile,
+        "--yes",
+        "--dry-run",
+      );
       expect(dry.exitCode, dry.stdout + dry.stderr).toBe(1);
       expect(findingLines(dry.stderr)).toEqual(findingLines(real.stderr));
       expect(findingLines(real.stderr).length).toBeGreaterThan(0);
@@ -70,10 +83,10 @@ describe("a cluster whose machines cannot get an image (issue 19 item 1)", () =>
     const line = /^npm run new-cluster -- (.*?)\s+#/m.exec(readme)![1]!;
     const args = line.split(/\s+/);
     expect(args).toEqual(["--name", "demo", "--region", "us-east-2", "--yes"]);
-    const dry = await cli("new-cluster", ...args, "--dry-run");
+    const dry = await cliStandIns("new-cluster", ...args, "--dry-run");
     expect(dry.exitCode, dry.stderr).toBe(0);
     expect(dry.stdout).not.toMatch(/warning/);
-    const real = await cli("new-cluster", ...args);
+    const real = await cliStandIns("new-cluster", ...args);
     expect(real.exitCode, real.stderr).toBe(0);
     expect(real.stdout).not.toMatch(/warning/);
     const v = await validateCommand({ cwd: repo, clusters: ["demo"] });
@@ -82,7 +95,13 @@ describe("a cluster whose machines cannot get an image (issue 19 item 1)", () =>
       JSON.stringify(v.findings, null, 1),
     ).toEqual([]);
     // prod with the defaults there: accepted; its only warning is the API open to the world.
-    const prod = await cli(...newClusterArgs("demo-prod", "us-east-2"), "--profile", "prod", "--yes", "--dry-run");
+    const prod = await cliStandIns(
+      ...newClusterArgs("demo-prod", "us-east-2"),
+      "--profile",
+      "prod",
+      "--yes",
+      "--dry-run",
+    );
     expect(prod.exitCode, prod.stderr).toBe(0);
     expect(findingLines(prod.stdout)).toEqual([expect.stringMatching(/\(api-open-to-world\)$/)]);
     await g("checkout", "-q", "--", ".");

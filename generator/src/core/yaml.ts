@@ -87,6 +87,31 @@ export function parseYamlStream(text: string): unknown[] {
     .filter((d) => d !== null && d !== undefined);
 }
 
+/** The texts parseKeptYamlStream has parsed (at most KEPT_TEXTS): their documents, or why they do not parse. */
+const keptStreams = new Map<string, unknown[] | YamlStreamError>();
+const KEPT_TEXTS = 64;
+
+/**
+ * parseYamlStream of a text read again and again in one process — the hydrated add-on payloads, which every validate
+ * parses as the tool's store, as the repository's copy and for the schema layer: each distinct text is parsed once,
+ * and every call gets its own copy of the documents (or its own error).
+ */
+export function parseKeptYamlStream(text: string): unknown[] {
+  let kept = keptStreams.get(text);
+  if (kept === undefined) {
+    try {
+      kept = parseYamlStream(text);
+    } catch (e) {
+      if (!(e instanceof YamlStreamError)) throw e;
+      kept = e;
+    }
+    if (keptStreams.size >= KEPT_TEXTS) keptStreams.clear();
+    keptStreams.set(text, kept);
+  }
+  if (kept instanceof YamlStreamError) throw new YamlStreamError(kept.message, kept.line);
+  return structuredClone(kept);
+}
+
 /** Strings this long or longer (the add-on payloads in ConfigMaps) are kept once per process, however many copies. */
 const SHARED_MIN = 1024;
 const shared = new Map<string, string>();

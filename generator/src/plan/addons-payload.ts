@@ -4,7 +4,7 @@
  */
 import { PlanError } from "../core/errors.js";
 import { get, isRecord, type K8sObject } from "../k8s/object.js";
-import { parseYamlStream, toYaml } from "../core/yaml.js";
+import { parseKeptYamlStream, parseYamlStream, toYaml } from "../core/yaml.js";
 import type { AddonPins } from "../pins/versions.js";
 import { type Addon, addonFiles, type AddonPart, addonParts, allAddons } from "./addons.js";
 import type { OutputFile } from "./files.js";
@@ -197,7 +197,7 @@ export function payloadImageFindings(
     }
     let objects: unknown[];
     try {
-      objects = parseYamlStream(content);
+      objects = parseKeptYamlStream(content);
     } catch (e) {
       findings.push(error(`does not parse as YAML (${e instanceof Error ? e.message.split("\n")[0] : String(e)})`));
       continue;

@@ -19,7 +19,7 @@ import {
   PROVIDERS_DIR,
   SYNC_DIR,
 } from "../core/layout.js";
-import { parseYamlStream } from "../core/yaml.js";
+import { parseKeptYamlStream } from "../core/yaml.js";
 import type { RepoFiles, ValidateCache } from "./cache.js";
 import type { K8sObject } from "../k8s/object.js";
 import { isBuildFailure, type RenderedCluster } from "./render.js";
@@ -210,7 +210,7 @@ export async function addonUnits(root: string): Promise<{ units: Unit[]; finding
     const file = `${ADDONS_DIR}/${rel}`;
     try {
       // Taken as they are: a document that is no object is kubeconform's to report (like anything it is given).
-      const objects = parseYamlStream(await readFile(path.join(root, file), "utf8")) as K8sObject[];
+      const objects = parseKeptYamlStream(await readFile(path.join(root, file), "utf8")) as K8sObject[];
       const label = file.replace(/[/.]/g, "-");
       units.push({
         label,

@@ -58,14 +58,22 @@ const checked = new Map<string, Promise<string>>();
 /**
  * resolveTool, and the binary is the pinned version: a binary in .tools/bin must carry the stamp `npm run setup`
  * wrote for the pin in versions.json; an override or PATH binary must report the pinned version. Checked once
- * per process.
+ * per process and binary: the binary is resolved in `env` at every call, so a run whose environment points
+ * elsewhere (another context, an override set or removed) never gets the one an earlier run checked.
  */
 export function checkedTool(name: string, env: Env = inheritedEnv()): Promise<string> {
-  let p = checked.get(name);
+  let bin: string;
+  try {
+    bin = resolveTool(name, env);
+  } catch (e) {
+    return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+  }
+  const key = `${name}\0${bin}`;
+  let p = checked.get(key);
   if (!p) {
     p = verify(name, env);
-    checked.set(name, p);
-    p.catch(() => checked.delete(name));
+    checked.set(key, p);
+    p.catch(() => checked.delete(key));
   }
   return p;
 }

@@ -853,11 +853,16 @@ func (r *boxRun) instanceNeverReady(ctx context.Context) {
 		r.errorf("MachineDeployment/"+md.Name, "scaling down: %v", err)
 		return
 	}
+	// Settled as the engines see it too: the scaled-down machine is gone, not still deleting (Progressing), so the
+	// "paused" step after this one pauses a settled cluster whatever the timing.
 	done := func(ctx context.Context) (bool, string, error) {
 		if ok, m, err := r.availableAndClear(ctx); !ok || err != nil {
 			return ok, m, err
 		}
-		return r.replicasReady(ctx)
+		if ok, m, err := r.replicasReady(ctx); !ok || err != nil {
+			return ok, m, err
+		}
+		return r.engineSettled(ctx)
 	}
 	if err := r.stepUntil(ctx, "Available again after the instance fault", func(context.Context) string { return "" }, done); err != nil {
 		r.errorf("Cluster/"+r.c.Name, "%v", err)

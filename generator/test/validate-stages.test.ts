@@ -13,10 +13,10 @@ import { generateCommand } from "../src/commands/generate.js";
 import { validateCommand } from "../src/commands/validate.js";
 import { shardOf } from "../src/validate/selection.js";
 import type { ValidateOptions } from "../src/validate/pipeline.js";
-import type { AdmissionResult } from "../src/tools/admission.js";
 import type { K8sObject } from "../src/k8s/object.js";
 import type { Runners } from "../src/render/runners.js";
 import { tempDir } from "./helpers.js";
+import { admittedUnchanged } from "./helpers/runners.js";
 
 const N = 6;
 const names = Array.from({ length: N }, (_, i) => clusterName(i));
@@ -88,25 +88,9 @@ function standIns(): { runners: Partial<Runners>; calls: Calls } {
       return out;
     },
     admit: (input) => {
-      const objs = input
-        .trim()
-        .split("\n")
-        .map((l) => JSON.parse(l) as K8sObject);
-      calls.admitted.push(objs.map((o) => o.metadata.namespace ?? o.metadata.name));
-      return Promise.resolve(
-        objs.map((o): AdmissionResult => ({
-          apiVersion: o.apiVersion,
-          kind: o.kind,
-          namespace: o.metadata.namespace ?? "",
-          name: o.metadata.name,
-          cluster: "",
-          file: "",
-          operation: "CREATE",
-          allowed: true,
-          stage: "webhook",
-          messages: [],
-        })),
-      );
+      const results = input.trim().split("\n").map(admittedUnchanged);
+      calls.admitted.push(results.map((r) => r.namespace || r.name));
+      return Promise.resolve(results);
     },
     schemaLocation: "unused/{{.ResourceKind}}.json",
     identity: {

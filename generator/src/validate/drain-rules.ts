@@ -28,7 +28,7 @@ import { isGroupKind } from "../k8s/kinds.js";
 import type { RenderedCluster } from "../render/render.js";
 import { MIN_REMEDIABLE_CONTROL_PLANE } from "../plan/capi.js";
 import type { RuleId } from "../core/rules.js";
-import { defineRule, finding, type Rule } from "./rule.js";
+import { defineRule, objectReporter, type Rule } from "./rule.js";
 import { objectsOf, stringOf } from "./read.js";
 
 /** The annotation that makes CAPI's Machine controller skip the drain (api/core/v1beta2/machine_types.go). */
@@ -308,13 +308,7 @@ export function drainRules(rc: RenderedCluster, profile: Profile | undefined, fi
       objs,
       profile,
       poolSeverity,
-      report: (o, p, message, severity) => {
-        const i = rc.objects.indexOf(o);
-        const at = `${o.kind}/${String(o.metadata?.name)}:${p}`;
-        findings.push(
-          finding(rule.id, { cluster: rc.cluster, file: rc.origins[i] ?? file, path: at }, message, severity),
-        );
-      },
+      report: objectReporter(rule.id, rc, file, findings),
     });
   return findings;
 }

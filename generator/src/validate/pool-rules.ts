@@ -14,19 +14,19 @@
  */
 import type { Profile } from "../cluster-spec/types.js";
 import { gpuFamily } from "../cluster-spec/gpu.js";
-import type { Finding, Severity } from "../core/findings.js";
+import type { Finding } from "../core/findings.js";
 import type { RuleId } from "../core/rules.js";
 import { GROUP } from "../k8s/capi.js";
 import { isGroupKind } from "../k8s/kinds.js";
 import { get, type K8sObject, list, record } from "../k8s/object.js";
 import type { RenderedCluster } from "../render/render.js";
-import { defineRule, finding, type Rule } from "./rule.js";
+import { defineRule, objectReporter, type ObjectReport, type Rule } from "./rule.js";
 import { objectsOf, stringOf } from "./read.js";
 
 interface PoolCheck {
   readonly objs: readonly K8sObject[];
   readonly profile: Profile | undefined;
-  readonly report: (o: K8sObject, path: string, message: string, severity?: Severity) => void;
+  readonly report: ObjectReport;
 }
 
 /** How one infrastructure object of workers buys its instances, and which types it may launch. */
@@ -187,13 +187,7 @@ export function poolRules(rc: RenderedCluster, profile: Profile | undefined, fil
     rule.check({
       objs,
       profile,
-      report: (o, p, message, severity) => {
-        const i = rc.objects.indexOf(o);
-        const at = `${o.kind}/${String(o.metadata?.name)}:${p}`;
-        findings.push(
-          finding(rule.id, { cluster: rc.cluster, file: rc.origins[i] ?? file, path: at }, message, severity),
-        );
-      },
+      report: objectReporter(rule.id, rc, file, findings),
     });
   return findings;
 }

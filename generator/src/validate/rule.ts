@@ -5,6 +5,8 @@
  */
 import type { Finding, Severity } from "../core/findings.js";
 import { RULES, type RuleId, type RuleSpec } from "../core/rules.js";
+import type { K8sObject } from "../k8s/object.js";
+import type { RenderedCluster } from "../render/render.js";
 
 /** A rule with its id and a check over a context `C` that reports through the context. */
 export interface Rule<Id extends string, C> extends RuleSpec {
@@ -38,3 +40,18 @@ export function finding(
 ): Finding {
   return { ...where, rule, severity: severityOf(RULES[rule], severity), message };
 }
+
+/** How a per-object check reports: the object, the field path in it, the message, a severity where the rule lets it. */
+export type ObjectReport = (o: K8sObject, path: string, message: string, severity?: Severity) => void;
+
+/**
+ * The `report` of a rule run over one rendered cluster: a finding at `<Kind>/<name>:<path>`, in the file the object
+ * came from (its origin; `file` when the render does not say), pushed to `findings`.
+ */
+export const objectReporter =
+  (rule: RuleId, rc: RenderedCluster, file: string, findings: Finding[]): ObjectReport =>
+  (o, p, message, severity) => {
+    const at = `${o.kind}/${String(o.metadata?.name)}:${p}`;
+    const origin = rc.origins[rc.objects.indexOf(o)] ?? file;
+    findings.push(finding(rule, { cluster: rc.cluster, file: origin, path: at }, message, severity));
+  };

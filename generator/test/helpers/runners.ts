@@ -15,7 +15,7 @@ import type { KubectlValidateStatus } from "../../src/tools/kubectl-validate.js"
 import { readFile } from "node:fs/promises";
 
 /** The admission program's answer for an object it admits unchanged (the input is JSON lines, one per object). */
-const admitted = (line: string): AdmissionResult => {
+export const admittedUnchanged = (line: string): AdmissionResult => {
   const o: unknown = JSON.parse(line);
   if (!isRecord(o) || typeof o.apiVersion !== "string" || typeof o.kind !== "string" || !isRecord(o.metadata))
     throw new Error(`stand-in admission: not an object: ${line.slice(0, 200)}`);
@@ -50,7 +50,7 @@ function withStandIns(runners: Runners): Runners {
         input
           .split("\n")
           .filter((l) => l.trim() !== "")
-          .map(admitted),
+          .map(admittedUnchanged),
       ),
     kubectlValidate: async (files) => {
       const out: Record<string, KubectlValidateStatus[]> = {};

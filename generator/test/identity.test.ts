@@ -9,10 +9,11 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseRepoConfig, type RepoConfig } from "../src/cluster-spec/config.js";
 import { parseSpecObject } from "../src/cluster-spec/parse.js";
-import type { K8sObject } from "../src/k8s/object.js";
+import { isK8sObject, type K8sObject } from "../src/k8s/object.js";
 import { parseYamlStream, toYaml } from "../src/core/yaml.js";
 import { iamConfiguration, SSM_POLICY_ARN } from "../src/plan/iam.js";
-import { identityObjects, identityRef } from "../src/plan/identity.js";
+import { identityNamespaceLabel, identityObjects, identityRef } from "../src/plan/identity.js";
+import { planCluster } from "../src/plan/cluster.js";
 import { planRepo } from "../src/plan/repo.js";
 import { argoManagementObjects, argoObjects, IDENTITIES_SERVICE_ACCOUNT, planSync } from "../src/plan/sync.js";
 import { MANAGEMENT_APP_NAME } from "../src/plan/sync.js";
@@ -43,8 +44,18 @@ const config = (gitops: "argocd" | "flux"): RepoConfig => {
 
 describe("identity objects (CAPA AWSClusterRoleIdentity / AWSClusterStaticIdentity)", () => {
   const objects = identityObjects(specs);
+  // The namespaces an identity allows: those whose Namespace object (in the cluster's render) carries its label.
+  const allowed = (o: (typeof objects)[number]) =>
+    specs
+      .filter((s) => {
+        const file = planCluster(s, versions().addons).find((f) => f.path.endsWith("/namespace.yaml"));
+        const labels = parseYamlStream(file?.content ?? "").filter(isK8sObject)[0]?.metadata.labels ?? {};
+        const selector = o.spec?.allowedNamespaces?.selector?.matchLabels ?? {};
+        return Object.keys(selector).length > 0 && Object.entries(selector).every(([k, v]) => labels[k] === v);
+      })
+      .map((s) => s.namespace);
   it("one per distinct role or Secret, allowed in exactly the namespaces of the clusters naming it", () => {
-    expect(objects.map((o) => [o.kind, o.spec?.allowedNamespaces?.list])).toEqual(
+    expect(objects.map((o) => [o.kind, allowed(o)])).toEqual(
       expect.arrayContaining([
         ["AWSClusterRoleIdentity", ["one", "team-two"]],
         ["AWSClusterRoleIdentity", ["three"]],
@@ -52,17 +63,26 @@ describe("identity objects (CAPA AWSClusterRoleIdentity / AWSClusterStaticIdenti
       ]),
     );
     expect(objects).toHaveLength(3);
+    // By label, not by a list of names: a cluster removed from Git keeps its namespace (never pruned, deleted by hand
+    // after the Cluster) and so the right to its account while CAPA tears it down.
+    for (const o of objects) expect(o.spec?.allowedNamespaces?.list).toBeUndefined();
+  });
+  it("labels a long static identity's namespace with a valid label name", () => {
+    const key = identityNamespaceLabel(`static-${"s".repeat(63)}`);
+    expect(key.split("/")[1]?.length).toBeLessThanOrEqual(63);
+    expect(key).toMatch(/^identity\.capi-gitops\.io\/[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
   });
   it("a role chains to the controller identity; a static identity holds only the Secret's name", () => {
-    const role = objects.find(
-      (o) => o.kind === "AWSClusterRoleIdentity" && o.spec?.allowedNamespaces?.list?.[0] === "one",
-    );
+    const role = objects.find((o) => o.kind === "AWSClusterRoleIdentity" && allowed(o)[0] === "one");
     expect(role?.spec).toMatchObject({
       roleARN: ROLE_A,
       sourceIdentityRef: { kind: "AWSClusterControllerIdentity", name: "default" },
     });
     const stat = objects.find((o) => o.kind === "AWSClusterStaticIdentity");
-    expect(stat?.spec).toEqual({ allowedNamespaces: { list: ["four"] }, secretRef: "capa-creds" });
+    expect(stat?.spec).toEqual({
+      allowedNamespaces: { selector: { matchLabels: { "identity.capi-gitops.io/static-capa-creds": "allowed" } } },
+      secretRef: "capa-creds",
+    });
   });
   it("names differ for roles differing only in case (role names are case-sensitive) and are valid names", () => {
     const a = identityRef({ roleArn: "arn:aws:iam::111122223333:role/Ops" }).name;

@@ -471,7 +471,12 @@ describe("round trip with an account identity, a bastion and an internal API (AW
     expect(imported.findings).toEqual([]);
     expect(imported.spec).toEqual(parseSpecText(ROLE).spec);
     const identities = await readFile(path.join(repo, "management/identities/identities.yaml"), "utf8");
-    expect(identities).toMatch(/kind: AWSClusterRoleIdentity[\s\S]*- ident-role/);
+    // The identity selects the namespaces labelled for it: the imported cluster's own Namespace carries the label.
+    const label = /identity\.capi-gitops\.io\/[a-z0-9-]+: allowed/.exec(identities)?.[0];
+    expect(identities).toMatch(/kind: AWSClusterRoleIdentity/);
+    expect(label).toBeDefined();
+    const ns = await readFile(path.join(repo, "clusters/ident-role/generated/namespace.yaml"), "utf8");
+    expect(ns).toContain(label);
   }, 180_000);
 
   it("a static identity needs --identity-account (the manifests do not say it); with it, the same spec", async () => {

@@ -1370,7 +1370,12 @@ function mapIdentity(
       "spec.sourceIdentityRef",
       "a chain of assumed roles cannot be imported: the render chains every role to the controller identity",
     );
-  m.say("note", fid, "spec.allowedNamespaces", "the render allows exactly the namespaces of the clusters naming it");
+  m.say(
+    "note",
+    fid,
+    "spec.allowedNamespaces",
+    "the render allows the namespaces labelled for it: those of the clusters naming it",
+  );
   if (roleArn !== undefined) {
     m.say("mapped", fid, "spec.roleARN", `→ identity.roleArn: ${roleArn}`);
     return { roleArn };

@@ -14,7 +14,7 @@ import {
   IMAGE_VERSION_ANNOTATION,
   LABEL,
 } from "../k8s/capi.js";
-import { identityClusterFields } from "./identity.js";
+import { IDENTITY_LABEL_VALUE, identityClusterFields, identityNamespaceLabel } from "./identity.js";
 import type { K8sObject } from "../k8s/object.js";
 import { MIN_REMEDIABLE_CONTROL_PLANE, PLACEHOLDER, POOL_REFERENCES, syncSafe } from "./capi.js";
 import { BASE_DIRS, OVERLAY_DIRS } from "./base.js";
@@ -416,7 +416,16 @@ export function planCluster(spec: ClusterSpec, pins: AddonPins, base: SharedBase
   const cpTemplate = hashedName(names.controlPlane, baseTemplate, templateOps);
   const addons = planClusterAddons(spec, pins, gen);
   const cniRules = CNI_INGRESS_RULES[spec.network.cni];
-  const namespace: K8sObject = syncSafe({ apiVersion: "v1", kind: "Namespace", metadata: { name: spec.namespace } });
+  // Labelled for the cluster's identity (plan/identity.ts: the identity selects the namespaces so labelled).
+  const identity = identityClusterFields(spec).ref;
+  const namespace: K8sObject = syncSafe({
+    apiVersion: "v1",
+    kind: "Namespace",
+    metadata: {
+      name: spec.namespace,
+      ...(identity ? { labels: { [identityNamespaceLabel(identity.name)]: IDENTITY_LABEL_VALUE } } : {}),
+    },
+  });
   // The control plane's health check only where KCP can act on it (plan/capi.ts controlPlaneHealthCheckObjects);
   // listed before the profile, whose patch sets its timeouts.
   const cpHealthCheck = spec.controlPlane.replicas >= MIN_REMEDIABLE_CONTROL_PLANE;

@@ -4,8 +4,13 @@
  * CAPA's controller assumes, chained from the controller identity "default" that CAPA creates itself with its
  * AutoControllerIdentityCreator feature gate, default on in feature/feature.go) or AWSClusterStaticIdentity (a Secret
  * of static credentials in CAPA's namespace, created outside Git). One object per distinct role or Secret, shared by
- * every cluster that names it: `allowedNamespaces.list` is exactly the namespaces of those clusters, so no other
- * namespace's AWSCluster can use the account. They live in management/identities (IDENTITIES_DIR), synced after the
+ * every cluster that names it. `allowedNamespaces` selects the namespaces labelled for it, and each cluster's own
+ * Namespace object carries that label (plan/cluster.ts), so no other namespace's AWSCluster can use the account. A
+ * selector rather than a list of names: the Namespace is never pruned (SYNC_SAFE) and is deleted by hand after its
+ * Cluster, so a cluster removed from Git keeps the right to its account until CAPA has torn its AWS resources down —
+ * a list written from the specs would drop the namespace at the merge and leave CAPA unable to assume the role
+ * (session.go isClusterPermittedToUsePrincipal). Labelling a Namespace needs cluster-scoped rights, so a tenant cannot
+ * grant itself an identity. They live in management/identities (IDENTITIES_DIR), synced after the
  * providers (their CRDs are CAPA's).
  */
 import type { ClusterSpec, IdentitySpec } from "../cluster-spec/types.js";
@@ -16,6 +21,22 @@ import { toYaml } from "../core/yaml.js";
 import { API, AWS_ACCOUNT_ANNOTATION, GROUP } from "../k8s/capi.js";
 import type { AWSClusterRoleIdentity, AWSClusterStaticIdentity } from "../k8s/kinds.generated.js";
 import { contentHash, type OutputFile, owned } from "./files.js";
+
+/** The prefix of the Namespace labels that let a namespace's clusters use an identity. */
+const IDENTITY_LABEL_PREFIX = "identity.capi-gitops.io";
+
+/**
+ * The Namespace label that lets the namespace's clusters use the identity `name` (value "allowed"): the identity's
+ * name as the label name, which is at most 63 characters (k8s.io/apimachinery IsQualifiedName); a longer one (a
+ * static identity of a long Secret name) is cut and given a hash of the whole.
+ */
+export function identityNamespaceLabel(name: string): string {
+  const short = name.length <= 63 ? name : `${name.slice(0, 54).replace(/-+$/, "")}-${contentHash(name)}`;
+  return `${IDENTITY_LABEL_PREFIX}/${short}`;
+}
+
+/** The value of the identity label on a Namespace. */
+export const IDENTITY_LABEL_VALUE = "allowed";
 import { KUSTOMIZATION } from "./kustomize-objects.js";
 
 /** The identity CAPA's controller runs as (api/v1beta2 AWSClusterControllerIdentityName, ControllerIdentityKind). */
@@ -69,20 +90,14 @@ export function identityClusterFields(spec: ClusterSpec): { ref?: { kind: string
 
 const annotations = { ...SYNC_SAFE, [SYNC_WAVE]: String(IDENTITIES_WAVE) };
 
-/** One identity object per distinct role or Secret, allowed in the namespaces of the clusters naming it; sorted. */
+/** One identity object per distinct role or Secret, allowed in the namespaces labelled for it; sorted. */
 export function identityObjects(specs: readonly ClusterSpec[]): (AWSClusterRoleIdentity | AWSClusterStaticIdentity)[] {
-  const byName = new Map<string, { identity: IdentitySpec; namespaces: Set<string> }>();
-  for (const s of specs) {
-    if (!s.identity) continue;
-    const { name } = identityRef(s.identity);
-    const entry = byName.get(name) ?? { identity: s.identity, namespaces: new Set<string>() };
-    entry.namespaces.add(s.namespace);
-    byName.set(name, entry);
-  }
+  const byName = new Map<string, IdentitySpec>();
+  for (const s of specs) if (s.identity) byName.set(identityRef(s.identity).name, s.identity);
   return [...byName.entries()]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([name, { identity, namespaces }]) => {
-      const allowedNamespaces = { list: [...namespaces].sort() };
+    .map(([name, identity]) => {
+      const allowedNamespaces = { selector: { matchLabels: { [identityNamespaceLabel(name)]: IDENTITY_LABEL_VALUE } } };
       const account = identityAccount(identity);
       const metadata = {
         name,

@@ -74,7 +74,7 @@ const SPECS = {
     region: "us-east-2",
     kubernetesVersion: "v1.34.8",
     profile: "prod",
-    apiServer: { scheme: "internal" },
+    apiServer: { scheme: "internal", managementReachAcknowledged: true },
   }),
 };
 const rendered = new Map<string, Obj[]>();

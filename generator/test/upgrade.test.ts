@@ -141,6 +141,8 @@ Markdown is a table`, async () => {
       "controlPlane",
       "pools",
       "vpcCidr",
+      "identity",
+      "access",
       "addons",
       "upgrade",
       "render",

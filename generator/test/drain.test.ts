@@ -31,16 +31,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseSpecObject } from "../src/cluster-spec/parse.js";
 import type { ClusterSpec, Profile } from "../src/cluster-spec/types.js";
 import { iamConfiguration, planIam } from "../src/plan/iam.js";
-import { planRepo } from "../src/plan/repo.js";
 import { writeTree } from "../src/repo/write.js";
 import { admit } from "../src/tools/admission.js";
 import { printCloudFormationTemplate } from "../src/tools/clusterawsadm.js";
-import { kustomizeBuild } from "../src/tools/kustomize.js";
 import { drainRules, EXCLUDE_NODE_DRAINING } from "../src/validate/drain-rules.js";
 import type { RenderedCluster } from "../src/render/render.js";
-import { versions } from "../src/pins/versions.js";
 import { parseYamlStream, toYaml } from "../src/core/yaml.js";
-import { tempDir } from "./helpers.js";
+import { renderedRepo, tempDir } from "./helpers.js";
 
 type Obj = {
   apiVersion: string;
@@ -79,17 +76,12 @@ const SPECS = {
   ha: spec({ name: "ha", region: "eu-west-1", kubernetesVersion: K8S, controlPlane: { replicas: 3 }, image: own }),
 };
 const PROFILE: Record<string, Profile> = { dev: "dev", prod: "prod", "mp-dev": "dev", "mp-prod": "prod", ha: "dev" };
-const rendered = new Map<string, Obj[]>();
+let rendered = new Map<string, Obj[]>();
 let cleanup: () => Promise<void>;
 let repo: string;
 
 beforeAll(async () => {
-  const t = await tempDir();
-  cleanup = t.cleanup;
-  repo = t.dir;
-  await writeTree(t.dir, planRepo({ specs: Object.values(SPECS) }, versions()));
-  for (const s of Object.values(SPECS))
-    rendered.set(s.name, parseYamlStream(await kustomizeBuild(t.dir, `clusters/${s.name}`)) as Obj[]);
+  ({ dir: repo, rendered, cleanup } = await renderedRepo<Obj>(Object.values(SPECS)));
 }, 120_000);
 afterAll(() => cleanup?.());
 

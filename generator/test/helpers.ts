@@ -7,6 +7,12 @@ import { fileURLToPath } from "node:url";
 import { parseSpecObject, parseSpecText } from "../src/cluster-spec/parse.js";
 import type { ClusterSpec } from "../src/cluster-spec/types.js";
 import type { Context } from "../src/render/context.js";
+import { parseYamlStream } from "../src/core/yaml.js";
+import type { K8sObject } from "../src/k8s/object.js";
+import { versions } from "../src/pins/versions.js";
+import { planRepo } from "../src/plan/repo.js";
+import { writeTree } from "../src/repo/write.js";
+import { kustomizeBuild } from "../src/tools/kustomize.js";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const FIXTURES = path.join(ROOT, "generator", "test", "fixtures", "specs");
@@ -51,6 +57,21 @@ export async function tempDir(
     },
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
+}
+
+/**
+ * A temporary repository generated from `specs` and each cluster's real `kustomize build` (what the sync engine
+ * applies), for files that read one shared render in beforeAll.
+ */
+export async function renderedRepo<T extends K8sObject = K8sObject>(
+  specs: readonly ClusterSpec[],
+): Promise<{ dir: string; rendered: Map<string, T[]>; cleanup: () => Promise<void> }> {
+  const t = await tempDir();
+  await writeTree(t.dir, planRepo({ specs: [...specs] }, versions()));
+  const rendered = new Map<string, T[]>();
+  for (const s of specs)
+    rendered.set(s.name, parseYamlStream(await kustomizeBuild(t.dir, `clusters/${s.name}`)) as T[]);
+  return { dir: t.dir, rendered, cleanup: t.cleanup };
 }
 
 /** Every file under dir (relative path → content), sorted; ignores .git. */

@@ -10,7 +10,7 @@ import { parsePoolFlag } from "../src/cluster-spec/flags.js";
 import type { ClusterSpec } from "../src/cluster-spec/types.js";
 import { gpuFamily } from "../src/cluster-spec/gpu.js";
 import type { Finding } from "../src/core/findings.js";
-import { parseYamlStream, toYaml } from "../src/core/yaml.js";
+import { toYaml } from "../src/core/yaml.js";
 import { flagChanges } from "../src/diff/flags.js";
 import { diffObjects } from "../src/diff/objects.js";
 import { appliedOf } from "../src/fleet/applied.js";
@@ -18,13 +18,10 @@ import { buildInventory, formatInventory } from "../src/fleet/inventory.js";
 import type { K8sObject } from "../src/k8s/object.js";
 import { versions } from "../src/pins/versions.js";
 import { clusterAddons } from "../src/plan/addons.js";
-import { planRepo } from "../src/plan/repo.js";
 import type { RenderedCluster } from "../src/render/render.js";
-import { writeTree } from "../src/repo/write.js";
 import { admit } from "../src/tools/admission.js";
-import { kustomizeBuild } from "../src/tools/kustomize.js";
 import { poolRules } from "../src/validate/pool-rules.js";
-import { tempDir } from "./helpers.js";
+import { renderedRepo } from "./helpers.js";
 
 const K8S = "v1.34.8";
 const own = { id: "ami-0123456789abcdef0", kubernetesVersion: K8S };
@@ -78,17 +75,12 @@ const SPECS = {
   }),
 };
 type Obj = K8sObject & { spec: any };
-const rendered = new Map<string, Obj[]>();
+let rendered = new Map<string, Obj[]>();
 let cleanup: () => Promise<void>;
 let repo: string;
 
 beforeAll(async () => {
-  const t = await tempDir();
-  cleanup = t.cleanup;
-  repo = t.dir;
-  await writeTree(t.dir, planRepo({ specs: Object.values(SPECS) }, versions()));
-  for (const s of Object.values(SPECS))
-    rendered.set(s.name, parseYamlStream(await kustomizeBuild(t.dir, `clusters/${s.name}`)) as Obj[]);
+  ({ dir: repo, rendered, cleanup } = await renderedRepo<Obj>(Object.values(SPECS)));
 }, 120_000);
 afterAll(() => cleanup?.());
 

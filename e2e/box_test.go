@@ -6,6 +6,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -77,16 +78,7 @@ func TestBox(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The controllers log as they do in their pods, into a file: the place to look when a phase times out.
-	logFile, err := os.CreateTemp("", "box-controllers-*.log")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { logFile.Close() })
-	logger := crzap.New(crzap.WriteTo(logFile))
-	ctrl.SetLogger(logger)
-	klog.SetLogger(logger)
-	fmt.Printf("box: the controllers' logs: %s\n", logFile.Name())
+	boxLogger(t)
 	began := time.Now()
 	b, err := startBoxManagement(&in, scheme)
 	if err != nil {
@@ -103,6 +95,32 @@ func TestBox(t *testing.T) {
 	}
 	// Argo CD and Flux state per snapshot against the expected state per step (box_health_test.go).
 	evaluateBoxHealth(t, boxSnapshots)
+}
+
+var (
+	boxLogOnce sync.Once
+	boxLogPath string
+	boxLogErr  error
+)
+
+// boxLogger sends the controllers' logs (as they log in their pods) into one file for the whole suite — the place to
+// look when a phase times out; the loggers are process-wide, so every box run of the suite shares it.
+func boxLogger(t *testing.T) {
+	boxLogOnce.Do(func() {
+		f, err := os.CreateTemp("", "box-controllers-*.log")
+		if err != nil {
+			boxLogErr = err
+			return
+		}
+		boxLogPath = f.Name()
+		logger := crzap.New(crzap.WriteTo(f))
+		ctrl.SetLogger(logger)
+		klog.SetLogger(logger)
+	})
+	if boxLogErr != nil {
+		t.Fatal(boxLogErr)
+	}
+	fmt.Printf("box: the controllers' logs: %s\n", boxLogPath)
 }
 
 // boxRun is one cluster in the box.

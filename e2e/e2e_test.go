@@ -36,6 +36,8 @@ type input struct {
 	Steps        []step `json:"steps"`
 	// Box: the clusters the real CAPI controllers reconcile (box_test.go).
 	Box *boxInput `json:"box,omitempty"`
+	// Rings: the three-ring repository the real kustomize-controller syncs into the box (rings_test.go).
+	Rings *ringsInput `json:"rings,omitempty"`
 }
 
 // step is one render of one cluster (or of management/) applied with server-side apply, in order.

@@ -548,6 +548,41 @@ const TABLE: [string, K8sObject, string, string][] = [
     "Healthy",
     "Current",
   ],
+  // The moment after a template change (cluster-api v1.13.4): the new generation observed, Available True and no
+  // RollingOut yet (the Machines' UpToDate lags a reconcile), but the new MachineSet has no replica.
+  [
+    "MachineDeployment just after a template change (no replica of the new template)",
+    object(
+      CORE,
+      "MachineDeployment",
+      { observedGeneration: 1, conditions: [available("True")], deprecated: { v1beta1: { updatedReplicas: 1 } } },
+      { spec: { replicas: 2 } },
+    ),
+    "Progressing",
+    "InProgress",
+  ],
+  [
+    "MachineDeployment just after a template change (updatedReplicas 0, omitted)",
+    object(
+      CORE,
+      "MachineDeployment",
+      { observedGeneration: 1, conditions: [available("True")], deprecated: { v1beta1: { readyReplicas: 1 } } },
+      { spec: { replicas: 1 } },
+    ),
+    "Progressing",
+    "InProgress",
+  ],
+  [
+    "MachineDeployment rolled out (every replica of the current template)",
+    object(
+      CORE,
+      "MachineDeployment",
+      { observedGeneration: 1, conditions: [available("True")], deprecated: { v1beta1: { updatedReplicas: 2 } } },
+      { spec: { replicas: 2 } },
+    ),
+    "Healthy",
+    "Current",
+  ],
   [
     "MachinePool ready (v1beta1, no Available in CAPI v1.13)",
     object(CORE, "MachinePool", {

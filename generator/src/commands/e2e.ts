@@ -25,13 +25,13 @@
  *
  * It writes only inside its own temporary folder (copies of the repository, the fixtures, the suite's input).
  */
-import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { ToolUnavailableError, UsageError } from "../core/errors.js";
 import type { Finding } from "../core/findings.js";
 import type { RuleId } from "../core/rules.js";
-import { clusterNames, exists, readConfig, readSpec } from "../repo/load.js";
+import { clusterNames, exists, loadRepo, readConfig, readSpec } from "../repo/load.js";
 import {
   ARGO_HEALTH_DIR,
   clusterKustomizationPath,
@@ -42,6 +42,7 @@ import {
 } from "../core/layout.js";
 import { admit, admissionBinary, type AdmissionResult } from "../tools/admission.js";
 import { goTestJson } from "../tools/go.js";
+import { commitPaths, initRepository } from "../tools/git.js";
 import { kustomizeBuild } from "../tools/kustomize.js";
 import { CRDS_DIR, TOOLS_BIN } from "../tools/resolve.js";
 import { renderClusters, type RenderedCluster } from "../render/render.js";
@@ -72,6 +73,20 @@ import {
   type SuiteSummary,
 } from "../e2e/plan.js";
 import type { NewClusterFlags } from "../cluster-spec/flags.js";
+import {
+  clusterKustomization,
+  E2E_RINGS,
+  fluxSource,
+  releasedEverywhere,
+  RING_FIXTURES,
+  ringsConfig,
+  standInLayers,
+  templateName,
+  ringsOutcome,
+  type RingsInput,
+  type RingsRevision,
+} from "../e2e/rings.js";
+import { ringReleases } from "../plan/release.js";
 import type { ClusterSpec } from "../cluster-spec/types.js";
 import {
   BOX_FAULTS,
@@ -488,6 +503,94 @@ async function fluxCopy(fixtures: string, tmp: string): Promise<string> {
   return dir;
 }
 
+/** The kustomize-controller `npm run e2e` builds (workflows/control-plane.ts) and the rings run syncs with. */
+export const KUSTOMIZE_CONTROLLER_BINARY = path.join(TOOLS_BIN, "kustomize-controller");
+
+/** The ring repository's commits: the branch the GitRepository follows, and who commits. */
+const RINGS_BRANCH = "main";
+const RINGS_AUTHOR = { name: "capi-gitops e2e", email: "e2e@capi-gitops.invalid" };
+
+/**
+ * One revision of the ring repository: committed, and copied out as the box serves it — with the management folders
+ * the box stands in for emptied (e2e/rings.ts standInLayers).
+ */
+async function ringsRevision(
+  dir: string,
+  name: string,
+  renders: readonly RenderedCluster[],
+  standIns: readonly string[],
+  tmp: string,
+): Promise<RingsRevision> {
+  const commit = await commitPaths(dir, ["."], `e2e rings: ${name}`);
+  const out = await mkdtemp(path.join(tmp, "rings-revision-"));
+  await copyRepo(dir, out);
+  for (const p of standIns) {
+    await rm(path.join(out, p), { recursive: true, force: true });
+    await mkdir(path.join(out, p), { recursive: true });
+    await writeFile(
+      path.join(out, p, "kustomization.yaml"),
+      toYaml({ apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources: [] }),
+    );
+  }
+  return {
+    name,
+    revision: `${RINGS_BRANCH}@sha1:${commit}`,
+    dir: out,
+    templates: Object.fromEntries(renders.map((r) => [r.cluster, templateName(r.objects)])),
+  };
+}
+
+/**
+ * The rings run's repository (e2e/rings.ts): Flux, one cluster per ring, committed; then twice the base change
+ * released to every ring in one commit (the releases written as `npm run release` writes them, the clusters'
+ * generated/ following with `generate`).
+ */
+async function ringsInput(tmp: string, log: (l: string) => void): Promise<RingsInput> {
+  const dir = await mkdtemp(path.join(tmp, "rings-"));
+  await initRepository(dir, RINGS_BRANCH, RINGS_AUTHOR);
+  await writeFile(path.join(dir, CONFIG_FILE), ringsConfig());
+  for (const flags of RING_FIXTURES) await addCluster({ cwd: dir, log: () => {}, flags });
+  const names = RING_FIXTURES.flatMap((f) => (f.name === undefined ? [] : [f.name]));
+  const sync = await renderDir(dir, SYNC_DIR);
+  const standIns = standInLayers(sync);
+  const created = await render(dir, names);
+  const revisions = [await ringsRevision(dir, "clusters created", created, standIns, tmp)];
+  for (const n of [1, 2]) {
+    const repo = await loadRepo(dir);
+    for (const f of releasedEverywhere(ringReleases(E2E_RINGS, repo.releases), n))
+      await writeFile(path.join(dir, f.path), f.content);
+    await generateTree({ cwd: dir, log: () => {} });
+    revisions.push(
+      await ringsRevision(dir, `base change ${n} released to every ring`, await render(dir, names), standIns, tmp),
+    );
+  }
+  const clusters = await boxClusters(
+    dir,
+    "ring",
+    names,
+    { before: new Map(created.map((r) => [r.cluster, r])), after: new Map() },
+    tmp,
+  );
+  const rings = E2E_RINGS.map((ring) => ({
+    name: ring,
+    clusters: clusters
+      .filter((c) => RING_FIXTURES.some((f) => f.name === c.name && f.ring === ring))
+      .map((cluster) => ({ cluster, kustomization: clusterKustomization(sync, cluster.name) })),
+  }));
+  log(
+    `rings: ${names.length} clusters in ${E2E_RINGS.length} rings, ${revisions.length} revisions ` +
+      `(the management folders ${standIns.join(", ")} stood in for)`,
+  );
+  return {
+    controller: KUSTOMIZE_CONTROLLER_BINARY,
+    source: fluxSource(sync),
+    sync,
+    standIns,
+    rings,
+    revisions,
+  };
+}
+
 /** The health table the box wrote, against README's: the failures, or (asked to) README rewritten. */
 async function healthTable(
   tablePath: string,
@@ -612,6 +715,9 @@ export async function e2eCommand(opts: E2eOptions): Promise<E2eResult> {
         `${Math.round((Date.now() - started) / 1000)} s`,
     );
     const boxed = opts.box === false ? [] : plantFaults(box, plant);
+    // The rings run (the real kustomize-controller) belongs to the full run: the box on, the fixtures, no fault.
+    const rings =
+      opts.box !== false && opts.fixtures !== false && !plant.length ? await ringsInput(tmp, log) : undefined;
     for (const c of boxed)
       for (const f of c.faults ?? []) log(`box: planted ${f.kind} in ${c.namespace}/${c.name}: ${f.object}`);
 
@@ -635,6 +741,7 @@ export async function e2eCommand(opts: E2eOptions): Promise<E2eResult> {
       steps,
       managementLayer,
       box: boxInput,
+      ...(rings ? { rings } : {}),
     };
     if (opts.inputOnly) {
       await writeFile(opts.inputOnly, JSON.stringify(input, null, 1));
@@ -689,6 +796,15 @@ export async function e2eCommand(opts: E2eOptions): Promise<E2eResult> {
       );
     else if (outcome.ran)
       log("box: the health table is compared with README's on the full run only (fixtures, no fault planted)");
+    if (rings) {
+      const r = ringsOutcome(run.events);
+      for (const l of r.lines) log(l);
+      if (!r.ran)
+        summary.failures.push({
+          test: "rings",
+          output: "rings: the Go suite ran no rings run (TestRings) for the three-ring repository",
+        });
+    }
     log(
       `e2e: the Go suite ran in ${Math.round((Date.now() - suiteStarted) / 1000)} s; box: ` +
         `${outcome.passed.length} cluster(s) passed, ${outcome.failed.length} failed`,

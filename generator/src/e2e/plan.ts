@@ -10,6 +10,7 @@ import { groupOf, recAt, type K8sObject } from "../k8s/object.js";
 import { SUPPORTED_MINORS } from "../cluster-spec/parse.js";
 import { clusterDir } from "../core/layout.js";
 import type { AdmissionResult } from "../tools/admission.js";
+import type { RingsInput } from "./rings.js";
 import type { GoTestEvent } from "../tools/go.js";
 import type { BoxInput } from "./box.js";
 
@@ -23,6 +24,8 @@ export interface SuiteInput {
   managementLayer?: Step[];
   /** The clusters the real controllers reconcile (e2e/box.ts; e2e/box_input_test.go `boxInput`). */
   box?: BoxInput;
+  /** The rollout rings synced by the real kustomize-controller (e2e/rings.ts; e2e/rings_test.go `ringsInput`). */
+  rings?: RingsInput;
 }
 
 export interface Step {

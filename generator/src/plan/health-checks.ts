@@ -85,6 +85,11 @@ export type Pred =
   | { op: "present"; path: readonly string[] }
   /** The controller has not yet written status for the object's current generation. */
   | { op: "stale" }
+  /**
+   * The number at `path` (absent: 0) is below the number at `than`, where both the field `than` and the object
+   * holding `path` exist (a status without that object — another API version — never holds).
+   */
+  | { op: "fewer"; path: readonly string[]; than: readonly string[] }
   | { op: "any"; of: readonly Pred[] }
   | { op: "all"; of: readonly Pred[] };
 
@@ -319,15 +324,34 @@ const kubeadmControlPlane: KindHealth = {
   ],
 };
 
+/**
+ * Right after a template change a MachineDeployment looks settled for a moment: its controller has observed the new
+ * generation and made the new MachineSet, but `RollingOut` (and `upToDateReplicas`) count the Machines' `UpToDate`
+ * conditions, which the Machine controller updates only in a later reconcile (cluster-api v1.13.4
+ * internal/controllers/machinedeployment/machinedeployment_status.go setRollingOutCondition,
+ * internal/controllers/machine/machine_controller_status.go). A health check that polls at once — Flux's first poll
+ * right after the apply — sees it Available and not rolling out, and a ring would pass on before its machines moved.
+ * The v1beta1 `updatedReplicas` is computed in that same reconcile from the new MachineSet
+ * (machinedeployment_sync.go calculateV1Beta1Status): below `spec.replicas`, the roll-out has not finished.
+ */
+const currentTemplateShort: Pred = { op: "fewer", path: [...V1BETA1, "updatedReplicas"], than: ["spec", "replicas"] };
+
 const machineDeployment: KindHealth = {
   group: GROUP.core,
   apiVersion: CORE_API,
   kind: "MachineDeployment",
-  healthy: "`Available` True, not rolling out, scaling or remediating",
+  healthy:
+    "`Available` True, not rolling out, scaling or remediating, every replica of the current template " +
+    "(v1beta1 `updatedReplicas`)",
   rules: [
     pausedRule("MachineDeployment", { op: "true", path: ["spec", "paused"] }),
     deletingRule("MachineDeployment"),
     staleRule,
+    {
+      when: currentTemplateShort,
+      state: "Progressing",
+      message: "Rolling out: not every replica runs the current template yet",
+    },
     ...movingRules(["RollingOut", "ScalingUp", "ScalingDown", "Remediating"]),
     ...availableRules("MachineDeployment"),
   ],
@@ -609,6 +633,8 @@ function luaPred(p: Pred): string {
       return `(get(${luaPath(p.path)}) ~= nil)`;
     case "stale":
       return "isStale()";
+    case "fewer":
+      return `fewer({ ${luaPath(p.path)} }, { ${luaPath(p.than)} })`;
     case "any":
       return p.of.length === 0 ? "false" : `(${p.of.map(luaPred).join(" or ")})`;
     case "all":
@@ -734,6 +760,16 @@ function luaHelpers(withShapes: boolean): string[] {
     "  return observed ~= nil and generation ~= nil and observed ~= generation",
     "end",
     "",
+    "-- The number at `at` (absent: 0) below the one at `than`, where both `than` and the table holding `at` exist.",
+    "local function fewer(at, than)",
+    "  local want = get(unpack(than))",
+    "  local holder = get(unpack(at, 1, #at - 1))",
+    '  if type(want) ~= "number" or type(holder) ~= "table" then return false end',
+    "  local have = get(unpack(at))",
+    '  if type(have) ~= "number" then have = 0 end',
+    "  return have < want",
+    "end",
+    "",
     "local function verdict(status, message, detail)",
     '  if isText(detail) then message = message .. ": " .. detail end',
     "  return { status = status, message = message }",
@@ -832,6 +868,11 @@ function celPred(p: Pred): string {
       return guarded(p.path, `${celField(p.path)} in [${p.values.map(celString).join(", ")}]`);
     case "present":
       return `(${celHas(p.path) || "true"})`;
+    case "fewer": {
+      const holder = celHas(p.path.slice(0, -1));
+      const have = `(${celHas(p.path)} ? ${celField(p.path)} : 0)`;
+      return `(${[celHas(p.than), holder].filter(Boolean).join(" && ")} && ${have} < ${celField(p.than)})`;
+    }
     case "stale":
       return (
         "(has(status.observedGeneration) && has(metadata.generation) && " +

@@ -1,10 +1,13 @@
 /**
- * The management cluster of `npm run e2e`: etcd and kube-apiserver built from their Go modules (versions.json "e2e").
- * Both modules carry replace directives pointing into their own source trees (etcd's sibling modules, kubernetes'
- * staging/ — absent from the module zip), so `go install module@version` refuses them. The build copies the module
- * out of the module cache, drops every replace with a local target, requires those modules at their published
- * versions (etcd: the same version; kubernetes: its staging modules' v0.<minor>.<patch> tags, which go.mod lists as
- * v0.0.0), lets `go list -mod=mod` complete go.sum and builds the binary.
+ * The programs of `npm run e2e` built from their Go modules: the management cluster's etcd and kube-apiserver
+ * (versions.json "e2e"), and Flux's kustomize-controller at the pinned Flux CRDs' version (versions.json crds
+ * "flux-kustomize-controller": the controller of the CRDs the sync manifests are checked against), which the box's
+ * rollout-ring run syncs the repository with. The modules carry replace directives pointing into their own source
+ * trees (etcd's sibling modules, kubernetes' staging/, kustomize-controller's api/ — absent from the module zip), so
+ * `go install module@version` refuses them. The build copies the module out of the module cache, drops every
+ * replace with a local target, requires those modules at their published versions (etcd: the same version;
+ * kubernetes: its staging modules' v0.<minor>.<patch> tags, which go.mod lists as v0.0.0; kustomize-controller: the
+ * api module its go.mod requires), lets `go list -mod=mod` complete go.sum and builds the binary.
  */
 import { chmod, cp, mkdtemp, readdir, rename, rm } from "node:fs/promises";
 import os from "node:os";
@@ -14,7 +17,13 @@ import { goBuildPackage, goListDeps, goModDownload, goModEdit, goModJson } from 
 import { readStamp, TOOLS_BIN } from "./resolve.js";
 
 export const CONTROL_PLANE = ["etcd", "kube-apiserver"] as const;
-export type ControlPlaneBinary = (typeof CONTROL_PLANE)[number];
+
+/** Every program `npm run e2e` builds: the control plane, then the Flux controller the rings run syncs with. */
+export const E2E_BINARIES = [...CONTROL_PLANE, "kustomize-controller"] as const;
+export type E2eBinary = (typeof E2E_BINARIES)[number];
+
+/** The pinned Flux CRDs whose controller the box runs (versions.json crds). */
+const KUSTOMIZE_CONTROLLER_CRDS = "flux-kustomize-controller";
 
 interface Recipe {
   /** The package to build, inside the module. */
@@ -25,8 +34,10 @@ interface Recipe {
   placeholder?: (version: string) => string;
 }
 
-const RECIPES: Record<ControlPlaneBinary, Recipe> = {
+const RECIPES: Record<E2eBinary, Recipe> = {
   etcd: { pkg: "." },
+  // Flux builds its controllers without cgo (its Dockerfile); the api/ replace becomes the published api module.
+  "kustomize-controller": { pkg: ".", cgo: false },
   "kube-apiserver": {
     pkg: "./cmd/kube-apiserver",
     cgo: false,
@@ -36,19 +47,22 @@ const RECIPES: Record<ControlPlaneBinary, Recipe> = {
   },
 };
 
-/** The pin of each binary (versions.json "e2e"). */
-export function controlPlanePins(): Record<ControlPlaneBinary, GoTool> {
-  const e2e = pinnedVersions().e2e;
-  if (!e2e) throw new Error('versions.json has no "e2e" entry (etcd, kube-apiserver)');
-  return e2e;
+/** The pin of each binary (versions.json "e2e"; kustomize-controller: its CRDs' pin). */
+export function e2ePins(): Record<E2eBinary, GoTool> {
+  const pins = pinnedVersions();
+  if (!pins.e2e) throw new Error('versions.json has no "e2e" entry (etcd, kube-apiserver)');
+  const flux = pins.crds[KUSTOMIZE_CONTROLLER_CRDS];
+  if (!flux) throw new Error(`versions.json has no crds entry "${KUSTOMIZE_CONTROLLER_CRDS}"`);
+  return { ...pins.e2e, "kustomize-controller": { module: flux.module, version: flux.version } };
+}
+
+/** Whether etcd and kube-apiserver are in `bin` at their pins (the stamp beside each, as `npm run e2e` writes it). */
+export function controlPlaneInstalled(bin = TOOLS_BIN): boolean {
+  const pins = e2ePins();
+  return CONTROL_PLANE.every((n) => readStamp(n, bin) === `${pins[n].module}@${pins[n].version}`);
 }
 
 /** The `go mod edit` arguments that turn an upstream module's local replaces into published requirements (pure). */
-/** Whether etcd and kube-apiserver are in `bin` at their pins (the stamp beside each, as `npm run e2e` writes it). */
-export function controlPlaneInstalled(bin = TOOLS_BIN): boolean {
-  const pins = controlPlanePins();
-  return CONTROL_PLANE.every((n) => readStamp(n, bin) === `${pins[n].module}@${pins[n].version}`);
-}
 
 export function replaceEdits(
   mod: {
@@ -81,7 +95,7 @@ async function makeWritable(dir: string): Promise<void> {
 }
 
 /** Builds one binary from its pinned module into `out` (written beside it first, then renamed into place). */
-export async function buildControlPlaneBinary(name: ControlPlaneBinary, pin: GoTool, out: string): Promise<void> {
+export async function buildE2eBinary(name: E2eBinary, pin: GoTool, out: string): Promise<void> {
   const recipe = RECIPES[name];
   const src = await goModDownload(pin.module, pin.version);
   const work = await mkdtemp(path.join(os.tmpdir(), `capi-gitops-${name}-`));

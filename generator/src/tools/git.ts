@@ -102,6 +102,17 @@ export async function deleteBranch(cwd: string, branch: string): Promise<void> {
   await wrap(`branch -D ${branch}`, () => git(cwd).raw(["branch", "-D", branch]));
 }
 
+/** A new repository at `cwd` on `branch`, committing as `author` (kept in the repository's own config). */
+export async function initRepository(
+  cwd: string,
+  branch: string,
+  author: { name: string; email: string },
+): Promise<void> {
+  await wrap("init", () => git(cwd).raw(["init", "-q", "-b", branch]));
+  await wrap("config user.name", () => git(cwd).raw(["config", "user.name", author.name]));
+  await wrap("config user.email", () => git(cwd).raw(["config", "user.email", author.email]));
+}
+
 /** Stages exactly these paths (additions and deletions) and commits them; returns the new commit id. */
 export async function commitPaths(cwd: string, paths: readonly string[], message: string): Promise<string> {
   await wrap("add", () => git(cwd).raw(["add", "--all", "--", ...paths]));

@@ -1,16 +1,24 @@
 /**
- * The pinned etcd and kube-apiserver (versions.json "e2e", tools/control-plane.ts) for `npm run e2e`, built into
+ * The programs `npm run e2e` runs (versions.json "e2e" and the Flux controller, tools/control-plane.ts), built into
  * .tools/bin and stamped `<module>@<version>` beside each binary like the other tools.
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { buildControlPlaneBinary, CONTROL_PLANE, controlPlanePins } from "../tools/control-plane.js";
+import { buildE2eBinary, E2E_BINARIES, e2ePins, type E2eBinary } from "../tools/control-plane.js";
 import { readStamp, TOOLS_BIN } from "../tools/resolve.js";
 import { withProgress } from "./progress.js";
 
+/** What a cold build of each costs on 2 busy cores (measured; BENCHMARKS.md and README). */
+const COLD: Record<E2eBinary, string> = {
+  etcd: "≈1–4 min",
+  "kube-apiserver": "≈10 min of CPU, 27 min",
+  "kustomize-controller": "≈3 min with its modules downloaded, ≈5 min of CPU",
+};
+
 /**
- * Builds the pinned etcd and kube-apiserver into `bin`; skipped when the stamp matches. Not part of `npm run setup`:
- * only the e2e suite needs them. A cold kube-apiserver build takes tens of minutes on a small machine (BENCHMARKS.md).
+ * Builds the pinned etcd, kube-apiserver and kustomize-controller into `bin`; each skipped when its stamp matches.
+ * Not part of `npm run setup`: only the e2e suite needs them. A cold kube-apiserver build takes tens of minutes on a
+ * small machine (BENCHMARKS.md).
  */
 export async function buildControlPlane(opts: {
   log: (line: string) => void;
@@ -19,22 +27,19 @@ export async function buildControlPlane(opts: {
 }): Promise<void> {
   const bin = opts.bin ?? TOOLS_BIN;
   await mkdir(bin, { recursive: true });
-  const pins = controlPlanePins();
-  for (const name of CONTROL_PLANE) {
+  const pins = e2ePins();
+  for (const name of E2E_BINARIES) {
     const want = `${pins[name].module}@${pins[name].version}`;
     const stamp = path.join(bin, `${name}.version`);
     if (!opts.force && readStamp(name, bin) === want) {
       opts.log(`${name}: ${want} already in .tools/bin`);
       continue;
     }
-    const cold = name === "etcd" ? "≈1–4" : "≈10 min of CPU, 27";
     opts.log(
       `${name}: building ${want} from the Go module (replace directives rewritten; ` +
-        `a cold build needs ${cold} min on 2 busy cores) …`,
+        `a cold build needs ${COLD[name]} on 2 busy cores) …`,
     );
-    const seconds = await withProgress(name, opts.log, () =>
-      buildControlPlaneBinary(name, pins[name], path.join(bin, name)),
-    );
+    const seconds = await withProgress(name, opts.log, () => buildE2eBinary(name, pins[name], path.join(bin, name)));
     await writeFile(stamp, `${want}\n`);
     opts.log(`${name}: built .tools/bin/${name} in ${seconds} s`);
   }

@@ -3,7 +3,7 @@
  * kube-apiserver with the pinned CRDs and the upstream CAPI/CAPA webhooks (the Go suite in e2e/, controller-runtime
  * envtest), and checks that the server agrees with the tool.
  *
- * 1. Builds the pinned etcd and kube-apiserver into .tools/bin when they are not there yet
+ * 1. Builds the pinned etcd, kube-apiserver and kustomize-controller into .tools/bin when they are not there yet
  *    (workflows/control-plane.ts; nothing when stamped).
  * 2. Renders, through the one render path of `validate` (render/render.ts, kustomize): the repository's clusters
  *    and management/ (providers, sync); fixtures made with `new-cluster` in a temporary repository (dev and prod,
@@ -19,7 +19,10 @@
  *    render, the add-on objects its ClusterResourceSets must apply, the accepted change's render and what it must
  *    roll, and the render with its last pool removed; the real CAPI controllers reconcile them in the suite. With
  *    `plant`, controller-level faults are planted in copies of box clusters and the run must fail naming them.
- * 5. Reads the suite's `go test -json` events: one result per applied object, plus the suite's own checks
+ * 5. The rings run (E2E_INPUT `rings`, e2e/rings.ts; full runs only): a Flux repository of three rollout rings made
+ *    with the tool and committed — created, then a base change released to every ring in one commit, twice — which
+ *    the real kustomize-controller (built by step 1) syncs into the box in e2e/rings_test.go.
+ * 6. Reads the suite's `go test -json` events: one result per applied object, plus the suite's own checks
  *    (loopback only, teardown leaves no process or port), the box's per-cluster lines and results;
  *    "N passed, M failed". The health table the box writes must match README's (or, asked to, replaces it).
  *

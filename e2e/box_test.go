@@ -74,22 +74,9 @@ func TestBox(t *testing.T) {
 	if in.Box == nil || len(in.Box.Clusters) == 0 {
 		t.Skip("E2E_INPUT has no box clusters")
 	}
-	scheme, err := upstream.NewScheme()
-	if err != nil {
-		t.Fatal(err)
-	}
-	boxLogger(t)
 	began := time.Now()
-	b, err := startBoxManagement(&in, scheme)
-	if err != nil {
-		t.Fatalf("box: starting the management cluster with the CAPI controllers: %v", err)
-	}
+	b := startBox(t, "box")
 	fmt.Printf("box: management cluster with the CAPI core, kubeadm control-plane and bootstrap controllers up in %.1f s\n", time.Since(began).Seconds())
-	t.Cleanup(func() {
-		if err := b.stop(); err != nil {
-			t.Errorf("box: teardown: %v", err)
-		}
-	})
 	for _, c := range in.Box.Clusters {
 		t.Run(c.Name, func(t *testing.T) { runBoxCluster(t, b, c) })
 	}
@@ -136,20 +123,48 @@ type boxRun struct {
 	lastStep string
 }
 
-func runBoxCluster(t *testing.T, b *boxManagement, c boxCluster) {
-	ctx := context.Background()
+// startBox starts a box management cluster (the CAPI controllers in this process) for one test, stopped when it ends;
+// label prefixes its messages.
+func startBox(t *testing.T, label string) *boxManagement {
+	scheme, err := upstream.NewScheme()
+	if err != nil {
+		t.Fatal(err)
+	}
+	boxLogger(t)
+	b, err := startBoxManagement(&in, scheme)
+	if err != nil {
+		t.Fatalf("%s: starting the management cluster with the CAPI controllers: %v", label, err)
+	}
+	t.Cleanup(func() {
+		if err := b.stop(); err != nil {
+			t.Errorf("%s: teardown: %v", label, err)
+		}
+	})
+	return b
+}
+
+// newBoxRun gives a box cluster its workload API server (stopped when the test ends) and its stand-in CAPA; where
+// names it in messages.
+func newBoxRun(t *testing.T, b *boxManagement, c boxCluster, where string) *boxRun {
 	w, err := newWorkloadCluster(in.Assets, c.Namespace, c.Name)
 	if err != nil {
-		t.Fatalf("box: cluster %s/%s: workload API server: %v", c.Namespace, c.Name, err)
+		t.Fatalf("%s: workload API server: %v", where, err)
 	}
 	key := client.ObjectKey{Namespace: c.Namespace, Name: c.Name}
 	t.Cleanup(func() {
 		b.setReachable(key, false)
 		if err := w.Stop(); err != nil {
-			t.Errorf("box: cluster %s: stopping the workload API server: %v", key, err)
+			t.Errorf("%s: stopping the workload API server: %v", where, err)
 		}
 	})
-	r := &boxRun{t: t, b: b, c: c, w: w, key: key, where: fmt.Sprintf("box: cluster %s/%s", c.Namespace, c.Name)}
+	r := &boxRun{t: t, b: b, c: c, w: w, key: key, where: where}
+	r.s = newStandIn(b.client, c, w, func() { b.setReachable(key, true) })
+	return r
+}
+
+func runBoxCluster(t *testing.T, b *boxManagement, c boxCluster) {
+	ctx := context.Background()
+	r := newBoxRun(t, b, c, fmt.Sprintf("box: cluster %s/%s", c.Namespace, c.Name))
 	first := len(boxSnapshots)
 	defer func() {
 		var steps []string
@@ -158,7 +173,6 @@ func runBoxCluster(t *testing.T, b *boxManagement, c boxCluster) {
 		}
 		fmt.Printf("%s: snapshots: %s\n", r.where, strings.Join(steps, ", "))
 	}()
-	r.s = newStandIn(b.client, c, w, func() { b.setReachable(key, true) })
 
 	began := time.Now()
 	if err := r.apply(ctx, c.Create); err != nil {

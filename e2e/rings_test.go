@@ -33,8 +33,6 @@ import (
 	bootstrapv1 "sigs.k8s.io/cluster-api/api/bootstrap/kubeadm/v1beta2"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	"sigs.k8s.io/cluster-api/util/conditions"
-
-	"github.com/capi-gitops/admission/upstream"
 )
 
 // The rings run: a repository of three rollout rings (one cluster each) synced from Git by the real Flux
@@ -110,40 +108,14 @@ func TestRings(t *testing.T) {
 	if in.Rings == nil || len(in.Rings.Rings) == 0 {
 		t.Skip("E2E_INPUT has no rings run")
 	}
-	scheme, err := upstream.NewScheme()
-	if err != nil {
-		t.Fatal(err)
-	}
-	boxLogger(t)
 	began := time.Now()
-	b, err := startBoxManagement(&in, scheme)
-	if err != nil {
-		t.Fatalf("rings: starting the management cluster with the CAPI controllers: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := b.stop(); err != nil {
-			t.Errorf("rings: teardown: %v", err)
-		}
-	})
+	b := startBox(t, "rings")
 	ctx := context.Background()
 	rr := &ringsRun{t: t, b: b, in: in.Rings, runs: map[string]*boxRun{}, took: map[string]map[string]time.Duration{}, held: map[string]map[string]bool{}}
 	for _, ring := range rr.in.Rings {
 		for _, rc := range ring.Clusters {
 			c := rc.Cluster
-			w, err := newWorkloadCluster(in.Assets, c.Namespace, c.Name)
-			if err != nil {
-				t.Fatalf("rings: cluster %s: workload API server: %v", c.Name, err)
-			}
-			key := client.ObjectKey{Namespace: c.Namespace, Name: c.Name}
-			t.Cleanup(func() {
-				b.setReachable(key, false)
-				if err := w.Stop(); err != nil {
-					t.Errorf("rings: cluster %s: stopping the workload API server: %v", key, err)
-				}
-			})
-			r := &boxRun{t: t, b: b, c: c, w: w, key: key, where: fmt.Sprintf("rings: cluster %s (ring %s)", c.Name, ring.Name)}
-			r.s = newStandIn(b.client, c, w, func() { b.setReachable(key, true) })
-			rr.runs[c.Name] = r
+			rr.runs[c.Name] = newBoxRun(t, b, c, fmt.Sprintf("rings: cluster %s (ring %s)", c.Name, ring.Name))
 		}
 	}
 	if err := rr.bootstrap(ctx); err != nil {

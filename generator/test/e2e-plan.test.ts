@@ -18,7 +18,8 @@ import {
   templateEditInPlace,
   updateStep,
 } from "../src/e2e/plan.js";
-import { replaceEdits } from "../src/tools/control-plane.js";
+import { E2E_BINARIES, e2ePins, replaceEdits } from "../src/tools/control-plane.js";
+import { versions } from "../src/pins/versions.js";
 import type { AdmissionResult } from "../src/tools/admission.js";
 import type { GoTestEvent } from "../src/tools/go.js";
 import type { K8sObject } from "../src/k8s/object.js";
@@ -253,6 +254,27 @@ describe("replaceEdits (control-plane build)", () => {
       "-dropreplace=go.etcd.io/etcd/api/v3",
       "-dropreplace=k8s.io/unused",
     ]);
+  });
+  it("kustomize-controller: its ./api replace becomes the api module its go.mod requires; module replaces stay", () => {
+    const mod = {
+      Require: [{ Path: "github.com/fluxcd/kustomize-controller/api", Version: "v1.9.6" }],
+      Replace: [
+        { Old: { Path: "github.com/fluxcd/kustomize-controller/api" }, New: { Path: "./api" } },
+        {
+          Old: { Path: "github.com/opencontainers/go-digest" },
+          New: { Path: "github.com/opencontainers/go-digest", Version: "v1.0.1-0.20220411205349-bde1400a84be" },
+        },
+      ],
+    };
+    expect(replaceEdits(mod, "v1.9.6", {})).toEqual(["-dropreplace=github.com/fluxcd/kustomize-controller/api"]);
+  });
+  it("builds the kustomize-controller of the pinned Flux CRDs, after the control plane", () => {
+    const pins = e2ePins();
+    expect(pins["kustomize-controller"]).toEqual({
+      module: versions().crds["flux-kustomize-controller"]?.module,
+      version: versions().crds["flux-kustomize-controller"]?.version,
+    });
+    expect(E2E_BINARIES).toEqual(["etcd", "kube-apiserver", "kustomize-controller"]);
   });
 });
 

@@ -764,7 +764,7 @@ export async function e2eCommand(opts: E2eOptions): Promise<E2eResult> {
       () =>
         log(
           `e2e: the Go suite is still running (${Math.round((Date.now() - suiteStarted) / 1000)} s; a cold ` +
-            `compile of e2e/ takes minutes, the box ≈ 1–2 min per cluster) …`,
+            `compile of e2e/ takes minutes, the box ≈ 1–2 min per cluster, the rings run ≈ 6 min) …`,
         ),
       30_000,
     );

@@ -9,6 +9,8 @@ import { fleetFindings } from "../src/repo/load.js";
 import { buildInventory, formatInventory } from "../src/fleet/inventory.js";
 import { versions } from "../src/pins/versions.js";
 import { clusterSpec } from "./helpers.js";
+import { ringsOfChange } from "../src/diff/rings.js";
+import type { DiffReport } from "../src/diff/format.js";
 
 const CFG = "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\nrepoURL: https://git.example.com/x.git\n";
 const RINGS =
@@ -84,5 +86,34 @@ describe("rings", () => {
     const md = formatInventory(inv, "markdown").split("\n");
     expect(md[0]).toContain("| profile | ring |");
     expect(md[2]).toContain("| dev | canary |");
+  });
+});
+
+describe("change-reaches-all-rings (diff/rings.ts)", () => {
+  const cfg = config(CFG + RINGS);
+  const specs = new Map(
+    [
+      ["a", "canary"],
+      ["b", "main"],
+    ].map(([name, ring]) => [name ?? "", clusterSpec({ name, rollout: { ring } })] as const),
+  );
+  const report = (): DiffReport => ({
+    base: "HEAD",
+    clusters: ["a", "b"].map((cluster) => ({ cluster, status: "changed" as const, changes: [], findings: [] })),
+  });
+  const flag = (shared: string[]) =>
+    ringsOfChange(report(), specs, cfg, ["a", "b"], shared)?.findings.find(
+      (f) => f.rule === "change-reaches-all-rings",
+    );
+  it("advises a release for a change release moves (base/, the overlays, the releases)", () => {
+    for (const file of ["base/cluster/cluster.yaml", "overlays/profiles/dev/kustomization.yaml", "releases/x/y"])
+      expect(flag([file])?.message).toContain("`npm run release -- --ring canary`");
+  });
+  it("says release cannot hold a change it does not move (add-on payloads), and how to hold the rings instead", () => {
+    const f = flag(["addons/cilium/v1.21.0/kustomization.yaml"]);
+    expect(f?.severity).toBe("warning");
+    expect(f?.message).not.toContain("npm run release -- --ring");
+    expect(f?.message).toContain("`npm run release` moves only base/ and the overlays");
+    expect(f?.message).toContain("Flux: suspend their Kustomizations");
   });
 });

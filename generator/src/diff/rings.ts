@@ -9,8 +9,13 @@ import type { RepoConfig } from "../cluster-spec/config.js";
 import { clusterRing, ringOrder } from "../cluster-spec/rollout.js";
 import type { ClusterSpec } from "../cluster-spec/types.js";
 import type { Finding } from "../core/findings.js";
+import { RELEASES_DIR } from "../core/layout.js";
+import { SHARED_ROOTS } from "../plan/base.js";
 import { ringsOrderSync } from "../plan/sync.js";
 import type { DiffReport, RingReach } from "./format.js";
+
+/** The folders `npm run release` moves one ring at a time (the shared folders and the releases made of them). */
+const RELEASED_ROOTS = [...SHARED_ROOTS, RELEASES_DIR];
 
 /** The README section that says how a change is released ring by ring. */
 const README_SECTION = 'README "Rolling a change through the fleet"';
@@ -47,6 +52,8 @@ export function ringsOfChange(
   const [first] = byShared;
   if (first && byShared.length > 1) {
     const files = shared.slice(0, 3).join(", ") + (shared.length > 3 ? ` and ${shared.length - 3} more` : "");
+    // `npm run release` moves base/ and the overlays (and writes releases/); nothing else is held per ring in Git.
+    const releasable = shared.some((f) => RELEASED_ROOTS.some((root) => f === root || f.startsWith(`${root}/`)));
     findings.push({
       file: shared[0],
       rule: "change-reaches-all-rings",
@@ -54,9 +61,13 @@ export function ringsOfChange(
       message:
         `${files}, read by every cluster, changes ${byShared.length} rings in one change ` +
         `(${byShared.map((r) => `${r.ring}: ${r.clusters.join(", ")}`).join("; ")}): merged, it reaches each ` +
-        `ring as soon as the one before is Available, with no review in between. Release it ring by ring ` +
-        `instead — \`npm run release -- --ring ${first.ring}\`, then the next ring once ${first.ring} is ` +
-        `Available (${README_SECTION})`,
+        `ring as soon as the one before is Available, with no review in between. ` +
+        (releasable
+          ? `Release it ring by ring instead — \`npm run release -- --ring ${first.ring}\`, then the next ring ` +
+            `once ${first.ring} is Available (${README_SECTION})`
+          : `\`npm run release\` moves only base/ and the overlays, not these files: to stop between rings, ` +
+            `review ring ${first.ring}'s clusters once Available before the sync engine goes on, or hold the ` +
+            `later rings (Argo CD: maxUpdate 0; Flux: suspend their Kustomizations) (${README_SECTION})`),
     });
   }
   return { reached, findings };

@@ -16,6 +16,9 @@ import { type OutputFile, owned } from "./files.js";
 import { COMPONENT, KUSTOMIZATION, type Patch, patch, set } from "./kustomize-objects.js";
 import { PROFILES, type Profile } from "../cluster-spec/types.js";
 
+/** The top folders of the shared files every cluster reads (what a release copies: plan/release.ts). */
+export const SHARED_ROOTS = ["base", "overlays"] as const;
+
 export const BASE_DIRS = {
   cluster: "base/cluster",
   machinePool: "base/machinepool",

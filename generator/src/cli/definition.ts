@@ -319,7 +319,7 @@ const e2e = defineCommand({
     {
       flag: "no-fixtures",
       type: "boolean",
-      help: "apply the repository only (not the fixture clusters and flagged changes)",
+      help: "apply the repository only (not the fixture clusters, the flagged changes and the rings run)",
     },
     {
       flag: "plant",

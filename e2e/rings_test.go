@@ -131,7 +131,7 @@ func TestRings(t *testing.T) {
 			t.Errorf("rings: stopping the artifact server: %v", err)
 		}
 	})
-	stopController, err := startKustomizeController(b, rr.in.Controller)
+	stopController, err := startKustomizeController(b, rr.in.Controller, rr.in.Source.Namespace)
 	if err != nil {
 		t.Fatalf("rings: starting kustomize-controller: %v", err)
 	}
@@ -499,7 +499,9 @@ func (rr *ringsRun) degradedStopsTheWave(ctx context.Context, rev ringsRevision)
 		rr.since(), rev.Name, first.Cluster.Name, rr.in.Rings[0].Name, failed.reason, oneLine(failed.message))
 	// The hold: the later rings do not take the revision, and say why.
 	holdUntil := time.Now().Add(ringHold)
-	_ = rr.until(ctx, rev, "the hold", ringHold, func(context.Context) (bool, string, error) { return time.Now().After(holdUntil), "", nil })
+	if err := rr.until(ctx, rev, "the hold", 2*ringHold, func(context.Context) (bool, string, error) { return time.Now().After(holdUntil), "", nil }); err != nil {
+		rr.t.Fatalf("rings: %v", err)
+	}
 	for _, ring := range rr.in.Rings[1:] {
 		for _, rc := range ring.Clusters {
 			if _, took := rr.took[rev.Name][rc.Cluster.Name]; took {
@@ -661,7 +663,7 @@ func tarball(dir string) ([]byte, error) {
 
 // startKustomizeController runs the controller against the box's API server as an admin user of its own, with no
 // listener (metrics and health probes off) and the dependency requeue shortened; it returns the stop function.
-func startKustomizeController(b *boxManagement, binary string) (func() error, error) {
+func startKustomizeController(b *boxManagement, binary, namespace string) (func() error, error) {
 	user, err := b.env.AddUser(envtest.User{Name: "kustomize-controller", Groups: []string{"system:masters"}}, nil)
 	if err != nil {
 		return nil, err
@@ -692,7 +694,7 @@ func startKustomizeController(b *boxManagement, binary string) (func() error, er
 			env = append(env, kv)
 		}
 	}
-	cmd.Env = append(env, "KUBECONFIG="+cfgFile, "RUNTIME_NAMESPACE=flux-system")
+	cmd.Env = append(env, "KUBECONFIG="+cfgFile, "RUNTIME_NAMESPACE="+namespace)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {

@@ -10,6 +10,8 @@ import { isSeq, parseDocument } from "yaml";
 import { type BoxCluster } from "./box.js";
 import type { NewClusterFlags } from "../cluster-spec/flags.js";
 import { CAPI_GITOPS_API_VERSION } from "../core/vocabulary.js";
+import { CLUSTERS_DIR, clusterDir, SYNC_DIR } from "../core/layout.js";
+import { ENGINE_NAMESPACES } from "../cluster-spec/reserved.js";
 import { toYaml } from "../core/yaml.js";
 import { strAt, type K8sObject } from "../k8s/object.js";
 import type { GoTestEvent } from "../tools/go.js";
@@ -85,26 +87,27 @@ export function standInLayers(sync: readonly K8sObject[]): string[] {
   return sync
     .filter((o) => o.kind === "Kustomization" && o.apiVersion.startsWith("kustomize.toolkit.fluxcd.io/"))
     .flatMap((o) => {
-      const p = strAt(o, "spec.path")?.replace(/^\.\//, "");
-      return p && !p.startsWith("clusters/") && p !== "management/sync" ? [p] : [];
+      const p = kustomizationPath(o);
+      return p && !p.startsWith(`${CLUSTERS_DIR}/`) && p !== SYNC_DIR ? [p] : [];
     })
     .sort();
 }
+
+/** The repository folder a Flux Kustomization applies (its `spec.path` without the leading `./`). */
+const kustomizationPath = (o: K8sObject): string | undefined => strAt(o, "spec.path")?.replace(/^\.\//, "");
 
 /** The Flux source every Kustomization of the render reads (one GitRepository). */
 export function fluxSource(sync: readonly K8sObject[]): { namespace: string; name: string } {
   const repos = sync.filter((o) => o.kind === "GitRepository");
   const [repo] = repos;
   if (repos.length !== 1 || !repo) throw new Error(`the sync render has ${repos.length} GitRepositories, not one`);
-  return { namespace: repo.metadata.namespace ?? "flux-system", name: repo.metadata.name };
+  return { namespace: repo.metadata.namespace ?? ENGINE_NAMESPACES.flux, name: repo.metadata.name };
 }
 
 /** The Flux Kustomization that syncs a cluster (the one whose path is the cluster's folder). */
 export function clusterKustomization(sync: readonly K8sObject[], cluster: string): string {
-  const k = sync.find(
-    (o) => o.kind === "Kustomization" && strAt(o, "spec.path")?.replace(/^\.\//, "") === `clusters/${cluster}`,
-  );
-  if (!k) throw new Error(`the sync render has no Kustomization for clusters/${cluster}`);
+  const k = sync.find((o) => o.kind === "Kustomization" && kustomizationPath(o) === clusterDir(cluster));
+  if (!k) throw new Error(`the sync render has no Kustomization for ${clusterDir(cluster)}`);
   return k.metadata.name;
 }
 

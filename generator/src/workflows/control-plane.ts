@@ -8,11 +8,11 @@ import { buildE2eBinary, E2E_BINARIES, e2ePins, type E2eBinary } from "../tools/
 import { readStamp, TOOLS_BIN } from "../tools/resolve.js";
 import { withProgress } from "./progress.js";
 
-/** What a cold build of each costs on 2 busy cores (measured; BENCHMARKS.md and README). */
+/** What a cold build of each costs on 2 cores, quiet and busy (measured; README "Quick start"). */
 const COLD: Record<E2eBinary, string> = {
-  etcd: "≈1–4 min",
-  "kube-apiserver": "≈10 min of CPU, 27 min",
-  "kustomize-controller": "≈3 min with its modules downloaded, ≈5 min of CPU",
+  etcd: "≈30 s–4 min",
+  "kube-apiserver": "≈4–27 min",
+  "kustomize-controller": "≈3 min",
 };
 
 /**
@@ -37,7 +37,7 @@ export async function buildControlPlane(opts: {
     }
     opts.log(
       `${name}: building ${want} from the Go module (replace directives rewritten; ` +
-        `a cold build needs ${COLD[name]} on 2 busy cores) …`,
+        `a cold build needs ${COLD[name]} on 2 cores) …`,
     );
     const seconds = await withProgress(name, opts.log, () => buildE2eBinary(name, pins[name], path.join(bin, name)));
     await writeFile(stamp, `${want}\n`);

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"sigs.k8s.io/yaml"
 )
 
 // The fixture: a clean render of one generated cluster (testdata/demo.yaml, kustomize output of `new-cluster --name
@@ -649,5 +651,62 @@ func TestStagesInOrder(t *testing.T) {
 	}
 	if isStage(stageSkipped) || !isStage(stageConversion) {
 		t.Errorf("isStage: skipped is a result, not a stage; conversion is a stage")
+	}
+}
+
+// The CRD index reads each CRD's group and kind from its lines (crds.go scanHeader) and decodes the CRD only when an
+// object of its kind comes: for every CRD the program is given (the module cache's controller-gen files, and the
+// files `npm run setup` writes into .tools/crds), the scanned header is the decoded one, and each prepares.
+func TestCRDIndexMatchesDecoding(t *testing.T) {
+	dirs := testCRDDirs(t)
+	if _, err := os.Stat("../.tools/crds"); err == nil {
+		dirs = append(dirs, "../.tools/crds")
+	}
+	scanned := 0
+	for _, dir := range dirs {
+		err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() || filepath.Ext(p) != ".yaml" {
+				return err
+			}
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			docs, err := yamlDocuments(data, p)
+			if err != nil {
+				return err
+			}
+			for _, doc := range docs {
+				var full crdHeader
+				if err := yaml.Unmarshal(doc, &full); err != nil || full.Kind != "CustomResourceDefinition" {
+					continue
+				}
+				h, ok := scanHeader(doc)
+				if !ok || h != full {
+					t.Errorf("%s: scanned %+v (ok %v), decoded %+v", p, h, ok, full)
+				}
+				scanned++
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		set, err := loadCRDs([]string{dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for gk := range set {
+			if info, err := set.get(gk); err != nil || info == nil {
+				t.Errorf("%s: %s does not prepare: %v", dir, gk, err)
+			}
+		}
+	}
+	if scanned < 40 {
+		t.Fatalf("only %d CRDs scanned in %v", scanned, dirs)
+	}
+	// A document laid out otherwise (JSON) is decoded in full instead.
+	if _, ok := scanHeader([]byte(`{"kind":"CustomResourceDefinition","spec":{"group":"g","names":{"kind":"K"}}}`)); ok {
+		t.Fatal("a JSON document was scanned")
 	}
 }

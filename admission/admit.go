@@ -199,7 +199,10 @@ func (b *batch) prepare(it *item, old *item) error {
 	}
 	it.res = &Result{APIVersion: u.GetAPIVersion(), Kind: u.GetKind(), Namespace: u.GetNamespace(), Name: u.GetName(),
 		Cluster: ann[b.opts.clusterAnnotation], File: file, Operation: "CREATE", Allowed: true, Messages: []message{}}
-	crd := b.crds[it.gvk.GroupKind()]
+	crd, err := b.crds.get(it.gvk.GroupKind())
+	if err != nil {
+		return err
+	}
 	if crd == nil || !strings.HasSuffix(it.gvk.Group, "cluster.x-k8s.io") {
 		if strings.HasSuffix(it.gvk.Group, "cluster.x-k8s.io") && b.knowsKind(it.gvk.GroupKind()) {
 			return fmt.Errorf("no CRD loaded for %s (give --crds)", it.gvk.GroupKind())
@@ -560,7 +563,7 @@ func (b *batch) storedMatch(it *item, oldByKey map[key]*item) *item {
 		return nil
 	}
 	if u.GetNamespace() == "" {
-		if crd := b.crds[u.GroupVersionKind().GroupKind()]; crd != nil && crd.namespaced {
+		if crd, _ := b.crds.get(u.GroupVersionKind().GroupKind()); crd != nil && crd.namespaced {
 			u.SetNamespace("default")
 		}
 	}

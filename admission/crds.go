@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	apiextensionsinternal "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -35,9 +36,84 @@ type crdInfo struct {
 	versions   map[string]*crdVersion
 }
 
-type crdSet map[schema.GroupKind]*crdInfo
+// crdSet holds the CRDs found under the --crds folders by group and kind. Each is decoded and prepared (structural
+// schema, OpenAPI validator, CEL rules — most of a run's start-up when done for all ~40 CAPI/CAPA CRDs) the first time
+// an object of its kind is admitted, once per run: a cluster's render uses about a third of them.
+type crdSet map[schema.GroupKind]*lazyCRD
 
-// loadCRDs reads every CustomResourceDefinition (apiextensions.k8s.io/v1) found in the YAML/JSON files under dirs.
+type lazyCRD struct {
+	doc    []byte
+	source string
+	once   sync.Once
+	info   *crdInfo
+	err    error
+}
+
+// get is the prepared CRD of gk, nil when none was found; an error when its document does not decode or prepare.
+func (s crdSet) get(gk schema.GroupKind) (*crdInfo, error) {
+	l := s[gk]
+	if l == nil {
+		return nil, nil
+	}
+	l.once.Do(func() {
+		crd := &apiextensionsv1.CustomResourceDefinition{}
+		if err := yaml.Unmarshal(l.doc, crd); err != nil {
+			l.err = fmt.Errorf("%s: %w", l.source, err)
+			return
+		}
+		if got := (schema.GroupKind{Group: crd.Spec.Group, Kind: crd.Spec.Names.Kind}); got != gk {
+			l.err = fmt.Errorf("%s: CRD %s: indexed as %s but decodes as %s", l.source, crd.Name, gk, got)
+			return
+		}
+		if l.info, l.err = prepareCRD(crd); l.err != nil {
+			l.err = fmt.Errorf("%s: CRD %s: %w", l.source, crd.Name, l.err)
+		}
+	})
+	return l.info, l.err
+}
+
+// crdHeader is the part of a CRD the index needs.
+type crdHeader struct {
+	Kind string `json:"kind"`
+	Spec struct {
+		Group string `json:"group"`
+		Names struct {
+			Kind string `json:"kind"`
+		} `json:"names"`
+	} `json:"spec"`
+}
+
+// scanHeader reads kind, spec.group and spec.names.kind from a CRD document's lines as controller-gen and
+// `npm run setup` write them (block style, two-space indentation), without decoding the whole document; ok is false
+// when the document is not laid out that way (it is then decoded in full).
+func scanHeader(doc []byte) (h crdHeader, ok bool) {
+	section := ""
+	for _, line := range strings.Split(string(doc), "\n") {
+		switch {
+		case strings.HasPrefix(line, "kind: "):
+			h.Kind = strings.TrimSpace(strings.TrimPrefix(line, "kind: "))
+		case strings.HasPrefix(line, "spec:"):
+			section = "spec"
+		case len(line) > 0 && line[0] != ' ' && line[0] != '#':
+			section = ""
+		case section == "spec" && strings.HasPrefix(line, "  group: "):
+			h.Spec.Group = strings.TrimSpace(strings.TrimPrefix(line, "  group: "))
+		case section == "spec" && strings.HasPrefix(line, "  names:"):
+			section = "names"
+		case section == "names" && strings.HasPrefix(line, "    kind: "):
+			h.Spec.Names.Kind = strings.TrimSpace(strings.TrimPrefix(line, "    kind: "))
+		case section == "names" && len(line) > 2 && line[2] != ' ':
+			section = "spec"
+			if strings.HasPrefix(line, "  group: ") {
+				h.Spec.Group = strings.TrimSpace(strings.TrimPrefix(line, "  group: "))
+			}
+		}
+	}
+	plain := func(v string) bool { return v != "" && !strings.ContainsAny(v, "\"'{}[]&*!|>%@`#,") }
+	return h, plain(h.Kind) && plain(h.Spec.Group) && plain(h.Spec.Names.Kind)
+}
+
+// loadCRDs indexes every CustomResourceDefinition (apiextensions.k8s.io/v1) found in the YAML/JSON files under dirs.
 func loadCRDs(dirs []string) (crdSet, error) {
 	set := crdSet{}
 	for _, dir := range dirs {
@@ -64,18 +140,16 @@ func loadCRDs(dirs []string) (crdSet, error) {
 				if !bytes.Contains(doc, []byte("CustomResourceDefinition")) {
 					continue
 				}
-				crd := &apiextensionsv1.CustomResourceDefinition{}
-				if err := yaml.Unmarshal(doc, crd); err != nil {
-					return fmt.Errorf("%s: %w", p, err)
+				h, ok := scanHeader(doc)
+				if !ok {
+					if err := yaml.Unmarshal(doc, &h); err != nil {
+						return fmt.Errorf("%s: %w", p, err)
+					}
 				}
-				if crd.Kind != "CustomResourceDefinition" {
+				if h.Kind != "CustomResourceDefinition" {
 					continue
 				}
-				info, err := prepareCRD(crd)
-				if err != nil {
-					return fmt.Errorf("%s: CRD %s: %w", p, crd.Name, err)
-				}
-				set[schema.GroupKind{Group: crd.Spec.Group, Kind: crd.Spec.Names.Kind}] = info
+				set[schema.GroupKind{Group: h.Spec.Group, Kind: h.Spec.Names.Kind}] = &lazyCRD{doc: doc, source: p}
 			}
 			return nil
 		})

@@ -24,9 +24,10 @@ export interface Runners {
   /** `kustomize build <dir>` of one folder (management/sync, management/providers). */
   kustomizeBuild: (root: string, dir: string) => Promise<string>;
   kubeconform: (files: readonly string[], opts: KubeconformOptions) => Promise<KubeconformVerdict[]>;
+  /** `groups`: the API groups of the files' objects (only their CRDs are loaded); all CRDs when absent. */
   kubectlValidate: (
     files: readonly string[],
-    opts: { cwd: string },
+    opts: { cwd: string; groups?: ReadonlySet<string> },
   ) => Promise<Record<string, KubectlValidateStatus[]>>;
   admit: Admit;
   /** capi-gitops-health `check`: the problems of a set of health checks (tools/health.ts). */

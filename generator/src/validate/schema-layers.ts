@@ -14,6 +14,7 @@ import { isKubectlValidateStatus, type KubectlValidateStatus } from "../tools/ku
 import type { ValidateCache } from "../render/cache.js";
 import type { Runners } from "../render/runners.js";
 import type { Unit } from "../render/units.js";
+import { groupOf } from "../k8s/object.js";
 
 /** What kubeconform and kubectl-validate said about one unit (kubeconform lists only the objects it did not accept). */
 export interface SchemaResult {
@@ -100,10 +101,15 @@ export async function schemaResults(
     if (needCel.length > 0) {
       opts.onProgress?.("cel", 0, needCel.length);
       const processes = Math.max(1, Math.min(opts.workers, Math.floor(needCel.length / CEL_FILES_PER_PROCESS)));
-      const groups = Array.from({ length: processes }, (_, g) =>
-        needCel.filter((_, i) => i % processes === g).map((p) => p.file),
+      const shares = Array.from({ length: processes }, (_, g) => needCel.filter((_, i) => i % processes === g));
+      const outputs = await Promise.all(
+        shares.map((share) =>
+          runners.kubectlValidate(
+            share.map((p) => p.file),
+            { cwd: root, groups: new Set(share.flatMap((p) => p.unit.objects.map((o) => groupOf(o.apiVersion)))) },
+          ),
+        ),
       );
-      const outputs = await Promise.all(groups.map((files) => runners.kubectlValidate(files, { cwd: root })));
       for (const out of outputs)
         for (const [file, statuses] of Object.entries(out)) {
           const p = pendingOf.get(path.resolve(root, file)) ?? pendingOf.get(file);

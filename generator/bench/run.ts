@@ -1,8 +1,9 @@
 /**
  * `npm run bench [-- --sizes 300,1000 --runs 3 --profile --no-write --keep]`: measures `validate` against the loop
  * GitOps repositories ship, on fleets of the shape users have (bench/fleet.ts: specs written, `generate` run once,
- * committed), each command as `npm run` runs it (tsx generator/src/cli.ts …), the compared commands alternated run
- * by run, medians of --runs (wall, CPU of the process tree, sampled peak memory: bench/measure.ts). Per size N:
+ * committed), each command as `npm run` runs it (node generator/bin/capi-gitops.js …), the compared commands
+ * alternated run by run, medians of --runs (wall, CPU of the process tree, sampled peak memory: bench/measure.ts).
+ * Per size N:
  *   (a) the loop, per cluster `kustomize build <dir> | kubeconform -strict -schema-location <our schemas> -`,
  *       alternated with (b) `validate` cold (empty cache), (b') warm (nothing changed) and (e) `kustomize build`
  *       alone, one process per cluster (the floor of a per-process render);
@@ -70,8 +71,8 @@ if (SIZES.some((n) => !Number.isInteger(n) || n < 2) || !Number.isInteger(RUNS) 
 const WRITE = !values["no-write"];
 const CORES = os.availableParallelism();
 
-const TSX = path.join(TOOL_ROOT, "node_modules", ".bin", "tsx");
-const CLI = path.join(TOOL_ROOT, "generator", "src", "cli.ts");
+/** What `npm run <command>` runs: node and the bundled CLI (generator/bin/capi-gitops.js). */
+const BIN = path.join(TOOL_ROOT, "generator", "bin", "capi-gitops.js");
 const log = (line: string) => void process.stderr.write(`${line}\n`);
 
 const loads: LoadSample[] = [];
@@ -119,7 +120,8 @@ async function restoreFullCache(r: Repo): Promise<void> {
   await cp(r.fullCache, repoCacheDir(r.dir, env), { recursive: true });
 }
 
-const cli = (r: Repo, ...args: string[]) => measure(TSX, [CLI, ...args, "--repo", r.dir], { cwd: TOOL_ROOT, env });
+const cli = (r: Repo, ...args: string[]) =>
+  measure(process.execPath, [BIN, ...args, "--repo", r.dir], { cwd: TOOL_ROOT, env });
 
 const mustPass = (what: string, m: Measured): Measured => {
   if (m.exitCode !== 0) throw new Error(`${what} exited ${m.exitCode}:\n${m.stdout.slice(-2000)}\n${m.stderr}`);

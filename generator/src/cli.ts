@@ -2,7 +2,8 @@
  * The command-line entry point: finds the command in the one CLI definition (cli/definition.ts), parses its flags
  * into typed options, runs it with the run's context, renders errors, and is the only place that decides the exit
  * code (0 ok, 1 invalid input or repository, 2 the tool failed). `run(argv, io)` does all of it and returns the exit
- * code (tests call it in-process); the bin shim and `tsx generator/src/cli.ts` call it and set process.exitCode.
+ * code (tests call it in-process); the bin (generator/bin/capi-gitops.js, which npm's scripts run: this file bundled)
+ * and `tsx generator/src/cli.ts` call it and set process.exitCode.
  */
 import { constants, realpathSync } from "node:fs";
 import { access } from "node:fs/promises";
@@ -131,7 +132,7 @@ async function main(argv: string[], io: CliIo, ctx: Context, processCwd: string)
   return def.execute(values, positionals, ctx, runIo);
 }
 
-/** The process's own streams, for the bin shim and `tsx generator/src/cli.ts`. */
+/** The process's own streams, for the bin and `tsx generator/src/cli.ts`. */
 export function processIo(): CliIo {
   // A closed pipe (`… | head`) is not an error of ours.
   process.stdout.on("error", (e: NodeJS.ErrnoException) => {
@@ -141,7 +142,7 @@ export function processIo(): CliIo {
   return { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin };
 }
 
-/** Whether this file is the program (`tsx generator/src/cli.ts`), not imported by the bin shim or a test. */
+/** Whether this file is the program (`tsx generator/src/cli.ts`), not imported by the bin or a test. */
 const isMain = (): boolean => {
   const script = process.argv[1];
   try {

@@ -29,16 +29,15 @@ import pLimit from "p-limit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateCommand } from "../src/commands/generate.js";
 import { newClusterCommand } from "../src/commands/new-cluster.js";
-import { ROOT, runCli, tempDir } from "./helpers.js";
+import { BIN, ROOT, runCli, tempDir } from "./helpers.js";
 
-const CLI = path.join(ROOT, "generator", "src", "cli.ts");
 const CONFIG =
   "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\n" +
   "repoURL: https://git.example.com/platform/capi-gitops.git\nbranch: main\ngitops: argocd\n";
 const SPEC = "clusters/demo/cluster.yaml";
 const OVERLAY = "clusters/demo/kustomization.yaml";
 const STACK = /\n\s+at .+:\d+:\d+\)?|internal error/;
-/** Cases at a time: each runs kustomize and kubeconform for validate (and a node process with tsx when it sets env). */
+/** Cases at a time: each runs kustomize and kubeconform for validate (and the CLI as a process when it sets env). */
 const run = pLimit(Math.max(2, Math.min(4, os.availableParallelism())));
 
 type Surface = "flags" | "cluster.yaml" | "capi-gitops.yaml" | "overlay" | "environment";
@@ -2559,7 +2558,7 @@ describe("the corpus itself", () => {
   // The cache stays off here so that the baseline every case copies holds nothing validate wrote.
   it("the baseline repository validates cleanly (so every finding below comes from the case)", async () => {
     const r = await run(() =>
-      execa(process.execPath, ["--import", "tsx", CLI, "validate", "--skip-cel", "--repo", baseline], {
+      execa(process.execPath, [BIN, "validate", "--skip-cel", "--repo", baseline], {
         cwd: ROOT,
         reject: false,
         stdin: "ignore",
@@ -2590,7 +2589,7 @@ describe.concurrent("bad-input corpus", () => {
         // In-process through run(argv, io); a case that sets the environment runs the CLI as a real child process.
         const r = await run((): Promise<{ exitCode?: number | null; stdout: unknown; stderr: unknown }> =>
           c.env
-            ? execa(process.execPath, ["--import", "tsx", CLI, ...argv], {
+            ? execa(process.execPath, [BIN, ...argv], {
                 cwd: ROOT,
                 reject: false,
                 stdin: "ignore",

@@ -15,6 +15,8 @@ import { writeTree } from "../src/repo/write.js";
 import { kustomizeBuild } from "../src/tools/kustomize.js";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+/** The program `npm run <command>` runs (the CLI bundled, generator/bin/capi-gitops.js): `node BIN <command> …`. */
+export const BIN = path.join(ROOT, "generator", "bin", "capi-gitops.js");
 export const FIXTURES = path.join(ROOT, "generator", "test", "fixtures", "specs");
 /** Specs whose cluster, namespace and pool names are YAML 1.1 booleans (on, off, yes, no, y, n). */
 export const YAML11_FIXTURES = path.join(ROOT, "generator", "test", "fixtures", "specs-yaml11");

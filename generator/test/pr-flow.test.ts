@@ -3,14 +3,13 @@ import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
 import { afterAll, describe, expect, it } from "vitest";
-import { ROOT, readTree, runCli, tempDir, treeHash } from "./helpers.js";
+import { BIN, ROOT, readTree, runCli, tempDir, treeHash } from "./helpers.js";
 import { commitAll, git, initRepo, newClusterArgs, OWN_IMAGES } from "./helpers/repo.js";
 
 const cleanups: (() => Promise<void>)[] = [];
 afterAll(async () => {
   for (const c of cleanups) await c();
 });
-const CLI = path.join(ROOT, "generator/src/cli.ts");
 const cli = (repo: string, ...args: string[]) => runCli([...args, "--repo", repo]);
 const g = git;
 
@@ -159,17 +158,7 @@ describe("17: git preconditions are checked before anything is written", () => {
     } = process.env;
     const r = await execa(
       "node",
-      [
-        "--import",
-        "tsx",
-        CLI,
-        ...newClusterArgs("demo", "eu-west-1"),
-        "--yes",
-        "--no-render",
-        "--branch",
-        "--repo",
-        repo,
-      ],
+      [BIN, ...newClusterArgs("demo", "eu-west-1"), "--yes", "--no-render", "--branch", "--repo", repo],
       {
         cwd: ROOT,
         reject: false,

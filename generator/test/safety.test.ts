@@ -18,10 +18,9 @@ import { LOCK_FILE, withRepoLock } from "../src/repo/lock.js";
 import { planRepo } from "../src/plan/repo.js";
 import { recoverTree, writeTree } from "../src/repo/write.js";
 import { loadRepo } from "../src/repo/load.js";
-import { ROOT, readTree, tempDir } from "./helpers.js";
+import { BIN, ROOT, readTree, tempDir } from "./helpers.js";
 import { initRepoWithOrigin, newClusterArgs, OWN_IMAGES } from "./helpers/repo.js";
 
-const CLI = path.join(ROOT, "generator/src/cli.ts");
 const cleanups: (() => Promise<void>)[] = [];
 afterAll(async () => {
   for (const c of cleanups) await c();
@@ -78,7 +77,7 @@ describe("SIGKILL in the middle of generate", () => {
           .map(([p, content]) => ({ path: p, content, mode: "owned" as const })),
         roots: names.map((n) => `clusters/${n}/generated`),
       });
-      const child = execa("node", ["--import", "tsx", CLI, "generate", "--init", "--repo", t.dir], {
+      const child = execa("node", [BIN, "generate", "--init", "--repo", t.dir], {
         cwd: ROOT,
         reject: false,
       });
@@ -138,9 +137,7 @@ describe("SIGKILL in the middle of new-cluster", () => {
     const solo = await tempDir();
     cleanups.push(solo.cleanup);
     const args = (repo: string) => [
-      "--import",
-      "tsx",
-      CLI,
+      BIN,
       ...newClusterArgs("kill", "eu-west-1"),
       ...OWN_IMAGES,
       "--yes",
@@ -174,11 +171,11 @@ describe("two new-cluster runs at once", () => {
     "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\n" +
     "repoURL: https://git.example.com/capi.git\ngitops: flux\n";
   const run = (repo: string, name: string) =>
-    execa(
-      "node",
-      ["--import", "tsx", CLI, ...newClusterArgs(name, "eu-west-1"), ...OWN_IMAGES, "--yes", "--repo", repo],
-      { cwd: ROOT, reject: false, stdin: "ignore" },
-    );
+    execa("node", [BIN, ...newClusterArgs(name, "eu-west-1"), ...OWN_IMAGES, "--yes", "--repo", repo], {
+      cwd: ROOT,
+      reject: false,
+      stdin: "ignore",
+    });
 
   it("different names: both succeed and the sync manifests list both", async () => {
     const t = await tempDir();
@@ -224,16 +221,7 @@ const FLUX =
 const cliIn = (repo: string, args: string[], opts: { prefix?: string[] } = {}) =>
   execa(
     opts.prefix?.[0] ?? "node",
-    [
-      ...(opts.prefix?.slice(1) ?? []),
-      ...(opts.prefix ? ["node"] : []),
-      "--import",
-      "tsx",
-      CLI,
-      ...args,
-      "--repo",
-      repo,
-    ],
+    [...(opts.prefix?.slice(1) ?? []), ...(opts.prefix ? ["node"] : []), BIN, ...args, "--repo", repo],
     { cwd: ROOT, reject: false, stdin: "ignore", env: { ...process.env, FORCE_COLOR: "0" } },
   );
 

@@ -765,7 +765,7 @@ export function topHelp(pins: () => Versions = versions): string {
   return lines(
     "capi-gitops — GitOps repository generator and validator for Cluster API clusters on AWS",
     "",
-    "Usage: npm run <command> -- [flags]      (or: tsx generator/src/cli.ts <command> [flags])",
+    "Usage: npm run <command> -- [flags]      (or: node generator/bin/capi-gitops.js <command> [flags])",
     "",
     "Commands:",
     ...commands,

@@ -15,7 +15,7 @@ import type semver from "semver";
 import type { Finding, Severity } from "../core/findings.js";
 import { GROUP } from "../k8s/capi.js";
 import { get, groupOf, isRecord, type K8sObject, list, record } from "../k8s/object.js";
-import { parseYamlStream } from "../core/yaml.js";
+import { parseMachineYaml } from "../core/yaml.js";
 import { clusterSpecPath } from "../core/layout.js";
 import { ADDON_LABEL, type AddonRole } from "../plan/addons.js";
 import { versions } from "../pins/versions.js";
@@ -126,7 +126,7 @@ function classified(text: string): Classified[] {
   if (!out) {
     let docs: unknown[] = [];
     try {
-      docs = parseYamlStream(text);
+      docs = parseMachineYaml(text);
     } catch {
       // not YAML: no add-on in it
     }

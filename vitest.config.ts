@@ -6,7 +6,8 @@ const E2E = "generator/test/e2e-*.test.ts";
 
 export default defineConfig({
   test: {
-    // Every test file gets its own validate cache folder (CAPI_GITOPS_CACHE_DIR).
+    // One validate cache folder for the run (CAPI_GITOPS_CACHE_DIR), made and removed by global-setup.ts.
+    globalSetup: ["generator/test/global-setup.ts"],
     setupFiles: ["generator/test/setup.ts"],
     testTimeout: 60_000,
     hookTimeout: 120_000,

@@ -30,7 +30,7 @@ import { schemaLocation } from "../src/schemas/layout.js";
 import { resolveTool } from "../src/tools/resolve.js";
 import { TOOL_ROOT } from "../src/pins/versions.js";
 import { validateCommand } from "../src/commands/validate.js";
-import { clearCache, repoCacheDir } from "../src/render/cache.js";
+import { clearCache, repoCacheDir, sharedResultsDir } from "../src/render/cache.js";
 import { changeOneCluster, commitFleet, writeFleetSpecs } from "./fleet.js";
 import {
   alternate,
@@ -98,8 +98,8 @@ if (WRITE && firstLoad > CORES) {
 const work = await mkdtemp(path.join(os.tmpdir(), "capi-gitops-bench-"));
 
 // One cache folder for the bench (the user's is never touched): the binaries' digests, shared by every repository,
-// stay in it; "empty cache" removes one repository's folder (render/cache.ts clearCache), "the previous full run's
-// cache" puts a copy of it back.
+// stay in it; "empty cache" removes one repository's folder and the programs' results every repository shares
+// (render/cache.ts clearCache), "the previous full run's cache" puts a copy of both back.
 const env: NodeJS.ProcessEnv = { ...process.env, CAPI_GITOPS_CACHE_DIR: path.join(work, "cache") };
 process.env.CAPI_GITOPS_CACHE_DIR = env.CAPI_GITOPS_CACHE_DIR;
 
@@ -112,12 +112,14 @@ interface Repo {
 const emptyCache = (r: Repo) => clearCache(r.dir, env);
 
 async function keepFullCache(r: Repo): Promise<void> {
-  await cp(repoCacheDir(r.dir, env), r.fullCache, { recursive: true });
+  await cp(repoCacheDir(r.dir, env), path.join(r.fullCache, "repo"), { recursive: true });
+  await cp(sharedResultsDir(env), path.join(r.fullCache, "results"), { recursive: true });
 }
 
 async function restoreFullCache(r: Repo): Promise<void> {
   clearCache(r.dir, env);
-  await cp(r.fullCache, repoCacheDir(r.dir, env), { recursive: true });
+  await cp(path.join(r.fullCache, "repo"), repoCacheDir(r.dir, env), { recursive: true });
+  await cp(path.join(r.fullCache, "results"), sharedResultsDir(env), { recursive: true });
 }
 
 const cli = (r: Repo, ...args: string[]) =>

@@ -1,11 +1,12 @@
 /**
- * The validate cache and the batched render it stores: a hit is really used (a poisoned entry shows through), and
+ * The validate cache and the batched render it stores: a hit is really used (a poisoned entry shows through, also a
+ * program's result kept for every repository, from a copy of the repository elsewhere), and
  * no hit survives a changed input — a base file, a spec, a cluster's own layer, a kustomization file appearing,
  * each program's binary. The closure walk refuses builds it cannot see through. Batched renders equal the plain
  * per-cluster `kustomize build`. Real kustomize, kubeconform, capi-gitops-admission and kubectl-validate (the latter
  * for the management folders: the clusters' CRD CEL rules are the admission layer's).
  */
-import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import { chmod, cp, mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeFleetSpecs } from "../bench/fleet.js";
@@ -15,7 +16,7 @@ import { kustomizeBuild } from "../src/tools/kustomize.js";
 import { ADMISSION } from "../src/tools/admission.js";
 import { envVarFor, resolveTool } from "../src/tools/resolve.js";
 import { pinnedVersions } from "../src/pins/versions.js";
-import { buildClosure, repoCacheDir, RepoFiles } from "../src/render/cache.js";
+import { buildClosure, repoCacheDir, RepoFiles, sharedResultsDir } from "../src/render/cache.js";
 import { renderClusters } from "../src/render/render.js";
 import { parseYamlStream } from "../src/core/yaml.js";
 import { tempDir } from "./helpers.js";
@@ -212,6 +213,49 @@ describe("validate with the cache", () => {
       // Repair: a run after the poisoned layer's entry is dropped.
       await writeFile(path.join(repoCacheDir(repo), `${encodeURIComponent(entryOf(layer, cluster))}.json`), "{}");
       expect((await validateCommand({ cwd: repo })).findings).toEqual([]);
+    }
+  }, 240_000);
+
+  it("a program result is kept for every repository: a copy elsewhere uses it, a changed input does not", async () => {
+    const { repo, cluster } = await fleet();
+    expect((await validateCommand({ cwd: repo, skipCel: true })).findings).toEqual([]);
+    const copy = path.join(await temp(), "copy");
+    await cp(repo, copy, { recursive: true });
+    // Poison the shared kubeconform result of the cluster's render (under the key its entry names).
+    const entry = JSON.parse(await readFile(path.join(repoCacheDir(repo), `${cluster}.json`), "utf8"));
+    const key: string = entry.kubeconform.key;
+    const shared = path.join(sharedResultsDir(process.env), key.slice(0, 2), `${key}.json`);
+    expect(JSON.parse(await readFile(shared, "utf8"))).toEqual(entry.kubeconform.value);
+    const clean = await readFile(shared, "utf8");
+    await writeFile(
+      shared,
+      JSON.stringify([
+        {
+          kind: "Cluster",
+          name: cluster,
+          apiVersion: "cluster.x-k8s.io/v1beta2",
+          verdict: "invalid",
+          message: "poisoned",
+          errors: [{ field: "spec.poisonField", message: "poisoned" }],
+        },
+      ]),
+    );
+    try {
+      // The copy has no entries of its own: the shared result is what it uses.
+      expect(poisoned(await validateCommand({ cwd: copy, skipCel: true })).map((f) => f.cluster)).toEqual([cluster]);
+      // The repository's own entry comes first.
+      expect((await validateCommand({ cwd: repo, skipCel: true })).findings).toEqual([]);
+      // A changed input (one more label on the cluster's objects) has another key.
+      const copy2 = path.join(await temp(), "copy");
+      await cp(repo, copy2, { recursive: true });
+      await edit(
+        path.join(copy2, "clusters", cluster, "kustomization.yaml"),
+        (t) => `${t}labels:\n  - pairs: {team: a}\n`,
+      );
+      expect(poisoned(await validateCommand({ cwd: copy2, skipCel: true }))).toEqual([]);
+    } finally {
+      // The other tests' fleets are the same clusters: they must find the real result.
+      await writeFile(shared, clean);
     }
   }, 240_000);
 

@@ -15,7 +15,9 @@
  *   generators/transformers/validators, Helm, or any kustomization field this module does not know.
  * - kubeconform / kubectl-validate / capi-gitops-admission: each program's raw result for a build, keyed by the exact
  * bytes it was given,
- *   the binary's identity and the schemas (resp. CRDs) it validates against, hashed by content.
+ *   the binary's identity and the schemas (resp. CRDs) it validates against, hashed by content. These keys name no
+ *   repository, so each result is also kept once for every repository (results/<key>.json): a copy of the repository
+ *   at another path, a worktree, or another repository with the same management charts and add-on payloads finds it.
  * - plan: per cluster, the path and content hash of every file the generator owns in its generated/ folder, keyed by
  *   its spec as loaded, our code (generator/src), package-lock.json, versions.json, the add-ons and the Node version
  *   (the shared folders and sync manifests are planned on every run: validate/drift.ts plannedByCluster).
@@ -74,8 +76,14 @@ export function repoCacheDir(root: string, env: Env = inheritedEnv()): string {
   return path.join(cacheRoot(env), "repos", sha(real).slice(0, 24));
 }
 
-/** Folders of repositories not validated for this long are removed. */
+/** Folders of repositories not validated for this long are removed, and shared results not used for this long. */
 const STALE_MS = 14 * 24 * 3600_000;
+
+/** The programs' results shared by every repository (see the file's comment), one file per key. */
+export const sharedResultsDir = (env: Env): string => path.join(cacheRoot(env), "results");
+
+/** The shared results are swept for stale files at most this often (a marker file's age says when it last was). */
+const SWEEP_MS = 24 * 3600_000;
 
 /**
  * A stat of a binary recorded this close (ms) to its last change is not trusted later (the "racily clean" rule of
@@ -386,6 +394,9 @@ export class ValidateCache {
   private readonly entries = new Map<string, Entry>();
   private readonly dirty = new Set<string>();
   private readonly dir: string;
+  private readonly sharedDir: string;
+  /** Results to add to the shared ones on save: key → value. */
+  private readonly sharedNew = new Map<string, unknown[]>();
 
   /**
    * @param identity per-layer identity of what produces the value: binary identity, schema/CRD digests, flags.
@@ -402,6 +413,26 @@ export class ValidateCache {
     env: Env,
   ) {
     this.dir = repoCacheDir(files.root, env);
+    this.sharedDir = sharedResultsDir(env);
+  }
+
+  private sharedFile(key: string): string {
+    return path.join(this.sharedDir, key.slice(0, 2), `${key}.json`);
+  }
+
+  /** The shared result under key (its file's time is set to now: a used result is not swept), or undefined. */
+  private shared(key: string): unknown[] | undefined {
+    const file = this.sharedFile(key);
+    try {
+      const parsed: unknown = JSON.parse(readFileSync(file, "utf8"));
+      if (!Array.isArray(parsed)) return undefined;
+      const list: unknown[] = parsed;
+      const now = new Date();
+      utimesSync(file, now, now);
+      return list;
+    } catch {
+      return undefined;
+    }
   }
 
   private file(id: string): string {
@@ -489,14 +520,22 @@ export class ValidateCache {
    */
   result<T>(layer: SchemaLayer, id: string, input: string, is: (v: unknown) => v is T): T[] | undefined {
     if (!this.identity[layer]) return undefined;
+    const key = this.schemaKey(layer, input);
     const l = this.entry(id)[layer];
-    return l && l.key === this.schemaKey(layer, input) && l.value.every(is) ? l.value : undefined;
+    if (l && l.key === key && l.value.every(is)) return l.value;
+    const shared = this.shared(key);
+    if (!shared?.every(is)) return undefined;
+    this.entry(id)[layer] = { key, value: shared };
+    this.dirty.add(id);
+    return shared;
   }
 
   storeResult(layer: SchemaLayer, id: string, input: string, value: readonly unknown[]): void {
     if (!this.identity[layer]) return;
-    this.entry(id)[layer] = { key: this.schemaKey(layer, input), value: [...value] };
+    const key = this.schemaKey(layer, input);
+    this.entry(id)[layer] = { key, value: [...value] };
     this.dirty.add(id);
+    this.sharedNew.set(key, [...value]);
   }
 
   /**
@@ -516,6 +555,9 @@ export class ValidateCache {
     mkdirSync(this.dir, { recursive: true });
     for (const id of this.dirty) writeAtomic(this.file(id), JSON.stringify(this.entries.get(id)));
     this.dirty.clear();
+    for (const [key, value] of this.sharedNew) writeAtomic(this.sharedFile(key), JSON.stringify(value));
+    this.sharedNew.clear();
+    this.sweepShared();
     if (keep) {
       const wanted = new Set(keep.map((c) => `${encodeURIComponent(c)}.json`));
       for (const f of readdirSync(this.dir))
@@ -530,9 +572,28 @@ export class ValidateCache {
         rmSync(abs, { recursive: true, force: true });
     }
   }
+
+  /** Removes shared results not used for STALE_MS, at most once per SWEEP_MS (a marker file keeps the time). */
+  private sweepShared(): void {
+    const marker = path.join(this.sharedDir, ".swept");
+    const now = Date.now();
+    try {
+      if (now - statSync(marker).mtimeMs < SWEEP_MS) return;
+    } catch {
+      // never swept
+    }
+    writeAtomic(marker, "");
+    for (const sub of readdirSync(this.sharedDir, { withFileTypes: true })) {
+      if (!sub.isDirectory()) continue;
+      const d = path.join(this.sharedDir, sub.name);
+      for (const f of readdirSync(d))
+        if (now - statSync(path.join(d, f)).mtimeMs > STALE_MS) rmSync(path.join(d, f), { force: true });
+    }
+  }
 }
 
-/** Removes a repository's cache (the benchmark's cold runs). */
+/** Removes a repository's cache and the shared results (the benchmark's cold runs: every layer runs). */
 export function clearCache(root: string, env: Env = inheritedEnv()): void {
   rmSync(repoCacheDir(root, env), { recursive: true, force: true });
+  rmSync(sharedResultsDir(env), { recursive: true, force: true });
 }

@@ -259,6 +259,24 @@ describe("validate with the cache", () => {
     }
   }, 240_000);
 
+  it("the specs' parse results are kept: a poisoned one shows through, a changed spec is parsed again", async () => {
+    const { repo, cluster } = await fleet();
+    expect((await validateCommand({ cwd: repo, skipCel: true })).findings).toEqual([]);
+    const file = path.join(repoCacheDir(repo), "specs.memo");
+    const memo: Record<string, { findings: object[] }> = JSON.parse(await readFile(file, "utf8"));
+    expect(Object.keys(memo)).toHaveLength(2);
+    for (const v of Object.values(memo))
+      v.findings.push({ path: "poisonField", rule: "spec-yaml", severity: "error", message: "poisoned" });
+    await writeFile(file, JSON.stringify(memo));
+    // Not a kept verdict (a comment in the cluster's own layer): every spec is loaded, through the memo.
+    await edit(path.join(repo, "clusters", cluster, "kustomization.yaml"), (t) => `${t}# reviewed\n`);
+    expect(poisoned(await validateCommand({ cwd: repo, skipCel: true }))).toHaveLength(2);
+    // The changed spec is parsed again; the other still comes from the memo.
+    await edit(path.join(repo, "clusters", cluster, "cluster.yaml"), (t) => `${t}# reviewed\n`);
+    const r = await validateCommand({ cwd: repo, skipCel: true });
+    expect(poisoned(r).map((f) => f.cluster)).toEqual([expect.not.stringMatching(new RegExp(`^${cluster}$`))]);
+  }, 120_000);
+
   it("a build that reads outside the repository is reported on every run: it is never cached", async () => {
     const { repo, cluster } = await fleet();
     const outside = await temp();

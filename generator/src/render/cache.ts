@@ -46,6 +46,9 @@ import type { OutputFile } from "../plan/files.js";
 import { inheritedEnv, type Env } from "../tools/run.js";
 import { hasK8sHeader, isRecord, type K8sObject } from "../k8s/object.js";
 import { isRemote, KNOWN_FIELDS, KUSTOMIZATION_FILES, strings, walkKustomization } from "../kustomize/walk.js";
+import { parseSpecText, type ParseResult } from "../cluster-spec/parse.js";
+import type { SpecParseMemo } from "../repo/load.js";
+import { TOOL_ROOT } from "../pins/versions.js";
 
 /** Bump when the entry format or the way an entry's value is produced (e.g. the render wrapper) changes. */
 const FORMAT = 1;
@@ -588,6 +591,56 @@ export class ValidateCache {
       const d = path.join(this.sharedDir, sub.name);
       for (const f of readdirSync(d))
         if (now - statSync(path.join(d, f)).mtimeMs > STALE_MS) rmSync(path.join(d, f), { force: true });
+    }
+  }
+}
+
+/**
+ * parseSpecText's results for one repository (repo/load.ts SpecParseMemo), kept in its cache folder as `specs.memo`
+ * (not a `.json` entry, which a full run's clean-up removes), keyed by our code (generator/src) and each spec's file
+ * and text: a run over a fleet parses only the specs that changed. Holds the specs of the last run only.
+ */
+export class SpecMemo implements SpecParseMemo {
+  private readonly file: string;
+  private readonly code: string;
+  private kept: Record<string, unknown> | undefined;
+  private readonly used = new Map<string, ParseResult>();
+  private parsed = false;
+
+  constructor(root: string, env: Env) {
+    this.file = path.join(repoCacheDir(root, env), "specs.memo");
+    this.code = treeDigest(path.join(TOOL_ROOT, "generator", "src"), env);
+  }
+
+  parse(text: string, file: string): ParseResult {
+    const key = sha(JSON.stringify([FORMAT, this.code, file, sha(text)]));
+    if (!this.kept) {
+      try {
+        const v: unknown = JSON.parse(readFileSync(this.file, "utf8"));
+        this.kept = isRecord(v) ? v : {};
+      } catch {
+        this.kept = {};
+      }
+    }
+    const hit = this.kept[key];
+    if (isRecord(hit) && Array.isArray(hit.findings) && (hit.spec === undefined || isRecord(hit.spec))) {
+      const result = hit as unknown as ParseResult;
+      this.used.set(key, result);
+      return result;
+    }
+    const result = parseSpecText(text, file);
+    this.used.set(key, result);
+    this.parsed = true;
+    return result;
+  }
+
+  /** Writes the memo when a spec was parsed or one is gone (errors cost speed only). */
+  save(): void {
+    if (!this.parsed && Object.keys(this.kept ?? {}).length === this.used.size) return;
+    try {
+      writeAtomic(this.file, JSON.stringify(Object.fromEntries(this.used)));
+    } catch {
+      // see ValidateCache.save
     }
   }
 }

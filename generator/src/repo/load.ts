@@ -14,7 +14,7 @@ import {
   SPEC_FILE,
 } from "../core/layout.js";
 import type { LoadedRelease } from "../plan/release.js";
-import { parseSpecText } from "../cluster-spec/parse.js";
+import { parseSpecText, type ParseResult } from "../cluster-spec/parse.js";
 import type { ClusterSpec } from "../cluster-spec/types.js";
 import { CONFIG_FILE, parseRepoConfig, type RepoConfig } from "../cluster-spec/config.js";
 import { LIMITS } from "../cluster-spec/types.js";
@@ -177,7 +177,19 @@ export async function unvalidatedDirFindings(root: string): Promise<Finding[]> {
   return findings;
 }
 
-export async function readSpec(root: string, name: string): Promise<{ spec?: ClusterSpec; findings: Finding[] }> {
+/**
+ * parseSpecText's results kept between runs, by the spec's text and file (validate keeps them in its cache,
+ * render/cache.ts SpecMemo): a fleet's specs are parsed again only where they changed.
+ */
+export interface SpecParseMemo {
+  parse(text: string, file: string): ParseResult;
+}
+
+export async function readSpec(
+  root: string,
+  name: string,
+  memo?: SpecParseMemo,
+): Promise<{ spec?: ClusterSpec; findings: Finding[] }> {
   const rel = `${clusterDir(name)}/${SPEC_FILE}`;
   const abs = path.join(root, rel);
   const refused = (rule: RuleId, message: string) => ({
@@ -204,7 +216,7 @@ export async function readSpec(root: string, name: string): Promise<{ spec?: Clu
     return refused("spec-yaml", `cannot read it: ${errnoCode(e) ?? messageOf(e)}`);
   }
   const text = new TextDecoder("utf-8", { fatal: false }).decode(buf);
-  const result = parseSpecText(text, rel);
+  const result = memo ? memo.parse(text, rel) : parseSpecText(text, rel);
   const findings = result.findings.map((f) => ({ ...f, cluster: f.cluster ?? name }));
   const leaked = findSecrets(text);
   if (leaked)
@@ -286,12 +298,12 @@ export function fleetFindings(specs: readonly ClusterSpec[], config?: RepoConfig
   return findings;
 }
 
-export async function loadRepo(root: string, only?: readonly string[]): Promise<LoadedRepo> {
+export async function loadRepo(root: string, only?: readonly string[], memo?: SpecParseMemo): Promise<LoadedRepo> {
   const names = await clusterNames(root);
   const findings: Finding[] = [];
   const specs: ClusterSpec[] = [];
   // Read side by side (a fleet's specs are many small files), kept in name order.
-  for (const r of await Promise.all(names.map((name) => readSpec(root, name)))) {
+  for (const r of await Promise.all(names.map((name) => readSpec(root, name, memo)))) {
     findings.push(...r.findings);
     if (r.spec) specs.push(r.spec);
   }

@@ -15,6 +15,7 @@ import { ToolError, UsageError } from "../core/errors.js";
 import type { Finding } from "../core/findings.js";
 import { clusterNames, loadRepo, symlinkFindings, type LoadedRepo } from "../repo/load.js";
 import { ADDONS_DIR } from "../core/layout.js";
+import type { SpecMemo } from "../render/cache.js";
 
 /** One shard of a fleet split n ways: index 1..count. */
 export interface Shard {
@@ -50,8 +51,17 @@ export interface Reading {
   symlinks: Promise<Finding[]>;
   names: Promise<string[]>;
 }
-export function startReading(root: string, only?: string[], symlinks = symlinkFindings(root, only)): Reading {
-  const r = { repo: loadRepo(root, only), symlinks, names: clusterNames(root) };
+export function startReading(
+  root: string,
+  only?: string[],
+  symlinks = symlinkFindings(root, only),
+  specs?: SpecMemo,
+): Reading {
+  const repo = loadRepo(root, only, specs).then((loaded) => {
+    specs?.save();
+    return loaded;
+  });
+  const r = { repo, symlinks, names: clusterNames(root) };
   // Awaited later (or never, when --changed-since finds nothing): a failure must not be an unhandled rejection.
   for (const p of Object.values(r)) p.catch(() => undefined);
   return r;
@@ -74,6 +84,7 @@ export interface Selection {
 export async function select(
   root: string,
   opts: { clusters?: string[]; changedSince?: string },
+  specs?: SpecMemo,
 ): Promise<Selection | undefined> {
   if (opts.changedSince === undefined) {
     const named = opts.clusters?.length ? opts.clusters : undefined;
@@ -81,7 +92,7 @@ export async function select(
       clusters: named,
       only: named !== undefined,
       withManagement: named === undefined,
-      reading: startReading(root, opts.clusters),
+      reading: startReading(root, opts.clusters, undefined, specs),
     };
   }
   const { affectedClusters } = await import("../repo/affected.js");
@@ -97,6 +108,7 @@ export async function select(
     root,
     undefined,
     affecting.then((a) => symlinkFindings(root, chosen(a))),
+    specs,
   );
   const affected = await affecting;
   const clusters = chosen(affected);

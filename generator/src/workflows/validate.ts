@@ -7,7 +7,7 @@ import path from "node:path";
 import type { Finding } from "../core/findings.js";
 import { isRecord } from "../k8s/object.js";
 import { TOOL_ROOT } from "../pins/versions.js";
-import { binaryIdentity, cacheEnabled, cacheRoot, treeDigest } from "../render/cache.js";
+import { binaryIdentity, cacheEnabled, cacheRoot, SpecMemo, treeDigest } from "../render/cache.js";
 import { createContext, type Context } from "../render/context.js";
 import { Verdicts, type Listing } from "../render/verdict.js";
 import { healthBinary } from "../tools/health.js";
@@ -74,7 +74,11 @@ export async function validateClusters(
     import("../validate/selection.js"),
     import("../validate/pipeline.js"),
   ]);
-  const selection = await select(root, opts);
+  const selection = await select(
+    root,
+    opts,
+    (opts.cache ?? cacheEnabled(ctx.env)) ? new SpecMemo(root, ctx.env) : undefined,
+  );
   if (!selection) return { findings: [], summary: { clusters: 0, errors: 0, warnings: 0 } };
   const result = await validateSelection(opts, root, selection, ctx);
   if (key !== undefined && verdicts && before && result.inputs?.walked)

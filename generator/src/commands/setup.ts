@@ -12,26 +12,36 @@ import { HEALTH, HEALTH_DIR, healthSourceHash } from "../tools/health.js";
 import { toYaml } from "../core/yaml.js";
 import { isRecord } from "../k8s/object.js";
 import { loadPinnedCrds } from "../workflows/crds.js";
-import { withProgress } from "../workflows/progress.js";
+import { buildAll, withProgress } from "../workflows/progress.js";
 
 export async function setupCommand(opts: { log: (line: string) => void; force?: boolean }): Promise<void> {
   await mkdir(TOOLS_BIN, { recursive: true });
-  for (const [name, pin] of Object.entries(versions().tools).sort(([a], [b]) => (a < b ? -1 : 1))) {
+  const install = async (name: string, pin: { module: string; version: string }) => {
     const want = `${pin.module}@${pin.version}`;
     const stamp = path.join(TOOLS_BIN, `${name}.version`);
     if (!opts.force && readStamp(name) === want) {
       opts.log(`${name}: ${want} already in .tools/bin`);
-      continue;
+      return;
     }
     // One `go install` per tool: go install takes several packages@version only from one module.
     opts.log(`${name}: go install ${want} …`);
     const seconds = await withProgress(name, opts.log, () => goInstall(pin.module, pin.version, TOOLS_BIN));
     await writeFile(stamp, `${want}\n`);
     opts.log(`${name}: installed .tools/bin/${name} in ${seconds} s`);
-  }
-  await buildAdmission({ ...opts, bin: TOOLS_BIN });
-  // Its own go build: health/ is another module (Flux's CEL library needs k8s.io v0.36, admission/ is on v0.35).
-  await buildHealth({ ...opts, bin: TOOLS_BIN });
+  };
+  // Two builds at a time (workflows/progress.ts buildLane), the tools in name order, then the two programs of ours;
+  // health/ is its own module (Flux's CEL library needs k8s.io v0.36, admission/ is on v0.35).
+  await buildAll([
+    ...Object.entries(versions().tools)
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(
+        ([name, pin]) =>
+          () =>
+            install(name, pin),
+      ),
+    () => buildAdmission({ ...opts, bin: TOOLS_BIN }),
+    () => buildHealth({ ...opts, bin: TOOLS_BIN }),
+  ]);
 
   const want = JSON.stringify(versions().crds);
   const stamp = path.join(CRDS_DIR, ".version");

@@ -6,7 +6,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { buildE2eBinary, E2E_BINARIES, e2ePins, type E2eBinary } from "../tools/control-plane.js";
 import { readStamp, TOOLS_BIN } from "../tools/resolve.js";
-import { withProgress } from "./progress.js";
+import { buildAll, withProgress } from "./progress.js";
 
 /** What a cold build of each costs on 2 cores, quiet and busy (measured; README "Quick start"). */
 const COLD: Record<E2eBinary, string> = {
@@ -28,12 +28,12 @@ export async function buildControlPlane(opts: {
   const bin = opts.bin ?? TOOLS_BIN;
   await mkdir(bin, { recursive: true });
   const pins = e2ePins();
-  for (const name of E2E_BINARIES) {
+  const build = async (name: E2eBinary) => {
     const want = `${pins[name].module}@${pins[name].version}`;
     const stamp = path.join(bin, `${name}.version`);
     if (!opts.force && readStamp(name, bin) === want) {
       opts.log(`${name}: ${want} already in .tools/bin`);
-      continue;
+      return;
     }
     opts.log(
       `${name}: building ${want} from the Go module (replace directives rewritten; ` +
@@ -42,5 +42,6 @@ export async function buildControlPlane(opts: {
     const seconds = await withProgress(name, opts.log, () => buildE2eBinary(name, pins[name], path.join(bin, name)));
     await writeFile(stamp, `${want}\n`);
     opts.log(`${name}: built .tools/bin/${name} in ${seconds} s`);
-  }
+  };
+  await buildAll(E2E_BINARIES.map((name) => () => build(name)));
 }

@@ -21,7 +21,13 @@ const STALE_MS = 10 * 60_000;
 function sourcesKey() {
   const h = createHash("sha256").update(`${process.version}\n`);
   const add = (file) => {
-    const st = statSync(file);
+    let st;
+    try {
+      st = statSync(file);
+    } catch {
+      h.update(`${path.relative(ROOT, file)}\0missing\n`);
+      return;
+    }
     h.update(`${path.relative(ROOT, file)}\0${st.size}\0${st.ino}\0${st.mtimeMs}\0${st.ctimeMs}\n`);
   };
   const walk = (dir) => {

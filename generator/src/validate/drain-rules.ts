@@ -28,7 +28,7 @@ import { isGroupKind } from "../k8s/kinds.js";
 import type { RenderedCluster } from "../render/render.js";
 import { MIN_REMEDIABLE_CONTROL_PLANE } from "../plan/capi.js";
 import type { RuleId } from "../core/rules.js";
-import { defineRule, objectReporter, type Rule } from "./rule.js";
+import { defineRule, type Rule, runObjectRules } from "./rule.js";
 import { objectsOf, stringOf } from "./read.js";
 
 /** The annotation that makes CAPI's Machine controller skip the drain (api/core/v1beta2/machine_types.go). */
@@ -299,16 +299,11 @@ export const DRAIN_RULES: readonly Rule<RuleId, DrainCheck>[] = [
 ];
 
 export function drainRules(rc: RenderedCluster, profile: Profile | undefined, file: string): Finding[] {
-  const findings: Finding[] = [];
-  const objs = objectsOf(rc.objects);
   const poolSeverity: Severity = profile === "prod" ? "error" : "warning";
-  for (const rule of DRAIN_RULES)
-    rule.check({
-      cluster: rc.cluster,
-      objs,
-      profile,
-      poolSeverity,
-      report: objectReporter(rule.id, rc, file, findings),
-    });
-  return findings;
+  return runObjectRules(DRAIN_RULES, rc, file, {
+    cluster: rc.cluster,
+    objs: objectsOf(rc.objects),
+    profile,
+    poolSeverity,
+  });
 }

@@ -20,7 +20,7 @@ import { GROUP } from "../k8s/capi.js";
 import { isGroupKind } from "../k8s/kinds.js";
 import { get, type K8sObject, list, record } from "../k8s/object.js";
 import type { RenderedCluster } from "../render/render.js";
-import { defineRule, objectReporter, type ObjectReport, type Rule } from "./rule.js";
+import { defineRule, type ObjectReport, type Rule, runObjectRules } from "./rule.js";
 import { objectsOf, stringOf } from "./read.js";
 
 interface PoolCheck {
@@ -181,13 +181,5 @@ export const POOL_RULES: readonly Rule<RuleId, PoolCheck>[] = [
 ];
 
 export function poolRules(rc: RenderedCluster, profile: Profile | undefined, file: string): Finding[] {
-  const findings: Finding[] = [];
-  const objs = objectsOf(rc.objects);
-  for (const rule of POOL_RULES)
-    rule.check({
-      objs,
-      profile,
-      report: objectReporter(rule.id, rc, file, findings),
-    });
-  return findings;
+  return runObjectRules(POOL_RULES, rc, file, { objs: objectsOf(rc.objects), profile });
 }

@@ -48,10 +48,25 @@ export type ObjectReport = (o: K8sObject, path: string, message: string, severit
  * The `report` of a rule run over one rendered cluster: a finding at `<Kind>/<name>:<path>`, in the file the object
  * came from (its origin; `file` when the render does not say), pushed to `findings`.
  */
-export const objectReporter =
+const objectReporter =
   (rule: RuleId, rc: RenderedCluster, file: string, findings: Finding[]): ObjectReport =>
   (o, p, message, severity) => {
     const at = `${o.kind}/${String(o.metadata?.name)}:${p}`;
     const origin = rc.origins[rc.objects.indexOf(o)] ?? file;
     findings.push(finding(rule, { cluster: rc.cluster, file: origin, path: at }, message, severity));
   };
+
+/**
+ * Runs per-object rules over one rendered cluster: each rule's check gets `input` and a reporter under its own id
+ * (objectReporter); the findings of all of them, in rule order.
+ */
+export function runObjectRules<I extends object>(
+  rules: readonly Rule<RuleId, NoInfer<I> & { report: ObjectReport }>[],
+  rc: RenderedCluster,
+  file: string,
+  input: I,
+): Finding[] {
+  const findings: Finding[] = [];
+  for (const rule of rules) rule.check({ ...input, report: objectReporter(rule.id, rc, file, findings) });
+  return findings;
+}

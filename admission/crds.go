@@ -113,42 +113,52 @@ func scanHeader(doc []byte) (h crdHeader, ok bool) {
 	return h, plain(h.Kind) && plain(h.Spec.Group) && plain(h.Spec.Names.Kind)
 }
 
+// eachCRDDocument calls fn with every document of the YAML/JSON files under dir that mentions
+// CustomResourceDefinition (a CRD or not: fn decides).
+func eachCRDDocument(dir string, fn func(path string, doc []byte) error) error {
+	return filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return nil
+		}
+		ext := strings.ToLower(filepath.Ext(p))
+		if ext != ".yaml" && ext != ".yml" && ext != ".json" {
+			return nil
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		docs, err := yamlDocuments(data, p)
+		if err != nil {
+			return err
+		}
+		for _, doc := range docs {
+			if !bytes.Contains(doc, []byte("CustomResourceDefinition")) {
+				continue
+			}
+			if err := fn(p, doc); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 // loadCRDs indexes every CustomResourceDefinition (apiextensions.k8s.io/v1) found in the YAML/JSON files under dirs.
 func loadCRDs(dirs []string) (crdSet, error) {
 	set := crdSet{}
 	for _, dir := range dirs {
-		err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if d.IsDir() {
-				return nil
-			}
-			ext := strings.ToLower(filepath.Ext(p))
-			if ext != ".yaml" && ext != ".yml" && ext != ".json" {
-				return nil
-			}
-			data, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			docs, err := yamlDocuments(data, p)
-			if err != nil {
-				return err
-			}
-			for _, doc := range docs {
-				if !bytes.Contains(doc, []byte("CustomResourceDefinition")) {
-					continue
+		err := eachCRDDocument(dir, func(p string, doc []byte) error {
+			h, ok := scanHeader(doc)
+			if !ok {
+				if err := yaml.Unmarshal(doc, &h); err != nil {
+					return fmt.Errorf("%s: %w", p, err)
 				}
-				h, ok := scanHeader(doc)
-				if !ok {
-					if err := yaml.Unmarshal(doc, &h); err != nil {
-						return fmt.Errorf("%s: %w", p, err)
-					}
-				}
-				if h.Kind != "CustomResourceDefinition" {
-					continue
-				}
+			}
+			if h.Kind == "CustomResourceDefinition" {
 				set[schema.GroupKind{Group: h.Spec.Group, Kind: h.Spec.Names.Kind}] = &lazyCRD{doc: doc, source: p}
 			}
 			return nil

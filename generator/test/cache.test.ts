@@ -153,22 +153,23 @@ const RULE: Record<Layer, string> = {
 };
 /** The cache entry a layer is poisoned in: the cluster's, or the sync manifests' for CEL (management CRDs only). */
 const entryOf = (layer: Layer, cluster: string) => (layer === "cel" ? "@management-sync" : cluster);
+/** A kubeconform result no real run gives: the cluster's Cluster invalid at spec.poisonField. */
+const poisonedVerdicts = (cluster: string) => [
+  {
+    kind: "Cluster",
+    name: cluster,
+    apiVersion: "cluster.x-k8s.io/v1beta2",
+    verdict: "invalid",
+    message: "poisoned",
+    errors: [{ field: "spec.poisonField", message: "poisoned" }],
+  },
+];
 /** Rewrites a cache entry so that a hit produces a finding no real run can: the entry keeps its key. */
 async function poison(repo: string, cluster: string, layer: Layer): Promise<void> {
   const file = path.join(repoCacheDir(repo), `${encodeURIComponent(entryOf(layer, cluster))}.json`);
   const entry = JSON.parse(await readFile(file, "utf8"));
   if (layer === "render") entry.render.value.find((o: any) => o.kind === "Cluster").spec.poisonField = 1;
-  if (layer === "kubeconform")
-    entry.kubeconform.value = [
-      {
-        kind: "Cluster",
-        name: cluster,
-        apiVersion: "cluster.x-k8s.io/v1beta2",
-        verdict: "invalid",
-        message: "poisoned",
-        errors: [{ field: "spec.poisonField", message: "poisoned" }],
-      },
-    ];
+  if (layer === "kubeconform") entry.kubeconform.value = poisonedVerdicts(cluster);
   if (layer === "admission")
     entry.admission.value = entry.admission.value.map((r: object) => ({
       ...r,
@@ -227,19 +228,7 @@ describe("validate with the cache", () => {
     const shared = path.join(sharedResultsDir(process.env), key.slice(0, 2), `${key}.json`);
     expect(JSON.parse(await readFile(shared, "utf8"))).toEqual(entry.kubeconform.value);
     const clean = await readFile(shared, "utf8");
-    await writeFile(
-      shared,
-      JSON.stringify([
-        {
-          kind: "Cluster",
-          name: cluster,
-          apiVersion: "cluster.x-k8s.io/v1beta2",
-          verdict: "invalid",
-          message: "poisoned",
-          errors: [{ field: "spec.poisonField", message: "poisoned" }],
-        },
-      ]),
-    );
+    await writeFile(shared, JSON.stringify(poisonedVerdicts(cluster)));
     try {
       // The copy has no entries of its own: the shared result is what it uses.
       expect(poisoned(await validateCommand({ cwd: copy, skipCel: true })).map((f) => f.cluster)).toEqual([cluster]);

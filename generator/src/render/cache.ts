@@ -94,6 +94,16 @@ const SWEEP_MS = 24 * 3600_000;
  */
 const RACY_MS = 2000;
 
+/** The JSON object in `file`; empty when the file is missing, unreadable, damaged or not an object. */
+function readRecord(file: string): Record<string, unknown> {
+  try {
+    const v: unknown = JSON.parse(readFileSync(file, "utf8"));
+    return isRecord(v) ? v : {};
+  } catch {
+    return {};
+  }
+}
+
 /** Writes `file` whole or not at all (a temporary file renamed over it): readers never see half an entry. */
 export function writeAtomic(file: string, text: string): void {
   mkdirSync(path.dirname(file), { recursive: true });
@@ -134,14 +144,7 @@ export class DigestMemo {
   }
 
   private entries(): Record<string, unknown> {
-    if (!this.memo) {
-      try {
-        const parsed: unknown = JSON.parse(readFileSync(this.file, "utf8"));
-        this.memo = isRecord(parsed) ? parsed : {};
-      } catch {
-        this.memo = {};
-      }
-    }
+    this.memo ??= readRecord(this.file);
     return this.memo;
   }
 
@@ -614,14 +617,7 @@ export class SpecMemo implements SpecParseMemo {
 
   parse(text: string, file: string): ParseResult {
     const key = sha(JSON.stringify([FORMAT, this.code, file, sha(text)]));
-    if (!this.kept) {
-      try {
-        const v: unknown = JSON.parse(readFileSync(this.file, "utf8"));
-        this.kept = isRecord(v) ? v : {};
-      } catch {
-        this.kept = {};
-      }
-    }
+    this.kept ??= readRecord(this.file);
     const hit = this.kept[key];
     if (isRecord(hit) && Array.isArray(hit.findings) && (hit.spec === undefined || isRecord(hit.spec))) {
       const result = hit as unknown as ParseResult;

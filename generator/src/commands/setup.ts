@@ -29,7 +29,7 @@ export async function setupCommand(opts: { log: (line: string) => void; force?: 
     await writeFile(stamp, `${want}\n`);
     opts.log(`${name}: installed .tools/bin/${name} in ${seconds} s`);
   };
-  // Two builds at a time (workflows/progress.ts buildLane), the tools in name order, then the two programs of ours;
+  // Two builds at a time (workflows/progress.ts buildAll), the tools in name order, then the two programs of ours;
   // health/ is its own module (Flux's CEL library needs k8s.io v0.36, admission/ is on v0.35).
   await buildAll([
     ...Object.entries(versions().tools)

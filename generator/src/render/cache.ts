@@ -539,9 +539,10 @@ export class ValidateCache {
   storeResult(layer: SchemaLayer, id: string, input: string, value: readonly unknown[]): void {
     if (!this.identity[layer]) return;
     const key = this.schemaKey(layer, input);
-    this.entry(id)[layer] = { key, value: [...value] };
+    const kept = [...value];
+    this.entry(id)[layer] = { key, value: kept };
     this.dirty.add(id);
-    this.sharedNew.set(key, [...value]);
+    this.sharedNew.set(key, kept);
   }
 
   /**

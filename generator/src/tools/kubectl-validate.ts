@@ -50,8 +50,8 @@ export async function kubectlValidate(
 ): Promise<Record<string, KubectlValidateStatus[]>> {
   if (files.length === 0) return {};
   const dirs = crdDirs(opts.groups);
-  const args = [...files, ...(dirs.length ? ["--local-crds", dirs.join(",")] : []), "--version", NATIVE_SCHEMA_VERSION];
-  args.push("-o", "json");
+  const crds = dirs.length ? ["--local-crds", dirs.join(",")] : [];
+  const args = [...files, ...crds, "--version", NATIVE_SCHEMA_VERSION, "-o", "json"];
   const { stdout } = await run(await checkedTool("kubectl-validate", opts.env), args, {
     cwd: opts.cwd,
     timeoutMs: 600_000,

@@ -4,6 +4,7 @@
  */
 import { versions } from "../src/pins/versions.js";
 import { execFileSync } from "node:child_process";
+import { watch } from "node:fs";
 import { readdir, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -67,6 +68,7 @@ describe("SIGKILL in the middle of generate", () => {
     // 12 kills, and up to 12 more while none has landed mid-swap yet (a loaded machine can shift the timing).
     const delays = [0, 0, 0, 1, 1, 2, 2, 3, 4, 6, 10, 20, 0, 1, 2, 3, 5, 0, 1, 2, 3, 5, 8, 0];
     let kills = 0;
+    let stopWatching = () => {};
     for (const extraMs of delays) {
       if (kills >= 12 && killedMidway > 0) break;
       kills++;
@@ -77,18 +79,25 @@ describe("SIGKILL in the middle of generate", () => {
           .map(([p, content]) => ({ path: p, content, mode: "owned" as const })),
         roots: names.map((n) => `clusters/${n}/generated`),
       });
+      // The marker's appearance is watched (inotify), not polled: a busy poll took a core from the child it waits on.
+      const marked = new Promise<void>((resolve) => {
+        const w = watch(lastDir, (_event, name) => {
+          if (name?.startsWith(".generated.complete-")) {
+            w.close();
+            resolve();
+          }
+        });
+        stopWatching = () => {
+          w.close();
+          resolve();
+        };
+      });
       const child = execa("node", [BIN, "generate", "--init", "--repo", t.dir], {
         cwd: ROOT,
         reject: false,
       });
-      let finished = false;
-      void child.finally(() => (finished = true));
-      const started = Date.now();
-      while (!finished && Date.now() - started < 30_000) {
-        if ((await readdir(lastDir).catch(() => [] as string[])).some((e) => e.startsWith(".generated.complete-")))
-          break;
-        await new Promise((r) => setImmediate(r));
-      }
+      await Promise.race([marked, child, new Promise((r) => setTimeout(r, 30_000))]);
+      stopWatching();
       if (extraMs) await new Promise((r) => setTimeout(r, extraMs));
       child.kill("SIGKILL");
       await child;

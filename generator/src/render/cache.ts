@@ -471,6 +471,23 @@ export class ValidateCache {
     return this.renderKey(dir, recheck(e.closure, this.files)) === e.render.key ? e.render.value : undefined;
   }
 
+  /**
+   * The build of `dir` that this or another repository made from exactly this closure (the same files with the same
+   * contents, the same kustomize): a copy of the repository, a worktree of another revision, or the same cluster in
+   * another repository. Taken into this repository's entry `id`.
+   */
+  sharedRendered(id: string, dir: string, closure: Closure | undefined): K8sObject[] | undefined {
+    if (!closure) return undefined;
+    const key = this.renderKey(dir, closure);
+    const value = this.shared(key);
+    if (!value?.every(hasK8sHeader)) return undefined;
+    const e = this.entry(id);
+    e.closure = closure;
+    e.render = { key, value };
+    this.dirty.add(id);
+    return value;
+  }
+
   /** Call before building: the closure of each directory, to store with its result (undefined: not cacheable). */
   closures(dirs: readonly string[]): Promise<Map<string, Closure | undefined>> {
     const out = new Map(dirs.map((d) => [d, buildClosure(d, this.files)]));
@@ -494,6 +511,7 @@ export class ValidateCache {
     const copy = copyData(objects);
     e.render = { key: this.renderKey(dir, closure), value: Array.isArray(copy) ? copy.filter(hasK8sHeader) : [] };
     this.dirty.add(id);
+    this.sharedNew.set(e.render.key, e.render.value);
   }
 
   private planKey(model: unknown): string {

@@ -95,10 +95,17 @@ export async function renderCached(
     else todo.push(n);
   }
   const closures = (await cache?.closures(todo.map(clusterDir))) ?? new Map<string, undefined>();
-  const r = todo.length
+  // What another repository (a copy, a worktree) built from the same files is taken as it is.
+  const build: string[] = [];
+  for (const n of todo) {
+    const objects = cache?.sharedRendered(n, clusterDir(n), closures.get(clusterDir(n)));
+    if (objects) out.set(n, { cluster: n, objects, origins: objects.map(() => undefined) });
+    else build.push(n);
+  }
+  const r = build.length
     ? await ctx.runners.renderClusters(
         ctx.root,
-        todo.map((name) => ({ name })),
+        build.map((name) => ({ name })),
         { workers: ctx.workers, origins: false, onProgress: (d, t) => ctx.onProgress?.(stage, d, t) },
       )
     : { rendered: [], findings: [] };
@@ -110,7 +117,7 @@ export async function renderCached(
   }
   return {
     rendered: list.flatMap((n) => out.get(n) ?? []),
-    findings: [...r.findings, ...escapeFindings(todo, ctx.files)],
+    findings: [...r.findings, ...escapeFindings(build, ctx.files)],
   };
 }
 
@@ -165,6 +172,11 @@ export async function renderManagement(
       continue;
     }
     const closure = (await ctx.cache?.closures([dir]))?.get(dir);
+    const shared = ctx.cache?.sharedRendered(`@${label}`, dir, closure);
+    if (shared) {
+      units.push(unit(shared));
+      continue;
+    }
     try {
       const objects = parseBuildOutput(await ctx.runners.kustomizeBuild(ctx.root, dir), dir);
       // An empty render would apply nothing and check nothing: what the folder is for is missing.

@@ -20,6 +20,8 @@ import { buildClosure, repoCacheDir, RepoFiles, sharedResultsDir } from "../src/
 import { renderClusters } from "../src/render/render.js";
 import { parseYamlStream } from "../src/core/yaml.js";
 import { tempDir } from "./helpers.js";
+import type { K8sObject } from "../src/k8s/object.js";
+import type { Finding } from "../src/core/findings.js";
 
 const cleanups: (() => Promise<void>)[] = [];
 const temp = async () => {
@@ -244,6 +246,43 @@ describe("validate with the cache", () => {
       expect(poisoned(await validateCommand({ cwd: copy2, skipCel: true }))).toEqual([]);
     } finally {
       // The other tests' fleets are the same clusters: they must find the real result.
+      await writeFile(shared, clean);
+    }
+  }, 240_000);
+
+  it("a cluster's render is kept for every repository: a copy elsewhere uses it, a changed input does not", async () => {
+    const { repo, cluster } = await fleet();
+    expect((await validateCommand({ cwd: repo, skipCel: true })).findings).toEqual([]);
+    // Poison the shared render of the cluster (under the key its entry names): its objects in another namespace.
+    const entry = JSON.parse(await readFile(path.join(repoCacheDir(repo), `${cluster}.json`), "utf8"));
+    const key: string = entry.render.key;
+    const shared = path.join(sharedResultsDir(process.env), key.slice(0, 2), `${key}.json`);
+    const clean = await readFile(shared, "utf8");
+    const objects: K8sObject[] = JSON.parse(clean);
+    expect(objects).toEqual(entry.render.value);
+    const moved = (list: readonly K8sObject[]) =>
+      list.map((o) =>
+        o.metadata.namespace === cluster ? { ...o, metadata: { ...o.metadata, namespace: "elsewhere" } } : o,
+      );
+    await writeFile(shared, JSON.stringify(moved(objects)));
+    const strays = (r: { findings: readonly Finding[] }) => r.findings.filter((f) => f.message.includes('"elsewhere"'));
+    try {
+      // The copy has no entries of its own: the shared render is what it checks (kustomize does not run).
+      const copy = path.join(await temp(), "copy");
+      await cp(repo, copy, { recursive: true });
+      expect(strays(await validateCommand({ cwd: copy, skipCel: true })).length).toBeGreaterThan(0);
+      // The repository's own entry comes first.
+      expect((await validateCommand({ cwd: repo, skipCel: true })).findings).toEqual([]);
+      // A changed input (one more label on the cluster's objects) has another key: kustomize builds it.
+      const copy2 = path.join(await temp(), "copy");
+      await cp(repo, copy2, { recursive: true });
+      await edit(
+        path.join(copy2, "clusters", cluster, "kustomization.yaml"),
+        (t) => `${t}labels:\n  - pairs: {team: a}\n`,
+      );
+      expect((await validateCommand({ cwd: copy2, skipCel: true })).findings).toEqual([]);
+    } finally {
+      // The other tests' fleets are the same clusters: they must find the real render.
       await writeFile(shared, clean);
     }
   }, 240_000);

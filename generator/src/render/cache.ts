@@ -12,7 +12,10 @@
  *   enters) and the identity of the kustomize binary. The walk is recorded; the next run re-hashes the recorded
  *   files, and since the walk is a function of the kustomization files it lists, equal hashes mean an equal walk.
  *   Builds that may read anything else are not cached: remote or out-of-repository references,
- *   generators/transformers/validators, Helm, or any kustomization field this module does not know.
+ *   generators/transformers/validators, Helm, or any kustomization field this module does not know. The key names
+ *   the directory, the kustomize binary and the closure's paths and contents, no repository: a build is also kept once
+ *   for every repository (results/<key>.json, beside the programs' results), and a cluster of a copy, a worktree of
+ *   another revision (diff, --changed-since) or another repository with the same files is not built again.
  * - kubeconform / kubectl-validate / capi-gitops-admission: each program's raw result for a build, keyed by the exact
  * bytes it was given,
  *   the binary's identity and the schemas (resp. CRDs) it validates against, hashed by content. These keys name no

@@ -250,7 +250,7 @@ describe("validate with the cache", () => {
     }
   }, 240_000);
 
-  it("a cluster's render is kept for every repository: a copy elsewhere uses it, a changed input does not", async () => {
+  it("a render is kept for every repository: a copy elsewhere uses it, a changed input does not", async () => {
     const { repo, cluster } = await fleet();
     expect((await validateCommand({ cwd: repo, skipCel: true })).findings).toEqual([]);
     // Poison the shared render of the cluster (under the key its entry names): its objects in another namespace.

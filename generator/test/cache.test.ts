@@ -6,7 +6,8 @@
  * per-cluster `kustomize build`. Real kustomize, kubeconform, capi-gitops-admission and kubectl-validate (the latter
  * for the management folders: the clusters' CRD CEL rules are the admission layer's).
  */
-import { chmod, cp, mkdir, readFile, writeFile } from "node:fs/promises";
+import { chmod, cp, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeFleetSpecs } from "../bench/fleet.js";
@@ -16,7 +17,7 @@ import { kustomizeBuild } from "../src/tools/kustomize.js";
 import { ADMISSION } from "../src/tools/admission.js";
 import { envVarFor, resolveTool } from "../src/tools/resolve.js";
 import { pinnedVersions } from "../src/pins/versions.js";
-import { buildClosure, repoCacheDir, RepoFiles, sharedResultsDir } from "../src/render/cache.js";
+import { Blobs, buildClosure, contentSha, repoCacheDir, RepoFiles, sharedResultsDir } from "../src/render/cache.js";
 import { renderClusters } from "../src/render/render.js";
 import { parseYamlStream } from "../src/core/yaml.js";
 import { tempDir } from "./helpers.js";
@@ -286,6 +287,55 @@ describe("validate with the cache", () => {
       await writeFile(shared, clean);
     }
   }, 240_000);
+
+  it("a render keeps each long ConfigMap value once, as a blob; a damaged or missing blob is a miss", async () => {
+    const { repo, cluster } = await fleet();
+    expect((await validateCommand({ cwd: repo, skipCel: true })).findings).toEqual([]);
+    const refsIn = async (id: string) => {
+      const text = await readFile(path.join(repoCacheDir(repo), `${id}.json`), "utf8");
+      return [...new Set([...text.matchAll(/\\u0000blob:([0-9a-f]{64})/g)].map((m) => m[1]!))].sort();
+    };
+    const refs = await refsIn(cluster);
+    // The add-on payloads: the same blobs for both clusters of the fleet (kept once, not in each entry).
+    expect(refs.length).toBeGreaterThanOrEqual(3);
+    const other = (await readdir(repoCacheDir(repo))).find((f) => /^c\d+\.json$/.test(f) && f !== `${cluster}.json`)!;
+    expect(await refsIn(other.slice(0, -5))).toEqual(refs);
+    const blob = (d: string) => path.join(sharedResultsDir(process.env), d.slice(0, 2), `${d}.blob`);
+    for (const d of refs) expect(contentSha(await readFile(blob(d), "utf8"))).toBe(d);
+    // A damaged blob is not used (its payload would differ from addons/: a finding), and is written again.
+    const [first] = refs;
+    await writeFile(blob(first!), "poisoned");
+    expect((await validateCommand({ cwd: repo, skipCel: true })).findings).toEqual([]);
+    expect(contentSha(await readFile(blob(first!), "utf8"))).toBe(first);
+    // A missing one: the render is built again, and the blob written again.
+    await rm(blob(first!));
+    expect((await validateCommand({ cwd: repo, skipCel: true })).findings).toEqual([]);
+    expect(contentSha(await readFile(blob(first!), "utf8"))).toBe(first);
+  }, 240_000);
+
+  it("Blobs: a stored value comes back as it was, long values by reference, NUL-led strings escaped", () => {
+    const dir = path.join(tmpdir(), `blobs-${process.pid}-${Date.now()}`);
+    const blobs = new Blobs(dir);
+    const long = "x".repeat(5000);
+    const objects: K8sObject[] = [
+      {
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: { name: "a" },
+        data: { long, nul: "\u0000blob:abc", s: "short" },
+      },
+      { apiVersion: "v1", kind: "Secret", metadata: { name: "b" }, data: { long } },
+    ];
+    const packed = blobs.pack(objects);
+    expect(packed[0]!.data).toEqual({
+      long: `\u0000blob:${contentSha(long)}`,
+      nul: "\u0000\u0000blob:abc",
+      s: "short",
+    });
+    expect(packed[1]).toBe(objects[1]);
+    blobs.flush();
+    expect(new Blobs(dir).unpack(JSON.parse(JSON.stringify(packed)))).toEqual(objects);
+  });
 
   it("the specs' parse results are kept: a poisoned one shows through, a changed spec is parsed again", async () => {
     const { repo, cluster } = await fleet();

@@ -54,7 +54,7 @@ import type { SpecParseMemo } from "../repo/load.js";
 import { TOOL_ROOT } from "../pins/versions.js";
 
 /** Bump when the entry format or the way an entry's value is produced (e.g. the render wrapper) changes. */
-const FORMAT = 1;
+const FORMAT = 2;
 
 const sha = (data: string | Buffer): string => createHash("sha256").update(data).digest("hex");
 /** sha256 (hex) of a file's text or bytes, as the cache compares contents. */
@@ -384,6 +384,99 @@ interface Entry {
   plan?: Layer<[string, string][]>;
 }
 
+/** ConfigMap values at least this long are kept as blobs (see Blobs). */
+const BLOB_MIN = 4096;
+/** In a stored render, a string starting with NUL is a blob reference, or a string that started with NUL, escaped. */
+const NUL = "\u0000";
+const BLOB_REF = `${NUL}blob:`;
+
+/**
+ * The long values of the ConfigMaps in stored renders — the add-on payloads every cluster's ClusterResourceSets
+ * carry, ≈ 240 KB of a cluster's ≈ 260 KB — kept once for every repository (results/<xx>/<sha256>.blob), named by
+ * their digest in the entries and shared results: a fleet's renders store each payload once, not once per cluster
+ * and again in the shared results, and a read render holds each payload as one string shared by every cluster. A
+ * blob is checked against its digest when read; a missing or damaged one makes its render a miss.
+ */
+export class Blobs {
+  private readonly digests = new Map<string, string>();
+  /** Blobs known to be on disk (read, or written by this process), by digest. */
+  private readonly known = new Map<string, string>();
+  private readonly pending = new Map<string, string>();
+  constructor(private readonly dir: string) {}
+
+  private file(d: string): string {
+    return path.join(this.dir, d.slice(0, 2), `${d}.blob`);
+  }
+
+  private packString(s: string): string {
+    if (s.length < BLOB_MIN) return s.startsWith(NUL) ? NUL + s : s;
+    let d = this.digests.get(s);
+    if (d === undefined) {
+      d = sha(s);
+      this.digests.set(s, d);
+    }
+    if (!this.known.has(d)) this.pending.set(d, s);
+    return BLOB_REF + d;
+  }
+
+  private unpackString(s: string): string {
+    if (!s.startsWith(NUL)) return s;
+    if (!s.startsWith(BLOB_REF)) return s.slice(1);
+    const d = s.slice(BLOB_REF.length);
+    let v = this.known.get(d);
+    if (v === undefined) {
+      const file = this.file(d);
+      v = readFileSync(file, "utf8");
+      if (sha(v) !== d) {
+        // Removed, so that the next render that packs it writes it again.
+        rmSync(file, { force: true });
+        throw new Error(`damaged blob ${file}`);
+      }
+      const now = new Date();
+      utimesSync(file, now, now);
+      this.known.set(d, v);
+      this.digests.set(v, d);
+    }
+    return v;
+  }
+
+  private mapData(objects: readonly K8sObject[], f: (s: string) => string): K8sObject[] {
+    return objects.map((o) =>
+      o.kind === "ConfigMap" && isRecord(o.data)
+        ? {
+            ...o,
+            data: Object.fromEntries(Object.entries(o.data).map(([k, v]) => [k, typeof v === "string" ? f(v) : v])),
+          }
+        : o,
+    );
+  }
+
+  /** The objects as stored: long ConfigMap values replaced by their blob's reference (the blob written on flush). */
+  pack(objects: readonly K8sObject[]): K8sObject[] {
+    return this.mapData(objects, (s) => this.packString(s));
+  }
+
+  /** The stored objects with their blobs read back; throws when a blob is missing or damaged. */
+  unpack(objects: readonly K8sObject[]): K8sObject[] {
+    return this.mapData(objects, (s) => this.unpackString(s));
+  }
+
+  /** Writes the blobs packed since the last flush that are not on disk (and marks the others used). */
+  flush(): void {
+    const now = new Date();
+    for (const [d, s] of this.pending) {
+      const file = this.file(d);
+      try {
+        utimesSync(file, now, now);
+      } catch {
+        writeAtomic(file, s);
+      }
+      this.known.set(d, s);
+    }
+    this.pending.clear();
+  }
+}
+
 export type SchemaLayer = "kubeconform" | "cel" | "admission";
 
 /**
@@ -406,6 +499,9 @@ export class ValidateCache {
   private readonly sharedDir: string;
   /** Results to add to the shared ones on save: key → value. */
   private readonly sharedNew = new Map<string, unknown[]>();
+  /** The keys of sharedNew that are renders (stored with their ConfigMaps' long values as blobs). */
+  private readonly sharedRenders = new Set<string>();
+  private readonly blobs: Blobs;
 
   /**
    * @param identity per-layer identity of what produces the value: binary identity, schema/CRD digests, flags.
@@ -423,6 +519,7 @@ export class ValidateCache {
   ) {
     this.dir = repoCacheDir(files.root, env);
     this.sharedDir = sharedResultsDir(env);
+    this.blobs = new Blobs(this.sharedDir);
   }
 
   private sharedFile(key: string): string {
@@ -457,6 +554,14 @@ export class ValidateCache {
       } catch {
         e = undefined;
       }
+      if (e?.render) {
+        // A stored render whose blobs cannot be read is a miss (the rest of the entry stays).
+        try {
+          e.render = { key: e.render.key, value: this.blobs.unpack(e.render.value.filter(hasK8sHeader)) };
+        } catch {
+          delete e.render;
+        }
+      }
       e ??= { format: FORMAT, id };
       this.entries.set(id, e);
     }
@@ -482,8 +587,14 @@ export class ValidateCache {
   sharedRendered(id: string, dir: string, closure: Closure | undefined): K8sObject[] | undefined {
     if (!closure) return undefined;
     const key = this.renderKey(dir, closure);
-    const value = this.shared(key);
-    if (!value?.every(hasK8sHeader)) return undefined;
+    const stored = this.shared(key);
+    if (!stored?.every(hasK8sHeader)) return undefined;
+    let value: K8sObject[];
+    try {
+      value = this.blobs.unpack(stored);
+    } catch {
+      return undefined;
+    }
     const e = this.entry(id);
     e.closure = closure;
     e.render = { key, value };
@@ -515,6 +626,7 @@ export class ValidateCache {
     e.render = { key: this.renderKey(dir, closure), value: Array.isArray(copy) ? copy.filter(hasK8sHeader) : [] };
     this.dirty.add(id);
     this.sharedNew.set(e.render.key, e.render.value);
+    this.sharedRenders.add(e.render.key);
   }
 
   private planKey(model: unknown): string {
@@ -581,10 +693,22 @@ export class ValidateCache {
 
   private write(keep?: readonly string[]): void {
     mkdirSync(this.dir, { recursive: true });
-    for (const id of this.dirty) writeAtomic(this.file(id), JSON.stringify(this.entries.get(id)));
+    // The texts first (packing the renders names their blobs), the blobs, then the files that name them.
+    const stored = (e: Entry | undefined) =>
+      JSON.stringify(e?.render ? { ...e, render: { key: e.render.key, value: this.blobs.pack(e.render.value) } } : e);
+    const entries = [...this.dirty].map((id) => [this.file(id), stored(this.entries.get(id))] as const);
+    const shared = [...this.sharedNew].map(
+      ([key, value]) =>
+        [
+          this.sharedFile(key),
+          JSON.stringify(this.sharedRenders.has(key) ? this.blobs.pack(value.filter(hasK8sHeader)) : value),
+        ] as const,
+    );
+    this.blobs.flush();
+    for (const [file, text] of [...entries, ...shared]) writeAtomic(file, text);
     this.dirty.clear();
-    for (const [key, value] of this.sharedNew) writeAtomic(this.sharedFile(key), JSON.stringify(value));
     this.sharedNew.clear();
+    this.sharedRenders.clear();
     this.sweepShared();
     if (keep) {
       const wanted = new Set(keep.map((c) => `${encodeURIComponent(c)}.json`));

@@ -198,6 +198,15 @@ async function fleet(): Promise<{ repo: string; cluster: string }> {
   return { repo, cluster: cluster! };
 }
 const edit = async (file: string, fn: (s: string) => string) => writeFile(file, fn(await readFile(file, "utf8")));
+/** The shared results' file of a key (render/cache.ts: one file per key under results/). */
+const sharedFile = (key: string) => path.join(sharedResultsDir(process.env), key.slice(0, 2), `${key}.json`);
+/** A copy of the repository whose cluster's own layer adds a label: that cluster's build input changes. */
+async function labelledCopy(repo: string, cluster: string): Promise<string> {
+  const copy = path.join(await temp(), "copy");
+  await cp(repo, copy, { recursive: true });
+  await edit(path.join(copy, "clusters", cluster, "kustomization.yaml"), (t) => `${t}labels:\n  - pairs: {team: a}\n`);
+  return copy;
+}
 
 describe("validate with the cache", () => {
   it("a clean run equals an uncached run, and a hit is really used (a poisoned entry shows through)", async () => {
@@ -228,7 +237,7 @@ describe("validate with the cache", () => {
     // Poison the shared kubeconform result of the cluster's render (under the key its entry names).
     const entry = JSON.parse(await readFile(path.join(repoCacheDir(repo), `${cluster}.json`), "utf8"));
     const key: string = entry.kubeconform.key;
-    const shared = path.join(sharedResultsDir(process.env), key.slice(0, 2), `${key}.json`);
+    const shared = sharedFile(key);
     expect(JSON.parse(await readFile(shared, "utf8"))).toEqual(entry.kubeconform.value);
     const clean = await readFile(shared, "utf8");
     await writeFile(shared, JSON.stringify(poisonedVerdicts(cluster)));
@@ -238,12 +247,7 @@ describe("validate with the cache", () => {
       // The repository's own entry comes first.
       expect((await validateCommand({ cwd: repo, skipCel: true })).findings).toEqual([]);
       // A changed input (one more label on the cluster's objects) has another key.
-      const copy2 = path.join(await temp(), "copy");
-      await cp(repo, copy2, { recursive: true });
-      await edit(
-        path.join(copy2, "clusters", cluster, "kustomization.yaml"),
-        (t) => `${t}labels:\n  - pairs: {team: a}\n`,
-      );
+      const copy2 = await labelledCopy(repo, cluster);
       expect(poisoned(await validateCommand({ cwd: copy2, skipCel: true }))).toEqual([]);
     } finally {
       // The other tests' fleets are the same clusters: they must find the real result.
@@ -257,7 +261,7 @@ describe("validate with the cache", () => {
     // Poison the shared render of the cluster (under the key its entry names): its objects in another namespace.
     const entry = JSON.parse(await readFile(path.join(repoCacheDir(repo), `${cluster}.json`), "utf8"));
     const key: string = entry.render.key;
-    const shared = path.join(sharedResultsDir(process.env), key.slice(0, 2), `${key}.json`);
+    const shared = sharedFile(key);
     const clean = await readFile(shared, "utf8");
     const objects: K8sObject[] = JSON.parse(clean);
     expect(objects).toEqual(entry.render.value);
@@ -275,12 +279,7 @@ describe("validate with the cache", () => {
       // The repository's own entry comes first.
       expect((await validateCommand({ cwd: repo, skipCel: true })).findings).toEqual([]);
       // A changed input (one more label on the cluster's objects) has another key: kustomize builds it.
-      const copy2 = path.join(await temp(), "copy");
-      await cp(repo, copy2, { recursive: true });
-      await edit(
-        path.join(copy2, "clusters", cluster, "kustomization.yaml"),
-        (t) => `${t}labels:\n  - pairs: {team: a}\n`,
-      );
+      const copy2 = await labelledCopy(repo, cluster);
       expect((await validateCommand({ cwd: copy2, skipCel: true })).findings).toEqual([]);
     } finally {
       // The other tests' fleets are the same clusters: they must find the real render.

@@ -14,8 +14,9 @@
  *   Builds that may read anything else are not cached: remote or out-of-repository references,
  *   generators/transformers/validators, Helm, or any kustomization field this module does not know. The key names
  *   the directory, the kustomize binary and the closure's paths and contents, no repository: a build is also kept once
- *   for every repository (results/<key>.json, beside the programs' results), and a cluster of a copy, a worktree of
- *   another revision (diff, --changed-since) or another repository with the same files is not built again.
+ *   for every repository (results/<key>.json, beside the programs' results): validate on a copy of the repository,
+ *   a worktree or another repository with the same files does not build it again. (The base-revision renders of
+ *   `diff` and of --changed-since's UPDATE admission do not go through this cache: they build with kustomize.)
  * - kubeconform / kubectl-validate / capi-gitops-admission: each program's raw result for a build, keyed by the exact
  * bytes it was given,
  *   the binary's identity and the schemas (resp. CRDs) it validates against, hashed by content. These keys name no

@@ -307,6 +307,11 @@ export class RepoFiles {
     return n;
   }
 
+  /** Texts the caller read from these paths already (the specs validate loads): kept as if read here. */
+  seed(texts: ReadonlyMap<string, string>): void {
+    for (const [rel, text] of texts) if (!this.text.has(rel)) this.text.set(rel, text);
+  }
+
   /** Every repository-relative path read so far (the verdict's inputs, render/verdict.ts). */
   readPaths(): string[] {
     return [...this.text.keys()];

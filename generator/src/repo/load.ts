@@ -29,6 +29,11 @@ export interface LoadedRepo {
   /** releases/<ring>/ as Git holds them (plan/release.ts), by ring folder name. */
   releases: Record<string, LoadedRelease>;
   findings: Finding[];
+  /**
+   * The text of every spec file read (repository-relative path → its bytes as UTF-8, as readFileSync gives them):
+   * validate's file reader starts with them instead of reading each spec again (render/cache.ts RepoFiles.seed).
+   */
+  specTexts?: ReadonlyMap<string, string>;
 }
 
 /**
@@ -151,17 +156,22 @@ export async function clusterNames(root: string): Promise<string[]> {
  * starting with "." are new-cluster's staging folders and are skipped. A clusters/ that cannot be read is no finding
  * here (clusterNames reads it too).
  */
-export async function unvalidatedDirFindings(root: string): Promise<Finding[]> {
+export async function unvalidatedDirFindings(
+  root: string,
+  names: Promise<readonly string[]> = clusterNames(root),
+): Promise<Finding[]> {
   let entries;
   try {
     entries = await readdir(path.join(root, CLUSTERS_DIR), { withFileTypes: true });
   } catch {
     return [];
   }
+  // A folder holds a cluster.yaml exactly when clusterNames lists it (its one lstat per folder, shared).
+  const withSpec = new Set(await names);
   const findings: Finding[] = [];
   for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
     if (e.name.startsWith(".") || !e.isDirectory()) continue;
-    if (await exists(path.join(root, CLUSTERS_DIR, e.name, SPEC_FILE))) continue;
+    if (withSpec.has(e.name)) continue;
     findings.push({
       cluster: e.name,
       file: `${clusterDir(e.name)}/`,
@@ -189,7 +199,7 @@ export async function readSpec(
   root: string,
   name: string,
   memo?: SpecParseMemo,
-): Promise<{ spec?: ClusterSpec; findings: Finding[] }> {
+): Promise<{ spec?: ClusterSpec; findings: Finding[]; text?: string }> {
   const rel = `${clusterDir(name)}/${SPEC_FILE}`;
   const abs = path.join(root, rel);
   const refused = (rule: RuleId, message: string) => ({
@@ -216,6 +226,8 @@ export async function readSpec(
     return refused("spec-yaml", `cannot read it: ${errnoCode(e) ?? messageOf(e)}`);
   }
   const text = new TextDecoder("utf-8", { fatal: false }).decode(buf);
+  // The file's text as every other reader sees it (a BOM kept; the decoder above drops it).
+  const raw = buf.toString("utf8");
   const result = memo ? memo.parse(text, rel) : parseSpecText(text, rel);
   const findings = result.findings.map((f) => ({ ...f, cluster: f.cluster ?? name }));
   const leaked = findSecrets(text);
@@ -236,9 +248,9 @@ export async function readSpec(
       severity: "error",
       message: `name "${result.spec.name}" differs from its directory ${clusterDir(name)}; they must match`,
     });
-    return { findings };
+    return { findings, text: raw };
   }
-  return { spec: result.spec, findings };
+  return { spec: result.spec, findings, text: raw };
 }
 
 /** Fleet-wide checks: unique cluster names and namespaces, none the config's GitOps engine runs in. */
@@ -298,16 +310,28 @@ export function fleetFindings(specs: readonly ClusterSpec[], config?: RepoConfig
   return findings;
 }
 
-export async function loadRepo(root: string, only?: readonly string[], memo?: SpecParseMemo): Promise<LoadedRepo> {
-  const names = await clusterNames(root);
+/**
+ * The specs, the repository config and releases, and the spec-level findings. `listed`: clusterNames(root) when the
+ * caller has started it already (validate lists clusters/ once for the selection, the load and these checks).
+ */
+export async function loadRepo(
+  root: string,
+  only?: readonly string[],
+  memo?: SpecParseMemo,
+  listed: Promise<string[]> = clusterNames(root),
+): Promise<LoadedRepo> {
+  const names = await listed;
   const findings: Finding[] = [];
   const specs: ClusterSpec[] = [];
+  const specTexts = new Map<string, string>();
   // Read side by side (a fleet's specs are many small files), kept in name order.
-  for (const r of await Promise.all(names.map((name) => readSpec(root, name, memo)))) {
+  const read = await Promise.all(names.map((name) => readSpec(root, name, memo)));
+  read.forEach((r, i) => {
     findings.push(...r.findings);
     if (r.spec) specs.push(r.spec);
-  }
-  findings.push(...(await unvalidatedDirFindings(root)));
+    if (r.text !== undefined) specTexts.set(clusterSpecPath(names[i]!), r.text);
+  });
+  findings.push(...(await unvalidatedDirFindings(root, listed)));
   const cfg = await readConfig(root);
   findings.push(...fleetFindings(specs, cfg.config));
   findings.push(...cfg.findings);
@@ -321,7 +345,7 @@ export async function loadRepo(root: string, only?: readonly string[], memo?: Sp
           severity: "error",
           message: `no cluster named "${n}" (expected ${clusterSpecPath(n)})`,
         });
-  return { root, specs: selected, config: cfg.config, releases: await readReleases(root), findings };
+  return { root, specs: selected, config: cfg.config, releases: await readReleases(root), findings, specTexts };
 }
 
 const SKIP = new Set([".git", "node_modules", ".tools"]);

@@ -216,6 +216,7 @@ export const STAGES: readonly Stage[] = [
       ctx.make("previous", previous);
 
       const repo = await sel.reading.repo;
+      if (repo.specTexts) run.files.seed(repo.specTexts);
       ctx.make("repo", repo);
       // --changed-since loads every spec; its fleet-wide spec checks are made again with the changed clusters
       // last, so that a clash between a changed and an unchanged cluster is reported on the changed one.

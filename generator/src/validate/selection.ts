@@ -56,12 +56,14 @@ export function startReading(
   only?: string[],
   symlinks = symlinkFindings(root, only),
   specs?: SpecMemo,
+  names: Promise<string[]> = clusterNames(root),
 ): Reading {
-  const repo = loadRepo(root, only, specs).then((loaded) => {
+  // clusters/ is listed once (a cluster.yaml looked for in each folder) for the run's every reader.
+  const repo = loadRepo(root, only, specs, names).then((loaded) => {
     specs?.save();
     return loaded;
   });
-  const r = { repo, symlinks, names: clusterNames(root) };
+  const r = { repo, symlinks, names };
   // Awaited later (or never, when --changed-since finds nothing): a failure must not be an unhandled rejection.
   for (const p of Object.values(r)) p.catch(() => undefined);
   return r;
@@ -96,7 +98,9 @@ export async function select(
     };
   }
   const { affectedClusters } = await import("../repo/affected.js");
-  const affecting = affectedClusters(root, opts.changedSince).catch((e: unknown) => {
+  const names = clusterNames(root);
+  names.catch(() => undefined);
+  const affecting = affectedClusters(root, opts.changedSince, names).catch((e: unknown) => {
     if (!(e instanceof ToolError)) throw e;
     // Say which flag needed git; git's first line says why (no repository, unknown revision).
     throw new ToolError(`--changed-since ${opts.changedSince}: ${e.message.split("\n")[0]}`, e.command, e.stderr);
@@ -109,6 +113,7 @@ export async function select(
     undefined,
     affecting.then((a) => symlinkFindings(root, chosen(a))),
     specs,
+    names,
   );
   const affected = await affecting;
   const clusters = chosen(affected);

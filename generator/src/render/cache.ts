@@ -655,17 +655,18 @@ export class ValidateCache {
     return value;
   }
 
-  private schemaKey(layer: SchemaLayer, input: string): string {
-    return sha(JSON.stringify([FORMAT, layer, this.identity[layer]?.() ?? null, sha(input)]));
+  private schemaKey(layer: SchemaLayer, inputSha: string): string {
+    return sha(JSON.stringify([FORMAT, layer, this.identity[layer]?.() ?? null, inputSha]));
   }
 
   /**
-   * A program's raw result for exactly this input (the document stream given to it); id: see Entry. `is` says
-   * what one item of the result is (an entry of another shape is a miss).
+   * A program's raw result for exactly this input (the document stream given to it), named by its digest
+   * (contentSha: the caller need not keep a large input while the program runs); id: see Entry. `is` says what one
+   * item of the result is (an entry of another shape is a miss).
    */
-  result<T>(layer: SchemaLayer, id: string, input: string, is: (v: unknown) => v is T): T[] | undefined {
+  result<T>(layer: SchemaLayer, id: string, inputSha: string, is: (v: unknown) => v is T): T[] | undefined {
     if (!this.identity[layer]) return undefined;
-    const key = this.schemaKey(layer, input);
+    const key = this.schemaKey(layer, inputSha);
     const l = this.entry(id)[layer];
     if (l && l.key === key && l.value.every(is)) return l.value;
     const shared = this.shared(key);
@@ -675,9 +676,9 @@ export class ValidateCache {
     return shared;
   }
 
-  storeResult(layer: SchemaLayer, id: string, input: string, value: readonly unknown[]): void {
+  storeResult(layer: SchemaLayer, id: string, inputSha: string, value: readonly unknown[]): void {
     if (!this.identity[layer]) return;
-    const key = this.schemaKey(layer, input);
+    const key = this.schemaKey(layer, inputSha);
     const kept = [...value];
     this.entry(id)[layer] = { key, value: kept };
     this.dirty.add(id);

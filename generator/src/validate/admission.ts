@@ -8,11 +8,10 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { createHash } from "node:crypto";
 import type { Finding } from "../core/findings.js";
 import { isAdmissionResult, type Admit, type AdmissionResult } from "../tools/admission.js";
 import type { Env } from "../tools/run.js";
-import type { ValidateCache } from "../render/cache.js";
+import { contentSha, type ValidateCache } from "../render/cache.js";
 import { CAPI_GROUPS } from "../k8s/capi.js";
 import { groupOf, type K8sObject } from "../k8s/object.js";
 import { CLUSTERS_DIR } from "../core/layout.js";
@@ -84,13 +83,13 @@ export async function admissionResults(
   const todo: { unit: AdmissionUnit; docs: string[]; key: string }[] = [];
   const oldText = opts.old?.length ? `${opts.old.filter(admitted).map(documentOf).join("\n")}\n` : undefined;
   // With a previous render the result depends on it too (the whole previous render: an object is matched by identity).
-  const oldKey = oldText ? `\nold:${createHash("sha256").update(oldText).digest("hex")}` : "";
+  const oldKey = oldText ? `\nold:${contentSha(oldText)}` : "";
   for (const u of units) {
     // Only the CAPI/CAPA objects go to the program (it has no CRD for anything else and skips it): the add-on
     // ConfigMaps alone are ≈70 KiB per cluster, most of the input otherwise.
     const docs = u.objects.filter(admitted).map(documentOf);
     if (docs.length === 0) continue;
-    const key = docs.join("\n") + oldKey;
+    const key = contentSha(docs.join("\n") + oldKey);
     const cached = opts.cache?.result("admission", u.cacheId, key, isAdmissionResult);
     if (cached && cached.length === docs.length) out.set(u, spread(u, cached));
     else todo.push({ unit: u, docs, key });

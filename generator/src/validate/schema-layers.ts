@@ -11,7 +11,7 @@ import type { Finding } from "../core/findings.js";
 import { readUnserved, unservedMessage } from "../schemas/unserved.js";
 import { isStoredVerdict, type KubeconformVerdict } from "../tools/kubeconform.js";
 import { isKubectlValidateStatus, type KubectlValidateStatus } from "../tools/kubectl-validate.js";
-import type { ValidateCache } from "../render/cache.js";
+import { contentSha, type ValidateCache } from "../render/cache.js";
 import type { Runners } from "../render/runners.js";
 import type { Unit } from "../render/units.js";
 import { groupOf } from "../k8s/object.js";
@@ -56,8 +56,11 @@ export async function schemaResults(
   const raw = new Map<Unit, SchemaResult>();
   const tmp = await mkdtemp(path.join(os.tmpdir(), "capi-gitops-validate-"));
   try {
-    /** A unit a program has to check: its input file and text, and the result the program's answer goes into. */
-    type Pending = { unit: Unit; file: string; text: string; result: SchemaResult };
+    /**
+     * A unit a program has to check: its input file and the digest of its text (the text itself, ≈ 0.5 MB a cluster
+     * with the add-on payloads, is not kept while the programs run), and the result the program's answer goes into.
+     */
+    type Pending = { unit: Unit; file: string; digest: string; result: SchemaResult };
     const pendingOf = new Map<string, Pending>();
     const needKc: Pending[] = [];
     const needCel: Pending[] = [];
@@ -66,14 +69,15 @@ export async function schemaResults(
       const withCel = u.cel && !opts.skipCel;
       // JSON documents in a YAML stream: both programs read them, and JSON.stringify is ~50× faster than YAML.
       const text = `${u.objects.map((o) => JSON.stringify(dropNulls(o))).join("\n---\n")}\n`;
-      const kc = opts.cache?.result("kubeconform", u.cacheId, text, isStoredVerdict);
-      const cel = withCel ? opts.cache?.result("cel", u.cacheId, text, isKubectlValidateStatus) : undefined;
+      const digest = contentSha(text);
+      const kc = opts.cache?.result("kubeconform", u.cacheId, digest, isStoredVerdict);
+      const cel = withCel ? opts.cache?.result("cel", u.cacheId, digest, isKubectlValidateStatus) : undefined;
       const result: SchemaResult = { kubeconform: kc ?? [], cel };
       raw.set(u, result);
       if (!kc || (withCel && !cel)) {
         const file = path.join(tmp, `${i}-${u.label.replace(/[^A-Za-z0-9._-]/g, "_")}.yaml`);
         await writeFile(file, text);
-        const p: Pending = { unit: u, file, text, result };
+        const p: Pending = { unit: u, file, digest, result };
         pendingOf.set(file, p);
         if (!kc) needKc.push(p);
         if (withCel && !cel) needCel.push(p);
@@ -94,7 +98,7 @@ export async function schemaResults(
     }
     for (const [p, list] of kcOf) {
       p.result.kubeconform = list;
-      opts.cache?.storeResult("kubeconform", p.unit.cacheId, p.text, list);
+      opts.cache?.storeResult("kubeconform", p.unit.cacheId, p.digest, list);
     }
     opts.onProgress?.("kubeconform", needKc.length, needKc.length);
 
@@ -116,7 +120,7 @@ export async function schemaResults(
           if (!p) continue;
           p.result.cel = statuses;
           if (statuses.length === p.unit.objects.length)
-            opts.cache?.storeResult("cel", p.unit.cacheId, p.text, statuses);
+            opts.cache?.storeResult("cel", p.unit.cacheId, p.digest, statuses);
         }
       opts.onProgress?.("cel", needCel.length, needCel.length);
     }

@@ -158,7 +158,7 @@ export async function clusterNames(root: string): Promise<string[]> {
  */
 export async function unvalidatedDirFindings(
   root: string,
-  names: Promise<readonly string[]> = clusterNames(root),
+  names: Promise<string[]> = clusterNames(root),
 ): Promise<Finding[]> {
   let entries;
   try {

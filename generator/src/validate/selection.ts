@@ -98,8 +98,8 @@ export async function select(
     };
   }
   const { affectedClusters } = await import("../repo/affected.js");
+  // Handled where it is read (affectedClusters waits for it with git's answers; startReading catches it too).
   const names = clusterNames(root);
-  names.catch(() => undefined);
   const affecting = affectedClusters(root, opts.changedSince, names).catch((e: unknown) => {
     if (!(e instanceof ToolError)) throw e;
     // Say which flag needed git; git's first line says why (no repository, unknown revision).

@@ -165,6 +165,52 @@ export interface WalkHooks {
   readFile?(rel: string): string | undefined;
 }
 
+/** Makes a parsed YAML document (plain objects, arrays, scalars) read-only, all the way down. */
+function deepFreeze(v: unknown): unknown {
+  if (typeof v === "object" && v !== null && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const x of Object.values(v)) deepFreeze(x);
+  }
+  return v;
+}
+
+/** Characters of kustomization text whose parse is kept (see parseKustomization). */
+const PARSED_BUDGET = 4_000_000;
+const parsed = new Map<string, { doc: unknown } | undefined>();
+let parsedChars = 0;
+
+/**
+ * A kustomization text parsed (undefined: it does not parse), the document frozen. The parse is kept per text for
+ * the process: every cluster of a fleet enters the same base/, overlays/ and addons/ kustomizations, and validate
+ * walks each cluster more than once (the cache key, remote and escaping references), so each shared text is parsed
+ * once instead of once per cluster and walk. Keyed by the text itself, so an edited file is parsed again; the least
+ * recently used parses leave first once PARSED_BUDGET characters are kept.
+ */
+export function parseKustomization(text: string): { doc: unknown } | undefined {
+  if (parsed.has(text)) {
+    const hit = parsed.get(text);
+    parsed.delete(text);
+    parsed.set(text, hit);
+    return hit;
+  }
+  let out: { doc: unknown } | undefined;
+  try {
+    out = { doc: deepFreeze(parseYaml(text)) };
+  } catch {
+    out = undefined;
+  }
+  if (text.length <= PARSED_BUDGET) {
+    parsed.set(text, out);
+    parsedChars += text.length;
+    for (const old of parsed.keys()) {
+      if (parsedChars <= PARSED_BUDGET) break;
+      parsed.delete(old);
+      parsedChars -= old.length;
+    }
+  }
+  return out;
+}
+
 /**
  * Follows the kustomization of `root` (repository-relative) recursively; returns whether `root` has a
  * kustomization file. Each directory is entered once; remote references are skipped.
@@ -176,13 +222,12 @@ export function walkKustomization(root: string, hooks: WalkHooks): boolean {
     if (!k) return false;
     if (entered.has(dir)) return true;
     entered.add(dir);
-    let doc: unknown;
-    try {
-      doc = parseYaml(k.text);
-    } catch {
+    const parsedDoc = parseKustomization(k.text);
+    if (parsedDoc === undefined) {
       hooks.enter?.(dir, k.file, undefined, false);
       return true;
     }
+    const { doc } = parsedDoc;
     hooks.enter?.(dir, k.file, doc, true);
     const refs = kustomizationRefs(doc);
     for (const r of refs.remotes) hooks.remote?.(k.file, r);

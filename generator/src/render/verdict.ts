@@ -16,6 +16,8 @@ import { contentSha, DigestMemo, repoCacheDir, writeAtomic } from "./cache.js";
 
 /** Bump when what a verdict holds, or how it is keyed, changes. */
 const FORMAT = 1;
+/** Files hashed (by stat) between two yields to the event loop while git lists the repository. */
+const HASH_CHUNK = 256;
 
 /** The repository's listed files and their digests when the run began. */
 export interface Listing {
@@ -59,37 +61,55 @@ export class Verdicts {
     return path.join(this.dir, `${contentSha(key).slice(0, 24)}.verdict`);
   }
 
-  /** The listed files and their digests now; undefined outside a git repository. */
-  async listing(): Promise<Listing | undefined> {
-    let paths: string[];
-    try {
-      paths = await listedPaths(this.root);
-    } catch {
-      return undefined;
-    }
-    const inCache = path.relative(this.root, this.cacheRoot);
-    if (!inCache.startsWith("..") && !path.isAbsolute(inCache))
-      paths = paths.filter((p) => p !== inCache && !p.startsWith(`${inCache}/`));
-    const digests = paths.map((p) => this.memo.sha(path.join(this.root, p)));
-    this.memo.retain(paths.map((p) => path.join(this.root, p)));
-    this.memo.flush();
-    return { paths, digests };
-  }
-
-  /** The value kept for `key`, when the listing and every extra file are as they were. */
-  recall(key: string, now: Listing): unknown {
+  /** The verdict kept for `key`, if any (its inputs not yet compared). */
+  private kept(key: string): Kept | undefined {
     let kept: unknown;
     try {
       kept = JSON.parse(readFileSync(this.file(key), "utf8"));
     } catch {
       return undefined;
     }
-    if (!isKept(kept) || kept.key !== key) return undefined;
+    return isKept(kept) && kept.key === key ? kept : undefined;
+  }
+
+  /**
+   * The key (`keyOf`, computed while git runs), the listed files and their digests now (`now`; undefined outside a
+   * git repository), and the value kept for the key when the listing and every extra file are as they were. git
+   * lists the repository while the files the kept verdict listed are hashed (by stat, DigestMemo) — the two lists
+   * usually agree; a file git lists that the kept one did not is hashed afterwards. The hashing yields to the event
+   * loop now and then, so git's output is read while it runs.
+   */
+  async lookup(keyOf: () => string): Promise<{ key: string; now: Listing | undefined; value: unknown }> {
+    const listed = listedPaths(this.root);
+    listed.catch(() => undefined);
+    const key = keyOf();
+    const kept = this.kept(key);
+    const abs = (p: string) => path.join(this.root, p);
+    const known = new Map<string, string | null>();
+    for (const [i, p] of (kept?.listing ?? []).entries()) {
+      if (typeof p !== "string") continue;
+      known.set(p, this.memo.sha(abs(p)));
+      if (i % HASH_CHUNK === HASH_CHUNK - 1) await new Promise((resolve) => setImmediate(resolve));
+    }
+    let paths: string[];
+    try {
+      paths = await listed;
+    } catch {
+      return { key, now: undefined, value: undefined };
+    }
+    const inCache = path.relative(this.root, this.cacheRoot);
+    if (!inCache.startsWith("..") && !path.isAbsolute(inCache))
+      paths = paths.filter((p) => p !== inCache && !p.startsWith(`${inCache}/`));
+    const digests = paths.map((p) => (known.has(p) ? (known.get(p) ?? null) : this.memo.sha(abs(p))));
+    this.memo.retain(paths.map(abs));
+    this.memo.flush();
+    const now = { paths, digests };
+    if (!kept) return { key, now, value: undefined };
     const same = (a: readonly unknown[], b: readonly unknown[]) =>
       a.length === b.length && a.every((x, i) => x === b[i]);
-    if (!same(kept.listing, now.paths) || !same(kept.digests, now.digests)) return undefined;
-    for (const [p, d] of kept.extra) if (this.memo.sha(path.join(this.root, p)) !== d) return undefined;
-    return kept.value;
+    if (!same(kept.listing, now.paths) || !same(kept.digests, now.digests)) return { key, now, value: undefined };
+    for (const [p, d] of kept.extra) if (this.memo.sha(abs(p)) !== d) return { key, now, value: undefined };
+    return { key, now, value: kept.value };
   }
 
   /**

@@ -28,13 +28,17 @@ function identityOf(f: () => string): string | null {
 }
 
 /**
- * What a verdict depends on besides the repository's files: the options, and the identity of every program and
- * of our own code and data. Only for a run of the pinned programs with the cache on, and not for --changed-since
- * (its result depends on another commit).
+ * Whether a run keeps a verdict: only a run of the pinned programs with the cache on, and not --changed-since (its
+ * result depends on another commit).
  */
-function verdictKey(opts: ValidateOptions, ctx: Context): string | undefined {
-  if (opts.runners !== undefined || opts.changedSince !== undefined || !(opts.cache ?? cacheEnabled(ctx.env)))
-    return undefined;
+const keepsVerdict = (opts: ValidateOptions, ctx: Context): boolean =>
+  opts.runners === undefined && opts.changedSince === undefined && (opts.cache ?? cacheEnabled(ctx.env));
+
+/**
+ * What a verdict depends on besides the repository's files: the options, and the identity of every program and
+ * of our own code and data.
+ */
+function verdictKey(opts: ValidateOptions, ctx: Context): string {
   const withAdmission = !opts.skipAdmission && admissionEnabled(ctx.env);
   const id = ctx.runners.identity;
   return JSON.stringify([
@@ -62,13 +66,11 @@ export async function validateClusters(
 ): Promise<ValidateResult> {
   if (opts.shard) checkShard(opts.shard);
   const root = path.resolve(opts.cwd);
-  const key = verdictKey(opts, ctx);
-  const verdicts = key === undefined ? undefined : new Verdicts(root, ctx.env, cacheRoot(ctx.env));
-  const before: Listing | undefined = await verdicts?.listing();
-  if (key !== undefined && verdicts && before) {
-    const kept = verdicts.recall(key, before);
-    if (isVerdict(kept)) return { findings: kept.findings, summary: kept.summary };
-  }
+  const verdicts = keepsVerdict(opts, ctx) ? new Verdicts(root, ctx.env, cacheRoot(ctx.env)) : undefined;
+  const looked = await verdicts?.lookup(() => verdictKey(opts, ctx));
+  const key = looked?.key;
+  const before: Listing | undefined = looked?.now;
+  if (isVerdict(looked?.value)) return { findings: looked.value.findings, summary: looked.value.summary };
   // Loaded only now: a run that prints its verdict needs none of the stages.
   const [{ select }, { validateSelection }] = await Promise.all([
     import("../validate/selection.js"),

@@ -3,7 +3,7 @@
  * engine syncs it; `generate` writes the sync manifests under management/sync/ from it.
  */
 import { type Static, Type } from "@sinclair/typebox";
-import { Ajv, type ErrorObject } from "ajv";
+import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import { parseDocument } from "yaml";
 import type { Finding } from "../core/findings.js";
 import { constant, editorSchema, fillDefaults, oneOf, type WithDefaults } from "./definition.js";
@@ -141,7 +141,10 @@ export const repoConfigSchema = editorSchema(
   RepoConfigDefinition,
 );
 
-const validate = new Ajv({ allErrors: true, strict: false, verbose: true }).compile(repoConfigSchema);
+/** Compiled when first used: every command's start-up would pay for it otherwise. */
+let compiled: ValidateFunction | undefined;
+const configValidator = (): ValidateFunction =>
+  (compiled ??= new Ajv({ allErrors: true, strict: false, verbose: true }).compile(repoConfigSchema));
 
 /** What a failed check says, with the field and what to write instead. */
 function configMessage(e: ErrorObject): { path?: string; message: string } {
@@ -219,6 +222,7 @@ export function parseRepoConfig(text: string): { config?: RepoConfig; findings: 
   } catch (e) {
     return { findings: [bad(`YAML aliases expand too much (${thrownMessage(e)})`)] };
   }
+  const validate = configValidator();
   if (!validate(data))
     return {
       findings: (validate.errors ?? []).map((e) => {

@@ -1,5 +1,4 @@
 /** Interactive prompts for `new-cluster` on a terminal: asks only for what the flags left out. */
-import { checkbox, input, number, select } from "@inquirer/prompts";
 import { DNS_LABEL } from "../cluster-spec/schema.js";
 import { defaultZones, knownRegions, zonesOf } from "../cluster-spec/regions.js";
 import { DEFAULTS, LIMITS, PROFILE_DEFAULTS, PROFILES, type Profile, WORKER_KINDS } from "../cluster-spec/types.js";
@@ -8,6 +7,8 @@ import type { NewClusterFlags } from "../cluster-spec/flags.js";
 const isProfile = (p: string): p is Profile => PROFILES.some((x) => x === p);
 
 export async function promptForMissing(flags: NewClusterFlags): Promise<NewClusterFlags> {
+  // Loaded here, not with the module: the CLI is one bundle, whose start-up would pay for it in every command.
+  const { checkbox, input, number, select } = await import("@inquirer/prompts");
   const f = { ...flags };
   f.name ??= await input({
     message: "Cluster name",

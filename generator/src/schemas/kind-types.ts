@@ -12,7 +12,6 @@
  * print more than once is printed once, as a type named after its place (kind + property path), and referred to by
  * that name; `typeOf` and the test spell every shape out.
  */
-import { format } from "prettier";
 import { groupOf } from "../k8s/object.js";
 import { schemaFile } from "./layout.js";
 
@@ -312,5 +311,7 @@ export async function kindTypesFile(schemas: ReadonlyMap<string, string>): Promi
     "",
     ...[...named].flatMap(([name, body]) => [`type ${name} = ${body};`, ""]),
   ].join("\n");
+  // Loaded here, not with the module: every command's start-up would pay for prettier (the CLI is one bundle).
+  const { format } = await import("prettier");
   return format(text, { parser: "typescript", printWidth: 120, trailingComma: "all" });
 }

@@ -22,12 +22,11 @@ describe("validate's stages", () => {
     expect(outputs.filter((k, i) => outputs.indexOf(k) !== i)).toEqual([]);
   });
 
-  it("run in the documented order: load, drift, render, early origins, schemas, admission, origins, findings, health, cache", () => {
+  it("run in the documented order: load, drift, render, schemas, admission, origins, findings, health, cache", () => {
     expect(STAGES.map((s) => s.name)).toEqual([
       "load",
       "drift",
       "render",
-      "early origins",
       "schemas",
       "admission",
       "origins",

@@ -1,10 +1,9 @@
 /**
  * validate as a declared list of stages (ARCHITECTURE.md, README "Validation layers"):
- *   load (specs, fleet checks) → drift → render (kustomize, cached) → early origins (our rules' flagged clusters
- *   built again with origins, beside the next two) → schema layers (kubeconform; kubectl-validate for the management
- *   CRDs' CEL) → upstream admission (the real CAPI/CAPA decode, CRD schema + CEL, conversion and webhooks) → origins
- *   → the findings of each layer → our rules (what no webhook does) → attribution (findings on a field the cluster's
- *   own patch set name that patch) → fleet, management and sync rules → cache.
+ *   load (specs, fleet checks) → drift → render (kustomize, cached) → schema layers (kubeconform; kubectl-validate
+ *   for the management CRDs' CEL) → upstream admission (the real CAPI/CAPA decode, CRD schema + CEL, conversion and
+ *   webhooks) → origins → the findings of each layer → our rules (what no webhook does) → attribution (findings on
+ *   a field the cluster's own patch set name that patch) → fleet, management and sync rules → cache.
  * Each stage names what it reads (`inputs`, made by the stages before it) and returns its findings; one loop runs
  * them in order. The external programs come from `runners` (default: the context's, the pinned tools), so the
  * stages are tested without them.
@@ -126,11 +125,6 @@ interface Made {
   admitting: Promise<ReadonlyMap<AdmissionUnit, AdmissionResult[]>>;
   schemas: Map<Unit, SchemaResult>;
   admitted: ReadonlyMap<AdmissionUnit, AdmissionResult[]>;
-  /**
-   * Our rules' findings without origins, and the build with origins of the clusters they flag, started before the
-   * schema and admission layers so that it runs beside them.
-   */
-  earlyOrigins: { ruleFindings: Map<string, Finding[]>; flagged: Set<string>; built: Promise<void> };
   ruleFindings: Map<string, Finding[]>;
   flagged: RenderedCluster[];
   namespaces: Set<string>;
@@ -286,30 +280,6 @@ export const STAGES: readonly Stage[] = [
     },
   },
   {
-    // Our rules first run without origins; the clusters with a finding are built again with origins (addOrigins)
-    // now, beside the schema and admission layers, instead of after them.
-    name: "early origins",
-    lap: "origins",
-    inputs: ["rendered", "unitOf", "specOf", "namespaces", "renderFailed"],
-    outputs: ["earlyOrigins"],
-    run(ctx) {
-      const specOf = ctx.need("specOf");
-      const namespaces = ctx.need("namespaces");
-      const images = readImageInventory(ctx.run.toolRoot);
-      const rendered = ctx.need("rendered");
-      const ruleFindings = new Map(rendered.map((rc) => [rc.cluster, rulesOf(ctx, rc, images)]));
-      const flagged = rendered.filter(
-        (rc) =>
-          (ruleFindings.get(rc.cluster) ?? []).length > 0 ||
-          (specOf.has(rc.cluster) && strayCandidates(rc, namespaces).length > 0),
-      );
-      const built = addOrigins(ctx.run.render, flagged, ctx.need("unitOf"));
-      built.catch(() => undefined);
-      ctx.make("earlyOrigins", { ruleFindings, flagged: new Set(flagged.map((rc) => rc.cluster)), built });
-      return [];
-    },
-  },
-  {
     name: "schemas",
     lap: "schemas",
     inputs: ["unitOf", "units", "previous"],
@@ -355,33 +325,29 @@ export const STAGES: readonly Stage[] = [
     },
   },
   {
-    // The clusters the schema or admission layer flagged get their origins too (one more build each); then our rules
-    // run again on every flagged cluster, with origins.
+    // Our rules, first without origins; the clusters with any finding get their origins (one more build each).
     name: "origins",
     lap: "origins",
-    inputs: ["rendered", "unitOf", "schemas", "admitted", "earlyOrigins", "specOf", "renderFailed"],
+    inputs: ["rendered", "unitOf", "schemas", "admitted", "specOf", "namespaces", "renderFailed"],
     outputs: ["ruleFindings", "flagged"],
     async run(ctx) {
       const rendered = ctx.need("rendered");
       const unitOf = ctx.need("unitOf");
+      const specOf = ctx.need("specOf");
       const schemas = ctx.need("schemas");
       const admitted = ctx.need("admitted");
-      const early = ctx.need("earlyOrigins");
+      const namespaces = ctx.need("namespaces");
       const images = readImageInventory(ctx.run.toolRoot);
-      await early.built;
-      const { ruleFindings } = early;
+      const ruleFindings = new Map(rendered.map((rc) => [rc.cluster, rulesOf(ctx, rc, images)]));
       const flagged = rendered.filter((rc) => {
         const u = unitOf.get(rc.cluster);
         return (
-          early.flagged.has(rc.cluster) ||
-          (u !== undefined && (schemaRejected(schemas.get(u)) || denied(admitted.get(u))))
+          (u !== undefined && (schemaRejected(schemas.get(u)) || denied(admitted.get(u)))) ||
+          (ruleFindings.get(rc.cluster) ?? []).length > 0 ||
+          (specOf.has(rc.cluster) && strayCandidates(rc, namespaces).length > 0)
         );
       });
-      await addOrigins(
-        ctx.run.render,
-        flagged.filter((rc) => !early.flagged.has(rc.cluster)),
-        unitOf,
-      );
+      await addOrigins(ctx.run.render, flagged, unitOf);
       for (const rc of flagged) ruleFindings.set(rc.cluster, rulesOf(ctx, rc, images));
       ctx.make("ruleFindings", ruleFindings);
       ctx.make("flagged", flagged);

@@ -10,6 +10,7 @@ import {
   dependsOn,
   isRemote,
   kustomizationRefs,
+  parseKustomization,
   resolveRef,
   type ReadFile,
 } from "../src/kustomize/walk.js";
@@ -136,6 +137,19 @@ const REPO: Record<string, string> = {
   "loop/y/kustomization.yaml": "resources:\n  - ../x\n  - missing.yaml\n",
   "broken/kustomization.yaml": "resources: [unclosed\n",
 };
+
+describe("parseKustomization", () => {
+  it("parses a text once: the same frozen document for the same text, another one for an edited text", () => {
+    const text = "resources:\n  - ../../base/cluster\n";
+    const first = parseKustomization(text);
+    expect(first?.doc).toEqual({ resources: ["../../base/cluster"] });
+    expect(parseKustomization(`${text}`)?.doc).toBe(first?.doc);
+    expect(Object.isFrozen(first?.doc)).toBe(true);
+    expect(Object.isFrozen((first?.doc as { resources: string[] }).resources)).toBe(true);
+    expect(parseKustomization(`${text}  - extra\n`)?.doc).not.toBe(first?.doc);
+    expect(parseKustomization("resources: [")).toBeUndefined();
+  });
+});
 
 describe("dependencies", () => {
   it("follows resources, components, patch paths and configurations into base/ and overlays/", () => {

@@ -175,7 +175,7 @@ function deepFreeze(v: unknown): unknown {
 }
 
 /** Characters of kustomization text whose parse is kept (see parseKustomization). */
-const PARSED_BUDGET = 4_000_000;
+const PARSED_BUDGET = 1_000_000;
 const parsed = new Map<string, { doc: unknown } | undefined>();
 let parsedChars = 0;
 

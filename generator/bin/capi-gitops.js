@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 /**
  * The program every `npm run <command>` runs: the CLI (generator/src/cli.ts) bundled into one ES module by esbuild,
- * kept in .tools/cli/ and rebuilt (≈ 0.2 s) when a file under generator/src, package-lock.json or tsconfig.json
- * changed (their paths, sizes, inodes and change times, like git's index), so an edit is always what runs. A bundle
- * starts in ≈ 0.4 s where loading the ~250 TypeScript modules through tsx took ≈ 0.9 s (BENCHMARKS.md); with the
- * packages in the bundle too, `--help` takes 0.31 s instead of 0.61 s (2026-12-07, alternated 6×): the start-up is
- * most of a warm `validate` or of a command that finds a mistake in its flags. Tests import generator/src directly.
+ * kept in .tools/cli/ and rebuilt (≈ 0.8 s with the packages) when a file under generator/src, package-lock.json or
+ * tsconfig.json changed (their paths, sizes, inodes and change times, like git's index), so an edit is always what
+ * runs. A bundle started in ≈ 0.4 s where loading the ~250 TypeScript modules through tsx took ≈ 0.9 s
+ * (BENCHMARKS.md); with the packages in the bundle too, `--help` takes 0.31 s instead of 0.61 s (2026-12-07,
+ * alternated 6×): the start-up is most of a warm `validate` or of a command that finds a mistake in its flags. Tests
+ * import generator/src directly.
  */
 import { createHash } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";

@@ -74,9 +74,10 @@ async function bundle() {
     format: "esm",
     target: `node${process.versions.node.split(".")[0]}`,
     // The packages are bundled too: resolving and loading their hundreds of files one by one took ≈ 0.1 s of every
-    // start. What is not bundled is loaded only by the commands that need it (prettier, the prompts), or is the
-    // build itself. A bundled CommonJS package requires Node's modules through `require`, which an ES module lacks.
-    external: ["prettier", "@inquirer/prompts", "esbuild", "tsx"],
+    // start. The two left out are imported only by the code that needs them (kind types, the prompts), so no other
+    // command loads them. A bundled CommonJS package requires Node's modules through `require`, which an ES module
+    // lacks.
+    external: ["prettier", "@inquirer/prompts"],
     banner: {
       js: [
         'import { createRequire as __capiGitopsRequire } from "node:module";',

@@ -100,16 +100,21 @@ export class Verdicts {
     const inCache = path.relative(this.root, this.cacheRoot);
     if (!inCache.startsWith("..") && !path.isAbsolute(inCache))
       paths = paths.filter((p) => p !== inCache && !p.startsWith(`${inCache}/`));
-    const digests = paths.map((p) => (known.has(p) ? (known.get(p) ?? null) : this.memo.sha(abs(p))));
+    const digests = paths.map((p) => {
+      const d = known.get(p);
+      return d === undefined ? this.memo.sha(abs(p)) : d;
+    });
     this.memo.retain(paths.map(abs));
     this.memo.flush();
     const now = { paths, digests };
-    if (!kept) return { key, now, value: undefined };
     const same = (a: readonly unknown[], b: readonly unknown[]) =>
       a.length === b.length && a.every((x, i) => x === b[i]);
-    if (!same(kept.listing, now.paths) || !same(kept.digests, now.digests)) return { key, now, value: undefined };
-    for (const [p, d] of kept.extra) if (this.memo.sha(abs(p)) !== d) return { key, now, value: undefined };
-    return { key, now, value: kept.value };
+    const unchanged =
+      kept !== undefined &&
+      same(kept.listing, paths) &&
+      same(kept.digests, digests) &&
+      kept.extra.every(([p, d]) => this.memo.sha(abs(p)) === d);
+    return { key, now, value: unchanged ? kept.value : undefined };
   }
 
   /**

@@ -598,7 +598,7 @@ func BenchmarkAdmitFleet(b *testing.B) {
 	a := testAdmitter(t)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		results, err := a.admit(docs, nil)
+		results, err := a.admit(append([]document(nil), docs...), nil)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -26,7 +26,6 @@ import (
 	celconfig "k8s.io/apiserver/pkg/apis/cel"
 	"k8s.io/apiserver/pkg/cel/common"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/conversion"
 	kjson "sigs.k8s.io/json"
 )
@@ -73,16 +72,20 @@ type options struct {
 
 // item is one input object going through the stages.
 type item struct {
-	doc  document
-	gvk  schema.GroupVersionKind
-	in   *unstructured.Unstructured // as decoded, with its identity (namespace, UPDATE's resource version)
-	u    *unstructured.Unstructured // in, pruned and defaulted by the schema stage; in the request version
-	crd  *crdInfo
-	ver  *crdVersion
-	hub  client.Object // converted to the storage (hub) version; input of the webhooks
-	res  *Result
-	done bool // a stage denied it, or it is skipped
-	old  *item
+	doc document
+	gvk schema.GroupVersionKind
+	in  *unstructured.Unstructured // as decoded, with its identity (namespace, UPDATE's resource version)
+	u   *unstructured.Unstructured // in, pruned and defaulted by the schema stage; in the request version
+	crd *crdInfo
+	ver *crdVersion
+	// converted to the storage (hub) version, as JSON: what the webhooks are sent and the input client holds (the
+	// decoded forms are released once the object stages ran: memory per object is this and the result)
+	hubJSON []byte
+	hubGVK  schema.GroupVersionKind
+	key     key // group, kind, namespace and name as the object stages left them
+	res     *Result
+	done    bool // a stage denied it, or it is skipped
+	old     *item
 	// ratchet: on UPDATE, the object correlated with the stored one, for the schema and CEL stages' ratcheting
 	ratchet *common.CorrelatedObject
 	// stored: an object of the previous render (--old), prepared as the API server would have stored it
@@ -343,8 +346,22 @@ func (b *batch) conversion(it *item, off bool) error {
 		it.deny(stageConversion, []message{{Message: err.Error()}})
 		return nil
 	}
-	it.hub = hub
+	raw, err := json.Marshal(hub)
+	if err != nil {
+		return err
+	}
+	it.hubJSON, it.hubGVK, it.key = raw, hub.GetObjectKind().GroupVersionKind(), keyOf(it.u)
 	return nil
+}
+
+// release drops what only the object stages need (the input document, its decoded and defaulted forms): an object
+// waiting for its webhooks keeps its hub JSON and result. Objects of the previous render keep theirs, which the new
+// objects' stages compare with.
+func (it *item) release() {
+	if it.stored {
+		return
+	}
+	it.doc.json, it.in, it.u, it.ratchet = nil, nil, nil, nil
 }
 
 // webhook: the mutating, then the validating webhook of the object's hub version. Off: not called.
@@ -467,6 +484,8 @@ func keyOf(u *unstructured.Unstructured) key {
 }
 
 // admit runs every stage on docs (with the matching objects of oldDocs as UPDATE) and returns one result per doc.
+// It takes the documents: their JSON is cleared from docs, so that each one's memory goes once its object is
+// through the object stages (a caller admitting the same documents again passes a copy of the slice).
 func (a *admitter) admit(docs, oldDocs []document) ([]*Result, error) {
 	b := &batch{admitter: a}
 	var firstErr error
@@ -485,7 +504,7 @@ func (a *admitter) admit(docs, oldDocs []document) ([]*Result, error) {
 				setErr(err)
 			}
 		}, func(i int, r any) {
-			setErr(fmt.Errorf("%s: panic in the upstream code: %v", describe(items[i].doc), r))
+			setErr(fmt.Errorf("%s: panic in the upstream code: %v", describe(items[i]), r))
 		})
 	}
 
@@ -498,7 +517,7 @@ func (a *admitter) admit(docs, oldDocs []document) ([]*Result, error) {
 	each(olds, func(o *item) error { return b.prepare(o, nil) })
 	oldByKey := map[key]*item{}
 	for _, o := range olds {
-		if o.u != nil && o.hub != nil {
+		if o.u != nil && o.hubJSON != nil {
 			oldByKey[keyOf(o.u)] = o
 		}
 	}
@@ -506,27 +525,31 @@ func (a *admitter) admit(docs, oldDocs []document) ([]*Result, error) {
 	items := make([]*item, len(docs))
 	for i := range docs {
 		items[i] = &item{doc: docs[i]}
+		docs[i].json = nil // the item holds it now, and lets go of it after its object stages
 	}
-	each(items, func(it *item) error { return b.prepare(it, b.storedMatch(it, oldByKey)) })
+	each(items, func(it *item) error {
+		err := b.prepare(it, b.storedMatch(it, oldByKey))
+		it.release()
+		return err
+	})
 	if firstErr != nil {
 		return nil, firstErr
 	}
 
-	// The fake client holds every object of the input (hub versions) for webhooks that read other objects.
+	// The client the webhooks read other objects from holds every object of the input (hub versions).
 	// An object given twice (same kind, namespace, name) is held once: the first one.
-	var objs []client.Object
+	var objs []hubObject
 	held := map[key]bool{}
 	for _, it := range items {
-		if it.hub != nil {
-			k := keyOf(it.u)
-			if held[k] {
+		if it.hubJSON != nil {
+			if held[it.key] {
 				continue
 			}
-			held[k] = true
-			objs = append(objs, it.hub.DeepCopyObject().(client.Object))
+			held[it.key] = true
+			objs = append(objs, hubObject{gvk: it.hubGVK, json: it.hubJSON})
 		}
 	}
-	c := fake.NewClientBuilder().WithScheme(a.scheme).WithObjects(objs...).Build()
+	c := newInputClient(a.scheme, objs)
 	mux, err := newWebhookServer(a.scheme, c)
 	if err != nil {
 		return nil, err
@@ -573,16 +596,12 @@ func (b *batch) storedMatch(it *item, oldByKey map[key]*item) *item {
 // store passes an object of the previous render through the mutating webhook of a CREATE, as the API server stored
 // it; its document becomes that stored form (the oldObject of the UPDATE).
 func (b *batch) store(o *item) error {
-	if o.hub == nil {
+	if o.hubJSON == nil {
 		return nil
 	}
-	raw, err := json.Marshal(o.hub)
-	if err != nil {
-		return err
-	}
-	rr, err := callWebhook(b.mux, webhookPath("mutate", o.hub.GetObjectKind().GroupVersionKind()), review{
-		gvk: o.hub.GetObjectKind().GroupVersionKind(), requestGVK: o.gvk, plural: o.crd.plural,
-		namespace: o.hub.GetNamespace(), name: o.hub.GetName(), operation: admissionv1.Create, object: raw})
+	rr, err := callWebhook(b.mux, webhookPath("mutate", o.hubGVK), review{
+		gvk: o.hubGVK, requestGVK: o.gvk, plural: o.crd.plural,
+		namespace: o.key.namespace, name: o.key.name, operation: admissionv1.Create, object: o.hubJSON})
 	if err != nil {
 		return err
 	}
@@ -592,13 +611,9 @@ func (b *batch) store(o *item) error {
 
 // webhooks calls the mutating then the validating webhook of the object's hub version.
 func (a *admitter) webhooks(mux *http.ServeMux, it *item) error {
-	obj, err := json.Marshal(it.hub)
-	if err != nil {
-		return err
-	}
-	gvk := it.hub.GetObjectKind().GroupVersionKind()
-	r := review{gvk: gvk, requestGVK: it.gvk, plural: it.crd.plural, namespace: it.hub.GetNamespace(),
-		name: it.hub.GetName(), operation: admissionv1.Create, object: obj}
+	gvk := it.hubGVK
+	r := review{gvk: gvk, requestGVK: it.gvk, plural: it.crd.plural, namespace: it.key.namespace,
+		name: it.key.name, operation: admissionv1.Create, object: it.hubJSON}
 	if it.old != nil {
 		r.operation = admissionv1.Update
 		r.oldObject = it.old.doc.json
@@ -626,8 +641,13 @@ func (a *admitter) webhooks(mux *http.ServeMux, it *item) error {
 	return nil
 }
 
-// describe names an input object for a tool error.
-func describe(d document) string {
+// describe names an input object for a tool error: from its result line once it has one (its document may have
+// been released), else from the document.
+func describe(it *item) string {
+	d := it.doc
+	if r := it.res; r != nil && r.Kind != "" {
+		return fmt.Sprintf("%s: %s %s/%s", d.source, r.Kind, r.Namespace, r.Name)
+	}
 	u := &unstructured.Unstructured{}
 	if err := u.UnmarshalJSON(d.json); err != nil {
 		return d.source

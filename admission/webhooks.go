@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
+	"github.com/go-logr/logr"
 	admissionv1 "k8s.io/api/admission/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -20,6 +21,7 @@ import (
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
@@ -31,6 +33,10 @@ import (
 // controller-runtime manager that is never started and returns the webhook server's mux. Webhooks that read other
 // objects get c (a fake client holding the input).
 func newWebhookServer(scheme *runtime.Scheme, c client.Client) (*http.ServeMux, error) {
+	// The webhooks log through controller-runtime's root logger. Until a logger is set it is a promise that keeps
+	// every logger handed out (one per request, with the request's values) to fulfil them later: memory that grew
+	// with the input (≈ 17 MB for 5,000 objects). Nothing was ever displayed from it; now nothing is kept either.
+	ctrllog.SetLogger(logr.Discard())
 	server := webhook.NewServer(webhook.Options{})
 	mgr, err := ctrl.NewManager(&rest.Config{Host: "https://127.0.0.1:1"}, manager.Options{
 		Scheme:                 scheme,

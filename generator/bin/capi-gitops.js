@@ -66,7 +66,7 @@ async function bundle() {
   } catch {
     // not built for these sources yet
   }
-  const { build } = await import("esbuild");
+  const { build, stop } = await import("esbuild");
   const result = await build({
     entryPoints: [path.join(SRC, "cli.ts")],
     bundle: true,
@@ -92,6 +92,8 @@ async function bundle() {
     process.stderr.write(`capi-gitops: the CLI does not build (generator/src):\n${errors.join("\n")}\n`);
     process.exit(2);
   });
+  // esbuild's service process (≈ 100 MB resident) would otherwise stay beside the command for its whole run.
+  await stop();
   const tmp = `${file}.${process.pid}.tmp`;
   try {
     mkdirSync(OUT, { recursive: true });

@@ -12,6 +12,7 @@ import { parseRepoConfig, type RepoConfig } from "../src/cluster-spec/config.js"
 import { kustomizeBuild } from "../src/tools/kustomize.js";
 import { parseYamlStream } from "../src/core/yaml.js";
 import { generatedApplications } from "../src/validate/sync-check.js";
+import { parseSpecText } from "../src/cluster-spec/parse.js";
 import { fixtureSpecs, readTree, tempDir } from "./helpers.js";
 
 const configText = (gitops: "argocd" | "flux", extra = "") =>
@@ -234,6 +235,18 @@ which its project permits`, async () => {
         project: "capi-clusters",
       }),
     ]);
+    // The fields the spec load read (ParseResult.data) serve instead of reading the file again: the same
+    // Application (the text here is not even YAML, so only the fields can have made it).
+    const specPath = "clusters/bar/cluster.yaml";
+    const { data } = parseSpecText(await readFile(path.join(dir, specPath), "utf8"), specPath);
+    expect(data?.namespace).toBe("team-a");
+    const known = generatedApplications(
+      objects,
+      new Map([[specPath, "not: [yaml"]]),
+      "x",
+      new Map([[specPath, data!]]),
+    );
+    expect(known).toEqual({ apps, findings: [] });
     // A spec without the namespace field: the template falls back to its default, the name (= the directory).
     const { apps: dflt } = generatedApplications(
       objects,

@@ -64,6 +64,12 @@ export type SpecInput = Record<string, unknown>;
 export interface ParseResult {
   spec?: ClusterSpec;
   findings: Finding[];
+  /**
+   * The file's fields as a plain YAML reader gives them (no defaults), when the spec is plain and valid: what Argo
+   * CD's files generator hands its templates (validate/sync-check.ts fileParams), so that check need not read the
+   * spec again.
+   */
+  data?: Readonly<Record<string, unknown>>;
 }
 
 /** The values an ajv `enum` error allows, as a list to print. */
@@ -132,7 +138,7 @@ export function parseSpecText(text: string, file?: string): ParseResult {
   const plain = parsePlainYaml(text);
   if (isRecord(plain)) {
     const fast = parseSpecObject(plain, file);
-    if (fast.findings.length === 0) return fast;
+    if (fast.findings.length === 0) return { ...fast, data: plain };
   }
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
   const [yamlError] = doc.errors;

@@ -772,7 +772,12 @@ export class SpecMemo implements SpecParseMemo {
     const key = sha(JSON.stringify([FORMAT, this.code, file, sha(text)]));
     this.kept ??= readRecord(this.file);
     const hit = this.kept[key];
-    if (isRecord(hit) && Array.isArray(hit.findings) && (hit.spec === undefined || isRecord(hit.spec))) {
+    if (
+      isRecord(hit) &&
+      Array.isArray(hit.findings) &&
+      (hit.spec === undefined || isRecord(hit.spec)) &&
+      (hit.data === undefined || isRecord(hit.data))
+    ) {
       const result = hit as unknown as ParseResult;
       this.used.set(key, result);
       return result;

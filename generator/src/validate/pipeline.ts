@@ -495,7 +495,7 @@ export const STAGES: readonly Stage[] = [
         if (text !== undefined) specFiles.set(clusterSpecPath(n), text);
       }
       const rendered = new Map(ctx.need("rendered").map((rc) => [rc.cluster, rc]));
-      return syncFindings(syncUnit.objects, specFiles, repo.specs, rendered, run.scope, repo.config);
+      return syncFindings(syncUnit.objects, specFiles, repo.specs, rendered, run.scope, repo.config, repo.specData);
     },
   },
   {

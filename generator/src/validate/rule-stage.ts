@@ -174,11 +174,12 @@ export function syncFindings(
   renderedOf: ReadonlyMap<string, RenderedCluster>,
   scope: { shared: boolean; inScope: (c: string) => boolean },
   config?: RepoConfig,
+  specData?: ReadonlyMap<string, Readonly<Record<string, unknown>>>,
 ): Finding[] {
   const findings: Finding[] = [];
   const syncFile = `${SYNC_DIR}/kustomization.yaml`;
   const projects = syncObjects.filter((o) => o.kind === "AppProject");
-  const generated = generatedApplications(syncObjects, specFiles, syncFile);
+  const generated = generatedApplications(syncObjects, specFiles, syncFile, specData);
   for (const f of generated.findings) {
     const cluster = clusterOfPath(f.file ?? "");
     if (cluster ? scope.inScope(cluster) : scope.shared) findings.push({ ...f, cluster });

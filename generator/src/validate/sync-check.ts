@@ -97,8 +97,12 @@ export function renderTemplate(template: string, params: Record<string, unknown>
 }
 
 /** The git files generator's parameters of one file (goTemplate): the file's top-level fields and path.*. */
-export function fileParams(filePath: string, content: string): Record<string, unknown> {
-  const data: unknown = parsePlainYaml(content) ?? parseDocument(content).toJS({ maxAliasCount: 50 });
+export function fileParams(
+  filePath: string,
+  content: string,
+  known?: Readonly<Record<string, unknown>>,
+): Record<string, unknown> {
+  const data: unknown = known ?? parsePlainYaml(content) ?? parseDocument(content).toJS({ maxAliasCount: 50 });
   const fields = isRecord(data) ? data : {};
   const dir = filePath.split("/").slice(0, -1).join("/");
   return {
@@ -118,6 +122,8 @@ export function generatedApplications(
   syncObjects: readonly K8sObject[],
   files: ReadonlyMap<string, string>,
   file: string,
+  /** The files' fields where the spec load read them already (repo/load.ts specData), by path. */
+  known?: ReadonlyMap<string, Readonly<Record<string, unknown>>>,
 ): { apps: (ComputedApplication & { from: string })[]; findings: Finding[] } {
   const apps: (ComputedApplication & { from: string })[] = [];
   const findings: Finding[] = [];
@@ -143,7 +149,7 @@ export function generatedApplications(
       for (const [p, content] of [...files].sort(([a], [b]) => (a < b ? -1 : 1))) {
         if (!include.some((pat) => filepathMatch(pat, p)) || exclude.some((pat) => filepathMatch(pat, p))) continue;
         try {
-          const params = fileParams(p, content);
+          const params = fileParams(p, content, known?.get(p));
           const labels = get(set, "spec.template.metadata.labels");
           apps.push({
             from: p,

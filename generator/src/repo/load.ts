@@ -1,5 +1,5 @@
 /** Reading the repository: every clusters/<name>/cluster.yaml, parsed and checked (never throws for bad input). */
-import { lstatSync } from "node:fs";
+import { lstatSync, readFileSync } from "node:fs";
 import { lstat, readdir, readFile, readlink, realpath } from "node:fs/promises";
 import path from "node:path";
 import { errnoCode, messageOf, ToolError } from "../core/errors.js";
@@ -200,17 +200,24 @@ export interface SpecParseMemo {
   parse(text: string, file: string): ParseResult;
 }
 
-export async function readSpec(
-  root: string,
-  name: string,
-  memo?: SpecParseMemo,
-): Promise<{ spec?: ClusterSpec; findings: Finding[]; text?: string; data?: ParseResult["data"] }> {
+type ReadSpec = { spec?: ClusterSpec; findings: Finding[]; text?: string; data?: ParseResult["data"] };
+
+/** readSpecSync, its errors (no file, unreadable folder) as a rejection. */
+export const readSpec = (root: string, name: string, memo?: SpecParseMemo): Promise<ReadSpec> =>
+  Promise.resolve().then(() => readSpecSync(root, name, memo));
+
+/**
+ * One cluster's spec: read, parsed (through the memo when given), its name and secrets checked; what is wrong as
+ * findings. Throws when the file cannot be looked at (no file, a folder that cannot be read).
+ */
+function readSpecSync(root: string, name: string, memo?: SpecParseMemo): ReadSpec {
   const rel = `${clusterDir(name)}/${SPEC_FILE}`;
   const abs = path.join(root, rel);
   const refused = (rule: RuleId, message: string) => ({
     findings: [{ cluster: name, file: rel, rule, severity: "error" as const, message }],
   });
-  const st = await lstat(abs);
+  // Synchronous reads (see clusterNames): a fleet's specs are a thousand small files.
+  const st = lstatSync(abs);
   if (!st.isFile() && !st.isSymbolicLink())
     return refused(
       "spec-yaml",
@@ -226,7 +233,7 @@ export async function readSpec(
     );
   let buf: Buffer;
   try {
-    buf = await readFile(abs);
+    buf = readFileSync(abs);
   } catch (e) {
     return refused("spec-yaml", `cannot read it: ${errnoCode(e) ?? messageOf(e)}`);
   }
@@ -331,7 +338,7 @@ export async function loadRepo(
   const specTexts = new Map<string, string>();
   const specData = new Map<string, NonNullable<ParseResult["data"]>>();
   // Read side by side (a fleet's specs are many small files), kept in name order.
-  const read = await Promise.all(names.map((name) => readSpec(root, name, memo)));
+  const read = names.map((name) => readSpecSync(root, name, memo));
   read.forEach((r, i) => {
     findings.push(...r.findings);
     if (r.spec) specs.push(r.spec);

@@ -337,7 +337,7 @@ export async function loadRepo(
   const specs: ClusterSpec[] = [];
   const specTexts = new Map<string, string>();
   const specData = new Map<string, NonNullable<ParseResult["data"]>>();
-  // Read side by side (a fleet's specs are many small files), kept in name order.
+  // In name order, each read synchronously (a fleet's specs are many small files; see readSpecSync).
   const read = names.map((name) => readSpecSync(root, name, memo));
   read.forEach((r, i) => {
     findings.push(...r.findings);

@@ -184,7 +184,9 @@ type batch struct {
 
 // prepare identifies one object (result line, CRD, UPDATE identity), then runs objectStages on it: decode, schema
 // (defaulting + OpenAPI validation), CEL and conversion. Objects of the previous render (it.stored) go the same way.
-func (b *batch) prepare(it *item, old *item) error {
+// olds are the stored objects by identity (namespaced kinds without a namespace are in "default"): the object with
+// the same group, kind, namespace and name is admitted as its UPDATE; without one, as CREATE.
+func (b *batch) prepare(it *item, olds map[key]*item) error {
 	u := &unstructured.Unstructured{}
 	if err := u.UnmarshalJSON(it.doc.json); err != nil {
 		it.res = &Result{Operation: "CREATE", Stage: stageDecode, File: it.doc.source}
@@ -219,6 +221,7 @@ func (b *batch) prepare(it *item, old *item) error {
 		u.SetNamespace("default")
 		it.res.Namespace = "default"
 	}
+	old := olds[keyOf(u)]
 	if it.stored {
 		// As the API server stores it: a resource version and a UID.
 		u.SetResourceVersion("1")
@@ -528,7 +531,7 @@ func (a *admitter) admit(docs, oldDocs []document) ([]*Result, error) {
 		docs[i].json = nil // the item holds it now, and lets go of it after its object stages
 	}
 	each(items, func(it *item) error {
-		err := b.prepare(it, b.storedMatch(it, oldByKey))
+		err := b.prepare(it, oldByKey)
 		it.release()
 		return err
 	})
@@ -576,21 +579,6 @@ func (a *admitter) admit(docs, oldDocs []document) ([]*Result, error) {
 		out[i] = it.res
 	}
 	return out, nil
-}
-
-// storedMatch is the object of the previous render with its group, kind, namespace and name (namespaced kinds
-// without a namespace are in "default"), or nil: it is then admitted as CREATE.
-func (b *batch) storedMatch(it *item, oldByKey map[key]*item) *item {
-	u := &unstructured.Unstructured{}
-	if u.UnmarshalJSON(it.doc.json) != nil {
-		return nil
-	}
-	if u.GetNamespace() == "" {
-		if crd, _ := b.crds.get(u.GroupVersionKind().GroupKind()); crd != nil && crd.namespaced {
-			u.SetNamespace("default")
-		}
-	}
-	return oldByKey[keyOf(u)]
 }
 
 // store passes an object of the previous render through the mutating webhook of a CREATE, as the API server stored

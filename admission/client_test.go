@@ -41,3 +41,21 @@ func TestInputClientDecodesOnlyTheKindsRead(t *testing.T) {
 		t.Errorf("decoded kinds: %v, want only Cluster", c.kinds)
 	}
 }
+
+// admit takes its documents: their JSON is cleared from the caller's slice, so each document's memory can go once its
+// object went through the object stages (the program's memory then follows the hub JSON, not the input).
+func TestAdmitTakesTheDocuments(t *testing.T) {
+	a := testAdmitter(t)
+	docs, err := splitDocuments([]byte(fixture(t)), "input")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.admit(docs, nil); err != nil {
+		t.Fatal(err)
+	}
+	for i, d := range docs {
+		if d.json != nil {
+			t.Errorf("document %d still holds its JSON after admit", i)
+		}
+	}
+}

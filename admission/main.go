@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strings"
 
 	kruntime "k8s.io/apimachinery/pkg/runtime"
@@ -101,7 +102,23 @@ func newAdmitter(dirs []string, opts options) (*admitter, error) {
 	return &admitter{scheme: scheme, crds: crds, opts: opts}, nil
 }
 
-func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+func main() {
+	tuneGC()
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// gcPercent is the heap growth (GOGC) this program runs with when GOGC is not set.
+const gcPercent = 50
+
+// tuneGC halves the garbage collector's default heap growth, unless GOGC says otherwise: validate runs this program
+// beside a Node process holding the fleet's renders, and at 1000 clusters (17,000 objects) the default growth kept
+// ≈ 40 MB of garbage waiting: peak 214–223 → 176–181 MB resident, for 15% more CPU (10.4 → 12.0 s; alternated 3×,
+// admission/README.md).
+func tuneGC() {
+	if _, set := os.LookupEnv("GOGC"); !set {
+		debug.SetGCPercent(gcPercent)
+	}
+}
 
 func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("capi-gitops-admission", flag.ContinueOnError)

@@ -7,6 +7,8 @@
  * for the management folders: the clusters' CRD CEL rules are the admission layer's).
  */
 import { chmod, cp, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { setFlagsFromString } from "node:v8";
+import { runInThisContext } from "node:vm";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -17,7 +19,15 @@ import { kustomizeBuild } from "../src/tools/kustomize.js";
 import { ADMISSION } from "../src/tools/admission.js";
 import { envVarFor, resolveTool } from "../src/tools/resolve.js";
 import { pinnedVersions } from "../src/pins/versions.js";
-import { Blobs, buildClosure, contentSha, repoCacheDir, RepoFiles, sharedResultsDir } from "../src/render/cache.js";
+import {
+  Blobs,
+  buildClosure,
+  contentSha,
+  repoCacheDir,
+  RepoFiles,
+  sharedResultsDir,
+  ValidateCache,
+} from "../src/render/cache.js";
 import { renderClusters } from "../src/render/render.js";
 import { parseYamlStream } from "../src/core/yaml.js";
 import { tempDir } from "./helpers.js";
@@ -128,7 +138,61 @@ describe("batched render", () => {
     for (const r of withOrigins.rendered)
       for (const o of r.origins)
         expect(o).toMatch(/^(base|clusters|overlays\/components)\/|^addons\/[^/]+\/[^/]+\/kustomization\.yaml$/);
+    // Taking the render's marker (and the origin annotations) off an object leaves its metadata and annotations
+    // V8 objects of the fast kind, not dictionaries several times their size (`delete` made them so).
+    setFlagsFromString("--allow-natives-syntax");
+    const fastProperties: unknown = runInThisContext("(o) => %HasFastProperties(o)");
+    if (typeof fastProperties !== "function") throw new Error("V8's natives syntax is not available");
+    const slow = [...fast.rendered, ...withOrigins.rendered]
+      .flatMap((r) => r.objects)
+      .flatMap((o) => [o.metadata, o.metadata.annotations ?? {}].filter((m) => !fastProperties(m)));
+    expect(slow).toEqual([]);
   }, 120_000);
+});
+
+describe("RepoFiles and the stored render", () => {
+  it("release lets go of the texts read, keeps paths, hashes and seeded texts; a read reads the disk", async () => {
+    const dir = await temp();
+    await writeFile(path.join(dir, "a.yaml"), "a: 1\n");
+    const files = new RepoFiles(dir);
+    expect(files.read("a.yaml")).toBe("a: 1\n");
+    files.seed(new Map([["b.yaml", "b: seeded\n"]]));
+    const hash = files.hash("a.yaml");
+    await writeFile(path.join(dir, "a.yaml"), "a: 2\n");
+    expect(files.read("a.yaml")).toBe("a: 1\n");
+    files.release();
+    expect(files.readPaths()).toEqual(["a.yaml", "b.yaml"]);
+    expect(files.hash("a.yaml")).toBe(hash);
+    expect(files.read("b.yaml")).toBe("b: seeded\n");
+    expect(files.read("a.yaml")).toBe("a: 2\n");
+  });
+
+  it("the stored render is the one the stages read, frozen (no copy): changing it throws; saved as is", async () => {
+    const dir = await temp();
+    await mkdir(path.join(dir, "clusters", "x"), { recursive: true });
+    await writeFile(path.join(dir, "clusters", "x", "kustomization.yaml"), "resources:\n  - cm.yaml\n");
+    await writeFile(path.join(dir, "clusters", "x", "cm.yaml"), "kind: ConfigMap\n");
+    const identity = { render: () => "r", kubeconform: () => "k", cel: () => "c", plan: () => "p" };
+    const files = new RepoFiles(dir);
+    const cache = new ValidateCache(files, identity, process.env);
+    const objects: K8sObject[] = [
+      { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "x", annotations: { a: "b" } }, data: { k: "v" } },
+    ];
+    const closure = buildClosure("clusters/x", files);
+    cache.storeRendered("x", "clusters/x", closure, objects);
+    expect(() => {
+      objects[0]!.metadata.name = "changed";
+    }).toThrow(TypeError);
+    expect(() => {
+      objects[0]!.metadata.annotations!.a = "changed";
+    }).toThrow(TypeError);
+    expect(() => objects.push(objects[0]!)).toThrow(TypeError);
+    cache.save();
+    const again = new ValidateCache(new RepoFiles(dir), identity, process.env);
+    expect(again.rendered("x", "clusters/x")).toEqual([
+      { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "x", annotations: { a: "b" } }, data: { k: "v" } },
+    ]);
+  });
 });
 
 /**

@@ -5,7 +5,7 @@
  * units go to kubectl-validate (the management CRDs' CEL; the clusters too only when the admission layer is off).
  */
 import { createHash } from "node:crypto";
-import { readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clusterName, writeFleetSpecs } from "../bench/fleet.js";
@@ -193,5 +193,71 @@ describe("which units go to kubectl-validate", () => {
     expect(sorted(off.cel).filter((u) => u !== "capi-system")).toEqual(names);
     expect(off.admitted).toEqual([]);
     expect((await validate({ cache: false, skipCel: true })).cel).toEqual([]);
+  });
+});
+
+describe("what kubeconform is given of a ConfigMap", () => {
+  /** The text of each file kubeconform was given, in a run whose clusters each carry a ConfigMap with a payload. */
+  async function kubeconformTexts(dataSchema: object, skipAdmission = false): Promise<string> {
+    const dir = await tempDir("capi-gitops-stages-schemas-");
+    cleanups.push(dir.cleanup);
+    await mkdir(path.join(dir.dir, "v1"));
+    await writeFile(
+      path.join(dir.dir, "v1", "configmap_v1.json"),
+      JSON.stringify({ type: "object", properties: { data: { type: "object", additionalProperties: dataSchema } } }),
+    );
+    const texts: string[] = [];
+    const { runners } = standIns();
+    await validateCommand({
+      cwd: repo,
+      workers: 2,
+      cache: false,
+      skipAdmission,
+      runners: {
+        ...runners,
+        schemaLocation: path.join(dir.dir, "{{.Group}}", "{{.ResourceKind}}_{{.ResourceAPIVersion}}.json"),
+        renderClusters: (_root, clusters) =>
+          Promise.resolve({
+            rendered: clusters.map(({ name }) => ({
+              cluster: name,
+              objects: [
+                {
+                  apiVersion: "v1",
+                  kind: "ConfigMap",
+                  metadata: { name: "payload", namespace: name },
+                  data: { "payload.yaml": PAYLOAD, short: "kept" },
+                },
+              ],
+              origins: [undefined],
+            })),
+            findings: [],
+          }),
+        kubeconform: async (files) => {
+          for (const f of files) texts.push(await readFile(f, "utf8"));
+          return [];
+        },
+      },
+    });
+    return texts.join("\n");
+  }
+  const PAYLOAD = `kind: List\nitems: []\n# ${"x".repeat(2000)}\n`;
+  const digest = createHash("sha256").update(PAYLOAD).digest("hex");
+  const STAND_IN = `capi-gitops stand-in: ${PAYLOAD.length} characters, sha256 ${digest}`;
+
+  it("a long data value is a stand-in naming its length and digest if the pinned schema takes any string", async () => {
+    const text = await kubeconformTexts({ type: "string", default: "" });
+    expect(text.split(STAND_IN).length - 1).toBe(N);
+    expect(text).not.toContain("x".repeat(2000));
+    expect(text).toContain('"short":"kept"');
+  });
+
+  it("the value itself when the schema constrains values, or when kubectl-validate reads the file too", async () => {
+    for (const text of [
+      await kubeconformTexts({ type: "string", maxLength: 100 }),
+      await kubeconformTexts({ type: "string" }, true),
+    ]) {
+      expect(text).not.toContain(STAND_IN);
+      expect(text.split(JSON.stringify(PAYLOAD)).length - 1).toBe(N);
+    }
   });
 });

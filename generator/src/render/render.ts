@@ -46,12 +46,27 @@ const TRANSFORMATIONS = "alpha.config.kubernetes.io/transformations";
 /** A path as kustomize prints it, relative to the batch directory at the repository root → repository-relative. */
 const repoPath = (p: string) => path.posix.normalize(p).replace(/^\.\.\//, "");
 
-function takeTransformations(o: K8sObject): string[] | undefined {
+/**
+ * An annotation's value, taken off the object. The annotations (and the metadata, when none is left) are made anew
+ * instead of losing a property with `delete`, which turns a V8 object into a dictionary several times its size: the
+ * render's marker taken off every object so left ≈ 10 MB of such annotations at 1000 clusters.
+ */
+function takeAnnotation(o: K8sObject, key: string): string | undefined {
   const ann = o.metadata?.annotations;
-  const raw = ann?.[TRANSFORMATIONS];
-  if (!ann || raw === undefined) return undefined;
-  delete ann[TRANSFORMATIONS];
-  if (Object.keys(ann).length === 0) delete o.metadata.annotations;
+  const value = ann?.[key];
+  if (!ann || value === undefined) return undefined;
+  const rest = Object.entries(ann).filter(([k]) => k !== key);
+  if (rest.length > 0) o.metadata.annotations = Object.fromEntries(rest);
+  else {
+    const { annotations: _, ...metadata } = o.metadata;
+    o.metadata = metadata;
+  }
+  return value;
+}
+
+function takeTransformations(o: K8sObject): string[] | undefined {
+  const raw = takeAnnotation(o, TRANSFORMATIONS);
+  if (raw === undefined) return undefined;
   const list: unknown = parseYaml(raw);
   return Array.isArray(list)
     ? [
@@ -66,11 +81,8 @@ function takeTransformations(o: K8sObject): string[] | undefined {
 }
 
 function takeOrigin(o: K8sObject): string | undefined {
-  const ann = o.metadata?.annotations;
-  const raw = ann?.[ORIGIN];
-  if (!ann || raw === undefined) return undefined;
-  delete ann[ORIGIN];
-  if (Object.keys(ann).length === 0) delete o.metadata.annotations;
+  const raw = takeAnnotation(o, ORIGIN);
+  if (raw === undefined) return undefined;
   // A generated object (configMapGenerator: the add-on payloads) has no `path`, only the kustomization that made it.
   const origin: unknown = parseYaml(raw);
   if (!isRecord(origin)) return undefined;
@@ -162,12 +174,7 @@ async function buildBatch(
     await rm(dir, { recursive: true, force: true });
   }
   for (const doc of parseBuildOutput(text, clusters.map(clusterDir).join(", "))) {
-    const ann = doc.metadata?.annotations;
-    const unit = ann?.[MARKER];
-    if (ann && unit !== undefined) {
-      delete ann[MARKER];
-      if (Object.keys(ann).length === 0) delete doc.metadata.annotations;
-    }
+    const unit = takeAnnotation(doc, MARKER);
     const target = unit === undefined ? undefined : out[Number(unit)];
     if (!target)
       throw new ToolError(

@@ -19,14 +19,20 @@ export function schemaLocation(repoRoot: string): string {
   return path.join(path.resolve(repoRoot), KUBECONFORM_SCHEMA_TEMPLATE);
 }
 
-/** The file (relative to the repo root) kubeconform will look up for apiVersion + kind — the template, filled in. */
-export function schemaFile(apiVersion: string, kind: string): string {
+/** A -schema-location template filled in for apiVersion + kind, as kubeconform fills it. */
+export function fillSchemaLocation(template: string, apiVersion: string, kind: string): string {
   const parts = apiVersion.split("/");
   const group = parts[0] ?? "";
   const version = parts[parts.length - 1] ?? "";
-  return KUBECONFORM_SCHEMA_TEMPLATE.replace("{{.Group}}", group)
+  return template
+    .replace("{{.Group}}", group)
     .replace("{{.ResourceKind}}", kind.toLowerCase())
     .replace("{{.ResourceAPIVersion}}", version);
+}
+
+/** The file (relative to the repo root) kubeconform will look up for apiVersion + kind — the template, filled in. */
+export function schemaFile(apiVersion: string, kind: string): string {
+  return fillSchemaLocation(KUBECONFORM_SCHEMA_TEMPLATE, apiVersion, kind);
 }
 
 /** apiVersion for a group and version ("" is the core group). */

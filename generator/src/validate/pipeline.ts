@@ -276,6 +276,9 @@ export const STAGES: readonly Stage[] = [
       ctx.make("management", management.units);
       ctx.make("unitOf", unitOf);
       ctx.make("units", [...unitOf.values(), ...management.units, ...addons.units]);
+      // The builds are made: the files' texts go before the schema and admission layers run beside this process
+      // (the few read again later — attribution, the sync check — come from disk).
+      run.files.release();
       return [...findings, ...management.findings, ...addons.findings];
     },
   },

@@ -4,6 +4,7 @@
  * units marked `cel` (render/units.ts), split over the cores. Results of unchanged builds come from the cache,
  * keyed by the exact bytes given to the program.
  */
+import { readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -14,7 +15,8 @@ import { isKubectlValidateStatus, type KubectlValidateStatus } from "../tools/ku
 import { contentSha, type ValidateCache } from "../render/cache.js";
 import type { Runners } from "../render/runners.js";
 import type { Unit } from "../render/units.js";
-import { groupOf } from "../k8s/object.js";
+import { groupOf, isRecord, type K8sObject } from "../k8s/object.js";
+import { fillSchemaLocation } from "../schemas/layout.js";
 
 /** What kubeconform and kubectl-validate said about one unit (kubeconform lists only the objects it did not accept). */
 export interface SchemaResult {
@@ -24,6 +26,45 @@ export interface SchemaResult {
 
 /** Fewest files worth a kubectl-validate process of their own (each process loads every CRD first). */
 const CEL_FILES_PER_PROCESS = 40;
+
+/** ConfigMap data values this long or longer (the add-on payloads) reach kubeconform as a stand-in. */
+const STAND_IN_MIN = 1024;
+
+/**
+ * Whether kubeconform's verdict on a ConfigMap cannot depend on what its data values say: the pinned schema's `data`
+ * values are any string (`additionalProperties: {type: string}`, a default at most; no length, pattern or format).
+ * Read from the schema kubeconform is given, so a schema that ever constrains them turns the stand-ins off.
+ */
+function configMapValuesFree(schemaLocation: string): boolean {
+  try {
+    const schema: unknown = JSON.parse(readFileSync(fillSchemaLocation(schemaLocation, "v1", "ConfigMap"), "utf8"));
+    const data = isRecord(schema) && isRecord(schema.properties) ? schema.properties.data : undefined;
+    const values = isRecord(data) ? data.additionalProperties : undefined;
+    return (
+      isRecord(values) && values.type === "string" && Object.keys(values).every((k) => k === "type" || k === "default")
+    );
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A ConfigMap as kubeconform is given it when `free`: each long data value replaced by a short string naming its
+ * length and digest. Every cluster carries the add-on payloads (≈ 0.5 MB of ConfigMap values a cluster): kubeconform
+ * parsed them once per cluster to find a string where a string goes, and this process wrote them out, hashed them
+ * and let go of them as large strings. What the payloads say is checked as the add-on files' own units
+ * (render/units.ts `addonUnits`), as before.
+ */
+function kubeconformView(o: K8sObject, free: boolean, digestOf: (s: string) => string): K8sObject {
+  if (!free || o.apiVersion !== "v1" || o.kind !== "ConfigMap" || !isRecord(o.data)) return o;
+  const data = o.data;
+  if (!Object.values(data).some((v) => typeof v === "string" && v.length >= STAND_IN_MIN)) return o;
+  const standIn = (v: unknown) =>
+    typeof v === "string" && v.length >= STAND_IN_MIN
+      ? `capi-gitops stand-in: ${v.length} characters, sha256 ${digestOf(v)}`
+      : v;
+  return { ...o, data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, standIn(v)])) };
+}
 
 /**
  * The API server prunes null fields of custom resources before validating them (unless the schema marks them
@@ -64,11 +105,20 @@ export async function schemaResults(
     const pendingOf = new Map<string, Pending>();
     const needKc: Pending[] = [];
     const needCel: Pending[] = [];
+    const free = configMapValuesFree(runners.schemaLocation);
+    const digests = new Map<string, string>();
+    const digestOf = (s: string) => {
+      let d = digests.get(s);
+      if (d === undefined) digests.set(s, (d = contentSha(s)));
+      return d;
+    };
     for (const [i, u] of units.entries()) {
       if (u.objects.length === 0) continue;
       const withCel = u.cel && !opts.skipCel;
-      // JSON documents in a YAML stream: both programs read them, and JSON.stringify is ~50× faster than YAML.
-      const text = `${u.objects.map((o) => JSON.stringify(dropNulls(o))).join("\n---\n")}\n`;
+      // JSON documents in a YAML stream: both programs read them, and JSON.stringify is ~50× faster than YAML. A unit
+      // only kubeconform reads gets the ConfigMaps' stand-ins.
+      const view = (o: K8sObject) => kubeconformView(o, free && !withCel, digestOf);
+      const text = `${u.objects.map((o) => JSON.stringify(dropNulls(view(o)))).join("\n---\n")}\n`;
       const digest = contentSha(text);
       const kc = opts.cache?.result("kubeconform", u.cacheId, digest, isStoredVerdict);
       const cel = withCel ? opts.cache?.result("cel", u.cacheId, digest, isKubectlValidateStatus) : undefined;

@@ -194,6 +194,37 @@ describe("which units go to kubectl-validate", () => {
     expect(off.admitted).toEqual([]);
     expect((await validate({ cache: false, skipCel: true })).cel).toEqual([]);
   });
+
+  it("kubeconform and kubectl-validate start once the admission program finished: one at a time", async () => {
+    const { runners } = standIns();
+    const { admit, kubectlValidate, kubeconform } = runners;
+    let admitted = false;
+    const seen: boolean[] = [];
+    await validateCommand({
+      cwd: repo,
+      workers: 2,
+      cache: false,
+      runners: {
+        ...runners,
+        admit: async (...args: Parameters<NonNullable<typeof admit>>) => {
+          await new Promise((r) => setTimeout(r, 300));
+          const results = await admit!(...args);
+          admitted = true;
+          return results;
+        },
+        kubectlValidate: (...args: Parameters<NonNullable<typeof kubectlValidate>>) => {
+          seen.push(admitted);
+          return kubectlValidate!(...args);
+        },
+        kubeconform: (...args: Parameters<NonNullable<typeof kubeconform>>) => {
+          seen.push(admitted);
+          return kubeconform!(...args);
+        },
+      },
+    });
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen.every(Boolean)).toBe(true);
+  });
 });
 
 describe("what kubeconform is given of a ConfigMap", () => {

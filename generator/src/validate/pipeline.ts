@@ -291,7 +291,7 @@ export const STAGES: readonly Stage[] = [
       const { run } = ctx;
       const { opts } = run;
       const previous = ctx.need("previous");
-      // The admission program starts beside kubeconform (its start-up, loading the CRDs and webhooks, overlaps).
+      // The admission program starts first; this process writes the schema layers' input files while it runs.
       const admitting = run.withAdmission
         ? (async () =>
             // The clusters, and the identities of management/ (CAPA's identity webhooks judge them too).
@@ -306,12 +306,15 @@ export const STAGES: readonly Stage[] = [
         : Promise.resolve(new Map<Unit, AdmissionResult[]>());
       admitting.catch(() => undefined);
       ctx.make("admitting", admitting);
+      // kubeconform and kubectl-validate (≈ 40–130 MB resident) wait for the admission program (≈ 150 MB at 1000
+      // clusters): beside this process, which holds the fleet's renders, two of them at once were the run's peak.
       const schemas = await schemaResults(run.root, ctx.need("units"), {
         workers: run.workers,
         skipCel: opts.skipCel,
         cache: run.cache,
         runners: run.runners,
         onProgress: opts.onProgress,
+        programsAfter: admitting,
       });
       ctx.make("schemas", schemas);
       return [];

@@ -91,6 +91,11 @@ export async function schemaResults(
     cache?: ValidateCache;
     runners: Runners;
     onProgress?: (stage: string, done: number, total: number) => void;
+    /**
+     * kubeconform and kubectl-validate start once this settled (the admission program): one program at a time is
+     * resident beside this process; their input files are written meanwhile.
+     */
+    programsAfter?: Promise<unknown>;
   },
 ): Promise<Map<Unit, SchemaResult>> {
   const { runners } = opts;
@@ -134,6 +139,7 @@ export async function schemaResults(
       }
     }
 
+    await opts.programsAfter?.catch(() => undefined);
     opts.onProgress?.("kubeconform", 0, needKc.length);
     const verdicts = needKc.length
       ? await runners.kubeconform(

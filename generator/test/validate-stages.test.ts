@@ -12,7 +12,7 @@ import { clusterName, writeFleetSpecs } from "../bench/fleet.js";
 import { generateCommand } from "../src/commands/generate.js";
 import { validateCommand } from "../src/commands/validate.js";
 import { shardOf } from "../src/validate/selection.js";
-import type { ValidateOptions } from "../src/validate/pipeline.js";
+import { ONE_PROGRAM_AT_A_TIME, type ValidateOptions } from "../src/validate/pipeline.js";
 import type { K8sObject } from "../src/k8s/object.js";
 import type { Runners } from "../src/render/runners.js";
 import { tempDir } from "./helpers.js";
@@ -195,35 +195,44 @@ describe("which units go to kubectl-validate", () => {
     expect((await validate({ cache: false, skipCel: true })).cel).toEqual([]);
   });
 
-  it("kubeconform and kubectl-validate start once the admission program finished: one at a time", async () => {
-    const { runners } = standIns();
-    const { admit, kubectlValidate, kubeconform } = runners;
-    let admitted = false;
-    const seen: boolean[] = [];
-    await validateCommand({
-      cwd: repo,
-      workers: 2,
-      cache: false,
-      runners: {
-        ...runners,
-        admit: async (...args: Parameters<NonNullable<typeof admit>>) => {
-          await new Promise((r) => setTimeout(r, 300));
-          const results = await admit!(...args);
-          admitted = true;
-          return results;
+  it("on a large run kubeconform and kubectl-validate start once the admission program finished", async () => {
+    /** Whether the admission program had finished when each of the other programs started. */
+    const order = async (oneProgramAtATime?: boolean) => {
+      const { runners } = standIns();
+      const { admit, kubectlValidate, kubeconform } = runners;
+      let admitted = false;
+      const seen: boolean[] = [];
+      await validateCommand({
+        cwd: repo,
+        workers: 2,
+        cache: false,
+        oneProgramAtATime,
+        runners: {
+          ...runners,
+          admit: async (...args: Parameters<NonNullable<typeof admit>>) => {
+            await new Promise((r) => setTimeout(r, 300));
+            const results = await admit!(...args);
+            admitted = true;
+            return results;
+          },
+          kubectlValidate: (...args: Parameters<NonNullable<typeof kubectlValidate>>) => {
+            seen.push(admitted);
+            return kubectlValidate!(...args);
+          },
+          kubeconform: (...args: Parameters<NonNullable<typeof kubeconform>>) => {
+            seen.push(admitted);
+            return kubeconform!(...args);
+          },
         },
-        kubectlValidate: (...args: Parameters<NonNullable<typeof kubectlValidate>>) => {
-          seen.push(admitted);
-          return kubectlValidate!(...args);
-        },
-        kubeconform: (...args: Parameters<NonNullable<typeof kubeconform>>) => {
-          seen.push(admitted);
-          return kubeconform!(...args);
-        },
-      },
-    });
-    expect(seen.length).toBeGreaterThan(0);
-    expect(seen.every(Boolean)).toBe(true);
+      });
+      return seen;
+    };
+    const large = await order(true);
+    expect(large.length).toBeGreaterThan(0);
+    expect(large.every(Boolean)).toBe(true);
+    // A run of fewer than ONE_PROGRAM_AT_A_TIME clusters (this one has N) keeps them side by side.
+    expect(N).toBeLessThan(ONE_PROGRAM_AT_A_TIME);
+    expect(await order()).toContain(false);
   });
 });
 

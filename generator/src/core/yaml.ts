@@ -128,8 +128,11 @@ export function parseMachineYaml(text: string): unknown[] {
   }
 }
 
-/** Strings this long or longer (the add-on payloads in ConfigMaps) are kept once per process, however many copies. */
-const SHARED_MIN = 1024;
+/**
+ * Strings this long or longer are the add-on payloads in ConfigMaps: kept once per process however many copies
+ * (parseProgramYaml), and given to kubeconform as a stand-in (validate/schema-layers.ts).
+ */
+export const SHARED_MIN = 1024;
 const shared = new Map<string, string>();
 
 /**

@@ -17,6 +17,7 @@ import type { Runners } from "../render/runners.js";
 import type { Unit } from "../render/units.js";
 import { groupOf, isRecord, type K8sObject } from "../k8s/object.js";
 import { fillSchemaLocation } from "../schemas/layout.js";
+import { SHARED_MIN } from "../core/yaml.js";
 
 /** What kubeconform and kubectl-validate said about one unit (kubeconform lists only the objects it did not accept). */
 export interface SchemaResult {
@@ -26,9 +27,6 @@ export interface SchemaResult {
 
 /** Fewest files worth a kubectl-validate process of their own (each process loads every CRD first). */
 const CEL_FILES_PER_PROCESS = 40;
-
-/** ConfigMap data values this long or longer (the add-on payloads) reach kubeconform as a stand-in. */
-const STAND_IN_MIN = 1024;
 
 /**
  * Whether kubeconform's verdict on a ConfigMap cannot depend on what its data values say: the pinned schema's `data`
@@ -58,9 +56,9 @@ function configMapValuesFree(schemaLocation: string): boolean {
 function kubeconformView(o: K8sObject, free: boolean, digestOf: (s: string) => string): K8sObject {
   if (!free || o.apiVersion !== "v1" || o.kind !== "ConfigMap" || !isRecord(o.data)) return o;
   const data = o.data;
-  if (!Object.values(data).some((v) => typeof v === "string" && v.length >= STAND_IN_MIN)) return o;
+  if (!Object.values(data).some((v) => typeof v === "string" && v.length >= SHARED_MIN)) return o;
   const standIn = (v: unknown) =>
-    typeof v === "string" && v.length >= STAND_IN_MIN
+    typeof v === "string" && v.length >= SHARED_MIN
       ? `capi-gitops stand-in: ${v.length} characters, sha256 ${digestOf(v)}`
       : v;
   return { ...o, data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, standIn(v)])) };

@@ -342,11 +342,30 @@ const e2e = defineCommand({
       value: "<file>",
       help: "render everything, write the Go suite's input (E2E_INPUT JSON) to <file> and stop (no Go suite)",
     },
+    {
+      flag: "build-only",
+      type: "boolean",
+      help: lines(
+        "build etcd, kube-apiserver and kustomize-controller (when not at their pins) and compile the Go suite, then",
+        "stop: nothing is applied (`.ci/run` builds first, then runs `npm test` beside the end-to-end run)",
+      ),
+    },
     REPO_FLAG,
   ],
   footer: "Exit codes: 0 every check passed, 1 a check failed, 2 tool error.",
   run: async (opts, ctx, io) => {
-    const { e2eCommand, parsePlant } = await import("../commands/e2e.js");
+    const { e2eBuild, e2eCommand, parsePlant } = await import("../commands/e2e.js");
+    if (opts.buildOnly) {
+      const other = [
+        ["--no-fixtures", opts.noFixtures],
+        ["--plant", opts.plant?.length],
+        ["--write-health-table", opts.writeHealthTable],
+        ["--input-only", opts.inputOnly],
+      ].find(([, set]) => set);
+      if (other) throw new UsageError(`--build-only runs nothing, so ${String(other[0])} cannot go with it`);
+      await e2eBuild({ log: io.out });
+      return 0;
+    }
     const result = await e2eCommand({
       cwd: io.repo,
       log: io.out,

@@ -44,7 +44,7 @@ import {
   SYNC_DIR,
 } from "../core/layout.js";
 import { admit, admissionBinary, type AdmissionResult } from "../tools/admission.js";
-import { goTestJson } from "../tools/go.js";
+import { goTestCompile, goTestJson } from "../tools/go.js";
 import { commitPaths, initRepository } from "../tools/git.js";
 import { kustomizeBuild } from "../tools/kustomize.js";
 import { CRDS_DIR, TOOLS_BIN } from "../tools/resolve.js";
@@ -58,6 +58,7 @@ import { CONFIG_FILE } from "../cluster-spec/config.js";
 import { idOf, keyOf } from "../diff/objects.js";
 import { compareSides } from "../workflows/compare.js";
 import { buildControlPlane } from "../workflows/control-plane.js";
+import { withProgress } from "../workflows/progress.js";
 import { generateTree } from "../workflows/generate.js";
 import { addCluster } from "../workflows/new-cluster.js";
 import { MANAGEMENT_LAYER_DIRS, managementLayerSteps } from "../e2e/management.js";
@@ -631,6 +632,24 @@ async function healthTable(
         "if the run is right, write it with `npm run e2e -- --write-health-table` and commit README.md",
     },
   ];
+}
+
+/**
+ * `npm run e2e -- --build-only`: what a run builds before it applies anything — etcd, kube-apiserver and
+ * kustomize-controller when not at their pins, and the Go suite compiled into Go's build cache (its binary is thrown
+ * away; the run then links and starts it). Nothing is rendered or applied. CI builds first and only then starts
+ * `npm test` beside the run, so the tests share the cores with the run's waits, not with these builds.
+ */
+export async function e2eBuild(opts: { log: (line: string) => void }): Promise<void> {
+  await buildControlPlane({ log: opts.log });
+  const tmp = await mkdtemp(path.join(os.tmpdir(), "capi-gitops-e2e-build-"));
+  try {
+    opts.log("e2e: compiling the Go suite (e2e/; cold, minutes on 2 cores) …");
+    const seconds = await withProgress("e2e suite", opts.log, () => goTestCompile(E2E_DIR, path.join(tmp, "e2e.test")));
+    opts.log(`e2e: the Go suite compiled in ${seconds} s; nothing was applied`);
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
 }
 
 export async function e2eCommand(opts: E2eOptions): Promise<E2eResult> {

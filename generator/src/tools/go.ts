@@ -74,6 +74,19 @@ export async function goBuildPackage(
   });
 }
 
+/**
+ * `go test -c -o out .` in a module directory of this repository: compiles its test binary without running it, so
+ * the packages it needs are in Go's build cache and a later `go test` there links and runs.
+ */
+export async function goTestCompile(dir: string, out: string, opts: { timeoutMs?: number } = {}): Promise<void> {
+  await run("go", ["test", "-c", "-o", out, "."], {
+    cwd: dir,
+    env: { GOFLAGS: "-mod=readonly" },
+    timeoutMs: opts.timeoutMs ?? 60 * 60_000,
+    installHint: hint,
+  });
+}
+
 /** One event of `go test -json` (test2json). */
 export interface GoTestEvent {
   Action: "start" | "run" | "pause" | "cont" | "pass" | "bench" | "fail" | "output" | "skip";

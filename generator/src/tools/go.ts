@@ -38,12 +38,12 @@ export async function goModDownload(module: string, version: string): Promise<st
  * dependencies, so no @version. `nice` is the caller's business; the build can take minutes on a cold cache.
  */
 export async function goBuild(dir: string, out: string, opts: { timeoutMs?: number } = {}): Promise<void> {
-  await run("go", ["build", "-trimpath", "-o", out, "."], {
-    cwd: dir,
-    env: { GOFLAGS: "-mod=readonly" },
-    timeoutMs: opts.timeoutMs ?? 30 * 60_000,
-    installHint: hint,
-  });
+  await inOwnModule(dir, ["build", "-trimpath", "-o", out, "."], opts.timeoutMs ?? 30 * 60_000);
+}
+
+/** `go ARGS` in a module directory of this repository, with its go.mod as written (`-mod=readonly`). */
+async function inOwnModule(dir: string, args: readonly string[], timeoutMs: number): Promise<void> {
+  await run("go", args, { cwd: dir, env: { GOFLAGS: "-mod=readonly" }, timeoutMs, installHint: hint });
 }
 
 /** `go mod edit ARGS` in a module directory (a copy of an upstream module being prepared for a build). */
@@ -79,12 +79,7 @@ export async function goBuildPackage(
  * the packages it needs are in Go's build cache and a later `go test` there links and runs.
  */
 export async function goTestCompile(dir: string, out: string, opts: { timeoutMs?: number } = {}): Promise<void> {
-  await run("go", ["test", "-c", "-o", out, "."], {
-    cwd: dir,
-    env: { GOFLAGS: "-mod=readonly" },
-    timeoutMs: opts.timeoutMs ?? 60 * 60_000,
-    installHint: hint,
-  });
+  await inOwnModule(dir, ["test", "-c", "-o", out, "."], opts.timeoutMs ?? 60 * 60_000);
 }
 
 /** One event of `go test -json` (test2json). */

@@ -192,4 +192,17 @@ describe("help, derived from the definition", () => {
     expect(() => parseCommandLine(cmd("generate"), ["a"])).toThrow(UsageError);
     expect(() => parseCommandLine(cmd("generate"), ["--name", "x"])).toThrow(/--name/);
   });
+
+  it("a flag that stands alone (e2e --build-only) takes --repo and no other flag of its command", () => {
+    const e2e = cmd("e2e");
+    expect(parseCommandLine(e2e, ["--build-only", "--repo", "/x"]).values).toMatchObject({ "build-only": true });
+    for (const other of e2e.flags.filter((f) => f.flag !== "build-only" && f.flag !== "repo")) {
+      const argv = ["--build-only", `--${other.flag}`, ...(other.type === "boolean" ? [] : ["v"])];
+      expect(() => parseCommandLine(e2e, argv)).toThrow(
+        new RegExp(`^--build-only runs nothing, so --${other.flag} cannot go with it`),
+      );
+    }
+    // the same flags without it parse
+    expect(parseCommandLine(e2e, ["--no-fixtures", "--plant", "v"]).values).toMatchObject({ "no-fixtures": true });
+  });
 });

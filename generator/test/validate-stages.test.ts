@@ -202,6 +202,11 @@ describe("which units go to kubectl-validate", () => {
       const { admit, kubectlValidate, kubeconform } = runners;
       let admitted = false;
       const seen: boolean[] = [];
+      // The admission stand-in finishes once another program started — side by side, that is at once — or after a
+      // while: 300 ms when they must wait for it (time enough to start early if they did not), else a bound that only
+      // guards against a hang (no race with a slow machine either way).
+      let started = () => {};
+      const anotherStarted = new Promise<void>((r) => (started = r));
       await validateCommand({
         cwd: repo,
         workers: 2,
@@ -210,17 +215,24 @@ describe("which units go to kubectl-validate", () => {
         runners: {
           ...runners,
           admit: async (...args: Parameters<NonNullable<typeof admit>>) => {
-            await new Promise((r) => setTimeout(r, 300));
+            let timer: NodeJS.Timeout | undefined;
+            await Promise.race([
+              anotherStarted,
+              new Promise((r) => (timer = setTimeout(r, oneProgramAtATime ? 300 : 30_000))),
+            ]);
+            clearTimeout(timer);
             const results = await admit!(...args);
             admitted = true;
             return results;
           },
           kubectlValidate: (...args: Parameters<NonNullable<typeof kubectlValidate>>) => {
             seen.push(admitted);
+            started();
             return kubectlValidate!(...args);
           },
           kubeconform: (...args: Parameters<NonNullable<typeof kubeconform>>) => {
             seen.push(admitted);
+            started();
             return kubeconform!(...args);
           },
         },

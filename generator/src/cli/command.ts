@@ -22,6 +22,11 @@ interface FlagBase<N extends string> {
 /** A boolean switch. */
 export interface BooleanFlag<N extends string = string> extends FlagBase<N> {
   readonly type: "boolean";
+  /**
+   * Given, it takes no other flag of its command but `--repo`: why (`runs nothing` → "--x runs nothing, so --y cannot
+   * go with it", a usage error).
+   */
+  readonly alone?: string;
 }
 
 /** One value; with `choices`, one of them (`default` when not given). */
@@ -232,6 +237,11 @@ export function parseCommandLine(def: Command, raw: string[]): { values: ParsedV
       const values = given.map((v) => JSON.stringify(truncate(v))).join(", ");
       throw new UsageError(`--${name} is given ${given.length} times (${values}); it takes one value — keep one${see}`);
     }
+  for (const f of def.flags) {
+    if (f.type !== "boolean" || !f.alone || parsed.values[f.flag] === undefined) continue;
+    const other = def.flags.find((g) => g !== f && g.flag !== REPO_FLAG.flag && parsed.values[g.flag] !== undefined);
+    if (other) throw new UsageError(`--${f.flag} ${f.alone}, so --${other.flag} cannot go with it${see}`);
+  }
   return { values: parsed.values, positionals: parsed.positionals };
 }
 

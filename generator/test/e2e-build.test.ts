@@ -1,7 +1,7 @@
 /**
  * `npm run e2e -- --build-only`: builds what a run needs and compiles the Go suite, applies nothing (`.ci/run` runs it
- * before it starts `npm test` beside the end-to-end run). The real build needs the control plane `npm run e2e` built
- * (at its pins, so only the suite's compile runs): skipped without it.
+ * before it starts `npm test`, the end-to-end run and the end-to-end files side by side). The real build needs the
+ * control plane `npm run e2e` built (at its pins, so only the suite's compile runs): skipped without it.
  */
 import { describe, expect, it } from "vitest";
 import { controlPlaneInstalled, E2E_BINARIES } from "../src/tools/control-plane.js";

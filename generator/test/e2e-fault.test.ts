@@ -9,8 +9,8 @@
  * Cluster), each planted in a copy of its own box cluster: the run fails, and the box names each cluster and object.
  *
  * Needs the control plane `npm run e2e` builds (.tools/bin/etcd, kube-apiserver at their pins) and the admission
- * program (`npm run setup`): skipped without them — `.ci/run` runs `npm run e2e` before `npm run test:e2e`, so CI
- * has them.
+ * program (`npm run setup`): skipped without them — `.ci/run` runs `npm run e2e -- --build-only` before
+ * `npm run test:e2e`, so CI has them.
  */
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";

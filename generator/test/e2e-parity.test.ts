@@ -4,7 +4,7 @@
  * fault's cluster and kind, and the clean clusters beside them pass.
  *
  * Needs the control plane `npm run e2e` builds and the admission program: skipped without them (`.ci/run` runs
- * `npm run e2e` before `npm run test:e2e`).
+ * `npm run e2e -- --build-only` before `npm run test:e2e`).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { e2eCommand, type E2eResult } from "../src/commands/e2e.js";

@@ -4,6 +4,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { actionlint } from "../src/tools/actionlint.js";
+import { OWN_MODULE_GOFLAGS } from "../src/tools/go.js";
 import { ROOT } from "./helpers.js";
 
 const dir = path.join(ROOT, ".github", "workflows");
@@ -126,6 +127,17 @@ ci:scope without --base)`, () => {
       expect(script).toContain('npm run -s ci:scope -- --base "$(git merge-base "origin/${BASE_REF}" HEAD)"');
       expect(script).toMatch(/else\s+npm run -s ci:scope\n/);
     }
+  });
+  it(`\`go test\` in the Go modules gets the GOFLAGS of the tool's own compiles (tools/go.ts), in the workflow and \
+.ci/run: the packages setup and the e2e suite compiled are reused`, () => {
+    const steps = Object.values(jobs).flatMap((j) => j.steps.filter((s) => /\bgo test\b/.test(s.run ?? "")));
+    expect(steps.length).toBeGreaterThanOrEqual(2);
+    for (const s of steps) expect(s.env?.GOFLAGS, s.name).toBe(OWN_MODULE_GOFLAGS);
+    const lines = readFileSync(path.join(ROOT, ".ci", "run"), "utf8")
+      .split("\n")
+      .filter((l) => /\bgo test\b/.test(l) && !l.trimStart().startsWith("#"));
+    expect(lines.length).toBeGreaterThanOrEqual(2);
+    for (const l of lines) expect(l).toContain(`GOFLAGS="${OWN_MODULE_GOFLAGS}" go test`);
   });
   it(`the fleet job validates --changed-since the merge base on a fleet-only change, every cluster otherwise; drift; \
 the PR summary`, () => {

@@ -348,7 +348,7 @@ const e2e = defineCommand({
       alone: "runs nothing",
       help: lines(
         "build etcd, kube-apiserver and kustomize-controller (when not at their pins) and compile the Go suite, then",
-        "stop: nothing is applied (`.ci/run` builds first, then runs `npm test` beside the end-to-end run)",
+        "stop: nothing is applied (`.ci/run` builds first, then runs `npm test`, the run and its tests side by side)",
       ),
     },
     REPO_FLAG,

@@ -638,7 +638,8 @@ async function healthTable(
  * `npm run e2e -- --build-only`: what a run builds before it applies anything — etcd, kube-apiserver and
  * kustomize-controller when not at their pins, and the Go suite compiled into Go's build cache (its binary is thrown
  * away; the run then links and starts it). Nothing is rendered or applied. CI builds first and only then starts
- * `npm test` beside the run, so the tests share the cores with the run's waits, not with these builds.
+ * `npm test`, the run and the e2e test files side by side, so they share the cores with each other's waits, not with
+ * these builds.
  */
 export async function e2eBuild(opts: { log: (line: string) => void }): Promise<void> {
   await buildControlPlane({ log: opts.log });

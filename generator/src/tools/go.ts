@@ -10,16 +10,16 @@ const hint = "install Go (https://go.dev/dl) — the setup builds kustomize and 
 /**
  * Flags of every compile the tool runs (`go install`, `go build`, `go test`): no DWARF debug information — the
  * compiler does not produce it, the linker does not write it. The programs run the same (a panic still names its
- * functions; `go version -m` still reads the module versions). A cold build of kustomize took ≈ 6% less CPU and wall
- * time, alternated 3× (BENCHMARKS.md), and every tool here compiles from source, many of them on each fresh machine.
+ * functions; `go version -m` still reads the module versions). A cold build of kustomize took ≈ 4–7% less CPU,
+ * alternated 3× (BENCHMARKS.md), and every tool here compiles from source, on every fresh machine and in CI.
  */
 const LEAN_BUILD = "-gcflags=all=-dwarf=false -ldflags=-w";
 
 /**
  * The environment of a compile: the Go compiler and linker (Go programs) collect garbage four times less often
- * (GOGC=400). The same cold kustomize build took ≈ 12% less CPU on top of LEAN_BUILD (alternated 3×), each compile
- * holding ≈ 1.3× the memory. The output is the same, and GOGC is no part of Go's build-cache keys. Never for a command
- * that runs what it built (`go test`): the tests would inherit it.
+ * (GOGC=400). The same cold kustomize build took ≈ 14% less CPU on top of LEAN_BUILD (median of 3, alternated),
+ * each compile holding ≈ 1.3× the memory. The output is the same, and GOGC is no part of Go's build-cache keys.
+ * Never for a command that runs what it built (`go test`): the tests would inherit it.
  */
 const COMPILE_ENV = { GOGC: "400" } as const;
 

@@ -23,10 +23,13 @@ const LEAN_BUILD = "-gcflags=all=-dwarf=false -ldflags=-w";
  */
 const COMPILE_ENV = { GOGC: "400" } as const;
 
+/** GOFLAGS of a compile of an upstream module (`go install module@version`, a prepared copy): go.sum may grow. */
+const UPSTREAM_GOFLAGS = `-mod=mod ${LEAN_BUILD}`;
+
 export async function goInstall(module: string, version: string, gobin: string): Promise<void> {
   await run("go", ["install", `${module}@${version}`], {
     cwd: os.tmpdir(),
-    env: { ...COMPILE_ENV, GOBIN: gobin, GOFLAGS: `-mod=mod ${LEAN_BUILD}` },
+    env: { ...COMPILE_ENV, GOBIN: gobin, GOFLAGS: UPSTREAM_GOFLAGS },
     timeoutMs: 20 * 60_000,
     installHint: hint,
   });
@@ -62,7 +65,7 @@ export async function goBuild(dir: string, out: string, opts: { timeoutMs?: numb
  * `-trimpath` and LEAN_BUILD, for builds and tests alike. These flags are part of each compiled package's key in Go's
  * build cache, so with them on every command the admission program's build, the e2e suite (the same CAPI, CAPA and
  * Kubernetes modules) and the modules' own `go test` compile each shared package once (.ci/run and the workflow give
- * `go test` the same GOFLAGS: ci-goflags.test.ts holds them to this one); and the binaries name no folder of the
+ * `go test` the same GOFLAGS: workflow.test.ts holds them to this one); and the binaries name no folder of the
  * machine that built them.
  */
 export const OWN_MODULE_GOFLAGS = `-mod=readonly -trimpath ${LEAN_BUILD}`;
@@ -99,7 +102,7 @@ export async function goBuildPackage(
 ): Promise<void> {
   await run("go", ["build", "-trimpath", ...(opts.ldflags ? ["-ldflags", opts.ldflags] : []), "-o", out, pkg], {
     cwd: dir,
-    env: { ...COMPILE_ENV, GOFLAGS: `-mod=mod ${LEAN_BUILD}`, ...(opts.cgo === false ? { CGO_ENABLED: "0" } : {}) },
+    env: { ...COMPILE_ENV, GOFLAGS: UPSTREAM_GOFLAGS, ...(opts.cgo === false ? { CGO_ENABLED: "0" } : {}) },
     timeoutMs: opts.timeoutMs ?? 60 * 60_000,
     installHint: hint,
   });

@@ -206,7 +206,7 @@ describe.runIf(hasHelm)("addons/ is what `npm run addons` produces (pinned helm 
     expect(files.length).toBeGreaterThan(0);
     for (const f of files)
       expect(readFileSync(path.join(path.dirname(ADDONS_STORE), f.path), "utf8"), f.path).toBe(f.content);
-  }, 300_000);
+  });
 });
 
 describe("a Kubernetes minor without a pinned CCM", () => {

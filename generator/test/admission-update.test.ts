@@ -47,7 +47,7 @@ beforeAll(async () => {
   repo = t.dir;
   cleanup = t.cleanup;
   await committedAlphaThenPatched(repo);
-}, 300_000);
+});
 afterAll(async () => cleanup?.());
 
 describe("UPDATE admission with --changed-since", () => {
@@ -56,7 +56,7 @@ describe("UPDATE admission with --changed-since", () => {
     const hit = r.findings.find((f) => f.rule.startsWith("admission/") && f.path?.startsWith("AWSMachineTemplate/"));
     expect(hit, JSON.stringify(r.findings, null, 1)).toMatchObject({ cluster: "alpha", severity: "error" });
     expect(hit!.message).toMatch(/immutable/);
-  }, 300_000);
+  });
   it(`in a repository that is a sub-directory of the git repository too; \
 the git repository is left as it was`, async () => {
     const t = await tempDir("capi-gitops-update-sub-");
@@ -82,9 +82,9 @@ the git repository is left as it was`, async () => {
     } finally {
       await t.cleanup();
     }
-  }, 300_000);
+  });
   it("the same render on CREATE (no --changed-since) is admitted", async () => {
     const r = await validateCommand({ cwd: repo, cache: false });
     expect(r.findings.filter((f) => f.rule.startsWith("admission/"))).toEqual([]);
-  }, 300_000);
+  });
 });

@@ -147,7 +147,7 @@ describe("batched render", () => {
       .flatMap((r) => r.objects)
       .flatMap((o) => [o.metadata, o.metadata.annotations ?? {}].filter((m) => !fastProperties(m)));
     expect(slow).toEqual([]);
-  }, 120_000);
+  });
 });
 
 describe("RepoFiles and the stored render", () => {
@@ -291,7 +291,7 @@ describe("validate with the cache", () => {
       await writeFile(path.join(repoCacheDir(repo), `${encodeURIComponent(entryOf(layer, cluster))}.json`), "{}");
       expect((await validateCommand({ cwd: repo })).findings).toEqual([]);
     }
-  }, 240_000);
+  });
 
   it("a program result is kept for every repository: a copy elsewhere uses it, a changed input does not", async () => {
     const { repo, cluster } = await fleet();
@@ -317,7 +317,7 @@ describe("validate with the cache", () => {
       // The other tests' fleets are the same clusters: they must find the real result.
       await writeFile(shared, clean);
     }
-  }, 240_000);
+  });
 
   it("a render is kept for every repository: a copy elsewhere uses it, a changed input does not", async () => {
     const { repo, cluster } = await fleet();
@@ -349,7 +349,7 @@ describe("validate with the cache", () => {
       // The other tests' fleets are the same clusters: they must find the real render.
       await writeFile(shared, clean);
     }
-  }, 240_000);
+  });
 
   it("a render keeps each long ConfigMap value once, as a blob; a damaged or missing blob is a miss", async () => {
     const { repo, cluster } = await fleet();
@@ -374,7 +374,7 @@ describe("validate with the cache", () => {
     await rm(blob(first!));
     expect((await validateCommand({ cwd: repo, skipCel: true })).findings).toEqual([]);
     expect(contentSha(await readFile(blob(first!), "utf8"))).toBe(first);
-  }, 240_000);
+  });
 
   it("Blobs: a stored value comes back as it was, long values by reference, NUL-led strings escaped", () => {
     const dir = path.join(tmpdir(), `blobs-${process.pid}-${Date.now()}`);
@@ -416,7 +416,7 @@ describe("validate with the cache", () => {
     await edit(path.join(repo, "clusters", cluster, "cluster.yaml"), (t) => `${t}# reviewed\n`);
     const r = await validateCommand({ cwd: repo, skipCel: true });
     expect(poisoned(r).map((f) => f.cluster)).toEqual([expect.not.stringMatching(new RegExp(`^${cluster}$`))]);
-  }, 120_000);
+  });
 
   it("a build that reads outside the repository is reported on every run: it is never cached", async () => {
     const { repo, cluster } = await fleet();
@@ -445,7 +445,7 @@ describe("validate with the cache", () => {
         `${cluster} argocd-project clusters/${cluster}/cluster.yaml`,
       ]);
     }
-  }, 120_000);
+  });
 
   const cases: [
     string,

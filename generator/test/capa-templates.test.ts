@@ -147,7 +147,7 @@ describe(`CAPA templates (pinned ${versions().crds["cluster-api-provider-aws"]?.
   beforeAll(async () => {
     const root = await repoWith(TEMPLATES.map(([name]) => ({ name, manifest: rendered.get(name)!.text })));
     result = await validateCommand({ cwd: root });
-  }, 300_000);
+  });
 
   it.each(TEMPLATES)("clusters/%s (%s): every variable is substituted", (name) => {
     const r = rendered.get(name)!;
@@ -239,7 +239,7 @@ describe("negative control: the same template with one defect each", () => {
       { name: "capa-spot-reserved", manifest: spotReserved },
     ]);
     result = await validateCommand({ cwd: root });
-  }, 300_000);
+  });
 
   it("CONTROL_PLANE_MACHINE_COUNT=2 is rejected (the KCP webhook), and nothing else is", () => {
     const errs = errorsOf(result, "capa-even-cp");

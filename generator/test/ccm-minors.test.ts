@@ -73,7 +73,7 @@ beforeAll(async () => {
       log: () => {},
       render: false,
     });
-}, 300_000);
+});
 afterAll(async () => cleanup?.());
 
 describe("every advertised minor has a CCM and can upgrade", () => {
@@ -86,7 +86,7 @@ describe("every advertised minor has a CCM and can upgrade", () => {
         pools: [`v1.${minor}.2`],
         ccm: ccmImage(minor),
       });
-  }, 300_000);
+  });
 
   it(`each upgrades to the next minor with \`upgrade\` (control plane, then pools), the CCM following with the pools, \
 and validates after each step`, async () => {

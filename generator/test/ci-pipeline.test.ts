@@ -119,7 +119,7 @@ e2e follows package.json`, async () => {
     expect(await scope(repo, ["--base", base])).toEqual({ tool: "true", e2e: "true", base });
     await g("reset", "-q", "--hard", "HEAD~1");
     expect(await scope(repo, [])).toEqual({ tool: "true", e2e: "false", base: "" });
-  }, 60_000);
+  });
 });
 
 describe("binaryIdentity", () => {
@@ -211,5 +211,5 @@ describe("the validate cache carried to a fresh job", () => {
       for (const t of tools) delete process.env[envVarFor(t)];
       process.env.CAPI_GITOPS_CACHE_DIR = saved;
     }
-  }, 240_000);
+  });
 });

@@ -2605,7 +2605,7 @@ describe.concurrent("bad-input corpus", () => {
                 cwd: ROOT,
                 reject: false,
                 stdin: "ignore",
-                timeout: 60_000,
+                timeout: 240_000,
                 env: { FORCE_COLOR: "0", ...c.env(ctx) },
               })
             : runCli(argv),

@@ -82,7 +82,7 @@ let repo: string;
 
 beforeAll(async () => {
   ({ dir: repo, rendered, cleanup } = await renderedRepo<Obj>(Object.values(SPECS)));
-}, 120_000);
+});
 afterAll(() => cleanup?.());
 
 const of = (name: string, kind: string) => rendered.get(name)!.filter((o) => o.kind === kind);
@@ -288,7 +288,7 @@ describe("the upstream admission program admits what is generated", () => {
     expect(
       results.filter((r) => r.kind === "MachineDeployment" && r.stage === "webhook").length,
     ).toBeGreaterThanOrEqual(6);
-  }, 300_000);
+  });
 });
 
 describe("least-privilege IAM, checked on the real clusterawsadm's CloudFormation template", () => {
@@ -319,7 +319,7 @@ the CCM's actions`, async () => {
       expect.arrayContaining(["ec2:DescribeAvailabilityZones", "ec2:DescribeInstanceTopology"]),
     );
     expect(cfn.Resources.AWSEBSCSIPolicyController).toBeDefined();
-  }, 60_000);
+  });
   it(`negative control: clusterawsadm's defaults attach the controllers' policy to the control plane and add \
 EKS`, async () => {
     const cfg = clone(iamConfiguration()) as any;
@@ -330,5 +330,5 @@ EKS`, async () => {
     expect(rolesOf(cfn, "AWSIAMManagedPolicyControllers")).toContain("AWSIAMRoleControlPlane");
     expect(Object.keys(cfn.Resources).filter((k) => /EKS/.test(k)).length).toBeGreaterThan(0);
     expect(controlPlaneActions(cfn)).not.toContain("ec2:DescribeInstanceTopology");
-  }, 60_000);
+  });
 });

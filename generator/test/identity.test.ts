@@ -169,12 +169,12 @@ describe("the IAM bootstrap (clusterawsadm AWSIAMConfiguration), on the real clu
     ]);
     for (const role of ["AWSIAMRoleNodes", "AWSIAMRoleControlPlane"])
       expect(cfn.Resources[role]?.Properties.ManagedPolicyArns).toContain(SSM_POLICY_ARN);
-  }, 60_000);
+  });
   it("without identities nor ssm: no role to assume, no Session Manager", async () => {
     const cfn = await print(iamConfiguration([specs[4]!]));
     expect(JSON.stringify(cfn)).not.toContain(":role/capa");
     expect(JSON.stringify(cfn)).not.toContain(SSM_POLICY_ARN);
-  }, 60_000);
+  });
 });
 
 describe("spec rules: identity, access, bastion, internal API", () => {

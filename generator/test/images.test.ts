@@ -329,5 +329,5 @@ describe("IAM prerequisites", () => {
     } finally {
       await t.cleanup();
     }
-  }, 60_000);
+  });
 });

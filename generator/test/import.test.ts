@@ -170,7 +170,7 @@ worker count and SSH key`, async () => {
     expect(
       args(get(kcp, "spec.kubeadmConfigSpec.joinConfiguration.nodeRegistration.kubeletExtraArgs"))["cloud-provider"],
     ).toBe("external");
-  }, 180_000);
+  });
 
   it("importing it again is refused: the cluster exists (exit 1)", async () => {
     const r = await importCli("--file", QUICKSTART, "--kubernetes-version", "v1.34.2");
@@ -242,7 +242,7 @@ describe("the seed document's Helm-chart shape (MachinePools, CAPI/CAPA v1beta1)
         ),
       )["node-labels"],
     ).toBe("workload=batch");
-  }, 180_000);
+  });
 });
 
 describe("a kept field the management cluster would reject", () => {
@@ -272,7 +272,7 @@ describe("a kept field the management cluster would reject", () => {
     } finally {
       await scratch.cleanup();
     }
-  }, 180_000);
+  });
 });
 
 describe(`CAPA's own templates (pinned ${versions().crds["cluster-api-provider-aws"]?.version}), raw: \
@@ -409,7 +409,7 @@ describe("round trip: the render of a cluster this repository generated (CAPI/CA
     } finally {
       await scratch.cleanup();
     }
-  }, 180_000);
+  });
 });
 
 describe("round trip with an account identity, a bastion and an internal API (AWSCluster identityRef, bastion)", () => {
@@ -477,7 +477,7 @@ describe("round trip with an account identity, a bastion and an internal API (AW
     expect(label).toBeDefined();
     const ns = await readFile(path.join(repo, "clusters/ident-role/generated/namespace.yaml"), "utf8");
     expect(ns).toContain(label);
-  }, 180_000);
+  });
 
   it("a static identity needs --identity-account (the manifests do not say it); with it, the same spec", async () => {
     const file = await source("ident-static", STATIC);
@@ -489,7 +489,7 @@ describe("round trip with an account identity, a bastion and an internal API (AW
     const imported = parseSpecText(await readFile(path.join(repo, "clusters/ident-static/cluster.yaml"), "utf8"));
     // access: ssm has no upstream field of its own (it is the IAM bootstrap's): it comes back as none.
     expect(imported.spec).toEqual({ ...parseSpecText(STATIC).spec, access: "none" });
-  }, 180_000);
+  });
 
   it("an identityRef to an identity the file does not hold is refused, naming the field", () => {
     const docs = parseYamlStream(
@@ -689,5 +689,5 @@ describe("import --help and the final validate", () => {
     // The five above, and the two of the identity round trip.
     expect(result.summary.clusters).toBe(7);
     expect(result.findings.filter((f) => f.severity === "error").map(formatFinding)).toEqual([]);
-  }, 300_000);
+  });
 });

@@ -170,7 +170,7 @@ describe("20.7: npm run inventory on a repository (real kustomize)", () => {
     } finally {
       await t.cleanup();
     }
-  }, 120_000);
+  });
   it(`a MachineDeployment pool whose zones are not in name order is not reported as patched \
 (kustomize sorts by name)`, async () => {
     const t = await tempDir("capi-gitops-inventory-");
@@ -189,5 +189,5 @@ describe("20.7: npm run inventory on a repository (real kustomize)", () => {
     } finally {
       await t.cleanup();
     }
-  }, 120_000);
+  });
 });

@@ -239,7 +239,7 @@ beforeAll(async () => {
     edit(path.join(repo, "clusters/demo/cluster.yaml"), "kubernetesVersion: v1.34.3", "kubernetesVersion: v1.35.0"),
   );
   await step("an unrelated change", () => writeFile(path.join(repo, "NOTES.md"), "notes\n"));
-}, 300_000);
+});
 afterAll(async () => {
   for (const c of cleanups.reverse()) await c();
 });
@@ -274,7 +274,7 @@ describe("leftoversCommand (real git history, real kustomize)", () => {
     // Every object history leaves behind carries IgnoreExtraneous: none holds its Application OutOfSync.
     expect(all.filter((l) => l.holdsAppOutOfSync)).toEqual([]);
     for (const l of all) expect(l.deleteCommand).toMatch(new RegExp(`^kubectl delete \\S+ ${l.name} -n ${l.cluster}$`));
-  }, 300_000);
+  });
 
   it("--since limits the history; the CLI prints the delete lines and exits 0", async () => {
     const since = await git(repo, "rev-parse", "HEAD~2");
@@ -285,5 +285,5 @@ describe("leftoversCommand (real git history, real kustomize)", () => {
     expect(cli.exitCode).toBe(0);
     expect(cli.stdout).toContain("kubectl delete configmap demo-addon-aws-ccm-v1.34.3 -n demo");
     expect(cli.stdout).toContain("nothing is deleted");
-  }, 300_000);
+  });
 });

@@ -148,7 +148,7 @@ the providers after the operator)`, () => {
 a second run changes nothing`, async () => {
     const files = await hydrateManagementCharts(() => undefined);
     expect(Object.fromEntries(files.map((f) => [f.path, f.content]))).toEqual(payloads);
-  }, 300_000);
+  });
 
   it("management/ builds with kustomize into the three layers (not iam/, not sync/)", async () => {
     const objects = parseYamlStream(await kustomizeBuild(ROOT, "management")) as K8sObject[];

@@ -81,7 +81,7 @@ let repo: string;
 
 beforeAll(async () => {
   ({ dir: repo, rendered, cleanup } = await renderedRepo<Obj>(Object.values(SPECS)));
-}, 120_000);
+});
 afterAll(() => cleanup?.());
 
 const one = (cluster: string, kind: string, name: string): Obj => {
@@ -289,7 +289,7 @@ denied`, async () => {
     both.spec.awsLaunchTemplate.spotMarketOptions = {};
     const denied = await admit(toYaml(both), { cwd: repo });
     expect(denied.some((r) => !r.allowed && JSON.stringify(r.messages).includes("spotMarketOptions"))).toBe(true);
-  }, 300_000);
+  });
 });
 
 describe("the render rules (validate/pool-rules.ts)", () => {

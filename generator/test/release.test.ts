@@ -216,7 +216,7 @@ describe("releases through the rings (a repository, the real kustomize)", () => 
       }
     expect((await runCli(["generate", "--repo", repo])).exitCode).toBe(0);
     await commitAll(repo, "fleet on release 1");
-  }, 120_000);
+  });
   afterAll(() => cleanup());
 
   it("base/ as generated now reaches no cluster's render; release moves it ring by ring, in order", async () => {
@@ -249,7 +249,7 @@ describe("releases through the rings (a repository, the real kustomize)", () => 
     expect(volume(await render("m1"))).toBe(now);
     const after = await runCli(["generate", "--repo", repo]);
     expect(after.stdout).toMatch(/0 written, 0 deleted/);
-  }, 240_000);
+  });
 
   it("upgrade --all --ring acts on that ring's clusters only, and refuses an undeclared ring by name", async () => {
     const one = await runCli(["upgrade", "--repo", repo, "--all", "--ring", "canary", "--dry-run"]);
@@ -261,5 +261,5 @@ describe("releases through the rings (a repository, the real kustomize)", () => 
     const bad = await runCli(["upgrade", "--repo", repo, "--all", "--ring", "canery", "--dry-run"]);
     expect(bad.exitCode).toBe(1);
     expect(bad.stderr).toContain('--ring: "canery" is not a ring; the rings are canary, early, main');
-  }, 60_000);
+  });
 });

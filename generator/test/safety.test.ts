@@ -138,7 +138,7 @@ describe("SIGKILL in the middle of generate", () => {
       `SIGKILL during generate: ${killedMidway} of ${kills} kills landed while some clusters were old and others new`,
     );
     expect(killedMidway).toBeGreaterThan(0);
-  }, 240_000);
+  });
 });
 
 describe("SIGKILL in the middle of new-cluster", () => {
@@ -172,7 +172,7 @@ describe("SIGKILL in the middle of new-cluster", () => {
       }
     }
     expect(outcomes.size).toBeGreaterThan(0);
-  }, 120_000);
+  });
 });
 
 describe("two new-cluster runs at once", () => {
@@ -201,7 +201,7 @@ describe("two new-cluster runs at once", () => {
       "clusters/right/cluster.yaml",
     ]);
     expect(tree.some((p) => p.includes(".new-") || p.endsWith(".lock"))).toBe(false);
-  }, 60_000);
+  });
 
   it("the same name: exactly one succeeds, the other fails clearly and changes nothing", async () => {
     const t = await tempDir();
@@ -218,7 +218,7 @@ describe("two new-cluster runs at once", () => {
     await writeFile(path.join(solo.dir, "capi-gitops.yaml"), config);
     expect((await run(solo.dir, "twin")).exitCode).toBe(0);
     expect(tree).toEqual(await readTree(solo.dir));
-  }, 180_000);
+  });
 });
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -370,7 +370,7 @@ describe("18: the repository lock", () => {
       expect(most).toBe(1);
     }
     expect((await readdir(t.dir)).filter((n) => n.startsWith(LOCK_FILE))).toEqual([]);
-  }, 60_000);
+  });
 });
 
 describe("15: the VPC CIDR is chosen under the lock", () => {
@@ -397,7 +397,7 @@ describe("15: the VPC CIDR is chosen under the lock", () => {
     expect(await cidr("early")).toBe(taken);
     expect(await cidr("late")).toBe(pickVpcCidr("late", [taken], [DEFAULTS.podCidr, DEFAULTS.serviceCidr]));
     expect(await cidr("late")).not.toBe(taken);
-  }, 60_000);
+  });
 });
 
 describe("16: a run lands completely or not at all", () => {
@@ -582,5 +582,5 @@ describe("20: writers stop on what they cannot read, and outside a repository", 
     const tree = await readTree(t.dir);
     expect(Object.keys(tree).some((p) => p.startsWith("base/"))).toBe(true);
     expect(tree["capi-gitops.yaml"]).toContain("repoURL: https://git.example.com/platform/fleet.git");
-  }, 60_000);
+  });
 });

@@ -114,7 +114,7 @@ describe("sharded runs together equal the unsharded run", () => {
         `generated-drift ${a2}`,
       ]),
     );
-  }, 240_000);
+  });
   afterAll(async () => {
     delete process.env.CAPI_GITOPS_CACHE_DIR;
     await cleanup?.();
@@ -177,5 +177,5 @@ describe("the CLI", () => {
     } finally {
       await t.cleanup();
     }
-  }, 120_000);
+  });
 });

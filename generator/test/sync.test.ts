@@ -534,6 +534,6 @@ describe("rings: a change reaches the rings one after the other", () => {
         const rules = (await validateCommand({ cwd: t.dir, cache: false, skipCel: true })).findings.map((f) => f.rule);
         expect(rules).toContain("kubeconform");
       }
-    }, 300_000);
+    });
   });
 });

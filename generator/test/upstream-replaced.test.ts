@@ -176,7 +176,7 @@ beforeAll(async () => {
   }
   const flat = await admit(`${input.join("\n")}\n`, { cwd: ROOT });
   results = flat.map((r) => [r]);
-}, 300_000);
+});
 
 describe("rules the upstream admission layer now covers", () => {
   it("every entry has an edit in this test", () => {

@@ -120,7 +120,7 @@ beforeAll(async () => {
   process.env.CAPI_GITOPS_CACHE_DIR = c.dir;
   await writeFleetSpecs(repo, N);
   await generateCommand({ cwd: repo, log: () => {} });
-}, 120_000);
+});
 afterAll(async () => {
   delete process.env.CAPI_GITOPS_CACHE_DIR;
   for (const c of cleanups) await c();

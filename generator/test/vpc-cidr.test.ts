@@ -57,7 +57,7 @@ describe("19.11: the free-VPC-CIDR picker skips the service and pod ranges", () 
     } finally {
       await t.cleanup();
     }
-  }, 60_000);
+  });
   it("no picked range overlaps a used, pod or service range (every slot of a filling fleet)", () => {
     const used: string[] = [];
     for (let i = 0; i < 240; i++) {

@@ -9,8 +9,9 @@ export default defineConfig({
     // One validate cache folder for the run (CAPI_GITOPS_CACHE_DIR), made and removed by global-setup.ts.
     globalSetup: ["generator/test/global-setup.ts"],
     setupFiles: ["generator/test/setup.ts"],
-    // Hang guards, not speed goals (those are in `npm run bench`): CI runs `npm test` beside the two end-to-end jobs on
-    // two cores, where a corpus case that takes seconds alone once passed 60 s. A test or hook that needs longer says so.
+    // Hang guards, not speed goals (those are in `npm run bench`): CI runs `npm test` beside the two end-to-end jobs
+    // on two cores, where a corpus case that takes seconds alone once passed 60 s. A test or hook that needs longer
+    // says so.
     testTimeout: 300_000,
     hookTimeout: 300_000,
     projects: [

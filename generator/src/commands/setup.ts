@@ -14,6 +14,9 @@ import { isRecord } from "../k8s/object.js";
 import { loadPinnedCrds } from "../workflows/crds.js";
 import { buildAll, withProgress } from "../workflows/progress.js";
 
+/** The pinned tool built from the CAPA module at the version the admission program requires (versions.json). */
+const SHARES_WITH_ADMISSION = "clusterawsadm";
+
 export async function setupCommand(opts: { log: (line: string) => void; force?: boolean }): Promise<void> {
   await mkdir(TOOLS_BIN, { recursive: true });
   const install = async (name: string, pin: { module: string; version: string }) => {
@@ -29,17 +32,24 @@ export async function setupCommand(opts: { log: (line: string) => void; force?: 
     await writeFile(stamp, `${want}\n`);
     opts.log(`${name}: installed .tools/bin/${name} in ${seconds} s`);
   };
-  // Two builds at a time (workflows/progress.ts buildAll), the tools in name order, then the two programs of ours;
-  // health/ is its own module (Flux's CEL library needs k8s.io v0.36, admission/ is on v0.35).
+  // Two builds at a time (workflows/progress.ts buildAll). First the admission program and then, in the same lane,
+  // the tool that shares most of its compiled packages (the same CAPI, CAPA and Kubernetes versions; tools/go.ts
+  // SHARED_BUILD): the second finds them in Go's cache instead of compiling them beside the first. Then the other
+  // tools in name order and health/, its own module (Flux's CEL library needs k8s.io v0.36, admission/ is on v0.35).
+  const tools = Object.entries(versions().tools).sort(([a], [b]) => (a < b ? -1 : 1));
+  const after = tools.filter(([name]) => name === SHARES_WITH_ADMISSION);
   await buildAll([
-    ...Object.entries(versions().tools)
-      .sort(([a], [b]) => (a < b ? -1 : 1))
+    async () => {
+      await buildAdmission({ ...opts, bin: TOOLS_BIN });
+      for (const [name, pin] of after) await install(name, pin);
+    },
+    ...tools
+      .filter(([name]) => name !== SHARES_WITH_ADMISSION)
       .map(
         ([name, pin]) =>
           () =>
             install(name, pin),
       ),
-    () => buildAdmission({ ...opts, bin: TOOLS_BIN }),
     () => buildHealth({ ...opts, bin: TOOLS_BIN }),
   ]);
 

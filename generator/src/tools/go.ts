@@ -23,8 +23,17 @@ const LEAN_BUILD = "-gcflags=all=-dwarf=false -ldflags=-w";
  */
 const COMPILE_ENV = { GOGC: "400" } as const;
 
+/**
+ * The flags every compile shares, whoever's module it is: `-trimpath` and LEAN_BUILD. They are part of each compiled
+ * package's key in Go's build cache, so a package at the same version with the same dependencies compiles once for
+ * every program here: clusterawsadm and the admission program share ≈ 950 packages (CAPI, CAPA, Kubernetes at the
+ * same versions, and the standard library), the admission program and the e2e suite ≈ 1,200; each tool shares the
+ * standard library with the others. The binaries name no folder of the machine that built them.
+ */
+const SHARED_BUILD = `-trimpath ${LEAN_BUILD}`;
+
 /** GOFLAGS of a compile of an upstream module (`go install module@version`, a prepared copy): go.sum may grow. */
-const UPSTREAM_GOFLAGS = `-mod=mod ${LEAN_BUILD}`;
+const UPSTREAM_GOFLAGS = `-mod=mod ${SHARED_BUILD}`;
 
 export async function goInstall(module: string, version: string, gobin: string): Promise<void> {
   await run("go", ["install", `${module}@${version}`], {
@@ -61,14 +70,11 @@ export async function goBuild(dir: string, out: string, opts: { timeoutMs?: numb
 }
 
 /**
- * GOFLAGS of every `go` command in a module directory of this repository: its go.mod as written (`-mod=readonly`),
- * `-trimpath` and LEAN_BUILD, for builds and tests alike. These flags are part of each compiled package's key in Go's
- * build cache, so with them on every command the admission program's build, the e2e suite (the same CAPI, CAPA and
- * Kubernetes modules) and the modules' own `go test` compile each shared package once (.ci/run and the workflow give
- * `go test` the same GOFLAGS: workflow.test.ts holds them to this one); and the binaries name no folder of the
- * machine that built them.
+ * GOFLAGS of every `go` command in a module directory of this repository: its go.mod as written (`-mod=readonly`) and
+ * SHARED_BUILD, for builds and tests alike, so the modules' own `go test` reuses what the builds compiled (.ci/run
+ * and the workflow give `go test` the same GOFLAGS: workflow.test.ts holds them to this one).
  */
-export const OWN_MODULE_GOFLAGS = `-mod=readonly -trimpath ${LEAN_BUILD}`;
+export const OWN_MODULE_GOFLAGS = `-mod=readonly ${SHARED_BUILD}`;
 
 /** A compile (`go build`, `go test -c`) in a module directory of this repository, with OWN_MODULE_GOFLAGS. */
 async function compileInOwnModule(dir: string, args: readonly string[], timeoutMs: number): Promise<void> {
@@ -91,8 +97,8 @@ export async function goListDeps(dir: string, pkg: string): Promise<void> {
 }
 
 /**
- * `go build -trimpath [-ldflags …] -o out PKG` in a prepared copy of an upstream module (its go.mod already says
- * every version): `-mod=mod` lets go.sum be completed, CGO off when asked (a static kube-apiserver).
+ * `go build [-ldflags …] -o out PKG` in a prepared copy of an upstream module (its go.mod already says every version):
+ * `-mod=mod` lets go.sum be completed, CGO off when asked (a static kube-apiserver).
  */
 export async function goBuildPackage(
   dir: string,
@@ -100,7 +106,7 @@ export async function goBuildPackage(
   out: string,
   opts: { ldflags?: string; cgo?: boolean; timeoutMs?: number } = {},
 ): Promise<void> {
-  await run("go", ["build", "-trimpath", ...(opts.ldflags ? ["-ldflags", opts.ldflags] : []), "-o", out, pkg], {
+  await run("go", ["build", ...(opts.ldflags ? ["-ldflags", opts.ldflags] : []), "-o", out, pkg], {
     cwd: dir,
     env: { ...COMPILE_ENV, GOFLAGS: UPSTREAM_GOFLAGS, ...(opts.cgo === false ? { CGO_ENABLED: "0" } : {}) },
     timeoutMs: opts.timeoutMs ?? 60 * 60_000,

@@ -779,6 +779,9 @@ export async function e2eCommand(opts: E2eOptions): Promise<E2eResult> {
         ([k]) => k !== "KUBEBUILDER_ASSETS" && !k.startsWith("TEST_ASSET_") && k !== "KUBECONFIG",
       ),
     );
+    // The suite's temporary files — the controllers' logs among them (e2e/box_test.go, rings_test.go) — in a folder
+    // of their own: removed when the run passes, kept and named when it fails.
+    const suiteTmp = await mkdtemp(path.join(os.tmpdir(), "capi-gitops-e2e-suite-"));
     const suiteStarted = Date.now();
     const tick = setInterval(
       () =>
@@ -790,7 +793,9 @@ export async function e2eCommand(opts: E2eOptions): Promise<E2eResult> {
     );
     let run: Awaited<ReturnType<typeof goTestJson>>;
     try {
-      run = await goTestJson(E2E_DIR, ["-timeout", "30m", "."], { env: { ...suiteEnv, E2E_INPUT: inputFile } });
+      run = await goTestJson(E2E_DIR, ["-timeout", "30m", "."], {
+        env: { ...suiteEnv, E2E_INPUT: inputFile, TMPDIR: suiteTmp },
+      });
     } finally {
       clearInterval(tick);
     }
@@ -832,6 +837,9 @@ export async function e2eCommand(opts: E2eOptions): Promise<E2eResult> {
       `e2e: the Go suite ran in ${Math.round((Date.now() - suiteStarted) / 1000)} s; box: ` +
         `${outcome.passed.length} cluster(s) passed, ${outcome.failed.length} failed`,
     );
+    if (summary.failures.length)
+      log(`e2e: the suite's temporary files (the controllers' logs) are kept in ${suiteTmp}`);
+    else await rm(suiteTmp, { recursive: true, force: true });
     return {
       ...summary,
       failed: summary.failures.length,

@@ -12,10 +12,10 @@
  * program (`npm run setup`): skipped without them — `.ci/run` runs `npm run e2e -- --build-only` before
  * `npm run test:e2e`, so CI has them.
  */
-import { readFile, writeFile } from "node:fs/promises";
+import { readdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { e2eCommand, type E2eResult } from "../src/commands/e2e.js";
+import { e2eCommand, SUITE_TMP_PREFIX, type E2eResult } from "../src/commands/e2e.js";
 import { BOX_FAULTS } from "../src/e2e/box.js";
 import { newClusterCommand } from "../src/commands/new-cluster.js";
 import { controlPlaneInstalled } from "../src/tools/control-plane.js";
@@ -78,6 +78,14 @@ and tears down`, () => {
     expect(result.passed).toBeGreaterThan(40);
     expect(logged.some((l) => l.includes("teardown left no process and no port behind"))).toBe(true);
   });
+
+  it("keeps the suite's temporary files, the box's controller log among them, and names their folder", async () => {
+    const kept = logged.flatMap((l) => /^e2e: the suite's temporary files .* are kept in (\S+)$/.exec(l)?.[1] ?? []);
+    expect(kept).toHaveLength(1);
+    expect(path.basename(kept[0]!)).toMatch(new RegExp(`^${SUITE_TMP_PREFIX}`));
+    expect((await readdir(kept[0]!)).some((f) => /^box-controllers-.*\.log$/.test(f))).toBe(true);
+    await rm(kept[0]!, { recursive: true, force: true });
+  });
 });
 
 let planted: E2eResult;
@@ -99,7 +107,13 @@ describe.skipIf(!built)("npm run e2e --plant: the faults the webhooks admit fail
       plant: [...BOX_FAULTS],
     });
   }, 1_500_000);
-  afterAll(async () => plantedCleanup?.());
+  afterAll(async () => {
+    for (const l of plantedLog ?? []) {
+      const kept = /^e2e: the suite's temporary files .* are kept in (\S+)$/.exec(l)?.[1];
+      if (kept) await rm(kept, { recursive: true, force: true });
+    }
+    await plantedCleanup?.();
+  });
 
   it("plants each fault in a copy of its own cluster", () => {
     const lines = plantedLog.filter((l) => l.startsWith("box: planted "));

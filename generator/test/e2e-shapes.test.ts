@@ -9,10 +9,11 @@
  *
  * Needs the control plane `npm run e2e` builds and the admission program: skipped without them.
  */
-import { writeFile } from "node:fs/promises";
+import { readdir, writeFile } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { e2eCommand, type E2eResult } from "../src/commands/e2e.js";
+import { e2eCommand, SUITE_TMP_PREFIX, type E2eResult } from "../src/commands/e2e.js";
 import { newClusterCommand } from "../src/commands/new-cluster.js";
 import { shapeMatrix } from "../src/e2e/plan.js";
 import { controlPlaneInstalled } from "../src/tools/control-plane.js";
@@ -26,6 +27,8 @@ const SHAPES = [
 
 let result: E2eResult;
 let cleanup: () => Promise<void>;
+/** The Go suite's temporary folders the run left behind. */
+let leftSuiteTmp: string[];
 
 describe.skipIf(!built)("20.9: the shapes new-cluster writes against a real kube-apiserver", () => {
   beforeAll(async () => {
@@ -36,7 +39,10 @@ describe.skipIf(!built)("20.9: the shapes new-cluster writes against a real kube
       "apiVersion: capi-gitops.io/v1alpha1\nkind: RepositoryConfig\nrepoURL: https://git.example.com/p/c.git\n",
     );
     for (const flags of SHAPES) await newClusterCommand({ cwd: t.dir, flags, log: () => {}, render: false });
+    const suiteTmps = async () => (await readdir(os.tmpdir())).filter((f) => f.startsWith(SUITE_TMP_PREFIX));
+    const before = new Set(await suiteTmps());
     result = await e2eCommand({ cwd: t.dir, log: () => {}, fixtures: false, box: false });
+    leftSuiteTmp = (await suiteTmps()).filter((f) => !before.has(f));
   }, 1_500_000);
   afterAll(async () => cleanup?.());
 
@@ -51,5 +57,8 @@ describe.skipIf(!built)("20.9: the shapes new-cluster writes against a real kube
   it("nothing else fails", () => {
     expect(result.failures.map((f) => f.output.slice(0, 400))).toEqual([]);
     expect(result.passed).toBeGreaterThan(0);
+  });
+  it("a run that passes leaves no folder of the Go suite's temporary files", () => {
+    expect(leftSuiteTmp).toEqual([]);
   });
 });

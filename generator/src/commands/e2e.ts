@@ -634,6 +634,9 @@ async function healthTable(
   ];
 }
 
+/** The name of the folder of the Go suite's temporary files starts with this (in the system's temporary folder). */
+export const SUITE_TMP_PREFIX = "capi-gitops-e2e-suite-";
+
 /**
  * `npm run e2e -- --build-only`: what a run builds before it applies anything — etcd, kube-apiserver and
  * kustomize-controller when not at their pins, and the Go suite compiled into Go's build cache (its binary is thrown
@@ -780,8 +783,12 @@ export async function e2eCommand(opts: E2eOptions): Promise<E2eResult> {
       ),
     );
     // The suite's temporary files — the controllers' logs among them (e2e/box_test.go, rings_test.go) — in a folder
-    // of their own: removed when the run passes, kept and named when it fails.
-    const suiteTmp = await mkdtemp(path.join(os.tmpdir(), "capi-gitops-e2e-suite-"));
+    // of their own: removed when the run passes, kept and named when it fails or cannot run.
+    const suiteTmp = await mkdtemp(path.join(os.tmpdir(), SUITE_TMP_PREFIX));
+    const suiteEnded = async (passed: boolean) => {
+      if (passed) await rm(suiteTmp, { recursive: true, force: true });
+      else log(`e2e: the suite's temporary files (the controllers' logs) are kept in ${suiteTmp}`);
+    };
     const suiteStarted = Date.now();
     const tick = setInterval(
       () =>
@@ -796,6 +803,9 @@ export async function e2eCommand(opts: E2eOptions): Promise<E2eResult> {
       run = await goTestJson(E2E_DIR, ["-timeout", "30m", "."], {
         env: { ...suiteEnv, E2E_INPUT: inputFile, TMPDIR: suiteTmp },
       });
+    } catch (e) {
+      await suiteEnded(false);
+      throw e;
     } finally {
       clearInterval(tick);
     }
@@ -837,9 +847,7 @@ export async function e2eCommand(opts: E2eOptions): Promise<E2eResult> {
       `e2e: the Go suite ran in ${Math.round((Date.now() - suiteStarted) / 1000)} s; box: ` +
         `${outcome.passed.length} cluster(s) passed, ${outcome.failed.length} failed`,
     );
-    if (summary.failures.length)
-      log(`e2e: the suite's temporary files (the controllers' logs) are kept in ${suiteTmp}`);
-    else await rm(suiteTmp, { recursive: true, force: true });
+    await suiteEnded(summary.failures.length === 0);
     return {
       ...summary,
       failed: summary.failures.length,

@@ -37,14 +37,14 @@ export async function setupCommand(opts: { log: (line: string) => void; force?: 
   // SHARED_BUILD): the second finds them in Go's cache instead of compiling them beside the first. Then the other
   // tools in name order and health/, its own module (Flux's CEL library needs k8s.io v0.36, admission/ is on v0.35).
   const tools = Object.entries(versions().tools).sort(([a], [b]) => (a < b ? -1 : 1));
-  const after = tools.filter(([name]) => name === SHARES_WITH_ADMISSION);
+  const shared = tools.find(([name]) => name === SHARES_WITH_ADMISSION);
   await buildAll([
     async () => {
       await buildAdmission({ ...opts, bin: TOOLS_BIN });
-      for (const [name, pin] of after) await install(name, pin);
+      if (shared) await install(...shared);
     },
     ...tools
-      .filter(([name]) => name !== SHARES_WITH_ADMISSION)
+      .filter((t) => t !== shared)
       .map(
         ([name, pin]) =>
           () =>

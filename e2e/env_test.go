@@ -291,6 +291,27 @@ func listeningSockets(pid int) ([]string, error) {
 	return out, nil
 }
 
+// suiteListenersOn returns the processes of the suite — this process and its children — that listen on the TCP port.
+func suiteListenersOn(port int) ([]string, error) {
+	var out []string
+	for _, pid := range append([]int{os.Getpid()}, childProcesses()...) {
+		socks, err := listeningSockets(pid)
+		if err != nil {
+			if pid == os.Getpid() {
+				return nil, err
+			}
+			continue // a child that exited meanwhile
+		}
+		for _, a := range socks {
+			if strings.HasSuffix(a, ":"+strconv.Itoa(port)) {
+				out = append(out, fmt.Sprintf("%s (pid %d)", processName(pid), pid))
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
 // decodeProcAddr turns /proc/net/tcp's "0100007F:1F90" (little-endian IPv4, hex port) into "127.0.0.1:8080";
 // IPv6 addresses are returned as their hex form, which is never loopback IPv4.
 func decodeProcAddr(s string) string {

@@ -397,9 +397,19 @@ func (w *workloadCluster) stopLocked() error {
 		}
 	}
 	for _, port := range w.ports {
-		if c, err := net.DialTimeout("tcp", hostPort(loopback, port), time.Second); err == nil {
-			c.Close()
-			errs = append(errs, fmt.Errorf("port %d still accepts connections after Stop", port))
+		c, err := net.DialTimeout("tcp", hostPort(loopback, port), time.Second)
+		if err != nil {
+			continue
+		}
+		c.Close()
+		// Something listens on the port. The suite left it behind only when this process or a child of it holds the
+		// listener: CI runs other jobs beside the suite, and any of them may have taken the freed port since.
+		owners, err := suiteListenersOn(port)
+		if err != nil {
+			errs = append(errs, err)
+		} else if len(owners) > 0 {
+			errs = append(errs, fmt.Errorf("port %d still accepts connections after Stop (listener: %s)", port,
+				strings.Join(owners, ", ")))
 		}
 	}
 	if w.dir != "" {
